@@ -1,0 +1,392 @@
+/* cmd_run.c - `kbench run`: plan a sweep, measure every case in isolation, store each case as it
+ * finishes, print the results. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "bench/cli.h"
+#include "harness/machine.h"
+#include "harness/plan.h"
+#include "harness/progress.h"
+#include "harness/runner.h"
+#include "reports/reports.h"
+
+#define MAX_GROUPS 64
+#define MAX_AXIS_FLAGS 32
+
+static void usage(void)
+{
+    printf(
+"usage: kbench run [--suite NAME|FILE] [AXES...] [OPTIONS]\n\n"
+"Plans a sweep, verifies every case against its float64 reference, times the ones that\n"
+"pass, and stores everything in the database, one transaction per case. Without --suite\n"
+"or axes it runs the 'quick' suite. Axes given with --suite override the suite's values.\n\n"
+"axes (a value is N, a list N,M,..., a geometric range LO:HI:xF, or LO:HI:+STEP; 4k = 4096):\n"
+"  --kernels PATTERNS   shell patterns over name or name@impl   (attention.*)\n"
+"  --devices LIST       cpu, cuda:N                               (cpu)\n"
+"  --dtype LIST         f32, f64, f16, bf16, i8                   (f32)\n"
+"  --batch, --heads, --kv-heads, --seq, --head-dim AXIS           (1, 8, =heads, 512:2048:x2, 64)\n"
+"  --causal 0,1         --threads AXIS (CPU kernels)              (0, 1)\n"
+"  --cache hot|cold|both  cold flushes the last-level cache before each sample   (hot)\n\n"
+"measurement:\n"
+"  --noise FRAC         stop sampling when the median's 95%% CI half-width is within FRAC (0.01)\n"
+"  --max-time S         per-case sampling budget in seconds (1)\n"
+"  --min-time S         sample at least this long (0.02)\n"
+"  --min-samples N      (10)    --max-samples N (100000)\n"
+"  --warmup S           warm-up time before sampling (0.01)\n"
+"  --min-sample-time S  batch calls of short kernels into samples of at least S (20e-6; 0: never)\n"
+"  --timeout S          kill a case after S seconds (60)\n"
+"  --counters LIST      PAPI events to count (presets or native names; default set otherwise)\n"
+"  --no-counters        skip the PAPI pass\n\n"
+"other:\n"
+"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
+"  --tag NAME           tag the run (later: 'kbench show tag:NAME')\n"
+"  --shard I/N          run only shard I of N of the planned cases (stable split)\n"
+"  --dump DIR           write each case's inputs and outputs as NumPy .npy files + manifest.json\n"
+"  --dry-run            print the planned cases and exit\n"
+"  --quiet              no progress;  --no-show: do not print the results table\n"
+"  --no-isolate         run cases in this process (debugging; a crash ends the run)\n\n"
+"Exit status: 0 all cases ok, 1 a case failed verification or crashed, 2 usage or input\n"
+"error, 130 interrupted (finished cases are kept; the run is marked interrupted).\n\n"
+"example: kbench run --kernels 'attention.*' --seq 512:8192:x2 --dtype f32 --threads 1,2\n");
+}
+
+struct axis_flag { const char *key; const char *value; };
+
+enum {
+    OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_BATCH, OPT_HEADS, OPT_KV_HEADS, OPT_SEQ,
+    OPT_HEAD_DIM, OPT_CAUSAL, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
+    OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
+    OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
+    OPT_NO_ISOLATE, OPT_HELP,
+};
+
+static const struct option options[] = {
+    { "suite", required_argument, NULL, OPT_SUITE },
+    { "kernels", required_argument, NULL, OPT_KERNELS },
+    { "kernel", required_argument, NULL, OPT_KERNELS },
+    { "devices", required_argument, NULL, OPT_DEVICES },
+    { "dtype", required_argument, NULL, OPT_DTYPE },
+    { "batch", required_argument, NULL, OPT_BATCH },
+    { "heads", required_argument, NULL, OPT_HEADS },
+    { "kv-heads", required_argument, NULL, OPT_KV_HEADS },
+    { "seq", required_argument, NULL, OPT_SEQ },
+    { "head-dim", required_argument, NULL, OPT_HEAD_DIM },
+    { "causal", required_argument, NULL, OPT_CAUSAL },
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { "cache", required_argument, NULL, OPT_CACHE },
+    { "noise", required_argument, NULL, OPT_NOISE },
+    { "max-time", required_argument, NULL, OPT_MAX_TIME },
+    { "min-time", required_argument, NULL, OPT_MIN_TIME },
+    { "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
+    { "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
+    { "warmup", required_argument, NULL, OPT_WARMUP },
+    { "min-sample-time", required_argument, NULL, OPT_MIN_SAMPLE_TIME },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "counters", required_argument, NULL, OPT_COUNTERS },
+    { "no-counters", no_argument, NULL, OPT_NO_COUNTERS },
+    { "db", required_argument, NULL, OPT_DB },
+    { "tag", required_argument, NULL, OPT_TAG },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "dump", required_argument, NULL, OPT_DUMP },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "no-show", no_argument, NULL, OPT_NO_SHOW },
+    { "no-isolate", no_argument, NULL, OPT_NO_ISOLATE },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* The axis key plan_spec_set understands for each axis option. */
+static const char *axis_key(int opt)
+{
+    switch (opt) {
+    case OPT_KERNELS: return "kernels";
+    case OPT_DEVICES: return "devices";
+    case OPT_DTYPE: return "dtype";
+    case OPT_BATCH: return "batch";
+    case OPT_HEADS: return "heads";
+    case OPT_KV_HEADS: return "kv_heads";
+    case OPT_SEQ: return "seq";
+    case OPT_HEAD_DIM: return "head_dim";
+    case OPT_CAUSAL: return "causal";
+    case OPT_THREADS: return "threads";
+    case OPT_CACHE: return "cache";
+    default: return NULL;
+    }
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    runner_request_stop();
+}
+
+static void join_cmdline(int argc, char **argv, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "kbench");
+    for (int i = 0; i < argc && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, " %s", argv[i]);
+}
+
+static void case_label(const struct case_record *r, char *buf, size_t len)
+{
+    char shape[96];
+    plan_shape_string(&r->shape, shape, sizeof shape);
+    snprintf(buf, len, "%s@%s %s %s %s t=%d%s", r->kernel->name, r->kernel->impl, r->device,
+             kb_dtype_name(r->dtype), shape, r->threads, r->cold_cache ? " cold" : "");
+}
+
+static void case_summary(const struct case_record *r, char *buf, size_t len)
+{
+    if (r->status != CASE_OK) {
+        snprintf(buf, len, "%s", r->error);
+        return;
+    }
+    char med[32];
+    report_format_seconds(r->stats.median, med, sizeof med);
+    snprintf(buf, len, "%s ±%.1f%% %.2f GFLOP/s (n=%zu)", med, r->stats.noise * 100,
+             r->flops / r->stats.median * 1e-9, r->stats.n);
+}
+
+struct run_config {
+    const char *db, *suite, *tag, *dump, *counters;
+    int shard_i, shard_n, dry_run, quiet, no_show;
+    struct axis_flag axes[MAX_AXIS_FLAGS];
+    int n_axes;
+    struct runner_options ro;
+};
+
+static int parse_args(int argc, char **argv, struct run_config *cfg)
+{
+    runner_options_default(&cfg->ro);
+    int opt;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+        double d;
+        long l;
+        if (axis_key(opt)) {
+            if (cfg->n_axes == MAX_AXIS_FLAGS)
+                return cli_usage_error("run", "too many axis options");
+            cfg->axes[cfg->n_axes++] = (struct axis_flag){ axis_key(opt), optarg };
+            continue;
+        }
+        switch (opt) {
+        case OPT_SUITE: cfg->suite = optarg; break;
+        case OPT_DB: cfg->db = optarg; break;
+        case OPT_TAG:
+            if (!*optarg || strchr(optarg, ':'))
+                return cli_usage_error("run", "bad --tag '%s': a tag is a non-empty name without ':'", optarg);
+            cfg->tag = optarg;
+            break;
+        case OPT_DUMP: cfg->dump = optarg; cfg->ro.dump_dir = optarg; break;
+        case OPT_DRY_RUN: cfg->dry_run = 1; break;
+        case OPT_QUIET: cfg->quiet = 1; break;
+        case OPT_NO_SHOW: cfg->no_show = 1; break;
+        case OPT_NO_ISOLATE: cfg->ro.isolate = 0; break;
+        case OPT_COUNTERS: cfg->counters = optarg; cfg->ro.papi_events = optarg; break;
+        case OPT_NO_COUNTERS: cfg->ro.papi_events = ""; break;
+        case OPT_SHARD: {
+            char tail;
+            if (sscanf(optarg, "%d/%d%c", &cfg->shard_i, &cfg->shard_n, &tail) != 2 || cfg->shard_n < 1 ||
+                cfg->shard_i < 1 || cfg->shard_i > cfg->shard_n)
+                return cli_usage_error("run", "bad --shard '%s' (expected I/N with 1 <= I <= N)", optarg);
+            break;
+        }
+#define DOUBLE_OPT(OPT, FIELD, LO, HI, NAME)                                                           \
+        case OPT:                                                                                      \
+            if (cli_parse_double(optarg, LO, HI, &d) != 0)                                             \
+                return cli_usage_error("run", "bad --" NAME " '%s' (expected a number in [%g, %g])",  \
+                                       optarg, (double)(LO), (double)(HI));                            \
+            cfg->ro.FIELD = d;                                                                         \
+            break;
+        DOUBLE_OPT(OPT_NOISE, noise_target, 1e-5, 1.0, "noise")
+        DOUBLE_OPT(OPT_MAX_TIME, max_time_s, 1e-4, 86400, "max-time")
+        DOUBLE_OPT(OPT_MIN_TIME, min_time_s, 0, 86400, "min-time")
+        DOUBLE_OPT(OPT_WARMUP, warmup_s, 0, 3600, "warmup")
+        DOUBLE_OPT(OPT_MIN_SAMPLE_TIME, min_sample_s, 0, 1, "min-sample-time")
+        DOUBLE_OPT(OPT_TIMEOUT, timeout_s, 0.1, 86400, "timeout")
+#undef DOUBLE_OPT
+        case OPT_MIN_SAMPLES:
+            if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
+                return cli_usage_error("run", "bad --min-samples '%s' (expected an integer >= 1)", optarg);
+            cfg->ro.min_samples = (int)l;
+            break;
+        case OPT_MAX_SAMPLES:
+            if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
+                return cli_usage_error("run", "bad --max-samples '%s' (expected an integer >= 1)", optarg);
+            cfg->ro.max_samples = (int)l;
+            break;
+        case OPT_HELP: usage(); return -1;
+        case ':':
+            return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    if (cfg->ro.min_samples > cfg->ro.max_samples)
+        return cli_usage_error("run", "--min-samples %d is above --max-samples %d", cfg->ro.min_samples,
+                               cfg->ro.max_samples);
+    if (cfg->ro.min_time_s > cfg->ro.max_time_s)
+        return cli_usage_error("run", "--min-time %g is above --max-time %g", cfg->ro.min_time_s,
+                               cfg->ro.max_time_s);
+    return 0;
+}
+
+/* Suite groups (or one default spec) with the command line's axes applied on top. */
+static int build_plan(struct run_config *cfg, struct plan *plan, char *suite_name, size_t namelen)
+{
+    static struct plan_spec specs[MAX_GROUPS];
+    struct plan_spec base;
+    plan_spec_default(&base);
+    int n = 1;
+    char err[768];
+    const char *suite = cfg->suite;
+    if (!suite && cfg->n_axes == 0)
+        suite = "quick";
+    if (suite) {
+        char path[1024];
+        if (plan_suite_find(suite, path, sizeof path) != 0)
+            return cli_input_error("run", "no suite '%s' (looked for it as a file, in $KBENCH_SUITES, "
+                                   "datasets/suites/ and the installed suites)", suite);
+        n = plan_suite_load(path, &base, specs, MAX_GROUPS, suite_name, namelen, err, sizeof err);
+        if (n < 0)
+            return cli_input_error("run", "%s", err);
+        if (!*suite_name)
+            snprintf(suite_name, namelen, "%s", suite);
+    } else {
+        specs[0] = base;
+    }
+    for (int g = 0; g < n; g++)
+        for (int a = 0; a < cfg->n_axes; a++)
+            if (plan_spec_set(&specs[g], cfg->axes[a].key, cfg->axes[a].value, err, sizeof err) != 0)
+                return cli_usage_error("run", "%s", err);
+    if (plan_build(specs, n, plan, err, sizeof err) != 0)
+        return cli_usage_error("run", "%s", err);
+    if (cfg->shard_n > 1)
+        plan_shard(plan, cfg->shard_i, cfg->shard_n);
+    return 0;
+}
+
+static void print_plan(const struct plan *plan)
+{
+    for (size_t i = 0; i < plan->n; i++) {
+        const struct plan_case *c = &plan->cases[i];
+        char shape[96];
+        plan_shape_string(&c->shape, shape, sizeof shape);
+        printf("%4zu  %s@%s %s %s %s threads=%d %s\n", i + 1, c->kernel->name, c->kernel->impl, c->device,
+               kb_dtype_name(c->dtype), shape, c->threads, c->cold_cache ? "cold" : "hot");
+    }
+    printf("%zu cases\n", plan->n);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc != 0)
+        return rc < 0 ? EXIT_OK : rc;
+    char err[512];
+    if (cfg.counters && counters_validate(cfg.counters, err, sizeof err) != 0)
+        return cli_usage_error("run", "bad --counters: %s", err);
+
+    struct plan plan = { 0 };
+    char suite_name[64] = "";
+    if ((rc = build_plan(&cfg, &plan, suite_name, sizeof suite_name)) != 0)
+        goto out_plan;
+    if (cfg.dry_run) {
+        print_plan(&plan);
+        goto out_plan;
+    }
+    if (plan.n == 0) {
+        rc = cli_input_error("run", "the sweep has no cases (no kernel supports the chosen dtypes and devices)");
+        goto out_plan;
+    }
+
+    const char *db_path = cli_db_path(cfg.db);
+    struct store *st;
+    if ((rc = cli_open_store("run", db_path, STORE_WRITE, &st)) != 0)
+        goto out_plan;
+    struct machine_info mi;
+    machine_info_read(&mi);
+    char cmdline[1024];
+    join_cmdline(argc - 1, argv + 1, cmdline, sizeof cmdline);
+    struct run_info ri = { .cmdline = cmdline, .suite = *suite_name ? suite_name : NULL, .tag = cfg.tag,
+                           .kbench_version = mi.kbench_version, .compiler = mi.compiler,
+                           .planned_cases = (int)plan.n };
+    int64_t machine_id = store_machine_upsert(st, &mi);
+    int64_t run_id = machine_id > 0 ? store_run_begin(st, machine_id, &ri) : -1;
+    if (run_id <= 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out_store;
+    }
+    if (cfg.tag && store_run_tag(st, run_id, cfg.tag) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out_store;
+    }
+    fprintf(stderr, "run %lld (%s): %zu cases into %s\n", (long long)run_id, ri.uuid, plan.n, db_path);
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct progress prog;
+    progress_begin(&prog, stderr, plan.n, cfg.quiet);
+    int any_failed = 0, store_failed = 0;
+    for (size_t i = 0; i < plan.n && !runner_stop_requested(); i++) {
+        struct case_record rec;
+        char label[256], summary[300];
+        const struct plan_case *pc = &plan.cases[i];
+        char shape[96];
+        plan_shape_string(&pc->shape, shape, sizeof shape);
+        snprintf(label, sizeof label, "%s@%s %s t=%d", pc->kernel->name, pc->kernel->impl, shape, pc->threads);
+        progress_case_start(&prog, label);
+        if (runner_run_case(pc, &cfg.ro, &rec) != 0) {
+            fprintf(stderr, "kbench run: cannot start a case process: %m\n");
+            store_failed = 1;
+            break;
+        }
+        if (rec.status == CASE_INTERRUPTED) {
+            case_record_release(&rec);
+            break;   /* a case cut short is not a result: it is not stored */
+        }
+        if (store_case_insert(st, run_id, &rec) < 0) {
+            fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
+            case_record_release(&rec);
+            store_failed = 1;
+            break;
+        }
+        if (rec.status != CASE_OK && rec.status != CASE_SKIPPED)
+            any_failed = 1;
+        case_label(&rec, label, sizeof label);
+        case_summary(&rec, summary, sizeof summary);
+        progress_case_done(&prog, label, case_status_name(rec.status), summary);
+        case_record_release(&rec);
+    }
+    progress_end(&prog);
+    int interrupted = runner_stop_requested();
+    const char *final = store_failed ? "failed" : interrupted ? "interrupted" : "complete";
+    if (store_run_finish(st, run_id, final) != 0)
+        fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
+    if (!cfg.no_show && !store_failed)
+        report_results_table(stdout, st, run_id);
+    if (interrupted)
+        fprintf(stderr, "interrupted: run %lld marked interrupted; finished cases are stored\n", (long long)run_id);
+    rc = store_failed ? EXIT_USAGE : interrupted ? 130 : any_failed ? EXIT_FAILED : EXIT_OK;
+out_store:
+    store_close(st);
+out_plan:
+    plan_free(&plan);
+    return rc;
+}

@@ -1,0 +1,434 @@
+/* plan.c - axes to cases: value parsing, spec defaults and setters, cartesian expansion. */
+#include "harness/plan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int parse_long(const char *s, const char *end, long *out)
+{
+    char buf[32];
+    size_t len = (size_t)(end - s);
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *stop;
+    errno = 0;
+    long v = strtol(buf, &stop, 10);
+    if (errno || *stop != '\0')
+        return -1;
+    /* 4k / 64k / 1m spellings, common for sequence lengths */
+    *out = v;
+    return 0;
+}
+
+/* Accepts "4096", "4k", "64K", "1m". */
+static int parse_size_token(const char *s, const char *end, long *out)
+{
+    while (s < end && isspace((unsigned char)*s))
+        s++;
+    while (end > s && isspace((unsigned char)end[-1]))
+        end--;
+    if (end > s) {
+        char last = (char)tolower((unsigned char)end[-1]);
+        long mult = last == 'k' ? 1024 : last == 'm' ? 1024 * 1024 : 1;
+        if (mult != 1) {
+            long v;
+            if (parse_long(s, end - 1, &v) != 0 || v > LONG_MAX / mult)
+                return -1;
+            *out = v * mult;
+            return 0;
+        }
+    }
+    return parse_long(s, end, out);
+}
+
+static int axis_push(struct int_axis *a, long v, int min, int max, const char *text, char *err, size_t errlen)
+{
+    if (v < min || v > max) {
+        snprintf(err, errlen, "value %ld in '%s' is out of range [%d, %d]", v, text, min, max);
+        return -1;
+    }
+    for (int i = 0; i < a->n; i++)
+        if (a->v[i] == v)
+            return 0; /* a repeated value adds nothing */
+    if (a->n == PLAN_AXIS_MAX) {
+        snprintf(err, errlen, "'%s' has more than %d values", text, PLAN_AXIS_MAX);
+        return -1;
+    }
+    a->v[a->n++] = (int)v;
+    return 0;
+}
+
+/* One comma-separated item: a value or a range "lo:hi:xF" / "lo:hi:+S" / "lo:hi" (x2). */
+static int parse_item(const char *s, const char *end, int min, int max, struct int_axis *out,
+                      const char *text, char *err, size_t errlen)
+{
+    const char *c1 = memchr(s, ':', (size_t)(end - s));
+    long lo, hi;
+    if (!c1) {
+        if (parse_size_token(s, end, &lo) != 0)
+            goto bad;
+        return axis_push(out, lo, min, max, text, err, errlen);
+    }
+    const char *c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
+    const char *hi_end = c2 ? c2 : end;
+    if (parse_size_token(s, c1, &lo) != 0 || parse_size_token(c1 + 1, hi_end, &hi) != 0)
+        goto bad;
+    if (hi < lo) {
+        snprintf(err, errlen, "range '%.*s' ends before it starts", (int)(end - s), s);
+        return -1;
+    }
+    int geometric = 1;
+    long step = 2;
+    if (c2) {
+        const char *st = c2 + 1;
+        while (st < end && isspace((unsigned char)*st))
+            st++;
+        if (st < end && (*st == 'x' || *st == '*'))
+            geometric = 1;
+        else if (st < end && *st == '+')
+            geometric = 0;
+        else
+            goto bad;
+        if (parse_size_token(st + 1, end, &step) != 0)
+            goto bad;
+        if ((geometric && step < 2) || (!geometric && step < 1)) {
+            snprintf(err, errlen, "step in '%.*s' must be x2 or more, or +1 or more", (int)(end - s), s);
+            return -1;
+        }
+    }
+    if (geometric && lo <= 0) {
+        snprintf(err, errlen, "geometric range '%.*s' must start above 0", (int)(end - s), s);
+        return -1;
+    }
+    for (long v = lo; v <= hi; v = geometric ? v * step : v + step) {
+        if (axis_push(out, v, min, max, text, err, errlen) != 0)
+            return -1;
+        if (v > LONG_MAX / 4)
+            break;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "cannot parse '%.*s' in '%s' (expected N, N,M,..., LO:HI:xF or LO:HI:+S)",
+             (int)(end - s), s, text);
+    return -1;
+}
+
+int plan_parse_int_axis(const char *text, int min, int max, struct int_axis *out, char *err, size_t errlen)
+{
+    struct int_axis a = { 0 };
+    if (!text || !*text) {
+        snprintf(err, errlen, "empty value");
+        return -1;
+    }
+    const char *s = text;
+    for (;;) {
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+        if (end == s) {
+            snprintf(err, errlen, "empty item in '%s'", text);
+            return -1;
+        }
+        if (parse_item(s, end, min, max, &a, text, err, errlen) != 0)
+            return -1;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    *out = a;
+    return 0;
+}
+
+void plan_spec_default(struct plan_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    strcpy(s->kernels[0], "attention.*");
+    s->n_kernels = 1;
+    strcpy(s->devices[0], "cpu");
+    s->n_devices = 1;
+    s->dtypes[0] = KB_DTYPE_F32;
+    s->n_dtypes = 1;
+    s->batch = (struct int_axis){ 1, { 1 } };
+    s->heads = (struct int_axis){ 1, { 8 } };
+    s->seq = (struct int_axis){ 3, { 512, 1024, 2048 } };
+    s->head_dim = (struct int_axis){ 1, { 64 } };
+    s->causal = (struct int_axis){ 1, { 0 } };
+    s->threads = (struct int_axis){ 1, { 1 } };
+}
+
+/* Splits a comma list into fixed-size string slots. */
+static int split_list(const char *value, char (*slots)[96], int slot_size, int max, int *n,
+                      const char *key, char *err, size_t errlen)
+{
+    int count = 0;
+    const char *s = value;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        const char *comma = strchr(s, ',');
+        const char *end = comma ? comma : s + strlen(s);
+        const char *e = end;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e == s) {
+            snprintf(err, errlen, "empty item in %s '%s'", key, value);
+            return -1;
+        }
+        if (count == max || (int)(e - s) >= slot_size) {
+            snprintf(err, errlen, "too many or too long items in %s '%s'", key, value);
+            return -1;
+        }
+        char *slot = (char *)slots + (size_t)count * (size_t)slot_size;
+        memcpy(slot, s, (size_t)(e - s));
+        slot[e - s] = '\0';
+        count++;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    *n = count;
+    return 0;
+}
+
+static int parse_device(const char *d)
+{
+    if (strcmp(d, "cpu") == 0)
+        return 0;
+    if (strncmp(d, "cuda:", 5) == 0 && d[5] >= '0' && d[5] <= '9') {
+        char *end;
+        long n = strtol(d + 5, &end, 10);
+        return (*end == '\0' && n < 64) ? 0 : -1;
+    }
+    return -1;
+}
+
+int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen)
+{
+    char sub[200];
+    struct { const char *name; struct int_axis *axis; int min, max; } int_axes[] = {
+        { "batch", &s->batch, 1, 1 << 16 },
+        { "heads", &s->heads, 1, 1 << 12 },
+        { "kv_heads", &s->kv_heads, 1, 1 << 12 },
+        { "seq", &s->seq, 1, 1 << 24 },
+        { "head_dim", &s->head_dim, 1, 1024 },
+        { "causal", &s->causal, 0, 1 },
+        { "threads", &s->threads, 1, 1024 },
+    };
+    for (size_t i = 0; i < sizeof int_axes / sizeof int_axes[0]; i++) {
+        if (strcmp(key, int_axes[i].name) != 0)
+            continue;
+        if (plan_parse_int_axis(value, int_axes[i].min, int_axes[i].max, int_axes[i].axis, sub, sizeof sub) != 0) {
+            snprintf(err, errlen, "bad %s: %s", key, sub);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "kernels") == 0)
+        return split_list(value, s->kernels, sizeof s->kernels[0], PLAN_PATTERNS_MAX, &s->n_kernels,
+                          key, err, errlen);
+    if (strcmp(key, "devices") == 0) {
+        char tmp[8][96];
+        int n;
+        if (split_list(value, tmp, sizeof tmp[0], 8, &n, key, err, errlen) != 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            if (parse_device(tmp[i]) != 0 || strlen(tmp[i]) >= sizeof s->devices[0]) {
+                snprintf(err, errlen, "unknown device '%s' (expected cpu or cuda:N)", tmp[i]);
+                return -1;
+            }
+            strcpy(s->devices[i], tmp[i]);
+        }
+        s->n_devices = n;
+        return 0;
+    }
+    if (strcmp(key, "dtype") == 0 || strcmp(key, "dtypes") == 0) {
+        char tmp[KB_DTYPE_COUNT][96];
+        int n;
+        if (split_list(value, tmp, sizeof tmp[0], KB_DTYPE_COUNT, &n, key, err, errlen) != 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (kb_dtype_parse(tmp[i], &s->dtypes[i]) != 0) {
+                snprintf(err, errlen, "unknown dtype '%s' (expected f64, f32, f16, bf16, i8, i32)", tmp[i]);
+                return -1;
+            }
+        s->n_dtypes = n;
+        return 0;
+    }
+    if (strcmp(key, "cache") == 0) {
+        if (strcmp(value, "hot") == 0)
+            s->cold_cache = 0;
+        else if (strcmp(value, "cold") == 0)
+            s->cold_cache = 1;
+        else if (strcmp(value, "both") == 0)
+            s->cold_cache = 2;
+        else {
+            snprintf(err, errlen, "bad cache '%s' (expected hot, cold or both)", value);
+            return -1;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown axis '%s' (expected kernels, devices, dtype, batch, heads, kv_heads, "
+             "seq, head_dim, causal, threads, cache)", key);
+    return -1;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The seed depends on what the inputs are (kernel family, shape, dtype), not on the impl, so
+ * two implementations of one operation see the same inputs. */
+static uint64_t case_seed(const struct plan_case *c)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const char *fam = kb_family_name(c->kernel->family);
+    h = fnv1a(h, fam, strlen(fam));
+    h = fnv1a(h, &c->shape, sizeof c->shape);
+    return h;
+}
+
+/* Identity for sharding and de-duplication: everything but the seed. */
+static uint64_t case_identity(const struct plan_case *c)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv1a(h, c->kernel->name, strlen(c->kernel->name));
+    h = fnv1a(h, c->kernel->impl, strlen(c->kernel->impl));
+    h = fnv1a(h, c->device, strlen(c->device));
+    int f[9] = { (int)c->dtype, c->shape.batch, c->shape.heads, c->shape.kv_heads, c->shape.seq_len,
+                 c->shape.head_dim, c->shape.causal, c->threads, c->cold_cache };
+    return fnv1a(h, f, sizeof f);
+}
+
+static int plan_push(struct plan *p, const struct plan_case *c)
+{
+    uint64_t id = case_identity(c);
+    for (size_t i = 0; i < p->n; i++)
+        if (case_identity(&p->cases[i]) == id && memcmp(&p->cases[i].shape, &c->shape, sizeof c->shape) == 0 &&
+            p->cases[i].kernel == c->kernel && p->cases[i].threads == c->threads &&
+            p->cases[i].dtype == c->dtype && p->cases[i].cold_cache == c->cold_cache &&
+            strcmp(p->cases[i].device, c->device) == 0)
+            return 0;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        struct plan_case *nc = realloc(p->cases, cap * sizeof *nc);
+        if (!nc)
+            return -1;
+        p->cases = nc;
+        p->cap = cap;
+    }
+    p->cases[p->n++] = *c;
+    return 0;
+}
+
+static int device_kind_matches(const struct kb_kernel *k, const char *device)
+{
+    int is_cpu = strcmp(device, "cpu") == 0;
+    return (k->device == KB_DEVICE_CPU) == is_cpu;
+}
+
+static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, size_t errlen)
+{
+    size_t nk;
+    const struct kb_kernel *const *all = kb_registry_all(&nk);
+    int cold_modes[2], n_cold = 0;
+    if (s->cold_cache == 0 || s->cold_cache == 2)
+        cold_modes[n_cold++] = 0;
+    if (s->cold_cache >= 1)
+        cold_modes[n_cold++] = 1;
+    for (int p = 0; p < s->n_kernels; p++) {
+        int matched = 0;
+        for (size_t ki = 0; ki < nk; ki++) {
+            const struct kb_kernel *k = all[ki];
+            if (!kb_kernel_matches(k, s->kernels[p]))
+                continue;
+            matched = 1;
+            for (int di = 0; di < s->n_devices; di++) {
+                if (!device_kind_matches(k, s->devices[di]))
+                    continue;
+                for (int ti = 0; ti < s->n_dtypes; ti++) {
+                    if (!(k->dtypes & KB_DTYPE_BIT(s->dtypes[ti])))
+                        continue;
+                    for (int a = 0; a < s->batch.n; a++)
+                    for (int b = 0; b < s->heads.n; b++)
+                    for (int kvh = 0; kvh < (s->kv_heads.n ? s->kv_heads.n : 1); kvh++)
+                    for (int n = 0; n < s->seq.n; n++)
+                    for (int d = 0; d < s->head_dim.n; d++)
+                    for (int cz = 0; cz < s->causal.n; cz++)
+                    for (int th = 0; th < s->threads.n; th++)
+                    for (int cm = 0; cm < n_cold; cm++) {
+                        struct plan_case c;
+                        memset(&c, 0, sizeof c);
+                        c.kernel = k;
+                        snprintf(c.device, sizeof c.device, "%s", s->devices[di]);
+                        c.dtype = s->dtypes[ti];
+                        c.shape.batch = s->batch.v[a];
+                        c.shape.heads = s->heads.v[b];
+                        c.shape.kv_heads = s->kv_heads.n ? s->kv_heads.v[kvh] : s->heads.v[b];
+                        c.shape.seq_len = s->seq.v[n];
+                        c.shape.head_dim = s->head_dim.v[d];
+                        c.shape.causal = s->causal.v[cz];
+                        /* GPU kernels take no thread count */
+                        c.threads = k->device == KB_DEVICE_CPU ? s->threads.v[th] : 1;
+                        c.cold_cache = cold_modes[cm];
+                        c.seed = case_seed(&c);
+                        if (plan_push(plan, &c) != 0) {
+                            snprintf(err, errlen, "out of memory while planning");
+                            return -1;
+                        }
+                    }
+                }
+            }
+        }
+        if (!matched) {
+            snprintf(err, errlen, "no kernel matches '%s' (see 'kbench list')", s->kernels[p]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int plan_build(const struct plan_spec *specs, int n_specs, struct plan *plan, char *err, size_t errlen)
+{
+    for (int i = 0; i < n_specs; i++)
+        if (expand_spec(&specs[i], plan, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+void plan_shard(struct plan *plan, int i, int n)
+{
+    size_t kept = 0;
+    for (size_t c = 0; c < plan->n; c++)
+        if (case_identity(&plan->cases[c]) % (uint64_t)n == (uint64_t)(i - 1))
+            plan->cases[kept++] = plan->cases[c];
+    plan->n = kept;
+}
+
+void plan_free(struct plan *plan)
+{
+    free(plan->cases);
+    memset(plan, 0, sizeof *plan);
+}
+
+void plan_shape_string(const struct kb_shape *s, char *buf, size_t len)
+{
+    int kvh = s->kv_heads ? s->kv_heads : s->heads;
+    if (kvh != s->heads)
+        snprintf(buf, len, "b=%d h=%d kvh=%d n=%d d=%d%s", s->batch, s->heads, kvh, s->seq_len,
+                 s->head_dim, s->causal ? " causal" : "");
+    else
+        snprintf(buf, len, "b=%d h=%d n=%d d=%d%s", s->batch, s->heads, s->seq_len, s->head_dim,
+                 s->causal ? " causal" : "");
+}

@@ -1,0 +1,52 @@
+/* record.h - what one measured case produces: status, accuracy, samples, statistics, counters.
+ * Produced by the runner (runner.h), stored by the store (store.h), shown by bench/. */
+#ifndef KB_RECORD_H
+#define KB_RECORD_H
+
+#include "kernels/kernel.h"
+#include "harness/stats.h"
+#include "harness/counters.h"
+
+enum case_status {
+    CASE_OK,            /* verified and timed */
+    CASE_VERIFY_FAILED, /* a wrong answer: recorded, never timed */
+    CASE_CRASHED,       /* the child died of a signal */
+    CASE_TIMEOUT,       /* killed at its time limit */
+    CASE_SETUP_FAILED,  /* setup or run returned an error */
+    CASE_SKIPPED,       /* unsupported combination or does not fit in memory */
+    CASE_INTERRUPTED,   /* the run was stopped while this case ran */
+    CASE_STATUS_COUNT
+};
+const char *case_status_name(enum case_status s);
+/* Returns 0 and sets *out for a known name, else -1. */
+int case_status_parse(const char *name, enum case_status *out);
+
+struct case_record {
+    /* identity */
+    const struct kb_kernel *kernel;
+    char device[16];       /* "cpu", "cuda:0" */
+    enum kb_dtype dtype;
+    struct kb_shape shape;
+    int threads;
+    int cold_cache;
+    uint64_t seed;
+    /* outcome */
+    enum case_status status;
+    char error[256];       /* what went wrong, for any status but OK */
+    int verified;          /* 1 when verify ran */
+    struct kb_accuracy accuracy;
+    /* timing: per-call seconds; each sample timed `calls_per_sample` back-to-back calls */
+    double *samples;
+    size_t n_samples;
+    int calls_per_sample;
+    int warmup_calls;
+    struct kb_stats stats;
+    double flops, bytes;   /* analytic, per call */
+    struct kb_counter_report counters;
+    double wall_s;         /* the whole case, child start to result */
+};
+
+/* Frees what the record owns (samples) and zeroes those fields. */
+void case_record_release(struct case_record *r);
+
+#endif

@@ -1,0 +1,236 @@
+/* runner.c - one case, isolated: fork a child that measures, read its result through a pipe,
+ * enforce the time limit, and turn a death or a hang into the case's status. */
+#include "harness/runner.h"
+#include "harness/runner_child.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+void runner_request_stop(void) { stop_requested = 1; }
+int runner_stop_requested(void) { return stop_requested != 0; }
+
+void runner_options_default(struct runner_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->noise_target = 0.01;
+    o->min_time_s = 0.02;
+    o->max_time_s = 1.0;
+    o->min_samples = 10;
+    o->max_samples = 100000;
+    o->min_sample_s = 20e-6;
+    o->warmup_s = 0.01;
+    o->timeout_s = 60.0;
+    o->verify_rows = 256;
+    o->papi_events = NULL;
+    o->dump_dir = NULL;
+    o->isolate = 1;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes; -1 when unknown. */
+static double available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024.0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void fill_from_child(struct case_record *rec, const struct child_result *res, double *samples)
+{
+    rec->status = (enum case_status)res->status;
+    snprintf(rec->error, sizeof rec->error, "%s", res->error);
+    rec->verified = res->verified;
+    rec->accuracy = res->accuracy;
+    rec->calls_per_sample = res->calls_per_sample;
+    rec->warmup_calls = res->warmup_calls;
+    rec->counters = res->counters;
+    rec->samples = samples;
+    rec->n_samples = res->n_samples;
+}
+
+/* Reads the child's message until EOF, the deadline, or a stop request. Returns 0 when the whole
+ * message arrived, 1 on timeout, 2 on stop, -1 when the pipe closed early (the child died). */
+static int read_result(int fd, double deadline, struct child_result *res, double **samples)
+{
+    size_t have = 0, want = sizeof *res;
+    char *buf = (char *)res;
+    *samples = NULL;
+    for (;;) {
+        if (stop_requested)
+            return 2;
+        double left = deadline - runner_now();
+        if (left <= 0)
+            return 1;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int ms = left > 0.1 ? 100 : (int)(left * 1000) + 1;
+        int pr = poll(&p, 1, ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            continue;
+        ssize_t r = read(fd, buf + have, want - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        if (have < want)
+            continue;
+        if (buf == (char *)res) {
+            if (res->n_samples == 0)
+                return 0;
+            *samples = malloc(res->n_samples * sizeof **samples);
+            if (!*samples)
+                return -1;
+            buf = (char *)*samples;
+            have = 0;
+            want = res->n_samples * sizeof **samples;
+        } else {
+            return 0;
+        }
+    }
+}
+
+static void describe_death(int wstatus, struct case_record *rec)
+{
+    if (WIFSIGNALED(wstatus)) {
+        int sig = WTERMSIG(wstatus);
+        rec->status = CASE_CRASHED;
+        snprintf(rec->error, sizeof rec->error, "killed by signal %d (%s)%s", sig, strsignal(sig),
+                 sig == SIGKILL ? ": possibly the out-of-memory killer" : "");
+    } else if (WIFEXITED(wstatus)) {
+        rec->status = CASE_CRASHED;
+        snprintf(rec->error, sizeof rec->error, "the case process exited with status %d before reporting",
+                 WEXITSTATUS(wstatus));
+    }
+}
+
+static void compute_stats(const struct plan_case *pc, struct case_record *rec)
+{
+    const struct kb_kernel *k = pc->kernel;
+    rec->flops = k->flops ? k->flops(&rec->shape) : NAN;
+    rec->bytes = k->bytes ? k->bytes(&rec->shape, pc->dtype) : NAN;
+    if (rec->status == CASE_OK && rec->n_samples > 0)
+        stats_summarize(rec->samples, rec->n_samples, 2000, pc->seed, &rec->stats);
+}
+
+int runner_run_case(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->kernel = pc->kernel;
+    snprintf(rec->device, sizeof rec->device, "%s", pc->device);
+    rec->dtype = pc->dtype;
+    rec->shape = pc->shape;
+    if (rec->shape.kv_heads == 0)
+        rec->shape.kv_heads = rec->shape.heads;
+    rec->threads = pc->threads;
+    rec->cold_cache = pc->cold_cache;
+    rec->seed = pc->seed;
+    double t0 = runner_now();
+
+    /* Refuse before allocating: a shape that cannot fit would only summon the OOM killer. */
+    if (pc->kernel->footprint && pc->kernel->device == KB_DEVICE_CPU) {
+        double need = pc->kernel->footprint(&rec->shape, pc->dtype), avail = available_memory();
+        if (avail > 0 && need > 0.9 * avail) {
+            rec->status = CASE_SKIPPED;
+            snprintf(rec->error, sizeof rec->error, "needs %.2f GiB, %.2f GiB free", need / 1073741824.0,
+                     avail / 1073741824.0);
+            compute_stats(pc, rec);
+            return 0;
+        }
+    }
+
+    struct child_result res;
+    double *samples = NULL;
+    if (!o->isolate) {
+        runner_measure(pc, o, &res, &samples);
+        fill_from_child(rec, &res, samples);
+        rec->wall_s = runner_now() - t0;
+        compute_stats(pc, rec);
+        return 0;
+    }
+
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+#ifdef HAVE_SYS_PRCTL_H
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
+#endif
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        runner_measure(pc, o, &res, &samples);
+        int bad = write_all(fds[1], &res, sizeof res) != 0 ||
+                  (res.n_samples && write_all(fds[1], samples, res.n_samples * sizeof *samples) != 0);
+        _exit(bad ? 3 : 0);
+    }
+    close(fds[1]);
+    int got = read_result(fds[0], t0 + o->timeout_s, &res, &samples);
+    close(fds[0]);
+    if (got != 0)
+        kill(pid, SIGKILL);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+    rec->wall_s = runner_now() - t0;
+    if (got == 0) {
+        fill_from_child(rec, &res, samples);
+    } else {
+        free(samples);
+        if (got == 2) {
+            rec->status = CASE_INTERRUPTED;
+            snprintf(rec->error, sizeof rec->error, "interrupted: the run was stopped while this case ran");
+        } else if (got == 1) {
+            rec->status = CASE_TIMEOUT;
+            snprintf(rec->error, sizeof rec->error, "killed at its time limit of %.0f s", o->timeout_s);
+        } else {
+            describe_death(wstatus, rec);
+        }
+    }
+    compute_stats(pc, rec);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* runner.h - measuring one case: isolation, verification, warm-up, adaptive sampling,
+ * cold/hot cache, counters.
+ *
+ * Each case runs in a forked child with a time limit. The child sets up the kernel, runs it
+ * once, verifies it against the reference (a wrong answer ends the case: it is never timed),
+ * warms up, then samples until the median's 95% confidence interval is within the noise
+ * target or the time budget is spent, then counts PAPI events in a separate pass, and sends
+ * everything back through a pipe. A crash or hang becomes the case's status.
+ */
+#ifndef KB_RUNNER_H
+#define KB_RUNNER_H
+
+#include "harness/plan.h"
+#include "harness/record.h"
+
+struct runner_options {
+    double noise_target;   /* stop when CI half-width / median <= this (0.01) */
+    double min_time_s;     /* sample at least this long (0.02) */
+    double max_time_s;     /* per-case sampling budget (1.0) */
+    int min_samples;       /* (10) */
+    int max_samples;       /* (100000) */
+    double min_sample_s;   /* batch calls until a sample lasts this long, hot cache only (20e-6) */
+    double warmup_s;       /* (0.01), at least one call */
+    double timeout_s;      /* child killed after this long (60) */
+    int verify_rows;       /* rows of the reference to compute at most (256) */
+    const char *papi_events; /* NULL: defaults; "": no PAPI pass */
+    const char *dump_dir;  /* NULL: no dumps */
+    int isolate;           /* 1: fork per case (default); 0: in process (tests, debuggers) */
+};
+void runner_options_default(struct runner_options *o);
+
+/* Measures one case; fills rec (the caller releases it). Returns 0 whatever the case's
+ * outcome (rec->status says), or -1 when the harness itself failed (fork, pipe). */
+int runner_run_case(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec);
+
+/* Asks a running case to stop (async-signal-safe): the child is killed and the case comes
+ * back CASE_INTERRUPTED. */
+void runner_request_stop(void);
+int runner_stop_requested(void);
+
+#endif

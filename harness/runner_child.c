@@ -1,0 +1,293 @@
+/* runner_child.c - what happens inside a case's process: setup, verify, dump, warm-up,
+ * adaptive sampling (hot or cold cache), and a separate PAPI counting pass. */
+#include "harness/runner_child.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "harness/cpu.h"
+#include "harness/npy.h"
+#include "harness/stats.h"
+
+double runner_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Evicts the caches by writing a buffer twice the size of the last-level cache, so the next
+ * sample starts cold. Runs outside the timed region. The sum is returned so the compiler
+ * cannot drop the reads. */
+static unsigned long flush_caches(unsigned char *buf, size_t len, unsigned round)
+{
+    unsigned long sum = 0;
+    for (size_t i = 0; i < len; i += 64) {
+        buf[i] = (unsigned char)(buf[i] + round);
+        sum += buf[i];
+    }
+    return sum;
+}
+
+static void fail(struct child_result *res, enum case_status st, const char *message)
+{
+    res->status = st;
+    snprintf(res->error, sizeof res->error, "%s", message);
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(tmp, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Writes every tensor of the case as .npy plus a manifest.json describing the case. */
+static int dump_case(const struct plan_case *pc, const struct kb_case *c, const struct kb_accuracy *acc,
+                     const char *dir_root, char *err, size_t errlen)
+{
+    const struct kb_kernel *k = pc->kernel;
+    if (!k->tensors) {
+        snprintf(err, errlen, "kernel %s@%s cannot dump its tensors", k->name, k->impl);
+        return -1;
+    }
+    char dir[1024];
+    const struct kb_shape *s = &pc->shape;
+    snprintf(dir, sizeof dir, "%s/%s@%s-%s-%s-b%dh%dkv%dn%dd%d%s-t%d%s", dir_root, k->name, k->impl,
+             pc->device, kb_dtype_name(pc->dtype), s->batch, s->heads, s->kv_heads, s->seq_len,
+             s->head_dim, s->causal ? "-causal" : "", pc->threads, pc->cold_cache ? "-cold" : "");
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, errlen, "cannot create dump directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct kb_tensor t[KB_TENSORS_MAX];
+    int n = k->tensors(c, t, KB_TENSORS_MAX);
+    char path[1280];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    FILE *m = fopen(path, "w");
+    if (!m) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(m, "{\n  \"kernel\": \"%s\",\n  \"impl\": \"%s\",\n  \"device\": \"%s\",\n  \"dtype\": \"%s\",\n",
+            k->name, k->impl, pc->device, kb_dtype_name(pc->dtype));
+    fprintf(m, "  \"shape\": {\"batch\": %d, \"heads\": %d, \"kv_heads\": %d, \"seq_len\": %d, "
+            "\"head_dim\": %d, \"causal\": %s},\n", s->batch, s->heads, s->kv_heads, s->seq_len,
+            s->head_dim, s->causal ? "true" : "false");
+    fprintf(m, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)pc->seed, pc->threads);
+    fprintf(m, "  \"layout\": \"row-major; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d]; scale 1/sqrt(d)\",\n");
+    fprintf(m, "  \"accuracy\": {\"max_abs_err\": %.9g, \"rel_l2_err\": %.9g, \"cosine\": %.12g, "
+            "\"rows_checked\": %ld, \"rows_total\": %ld},\n", acc->max_abs_err, acc->rel_l2_err,
+            acc->cosine, acc->rows_checked, acc->rows_total);
+    fprintf(m, "  \"tensors\": [\n");
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s.npy", dir, t[i].name);
+        if (npy_write(path, &t[i]) != 0) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        fprintf(m, "    {\"name\": \"%s\", \"file\": \"%s.npy\", \"dtype\": \"%s\", \"role\": \"%s\", \"shape\": [",
+                t[i].name, t[i].name, kb_dtype_name(t[i].dtype), t[i].is_output ? "output" : "input");
+        for (int d = 0; d < t[i].ndim; d++)
+            fprintf(m, "%s%lld", d ? ", " : "", (long long)t[i].dims[d]);
+        fprintf(m, "]}%s\n", i + 1 < n ? "," : "");
+    }
+    fprintf(m, "  ]\n}\n");
+    if (fclose(m) != 0 && rc == 0) {
+        snprintf(err, errlen, "cannot write manifest in %s", dir);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* 1 when the median's order-statistic CI is within the noise target. */
+static int precise_enough(const double *x, size_t n, double target, double *scratch)
+{
+    stats_sorted_copy(x, n, scratch);
+    double med = stats_quantile_sorted(scratch, n, 0.5), lo, hi;
+    stats_median_ci_order(scratch, n, 0.95, &lo, &hi);
+    return med > 0 && (hi - lo) / 2.0 / med <= target;
+}
+
+static void sample(const struct plan_case *pc, const struct runner_options *o, struct kb_case *c,
+                   struct child_result *res, double **samples_out)
+{
+    const struct kb_kernel *k = pc->kernel;
+    /* warm-up: at least one call, and an estimate of the per-call time */
+    double t0 = runner_now(), t = t0;
+    int warm = 0;
+    do {
+        if (k->run(c) != KB_OK) {
+            fail(res, CASE_SETUP_FAILED, "run failed during warm-up");
+            return;
+        }
+        warm++;
+        t = runner_now();
+    } while (t - t0 < o->warmup_s);
+    res->warmup_calls = warm;
+    double per_call = (t - t0) / warm;
+
+    /* Short kernels are batched so the clock's own cost stays small against a sample; in cold
+     * mode every call must start cold, so there is no batching. */
+    int batch = 1;
+    if (!pc->cold_cache && per_call < o->min_sample_s)
+        batch = (int)fmin(1e6, ceil(o->min_sample_s / fmax(per_call, 1e-9)));
+    res->calls_per_sample = batch;
+
+    unsigned char *flush = NULL;
+    size_t flush_len = 0;
+    if (pc->cold_cache) {
+        struct cpu_info ci;
+        cpu_info_read(&ci);
+        flush_len = 2 * cpu_llc_bytes(&ci);
+        flush = malloc(flush_len);
+        if (!flush) {
+            fail(res, CASE_SETUP_FAILED, "cannot allocate the cache-flush buffer");
+            return;
+        }
+        memset(flush, 1, flush_len);
+    }
+
+    size_t cap = 1024, n = 0;
+    double *x = malloc(cap * sizeof *x), *scratch = malloc(cap * sizeof *scratch);
+    if (!x || !scratch) {
+        fail(res, CASE_SETUP_FAILED, "out of memory for samples");
+        goto out;
+    }
+    volatile unsigned long sink = 0;
+    size_t next_check = (size_t)o->min_samples;
+    double start = runner_now();
+    for (;;) {
+        if (flush)
+            sink += flush_caches(flush, flush_len, (unsigned)n);
+        double a = runner_now();
+        for (int i = 0; i < batch; i++)
+            if (k->run(c) != KB_OK) {
+                fail(res, CASE_SETUP_FAILED, "run failed while sampling");
+                goto out;
+            }
+        double b = runner_now();
+        if (n == cap) {
+            cap *= 2;
+            double *nx = realloc(x, cap * sizeof *x), *ns = realloc(scratch, cap * sizeof *ns);
+            if (nx)
+                x = nx;
+            if (ns)
+                scratch = ns;
+            if (!nx || !ns) {
+                fail(res, CASE_SETUP_FAILED, "out of memory for samples");
+                goto out;
+            }
+        }
+        x[n++] = (b - a) / batch;
+        double elapsed = b - start;
+        if (n >= (size_t)o->max_samples || elapsed >= o->max_time_s)
+            break;
+        /* The stopping rule sorts the samples, so it runs at growing intervals. */
+        if (n >= next_check && elapsed >= o->min_time_s) {
+            if (precise_enough(x, n, o->noise_target, scratch))
+                break;
+            next_check = n + (n / 8 > 4 ? n / 8 : 4);
+        }
+    }
+    (void)sink;
+    res->n_samples = n;
+    *samples_out = x;
+    x = NULL;
+out:
+    free(x);
+    free(scratch);
+    free(flush);
+}
+
+static void count_events(const struct runner_options *o, struct kb_case *c,
+                         struct child_result *res)
+{
+    struct kb_counter_report *r = &res->counters;
+    if (o->papi_events && !*o->papi_events) {
+        snprintf(r->papi_status, sizeof r->papi_status, "not requested (--no-counters)");
+        return;
+    }
+    char why[256];
+    struct papi_session *ps = papi_session_open(o->papi_events, why, sizeof why);
+    if (!ps) {
+        snprintf(r->papi_status, sizeof r->papi_status, "unavailable: %s", why);
+        return;
+    }
+    /* enough calls to last about the minimum sampling time, so counts are not all start-up */
+    int calls = 1;
+    if (papi_session_start(ps) == 0) {
+        double t0 = runner_now();
+        do {
+            c->kernel->run(c);
+        } while (runner_now() - t0 < o->min_time_s && ++calls < 1000000);
+        papi_session_stop(ps, calls, r);
+    } else {
+        snprintf(r->papi_status, sizeof r->papi_status, "unavailable: PAPI_start failed");
+    }
+    papi_session_close(ps);
+}
+
+void runner_measure(const struct plan_case *pc, const struct runner_options *o,
+                    struct child_result *res, double **samples)
+{
+    const struct kb_kernel *k = pc->kernel;
+    memset(res, 0, sizeof *res);
+    *samples = NULL;
+    struct kb_case c = { .kernel = k, .shape = pc->shape, .dtype = pc->dtype, .threads = pc->threads,
+                         .seed = pc->seed };
+    if (strncmp(pc->device, "cuda:", 5) == 0)
+        c.device_index = atoi(pc->device + 5);
+    if (c.shape.kv_heads == 0)
+        c.shape.kv_heads = c.shape.heads;
+
+    char err[256] = "";
+    int rc = k->setup(&c, err, sizeof err);
+    if (rc != KB_OK) {
+        fail(res, rc == KB_UNSUPPORTED ? CASE_SKIPPED : CASE_SETUP_FAILED, *err ? err : "setup failed");
+        return;
+    }
+    struct rusage_mark ru;
+    rusage_mark_now(&ru);
+    /* Verify before anything is timed: a wrong answer is a failure, never a fast result. */
+    if (k->run(&c) != KB_OK) {
+        fail(res, CASE_SETUP_FAILED, "first run failed");
+        goto out;
+    }
+    k->verify(&c, &res->accuracy);
+    res->verified = 1;
+    if (o->dump_dir && dump_case(pc, &c, &res->accuracy, o->dump_dir, err, sizeof err) != 0) {
+        fail(res, CASE_SETUP_FAILED, err);
+        goto out;
+    }
+    if (!res->accuracy.passed) {
+        res->status = CASE_VERIFY_FAILED;
+        snprintf(res->error, sizeof res->error,
+                 "wrong answer: relative L2 error %.3g exceeds tolerance %.3g (max abs error %.3g, cosine %.6f, %ld of %ld rows checked)",
+                 res->accuracy.rel_l2_err, res->accuracy.tolerance, res->accuracy.max_abs_err,
+                 res->accuracy.cosine, res->accuracy.rows_checked, res->accuracy.rows_total);
+        goto out;
+    }
+    sample(pc, o, &c, res, samples);
+    if (res->status != CASE_OK)
+        goto out;
+    rusage_report_since(&ru, &res->counters);
+    count_events(o, &c, res);
+out:
+    k->teardown(&c);
+}

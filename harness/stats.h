@@ -1,0 +1,37 @@
+/* stats.h - summary statistics of latency samples.
+ *
+ * Quantiles use linear interpolation between order statistics (Hyndman & Fan type 7, the
+ * default of R and NumPy), so results can be checked against either tool.
+ */
+#ifndef KB_STATS_H
+#define KB_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kb_stats {
+    size_t n;
+    double median, mean, stddev; /* stddev: sample (n - 1) */
+    double min, max, p5, p95;
+    double mad;                  /* median absolute deviation, unscaled */
+    double ci_lo, ci_hi;         /* 95% percentile-bootstrap CI of the median */
+    double noise;                /* (ci_hi - ci_lo) / 2 / median: relative half-width */
+};
+
+/* Quantile q in [0,1] of an ascending array of n > 0 values (type 7). */
+double stats_quantile_sorted(const double *sorted, size_t n, double q);
+
+/* Sorts a copy of x ascending into out (n values). */
+void stats_sorted_copy(const double *x, size_t n, double *out);
+
+/* Everything in struct kb_stats from n samples; the bootstrap uses `resamples` draws seeded
+ * by seed (deterministic). Returns 0, or -1 when n == 0 or memory runs out. */
+int stats_summarize(const double *x, size_t n, unsigned resamples, uint64_t seed,
+                    struct kb_stats *out);
+
+/* Distribution-free confidence interval of the median from order statistics (binomial),
+ * at the given level (0.95): cheap enough to call after every sample in the stopping rule.
+ * sorted must be ascending; for n < 6 the interval is [min, max]. */
+void stats_median_ci_order(const double *sorted, size_t n, double level, double *lo, double *hi);
+
+#endif

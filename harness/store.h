@@ -1,0 +1,100 @@
+/* store.h - the SQLite store: machines, runs, cases, raw samples, statistics, counters,
+ * accuracy. WAL mode; schema version in PRAGMA user_version, migrated forward in code;
+ * one transaction per case. The schema is documented in docs/schema.md, and views
+ * (v_results, v_counters) make the common questions one SELECT for any sqlite3 client.
+ *
+ * Errors: functions return 0 (or an id > 0) on success and -1 on failure, with a message
+ * naming the file and the problem retrievable by store_errmsg().
+ */
+#ifndef KB_STORE_H
+#define KB_STORE_H
+
+#include <stdint.h>
+#include "harness/machine.h"
+#include "harness/record.h"
+
+struct store;
+
+/* The schema version this build writes. */
+int store_schema_version(void);
+
+enum store_mode { STORE_READ, STORE_WRITE };
+
+/* Opens (and for STORE_WRITE creates and migrates) a kbench database. Refuses, with a message
+ * in err and *out NULL, a file that is not SQLite, not a kbench database, corrupt, or written
+ * by a newer kbench; nothing in such a file is changed. */
+int store_open(const char *path, enum store_mode mode, struct store **out, char *err, size_t errlen);
+void store_close(struct store *s);
+const char *store_errmsg(const struct store *s);
+
+/* Opens a database and applies only the migrations up to `version` (tests of migration). */
+int store_open_at_version(const char *path, int version, struct store **out, char *err, size_t errlen);
+
+/* Inserts the machine if its fingerprint is new; returns its id (> 0) or -1. */
+int64_t store_machine_upsert(struct store *s, const struct machine_info *m);
+
+struct run_info {
+    char uuid[37];          /* filled by store_run_begin */
+    const char *cmdline;
+    const char *suite;      /* NULL when axes came from the command line */
+    const char *tag;        /* NULL or a tag name */
+    const char *kbench_version;
+    const char *compiler;
+    int planned_cases;
+};
+/* Starts a run (status "running"); returns its id and fills info->uuid. */
+int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);
+/* "complete", "interrupted", or "failed". */
+int store_run_finish(struct store *s, int64_t run_id, const char *status);
+/* Adds a tag to a run (a tag names one run per machine: the newest tagged wins on lookup). */
+int store_run_tag(struct store *s, int64_t run_id, const char *tag);
+
+/* Stores a case, its samples, statistics, counters and accuracy in one transaction;
+ * returns the case id or -1 (and then nothing of the case is stored). */
+int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_record *r);
+
+/* Resolves a run reference: a number, a uuid or unique uuid prefix, "latest", or "tag:NAME".
+ * Returns the run id, or -1 with a message naming the reference. */
+int64_t store_resolve_run(struct store *s, const char *ref);
+
+struct run_row {
+    int64_t id;
+    char uuid[37];
+    char started[32], finished[32]; /* ISO 8601 UTC; finished "" while running */
+    char status[16];
+    char tag[64], suite[64];
+    char hostname[128], machine[17];
+    char cmdline[512];
+    char kbench_version[32];
+    int planned_cases, cases, failures;
+};
+/* Calls fn for each run, newest first (limit <= 0: all); stops early when fn returns non-zero. */
+int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *, void *), void *ctx);
+int store_get_run(struct store *s, int64_t run_id, struct run_row *out);
+
+struct result_row {
+    int64_t case_id, run_id;
+    char kernel[64], impl[32], device[16], dtype[8], status[16];
+    struct kb_shape shape;
+    int threads, cold_cache;
+    char error[256];
+    /* statistics, NaN where the case was not timed */
+    struct kb_stats stats;
+    double flops_per_s, bytes_per_s, flops, bytes;
+    int calls_per_sample;
+    /* accuracy, NaN where verify did not run */
+    double max_abs_err, rel_l2_err, cosine, tolerance;
+    int verified, passed;
+    char papi_status[256];
+};
+/* Calls fn for each case of a run in execution order. */
+int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
+/* Calls fn for each counter of a case. */
+int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct kb_counter *, void *), void *ctx);
+/* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
+long store_get_samples(struct store *s, int64_t case_id, double **out);
+
+/* The machine a run was measured on. */
+int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
+
+#endif

@@ -1,0 +1,260 @@
+/* test_plan.c - the sweep planner: axis syntax, spec setters, suite files, expansion, shards. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/plan.h"
+
+static char err[512];
+
+static void test_axis_geometric(void **state)
+{
+    (void)state;
+    struct int_axis a;
+    assert_int_equal(plan_parse_int_axis("512:8192:x2", 1, 1 << 20, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 5);
+    int want[] = { 512, 1024, 2048, 4096, 8192 };
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(a.v[i], want[i]);
+    /* an upper bound off the progression stops below it */
+    assert_int_equal(plan_parse_int_axis("3:100:x3", 1, 1000, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.v[3], 81);
+    /* LO:HI alone doubles */
+    assert_int_equal(plan_parse_int_axis("1k:4k", 1, 1 << 20, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(a.v[0], 1024);
+    assert_int_equal(a.v[2], 4096);
+}
+
+static void test_axis_arithmetic_and_lists(void **state)
+{
+    (void)state;
+    struct int_axis a;
+    assert_int_equal(plan_parse_int_axis("64:256:+64", 1, 1024, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.v[3], 256);
+    assert_int_equal(plan_parse_int_axis("1,2,4,2", 1, 64, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 3); /* duplicates collapse */
+    assert_int_equal(plan_parse_int_axis("1, 3:5:+1", 1, 64, &a, err, sizeof err), 0);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.v[1], 3);
+    assert_int_equal(a.v[3], 5);
+}
+
+static void test_axis_errors_name_the_value(void **state)
+{
+    (void)state;
+    struct int_axis a;
+    const char *bad[] = { "", "abc", "8:4", "1,,2", "4:64:x1", "4:64:y2", "0:64:x2", "12q" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(plan_parse_int_axis(bad[i], 0, 1 << 20, &a, err, sizeof err), -1);
+        assert_true(strlen(err) > 0);
+    }
+    assert_int_equal(plan_parse_int_axis("abc", 0, 10, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "abc"));
+    assert_int_equal(plan_parse_int_axis("5,99", 0, 10, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "99"));
+}
+
+static void test_spec_set(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "dtype", "f32,bf16", err, sizeof err), 0);
+    assert_int_equal(s.n_dtypes, 2);
+    assert_int_equal(s.dtypes[1], KB_DTYPE_BF16);
+    assert_int_equal(plan_spec_set(&s, "dtype", "f33", err, sizeof err), -1);
+    assert_non_null(strstr(err, "f33"));
+    assert_int_equal(plan_spec_set(&s, "devices", "cpu,cuda:1", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "devices", "tpu:0", err, sizeof err), -1);
+    assert_non_null(strstr(err, "tpu:0"));
+    assert_int_equal(plan_spec_set(&s, "causal", "2", err, sizeof err), -1);
+    assert_int_equal(plan_spec_set(&s, "cache", "lukewarm", err, sizeof err), -1);
+    assert_non_null(strstr(err, "lukewarm"));
+    assert_int_equal(plan_spec_set(&s, "sequence", "4", err, sizeof err), -1);
+    assert_non_null(strstr(err, "sequence"));
+}
+
+static size_t count_kernel(const struct plan *p, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        n += strcmp(p->cases[i].kernel->name, name) == 0;
+    return n;
+}
+
+static void test_build_cartesian(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "seq", "128:512:x2", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "causal", "0,1", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "threads", "1,2", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "cache", "both", err, sizeof err), 0);
+    /* a dtype the kernel lacks and a device it does not run on add no cases */
+    assert_int_equal(plan_spec_set(&s, "dtype", "f32,i8", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "devices", "cpu,cuda:0", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_int_equal(p.n, 3 * 2 * 2 * 2);
+    for (size_t i = 0; i < p.n; i++) {
+        assert_string_equal(p.cases[i].device, "cpu");
+        assert_int_equal(p.cases[i].shape.kv_heads, p.cases[i].shape.heads);
+    }
+    /* building the same spec twice adds nothing (duplicates collapse) */
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_int_equal(p.n, 24);
+    plan_free(&p);
+}
+
+static void test_seed_shared_across_impls(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.*", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "seq", "256", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_true(count_kernel(&p, "attention.flash") == 1 && count_kernel(&p, "attention.reference") == 1);
+    /* every kernel of a family sees the same inputs for the same shape */
+    assert_true(p.cases[0].seed == p.cases[1].seed);
+    plan_free(&p);
+}
+
+static void test_unknown_kernel_pattern(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.nope*", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "attention.nope*"));
+    plan_free(&p);
+}
+
+static void test_shards_partition(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "seq", "64:8192:x2", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "head_dim", "32,64,128", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "causal", "0,1", err, sizeof err), 0);
+    struct plan all = { 0 };
+    assert_int_equal(plan_build(&s, 1, &all, err, sizeof err), 0);
+    size_t total = 0;
+    for (int i = 1; i <= 3; i++) {
+        struct plan part = { 0 };
+        assert_int_equal(plan_build(&s, 1, &part, err, sizeof err), 0);
+        plan_shard(&part, i, 3);
+        assert_true(part.n > 0 && part.n < all.n);
+        total += part.n;
+        plan_free(&part);
+    }
+    assert_int_equal(total, all.n);   /* every case in exactly one shard */
+    plan_free(&all);
+}
+
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/kbench-test-suite-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_suite_groups(void **state)
+{
+    (void)state;
+    const char *path = write_tmp("# a suite\nname = demo\nhead_dim = 32\n\n[a]\nkernels = attention.flash\n"
+                                 "seq = 128,256  # trailing comment\n[b]\nkernels = attention.reference\nseq = 64\n");
+    struct plan_spec base, specs[4];
+    plan_spec_default(&base);
+    char name[64];
+    int n = plan_suite_load(path, &base, specs, 4, name, sizeof name, err, sizeof err);
+    unlink(path);
+    assert_int_equal(n, 2);
+    assert_string_equal(name, "demo");
+    assert_string_equal(specs[0].group, "a");
+    assert_int_equal(specs[0].seq.n, 2);
+    assert_int_equal(specs[1].head_dim.v[0], 32); /* top-level keys reach every group */
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(specs, n, &p, err, sizeof err), 0);
+    assert_int_equal(p.n, 3);
+    plan_free(&p);
+}
+
+static void test_suite_errors_name_the_line(void **state)
+{
+    (void)state;
+    struct { const char *text, *expect; } cases[] = {
+        { "[ok]\nseq = 128\nthis line is wrong\n", ":3:" },
+        { "[ok]\nseq = 12x8\n", "12x8" },
+        { "[unclosed\nseq = 1\n", ":1:" },
+        { "[g]\nwarp = 9\n", "warp" },
+        { "[g]\nseq =\n", "missing value" },
+    };
+    struct plan_spec base, specs[4];
+    plan_spec_default(&base);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = write_tmp(cases[i].text);
+        int n = plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err);
+        unlink(path);
+        assert_int_equal(n, -1);
+        assert_non_null(strstr(err, cases[i].expect));
+    }
+    assert_int_equal(plan_suite_load("/nonexistent/x.suite", &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/x.suite"));
+}
+
+static void test_shipped_suites_parse(void **state)
+{
+    (void)state;
+    const char *names[] = { "quick", "standard" };
+    for (size_t i = 0; i < 2; i++) {
+        char path[1024];
+        assert_int_equal(plan_suite_find(names[i], path, sizeof path), 0);
+        struct plan_spec base, specs[16];
+        plan_spec_default(&base);
+        int n = plan_suite_load(path, &base, specs, 16, NULL, 0, err, sizeof err);
+        assert_true(n >= 1);
+        struct plan p = { 0 };
+        assert_int_equal(plan_build(specs, n, &p, err, sizeof err), 0);
+        assert_true(p.n > 0);
+        plan_free(&p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_axis_geometric),
+        cmocka_unit_test(test_axis_arithmetic_and_lists),
+        cmocka_unit_test(test_axis_errors_name_the_value),
+        cmocka_unit_test(test_spec_set),
+        cmocka_unit_test(test_build_cartesian),
+        cmocka_unit_test(test_seed_shared_across_impls),
+        cmocka_unit_test(test_unknown_kernel_pattern),
+        cmocka_unit_test(test_shards_partition),
+        cmocka_unit_test(test_suite_groups),
+        cmocka_unit_test(test_suite_errors_name_the_line),
+        cmocka_unit_test(test_shipped_suites_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
