@@ -201,8 +201,11 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
 #ifdef HAVE_SYS_PRCTL_H
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
 #endif
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
+        /* A crash must end the child with its signal, whatever handlers the parent had
+         * installed (a test framework's, a debugger's), so the parent can record it. */
+        const int fatal[] = { SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+            signal(fatal[i], SIG_DFL);
         runner_measure(pc, o, &res, &samples);
         int bad = write_all(fds[1], &res, sizeof res) != 0 ||
                   (res.n_samples && write_all(fds[1], samples, res.n_samples * sizeof *samples) != 0);

@@ -41,6 +41,9 @@ struct run_info {
     const char *kbench_version;
     const char *compiler;
     int planned_cases;
+    /* PAPI's version string; NULL: the papi_version of the machine_info last passed to
+     * store_machine_upsert for this machine through the same handle. */
+    const char *papi_version;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);

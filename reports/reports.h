@@ -17,6 +17,19 @@ enum export_format { EXPORT_CSV, EXPORT_JSON };
 /* Every case of a run with statistics and accuracy (and, in JSON, counters, raw samples and
  * the machine). Column set documented in docs/schema.md. */
 int report_export(FILE *out, struct store *s, int64_t run_id, enum export_format fmt);
+/* The two formats of report_export (csv.c, json.c). Both return 0, or -1 with the reason in
+ * store_errmsg(s); the CSV column order is fixed (see csv.c), and JSON cases carry the same
+ * field names. */
+int report_export_csv(FILE *out, struct store *s, int64_t run_id);
+int report_export_json(FILE *out, struct store *s, int64_t run_id);
+
+/* The cases of a run in execution order, malloc'd into *rows (free() them); returns the count,
+ * or -1 with the reason in store_errmsg(s). Shared by the table, CSV and JSON writers. */
+long report_load_results(struct store *s, int64_t run_id, struct result_row **rows);
+
+/* Length of the valid UTF-8 sequence that starts at s, or 0 where none does: the exports write
+ * such bytes as U+FFFD so every decoder accepts them (csv.c). */
+int report_utf8_sequence(const char *s);
 
 /* Human-readable duration: "812 ns", "3.41 us", "12.0 ms", "1.25 s". */
 void report_format_seconds(double s, char *buf, size_t len);

@@ -17,4 +17,39 @@ double attention_min_bytes(const struct kb_shape *s, enum kb_dtype t);
 void attention_reference_row(const struct kb_shape *s, const float *q, const float *k,
                              const float *v, int b, int h, int i, double *out);
 
+/* ---- shared by the attention kernels (additions to the original contract) ---------------- */
+
+/* verify() compares the rows verify_sample_rows(B·H·N, ATTENTION_VERIFY_ROWS, c->seed, rows)
+ * chooses: the same seed every time, so a test can find out which rows are checked. */
+#define ATTENTION_VERIFY_ROWS 256
+
+/* Q [B,H,N,d], K and V [B,H_kv,N,d] in float32, 64-byte aligned, each followed by at least
+ * ATTENTION_INPUT_PAD zero floats so vector code may read a short way past the last row. */
+struct attention_inputs {
+    float *q, *k, *v;
+};
+#define ATTENTION_INPUT_PAD 64
+
+/* Replaces kv_heads 0 by heads and checks the shape every kernel of the family needs: positive
+ * sizes, heads a multiple of kv_heads, element counts that fit size_t. Returns KB_OK, or
+ * KB_UNSUPPORTED with a message naming the offending value. */
+int attention_check_shape(struct kb_shape *s, char *err, size_t errlen);
+/* Allocates and fills Q, K, V from seed (normal(0,1), a distinct sub-seed per tensor), so every
+ * kernel of the family sees the same inputs for the same case. KB_OK or KB_ERROR with a message;
+ * on failure nothing stays allocated. */
+int attention_inputs_new(struct attention_inputs *in, const struct kb_shape *s, uint64_t seed,
+                         char *err, size_t errlen);
+void attention_inputs_free(struct attention_inputs *in);
+/* Bytes attention_inputs_new allocates for this (checked) shape. */
+double attention_inputs_bytes(const struct kb_shape *s);
+/* Lists q, k, v as tensors into out (at most max); returns how many were written. */
+int attention_input_tensors(const struct kb_shape *s, const struct attention_inputs *in,
+                            struct kb_tensor *out, int max);
+/* aligned_alloc with 64-byte alignment, the size rounded up to a multiple of 64; free() it.
+ * NULL on failure or for 0 bytes. */
+void *attention_alloc(size_t bytes);
+
+/* The SIMD path attention.flash@cpu runs on this CPU: "avx512", "avx2" or "scalar". */
+const char *attention_flash_cpu_path(void);
+
 #endif

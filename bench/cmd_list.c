@@ -1,0 +1,135 @@
+/* cmd_list.c - `kbench list`: the kernels compiled in, optionally filtered by a pattern. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/cli.h"
+#include "kernels/kernel.h"
+
+static void usage(void)
+{
+    printf("usage: kbench list [PATTERN] [--long]\n\n"
+           "Lists the kernels compiled into kbench: name, implementation, family, the dtypes it\n"
+           "accepts and what it is. PATTERN is a shell pattern over NAME or NAME@IMPL, as in\n"
+           "'kbench run --kernels' (all kernels).\n\n"
+           "  -l, --long   one block per kernel, with its device and whether it is a float64\n"
+           "               reference that other kernels are checked against\n\n"
+           "example: kbench list 'attention.*@cpu.*'\n");
+}
+
+static void dtype_list(unsigned mask, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int t = 0; t < KB_DTYPE_COUNT && used < len; t++)
+        if (mask & KB_DTYPE_BIT(t))
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "", kb_dtype_name((enum kb_dtype)t));
+    if (!buf[0])
+        snprintf(buf, len, "-");
+}
+
+static const char *text_or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+static void print_long(const struct kb_kernel *k)
+{
+    char dtypes[64];
+    dtype_list(k->dtypes, dtypes, sizeof dtypes);
+    printf("%s@%s\n", k->name, text_or_dash(k->impl));
+    printf("  family       %s\n", text_or_dash(kb_family_name(k->family)));
+    printf("  device       %s\n", k->device == KB_DEVICE_CUDA ? "cuda" : "cpu");
+    printf("  dtypes       %s\n", dtypes);
+    printf("  reference    %s\n", k->is_reference ? "yes (float64 definition others are checked against)" : "no");
+    printf("  description  %s\n\n", text_or_dash(k->description));
+}
+
+int cmd_list(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "long", no_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *pattern = NULL;
+    int long_form = 0;
+    opterr = 0;
+    optind = 0;
+    for (;;) {
+        int before = optind;
+        int c = getopt_long(argc, argv, "+:lh", opts, NULL);
+        if (c == -1) {
+            if (optind >= argc)
+                break;
+            int after_dashes = optind > before && strcmp(argv[optind - 1], "--") == 0;
+            /* "+" stops at the first operand; take it and go on, so options may follow it. */
+            if (pattern)
+                return cli_usage_error("list", "unexpected argument '%s' (one pattern at a time)", argv[optind]);
+            pattern = argv[optind++];
+            if (after_dashes && optind < argc)
+                return cli_usage_error("list", "unexpected argument '%s' (one pattern at a time)", argv[optind]);
+            if (after_dashes)
+                break;
+            continue;
+        }
+        switch (c) {
+        case 'l': long_form = 1; break;
+        case 'h': usage(); return EXIT_OK;
+        case ':': return cli_usage_error("list", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                return cli_usage_error("list", "unknown option '-%c'", optopt);
+            return cli_usage_error("list", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+
+    size_t n;
+    const struct kb_kernel *const *all = kb_registry_all(&n);
+    const struct kb_kernel **shown = malloc((n ? n : 1) * sizeof *shown);
+    if (!shown)
+        return cli_input_error("list", "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!pattern || kb_kernel_matches(all[i], pattern))
+            shown[m++] = all[i];
+    if (m == 0) {
+        free(shown);
+        if (pattern)
+            return cli_input_error("list", "no kernel matches '%s' (patterns match NAME or NAME@IMPL; "
+                                   "'kbench list' shows them all)", pattern);
+        printf("no kernels compiled in\n");
+        return EXIT_OK;
+    }
+
+    if (long_form) {
+        for (size_t i = 0; i < m; i++)
+            print_long(shown[i]);
+    } else {
+        int wname = (int)strlen("name"), wimpl = (int)strlen("impl"), wfam = (int)strlen("family"),
+            wdt = (int)strlen("dtypes");
+        for (size_t i = 0; i < m; i++) {
+            char dtypes[64];
+            dtype_list(shown[i]->dtypes, dtypes, sizeof dtypes);
+            int l;
+            if ((l = (int)strlen(shown[i]->name)) > wname) wname = l;
+            if ((l = (int)strlen(text_or_dash(shown[i]->impl))) > wimpl) wimpl = l;
+            if ((l = (int)strlen(text_or_dash(kb_family_name(shown[i]->family)))) > wfam) wfam = l;
+            if ((l = (int)strlen(dtypes)) > wdt) wdt = l;
+        }
+        printf("%-*s  %-*s  %-*s  %-*s  %s\n", wname, "name", wimpl, "impl", wfam, "family", wdt, "dtypes",
+               "description");
+        for (size_t i = 0; i < m; i++) {
+            const struct kb_kernel *k = shown[i];
+            char dtypes[64];
+            dtype_list(k->dtypes, dtypes, sizeof dtypes);
+            printf("%-*s  %-*s  %-*s  %-*s  %s\n", wname, k->name, wimpl, text_or_dash(k->impl), wfam,
+                   text_or_dash(kb_family_name(k->family)), wdt, dtypes, text_or_dash(k->description));
+        }
+    }
+    free(shown);
+    if (fflush(stdout) != 0)
+        return cli_input_error("list", "cannot write the output: %m");
+    return EXIT_OK;
+}

@@ -1,0 +1,103 @@
+/* cmd_show.c - `kbench show`: a run's header and its results table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/cli.h"
+#include "reports/reports.h"
+
+static void usage(void)
+{
+    printf("usage: kbench show [RUN] [--db PATH]\n\n"
+           "Prints a run: its uuid, start and finish times (UTC), status, host, the CPU it ran\n"
+           "on and its command line, then one row per case (kernel, impl, device, dtype, shape,\n"
+           "threads, median time, its 95%% CI, GFLOP/s, GB/s, relative error, status), the\n"
+           "errors of failed cases, and a summary line.\n\n"
+           "  RUN          a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)\n"
+           "  --db PATH    database (./kbench.db, or $KBENCH_DB)\n\n"
+           "Colours the status on a terminal unless NO_COLOR is set.\n\n"
+           "example: kbench show tag:nightly --db results.db\n");
+}
+
+static void print_header(FILE *out, const struct run_row *r, const struct machine_info *m)
+{
+    fprintf(out, "run %lld  %s\n", (long long)r->id, r->uuid);
+    fprintf(out, "  started   %s\n", r->started);
+    fprintf(out, "  finished  %s\n", *r->finished ? r->finished : "-");
+    fprintf(out, "  status    %s, %d of %d cases, %d failed\n", r->status, r->cases, r->planned_cases,
+            r->failures);
+    fprintf(out, "  host      %s (machine %s)\n", r->hostname, r->machine);
+    fprintf(out, "  cpu       %s, %d logical cpus, %d cores", m->cpu_model, m->logical_cpus, m->physical_cores);
+    if (*m->simd)
+        fprintf(out, ", %s", m->simd);
+    fputc('\n', out);
+    if (*m->gpus)
+        fprintf(out, "  gpus      %s\n", m->gpus);
+    if (*r->suite || *r->tag)
+        fprintf(out, "  suite     %s   tag %s\n", *r->suite ? r->suite : "-", *r->tag ? r->tag : "-");
+    fprintf(out, "  kbench    %s\n", r->kbench_version);
+    fprintf(out, "  command   %s\n\n", r->cmdline);
+}
+
+int cmd_show(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db = NULL, *ref = NULL;
+    opterr = 0;
+    optind = 0;
+    for (;;) {
+        int before = optind;
+        int c = getopt_long(argc, argv, "+:h", opts, NULL);
+        if (c == -1) {
+            if (optind >= argc)
+                break;
+            int after_dashes = optind > before && strcmp(argv[optind - 1], "--") == 0;
+            /* "+" stops at the first operand; take it and go on, so options may follow it. */
+            if (ref)
+                return cli_usage_error("show", "unexpected argument '%s' (one run at a time)", argv[optind]);
+            ref = argv[optind++];
+            if (after_dashes && optind < argc)
+                return cli_usage_error("show", "unexpected argument '%s' (one run at a time)", argv[optind]);
+            if (after_dashes)
+                break;
+            continue;
+        }
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'h': usage(); return EXIT_OK;
+        case ':': return cli_usage_error("show", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                return cli_usage_error("show", "unknown option '-%c'", optopt);
+            return cli_usage_error("show", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!ref)
+        ref = "latest";
+
+    struct store *s;
+    int rc = cli_open_store("show", cli_db_path(db), STORE_READ, &s);
+    if (rc != 0)
+        return rc;
+    struct run_row run;
+    struct machine_info machine;
+    int64_t run_id = store_resolve_run(s, ref);
+    if (run_id <= 0 || store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0) {
+        rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto out;
+    }
+    print_header(stdout, &run, &machine);
+    if (report_results_table(stdout, s, run_id) != 0) {
+        rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto out;
+    }
+    if (fflush(stdout) != 0)
+        rc = cli_input_error("show", "cannot write the output: %m");
+out:
+    store_close(s);
+    return rc;
+}

@@ -1,0 +1,480 @@
+/* flash_cpu.c - attention.flash@cpu: tiled softmax attention with an online softmax, float32.
+ *
+ * Work is split into query blocks of FLASH_BR rows of one (batch, head); each block walks the
+ * key blocks of FLASH_BC keys it may see and keeps, per query row, the running maximum m and
+ * the running sum l of exponentials, rescaling its output accumulator by 2^(m_old − m_new)
+ * when the maximum grows. Nothing of size N² is ever stored. Per (query block, key block):
+ *   S = Q·Kᵀ        register-tiled GEMM against K pre-packed in transposed panels
+ *   P = 2^(S·c − m) in place (c = log2(e)/√d), with the causal mask and the ragged end masked
+ *   O = α·O + P·V   register-tiled GEMM streaming rows of V straight from the input
+ * The micro-kernels come in AVX-512, AVX2+FMA and portable scalar versions (flash_cpu.h),
+ * chosen at setup from what the CPU reports.
+ *
+ * Parallel over (batch, head, query block). Causal blocks cost in proportion to their index,
+ * so the tasks are taken heaviest first and dealt to threads in a snake order (0,1,…,T−1,
+ * T−1,…,0, …): a fixed, static assignment whose per-thread totals differ by at most one
+ * block's work. */
+#include "kernels/attention/attention.h"
+#include "kernels/attention/flash_cpu.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "harness/verify.h"
+
+#if FLASH_BR % FLASH_MR != 0 || FLASH_BC % (2 * FLASH_KP) != 0
+#error "FLASH_BR must be a multiple of FLASH_MR and FLASH_BC of 2*FLASH_KP"
+#endif
+
+/* ---- portable scalar path ------------------------------------------------------------------ */
+
+static void scores_scalar(const float *qpack, int d, const float *kpan, int npan, int rows, float *s)
+{
+    for (int pn = 0; pn < npan; pn++) {
+        const float *kp = kpan + (size_t)pn * d * FLASH_KP;
+        for (int r = 0; r < rows; r += FLASH_MR) {
+            const float *a = qpack + (size_t)r * d;
+            float acc[FLASH_MR][FLASH_KP] = { { 0 } };
+            for (int p = 0; p < d; p++)
+                for (int k = 0; k < FLASH_MR; k++)
+                    for (int j = 0; j < FLASH_KP; j++)
+                        acc[k][j] += a[p * FLASH_MR + k] * kp[p * FLASH_KP + j];
+            for (int k = 0; k < FLASH_MR; k++)
+                memcpy(s + (size_t)(r + k) * FLASH_BC + pn * FLASH_KP, acc[k], sizeof acc[k]);
+        }
+    }
+}
+
+static float row_max_scalar(const float *s, int cols)
+{
+    float m = -INFINITY;
+    for (int j = 0; j < cols; j++)
+        m = s[j] > m ? s[j] : m;
+    return m;
+}
+
+static float row_exp2_sum_scalar(float *s, int cols, float c, float mc)
+{
+    float sum = 0;
+    for (int j = 0; j < cols; j++) {
+        float x = fmaf(s[j], c, -mc);
+        s[j] = exp2f(x < -126.0f ? -126.0f : x);
+        sum += s[j];
+    }
+    return sum;
+}
+
+static void pv_scalar(const float *p, int keys, const float *v, int d, float *o, int ldo,
+                      const float *alpha, int rows)
+{
+    for (int r = 0; r < rows; r++) {
+        float *orow = o + (size_t)r * ldo;
+        const float *pr = p + (size_t)r * FLASH_BC;
+        for (int c = 0; c < d; c++)
+            orow[c] *= alpha[r];
+        for (int j = 0; j < keys; j++)
+            for (int c = 0; c < d; c++)
+                orow[c] += pr[j] * v[(size_t)j * d + c];
+    }
+}
+
+const struct flash_isa flash_isa_scalar = {
+    .name = "scalar",
+    .scores = scores_scalar,
+    .row_max = row_max_scalar,
+    .row_exp2_sum = row_exp2_sum_scalar,
+    .pv = pv_scalar,
+};
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static int isa_runs_here(const struct flash_isa *isa)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (isa == &flash_isa_avx512)
+        return __builtin_cpu_supports("avx512f");
+    if (isa == &flash_isa_avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return isa == &flash_isa_scalar;
+}
+
+static const struct flash_isa *const isa_by_preference[] = {
+#if defined(__x86_64__)
+    &flash_isa_avx512,
+    &flash_isa_avx2,
+#endif
+    &flash_isa_scalar,
+};
+
+const struct flash_isa *flash_isa_best(void)
+{
+    for (size_t i = 0; i < sizeof isa_by_preference / sizeof isa_by_preference[0]; i++)
+        if (isa_runs_here(isa_by_preference[i]))
+            return isa_by_preference[i];
+    return &flash_isa_scalar;
+}
+
+const struct flash_isa *flash_isa_by_name(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof isa_by_preference / sizeof isa_by_preference[0]; i++)
+        if (strcmp(isa_by_preference[i]->name, name) == 0)
+            return isa_runs_here(isa_by_preference[i]) ? isa_by_preference[i] : NULL;
+    return NULL;
+}
+
+const char *attention_flash_cpu_path(void)
+{
+    return flash_isa_best()->name;
+}
+
+/* ---- state --------------------------------------------------------------------------------- */
+
+/* One thread's working set for one query block. */
+struct flash_scratch {
+    float *qpack; /* [FLASH_BR/FLASH_MR][d][FLASH_MR] */
+    float *s;     /* [FLASH_BR][FLASH_BC] */
+    float *o;     /* [FLASH_BR][ldo] */
+    float *m, *l, *alpha; /* [FLASH_BR] each */
+};
+
+struct flash_state {
+    struct attention_inputs in;
+    float *o;                /* [B,H,N,d] */
+    float *kpan;             /* per (b, kv head): [panels][d][FLASH_KP] */
+    size_t panels;           /* per (b, kv head), covering whole key blocks */
+    int ldo;                 /* d rounded up to 32 floats */
+    int nthreads;
+    float *scratch_mem;      /* nthreads slices of scratch_floats */
+    struct flash_scratch *scratch;
+    const struct flash_isa *isa;
+};
+
+static size_t round_up(size_t x, size_t to)
+{
+    return (x + to - 1) / to * to;
+}
+
+struct flash_dims {
+    size_t out, panels, kpan, scratch; /* floats */
+    int ldo;
+};
+
+static struct flash_dims flash_dims_of(const struct kb_shape *s)
+{
+    struct flash_dims g;
+    size_t d = (size_t)s->head_dim;
+    int hkv = s->kv_heads > 0 ? s->kv_heads : s->heads;
+    g.ldo = (int)round_up(d, 32);
+    g.out = (size_t)s->batch * s->heads * s->seq_len * d;
+    g.panels = round_up((size_t)s->seq_len, FLASH_BC) / FLASH_KP;
+    g.kpan = (size_t)s->batch * hkv * g.panels * d * FLASH_KP;
+    /* Each piece a multiple of 16 floats so every piece stays 64-byte aligned. */
+    g.scratch = round_up(FLASH_BR * d, 16) + (size_t)FLASH_BR * FLASH_BC + (size_t)FLASH_BR * g.ldo +
+                3 * round_up(FLASH_BR, 16);
+    return g;
+}
+
+static double flash_flops(const struct kb_shape *s)
+{
+    return attention_flops(s);
+}
+
+static double flash_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    return attention_min_bytes(s, t);
+}
+
+/* The descriptor's footprint has no thread count: it counts one thread's scratch (about
+ * 150 KiB at d = 128); each further thread adds as much again. */
+static double flash_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    struct flash_dims g = flash_dims_of(&s);
+    return attention_inputs_bytes(&s) + 4.0 * (round_up(g.out, 16) + round_up(g.kpan, 16) + g.scratch);
+}
+
+static void flash_teardown(struct kb_case *c)
+{
+    struct flash_state *st = c->state;
+    if (!st)
+        return;
+    attention_inputs_free(&st->in);
+    free(st->o);
+    free(st->kpan);
+    free(st->scratch_mem);
+    free(st->scratch);
+    free(st);
+    c->state = NULL;
+}
+
+static int flash_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_check_shape(&c->shape, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (c->dtype != KB_DTYPE_F32) {
+        snprintf(err, errlen, "attention.flash@cpu: dtype %s not supported (f32 only)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct flash_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.flash@cpu: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    if (attention_inputs_new(&st->in, &c->shape, c->seed, err, errlen) != KB_OK) {
+        flash_teardown(c);
+        return KB_ERROR;
+    }
+    struct flash_dims g = flash_dims_of(&c->shape);
+    st->panels = g.panels;
+    st->ldo = g.ldo;
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->isa = flash_isa_best();
+    st->o = attention_alloc(g.out * sizeof(float));
+    st->kpan = attention_alloc(g.kpan * sizeof(float));
+    st->scratch_mem = attention_alloc((size_t)st->nthreads * g.scratch * sizeof(float));
+    st->scratch = calloc((size_t)st->nthreads, sizeof *st->scratch);
+    if (!st->o || !st->kpan || !st->scratch_mem || !st->scratch) {
+        snprintf(err, errlen, "attention.flash@cpu: out of memory (%.0f bytes for O, packed K and %d threads' scratch)",
+                 4.0 * ((double)g.out + (double)g.kpan + (double)st->nthreads * g.scratch), st->nthreads);
+        flash_teardown(c);
+        return KB_ERROR;
+    }
+    const size_t d = (size_t)c->shape.head_dim;
+    for (int t = 0; t < st->nthreads; t++) {
+        float *p = st->scratch_mem + (size_t)t * g.scratch;
+        struct flash_scratch *w = &st->scratch[t];
+        w->qpack = p;
+        p += round_up(FLASH_BR * d, 16);
+        w->s = p;
+        p += (size_t)FLASH_BR * FLASH_BC;
+        w->o = p;
+        p += (size_t)FLASH_BR * g.ldo;
+        w->m = p;
+        w->l = p + round_up(FLASH_BR, 16);
+        w->alpha = p + 2 * round_up(FLASH_BR, 16);
+    }
+    return KB_OK;
+}
+
+int flash_cpu_use_path(struct kb_case *c, const char *name)
+{
+    const struct flash_isa *isa = flash_isa_by_name(name);
+    struct flash_state *st = c->state;
+    if (!isa || !st)
+        return -1;
+    st->isa = isa;
+    return 0;
+}
+
+/* ---- run ----------------------------------------------------------------------------------- */
+
+/* Panel pn of one (b, kv head): keys pn·FLASH_KP.. transposed to [d][FLASH_KP], zeros past N. */
+static void pack_k_panel(const float *k, int n, int d, size_t pn, float *dst)
+{
+    size_t j0 = pn * FLASH_KP;
+    for (int jj = 0; jj < FLASH_KP; jj++) {
+        size_t j = j0 + (size_t)jj;
+        if (j < (size_t)n) {
+            const float *kj = k + j * d;
+            for (int p = 0; p < d; p++)
+                dst[(size_t)p * FLASH_KP + jj] = kj[p];
+        } else {
+            for (int p = 0; p < d; p++)
+                dst[(size_t)p * FLASH_KP + jj] = 0;
+        }
+    }
+}
+
+struct flash_block {
+    int b, h, qb;
+};
+
+static void flash_query_block(const struct flash_state *st, const struct kb_shape *s,
+                              struct flash_block task, struct flash_scratch *w)
+{
+    const struct flash_isa *isa = st->isa;
+    const int n = s->seq_len, d = s->head_dim, ldo = st->ldo;
+    const int kvh = task.h / (s->heads / s->kv_heads);
+    const size_t kv_head = (size_t)task.b * s->kv_heads + kvh;
+    const size_t q_head = (size_t)task.b * s->heads + task.h;
+    const int q0 = task.qb * FLASH_BR;
+    const int nrows = n - q0 < FLASH_BR ? n - q0 : FLASH_BR;
+    const int rows = (int)round_up((size_t)nrows, FLASH_MR);
+    const float c = (float)(1.4426950408889634 / sqrt((double)d)); /* log2(e)/sqrt(d) */
+
+    /* Q rows interleaved FLASH_MR at a time; rows past the end are zeros (discarded later). */
+    const float *q = st->in.q + (q_head * n + q0) * d;
+    for (int r = 0; r < rows; r++) {
+        float *dst = w->qpack + (size_t)(r / FLASH_MR) * d * FLASH_MR + r % FLASH_MR;
+        for (int p = 0; p < d; p++)
+            dst[(size_t)p * FLASH_MR] = r < nrows ? q[(size_t)r * d + p] : 0.0f;
+    }
+    memset(w->o, 0, (size_t)rows * ldo * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        w->m[r] = -INFINITY;
+        w->l[r] = 0;
+    }
+
+    const float *kpan = st->kpan + kv_head * st->panels * d * FLASH_KP;
+    const float *v = st->in.v + kv_head * n * d;
+    const int kend = s->causal ? q0 + nrows : n;
+    for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
+        const int keys = n - k0 < FLASH_BC ? n - k0 : FLASH_BC;
+        /* the last key any row of this block may see, so fully masked panels are skipped */
+        const int used = kend - k0 < keys ? kend - k0 : keys;
+        const int npan = (used + FLASH_KP - 1) / FLASH_KP;
+        const int cols = npan * FLASH_KP;
+        isa->scores(w->qpack, d, kpan + (size_t)(k0 / FLASH_KP) * d * FLASH_KP, npan, rows, w->s);
+        for (int r = 0; r < rows; r++) {
+            float *sr = w->s + (size_t)r * FLASH_BC;
+            int limit = used;
+            if (s->causal && r < nrows && q0 + r - k0 + 1 < limit)
+                limit = q0 + r - k0 + 1;
+            if (limit <= 0) { /* this row sees no key of this block */
+                memset(sr, 0, (size_t)used * sizeof(float));
+                w->alpha[r] = 1.0f;
+                continue;
+            }
+            for (int j = limit; j < cols; j++)
+                sr[j] = -INFINITY;
+            float m_new = isa->row_max(sr, cols);
+            if (w->m[r] > m_new)
+                m_new = w->m[r];
+            float alpha = exp2f((w->m[r] - m_new) * c); /* 0 on the first block: m = -inf */
+            float sum = isa->row_exp2_sum(sr, cols, c, m_new * c);
+            w->l[r] = w->l[r] * alpha + sum;
+            w->m[r] = m_new;
+            w->alpha[r] = alpha;
+        }
+        isa->pv(w->s, used, v + (size_t)k0 * d, d, w->o, ldo, w->alpha, rows);
+    }
+
+    float *out = st->o + (q_head * n + q0) * d;
+    for (int r = 0; r < nrows; r++) {
+        const float inv = 1.0f / w->l[r];
+        for (int p = 0; p < d; p++)
+            out[(size_t)r * d + p] = w->o[(size_t)r * ldo + p] * inv;
+    }
+}
+
+static int flash_run(struct kb_case *c)
+{
+    struct flash_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int n = s->seq_len, d = s->head_dim;
+    const long bh = (long)s->batch * s->heads;
+    const long nqb = (n + FLASH_BR - 1) / FLASH_BR;
+    const long ntasks = bh * nqb;
+    const long kv_panels = (long)s->batch * s->kv_heads * (long)st->panels;
+
+#pragma omp parallel num_threads(st->nthreads)
+    {
+        int tid = 0, nt = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+#pragma omp for schedule(static)
+        for (long i = 0; i < kv_panels; i++) {
+            long head = i / (long)st->panels, pn = i % (long)st->panels;
+            pack_k_panel(st->in.k + (size_t)head * n * d, n, d, (size_t)pn,
+                         st->kpan + (size_t)i * d * FLASH_KP);
+        }
+        /* (the loop's barrier: every panel is packed before any block reads it) */
+        for (long t = 0; t < ntasks; t++) {
+            long round = t / nt, pos = t % nt;
+            int owner = (int)((round & 1) ? nt - 1 - pos : pos);
+            if (owner != tid)
+                continue;
+            /* heaviest (last) query blocks first */
+            long qb = nqb - 1 - t / bh, head = t % bh;
+            struct flash_block task = { .b = (int)(head / s->heads), .h = (int)(head % s->heads), .qb = (int)qb };
+            flash_query_block(st, s, task, &st->scratch[tid]);
+        }
+    }
+    return KB_OK;
+}
+
+/* ---- verify, tensors ----------------------------------------------------------------------- */
+
+static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct flash_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const long total = (long)s->batch * s->heads * s->seq_len;
+    const int d = s->head_dim, n = s->seq_len;
+    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
+    if (!rows || !ref) {
+        free(rows);
+        free(ref);
+        memset(acc, 0, sizeof *acc);
+        acc->rel_l2_err = INFINITY;
+        acc->rows_total = total;
+        return KB_ERROR;
+    }
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+    for (long t = 0; t < nrows; t++) {
+        long r = rows[t];
+        attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)),
+                                (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
+    }
+    struct verify_acc va;
+    verify_begin(&va);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++)
+            verify_add(&va, st->o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
+    verify_finish(&va, verify_default_tolerance(KB_DTYPE_F32), acc);
+    acc->rows_checked = nrows;
+    acc->rows_total = total;
+    free(rows);
+    free(ref);
+    return KB_OK;
+}
+
+static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct flash_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    int n = attention_input_tensors(s, &st->in, out, max);
+    if (n < max) {
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .data = st->o, .is_output = 1 };
+    }
+    return n;
+}
+
+const struct kb_kernel kb_attention_flash_cpu = {
+    .name = "attention.flash",
+    .impl = "cpu",
+    .description = "tiled softmax attention, online softmax, float32 (AVX-512/AVX2/scalar chosen at run time)",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .is_reference = 0,
+    .flops = flash_flops,
+    .bytes = flash_bytes,
+    .footprint = flash_footprint,
+    .setup = flash_setup,
+    .run = flash_run,
+    .verify = flash_verify,
+    .tensors = flash_tensors,
+    .teardown = flash_teardown,
+};

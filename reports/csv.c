@@ -1,0 +1,214 @@
+/* csv.c - a run's cases as RFC 4180 CSV, one row per case, for spreadsheets and data frames.
+ *
+ * Columns, in this order (tools index them; new columns go at the end):
+ *   run_id, run_uuid, case_id, kernel, impl, device, dtype,
+ *   batch, heads, kv_heads, seq_len, head_dim, causal, threads, cold_cache, status,
+ *   n, median_s, mean_s, stddev_s, min_s, max_s, p5_s, p95_s, mad_s, ci_lo_s, ci_hi_s, noise,
+ *   flops, bytes, flops_per_s, bytes_per_s,
+ *   max_abs_err, rel_l2_err, cosine, tolerance, passed, error
+ * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
+ * a shape field the kernel does not use, `passed` where verify did not run) is an empty field.
+ * Numbers are written with %.9g; records end in CRLF; a field holding a comma, a quote, CR or
+ * LF is quoted, with its quotes doubled. Text is UTF-8 (bytes that are not become U+FFFD).
+ */
+#include "reports/reports.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const csv_columns[] = {
+    "run_id", "run_uuid", "case_id", "kernel", "impl", "device", "dtype",
+    "batch", "heads", "kv_heads", "seq_len", "head_dim", "causal", "threads", "cold_cache", "status",
+    "n", "median_s", "mean_s", "stddev_s", "min_s", "max_s", "p5_s", "p95_s", "mad_s", "ci_lo_s",
+    "ci_hi_s", "noise", "flops", "bytes", "flops_per_s", "bytes_per_s",
+    "max_abs_err", "rel_l2_err", "cosine", "tolerance", "passed", "error",
+};
+
+/* Overlong forms, surrogates and code points past U+10FFFF are not valid either. */
+int report_utf8_sequence(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0];
+    int len;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+struct csv {
+    FILE *out;
+    int col;
+};
+
+static void csv_sep(struct csv *c)
+{
+    if (c->col++)
+        fputc(',', c->out);
+}
+
+static void csv_str(struct csv *c, const char *s)
+{
+    csv_sep(c);
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, c->out);
+        return;
+    }
+    fputc('"', c->out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', c->out);
+        fputc(*s, c->out);
+    }
+    fputc('"', c->out);
+}
+
+/* Text from the store is written as valid UTF-8: a byte that starts no valid sequence becomes
+ * U+FFFD, so decoders that insist on UTF-8 (Python's csv, pandas) read every row. */
+static void csv_text(struct csv *c, const char *s)
+{
+    size_t len = strlen(s), j = 0;
+    char *clean = malloc(len * 3 + 1);
+    if (!clean) {
+        csv_str(c, s);
+        return;
+    }
+    while (*s) {
+        int n = report_utf8_sequence(s);
+        if (n == 0) {
+            memcpy(clean + j, "\xEF\xBF\xBD", 3);
+            j += 3;
+            s++;
+        } else {
+            memcpy(clean + j, s, (size_t)n);
+            j += (size_t)n;
+            s += n;
+        }
+    }
+    clean[j] = '\0';
+    csv_str(c, clean);
+    free(clean);
+}
+
+static void csv_num(struct csv *c, double v)
+{
+    csv_sep(c);
+    if (isfinite(v))
+        fprintf(c->out, "%.9g", v);
+}
+
+static void csv_int(struct csv *c, long long v)
+{
+    csv_sep(c);
+    fprintf(c->out, "%lld", v);
+}
+
+/* Shape fields are stored as NULL where a kernel does not use them, and read back as 0. */
+static void csv_dim(struct csv *c, int v)
+{
+    if (v > 0)
+        csv_int(c, v);
+    else
+        csv_sep(c);
+}
+
+static void csv_end(struct csv *c)
+{
+    fputs("\r\n", c->out);
+    c->col = 0;
+}
+
+static void csv_case(struct csv *c, const struct run_row *run, const struct result_row *r)
+{
+    const struct kb_stats *st = &r->stats;
+    csv_int(c, run->id);
+    csv_text(c, run->uuid);
+    csv_int(c, r->case_id);
+    csv_text(c, r->kernel);
+    csv_text(c, r->impl);
+    csv_text(c, r->device);
+    csv_text(c, r->dtype);
+    csv_dim(c, r->shape.batch);
+    csv_dim(c, r->shape.heads);
+    csv_dim(c, r->shape.kv_heads);
+    csv_dim(c, r->shape.seq_len);
+    csv_dim(c, r->shape.head_dim);
+    csv_int(c, r->shape.causal);
+    csv_int(c, r->threads);
+    csv_int(c, r->cold_cache);
+    csv_text(c, r->status);
+    csv_int(c, (long long)st->n);
+    csv_num(c, st->median);
+    csv_num(c, st->mean);
+    csv_num(c, st->stddev);
+    csv_num(c, st->min);
+    csv_num(c, st->max);
+    csv_num(c, st->p5);
+    csv_num(c, st->p95);
+    csv_num(c, st->mad);
+    csv_num(c, st->ci_lo);
+    csv_num(c, st->ci_hi);
+    csv_num(c, st->noise);
+    csv_num(c, r->flops);
+    csv_num(c, r->bytes);
+    csv_num(c, r->flops_per_s);
+    csv_num(c, r->bytes_per_s);
+    csv_num(c, r->max_abs_err);
+    csv_num(c, r->rel_l2_err);
+    csv_num(c, r->cosine);
+    csv_num(c, r->tolerance);
+    if (r->verified)
+        csv_int(c, r->passed ? 1 : 0);
+    else
+        csv_sep(c);
+    csv_text(c, r->error);
+    csv_end(c);
+}
+
+int report_export_csv(FILE *out, struct store *s, int64_t run_id)
+{
+    struct run_row run;
+    if (store_get_run(s, run_id, &run) != 0)
+        return -1;
+    struct result_row *rows;
+    long n = report_load_results(s, run_id, &rows);
+    if (n < 0)
+        return -1;
+    struct csv c = { out, 0 };
+    for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
+        csv_str(&c, csv_columns[i]);
+    csv_end(&c);
+    for (long i = 0; i < n; i++)
+        csv_case(&c, &run, &rows[i]);
+    free(rows);
+    return 0;
+}
+
+int report_export(FILE *out, struct store *s, int64_t run_id, enum export_format fmt)
+{
+    switch (fmt) {
+    case EXPORT_CSV: return report_export_csv(out, s, run_id);
+    case EXPORT_JSON: return report_export_json(out, s, run_id);
+    }
+    return -1;
+}

@@ -1,0 +1,322 @@
+/* json.c - a run as one JSON document: the run, its machine, and every case with statistics,
+ * accuracy, counters and raw samples.
+ *
+ *   {"kbench_export_version": 1,
+ *    "run": {id, uuid, started, finished, status, tag, suite, hostname, machine, cmdline,
+ *            kbench_version, planned_cases, cases, failures},
+ *    "machine": {the fields of struct machine_info},
+ *    "cases": [{the CSV columns (csv.c) under the same names, "calls_per_sample",
+ *               "counters": [{"backend", "name", "value", "unit"}], "samples_s": [...],
+ *               "papi_status": "..."}]}
+ *
+ * Numbers not measured (NaN, infinities) and shape fields a kernel does not use are null;
+ * causal, cold_cache and passed are booleans (passed null where verify did not run). Strings
+ * are escaped for JSON, and bytes that are not UTF-8 become U+FFFD so every parser accepts
+ * the file.
+ */
+#include "reports/reports.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT_VERSION 1
+#define JW_DEPTH 8
+
+/* A small streaming writer: it tracks commas and indentation; containers opened "compact"
+ * (and everything inside them) stay on one line. */
+struct jw {
+    FILE *out;
+    int depth;
+    int count[JW_DEPTH];
+    int compact[JW_DEPTH];
+    int after_key;
+};
+
+static void jw_newline(struct jw *w)
+{
+    fputc('\n', w->out);
+    for (int i = 0; i < w->depth; i++)
+        fputs("  ", w->out);
+}
+
+static void jw_before_value(struct jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth == 0)
+        return;
+    if (w->count[w->depth]++)
+        fputc(',', w->out);
+    if (w->compact[w->depth]) {
+        if (w->count[w->depth] > 1)
+            fputc(' ', w->out);
+    } else {
+        jw_newline(w);
+    }
+}
+
+static void jw_raw_string(FILE *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    fputc('"', out);
+    while (*s) {
+        unsigned c = *s;
+        switch (c) {
+        case '"': fputs("\\\"", out); s++; continue;
+        case '\\': fputs("\\\\", out); s++; continue;
+        case '\n': fputs("\\n", out); s++; continue;
+        case '\r': fputs("\\r", out); s++; continue;
+        case '\t': fputs("\\t", out); s++; continue;
+        case '\b': fputs("\\b", out); s++; continue;
+        case '\f': fputs("\\f", out); s++; continue;
+        default: break;
+        }
+        if (c < 0x20) {
+            fprintf(out, "\\u%04x", c);
+            s++;
+            continue;
+        }
+        int len = report_utf8_sequence((const char *)s);
+        if (len == 0) {
+            fputs("\\ufffd", out);
+            s++;
+            continue;
+        }
+        fwrite(s, 1, (size_t)len, out);
+        s += len;
+    }
+    fputc('"', out);
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+    jw_before_value(w);
+    jw_raw_string(w->out, key);
+    fputs(": ", w->out);
+    w->after_key = 1;
+}
+
+static void jw_open(struct jw *w, char bracket, int compact)
+{
+    jw_before_value(w);
+    fputc(bracket, w->out);
+    /* The document's nesting is fixed (at most 5 levels), well inside JW_DEPTH. */
+    w->depth++;
+    w->count[w->depth] = 0;
+    w->compact[w->depth] = compact || w->compact[w->depth - 1];
+}
+
+static void jw_close(struct jw *w, char bracket)
+{
+    int had_items = w->count[w->depth] > 0, compact = w->compact[w->depth];
+    w->depth--;
+    if (had_items && !compact)
+        jw_newline(w);
+    fputc(bracket, w->out);
+}
+
+static void jw_string(struct jw *w, const char *s)
+{
+    jw_before_value(w);
+    jw_raw_string(w->out, s);
+}
+
+static void jw_null(struct jw *w)
+{
+    jw_before_value(w);
+    fputs("null", w->out);
+}
+
+/* Optional text: "" means "not set" in the store's fixed-size fields. */
+static void jw_string_or_null(struct jw *w, const char *s)
+{
+    if (s && *s)
+        jw_string(w, s);
+    else
+        jw_null(w);
+}
+
+static void jw_number(struct jw *w, double v)
+{
+    jw_before_value(w);
+    if (isfinite(v))
+        fprintf(w->out, "%.9g", v);
+    else
+        fputs("null", w->out);
+}
+
+static void jw_int(struct jw *w, long long v)
+{
+    jw_before_value(w);
+    fprintf(w->out, "%lld", v);
+}
+
+static void jw_bool(struct jw *w, int v)
+{
+    jw_before_value(w);
+    fputs(v ? "true" : "false", w->out);
+}
+
+/* Shape fields are stored as NULL where a kernel does not use them, and read back as 0. */
+static void jw_dim(struct jw *w, int v)
+{
+    if (v > 0)
+        jw_int(w, v);
+    else
+        jw_null(w);
+}
+
+/* ---- the document ----------------------------------------------------------------------------- */
+
+static void write_run(struct jw *w, const struct run_row *r)
+{
+    jw_key(w, "run");
+    jw_open(w, '{', 0);
+    jw_key(w, "id"); jw_int(w, r->id);
+    jw_key(w, "uuid"); jw_string(w, r->uuid);
+    jw_key(w, "started"); jw_string(w, r->started);
+    jw_key(w, "finished"); jw_string_or_null(w, r->finished);
+    jw_key(w, "status"); jw_string(w, r->status);
+    jw_key(w, "tag"); jw_string_or_null(w, r->tag);
+    jw_key(w, "suite"); jw_string_or_null(w, r->suite);
+    jw_key(w, "hostname"); jw_string(w, r->hostname);
+    jw_key(w, "machine"); jw_string(w, r->machine);
+    jw_key(w, "cmdline"); jw_string(w, r->cmdline);
+    jw_key(w, "kbench_version"); jw_string(w, r->kbench_version);
+    jw_key(w, "planned_cases"); jw_int(w, r->planned_cases);
+    jw_key(w, "cases"); jw_int(w, r->cases);
+    jw_key(w, "failures"); jw_int(w, r->failures);
+    jw_close(w, '}');
+}
+
+static void write_machine(struct jw *w, const struct machine_info *m)
+{
+    jw_key(w, "machine");
+    jw_open(w, '{', 0);
+    jw_key(w, "fingerprint"); jw_string(w, m->fingerprint);
+    jw_key(w, "hostname"); jw_string(w, m->hostname);
+    jw_key(w, "cpu_model"); jw_string(w, m->cpu_model);
+    jw_key(w, "logical_cpus"); jw_int(w, m->logical_cpus);
+    jw_key(w, "physical_cores"); jw_int(w, m->physical_cores);
+    jw_key(w, "cpu_mhz"); jw_number(w, m->cpu_mhz > 0 ? m->cpu_mhz : NAN);
+    jw_key(w, "mem_bytes"); jw_int(w, m->mem_bytes);
+    jw_key(w, "simd"); jw_string(w, m->simd);
+    jw_key(w, "l1d_bytes"); jw_int(w, m->l1d_bytes);
+    jw_key(w, "l2_bytes"); jw_int(w, m->l2_bytes);
+    jw_key(w, "l3_bytes"); jw_int(w, m->l3_bytes);
+    jw_key(w, "os"); jw_string(w, m->os);
+    jw_key(w, "compiler"); jw_string(w, m->compiler);
+    jw_key(w, "kbench_version"); jw_string(w, m->kbench_version);
+    jw_key(w, "papi_version"); jw_string(w, m->papi_version);
+    jw_key(w, "gpus"); jw_string_or_null(w, m->gpus);
+    jw_key(w, "peak_f32_core"); jw_number(w, m->peak_f32_core > 0 ? m->peak_f32_core : NAN);
+    jw_close(w, '}');
+}
+
+static int write_counter(const struct kb_counter *k, void *ctx)
+{
+    struct jw *w = ctx;
+    jw_open(w, '{', 1);
+    jw_key(w, "backend"); jw_string(w, k->backend);
+    jw_key(w, "name"); jw_string(w, k->name);
+    jw_key(w, "value"); jw_number(w, k->value);
+    jw_key(w, "unit"); jw_string(w, k->unit);
+    jw_close(w, '}');
+    return 0;
+}
+
+static int write_case(struct jw *w, struct store *s, const struct run_row *run, const struct result_row *r)
+{
+    const struct kb_stats *st = &r->stats;
+    double *samples = NULL;
+    long n_samples = store_get_samples(s, r->case_id, &samples);
+    if (n_samples < 0)
+        return -1;
+    jw_open(w, '{', 0);
+    jw_key(w, "run_id"); jw_int(w, run->id);
+    jw_key(w, "run_uuid"); jw_string(w, run->uuid);
+    jw_key(w, "case_id"); jw_int(w, r->case_id);
+    jw_key(w, "kernel"); jw_string(w, r->kernel);
+    jw_key(w, "impl"); jw_string(w, r->impl);
+    jw_key(w, "device"); jw_string(w, r->device);
+    jw_key(w, "dtype"); jw_string(w, r->dtype);
+    jw_key(w, "batch"); jw_dim(w, r->shape.batch);
+    jw_key(w, "heads"); jw_dim(w, r->shape.heads);
+    jw_key(w, "kv_heads"); jw_dim(w, r->shape.kv_heads);
+    jw_key(w, "seq_len"); jw_dim(w, r->shape.seq_len);
+    jw_key(w, "head_dim"); jw_dim(w, r->shape.head_dim);
+    jw_key(w, "causal"); jw_bool(w, r->shape.causal);
+    jw_key(w, "threads"); jw_int(w, r->threads);
+    jw_key(w, "cold_cache"); jw_bool(w, r->cold_cache);
+    jw_key(w, "status"); jw_string(w, r->status);
+    jw_key(w, "n"); jw_int(w, (long long)st->n);
+    jw_key(w, "median_s"); jw_number(w, st->median);
+    jw_key(w, "mean_s"); jw_number(w, st->mean);
+    jw_key(w, "stddev_s"); jw_number(w, st->stddev);
+    jw_key(w, "min_s"); jw_number(w, st->min);
+    jw_key(w, "max_s"); jw_number(w, st->max);
+    jw_key(w, "p5_s"); jw_number(w, st->p5);
+    jw_key(w, "p95_s"); jw_number(w, st->p95);
+    jw_key(w, "mad_s"); jw_number(w, st->mad);
+    jw_key(w, "ci_lo_s"); jw_number(w, st->ci_lo);
+    jw_key(w, "ci_hi_s"); jw_number(w, st->ci_hi);
+    jw_key(w, "noise"); jw_number(w, st->noise);
+    jw_key(w, "flops"); jw_number(w, r->flops);
+    jw_key(w, "bytes"); jw_number(w, r->bytes);
+    jw_key(w, "flops_per_s"); jw_number(w, r->flops_per_s);
+    jw_key(w, "bytes_per_s"); jw_number(w, r->bytes_per_s);
+    jw_key(w, "max_abs_err"); jw_number(w, r->max_abs_err);
+    jw_key(w, "rel_l2_err"); jw_number(w, r->rel_l2_err);
+    jw_key(w, "cosine"); jw_number(w, r->cosine);
+    jw_key(w, "tolerance"); jw_number(w, r->tolerance);
+    jw_key(w, "passed");
+    if (r->verified)
+        jw_bool(w, r->passed);
+    else
+        jw_null(w);
+    jw_key(w, "error"); jw_string_or_null(w, r->error);
+    jw_key(w, "calls_per_sample"); jw_int(w, r->calls_per_sample);
+    jw_key(w, "papi_status"); jw_string_or_null(w, r->papi_status);
+    jw_key(w, "counters");
+    jw_open(w, '[', 0);
+    int rc = store_list_counters(s, r->case_id, write_counter, w);
+    jw_close(w, ']');
+    jw_key(w, "samples_s");
+    jw_open(w, '[', 1);
+    for (long i = 0; i < n_samples; i++)
+        jw_number(w, samples[i]);
+    jw_close(w, ']');
+    jw_close(w, '}');
+    free(samples);
+    return rc == 0 ? 0 : -1;
+}
+
+int report_export_json(FILE *out, struct store *s, int64_t run_id)
+{
+    struct run_row run;
+    struct machine_info machine;
+    if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0)
+        return -1;
+    struct result_row *rows;
+    long n = report_load_results(s, run_id, &rows);
+    if (n < 0)
+        return -1;
+    struct jw w = { .out = out };
+    int rc = 0;
+    jw_open(&w, '{', 0);
+    jw_key(&w, "kbench_export_version"); jw_int(&w, EXPORT_VERSION);
+    write_run(&w, &run);
+    write_machine(&w, &machine);
+    jw_key(&w, "cases");
+    jw_open(&w, '[', 0);
+    for (long i = 0; i < n && rc == 0; i++)
+        rc = write_case(&w, s, &run, &rows[i]);
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    fputc('\n', out);
+    free(rows);
+    return rc;
+}
