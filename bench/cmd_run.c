@@ -157,7 +157,7 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
 
 struct run_config {
     const char *db, *suite, *tag, *dump, *counters;
-    int shard_i, shard_n, dry_run, quiet, no_show;
+    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given;
     struct axis_flag axes[MAX_AXIS_FLAGS];
     int n_axes;
     struct runner_options ro;
@@ -209,7 +209,12 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
             break;
         DOUBLE_OPT(OPT_NOISE, noise_target, 1e-5, 1.0, "noise")
         DOUBLE_OPT(OPT_MAX_TIME, max_time_s, 1e-4, 86400, "max-time")
-        DOUBLE_OPT(OPT_MIN_TIME, min_time_s, 0, 86400, "min-time")
+        case OPT_MIN_TIME:
+            if (cli_parse_double(optarg, 0, 86400, &d) != 0)
+                return cli_usage_error("run", "bad --min-time '%s' (expected a number in [0, 86400])", optarg);
+            cfg->ro.min_time_s = d;
+            cfg->min_time_given = 1;
+            break;
         DOUBLE_OPT(OPT_WARMUP, warmup_s, 0, 3600, "warmup")
         DOUBLE_OPT(OPT_MIN_SAMPLE_TIME, min_sample_s, 0, 1, "min-sample-time")
         DOUBLE_OPT(OPT_TIMEOUT, timeout_s, 0.1, 86400, "timeout")
@@ -236,6 +241,9 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
     if (cfg->ro.min_samples > cfg->ro.max_samples)
         return cli_usage_error("run", "--min-samples %d is above --max-samples %d", cfg->ro.min_samples,
                                cfg->ro.max_samples);
+    /* a short --max-time alone lowers the default minimum with it */
+    if (!cfg->min_time_given && cfg->ro.min_time_s > cfg->ro.max_time_s)
+        cfg->ro.min_time_s = cfg->ro.max_time_s;
     if (cfg->ro.min_time_s > cfg->ro.max_time_s)
         return cli_usage_error("run", "--min-time %g is above --max-time %g", cfg->ro.min_time_s,
                                cfg->ro.max_time_s);

@@ -41,8 +41,8 @@ struct run_info {
     const char *kbench_version;
     const char *compiler;
     int planned_cases;
-    /* PAPI's version string; NULL: the papi_version of the machine_info last passed to
-     * store_machine_upsert for this machine through the same handle. */
+    /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
+     * to store_machine_upsert through the same handle, when that was this run's machine. */
     const char *papi_version;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */

@@ -183,9 +183,27 @@ static void test_bootstrap_ci_calibrated(void **state)
         free(x);
     }
     double ratio = sum_ratio / sets;
-    fprintf(stderr, "RATIO %g\n", ratio);
     if (!(ratio > 0.88 && ratio < 1.12))
         fail_msg("mean CI width / asymptotic width = %g, expected about 1", ratio);
+}
+
+/* The exact bootstrap distribution of the median of a resample of 1..10 (python3: enumerate all
+ * count vectors over the 10 values, weight each by its multinomial probability, take the mean
+ * of the 5th and 6th order statistics) has P(median <= 2.5) = 0.0195, P(median <= 3) = 0.0547,
+ * and symmetrically P(median >= 8.5) = 0.0195, P(median >= 8) = 0.0547. With 20000 draws the
+ * 2.5% and 97.5% points are therefore 3 and 8 (about 390 draws expected beyond each, against
+ * 500 allowed; sd 20). */
+static void test_bootstrap_exact_small(void **state)
+{
+    (void)state;
+    double x[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = 10 - i;
+    struct kb_stats s;
+    assert_int_equal(stats_summarize(x, 10, 20000, 31, &s), 0);
+    assert_near(s.ci_lo, 3, 0);
+    assert_near(s.ci_hi, 8, 0);
+    assert_near(s.noise, (8 - 3) / 2.0 / 5.5, 1e-15);
 }
 
 static void test_bootstrap_deterministic(void **state)
@@ -673,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_summary_zero_median_noise),
         cmocka_unit_test(test_bootstrap_ci_narrows),
         cmocka_unit_test(test_bootstrap_ci_calibrated),
+        cmocka_unit_test(test_bootstrap_exact_small),
         cmocka_unit_test(test_bootstrap_deterministic),
         cmocka_unit_test(test_summary_no_resamples),
         cmocka_unit_test(test_order_ci_exact),

@@ -1,0 +1,1405 @@
+/* store.c - the SQLite store (store.h; schema in store_schema.c, documented in docs/schema.md).
+ *
+ * Opening is careful because the path comes from a command line and may name anything: a file
+ * is classified with read-only access first (not SQLite, corrupt, another program's database,
+ * a newer kbench's database) and only a kbench database, or a new or empty file, is then
+ * opened for writing. Reads never migrate: an older database is read as it is.
+ *
+ * Every write is one transaction; a case and everything measured about it commit together or
+ * not at all, so an interrupted sweep leaves only whole cases behind.
+ */
+#include "harness/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness/store_schema.h"
+
+/* A writer in another process (a sweep, while the dashboard reads) holds the lock for one case
+ * at a time; ten seconds is far longer than any such transaction. */
+#define BUSY_TIMEOUT_MS 10000
+#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+#define TAG_MAX 63 /* run_row.tag holds 63 characters */
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    enum store_mode mode;
+    int version; /* schema version of the open file (older than the latest only when reading) */
+    /* papi_version of the last upserted machine, for store_run_begin (see struct run_info) */
+    int64_t papi_machine_id;
+    char papi_version[96];
+    char err[1024];
+};
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3))) static int fail(struct store *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The connection's last error as a message naming the file; `doing` completes "cannot ...". */
+static int fail_sql(struct store *s, const char *doing)
+{
+    if (!s->db)
+        return fail(s, "%s: cannot %s: out of memory", s->path, doing);
+    const char *msg = sqlite3_errmsg(s->db);
+    switch (sqlite3_errcode(s->db) & 0xff) {
+    case SQLITE_CORRUPT:
+        return fail(s, "%s is corrupt: %s (while trying to %s)", s->path, msg, doing);
+    case SQLITE_NOTADB:
+        return fail(s, "%s is not an SQLite database", s->path);
+    case SQLITE_READONLY:
+        return fail(s, "%s is read-only: cannot %s (%s)", s->path, doing, msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return fail(s, "%s is locked by another process: cannot %s (waited %d s)", s->path, doing,
+                    BUSY_TIMEOUT_MS / 1000);
+    case SQLITE_FULL:
+        return fail(s, "the disk holding %s is full: cannot %s", s->path, doing);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR: {
+        int e = sqlite3_system_errno(s->db);
+        return fail(s, "%s: cannot %s: %s", s->path, doing, e ? strerror(e) : msg);
+    }
+    default:
+        return fail(s, "%s: cannot %s: %s", s->path, doing, msg);
+    }
+}
+
+const char *store_errmsg(const struct store *s)
+{
+    return s ? s->err : "no database is open";
+}
+
+/* ---- small SQL helpers ------------------------------------------------------------------------ */
+
+static int exec_sql(struct store *s, const char *sql, const char *doing)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fail_sql(s, doing);
+    return 0;
+}
+
+static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const char *doing)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return fail_sql(s, doing);
+    }
+    return 0;
+}
+
+/* Ends a failed transaction; the error message is already set and is kept. */
+static void rollback(struct store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* A query returning one integer in its first row (no row or NULL: *out = 0). */
+static int query_int(struct store *s, const char *sql, int64_t bind1, int64_t *out, const char *doing)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, sql, &st, doing) != 0)
+        return -1;
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, bind1);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        fail_sql(s, doing);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    return sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+/* NULL or "" binds SQL NULL: an absent value, not an empty one. */
+static int bind_opt_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (!v || !*v)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* NaN binds NULL (SQLite would do so anyway; explicit so the rule is visible). */
+static int bind_real(sqlite3_stmt *st, int i, double v)
+{
+    return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+/* Sizes, counts and clocks that are 0 when unknown (cpu.h, kernel.h) are stored as NULL. */
+static int bind_positive(sqlite3_stmt *st, int i, long long v)
+{
+    return v > 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+static int bind_positive_real(sqlite3_stmt *st, int i, double v)
+{
+    return v > 0 && isfinite(v) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, len, "%s", t ? (const char *)t : "");
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static int col_int(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_int(st, i);
+}
+
+/* ---- opening ---------------------------------------------------------------------------------- */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Size of PATH-wal, or -1 when there is none. */
+static long long wal_size(const char *path)
+{
+    size_t n = strlen(path);
+    char *wal = malloc(n + 5);
+    if (!wal)
+        return 0;
+    memcpy(wal, path, n);
+    memcpy(wal + n, "-wal", 5);
+    struct stat st;
+    long long size = stat(wal, &st) == 0 ? (long long)st.st_size : -1;
+    free(wal);
+    return size;
+}
+
+/* What the file itself says before SQLite touches it: missing, not a regular file, not SQLite
+ * by its first bytes, or shorter than its own header says (a truncated copy). */
+static int check_file(struct store *s, int *exists)
+{
+    struct stat st;
+    *exists = 0;
+    if (stat(s->path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return fail(s, "cannot open %s: %s", s->path, strerror(errno));
+    }
+    *exists = 1;
+    if (S_ISDIR(st.st_mode))
+        return fail(s, "%s is a directory, not a database", s->path);
+    if (!S_ISREG(st.st_mode))
+        return fail(s, "%s is not a regular file", s->path);
+    if (st.st_size == 0)
+        return 0; /* SQLite's empty database */
+
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(s, "cannot read %s: %s", s->path, strerror(errno));
+    unsigned char h[100];
+    size_t got = 0;
+    while (got < sizeof h) {
+        ssize_t r = read(fd, h + got, sizeof h - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return fail(s, "cannot read %s: %s", s->path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got < sizeof h || memcmp(h, "SQLite format 3", 16) != 0)
+        return fail(s, "%s is not an SQLite database", s->path);
+
+    uint32_t page_size = (uint32_t)h[16] << 8 | h[17];
+    if (page_size == 1)
+        page_size = 65536;
+    if (page_size < 512 || (page_size & (page_size - 1)) != 0)
+        return fail(s, "%s is corrupt: its header gives an invalid page size (%u)", s->path, page_size);
+    /* SQLite trusts the header's page count only while the "version valid for" field matches
+     * the change counter; so do we. A WAL with frames may hold pages the file does not have
+     * yet (a checkpoint in progress), so then the length says nothing. */
+    uint32_t pages = be32(h + 28);
+    if (pages > 0 && be32(h + 24) == be32(h + 92) && wal_size(s->path) <= 0) {
+        long long want = (long long)pages * page_size;
+        if ((long long)st.st_size < want)
+            return fail(s, "%s is corrupt: it is %lld bytes but its header says %lld (%u pages of %u bytes); "
+                        "the file was cut short", s->path, (long long)st.st_size, want, pages, page_size);
+    }
+    return 0;
+}
+
+/* "file:" URI of a path for sqlite3_open_v2, with the characters URIs reserve escaped. */
+static char *path_uri(const char *path, const char *query)
+{
+    size_t n = strlen(path);
+    char *uri = malloc(3 * n + strlen(query) + 16);
+    if (!uri)
+        return NULL;
+    /* "file://" + "/abs" has an empty authority, so even a path starting "//" stays a path */
+    char *p = uri + sprintf(uri, "%s", path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if (*c == '%' || *c == '?' || *c == '#' || *c < 0x21 || *c >= 0x7f)
+            p += sprintf(p, "%%%02X", *c);
+        else
+            *p++ = (char)*c;
+    }
+    sprintf(p, "?%s", query);
+    return uri;
+}
+
+/* immutable: read the file as a snapshot that nothing else changes (see probe_file). */
+static int db_connect(struct store *s, int flags, int immutable)
+{
+    if (s->db) {
+        sqlite3_close(s->db);
+        s->db = NULL;
+    }
+    char *uri = immutable ? path_uri(s->path, "immutable=1") : NULL;
+    if (immutable && !uri)
+        return fail(s, "out of memory opening %s", s->path);
+    int rc = sqlite3_open_v2(immutable ? uri : s->path, &s->db, flags | (immutable ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
+    if (rc != SQLITE_OK)
+        return fail_sql(s, (flags & SQLITE_OPEN_READWRITE) ? "open it for writing" : "open it");
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+/* Names of the tables, comma-separated, for the message refusing a foreign database. */
+static void list_tables(struct store *s, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    size_t used = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (!name)
+            continue;
+        const char *sep = used ? ", " : "";
+        /* keep room for ", ..." when the names do not all fit */
+        if (used + strlen(sep) + strlen(name) + 6 > len) {
+            snprintf(out + used, len - used, "%s...", sep);
+            break;
+        }
+        used += (size_t)snprintf(out + used, len - used, "%s%s", sep, name);
+    }
+    sqlite3_finalize(st);
+}
+
+/* Whether an error met while touching a b-tree means damage, rather than a query SQLite would
+ * not plan (an INDEXED BY it cannot use, say). */
+static int is_damage(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_IOERR;
+}
+
+/* Runs one probe query; damage is an error, any other failure is ignored. */
+static int touch(struct store *s, char *sql)
+{
+    if (!sql)
+        return fail(s, "%s: out of memory", s->path);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    sqlite3_free(sql);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_ROW)
+            rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && is_damage(sqlite3_extended_errcode(s->db)))
+        return fail_sql(s, "read its tables");
+    return 0;
+}
+
+/* Reads the first row of every table and index: each b-tree's root page and leftmost leaf.
+ * A cheap stand-in for PRAGMA quick_check (which reads every page, too slow for a large
+ * database) that catches a damaged schema, a clobbered root page or a cut-short file at open
+ * rather than in the middle of a run; damage deeper down still surfaces as "is corrupt" from
+ * the query that meets it. Tables are read with SELECT * ... NOT INDEXED so that SQLite reads
+ * the table's own b-tree rather than answering from a smaller covering index. */
+static int touch_tables(struct store *s)
+{
+    sqlite3_stmt *names;
+    if (prepare(s,
+                "SELECT m.type, m.name, m.tbl_name, "
+                "(SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) "
+                "FROM sqlite_master m WHERE m.type IN ('table', 'index') AND m.rootpage > 0",
+                &names, "read its schema") != 0)
+        return -1;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(names)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(names, 0);
+        const char *name = (const char *)sqlite3_column_text(names, 1);
+        const char *table = (const char *)sqlite3_column_text(names, 2);
+        const char *column = (const char *)sqlite3_column_text(names, 3);
+        if (!type || !name || !table)
+            continue;
+        if (strcmp(type, "table") == 0)
+            rc = touch(s, sqlite3_mprintf("SELECT * FROM \"%w\" NOT INDEXED LIMIT 1", name));
+        else if (column)
+            rc = touch(s, sqlite3_mprintf("SELECT \"%w\" FROM \"%w\" INDEXED BY \"%w\" ORDER BY 1 LIMIT 1", column,
+                                          table, name));
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fail_sql(s, "read its schema");
+    sqlite3_finalize(names);
+    return rc;
+}
+
+/* Classifies an open file without writing to it. *empty: no schema yet (a new file, or one
+ * created empty); otherwise *version is its kbench schema version. */
+static int probe(struct store *s, int *version, int *empty)
+{
+    int64_t objects, app_id, user_version;
+    if (query_int(s, "SELECT count(*) FROM sqlite_master", 0, &objects, "read its schema") != 0 ||
+        query_int(s, "PRAGMA application_id", 0, &app_id, "read its application id") != 0 ||
+        query_int(s, "PRAGMA user_version", 0, &user_version, "read its schema version") != 0)
+        return -1;
+    *version = 0;
+    *empty = 0;
+    if ((uint32_t)app_id != STORE_APPLICATION_ID) {
+        if (objects == 0 && app_id == 0 && user_version == 0) {
+            *empty = 1;
+            return 0;
+        }
+        char tables[400];
+        list_tables(s, tables, sizeof tables);
+        if (!*tables)
+            return fail(s, "%s is an SQLite database but not a kbench database (no tables; application_id 0x%08x)",
+                        s->path, (unsigned)(uint32_t)app_id);
+        return fail(s, "%s is an SQLite database but not a kbench database (tables: %s)", s->path, tables);
+    }
+    if (user_version > store_schema_version())
+        return fail(s, "%s has schema version %lld, newer than this kbench understands (%d); upgrade kbench",
+                    s->path, (long long)user_version, store_schema_version());
+    if (user_version < 0)
+        return fail(s, "%s is corrupt: schema version %lld", s->path, (long long)user_version);
+    if (objects == 0) {
+        if (user_version != 0)
+            return fail(s, "%s is corrupt: schema version %lld but no tables", s->path, (long long)user_version);
+        *empty = 1;
+        return 0;
+    }
+    *version = (int)user_version;
+    return touch_tables(s);
+}
+
+static int apply_migration(struct store *s, const struct store_migration *m)
+{
+    char doing[200];
+    snprintf(doing, sizeof doing, "migrate it to schema version %d (%s)", m->version, m->summary);
+    if (exec_sql(s, "BEGIN IMMEDIATE", doing) != 0)
+        return -1;
+    int64_t now;
+    if (query_int(s, "PRAGMA user_version", 0, &now, doing) != 0)
+        goto fail;
+    if (now >= m->version) /* another process migrated it while we waited for the lock */
+        return exec_sql(s, "COMMIT", doing);
+    if (now != m->version - 1) {
+        fail(s, "%s: cannot %s: it is at version %lld", s->path, doing, (long long)now);
+        goto fail;
+    }
+    if (exec_sql(s, m->sql, doing) != 0)
+        goto fail;
+    char bump[96];
+    snprintf(bump, sizeof bump, "PRAGMA user_version = %d; PRAGMA application_id = %d", m->version,
+             STORE_APPLICATION_ID);
+    if (exec_sql(s, bump, doing) != 0)
+        goto fail;
+    /* foreign keys are off while migrating (a rebuilt table must not cascade), so check them */
+    sqlite3_stmt *fk;
+    if (prepare(s, "PRAGMA foreign_key_check", &fk, doing) != 0)
+        goto fail;
+    int rc = sqlite3_step(fk);
+    if (rc == SQLITE_ROW) {
+        fail(s, "%s: cannot %s: rows of table %s would point at missing rows", s->path, doing,
+             (const char *)sqlite3_column_text(fk, 0));
+        sqlite3_finalize(fk);
+        goto fail;
+    }
+    sqlite3_finalize(fk);
+    if (rc != SQLITE_DONE) {
+        fail_sql(s, doing);
+        goto fail;
+    }
+    if (exec_sql(s, "COMMIT", doing) != 0)
+        goto fail;
+    return 0;
+fail:
+    rollback(s);
+    return -1;
+}
+
+static int migrate(struct store *s, int target)
+{
+    int n;
+    const struct store_migration *m = store_schema_migrations(&n);
+    /* PRAGMA foreign_keys is a no-op inside a transaction, so it is switched around them. */
+    if (exec_sql(s, "PRAGMA foreign_keys = OFF", "prepare to migrate it") != 0)
+        return -1;
+    for (int i = 0; i < n && m[i].version <= target; i++)
+        if (apply_migration(s, &m[i]) != 0)
+            return -1;
+    return exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys");
+}
+
+/* Classifies an existing file. Without a WAL beside it the file holds the whole database, and
+ * SQLite's immutable mode reads it without creating -wal and -shm files (which a read-only
+ * connection could not remove again) and without replaying a hot journal: a refused file is
+ * left exactly as it was found, directory included. With a WAL present, a plain read-only
+ * open sees the WAL's pages too and creates nothing new. */
+static int probe_file(struct store *s, int *version, int *empty)
+{
+    if (db_connect(s, SQLITE_OPEN_READONLY, wal_size(s->path) < 0) != 0)
+        return -1;
+    return probe(s, version, empty);
+}
+
+static int open_read(struct store *s)
+{
+    int exists, version, empty;
+    if (check_file(s, &exists) != 0)
+        return -1;
+    if (!exists)
+        return fail(s, "no database at %s", s->path);
+    if (probe_file(s, &version, &empty) != 0)
+        return -1;
+    if (empty)
+        return fail(s, "%s is not a kbench database (it is empty)", s->path);
+    /* the snapshot connection must not outlive the probe: a writer may start at any time */
+    if (db_connect(s, SQLITE_OPEN_READONLY, 0) != 0)
+        return -1;
+    s->version = version;
+    return 0;
+}
+
+/* A writer needs the directory too: SQLite creates the file and its -wal and -shm files beside
+ * it. Checked up front because SQLite reports a directory it may not write as "unable to open"
+ * or "readonly database" with the errno of its last fallback attempt. */
+static int check_directory(struct store *s)
+{
+    char *dir = strdup(s->path);
+    if (!dir)
+        return fail(s, "out of memory opening %s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, strlen(dir) + 1, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) != 0)
+        rc = fail(s, "cannot write %s: %s: %s", s->path, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = fail(s, "cannot write %s: %s is not a directory", s->path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = fail(s, "cannot write %s: directory %s: %s (SQLite keeps -wal and -shm files beside the database)",
+                  s->path, dir, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+static int open_write(struct store *s, int target)
+{
+    int exists, version = 0, empty = 1;
+    if (check_file(s, &exists) != 0)
+        return -1;
+    /* Classify before opening for writing: merely reading a foreign database with a hot journal
+     * in read-write mode would make SQLite roll it back, changing a file that is not ours. */
+    if (exists && probe_file(s, &version, &empty) != 0)
+        return -1;
+    if (check_directory(s) != 0)
+        return -1;
+    if (db_connect(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0) != 0)
+        return -1;
+    if (sqlite3_db_readonly(s->db, "main") == 1)
+        return fail(s, "%s is read-only: cannot write results into it", s->path);
+    if (exec_sql(s, "PRAGMA journal_mode = WAL", "switch it to WAL mode") != 0)
+        return -1;
+    int64_t now;
+    if (query_int(s, "PRAGMA user_version", 0, &now, "read its schema version") != 0)
+        return -1;
+    if (now < target && migrate(s, target) != 0)
+        return -1;
+    if (exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys") != 0 ||
+        query_int(s, "PRAGMA user_version", 0, &now, "read its schema version") != 0)
+        return -1;
+    s->version = (int)now;
+    return 0;
+}
+
+static int open_store(const char *path, enum store_mode mode, int target, struct store **out, char *err,
+                      size_t errlen)
+{
+    *out = NULL;
+    if (!path || !*path) {
+        snprintf(err, errlen, "no database path given");
+        return -1;
+    }
+    struct store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        snprintf(err, errlen, "out of memory opening %s", path);
+        free(s);
+        return -1;
+    }
+    s->mode = mode;
+    if ((mode == STORE_READ ? open_read(s) : open_write(s, target)) != 0) {
+        snprintf(err, errlen, "%s", s->err);
+        store_close(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int store_open(const char *path, enum store_mode mode, struct store **out, char *err, size_t errlen)
+{
+    return open_store(path, mode, store_schema_version(), out, err, errlen);
+}
+
+int store_open_at_version(const char *path, int version, struct store **out, char *err, size_t errlen)
+{
+    if (version < 1 || version > store_schema_version()) {
+        *out = NULL;
+        snprintf(err, errlen, "schema version %d does not exist (1 to %d)", version, store_schema_version());
+        return -1;
+    }
+    return open_store(path, STORE_WRITE, version, out, err, errlen);
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db); /* every statement is finalized where it was used */
+    free(s->path);
+    free(s);
+}
+
+/* ---- writing ---------------------------------------------------------------------------------- */
+
+static int writable(struct store *s)
+{
+    if (s->mode != STORE_WRITE)
+        return fail(s, "%s is open for reading only", s->path);
+    if (s->version < store_schema_version())
+        return fail(s, "%s is at schema version %d; writing needs version %d (open it with store_open)", s->path,
+                    s->version, store_schema_version());
+    return 0;
+}
+
+static int check_tag(struct store *s, const char *tag)
+{
+    size_t n = strlen(tag);
+    if (n == 0)
+        return fail(s, "empty run tag");
+    if (n > TAG_MAX)
+        return fail(s, "run tag '%s' is longer than %d characters", tag, TAG_MAX);
+    for (const char *p = tag; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(s, "run tag '%s' contains a control character", tag);
+    return 0;
+}
+
+static int hex_digits(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", p[i]) || !p[i])
+            return 0;
+    return 1;
+}
+
+int64_t store_machine_upsert(struct store *s, const struct machine_info *m)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (strlen(m->fingerprint) != 16 || !hex_digits(m->fingerprint, 16))
+        return fail(s, "machine fingerprint '%s' is not 16 lowercase hex digits", m->fingerprint);
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT OR IGNORE INTO machines (fingerprint, hostname, cpu_model, logical_cpus, physical_cores, "
+                "cpu_mhz, mem_bytes, simd, l1d_bytes, l2_bytes, l3_bytes, os, gpus, peak_f32_core) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the machine") != 0)
+        return -1;
+    int bad = 0;
+    bad += bind_text(st, 1, m->fingerprint) != SQLITE_OK;
+    bad += bind_text(st, 2, m->hostname) != SQLITE_OK;
+    bad += bind_text(st, 3, m->cpu_model) != SQLITE_OK;
+    bad += bind_positive(st, 4, m->logical_cpus) != SQLITE_OK;
+    bad += bind_positive(st, 5, m->physical_cores) != SQLITE_OK;
+    bad += bind_positive_real(st, 6, m->cpu_mhz) != SQLITE_OK;
+    bad += bind_positive(st, 7, m->mem_bytes) != SQLITE_OK;
+    bad += bind_opt_text(st, 8, m->simd) != SQLITE_OK;
+    bad += bind_positive(st, 9, m->l1d_bytes) != SQLITE_OK;
+    bad += bind_positive(st, 10, m->l2_bytes) != SQLITE_OK;
+    bad += bind_positive(st, 11, m->l3_bytes) != SQLITE_OK;
+    bad += bind_opt_text(st, 12, m->os) != SQLITE_OK;
+    bad += bind_opt_text(st, 13, m->gpus) != SQLITE_OK;
+    bad += bind_positive_real(st, 14, m->peak_f32_core) != SQLITE_OK;
+    if (bad || sqlite3_step(st) != SQLITE_DONE) {
+        fail_sql(s, "store the machine");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_finalize(st);
+
+    if (prepare(s, "SELECT id FROM machines WHERE fingerprint = ?", &st, "look up the machine") != 0)
+        return -1;
+    bind_text(st, 1, m->fingerprint);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    if (rc != SQLITE_ROW)
+        fail_sql(s, "look up the machine");
+    sqlite3_finalize(st);
+    if (id > 0) {
+        s->papi_machine_id = id;
+        snprintf(s->papi_version, sizeof s->papi_version, "%s", m->papi_version);
+    }
+    return id;
+}
+
+/* A version 4 (random) uuid, formatted 8-4-4-4-12. */
+static int make_uuid(char out[37])
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t r = read(fd, b + got, sizeof b - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            close(fd);
+            if (r == 0)
+                errno = EIO;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return 0;
+}
+
+/* A run whose kbench was killed outright (SIGKILL, a reboot) stays 'running' for ever. When a
+ * new run starts on the same host, runs whose process no longer exists are marked interrupted.
+ * A reused pid can only make a dead run look alive, never a live one dead. Runs from schema
+ * version 1 have no pid and are left alone. Called inside the run_begin transaction. */
+static int mark_stale_runs(struct store *s, const char *host)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT id, pid FROM runs WHERE status = 'running' AND hostname = ? AND pid IS NOT NULL", &st,
+                "look for abandoned runs") != 0)
+        return -1;
+    bind_text(st, 1, host);
+    int64_t *stale = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+        if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            int64_t *grown = realloc(stale, cap * sizeof *stale);
+            if (!grown)
+                break; /* the rest stay 'running': harmless */
+            stale = grown;
+        }
+        stale[n++] = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        fail_sql(s, "look for abandoned runs");
+        sqlite3_finalize(st);
+        free(stale);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    /* updated after the scan: changing rows under an open cursor on their index is undefined */
+    int ret = 0;
+    if (n && prepare(s, "UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'", &st,
+                     "mark abandoned runs interrupted") == 0) {
+        for (size_t i = 0; i < n && ret == 0; i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, stale[i]);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                ret = fail_sql(s, "mark abandoned runs interrupted");
+        }
+        sqlite3_finalize(st);
+    } else if (n) {
+        ret = -1;
+    }
+    free(stale);
+    return ret;
+}
+
+static int run_exists(struct store *s, int64_t run_id)
+{
+    int64_t found;
+    if (query_int(s, "SELECT count(*) FROM runs WHERE id = ?", run_id, &found, "look up the run") != 0)
+        return -1;
+    if (!found)
+        return fail(s, "no run %lld in %s", (long long)run_id, s->path);
+    return 0;
+}
+
+static int insert_tag(struct store *s, int64_t run_id, const char *tag)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)", &st, "tag the run") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, tag);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "tag the run");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (info->tag && check_tag(s, info->tag) != 0)
+        return -1;
+    char uuid[37];
+    if (make_uuid(uuid) != 0)
+        return fail(s, "cannot read /dev/urandom for a run uuid: %s", strerror(errno));
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    const char *papi = info->papi_version ? info->papi_version
+                       : machine_id == s->papi_machine_id ? s->papi_version : NULL;
+
+    if (exec_sql(s, "BEGIN IMMEDIATE", "start a run") != 0)
+        return -1;
+    int64_t found, id = -1;
+    sqlite3_stmt *st = NULL;
+    if (query_int(s, "SELECT count(*) FROM machines WHERE id = ?", machine_id, &found, "look up the machine") != 0)
+        goto fail;
+    if (!found) {
+        fail(s, "no machine %lld in %s", (long long)machine_id, s->path);
+        goto fail;
+    }
+    if (mark_stale_runs(s, host) != 0)
+        goto fail;
+    if (prepare(s,
+                "INSERT INTO runs (uuid, machine_id, started_at, status, kbench_version, compiler, papi_version, "
+                "cmdline, suite, planned_cases, pid, hostname) "
+                "VALUES (?, ?, " NOW_SQL ", 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "start a run") != 0)
+        goto fail;
+    int bad = 0;
+    bad += bind_text(st, 1, uuid) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, machine_id) != SQLITE_OK;
+    bad += bind_opt_text(st, 3, info->kbench_version) != SQLITE_OK;
+    bad += bind_opt_text(st, 4, info->compiler) != SQLITE_OK;
+    bad += bind_opt_text(st, 5, papi) != SQLITE_OK;
+    bad += bind_opt_text(st, 6, info->cmdline) != SQLITE_OK;
+    bad += bind_opt_text(st, 7, info->suite) != SQLITE_OK;
+    bad += sqlite3_bind_int(st, 8, info->planned_cases) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 9, (int64_t)getpid()) != SQLITE_OK;
+    bad += bind_text(st, 10, host) != SQLITE_OK;
+    if (bad || sqlite3_step(st) != SQLITE_DONE) {
+        fail_sql(s, "start a run");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    id = sqlite3_last_insert_rowid(s->db);
+    if (info->tag && insert_tag(s, id, info->tag) != 0)
+        goto fail;
+    if (exec_sql(s, "COMMIT", "start a run") != 0)
+        goto fail;
+    memcpy(info->uuid, uuid, sizeof uuid);
+    return id;
+fail:
+    sqlite3_finalize(st);
+    rollback(s);
+    return -1;
+}
+
+int store_run_finish(struct store *s, int64_t run_id, const char *status)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!status || (strcmp(status, "complete") != 0 && strcmp(status, "interrupted") != 0 &&
+                    strcmp(status, "failed") != 0))
+        return fail(s, "run status '%s' is not one of complete, interrupted, failed", status ? status : "(null)");
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE runs SET status = ?, finished_at = " NOW_SQL " WHERE id = ?", &st, "finish the run") != 0)
+        return -1;
+    bind_text(st, 1, status);
+    sqlite3_bind_int64(st, 2, run_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "finish the run");
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = fail(s, "no run %lld in %s", (long long)run_id, s->path);
+    return rc;
+}
+
+int store_run_tag(struct store *s, int64_t run_id, const char *tag)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!tag || check_tag(s, tag) != 0)
+        return tag ? -1 : fail(s, "empty run tag");
+    if (run_exists(s, run_id) != 0)
+        return -1;
+    return insert_tag(s, run_id, tag);
+}
+
+static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, const struct case_record *r,
+                           const char *status, const char *dtype)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO cases (run_id, seq_no, kernel, impl, family, device, dtype, batch, heads, kv_heads, "
+                "seq_len, head_dim, causal, threads, cold_cache, seed, status, error, papi_status, "
+                "calls_per_sample, warmup_calls, flops, bytes, wall_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the case") != 0)
+        return -1;
+    const struct kb_kernel *k = r->kernel;
+    const char *device = *r->device ? r->device : k->device == KB_DEVICE_CUDA ? "cuda:0" : "cpu";
+    int bad = 0;
+    bad += sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, seq_no) != SQLITE_OK;
+    bad += bind_text(st, 3, k->name) != SQLITE_OK;
+    bad += bind_text(st, 4, k->impl) != SQLITE_OK;
+    bad += bind_opt_text(st, 5, kb_family_name(k->family)) != SQLITE_OK;
+    bad += bind_text(st, 6, device) != SQLITE_OK;
+    bad += bind_text(st, 7, dtype) != SQLITE_OK;
+    bad += bind_positive(st, 8, r->shape.batch) != SQLITE_OK;
+    bad += bind_positive(st, 9, r->shape.heads) != SQLITE_OK;
+    bad += bind_positive(st, 10, r->shape.kv_heads) != SQLITE_OK;
+    bad += bind_positive(st, 11, r->shape.seq_len) != SQLITE_OK;
+    bad += bind_positive(st, 12, r->shape.head_dim) != SQLITE_OK;
+    bad += sqlite3_bind_int(st, 13, r->shape.causal != 0) != SQLITE_OK; /* 0 is a value here, not "unused" */
+    bad += bind_positive(st, 14, r->threads) != SQLITE_OK;
+    bad += sqlite3_bind_int(st, 15, r->cold_cache != 0) != SQLITE_OK;
+    /* stored as the same 64 bits in SQLite's signed integer */
+    bad += sqlite3_bind_int64(st, 16, (sqlite3_int64)r->seed) != SQLITE_OK;
+    bad += bind_text(st, 17, status) != SQLITE_OK;
+    bad += bind_opt_text(st, 18, r->error) != SQLITE_OK;
+    bad += bind_opt_text(st, 19, r->counters.papi_status) != SQLITE_OK;
+    bad += bind_positive(st, 20, r->calls_per_sample) != SQLITE_OK;
+    bad += sqlite3_bind_int(st, 21, r->warmup_calls) != SQLITE_OK;
+    bad += bind_real(st, 22, r->flops) != SQLITE_OK;
+    bad += bind_real(st, 23, r->bytes) != SQLITE_OK;
+    bad += bind_real(st, 24, r->wall_s) != SQLITE_OK;
+    int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the case");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int insert_samples(struct store *s, int64_t case_id, const struct case_record *r)
+{
+    if (r->n_samples == 0)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT INTO samples (case_id, idx, seconds) VALUES (?, ?, ?)", &st, "store the samples") != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < r->n_samples && rc == 0; i++) {
+        sqlite3_reset(st);
+        if (sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK || sqlite3_bind_int64(st, 2, (int64_t)i) != SQLITE_OK ||
+            sqlite3_bind_double(st, 3, r->samples[i]) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+            rc = fail_sql(s, "store the samples");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int insert_stats(struct store *s, int64_t case_id, const struct case_record *r)
+{
+    const struct kb_stats *x = &r->stats;
+    /* throughput from the median: the typical call, not one distorted by outliers */
+    double flops_per_s = x->median > 0 && r->flops > 0 ? r->flops / x->median : NAN;
+    double bytes_per_s = x->median > 0 && r->bytes > 0 ? r->bytes / x->median : NAN;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO stats (case_id, n, median_s, mean_s, stddev_s, min_s, max_s, p5_s, p95_s, mad_s, "
+                "ci_lo_s, ci_hi_s, noise, flops_per_s, bytes_per_s) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the statistics") != 0)
+        return -1;
+    const double v[] = { x->median, x->mean, x->stddev, x->min, x->max, x->p5, x->p95, x->mad,
+                         x->ci_lo, x->ci_hi, x->noise, flops_per_s, bytes_per_s };
+    int bad = 0;
+    bad += sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, (int64_t)x->n) != SQLITE_OK;
+    for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+        bad += bind_real(st, 3 + i, v[i]) != SQLITE_OK;
+    int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the statistics");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int insert_counters(struct store *s, int64_t case_id, const struct kb_counter_report *c)
+{
+    int n = c->n < 0 ? 0 : c->n > KB_COUNTERS_MAX ? KB_COUNTERS_MAX : c->n;
+    if (n == 0)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT INTO counters (case_id, idx, backend, name, value, unit) VALUES (?, ?, ?, ?, ?, ?)", &st,
+                "store the counters") != 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const struct kb_counter *k = &c->v[i];
+        sqlite3_reset(st);
+        int bad = 0;
+        bad += sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
+        bad += sqlite3_bind_int(st, 2, i) != SQLITE_OK;
+        bad += bind_text(st, 3, k->backend) != SQLITE_OK;
+        bad += bind_text(st, 4, k->name) != SQLITE_OK;
+        bad += bind_real(st, 5, k->value) != SQLITE_OK;
+        bad += bind_opt_text(st, 6, k->unit) != SQLITE_OK;
+        if (bad || sqlite3_step(st) != SQLITE_DONE)
+            rc = fail_sql(s, "store the counters");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_accuracy *a)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO accuracy (case_id, max_abs_err, rel_l2_err, cosine, tolerance, rows_checked, "
+                "rows_total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the accuracy") != 0)
+        return -1;
+    int bad = 0;
+    bad += sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
+    bad += bind_real(st, 2, a->max_abs_err) != SQLITE_OK;
+    bad += bind_real(st, 3, a->rel_l2_err) != SQLITE_OK;
+    bad += bind_real(st, 4, a->cosine) != SQLITE_OK;
+    bad += bind_real(st, 5, a->tolerance) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 6, a->rows_checked) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 7, a->rows_total) != SQLITE_OK;
+    bad += sqlite3_bind_int(st, 8, a->passed != 0) != SQLITE_OK;
+    int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the accuracy");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_record *r)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!r || !r->kernel || !r->kernel->name || !r->kernel->impl)
+        return fail(s, "case record has no kernel");
+    const char *name = r->kernel->name;
+    const char *dtype = kb_dtype_name(r->dtype);
+    if (!dtype)
+        return fail(s, "case of %s has an unknown dtype (%d)", name, (int)r->dtype);
+    if ((int)r->status < 0 || r->status >= CASE_STATUS_COUNT)
+        return fail(s, "case of %s has an unknown status (%d)", name, (int)r->status);
+    if (r->n_samples > 0 && !r->samples)
+        return fail(s, "case of %s claims %zu samples but has none", name, r->n_samples);
+    for (size_t i = 0; i < r->n_samples; i++)
+        if (!isfinite(r->samples[i]))
+            return fail(s, "case of %s: sample %zu is %g, not a time", name, i, r->samples[i]);
+    int timed = r->status == CASE_OK && r->stats.n > 0;
+
+    if (exec_sql(s, "BEGIN IMMEDIATE", "store the case") != 0)
+        return -1;
+    int64_t seq_no, case_id = -1;
+    if (run_exists(s, run_id) != 0 ||
+        query_int(s, "SELECT coalesce(max(seq_no), 0) + 1 FROM cases WHERE run_id = ?", run_id, &seq_no,
+                  "number the case") != 0 ||
+        insert_case_row(s, run_id, seq_no, r, case_status_name(r->status), dtype) != 0)
+        goto fail;
+    case_id = sqlite3_last_insert_rowid(s->db);
+    if (insert_samples(s, case_id, r) != 0 || (timed && insert_stats(s, case_id, r) != 0) ||
+        insert_counters(s, case_id, &r->counters) != 0 ||
+        (r->verified && insert_accuracy(s, case_id, &r->accuracy) != 0) ||
+        exec_sql(s, "COMMIT", "store the case") != 0)
+        goto fail;
+    return case_id;
+fail:
+    rollback(s);
+    return -1;
+}
+
+/* ---- looking up runs -------------------------------------------------------------------------- */
+
+static int64_t resolve_fail(struct store *s, const char *ref, const char *hint)
+{
+    return fail(s, "no run '%s' in %s%s", ref, s->path, hint);
+}
+
+/* The run whose uuid starts with `prefix` (lowercase, 4+ hex digits); 0 when none, -1 when
+ * several or on error (message set). */
+static int64_t run_by_uuid_prefix(struct store *s, const char *ref, const char *prefix)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT id FROM runs WHERE substr(uuid, 1, length(?1)) = ?1 ORDER BY id DESC", &st,
+                "look up the run") != 0)
+        return -1;
+    bind_text(st, 1, prefix);
+    int64_t id = 0;
+    int matches = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (matches++ == 0)
+            id = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE)
+        id = fail_sql(s, "look up the run");
+    else if (matches > 1)
+        id = fail(s, "run reference '%s' is ambiguous in %s: %d runs have a uuid starting with it; give more digits",
+                  ref, s->path, matches);
+    sqlite3_finalize(st);
+    return id;
+}
+
+int64_t store_resolve_run(struct store *s, const char *ref)
+{
+    int64_t id;
+    if (!ref || !*ref)
+        return fail(s, "empty run reference");
+    if (strcmp(ref, "latest") == 0) {
+        if (query_int(s, "SELECT max(id) FROM runs", 0, &id, "look up the latest run") != 0)
+            return -1;
+        return id > 0 ? id : fail(s, "no runs in %s", s->path);
+    }
+    if (strncmp(ref, "tag:", 4) == 0) {
+        sqlite3_stmt *st;
+        if (prepare(s, "SELECT max(run_id) FROM run_tags WHERE tag = ?", &st, "look up the tag") != 0)
+            return -1;
+        bind_text(st, 1, ref + 4);
+        int rc = sqlite3_step(st);
+        id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            id = fail_sql(s, "look up the tag");
+        sqlite3_finalize(st);
+        if (id == 0)
+            return fail(s, "no run tagged '%s' in %s", ref + 4, s->path);
+        return id;
+    }
+
+    size_t len = strlen(ref), digits = 0, hex = 0;
+    char prefix[37];
+    for (size_t i = 0; i < len; i++) {
+        char c = ref[i];
+        digits += c >= '0' && c <= '9';
+        if (c != '-' && !strchr("0123456789abcdefABCDEF", c))
+            return resolve_fail(s, ref, " (give a run id, a uuid or its first 4+ digits, 'latest' or 'tag:NAME')");
+        hex += c != '-';
+    }
+    if (digits == len && len <= 18) {
+        /* a number is an id first; failing that, it may still be the start of a uuid */
+        id = strtoll(ref, NULL, 10);
+        int64_t found;
+        if (query_int(s, "SELECT count(*) FROM runs WHERE id = ?", id, &found, "look up the run") != 0)
+            return -1;
+        if (found)
+            return id;
+    }
+    if (hex < 4 || len >= sizeof prefix)
+        return resolve_fail(s, ref, "");
+    for (size_t i = 0; i <= len; i++)
+        prefix[i] = (char)(ref[i] >= 'A' && ref[i] <= 'F' ? ref[i] - 'A' + 'a' : ref[i]);
+    id = run_by_uuid_prefix(s, ref, prefix);
+    return id == 0 ? resolve_fail(s, ref, "") : id;
+}
+
+/* ---- reading ---------------------------------------------------------------------------------- */
+
+#define RUN_SELECT                                                                                          \
+    "SELECT r.id, r.uuid, r.started_at, r.finished_at, r.status, "                                          \
+    "(SELECT group_concat(t.tag, ',') FROM run_tags t WHERE t.run_id = r.id), "                             \
+    "r.suite, m.hostname, m.fingerprint, r.cmdline, r.kbench_version, r.planned_cases, "                    \
+    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id), "                                                \
+    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status NOT IN ('ok', 'skipped')) "           \
+    "FROM runs r JOIN machines m ON m.id = r.machine_id "
+
+static void read_run_row(sqlite3_stmt *st, struct run_row *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, r->uuid, sizeof r->uuid);
+    col_text(st, 2, r->started, sizeof r->started);
+    col_text(st, 3, r->finished, sizeof r->finished);
+    col_text(st, 4, r->status, sizeof r->status);
+    col_text(st, 5, r->tag, sizeof r->tag);
+    col_text(st, 6, r->suite, sizeof r->suite);
+    col_text(st, 7, r->hostname, sizeof r->hostname);
+    col_text(st, 8, r->machine, sizeof r->machine);
+    col_text(st, 9, r->cmdline, sizeof r->cmdline);
+    col_text(st, 10, r->kbench_version, sizeof r->kbench_version);
+    r->planned_cases = col_int(st, 11);
+    r->cases = col_int(st, 12);
+    r->failures = col_int(st, 13);
+}
+
+int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *, void *), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, RUN_SELECT "ORDER BY r.id DESC LIMIT ?", &st, "list the runs") != 0)
+        return -1;
+    sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct run_row row;
+        read_run_row(st, &row);
+        if (fn(&row, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "list the runs");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_get_run(struct store *s, int64_t run_id, struct run_row *out)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, RUN_SELECT "WHERE r.id = ?", &st, "read the run") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW)
+        read_run_row(st, out);
+    else if (rc == SQLITE_DONE)
+        ret = fail(s, "no run %lld in %s", (long long)run_id, s->path);
+    else
+        ret = fail_sql(s, "read the run");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void read_result_row(sqlite3_stmt *st, struct result_row *r)
+{
+    memset(r, 0, sizeof *r);
+    int i = 0;
+    r->case_id = sqlite3_column_int64(st, i++);
+    r->run_id = sqlite3_column_int64(st, i++);
+    col_text(st, i++, r->kernel, sizeof r->kernel);
+    col_text(st, i++, r->impl, sizeof r->impl);
+    col_text(st, i++, r->device, sizeof r->device);
+    col_text(st, i++, r->dtype, sizeof r->dtype);
+    col_text(st, i++, r->status, sizeof r->status);
+    r->shape.batch = col_int(st, i++);
+    r->shape.heads = col_int(st, i++);
+    r->shape.kv_heads = col_int(st, i++);
+    r->shape.seq_len = col_int(st, i++);
+    r->shape.head_dim = col_int(st, i++);
+    r->shape.causal = col_int(st, i++);
+    r->threads = col_int(st, i++);
+    r->cold_cache = col_int(st, i++);
+    col_text(st, i++, r->error, sizeof r->error);
+    r->stats.n = (size_t)sqlite3_column_int64(st, i++);
+    r->stats.median = col_real(st, i++);
+    r->stats.mean = col_real(st, i++);
+    r->stats.stddev = col_real(st, i++);
+    r->stats.min = col_real(st, i++);
+    r->stats.max = col_real(st, i++);
+    r->stats.p5 = col_real(st, i++);
+    r->stats.p95 = col_real(st, i++);
+    r->stats.mad = col_real(st, i++);
+    r->stats.ci_lo = col_real(st, i++);
+    r->stats.ci_hi = col_real(st, i++);
+    r->stats.noise = col_real(st, i++);
+    r->flops_per_s = col_real(st, i++);
+    r->bytes_per_s = col_real(st, i++);
+    r->flops = col_real(st, i++);
+    r->bytes = col_real(st, i++);
+    r->calls_per_sample = col_int(st, i++);
+    r->verified = col_int(st, i++);
+    r->max_abs_err = col_real(st, i++);
+    r->rel_l2_err = col_real(st, i++);
+    r->cosine = col_real(st, i++);
+    r->tolerance = col_real(st, i++);
+    r->passed = col_int(st, i++);
+    col_text(st, i++, r->papi_status, sizeof r->papi_status);
+}
+
+int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx)
+{
+    if (run_exists(s, run_id) != 0)
+        return -1;
+    /* accuracy.tolerance arrived in schema version 2; an older file read as it is has none */
+    char sql[1400];
+    snprintf(sql, sizeof sql,
+             "SELECT c.id, c.run_id, c.kernel, c.impl, c.device, c.dtype, c.status, "
+             "c.batch, c.heads, c.kv_heads, c.seq_len, c.head_dim, c.causal, c.threads, c.cold_cache, c.error, "
+             "s.n, s.median_s, s.mean_s, s.stddev_s, s.min_s, s.max_s, s.p5_s, s.p95_s, s.mad_s, "
+             "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
+             "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status "
+             "FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
+             "WHERE c.run_id = ? ORDER BY c.seq_no",
+             s->version >= 2 ? "a.tolerance" : "NULL");
+    sqlite3_stmt *st;
+    if (prepare(s, sql, &st, "read the results") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct result_row row;
+        read_result_row(st, &row);
+        if (fn(&row, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the results");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int case_exists(struct store *s, int64_t case_id)
+{
+    int64_t found;
+    if (query_int(s, "SELECT count(*) FROM cases WHERE id = ?", case_id, &found, "look up the case") != 0)
+        return -1;
+    if (!found)
+        return fail(s, "no case %lld in %s", (long long)case_id, s->path);
+    return 0;
+}
+
+int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct kb_counter *, void *), void *ctx)
+{
+    if (case_exists(s, case_id) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT backend, name, value, unit FROM counters WHERE case_id = ? ORDER BY idx", &st,
+                "read the counters") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct kb_counter c;
+        memset(&c, 0, sizeof c);
+        col_text(st, 0, c.backend, sizeof c.backend);
+        col_text(st, 1, c.name, sizeof c.name);
+        c.value = col_real(st, 2);
+        col_text(st, 3, c.unit, sizeof c.unit);
+        if (fn(&c, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the counters");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+long store_get_samples(struct store *s, int64_t case_id, double **out)
+{
+    *out = NULL;
+    int64_t n;
+    if (case_exists(s, case_id) != 0 ||
+        query_int(s, "SELECT count(*) FROM samples WHERE case_id = ?", case_id, &n, "read the samples") != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return fail(s, "out of memory reading %lld samples of case %lld from %s", (long long)n, (long long)case_id,
+                    s->path);
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT seconds FROM samples WHERE case_id = ? ORDER BY idx", &st, "read the samples") != 0) {
+        free(v);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, case_id);
+    long got = 0;
+    int rc = SQLITE_DONE;
+    while (got < n && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        v[got++] = col_real(st, 0);
+    if (got < n && rc != SQLITE_DONE) {
+        fail_sql(s, "read the samples");
+        sqlite3_finalize(st);
+        free(v);
+        return -1;
+    }
+    sqlite3_finalize(st);
+    *out = v;
+    return got;
+}
+
+int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT m.fingerprint, m.hostname, m.cpu_model, m.logical_cpus, m.physical_cores, m.cpu_mhz, "
+                "m.mem_bytes, m.simd, m.l1d_bytes, m.l2_bytes, m.l3_bytes, m.os, m.gpus, m.peak_f32_core, "
+                "r.compiler, r.kbench_version, r.papi_version "
+                "FROM runs r JOIN machines m ON m.id = r.machine_id WHERE r.id = ?",
+                &st, "read the machine") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        col_text(st, 0, out->fingerprint, sizeof out->fingerprint);
+        col_text(st, 1, out->hostname, sizeof out->hostname);
+        col_text(st, 2, out->cpu_model, sizeof out->cpu_model);
+        out->logical_cpus = col_int(st, 3);
+        out->physical_cores = col_int(st, 4);
+        out->cpu_mhz = sqlite3_column_double(st, 5); /* NULL (unknown) reads as 0, as cpu.h has it */
+        out->mem_bytes = sqlite3_column_int64(st, 6);
+        col_text(st, 7, out->simd, sizeof out->simd);
+        out->l1d_bytes = sqlite3_column_int64(st, 8);
+        out->l2_bytes = sqlite3_column_int64(st, 9);
+        out->l3_bytes = sqlite3_column_int64(st, 10);
+        col_text(st, 11, out->os, sizeof out->os);
+        col_text(st, 12, out->gpus, sizeof out->gpus);
+        out->peak_f32_core = sqlite3_column_double(st, 13);
+        col_text(st, 14, out->compiler, sizeof out->compiler);
+        col_text(st, 15, out->kbench_version, sizeof out->kbench_version);
+        col_text(st, 16, out->papi_version, sizeof out->papi_version);
+    } else if (rc == SQLITE_DONE) {
+        ret = fail(s, "no run %lld in %s", (long long)run_id, s->path);
+    } else {
+        ret = fail_sql(s, "read the machine");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
