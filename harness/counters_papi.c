@@ -26,7 +26,12 @@
 #include <dirent.h>
 #include <stdarg.h>
 
+/* papi.h declares some functions without prototypes; outside /usr/include (a private prefix)
+ * that would warn under -Wstrict-prototypes, so it is silenced for this header only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <papi.h>
+#pragma GCC diagnostic pop
 #endif
 
 #define NO_PAPI "kbench was built without PAPI"

@@ -30,7 +30,7 @@ extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t w
         return -1;
     }
     out->index = index;
-    snprintf(out->name, sizeof out->name, "%s", p.name);
+    snprintf(out->name, sizeof out->name, "%.127s", p.name);
     out->cc_major = p.major;
     out->cc_minor = p.minor;
     out->sms = p.multiProcessorCount;

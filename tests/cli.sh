@@ -31,7 +31,7 @@ check_bad "lukewarm" "run --cache lukewarm" run --cache lukewarm --dry-run
 check_bad "extra" "run extra" run extra
 check_bad "/nonexistent/x.suite" "run --suite missing file" run --suite /nonexistent/x.suite
 check_bad "PAPI_TOT_CYC" "counters --check misspelt event suggests the right one" counters --check PAPI_TOT_CYCLES
-check_bad "NOT_AN_EVENT" "run --counters unknown event" run --counters NOT_AN_EVENT --dry-run
+check_bad "PAPI_NOT_AN_EVENT" "run --counters unknown preset" run --counters PAPI_NOT_AN_EVENT --dry-run
 check_bad "xml" "export --format xml" export --format xml
 check_bad "zzz*" "list pattern matching nothing" list 'zzz*'
 check_bad "--timeout" "run --timeout without a value" run --timeout

@@ -226,9 +226,21 @@ static void test_validate_rejects_unknown_name(void **state)
 {
     (void)state;
     char err[512] = "";
-    assert_int_equal(counters_validate("PAPI_TOT_CYC,KBENCH_NO_SUCH_EVENT", err, sizeof err), -1);
-    assert_non_null(strstr(err, "'KBENCH_NO_SUCH_EVENT'"));
+    /* the preset namespace is always known to PAPI, so a bad preset is always caught */
+    assert_int_equal(counters_validate("PAPI_TOT_CYC,PAPI_KBENCH_NO_SUCH", err, sizeof err), -1);
+    assert_non_null(strstr(err, "'PAPI_KBENCH_NO_SUCH'"));
     assert_non_null(strstr(err, "unknown counter"));
+    /* native names can be checked only while PAPI's perf_event component can list them; while it
+     * is disabled (no PMU, as on some VMs) they pass and are recorded unavailable at run time */
+    const PAPI_component_info_t *pe = perf_event_info();
+    err[0] = '\0';
+    int rc = counters_validate("KBENCH_NO_SUCH_EVENT", err, sizeof err);
+    if (pe && pe->disabled) {
+        assert_int_equal(rc, 0);
+    } else {
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "'KBENCH_NO_SUCH_EVENT'"));
+    }
 }
 
 static void test_validate_suggests_near_preset(void **state)
