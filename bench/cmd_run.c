@@ -358,7 +358,8 @@ int cmd_run(int argc, char **argv)
         const struct plan_case *pc = &plan.cases[i];
         char shape[96];
         plan_shape_string(&pc->shape, shape, sizeof shape);
-        snprintf(label, sizeof label, "%s@%s %s t=%d", pc->kernel->name, pc->kernel->impl, shape, pc->threads);
+        snprintf(label, sizeof label, "%s@%s %s t=%d%s", pc->kernel->name, pc->kernel->impl, shape, pc->threads,
+                 pc->cold_cache ? " cold" : "");
         progress_case_start(&prog, label);
         if (runner_run_case(pc, &cfg.ro, &rec) != 0) {
             fprintf(stderr, "kbench run: cannot start a case process: %m\n");

@@ -37,18 +37,18 @@ void report_format_seconds(double s, char *buf, size_t len)
     snprintf(buf, len, "%.*f %s", decimals, v, units[u].unit);
 }
 
+/* A growable array of fixed-size rows, filled by the store's callbacks. */
 struct row_vec {
-    struct result_row *v;
-    size_t n, cap;
+    void *v;
+    size_t n, cap, size;
     int oom;
 };
 
-static int collect_result(const struct result_row *r, void *ctx)
+static int row_vec_push(struct row_vec *vec, const void *row)
 {
-    struct row_vec *vec = ctx;
     if (vec->n == vec->cap) {
         size_t cap = vec->cap ? vec->cap * 2 : 32;
-        struct result_row *v = realloc(vec->v, cap * sizeof *v);
+        void *v = realloc(vec->v, cap * vec->size);
         if (!v) {
             vec->oom = 1;
             return 1;
@@ -56,13 +56,16 @@ static int collect_result(const struct result_row *r, void *ctx)
         vec->v = v;
         vec->cap = cap;
     }
-    vec->v[vec->n++] = *r;
+    memcpy((char *)vec->v + vec->n++ * vec->size, row, vec->size);
     return 0;
 }
 
+static int collect_result(const struct result_row *r, void *ctx) { return row_vec_push(ctx, r); }
+static int collect_run(const struct run_row *r, void *ctx) { return row_vec_push(ctx, r); }
+
 long report_load_results(struct store *s, int64_t run_id, struct result_row **rows)
 {
-    struct row_vec vec = { 0 };
+    struct row_vec vec = { .size = sizeof(struct result_row) };
     *rows = NULL;
     /* Collected first, so that writers may query the store again for each case (counters,
      * samples) without nesting statements inside the listing. */
@@ -219,34 +222,12 @@ static void format_started(const char *iso, char *buf, size_t len)
         *t = ' ';
 }
 
-struct run_vec {
-    struct run_row *v;
-    size_t n, cap;
-    int oom;
-};
-
-static int collect_run(const struct run_row *r, void *ctx)
-{
-    struct run_vec *vec = ctx;
-    if (vec->n == vec->cap) {
-        size_t cap = vec->cap ? vec->cap * 2 : 32;
-        struct run_row *v = realloc(vec->v, cap * sizeof *v);
-        if (!v) {
-            vec->oom = 1;
-            return 1;
-        }
-        vec->v = v;
-        vec->cap = cap;
-    }
-    vec->v[vec->n++] = *r;
-    return 0;
-}
 
 int report_runs_table(FILE *out, struct store *s, int limit)
 {
     static const char *const head[] = { "id", "started", "host", "tag", "suite", "cases",
                                         "failures", "status", "uuid" };
-    struct run_vec runs = { 0 };
+    struct row_vec runs = { .size = sizeof(struct run_row) };
     if (store_list_runs(s, limit, collect_run, &runs) != 0 || runs.oom) {
         free(runs.v);
         return -1;
@@ -259,7 +240,7 @@ int report_runs_table(FILE *out, struct store *s, int limit)
     struct table t = { .ncols = 9, .head = head, .align = "rllllrrll" };
     int rc = 0;
     for (size_t i = 0; i < runs.n && rc == 0; i++) {
-        const struct run_row *r = &runs.v[i];
+        const struct run_row *r = (const struct run_row *)runs.v + i;
         char id[24], started[40], cases[32], failures[16], uuid[9];
         snprintf(id, sizeof id, "%lld", (long long)r->id);
         format_started(r->started, started, sizeof started);
