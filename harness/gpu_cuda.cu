@@ -11,6 +11,11 @@ extern "C" int gpu_count(char *why, size_t whylen)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) {
+        /* what cudart says on a machine without an NVIDIA driver or GPU is cryptic: say it plainly */
+        snprintf(why, whylen, "no NVIDIA GPU or driver on this machine (CUDA runtime: %s)", cudaGetErrorString(e));
+        return -1;
+    }
     if (e != cudaSuccess) {
         snprintf(why, whylen, "%s", cudaGetErrorString(e));
         return -1;
