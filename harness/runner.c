@@ -35,7 +35,6 @@ void runner_options_default(struct runner_options *o)
     o->min_sample_s = 20e-6;
     o->warmup_s = 0.01;
     o->timeout_s = 60.0;
-    o->verify_rows = 256;
     o->papi_events = NULL;
     o->dump_dir = NULL;
     o->isolate = 1;

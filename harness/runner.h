@@ -22,7 +22,6 @@ struct runner_options {
     double min_sample_s;   /* batch calls until a sample lasts this long, hot cache only (20e-6) */
     double warmup_s;       /* (0.01), at least one call */
     double timeout_s;      /* child killed after this long (60) */
-    int verify_rows;       /* rows of the reference to compute at most (256) */
     const char *papi_events; /* NULL: defaults; "": no PAPI pass */
     const char *dump_dir;  /* NULL: no dumps */
     int isolate;           /* 1: fork per case (default); 0: in process (tests, debuggers) */
