@@ -22,12 +22,11 @@ static int parse_long(const char *s, const char *end, long *out)
     long v = strtol(buf, &stop, 10);
     if (errno || *stop != '\0')
         return -1;
-    /* 4k / 64k / 1m spellings, common for sequence lengths */
     *out = v;
     return 0;
 }
 
-/* Accepts "4096", "4k", "64K", "1m". */
+/* Accepts "4096", "4k", "64K", "1m": sequence lengths are usually spelt in powers of 1024. */
 static int parse_size_token(const char *s, const char *end, long *out)
 {
     while (s < end && isspace((unsigned char)*s))
@@ -311,14 +310,18 @@ static uint64_t case_identity(const struct plan_case *c)
     return fnv1a(h, f, sizeof f);
 }
 
+/* Two cases that would measure the same thing (the seed follows from the rest). */
+static int same_case(const struct plan_case *a, const struct plan_case *b)
+{
+    return a->kernel == b->kernel && a->dtype == b->dtype && a->threads == b->threads &&
+           a->cold_cache == b->cold_cache && strcmp(a->device, b->device) == 0 &&
+           memcmp(&a->shape, &b->shape, sizeof a->shape) == 0;
+}
+
 static int plan_push(struct plan *p, const struct plan_case *c)
 {
-    uint64_t id = case_identity(c);
     for (size_t i = 0; i < p->n; i++)
-        if (case_identity(&p->cases[i]) == id && memcmp(&p->cases[i].shape, &c->shape, sizeof c->shape) == 0 &&
-            p->cases[i].kernel == c->kernel && p->cases[i].threads == c->threads &&
-            p->cases[i].dtype == c->dtype && p->cases[i].cold_cache == c->cold_cache &&
-            strcmp(p->cases[i].device, c->device) == 0)
+        if (same_case(&p->cases[i], c))
             return 0;
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;

@@ -46,8 +46,8 @@ static void draw_bar(struct progress *p, const char *label)
     double elapsed = now() - p->t0;
     format_eta(p->done ? elapsed / (double)p->done * (double)(p->total - p->done) : -1, eta, sizeof eta);
     /* \r and clear-to-end-of-line: redraw without scrolling */
-    fprintf(p->out, "\r\033[K[%s] %zu/%zu%s%zu failed  ETA %s  %.50s", bar, p->done, p->total,
-            p->failed ? "  " : "  ", p->failed, eta, label ? label : "");
+    fprintf(p->out, "\r\033[K[%s] %zu/%zu  %zu failed  ETA %s  %.50s", bar, p->done, p->total,
+            p->failed, eta, label ? label : "");
     fflush(p->out);
 }
 
