@@ -51,7 +51,9 @@ static void usage(void)
 "  --dump DIR           write each case's inputs and outputs as NumPy .npy files + manifest.json\n"
 "  --dry-run            print the planned cases and exit\n"
 "  --quiet              no progress;  --no-show: do not print the results table\n"
-"  --no-isolate         run cases in this process (debugging; a crash ends the run)\n\n"
+"  --no-isolate         run cases in this process (debugging; a crash ends the run)\n"
+"  --resume RUN         finish an interrupted run: plan it again from its stored arguments\n"
+"                       and run only the cases it has not stored (same machine only)\n\n"
 "Exit status: 0 all cases ok, 1 a case failed verification or crashed, 2 usage or input\n"
 "error, 130 interrupted (finished cases are kept; the run is marked interrupted).\n\n"
 "example: kbench run --kernels 'attention.*' --seq 512:8192:x2 --dtype f32 --threads 1,2\n");
@@ -64,7 +66,7 @@ enum {
     OPT_HEAD_DIM, OPT_CAUSAL, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
-    OPT_NO_ISOLATE, OPT_HELP,
+    OPT_NO_ISOLATE, OPT_RESUME, OPT_HELP,
 };
 
 static const struct option options[] = {
@@ -99,6 +101,7 @@ static const struct option options[] = {
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "no-show", no_argument, NULL, OPT_NO_SHOW },
     { "no-isolate", no_argument, NULL, OPT_NO_ISOLATE },
+    { "resume", required_argument, NULL, OPT_RESUME },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -156,7 +159,7 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
 }
 
 struct run_config {
-    const char *db, *suite, *tag, *dump, *counters;
+    const char *db, *suite, *tag, *dump, *counters, *resume;
     int shard_i, shard_n, dry_run, quiet, no_show, min_time_given;
     struct axis_flag axes[MAX_AXIS_FLAGS];
     int n_axes;
@@ -191,6 +194,7 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         case OPT_QUIET: cfg->quiet = 1; break;
         case OPT_NO_SHOW: cfg->no_show = 1; break;
         case OPT_NO_ISOLATE: cfg->ro.isolate = 0; break;
+        case OPT_RESUME: cfg->resume = optarg; break;
         case OPT_COUNTERS: cfg->counters = optarg; cfg->ro.papi_events = optarg; break;
         case OPT_NO_COUNTERS: cfg->ro.papi_events = ""; break;
         case OPT_SHARD: {
@@ -297,6 +301,150 @@ static void print_plan(const struct plan *plan)
     printf("%zu cases\n", plan->n);
 }
 
+/* 1 when the run already stored this case (the same identity the planner de-duplicates on). */
+static int case_stored(const struct plan_case *c, const struct result_row *rows, long n)
+{
+    for (long i = 0; i < n; i++) {
+        const struct result_row *r = &rows[i];
+        int kvh = c->shape.kv_heads ? c->shape.kv_heads : c->shape.heads;
+        if (strcmp(r->kernel, c->kernel->name) == 0 && strcmp(r->impl, c->kernel->impl) == 0 &&
+            strcmp(r->device, c->device) == 0 && strcmp(r->dtype, kb_dtype_name(c->dtype)) == 0 &&
+            r->shape.batch == c->shape.batch && r->shape.heads == c->shape.heads && r->shape.kv_heads == kvh &&
+            r->shape.seq_len == c->shape.seq_len && r->shape.head_dim == c->shape.head_dim &&
+            r->shape.causal == c->shape.causal && r->threads == c->threads && r->cold_cache == c->cold_cache)
+            return 1;
+    }
+    return 0;
+}
+
+/* Measures every planned case into run_id, one transaction each; returns the exit status. */
+static int execute(struct store *st, int64_t run_id, const struct plan *plan, struct run_config *cfg)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct progress prog;
+    progress_begin(&prog, stderr, plan->n, cfg->quiet);
+    int any_failed = 0, store_failed = 0;
+    for (size_t i = 0; i < plan->n && !runner_stop_requested(); i++) {
+        struct case_record rec;
+        char label[256], summary[300];
+        const struct plan_case *pc = &plan->cases[i];
+        char shape[96];
+        plan_shape_string(&pc->shape, shape, sizeof shape);
+        snprintf(label, sizeof label, "%s@%s %s t=%d%s", pc->kernel->name, pc->kernel->impl, shape, pc->threads,
+                 pc->cold_cache ? " cold" : "");
+        progress_case_start(&prog, label);
+        if (runner_run_case(pc, &cfg->ro, &rec) != 0) {
+            fprintf(stderr, "kbench run: cannot start a case process: %m\n");
+            store_failed = 1;
+            break;
+        }
+        if (rec.status == CASE_INTERRUPTED) {
+            case_record_release(&rec);
+            break;   /* a case cut short is not a result: it is not stored */
+        }
+        if (store_case_insert(st, run_id, &rec) < 0) {
+            fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
+            case_record_release(&rec);
+            store_failed = 1;
+            break;
+        }
+        if (rec.status != CASE_OK && rec.status != CASE_SKIPPED)
+            any_failed = 1;
+        case_label(&rec, label, sizeof label);
+        case_summary(&rec, summary, sizeof summary);
+        progress_case_done(&prog, label, case_status_name(rec.status), summary);
+        case_record_release(&rec);
+    }
+    progress_end(&prog);
+    int interrupted = runner_stop_requested();
+    const char *final = store_failed ? "failed" : interrupted ? "interrupted" : "complete";
+    if (store_run_finish(st, run_id, final) != 0)
+        fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
+    if (!cfg->no_show && !store_failed)
+        report_results_table(stdout, st, run_id);
+    if (interrupted)
+        fprintf(stderr, "interrupted: run %lld marked interrupted; finished cases are stored "
+                "(kbench run --resume %lld finishes it)\n", (long long)run_id, (long long)run_id);
+    return store_failed ? EXIT_USAGE : interrupted ? 130 : any_failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. */
+static int resume(struct run_config *cfg)
+{
+    if (cfg->n_axes || cfg->suite || cfg->tag || cfg->shard_n || cfg->dump || cfg->counters || cfg->dry_run)
+        return cli_usage_error("run", "--resume takes no axes, suite, tag, shard, dump or counters: "
+                               "the run keeps its own");
+    const char *db_path = cli_db_path(cfg->db);
+    struct store *st;
+    int rc = cli_open_store("run", db_path, STORE_WRITE, &st);
+    if (rc != 0)
+        return rc;
+    struct plan plan = { 0 };
+    char **args = NULL;
+    int nargs = 0;
+    struct result_row *rows = NULL;
+    int64_t run_id = store_resolve_run(st, cfg->resume);
+    struct machine_info here, there;
+    if (run_id < 0 || store_get_machine(st, run_id, &there) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    machine_info_read(&here);
+    if (strcmp(here.fingerprint, there.fingerprint) != 0) {
+        rc = cli_input_error("run", "run %lld was measured on %s (machine %s), not this machine (%s): "
+                             "resume it there", (long long)run_id, there.hostname, there.fingerprint,
+                             here.fingerprint);
+        goto out;
+    }
+    if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    /* the stored arguments, re-read as they were first given; this invocation's output options win */
+    char *argv2[256];
+    if (nargs > 254) {
+        rc = cli_input_error("run", "run %lld has too many stored arguments", (long long)run_id);
+        goto out;
+    }
+    argv2[0] = "run";
+    for (int i = 0; i < nargs; i++)
+        argv2[i + 1] = args[i];
+    argv2[nargs + 1] = NULL;
+    struct run_config stored;
+    memset(&stored, 0, sizeof stored);
+    if ((rc = parse_args(nargs + 1, argv2, &stored)) != 0) {
+        rc = rc < 0 ? EXIT_USAGE : rc;
+        goto out;
+    }
+    stored.quiet = cfg->quiet;
+    stored.no_show = cfg->no_show;
+    char suite_name[64] = "";
+    if ((rc = build_plan(&stored, &plan, suite_name, sizeof suite_name)) != 0)
+        goto out;
+    long n_rows = report_load_results(st, run_id, &rows);
+    if (n_rows < 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < plan.n; i++)
+        if (!case_stored(&plan.cases[i], rows, n_rows))
+            plan.cases[kept++] = plan.cases[i];
+    fprintf(stderr, "run %lld: %ld cases stored, %zu to go, into %s\n", (long long)run_id, n_rows, kept, db_path);
+    plan.n = kept;
+    rc = execute(st, run_id, &plan, &stored);
+out:
+    free(rows);
+    store_free_argv(args);
+    plan_free(&plan);
+    store_close(st);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_config cfg;
@@ -304,6 +452,8 @@ int cmd_run(int argc, char **argv)
     int rc = parse_args(argc, argv, &cfg);
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
+    if (cfg.resume)
+        return resume(&cfg);
     char err[512];
     if (cfg.counters && counters_validate(cfg.counters, err, sizeof err) != 0)
         return cli_usage_error("run", "bad --counters: %s", err);
@@ -331,68 +481,16 @@ int cmd_run(int argc, char **argv)
     join_cmdline(argc - 1, argv + 1, cmdline, sizeof cmdline);
     struct run_info ri = { .cmdline = cmdline, .suite = *suite_name ? suite_name : NULL, .tag = cfg.tag,
                            .kbench_version = mi.kbench_version, .compiler = mi.compiler,
-                           .planned_cases = (int)plan.n };
+                           .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
+                           .argc = argc - 1, .argv = argv + 1 };
     int64_t machine_id = store_machine_upsert(st, &mi);
     int64_t run_id = machine_id > 0 ? store_run_begin(st, machine_id, &ri) : -1;
     if (run_id <= 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out_store;
     }
-    if (cfg.tag && store_run_tag(st, run_id, cfg.tag) != 0) {
-        rc = cli_input_error("run", "%s", store_errmsg(st));
-        goto out_store;
-    }
     fprintf(stderr, "run %lld (%s): %zu cases into %s\n", (long long)run_id, ri.uuid, plan.n, db_path);
-
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    struct progress prog;
-    progress_begin(&prog, stderr, plan.n, cfg.quiet);
-    int any_failed = 0, store_failed = 0;
-    for (size_t i = 0; i < plan.n && !runner_stop_requested(); i++) {
-        struct case_record rec;
-        char label[256], summary[300];
-        const struct plan_case *pc = &plan.cases[i];
-        char shape[96];
-        plan_shape_string(&pc->shape, shape, sizeof shape);
-        snprintf(label, sizeof label, "%s@%s %s t=%d%s", pc->kernel->name, pc->kernel->impl, shape, pc->threads,
-                 pc->cold_cache ? " cold" : "");
-        progress_case_start(&prog, label);
-        if (runner_run_case(pc, &cfg.ro, &rec) != 0) {
-            fprintf(stderr, "kbench run: cannot start a case process: %m\n");
-            store_failed = 1;
-            break;
-        }
-        if (rec.status == CASE_INTERRUPTED) {
-            case_record_release(&rec);
-            break;   /* a case cut short is not a result: it is not stored */
-        }
-        if (store_case_insert(st, run_id, &rec) < 0) {
-            fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
-            case_record_release(&rec);
-            store_failed = 1;
-            break;
-        }
-        if (rec.status != CASE_OK && rec.status != CASE_SKIPPED)
-            any_failed = 1;
-        case_label(&rec, label, sizeof label);
-        case_summary(&rec, summary, sizeof summary);
-        progress_case_done(&prog, label, case_status_name(rec.status), summary);
-        case_record_release(&rec);
-    }
-    progress_end(&prog);
-    int interrupted = runner_stop_requested();
-    const char *final = store_failed ? "failed" : interrupted ? "interrupted" : "complete";
-    if (store_run_finish(st, run_id, final) != 0)
-        fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
-    if (!cfg.no_show && !store_failed)
-        report_results_table(stdout, st, run_id);
-    if (interrupted)
-        fprintf(stderr, "interrupted: run %lld marked interrupted; finished cases are stored\n", (long long)run_id);
-    rc = store_failed ? EXIT_USAGE : interrupted ? 130 : any_failed ? EXIT_FAILED : EXIT_OK;
+    rc = execute(st, run_id, &plan, &cfg);
 out_store:
     store_close(st);
 out_plan:

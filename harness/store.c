@@ -797,6 +797,112 @@ static int insert_tag(struct store *s, int64_t run_id, const char *tag)
     return rc;
 }
 
+/* Appends each argument to runs.argv with SQLite's own JSON functions (no hand-made escaping). */
+static int store_argv(struct store *s, int64_t run_id, int argc, char **argv)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE runs SET argv = json_insert(coalesce(argv, '[]'), '$[#]', ?) WHERE id = ?", &st,
+                "store the run's arguments") != 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        sqlite3_reset(st);
+        if (bind_text(st, 1, argv[i]) != SQLITE_OK || sqlite3_bind_int64(st, 2, run_id) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            rc = fail_sql(s, "store the run's arguments");
+    }
+    sqlite3_finalize(st);
+    if (rc != 0 || argc > 0)
+        return rc;
+    /* no arguments (the default suite) is still something to resume */
+    if (prepare(s, "UPDATE runs SET argv = '[]' WHERE id = ?", &st, "store the run's arguments") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the run's arguments");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void store_free_argv(char **argv)
+{
+    for (char **a = argv; a && *a; a++)
+        free(*a);
+    free(argv);
+}
+
+int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+{
+    *argc = 0;
+    *argv = NULL;
+    if (writable(s) != 0 || run_exists(s, run_id) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT status, argv IS NULL FROM runs WHERE id = ?", &st, "read the run") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        if (status && strcmp(status, "complete") == 0)
+            fail(s, "run %lld in %s is complete: nothing to resume", (long long)run_id, s->path);
+        else if (sqlite3_column_int(st, 1))
+            fail(s, "run %lld in %s was stored without its arguments (before kbench could resume runs)",
+                 (long long)run_id, s->path);
+        else
+            rc = 0;
+    } else {
+        fail_sql(s, "read the run");
+    }
+    sqlite3_finalize(st);
+    if (rc != 0)
+        return -1;
+    if (prepare(s, "SELECT j.value FROM runs r, json_each(r.argv) j WHERE r.id = ? ORDER BY j.key", &st,
+                "read the run's arguments") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    size_t n = 0;
+    char **v = calloc(1, sizeof *v);
+    int oom = v == NULL;
+    while (!oom && sqlite3_step(st) == SQLITE_ROW) {
+        char **nv = realloc(v, (n + 2) * sizeof *nv);
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        if (!nv) {
+            oom = 1;
+            break;
+        }
+        v = nv;
+        v[n] = strdup(text ? text : "");
+        oom = v[n] == NULL;
+        v[++n] = NULL;
+    }
+    sqlite3_finalize(st);
+    if (oom) {
+        store_free_argv(v);
+        return fail(s, "out of memory reading the run's arguments");
+    }
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    if (prepare(s, "UPDATE runs SET status = 'running', finished_at = NULL, pid = ?, hostname = ? WHERE id = ?",
+                &st, "reopen the run") != 0) {
+        store_free_argv(v);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, (int64_t)getpid());
+    bind_text(st, 2, host);
+    sqlite3_bind_int64(st, 3, run_id);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "reopen the run");
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        store_free_argv(v);
+        return -1;
+    }
+    *argc = (int)n;
+    *argv = v;
+    return 0;
+}
+
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info)
 {
     if (writable(s) != 0)
@@ -850,6 +956,8 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     st = NULL;
     id = sqlite3_last_insert_rowid(s->db);
     if (info->tag && insert_tag(s, id, info->tag) != 0)
+        goto fail;
+    if (store_argv(s, id, info->argc, info->argv) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)
         goto fail;

@@ -44,11 +44,19 @@ struct run_info {
     /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
      * to store_machine_upsert through the same handle, when that was this run's machine. */
     const char *papi_version;
+    /* The arguments after "run", stored as a JSON array so the run can be resumed. */
+    int argc;
+    char **argv;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);
 /* "complete", "interrupted", or "failed". */
 int store_run_finish(struct store *s, int64_t run_id, const char *status);
+/* Reopens an unfinished run for `kbench run --resume`: refuses a complete run, marks it
+ * "running" under this process, and returns its stored arguments (malloc'd array of malloc'd
+ * strings, NULL-terminated; free with store_free_argv) in *argv and their count in *argc. */
+int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv);
+void store_free_argv(char **argv);
 /* Adds a tag to a run (a tag names one run per machine: the newest tagged wins on lookup). */
 int store_run_tag(struct store *s, int64_t run_id, const char *tag);
 

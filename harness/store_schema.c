@@ -228,9 +228,15 @@ static const char schema_v2[] =
     "  FROM runs r\n"
     "  JOIN machines m ON m.id = r.machine_id;\n";
 
+/* Version 3: the arguments a run was started with, as a JSON array, so `kbench run --resume`
+ * can plan the same sweep again. Older runs have none (NULL) and cannot be resumed. */
+static const char schema_v3[] =
+    "ALTER TABLE runs ADD COLUMN argv TEXT;\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
+    { 3, "runs.argv, for resuming a run", schema_v3 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -94,4 +94,15 @@ n=$(q 'SELECT count(*) FROM cases;')
 [ "$n" -ge 2 ] && [ "$n" -lt 14 ] && ok "finished cases kept ($n of 14)" || bad "stored cases after interrupt: $n"
 expect_eq "$(q "SELECT count(*) FROM cases c WHERE status = 'ok' AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.case_id = c.id);")" "0" "every stored case is whole"
 
+# --resume finishes the interrupted run without redoing its stored cases
+before=$(q 'SELECT group_concat(id) FROM cases ORDER BY id;')
+expect_exit 0 "run --resume" "$KBENCH" run --db "$DB2" --resume latest --quiet --no-show
+expect_exit 2 "run --resume takes no axes" "$KBENCH" run --db "$DB2" --resume 1 --seq 64 --quiet --no-show
+expect_eq "$(q 'SELECT status FROM runs;')" "complete" "resumed run is complete"
+expect_eq "$(q 'SELECT count(*) FROM cases;')" "14" "resumed run has every planned case once"
+expect_eq "$(q 'SELECT count(*) FROM (SELECT seq_len, causal FROM cases GROUP BY seq_len, causal HAVING count(*) > 1);')" "0" "no case measured twice"
+expect_eq "$(q "SELECT group_concat(id) FROM (SELECT id FROM cases WHERE id IN ($before) ORDER BY id);")" "$before" "cases stored before the interrupt kept"
+expect_exit 2 "resuming a complete run" "$KBENCH" run --db "$DB2" --resume 1 --quiet --no-show
+expect_text "$TMP/err" "complete" "says the run is complete"
+
 finish

@@ -1166,6 +1166,46 @@ static void test_views(void **state)
 
 /* ---- stale runs -------------------------------------------------------------------------------- */
 
+/* The arguments a run started with come back exactly, for --resume; a complete run is refused. */
+static void test_reopen_returns_arguments(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "00000000000a7c11");
+    int64_t mid = store_machine_upsert(s, &m);
+    struct run_info ri;
+    memset(&ri, 0, sizeof ri);
+    char *args[] = { "--kernels", "attention.*", "--tag", "a \"quoted\" tag, with comma", "--seq", "4k", "\xc3\xa9" };
+    ri.argc = 7;
+    ri.argv = args;
+    ri.planned_cases = 1;
+    int64_t id = store_run_begin(s, mid, &ri);
+    assert_true(id > 0);
+    assert_int_equal(store_run_finish(s, id, "interrupted"), 0);
+    int argc;
+    char **argv;
+    assert_int_equal(store_run_reopen(s, id, &argc, &argv), 0);
+    assert_int_equal(argc, 7);
+    for (int i = 0; i < 7; i++)
+        assert_string_equal(argv[i], args[i]);
+    assert_null(argv[7]);
+    store_free_argv(argv);
+    struct run_row row;
+    assert_int_equal(store_get_run(s, id, &row), 0);
+    assert_string_equal(row.status, "running");
+    assert_int_equal(store_run_finish(s, id, "complete"), 0);
+    assert_int_equal(store_run_reopen(s, id, &argc, &argv), -1);
+    assert_non_null(strstr(store_errmsg(s), "complete"));
+    /* a run with no arguments (the default suite) is still resumable */
+    memset(&ri, 0, sizeof ri);
+    int64_t bare = store_run_begin(s, mid, &ri);
+    assert_int_equal(store_run_reopen(s, bare, &argc, &argv), 0);
+    assert_int_equal(argc, 0);
+    store_free_argv(argv);
+    store_close(s);
+}
+
 static void test_stale_runs(void **state)
 {
     struct fixture *f = *state;
@@ -1277,6 +1317,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_returns_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_insert_is_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
