@@ -535,6 +535,22 @@ static int check_directory(struct store *s)
     return rc;
 }
 
+/* Switching a new file to WAL takes an exclusive lock. When two writers create the database at
+ * once, each can hold a shared lock while asking for it; SQLite then answers SQLITE_BUSY at once
+ * instead of calling the busy handler (waiting could deadlock), so retry here for as long as the
+ * handler would have waited. The loser's shared lock ends with its failed statement. */
+static int switch_to_wal(struct store *s)
+{
+    for (int waited_ms = 0;; waited_ms += 10) {
+        int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= BUSY_TIMEOUT_MS)
+            return fail_sql(s, "switch it to WAL mode");
+        sqlite3_sleep(10);
+    }
+}
+
 static int open_write(struct store *s, int target)
 {
     int exists, version = 0, empty = 1;
@@ -550,7 +566,7 @@ static int open_write(struct store *s, int target)
         return -1;
     if (sqlite3_db_readonly(s->db, "main") == 1)
         return fail(s, "%s is read-only: cannot write results into it", s->path);
-    if (exec_sql(s, "PRAGMA journal_mode = WAL", "switch it to WAL mode") != 0)
+    if (switch_to_wal(s) != 0)
         return -1;
     int64_t now;
     if (query_int(s, "PRAGMA user_version", 0, &now, "read its schema version") != 0)

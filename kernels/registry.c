@@ -13,6 +13,11 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
     &kb_selftest_noop,
+    &kb_selftest_crash,
+    &kb_selftest_abort,
+    &kb_selftest_fpe,
+    &kb_selftest_hang,
+    &kb_selftest_oom,
 };
 
 const struct kb_kernel *const *kb_registry_all(size_t *n)

@@ -8,4 +8,12 @@
  * (`kbench run --kernels selftest.noop --min-sample-time 0` gives the per-sample overhead). */
 extern const struct kb_kernel kb_selftest_noop;
 
+/* Fault injection (faults.c): each fails one way in a forked case, so the harness's handling of
+ * it can be tested for real. */
+extern const struct kb_kernel kb_selftest_crash; /* SIGSEGV in run */
+extern const struct kb_kernel kb_selftest_abort; /* SIGABRT in run */
+extern const struct kb_kernel kb_selftest_fpe;   /* SIGFPE in run */
+extern const struct kb_kernel kb_selftest_hang;  /* never returns from run */
+extern const struct kb_kernel kb_selftest_oom;   /* absurd memory: skipped, or setup fails */
+
 #endif

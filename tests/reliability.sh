@@ -1,0 +1,164 @@
+#!/bin/sh
+# reliability.sh - faults injected for real (crashing kernels, signals to kbench itself, two
+# writers, unwritable and full storage, foreign databases), the database checked afterwards
+# with the sqlite3 client.
+. "${top_srcdir:-.}/tests/lib.sh"
+need_sqlite3
+
+skip() { checks=$((checks + 1)); printf 'ok %d # SKIP %s\n' "$checks" "$1"; }
+cases_in() { "$SQLITE3" -batch -noheader "$1" 'SELECT count(*) FROM cases;' 2>/dev/null || echo 0; }
+# wait_cases DB N: until DB holds N cases (at most 10 s)
+wait_cases() {
+    i=0
+    while [ "$i" -lt 100 ]; do
+        sleep 0.1; i=$((i + 1))
+        [ -f "$1" ] && [ "$(cases_in "$1")" -ge "$2" ] && return 0
+    done
+    return 1
+}
+whole="SELECT count(*) FROM cases c WHERE status = 'ok' AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.case_id = c.id);"
+# A sweep of 14 slow no-op cases (0.3 s each), long enough to be stopped in the middle.
+slow="--kernels selftest.noop --seq 64:4096:x2 --causal 0,1 --min-time 0.3 --max-time 0.3 --noise 0.00001 --quiet --no-show"
+
+# ---- faulty kernels: every way a case can die becomes its status ------------------------------
+DB="$TMP/faults.db"
+expect_exit 1 "a sweep of faulty kernels completes, exit 1" "$KBENCH" run --db "$DB" \
+    --kernels 'selftest.crash,selftest.abort,selftest.fpe,selftest.hang,selftest.oom,selftest.noop' \
+    --timeout 1 --seq 64 --max-time 0.05 --quiet --no-show
+expect_eq "$(q 'SELECT status FROM runs;')" "complete" "the run is complete despite its failures"
+expect_eq "$(q 'SELECT count(*) FROM cases;')" "6" "every case stored"
+st() { q "SELECT status || ' / ' || coalesce(error, '') FROM cases WHERE kernel = '$1';"; }
+case "$(st selftest.crash)" in "crashed / "*"signal 11"*) ok "null write: crashed, signal 11" ;; *) bad "selftest.crash: $(st selftest.crash)" ;; esac
+case "$(st selftest.abort)" in "crashed / "*"signal 6"*) ok "abort(): crashed, signal 6" ;; *) bad "selftest.abort: $(st selftest.abort)" ;; esac
+case "$(st selftest.fpe)" in "crashed / "*"signal 8"*) ok "division by zero: crashed, signal 8" ;; *) bad "selftest.fpe: $(st selftest.fpe)" ;; esac
+case "$(st selftest.hang)" in "timeout / "*) ok "endless run: timeout" ;; *) bad "selftest.hang: $(st selftest.hang)" ;; esac
+case "$(st selftest.oom)" in "skipped / needs "*"GiB free") ok "1 PiB footprint: skipped before allocating" ;; *) bad "selftest.oom: $(st selftest.oom)" ;; esac
+expect_eq "$(st selftest.noop)" "ok / " "the healthy kernel after them is ok"
+expect_eq "$(q "$whole")" "0" "its statistics are stored"
+# the footprint hidden (causal=1): the allocation itself fails inside the case
+expect_exit 1 "an allocation that fails in setup" "$KBENCH" run --db "$DB" --kernels selftest.oom --seq 64 --causal 1 --quiet --no-show
+expect_eq "$(q "SELECT status FROM cases WHERE run_id = 2;")" "setup_failed" "recorded as setup_failed"
+case "$(q "SELECT error FROM cases WHERE run_id = 2;")" in "cannot allocate "*" bytes"*) ok "the failed allocation is stored with its size" ;;
+    *) bad "setup_failed message: $(q "SELECT error FROM cases WHERE run_id = 2;")" ;; esac
+
+# ---- SIGTERM: like Ctrl-C ---------------------------------------------------------------------
+DB="$TMP/term.db"
+"$KBENCH" run --db "$DB" $slow >/dev/null 2>"$TMP/term.err" &
+pid=$!
+wait_cases "$DB" 2
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "$?" "130" "SIGTERM: exit 130"
+expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "SIGTERM: run marked interrupted"
+n=$(q 'SELECT count(*) FROM cases;')
+[ "$n" -ge 2 ] && [ "$n" -lt 14 ] && ok "SIGTERM: finished cases kept ($n of 14)" || bad "SIGTERM: stored cases: $n"
+expect_eq "$(q "$whole")" "0" "SIGTERM: every ok case has its statistics"
+
+# ---- SIGKILL: nothing can be cleaned up; the store must still be whole ------------------------
+DB="$TMP/kill.db"
+"$KBENCH" run --db "$DB" $slow >/dev/null 2>"$TMP/kill.err" &
+pid=$!
+wait_cases "$DB" 2
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+expect_eq "$(q 'SELECT status FROM runs;')" "running" "SIGKILL: the run is left 'running'"
+expect_eq "$(q 'PRAGMA integrity_check;')" "ok" "SIGKILL: integrity_check ok"
+expect_eq "$(q "$whole")" "0" "SIGKILL: every ok case has its statistics"
+i=0
+while [ "$i" -lt 30 ] && pgrep -f -- "$DB" >/dev/null; do sleep 0.1; i=$((i + 1)); done
+if pgrep -f -- "$DB" >/dev/null; then bad "SIGKILL: a case process outlived kbench: $(pgrep -f -- "$DB" | tr '\n' ' ')"
+else ok "SIGKILL: no case process outlives kbench"; fi
+expect_exit 0 "SIGKILL: the next run into the same database" "$KBENCH" run --db "$DB" --kernels selftest.noop --seq 64 --max-time 0.01 --quiet --no-show
+expect_eq "$(q 'SELECT status FROM runs WHERE id = 1;')" "interrupted" "SIGKILL: the abandoned run is marked interrupted"
+expect_eq "$(q 'SELECT status FROM runs WHERE id = 2;')" "complete" "SIGKILL: the new run completes"
+
+# ---- two writers, one reader, one database ----------------------------------------------------
+DB="$TMP/two.db"
+"$KBENCH" run --db "$DB" --kernels selftest.noop --seq 64,128,256 --causal 0,1 --min-time 0.15 --max-time 0.15 --quiet --no-show >/dev/null 2>"$TMP/w1.err" &
+w1=$!
+"$KBENCH" run --db "$DB" --kernels selftest.noop --seq 32,96,160,224 --min-time 0.15 --max-time 0.15 --quiet --no-show >/dev/null 2>"$TMP/w2.err" &
+w2=$!
+wait_cases "$DB" 1
+"$KBENCH" show latest --db "$DB" >/dev/null 2>"$TMP/reader.err"
+expect_eq "$?" "0" "a reader while two runs write"
+wait "$w1"; r1=$?
+wait "$w2"; r2=$?
+expect_eq "$r1 $r2" "0 0" "two concurrent writers both exit 0"
+[ "$r1$r2" = "00" ] || sed 's/^/# /' "$TMP/w1.err" "$TMP/w2.err" | head -6
+expect_eq "$(q 'SELECT count(*) FROM cases;')" "10" "no lost case: 6 + 4 stored"
+expect_eq "$(q "SELECT group_concat(status) FROM runs;")" "complete,complete" "both runs complete"
+expect_eq "$(q 'PRAGMA integrity_check;')" "ok" "integrity_check ok after concurrent writes"
+
+# ---- storage that cannot be written -----------------------------------------------------------
+quick="--kernels selftest.noop --seq 64 --max-time 0.01 --quiet --no-show"
+# as_user CMD...: runs CMD as an unprivileged user where the tests run as root (root ignores modes)
+as_user() { "$@"; }
+ro_ok=1
+if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null && setpriv --reuid=nobody --regid=nogroup --clear-groups "$KBENCH" --version >/dev/null 2>&1; then
+        as_user() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+        RO=$(mktemp -d "${TMPDIR:-/tmp}/kbench-ro.XXXXXX")
+        chmod 711 "$RO"   # reachable by nobody, readable by nobody else
+        trap 'rm -rf "$TMP" "$RO"' EXIT
+    else
+        ro_ok=0
+    fi
+else
+    RO="$TMP/ro"; mkdir "$RO"
+fi
+if [ "$ro_ok" -eq 1 ]; then
+    mkdir "$RO/f" "$RO/d"
+    cp "$TMP/faults.db" "$RO/f/k.db"; cp "$TMP/faults.db" "$RO/d/k.db"
+    [ "$(id -u)" -eq 0 ] && chown -R nobody:nogroup "$RO/f" "$RO/d"
+    chmod 444 "$RO/f/k.db"
+    chmod 555 "$RO/d"
+    for t in f d; do
+        [ $t = f ] && what="read-only database file" || what="read-only directory"
+        before=$(cksum < "$RO/$t/k.db")
+        expect_exit 2 "$what" as_user "$KBENCH" run --db "$RO/$t/k.db" $quick
+        expect_text "$TMP/err" "$RO/$t/k.db" "$what: the message names the path"
+        expect_eq "$(cksum < "$RO/$t/k.db")" "$before" "$what: the file is unchanged"
+    done
+    chmod 755 "$RO/d"
+else
+    for i in 1 2 3 4 5 6; do skip "running as root and setpriv cannot drop to nobody (or nobody cannot run $KBENCH)"; done
+fi
+
+# a full disk: a tmpfs far too small for the sweep
+FULL="$TMP/full"
+mkdir "$FULL"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=300k tmpfs "$FULL" 2>/dev/null; then
+    trap 'umount "$FULL" 2>/dev/null; rm -rf "$TMP" ${RO:+"$RO"}' EXIT
+    expect_exit 2 "full disk: exit 2" "$KBENCH" run --db "$FULL/k.db" --kernels selftest.noop --seq 8:512:+8 --causal 0,1 --heads 1,2,4,8 \
+        --max-time 0.01 --min-samples 10 --max-samples 10 --no-counters --quiet --no-show
+    if grep -qiE "full|no space" "$TMP/err"; then ok "full disk: the message says so"; else bad "full disk: message: $(head -c 200 "$TMP/err")"; fi
+    mkdir "$TMP/fullcopy"
+    cp "$FULL"/k.db* "$TMP/fullcopy/"
+    umount "$FULL"
+    DB="$TMP/fullcopy/k.db"
+    expect_eq "$(q 'PRAGMA integrity_check;')" "ok" "full disk: integrity_check ok"
+    n=$(q 'SELECT count(*) FROM cases;')
+    [ "$n" -ge 1 ] && [ "$n" -lt 512 ] && ok "full disk: the cases stored before it filled are kept ($n of 512)" || bad "full disk: $n cases stored"
+    expect_eq "$(q "$whole")" "0" "full disk: every ok case has its statistics"
+    # 'failed' when the end of the run still fit, else left 'running' for the next run to mark
+    case "$(q 'SELECT status FROM runs;')" in failed|running) ok "full disk: the run is not marked complete" ;;
+        *) bad "full disk: run status $(q 'SELECT status FROM runs;')" ;; esac
+else
+    for i in 1 2 3 4 5 6; do skip "needs root and a mountable tmpfs for a full-disk test"; done
+fi
+
+# ---- databases kbench must not touch ----------------------------------------------------------
+cp "$TMP/faults.db" "$TMP/newer.db"
+"$SQLITE3" "$TMP/newer.db" 'PRAGMA user_version = 99;'
+before=$(cksum < "$TMP/newer.db")
+expect_exit 2 "a newer schema version: exit 2" "$KBENCH" run --db "$TMP/newer.db" $quick
+expect_text "$TMP/err" "99" "the newer schema version is named"
+expect_eq "$(cksum < "$TMP/newer.db")" "$before" "the newer database is unchanged"
+size=$(wc -c < "$TMP/faults.db")
+head -c $((size / 2)) "$TMP/faults.db" > "$TMP/half.db"
+before=$(cksum < "$TMP/half.db")
+expect_exit 2 "a truncated database: exit 2" "$KBENCH" run --db "$TMP/half.db" $quick
+expect_text "$TMP/err" "$TMP/half.db" "the truncated database is named"
+expect_eq "$(cksum < "$TMP/half.db")" "$before" "the truncated database is unchanged"
+
+finish
