@@ -161,4 +161,27 @@ expect_exit 2 "a truncated database: exit 2" "$KBENCH" run --db "$TMP/half.db" $
 expect_text "$TMP/err" "$TMP/half.db" "the truncated database is named"
 expect_eq "$(cksum < "$TMP/half.db")" "$before" "the truncated database is unchanged"
 
+# ---- fixtures written by earlier versions migrate, with their results intact ------------------
+"$KBENCH" run --db "$TMP/current.db" --kernels selftest.noop --seq 1 --max-time 0.01 --quiet --no-show >/dev/null 2>&1
+current=$("$SQLITE3" -batch -noheader "$TMP/current.db" 'PRAGMA user_version;')
+for fx in "${top_srcdir:-.}"/tests/fixtures/schema-v*.db; do
+    [ -f "$fx" ] || continue
+    name=$(basename "$fx" .db)
+    cp "$fx" "$TMP/$name.db"
+    DB="$TMP/$name.db"
+    old_cases=$(q 'SELECT count(*) FROM cases;')
+    old_median=$(q "SELECT median_s FROM stats ORDER BY case_id LIMIT 1;")
+    expect_exit 0 "$name: show reads it without migrating" "$KBENCH" show 1 --db "$DB"
+    expect_text "$TMP/out" "attention.flash" "$name: its cases are shown"
+    expect_eq "$(cksum < "$fx")" "$(cksum < "$DB")" "$name: a read changes nothing"
+    expect_exit 0 "$name: a new run migrates it" "$KBENCH" run --db "$DB" --kernels attention.flash --seq 32 --head-dim 8 --max-time 0.01 --quiet --no-show
+    expect_eq "$(q 'PRAGMA user_version;')" "$current" "$name: now at the current schema ($current)"
+    expect_eq "$(q 'SELECT count(*) FROM cases WHERE run_id = 1;')" "$old_cases" "$name: old cases kept"
+    expect_eq "$(q "SELECT median_s FROM stats ORDER BY case_id LIMIT 1;")" "$old_median" "$name: old statistics unchanged"
+    expect_eq "$(q 'PRAGMA integrity_check;')" "ok" "$name: integrity ok after migration"
+    q "UPDATE runs SET status = 'interrupted' WHERE id = 1;"
+    expect_exit 2 "$name: an old run cannot be resumed" "$KBENCH" run --db "$DB" --resume 1
+    expect_text "$TMP/err" "without its arguments" "$name: says why"
+done
+
 finish
