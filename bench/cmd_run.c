@@ -11,6 +11,7 @@
 #include "config.h"
 #endif
 #include "bench/cli.h"
+#include "harness/gpu.h"
 #include "harness/machine.h"
 #include "harness/plan.h"
 #include "harness/progress.h"
@@ -254,6 +255,27 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
     return 0;
 }
 
+/* A GPU named in the sweep must exist here: better a clear refusal now than a sweep of failures. */
+static int check_devices(const struct plan_spec *specs, int n)
+{
+    int gpus = -2;
+    char why[256] = "";
+    for (int g = 0; g < n; g++)
+        for (int d = 0; d < specs[g].n_devices; d++) {
+            const char *dev = specs[g].devices[d];
+            if (strncmp(dev, "cuda:", 5) != 0)
+                continue;
+            if (gpus == -2)
+                gpus = gpu_count(why, sizeof why);
+            if (gpus < 0)
+                return cli_input_error("run", "device %s is not available: %s", dev, why);
+            if (atoi(dev + 5) >= gpus)
+                return cli_input_error("run", "device %s is not available: this machine has %d CUDA device%s",
+                                       dev, gpus, gpus == 1 ? "" : "s");
+        }
+    return 0;
+}
+
 /* Suite groups (or one default spec) with the command line's axes applied on top. */
 static int build_plan(struct run_config *cfg, struct plan *plan, char *suite_name, size_t namelen)
 {
@@ -282,6 +304,9 @@ static int build_plan(struct run_config *cfg, struct plan *plan, char *suite_nam
         for (int a = 0; a < cfg->n_axes; a++)
             if (plan_spec_set(&specs[g], cfg->axes[a].key, cfg->axes[a].value, err, sizeof err) != 0)
                 return cli_usage_error("run", "%s", err);
+    int rc = check_devices(specs, n);
+    if (rc != 0)
+        return rc;
     if (plan_build(specs, n, plan, err, sizeof err) != 0)
         return cli_usage_error("run", "%s", err);
     if (cfg->shard_n > 1)

@@ -1,39 +1,55 @@
-/* gpu_cuda.cu - the GPU interface through the CUDA runtime: device count and properties. */
+/* gpu_cuda.cu - the GPU interface through the CUDA runtime: device count and properties.
+ *
+ * The queries run in a short-lived child process. A process that has touched the CUDA runtime
+ * cannot use CUDA in the children it forks afterwards, and kbench forks one child per case:
+ * the harness process itself must never initialise CUDA. */
 #include <cuda_runtime.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 extern "C" {
 #include "harness/gpu.h"
 }
 
-extern "C" int gpu_count(char *why, size_t whylen)
+struct gpu_answer {
+    int rc;            /* device count for a count, 0 for a description, -1 on failure */
+    char why[256];
+    struct gpu_info info;
+};
+
+static void ask_runtime(int index, struct gpu_answer *a)
 {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) {
         /* what cudart says on a machine without an NVIDIA driver or GPU is cryptic: say it plainly */
-        snprintf(why, whylen, "no NVIDIA GPU or driver on this machine (CUDA runtime: %s)", cudaGetErrorString(e));
-        return -1;
+        snprintf(a->why, sizeof a->why, "no NVIDIA GPU or driver on this machine (CUDA runtime: %s)",
+                 cudaGetErrorString(e));
+        a->rc = -1;
+        return;
     }
     if (e != cudaSuccess) {
-        snprintf(why, whylen, "%s", cudaGetErrorString(e));
-        return -1;
+        snprintf(a->why, sizeof a->why, "%s", cudaGetErrorString(e));
+        a->rc = -1;
+        return;
     }
-    if (n == 0)
-        snprintf(why, whylen, "no CUDA devices visible");
-    return n;
-}
-
-extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t whylen)
-{
-    memset(out, 0, sizeof *out);
+    if (index < 0) {
+        if (n == 0)
+            snprintf(a->why, sizeof a->why, "no CUDA devices visible");
+        a->rc = n;
+        return;
+    }
     cudaDeviceProp p;
-    cudaError_t e = cudaGetDeviceProperties(&p, index);
+    e = cudaGetDeviceProperties(&p, index);
     if (e != cudaSuccess) {
-        snprintf(why, whylen, "cuda:%d: %s", index, cudaGetErrorString(e));
-        return -1;
+        snprintf(a->why, sizeof a->why, "cuda:%d: %s", index, cudaGetErrorString(e));
+        a->rc = -1;
+        return;
     }
+    struct gpu_info *out = &a->info;
     out->index = index;
     snprintf(out->name, sizeof out->name, "%.127s", p.name);
     out->cc_major = p.major;
@@ -41,7 +57,7 @@ extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t w
     out->sms = p.multiProcessorCount;
     out->mem_bytes = (double)p.totalGlobalMem;
     out->l2_bytes = (double)p.l2CacheSize;
-    /* clock fields left cudaDeviceProp in CUDA 13: ask by attribute */
+    /* the clock fields left cudaDeviceProp in CUDA 13: ask by attribute */
     int khz = 0;
     if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, index) == cudaSuccess)
         out->sm_clock_mhz = khz / 1000.0;
@@ -49,5 +65,72 @@ extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t w
         out->mem_clock_mhz = khz / 1000.0;
     cudaDriverGetVersion(&out->driver_version);
     cudaRuntimeGetVersion(&out->runtime_version);
-    return 0;
+    a->rc = 0;
+}
+
+/* Runs ask_runtime in a child and returns its answer. */
+static void ask(int index, struct gpu_answer *a)
+{
+    memset(a, 0, sizeof *a);
+    a->rc = -1;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(a->why, sizeof a->why, "cannot query GPUs: pipe: %s", strerror(errno));
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(a->why, sizeof a->why, "cannot query GPUs: fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        struct gpu_answer mine;
+        memset(&mine, 0, sizeof mine);
+        ask_runtime(index, &mine);
+        ssize_t w = write(fds[1], &mine, sizeof mine);
+        _exit(w == (ssize_t)sizeof mine ? 0 : 1);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    char *buf = (char *)a;
+    while (got < sizeof *a) {
+        ssize_t r = read(fds[0], buf + got, sizeof *a - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (got != sizeof *a) {
+        memset(a, 0, sizeof *a);
+        a->rc = -1;
+        snprintf(a->why, sizeof a->why, "the GPU query process died (status %d)", status);
+    }
+}
+
+extern "C" int gpu_count(char *why, size_t whylen)
+{
+    struct gpu_answer a;
+    ask(-1, &a);
+    if (a.rc <= 0)
+        snprintf(why, whylen, "%s", a.why);
+    return a.rc;
+}
+
+extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t whylen)
+{
+    struct gpu_answer a;
+    ask(index, &a);
+    *out = a.info;
+    if (a.rc != 0)
+        snprintf(why, whylen, "%s", a.why);
+    return a.rc;
 }

@@ -21,6 +21,16 @@ double runner_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The case's failure message: the kernel's own words when it left any. */
+static void fail_run(struct child_result *res, const struct kb_case *c, const char *when)
+{
+    res->status = CASE_SETUP_FAILED;
+    if (c->error[0])
+        snprintf(res->error, sizeof res->error, "%s: %s", when, c->error);
+    else
+        snprintf(res->error, sizeof res->error, "%s", when);
+}
+
 /* Evicts the caches by writing a buffer twice the size of the last-level cache, so the next
  * sample starts cold. Runs outside the timed region. The sum is returned so the compiler
  * cannot drop the reads. */
@@ -133,7 +143,7 @@ static void sample(const struct plan_case *pc, const struct runner_options *o, s
     int warm = 0;
     do {
         if (k->run(c) != KB_OK) {
-            fail(res, CASE_SETUP_FAILED, "run failed during warm-up");
+            fail_run(res, c, "run failed during warm-up");
             return;
         }
         warm++;
@@ -178,7 +188,7 @@ static void sample(const struct plan_case *pc, const struct runner_options *o, s
         double a = runner_now();
         for (int i = 0; i < batch; i++)
             if (k->run(c) != KB_OK) {
-                fail(res, CASE_SETUP_FAILED, "run failed while sampling");
+                fail_run(res, c, "run failed while sampling");
                 goto out;
             }
         double b = runner_now();
@@ -266,7 +276,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
     rusage_mark_now(&ru);
     /* Verify before anything is timed: a wrong answer is a failure, never a fast result. */
     if (k->run(&c) != KB_OK) {
-        fail(res, CASE_SETUP_FAILED, "first run failed");
+        fail_run(res, &c, "first run failed");
         goto out;
     }
     k->verify(&c, &res->accuracy);

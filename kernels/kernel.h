@@ -58,6 +58,7 @@ struct kb_case {
     int device_index; /* N of cuda:N; 0 on the CPU */
     uint64_t seed;    /* seeds the input generator: same seed, same inputs */
     void *state;      /* the kernel's own, from setup to teardown */
+    char error[256];  /* why run failed, when it can say (a CUDA error); recorded with the case */
 };
 
 /* Agreement of a kernel's output with the float64 reference. */

@@ -1,5 +1,8 @@
 /* registry.c - every kernel compiled into kbench, in a stable order (the order of `kbench list`
  * and of planned cases). Adding a kernel is one line here. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include "kernels/kernel.h"
 
 #include <fnmatch.h>
@@ -18,6 +21,10 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_fpe,
     &kb_selftest_hang,
     &kb_selftest_oom,
+#ifdef HAVE_CUDA
+    &kb_selftest_cuda_fault,
+    &kb_selftest_cuda_hang,
+#endif
 };
 
 const struct kb_kernel *const *kb_registry_all(size_t *n)

@@ -65,4 +65,10 @@ expect_text "$TMP/out" "attention.reference" "list shows attention.reference"
 expect_exit 0 "devices" "$KBENCH" devices
 expect_text "$TMP/out" "cpu" "devices shows the CPU"
 
+# a GPU that is not here is refused before anything runs
+if ! "$KBENCH" devices 2>/dev/null | grep -q '^cuda:0'; then
+    check_bad "cuda:0" "run on a missing GPU" run --db "$TMP/nogpu.db" --devices cuda:0 --kernels 'attention.*'
+    [ -e "$TMP/nogpu.db" ] && bad "a refused GPU run created a database" || ok "a refused GPU run created no database"
+fi
+
 finish

@@ -16,4 +16,8 @@ extern const struct kb_kernel kb_selftest_fpe;   /* SIGFPE in run */
 extern const struct kb_kernel kb_selftest_hang;  /* never returns from run */
 extern const struct kb_kernel kb_selftest_oom;   /* absurd memory: skipped, or setup fails */
 
+/* CUDA fault injection (built with CUDA): an illegal address, and a kernel that never ends. */
+extern const struct kb_kernel kb_selftest_cuda_fault;
+extern const struct kb_kernel kb_selftest_cuda_hang;
+
 #endif
