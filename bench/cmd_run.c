@@ -414,7 +414,7 @@ static int resume(struct run_config *cfg)
     struct result_row *rows = NULL;
     int64_t run_id = store_resolve_run(st, cfg->resume);
     struct machine_info here, there;
-    if (run_id < 0 || store_get_machine(st, run_id, &there) != 0) {
+    if (run_id < 0 || store_run_resumable(st, run_id) != 0 || store_get_machine(st, run_id, &there) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
     }

@@ -846,11 +846,9 @@ void store_free_argv(char **argv)
     free(argv);
 }
 
-int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+int store_run_resumable(struct store *s, int64_t run_id)
 {
-    *argc = 0;
-    *argv = NULL;
-    if (writable(s) != 0 || run_exists(s, run_id) != 0)
+    if (run_exists(s, run_id) != 0)
         return -1;
     sqlite3_stmt *st;
     if (prepare(s, "SELECT status, argv IS NULL FROM runs WHERE id = ?", &st, "read the run") != 0)
@@ -870,8 +868,17 @@ int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
         fail_sql(s, "read the run");
     }
     sqlite3_finalize(st);
-    if (rc != 0)
+    return rc;
+}
+
+int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+{
+    *argc = 0;
+    *argv = NULL;
+    if (writable(s) != 0 || store_run_resumable(s, run_id) != 0)
         return -1;
+    sqlite3_stmt *st;
+    int rc;
     if (prepare(s, "SELECT j.value FROM runs r, json_each(r.argv) j WHERE r.id = ? ORDER BY j.key", &st,
                 "read the run's arguments") != 0)
         return -1;
