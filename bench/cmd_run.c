@@ -371,7 +371,13 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
             case_record_release(&rec);
             break;   /* a case cut short is not a result: it is not stored */
         }
-        if (store_case_insert(st, run_id, &rec) < 0) {
+        /* Another writer may hold the database for a while (a long transaction, a backup):
+         * wait for it, saying so, rather than drop a measured case. */
+        int64_t stored;
+        for (int tries = 1; (stored = store_case_insert(st, run_id, &rec)) < 0 && store_busy(st) &&
+                            tries < 30 && !runner_stop_requested(); tries++)
+            fprintf(stderr, "kbench run: %s; waiting for the lock (%d s so far)\n", store_errmsg(st), tries * 10);
+        if (stored < 0) {
             fprintf(stderr, "kbench run: %s\n", store_errmsg(st));
             case_record_release(&rec);
             store_failed = 1;

@@ -19,6 +19,7 @@
 #define KB_PLAN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "kernels/kernel.h"
 
 #define PLAN_AXIS_MAX 64
@@ -52,6 +53,11 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
  * Errors name the file and line. Returns the number of groups, or -1. */
 int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_spec *out, int max,
                     char *name, size_t namelen, char *err, size_t errlen);
+
+/* plan_suite_load's parser on an open stream (a file, or fmemopen'd bytes as the fuzzer feeds it);
+ * label stands where the path would in error messages. The stream is left open. */
+int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, struct plan_spec *out,
+                     int max, char *name, size_t namelen, char *err, size_t errlen);
 
 /* Finds a suite by name: NAME as a path, else datasets/suites/NAME.suite under the source
  * tree, $KBENCH_SUITES, or the installed data directory. Returns 0 with the path, or -1. */

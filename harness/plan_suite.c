@@ -17,14 +17,10 @@ static char *trim(char *s)
     return s;
 }
 
-int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_spec *out, int max,
-                    char *name, size_t namelen, char *err, size_t errlen)
+int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, struct plan_spec *out,
+                     int max, char *name, size_t namelen, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "cannot open suite '%s': %m", path);
-        return -1;
-    }
+    const char *path = label;
     struct plan_spec top = *base;   /* keys before the first section apply to every group */
     int n = 0, lineno = 0, in_group = 0, rc = -1;
     char line[1024];
@@ -91,6 +87,18 @@ int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_
     }
     rc = n;
 done:
+    return rc;
+}
+
+int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_spec *out, int max,
+                    char *name, size_t namelen, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open suite '%s': %m", path);
+        return -1;
+    }
+    int rc = plan_suite_parse(f, path, base, out, max, name, namelen, err, errlen);
     fclose(f);
     return rc;
 }

@@ -39,6 +39,7 @@ struct store {
     int64_t papi_machine_id;
     char papi_version[96];
     char err[1024];
+    int busy; /* the last failure was another process's lock: worth trying again */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -58,7 +59,9 @@ static int fail_sql(struct store *s, const char *doing)
     if (!s->db)
         return fail(s, "%s: cannot %s: out of memory", s->path, doing);
     const char *msg = sqlite3_errmsg(s->db);
-    switch (sqlite3_errcode(s->db) & 0xff) {
+    int code = sqlite3_errcode(s->db) & 0xff;
+    s->busy = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+    switch (code) {
     case SQLITE_CORRUPT:
         return fail(s, "%s is corrupt: %s (while trying to %s)", s->path, msg, doing);
     case SQLITE_NOTADB:
@@ -79,6 +82,11 @@ static int fail_sql(struct store *s, const char *doing)
     default:
         return fail(s, "%s: cannot %s: %s", s->path, doing, msg);
     }
+}
+
+int store_busy(const struct store *s)
+{
+    return s && s->busy;
 }
 
 const char *store_errmsg(const struct store *s)
@@ -1160,6 +1168,7 @@ static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_acc
 
 int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_record *r)
 {
+    s->busy = 0;
     if (writable(s) != 0)
         return -1;
     if (!r || !r->kernel || !r->kernel->name || !r->kernel->impl)

@@ -26,6 +26,9 @@ enum store_mode { STORE_READ, STORE_WRITE };
 int store_open(const char *path, enum store_mode mode, struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 const char *store_errmsg(const struct store *s);
+/* 1 when the last failure was a lock held by another process for longer than the busy timeout
+ * (10 s): the operation changed nothing and may be tried again. */
+int store_busy(const struct store *s);
 
 /* Opens a database and applies only the migrations up to `version` (tests of migration). */
 int store_open_at_version(const char *path, int version, struct store **out, char *err, size_t errlen);

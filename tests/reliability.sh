@@ -184,4 +184,19 @@ for fx in "${top_srcdir:-.}"/tests/fixtures/schema-v*.db; do
     expect_text "$TMP/err" "without its arguments" "$name: says why"
 done
 
+# ---- a writer that finds the database locked for longer than the busy timeout waits, says so,
+# and stores its case: nothing measured is lost ----------------------------------------------------
+DB="$TMP/lock.db"
+"$KBENCH" run --db "$DB" --kernels attention.flash --seq 64,128,256 --head-dim 8 --min-time 0.5 --max-time 0.5 \
+    --quiet --no-show >/dev/null 2>"$TMP/lock.err" &
+pid=$!
+i=0
+while [ "$i" -lt 100 ] && [ "$(q 'SELECT count(*) FROM cases;' 2>/dev/null || echo 0)" -lt 1 ]; do sleep 0.1; i=$((i + 1)); done
+"$SQLITE3" "$DB" "BEGIN EXCLUSIVE; INSERT INTO run_tags SELECT id, 'lock-holder', 'x' FROM runs LIMIT 1;" ".shell sleep 13" "COMMIT;"
+wait "$pid"
+expect_eq "$?" "0" "a run held up by a 13 s lock finishes"
+expect_text "$TMP/lock.err" "waiting for the lock" "it said it was waiting for the lock"
+expect_eq "$(q 'SELECT count(*) FROM cases;')" "3" "no case lost to the lock"
+expect_eq "$(q 'SELECT status FROM runs;')" "complete" "the run completes"
+
 finish
