@@ -38,9 +38,9 @@ static int parse_size_token(const char *s, const char *end, long *out)
         long mult = last == 'k' ? 1024 : last == 'm' ? 1024 * 1024 : 1;
         if (mult != 1) {
             long v;
-            if (parse_long(s, end - 1, &v) != 0 || v > LONG_MAX / mult)
+            /* "-9000000000000000000k" overflows too, not only large positive values */
+            if (parse_long(s, end - 1, &v) != 0 || __builtin_mul_overflow(v, mult, out))
                 return -1;
-            *out = v * mult;
             return 0;
         }
     }
@@ -106,10 +106,11 @@ static int parse_item(const char *s, const char *end, int min, int max, struct i
         snprintf(err, errlen, "geometric range '%.*s' must start above 0", (int)(end - s), s);
         return -1;
     }
-    for (long v = lo; v <= hi; v = geometric ? v * step : v + step) {
+    for (long v = lo; v <= hi;) {
         if (axis_push(out, v, min, max, text, err, errlen) != 0)
             return -1;
-        if (v > LONG_MAX / 4)
+        /* the step is the user's ("x99999999999"): a next value that overflows lies past hi */
+        if (geometric ? __builtin_mul_overflow(v, step, &v) : __builtin_add_overflow(v, step, &v))
             break;
     }
     return 0;

@@ -98,9 +98,9 @@ int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_
         snprintf(err, errlen, "cannot open suite '%s': %m", path);
         return -1;
     }
-    int rc = plan_suite_parse(f, path, base, out, max, name, namelen, err, errlen);
+    int n = plan_suite_parse(f, path, base, out, max, name, namelen, err, errlen);
     fclose(f);
-    return rc;
+    return n;
 }
 
 static int try_path(char *path, size_t len, const char *dir, const char *name)
