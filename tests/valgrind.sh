@@ -8,6 +8,10 @@ if ! command -v valgrind >/dev/null 2>&1; then
     echo "1..0 # SKIP valgrind is not installed"
     exit 0
 fi
+if [ "${KBENCH_SANITIZERS:-no}" = yes ]; then
+    echo "1..0 # SKIP this is the sanitizer build (ASan and valgrind cannot watch one process together)"
+    exit 0
+fi
 DB="$TMP/vg.db"
 valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=9 \
     "$KBENCH" run --db "$DB" --kernels 'attention.*,selftest.noop' --seq 32,48 --head-dim 8 --heads 2 \
