@@ -139,12 +139,12 @@ static void join_cmdline(int argc, char **argv, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, " %s", argv[i]);
 }
 
-static void case_label(const struct case_record *r, char *buf, size_t len)
+static void case_label(const struct plan_case *c, char *buf, size_t len)
 {
     char shape[96];
-    plan_shape_string(&r->shape, shape, sizeof shape);
-    snprintf(buf, len, "%s@%s %s %s %s t=%d%s", r->kernel->name, r->kernel->impl, r->device,
-             kb_dtype_name(r->dtype), shape, r->threads, r->cold_cache ? " cold" : "");
+    plan_shape_string(&c->shape, shape, sizeof shape);
+    snprintf(buf, len, "%s@%s %s %s %s t=%d%s", c->kernel->name, c->kernel->impl, c->device,
+             kb_dtype_name(c->dtype), shape, c->threads, c->cold_cache ? " cold" : "");
 }
 
 static void case_summary(const struct case_record *r, char *buf, size_t len)
@@ -317,11 +317,9 @@ static int build_plan(struct run_config *cfg, struct plan *plan, char *suite_nam
 static void print_plan(const struct plan *plan)
 {
     for (size_t i = 0; i < plan->n; i++) {
-        const struct plan_case *c = &plan->cases[i];
-        char shape[96];
-        plan_shape_string(&c->shape, shape, sizeof shape);
-        printf("%4zu  %s@%s %s %s %s threads=%d %s\n", i + 1, c->kernel->name, c->kernel->impl, c->device,
-               kb_dtype_name(c->dtype), shape, c->threads, c->cold_cache ? "cold" : "hot");
+        char label[256];
+        case_label(&plan->cases[i], label, sizeof label);
+        printf("%4zu  %s\n", i + 1, label);
     }
     printf("%zu cases\n", plan->n);
 }
@@ -357,10 +355,7 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
         struct case_record rec;
         char label[256], summary[300];
         const struct plan_case *pc = &plan->cases[i];
-        char shape[96];
-        plan_shape_string(&pc->shape, shape, sizeof shape);
-        snprintf(label, sizeof label, "%s@%s %s t=%d%s", pc->kernel->name, pc->kernel->impl, shape, pc->threads,
-                 pc->cold_cache ? " cold" : "");
+        case_label(pc, label, sizeof label);  /* one label before and after: the record keeps pc's identity */
         progress_case_start(&prog, label);
         if (runner_run_case(pc, &cfg->ro, &rec) != 0) {
             fprintf(stderr, "kbench run: cannot start a case process: %m\n");
@@ -385,7 +380,6 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
         }
         if (rec.status != CASE_OK && rec.status != CASE_SKIPPED)
             any_failed = 1;
-        case_label(&rec, label, sizeof label);
         case_summary(&rec, summary, sizeof summary);
         progress_case_done(&prog, label, case_status_name(rec.status), summary);
         case_record_release(&rec);

@@ -14,6 +14,7 @@
 
 #include "harness/runner.h"
 #include "harness/stats.h"
+#include "kernels/selftest/selftest.h"
 
 static double zero_flops(const struct kb_shape *s) { (void)s; return 1.0; }
 static double zero_bytes(const struct kb_shape *s, enum kb_dtype t) { (void)s; (void)t; return 1.0; }
@@ -36,19 +37,6 @@ static int fail_verify(struct kb_case *c, struct kb_accuracy *a)
     a->rel_l2_err = 0.5;
     a->max_abs_err = 3;
     a->passed = 0;
-    return KB_OK;
-}
-static int crash_run(struct kb_case *c)
-{
-    (void)c;
-    raise(SIGSEGV);
-    return KB_OK;
-}
-static int hang_run(struct kb_case *c)
-{
-    (void)c;
-    for (;;)
-        pause();
     return KB_OK;
 }
 static int unsupported_setup(struct kb_case *c, char *err, size_t len)
@@ -75,8 +63,9 @@ static int counting_verify(struct kb_case *c, struct kb_accuracy *a)
 
 static const struct kb_kernel k_noop = KERNEL("test.noop", ok_setup, noop_run, pass_verify, NULL);
 static const struct kb_kernel k_wrong = KERNEL("test.wrong", ok_setup, noop_run, fail_verify, NULL);
-static const struct kb_kernel k_crash = KERNEL("test.crash", ok_setup, crash_run, pass_verify, NULL);
-static const struct kb_kernel k_hang = KERNEL("test.hang", ok_setup, hang_run, pass_verify, NULL);
+/* crash and hang: the registry's own fault kernels */
+#define k_crash kb_selftest_crash
+#define k_hang kb_selftest_hang
 static const struct kb_kernel k_unsup = KERNEL("test.unsupported", unsupported_setup, noop_run, pass_verify, NULL);
 static const struct kb_kernel k_huge = KERNEL("test.huge", ok_setup, noop_run, pass_verify, huge_footprint);
 static const struct kb_kernel k_order = KERNEL("test.order", ok_setup, counting_run, counting_verify, NULL);
