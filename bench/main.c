@@ -25,6 +25,7 @@ static const struct command commands[] = {
     { "runs", cmd_runs, "list the runs in the database" },
     { "show", cmd_show, "print the results of a run" },
     { "export", cmd_export, "write a run's results as CSV or JSON" },
+    { "claims", cmd_claims, "check the papers' headline claims on this machine" },
 };
 
 static void usage(FILE *out)

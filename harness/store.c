@@ -1590,3 +1590,86 @@ int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
     sqlite3_finalize(st);
     return ret;
 }
+
+/* ---- claims ------------------------------------------------------------------------------------ */
+
+int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct claim_row *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO claims (claim_id, machine_id, run_id, paper, quote, paper_hardware, metric, paper_value, "
+                "measured, ci_lo, ci_hi, measured_text, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the claim") != 0)
+        return -1;
+    int bad = 0;
+    bad += bind_text(st, 1, c->claim_id) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, machine_id) != SQLITE_OK;
+    bad += bind_positive(st, 3, c->run_id) != SQLITE_OK;
+    bad += bind_text(st, 4, c->paper) != SQLITE_OK;
+    bad += bind_text(st, 5, c->quote) != SQLITE_OK;
+    bad += bind_opt_text(st, 6, c->hardware) != SQLITE_OK;
+    bad += bind_text(st, 7, c->metric) != SQLITE_OK;
+    bad += bind_real(st, 8, c->paper_value) != SQLITE_OK;
+    bad += bind_real(st, 9, c->measured) != SQLITE_OK;
+    bad += bind_real(st, 10, c->ci_lo) != SQLITE_OK;
+    bad += bind_real(st, 11, c->ci_hi) != SQLITE_OK;
+    bad += bind_opt_text(st, 12, c->measured_text) != SQLITE_OK;
+    bad += bind_text(st, 13, c->verdict) != SQLITE_OK;
+    bad += bind_opt_text(st, 14, c->reason) != SQLITE_OK;
+    int64_t id = -1;
+    if (!bad && sqlite3_step(st) == SQLITE_DONE)
+        id = sqlite3_last_insert_rowid(s->db);
+    else
+        fail_sql(s, "store the claim");
+    sqlite3_finalize(st);
+    return id;
+}
+
+int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx)
+{
+    if (s->version < 5)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.id, coalesce(c.run_id, 0), c.claim_id, m.fingerprint, m.hostname, c.evaluated_at, c.paper, "
+                "c.quote, c.paper_hardware, c.metric, c.paper_value, c.measured, c.ci_lo, c.ci_hi, c.measured_text, "
+                "c.verdict, c.reason FROM claims c JOIN machines m ON m.id = c.machine_id "
+                "WHERE c.id IN (SELECT max(id) FROM claims GROUP BY claim_id, machine_id) "
+                "AND (?1 IS NULL OR m.fingerprint = ?1) ORDER BY c.claim_id, m.hostname",
+                &st, "list the claims") != 0)
+        return -1;
+    if (machine)
+        bind_text(st, 1, machine);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct claim_row r;
+        memset(&r, 0, sizeof r);
+        int i = 0;
+        r.id = sqlite3_column_int64(st, i++);
+        r.run_id = sqlite3_column_int64(st, i++);
+        col_text(st, i++, r.claim_id, sizeof r.claim_id);
+        col_text(st, i++, r.machine, sizeof r.machine);
+        col_text(st, i++, r.hostname, sizeof r.hostname);
+        col_text(st, i++, r.evaluated, sizeof r.evaluated);
+        col_text(st, i++, r.paper, sizeof r.paper);
+        col_text(st, i++, r.quote, sizeof r.quote);
+        col_text(st, i++, r.hardware, sizeof r.hardware);
+        col_text(st, i++, r.metric, sizeof r.metric);
+        r.paper_value = col_real(st, i++);
+        r.measured = col_real(st, i++);
+        r.ci_lo = col_real(st, i++);
+        r.ci_hi = col_real(st, i++);
+        col_text(st, i++, r.measured_text, sizeof r.measured_text);
+        col_text(st, i++, r.verdict, sizeof r.verdict);
+        col_text(st, i++, r.reason, sizeof r.reason);
+        if (fn(&r, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "list the claims");
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -111,6 +111,25 @@ int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
 
+/* A paper claim judged on a machine (kbench claims). */
+struct claim_row {
+    int64_t id, run_id;            /* run_id 0: none */
+    char claim_id[64];
+    char machine[17], hostname[128];
+    char evaluated[32];
+    char paper[256], quote[512], hardware[128];
+    char metric[16];
+    double paper_value, measured, ci_lo, ci_hi; /* NaN where none */
+    char measured_text[128];
+    char verdict[32];
+    char reason[384];
+};
+/* Stores one evaluation; returns its id or -1. */
+int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct claim_row *c);
+/* The newest evaluation of each claim on each machine (machine NULL: every machine), ordered by
+ * claim id. A database older than the claims table has none (returns 0, calls nothing). */
+int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx);
+
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
 

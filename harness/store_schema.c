@@ -336,11 +336,36 @@ static const char schema_v4[] =
     " WHERE v.run_id IN (SELECT max(r.id) FROM runs r WHERE r.status = 'complete'\n"
     "                     GROUP BY r.machine_id);\n";
 
+/* Version 5: paper claims judged on this machine (kbench claims): one row per evaluation, so
+ * a claim's verdict can be followed across kbench versions and machines. */
+static const char schema_v5[] =
+    "CREATE TABLE claims (\n"
+    "    id            INTEGER PRIMARY KEY,\n"
+    "    claim_id      TEXT NOT NULL,\n"
+    "    machine_id    INTEGER NOT NULL REFERENCES machines(id),\n"
+    "    run_id        INTEGER REFERENCES runs(id) ON DELETE SET NULL,\n"
+    "    evaluated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+    "    paper         TEXT NOT NULL,\n"
+    "    quote         TEXT NOT NULL,\n"
+    "    paper_hardware TEXT,\n"
+    "    metric        TEXT NOT NULL,\n"
+    "    paper_value   REAL,\n"
+    "    measured      REAL,\n"
+    "    ci_lo         REAL,\n"
+    "    ci_hi         REAL,\n"
+    "    measured_text TEXT,\n"
+    "    verdict       TEXT NOT NULL\n"
+    "                  CHECK (verdict IN ('holds', 'partly', 'does not hold here', 'cannot be tested here')),\n"
+    "    reason        TEXT\n"
+    ");\n"
+    "CREATE INDEX claims_by_machine ON claims(machine_id, claim_id, id);\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
     { 3, "runs.argv, for resuming a run", schema_v3 },
     { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
+    { 5, "claims: paper claims judged on this machine", schema_v5 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)
