@@ -46,8 +46,9 @@ struct regress_segment {
  * for a slope, found exactly by dynamic programming over all partitions. A flat segment spans at
  * least 2 points and a drift at least 3, so one odd run never makes a change on its own.
  * The noise is estimated robustly from successive differences (MAD, which a step or a steady
- * drift does not inflate), and never taken below min_sigma (same units as x): a series that
- * varies less than that is treated as varying that much.
+ * drift does not inflate), raised to the chosen model's residual standard deviation when that is
+ * larger (and the search repeated), and never taken below min_sigma (same units as x): a series
+ * that varies less than that is treated as varying that much.
  * Writes up to max segments and returns how many the series has (<= n), or -1 (n == 0, NaN,
  * memory). *sigma receives the noise used (may be NULL). */
 int regress_segments(const double *x, size_t n, double min_sigma, struct regress_segment *out, size_t max,
