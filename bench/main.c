@@ -26,6 +26,10 @@ static const struct command commands[] = {
     { "show", cmd_show, "print the results of a run" },
     { "export", cmd_export, "write a run's results as CSV or JSON" },
     { "claims", cmd_claims, "check the papers' headline claims on this machine" },
+    { "compare", cmd_compare, "compare two runs case by case: regressions, improvements, failures" },
+    { "nightly", cmd_nightly, "run a suite, compare with the baseline, write reports, promote" },
+    { "history", cmd_history, "a case's median across runs, with the runs where it changed" },
+    { "import", cmd_import, "merge the runs of other kbench databases into this one" },
 };
 
 static void usage(FILE *out)
@@ -37,7 +41,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'kbench COMMAND --help' describes a command.\n"
-                 "Exit status: 0 ok, 1 a case failed verification, 2 usage or input error.\n");
+                 "Exit status: 0 ok, 1 a case failed verification (or a regression), 2 usage or input error.\n");
 }
 
 int main(int argc, char **argv)

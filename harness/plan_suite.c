@@ -73,6 +73,18 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
                 snprintf(name, namelen, "%s", value);
             continue;
         }
+        /* not an axis: the regression threshold compare.h applies to this group's kernels */
+        if (strcmp(key, "threshold") == 0) {
+            char *end;
+            double t = strtod(value, &end);
+            if (end == value || *end || !(t > 0 && t < 10)) {
+                snprintf(err, errlen, "%s:%d: bad threshold '%s' (expected a fraction above 0, e.g. 0.08 for 8%%)",
+                         path, lineno, value);
+                goto done;
+            }
+            (in_group ? &out[n - 1] : &top)->threshold = t;
+            continue;
+        }
         char sub[512];
         int set = plan_spec_set(in_group ? &out[n - 1] : &top, key, value, sub, sizeof sub);
         if (set != 0) {

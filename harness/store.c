@@ -1267,7 +1267,45 @@ static int64_t run_by_uuid_prefix(struct store *s, const char *ref, const char *
     return id;
 }
 
+/* tag:NAME, newest first: on the machine with this fingerprint, or on any when it is NULL. */
+static int64_t run_by_tag(struct store *s, const char *tag, const char *fingerprint)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT max(t.run_id), count(*) FROM run_tags t JOIN runs r ON r.id = t.run_id "
+                "JOIN machines m ON m.id = r.machine_id WHERE t.tag = ?1 AND (?2 IS NULL OR m.fingerprint = ?2)",
+                &st, "look up the tag") != 0)
+        return -1;
+    bind_text(st, 1, tag);
+    bind_opt_text(st, 2, fingerprint);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        id = fail_sql(s, "look up the tag");
+    sqlite3_finalize(st);
+    if (id != 0)
+        return id;
+    if (!fingerprint)
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    /* say whether the tag exists elsewhere: comparing across machines is a choice, not a default */
+    int64_t other = run_by_tag(s, tag, NULL);
+    if (other < 0 && strstr(s->err, "no run tagged"))
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    if (other < 0)
+        return -1;
+    struct run_row r;
+    if (store_get_run(s, other, &r) != 0)
+        return -1;
+    return fail(s, "no run tagged '%s' on this machine (%s) in %s; the newest so tagged is run %lld, measured on %s "
+                "(machine %s)", tag, fingerprint, s->path, (long long)other, r.hostname, r.machine);
+}
+
 int64_t store_resolve_run(struct store *s, const char *ref)
+{
+    return store_resolve_run_on(s, ref, NULL);
+}
+
+int64_t store_resolve_run_on(struct store *s, const char *ref, const char *fingerprint)
 {
     int64_t id;
     if (!ref || !*ref)
@@ -1277,20 +1315,8 @@ int64_t store_resolve_run(struct store *s, const char *ref)
             return -1;
         return id > 0 ? id : fail(s, "no runs in %s", s->path);
     }
-    if (strncmp(ref, "tag:", 4) == 0) {
-        sqlite3_stmt *st;
-        if (prepare(s, "SELECT max(run_id) FROM run_tags WHERE tag = ?", &st, "look up the tag") != 0)
-            return -1;
-        bind_text(st, 1, ref + 4);
-        int rc = sqlite3_step(st);
-        id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            id = fail_sql(s, "look up the tag");
-        sqlite3_finalize(st);
-        if (id == 0)
-            return fail(s, "no run tagged '%s' in %s", ref + 4, s->path);
-        return id;
-    }
+    if (strncmp(ref, "tag:", 4) == 0)
+        return run_by_tag(s, ref + 4, fingerprint);
 
     size_t len = strlen(ref), digits = 0, hex = 0;
     char prefix[37];

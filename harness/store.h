@@ -72,6 +72,10 @@ int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_rec
 /* Resolves a run reference: a number, a uuid or unique uuid prefix, "latest", or "tag:NAME".
  * Returns the run id, or -1 with a message naming the reference. */
 int64_t store_resolve_run(struct store *s, const char *ref);
+/* The same, with "tag:NAME" meaning the newest run with that tag measured on the machine with this
+ * fingerprint (NULL: on any machine); when the tag names only other machines' runs, the message
+ * says which. Runs given by number or uuid resolve whatever machine they came from. */
+int64_t store_resolve_run_on(struct store *s, const char *ref, const char *fingerprint);
 
 struct run_row {
     int64_t id;

@@ -21,6 +21,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_fpe,
     &kb_selftest_hang,
     &kb_selftest_oom,
+    &kb_selftest_spin,
 #ifdef HAVE_CUDA
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
