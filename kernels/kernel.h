@@ -182,7 +182,6 @@ struct kb_kernel {
     enum kb_device_kind device;
     unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts */
     int is_reference;        /* the float64 definition other kernels are checked against */
-    uint64_t axes;           /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's */
 
     /* Analytic useful FLOPs (multiply-add = 2) and the fewest bytes an ideal kernel moves. */
     double (*flops)(const struct kb_shape *shape);
@@ -201,6 +200,10 @@ struct kb_kernel {
     /* Lists the case's buffers (inputs and outputs); returns how many, at most max. */
     int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
     void (*teardown)(struct kb_case *c);
+
+    /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's (KB_AXES_ATTENTION, ...).
+     * Last, so C++ (.cu) descriptors written positionally may leave it out. */
+    uint64_t axes;
 };
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */
