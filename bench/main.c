@@ -25,6 +25,9 @@ static const struct command commands[] = {
     { "runs", cmd_runs, "list the runs in the database" },
     { "show", cmd_show, "print the results of a run" },
     { "export", cmd_export, "write a run's results as CSV or JSON" },
+    { "calibrate", cmd_calibrate, "measure this machine's ceilings (FMA rates, bandwidth) and store them" },
+    { "report", cmd_report, "write plots (gnuplot), tables and an HTML/Markdown page for runs" },
+    { "scaling", cmd_scaling, "fit a kernel's time against N (exponent with its CI) and find crossovers" },
 };
 
 static void usage(FILE *out)
