@@ -61,8 +61,12 @@ static void label_series(struct series *v, long nv)
             vary_cold |= q->cold_cache != p->cold_cache;
         }
         char *l = v[i].label;
-        size_t len = sizeof v[i].label, u = (size_t)snprintf(l, len, "%s [%s, %s, %s]", p->kernel, p->impl,
-                                                              p->device, p->dtype);
+        size_t len = sizeof v[i].label, u;
+        /* The device is named only where the impl does not already say it ("cpu", "cpu.f64"). */
+        if (strncmp(p->impl, p->device, strlen(p->device)) == 0)
+            u = (size_t)snprintf(l, len, "%s [%s, %s]", p->kernel, p->impl, p->dtype);
+        else
+            u = (size_t)snprintf(l, len, "%s [%s on %s, %s]", p->kernel, p->impl, p->device, p->dtype);
 #define ADD(cond, ...) if ((cond) && u < len) u += (size_t)snprintf(l + u, len - u, __VA_ARGS__)
         ADD(vary_b, " B=%d", p->shape.batch);
         ADD(vary_h, " H=%d", p->shape.heads);

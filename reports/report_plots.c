@@ -19,6 +19,9 @@ struct plot {
     struct report *r;
     char name[96];
     FILE *dat, *gp;
+    FILE *cmd;  /* the plot command, collected apart so definitions can go before it */
+    char *cmd_text;
+    size_t cmd_len;
     int blocks; /* data blocks written (gnuplot `index`) */
 };
 
@@ -42,6 +45,12 @@ static int plot_begin(struct report *r, struct plot *p, const char *name, const 
         fclose(p->dat);
         return -1;
     }
+    if (!(p->cmd = open_memstream(&p->cmd_text, &p->cmd_len))) {
+        fclose(p->dat);
+        fclose(p->gp);
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     const struct report_options *o = r->opt;
     char qt[512], qx[256], qy[256];
     gnuplot_quote(qt, sizeof qt, title);
@@ -62,8 +71,15 @@ static int plot_begin(struct report *r, struct plot *p, const char *name, const 
             "set xlabel %s\n"
             "set ylabel %s\n"
             "set grid xtics ytics mxtics mytics lc rgb \"#dddddd\"\n"
-            "set key outside right top vertical Left reverse noautotitle samplen 2 font \",9\"\n"
-            "set border 3\nset tics nomirror\n",
+            "set key below left vertical Left reverse maxcols 1 noautotitle samplen 3 font \",9\"\n"
+            "set border 3\nset tics nomirror\n"
+            "# colour-blind-safe line colours (Okabe-Ito, then Tableau), none pale on white\n"
+            "set linetype 1 lc rgb \"#0072b2\" lw 1.5\nset linetype 2 lc rgb \"#d55e00\" lw 1.5\n"
+            "set linetype 3 lc rgb \"#009e73\" lw 1.5\nset linetype 4 lc rgb \"#cc79a7\" lw 1.5\n"
+            "set linetype 5 lc rgb \"#e69f00\" lw 1.5\nset linetype 6 lc rgb \"#56b4e9\" lw 1.5\n"
+            "set linetype 7 lc rgb \"#000000\" lw 1.5\nset linetype 8 lc rgb \"#8c564b\" lw 1.5\n"
+            "set linetype 9 lc rgb \"#7f7f7f\" lw 1.5\nset linetype 10 lc rgb \"#bcbd22\" lw 1.5\n"
+            "set linetype cycle 10\n",
             p->name, title, p->name, p->name, p->name, o->format, o->width, o->height, o->width, o->height,
             o->width / 96.0, o->height / 96.0, p->name, qt, qx, qy);
     return 0;
@@ -78,8 +94,21 @@ static int block_begin(struct plot *p, const char *label, const char *columns)
     return p->blocks++;
 }
 
+/* Drops a plot that turned out to have nothing to draw. */
+static void plot_abandon(struct plot *p)
+{
+    fclose(p->dat);
+    fclose(p->gp);
+    fclose(p->cmd);
+    free(p->cmd_text);
+}
+
 static int plot_end(struct plot *p, const char *title, const char *caption, char *why, size_t whylen)
 {
+    fclose(p->cmd);
+    if (p->cmd_text)
+        fprintf(p->gp, "%s\n", p->cmd_text);
+    free(p->cmd_text);
     int bad = ferror(p->dat) || ferror(p->gp);
     bad |= fclose(p->dat) != 0;
     bad |= fclose(p->gp) != 0;
@@ -123,10 +152,10 @@ static int plot_end(struct plot *p, const char *title, const char *caption, char
 static void plot_item(struct plot *p, int *items, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void plot_item(struct plot *p, int *items, const char *fmt, ...)
 {
-    fputs(*items ? ", \\\n     " : "plot ", p->gp);
+    fputs(*items ? ", \\\n     " : "plot ", p->cmd);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(p->gp, fmt, ap);
+    vfprintf(p->cmd, fmt, ap);
     va_end(ap);
     (*items)++;
 }
@@ -229,7 +258,6 @@ static int latency_plot(struct report *r, const char *family, struct series *v, 
             }
         }
     fputs(body, p.gp);
-    fputc('\n', p.gp);
     char caption[512];
     snprintf(caption, sizeof caption,
              "Median time per call against sequence length, both axes logarithmic; bars are the 95%% bootstrap CI "
@@ -253,7 +281,19 @@ static int throughput_plot(struct report *r, const char *family, struct series *
     if (plot_begin(r, &p, name, title, "sequence length N (log scale)", "GFLOP/s (10^9 useful FLOP per second)", why,
                    whylen) != 0)
         return -1;
-    fprintf(p.gp, "set logscale x 2\nset format x \"%%g\"\nset yrange [0:*]\nset offsets graph 0.03, graph 0.03, graph 0.08, 0\n");
+    /* The y range holds the data and every ceiling line, so no ceiling falls off the top. */
+    double top = 0;
+    for (long i = 0; i < nv; i++)
+        for (int j = 0; j < v[i].count; j++)
+            if (strcmp(v[i].family, family) == 0 && v[i].rows[j]->flops_per_s > top)
+                top = v[i].rows[j]->flops_per_s;
+    for (long i = 0; i < nv; i++) {
+        double c = strcmp(v[i].family, family) ? 0 : roofline_compute(&r->runs[0].roof, v[i].device, v[i].dtype, v[i].proto->threads);
+        if (c > top)
+            top = c;
+    }
+    fprintf(p.gp, "set logscale x 2\nset format x \"%%g\"\nset yrange [0:%.6g]\nset offsets graph 0.03, graph 0.03, 0, 0\n",
+            top * 1.12e-9);
     /* The compute ceilings the series run under, as horizontal lines. */
     const struct roofline *roof = &r->runs[0].roof;
     double drawn[8];
@@ -290,7 +330,6 @@ static int throughput_plot(struct report *r, const char *family, struct series *
         plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt 7 ps 0.6 title %s", p.name, b,
                   lines, key);
     }
-    fputc('\n', p.gp);
     return plot_end(&p, title,
                     "Useful floating-point work per second (the kernel's analytic FLOP count over its median time) "
                     "against sequence length. Grey dashed lines: the compute ceiling for the dtype and thread count.",
@@ -385,7 +424,6 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
         plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with points lt %d pt 7 ps 0.8 title %s", p.name, b, lines,
                   key);
     }
-    fputc('\n', p.gp);
     char caption[512], src[256];
     roofline_describe(roof, src, sizeof src);
     snprintf(caption, sizeof caption,
@@ -438,7 +476,6 @@ static int speedup_plot(struct report *r, const char *family, struct series *v, 
             plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt 7 ps 0.6 title %s", p.name, b,
                       lines, key);
         }
-    fputc('\n', p.gp);
     char caption[512];
     snprintf(caption, sizeof caption,
              "How many times faster each kernel is than %s with the same shape, threads and cache state, at each "
@@ -495,12 +532,10 @@ static int accuracy_plot(struct report *r, struct series *v, long nv, char *why,
                   lines, reduced_precision(&v[i]) ? 5 : 7, key);
     }
     if (!items) {
-        fclose(p.dat);
-        fclose(p.gp);
+        plot_abandon(&p);
         report_note(r, "accuracy plot left out: no reduced-precision case had a measurable error");
         return 0;
     }
-    fputc('\n', p.gp);
     return plot_end(&p, title,
                     "Each point is one case: its median time (x) and its relative L2 error against the float64 "
                     "reference (y). Squares are reduced-precision or quantized kernels, circles full precision; "
@@ -559,7 +594,7 @@ static int moe_plots(struct report *r, struct series *v, long nv, char *why, siz
             fprintf(p.gp, "set arrow from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lc rgb \"#aa3333\"\n"
                           "set label \"uniform load\" at graph 0.99, first %.6g right offset 0,0.6 tc rgb \"#aa3333\"\n",
                     total / m.n, total / m.n, total / m.n);
-        fprintf(p.gp, "plot \"%s.dat\" index 0 using 1:2%s with boxes lc rgb \"#4477aa\"\n", p.name,
+        fprintf(p.cmd, "plot \"%s.dat\" index 0 using 1:2%s with boxes lc rgb \"#4477aa\"", p.name,
                 m.n <= 24 ? ":xtic(3)" : "");
         char caption[512];
         snprintf(caption, sizeof caption,
@@ -632,7 +667,6 @@ static int ratio_plot(struct report *r, int other, struct series *base, long nb,
         report_note(r, "no ratio chart of run %lld against run %lld: they share no case", b, a);
         return 0;
     }
-    fputc('\n', p.gp);
     char caption[512];
     snprintf(caption, sizeof caption,
              "For each case measured in both runs (same kernel, implementation, device, dtype, shape, threads), "
