@@ -121,8 +121,10 @@ diff=$(imp "ATTACH '$DB' AS k; SELECT count(*) FROM cases c JOIN k.v_results v O
 expect_eq "$diff" "$(q 'SELECT count(*) FROM cases WHERE run_id = 1;')" "kernel, N, median and error round-trip for every case"
 expect_eq "$(imp 'SELECT count(*) FROM counters;')" "$(q 'SELECT count(*) FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.run_id = 1;')" "every counter comes back"
 expect_eq "$(imp "SELECT count(*) FROM env WHERE section = 'ceiling';")" "4" "the environment carries the ceilings"
-frac=$(imp "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND roofline_fraction > 0 AND roofline_fraction < 1.5;")
-expect_eq "$frac" "3" "each flash case has its fraction of the roofline"
+# (Not bounded above: a calibration taken while other processes ran can read low.)
+frac=$(imp "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND roofline_fraction > 0
+            AND abs(roofline_fraction - flops_per_s / roof_flops_per_s) <= 1e-6 * roofline_fraction;")
+expect_eq "$frac" "3" "each flash case has its fraction of the roofline (achieved / its roof)"
 expect_exit 0 "export JSON" "$KBENCH" export 1 --db "$DB" --format json -o "$TMP/run.json"
 if python3 -c "import jsonschema" 2>/dev/null; then
     python3 -c "
