@@ -28,6 +28,9 @@ int cmd_history(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 /* cmd_run, also giving the id of the run it started (untouched when none started). */
 int cmd_run_into(int argc, char **argv, int64_t *run_id);
+int cmd_calibrate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_scaling(int argc, char **argv);
 
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);

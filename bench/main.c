@@ -30,6 +30,9 @@ static const struct command commands[] = {
     { "nightly", cmd_nightly, "run a suite, compare with the baseline, write reports, promote" },
     { "history", cmd_history, "a case's median across runs, with the runs where it changed" },
     { "import", cmd_import, "merge the runs of other kbench databases into this one" },
+    { "calibrate", cmd_calibrate, "measure this machine's ceilings (FMA rates, bandwidth) and store them" },
+    { "report", cmd_report, "write plots (gnuplot), tables and an HTML/Markdown page for runs" },
+    { "scaling", cmd_scaling, "fit a kernel's time against N (exponent with its CI) and find crossovers" },
 };
 
 static void usage(FILE *out)

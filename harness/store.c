@@ -1699,3 +1699,65 @@ int store_list_claims(struct store *s, const char *machine, int (*fn)(const stru
     sqlite3_finalize(st);
     return ret;
 }
+
+/* ---- ceilings (kbench calibrate) ------------------------------------------------------------- */
+
+int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!*c->device || !*c->name || !*c->unit || !(c->value > 0) || !isfinite(c->value))
+        return fail(s, "ceiling %s %s: value %g %s is not a positive measurement", c->device, c->name, c->value,
+                    c->unit);
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT INTO ceilings (machine_id, device, name, value, unit, method) VALUES (?, ?, ?, ?, ?, ?)",
+                &st, "store a ceiling") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, machine_id);
+    bind_text(st, 2, c->device);
+    bind_text(st, 3, c->name);
+    sqlite3_bind_double(st, 4, c->value);
+    bind_text(st, 5, c->unit);
+    bind_opt_text(st, 6, c->method);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store a ceiling");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx)
+{
+    /* Read mode never migrates, so an older file simply has no such table. */
+    int64_t has_table = 0;
+    if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ceilings'", 0, &has_table,
+                  "look for the ceilings table") != 0)
+        return -1;
+    if (!has_table)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.device, c.name, c.value, c.unit, c.method, c.measured_at FROM ceilings c "
+                "JOIN machines m ON m.id = c.machine_id WHERE m.fingerprint = ? "
+                "AND c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id "
+                "AND x.device = c.device AND x.name = c.name) ORDER BY c.device, c.name",
+                &st, "read the ceilings") != 0)
+        return -1;
+    bind_text(st, 1, fingerprint);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ceiling c;
+        memset(&c, 0, sizeof c);
+        col_text(st, 0, c.device, sizeof c.device);
+        col_text(st, 1, c.name, sizeof c.name);
+        c.value = sqlite3_column_double(st, 2);
+        col_text(st, 3, c.unit, sizeof c.unit);
+        col_text(st, 4, c.method, sizeof c.method);
+        col_text(st, 5, c.measured_at, sizeof c.measured_at);
+        if (fn(&c, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the ceilings");
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -10,6 +10,7 @@
 #define KB_STORE_H
 
 #include <stdint.h>
+#include "harness/calibrate.h"
 #include "harness/machine.h"
 #include "harness/record.h"
 
@@ -136,5 +137,12 @@ int store_list_claims(struct store *s, const char *machine, int (*fn)(const stru
 
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
+
+/* Adds a measured ceiling (`kbench calibrate`) to a machine (an id from store_machine_upsert). */
+int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling *c);
+/* Calls fn with the newest ceiling of each (device, name) of the machine with this
+ * fingerprint, ordered by device and name. A database older than the ceilings table, or a
+ * machine never calibrated, has none: fn is not called and 0 is returned. */
+int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx);
 
 #endif

@@ -360,12 +360,36 @@ static const char schema_v5[] =
     ");\n"
     "CREATE INDEX claims_by_machine ON claims(machine_id, claim_id, id);\n";
 
+/* Version 6: the machine's measured ceilings (`kbench calibrate`): per device, the rates a
+ * result is judged against on the roofline (FMA rates, memory bandwidth, and on GPUs copy
+ * bandwidth and tensor-core rates). Calibrating again adds rows; the newest of a name wins. */
+static const char schema_v6[] =
+    "CREATE TABLE ceilings (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    machine_id  INTEGER NOT NULL REFERENCES machines(id) ON DELETE CASCADE,\n"
+    "    device      TEXT NOT NULL,\n"
+    "    name        TEXT NOT NULL,\n"
+    "    value       REAL NOT NULL,\n"
+    "    unit        TEXT NOT NULL,\n"
+    "    method      TEXT,\n"
+    "    measured_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n"
+    ");\n"
+    "CREATE INDEX ceilings_by_machine ON ceilings(machine_id, device, name, id);\n"
+    "CREATE VIEW v_ceilings AS\n"
+    "SELECT m.fingerprint AS machine, m.hostname AS hostname, c.machine_id AS machine_id,\n"
+    "       c.device AS device, c.name AS name, c.value AS value, c.unit AS unit,\n"
+    "       c.method AS method, c.measured_at AS measured_at\n"
+    "  FROM ceilings c JOIN machines m ON m.id = c.machine_id\n"
+    " WHERE c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id\n"
+    "                  AND x.device = c.device AND x.name = c.name);\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
     { 3, "runs.argv, for resuming a run", schema_v3 },
     { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
     { 5, "claims: paper claims judged on this machine", schema_v5 },
+    { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)
