@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench/cli.h"
+#include "harness/machine.h"
 #include "reports/report.h"
 
 #define MAX_RUNS 16
@@ -12,7 +13,8 @@
 static void usage(void)
 {
     printf("usage: kbench report RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K]\n"
-           "                    [--size WxH] [--db PATH]\n\n"
+           "                    [--size WxH] [--claims [--all-machines]] [--db PATH]\n"
+           "       kbench report --claims --out DIR   (the paper-claims page alone)\n\n"
            "Writes a report folder through gnuplot: for each plot its data (NAME.dat), its script\n"
            "(NAME.gp; 'gnuplot NAME.gp' in the folder re-renders it) and the picture, plus index.md\n"
            "and a self-contained index.html with the plots, the machine, the runs and the tables.\n\n"
@@ -30,6 +32,9 @@ static void usage(void)
            "  -f, --format FMT        png, svg or pdf (png); the page shows PNG copies of PDF plots\n"
            "  -b, --baseline-kernel K draw speed-ups against kernel K (e.g. attention.reference)\n"
            "  --size WxH              plot size in pixels (960x600)\n"
+           "  --claims                also claims.md and claims.html: the stored verdicts of 'kbench\n"
+           "                          claims' on this machine, one small plot per claim (paper vs here)\n"
+           "  --all-machines          with --claims: every machine's newest verdicts\n"
            "  --db PATH               database (./kbench.db, or $KBENCH_DB)\n\n"
            "Needs gnuplot with the pngcairo/svg/pdfcairo terminal (Debian: gnuplot-nox); says so\n"
            "and exits 2 when it is missing.\n\n"
@@ -44,11 +49,15 @@ int cmd_report(int argc, char **argv)
         { "baseline-kernel", required_argument, NULL, 'b' },
         { "size", required_argument, NULL, 'S' },
         { "db", required_argument, NULL, 'd' },
+        { "claims", no_argument, NULL, 'C' },
+        { "all-machines", no_argument, NULL, 'A' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *db = NULL;
     struct report_options opt = { .format = "png", .width = 960, .height = 600 };
+    int all_machines = 0;
+    struct machine_info here;
     opterr = 0;
     optind = 0;
     int c;
@@ -80,6 +89,8 @@ int cmd_report(int argc, char **argv)
             break;
         }
         case 'd': db = optarg; break;
+        case 'C': opt.claims = 1; break;
+        case 'A': all_machines = 1; break;
         case 'h': usage(); return EXIT_OK;
         case ':': return cli_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -89,8 +100,12 @@ int cmd_report(int argc, char **argv)
         }
     }
     int nruns = argc - optind;
-    if (nruns == 0)
-        return cli_usage_error("report", "no run given (a run id, uuid, 'latest' or 'tag:NAME')");
+    if (nruns == 0 && !opt.claims)
+        return cli_usage_error("report", "no run given (a run id, uuid, 'latest' or 'tag:NAME'), nor --claims");
+    if (opt.claims && !all_machines) {
+        machine_info_read(&here);
+        opt.claims_machine = here.fingerprint;
+    }
     if (nruns > MAX_RUNS)
         return cli_usage_error("report", "%d runs given; at most %d", nruns, MAX_RUNS);
     if (!opt.out_dir)
@@ -113,7 +128,7 @@ int cmd_report(int argc, char **argv)
     if (report_write(s, ids, nruns, &opt, stderr, why, sizeof why) != 0)
         rc = cli_input_error("report", "%s", why);
     else
-        printf("%s/index.html\n", opt.out_dir);
+        printf("%s/%s\n", opt.out_dir, nruns ? "index.html" : "claims.html");
     store_close(s);
     return rc;
 }

@@ -219,6 +219,31 @@ static const char *terminal_of(const char *format)
     return "pdfcairo";
 }
 
+static int collect_claim(const struct claim_row *c, void *ctx)
+{
+    struct report *r = ctx;
+    struct claim_row *grown = realloc(r->claims, sizeof *grown * (size_t)(r->nclaims + 1));
+    if (!grown)
+        return 1;
+    r->claims = grown;
+    r->claims[r->nclaims++] = *c;
+    return 0;
+}
+
+static int load_claims(struct store *s, struct report *r, char *why, size_t whylen)
+{
+    if (store_list_claims(s, r->opt->claims_machine, collect_claim, r) != 0) {
+        snprintf(why, whylen, "%s", store_errmsg(s));
+        return -1;
+    }
+    if (r->nclaims == 0) {
+        snprintf(why, whylen, "no paper-claim verdicts stored%s; run 'kbench claims' first",
+                 r->opt->claims_machine ? " for this machine" : "");
+        return -1;
+    }
+    return 0;
+}
+
 int report_write(struct store *s, const int64_t *run_ids, int nruns, const struct report_options *opt, FILE *log,
                  char *why, size_t whylen)
 {
@@ -236,6 +261,8 @@ int report_write(struct store *s, const int64_t *run_ids, int nruns, const struc
         return -1;
     }
     int rc = 0;
+    if (opt->claims && load_claims(s, &r, why, whylen) != 0)
+        rc = -1;
     for (int i = 0; i < nruns && rc == 0; i++) {
         struct report_run *run = &r.runs[i];
         if (store_get_run(s, run_ids[i], &run->run) != 0 || store_get_machine(s, run_ids[i], &run->machine) != 0 ||
@@ -245,10 +272,15 @@ int report_write(struct store *s, const int64_t *run_ids, int nruns, const struc
             rc = -1;
         }
     }
-    if (rc == 0)
+    if (rc == 0 && nruns > 0)
         rc = report_plots(&r, why, whylen);
-    if (rc == 0)
+    if (rc == 0 && nruns > 0)
         rc = report_pages(&r, why, whylen);
+    if (rc == 0 && opt->claims)
+        rc = report_claim_plots(&r, why, whylen);
+    if (rc == 0 && opt->claims)
+        rc = report_claims_page(&r, why, whylen);
+    free(r.claims);
     for (int i = 0; i < nruns; i++)
         free(r.runs[i].rows);
     free(r.runs);

@@ -63,6 +63,8 @@ struct report_options {
     const char *format;          /* "png", "svg" or "pdf" */
     const char *baseline_kernel; /* NULL: no speed-up plots */
     int width, height;           /* pixels for png and svg (pdf: the same at 96 dpi) */
+    int claims;                  /* also write claims.md/.html: the stored paper-claim verdicts */
+    const char *claims_machine;  /* their machine's fingerprint; NULL: every machine */
 };
 
 /* One written plot, for the index. */
@@ -83,9 +85,14 @@ struct report {
     FILE *log;         /* progress and notes (stderr) */
     char notes[8][256];/* what was left out and why, shown on the page */
     int nnotes;
+    struct claim_row *claims; /* with opt->claims: the newest verdict of each claim */
+    int nclaims;
+    int first_claim_plot;     /* plots[first_claim_plot..] are the claims' */
 };
 
-/* Writes the report of the runs into opt->out_dir (created if missing). Returns 0, or -1 with
+/* Writes the report of the runs into opt->out_dir (created if missing); with opt->claims also
+ * the paper-claims page (claims.md, claims.html: one small plot per claim, the paper's figure
+ * beside this machine's), and then the runs may be none. Returns 0, or -1 with
  * the reason in why (gnuplot missing or lacking the terminal, a folder that cannot be
  * written, a gnuplot error). */
 int report_write(struct store *s, const int64_t *run_ids, int nruns, const struct report_options *opt, FILE *log,
@@ -95,6 +102,10 @@ int report_write(struct store *s, const int64_t *run_ids, int nruns, const struc
 int report_plots(struct report *r, char *why, size_t whylen);
 /* report_page.c: index.md and index.html. */
 int report_pages(struct report *r, char *why, size_t whylen);
+/* report_plots.c: claim_ID, a bar of the paper's figure beside this machine's (with its CI). */
+int report_claim_plots(struct report *r, char *why, size_t whylen);
+/* report_page.c: claims.md and claims.html. */
+int report_claims_page(struct report *r, char *why, size_t whylen);
 
 /* Helpers shared by the report's files. */
 void report_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -473,3 +473,68 @@ int report_pages(struct report *r, char *why, size_t whylen)
     report_series_free(v, nv);
     return rc;
 }
+
+/* ---- paper claims ------------------------------------------------------------------------------ */
+
+static int write_claims_doc(struct doc *d, char *why, size_t whylen)
+{
+    const struct report *r = d->r;
+    const char *title = "Paper claims on this machine";
+    if (d->kind == DOC_HTML) {
+        fputs(html_head, d->f);
+        html_text(d->f, title);
+        fputs(html_style, d->f);
+        fputs("<h1>", d->f);
+        html_text(d->f, title);
+        fputs("</h1>\n", d->f);
+    } else {
+        fprintf(d->f, "# %s\n\n", title);
+    }
+    doc_para(d, "The headline claims of the papers behind kbench's kernels, each measured by `kbench claims` "
+                "(the newest verdict of each claim%s). A verdict says whether the paper's figure holds on this "
+                "machine; the paper's hardware is named beside it, and most papers measured on GPUs.",
+             r->opt->claims_machine ? " on this machine" : " on each machine");
+    static const char *const head[] = { "claim", "paper says", "paper's figure and hardware", "here", "verdict", "why",
+                                        "machine" };
+    doc_table(d, head, 7, "lllllll");
+    for (int i = 0; i < r->nclaims; i++) {
+        const struct claim_row *c = &r->claims[i];
+        char figure[256], quote[600];
+        snprintf(figure, sizeof figure, "%.4g (%s) on %s", c->paper_value, c->metric, *c->hardware ? c->hardware : "?");
+        snprintf(quote, sizeof quote, "\"%s\" (%s)", c->quote, c->paper);
+        const char *cells[] = { c->claim_id, quote, figure, *c->measured_text ? c->measured_text : "-", c->verdict,
+                                c->reason, c->hostname };
+        doc_row(d, cells, "lllllll");
+    }
+    doc_table_end(d);
+    doc_heading(d, 2, "Paper against here, one plot per claim");
+    for (int i = r->first_claim_plot; i < r->nplots; i++) {
+        doc_heading(d, 3, r->plots[i].title);
+        if (doc_image(d, &r->plots[i], why, whylen) != 0)
+            return -1;
+    }
+    if (d->kind == DOC_HTML)
+        fputs("</body>\n</html>\n", d->f);
+    return 0;
+}
+
+int report_claims_page(struct report *r, char *why, size_t whylen)
+{
+    static const char *const names[] = { "claims.md", "claims.html" };
+    for (int k = 0; k < 2; k++) {
+        FILE *f = report_open(r, names[k], why, whylen);
+        if (!f)
+            return -1;
+        struct doc d = { .f = f, .kind = k ? DOC_HTML : DOC_MD, .r = r };
+        int rc = write_claims_doc(&d, why, whylen);
+        if ((ferror(f) | (fclose(f) != 0)) && rc == 0) {
+            snprintf(why, whylen, "cannot write %s/%s", r->opt->out_dir, names[k]);
+            rc = -1;
+        }
+        if (rc != 0)
+            return -1;
+        if (r->log)
+            fprintf(r->log, "wrote %s/%s\n", r->opt->out_dir, names[k]);
+    }
+    return 0;
+}

@@ -722,3 +722,59 @@ int report_plots(struct report *r, char *why, size_t whylen)
     report_series_free(v, nv);
     return rc;
 }
+
+/* ---- paper claims ------------------------------------------------------------------------------ */
+
+static const char *claim_axis_label(const char *metric)
+{
+    if (strcmp(metric, "speedup") == 0)
+        return "speed-up over the baseline (x)";
+    if (strcmp(metric, "crossover") == 0)
+        return "sequence length N where the candidate overtakes";
+    if (strcmp(metric, "flat") == 0)
+        return "spread of the time per token (0 = flat)";
+    if (strcmp(metric, "exponent") == 0)
+        return "scaling exponent p (time ~ N^p)";
+    return "cosine similarity to float64";
+}
+
+int report_claim_plots(struct report *r, char *why, size_t whylen)
+{
+    /* small multiples: half the report's plot size */
+    struct report_options small = *r->opt;
+    small.width = r->opt->width / 2 > 360 ? r->opt->width / 2 : 360;
+    small.height = r->opt->height / 2 > 260 ? r->opt->height / 2 : 260;
+    const struct report_options *saved = r->opt;
+    r->opt = &small;
+    r->first_claim_plot = r->nplots;
+    int rc = 0;
+    for (int i = 0; i < r->nclaims && rc == 0; i++) {
+        const struct claim_row *c = &r->claims[i];
+        char name[96], title[192], caption[512];
+        snprintf(name, sizeof name, "claim_%s", c->claim_id);
+        snprintf(title, sizeof title, "%s: %s", c->claim_id, c->verdict);
+        struct plot p;
+        if ((rc = plot_begin(r, &p, name, title, "", claim_axis_label(c->metric), why, whylen)) != 0)
+            break;
+        int measured = isfinite(c->measured);
+        fprintf(p.dat, "# who value ci_lo ci_hi\n\"paper\" %.9g %.9g %.9g\n", c->paper_value, c->paper_value,
+                c->paper_value);
+        if (measured)
+            fprintf(p.dat, "\"here\" %.9g %.9g %.9g\n", c->measured, isfinite(c->ci_lo) ? c->ci_lo : c->measured,
+                    isfinite(c->ci_hi) ? c->ci_hi : c->measured);
+        fprintf(p.gp, "set key off\nset style fill solid 0.6 border -1\nset boxwidth 0.5\n"
+                      "set xrange [-0.6:1.6]\nset yrange [0:*]\nset xtics (\"paper\" 0, \"here\" 1)\n");
+        if (!measured)
+            fprintf(p.gp, "set label 1 \"not measured here\" at 1, graph 0.5 center\n");
+        int items = 0;
+        plot_item(&p, &items, "\"%s.dat\" using 0:2 with boxes lc rgb \"#0072b2\"", p.name);
+        if (measured)
+            plot_item(&p, &items, "\"%s.dat\" using 0:2:3:4 with yerrorbars lc rgb \"#000000\" pt 0", p.name);
+        snprintf(caption, sizeof caption, "%s. The paper: %.4g (%s, on %s); here: %s. Verdict: %s - %s.",
+                 c->quote, c->paper_value, c->metric, *c->hardware ? c->hardware : "?",
+                 *c->measured_text ? c->measured_text : "not measured", c->verdict, c->reason);
+        rc = plot_end(&p, title, caption, why, whylen);
+    }
+    r->opt = saved;
+    return rc;
+}

@@ -54,6 +54,18 @@ expect_exit 0 "--format json" "$KBENCH" claims --show --db "$DB" --format json
 if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==2' "$TMP/out" 2>/dev/null; then
     ok "json output parses with two claims"; else bad "json output: $(head -3 "$TMP/out")"; fi
 
+if command -v gnuplot >/dev/null 2>&1; then
+    expect_exit 0 "report --claims writes the claims page" "$KBENCH" report --claims --out "$TMP/rep" --db "$DB"
+    expect_text "$TMP/rep/claims.md" "flash-beats-reference" "claims.md names the claim"
+    expect_text "$TMP/rep/claims.html" "data:image/png;base64," "claims.html embeds its plots"
+    if [ -s "$TMP/rep/claim_flash-beats-reference.png" ] && [ -s "$TMP/rep/claim_flash-beats-reference.gp" ]; then
+        ok "one plot per claim, with its script"; else bad "no claim plot in $(ls "$TMP/rep" | tr '\n' ' ')"; fi
+    expect_text "$TMP/rep/claim_quantum-attention.dat" '"paper" 1000' "an untestable claim still shows the paper's figure"
+else
+    ok "# SKIP report --claims: gnuplot is not installed"
+fi
+expect_exit 2 "report --claims with no verdicts stored" "$KBENCH" report --claims --out "$TMP/rep2" --db "$TMP/none.db"
+
 expect_exit 2 "unknown option" "$KBENCH" claims --bogus
 expect_exit 2 "--only naming no claim" "$KBENCH" claims --claims "$TMP/claims" --db "$DB" --only nope
 printf 'id = x\nmetric = fastest\n' >"$TMP/claims/03-bad.claim"
