@@ -138,42 +138,6 @@ bad:
 
 /* ---- bootstrap ratio of medians ----------------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Median (type 7) of a resample of an ascending array: the resample's order statistics are the
- * source values at its sorted indices, so counting drawn indices replaces a sort. */
-static double resampled_median(const double *sorted, size_t n, uint32_t *counts, uint64_t *rng)
-{
-    memset(counts, 0, n * sizeof *counts);
-    for (size_t i = 0; i < n; i++)
-        counts[(size_t)(((splitmix64(rng) >> 32) * (uint64_t)n) >> 32)]++;
-    size_t want_lo = (n - 1) / 2, want_hi = n / 2, seen = 0;
-    double lo = sorted[n - 1];
-    int have_lo = 0;
-    for (size_t k = 0; k < n; k++) {
-        seen += counts[k];
-        if (!have_lo && seen > want_lo) {
-            lo = sorted[k];
-            have_lo = 1;
-        }
-        if (seen > want_hi)
-            return (lo + sorted[k]) / 2.0;
-    }
-    return (lo + sorted[n - 1]) / 2.0;
-}
-
-static int cmp_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
 int regress_ratio_ci(const double *base, size_t n_base, const double *cand, size_t n_cand,
                      unsigned resamples, uint64_t seed, double level,
                      double *ratio, double *lo, double *hi)
@@ -203,11 +167,11 @@ int regress_ratio_ci(const double *base, size_t n_base, const double *cand, size
         goto out;
     uint64_t rng = seed;
     for (unsigned i = 0; i < r; i++) {
-        double b = resampled_median(sb, n_base, counts, &rng);
-        double c = resampled_median(sc, n_cand, counts, &rng);
+        double b = stats_bootstrap_median(sb, n_base, counts, &rng);
+        double c = stats_bootstrap_median(sc, n_cand, counts, &rng);
         ratios[i] = c / b;
     }
-    qsort(ratios, r, sizeof *ratios, cmp_double);
+    qsort(ratios, r, sizeof *ratios, stats_cmp_double);
     *lo = stats_quantile_sorted(ratios, r, (1 - level) / 2);
     *hi = stats_quantile_sorted(ratios, r, 1 - (1 - level) / 2);
     rc = 0;
@@ -260,11 +224,11 @@ static double robust_sigma(const double *x, size_t n)
         return NAN;
     for (size_t i = 0; i < m; i++)
         d[i] = x[i + 1] - x[i];
-    qsort(d, m, sizeof *d, cmp_double);
+    qsort(d, m, sizeof *d, stats_cmp_double);
     double med = stats_quantile_sorted(d, m, 0.5);
     for (size_t i = 0; i < m; i++)
         d[i] = fabs(d[i] - med);
-    qsort(d, m, sizeof *d, cmp_double);
+    qsort(d, m, sizeof *d, stats_cmp_double);
     double mad = stats_quantile_sorted(d, m, 0.5);
     free(d);
     return 1.4826 * mad / M_SQRT2;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/kvfile.h"
 #include "harness/plan.h"
 #include "kernels/kernel.h"
 #include "reports/scaling.h"
@@ -143,75 +144,51 @@ int claim_load(const char *path, struct claim *out, char *err, size_t errlen)
     struct plan_spec scratch;
     plan_spec_default(&scratch);
     enum section sec = SEC_TOP;
-    char line[1024];
-    int lineno = 0, rc = -1;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, lineno, sizeof line - 2);
-            goto done;
-        }
-        char *hash = line[0] == '#' ? line : strstr(line, " #");
-        if (hash)
-            *hash = '\0'; /* a quote may hold '#', so a comment starts a line or follows a space */
-        char *s = trim(line);
-        if (!*s)
-            continue;
-        if (*s == '[') {
-            const char *names[] = { "run", "candidate", "baseline" };
-            size_t k;
-            for (k = 0; k < 3; k++) {
-                char want[16];
-                snprintf(want, sizeof want, "[%s]", names[k]);
-                if (strcmp(s, want) == 0)
-                    break;
-            }
+    struct kv_reader rd;
+    struct kv_line kv;
+    int rc = -1, got;
+    kv_open(&rd, f, path);
+    while ((got = kv_next(&rd, &kv, err, errlen)) == 1) {
+        char sub[512];
+        if (kv.is_section) {
+            static const char *const names[] = { "run", "candidate", "baseline" };
+            size_t k = 0;
+            while (k < 3 && strcmp(kv.section, names[k]) != 0)
+                k++;
             if (k == 3) {
-                snprintf(err, errlen, "%s:%d:%d: unknown section '%s' (expected [run], [candidate] or [baseline])",
-                         path, lineno, (int)(s - line) + 1, s);
+                kv_error(&rd, 0, err, errlen, "unknown section '[%s]' (expected [run], [candidate] or [baseline])",
+                         kv.section);
                 goto done;
             }
             sec = (enum section)(k + 1);
             continue;
         }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s:%d:%d: expected 'key = value', got '%s'", path, lineno, (int)(s - line) + 1, s);
-            goto done;
-        }
-        *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
-        if (!*key || !*value) {
-            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, (int)((*key ? eq + 1 : s) - line) + 1,
-                     *key ? "missing value" : "missing key");
-            goto done;
-        }
-        char sub[512];
         if (sec == SEC_TOP) {
-            int r = set_meta(&c, key, value, sub, sizeof sub);
+            int r = set_meta(&c, kv.key, kv.value, sub, sizeof sub);
             if (r != 0) {
-                snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, (int)((r == -2 ? key : value) - line) + 1, sub);
+                kv_error(&rd, r == -2 ? kv.key_col : kv.value_col, err, errlen, "%s", sub);
                 goto done;
             }
             continue;
         }
-        if (strcmp(key, "kernels") == 0) {
-            snprintf(err, errlen, "%s:%d:%d: 'kernels' comes from candidate and baseline, not from a section",
-                     path, lineno, (int)(key - line) + 1);
+        if (strcmp(kv.key, "kernels") == 0) {
+            kv_error(&rd, kv.key_col, err, errlen, "'kernels' comes from candidate and baseline, not from a section");
             goto done;
         }
         /* Axes are checked here, so a bad one is reported against the claim file's line. */
-        int r = plan_spec_set(&scratch, key, value, sub, sizeof sub);
+        int r = plan_spec_set(&scratch, kv.key, kv.value, sub, sizeof sub);
         if (r != 0) {
-            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, (int)((r == -2 ? key : value) - line) + 1, sub);
+            kv_error(&rd, r == -2 ? kv.key_col : kv.value_col, err, errlen, "%s", sub);
             goto done;
         }
         char *dst = sec == SEC_RUN ? run : sec == SEC_CANDIDATE ? cand : base;
-        if (append(dst, sizeof run, key, value) != 0) {
-            snprintf(err, errlen, "%s:%d: section too long", path, lineno);
+        if (append(dst, sizeof run, kv.key, kv.value) != 0) {
+            kv_error(&rd, 0, err, errlen, "section too long");
             goto done;
         }
     }
+    if (got < 0)
+        goto done;
     const char *need = !*c.id ? "id" : !*c.paper ? "paper" : !*c.quote ? "quote" : !*c.candidate ? "candidate"
                      : isnan(c.paper_value) ? "paper_value" : NULL;
     if (!need && (c.metric == CLAIM_SPEEDUP || c.metric == CLAIM_CROSSOVER) && !*c.baseline)
@@ -237,6 +214,7 @@ int claim_load(const char *path, struct claim *out, char *err, size_t errlen)
     *out = c;
     rc = 0;
 done:
+    kv_close(&rd);
     fclose(f);
     return rc;
 }

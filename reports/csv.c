@@ -144,12 +144,9 @@ static void csv_end(struct csv *c)
     c->col = 0;
 }
 
-static void csv_case(struct csv *c, const struct run_row *run, const struct roofline *roof, const struct result_row *r)
+/* kernel .. status: the columns that say which case a row is about (cases and counters tables) */
+static void csv_case_identity(struct csv *c, const struct result_row *r)
 {
-    const struct kb_stats *st = &r->stats;
-    csv_int(c, run->id);
-    csv_text(c, run->uuid);
-    csv_int(c, r->case_id);
     csv_text(c, r->kernel);
     csv_text(c, r->impl);
     csv_text(c, r->device);
@@ -163,6 +160,15 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     csv_int(c, r->threads);
     csv_int(c, r->cold_cache);
     csv_text(c, r->status);
+}
+
+static void csv_case(struct csv *c, const struct run_row *run, const struct roofline *roof, const struct result_row *r)
+{
+    const struct kb_stats *st = &r->stats;
+    csv_int(c, run->id);
+    csv_text(c, run->uuid);
+    csv_int(c, r->case_id);
+    csv_case_identity(c, r);
     csv_int(c, (long long)st->n);
     csv_num(c, st->median);
     csv_num(c, st->mean);
@@ -275,19 +281,7 @@ static int csv_counter(const struct kb_counter *k, void *ctx)
     const struct result_row *r = x->r;
     csv_int(c, r->run_id);
     csv_int(c, r->case_id);
-    csv_text(c, r->kernel);
-    csv_text(c, r->impl);
-    csv_text(c, r->device);
-    csv_text(c, r->dtype);
-    csv_dim(c, r->shape.batch);
-    csv_dim(c, r->shape.heads);
-    csv_dim(c, r->shape.kv_heads);
-    csv_dim(c, r->shape.seq_len);
-    csv_dim(c, r->shape.head_dim);
-    csv_int(c, r->shape.causal);
-    csv_int(c, r->threads);
-    csv_int(c, r->cold_cache);
-    csv_text(c, r->status);
+    csv_case_identity(c, r);
     csv_text(c, k->backend);
     csv_text(c, k->name);
     csv_num(c, k->value);

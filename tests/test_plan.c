@@ -341,6 +341,12 @@ static void test_suite_errors_name_the_column(void **state)
     assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, ":3:12: unknown routing 'bogus'"));
     unlink(path);
+    /* a NUL byte is named as such, not mistaken for a long line */
+    static const char with_nul[] = "[g]\nseq = 12\0003\n";
+    FILE *f = fmemopen((void *)with_nul, sizeof with_nul - 1, "r");
+    assert_int_equal(plan_suite_parse(f, "nul.suite", &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    fclose(f);
+    assert_non_null(strstr(err, "nul.suite:2:9: a NUL byte"));
     path = write_tmp("[g]\n  colour = red\n");
     assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, ":2:3: unknown axis 'colour'"));
