@@ -253,6 +253,25 @@ static void count_events(const struct runner_options *o, struct kb_case *c,
     papi_session_close(ps);
 }
 
+#define KERNEL_STATS_RESERVE 48
+/* The kernel's own observations of its verified run (kb_kernel.stats), as "kernel" counters. */
+static void kernel_stats(const struct kb_case *c, struct kb_counter_report *r)
+{
+    if (!c->kernel->stats)
+        return;
+    /* the rusage and PAPI figures come after these: leave them their room */
+    int room = KB_COUNTERS_MAX - KERNEL_STATS_RESERVE - r->n;
+    if (room <= 0)
+        return;
+    struct kb_counter *out = calloc((size_t)room, sizeof *out);
+    if (!out)
+        return;
+    int n = c->kernel->stats(c, out, room);
+    for (int i = 0; i < n && i < room; i++)
+        counter_report_add(r, "kernel", out[i].name, out[i].value, out[i].unit[0] ? out[i].unit : "count");
+    free(out);
+}
+
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
                     struct child_result *res, double **samples)
 {
@@ -281,6 +300,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
     }
     k->verify(&c, &res->accuracy);
     res->verified = 1;
+    kernel_stats(&c, &res->counters);
     if (o->dump_dir && dump_case(pc, &c, &res->accuracy, o->dump_dir, err, sizeof err) != 0) {
         fail(res, CASE_SETUP_FAILED, err);
         goto out;

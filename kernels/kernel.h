@@ -171,6 +171,9 @@ struct kb_tensor {
 };
 #define KB_TENSORS_MAX 8
 
+/* harness/counters.h: one named value (the stats callback below fills them). */
+struct kb_counter;
+
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };
 
@@ -201,6 +204,14 @@ struct kb_kernel {
     /* Lists the case's buffers (inputs and outputs); returns how many, at most max. */
     int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
     void (*teardown)(struct kb_case *c);
+
+    /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
+     * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
+     * after verify (outside the timed region), and stores what it writes as counters of backend
+     * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
+     * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
+     * Writes at most max counters and returns how many (0 when there is nothing to say). */
+    int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
 };
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */
