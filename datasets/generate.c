@@ -278,6 +278,16 @@ void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_
 {
     gen_fill_normal_f32(wr, hidden * (size_t)experts, mix64(seed ^ 0x726f75746572ull), 0.0,
                         hidden ? 1.0 / sqrt((double)hidden) : 1.0);
+    /* every column scaled to unit norm, so that every expert's logit is exactly N(0,1) for N(0,1)
+     * inputs: a random column norm alone would skew a "uniform" routing by ±1/√(2h) */
+    for (int e = 0; e < experts; e++) {
+        double norm = 0;
+        for (size_t i = 0; i < hidden; i++)
+            norm += (double)wr[i * experts + e] * wr[i * experts + e];
+        norm = sqrt(norm);
+        for (size_t i = 0; norm > 0 && i < hidden; i++)
+            wr[i * experts + e] = (float)(wr[i * experts + e] / norm);
+    }
     int k = top_k < 1 ? 1 : top_k > experts ? experts : top_k;
     for (int e = 0; e < experts; e++)
         bias[e] = 0.0f;

@@ -31,7 +31,8 @@ int gen_outlier_channels(size_t cols, uint64_t seed, size_t *idx, float *scale, 
 /* ---- MoE routing skews ---------------------------------------------------------------------
  * A router computes logits = x·W_r + b (x a row of the input, W_r [h,E], b [E]) and sends each
  * token to its top_k experts. The skew of the expected load is set through the bias: W_r has
- * N(0, 1/h) entries, so for N(0,1) inputs every logit is b_e plus N(0,1) noise, and b is
+ * random normal columns scaled to unit norm, so for N(0,1) inputs every logit is b_e plus N(0,1)
+ * noise, and b is
  * calibrated (by a seeded simulation of that noise, so the result depends on the seed alone)
  * until each expert's expected share of the T·top_k assignments matches the target:
  *   uniform  1/E each (b = 0)
