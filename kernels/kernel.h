@@ -171,6 +171,9 @@ struct kb_tensor {
 };
 #define KB_TENSORS_MAX 8
 
+/* harness/counters.h: one named value (the stats callback below fills them). */
+struct kb_counter;
+
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };
 
@@ -204,6 +207,13 @@ struct kb_kernel {
     /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's (KB_AXES_ATTENTION, ...).
      * Last, so C++ (.cu) descriptors written positionally may leave it out. */
     uint64_t axes;
+    /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
+     * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
+     * after verify (outside the timed region), and stores what it writes as counters of backend
+     * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
+     * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
+     * Writes at most max counters and returns how many (0 when there is nothing to say). */
+    int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
 };
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */

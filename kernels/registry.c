@@ -10,11 +10,18 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/moe/moe.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_moe_router_cpu,
+    &kb_moe_dispatch_cpu,
+    &kb_moe_combine_cpu,
+    &kb_moe_experts_cpu,
+    &kb_moe_layer_unfused,
+    &kb_moe_layer_fused,
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
