@@ -10,11 +10,14 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/sparse.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_attention_window_cpu,
+    &kb_attention_window_naive,
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
