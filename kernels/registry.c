@@ -11,6 +11,7 @@
 
 #include "kernels/attention/attention.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/attention/int8.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -18,6 +19,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_cpu,
     &kb_attention_window_cpu,
     &kb_attention_window_naive,
+    &kb_attention_int8_cpu,
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,

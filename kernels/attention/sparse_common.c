@@ -214,9 +214,10 @@ float *decode_query_new(const struct kb_shape *s, uint64_t seed)
     float *q = attention_alloc((elems + ATTENTION_INPUT_PAD) * sizeof(float));
     if (!q)
         return NULL;
-    /* the same sub-seed rule as attention_common.c gives Q (SEED_Q = 1) */
+    /* the same sub-seed rule and distribution as attention_common.c gives Q (SEED_Q = 1; the
+     * outlier case has its outliers in K, Q stays normal) */
     gen_fill_input_f32(q, (size_t)s->batch * s->heads, (size_t)s->head_dim, seed ^ 0x9E3779B97F4A7C15ull,
-                       s->input);
+                       s->input == KB_INPUT_OUTLIER ? KB_INPUT_NORMAL : s->input);
     memset(q + elems, 0, ATTENTION_INPUT_PAD * sizeof(float));
     return q;
 }
