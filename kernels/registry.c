@@ -20,6 +20,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_window_cpu,
     &kb_attention_window_naive,
     &kb_attention_int8_cpu,
+    &kb_attention_block_sparse_cpu,
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,

@@ -124,7 +124,7 @@ double bsa_flops(const struct kb_shape *s)
     double bh = (double)s->batch * s->heads, d = s->head_dim, nb = bsa_blocks(s);
     double attend = 4.0 * bh * d * bsa_pairs(s);
     double estimate = 2.0 * bh * d * nb * (nb - 1.0) / 2.0;
-    double pooling = (double)s->batch * s->seq_len * d * (s->heads + s->kv_heads);
+    double pooling = (double)s->batch * s->seq_len * d * (s->heads + (s->kv_heads > 0 ? s->kv_heads : s->heads));
     return attend + estimate + pooling;
 }
 
@@ -205,7 +205,7 @@ double decode_flops(const struct kb_shape *s)
 double decode_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     double d = s->head_dim;
-    return kb_dtype_size(t) * (2.0 * s->batch * s->heads * d + 2.0 * s->batch * s->kv_heads * (double)s->seq_len * d);
+    return kb_dtype_size(t) * (2.0 * s->batch * s->heads * d + 2.0 * s->batch * (s->kv_heads > 0 ? s->kv_heads : s->heads) * (double)s->seq_len * d);
 }
 
 float *decode_query_new(const struct kb_shape *s, uint64_t seed)
