@@ -11,11 +11,17 @@
 
 #include "kernels/attention/attention.h"
 #include "kernels/moe/moe.h"
+#include "kernels/attention/sparse.h"
+#include "kernels/attention/int8.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_attention_window_cpu,
+    &kb_attention_window_naive,
+    &kb_attention_int8_cpu,
+    &kb_attention_block_sparse_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
