@@ -21,6 +21,7 @@ int cmd_counters(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     { "runs", cmd_runs, "list the runs in the database" },
     { "show", cmd_show, "print the results of a run" },
     { "export", cmd_export, "write a run's results as CSV or JSON" },
+    { "tui", cmd_tui, "the interactive dashboard: runs, results, plots, compare, live" },
 };
 
 static void usage(FILE *out)

@@ -1543,3 +1543,8 @@ int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
     sqlite3_finalize(st);
     return ret;
 }
+
+int store_data_version(struct store *s, int64_t *out)
+{
+    return query_int(s, "PRAGMA data_version", 0, out, "poll it for changes");
+}

@@ -113,4 +113,8 @@ long store_get_samples(struct store *s, int64_t case_id, double **out);
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
 
+/* SQLite's PRAGMA data_version: a number that changes when another connection commits to the
+ * database, so a reader (the dashboard) can poll cheaply and re-read only after a change. */
+int store_data_version(struct store *s, int64_t *out);
+
 #endif
