@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,6 +252,19 @@ static void poll_database(struct app *a, int64_t *version)
     }
 }
 
+/* A resize whose SIGWINCH ncurses did not turn into KEY_RESIZE (two resizes in quick
+ * succession can leave it at the first size) is caught here, at the next poll. */
+static void follow_terminal_size(struct app *a)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0)
+        return;
+    if (ws.ws_row != LINES || ws.ws_col != COLS) {
+        resizeterm(ws.ws_row, ws.ws_col);
+        make_windows(a);
+    }
+}
+
 static void handle_key(struct app *a, int ch)
 {
     const struct screen_ops *ops = a->stack[a->depth - 1].ops;
@@ -342,6 +356,7 @@ int tui_main(const struct tui_options *o, char *err, size_t errlen)
             handle_key(&a, ch);
         /* polled between keys too, so a held key does not stop the live view */
         if (a.depth > 0 && (ch == ERR || now_ms() - last_poll >= poll_ms)) {
+            follow_terminal_size(&a);
             poll_database(&a, &version);
             last_poll = now_ms();
         }

@@ -235,6 +235,10 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
     int shown[64];
     int ncols = t->ncols < 64 ? t->ncols : 64;
     fit_columns(t, width, shown);
+    t->hidden = 0;
+    for (int c = 0; c < ncols; c++)
+        if (!shown[c])
+            t->hidden |= 1ull << c;
     int show_filter = t->editing || t->filter[0];
     int rows = h - 1 - show_filter;
     if (rows < 1)
@@ -359,8 +363,10 @@ int table_key(struct table *t, int ch, int allow_space_mark)
     case KEY_HOME: t->cursor = 0; break;
     case KEY_END: case 'G': t->cursor = t->nview - 1; break;
     case '\n': case '\r': case KEY_ENTER: return t->nview > 0 ? 2 : 1;
-    case 's': /* next sort column; after the last, back to source order */
-        t->sort_col = t->sort_col + 1 < t->ncols ? t->sort_col + 1 : -1;
+    case 's': /* next shown column; after the last, back to source order */
+        do
+            t->sort_col = t->sort_col + 1 < t->ncols ? t->sort_col + 1 : -1;
+        while (t->sort_col >= 0 && t->sort_col < 64 && (t->hidden >> t->sort_col & 1));
         t->sort_desc = t->sort_col >= 0 && t->cols[t->sort_col].numeric; /* numbers: biggest first */
         table_refresh(t);
         return 1;

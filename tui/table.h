@@ -50,6 +50,7 @@ struct table {
     int nmarks, max_marks; /* max_marks 0: no marking */
     int page;          /* rows shown at the last draw, for paging */
     int body_y;        /* window row of the first data row at the last draw (mouse) */
+    unsigned long long hidden; /* bit c: column c did not fit at the last draw (s skips it) */
 };
 
 void table_init(struct table *t, const struct table_column *cols, int ncols, const struct table_source *src);
