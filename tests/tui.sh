@@ -182,6 +182,18 @@ see "matched:" compare-200x50 "compare at 200x50"
 keys q q
 see "EXIT=0" quit-200x50 "quit at 200x50"
 
+# ---- without gnuplot: the plot says so, the tables and the fit still work -----------------------
+mkdir -p "$TMP/nognuplot"
+start 80 24 "PATH='$TMP/nognuplot' $TUI"
+see "3 runs" nognuplot-runs "dashboard runs without gnuplot on PATH"
+keys Down Enter
+see "8/8 cases" nognuplot-results "results without gnuplot"
+keys p
+see "gnuplot is not installed" nognuplot-plot "the plot screen says gnuplot is missing"
+grep -Eq "^ A attention\..* p = [0-9]" "$PANE" && ok "the exponent is still fitted" || bad "no exponent without gnuplot"
+keys q q q
+see "EXIT=0" nognuplot-quit "quits normally"
+
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"
 start 80 24 "$KBENCH tui --db '$TMP/foreign.db'"
