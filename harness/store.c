@@ -1030,16 +1030,40 @@ int store_run_tag(struct store *s, int64_t run_id, const char *tag)
     return insert_tag(s, run_id, tag);
 }
 
+/* The shape axes that arrived in schema version 4 (decode onwards): their columns follow the
+ * fixed ones in INSERT and SELECT, in axis order. */
+#define FIRST_V4_AXIS KB_AXIS_DECODE
+
+/* Binds one shape axis: NULL when the kernel does not sweep it; enum axes as their names. */
+static int bind_axis(sqlite3_stmt *st, int i, const struct case_record *r, enum kb_axis a)
+{
+    if (!(kb_kernel_axes(r->kernel) & KB_AXIS_BIT(a)))
+        return sqlite3_bind_null(st, i);
+    int v = kb_shape_get(&r->shape, a);
+    const struct kb_axis_info *ax = kb_axis_info(a);
+    if (ax->kind == KB_AXIS_KIND_ENUM) {
+        const char *name = kb_axis_value_name(a, v);
+        return name ? bind_text(st, i, name) : sqlite3_bind_null(st, i);
+    }
+    return sqlite3_bind_int(st, i, v);
+}
+
 static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, const struct case_record *r,
                            const char *status, const char *dtype)
 {
+    char sql[2048];
+    int w = snprintf(sql, sizeof sql,
+                     "INSERT INTO cases (run_id, seq_no, kernel, impl, family, device, dtype, batch, heads, "
+                     "kv_heads, seq_len, head_dim, causal, threads, cold_cache, seed, status, error, papi_status, "
+                     "calls_per_sample, warmup_calls, flops, bytes, wall_s");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s", kb_axis_info((enum kb_axis)a)->column);
+    w += snprintf(sql + w, sizeof sql - (size_t)w, ") VALUES (?");
+    for (int i = 1; i < 24 + KB_AXIS_COUNT - FIRST_V4_AXIS; i++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", ?");
+    snprintf(sql + w, sizeof sql - (size_t)w, ")");
     sqlite3_stmt *st;
-    if (prepare(s,
-                "INSERT INTO cases (run_id, seq_no, kernel, impl, family, device, dtype, batch, heads, kv_heads, "
-                "seq_len, head_dim, causal, threads, cold_cache, seed, status, error, papi_status, "
-                "calls_per_sample, warmup_calls, flops, bytes, wall_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &st, "store the case") != 0)
+    if (prepare(s, sql, &st, "store the case") != 0)
         return -1;
     const struct kb_kernel *k = r->kernel;
     const char *device = *r->device ? r->device : k->device == KB_DEVICE_CUDA ? "cuda:0" : "cpu";
@@ -1069,6 +1093,8 @@ static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, cons
     bad += bind_real(st, 22, r->flops) != SQLITE_OK;
     bad += bind_real(st, 23, r->bytes) != SQLITE_OK;
     bad += bind_real(st, 24, r->wall_s) != SQLITE_OK;
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        bad += bind_axis(st, 25 + a - FIRST_V4_AXIS, r, (enum kb_axis)a) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the case");
     sqlite3_finalize(st);
     return rc;
@@ -1149,7 +1175,7 @@ static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_acc
     sqlite3_stmt *st;
     if (prepare(s,
                 "INSERT INTO accuracy (case_id, max_abs_err, rel_l2_err, cosine, tolerance, rows_checked, "
-                "rows_total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "rows_total, passed, exact_checked, exact_mismatches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st, "store the accuracy") != 0)
         return -1;
     int bad = 0;
@@ -1161,6 +1187,10 @@ static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_acc
     bad += sqlite3_bind_int64(st, 6, a->rows_checked) != SQLITE_OK;
     bad += sqlite3_bind_int64(st, 7, a->rows_total) != SQLITE_OK;
     bad += sqlite3_bind_int(st, 8, a->passed != 0) != SQLITE_OK;
+    /* no bit-exact check: NULL, so "0 mismatches" always means checked and equal */
+    bad += bind_positive(st, 9, a->exact_checked) != SQLITE_OK;
+    bad += (a->exact_checked > 0 ? sqlite3_bind_int64(st, 10, a->exact_mismatches)
+                                 : sqlite3_bind_null(st, 10)) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the accuracy");
     sqlite3_finalize(st);
     return rc;
@@ -1237,7 +1267,45 @@ static int64_t run_by_uuid_prefix(struct store *s, const char *ref, const char *
     return id;
 }
 
+/* tag:NAME, newest first: on the machine with this fingerprint, or on any when it is NULL. */
+static int64_t run_by_tag(struct store *s, const char *tag, const char *fingerprint)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT max(t.run_id), count(*) FROM run_tags t JOIN runs r ON r.id = t.run_id "
+                "JOIN machines m ON m.id = r.machine_id WHERE t.tag = ?1 AND (?2 IS NULL OR m.fingerprint = ?2)",
+                &st, "look up the tag") != 0)
+        return -1;
+    bind_text(st, 1, tag);
+    bind_opt_text(st, 2, fingerprint);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        id = fail_sql(s, "look up the tag");
+    sqlite3_finalize(st);
+    if (id != 0)
+        return id;
+    if (!fingerprint)
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    /* say whether the tag exists elsewhere: comparing across machines is a choice, not a default */
+    int64_t other = run_by_tag(s, tag, NULL);
+    if (other < 0 && strstr(s->err, "no run tagged"))
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    if (other < 0)
+        return -1;
+    struct run_row r;
+    if (store_get_run(s, other, &r) != 0)
+        return -1;
+    return fail(s, "no run tagged '%s' on this machine (%s) in %s; the newest so tagged is run %lld, measured on %s "
+                "(machine %s)", tag, fingerprint, s->path, (long long)other, r.hostname, r.machine);
+}
+
 int64_t store_resolve_run(struct store *s, const char *ref)
+{
+    return store_resolve_run_on(s, ref, NULL);
+}
+
+int64_t store_resolve_run_on(struct store *s, const char *ref, const char *fingerprint)
 {
     int64_t id;
     if (!ref || !*ref)
@@ -1247,20 +1315,8 @@ int64_t store_resolve_run(struct store *s, const char *ref)
             return -1;
         return id > 0 ? id : fail(s, "no runs in %s", s->path);
     }
-    if (strncmp(ref, "tag:", 4) == 0) {
-        sqlite3_stmt *st;
-        if (prepare(s, "SELECT max(run_id) FROM run_tags WHERE tag = ?", &st, "look up the tag") != 0)
-            return -1;
-        bind_text(st, 1, ref + 4);
-        int rc = sqlite3_step(st);
-        id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            id = fail_sql(s, "look up the tag");
-        sqlite3_finalize(st);
-        if (id == 0)
-            return fail(s, "no run tagged '%s' in %s", ref + 4, s->path);
-        return id;
-    }
+    if (strncmp(ref, "tag:", 4) == 0)
+        return run_by_tag(s, ref + 4, fingerprint);
 
     size_t len = strlen(ref), digits = 0, hex = 0;
     char prefix[37];
@@ -1398,23 +1454,40 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->tolerance = col_real(st, i++);
     r->passed = col_int(st, i++);
     col_text(st, i++, r->papi_status, sizeof r->papi_status);
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++, i++) {
+        if (kb_axis_info((enum kb_axis)a)->kind == KB_AXIS_KIND_ENUM) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            int v = t ? kb_axis_value_parse((enum kb_axis)a, (const char *)t) : 0;
+            kb_shape_set(&r->shape, (enum kb_axis)a, v > 0 ? v : 0);
+        } else {
+            kb_shape_set(&r->shape, (enum kb_axis)a, col_int(st, i));
+        }
+    }
+    r->exact_checked = sqlite3_column_int64(st, i++);
+    r->exact_mismatches = sqlite3_column_int64(st, i++);
 }
 
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx)
 {
     if (run_exists(s, run_id) != 0)
         return -1;
-    /* accuracy.tolerance arrived in schema version 2; an older file read as it is has none */
-    char sql[1400];
-    snprintf(sql, sizeof sql,
+    /* accuracy.tolerance arrived in schema version 2, the later shape axes and the bit-exact
+     * counts in 4; an older file read as it is has none (NULL) */
+    char sql[3072];
+    int w = snprintf(sql, sizeof sql,
              "SELECT c.id, c.run_id, c.kernel, c.impl, c.device, c.dtype, c.status, "
              "c.batch, c.heads, c.kv_heads, c.seq_len, c.head_dim, c.causal, c.threads, c.cold_cache, c.error, "
              "s.n, s.median_s, s.mean_s, s.stddev_s, s.min_s, s.max_s, s.p5_s, s.p95_s, s.mad_s, "
              "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
-             "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status "
-             "FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
-             "WHERE c.run_id = ? ORDER BY c.seq_no",
+             "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status",
              s->version >= 2 ? "a.tolerance" : "NULL");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= 4 ? "c." : "NULL",
+                      s->version >= 4 ? kb_axis_info((enum kb_axis)a)->column : "");
+    snprintf(sql + w, sizeof sql - (size_t)w,
+             ", %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
+             "WHERE c.run_id = ? ORDER BY c.seq_no",
+             s->version >= 4 ? "a.exact_checked, a.exact_mismatches" : "NULL, NULL");
     sqlite3_stmt *st;
     if (prepare(s, sql, &st, "read the results") != 0)
         return -1;
@@ -1540,6 +1613,151 @@ int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
     } else {
         ret = fail_sql(s, "read the machine");
     }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---- claims ------------------------------------------------------------------------------------ */
+
+int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct claim_row *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO claims (claim_id, machine_id, run_id, paper, quote, paper_hardware, metric, paper_value, "
+                "measured, ci_lo, ci_hi, measured_text, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the claim") != 0)
+        return -1;
+    int bad = 0;
+    bad += bind_text(st, 1, c->claim_id) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, machine_id) != SQLITE_OK;
+    bad += bind_positive(st, 3, c->run_id) != SQLITE_OK;
+    bad += bind_text(st, 4, c->paper) != SQLITE_OK;
+    bad += bind_text(st, 5, c->quote) != SQLITE_OK;
+    bad += bind_opt_text(st, 6, c->hardware) != SQLITE_OK;
+    bad += bind_text(st, 7, c->metric) != SQLITE_OK;
+    bad += bind_real(st, 8, c->paper_value) != SQLITE_OK;
+    bad += bind_real(st, 9, c->measured) != SQLITE_OK;
+    bad += bind_real(st, 10, c->ci_lo) != SQLITE_OK;
+    bad += bind_real(st, 11, c->ci_hi) != SQLITE_OK;
+    bad += bind_opt_text(st, 12, c->measured_text) != SQLITE_OK;
+    bad += bind_text(st, 13, c->verdict) != SQLITE_OK;
+    bad += bind_opt_text(st, 14, c->reason) != SQLITE_OK;
+    int64_t id = -1;
+    if (!bad && sqlite3_step(st) == SQLITE_DONE)
+        id = sqlite3_last_insert_rowid(s->db);
+    else
+        fail_sql(s, "store the claim");
+    sqlite3_finalize(st);
+    return id;
+}
+
+int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx)
+{
+    if (s->version < 5)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.id, coalesce(c.run_id, 0), c.claim_id, m.fingerprint, m.hostname, c.evaluated_at, c.paper, "
+                "c.quote, c.paper_hardware, c.metric, c.paper_value, c.measured, c.ci_lo, c.ci_hi, c.measured_text, "
+                "c.verdict, c.reason FROM claims c JOIN machines m ON m.id = c.machine_id "
+                "WHERE c.id IN (SELECT max(id) FROM claims GROUP BY claim_id, machine_id) "
+                "AND (?1 IS NULL OR m.fingerprint = ?1) ORDER BY c.claim_id, m.hostname",
+                &st, "list the claims") != 0)
+        return -1;
+    if (machine)
+        bind_text(st, 1, machine);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct claim_row r;
+        memset(&r, 0, sizeof r);
+        int i = 0;
+        r.id = sqlite3_column_int64(st, i++);
+        r.run_id = sqlite3_column_int64(st, i++);
+        col_text(st, i++, r.claim_id, sizeof r.claim_id);
+        col_text(st, i++, r.machine, sizeof r.machine);
+        col_text(st, i++, r.hostname, sizeof r.hostname);
+        col_text(st, i++, r.evaluated, sizeof r.evaluated);
+        col_text(st, i++, r.paper, sizeof r.paper);
+        col_text(st, i++, r.quote, sizeof r.quote);
+        col_text(st, i++, r.hardware, sizeof r.hardware);
+        col_text(st, i++, r.metric, sizeof r.metric);
+        r.paper_value = col_real(st, i++);
+        r.measured = col_real(st, i++);
+        r.ci_lo = col_real(st, i++);
+        r.ci_hi = col_real(st, i++);
+        col_text(st, i++, r.measured_text, sizeof r.measured_text);
+        col_text(st, i++, r.verdict, sizeof r.verdict);
+        col_text(st, i++, r.reason, sizeof r.reason);
+        if (fn(&r, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "list the claims");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---- ceilings (kbench calibrate) ------------------------------------------------------------- */
+
+int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!*c->device || !*c->name || !*c->unit || !(c->value > 0) || !isfinite(c->value))
+        return fail(s, "ceiling %s %s: value %g %s is not a positive measurement", c->device, c->name, c->value,
+                    c->unit);
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT INTO ceilings (machine_id, device, name, value, unit, method) VALUES (?, ?, ?, ?, ?, ?)",
+                &st, "store a ceiling") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, machine_id);
+    bind_text(st, 2, c->device);
+    bind_text(st, 3, c->name);
+    sqlite3_bind_double(st, 4, c->value);
+    bind_text(st, 5, c->unit);
+    bind_opt_text(st, 6, c->method);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store a ceiling");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx)
+{
+    /* Read mode never migrates, so an older file simply has no such table. */
+    int64_t has_table = 0;
+    if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ceilings'", 0, &has_table,
+                  "look for the ceilings table") != 0)
+        return -1;
+    if (!has_table)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.device, c.name, c.value, c.unit, c.method, c.measured_at FROM ceilings c "
+                "JOIN machines m ON m.id = c.machine_id WHERE m.fingerprint = ? "
+                "AND c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id "
+                "AND x.device = c.device AND x.name = c.name) ORDER BY c.device, c.name",
+                &st, "read the ceilings") != 0)
+        return -1;
+    bind_text(st, 1, fingerprint);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ceiling c;
+        memset(&c, 0, sizeof c);
+        col_text(st, 0, c.device, sizeof c.device);
+        col_text(st, 1, c.name, sizeof c.name);
+        c.value = sqlite3_column_double(st, 2);
+        col_text(st, 3, c.unit, sizeof c.unit);
+        col_text(st, 4, c.method, sizeof c.method);
+        col_text(st, 5, c.measured_at, sizeof c.measured_at);
+        if (fn(&c, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the ceilings");
     sqlite3_finalize(st);
     return ret;
 }

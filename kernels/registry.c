@@ -21,6 +21,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_fpe,
     &kb_selftest_hang,
     &kb_selftest_oom,
+    &kb_selftest_spin,
 #ifdef HAVE_CUDA
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
@@ -56,4 +57,17 @@ int kb_kernel_matches(const struct kb_kernel *k, const char *pattern)
     if (n < 0 || (size_t)n >= sizeof full)
         return 0;
     return fnmatch(pattern, full, 0) == 0;
+}
+
+uint64_t kb_kernel_axes(const struct kb_kernel *k)
+{
+    if (k->axes)
+        return k->axes;
+    switch (k->family) {
+    case KB_FAMILY_ATTENTION: return KB_AXES_ATTENTION;
+    case KB_FAMILY_QUANT: return KB_AXES_QUANT;
+    case KB_FAMILY_MOE: return KB_AXES_MOE;
+    case KB_FAMILY_SELFTEST: return KB_AXES_SELFTEST;
+    }
+    return 0;
 }
