@@ -64,6 +64,7 @@ see() { # TEXT NAME DESCRIPTION: TEXT appears (waiting for it)
 row() { sed -n "${1}p" "$PANE"; } # a line of the last capture
 
 TUI="$KBENCH tui --db '$DB' --export-dir '$TMP/exports'"
+TUI_CLAIMS="$KBENCH tui --db '$TMP/claims.db'"
 
 # ---- 80x24 -------------------------------------------------------------------------------------
 start 80 24 "$TUI"
@@ -128,16 +129,36 @@ csv=$(ls "$TMP"/exports/*results*.csv 2>/dev/null | head -1)
 keys q
 see "2 runs" runs-again-80x24 "q back to the runs"
 keys m Down m c
-see "matched:" compare-80x24 "m m c compares two runs"
+see "newly failing" compare-80x24 "m m c compares two runs"
 expect_text "$PANE" "baseline run 1 base  vs  candidate run 2 new" "compare names baseline and candidate"
-if grep -Eq "^8 matched: [0-9]+ slower, [0-9]+ faster, [0-9]+ same, 0 failed" "$PANE"; then
-    ok "compare summary counts the 8 matched cases"; else bad "compare summary: $(row 3)"; fi
-n=$(grep -Ec " (same|SLOWER|faster) *$" "$PANE")
-expect_eq "$n" 8 "compare has a verdict on each of the 8 cases"
+grep -Eq "candidate run 2 new  (PASS|FAIL \(([0-9]+ (regressed|newly_failing|accuracy_drop)(, )?)+\))" "$PANE" &&
+    ok "compare states the outcome, PASS or FAIL" || bad "compare outcome: $(row 2)"
+counts=$(sed -n 's/^\([0-9]*\) regressed, \([0-9]*\) improved, \([0-9]*\) same, 0 new, 0 missing, 0 newly failing.*/\1 \2 \3/p' "$PANE")
+if [ -n "$counts" ] && [ $(( $(echo "$counts" | tr ' ' '+') )) -eq 8 ]; then
+    ok "compare summary counts the 8 cases ($counts regressed/improved/same)"; else bad "compare summary: $(row 3)"; fi
+# the same verdicts as `kbench compare` on the same runs (the one regression test, seeded)
+"$KBENCH" compare 1 2 --db "$DB" --format json > "$TMP/compare.json" 2>/dev/null
+cli=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["regressed"], s["improved"], s["same"])' "$TMP/compare.json" 2>&1)
+expect_eq "$counts" "$cli" "the dashboard's counts are kbench compare's"
+expect_text "$PANE" "ratio CI" "compare shows the ratio's confidence interval"
+n=$(grep -Ec "[0-9.]+-[0-9.]+ +[0-9.e+-]+ (same|regressed|improved) *$" "$PANE")
+expect_eq "$n" 8 "each of the 8 cases has its ratio CI, p-value and verdict"
+grep -Eq "^(same|regressed|improved): .*p" "$PANE" && grep -q "^attention\.[a-z]*@" "$PANE" &&
+    ok "the cursor's case and the reason for its verdict at the bottom" || bad "no reason line: $(tail -3 "$PANE")"
+keys Enter
+see "Histogram of the" compare-detail-80x24 "Enter on a compared case opens its detail"
+keys q
+see "newly failing" compare-back-80x24 "q back to the compare screen"
 keys '?'
 see "kbench tui: keys" help-80x24 "? shows the help"
 expect_text "$PANE" "sort by the next column" "help lists the sort key"
-keys q q q
+expect_text "$PANE" "paper claims on this machine" "help lists the claims key"
+keys End
+see "Claims (C on the runs screen)" help-claims-80x24 "help explains the claims screen"
+keys q q C
+see "No paper claims are stored for this machine" claims-none-80x24 "C with no claims stored says so"
+expect_said "Run 'kbench claims --db <this file>'" "and says to run kbench claims"
+keys q q
 see "EXIT=0" quit-80x24 "q from the runs screen quits with status 0"
 expect_eq "$(T display -p -t t '#{alternate_on}')" 0 "the terminal left the alternate screen"
 
@@ -169,7 +190,7 @@ see "3 runs" runs-200x50 "runs at 200x50"
 expect_text "$PANE" "suite" "wide runs screen shows the suite column"
 keys Enter
 see "roof%" results-200x50 "wide results show shape and roofline columns"
-expect_text "$PANE" "1x2x2 d=32" "wide results show the shape"
+expect_text "$PANE" "b=1 h=2 d=32" "wide results show the shape"
 keys g
 see "attention.reference" results-grouped-200x50 "g groups by kernel"
 keys Space Down Down Down Down Space p
@@ -178,7 +199,9 @@ if [ $have_gnuplot -eq 1 ]; then
     grep -Eq "^ [AB] attention\.reference .*p = [0-9]" "$PANE" && ok "wide legend has the exponent" || bad "wide legend"
 fi
 keys q q m Down m c
-see "matched:" compare-200x50 "compare at 200x50"
+see "newly failing" compare-200x50 "compare at 200x50"
+grep -q "shape.*baseline.*candidate.*ratio.*ratio CI.*p verdict" "$PANE" &&
+    ok "wide compare shows shape, both medians, ratio, CI, p and verdict" || bad "wide compare columns: $(sed -n 4p "$PANE")"
 keys q q
 see "EXIT=0" quit-200x50 "quit at 200x50"
 
@@ -193,6 +216,46 @@ see "gnuplot is not installed" nognuplot-plot "the plot screen says gnuplot is m
 grep -Eq "^ A attention\..* p = [0-9]" "$PANE" && ok "the exponent is still fitted" || bad "no exponent without gnuplot"
 keys q q q
 see "EXIT=0" nognuplot-quit "quits normally"
+
+# ---- paper claims (issue 9): the verdicts `kbench claims` stored --------------------------------
+CDB="$TMP/claims.db"
+mkdir -p "$TMP/claims"
+cat >"$TMP/claims/01-fast.claim" <<'CLAIM'
+id          = flash-beats-reference
+paper       = A test paper on fused attention
+quote       = the fused float32 kernel is faster than the float64 two-pass reference
+hardware    = this test
+metric      = speedup
+candidate   = attention.flash
+baseline    = attention.reference
+paper_value = 1.5
+max_time    = 0.05
+[run]
+heads    = 2
+head_dim = 32
+seq      = 128
+CLAIM
+if "$KBENCH" claims --claims "$TMP/claims" --db "$CDB" >"$TMP/claims.out" 2>&1; then
+    ok "kbench claims judged the claim"; else bad "kbench claims failed: $(tail -3 "$TMP/claims.out")"; fi
+start 80 24 "$TUI_CLAIMS"
+see "1 run" claims-runs "dashboard open on the claims database"
+keys C
+see "Paper claims on this machine" claims-80x24 "C opens the paper claims"
+expect_text "$PANE" "flash-beats-reference" "the claims screen shows the claim id"
+grep -Eq "^  flash-beats-reference +1\.5x +this test +[0-9.]+x .* holds *$" "$PANE" &&
+    ok "one row: paper's figure and hardware, this machine's figure, verdict holds" || bad "claim row: $(row 5)"
+expect_text "$PANE" "1 holds, 0 partly" "the tally of verdicts"
+# the only row is under the cursor (its own colours): the tally shows the verdict's colour
+esc=$(printf '\033')
+T capture-pane -e -p -t t | grep -Eq "$esc\[32m($esc\[[0-9;]*m)*1 holds" &&
+    ok "holds is green" || bad "holds is not green"
+keys Enter
+see "The paper says" claim-80x24 "Enter shows the claim in full"
+expect_said "\"the fused float32 kernel is faster than the float64 two-pass reference\"" "with the full quote"
+expect_text "$PANE" "A test paper on fused attention" "and the paper's title"
+expect_text "$PANE" "because    " "and the reason for the verdict"
+keys q q q
+see "EXIT=0" claims-quit "quits from the claims screens"
 
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"

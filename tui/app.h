@@ -76,5 +76,7 @@ int screen_detail_open(struct app *a, const struct result_row *r);
 int screen_plot_open(struct app *a, int64_t run_id, const struct result_row *keys, int nkeys);
 int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate);
 int screen_help_open(struct app *a);
+/* The paper claims `kbench claims` stored (this machine's; `a` toggles every machine's). */
+int screen_claims_open(struct app *a);
 
 #endif

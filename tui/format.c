@@ -51,5 +51,7 @@ void fmt_throughput(const struct result_row *r, char *buf, size_t len, double *v
 
 void fmt_shape(const struct kb_shape *s, char *buf, size_t len)
 {
-    snprintf(buf, len, "%dx%dx%d d=%d%s", s->batch, s->heads, s->kv_heads, s->head_dim, s->causal ? " causal" : "");
+    struct kb_shape without_seq = *s;
+    without_seq.seq_len = 0;
+    kb_shape_string(&without_seq, 0, buf, len);
 }

@@ -1,42 +1,19 @@
-/* gnuplot.c - running gnuplot and drawing its text output (see gnuplot.h). */
+/* gnuplot.c - gnuplot through a pipe for the dashboard, and drawing its text output (see gnuplot.h). */
 #include "tui/gnuplot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "reports/gnuplot.h"
 #include "tui/app.h"
-
-int gnuplot_find(char *path, size_t len, char *why, size_t whylen)
-{
-    const char *env = getenv("KBENCH_GNUPLOT");
-    if (env && *env) {
-        snprintf(path, len, "%s", env);
-        if (access(path, X_OK) == 0)
-            return 1;
-        snprintf(why, whylen, "KBENCH_GNUPLOT=%s cannot be run: %s", env, strerror(errno));
-        return 0;
-    }
-    const char *dirs = getenv("PATH");
-    if (!dirs || !*dirs)
-        dirs = "/usr/bin:/bin";
-    while (*dirs) {
-        size_t n = strcspn(dirs, ":");
-        snprintf(path, len, "%.*s/gnuplot", (int)n, n ? dirs : ".");
-        if (access(path, X_OK) == 0)
-            return 1;
-        dirs += n + (dirs[n] == ':');
-    }
-    snprintf(why, whylen, "gnuplot is not installed (not found on PATH): plots need it "
-                          "(Debian: apt-get install gnuplot-nox); the tables work without it");
-    return 0;
-}
 
 /* A growing buffer for one of the child's output streams. */
 struct sink {
@@ -69,7 +46,7 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int gnuplot_run(const char *program, const char *script, char **out, char *err, size_t errlen)
+int gnuplot_run(const char *script, char **out, char *err, size_t errlen)
 {
     int in[2], so[2], se[2];
     if (out)
@@ -94,8 +71,8 @@ int gnuplot_run(const char *program, const char *script, char **out, char *err, 
         dup2(in[0], 0);
         dup2(so[1], 1);
         dup2(se[1], 2);
-        execl(program, "gnuplot", (char *)NULL);
-        dprintf(2, "cannot run %s: %s\n", program, strerror(errno));
+        execlp(gnuplot_program(), "gnuplot", (char *)NULL);
+        dprintf(2, "cannot run %s: %s\n", gnuplot_program(), strerror(errno));
         _exit(127);
     }
     close(in[0]);
@@ -176,18 +153,6 @@ int gnuplot_run(const char *program, const char *script, char **out, char *err, 
 pipe_fail:
     snprintf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
     return -1;
-}
-
-void gnuplot_quote(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        if (*s != '\n')
-            fputc(*s, f);
-    }
-    fputc('\'', f);
 }
 
 /* Applies one SGR sequence's parameters ("0;39", "1;31") to the current attribute. */

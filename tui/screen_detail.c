@@ -84,13 +84,12 @@ static int build(struct app *a, struct detail_screen *s, int width)
     struct pager *p = &s->text;
     pager_clear(p);
     s->width = width;
-    char shape[64], buf[64], buf2[64];
-    fmt_shape(&r->shape, shape, sizeof shape);
+    char shape[160], buf[64], buf2[64];
 
     pager_add(p, UI_HEADER, "Case %" PRId64 " of run %" PRId64, r->case_id, r->run_id);
     pager_add(p, 0, "  %-22s %s (%s) on %s, %s", "kernel", r->kernel, r->impl, r->device, r->dtype);
-    pager_add(p, 0, "  %-22s B=%d H=%d H_kv=%d N=%d d=%d causal=%d", "shape", r->shape.batch, r->shape.heads,
-              r->shape.kv_heads, r->shape.seq_len, r->shape.head_dim, r->shape.causal);
+    kb_shape_string(&r->shape, 0, shape, sizeof shape);
+    pager_add(p, 0, "  %-22s %s", "shape", shape);
     pager_add(p, 0, "  %-22s %d, %s cache", "threads", r->threads, r->cold_cache ? "cold" : "hot");
     pager_add(p, strcmp(r->status, "ok") == 0 ? UI_OK : UI_BAD, "  %-22s %s", "status", r->status);
     if (r->error[0])

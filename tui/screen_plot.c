@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/compare.h"
+#include "reports/gnuplot.h"
 #include "reports/reports.h"
 #include "reports/scaling.h"
 #include "tui/app.h"
-#include "tui/compare.h"
 #include "tui/format.h"
 #include "tui/gnuplot.h"
 #include "tui/table.h"
@@ -39,7 +40,7 @@ struct plot_screen {
     int nseries;
     int throughput;       /* 0: latency */
     int have_gnuplot;
-    char gnuplot[4096], why[512];
+    char why[512];
     long generation;      /* bumped by every reload */
     char *text;           /* gnuplot's output for: */
     int text_w, text_h, text_mode;
@@ -196,9 +197,9 @@ static char *make_script(const struct plot_screen *s, const char *terminal, cons
         return NULL;
     fprintf(f, "%s\n", terminal);
     if (output) {
-        fputs("set output ", f);
-        gnuplot_quote(f, output);
-        fputc('\n', f);
+        char quoted[2 * 4096 + 3];
+        gnuplot_quote(quoted, sizeof quoted, output);
+        fprintf(f, "set output %s\n", quoted);
     }
     double lo = INFINITY, hi = 0;
     for (int i = 0; i < s->nseries; i++)
@@ -253,8 +254,9 @@ static char *make_script(const struct plot_screen *s, const char *terminal, cons
                 snprintf(title, sizeof title, "%s (p = %.2f)", s->series[i].label, s->series[i].fit.exponent);
             else
                 snprintf(title, sizeof title, "%s", s->series[i].label);
-            fputs(" pt 7 title ", f);
-            gnuplot_quote(f, title);
+            char quoted[2 * sizeof title + 3];
+            gnuplot_quote(quoted, sizeof quoted, title);
+            fprintf(f, " pt 7 title %s", quoted);
         } else {
             fprintf(f, " pt '%c'", 'A' + i);
         }
@@ -356,7 +358,7 @@ static void plot_draw(struct app *a, void *st, WINDOW *w)
         free(s->text);
         s->text = NULL;
         s->error[0] = '\0';
-        if (!script || gnuplot_run(s->gnuplot, script, &s->text, s->error, sizeof s->error) != 0) {
+        if (!script || gnuplot_run(script, &s->text, s->error, sizeof s->error) != 0) {
             if (!script)
                 snprintf(s->error, sizeof s->error, "out of memory");
         }
@@ -397,7 +399,7 @@ static int export_one(struct app *a, struct plot_screen *s, const char *ext, con
     fclose(f); /* the name is ours; gnuplot writes the file */
     char *script = make_script(s, terminal, path, 1);
     char err[512];
-    if (!script || gnuplot_run(s->gnuplot, script, NULL, err, sizeof err) != 0) {
+    if (!script || gnuplot_run(script, NULL, err, sizeof err) != 0) {
         app_message(a, 1, "%s: %s", path, script ? err : "out of memory");
         free(script);
         return -1;
@@ -451,6 +453,10 @@ int screen_plot_open(struct app *a, int64_t run_id, const struct result_row *key
     s->run_id = run_id;
     s->nkeys = nkeys < MAX_SERIES ? nkeys : MAX_SERIES;
     memcpy(s->keys, keys, (size_t)s->nkeys * sizeof *keys);
-    s->have_gnuplot = gnuplot_find(s->gnuplot, sizeof s->gnuplot, s->why, sizeof s->why);
+    /* one check when the screen opens: gnuplot runs and has the text terminal the panel needs */
+    char why[400];
+    s->have_gnuplot = gnuplot_check_terminal("dumb", why, sizeof why) == 0;
+    if (!s->have_gnuplot)
+        snprintf(s->why, sizeof s->why, "%s: no plot; the legend's fits and the tables work without it", why);
     return app_push(a, &plot_ops, s);
 }

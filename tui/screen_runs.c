@@ -1,5 +1,5 @@
 /* screen_runs.c - the first screen: the runs in the database, newest first. Enter opens a
- * run's results; m marks runs and c compares two of them. */
+ * run's results; m marks runs and c compares two of them; C opens the paper claims. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -150,6 +150,10 @@ static int runs_key(struct app *a, void *st, int ch)
         table_toggle_mark(&s->table, s->rows[cur].id);
         return 1;
     }
+    if (ch == 'C') {
+        screen_claims_open(a);
+        return 1;
+    }
     if (ch == 'c') {
         int64_t pick[2];
         int n = 0;
@@ -193,7 +197,7 @@ static void runs_destroy(void *st)
 
 static const struct screen_ops runs_ops = {
     .name = "runs",
-    .keys = "Enter:results m:mark c:compare s/S:sort /:filter e:csv",
+    .keys = "Enter:results m:mark c:compare C:claims s/S:sort /:filter e:csv",
     .reload = runs_reload,
     .draw = runs_draw,
     .key = runs_key,
