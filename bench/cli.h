@@ -31,6 +31,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id);
 int cmd_calibrate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);

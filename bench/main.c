@@ -33,6 +33,7 @@ static const struct command commands[] = {
     { "calibrate", cmd_calibrate, "measure this machine's ceilings (FMA rates, bandwidth) and store them" },
     { "report", cmd_report, "write plots (gnuplot), tables and an HTML/Markdown page for runs" },
     { "scaling", cmd_scaling, "fit a kernel's time against N (exponent with its CI) and find crossovers" },
+    { "tui", cmd_tui, "the interactive dashboard: runs, results, plots, compare, live" },
 };
 
 static void usage(FILE *out)

@@ -126,7 +126,7 @@ static int collect(const struct result_row *r, void *ctx)
     return 0;
 }
 
-static int same_case(const struct result_row *a, const struct result_row *b)
+int compare_same_case(const struct result_row *a, const struct result_row *b)
 {
     return strcmp(a->kernel, b->kernel) == 0 && strcmp(a->impl, b->impl) == 0 &&
            strcmp(a->device, b->device) == 0 && strcmp(a->dtype, b->dtype) == 0 &&
@@ -140,7 +140,7 @@ static int same_identity(const struct compare_case *c, const struct result_row *
     snprintf(id.impl, sizeof id.impl, "%s", c->impl);
     snprintf(id.device, sizeof id.device, "%s", c->device);
     snprintf(id.dtype, sizeof id.dtype, "%s", c->dtype);
-    return same_case(&id, r);
+    return compare_same_case(&id, r);
 }
 
 static int is_failure(const char *status)
@@ -324,7 +324,7 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
         fill_side(b, &c->base_case, c->base_status, &c->base_n, &c->base_median, &c->base_noise, &c->base_err);
         c->tolerance = b->tolerance;
         for (size_t j = 0; j < rc_rows.n; j++) {
-            if (used[j] || !same_case(b, &rc_rows.v[j]))
+            if (used[j] || !compare_same_case(b, &rc_rows.v[j]))
                 continue;
             used[j] = 1;
             const struct result_row *r = &rc_rows.v[j];
@@ -341,7 +341,7 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
         const struct result_row *r = &rc_rows.v[j];
         int dup = 0;
         for (size_t k = 0; k < j && !dup; k++)
-            dup = same_case(&rc_rows.v[k], r);
+            dup = compare_same_case(&rc_rows.v[k], r);
         if (dup)
             continue;
         struct compare_case *c = &out->cases[out->n++];

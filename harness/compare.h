@@ -114,6 +114,10 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
                  struct compare_result *out, char *err, size_t errlen);
 void compare_result_free(struct compare_result *r);
 
+/* 1 when two stored cases are the same case (the matching above): kernel, impl, device, dtype,
+ * every shape axis, threads and cache state agree. */
+int compare_same_case(const struct result_row *a, const struct result_row *b);
+
 /* "kernel@impl device dtype b=1 h=8 ... t=1[ cold]": one line naming a case. */
 void compare_case_label(const struct compare_case *c, char *buf, size_t len);
 

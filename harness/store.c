@@ -1761,3 +1761,8 @@ int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(cons
     sqlite3_finalize(st);
     return ret;
 }
+
+int store_data_version(struct store *s, int64_t *out)
+{
+    return query_int(s, "PRAGMA data_version", 0, out, "poll it for changes");
+}

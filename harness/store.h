@@ -144,5 +144,8 @@ int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling 
  * fingerprint, ordered by device and name. A database older than the ceilings table, or a
  * machine never calibrated, has none: fn is not called and 0 is returned. */
 int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx);
+/* SQLite's PRAGMA data_version: a number that changes when another connection commits to the
+ * database, so a reader (the dashboard) can poll cheaply and re-read only after a change. */
+int store_data_version(struct store *s, int64_t *out);
 
 #endif
