@@ -10,11 +10,18 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/linear.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+#ifdef HAVE_CBLAS
+    &kb_attention_softmax_blas,
+#endif
+    &kb_attention_linear_cpu,
+    &kb_attention_linear_naive,
+    &kb_attention_gla_cpu,
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
