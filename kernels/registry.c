@@ -13,6 +13,7 @@
 #include "kernels/moe/moe.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/int8.h"
+#include "kernels/attention/linear.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -22,6 +23,12 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_window_naive,
     &kb_attention_int8_cpu,
     &kb_attention_block_sparse_cpu,
+#ifdef HAVE_CBLAS
+    &kb_attention_softmax_blas,
+#endif
+    &kb_attention_linear_cpu,
+    &kb_attention_linear_naive,
+    &kb_attention_gla_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
