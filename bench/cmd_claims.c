@@ -380,6 +380,15 @@ int cmd_claims(int argc, char **argv)
         int64_t run_id = 0;
         claim_missing_kernels(c, missing, sizeof missing);
         if (!*missing) {
+            /* a claim whose kernels exist, but not for the devices asked for, is not run */
+            claim_missing_on_devices(c, o.devices, why, sizeof why);
+            if (*why) {
+                char tmp[512];
+                snprintf(tmp, sizeof tmp, "no kernel %s", why);
+                snprintf(why, sizeof why, "%s", tmp);
+            }
+        }
+        if (!*missing && !*why) {
             /* a run made on this machine recently enough answers without running again */
             if (!o.fresh) {
                 struct store *st;

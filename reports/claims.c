@@ -332,6 +332,35 @@ void claim_missing_kernels(const struct claim *c, char *buf, size_t len)
     }
 }
 
+void claim_missing_on_devices(const struct claim *c, const char *devices, char *buf, size_t len)
+{
+    int want_cpu = !devices || strstr(devices, "cpu") != NULL;
+    int want_cuda = devices && strstr(devices, "cuda") != NULL;
+    size_t nk, used = 0;
+    const struct kb_kernel *const *all = kb_registry_all(&nk);
+    const char *sides[] = { c->candidate, c->baseline };
+    buf[0] = '\0';
+    for (int p = 0; p < 2; p++) {
+        if (!*sides[p])
+            continue;
+        int found = 0;
+        char list[96];
+        snprintf(list, sizeof list, "%s", sides[p]);
+        for (char *save, *tok = strtok_r(list, ",", &save); tok && !found; tok = strtok_r(NULL, ",", &save)) {
+            tok = trim(tok);
+            for (size_t i = 0; i < nk && !found; i++)
+                found = kb_kernel_matches(all[i], tok) &&
+                        ((want_cpu && all[i]->device == KB_DEVICE_CPU) || (want_cuda && all[i]->device == KB_DEVICE_CUDA));
+        }
+        if (!found) {
+            int w = snprintf(buf + used, len > used ? len - used : 0, "%s%s (no implementation for %s)", used ? ", " : "",
+                             sides[p], devices ? devices : "cpu");
+            if (w > 0)
+                used += (size_t)w;
+        }
+    }
+}
+
 /* ---- evaluation -------------------------------------------------------------------------------- */
 
 static int row_matches(const struct result_row *r, const char *patterns)

@@ -64,6 +64,9 @@ const char *claim_metric_name(enum claim_metric m);
 
 /* The kernels a claim needs that this build lacks, as "attention.gla, ..." ("" when none). */
 void claim_missing_kernels(const struct claim *c, char *buf, size_t len);
+/* The sides of a claim with no kernel for any of the devices ("cpu,cuda:0"; NULL: cpu), as
+ * "attention.linear (no cuda implementation)" ("" when both sides can run there). */
+void claim_missing_on_devices(const struct claim *c, const char *devices, char *buf, size_t len);
 
 enum claim_verdict { CLAIM_HOLDS, CLAIM_PARTLY, CLAIM_FAILS, CLAIM_UNTESTABLE };
 const char *claim_verdict_name(enum claim_verdict v); /* "holds", "partly", "does not hold here", ... */

@@ -66,6 +66,10 @@ else
 fi
 expect_exit 2 "report --claims with no verdicts stored" "$KBENCH" report --claims --out "$TMP/rep2" --db "$TMP/none.db"
 
+expect_exit 0 "a claim whose baseline has no GPU implementation" "$KBENCH" claims --claims "$TMP/claims" --db "$TMP/gpu.db" --only 1 --devices cuda:0
+expect_text "$TMP/out" "attention.reference (no implementation for cuda:0)" "cannot be tested on the GPU, and says why"
+expect_eq "$(q "SELECT count(*) FROM runs;")" "2" "nothing was run for it"
+
 expect_exit 2 "unknown option" "$KBENCH" claims --bogus
 expect_exit 2 "--only naming no claim" "$KBENCH" claims --claims "$TMP/claims" --db "$DB" --only nope
 printf 'id = x\nmetric = fastest\n' >"$TMP/claims/03-bad.claim"
