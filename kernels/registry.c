@@ -10,11 +10,18 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/quant/quant.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_quant_quantize_cpu,
+    &kb_quant_gemm_int8_cpu,
+    &kb_quant_gemm_int8_naive,
+#ifdef HAVE_CBLAS
+    &kb_gemm_f32_blas,
+#endif
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
