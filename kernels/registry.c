@@ -19,6 +19,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_quantize_cpu,
     &kb_quant_gemm_int8_cpu,
     &kb_quant_gemm_int8_naive,
+    &kb_quant_gemm_w4a8_cpu,
 #ifdef HAVE_CBLAS
     &kb_gemm_f32_blas,
 #endif

@@ -425,6 +425,49 @@ static void test_gemm_f32_blas(void **state)
 }
 #endif
 
+static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
+{
+    (void)state;
+    const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_FP8_E4M3 };
+    const int shapes[][4] = { { 37, 45, 300, 64 }, { 9, 16, 256, 128 }, { 5, 3, 77, 33 }, { 1, 8, 64, 1000 },
+                              { 66, 20, 130, 32 } }; /* m, n, k, group */
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t si = 0; si < 5; si++)
+            for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
+                struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2],
+                                      .group = shapes[si][3], .input = input };
+                struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, types[ti], 1 + (int)(si & 1), 20 + si);
+                setup_ok(&c);
+                struct kb_accuracy a = run_verify(&c);
+                if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
+                    fail_msg("%s M=%d N=%d K=%d g=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
+                             kb_dtype_name(types[ti]), s.m, s.n, s.k, s.group, input, a.passed,
+                             a.exact_mismatches, a.exact_checked, a.rel_l2_err);
+                assert_true(a.rel_l2_err > 1e-3 && a.cosine > 0.95);
+                /* planted: the last bit of one sampled output (row 0 is always checked) */
+                float *y = (float *)find_tensor(&c, "y").data;
+                uint32_t bits;
+                memcpy(&bits, &y[s.n - 1], sizeof bits);
+                bits ^= 1;
+                memcpy(&y[s.n - 1], &bits, sizeof bits);
+                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+                assert_false(a.passed);
+                assert_int_equal(a.exact_mismatches, 1);
+                c.kernel->teardown(&c);
+            }
+    /* finer weight groups cost less accuracy */
+    double err[2];
+    const int groups[2] = { 256, 32 };
+    for (int gi = 0; gi < 2; gi++) {
+        struct kb_shape s = { .m = 16, .n = 64, .k = 512, .group = groups[gi], .input = KB_INPUT_NORMAL };
+        struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, KB_DTYPE_I8, 1, 3);
+        setup_ok(&c);
+        err[gi] = run_verify(&c).rel_l2_err;
+        c.kernel->teardown(&c);
+    }
+    assert_true(err[1] < err[0]);
+}
+
 static void test_shapes_and_dtypes_rejected(void **state)
 {
     (void)state;
@@ -444,6 +487,10 @@ static void test_shapes_and_dtypes_rejected(void **state)
     c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_F32, 1, 1);
     assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "not a quantized format"));
+    struct kb_shape w = { .m = 4, .n = 4, .k = 4096, .group = 2048, .input = 1 };
+    c = make_case(&kb_quant_gemm_w4a8_cpu, w, KB_DTYPE_FP8_E4M3, 1, 1);
+    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "1024"));
 }
 
 int main(void)
@@ -463,6 +510,7 @@ int main(void)
 #ifdef HAVE_CBLAS
         cmocka_unit_test(test_gemm_f32_blas),
 #endif
+        cmocka_unit_test(test_gemm_w4a8_bit_exact_and_accurate),
         cmocka_unit_test(test_shapes_and_dtypes_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
