@@ -20,6 +20,12 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_gemm_int8_cpu,
     &kb_quant_gemm_int8_naive,
     &kb_quant_gemm_w4a8_cpu,
+    &kb_quant_ivit_shiftmax_cpu,
+    &kb_quant_ivit_shiftmax_f32,
+    &kb_quant_ivit_shiftgelu_cpu,
+    &kb_quant_ivit_shiftgelu_f32,
+    &kb_quant_ivit_layernorm_cpu,
+    &kb_quant_ivit_layernorm_f32,
 #ifdef HAVE_CBLAS
     &kb_gemm_f32_blas,
 #endif
