@@ -468,6 +468,89 @@ static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
     assert_true(err[1] < err[0]);
 }
 
+static void test_ivit_ops(void **state)
+{
+    (void)state;
+    const struct kb_kernel *ints[] = { &kb_quant_ivit_shiftmax_cpu, &kb_quant_ivit_shiftgelu_cpu, &kb_quant_ivit_layernorm_cpu };
+    const struct kb_kernel *flts[] = { &kb_quant_ivit_shiftmax_f32, &kb_quant_ivit_shiftgelu_f32, &kb_quant_ivit_layernorm_f32 };
+    const int shapes[][2] = { { 197, 197 }, { 13, 768 }, { 3, 7 }, { 1, 1 }, { 20, 33 } };
+    for (int op = 0; op < 3; op++)
+        for (size_t si = 0; si < 5; si++)
+            for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
+                struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .input = input };
+                struct kb_case c = make_case(ints[op], s, KB_DTYPE_I8, 1 + (int)(si & 1), 30 + si);
+                setup_ok(&c);
+                struct kb_accuracy a = run_verify(&c);
+                /* the AVX2 path (where it runs) against the scalar emulation, every element */
+                if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n)
+                    fail_msg("%s m=%d n=%d input=%d: passed %d mismatches %ld rel %.3g tol %.3g", ints[op]->name,
+                             s.m, s.n, input, a.passed, a.exact_mismatches, a.rel_l2_err, a.tolerance);
+                /* (a flat row of 768 Shiftmax probabilities is mostly below half an output step) */
+                if (s.n > 1 && !(a.cosine > (op == 0 ? 0.8 : 0.9)))
+                    fail_msg("%s m=%d n=%d input=%d: cosine %.3f", ints[op]->name, s.m, s.n, input, a.cosine);
+                /* planted: one output code off by one */
+                int8_t *y = (int8_t *)find_tensor(&c, "y").data;
+                y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
+                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+                assert_false(a.passed);
+                assert_int_equal(a.exact_mismatches, 1);
+                c.kernel->teardown(&c);
+
+                struct kb_case f = make_case(flts[op], s, KB_DTYPE_F32, 1, 30 + si);
+                setup_ok(&f);
+                a = run_verify(&f);
+                assert_true(a.passed && a.exact_checked == 0);
+                float *yf = (float *)find_tensor(&f, "y").data;
+                yf[0] += 0.5f;
+                assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
+                assert_false(a.passed);
+                f.kernel->teardown(&f);
+            }
+}
+
+static void test_ivit_semantics(void **state)
+{
+    (void)state;
+    /* Shiftmax rows are probabilities: codes in [0, 127], summing to about 127 */
+    struct kb_shape s = { .m = 40, .n = 64, .input = KB_INPUT_NORMAL };
+    struct kb_case c = make_case(&kb_quant_ivit_shiftmax_cpu, s, KB_DTYPE_I8, 1, 2);
+    setup_ok(&c);
+    run_verify(&c);
+    const int8_t *y = find_tensor(&c, "y").data;
+    for (int i = 0; i < s.m; i++) {
+        int sum = 0;
+        for (int j = 0; j < s.n; j++) {
+            assert_true(y[i * s.n + j] >= 0);
+            sum += y[i * s.n + j];
+        }
+        assert_in_range(sum, 127 - s.n / 2 - 8, 127 + s.n / 2 + 8);
+    }
+    c.kernel->teardown(&c);
+    /* I-LayerNorm rows have mean ~0 and RMS ~16 (1.0 at scale 2^-4) */
+    struct kb_shape l = { .m = 10, .n = 768, .input = KB_INPUT_NORMAL };
+    c = make_case(&kb_quant_ivit_layernorm_cpu, l, KB_DTYPE_I8, 1, 2);
+    setup_ok(&c);
+    run_verify(&c);
+    y = find_tensor(&c, "y").data;
+    for (int i = 0; i < l.m; i++) {
+        double mean = 0, sq = 0;
+        for (int j = 0; j < l.n; j++) {
+            mean += y[i * l.n + j];
+            sq += (double)y[i * l.n + j] * y[i * l.n + j];
+        }
+        mean /= l.n;
+        assert_true(fabs(mean) < 1.0);
+        assert_true(fabs(sqrt(sq / l.n) - 16.0) < 0.5);
+    }
+    c.kernel->teardown(&c);
+    /* outlier inputs leave Shiftmax less than one integer step per unit: refused with a reason */
+    char err[256];
+    struct kb_shape o = { .m = 197, .n = 768, .input = KB_INPUT_OUTLIER };
+    c = make_case(&kb_quant_ivit_shiftgelu_cpu, o, KB_DTYPE_I8, 1, 2);
+    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "I_0"));
+}
+
 static void test_shapes_and_dtypes_rejected(void **state)
 {
     (void)state;
@@ -511,6 +594,8 @@ int main(void)
         cmocka_unit_test(test_gemm_f32_blas),
 #endif
         cmocka_unit_test(test_gemm_w4a8_bit_exact_and_accurate),
+        cmocka_unit_test(test_ivit_ops),
+        cmocka_unit_test(test_ivit_semantics),
         cmocka_unit_test(test_shapes_and_dtypes_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
