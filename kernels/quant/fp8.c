@@ -56,8 +56,8 @@ uint8_t fp8_encode(float x, enum fp8_format f)
     } else {
         n = sig >> shift;
         uint32_t rest = sig & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rest > half || (rest == half && (n & 1)))
-            n++;
+        /* branch-free: the rounding direction is data, and random data mispredicts */
+        n += (uint32_t)(rest > half) | ((uint32_t)(rest == half) & n & 1u);
     }
     uint32_t code = ((uint32_t)((e > emin ? e : emin) - emin) << p->mbits) + n;
     if (code > p->max_code)
