@@ -189,6 +189,33 @@ const struct gemm_int8_isa gemm_int8_isa_scalar = {
     .name = "scalar", .mr = SCALAR_MR, .nr = SCALAR_NR, .offset_a = 0, .tile = tile_scalar,
 };
 
+/* The VNNI path's arithmetic in portable C: the same 8×32 tile, the same unsigned a + 128
+ * operand and column-sum correction, so the driver's offset path is tested on every CPU (only
+ * by name: it is never the fastest). */
+#define U8_MR 8
+#define U8_NR 32
+
+static void tile_scalar_u8(const uint8_t *a, size_t lda, const int8_t *panel, int k4, int32_t *acc)
+{
+    uint32_t c[U8_MR][U8_NR] = { { 0 } }; /* unsigned: wraps like vpdpbusd's int32 lanes */
+    for (int q = 0; q < k4; q++) {
+        const int8_t *p = panel + (size_t)q * U8_NR * 4;
+        for (int r = 0; r < U8_MR; r++) {
+            const uint8_t *ar = a + r * lda + (size_t)q * 4;
+            for (int j = 0; j < U8_NR; j++)
+                for (int t = 0; t < 4; t++)
+                    c[r][j] += (uint32_t)((int32_t)ar[t] * p[j * 4 + t]);
+        }
+    }
+    for (int r = 0; r < U8_MR; r++)
+        for (int j = 0; j < U8_NR; j++)
+            acc[r * U8_NR + j] = (int32_t)c[r][j];
+}
+
+const struct gemm_int8_isa gemm_int8_isa_scalar_u8 = {
+    .name = "scalar-u8", .mr = U8_MR, .nr = U8_NR, .offset_a = 1, .tile = tile_scalar_u8,
+};
+
 static int isa_runs_here(const struct gemm_int8_isa *isa)
 {
 #if defined(__x86_64__)
@@ -220,6 +247,8 @@ const struct gemm_int8_isa *gemm_int8_isa_best(void)
 
 const struct gemm_int8_isa *gemm_int8_isa_by_name(const char *name)
 {
+    if (name && strcmp(name, gemm_int8_isa_scalar_u8.name) == 0)
+        return &gemm_int8_isa_scalar_u8;
     for (size_t i = 0; name && i < sizeof isa_by_preference / sizeof isa_by_preference[0]; i++)
         if (strcmp(isa_by_preference[i]->name, name) == 0)
             return isa_runs_here(isa_by_preference[i]) ? isa_by_preference[i] : NULL;

@@ -48,6 +48,8 @@ struct gemm_int8_isa {
     void (*tile)(const uint8_t *a, size_t lda, const int8_t *panel, int k4, int32_t *acc);
 };
 extern const struct gemm_int8_isa gemm_int8_isa_scalar, gemm_int8_isa_avx2, gemm_int8_isa_avx512vnni;
+/* "scalar-u8": the VNNI path's tile shape and offset arithmetic in portable C (tests only). */
+extern const struct gemm_int8_isa gemm_int8_isa_scalar_u8;
 /* The fastest path this CPU runs; by name, NULL when unknown or not runnable here. */
 const struct gemm_int8_isa *gemm_int8_isa_best(void);
 const struct gemm_int8_isa *gemm_int8_isa_by_name(const char *name);
