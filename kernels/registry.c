@@ -14,6 +14,7 @@
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/linear.h"
+#include "kernels/quant/quant.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -35,6 +36,19 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_experts_cpu,
     &kb_moe_layer_unfused,
     &kb_moe_layer_fused,
+    &kb_quant_quantize_cpu,
+    &kb_quant_gemm_int8_cpu,
+    &kb_quant_gemm_int8_naive,
+    &kb_quant_gemm_w4a8_cpu,
+    &kb_quant_ivit_shiftmax_cpu,
+    &kb_quant_ivit_shiftmax_f32,
+    &kb_quant_ivit_shiftgelu_cpu,
+    &kb_quant_ivit_shiftgelu_f32,
+    &kb_quant_ivit_layernorm_cpu,
+    &kb_quant_ivit_layernorm_f32,
+#ifdef HAVE_CBLAS
+    &kb_gemm_f32_blas,
+#endif
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
