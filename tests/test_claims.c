@@ -51,6 +51,7 @@ static struct result_row row(const char *kernel, const char *impl, int n, double
     snprintf(r.status, sizeof r.status, "ok");
     r.shape = (struct kb_shape){ .batch = 1, .heads = 8, .kv_heads = 8, .seq_len = n, .head_dim = 64 };
     r.stats.median = t;
+    r.stats.n = 20;
     r.stats.ci_lo = t * (1 - noise);
     r.stats.ci_hi = t * (1 + noise);
     r.cosine = 0.99999;
@@ -85,6 +86,15 @@ static void speedup_verdicts(void **unused)
     claim_evaluate(&c, rows, 2, &res);
     assert_int_equal(res.verdict, CLAIM_FAILS);
     assert_non_null(strstr(res.reason, "slower"));
+    /* one sample each: 2% slower is within the assumed +-5%, not "slower" */
+    rows[1] = row("attention.flash", "cpu", 1024, 10.2, 0.0);
+    rows[0].stats.n = rows[1].stats.n = 1;
+    rows[0].stats.ci_lo = rows[0].stats.ci_hi = 10.0;
+    claim_evaluate(&c, rows, 2, &res);
+    assert_int_equal(res.verdict, CLAIM_FAILS);
+    assert_non_null(strstr(res.reason, "no significant"));
+    assert_non_null(strstr(res.measured_text, "assumed"));
+    rows[0] = row("attention.reference", "cpu.f64", 1024, 10.0, 0.01);
     /* the largest shared size decides, not the first */
     rows[0] = row("attention.reference", "cpu.f64", 1024, 10.0, 0.01);
     rows[1] = row("attention.flash", "cpu", 1024, 20.0, 0.01);
