@@ -13,11 +13,27 @@
 
 /* ---- series ----------------------------------------------------------------------------------- */
 
+/* The axes a case's kernel sweeps; for a kernel this build lacks (a database from elsewhere),
+ * the axes its case has values for. */
+static uint64_t row_axes(const struct result_row *r)
+{
+    const struct kb_kernel *k = kb_registry_find(r->kernel, r->impl);
+    if (k)
+        return kb_kernel_axes(k);
+    uint64_t m = 0;
+    for (int a = 0; a < KB_AXIS_COUNT; a++)
+        if (kb_shape_get(&r->shape, (enum kb_axis)a))
+            m |= KB_AXIS_BIT(a);
+    return m;
+}
+
+/* One series: every axis but N, the threads and the cache state agree. */
 static int same_dims(const struct result_row *a, const struct result_row *b)
 {
-    return a->shape.batch == b->shape.batch && a->shape.heads == b->shape.heads &&
-           a->shape.kv_heads == b->shape.kv_heads && a->shape.head_dim == b->shape.head_dim &&
-           a->shape.causal == b->shape.causal && a->threads == b->threads && a->cold_cache == b->cold_cache;
+    for (int x = 0; x < KB_AXIS_COUNT; x++)
+        if (x != KB_AXIS_SEQ && kb_shape_get(&a->shape, (enum kb_axis)x) != kb_shape_get(&b->shape, (enum kb_axis)x))
+            return 0;
+    return a->threads == b->threads && a->cold_cache == b->cold_cache;
 }
 
 static int same_series(const struct result_row *a, const struct result_row *b)
@@ -26,9 +42,16 @@ static int same_series(const struct result_row *a, const struct result_row *b)
            strcmp(a->device, b->device) == 0 && strcmp(a->dtype, b->dtype) == 0;
 }
 
+/* Two kernels' series measure the same problems when every axis both sweep agrees (causal
+ * flash and sliding-window attention, which is causal by definition and has no such axis). */
 int report_series_comparable(const struct series *a, const struct series *b)
 {
-    return same_dims(a->proto, b->proto);
+    uint64_t both = row_axes(a->proto) & row_axes(b->proto);
+    for (int x = 0; x < KB_AXIS_COUNT; x++)
+        if (x != KB_AXIS_SEQ && (both & KB_AXIS_BIT(x)) &&
+            kb_shape_get(&a->proto->shape, (enum kb_axis)x) != kb_shape_get(&b->proto->shape, (enum kb_axis)x))
+            return 0;
+    return a->proto->threads == b->proto->threads && a->proto->cold_cache == b->proto->cold_cache;
 }
 
 static int usable(const struct result_row *r)
@@ -42,21 +65,21 @@ static int by_n(const void *x, const void *y)
     return (a->shape.seq_len > b->shape.seq_len) - (a->shape.seq_len < b->shape.seq_len);
 }
 
-/* Appends " name=value" for each dimension that differs among the family's series. */
+/* Appends the axes that differ among the family's series ("d=64 causal w=512"), and the
+ * thread count and cache state where those differ. */
 static void label_series(struct series *v, long nv)
 {
     for (long i = 0; i < nv; i++) {
         const struct result_row *p = v[i].proto;
-        int vary_b = 0, vary_h = 0, vary_kv = 0, vary_d = 0, vary_c = 0, vary_t = 0, vary_cold = 0;
+        uint64_t vary = 0;
+        int vary_t = 0, vary_cold = 0;
         for (long j = 0; j < nv; j++) {
             if (strcmp(v[j].family, v[i].family) != 0)
                 continue;
             const struct result_row *q = v[j].proto;
-            vary_b |= q->shape.batch != p->shape.batch;
-            vary_h |= q->shape.heads != p->shape.heads;
-            vary_kv |= q->shape.kv_heads != p->shape.kv_heads;
-            vary_d |= q->shape.head_dim != p->shape.head_dim;
-            vary_c |= q->shape.causal != p->shape.causal;
+            for (int a = 0; a < KB_AXIS_COUNT; a++)
+                if (a != KB_AXIS_SEQ && kb_shape_get(&q->shape, (enum kb_axis)a) != kb_shape_get(&p->shape, (enum kb_axis)a))
+                    vary |= KB_AXIS_BIT(a);
             vary_t |= q->threads != p->threads;
             vary_cold |= q->cold_cache != p->cold_cache;
         }
@@ -67,12 +90,13 @@ static void label_series(struct series *v, long nv)
             u = (size_t)snprintf(l, len, "%s [%s, %s]", p->kernel, p->impl, p->dtype);
         else
             u = (size_t)snprintf(l, len, "%s [%s on %s, %s]", p->kernel, p->impl, p->device, p->dtype);
+        uint64_t own = vary & row_axes(p);
+        char dims[192];
+        kb_shape_string(&p->shape, own, dims, sizeof dims);
 #define ADD(cond, ...) if ((cond) && u < len) u += (size_t)snprintf(l + u, len - u, __VA_ARGS__)
-        ADD(vary_b, " B=%d", p->shape.batch);
-        ADD(vary_h, " H=%d", p->shape.heads);
-        ADD(vary_kv, " Hkv=%d", p->shape.kv_heads);
-        ADD(vary_d, " d=%d", p->shape.head_dim);
-        ADD(vary_c, " %s", p->shape.causal ? "causal" : "non-causal");
+        ADD(*dims, " %s", dims);
+        /* kb_shape_string says nothing of a false flag; "non-causal" beside "causal" lines does */
+        ADD((own & KB_AXIS_BIT(KB_AXIS_CAUSAL)) && !p->shape.causal, " non-causal");
         ADD(vary_t, " %d thread%s", p->threads, p->threads == 1 ? "" : "s");
         ADD(vary_cold, " %s", p->cold_cache ? "cold" : "warm");
 #undef ADD
