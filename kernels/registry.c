@@ -15,6 +15,7 @@
 #include "kernels/attention/int8.h"
 #include "kernels/attention/linear.h"
 #include "kernels/quant/quant.h"
+#include "kernels/quant/vit_block.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -46,6 +47,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_ivit_shiftgelu_f32,
     &kb_quant_ivit_layernorm_cpu,
     &kb_quant_ivit_layernorm_f32,
+    &kb_vit_block_int8,
+    &kb_vit_block_f32,
 #ifdef HAVE_CBLAS
     &kb_gemm_f32_blas,
 #endif

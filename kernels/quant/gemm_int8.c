@@ -264,9 +264,6 @@ const char *quant_gemm_int8_path(void)
 
 #define GEMM_MC 128 /* rows of A per task: with one W panel, the L2 working set */
 
-/* Largest tile of any path: the packed buffers are sized for it at setup. */
-#define GEMM_MR_MAX 8
-#define GEMM_NR_MAX 32
 
 struct gemm_int8_state {
     struct gemm_int8_data d;
@@ -358,28 +355,27 @@ int gemm_int8_cpu_use_path(struct kb_case *c, const char *name)
     return 0;
 }
 
-static void pack_a_rows(const struct gemm_int8_data *d, int offset, size_t k4, int i, uint8_t *dst)
+void gemm_int8_pack_a_row(const int8_t *src, int k, size_t k4, int offset, uint8_t *dst)
 {
-    if (i >= d->m) {
-        memset(dst, 0, k4);
+    const uint8_t x = offset ? 0x80 : 0; /* a + 128 as an unsigned byte is a with its top bit flipped */
+    if (!src) {
+        memset(dst, 0, k4); /* a padding row: its outputs are never stored */
         return;
     }
-    const uint8_t *src = (const uint8_t *)d->a + (size_t)i * d->k;
-    const uint8_t x = offset ? 0x80 : 0; /* a + 128 as an unsigned byte is a with its top bit flipped */
-    for (int p = 0; p < d->k; p++)
-        dst[p] = src[p] ^ x;
-    memset(dst + d->k, x, k4 - (size_t)d->k);
+    for (int p = 0; p < k; p++)
+        dst[p] = (uint8_t)src[p] ^ x;
+    memset(dst + k, x, k4 - (size_t)k);
 }
 
-/* Panel pn: columns pn·nr.., [k4/4][nr][4]; zeros past N and past K. Its column sums too. */
-static void pack_w_panel(const struct gemm_int8_data *d, int nr, size_t k4, int pn, int8_t *dst, int32_t *colsum)
+void gemm_int8_pack_w_panel(const int8_t *w, int n, int k, size_t stride_n, size_t stride_k, int nr, size_t k4,
+                            int pn, int8_t *dst, int32_t *colsum)
 {
     for (int jj = 0; jj < nr; jj++) {
         int j = pn * nr + jj;
         int32_t sum = 0;
-        const int8_t *wr = j < d->n ? d->w + (size_t)j * d->k : NULL;
+        const int8_t *wr = j < n ? w + (size_t)j * stride_n : NULL;
         for (size_t p = 0; p < k4; p++) {
-            int8_t v = wr && p < (size_t)d->k ? wr[p] : 0;
+            int8_t v = wr && p < (size_t)k ? wr[p * stride_k] : 0;
             dst[(p / 4) * nr * 4 + (size_t)jj * 4 + p % 4] = v;
             sum += v;
         }
@@ -387,10 +383,61 @@ static void pack_w_panel(const struct gemm_int8_data *d, int nr, size_t k4, int 
     }
 }
 
+/* One task: rows [mb·GEMM_MC, ..) of the packed A against panel pn, tile by tile. */
+static void packed_task(const struct gemm_int8_isa *isa, const uint8_t *apk, int m, size_t k4, const int8_t *wpk,
+                        const int32_t *colsum, int n, int mblocks, long t, gemm_int8_epilogue ep, void *ctx)
+{
+    const int mr = isa->mr, nr = isa->nr;
+    const int mpad = (int)round_up((size_t)m, (size_t)mr);
+    const int pn = (int)(t / mblocks), mb = (int)(t % mblocks);
+    const int8_t *panel = wpk + (size_t)pn * nr * k4;
+    const int32_t *cs = colsum + (size_t)pn * nr;
+    const int i1 = (mb + 1) * GEMM_MC < mpad ? (mb + 1) * GEMM_MC : mpad;
+    const int j0 = pn * nr, jn = n - j0 < nr ? n - j0 : nr;
+    int32_t acc[GEMM_MR_MAX * GEMM_NR_MAX];
+    for (int i0 = mb * GEMM_MC; i0 < i1; i0 += mr) {
+        isa->tile(apk + (size_t)i0 * k4, k4, panel, (int)(k4 / 4), acc);
+        const int rows = m - i0 < mr ? m - i0 : mr;
+        if (isa->offset_a)
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < jn; j++) /* unsigned wrap-around: exact modulo 2^32 */
+                    acc[r * nr + j] = (int32_t)((uint32_t)acc[r * nr + j] - 128u * (uint32_t)cs[j]);
+        ep(ctx, i0, rows, j0, jn, acc, nr);
+    }
+}
+
+void gemm_int8_packed(const struct gemm_int8_isa *isa, const uint8_t *apk, int m, size_t k4, const int8_t *wpk,
+                      const int32_t *colsum, int n, int worksharing, gemm_int8_epilogue ep, void *ctx)
+{
+    const int mpad = (int)round_up((size_t)m, (size_t)isa->mr);
+    const int mblocks = (mpad + GEMM_MC - 1) / GEMM_MC;
+    const long ntasks = (long)mblocks * ((n + isa->nr - 1) / isa->nr);
+    /* panel-major: consecutive tasks of a thread share a W panel, which stays in L2 */
+    if (worksharing) {
+#pragma omp for schedule(static)
+        for (long t = 0; t < ntasks; t++)
+            packed_task(isa, apk, m, k4, wpk, colsum, n, mblocks, t, ep, ctx);
+    } else {
+        for (long t = 0; t < ntasks; t++)
+            packed_task(isa, apk, m, k4, wpk, colsum, n, mblocks, t, ep, ctx);
+    }
+}
+
+/* quant.gemm_int8's epilogue: each column requantized to int8 by its own dyadic. */
+static void requant_epilogue(void *ctx, int i0, int rows, int j0, int cols, const int32_t *acc, int ldacc)
+{
+    const struct gemm_int8_data *d = ctx;
+    for (int r = 0; r < rows; r++) {
+        int8_t *yr = d->y + (size_t)(i0 + r) * d->n + j0;
+        for (int j = 0; j < cols; j++)
+            yr[j] = quant_dyadic_requant(acc[r * ldacc + j], d->dy[j0 + j]);
+    }
+}
+
 static int gemm_int8_run(struct kb_case *c)
 {
     struct gemm_int8_state *st = c->state;
-    const struct gemm_int8_data *d = &st->d;
+    struct gemm_int8_data *d = &st->d;
     const struct gemm_int8_isa *isa = st->isa;
     const int mr = isa->mr, nr = isa->nr;
     const size_t k4 = round_up((size_t)d->k, 4);
@@ -399,41 +446,19 @@ static int gemm_int8_run(struct kb_case *c)
     uint8_t *apk = st->apk;
     int8_t *wpk = st->wpk;
     int32_t *colsum = st->colsum;
-    const int mblocks = (mpad + GEMM_MC - 1) / GEMM_MC;
-    const long ntasks = (long)mblocks * npan;
 
 #pragma omp parallel num_threads(st->nthreads)
     {
 #pragma omp for schedule(static) nowait
         for (int i = 0; i < mpad; i++)
-            pack_a_rows(d, isa->offset_a, k4, i, apk + (size_t)i * k4);
+            gemm_int8_pack_a_row(i < d->m ? d->a + (size_t)i * d->k : NULL, d->k, k4, isa->offset_a,
+                                 apk + (size_t)i * k4);
 #pragma omp for schedule(static)
         for (int pn = 0; pn < npan; pn++)
-            pack_w_panel(d, nr, k4, pn, wpk + (size_t)pn * nr * k4, colsum + (size_t)pn * nr);
+            gemm_int8_pack_w_panel(d->w, d->n, d->k, (size_t)d->k, 1, nr, k4, pn, wpk + (size_t)pn * nr * k4,
+                                   colsum + (size_t)pn * nr);
         /* (barrier) */
-        int32_t acc[GEMM_MR_MAX * GEMM_NR_MAX];
-        /* panel-major: consecutive tasks of a thread share a W panel, which stays in L2 */
-#pragma omp for schedule(static)
-        for (long t = 0; t < ntasks; t++) {
-            const int pn = (int)(t / mblocks), mb = (int)(t % mblocks);
-            const int8_t *panel = wpk + (size_t)pn * nr * k4;
-            const int32_t *cs = colsum + (size_t)pn * nr;
-            const int i1 = (mb + 1) * GEMM_MC < mpad ? (mb + 1) * GEMM_MC : mpad;
-            const int j0 = pn * nr, jn = d->n - j0 < nr ? d->n - j0 : nr;
-            for (int i0 = mb * GEMM_MC; i0 < i1; i0 += mr) {
-                isa->tile(apk + (size_t)i0 * k4, k4, panel, (int)(k4 / 4), acc);
-                const int rows = d->m - i0 < mr ? d->m - i0 : mr;
-                for (int r = 0; r < rows; r++) {
-                    int8_t *yr = d->y + (size_t)(i0 + r) * d->n + j0;
-                    const int32_t *ar = acc + (size_t)r * nr;
-                    for (int j = 0; j < jn; j++) {
-                        /* unsigned wrap-around: the offset correction is exact modulo 2^32 */
-                        int32_t v = isa->offset_a ? (int32_t)((uint32_t)ar[j] - 128u * (uint32_t)cs[j]) : ar[j];
-                        yr[j] = quant_dyadic_requant(v, d->dy[j0 + j]);
-                    }
-                }
-            }
-        }
+        gemm_int8_packed(isa, apk, d->m, k4, wpk, colsum, d->n, 1, requant_epilogue, d);
     }
     return KB_OK;
 }

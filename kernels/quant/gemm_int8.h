@@ -56,4 +56,27 @@ const struct gemm_int8_isa *gemm_int8_isa_by_name(const char *name);
 /* Tests: makes the case's (quant.gemm_int8@cpu) later runs use this path; -1 if not runnable. */
 int gemm_int8_cpu_use_path(struct kb_case *c, const char *name);
 
+/* ---- the GEMM on packed operands, for composite kernels (vit_block_int8.c) ---------------------
+ * GEMM_MR_MAX × GEMM_NR_MAX bounds every path's tile; size packed buffers with them. */
+#define GEMM_MR_MAX 8
+#define GEMM_NR_MAX 32
+
+/* Row of A (k codes; NULL: a zero padding row) into its packed form, k4 = k rounded up to 4
+ * bytes; offset: the VNNI path's a + 128 (isa->offset_a). */
+void gemm_int8_pack_a_row(const int8_t *src, int k, size_t k4, int offset, uint8_t *dst);
+/* Panel pn (columns pn·nr ..) of W[n][k] into dst ([k4/4][nr][4], zeros past n and k) and its
+ * column sums into colsum[nr]. Element (j, p) of W is w[j·stride_n + p·stride_k], so a
+ * transposed operand (the V of attention) packs without a copy. */
+void gemm_int8_pack_w_panel(const int8_t *w, int n, int k, size_t stride_n, size_t stride_k, int nr, size_t k4,
+                            int pn, int8_t *dst, int32_t *colsum);
+/* Called per register tile with the exact int32 accumulators (the VNNI offset already
+ * corrected): acc[r·ldacc + j] is output (i0 + r, j0 + j), r < rows, j < cols. */
+typedef void (*gemm_int8_epilogue)(void *ctx, int i0, int rows, int j0, int cols, const int32_t *acc, int ldacc);
+/* A[m, k]·W[n, k]ᵀ over packed A (rows padded to a multiple of isa->mr, k4 bytes apart) and
+ * packed W panels (isa->nr wide), handing each tile to ep. worksharing = 1 splits the tasks with
+ * an orphaned `omp for` (call it from every thread of a parallel region); 0 runs them all in the
+ * calling thread (inside another worksharing loop). */
+void gemm_int8_packed(const struct gemm_int8_isa *isa, const uint8_t *apk, int m, size_t k4, const int8_t *wpk,
+                      const int32_t *colsum, int n, int worksharing, gemm_int8_epilogue ep, void *ctx);
+
 #endif

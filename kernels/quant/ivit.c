@@ -30,6 +30,7 @@
  * kernels against float64 on their own float input. Bit-exact: the integer kernels against the
  * scalar emulation (the *_row functions below, which the AVX2 path must match). */
 #include "kernels/quant/quant.h"
+#include "kernels/quant/ivit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,9 +47,6 @@ enum ivit_op { IVIT_SHIFTMAX, IVIT_SHIFTGELU, IVIT_LAYERNORM };
 /* Attention scores are drawn with 3x the generator's spread: softmax over N(0,1) scores is
  * nearly flat, softmax of trained ViT attention is peakier. */
 #define IVIT_SCORE_SPREAD 3.0f
-#define IVIT_LN_EPS 1e-5
-#define IVIT_LN_OUT_SCALE 0.0625 /* 2^-4 */
-#define IVIT_LN_MAX_N 32768
 
 struct ivit_state {
     enum ivit_op op;
@@ -275,6 +273,62 @@ static void layernorm_row_f32(const float *x, int n, float *y)
     const float inv = 1.0f / sqrtf(var + (float)IVIT_LN_EPS);
     for (int j = 0; j < n; j++)
         y[j] = (x[j] - mean) * inv;
+}
+
+/* ---- the row operators for composite kernels (ivit.h) ---------------------------------------- */
+
+int ivit_simd_available(void)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+void ivit_shiftmax_row(const int8_t *in, int n, int32_t i0, int8_t *out, int32_t *tmp)
+{
+#if defined(__x86_64__)
+    if (tmp && ivit_simd_available()) {
+        shiftmax_row_avx2(in, n, i0, out, tmp);
+        return;
+    }
+#endif
+    (void)tmp;
+    shiftmax_row(in, n, i0, out);
+}
+
+void ivit_shiftgelu_row(const int8_t *in, int n, int32_t i0, int8_t *out, int simd)
+{
+#if defined(__x86_64__)
+    if (simd && ivit_simd_available()) {
+        shiftgelu_row_avx2(in, n, i0, out);
+        return;
+    }
+#endif
+    (void)simd;
+    shiftgelu_row(in, n, i0, out);
+}
+
+void ivit_layernorm_row(const int8_t *in, int n, int8_t *out)
+{
+    layernorm_row(in, n, out);
+}
+
+void ivit_softmax_row_f32(const float *x, int n, float *y)
+{
+    softmax_row_f32(x, n, y);
+}
+
+void ivit_gelu_row_f32(const float *x, int n, float *y)
+{
+    gelu_row_f32(x, n, y);
+}
+
+void ivit_layernorm_row_f32(const float *x, int n, float *y)
+{
+    layernorm_row_f32(x, n, y);
 }
 
 /* float64 definitions, of input row x (given as doubles) */

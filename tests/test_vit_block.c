@@ -1,0 +1,260 @@
+/* test_vit_block.c - vit.block@cpu.f32 and @cpu.int8 (kernels/quant/vit_block*.c): both against
+ * the float64 block on several seeds and shapes (tokens not a multiple of any tile, odd head
+ * counts), the integer block bit-exact against its scalar emulation on every GEMM path this CPU
+ * runs and with two threads, planted bugs that verification must catch, and the I-ViT claim's
+ * preset planning exactly one case per implementation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "harness/plan.h"
+#include "kernels/kernel.h"
+#include "kernels/quant/gemm_int8.h"
+#include "kernels/quant/vit_block.h"
+#include "reports/claims.h"
+
+/* t, d, h, dh, f */
+static const int shapes[][5] = { { 37, 128, 2, 64, 256 }, { 20, 96, 3, 32, 200 }, { 9, 64, 4, 16, 100 } };
+
+static struct kb_shape vit_shape(const int *s, int input)
+{
+    return (struct kb_shape){ .seq_len = s[0], .hidden = s[1], .heads = s[2], .head_dim = s[3], .ffn = s[4],
+                              .input = input };
+}
+
+static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, int threads,
+                                uint64_t seed)
+{
+    return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
+}
+
+static void setup_ok(struct kb_case *c)
+{
+    char err[256] = "";
+    int rc = c->kernel->setup(c, err, sizeof err);
+    if (rc != KB_OK)
+        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
+}
+
+static struct kb_accuracy run_verify(struct kb_case *c)
+{
+    struct kb_accuracy acc;
+    memset(&acc, 0, sizeof acc);
+    assert_int_equal(c->kernel->run(c), KB_OK);
+    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
+    return acc;
+}
+
+static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
+{
+    struct kb_tensor t[KB_TENSORS_MAX];
+    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return t[i];
+    fail_msg("no tensor %s", name);
+    return t[0];
+}
+
+static void test_f32_matches_float64(void **state)
+{
+    (void)state;
+    for (size_t si = 0; si < 3; si++)
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            struct kb_case c = make_case(&kb_vit_block_f32, vit_shape(shapes[si], KB_INPUT_NORMAL), KB_DTYPE_F32,
+                                         1 + (int)(seed & 1), seed * 7 + si);
+            setup_ok(&c);
+            struct kb_accuracy a = run_verify(&c);
+            if (!a.passed || a.rel_l2_err > 1e-5 || a.rows_checked < (shapes[si][0] < VIT_VERIFY_ROWS ? shapes[si][0] : VIT_VERIFY_ROWS))
+                fail_msg("shape %zu seed %llu: passed %d rel %.3g rows %ld", si, (unsigned long long)seed, a.passed,
+                         a.rel_l2_err, a.rows_checked);
+            c.kernel->teardown(&c);
+        }
+}
+
+static void test_int8_bit_exact_and_accurate(void **state)
+{
+    (void)state;
+    for (size_t si = 0; si < 3; si++)
+        for (uint64_t seed = 1; seed <= 2; seed++)
+            for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
+                struct kb_case c = make_case(&kb_vit_block_int8, vit_shape(shapes[si], input), KB_DTYPE_I8,
+                                             1 + (int)(seed & 1), seed * 7 + si);
+                setup_ok(&c);
+                struct kb_accuracy a = run_verify(&c);
+                print_message("# int8 block t=%d d=%d h=%d f=%d seed %llu input %d: rel L2 %.4f cosine %.5f\n",
+                              shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][4], (unsigned long long)seed,
+                              input, a.rel_l2_err, a.cosine);
+                if (!a.passed || a.exact_mismatches != 0 || a.exact_checked != a.rows_checked * shapes[si][1])
+                    fail_msg("shape %zu seed %llu input %d: passed %d, %ld/%ld mismatches, rel %.3g (tol %.3g)", si,
+                             (unsigned long long)seed, input, a.passed, a.exact_mismatches, a.exact_checked,
+                             a.rel_l2_err, a.tolerance);
+                /* quantization costs something real, and not everything */
+                assert_true(a.rel_l2_err > 1e-3 && a.cosine > 0.99);
+                c.kernel->teardown(&c);
+            }
+}
+
+/* Every GEMM path this CPU runs (and the VNNI path's offset arithmetic in portable C) gives the
+ * same codes, and so does a second thread. */
+static void test_int8_paths_and_threads_agree(void **state)
+{
+    (void)state;
+    const char *paths[] = { "scalar", "scalar-u8", "avx2", "avx512vnni" };
+    struct kb_shape s = vit_shape(shapes[1], KB_INPUT_NORMAL);
+    struct kb_case base = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 3);
+    setup_ok(&base);
+    run_verify(&base);
+    const size_t n = (size_t)s.seq_len * s.hidden;
+    const int8_t *want = find_tensor(&base, "y").data;
+    int ran = 0;
+    for (size_t p = 0; p < 4; p++)
+        for (int threads = 1; threads <= 2; threads++) {
+            struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, threads, 3);
+            setup_ok(&c);
+            if (vit_block_int8_use_path(&c, paths[p]) != 0) {
+                c.kernel->teardown(&c);
+                continue;
+            }
+            struct kb_accuracy a = run_verify(&c);
+            assert_true(a.passed && a.exact_mismatches == 0);
+            if (memcmp(find_tensor(&c, "y").data, want, n) != 0)
+                fail_msg("path %s, %d threads: output differs from the default path's", paths[p], threads);
+            ran++;
+            c.kernel->teardown(&c);
+        }
+    assert_true(ran >= 4); /* scalar and scalar-u8 run everywhere */
+    base.kernel->teardown(&base);
+}
+
+static void test_planted_bugs_fail(void **state)
+{
+    (void)state;
+    struct kb_shape s = vit_shape(shapes[0], KB_INPUT_NORMAL);
+    const size_t n = (size_t)s.seq_len * s.hidden;
+    struct kb_accuracy a;
+    /* f32: the block without its first residual (to first order: y − x) */
+    struct kb_case f = make_case(&kb_vit_block_f32, s, KB_DTYPE_F32, 1, 5);
+    setup_ok(&f);
+    assert_true(run_verify(&f).passed);
+    float *y = (float *)find_tensor(&f, "y").data;
+    const float *x = find_tensor(&f, "x").data;
+    for (size_t i = 0; i < n; i++)
+        y[i] -= x[i];
+    assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
+    assert_false(a.passed);
+    /* f32: one element of the last row (always sampled) off by 0.1 */
+    assert_int_equal(f.kernel->run(&f), KB_OK);
+    y[n - 1] += 0.1f;
+    assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
+    assert_false(a.passed);
+    f.kernel->teardown(&f);
+
+    struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 5);
+    setup_ok(&c);
+    assert_true(run_verify(&c).passed);
+    int8_t *yi = (int8_t *)find_tensor(&c, "y").data;
+    /* one code one unit off: within the accuracy bound, caught by the bit-exact check only */
+    yi[n - 1] = (int8_t)(yi[n - 1] == 127 ? 126 : yi[n - 1] + 1);
+    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_false(a.passed);
+    assert_int_equal(a.exact_mismatches, 1);
+    assert_true(a.rel_l2_err < VIT_INT8_TOL);
+    /* the output's scale off by 2 */
+    assert_int_equal(c.kernel->run(&c), KB_OK);
+    for (size_t i = 0; i < n; i++)
+        yi[i] = (int8_t)(yi[i] / 2);
+    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_false(a.passed);
+    assert_true(a.rel_l2_err > VIT_INT8_TOL);
+    /* the input quantized at the wrong scale (codes halved): the integer pipeline is consistent
+     * with itself (bit-exact with the emulation on the same codes) but no longer computes the
+     * block, which only the float64 comparison sees */
+    int8_t *xi = (int8_t *)find_tensor(&c, "x").data;
+    for (size_t i = 0; i < n; i++)
+        xi[i] = (int8_t)(xi[i] / 2);
+    assert_int_equal(c.kernel->run(&c), KB_OK);
+    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(a.exact_mismatches, 0);
+    assert_false(a.passed);
+    assert_true(a.rel_l2_err > VIT_INT8_TOL);
+    c.kernel->teardown(&c);
+}
+
+static void test_shapes_rejected(void **state)
+{
+    (void)state;
+    char err[256];
+    struct kb_shape s = vit_shape(shapes[0], KB_INPUT_NORMAL);
+    s.hidden = 100; /* not heads × head_dim */
+    for (int k = 0; k < 2; k++) {
+        const struct kb_kernel *kk = k ? &kb_vit_block_int8 : &kb_vit_block_f32;
+        struct kb_case c = make_case(kk, s, k ? KB_DTYPE_I8 : KB_DTYPE_F32, 1, 1);
+        assert_int_equal(kk->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_non_null(strstr(err, "heads"));
+        struct kb_shape ok = vit_shape(shapes[0], KB_INPUT_NORMAL);
+        c = make_case(kk, ok, k ? KB_DTYPE_F32 : KB_DTYPE_I8, 1, 1); /* the other's dtype */
+        assert_int_equal(kk->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_non_null(strstr(err, "dtype"));
+    }
+}
+
+/* The I-ViT claim's sweep (datasets/claims/06-i-vit.claim, preset vit-b16) plans exactly one
+ * ViT-B case per implementation, with the same shape and the same inputs (seed). */
+static void test_claim_plans_one_case_each(void **state)
+{
+    (void)state;
+    struct claim cl;
+    char err[512];
+    if (claim_load(KB_SRCDIR "/datasets/claims/06-i-vit.claim", &cl, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    FILE *f = fmemopen(cl.suite, strlen(cl.suite), "r");
+    assert_non_null(f);
+    struct plan_spec base, specs[4];
+    plan_spec_default(&base);
+    char name[64];
+    int n = plan_suite_parse(f, "i-vit", &base, specs, 4, name, sizeof name, err, sizeof err);
+    fclose(f);
+    if (n < 0)
+        fail_msg("%s", err);
+    struct plan p = { 0 };
+    if (plan_build(specs, n, &p, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(p.n, 2);
+    int seen_int8 = 0, seen_f32 = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        const struct plan_case *pc = &p.cases[i];
+        assert_string_equal(pc->kernel->name, "vit.block");
+        seen_int8 += strcmp(pc->kernel->impl, "cpu.int8") == 0 && pc->dtype == KB_DTYPE_I8;
+        seen_f32 += strcmp(pc->kernel->impl, "cpu.f32") == 0 && pc->dtype == KB_DTYPE_F32;
+        assert_int_equal(pc->shape.seq_len, 197);
+        assert_int_equal(pc->shape.hidden, 768);
+        assert_int_equal(pc->shape.heads, 12);
+        assert_int_equal(pc->shape.head_dim, 64);
+        assert_int_equal(pc->shape.ffn, 3072);
+    }
+    assert_int_equal(seen_int8, 1);
+    assert_int_equal(seen_f32, 1);
+    assert_true(p.cases[0].seed == p.cases[1].seed);
+    plan_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_f32_matches_float64),
+        cmocka_unit_test(test_int8_bit_exact_and_accurate),
+        cmocka_unit_test(test_int8_paths_and_threads_agree),
+        cmocka_unit_test(test_planted_bugs_fail),
+        cmocka_unit_test(test_shapes_rejected),
+        cmocka_unit_test(test_claim_plans_one_case_each),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
