@@ -39,6 +39,64 @@ static void print_header(FILE *out, const struct run_row *r, const struct machin
     fprintf(out, "  command   %s\n\n", r->cmdline);
 }
 
+struct gpu_section {
+    struct store *s;
+    int shown;
+    int failed;
+};
+
+static int print_nvml_counter(const struct kb_counter *k, void *ctx)
+{
+    int *first = ctx;
+    if (strcmp(k->backend, "nvml") != 0)
+        return 0;
+    if (*first)
+        printf("      nvml   ");
+    if (strcmp(k->unit, "J") == 0)
+        printf("%s%s %.4g mJ", *first ? "" : ", ", k->name, k->value * 1e3);
+    else if (strcmp(k->unit, "bitmask") == 0)
+        printf("%s%s 0x%llx", *first ? "" : ", ", k->name, (unsigned long long)k->value);
+    else
+        printf("%s%s %.4g %s", *first ? "" : ", ", k->name, k->value, k->unit);
+    *first = 0;
+    return 0;
+}
+
+/* Each CUDA case's kernels as CUPTI saw them, and its NVML energy and clocks. */
+static int print_gpu_case(const struct result_row *row, void *ctx)
+{
+    struct gpu_section *g = ctx;
+    if (strncmp(row->device, "cuda", 4) != 0)
+        return 0;
+    struct gpu_trace t;
+    if (store_list_gpu_kernels(g->s, row->case_id, &t) != 0) {
+        g->failed = 1;
+        return 1;
+    }
+    if (!*t.status && t.n == 0)
+        return 0;
+    if (!g->shown++)
+        printf("\nGPU kernels per call (CUPTI activity, median over the traced calls) and energy (NVML):\n");
+    printf("  case %lld  %s@%s %s %s n=%d d=%d%s\n", (long long)row->case_id, row->kernel, row->impl, row->device,
+           row->dtype, row->shape.seq_len, row->shape.head_dim, row->shape.causal ? " causal" : "");
+    for (int i = 0; i < t.n; i++) {
+        const struct gpu_kernel_launch *k = &t.k[i];
+        printf("    %-.70s\n      grid %dx%dx%d  block %dx%dx%d  %d regs  smem %d+%d B  %.4g us\n", k->name,
+               k->grid[0], k->grid[1], k->grid[2], k->block[0], k->block[1], k->block[2], k->registers,
+               k->static_shared, k->dynamic_shared, k->duration_s * 1e6);
+    }
+    if (strcmp(t.status, "ok") != 0)
+        printf("      cupti  %s\n", *t.status ? t.status : "not traced");
+    int first = 1;
+    if (store_list_counters(g->s, row->case_id, print_nvml_counter, &first) != 0) {
+        g->failed = 1;
+        return 1;
+    }
+    if (!first)
+        putchar('\n');
+    return 0;
+}
+
 int cmd_show(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -92,6 +150,11 @@ int cmd_show(int argc, char **argv)
     }
     print_header(stdout, &run, &machine);
     if (report_results_table(stdout, s, run_id) != 0) {
+        rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto out;
+    }
+    struct gpu_section gs = { .s = s };
+    if (store_list_results(s, run_id, print_gpu_case, &gs) != 0 || gs.failed) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }
