@@ -24,6 +24,7 @@ static const struct kb_kernel *const registry[] = {
 #ifdef HAVE_CUDA
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
+    &kb_attention_flash_cuda,
 #endif
 };
 
