@@ -143,11 +143,11 @@ extern "C" int cupti_trace_calls(struct gpu_timer *t, int (*run)(struct kb_case 
     }
     for (int i = 0; i < calls; i++)
         if (run(c) != KB_OK) {
-            snprintf(out->status, sizeof out->status, "a traced call failed: %s", *c->error ? c->error : "run failed");
+            snprintf(out->status, sizeof out->status, "a traced call failed: %.160s", *c->error ? c->error : "run failed");
             break;
         }
     if (!*out->status && gpu_timer_sync(t, why, sizeof why) != 0)
-        snprintf(out->status, sizeof out->status, "%s", why);
+        snprintf(out->status, sizeof out->status, "%.180s", why);
     cuptiActivityDisable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
     cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
     if (*out->status)
