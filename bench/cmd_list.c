@@ -5,16 +5,19 @@
 #include <string.h>
 
 #include "bench/cli.h"
+#include "datasets/presets.h"
 #include "kernels/kernel.h"
 
 static void usage(void)
 {
-    printf("usage: kbench list [PATTERN] [--long]\n\n"
+    printf("usage: kbench list [PATTERN] [--long] | --axes | --presets\n\n"
            "Lists the kernels compiled into kbench: name, implementation, family, the dtypes it\n"
            "accepts and what it is. PATTERN is a shell pattern over NAME or NAME@IMPL, as in\n"
            "'kbench run --kernels' (all kernels).\n\n"
            "  -l, --long   one block per kernel, with its device and whether it is a float64\n"
-           "               reference that other kernels are checked against\n\n"
+           "               reference that other kernels are checked against, and its axes\n"
+           "      --axes   the shape axes a suite or 'kbench run' can sweep, with their defaults\n"
+           "      --presets  the model shape presets ('preset = NAME' in a suite, --preset NAME)\n\n"
            "example: kbench list 'attention.*@cpu.*'\n");
 }
 
@@ -43,13 +46,51 @@ static void print_long(const struct kb_kernel *k)
     printf("  device       %s\n", k->device == KB_DEVICE_CUDA ? "cuda" : "cpu");
     printf("  dtypes       %s\n", dtypes);
     printf("  reference    %s\n", k->is_reference ? "yes (float64 definition others are checked against)" : "no");
+    printf("  axes        ");
+    uint64_t axes = kb_kernel_axes(k);
+    for (int a = 0; a < KB_AXIS_COUNT; a++)
+        if (axes & KB_AXIS_BIT(a))
+            printf(" %s", kb_axis_info((enum kb_axis)a)->key);
+    printf("\n");
     printf("  description  %s\n\n", text_or_dash(k->description));
+}
+
+static void print_axes(void)
+{
+    printf("%-12s  %-12s  %-9s  %s\n", "axis", "column", "default", "meaning");
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        char def[32];
+        if (a == KB_AXIS_KV_HEADS)
+            snprintf(def, sizeof def, "=heads");
+        else if (ax->kind == KB_AXIS_KIND_ENUM)
+            snprintf(def, sizeof def, "%s", kb_axis_value_name((enum kb_axis)a, ax->fallback));
+        else
+            snprintf(def, sizeof def, "%d", ax->fallback);
+        printf("%-12s  %-12s  %-9s  %s\n", ax->key, ax->column, def, ax->help);
+    }
+    printf("\nA kernel sweeps only its own axes ('kbench list --long' names them). 'kbench run'\n"
+           "defaults to seq = 512,1024,2048 and otherwise uses the defaults above.\n");
+}
+
+static void print_presets(void)
+{
+    size_t n;
+    const struct kb_preset *p = kb_presets(&n);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s\n  %s\n ", p[i].name, p[i].description);
+        for (int k = 0; p[i].settings[k].key; k++)
+            printf(" %s=%s", p[i].settings[k].key, p[i].settings[k].value);
+        printf("\n\n");
+    }
 }
 
 int cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "long", no_argument, NULL, 'l' },
+        { "axes", no_argument, NULL, 'a' },
+        { "presets", no_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -76,6 +117,8 @@ int cmd_list(int argc, char **argv)
         }
         switch (c) {
         case 'l': long_form = 1; break;
+        case 'a': print_axes(); return EXIT_OK;
+        case 'p': print_presets(); return EXIT_OK;
         case 'h': usage(); return EXIT_OK;
         case ':': return cli_usage_error("list", "option '%s' needs a value", argv[optind - 1]);
         default:

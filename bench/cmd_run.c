@@ -31,9 +31,16 @@ static void usage(void)
 "axes (a value is N, a list N,M,..., a geometric range LO:HI:xF, or LO:HI:+STEP; 4k = 4096):\n"
 "  --kernels PATTERNS   shell patterns over name or name@impl   (attention.*)\n"
 "  --devices LIST       cpu, cuda:N                               (cpu)\n"
-"  --dtype LIST         f32, f64, f16, bf16, i8                   (f32)\n"
-"  --batch, --heads, --kv-heads, --seq, --head-dim AXIS           (1, 8, =heads, 512:2048:x2, 64)\n"
-"  --causal 0,1         --threads AXIS (CPU kernels)              (0, 1)\n"
+"  --dtype LIST         f32, f64, f16, bf16, i8, i4, e4m3, e5m2   (f32)\n"
+"  --preset NAME        a model's shapes (llama3-8b, mixtral-8x7b, vit-b16, ...; see 'kbench list --presets')\n"
+"  --threads AXIS       worker threads of CPU kernels             (1)\n"
+"  attention: --batch --heads --kv-heads --seq --head-dim --causal --decode --window --block\n"
+"             --topk-blocks --chunk --feature elu1,relu --decay 0,1\n"
+"  GEMM and quantization: --m --n --k --group --granularity tensor,channel,group\n"
+"  MoE: --tokens --hidden --ffn --experts --top-k --routing uniform,zipf,one\n"
+"  inputs: --input normal,uniform,outlier\n"
+"                       (defaults: B=1 H=8 N=512:2048:x2 d=64 non-causal; a kernel sweeps only\n"
+"                       its own axes; an axis not given takes the value 'kbench list --axes' shows)\n"
 "  --cache hot|cold|both  cold flushes the last-level cache before each sample   (hot)\n\n"
 "measurement:\n"
 "  --noise FRAC         stop sampling when the median's 95%% CI half-width is within FRAC (0.01)\n"
@@ -63,25 +70,20 @@ static void usage(void)
 struct axis_flag { const char *key; const char *value; };
 
 enum {
-    OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_BATCH, OPT_HEADS, OPT_KV_HEADS, OPT_SEQ,
-    OPT_HEAD_DIM, OPT_CAUSAL, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
+    OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_PRESET, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
     OPT_NO_ISOLATE, OPT_RESUME, OPT_HELP,
+    OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
 
-static const struct option options[] = {
+static const struct option fixed_options[] = {
     { "suite", required_argument, NULL, OPT_SUITE },
     { "kernels", required_argument, NULL, OPT_KERNELS },
     { "kernel", required_argument, NULL, OPT_KERNELS },
     { "devices", required_argument, NULL, OPT_DEVICES },
     { "dtype", required_argument, NULL, OPT_DTYPE },
-    { "batch", required_argument, NULL, OPT_BATCH },
-    { "heads", required_argument, NULL, OPT_HEADS },
-    { "kv-heads", required_argument, NULL, OPT_KV_HEADS },
-    { "seq", required_argument, NULL, OPT_SEQ },
-    { "head-dim", required_argument, NULL, OPT_HEAD_DIM },
-    { "causal", required_argument, NULL, OPT_CAUSAL },
+    { "preset", required_argument, NULL, OPT_PRESET },
     { "threads", required_argument, NULL, OPT_THREADS },
     { "cache", required_argument, NULL, OPT_CACHE },
     { "noise", required_argument, NULL, OPT_NOISE },
@@ -107,19 +109,36 @@ static const struct option options[] = {
     { NULL, 0, NULL, 0 },
 };
 
+/* The fixed options and one per shape axis ("--seq", "--kv-heads", "--top-k", ...), so a new axis
+ * in kernels/axes.c is a flag with no change here. */
+static struct option options[sizeof fixed_options / sizeof fixed_options[0] + KB_AXIS_COUNT];
+static char axis_flag_names[KB_AXIS_COUNT][32];
+
+static void build_options(void)
+{
+    size_t n = 0;
+    for (; fixed_options[n].name; n++)
+        options[n] = fixed_options[n];
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        snprintf(axis_flag_names[a], sizeof axis_flag_names[a], "%s", kb_axis_info((enum kb_axis)a)->key);
+        for (char *c = axis_flag_names[a]; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        options[n++] = (struct option){ axis_flag_names[a], required_argument, NULL, OPT_AXIS_BASE + a };
+    }
+    options[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
 /* The axis key plan_spec_set understands for each axis option. */
 static const char *axis_key(int opt)
 {
+    if (opt >= OPT_AXIS_BASE && opt < OPT_AXIS_BASE + KB_AXIS_COUNT)
+        return kb_axis_info((enum kb_axis)(opt - OPT_AXIS_BASE))->key;
     switch (opt) {
     case OPT_KERNELS: return "kernels";
     case OPT_DEVICES: return "devices";
     case OPT_DTYPE: return "dtype";
-    case OPT_BATCH: return "batch";
-    case OPT_HEADS: return "heads";
-    case OPT_KV_HEADS: return "kv_heads";
-    case OPT_SEQ: return "seq";
-    case OPT_HEAD_DIM: return "head_dim";
-    case OPT_CAUSAL: return "causal";
+    case OPT_PRESET: return "preset";
     case OPT_THREADS: return "threads";
     case OPT_CACHE: return "cache";
     default: return NULL;
@@ -170,6 +189,7 @@ struct run_config {
 static int parse_args(int argc, char **argv, struct run_config *cfg)
 {
     runner_options_default(&cfg->ro);
+    build_options();
     int opt;
     opterr = 0;
     optind = 1;
@@ -329,12 +349,10 @@ static int case_stored(const struct plan_case *c, const struct result_row *rows,
 {
     for (long i = 0; i < n; i++) {
         const struct result_row *r = &rows[i];
-        int kvh = c->shape.kv_heads ? c->shape.kv_heads : c->shape.heads;
         if (strcmp(r->kernel, c->kernel->name) == 0 && strcmp(r->impl, c->kernel->impl) == 0 &&
             strcmp(r->device, c->device) == 0 && strcmp(r->dtype, kb_dtype_name(c->dtype)) == 0 &&
-            r->shape.batch == c->shape.batch && r->shape.heads == c->shape.heads && r->shape.kv_heads == kvh &&
-            r->shape.seq_len == c->shape.seq_len && r->shape.head_dim == c->shape.head_dim &&
-            r->shape.causal == c->shape.causal && r->threads == c->threads && r->cold_cache == c->cold_cache)
+            memcmp(&r->shape, &c->shape, sizeof r->shape) == 0 && r->threads == c->threads &&
+            r->cold_cache == c->cold_cache)
             return 1;
     }
     return 0;

@@ -105,3 +105,62 @@ void gen_fill_normal_f32(float *x, size_t n, uint64_t seed, double mean, double 
         fill_block(x + start, len, &r, mean, std);
     }
 }
+
+void gen_fill_uniform_f32(float *x, size_t n, uint64_t seed, double lo, double hi)
+{
+    size_t nblocks = (n + FILL_BLOCK - 1) / FILL_BLOCK;
+    uint64_t base = mix64(seed ^ 0x756e69666f726dull); /* not the normal fill's streams */
+    long long nb = (long long)nblocks;
+#pragma omp parallel for schedule(static) if (nb > 1)
+    for (long long b = 0; b < nb; b++) {
+        struct kb_rng r;
+        kb_rng_seed(&r, mix64(base ^ (uint64_t)b));
+        size_t start = (size_t)b * FILL_BLOCK;
+        size_t len = n - start < FILL_BLOCK ? n - start : FILL_BLOCK;
+        for (size_t i = 0; i < len; i++)
+            x[start + i] = (float)(lo + (hi - lo) * kb_rng_uniform(&r));
+    }
+}
+
+int gen_outlier_channels(size_t cols, uint64_t seed, size_t *idx, float *scale, int max)
+{
+    /* SmoothQuant and LLM.int8() report outliers in well under 1% of channels, at magnitudes
+     * tens of times the rest; 1 in 64 channels (at least one) at x50-x100 is that case, with
+     * enough outliers at small d for the test shapes to contain some. */
+    int count = (int)(cols / 64) > 0 ? (int)(cols / 64) : 1;
+    if (count > max)
+        count = max;
+    struct kb_rng r;
+    kb_rng_seed(&r, mix64(seed ^ 0x6f75746c696572ull));
+    for (int i = 0; i < count; i++) {
+        size_t c;
+        int fresh;
+        do { /* distinct channels */
+            c = (size_t)(kb_rng_uniform(&r) * (double)cols);
+            fresh = 1;
+            for (int j = 0; j < i; j++)
+                fresh &= idx[j] != c;
+        } while (!fresh);
+        idx[i] = c;
+        scale[i] = (float)(50.0 + 50.0 * kb_rng_uniform(&r));
+    }
+    return count;
+}
+
+void gen_fill_input_f32(float *x, size_t rows, size_t cols, uint64_t seed, int input)
+{
+    size_t n = rows * cols;
+    if (input == KB_INPUT_UNIFORM) {
+        gen_fill_uniform_f32(x, n, seed, -1.0, 1.0);
+        return;
+    }
+    gen_fill_normal_f32(x, n, seed, 0.0, 1.0);
+    if (input != KB_INPUT_OUTLIER || cols == 0)
+        return;
+    size_t idx[256];
+    float scale[256];
+    int k = gen_outlier_channels(cols, seed, idx, scale, 256);
+    for (size_t row = 0; row < rows; row++)
+        for (int i = 0; i < k; i++)
+            x[row * cols + idx[i]] *= scale[i];
+}

@@ -1,6 +1,8 @@
 /* plan.c - axes to cases: value parsing, spec defaults and setters, cartesian expansion. */
 #include "harness/plan.h"
 
+#include "datasets/presets.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -154,11 +156,7 @@ void plan_spec_default(struct plan_spec *s)
     s->n_devices = 1;
     s->dtypes[0] = KB_DTYPE_F32;
     s->n_dtypes = 1;
-    s->batch = (struct int_axis){ 1, { 1 } };
-    s->heads = (struct int_axis){ 1, { 8 } };
-    s->seq = (struct int_axis){ 3, { 512, 1024, 2048 } };
-    s->head_dim = (struct int_axis){ 1, { 64 } };
-    s->causal = (struct int_axis){ 1, { 0 } };
+    s->axis[KB_AXIS_SEQ] = (struct int_axis){ 3, { 512, 1024, 2048 } };
     s->threads = (struct int_axis){ 1, { 1 } };
 }
 
@@ -208,25 +206,77 @@ static int parse_device(const char *d)
     return -1;
 }
 
+/* An enumerated axis: a comma list of value names, or "all". */
+static int parse_enum_axis(enum kb_axis a, const char *value, struct int_axis *out, char *err, size_t errlen)
+{
+    const struct kb_axis_info *ax = kb_axis_info(a);
+    struct int_axis r = { 0 };
+    if (strcmp(value, "all") == 0) {
+        for (int v = 1; v <= ax->max; v++)
+            r.v[r.n++] = v;
+        *out = r;
+        return 0;
+    }
+    char tmp[PLAN_AXIS_MAX][96];
+    int n;
+    if (split_list(value, tmp, sizeof tmp[0], PLAN_AXIS_MAX, &n, ax->key, err, errlen) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int v = kb_axis_value_parse(a, tmp[i]);
+        if (v < 0) {
+            int w = snprintf(err, errlen, "unknown %s '%s' (expected", ax->key, tmp[i]);
+            for (int k = 1; k <= ax->max && w > 0 && (size_t)w < errlen; k++)
+                w += snprintf(err + w, errlen - (size_t)w, "%s%s", k == 1 ? " " : ", ", ax->names[k]);
+            if (w > 0 && (size_t)w < errlen)
+                snprintf(err + w, errlen - (size_t)w, " or all)");
+            return -1;
+        }
+        int dup = 0;
+        for (int k = 0; k < r.n; k++)
+            dup |= r.v[k] == v;
+        if (!dup)
+            r.v[r.n++] = v;
+    }
+    *out = r;
+    return 0;
+}
+
 int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen)
 {
     char sub[200];
-    struct { const char *name; struct int_axis *axis; int min, max; } int_axes[] = {
-        { "batch", &s->batch, 1, 1 << 16 },
-        { "heads", &s->heads, 1, 1 << 12 },
-        { "kv_heads", &s->kv_heads, 1, 1 << 12 },
-        { "seq", &s->seq, 1, 1 << 24 },
-        { "head_dim", &s->head_dim, 1, 1024 },
-        { "causal", &s->causal, 0, 1 },
-        { "threads", &s->threads, 1, 1024 },
-    };
-    for (size_t i = 0; i < sizeof int_axes / sizeof int_axes[0]; i++) {
-        if (strcmp(key, int_axes[i].name) != 0)
-            continue;
-        if (plan_parse_int_axis(value, int_axes[i].min, int_axes[i].max, int_axes[i].axis, sub, sizeof sub) != 0) {
+    int a = kb_axis_by_key(key);
+    if (a >= 0) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        if (ax->kind == KB_AXIS_KIND_ENUM)
+            return parse_enum_axis((enum kb_axis)a, value, &s->axis[a], err, errlen);
+        if (plan_parse_int_axis(value, ax->min, ax->max, &s->axis[a], sub, sizeof sub) != 0) {
             snprintf(err, errlen, "bad %s: %s", key, sub);
             return -1;
         }
+        return 0;
+    }
+    if (strcmp(key, "threads") == 0) {
+        if (plan_parse_int_axis(value, 1, 1024, &s->threads, sub, sizeof sub) != 0) {
+            snprintf(err, errlen, "bad %s: %s", key, sub);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(key, "preset") == 0) {
+        const struct kb_preset *p = kb_preset_find(value);
+        if (!p) {
+            int w = snprintf(err, errlen, "unknown preset '%s' (expected", value);
+            size_t np;
+            const struct kb_preset *all = kb_presets(&np);
+            for (size_t i = 0; i < np && w > 0 && (size_t)w < errlen; i++)
+                w += snprintf(err + w, errlen - (size_t)w, "%s%s", i ? ", " : " ", all[i].name);
+            if (w > 0 && (size_t)w < errlen)
+                snprintf(err + w, errlen - (size_t)w, ")");
+            return -1;
+        }
+        for (int i = 0; p->settings[i].key; i++)
+            if (plan_spec_set(s, p->settings[i].key, p->settings[i].value, err, errlen) != 0)
+                return -1; /* a preset the tests load: cannot happen unless the table is wrong */
         return 0;
     }
     if (strcmp(key, "kernels") == 0)
@@ -254,7 +304,8 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
             return -1;
         for (int i = 0; i < n; i++)
             if (kb_dtype_parse(tmp[i], &s->dtypes[i]) != 0) {
-                snprintf(err, errlen, "unknown dtype '%s' (expected f64, f32, f16, bf16, i8, i32)", tmp[i]);
+                snprintf(err, errlen, "unknown dtype '%s' (expected f64, f32, f16, bf16, i8, i32, i4, "
+                         "e4m3, e5m2)", tmp[i]);
                 return -1;
             }
         s->n_dtypes = n;
@@ -273,9 +324,12 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
         }
         return 0;
     }
-    snprintf(err, errlen, "unknown axis '%s' (expected kernels, devices, dtype, batch, heads, kv_heads, "
-             "seq, head_dim, causal, threads, cache)", key);
-    return -1;
+    int w = snprintf(err, errlen, "unknown axis '%s' (expected kernels, devices, dtype, threads, cache, preset", key);
+    for (int i = 0; i < KB_AXIS_COUNT && w > 0 && (size_t)w < errlen; i++)
+        w += snprintf(err + w, errlen - (size_t)w, ", %s", kb_axis_info((enum kb_axis)i)->key);
+    if (w > 0 && (size_t)w < errlen)
+        snprintf(err + w, errlen - (size_t)w, ")");
+    return -2;
 }
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
@@ -306,9 +360,9 @@ static uint64_t case_identity(const struct plan_case *c)
     h = fnv1a(h, c->kernel->name, strlen(c->kernel->name));
     h = fnv1a(h, c->kernel->impl, strlen(c->kernel->impl));
     h = fnv1a(h, c->device, strlen(c->device));
-    int f[9] = { (int)c->dtype, c->shape.batch, c->shape.heads, c->shape.kv_heads, c->shape.seq_len,
-                 c->shape.head_dim, c->shape.causal, c->threads, c->cold_cache };
-    return fnv1a(h, f, sizeof f);
+    int f[3] = { (int)c->dtype, c->threads, c->cold_cache };
+    h = fnv1a(h, f, sizeof f);
+    return fnv1a(h, &c->shape, sizeof c->shape);
 }
 
 /* Two cases that would measure the same thing (the seed follows from the rest). */
@@ -342,6 +396,63 @@ static int device_kind_matches(const struct kb_kernel *k, const char *device)
     return (k->device == KB_DEVICE_CPU) == is_cpu;
 }
 
+/* The values a kernel sweeps on one axis: the spec's, or the axis' fallback. */
+static struct int_axis axis_values(const struct plan_spec *s, enum kb_axis a)
+{
+    if (s->axis[a].n)
+        return s->axis[a];
+    return (struct int_axis){ 1, { kb_axis_info(a)->fallback } };
+}
+
+/* Every shape of the cartesian product of the axes the kernel uses, in odometer order (the
+ * last axis turns fastest, so a sweep over seq lists each N of one configuration together). */
+static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, const char *device,
+                         enum kb_dtype dtype, const int *cold_modes, int n_cold, struct plan *plan,
+                         char *err, size_t errlen)
+{
+    uint64_t mask = kb_kernel_axes(k);
+    enum kb_axis used[KB_AXIS_COUNT];
+    struct int_axis values[KB_AXIS_COUNT];
+    int n_used = 0, idx[KB_AXIS_COUNT] = { 0 };
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        if (!(mask & KB_AXIS_BIT(a)) || (a == KB_AXIS_KV_HEADS && s->axis[a].n == 0))
+            continue; /* kv_heads unset follows heads, set below */
+        used[n_used] = (enum kb_axis)a;
+        values[n_used++] = axis_values(s, (enum kb_axis)a);
+    }
+    int th_n = k->device == KB_DEVICE_CPU ? s->threads.n : 1;
+    for (;;) {
+        struct kb_shape shape;
+        memset(&shape, 0, sizeof shape);
+        for (int i = 0; i < n_used; i++)
+            kb_shape_set(&shape, used[i], values[i].v[idx[i]]);
+        if ((mask & KB_AXIS_BIT(KB_AXIS_KV_HEADS)) && shape.kv_heads == 0)
+            shape.kv_heads = shape.heads;
+        for (int th = 0; th < th_n; th++)
+            for (int cm = 0; cm < n_cold; cm++) {
+                struct plan_case c;
+                memset(&c, 0, sizeof c);
+                c.kernel = k;
+                snprintf(c.device, sizeof c.device, "%s", device);
+                c.dtype = dtype;
+                c.shape = shape;
+                /* GPU kernels take no thread count */
+                c.threads = k->device == KB_DEVICE_CPU ? s->threads.v[th] : 1;
+                c.cold_cache = cold_modes[cm];
+                c.seed = case_seed(&c);
+                if (plan_push(plan, &c) != 0) {
+                    snprintf(err, errlen, "out of memory while planning");
+                    return -1;
+                }
+            }
+        int i = n_used - 1;
+        while (i >= 0 && ++idx[i] == values[i].n)
+            idx[i--] = 0;
+        if (i < 0)
+            return 0;
+    }
+}
+
 static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, size_t errlen)
 {
     size_t nk;
@@ -364,34 +475,9 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
                 for (int ti = 0; ti < s->n_dtypes; ti++) {
                     if (!(k->dtypes & KB_DTYPE_BIT(s->dtypes[ti])))
                         continue;
-                    for (int a = 0; a < s->batch.n; a++)
-                    for (int b = 0; b < s->heads.n; b++)
-                    for (int kvh = 0; kvh < (s->kv_heads.n ? s->kv_heads.n : 1); kvh++)
-                    for (int n = 0; n < s->seq.n; n++)
-                    for (int d = 0; d < s->head_dim.n; d++)
-                    for (int cz = 0; cz < s->causal.n; cz++)
-                    for (int th = 0; th < s->threads.n; th++)
-                    for (int cm = 0; cm < n_cold; cm++) {
-                        struct plan_case c;
-                        memset(&c, 0, sizeof c);
-                        c.kernel = k;
-                        snprintf(c.device, sizeof c.device, "%s", s->devices[di]);
-                        c.dtype = s->dtypes[ti];
-                        c.shape.batch = s->batch.v[a];
-                        c.shape.heads = s->heads.v[b];
-                        c.shape.kv_heads = s->kv_heads.n ? s->kv_heads.v[kvh] : s->heads.v[b];
-                        c.shape.seq_len = s->seq.v[n];
-                        c.shape.head_dim = s->head_dim.v[d];
-                        c.shape.causal = s->causal.v[cz];
-                        /* GPU kernels take no thread count */
-                        c.threads = k->device == KB_DEVICE_CPU ? s->threads.v[th] : 1;
-                        c.cold_cache = cold_modes[cm];
-                        c.seed = case_seed(&c);
-                        if (plan_push(plan, &c) != 0) {
-                            snprintf(err, errlen, "out of memory while planning");
-                            return -1;
-                        }
-                    }
+                    if (expand_kernel(s, k, s->devices[di], s->dtypes[ti], cold_modes, n_cold, plan,
+                                      err, errlen) != 0)
+                        return -1;
                 }
             }
         }
@@ -428,11 +514,5 @@ void plan_free(struct plan *plan)
 
 void plan_shape_string(const struct kb_shape *s, char *buf, size_t len)
 {
-    int kvh = s->kv_heads ? s->kv_heads : s->heads;
-    if (kvh != s->heads)
-        snprintf(buf, len, "b=%d h=%d kvh=%d n=%d d=%d%s", s->batch, s->heads, kvh, s->seq_len,
-                 s->head_dim, s->causal ? " causal" : "");
-    else
-        snprintf(buf, len, "b=%d h=%d n=%d d=%d%s", s->batch, s->heads, s->seq_len, s->head_dim,
-                 s->causal ? " causal" : "");
+    kb_shape_string(s, 0, buf, len);
 }

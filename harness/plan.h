@@ -36,17 +36,22 @@ struct plan_spec {
     char kernels[PLAN_PATTERNS_MAX][96]; int n_kernels;
     char devices[8][16]; int n_devices;
     enum kb_dtype dtypes[KB_DTYPE_COUNT]; int n_dtypes;
-    struct int_axis batch, heads, kv_heads, seq, head_dim, causal, threads;
+    /* One per shape axis (enum kb_axis). An empty axis (n == 0) gives a kernel that uses it the
+     * axis' fallback value (kb_axis_info), except kv_heads, which then equals heads. */
+    struct int_axis axis[KB_AXIS_COUNT];
+    struct int_axis threads;
     int cold_cache;       /* 0 hot, 1 cold, 2 both */
     char group[64];       /* the suite section it came from, "" on the command line */
 };
 
 /* A spec with the defaults: attention.*, cpu, f32, B=1, H=8, N=512:2048:x2, d=64, causal 0,
- * threads 1, hot cache. kv_heads empty means "equal to heads". */
+ * threads 1, hot cache; every other axis empty (its fallback). */
 void plan_spec_default(struct plan_spec *s);
 
-/* Sets one axis by name: kernels, devices, dtype, batch, heads, kv_heads, seq, head_dim, causal,
- * threads, cache (hot|cold|both). Returns 0, or -1 with a message naming the key or value. */
+/* Sets one axis by name: kernels, devices, dtype, threads, cache (hot|cold|both), preset (a
+ * model's shapes, datasets/presets.h), or any shape axis key (kb_axis_info: batch, heads, seq,
+ * m, tokens, routing, ...). Returns 0; -1 with a message naming a bad value; -2 with a message
+ * for an unknown key. */
 int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen);
 
 /* Loads a suite file into up to max specs (one per group, each starting from base).
@@ -87,7 +92,7 @@ void plan_shard(struct plan *plan, int i, int n);
 
 void plan_free(struct plan *plan);
 
-/* "b=1 h=8 kvh=8 n=4096 d=128 causal" */
+/* "b=1 h=8 kvh=2 n=4096 d=128 causal": the non-zero axes (kb_shape_string). */
 void plan_shape_string(const struct kb_shape *s, char *buf, size_t len);
 
 #endif

@@ -41,7 +41,8 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || close[1] != '\0' || close == s + 1) {
-                snprintf(err, errlen, "%s:%d: malformed section header '%s' (expected [name])", path, lineno, s);
+                snprintf(err, errlen, "%s:%d:%d: malformed section header '%s' (expected [name])", path, lineno,
+                         (int)(s - line) + 1, s);
                 goto done;
             }
             if (n == max) {
@@ -57,13 +58,14 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
         }
         char *eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value', got '%s'", path, lineno, s);
+            snprintf(err, errlen, "%s:%d:%d: expected 'key = value', got '%s'", path, lineno, (int)(s - line) + 1, s);
             goto done;
         }
         *eq = '\0';
         char *key = trim(s), *value = trim(eq + 1);
         if (!*key || !*value) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, *key ? "missing value" : "missing key");
+            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, (int)((*key ? eq + 1 : s) - line) + 1,
+                     *key ? "missing value" : "missing key");
             goto done;
         }
         if (strcmp(key, "name") == 0 && !in_group) {
@@ -72,8 +74,11 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
             continue;
         }
         char sub[512];
-        if (plan_spec_set(in_group ? &out[n - 1] : &top, key, value, sub, sizeof sub) != 0) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, sub);
+        int set = plan_spec_set(in_group ? &out[n - 1] : &top, key, value, sub, sizeof sub);
+        if (set != 0) {
+            /* the column (1-based) of what is wrong: the key when it is unknown, else the value */
+            int col = (int)((set == -2 ? key : value) - line) + 1;
+            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, col, sub);
             goto done;
         }
     }

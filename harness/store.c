@@ -1030,16 +1030,40 @@ int store_run_tag(struct store *s, int64_t run_id, const char *tag)
     return insert_tag(s, run_id, tag);
 }
 
+/* The shape axes that arrived in schema version 4 (decode onwards): their columns follow the
+ * fixed ones in INSERT and SELECT, in axis order. */
+#define FIRST_V4_AXIS KB_AXIS_DECODE
+
+/* Binds one shape axis: NULL when the kernel does not sweep it; enum axes as their names. */
+static int bind_axis(sqlite3_stmt *st, int i, const struct case_record *r, enum kb_axis a)
+{
+    if (!(kb_kernel_axes(r->kernel) & KB_AXIS_BIT(a)))
+        return sqlite3_bind_null(st, i);
+    int v = kb_shape_get(&r->shape, a);
+    const struct kb_axis_info *ax = kb_axis_info(a);
+    if (ax->kind == KB_AXIS_KIND_ENUM) {
+        const char *name = kb_axis_value_name(a, v);
+        return name ? bind_text(st, i, name) : sqlite3_bind_null(st, i);
+    }
+    return sqlite3_bind_int(st, i, v);
+}
+
 static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, const struct case_record *r,
                            const char *status, const char *dtype)
 {
+    char sql[2048];
+    int w = snprintf(sql, sizeof sql,
+                     "INSERT INTO cases (run_id, seq_no, kernel, impl, family, device, dtype, batch, heads, "
+                     "kv_heads, seq_len, head_dim, causal, threads, cold_cache, seed, status, error, papi_status, "
+                     "calls_per_sample, warmup_calls, flops, bytes, wall_s");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s", kb_axis_info((enum kb_axis)a)->column);
+    w += snprintf(sql + w, sizeof sql - (size_t)w, ") VALUES (?");
+    for (int i = 1; i < 24 + KB_AXIS_COUNT - FIRST_V4_AXIS; i++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", ?");
+    snprintf(sql + w, sizeof sql - (size_t)w, ")");
     sqlite3_stmt *st;
-    if (prepare(s,
-                "INSERT INTO cases (run_id, seq_no, kernel, impl, family, device, dtype, batch, heads, kv_heads, "
-                "seq_len, head_dim, causal, threads, cold_cache, seed, status, error, papi_status, "
-                "calls_per_sample, warmup_calls, flops, bytes, wall_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &st, "store the case") != 0)
+    if (prepare(s, sql, &st, "store the case") != 0)
         return -1;
     const struct kb_kernel *k = r->kernel;
     const char *device = *r->device ? r->device : k->device == KB_DEVICE_CUDA ? "cuda:0" : "cpu";
@@ -1069,6 +1093,8 @@ static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, cons
     bad += bind_real(st, 22, r->flops) != SQLITE_OK;
     bad += bind_real(st, 23, r->bytes) != SQLITE_OK;
     bad += bind_real(st, 24, r->wall_s) != SQLITE_OK;
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        bad += bind_axis(st, 25 + a - FIRST_V4_AXIS, r, (enum kb_axis)a) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the case");
     sqlite3_finalize(st);
     return rc;
@@ -1191,7 +1217,7 @@ static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_acc
     sqlite3_stmt *st;
     if (prepare(s,
                 "INSERT INTO accuracy (case_id, max_abs_err, rel_l2_err, cosine, tolerance, rows_checked, "
-                "rows_total, passed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "rows_total, passed, exact_checked, exact_mismatches) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st, "store the accuracy") != 0)
         return -1;
     int bad = 0;
@@ -1203,6 +1229,10 @@ static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_acc
     bad += sqlite3_bind_int64(st, 6, a->rows_checked) != SQLITE_OK;
     bad += sqlite3_bind_int64(st, 7, a->rows_total) != SQLITE_OK;
     bad += sqlite3_bind_int(st, 8, a->passed != 0) != SQLITE_OK;
+    /* no bit-exact check: NULL, so "0 mismatches" always means checked and equal */
+    bad += bind_positive(st, 9, a->exact_checked) != SQLITE_OK;
+    bad += (a->exact_checked > 0 ? sqlite3_bind_int64(st, 10, a->exact_mismatches)
+                                 : sqlite3_bind_null(st, 10)) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the accuracy");
     sqlite3_finalize(st);
     return rc;
@@ -1440,23 +1470,40 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->tolerance = col_real(st, i++);
     r->passed = col_int(st, i++);
     col_text(st, i++, r->papi_status, sizeof r->papi_status);
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++, i++) {
+        if (kb_axis_info((enum kb_axis)a)->kind == KB_AXIS_KIND_ENUM) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            int v = t ? kb_axis_value_parse((enum kb_axis)a, (const char *)t) : 0;
+            kb_shape_set(&r->shape, (enum kb_axis)a, v > 0 ? v : 0);
+        } else {
+            kb_shape_set(&r->shape, (enum kb_axis)a, col_int(st, i));
+        }
+    }
+    r->exact_checked = sqlite3_column_int64(st, i++);
+    r->exact_mismatches = sqlite3_column_int64(st, i++);
 }
 
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx)
 {
     if (run_exists(s, run_id) != 0)
         return -1;
-    /* accuracy.tolerance arrived in schema version 2; an older file read as it is has none */
-    char sql[1400];
-    snprintf(sql, sizeof sql,
+    /* accuracy.tolerance arrived in schema version 2, the later shape axes and the bit-exact
+     * counts in 4; an older file read as it is has none (NULL) */
+    char sql[3072];
+    int w = snprintf(sql, sizeof sql,
              "SELECT c.id, c.run_id, c.kernel, c.impl, c.device, c.dtype, c.status, "
              "c.batch, c.heads, c.kv_heads, c.seq_len, c.head_dim, c.causal, c.threads, c.cold_cache, c.error, "
              "s.n, s.median_s, s.mean_s, s.stddev_s, s.min_s, s.max_s, s.p5_s, s.p95_s, s.mad_s, "
              "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
-             "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status "
-             "FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
-             "WHERE c.run_id = ? ORDER BY c.seq_no",
+             "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status",
              s->version >= 2 ? "a.tolerance" : "NULL");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= 4 ? "c." : "NULL",
+                      s->version >= 4 ? kb_axis_info((enum kb_axis)a)->column : "");
+    snprintf(sql + w, sizeof sql - (size_t)w,
+             ", %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
+             "WHERE c.run_id = ? ORDER BY c.seq_no",
+             s->version >= 4 ? "a.exact_checked, a.exact_mismatches" : "NULL, NULL");
     sqlite3_stmt *st;
     if (prepare(s, sql, &st, "read the results") != 0)
         return -1;
@@ -1517,7 +1564,7 @@ int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *o
     memset(out, 0, sizeof *out);
     if (case_exists(s, case_id) != 0)
         return -1;
-    if (s->version < 4) /* a file read as it is, from before GPU cases were stored */
+    if (s->version < 5) /* a file read as it is, from before GPU cases were stored */
         return 0;
     sqlite3_stmt *st;
     if (prepare(s,

@@ -101,6 +101,7 @@ struct result_row {
     /* accuracy, NaN where verify did not run */
     double max_abs_err, rel_l2_err, cosine, tolerance;
     int verified, passed;
+    long exact_checked, exact_mismatches; /* bit-exact comparison; exact_checked 0: none */
     char papi_status[256];
 };
 /* Calls fn for each case of a run in execution order. */

@@ -233,10 +233,113 @@ static const char schema_v2[] =
 static const char schema_v3[] =
     "ALTER TABLE runs ADD COLUMN argv TEXT;\n";
 
-/* Version 4: GPU cases. Every kernel a case's call launches, as CUPTI's activity records saw
+/* Version 4: the shape axes of the whole catalogue (sliding windows, sparse blocks, linear
+ * attention's chunks and feature maps, GEMM and quantization sizes, MoE sizes and routing, the
+ * input distribution) and the bit-exact comparison of quantized kernels. A column a kernel
+ * does not sweep is NULL. Attention cases of older versions were drawn from N(0,1): they say so.
+ * The views are rebuilt to show the new columns. */
+static const char schema_v4[] =
+    "ALTER TABLE cases ADD COLUMN decode INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN window_len INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN block_size INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN topk_blocks INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN chunk INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN feature_map TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN decay INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN gemm_m INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN gemm_n INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN gemm_k INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN group_size INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN granularity TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN tokens INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN hidden INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN ffn INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN experts INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN top_k INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN routing TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN input_dist TEXT;\n"
+    "UPDATE cases SET input_dist = 'normal' WHERE family = 'attention';\n"
+    "ALTER TABLE accuracy ADD COLUMN exact_checked INTEGER;\n"
+    "ALTER TABLE accuracy ADD COLUMN exact_mismatches INTEGER;\n"
+    "DROP VIEW v_latest_results;\n"
+    "DROP VIEW v_results;\n"
+    "CREATE VIEW v_results AS\n"
+    "SELECT c.run_id                AS run_id,\n"
+    "       r.uuid                  AS run_uuid,\n"
+    "       r.started_at            AS started_at,\n"
+    "       r.status                AS run_status,\n"
+    "       r.machine_id            AS machine_id,\n"
+    "       m.hostname              AS hostname,\n"
+    "       m.fingerprint           AS machine,\n"
+    "       c.id                    AS case_id,\n"
+    "       c.seq_no                AS seq_no,\n"
+    "       c.kernel                AS kernel,\n"
+    "       c.impl                  AS impl,\n"
+    "       c.family                AS family,\n"
+    "       c.device                AS device,\n"
+    "       c.dtype                 AS dtype,\n"
+    "       c.batch                 AS batch,\n"
+    "       c.heads                 AS heads,\n"
+    "       c.kv_heads              AS kv_heads,\n"
+    "       c.seq_len               AS seq_len,\n"
+    "       c.head_dim              AS head_dim,\n"
+    "       c.causal                AS causal,\n"
+    "       c.decode                AS decode,\n"
+    "       c.window_len            AS window_len,\n"
+    "       c.block_size            AS block_size,\n"
+    "       c.topk_blocks           AS topk_blocks,\n"
+    "       c.chunk                 AS chunk,\n"
+    "       c.feature_map           AS feature_map,\n"
+    "       c.decay                 AS decay,\n"
+    "       c.gemm_m                AS gemm_m,\n"
+    "       c.gemm_n                AS gemm_n,\n"
+    "       c.gemm_k                AS gemm_k,\n"
+    "       c.group_size            AS group_size,\n"
+    "       c.granularity           AS granularity,\n"
+    "       c.tokens                AS tokens,\n"
+    "       c.hidden                AS hidden,\n"
+    "       c.ffn                   AS ffn,\n"
+    "       c.experts               AS experts,\n"
+    "       c.top_k                 AS top_k,\n"
+    "       c.routing               AS routing,\n"
+    "       c.input_dist            AS input_dist,\n"
+    "       c.threads               AS threads,\n"
+    "       c.cold_cache            AS cold_cache,\n"
+    "       c.status                AS status,\n"
+    "       c.error                 AS error,\n"
+    "       s.n                     AS n,\n"
+    "       s.median_s              AS median_s,\n"
+    "       s.median_s * 1e6        AS median_us,\n"
+    "       s.mean_s                AS mean_s,\n"
+    "       s.min_s                 AS min_s,\n"
+    "       s.ci_lo_s               AS ci_lo_s,\n"
+    "       s.ci_hi_s               AS ci_hi_s,\n"
+    "       s.noise                 AS noise,\n"
+    "       c.flops                 AS flops,\n"
+    "       c.bytes                 AS bytes,\n"
+    "       s.flops_per_s / 1e9     AS gflops,\n"
+    "       s.bytes_per_s / 1e9     AS gbytes_per_s,\n"
+    "       a.max_abs_err           AS max_abs_err,\n"
+    "       a.rel_l2_err            AS rel_l2_err,\n"
+    "       a.cosine                AS cosine,\n"
+    "       a.tolerance             AS tolerance,\n"
+    "       a.passed                AS passed,\n"
+    "       a.exact_checked         AS exact_checked,\n"
+    "       a.exact_mismatches      AS exact_mismatches\n"
+    "  FROM cases c\n"
+    "  JOIN runs r ON r.id = c.run_id\n"
+    "  JOIN machines m ON m.id = r.machine_id\n"
+    "  LEFT JOIN stats s ON s.case_id = c.id\n"
+    "  LEFT JOIN accuracy a ON a.case_id = c.id;\n"
+    "CREATE VIEW v_latest_results AS\n"
+    "SELECT v.* FROM v_results v\n"
+    " WHERE v.run_id IN (SELECT max(r.id) FROM runs r WHERE r.status = 'complete'\n"
+    "                     GROUP BY r.machine_id);\n";
+
+/* Version 5: GPU cases. Every kernel a case's call launches, as CUPTI's activity records saw
  * it (launch order within one call; the duration is the median over the traced calls), and
  * why NVML or CUPTI measured nothing where they did not. */
-static const char schema_v4[] =
+static const char schema_v5[] =
     "ALTER TABLE cases ADD COLUMN nvml_status TEXT;\n"
     "ALTER TABLE cases ADD COLUMN cupti_status TEXT;\n"
     "CREATE TABLE gpu_kernels (\n"
@@ -261,7 +364,8 @@ static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
     { 3, "runs.argv, for resuming a run", schema_v3 },
-    { 4, "gpu_kernels, cases.nvml_status and cases.cupti_status, for CUDA cases", schema_v4 },
+    { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
+    { 5, "gpu_kernels, cases.nvml_status and cases.cupti_status, for CUDA cases", schema_v5 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -6,11 +6,13 @@
 static const char *const dtype_names[KB_DTYPE_COUNT] = {
     [KB_DTYPE_F64] = "f64", [KB_DTYPE_F32] = "f32", [KB_DTYPE_F16] = "f16",
     [KB_DTYPE_BF16] = "bf16", [KB_DTYPE_I8] = "i8", [KB_DTYPE_I32] = "i32",
+    [KB_DTYPE_I4] = "i4", [KB_DTYPE_FP8_E4M3] = "e4m3", [KB_DTYPE_FP8_E5M2] = "e5m2",
 };
 
 static const double dtype_sizes[KB_DTYPE_COUNT] = {
     [KB_DTYPE_F64] = 8, [KB_DTYPE_F32] = 4, [KB_DTYPE_F16] = 2,
     [KB_DTYPE_BF16] = 2, [KB_DTYPE_I8] = 1, [KB_DTYPE_I32] = 4,
+    [KB_DTYPE_I4] = 0.5, [KB_DTYPE_FP8_E4M3] = 1, [KB_DTYPE_FP8_E5M2] = 1,
 };
 
 /* Spellings people type on command lines and in suite files, besides the canonical names. */
@@ -22,7 +24,9 @@ static const struct {
     { "float32", KB_DTYPE_F32 }, { "float", KB_DTYPE_F32 },  { "fp32", KB_DTYPE_F32 },
     { "float16", KB_DTYPE_F16 }, { "fp16", KB_DTYPE_F16 },   { "half", KB_DTYPE_F16 },
     { "bfloat16", KB_DTYPE_BF16 },
-    { "int8", KB_DTYPE_I8 },     { "int32", KB_DTYPE_I32 },
+    { "int8", KB_DTYPE_I8 },     { "int32", KB_DTYPE_I32 },   { "int4", KB_DTYPE_I4 },
+    { "fp8", KB_DTYPE_FP8_E4M3 }, { "fp8_e4m3", KB_DTYPE_FP8_E4M3 }, { "fp8e4m3", KB_DTYPE_FP8_E4M3 },
+    { "fp8_e5m2", KB_DTYPE_FP8_E5M2 }, { "fp8e5m2", KB_DTYPE_FP8_E5M2 },
 };
 
 const char *kb_dtype_name(enum kb_dtype t)

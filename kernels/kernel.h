@@ -22,6 +22,9 @@ enum kb_dtype {
     KB_DTYPE_BF16,
     KB_DTYPE_I8,
     KB_DTYPE_I32,
+    KB_DTYPE_I4,       /* two's complement nibbles, packed two per byte (low nibble first) */
+    KB_DTYPE_FP8_E4M3, /* OCP FP8: 4 exponent bits, 3 mantissa bits, no infinities */
+    KB_DTYPE_FP8_E5M2, /* OCP FP8: 5 exponent bits, 2 mantissa bits, IEEE-like */
     KB_DTYPE_COUNT
 };
 #define KB_DTYPE_BIT(t) (1u << (t))
@@ -38,16 +41,97 @@ const char *kb_family_name(enum kb_family f);
 
 enum kb_device_kind { KB_DEVICE_CPU, KB_DEVICE_CUDA };
 
-/* The problem size. Attention fields now; later families add their own fields here
- * (a field a kernel does not use stays 0 and is stored as NULL). */
+/* The problem size: one field per axis a kernel may sweep. A kernel says which axes it uses
+ * (kb_kernel.axes); the others stay 0 and are stored as NULL. Enumerated axes (feature, routing,
+ * input, granularity) count from 1 so that 0 keeps meaning "not used". New fields go at the end
+ * (tests build shapes positionally). */
 struct kb_shape {
+    /* attention */
     int batch;    /* B */
     int heads;    /* H, query heads */
     int kv_heads; /* H_kv (GQA); equal to heads for MHA */
-    int seq_len;  /* N */
+    int seq_len;  /* N: tokens of context (the KV cache in decode) */
     int head_dim; /* d */
     int causal;   /* 0 or 1 */
+    int decode;   /* 1: one new query per sequence against an N-token KV cache */
+    int window;   /* W of sliding-window attention: each query sees the W latest keys */
+    int block;    /* tokens per key block (block-sparse attention) */
+    int topk_blocks; /* key blocks each query block keeps (block-sparse attention) */
+    int chunk;    /* chunk length of chunkwise linear / gated attention */
+    int feature;  /* enum kb_feature_map of linear attention */
+    int decay;    /* 1: per-head exponential decay (RetNet / Lightning Attention) */
+    /* quantization and GEMM: C[M,N] = A[M,K] B[K,N] */
+    int m, n, k;
+    int group;       /* elements per quantization group along K */
+    int granularity; /* enum kb_granularity */
+    /* mixture of experts */
+    int tokens;  /* T */
+    int hidden;  /* h, model width */
+    int ffn;     /* f, expert FFN width */
+    int experts; /* E */
+    int top_k;   /* experts per token */
+    int routing; /* enum kb_routing: the skew of the router's logits */
+    /* all families */
+    int input;   /* enum kb_input: the distribution the inputs are drawn from */
 };
+
+enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
+enum kb_granularity { KB_GRAN_TENSOR = 1, KB_GRAN_CHANNEL = 2, KB_GRAN_GROUP = 3 };
+enum kb_routing { KB_ROUTING_UNIFORM = 1, KB_ROUTING_ZIPF = 2, KB_ROUTING_ONE = 3 };
+/* normal N(0,1); uniform U(-1,1); normal with a few channels scaled x50-x100 (the outliers that
+ * break naive quantization) */
+enum kb_input { KB_INPUT_NORMAL = 1, KB_INPUT_UNIFORM = 2, KB_INPUT_OUTLIER = 3 };
+
+/* The axes, in the order of struct kb_shape's fields. */
+enum kb_axis {
+    KB_AXIS_BATCH, KB_AXIS_HEADS, KB_AXIS_KV_HEADS, KB_AXIS_SEQ, KB_AXIS_HEAD_DIM, KB_AXIS_CAUSAL,
+    KB_AXIS_DECODE, KB_AXIS_WINDOW, KB_AXIS_BLOCK, KB_AXIS_TOPK_BLOCKS, KB_AXIS_CHUNK,
+    KB_AXIS_FEATURE, KB_AXIS_DECAY,
+    KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
+    KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
+    KB_AXIS_INPUT,
+    KB_AXIS_COUNT
+};
+#define KB_AXIS_BIT(a) (UINT64_C(1) << (a))
+/* The axes of each family, for kernels that leave kb_kernel.axes 0. */
+#define KB_AXES_ATTENTION (KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | \
+    KB_AXIS_BIT(KB_AXIS_KV_HEADS) | KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | \
+    KB_AXIS_BIT(KB_AXIS_CAUSAL) | KB_AXIS_BIT(KB_AXIS_INPUT))
+#define KB_AXES_GEMM (KB_AXIS_BIT(KB_AXIS_M) | KB_AXIS_BIT(KB_AXIS_N) | KB_AXIS_BIT(KB_AXIS_K) | \
+    KB_AXIS_BIT(KB_AXIS_INPUT))
+#define KB_AXES_QUANT (KB_AXES_GEMM | KB_AXIS_BIT(KB_AXIS_GROUP) | KB_AXIS_BIT(KB_AXIS_GRANULARITY))
+#define KB_AXES_MOE (KB_AXIS_BIT(KB_AXIS_TOKENS) | KB_AXIS_BIT(KB_AXIS_HIDDEN) | \
+    KB_AXIS_BIT(KB_AXIS_FFN) | KB_AXIS_BIT(KB_AXIS_EXPERTS) | KB_AXIS_BIT(KB_AXIS_TOP_K) | \
+    KB_AXIS_BIT(KB_AXIS_ROUTING) | KB_AXIS_BIT(KB_AXIS_INPUT))
+/* selftest kernels: seq is their size knob; causal switches selftest.oom's footprint lie */
+#define KB_AXES_SELFTEST (KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_CAUSAL))
+
+enum kb_axis_kind { KB_AXIS_KIND_INT, KB_AXIS_KIND_BOOL, KB_AXIS_KIND_ENUM };
+
+struct kb_axis_info {
+    const char *key;     /* the suite-file key and --axis flag: "seq", "m", "routing" */
+    const char *column;  /* the column of table cases: "seq_len", "gemm_m", "routing" */
+    const char *label;   /* in shape strings: "n" gives "n=4096"; NULL: bool/enum print a word */
+    const char *help;
+    enum kb_axis_kind kind;
+    int min, max;        /* accepted values (enum: 1..number of names) */
+    int fallback;        /* the value a kernel that uses the axis gets when no suite sets it */
+    const char *const *names; /* enum value names, index 1..max (index 0 unused) */
+};
+
+/* axes.c */
+const struct kb_axis_info *kb_axis_info(enum kb_axis a);
+/* The axis with this key, or -1. */
+int kb_axis_by_key(const char *key);
+int kb_shape_get(const struct kb_shape *s, enum kb_axis a);
+void kb_shape_set(struct kb_shape *s, enum kb_axis a, int value);
+/* The name of an enum axis value ("relu"), or NULL. */
+const char *kb_axis_value_name(enum kb_axis a, int value);
+/* Parses an enum value name; returns the value (>= 1) or -1. */
+int kb_axis_value_parse(enum kb_axis a, const char *name);
+/* "b=1 h=8 n=4096 d=128 causal", "M=512 N=512 K=512 g=128 group", "T=4096 hid=4096 ...":
+ * the axes in `axes` (0: every non-zero field). */
+void kb_shape_string(const struct kb_shape *s, uint64_t axes, char *buf, size_t len);
 
 /* One planned measurement as a kernel sees it. */
 struct kb_case {
@@ -71,7 +155,11 @@ struct kb_accuracy {
     double tolerance;    /* rel_l2_err bound the verdict used */
     long rows_checked;   /* output rows compared (the reference may be computed on a sample) */
     long rows_total;
-    int passed;          /* 1 when within tolerance and finite */
+    int passed;          /* 1 when within tolerance and finite (and bit-exact where checked) */
+    /* Quantized kernels are also compared bit for bit with a scalar emulation of the same
+     * integer arithmetic: elements compared (0: no such check) and how many differed. */
+    long exact_checked;
+    long exact_mismatches;
 };
 
 /* A named buffer of a case, for --dump (NumPy .npy files). */
@@ -96,6 +184,7 @@ struct kb_kernel {
     enum kb_device_kind device;
     unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts */
     int is_reference;        /* the float64 definition other kernels are checked against */
+    uint64_t axes;           /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's */
 
     /* Analytic useful FLOPs (multiply-add = 2) and the fewest bytes an ideal kernel moves. */
     double (*flops)(const struct kb_shape *shape);
@@ -125,6 +214,8 @@ struct kb_kernel {
 const struct kb_kernel *const *kb_registry_all(size_t *n);
 /* The kernel with this name and impl (impl NULL: the first with that name), or NULL. */
 const struct kb_kernel *kb_registry_find(const char *name, const char *impl);
+/* The axes the kernel sweeps: k->axes, or its family's set when that is 0. */
+uint64_t kb_kernel_axes(const struct kb_kernel *k);
 /* 1 when the kernel matches a shell-style pattern against "name" or "name@impl"
  * ("attention.*", "attention.flash@cpu.*"). */
 int kb_kernel_matches(const struct kb_kernel *k, const char *pattern);

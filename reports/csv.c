@@ -5,7 +5,10 @@
  *   batch, heads, kv_heads, seq_len, head_dim, causal, threads, cold_cache, status,
  *   n, median_s, mean_s, stddev_s, min_s, max_s, p5_s, p95_s, mad_s, ci_lo_s, ci_hi_s, noise,
  *   flops, bytes, flops_per_s, bytes_per_s,
- *   max_abs_err, rel_l2_err, cosine, tolerance, passed, error
+ *   max_abs_err, rel_l2_err, cosine, tolerance, passed, error,
+ *   then the later shape axes by their column names (decode, window_len, block_size, topk_blocks,
+ *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
+ *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use, `passed` where verify did not run) is an empty field.
  * Numbers are written with %.9g; records end in CRLF; a field holding a comma, a quote, CR or
@@ -182,6 +185,23 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct resu
     else
         csv_sep(c);
     csv_text(c, r->error);
+    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
+        int v = kb_shape_get(&r->shape, (enum kb_axis)a);
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        if (ax->kind == KB_AXIS_KIND_ENUM)
+            csv_text(c, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
+        else if (ax->kind == KB_AXIS_KIND_BOOL)
+            csv_int(c, v); /* 0 is a value */
+        else
+            csv_dim(c, v);
+    }
+    if (r->exact_checked > 0) {
+        csv_int(c, r->exact_checked);
+        csv_int(c, r->exact_mismatches);
+    } else {
+        csv_sep(c);
+        csv_sep(c);
+    }
     csv_end(c);
 }
 
@@ -197,6 +217,10 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     struct csv c = { out, 0 };
     for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
         csv_str(&c, csv_columns[i]);
+    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++)
+        csv_str(&c, kb_axis_info((enum kb_axis)a)->column);
+    csv_str(&c, "exact_checked");
+    csv_str(&c, "exact_mismatches");
     csv_end(&c);
     for (long i = 0; i < n; i++)
         csv_case(&c, &run, &rows[i]);

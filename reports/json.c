@@ -278,6 +278,21 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     else
         jw_null(w);
     jw_key(w, "error"); jw_string_or_null(w, r->error);
+    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
+        int v = kb_shape_get(&r->shape, (enum kb_axis)a);
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        jw_key(w, ax->column);
+        if (ax->kind == KB_AXIS_KIND_ENUM)
+            jw_string_or_null(w, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
+        else if (ax->kind == KB_AXIS_KIND_BOOL)
+            jw_bool(w, v);
+        else
+            jw_dim(w, v);
+    }
+    jw_key(w, "exact_checked");
+    if (r->exact_checked > 0) jw_int(w, r->exact_checked); else jw_null(w);
+    jw_key(w, "exact_mismatches");
+    if (r->exact_checked > 0) jw_int(w, r->exact_mismatches); else jw_null(w);
     jw_key(w, "calls_per_sample"); jw_int(w, r->calls_per_sample);
     jw_key(w, "papi_status"); jw_string_or_null(w, r->papi_status);
     jw_key(w, "counters");

@@ -260,17 +260,24 @@ int report_runs_table(FILE *out, struct store *s, int limit)
 
 /* ---- a run's results --------------------------------------------------------------------------- */
 
-/* "1x8x8 N=4096 d=128 causal": batch x heads x kv-heads, then length and head size. */
+/* "1x8x8 N=4096 d=128 causal": batch x heads x kv-heads, then length and head size, then the
+ * other axes the case has ("w=256", "relu"); other families as kb_shape_string writes them. */
 static void compact_shape(const struct result_row *r, char *buf, size_t len)
 {
     const struct kb_shape *s = &r->shape;
-    /* Families without attention's axes leave them 0 (NULL in the store). */
-    if (s->batch == 0 && s->seq_len == 0) {
-        snprintf(buf, len, "-%s", r->cold_cache ? " cold" : "");
+    const char *cold = r->cold_cache ? " cold" : "";
+    if (s->batch == 0 || s->seq_len == 0 || s->heads == 0) {
+        char rest[160];
+        kb_shape_string(s, 0, rest, sizeof rest);
+        snprintf(buf, len, "%s%s", *rest ? rest : "-", cold);
         return;
     }
-    snprintf(buf, len, "%dx%dx%d N=%d d=%d%s%s", s->batch, s->heads, s->kv_heads ? s->kv_heads : s->heads,
-             s->seq_len, s->head_dim, s->causal ? " causal" : "", r->cold_cache ? " cold" : "");
+    struct kb_shape extra = *s;
+    extra.batch = extra.heads = extra.kv_heads = extra.seq_len = extra.head_dim = extra.causal = 0;
+    char rest[160];
+    kb_shape_string(&extra, 0, rest, sizeof rest);
+    snprintf(buf, len, "%dx%dx%d N=%d d=%d%s%s%s%s", s->batch, s->heads, s->kv_heads ? s->kv_heads : s->heads,
+             s->seq_len, s->head_dim, s->causal ? " causal" : "", *rest ? " " : "", rest, cold);
 }
 
 /* Throughput with three significant digits and no exponent ("1234", "56.7", "0.123"). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datasets/presets.h"
 #include "harness/plan.h"
 
 static char err[512];
@@ -80,7 +81,7 @@ static void test_spec_set(void **state)
     assert_int_equal(plan_spec_set(&s, "causal", "2", err, sizeof err), -1);
     assert_int_equal(plan_spec_set(&s, "cache", "lukewarm", err, sizeof err), -1);
     assert_non_null(strstr(err, "lukewarm"));
-    assert_int_equal(plan_spec_set(&s, "sequence", "4", err, sizeof err), -1);
+    assert_int_equal(plan_spec_set(&s, "sequence", "4", err, sizeof err), -2); /* unknown key */
     assert_non_null(strstr(err, "sequence"));
 }
 
@@ -192,8 +193,8 @@ static void test_suite_groups(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(name, "demo");
     assert_string_equal(specs[0].group, "a");
-    assert_int_equal(specs[0].seq.n, 2);
-    assert_int_equal(specs[1].head_dim.v[0], 32); /* top-level keys reach every group */
+    assert_int_equal(specs[0].axis[KB_AXIS_SEQ].n, 2);
+    assert_int_equal(specs[1].axis[KB_AXIS_HEAD_DIM].v[0], 32); /* top-level keys reach every group */
     struct plan p = { 0 };
     assert_int_equal(plan_build(specs, n, &p, err, sizeof err), 0);
     assert_int_equal(p.n, 3);
@@ -241,6 +242,111 @@ static void test_shipped_suites_parse(void **state)
     }
 }
 
+
+/* Each kernel sweeps only its own axes: the selftest kernels take seq (and causal), so a heads
+ * axis multiplies attention cases but not theirs, and the axes they do not use stay 0. */
+static void test_kernels_sweep_their_own_axes(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "selftest.noop,attention.flash", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "seq", "64,128", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "heads", "2,4,8", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "tokens", "16,32", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    size_t noop = 0, flash = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        const struct plan_case *c = &p.cases[i];
+        assert_int_equal(c->shape.tokens, 0); /* no kernel here sweeps tokens */
+        if (strcmp(c->kernel->name, "selftest.noop") == 0) {
+            noop++;
+            assert_int_equal(c->shape.heads, 0);
+        } else {
+            flash++;
+            assert_int_equal(c->shape.kv_heads, c->shape.heads); /* unset kv_heads follows heads */
+            assert_int_equal(c->shape.input, KB_INPUT_NORMAL);   /* the fallback of an unset axis */
+        }
+    }
+    assert_int_equal(noop, 2);
+    assert_int_equal(flash, 6);
+    plan_free(&p);
+}
+
+static void test_enum_axes_and_presets(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "input", "outlier, normal", err, sizeof err), 0);
+    assert_int_equal(s.axis[KB_AXIS_INPUT].n, 2);
+    assert_int_equal(s.axis[KB_AXIS_INPUT].v[0], KB_INPUT_OUTLIER);
+    assert_int_equal(plan_spec_set(&s, "routing", "all", err, sizeof err), 0);
+    assert_int_equal(s.axis[KB_AXIS_ROUTING].n, 3);
+    assert_int_equal(plan_spec_set(&s, "routing", "skewed", err, sizeof err), -1);
+    assert_non_null(strstr(err, "skewed"));
+    assert_non_null(strstr(err, "zipf")); /* the message lists what is accepted */
+    assert_int_equal(plan_spec_set(&s, "preset", "mixtral-8x7b", err, sizeof err), 0);
+    assert_int_equal(s.axis[KB_AXIS_HIDDEN].v[0], 4096);
+    assert_int_equal(s.axis[KB_AXIS_FFN].v[0], 14336);
+    assert_int_equal(s.axis[KB_AXIS_EXPERTS].v[0], 8);
+    assert_int_equal(s.axis[KB_AXIS_TOP_K].v[0], 2);
+    assert_int_equal(plan_spec_set(&s, "preset", "gpt-5", err, sizeof err), -1);
+    assert_non_null(strstr(err, "llama3-8b"));
+    /* Every preset applies cleanly and every setting names a real axis. */
+    size_t np;
+    const struct kb_preset *all = kb_presets(&np);
+    assert_true(np >= 8);
+    for (size_t i = 0; i < np; i++) {
+        struct plan_spec t;
+        plan_spec_default(&t);
+        if (plan_spec_set(&t, "preset", all[i].name, err, sizeof err) != 0)
+            fail_msg("preset %s: %s", all[i].name, err);
+    }
+}
+
+static void test_shape_strings(void **state)
+{
+    (void)state;
+    char buf[160];
+    struct kb_shape a = { .batch = 1, .heads = 32, .kv_heads = 8, .seq_len = 4096, .head_dim = 128, .causal = 1,
+                          .window = 256, .input = KB_INPUT_OUTLIER };
+    kb_shape_string(&a, 0, buf, sizeof buf);
+    assert_string_equal(buf, "b=1 h=32 kvh=8 n=4096 d=128 causal w=256 input=outlier");
+    struct kb_shape m = { .tokens = 4096, .hidden = 4096, .ffn = 14336, .experts = 8, .top_k = 2,
+                          .routing = KB_ROUTING_ZIPF, .input = KB_INPUT_NORMAL };
+    kb_shape_string(&m, 0, buf, sizeof buf);
+    assert_string_equal(buf, "T=4096 hid=4096 f=14336 E=8 top=2 route=zipf");
+    /* Too small a buffer truncates at an item boundary, never mid-number. */
+    kb_shape_string(&m, 0, buf, 16);
+    assert_string_equal(buf, "T=4096 hid=4096");
+    /* Every axis has a key, a column and a fallback within its range. */
+    for (int i = 0; i < KB_AXIS_COUNT; i++) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)i);
+        assert_non_null(ax->key);
+        assert_non_null(ax->column);
+        assert_int_equal(kb_axis_by_key(ax->key), i);
+        if (i != KB_AXIS_KV_HEADS)
+            assert_in_range(ax->fallback, ax->min, ax->max);
+    }
+}
+
+static void test_suite_errors_name_the_column(void **state)
+{
+    (void)state;
+    struct plan_spec base, specs[4];
+    plan_spec_default(&base);
+    const char *path = write_tmp("[g]\nkernels = attention.flash\nrouting =  zipf,bogus\n");
+    assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":3:12: unknown routing 'bogus'"));
+    unlink(path);
+    path = write_tmp("[g]\n  colour = red\n");
+    assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":2:3: unknown axis 'colour'"));
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +358,10 @@ int main(void)
         cmocka_unit_test(test_seed_shared_across_impls),
         cmocka_unit_test(test_unknown_kernel_pattern),
         cmocka_unit_test(test_shards_partition),
+        cmocka_unit_test(test_kernels_sweep_their_own_axes),
+        cmocka_unit_test(test_enum_axes_and_presets),
+        cmocka_unit_test(test_shape_strings),
+        cmocka_unit_test(test_suite_errors_name_the_column),
         cmocka_unit_test(test_suite_groups),
         cmocka_unit_test(test_suite_errors_name_the_line),
         cmocka_unit_test(test_shipped_suites_parse),

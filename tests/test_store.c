@@ -1167,6 +1167,68 @@ static void test_views(void **state)
 /* ---- stale runs -------------------------------------------------------------------------------- */
 
 /* The arguments a run started with come back exactly, for --resume; a complete run is refused. */
+
+/* A kernel that sweeps every axis: each field of the shape, the enum ones as names, survives
+ * the store; a kernel that sweeps few leaves the other columns NULL; the bit-exact counts of a
+ * quantized kernel round-trip and are NULL where no such check ran. */
+static const struct kb_kernel k_every_axis = {
+    .name = "quant.every_axis", .impl = "cpu", .family = KB_FAMILY_QUANT, .device = KB_DEVICE_CPU,
+    .axes = (UINT64_C(1) << KB_AXIS_COUNT) - 1,
+};
+
+static void test_every_axis_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "0123456789abcdef");
+    int64_t mid = store_machine_upsert(s, &m);
+    struct run_info ri;
+    int64_t run = begin_run(s, mid, NULL, &ri);
+    double sa[] = { 1e-3, 2e-3 };
+    struct case_record in[2];
+    make_case(&in[0], &k_every_axis, 100, 1, sa, 2, 1.5e-3);
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        /* a distinct value per axis, within its range */
+        kb_shape_set(&in[0].shape, (enum kb_axis)a, ax->kind == KB_AXIS_KIND_INT ? 3 + a : ax->max);
+    }
+    in[0].accuracy.exact_checked = 4096;
+    in[0].accuracy.exact_mismatches = 3;
+    make_case(&in[1], &k_flash, 100, 0, sa, 2, 1.5e-3);
+    in[1].shape.m = 77; /* not an attention axis: must not be stored */
+    for (int i = 0; i < 2; i++)
+        if (store_case_insert(s, run, &in[i]) <= 0)
+            fail_msg("case %d: %s", i, store_errmsg(s));
+    struct rows *rows = calloc(1, sizeof *rows);
+    assert_int_equal(store_list_results(s, run, collect_row, rows), 0);
+    assert_int_equal(rows->n, 2);
+    assert_memory_equal(&rows->r[0].shape, &in[0].shape, sizeof in[0].shape);
+    assert_int_equal(rows->r[0].exact_checked, 4096);
+    assert_int_equal(rows->r[0].exact_mismatches, 3);
+    assert_int_equal(rows->r[1].shape.m, 0);
+    assert_int_equal(rows->r[1].shape.input, 0); /* make_case leaves it 0: stored NULL */
+    assert_int_equal(rows->r[1].exact_checked, 0);
+    free(rows);
+    store_close(s);
+    char text[64];
+    raw_text(f->db, "SELECT routing || ',' || input_dist || ',' || granularity FROM cases WHERE kernel = 'quant.every_axis'",
+             text, sizeof text);
+    assert_string_equal(text, "one,outlier,group");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM v_results WHERE kernel = 'attention.flash' AND gemm_m IS NULL "
+                                    "AND exact_checked IS NULL AND window_len IS NULL"), 1);
+    /* every axis has its column in cases and in v_results */
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('cases') WHERE name = '%s'",
+                 kb_axis_info((enum kb_axis)a)->column);
+        assert_int_equal(raw_int(f->db, sql), 1);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('v_results') WHERE name = '%s'",
+                 kb_axis_info((enum kb_axis)a)->column);
+        assert_int_equal(raw_int(f->db, sql), 1);
+    }
+}
+
 static void test_reopen_returns_arguments(void **state)
 {
     struct fixture *f = *state;
@@ -1318,6 +1380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_returns_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_axis_round_trips, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_insert_is_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),

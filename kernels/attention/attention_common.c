@@ -95,11 +95,12 @@ double attention_inputs_bytes(const struct kb_shape *s)
     return (double)padded_bytes(bnd * s->heads) + 2.0 * padded_bytes(bnd * kv_heads_of(s));
 }
 
-static float *new_tensor(size_t elems, uint64_t seed)
+/* rows of head_dim channels: outlier channels are channels of the head dimension */
+static float *new_tensor(size_t elems, size_t head_dim, int input, uint64_t seed)
 {
     float *x = attention_alloc(padded_bytes(elems));
     if (x) {
-        gen_fill_normal_f32(x, elems, seed, 0.0, 1.0);
+        gen_fill_input_f32(x, elems / head_dim, head_dim, seed, input);
         memset(x + elems, 0, ATTENTION_INPUT_PAD * sizeof(float));
     }
     return x;
@@ -110,9 +111,10 @@ int attention_inputs_new(struct attention_inputs *in, const struct kb_shape *s, 
 {
     size_t bnd = (size_t)s->batch * s->seq_len * s->head_dim;
     size_t nq = bnd * s->heads, nkv = bnd * kv_heads_of(s);
-    in->q = new_tensor(nq, sub_seed(seed, SEED_Q));
-    in->k = new_tensor(nkv, sub_seed(seed, SEED_K));
-    in->v = new_tensor(nkv, sub_seed(seed, SEED_V));
+    size_t d = (size_t)s->head_dim;
+    in->q = new_tensor(nq, d, s->input, sub_seed(seed, SEED_Q));
+    in->k = new_tensor(nkv, d, s->input, sub_seed(seed, SEED_K));
+    in->v = new_tensor(nkv, d, s->input, sub_seed(seed, SEED_V));
     if (!in->q || !in->k || !in->v) {
         snprintf(err, errlen, "attention: out of memory allocating Q, K, V (%.0f bytes)",
                  attention_inputs_bytes(s));

@@ -19,15 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static long group_cases(const struct plan_spec *s)
 {
-    const int sizes[] = { s->n_kernels, s->n_devices, s->n_dtypes, s->batch.n, s->heads.n,
-                          s->kv_heads.n ? s->kv_heads.n : 1, s->seq.n, s->head_dim.n, s->causal.n,
-                          s->threads.n, s->cold_cache == 2 ? 2 : 1 };
     long total = 1;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    const int sizes[] = { s->n_kernels, s->n_devices, s->n_dtypes, s->threads.n, s->cold_cache == 2 ? 2 : 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total *= sizes[i] > 0 ? sizes[i] : 1;
-        if (total > FUZZ_MAX_CASES)
-            return total;
-    }
+    for (int a = 0; a < KB_AXIS_COUNT && total <= FUZZ_MAX_CASES; a++)
+        total *= s->axis[a].n > 0 ? s->axis[a].n : 1;
     return total;
 }
 
