@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -25,6 +26,10 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
+#endif
+#ifdef HAVE_CUBLAS
+    &kb_attention_softmax_cublas,
+    &kb_gemm_cublas,
 #endif
 };
 

@@ -36,6 +36,20 @@ expect_eq "$(q "SELECT count(*) >= 48 * $n_kernels FROM cases c JOIN accuracy a 
 q "SELECT kernel, impl, dtype, seq_len, head_dim, causal, kv_heads, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
+DB="$TMP/gemm.db"
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'gemm.*@cuda*' --dtype f32,f16,bf16 --m 1,333 --n 7,513 \
+    --k 129,777 --input normal,outlier --max-time 0.02 --min-time 0.005 --no-counters --quiet --no-show >"$TMP/out" 2>&1
+expect_eq "$?" "0" "every CUDA GEMM passes at odd sizes (f32, f16, bf16; normal and outlier inputs)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "48" "48 verified GEMM cases"
+q "SELECT impl, dtype, max(rel_l2_err) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
+
+# A case that launches several kernels shows each of them.
+DB="$TMP/multi.db"
+expect_exit 0 "the unfused cuBLAS attention on the GPU" "$KBENCH" run --db "$DB" --devices cuda:0 \
+    --kernels attention.softmax@cuda.cublas --dtype f16 --heads 8 --seq 1024 --head-dim 64 --max-time 0.2 --quiet --no-show
+expect_eq "$(q "SELECT count(*) >= 3 FROM gpu_kernels;")" "1" "its GEMMs and its softmax are each recorded ($(q "SELECT count(*) FROM gpu_kernels;") launches)"
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels WHERE name LIKE '%softmax_rows%';")" "1" "the softmax kernel is one of them"
+
 # Timing: events, CUPTI and NVML on one long-enough case; graph replay on a tiny one.
 DB="$TMP/timing.db"
 expect_exit 0 "a timed flash case on the GPU" "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.flash@cuda.mma \
