@@ -107,12 +107,12 @@ __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, i
     }
 }
 
-template <int D, int W, bool CAUSAL, bool BF16>
+template <int D, int W, int MT, bool CAUSAL, bool BF16>
 __global__ void __launch_bounds__(W * 32) flash_fwd(const uint16_t *__restrict__ Q, const uint16_t *__restrict__ K,
                                                     const uint16_t *__restrict__ V, uint16_t *__restrict__ O, int n,
                                                     int heads, int kv_heads, float scale_log2)
 {
-    constexpr int BM = 16 * W, THREADS = 32 * W;
+    constexpr int BM = 16 * MT * W, THREADS = 32 * W;
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sK = sQ + BM * D; /* two stages */
@@ -125,8 +125,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const uint16_t *__restrict__
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
     const uint16_t *q = Q + qoff, *k = K + kvoff, *v = V + kvoff;
-    const int q0 = qb * BM, wrow0 = q0 + warp * 16;
-    const int row_a = wrow0 + g, row_b = row_a + 8;
+    /* warp w owns rows [q0 + 16·MT·w, +16·MT): m-tile mt is rows wrow0 + 16·mt + (g, g + 8) */
+    const int q0 = qb * BM, wrow0 = q0 + warp * 16 * MT;
 
     int n_tiles = (n + BN - 1) / BN;
     if (CAUSAL)
@@ -137,12 +137,16 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const uint16_t *__restrict__
     load_tile<D, BN, THREADS>(sV, v, 0, n);
     cp_commit();
 
-    uint32_t qf[D / 16][4];
-    float o[D / 8][4];
+    float o[MT][D / 8][4];
 #pragma unroll
-    for (int i = 0; i < D / 8; i++)
-        o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-    float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f };
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int i = 0; i < D / 8; i++)
+            o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+        m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
 
     for (int j = 0; j < n_tiles; j++) {
         const int st = j & 1;
@@ -155,121 +159,147 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const uint16_t *__restrict__
             cp_wait<0>();
         }
         __syncthreads();
-        if (j == 0) {
-#pragma unroll
-            for (int kk = 0; kk < D / 16; kk++) {
-                int r = warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
-                ldsm_x4(qf[kk], smem_u32(sQ + swz<D>(r, kk * 2 + lane / 16)));
-            }
-        }
         const uint16_t *kt = sK + st * BN * D, *vt = sV + st * BN * D;
+        const int k0 = j * BN;
 
-        float s[BN / 8][4];
+        /* S = Q·Kᵀ: each K fragment serves all MT m-tiles of the warp */
+        float s[MT][BN / 8][4];
 #pragma unroll
-        for (int i = 0; i < BN / 8; i++)
-            s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int i = 0; i < BN / 8; i++)
+                s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
 #pragma unroll
         for (int kk = 0; kk < D / 16; kk++) {
+            uint32_t qa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                int r = warp * 16 * MT + mt * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
+                ldsm_x4(qa[mt], smem_u32(sQ + swz<D>(r, kk * 2 + lane / 16)));
+            }
 #pragma unroll
             for (int np = 0; np < BN / 16; np++) {
                 uint32_t r[4];
                 int kr = np * 16 + (lane % 8) + 8 * (lane / 16);
                 ldsm_x4(r, smem_u32(kt + swz<D>(kr, kk * 2 + (lane / 8) % 2)));
-                mma<BF16>(s[2 * np], qf[kk], r[0], r[1]);
-                mma<BF16>(s[2 * np + 1], qf[kk], r[2], r[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma<BF16>(s[mt][2 * np], qa[mt], r[0], r[1]);
+                    mma<BF16>(s[mt][2 * np + 1], qa[mt], r[2], r[3]);
+                }
             }
         }
 
-        const int k0 = j * BN;
-        if (k0 + BN > n || (CAUSAL && k0 + BN - 1 > wrow0)) {
+        uint32_t pa[MT][BN / 16][4];
 #pragma unroll
-            for (int nt = 0; nt < BN / 8; nt++)
+        for (int mt = 0; mt < MT; mt++) {
+            const int row_a = wrow0 + mt * 16 + g, row_b = row_a + 8;
+            if (k0 + BN > n || (CAUSAL && k0 + BN - 1 > wrow0 + mt * 16)) {
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    int key = k0 + nt * 8 + 2 * t4 + (e & 1), row = e < 2 ? row_a : row_b;
-                    if (key >= n || (CAUSAL && key > row))
-                        s[nt][e] = -INFINITY;
-                }
+                for (int nt = 0; nt < BN / 8; nt++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        int key = k0 + nt * 8 + 2 * t4 + (e & 1), row = e < 2 ? row_a : row_b;
+                        if (key >= n || (CAUSAL && key > row))
+                            s[mt][nt][e] = -INFINITY;
+                    }
+            }
+            /* online softmax: rows g and g + 8, shared by the 4 lanes of a quad */
+            float tmax[2] = { -INFINITY, -INFINITY };
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+                tmax[0] = fmaxf(tmax[0], fmaxf(s[mt][nt][0], s[mt][nt][1]));
+                tmax[1] = fmaxf(tmax[1], fmaxf(s[mt][nt][2], s[mt][nt][3]));
+            }
+            float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
+                tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
+                float mnew = fmaxf(m[mt][i], tmax[i] * scale_log2);
+                msub[i] = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+                alpha[i] = ex2(m[mt][i] - msub[i]);
+                m[mt][i] = mnew;
+            }
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+                s[mt][nt][0] = ex2(fmaf(s[mt][nt][0], scale_log2, -msub[0]));
+                s[mt][nt][1] = ex2(fmaf(s[mt][nt][1], scale_log2, -msub[0]));
+                s[mt][nt][2] = ex2(fmaf(s[mt][nt][2], scale_log2, -msub[1]));
+                s[mt][nt][3] = ex2(fmaf(s[mt][nt][3], scale_log2, -msub[1]));
+                rs[0] += s[mt][nt][0] + s[mt][nt][1];
+                rs[1] += s[mt][nt][2] + s[mt][nt][3];
+            }
+            l[mt][0] = l[mt][0] * alpha[0] + rs[0];
+            l[mt][1] = l[mt][1] * alpha[1] + rs[1];
+#pragma unroll
+            for (int dt = 0; dt < D / 8; dt++) {
+                o[mt][dt][0] *= alpha[0];
+                o[mt][dt][1] *= alpha[0];
+                o[mt][dt][2] *= alpha[1];
+                o[mt][dt][3] *= alpha[1];
+            }
+            /* the S accumulator of two n-tiles is the A operand of one k-step of P·V */
+#pragma unroll
+            for (int kc = 0; kc < BN / 16; kc++) {
+                pa[mt][kc][0] = pack2<BF16>(s[mt][2 * kc][0], s[mt][2 * kc][1]);
+                pa[mt][kc][1] = pack2<BF16>(s[mt][2 * kc][2], s[mt][2 * kc][3]);
+                pa[mt][kc][2] = pack2<BF16>(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);
+                pa[mt][kc][3] = pack2<BF16>(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);
+            }
         }
 
-        /* online softmax: rows g and g + 8 of this warp, shared by the 4 lanes of a quad */
-        float tmax[2] = { -INFINITY, -INFINITY };
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; nt++) {
-            tmax[0] = fmaxf(tmax[0], fmaxf(s[nt][0], s[nt][1]));
-            tmax[1] = fmaxf(tmax[1], fmaxf(s[nt][2], s[nt][3]));
-        }
-        float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
-            tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
-            float mnew = fmaxf(m[i], tmax[i] * scale_log2);
-            msub[i] = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
-            alpha[i] = ex2(m[i] - msub[i]);
-            m[i] = mnew;
-        }
-#pragma unroll
-        for (int nt = 0; nt < BN / 8; nt++) {
-            s[nt][0] = ex2(fmaf(s[nt][0], scale_log2, -msub[0]));
-            s[nt][1] = ex2(fmaf(s[nt][1], scale_log2, -msub[0]));
-            s[nt][2] = ex2(fmaf(s[nt][2], scale_log2, -msub[1]));
-            s[nt][3] = ex2(fmaf(s[nt][3], scale_log2, -msub[1]));
-            rs[0] += s[nt][0] + s[nt][1];
-            rs[1] += s[nt][2] + s[nt][3];
-        }
-        l[0] = l[0] * alpha[0] + rs[0];
-        l[1] = l[1] * alpha[1] + rs[1];
-#pragma unroll
-        for (int dt = 0; dt < D / 8; dt++) {
-            o[dt][0] *= alpha[0];
-            o[dt][1] *= alpha[0];
-            o[dt][2] *= alpha[1];
-            o[dt][3] *= alpha[1];
-        }
-
+        /* O += P·V: each V fragment serves all MT m-tiles */
 #pragma unroll
         for (int kc = 0; kc < BN / 16; kc++) {
-            uint32_t pa[4] = { pack2<BF16>(s[2 * kc][0], s[2 * kc][1]), pack2<BF16>(s[2 * kc][2], s[2 * kc][3]),
-                               pack2<BF16>(s[2 * kc + 1][0], s[2 * kc + 1][1]),
-                               pack2<BF16>(s[2 * kc + 1][2], s[2 * kc + 1][3]) };
 #pragma unroll
             for (int dp = 0; dp < D / 16; dp++) {
                 uint32_t r[4];
                 int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
                 ldsm_x4_trans(r, smem_u32(vt + swz<D>(vr, dp * 2 + lane / 16)));
-                mma<BF16>(o[2 * dp], pa, r[0], r[1]);
-                mma<BF16>(o[2 * dp + 1], pa, r[2], r[3]);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma<BF16>(o[mt][2 * dp], pa[mt][kc], r[0], r[1]);
+                    mma<BF16>(o[mt][2 * dp + 1], pa[mt][kc], r[2], r[3]);
+                }
             }
         }
         __syncthreads(); /* the stage read here is the one the next iteration refills */
     }
 
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
-        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
-    }
-    const float inv_a = 1.f / l[0], inv_b = 1.f / l[1];
     uint16_t *out = O + qoff;
 #pragma unroll
-    for (int dt = 0; dt < D / 8; dt++) {
-        int col = dt * 8 + 2 * t4;
-        if (row_a < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) = pack2<BF16>(o[dt][0] * inv_a, o[dt][1] * inv_a);
-        if (row_b < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) = pack2<BF16>(o[dt][2] * inv_b, o[dt][3] * inv_b);
+    for (int mt = 0; mt < MT; mt++) {
+        float inv[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float li = l[mt][i];
+            li += __shfl_xor_sync(0xffffffffu, li, 1);
+            li += __shfl_xor_sync(0xffffffffu, li, 2);
+            inv[i] = 1.f / li;
+        }
+        const int row_a = wrow0 + mt * 16 + g, row_b = row_a + 8;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            int col = dt * 8 + 2 * t4;
+            if (row_a < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) =
+                    pack2<BF16>(o[mt][dt][0] * inv[0], o[mt][dt][1] * inv[0]);
+            if (row_b < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+                    pack2<BF16>(o[mt][dt][2] * inv[1], o[mt][dt][3] * inv[1]);
+        }
     }
 }
 
-template <int D, int W, bool CAUSAL, bool BF16>
+template <int D, int W, int MT, bool CAUSAL, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o, cudaStream_t st)
 {
-    constexpr int BM = 16 * W;
+    constexpr int BM = 16 * MT * W;
     const size_t smem = (size_t)(BM + 4 * BN) * D * sizeof(uint16_t);
     static bool attribute_set; /* once per instantiation and process */
     if (!attribute_set) {
-        cudaError_t e = cudaFuncSetAttribute(flash_fwd<D, W, CAUSAL, BF16>,
+        cudaError_t e = cudaFuncSetAttribute(flash_fwd<D, W, MT, CAUSAL, BF16>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != cudaSuccess)
             return e;
@@ -277,19 +307,19 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     }
     dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    flash_fwd<D, W, CAUSAL, BF16><<<grid, W * 32, smem, st>>>(
+    flash_fwd<D, W, MT, CAUSAL, BF16><<<grid, W * 32, smem, st>>>(
         (const uint16_t *)q, (const uint16_t *)k, (const uint16_t *)v, (uint16_t *)o, s->seq_len, s->heads,
         s->kv_heads, scale_log2);
     return cudaGetLastError();
 }
 
-template <int D, int W>
+template <int D, int W, int MT>
 cudaError_t dispatch(const struct kb_shape *s, bool bf16, const void *q, const void *k, const void *v, void *o,
                      cudaStream_t st)
 {
     if (s->causal)
-        return bf16 ? launch<D, W, true, true>(s, q, k, v, o, st) : launch<D, W, true, false>(s, q, k, v, o, st);
-    return bf16 ? launch<D, W, false, true>(s, q, k, v, o, st) : launch<D, W, false, false>(s, q, k, v, o, st);
+        return bf16 ? launch<D, W, MT, true, true>(s, q, k, v, o, st) : launch<D, W, MT, true, false>(s, q, k, v, o, st);
+    return bf16 ? launch<D, W, MT, false, true>(s, q, k, v, o, st) : launch<D, W, MT, false, false>(s, q, k, v, o, st);
 }
 
 } // namespace
@@ -301,9 +331,15 @@ extern "C" int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, cons
     bool bf16 = t == KB_DTYPE_BF16;
     if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->heads % s->kv_heads != 0)
         return (int)cudaErrorInvalidValue;
+    /* KBENCH_FLASH_TILE=1: one 16-row m-tile per warp (the first version), for comparison */
+    static int one_tile = -1;
+    if (one_tile < 0) {
+        const char *e = getenv("KBENCH_FLASH_TILE");
+        one_tile = e && atoi(e) == 1;
+    }
     if (s->head_dim == 64)
-        return (int)dispatch<64, 4>(s, bf16, q, k, v, o, st);
+        return (int)(one_tile ? dispatch<64, 4, 1>(s, bf16, q, k, v, o, st) : dispatch<64, 4, 2>(s, bf16, q, k, v, o, st));
     if (s->head_dim == 128)
-        return (int)dispatch<128, 4>(s, bf16, q, k, v, o, st);
+        return (int)(one_tile ? dispatch<128, 4, 1>(s, bf16, q, k, v, o, st) : dispatch<128, 4, 2>(s, bf16, q, k, v, o, st));
     return (int)cudaErrorInvalidValue;
 }
