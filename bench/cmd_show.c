@@ -45,20 +45,27 @@ struct gpu_section {
     int failed;
 };
 
-static int print_nvml_counter(const struct kb_counter *k, void *ctx)
+struct backend_line {
+    const char *backend, *label;
+    int first;
+};
+
+/* Appends the case's counters of one backend to a "      nvml   a 1, b 2" line. */
+static int print_backend_counter(const struct kb_counter *k, void *ctx)
 {
-    int *first = ctx;
-    if (strcmp(k->backend, "nvml") != 0)
+    struct backend_line *b = ctx;
+    if (strcmp(k->backend, b->backend) != 0)
         return 0;
-    if (*first)
-        printf("      nvml   ");
+    const char *sep = b->first ? "" : ", ";
+    if (b->first)
+        printf("      %-6s ", b->label);
     if (strcmp(k->unit, "J") == 0)
-        printf("%s%s %.4g mJ", *first ? "" : ", ", k->name, k->value * 1e3);
+        printf("%s%s %.4g mJ", sep, k->name, k->value * 1e3);
     else if (strcmp(k->unit, "bitmask") == 0)
-        printf("%s%s 0x%llx", *first ? "" : ", ", k->name, (unsigned long long)k->value);
+        printf("%s%s 0x%llx", sep, k->name, (unsigned long long)k->value);
     else
-        printf("%s%s %.4g %s", *first ? "" : ", ", k->name, k->value, k->unit);
-    *first = 0;
+        printf("%s%s %.4g %s", sep, k->name, k->value, k->unit);
+    b->first = 0;
     return 0;
 }
 
@@ -87,13 +94,16 @@ static int print_gpu_case(const struct result_row *row, void *ctx)
     }
     if (strcmp(t.status, "ok") != 0)
         printf("      cupti  %s\n", *t.status ? t.status : "not traced");
-    int first = 1;
-    if (store_list_counters(g->s, row->case_id, print_nvml_counter, &first) != 0) {
-        g->failed = 1;
-        return 1;
+    static const char *const backends[][2] = { { "nvml", "nvml" }, { "cupti", "cupti" } };
+    for (int i = 0; i < 2; i++) {
+        struct backend_line b = { backends[i][0], backends[i][1], 1 };
+        if (store_list_counters(g->s, row->case_id, print_backend_counter, &b) != 0) {
+            g->failed = 1;
+            return 1;
+        }
+        if (!b.first)
+            putchar('\n');
     }
-    if (!first)
-        putchar('\n');
     return 0;
 }
 

@@ -17,6 +17,7 @@ struct child_result {
     struct kb_counter_report counters;
     struct gpu_trace gpu_trace;  /* CUDA cases: the kernels one call launches (CUPTI) */
     char nvml_status[192];       /* CUDA cases: "ok", or why NVML measured nothing */
+    char metrics_status[256];    /* CUDA cases: "ok", or why CUPTI collected no metrics */
 };
 
 /* Sets up, verifies, warms up, samples and counts one case in this process. *samples is

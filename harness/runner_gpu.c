@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/cupti_metrics.h"
 #include "harness/nvml.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
@@ -135,9 +136,14 @@ static void energy_pass(struct gpu_timer *t, double per_call, struct child_resul
 void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct gpu_timer *t,
                        const double *samples, struct child_result *res)
 {
-    (void)o;
     double per_call = median_of(samples, res->n_samples);
     energy_pass(t, per_call, res);
     /* enough traced calls for a stable median of each launch; fewer when calls are long */
     cupti_trace_calls(t, c->kernel->run, c, per_call > 0.02 ? 3 : 11, &res->gpu_trace);
+    /* the range profiler replays one call per pass; last, since it may leave the GPU slower */
+    if (o->cupti_metrics && !*o->cupti_metrics)
+        snprintf(res->metrics_status, sizeof res->metrics_status, "not requested (--no-metrics)");
+    else
+        cupti_metrics_collect(t, c->kernel->run, c, o->cupti_metrics, &res->counters, res->metrics_status,
+                              sizeof res->metrics_status);
 }

@@ -1173,14 +1173,16 @@ static int insert_counters(struct store *s, int64_t case_id, const struct kb_cou
 /* The GPU side of a case: NVML's and CUPTI's statuses, and the traced kernels. */
 static int insert_gpu(struct store *s, int64_t case_id, const struct case_record *r)
 {
-    if (!*r->nvml_status && !*r->gpu_trace.status)
+    if (!*r->nvml_status && !*r->gpu_trace.status && !*r->metrics_status)
         return 0;
     sqlite3_stmt *st;
-    if (prepare(s, "UPDATE cases SET nvml_status = ?, cupti_status = ? WHERE id = ?", &st, "store the GPU status") != 0)
+    if (prepare(s, "UPDATE cases SET nvml_status = ?, cupti_status = ?, metrics_status = ? WHERE id = ?", &st,
+                "store the GPU status") != 0)
         return -1;
     int bad = bind_opt_text(st, 1, r->nvml_status) != SQLITE_OK;
     bad += bind_opt_text(st, 2, r->gpu_trace.status) != SQLITE_OK;
-    bad += sqlite3_bind_int64(st, 3, case_id) != SQLITE_OK;
+    bad += bind_opt_text(st, 3, r->metrics_status) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 4, case_id) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the GPU status");
     sqlite3_finalize(st);
     const struct gpu_trace *t = &r->gpu_trace;

@@ -342,6 +342,7 @@ static const char schema_v4[] =
 static const char schema_v5[] =
     "ALTER TABLE cases ADD COLUMN nvml_status TEXT;\n"
     "ALTER TABLE cases ADD COLUMN cupti_status TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN metrics_status TEXT;\n"
     "CREATE TABLE gpu_kernels (\n"
     "    case_id        INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,\n"
     "    idx            INTEGER NOT NULL,\n"
@@ -365,7 +366,7 @@ static const struct store_migration migrations[] = {
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
     { 3, "runs.argv, for resuming a run", schema_v3 },
     { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
-    { 5, "gpu_kernels, cases.nvml_status and cases.cupti_status, for CUDA cases", schema_v5 },
+    { 5, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v5 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -64,9 +64,21 @@ power=$(q "SELECT value FROM counters WHERE backend = 'nvml' AND name = 'mean_po
 echo "# NVML mean power $power W, energy per call $(q "SELECT value FROM counters WHERE name = 'energy_per_call';") J"
 expect_eq "$(q "SELECT value > 30 AND value < 1500 FROM counters WHERE backend = 'nvml' AND name = 'mean_power';")" "1" "NVML mean power is plausible (30..1500 W)"
 expect_eq "$(q "SELECT e.value > 0 AND abs(e.value / (p.value * s.median_s) - 1) < 0.5 FROM counters e, counters p, stats s WHERE e.name = 'energy_per_call' AND p.name = 'mean_power' AND s.case_id = e.case_id;")" "1" "energy per call is positive and about mean power x time per call"
+echo "# CUPTI metrics: $(q "SELECT metrics_status FROM cases;") | $(q "SELECT group_concat(name || '=' || round(value, 3), ' ') FROM counters WHERE backend = 'cupti';")"
+expect_eq "$(q "SELECT metrics_status LIKE 'ok%' FROM cases;")" "1" "the range profiler collected the default metrics"
+expect_eq "$(q "SELECT k.value >= 0.5 * 3 * c.batch * c.heads * c.seq_len * c.head_dim * 2 AND k.value < 20 * c.bytes FROM counters k JOIN cases c ON c.id = k.case_id WHERE k.name = 'dram__bytes_read.sum';")" "1" "DRAM bytes read cover the inputs once (and not wildly more)"
+expect_eq "$(q "SELECT value > 0 AND value <= 100 FROM counters WHERE name = 'sm__throughput.avg.pct_of_peak_sustained_elapsed';")" "1" "SM throughput is a percentage"
 "$KBENCH" show --db "$DB" >"$TMP/show" 2>&1
 expect_text "$TMP/show" "flash_fwd" "kbench show lists the GPU kernels of the case"
 expect_text "$TMP/show" "energy_per_call" "kbench show lists the NVML figures"
+
+expect_exit 2 "an unknown --metrics name is refused before anything runs" "$KBENCH" run --db "$DB" --devices cuda:0 \
+    --kernels attention.flash@cuda.mma --dtype bf16 --seq 256 --metrics dram__bytes_raed.sum --quiet --no-show
+expect_text "$TMP/err" "dram__bytes_raed.sum" "the error names the unknown metric"
+expect_text "$TMP/err" "dram__bytes_read" "and suggests the near match"
+expect_exit 0 "--metrics with one named metric" "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.flash@cuda.mma \
+    --dtype bf16 --heads 4 --seq 512 --head-dim 64 --metrics lts__t_sector_hit_rate.pct --max-time 0.1 --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.seq_len = 512 AND k.backend = 'cupti';")" "1" "exactly that metric is stored"
 
 expect_exit 0 "a tiny flash case (a few microseconds)" "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.flash@cuda.mma \
     --dtype f16 --heads 1 --seq 64 --head-dim 64 --max-time 0.2 --quiet --no-show
