@@ -452,6 +452,14 @@ static void validate_here(const char *csv, int device, char *msg, size_t len)
         return;
     }
     char why[256];
+    /* the profiler needs an initialised driver and a context on the device */
+    cudaError_t ce = cudaSetDevice(device);
+    if (ce == cudaSuccess)
+        ce = cudaFree(0);
+    if (ce != cudaSuccess) {
+        snprintf(msg, len, "--metrics: cuda:%d: %s", device, cudaGetErrorString(ce));
+        return;
+    }
     if (profiler_init(device, &chip, why, sizeof why) != 0) {
         snprintf(msg, len, "--metrics: cannot list the metrics of cuda:%d: %s", device, why);
         return;
