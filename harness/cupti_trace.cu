@@ -122,6 +122,7 @@ extern "C" int cupti_trace_calls(struct gpu_timer *t, int (*run)(struct kb_case 
 {
     memset(out, 0, sizeof *out);
     char why[256];
+    double *ev = NULL;
     if (calls < 1)
         calls = 1;
     collected = (struct raw_launch *)calloc(TRACE_RECORDS_MAX, sizeof *collected);
@@ -141,11 +142,17 @@ extern "C" int cupti_trace_calls(struct gpu_timer *t, int (*run)(struct kb_case 
         cupti_failed(r, "cuptiActivityEnable", out);
         goto done;
     }
-    for (int i = 0; i < calls; i++)
-        if (run(c) != KB_OK) {
-            snprintf(out->status, sizeof out->status, "a traced call failed: %.160s", *c->error ? c->error : "run failed");
-            break;
-        }
+    /* each traced call is also timed with events, so the two clocks see the very same calls */
+    ev = (double *)calloc((size_t)calls, sizeof *ev);
+    if (!ev || gpu_timer_prepare(t, run, c, 1, 0, why, sizeof why) != 0)
+        snprintf(out->status, sizeof out->status, "cannot time the traced calls: %.150s", ev ? why : "out of memory");
+    for (int i = 0; i < calls && !*out->status; i++)
+        if (gpu_timer_sample(t, &ev[i], why, sizeof why) != 0)
+            snprintf(out->status, sizeof out->status, "a traced call failed: %.160s", why);
+    if (!*out->status) {
+        qsort(ev, (size_t)calls, sizeof *ev, by_value);
+        out->event_s = calls % 2 ? ev[calls / 2] : 0.5 * (ev[calls / 2 - 1] + ev[calls / 2]);
+    }
     if (!*out->status && gpu_timer_sync(t, why, sizeof why) != 0)
         snprintf(out->status, sizeof out->status, "%.180s", why);
     cuptiActivityDisable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
@@ -165,6 +172,7 @@ extern "C" int cupti_trace_calls(struct gpu_timer *t, int (*run)(struct kb_case 
         snprintf(out->status, sizeof out->status, "ok");
     rc = 0;
 done:
+    free(ev);
     free(collected);
     collected = NULL;
     return rc;

@@ -27,6 +27,7 @@ struct gpu_trace {
     int n;                /* launches per call (at most GPU_TRACE_MAX kept) */
     int launches_per_call;/* as counted, even past GPU_TRACE_MAX */
     int calls;            /* calls traced */
+    double event_s;       /* median CUDA-event time of the traced calls: the same calls, same clocks */
     struct gpu_kernel_launch k[GPU_TRACE_MAX];
     char status[192];     /* "ok", or why nothing was traced */
 };

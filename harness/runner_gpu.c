@@ -139,7 +139,8 @@ void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct
     double per_call = median_of(samples, res->n_samples);
     energy_pass(t, per_call, res);
     /* enough traced calls for a stable median of each launch; fewer when calls are long */
-    cupti_trace_calls(t, c->kernel->run, c, per_call > 0.02 ? 3 : 11, &res->gpu_trace);
+    if (cupti_trace_calls(t, c->kernel->run, c, per_call > 0.02 ? 3 : 11, &res->gpu_trace) == 0)
+        counter_report_add(&res->counters, "harness", "traced_call_event_s", res->gpu_trace.event_s, "s");
     /* the range profiler replays one call per pass; last, since it may leave the GPU slower */
     if (o->cupti_metrics && !*o->cupti_metrics)
         snprintf(res->metrics_status, sizeof res->metrics_status, "not requested (--no-metrics)");
