@@ -21,6 +21,17 @@ int cmd_counters(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_claims(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_nightly(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+/* cmd_run, also giving the id of the run it started (untouched when none started). */
+int cmd_run_into(int argc, char **argv, int64_t *run_id);
+int cmd_calibrate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_scaling(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);
@@ -37,5 +48,38 @@ int cli_open_store(const char *cmd, const char *path, enum store_mode mode, stru
 /* Parses a positive number ("2", "0.5", "1e-3"), or returns -1. */
 int cli_parse_double(const char *text, double min, double max, double *out);
 int cli_parse_int(const char *text, long min, long max, long *out);
+
+/* ---- options shared by compare and nightly (compare_cli.c) ---- */
+struct compare_options;
+/* Handles one of the compare options below (getopt_long's value in opt); returns 0, 1 when opt
+ * is not one of them, or EXIT_USAGE after printing why the value is bad. */
+enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_ACCURACY_SLACK,
+       CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE };
+#define CLI_COMPARE_OPTIONS                                                                        \
+    { "alpha", required_argument, NULL, CLI_OPT_ALPHA },                                           \
+    { "threshold", required_argument, NULL, CLI_OPT_THRESHOLD },                                   \
+    { "threshold-for", required_argument, NULL, CLI_OPT_THRESHOLD_FOR },                           \
+    { "accuracy-slack", required_argument, NULL, CLI_OPT_ACCURACY_SLACK },                         \
+    { "resamples", required_argument, NULL, CLI_OPT_RESAMPLES },                                   \
+    { "cross-machine", no_argument, NULL, CLI_OPT_CROSS_MACHINE }
+#define CLI_COMPARE_HELP                                                                           \
+"  --alpha P            significance level of the Mann-Whitney U test (0.01)\n"                  \
+"  --threshold FRAC     a slowdown must exceed this to regress (0.05 = 5%%)\n"                   \
+"  --threshold-for K=F  threshold for kernels matching pattern K (repeatable; overrides the\n"   \
+"                       suite's `threshold = F` keys, which override --threshold)\n"             \
+"  --accuracy-slack F   relative L2 error growth, as a fraction of the tolerance, that counts\n" \
+"                       as an accuracy drop (0.1)\n"                                               \
+"  --resamples N        bootstrap resamples for the CI of the ratio (2000; fixed seed)\n"        \
+"  --cross-machine      allow comparing runs of different machine fingerprints\n"
+/* Collects --threshold-for values until cli_compare_finish applies them after the suite's. */
+struct cli_compare {
+    const char *threshold_for[64];
+    int n_threshold_for;
+};
+int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare_options *o, struct cli_compare *c);
+/* Adds the thresholds of suite (a name or path; NULL: none) then the --threshold-for values. A
+ * suite that cannot be found is only a warning when warn_only (a run's recorded suite name). */
+int cli_compare_finish(const char *cmd, const char *suite, int warn_only, struct compare_options *o,
+                       const struct cli_compare *c);
 
 #endif

@@ -2,19 +2,24 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/cpu.h"
 #include "harness/gpu.h"
+#include "harness/machine.h"
 
 static void usage(void)
 {
-    printf("usage: kbench devices\n\n"
+    printf("usage: kbench devices [--db PATH]\n\n"
            "Shows the devices kbench can measure on: the CPU (model, logical and physical cores,\n"
            "clock, caches, SIMD features and its float32 FMA peak per core and over all cores,\n"
            "with how the peak was derived), and every CUDA GPU (name, compute capability, SMs,\n"
-           "memory, L2, clocks, driver and runtime versions), or why there are none. The GPUs are\n"
-           "asked from one short-lived process, so kbench itself never initialises CUDA.\n\n"
+           "memory, L2, clocks, driver and runtime versions), or why there are none (asked\n"
+           "from one short-lived process, so kbench itself never initialises CUDA); then the\n"
+           "ceilings 'kbench calibrate' measured on this machine, if the database has them.\n\n"
+           "  --db PATH  database to read the ceilings from (./kbench.db, or $KBENCH_DB);\n"
+           "             never created or changed\n\n"
            "example: kbench devices\n");
 }
 
@@ -95,18 +100,58 @@ static void print_gpus(void)
         printf("(and %d more CUDA devices not shown)\n", n - GPU_LIST_MAX);
 }
 
+static int print_ceiling(const struct ceiling *c, void *ctx)
+{
+    int *count = ctx;
+    if ((*count)++ == 0)
+        printf("ceilings (measured by kbench calibrate; the roofline uses these)\n");
+    double v = c->value;
+    const char *prefix = v >= 1e12 ? "T" : v >= 1e9 ? "G" : "M";
+    double scale = v >= 1e12 ? 1e-12 : v >= 1e9 ? 1e-9 : 1e-6;
+    printf("  %-7s %-15s %9.2f %s%-7s %s\n", c->device, c->name, v * scale, prefix, c->unit, c->measured_at);
+    return 0;
+}
+
+/* The stored ceilings of this machine; a missing database is not an error here. */
+static void print_ceilings(const char *db)
+{
+    const char *path = cli_db_path(db);
+    if (access(path, F_OK) != 0) {
+        printf("ceilings not measured (no database %s; run 'kbench calibrate')\n", path);
+        return;
+    }
+    struct store *s;
+    char err[512];
+    if (store_open(path, STORE_READ, &s, err, sizeof err) != 0) {
+        printf("ceilings unknown: %s\n", err);
+        return;
+    }
+    struct machine_info m;
+    machine_info_read(&m);
+    int count = 0;
+    if (store_list_ceilings(s, m.fingerprint, print_ceiling, &count) != 0)
+        printf("ceilings unknown: %s\n", store_errmsg(s));
+    else if (count == 0)
+        printf("ceilings not measured on this machine (run 'kbench calibrate'); the roofline uses the nominal peak\n");
+    store_close(s);
+}
+
 int cmd_devices(int argc, char **argv)
 {
     static const struct option opts[] = {
+        { "db", required_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
+    const char *db = NULL;
     opterr = 0;
     optind = 0;
     while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': usage(); return EXIT_OK;
+        case 'd': db = optarg; break;
+        case ':': return cli_usage_error("devices", "option '%s' needs a value", argv[optind - 1]);
         default:
             if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
                 return cli_usage_error("devices", "unknown option '-%c'", optopt);
@@ -117,6 +162,7 @@ int cmd_devices(int argc, char **argv)
         return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
     print_cpu();
     print_gpus();
+    print_ceilings(db);
     if (fflush(stdout) != 0)
         return cli_input_error("devices", "cannot write the output: %m");
     return EXIT_OK;

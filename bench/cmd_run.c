@@ -516,6 +516,11 @@ out:
 
 int cmd_run(int argc, char **argv)
 {
+    return cmd_run_into(argc, argv, NULL);
+}
+
+int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
+{
     struct run_config cfg;
     memset(&cfg, 0, sizeof cfg);
     int rc = parse_args(argc, argv, &cfg);
@@ -559,6 +564,8 @@ int cmd_run(int argc, char **argv)
         goto out_store;
     }
     fprintf(stderr, "run %lld (%s): %zu cases into %s\n", (long long)run_id, ri.uuid, plan.n, db_path);
+    if (run_id_out)
+        *run_id_out = run_id;
     rc = execute(st, run_id, &plan, &cfg);
 out_store:
     store_close(st);

@@ -18,13 +18,27 @@ struct command {
 };
 
 static const struct command commands[] = {
+    /* measuring */
     { "run", cmd_run, "run a sweep (suite or axes), verify and time every case, store the results" },
     { "list", cmd_list, "list the kernels compiled in" },
     { "devices", cmd_devices, "show this machine's CPU and GPUs" },
     { "counters", cmd_counters, "show the hardware counters PAPI can read here" },
+    { "calibrate", cmd_calibrate, "measure this machine's ceilings (FMA rates, bandwidth) and store them" },
+    /* looking at results */
     { "runs", cmd_runs, "list the runs in the database" },
     { "show", cmd_show, "print the results of a run" },
+    { "tui", cmd_tui, "the interactive dashboard: runs, results, plots, compare, live" },
+    /* regressions */
+    { "compare", cmd_compare, "compare two runs case by case: regressions, improvements, failures" },
+    { "nightly", cmd_nightly, "run a suite, compare with the baseline, write reports, promote" },
+    { "history", cmd_history, "a case's median across runs, with the runs where it changed" },
+    { "scaling", cmd_scaling, "fit a kernel's time against N (exponent with its CI) and find crossovers" },
+    /* sharing */
+    { "report", cmd_report, "write plots (gnuplot), tables and an HTML/Markdown page for runs" },
     { "export", cmd_export, "write a run's results as CSV or JSON" },
+    { "import", cmd_import, "merge the runs of other kbench databases into this one" },
+    /* the papers */
+    { "claims", cmd_claims, "check the papers' headline claims on this machine" },
 };
 
 static void usage(FILE *out)
@@ -36,7 +50,7 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'kbench COMMAND --help' describes a command.\n"
-                 "Exit status: 0 ok, 1 a case failed verification, 2 usage or input error.\n");
+                 "Exit status: 0 ok, 1 a case failed verification (or a regression), 2 usage or input error.\n");
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,8 @@
 #include "datasets/generate.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Values per independently seeded block of gen_fill_normal_f32. Fixed (never derived from the
  * thread count) so that the output depends on the seed alone. Even, so normal pairs never
@@ -163,4 +165,172 @@ void gen_fill_input_f32(float *x, size_t rows, size_t cols, uint64_t seed, int i
     for (size_t row = 0; row < rows; row++)
         for (int i = 0; i < k; i++)
             x[row * cols + idx[i]] *= scale[i];
+}
+
+/* ---- MoE routing skews (see generate.h) ------------------------------------------------------ */
+
+/* Caps shares at `cap` and spreads the excess over the uncapped ones in proportion (water
+ * filling), so that a skew top_k cannot realise is brought to the nearest one it can. */
+static void cap_shares(double *share, int n, double cap)
+{
+    for (int round = 0; round < n; round++) {
+        double excess = 0, free_mass = 0;
+        for (int e = 0; e < n; e++) {
+            if (share[e] > cap) {
+                excess += share[e] - cap;
+                share[e] = cap;
+            } else if (share[e] < cap) {
+                free_mass += share[e];
+            }
+        }
+        if (excess <= 0 || free_mass <= 0)
+            return;
+        for (int e = 0; e < n; e++)
+            if (share[e] < cap)
+                share[e] += excess * share[e] / free_mass;
+    }
+}
+
+/* A seeded permutation of 0..n-1 (Fisher-Yates), so the hot experts are not always the first. */
+static void permute(int *p, int n, uint64_t seed)
+{
+    struct kb_rng r;
+    kb_rng_seed(&r, mix64(seed ^ 0x7065726d757465ull));
+    for (int i = 0; i < n; i++)
+        p[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(kb_rng_uniform(&r) * (double)(i + 1));
+        if (j > i)
+            j = i;
+        int t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+}
+
+void gen_routing_target(double *share, int experts, int top_k, uint64_t seed, int routing)
+{
+    if (experts < 1)
+        return;
+    int k = top_k < 1 ? 1 : top_k > experts ? experts : top_k;
+    int *perm = malloc((size_t)experts * sizeof *perm);
+    if (!perm) { /* no permutation: ranks in expert order, still a valid target */
+        for (int e = 0; e < experts; e++)
+            share[e] = 1.0 / experts;
+        return;
+    }
+    permute(perm, experts, seed);
+    if (routing == KB_ROUTING_ZIPF) {
+        double sum = 0;
+        for (int rank = 0; rank < experts; rank++)
+            sum += pow(rank + 1.0, -GEN_ZIPF_S);
+        for (int rank = 0; rank < experts; rank++)
+            share[perm[rank]] = pow(rank + 1.0, -GEN_ZIPF_S) / sum;
+        cap_shares(share, experts, 1.0 / k);
+    } else if (routing == KB_ROUTING_ONE && experts > 1) {
+        for (int e = 0; e < experts; e++)
+            share[e] = (1.0 - 1.0 / k) / (experts - 1);
+        share[perm[0]] = 1.0 / k;
+    } else {
+        for (int e = 0; e < experts; e++)
+            share[e] = 1.0 / experts;
+    }
+    free(perm);
+}
+
+/* Counts, over samples of N(0,1) logit noise z [samples, E], how often each expert lands in
+ * the top k of b + z (ties: lower expert id). */
+static void simulate_loads(const double *z, int samples, int experts, int k, const double *bias,
+                           double *count, unsigned char *taken)
+{
+    for (int e = 0; e < experts; e++)
+        count[e] = 0;
+    for (int s = 0; s < samples; s++) {
+        const double *zs = z + (size_t)s * experts;
+        memset(taken, 0, (size_t)experts);
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            double bv = 0;
+            for (int e = 0; e < experts; e++) {
+                double v = bias[e] + zs[e];
+                if (!taken[e] && (best < 0 || v > bv)) {
+                    best = e;
+                    bv = v;
+                }
+            }
+            taken[best] = 1;
+            count[best] += 1;
+        }
+    }
+}
+
+/* Samples of logit noise the bias is calibrated against, and the fixed-point rounds: each
+ * round moves b_e by the log-ratio of target to simulated share, which converges because
+ * the share of an expert grows monotonically with its bias. */
+#define ROUTER_CAL_SAMPLES 2048
+#define ROUTER_CAL_ROUNDS 60
+/* The "one" expert's bias: 12 standard deviations of the noise above the rest, so it is the
+ * first choice of every token (P(miss) per token < 1e-30 for N(0,1) noise). */
+#define ROUTER_HOT_BIAS 12.0
+
+void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_k, uint64_t seed,
+                    int routing)
+{
+    gen_fill_normal_f32(wr, hidden * (size_t)experts, mix64(seed ^ 0x726f75746572ull), 0.0,
+                        hidden ? 1.0 / sqrt((double)hidden) : 1.0);
+    /* every column scaled to unit norm, so that every expert's logit is exactly N(0,1) for N(0,1)
+     * inputs: a random column norm alone would skew a "uniform" routing by ±1/√(2h) */
+    for (int e = 0; e < experts; e++) {
+        double norm = 0;
+        for (size_t i = 0; i < hidden; i++)
+            norm += (double)wr[i * experts + e] * wr[i * experts + e];
+        norm = sqrt(norm);
+        for (size_t i = 0; norm > 0 && i < hidden; i++)
+            wr[i * experts + e] = (float)(wr[i * experts + e] / norm);
+    }
+    int k = top_k < 1 ? 1 : top_k > experts ? experts : top_k;
+    for (int e = 0; e < experts; e++)
+        bias[e] = 0.0f;
+    if (experts <= 1 || routing == KB_ROUTING_UNIFORM || routing == 0)
+        return; /* symmetric: every expert expects T·k/E */
+    double *share = malloc((size_t)experts * sizeof *share);
+    if (!share)
+        return;
+    gen_routing_target(share, experts, k, seed, routing);
+    if (routing == KB_ROUTING_ONE) { /* the hot expert is the one with the largest share */
+        int hot = 0;
+        for (int e = 1; e < experts; e++)
+            if (share[e] > share[hot])
+                hot = e;
+        bias[hot] = (float)ROUTER_HOT_BIAS;
+        free(share);
+        return;
+    }
+    double *z = malloc((size_t)ROUTER_CAL_SAMPLES * experts * sizeof *z);
+    double *b = calloc((size_t)experts, sizeof *b), *count = malloc((size_t)experts * sizeof *count);
+    unsigned char *taken = malloc((size_t)experts);
+    if (z && b && count && taken) {
+        struct kb_rng r;
+        kb_rng_seed(&r, mix64(seed ^ 0x63616c6962ull));
+        for (size_t i = 0; i < (size_t)ROUTER_CAL_SAMPLES * experts; i++)
+            z[i] = kb_rng_normal(&r);
+        const double total = (double)ROUTER_CAL_SAMPLES * k, eps = 0.5 / total;
+        for (int e = 0; e < experts; e++) /* a good start: the top-1 Gumbel answer */
+            b[e] = log(share[e] + eps);
+        for (int round = 0; round < ROUTER_CAL_ROUNDS; round++) {
+            simulate_loads(z, ROUTER_CAL_SAMPLES, experts, k, b, count, taken);
+            for (int e = 0; e < experts; e++)
+                b[e] += 0.7 * (log(share[e] + eps) - log(count[e] / total + eps));
+        }
+        double mean = 0;
+        for (int e = 0; e < experts; e++)
+            mean += b[e] / experts;
+        for (int e = 0; e < experts; e++) /* only differences matter; centre them */
+            bias[e] = (float)(b[e] - mean);
+    }
+    free(z);
+    free(b);
+    free(count);
+    free(taken);
+    free(share);
 }

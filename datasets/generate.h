@@ -28,4 +28,27 @@ void gen_fill_input_f32(float *x, size_t rows, size_t cols, uint64_t seed, int i
  * their scales (50-100), chosen by the seed; returns how many (cols/64, at least 1). */
 int gen_outlier_channels(size_t cols, uint64_t seed, size_t *idx, float *scale, int max);
 
+/* ---- MoE routing skews ---------------------------------------------------------------------
+ * A router computes logits = x·W_r + b (x a row of the input, W_r [h,E], b [E]) and sends each
+ * token to its top_k experts. The skew of the expected load is set through the bias: W_r has
+ * random normal columns scaled to unit norm, so for N(0,1) inputs every logit is b_e plus N(0,1)
+ * noise, and b is
+ * calibrated (by a seeded simulation of that noise, so the result depends on the seed alone)
+ * until each expert's expected share of the T·top_k assignments matches the target:
+ *   uniform  1/E each (b = 0)
+ *   zipf     ∝ 1/rank^GEN_ZIPF_S, ranks dealt to experts by a seeded permutation, as far as
+ *            top_k allows (an expert can take at most every token: share ≤ 1/top_k)
+ *   one      one seeded expert is every token's first choice (share 1/top_k); the other
+ *            top_k − 1 picks spread evenly over the rest
+ * Inputs of another distribution (uniform, outlier channels) change the noise and so flatten
+ * or sharpen the realised loads; the target is what N(0,1) inputs give. */
+#define GEN_ZIPF_S 1.1
+
+/* The target share of each of `experts` experts (sums to 1) under routing (enum kb_routing;
+ * 0 means uniform). */
+void gen_routing_target(double *share, int experts, int top_k, uint64_t seed, int routing);
+/* W_r [hidden, experts] row-major and the bias b [experts], as described above. */
+void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_k, uint64_t seed,
+                    int routing);
+
 #endif

@@ -20,6 +20,8 @@ const char *npy_descr(enum kb_dtype t)
     case KB_DTYPE_BF16: return "<u2"; /* no NumPy bf16: raw bits, the manifest names it */
     case KB_DTYPE_I8: return "|i1";
     case KB_DTYPE_I32: return "<i4";
+    /* packed INT4 (two per byte, low nibble first) and FP8 codes: raw bytes, dims in bytes */
+    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2: return "|u1";
     default: return NULL;
     }
 }
@@ -33,6 +35,7 @@ static size_t element_size(enum kb_dtype t)
     case KB_DTYPE_BF16: return 2;
     case KB_DTYPE_I8: return 1;
     case KB_DTYPE_I32: return 4;
+    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2: return 1;
     default: return 0;
     }
 }

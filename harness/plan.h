@@ -11,6 +11,7 @@
  *     head_dim = 64,128             (a list)
  *     heads    = 4:16:+4            (arithmetic: 4 8 12 16)
  *     causal   = 0,1
+ *     threshold = 0.08              (for compare/nightly: this group's slowdown threshold)
  *
  * Each group expands to the cartesian product of its axes, minus combinations a kernel does
  * not support (a dtype it lacks); identical cases appear once.
@@ -42,6 +43,8 @@ struct plan_spec {
     struct int_axis threads;
     int cold_cache;       /* 0 hot, 1 cold, 2 both */
     char group[64];       /* the suite section it came from, "" on the command line */
+    double threshold;     /* suite key `threshold`: the group's regression threshold for compare
+                           * (a fraction, 0.08 = 8%); 0 when not set. Planning ignores it. */
 };
 
 /* A spec with the defaults: attention.*, cpu, f32, B=1, H=8, N=512:2048:x2, d=64, causal 0,

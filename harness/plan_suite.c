@@ -1,5 +1,6 @@
 /* plan_suite.c - suite files: "key = value" lines grouped under [sections]. */
 #include "harness/plan.h"
+#include "harness/kvfile.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -7,91 +8,62 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, struct plan_spec *out,
                      int max, char *name, size_t namelen, char *err, size_t errlen)
 {
-    const char *path = label;
     struct plan_spec top = *base;   /* keys before the first section apply to every group */
-    int n = 0, lineno = 0, in_group = 0, rc = -1;
-    char line[1024];
+    int n = 0, in_group = 0, rc = -1, got;
+    struct kv_reader rd;
+    struct kv_line kv;
+    kv_open(&rd, f, label);
     if (name && namelen)
         name[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line longer than %zu characters", path, lineno, sizeof line - 2);
-            goto done;
-        }
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *s = trim(line);
-        if (!*s)
-            continue;
-        if (*s == '[') {
-            char *close = strchr(s, ']');
-            if (!close || close[1] != '\0' || close == s + 1) {
-                snprintf(err, errlen, "%s:%d:%d: malformed section header '%s' (expected [name])", path, lineno,
-                         (int)(s - line) + 1, s);
-                goto done;
-            }
+    while ((got = kv_next(&rd, &kv, err, errlen)) == 1) {
+        if (kv.is_section) {
             if (n == max) {
-                snprintf(err, errlen, "%s:%d: more than %d groups", path, lineno, max);
+                kv_error(&rd, 0, err, errlen, "more than %d groups", max);
                 goto done;
             }
-            *close = '\0';
             out[n] = top;
-            snprintf(out[n].group, sizeof out[n].group, "%s", trim(s + 1));
+            snprintf(out[n].group, sizeof out[n].group, "%s", kv.section);
             n++;
             in_group = 1;
             continue;
         }
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s:%d:%d: expected 'key = value', got '%s'", path, lineno, (int)(s - line) + 1, s);
-            goto done;
-        }
-        *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
-        if (!*key || !*value) {
-            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, (int)((*key ? eq + 1 : s) - line) + 1,
-                     *key ? "missing value" : "missing key");
-            goto done;
-        }
-        if (strcmp(key, "name") == 0 && !in_group) {
+        if (strcmp(kv.key, "name") == 0 && !in_group) {
             if (name && namelen)
-                snprintf(name, namelen, "%s", value);
+                snprintf(name, namelen, "%s", kv.value);
+            continue;
+        }
+        /* not an axis: the regression threshold compare.h applies to this group's kernels */
+        if (strcmp(kv.key, "threshold") == 0) {
+            char *end;
+            double t = strtod(kv.value, &end);
+            if (end == kv.value || *end || !(t > 0 && t < 10)) {
+                kv_error(&rd, kv.value_col, err, errlen,
+                         "bad threshold '%s' (expected a fraction above 0, e.g. 0.08 for 8%%)", kv.value);
+                goto done;
+            }
+            (in_group ? &out[n - 1] : &top)->threshold = t;
             continue;
         }
         char sub[512];
-        int set = plan_spec_set(in_group ? &out[n - 1] : &top, key, value, sub, sizeof sub);
+        int set = plan_spec_set(in_group ? &out[n - 1] : &top, kv.key, kv.value, sub, sizeof sub);
         if (set != 0) {
-            /* the column (1-based) of what is wrong: the key when it is unknown, else the value */
-            int col = (int)((set == -2 ? key : value) - line) + 1;
-            snprintf(err, errlen, "%s:%d:%d: %s", path, lineno, col, sub);
+            /* point at what is wrong: the key when it is unknown, else the value */
+            kv_error(&rd, set == -2 ? kv.key_col : kv.value_col, err, errlen, "%s", sub);
             goto done;
         }
     }
-    if (ferror(f)) {
-        snprintf(err, errlen, "error reading suite '%s'", path);
+    if (got < 0)
         goto done;
-    }
     if (n == 0) {  /* a file without sections is one group */
         out[0] = top;
         n = 1;
     }
     rc = n;
 done:
+    kv_close(&rd);
     return rc;
 }
 

@@ -75,11 +75,16 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
         snprintf(err, errlen, "kernel %s@%s cannot dump its tensors", k->name, k->impl);
         return -1;
     }
-    char dir[1024];
+    char dir[1024], shape[256];
     const struct kb_shape *s = &pc->shape;
-    snprintf(dir, sizeof dir, "%s/%s@%s-%s-%s-b%dh%dkv%dn%dd%d%s-t%d%s", dir_root, k->name, k->impl,
-             pc->device, kb_dtype_name(pc->dtype), s->batch, s->heads, s->kv_heads, s->seq_len,
-             s->head_dim, s->causal ? "-causal" : "", pc->threads, pc->cold_cache ? "-cold" : "");
+    uint64_t axes = kb_kernel_axes(k);
+    /* every axis the kernel sweeps is in the name, so no two cases share a folder */
+    kb_shape_string(s, axes, shape, sizeof shape);
+    for (char *ch = shape; *ch; ch++)
+        if (*ch == ' ')
+            *ch = '-';
+    snprintf(dir, sizeof dir, "%s/%s@%s-%s-%s-%s-t%d%s", dir_root, k->name, k->impl, pc->device,
+             kb_dtype_name(pc->dtype), shape, pc->threads, pc->cold_cache ? "-cold" : "");
     if (mkdir_p(dir) != 0) {
         snprintf(err, errlen, "cannot create dump directory %s: %s", dir, strerror(errno));
         return -1;
@@ -95,9 +100,23 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
     }
     fprintf(m, "{\n  \"kernel\": \"%s\",\n  \"impl\": \"%s\",\n  \"device\": \"%s\",\n  \"dtype\": \"%s\",\n",
             k->name, k->impl, pc->device, kb_dtype_name(pc->dtype));
-    fprintf(m, "  \"shape\": {\"batch\": %d, \"heads\": %d, \"kv_heads\": %d, \"seq_len\": %d, "
-            "\"head_dim\": %d, \"causal\": %s},\n", s->batch, s->heads, s->kv_heads, s->seq_len,
-            s->head_dim, s->causal ? "true" : "false");
+    fprintf(m, "  \"shape\": {");
+    int first = 1;
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        if (!(axes & KB_AXIS_BIT(a)))
+            continue;
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        int v = kb_shape_get(s, (enum kb_axis)a);
+        fprintf(m, "%s\"%s\": ", first ? "" : ", ", ax->column);
+        if (ax->kind == KB_AXIS_KIND_ENUM)
+            fprintf(m, "\"%s\"", v ? kb_axis_value_name((enum kb_axis)a, v) : "");
+        else if (ax->kind == KB_AXIS_KIND_BOOL)
+            fprintf(m, "%s", v ? "true" : "false");
+        else
+            fprintf(m, "%d", v);
+        first = 0;
+    }
+    fprintf(m, "},\n");
     fprintf(m, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)pc->seed, pc->threads);
     fprintf(m, "  \"layout\": \"row-major; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d]; scale 1/sqrt(d)\",\n");
     fprintf(m, "  \"accuracy\": {\"max_abs_err\": %.9g, \"rel_l2_err\": %.9g, \"cosine\": %.12g, "
@@ -281,6 +300,25 @@ static void count_events(const struct runner_options *o, struct kb_case *c,
     papi_session_close(ps);
 }
 
+#define KERNEL_STATS_RESERVE 48
+/* The kernel's own observations of its verified run (kb_kernel.stats), as "kernel" counters. */
+static void kernel_stats(const struct kb_case *c, struct kb_counter_report *r)
+{
+    if (!c->kernel->stats)
+        return;
+    /* the rusage and PAPI figures come after these: leave them their room */
+    int room = KB_COUNTERS_MAX - KERNEL_STATS_RESERVE - r->n;
+    if (room <= 0)
+        return;
+    struct kb_counter *out = calloc((size_t)room, sizeof *out);
+    if (!out)
+        return;
+    int n = c->kernel->stats(c, out, room);
+    for (int i = 0; i < n && i < room; i++)
+        counter_report_add(r, "kernel", out[i].name, out[i].value, out[i].unit[0] ? out[i].unit : "count");
+    free(out);
+}
+
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
                     struct child_result *res, double **samples)
 {
@@ -319,6 +357,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
     }
     k->verify(&c, &res->accuracy);
     res->verified = 1;
+    kernel_stats(&c, &res->counters);
     if (o->dump_dir && dump_case(pc, &c, &res->accuracy, o->dump_dir, err, sizeof err) != 0) {
         fail(res, CASE_SETUP_FAILED, err);
         goto out;

@@ -24,7 +24,7 @@ static uint64_t stats_rng_next(uint64_t *state)
 }
 
 /* Ascending, with NaN after every number so a stray NaN cannot break qsort's ordering. */
-static int cmp_double(const void *pa, const void *pb)
+int stats_cmp_double(const void *pa, const void *pb)
 {
     double a = *(const double *)pa, b = *(const double *)pb;
     if (isnan(a) || isnan(b))
@@ -53,13 +53,13 @@ void stats_sorted_copy(const double *x, size_t n, double *out)
     if (n == 0)
         return;
     memcpy(out, x, n * sizeof *out);
-    qsort(out, n, sizeof *out, cmp_double);
+    qsort(out, n, sizeof *out, stats_cmp_double);
 }
 
 /* Median of one bootstrap resample of `sorted`. Because the source is already sorted, the
  * resample's order statistics are the source values at the resample's sorted indices, so a
  * counting pass over drawn indices replaces a sort: O(n) per resample, no comparisons. */
-static double bootstrap_median(const double *sorted, size_t n, uint32_t *counts, uint64_t *rng)
+double stats_bootstrap_median(const double *sorted, size_t n, uint32_t *counts, uint64_t *rng)
 {
     memset(counts, 0, n * sizeof *counts);
     /* two 32-bit draws per 64-bit output; the multiply-shift maps each onto [0, n) with a bias
@@ -139,7 +139,7 @@ int stats_summarize(const double *x, size_t n, unsigned resamples, uint64_t seed
 
     for (size_t i = 0; i < n; i++)
         work[i] = fabs(sorted[i] - out->median);
-    qsort(work, n, sizeof *work, cmp_double);
+    qsort(work, n, sizeof *work, stats_cmp_double);
     out->mad = stats_quantile_sorted(work, n, 0.5);
 
     if (draws == 0) {
@@ -149,8 +149,8 @@ int stats_summarize(const double *x, size_t n, unsigned resamples, uint64_t seed
         uint64_t rng = seed;
         uint32_t *counts = (uint32_t *)work;
         for (unsigned b = 0; b < draws; b++)
-            medians[b] = bootstrap_median(sorted, n, counts, &rng);
-        qsort(medians, draws, sizeof *medians, cmp_double);
+            medians[b] = stats_bootstrap_median(sorted, n, counts, &rng);
+        qsort(medians, draws, sizeof *medians, stats_cmp_double);
         out->ci_lo = stats_quantile_sorted(medians, draws, 0.025);
         out->ci_hi = stats_quantile_sorted(medians, draws, 0.975);
     }

@@ -23,6 +23,11 @@ double stats_quantile_sorted(const double *sorted, size_t n, double q);
 
 /* Sorts a copy of x ascending into out (n values). */
 void stats_sorted_copy(const double *x, size_t n, double *out);
+/* qsort comparator for doubles, ascending. */
+int stats_cmp_double(const void *a, const void *b);
+/* The median of one bootstrap resample of an ascending array of n values, drawn with the
+ * splitmix64 stream in *rng; counts is scratch for n counters. */
+double stats_bootstrap_median(const double *sorted, size_t n, uint32_t *counts, uint64_t *rng);
 
 /* Everything in struct kb_stats from n samples; the bootstrap uses `resamples` draws seeded
  * by seed (deterministic). Returns 0, or -1 when n == 0 or memory runs out. */

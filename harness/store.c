@@ -1311,7 +1311,45 @@ static int64_t run_by_uuid_prefix(struct store *s, const char *ref, const char *
     return id;
 }
 
+/* tag:NAME, newest first: on the machine with this fingerprint, or on any when it is NULL. */
+static int64_t run_by_tag(struct store *s, const char *tag, const char *fingerprint)
+{
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT max(t.run_id), count(*) FROM run_tags t JOIN runs r ON r.id = t.run_id "
+                "JOIN machines m ON m.id = r.machine_id WHERE t.tag = ?1 AND (?2 IS NULL OR m.fingerprint = ?2)",
+                &st, "look up the tag") != 0)
+        return -1;
+    bind_text(st, 1, tag);
+    bind_opt_text(st, 2, fingerprint);
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        id = fail_sql(s, "look up the tag");
+    sqlite3_finalize(st);
+    if (id != 0)
+        return id;
+    if (!fingerprint)
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    /* say whether the tag exists elsewhere: comparing across machines is a choice, not a default */
+    int64_t other = run_by_tag(s, tag, NULL);
+    if (other < 0 && strstr(s->err, "no run tagged"))
+        return fail(s, "no run tagged '%s' in %s", tag, s->path);
+    if (other < 0)
+        return -1;
+    struct run_row r;
+    if (store_get_run(s, other, &r) != 0)
+        return -1;
+    return fail(s, "no run tagged '%s' on this machine (%s) in %s; the newest so tagged is run %lld, measured on %s "
+                "(machine %s)", tag, fingerprint, s->path, (long long)other, r.hostname, r.machine);
+}
+
 int64_t store_resolve_run(struct store *s, const char *ref)
+{
+    return store_resolve_run_on(s, ref, NULL);
+}
+
+int64_t store_resolve_run_on(struct store *s, const char *ref, const char *fingerprint)
 {
     int64_t id;
     if (!ref || !*ref)
@@ -1321,20 +1359,8 @@ int64_t store_resolve_run(struct store *s, const char *ref)
             return -1;
         return id > 0 ? id : fail(s, "no runs in %s", s->path);
     }
-    if (strncmp(ref, "tag:", 4) == 0) {
-        sqlite3_stmt *st;
-        if (prepare(s, "SELECT max(run_id) FROM run_tags WHERE tag = ?", &st, "look up the tag") != 0)
-            return -1;
-        bind_text(st, 1, ref + 4);
-        int rc = sqlite3_step(st);
-        id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            id = fail_sql(s, "look up the tag");
-        sqlite3_finalize(st);
-        if (id == 0)
-            return fail(s, "no run tagged '%s' in %s", ref + 4, s->path);
-        return id;
-    }
+    if (strncmp(ref, "tag:", 4) == 0)
+        return run_by_tag(s, ref + 4, fingerprint);
 
     size_t len = strlen(ref), digits = 0, hex = 0;
     char prefix[37];
@@ -1566,7 +1592,7 @@ int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *o
     memset(out, 0, sizeof *out);
     if (case_exists(s, case_id) != 0)
         return -1;
-    if (s->version < 5) /* a file read as it is, from before GPU cases were stored */
+    if (s->version < 7) /* a file read as it is, from before GPU cases were stored */
         return 0;
     sqlite3_stmt *st;
     if (prepare(s,
@@ -1668,4 +1694,154 @@ int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
     }
     sqlite3_finalize(st);
     return ret;
+}
+
+/* ---- claims ------------------------------------------------------------------------------------ */
+
+int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct claim_row *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "INSERT INTO claims (claim_id, machine_id, run_id, paper, quote, paper_hardware, metric, paper_value, "
+                "measured, ci_lo, ci_hi, measured_text, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the claim") != 0)
+        return -1;
+    int bad = 0;
+    bad += bind_text(st, 1, c->claim_id) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, machine_id) != SQLITE_OK;
+    bad += bind_positive(st, 3, c->run_id) != SQLITE_OK;
+    bad += bind_text(st, 4, c->paper) != SQLITE_OK;
+    bad += bind_text(st, 5, c->quote) != SQLITE_OK;
+    bad += bind_opt_text(st, 6, c->hardware) != SQLITE_OK;
+    bad += bind_text(st, 7, c->metric) != SQLITE_OK;
+    bad += bind_real(st, 8, c->paper_value) != SQLITE_OK;
+    bad += bind_real(st, 9, c->measured) != SQLITE_OK;
+    bad += bind_real(st, 10, c->ci_lo) != SQLITE_OK;
+    bad += bind_real(st, 11, c->ci_hi) != SQLITE_OK;
+    bad += bind_opt_text(st, 12, c->measured_text) != SQLITE_OK;
+    bad += bind_text(st, 13, c->verdict) != SQLITE_OK;
+    bad += bind_opt_text(st, 14, c->reason) != SQLITE_OK;
+    int64_t id = -1;
+    if (!bad && sqlite3_step(st) == SQLITE_DONE)
+        id = sqlite3_last_insert_rowid(s->db);
+    else
+        fail_sql(s, "store the claim");
+    sqlite3_finalize(st);
+    return id;
+}
+
+int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx)
+{
+    if (s->version < 5)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.id, coalesce(c.run_id, 0), c.claim_id, m.fingerprint, m.hostname, c.evaluated_at, c.paper, "
+                "c.quote, c.paper_hardware, c.metric, c.paper_value, c.measured, c.ci_lo, c.ci_hi, c.measured_text, "
+                "c.verdict, c.reason FROM claims c JOIN machines m ON m.id = c.machine_id "
+                "WHERE c.id IN (SELECT max(id) FROM claims GROUP BY claim_id, machine_id) "
+                "AND (?1 IS NULL OR m.fingerprint = ?1) ORDER BY c.claim_id, m.hostname",
+                &st, "list the claims") != 0)
+        return -1;
+    if (machine)
+        bind_text(st, 1, machine);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct claim_row r;
+        memset(&r, 0, sizeof r);
+        int i = 0;
+        r.id = sqlite3_column_int64(st, i++);
+        r.run_id = sqlite3_column_int64(st, i++);
+        col_text(st, i++, r.claim_id, sizeof r.claim_id);
+        col_text(st, i++, r.machine, sizeof r.machine);
+        col_text(st, i++, r.hostname, sizeof r.hostname);
+        col_text(st, i++, r.evaluated, sizeof r.evaluated);
+        col_text(st, i++, r.paper, sizeof r.paper);
+        col_text(st, i++, r.quote, sizeof r.quote);
+        col_text(st, i++, r.hardware, sizeof r.hardware);
+        col_text(st, i++, r.metric, sizeof r.metric);
+        r.paper_value = col_real(st, i++);
+        r.measured = col_real(st, i++);
+        r.ci_lo = col_real(st, i++);
+        r.ci_hi = col_real(st, i++);
+        col_text(st, i++, r.measured_text, sizeof r.measured_text);
+        col_text(st, i++, r.verdict, sizeof r.verdict);
+        col_text(st, i++, r.reason, sizeof r.reason);
+        if (fn(&r, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "list the claims");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---- ceilings (kbench calibrate) ------------------------------------------------------------- */
+
+int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling *c)
+{
+    if (writable(s) != 0)
+        return -1;
+    if (!*c->device || !*c->name || !*c->unit || !(c->value > 0) || !isfinite(c->value))
+        return fail(s, "ceiling %s %s: value %g %s is not a positive measurement", c->device, c->name, c->value,
+                    c->unit);
+    sqlite3_stmt *st;
+    if (prepare(s, "INSERT INTO ceilings (machine_id, device, name, value, unit, method) VALUES (?, ?, ?, ?, ?, ?)",
+                &st, "store a ceiling") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, machine_id);
+    bind_text(st, 2, c->device);
+    bind_text(st, 3, c->name);
+    sqlite3_bind_double(st, 4, c->value);
+    bind_text(st, 5, c->unit);
+    bind_opt_text(st, 6, c->method);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store a ceiling");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx)
+{
+    /* Read mode never migrates, so an older file simply has no such table. */
+    int64_t has_table = 0;
+    if (query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ceilings'", 0, &has_table,
+                  "look for the ceilings table") != 0)
+        return -1;
+    if (!has_table)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT c.device, c.name, c.value, c.unit, c.method, c.measured_at FROM ceilings c "
+                "JOIN machines m ON m.id = c.machine_id WHERE m.fingerprint = ? "
+                "AND c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id "
+                "AND x.device = c.device AND x.name = c.name) ORDER BY c.device, c.name",
+                &st, "read the ceilings") != 0)
+        return -1;
+    bind_text(st, 1, fingerprint);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ceiling c;
+        memset(&c, 0, sizeof c);
+        col_text(st, 0, c.device, sizeof c.device);
+        col_text(st, 1, c.name, sizeof c.name);
+        c.value = sqlite3_column_double(st, 2);
+        col_text(st, 3, c.unit, sizeof c.unit);
+        col_text(st, 4, c.method, sizeof c.method);
+        col_text(st, 5, c.measured_at, sizeof c.measured_at);
+        if (fn(&c, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the ceilings");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_data_version(struct store *s, int64_t *out)
+{
+    return query_int(s, "PRAGMA data_version", 0, out, "poll it for changes");
 }

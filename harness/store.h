@@ -10,6 +10,7 @@
 #define KB_STORE_H
 
 #include <stdint.h>
+#include "harness/calibrate.h"
 #include "harness/machine.h"
 #include "harness/record.h"
 
@@ -72,6 +73,10 @@ int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_rec
 /* Resolves a run reference: a number, a uuid or unique uuid prefix, "latest", or "tag:NAME".
  * Returns the run id, or -1 with a message naming the reference. */
 int64_t store_resolve_run(struct store *s, const char *ref);
+/* The same, with "tag:NAME" meaning the newest run with that tag measured on the machine with this
+ * fingerprint (NULL: on any machine); when the tag names only other machines' runs, the message
+ * says which. Runs given by number or uuid resolve whatever machine they came from. */
+int64_t store_resolve_run_on(struct store *s, const char *ref, const char *fingerprint);
 
 struct run_row {
     int64_t id;
@@ -114,7 +119,36 @@ int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *o
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
 
+/* A paper claim judged on a machine (kbench claims). */
+struct claim_row {
+    int64_t id, run_id;            /* run_id 0: none */
+    char claim_id[64];
+    char machine[17], hostname[128];
+    char evaluated[32];
+    char paper[256], quote[512], hardware[128];
+    char metric[16];
+    double paper_value, measured, ci_lo, ci_hi; /* NaN where none */
+    char measured_text[128];
+    char verdict[32];
+    char reason[384];
+};
+/* Stores one evaluation; returns its id or -1. */
+int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct claim_row *c);
+/* The newest evaluation of each claim on each machine (machine NULL: every machine), ordered by
+ * claim id. A database older than the claims table has none (returns 0, calls nothing). */
+int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx);
+
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
+
+/* Adds a measured ceiling (`kbench calibrate`) to a machine (an id from store_machine_upsert). */
+int store_ceiling_add(struct store *s, int64_t machine_id, const struct ceiling *c);
+/* Calls fn with the newest ceiling of each (device, name) of the machine with this
+ * fingerprint, ordered by device and name. A database older than the ceilings table, or a
+ * machine never calibrated, has none: fn is not called and 0 is returned. */
+int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(const struct ceiling *, void *), void *ctx);
+/* SQLite's PRAGMA data_version: a number that changes when another connection commits to the
+ * database, so a reader (the dashboard) can poll cheaply and re-read only after a change. */
+int store_data_version(struct store *s, int64_t *out);
 
 #endif

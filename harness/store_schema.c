@@ -336,10 +336,57 @@ static const char schema_v4[] =
     " WHERE v.run_id IN (SELECT max(r.id) FROM runs r WHERE r.status = 'complete'\n"
     "                     GROUP BY r.machine_id);\n";
 
-/* Version 5: GPU cases. Every kernel a case's call launches, as CUPTI's activity records saw
+/* Version 5: paper claims judged on this machine (kbench claims): one row per evaluation, so
+ * a claim's verdict can be followed across kbench versions and machines. */
+static const char schema_v5[] =
+    "CREATE TABLE claims (\n"
+    "    id            INTEGER PRIMARY KEY,\n"
+    "    claim_id      TEXT NOT NULL,\n"
+    "    machine_id    INTEGER NOT NULL REFERENCES machines(id),\n"
+    "    run_id        INTEGER REFERENCES runs(id) ON DELETE SET NULL,\n"
+    "    evaluated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+    "    paper         TEXT NOT NULL,\n"
+    "    quote         TEXT NOT NULL,\n"
+    "    paper_hardware TEXT,\n"
+    "    metric        TEXT NOT NULL,\n"
+    "    paper_value   REAL,\n"
+    "    measured      REAL,\n"
+    "    ci_lo         REAL,\n"
+    "    ci_hi         REAL,\n"
+    "    measured_text TEXT,\n"
+    "    verdict       TEXT NOT NULL\n"
+    "                  CHECK (verdict IN ('holds', 'partly', 'does not hold here', 'cannot be tested here')),\n"
+    "    reason        TEXT\n"
+    ");\n"
+    "CREATE INDEX claims_by_machine ON claims(machine_id, claim_id, id);\n";
+
+/* Version 6: the machine's measured ceilings (`kbench calibrate`): per device, the rates a
+ * result is judged against on the roofline (FMA rates, memory bandwidth, and on GPUs copy
+ * bandwidth and tensor-core rates). Calibrating again adds rows; the newest of a name wins. */
+static const char schema_v6[] =
+    "CREATE TABLE ceilings (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    machine_id  INTEGER NOT NULL REFERENCES machines(id) ON DELETE CASCADE,\n"
+    "    device      TEXT NOT NULL,\n"
+    "    name        TEXT NOT NULL,\n"
+    "    value       REAL NOT NULL,\n"
+    "    unit        TEXT NOT NULL,\n"
+    "    method      TEXT,\n"
+    "    measured_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))\n"
+    ");\n"
+    "CREATE INDEX ceilings_by_machine ON ceilings(machine_id, device, name, id);\n"
+    "CREATE VIEW v_ceilings AS\n"
+    "SELECT m.fingerprint AS machine, m.hostname AS hostname, c.machine_id AS machine_id,\n"
+    "       c.device AS device, c.name AS name, c.value AS value, c.unit AS unit,\n"
+    "       c.method AS method, c.measured_at AS measured_at\n"
+    "  FROM ceilings c JOIN machines m ON m.id = c.machine_id\n"
+    " WHERE c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id\n"
+    "                  AND x.device = c.device AND x.name = c.name);\n";
+
+/* Version 7: GPU cases. Every kernel a case's call launches, as CUPTI's activity records saw
  * it (launch order within one call; the duration is the median over the traced calls), and
  * why NVML or CUPTI measured nothing where they did not. */
-static const char schema_v5[] =
+static const char schema_v7[] =
     "ALTER TABLE cases ADD COLUMN nvml_status TEXT;\n"
     "ALTER TABLE cases ADD COLUMN cupti_status TEXT;\n"
     "ALTER TABLE cases ADD COLUMN metrics_status TEXT;\n"
@@ -366,7 +413,9 @@ static const struct store_migration migrations[] = {
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
     { 3, "runs.argv, for resuming a run", schema_v3 },
     { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
-    { 5, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v5 },
+    { 5, "claims: paper claims judged on this machine", schema_v5 },
+    { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
+    { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -173,6 +173,9 @@ struct kb_tensor {
 };
 #define KB_TENSORS_MAX 8
 
+/* harness/counters.h: one named value (the stats callback below fills them). */
+struct kb_counter;
+
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };
 
@@ -184,7 +187,6 @@ struct kb_kernel {
     enum kb_device_kind device;
     unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts */
     int is_reference;        /* the float64 definition other kernels are checked against */
-    uint64_t axes;           /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's */
 
     /* Analytic useful FLOPs (multiply-add = 2) and the fewest bytes an ideal kernel moves. */
     double (*flops)(const struct kb_shape *shape);
@@ -206,6 +208,17 @@ struct kb_kernel {
     /* Lists the case's buffers (inputs and outputs); returns how many, at most max. */
     int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
     void (*teardown)(struct kb_case *c);
+
+    /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's (KB_AXES_ATTENTION, ...).
+     * Last, so C++ (.cu) descriptors written positionally may leave it out. */
+    uint64_t axes;
+    /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
+     * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
+     * after verify (outside the timed region), and stores what it writes as counters of backend
+     * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
+     * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
+     * Writes at most max counters and returns how many (0 when there is nothing to say). */
+    int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
 };
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */

@@ -10,18 +10,53 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/moe/moe.h"
+#include "kernels/attention/sparse.h"
+#include "kernels/attention/int8.h"
+#include "kernels/attention/linear.h"
+#include "kernels/quant/quant.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_attention_window_cpu,
+    &kb_attention_window_naive,
+    &kb_attention_int8_cpu,
+    &kb_attention_block_sparse_cpu,
+#ifdef HAVE_CBLAS
+    &kb_attention_softmax_blas,
+#endif
+    &kb_attention_linear_cpu,
+    &kb_attention_linear_naive,
+    &kb_attention_gla_cpu,
+    &kb_moe_router_cpu,
+    &kb_moe_dispatch_cpu,
+    &kb_moe_combine_cpu,
+    &kb_moe_experts_cpu,
+    &kb_moe_layer_unfused,
+    &kb_moe_layer_fused,
+    &kb_quant_quantize_cpu,
+    &kb_quant_gemm_int8_cpu,
+    &kb_quant_gemm_int8_naive,
+    &kb_quant_gemm_w4a8_cpu,
+    &kb_quant_ivit_shiftmax_cpu,
+    &kb_quant_ivit_shiftmax_f32,
+    &kb_quant_ivit_shiftgelu_cpu,
+    &kb_quant_ivit_shiftgelu_f32,
+    &kb_quant_ivit_layernorm_cpu,
+    &kb_quant_ivit_layernorm_f32,
+#ifdef HAVE_CBLAS
+    &kb_gemm_f32_blas,
+#endif
     &kb_selftest_noop,
     &kb_selftest_crash,
     &kb_selftest_abort,
     &kb_selftest_fpe,
     &kb_selftest_hang,
     &kb_selftest_oom,
+    &kb_selftest_spin,
 #ifdef HAVE_CUDA
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,

@@ -6,6 +6,7 @@
  *   n, median_s, mean_s, stddev_s, min_s, max_s, p5_s, p95_s, mad_s, ci_lo_s, ci_hi_s, noise,
  *   flops, bytes, flops_per_s, bytes_per_s,
  *   max_abs_err, rel_l2_err, cosine, tolerance, passed, error,
+ *   family, papi_status, calls_per_sample, roof_flops_per_s, roofline_fraction   (export v2)
  *   then the later shape axes by their column names (decode, window_len, block_size, topk_blocks,
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches
@@ -15,6 +16,7 @@
  * LF is quoted, with its quotes doubled. Text is UTF-8 (bytes that are not become U+FFFD).
  */
 #include "reports/reports.h"
+#include "reports/roofline.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ static const char *const csv_columns[] = {
     "n", "median_s", "mean_s", "stddev_s", "min_s", "max_s", "p5_s", "p95_s", "mad_s", "ci_lo_s",
     "ci_hi_s", "noise", "flops", "bytes", "flops_per_s", "bytes_per_s",
     "max_abs_err", "rel_l2_err", "cosine", "tolerance", "passed", "error",
+    "family", "papi_status", "calls_per_sample", "roof_flops_per_s", "roofline_fraction",
 };
 
 /* Overlong forms, surrogates and code points past U+10FFFF are not valid either. */
@@ -141,12 +144,9 @@ static void csv_end(struct csv *c)
     c->col = 0;
 }
 
-static void csv_case(struct csv *c, const struct run_row *run, const struct result_row *r)
+/* kernel .. status: the columns that say which case a row is about (cases and counters tables) */
+static void csv_case_identity(struct csv *c, const struct result_row *r)
 {
-    const struct kb_stats *st = &r->stats;
-    csv_int(c, run->id);
-    csv_text(c, run->uuid);
-    csv_int(c, r->case_id);
     csv_text(c, r->kernel);
     csv_text(c, r->impl);
     csv_text(c, r->device);
@@ -160,6 +160,15 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct resu
     csv_int(c, r->threads);
     csv_int(c, r->cold_cache);
     csv_text(c, r->status);
+}
+
+static void csv_case(struct csv *c, const struct run_row *run, const struct roofline *roof, const struct result_row *r)
+{
+    const struct kb_stats *st = &r->stats;
+    csv_int(c, run->id);
+    csv_text(c, run->uuid);
+    csv_int(c, r->case_id);
+    csv_case_identity(c, r);
     csv_int(c, (long long)st->n);
     csv_num(c, st->median);
     csv_num(c, st->mean);
@@ -185,6 +194,19 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct resu
     else
         csv_sep(c);
     csv_text(c, r->error);
+    char family[64];
+    snprintf(family, sizeof family, "%s", r->kernel);
+    char *dot = strchr(family, '.');
+    if (dot)
+        *dot = '\0';
+    csv_text(c, family);
+    csv_text(c, r->papi_status);
+    csv_int(c, r->calls_per_sample);
+    double bound = roofline_compute(roof, r->device, r->dtype, r->threads);
+    double fraction = roofline_fraction(roof, r);
+    /* The roof of the case itself: achieved / fraction, which includes the memory roof. */
+    csv_num(c, fraction > 0 ? r->flops_per_s / fraction : (r->flops > 0 ? bound : NAN));
+    csv_num(c, fraction);
     for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
         int v = kb_shape_get(&r->shape, (enum kb_axis)a);
         const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
@@ -208,7 +230,10 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct resu
 int report_export_csv(FILE *out, struct store *s, int64_t run_id)
 {
     struct run_row run;
-    if (store_get_run(s, run_id, &run) != 0)
+    struct machine_info machine;
+    struct roofline roof;
+    if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
+        roofline_load(s, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);
@@ -223,7 +248,7 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     csv_str(&c, "exact_mismatches");
     csv_end(&c);
     for (long i = 0; i < n; i++)
-        csv_case(&c, &run, &rows[i]);
+        csv_case(&c, &run, &roof, &rows[i]);
     free(rows);
     return 0;
 }
@@ -233,6 +258,132 @@ int report_export(FILE *out, struct store *s, int64_t run_id, enum export_format
     switch (fmt) {
     case EXPORT_CSV: return report_export_csv(out, s, run_id);
     case EXPORT_JSON: return report_export_json(out, s, run_id);
+    }
+    return -1;
+}
+
+/* ---- counters and environment (long format) --------------------------------------------------- */
+
+static const char *const counter_columns[] = {
+    "run_id", "case_id", "kernel", "impl", "device", "dtype", "batch", "heads", "kv_heads", "seq_len", "head_dim",
+    "causal", "threads", "cold_cache", "status", "backend", "name", "value", "unit",
+};
+
+struct counter_ctx {
+    struct csv *c;
+    const struct result_row *r;
+};
+
+static int csv_counter(const struct kb_counter *k, void *ctx)
+{
+    struct counter_ctx *x = ctx;
+    struct csv *c = x->c;
+    const struct result_row *r = x->r;
+    csv_int(c, r->run_id);
+    csv_int(c, r->case_id);
+    csv_case_identity(c, r);
+    csv_text(c, k->backend);
+    csv_text(c, k->name);
+    csv_num(c, k->value);
+    csv_text(c, k->unit);
+    csv_end(c);
+    return 0;
+}
+
+static int export_counters_csv(FILE *out, struct store *s, int64_t run_id)
+{
+    struct result_row *rows;
+    long n = report_load_results(s, run_id, &rows);
+    if (n < 0)
+        return -1;
+    struct csv c = { out, 0 };
+    for (size_t i = 0; i < sizeof counter_columns / sizeof counter_columns[0]; i++)
+        csv_str(&c, counter_columns[i]);
+    csv_end(&c);
+    int rc = 0;
+    for (long i = 0; i < n && rc == 0; i++) {
+        struct counter_ctx x = { &c, &rows[i] };
+        rc = store_list_counters(s, rows[i].case_id, csv_counter, &x);
+    }
+    free(rows);
+    return rc;
+}
+
+static void env_row(struct csv *c, const char *section, const char *key, const char *value, const char *unit)
+{
+    csv_text(c, section);
+    csv_text(c, key);
+    csv_text(c, value);
+    csv_text(c, unit);
+    csv_end(c);
+}
+
+static void env_num(struct csv *c, const char *section, const char *key, double v, const char *unit)
+{
+    char buf[64] = "";
+    if (isfinite(v) && v > 0)
+        snprintf(buf, sizeof buf, "%.9g", v);
+    env_row(c, section, key, buf, unit);
+}
+
+static int env_ceiling(const struct ceiling *k, void *ctx)
+{
+    struct csv *c = ctx;
+    char key[64], buf[64];
+    snprintf(key, sizeof key, "%s.%s", k->device, k->name);
+    snprintf(buf, sizeof buf, "%.9g", k->value);
+    env_row(c, "ceiling", key, buf, k->unit);
+    return 0;
+}
+
+static int export_environment_csv(FILE *out, struct store *s, int64_t run_id)
+{
+    struct run_row r;
+    struct machine_info m;
+    if (store_get_run(s, run_id, &r) != 0 || store_get_machine(s, run_id, &m) != 0)
+        return -1;
+    struct csv c = { out, 0 };
+    env_row(&c, "section", "key", "value", "unit");
+    char buf[64];
+    snprintf(buf, sizeof buf, "%lld", (long long)r.id);
+    env_row(&c, "run", "id", buf, "");
+    env_row(&c, "run", "uuid", r.uuid, "");
+    env_row(&c, "run", "started", r.started, "UTC");
+    env_row(&c, "run", "finished", r.finished, "UTC");
+    env_row(&c, "run", "status", r.status, "");
+    env_row(&c, "run", "suite", r.suite, "");
+    env_row(&c, "run", "tag", r.tag, "");
+    env_row(&c, "run", "cmdline", r.cmdline, "");
+    snprintf(buf, sizeof buf, "%d", r.planned_cases);
+    env_row(&c, "run", "planned_cases", buf, "");
+    env_row(&c, "software", "kbench_version", m.kbench_version, "");
+    env_row(&c, "software", "compiler", m.compiler, "");
+    env_row(&c, "software", "papi_version", m.papi_version, "");
+    env_row(&c, "machine", "fingerprint", m.fingerprint, "");
+    env_row(&c, "machine", "hostname", m.hostname, "");
+    env_row(&c, "machine", "cpu_model", m.cpu_model, "");
+    env_num(&c, "machine", "logical_cpus", m.logical_cpus, "count");
+    env_num(&c, "machine", "physical_cores", m.physical_cores, "count");
+    env_num(&c, "machine", "cpu_mhz", m.cpu_mhz, "MHz");
+    env_num(&c, "machine", "mem_bytes", (double)m.mem_bytes, "B");
+    env_row(&c, "machine", "simd", m.simd, "");
+    env_num(&c, "machine", "l1d_bytes", (double)m.l1d_bytes, "B");
+    env_num(&c, "machine", "l2_bytes", (double)m.l2_bytes, "B");
+    env_num(&c, "machine", "l3_bytes", (double)m.l3_bytes, "B");
+    env_row(&c, "machine", "os", m.os, "");
+    env_row(&c, "machine", "gpus", m.gpus, "");
+    env_num(&c, "machine", "peak_f32_core", m.peak_f32_core, "FLOP/s");
+    return store_list_ceilings(s, m.fingerprint, env_ceiling, &c);
+}
+
+int report_export_table(FILE *out, struct store *s, int64_t run_id, enum export_format fmt, enum export_table table)
+{
+    if (fmt == EXPORT_JSON)
+        return report_export_json(out, s, run_id);
+    switch (table) {
+    case EXPORT_CASES: return report_export_csv(out, s, run_id);
+    case EXPORT_COUNTERS: return export_counters_csv(out, s, run_id);
+    case EXPORT_ENVIRONMENT: return export_environment_csv(out, s, run_id);
     }
     return -1;
 }

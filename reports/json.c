@@ -1,10 +1,12 @@
 /* json.c - a run as one JSON document: the run, its machine, and every case with statistics,
  * accuracy, counters and raw samples.
  *
- *   {"kbench_export_version": 1,
+ *   {"kbench_export_version": 2,
  *    "run": {id, uuid, started, finished, status, tag, suite, hostname, machine, cmdline,
  *            kbench_version, planned_cases, cases, failures},
  *    "machine": {the fields of struct machine_info},
+ *    "environment": {"roofline_source", "ceilings": [{device, name, value, unit, method,
+ *                    measured_at}]},                                        (v2)
  *    "cases": [{the CSV columns (csv.c) under the same names, "calls_per_sample",
  *               "counters": [{"backend", "name", "value", "unit"}], "samples_s": [...],
  *               "papi_status": "..."}]}
@@ -12,15 +14,16 @@
  * Numbers not measured (NaN, infinities) and shape fields a kernel does not use are null;
  * causal, cold_cache and passed are booleans (passed null where verify did not run). Strings
  * are escaped for JSON, and bytes that are not UTF-8 become U+FFFD so every parser accepts
- * the file.
+ * the file. The document is described by docs/export-schema.json (a JSON Schema).
  */
 #include "reports/reports.h"
+#include "reports/roofline.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPORT_VERSION 1
+#define EXPORT_VERSION 2
 #define JW_DEPTH 8
 
 /* A small streaming writer: it tracks commas and indentation; containers opened "compact"
@@ -228,7 +231,37 @@ static int write_counter(const struct kb_counter *k, void *ctx)
     return 0;
 }
 
-static int write_case(struct jw *w, struct store *s, const struct run_row *run, const struct result_row *r)
+static int write_ceiling(struct jw *w, const struct ceiling *c)
+{
+    jw_open(w, '{', 1);
+    jw_key(w, "device"); jw_string(w, c->device);
+    jw_key(w, "name"); jw_string(w, c->name);
+    jw_key(w, "value"); jw_number(w, c->value);
+    jw_key(w, "unit"); jw_string(w, c->unit);
+    jw_key(w, "method"); jw_string_or_null(w, c->method);
+    jw_key(w, "measured_at"); jw_string(w, c->measured_at);
+    jw_close(w, '}');
+    return 0;
+}
+
+/* Export v2: the measured ceilings and where the roofline's numbers came from. */
+static void write_environment(struct jw *w, const struct roofline *roof)
+{
+    char src[256];
+    roofline_describe(roof, src, sizeof src);
+    jw_key(w, "environment");
+    jw_open(w, '{', 0);
+    jw_key(w, "roofline_source"); jw_string(w, src);
+    jw_key(w, "ceilings");
+    jw_open(w, '[', 0);
+    for (int i = 0; i < roof->count; i++)
+        write_ceiling(w, &roof->ceilings[i]);
+    jw_close(w, ']');
+    jw_close(w, '}');
+}
+
+static int write_case(struct jw *w, struct store *s, const struct run_row *run, const struct roofline *roof,
+                      const struct result_row *r)
 {
     const struct kb_stats *st = &r->stats;
     double *samples = NULL;
@@ -295,6 +328,17 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     if (r->exact_checked > 0) jw_int(w, r->exact_mismatches); else jw_null(w);
     jw_key(w, "calls_per_sample"); jw_int(w, r->calls_per_sample);
     jw_key(w, "papi_status"); jw_string_or_null(w, r->papi_status);
+    char family[64];
+    snprintf(family, sizeof family, "%s", r->kernel);
+    char *dot = strchr(family, '.');
+    if (dot)
+        *dot = '\0';
+    jw_key(w, "family"); jw_string(w, family);
+    double fraction = roofline_fraction(roof, r);
+    jw_key(w, "roof_flops_per_s");
+    jw_number(w, fraction > 0 ? r->flops_per_s / fraction
+                              : (r->flops > 0 ? roofline_compute(roof, r->device, r->dtype, r->threads) : NAN));
+    jw_key(w, "roofline_fraction"); jw_number(w, fraction);
     jw_key(w, "counters");
     jw_open(w, '[', 0);
     int rc = store_list_counters(s, r->case_id, write_counter, w);
@@ -313,7 +357,9 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
 {
     struct run_row run;
     struct machine_info machine;
-    if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0)
+    struct roofline roof;
+    if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
+        roofline_load(s, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);
@@ -325,10 +371,11 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     jw_key(&w, "kbench_export_version"); jw_int(&w, EXPORT_VERSION);
     write_run(&w, &run);
     write_machine(&w, &machine);
+    write_environment(&w, &roof);
     jw_key(&w, "cases");
     jw_open(&w, '[', 0);
     for (long i = 0; i < n && rc == 0; i++)
-        rc = write_case(&w, s, &run, &rows[i]);
+        rc = write_case(&w, s, &run, &roof, &rows[i]);
     jw_close(&w, ']');
     jw_close(&w, '}');
     fputc('\n', out);

@@ -14,6 +14,13 @@ int report_runs_table(FILE *out, struct store *s, int limit);
 int report_results_table(FILE *out, struct store *s, int64_t run_id);
 
 enum export_format { EXPORT_CSV, EXPORT_JSON };
+/* What a CSV export holds (JSON always holds all of it in one document):
+ *   EXPORT_CASES        one row per case: statistics, accuracy, roofline fraction
+ *   EXPORT_COUNTERS     one row per counter of each case (long format)
+ *   EXPORT_ENVIRONMENT  one row per fact of the run, machine, software and ceilings
+ * Column sets: docs/export.md. */
+enum export_table { EXPORT_CASES, EXPORT_COUNTERS, EXPORT_ENVIRONMENT };
+int report_export_table(FILE *out, struct store *s, int64_t run_id, enum export_format fmt, enum export_table table);
 /* Every case of a run with statistics and accuracy (and, in JSON, counters, raw samples and
  * the machine). Column set documented in docs/schema.md. */
 int report_export(FILE *out, struct store *s, int64_t run_id, enum export_format fmt);

@@ -106,14 +106,33 @@ static float *new_tensor(size_t elems, size_t head_dim, int input, uint64_t seed
     return x;
 }
 
+/* Attention's outlier case is the one SageAttention measured in real models: K's outlier
+ * channels are large offsets shared by every token (a per-channel bias of 50-100 on the
+ * channels gen_outlier_channels picks, sign alternating with the channel index), which
+ * break per-block INT8 quantization of K unless K is smoothed; Q stays N(0,1) and V gets the
+ * generator's scaled outlier channels (V is never quantized by the attention kernels). */
+static void attention_key_outliers(float *k, size_t rows, size_t d, uint64_t seed)
+{
+    size_t idx[256];
+    float scale[256];
+    int count = gen_outlier_channels(d, seed, idx, scale, 256);
+    for (size_t r = 0; r < rows; r++)
+        for (int i = 0; i < count; i++)
+            k[r * d + idx[i]] += (idx[i] & 1) ? -scale[i] : scale[i];
+}
+
 int attention_inputs_new(struct attention_inputs *in, const struct kb_shape *s, uint64_t seed,
                          char *err, size_t errlen)
 {
     size_t bnd = (size_t)s->batch * s->seq_len * s->head_dim;
     size_t nq = bnd * s->heads, nkv = bnd * kv_heads_of(s);
     size_t d = (size_t)s->head_dim;
-    in->q = new_tensor(nq, d, s->input, sub_seed(seed, SEED_Q));
-    in->k = new_tensor(nkv, d, s->input, sub_seed(seed, SEED_K));
+    /* outlier inputs: see attention_key_outliers */
+    int qk_input = s->input == KB_INPUT_OUTLIER ? KB_INPUT_NORMAL : s->input;
+    in->q = new_tensor(nq, d, qk_input, sub_seed(seed, SEED_Q));
+    in->k = new_tensor(nkv, d, qk_input, sub_seed(seed, SEED_K));
+    if (in->k && s->input == KB_INPUT_OUTLIER)
+        attention_key_outliers(in->k, nkv / d, d, sub_seed(seed, SEED_K));
     in->v = new_tensor(nkv, d, s->input, sub_seed(seed, SEED_V));
     if (!in->q || !in->k || !in->v) {
         snprintf(err, errlen, "attention: out of memory allocating Q, K, V (%.0f bytes)",

@@ -13,9 +13,18 @@
  * Parallel over (batch, head, query block). Causal blocks cost in proportion to their index,
  * so the tasks are taken heaviest first and dealt to threads in a snake order (0,1,…,T−1,
  * T−1,…,0, …): a fixed, static assignment whose per-thread totals differ by at most one
- * block's work. */
+ * block's work.
+ *
+ * bf16: Q, K, V are stored as bf16; each run first widens them to float32 work copies (timed:
+ * it is part of the kernel), then computes as above. The reference sees the bf16 values, so the
+ * tolerance stays float32's (1e-4): what is checked is the kernel, not bf16's input rounding.
+ * decode (decode = 1): one new query per (batch, head) against the N-token cache; the query
+ * heads of one KV head (the GQA group) are the rows of one block, so each K/V row read serves
+ * the whole group. The K panels are re-packed from the cache in each run, like prefill: decode
+ * time includes that pass over K (a kernel reading a pre-packed cache would skip it). */
 #include "kernels/attention/attention.h"
 #include "kernels/attention/flash_cpu.h"
+#include "kernels/attention/sparse.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -147,8 +156,10 @@ struct flash_scratch {
 };
 
 struct flash_state {
-    struct attention_inputs in;
-    float *o;                /* [B,H,N,d] */
+    struct attention_inputs in;  /* float32 (bf16-rounded for bf16): what verify reads */
+    struct attention_inputs x;   /* what run computes from: `in` itself for f32, work copies for bf16 */
+    uint16_t *q16, *k16, *v16;   /* bf16 storage of Q, K, V (bf16 cases only) */
+    float *o;                /* [B,H,N,d]; decode: [B,H,1,d] */
     float *kpan;             /* per (b, kv head): [panels][d][FLASH_KP] */
     size_t panels;           /* per (b, kv head), covering whole key blocks */
     int ldo;                 /* d rounded up to 32 floats */
@@ -174,7 +185,7 @@ static struct flash_dims flash_dims_of(const struct kb_shape *s)
     size_t d = (size_t)s->head_dim;
     int hkv = s->kv_heads > 0 ? s->kv_heads : s->heads;
     g.ldo = (int)round_up(d, 32);
-    g.out = (size_t)s->batch * s->heads * s->seq_len * d;
+    g.out = (size_t)s->batch * s->heads * (s->decode ? 1 : s->seq_len) * d;
     g.panels = round_up((size_t)s->seq_len, FLASH_BC) / FLASH_KP;
     g.kpan = (size_t)s->batch * hkv * g.panels * d * FLASH_KP;
     /* Each piece a multiple of 16 floats so every piece stays 64-byte aligned. */
@@ -185,24 +196,32 @@ static struct flash_dims flash_dims_of(const struct kb_shape *s)
 
 static double flash_flops(const struct kb_shape *s)
 {
-    return attention_flops(s);
+    return s->decode ? decode_flops(s) : attention_flops(s);
 }
 
 static double flash_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
-    return attention_min_bytes(s, t);
+    return s->decode ? decode_bytes(s, t) : attention_min_bytes(s, t);
 }
 
 /* The descriptor's footprint has no thread count: it counts one thread's scratch (about
  * 150 KiB at d = 128); each further thread adds as much again. */
 static double flash_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
-    (void)t;
     struct kb_shape s = *shape;
     if (s.kv_heads == 0)
         s.kv_heads = s.heads;
     struct flash_dims g = flash_dims_of(&s);
-    return attention_inputs_bytes(&s) + 4.0 * (round_up(g.out, 16) + round_up(g.kpan, 16) + g.scratch);
+    double inputs = attention_inputs_bytes(&s), out = (double)round_up(g.out, 16);
+    if (s.decode) { /* Q and O are one row per head; setup draws K, V with a KV-sized Q */
+        struct kb_shape kv = s;
+        kv.heads = kv.kv_heads;
+        inputs = attention_inputs_bytes(&kv) + 4.0 * ((double)s.batch * s.heads * s.head_dim + ATTENTION_INPUT_PAD);
+        out = (double)s.batch * s.heads * s.head_dim;
+    }
+    if (t == KB_DTYPE_BF16) /* bf16 storage plus the float32 work copies */
+        inputs *= 1.5 + 1.0;
+    return inputs + 4.0 * (out + round_up(g.kpan, 16) + g.scratch);
 }
 
 static void flash_teardown(struct kb_case *c)
@@ -210,7 +229,12 @@ static void flash_teardown(struct kb_case *c)
     struct flash_state *st = c->state;
     if (!st)
         return;
+    if (st->x.q != st->in.q)
+        attention_inputs_free(&st->x);
     attention_inputs_free(&st->in);
+    free(st->q16);
+    free(st->k16);
+    free(st->v16);
     free(st->o);
     free(st->kpan);
     free(st->scratch_mem);
@@ -219,14 +243,65 @@ static void flash_teardown(struct kb_case *c)
     c->state = NULL;
 }
 
+/* Decode draws K and V as prefill does (so they match prefill's for the same seed) with a
+ * KV-sized Q that is then replaced by the single query row per head. bf16 rounds the float32
+ * draws, keeps the bits, and gives run float32 work copies to widen them into. */
+static int flash_inputs_new(struct flash_state *st, const struct kb_case *c, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
+    struct kb_shape drawn = *s;
+    if (s->decode)
+        drawn.heads = drawn.kv_heads;
+    if (attention_inputs_new(&st->in, &drawn, c->seed, err, errlen) != KB_OK)
+        return KB_ERROR;
+    if (s->decode) {
+        free(st->in.q);
+        st->in.q = decode_query_new(s, c->seed);
+    }
+    const size_t kv = (size_t)s->batch * s->kv_heads * s->seq_len * s->head_dim;
+    const size_t nq = (size_t)s->batch * s->heads * (s->decode ? 1 : s->seq_len) * s->head_dim;
+    st->x = st->in;
+    if (c->dtype == KB_DTYPE_BF16 && st->in.q) {
+        st->q16 = malloc(nq * sizeof *st->q16);
+        st->k16 = malloc(kv * sizeof *st->k16);
+        st->v16 = malloc(kv * sizeof *st->v16);
+        st->x.q = attention_alloc((nq + ATTENTION_INPUT_PAD) * sizeof(float));
+        st->x.k = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
+        st->x.v = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
+        if (!st->q16 || !st->k16 || !st->v16 || !st->x.q || !st->x.k || !st->x.v) {
+            snprintf(err, errlen, "attention.flash@cpu: out of memory for bf16 inputs and their work copies");
+            return KB_ERROR;
+        }
+        float *f[3] = { st->in.q, st->in.k, st->in.v }, *w[3] = { st->x.q, st->x.k, st->x.v };
+        uint16_t *b[3] = { st->q16, st->k16, st->v16 };
+        for (int t = 0; t < 3; t++) {
+            size_t count = t == 0 ? nq : kv;
+            for (size_t i = 0; i < count; i++) {
+                b[t][i] = bf16_from_f32(f[t][i]);
+                f[t][i] = bf16_to_f32(b[t][i]); /* the reference sees the stored values */
+            }
+            memset(w[t] + count, 0, ATTENTION_INPUT_PAD * sizeof(float));
+        }
+    }
+    if (!st->in.q) {
+        snprintf(err, errlen, "attention.flash@cpu: out of memory for the decode query");
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
 static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 {
     int rc = attention_check_shape(&c->shape, err, errlen);
     if (rc != KB_OK)
         return rc;
-    if (c->dtype != KB_DTYPE_F32) {
-        snprintf(err, errlen, "attention.flash@cpu: dtype %s not supported (f32 only)",
+    if (c->dtype != KB_DTYPE_F32 && c->dtype != KB_DTYPE_BF16) {
+        snprintf(err, errlen, "attention.flash@cpu: dtype %s not supported (f32, bf16)",
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    if (c->shape.decode != 0 && c->shape.decode != 1) {
+        snprintf(err, errlen, "attention.flash@cpu: decode = %d, must be 0 or 1", c->shape.decode);
         return KB_UNSUPPORTED;
     }
     struct flash_state *st = calloc(1, sizeof *st);
@@ -235,7 +310,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = st;
-    if (attention_inputs_new(&st->in, &c->shape, c->seed, err, errlen) != KB_OK) {
+    if (flash_inputs_new(st, c, err, errlen) != KB_OK) {
         flash_teardown(c);
         return KB_ERROR;
     }
@@ -309,16 +384,21 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
 {
     const struct flash_isa *isa = st->isa;
     const int n = s->seq_len, d = s->head_dim, ldo = st->ldo;
-    const int kvh = task.h / (s->heads / s->kv_heads);
+    const int group = s->heads / s->kv_heads;
+    const int kvh = task.h / group;
     const size_t kv_head = (size_t)task.b * s->kv_heads + kvh;
     const size_t q_head = (size_t)task.b * s->heads + task.h;
-    const int q0 = task.qb * FLASH_BR;
-    const int nrows = n - q0 < FLASH_BR ? n - q0 : FLASH_BR;
+    /* decode: the rows are the query heads task.h, task.h + 1, ... of one KV group (one token
+     * each, adjacent in Q and O); they see every key */
+    const int q0 = s->decode ? 0 : task.qb * FLASH_BR;
+    const int nrows = s->decode ? (group - task.h % group < FLASH_BR ? group - task.h % group : FLASH_BR)
+                                : (n - q0 < FLASH_BR ? n - q0 : FLASH_BR);
+    const int causal = s->causal && !s->decode;
     const int rows = (int)round_up((size_t)nrows, FLASH_MR);
     const float c = (float)(1.4426950408889634 / sqrt((double)d)); /* log2(e)/sqrt(d) */
 
     /* Q rows interleaved FLASH_MR at a time; rows past the end are zeros (discarded later). */
-    const float *q = st->in.q + (q_head * n + q0) * d;
+    const float *q = s->decode ? st->x.q + q_head * d : st->x.q + (q_head * n + q0) * d;
     for (int r = 0; r < rows; r++) {
         float *dst = w->qpack + (size_t)(r / FLASH_MR) * d * FLASH_MR + r % FLASH_MR;
         for (int p = 0; p < d; p++)
@@ -331,8 +411,8 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
     }
 
     const float *kpan = st->kpan + kv_head * st->panels * d * FLASH_KP;
-    const float *v = st->in.v + kv_head * n * d;
-    const int kend = s->causal ? q0 + nrows : n;
+    const float *v = st->x.v + kv_head * n * d;
+    const int kend = causal ? q0 + nrows : n;
     for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
         const int keys = n - k0 < FLASH_BC ? n - k0 : FLASH_BC;
         /* the last key any row of this block may see, so fully masked panels are skipped */
@@ -343,7 +423,7 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
         for (int r = 0; r < rows; r++) {
             float *sr = w->s + (size_t)r * FLASH_BC;
             int limit = used;
-            if (s->causal && r < nrows && q0 + r - k0 + 1 < limit)
+            if (causal && r < nrows && q0 + r - k0 + 1 < limit)
                 limit = q0 + r - k0 + 1;
             if (limit <= 0) { /* this row sees no key of this block */
                 memset(sr, 0, (size_t)used * sizeof(float));
@@ -364,7 +444,7 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
         isa->pv(w->s, used, v + (size_t)k0 * d, d, w->o, ldo, w->alpha, rows);
     }
 
-    float *out = st->o + (q_head * n + q0) * d;
+    float *out = s->decode ? st->o + q_head * d : st->o + (q_head * n + q0) * d;
     for (int r = 0; r < nrows; r++) {
         const float inv = 1.0f / w->l[r];
         for (int p = 0; p < d; p++)
@@ -377,9 +457,13 @@ static int flash_run(struct kb_case *c)
     struct flash_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     const int n = s->seq_len, d = s->head_dim;
-    const long bh = (long)s->batch * s->heads;
-    const long nqb = (n + FLASH_BR - 1) / FLASH_BR;
+    const int group = s->heads / s->kv_heads;
+    /* a task is a query block of one head, or in decode a block of one KV group's heads */
+    const long bh = s->decode ? (long)s->batch * s->kv_heads : (long)s->batch * s->heads;
+    const long nqb = s->decode ? (group + FLASH_BR - 1) / FLASH_BR : (n + FLASH_BR - 1) / FLASH_BR;
     const long ntasks = bh * nqb;
+    const size_t nq = (size_t)s->batch * s->heads * (s->decode ? 1 : n) * d;
+    const size_t nkv = (size_t)s->batch * s->kv_heads * n * d;
     const long kv_panels = (long)s->batch * s->kv_heads * (long)st->panels;
 
 #pragma omp parallel num_threads(st->nthreads)
@@ -389,10 +473,20 @@ static int flash_run(struct kb_case *c)
         tid = omp_get_thread_num();
         nt = omp_get_num_threads();
 #endif
+        if (st->q16) { /* bf16: widen to the float32 work copies (exact) */
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < nq; i++)
+                st->x.q[i] = bf16_to_f32(st->q16[i]);
+#pragma omp for schedule(static)
+            for (size_t i = 0; i < nkv; i++) {
+                st->x.k[i] = bf16_to_f32(st->k16[i]);
+                st->x.v[i] = bf16_to_f32(st->v16[i]);
+            }
+        }
 #pragma omp for schedule(static)
         for (long i = 0; i < kv_panels; i++) {
             long head = i / (long)st->panels, pn = i % (long)st->panels;
-            pack_k_panel(st->in.k + (size_t)head * n * d, n, d, (size_t)pn,
+            pack_k_panel(st->x.k + (size_t)head * n * d, n, d, (size_t)pn,
                          st->kpan + (size_t)i * d * FLASH_KP);
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */
@@ -404,6 +498,10 @@ static int flash_run(struct kb_case *c)
             /* heaviest (last) query blocks first */
             long qb = nqb - 1 - t / bh, head = t % bh;
             struct flash_block task = { .b = (int)(head / s->heads), .h = (int)(head % s->heads), .qb = (int)qb };
+            if (s->decode) /* head counts KV heads: its group's first query head of block qb */
+                task = (struct flash_block){ .b = (int)(head / s->kv_heads),
+                                             .h = (int)(head % s->kv_heads) * group + (int)qb * FLASH_BR,
+                                             .qb = (int)qb };
             flash_query_block(st, s, task, &st->scratch[tid]);
         }
     }
@@ -416,7 +514,7 @@ static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct flash_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    const long total = (long)s->batch * s->heads * s->seq_len;
+    const long total = (long)s->batch * s->heads * (s->decode ? 1 : s->seq_len);
     const int d = s->head_dim, n = s->seq_len;
     long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
     double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
@@ -432,6 +530,13 @@ static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
     for (long t = 0; t < nrows; t++) {
         long r = rows[t];
+        if (s->decode) { /* row r is query head r % H of batch r / H, seeing all N keys */
+            size_t kvh = (size_t)(r / s->heads) * s->kv_heads + (size_t)(r % s->heads) / (s->heads / s->kv_heads);
+            struct key_range all = { 0, n };
+            attention_ranges_reference_row(st->in.q + (size_t)r * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
+                                           &all, 1, ref + (size_t)t * d);
+            continue;
+        }
         attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)),
                                 (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
     }
@@ -453,9 +558,16 @@ static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max
     const struct flash_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     int n = attention_input_tensors(s, &st->in, out, max);
+    if (s->decode && n > 0)
+        out[0].dims[2] = 1; /* one query token per head */
+    if (st->q16) /* bf16 cases: the stored bits (the manifest names the dtype) */
+        for (int i = 0; i < n; i++) {
+            out[i].dtype = KB_DTYPE_BF16;
+            out[i].data = i == 0 ? (const void *)st->q16 : i == 1 ? (const void *)st->k16 : (const void *)st->v16;
+        }
     if (n < max) {
         out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .dims = { s->batch, s->heads, s->decode ? 1 : s->seq_len, s->head_dim },
                                        .data = st->o, .is_output = 1 };
     }
     return n;
@@ -464,11 +576,12 @@ static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max
 const struct kb_kernel kb_attention_flash_cpu = {
     .name = "attention.flash",
     .impl = "cpu",
-    .description = "tiled softmax attention, online softmax, float32 (AVX-512/AVX2/scalar chosen at run time)",
+    .description = "tiled softmax attention, online softmax, float32 math on f32 or bf16 inputs, prefill or decode (AVX-512/AVX2/scalar chosen at run time)",
     .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
-    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE),
     .flops = flash_flops,
     .bytes = flash_bytes,
     .footprint = flash_footprint,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static double zero_count(const struct kb_shape *s) { (void)s; return 0.0; }
@@ -57,6 +58,98 @@ const struct kb_kernel kb_selftest_noop = {
     .run = noop_run,
     .verify = always_verify,
     .teardown = nothing_teardown,
+};
+
+/* selftest.spin busy-waits a known time, so timing, statistics and regression verdicts can be
+ * checked end to end against known answers. The time comes from the shape: seq_len microseconds
+ * (the one axis every sweep sets), times the factor in $KBENCH_SPIN_SCALE (default 1). The factor
+ * is how a test plants a slowdown (1.10: 10% slower) without changing the case's identity, which
+ * compare matches on. The wait is on CLOCK_MONOTONIC, so time lost to other processes on a busy
+ * machine does not lengthen a call beyond what the scheduler adds to any kernel. */
+struct spin_state {
+    double seconds;      /* requested per call */
+    double last_elapsed; /* what the last call took, for verify */
+};
+
+static double spin_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int spin_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    double scale = 1.0;
+    const char *env = getenv("KBENCH_SPIN_SCALE");
+    if (env && *env) {
+        char *end;
+        scale = strtod(env, &end);
+        if (end == env || *end || !(scale > 0 && scale <= 1000)) {
+            snprintf(err, errlen, "KBENCH_SPIN_SCALE='%s' is not a factor in (0, 1000]", env);
+            return KB_ERROR;
+        }
+    }
+    if (c->shape.seq_len < 1) {
+        snprintf(err, errlen, "selftest.spin needs seq >= 1 (the spin time in microseconds)");
+        return KB_UNSUPPORTED;
+    }
+    struct spin_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "cannot allocate %zu bytes", sizeof *st);
+        return KB_ERROR;
+    }
+    st->seconds = c->shape.seq_len * 1e-6 * scale;
+    c->state = st;
+    return KB_OK;
+}
+
+static int spin_run(struct kb_case *c)
+{
+    struct spin_state *st = c->state;
+    double start = spin_now(), now;
+    do
+        now = spin_now();
+    while (now - start < st->seconds);
+    st->last_elapsed = now - start;
+    return KB_OK;
+}
+
+/* The "output" is the time spun: it must be at least what was asked (a clock that stopped, or a
+ * loop the compiler removed, would fail here rather than give a fast, wrong result). */
+static int spin_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    struct spin_state *st = c->state;
+    memset(acc, 0, sizeof *acc);
+    double short_by = st->seconds - st->last_elapsed;
+    acc->max_abs_err = short_by > 0 ? short_by : 0;
+    acc->rel_l2_err = acc->max_abs_err / st->seconds;
+    acc->cosine = 1.0;
+    acc->tolerance = 0;
+    acc->rows_checked = acc->rows_total = 1;
+    acc->passed = short_by <= 0;
+    return KB_OK;
+}
+
+static void spin_teardown(struct kb_case *c)
+{
+    free(c->state);
+    c->state = NULL;
+}
+
+const struct kb_kernel kb_selftest_spin = {
+    .name = "selftest.spin",
+    .impl = "cpu",
+    .description = "busy-waits seq microseconds (times $KBENCH_SPIN_SCALE): known answers for timing and compare",
+    .family = KB_FAMILY_SELFTEST,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .flops = zero_count,
+    .bytes = zero_bytes,
+    .setup = spin_setup,
+    .run = spin_run,
+    .verify = spin_verify,
+    .teardown = spin_teardown,
 };
 
 /* The pointer comes through a volatile object so the compiler can neither prove it null (and

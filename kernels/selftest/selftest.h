@@ -8,6 +8,10 @@
  * (`kbench run --kernels selftest.noop --min-sample-time 0` gives the per-sample overhead). */
 extern const struct kb_kernel kb_selftest_noop;
 
+/* Busy-waits seq_len microseconds × $KBENCH_SPIN_SCALE (default 1) on CLOCK_MONOTONIC: a kernel
+ * whose latency is known, for end-to-end tests of timing and of regression verdicts. */
+extern const struct kb_kernel kb_selftest_spin;
+
 /* Fault injection (faults.c): each fails one way in a forked case, so the harness's handling of
  * it can be tested for real. */
 extern const struct kb_kernel kb_selftest_crash; /* SIGSEGV in run */

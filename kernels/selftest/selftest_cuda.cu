@@ -80,12 +80,12 @@ static void gpu_teardown(struct kb_case *c)
 /* Positional initialisers: the order of struct kb_kernel's fields (kernel.h). */
 extern "C" const struct kb_kernel kb_selftest_cuda_fault = {
     "selftest.cuda_fault", "cuda", "fault injection: a GPU kernel writes to an illegal address",
-    KB_FAMILY_SELFTEST, KB_DEVICE_CUDA, KB_DTYPE_BIT(KB_DTYPE_F32), 0, 0,
+    KB_FAMILY_SELFTEST, KB_DEVICE_CUDA, KB_DTYPE_BIT(KB_DTYPE_F32), 0,
     zero_count, zero_bytes, NULL, gpu_setup, fault_run, never_wrong, NULL, gpu_teardown,
 };
 
 extern "C" const struct kb_kernel kb_selftest_cuda_hang = {
     "selftest.cuda_hang", "cuda", "fault injection: a GPU kernel that never ends (hits --timeout)",
-    KB_FAMILY_SELFTEST, KB_DEVICE_CUDA, KB_DTYPE_BIT(KB_DTYPE_F32), 0, 0,
+    KB_FAMILY_SELFTEST, KB_DEVICE_CUDA, KB_DTYPE_BIT(KB_DTYPE_F32), 0,
     zero_count, zero_bytes, NULL, gpu_setup, hang_run, never_wrong, NULL, gpu_teardown,
 };

@@ -1,0 +1,460 @@
+/* cmd_claims.c - `kbench claims`: do the papers' headline claims hold on this machine?
+ *
+ * Each claim (datasets/claims/NAME.claim, reports/claims.h) names a candidate and a baseline
+ * kernel, a sweep and a metric. For each, this command reuses a recent run of that sweep on this
+ * machine (tagged claim-ID) or runs it through `kbench run` in a child process (so a claim's
+ * sweep is an ordinary, resumable, inspectable run), judges the result, stores the verdict in
+ * the claims table and prints the table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#include "bench/cli.h"
+#include "harness/machine.h"
+#include "reports/claims.h"
+#include "reports/reports.h"
+
+static void usage(void)
+{
+    printf(
+"usage: kbench claims [--only IDS] [--devices LIST] [--fresh] [--max-age DAYS] [--db PATH]\n"
+"       kbench claims --list | --show [--all-machines]\n\n"
+"Checks the headline claims of the papers behind kbench's kernels on this machine. For each\n"
+"claim it reuses a complete run of the claim's sweep from this machine younger than --max-age\n"
+"(tagged claim-ID), or runs the sweep ('kbench run', progress on stderr), then prints: the\n"
+"claim, the paper's figure and hardware, this machine's figure with its confidence interval,\n"
+"and a verdict: holds, partly, does not hold here, or cannot be tested here (and why).\n"
+"Verdicts are stored in the database's claims table.\n\n"
+"  --only IDS       claim ids or numbers (1 = the first file by name), comma-separated\n"
+"  --devices LIST   devices to run on (cpu)\n"
+"  --fresh          always run the sweeps again\n"
+"  --max-age DAYS   reuse runs at most this old (7)\n"
+"  --claims DIR     the claim files (datasets/claims, $KBENCH_CLAIMS, or the installed ones)\n"
+"  --format F       text (default), md or json\n"
+"  --list           list the claims and exit\n"
+"  --show           print the stored verdicts without running (this machine; --all-machines)\n"
+"  --db PATH        database (./kbench.db, or $KBENCH_DB)\n\n"
+"Adding a claim is a text file in datasets/claims (see README, 'Paper claims').\n"
+"Exit status: 0 done (whatever the verdicts), 2 usage or input error, 130 interrupted.\n");
+}
+
+struct options {
+    const char *only, *devices, *db, *dir, *format;
+    int fresh, list, show, all_machines;
+    double max_age_days;
+};
+
+static int selected(const struct options *o, const struct claim *c, int index)
+{
+    if (!o->only)
+        return 1;
+    char list[512];
+    snprintf(list, sizeof list, "%s", o->only);
+    for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long n = strtol(tok, &end, 10);
+        if ((*end == '\0' && n == index + 1) || strcmp(tok, c->id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Seconds since an ISO 8601 UTC time as the store writes it. */
+static double age_s(const char *iso)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm))
+        return INFINITY;
+    return difftime(time(NULL), timegm(&tm));
+}
+
+struct reuse { const char *tag, *machine; double max_age; int64_t found; };
+
+static int find_reusable(const struct run_row *r, void *ctx)
+{
+    struct reuse *u = ctx;
+    char tags[80];
+    snprintf(tags, sizeof tags, ",%s,", r->tag);
+    char want[80];
+    snprintf(want, sizeof want, ",%s,", u->tag);
+    if (strcmp(r->status, "complete") == 0 && strcmp(r->machine, u->machine) == 0 && strstr(tags, want) &&
+        age_s(r->started) <= u->max_age) {
+        u->found = r->id;
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs the claim's sweep through this same kbench; returns the run id, 0 when the run could not
+ * be made (reason in why), or -130 when interrupted. */
+static int64_t run_sweep(const struct options *o, const char *db, const struct claim *c, char *why, size_t whylen)
+{
+    /* This very binary, through /proc/self/exe: it still names the running program when the
+     * file was rebuilt or removed meanwhile (a long claims session beside a `make`). */
+    const char *self = "/proc/self/exe";
+    if (access(self, X_OK) != 0) {
+        snprintf(why, whylen, "cannot find the kbench executable (/proc/self/exe): %s", strerror(errno));
+        return 0;
+    }
+    char suite[] = "/tmp/kbench-claim-XXXXXX.suite";
+    int fd = mkstemps(suite, 6);
+    if (fd < 0 || write(fd, c->suite, strlen(c->suite)) != (ssize_t)strlen(c->suite)) {
+        snprintf(why, whylen, "cannot write a temporary suite: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(suite);
+        }
+        return 0;
+    }
+    close(fd);
+    char tag[80], max_time[32];
+    snprintf(tag, sizeof tag, "claim-%s", c->id);
+    snprintf(max_time, sizeof max_time, "%g", c->max_time);
+    const char *argv[24];
+    int a = 0;
+    argv[a++] = "kbench"; argv[a++] = "run"; argv[a++] = "--suite"; argv[a++] = suite;
+    argv[a++] = "--tag"; argv[a++] = tag; argv[a++] = "--db"; argv[a++] = db; argv[a++] = "--no-show";
+    if (o->devices) { argv[a++] = "--devices"; argv[a++] = o->devices; }
+    if (!isnan(c->max_time)) { argv[a++] = "--max-time"; argv[a++] = max_time; }
+    argv[a] = NULL;
+    fprintf(stderr, "kbench claims: %s: running its sweep\n", c->id);
+    /* The child's stderr comes through a pipe: echoed (the run's progress) and searched for the
+     * run's own error message, which becomes the verdict's reason if the run cannot be made. */
+    int pipefd[2];
+    if (pipe(pipefd) != 0) {
+        unlink(suite);
+        snprintf(why, whylen, "cannot make a pipe: %s", strerror(errno));
+        return 0;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        dup2(pipefd[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execv(self, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    char last[256] = "";
+    FILE *from = fdopen(pipefd[0], "r");
+    if (from) {
+        char line[512];
+        while (fgets(line, sizeof line, from)) {
+            fputs(line, stderr);
+            if (strncmp(line, "kbench run:", 11) == 0)
+                snprintf(last, sizeof last, "%s", line + 12);
+        }
+        fclose(from);
+    } else {
+        close(pipefd[0]);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    unlink(suite);
+    int code = pid < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    last[strcspn(last, "\n")] = '\0';
+    if (code == 130)
+        return -130;
+    if (code != 0 && code != 1) {
+        snprintf(why, whylen, "its sweep could not run (exit %d)%s%s", code, *last ? ": " : "", last);
+        return 0;
+    }
+    struct store *st;
+    if (cli_open_store("claims", db, STORE_READ, &st) != 0) {
+        snprintf(why, whylen, "cannot reopen %s", db);
+        return 0;
+    }
+    char ref[96];
+    snprintf(ref, sizeof ref, "tag:%s", tag);
+    int64_t id = store_resolve_run(st, ref);
+    store_close(st);
+    if (id <= 0)
+        snprintf(why, whylen, "its run was not stored");
+    return id > 0 ? id : 0;
+}
+
+struct rows { struct result_row *v; long n, cap; };
+
+static int collect(const struct result_row *r, void *ctx)
+{
+    struct rows *rows = ctx;
+    if (rows->n == rows->cap) {
+        long cap = rows->cap ? rows->cap * 2 : 64;
+        struct result_row *nv = realloc(rows->v, sizeof *nv * (size_t)cap);
+        if (!nv)
+            return 1;
+        rows->v = nv;
+        rows->cap = cap;
+    }
+    rows->v[rows->n++] = *r;
+    return 0;
+}
+
+static void print_row(const struct options *o, const struct claim_row *r, int first, int last)
+{
+    if (strcmp(o->format, "json") == 0) {
+        char measured[32];
+        if (isfinite(r->measured))
+            snprintf(measured, sizeof measured, "%.6g", r->measured);
+        else
+            snprintf(measured, sizeof measured, "null");
+        /* ids, verdicts, metrics and texts written by kbench hold no quotes or backslashes */
+        printf("%s{\"claim\": \"%s\", \"verdict\": \"%s\", \"metric\": \"%s\", \"paper_value\": %.6g, "
+               "\"measured\": %s, \"measured_text\": \"%s\", \"paper_hardware\": \"%s\", \"machine\": \"%s\", "
+               "\"run_id\": %lld}%s\n",
+               first ? "[\n  " : "  ", r->claim_id, r->verdict, r->metric, r->paper_value, measured,
+               r->measured_text, r->hardware, r->hostname, (long long)r->run_id, last ? "\n]" : ",");
+        return;
+    }
+    if (strcmp(o->format, "md") == 0) {
+        if (first)
+            printf("| claim | paper says | paper's hardware | here | verdict | why |\n|---|---|---|---|---|---|\n");
+        printf("| %s | \"%s\" (%s %.4g) | %s | %s | **%s** | %s |\n", r->claim_id, r->quote, r->metric, r->paper_value,
+               r->hardware, *r->measured_text ? r->measured_text : "-", r->verdict, r->reason);
+        return;
+    }
+    /* text: one table row per claim, the quote and the reason beneath it */
+    if (first)
+        printf("%-30s %-24s %-40s %s\n", "claim", "paper (metric)", "here", "verdict");
+    char paper[64];
+    snprintf(paper, sizeof paper, "%.4g (%s)", r->paper_value, r->metric);
+    printf("%-30s %-24s %-40s %s\n", r->claim_id, paper, *r->measured_text ? r->measured_text : "-", r->verdict);
+    printf("    \"%.150s%s\"\n    paper: %s, on %s\n    here: %s; %s\n", r->quote, strlen(r->quote) > 150 ? "..." : "",
+           r->paper, *r->hardware ? r->hardware : "?", r->hostname, r->reason);
+    if (last)
+        printf("\n");
+}
+
+struct printer {
+    const struct options *o;
+    int count, total;
+    char (*ids)[64]; /* NULL: every claim */
+    int n_ids;
+};
+
+static int wanted(const struct printer *p, const struct claim_row *r)
+{
+    for (int i = 0; i < p->n_ids; i++)
+        if (strcmp(p->ids[i], r->claim_id) == 0)
+            return 1;
+    return p->ids == NULL;
+}
+
+static int print_stored(const struct claim_row *r, void *ctx)
+{
+    struct printer *p = ctx;
+    if (!wanted(p, r))
+        return 0;
+    p->count++;
+    print_row(p->o, r, p->count == 1, p->count == p->total);
+    return 0;
+}
+
+static int count_stored(const struct claim_row *r, void *ctx)
+{
+    struct printer *p = ctx;
+    p->total += wanted(p, r);
+    return 0;
+}
+
+static int show_stored(const struct options *o, const char *db, char (*ids)[64], int n_ids)
+{
+    struct store *st;
+    if (cli_open_store("claims", db, STORE_READ, &st) != 0)
+        return EXIT_USAGE;
+    struct machine_info here;
+    machine_info_read(&here);
+    const char *machine = o->all_machines ? NULL : here.fingerprint;
+    struct printer p = { o, 0, 0, ids, n_ids };
+    int rc = store_list_claims(st, machine, count_stored, &p);
+    if (rc == 0)
+        rc = store_list_claims(st, machine, print_stored, &p);
+    if (rc != 0)
+        fprintf(stderr, "kbench claims: %s\n", store_errmsg(st));
+    else if (p.total == 0)
+        fprintf(stderr, "kbench claims: no verdicts stored%s; run 'kbench claims'\n", machine ? " for this machine" : "");
+    store_close(st);
+    return rc ? EXIT_USAGE : EXIT_OK;
+}
+
+int cmd_claims(int argc, char **argv)
+{
+    enum { OPT_ONLY = 256, OPT_DEVICES, OPT_FRESH, OPT_MAX_AGE, OPT_CLAIMS, OPT_FORMAT, OPT_LIST, OPT_SHOW,
+           OPT_ALL, OPT_DB, OPT_HELP };
+    static const struct option opts[] = {
+        { "only", required_argument, NULL, OPT_ONLY },       { "devices", required_argument, NULL, OPT_DEVICES },
+        { "fresh", no_argument, NULL, OPT_FRESH },           { "max-age", required_argument, NULL, OPT_MAX_AGE },
+        { "claims", required_argument, NULL, OPT_CLAIMS },   { "format", required_argument, NULL, OPT_FORMAT },
+        { "list", no_argument, NULL, OPT_LIST },             { "show", no_argument, NULL, OPT_SHOW },
+        { "all-machines", no_argument, NULL, OPT_ALL },      { "db", required_argument, NULL, OPT_DB },
+        { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
+    };
+    struct options o = { .format = "text", .max_age_days = 7 };
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_ONLY: o.only = optarg; break;
+        case OPT_DEVICES: o.devices = optarg; break;
+        case OPT_FRESH: o.fresh = 1; break;
+        case OPT_MAX_AGE:
+            if (cli_parse_double(optarg, 0, 1e6, &o.max_age_days) != 0)
+                return cli_usage_error("claims", "bad --max-age '%s' (days, a number >= 0)", optarg);
+            break;
+        case OPT_CLAIMS: o.dir = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") && strcmp(optarg, "md") && strcmp(optarg, "json"))
+                return cli_usage_error("claims", "bad --format '%s' (expected text, md or json)", optarg);
+            o.format = optarg;
+            break;
+        case OPT_LIST: o.list = 1; break;
+        case OPT_SHOW: o.show = 1; break;
+        case OPT_ALL: o.all_machines = 1; break;
+        case OPT_DB: o.db = optarg; break;
+        case OPT_HELP: usage(); return EXIT_OK;
+        case ':': return cli_usage_error("claims", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("claims", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("claims", "unexpected argument '%s'", argv[optind]);
+    const char *db = cli_db_path(o.db);
+    if (o.show)
+        return show_stored(&o, db, NULL, 0);
+
+    char dir[1024], err[1024];
+    if (o.dir)
+        snprintf(dir, sizeof dir, "%s", o.dir);
+    else if (claims_find_dir(dir, sizeof dir) != 0)
+        return cli_input_error("claims", "no claims directory found (datasets/claims; set $KBENCH_CLAIMS or --claims DIR)");
+    struct claim *claims;
+    int n = claims_load_dir(dir, &claims, err, sizeof err);
+    if (n < 0)
+        return cli_input_error("claims", "%s", err);
+    if (o.list) {
+        for (int i = 0; i < n; i++) {
+            char missing[256];
+            claim_missing_kernels(&claims[i], missing, sizeof missing);
+            printf("%2d  %-28s %-9s %s\n    \"%s\"%s%s\n", i + 1, claims[i].id, claim_metric_name(claims[i].metric),
+                   claims[i].paper, claims[i].quote, *missing ? "\n    needs kernels not in this build: " : "", missing);
+        }
+        free(claims);
+        return EXIT_OK;
+    }
+    int any = 0;
+    for (int i = 0; i < n; i++)
+        any |= selected(&o, &claims[i], i);
+    if (!any) {
+        free(claims);
+        return cli_usage_error("claims", "--only '%s' names no claim (see 'kbench claims --list')", o.only);
+    }
+
+    struct machine_info here;
+    machine_info_read(&here);
+    char (*ids)[64] = calloc((size_t)n, sizeof *ids);
+    int n_ids = 0, rc = ids ? EXIT_OK : cli_input_error("claims", "out of memory");
+    for (int i = 0; i < n && rc == EXIT_OK; i++) {
+        const struct claim *c = &claims[i];
+        if (!selected(&o, c, i))
+            continue;
+        snprintf(ids[n_ids++], sizeof ids[0], "%s", c->id);
+        struct claim_result res;
+        char missing[256], why[512] = "";
+        int64_t run_id = 0;
+        claim_missing_kernels(c, missing, sizeof missing);
+        if (!*missing) {
+            /* a claim whose kernels exist, but not for the devices asked for, is not run */
+            claim_missing_on_devices(c, o.devices, why, sizeof why);
+            if (*why) {
+                char tmp[512];
+                snprintf(tmp, sizeof tmp, "no kernel %s", why);
+                snprintf(why, sizeof why, "%s", tmp);
+            }
+        }
+        if (!*missing && !*why) {
+            /* a run made on this machine recently enough answers without running again */
+            if (!o.fresh) {
+                struct store *st;
+                if (access(db, F_OK) == 0 && store_open(db, STORE_READ, &st, err, sizeof err) == 0) {
+                    char tag[80];
+                    snprintf(tag, sizeof tag, "claim-%s", c->id);
+                    struct reuse u = { tag, here.fingerprint, o.max_age_days * 86400.0, 0 };
+                    store_list_runs(st, 0, find_reusable, &u);
+                    run_id = u.found;
+                    store_close(st);
+                    if (run_id)
+                        fprintf(stderr, "kbench claims: %s: reusing run %lld\n", c->id, (long long)run_id);
+                }
+            }
+            if (!run_id) {
+                run_id = run_sweep(&o, db, c, why, sizeof why);
+                if (run_id == -130) {
+                    rc = 130;
+                    break;
+                }
+            }
+        }
+        struct rows rows = { 0 };
+        struct store *st;
+        if (cli_open_store("claims", db, STORE_WRITE, &st) != 0) {
+            rc = EXIT_USAGE;
+            break;
+        }
+        if (run_id > 0 && store_list_results(st, run_id, collect, &rows) != 0)
+            snprintf(why, sizeof why, "cannot read run %lld: %s", (long long)run_id, store_errmsg(st));
+        if (*why && !*missing) {
+            memset(&res, 0, sizeof res);
+            res.verdict = CLAIM_UNTESTABLE;
+            res.measured = res.ci_lo = res.ci_hi = NAN;
+            snprintf(res.reason, sizeof res.reason, "%s", why);
+        } else {
+            claim_evaluate(c, rows.v, rows.n, &res);
+        }
+        free(rows.v);
+        struct claim_row row;
+        memset(&row, 0, sizeof row);
+        snprintf(row.claim_id, sizeof row.claim_id, "%s", c->id);
+        row.run_id = run_id > 0 ? run_id : 0;
+        snprintf(row.paper, sizeof row.paper, "%s", c->paper);
+        snprintf(row.quote, sizeof row.quote, "%s", c->quote);
+        snprintf(row.hardware, sizeof row.hardware, "%s", c->hardware);
+        snprintf(row.metric, sizeof row.metric, "%s", claim_metric_name(c->metric));
+        row.paper_value = c->paper_value;
+        row.measured = res.measured;
+        row.ci_lo = res.ci_lo;
+        row.ci_hi = res.ci_hi;
+        snprintf(row.measured_text, sizeof row.measured_text, "%s", res.measured_text);
+        snprintf(row.verdict, sizeof row.verdict, "%s", claim_verdict_name(res.verdict));
+        snprintf(row.reason, sizeof row.reason, "%s", res.reason);
+        snprintf(row.hostname, sizeof row.hostname, "%s", here.hostname);
+        int64_t mid = store_machine_upsert(st, &here);
+        if (mid <= 0 || store_claim_insert(st, mid, &row) <= 0) {
+            fprintf(stderr, "kbench claims: %s\n", store_errmsg(st));
+            rc = EXIT_USAGE;
+        }
+        store_close(st);
+    }
+    free(claims);
+    /* the table: this machine's newest verdict of each claim judged now */
+    if (rc == EXIT_OK)
+        rc = show_stored(&o, db, ids, n_ids);
+    free(ids);
+    return rc;
+}

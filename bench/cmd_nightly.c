@@ -1,0 +1,245 @@
+/* cmd_nightly.c - `kbench nightly`: run a suite, compare it with the baseline measured on this
+ * machine, write markdown and JUnit reports, and promote a clean run to the baseline tag. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bench/cli.h"
+#include "harness/compare.h"
+#include "harness/machine.h"
+#include "reports/compare_report.h"
+
+#define MAX_PASS 32
+
+static void usage(void)
+{
+    printf(
+"usage: kbench nightly [--suite NAME] [--baseline REF] [--promote] [--report DIR] [OPTIONS]\n\n"
+"Runs the suite (default 'nightly'), compares the new run with the baseline (default\n"
+"tag:nightly-good: the newest run with that tag measured on this machine) as `kbench compare`\n"
+"does, prints the verdicts, and writes DIR/compare.md, DIR/junit.xml and DIR/compare.json.\n"
+"A baseline from another machine fingerprint is refused unless --cross-machine. With --promote\n"
+"a clean run (every case ok, nothing regressed) gets the baseline's tag, so tomorrow compares\n"
+"against it. Without any baseline yet, the run is reported alone (and promoted when clean).\n\n"
+"options:\n"
+"  --suite NAME|FILE    the suite to run (nightly); its `threshold` keys apply\n"
+"  --baseline REF       tag:NAME, a run id or uuid (tag:nightly-good)\n"
+"  --promote            tag a clean run with the baseline's tag (REF must be tag:NAME)\n"
+"  --report DIR         write the reports there (created if need be)\n"
+"  --format F           what to print: text, md, json or junit (text)\n"
+CLI_COMPARE_HELP
+"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
+"passed to kbench run: --max-time S, --min-time S, --noise F, --timeout S, --no-counters, --quiet\n\n"
+"Exit status: 0 clean, 1 a regression, newly failing case or accuracy drop (or a failed case\n"
+"without a baseline), 2 usage or input error (including a baseline of another machine).\n\n"
+"example (cron): kbench nightly --promote --report /var/www/kbench/$(date +%%F)\n");
+}
+
+enum { OPT_SUITE = 256, OPT_BASELINE, OPT_PROMOTE, OPT_REPORT, OPT_FORMAT, OPT_DB, OPT_HELP, OPT_PASS_ARG,
+       OPT_PASS_FLAG };
+
+static const struct option options[] = {
+    { "suite", required_argument, NULL, OPT_SUITE },
+    { "baseline", required_argument, NULL, OPT_BASELINE },
+    { "promote", no_argument, NULL, OPT_PROMOTE },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "format", required_argument, NULL, OPT_FORMAT },
+    { "db", required_argument, NULL, OPT_DB },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "max-time", required_argument, NULL, OPT_PASS_ARG },
+    { "min-time", required_argument, NULL, OPT_PASS_ARG },
+    { "noise", required_argument, NULL, OPT_PASS_ARG },
+    { "timeout", required_argument, NULL, OPT_PASS_ARG },
+    { "no-counters", no_argument, NULL, OPT_PASS_FLAG },
+    { "quiet", no_argument, NULL, OPT_PASS_FLAG },
+    CLI_COMPARE_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static int write_report(const char *dir, const char *name, const struct compare_result *r,
+                        enum compare_format fmt, const char *no_baseline)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return cli_input_error("nightly", "cannot write %s: %m", path);
+    int bad;
+    if (r) {
+        bad = report_compare(f, r, fmt);
+    } else if (fmt == COMPARE_JUNIT) { /* nothing compared: an empty, valid report */
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"kbench compare\" tests=\"0\" "
+              "failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0\"/>\n", f);
+        bad = 0;
+    } else if (fmt == COMPARE_JSON) {
+        fprintf(f, "{\"baseline\": null, \"note\": \"%s\"}\n", no_baseline);
+        bad = 0;
+    } else {
+        fprintf(f, "# kbench nightly: no baseline\n\n%s\n", no_baseline);
+        bad = 0;
+    }
+    if (fclose(f) != 0 || bad)
+        return cli_input_error("nightly", "cannot write %s", path);
+    return 0;
+}
+
+/* The baseline: resolved on this machine (any machine with --cross-machine). Returns the run id,
+ * 0 when a tag names no run anywhere yet (the first night), or -EXIT_USAGE after saying why. */
+static int64_t find_baseline(struct store *st, const char *ref, const struct compare_options *o,
+                             const struct machine_info *here)
+{
+    int64_t any = store_resolve_run_on(st, ref, NULL);
+    if (any < 0) {
+        if (strncmp(ref, "tag:", 4) == 0 && strstr(store_errmsg(st), "no run tagged"))
+            return 0;
+        cli_input_error("nightly", "%s", store_errmsg(st));
+        return -EXIT_USAGE;
+    }
+    if (o->cross_machine)
+        return any;
+    int64_t mine = store_resolve_run_on(st, ref, here->fingerprint);
+    if (mine < 0) {
+        cli_input_error("nightly", "%s; compare across machines with --cross-machine", store_errmsg(st));
+        return -EXIT_USAGE;
+    }
+    struct run_row r;
+    if (store_get_run(st, mine, &r) != 0) {
+        cli_input_error("nightly", "%s", store_errmsg(st));
+        return -EXIT_USAGE;
+    }
+    if (strcmp(r.machine, here->fingerprint) != 0) {
+        cli_input_error("nightly", "baseline run %lld was measured on %s (machine %s), not this machine (%s): "
+                        "timings of different machines are not comparable (--cross-machine compares them anyway)",
+                        (long long)mine, r.hostname, r.machine, here->fingerprint);
+        return -EXIT_USAGE;
+    }
+    return mine;
+}
+
+int cmd_nightly(int argc, char **argv)
+{
+    const char *suite = "nightly", *baseline = "tag:nightly-good", *report_dir = NULL, *db = NULL;
+    int promote = 0, rc;
+    enum compare_format fmt = COMPARE_TEXT;
+    struct compare_options o;
+    struct cli_compare cc = { .n_threshold_for = 0 };
+    compare_options_default(&o);
+    char *pass[MAX_PASS];
+    int n_pass = 0, opt, index;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":", options, &index)) != -1) {
+        switch (opt) {
+        case OPT_SUITE: suite = optarg; break;
+        case OPT_BASELINE: baseline = optarg; break;
+        case OPT_PROMOTE: promote = 1; break;
+        case OPT_REPORT: report_dir = optarg; break;
+        case OPT_DB: db = optarg; break;
+        case OPT_FORMAT:
+            if (compare_format_parse(optarg, &fmt) != 0)
+                return cli_usage_error("nightly", "bad --format '%s' (expected text, md, json or junit)", optarg);
+            break;
+        case OPT_HELP: usage(); return EXIT_OK;
+        case OPT_PASS_ARG:
+        case OPT_PASS_FLAG:
+            if (n_pass + 2 > MAX_PASS)
+                return cli_usage_error("nightly", "too many options for kbench run");
+            pass[n_pass++] = argv[optind - (opt == OPT_PASS_ARG && optarg == argv[optind - 1] ? 2 : 1)];
+            if (opt == OPT_PASS_ARG && optarg == argv[optind - 1])
+                pass[n_pass++] = optarg;
+            break;
+        case ':': return cli_usage_error("nightly", "option '%s' needs a value", argv[optind - 1]);
+        case '?': return cli_usage_error("nightly", "unknown option '%s'", argv[optind - 1]);
+        default:
+            if ((rc = cli_compare_option("nightly", opt, optarg, &o, &cc)) != 0)
+                return rc;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("nightly", "unexpected argument '%s'", argv[optind]);
+    if (promote && (strncmp(baseline, "tag:", 4) != 0 || !baseline[4] || strchr(baseline + 4, ':')))
+        return cli_usage_error("nightly", "--promote needs the baseline as tag:NAME (got '%s')", baseline);
+    if ((rc = cli_compare_finish("nightly", suite, 0, &o, &cc)) != 0)
+        return rc;
+    if (report_dir && mkdir(report_dir, 0777) != 0 && errno != EEXIST)
+        return cli_input_error("nightly", "cannot create the report directory %s: %m", report_dir);
+
+    /* the baseline is checked before hours of measuring, not after */
+    const char *db_path = cli_db_path(db);
+    struct store *st;
+    if ((rc = cli_open_store("nightly", db_path, STORE_WRITE, &st)) != 0)
+        return rc;
+    struct machine_info here;
+    machine_info_read(&here);
+    int64_t base = find_baseline(st, baseline, &o, &here);
+    store_close(st);
+    if (base < 0)
+        return (int)-base;
+
+    char *run_argv[MAX_PASS + 8];
+    int run_argc = 0;
+    run_argv[run_argc++] = "run";
+    run_argv[run_argc++] = "--suite";
+    run_argv[run_argc++] = (char *)suite;
+    run_argv[run_argc++] = "--db";
+    run_argv[run_argc++] = (char *)db_path;
+    run_argv[run_argc++] = "--no-show";
+    for (int i = 0; i < n_pass; i++)
+        run_argv[run_argc++] = pass[i];
+    run_argv[run_argc] = NULL;
+    int64_t cand = 0;
+    int run_rc = cmd_run_into(run_argc, run_argv, &cand);
+    if (cand <= 0 || run_rc == EXIT_USAGE || run_rc == 130) {
+        fprintf(stderr, "kbench nightly: the run did not complete (exit %d); nothing compared\n", run_rc);
+        return run_rc ? run_rc : EXIT_USAGE;
+    }
+
+    if ((rc = cli_open_store("nightly", db_path, STORE_WRITE, &st)) != 0)
+        return rc;
+    struct compare_result res = { 0 };
+    int failing;
+    char err[1024], note[256];
+    snprintf(note, sizeof note, "No run is tagged '%s' yet: run %lld is reported alone.", baseline + 4,
+             (long long)cand);
+    if (base > 0) {
+        if (compare_runs(st, base, cand, &o, &res, err, sizeof err) != 0) {
+            rc = cli_input_error("nightly", "%s", err);
+            goto out;
+        }
+        if (report_compare(stdout, &res, fmt) != 0) {
+            rc = cli_input_error("nightly", "cannot write standard output");
+            goto out;
+        }
+        failing = res.summary.failing > 0;
+    } else {
+        printf("%s\n", note);
+        failing = run_rc != EXIT_OK;
+    }
+    if (report_dir) {
+        const struct compare_result *r = base > 0 ? &res : NULL;
+        if ((rc = write_report(report_dir, "compare.md", r, COMPARE_MARKDOWN, note)) != 0 ||
+            (rc = write_report(report_dir, "junit.xml", r, COMPARE_JUNIT, note)) != 0 ||
+            (rc = write_report(report_dir, "compare.json", r, COMPARE_JSON, note)) != 0)
+            goto out;
+        fprintf(stderr, "reports: %s/compare.md, junit.xml, compare.json\n", report_dir);
+    }
+    /* promote only a run that is clean in every sense: nothing regressed and every case ok */
+    if (promote) {
+        if (failing || run_rc != EXIT_OK) {
+            fprintf(stderr, "kbench nightly: run %lld is not promoted to '%s': %s\n", (long long)cand,
+                    baseline + 4, failing ? "it has regressions or failures" : "a case failed");
+        } else if (store_run_tag(st, cand, baseline + 4) != 0) {
+            rc = cli_input_error("nightly", "%s", store_errmsg(st));
+            goto out;
+        } else {
+            fprintf(stderr, "run %lld promoted: it is now %s\n", (long long)cand, baseline);
+        }
+    }
+    rc = failing || (base == 0 && run_rc != EXIT_OK) ? EXIT_FAILED : EXIT_OK;
+out:
+    compare_result_free(&res);
+    store_close(st);
+    return rc;
+}

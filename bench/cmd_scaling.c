@@ -1,0 +1,148 @@
+/* cmd_scaling.c - `kbench scaling`: how a kernel's time grows with N, and where it crosses another. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/cli.h"
+#include "reports/report.h"
+#include "reports/reports.h"
+
+static void usage(void)
+{
+    printf("usage: kbench scaling [RUN] --kernel K [--against K2] [--db PATH]\n\n"
+           "Fits log t = log c + p log N to the median times of kernel K in a run, for each of its\n"
+           "series (one per impl, device, dtype, shape, threads and cache state), and prints the\n"
+           "scaling exponent p with its 95%% confidence interval (Student's t) and R². Then, for\n"
+           "each comparable series of K2 (or, without --against, of every other kernel of the same\n"
+           "family): the measured crossovers (where the faster of the two changes between two\n"
+           "measured lengths, interpolated in log N) and where the fitted lines meet.\n\n"
+           "  RUN            a run id, uuid (prefix), 'latest' or 'tag:NAME' (latest)\n"
+           "  -k, --kernel K the kernel to fit (e.g. attention.flash)\n"
+           "  -a, --against K2 the kernel to find crossovers with\n"
+           "  --db PATH      database (./kbench.db, or $KBENCH_DB)\n\n"
+           "example: kbench scaling latest --kernel attention.flash --against attention.reference\n");
+}
+
+static void print_crossings(const struct series *a, const struct series *b)
+{
+    double x[16];
+    int b_after = 0;
+    int k = scaling_crossovers(a->n, a->t, a->count, b->n, b->t, b->count, x, 16, &b_after);
+    printf("  against %s\n", b->label);
+    if (k == 0) {
+        int shared = 0;
+        for (int i = 0; i < a->count; i++)
+            for (int j = 0; j < b->count; j++)
+                shared += a->n[i] == b->n[j];
+        if (shared)
+            printf("    measured crossover: none in the measured range; %s is faster at every shared N\n",
+                   b_after ? b->kernel : a->kernel);
+        else
+            printf("    measured crossover: none (no N measured for both)\n");
+    } else {
+        printf("    measured crossover%s: N ≈", k > 1 ? "s" : "");
+        for (int i = 0; i < k && i < 16; i++)
+            printf("%s %.0f", i ? "," : "", x[i]);
+        printf("; %s is faster at the largest shared N\n", b_after ? b->kernel : a->kernel);
+    }
+    if (a->fitted && b->fitted) {
+        double f = scaling_crossover_fit(&a->fit, &b->fit);
+        if (isnan(f))
+            printf("    fitted lines: do not meet between N = 1 and 1e12\n");
+        else
+            printf("    fitted lines meet at N ≈ %.0f\n", f);
+    }
+}
+
+int cmd_scaling(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "kernel", required_argument, NULL, 'k' },
+        { "against", required_argument, NULL, 'a' },
+        { "db", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db = NULL, *kernel = NULL, *against = NULL, *ref = NULL;
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":k:a:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k': kernel = optarg; break;
+        case 'a': against = optarg; break;
+        case 'd': db = optarg; break;
+        case 'h': usage(); return EXIT_OK;
+        case ':': return cli_usage_error("scaling", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
+                return cli_usage_error("scaling", "unknown option '-%c'", optopt);
+            return cli_usage_error("scaling", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind > 1)
+        return cli_usage_error("scaling", "unexpected argument '%s' (one run at a time)", argv[optind + 1]);
+    ref = optind < argc ? argv[optind] : "latest";
+    if (!kernel || !*kernel)
+        return cli_usage_error("scaling", "no --kernel given (e.g. --kernel attention.flash)");
+
+    struct store *s;
+    int rc = cli_open_store("scaling", cli_db_path(db), STORE_READ, &s);
+    if (rc != 0)
+        return rc;
+    int64_t run_id = store_resolve_run(s, ref);
+    struct result_row *rows = NULL;
+    long n = run_id > 0 ? report_load_results(s, run_id, &rows) : -1;
+    if (n < 0) {
+        rc = cli_input_error("scaling", "%s", store_errmsg(s));
+        store_close(s);
+        return rc;
+    }
+    struct series *v;
+    long nv = report_series_build(rows, n, &v);
+    int found = 0, found_against = 0;
+    for (long i = 0; i < nv; i++) {
+        found |= strcmp(v[i].kernel, kernel) == 0;
+        found_against |= against && strcmp(v[i].kernel, against) == 0;
+    }
+    if (nv < 0) {
+        rc = cli_input_error("scaling", "out of memory");
+    } else if (!found) {
+        rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s' with a sequence length",
+                             (long long)run_id, kernel);
+    } else if (against && !found_against) {
+        rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s' (--against)", (long long)run_id,
+                             against);
+    } else {
+        printf("run %lld: t = c * N^p fitted to median times (95%% CI of p)\n", (long long)run_id);
+        for (long i = 0; i < nv; i++) {
+            if (strcmp(v[i].kernel, kernel) != 0)
+                continue;
+            printf("%s\n", v[i].label);
+            if (!v[i].fitted) {
+                printf("  exponent: needs at least two lengths (has N = %.0f only)\n", v[i].n[0]);
+            } else if (isnan(v[i].fit.exponent_lo)) {
+                printf("  exponent p = %.3f (2 points: no confidence interval), N %.0f to %.0f\n", v[i].fit.exponent,
+                       v[i].n[0], v[i].n[v[i].count - 1]);
+            } else {
+                printf("  exponent p = %.3f, 95%% CI [%.3f, %.3f], R² = %.4f, %d points, N %.0f to %.0f\n",
+                       v[i].fit.exponent, v[i].fit.exponent_lo, v[i].fit.exponent_hi, v[i].fit.r2, v[i].fit.points,
+                       v[i].n[0], v[i].n[v[i].count - 1]);
+            }
+            for (long j = 0; j < nv; j++) {
+                if (j == i || !report_series_comparable(&v[i], &v[j]) || strcmp(v[j].kernel, kernel) == 0)
+                    continue;
+                if (against ? strcmp(v[j].kernel, against) != 0 : strcmp(v[j].family, v[i].family) != 0)
+                    continue;
+                print_crossings(&v[i], &v[j]);
+            }
+        }
+    }
+    if (nv >= 0)
+        report_series_free(v, nv);
+    free(rows);
+    store_close(s);
+    return rc;
+}

@@ -1,0 +1,375 @@
+/* compare.c - case-by-case comparison of two stored runs (see compare.h). */
+#include "harness/compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/plan.h"
+#include "harness/regress.h"
+
+#define MAX_SUITE_GROUPS 64
+
+static const char *const verdict_names[VERDICT_COUNT] = {
+    "same", "regressed", "improved", "new", "missing", "newly_failing", "still_failing", "fixed",
+    "accuracy_drop", "untimed",
+};
+
+const char *compare_verdict_name(enum compare_verdict v)
+{
+    return (unsigned)v < VERDICT_COUNT ? verdict_names[v] : "?";
+}
+
+int compare_verdict_fails(enum compare_verdict v)
+{
+    return v == VERDICT_REGRESSED || v == VERDICT_NEWLY_FAILING || v == VERDICT_ACCURACY_DROP;
+}
+
+void compare_options_default(struct compare_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->alpha = 0.01;
+    o->threshold = 0.05;
+    o->accuracy_slack = 0.1;
+    o->resamples = 2000;
+    o->seed = 0x6b62656e63686d70ull; /* any fixed value: verdicts must not change between calls */
+}
+
+static int push_override(struct compare_options *o, const char *pattern, double threshold, char *err,
+                         size_t errlen)
+{
+    if (o->n_overrides == COMPARE_OVERRIDES_MAX) {
+        snprintf(err, errlen, "more than %d threshold overrides", COMPARE_OVERRIDES_MAX);
+        return -1;
+    }
+    if (strlen(pattern) >= sizeof o->overrides[0].pattern || !*pattern) {
+        snprintf(err, errlen, "bad kernel pattern '%s' for a threshold", pattern);
+        return -1;
+    }
+    struct compare_threshold *t = &o->overrides[o->n_overrides++];
+    snprintf(t->pattern, sizeof t->pattern, "%s", pattern);
+    t->threshold = threshold;
+    return 0;
+}
+
+int compare_add_override(struct compare_options *o, const char *spec, char *err, size_t errlen)
+{
+    const char *eq = strrchr(spec, '=');
+    char pattern[96], *end;
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof pattern) {
+        snprintf(err, errlen, "bad threshold '%s' (expected KERNEL=FRACTION, e.g. attention.flash=0.08)", spec);
+        return -1;
+    }
+    memcpy(pattern, spec, (size_t)(eq - spec));
+    pattern[eq - spec] = '\0';
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || !(v > 0 && v < 10)) {
+        snprintf(err, errlen, "bad threshold '%s' (expected a fraction above 0, e.g. 0.08 for 8%%)", eq + 1);
+        return -1;
+    }
+    return push_override(o, pattern, v, err, errlen);
+}
+
+int compare_add_suite_thresholds(struct compare_options *o, const char *suite_path, char *err, size_t errlen)
+{
+    static struct plan_spec specs[MAX_SUITE_GROUPS];
+    struct plan_spec base;
+    plan_spec_default(&base);
+    int n = plan_suite_load(suite_path, &base, specs, MAX_SUITE_GROUPS, NULL, 0, err, errlen);
+    if (n < 0)
+        return -1;
+    for (int g = 0; g < n; g++) {
+        if (!(specs[g].threshold > 0))
+            continue;
+        for (int k = 0; k < specs[g].n_kernels; k++)
+            if (push_override(o, specs[g].kernels[k], specs[g].threshold, err, errlen) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+double compare_threshold_for(const struct compare_options *o, const char *kernel, const char *impl)
+{
+    struct kb_kernel k = { .name = kernel, .impl = impl };
+    double t = o->threshold;
+    for (int i = 0; i < o->n_overrides; i++)
+        if (kb_kernel_matches(&k, o->overrides[i].pattern))
+            t = o->overrides[i].threshold;
+    return t;
+}
+
+void compare_case_label(const struct compare_case *c, char *buf, size_t len)
+{
+    char shape[96];
+    plan_shape_string(&c->shape, shape, sizeof shape);
+    snprintf(buf, len, "%s@%s %s %s %s t=%d%s", c->kernel, c->impl, c->device, c->dtype, shape, c->threads,
+             c->cold_cache ? " cold" : "");
+}
+
+/* ---- loading ------------------------------------------------------------------------------------ */
+
+struct rows { struct result_row *v; size_t n, cap; };
+
+static int collect(const struct result_row *r, void *ctx)
+{
+    struct rows *rows = ctx;
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 64;
+        struct result_row *v = realloc(rows->v, cap * sizeof *v);
+        if (!v)
+            return 1;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    rows->v[rows->n++] = *r;
+    return 0;
+}
+
+int compare_same_case(const struct result_row *a, const struct result_row *b)
+{
+    return strcmp(a->kernel, b->kernel) == 0 && strcmp(a->impl, b->impl) == 0 &&
+           strcmp(a->device, b->device) == 0 && strcmp(a->dtype, b->dtype) == 0 &&
+           memcmp(&a->shape, &b->shape, sizeof a->shape) == 0 && a->threads == b->threads && a->cold_cache == b->cold_cache;
+}
+
+static int same_identity(const struct compare_case *c, const struct result_row *r)
+{
+    struct result_row id = { .shape = c->shape, .threads = c->threads, .cold_cache = c->cold_cache };
+    snprintf(id.kernel, sizeof id.kernel, "%s", c->kernel);
+    snprintf(id.impl, sizeof id.impl, "%s", c->impl);
+    snprintf(id.device, sizeof id.device, "%s", c->device);
+    snprintf(id.dtype, sizeof id.dtype, "%s", c->dtype);
+    return compare_same_case(&id, r);
+}
+
+static int is_failure(const char *status)
+{
+    return strcmp(status, "ok") != 0 && strcmp(status, "skipped") != 0;
+}
+
+static void fill_side(const struct result_row *r, int64_t *id, char *status, size_t *n, double *median,
+                      double *noise, double *rel_err)
+{
+    *id = r->case_id;
+    snprintf(status, 16, "%s", r->status);
+    *n = r->stats.n;
+    *median = strcmp(r->status, "ok") == 0 ? r->stats.median : NAN;
+    *noise = r->stats.noise;
+    *rel_err = r->verified ? r->rel_l2_err : NAN;
+}
+
+static void init_case(struct compare_case *c, const struct result_row *id)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->kernel, sizeof c->kernel, "%s", id->kernel);
+    snprintf(c->impl, sizeof c->impl, "%s", id->impl);
+    snprintf(c->device, sizeof c->device, "%s", id->device);
+    snprintf(c->dtype, sizeof c->dtype, "%s", id->dtype);
+    c->shape = id->shape;
+    c->threads = id->threads;
+    c->cold_cache = id->cold_cache;
+    c->base_median = c->cand_median = c->base_noise = c->cand_noise = NAN;
+    c->base_err = c->cand_err = c->tolerance = NAN;
+    c->ratio = c->ratio_lo = c->ratio_hi = c->p_slower = c->p_faster = NAN;
+}
+
+/* ---- judging ------------------------------------------------------------------------------------ */
+
+static double nz(double v) { return isnan(v) ? 0 : v; }
+
+/* The timing verdict of a case timed in both runs. */
+static int judge_timing(struct store *s, struct compare_case *c, const struct compare_options *o, char *err,
+                        size_t errlen)
+{
+    double *bs = NULL, *cs = NULL;
+    long nb = store_get_samples(s, c->base_case, &bs), nc = store_get_samples(s, c->cand_case, &cs);
+    int rc = -1;
+    if (nb < 0 || nc < 0) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        goto out;
+    }
+    if (nb == 0 || nc == 0) {
+        c->verdict = VERDICT_UNTIMED;
+        snprintf(c->reason, sizeof c->reason, "no raw samples stored in the %s run", nb == 0 ? "base" : "candidate");
+        rc = 0;
+        goto out;
+    }
+    struct mann_whitney mw;
+    if (regress_mann_whitney(bs, (size_t)nb, cs, (size_t)nc, &mw) != 0 ||
+        regress_ratio_ci(bs, (size_t)nb, cs, (size_t)nc, o->resamples, o->seed, 1 - o->alpha, &c->ratio,
+                         &c->ratio_lo, &c->ratio_hi) != 0) {
+        c->verdict = VERDICT_UNTIMED;
+        snprintf(c->reason, sizeof c->reason, "samples unusable for the tests (empty, NaN or non-positive)");
+        rc = 0;
+        goto out;
+    }
+    c->p_slower = mw.p_greater;
+    c->p_faster = mw.p_less;
+    double change = c->ratio - 1, noise = nz(c->base_noise) + nz(c->cand_noise);
+    if (change > 0 && c->p_slower < o->alpha && change > c->threshold && change > noise) {
+        c->verdict = VERDICT_REGRESSED;
+        snprintf(c->reason, sizeof c->reason, "%.1f%% slower (CI %+.1f%%..%+.1f%%, p=%.2g): above the %.1f%% threshold "
+                 "and the runs' noise (%.1f%%)", 100 * change, 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1),
+                 c->p_slower, 100 * c->threshold, 100 * noise);
+    } else if (change < 0 && c->p_faster < o->alpha && -change > c->threshold && -change > noise) {
+        c->verdict = VERDICT_IMPROVED;
+        snprintf(c->reason, sizeof c->reason, "%.1f%% faster (CI %+.1f%%..%+.1f%%, p=%.2g)", -100 * change,
+                 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1), c->p_faster);
+    } else {
+        c->verdict = VERDICT_SAME;
+        const char *why = fabs(change) <= c->threshold ? "within the threshold"
+                          : fabs(change) <= noise       ? "within the runs' noise"
+                                                        : "not significant";
+        snprintf(c->reason, sizeof c->reason, "%+.1f%% (p slower=%.2g, faster=%.2g): %s", 100 * change, c->p_slower,
+                 c->p_faster, why);
+    }
+    rc = 0;
+out:
+    free(bs);
+    free(cs);
+    return rc;
+}
+
+/* Accuracy first where it applies: a kernel that got less accurate has regressed whatever its
+ * speed. The slack is a fraction of the tolerance, so it scales with what the kernel promises. */
+static int accuracy_dropped(struct compare_case *c, const struct compare_options *o)
+{
+    if (isnan(c->base_err) || isnan(c->cand_err) || !(c->tolerance > 0))
+        return 0;
+    double grew = c->cand_err - c->base_err;
+    if (!(grew > o->accuracy_slack * c->tolerance))
+        return 0;
+    snprintf(c->reason, sizeof c->reason, "relative L2 error %.3g -> %.3g: grew by %.0f%% of the tolerance %.3g",
+             c->base_err, c->cand_err, 100 * grew / c->tolerance, c->tolerance);
+    return 1;
+}
+
+static int judge(struct store *s, struct compare_case *c, const struct compare_options *o, char *err, size_t errlen)
+{
+    c->threshold = compare_threshold_for(o, c->kernel, c->impl);
+    if (!c->base_case) {
+        c->verdict = VERDICT_NEW;
+        snprintf(c->reason, sizeof c->reason, "not in the base run (%s)", c->cand_status);
+        return 0;
+    }
+    if (!c->cand_case) {
+        c->verdict = VERDICT_MISSING;
+        snprintf(c->reason, sizeof c->reason, "not in the candidate run");
+        return 0;
+    }
+    int bf = is_failure(c->base_status), cf = is_failure(c->cand_status);
+    if (cf) {
+        c->verdict = bf ? VERDICT_STILL_FAILING : VERDICT_NEWLY_FAILING;
+        snprintf(c->reason, sizeof c->reason, "%s%s%s", c->cand_status, *c->cand_error ? ": " : "", c->cand_error);
+        return 0;
+    }
+    if (bf) {
+        c->verdict = VERDICT_FIXED;
+        snprintf(c->reason, sizeof c->reason, "%s in the base, %s now", c->base_status, c->cand_status);
+        return 0;
+    }
+    if (accuracy_dropped(c, o)) {
+        c->verdict = VERDICT_ACCURACY_DROP;
+        return 0;
+    }
+    if (isnan(c->base_median) || isnan(c->cand_median)) {
+        c->verdict = VERDICT_UNTIMED;
+        snprintf(c->reason, sizeof c->reason, "%s in the base, %s in the candidate", c->base_status, c->cand_status);
+        return 0;
+    }
+    return judge_timing(s, c, o, err, errlen);
+}
+
+int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
+                 struct compare_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->options = *o;
+    struct rows rb = { 0 }, rc_rows = { 0 };
+    int rc = -1;
+    if (store_get_run(s, base, &out->base) != 0 || store_get_run(s, cand, &out->cand) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        goto out;
+    }
+    snprintf(out->base_machine, sizeof out->base_machine, "%s", out->base.machine);
+    snprintf(out->cand_machine, sizeof out->cand_machine, "%s", out->cand.machine);
+    if (!o->cross_machine && strcmp(out->base.machine, out->cand.machine) != 0) {
+        snprintf(err, errlen, "run %lld was measured on %s (machine %s) and run %lld on %s (machine %s): timings of "
+                 "different machines are not comparable (--cross-machine compares them anyway)",
+                 (long long)base, out->base.hostname, out->base.machine, (long long)cand, out->cand.hostname,
+                 out->cand.machine);
+        goto out;
+    }
+    if (store_list_results(s, base, collect, &rb) != 0 || store_list_results(s, cand, collect, &rc_rows) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        goto out;
+    }
+    out->cases = calloc(rb.n + rc_rows.n + 1, sizeof *out->cases);
+    char *used = calloc(rc_rows.n + 1, 1);
+    if (!out->cases || !used) {
+        free(used);
+        snprintf(err, errlen, "out of memory comparing runs %lld and %lld", (long long)base, (long long)cand);
+        goto out;
+    }
+    for (size_t i = 0; i < rb.n; i++) {
+        const struct result_row *b = &rb.v[i];
+        int dup = 0; /* a run holds a case once; should one appear twice, the first stands */
+        for (size_t k = 0; k < out->n && !dup; k++)
+            dup = same_identity(&out->cases[k], b);
+        if (dup)
+            continue;
+        struct compare_case *c = &out->cases[out->n++];
+        init_case(c, b);
+        fill_side(b, &c->base_case, c->base_status, &c->base_n, &c->base_median, &c->base_noise, &c->base_err);
+        c->tolerance = b->tolerance;
+        for (size_t j = 0; j < rc_rows.n; j++) {
+            if (used[j] || !compare_same_case(b, &rc_rows.v[j]))
+                continue;
+            used[j] = 1;
+            const struct result_row *r = &rc_rows.v[j];
+            fill_side(r, &c->cand_case, c->cand_status, &c->cand_n, &c->cand_median, &c->cand_noise, &c->cand_err);
+            snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
+            if (r->tolerance > 0)
+                c->tolerance = r->tolerance;
+            break;
+        }
+    }
+    for (size_t j = 0; j < rc_rows.n; j++) {
+        if (used[j])
+            continue;
+        const struct result_row *r = &rc_rows.v[j];
+        int dup = 0;
+        for (size_t k = 0; k < j && !dup; k++)
+            dup = compare_same_case(&rc_rows.v[k], r);
+        if (dup)
+            continue;
+        struct compare_case *c = &out->cases[out->n++];
+        init_case(c, r);
+        fill_side(r, &c->cand_case, c->cand_status, &c->cand_n, &c->cand_median, &c->cand_noise, &c->cand_err);
+        snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
+    }
+    free(used);
+    for (size_t i = 0; i < out->n; i++) {
+        struct compare_case *c = &out->cases[i];
+        if (judge(s, c, o, err, errlen) != 0)
+            goto out;
+        out->summary.total++;
+        out->summary.count[c->verdict]++;
+        out->summary.failing += compare_verdict_fails(c->verdict);
+    }
+    rc = 0;
+out:
+    free(rb.v);
+    free(rc_rows.v);
+    if (rc != 0)
+        compare_result_free(out);
+    return rc;
+}
+
+void compare_result_free(struct compare_result *r)
+{
+    free(r->cases);
+    r->cases = NULL;
+    r->n = 0;
+}

@@ -1,0 +1,124 @@
+/* compare.h - two stored runs compared case by case: the verdicts behind `kbench compare`,
+ * `kbench nightly` and the dashboard's compare screen.
+ *
+ * Cases are matched by kernel, impl, device, dtype, shape, threads and cache state. For a case
+ * timed in both runs: the ratio of medians (candidate / base) with a bootstrap confidence
+ * interval, and a one-sided Mann-Whitney U test on the raw samples. A case REGRESSES when all
+ * three hold:
+ *   - the slowdown is significant: p (candidate slower) < alpha;
+ *   - it is larger than the threshold: ratio − 1 > threshold (default 5%, overridable per kernel
+ *     pattern, e.g. from a suite group's `threshold = 0.08` or `--threshold-for`);
+ *   - it is beyond the noise of both runs: ratio − 1 > noise(base) + noise(cand), where noise is
+ *     the relative half-width of a run's own 95% CI of its median.
+ * An IMPROVEMENT is the mirror image. Beside the timing: cases new in the candidate, missing from
+ * it, newly failing (ok or skipped in the base, a failure status in the candidate), fixed, still
+ * failing, and accuracy drops: the relative L2 error grew by more than accuracy_slack × the
+ * kernel's tolerance (quantized kernels trade accuracy for speed; a drop inside the tolerance
+ * still passes verification, so it is caught here).
+ */
+#ifndef KB_COMPARE_H
+#define KB_COMPARE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "harness/store.h"
+
+#define COMPARE_OVERRIDES_MAX 64
+
+struct compare_threshold {
+    char pattern[96];   /* shell pattern over "kernel" or "kernel@impl" */
+    double threshold;   /* fraction: 0.08 = 8% */
+};
+
+struct compare_options {
+    double alpha;            /* significance level of the U test (0.01); the ratio CI is 1 − alpha */
+    double threshold;        /* default slowdown threshold (0.05) */
+    double accuracy_slack;   /* error growth, as a fraction of the tolerance, that is a drop (0.1) */
+    unsigned resamples;      /* bootstrap resamples (2000) */
+    uint64_t seed;           /* bootstrap seed (fixed: the same runs give the same verdicts) */
+    int cross_machine;       /* 0: refuse runs from different machine fingerprints */
+    /* Per-kernel thresholds; the last matching entry wins, so later (command-line) entries
+     * override earlier (suite) ones. */
+    struct compare_threshold overrides[COMPARE_OVERRIDES_MAX];
+    int n_overrides;
+};
+
+void compare_options_default(struct compare_options *o);
+/* Adds "PATTERN=FRAC" (the --threshold-for syntax); 0, or -1 with a message. */
+int compare_add_override(struct compare_options *o, const char *spec, char *err, size_t errlen);
+/* Adds the thresholds a suite file sets (top-level or per group) for its groups' kernel
+ * patterns; 0, or -1 with a message naming the file. */
+int compare_add_suite_thresholds(struct compare_options *o, const char *suite_path, char *err, size_t errlen);
+/* The threshold that applies to a kernel. */
+double compare_threshold_for(const struct compare_options *o, const char *kernel, const char *impl);
+
+enum compare_verdict {
+    VERDICT_SAME,           /* timed in both, no significant change beyond threshold and noise */
+    VERDICT_REGRESSED,
+    VERDICT_IMPROVED,
+    VERDICT_NEW,            /* only in the candidate */
+    VERDICT_MISSING,        /* only in the base */
+    VERDICT_NEWLY_FAILING,  /* failed in the candidate, not in the base */
+    VERDICT_STILL_FAILING,  /* failed in both */
+    VERDICT_FIXED,          /* failed in the base, not in the candidate */
+    VERDICT_ACCURACY_DROP,  /* timing aside, the error grew beyond the slack */
+    VERDICT_UNTIMED,        /* neither failed nor timed in one of them (skipped) */
+    VERDICT_COUNT
+};
+/* "same", "regressed", "improved", "new", "missing", "newly_failing", "still_failing", "fixed",
+ * "accuracy_drop", "untimed". */
+const char *compare_verdict_name(enum compare_verdict v);
+/* 1 for the verdicts that fail a comparison: regressed, newly_failing, accuracy_drop. */
+int compare_verdict_fails(enum compare_verdict v);
+
+struct compare_case {
+    /* identity */
+    char kernel[64], impl[32], device[16], dtype[8];
+    struct kb_shape shape;
+    int threads, cold_cache;
+    /* each side: case id (0 when absent), status, samples, median, noise, accuracy */
+    int64_t base_case, cand_case;
+    char base_status[16], cand_status[16];
+    char cand_error[256];
+    size_t base_n, cand_n;
+    double base_median, cand_median;      /* seconds per call; NaN when not timed */
+    double base_noise, cand_noise;        /* relative CI half-widths */
+    double base_err, cand_err, tolerance; /* relative L2 error; NaN when not verified */
+    /* the comparison, NaN where not timed in both */
+    double ratio, ratio_lo, ratio_hi;     /* cand / base median, with its (1 − alpha) CI */
+    double p_slower, p_faster;            /* one-sided U-test p-values */
+    double threshold;                     /* the threshold applied to this case */
+    enum compare_verdict verdict;
+    char reason[200];                     /* one line: why this verdict */
+};
+
+struct compare_summary {
+    int total;
+    int count[VERDICT_COUNT];   /* per verdict */
+    int failing;                /* cases whose verdict fails the comparison */
+};
+
+struct compare_result {
+    struct run_row base, cand;
+    char base_machine[17], cand_machine[17];
+    struct compare_options options;
+    struct compare_case *cases; /* base order, then cases new in the candidate */
+    size_t n;
+    struct compare_summary summary;
+};
+
+/* Compares run cand against run base in the open store. Returns 0 (free the result with
+ * compare_result_free), or -1 with a message in err: an unknown run, runs of different
+ * machines without cross_machine, a store error, memory. */
+int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
+                 struct compare_result *out, char *err, size_t errlen);
+void compare_result_free(struct compare_result *r);
+
+/* 1 when two stored cases are the same case (the matching above): kernel, impl, device, dtype,
+ * every shape axis, threads and cache state agree. */
+int compare_same_case(const struct result_row *a, const struct result_row *b);
+
+/* "kernel@impl device dtype b=1 h=8 ... t=1[ cold]": one line naming a case. */
+void compare_case_label(const struct compare_case *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,78 @@
+/* int8.h - attention.int8 (SageAttention-style): the quantization recipe, its scalar emulation
+ * and the SIMD micro-kernels of the CPU implementation.
+ *
+ * Recipe (per (batch, head), float32 inputs [B,H,N,d] / [B,H_kv,N,d]):
+ *   1. smooth K: subtract its mean over all N tokens, per KV head and channel (the mean is
+ *      summed in float64 in token order, then rounded to float). Softmax is invariant to it:
+ *      q·(k − μ) = q·k − q·μ shifts every score of a query row by the same amount.
+ *   2. quantize Q and K symmetrically per block of INT8_BLOCK tokens of one head:
+ *      scale = max|x| / 127 (float), code = clamp(nearbyint(x · (127 / max|x|)), −127, 127),
+ *      an all-zero block has scale 0 and codes 0. Codes never reach −128, so the AVX2 path's
+ *      maddubs pairs (|q|·(±k) + |q|·(±k) ≤ 2·127·127 < 2^15) cannot saturate.
+ *   3. S = (Q₈·K₈ᵀ) in int32 exactly, dequantized as (float)acc · (s_q · s_k), then the online
+ *      softmax and P·V in float32 (attention.flash@cpu's micro-kernels).
+ * The emulation below is the plain scalar definition of steps 1–3's integer part, so verify can
+ * check the kernel's codes, scales and int32 scores bit for bit.
+ */
+#ifndef KB_ATTENTION_INT8_H
+#define KB_ATTENTION_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernel.h"
+
+#define INT8_BLOCK 64 /* tokens per quantization block, for Q and for K */
+
+extern const struct kb_kernel kb_attention_int8_cpu;
+
+/* Channels padded to a multiple of 4 (the 4-byte groups of the dot-product instructions). */
+static inline int int8_padded_dim(int d)
+{
+    return (d + 3) / 4 * 4;
+}
+
+/* Per-channel mean of K [n][d] over its n tokens: float64 sums in token order, rounded. */
+void int8_channel_mean(const float *k, int n, int d, float *mean);
+/* One block of `rows` tokens of X [rows][d] (minus `shift` [d] per channel when not NULL) to
+ * codes [rows][dq] (dq = int8_padded_dim(d), zero-padded); returns the block's scale. The
+ * definition the kernel must match bit for bit. */
+float int8_quantize_block(const float *x, int rows, int d, const float *shift, int8_t *codes);
+/* Σ_c a[c]·b[c] of two code rows, exactly. */
+int32_t int8_dot(const int8_t *a, const int8_t *b, int dq);
+
+/* ---- CPU micro-kernels (int8_cpu*.c) ----------------------------------------------------- */
+
+/* K of one head packed in panels of 16 keys: panel p holds keys 16p..16p+15 as
+ * [dq/4][16 keys][4 channels] bytes, so one 64-byte load is 16 keys × 4 channels. */
+#define INT8_KP 16
+
+struct int8_isa {
+    const char *name; /* "avx512vnni", "avx2", "scalar" */
+    /* acc[r][j] = Σ_c q[r][c]·k_j[c] exactly, for r < rows (a multiple of 6) and the 16·npan
+     * keys of the panels; q rows have dq bytes; ksum[j] = Σ_c k_j[c] for those keys (paths that
+     * bias q to unsigned need it); acc row stride `ldacc`. */
+    void (*scores)(const int8_t *q, int dq, int rows, const int8_t *kpan, int npan, const int32_t *ksum,
+                   int32_t *acc, int ldacc);
+};
+
+extern const struct int8_isa int8_isa_scalar;
+#if defined(__x86_64__)
+extern const struct int8_isa int8_isa_avx2;
+extern const struct int8_isa int8_isa_avx512vnni;
+#endif
+
+/* The named path when this CPU runs it, else NULL; NULL name: the fastest. */
+const struct int8_isa *int8_isa_get(const char *name);
+/* Tests: make a set-up case use the named path (0, or −1 when this CPU cannot), turn the K
+ * smoothing off (the planted variant that shows what smoothing buys), or corrupt one Q code
+ * after a run (which the bit-exact check must catch). */
+int int8_cpu_use_path(struct kb_case *c, const char *name);
+void int8_cpu_set_smoothing(struct kb_case *c, int on);
+void int8_cpu_corrupt_code(struct kb_case *c);
+
+/* The relative L2 bound of the output against float64 attention on the dequantized Q and K
+ * (the kernel's own error: float32 softmax and P·V), part of the verdict. */
+#define INT8_KERNEL_TOLERANCE 1e-4
+
+#endif

@@ -1,0 +1,568 @@
+/* int8_cpu.c - attention.int8@cpu: SageAttention-style attention with INT8 QKᵀ (recipe in
+ * int8.h). One run, all of it timed:
+ *   smooth + quantize K per (b, kv head) into 16-key panels, with per-block scales and per-key
+ *   code sums; quantize Q per block of INT8_BLOCK tokens; then per query tile of INT8_BLOCK
+ *   rows (one Q scale), per key block of FLASH_BC keys: int32 scores with the SIMD micro-kernel
+ *   (AVX-512 VNNI vpdpbusd, AVX2 maddubs/madd, or scalar), dequantize, online softmax and P·V
+ *   in float32 (tile_cpu.c on attention.flash@cpu's micro-kernels). Parallel over tiles.
+ *
+ * verify does the two checks of a quantized kernel: codes, scales and the int32 scores of the
+ * sampled rows against the scalar emulation (exact_checked / exact_mismatches), and the output
+ * against float64 attention twice: on the dequantized Q, K (the kernel's own error, bound
+ * INT8_KERNEL_TOLERANCE) and on the original float inputs (the accuracy cost of INT8, stored as
+ * max_abs_err / rel_l2_err / cosine, bound verify_default_tolerance(i8) = 5e-2). */
+#include "kernels/attention/int8.h"
+#include "kernels/attention/attention.h"
+#include "kernels/attention/sparse.h"
+#include "kernels/attention/tile_cpu.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "harness/verify.h"
+
+#define TILE_ROWS ((INT8_BLOCK + FLASH_MR - 1) / FLASH_MR * FLASH_MR) /* 66: pv's 6-row tiles */
+
+#if FLASH_BC % INT8_BLOCK != 0 && INT8_BLOCK % FLASH_BC != 0
+#error "a key block of FLASH_BC keys must not straddle K quantization blocks unevenly"
+#endif
+
+/* ---- scalar path ----------------------------------------------------------------------------- */
+
+static void scores_scalar(const int8_t *q, int dq, int rows, const int8_t *kpan, int npan, const int32_t *ksum,
+                          int32_t *acc, int ldacc)
+{
+    (void)ksum;
+    const int d4 = dq / 4;
+    for (int pn = 0; pn < npan; pn++) {
+        const int8_t *kp = kpan + (size_t)pn * d4 * 64;
+        for (int r = 0; r < rows; r++) {
+            int32_t a[INT8_KP] = { 0 };
+            const int8_t *qr = q + (size_t)r * dq;
+            for (int p = 0; p < d4; p++)
+                for (int j = 0; j < INT8_KP; j++)
+                    for (int t = 0; t < 4; t++)
+                        a[j] += (int32_t)qr[4 * p + t] * kp[(size_t)p * 64 + 4 * j + t];
+            memcpy(acc + (size_t)r * ldacc + pn * INT8_KP, a, sizeof a);
+        }
+    }
+}
+
+const struct int8_isa int8_isa_scalar = { .name = "scalar", .scores = scores_scalar };
+
+static int isa_runs_here(const struct int8_isa *isa)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (isa == &int8_isa_avx512vnni)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+    if (isa == &int8_isa_avx2)
+        return __builtin_cpu_supports("avx2");
+#endif
+    return isa == &int8_isa_scalar;
+}
+
+const struct int8_isa *int8_isa_get(const char *name)
+{
+    static const struct int8_isa *const by_preference[] = {
+#if defined(__x86_64__)
+        &int8_isa_avx512vnni,
+        &int8_isa_avx2,
+#endif
+        &int8_isa_scalar,
+    };
+    for (size_t i = 0; i < sizeof by_preference / sizeof by_preference[0]; i++) {
+        if (name && strcmp(name, by_preference[i]->name) != 0)
+            continue;
+        if (isa_runs_here(by_preference[i]))
+            return by_preference[i];
+        if (name)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* ---- state ----------------------------------------------------------------------------------- */
+
+struct int8_state {
+    struct attention_inputs in;
+    float *o;          /* [B,H,N,d] */
+    int dq, qblocks;   /* padded channels; blocks of INT8_BLOCK tokens per head */
+    size_t panels;     /* 16-key panels per KV head */
+    int8_t *q8;        /* [B,H,N,dq] (+ TILE_ROWS rows of slack: tiles read whole 6-row groups) */
+    float *qscale;     /* [B,H,qblocks] */
+    int8_t *kpan;      /* per KV head: panels × dq/4 × 64 bytes */
+    float *kscale;     /* [B,H_kv,qblocks] */
+    int32_t *ksum;     /* [B,H_kv,panels·16] */
+    float *kmean;      /* [B,H_kv,d] */
+    int smooth;
+    int nthreads;
+    float *scratch;    /* per thread: tile + int32 scores */
+    size_t scratch_floats;
+    const struct flash_isa *fisa;
+    const struct int8_isa *isa;
+};
+
+static size_t round64(size_t x)
+{
+    return (x + 63) / 64 * 64;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static double int8_flops(const struct kb_shape *s)
+{
+    return attention_flops(s);
+}
+
+/* Quantizing on the fly reads the float32 inputs: the fused ideal over float32 Q, K, V, O. */
+static double int8_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    return attention_min_bytes(s, KB_DTYPE_F32);
+}
+
+static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    double dq = int8_padded_dim(s.head_dim), bh = (double)s.batch * s.heads, bhkv = (double)s.batch * s.kv_heads;
+    double out = 4.0 * bh * s.seq_len * s.head_dim, q8 = bh * (s.seq_len + TILE_ROWS) * dq;
+    double k8 = bhkv * (s.seq_len + INT8_KP) * (dq + 4.0) + 4.0 * bhkv * s.head_dim; /* codes, sums, mean */
+    double scales = 4.0 * (bh + bhkv) * (s.seq_len / INT8_BLOCK + 1.0);
+    double scratch = 4.0 * (double)(round64(tile_scratch_floats(TILE_ROWS, s.head_dim)) + (size_t)TILE_ROWS * FLASH_BC);
+    return attention_inputs_bytes(&s) + out + q8 + k8 + scales + scratch;
+}
+
+static void int8_teardown(struct kb_case *c)
+{
+    struct int8_state *st = c->state;
+    if (!st)
+        return;
+    attention_inputs_free(&st->in);
+    free(st->o);
+    free(st->q8);
+    free(st->qscale);
+    free(st->kpan);
+    free(st->kscale);
+    free(st->ksum);
+    free(st->kmean);
+    free(st->scratch);
+    free(st);
+    c->state = NULL;
+}
+
+static int int8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_check_shape(&c->shape, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (c->dtype != KB_DTYPE_I8) {
+        snprintf(err, errlen, "attention.int8@cpu: dtype %s not supported (i8: INT8 QK, float32 PV)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct int8_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.int8@cpu: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    if (attention_inputs_new(&st->in, &c->shape, c->seed, err, errlen) != KB_OK) {
+        int8_teardown(c);
+        return KB_ERROR;
+    }
+    const struct kb_shape *s = &c->shape;
+    const size_t n = (size_t)s->seq_len, d = (size_t)s->head_dim;
+    const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
+    st->dq = int8_padded_dim(s->head_dim);
+    st->qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
+    st->panels = (n + INT8_KP - 1) / INT8_KP;
+    st->smooth = 1;
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->fisa = flash_isa_best();
+    st->isa = int8_isa_get(NULL);
+    st->scratch_floats = round64(tile_scratch_floats(TILE_ROWS, s->head_dim)) + (size_t)TILE_ROWS * FLASH_BC;
+    st->o = attention_alloc(bh * n * d * sizeof(float));
+    st->q8 = attention_alloc((bh * n + TILE_ROWS) * (size_t)st->dq);
+    st->qscale = attention_alloc(bh * st->qblocks * sizeof(float));
+    st->kpan = attention_alloc(bhkv * st->panels * INT8_KP * (size_t)st->dq);
+    st->kscale = attention_alloc(bhkv * st->qblocks * sizeof(float));
+    st->ksum = attention_alloc(bhkv * st->panels * INT8_KP * sizeof(int32_t));
+    st->kmean = attention_alloc(bhkv * d * sizeof(float));
+    st->scratch = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
+    if (!st->o || !st->q8 || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch) {
+        snprintf(err, errlen, "attention.int8@cpu: out of memory for codes, scales and scratch");
+        int8_teardown(c);
+        return KB_ERROR;
+    }
+    memset(st->q8 + bh * n * st->dq, 0, (size_t)TILE_ROWS * st->dq);
+    return KB_OK;
+}
+
+int int8_cpu_use_path(struct kb_case *c, const char *name)
+{
+    struct int8_state *st = c->state;
+    const struct int8_isa *isa = int8_isa_get(name);
+    if (!st || !isa || !name)
+        return -1;
+    st->isa = isa;
+    return 0;
+}
+
+void int8_cpu_set_smoothing(struct kb_case *c, int on)
+{
+    struct int8_state *st = c->state;
+    if (st)
+        st->smooth = on;
+}
+
+void int8_cpu_corrupt_code(struct kb_case *c)
+{
+    struct int8_state *st = c->state;
+    if (st)
+        st->q8[0] = (int8_t)(st->q8[0] == 127 ? 126 : st->q8[0] + 1);
+}
+
+/* ---- run ------------------------------------------------------------------------------------- */
+
+/* Smooths and quantizes the K of one KV head into panels, block scales and per-key code sums. */
+static void quantize_k_head(struct int8_state *st, const struct kb_shape *s, size_t hk, int8_t *rowbuf)
+{
+    const int n = s->seq_len, d = s->head_dim, dq = st->dq, d4 = dq / 4;
+    const float *k = st->in.k + hk * n * d;
+    float *mean = st->kmean + hk * d;
+    if (st->smooth)
+        int8_channel_mean(k, n, d, mean);
+    int8_t *kp = st->kpan + hk * st->panels * INT8_KP * dq;
+    int32_t *ksum = st->ksum + hk * st->panels * INT8_KP;
+    memset(kp, 0, st->panels * INT8_KP * (size_t)dq);
+    memset(ksum, 0, st->panels * INT8_KP * sizeof *ksum);
+    for (int kb = 0; kb < st->qblocks; kb++) {
+        int t0 = kb * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+        st->kscale[hk * st->qblocks + kb] =
+            int8_quantize_block(k + (size_t)t0 * d, rows, d, st->smooth ? mean : NULL, rowbuf);
+        for (int t = 0; t < rows; t++) {
+            int j = t0 + t, pn = j / INT8_KP, jj = j % INT8_KP;
+            int8_t *dst = kp + (size_t)pn * d4 * 64 + 4 * jj;
+            const int8_t *src = rowbuf + (size_t)t * dq;
+            int32_t sum = 0;
+            for (int p = 0; p < d4; p++) {
+                memcpy(dst + (size_t)p * 64, src + 4 * p, 4);
+                sum += src[4 * p] + src[4 * p + 1] + src[4 * p + 2] + src[4 * p + 3];
+            }
+            ksum[j] = sum;
+        }
+    }
+}
+
+static void int8_tile(const struct int8_state *st, const struct kb_shape *s, size_t q_head, int qb, float *scratch)
+{
+    const int n = s->seq_len, d = s->head_dim, dq = st->dq, d4 = dq / 4;
+    const size_t kv_head = (q_head / s->heads) * s->kv_heads + (q_head % s->heads) / (s->heads / s->kv_heads);
+    const int q0 = qb * INT8_BLOCK;
+    const int nrows = n - q0 < INT8_BLOCK ? n - q0 : INT8_BLOCK;
+    const int rows = (nrows + FLASH_MR - 1) / FLASH_MR * FLASH_MR;
+    struct tile t;
+    tile_bind(&t, st->fisa, d, TILE_ROWS, scratch);
+    int32_t *acc = (int32_t *)(void *)(scratch + round64(tile_scratch_floats(TILE_ROWS, d)));
+    tile_begin(&t, rows);
+    for (int r = 0; r < rows; r++) {
+        t.lo[r] = 0;
+        t.hi[r] = r >= nrows ? 0 : s->causal ? q0 + r + 1 : n;
+    }
+    const int8_t *q8 = st->q8 + (q_head * n + q0) * (size_t)dq;
+    const float sq = st->qscale[q_head * st->qblocks + qb];
+    const float *ks = st->kscale + kv_head * st->qblocks;
+    const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
+    const int32_t *ksum = st->ksum + kv_head * st->panels * INT8_KP;
+    const float *v = st->in.v + kv_head * n * d;
+    const int kend = s->causal ? q0 + nrows : n;
+    for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
+        const int keys = kend - k0 < FLASH_BC ? kend - k0 : FLASH_BC;
+        const int npan = (keys + INT8_KP - 1) / INT8_KP, cols = npan * INT8_KP;
+        st->isa->scores(q8, dq, rows, kp + (size_t)(k0 / INT8_KP) * d4 * 64, npan, ksum + k0, acc, FLASH_BC);
+        for (int j0 = 0; j0 < cols; j0 += INT8_BLOCK) { /* one K scale per INT8_BLOCK keys */
+            const int j1 = j0 + INT8_BLOCK < cols ? j0 + INT8_BLOCK : cols;
+            const float scale = sq * ks[(k0 + j0) / INT8_BLOCK];
+            for (int r = 0; r < rows; r++) {
+                const int32_t *ar = acc + (size_t)r * FLASH_BC;
+                float *sr = t.s + (size_t)r * FLASH_BC;
+                for (int j = j0; j < j1; j++)
+                    sr[j] = (float)ar[j] * scale;
+            }
+        }
+        tile_update(&t, k0, keys, v + (size_t)k0 * d);
+    }
+    tile_finish(&t, nrows, st->o + (q_head * n + q0) * d);
+}
+
+static int int8_run(struct kb_case *c)
+{
+    struct int8_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int n = s->seq_len, d = s->head_dim;
+    const long bh = (long)s->batch * s->heads, bhkv = (long)s->batch * s->kv_heads;
+    const long qtasks = bh * st->qblocks;
+#pragma omp parallel num_threads(st->nthreads)
+    {
+        /* a thread's scratch doubles as the K block's code rows before the tiles need it */
+        int8_t *rowbuf = (int8_t *)(void *)(st->scratch + (size_t)thread_id() * st->scratch_floats);
+#pragma omp for schedule(static)
+        for (long hk = 0; hk < bhkv; hk++)
+            quantize_k_head(st, s, (size_t)hk, rowbuf);
+#pragma omp for schedule(static)
+        for (long task = 0; task < qtasks; task++) {
+            long head = task / st->qblocks;
+            int qb = (int)(task % st->qblocks), t0 = qb * INT8_BLOCK;
+            int rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+            st->qscale[task] = int8_quantize_block(st->in.q + ((size_t)head * n + t0) * d, rows, d, NULL,
+                                                   st->q8 + ((size_t)head * n + t0) * st->dq);
+        }
+        /* causal tiles cost in proportion to their index: hand them out dynamically, last first */
+#pragma omp for schedule(dynamic, 1)
+        for (long task = 0; task < qtasks; task++) {
+            long tt = qtasks - 1 - task;
+            int8_tile(st, s, (size_t)(tt % bh), (int)(tt / bh), st->scratch + (size_t)thread_id() * st->scratch_floats);
+        }
+    }
+    return KB_OK;
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+/* The emulation's codes and scales of every head, from the inputs alone. */
+struct emulated {
+    int8_t *q8, *k8;    /* [B,H,N,dq], [B,H_kv,N,dq] row-major */
+    float *qscale, *kscale;
+};
+
+static void emulated_free(struct emulated *e)
+{
+    free(e->q8);
+    free(e->k8);
+    free(e->qscale);
+    free(e->kscale);
+}
+
+static int emulate(const struct int8_state *st, const struct kb_shape *s, struct emulated *e)
+{
+    const int n = s->seq_len, d = s->head_dim, dq = st->dq;
+    const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
+    e->q8 = malloc(bh * n * dq);
+    e->k8 = malloc(bhkv * n * dq);
+    e->qscale = malloc(bh * st->qblocks * sizeof(float));
+    e->kscale = malloc(bhkv * st->qblocks * sizeof(float));
+    float *mean = malloc((size_t)d * sizeof *mean);
+    if (!e->q8 || !e->k8 || !e->qscale || !e->kscale || !mean) {
+        free(mean);
+        return -1;
+    }
+    for (size_t h = 0; h < bh; h++)
+        for (int qb = 0; qb < st->qblocks; qb++) {
+            int t0 = qb * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+            e->qscale[h * st->qblocks + qb] =
+                int8_quantize_block(st->in.q + (h * n + t0) * d, rows, d, NULL, e->q8 + (h * n + t0) * dq);
+        }
+    for (size_t h = 0; h < bhkv; h++) {
+        int8_channel_mean(st->in.k + h * n * d, n, d, mean);
+        for (int kb = 0; kb < st->qblocks; kb++) {
+            int t0 = kb * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+            e->kscale[h * st->qblocks + kb] = int8_quantize_block(st->in.k + (h * n + t0) * d, rows, d,
+                                                                  st->smooth ? mean : NULL, e->k8 + (h * n + t0) * dq);
+        }
+    }
+    free(mean);
+    return 0;
+}
+
+static int same_float(float a, float b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Codes and scales of the run against the emulation; returns mismatches, adds to *checked. */
+static long compare_codes(const struct int8_state *st, const struct kb_shape *s, const struct emulated *e,
+                          long *checked)
+{
+    const int n = s->seq_len, dq = st->dq, d4 = dq / 4;
+    const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
+    long bad = 0;
+    for (size_t i = 0; i < bh * n * dq; i++)
+        bad += st->q8[i] != e->q8[i];
+    for (size_t i = 0; i < bh * st->qblocks; i++)
+        bad += !same_float(st->qscale[i], e->qscale[i]);
+    for (size_t h = 0; h < bhkv; h++) {
+        const int8_t *kp = st->kpan + h * st->panels * INT8_KP * dq;
+        for (int j = 0; j < n; j++)
+            for (int c = 0; c < dq; c++)
+                bad += kp[(size_t)(j / INT8_KP) * d4 * 64 + (size_t)(c / 4) * 64 + 4 * (j % INT8_KP) + c % 4] !=
+                       e->k8[(h * n + j) * dq + c];
+    }
+    for (size_t i = 0; i < bhkv * st->qblocks; i++)
+        bad += !same_float(st->kscale[i], e->kscale[i]);
+    *checked += (long)((bh + bhkv) * n * dq + (bh + bhkv) * st->qblocks);
+    return bad;
+}
+
+/* The int32 scores of one query row (the kernel's packed codes, through the case's SIMD path)
+ * against the emulation's exact dot products, over every key the row sees. */
+static long compare_scores(const struct int8_state *st, const struct kb_shape *s, const struct emulated *e,
+                           long row, int keys, int8_t *qtile, int32_t *acc, long *checked)
+{
+    const int n = s->seq_len, dq = st->dq, d4 = dq / 4;
+    const long q_head = row / n;
+    const size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    memset(qtile, 0, (size_t)FLASH_MR * dq);
+    memcpy(qtile, st->q8 + (size_t)row * dq, (size_t)dq);
+    const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
+    const int32_t *ksum = st->ksum + kv_head * st->panels * INT8_KP;
+    long bad = 0;
+    for (int k0 = 0; k0 < keys; k0 += FLASH_BC) {
+        int cnt = keys - k0 < FLASH_BC ? keys - k0 : FLASH_BC, npan = (cnt + INT8_KP - 1) / INT8_KP;
+        st->isa->scores(qtile, dq, FLASH_MR, kp + (size_t)(k0 / INT8_KP) * d4 * 64, npan, ksum + k0, acc, FLASH_BC);
+        for (int j = 0; j < cnt; j++)
+            bad += acc[j] != int8_dot(e->q8 + (size_t)row * dq, e->k8 + (kv_head * n + k0 + j) * dq, dq);
+    }
+    *checked += keys;
+    return bad;
+}
+
+/* float64 attention of one row with the scores of the emulated codes (the dequantized Q, K). */
+static void dequantized_reference_row(const struct int8_state *st, const struct kb_shape *s, const struct emulated *e,
+                                      long row, int keys, double *out)
+{
+    const int n = s->seq_len, d = s->head_dim, dq = st->dq;
+    const long q_head = row / n;
+    const int i = (int)(row % n);
+    const size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    const double sq = e->qscale[(size_t)q_head * st->qblocks + i / INT8_BLOCK], scale = 1.0 / sqrt((double)d);
+    double mx = -INFINITY;
+    for (int j = 0; j < keys; j++) {
+        double sj = int8_dot(e->q8 + (size_t)row * dq, e->k8 + (kv_head * n + j) * dq, dq) * sq *
+                    e->kscale[kv_head * st->qblocks + j / INT8_BLOCK] * scale;
+        mx = sj > mx ? sj : mx;
+    }
+    double sum = 0;
+    for (int c = 0; c < d; c++)
+        out[c] = 0;
+    for (int j = 0; j < keys; j++) {
+        double sj = int8_dot(e->q8 + (size_t)row * dq, e->k8 + (kv_head * n + j) * dq, dq) * sq *
+                    e->kscale[kv_head * st->qblocks + j / INT8_BLOCK] * scale;
+        double p = exp(sj - mx);
+        sum += p;
+        for (int c = 0; c < d; c++)
+            out[c] += p * st->in.v[(kv_head * n + j) * d + c];
+    }
+    for (int c = 0; c < d; c++)
+        out[c] /= sum;
+}
+
+static int int8_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct int8_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int n = s->seq_len, d = s->head_dim;
+    const long total = (long)s->batch * s->heads * n;
+    memset(acc, 0, sizeof *acc);
+    acc->rows_total = total;
+    acc->rel_l2_err = INFINITY;
+    struct emulated e = { 0 };
+    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * 2 * sizeof *ref);
+    int8_t *qtile = malloc((size_t)FLASH_MR * st->dq);
+    int32_t *sacc = malloc((size_t)FLASH_MR * FLASH_BC * sizeof *sacc);
+    if (!rows || !ref || !qtile || !sacc || emulate(st, s, &e) != 0) {
+        free(rows);
+        free(ref);
+        free(qtile);
+        free(sacc);
+        emulated_free(&e);
+        return KB_ERROR;
+    }
+    long checked = 0, bad = compare_codes(st, s, &e, &checked);
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
+    for (long t = 0; t < nrows; t++) {
+        int i = (int)(rows[t] % n);
+        bad += compare_scores(st, s, &e, rows[t], s->causal ? i + 1 : n, qtile, sacc, &checked);
+    }
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+    for (long t = 0; t < nrows; t++) {
+        long row = rows[t], q_head = row / n;
+        int i = (int)(row % n);
+        int keys = s->causal ? i + 1 : n;
+        dequantized_reference_row(st, s, &e, row, keys, ref + (size_t)t * 2 * d);
+        attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(q_head / s->heads), (int)(q_head % s->heads),
+                                i, ref + (size_t)t * 2 * d + d);
+    }
+    struct verify_acc kernel_err, cost;
+    verify_begin(&kernel_err);
+    verify_begin(&cost);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++) {
+            double got = st->o[(size_t)rows[t] * d + j];
+            verify_add(&kernel_err, got, ref[(size_t)t * 2 * d + j]);
+            verify_add(&cost, got, ref[(size_t)t * 2 * d + d + j]);
+        }
+    struct kb_accuracy kacc;
+    verify_finish(&kernel_err, INT8_KERNEL_TOLERANCE, &kacc);
+    verify_finish(&cost, verify_default_tolerance(KB_DTYPE_I8), acc);
+    acc->rows_checked = nrows;
+    acc->rows_total = total;
+    acc->exact_checked = checked;
+    acc->exact_mismatches = bad;
+    acc->passed = acc->passed && kacc.passed && bad == 0;
+    free(rows);
+    free(ref);
+    free(qtile);
+    free(sacc);
+    emulated_free(&e);
+    return KB_OK;
+}
+
+static int int8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct int8_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    int n = attention_input_tensors(s, &st->in, out, max);
+    if (n < max)
+        out[n++] = (struct kb_tensor){ .name = "q_i8", .dtype = KB_DTYPE_I8, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, st->dq },
+                                       .data = st->q8, .is_output = 1 };
+    if (n < max)
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .data = st->o, .is_output = 1 };
+    return n;
+}
+
+const struct kb_kernel kb_attention_int8_cpu = {
+    .name = "attention.int8",
+    .impl = "cpu",
+    .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, int32 QK (VNNI/AVX2/scalar), float32 softmax and PV",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .flops = int8_flops,
+    .bytes = int8_bytes,
+    .footprint = int8_footprint,
+    .setup = int8_setup,
+    .run = int8_run,
+    .verify = int8_verify,
+    .tensors = int8_tensors,
+    .teardown = int8_teardown,
+};

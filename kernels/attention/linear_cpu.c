@@ -1,0 +1,455 @@
+/* linear_cpu.c - attention.linear@cpu: feature-map linear attention (definitions in linear.h),
+ * float32, SIMD through linear_isa.h, OpenMP threads over (batch, head).
+ *
+ * Non-causal: S = φ(K)ᵀV (d×d) and z = φ(K)ᵀ1 over all tokens, then o_i = φ(q_i)S / φ(q_i)·z.
+ *
+ * Causal, chunked (Lightning Attention-2's tiling): the tokens go in chunks of C; the state
+ * S, z holds every earlier chunk, decayed to the position before the chunk. Per chunk of c
+ * rows (i, j local indices, λ^m from a per-head table):
+ *   inter  O = φ(Q)·S,  den = φ(Q)·z, row i scaled by λ^(i+1)         (c·d² work)
+ *   intra  P = φ(Q)·φ(K)ᵀ, P_ij ← λ^(i−j) for j ≤ i, 0 above;
+ *          O += P·V, den += row sums of P                              (c²·d work)
+ *   state  S ← λ^c S + Σ_j λ^(c−1−j) φ(k_j)ᵀ v_j,  z likewise           (c·d² work)
+ *   o_i = O_i / den_i
+ * so the cost is linear in N and the memory a d×d state plus one chunk's c×c scores per
+ * thread: nothing grows with N but the inputs and output.
+ *
+ * Decode (decode = 1): the inputs hold N + 1 tokens. setup runs the chunked state update over
+ * the first N (outside the timed region) and keeps S, z per (batch, head); run takes one step
+ * for token N and writes S', z' to a second buffer (so every call starts from the same state
+ * and is repeatable): S' = λS + φ(k)ᵀv, z' = λz + φ(k), o = φ(q)S' / φ(q)·z'. Its cost is
+ * 4·d² per head whatever N is.
+ *
+ * GQA: query head h reads key/value head h / (H / H_kv); each query head keeps its own state
+ * (the decay λ_h is per query head). */
+#include "kernels/attention/attention.h"
+#include "kernels/attention/linear.h"
+#include "kernels/attention/linear_isa.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+
+struct linear_scratch {
+    float *fq;  /* [C][d]   φ(Q) of a chunk */
+    float *fk;  /* [C][d]   φ(K) of a chunk */
+    float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
+    float *p;   /* [C][C]   intra-chunk weights */
+    float *den; /* [C] */
+    float *s;   /* [d][d]   running state S, then z [d] right after it */
+};
+
+struct linear_state {
+    struct attention_inputs in; /* N tokens; N + 1 in decode */
+    int n_in;                   /* tokens in the inputs */
+    int chunk;                  /* C = min(chunk, N) */
+    float *o;                   /* [B,H,N,d]; [B,H,1,d] in decode */
+    float *decay_pow;           /* [H][C + 1]: λ_h^m, all 1 without decay */
+    float *state_in, *state_out; /* decode: [B,H][(d + 1)·d]: S rows then z */
+    int nthreads;
+    size_t scratch_floats;
+    float *scratch_mem;
+    const struct linear_isa *isa;
+};
+
+static size_t round16(size_t x)
+{
+    return (x + 15) & ~(size_t)15;
+}
+
+static size_t scratch_floats_of(size_t chunk, size_t d)
+{
+    return 3 * round16(chunk * d) + round16(chunk * chunk) + round16(chunk) + round16((d + 1) * d);
+}
+
+static struct linear_scratch scratch_of(const struct linear_state *st, int tid, size_t d)
+{
+    float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
+    size_t c = (size_t)st->chunk;
+    struct linear_scratch w;
+    w.fq = p;
+    p += round16(c * d);
+    w.fk = p;
+    p += round16(c * d);
+    w.fkt = p;
+    p += round16(c * d);
+    w.p = p;
+    p += round16(c * c);
+    w.den = p;
+    p += round16(c);
+    w.s = p;
+    return w;
+}
+
+/* ---- the chunked passes over one (batch, head) -------------------------------------------- */
+
+struct head_view {
+    const float *q, *k, *v; /* first token of this head's rows */
+    const float *dec;       /* λ^m, m = 0..C */
+    int feature, d, chunk;
+};
+
+static struct head_view head_view_of(const struct linear_state *st, const struct kb_shape *s, int b, int h)
+{
+    const int d = s->head_dim, kvh = h / (s->heads / s->kv_heads);
+    struct head_view hv;
+    hv.q = st->in.q + ((size_t)b * s->heads + h) * st->n_in * d;
+    hv.k = st->in.k + ((size_t)b * s->kv_heads + kvh) * st->n_in * d;
+    hv.v = st->in.v + ((size_t)b * s->kv_heads + kvh) * st->n_in * d;
+    hv.dec = st->decay_pow + (size_t)h * (st->chunk + 1);
+    hv.feature = s->feature;
+    hv.d = d;
+    hv.chunk = st->chunk;
+    return hv;
+}
+
+/* φ(K) of rows t0..t0+c transposed into fkt [d][C] (through fk [c][d]). */
+static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
+                     float *fk, float *fkt)
+{
+    const int d = hv->d, C = hv->chunk;
+    linear_feature_rows(isa, hv->feature, hv->k + (size_t)t0 * d, fk, (size_t)c * d);
+    for (int j = 0; j < c; j++)
+        for (int p = 0; p < d; p++)
+            fkt[(size_t)p * C + j] = fk[(size_t)j * d + p];
+}
+
+static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
+{
+    const size_t d = (size_t)hv->d;
+    linear_feature_rows(isa, hv->feature, hv->q + (size_t)t0 * d, fq, (size_t)c * d);
+}
+
+/* S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise, for the chunk at t0 whose φ(K)ᵀ is in fkt
+ * (its columns get scaled here). */
+static void state_update(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
+                         int decay, float *fkt, float *s)
+{
+    const int d = hv->d, C = hv->chunk;
+    float *z = s + (size_t)d * d;
+    if (decay) {
+        const float lc = hv->dec[c];
+        for (size_t e = 0; e < (size_t)(d + 1) * d; e++)
+            s[e] *= lc;
+        for (int p = 0; p < d; p++)
+            for (int j = 0; j < c; j++)
+                fkt[(size_t)p * C + j] *= hv->dec[c - 1 - j];
+    }
+    isa->gemm_acc(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d);
+    for (int p = 0; p < d; p++) {
+        float acc = 0;
+        for (int j = 0; j < c; j++)
+            acc += fkt[(size_t)p * C + j];
+        z[p] += acc;
+    }
+}
+
+/* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride d)
+ * unless out is NULL; the final state stays in w->s. */
+static void causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
+                        int decay, float *out, const struct linear_scratch *w)
+{
+    const int d = hv->d, C = hv->chunk;
+    float *z = w->s + (size_t)d * d;
+    memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
+    for (int t0 = 0; t0 < ntok; t0 += C) {
+        const int c = ntok - t0 < C ? ntok - t0 : C;
+        load_fkt(isa, hv, t0, c, w->fk, w->fkt);
+        if (out) {
+            float *o = out + (size_t)t0 * d;
+            load_fq(isa, hv, t0, c, w->fq);
+            memset(o, 0, (size_t)c * d * sizeof(float));
+            isa->gemm_acc(c, d, d, w->fq, d, w->s, d, o, d); /* inter: φ(Q)·S */
+            for (int i = 0; i < c; i++) {
+                const float *fqi = w->fq + (size_t)i * d;
+                float dz = 0;
+                for (int p = 0; p < d; p++)
+                    dz += fqi[p] * z[p];
+                if (decay) {
+                    const float li = hv->dec[i + 1];
+                    for (int p = 0; p < d; p++)
+                        o[(size_t)i * d + p] *= li;
+                    dz *= li;
+                }
+                w->den[i] = dz;
+            }
+            memset(w->p, 0, (size_t)c * C * sizeof(float));
+            isa->gemm_acc(c, c, d, w->fq, d, w->fkt, C, w->p, C); /* intra: φ(Q)·φ(K)ᵀ */
+            for (int i = 0; i < c; i++) {
+                float *pi = w->p + (size_t)i * C, sum = 0;
+                for (int j = 0; j <= i; j++) {
+                    if (decay)
+                        pi[j] *= hv->dec[i - j];
+                    sum += pi[j];
+                }
+                for (int j = i + 1; j < c; j++)
+                    pi[j] = 0;
+                w->den[i] += sum;
+            }
+            isa->gemm_acc(c, d, c, w->p, C, hv->v + (size_t)t0 * d, d, o, d); /* intra: P·V */
+            for (int i = 0; i < c; i++) {
+                const float inv = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+                for (int p = 0; p < d; p++)
+                    o[(size_t)i * d + p] *= inv;
+            }
+        }
+        state_update(isa, hv, t0, c, decay, w->fkt, w->s);
+    }
+}
+
+static void noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
+                           float *out, const struct linear_scratch *w)
+{
+    const int d = hv->d, C = hv->chunk;
+    const float *z = w->s + (size_t)d * d;
+    memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
+    for (int t0 = 0; t0 < ntok; t0 += C) {
+        const int c = ntok - t0 < C ? ntok - t0 : C;
+        load_fkt(isa, hv, t0, c, w->fk, w->fkt);
+        state_update(isa, hv, t0, c, 0, w->fkt, w->s);
+    }
+    for (int t0 = 0; t0 < ntok; t0 += C) {
+        const int c = ntok - t0 < C ? ntok - t0 : C;
+        float *o = out + (size_t)t0 * d;
+        load_fq(isa, hv, t0, c, w->fq);
+        memset(o, 0, (size_t)c * d * sizeof(float));
+        isa->gemm_acc(c, d, d, w->fq, d, w->s, d, o, d);
+        for (int i = 0; i < c; i++) {
+            const float *fqi = w->fq + (size_t)i * d;
+            float den = 0;
+            for (int p = 0; p < d; p++)
+                den += fqi[p] * z[p];
+            const float inv = den > 0 ? 1.0f / den : 0.0f;
+            for (int p = 0; p < d; p++)
+                o[(size_t)i * d + p] *= inv;
+        }
+    }
+}
+
+/* One decode step of head (b, h): token n_in − 1 against the state of the tokens before it. */
+static void decode_head(const struct linear_isa *isa, const struct head_view *hv, int last,
+                        int decay, const float *s_in, float *s_out, float *fq, float *o)
+{
+    const int d = hv->d;
+    const float lambda = decay ? hv->dec[1] : 1.0f;
+    const float *kt = hv->k + (size_t)last * d, *vt = hv->v + (size_t)last * d;
+    const float *qt = hv->q + (size_t)last * d;
+    float *fk = fq + d;
+    for (int p = 0; p < d; p++) {
+        fk[p] = linear_feature_f32(hv->feature, kt[p]);
+        fq[p] = linear_feature_f32(hv->feature, qt[p]);
+    }
+    for (size_t e = 0; e < (size_t)(d + 1) * d; e++)
+        s_out[e] = lambda * s_in[e];
+    isa->gemm_acc(d, d, 1, fk, 1, vt, d, s_out, d); /* S' += φ(k)ᵀ v */
+    float *z = s_out + (size_t)d * d, den = 0;
+    for (int p = 0; p < d; p++) {
+        z[p] += fk[p];
+        den += fq[p] * z[p];
+    }
+    memset(o, 0, (size_t)d * sizeof(float));
+    isa->gemm_acc(1, d, d, fq, d, s_out, d, o, d); /* o = φ(q)·S' */
+    const float inv = den > 0 ? 1.0f / den : 0.0f;
+    for (int p = 0; p < d; p++)
+        o[p] *= inv;
+}
+
+/* ---- descriptor functions ------------------------------------------------------------------ */
+
+/* The shape with kv_heads filled, and the tokens the inputs hold. */
+static struct kb_shape effective(const struct kb_shape *shape, int *n_in)
+{
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    *n_in = s.seq_len + (s.decode ? 1 : 0);
+    return s;
+}
+
+static double linear_cpu_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    int n_in;
+    struct kb_shape s = effective(shape, &n_in);
+    struct kb_shape in = s;
+    in.seq_len = n_in;
+    double bhd = (double)s.batch * s.heads * s.head_dim;
+    size_t chunk = (size_t)(s.chunk < s.seq_len ? s.chunk : s.seq_len);
+    double out = s.decode ? bhd : bhd * s.seq_len;
+    double states = s.decode ? 2.0 * (double)s.batch * s.heads * (s.head_dim + 1.0) * s.head_dim : 0;
+    /* one thread's scratch; each further thread adds as much again */
+    return attention_inputs_bytes(&in) +
+           4.0 * (out + states + (double)s.heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s.head_dim));
+}
+
+static void linear_cpu_teardown(struct kb_case *c)
+{
+    struct linear_state *st = c->state;
+    if (!st)
+        return;
+    attention_inputs_free(&st->in);
+    free(st->o);
+    free(st->decay_pow);
+    free(st->state_in);
+    free(st->state_out);
+    free(st->scratch_mem);
+    free(st);
+    c->state = NULL;
+}
+
+static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = linear_check_shape(&c->shape, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (c->dtype != KB_DTYPE_F32) {
+        snprintf(err, errlen, "attention.linear@cpu: dtype %s not supported (f32 only)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct linear_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.linear@cpu: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    const struct kb_shape *s = &c->shape;
+    const size_t d = (size_t)s->head_dim, bh = (size_t)s->batch * s->heads;
+    struct kb_shape in_shape = effective(s, &st->n_in);
+    st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->isa = linear_isa_best();
+    st->scratch_floats = scratch_floats_of((size_t)st->chunk, d);
+    in_shape.seq_len = st->n_in;
+    if (attention_inputs_new(&st->in, &in_shape, c->seed, err, errlen) != KB_OK) {
+        linear_cpu_teardown(c);
+        return KB_ERROR;
+    }
+    size_t out = s->decode ? bh * d : bh * (size_t)s->seq_len * d;
+    st->o = attention_alloc(out * sizeof(float));
+    st->decay_pow = attention_alloc((size_t)s->heads * (st->chunk + 1) * sizeof(float));
+    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
+    if (s->decode) {
+        st->state_in = attention_alloc(bh * (d + 1) * d * sizeof(float));
+        st->state_out = attention_alloc(bh * (d + 1) * d * sizeof(float));
+    }
+    if (!st->o || !st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
+        snprintf(err, errlen, "attention.linear@cpu: out of memory for the output, states and %d threads' scratch",
+                 st->nthreads);
+        linear_cpu_teardown(c);
+        return KB_ERROR;
+    }
+    for (int h = 0; h < s->heads; h++) {
+        double lambda = s->decay ? linear_decay_lambda(h, s->heads) : 1.0;
+        for (int m = 0; m <= st->chunk; m++)
+            st->decay_pow[(size_t)h * (st->chunk + 1) + m] = (float)pow(lambda, m);
+    }
+    if (s->decode) {
+        /* the state of the first N tokens, built by the chunked update (not timed) */
+        const long heads = (long)bh;
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+        for (long t = 0; t < heads; t++) {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            struct linear_scratch w = scratch_of(st, tid, d);
+            struct head_view hv = head_view_of(st, s, (int)(t / s->heads), (int)(t % s->heads));
+            causal_head(st->isa, &hv, s->seq_len, s->decay, NULL, &w);
+            memcpy(st->state_in + (size_t)t * (d + 1) * d, w.s, (d + 1) * d * sizeof(float));
+        }
+    }
+    return KB_OK;
+}
+
+int linear_cpu_use_path(struct kb_case *c, const char *name)
+{
+    const struct linear_isa *isa = linear_isa_by_name(name);
+    struct linear_state *st = c->state;
+    if (!isa || !st)
+        return -1;
+    st->isa = isa;
+    return 0;
+}
+
+static int linear_cpu_run(struct kb_case *c)
+{
+    struct linear_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const size_t d = (size_t)s->head_dim;
+    const long heads = (long)s->batch * s->heads;
+#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+    for (long t = 0; t < heads; t++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        struct linear_scratch w = scratch_of(st, tid, d);
+        struct head_view hv = head_view_of(st, s, (int)(t / s->heads), (int)(t % s->heads));
+        if (s->decode) {
+            size_t so = (size_t)t * (d + 1) * d;
+            decode_head(st->isa, &hv, st->n_in - 1, s->decay, st->state_in + so, st->state_out + so,
+                        w.fq, st->o + (size_t)t * d);
+        } else if (s->causal) {
+            causal_head(st->isa, &hv, s->seq_len, s->decay, st->o + (size_t)t * s->seq_len * d, &w);
+        } else {
+            noncausal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
+        }
+    }
+    return KB_OK;
+}
+
+/* ---- verify, tensors ----------------------------------------------------------------------- */
+
+static int linear_cpu_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct linear_state *st = c->state;
+    return linear_verify_output(&c->shape, &st->in, st->o, c->seed, st->nthreads, acc);
+}
+
+static int linear_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct linear_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    struct kb_shape in_shape = *s;
+    in_shape.seq_len = st->n_in;
+    int n = attention_input_tensors(&in_shape, &st->in, out, max);
+    if (s->decode && n + 1 < max) {
+        out[n++] = (struct kb_tensor){ .name = "state", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
+                                       .data = st->state_in, .is_output = 0 };
+        out[n++] = (struct kb_tensor){ .name = "state_next", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
+                                       .data = st->state_out, .is_output = 1 };
+    }
+    if (n < max)
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->decode ? 1 : s->seq_len, s->head_dim },
+                                       .data = st->o, .is_output = 1 };
+    return n;
+}
+
+const struct kb_kernel kb_attention_linear_cpu = {
+    .name = "attention.linear",
+    .impl = "cpu",
+    .description = "linear attention φ(Q)(φ(K)ᵀV)/normaliser: non-causal, causal chunked with per-head decay, decode step; float32 (AVX-512/AVX2/scalar chosen at run time)",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_CHUNK) | KB_AXIS_BIT(KB_AXIS_FEATURE) |
+            KB_AXIS_BIT(KB_AXIS_DECAY) | KB_AXIS_BIT(KB_AXIS_DECODE),
+    .flops = linear_flops,
+    .bytes = linear_bytes,
+    .footprint = linear_cpu_footprint,
+    .setup = linear_cpu_setup,
+    .run = linear_cpu_run,
+    .verify = linear_cpu_verify,
+    .tensors = linear_cpu_tensors,
+    .teardown = linear_cpu_teardown,
+};

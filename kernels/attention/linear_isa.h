@@ -1,0 +1,45 @@
+/* linear_isa.h - the two vector primitives the linear-attention kernels are built from, in
+ * AVX-512, AVX2+FMA and portable scalar versions chosen at run time (linear_isa.c). Internal to
+ * the CPU kernels (linear_cpu.c, linear_naive.c, gla_cpu.c), not part of the kernel contract.
+ *
+ * Every heavy step of chunked linear attention is a small dense product on one chunk (φ(Q)·S,
+ * φ(Q)·φ(K)ᵀ, P·V, φ(K)ᵀ·V), so one register-tiled C += A·B serves all of them; the gated
+ * kernel also needs exponentials of whole rows. */
+#ifndef KB_LINEAR_ISA_H
+#define KB_LINEAR_ISA_H
+
+#include <stddef.h>
+
+struct linear_isa {
+    const char *name; /* "avx512", "avx2", "scalar" */
+    /* C[m×n] += A[m×k]·B[k×n], all row-major with leading dimensions lda, ldb, ldc; any sizes
+     * (no padding needed, nothing read or written outside the three matrices). */
+    void (*gemm_acc)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc);
+    /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
+     * outside are clamped to that range. */
+    void (*vexp)(float *x, int len);
+};
+
+extern const struct linear_isa linear_isa_scalar;
+#if defined(__x86_64__)
+extern const struct linear_isa linear_isa_avx2;
+extern const struct linear_isa linear_isa_avx512;
+#endif
+
+/* The fastest path this CPU runs. */
+const struct linear_isa *linear_isa_best(void);
+/* The path called name when this CPU can run it, else NULL (tests compare paths). */
+const struct linear_isa *linear_isa_by_name(const char *name);
+
+/* y[e] = φ(x[e]) for e < len (enum kb_feature_map), the exponential of elu+1 through isa's
+ * vector exp; x and y must not overlap. */
+void linear_feature_rows(const struct linear_isa *isa, int feature, const float *x, float *y, size_t len);
+
+/* Make a set-up case of each kernel use the named path; 0, or -1 when this CPU cannot run it. */
+struct kb_case;
+int linear_cpu_use_path(struct kb_case *c, const char *name);
+int linear_naive_use_path(struct kb_case *c, const char *name);
+int gla_cpu_use_path(struct kb_case *c, const char *name);
+
+#endif

@@ -1,0 +1,126 @@
+/* linear_isa_avx2.c - AVX2+FMA primitives of the linear-attention kernels (linear_isa.h).
+ *
+ * gemm_acc walks C in tiles of 6 rows × 16 columns: 12 ymm accumulators, two loads of a B row
+ * and one broadcast of A per step (15 of the 16 registers), so each broadcast feeds two FMAs.
+ * Columns left over go 8 at a time, then one by one; rows left over use the same tiles with
+ * fewer rows (the row count is a compile-time constant in each instance, so the accumulators
+ * stay in registers). */
+#include "kernels/attention/linear_isa.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* C[R×8V] += A[R×k]·B[k×8V] for V = 1 or 2 vectors of columns. */
+INLINE_AVX2 void tile(const int R, const int V, int k, const float *a, int lda, const float *b,
+                      int ldb, float *c, int ldc)
+{
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[r][v] = _mm256_loadu_ps(c + (size_t)r * ldc + 8 * v);
+    for (int p = 0; p < k; p++) {
+        const float *bp = b + (size_t)p * ldb;
+        __m256 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm256_loadu_ps(bp + 8 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m256 x = _mm256_broadcast_ss(a + (size_t)r * lda + p);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[r][v] = _mm256_fmadd_ps(x, bv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            _mm256_storeu_ps(c + (size_t)r * ldc + 8 * v, acc[r][v]);
+}
+
+INLINE_AVX2 void tile_rows(int rows, const int V, int k, const float *a, int lda, const float *b,
+                           int ldb, float *c, int ldc)
+{
+    switch (rows) {
+    case 6: tile(6, V, k, a, lda, b, ldb, c, ldc); break;
+    case 5: tile(5, V, k, a, lda, b, ldb, c, ldc); break;
+    case 4: tile(4, V, k, a, lda, b, ldb, c, ldc); break;
+    case 3: tile(3, V, k, a, lda, b, ldb, c, ldc); break;
+    case 2: tile(2, V, k, a, lda, b, ldb, c, ldc); break;
+    default: tile(1, V, k, a, lda, b, ldb, c, ldc); break;
+    }
+}
+
+AVX2 static void gemm_acc_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                               float *c, int ldc)
+{
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 2, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc);
+    for (; j + 8 <= n; j += 8)
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 1, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc);
+    if (j < n)
+        for (int i = 0; i < m; i++) {
+            float *ci = c + (size_t)i * ldc;
+            const float *ai = a + (size_t)i * lda;
+            for (int p = 0; p < k; p++)
+                for (int jj = j; jj < n; jj++)
+                    ci[jj] += ai[p] * b[(size_t)p * ldb + jj];
+        }
+}
+
+/* e^x = 2^(x·log2 e): 2^f for the fraction by a degree-6 polynomial (the one attention.flash
+ * uses), 2^n by building the exponent bits. */
+INLINE_AVX2 __m256 exp_avx2(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 f = _mm256_sub_ps(t, n);
+    __m256 p = _mm256_set1_ps(1.533757750e-4f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.339985989e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.618519805e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550329015e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.402264625e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931471825e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+AVX2 static void vexp_avx2(float *x, int len)
+{
+    int j = 0;
+    for (; j + 8 <= len; j += 8)
+        _mm256_storeu_ps(x + j, exp_avx2(_mm256_loadu_ps(x + j)));
+    if (j < len) {
+        float tail[8] = { 0 };
+        for (int t = 0; j + t < len; t++)
+            tail[t] = x[j + t];
+        _mm256_storeu_ps(tail, exp_avx2(_mm256_loadu_ps(tail)));
+        for (int t = 0; j + t < len; t++)
+            x[j + t] = tail[t];
+    }
+}
+
+const struct linear_isa linear_isa_avx2 = {
+    .name = "avx2",
+    .gemm_acc = gemm_acc_avx2,
+    .vexp = vexp_avx2,
+};
+
+#else
+typedef int linear_isa_avx2_unused;
+#endif

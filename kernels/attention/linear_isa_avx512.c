@@ -1,0 +1,108 @@
+/* linear_isa_avx512.c - AVX-512F primitives of the linear-attention kernels (linear_isa.h).
+ *
+ * As the AVX2 path with 16-float vectors: tiles of 6 rows × 32 columns (12 zmm accumulators),
+ * then 16 columns, and the last partial vector of columns through a lane mask instead of a
+ * scalar loop. */
+#include "kernels/attention/linear_isa.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
+
+/* C[R×16V] += A[R×k]·B[k×16V], the last vector's lanes limited by mask. */
+INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
+                        const float *b, int ldb, float *c, int ldc)
+{
+    __m512 acc[6][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            acc[r][v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
+    for (int p = 0; p < k; p++) {
+        const float *bp = b + (size_t)p * ldb;
+        __m512 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_set1_ps(a[(size_t)r * lda + p]);
+#pragma GCC unroll 2
+            for (int v = 0; v < V; v++)
+                acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < V; v++)
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
+}
+
+INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const float *a, int lda,
+                             const float *b, int ldb, float *c, int ldc)
+{
+    switch (rows) {
+    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    }
+}
+
+AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b,
+                                   int ldb, float *c, int ldc)
+{
+    int j = 0;
+    for (; j + 32 <= n; j += 32)
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc);
+    for (; j < n; j += 16) {
+        __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc);
+    }
+}
+
+INLINE_AVX512 __m512 exp_avx512(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f));
+    __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 f = _mm512_sub_ps(t, n);
+    __m512 p = _mm512_set1_ps(1.533757750e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339985989e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618519805e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550329015e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264625e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931471825e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+AVX512 static void vexp_avx512(float *x, int len)
+{
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 mask = len - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (len - j)) - 1u);
+        _mm512_mask_storeu_ps(x + j, mask, exp_avx512(_mm512_maskz_loadu_ps(mask, x + j)));
+    }
+}
+
+const struct linear_isa linear_isa_avx512 = {
+    .name = "avx512",
+    .gemm_acc = gemm_acc_avx512,
+    .vexp = vexp_avx512,
+};
+
+#else
+typedef int linear_isa_avx512_unused;
+#endif

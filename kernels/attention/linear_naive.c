@@ -1,0 +1,218 @@
+/* linear_naive.c - attention.linear@cpu.naive: linear attention in its masked-quadratic form,
+ * the baseline Lightning Attention (Scaling TransNormer) is measured against:
+ *     A = (φ(Q)·φ(K)ᵀ) ⊙ D,   D_is = λ^(i−s)[s ≤ i] (causal) or 1,   O = A·V / A·1
+ * The whole N×N matrix A of a head is materialised (the "left product" a causal linear
+ * attention needs when it avoids a cumulative sum), so time and memory grow as N². Same
+ * definition, inputs, SIMD products (linear_isa.h) and threads over (batch, head) as
+ * attention.linear@cpu, so "chunked vs naive" compares the algorithms, not the code quality.
+ * No chunk axis: it has no chunks. */
+#include "kernels/attention/attention.h"
+#include "kernels/attention/linear.h"
+#include "kernels/attention/linear_isa.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+struct naive_state {
+    struct attention_inputs in;
+    float *o;           /* [B,H,N,d] */
+    float *decay_pow;   /* [H][N]: λ_h^m */
+    int nthreads;
+    size_t scratch_floats;
+    float *scratch_mem; /* per thread: φ(Q) [N][d], φ(K)ᵀ [d][N], A [N][N], den [N] */
+    const struct linear_isa *isa;
+};
+
+static size_t round16(size_t x)
+{
+    return (x + 15) & ~(size_t)15;
+}
+
+static size_t scratch_floats_of(size_t n, size_t d)
+{
+    return 2 * round16(n * d) + round16(n * n) + round16(n);
+}
+
+static double naive_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    double n = s.seq_len, d = s.head_dim, h = s.heads;
+    /* one thread's scratch (the N×N matrix dominates); each further thread adds as much */
+    return attention_inputs_bytes(&s) +
+           4.0 * (s.batch * h * n * d + h * n + (double)scratch_floats_of((size_t)n, (size_t)d));
+}
+
+static void naive_teardown(struct kb_case *c)
+{
+    struct naive_state *st = c->state;
+    if (!st)
+        return;
+    attention_inputs_free(&st->in);
+    free(st->o);
+    free(st->decay_pow);
+    free(st->scratch_mem);
+    free(st);
+    c->state = NULL;
+}
+
+static int naive_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    /* chunk and decode are not axes of this kernel (they stay 0): check the rest */
+    struct kb_shape checked = c->shape;
+    checked.chunk = 1;
+    checked.decode = 0;
+    int rc = linear_check_shape(&checked, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    c->shape.kv_heads = checked.kv_heads;
+    if (c->dtype != KB_DTYPE_F32) {
+        snprintf(err, errlen, "attention.linear@cpu.naive: dtype %s not supported (f32 only)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    const struct kb_shape *s = &c->shape;
+    const size_t n = (size_t)s->seq_len, d = (size_t)s->head_dim;
+    if ((double)n * n > (double)(SIZE_MAX / 8)) {
+        snprintf(err, errlen, "attention.linear@cpu.naive: an N×N matrix of N = %zu does not fit the address space", n);
+        return KB_UNSUPPORTED;
+    }
+    struct naive_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.linear@cpu.naive: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->isa = linear_isa_best();
+    st->scratch_floats = scratch_floats_of(n, d);
+    if (attention_inputs_new(&st->in, s, c->seed, err, errlen) != KB_OK) {
+        naive_teardown(c);
+        return KB_ERROR;
+    }
+    st->o = attention_alloc((size_t)s->batch * s->heads * n * d * sizeof(float));
+    st->decay_pow = attention_alloc((size_t)s->heads * n * sizeof(float));
+    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
+    if (!st->o || !st->decay_pow || !st->scratch_mem) {
+        snprintf(err, errlen, "attention.linear@cpu.naive: out of memory (%d threads × %.0f bytes of N×N scratch)",
+                 st->nthreads, 4.0 * (double)st->scratch_floats);
+        naive_teardown(c);
+        return KB_ERROR;
+    }
+    for (int h = 0; h < s->heads; h++) {
+        double lambda = s->decay ? linear_decay_lambda(h, s->heads) : 1.0;
+        for (size_t m = 0; m < n; m++)
+            st->decay_pow[(size_t)h * n + m] = (float)pow(lambda, (double)m);
+    }
+    return KB_OK;
+}
+
+int linear_naive_use_path(struct kb_case *c, const char *name)
+{
+    const struct linear_isa *isa = linear_isa_by_name(name);
+    struct naive_state *st = c->state;
+    if (!isa || !st)
+        return -1;
+    st->isa = isa;
+    return 0;
+}
+
+static void naive_head(const struct naive_state *st, const struct kb_shape *s, int b, int h, float *scratch)
+{
+    const int n = s->seq_len, d = s->head_dim, kvh = h / (s->heads / s->kv_heads);
+    const float *q = st->in.q + ((size_t)b * s->heads + h) * n * d;
+    const float *k = st->in.k + ((size_t)b * s->kv_heads + kvh) * n * d;
+    const float *v = st->in.v + ((size_t)b * s->kv_heads + kvh) * n * d;
+    const float *dec = st->decay_pow + (size_t)h * n;
+    float *o = st->o + ((size_t)b * s->heads + h) * n * d;
+    float *fq = scratch, *fkt = fq + round16((size_t)n * d), *a = fkt + round16((size_t)n * d);
+    float *den = a + round16((size_t)n * n);
+
+    linear_feature_rows(st->isa, s->feature, k, fq, (size_t)n * d); /* φ(K), then transposed */
+    for (int j = 0; j < n; j++)
+        for (int p = 0; p < d; p++)
+            fkt[(size_t)p * n + j] = fq[(size_t)j * d + p];
+    linear_feature_rows(st->isa, s->feature, q, fq, (size_t)n * d);
+    memset(a, 0, (size_t)n * n * sizeof(float));
+    st->isa->gemm_acc(n, n, d, fq, d, fkt, n, a, n);
+    for (int i = 0; i < n; i++) {
+        float *ai = a + (size_t)i * n, sum = 0;
+        const int last = s->causal ? i : n - 1;
+        for (int j = 0; j <= last; j++) {
+            if (s->decay)
+                ai[j] *= dec[i - j];
+            sum += ai[j];
+        }
+        for (int j = last + 1; j < n; j++)
+            ai[j] = 0;
+        den[i] = sum;
+    }
+    memset(o, 0, (size_t)n * d * sizeof(float));
+    st->isa->gemm_acc(n, d, n, a, n, v, d, o, d);
+    for (int i = 0; i < n; i++) {
+        const float inv = den[i] > 0 ? 1.0f / den[i] : 0.0f;
+        for (int p = 0; p < d; p++)
+            o[(size_t)i * d + p] *= inv;
+    }
+}
+
+static int naive_run(struct kb_case *c)
+{
+    struct naive_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const long heads = (long)s->batch * s->heads;
+#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+    for (long t = 0; t < heads; t++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        naive_head(st, s, (int)(t / s->heads), (int)(t % s->heads),
+                   st->scratch_mem + (size_t)tid * st->scratch_floats);
+    }
+    return KB_OK;
+}
+
+static int naive_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct naive_state *st = c->state;
+    return linear_verify_output(&c->shape, &st->in, st->o, c->seed, st->nthreads, acc);
+}
+
+static int naive_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct naive_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    int n = attention_input_tensors(s, &st->in, out, max);
+    if (n < max)
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .data = st->o, .is_output = 1 };
+    return n;
+}
+
+const struct kb_kernel kb_attention_linear_naive = {
+    .name = "attention.linear",
+    .impl = "cpu.naive",
+    .description = "linear attention, masked-quadratic form ((φ(Q)φ(K)ᵀ)⊙D)V with the N×N matrix materialised: the naive baseline",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
+    .flops = linear_naive_flops,
+    .bytes = linear_naive_bytes,
+    .footprint = naive_footprint,
+    .setup = naive_setup,
+    .run = naive_run,
+    .verify = naive_verify,
+    .tensors = naive_tensors,
+    .teardown = naive_teardown,
+};

@@ -1,0 +1,59 @@
+/* gemm_int8.h - internals of quant.gemm_int8 shared by its driver (gemm_int8.c), its SIMD tiles
+ * (gemm_int8_avx2.c, gemm_int8_avx512.c) and the tests. Not part of the kernel contract.
+ *
+ * The problem: Y[M,N] int8 = requant(A[M,K] int8 · W[N,K]ᵀ int8), int32 accumulators,
+ * activations quantized per tensor (scale s_a), weights per output channel (s_w[n]), output per
+ * tensor (s_y); column n is requantized with the dyadic b_n / 2^c_n ≈ s_a·s_w[n] / s_y.
+ *
+ * Layouts of the optimized kernel:
+ *   packed A [Mpad][K4] bytes   K4 = K rounded up to 4, Mpad = M rounded up to the tile rows;
+ *                               the VNNI path stores a + 128 (unsigned), the others a itself
+ *   packed W [N/nr panels][K4/4][nr][4] int8: for each group of four k, nr columns of four
+ *                               bytes, which is one vector for dpbusd / maddubs
+ *   colsum   [Npad] int32       Σ_k W[n][k], for the VNNI offset correction */
+#ifndef KB_QUANT_GEMM_INT8_H
+#define KB_QUANT_GEMM_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernel.h"
+#include "kernels/quant/quant.h"
+
+/* The inputs, quantized at setup, and the output of one case. */
+struct gemm_int8_data {
+    int m, n, k;
+    float *a_f, *w_f;       /* unquantized [M,K], [N,K]: what the float64 accuracy check uses */
+    int8_t *a, *w;          /* codes [M,K], [N,K] */
+    float s_a, s_y, *s_w;   /* scales */
+    struct quant_dyadic *dy; /* [N] */
+    int8_t *y;              /* output [M,N] */
+};
+
+int gemm_int8_data_new(struct gemm_int8_data *d, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen);
+void gemm_int8_data_free(struct gemm_int8_data *d);
+/* Row i of Y by the scalar emulation (int64 accumulation, then the same dyadic requant). */
+void gemm_int8_emulate_row(const struct gemm_int8_data *d, int i, int8_t *out);
+/* Bit-exact (sampled rows) + float64 accuracy of d->y; the verdict in acc. */
+int gemm_int8_verify(const struct gemm_int8_data *d, uint64_t seed, int input, struct kb_accuracy *acc);
+/* float64 row i of A_f · W_fᵀ into out[N]. */
+void gemm_f64_row(const float *a, const float *w, int n, int k, int i, double *out);
+
+/* A SIMD path: one register tile of mr rows × nr columns over all K. */
+struct gemm_int8_isa {
+    const char *name; /* "avx512vnni", "avx2", "scalar" */
+    int mr, nr;
+    int offset_a;     /* 1: A is fed as a + 128, corrected by 128·colsum */
+    /* acc[r][j] = Σ_{q<k4} Σ_{t<4} A[r][4q+t] · P[q][j][t] for r < mr, j < nr; A rows lda apart */
+    void (*tile)(const uint8_t *a, size_t lda, const int8_t *panel, int k4, int32_t *acc);
+};
+extern const struct gemm_int8_isa gemm_int8_isa_scalar, gemm_int8_isa_avx2, gemm_int8_isa_avx512vnni;
+/* "scalar-u8": the VNNI path's tile shape and offset arithmetic in portable C (tests only). */
+extern const struct gemm_int8_isa gemm_int8_isa_scalar_u8;
+/* The fastest path this CPU runs; by name, NULL when unknown or not runnable here. */
+const struct gemm_int8_isa *gemm_int8_isa_best(void);
+const struct gemm_int8_isa *gemm_int8_isa_by_name(const char *name);
+/* Tests: makes the case's (quant.gemm_int8@cpu) later runs use this path; -1 if not runnable. */
+int gemm_int8_cpu_use_path(struct kb_case *c, const char *name);
+
+#endif

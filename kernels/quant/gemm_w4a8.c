@@ -1,0 +1,382 @@
+/* gemm_w4a8.c - quant.gemm_w4a8@cpu: INT4 weights with per-group scales × INT8 or FP8 (e4m3)
+ * activations, float32 output (FireQ-style W4A8; the catalogue's fp16 output is float32 here).
+ *
+ *   W [N,K] int4, packed two per byte (low nibble first), one float scale per group of g
+ *   consecutive k of a row; A [M,K] int8 (dtype i8) or e4m3 codes (dtype e4m3), one scale for
+ *   the tensor. For each group an exact integer partial sum, then float32:
+ *     P_g = Σ_{k∈g} â[k]·w[k]  (int32)      acc ← acc + (float)P_g · s_w[n][g]   (in group order)
+ *     Y[i][n] = acc · ŝ_a
+ *   where â is the int8 code (i8; ŝ_a = s_a) or the e4m3 value times 2^9 — every e4m3 value is
+ *   an integer multiple of 2^-9, |â| ≤ 448·2^9 < 2^18 — so the FP8 products are integers too
+ *   (ŝ_a = s_a·2^-9). P_g fits int32 while g·2^18·7 < 2^31: g ≤ 1024 for e4m3 (checked).
+ *   Integer partials make the result independent of summation order: the SIMD kernel and the
+ *   scalar emulation agree bit for bit (the float steps are the same operations in the same
+ *   order; no FMA contraction under -std=c11).
+ *
+ * AVX2 path: per 32 k, 16 packed bytes are unpacked in registers (mask, shift, interleave) into
+ * 32 nibbles in k order; i8 activations meet them through vpmaddubsw with the nibble as the
+ * unsigned operand u = w + 8 (the nibble with its top bit flipped, 0..15) and the correction
+ * P_g = Σ u·a − 8·Σ_g a (row-group sums of A computed once per run); e4m3 activations (int32
+ * after a 256-entry table) through vpmulld. Four rows of A share each unpacked weight vector.
+ * Groups whose size is odd or not a multiple of 32 finish with a scalar tail. */
+#include "kernels/quant/quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "harness/verify.h"
+#include "kernels/quant/fp8.h"
+#include "kernels/quant/gemm_int8.h"
+
+#define W4A8_ROWS 4 /* rows of A per weight unpack */
+
+struct w4a8_state {
+    int m, n, k, g, groups;
+    enum kb_dtype t;
+    float *a_f, *w_f;     /* unquantized inputs (float64 accuracy check) */
+    uint8_t *a_codes;     /* [M,K] int8 or e4m3 codes: the kernel's input */
+    uint8_t *w4;          /* [N, rb] packed int4 */
+    size_t rb;
+    float *s_w;           /* [N, groups] */
+    float s_a_eff;        /* ŝ_a */
+    int32_t lut[256];     /* e4m3 code → value·2^9 */
+    int32_t *a_int;       /* [M,K] run-time: e4m3 activations as integers */
+    int32_t *a_gsum;      /* [M, groups] run-time: Σ_g a (i8 offset correction) */
+    float *y;             /* [M,N] */
+    int use_avx2, nthreads;
+};
+
+static int32_t act_int(const struct w4a8_state *st, int i, int k)
+{
+    uint8_t c = st->a_codes[(size_t)i * st->k + k];
+    return st->t == KB_DTYPE_I8 ? (int32_t)(int8_t)c : st->lut[c];
+}
+
+/* The scalar emulation: row i of Y. */
+static void w4a8_emulate_row(const struct w4a8_state *st, int i, float *out)
+{
+    for (int n = 0; n < st->n; n++) {
+        const uint8_t *wr = st->w4 + (size_t)n * st->rb;
+        float acc = 0.0f;
+        for (int gi = 0; gi < st->groups; gi++) {
+            int k0 = gi * st->g, k1 = k0 + st->g < st->k ? k0 + st->g : st->k;
+            int32_t p = 0;
+            for (int k = k0; k < k1; k++)
+                p += act_int(st, i, k) * quant_i4_get(wr, k);
+            float term = (float)p * st->s_w[(size_t)n * st->groups + gi];
+            acc = acc + term;
+        }
+        out[n] = acc * st->s_a_eff;
+    }
+}
+
+/* ---- AVX2 ------------------------------------------------------------------------------------ */
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2")))
+
+/* 32 nibbles of 16 packed bytes, in k order, as u = w + 8 (unsigned 0..15). */
+AVX2 static inline __m256i unpack_u4(const uint8_t *p)
+{
+    const __m128i mask = _mm_set1_epi8(0x0F);
+    __m128i b = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8((char)0x88));
+    __m128i lo = _mm_and_si128(b, mask), hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
+    return _mm256_set_m128i(_mm_unpackhi_epi8(lo, hi), _mm_unpacklo_epi8(lo, hi));
+}
+
+AVX2 static inline int32_t hsum8(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Y rows r0[0..3] (pointers may repeat for a ragged block) × column n. */
+AVX2 static void w4a8_block_avx2(const struct w4a8_state *st, const int *rows, int n, float *outs[W4A8_ROWS])
+{
+    const uint8_t *wr = st->w4 + (size_t)n * st->rb;
+    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
+    float acc[W4A8_ROWS] = { 0 };
+    for (int gi = 0; gi < st->groups; gi++) {
+        const int k0 = gi * st->g, k1 = k0 + st->g < st->k ? k0 + st->g : st->k;
+        __m256i s[W4A8_ROWS];
+        for (int r = 0; r < W4A8_ROWS; r++)
+            s[r] = _mm256_setzero_si256();
+        int k = k0;
+        if ((k0 & 1) == 0) {
+            for (; k + 32 <= k1; k += 32) {
+                const __m256i u = unpack_u4(wr + k / 2);
+                if (st->t == KB_DTYPE_I8) {
+                    for (int r = 0; r < W4A8_ROWS; r++) {
+                        __m256i a = _mm256_loadu_si256((const __m256i *)(st->a_codes + (size_t)rows[r] * st->k + k));
+                        s[r] = _mm256_add_epi32(s[r], _mm256_madd_epi16(_mm256_maddubs_epi16(u, a), ones));
+                    }
+                } else {
+                    const __m256i w = _mm256_sub_epi8(u, eight);
+                    const __m256i w0 = _mm256_cvtepi8_epi32(_mm256_castsi256_si128(w));
+                    const __m256i w1 = _mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_castsi256_si128(w), 8));
+                    const __m256i w2 = _mm256_cvtepi8_epi32(_mm256_extracti128_si256(w, 1));
+                    const __m256i w3 = _mm256_cvtepi8_epi32(_mm_srli_si128(_mm256_extracti128_si256(w, 1), 8));
+                    for (int r = 0; r < W4A8_ROWS; r++) {
+                        const int32_t *a = st->a_int + (size_t)rows[r] * st->k + k;
+                        __m256i t = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)a), w0);
+                        t = _mm256_add_epi32(t, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(a + 8)), w1));
+                        t = _mm256_add_epi32(t, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(a + 16)), w2));
+                        t = _mm256_add_epi32(t, _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(a + 24)), w3));
+                        s[r] = _mm256_add_epi32(s[r], t);
+                    }
+                }
+            }
+        }
+        const int simd_end = k;
+        for (int r = 0; r < W4A8_ROWS; r++) {
+            int32_t p = hsum8(s[r]);
+            if (st->t == KB_DTYPE_I8 && simd_end > k0) {
+                /* Σ u·a over the SIMD part = Σ w·a + 8·Σ a: take the 8·Σ a back out */
+                int32_t asum = 0;
+                if (simd_end == k1)
+                    asum = st->a_gsum[(size_t)rows[r] * st->groups + gi];
+                else
+                    for (int kk = k0; kk < simd_end; kk++)
+                        asum += (int8_t)st->a_codes[(size_t)rows[r] * st->k + kk];
+                p -= 8 * asum;
+            }
+            for (int kk = simd_end; kk < k1; kk++)
+                p += act_int(st, rows[r], kk) * quant_i4_get(wr, kk);
+            float term = (float)p * st->s_w[(size_t)n * st->groups + gi];
+            acc[r] = acc[r] + term;
+        }
+    }
+    for (int r = 0; r < W4A8_ROWS; r++)
+        outs[r][n] = acc[r] * st->s_a_eff;
+}
+#endif
+
+/* ---- descriptor ------------------------------------------------------------------------------ */
+
+static double w4a8_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    double g = s->group < s->k ? s->group : s->k;
+    /* catalogue: M·K·s_a + N·K/2 + (N·K/g)·s_scale + M·N·s_o (s_a = 1, s_scale = s_o = 4) */
+    return (double)s->m * s->k + (double)s->n * s->k / 2 + 4.0 * s->n * ceil(s->k / g) + 4.0 * s->m * s->n;
+}
+
+static double w4a8_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    double m = s->m, n = s->n, k = s->k;
+    return 4 * (m + n) * k + m * k + n * k / 2 + 4 * n * k + 4 * m * k + 4 * m * n + 4 * m * k;
+}
+
+static void w4a8_teardown(struct kb_case *c)
+{
+    struct w4a8_state *st = c->state;
+    if (!st)
+        return;
+    free(st->a_f);
+    free(st->w_f);
+    free(st->a_codes);
+    free(st->w4);
+    free(st->s_w);
+    free(st->a_int);
+    free(st->a_gsum);
+    free(st->y);
+    free(st);
+    c->state = NULL;
+}
+
+static float absmax_of(const float *x, size_t n)
+{
+    float m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmaxf(m, fabsf(x[i]));
+    return m;
+}
+
+static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = quant_check_shape("quant.gemm_w4a8", &c->shape, QUANT_AXES_W4A8, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (c->dtype != KB_DTYPE_I8 && c->dtype != KB_DTYPE_FP8_E4M3) {
+        snprintf(err, errlen, "quant.gemm_w4a8: dtype %s not supported (activations i8 or e4m3)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    const int g = c->shape.group < c->shape.k ? c->shape.group : c->shape.k;
+    if (c->dtype == KB_DTYPE_FP8_E4M3 && g > 1024) {
+        snprintf(err, errlen, "quant.gemm_w4a8: group = %d exceeds 1024, past which an e4m3 group sum may overflow int32", g);
+        return KB_UNSUPPORTED;
+    }
+    struct w4a8_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    const size_t m = (size_t)c->shape.m, n = (size_t)c->shape.n, k = (size_t)c->shape.k;
+    st->m = c->shape.m, st->n = c->shape.n, st->k = c->shape.k, st->g = g, st->t = c->dtype;
+    st->groups = (st->k + g - 1) / g;
+    st->rb = quant_row_bytes(st->k, KB_DTYPE_I4);
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->a_f = quant_input_new(m, k, quant_sub_seed(c->seed, QUANT_SEED_A), c->shape.input);
+    st->w_f = quant_input_new(n, k, quant_sub_seed(c->seed, QUANT_SEED_B), KB_INPUT_NORMAL);
+    st->a_codes = quant_alloc(m * k);
+    st->w4 = quant_alloc(n * st->rb);
+    st->s_w = malloc(n * (size_t)st->groups * sizeof(float));
+    st->a_int = c->dtype == KB_DTYPE_FP8_E4M3 ? quant_alloc(m * k * sizeof(int32_t)) : NULL;
+    st->a_gsum = malloc(m * (size_t)st->groups * sizeof(int32_t));
+    st->y = quant_alloc(m * n * sizeof(float));
+    if (!st->a_f || !st->w_f || !st->a_codes || !st->w4 || !st->s_w || !st->a_gsum || !st->y ||
+        (c->dtype == KB_DTYPE_FP8_E4M3 && !st->a_int)) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory (%.0f bytes)", w4a8_footprint(&c->shape, c->dtype));
+        w4a8_teardown(c);
+        return KB_ERROR;
+    }
+    /* weights: int4 per group (quant_code: RNE, clamp to ±7) */
+    struct kb_shape ws = { .m = st->n, .k = st->k, .group = g, .granularity = KB_GRAN_GROUP };
+    float *deq = malloc(n * k * sizeof(float));
+    if (!deq) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory");
+        w4a8_teardown(c);
+        return KB_ERROR;
+    }
+    quant_quantize_emulate(st->w_f, &ws, KB_DTYPE_I4, st->s_w, st->w4, deq);
+    free(deq);
+    /* activations: per tensor */
+    const float s_a = quant_scale(absmax_of(st->a_f, m * k), c->dtype), inv = 1.0f / s_a;
+    for (size_t i = 0; i < m * k; i++)
+        st->a_codes[i] = quant_code(st->a_f[i], inv, c->dtype);
+    st->s_a_eff = c->dtype == KB_DTYPE_I8 ? s_a : s_a * 0x1p-9f;
+    for (int code = 0; code < 256; code++) {
+        float v = fp8_decode((uint8_t)code, FP8_E4M3);
+        st->lut[code] = isfinite(v) ? (int32_t)(v * 512.0f) : 0; /* NaN codes are never produced */
+    }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    st->use_avx2 = __builtin_cpu_supports("avx2");
+#endif
+    return KB_OK;
+}
+
+static int w4a8_run(struct kb_case *c)
+{
+    struct w4a8_state *st = c->state;
+    const int m = st->m, k = st->k;
+    /* activation preparation, part of the timed work: integers of the e4m3 codes, group sums */
+#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+    for (int i = 0; i < m; i++) {
+        const uint8_t *ar = st->a_codes + (size_t)i * k;
+        if (st->t == KB_DTYPE_FP8_E4M3)
+            for (int j = 0; j < k; j++)
+                st->a_int[(size_t)i * k + j] = st->lut[ar[j]];
+        else
+            for (int gi = 0; gi < st->groups; gi++) {
+                int k0 = gi * st->g, k1 = k0 + st->g < k ? k0 + st->g : k;
+                int32_t sum = 0;
+                for (int j = k0; j < k1; j++)
+                    sum += (int8_t)ar[j];
+                st->a_gsum[(size_t)i * st->groups + gi] = sum;
+            }
+    }
+    const int blocks = (m + W4A8_ROWS - 1) / W4A8_ROWS;
+#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+    for (int b = 0; b < blocks; b++) {
+        int rows[W4A8_ROWS];
+        float *outs[W4A8_ROWS];
+        for (int r = 0; r < W4A8_ROWS; r++) {
+            rows[r] = b * W4A8_ROWS + r < m ? b * W4A8_ROWS + r : b * W4A8_ROWS; /* ragged: repeat */
+            outs[r] = st->y + (size_t)rows[r] * st->n;
+        }
+#if defined(__x86_64__)
+        if (st->use_avx2) {
+            for (int n = 0; n < st->n; n++)
+                w4a8_block_avx2(st, rows, n, outs);
+            continue;
+        }
+#endif
+        for (int r = 0; r < W4A8_ROWS; r++)
+            if (r == 0 || rows[r] != rows[0])
+                w4a8_emulate_row(st, rows[r], outs[r]);
+    }
+    return KB_OK;
+}
+
+static int w4a8_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct w4a8_state *st = c->state;
+    long *rows = malloc(QUANT_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)st->n * sizeof *ref);
+    float *emu = malloc((size_t)st->n * sizeof *emu);
+    if (!rows || !ref || !emu) {
+        free(rows);
+        free(ref);
+        free(emu);
+        return KB_ERROR;
+    }
+    long nr = verify_sample_rows(st->m, QUANT_VERIFY_ROWS, c->seed, rows), mismatches = 0;
+    struct verify_acc va;
+    verify_begin(&va);
+    for (long r = 0; r < nr; r++) {
+        const int i = (int)rows[r];
+        const float *yr = st->y + (size_t)i * st->n;
+        w4a8_emulate_row(st, i, emu);
+        gemm_f64_row(st->a_f, st->w_f, st->n, st->k, i, ref);
+        for (int j = 0; j < st->n; j++) {
+            mismatches += memcmp(&yr[j], &emu[j], sizeof(float)) != 0;
+            verify_add(&va, yr[j], ref[j]);
+        }
+    }
+    verify_finish(&va, c->shape.input == KB_INPUT_OUTLIER ? QUANT_GEMM_W4A8_TOL_OUTLIER : QUANT_GEMM_W4A8_TOL, acc);
+    acc->rows_checked = nr;
+    acc->rows_total = st->m;
+    acc->exact_checked = nr * st->n;
+    acc->exact_mismatches = mismatches;
+    if (mismatches)
+        acc->passed = 0;
+    free(rows);
+    free(ref);
+    free(emu);
+    return KB_OK;
+}
+
+static int w4a8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct w4a8_state *st = c->state;
+    struct kb_tensor t[] = {
+        { "a", c->dtype, 2, { st->m, st->k }, st->a_codes, 0 },
+        { "w_int4", KB_DTYPE_I4, 2, { st->n, (int64_t)st->rb }, st->w4, 0 },
+        { "w_scales", KB_DTYPE_F32, 2, { st->n, st->groups }, st->s_w, 0 },
+        { "a_f32", KB_DTYPE_F32, 2, { st->m, st->k }, st->a_f, 0 },
+        { "w_f32", KB_DTYPE_F32, 2, { st->n, st->k }, st->w_f, 0 },
+        { "y", KB_DTYPE_F32, 2, { st->m, st->n }, st->y, 1 },
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
+        out[n++] = t[i];
+    return n;
+}
+
+const struct kb_kernel kb_quant_gemm_w4a8_cpu = {
+    .name = "quant.gemm_w4a8",
+    .impl = "cpu",
+    .description = "INT4 weights (group scales) x INT8 or FP8-e4m3 activations, exact integer group sums, f32 out",
+    .family = KB_FAMILY_QUANT,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
+    .axes = QUANT_AXES_W4A8,
+    .flops = quant_gemm_flops,
+    .bytes = w4a8_bytes,
+    .footprint = w4a8_footprint,
+    .setup = w4a8_setup,
+    .run = w4a8_run,
+    .verify = w4a8_verify,
+    .tensors = w4a8_tensors,
+    .teardown = w4a8_teardown,
+};

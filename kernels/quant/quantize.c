@@ -1,0 +1,327 @@
+/* quantize.c - quant.quantize@cpu: symmetric quantize + dequantize of an M×K float32 matrix.
+ *
+ * Scale per tensor, per channel (one per row: an output channel of a weight, a token of an
+ * activation) or per group of `group` consecutive elements of a row (the last group of a row
+ * may be short). scale = absmax / qmax in float32; code = RNE(x · (1/scale)) clamped to ±qmax
+ * (i8, i4) or the FP8 encoding of x · (1/scale) (e4m3, e5m2; fp8.c); dequantized = code · scale.
+ * INT4 codes are packed two per byte, low nibble first, rows padded to whole bytes.
+ *
+ * One pass per row (parallel over rows): block abs-max, then codes and dequantized values;
+ * per-tensor scales need a parallel abs-max pass first. The integer formats take an AVX2 path
+ * (float multiply, clamp, convert with the default round-to-nearest-even mode: the same float32
+ * operations as the scalar emulation, so the codes are identical); FP8 encodes element by
+ * element with integer bit arithmetic.
+ *
+ * Verification: codes and scales bit for bit against quant_quantize_emulate (every element),
+ * and the dequantized matrix against the float64 input (the accuracy cost of the format). */
+#include "kernels/quant/quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "harness/verify.h"
+#include "kernels/quant/fp8.h"
+
+struct quantize_state {
+    float *x, *deq, *scales;
+    uint8_t *codes;
+    size_t rb, nscales;
+    int use_avx2;
+    float decode[256]; /* FP8 code → value: the dequantization step of the FP8 formats */
+};
+
+/* ---- block kernels -------------------------------------------------------------------------- */
+
+static float absmax_scalar(const float *x, int n)
+{
+    float m = 0;
+    for (int j = 0; j < n; j++)
+        m = fmaxf(m, fabsf(x[j]));
+    return m;
+}
+
+/* Integer codes of one block into q (int8 values), dequantized into deq. */
+static void block_int_scalar(const float *x, int n, float inv, float sc, float qmax, int8_t *q, float *deq)
+{
+    for (int j = 0; j < n; j++) {
+        float v = x[j] * inv;
+        v = v > qmax ? qmax : v < -qmax ? -qmax : v == v ? v : 0.0f;
+        q[j] = (int8_t)nearbyintf(v);
+        deq[j] = (float)q[j] * sc;
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2")))
+AVX2 static float absmax_avx2(const float *x, int n)
+{
+    const __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 m0 = _mm256_setzero_ps(), m1 = m0;
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        m0 = _mm256_max_ps(m0, _mm256_and_ps(_mm256_loadu_ps(x + j), mask));
+        m1 = _mm256_max_ps(m1, _mm256_and_ps(_mm256_loadu_ps(x + j + 8), mask));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    float m = absmax_scalar(x + j, n - j);
+    for (int i = 0; i < 8; i++)
+        m = fmaxf(m, lanes[i]);
+    return m;
+}
+
+AVX2 static void block_int_avx2(const float *x, int n, float inv, float sc, float qmax, int8_t *q, float *deq)
+{
+    const __m256 vinv = _mm256_set1_ps(inv), vsc = _mm256_set1_ps(sc);
+    const __m256 hi = _mm256_set1_ps(qmax), lo = _mm256_set1_ps(-qmax);
+    const __m256i gather = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + j), vinv);
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        __m256i i32 = _mm256_cvtps_epi32(v); /* MXCSR default: round to nearest even */
+        _mm256_storeu_ps(deq + j, _mm256_mul_ps(_mm256_cvtepi32_ps(i32), vsc));
+        __m256i i16 = _mm256_packs_epi32(i32, i32);  /* [0..3 0..3 | 4..7 4..7] */
+        __m256i i8 = _mm256_packs_epi16(i16, i16);   /* bytes 0..3 in each lane */
+        i8 = _mm256_permutevar8x32_epi32(i8, gather); /* dwords 0 and 4 side by side */
+        _mm_storel_epi64((__m128i *)(q + j), _mm256_castsi256_si128(i8));
+    }
+    block_int_scalar(x + j, n - j, inv, sc, qmax, q + j, deq + j);
+}
+#endif
+
+static float absmax(const struct quantize_state *st, const float *x, int n)
+{
+#if defined(__x86_64__)
+    if (st->use_avx2)
+        return absmax_avx2(x, n);
+#endif
+    (void)st;
+    return absmax_scalar(x, n);
+}
+
+static void block_codes(const struct quantize_state *st, enum kb_dtype t, const float *x, int j0, int n,
+                        float sc, uint8_t *crow, float *deq, int8_t *tmp)
+{
+    const float inv = 1.0f / sc;
+    if (t == KB_DTYPE_I8 || t == KB_DTYPE_I4) {
+        int8_t *q = t == KB_DTYPE_I8 ? (int8_t *)crow + j0 : tmp;
+        float qmax = (float)quant_qmax(t);
+#if defined(__x86_64__)
+        if (st->use_avx2)
+            block_int_avx2(x + j0, n, inv, sc, qmax, q, deq + j0);
+        else
+#endif
+            block_int_scalar(x + j0, n, inv, sc, qmax, q, deq + j0);
+        if (t == KB_DTYPE_I4)
+            for (int j = 0; j < n; j++)
+                quant_i4_put(crow, j0 + j, q[j]);
+        return;
+    }
+    const enum fp8_format f = t == KB_DTYPE_FP8_E4M3 ? FP8_E4M3 : FP8_E5M2;
+    for (int j = j0; j < j0 + n; j++) {
+        uint8_t c = fp8_encode(x[j] * inv, f); /* = quant_code(x[j], inv, t) */
+        crow[j] = c;
+        deq[j] = st->decode[c] * sc;
+    }
+}
+
+/* ---- descriptor ----------------------------------------------------------------------------- */
+
+static double quantize_flops(const struct kb_shape *s)
+{
+    /* the catalogue's ≈ 4–6 ops per element (abs-max, scale, round, clamp) + 1 for dequantize */
+    return 5.0 * s->m * (double)s->k;
+}
+
+static double quantize_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    double n = (double)s->m * s->k;
+    /* read x, write codes and the dequantized copy, 4 bytes per scale */
+    return n * (4.0 + kb_dtype_size(t) + 4.0) + 4.0 * (double)quant_scale_count(s);
+}
+
+static double quantize_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    return (double)s->m * s->k * 9.0 + 4.0 * (double)quant_scale_count(s);
+}
+
+static void quantize_teardown(struct kb_case *c)
+{
+    struct quantize_state *st = c->state;
+    if (!st)
+        return;
+    free(st->x);
+    free(st->deq);
+    free(st->scales);
+    free(st->codes);
+    free(st);
+    c->state = NULL;
+}
+
+static int quantize_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = quant_check_shape("quant.quantize", &c->shape, QUANT_AXES_QUANTIZE, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (quant_qmax(c->dtype) == 0) {
+        snprintf(err, errlen, "quant.quantize: dtype %s is not a quantized format (i8, i4, e4m3, e5m2)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct quantize_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "quant.quantize: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    const size_t m = (size_t)c->shape.m, k = (size_t)c->shape.k;
+    st->rb = quant_row_bytes(c->shape.k, c->dtype);
+    st->nscales = quant_scale_count(&c->shape);
+    st->x = quant_input_new(m, k, quant_sub_seed(c->seed, QUANT_SEED_A), c->shape.input);
+    st->deq = quant_alloc(m * k * sizeof(float));
+    st->scales = quant_alloc(st->nscales * sizeof(float));
+    st->codes = quant_alloc(m * st->rb);
+    if (!st->x || !st->deq || !st->scales || !st->codes) {
+        snprintf(err, errlen, "quant.quantize: out of memory (%.0f bytes)", quantize_footprint(&c->shape, c->dtype));
+        quantize_teardown(c);
+        return KB_ERROR;
+    }
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    st->use_avx2 = __builtin_cpu_supports("avx2");
+#endif
+    for (int code = 0; code < 256; code++)
+        st->decode[code] = quant_decode((uint8_t)code, c->dtype);
+    return KB_OK;
+}
+
+static int quantize_run(struct kb_case *c)
+{
+    struct quantize_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const enum kb_dtype t = c->dtype;
+    const int m = s->m, k = s->k, g = quant_scale_cols(s);
+    const int groups = (k + g - 1) / g;
+    const int nt = c->threads > 0 ? c->threads : 1;
+
+    if (s->granularity == KB_GRAN_TENSOR) {
+        float amax = 0;
+#pragma omp parallel for num_threads(nt) reduction(max : amax) schedule(static)
+        for (int i = 0; i < m; i++)
+            amax = fmaxf(amax, absmax(st, st->x + (size_t)i * k, k));
+        st->scales[0] = quant_scale(amax, t);
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(nt) reduction(| : failed)
+    {
+        int8_t *tmp = t == KB_DTYPE_I4 ? malloc((size_t)g) : NULL;
+        failed |= t == KB_DTYPE_I4 && !tmp;
+#pragma omp for schedule(static)
+        for (int i = 0; i < m; i++) {
+            if (failed)
+                continue;
+            const float *xr = st->x + (size_t)i * k;
+            uint8_t *cr = st->codes + (size_t)i * st->rb;
+            if (t == KB_DTYPE_I4)
+                memset(cr, 0, st->rb);
+            for (int gi = 0; gi < groups; gi++) {
+                int j0 = gi * g, n = j0 + g < k ? g : k - j0;
+                float sc;
+                if (s->granularity == KB_GRAN_TENSOR) {
+                    sc = st->scales[0];
+                } else {
+                    sc = quant_scale(absmax(st, xr + j0, n), t);
+                    st->scales[(size_t)i * groups + gi] = sc;
+                }
+                block_codes(st, t, xr, j0, n, sc, cr, st->deq + (size_t)i * k, tmp);
+            }
+        }
+        free(tmp);
+    }
+    if (failed) {
+        snprintf(c->error, sizeof c->error, "quant.quantize: out of memory for a row buffer");
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int quantize_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct quantize_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const size_t m = (size_t)s->m, k = (size_t)s->k;
+    float *scales = malloc(st->nscales * sizeof(float));
+    uint8_t *codes = malloc(m * st->rb);
+    float *deq = malloc(m * k * sizeof(float));
+    if (!scales || !codes || !deq) {
+        free(scales);
+        free(codes);
+        free(deq);
+        return KB_ERROR;
+    }
+    quant_quantize_emulate(st->x, s, c->dtype, scales, codes, deq);
+    long mismatches = 0;
+    for (size_t i = 0; i < m * st->rb; i++)
+        mismatches += codes[i] != st->codes[i];
+    for (size_t i = 0; i < st->nscales; i++)
+        mismatches += memcmp(&scales[i], &st->scales[i], sizeof(float)) != 0;
+    struct verify_acc va;
+    verify_begin(&va);
+    for (size_t i = 0; i < m * k; i++)
+        verify_add(&va, st->deq[i], (double)st->x[i]);
+    verify_finish(&va, quant_quantize_tolerance(c->dtype, s->input), acc);
+    acc->rows_checked = acc->rows_total = (long)m;
+    acc->exact_checked = (long)(m * st->rb + st->nscales);
+    acc->exact_mismatches = mismatches;
+    if (mismatches)
+        acc->passed = 0;
+    free(scales);
+    free(codes);
+    free(deq);
+    return KB_OK;
+}
+
+static int quantize_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct quantize_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    struct kb_tensor t[] = {
+        { "x", KB_DTYPE_F32, 2, { s->m, s->k }, st->x, 0 },
+        { "codes", c->dtype, 2, { s->m, (int64_t)st->rb }, st->codes, 1 },
+        { "scales", KB_DTYPE_F32, 1, { (int64_t)st->nscales }, st->scales, 1 },
+        { "dequantized", KB_DTYPE_F32, 2, { s->m, s->k }, st->deq, 1 },
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
+        out[n++] = t[i];
+    return n;
+}
+
+const struct kb_kernel kb_quant_quantize_cpu = {
+    .name = "quant.quantize",
+    .impl = "cpu",
+    .description = "symmetric quantize+dequantize per tensor/channel/group to i8, i4 (packed), fp8 e4m3/e5m2",
+    .family = KB_FAMILY_QUANT,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8) | KB_DTYPE_BIT(KB_DTYPE_I4) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3) |
+              KB_DTYPE_BIT(KB_DTYPE_FP8_E5M2),
+    .axes = QUANT_AXES_QUANTIZE,
+    .flops = quantize_flops,
+    .bytes = quantize_bytes,
+    .footprint = quantize_footprint,
+    .setup = quantize_setup,
+    .run = quantize_run,
+    .verify = quantize_verify,
+    .tensors = quantize_tensors,
+    .teardown = quantize_teardown,
+};

@@ -1,0 +1,238 @@
+/* compare_text.c - a comparison as a terminal table and as JSON (compare_report.h). */
+#include "reports/compare_report.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "reports/reports.h"
+
+int compare_format_parse(const char *name, enum compare_format *out)
+{
+    if (strcmp(name, "text") == 0)
+        *out = COMPARE_TEXT;
+    else if (strcmp(name, "md") == 0 || strcmp(name, "markdown") == 0)
+        *out = COMPARE_MARKDOWN;
+    else if (strcmp(name, "json") == 0)
+        *out = COMPARE_JSON;
+    else if (strcmp(name, "junit") == 0)
+        *out = COMPARE_JUNIT;
+    else
+        return -1;
+    return 0;
+}
+
+int report_compare(FILE *out, const struct compare_result *r, enum compare_format fmt)
+{
+    switch (fmt) {
+    case COMPARE_TEXT: return report_compare_text(out, r);
+    case COMPARE_MARKDOWN: return report_compare_markdown(out, r);
+    case COMPARE_JSON: return report_compare_json(out, r);
+    case COMPARE_JUNIT: return report_compare_junit(out, r);
+    }
+    return -1;
+}
+
+void report_compare_outcome(const struct compare_result *r, char *buf, size_t len)
+{
+    const struct compare_summary *s = &r->summary;
+    if (s->failing == 0) {
+        snprintf(buf, len, "PASS");
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, len, "FAIL (");
+    static const enum compare_verdict failing[] = { VERDICT_REGRESSED, VERDICT_NEWLY_FAILING, VERDICT_ACCURACY_DROP };
+    int first = 1;
+    for (size_t i = 0; i < sizeof failing / sizeof failing[0] && used < len; i++) {
+        int n = s->count[failing[i]];
+        if (!n)
+            continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s%d %s", first ? "" : ", ", n,
+                                 compare_verdict_name(failing[i]));
+        first = 0;
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, ")");
+}
+
+static void run_line(FILE *out, const char *what, const struct run_row *run)
+{
+    fprintf(out, "%-9s run %lld  %s  %s  %s%s%s  on %s (%s)\n", what, (long long)run->id, run->uuid, run->started,
+            run->status, *run->tag ? "  tags: " : "", run->tag, run->hostname, run->machine);
+}
+
+static void format_or_dash(double seconds, char *buf, size_t len)
+{
+    if (isnan(seconds))
+        snprintf(buf, len, "-");
+    else
+        report_format_seconds(seconds, buf, len);
+}
+
+int report_compare_text(FILE *out, const struct compare_result *r)
+{
+    run_line(out, "base", &r->base);
+    run_line(out, "candidate", &r->cand);
+    fprintf(out, "regression: p < %g, slower by more than the threshold (%.1f%% unless overridden) and the runs' noise\n\n",
+            r->options.alpha, 100 * r->options.threshold);
+    fprintf(out, "%-14s %-58s %10s %10s %8s %17s %9s\n", "verdict", "case", "base", "candidate", "change",
+            "CI of change", "p");
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compare_case *c = &r->cases[i];
+        char label[256], b[32], k[32], change[16] = "-", ci[40] = "-", p[16] = "-";
+        compare_case_label(c, label, sizeof label);
+        format_or_dash(c->base_median, b, sizeof b);
+        format_or_dash(c->cand_median, k, sizeof k);
+        if (!isnan(c->ratio)) {
+            snprintf(change, sizeof change, "%+.1f%%", 100 * (c->ratio - 1));
+            snprintf(ci, sizeof ci, "%+.1f..%+.1f%%", 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1));
+            snprintf(p, sizeof p, "%.2g", c->ratio >= 1 ? c->p_slower : c->p_faster);
+        }
+        fprintf(out, "%-14s %-58s %10s %10s %8s %17s %9s\n", compare_verdict_name(c->verdict), label, b, k, change,
+                ci, p);
+        if (compare_verdict_fails(c->verdict) || c->verdict == VERDICT_STILL_FAILING)
+            fprintf(out, "%14s   %s\n", "", c->reason);
+    }
+    char outcome[160];
+    report_compare_outcome(r, outcome, sizeof outcome);
+    fprintf(out, "\n%d cases", r->summary.total);
+    const char *sep = ": ";
+    for (int v = 0; v < VERDICT_COUNT; v++)
+        if (r->summary.count[v]) {
+            fprintf(out, "%s%d %s", sep, r->summary.count[v], compare_verdict_name((enum compare_verdict)v));
+            sep = ", ";
+        }
+    fprintf(out, " -> %s\n", outcome);
+    return ferror(out) ? -1 : 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------ */
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int len = report_utf8_sequence((const char *)p);
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else if (len == 0) { /* not UTF-8: U+FFFD, so every parser accepts the file */
+            fputs("\\ufffd", out);
+            p++;
+            continue;
+        } else {
+            fwrite(p, 1, (size_t)len, out);
+            p += len;
+            continue;
+        }
+        p++;
+    }
+    fputc('"', out);
+}
+
+static void json_number(FILE *out, double v)
+{
+    if (isfinite(v))
+        fprintf(out, "%.17g", v);
+    else
+        fputs("null", out);
+}
+
+static void json_dim(FILE *out, int v)
+{
+    if (v > 0)
+        fprintf(out, "%d", v);
+    else
+        fputs("null", out);
+}
+
+static void json_run(FILE *out, const struct run_row *run)
+{
+    fprintf(out, "{\"id\": %lld, \"uuid\": ", (long long)run->id);
+    json_string(out, run->uuid);
+    fputs(", \"started\": ", out);
+    json_string(out, run->started);
+    fputs(", \"status\": ", out);
+    json_string(out, run->status);
+    fputs(", \"tags\": ", out);
+    json_string(out, run->tag);
+    fputs(", \"hostname\": ", out);
+    json_string(out, run->hostname);
+    fputs(", \"machine\": ", out);
+    json_string(out, run->machine);
+    fputs("}", out);
+}
+
+int report_compare_json(FILE *out, const struct compare_result *r)
+{
+    char outcome[160];
+    report_compare_outcome(r, outcome, sizeof outcome);
+    fputs("{\n  \"base\": ", out);
+    json_run(out, &r->base);
+    fputs(",\n  \"candidate\": ", out);
+    json_run(out, &r->cand);
+    fprintf(out, ",\n  \"options\": {\"alpha\": %g, \"threshold\": %g, \"accuracy_slack\": %g, \"resamples\": %u, "
+            "\"cross_machine\": %s, \"thresholds\": [", r->options.alpha, r->options.threshold,
+            r->options.accuracy_slack, r->options.resamples, r->options.cross_machine ? "true" : "false");
+    for (int i = 0; i < r->options.n_overrides; i++) {
+        fputs(i ? ", {\"kernels\": " : "{\"kernels\": ", out);
+        json_string(out, r->options.overrides[i].pattern);
+        fprintf(out, ", \"threshold\": %g}", r->options.overrides[i].threshold);
+    }
+    fputs("]},\n  \"summary\": {", out);
+    fprintf(out, "\"cases\": %d, \"failing\": %d", r->summary.total, r->summary.failing);
+    for (int v = 0; v < VERDICT_COUNT; v++)
+        fprintf(out, ", \"%s\": %d", compare_verdict_name((enum compare_verdict)v), r->summary.count[v]);
+    fputs(", \"outcome\": ", out);
+    json_string(out, outcome);
+    fputs("},\n  \"cases\": [", out);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compare_case *c = &r->cases[i];
+        fputs(i ? ",\n    {" : "\n    {", out);
+        fputs("\"verdict\": ", out);
+        json_string(out, compare_verdict_name(c->verdict));
+        fputs(", \"kernel\": ", out);
+        json_string(out, c->kernel);
+        fputs(", \"impl\": ", out);
+        json_string(out, c->impl);
+        fputs(", \"device\": ", out);
+        json_string(out, c->device);
+        fputs(", \"dtype\": ", out);
+        json_string(out, c->dtype);
+        fputs(", \"batch\": ", out);
+        json_dim(out, c->shape.batch);
+        fputs(", \"heads\": ", out);
+        json_dim(out, c->shape.heads);
+        fputs(", \"kv_heads\": ", out);
+        json_dim(out, c->shape.kv_heads);
+        fputs(", \"seq_len\": ", out);
+        json_dim(out, c->shape.seq_len);
+        fputs(", \"head_dim\": ", out);
+        json_dim(out, c->shape.head_dim);
+        fprintf(out, ", \"causal\": %s, \"threads\": %d, \"cold_cache\": %s", c->shape.causal ? "true" : "false",
+                c->threads, c->cold_cache ? "true" : "false");
+        fprintf(out, ", \"base_case_id\": %lld, \"candidate_case_id\": %lld", (long long)c->base_case,
+                (long long)c->cand_case);
+        fputs(", \"base_status\": ", out);
+        json_string(out, c->base_status);
+        fputs(", \"candidate_status\": ", out);
+        json_string(out, c->cand_status);
+        const struct { const char *key; double v; } nums[] = {
+            { "base_median_s", c->base_median }, { "candidate_median_s", c->cand_median },
+            { "base_noise", c->base_noise }, { "candidate_noise", c->cand_noise },
+            { "ratio", c->ratio }, { "ratio_ci_lo", c->ratio_lo }, { "ratio_ci_hi", c->ratio_hi },
+            { "p_slower", c->p_slower }, { "p_faster", c->p_faster }, { "threshold", c->threshold },
+            { "base_rel_l2_err", c->base_err }, { "candidate_rel_l2_err", c->cand_err },
+            { "tolerance", c->tolerance },
+        };
+        for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+            fprintf(out, ", \"%s\": ", nums[k].key);
+            json_number(out, nums[k].v);
+        }
+        fprintf(out, ", \"base_samples\": %zu, \"candidate_samples\": %zu, \"reason\": ", c->base_n, c->cand_n);
+        json_string(out, c->reason);
+        fputs("}", out);
+    }
+    fputs("\n  ]\n}\n", out);
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,289 @@
+/* report.c - the report's data: runs, series, the output folder (report.h). */
+#include "reports/report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "reports/gnuplot.h"
+#include "reports/reports.h"
+
+/* ---- series ----------------------------------------------------------------------------------- */
+
+static int same_dims(const struct result_row *a, const struct result_row *b)
+{
+    return a->shape.batch == b->shape.batch && a->shape.heads == b->shape.heads &&
+           a->shape.kv_heads == b->shape.kv_heads && a->shape.head_dim == b->shape.head_dim &&
+           a->shape.causal == b->shape.causal && a->threads == b->threads && a->cold_cache == b->cold_cache;
+}
+
+static int same_series(const struct result_row *a, const struct result_row *b)
+{
+    return same_dims(a, b) && strcmp(a->kernel, b->kernel) == 0 && strcmp(a->impl, b->impl) == 0 &&
+           strcmp(a->device, b->device) == 0 && strcmp(a->dtype, b->dtype) == 0;
+}
+
+int report_series_comparable(const struct series *a, const struct series *b)
+{
+    return same_dims(a->proto, b->proto);
+}
+
+static int usable(const struct result_row *r)
+{
+    return strcmp(r->status, "ok") == 0 && r->shape.seq_len > 0 && r->stats.median > 0 && isfinite(r->stats.median);
+}
+
+static int by_n(const void *x, const void *y)
+{
+    const struct result_row *a = *(const struct result_row *const *)x, *b = *(const struct result_row *const *)y;
+    return (a->shape.seq_len > b->shape.seq_len) - (a->shape.seq_len < b->shape.seq_len);
+}
+
+/* Appends " name=value" for each dimension that differs among the family's series. */
+static void label_series(struct series *v, long nv)
+{
+    for (long i = 0; i < nv; i++) {
+        const struct result_row *p = v[i].proto;
+        int vary_b = 0, vary_h = 0, vary_kv = 0, vary_d = 0, vary_c = 0, vary_t = 0, vary_cold = 0;
+        for (long j = 0; j < nv; j++) {
+            if (strcmp(v[j].family, v[i].family) != 0)
+                continue;
+            const struct result_row *q = v[j].proto;
+            vary_b |= q->shape.batch != p->shape.batch;
+            vary_h |= q->shape.heads != p->shape.heads;
+            vary_kv |= q->shape.kv_heads != p->shape.kv_heads;
+            vary_d |= q->shape.head_dim != p->shape.head_dim;
+            vary_c |= q->shape.causal != p->shape.causal;
+            vary_t |= q->threads != p->threads;
+            vary_cold |= q->cold_cache != p->cold_cache;
+        }
+        char *l = v[i].label;
+        size_t len = sizeof v[i].label, u;
+        /* The device is named only where the impl does not already say it ("cpu", "cpu.f64"). */
+        if (strncmp(p->impl, p->device, strlen(p->device)) == 0)
+            u = (size_t)snprintf(l, len, "%s [%s, %s]", p->kernel, p->impl, p->dtype);
+        else
+            u = (size_t)snprintf(l, len, "%s [%s on %s, %s]", p->kernel, p->impl, p->device, p->dtype);
+#define ADD(cond, ...) if ((cond) && u < len) u += (size_t)snprintf(l + u, len - u, __VA_ARGS__)
+        ADD(vary_b, " B=%d", p->shape.batch);
+        ADD(vary_h, " H=%d", p->shape.heads);
+        ADD(vary_kv, " Hkv=%d", p->shape.kv_heads);
+        ADD(vary_d, " d=%d", p->shape.head_dim);
+        ADD(vary_c, " %s", p->shape.causal ? "causal" : "non-causal");
+        ADD(vary_t, " %d thread%s", p->threads, p->threads == 1 ? "" : "s");
+        ADD(vary_cold, " %s", p->cold_cache ? "cold" : "warm");
+#undef ADD
+    }
+}
+
+long report_series_build(const struct result_row *rows, long n, struct series **out)
+{
+    struct series *v = NULL;
+    long nv = 0;
+    *out = NULL;
+    for (long i = 0; i < n; i++) {
+        if (!usable(&rows[i]))
+            continue;
+        long k = 0;
+        while (k < nv && !same_series(v[k].proto, &rows[i]))
+            k++;
+        if (k == nv) {
+            struct series *grown = realloc(v, sizeof *v * (size_t)(nv + 1));
+            if (!grown)
+                goto oom;
+            v = grown;
+            memset(&v[nv], 0, sizeof v[nv]);
+            v[nv].proto = &rows[i];
+            v[nv].rows = calloc((size_t)n, sizeof *v[nv].rows);
+            v[nv].n = calloc((size_t)n, sizeof *v[nv].n);
+            v[nv].t = calloc((size_t)n, sizeof *v[nv].t);
+            nv++;
+            if (!v[k].rows || !v[k].n || !v[k].t)
+                goto oom;
+            snprintf(v[k].kernel, sizeof v[k].kernel, "%s", rows[i].kernel);
+            snprintf(v[k].impl, sizeof v[k].impl, "%s", rows[i].impl);
+            snprintf(v[k].device, sizeof v[k].device, "%s", rows[i].device);
+            snprintf(v[k].dtype, sizeof v[k].dtype, "%s", rows[i].dtype);
+            snprintf(v[k].family, sizeof v[k].family, "%s", rows[i].kernel);
+            char *dot = strchr(v[k].family, '.');
+            if (dot)
+                *dot = '\0';
+        }
+        v[k].rows[v[k].count++] = &rows[i];
+    }
+    for (long k = 0; k < nv; k++) {
+        qsort(v[k].rows, (size_t)v[k].count, sizeof *v[k].rows, by_n);
+        for (int j = 0; j < v[k].count; j++) {
+            v[k].n[j] = v[k].rows[j]->shape.seq_len;
+            v[k].t[j] = v[k].rows[j]->stats.median;
+        }
+        v[k].fitted = scaling_fit(v[k].n, v[k].t, v[k].count, &v[k].fit) == 0;
+    }
+    label_series(v, nv);
+    *out = v;
+    return nv;
+oom:
+    report_series_free(v, nv);
+    return -1;
+}
+
+void report_series_free(struct series *v, long n)
+{
+    for (long i = 0; i < n; i++) {
+        free(v[i].rows);
+        free(v[i].n);
+        free(v[i].t);
+    }
+    free(v);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+void report_note(struct report *r, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[256];
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (r->log)
+        fprintf(r->log, "note: %s\n", buf);
+    if (r->nnotes < (int)(sizeof r->notes / sizeof r->notes[0]))
+        snprintf(r->notes[r->nnotes++], sizeof r->notes[0], "%s", buf);
+}
+
+FILE *report_open(const struct report *r, const char *name, char *why, size_t whylen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", r->opt->out_dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        snprintf(why, whylen, "cannot create '%s': %s", path, strerror(errno));
+    return f;
+}
+
+void report_shape_text(const struct result_row *row, char *out, size_t len)
+{
+    const struct kb_shape *s = &row->shape;
+    size_t u = 0;
+    out[0] = '\0';
+#define ADD(cond, ...) if ((cond) && u < len) u += (size_t)snprintf(out + u, len - u, __VA_ARGS__)
+    ADD(s->batch > 0, "B=%d ", s->batch);
+    ADD(s->heads > 0, "H=%d ", s->heads);
+    ADD(s->kv_heads > 0 && s->kv_heads != s->heads, "Hkv=%d ", s->kv_heads);
+    ADD(s->seq_len > 0, "N=%d ", s->seq_len);
+    ADD(s->head_dim > 0, "d=%d ", s->head_dim);
+    ADD(s->causal, "causal ");
+#undef ADD
+    if (u > 0 && u <= len && out[u - 1] == ' ')
+        out[u - 1] = '\0';
+}
+
+/* mkdir -p */
+static int make_dir(const char *path, char *why, size_t whylen)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                snprintf(why, whylen, "cannot create the folder '%s': %s", buf, strerror(errno));
+                return -1;
+            }
+            *p = saved;
+            if (!saved)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, whylen, "'%s' is not a folder", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the report ------------------------------------------------------------------------------- */
+
+static const char *terminal_of(const char *format)
+{
+    if (strcmp(format, "png") == 0)
+        return "pngcairo";
+    if (strcmp(format, "svg") == 0)
+        return "svg";
+    return "pdfcairo";
+}
+
+static int collect_claim(const struct claim_row *c, void *ctx)
+{
+    struct report *r = ctx;
+    struct claim_row *grown = realloc(r->claims, sizeof *grown * (size_t)(r->nclaims + 1));
+    if (!grown)
+        return 1;
+    r->claims = grown;
+    r->claims[r->nclaims++] = *c;
+    return 0;
+}
+
+static int load_claims(struct store *s, struct report *r, char *why, size_t whylen)
+{
+    if (store_list_claims(s, r->opt->claims_machine, collect_claim, r) != 0) {
+        snprintf(why, whylen, "%s", store_errmsg(s));
+        return -1;
+    }
+    if (r->nclaims == 0) {
+        snprintf(why, whylen, "no paper-claim verdicts stored%s; run 'kbench claims' first",
+                 r->opt->claims_machine ? " for this machine" : "");
+        return -1;
+    }
+    return 0;
+}
+
+int report_write(struct store *s, const int64_t *run_ids, int nruns, const struct report_options *opt, FILE *log,
+                 char *why, size_t whylen)
+{
+    if (gnuplot_check_terminal(terminal_of(opt->format), why, whylen) != 0)
+        return -1;
+    /* A PDF report's page shows PNG copies of the plots (a browser cannot inline a PDF). */
+    if (strcmp(opt->format, "pdf") == 0 && gnuplot_check_terminal("pngcairo", why, whylen) != 0)
+        return -1;
+    if (make_dir(opt->out_dir, why, whylen) != 0)
+        return -1;
+    struct report r = { .opt = opt, .store = s, .nruns = nruns, .log = log };
+    r.runs = calloc((size_t)nruns, sizeof *r.runs);
+    if (!r.runs) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    if (opt->claims && load_claims(s, &r, why, whylen) != 0)
+        rc = -1;
+    for (int i = 0; i < nruns && rc == 0; i++) {
+        struct report_run *run = &r.runs[i];
+        if (store_get_run(s, run_ids[i], &run->run) != 0 || store_get_machine(s, run_ids[i], &run->machine) != 0 ||
+            roofline_load(s, &run->machine, &run->roof) != 0 ||
+            (run->n = report_load_results(s, run_ids[i], &run->rows)) < 0) {
+            snprintf(why, whylen, "%s", store_errmsg(s));
+            rc = -1;
+        }
+    }
+    if (rc == 0 && nruns > 0)
+        rc = report_plots(&r, why, whylen);
+    if (rc == 0 && nruns > 0)
+        rc = report_pages(&r, why, whylen);
+    if (rc == 0 && opt->claims)
+        rc = report_claim_plots(&r, why, whylen);
+    if (rc == 0 && opt->claims)
+        rc = report_claims_page(&r, why, whylen);
+    free(r.claims);
+    for (int i = 0; i < nruns; i++)
+        free(r.runs[i].rows);
+    free(r.runs);
+    free(r.plots);
+    return rc;
+}

@@ -1,0 +1,780 @@
+/* report_plots.c - each plot of a report as NAME.dat + NAME.gp, rendered by gnuplot (report.h).
+ *
+ * Every script starts with the same block choosing the terminal from the variable `fmt`
+ * (default: the report's format), so `gnuplot -e 'fmt="svg"' NAME.gp` re-renders a plot in
+ * another format. Text is set in gnuplot's noenhanced mode: kernel names print as they are.
+ */
+#include "reports/report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/gnuplot.h"
+
+#define MAX_SERIES_LINES 24 /* more lines than this would make an unreadable legend */
+
+struct plot {
+    struct report *r;
+    char name[96];
+    FILE *dat, *gp;
+    FILE *cmd;  /* the plot command, collected apart so definitions can go before it */
+    char *cmd_text;
+    size_t cmd_len;
+    int blocks; /* data blocks written (gnuplot `index`) */
+};
+
+static int plot_begin(struct report *r, struct plot *p, const char *name, const char *title, const char *xlabel,
+                      const char *ylabel, char *why, size_t whylen)
+{
+    memset(p, 0, sizeof *p);
+    p->r = r;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    /* Names come from kernel names: keep them to characters safe in file names and URLs. */
+    for (char *c = p->name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-'))
+            *c = '_';
+    char file[128];
+    snprintf(file, sizeof file, "%s.dat", p->name);
+    if (!(p->dat = report_open(r, file, why, whylen)))
+        return -1;
+    snprintf(file, sizeof file, "%s.gp", p->name);
+    if (!(p->gp = report_open(r, file, why, whylen))) {
+        fclose(p->dat);
+        return -1;
+    }
+    if (!(p->cmd = open_memstream(&p->cmd_text, &p->cmd_len))) {
+        fclose(p->dat);
+        fclose(p->gp);
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    const struct report_options *o = r->opt;
+    char qt[512], qx[256], qy[256];
+    gnuplot_quote(qt, sizeof qt, title);
+    gnuplot_quote(qx, sizeof qx, xlabel);
+    gnuplot_quote(qy, sizeof qy, ylabel);
+    fprintf(p->dat, "# kbench report: %s\n# %s\n", p->name, title);
+    fprintf(p->gp,
+            "# kbench report: %s - %s\n"
+            "# Draws %s.dat. Re-render in this folder: gnuplot %s.gp\n"
+            "# (another format: gnuplot -e 'fmt=\"svg\"' %s.gp; png, svg and pdf are known)\n"
+            "if (!exists(\"fmt\")) fmt = \"%s\"\n"
+            "if (fmt eq \"png\") { set terminal pngcairo size %d,%d noenhanced font \"DejaVu Sans,10\" background rgb \"white\" }\n"
+            "if (fmt eq \"svg\") { set terminal svg size %d,%d noenhanced font \"DejaVu Sans,11\" background rgb \"white\" }\n"
+            "if (fmt eq \"pdf\") { set terminal pdfcairo size %.2fin,%.2fin noenhanced font \"DejaVu Sans,9\" }\n"
+            "set output \"%s.\".fmt\n"
+            "set encoding utf8\n"
+            "set title %s\n"
+            "set xlabel %s\n"
+            "set ylabel %s\n"
+            "set grid xtics ytics mxtics mytics lc rgb \"#dddddd\"\n"
+            "set key below left vertical Left reverse maxcols 1 noautotitle samplen 3 font \",9\"\n"
+            "set border 3\nset tics nomirror\n"
+            "# colour-blind-safe line colours (Okabe-Ito, then Tableau), none pale on white\n"
+            "set linetype 1 lc rgb \"#0072b2\" lw 1.5\nset linetype 2 lc rgb \"#d55e00\" lw 1.5\n"
+            "set linetype 3 lc rgb \"#009e73\" lw 1.5\nset linetype 4 lc rgb \"#cc79a7\" lw 1.5\n"
+            "set linetype 5 lc rgb \"#e69f00\" lw 1.5\nset linetype 6 lc rgb \"#56b4e9\" lw 1.5\n"
+            "set linetype 7 lc rgb \"#000000\" lw 1.5\nset linetype 8 lc rgb \"#8c564b\" lw 1.5\n"
+            "set linetype 9 lc rgb \"#7f7f7f\" lw 1.5\nset linetype 10 lc rgb \"#bcbd22\" lw 1.5\n"
+            "set linetype cycle 10\n",
+            p->name, title, p->name, p->name, p->name, o->format, o->width, o->height, o->width, o->height,
+            o->width / 96.0, o->height / 96.0, p->name, qt, qx, qy);
+    return 0;
+}
+
+/* Starts data block number p->blocks, headed by a comment naming it. */
+static int block_begin(struct plot *p, const char *label, const char *columns)
+{
+    if (p->blocks)
+        fputs("\n\n", p->dat);
+    fprintf(p->dat, "# [%d] %s\n# %s\n", p->blocks, label, columns);
+    return p->blocks++;
+}
+
+/* Drops a plot that turned out to have nothing to draw. */
+static void plot_abandon(struct plot *p)
+{
+    fclose(p->dat);
+    fclose(p->gp);
+    fclose(p->cmd);
+    free(p->cmd_text);
+}
+
+static int plot_end(struct plot *p, const char *title, const char *caption, char *why, size_t whylen)
+{
+    fclose(p->cmd);
+    if (p->cmd_text)
+        fprintf(p->gp, "%s\n", p->cmd_text);
+    free(p->cmd_text);
+    int bad = ferror(p->dat) || ferror(p->gp);
+    bad |= fclose(p->dat) != 0;
+    bad |= fclose(p->gp) != 0;
+    if (bad) {
+        snprintf(why, whylen, "cannot write %s/%s.dat or .gp", p->r->opt->out_dir, p->name);
+        return -1;
+    }
+    char script[128];
+    snprintf(script, sizeof script, "%s.gp", p->name);
+    if (gnuplot_render(p->r->opt->out_dir, script, why, whylen) != 0)
+        return -1;
+    struct report *r = p->r;
+    const char *shown = r->opt->format;
+    if (strcmp(shown, "pdf") == 0) {
+        /* The page shows a PNG of the same script. */
+        if (gnuplot_render_fmt(r->opt->out_dir, "png", script, why, whylen) != 0)
+            return -1;
+        shown = "png";
+    }
+    if (r->nplots == r->cap) {
+        int cap = r->cap ? r->cap * 2 : 16;
+        struct report_plot *grown = realloc(r->plots, sizeof *grown * (size_t)cap);
+        if (!grown) {
+            snprintf(why, whylen, "out of memory");
+            return -1;
+        }
+        r->plots = grown;
+        r->cap = cap;
+    }
+    struct report_plot *rp = &r->plots[r->nplots++];
+    snprintf(rp->name, sizeof rp->name, "%s", p->name);
+    snprintf(rp->title, sizeof rp->title, "%s", title);
+    snprintf(rp->caption, sizeof rp->caption, "%s", caption);
+    snprintf(rp->image, sizeof rp->image, "%s.%s", p->name, shown);
+    if (r->log)
+        fprintf(r->log, "wrote %s/%s.%s (+ .dat, .gp)\n", r->opt->out_dir, p->name, r->opt->format);
+    return 0;
+}
+
+/* The plot command is written in pieces: "plot A, B, C". */
+static void plot_item(struct plot *p, int *items, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void plot_item(struct plot *p, int *items, const char *fmt, ...)
+{
+    fputs(*items ? ", \\\n     " : "plot ", p->cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(p->cmd, fmt, ap);
+    va_end(ap);
+    (*items)++;
+}
+
+static void time_unit(double max_s, double *scale, const char **unit)
+{
+    if (max_s >= 1) {
+        *scale = 1;
+        *unit = "s";
+    } else if (max_s >= 1e-3) {
+        *scale = 1e3;
+        *unit = "ms";
+    } else {
+        *scale = 1e6;
+        *unit = "µs";
+    }
+}
+
+static int plotted_family(const char *family)
+{
+    return strcmp(family, "selftest") != 0;
+}
+
+static void fit_text(const struct series *s, char *out, size_t len)
+{
+    if (!s->fitted)
+        snprintf(out, len, "one N: no fit");
+    else if (isnan(s->fit.exponent_lo))
+        snprintf(out, len, "p = %.2f (2 points, no CI)", s->fit.exponent);
+    else
+        snprintf(out, len, "p = %.2f [%.2f, %.2f]", s->fit.exponent, s->fit.exponent_lo, s->fit.exponent_hi);
+}
+
+/* ---- latency and throughput per family --------------------------------------------------------- */
+
+static int latency_plot(struct report *r, const char *family, struct series *v, long nv, char *why, size_t whylen)
+{
+    double max_t = 0;
+    int lines = 0;
+    for (long i = 0; i < nv; i++)
+        if (strcmp(v[i].family, family) == 0)
+            for (int j = 0; j < v[i].count; j++)
+                if (v[i].t[j] > max_t)
+                    max_t = v[i].t[j];
+    double scale;
+    const char *unit;
+    time_unit(max_t, &scale, &unit);
+    char name[96], title[192], ylabel[96];
+    snprintf(name, sizeof name, "latency_%s", family);
+    snprintf(title, sizeof title, "%s: median time per call vs sequence length (run %lld)", family,
+             (long long)r->runs[0].run.id);
+    snprintf(ylabel, sizeof ylabel, "median time per call (%s), log scale", unit);
+    struct plot p;
+    if (plot_begin(r, &p, name, title, "sequence length N (log scale)", ylabel, why, whylen) != 0)
+        return -1;
+    fprintf(p.gp, "set logscale x 2\nset logscale y 10\nset format x \"%%g\"\nset format y \"%%g\"\n"
+                  "set offsets graph 0.03, graph 0.03, 0, 0\n"
+                  "# dashed: the least-squares fit t = c * N^p (p and its 95%% CI in the legend)\n");
+    int items = 0, marked = 0;
+    char body[8192] = "";
+    size_t bu = 0;
+    for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
+        struct series *s = &v[i];
+        if (strcmp(s->family, family) != 0)
+            continue;
+        int b = block_begin(&p, s->label, "N  median_s  ci_lo_s  ci_hi_s");
+        for (int j = 0; j < s->count; j++) {
+            const struct kb_stats *st = &s->rows[j]->stats;
+            fprintf(p.dat, "%d %.9g %.9g %.9g\n", s->rows[j]->shape.seq_len, st->median,
+                    isfinite(st->ci_lo) ? st->ci_lo : st->median, isfinite(st->ci_hi) ? st->ci_hi : st->median);
+        }
+        char fit[96], text[320], key[384];
+        fit_text(s, fit, sizeof fit);
+        snprintf(text, sizeof text, "%s  %s", s->label, fit);
+        gnuplot_quote(key, sizeof key, text);
+        lines++;
+        plot_item(&p, &items, "\"%s.dat\" index %d using 1:($2*%g):($3*%g):($4*%g) with yerrorlines lt %d pt 7 ps 0.6 title %s",
+                  p.name, b, scale, scale, scale, lines, key);
+        if (s->fitted && bu < sizeof body)
+            bu += (size_t)snprintf(body + bu, sizeof body - bu, "fit%d(x) = %.9g * x**%.6g\n", lines,
+                                   exp(s->fit.log_coef) * scale, s->fit.exponent);
+        if (s->fitted)
+            plot_item(&p, &items, "fit%d(x) with lines lt %d dt 2 lw 1 notitle", lines, lines);
+    }
+    /* Crossovers: where one series of the family overtakes another comparable one. */
+    for (long i = 0; i < nv; i++)
+        for (long j = i + 1; j < nv; j++) {
+            if (strcmp(v[i].family, family) || strcmp(v[j].family, family) || !report_series_comparable(&v[i], &v[j]))
+                continue;
+            double x[4];
+            int k = scaling_crossovers(v[i].n, v[i].t, v[i].count, v[j].n, v[j].t, v[j].count, x, 4, NULL);
+            for (int c = 0; c < k && c < 4 && marked < 8; c++, marked++) {
+                char text[256], q[300];
+                snprintf(text, sizeof text, "%s = %s at N ≈ %.0f", v[i].kernel, v[j].kernel, x[c]);
+                gnuplot_quote(q, sizeof q, text);
+                fprintf(p.gp,
+                        "set arrow from %.6g, graph 0 to %.6g, graph 1 nohead dt 3 lc rgb \"#aa3333\"\n"
+                        "set label %s at %.6g, graph %.2f rotate by 90 right offset -0.6,0 font \",8\" tc rgb \"#aa3333\"\n",
+                        x[c], x[c], q, x[c], 0.97 - 0.0 * marked);
+            }
+        }
+    fputs(body, p.gp);
+    char caption[512];
+    snprintf(caption, sizeof caption,
+             "Median time per call against sequence length, both axes logarithmic; bars are the 95%% bootstrap CI "
+             "of the median. Dashed lines are least-squares fits t = c·N^p; the legend gives p with its 95%% CI. "
+             "Red dotted lines mark measured crossovers (%d).", marked);
+    return plot_end(&p, title, caption, why, whylen);
+}
+
+static int throughput_plot(struct report *r, const char *family, struct series *v, long nv, char *why, size_t whylen)
+{
+    int any = 0;
+    for (long i = 0; i < nv; i++)
+        if (strcmp(v[i].family, family) == 0 && v[i].proto->flops_per_s > 0)
+            any = 1;
+    if (!any)
+        return 0;
+    char name[96], title[192];
+    snprintf(name, sizeof name, "throughput_%s", family);
+    snprintf(title, sizeof title, "%s: throughput vs sequence length (run %lld)", family, (long long)r->runs[0].run.id);
+    struct plot p;
+    if (plot_begin(r, &p, name, title, "sequence length N (log scale)", "GFLOP/s (10^9 useful FLOP per second)", why,
+                   whylen) != 0)
+        return -1;
+    /* The y range holds the data and every ceiling line, so no ceiling falls off the top. */
+    double top = 0;
+    for (long i = 0; i < nv; i++)
+        for (int j = 0; j < v[i].count; j++)
+            if (strcmp(v[i].family, family) == 0 && v[i].rows[j]->flops_per_s > top)
+                top = v[i].rows[j]->flops_per_s;
+    for (long i = 0; i < nv; i++) {
+        double c = strcmp(v[i].family, family) ? 0 : roofline_compute(&r->runs[0].roof, v[i].device, v[i].dtype, v[i].proto->threads);
+        if (c > top)
+            top = c;
+    }
+    fprintf(p.gp, "set logscale x 2\nset format x \"%%g\"\nset yrange [0:%.6g]\nset offsets graph 0.03, graph 0.03, 0, 0\n",
+            top * 1.12e-9);
+    /* The compute ceilings the series run under, as horizontal lines. */
+    const struct roofline *roof = &r->runs[0].roof;
+    double drawn[8];
+    int ndrawn = 0, items = 0, lines = 0;
+    for (long i = 0; i < nv; i++) {
+        if (strcmp(v[i].family, family) != 0)
+            continue;
+        double c = roofline_compute(roof, v[i].device, v[i].dtype, v[i].proto->threads);
+        int seen = !(c > 0);
+        for (int k = 0; k < ndrawn; k++)
+            seen |= drawn[k] == c;
+        if (seen || ndrawn == 8)
+            continue;
+        drawn[ndrawn++] = c;
+        char text[160], q[200];
+        snprintf(text, sizeof text, "%s ceiling, %d thread%s (%s): %.1f GFLOP/s", v[i].dtype, v[i].proto->threads,
+                 v[i].proto->threads == 1 ? "" : "s", roof->measured ? "measured" : "nominal", c * 1e-9);
+        gnuplot_quote(q, sizeof q, text);
+        fprintf(p.gp, "set arrow from graph 0, first %.6g to graph 1, first %.6g nohead dt 4 lc rgb \"#777777\"\n"
+                      "set label %s at graph 0.02, first %.6g offset 0,0.6 font \",8\" tc rgb \"#555555\"\n",
+                c * 1e-9, c * 1e-9, q, c * 1e-9);
+    }
+    for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
+        struct series *s = &v[i];
+        if (strcmp(s->family, family) != 0 || !(s->proto->flops_per_s > 0))
+            continue;
+        int b = block_begin(&p, s->label, "N  gflops");
+        for (int j = 0; j < s->count; j++)
+            if (s->rows[j]->flops_per_s > 0)
+                fprintf(p.dat, "%d %.6g\n", s->rows[j]->shape.seq_len, s->rows[j]->flops_per_s * 1e-9);
+        char key[256];
+        gnuplot_quote(key, sizeof key, s->label);
+        lines++;
+        plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt 7 ps 0.6 title %s", p.name, b,
+                  lines, key);
+    }
+    return plot_end(&p, title,
+                    "Useful floating-point work per second (the kernel's analytic FLOP count over its median time) "
+                    "against sequence length. Grey dashed lines: the compute ceiling for the dtype and thread count.",
+                    why, whylen);
+}
+
+/* ---- roofline ---------------------------------------------------------------------------------- */
+
+static int roofline_plot(struct report *r, struct series *v, long nv, char *why, size_t whylen)
+{
+    double lo = INFINITY, hi = 0;
+    for (long i = 0; i < nv; i++)
+        for (int j = 0; j < v[i].count; j++) {
+            const struct result_row *x = v[i].rows[j];
+            if (plotted_family(v[i].family) && x->flops > 0 && x->bytes > 0 && x->flops_per_s > 0) {
+                double ai = x->flops / x->bytes;
+                lo = ai < lo ? ai : lo;
+                hi = ai > hi ? ai : hi;
+            }
+        }
+    if (!(hi > 0))
+        return 0;
+    const struct report_run *run = &r->runs[0];
+    const struct roofline *roof = &run->roof;
+    char title[192];
+    snprintf(title, sizeof title, "Roofline: achieved FLOP/s vs arithmetic intensity (run %lld)", (long long)run->run.id);
+    struct plot p;
+    if (plot_begin(r, &p, "roofline", title, "arithmetic intensity (FLOP per byte of minimal traffic, log scale)",
+                   "GFLOP/s (log scale)", why, whylen) != 0)
+        return -1;
+    /* Extend the x range to show each ridge point (where the bandwidth roof meets compute). */
+    int items = 0, lines = 0;
+    char roofs[4096] = "";
+    size_t ru = 0;
+    int threads_seen[8], nthreads = 0;
+    for (long i = 0; i < nv; i++) {
+        if (strcmp(v[i].device, "cpu") != 0 || !plotted_family(v[i].family))
+            continue;
+        int t = v[i].proto->threads, seen = 0;
+        for (int k = 0; k < nthreads; k++)
+            seen |= threads_seen[k] == t;
+        if (!seen && nthreads < 8)
+            threads_seen[nthreads++] = t;
+    }
+    for (int k = 0; k < nthreads; k++) {
+        int t = threads_seen[k];
+        double c = roofline_compute(roof, "cpu", "f32", t), bw = roofline_bandwidth(roof, "cpu", t);
+        if (!(c > 0))
+            continue;
+        if (bw > 0) {
+            double ridge = c / bw;
+            lo = ridge < lo ? ridge : lo;
+            hi = ridge > hi ? ridge : hi;
+            ru += (size_t)snprintf(roofs + ru, sizeof roofs - ru,
+                                   "roof%d(x) = (x * %.6g < %.6g) ? x * %.6g : %.6g\n", t, bw * 1e-9, c * 1e-9,
+                                   bw * 1e-9, c * 1e-9);
+        } else {
+            ru += (size_t)snprintf(roofs + ru, sizeof roofs - ru, "roof%d(x) = %.6g\n", t, c * 1e-9);
+        }
+    }
+    fprintf(p.gp, "set logscale xy 10\nset format x \"%%g\"\nset format y \"%%g\"\nset xrange [%.6g:%.6g]\nset samples 400\n%s",
+            lo / 3, hi * 3, roofs);
+    for (int k = 0; k < nthreads; k++) {
+        int t = threads_seen[k];
+        double c = roofline_compute(roof, "cpu", "f32", t), bw = roofline_bandwidth(roof, "cpu", t);
+        if (!(c > 0))
+            continue;
+        char text[256], q[300];
+        if (bw > 0)
+            snprintf(text, sizeof text, "roof, %d thread%s: %.1f GFLOP/s, %.1f GB/s (%s)", t, t == 1 ? "" : "s", c * 1e-9,
+                     bw * 1e-9, roof->measured ? "measured" : "nominal");
+        else
+            snprintf(text, sizeof text, "compute roof, %d thread%s: %.1f GFLOP/s (nominal; bandwidth not measured)", t,
+                     t == 1 ? "" : "s", c * 1e-9);
+        gnuplot_quote(q, sizeof q, text);
+        plot_item(&p, &items, "roof%d(x) with lines lw 2 dt %d lc rgb \"#444444\" title %s", t, k + 1, q);
+    }
+    for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
+        struct series *s = &v[i];
+        if (!plotted_family(s->family) || !(s->proto->flops > 0 && s->proto->bytes > 0))
+            continue;
+        int b = block_begin(&p, s->label, "intensity_flop_per_byte  gflops  N  fraction_of_roof");
+        for (int j = 0; j < s->count; j++) {
+            const struct result_row *x = s->rows[j];
+            if (x->flops > 0 && x->bytes > 0 && x->flops_per_s > 0)
+                fprintf(p.dat, "%.6g %.6g %d %.4g\n", x->flops / x->bytes, x->flops_per_s * 1e-9, x->shape.seq_len,
+                        roofline_fraction(roof, x));
+        }
+        char key[256];
+        gnuplot_quote(key, sizeof key, s->label);
+        lines++;
+        plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with points lt %d pt 7 ps 0.8 title %s", p.name, b, lines,
+                  key);
+    }
+    char caption[512], src[256];
+    roofline_describe(roof, src, sizeof src);
+    snprintf(caption, sizeof caption,
+             "Each point is one case: its analytic FLOPs over its minimal bytes (x) against the FLOP/s it reached (y). "
+             "Lines are the roofs min(compute, intensity × bandwidth) for each thread count in the run; %s.", src);
+    return plot_end(&p, title, caption, why, whylen);
+}
+
+/* ---- speed-up against a baseline kernel ---------------------------------------------------------- */
+
+static int speedup_plot(struct report *r, const char *family, struct series *v, long nv, char *why, size_t whylen)
+{
+    const char *base = r->opt->baseline_kernel;
+    int pairs = 0;
+    for (long i = 0; i < nv; i++)
+        for (long j = 0; j < nv; j++)
+            pairs += strcmp(v[i].family, family) == 0 && strcmp(v[j].kernel, base) == 0 &&
+                     strcmp(v[i].kernel, base) != 0 && report_series_comparable(&v[i], &v[j]);
+    if (!pairs)
+        return 0;
+    char name[96], title[192];
+    snprintf(name, sizeof name, "speedup_%s", family);
+    snprintf(title, sizeof title, "%s: speed-up over %s (run %lld)", family, base, (long long)r->runs[0].run.id);
+    struct plot p;
+    char ylabel[160];
+    snprintf(ylabel, sizeof ylabel, "speed-up: time of %s / time (log scale; > 1 is faster)", base);
+    if (plot_begin(r, &p, name, title, "sequence length N (log scale)", ylabel, why, whylen) != 0)
+        return -1;
+    fprintf(p.gp, "set logscale x 2\nset logscale y 10\nset format x \"%%g\"\nset format y \"%%g\"\n"
+                  "set offsets graph 0.03, graph 0.03, 0, 0\n"
+                  "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb \"#444444\"\n");
+    int items = 0, lines = 0;
+    for (long i = 0; i < nv; i++)
+        for (long j = 0; j < nv && lines < MAX_SERIES_LINES; j++) {
+            if (strcmp(v[i].family, family) || strcmp(v[j].kernel, base) || !strcmp(v[i].kernel, base) ||
+                !report_series_comparable(&v[i], &v[j]))
+                continue;
+            int b = block_begin(&p, v[i].label, "N  speedup  baseline_s  time_s"), points = 0;
+            for (int a = 0; a < v[i].count; a++)
+                for (int c = 0; c < v[j].count; c++)
+                    if (v[i].n[a] == v[j].n[c]) {
+                        fprintf(p.dat, "%.0f %.6g %.9g %.9g\n", v[i].n[a], v[j].t[c] / v[i].t[a], v[j].t[c], v[i].t[a]);
+                        points++;
+                    }
+            if (!points)
+                fprintf(p.dat, "# no shared N\n");
+            char key[256];
+            gnuplot_quote(key, sizeof key, v[i].label);
+            lines++;
+            plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt 7 ps 0.6 title %s", p.name, b,
+                      lines, key);
+        }
+    char caption[512];
+    snprintf(caption, sizeof caption,
+             "How many times faster each kernel is than %s with the same shape, threads and cache state, at each "
+             "sequence length both measured.", base);
+    return plot_end(&p, title, caption, why, whylen);
+}
+
+/* ---- accuracy against speed --------------------------------------------------------------------- */
+
+static int reduced_precision(const struct series *s)
+{
+    return strcmp(s->family, "quant") == 0 || (strcmp(s->dtype, "f32") != 0 && strcmp(s->dtype, "f64") != 0);
+}
+
+static int accuracy_plot(struct report *r, struct series *v, long nv, char *why, size_t whylen)
+{
+    /* Families with a reduced-precision or quantized series; their full-precision series are
+     * drawn too, as the reference points of the trade-off. */
+    int any = 0;
+    for (long i = 0; i < nv; i++)
+        any |= plotted_family(v[i].family) && reduced_precision(&v[i]);
+    if (!any)
+        return 0;
+    char title[192];
+    snprintf(title, sizeof title, "Accuracy vs speed (run %lld)", (long long)r->runs[0].run.id);
+    struct plot p;
+    if (plot_begin(r, &p, "accuracy", title, "median time per call (s, log scale)",
+                   "relative L2 error against the float64 reference (log scale)", why, whylen) != 0)
+        return -1;
+    fprintf(p.gp, "set logscale xy 10\nset format x \"%%g\"\nset format y \"%%.0e\"\nset offsets graph 0.05, graph 0.05, 0, 0\n");
+    int items = 0, lines = 0;
+    for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
+        int family_has = 0;
+        for (long j = 0; j < nv; j++)
+            family_has |= strcmp(v[j].family, v[i].family) == 0 && reduced_precision(&v[j]);
+        if (!family_has || !plotted_family(v[i].family))
+            continue;
+        int b = block_begin(&p, v[i].label, "median_s  rel_l2_err  N"), points = 0;
+        for (int j = 0; j < v[i].count; j++) {
+            const struct result_row *x = v[i].rows[j];
+            if (x->verified && x->rel_l2_err > 0 && isfinite(x->rel_l2_err)) {
+                fprintf(p.dat, "%.9g %.6g %d\n", x->stats.median, x->rel_l2_err, x->shape.seq_len);
+                points++;
+            }
+        }
+        if (!points) {
+            fprintf(p.dat, "# no verified points with a non-zero error\n");
+            continue;
+        }
+        char key[256];
+        gnuplot_quote(key, sizeof key, v[i].label);
+        lines++;
+        plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt %d ps 0.8 title %s", p.name, b,
+                  lines, reduced_precision(&v[i]) ? 5 : 7, key);
+    }
+    if (!items) {
+        plot_abandon(&p);
+        report_note(r, "accuracy plot left out: no reduced-precision case had a measurable error");
+        return 0;
+    }
+    return plot_end(&p, title,
+                    "Each point is one case: its median time (x) and its relative L2 error against the float64 "
+                    "reference (y). Squares are reduced-precision or quantized kernels, circles full precision; "
+                    "down and to the left is better.", why, whylen);
+}
+
+/* ---- MoE expert load ----------------------------------------------------------------------------- */
+
+struct moe_counters {
+    char names[256][48];
+    double values[256];
+    int n;
+};
+
+static int take_moe(const struct kb_counter *k, void *ctx)
+{
+    struct moe_counters *m = ctx;
+    if (strncmp(k->name, "moe.load.", 9) == 0 && m->n < 256) {
+        snprintf(m->names[m->n], sizeof m->names[0], "%s", k->name + 9);
+        m->values[m->n++] = k->value;
+    }
+    return 0;
+}
+
+static int moe_plots(struct report *r, struct series *v, long nv, char *why, size_t whylen)
+{
+    for (long i = 0; i < nv; i++) {
+        /* The largest case of each series: the load at the longest sequence. */
+        const struct result_row *x = v[i].rows[v[i].count - 1];
+        struct moe_counters m;
+        m.n = 0;
+        if (store_list_counters(r->store, x->case_id, take_moe, &m) != 0) {
+            snprintf(why, whylen, "%s", store_errmsg(r->store));
+            return -1;
+        }
+        if (m.n == 0)
+            continue;
+        char name[96], title[256], shape[96];
+        snprintf(name, sizeof name, "moe_load_%s_%ld", v[i].kernel, i);
+        report_shape_text(x, shape, sizeof shape);
+        snprintf(title, sizeof title, "Expert load: %s (%s)", v[i].label, shape);
+        struct plot p;
+        if (plot_begin(r, &p, name, title, "expert", "tokens routed (counter moe.load.<expert>)", why, whylen) != 0)
+            return -1;
+        double total = 0, max = 0;
+        block_begin(&p, v[i].label, "index  tokens  expert");
+        for (int k = 0; k < m.n; k++) {
+            fprintf(p.dat, "%d %.6g \"%s\"\n", k, m.values[k], m.names[k]);
+            total += m.values[k];
+            max = m.values[k] > max ? m.values[k] : max;
+        }
+        fprintf(p.gp, "set style fill solid 0.7 border -1\nset boxwidth 0.8\nset yrange [0:*]\nset xrange [-0.7:%d.7]\n"
+                      "set key off\n%s",
+                m.n - 1, m.n > 24 ? "set xtics 0, 4\n" : "");
+        if (total > 0)
+            fprintf(p.gp, "set arrow from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lc rgb \"#aa3333\"\n"
+                          "set label \"uniform load\" at graph 0.99, first %.6g right offset 0,0.6 tc rgb \"#aa3333\"\n",
+                    total / m.n, total / m.n, total / m.n);
+        fprintf(p.cmd, "plot \"%s.dat\" index 0 using 1:2%s with boxes lc rgb \"#4477aa\"", p.name,
+                m.n <= 24 ? ":xtic(3)" : "");
+        char caption[512];
+        snprintf(caption, sizeof caption,
+                 "Tokens routed to each expert in the longest case of the series (%d experts, %.0f tokens; the "
+                 "busiest expert took %.2f× the uniform share).", m.n, total, total > 0 ? max / (total / m.n) : 0);
+        if (plot_end(&p, title, caption, why, whylen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- two runs ------------------------------------------------------------------------------------ */
+
+static int ratio_plot(struct report *r, int other, struct series *base, long nb, char *why, size_t whylen)
+{
+    struct series *v;
+    long nv = report_series_build(r->runs[other].rows, r->runs[other].n, &v);
+    if (nv < 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    long long a = r->runs[0].run.id, b = r->runs[other].run.id;
+    char name[96], title[192];
+    snprintf(name, sizeof name, "ratio_run%lld_vs_run%lld", b, a);
+    int matched = 0;
+    double log_sum = 0;
+    struct plot p;
+    int opened = 0, items = 0, lines = 0, rc = 0;
+    for (long i = 0; i < nb && lines < MAX_SERIES_LINES; i++)
+        for (long j = 0; j < nv; j++) {
+            if (strcmp(base[i].kernel, v[j].kernel) || strcmp(base[i].impl, v[j].impl) ||
+                strcmp(base[i].device, v[j].device) || strcmp(base[i].dtype, v[j].dtype) ||
+                !report_series_comparable(&base[i], &v[j]))
+                continue;
+            int shared = 0;
+            for (int x = 0; x < base[i].count; x++)
+                for (int y = 0; y < v[j].count; y++)
+                    shared += base[i].n[x] == v[j].n[y];
+            if (!shared)
+                continue;
+            if (!opened) {
+                snprintf(title, sizeof title, "Run %lld against run %lld: ratio of median times", b, a);
+                if (plot_begin(r, &p, name, title, "sequence length N (log scale)",
+                               "time in the later run / time in the first (log scale; < 1 is faster)", why, whylen) != 0) {
+                    report_series_free(v, nv);
+                    return -1;
+                }
+                fprintf(p.gp, "set logscale x 2\nset logscale y 2\nset format x \"%%g\"\nset format y \"%%g\"\n"
+                              "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n"
+                              "set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb \"#444444\"\n");
+                opened = 1;
+            }
+            int blk = block_begin(&p, base[i].label, "N  ratio  first_s  later_s");
+            for (int x = 0; x < base[i].count; x++)
+                for (int y = 0; y < v[j].count; y++)
+                    if (base[i].n[x] == v[j].n[y]) {
+                        double q = v[j].t[y] / base[i].t[x];
+                        fprintf(p.dat, "%.0f %.6g %.9g %.9g\n", base[i].n[x], q, base[i].t[x], v[j].t[y]);
+                        log_sum += log(q);
+                        matched++;
+                    }
+            char key[256];
+            gnuplot_quote(key, sizeof key, base[i].label);
+            lines++;
+            plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with linespoints lt %d pt 7 ps 0.6 title %s", p.name,
+                      blk, lines, key);
+        }
+    report_series_free(v, nv);
+    if (!opened) {
+        report_note(r, "no ratio chart of run %lld against run %lld: they share no case", b, a);
+        return 0;
+    }
+    char caption[512];
+    snprintf(caption, sizeof caption,
+             "For each case measured in both runs (same kernel, implementation, device, dtype, shape, threads), "
+             "the median time in run %lld divided by that in run %lld; %d cases, geometric mean %.3f.", b, a, matched,
+             exp(log_sum / matched));
+    rc = plot_end(&p, title, caption, why, whylen);
+    return rc;
+}
+
+/* ---- all of them --------------------------------------------------------------------------------- */
+
+int report_plots(struct report *r, char *why, size_t whylen)
+{
+    struct series *v;
+    long nv = report_series_build(r->runs[0].rows, r->runs[0].n, &v);
+    if (nv < 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    if (nv == 0)
+        report_note(r, "run %lld has no timed case with a sequence length: no plots of it",
+                    (long long)r->runs[0].run.id);
+    /* Families in order of first appearance. */
+    for (long i = 0; i < nv && rc == 0; i++) {
+        int first = plotted_family(v[i].family);
+        for (long j = 0; j < i; j++)
+            first &= strcmp(v[j].family, v[i].family) != 0;
+        if (!first)
+            continue;
+        rc = latency_plot(r, v[i].family, v, nv, why, whylen);
+        if (rc == 0)
+            rc = throughput_plot(r, v[i].family, v, nv, why, whylen);
+        if (rc == 0 && r->opt->baseline_kernel)
+            rc = speedup_plot(r, v[i].family, v, nv, why, whylen);
+    }
+    if (rc == 0)
+        rc = roofline_plot(r, v, nv, why, whylen);
+    if (rc == 0)
+        rc = accuracy_plot(r, v, nv, why, whylen);
+    if (rc == 0)
+        rc = moe_plots(r, v, nv, why, whylen);
+    if (rc == 0 && r->opt->baseline_kernel) {
+        int found = 0;
+        for (long i = 0; i < nv; i++)
+            found |= strcmp(v[i].kernel, r->opt->baseline_kernel) == 0;
+        if (!found)
+            report_note(r, "no speed-up plot: the baseline kernel %s has no timed case in run %lld",
+                        r->opt->baseline_kernel, (long long)r->runs[0].run.id);
+    }
+    for (int k = 1; k < r->nruns && rc == 0; k++)
+        rc = ratio_plot(r, k, v, nv, why, whylen);
+    report_series_free(v, nv);
+    return rc;
+}
+
+/* ---- paper claims ------------------------------------------------------------------------------ */
+
+static const char *claim_axis_label(const char *metric)
+{
+    if (strcmp(metric, "speedup") == 0)
+        return "speed-up over the baseline (x)";
+    if (strcmp(metric, "crossover") == 0)
+        return "sequence length N where the candidate overtakes";
+    if (strcmp(metric, "flat") == 0)
+        return "spread of the time per token (0 = flat)";
+    if (strcmp(metric, "exponent") == 0)
+        return "scaling exponent p (time ~ N^p)";
+    return "cosine similarity to float64";
+}
+
+int report_claim_plots(struct report *r, char *why, size_t whylen)
+{
+    /* small multiples: half the report's plot size */
+    struct report_options small = *r->opt;
+    small.width = r->opt->width / 2 > 360 ? r->opt->width / 2 : 360;
+    small.height = r->opt->height / 2 > 260 ? r->opt->height / 2 : 260;
+    const struct report_options *saved = r->opt;
+    r->opt = &small;
+    r->first_claim_plot = r->nplots;
+    int rc = 0;
+    for (int i = 0; i < r->nclaims && rc == 0; i++) {
+        const struct claim_row *c = &r->claims[i];
+        char name[96], title[192], caption[512];
+        snprintf(name, sizeof name, "claim_%s", c->claim_id);
+        snprintf(title, sizeof title, "%s: %s", c->claim_id, c->verdict);
+        struct plot p;
+        if ((rc = plot_begin(r, &p, name, title, "", claim_axis_label(c->metric), why, whylen)) != 0)
+            break;
+        int measured = isfinite(c->measured);
+        fprintf(p.dat, "# who value ci_lo ci_hi\n\"paper\" %.9g %.9g %.9g\n", c->paper_value, c->paper_value,
+                c->paper_value);
+        if (measured)
+            fprintf(p.dat, "\"here\" %.9g %.9g %.9g\n", c->measured, isfinite(c->ci_lo) ? c->ci_lo : c->measured,
+                    isfinite(c->ci_hi) ? c->ci_hi : c->measured);
+        fprintf(p.gp, "set key off\nset style fill solid 0.6 border -1\nset boxwidth 0.5\n"
+                      "set xrange [-0.6:1.6]\nset yrange [0:*]\nset xtics (\"paper\" 0, \"here\" 1)\n");
+        if (!measured)
+            fprintf(p.gp, "set label 1 \"not measured here\" at 1, graph 0.5 center\n");
+        int items = 0;
+        plot_item(&p, &items, "\"%s.dat\" using 0:2 with boxes lc rgb \"#0072b2\"", p.name);
+        if (measured)
+            plot_item(&p, &items, "\"%s.dat\" using 0:2:3:4 with yerrorbars lc rgb \"#000000\" pt 0", p.name);
+        snprintf(caption, sizeof caption, "%s. The paper: %.4g (%s, on %s); here: %s. Verdict: %s - %s.",
+                 c->quote, c->paper_value, c->metric, *c->hardware ? c->hardware : "?",
+                 *c->measured_text ? c->measured_text : "not measured", c->verdict, c->reason);
+        rc = plot_end(&p, title, caption, why, whylen);
+    }
+    r->opt = saved;
+    return rc;
+}

@@ -1,0 +1,396 @@
+/* test_attention_sparse.c - attention.window (fused and naive), attention.block_sparse,
+ * attention.int8 and attention.flash's bf16 and decode modes against their float64 references:
+ * several seeds and shapes (N not a multiple of the tiles or blocks, GQA, windows wider than N),
+ * the INT8 kernel bit-exact against its scalar emulation on every SIMD path this CPU runs, its
+ * accuracy on outlier inputs with and without K smoothing, and planted wrong answers (a window
+ * off by one, a changed block choice, a corrupted code, a corrupted output) that verify must
+ * catch; the analytic pair counts and the block density. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention/attention.h"
+#include "kernels/attention/int8.h"
+#include "kernels/attention/sparse.h"
+#include "kernels/kernel.h"
+
+static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, int threads,
+                                uint64_t seed)
+{
+    return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
+}
+
+static void setup_ok(struct kb_case *c)
+{
+    char err[256] = "";
+    if (c->kernel->setup(c, err, sizeof err) != KB_OK)
+        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
+}
+
+static struct kb_accuracy run_verify(struct kb_case *c)
+{
+    struct kb_accuracy acc;
+    assert_int_equal(c->kernel->run(c), KB_OK);
+    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
+    return acc;
+}
+
+static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
+{
+    struct kb_tensor t[KB_TENSORS_MAX];
+    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
+    for (int i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return t[i];
+    fail_msg("no tensor %s", name);
+    return t[0];
+}
+
+/* ---- window ---------------------------------------------------------------------------------- */
+
+static const struct kb_shape window_shapes[] = {
+    /* batch heads kv N d causal decode window */
+    { 1, 1, 1, 77, 64, 0, 0, 16 },
+    { 1, 2, 1, 300, 64, 0, 0, 100 },  /* window not a multiple of 16, GQA */
+    { 2, 4, 2, 250, 128, 0, 0, 128 },
+    { 1, 2, 2, 97, 40, 0, 0, 1000 },  /* window wider than N: plain causal attention; d % 16 != 0 */
+    { 1, 1, 1, 130, 64, 0, 0, 1 },    /* each query sees only itself: O = V */
+};
+
+static void test_window_matches_reference(void **state)
+{
+    (void)state;
+    const struct kb_kernel *ks[] = { &kb_attention_window_cpu, &kb_attention_window_naive };
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof window_shapes / sizeof window_shapes[0]; i++)
+            for (uint64_t seed = 1; seed <= 2; seed++) {
+                struct kb_case c = make_case(ks[k], window_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2), seed * 31 + i);
+                setup_ok(&c);
+                struct kb_accuracy acc = run_verify(&c);
+                if (!acc.passed || !(acc.rel_l2_err < 1e-5) || !(acc.cosine > 0.999999))
+                    fail_msg("%s shape %zu seed %llu: passed %d rel_l2 %g", ks[k]->impl, i,
+                             (unsigned long long)seed, acc.passed, acc.rel_l2_err);
+                if (window_shapes[i].window == 1) { /* softmax over one key: exactly that key's V */
+                    const float *o = find_tensor(&c, "o").data, *v = find_tensor(&c, "v").data;
+                    for (int j = 0; j < 130 * 64; j++)
+                        assert_float_equal(o[j], v[j], 1e-6);
+                }
+                c.kernel->teardown(&c);
+            }
+}
+
+/* The fused window kernel run with W + 1 but judged as W: one extra key per row must fail. */
+static void test_window_off_by_one_fails(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 2, 2, 200, 64, 0, 0, 32 };
+    struct kb_case c = make_case(&kb_attention_window_cpu, s, KB_DTYPE_F32, 1, 5);
+    c.shape.window = 33;
+    setup_ok(&c);
+    assert_int_equal(c.kernel->run(&c), KB_OK);
+    c.shape.window = 32;
+    struct kb_accuracy acc;
+    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_false(acc.passed);
+    assert_true(acc.rel_l2_err > 1e-3);
+    c.kernel->teardown(&c);
+}
+
+static void test_window_counts(void **state)
+{
+    (void)state;
+    assert_true(window_pairs(10, 100) == 55.0); /* N <= W: the causal triangle */
+    assert_true(window_pairs(10, 1) == 10.0);
+    assert_true(window_pairs(10, 4) == 10.0 + 6 * 4.0);
+    struct kb_shape s = { 2, 3, 3, 10, 8, 0, 0, 4 };
+    assert_true(window_flops(&s) == 4.0 * 2 * 3 * 8 * 34);
+    /* linear in N once N > W: doubling N past W doubles the work, less the first triangle */
+    s.seq_len = 1 << 16;
+    s.window = 512;
+    double f1 = window_flops(&s);
+    s.seq_len = 1 << 17;
+    assert_true(fabs(window_flops(&s) / f1 - 2.0) < 0.01);
+    char err[128];
+    s.window = 0;
+    assert_int_equal(window_check_shape(&s, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "window = 0"));
+}
+
+/* ---- block sparse ---------------------------------------------------------------------------- */
+
+static const struct kb_shape bsa_shapes[] = {
+    /* batch heads kv N d causal decode window block topk */
+    { 1, 1, 1, 300, 64, 0, 0, 0, 32, 2 },
+    { 1, 4, 2, 333, 64, 0, 0, 0, 50, 3 },   /* N and block not multiples of 16, GQA */
+    { 2, 2, 1, 520, 128, 0, 0, 0, 128, 1 }, /* block > FLASH_BC... no: = FLASH_BC; last block short */
+    { 1, 2, 2, 700, 64, 0, 0, 0, 200, 2 },  /* blocks wider than a key block of the tiles */
+    { 1, 1, 1, 100, 32, 0, 0, 0, 16, 50 },  /* topk beyond the past: dense causal attention */
+};
+
+static void test_block_sparse_matches_reference(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bsa_shapes / sizeof bsa_shapes[0]; i++)
+        for (uint64_t seed = 1; seed <= 2; seed++) {
+            struct kb_case c = make_case(&kb_attention_block_sparse_cpu, bsa_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2),
+                                         seed * 17 + i);
+            setup_ok(&c);
+            struct kb_accuracy acc = run_verify(&c);
+            if (!acc.passed || !(acc.rel_l2_err < 1e-5) || acc.exact_mismatches != 0)
+                fail_msg("shape %zu seed %llu: passed %d rel_l2 %g mismatches %ld", i, (unsigned long long)seed,
+                         acc.passed, acc.rel_l2_err, acc.exact_mismatches);
+            /* every past block of every query block was considered */
+            int nb = bsa_blocks(&c.shape);
+            assert_int_equal(acc.exact_checked, (long)c.shape.batch * c.shape.heads * nb * (nb - 1) / 2);
+            c.kernel->teardown(&c);
+        }
+}
+
+/* With topk >= the past, block-sparse attention is causal attention: compare with flash. */
+static void test_block_sparse_dense_equals_causal_flash(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 2, 1, 150, 64, 1, 0, 0, 32, 10 };
+    struct kb_case b = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_F32, 1, 9);
+    struct kb_case f = make_case(&kb_attention_flash_cpu, s, KB_DTYPE_F32, 1, 9);
+    setup_ok(&b);
+    setup_ok(&f);
+    assert_int_equal(b.kernel->run(&b), KB_OK);
+    assert_int_equal(f.kernel->run(&f), KB_OK);
+    const float *ob = find_tensor(&b, "o").data, *of = find_tensor(&f, "o").data;
+    for (int j = 0; j < 2 * 150 * 64; j++)
+        assert_float_equal(ob[j], of[j], 1e-5);
+    b.kernel->teardown(&b);
+    f.kernel->teardown(&f);
+}
+
+/* A changed block choice must show as a selection mismatch and fail, even though the output
+ * itself was computed with the kernel's own (unchanged) choice. */
+static void test_block_sparse_wrong_choice_fails(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 1, 1, 512, 64, 0, 0, 0, 32, 3 };
+    struct kb_case c = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_F32, 1, 3);
+    setup_ok(&c);
+    assert_true(run_verify(&c).passed);
+    int *keep = (int *)(uintptr_t)find_tensor(&c, "kept_blocks").data;
+    int last = (bsa_blocks(&s) - 1) * s.topk_blocks; /* the last query block: 15 past blocks, keeps 3 */
+    keep[last] = keep[last] == 0 ? 1 : keep[last] - 1;
+    if (keep[last] == keep[last + 1])
+        keep[last] = keep[last] == 0 ? 14 : 0;
+    struct kb_accuracy acc;
+    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_false(acc.passed);
+    assert_true(acc.exact_mismatches >= 1);
+    c.kernel->teardown(&c);
+}
+
+static void test_block_sparse_counts(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 2, 2, 256, 16, 0, 0, 0, 32, 2 }; /* 8 blocks */
+    assert_int_equal(bsa_blocks(&s), 8);
+    /* kept: 1 + 2 + 3·6 = 21 of 1 + 2 + ... + 8 = 36 causal blocks */
+    assert_true(fabs(bsa_density(&s) - 21.0 / 36.0) < 1e-15);
+    /* pairs: per query block 32·kept_past·32 + the 32·33/2 triangle */
+    assert_true(bsa_pairs(&s) == 32.0 * 32 * (0 + 1 + 2 * 6) + 8 * 528.0);
+    s.topk_blocks = 100; /* dense: the causal triangle */
+    assert_true(bsa_pairs(&s) == 256.0 * 257 / 2);
+    assert_true(fabs(bsa_density(&s) - 1.0) < 1e-15);
+    /* the selection keeps the best-scoring past blocks, ties to the lower index, ascending */
+    double q[2] = { 1, 0 }, k[5 * 2] = { 0.5, 0, 3, 0, 1, 9, 3, -1, 2, 0 }, score[5];
+    int keep[3];
+    bsa_select(q, k, 2, 5, 3, score, keep);
+    assert_int_equal(keep[0], 1);
+    assert_int_equal(keep[1], 3);
+    assert_int_equal(keep[2], 4);
+    char err[128];
+    s.block = 0;
+    assert_int_equal(bsa_check_shape(&s, err, sizeof err), KB_UNSUPPORTED);
+}
+
+/* ---- int8 ------------------------------------------------------------------------------------ */
+
+static const char *const int8_paths[] = { "scalar", "avx2", "avx512vnni" };
+
+static const struct kb_shape int8_shapes[] = {
+    { 1, 1, 1, 77, 64, 0 },
+    { 1, 1, 1, 77, 64, 1 },
+    { 2, 4, 2, 200, 128, 1 }, /* GQA, N not a multiple of the 64-token blocks */
+    { 1, 2, 1, 130, 40, 0 },  /* d not a multiple of 16 */
+    { 1, 2, 2, 129, 66, 1 },  /* d not a multiple of 4: padded channels */
+};
+
+static void test_int8_bit_exact_and_accurate(void **state)
+{
+    (void)state;
+    int paths_run = 0;
+    for (size_t p = 0; p < sizeof int8_paths / sizeof int8_paths[0]; p++) {
+        if (!int8_isa_get(int8_paths[p]))
+            continue;
+        paths_run++;
+        for (size_t i = 0; i < sizeof int8_shapes / sizeof int8_shapes[0]; i++)
+            for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
+                struct kb_shape s = int8_shapes[i];
+                s.input = input;
+                struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1 + (int)(i % 2), 11 + i);
+                setup_ok(&c);
+                assert_int_equal(int8_cpu_use_path(&c, int8_paths[p]), 0);
+                struct kb_accuracy acc = run_verify(&c);
+                if (!acc.passed || acc.exact_mismatches != 0 || !(acc.cosine >= 0.999))
+                    fail_msg("path %s shape %zu input %d: passed %d mismatches %ld of %ld rel_l2 %g cosine %.6f",
+                             int8_paths[p], i, input, acc.passed, acc.exact_mismatches, acc.exact_checked,
+                             acc.rel_l2_err, acc.cosine);
+                assert_true(acc.exact_checked > (long)s.batch * s.heads * s.seq_len * s.head_dim);
+                /* quantization costs something: the error is real, not the float path's */
+                assert_true(acc.rel_l2_err > 1e-4);
+                c.kernel->teardown(&c);
+            }
+    }
+    assert_true(paths_run >= 1);
+    assert_null(int8_isa_get("neon"));
+}
+
+/* The claim SageAttention makes for smoothing K: on inputs whose K has channel offsets, without
+ * smoothing the per-block scale is set by the offsets and the error grows many times. */
+static void test_int8_smoothing_matters_on_outliers(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 2, 2, 256, 128, 1 };
+    s.input = KB_INPUT_OUTLIER;
+    double err[2], cosine[2];
+    for (int smooth = 0; smooth <= 1; smooth++) {
+        struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1, 21);
+        setup_ok(&c);
+        int8_cpu_set_smoothing(&c, smooth);
+        struct kb_accuracy acc = run_verify(&c);
+        assert_int_equal(acc.exact_mismatches, 0); /* the emulation follows the switch */
+        err[smooth] = acc.rel_l2_err;
+        cosine[smooth] = acc.cosine;
+        c.kernel->teardown(&c);
+    }
+    print_message("# int8 on outliers: smoothed rel_l2 %.3g cosine %.6f, unsmoothed rel_l2 %.3g cosine %.6f\n",
+                  err[1], cosine[1], err[0], cosine[0]);
+    assert_true(cosine[1] >= 0.999);
+    assert_true(cosine[0] < cosine[1]);
+    assert_true(err[0] > 3 * err[1]);
+}
+
+static void test_int8_corrupted_code_fails(void **state)
+{
+    (void)state;
+    struct kb_shape s = { 1, 2, 1, 100, 64, 0 };
+    struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1, 4);
+    setup_ok(&c);
+    assert_true(run_verify(&c).passed);
+    int8_cpu_corrupt_code(&c);
+    struct kb_accuracy acc;
+    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_false(acc.passed);
+    assert_true(acc.exact_mismatches >= 1);
+    /* and the dtype rule: INT8 QK only */
+    c.kernel->teardown(&c);
+    c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_F32, 1, 4);
+    char err[256];
+    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+}
+
+/* The emulation's quantizer: symmetric, |code| <= 127, scale = max/127, zero blocks stay zero. */
+static void test_int8_quantizer(void **state)
+{
+    (void)state;
+    float x[2 * 3] = { 1.0f, -2.54f, 0.5f, 0.0f, 0.02f, -0.01f };
+    int8_t codes[2 * 4];
+    float scale = int8_quantize_block(x, 2, 3, NULL, codes);
+    assert_true(scale == 2.54f / 127.0f);
+    assert_int_equal(codes[1], -127);
+    assert_int_equal(codes[0], 50);
+    assert_int_equal(codes[2], 25);
+    assert_int_equal(codes[3], 0); /* padding */
+    assert_int_equal(codes[5], 1);
+    float zero[4] = { 0 };
+    assert_true(int8_quantize_block(zero, 1, 4, NULL, codes) == 0.0f);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(codes[i], 0);
+    int8_t a[4] = { 127, -127, 3, 0 }, b[4] = { 127, 127, -2, 5 };
+    assert_int_equal(int8_dot(a, b, 4), -6);
+}
+
+/* ---- flash: bf16 and decode ------------------------------------------------------------------ */
+
+static void test_flash_bf16_and_decode(void **state)
+{
+    (void)state;
+    const struct kb_shape shapes[] = {
+        { 1, 2, 2, 77, 64, 1, 0 },
+        { 2, 4, 2, 200, 128, 0, 0 },
+        { 1, 8, 2, 300, 64, 0, 1 },  /* decode, GQA group of 4 */
+        { 2, 4, 4, 1000, 40, 1, 1 }, /* decode ignores causal */
+        { 1, 2, 1, 1, 64, 0, 1 },    /* a one-token cache */
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int t = 0; t < 2; t++) {
+            enum kb_dtype dt = t ? KB_DTYPE_BF16 : KB_DTYPE_F32;
+            struct kb_case c = make_case(&kb_attention_flash_cpu, shapes[i], dt, 1 + (int)(i % 2), 40 + i);
+            setup_ok(&c);
+            struct kb_accuracy acc = run_verify(&c);
+            if (!acc.passed || !(acc.rel_l2_err < 1e-5))
+                fail_msg("shape %zu dtype %s: passed %d rel_l2 %g", i, kb_dtype_name(dt), acc.passed, acc.rel_l2_err);
+            long rows = (long)shapes[i].batch * shapes[i].heads * (shapes[i].decode ? 1 : shapes[i].seq_len);
+            assert_int_equal(acc.rows_total, rows);
+            struct kb_tensor q = find_tensor(&c, "q"), o = find_tensor(&c, "o");
+            assert_int_equal(q.dtype, dt);
+            assert_int_equal(o.dims[2], shapes[i].decode ? 1 : shapes[i].seq_len);
+            if (dt == KB_DTYPE_BF16) { /* stored bits are the rounded float32 draws */
+                const uint16_t *qb = q.data;
+                assert_true(bf16_to_f32(qb[0]) == bf16_to_f32(bf16_from_f32(bf16_to_f32(qb[0]))));
+            }
+            /* a corrupted output row must fail */
+            float *out = (float *)(uintptr_t)o.data;
+            out[0] += 1.0f;
+            assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+            assert_false(acc.passed);
+            c.kernel->teardown(&c);
+        }
+    struct kb_shape s = { 2, 8, 2, 1000, 64, 0, 1 };
+    assert_true(kb_attention_flash_cpu.flops(&s) == 4.0 * 2 * 8 * 1000 * 64);
+    assert_true(kb_attention_flash_cpu.bytes(&s, KB_DTYPE_BF16) == 2.0 * (2.0 * 2 * 8 * 64 + 2.0 * 2 * 2 * 1000 * 64));
+    assert_true(kb_kernel_axes(&kb_attention_flash_cpu) & KB_AXIS_BIT(KB_AXIS_DECODE));
+}
+
+static void test_bf16_rounding(void **state)
+{
+    (void)state;
+    assert_int_equal(bf16_from_f32(1.0f), 0x3F80);
+    /* 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125: ties to even (1.0) */
+    assert_int_equal(bf16_from_f32(1.00390625f), 0x3F80);
+    assert_int_equal(bf16_from_f32(1.01171875f), 0x3F82); /* halfway, odd below: rounds up */
+    assert_true(bf16_to_f32(bf16_from_f32(-3.5f)) == -3.5f);
+    assert_true(isnan(bf16_to_f32(bf16_from_f32(NAN))));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_matches_reference),
+        cmocka_unit_test(test_window_off_by_one_fails),
+        cmocka_unit_test(test_window_counts),
+        cmocka_unit_test(test_block_sparse_matches_reference),
+        cmocka_unit_test(test_block_sparse_dense_equals_causal_flash),
+        cmocka_unit_test(test_block_sparse_wrong_choice_fails),
+        cmocka_unit_test(test_block_sparse_counts),
+        cmocka_unit_test(test_int8_bit_exact_and_accurate),
+        cmocka_unit_test(test_int8_smoothing_matters_on_outliers),
+        cmocka_unit_test(test_int8_corrupted_code_fails),
+        cmocka_unit_test(test_int8_quantizer),
+        cmocka_unit_test(test_flash_bf16_and_decode),
+        cmocka_unit_test(test_bf16_rounding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

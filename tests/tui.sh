@@ -1,0 +1,280 @@
+#!/bin/sh
+# tui.sh - the dashboard as a person sees it: the real `kbench tui` in a tmux pane over a
+# database made by real sweeps; keys are sent, the pane is captured and read, at 80x24 and
+# 200x50. Set KBENCH_TUI_CAPTURES=DIR to keep every capture.
+. "${top_srcdir:-.}/tests/lib.sh"
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "1..0 # SKIP tmux is not installed (Debian: apt-get install tmux)"; exit 0
+fi
+need_sqlite3
+SOCK="kbench-tui-test-$$-0"; starts=0
+trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+DB="$TMP/tui.db"
+CAPS="${KBENCH_TUI_CAPTURES:-$TMP/captures}"
+mkdir -p "$CAPS" "$TMP/exports"
+have_gnuplot=0; command -v gnuplot >/dev/null 2>&1 && have_gnuplot=1
+
+# two runs of two kernels over four lengths: a baseline and a candidate
+sweep() { "$KBENCH" run --db "$DB" --kernels 'attention.flash,attention.reference' --seq 64:512:x2 --heads 2 --head-dim 32 \
+    --max-time 0.05 --no-counters --quiet --no-show "$@"; }
+sweep --tag base && sweep --tag new || { bad "sweeps into $DB failed"; finish; exit 1; }
+
+T() { tmux -L "$SOCK" "$@"; }
+# start W H ARGS...: the dashboard in a fresh pane; the pane's shell prints the exit status
+start() { # each pane its own server: a server being killed cannot take the new session along
+    T kill-server 2>/dev/null
+    starts=$((starts + 1)); SOCK="kbench-tui-test-$$-$starts"
+    w=$1; h=$2; shift 2
+    T -f /dev/null new-session -d -s t -x "$w" -y "$h" \
+        "cd '$TMP/exports' && $* ; echo EXIT=\$?; sleep 120"
+    T set-option -t t status off >/dev/null
+}
+# snap NAME: the pane's text into $CAPS/NAME.txt (and $PANE)
+snap() { PANE="$CAPS/$1.txt"; T capture-pane -J -p -t t > "$PANE"; }
+# wait_for TEXT NAME: captures until TEXT shows (at most 8 s), then keeps the capture as NAME
+wait_for() {
+    i=0
+    while [ $i -lt 80 ]; do
+        snap "$2"
+        grep -qF -- "$1" "$PANE" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+# wait_width N NAME: until the widest line is at least N columns (-N: at most N)
+wait_width() {
+    i=0
+    while [ $i -lt 80 ]; do
+        snap "$2"
+        width=$(awk '{ if (length > m) m = length } END { print m + 0 }' "$PANE")
+        if [ "$1" -gt 0 ] && [ "$width" -ge "$1" ]; then return 0; fi
+        if [ "$1" -lt 0 ] && [ "$width" -le $((-$1)) ]; then return 0; fi
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+# expect_said TEXT DESCRIPTION: TEXT in the last capture, its wrapped lines joined
+expect_said() {
+    if tr -d '\n' < "$PANE" | grep -qF -- "$1"; then ok "$2"; else bad "$2: '$1' not on screen"; sed 's/^/# /' "$PANE" | head -5; fi
+}
+keys() { T send-keys -t t "$@"; }
+see() { # TEXT NAME DESCRIPTION: TEXT appears (waiting for it)
+    if wait_for "$1" "$2"; then ok "$3"; else bad "$3: '$1' not on screen"; sed 's/^/# /' "$PANE" | head -30; fi
+}
+row() { sed -n "${1}p" "$PANE"; } # a line of the last capture
+
+TUI="$KBENCH tui --db '$DB' --export-dir '$TMP/exports'"
+TUI_CLAIMS="$KBENCH tui --db '$TMP/claims.db'"
+
+# ---- 80x24 -------------------------------------------------------------------------------------
+start 80 24 "$TUI"
+see "2 runs" runs-80x24 "runs screen lists the runs"
+expect_text "$PANE" "started (UTC)" "runs screen has its columns"
+case "$(row 4)" in *" 2 "*new*complete*) ok "newest run first, with tag and status" ;; *) bad "newest run first: '$(row 4)'" ;; esac
+
+keys Enter
+see "run 2 " results-80x24 "Enter opens the newest run's results"
+expect_text "$PANE" "attention.reference" "results list the reference kernel"
+expect_text "$PANE" "GFLOP/s" "results show throughput"
+keys s; sleep 0.1; keys s
+see "Nv" results-sorted-80x24 "s s sorts by sequence length, biggest first"
+case "$(row 4)" in *attention.*" 512 "*) ok "first row after sorting is N=512" ;; *) bad "sorted first row: '$(row 4)'" ;; esac
+keys / r e f e r e n c e Enter
+see "(4 of 8 rows match)" results-filtered-80x24 "/reference keeps the 4 reference rows"
+grep -q "attention.flash" "$PANE" && bad "filter left a flash row" || ok "filter hides the other kernel"
+
+keys Enter
+see "Histogram of the" detail-80x24 "Enter on a case opens its detail"
+expect_text "$PANE" "95% CI of the median" "detail shows the median's CI"
+keys NPage NPage
+see "Environment" detail-env-80x24 "detail pages down to the environment"
+keys q
+see "(4 of 8 rows match)" results-back-80x24 "q goes back to the results"
+keys / Escape
+see "8/8 cases" results-clear-80x24 "Esc clears the filter"
+keys Home Space Down Down Down Down Space p
+if [ $have_gnuplot -eq 1 ]; then
+    see "exponent p" plot-80x24 "p plots the marked series"
+    if grep -Eq "^ [AB] attention\.reference .*p = [0-9]+\.[0-9][0-9] \[" "$PANE" &&
+       grep -Eq "^ [AB] attention\.flash .*p = [0-9]+\.[0-9][0-9] \[" "$PANE"; then
+        ok "legend gives each curve's exponent with its CI"
+    else bad "legend exponents"; sed 's/^/# /' "$PANE"; fi
+    expect_text "$PANE" " A/B: " "legend has the crossover line of the pair"
+    grep -Eq -- "-+A|A-+" "$PANE" && ok "gnuplot drew series A" || bad "no series A in the plot"
+    keys t
+    see "throughput (GFLOP/s" plot-throughput-80x24 "t toggles to throughput"
+    keys e
+    see "exported the plot to" plot-export-80x24 "e exports the plot"
+    png=$(ls "$TMP"/exports/*.png 2>/dev/null | head -1); svg=$(ls "$TMP"/exports/*.svg 2>/dev/null | head -1)
+    [ -n "$png" ] && head -c 4 "$png" | grep -q PNG && ok "the PNG is a PNG" || bad "no PNG written"
+    [ -n "$svg" ] && grep -q "<svg" "$svg" && grep -Eq "attention\.flash[^<]*\(p = [0-9]" "$svg" &&
+        ok "the SVG carries the legend with exponents" || bad "no SVG with the legend"
+    T resize-window -t t -x 120 -y 40
+    if wait_width 110 plot-resized; then ok "plot redrawn to the new width ($width columns)"
+    else bad "plot not redrawn after a resize: $width columns"; fi
+    T resize-window -t t -x 80 -y 24
+    see "throughput (GFLOP/s" plot-resized-back "plot at 80x24 again"
+    keys t
+    see "median latency" plot-latency-again "t toggles back to latency"
+else
+    see "gnuplot is not installed" plot-80x24 "without gnuplot the plot screen says so"
+fi
+keys q
+see "8/8 cases" results-again-80x24 "back from the plot"
+keys e
+see "exported 8 rows" results-export-80x24 "e exports the results as CSV"
+csv=$(ls "$TMP"/exports/*results*.csv 2>/dev/null | head -1)
+[ -n "$csv" ] && [ "$(wc -l < "$csv")" -eq 9 ] && head -1 "$csv" | grep -q '^kernel,impl' &&
+    ok "the CSV has a header and 8 rows" || bad "results CSV"
+keys q
+see "2 runs" runs-again-80x24 "q back to the runs"
+keys m Down m c
+see "newly failing" compare-80x24 "m m c compares two runs"
+expect_text "$PANE" "baseline run 1 base  vs  candidate run 2 new" "compare names baseline and candidate"
+grep -Eq "candidate run 2 new  (PASS|FAIL \(([0-9]+ (regressed|newly_failing|accuracy_drop)(, )?)+\))" "$PANE" &&
+    ok "compare states the outcome, PASS or FAIL" || bad "compare outcome: $(row 2)"
+counts=$(sed -n 's/^\([0-9]*\) regressed, \([0-9]*\) improved, \([0-9]*\) same, 0 new, 0 missing, 0 newly failing.*/\1 \2 \3/p' "$PANE")
+if [ -n "$counts" ] && [ $(( $(echo "$counts" | tr ' ' '+') )) -eq 8 ]; then
+    ok "compare summary counts the 8 cases ($counts regressed/improved/same)"; else bad "compare summary: $(row 3)"; fi
+# the same verdicts as `kbench compare` on the same runs (the one regression test, seeded)
+"$KBENCH" compare 1 2 --db "$DB" --format json > "$TMP/compare.json" 2>/dev/null
+cli=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["regressed"], s["improved"], s["same"])' "$TMP/compare.json" 2>&1)
+expect_eq "$counts" "$cli" "the dashboard's counts are kbench compare's"
+expect_text "$PANE" "ratio CI" "compare shows the ratio's confidence interval"
+n=$(grep -Ec "[0-9.]+-[0-9.]+ +[0-9.e+-]+ (same|regressed|improved) *$" "$PANE")
+expect_eq "$n" 8 "each of the 8 cases has its ratio CI, p-value and verdict"
+grep -Eq "^(same|regressed|improved): .*p" "$PANE" && grep -q "^attention\.[a-z]*@" "$PANE" &&
+    ok "the cursor's case and the reason for its verdict at the bottom" || bad "no reason line: $(tail -3 "$PANE")"
+keys Enter
+see "Histogram of the" compare-detail-80x24 "Enter on a compared case opens its detail"
+keys q
+see "newly failing" compare-back-80x24 "q back to the compare screen"
+keys '?'
+see "kbench tui: keys" help-80x24 "? shows the help"
+expect_text "$PANE" "sort by the next column" "help lists the sort key"
+expect_text "$PANE" "paper claims on this machine" "help lists the claims key"
+keys End
+see "Claims (C on the runs screen)" help-claims-80x24 "help explains the claims screen"
+keys q q C
+see "No paper claims are stored for this machine" claims-none-80x24 "C with no claims stored says so"
+expect_said "Run 'kbench claims --db <this file>'" "and says to run kbench claims"
+keys q q
+see "EXIT=0" quit-80x24 "q from the runs screen quits with status 0"
+expect_eq "$(T display -p -t t '#{alternate_on}')" 0 "the terminal left the alternate screen"
+
+# live: a run written while the dashboard watches appears without a key
+start 80 24 "$TUI"
+see "2 runs" live-before "live: dashboard open"
+sweep --tag live
+see "3 runs" live-after "a run committed by another process appears by itself"
+expect_text "$PANE" "live: updated" "title says when it last saw a change"
+# a crash signal restores the terminal too
+pid=$(pgrep -n -f "kbench tui --db $DB")
+[ -n "$pid" ] && kill -TERM "$pid"
+see "EXIT=143" sigterm "SIGTERM ends the dashboard with the signal's status"
+expect_eq "$(T display -p -t t '#{alternate_on}')" 0 "terminal restored after SIGTERM"
+
+# colours, and none under NO_COLOR
+start 80 24 "$TUI"
+see "3 runs" colour "colour run open"
+T capture-pane -e -p -t t | grep -q "$(printf '\033')\[[0-9;]*3[0-7]m\|$(printf '\033')\[[0-9;]*4[0-7]m" &&
+    ok "colours on a colour terminal" || bad "no colour escapes"
+start 80 24 "NO_COLOR=1 $TUI"
+see "3 runs" no-colour "NO_COLOR run open"
+T capture-pane -e -p -t t | grep -q "$(printf '\033')\[[0-9;]*[34][0-7]m" &&
+    bad "NO_COLOR still coloured" || ok "NO_COLOR turns colours off"
+
+# ---- 200x50 ------------------------------------------------------------------------------------
+start 200 50 "$TUI"
+see "3 runs" runs-200x50 "runs at 200x50"
+expect_text "$PANE" "suite" "wide runs screen shows the suite column"
+keys Enter
+see "roof%" results-200x50 "wide results show shape and roofline columns"
+expect_text "$PANE" "b=1 h=2 d=32" "wide results show the shape"
+keys g
+see "attention.reference" results-grouped-200x50 "g groups by kernel"
+keys Space Down Down Down Down Space p
+if [ $have_gnuplot -eq 1 ]; then
+    see "exponent p" plot-200x50 "plot at 200x50"
+    grep -Eq "^ [AB] attention\.reference .*p = [0-9]" "$PANE" && ok "wide legend has the exponent" || bad "wide legend"
+fi
+keys q q m Down m c
+see "newly failing" compare-200x50 "compare at 200x50"
+grep -q "shape.*baseline.*candidate.*ratio.*ratio CI.*p verdict" "$PANE" &&
+    ok "wide compare shows shape, both medians, ratio, CI, p and verdict" || bad "wide compare columns: $(sed -n 4p "$PANE")"
+keys q q
+see "EXIT=0" quit-200x50 "quit at 200x50"
+
+# ---- without gnuplot: the plot says so, the tables and the fit still work -----------------------
+mkdir -p "$TMP/nognuplot"
+start 80 24 "PATH='$TMP/nognuplot' $TUI"
+see "3 runs" nognuplot-runs "dashboard runs without gnuplot on PATH"
+keys Down Enter
+see "8/8 cases" nognuplot-results "results without gnuplot"
+keys p
+see "gnuplot is not installed" nognuplot-plot "the plot screen says gnuplot is missing"
+grep -Eq "^ A attention\..* p = [0-9]" "$PANE" && ok "the exponent is still fitted" || bad "no exponent without gnuplot"
+keys q q q
+see "EXIT=0" nognuplot-quit "quits normally"
+
+# ---- paper claims (issue 9): the verdicts `kbench claims` stored --------------------------------
+CDB="$TMP/claims.db"
+mkdir -p "$TMP/claims"
+cat >"$TMP/claims/01-fast.claim" <<'CLAIM'
+id          = flash-beats-reference
+paper       = A test paper on fused attention
+quote       = the fused float32 kernel is faster than the float64 two-pass reference
+hardware    = this test
+metric      = speedup
+candidate   = attention.flash
+baseline    = attention.reference
+paper_value = 1.5
+max_time    = 0.05
+[run]
+heads    = 2
+head_dim = 32
+seq      = 128
+CLAIM
+if "$KBENCH" claims --claims "$TMP/claims" --db "$CDB" >"$TMP/claims.out" 2>&1; then
+    ok "kbench claims judged the claim"; else bad "kbench claims failed: $(tail -3 "$TMP/claims.out")"; fi
+start 80 24 "$TUI_CLAIMS"
+see "1 run" claims-runs "dashboard open on the claims database"
+keys C
+see "Paper claims on this machine" claims-80x24 "C opens the paper claims"
+expect_text "$PANE" "flash-beats-reference" "the claims screen shows the claim id"
+grep -Eq "^  flash-beats-reference +1\.5x +this test +[0-9.]+x .* holds *$" "$PANE" &&
+    ok "one row: paper's figure and hardware, this machine's figure, verdict holds" || bad "claim row: $(row 5)"
+expect_text "$PANE" "1 holds, 0 partly" "the tally of verdicts"
+# the only row is under the cursor (its own colours): the tally shows the verdict's colour
+esc=$(printf '\033')
+T capture-pane -e -p -t t | grep -Eq "$esc\[32m($esc\[[0-9;]*m)*1 holds" &&
+    ok "holds is green" || bad "holds is not green"
+keys Enter
+see "The paper says" claim-80x24 "Enter shows the claim in full"
+expect_said "\"the fused float32 kernel is faster than the float64 two-pass reference\"" "with the full quote"
+expect_text "$PANE" "A test paper on fused attention" "and the paper's title"
+expect_text "$PANE" "because    " "and the reason for the verdict"
+keys q q q
+see "EXIT=0" claims-quit "quits from the claims screens"
+
+# ---- databases that cannot be shown ------------------------------------------------------------
+"$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"
+start 80 24 "$KBENCH tui --db '$TMP/foreign.db'"
+see "EXIT=2" foreign "a foreign database is refused with status 2"
+expect_said "not a kbench database" "the message says it is not a kbench database"
+start 80 24 "$KBENCH tui --db '$TMP/missing.db'"
+see "EXIT=2" missing "a missing database is refused"
+expect_said "no database at $TMP/missing.db" "the message names the missing file"
+[ -e "$TMP/missing.db" ] && bad "tui created the missing database" || ok "tui did not create it"
+: > "$TMP/empty.db"
+start 80 24 "$KBENCH tui --db '$TMP/empty.db'"
+see "EXIT=2" empty "an empty file is refused"
+expect_said "it is empty" "the message says it is empty"
+cp "$DB" "$TMP/newer.db"
+"$SQLITE3" "$TMP/newer.db" "PRAGMA user_version = 999;"
+start 80 24 "$KBENCH tui --db '$TMP/newer.db'"
+see "EXIT=2" newer "a newer schema is refused"
+expect_said "newer than this kbench" "the message says the schema is newer"
+expect_exit 2 "tui without a terminal" "$KBENCH" tui --db "$DB"
+expect_text "$TMP/err" "needs a terminal" "says it needs a terminal"
+finish

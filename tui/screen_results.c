@@ -1,0 +1,259 @@
+/* screen_results.c - one row per case of a run: sort, filter, group by kernel, mark series for
+ * the plot (space, p), open a case (Enter). Re-read live while the run is being written. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/reports.h"
+#include "tui/app.h"
+#include "tui/format.h"
+#include "tui/table.h"
+
+struct results_screen {
+    int64_t run_id;
+    struct run_row run;
+    struct machine_info machine;
+    struct result_row *rows;
+    long n;
+    struct table table;
+};
+
+enum { COL_KERNEL, COL_IMPL, COL_DEVICE, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_MEDIAN, COL_CI, COL_THROUGHPUT,
+       COL_ROOF, COL_ERR, COL_STATUS, COL_COUNT };
+
+/* At 80 columns: kernel, N, median, +-CI, throughput, rel.err, status. */
+static const struct table_column columns[COL_COUNT] = {
+    [COL_KERNEL] = { "kernel", 20, 0, 0, 0 },
+    [COL_IMPL] = { "impl", 8, 0, 6, 0 },
+    [COL_DEVICE] = { "device", 6, 0, 2, 0 },
+    [COL_DTYPE] = { "dtype", 5, 0, 5, 0 },
+    [COL_SHAPE] = { "shape", 18, 0, 3, 0 },
+    [COL_SEQ] = { "N", 6, 1, 0, 1 },
+    [COL_MEDIAN] = { "median", 9, 1, 0, 1 },
+    [COL_CI] = { "+-CI", 6, 1, 7, 1 },
+    [COL_THROUGHPUT] = { "throughput", 12, 1, 9, 1 },
+    [COL_ROOF] = { "roof%", 5, 1, 4, 1 },
+    [COL_ERR] = { "rel.err", 8, 1, 8, 1 },
+    [COL_STATUS] = { "status", 10, 0, 0, 0 },
+};
+
+/* The f32 compute roof of a CPU case: the single-core FMA peak times its threads. 0: unknown
+ * (a GPU, or a machine that did not report its peak). */
+static double roof(const struct results_screen *s, const struct result_row *r)
+{
+    if (strcmp(r->device, "cpu") != 0 || s->machine.peak_f32_core <= 0)
+        return 0;
+    return s->machine.peak_f32_core * (r->threads > 0 ? r->threads : 1);
+}
+
+static long results_count(void *ctx)
+{
+    return ((struct results_screen *)ctx)->n;
+}
+
+static void results_cell(void *ctx, long i, int col, char *buf, size_t len)
+{
+    struct results_screen *s = ctx;
+    const struct result_row *r = &s->rows[i];
+    double v;
+    switch (col) {
+    case COL_KERNEL: snprintf(buf, len, "%s", r->kernel); break;
+    case COL_IMPL: snprintf(buf, len, "%s", r->impl); break;
+    case COL_DEVICE: snprintf(buf, len, "%s", r->device); break;
+    case COL_DTYPE: snprintf(buf, len, "%s", r->dtype); break;
+    case COL_SHAPE: fmt_shape(&r->shape, buf, len); break;
+    case COL_SEQ: snprintf(buf, len, "%d", r->shape.seq_len); break;
+    case COL_MEDIAN: fmt_seconds(r->stats.median, buf, len); break;
+    case COL_CI:
+        if (isfinite(r->stats.noise))
+            snprintf(buf, len, "%.1f%%", 100 * r->stats.noise);
+        else
+            snprintf(buf, len, "-");
+        break;
+    case COL_THROUGHPUT: fmt_throughput(r, buf, len, &v); break;
+    case COL_ROOF:
+        if (roof(s, r) > 0 && r->flops > 0 && isfinite(r->flops_per_s))
+            snprintf(buf, len, "%.0f%%", 100 * r->flops_per_s / roof(s, r));
+        else
+            snprintf(buf, len, "-");
+        break;
+    case COL_ERR:
+        if (isfinite(r->rel_l2_err))
+            snprintf(buf, len, "%.1e", r->rel_l2_err);
+        else
+            snprintf(buf, len, "-");
+        break;
+    case COL_STATUS: snprintf(buf, len, "%s", r->status); break;
+    default: buf[0] = '\0';
+    }
+}
+
+static double results_number(void *ctx, long i, int col)
+{
+    struct results_screen *s = ctx;
+    const struct result_row *r = &s->rows[i];
+    char tmp[32];
+    double v;
+    switch (col) {
+    case COL_SEQ: return r->shape.seq_len;
+    case COL_MEDIAN: return r->stats.median;
+    case COL_CI: return r->stats.noise;
+    case COL_THROUGHPUT: fmt_throughput(r, tmp, sizeof tmp, &v); return v;
+    case COL_ROOF: return roof(s, r) > 0 && r->flops > 0 ? r->flops_per_s / roof(s, r) : NAN;
+    case COL_ERR: return r->rel_l2_err;
+    default: return NAN;
+    }
+}
+
+static int64_t results_id(void *ctx, long i)
+{
+    return ((struct results_screen *)ctx)->rows[i].case_id;
+}
+
+static int results_style(void *ctx, long i, int col)
+{
+    const struct result_row *r = &((struct results_screen *)ctx)->rows[i];
+    if (col != COL_STATUS)
+        return 0;
+    if (strcmp(r->status, "ok") == 0)
+        return UI_OK;
+    if (strcmp(r->status, "skipped") == 0)
+        return UI_DIM;
+    return UI_BAD;
+}
+
+static int results_reload(struct app *a, void *st)
+{
+    struct results_screen *s = st;
+    struct result_row *rows;
+    if (store_get_run(a->store, s->run_id, &s->run) != 0 ||
+        store_get_machine(a->store, s->run_id, &s->machine) != 0) {
+        app_message(a, 1, "%s", store_errmsg(a->store));
+        return -1;
+    }
+    long n = report_load_results(a->store, s->run_id, &rows);
+    if (n < 0) {
+        app_message(a, 1, "%s", store_errmsg(a->store));
+        return -1;
+    }
+    free(s->rows);
+    s->rows = rows;
+    s->n = n;
+    return table_refresh(&s->table);
+}
+
+static void results_draw(struct app *a, void *st, WINDOW *w)
+{
+    struct results_screen *s = st;
+    const struct run_row *r = &s->run;
+    int width = getmaxx(w);
+    char line[512];
+    snprintf(line, sizeof line, "run %" PRId64 " %.8s  %s  %d/%d cases, %d failed  %s%s%s", r->id, r->uuid, r->status,
+             r->cases, r->planned_cases, r->failures, r->hostname, *r->tag ? "  tag " : "", r->tag);
+    wattrset(w, strcmp(r->status, "running") == 0 ? app_attr(a, UI_WARN) : A_NORMAL);
+    ui_put(w, 0, 0, width, line);
+    wattrset(w, A_NORMAL);
+    int top = 1;
+    if (strcmp(r->status, "running") == 0 && r->planned_cases > 0 && width > 20) {
+        /* the progress of a run still being written */
+        int bar = width - 12, done = (int)((long)bar * r->cases / r->planned_cases);
+        mvwaddch(w, 1, 0, '[');
+        for (int i = 0; i < bar; i++)
+            waddch(w, i < done ? '#' : '.');
+        wprintw(w, "] %3d%%", 100 * r->cases / r->planned_cases);
+        top = 2;
+    }
+    table_draw(&s->table, a, w, top, getmaxy(w) - top);
+}
+
+/* The series to plot: the marked cases, or when none is marked, one per distinct series. */
+static void open_plot(struct app *a, struct results_screen *s)
+{
+    struct result_row keys[TABLE_MAX_MARKS];
+    int n = 0;
+    for (int m = 0; m < s->table.nmarks; m++)
+        for (long i = 0; i < s->n; i++)
+            if (s->rows[i].case_id == s->table.marks[m])
+                keys[n++] = s->rows[i];
+    if (n == 0) {
+        long cur = table_current(&s->table);
+        if (cur < 0) {
+            app_message(a, 1, "no cases to plot");
+            return;
+        }
+        keys[n++] = s->rows[cur];
+        app_message(a, 0, "plotting the case under the cursor; mark up to %d with space to compare", TABLE_MAX_MARKS);
+    }
+    screen_plot_open(a, s->run_id, keys, n);
+}
+
+static int results_key(struct app *a, void *st, int ch)
+{
+    struct results_screen *s = st;
+    int used = table_key(&s->table, ch, 1);
+    long cur = table_current(&s->table);
+    if (used == 2 && cur >= 0) {
+        screen_detail_open(a, &s->rows[cur]);
+        return 1;
+    }
+    if (used)
+        return 1;
+    if (ch == 'p') {
+        open_plot(a, s);
+        return 1;
+    }
+    if (ch == 'u') {
+        s->table.nmarks = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void results_export(struct app *a, void *st)
+{
+    struct results_screen *s = st;
+    char path[4096], prefix[64];
+    snprintf(prefix, sizeof prefix, "kbench-run%" PRId64 "-results", s->run_id);
+    FILE *f = app_export_file(a, prefix, "csv", path, sizeof path);
+    if (!f)
+        return;
+    int rc = table_write_csv(&s->table, f);
+    if (fclose(f) != 0 || rc != 0)
+        app_message(a, 1, "could not write all of %s", path);
+    else
+        app_message(a, 0, "exported %ld rows (as shown) to %s", s->table.nview, path);
+}
+
+static void results_destroy(void *st)
+{
+    struct results_screen *s = st;
+    table_free(&s->table);
+    free(s->rows);
+    free(s);
+}
+
+static const struct screen_ops results_ops = {
+    .name = "results",
+    .keys = "Enter:detail space:mark p:plot g:group s/S:sort /:filter e:csv",
+    .reload = results_reload,
+    .draw = results_draw,
+    .key = results_key,
+    .export_view = results_export,
+    .destroy = results_destroy,
+};
+
+int screen_results_open(struct app *a, int64_t run_id)
+{
+    struct results_screen *s = calloc(1, sizeof *s);
+    if (!s) {
+        app_message(a, 1, "out of memory");
+        return -1;
+    }
+    s->run_id = run_id;
+    struct table_source src = { s, results_count, results_cell, results_number, results_id, results_style };
+    table_init(&s->table, columns, COL_COUNT, &src);
+    s->table.max_marks = TABLE_MAX_MARKS;
+    s->table.group_col = COL_KERNEL;
+    return app_push(a, &results_ops, s);
+}
