@@ -15,7 +15,8 @@ static void usage(void)
            "Shows the devices kbench can measure on: the CPU (model, logical and physical cores,\n"
            "clock, caches, SIMD features and its float32 FMA peak per core and over all cores,\n"
            "with how the peak was derived), and every CUDA GPU (name, compute capability, SMs,\n"
-           "memory, L2, clocks, driver and runtime versions), or why there are none; then the\n"
+           "memory, L2, clocks, driver and runtime versions), or why there are none (asked\n"
+           "from one short-lived process, so kbench itself never initialises CUDA); then the\n"
            "ceilings 'kbench calibrate' measured on this machine, if the database has them.\n\n"
            "  --db PATH  database to read the ceilings from (./kbench.db, or $KBENCH_DB);\n"
            "             never created or changed\n\n"
@@ -74,29 +75,29 @@ static void print_cpu(void)
 static void print_gpus(void)
 {
     char why[256] = "";
-    int n = gpu_count(why, sizeof why);
+    static struct gpu_info all[GPU_LIST_MAX];
+    int n = gpu_list(all, GPU_LIST_MAX, why, sizeof why);
     if (n <= 0) {
         printf("cuda     no CUDA devices: %s\n", n < 0 && *why ? why : "none visible");
         return;
     }
-    for (int i = 0; i < n; i++) {
-        struct gpu_info g;
-        why[0] = '\0';
-        if (gpu_describe(i, &g, why, sizeof why) != 0) {
-            printf("cuda:%d   unavailable: %s\n", i, *why ? why : "no reason given");
-            continue;
-        }
-        char mem[32], l2[32], drv[16], rt[16];
-        format_bytes(g.mem_bytes, mem, sizeof mem);
-        format_bytes(g.l2_bytes, l2, sizeof l2);
-        format_cuda_version(g.driver_version, drv, sizeof drv);
-        format_cuda_version(g.runtime_version, rt, sizeof rt);
-        printf("cuda:%d   %s\n", g.index, g.name);
-        printf("  arch     sm_%d%d, %d SMs\n", g.cc_major, g.cc_minor, g.sms);
-        printf("  memory   %s, L2 %s\n", mem, l2);
-        printf("  clocks   SM %.0f MHz, memory %.0f MHz\n", g.sm_clock_mhz, g.mem_clock_mhz);
-        printf("  cuda     driver %s, runtime %s\n", drv, rt);
+    for (int i = 0; i < n && i < GPU_LIST_MAX; i++) {
+        const struct gpu_info *g = &all[i];
+        char mem[32], l2[32], smem[32], drv[16], rt[16];
+        format_bytes(g->mem_bytes, mem, sizeof mem);
+        format_bytes(g->l2_bytes, l2, sizeof l2);
+        format_bytes(g->smem_per_block, smem, sizeof smem);
+        format_cuda_version(g->driver_version, drv, sizeof drv);
+        format_cuda_version(g->runtime_version, rt, sizeof rt);
+        printf("cuda:%d   %s\n", g->index, g->name);
+        printf("  arch     sm_%d%d (compute capability %d.%d), %d SMs\n", g->cc_major, g->cc_minor, g->cc_major,
+               g->cc_minor, g->sms);
+        printf("  memory   %s (%d-bit bus), L2 %s, shared memory %s per block\n", mem, g->mem_bus_bits, l2, smem);
+        printf("  clocks   SM %.0f MHz, memory %.0f MHz (maximum)\n", g->sm_clock_mhz, g->mem_clock_mhz);
+        printf("  driver   %s (CUDA %s), runtime %s\n", *g->driver ? g->driver : "version unknown (no NVML)", drv, rt);
     }
+    if (n > GPU_LIST_MAX)
+        printf("(and %d more CUDA devices not shown)\n", n - GPU_LIST_MAX);
 }
 
 static int print_ceiling(const struct ceiling *c, void *ctx)

@@ -12,6 +12,7 @@
 #endif
 #include "bench/cli.h"
 #include "harness/gpu.h"
+#include "harness/cupti_metrics.h"
 #include "harness/machine.h"
 #include "harness/plan.h"
 #include "harness/progress.h"
@@ -51,7 +52,10 @@ static void usage(void)
 "  --min-sample-time S  batch calls of short kernels into samples of at least S (20e-6; 0: never)\n"
 "  --timeout S          kill a case after S seconds (60)\n"
 "  --counters LIST      PAPI events to count (presets or native names; default set otherwise)\n"
-"  --no-counters        skip the PAPI pass\n\n"
+"  --no-counters        skip the PAPI pass\n"
+"  --metrics LIST       CUPTI metrics of GPU cases, collected in a replayed pass of their own\n"
+"                       (default: DRAM bytes, SM/memory throughput, occupancy, tensor pipe, L2 hits)\n"
+"  --no-metrics         skip the GPU metrics pass\n\n"
 "other:\n"
 "  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
 "  --tag NAME           tag the run (later: 'kbench show tag:NAME')\n"
@@ -74,6 +78,7 @@ enum {
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
     OPT_NO_ISOLATE, OPT_RESUME, OPT_HELP,
+    OPT_METRICS, OPT_NO_METRICS,
     OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
 
@@ -96,6 +101,8 @@ static const struct option fixed_options[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "counters", required_argument, NULL, OPT_COUNTERS },
     { "no-counters", no_argument, NULL, OPT_NO_COUNTERS },
+    { "metrics", required_argument, NULL, OPT_METRICS },
+    { "no-metrics", no_argument, NULL, OPT_NO_METRICS },
     { "db", required_argument, NULL, OPT_DB },
     { "tag", required_argument, NULL, OPT_TAG },
     { "shard", required_argument, NULL, OPT_SHARD },
@@ -218,6 +225,8 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         case OPT_RESUME: cfg->resume = optarg; break;
         case OPT_COUNTERS: cfg->counters = optarg; cfg->ro.papi_events = optarg; break;
         case OPT_NO_COUNTERS: cfg->ro.papi_events = ""; break;
+        case OPT_METRICS: cfg->ro.cupti_metrics = optarg; break;
+        case OPT_NO_METRICS: cfg->ro.cupti_metrics = ""; break;
         case OPT_SHARD: {
             char tail;
             if (sscanf(optarg, "%d/%d%c", &cfg->shard_i, &cfg->shard_n, &tail) != 2 || cfg->shard_n < 1 ||
@@ -293,6 +302,23 @@ static int check_devices(const struct plan_spec *specs, int n)
                 return cli_input_error("run", "device %s is not available: this machine has %d CUDA device%s",
                                        dev, gpus, gpus == 1 ? "" : "s");
         }
+    return 0;
+}
+
+/* --metrics names are checked against the first GPU of the plan before anything runs. */
+static int check_metrics(const struct run_config *cfg, const struct plan *plan)
+{
+    const char *csv = cfg->ro.cupti_metrics;
+    if (!csv || !*csv)
+        return 0;
+    for (size_t i = 0; i < plan->n; i++) {
+        if (strncmp(plan->cases[i].device, "cuda:", 5) != 0)
+            continue;
+        char err[768];
+        if (cupti_metrics_validate(csv, atoi(plan->cases[i].device + 5), err, sizeof err) != 0)
+            return cli_usage_error("run", "%s", err);
+        return 0;
+    }
     return 0;
 }
 
@@ -508,7 +534,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
 
     struct plan plan = { 0 };
     char suite_name[64] = "";
-    if ((rc = build_plan(&cfg, &plan, suite_name, sizeof suite_name)) != 0)
+    if ((rc = build_plan(&cfg, &plan, suite_name, sizeof suite_name)) != 0 || (rc = check_metrics(&cfg, &plan)) != 0)
         goto out_plan;
     if (cfg.dry_run) {
         print_plan(&plan);

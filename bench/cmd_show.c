@@ -12,7 +12,8 @@ static void usage(void)
            "Prints a run: its uuid, start and finish times (UTC), status, host, the CPU it ran\n"
            "on and its command line, then one row per case (kernel, impl, device, dtype, shape,\n"
            "threads, median time, its 95%% CI, GFLOP/s, GB/s, relative error, status), the\n"
-           "errors of failed cases, and a summary line.\n\n"
+           "errors of failed cases, and a summary line; for CUDA cases, each kernel a call launched\n"
+           "(CUPTI), the NVML energy, power and clocks, and the CUPTI metrics.\n\n"
            "  RUN          a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)\n"
            "  --db PATH    database (./kbench.db, or $KBENCH_DB)\n\n"
            "Colours the status on a terminal unless NO_COLOR is set.\n\n"
@@ -37,6 +38,74 @@ static void print_header(FILE *out, const struct run_row *r, const struct machin
         fprintf(out, "  suite     %s   tag %s\n", *r->suite ? r->suite : "-", *r->tag ? r->tag : "-");
     fprintf(out, "  kbench    %s\n", r->kbench_version);
     fprintf(out, "  command   %s\n\n", r->cmdline);
+}
+
+struct gpu_section {
+    struct store *s;
+    int shown;
+    int failed;
+};
+
+struct backend_line {
+    const char *backend, *label;
+    int first;
+};
+
+/* Appends the case's counters of one backend to a "      nvml   a 1, b 2" line. */
+static int print_backend_counter(const struct kb_counter *k, void *ctx)
+{
+    struct backend_line *b = ctx;
+    if (strcmp(k->backend, b->backend) != 0)
+        return 0;
+    const char *sep = b->first ? "" : ", ";
+    if (b->first)
+        printf("      %-6s ", b->label);
+    if (strcmp(k->unit, "J") == 0)
+        printf("%s%s %.4g mJ", sep, k->name, k->value * 1e3);
+    else if (strcmp(k->unit, "bitmask") == 0)
+        printf("%s%s 0x%llx", sep, k->name, (unsigned long long)k->value);
+    else
+        printf("%s%s %.4g %s", sep, k->name, k->value, k->unit);
+    b->first = 0;
+    return 0;
+}
+
+/* Each CUDA case's kernels as CUPTI saw them, and its NVML energy and clocks. */
+static int print_gpu_case(const struct result_row *row, void *ctx)
+{
+    struct gpu_section *g = ctx;
+    if (strncmp(row->device, "cuda", 4) != 0)
+        return 0;
+    struct gpu_trace t;
+    if (store_list_gpu_kernels(g->s, row->case_id, &t) != 0) {
+        g->failed = 1;
+        return 1;
+    }
+    if (!*t.status && t.n == 0)
+        return 0;
+    if (!g->shown++)
+        printf("\nGPU kernels per call (CUPTI activity, median over the traced calls) and energy (NVML):\n");
+    printf("  case %lld  %s@%s %s %s n=%d d=%d%s\n", (long long)row->case_id, row->kernel, row->impl, row->device,
+           row->dtype, row->shape.seq_len, row->shape.head_dim, row->shape.causal ? " causal" : "");
+    for (int i = 0; i < t.n; i++) {
+        const struct gpu_kernel_launch *k = &t.k[i];
+        printf("    %-.70s\n      grid %dx%dx%d  block %dx%dx%d  %d regs  smem %d+%d B  %.4g us\n", k->name,
+               k->grid[0], k->grid[1], k->grid[2], k->block[0], k->block[1], k->block[2], k->registers,
+               k->static_shared, k->dynamic_shared, k->duration_s * 1e6);
+    }
+    if (strcmp(t.status, "ok") != 0)
+        printf("      cupti  %s\n", *t.status ? t.status : "not traced");
+    static const char *const backends[][2] = { { "nvml", "nvml" }, { "cupti", "cupti" } };
+    for (int i = 0; i < 2; i++) {
+        struct backend_line b = { backends[i][0], backends[i][1], 1 };
+        if (store_list_counters(g->s, row->case_id, print_backend_counter, &b) != 0) {
+            g->failed = 1;
+            return 1;
+        }
+        if (!b.first)
+            putchar('\n');
+    }
+    return 0;
 }
 
 int cmd_show(int argc, char **argv)
@@ -92,6 +161,11 @@ int cmd_show(int argc, char **argv)
     }
     print_header(stdout, &run, &machine);
     if (report_results_table(stdout, s, run_id) != 0) {
+        rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto out;
+    }
+    struct gpu_section gs = { .s = s };
+    if (store_list_results(s, run_id, print_gpu_case, &gs) != 0 || gs.failed) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }

@@ -17,7 +17,7 @@
 
 struct kb_counter {
     char backend[12]; /* "papi", "rusage", "derived", "kernel" (kb_kernel.stats) */
-    char name[64];    /* "PAPI_TOT_CYC", "minor_faults", "IPC" */
+    char name[96];    /* "PAPI_TOT_CYC", "minor_faults", "IPC", CUPTI's long metric names */
     double value;     /* per kernel call for papi; per case for rusage */
     char unit[16];    /* "count", "s", "ratio" */
 };

@@ -14,7 +14,16 @@ struct gpu_info {
     double l2_bytes;
     double sm_clock_mhz, mem_clock_mhz;
     int driver_version, runtime_version; /* 12040 = 12.4 */
+    char driver[32];        /* the NVIDIA driver's own version ("580.159.04"), from NVML; "" unknown */
+    double smem_per_block;  /* bytes a block may opt in to */
+    int mem_bus_bits;
 };
+
+#define GPU_LIST_MAX 16
+
+/* Describes every visible device (at most max) from one short-lived child process; returns
+ * the count, or -1 with the reason in why. */
+int gpu_list(struct gpu_info *out, int max, char *why, size_t whylen);
 
 /* Number of CUDA devices visible, or -1 with the reason in why ("no CUDA-capable device is
  * detected", "kbench was built without CUDA"). */

@@ -49,12 +49,11 @@ static void describe_gpus(char *out, size_t len)
 {
     char why[256];
     out[0] = '\0';
-    int n = gpu_count(why, sizeof why);
+    static struct gpu_info all[GPU_LIST_MAX];
+    int n = gpu_list(all, GPU_LIST_MAX, why, sizeof why); /* one child for every device */
     size_t used = 0;
-    for (int i = 0; i < n; i++) {
-        struct gpu_info g;
-        if (gpu_describe(i, &g, why, sizeof why) != 0)
-            continue;
+    for (int i = 0; i < n && i < GPU_LIST_MAX; i++) {
+        const struct gpu_info g = all[i];
         int w = snprintf(out + used, len - used, "%s%s (sm_%d%d)", used ? ", " : "", g.name, g.cc_major,
                          g.cc_minor);
         if (w < 0 || (size_t)w >= len - used)

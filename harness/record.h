@@ -6,6 +6,7 @@
 #include "kernels/kernel.h"
 #include "harness/stats.h"
 #include "harness/counters.h"
+#include "harness/cupti_trace.h"
 
 enum case_status {
     CASE_OK,            /* verified and timed */
@@ -43,6 +44,9 @@ struct case_record {
     struct kb_stats stats;
     double flops, bytes;   /* analytic, per call */
     struct kb_counter_report counters;
+    struct gpu_trace gpu_trace;  /* CUDA cases: each kernel one call launches (CUPTI) */
+    char nvml_status[192];       /* CUDA cases: "ok", or why NVML measured nothing; "" on the CPU */
+    char metrics_status[256];    /* CUDA cases: "ok", "not requested", or why CUPTI collected no metrics */
     double wall_s;         /* the whole case, child start to result */
 };
 

@@ -79,6 +79,9 @@ static void fill_from_child(struct case_record *rec, const struct child_result *
     rec->calls_per_sample = res->calls_per_sample;
     rec->warmup_calls = res->warmup_calls;
     rec->counters = res->counters;
+    rec->gpu_trace = res->gpu_trace;
+    snprintf(rec->nvml_status, sizeof rec->nvml_status, "%s", res->nvml_status);
+    snprintf(rec->metrics_status, sizeof rec->metrics_status, "%s", res->metrics_status);
     rec->samples = samples;
     rec->n_samples = res->n_samples;
 }

@@ -24,6 +24,7 @@ struct runner_options {
     double timeout_s;      /* child killed after this long (60) */
     const char *papi_events; /* NULL: defaults; "": no PAPI pass */
     const char *dump_dir;  /* NULL: no dumps */
+    const char *cupti_metrics; /* GPU cases: NULL the default metric set; "": no metrics pass */
     int isolate;           /* 1: fork per case (default); 0: in process (tests, debuggers) */
 };
 void runner_options_default(struct runner_options *o);

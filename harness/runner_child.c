@@ -13,6 +13,7 @@
 #include "harness/cpu.h"
 #include "harness/npy.h"
 #include "harness/stats.h"
+#include "harness/timer_gpu.h"
 
 double runner_now(void)
 {
@@ -153,6 +154,84 @@ static int precise_enough(const double *x, size_t n, double target, double *scra
     return med > 0 && (hi - lo) / 2.0 / med <= target;
 }
 
+/* The CPU's sample: the flush (cold mode, untimed), then `batch` calls on the host clock. */
+struct cpu_sampler {
+    const struct kb_kernel *k;
+    struct kb_case *c;
+    int batch;
+    unsigned char *flush;
+    size_t flush_len;
+    unsigned round;
+    volatile unsigned long sink;
+};
+
+static int cpu_take(void *ctx, double *per_call, char *why, size_t whylen)
+{
+    struct cpu_sampler *s = ctx;
+    if (s->flush)
+        s->sink += flush_caches(s->flush, s->flush_len, s->round++);
+    double a = runner_now();
+    for (int i = 0; i < s->batch; i++)
+        if (s->k->run(s->c) != KB_OK) {
+            snprintf(why, whylen, "%s", s->c->error);
+            return -1;
+        }
+    double b = runner_now();
+    *per_call = (b - a) / s->batch;
+    return 0;
+}
+
+void runner_adaptive_sampling(const struct runner_options *o, runner_take_fn take, void *ctx,
+                              struct child_result *res, double **samples_out)
+{
+    size_t cap = 1024, n = 0;
+    double *x = malloc(cap * sizeof *x), *scratch = malloc(cap * sizeof *scratch);
+    if (!x || !scratch) {
+        fail(res, CASE_SETUP_FAILED, "out of memory for samples");
+        goto out;
+    }
+    size_t next_check = (size_t)o->min_samples;
+    double start = runner_now();
+    for (;;) {
+        char why[200] = "";
+        double per_call = 0;
+        if (take(ctx, &per_call, why, sizeof why) != 0) {
+            res->status = CASE_SETUP_FAILED;
+            snprintf(res->error, sizeof res->error, "run failed while sampling%s%s", *why ? ": " : "", why);
+            goto out;
+        }
+        double b = runner_now();
+        if (n == cap) {
+            cap *= 2;
+            double *nx = realloc(x, cap * sizeof *x), *ns = realloc(scratch, cap * sizeof *ns);
+            if (nx)
+                x = nx;
+            if (ns)
+                scratch = ns;
+            if (!nx || !ns) {
+                fail(res, CASE_SETUP_FAILED, "out of memory for samples");
+                goto out;
+            }
+        }
+        x[n++] = per_call;
+        double elapsed = b - start;
+        if (n >= (size_t)o->max_samples || elapsed >= o->max_time_s)
+            break;
+        /* The stopping rule sorts the samples, so it runs at growing intervals. */
+        if (n >= next_check && elapsed >= o->min_time_s) {
+            if (precise_enough(x, n, o->noise_target, scratch))
+                break;
+            next_check = n + (n / 8 > 4 ? n / 8 : 4);
+        }
+    }
+    res->n_samples = n;
+    *samples_out = x;
+    x = NULL;
+out:
+    free(x);
+    free(scratch);
+}
+
 static void sample(const struct plan_case *pc, const struct runner_options *o, struct kb_case *c,
                    struct child_result *res, double **samples_out)
 {
@@ -173,75 +252,24 @@ static void sample(const struct plan_case *pc, const struct runner_options *o, s
 
     /* Short kernels are batched so the clock's own cost stays small against a sample; in cold
      * mode every call must start cold, so there is no batching. */
-    int batch = 1;
+    struct cpu_sampler s = { .k = k, .c = c, .batch = 1 };
     if (!pc->cold_cache && per_call < o->min_sample_s)
-        batch = (int)fmin(1e6, ceil(o->min_sample_s / fmax(per_call, 1e-9)));
-    res->calls_per_sample = batch;
+        s.batch = (int)fmin(1e6, ceil(o->min_sample_s / fmax(per_call, 1e-9)));
+    res->calls_per_sample = s.batch;
 
-    unsigned char *flush = NULL;
-    size_t flush_len = 0;
     if (pc->cold_cache) {
         struct cpu_info ci;
         cpu_info_read(&ci);
-        flush_len = 2 * cpu_llc_bytes(&ci);
-        flush = malloc(flush_len);
-        if (!flush) {
+        s.flush_len = 2 * cpu_llc_bytes(&ci);
+        s.flush = malloc(s.flush_len);
+        if (!s.flush) {
             fail(res, CASE_SETUP_FAILED, "cannot allocate the cache-flush buffer");
             return;
         }
-        memset(flush, 1, flush_len);
+        memset(s.flush, 1, s.flush_len);
     }
-
-    size_t cap = 1024, n = 0;
-    double *x = malloc(cap * sizeof *x), *scratch = malloc(cap * sizeof *scratch);
-    if (!x || !scratch) {
-        fail(res, CASE_SETUP_FAILED, "out of memory for samples");
-        goto out;
-    }
-    volatile unsigned long sink = 0;
-    size_t next_check = (size_t)o->min_samples;
-    double start = runner_now();
-    for (;;) {
-        if (flush)
-            sink += flush_caches(flush, flush_len, (unsigned)n);
-        double a = runner_now();
-        for (int i = 0; i < batch; i++)
-            if (k->run(c) != KB_OK) {
-                fail_run(res, c, "run failed while sampling");
-                goto out;
-            }
-        double b = runner_now();
-        if (n == cap) {
-            cap *= 2;
-            double *nx = realloc(x, cap * sizeof *x), *ns = realloc(scratch, cap * sizeof *ns);
-            if (nx)
-                x = nx;
-            if (ns)
-                scratch = ns;
-            if (!nx || !ns) {
-                fail(res, CASE_SETUP_FAILED, "out of memory for samples");
-                goto out;
-            }
-        }
-        x[n++] = (b - a) / batch;
-        double elapsed = b - start;
-        if (n >= (size_t)o->max_samples || elapsed >= o->max_time_s)
-            break;
-        /* The stopping rule sorts the samples, so it runs at growing intervals. */
-        if (n >= next_check && elapsed >= o->min_time_s) {
-            if (precise_enough(x, n, o->noise_target, scratch))
-                break;
-            next_check = n + (n / 8 > 4 ? n / 8 : 4);
-        }
-    }
-    (void)sink;
-    res->n_samples = n;
-    *samples_out = x;
-    x = NULL;
-out:
-    free(x);
-    free(scratch);
-    free(flush);
+    runner_adaptive_sampling(o, cpu_take, &s, res, samples_out);
+    free(s.flush);
 }
 
 static void count_events(const struct runner_options *o, struct kb_case *c,
@@ -305,15 +333,25 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         c.shape.kv_heads = c.shape.heads;
 
     char err[256] = "";
+    struct gpu_timer *gt = NULL;
+    if (k->device == KB_DEVICE_CUDA) {
+        gt = gpu_timer_new(c.device_index, pc->cold_cache, err, sizeof err);
+        if (!gt) {
+            fail(res, CASE_SETUP_FAILED, err);
+            return;
+        }
+        c.stream = gpu_timer_stream(gt);
+    }
     int rc = k->setup(&c, err, sizeof err);
     if (rc != KB_OK) {
         fail(res, rc == KB_UNSUPPORTED ? CASE_SKIPPED : CASE_SETUP_FAILED, *err ? err : "setup failed");
+        gpu_timer_free(gt);
         return;
     }
     struct rusage_mark ru;
     rusage_mark_now(&ru);
     /* Verify before anything is timed: a wrong answer is a failure, never a fast result. */
-    if (k->run(&c) != KB_OK) {
+    if (k->run(&c) != KB_OK || (gt && gpu_timer_sync(gt, c.error, sizeof c.error) != 0)) {
         fail_run(res, &c, "first run failed");
         goto out;
     }
@@ -332,11 +370,18 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
                  res->accuracy.cosine, res->accuracy.rows_checked, res->accuracy.rows_total);
         goto out;
     }
-    sample(pc, o, &c, res, samples);
+    if (gt)
+        runner_sample_gpu(pc, o, &c, gt, res, samples);
+    else
+        sample(pc, o, &c, res, samples);
     if (res->status != CASE_OK)
         goto out;
     rusage_report_since(&ru, &res->counters);
-    count_events(o, &c, res);
+    if (gt)
+        runner_gpu_passes(o, &c, gt, *samples, res);
+    else
+        count_events(o, &c, res);
 out:
     k->teardown(&c);
+    gpu_timer_free(gt);
 }

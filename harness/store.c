@@ -1170,6 +1170,50 @@ static int insert_counters(struct store *s, int64_t case_id, const struct kb_cou
     return rc;
 }
 
+/* The GPU side of a case: NVML's and CUPTI's statuses, and the traced kernels. */
+static int insert_gpu(struct store *s, int64_t case_id, const struct case_record *r)
+{
+    if (!*r->nvml_status && !*r->gpu_trace.status && !*r->metrics_status)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE cases SET nvml_status = ?, cupti_status = ?, metrics_status = ? WHERE id = ?", &st,
+                "store the GPU status") != 0)
+        return -1;
+    int bad = bind_opt_text(st, 1, r->nvml_status) != SQLITE_OK;
+    bad += bind_opt_text(st, 2, r->gpu_trace.status) != SQLITE_OK;
+    bad += bind_opt_text(st, 3, r->metrics_status) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 4, case_id) != SQLITE_OK;
+    int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the GPU status");
+    sqlite3_finalize(st);
+    const struct gpu_trace *t = &r->gpu_trace;
+    int n = t->n < 0 ? 0 : t->n > GPU_TRACE_MAX ? GPU_TRACE_MAX : t->n;
+    if (rc != 0 || n == 0)
+        return rc;
+    if (prepare(s,
+                "INSERT INTO gpu_kernels (case_id, idx, name, grid_x, grid_y, grid_z, block_x, block_y, block_z, "
+                "registers, static_shared, dynamic_shared, duration_s, traced_calls) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &st, "store the GPU kernels") != 0)
+        return -1;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const struct gpu_kernel_launch *k = &t->k[i];
+        const int ints[] = { k->grid[0], k->grid[1], k->grid[2], k->block[0], k->block[1], k->block[2],
+                             k->registers, k->static_shared, k->dynamic_shared };
+        sqlite3_reset(st);
+        bad = sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
+        bad += sqlite3_bind_int(st, 2, i) != SQLITE_OK;
+        bad += bind_text(st, 3, k->name) != SQLITE_OK;
+        for (int j = 0; j < 9; j++)
+            bad += sqlite3_bind_int(st, 4 + j, ints[j]) != SQLITE_OK;
+        bad += bind_real(st, 13, k->duration_s) != SQLITE_OK;
+        bad += sqlite3_bind_int(st, 14, t->calls) != SQLITE_OK;
+        if (bad || sqlite3_step(st) != SQLITE_DONE)
+            rc = fail_sql(s, "store the GPU kernels");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_accuracy *a)
 {
     sqlite3_stmt *st;
@@ -1226,7 +1270,7 @@ int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_rec
         goto fail;
     case_id = sqlite3_last_insert_rowid(s->db);
     if (insert_samples(s, case_id, r) != 0 || (timed && insert_stats(s, case_id, r) != 0) ||
-        insert_counters(s, case_id, &r->counters) != 0 ||
+        insert_counters(s, case_id, &r->counters) != 0 || insert_gpu(s, case_id, r) != 0 ||
         (r->verified && insert_accuracy(s, case_id, &r->accuracy) != 0) ||
         exec_sql(s, "COMMIT", "store the case") != 0)
         goto fail;
@@ -1539,6 +1583,41 @@ int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct
         }
     }
     int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the counters");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *out)
+{
+    memset(out, 0, sizeof *out);
+    if (case_exists(s, case_id) != 0)
+        return -1;
+    if (s->version < 7) /* a file read as it is, from before GPU cases were stored */
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT k.name, k.grid_x, k.grid_y, k.grid_z, k.block_x, k.block_y, k.block_z, k.registers, "
+                "k.static_shared, k.dynamic_shared, k.duration_s, k.traced_calls, c.cupti_status "
+                "FROM cases c LEFT JOIN gpu_kernels k ON k.case_id = c.id WHERE c.id = ? ORDER BY k.idx",
+                &st, "read the GPU kernels") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        col_text(st, 12, out->status, sizeof out->status);
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL || out->n >= GPU_TRACE_MAX)
+            continue;
+        struct gpu_kernel_launch *k = &out->k[out->n++];
+        col_text(st, 0, k->name, sizeof k->name);
+        int *ints[] = { &k->grid[0], &k->grid[1], &k->grid[2], &k->block[0], &k->block[1], &k->block[2],
+                        &k->registers, &k->static_shared, &k->dynamic_shared };
+        for (int j = 0; j < 9; j++)
+            *ints[j] = sqlite3_column_int(st, 1 + j);
+        k->duration_s = col_real(st, 10);
+        out->calls = sqlite3_column_int(st, 11);
+    }
+    out->launches_per_call = out->n;
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the GPU kernels");
     sqlite3_finalize(st);
     return ret;
 }

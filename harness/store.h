@@ -113,6 +113,9 @@ struct result_row {
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
 /* Calls fn for each counter of a case. */
 int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct kb_counter *, void *), void *ctx);
+/* The GPU kernels a case's call launched (empty for CPU cases and older files), with the
+ * CUPTI status in out->status. */
+int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *out);
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
 

@@ -383,6 +383,31 @@ static const char schema_v6[] =
     " WHERE c.id = (SELECT max(x.id) FROM ceilings x WHERE x.machine_id = c.machine_id\n"
     "                  AND x.device = c.device AND x.name = c.name);\n";
 
+/* Version 7: GPU cases. Every kernel a case's call launches, as CUPTI's activity records saw
+ * it (launch order within one call; the duration is the median over the traced calls), and
+ * why NVML or CUPTI measured nothing where they did not. */
+static const char schema_v7[] =
+    "ALTER TABLE cases ADD COLUMN nvml_status TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN cupti_status TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN metrics_status TEXT;\n"
+    "CREATE TABLE gpu_kernels (\n"
+    "    case_id        INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,\n"
+    "    idx            INTEGER NOT NULL,\n"
+    "    name           TEXT NOT NULL,\n"
+    "    grid_x         INTEGER,\n"
+    "    grid_y         INTEGER,\n"
+    "    grid_z         INTEGER,\n"
+    "    block_x        INTEGER,\n"
+    "    block_y        INTEGER,\n"
+    "    block_z        INTEGER,\n"
+    "    registers      INTEGER,\n"
+    "    static_shared  INTEGER,\n"
+    "    dynamic_shared INTEGER,\n"
+    "    duration_s     REAL,\n"
+    "    traced_calls   INTEGER,\n"
+    "    PRIMARY KEY (case_id, idx)\n"
+    ") WITHOUT ROWID;\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -390,6 +415,7 @@ static const struct store_migration migrations[] = {
     { 4, "the shape axes of the whole catalogue, bit-exact accuracy counts", schema_v4 },
     { 5, "claims: paper claims judged on this machine", schema_v5 },
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
+    { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -142,6 +142,8 @@ struct kb_case {
     int device_index; /* N of cuda:N; 0 on the CPU */
     uint64_t seed;    /* seeds the input generator: same seed, same inputs */
     void *state;      /* the kernel's own, from setup to teardown */
+    void *stream;     /* CUDA kernels: the cudaStream_t the harness times; run() enqueues its work
+                       * on it and returns without waiting (NULL on the CPU) */
     char error[256];  /* why run failed, when it can say (a CUDA error); recorded with the case */
 };
 
@@ -196,7 +198,10 @@ struct kb_kernel {
     /* Allocates and fills the inputs of c->shape from c->seed. On failure writes a message
      * into err and returns KB_ERROR, or KB_UNSUPPORTED for a shape it does not handle. */
     int (*setup)(struct kb_case *c, char *err, size_t errlen);
-    /* One computation: the timed region. Must be repeatable (same output each call). */
+    /* One computation: the timed region. Must be repeatable (same output each call). A CUDA
+     * kernel enqueues its work on c->stream and returns without waiting, allocating nothing
+     * (so the harness can time it with events and capture it into a CUDA graph); a launch
+     * that fails returns KB_ERROR with the CUDA error in c->error. */
     int (*run)(struct kb_case *c);
     /* Compares the output of the last run with the float64 reference. */
     int (*verify)(struct kb_case *c, struct kb_accuracy *acc);

@@ -16,6 +16,7 @@
 #include "kernels/attention/linear.h"
 #include "kernels/quant/quant.h"
 #include "kernels/quant/vit_block.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -62,6 +63,11 @@ static const struct kb_kernel *const registry[] = {
 #ifdef HAVE_CUDA
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
+    &kb_attention_flash_cuda,
+#endif
+#ifdef HAVE_CUBLAS
+    &kb_attention_softmax_cublas,
+    &kb_gemm_cublas,
 #endif
 };
 

@@ -3,6 +3,9 @@
  * (a corrupted output, a kernel without its causal mask, one with the wrong scale) that verify
  * must catch; the reference's own second-method check; the analytic FLOP and byte counts; the
  * registry, dtype names and the CPU peak arithmetic. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -361,7 +364,14 @@ static void test_registry(void **state)
     assert_ptr_equal(kb_registry_find("attention.flash", NULL), &kb_attention_flash_cpu);
     assert_ptr_equal(kb_registry_find("attention.flash", "cpu"), &kb_attention_flash_cpu);
     assert_ptr_equal(kb_registry_find("attention.reference", "cpu.f64"), &kb_attention_reference);
-    assert_null(kb_registry_find("attention.flash", "cuda.mma"));
+    /* the tensor-core kernel exists exactly in CUDA builds, as a CUDA kernel */
+    const struct kb_kernel *cuda = kb_registry_find("attention.flash", "cuda.mma");
+#ifdef HAVE_CUDA
+    assert_non_null(cuda);
+    assert_int_equal(cuda->device, KB_DEVICE_CUDA);
+#else
+    assert_null(cuda);
+#endif
     assert_null(kb_registry_find("attention.nope", NULL));
 
     assert_true(kb_kernel_matches(&kb_attention_flash_cpu, "attention.*"));

@@ -13,7 +13,7 @@ if [ "${KBENCH_SANITIZERS:-no}" = yes ]; then
     exit 0
 fi
 DB="$TMP/vg.db"
-valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=9 \
+valgrind -q --suppressions="${top_srcdir:-.}/tests/valgrind.supp" --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --error-exitcode=9 \
     "$KBENCH" run --db "$DB" --kernels 'attention.*,selftest.noop' --seq 32,48 --head-dim 8 --heads 2 \
     --causal 0,1 --max-time 0.02 --quiet >"$TMP/out" 2>"$TMP/vg.log"
 rc=$?

@@ -49,15 +49,17 @@ static int gpu_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int fault_run(struct kb_case *c)
 {
-    write_to_bad_address<<<1, 32>>>((int *)(uintptr_t)0x10);
-    cudaError_t e = cudaDeviceSynchronize();
+    cudaStream_t stream = (cudaStream_t)c->stream;
+    write_to_bad_address<<<1, 32, 0, stream>>>((int *)(uintptr_t)0x10);
+    cudaError_t e = cudaStreamSynchronize(stream);
     return e == cudaSuccess ? KB_OK : cuda_failed(c, e, "write_to_bad_address");
 }
 
 static int hang_run(struct kb_case *c)
 {
-    spin_forever<<<1, 1>>>((volatile int *)c->state);
-    cudaError_t e = cudaDeviceSynchronize();
+    cudaStream_t stream = (cudaStream_t)c->stream;
+    spin_forever<<<1, 1, 0, stream>>>((volatile int *)c->state);
+    cudaError_t e = cudaStreamSynchronize(stream);
     return e == cudaSuccess ? KB_OK : cuda_failed(c, e, "spin_forever");
 }
 

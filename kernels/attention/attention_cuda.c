@@ -1,0 +1,148 @@
+/* attention_cuda.c - the host side shared by the CUDA attention kernels (attention_cuda.h):
+ * inputs onto the GPU in 16-bit, and verification against the float64 reference. Plain C over
+ * the CUDA runtime's C API; the device code lives in the .cu files. */
+#include "kernels/attention/attention_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/verify.h"
+
+static int cuda_err(cudaError_t e, const char *doing, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s (%s)", doing, cudaGetErrorString(e), cudaGetErrorName(e));
+    return KB_ERROR;
+}
+
+/* Uploads a float32 tensor, converts it to dtype into *dst, and rounds the host copy. */
+static int upload(float *host, size_t n, enum kb_dtype t, void **dst, cudaStream_t st, float *scratch,
+                  char *err, size_t errlen)
+{
+    size_t bytes = n * (size_t)kb_dtype_size(t);
+    cudaError_t e = cudaMalloc(dst, bytes);
+    if (e != cudaSuccess)
+        return cuda_err(e, "cudaMalloc", err, errlen);
+    e = cudaMemcpyAsync(scratch, host, n * sizeof *host, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_round(scratch, *dst, n, t, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(host, scratch, n * sizeof *host, cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    return e == cudaSuccess ? KB_OK : cuda_err(e, "uploading the inputs", err, errlen);
+}
+
+int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
+                       void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    a->dtype = t;
+    a->stream = stream;
+    int rc = attention_check_shape(s, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (t != KB_DTYPE_F16 && t != KB_DTYPE_BF16) {
+        snprintf(err, errlen, "dtype %s: this kernel computes in f16 or bf16", kb_dtype_name(t));
+        return KB_UNSUPPORTED;
+    }
+    if (dims_ok) {
+        int ok = 0;
+        for (int i = 0; i < n_dims; i++)
+            ok |= s->head_dim == dims_ok[i];
+        if (!ok) {
+            snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 64 and 128", s->head_dim);
+            return KB_UNSUPPORTED;
+        }
+    }
+    rc = attention_inputs_new(&a->in, s, seed, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    size_t bnd = (size_t)s->batch * s->seq_len * s->head_dim;
+    size_t nq = bnd * s->heads, nkv = bnd * s->kv_heads;
+    float *scratch = NULL;
+    cudaStream_t st = (cudaStream_t)stream;
+    cudaError_t e = cudaMalloc((void **)&scratch, nq * sizeof *scratch);
+    if (e != cudaSuccess) {
+        rc = cuda_err(e, "cudaMalloc", err, errlen);
+    } else {
+        rc = upload(a->in.q, nq, t, &a->q, st, scratch, err, errlen);
+        if (rc == KB_OK)
+            rc = upload(a->in.k, nkv, t, &a->k, st, scratch, err, errlen);
+        if (rc == KB_OK)
+            rc = upload(a->in.v, nkv, t, &a->v, st, scratch, err, errlen);
+        if (rc == KB_OK) {
+            e = cudaMalloc(&a->o, nq * (size_t)kb_dtype_size(t));
+            /* poisoned (0xFFFF is a NaN in both f16 and bf16): an unwritten element fails verify */
+            if (e == cudaSuccess)
+                e = cudaMemsetAsync(a->o, 0xFF, nq * (size_t)kb_dtype_size(t), st);
+            if (e != cudaSuccess)
+                rc = cuda_err(e, "allocating O", err, errlen);
+        }
+        cudaStreamSynchronize(st);
+        cudaFree(scratch);
+    }
+    if (rc != KB_OK)
+        attention_cuda_free(a);
+    return rc;
+}
+
+void attention_cuda_free(struct attention_cuda *a)
+{
+    cudaFree(a->q);
+    cudaFree(a->k);
+    cudaFree(a->v);
+    cudaFree(a->o);
+    a->q = a->k = a->v = a->o = NULL;
+    attention_inputs_free(&a->in);
+}
+
+int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
+                          struct kb_accuracy *acc)
+{
+    const long total = (long)s->batch * s->heads * s->seq_len;
+    const int d = s->head_dim, n = s->seq_len;
+    size_t nq = (size_t)total * d;
+    memset(acc, 0, sizeof *acc);
+    acc->rel_l2_err = INFINITY;
+    acc->rows_total = total;
+    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
+    float *o = malloc(nq * sizeof *o), *d_o = NULL;
+    cudaStream_t st = (cudaStream_t)a->stream;
+    cudaError_t e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, a->dtype, st);
+    if (e == cudaSuccess && o)
+        e = cudaMemcpyAsync(o, d_o, nq * sizeof *o, cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    cudaFree(d_o);
+    if (!rows || !ref || !o || e != cudaSuccess) {
+        free(rows);
+        free(ref);
+        free(o);
+        return KB_ERROR;
+    }
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, seed, rows);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long t = 0; t < nrows; t++) {
+        long r = rows[t];
+        attention_reference_row(s, a->in.q, a->in.k, a->in.v, (int)(r / ((long)n * s->heads)),
+                                (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
+    }
+    struct verify_acc va;
+    verify_begin(&va);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++)
+            verify_add(&va, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
+    verify_finish(&va, verify_default_tolerance(a->dtype), acc);
+    acc->rows_checked = nrows;
+    acc->rows_total = total;
+    free(rows);
+    free(ref);
+    free(o);
+    return KB_OK;
+}

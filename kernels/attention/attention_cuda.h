@@ -1,0 +1,49 @@
+/* attention_cuda.h - what the CUDA attention kernels share: inputs on the GPU in 16-bit, the
+ * output checked against the float64 reference on sampled rows, and the launchers of the
+ * device code (attention_convert.cu, flash_mma.cu).
+ *
+ * Inputs are drawn in float32 exactly as for the CPU kernels (attention_inputs_new), converted
+ * to f16/bf16 on the GPU, and the host copies are replaced by the rounded values: the reference
+ * then measures the kernel's own error, not the rounding of its inputs.
+ */
+#ifndef KB_ATTENTION_CUDA_H
+#define KB_ATTENTION_CUDA_H
+
+#include "kernels/attention/attention.h"
+
+/* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
+struct attention_cuda {
+    struct attention_inputs in; /* float32, rounded to dtype */
+    void *q, *k, *v, *o;        /* device, [B,H(_kv),N,d] in dtype */
+    enum kb_dtype dtype;
+    void *stream;               /* cudaStream_t */
+    void *extra;                /* the kernel's own (cuBLAS handle, scratch) */
+};
+
+/* Checks the shape (head_dim in dims_ok[0..n_dims), when given), draws the inputs, allocates
+ * and fills the device buffers. KB_OK, KB_UNSUPPORTED or KB_ERROR with a message. */
+int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
+                       void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
+void attention_cuda_free(struct attention_cuda *a);
+/* Copies O back and compares sampled rows with the float64 reference. */
+int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
+                          struct kb_accuracy *acc);
+
+/* ---- device code (extern "C" from the .cu files) ------------------------------------------- */
+
+/* dst[i] = (dtype) src[i] on the GPU, and src[i] = (float) dst[i]: the rounded values back. */
+int attention_cuda_round(float *d_src, void *d_dst, size_t n, enum kb_dtype t, void *stream);
+/* dst[i] = (float) src[i]. */
+int attention_cuda_widen(const void *d_src, float *d_dst, size_t n, enum kb_dtype t, void *stream);
+
+/* attention.flash@cuda.mma: O = softmax(Q Kᵀ/√d) V with mma.sync tensor cores. Enqueues on
+ * stream; returns a cudaError_t (0 = success). */
+int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                      void *o, void *stream);
+
+/* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
+ * query r % n of its head) becomes probabilities in dtype, written over the start of the same
+ * row (so P has a row stride of 2n 16-bit elements); causal rows keep keys <= their query. */
+int softmax_rows_launch(float *s, long rows, int n, int causal, enum kb_dtype t, void *stream);
+
+#endif

@@ -1,0 +1,345 @@
+/* flash_mma.cu - the device code of attention.flash@cuda.mma: FlashAttention-2's forward pass
+ * on tensor cores through mma.sync (m16n8k16, f16/bf16 in, f32 accumulate), sm_80 and later.
+ *
+ * A block of W warps owns 16·W query rows of one (batch, head); each warp owns 16 rows and keeps
+ * their Q fragments, output accumulator, running maximum and running sum in registers. The
+ * block walks the key tiles of 64 keys (only those at or left of the diagonal when causal):
+ *   S = Q·Kᵀ      (ldmatrix from K rows: Kᵀ is the column-major B operand as stored)
+ *   P = 2^(S·log2(e)/√d − m), with the causal and ragged-end masks, m and l updated online
+ *   O = α·O + P·V (P stays in registers: the S accumulator is already the A operand's layout;
+ *                  V via ldmatrix.trans)
+ * K and V tiles are double-buffered in shared memory with cp.async, so the next tile loads
+ * while this one computes; rows are XOR-swizzled in 16-byte chunks so ldmatrix is free of bank
+ * conflicts. Causal blocks run heaviest (longest row range) first. GQA: query head h reads
+ * key/value head h / (H / H_kv). */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+extern "C" {
+#include "kernels/attention/attention_cuda.h"
+}
+
+namespace {
+
+constexpr int BN = 64; /* keys per tile */
+
+__device__ __forceinline__ uint32_t smem_u32(const void *p)
+{
+    return (uint32_t)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
+{
+    int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled */
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
+}
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr)
+{
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(addr));
+}
+
+template <bool BF16>
+__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
+{
+    if (BF16)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    else
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                     "{%0,%1,%2,%3};\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+template <bool BF16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
+{
+    uint32_t u;
+    if (BF16) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+        u = *reinterpret_cast<uint32_t *>(&v);
+    } else {
+        __half2 v = __floats2half2_rn(lo, hi);
+        u = *reinterpret_cast<uint32_t *>(&v);
+    }
+    return u;
+}
+
+__device__ __forceinline__ float ex2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+
+/* Byte-free index of element (row, 16-byte chunk ch) in a tile of D-wide rows, swizzled. */
+template <int D> __device__ __forceinline__ int swz(int row, int ch)
+{
+    return row * D + ((ch ^ (row & 7)) << 3);
+}
+
+/* Copies rows [row0, row0 + ROWS) of a [N, D] matrix into a swizzled tile; rows past N are 0. */
+template <int D, int ROWS, int THREADS>
+__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
+{
+    constexpr int CH = D / 8;
+#pragma unroll
+    for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
+        int r = c / CH, ch = c % CH, gr = row0 + r;
+        bool ok = gr < n;
+        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
+    }
+}
+
+template <int D, int W, int MT, bool CAUSAL, bool BF16>
+__global__ void __launch_bounds__(W * 32) flash_fwd(const uint16_t *__restrict__ Q, const uint16_t *__restrict__ K,
+                                                    const uint16_t *__restrict__ V, uint16_t *__restrict__ O, int n,
+                                                    int heads, int kv_heads, float scale_log2)
+{
+    constexpr int BM = 16 * MT * W, THREADS = 32 * W;
+    extern __shared__ __align__(128) unsigned char smem[];
+    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
+    uint16_t *sK = sQ + BM * D; /* two stages */
+    uint16_t *sV = sK + 2 * BN * D;
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int g = lane / 4, t4 = lane % 4;
+    const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
+    const int h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
+    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const uint16_t *q = Q + qoff, *k = K + kvoff, *v = V + kvoff;
+    /* warp w owns rows [q0 + 16·MT·w, +16·MT): m-tile mt is rows wrow0 + 16·mt + (g, g + 8) */
+    const int q0 = qb * BM, wrow0 = q0 + warp * 16 * MT;
+
+    int n_tiles = (n + BN - 1) / BN;
+    if (CAUSAL)
+        n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
+
+    load_tile<D, BM, THREADS>(sQ, q, q0, n);
+    load_tile<D, BN, THREADS>(sK, k, 0, n);
+    load_tile<D, BN, THREADS>(sV, v, 0, n);
+    cp_commit();
+
+    float o[MT][D / 8][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int i = 0; i < D / 8; i++)
+            o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+        m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
+
+    for (int j = 0; j < n_tiles; j++) {
+        const int st = j & 1;
+        if (j + 1 < n_tiles) {
+            load_tile<D, BN, THREADS>(sK + (st ^ 1) * BN * D, k, (j + 1) * BN, n);
+            load_tile<D, BN, THREADS>(sV + (st ^ 1) * BN * D, v, (j + 1) * BN, n);
+            cp_commit();
+            cp_wait<1>();
+        } else {
+            cp_wait<0>();
+        }
+        __syncthreads();
+        const uint16_t *kt = sK + st * BN * D, *vt = sV + st * BN * D;
+        const int k0 = j * BN;
+
+        /* S = Q·Kᵀ: each K fragment serves all MT m-tiles of the warp */
+        float s[MT][BN / 8][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int i = 0; i < BN / 8; i++)
+                s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+            uint32_t qa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                int r = warp * 16 * MT + mt * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
+                ldsm_x4(qa[mt], smem_u32(sQ + swz<D>(r, kk * 2 + lane / 16)));
+            }
+#pragma unroll
+            for (int np = 0; np < BN / 16; np++) {
+                uint32_t r[4];
+                int kr = np * 16 + (lane % 8) + 8 * (lane / 16);
+                ldsm_x4(r, smem_u32(kt + swz<D>(kr, kk * 2 + (lane / 8) % 2)));
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma<BF16>(s[mt][2 * np], qa[mt], r[0], r[1]);
+                    mma<BF16>(s[mt][2 * np + 1], qa[mt], r[2], r[3]);
+                }
+            }
+        }
+
+        uint32_t pa[MT][BN / 16][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            const int row_a = wrow0 + mt * 16 + g, row_b = row_a + 8;
+            if (k0 + BN > n || (CAUSAL && k0 + BN - 1 > wrow0 + mt * 16)) {
+#pragma unroll
+                for (int nt = 0; nt < BN / 8; nt++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        int key = k0 + nt * 8 + 2 * t4 + (e & 1), row = e < 2 ? row_a : row_b;
+                        if (key >= n || (CAUSAL && key > row))
+                            s[mt][nt][e] = -INFINITY;
+                    }
+            }
+            /* online softmax: rows g and g + 8, shared by the 4 lanes of a quad */
+            float tmax[2] = { -INFINITY, -INFINITY };
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+                tmax[0] = fmaxf(tmax[0], fmaxf(s[mt][nt][0], s[mt][nt][1]));
+                tmax[1] = fmaxf(tmax[1], fmaxf(s[mt][nt][2], s[mt][nt][3]));
+            }
+            float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
+                tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
+                float mnew = fmaxf(m[mt][i], tmax[i] * scale_log2);
+                msub[i] = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+                alpha[i] = ex2(m[mt][i] - msub[i]);
+                m[mt][i] = mnew;
+            }
+#pragma unroll
+            for (int nt = 0; nt < BN / 8; nt++) {
+                s[mt][nt][0] = ex2(fmaf(s[mt][nt][0], scale_log2, -msub[0]));
+                s[mt][nt][1] = ex2(fmaf(s[mt][nt][1], scale_log2, -msub[0]));
+                s[mt][nt][2] = ex2(fmaf(s[mt][nt][2], scale_log2, -msub[1]));
+                s[mt][nt][3] = ex2(fmaf(s[mt][nt][3], scale_log2, -msub[1]));
+                rs[0] += s[mt][nt][0] + s[mt][nt][1];
+                rs[1] += s[mt][nt][2] + s[mt][nt][3];
+            }
+            l[mt][0] = l[mt][0] * alpha[0] + rs[0];
+            l[mt][1] = l[mt][1] * alpha[1] + rs[1];
+#pragma unroll
+            for (int dt = 0; dt < D / 8; dt++) {
+                o[mt][dt][0] *= alpha[0];
+                o[mt][dt][1] *= alpha[0];
+                o[mt][dt][2] *= alpha[1];
+                o[mt][dt][3] *= alpha[1];
+            }
+            /* the S accumulator of two n-tiles is the A operand of one k-step of P·V */
+#pragma unroll
+            for (int kc = 0; kc < BN / 16; kc++) {
+                pa[mt][kc][0] = pack2<BF16>(s[mt][2 * kc][0], s[mt][2 * kc][1]);
+                pa[mt][kc][1] = pack2<BF16>(s[mt][2 * kc][2], s[mt][2 * kc][3]);
+                pa[mt][kc][2] = pack2<BF16>(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);
+                pa[mt][kc][3] = pack2<BF16>(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);
+            }
+        }
+
+        /* O += P·V: each V fragment serves all MT m-tiles */
+#pragma unroll
+        for (int kc = 0; kc < BN / 16; kc++) {
+#pragma unroll
+            for (int dp = 0; dp < D / 16; dp++) {
+                uint32_t r[4];
+                int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
+                ldsm_x4_trans(r, smem_u32(vt + swz<D>(vr, dp * 2 + lane / 16)));
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma<BF16>(o[mt][2 * dp], pa[mt][kc], r[0], r[1]);
+                    mma<BF16>(o[mt][2 * dp + 1], pa[mt][kc], r[2], r[3]);
+                }
+            }
+        }
+        __syncthreads(); /* the stage read here is the one the next iteration refills */
+    }
+
+    uint16_t *out = O + qoff;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+        float inv[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float li = l[mt][i];
+            li += __shfl_xor_sync(0xffffffffu, li, 1);
+            li += __shfl_xor_sync(0xffffffffu, li, 2);
+            inv[i] = 1.f / li;
+        }
+        const int row_a = wrow0 + mt * 16 + g, row_b = row_a + 8;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            int col = dt * 8 + 2 * t4;
+            if (row_a < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) =
+                    pack2<BF16>(o[mt][dt][0] * inv[0], o[mt][dt][1] * inv[0]);
+            if (row_b < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+                    pack2<BF16>(o[mt][dt][2] * inv[1], o[mt][dt][3] * inv[1]);
+        }
+    }
+}
+
+template <int D, int W, int MT, bool CAUSAL, bool BF16>
+cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o, cudaStream_t st)
+{
+    constexpr int BM = 16 * MT * W;
+    const size_t smem = (size_t)(BM + 4 * BN) * D * sizeof(uint16_t);
+    static bool attribute_set; /* once per instantiation and process */
+    if (!attribute_set) {
+        cudaError_t e = cudaFuncSetAttribute(flash_fwd<D, W, MT, CAUSAL, BF16>,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+        if (e != cudaSuccess)
+            return e;
+        attribute_set = true;
+    }
+    dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+    float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
+    flash_fwd<D, W, MT, CAUSAL, BF16><<<grid, W * 32, smem, st>>>(
+        (const uint16_t *)q, (const uint16_t *)k, (const uint16_t *)v, (uint16_t *)o, s->seq_len, s->heads,
+        s->kv_heads, scale_log2);
+    return cudaGetLastError();
+}
+
+template <int D, int W, int MT>
+cudaError_t dispatch(const struct kb_shape *s, bool bf16, const void *q, const void *k, const void *v, void *o,
+                     cudaStream_t st)
+{
+    if (s->causal)
+        return bf16 ? launch<D, W, MT, true, true>(s, q, k, v, o, st) : launch<D, W, MT, true, false>(s, q, k, v, o, st);
+    return bf16 ? launch<D, W, MT, false, true>(s, q, k, v, o, st) : launch<D, W, MT, false, false>(s, q, k, v, o, st);
+}
+
+} // namespace
+
+extern "C" int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                 const void *v, void *o, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    bool bf16 = t == KB_DTYPE_BF16;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->heads % s->kv_heads != 0)
+        return (int)cudaErrorInvalidValue;
+    /* KBENCH_FLASH_TILE=1: one 16-row m-tile per warp (the first version), for comparison */
+    static int one_tile = -1;
+    if (one_tile < 0) {
+        const char *e = getenv("KBENCH_FLASH_TILE");
+        one_tile = e && atoi(e) == 1;
+    }
+    if (s->head_dim == 64)
+        return (int)(one_tile ? dispatch<64, 4, 1>(s, bf16, q, k, v, o, st) : dispatch<64, 4, 2>(s, bf16, q, k, v, o, st));
+    if (s->head_dim == 128)
+        return (int)(one_tile ? dispatch<128, 4, 1>(s, bf16, q, k, v, o, st) : dispatch<128, 4, 2>(s, bf16, q, k, v, o, st));
+    return (int)cudaErrorInvalidValue;
+}
