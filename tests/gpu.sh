@@ -55,7 +55,10 @@ DB="$TMP/timing.db"
 expect_exit 0 "a timed flash case on the GPU" "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.flash@cuda.mma \
     --dtype bf16 --heads 16 --seq 4096 --head-dim 128 --max-time 0.5 --quiet --no-show
 echo "# CUPTI kernel time / events of the same traced calls = $(q "SELECT (SELECT sum(duration_s) FROM gpu_kernels) / value FROM counters WHERE name = 'traced_call_event_s';"), / the sampled median = $(q "SELECT (SELECT sum(duration_s) FROM gpu_kernels) / median_s FROM stats;")"
-expect_eq "$(q "SELECT abs((SELECT sum(duration_s) FROM gpu_kernels) / value - 1) < 0.03 FROM counters WHERE name = 'traced_call_event_s';")" "1" "CUPTI's kernel durations agree with CUDA events on the same calls within 3%"
+# Events bracket the launch too: on an idle host they agree with CUPTI within ~2%; on a loaded
+# one (make -j16 check) a late launch opens a gap only the events see. So CUPTI may fall short of
+# the events by up to 10%, and must never exceed them by more than clock granularity.
+expect_eq "$(q "SELECT (SELECT sum(duration_s) FROM gpu_kernels) / value BETWEEN 0.90 AND 1.01 FROM counters WHERE name = 'traced_call_event_s';")" "1" "CUPTI's kernel durations agree with CUDA events on the same calls (0.90..1.01)"
 expect_eq "$(q "SELECT abs((SELECT sum(duration_s) FROM gpu_kernels) / median_s - 1) < 0.10 FROM stats;")" "1" "and with the sampled event median within 10% (clocks drift between passes)"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels WHERE name LIKE '%flash_fwd%' AND registers > 0 AND grid_x > 0 AND block_x = 128;")" "1" "the kernel's name, grid, block and registers are stored"
 expect_eq "$(q "SELECT cupti_status FROM cases;")" "ok" "CUPTI status ok"
