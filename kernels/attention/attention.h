@@ -48,6 +48,13 @@ double attention_inputs_bytes(const struct kb_shape *s);
 /* Lists q, k, v as tensors into out (at most max); returns how many were written. */
 int attention_input_tensors(const struct kb_shape *s, const struct attention_inputs *in,
                             struct kb_tensor *out, int max);
+/* Appends the [B, H, N, d] float32 output o as tensor "o" after n others (at most max);
+ * returns the new count. */
+int attention_output_tensor(const struct kb_shape *s, const float *o, struct kb_tensor *out, int n, int max);
+/* Compares the sampled output rows o[rows[t]] (d floats each) with ref (nrows x d, float64)
+ * into acc, judged against tol; total is the number of rows the output has. */
+void attention_compare_rows(const float *o, const long *rows, long nrows, const double *ref, int d, double tol,
+                            long total, struct kb_accuracy *acc);
 /* aligned_alloc with 64-byte alignment, the size rounded up to a multiple of 64; free() it.
  * NULL on failure or for 0 bytes. */
 void *attention_alloc(size_t bytes);

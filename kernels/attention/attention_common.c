@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "datasets/generate.h"
+#include "harness/verify.h"
 
 /* Sub-seeds keep Q, K and V independent draws while one case seed rebuilds all three. */
 enum { SEED_Q = 1, SEED_K = 2, SEED_V = 3 };
@@ -210,4 +211,26 @@ void attention_reference_row(const struct kb_shape *s, const float *q, const flo
     for (int c = 0; c < d; c++)
         out[c] /= sum;
     free(score);
+}
+
+int attention_output_tensor(const struct kb_shape *s, const float *o, struct kb_tensor *out, int n, int max)
+{
+    if (n < max)
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .data = o, .is_output = 1 };
+    return n;
+}
+
+void attention_compare_rows(const float *o, const long *rows, long nrows, const double *ref, int d, double tol,
+                            long total, struct kb_accuracy *acc)
+{
+    struct verify_acc va;
+    verify_begin(&va);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++)
+            verify_add(&va, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
+    verify_finish(&va, tol, acc);
+    acc->rows_checked = nrows;
+    acc->rows_total = total;
 }

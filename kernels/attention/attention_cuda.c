@@ -133,14 +133,7 @@ int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape 
         attention_reference_row(s, a->in.q, a->in.k, a->in.v, (int)(r / ((long)n * s->heads)),
                                 (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
     }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
-    verify_finish(&va, verify_default_tolerance(a->dtype), acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
+    attention_compare_rows(o, rows, nrows, ref, d, verify_default_tolerance(a->dtype), total, acc);
     free(rows);
     free(ref);
     free(o);

@@ -338,14 +338,7 @@ static int bsa_verify(struct kb_case *c, struct kb_accuracy *acc)
                                        ranges, mine[0] + 1, ref + (size_t)t * d);
         free(ranges);
     }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, st->o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
-    verify_finish(&va, verify_default_tolerance(KB_DTYPE_F32), acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
+    attention_compare_rows(st->o, rows, nrows, ref, d, verify_default_tolerance(KB_DTYPE_F32), total, acc);
     acc->exact_checked = checked;
     acc->exact_mismatches = bad;
     acc->passed = acc->passed && bad == 0;
@@ -364,10 +357,7 @@ static int bsa_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
         out[n++] = (struct kb_tensor){ .name = "kept_blocks", .dtype = KB_DTYPE_I32, .ndim = 4,
                                        .dims = { s->batch, s->heads, st->nb, s->topk_blocks },
                                        .data = st->keep, .is_output = 1 };
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
+    n = attention_output_tensor(s, st->o, out, n, max);
     return n;
 }
 

@@ -540,14 +540,7 @@ static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
         attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)),
                                 (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
     }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, st->o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
-    verify_finish(&va, verify_default_tolerance(KB_DTYPE_F32), acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
+    attention_compare_rows(st->o, rows, nrows, ref, d, verify_default_tolerance(KB_DTYPE_F32), total, acc);
     free(rows);
     free(ref);
     return KB_OK;

@@ -253,14 +253,7 @@ static int gla_verify(struct kb_case *c, struct kb_accuracy *acc)
         gla_reference_row(s, st->in.q, st->in.k, st->in.v, st->g, (int)(head / s->heads),
                           (int)(head % s->heads), (int)(r % n), ref + (size_t)t * d);
     }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, st->o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
-    verify_finish(&va, LINEAR_TOLERANCE_F32, acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
+    attention_compare_rows(st->o, rows, nrows, ref, d, LINEAR_TOLERANCE_F32, total, acc);
     free(rows);
     free(ref);
     return KB_OK;
@@ -275,10 +268,7 @@ static int gla_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
         out[n++] = (struct kb_tensor){ .name = "log_gates", .dtype = KB_DTYPE_F32, .ndim = 4,
                                        .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
                                        .data = st->g, .is_output = 0 };
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
+    n = attention_output_tensor(s, st->o, out, n, max);
     return n;
 }
 

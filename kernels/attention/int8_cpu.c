@@ -543,10 +543,7 @@ static int int8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
         out[n++] = (struct kb_tensor){ .name = "q_i8", .dtype = KB_DTYPE_I8, .ndim = 4,
                                        .dims = { s->batch, s->heads, s->seq_len, st->dq },
                                        .data = st->q8, .is_output = 1 };
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
+    n = attention_output_tensor(s, st->o, out, n, max);
     return n;
 }
 

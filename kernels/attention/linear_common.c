@@ -372,14 +372,7 @@ int linear_verify_output(const struct kb_shape *s, const struct attention_inputs
     }
     free(starts);
     free(idx);
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
-    verify_finish(&va, LINEAR_TOLERANCE_F32, acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
+    attention_compare_rows(o, rows, nrows, ref, d, LINEAR_TOLERANCE_F32, total, acc);
     free(rows);
     free(ref);
     return KB_OK;

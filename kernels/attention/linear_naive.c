@@ -191,10 +191,7 @@ static int naive_tensors(const struct kb_case *c, struct kb_tensor *out, int max
     const struct naive_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     int n = attention_input_tensors(s, &st->in, out, max);
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
+    n = attention_output_tensor(s, st->o, out, n, max);
     return n;
 }
 
