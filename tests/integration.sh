@@ -105,4 +105,20 @@ expect_eq "$(q "SELECT group_concat(id) FROM (SELECT id FROM cases WHERE id IN (
 expect_exit 2 "resuming a complete run" "$KBENCH" run --db "$DB2" --resume 1 --quiet --no-show
 expect_text "$TMP/err" "complete" "says the run is complete"
 
+# Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
+# (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).
+if command -v python3 >/dev/null; then
+    expect_exit 0 "dump cases of three attention kernels" "$KBENCH" run --db "$DB" \
+        --kernels 'attention.flash,attention.window@cpu,attention.linear@cpu' --seq 37 --head-dim 8 --heads 4 \
+        --kv-heads 2 --window 5 --causal 0,1 --feature elu1,relu --max-time 0.01 --dump "$TMP/dump3" --quiet --no-show
+    ndump=$(ls -d "$TMP"/dump3/*/ | wc -l)
+    expect_eq "$ndump" "7" "seven dumped cases (flash x2, window, linear x4), each in its own folder"
+    if python3 "$top_srcdir/tests/npycheck.py" "$TMP"/dump3/*/ >"$TMP/npy.out" 2>&1; then
+        ok "each dump's output equals its definition computed from its inputs"
+    else
+        bad "a dump disagrees with its definition"; sed 's/^/# /' "$TMP/npy.out"
+    fi
+    [ "$(grep -c 'rel L2' "$TMP/npy.out")" = 7 ] && ok "all seven were recomputed" || bad "recomputed: $(cat "$TMP/npy.out")"
+fi
+
 finish
