@@ -90,4 +90,10 @@ expect_exit 0 "a cold-L2 GPU case" "$KBENCH" run --db "$DB" --devices cuda:0 --k
     --dtype bf16 --heads 16 --seq 1024 --head-dim 128 --cache both --max-time 0.3 --quiet --no-show
 expect_eq "$(q "SELECT calls_per_sample FROM cases WHERE seq_len = 1024 AND cold_cache = 1;")" "1" "cold samples are one call each (flushed between)"
 echo "# hot vs cold median (us): $(q "SELECT group_concat(cold_cache || ':' || round(median_us, 2), ' ') FROM v_results WHERE seq_len = 1024;")"
+# Ceilings: copy bandwidth and cuBLAS GEMM rates, stored with the machine and shown by devices.
+DB="$TMP/calibrate.db"
+expect_exit 0 "calibrate the GPU" "$KBENCH" calibrate --devices cuda:0 --seconds 0.1 --db "$DB"
+expect_eq "$(q "SELECT value BETWEEN 1e11 AND 1e14 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'copy_bw';")" "1" "copy bandwidth stored, 0.1-100 TB/s"
+expect_eq "$(q "SELECT value > 1e12 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'flops_bf16';")" "1" "bf16 GEMM rate stored, over 1 TFLOP/s"
+expect_eq "$(q "SELECT (SELECT value FROM v_ceilings WHERE name = 'flops_bf16') > (SELECT value FROM v_ceilings WHERE name = 'flops_f32');")" "1" "tensor cores beat plain f32"
 finish
