@@ -156,10 +156,26 @@ static int build(struct app *a, struct detail_screen *s, int width)
 
     pager_add(p, 0, "%s", "");
     pager_add(p, UI_HEADER, "GPU kernels launched");
-    if (strncmp(r->device, "cuda", 4) == 0)
-        pager_add(p, UI_DIM, "  not recorded: this database stores no per-launch records (CUPTI)");
-    else
+    if (strncmp(r->device, "cuda", 4) != 0) {
         pager_add(p, UI_DIM, "  none: a %s case", r->device);
+    } else {
+        struct gpu_trace t;
+        if (store_list_gpu_kernels(a->store, r->case_id, &t) != 0) {
+            app_message(a, 1, "%s", store_errmsg(a->store));
+            return -1;
+        }
+        if (t.n == 0)
+            pager_add(p, UI_DIM, "  not recorded: %s", *t.status ? t.status : "this database has no CUPTI records");
+        for (int i = 0; i < t.n; i++) {
+            const struct gpu_kernel_launch *k = &t.k[i];
+            pager_add(p, 0, "  %.76s", k->name);
+            pager_add(p, UI_DIM, "    grid %dx%dx%d  block %dx%dx%d  %d regs  smem %d+%d B  %.4g us", k->grid[0],
+                      k->grid[1], k->grid[2], k->block[0], k->block[1], k->block[2], k->registers, k->static_shared,
+                      k->dynamic_shared, k->duration_s * 1e6);
+        }
+        if (t.launches_per_call > t.n)
+            pager_add(p, UI_DIM, "  ... %d launches per call, the first %d shown", t.launches_per_call, t.n);
+    }
 
     struct machine_info m;
     if (store_get_machine(a->store, r->run_id, &m) != 0) {
