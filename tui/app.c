@@ -2,6 +2,8 @@
  * live refresh when another process commits to the database, and the title and status lines. */
 #include "tui/tui.h"
 #include "tui/app.h"
+#include "tui/pager.h"
+#include "tui/table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -368,4 +370,30 @@ int tui_main(const struct tui_options *o, char *err, size_t errlen)
     default_fatal_signals();
     store_close(a.store);
     return 0;
+}
+
+void app_export_table(struct app *a, const struct table *t, const char *prefix, const char *what)
+{
+    char path[4096];
+    FILE *f = app_export_file(a, prefix, "csv", path, sizeof path);
+    if (!f)
+        return;
+    int rc = table_write_csv(t, f);
+    if (fclose(f) != 0 || rc != 0)
+        app_message(a, 1, "could not write all of %s", path);
+    else
+        app_message(a, 0, "exported %ld %s to %s", t->nview, what, path);
+}
+
+void app_export_pager(struct app *a, const struct pager *p, const char *prefix, const char *what)
+{
+    char path[4096];
+    FILE *f = app_export_file(a, prefix, "txt", path, sizeof path);
+    if (!f)
+        return;
+    int rc = pager_write(p, f);
+    if (fclose(f) != 0 || rc != 0)
+        app_message(a, 1, "could not write all of %s", path);
+    else
+        app_message(a, 0, "exported %s to %s", what, path);
 }

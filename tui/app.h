@@ -65,6 +65,12 @@ attr_t app_attr(const struct app *a, enum ui_pair p);
 /* Opens a new file for an export, named PREFIX.EXT in the export folder (PREFIX-2.EXT ... when
  * taken, never overwriting); its path goes into path. Returns the stream or NULL (and says why). */
 FILE *app_export_file(struct app *a, const char *prefix, const char *ext, char *path, size_t len);
+struct table;
+struct pager;
+/* The export of a screen: its table as CSV (as shown), or its pager's text, into a new file
+ * named from prefix; the status line names the file and `what` was written, or the failure. */
+void app_export_table(struct app *a, const struct table *t, const char *prefix, const char *what);
+void app_export_pager(struct app *a, const struct pager *p, const char *prefix, const char *what);
 /* Writes at most width columns of text at (y, x), padding with spaces to width. */
 void ui_put(WINDOW *w, int y, int x, int width, const char *text);
 

@@ -288,16 +288,9 @@ static int claim_key(struct app *a, void *st, int ch)
 static void claim_export(struct app *a, void *st)
 {
     struct claim_screen *s = st;
-    char path[4096], prefix[96];
+    char prefix[96];
     snprintf(prefix, sizeof prefix, "kbench-claim-%s", s->row.claim_id);
-    FILE *f = app_export_file(a, prefix, "txt", path, sizeof path);
-    if (!f)
-        return;
-    int rc = pager_write(&s->text, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported the claim to %s", path);
+    app_export_pager(a, &s->text, prefix, "the claim");
 }
 
 static void claim_destroy(void *st)
@@ -353,15 +346,7 @@ static int claims_key(struct app *a, void *st, int ch)
 static void claims_export(struct app *a, void *st)
 {
     struct claims_screen *s = st;
-    char path[4096];
-    FILE *f = app_export_file(a, "kbench-claims", "csv", path, sizeof path);
-    if (!f)
-        return;
-    int rc = table_write_csv(&s->table, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported %ld claims to %s", s->table.nview, path);
+    app_export_table(a, &s->table, "kbench-claims", "claims");
 }
 
 static void claims_destroy(void *st)

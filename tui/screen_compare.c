@@ -303,16 +303,9 @@ static int compare_key(struct app *a, void *st, int ch)
 static void compare_export(struct app *a, void *st)
 {
     struct compare_screen *s = st;
-    char path[4096], prefix[96];
+    char prefix[96];
     snprintf(prefix, sizeof prefix, "kbench-compare-%" PRId64 "-%" PRId64, s->base_id, s->cand_id);
-    FILE *f = app_export_file(a, prefix, "csv", path, sizeof path);
-    if (!f)
-        return;
-    int rc = table_write_csv(&s->table, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported %ld rows to %s", s->table.nview, path);
+    app_export_table(a, &s->table, prefix, "rows");
 }
 
 static void compare_destroy(void *st)

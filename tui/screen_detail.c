@@ -231,16 +231,9 @@ static int detail_key(struct app *a, void *st, int ch)
 static void detail_export(struct app *a, void *st)
 {
     struct detail_screen *s = st;
-    char path[4096], prefix[64];
+    char prefix[64];
     snprintf(prefix, sizeof prefix, "kbench-case%" PRId64, s->row.case_id);
-    FILE *f = app_export_file(a, prefix, "txt", path, sizeof path);
-    if (!f)
-        return;
-    int rc = pager_write(&s->text, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported the detail to %s", path);
+    app_export_pager(a, &s->text, prefix, "the detail");
 }
 
 static void detail_destroy(void *st)

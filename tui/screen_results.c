@@ -213,16 +213,9 @@ static int results_key(struct app *a, void *st, int ch)
 static void results_export(struct app *a, void *st)
 {
     struct results_screen *s = st;
-    char path[4096], prefix[64];
+    char prefix[64];
     snprintf(prefix, sizeof prefix, "kbench-run%" PRId64 "-results", s->run_id);
-    FILE *f = app_export_file(a, prefix, "csv", path, sizeof path);
-    if (!f)
-        return;
-    int rc = table_write_csv(&s->table, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported %ld rows (as shown) to %s", s->table.nview, path);
+    app_export_table(a, &s->table, prefix, "rows (as shown)");
 }
 
 static void results_destroy(void *st)

@@ -176,15 +176,7 @@ static int runs_key(struct app *a, void *st, int ch)
 static void runs_export(struct app *a, void *st)
 {
     struct runs_screen *s = st;
-    char path[4096];
-    FILE *f = app_export_file(a, "kbench-runs", "csv", path, sizeof path);
-    if (!f)
-        return;
-    int rc = table_write_csv(&s->table, f);
-    if (fclose(f) != 0 || rc != 0)
-        app_message(a, 1, "could not write all of %s", path);
-    else
-        app_message(a, 0, "exported %ld runs to %s", s->table.nview, path);
+    app_export_table(a, &s->table, "kbench-runs", "runs");
 }
 
 static void runs_destroy(void *st)
