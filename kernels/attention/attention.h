@@ -55,6 +55,14 @@ int attention_output_tensor(const struct kb_shape *s, const float *o, struct kb_
  * into acc, judged against tol; total is the number of rows the output has. */
 void attention_compare_rows(const float *o, const long *rows, long nrows, const double *ref, int d, double tol,
                             long total, struct kb_accuracy *acc);
+/* The float64 reference of output row `row` (0 .. total-1, in the output's row order) into
+ * out[d]; ctx is the kernel's own. */
+typedef void (*attention_row_fn)(const void *ctx, const struct kb_shape *s, long row, double *out);
+/* A kernel's verify: ATTENTION_VERIFY_ROWS rows of the output o (total rows of d floats)
+ * sampled from the seed, their references computed on `threads` threads (0: OpenMP's
+ * default), compared against tol. KB_OK, or KB_ERROR (out of memory: acc says infinite error). */
+int attention_verify_sampled(const struct kb_shape *s, uint64_t seed, const float *o, long total, int threads,
+                             attention_row_fn row_fn, const void *ctx, double tol, struct kb_accuracy *acc);
 /* aligned_alloc with 64-byte alignment, the size rounded up to a multiple of 64; free() it.
  * NULL on failure or for 0 bytes. */
 void *attention_alloc(size_t bytes);

@@ -3,6 +3,9 @@
 #include "kernels/attention/attention.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,4 +236,35 @@ void attention_compare_rows(const float *o, const long *rows, long nrows, const 
     verify_finish(&va, tol, acc);
     acc->rows_checked = nrows;
     acc->rows_total = total;
+}
+
+int attention_verify_sampled(const struct kb_shape *s, uint64_t seed, const float *o, long total, int threads,
+                             attention_row_fn row_fn, const void *ctx, double tol, struct kb_accuracy *acc)
+{
+    const int d = s->head_dim;
+    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
+    if (!rows || !ref) {
+        free(rows);
+        free(ref);
+        memset(acc, 0, sizeof *acc);
+        acc->rel_l2_err = INFINITY;
+        acc->rows_total = total;
+        return KB_ERROR;
+    }
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, seed, rows);
+    int nt = threads;
+#ifdef _OPENMP
+    if (nt <= 0)
+        nt = omp_get_max_threads();
+#else
+    (void)nt;
+#endif
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (long t = 0; t < nrows; t++)
+        row_fn(ctx, s, rows[t], ref + (size_t)t * d);
+    attention_compare_rows(o, rows, nrows, ref, d, tol, total, acc);
+    free(rows);
+    free(ref);
+    return KB_OK;
 }

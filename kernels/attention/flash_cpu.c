@@ -510,40 +510,30 @@ static int flash_run(struct kb_case *c)
 
 /* ---- verify, tensors ----------------------------------------------------------------------- */
 
+/* Row r of the output in float64: in decode, query head r % H of batch r / H against all N
+ * keys; in prefill, row r of [B, H, N, d]. */
+static void flash_row(const void *ctx, const struct kb_shape *s, long r, double *out)
+{
+    const struct flash_state *st = ctx;
+    const int d = s->head_dim, n = s->seq_len;
+    if (s->decode) {
+        size_t kvh = (size_t)(r / s->heads) * s->kv_heads + (size_t)(r % s->heads) / (s->heads / s->kv_heads);
+        struct key_range all = { 0, n };
+        attention_ranges_reference_row(st->in.q + (size_t)r * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
+                                       &all, 1, out);
+        return;
+    }
+    attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)), (int)((r / n) % s->heads),
+                            (int)(r % n), out);
+}
+
 static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct flash_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     const long total = (long)s->batch * s->heads * (s->decode ? 1 : s->seq_len);
-    const int d = s->head_dim, n = s->seq_len;
-    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        memset(acc, 0, sizeof *acc);
-        acc->rel_l2_err = INFINITY;
-        acc->rows_total = total;
-        return KB_ERROR;
-    }
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long r = rows[t];
-        if (s->decode) { /* row r is query head r % H of batch r / H, seeing all N keys */
-            size_t kvh = (size_t)(r / s->heads) * s->kv_heads + (size_t)(r % s->heads) / (s->heads / s->kv_heads);
-            struct key_range all = { 0, n };
-            attention_ranges_reference_row(st->in.q + (size_t)r * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
-                                           &all, 1, ref + (size_t)t * d);
-            continue;
-        }
-        attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)),
-                                (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
-    }
-    attention_compare_rows(st->o, rows, nrows, ref, d, verify_default_tolerance(KB_DTYPE_F32), total, acc);
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return attention_verify_sampled(s, c->seed, st->o, total, st->nthreads, flash_row, st,
+                                    verify_default_tolerance(KB_DTYPE_F32), acc);
 }
 
 static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

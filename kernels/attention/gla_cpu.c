@@ -230,33 +230,20 @@ static int gla_run(struct kb_case *c)
     return KB_OK;
 }
 
+static void gla_row(const void *ctx, const struct kb_shape *s, long r, double *out)
+{
+    const struct gla_state *st = ctx;
+    long head = r / s->seq_len;
+    gla_reference_row(s, st->in.q, st->in.k, st->in.v, st->g, (int)(head / s->heads), (int)(head % s->heads),
+                      (int)(r % s->seq_len), out);
+}
+
 static int gla_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct gla_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    const long total = (long)s->batch * s->heads * s->seq_len;
-    const int d = s->head_dim, n = s->seq_len;
-    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    memset(acc, 0, sizeof *acc);
-    acc->rows_total = total;
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long r = rows[t], head = r / n;
-        gla_reference_row(s, st->in.q, st->in.k, st->in.v, st->g, (int)(head / s->heads),
-                          (int)(head % s->heads), (int)(r % n), ref + (size_t)t * d);
-    }
-    attention_compare_rows(st->o, rows, nrows, ref, d, LINEAR_TOLERANCE_F32, total, acc);
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return attention_verify_sampled(s, c->seed, st->o, (long)s->batch * s->heads * s->seq_len, st->nthreads, gla_row,
+                                    st, LINEAR_TOLERANCE_F32, acc);
 }
 
 static int gla_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

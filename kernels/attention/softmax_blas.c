@@ -144,33 +144,21 @@ static int softmax_run(struct kb_case *c)
     return KB_OK;
 }
 
+/* Row r of the [B, H, N, d] output: softmax attention in float64. */
+static void softmax_reference_row(const void *ctx, const struct kb_shape *s, long r, double *out)
+{
+    const struct softmax_state *st = ctx;
+    const long n = s->seq_len;
+    attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / (n * s->heads)), (int)((r / n) % s->heads),
+                            (int)(r % n), out);
+}
+
 static int softmax_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct softmax_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    const long total = (long)s->batch * s->heads * s->seq_len;
-    const int d = s->head_dim, n = s->seq_len;
-    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    memset(acc, 0, sizeof *acc);
-    acc->rows_total = total;
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
-#pragma omp parallel for num_threads(st->threads) schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long r = rows[t];
-        attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)),
-                                (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
-    }
-    attention_compare_rows(st->o, rows, nrows, ref, d, verify_default_tolerance(KB_DTYPE_F32), total, acc);
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return attention_verify_sampled(s, c->seed, st->o, (long)s->batch * s->heads * s->seq_len, st->threads,
+                                    softmax_reference_row, st, verify_default_tolerance(KB_DTYPE_F32), acc);
 }
 
 static int softmax_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

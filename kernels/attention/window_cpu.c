@@ -226,36 +226,25 @@ static int window_naive_run(struct kb_case *c)
 
 /* ---- verify, tensors ------------------------------------------------------------------------- */
 
+/* Row `row` of the output: softmax attention over the W latest keys, in float64. */
+static void window_row(const void *ctx, const struct kb_shape *s, long row, double *out)
+{
+    const struct window_state *st = ctx;
+    const int n = s->seq_len, d = s->head_dim;
+    long q_head = row / n;
+    int i = (int)(row % n);
+    size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    struct key_range range = { window_first_key(i, s->window), i + 1 };
+    attention_ranges_reference_row(st->in.q + (size_t)row * d, st->in.k + kv_head * n * d, st->in.v + kv_head * n * d,
+                                   d, &range, 1, out);
+}
+
 static int window_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct window_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    const int n = s->seq_len, d = s->head_dim;
-    const long total = (long)s->batch * s->heads * n;
-    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    memset(acc, 0, sizeof *acc);
-    acc->rows_total = total;
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long row = rows[t], q_head = row / n;
-        int i = (int)(row % n);
-        size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
-        struct key_range range = { window_first_key(i, s->window), i + 1 };
-        attention_ranges_reference_row(st->in.q + (size_t)row * d, st->in.k + kv_head * n * d,
-                                       st->in.v + kv_head * n * d, d, &range, 1, ref + (size_t)t * d);
-    }
-    attention_compare_rows(st->o, rows, nrows, ref, d, verify_default_tolerance(KB_DTYPE_F32), total, acc);
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return attention_verify_sampled(s, c->seed, st->o, (long)s->batch * s->heads * s->seq_len, st->nthreads,
+                                    window_row, st, verify_default_tolerance(KB_DTYPE_F32), acc);
 }
 
 static int window_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
