@@ -4,6 +4,10 @@
 
 #include "kernels/kernel.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 extern const struct kb_kernel kb_attention_reference;     /* float64 naive, two pass */
 extern const struct kb_kernel kb_attention_flash_cpu;     /* tiled online softmax, float32 */
 extern const struct kb_kernel kb_attention_softmax_blas;  /* unfused, CBLAS (HAVE_CBLAS only) */
@@ -48,6 +52,27 @@ double attention_inputs_bytes(const struct kb_shape *s);
 /* Lists q, k, v as tensors into out (at most max); returns how many were written. */
 int attention_input_tensors(const struct kb_shape *s, const struct attention_inputs *in,
                             struct kb_tensor *out, int max);
+/* Small shared helpers of the CPU attention kernels. */
+/* x rounded up to a multiple of 16 floats (64 bytes): scratch sub-buffers stay cache-line aligned. */
+static inline size_t attention_round16(size_t x)
+{
+    return (x + 15) / 16 * 16;
+}
+/* The OpenMP thread number inside a parallel region (0 without OpenMP): selects its scratch. */
+static inline int attention_thread(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+/* The KV head a query head (counted over batch x heads) reads under GQA, counted over batch x kv heads. */
+static inline size_t attention_kv_head(const struct kb_shape *s, size_t q_head)
+{
+    return (q_head / (size_t)s->heads) * (size_t)s->kv_heads + (q_head % (size_t)s->heads) / (size_t)(s->heads / s->kv_heads);
+}
+
 /* Appends the [B, H, N, d] float32 output o as tensor "o" after n others (at most max);
  * returns the new count. */
 int attention_output_tensor(const struct kb_shape *s, const float *o, struct kb_tensor *out, int n, int max);

@@ -42,29 +42,10 @@ struct bsa_state {
     const struct flash_isa *isa;
 };
 
-static size_t round16(size_t x)
-{
-    return (x + 15) / 16 * 16;
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static size_t kv_head_of(const struct kb_shape *s, size_t q_head)
-{
-    return (q_head / s->heads) * s->kv_heads + (q_head % s->heads) / (s->heads / s->kv_heads);
-}
-
 static size_t scratch_floats_of(const struct kb_shape *s, int nb)
 {
-    return round16((size_t)FLASH_BR * s->head_dim) + round16(tile_scratch_floats(FLASH_BR, s->head_dim)) +
-           2 * round16((size_t)nb);
+    return attention_round16((size_t)FLASH_BR * s->head_dim) + attention_round16(tile_scratch_floats(FLASH_BR, s->head_dim)) +
+           2 * attention_round16((size_t)nb);
 }
 
 static double bsa_footprint(const struct kb_shape *shape, enum kb_dtype t)
@@ -168,14 +149,14 @@ static void bsa_tile(const struct bsa_state *st, const struct kb_shape *s, size_
                      float *scratch)
 {
     const int n = s->seq_len, d = s->head_dim, blk = s->block;
-    const size_t kv_head = kv_head_of(s, q_head);
+    const size_t kv_head = attention_kv_head(s, q_head);
     const int q0 = qb * blk + sub * FLASH_BR;
     const int block_end = (qb + 1) * blk < n ? (qb + 1) * blk : n;
     const int nrows = block_end - q0 < FLASH_BR ? block_end - q0 : FLASH_BR;
     const int rows = (nrows + FLASH_MR - 1) / FLASH_MR * FLASH_MR;
     float *qpack = scratch;
     struct tile t;
-    tile_bind(&t, st->isa, d, FLASH_BR, scratch + round16((size_t)FLASH_BR * d));
+    tile_bind(&t, st->isa, d, FLASH_BR, scratch + attention_round16((size_t)FLASH_BR * d));
     tile_pack_q(st->in.q + (q_head * n + q0) * d, nrows, rows, d, qpack);
     tile_begin(&t, rows);
     const int *keep = st->keep + (q_head * st->nb + qb) * (size_t)s->topk_blocks;
@@ -195,7 +176,7 @@ static int bsa_run(struct kb_case *c)
     const long tasks = bh * nb * subs;
 #pragma omp parallel num_threads(st->nthreads)
     {
-        float *mine = st->scratch + (size_t)thread_id() * st->scratch_floats;
+        float *mine = st->scratch + (size_t)attention_thread() * st->scratch_floats;
 #pragma omp for schedule(static)
         for (long hk = 0; hk < bhkv; hk++) {
             tile_pack_k(st->in.k + (size_t)hk * n * d, n, d, st->kpan + (size_t)hk * st->panels * d * FLASH_KP);
@@ -204,12 +185,12 @@ static int bsa_run(struct kb_case *c)
 #pragma omp for schedule(static)
         for (long h = 0; h < bh; h++)
             bsa_block_means(st->in.q + (size_t)h * n * d, n, d, s->block, st->qmean + (size_t)h * nb * d);
-        double *score = (double *)(void *)(mine + st->scratch_floats - 2 * round16((size_t)nb));
+        double *score = (double *)(void *)(mine + st->scratch_floats - 2 * attention_round16((size_t)nb));
 #pragma omp for schedule(static)
         for (long task = 0; task < bh * nb; task++) {
             long h = task / nb;
             int qb = (int)(task % nb);
-            bsa_select(st->qmean + (size_t)task * d, st->kmean + kv_head_of(s, (size_t)h) * nb * d, d, qb,
+            bsa_select(st->qmean + (size_t)task * d, st->kmean + attention_kv_head(s, (size_t)h) * nb * d, d, qb,
                        s->topk_blocks, score, st->keep + (size_t)task * s->topk_blocks);
         }
 #pragma omp for schedule(dynamic, 1)
@@ -308,7 +289,7 @@ static int bsa_verify(struct kb_case *c, struct kb_accuracy *acc)
                 bad++;
                 continue;
             }
-            mine[0] = reference_select(s, st->in.q + (size_t)h * n * d, st->in.k + kv_head_of(s, (size_t)h) * n * d, qb,
+            mine[0] = reference_select(s, st->in.q + (size_t)h * n * d, st->in.k + attention_kv_head(s, (size_t)h) * n * d, qb,
                                        cand, qm, mine + 1);
             const int *got = st->keep + (size_t)task * s->topk_blocks;
             for (int i = 0; i < mine[0]; i++)
@@ -333,7 +314,7 @@ static int bsa_verify(struct kb_case *c, struct kb_accuracy *acc)
         for (int r = 0; r < mine[0]; r++)
             ranges[r] = (struct key_range){ mine[1 + r] * blk, mine[1 + r] * blk + blk };
         ranges[mine[0]] = (struct key_range){ qb * blk, i + 1 };
-        size_t kvh = kv_head_of(s, (size_t)head);
+        size_t kvh = attention_kv_head(s, (size_t)head);
         attention_ranges_reference_row(st->in.q + (size_t)row * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
                                        ranges, mine[0] + 1, ref + (size_t)t * d);
         free(ranges);

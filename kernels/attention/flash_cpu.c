@@ -517,7 +517,7 @@ static void flash_row(const void *ctx, const struct kb_shape *s, long r, double 
     const struct flash_state *st = ctx;
     const int d = s->head_dim, n = s->seq_len;
     if (s->decode) {
-        size_t kvh = (size_t)(r / s->heads) * s->kv_heads + (size_t)(r % s->heads) / (s->heads / s->kv_heads);
+        size_t kvh = attention_kv_head(s, (size_t)r);
         struct key_range all = { 0, n };
         attention_ranges_reference_row(st->in.q + (size_t)r * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
                                        &all, 1, out);

@@ -48,20 +48,15 @@ struct gla_scratch {
     float *last; /* [d] exp(B_{c−1}) */
 };
 
-static size_t round16(size_t x)
-{
-    return (x + 15) & ~(size_t)15;
-}
-
 static size_t scratch_floats_of(size_t c, size_t d)
 {
-    return 5 * round16(c * d) + round16(c * c) + round16(d * d) + round16(d);
+    return 5 * attention_round16(c * d) + attention_round16(c * c) + attention_round16(d * d) + attention_round16(d);
 }
 
 static struct gla_scratch scratch_of(const struct gla_state *st, int tid, size_t d)
 {
     float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
-    size_t c = (size_t)st->chunk, cd = round16(c * d);
+    size_t c = (size_t)st->chunk, cd = attention_round16(c * d);
     struct gla_scratch w;
     w.cum = p;
     w.qt = p + cd;
@@ -69,8 +64,8 @@ static struct gla_scratch scratch_of(const struct gla_state *st, int tid, size_t
     w.kdt = p + 3 * cd;
     w.e = p + 4 * cd;
     w.p = p + 5 * cd;
-    w.s = w.p + round16(c * c);
-    w.last = w.s + round16(d * d);
+    w.s = w.p + attention_round16(c * c);
+    w.last = w.s + attention_round16(d * d);
     return w;
 }
 

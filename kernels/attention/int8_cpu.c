@@ -113,15 +113,6 @@ static size_t round64(size_t x)
     return (x + 63) / 64 * 64;
 }
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static double int8_flops(const struct kb_shape *s)
 {
     return attention_flops(s);
@@ -273,7 +264,7 @@ static void quantize_k_head(struct int8_state *st, const struct kb_shape *s, siz
 static void int8_tile(const struct int8_state *st, const struct kb_shape *s, size_t q_head, int qb, float *scratch)
 {
     const int n = s->seq_len, d = s->head_dim, dq = st->dq, d4 = dq / 4;
-    const size_t kv_head = (q_head / s->heads) * s->kv_heads + (q_head % s->heads) / (s->heads / s->kv_heads);
+    const size_t kv_head = attention_kv_head(s, q_head);
     const int q0 = qb * INT8_BLOCK;
     const int nrows = n - q0 < INT8_BLOCK ? n - q0 : INT8_BLOCK;
     const int rows = (nrows + FLASH_MR - 1) / FLASH_MR * FLASH_MR;
@@ -321,7 +312,7 @@ static int int8_run(struct kb_case *c)
 #pragma omp parallel num_threads(st->nthreads)
     {
         /* a thread's scratch doubles as the K block's code rows before the tiles need it */
-        int8_t *rowbuf = (int8_t *)(void *)(st->scratch + (size_t)thread_id() * st->scratch_floats);
+        int8_t *rowbuf = (int8_t *)(void *)(st->scratch + (size_t)attention_thread() * st->scratch_floats);
 #pragma omp for schedule(static)
         for (long hk = 0; hk < bhkv; hk++)
             quantize_k_head(st, s, (size_t)hk, rowbuf);
@@ -337,7 +328,7 @@ static int int8_run(struct kb_case *c)
 #pragma omp for schedule(dynamic, 1)
         for (long task = 0; task < qtasks; task++) {
             long tt = qtasks - 1 - task;
-            int8_tile(st, s, (size_t)(tt % bh), (int)(tt / bh), st->scratch + (size_t)thread_id() * st->scratch_floats);
+            int8_tile(st, s, (size_t)(tt % bh), (int)(tt / bh), st->scratch + (size_t)attention_thread() * st->scratch_floats);
         }
     }
     return KB_OK;
@@ -426,7 +417,7 @@ static long compare_scores(const struct int8_state *st, const struct kb_shape *s
 {
     const int n = s->seq_len, dq = st->dq, d4 = dq / 4;
     const long q_head = row / n;
-    const size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    const size_t kv_head = attention_kv_head(s, (size_t)q_head);
     memset(qtile, 0, (size_t)FLASH_MR * dq);
     memcpy(qtile, st->q8 + (size_t)row * dq, (size_t)dq);
     const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
@@ -449,7 +440,7 @@ static void dequantized_reference_row(const struct int8_state *st, const struct 
     const int n = s->seq_len, d = s->head_dim, dq = st->dq;
     const long q_head = row / n;
     const int i = (int)(row % n);
-    const size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    const size_t kv_head = attention_kv_head(s, (size_t)q_head);
     const double sq = e->qscale[(size_t)q_head * st->qblocks + i / INT8_BLOCK], scale = 1.0 / sqrt((double)d);
     double mx = -INFINITY;
     for (int j = 0; j < keys; j++) {

@@ -57,14 +57,9 @@ struct linear_state {
     const struct linear_isa *isa;
 };
 
-static size_t round16(size_t x)
-{
-    return (x + 15) & ~(size_t)15;
-}
-
 static size_t scratch_floats_of(size_t chunk, size_t d)
 {
-    return 3 * round16(chunk * d) + round16(chunk * chunk) + round16(chunk) + round16((d + 1) * d);
+    return 3 * attention_round16(chunk * d) + attention_round16(chunk * chunk) + attention_round16(chunk) + attention_round16((d + 1) * d);
 }
 
 static struct linear_scratch scratch_of(const struct linear_state *st, int tid, size_t d)
@@ -73,15 +68,15 @@ static struct linear_scratch scratch_of(const struct linear_state *st, int tid, 
     size_t c = (size_t)st->chunk;
     struct linear_scratch w;
     w.fq = p;
-    p += round16(c * d);
+    p += attention_round16(c * d);
     w.fk = p;
-    p += round16(c * d);
+    p += attention_round16(c * d);
     w.fkt = p;
-    p += round16(c * d);
+    p += attention_round16(c * d);
     w.p = p;
-    p += round16(c * c);
+    p += attention_round16(c * c);
     w.den = p;
-    p += round16(c);
+    p += attention_round16(c);
     w.s = p;
     return w;
 }

@@ -28,14 +28,9 @@ struct naive_state {
     const struct linear_isa *isa;
 };
 
-static size_t round16(size_t x)
-{
-    return (x + 15) & ~(size_t)15;
-}
-
 static size_t scratch_floats_of(size_t n, size_t d)
 {
-    return 2 * round16(n * d) + round16(n * n) + round16(n);
+    return 2 * attention_round16(n * d) + attention_round16(n * n) + attention_round16(n);
 }
 
 static double naive_footprint(const struct kb_shape *shape, enum kb_dtype t)
@@ -132,8 +127,8 @@ static void naive_head(const struct naive_state *st, const struct kb_shape *s, i
     const float *v = st->in.v + ((size_t)b * s->kv_heads + kvh) * n * d;
     const float *dec = st->decay_pow + (size_t)h * n;
     float *o = st->o + ((size_t)b * s->heads + h) * n * d;
-    float *fq = scratch, *fkt = fq + round16((size_t)n * d), *a = fkt + round16((size_t)n * d);
-    float *den = a + round16((size_t)n * n);
+    float *fq = scratch, *fkt = fq + attention_round16((size_t)n * d), *a = fkt + attention_round16((size_t)n * d);
+    float *den = a + attention_round16((size_t)n * n);
 
     linear_feature_rows(st->isa, s->feature, k, fq, (size_t)n * d); /* φ(K), then transposed */
     for (int j = 0; j < n; j++)

@@ -3,14 +3,10 @@
  * rescaled by 2^(m_old − m_new) when a row's maximum grows), generalised to a key interval
  * per row. */
 #include "kernels/attention/tile_cpu.h"
+#include "kernels/attention/attention.h"
 
 #include <math.h>
 #include <string.h>
-
-static size_t round16(size_t x)
-{
-    return (x + 15) / 16 * 16;
-}
 
 static int ldo_of(int d)
 {
@@ -20,7 +16,7 @@ static int ldo_of(int d)
 size_t tile_scratch_floats(int max_rows, int d)
 {
     size_t r = (size_t)max_rows;
-    return r * FLASH_BC + r * (size_t)ldo_of(d) + 5 * round16(r);
+    return r * FLASH_BC + r * (size_t)ldo_of(d) + 5 * attention_round16(r);
 }
 
 void tile_bind(struct tile *t, const struct flash_isa *isa, int d, int max_rows, float *mem)
@@ -35,11 +31,11 @@ void tile_bind(struct tile *t, const struct flash_isa *isa, int d, int max_rows,
     t->o = mem;
     mem += (size_t)max_rows * t->ldo;
     t->m = mem;
-    t->l = mem + round16((size_t)max_rows);
-    t->alpha = mem + 2 * round16((size_t)max_rows);
+    t->l = mem + attention_round16((size_t)max_rows);
+    t->alpha = mem + 2 * attention_round16((size_t)max_rows);
     /* ints are as wide as floats: the interval arrays share the float scratch */
-    t->lo = (int *)(void *)(mem + 3 * round16((size_t)max_rows));
-    t->hi = (int *)(void *)(mem + 4 * round16((size_t)max_rows));
+    t->lo = (int *)(void *)(mem + 3 * attention_round16((size_t)max_rows));
+    t->hi = (int *)(void *)(mem + 4 * attention_round16((size_t)max_rows));
 }
 
 void tile_begin(struct tile *t, int rows)

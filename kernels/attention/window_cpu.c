@@ -34,20 +34,6 @@ struct window_state {
     const struct flash_isa *isa;
 };
 
-static size_t round16(size_t x)
-{
-    return (x + 15) / 16 * 16;
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static double window_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
@@ -57,7 +43,7 @@ static double window_footprint(const struct kb_shape *shape, enum kb_dtype t)
     double out = (double)s.batch * s.heads * s.seq_len * s.head_dim;
     double kpan = (double)s.batch * s.kv_heads * ((s.seq_len + 15) / 16) * 16.0 * s.head_dim;
     return attention_inputs_bytes(&s) + 4.0 * (out + kpan) +
-           4.0 * (double)(round16((size_t)FLASH_BR * s.head_dim) + tile_scratch_floats(FLASH_BR, s.head_dim));
+           4.0 * (double)(attention_round16((size_t)FLASH_BR * s.head_dim) + tile_scratch_floats(FLASH_BR, s.head_dim));
 }
 
 static void window_teardown(struct kb_case *c)
@@ -100,8 +86,8 @@ static int window_setup_common(struct kb_case *c, int fused, char *err, size_t e
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = flash_isa_best();
     st->panels = ((size_t)s->seq_len + FLASH_KP - 1) / FLASH_KP;
-    st->scratch_floats = fused ? round16(FLASH_BR * d) + tile_scratch_floats(FLASH_BR, (int)d)
-                               : round16((size_t)(s->window < s->seq_len ? s->window : s->seq_len));
+    st->scratch_floats = fused ? attention_round16(FLASH_BR * d) + tile_scratch_floats(FLASH_BR, (int)d)
+                               : attention_round16((size_t)(s->window < s->seq_len ? s->window : s->seq_len));
     st->o = attention_alloc((size_t)s->batch * s->heads * s->seq_len * d * sizeof(float));
     st->scratch = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
     if (fused)
@@ -136,7 +122,7 @@ static void window_tile(const struct window_state *st, const struct kb_shape *s,
     const int rows = (nrows + FLASH_MR - 1) / FLASH_MR * FLASH_MR;
     float *qpack = scratch;
     struct tile t;
-    tile_bind(&t, st->isa, d, FLASH_BR, scratch + round16((size_t)FLASH_BR * d));
+    tile_bind(&t, st->isa, d, FLASH_BR, scratch + attention_round16((size_t)FLASH_BR * d));
     tile_pack_q(st->in.q + (q_head * n + q0) * d, nrows, rows, d, qpack);
     tile_begin(&t, rows);
     for (int r = 0; r < rows; r++) {
@@ -173,7 +159,7 @@ static int window_run(struct kb_case *c)
         for (long task = 0; task < tasks; task++) {
             long head = task / tiles;
             window_tile(st, s, (int)(head / s->heads), (int)(head % s->heads), (int)(task % tiles) * FLASH_BR,
-                        st->scratch + (size_t)thread_id() * st->scratch_floats);
+                        st->scratch + (size_t)attention_thread() * st->scratch_floats);
         }
     }
     return KB_OK;
@@ -186,7 +172,7 @@ static void window_naive_row(const struct window_state *st, const struct kb_shap
     const int n = s->seq_len, d = s->head_dim;
     const long q_head = row / n;
     const int i = (int)(row % n);
-    const size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    const size_t kv_head = attention_kv_head(s, (size_t)q_head);
     const float *q = st->in.q + (size_t)row * d;
     const float *k = st->in.k + kv_head * n * d, *v = st->in.v + kv_head * n * d;
     const int j0 = window_first_key(i, s->window), keys = i + 1 - j0;
@@ -220,7 +206,7 @@ static int window_naive_run(struct kb_case *c)
     const long rows = (long)s->batch * s->heads * s->seq_len;
 #pragma omp parallel for num_threads(st->nthreads) schedule(static)
     for (long r = 0; r < rows; r++)
-        window_naive_row(st, s, r, st->scratch + (size_t)thread_id() * st->scratch_floats);
+        window_naive_row(st, s, r, st->scratch + (size_t)attention_thread() * st->scratch_floats);
     return KB_OK;
 }
 
@@ -233,7 +219,7 @@ static void window_row(const void *ctx, const struct kb_shape *s, long row, doub
     const int n = s->seq_len, d = s->head_dim;
     long q_head = row / n;
     int i = (int)(row % n);
-    size_t kv_head = (size_t)(q_head / s->heads) * s->kv_heads + (size_t)(q_head % s->heads) / (s->heads / s->kv_heads);
+    size_t kv_head = attention_kv_head(s, (size_t)q_head);
     struct key_range range = { window_first_key(i, s->window), i + 1 };
     attention_ranges_reference_row(st->in.q + (size_t)row * d, st->in.k + kv_head * n * d, st->in.v + kv_head * n * d,
                                    d, &range, 1, out);
