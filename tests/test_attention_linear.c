@@ -6,6 +6,7 @@
  * attention.softmax@cpu.blas against the softmax reference; planted mistakes that verify must
  * catch; shape checks; the analytic counts' growth with N. */
 #ifdef HAVE_CONFIG_H
+#include "tests/kernel_case.h"
 #include "config.h"
 #endif
 #include <setjmp.h>
@@ -28,25 +29,6 @@ static const char *const paths[] = { "scalar", "avx2", "avx512" };
 static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
 {
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
-}
-
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    int rc = c->kernel->setup(c, err, sizeof err);
-    if (rc != KB_OK)
-        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
-}
-
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("%s has no tensor %s", c->kernel->name, name);
-    return t[0];
 }
 
 static struct kb_accuracy verify_of(struct kb_case *c)
@@ -77,8 +59,8 @@ static struct kb_shape lin_shape(int b, int h, int hkv, int n, int d, int causal
 static double linear_full_error(const struct kb_case *c)
 {
     const struct kb_shape *s = &c->shape;
-    struct kb_tensor q = find_tensor(c, "q"), k = find_tensor(c, "k"), v = find_tensor(c, "v");
-    struct kb_tensor o = find_tensor(c, "o");
+    struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
+    struct kb_tensor o = case_tensor(c, "o");
     size_t per_head = (size_t)s->seq_len * s->head_dim;
     double *ref = malloc(per_head * sizeof *ref), worst = 0;
     assert_non_null(ref);
@@ -105,9 +87,9 @@ static void test_reference_forms_agree(void **state)
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         struct kb_case c = make_case(&kb_attention_linear_cpu, shapes[i], 1, 11 + i);
-        setup_ok(&c);
+        case_setup_ok(&c);
         const struct kb_shape *s = &c.shape;
-        struct kb_tensor q = find_tensor(&c, "q"), k = find_tensor(&c, "k"), v = find_tensor(&c, "v");
+        struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
         double *rec = malloc((size_t)s->seq_len * s->head_dim * sizeof *rec), row[64];
         for (int b = 0; b < s->batch; b++)
             for (int h = 0; h < s->heads; h++) {
@@ -124,9 +106,9 @@ static void test_reference_forms_agree(void **state)
     /* GLA: closed form with cumulative log-gates against the recurrence */
     struct kb_shape gs = lin_shape(1, 2, 1, 60, 8, 1, 16, 0, 0);
     struct kb_case g = make_case(&kb_attention_gla_cpu, gs, 1, 5);
-    setup_ok(&g);
-    struct kb_tensor q = find_tensor(&g, "q"), k = find_tensor(&g, "k"), v = find_tensor(&g, "v");
-    struct kb_tensor gates = find_tensor(&g, "log_gates");
+    case_setup_ok(&g);
+    struct kb_tensor q = case_tensor(&g, "q"), k = case_tensor(&g, "k"), v = case_tensor(&g, "v");
+    struct kb_tensor gates = case_tensor(&g, "log_gates");
     double rec[60 * 8], row[8];
     for (int h = 0; h < 2; h++) {
         gla_reference_recurrent(&g.shape, q.data, k.data, v.data, gates.data, 0, h, rec);
@@ -166,7 +148,7 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
                 struct kb_case c = make_case(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
-                setup_ok(&c);
+                case_setup_ok(&c);
                 assert_int_equal(linear_cpu_use_path(&c, paths[p]), 0);
                 assert_int_equal(c.kernel->run(&c), KB_OK);
                 double err = linear_full_error(&c);
@@ -192,7 +174,7 @@ static void test_naive_matches_recurrence(void **state)
             struct kb_shape s = lin_cases[i].shape;
             s.chunk = 0; /* not an axis of the naive kernel */
             struct kb_case c = make_case(&kb_attention_linear_naive, s, lin_cases[i].threads, 7 + i);
-            setup_ok(&c);
+            case_setup_ok(&c);
             assert_int_equal(linear_naive_use_path(&c, paths[p]), 0);
             assert_int_equal(c.kernel->run(&c), KB_OK);
             double err = linear_full_error(&c);
@@ -215,9 +197,9 @@ static void test_linear_result_independent_of_chunk(void **state)
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
         s.chunk = chunks[i];
         struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 42);
-        setup_ok(&c);
+        case_setup_ok(&c);
         assert_int_equal(c.kernel->run(&c), KB_OK);
-        const float *o = find_tensor(&c, "o").data;
+        const float *o = case_tensor(&c, "o").data;
         if (!first) {
             first = malloc(n * sizeof *first);
             memcpy(first, o, n * sizeof *first);
@@ -239,16 +221,16 @@ static void test_decode_step(void **state)
         struct kb_shape ds = lin_shape(2, 4, 2, 300, 32, 1, 64, KB_FEATURE_ELU1, decay);
         ds.decode = 1;
         struct kb_case dc = make_case(&kb_attention_linear_cpu, ds, 2, 9);
-        setup_ok(&dc);
+        case_setup_ok(&dc);
         assert_int_equal(dc.kernel->run(&dc), KB_OK);
         struct kb_shape cs = ds;
         cs.decode = 0;
         cs.seq_len = 301;
         struct kb_case cc = make_case(&kb_attention_linear_cpu, cs, 1, 9);
-        setup_ok(&cc);
+        case_setup_ok(&cc);
         assert_int_equal(cc.kernel->run(&cc), KB_OK);
-        const float *od = find_tensor(&dc, "o").data, *oc = find_tensor(&cc, "o").data;
-        assert_int_equal(find_tensor(&dc, "o").dims[2], 1);
+        const float *od = case_tensor(&dc, "o").data, *oc = case_tensor(&cc, "o").data;
+        assert_int_equal(case_tensor(&dc, "o").dims[2], 1);
         for (int bh = 0; bh < 8; bh++)
             for (int j = 0; j < 32; j++) {
                 float want = oc[((size_t)bh * 301 + 300) * 32 + j];
@@ -258,7 +240,7 @@ static void test_decode_step(void **state)
         memcpy(first, od, sizeof first);
         assert_int_equal(dc.kernel->run(&dc), KB_OK);
         assert_memory_equal(first, od, sizeof first);
-        struct kb_tensor st = find_tensor(&dc, "state"), next = find_tensor(&dc, "state_next");
+        struct kb_tensor st = case_tensor(&dc, "state"), next = case_tensor(&dc, "state_next");
         assert_false(st.is_output);
         assert_true(next.is_output);
         assert_memory_not_equal(st.data, next.data, 33 * 32 * sizeof(float));
@@ -285,12 +267,12 @@ static void test_gla_matches_recurrence(void **state)
             continue;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             struct kb_case c = make_case(&kb_attention_gla_cpu, cases[i].shape, cases[i].threads, 3 + i);
-            setup_ok(&c);
+            case_setup_ok(&c);
             assert_int_equal(gla_cpu_use_path(&c, paths[p]), 0);
             assert_int_equal(c.kernel->run(&c), KB_OK);
             const struct kb_shape *s = &c.shape;
-            struct kb_tensor q = find_tensor(&c, "q"), k = find_tensor(&c, "k"), v = find_tensor(&c, "v");
-            struct kb_tensor g = find_tensor(&c, "log_gates"), o = find_tensor(&c, "o");
+            struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
+            struct kb_tensor g = case_tensor(&c, "log_gates"), o = case_tensor(&c, "o");
             size_t per_head = (size_t)s->seq_len * s->head_dim;
             double *ref = malloc(per_head * sizeof *ref);
             for (int b = 0; b < s->batch; b++)
@@ -319,11 +301,11 @@ static void test_softmax_blas(void **state)
     };
     for (size_t i = 0; i < 2; i++) {
         struct kb_case c = make_case(&kb_attention_softmax_blas, shapes[i], 2, 21 + i);
-        setup_ok(&c);
+        case_setup_ok(&c);
         assert_int_equal(c.kernel->run(&c), KB_OK);
         const struct kb_shape *s = &c.shape;
-        struct kb_tensor q = find_tensor(&c, "q"), k = find_tensor(&c, "k"), v = find_tensor(&c, "v");
-        const float *o = find_tensor(&c, "o").data;
+        struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
+        const float *o = case_tensor(&c, "o").data;
         double row[32];
         for (int b = 0; b < s->batch; b++)
             for (int h = 0; h < s->heads; h++)
@@ -356,10 +338,10 @@ static void test_planted_mistakes_fail(void **state)
     /* one output element corrupted: every row is checked at this size */
     struct kb_shape s = lin_shape(1, 2, 1, 64, 16, 1, 16, KB_FEATURE_ELU1, 1);
     struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 3);
-    setup_ok(&c);
+    case_setup_ok(&c);
     assert_int_equal(c.kernel->run(&c), KB_OK);
     assert_true(verify_of(&c).passed);
-    float *o = (float *)find_tensor(&c, "o").data;
+    float *o = (float *)case_tensor(&c, "o").data;
     o[100] += 0.5f;
     assert_false(verify_of(&c).passed);
     /* decay forgotten: run without, judged with */
@@ -378,7 +360,7 @@ static void test_planted_mistakes_fail(void **state)
     /* the wrong feature map in the naive kernel */
     struct kb_shape ns = lin_shape(1, 2, 2, 50, 16, 1, 0, KB_FEATURE_ELU1, 0);
     struct kb_case n = make_case(&kb_attention_linear_naive, ns, 1, 4);
-    setup_ok(&n);
+    case_setup_ok(&n);
     n.shape.feature = KB_FEATURE_RELU;
     assert_int_equal(n.kernel->run(&n), KB_OK);
     n.shape.feature = KB_FEATURE_ELU1;
@@ -389,8 +371,8 @@ static void test_planted_mistakes_fail(void **state)
     struct kb_shape ds = lin_shape(1, 2, 2, 100, 16, 1, 32, KB_FEATURE_RELU, 0);
     ds.decode = 1;
     struct kb_case d = make_case(&kb_attention_linear_cpu, ds, 1, 5);
-    setup_ok(&d);
-    memset((void *)find_tensor(&d, "state").data, 0, (size_t)2 * 17 * 16 * sizeof(float));
+    case_setup_ok(&d);
+    memset((void *)case_tensor(&d, "state").data, 0, (size_t)2 * 17 * 16 * sizeof(float));
     assert_int_equal(d.kernel->run(&d), KB_OK);
     assert_false(verify_of(&d).passed);
     d.kernel->teardown(&d);
@@ -398,10 +380,10 @@ static void test_planted_mistakes_fail(void **state)
     /* GLA with its gates ignored (all α = 1) */
     struct kb_shape gs = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 80, .head_dim = 16, .chunk = 16 };
     struct kb_case g = make_case(&kb_attention_gla_cpu, gs, 1, 6);
-    setup_ok(&g);
+    case_setup_ok(&g);
     assert_int_equal(g.kernel->run(&g), KB_OK);
     assert_true(verify_of(&g).passed);
-    struct kb_tensor gt = find_tensor(&g, "log_gates");
+    struct kb_tensor gt = case_tensor(&g, "log_gates");
     size_t ng = (size_t)2 * 80 * 16;
     float *saved = malloc(ng * sizeof *saved);
     memcpy(saved, gt.data, ng * sizeof *saved);

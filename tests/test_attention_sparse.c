@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/kernel_case.h"
 #include "kernels/attention/attention.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/sparse.h"
@@ -26,41 +27,14 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, en
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
 }
 
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    if (c->kernel->setup(c, err, sizeof err) != KB_OK)
-        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
-}
-
-static struct kb_accuracy run_verify(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    assert_int_equal(c->kernel->run(c), KB_OK);
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
-    return acc;
-}
-
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("no tensor %s", name);
-    return t[0];
-}
-
 /* ---- window ---------------------------------------------------------------------------------- */
 
 static const struct kb_shape window_shapes[] = {
-    /* batch heads kv N d causal decode window */
-    { 1, 1, 1, 77, 64, 0, 0, 16 },
-    { 1, 2, 1, 300, 64, 0, 0, 100 },  /* window not a multiple of 16, GQA */
-    { 2, 4, 2, 250, 128, 0, 0, 128 },
-    { 1, 2, 2, 97, 40, 0, 0, 1000 },  /* window wider than N: plain causal attention; d % 16 != 0 */
-    { 1, 1, 1, 130, 64, 0, 0, 1 },    /* each query sees only itself: O = V */
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 77, .head_dim = 64, .causal = 0, .decode = 0, .window = 16 },
+    { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 300, .head_dim = 64, .causal = 0, .decode = 0, .window = 100 },  /* window not a multiple of 16, GQA */
+    { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 250, .head_dim = 128, .causal = 0, .decode = 0, .window = 128 },
+    { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 97, .head_dim = 40, .causal = 0, .decode = 0, .window = 1000 },  /* window wider than N: plain causal attention; d % 16 != 0 */
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 130, .head_dim = 64, .causal = 0, .decode = 0, .window = 1 },    /* each query sees only itself: O = V */
 };
 
 static void test_window_matches_reference(void **state)
@@ -71,13 +45,13 @@ static void test_window_matches_reference(void **state)
         for (size_t i = 0; i < sizeof window_shapes / sizeof window_shapes[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
                 struct kb_case c = make_case(ks[k], window_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2), seed * 31 + i);
-                setup_ok(&c);
-                struct kb_accuracy acc = run_verify(&c);
+                case_setup_ok(&c);
+                struct kb_accuracy acc = case_run_verify(&c);
                 if (!acc.passed || !(acc.rel_l2_err < 1e-5) || !(acc.cosine > 0.999999))
                     fail_msg("%s shape %zu seed %llu: passed %d rel_l2 %g", ks[k]->impl, i,
                              (unsigned long long)seed, acc.passed, acc.rel_l2_err);
                 if (window_shapes[i].window == 1) { /* softmax over one key: exactly that key's V */
-                    const float *o = find_tensor(&c, "o").data, *v = find_tensor(&c, "v").data;
+                    const float *o = case_tensor(&c, "o").data, *v = case_tensor(&c, "v").data;
                     for (int j = 0; j < 130 * 64; j++)
                         assert_float_equal(o[j], v[j], 1e-6);
                 }
@@ -89,10 +63,10 @@ static void test_window_matches_reference(void **state)
 static void test_window_off_by_one_fails(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 2, 2, 200, 64, 0, 0, 32 };
+    struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 200, .head_dim = 64, .causal = 0, .decode = 0, .window = 32 };
     struct kb_case c = make_case(&kb_attention_window_cpu, s, KB_DTYPE_F32, 1, 5);
     c.shape.window = 33;
-    setup_ok(&c);
+    case_setup_ok(&c);
     assert_int_equal(c.kernel->run(&c), KB_OK);
     c.shape.window = 32;
     struct kb_accuracy acc;
@@ -108,7 +82,7 @@ static void test_window_counts(void **state)
     assert_true(window_pairs(10, 100) == 55.0); /* N <= W: the causal triangle */
     assert_true(window_pairs(10, 1) == 10.0);
     assert_true(window_pairs(10, 4) == 10.0 + 6 * 4.0);
-    struct kb_shape s = { 2, 3, 3, 10, 8, 0, 0, 4 };
+    struct kb_shape s = { .batch = 2, .heads = 3, .kv_heads = 3, .seq_len = 10, .head_dim = 8, .causal = 0, .decode = 0, .window = 4 };
     assert_true(window_flops(&s) == 4.0 * 2 * 3 * 8 * 34);
     /* linear in N once N > W: doubling N past W doubles the work, less the first triangle */
     s.seq_len = 1 << 16;
@@ -125,12 +99,11 @@ static void test_window_counts(void **state)
 /* ---- block sparse ---------------------------------------------------------------------------- */
 
 static const struct kb_shape bsa_shapes[] = {
-    /* batch heads kv N d causal decode window block topk */
-    { 1, 1, 1, 300, 64, 0, 0, 0, 32, 2 },
-    { 1, 4, 2, 333, 64, 0, 0, 0, 50, 3 },   /* N and block not multiples of 16, GQA */
-    { 2, 2, 1, 520, 128, 0, 0, 0, 128, 1 }, /* block > FLASH_BC... no: = FLASH_BC; last block short */
-    { 1, 2, 2, 700, 64, 0, 0, 0, 200, 2 },  /* blocks wider than a key block of the tiles */
-    { 1, 1, 1, 100, 32, 0, 0, 0, 16, 50 },  /* topk beyond the past: dense causal attention */
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 300, .head_dim = 64, .causal = 0, .decode = 0, .window = 0, .block = 32, .topk_blocks = 2 },
+    { .batch = 1, .heads = 4, .kv_heads = 2, .seq_len = 333, .head_dim = 64, .causal = 0, .decode = 0, .window = 0, .block = 50, .topk_blocks = 3 },   /* N and block not multiples of 16, GQA */
+    { .batch = 2, .heads = 2, .kv_heads = 1, .seq_len = 520, .head_dim = 128, .causal = 0, .decode = 0, .window = 0, .block = 128, .topk_blocks = 1 }, /* block > FLASH_BC... no: = FLASH_BC; last block short */
+    { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 700, .head_dim = 64, .causal = 0, .decode = 0, .window = 0, .block = 200, .topk_blocks = 2 },  /* blocks wider than a key block of the tiles */
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 100, .head_dim = 32, .causal = 0, .decode = 0, .window = 0, .block = 16, .topk_blocks = 50 },  /* topk beyond the past: dense causal attention */
 };
 
 static void test_block_sparse_matches_reference(void **state)
@@ -140,8 +113,8 @@ static void test_block_sparse_matches_reference(void **state)
         for (uint64_t seed = 1; seed <= 2; seed++) {
             struct kb_case c = make_case(&kb_attention_block_sparse_cpu, bsa_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2),
                                          seed * 17 + i);
-            setup_ok(&c);
-            struct kb_accuracy acc = run_verify(&c);
+            case_setup_ok(&c);
+            struct kb_accuracy acc = case_run_verify(&c);
             if (!acc.passed || !(acc.rel_l2_err < 1e-5) || acc.exact_mismatches != 0)
                 fail_msg("shape %zu seed %llu: passed %d rel_l2 %g mismatches %ld", i, (unsigned long long)seed,
                          acc.passed, acc.rel_l2_err, acc.exact_mismatches);
@@ -156,14 +129,14 @@ static void test_block_sparse_matches_reference(void **state)
 static void test_block_sparse_dense_equals_causal_flash(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 2, 1, 150, 64, 1, 0, 0, 32, 10 };
+    struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 150, .head_dim = 64, .causal = 1, .decode = 0, .window = 0, .block = 32, .topk_blocks = 10 };
     struct kb_case b = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_F32, 1, 9);
     struct kb_case f = make_case(&kb_attention_flash_cpu, s, KB_DTYPE_F32, 1, 9);
-    setup_ok(&b);
-    setup_ok(&f);
+    case_setup_ok(&b);
+    case_setup_ok(&f);
     assert_int_equal(b.kernel->run(&b), KB_OK);
     assert_int_equal(f.kernel->run(&f), KB_OK);
-    const float *ob = find_tensor(&b, "o").data, *of = find_tensor(&f, "o").data;
+    const float *ob = case_tensor(&b, "o").data, *of = case_tensor(&f, "o").data;
     for (int j = 0; j < 2 * 150 * 64; j++)
         assert_float_equal(ob[j], of[j], 1e-5);
     b.kernel->teardown(&b);
@@ -175,11 +148,11 @@ static void test_block_sparse_dense_equals_causal_flash(void **state)
 static void test_block_sparse_wrong_choice_fails(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 1, 1, 512, 64, 0, 0, 0, 32, 3 };
+    struct kb_shape s = { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 512, .head_dim = 64, .causal = 0, .decode = 0, .window = 0, .block = 32, .topk_blocks = 3 };
     struct kb_case c = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_F32, 1, 3);
-    setup_ok(&c);
-    assert_true(run_verify(&c).passed);
-    int *keep = (int *)(uintptr_t)find_tensor(&c, "kept_blocks").data;
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    int *keep = (int *)(uintptr_t)case_tensor(&c, "kept_blocks").data;
     int last = (bsa_blocks(&s) - 1) * s.topk_blocks; /* the last query block: 15 past blocks, keeps 3 */
     keep[last] = keep[last] == 0 ? 1 : keep[last] - 1;
     if (keep[last] == keep[last + 1])
@@ -194,7 +167,7 @@ static void test_block_sparse_wrong_choice_fails(void **state)
 static void test_block_sparse_counts(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 2, 2, 256, 16, 0, 0, 0, 32, 2 }; /* 8 blocks */
+    struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 256, .head_dim = 16, .causal = 0, .decode = 0, .window = 0, .block = 32, .topk_blocks = 2 }; /* 8 blocks */
     assert_int_equal(bsa_blocks(&s), 8);
     /* kept: 1 + 2 + 3·6 = 21 of 1 + 2 + ... + 8 = 36 causal blocks */
     assert_true(fabs(bsa_density(&s) - 21.0 / 36.0) < 1e-15);
@@ -220,11 +193,11 @@ static void test_block_sparse_counts(void **state)
 static const char *const int8_paths[] = { "scalar", "avx2", "avx512vnni" };
 
 static const struct kb_shape int8_shapes[] = {
-    { 1, 1, 1, 77, 64, 0 },
-    { 1, 1, 1, 77, 64, 1 },
-    { 2, 4, 2, 200, 128, 1 }, /* GQA, N not a multiple of the 64-token blocks */
-    { 1, 2, 1, 130, 40, 0 },  /* d not a multiple of 16 */
-    { 1, 2, 2, 129, 66, 1 },  /* d not a multiple of 4: padded channels */
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 77, .head_dim = 64, .causal = 0 },
+    { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 77, .head_dim = 64, .causal = 1 },
+    { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 200, .head_dim = 128, .causal = 1 }, /* GQA, N not a multiple of the 64-token blocks */
+    { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 130, .head_dim = 40, .causal = 0 },  /* d not a multiple of 16 */
+    { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 129, .head_dim = 66, .causal = 1 },  /* d not a multiple of 4: padded channels */
 };
 
 static void test_int8_bit_exact_and_accurate(void **state)
@@ -240,9 +213,9 @@ static void test_int8_bit_exact_and_accurate(void **state)
                 struct kb_shape s = int8_shapes[i];
                 s.input = input;
                 struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1 + (int)(i % 2), 11 + i);
-                setup_ok(&c);
+                case_setup_ok(&c);
                 assert_int_equal(int8_cpu_use_path(&c, int8_paths[p]), 0);
-                struct kb_accuracy acc = run_verify(&c);
+                struct kb_accuracy acc = case_run_verify(&c);
                 if (!acc.passed || acc.exact_mismatches != 0 || !(acc.cosine >= 0.999))
                     fail_msg("path %s shape %zu input %d: passed %d mismatches %ld of %ld rel_l2 %g cosine %.6f",
                              int8_paths[p], i, input, acc.passed, acc.exact_mismatches, acc.exact_checked,
@@ -262,14 +235,14 @@ static void test_int8_bit_exact_and_accurate(void **state)
 static void test_int8_smoothing_matters_on_outliers(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 2, 2, 256, 128, 1 };
+    struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 256, .head_dim = 128, .causal = 1 };
     s.input = KB_INPUT_OUTLIER;
     double err[2], cosine[2];
     for (int smooth = 0; smooth <= 1; smooth++) {
         struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1, 21);
-        setup_ok(&c);
+        case_setup_ok(&c);
         int8_cpu_set_smoothing(&c, smooth);
-        struct kb_accuracy acc = run_verify(&c);
+        struct kb_accuracy acc = case_run_verify(&c);
         assert_int_equal(acc.exact_mismatches, 0); /* the emulation follows the switch */
         err[smooth] = acc.rel_l2_err;
         cosine[smooth] = acc.cosine;
@@ -285,10 +258,10 @@ static void test_int8_smoothing_matters_on_outliers(void **state)
 static void test_int8_corrupted_code_fails(void **state)
 {
     (void)state;
-    struct kb_shape s = { 1, 2, 1, 100, 64, 0 };
+    struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 100, .head_dim = 64, .causal = 0 };
     struct kb_case c = make_case(&kb_attention_int8_cpu, s, KB_DTYPE_I8, 1, 4);
-    setup_ok(&c);
-    assert_true(run_verify(&c).passed);
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
     int8_cpu_corrupt_code(&c);
     struct kb_accuracy acc;
     assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
@@ -328,23 +301,23 @@ static void test_flash_bf16_and_decode(void **state)
 {
     (void)state;
     const struct kb_shape shapes[] = {
-        { 1, 2, 2, 77, 64, 1, 0 },
-        { 2, 4, 2, 200, 128, 0, 0 },
-        { 1, 8, 2, 300, 64, 0, 1 },  /* decode, GQA group of 4 */
-        { 2, 4, 4, 1000, 40, 1, 1 }, /* decode ignores causal */
-        { 1, 2, 1, 1, 64, 0, 1 },    /* a one-token cache */
+        { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 77, .head_dim = 64, .causal = 1, .decode = 0 },
+        { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 200, .head_dim = 128, .causal = 0, .decode = 0 },
+        { .batch = 1, .heads = 8, .kv_heads = 2, .seq_len = 300, .head_dim = 64, .causal = 0, .decode = 1 },  /* decode, GQA group of 4 */
+        { .batch = 2, .heads = 4, .kv_heads = 4, .seq_len = 1000, .head_dim = 40, .causal = 1, .decode = 1 }, /* decode ignores causal */
+        { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 1, .head_dim = 64, .causal = 0, .decode = 1 },    /* a one-token cache */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int t = 0; t < 2; t++) {
             enum kb_dtype dt = t ? KB_DTYPE_BF16 : KB_DTYPE_F32;
             struct kb_case c = make_case(&kb_attention_flash_cpu, shapes[i], dt, 1 + (int)(i % 2), 40 + i);
-            setup_ok(&c);
-            struct kb_accuracy acc = run_verify(&c);
+            case_setup_ok(&c);
+            struct kb_accuracy acc = case_run_verify(&c);
             if (!acc.passed || !(acc.rel_l2_err < 1e-5))
                 fail_msg("shape %zu dtype %s: passed %d rel_l2 %g", i, kb_dtype_name(dt), acc.passed, acc.rel_l2_err);
             long rows = (long)shapes[i].batch * shapes[i].heads * (shapes[i].decode ? 1 : shapes[i].seq_len);
             assert_int_equal(acc.rows_total, rows);
-            struct kb_tensor q = find_tensor(&c, "q"), o = find_tensor(&c, "o");
+            struct kb_tensor q = case_tensor(&c, "q"), o = case_tensor(&c, "o");
             assert_int_equal(q.dtype, dt);
             assert_int_equal(o.dims[2], shapes[i].decode ? 1 : shapes[i].seq_len);
             if (dt == KB_DTYPE_BF16) { /* stored bits are the rounded float32 draws */
@@ -358,7 +331,7 @@ static void test_flash_bf16_and_decode(void **state)
             assert_false(acc.passed);
             c.kernel->teardown(&c);
         }
-    struct kb_shape s = { 2, 8, 2, 1000, 64, 0, 1 };
+    struct kb_shape s = { .batch = 2, .heads = 8, .kv_heads = 2, .seq_len = 1000, .head_dim = 64, .causal = 0, .decode = 1 };
     assert_true(kb_attention_flash_cpu.flops(&s) == 4.0 * 2 * 8 * 1000 * 64);
     assert_true(kb_attention_flash_cpu.bytes(&s, KB_DTYPE_BF16) == 2.0 * (2.0 * 2 * 8 * 64 + 2.0 * 2 * 2 * 1000 * 64));
     assert_true(kb_kernel_axes(&kb_attention_flash_cpu) & KB_AXIS_BIT(KB_AXIS_DECODE));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/kernel_case.h"
 #include "datasets/generate.h"
 #include "harness/counters.h"
 #include "kernels/kernel.h"
@@ -44,33 +45,6 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, in
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
 }
 
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    int rc = c->kernel->setup(c, err, sizeof err);
-    if (rc != KB_OK)
-        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
-}
-
-static struct kb_accuracy run_verify(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    assert_int_equal(c->kernel->run(c), KB_OK);
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
-    return acc;
-}
-
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("no tensor %s", name);
-    return t[0];
-}
-
 struct shape_case {
     int T, h, f, E, k;
 };
@@ -96,15 +70,15 @@ static void test_every_kernel_passes(void **state)
                     uint64_t seed = 1000 + si * 17 + (uint64_t)routing * 3 + (uint64_t)threads;
                     struct kb_case c = make_case(all_kernels[ki], moe_shape(sc->T, sc->h, sc->f, sc->E, sc->k, routing),
                                                  threads, seed);
-                    setup_ok(&c);
-                    struct kb_accuracy acc = run_verify(&c);
+                    case_setup_ok(&c);
+                    struct kb_accuracy acc = case_run_verify(&c);
                     if (!acc.passed)
                         fail_msg("%s@%s T=%d h=%d f=%d E=%d k=%d routing=%d threads=%d: rel L2 %.3g, %ld of %ld exact mismatches",
                                  c.kernel->name, c.kernel->impl, sc->T, sc->h, sc->f, sc->E, sc->k, routing, threads,
                                  acc.rel_l2_err, acc.exact_mismatches, acc.exact_checked);
                     assert_true(acc.rows_checked > 0);
                     /* run is repeatable: a second call verifies as well */
-                    acc = run_verify(&c);
+                    acc = case_run_verify(&c);
                     assert_true(acc.passed);
                     c.kernel->teardown(&c);
                     cases++;
@@ -120,11 +94,11 @@ static void test_fused_matches_unfused_everywhere(void **state)
     for (int routing = KB_ROUTING_UNIFORM; routing <= KB_ROUTING_ONE; routing++) {
         struct kb_shape s = moe_shape(1100, 48, 136, 8, 2, routing); /* > one fused block (512) */
         struct kb_case u = make_case(&kb_moe_layer_unfused, s, 2, 77), f = make_case(&kb_moe_layer_fused, s, 2, 77);
-        setup_ok(&u);
-        setup_ok(&f);
-        assert_true(run_verify(&u).passed);
-        assert_true(run_verify(&f).passed);
-        const float *yu = find_tensor(&u, "y").data, *yf = find_tensor(&f, "y").data;
+        case_setup_ok(&u);
+        case_setup_ok(&f);
+        assert_true(case_run_verify(&u).passed);
+        assert_true(case_run_verify(&f).passed);
+        const float *yu = case_tensor(&u, "y").data, *yf = case_tensor(&f, "y").data;
         double err = 0, ref = 0;
         for (size_t i = 0; i < (size_t)s.tokens * s.hidden; i++) {
             err = fmax(err, fabs(yu[i] - yf[i]));
@@ -201,9 +175,9 @@ static void test_routing_skews(void **state)
     const int T = 4000, E = 16, k = 2;
     for (int routing = KB_ROUTING_UNIFORM; routing <= KB_ROUTING_ONE; routing++) {
         struct kb_case c = make_case(&kb_moe_router_cpu, moe_shape(T, 64, 0, E, k, routing), 1, 99);
-        setup_ok(&c);
-        assert_true(run_verify(&c).passed);
-        const int *counts = find_tensor(&c, "counts").data;
+        case_setup_ok(&c);
+        assert_true(case_run_verify(&c).passed);
+        const int *counts = case_tensor(&c, "counts").data;
         double target[16];
         gen_routing_target(target, E, k, moe_sub_seed(99, 2), routing);
         double total = (double)T * k;
@@ -250,25 +224,25 @@ static void test_ties(void **state)
     (void)state;
     struct kb_shape s = moe_shape(50, 32, 0, 4, 1, KB_ROUTING_UNIFORM);
     struct kb_case c = make_case(&kb_moe_router_cpu, s, 1, 3);
-    setup_ok(&c);
-    float *wr = (float *)find_tensor(&c, "w_router").data;
+    case_setup_ok(&c);
+    float *wr = (float *)case_tensor(&c, "w_router").data;
     for (int i = 0; i < 32; i++) { /* experts 1 and 2 identical and dominant */
         wr[i * 4 + 2] = wr[i * 4 + 1] = 0.0f;
     }
-    float *bias = (float *)find_tensor(&c, "b_router").data;
+    float *bias = (float *)case_tensor(&c, "b_router").data;
     bias[1] = bias[2] = 5.0f;
     bias[0] = bias[3] = 0.0f;
     /* the packed copy must follow the edit: rebuild it the way setup does (the router's state
      * starts with its struct moe_inputs) */
     moe_pack_b(wr, 4, 32, 4, 32, ((struct moe_inputs *)c.state)->wrp);
-    struct kb_accuracy acc = run_verify(&c);
+    struct kb_accuracy acc = case_run_verify(&c);
     assert_true(acc.passed);
-    int *ids = (int *)find_tensor(&c, "ids").data;
+    int *ids = (int *)case_tensor(&c, "ids").data;
     for (int t = 0; t < 50; t++)
         assert_int_equal(ids[t], 1); /* the lower id of the tie */
     /* a kernel that broke the tie the other way: accepted through the window */
     ids[7] = 2;
-    int *counts = (int *)find_tensor(&c, "counts").data;
+    int *counts = (int *)case_tensor(&c, "counts").data;
     counts[1]--, counts[2]++; /* keep the counts consistent with the edited ids */
     assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
     assert_true(acc.passed);
@@ -281,8 +255,8 @@ static void test_ties(void **state)
 static struct kb_case planted_case(const struct kb_kernel *k, int routing)
 {
     struct kb_case c = make_case(k, moe_shape(90, 40, 72, 8, 2, routing), 1, 4242);
-    setup_ok(&c);
-    assert_true(run_verify(&c).passed);
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
     return c;
 }
 
@@ -298,14 +272,14 @@ static void test_planted_router(void **state)
 {
     (void)state;
     struct kb_case c = planted_case(&kb_moe_router_cpu, KB_ROUTING_ZIPF);
-    int *ids = (int *)find_tensor(&c, "ids").data;
-    int *counts = (int *)find_tensor(&c, "counts").data;
-    float *gates = (float *)find_tensor(&c, "gates").data;
+    int *ids = (int *)case_tensor(&c, "ids").data;
+    int *counts = (int *)case_tensor(&c, "counts").data;
+    float *gates = (float *)case_tensor(&c, "gates").data;
     /* a token sent to an expert far from its top-k, counts kept consistent */
     int old = ids[0], worst = 0;
     double lo = INFINITY;
-    const float *wr = find_tensor(&c, "w_router").data, *x = find_tensor(&c, "x").data;
-    const float *b = find_tensor(&c, "b_router").data;
+    const float *wr = case_tensor(&c, "w_router").data, *x = case_tensor(&c, "x").data;
+    const float *b = case_tensor(&c, "b_router").data;
     for (int e = 0; e < 8; e++) { /* the expert with the lowest logit for token 0 */
         double v = b[e];
         for (int i = 0; i < 40; i++)
@@ -320,7 +294,7 @@ static void test_planted_router(void **state)
     expect_fail(&c, "a wrong expert choice");
     ids[0] = old;
     counts[old]++, counts[worst]--;
-    assert_true(run_verify(&c).passed);
+    assert_true(case_run_verify(&c).passed);
     counts[3]++;
     expect_fail(&c, "a wrong count");
     counts[3]--;
@@ -333,17 +307,17 @@ static void test_planted_dispatch(void **state)
 {
     (void)state;
     struct kb_case c = planted_case(&kb_moe_dispatch_cpu, KB_ROUTING_ONE);
-    float *xp = (float *)find_tensor(&c, "xp").data;
-    int *perm = (int *)find_tensor(&c, "perm").data;
-    int *off = (int *)find_tensor(&c, "offsets").data;
+    float *xp = (float *)case_tensor(&c, "xp").data;
+    int *perm = (int *)case_tensor(&c, "perm").data;
+    int *off = (int *)case_tensor(&c, "offsets").data;
     xp[40 * 5 + 3] += 1e-3f;
     expect_fail(&c, "a moved value in xp");
     xp[40 * 5 + 3] -= 1e-3f;
-    assert_true(run_verify(&c).passed);
+    assert_true(case_run_verify(&c).passed);
     int t = perm[3];
     perm[3] = perm[4], perm[4] = t; /* an unstable sort */
     expect_fail(&c, "a swapped permutation");
-    assert_true(run_verify(&c).passed);
+    assert_true(case_run_verify(&c).passed);
     off[1]++;
     expect_fail(&c, "a wrong offset");
     c.kernel->teardown(&c);
@@ -358,7 +332,7 @@ static void test_planted_outputs(void **state)
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct kb_case c = planted_case(v[i].k, KB_ROUTING_UNIFORM);
-        struct kb_tensor t = find_tensor(&c, v[i].out);
+        struct kb_tensor t = case_tensor(&c, v[i].out);
         float *y = (float *)t.data;
         /* one row (the last, always sampled) scaled by 1.05: 5% off in 1 of 90 rows */
         size_t row = (size_t)t.dims[0] - 1;
@@ -374,7 +348,7 @@ static void test_planted_layer_routing(void **state)
 {
     (void)state;
     struct kb_case c = planted_case(&kb_moe_layer_fused, KB_ROUTING_ZIPF);
-    int *ids = (int *)find_tensor(&c, "ids").data;
+    int *ids = (int *)case_tensor(&c, "ids").data;
     int a = ids[0], b = ids[1];
     int other = 0;
     while (other == a || other == b)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/kernel_case.h"
 #include "config.h"
 #include "datasets/generate.h"
 #include "kernels/kernel.h"
@@ -228,34 +229,6 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, en
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
 }
 
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    int rc = c->kernel->setup(c, err, sizeof err);
-    if (rc != KB_OK)
-        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
-}
-
-static struct kb_accuracy run_verify(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    memset(&acc, 0, sizeof acc);
-    assert_int_equal(c->kernel->run(c), KB_OK);
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
-    return acc;
-}
-
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("no tensor %s", name);
-    return t[0];
-}
-
 static void test_quantize_bit_exact_and_accurate(void **state)
 {
     (void)state;
@@ -268,8 +241,8 @@ static void test_quantize_bit_exact_and_accurate(void **state)
                     struct kb_shape s = { .m = shapes[si][0], .k = shapes[si][1], .group = shapes[si][2],
                                           .granularity = g, .input = input };
                     struct kb_case c = make_case(&kb_quant_quantize_cpu, s, types[ti], 1 + (int)(si & 1), 11 + si);
-                    setup_ok(&c);
-                    struct kb_accuracy a = run_verify(&c);
+                    case_setup_ok(&c);
+                    struct kb_accuracy a = case_run_verify(&c);
                     if (!a.passed || a.exact_mismatches != 0 || a.exact_checked <= 0)
                         fail_msg("%s m=%d k=%d g=%d gran=%d input=%d: passed %d, %ld/%ld mismatches, rel %.3g (tol %.3g)",
                                  kb_dtype_name(types[ti]), s.m, s.k, s.group, g, input, a.passed,
@@ -287,8 +260,8 @@ static void test_quantize_finer_scales_are_more_accurate(void **state)
     for (int g = KB_GRAN_TENSOR; g <= KB_GRAN_GROUP; g++) {
         struct kb_shape s = { .m = 64, .k = 512, .group = 32, .granularity = g, .input = KB_INPUT_OUTLIER };
         struct kb_case c = make_case(&kb_quant_quantize_cpu, s, KB_DTYPE_I4, 1, 5);
-        setup_ok(&c);
-        err[g] = run_verify(&c).rel_l2_err;
+        case_setup_ok(&c);
+        err[g] = case_run_verify(&c).rel_l2_err;
         c.kernel->teardown(&c);
     }
     assert_true(err[KB_GRAN_GROUP] < err[KB_GRAN_CHANNEL] && err[KB_GRAN_CHANNEL] <= err[KB_GRAN_TENSOR]);
@@ -301,10 +274,10 @@ static void test_quantize_planted_bugs_fail(void **state)
     const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_I4, KB_DTYPE_FP8_E4M3 };
     for (size_t ti = 0; ti < 3; ti++) {
         struct kb_case c = make_case(&kb_quant_quantize_cpu, s, types[ti], 1, 3);
-        setup_ok(&c);
-        assert_true(run_verify(&c).passed);
+        case_setup_ok(&c);
+        assert_true(case_run_verify(&c).passed);
         /* one code off by one unit: invisible to the accuracy, caught by the bit-exact check */
-        uint8_t *codes = (uint8_t *)find_tensor(&c, "codes").data;
+        uint8_t *codes = (uint8_t *)case_tensor(&c, "codes").data;
         codes[7] ^= 0x01;
         struct kb_accuracy a;
         assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
@@ -312,13 +285,13 @@ static void test_quantize_planted_bugs_fail(void **state)
         assert_int_equal(a.exact_mismatches, 1);
         /* a scale off by a little */
         assert_int_equal(c.kernel->run(&c), KB_OK);
-        float *scales = (float *)find_tensor(&c, "scales").data;
+        float *scales = (float *)case_tensor(&c, "scales").data;
         scales[2] = nextafterf(scales[2], 0);
         assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
         assert_false(a.passed);
         /* a dequantized output that is wrong where the codes are right: the accuracy catches it */
         assert_int_equal(c.kernel->run(&c), KB_OK);
-        float *deq = (float *)find_tensor(&c, "dequantized").data;
+        float *deq = (float *)case_tensor(&c, "dequantized").data;
         for (int i = 0; i < 200; i++)
             deq[i] = -deq[i];
         assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
@@ -347,9 +320,9 @@ static void test_gemm_int8_every_path(void **state)
                 for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input += 2) {
                     struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2], .input = input };
                     struct kb_case c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, threads, 100 + si);
-                    setup_ok(&c);
+                    case_setup_ok(&c);
                     assert_int_equal(gemm_int8_cpu_use_path(&c, gemm_paths[pi]), 0);
-                    struct kb_accuracy a = run_verify(&c);
+                    struct kb_accuracy a = case_run_verify(&c);
                     if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
                         fail_msg("%s M=%d N=%d K=%d t=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
                                  gemm_paths[pi], s.m, s.n, s.k, threads, input, a.passed, a.exact_mismatches,
@@ -367,20 +340,20 @@ static void test_gemm_int8_naive_agrees_and_all_rows(void **state)
     /* every row checked (M <= QUANT_VERIFY_ROWS), against the emulation and float64 */
     struct kb_shape s = { .m = 50, .n = 77, .k = 300, .input = KB_INPUT_UNIFORM };
     struct kb_case c = make_case(&kb_quant_gemm_int8_naive, s, KB_DTYPE_I8, 2, 9);
-    setup_ok(&c);
-    struct kb_accuracy a = run_verify(&c);
+    case_setup_ok(&c);
+    struct kb_accuracy a = case_run_verify(&c);
     assert_true(a.passed);
     assert_int_equal(a.rows_checked, 50);
     assert_int_equal(a.exact_checked, 50 * 77);
     /* the accuracy cost is real but small: three int8 roundings */
     assert_true(a.rel_l2_err > 1e-4 && a.rel_l2_err < QUANT_GEMM_INT8_TOL);
     int8_t *y1 = malloc(50 * 77);
-    memcpy(y1, find_tensor(&c, "y").data, 50 * 77);
+    memcpy(y1, case_tensor(&c, "y").data, 50 * 77);
     c.kernel->teardown(&c);
     struct kb_case o = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 9);
-    setup_ok(&o);
-    run_verify(&o);
-    assert_memory_equal(y1, find_tensor(&o, "y").data, 50 * 77);
+    case_setup_ok(&o);
+    case_run_verify(&o);
+    assert_memory_equal(y1, case_tensor(&o, "y").data, 50 * 77);
     o.kernel->teardown(&o);
     free(y1);
 }
@@ -390,9 +363,9 @@ static void test_gemm_int8_planted_bugs_fail(void **state)
     (void)state;
     struct kb_shape s = { .m = 20, .n = 40, .k = 64, .input = KB_INPUT_NORMAL };
     struct kb_case c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 4);
-    setup_ok(&c);
-    assert_true(run_verify(&c).passed);
-    int8_t *y = (int8_t *)find_tensor(&c, "y").data;
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    int8_t *y = (int8_t *)case_tensor(&c, "y").data;
     /* one output one unit off: within the accuracy bound, but not bit-exact */
     y[5 * 40 + 3] = (int8_t)(y[5 * 40 + 3] == 127 ? 126 : y[5 * 40 + 3] + 1);
     struct kb_accuracy a;
@@ -415,10 +388,10 @@ static void test_gemm_f32_blas(void **state)
     (void)state;
     struct kb_shape s = { .m = 70, .n = 33, .k = 129, .input = KB_INPUT_OUTLIER };
     struct kb_case c = make_case(&kb_gemm_f32_blas, s, KB_DTYPE_F32, 2, 8);
-    setup_ok(&c);
-    struct kb_accuracy a = run_verify(&c);
+    case_setup_ok(&c);
+    struct kb_accuracy a = case_run_verify(&c);
     assert_true(a.passed && a.rel_l2_err < 1e-6);
-    float *out = (float *)find_tensor(&c, "c").data;
+    float *out = (float *)case_tensor(&c, "c").data;
     out[69 * 33 + 32] += 1.0f; /* the last row is always sampled */
     assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
     assert_false(a.passed);
@@ -438,15 +411,15 @@ static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2],
                                       .group = shapes[si][3], .input = input };
                 struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, types[ti], 1 + (int)(si & 1), 20 + si);
-                setup_ok(&c);
-                struct kb_accuracy a = run_verify(&c);
+                case_setup_ok(&c);
+                struct kb_accuracy a = case_run_verify(&c);
                 if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
                     fail_msg("%s M=%d N=%d K=%d g=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
                              kb_dtype_name(types[ti]), s.m, s.n, s.k, s.group, input, a.passed,
                              a.exact_mismatches, a.exact_checked, a.rel_l2_err);
                 assert_true(a.rel_l2_err > 1e-3 && a.cosine > 0.95);
                 /* planted: the last bit of one sampled output (row 0 is always checked) */
-                float *y = (float *)find_tensor(&c, "y").data;
+                float *y = (float *)case_tensor(&c, "y").data;
                 uint32_t bits;
                 memcpy(&bits, &y[s.n - 1], sizeof bits);
                 bits ^= 1;
@@ -462,8 +435,8 @@ static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
     for (int gi = 0; gi < 2; gi++) {
         struct kb_shape s = { .m = 16, .n = 64, .k = 512, .group = groups[gi], .input = KB_INPUT_NORMAL };
         struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, KB_DTYPE_I8, 1, 3);
-        setup_ok(&c);
-        err[gi] = run_verify(&c).rel_l2_err;
+        case_setup_ok(&c);
+        err[gi] = case_run_verify(&c).rel_l2_err;
         c.kernel->teardown(&c);
     }
     assert_true(err[1] < err[0]);
@@ -480,8 +453,8 @@ static void test_ivit_ops(void **state)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .input = input };
                 struct kb_case c = make_case(ints[op], s, KB_DTYPE_I8, 1 + (int)(si & 1), 30 + si);
-                setup_ok(&c);
-                struct kb_accuracy a = run_verify(&c);
+                case_setup_ok(&c);
+                struct kb_accuracy a = case_run_verify(&c);
                 /* the AVX2 path (where it runs) against the scalar emulation, every element */
                 if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n)
                     fail_msg("%s m=%d n=%d input=%d: passed %d mismatches %ld rel %.3g tol %.3g", ints[op]->name,
@@ -490,7 +463,7 @@ static void test_ivit_ops(void **state)
                 if (s.n > 1 && !(a.cosine > (op == 0 ? 0.8 : 0.9)))
                     fail_msg("%s m=%d n=%d input=%d: cosine %.3f", ints[op]->name, s.m, s.n, input, a.cosine);
                 /* planted: one output code off by one */
-                int8_t *y = (int8_t *)find_tensor(&c, "y").data;
+                int8_t *y = (int8_t *)case_tensor(&c, "y").data;
                 y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
                 assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
                 assert_false(a.passed);
@@ -498,10 +471,10 @@ static void test_ivit_ops(void **state)
                 c.kernel->teardown(&c);
 
                 struct kb_case f = make_case(flts[op], s, KB_DTYPE_F32, 1, 30 + si);
-                setup_ok(&f);
-                a = run_verify(&f);
+                case_setup_ok(&f);
+                a = case_run_verify(&f);
                 assert_true(a.passed && a.exact_checked == 0);
-                float *yf = (float *)find_tensor(&f, "y").data;
+                float *yf = (float *)case_tensor(&f, "y").data;
                 yf[0] += 0.5f;
                 assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
                 assert_false(a.passed);
@@ -515,9 +488,9 @@ static void test_ivit_semantics(void **state)
     /* Shiftmax rows are probabilities: codes in [0, 127], summing to about 127 */
     struct kb_shape s = { .m = 40, .n = 64, .input = KB_INPUT_NORMAL };
     struct kb_case c = make_case(&kb_quant_ivit_shiftmax_cpu, s, KB_DTYPE_I8, 1, 2);
-    setup_ok(&c);
-    run_verify(&c);
-    const int8_t *y = find_tensor(&c, "y").data;
+    case_setup_ok(&c);
+    case_run_verify(&c);
+    const int8_t *y = case_tensor(&c, "y").data;
     for (int i = 0; i < s.m; i++) {
         int sum = 0;
         for (int j = 0; j < s.n; j++) {
@@ -530,9 +503,9 @@ static void test_ivit_semantics(void **state)
     /* I-LayerNorm rows have mean ~0 and RMS ~16 (1.0 at scale 2^-4) */
     struct kb_shape l = { .m = 10, .n = 768, .input = KB_INPUT_NORMAL };
     c = make_case(&kb_quant_ivit_layernorm_cpu, l, KB_DTYPE_I8, 1, 2);
-    setup_ok(&c);
-    run_verify(&c);
-    y = find_tensor(&c, "y").data;
+    case_setup_ok(&c);
+    case_run_verify(&c);
+    y = case_tensor(&c, "y").data;
     for (int i = 0; i < l.m; i++) {
         double mean = 0, sq = 0;
         for (int j = 0; j < l.n; j++) {

@@ -4,6 +4,7 @@
  * must catch; the reference's own second-method check; the analytic FLOP and byte counts; the
  * registry, dtype names and the CPU peak arithmetic. */
 #ifdef HAVE_CONFIG_H
+#include "tests/kernel_case.h"
 #include "config.h"
 #endif
 #include <setjmp.h>
@@ -29,32 +30,12 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, in
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
 }
 
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    int rc = c->kernel->setup(c, err, sizeof err);
-    if (rc != KB_OK)
-        fail_msg("setup of %s failed: %s", c->kernel->name, err);
-}
-
-/* The case's buffer called name (q, k, v, o). */
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("no tensor %s", name);
-    return t[0];
-}
-
 /* Largest |flash − reference| over every row (not a sample), relative to the largest |ref|. */
 static double full_rel_max_err(const struct kb_case *c)
 {
     const struct kb_shape *s = &c->shape;
-    const float *q = find_tensor(c, "q").data, *k = find_tensor(c, "k").data, *v = find_tensor(c, "v").data;
-    const float *o = find_tensor(c, "o").data;
+    const float *q = case_tensor(c, "q").data, *k = case_tensor(c, "k").data, *v = case_tensor(c, "v").data;
+    const float *o = case_tensor(c, "o").data;
     double *ref = malloc((size_t)s->head_dim * sizeof *ref);
     double max_err = 0, max_ref = 0;
     for (int b = 0; b < s->batch; b++)
@@ -98,7 +79,7 @@ static void test_flash_matches_reference_on_every_path(void **state)
         paths_run++;
         for (size_t i = 0; i < sizeof flash_shapes / sizeof flash_shapes[0]; i++) {
             struct kb_case c = make_case(&kb_attention_flash_cpu, flash_shapes[i].shape, flash_shapes[i].threads, 7 + i);
-            setup_ok(&c);
+            case_setup_ok(&c);
             assert_int_equal(flash_cpu_use_path(&c, paths[p]), 0);
             assert_int_equal(c.kernel->run(&c), KB_OK);
             struct kb_accuracy acc;
@@ -132,23 +113,23 @@ static void test_flash_is_repeatable_and_seeded(void **state)
     struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 100, .head_dim = 64, .causal = 1 };
     struct kb_case a = make_case(&kb_attention_flash_cpu, s, 2, 99), b = make_case(&kb_attention_flash_cpu, s, 1, 99);
     struct kb_case other = make_case(&kb_attention_flash_cpu, s, 1, 100);
-    setup_ok(&a);
-    setup_ok(&b);
-    setup_ok(&other);
+    case_setup_ok(&a);
+    case_setup_ok(&b);
+    case_setup_ok(&other);
     size_t nq = (size_t)s.heads * s.seq_len * s.head_dim;
-    assert_memory_equal(find_tensor(&a, "q").data, find_tensor(&b, "q").data, nq * sizeof(float));
-    assert_memory_not_equal(find_tensor(&a, "q").data, find_tensor(&other, "q").data, nq * sizeof(float));
+    assert_memory_equal(case_tensor(&a, "q").data, case_tensor(&b, "q").data, nq * sizeof(float));
+    assert_memory_not_equal(case_tensor(&a, "q").data, case_tensor(&other, "q").data, nq * sizeof(float));
     /* Q, K and V are different draws */
-    assert_memory_not_equal(find_tensor(&a, "q").data, find_tensor(&a, "k").data, nq * sizeof(float));
-    assert_memory_not_equal(find_tensor(&a, "k").data, find_tensor(&a, "v").data, nq * sizeof(float));
+    assert_memory_not_equal(case_tensor(&a, "q").data, case_tensor(&a, "k").data, nq * sizeof(float));
+    assert_memory_not_equal(case_tensor(&a, "k").data, case_tensor(&a, "v").data, nq * sizeof(float));
     float *first = malloc(nq * sizeof *first);
     assert_int_equal(a.kernel->run(&a), KB_OK);
-    memcpy(first, find_tensor(&a, "o").data, nq * sizeof *first);
+    memcpy(first, case_tensor(&a, "o").data, nq * sizeof *first);
     assert_int_equal(a.kernel->run(&a), KB_OK);
-    assert_memory_equal(first, find_tensor(&a, "o").data, nq * sizeof *first);
+    assert_memory_equal(first, case_tensor(&a, "o").data, nq * sizeof *first);
     /* the thread count changes the schedule, not the arithmetic of a row */
     assert_int_equal(b.kernel->run(&b), KB_OK);
-    assert_memory_equal(first, find_tensor(&b, "o").data, nq * sizeof *first);
+    assert_memory_equal(first, case_tensor(&b, "o").data, nq * sizeof *first);
     free(first);
     a.kernel->teardown(&a);
     b.kernel->teardown(&b);
@@ -161,13 +142,13 @@ static void test_setup_rejects_bad_shapes(void **state)
     const struct kb_kernel *ks[] = { &kb_attention_flash_cpu, &kb_attention_reference };
     for (size_t i = 0; i < 2; i++) {
         char err[256] = "";
-        struct kb_case c = make_case(ks[i], (struct kb_shape){ 1, 6, 4, 32, 64, 0 }, 1, 1);
+        struct kb_case c = make_case(ks[i], (struct kb_shape){ .batch = 1, .heads = 6, .kv_heads = 4, .seq_len = 32, .head_dim = 64, .causal = 0 }, 1, 1);
         assert_int_equal(ks[i]->setup(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_non_null(strstr(err, "kv_heads = 4"));
-        c = make_case(ks[i], (struct kb_shape){ 1, 2, 2, 0, 64, 0 }, 1, 1);
+        c = make_case(ks[i], (struct kb_shape){ .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 0, .head_dim = 64, .causal = 0 }, 1, 1);
         assert_int_equal(ks[i]->setup(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_non_null(strstr(err, "seq_len = 0"));
-        c = make_case(ks[i], (struct kb_shape){ 1, 2, 2, 16, 64, 0 }, 1, 1);
+        c = make_case(ks[i], (struct kb_shape){ .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 16, .head_dim = 64, .causal = 0 }, 1, 1);
         /* flash takes f32 and bf16 since the catalogue issue; neither takes f16 */
         c.dtype = KB_DTYPE_F16;
         assert_int_equal(ks[i]->setup(&c, err, sizeof err), KB_UNSUPPORTED);
@@ -181,7 +162,7 @@ static void test_corrupted_output_fails(void **state)
     (void)state;
     struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 400, .head_dim = 64, .causal = 1 };
     struct kb_case c = make_case(&kb_attention_flash_cpu, s, 2, 1234);
-    setup_ok(&c);
+    case_setup_ok(&c);
     assert_int_equal(c.kernel->run(&c), KB_OK);
     struct kb_accuracy acc;
     c.kernel->verify(&c, &acc);
@@ -190,7 +171,7 @@ static void test_corrupted_output_fails(void **state)
     long total = (long)s.heads * s.seq_len, rows[ATTENTION_VERIFY_ROWS];
     long n = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c.seed, rows);
     assert_true(n > 2 && n < total); /* a sample, so the choice of row matters */
-    float *o = (float *)find_tensor(&c, "o").data;
+    float *o = (float *)case_tensor(&c, "o").data;
     long row = rows[n / 2];
     float saved = o[row * s.head_dim + 5];
     o[row * s.head_dim + 5] = saved + 1.0f;
@@ -225,7 +206,7 @@ static int run_without_mask(struct kb_case *c)
 static int run_with_scale_over_d(struct kb_case *c)
 {
     const struct kb_shape *s = &c->shape;
-    float *q = (float *)find_tensor(c, "q").data;
+    float *q = (float *)case_tensor(c, "q").data;
     size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
     float *saved = malloc(nq * sizeof *saved);
     if (!saved)
@@ -245,7 +226,7 @@ static void check_planted_kernel_fails(int (*run)(struct kb_case *), struct kb_s
     wrong.name = "test.wrong_flash";
     wrong.run = run;
     struct kb_case c = make_case(&wrong, s, 2, 77);
-    setup_ok(&c);
+    case_setup_ok(&c);
     assert_int_equal(wrong.run(&c), KB_OK);
     struct kb_accuracy acc;
     wrong.verify(&c, &acc);
@@ -275,13 +256,13 @@ static void test_reference_checks_itself(void **state)
     };
     for (size_t i = 0; i < 2; i++) {
         struct kb_case c = make_case(&kb_attention_reference, shapes[i], 2, 5 + i);
-        setup_ok(&c);
+        case_setup_ok(&c);
         assert_int_equal(c.kernel->run(&c), KB_OK);
         struct kb_accuracy acc;
         assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
         if (!acc.passed || !(acc.rel_l2_err < 1e-12))
             fail_msg("reference shape %zu: passed %d rel_l2 %g", i, acc.passed, acc.rel_l2_err);
-        struct kb_tensor o = find_tensor(&c, "o");
+        struct kb_tensor o = case_tensor(&c, "o");
         assert_int_equal(o.dtype, KB_DTYPE_F64);
         assert_true(o.is_output);
         assert_int_equal(o.dims[1], shapes[i].heads);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/kernel_case.h"
 #include "config.h"
 #include "harness/plan.h"
 #include "kernels/kernel.h"
@@ -35,34 +36,6 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, en
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
 }
 
-static void setup_ok(struct kb_case *c)
-{
-    char err[256] = "";
-    int rc = c->kernel->setup(c, err, sizeof err);
-    if (rc != KB_OK)
-        fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
-}
-
-static struct kb_accuracy run_verify(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    memset(&acc, 0, sizeof acc);
-    assert_int_equal(c->kernel->run(c), KB_OK);
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
-    return acc;
-}
-
-static struct kb_tensor find_tensor(const struct kb_case *c, const char *name)
-{
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
-    for (int i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return t[i];
-    fail_msg("no tensor %s", name);
-    return t[0];
-}
-
 static void test_f32_matches_float64(void **state)
 {
     (void)state;
@@ -70,8 +43,8 @@ static void test_f32_matches_float64(void **state)
         for (uint64_t seed = 1; seed <= 2; seed++) {
             struct kb_case c = make_case(&kb_vit_block_f32, vit_shape(shapes[si], KB_INPUT_NORMAL), KB_DTYPE_F32,
                                          1 + (int)(seed & 1), seed * 7 + si);
-            setup_ok(&c);
-            struct kb_accuracy a = run_verify(&c);
+            case_setup_ok(&c);
+            struct kb_accuracy a = case_run_verify(&c);
             if (!a.passed || a.rel_l2_err > 1e-5 || a.rows_checked < (shapes[si][0] < VIT_VERIFY_ROWS ? shapes[si][0] : VIT_VERIFY_ROWS))
                 fail_msg("shape %zu seed %llu: passed %d rel %.3g rows %ld", si, (unsigned long long)seed, a.passed,
                          a.rel_l2_err, a.rows_checked);
@@ -87,8 +60,8 @@ static void test_int8_bit_exact_and_accurate(void **state)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
                 struct kb_case c = make_case(&kb_vit_block_int8, vit_shape(shapes[si], input), KB_DTYPE_I8,
                                              1 + (int)(seed & 1), seed * 7 + si);
-                setup_ok(&c);
-                struct kb_accuracy a = run_verify(&c);
+                case_setup_ok(&c);
+                struct kb_accuracy a = case_run_verify(&c);
                 print_message("# int8 block t=%d d=%d h=%d f=%d seed %llu input %d: rel L2 %.4f cosine %.5f\n",
                               shapes[si][0], shapes[si][1], shapes[si][2], shapes[si][4], (unsigned long long)seed,
                               input, a.rel_l2_err, a.cosine);
@@ -110,22 +83,22 @@ static void test_int8_paths_and_threads_agree(void **state)
     const char *paths[] = { "scalar", "scalar-u8", "avx2", "avx512vnni" };
     struct kb_shape s = vit_shape(shapes[1], KB_INPUT_NORMAL);
     struct kb_case base = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 3);
-    setup_ok(&base);
-    run_verify(&base);
+    case_setup_ok(&base);
+    case_run_verify(&base);
     const size_t n = (size_t)s.seq_len * s.hidden;
-    const int8_t *want = find_tensor(&base, "y").data;
+    const int8_t *want = case_tensor(&base, "y").data;
     int ran = 0;
     for (size_t p = 0; p < 4; p++)
         for (int threads = 1; threads <= 2; threads++) {
             struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, threads, 3);
-            setup_ok(&c);
+            case_setup_ok(&c);
             if (vit_block_int8_use_path(&c, paths[p]) != 0) {
                 c.kernel->teardown(&c);
                 continue;
             }
-            struct kb_accuracy a = run_verify(&c);
+            struct kb_accuracy a = case_run_verify(&c);
             assert_true(a.passed && a.exact_mismatches == 0);
-            if (memcmp(find_tensor(&c, "y").data, want, n) != 0)
+            if (memcmp(case_tensor(&c, "y").data, want, n) != 0)
                 fail_msg("path %s, %d threads: output differs from the default path's", paths[p], threads);
             ran++;
             c.kernel->teardown(&c);
@@ -142,10 +115,10 @@ static void test_planted_bugs_fail(void **state)
     struct kb_accuracy a;
     /* f32: the block without its first residual (to first order: y − x) */
     struct kb_case f = make_case(&kb_vit_block_f32, s, KB_DTYPE_F32, 1, 5);
-    setup_ok(&f);
-    assert_true(run_verify(&f).passed);
-    float *y = (float *)find_tensor(&f, "y").data;
-    const float *x = find_tensor(&f, "x").data;
+    case_setup_ok(&f);
+    assert_true(case_run_verify(&f).passed);
+    float *y = (float *)case_tensor(&f, "y").data;
+    const float *x = case_tensor(&f, "x").data;
     for (size_t i = 0; i < n; i++)
         y[i] -= x[i];
     assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
@@ -158,9 +131,9 @@ static void test_planted_bugs_fail(void **state)
     f.kernel->teardown(&f);
 
     struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 5);
-    setup_ok(&c);
-    assert_true(run_verify(&c).passed);
-    int8_t *yi = (int8_t *)find_tensor(&c, "y").data;
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    int8_t *yi = (int8_t *)case_tensor(&c, "y").data;
     /* one code one unit off: within the accuracy bound, caught by the bit-exact check only */
     yi[n - 1] = (int8_t)(yi[n - 1] == 127 ? 126 : yi[n - 1] + 1);
     assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
@@ -177,7 +150,7 @@ static void test_planted_bugs_fail(void **state)
     /* the input quantized at the wrong scale (codes halved): the integer pipeline is consistent
      * with itself (bit-exact with the emulation on the same codes) but no longer computes the
      * block, which only the float64 comparison sees */
-    int8_t *xi = (int8_t *)find_tensor(&c, "x").data;
+    int8_t *xi = (int8_t *)case_tensor(&c, "x").data;
     for (size_t i = 0; i < n; i++)
         xi[i] = (int8_t)(xi[i] / 2);
     assert_int_equal(c.kernel->run(&c), KB_OK);
