@@ -145,6 +145,15 @@ struct kb_case {
     void *stream;     /* CUDA kernels: the cudaStream_t the harness times; run() enqueues its work
                        * on it and returns without waiting (NULL on the CPU) */
     char error[256];  /* why run failed, when it can say (a CUDA error); recorded with the case */
+    /* Input rotation (GPU). Inputs smaller than L2 stay cached from one call to the next, so
+     * back-to-back calls would be timed warm even in a cold-cache run. The harness asks, before
+     * setup, for input_copies_wanted copies (enough to overflow L2; 1 when no rotation is
+     * wanted). A kernel that can, allocates them in setup and sets input_copies to how many it
+     * made (0 or 1: it keeps one). Before each run the harness sets input_copy in
+     * [0, input_copies) and run() reads that copy. Outputs need no copies. */
+    int input_copies_wanted;
+    int input_copies;
+    int input_copy;
 };
 
 /* Agreement of a kernel's output with the float64 reference. */
