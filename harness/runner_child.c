@@ -319,6 +319,24 @@ static void kernel_stats(const struct kb_case *c, struct kb_counter_report *r)
     free(out);
 }
 
+/* At most this many input copies: a kernel with tiny inputs rotates through fewer, its calls
+ * then partly warm (a graph of them still beats one launch-bound call per sample). */
+#define RUNNER_INPUT_COPIES_MAX 256
+
+/* Copies of the inputs a cold-cache GPU case rotates through: enough that the bytes read
+ * between two uses of one copy are twice the L2, so none is still cached (1: no rotation, for
+ * hot runs and for inputs larger than L2, which the flush before each sample already evicts). */
+static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
+{
+    const struct kb_kernel *k = pc->kernel;
+    if (!pc->cold_cache || !k->bytes || l2_bytes <= 0)
+        return 1;
+    double bytes = k->bytes(&pc->shape, pc->dtype);
+    if (!(bytes > 0) || bytes >= l2_bytes)
+        return 1;
+    return (int)fmin(RUNNER_INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
+}
+
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
                     struct child_result *res, double **samples)
 {
@@ -341,6 +359,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
             return;
         }
         c.stream = gpu_timer_stream(gt);
+        c.input_copies_wanted = cold_input_copies(pc, gpu_timer_l2_bytes(gt));
     }
     int rc = k->setup(&c, err, sizeof err);
     if (rc != KB_OK) {

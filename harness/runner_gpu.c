@@ -66,8 +66,12 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
         }
         per_call = fmin(per_call, x);
     }
+    /* Short kernels run as a graph of many calls per sample. A cold-cache case may too when
+     * the kernel rotates its inputs (each call then reads a copy evicted since its last use);
+     * otherwise it is one flushed call per sample. */
     int calls = 1, want_graph = 0;
-    if (!pc->cold_cache && per_call < o->min_sample_s) {
+    int rotating = c->input_copies > 1;
+    if ((!pc->cold_cache || rotating) && per_call < o->min_sample_s) {
         double target = GRAPH_SAMPLE_FACTOR * o->min_sample_s;
         calls = (int)fmin(GRAPH_CALLS_MAX, ceil(target / fmax(per_call, 1e-7)));
         want_graph = 1;
@@ -79,6 +83,8 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
     }
     res->calls_per_sample = calls;
     counter_report_add(&res->counters, "harness", "cuda_graph_replay", graph == 1, "bool");
+    if (rotating)
+        counter_report_add(&res->counters, "harness", "input_copies", c->input_copies, "count");
     runner_adaptive_sampling(o, take_gpu_sample, t, res, samples_out);
 }
 

@@ -89,8 +89,30 @@ int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dty
     return rc;
 }
 
+void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s)
+{
+    if (c->input_copies_wanted <= 1)
+        return;
+    size_t es = (size_t)kb_dtype_size(a->dtype), bnd = (size_t)s->batch * s->seq_len * s->head_dim;
+    int n = input_copies_make(&a->qc, a->q, bnd * s->heads * es, c->input_copies_wanted, a->stream);
+    n = input_copies_make(&a->kc, a->k, bnd * s->kv_heads * es, n, a->stream);
+    n = input_copies_make(&a->vc, a->v, bnd * s->kv_heads * es, n, a->stream);
+    c->input_copies = n;
+}
+
+void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void **q, const void **k,
+                           const void **v)
+{
+    *q = a->qc.n > 1 ? input_copies_get(&a->qc, copy) : a->q;
+    *k = a->kc.n > 1 ? input_copies_get(&a->kc, copy) : a->k;
+    *v = a->vc.n > 1 ? input_copies_get(&a->vc, copy) : a->v;
+}
+
 void attention_cuda_free(struct attention_cuda *a)
 {
+    input_copies_free(&a->qc);
+    input_copies_free(&a->kc);
+    input_copies_free(&a->vc);
     cudaFree(a->q);
     cudaFree(a->k);
     cudaFree(a->v);

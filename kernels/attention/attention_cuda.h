@@ -10,6 +10,7 @@
 #define KB_ATTENTION_CUDA_H
 
 #include "kernels/attention/attention.h"
+#include "kernels/gpu/input_copies.h"
 
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
@@ -18,6 +19,7 @@ struct attention_cuda {
     enum kb_dtype dtype;
     void *stream;               /* cudaStream_t */
     void *extra;                /* the kernel's own (cuBLAS handle, scratch) */
+    struct input_copies qc, kc, vc; /* Q, K, V copies rotated in cold-cache runs (n 0: none) */
 };
 
 /* Checks the shape (head_dim in dims_ok[0..n_dims), when given), draws the inputs, allocates
@@ -25,6 +27,12 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* Makes the Q, K, V copies a cold-cache case asks for (kb_case.input_copies_wanted) and sets
+ * c->input_copies; a no-op when none are wanted. */
+void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s);
+/* The Q, K, V that call number `copy` reads (kb_case.input_copy). */
+void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void **q, const void **k,
+                           const void **v);
 /* Copies O back and compares sampled rows with the float64 reference. */
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc);

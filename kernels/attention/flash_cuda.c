@@ -26,6 +26,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
         free(a);
         return rc;
     }
+    attention_cuda_copies(a, c, &c->shape);
     c->state = a;
     return KB_OK;
 }
@@ -33,7 +34,9 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 static int flash_run(struct kb_case *c)
 {
     struct attention_cuda *a = c->state;
-    int e = flash_cuda_launch(&c->shape, c->dtype, a->q, a->k, a->v, a->o, c->stream);
+    const void *q, *k, *v;
+    attention_cuda_inputs(a, c->input_copy, &q, &k, &v);
+    int e = flash_cuda_launch(&c->shape, c->dtype, q, k, v, a->o, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "flash_fwd launch: %s", cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
