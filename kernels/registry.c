@@ -65,6 +65,9 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
 #endif
+#ifdef HAVE_SM90A
+    &kb_attention_flash_wgmma,
+#endif
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,
     &kb_gemm_cublas,

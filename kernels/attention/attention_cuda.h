@@ -49,6 +49,10 @@ int attention_cuda_widen(const void *d_src, float *d_dst, size_t n, enum kb_dtyp
 int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                       void *o, void *stream);
 
+/* attention.flash@cuda.wgmma: the same on Hopper's wgmma (flash_wgmma.cu, sm_90a, d = 128). */
+int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                       void *o, void *stream);
+
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same
  * row (so P has a row stride of 2n 16-bit elements); causal rows keep keys <= their query. */

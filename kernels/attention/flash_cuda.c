@@ -1,8 +1,10 @@
-/* flash_cuda.c - attention.flash@cuda.mma: the kernel descriptor of the tensor-core flash
- * attention (device code in flash_mma.cu). f16 and bf16, d = 64 and 128, causal or not, GQA.
+/* flash_cuda.c - attention.flash@cuda.mma and @cuda.wgmma: the kernel descriptors of the
+ * tensor-core flash attention (device code in flash_mma.cu, for sm_80 on, and flash_wgmma.cu, for
+ * Hopper's sm_90a alone, d = 128). f16 and bf16, d = 64 and 128, causal or not, GQA.
  * Verified on sampled rows against the float64 reference over the same rounded inputs, with
  * verify_default_tolerance's bound for the dtype (f16 5e-3, bf16 2e-2 relative L2): P is
  * rounded to the input dtype before P·V, as in FlashAttention-2. */
+#include "config.h"
 #include "kernels/attention/attention_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -82,3 +84,56 @@ const struct kb_kernel kb_attention_flash_cuda = {
     .tensors = flash_tensors,
     .teardown = flash_teardown,
 };
+
+#ifdef HAVE_SM90A
+/* The wgmma kernel is built for sm_90a only: other GPUs have no code for it. */
+static int flash_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    struct cudaDeviceProp p;
+    cudaError_t e = cudaGetDeviceProperties(&p, c->device_index);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "cudaGetDeviceProperties: %s", cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    if (p.major != 9 || p.minor != 0) {
+        snprintf(err, errlen, "wgmma needs compute capability 9.0 (sm_90a); this GPU is %d.%d", p.major, p.minor);
+        return KB_UNSUPPORTED;
+    }
+    if (c->shape.head_dim != 128) {
+        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 128", c->shape.head_dim);
+        return KB_UNSUPPORTED;
+    }
+    return flash_setup(c, err, errlen);
+}
+
+static int flash_wgmma_run(struct kb_case *c)
+{
+    struct attention_cuda *a = c->state;
+    const void *q, *k, *v;
+    attention_cuda_inputs(a, c->input_copy, &q, &k, &v);
+    int e = flash_wgmma_launch(&c->shape, c->dtype, q, k, v, a->o, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "flash_wgmma launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+const struct kb_kernel kb_attention_flash_wgmma = {
+    .name = "attention.flash",
+    .impl = "cuda.wgmma",
+    .description = "FlashAttention forward on Hopper warpgroup tensor cores (wgmma, sm_90a), f16/bf16, d = 128, causal, GQA",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .flops = flash_flops,
+    .bytes = flash_bytes,
+    .footprint = NULL,
+    .setup = flash_wgmma_setup,
+    .run = flash_wgmma_run,
+    .verify = flash_verify,
+    .tensors = flash_tensors,
+    .teardown = flash_teardown,
+};
+#endif
