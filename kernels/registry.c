@@ -14,6 +14,9 @@
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/linear.h"
+#ifdef HAVE_CUDA
+#include "kernels/attention/linear_cuda.h"
+#endif
 #include "kernels/quant/quant.h"
 #include "kernels/quant/vit_block.h"
 #include "kernels/gemm/gemm.h"
@@ -64,6 +67,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
+    &kb_attention_linear_cuda,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

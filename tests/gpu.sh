@@ -37,6 +37,24 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND NOT (imp
 q "SELECT kernel, impl, dtype, seq_len, head_dim, causal, kv_heads, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
+# attention.linear@cuda.mma on its own axes: chunk 64 divides none of N = 1, 77, 1000, 4099;
+# causal with and without decay, non-causal, both feature maps, GQA, batch > 1, f16 and bf16.
+DB="$TMP/linear.db"
+lin() { "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.linear@cuda.mma --dtype f16,bf16 --batch 2 \
+    --heads 4 --seq 1,77,1000,4099 --head-dim 64,128 --max-time 0.02 --min-time 0.005 --no-counters --quiet --no-show "$@" \
+    >>"$TMP/out" 2>&1; }
+lin --kv-heads 1,4 --causal 1 --decay 0,1 --feature elu1
+expect_eq "$?" "0" "linear attention causal, decay on and off, GQA, at odd sizes"
+lin --kv-heads 2 --causal 0 --feature elu1,relu --seq 1,77,4099
+expect_eq "$?" "0" "linear attention non-causal, both feature maps"
+lin --kv-heads 4 --causal 1 --decay 1 --feature relu --seq 77,4099
+expect_eq "$?" "0" "linear attention causal with decay, relu"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "96" "96 verified linear-attention cases"
+q "SELECT dtype, causal, decay, feature_map, max(rel_l2_err) FROM v_results GROUP BY dtype, causal, decay, feature_map;" | sed 's/^/# linear worst error: /'
+expect_exit 0 "linear attention refuses a chunk it is not compiled for, without failing the sweep" "$KBENCH" run --db "$DB" \
+    --devices cuda:0 --kernels attention.linear@cuda.mma --dtype bf16 --seq 100 --chunk 32 --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+
 DB="$TMP/gemm.db"
 "$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'gemm.*@cuda*' --dtype f32,f16,bf16 --m 1,333 --n 7,513 \
     --k 129,777 --input normal,outlier --max-time 0.02 --min-time 0.005 --no-counters --quiet --no-show >"$TMP/out" 2>&1

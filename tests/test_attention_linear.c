@@ -332,6 +332,32 @@ static void test_softmax_blas(void **state)
 
 /* ---- planted mistakes verify must catch ---------------------------------------------------- */
 
+/* linear_verify_output_tol judges by the bound it is given (the GPU kernels pass their dtype's):
+ * an output 1% too large fails float32's 1e-4 and f16's 5e-3, passes bf16's 2e-2. */
+static void test_verify_tolerance_is_the_callers(void **state)
+{
+    (void)state;
+    struct kb_shape s = lin_shape(1, 2, 1, 300, 16, 1, 64, KB_FEATURE_ELU1, 1);
+    struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 9);
+    case_setup_ok(&c);
+    assert_int_equal(c.kernel->run(&c), KB_OK);
+    struct attention_inputs in = { .q = (float *)case_tensor(&c, "q").data, .k = (float *)case_tensor(&c, "k").data,
+                                   .v = (float *)case_tensor(&c, "v").data };
+    float *o = (float *)case_tensor(&c, "o").data;
+    struct kb_accuracy acc;
+    assert_int_equal(linear_verify_output_tol(&c.shape, &in, o, c.seed, 1, 2e-2, &acc), KB_OK);
+    assert_true(acc.passed);
+    for (size_t e = 0; e < (size_t)2 * 300 * 16; e++)
+        o[e] *= 1.01f;
+    assert_int_equal(linear_verify_output_tol(&c.shape, &in, o, c.seed, 1, 2e-2, &acc), KB_OK);
+    assert_true(acc.passed);
+    assert_true(acc.rel_l2_err > 5e-3 && acc.rel_l2_err < 2e-2);
+    assert_int_equal(linear_verify_output_tol(&c.shape, &in, o, c.seed, 1, 5e-3, &acc), KB_OK);
+    assert_false(acc.passed);
+    assert_false(verify_of(&c).passed); /* the float32 kernel's own verify: 1e-4 */
+    c.kernel->teardown(&c);
+}
+
 static void test_planted_mistakes_fail(void **state)
 {
     (void)state;
@@ -453,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_gla_matches_recurrence),
         cmocka_unit_test(test_softmax_blas),
         cmocka_unit_test(test_planted_mistakes_fail),
+        cmocka_unit_test(test_verify_tolerance_is_the_callers),
         cmocka_unit_test(test_setup_rejects_bad_shapes),
         cmocka_unit_test(test_counts_scale_as_the_algorithms),
     };

@@ -102,6 +102,10 @@ void linear_reference_recurrent(const struct kb_shape *s, const float *q, const 
  * picks (every (b, h) in decode), with LINEAR_TOLERANCE_F32. */
 int linear_verify_output(const struct kb_shape *s, const struct attention_inputs *in,
                          const float *o, uint64_t seed, int threads, struct kb_accuracy *acc);
+/* The same judged against tol: the 16-bit GPU kernels' per-dtype bound
+ * (verify_default_tolerance), the reference computed over their rounded inputs. */
+int linear_verify_output_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
+                             uint64_t seed, int threads, double tol, struct kb_accuracy *acc);
 
 /* Allocates the GLA log-gates [B,H,N,d] (64-byte aligned, padded as attention inputs) from seed:
  * log α = logsigmoid(x)/τ, x ~ N(0,1). NULL when out of memory. */

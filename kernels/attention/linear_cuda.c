@@ -1,0 +1,170 @@
+/* linear_cuda.c - attention.linear@cuda.mma: the descriptor of the chunk-parallel linear
+ * attention on tensor cores (passes in linear_cuda.h, device code in linear_mma.cu).
+ * f16 and bf16 inputs, float32 state and accumulation, d = 64 or 128, chunk 64, causal with or
+ * without decay, non-causal, GQA, both feature maps; no decode step (that stays on the CPU).
+ *
+ * Verification: the inputs are rounded to the dtype on the GPU and the host copies replaced by
+ * the rounded values (attention_cuda.h), so the float64 reference (linear_reference_rows, on
+ * ATTENTION_VERIFY_ROWS sampled rows) measures only the kernel's own error: φ(Q), φ(K), the
+ * intra-chunk weights and the prefix state are rounded to the dtype before the tensor cores
+ * read them, and O is stored in it. Bound: verify_default_tolerance (relative L2: f16 5e-3,
+ * bf16 2e-2); o_i is a weighted mean with non-negative weights, so those roundings give about
+ * one unit of the dtype's precision (2^-11, 2^-8) relative, well inside. */
+#include "kernels/attention/linear_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/verify.h"
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/linear.h"
+
+struct linear_cuda_state {
+    struct attention_cuda a;
+    struct linear_cuda_scratch scr;
+};
+
+static long chunks_of(const struct kb_shape *s)
+{
+    return (s->seq_len + LINEAR_CUDA_CHUNK - 1) / LINEAR_CUDA_CHUNK;
+}
+
+double linear_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    double states = (double)s->batch * s->heads * chunks_of(s), d = s->head_dim;
+    return states * (4.0 * (d + 1) * d + kb_dtype_size(t) * d * d + 4.0 * d);
+}
+
+static void linear_cuda_teardown(struct kb_case *c)
+{
+    struct linear_cuda_state *st = c->state;
+    if (st) {
+        cudaFree(st->scr.local);
+        cudaFree(st->scr.prefix);
+        cudaFree(st->scr.zprefix);
+        attention_cuda_free(&st->a);
+        free(st);
+    }
+    c->state = NULL;
+}
+
+static int linear_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    struct kb_shape *s = &c->shape;
+    int rc = linear_check_shape(s, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (s->decode) {
+        snprintf(err, errlen, "attention.linear@cuda.mma: no decode step on the GPU (attention.linear@cpu has one)");
+        return KB_UNSUPPORTED;
+    }
+    if (s->chunk != LINEAR_CUDA_CHUNK) {
+        snprintf(err, errlen, "attention.linear@cuda.mma: chunk = %d, the device code is compiled for chunk %d",
+                 s->chunk, LINEAR_CUDA_CHUNK);
+        return KB_UNSUPPORTED;
+    }
+    size_t free_b = 0, total_b = 0;
+    double inputs = (double)kb_dtype_size(c->dtype) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * s->kv_heads);
+    double need = linear_cuda_scratch_bytes(s, c->dtype) + inputs + 4.0 * s->batch * s->heads * s->seq_len * s->head_dim;
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && need > (double)free_b) {
+        snprintf(err, errlen, "attention.linear@cuda.mma: needs %.1f GB of device memory (chunk states included), %.1f GB free",
+                 need / 1e9, (double)free_b / 1e9);
+        return KB_UNSUPPORTED;
+    }
+    struct linear_cuda_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    static const int dims[] = { 64, 128 };
+    rc = attention_cuda_new(&st->a, s, c->dtype, c->seed, c->stream, dims, 2, err, errlen);
+    if (rc != KB_OK) {
+        free(st);
+        return rc;
+    }
+    c->state = st;
+    const size_t states = (size_t)s->batch * s->heads * (size_t)chunks_of(s), d = (size_t)s->head_dim;
+    cudaError_t e = cudaMalloc((void **)&st->scr.local, states * (d + 1) * d * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc(&st->scr.prefix, states * d * d * (size_t)kb_dtype_size(c->dtype));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->scr.zprefix, states * d * sizeof(float));
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.linear@cuda.mma: allocating %.1f GB of chunk states: %s",
+                 linear_cuda_scratch_bytes(s, c->dtype) / 1e9, cudaGetErrorString(e));
+        linear_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int linear_cuda_run(struct kb_case *c)
+{
+    struct linear_cuda_state *st = c->state;
+    int e = linear_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, &st->scr, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "linear attention launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+/* O back to the host in float32 (widened on the GPU), then the sampled rows against float64. */
+static int linear_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct linear_cuda_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
+    cudaStream_t stream = (cudaStream_t)st->a.stream;
+    float *o = malloc(nq * sizeof *o), *d_o = NULL;
+    cudaError_t e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_widen(st->a.o, d_o, nq, c->dtype, stream);
+    if (e == cudaSuccess && o)
+        e = cudaMemcpyAsync(o, d_o, nq * sizeof *o, cudaMemcpyDeviceToHost, stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(stream);
+    cudaFree(d_o);
+    if (!o || e != cudaSuccess) {
+        free(o);
+        memset(acc, 0, sizeof *acc);
+        acc->rel_l2_err = INFINITY;
+        return KB_ERROR;
+    }
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_num_procs();
+#endif
+    int rc = linear_verify_output_tol(s, &st->a.in, o, c->seed, threads, verify_default_tolerance(c->dtype), acc);
+    free(o);
+    return rc;
+}
+
+static int linear_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct linear_cuda_state *st = c->state;
+    return attention_input_tensors(&c->shape, &st->a.in, out, max); /* the inputs, as rounded */
+}
+
+const struct kb_kernel kb_attention_linear_cuda = {
+    .name = "attention.linear",
+    .impl = "cuda.mma",
+    .description = "linear attention φ(Q)(φ(K)ᵀV)/normaliser on tensor cores, chunk-parallel (chunk states, a scan, "
+                   "per-chunk outputs): causal with per-head decay or not, non-causal; f16/bf16, d = 64 or 128, GQA",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_CHUNK) | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
+    .flops = linear_flops,
+    .bytes = linear_bytes,
+    .footprint = NULL,
+    .setup = linear_cuda_setup,
+    .run = linear_cuda_run,
+    .verify = linear_cuda_verify,
+    .tensors = linear_cuda_tensors,
+    .teardown = linear_cuda_teardown,
+};
