@@ -309,6 +309,7 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
                 return -1;
             }
         s->n_dtypes = n;
+        s->dtype_given = 1;
         return 0;
     }
     if (strcmp(key, "cache") == 0) {
@@ -453,6 +454,22 @@ static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, c
     }
 }
 
+/* The dtype a kernel runs in when none was named: f32 where it has it (every CPU kernel that
+ * computes in floats), else the first it has of bf16, f16, i8, e4m3, i4 (GPU tensor-core and
+ * quantized kernels), else its lowest. */
+static enum kb_dtype natural_dtype(const struct kb_kernel *k)
+{
+    static const enum kb_dtype order[] = { KB_DTYPE_F32, KB_DTYPE_BF16, KB_DTYPE_F16, KB_DTYPE_I8,
+                                           KB_DTYPE_FP8_E4M3, KB_DTYPE_I4 };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (k->dtypes & KB_DTYPE_BIT(order[i]))
+            return order[i];
+    for (int t = 0; t < KB_DTYPE_COUNT; t++)
+        if (k->dtypes & KB_DTYPE_BIT(t))
+            return (enum kb_dtype)t;
+    return KB_DTYPE_F32;
+}
+
 static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, size_t errlen)
 {
     size_t nk;
@@ -472,6 +489,12 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
             for (int di = 0; di < s->n_devices; di++) {
                 if (!device_kind_matches(k, s->devices[di]))
                     continue;
+                if (!s->dtype_given) {
+                    if (expand_kernel(s, k, s->devices[di], natural_dtype(k), cold_modes, n_cold, plan, err,
+                                      errlen) != 0)
+                        return -1;
+                    continue;
+                }
                 for (int ti = 0; ti < s->n_dtypes; ti++) {
                     if (!(k->dtypes & KB_DTYPE_BIT(s->dtypes[ti])))
                         continue;

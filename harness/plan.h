@@ -37,6 +37,7 @@ struct plan_spec {
     char kernels[PLAN_PATTERNS_MAX][96]; int n_kernels;
     char devices[8][16]; int n_devices;
     enum kb_dtype dtypes[KB_DTYPE_COUNT]; int n_dtypes;
+    int dtype_given; /* 0: no dtype named, so each kernel runs f32, or its own dtype if it has no f32 */
     /* One per shape axis (enum kb_axis). An empty axis (n == 0) gives a kernel that uses it the
      * axis' fallback value (kb_axis_info), except kv_heads, which then equals heads. */
     struct int_axis axis[KB_AXIS_COUNT];

@@ -119,6 +119,29 @@ static void test_build_cartesian(void **state)
     plan_free(&p);
 }
 
+/* With no dtype named, each kernel runs in f32 when it has it and in its own dtype otherwise:
+ * an INT8-only kernel is not silently left out; naming a dtype still filters. */
+static void test_unnamed_dtype_is_each_kernels_own(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash@cpu,attention.int8@cpu", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "seq", "128", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_int_equal(p.n, 2);
+    for (size_t i = 0; i < p.n; i++)
+        assert_int_equal(p.cases[i].dtype, strcmp(p.cases[i].kernel->name, "attention.int8") == 0 ? KB_DTYPE_I8 : KB_DTYPE_F32);
+    plan_free(&p);
+    struct plan q = { 0 };
+    assert_int_equal(plan_spec_set(&s, "dtype", "f32", err, sizeof err), 0);
+    assert_int_equal(plan_build(&s, 1, &q, err, sizeof err), 0);
+    assert_int_equal(q.n, 1);
+    assert_string_equal(q.cases[0].kernel->name, "attention.flash");
+    plan_free(&q);
+}
+
 static void test_seed_shared_across_impls(void **state)
 {
     (void)state;
@@ -364,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_spec_set),
         cmocka_unit_test(test_build_cartesian),
         cmocka_unit_test(test_seed_shared_across_impls),
+        cmocka_unit_test(test_unnamed_dtype_is_each_kernels_own),
         cmocka_unit_test(test_unknown_kernel_pattern),
         cmocka_unit_test(test_shards_partition),
         cmocka_unit_test(test_kernels_sweep_their_own_axes),
