@@ -18,6 +18,9 @@
 #include "kernels/attention/linear_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
+#ifdef HAVE_CUDA
+#include "kernels/quant/quant_cuda.h"
+#endif
 #include "kernels/quant/vit_block.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/selftest/selftest.h"
@@ -68,6 +71,14 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
+    &kb_quant_quantize_cuda,
+    &kb_quant_gemm_w4a8_cuda,
+    &kb_quant_ivit_shiftmax_cuda,
+    &kb_quant_ivit_shiftgelu_cuda,
+    &kb_quant_ivit_layernorm_cuda,
+    &kb_quant_ivit_shiftmax_cuda_f32,
+    &kb_quant_ivit_shiftgelu_cuda_f32,
+    &kb_quant_ivit_layernorm_cuda_f32,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

@@ -121,6 +121,31 @@ expect_eq "$(q "SELECT c.median_us > 1.2 * h.median_us FROM v_results c, v_resul
 expect_exit 0 "a cold-L2 case whose inputs overflow L2" "$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.flash@cuda.mma \
     --dtype bf16 --heads 16 --seq 8192 --head-dim 128 --cache cold --max-time 0.3 --quiet --no-show
 expect_eq "$(q "SELECT calls_per_sample FROM cases WHERE seq_len = 8192 AND cold_cache = 1;")" "1" "is one flushed call a sample, no copies"
+# ---- quantization kernels on the GPU (quant.quantize, quant.gemm_w4a8, quant.ivit_*) ----------
+# Odd sizes, every format and granularity, outlier inputs. Verify is the CPU kernels' own on the
+# GPU's outputs: every code bit for bit against the scalar emulation (sampled rows for the GEMM)
+# and the float64 accuracy bound of each format.
+DB="$TMP/quant.db"
+qflags="--devices cuda:0 --max-time 0.01 --min-time 0.002 --no-counters --no-metrics --quiet --no-show"
+"$KBENCH" run --db "$DB" $qflags --kernels 'quant.quantize@cuda' --dtype i8,i4,e4m3,e5m2 --m 1,77 --k 1,333,4096 \
+    --group 33,128 --granularity tensor,channel,group --input normal,outlier >"$TMP/out" 2>&1
+expect_eq "$?" "0" "quant.quantize@cuda passes at odd sizes (i8, i4, e4m3, e5m2; tensor, channel, groups of 33 and 128; outliers)"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.quantize' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "288" "288 quantize cases, every code and scale equal to the CPU emulation"
+"$KBENCH" run --db "$DB" $qflags --kernels 'quant.gemm_w4a8@cuda.mma' --dtype i8 --m 1,77,300 --n 7,200 --k 40,777 \
+    --group 32,128 --input normal,outlier >"$TMP/out" 2>&1
+expect_eq "$?" "0" "quant.gemm_w4a8@cuda.mma passes at odd sizes (ragged tiles, one row, one and several groups, outliers)"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.gemm_w4a8' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "48" "48 W4A8 cases, sampled rows bit for bit the CPU emulation"
+"$KBENCH" run --db "$DB" $qflags --kernels 'quant.gemm_w4a8@cuda.mma' --dtype i8 --m 64 --n 64 --k 777 --group 100 >"$TMP/out" 2>&1
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.gemm_w4a8' AND group_size = 100 AND status <> 'ok' AND error LIKE '%multiple of 32%';")" "1" "a group that is not a multiple of the mma's 32 k is refused, saying why"
+"$KBENCH" run --db "$DB" $qflags --kernels 'quant.ivit_*@cuda*' --dtype i8,f32 --m 1,77 --n 1,197,3000 \
+    --input normal,uniform >"$TMP/out" 2>&1
+expect_eq "$?" "0" "quant.ivit_*@cuda and @cuda.f32 pass at odd sizes (rows of 1, 197 and 3000)"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' AND impl = 'cuda' AND status = 'ok' AND passed = 1 AND exact_checked = gemm_m * gemm_n AND exact_mismatches = 0;")" "36" "36 integer I-ViT cases, every output code equal to the CPU emulation"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' AND impl = 'cuda.f32' AND status = 'ok' AND passed = 1;")" "36" "36 float32 I-ViT cases within float32 rounding"
+q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, group_size, granularity, input_dist, status, exact_mismatches, error FROM v_results WHERE kernel LIKE 'quant.%' AND (status <> 'ok' OR passed = 0) AND group_size IS NOT 100;" | head -8 | sed 's/^/# /'
+q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results WHERE kernel LIKE 'quant.%' GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
+# ---- end of the quantization kernels ------------------------------------------------------------
+
 # Ceilings: copy bandwidth and cuBLAS GEMM rates, stored with the machine and shown by devices.
 DB="$TMP/calibrate.db"
 expect_exit 0 "calibrate the GPU" "$KBENCH" calibrate --devices cuda:0 --seconds 0.1 --db "$DB"

@@ -316,6 +316,12 @@ void ivit_layernorm_row(const int8_t *in, int n, int8_t *out)
     layernorm_row(in, n, out);
 }
 
+int32_t ivit_case_i0(const struct kb_case *c)
+{
+    const struct ivit_state *st = c->state;
+    return st ? st->i0 : 0;
+}
+
 void ivit_softmax_row_f32(const float *x, int n, float *y)
 {
     softmax_row_f32(x, n, y);

@@ -22,6 +22,11 @@ void ivit_shiftgelu_row(const int8_t *in, int n, int32_t i0, int8_t *out, int si
 /* I-LayerNorm (no affine) of n ≤ IVIT_LN_MAX_N codes (any scale): out at IVIT_LN_OUT_SCALE. */
 void ivit_layernorm_row(const int8_t *in, int n, int8_t *out);
 
+/* I_0 = round(1/S) of a set-up quant.ivit_*@cpu case (its input codes' scale S): what a GPU
+ * version of the same case needs to run the same arithmetic. */
+struct kb_case;
+int32_t ivit_case_i0(const struct kb_case *c);
+
 /* float32 counterparts: softmax (expf), GELU 0.5·x·(1 + erf(x/√2)), LayerNorm (no affine, ε
  * IVIT_LN_EPS). In place is allowed. */
 void ivit_softmax_row_f32(const float *x, int n, float *y);

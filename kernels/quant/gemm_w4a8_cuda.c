@@ -1,0 +1,241 @@
+/* gemm_w4a8_cuda.c - quant.gemm_w4a8@cuda.mma: INT4 weights with per-group scales × INT8
+ * activations on INT8 tensor cores (device code in gemm_w4a8_mma.cu), float32 out.
+ *
+ * The inputs are those of quant.gemm_w4a8@cpu at the same shape and seed (its case is set up
+ * inside this one): weights quantized to int4 per group of g, activations to int8 per tensor.
+ * They go to the GPU zero-padded to whole tiles (rows of A to a multiple of 64 bytes, of W to
+ * 32 packed bytes, M and N to 128): the padding adds zero products to the integer sums. verify
+ * is the CPU kernel's: QUANT_VERIFY_ROWS sampled rows bit for bit against the scalar emulation,
+ * and against float64 of the unquantized inputs.
+ *
+ * Limits (KB_UNSUPPORTED otherwise): activations i8 (e4m3 would need FP8 tensor cores, whose
+ * float accumulation does not give the exact group sums); group a multiple of 32 unless it
+ * covers all of K (an mma step of 32 k must not straddle two groups). Input rotation: as many
+ * copies of A, W and the scales as the harness asks for (up to 16) when they fit in memory. */
+#include "kernels/quant/quant.h"
+#include "kernels/quant/quant_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W4A8_MAX_COPIES 16
+
+struct w4a8_cuda {
+    struct kb_case cpu;
+    int m, n, k, g, groups, mp, np, kp;
+    float s_a;
+    float *y_h;
+    int copies;
+    int8_t *a[W4A8_MAX_COPIES];  /* device [mp, kp] */
+    uint8_t *w[W4A8_MAX_COPIES]; /* device [np, kp/2] */
+    float *s_w[W4A8_MAX_COPIES]; /* device [np, groups] */
+    float *y;                    /* device [m, n] */
+};
+
+static double wc_bytes(const struct kb_shape *s, enum kb_dtype t) { return kb_quant_gemm_w4a8_cpu.bytes(s, t); }
+static double wc_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    return kb_quant_gemm_w4a8_cpu.footprint(s, t);
+}
+
+static void wc_teardown(struct kb_case *c)
+{
+    struct w4a8_cuda *q = c->state;
+    if (!q)
+        return;
+    for (int i = 0; i < W4A8_MAX_COPIES; i++) {
+        cudaFree(q->a[i]);
+        cudaFree(q->w[i]);
+        cudaFree(q->s_w[i]);
+    }
+    cudaFree(q->y);
+    quant_cuda_inner_teardown(&q->cpu);
+    free(q);
+    c->state = NULL;
+}
+
+static int round_up(int v, int to) { return (v + to - 1) / to * to; }
+
+/* Copy i of the padded inputs on the device; a cudaError_t. */
+static int wc_copy(struct w4a8_cuda *q, int i, const int8_t *a, const uint8_t *w, const float *sw, size_t na, size_t nw,
+                   size_t ns, cudaStream_t st)
+{
+    cudaError_t e = cudaMalloc((void **)&q->a[i], na);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&q->w[i], nw);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&q->s_w[i], ns * sizeof *sw);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(q->a[i], a, na, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(q->w[i], w, nw, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(q->s_w[i], sw, ns * sizeof *sw, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    if (e != cudaSuccess) {
+        cudaGetLastError(); /* an allocation failure is not sticky */
+        cudaFree(q->a[i]);
+        cudaFree(q->w[i]);
+        cudaFree(q->s_w[i]);
+        q->a[i] = NULL, q->w[i] = NULL, q->s_w[i] = NULL;
+    }
+    return (int)e;
+}
+
+/* The padded device images of A, W and the scales, built once on the host; as many copies as
+ * the harness wants and memory holds (at least one). */
+static int wc_upload(struct w4a8_cuda *q, const struct kb_case *c, char *err, size_t errlen)
+{
+    const int8_t *a_h = quant_cuda_tensor(&q->cpu, "a", NULL);
+    const uint8_t *w_h = quant_cuda_tensor(&q->cpu, "w_int4", NULL);
+    const float *sw_h = quant_cuda_tensor(&q->cpu, "w_scales", NULL);
+    const size_t rb = (size_t)(q->k + 1) / 2, na = (size_t)q->mp * q->kp, nw = (size_t)q->np * q->kp / 2,
+                 ns = (size_t)q->np * q->groups;
+    int8_t *a = calloc(na, 1);
+    uint8_t *w = calloc(nw, 1);
+    float *sw = calloc(ns, sizeof *sw);
+    int rc = KB_OK;
+    if (!a || !w || !sw || !a_h || !w_h || !sw_h) {
+        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: out of memory for the padded inputs");
+        rc = KB_ERROR;
+    } else {
+        for (int i = 0; i < q->m; i++)
+            memcpy(a + (size_t)i * q->kp, a_h + (size_t)i * q->k, (size_t)q->k);
+        for (int j = 0; j < q->n; j++) {
+            memcpy(w + (size_t)j * q->kp / 2, w_h + (size_t)j * rb, rb);
+            memcpy(sw + (size_t)j * q->groups, sw_h + (size_t)j * q->groups, (size_t)q->groups * sizeof *sw);
+        }
+        const int wanted = c->input_copies_wanted < 1 ? 1
+                           : c->input_copies_wanted > W4A8_MAX_COPIES ? W4A8_MAX_COPIES
+                                                                      : c->input_copies_wanted;
+        for (q->copies = 0; q->copies < wanted; q->copies++) {
+            int e = wc_copy(q, q->copies, a, w, sw, na, nw, ns, (cudaStream_t)c->stream);
+            if (e != 0) {
+                if (q->copies == 0)
+                    rc = quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: device inputs", err, errlen);
+                break;
+            }
+        }
+    }
+    free(a);
+    free(w);
+    free(sw);
+    return rc;
+}
+
+static int wc_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    if (c->dtype != KB_DTYPE_I8) {
+        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: dtype %s not supported (i8 activations only)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct w4a8_cuda *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: out of memory");
+        return KB_ERROR;
+    }
+    int rc = quant_cuda_inner_setup(c, &kb_quant_gemm_w4a8_cpu, &q->cpu, err, errlen);
+    if (rc != KB_OK) {
+        free(q);
+        return rc;
+    }
+    c->state = q;
+    q->m = c->shape.m, q->n = c->shape.n, q->k = c->shape.k;
+    q->g = c->shape.group < q->k ? c->shape.group : q->k;
+    q->groups = (q->k + q->g - 1) / q->g;
+    if (q->groups > 1 && q->g % 32 != 0) {
+        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: group = %d is not a multiple of 32 (the mma's k step) "
+                 "and does not cover K = %d", q->g, q->k);
+        wc_teardown(c);
+        return KB_UNSUPPORTED;
+    }
+    q->mp = round_up(q->m, W4A8_TILE), q->np = round_up(q->n, W4A8_TILE), q->kp = round_up(q->k, W4A8_TILE_K);
+    /* the activation scale exactly as the CPU setup computed it: abs-max of the float input */
+    struct kb_tensor t;
+    const float *a_f = quant_cuda_tensor(&q->cpu, "a_f32", &t);
+    q->y_h = quant_cuda_tensor(&q->cpu, "y", NULL);
+    if (!a_f || !q->y_h) {
+        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: the CPU case lacks a tensor");
+        wc_teardown(c);
+        return KB_ERROR;
+    }
+    float amax = 0;
+    for (size_t i = 0, e = (size_t)t.dims[0] * (size_t)t.dims[1]; i < e; i++)
+        amax = fmaxf(amax, fabsf(a_f[i]));
+    q->s_a = quant_scale(amax, KB_DTYPE_I8);
+    rc = wc_upload(q, c, err, errlen);
+    if (rc != KB_OK) {
+        wc_teardown(c);
+        return rc;
+    }
+    cudaStream_t st = (cudaStream_t)c->stream;
+    const size_t ybytes = (size_t)q->m * q->n * sizeof(float);
+    cudaError_t e = cudaMalloc((void **)&q->y, ybytes);
+    if (e == cudaSuccess)
+        e = cudaMemsetAsync(q->y, 0xFF, ybytes, st); /* NaN: an unwritten element fails verify */
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    if (e != cudaSuccess) {
+        quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: output", err, errlen);
+        wc_teardown(c);
+        return KB_ERROR;
+    }
+    c->input_copies = q->copies;
+    return KB_OK;
+}
+
+static int wc_run(struct kb_case *c)
+{
+    struct w4a8_cuda *q = c->state;
+    const int i = c->input_copy >= 0 && c->input_copy < q->copies ? c->input_copy : 0;
+    int e = quant_w4a8_launch(q->a[i], q->w[i], q->s_w[i], q->s_a, q->y, q->m, q->n, q->k, q->kp, q->g, q->groups,
+                              c->stream);
+    if (e != 0) {
+        quant_cuda_fail(e, "w4a8_mma launch", c->error, sizeof c->error);
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int wc_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    struct w4a8_cuda *q = c->state;
+    cudaStream_t st = (cudaStream_t)c->stream;
+    cudaError_t e = cudaMemcpyAsync(q->y_h, q->y, (size_t)q->m * q->n * sizeof(float), cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    if (e != cudaSuccess) {
+        quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: copying Y back", c->error, sizeof c->error);
+        return KB_ERROR;
+    }
+    return kb_quant_gemm_w4a8_cpu.verify(&q->cpu, acc);
+}
+
+static int wc_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct w4a8_cuda *q = c->state;
+    return kb_quant_gemm_w4a8_cpu.tensors(&q->cpu, out, max);
+}
+
+const struct kb_kernel kb_quant_gemm_w4a8_cuda = {
+    .name = "quant.gemm_w4a8",
+    .impl = "cuda.mma",
+    .description = "INT4 weights (group scales) x INT8 activations on INT8 tensor cores (mma.sync), exact group sums, f32 out",
+    .family = KB_FAMILY_QUANT,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .axes = QUANT_AXES_W4A8,
+    .flops = quant_gemm_flops,
+    .bytes = wc_bytes,
+    .footprint = wc_footprint,
+    .setup = wc_setup,
+    .run = wc_run,
+    .verify = wc_verify,
+    .tensors = wc_tensors,
+    .teardown = wc_teardown,
+};
