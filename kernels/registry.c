@@ -64,6 +64,12 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
+    &kb_moe_router_cuda,
+    &kb_moe_dispatch_cuda,
+    &kb_moe_combine_cuda,
+    &kb_moe_experts_cuda,
+    &kb_moe_layer_cuda_unfused,
+    &kb_moe_layer_cuda_fused,
 #endif
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,
