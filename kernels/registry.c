@@ -79,6 +79,12 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_ivit_shiftmax_cuda_f32,
     &kb_quant_ivit_shiftgelu_cuda_f32,
     &kb_quant_ivit_layernorm_cuda_f32,
+    &kb_moe_router_cuda,
+    &kb_moe_dispatch_cuda,
+    &kb_moe_combine_cuda,
+    &kb_moe_experts_cuda,
+    &kb_moe_layer_cuda_unfused,
+    &kb_moe_layer_cuda_fused,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

@@ -152,4 +152,27 @@ expect_exit 0 "calibrate the GPU" "$KBENCH" calibrate --devices cuda:0 --seconds
 expect_eq "$(q "SELECT value BETWEEN 1e11 AND 1e14 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'copy_bw';")" "1" "copy bandwidth stored, 0.1-100 TB/s"
 expect_eq "$(q "SELECT value > 1e12 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'flops_bf16';")" "1" "bf16 GEMM rate stored, over 1 TFLOP/s"
 expect_eq "$(q "SELECT (SELECT value FROM v_ceilings WHERE name = 'flops_bf16') > (SELECT value FROM v_ceilings WHERE name = 'flops_f32');")" "1" "tensor cores beat plain f32"
+# The MoE kernels at odd sizes: one token, ragged row tiles, hidden and ffn not multiples of 8
+# (padded rows) nor of the 128-wide tile, 8 and 64 experts, top-1/2/8, the three routing skews
+# (all tokens on one expert: one group with every row, the rest empty).
+DB="$TMP/moe.db"
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'moe.*@cuda*' --dtype bf16 --tokens 1,77,1000 --hidden 100 \
+    --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf --max-time 0.02 --min-time 0.005 --no-counters --no-metrics \
+    --quiet --no-show >"$TMP/out" 2>&1
+expect_eq "$?" "0" "every CUDA MoE kernel passes at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'moe.*@cuda*' --dtype bf16 --tokens 1000 --hidden 520 --ffn 136 \
+    --experts 8 --top-k 2 --routing uniform,one --max-time 0.02 --min-time 0.005 --no-counters --no-metrics \
+    --quiet --no-show >"$TMP/out" 2>&1
+expect_eq "$?" "0" "and with uniform and all-to-one routing (h 520, f 136)"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE status <> 'ok';")" "0" "no MoE case failed"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE a.passed = 1;")" "120" "120 verified MoE cases (6 kernels x 20 shapes)"
+expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'moe.load.max' AND c.routing = 'one' AND k.value = c.tokens;")" "6" "all-to-one routing: every kernel reports the hot expert's load (every token)"
+q "SELECT kernel, impl, tokens, experts, top_k, routing, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
+q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" | sed 's/^/# worst error: /'
+expect_exit 0 "the Mixtral layer, fused and unfused, at 512 tokens" "$KBENCH" run --db "$DB" --devices cuda:0 \
+    --kernels 'moe.layer@cuda*' --dtype bf16 --preset mixtral-8x7b --tokens 512 --max-time 0.2 --no-counters \
+    --no-metrics --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.unfused' AND g.name LIKE '%combine_kernel%';")" "1" "the unfused layer's combine kernel is recorded"
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.fused' AND (g.name LIKE '%combine_kernel%' OR g.name LIKE '%gather_kernel%');")" "0" "the fused layer launches no gather and no combine"
+echo "# Mixtral layer, 512 tokens, fused / unfused median: $(q "SELECT round((SELECT median_s FROM v_results WHERE impl = 'cuda.fused' AND tokens = 512) / (SELECT median_s FROM v_results WHERE impl = 'cuda.unfused' AND tokens = 512), 3);")"
 finish

@@ -28,6 +28,13 @@ extern const struct kb_kernel kb_moe_combine_cpu;
 extern const struct kb_kernel kb_moe_experts_cpu;
 extern const struct kb_kernel kb_moe_layer_unfused;
 extern const struct kb_kernel kb_moe_layer_fused;
+/* CUDA builds (moe_cuda.c): bf16 on tensor cores, f32 accumulation */
+extern const struct kb_kernel kb_moe_router_cuda;
+extern const struct kb_kernel kb_moe_dispatch_cuda;
+extern const struct kb_kernel kb_moe_combine_cuda;
+extern const struct kb_kernel kb_moe_experts_cuda;
+extern const struct kb_kernel kb_moe_layer_cuda_unfused;
+extern const struct kb_kernel kb_moe_layer_cuda_fused;
 
 /* ---- shapes and counts (the catalogue's formulas) ------------------------------------------ */
 
@@ -81,6 +88,8 @@ enum {
     MOE_IN_X = 1,       /* x */
     MOE_IN_ROUTER = 2,  /* wr, bias, wrp */
     MOE_IN_EXPERTS = 4, /* w1, w3, w2, w13p, w2p */
+    MOE_IN_UNPACKED = 8, /* with MOE_IN_EXPERTS: w1, w3, w2 only (the GPU kernels lay the weights
+                          * out their own way; the CPU panels would double the host memory) */
 };
 /* Allocates and fills the parts `what` (MOE_IN_*) from the case seed; a distinct sub-seed per
  * tensor, so every kernel of the family sees the same tensors for the same case. KB_OK or
@@ -164,6 +173,26 @@ void moe_experts_forward(const struct moe_inputs *in, const struct kb_shape *s, 
  * .imbalance (max/mean), .active (experts with a token) and moe.load.eNNN for each expert when
  * E ≤ 64 (the load histogram). Returns how many were written. */
 int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int max);
+
+/* The verdicts of the kernels (shared by the CPU and CUDA implementations, which hand over
+ * host copies of their outputs): dispatch (moe_dispatch.c: offsets, perm and slot_of exact,
+ * sampled rows of xp bit for bit against x), combine (moe_dispatch.c: sampled tokens in float64
+ * from ids, gates and yp), experts (moe_experts.c: sampled slots against the float64 FFN of the
+ * expert ids[perm[slot]]) and the layer (moe_layer.c: the routing, then sampled tokens of y
+ * [T,h] against the float64 layer; *near_ties receives the choices accepted through the tie
+ * window). tolerance bounds the relative L2 error of the float outputs. KB_OK, or KB_ERROR
+ * without memory (acc then fails). */
+int moe_verify_dispatch(const struct kb_shape *s, const float *x, const int *ids, const int *offsets,
+                        const int *perm, const int *slot_of, const float *xp, uint64_t seed,
+                        struct kb_accuracy *acc);
+int moe_verify_combine(const struct kb_shape *s, const int *ids, const float *gates, const float *yp,
+                       const float *y, uint64_t seed, double tolerance, struct kb_accuracy *acc);
+int moe_verify_experts(const struct moe_inputs *in, const struct kb_shape *s, const int *ids, const int *perm,
+                       const float *xp, const float *yp, uint64_t seed, int threads, double tolerance,
+                       struct kb_accuracy *acc);
+int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, const struct moe_routing *r,
+                     const float *y, uint64_t seed, int threads, double tolerance, struct kb_accuracy *acc,
+                     long *near_ties);
 
 /* ---- float64 references (moe_reference.c) --------------------------------------------------- */
 

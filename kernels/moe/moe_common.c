@@ -158,7 +158,7 @@ double moe_inputs_bytes(const struct kb_shape *s, int what)
     if (what & MOE_IN_ROUTER)
         floats += (double)z.wr + (double)z.bias + (double)z.wrp;
     if (what & MOE_IN_EXPERTS)
-        floats += 3.0 * (double)z.w + (double)z.w13p + (double)z.w2p;
+        floats += 3.0 * (double)z.w + ((what & MOE_IN_UNPACKED) ? 0.0 : (double)z.w13p + (double)z.w2p);
     return 4.0 * floats + 64.0 * 8;
 }
 
@@ -200,14 +200,16 @@ int moe_inputs_new(struct moe_inputs *in, const struct kb_shape *s, uint64_t see
         }
     }
     if (!bad && (what & MOE_IN_EXPERTS)) {
-        bad |= !(in->w1 = moe_alloc(z.w * 4)) | !(in->w3 = moe_alloc(z.w * 4)) | !(in->w2 = moe_alloc(z.w * 4)) |
-               !(in->w13p = moe_alloc(z.w13p * 4)) | !(in->w2p = moe_alloc(z.w2p * 4));
+        const int packed = !(what & MOE_IN_UNPACKED);
+        bad |= !(in->w1 = moe_alloc(z.w * 4)) | !(in->w3 = moe_alloc(z.w * 4)) | !(in->w2 = moe_alloc(z.w * 4));
+        if (packed)
+            bad |= !(in->w13p = moe_alloc(z.w13p * 4)) | !(in->w2p = moe_alloc(z.w2p * 4));
         if (!bad) {
             /* scaled so that x·W1 and h·W2 stay O(1): the layer's output is O(1) too */
             gen_fill_normal_f32(in->w1, z.w, moe_sub_seed(seed, SEED_W1), 0.0, 1.0 / sqrt((double)h));
             gen_fill_normal_f32(in->w3, z.w, moe_sub_seed(seed, SEED_W3), 0.0, 1.0 / sqrt((double)h));
             gen_fill_normal_f32(in->w2, z.w, moe_sub_seed(seed, SEED_W2), 0.0, 1.0 / sqrt((double)f));
-            long E = s->experts;
+            long E = packed ? s->experts : 0;
 #pragma omp parallel for schedule(dynamic, 1)
             for (long e = 0; e < E; e++) {
                 pack_w13(in->w1 + (size_t)e * h * f, in->w3 + (size_t)e * h * f, (int)h, (int)f,

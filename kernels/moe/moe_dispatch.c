@@ -168,10 +168,10 @@ static double dispatch_flops(const struct kb_shape *s)
  * (expert by expert, assignments in order), slot_of as perm's inverse, and sampled rows of xp
  * bit for bit against x. The rows also go through verify_acc, so a wrong row shows as a
  * relative error too. */
-static int dispatch_verify(struct kb_case *c, struct kb_accuracy *acc)
+int moe_verify_dispatch(const struct kb_shape *s, const float *x, const int *ids, const int *offsets,
+                        const int *perm, const int *slot_of, const float *xp, uint64_t seed,
+                        struct kb_accuracy *acc)
 {
-    const struct dc_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
     const long slots = (long)s->tokens * s->top_k;
     const size_t h = (size_t)s->hidden;
     const int E = s->experts, k = s->top_k;
@@ -192,22 +192,22 @@ static int dispatch_verify(struct kb_case *c, struct kb_accuracy *acc)
     long n = 0;
     for (int e = 0; e < E; e++) {
         checked++;
-        mism += st->offsets[e] != n;
+        mism += offsets[e] != n;
         for (long a = 0; a < slots; a++)
-            if (st->r.ids[a] == e)
+            if (ids[a] == e)
                 ref_perm[n++] = (int)a;
     }
     checked++;
-    mism += st->offsets[E] != n;
+    mism += offsets[E] != n;
     for (long sl = 0; sl < slots; sl++) {
         checked += 2;
-        mism += st->perm[sl] != ref_perm[sl];
-        mism += st->slot_of[ref_perm[sl]] != sl;
+        mism += perm[sl] != ref_perm[sl];
+        mism += slot_of[ref_perm[sl]] != sl;
     }
-    long nrows = verify_sample_rows(slots, MOE_VERIFY_ROWS, c->seed, rows);
+    long nrows = verify_sample_rows(slots, MOE_VERIFY_ROWS, seed, rows);
     for (long i = 0; i < nrows; i++) {
-        const float *got = st->xp + (size_t)rows[i] * h;
-        const float *want = st->in.x + (size_t)(ref_perm[rows[i]] / k) * h;
+        const float *got = xp + (size_t)rows[i] * h;
+        const float *want = x + (size_t)(ref_perm[rows[i]] / k) * h;
         for (size_t j = 0; j < h; j++) {
             checked++;
             mism += memcmp(&got[j], &want[j], sizeof(float)) != 0;
@@ -223,6 +223,13 @@ static int dispatch_verify(struct kb_case *c, struct kb_accuracy *acc)
     free(ref_perm);
     free(rows);
     return KB_OK;
+}
+
+static int dispatch_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct dc_state *st = c->state;
+    return moe_verify_dispatch(&c->shape, st->in.x, st->r.ids, st->offsets, st->perm, st->slot_of, st->xp,
+                               c->seed, acc);
 }
 
 static int dispatch_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
@@ -282,10 +289,9 @@ static int combine_run(struct kb_case *c)
 
 /* Sampled tokens in float64. The slots come from an independent recomputation of the stable
  * order (the rank of (t, j) among the pairs of its expert), not from the kernel's slot_of. */
-static int combine_verify(struct kb_case *c, struct kb_accuracy *acc)
+int moe_verify_combine(const struct kb_shape *s, const int *ids, const float *gates, const float *yp,
+                       const float *y, uint64_t seed, double tolerance, struct kb_accuracy *acc)
 {
-    const struct dc_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
     const size_t h = (size_t)s->hidden;
     const int k = s->top_k, E = s->experts;
     const long slots = (long)s->tokens * k;
@@ -301,37 +307,43 @@ static int combine_verify(struct kb_case *c, struct kb_accuracy *acc)
         return KB_ERROR;
     }
     for (long a = 0; a < slots; a++)
-        start[st->r.ids[a] + 1]++;
+        start[ids[a] + 1]++;
     for (int e = 0; e < E; e++)
         start[e + 1] += start[e];
     struct verify_acc va;
     verify_begin(&va);
-    long nrows = verify_sample_rows(s->tokens, MOE_VERIFY_ROWS, c->seed, rows);
+    long nrows = verify_sample_rows(s->tokens, MOE_VERIFY_ROWS, seed, rows);
     for (long i = 0; i < nrows; i++) {
         const long t = rows[i];
         for (size_t j = 0; j < h; j++)
             ref[j] = 0;
         for (int q = 0; q < k; q++) {
             const long a = t * k + q;
-            const int e = st->r.ids[a];
+            const int e = ids[a];
             long rank = 0;
             for (long b = 0; b < a; b++)
-                rank += st->r.ids[b] == e;
-            const float *src = st->yp + (size_t)(start[e] + rank) * h;
-            const double g = st->r.gates[a];
+                rank += ids[b] == e;
+            const float *src = yp + (size_t)(start[e] + rank) * h;
+            const double g = gates[a];
             for (size_t j = 0; j < h; j++)
                 ref[j] += g * (double)src[j];
         }
         for (size_t j = 0; j < h; j++)
-            verify_add(&va, st->y[(size_t)t * h + j], ref[j]);
+            verify_add(&va, y[(size_t)t * h + j], ref[j]);
     }
-    verify_finish(&va, MOE_TOLERANCE, acc);
+    verify_finish(&va, tolerance, acc);
     acc->rows_checked = nrows;
     acc->rows_total = s->tokens;
     free(rows);
     free(start);
     free(ref);
     return KB_OK;
+}
+
+static int combine_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct dc_state *st = c->state;
+    return moe_verify_combine(&c->shape, st->r.ids, st->r.gates, st->yp, st->y, c->seed, MOE_TOLERANCE, acc);
 }
 
 static int combine_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

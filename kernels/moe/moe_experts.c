@@ -176,10 +176,10 @@ static int experts_run(struct kb_case *c)
 
 /* Sampled slots, each row against the float64 FFN of its expert (taken from the routing ids
  * through perm, so a row computed with another expert's weights is caught). */
-static int experts_verify(struct kb_case *c, struct kb_accuracy *acc)
+int moe_verify_experts(const struct moe_inputs *in, const struct kb_shape *s, const int *ids, const int *perm,
+                       const float *xp, const float *yp, uint64_t seed, int threads, double tolerance,
+                       struct kb_accuracy *acc)
 {
-    const struct experts_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
     const size_t h = (size_t)s->hidden;
     const long slots = (long)s->tokens * s->top_k;
     memset(acc, 0, sizeof *acc);
@@ -192,24 +192,31 @@ static int experts_verify(struct kb_case *c, struct kb_accuracy *acc)
         acc->rel_l2_err = INFINITY;
         return KB_ERROR;
     }
-    nrows = verify_sample_rows(slots, nrows, c->seed, rows);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(st->threads)
+    nrows = verify_sample_rows(slots, nrows, seed, rows);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < nrows; i++) {
-        const int e = st->r.ids[st->perm[rows[i]]];
-        moe_reference_expert_row(&st->in, s, e, st->xp + (size_t)rows[i] * h, ref + (size_t)i * h);
+        const int e = ids[perm[rows[i]]];
+        moe_reference_expert_row(in, s, e, xp + (size_t)rows[i] * h, ref + (size_t)i * h);
     }
     struct verify_acc va;
     verify_begin(&va);
     for (long i = 0; i < nrows; i++) {
         for (size_t j = 0; j < h; j++)
-            verify_add(&va, st->yp[(size_t)rows[i] * h + j], ref[(size_t)i * h + j]);
+            verify_add(&va, yp[(size_t)rows[i] * h + j], ref[(size_t)i * h + j]);
     }
-    verify_finish(&va, MOE_TOLERANCE, acc);
+    verify_finish(&va, tolerance, acc);
     acc->rows_checked = nrows;
     acc->rows_total = slots;
     free(rows);
     free(ref);
     return KB_OK;
+}
+
+static int experts_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct experts_state *st = c->state;
+    return moe_verify_experts(&st->in, &c->shape, st->r.ids, st->perm, st->xp, st->yp, c->seed, st->threads,
+                              MOE_TOLERANCE, acc);
 }
 
 static int experts_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

@@ -310,19 +310,19 @@ static int fused_run(struct kb_case *c)
 /* The routing (ids exact with the near-tie rule, gates, counts) and, on sampled tokens, the
  * output against a float64 evaluation of the token's experts (the kernel's experts when its
  * choice was accepted). Both must be within MOE_TOLERANCE, and no choice wrong. */
-static int layer_verify(struct kb_case *c, struct kb_accuracy *acc)
+int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, const struct moe_routing *r,
+                     const float *y, uint64_t seed, int threads, double tolerance, struct kb_accuracy *acc,
+                     long *near_ties)
 {
-    struct layer_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
     const size_t h = (size_t)s->hidden;
     const int k = s->top_k;
     memset(acc, 0, sizeof *acc);
     struct verify_acc route_acc, va;
     verify_begin(&route_acc);
     verify_begin(&va);
-    st->near_ties = 0;
-    moe_verify_routing(&st->in, s, &st->r, c->seed, &route_acc, &acc->exact_checked, &acc->exact_mismatches,
-                       &st->near_ties);
+    *near_ties = 0;
+    moe_verify_routing(in, s, r, seed, &route_acc, &acc->exact_checked, &acc->exact_mismatches,
+                       near_ties);
     struct kb_accuracy route_verdict;
     verify_finish(&route_acc, MOE_TOLERANCE, &route_verdict);
 
@@ -336,29 +336,29 @@ static int layer_verify(struct kb_case *c, struct kb_accuracy *acc)
         free(ref);
         free(part);
         acc->rel_l2_err = acc->exact_mismatches ? route_verdict.rel_l2_err : INFINITY;
-        acc->tolerance = MOE_TOLERANCE;
+        acc->tolerance = tolerance;
         acc->passed = 0;
         return KB_OK;
     }
-    nrows = verify_sample_rows(s->tokens, nrows, c->seed ^ 0x6c61796572ull, rows);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(st->threads)
+    nrows = verify_sample_rows(s->tokens, nrows, seed ^ 0x6c61796572ull, rows);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < nrows; i++) {
         const int t = (int)rows[i];
         struct moe_ref_route rr;
-        moe_reference_route(&st->in, s, t, st->r.ids + (size_t)t * k, &rr);
+        moe_reference_route(in, s, t, r->ids + (size_t)t * k, &rr);
         double *out = ref + (size_t)i * h, *tmp = part + (size_t)i * h;
         for (size_t j = 0; j < h; j++)
             out[j] = 0;
         for (int q = 0; q < k; q++) {
-            moe_reference_expert_row(&st->in, s, rr.ids[q], st->in.x + (size_t)t * h, tmp);
+            moe_reference_expert_row(in, s, rr.ids[q], in->x + (size_t)t * h, tmp);
             for (size_t j = 0; j < h; j++)
                 out[j] += rr.gates[q] * tmp[j];
         }
     }
     for (long i = 0; i < nrows; i++)
         for (size_t j = 0; j < h; j++)
-            verify_add(&va, st->y[(size_t)rows[i] * h + j], ref[(size_t)i * h + j]);
-    verify_finish(&va, MOE_TOLERANCE, acc);
+            verify_add(&va, y[(size_t)rows[i] * h + j], ref[(size_t)i * h + j]);
+    verify_finish(&va, tolerance, acc);
     acc->passed = acc->passed && route_verdict.passed && acc->exact_mismatches == 0;
     acc->rows_checked = nrows;
     acc->rows_total = s->tokens;
@@ -366,6 +366,13 @@ static int layer_verify(struct kb_case *c, struct kb_accuracy *acc)
     free(ref);
     free(part);
     return KB_OK;
+}
+
+static int layer_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    struct layer_state *st = c->state;
+    return moe_verify_layer(&st->in, &c->shape, &st->r, st->y, c->seed, st->threads, MOE_TOLERANCE, acc,
+                            &st->near_ties);
 }
 
 static int layer_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

@@ -1,0 +1,83 @@
+/* moe_cuda.h - the launchers of the CUDA mixture-of-experts kernels (device code in
+ * moe_gemm_mma.cu and moe_route_cuda.cu; the descriptors are in moe_cuda.c).
+ *
+ * Device layouts. Every row length is padded to a multiple of 8 elements (16 bytes, the unit of
+ * cp.async and of the vector loads) with zeros, so any h, f and E work:
+ *   hp, fp, ep   h, f, E rounded up to 8
+ *   x   [T][hp]        bf16 tokens
+ *   wr  [hp][ep]       bf16 router weights (K rows of N), bias [E] float32
+ *   w13 [E][hp][2·fp]  bf16 W1 and W3 interleaved by 8 columns: column 16q + r is W1's column
+ *                      8q + r and column 16q + 8 + r is W3's, so the gate and up values of one
+ *                      activation land in the same thread's mma accumulator (SwiGLU epilogue)
+ *   w2  [E][fp][hp]    bf16
+ *   xp, yp [T·k][hp], hb [T·k][fp]  bf16 intermediates; y [T][hp] float32 output
+ * All launchers enqueue on `stream` and return a cudaError_t (0: success).
+ */
+#ifndef KB_MOE_CUDA_H
+#define KB_MOE_CUDA_H
+
+#include <stdint.h>
+
+#include "kernels/kernel.h"
+
+/* The grouped GEMM's tile: BM rows of a group by BN columns. */
+#define MOE_CUDA_BM 128
+#define MOE_CUDA_BN 128
+/* Assignments per block of the counting sort's histogram and scatter. */
+#define MOE_CUDA_SORT_CHUNK 1024
+
+/* The epilogues of the grouped GEMM. */
+enum moe_cuda_epilogue {
+    MOE_EPI_F32 = 0,     /* c float [rows][ldc] = acc (router logits) */
+    MOE_EPI_BF16 = 1,    /* c bf16 [rows][ldc] = acc (yp of the unfused experts) */
+    MOE_EPI_SWIGLU = 2,  /* c bf16 [rows][ldc] column j = silu(acc[16q+r])·acc[16q+8+r], j = 8q+r */
+    MOE_EPI_SCATTER = 3, /* c float [T][ldc]: row c_index[s]/c_div += c_scale[c_index[s]]·acc (atomic) */
+};
+
+/* One grouped GEMM: for each group g (an expert), rows s in [group_off[g], group_off[g+1]):
+ * C[s] = A[s]·B_g with B_g = b + g·b_group_stride, [k][ldb] bf16, n columns used.
+ * A row s is a + src·lda with src = a_index ? a_index[s] / a_div : s (the gather of the fused
+ * layer: no permuted copy). mtile_start[g] is the number of BM-row tiles of the groups before g
+ * (device, groups + 1 entries); the grid covers every (group, column tile, row tile) with
+ * max_mtiles ≥ mtile_start[groups], so the routing can stay on the device (no host sync). */
+struct moe_cuda_gemm {
+    const uint16_t *a;
+    long lda;
+    const int *a_index;
+    int a_div;
+    const uint16_t *b;
+    long b_group_stride;
+    long ldb;
+    int n, k;
+    const int *group_off;
+    const int *mtile_start;
+    int groups;
+    int max_mtiles;
+    enum moe_cuda_epilogue epilogue;
+    void *c;
+    long ldc;
+    const int *c_index;
+    int c_div;
+    const float *c_scale;
+};
+int moe_cuda_gemm_launch(const struct moe_cuda_gemm *g, void *stream);
+
+/* Router: logits [T][ep] float32 (bias not yet added) → per token the top_k experts (descending,
+ * ties to the lower id), renormalised gates, and counts[e] += 1 per choice when counts is given
+ * (zeroed by the caller). */
+int moe_cuda_topk_launch(const float *logits, int ep, const float *bias, int tokens, int experts, int top_k,
+                         int *ids, float *gates, int *counts, void *stream);
+
+/* Dispatch: the stable counting sort of the T·k assignments by expert: a histogram per chunk
+ * (chunk_counts [E][nchunks]), one scan (offsets [E+1], mtile_start [E+1] in BM-row tiles),
+ * and the scatter (perm, slot_of). Four kernels; chunk_counts holds E·ceil(T·k/CHUNK) ints. */
+int moe_cuda_sort_launch(const int *ids, long assignments, int experts, int *chunk_counts, int *offsets,
+                         int *mtile_start, int *perm, int *slot_of, void *stream);
+/* xp[s] = x[perm[s] / k] (rows of hp bf16). */
+int moe_cuda_gather_launch(const uint16_t *x, int hp, const int *perm, int top_k, long slots, uint16_t *xp,
+                           void *stream);
+/* y[t] = Σ_j gates[t·k+j] · yp[slot_of[t·k+j]] (float32 [T][hp] from bf16 rows). */
+int moe_cuda_combine_launch(const uint16_t *yp, const float *gates, const int *slot_of, int tokens, int top_k,
+                            int hp, float *y, void *stream);
+
+#endif
