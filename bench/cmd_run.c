@@ -53,7 +53,7 @@ static void usage(void)
 "  --min-sample-time S  batch calls of short kernels into samples of at least S (20e-6; 0: never)\n"
 "  --timeout S          kill a case after S seconds (60)\n"
 "  --counters LIST      PAPI events to count (presets or native names; default set otherwise)\n"
-"  --no-counters        skip the PAPI pass\n"
+"  --no-counters        skip the PAPI pass (GPU cases: the NVML energy pass, the CUPTI trace and metrics)\n"
 "  --metrics LIST       CUPTI metrics of GPU cases, collected in a replayed pass of their own\n"
 "                       (default: DRAM bytes, SM/memory throughput, occupancy, tensor pipe, L2 hits)\n"
 "  --no-metrics         skip the GPU metrics pass\n\n"

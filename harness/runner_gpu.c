@@ -142,6 +142,14 @@ static void energy_pass(struct gpu_timer *t, double per_call, struct child_resul
 void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct gpu_timer *t,
                        const double *samples, struct child_result *res)
 {
+    /* --no-counters: the timing alone, as for the PAPI pass on the CPU (verification sweeps of
+     * hundreds of small cases would otherwise spend most of their time here) */
+    if (o->papi_events && !*o->papi_events) {
+        snprintf(res->nvml_status, sizeof res->nvml_status, "not requested (--no-counters)");
+        snprintf(res->gpu_trace.status, sizeof res->gpu_trace.status, "not requested (--no-counters)");
+        snprintf(res->metrics_status, sizeof res->metrics_status, "not requested (--no-counters)");
+        return;
+    }
     double per_call = median_of(samples, res->n_samples);
     energy_pass(t, per_call, res);
     /* enough traced calls for a stable median of each launch; fewer when calls are long */

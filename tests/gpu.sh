@@ -35,6 +35,7 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE status NOT IN ('ok', 'skipped')
 expect_eq "$(q "SELECT count(*) FROM (SELECT kernel, impl, sum(a.passed) AS n FROM cases c JOIN accuracy a ON a.case_id = c.id GROUP BY kernel, impl) WHERE n < (CASE WHEN impl = 'cuda.wgmma' THEN 24 ELSE 48 END);")" "0" "48 verified cases per kernel (24 for the d = 128 wgmma kernel)"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND NOT (impl = 'cuda.wgmma' AND head_dim = 64);")" "0" "and the only skipped cases are wgmma's d = 64"
 q "SELECT kernel, impl, dtype, seq_len, head_dim, causal, kv_heads, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
+expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND (nvml_status NOT LIKE 'not requested%' OR cupti_status NOT LIKE 'not requested%');")" "0" "--no-counters skips the energy pass and the CUPTI trace (recorded as not requested)"
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
 # attention.linear@cuda.mma on its own axes: chunk 64 divides none of N = 1, 77, 1000, 4099;
@@ -170,7 +171,7 @@ expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.ca
 q "SELECT kernel, impl, tokens, experts, top_k, routing, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" | sed 's/^/# worst error: /'
 expect_exit 0 "the Mixtral layer, fused and unfused, at 512 tokens" "$KBENCH" run --db "$DB" --devices cuda:0 \
-    --kernels 'moe.layer@cuda*' --dtype bf16 --preset mixtral-8x7b --tokens 512 --max-time 0.2 --no-counters \
+    --kernels 'moe.layer@cuda*' --dtype bf16 --preset mixtral-8x7b --tokens 512 --max-time 0.2 \
     --no-metrics --quiet --no-show
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.unfused' AND g.name LIKE '%combine_kernel%';")" "1" "the unfused layer's combine kernel is recorded"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.fused' AND (g.name LIKE '%combine_kernel%' OR g.name LIKE '%gather_kernel%');")" "0" "the fused layer launches no gather and no combine"
