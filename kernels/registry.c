@@ -13,6 +13,9 @@
 #include "kernels/moe/moe.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/int8.h"
+#ifdef HAVE_CUDA
+#include "kernels/attention/attention_cuda.h"
+#endif
 #include "kernels/attention/linear.h"
 #include "kernels/quant/quant.h"
 #include "kernels/quant/vit_block.h"
@@ -64,6 +67,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_fault,
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
+    &kb_attention_window_cuda,
+    &kb_attention_int8_cuda,
 #endif
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,

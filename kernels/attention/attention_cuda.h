@@ -11,6 +11,9 @@
 
 #include "kernels/attention/attention.h"
 
+extern const struct kb_kernel kb_attention_window_cuda; /* sliding window, tensor cores */
+extern const struct kb_kernel kb_attention_int8_cuda;   /* SageAttention-style INT8 QKᵀ */
+
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
     struct attention_inputs in; /* float32, rounded to dtype */
@@ -25,6 +28,8 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
+int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* Copies O back and compares sampled rows with the float64 reference. */
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc);
@@ -40,6 +45,20 @@ int attention_cuda_widen(const void *d_src, float *d_dst, size_t n, enum kb_dtyp
  * stream; returns a cudaError_t (0 = success). */
 int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                       void *o, void *stream);
+
+/* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
+ * the window bound (flash_mma.cu). Returns a cudaError_t. */
+int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                       void *o, void *stream);
+/* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
+ * kmean [B·H_kv][d], codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of
+ * each block of INT8_BLOCK tokens qscale [B·H][blocks], kscale [B·H_kv][blocks]. */
+int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, float *kmean, void *q8, void *k8,
+                       float *qscale, float *kscale, void *stream);
+/* Its attention (flash_mma.cu): INT8 Q·Kᵀ dequantized with the block scales, f32 online
+ * softmax, f16 P·V with f16 V, f16 O. */
+int int8_cuda_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                     const float *kscale, const void *v, void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same
