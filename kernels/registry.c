@@ -13,6 +13,9 @@
 #include "kernels/moe/moe.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/int8.h"
+#ifdef HAVE_CUDA
+#include "kernels/attention/attention_cuda.h"
+#endif
 #include "kernels/attention/linear.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
@@ -85,6 +88,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_experts_cuda,
     &kb_moe_layer_cuda_unfused,
     &kb_moe_layer_cuda_fused,
+    &kb_attention_window_cuda,
+    &kb_attention_int8_cuda,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

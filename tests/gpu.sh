@@ -26,7 +26,7 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND 
 
 # Every CUDA kernel on random inputs at odd sizes: ragged tiles, one row, GQA, batch > 1.
 DB="$TMP/verify.db"
-"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'attention.*@cuda*' --dtype f16,bf16 --batch 2 --heads 4 \
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'attention.flash@cuda*,attention.softmax@cuda*' --dtype f16,bf16 --batch 2 --heads 4 \
     --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --max-time 0.02 --min-time 0.005 \
     --no-counters --quiet --no-show >"$TMP/out" 2>&1
 expect_eq "$?" "0" "every CUDA attention kernel passes at odd sizes (f16, bf16; d 64, 128; causal; GQA)"
@@ -55,6 +55,22 @@ q "SELECT dtype, causal, decay, feature_map, max(rel_l2_err) FROM v_results GROU
 expect_exit 0 "linear attention refuses a chunk it is not compiled for, without failing the sweep" "$KBENCH" run --db "$DB" \
     --devices cuda:0 --kernels attention.linear@cuda.mma --dtype bf16 --seq 100 --chunk 32 --quiet --no-show
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+# attention.window and attention.int8 on the GPU (their own axes: the window; i8 and inputs).
+DB="$TMP/window_int8.db"
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.window@cuda.mma --dtype f16,bf16 --batch 2 --heads 4 \
+    --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --window 1,100,4096 --max-time 0.02 --min-time 0.005 \
+    --no-counters --quiet --no-show >"$TMP/out" 2>&1
+expect_eq "$?" "0" "attention.window@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; W 1, 100 and 4096 > N; GQA)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.window';")" "72" "72 verified window cases"
+q "SELECT dtype, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.window' GROUP BY dtype;" | sed 's/^/# window worst error: /'
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels attention.int8@cuda.mma --dtype i8 --batch 2 --heads 4 \
+    --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --input normal,outlier --max-time 0.02 \
+    --min-time 0.005 --no-counters --quiet --no-show >"$TMP/out" 2>&1
+expect_eq "$?" "0" "attention.int8@cuda.mma passes at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8';")" "48" "48 verified INT8 attention cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its INT8 codes and scales match the host emulation bit for bit in every case"
+expect_eq "$(q "SELECT min(a.cosine) >= 0.999 FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.input_dist = 'outlier';")" "1" "cosine similarity >= 0.999 against float64 on outlier inputs (K smoothed)"
+q "SELECT c.input_dist, c.causal, max(a.rel_l2_err), min(a.cosine) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' GROUP BY c.input_dist, c.causal;" | sed 's/^/# int8 worst error: /'
 
 DB="$TMP/gemm.db"
 "$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'gemm.*@cuda*' --dtype f32,f16,bf16 --m 1,333 --n 7,513 \

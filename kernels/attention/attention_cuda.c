@@ -121,6 +121,22 @@ void attention_cuda_free(struct attention_cuda *a)
     attention_inputs_free(&a->in);
 }
 
+int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o)
+{
+    size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
+    float *d_o = NULL;
+    cudaStream_t st = (cudaStream_t)a->stream;
+    cudaError_t e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, a->dtype, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(o, d_o, nq * sizeof *o, cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    cudaFree(d_o);
+    return e == cudaSuccess ? KB_OK : KB_ERROR;
+}
+
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc)
 {
@@ -132,17 +148,8 @@ int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape 
     acc->rows_total = total;
     long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
     double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    float *o = malloc(nq * sizeof *o), *d_o = NULL;
-    cudaStream_t st = (cudaStream_t)a->stream;
-    cudaError_t e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, a->dtype, st);
-    if (e == cudaSuccess && o)
-        e = cudaMemcpyAsync(o, d_o, nq * sizeof *o, cudaMemcpyDeviceToHost, st);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(st);
-    cudaFree(d_o);
-    if (!rows || !ref || !o || e != cudaSuccess) {
+    float *o = malloc(nq * sizeof *o);
+    if (!rows || !ref || !o || attention_cuda_output(a, s, o) != KB_OK) {
         free(rows);
         free(ref);
         free(o);

@@ -12,6 +12,9 @@
 #include "kernels/attention/attention.h"
 #include "kernels/gpu/input_copies.h"
 
+extern const struct kb_kernel kb_attention_window_cuda; /* sliding window, tensor cores */
+extern const struct kb_kernel kb_attention_int8_cuda;   /* SageAttention-style INT8 QKᵀ */
+
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
     struct attention_inputs in; /* float32, rounded to dtype */
@@ -33,6 +36,8 @@ void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const st
 /* The Q, K, V that call number `copy` reads (kb_case.input_copy). */
 void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void **q, const void **k,
                            const void **v);
+/* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
+int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* Copies O back and compares sampled rows with the float64 reference. */
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc);
@@ -52,6 +57,19 @@ int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, 
 /* attention.flash@cuda.wgmma: the same on Hopper's wgmma (flash_wgmma.cu, sm_90a, d = 128). */
 int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, void *stream);
+/* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
+ * the window bound (flash_mma.cu). Returns a cudaError_t. */
+int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                       void *o, void *stream);
+/* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
+ * kmean [B·H_kv][d], codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of
+ * each block of INT8_BLOCK tokens qscale [B·H][blocks], kscale [B·H_kv][blocks]. */
+int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, float *kmean, void *q8, void *k8,
+                       float *qscale, float *kscale, void *stream);
+/* Its attention (flash_mma.cu): INT8 Q·Kᵀ dequantized with the block scales, f32 online
+ * softmax, f16 P·V with f16 V, f16 O. */
+int int8_cuda_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                     const float *kscale, const void *v, void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

@@ -43,6 +43,10 @@ double window_pairs(int n, int w);
 double window_flops(const struct kb_shape *s);
 /* The fused ideal: read Q, K, V once, write O: s·B·N·d·(2H + 2H_kv) (attention_min_bytes). */
 double window_bytes(const struct kb_shape *s, enum kb_dtype t);
+/* The axes every attention.window implementation sweeps (no causal axis: it is always causal). */
+#define WINDOW_AXES (KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) | \
+                     KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_WINDOW) | \
+                     KB_AXIS_BIT(KB_AXIS_INPUT))
 /* KB_OK, or KB_UNSUPPORTED naming a window < 1. */
 int window_check_shape(const struct kb_shape *s, char *err, size_t errlen);
 

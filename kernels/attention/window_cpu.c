@@ -242,10 +242,6 @@ static int window_tensors(const struct kb_case *c, struct kb_tensor *out, int ma
     return n;
 }
 
-#define WINDOW_AXES (KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) | \
-                     KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_WINDOW) | \
-                     KB_AXIS_BIT(KB_AXIS_INPUT))
-
 const struct kb_kernel kb_attention_window_cpu = {
     .name = "attention.window",
     .impl = "cpu",

@@ -1,0 +1,329 @@
+/* int8_cuda.c - attention.int8@cuda.mma: SageAttention-style attention on the GPU, with the
+ * recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K quantized to INT8
+ * per block of INT8_BLOCK tokens with a float scale). One run, all of it timed, as in
+ * SageAttention: the pre-pass (int8_quant.cu: K means, Q codes, K codes and their scales),
+ * then the flash kernel with S = Q₈·K₈ᵀ on INT8 tensor cores (mma.sync m16n8k32 s8·s8→s32),
+ * dequantized by s_q·s_k, online softmax in f32, P rounded to f16 and P·V on f16 tensor cores.
+ *
+ * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Q, K, V are drawn in
+ * float32 like every attention kernel's, rounded to f16 on the GPU (the host copies too, so the
+ * references see the same values); V, P and O are f16. causal or not, d = 64 or 128, GQA.
+ *
+ * verify does the two checks of a quantized kernel:
+ *   exact     the kernel's codes and scales (copied back) against the host emulation
+ *             (int8_channel_mean, int8_quantize_block of int8_common.c) over every head, bit
+ *             for bit: exact_checked / exact_mismatches;
+ *   accuracy  the sampled output rows against float64 attention twice: on the kernel's own
+ *             dequantized Q, K (its own error: f16 P and O, bound INT8_CUDA_KERNEL_TOLERANCE)
+ *             and on the f16 inputs (the cost of INT8, stored as max_abs_err / rel_l2_err /
+ *             cosine, bound verify_default_tolerance(i8) = 5e-2).
+ * The int32 Q·Kᵀ values themselves stay in registers; a wrong one shows in the first bound. */
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/int8.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/verify.h"
+
+/* The fused kernel's own error bound (relative L2): P and O in f16, as attention.flash f16. */
+#define INT8_CUDA_KERNEL_TOLERANCE 5e-3
+
+struct int8_cuda {
+    struct attention_cuda a; /* Q, K, V, O in f16 */
+    void *q8, *k8;           /* device codes [B,H,N,d], [B,H_kv,N,d] */
+    float *qscale, *kscale;  /* device [B·H][blocks], [B·H_kv][blocks] */
+    float *kmean;            /* device [B·H_kv][d] */
+    int blocks;              /* per head: ceil(N / INT8_BLOCK) */
+};
+
+static size_t q_elems(const struct kb_shape *s) { return (size_t)s->batch * s->heads * s->seq_len * s->head_dim; }
+static size_t kv_elems(const struct kb_shape *s) { return (size_t)s->batch * s->kv_heads * s->seq_len * s->head_dim; }
+
+static double int8_cuda_flops(const struct kb_shape *s) { return attention_flops(s); }
+/* Quantizing on the fly from f16: the fused ideal over f16 Q, K, V, O. */
+static double int8_cuda_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    return attention_min_bytes(s, KB_DTYPE_F16);
+}
+
+static void int8_cuda_teardown(struct kb_case *c)
+{
+    struct int8_cuda *st = c->state;
+    if (st) {
+        attention_cuda_free(&st->a);
+        cudaFree(st->q8);
+        cudaFree(st->k8);
+        cudaFree(st->qscale);
+        cudaFree(st->kscale);
+        cudaFree(st->kmean);
+        free(st);
+    }
+    c->state = NULL;
+}
+
+static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    if (c->dtype != KB_DTYPE_I8) {
+        snprintf(err, errlen, "attention.int8@cuda.mma: dtype %s not supported (i8: INT8 QK, f16 PV)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct int8_cuda *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    static const int dims[] = { 64, 128 };
+    int rc = attention_cuda_new(&st->a, &c->shape, KB_DTYPE_F16, c->seed, c->stream, dims, 2, err, errlen);
+    if (rc != KB_OK) {
+        free(st);
+        return rc;
+    }
+    c->state = st;
+    const struct kb_shape *s = &c->shape;
+    st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
+    size_t nqs = (size_t)s->batch * s->heads * st->blocks, nks = (size_t)s->batch * s->kv_heads * st->blocks;
+    cudaError_t e = cudaMalloc(&st->q8, q_elems(s));
+    if (e == cudaSuccess)
+        e = cudaMalloc(&st->k8, kv_elems(s));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->qscale, nqs * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->kscale, nks * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->kmean, (size_t)s->batch * s->kv_heads * s->head_dim * sizeof(float));
+    /* poisoned: codes of −1 and NaN scales, so anything the pre-pass leaves unwritten fails */
+    if (e == cudaSuccess)
+        e = cudaMemset(st->q8, 0xFF, q_elems(s));
+    if (e == cudaSuccess)
+        e = cudaMemset(st->k8, 0xFF, kv_elems(s));
+    if (e == cudaSuccess)
+        e = cudaMemset(st->qscale, 0xFF, nqs * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMemset(st->kscale, 0xFF, nks * sizeof(float));
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "allocating codes and scales: %s", cudaGetErrorString(e));
+        int8_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int int8_cuda_run(struct kb_case *c)
+{
+    struct int8_cuda *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    int e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kmean, st->q8, st->k8, st->qscale, st->kscale, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "int8 quantize launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    e = int8_cuda_attend(s, st->q8, st->k8, st->qscale, st->kscale, st->a.v, st->a.o, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "flash_fwd (int8) launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+
+/* Host copies of the kernel's codes and scales, or the emulation's. */
+struct codes {
+    int8_t *q8, *k8;
+    float *qscale, *kscale;
+};
+
+static void codes_free(struct codes *x)
+{
+    free(x->q8);
+    free(x->k8);
+    free(x->qscale);
+    free(x->kscale);
+}
+
+static int codes_alloc(struct codes *x, const struct kb_shape *s, int blocks)
+{
+    x->q8 = malloc(q_elems(s));
+    x->k8 = malloc(kv_elems(s));
+    x->qscale = malloc((size_t)s->batch * s->heads * blocks * sizeof(float));
+    x->kscale = malloc((size_t)s->batch * s->kv_heads * blocks * sizeof(float));
+    return x->q8 && x->k8 && x->qscale && x->kscale ? 0 : -1;
+}
+
+static int codes_download(const struct int8_cuda *st, const struct kb_shape *s, struct codes *x)
+{
+    cudaError_t e = cudaMemcpy(x->q8, st->q8, q_elems(s), cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(x->k8, st->k8, kv_elems(s), cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(x->qscale, st->qscale, (size_t)s->batch * s->heads * st->blocks * sizeof(float),
+                       cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(x->kscale, st->kscale, (size_t)s->batch * s->kv_heads * st->blocks * sizeof(float),
+                       cudaMemcpyDeviceToHost);
+    return e == cudaSuccess ? 0 : -1;
+}
+
+/* The recipe on the host, from the (f16-rounded) inputs: int8_common.c's definition. */
+static int emulate(const struct int8_cuda *st, const struct kb_shape *s, struct codes *x)
+{
+    const int n = s->seq_len, d = s->head_dim;
+    const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
+    float *mean = malloc((size_t)d * sizeof *mean);
+    if (!mean)
+        return -1;
+    for (size_t h = 0; h < bh; h++)
+        for (int b = 0; b < st->blocks; b++) {
+            int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+            x->qscale[h * st->blocks + b] =
+                int8_quantize_block(st->a.in.q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
+        }
+    for (size_t h = 0; h < bhkv; h++) {
+        int8_channel_mean(st->a.in.k + h * n * d, n, d, mean);
+        for (int b = 0; b < st->blocks; b++) {
+            int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
+            x->kscale[h * st->blocks + b] =
+                int8_quantize_block(st->a.in.k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
+        }
+    }
+    free(mean);
+    return 0;
+}
+
+static long count_mismatches(const struct kb_shape *s, int blocks, const struct codes *got, const struct codes *want,
+                             long *checked)
+{
+    const size_t nqs = (size_t)s->batch * s->heads * blocks, nks = (size_t)s->batch * s->kv_heads * blocks;
+    long bad = 0;
+    for (size_t i = 0; i < q_elems(s); i++)
+        bad += got->q8[i] != want->q8[i];
+    for (size_t i = 0; i < kv_elems(s); i++)
+        bad += got->k8[i] != want->k8[i];
+    /* bit patterns, not values: a NaN (an unwritten scale) never matches */
+    for (size_t i = 0; i < nqs; i++)
+        bad += memcmp(&got->qscale[i], &want->qscale[i], sizeof(float)) != 0;
+    for (size_t i = 0; i < nks; i++)
+        bad += memcmp(&got->kscale[i], &want->kscale[i], sizeof(float)) != 0;
+    *checked = (long)(q_elems(s) + kv_elems(s) + nqs + nks);
+    return bad;
+}
+
+/* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K). */
+static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const struct codes *x, long row,
+                            double *out)
+{
+    const int n = s->seq_len, d = s->head_dim, i = (int)(row % n), keys = s->causal ? i + 1 : n;
+    const long q_head = row / n;
+    const size_t kv_head = attention_kv_head(s, (size_t)q_head);
+    const double sq = x->qscale[(size_t)q_head * st->blocks + i / INT8_BLOCK], scale = 1.0 / sqrt((double)d);
+    const int8_t *qr = x->q8 + (size_t)row * d, *k = x->k8 + kv_head * n * d;
+    const float *ks = x->kscale + kv_head * st->blocks, *v = st->a.in.v + kv_head * n * d;
+    double *score = malloc((size_t)keys * sizeof *score), mx = -INFINITY, sum = 0;
+    for (int c = 0; c < d; c++)
+        out[c] = NAN;
+    if (!score)
+        return;
+    for (int j = 0; j < keys; j++) {
+        score[j] = int8_dot(qr, k + (size_t)j * d, d) * sq * ks[j / INT8_BLOCK] * scale;
+        mx = score[j] > mx ? score[j] : mx;
+    }
+    for (int c = 0; c < d; c++)
+        out[c] = 0;
+    for (int j = 0; j < keys; j++) {
+        double p = exp(score[j] - mx);
+        sum += p;
+        for (int c = 0; c < d; c++)
+            out[c] += p * v[(size_t)j * d + c];
+    }
+    for (int c = 0; c < d; c++)
+        out[c] /= sum;
+    free(score);
+}
+
+/* The verdict on the downloaded output o and codes `got`, against the emulation `want`. */
+static void judge(const struct int8_cuda *st, const struct kb_shape *s, uint64_t seed, const float *o,
+                  const struct codes *got, const struct codes *want, long *rows, double *ref, struct kb_accuracy *acc)
+{
+    const int n = s->seq_len, d = s->head_dim;
+    const long total = (long)s->batch * s->heads * n;
+    long checked = 0, bad = count_mismatches(s, st->blocks, got, want, &checked);
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, seed, rows);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long t = 0; t < nrows; t++) {
+        long row = rows[t], q_head = row / n;
+        dequantized_row(st, s, got, row, ref + (size_t)t * 2 * d);
+        attention_reference_row(s, st->a.in.q, st->a.in.k, st->a.in.v, (int)(q_head / s->heads),
+                                (int)(q_head % s->heads), (int)(row % n), ref + (size_t)t * 2 * d + d);
+    }
+    struct verify_acc kernel_err, cost;
+    verify_begin(&kernel_err);
+    verify_begin(&cost);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++) {
+            double v = o[(size_t)rows[t] * d + j];
+            verify_add(&kernel_err, v, ref[(size_t)t * 2 * d + j]);
+            verify_add(&cost, v, ref[(size_t)t * 2 * d + d + j]);
+        }
+    struct kb_accuracy kacc;
+    verify_finish(&kernel_err, INT8_CUDA_KERNEL_TOLERANCE, &kacc);
+    verify_finish(&cost, verify_default_tolerance(KB_DTYPE_I8), acc);
+    acc->rows_checked = nrows;
+    acc->rows_total = total;
+    acc->exact_checked = checked;
+    acc->exact_mismatches = bad;
+    acc->passed = acc->passed && kacc.passed && bad == 0;
+}
+
+static int int8_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct int8_cuda *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    memset(acc, 0, sizeof *acc);
+    acc->rows_total = (long)s->batch * s->heads * s->seq_len;
+    acc->rel_l2_err = INFINITY;
+    struct codes got = { 0 }, want = { 0 };
+    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * s->head_dim * 2 * sizeof *ref);
+    float *o = malloc(q_elems(s) * sizeof *o);
+    int ok = rows && ref && o && codes_alloc(&got, s, st->blocks) == 0 && codes_alloc(&want, s, st->blocks) == 0 &&
+             attention_cuda_output(&st->a, s, o) == KB_OK && codes_download(st, s, &got) == 0 &&
+             emulate(st, s, &want) == 0;
+    if (ok)
+        judge(st, s, c->seed, o, &got, &want, rows, ref, acc);
+    codes_free(&got);
+    codes_free(&want);
+    free(rows);
+    free(ref);
+    free(o);
+    return ok ? KB_OK : KB_ERROR;
+}
+
+static int int8_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct int8_cuda *st = c->state;
+    return attention_input_tensors(&c->shape, &st->a.in, out, max); /* the inputs, as rounded to f16 */
+}
+
+const struct kb_kernel kb_attention_int8_cuda = {
+    .name = "attention.int8",
+    .impl = "cuda.mma",
+    .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, QK on INT8 tensor cores (mma.sync s8), f32 softmax, f16 PV",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .is_reference = 0,
+    .flops = int8_cuda_flops,
+    .bytes = int8_cuda_bytes,
+    .footprint = NULL,
+    .setup = int8_cuda_setup,
+    .run = int8_cuda_run,
+    .verify = int8_cuda_verify,
+    .tensors = int8_cuda_tensors,
+    .teardown = int8_cuda_teardown,
+};

@@ -1,0 +1,107 @@
+/* int8_quant.cu - attention.int8@cuda.mma's pre-pass: K smoothed and Q, K quantized to INT8 on
+ * the GPU, by exactly the arithmetic of int8_common.c (int8.h), so that verify can compare the
+ * codes and scales bit for bit with the host emulation:
+ *   mean   per (kv head, channel): the f16 K values summed in float64 in token order, divided
+ *          by N in float64, rounded to float (one thread per channel walks the tokens: the
+ *          order is the definition);
+ *   block  per (head, 64 tokens): absmax = max |x − shift| (float, order-free), inv = 127/absmax
+ *          (IEEE division), code = clamp(rint((x − shift)·inv), ±127) with round-half-even,
+ *          scale = absmax/127. Every step is a single IEEE-rounded float operation, written
+ *          with the _rn intrinsics so no FMA contraction can change a result.
+ * Inputs are f16 [B,H(_kv),N,d]; codes [B,H(_kv),N,d] int8, scales [B,H(_kv),ceil(N/64)]. */
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+extern "C" {
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/int8.h"
+}
+
+namespace {
+
+constexpr int QUANT_THREADS = 256;
+
+__global__ void channel_mean(const __half *__restrict__ k, float *__restrict__ mean, int n, int d, int channels)
+{
+    int idx = blockIdx.x * blockDim.x + threadIdx.x; /* (kv head, channel) */
+    if (idx >= channels)
+        return;
+    const __half *x = k + (size_t)(idx / d) * n * d + idx % d;
+    double sum = 0;
+#pragma unroll 8
+    for (int t = 0; t < n; t++)
+        sum += (double)__half2float(x[(size_t)t * d]);
+    mean[idx] = (float)(sum / n);
+}
+
+/* One block of INT8_BLOCK tokens of one head per thread block; 4 channels per thread step. */
+__global__ void __launch_bounds__(QUANT_THREADS)
+quantize_blocks(const __half *__restrict__ x, const float *__restrict__ shift, int8_t *__restrict__ codes,
+                float *__restrict__ scale, int n, int d, int blocks)
+{
+    const int blk = blockIdx.x, head = blockIdx.y, t0 = blk * INT8_BLOCK;
+    const int rows = min(INT8_BLOCK, n - t0), quads = rows * d / 4;
+    const size_t base = ((size_t)head * n + t0) * d;
+    const float *sh = shift ? shift + (size_t)head * d : nullptr;
+    const uint2 *src = reinterpret_cast<const uint2 *>(x + base); /* 4 halves */
+    __shared__ float warp_max[QUANT_THREADS / 32];
+    __shared__ float block_inv;
+
+    float amax = 0.f;
+    for (int i = threadIdx.x; i < quads; i += QUANT_THREADS) {
+        uint2 raw = src[i];
+        const __half *hv = reinterpret_cast<const __half *>(&raw);
+        int c = (i * 4) % d;
+#pragma unroll
+        for (int e = 0; e < 4; e++)
+            amax = fmaxf(amax, fabsf(__fsub_rn(__half2float(hv[e]), sh ? sh[c + e] : 0.f)));
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2)
+        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, off));
+    if (threadIdx.x % 32 == 0)
+        warp_max[threadIdx.x / 32] = amax;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float m = 0.f;
+        for (int w = 0; w < QUANT_THREADS / 32; w++)
+            m = fmaxf(m, warp_max[w]);
+        block_inv = m > 0.f ? __fdiv_rn(127.f, m) : 0.f;
+        scale[(size_t)head * blocks + blk] = __fdiv_rn(m, 127.f);
+    }
+    __syncthreads();
+    const float inv = block_inv;
+    uint32_t *dst = reinterpret_cast<uint32_t *>(codes + base);
+    for (int i = threadIdx.x; i < quads; i += QUANT_THREADS) {
+        uint2 raw = src[i];
+        const __half *hv = reinterpret_cast<const __half *>(&raw);
+        int c = (i * 4) % d;
+        uint32_t word = 0;
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            float v = __fmul_rn(__fsub_rn(__half2float(hv[e]), sh ? sh[c + e] : 0.f), inv);
+            int r = min(127, max(-127, __float2int_rn(v)));
+            word |= (uint32_t)(uint8_t)(int8_t)r << (8 * e);
+        }
+        dst[i] = word;
+    }
+}
+
+} // namespace
+
+extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, float *kmean, void *q8,
+                                  void *k8, float *qscale, float *kscale, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    const int n = s->seq_len, d = s->head_dim, blocks = (n + INT8_BLOCK - 1) / INT8_BLOCK;
+    if (d % 4 != 0)
+        return (int)cudaErrorInvalidValue;
+    const int channels = s->batch * s->kv_heads * d;
+    channel_mean<<<(channels + 127) / 128, 128, 0, st>>>((const __half *)k, kmean, n, d, channels);
+    quantize_blocks<<<dim3(blocks, s->batch * s->heads), QUANT_THREADS, 0, st>>>((const __half *)q, nullptr,
+                                                                                 (int8_t *)q8, qscale, n, d, blocks);
+    quantize_blocks<<<dim3(blocks, s->batch * s->kv_heads), QUANT_THREADS, 0, st>>>((const __half *)k, kmean,
+                                                                                    (int8_t *)k8, kscale, n, d, blocks);
+    return (int)cudaGetLastError();
+}
