@@ -14,8 +14,10 @@
  *
  * cuBLAS is column-major: row-major Y[M,N] = A·Wᵀ is column-major Yᵀ[N,M] = op_T(W)·A, with W
  * and A each a column-major K×rows matrix of leading dimension lda — the "TN" form the IMMA and
- * FP8 kernels require. Y's rows are ldd = N rounded up to 16 elements apart (their alignment
- * rule), which verify reads past.
+ * FP8 kernels require. The library is handed the zero-padded operands whole (gemm_cuda.h: K, M
+ * and N rounded up to 16, which its FP8 kernels require), so it computes an M_pad×N_pad Y with
+ * rows ldd = N_pad apart, of which verify reads the M×N corner. At multiples of 16 (every
+ * benchmark size) nothing is padded.
  *
  * Verification: e4m3 as quant.gemm_fp8 (gemm_fp8_verify: sampled elements against float64 over
  * the decoded inputs). i8 with int32 output: the host applies quant.gemm_int8's dyadic requant
@@ -153,7 +155,7 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
     const cudaDataType_t out_t = fp8 ? CUDA_R_16BF : i32 ? CUDA_R_32I : CUDA_R_8I;
     st->variant = v;
     st->dbytes = fp8 ? 2 : i32 ? 4 : 1;
-    st->ldd = ((size_t)s->n + 15) / 16 * 16;
+    st->ldd = (size_t)st->ops.n_pad;
     cublasStatus_t b = cublasLtMatmulDescCreate(&st->op, fp8 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32I,
                                                 i32 ? CUDA_R_32I : CUDA_R_32F);
     const cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
@@ -174,11 +176,12 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
             b = cublasLtMatmulDescSetAttribute(st->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sa, sizeof sa);
     }
     if (b == CUBLAS_STATUS_SUCCESS)
-        b = cublasLtMatrixLayoutCreate(&st->lw, in_t, (uint64_t)s->k, (uint64_t)s->n, (int64_t)st->ops.lda);
+        b = cublasLtMatrixLayoutCreate(&st->lw, in_t, st->ops.lda, (uint64_t)st->ops.n_pad, (int64_t)st->ops.lda);
     if (b == CUBLAS_STATUS_SUCCESS)
-        b = cublasLtMatrixLayoutCreate(&st->la, in_t, (uint64_t)s->k, (uint64_t)s->m, (int64_t)st->ops.lda);
+        b = cublasLtMatrixLayoutCreate(&st->la, in_t, st->ops.lda, (uint64_t)st->ops.m_pad, (int64_t)st->ops.lda);
     if (b == CUBLAS_STATUS_SUCCESS)
-        b = cublasLtMatrixLayoutCreate(&st->ly, out_t, (uint64_t)s->n, (uint64_t)s->m, (int64_t)st->ldd);
+        b = cublasLtMatrixLayoutCreate(&st->ly, out_t, (uint64_t)st->ops.n_pad, (uint64_t)st->ops.m_pad,
+                                       (int64_t)st->ldd);
     if (b != CUBLAS_STATUS_SUCCESS)
         return lt_fail(b, "cuBLASLt descriptors", err, errlen);
 
@@ -201,7 +204,7 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
     }
     st->algo = res.algo;
 
-    const size_t dsize = (size_t)s->m * st->ldd * st->dbytes;
+    const size_t dsize = (size_t)st->ops.m_pad * st->ldd * st->dbytes;
     cudaStream_t stream = (cudaStream_t)c->stream;
     st->host_d = malloc(dsize);
     cudaError_t e = st->host_d ? cudaMalloc(&st->d, dsize) : cudaErrorMemoryAllocation;
@@ -251,7 +254,7 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
     float *scal;
     if (c->dtype == KB_DTYPE_I8) {
         rc = gemm_int8_data_new(&st->i8, s, c->seed, err, errlen);
-        a = st->i8.a, w = st->i8.w, nscal = (size_t)s->n;
+        a = st->i8.a, w = st->i8.w, nscal = ((size_t)s->n + 15) / 16 * 16; /* one per padded row of Yᵀ */
     } else {
         rc = gemm_fp8_data_new(&st->f8, s, c->seed, err, errlen);
         a = st->f8.a, w = st->f8.w, nscal = 2;
@@ -264,8 +267,8 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     if (c->dtype == KB_DTYPE_I8) {
-        for (int j = 0; j < s->n; j++) /* the float the dyadic b_n/2^c_n approximates */
-            scal[j] = (float)((double)st->i8.s_a * st->i8.s_w[j] / st->i8.s_y);
+        for (size_t j = 0; j < nscal; j++) /* the float the dyadic b_n/2^c_n approximates; 0 past N */
+            scal[j] = j < (size_t)s->n ? (float)((double)st->i8.s_a * st->i8.s_w[j] / st->i8.s_y) : 0.0f;
     } else {
         scal[0] = st->f8.s_w, scal[1] = st->f8.s_a;
     }

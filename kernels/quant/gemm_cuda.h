@@ -7,10 +7,12 @@
  * The problem (as quant.gemm_int8@cpu): Y[M,N] = A[M,K] · W[N,K]ᵀ, A and W row-major 8-bit codes
  * (W output-feature-major, as in a linear layer).
  *
- * Device layout: A and W rows are QGEMM_LDA(K) bytes apart, K rounded up to 16 with zero bytes.
- * cp.async copies and cuBLASLt's IMMA/FP8 kernels both need 16-byte aligned rows; zeros add
- * nothing to a dot product. At every K that is a multiple of 16 (all benchmark sizes) this is
- * the plain dense layout. */
+ * Device layout: A and W rows are QGEMM_LDA(K) bytes apart, K rounded up to 16 with zero bytes,
+ * and each matrix has its row count rounded up to 16 with zero rows. cp.async copies and
+ * cuBLASLt's IMMA/FP8 kernels need 16-byte aligned rows, and cuBLASLt's FP8 kernels dimensions
+ * in multiples of 16; zeros add nothing to a dot product (our kernels still stop at M, N and K;
+ * cuBLASLt multiplies the padded matrices and verify reads the M×N corner). At sizes that are
+ * multiples of 16 (all benchmark sizes) this is the plain dense layout. */
 #ifndef KB_QUANT_GEMM_CUDA_H
 #define KB_QUANT_GEMM_CUDA_H
 
@@ -35,7 +37,8 @@ extern const struct kb_kernel kb_quant_gemm_fp8_cuda;  /* e4m3 × e4m3, f32 accu
 /* A and W codes on the GPU, in `copies` rotating copies (kb_case input rotation). */
 struct qgemm_operands {
     int m, n, k;
-    size_t lda; /* QGEMM_LDA(k) */
+    int m_pad, n_pad; /* rows allocated: m and n rounded up to 16 */
+    size_t lda;       /* QGEMM_LDA(k) */
     int copies;
     void *a[QGEMM_COPIES_MAX], *w[QGEMM_COPIES_MAX];
 };

@@ -28,12 +28,13 @@ void qgemm_operands_free(struct qgemm_operands *o)
     memset(o, 0, sizeof *o);
 }
 
-/* rows × k dense host bytes into a zeroed device matrix with rows lda apart */
-static cudaError_t upload_padded(void **dst, const void *src, int rows, int k, size_t lda, cudaStream_t st)
+/* rows × k dense host bytes into a zeroed device matrix of rows_pad rows lda apart */
+static cudaError_t upload_padded(void **dst, const void *src, int rows, int rows_pad, int k, size_t lda,
+                                 cudaStream_t st)
 {
-    cudaError_t e = cudaMalloc(dst, (size_t)rows * lda);
-    if (e == cudaSuccess && lda != (size_t)k)
-        e = cudaMemsetAsync(*dst, 0, (size_t)rows * lda, st);
+    cudaError_t e = cudaMalloc(dst, (size_t)rows_pad * lda);
+    if (e == cudaSuccess && (lda != (size_t)k || rows_pad != rows))
+        e = cudaMemsetAsync(*dst, 0, (size_t)rows_pad * lda, st);
     if (e == cudaSuccess)
         e = cudaMemcpy2DAsync(*dst, lda, src, (size_t)k, (size_t)k, (size_t)rows, cudaMemcpyHostToDevice, st);
     return e;
@@ -44,8 +45,9 @@ int qgemm_operands_new(struct qgemm_operands *o, const void *a, const void *w, i
 {
     memset(o, 0, sizeof *o);
     o->m = m, o->n = n, o->k = k, o->lda = QGEMM_LDA(k);
+    o->m_pad = (m + 15) / 16 * 16, o->n_pad = (n + 15) / 16 * 16;
     cudaStream_t st = (cudaStream_t)stream;
-    const size_t bytes = ((size_t)m + (size_t)n) * o->lda;
+    const size_t a_bytes = (size_t)o->m_pad * o->lda, w_bytes = (size_t)o->n_pad * o->lda, bytes = a_bytes + w_bytes;
     int copies = copies_wanted < 1 ? 1 : copies_wanted > QGEMM_COPIES_MAX ? QGEMM_COPIES_MAX : copies_wanted;
     size_t free_b = 0, total_b = 0;
     if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) {
@@ -58,17 +60,17 @@ int qgemm_operands_new(struct qgemm_operands *o, const void *a, const void *w, i
             return KB_UNSUPPORTED;
         }
     }
-    cudaError_t e = upload_padded(&o->a[0], a, m, k, o->lda, st);
+    cudaError_t e = upload_padded(&o->a[0], a, m, o->m_pad, k, o->lda, st);
     if (e == cudaSuccess)
-        e = upload_padded(&o->w[0], w, n, k, o->lda, st);
+        e = upload_padded(&o->w[0], w, n, o->n_pad, k, o->lda, st);
     for (int i = 1; i < copies && e == cudaSuccess; i++) {
-        e = cudaMalloc(&o->a[i], (size_t)m * o->lda);
+        e = cudaMalloc(&o->a[i], a_bytes);
         if (e == cudaSuccess)
-            e = cudaMalloc(&o->w[i], (size_t)n * o->lda);
+            e = cudaMalloc(&o->w[i], w_bytes);
         if (e == cudaSuccess)
-            e = cudaMemcpyAsync(o->a[i], o->a[0], (size_t)m * o->lda, cudaMemcpyDeviceToDevice, st);
+            e = cudaMemcpyAsync(o->a[i], o->a[0], a_bytes, cudaMemcpyDeviceToDevice, st);
         if (e == cudaSuccess)
-            e = cudaMemcpyAsync(o->w[i], o->w[0], (size_t)n * o->lda, cudaMemcpyDeviceToDevice, st);
+            e = cudaMemcpyAsync(o->w[i], o->w[0], w_bytes, cudaMemcpyDeviceToDevice, st);
     }
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(st);
