@@ -26,6 +26,7 @@
 #endif
 #include "kernels/quant/vit_block.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/quant/gemm_cuda.h"
 #include "kernels/selftest/selftest.h"
 
 static const struct kb_kernel *const registry[] = {
@@ -97,6 +98,13 @@ static const struct kb_kernel *const registry[] = {
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,
     &kb_gemm_cublas,
+#endif
+#ifdef HAVE_CUDA
+    &kb_quant_gemm_int8_cuda,
+    &kb_quant_gemm_fp8_cuda,
+#endif
+#ifdef HAVE_CUBLASLT
+    &kb_gemm_cublaslt,
 #endif
 };
 

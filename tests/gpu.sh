@@ -79,6 +79,21 @@ expect_eq "$?" "0" "every CUDA GEMM passes at odd sizes (f32, f16, bf16; normal 
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "48" "48 verified GEMM cases"
 q "SELECT impl, dtype, max(rel_l2_err) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
+# Quantized GEMMs (INT8 with dyadic requant, FP8 e4m3) and their cuBLASLt baselines at odd sizes:
+# K not a multiple of the 64-byte tile (nor of 16), one row, N odd; normal and outlier inputs.
+DB="$TMP/qgemm.db"
+"$KBENCH" run --db "$DB" --devices cuda:0 --kernels 'quant.gemm_int8@cuda*,quant.gemm_fp8@cuda*,gemm.dense@cuda.cublaslt' \
+    --dtype i8,e4m3 --m 1,333 --n 7,513 --k 129,777 --input normal,outlier --max-time 0.02 --min-time 0.005 \
+    --no-counters --quiet --no-show >"$TMP/out" 2>&1
+rc=$?
+fp8=$(q "SELECT count(*) FROM cases WHERE kernel = 'quant.gemm_fp8' AND status = 'ok';")
+want=$(( fp8 > 0 ? 64 : 32 )) # e4m3 needs compute capability 8.9+: unsupported (skipped) below that
+expect_eq "$rc" "0" "quantized GEMMs and cuBLASLt pass at odd sizes (i8, e4m3; normal and outlier)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "$want" "$want verified quantized GEMM cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'quant.gemm_int8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "16" "quant.gemm_int8@cuda.mma is bit-exact against the scalar emulation in all 16 cases"
+q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
+q "SELECT kernel, impl, dtype, max(rel_l2_err) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
+
 # A case that launches several kernels shows each of them.
 DB="$TMP/multi.db"
 expect_exit 0 "the unfused cuBLAS attention on the GPU" "$KBENCH" run --db "$DB" --devices cuda:0 \

@@ -7,6 +7,7 @@
 #include "kernels/kernel.h"
 
 extern const struct kb_kernel kb_gemm_cublas; /* cuBLAS, f32/f16/bf16 (CUDA builds with cuBLAS) */
+extern const struct kb_kernel kb_gemm_cublaslt; /* cuBLASLt, i8/e4m3 (CUDA builds with cuBLASLt) */
 
 /* 2·M·N·K */
 double gemm_flops(const struct kb_shape *s);
