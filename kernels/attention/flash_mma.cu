@@ -42,79 +42,13 @@ extern "C" {
 #include "kernels/attention/attention_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
 
+using namespace kb_ptx;
+
 constexpr int BN = 64; /* keys per tile */
-
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-    int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
-template <bool BF16>
-__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    if (BF16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-/* D += A·B with A 16×32 s8 (row), B 32×8 s8 (col), D s32: exact integer products and sums. */
-__device__ __forceinline__ void mma_s8(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <bool BF16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-    uint32_t u;
-    if (BF16) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    } else {
-        __half2 v = __floats2half2_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    }
-    return u;
-}
-
-__device__ __forceinline__ float ex2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
 
 /* Index of the first 16-bit element of (row, 16-byte chunk ch) in a tile of D-wide rows,
  * swizzled so that the 8 rows one ldmatrix phase reads hit 8 different 16-byte bank groups.
@@ -280,8 +214,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
                     ldsm_x4(r, smem_u32(kt + swz<D>(kr, kk * 2 + (lane / 8) % 2)));
 #pragma unroll
                     for (int mt = 0; mt < MT; mt++) {
-                        mma<BF16>(s[mt][2 * np], qa[mt], r[0], r[1]);
-                        mma<BF16>(s[mt][2 * np + 1], qa[mt], r[2], r[3]);
+                        mma_16816<BF16>(s[mt][2 * np], qa[mt], r[0], r[1]);
+                        mma_16816<BF16>(s[mt][2 * np + 1], qa[mt], r[2], r[3]);
                     }
                 }
             }
@@ -358,8 +292,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
                 ldsm_x4_trans(r, smem_u32(vt + swz<D>(vr, dp * 2 + lane / 16)));
 #pragma unroll
                 for (int mt = 0; mt < MT; mt++) {
-                    mma<BF16>(o[mt][2 * dp], pa[mt][kc], r[0], r[1]);
-                    mma<BF16>(o[mt][2 * dp + 1], pa[mt][kc], r[2], r[3]);
+                    mma_16816<BF16>(o[mt][2 * dp], pa[mt][kc], r[0], r[1]);
+                    mma_16816<BF16>(o[mt][2 * dp + 1], pa[mt][kc], r[2], r[3]);
                 }
             }
         }

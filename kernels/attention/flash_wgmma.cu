@@ -35,7 +35,11 @@ extern "C" {
 #include "kernels/attention/attention_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
+
+using namespace kb_ptx;
 
 constexpr int D = 128;      /* head_dim */
 constexpr int BM = 128;     /* query rows per block: two warpgroups of 64 */
@@ -43,14 +47,6 @@ constexpr int BN = 128;     /* keys per tile */
 constexpr int THREADS = 256;
 constexpr size_t SMEM_BYTES = (size_t)(BM + 4 * BN) * D * sizeof(uint16_t) + 1024; /* +1024: alignment */
 
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-    int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
 /* Element offset of (row, col) in a 128-column tile of R rows, 128B-swizzled (see above). */
@@ -157,26 +153,6 @@ template <bool BF16> __device__ __forceinline__ void wgmma_rs(float (&d)[64], co
           "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
 #endif
-}
-
-template <bool BF16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-    uint32_t u;
-    if (BF16) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    } else {
-        __half2 v = __floats2half2_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    }
-    return u;
-}
-
-__device__ __forceinline__ float ex2(float x)
-{
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
 }
 
 template <bool CAUSAL, bool BF16>

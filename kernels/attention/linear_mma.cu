@@ -31,63 +31,13 @@ extern "C" {
 #include "kernels/attention/linear_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
 
+using namespace kb_ptx;
+
 constexpr int CHUNK = LINEAR_CUDA_CHUNK;
-
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-    int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
-template <bool BF16>
-__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    if (BF16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                     "{%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <bool BF16> __device__ __forceinline__ uint32_t pack2(float lo, float hi)
-{
-    uint32_t u;
-    if (BF16) {
-        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    } else {
-        __half2 v = __floats2half2_rn(lo, hi);
-        u = *reinterpret_cast<uint32_t *>(&v);
-    }
-    return u;
-}
 
 template <bool BF16> __device__ __forceinline__ float2 unpack2(uint32_t u)
 {
@@ -197,7 +147,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
     load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
     cp_commit();
     load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, l2);
-    cp_wait_all();
+    cp_wait<0>();
     __syncthreads();
 
     float *out = local + ((size_t)b * heads * nc + (size_t)h * nc + c) * (size_t)(D + 1) * D;
@@ -233,8 +183,8 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
             ldsm_x4_trans(r, smem_u32(sV + swz<D>(vr, dp * 2 + lane / 16)));
 #pragma unroll
             for (int mt = 0; mt < MT; mt++) {
-                mma<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
-                mma<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
+                mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
+                mma_16816<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
             }
         }
     }
@@ -330,7 +280,7 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
         load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, 0.f);
     for (int p = threadIdx.x; p < D; p += THREADS)
         sZ[p] = zprefix[slot * D + p];
-    cp_wait_all();
+    cp_wait<0>();
     __syncthreads();
 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
@@ -352,8 +302,8 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
         for (int dp = 0; dp < D / 16; dp++) {
             uint32_t r[4];
             ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-            mma<BF16>(o[2 * dp], qa, r[0], r[1]);
-            mma<BF16>(o[2 * dp + 1], qa, r[2], r[3]);
+            mma_16816<BF16>(o[2 * dp], qa, r[0], r[1]);
+            mma_16816<BF16>(o[2 * dp + 1], qa, r[2], r[3]);
         }
         if (CAUSAL) {
 #pragma unroll
@@ -362,8 +312,8 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
                     break;
                 uint32_t r[4];
                 ldsm_x4(r, smem_u32(sK + swz<D>(np * 16 + (lane % 8) + 8 * (lane / 16), kk * 2 + (lane / 8) % 2)));
-                mma<BF16>(s[2 * np], qa, r[0], r[1]);
-                mma<BF16>(s[2 * np + 1], qa, r[2], r[3]);
+                mma_16816<BF16>(s[2 * np], qa, r[0], r[1]);
+                mma_16816<BF16>(s[2 * np + 1], qa, r[2], r[3]);
             }
         }
     }
@@ -432,8 +382,8 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
             for (int dp = 0; dp < D / 16; dp++) {
                 uint32_t r[4];
                 ldsm_x4_trans(r, smem_u32(sV + swz<D>(kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-                mma<BF16>(o[2 * dp], pa, r[0], r[1]);
-                mma<BF16>(o[2 * dp + 1], pa, r[2], r[3]);
+                mma_16816<BF16>(o[2 * dp], pa, r[0], r[1]);
+                mma_16816<BF16>(o[2 * dp + 1], pa, r[2], r[3]);
             }
         }
     } else {

@@ -30,51 +30,15 @@ extern "C" {
 #include "kernels/moe/moe_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
+
+using namespace kb_ptx;
 
 constexpr int BM = MOE_CUDA_BM, BN = MOE_CUDA_BN, BK = 32, STAGES = 4, THREADS = 256;
 constexpr int A_STAGE = BM * BK, B_STAGE = BK * BN; /* elements */
 constexpr size_t SMEM = (size_t)STAGES * (A_STAGE + B_STAGE) * sizeof(uint16_t);
-
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-    int bytes = valid ? 16 : 0; /* 0: the 16 bytes are zero-filled, nothing is read */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
-
-__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi)
-{
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t *>(&v);
-}
 
 __device__ __forceinline__ int a_swz(int r, int ch) { return r * BK + ((ch ^ ((r >> 1) & 3)) << 3); }
 __device__ __forceinline__ int b_swz(int r, int ch) { return r * BN + ((ch ^ (r & 7)) << 3); }
@@ -187,7 +151,7 @@ template <int EPI> __global__ void __launch_bounds__(THREADS) grouped_gemm(const
             for (int mt = 0; mt < 4; mt++)
 #pragma unroll
                 for (int nf = 0; nf < 4; nf++)
-                    mma_bf16(acc[mt][nf], af[mt], bf[nf][0], bf[nf][1]);
+                    mma_16816<true>(acc[mt][nf], af[mt], bf[nf][0], bf[nf][1]);
         }
     }
     cp_wait<0>();
@@ -218,12 +182,12 @@ template <int EPI> __global__ void __launch_bounds__(THREADS) grouped_gemm(const
                     const float u0 = acc[mt][nf + 1][2 * half], u1 = acc[mt][nf + 1][2 * half + 1];
                     const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
                     const int j = (n0 + wn * 32 + nf * 8) / 2 + 2 * t4;
-                    *reinterpret_cast<uint32_t *>((uint16_t *)g.c + out_row * g.ldc + j) = pack_bf16(h0, h1);
+                    *reinterpret_cast<uint32_t *>((uint16_t *)g.c + out_row * g.ldc + j) = pack2<true>(h0, h1);
                 } else if (col < g.n) {
                     if (EPI == MOE_EPI_F32) {
                         *reinterpret_cast<float2 *>((float *)g.c + out_row * g.ldc + col) = make_float2(v0, v1);
                     } else if (EPI == MOE_EPI_BF16) {
-                        *reinterpret_cast<uint32_t *>((uint16_t *)g.c + out_row * g.ldc + col) = pack_bf16(v0, v1);
+                        *reinterpret_cast<uint32_t *>((uint16_t *)g.c + out_row * g.ldc + col) = pack2<true>(v0, v1);
                     } else {
                         float *dst = (float *)g.c + out_row * g.ldc + col;
                         atomicAdd(dst, scale * v0);

@@ -41,7 +41,11 @@ extern "C" {
 #include "kernels/quant/gemm_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
+
+using namespace kb_ptx;
 
 constexpr int BK = 64; /* bytes = k elements per pipeline stage */
 constexpr int GROUP_M = 8;
@@ -53,26 +57,6 @@ struct Args {
     const int32_t *dyb, *dyc; /* int8 epilogue */
     float scale;              /* fp8 epilogue */
 };
-
-__device__ __forceinline__ uint32_t smem_u32(const void *p)
-{
-    return (uint32_t)__cvta_generic_to_shared(p);
-}
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src, bool valid)
-{
-    int bytes = valid ? 16 : 0; /* 0: nothing is read and the 16 bytes are zero-filled */
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], uint32_t addr)
-{
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(addr));
-}
 
 /* s8 · s8 → s32 (sm_80+) */
 __device__ __forceinline__ void mma(int (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)

@@ -34,27 +34,14 @@ extern "C" {
 #include "kernels/quant/quant_cuda.h"
 }
 
+#include "kernels/gpu/ptx.cuh"
+
 namespace {
+
+using namespace kb_ptx;
 
 constexpr int BM = W4A8_TILE, BN = W4A8_TILE, BK = W4A8_TILE_K, STAGES = 3, THREADS = 256;
 constexpr int MT = 4, NT = 4; /* m16 and n8 tiles per warp */
-
-__device__ __forceinline__ uint32_t smem_u32(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-__device__ __forceinline__ void cp_async16(uint32_t dst, const void *src)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1)
-{
-    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-                 "{%0,%1,%2,%3};\n"
-                 : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 /* Four int4 nibbles (one per byte, 0..15) to int8 bytes: a set bit 3 fills the byte's top four
  * bits (8·0x1E = 0xF0; no byte carries into the next). */
