@@ -108,6 +108,19 @@ void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void 
     *v = a->vc.n > 1 ? input_copies_get(&a->vc, copy) : a->v;
 }
 
+int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const char *what)
+{
+    struct attention_cuda *a = c->state;
+    const void *q, *k, *v;
+    attention_cuda_inputs(a, c->input_copy, &q, &k, &v);
+    int e = launch(&c->shape, c->dtype, q, k, v, a->o, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "%s launch: %s", what, cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
 void attention_cuda_free(struct attention_cuda *a)
 {
     input_copies_free(&a->qc);

@@ -36,6 +36,12 @@ void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const st
 /* The Q, K, V that call number `copy` reads (kb_case.input_copy). */
 void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void **q, const void **k,
                            const void **v);
+/* A device function O = attention(Q, K, V) enqueued on stream; returns a cudaError_t. */
+typedef int (*attention_cuda_launcher)(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                       const void *v, void *o, void *stream);
+/* A case's run(): launch on the Q, K, V copy the harness chose; on failure c->error names
+ * `what` and the CUDA error, and KB_ERROR is returned. */
+int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const char *what);
 /* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
 int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* Copies O back and compares sampled rows with the float64 reference. */

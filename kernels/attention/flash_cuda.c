@@ -33,18 +33,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
     return KB_OK;
 }
 
-static int flash_run(struct kb_case *c)
-{
-    struct attention_cuda *a = c->state;
-    const void *q, *k, *v;
-    attention_cuda_inputs(a, c->input_copy, &q, &k, &v);
-    int e = flash_cuda_launch(&c->shape, c->dtype, q, k, v, a->o, c->stream);
-    if (e != 0) {
-        snprintf(c->error, sizeof c->error, "flash_fwd launch: %s", cudaGetErrorString((cudaError_t)e));
-        return KB_ERROR;
-    }
-    return KB_OK;
-}
+static int flash_run(struct kb_case *c) { return attention_cuda_run(c, flash_cuda_launch, "flash_fwd"); }
 
 static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
@@ -108,15 +97,7 @@ static int flash_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int flash_wgmma_run(struct kb_case *c)
 {
-    struct attention_cuda *a = c->state;
-    const void *q, *k, *v;
-    attention_cuda_inputs(a, c->input_copy, &q, &k, &v);
-    int e = flash_wgmma_launch(&c->shape, c->dtype, q, k, v, a->o, c->stream);
-    if (e != 0) {
-        snprintf(c->error, sizeof c->error, "flash_wgmma launch: %s", cudaGetErrorString((cudaError_t)e));
-        return KB_ERROR;
-    }
-    return KB_OK;
+    return attention_cuda_run(c, flash_wgmma_launch, "flash_wgmma");
 }
 
 const struct kb_kernel kb_attention_flash_wgmma = {

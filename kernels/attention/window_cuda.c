@@ -37,13 +37,7 @@ static int window_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int window_cuda_run(struct kb_case *c)
 {
-    struct attention_cuda *a = c->state;
-    int e = window_cuda_launch(&c->shape, c->dtype, a->q, a->k, a->v, a->o, c->stream);
-    if (e != 0) {
-        snprintf(c->error, sizeof c->error, "flash_fwd (window) launch: %s", cudaGetErrorString((cudaError_t)e));
-        return KB_ERROR;
-    }
-    return KB_OK;
+    return attention_cuda_run(c, window_cuda_launch, "flash_fwd (window)");
 }
 
 /* Row `row` of the output: softmax attention over the W latest keys, in float64. */
