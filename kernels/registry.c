@@ -19,6 +19,7 @@
 #include "kernels/attention/linear.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
+#include "kernels/attention/gla_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
 #ifdef HAVE_CUDA
@@ -75,6 +76,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_selftest_cuda_hang,
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
+    &kb_attention_gla_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

@@ -75,6 +75,14 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --ffn 136 --experts 8 --top-k 2 --routing uniform,one
   job moe3 "$KBENCH" run --db "$TMP/moe.db" --devices cuda:0 --kernels 'moe.layer@cuda*' --dtype bf16 \
       --preset mixtral-8x7b --tokens 512 --max-time 0.2 --no-metrics --quiet --no-show ) &
+# gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
+# key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
+( gla() { "$KBENCH" run --db "$TMP/gla.db" $VFLAGS --kernels attention.gla@cuda.mma --dtype f16,bf16 --batch 2 \
+      --heads 4 --head-dim 64,128 "$@"; }
+  job gla1 gla --kv-heads 1,4 --seq 1,77,1000,4099
+  job gla2 gla --kv-heads 2 --seq 77,1000 --input outlier
+  job gla3 "$KBENCH" run --db "$TMP/gla.db" --devices cuda:0 --kernels attention.gla@cuda.mma --dtype bf16 \
+      --seq 100 --chunk 32 --quiet --no-show ) &
 wait
 
 DB="$TMP/verify.db"
@@ -147,6 +155,15 @@ q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" |
 expect_eq "$(rc_of moe3)" "0" "the Mixtral layer, fused and unfused, at 512 tokens"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.unfused' AND g.name LIKE '%combine_kernel%';")" "1" "the unfused layer's combine kernel is recorded"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.fused' AND (g.name LIKE '%combine_kernel%' OR g.name LIKE '%gather_kernel%');")" "0" "the fused layer launches no gather and no combine"
+
+DB="$TMP/gla.db"
+expect_eq "$(rc_of gla1)" "0" "attention.gla@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; GQA; batch 2)"
+expect_eq "$(rc_of gla2)" "0" "and with outlier key channels"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk = 64;")" "40" "40 verified GLA cases"
+q "SELECT dtype, head_dim, input_dist, max(rel_l2_err) FROM v_results WHERE chunk = 64 GROUP BY dtype, head_dim, input_dist;" | sed 's/^/# gla worst error: /'
+q "SELECT dtype, seq_len, head_dim, kv_heads, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk = 64 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of gla3)" "0" "GLA refuses a chunk it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 # ---- timing, tracing and energy, on an idle GPU ------------------------------------------------
 # A case that launches several kernels shows each of them.
