@@ -448,6 +448,31 @@ static void test_setup_rejects_bad_shapes(void **state)
     assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
 }
 
+/* The CUDA version (CUDA builds only) is the same kernel to the harness: name, axes, counts;
+ * and it refuses a chunk it is not compiled for before touching a GPU. */
+static void test_gla_cuda_descriptor(void **state)
+{
+    (void)state;
+    const struct kb_kernel *k = kb_registry_find("attention.gla", "cuda.mma");
+#ifdef HAVE_CUDA
+    assert_non_null(k);
+    assert_int_equal(k->device, KB_DEVICE_CUDA);
+    assert_true(k->axes == kb_attention_gla_cpu.axes);
+    struct kb_shape s = { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 4099, .head_dim = 128, .chunk = 64 };
+    assert_true(k->flops(&s) == kb_attention_gla_cpu.flops(&s));
+    assert_true(k->bytes(&s, KB_DTYPE_BF16) == kb_attention_gla_cpu.bytes(&s, KB_DTYPE_BF16));
+    char err[256] = "";
+    s.chunk = 32;
+    struct kb_case c = make_case(k, s, 1, 1);
+    c.dtype = KB_DTYPE_BF16;
+    assert_int_equal(k->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "chunk 64"));
+    assert_null(c.state);
+#else
+    assert_null(k);
+#endif
+}
+
 static void test_counts_scale_as_the_algorithms(void **state)
 {
     (void)state;
@@ -482,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_verify_tolerance_is_the_callers),
         cmocka_unit_test(test_setup_rejects_bad_shapes),
         cmocka_unit_test(test_counts_scale_as_the_algorithms),
+        cmocka_unit_test(test_gla_cuda_descriptor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,11 @@ constexpr int CHUNK = GLA_CUDA_CHUNK;
 constexpr int TILES = CHUNK / 16;   /* 16-row tiles of a chunk: one warp each in pass 3 */
 constexpr int THREADS = 32 * TILES; /* 128: passes 1 and 3 */
 static_assert(CHUNK % 16 == 0, "chunk must be a multiple of the mma's 16 rows");
+/* The prefix state is stored times this (undone in the float32 accumulator): with outlier
+ * inputs (a key-channel bias of up to 100 against value channels of up to 100·N(0,1)) a state
+ * element reaches ~1e5, past f16's 65504; 2^-8 keeps it inside, and an element small enough to
+ * go subnormal (< 0.016) changes an O(1) output by under 1e-5. Exact in both formats. */
+constexpr float STATE_SCALE = 1.f / 256.f;
 
 template <bool BF16> __device__ __forceinline__ float2 unpack2(uint32_t u)
 {
@@ -183,9 +188,9 @@ __global__ void __launch_bounds__(THREADS) gla_local(const uint16_t *__restrict_
 
 /* ---- pass 2: the scan over chunks, one thread per state element ----------------------------- */
 
-/* P_0 = 0, P_{c+1} = a_c[p]·P_c + L_c[p][e]; P_c (the state before chunk c) stored in 16 bits.
- * The state stays near the size of one chunk's keys times values: every channel decays by
- * about e^-3 per chunk of 64 (mean log-gate ≈ −0.05), so f16 needs no extra scale here. */
+/* P_0 = 0, P_{c+1} = a_c[p]·P_c + L_c[p][e]; P_c (the state before chunk c) stored in 16 bits
+ * times STATE_SCALE. The state stays near the size of ~10 tokens' keys times values: every
+ * channel decays by about e^-0.05 per token (mean log-gate), e^-3 per chunk of 64. */
 template <bool BF16>
 __global__ void __launch_bounds__(256) gla_scan(const float *__restrict__ local, uint16_t *__restrict__ prefix, int d,
                                                 int nc, int heads)
@@ -210,7 +215,7 @@ __global__ void __launch_bounds__(256) gla_scan(const float *__restrict__ local,
 #pragma unroll
         for (int u = 0; u < U; u++) {
             if (c + u < nc) {
-                prefix[(bh * nc + c + u) * E + e] = to16<BF16>(run);
+                prefix[(bh * nc + c + u) * E + e] = to16<BF16>(run * STATE_SCALE);
                 run = fmaf(a[u], run, l[u]);
             }
         }
@@ -281,7 +286,7 @@ __global__ void __launch_bounds__(THREADS) gla_out(const uint16_t *__restrict__ 
     for (int i = 0; i < C / 8; i++)
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
-    /* O = q̃·P_c and S_in = q̂ diag(exp(R_w − R_m)) k̂ᵀ over the key tiles m ≤ w */
+    /* O = q̃·(STATE_SCALE·P_c) and S_in = q̂ diag(exp(R_w − R_m)) k̂ᵀ over the key tiles m ≤ w */
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
         uint32_t qa[4];
@@ -346,10 +351,11 @@ __global__ void __launch_bounds__(THREADS) gla_out(const uint16_t *__restrict__ 
         mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
         mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
         tau[i] = mx[i] > 0.f ? 1.f / mx[i] : 1.f;
+        const float m = tau[i] / STATE_SCALE; /* the inter part: undo the state's scale, join τ */
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
-            o[dt][2 * i] *= tau[i];
-            o[dt][2 * i + 1] *= tau[i];
+            o[dt][2 * i] *= m;
+            o[dt][2 * i + 1] *= m;
         }
     }
     /* O += (τ·W)·V: the accumulator of two n-tiles is the A operand of one k-step */
