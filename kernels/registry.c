@@ -19,6 +19,7 @@
 #include "kernels/attention/linear.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
+#include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
 #ifdef HAVE_CUDA
@@ -91,6 +92,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_layer_cuda_fused,
     &kb_attention_window_cuda,
     &kb_attention_int8_cuda,
+    &kb_attention_window_cuda_naive,
+    &kb_attention_linear_cuda_naive,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,
