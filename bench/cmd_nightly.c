@@ -31,7 +31,8 @@ static void usage(void)
 "  --format F           what to print: text, md, json or junit (text)\n"
 CLI_COMPARE_HELP
 "  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
-"passed to kbench run: --max-time S, --min-time S, --noise F, --timeout S, --no-counters, --quiet\n\n"
+"passed to kbench run: --devices LIST (cpu, cuda:N: where the suite's groups name none),\n"
+"  --max-time S, --min-time S, --noise F, --timeout S, --no-counters, --quiet\n\n"
 "Exit status: 0 clean, 1 a regression, newly failing case or accuracy drop (or a failed case\n"
 "without a baseline), 2 usage or input error (including a baseline of another machine).\n\n"
 "example (cron): kbench nightly --promote --report /var/www/kbench/$(date +%%F)\n");
@@ -48,6 +49,7 @@ static const struct option options[] = {
     { "format", required_argument, NULL, OPT_FORMAT },
     { "db", required_argument, NULL, OPT_DB },
     { "help", no_argument, NULL, OPT_HELP },
+    { "devices", required_argument, NULL, OPT_PASS_ARG },
     { "max-time", required_argument, NULL, OPT_PASS_ARG },
     { "min-time", required_argument, NULL, OPT_PASS_ARG },
     { "noise", required_argument, NULL, OPT_PASS_ARG },

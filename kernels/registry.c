@@ -20,6 +20,7 @@
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
+#include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
 #ifdef HAVE_CUDA
@@ -93,6 +94,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_layer_cuda_fused,
     &kb_attention_window_cuda,
     &kb_attention_int8_cuda,
+    &kb_attention_window_cuda_naive,
+    &kb_attention_linear_cuda_naive,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

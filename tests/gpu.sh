@@ -83,6 +83,20 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   job gla2 gla --kv-heads 2 --seq 77,1000 --input outlier
   job gla3 "$KBENCH" run --db "$TMP/gla.db" --devices cuda:0 --kernels attention.gla@cuda.mma --dtype bf16 \
       --seq 100 --chunk 32 --quiet --no-show ) &
+# the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
+# GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
+# problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
+# the N×N matrices) without allocating it
+( job naive1 "$KBENCH" run --db "$TMP/naive.db" $VFLAGS --kernels attention.window@cuda.naive --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 40,128 --window 1,100,4096
+  nlin() { "$KBENCH" run --db "$TMP/naive.db" $VFLAGS --kernels attention.linear@cuda.naive --dtype f16,bf16 \
+      --batch 2 --heads 4 --seq 1,77,1000 --head-dim 40,128 "$@"; }
+  job naive2 nlin --kv-heads 1,4 --causal 1 --decay 0,1 --feature elu1
+  job naive3 nlin --kv-heads 2 --causal 0 --feature elu1,relu
+  job naive4 "$KBENCH" run --db "$TMP/naive.db" --devices cuda:0 --kernels attention.linear@cuda.naive --dtype bf16 \
+      --seq 131072 --head-dim 64 --quiet --no-show
+  job naive5 "$KBENCH" run --db "$TMP/naive.db" --devices cuda:0 --kernels attention.window@cuda.naive --dtype bf16 \
+      --seq 100000 --window 100000 --head-dim 64 --quiet --no-show ) &
 wait
 
 DB="$TMP/verify.db"
@@ -164,6 +178,19 @@ q "SELECT dtype, head_dim, input_dist, max(rel_l2_err) FROM v_results WHERE chun
 q "SELECT dtype, seq_len, head_dim, kv_heads, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk = 64 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of gla3)" "0" "GLA refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+
+DB="$TMP/naive.db"
+expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.window';")" "72" "72 verified naive window cases"
+expect_eq "$(rc_of naive2)" "0" "attention.linear@cuda.naive passes causal, decay on and off, GQA, at odd sizes"
+expect_eq "$(rc_of naive3)" "0" "and non-causal with both feature maps"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.linear';")" "72" "72 verified naive linear-attention cases"
+q "SELECT kernel, dtype, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY kernel, dtype;" | sed 's/^/# naive worst error: /'
+q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' AND seq_len < 100000;" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of naive4)" "0" "the naive linear attention refuses N×N matrices over a quarter of free memory, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.linear' AND seq_len = 131072 AND status = 'skipped' AND error LIKE '%GiB%quarter%';")" "1" "and says how many GiB they need"
+expect_eq "$(rc_of naive5)" "0" "the naive window refuses a window whose scores exceed shared memory"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.window' AND seq_len = 100000 AND status = 'skipped' AND error LIKE '%shared memory%';")" "1" "and says why"
 
 # ---- timing, tracing and energy, on an idle GPU ------------------------------------------------
 # A case that launches several kernels shows each of them.

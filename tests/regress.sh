@@ -106,6 +106,14 @@ expect_exit 2 "nightly refuses a baseline from another machine" night
 expect_text "$TMP/err" "--cross-machine" "and says how to allow it"
 expect_eq "$(q 'SELECT count(*) FROM runs;')" "$before" "nothing was run"
 expect_exit 2 "--promote needs a tag baseline" "$KBENCH" nightly --db "$NDB" --baseline 1 --promote
+# the devices go to the run: a nightly on a GPU is the same command with --devices cuda:N
+expect_exit 0 "nightly --devices cpu" "$KBENCH" nightly --db "$TMP/dev.db" --suite "$TMP/tiny.suite" --devices cpu \
+    --max-time 0.05 --no-counters --quiet
+DB="$TMP/dev.db"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE device = 'cpu';")" "2" "its cases ran on the CPU"
+expect_exit 2 "nightly on a GPU that is not there" "$KBENCH" nightly --db "$TMP/dev.db" --suite "$TMP/tiny.suite" \
+    --devices cuda:9 --max-time 0.05 --quiet
+expect_text "$TMP/err" "cuda:9" "the error names the device"
 
 # ---- history ----------------------------------------------------------------------------------------
 HDB="$TMP/h.db"

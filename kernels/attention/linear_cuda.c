@@ -38,6 +38,15 @@ double linear_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
     return states * (4.0 * (d + 1) * d + kb_dtype_size(t) * d * d + 4.0 * d);
 }
 
+/* Device memory: Q, K, V and O in dtype and the chunk states (the scaling-transnormer claim
+ * compares it with attention.linear@cuda.naive's N×N matrices). */
+static double linear_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
+    return (double)kb_dtype_size(t) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * kvh) +
+           linear_cuda_scratch_bytes(s, t);
+}
+
 static void linear_cuda_teardown(struct kb_case *c)
 {
     struct linear_cuda_state *st = c->state;
@@ -161,7 +170,7 @@ const struct kb_kernel kb_attention_linear_cuda = {
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_CHUNK) | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
     .flops = linear_flops,
     .bytes = linear_bytes,
-    .footprint = NULL,
+    .footprint = linear_cuda_footprint,
     .setup = linear_cuda_setup,
     .run = linear_cuda_run,
     .verify = linear_cuda_verify,

@@ -1,0 +1,194 @@
+/* linear_naive_cuda.c - attention.linear@cuda.naive: linear attention in its masked-quadratic
+ * form on the GPU, the baseline Lightning Attention (Scaling TransNormer) measures the chunked
+ * kernel against:
+ *     A = (φ(Q)·φ(K)ᵀ) ⊙ D,   D_is = λ^(i−s)[s ≤ i] (causal) or 1,   O = A·V / A·1
+ * with the whole [B·H][N][N] float32 matrix A materialised in global memory, as
+ * attention.linear@cpu.naive does per head: one kernel writes A, one reads it back for the
+ * outputs and normalisers (naive_cuda.cu). Time and memory grow as N²; a case whose A would
+ * take more than a quarter of the free device memory is refused, saying how much it needs.
+ * f16/bf16 inputs (rounded on the GPU, attention_cuda.h), float32 arithmetic, any d, GQA, both
+ * feature maps, decay; no chunk axis (it has no chunks) and no decode step.
+ *
+ * Verification as attention.linear@cuda.mma: linear_verify_output_tol on ATTENTION_VERIFY_ROWS
+ * sampled rows against the float64 masked-quadratic reference over the same rounded inputs,
+ * with verify_default_tolerance's bound for the dtype (f16 5e-3, bf16 2e-2 relative L2; only
+ * O's final rounding to 16 bits and float32 sums enter). */
+#include "kernels/attention/naive_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "harness/verify.h"
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/linear.h"
+
+struct linear_naive_cuda_state {
+    struct attention_cuda a;
+    float *scores;    /* device [B·H][N][N] */
+    float *decay_pow; /* device [H][N]: λ_h^m in float32, as the CPU naive kernel's table */
+};
+
+/* Device memory: Q, K, V and O in dtype, the N×N matrices and the decay table (what the
+ * scaling-transnormer claim compares with the chunked kernel's footprint). */
+static double linear_naive_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads, n = s->seq_len;
+    return (double)kb_dtype_size(t) * s->batch * n * s->head_dim * (2.0 * s->heads + 2.0 * kvh) +
+           4.0 * s->batch * s->heads * n * n + 4.0 * s->heads * n;
+}
+
+static void linear_naive_cuda_teardown(struct kb_case *c)
+{
+    struct linear_naive_cuda_state *st = c->state;
+    if (st) {
+        cudaFree(st->scores);
+        cudaFree(st->decay_pow);
+        attention_cuda_free(&st->a);
+        free(st);
+    }
+    c->state = NULL;
+}
+
+/* The N×N matrices must fit in a quarter of the free memory (the rest for the inputs, other
+ * cases' leftovers and the cold-L2 buffer). */
+static int scores_fit(const struct kb_shape *s, char *err, size_t errlen)
+{
+    if ((long)s->batch * s->heads > 65535) {
+        snprintf(err, errlen, "attention.linear@cuda.naive: B·H = %ld heads, the score kernel's grid allows 65535",
+                 (long)s->batch * s->heads);
+        return KB_UNSUPPORTED;
+    }
+    const double need = 4.0 * s->batch * s->heads * (double)s->seq_len * s->seq_len;
+    size_t free_b = 0, total_b = 0;
+    cudaError_t e = cudaMemGetInfo(&free_b, &total_b);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.linear@cuda.naive: cudaMemGetInfo: %s", cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    if (need > (double)free_b / 4) {
+        snprintf(err, errlen,
+                 "attention.linear@cuda.naive: the N×N score matrices (B·H·N² floats) need %.2f GiB, more than a "
+                 "quarter of the %.2f GiB free",
+                 need / 1073741824.0, (double)free_b / 1073741824.0);
+        return KB_UNSUPPORTED;
+    }
+    return KB_OK;
+}
+
+static int linear_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    /* chunk and decode are not axes of this kernel (they stay 0): check the rest */
+    struct kb_shape checked = c->shape;
+    checked.chunk = 1;
+    checked.decode = 0;
+    int rc = linear_check_shape(&checked, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    c->shape.kv_heads = checked.kv_heads;
+    const struct kb_shape *s = &c->shape;
+    rc = scores_fit(s, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct linear_naive_cuda_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    rc = attention_cuda_new(&st->a, &c->shape, c->dtype, c->seed, c->stream, NULL, 0, err, errlen);
+    if (rc != KB_OK) {
+        free(st);
+        return rc;
+    }
+    c->state = st;
+    const size_t n = (size_t)s->seq_len, table = (size_t)s->heads * n;
+    float *pow_host = malloc(table * sizeof *pow_host);
+    if (!pow_host) {
+        snprintf(err, errlen, "out of memory");
+        linear_naive_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    for (int h = 0; h < s->heads; h++) {
+        double lambda = s->decay ? linear_decay_lambda(h, s->heads) : 1.0;
+        for (size_t m = 0; m < n; m++)
+            pow_host[(size_t)h * n + m] = (float)pow(lambda, (double)m);
+    }
+    cudaError_t e = cudaMalloc((void **)&st->scores, (size_t)s->batch * s->heads * n * n * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->decay_pow, table * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMemcpy(st->decay_pow, pow_host, table * sizeof(float), cudaMemcpyHostToDevice);
+    free(pow_host);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.linear@cuda.naive: allocating the %.2f GiB score matrices: %s",
+                 4.0 * s->batch * s->heads * (double)n * n / 1073741824.0, cudaGetErrorString(e));
+        linear_naive_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    attention_cuda_copies(&st->a, c, s);
+    return KB_OK;
+}
+
+static int linear_naive_cuda_run(struct kb_case *c)
+{
+    struct linear_naive_cuda_state *st = c->state;
+    const void *q, *k, *v;
+    attention_cuda_inputs(&st->a, c->input_copy, &q, &k, &v);
+    int e = linear_naive_cuda_launch(&c->shape, c->dtype, q, k, v, st->a.o, st->scores, st->decay_pow, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "linear_naive launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int linear_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct linear_naive_cuda_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    float *o = malloc((size_t)s->batch * s->heads * s->seq_len * s->head_dim * sizeof *o);
+    if (!o || attention_cuda_output(&st->a, s, o) != KB_OK) {
+        free(o);
+        memset(acc, 0, sizeof *acc);
+        acc->rel_l2_err = INFINITY;
+        return KB_ERROR;
+    }
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_num_procs();
+#endif
+    int rc = linear_verify_output_tol(s, &st->a.in, o, c->seed, threads, verify_default_tolerance(c->dtype), acc);
+    free(o);
+    return rc;
+}
+
+static int linear_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct linear_naive_cuda_state *st = c->state;
+    return attention_input_tensors(&c->shape, &st->a.in, out, max); /* the inputs, as rounded */
+}
+
+const struct kb_kernel kb_attention_linear_cuda_naive = {
+    .name = "attention.linear",
+    .impl = "cuda.naive",
+    .description = "linear attention, masked-quadratic form ((φ(Q)φ(K)ᵀ)⊙D)V with the N×N matrices in GPU memory: the "
+                   "naive GPU baseline; f16/bf16 inputs, f32 math, no tensor cores",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
+    .flops = linear_naive_flops,
+    .bytes = linear_naive_bytes,
+    .footprint = linear_naive_cuda_footprint,
+    .setup = linear_naive_cuda_setup,
+    .run = linear_naive_cuda_run,
+    .verify = linear_naive_cuda_verify,
+    .tensors = linear_naive_cuda_tensors,
+    .teardown = linear_naive_cuda_teardown,
+};

@@ -1,0 +1,145 @@
+/* window_naive_cuda.c - attention.window@cuda.naive: causal sliding-window attention (query i
+ * sees keys max(0, i − W + 1) .. i), the "existing naive kernel" Faster Neighborhood Attention
+ * measures its fused kernel against, on the GPU: a thread block per query row, a scalar score
+ * loop over the window's keys into shared memory, the softmax, then P·V (naive_cuda.cu). The
+ * GPU twin of attention.window@cpu.naive and the baseline of attention.window@cuda.mma.
+ * f16 and bf16 inputs (rounded on the GPU, attention_cuda.h), float32 arithmetic, any d, GQA.
+ * Verified exactly as attention.window@cuda.mma: sampled rows against the float64 window
+ * reference over the same rounded inputs, verify_default_tolerance's bound for the dtype
+ * (f16 5e-3, bf16 2e-2 relative L2; here only O's final rounding to 16 bits enters). */
+#include "kernels/attention/naive_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness/verify.h"
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/sparse.h"
+
+/* The score row lives in shared memory: refuse a window the device cannot hold there. The
+ * kernel's own static shared memory (two reductions of 4 floats) is left room for. */
+static int window_naive_fits(const struct kb_shape *s, int *optin_out, char *err, size_t errlen)
+{
+    int dev = 0, optin = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.window@cuda.naive: querying shared memory: %s", cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    size_t need = window_naive_cuda_smem(s);
+    if (need + 256 > (size_t)optin) {
+        snprintf(err, errlen,
+                 "attention.window@cuda.naive: min(W, N) = %d scores and d = %d need %zu bytes of shared memory per "
+                 "block, the device allows %d",
+                 s->window < s->seq_len ? s->window : s->seq_len, s->head_dim, need, optin);
+        return KB_UNSUPPORTED;
+    }
+    *optin_out = optin;
+    return KB_OK;
+}
+
+static void window_naive_cuda_teardown(struct kb_case *c)
+{
+    struct attention_cuda *a = c->state;
+    if (a) {
+        attention_cuda_free(a);
+        free(a);
+    }
+    c->state = NULL;
+}
+
+static int window_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int optin = 0;
+    int rc = attention_check_shape(&c->shape, err, errlen);
+    if (rc == KB_OK)
+        rc = window_check_shape(&c->shape, err, errlen);
+    if (rc == KB_OK)
+        rc = window_naive_fits(&c->shape, &optin, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct attention_cuda *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    rc = attention_cuda_new(a, &c->shape, c->dtype, c->seed, c->stream, NULL, 0, err, errlen);
+    if (rc != KB_OK) {
+        free(a);
+        return rc;
+    }
+    c->state = a;
+    /* the device's whole opt-in limit, not this case's need: a smaller later case must not
+     * lower it under a case set up before it and run after */
+    cudaError_t e = (cudaError_t)window_naive_cuda_prepare((size_t)optin - 256, c->dtype);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.window@cuda.naive: allowing %d bytes of shared memory: %s", optin - 256,
+                 cudaGetErrorString(e));
+        window_naive_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    attention_cuda_copies(a, c, &c->shape);
+    return KB_OK;
+}
+
+static int window_naive_cuda_run(struct kb_case *c)
+{
+    return attention_cuda_run(c, window_naive_cuda_launch, "window_naive");
+}
+
+/* Row `row` of the output: softmax attention over the W latest keys, in float64. */
+static void window_naive_cuda_row(const void *ctx, const struct kb_shape *s, long row, double *out)
+{
+    const struct attention_cuda *a = ctx;
+    const int n = s->seq_len, d = s->head_dim;
+    const int i = (int)(row % n);
+    const size_t kv_head = attention_kv_head(s, (size_t)(row / n));
+    struct key_range range = { window_first_key(i, s->window), i + 1 };
+    attention_ranges_reference_row(a->in.q + (size_t)row * d, a->in.k + kv_head * n * d, a->in.v + kv_head * n * d, d,
+                                   &range, 1, out);
+}
+
+static int window_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct attention_cuda *a = c->state;
+    const struct kb_shape *s = &c->shape;
+    const long total = (long)s->batch * s->heads * s->seq_len;
+    float *o = malloc((size_t)total * s->head_dim * sizeof *o);
+    if (!o || attention_cuda_output(a, s, o) != KB_OK) {
+        free(o);
+        return KB_ERROR;
+    }
+    int rc = attention_verify_sampled(s, c->seed, o, total, 0, window_naive_cuda_row, a,
+                                      verify_default_tolerance(c->dtype), acc);
+    free(o);
+    return rc;
+}
+
+static int window_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct attention_cuda *a = c->state;
+    return attention_input_tensors(&c->shape, &a->in, out, max); /* the inputs, as rounded */
+}
+
+const struct kb_kernel kb_attention_window_cuda_naive = {
+    .name = "attention.window",
+    .impl = "cuda.naive",
+    .description = "causal sliding-window attention, naive GPU baseline: a block per query, scalar score loop into "
+                   "shared memory, softmax, P·V; f16/bf16 inputs, f32 math, no tensor cores",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .flops = window_flops,
+    .bytes = window_bytes,
+    .footprint = NULL,
+    .setup = window_naive_cuda_setup,
+    .run = window_naive_cuda_run,
+    .verify = window_naive_cuda_verify,
+    .tensors = window_naive_cuda_tensors,
+    .teardown = window_naive_cuda_teardown,
+    .axes = WINDOW_AXES,
+};
