@@ -36,11 +36,12 @@ extern "C" {
 #include "kernels/attention/gla_cuda.h"
 }
 
-#include "kernels/gpu/ptx.cuh"
+#include "kernels/attention/chunk_tiles.cuh"
 
 namespace {
 
 using namespace kb_ptx;
+using namespace kb_chunk;
 
 constexpr int CHUNK = GLA_CUDA_CHUNK;
 constexpr int TILES = CHUNK / 16;   /* 16-row tiles of a chunk: one warp each in pass 3 */
@@ -52,44 +53,10 @@ static_assert(CHUNK % 16 == 0, "chunk must be a multiple of the mma's 16 rows");
  * go subnormal (< 0.016) changes an O(1) output by under 1e-5. Exact in both formats. */
 constexpr float STATE_SCALE = 1.f / 256.f;
 
-template <bool BF16> __device__ __forceinline__ float2 unpack2(uint32_t u)
-{
-    if (BF16)
-        return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&u));
-    return __half22float2(*reinterpret_cast<__half2 *>(&u));
-}
 
-template <bool BF16> __device__ __forceinline__ uint16_t to16(float x)
-{
-    return (uint16_t)(pack2<BF16>(x, 0.f) & 0xFFFFu);
-}
 
-template <bool BF16> __device__ __forceinline__ float from16(uint16_t x)
-{
-    return unpack2<BF16>((uint32_t)x).x;
-}
 
-/* Index of element 0 of 16-byte chunk ch of row `row` in a swizzled tile of D-wide rows. */
-template <int D> __device__ __forceinline__ int swz(int row, int ch)
-{
-    return row * D + ((ch ^ (row & 7)) << 3);
-}
-/* Index of element p of row `row`. */
-template <int D> __device__ __forceinline__ int swz_elem(int row, int p)
-{
-    return swz<D>(row, p >> 3) + (p & 7);
-}
 
-/* Rows [row0, row0 + ROWS) of a [n, D] matrix into a swizzled tile; rows past n are zero. */
-template <int D, int ROWS> __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
-{
-    constexpr int CH = D / 8;
-    for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
-        int r = c / CH, ch = c % CH, gr = row0 + r;
-        bool ok = gr < n;
-        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
-    }
-}
 
 /* An A fragment (see above) with its channels k = kb + {0, 1, 8, 9} (kb = 16·kk + 2t4)
  * multiplied by f[0..3], in float32, rounded again. Registers 0 and 1 hold channels kb, kb+1
@@ -124,9 +91,9 @@ __global__ void __launch_bounds__(THREADS) gla_local(const uint16_t *__restrict_
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
     const int t0 = c * C;
 
-    load_tile<D, C>(sK, K + kvoff, t0, n);
-    load_tile<D, C>(sV, V + kvoff, t0, n);
-    load_tile<D, C>(sG, G + qoff, t0, n);
+    load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
+    load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+    load_tile<D, C, THREADS>(sG, G + qoff, t0, n);
     cp_commit();
     cp_wait<0>();
     __syncthreads();
@@ -146,44 +113,7 @@ __global__ void __launch_bounds__(THREADS) gla_local(const uint16_t *__restrict_
     }
     __syncthreads();
 
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-    const int p0 = warp * 16 * MT;
-    float acc[MT][D / 8][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int i = 0; i < D / 8; i++)
-            acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
-#pragma unroll
-    for (int kc = 0; kc < C / 16; kc++) {
-        uint32_t a[MT][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-            /* matrix i = lane/8: tokens kc·16 + 8·(i/2) + lane%8, channels p0 + 16·mt + 8·(i%2) */
-            int j = kc * 16 + 8 * (lane / 16) + lane % 8;
-            ldsm_x4_trans(a[mt], smem_u32(sK + swz<D>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
-        }
-#pragma unroll
-        for (int dp = 0; dp < D / 16; dp++) {
-            /* matrix i: tokens kc·16 + 8·(i%2) + lane%8, columns 16·dp + 8·(i/2) */
-            uint32_t r[4];
-            int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
-            ldsm_x4_trans(r, smem_u32(sV + swz<D>(vr, dp * 2 + lane / 16)));
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
-                mma_16816<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
-            }
-        }
-    }
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < D / 8; nt++) {
-            int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
-            *reinterpret_cast<float2 *>(out + (size_t)p * D + col) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-            *reinterpret_cast<float2 *>(out + (size_t)(p + 8) * D + col) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
-        }
+    chunk_state_product<D, C, BF16>(sK, sV, out);
 }
 
 /* ---- pass 2: the scan over chunks, one thread per state element ----------------------------- */
@@ -244,11 +174,11 @@ __global__ void __launch_bounds__(THREADS) gla_out(const uint16_t *__restrict__ 
     const int t0 = c * C;
     const size_t slot = ((size_t)b * heads + h) * nc + c;
 
-    load_tile<D, D>(sS, prefix + slot * D * D, 0, D);
-    load_tile<D, C>(sQ, Q + qoff, t0, n);
-    load_tile<D, C>(sK, K + kvoff, t0, n);
-    load_tile<D, C>(sV, V + kvoff, t0, n);
-    load_tile<D, C>(sG, G + qoff, t0, n);
+    load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+    load_tile<D, C, THREADS>(sQ, Q + qoff, t0, n);
+    load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
+    load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+    load_tile<D, C, THREADS>(sG, G + qoff, t0, n);
     cp_commit();
     cp_wait<0>();
     __syncthreads();
@@ -389,15 +319,6 @@ __global__ void __launch_bounds__(THREADS) gla_out(const uint16_t *__restrict__ 
     }
 }
 
-template <typename F> cudaError_t allow_smem(F *kernel, size_t bytes, bool *done)
-{
-    if (*done)
-        return cudaSuccess;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-    if (e == cudaSuccess)
-        *done = true;
-    return e;
-}
 
 template <int D, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, const void *g, void *o,

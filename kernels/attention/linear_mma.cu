@@ -31,41 +31,18 @@ extern "C" {
 #include "kernels/attention/linear_cuda.h"
 }
 
-#include "kernels/gpu/ptx.cuh"
+#include "kernels/attention/chunk_tiles.cuh"
 
 namespace {
 
 using namespace kb_ptx;
+using namespace kb_chunk;
 
 constexpr int CHUNK = LINEAR_CUDA_CHUNK;
 
-template <bool BF16> __device__ __forceinline__ float2 unpack2(uint32_t u)
-{
-    if (BF16)
-        return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&u));
-    return __half22float2(*reinterpret_cast<__half2 *>(&u));
-}
 
-template <bool BF16> __device__ __forceinline__ uint16_t to16(float x)
-{
-    return (uint16_t)(pack2<BF16>(x, 0.f) & 0xFFFFu);
-}
 
-template <bool BF16> __device__ __forceinline__ float from16(uint16_t x)
-{
-    return unpack2<BF16>((uint32_t)x).x;
-}
 
-/* Index of element 0 of 16-byte chunk ch of row `row` in a swizzled tile of D-wide rows. */
-template <int D> __device__ __forceinline__ int swz(int row, int ch)
-{
-    return row * D + ((ch ^ (row & 7)) << 3);
-}
-/* Index of element p of row `row`. */
-template <int D> __device__ __forceinline__ int swz_elem(int row, int p)
-{
-    return swz<D>(row, p >> 3) + (p & 7);
-}
 
 /* log2 λ_h (linear.h: λ_h = 1 − 2^(−5 − 8h/H)), in double so λ^m stays accurate. */
 __device__ __forceinline__ double log2_lambda(int h, int heads)
@@ -87,18 +64,6 @@ __device__ __forceinline__ float feature(int f, float x)
     return x > 0.f ? x + 1.f : expf(x);
 }
 
-/* Rows [row0, row0 + ROWS) of a [n, D] matrix, as stored, into a swizzled tile; rows past n
- * are zero. */
-template <int D, int ROWS, int THREADS>
-__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
-{
-    constexpr int CH = D / 8;
-    for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
-        int r = c / CH, ch = c % CH, gr = row0 + r;
-        bool ok = gr < n;
-        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
-    }
-}
 
 /* φ of rows [row0, row0 + ROWS) of a [n, D] matrix into a swizzled tile, row r multiplied by
  * 2^(log2_w·(ROWS−1−r)) (the decay weight of the chunk-state update; log2_w = 0: none); rows
@@ -135,7 +100,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
                                                      float *__restrict__ local, int n, int heads, int kv_heads, int nc,
                                                      int f, int decay)
 {
-    constexpr int C = CHUNK, MT = D / 64, THREADS = 128;
+    constexpr int C = CHUNK, THREADS = 128;
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sK = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sV = sK + C * D;
@@ -159,43 +124,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
         out[(size_t)D * D + p] = acc;
     }
 
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-    const int p0 = warp * 16 * MT;
-    float acc[MT][D / 8][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int i = 0; i < D / 8; i++)
-            acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
-#pragma unroll
-    for (int kc = 0; kc < C / 16; kc++) {
-        uint32_t a[MT][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-            /* matrix i = lane/8: rows (tokens) kc·16 + 8·(i/2) + lane%8, columns p0 + 16·mt + 8·(i%2) */
-            int j = kc * 16 + 8 * (lane / 16) + lane % 8;
-            ldsm_x4_trans(a[mt], smem_u32(sK + swz<D>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
-        }
-#pragma unroll
-        for (int dp = 0; dp < D / 16; dp++) {
-            uint32_t r[4];
-            int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
-            ldsm_x4_trans(r, smem_u32(sV + swz<D>(vr, dp * 2 + lane / 16)));
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
-                mma_16816<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
-            }
-        }
-    }
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < D / 8; nt++) {
-            int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
-            *reinterpret_cast<float2 *>(out + (size_t)p * D + col) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-            *reinterpret_cast<float2 *>(out + (size_t)(p + 8) * D + col) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
-        }
+    chunk_state_product<D, C, BF16>(sK, sV, out);
 }
 
 /* ---- pass 2: the scan over chunks, one thread per state element ----------------------------- */
@@ -405,15 +334,6 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
     }
 }
 
-template <typename F> cudaError_t allow_smem(F *kernel, size_t bytes, bool *done)
-{
-    if (*done)
-        return cudaSuccess;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-    if (e == cudaSuccess)
-        *done = true;
-    return e;
-}
 
 template <int D, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
