@@ -103,6 +103,33 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
         }
 }
 
+/* O += (τ·W)·V for one warp's 16 query rows of a chunk: W is the warp's masked in-chunk weights
+ * in the S-accumulator layout (s[n-tile][4], which is already the A-fragment layout of P·V, two
+ * n-tiles a k-step), τ the per-row scale (rows g and g + 8) applied before rounding to 16 bits;
+ * key tiles after the warp's own (kc > warp) are all masked and skipped. */
+template <int D, int C, bool BF16>
+__device__ __forceinline__ void chunk_intra_pv(float (&o)[D / 8][4], const float (&s)[C / 8][4], const float (&tau)[2],
+                                               const uint16_t *sV, int warp, int lane)
+{
+#pragma unroll
+    for (int kc = 0; kc < C / 16; kc++) {
+        if (kc > warp)
+            break;
+        uint32_t pa[4];
+        pa[0] = pack2<BF16>(s[2 * kc][0] * tau[0], s[2 * kc][1] * tau[0]);
+        pa[1] = pack2<BF16>(s[2 * kc][2] * tau[1], s[2 * kc][3] * tau[1]);
+        pa[2] = pack2<BF16>(s[2 * kc + 1][0] * tau[0], s[2 * kc + 1][1] * tau[0]);
+        pa[3] = pack2<BF16>(s[2 * kc + 1][2] * tau[1], s[2 * kc + 1][3] * tau[1]);
+#pragma unroll
+        for (int dp = 0; dp < D / 16; dp++) {
+            uint32_t r[4];
+            ldsm_x4_trans(r, smem_u32(sV + swz<D>(kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
+            mma_16816<BF16>(o[2 * dp], pa, r[0], r[1]);
+            mma_16816<BF16>(o[2 * dp + 1], pa, r[2], r[3]);
+        }
+    }
+}
+
 /* Lets `kernel` use `bytes` of dynamic shared memory, once per process (*done remembers). */
 template <typename F> cudaError_t allow_smem(F *kernel, size_t bytes, bool *done)
 {

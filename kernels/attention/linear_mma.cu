@@ -297,24 +297,8 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
                 o[dt][2 * i + 1] *= m;
             }
         }
-        /* O += (τ·W)·V: the accumulator of two n-tiles is the A operand of one k-step */
-#pragma unroll
-        for (int kc = 0; kc < C / 16; kc++) {
-            if (kc > warp)
-                break;
-            uint32_t pa[4];
-            pa[0] = pack2<BF16>(s[2 * kc][0] * tau[0], s[2 * kc][1] * tau[0]);
-            pa[1] = pack2<BF16>(s[2 * kc][2] * tau[1], s[2 * kc][3] * tau[1]);
-            pa[2] = pack2<BF16>(s[2 * kc + 1][0] * tau[0], s[2 * kc + 1][1] * tau[0]);
-            pa[3] = pack2<BF16>(s[2 * kc + 1][2] * tau[1], s[2 * kc + 1][3] * tau[1]);
-#pragma unroll
-            for (int dp = 0; dp < D / 16; dp++) {
-                uint32_t r[4];
-                ldsm_x4_trans(r, smem_u32(sV + swz<D>(kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-                mma_16816<BF16>(o[2 * dp], pa, r[0], r[1]);
-                mma_16816<BF16>(o[2 * dp + 1], pa, r[2], r[3]);
-            }
-        }
+        /* O += (τ·W)·V */
+        chunk_intra_pv<D, C, BF16>(o, s, tau, sV, warp, lane);
     } else {
         scale[0] = scale[1] = sigma; /* o holds σ·numerator */
     }
