@@ -121,23 +121,11 @@ static int linear_cuda_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* O back to the host in float32 (widened on the GPU), then the sampled rows against float64. */
-static int linear_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+int linear_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
+                              enum kb_dtype t, struct kb_accuracy *acc)
 {
-    const struct linear_cuda_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    const size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
-    cudaStream_t stream = (cudaStream_t)st->a.stream;
-    float *o = malloc(nq * sizeof *o), *d_o = NULL;
-    cudaError_t e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_widen(st->a.o, d_o, nq, c->dtype, stream);
-    if (e == cudaSuccess && o)
-        e = cudaMemcpyAsync(o, d_o, nq * sizeof *o, cudaMemcpyDeviceToHost, stream);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(stream);
-    cudaFree(d_o);
-    if (!o || e != cudaSuccess) {
+    float *o = malloc((size_t)s->batch * s->heads * s->seq_len * s->head_dim * sizeof *o);
+    if (!o || attention_cuda_output(a, s, o) != KB_OK) {
         free(o);
         memset(acc, 0, sizeof *acc);
         acc->rel_l2_err = INFINITY;
@@ -147,9 +135,15 @@ static int linear_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 #ifdef _OPENMP
     threads = omp_get_num_procs();
 #endif
-    int rc = linear_verify_output_tol(s, &st->a.in, o, c->seed, threads, verify_default_tolerance(c->dtype), acc);
+    int rc = linear_verify_output_tol(s, &a->in, o, seed, threads, verify_default_tolerance(t), acc);
     free(o);
     return rc;
+}
+
+static int linear_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct linear_cuda_state *st = c->state;
+    return linear_cuda_verify_output(&st->a, &c->shape, c->seed, c->dtype, acc);
 }
 
 static int linear_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

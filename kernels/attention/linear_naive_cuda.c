@@ -20,13 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-#include "harness/verify.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/linear.h"
+#include "kernels/attention/linear_cuda.h"
 
 struct linear_naive_cuda_state {
     struct attention_cuda a;
@@ -150,21 +147,7 @@ static int linear_naive_cuda_run(struct kb_case *c)
 static int linear_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct linear_naive_cuda_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    float *o = malloc((size_t)s->batch * s->heads * s->seq_len * s->head_dim * sizeof *o);
-    if (!o || attention_cuda_output(&st->a, s, o) != KB_OK) {
-        free(o);
-        memset(acc, 0, sizeof *acc);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_num_procs();
-#endif
-    int rc = linear_verify_output_tol(s, &st->a.in, o, c->seed, threads, verify_default_tolerance(c->dtype), acc);
-    free(o);
-    return rc;
+    return linear_cuda_verify_output(&st->a, &c->shape, c->seed, c->dtype, acc);
 }
 
 static int linear_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

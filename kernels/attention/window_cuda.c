@@ -52,20 +52,23 @@ static void window_cuda_row(const void *ctx, const struct kb_shape *s, long row,
                                    &range, 1, out);
 }
 
-static int window_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+int window_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
+                              enum kb_dtype t, struct kb_accuracy *acc)
 {
-    const struct attention_cuda *a = c->state;
-    const struct kb_shape *s = &c->shape;
     const long total = (long)s->batch * s->heads * s->seq_len;
     float *o = malloc((size_t)total * s->head_dim * sizeof *o);
     if (!o || attention_cuda_output(a, s, o) != KB_OK) {
         free(o);
         return KB_ERROR;
     }
-    int rc = attention_verify_sampled(s, c->seed, o, total, 0, window_cuda_row, a, verify_default_tolerance(c->dtype),
-                                      acc);
+    int rc = attention_verify_sampled(s, seed, o, total, 0, window_cuda_row, a, verify_default_tolerance(t), acc);
     free(o);
     return rc;
+}
+
+static int window_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+{
+    return window_cuda_verify_output(c->state, &c->shape, c->seed, c->dtype, acc);
 }
 
 static int window_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "harness/verify.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/sparse.h"
 
@@ -90,32 +89,11 @@ static int window_naive_cuda_run(struct kb_case *c)
     return attention_cuda_run(c, window_naive_cuda_launch, "window_naive");
 }
 
-/* Row `row` of the output: softmax attention over the W latest keys, in float64. */
-static void window_naive_cuda_row(const void *ctx, const struct kb_shape *s, long row, double *out)
-{
-    const struct attention_cuda *a = ctx;
-    const int n = s->seq_len, d = s->head_dim;
-    const int i = (int)(row % n);
-    const size_t kv_head = attention_kv_head(s, (size_t)(row / n));
-    struct key_range range = { window_first_key(i, s->window), i + 1 };
-    attention_ranges_reference_row(a->in.q + (size_t)row * d, a->in.k + kv_head * n * d, a->in.v + kv_head * n * d, d,
-                                   &range, 1, out);
-}
+
 
 static int window_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
-    const struct attention_cuda *a = c->state;
-    const struct kb_shape *s = &c->shape;
-    const long total = (long)s->batch * s->heads * s->seq_len;
-    float *o = malloc((size_t)total * s->head_dim * sizeof *o);
-    if (!o || attention_cuda_output(a, s, o) != KB_OK) {
-        free(o);
-        return KB_ERROR;
-    }
-    int rc = attention_verify_sampled(s, c->seed, o, total, 0, window_naive_cuda_row, a,
-                                      verify_default_tolerance(c->dtype), acc);
-    free(o);
-    return rc;
+    return window_cuda_verify_output(c->state, &c->shape, c->seed, c->dtype, acc);
 }
 
 static int window_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
