@@ -188,7 +188,7 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id
 q "SELECT kernel, dtype, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY kernel, dtype;" | sed 's/^/# naive worst error: /'
 q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' AND seq_len < 100000;" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of naive4)" "0" "the naive linear attention refuses N×N matrices over a quarter of free memory, without failing the sweep"
-expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.linear' AND seq_len = 131072 AND status = 'skipped' AND error LIKE '%GiB%quarter%';")" "1" "and says how many GiB they need"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.linear' AND seq_len = 131072 AND status = 'skipped' AND error LIKE '%GiB%quarter%' AND error LIKE '%B·H·N²%';")" "1" "and says how many GiB they need"
 expect_eq "$(rc_of naive5)" "0" "the naive window refuses a window whose scores exceed shared memory"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.window' AND seq_len = 100000 AND status = 'skipped' AND error LIKE '%shared memory%';")" "1" "and says why"
 

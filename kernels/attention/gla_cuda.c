@@ -21,6 +21,7 @@
 
 #include "harness/verify.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
 
 struct gla_cuda_state {
@@ -85,15 +86,12 @@ static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
                  s->chunk, GLA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    size_t free_b = 0, total_b = 0;
     const double bnd = (double)s->batch * s->seq_len * s->head_dim;
     double need = gla_cuda_scratch_bytes(s, c->dtype) + kb_dtype_size(c->dtype) * bnd * (4.0 * s->heads + 2.0 * s->kv_heads) +
                   4.0 * bnd * s->heads; /* Q, gates, O, K, V; the float32 upload scratch */
-    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && need > (double)free_b) {
-        snprintf(err, errlen, "attention.gla@cuda.mma: needs %.1f GB of device memory (chunk states included), %.1f GB free",
-                 need / 1e9, (double)free_b / 1e9);
-        return KB_UNSUPPORTED;
-    }
+    rc = gpu_memory_fits(need, 1.0, "attention.gla@cuda.mma (chunk states included)", err, errlen);
+    if (rc != KB_OK)
+        return rc;
     struct gla_cuda_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "out of memory");

@@ -20,6 +20,7 @@
 
 #include "harness/verify.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
 
 struct linear_cuda_state {
@@ -75,14 +76,11 @@ static int linear_cuda_setup(struct kb_case *c, char *err, size_t errlen)
                  s->chunk, LINEAR_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    size_t free_b = 0, total_b = 0;
     double inputs = (double)kb_dtype_size(c->dtype) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * s->kv_heads);
     double need = linear_cuda_scratch_bytes(s, c->dtype) + inputs + 4.0 * s->batch * s->heads * s->seq_len * s->head_dim;
-    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && need > (double)free_b) {
-        snprintf(err, errlen, "attention.linear@cuda.mma: needs %.1f GB of device memory (chunk states included), %.1f GB free",
-                 need / 1e9, (double)free_b / 1e9);
-        return KB_UNSUPPORTED;
-    }
+    rc = gpu_memory_fits(need, 1.0, "attention.linear@cuda.mma (chunk states included)", err, errlen);
+    if (rc != KB_OK)
+        return rc;
     struct linear_cuda_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "out of memory");

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_cuda.h"
 
@@ -62,19 +63,10 @@ static int scores_fit(const struct kb_shape *s, char *err, size_t errlen)
         return KB_UNSUPPORTED;
     }
     const double need = 4.0 * s->batch * s->heads * (double)s->seq_len * s->seq_len;
-    size_t free_b = 0, total_b = 0;
-    cudaError_t e = cudaMemGetInfo(&free_b, &total_b);
-    if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.linear@cuda.naive: cudaMemGetInfo: %s", cudaGetErrorString(e));
-        return KB_ERROR;
-    }
-    if (need > (double)free_b / 4) {
-        snprintf(err, errlen,
-                 "attention.linear@cuda.naive: the N×N score matrices (B·H·N² floats) need %.2f GiB, more than a "
-                 "quarter of the %.2f GiB free",
-                 need / 1073741824.0, (double)free_b / 1073741824.0);
-        return KB_UNSUPPORTED;
-    }
+    int fits = gpu_memory_fits(need, 0.25, "attention.linear@cuda.naive, its N×N score matrices (B·H·N² floats)", err,
+                               errlen);
+    if (fits != KB_OK)
+        return fits;
     return KB_OK;
 }
 

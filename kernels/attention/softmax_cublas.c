@@ -6,6 +6,7 @@
  * applied in the softmax), as an unfused implementation does. GQA through the pointer arrays:
  * query head h reads key/value head h / (H / H_kv). */
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/gpu/device_memory.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -53,12 +54,9 @@ static int softmax_setup(struct kb_case *c, char *err, size_t errlen)
         return rc;
     long bh = (long)s->batch * s->heads;
     double score_bytes = 4.0 * bh * (double)s->seq_len * s->seq_len;
-    size_t free_b = 0, total_b = 0;
-    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && score_bytes > 0.85 * (double)free_b) {
-        snprintf(err, errlen, "the %.2f GiB score matrix does not fit in %.2f GiB of free GPU memory",
-                 score_bytes / 1073741824.0, (double)free_b / 1073741824.0);
-        return KB_UNSUPPORTED;
-    }
+    rc = gpu_memory_fits(score_bytes, 0.85, "the score matrix", err, errlen);
+    if (rc != KB_OK)
+        return rc;
     struct softmax_cublas *x = calloc(1, sizeof *x);
     if (!x) {
         snprintf(err, errlen, "out of memory");

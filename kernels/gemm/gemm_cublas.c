@@ -17,6 +17,7 @@
 #include "harness/verify.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/gpu/input_copies.h"
+#include "kernels/gpu/device_memory.h"
 
 #define GEMM_VERIFY_POINTS 4096
 
@@ -97,13 +98,10 @@ static int gemm_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_UNSUPPORTED;
     }
     size_t mk = (size_t)s->m * s->k, nk = (size_t)s->n * s->k, mn = (size_t)s->m * s->n;
-    size_t free_b = 0, total_b = 0;
     double need = kb_dtype_size(c->dtype) * (double)(mk + nk + mn) + 4.0 * (double)(mk > nk ? mk : nk);
-    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && need > 0.9 * (double)free_b) {
-        snprintf(err, errlen, "needs %.2f GiB of GPU memory, %.2f GiB free", need / 1073741824.0,
-                 (double)free_b / 1073741824.0);
-        return KB_UNSUPPORTED;
-    }
+    int fits = gpu_memory_fits(need, 0.9, "gemm.dense@cuda.cublas", err, errlen);
+    if (fits != KB_OK)
+        return fits;
     struct gemm_state *g = calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "out of memory");
