@@ -14,6 +14,7 @@
 #include "harness/npy.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
+#include "kernels/gpu/input_copies.h"
 
 double runner_now(void)
 {
@@ -319,10 +320,6 @@ static void kernel_stats(const struct kb_case *c, struct kb_counter_report *r)
     free(out);
 }
 
-/* At most this many input copies: a kernel with tiny inputs rotates through fewer, its calls
- * then partly warm (a graph of them still beats one launch-bound call per sample). */
-#define RUNNER_INPUT_COPIES_MAX 256
-
 /* Copies of the inputs a cold-cache GPU case rotates through: enough that the bytes read
  * between two uses of one copy are twice the L2, so none is still cached (1: no rotation, for
  * hot runs and for inputs larger than L2, which the flush before each sample already evicts). */
@@ -334,7 +331,9 @@ static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
     double bytes = k->bytes(&pc->shape, pc->dtype);
     if (!(bytes > 0) || bytes >= l2_bytes)
         return 1;
-    return (int)fmin(RUNNER_INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
+    /* at most INPUT_COPIES_MAX: tiny inputs then rotate through fewer, their calls partly warm (a
+     * graph of them still beats one launch-bound call per sample) */
+    return (int)fmin(INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
 }
 
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,

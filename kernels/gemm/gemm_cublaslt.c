@@ -135,7 +135,7 @@ static int lt_run(struct kb_case *c)
         alpha = st->dev_scalars;
     else if (st->variant == LT_I8_OUT_I32)
         alpha = &one_i, beta = &zero_i;
-    cublasStatus_t b = cublasLtMatmul(st->lt, st->op, alpha, st->ops.w[p], st->lw, st->ops.a[p], st->la, beta, st->d,
+    cublasStatus_t b = cublasLtMatmul(st->lt, st->op, alpha, st->ops.w.ptr[p], st->lw, st->ops.a.ptr[p], st->la, beta, st->d,
                                       st->ly, st->d, st->ly, &st->algo, st->workspace, LT_WORKSPACE,
                                       (cudaStream_t)c->stream);
     if (b != CUBLAS_STATUS_SUCCESS) {

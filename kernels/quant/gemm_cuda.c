@@ -139,7 +139,7 @@ static int int8_run(struct kb_case *c)
 {
     struct int8_cuda_state *st = c->state;
     const int p = qgemm_operands_pick(&st->ops, c->input_copy);
-    int e = qgemm_int8_launch(st->ops.a[p], st->ops.w[p], st->d.m, st->d.n, st->ops.lda, st->dyb, st->dyc, st->y,
+    int e = qgemm_int8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, st->dyb, st->dyc, st->y,
                               c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "qgemm_mma (s8) launch: %s", cudaGetErrorString((cudaError_t)e));
@@ -280,7 +280,7 @@ static int fp8_run(struct kb_case *c)
 {
     struct fp8_cuda_state *st = c->state;
     const int p = qgemm_operands_pick(&st->ops, c->input_copy);
-    int e = qgemm_fp8_launch(st->ops.a[p], st->ops.w[p], st->d.m, st->d.n, st->ops.lda, st->d.s_a * st->d.s_w,
+    int e = qgemm_fp8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, st->d.s_a * st->d.s_w,
                              st->y, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "qgemm_mma (e4m3) launch: %s", cudaGetErrorString((cudaError_t)e));

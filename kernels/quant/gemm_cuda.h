@@ -16,6 +16,7 @@
 #ifndef KB_QUANT_GEMM_CUDA_H
 #define KB_QUANT_GEMM_CUDA_H
 
+#include "kernels/gpu/input_copies.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,7 @@ struct qgemm_operands {
     int m_pad, n_pad; /* rows allocated: m and n rounded up to 16 */
     size_t lda;       /* QGEMM_LDA(k) */
     int copies;
-    void *a[QGEMM_COPIES_MAX], *w[QGEMM_COPIES_MAX];
+    struct input_copies a, w; /* a.ptr[0], w.ptr[0]: the uploads; the rest device copies of them */
 };
 /* Uploads host codes a[M,K] and w[N,K] (dense) into padded device rows, copies_wanted copies
  * (at least 1, at most QGEMM_COPIES_MAX, fewer when GPU memory is short). Synchronises. */

@@ -21,10 +21,10 @@ static int fail_cuda(cudaError_t e, const char *doing, char *err, size_t errlen)
 
 void qgemm_operands_free(struct qgemm_operands *o)
 {
-    for (int i = 0; i < QGEMM_COPIES_MAX; i++) {
-        cudaFree(o->a[i]);
-        cudaFree(o->w[i]);
-    }
+    input_copies_free(&o->a);
+    input_copies_free(&o->w);
+    cudaFree(o->a.ptr[0]);
+    cudaFree(o->w.ptr[0]);
     memset(o, 0, sizeof *o);
 }
 
@@ -60,25 +60,18 @@ int qgemm_operands_new(struct qgemm_operands *o, const void *a, const void *w, i
             return KB_UNSUPPORTED;
         }
     }
-    cudaError_t e = upload_padded(&o->a[0], a, m, o->m_pad, k, o->lda, st);
+    cudaError_t e = upload_padded(&o->a.ptr[0], a, m, o->m_pad, k, o->lda, st);
     if (e == cudaSuccess)
-        e = upload_padded(&o->w[0], w, n, o->n_pad, k, o->lda, st);
-    for (int i = 1; i < copies && e == cudaSuccess; i++) {
-        e = cudaMalloc(&o->a[i], a_bytes);
-        if (e == cudaSuccess)
-            e = cudaMalloc(&o->w[i], w_bytes);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(o->a[i], o->a[0], a_bytes, cudaMemcpyDeviceToDevice, st);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(o->w[i], o->w[0], w_bytes, cudaMemcpyDeviceToDevice, st);
-    }
+        e = upload_padded(&o->w.ptr[0], w, n, o->n_pad, k, o->lda, st);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(st);
     if (e != cudaSuccess) {
         qgemm_operands_free(o);
         return fail_cuda(e, "uploading A and W", err, errlen);
     }
-    o->copies = copies;
+    /* the rotation's copies are made on the GPU from the uploads (fewer if memory runs short) */
+    copies = input_copies_make(&o->a, o->a.ptr[0], a_bytes, copies, st);
+    o->copies = input_copies_make(&o->w, o->w.ptr[0], w_bytes, copies, st);
     return KB_OK;
 }
 

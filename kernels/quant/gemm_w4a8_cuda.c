@@ -13,6 +13,7 @@
  * covers all of K (an mma step of 32 k must not straddle two groups). Input rotation: as many
  * copies of A, W and the scales as the harness asks for (up to 16) when they fit in memory. */
 #include "kernels/quant/quant.h"
+#include "kernels/gpu/input_copies.h"
 #include "kernels/quant/quant_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -29,9 +30,9 @@ struct w4a8_cuda {
     float s_a;
     float *y_h;
     int copies;
-    int8_t *a[W4A8_MAX_COPIES];  /* device [mp, kp] */
-    uint8_t *w[W4A8_MAX_COPIES]; /* device [np, kp/2] */
-    float *s_w[W4A8_MAX_COPIES]; /* device [np, groups] */
+    /* device A [mp, kp], W [np, kp/2] (int4 packed), scales [np, groups]: ptr[0] the uploads,
+     * the rest their copies for cold-cache rotation */
+    struct input_copies a, w, s_w;
     float *y;                    /* device [m, n] */
 };
 
@@ -46,10 +47,10 @@ static void wc_teardown(struct kb_case *c)
     struct w4a8_cuda *q = c->state;
     if (!q)
         return;
-    for (int i = 0; i < W4A8_MAX_COPIES; i++) {
-        cudaFree(q->a[i]);
-        cudaFree(q->w[i]);
-        cudaFree(q->s_w[i]);
+    struct input_copies *bufs[] = { &q->a, &q->w, &q->s_w };
+    for (int i = 0; i < 3; i++) {
+        input_copies_free(bufs[i]);
+        cudaFree(bufs[i]->ptr[0]);
     }
     cudaFree(q->y);
     quant_cuda_inner_teardown(&q->cpu);
@@ -59,30 +60,23 @@ static void wc_teardown(struct kb_case *c)
 
 static int round_up(int v, int to) { return (v + to - 1) / to * to; }
 
-/* Copy i of the padded inputs on the device; a cudaError_t. */
-static int wc_copy(struct w4a8_cuda *q, int i, const int8_t *a, const uint8_t *w, const float *sw, size_t na, size_t nw,
-                   size_t ns, cudaStream_t st)
+/* The padded inputs on the device (ptr[0] of each); a cudaError_t. */
+static int wc_upload_once(struct w4a8_cuda *q, const int8_t *a, const uint8_t *w, const float *sw, size_t na,
+                          size_t nw, size_t ns, cudaStream_t st)
 {
-    cudaError_t e = cudaMalloc((void **)&q->a[i], na);
+    cudaError_t e = cudaMalloc(&q->a.ptr[0], na);
     if (e == cudaSuccess)
-        e = cudaMalloc((void **)&q->w[i], nw);
+        e = cudaMalloc(&q->w.ptr[0], nw);
     if (e == cudaSuccess)
-        e = cudaMalloc((void **)&q->s_w[i], ns * sizeof *sw);
+        e = cudaMalloc(&q->s_w.ptr[0], ns * sizeof *sw);
     if (e == cudaSuccess)
-        e = cudaMemcpyAsync(q->a[i], a, na, cudaMemcpyHostToDevice, st);
+        e = cudaMemcpyAsync(q->a.ptr[0], a, na, cudaMemcpyHostToDevice, st);
     if (e == cudaSuccess)
-        e = cudaMemcpyAsync(q->w[i], w, nw, cudaMemcpyHostToDevice, st);
+        e = cudaMemcpyAsync(q->w.ptr[0], w, nw, cudaMemcpyHostToDevice, st);
     if (e == cudaSuccess)
-        e = cudaMemcpyAsync(q->s_w[i], sw, ns * sizeof *sw, cudaMemcpyHostToDevice, st);
+        e = cudaMemcpyAsync(q->s_w.ptr[0], sw, ns * sizeof *sw, cudaMemcpyHostToDevice, st);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(st);
-    if (e != cudaSuccess) {
-        cudaGetLastError(); /* an allocation failure is not sticky */
-        cudaFree(q->a[i]);
-        cudaFree(q->w[i]);
-        cudaFree(q->s_w[i]);
-        q->a[i] = NULL, q->w[i] = NULL, q->s_w[i] = NULL;
-    }
     return (int)e;
 }
 
@@ -112,13 +106,14 @@ static int wc_upload(struct w4a8_cuda *q, const struct kb_case *c, char *err, si
         const int wanted = c->input_copies_wanted < 1 ? 1
                            : c->input_copies_wanted > W4A8_MAX_COPIES ? W4A8_MAX_COPIES
                                                                       : c->input_copies_wanted;
-        for (q->copies = 0; q->copies < wanted; q->copies++) {
-            int e = wc_copy(q, q->copies, a, w, sw, na, nw, ns, (cudaStream_t)c->stream);
-            if (e != 0) {
-                if (q->copies == 0)
-                    rc = quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: device inputs", err, errlen);
-                break;
-            }
+        cudaStream_t st = (cudaStream_t)c->stream;
+        int e = wc_upload_once(q, a, w, sw, na, nw, ns, st);
+        if (e != 0) {
+            rc = quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: device inputs", err, errlen);
+        } else { /* the rotation's copies, made on the GPU (fewer if memory runs short) */
+            int n = input_copies_make(&q->a, q->a.ptr[0], na, wanted, st);
+            n = input_copies_make(&q->w, q->w.ptr[0], nw, n, st);
+            q->copies = input_copies_make(&q->s_w, q->s_w.ptr[0], ns * sizeof *sw, n, st);
         }
     }
     free(a);
@@ -193,7 +188,7 @@ static int wc_run(struct kb_case *c)
 {
     struct w4a8_cuda *q = c->state;
     const int i = c->input_copy >= 0 && c->input_copy < q->copies ? c->input_copy : 0;
-    int e = quant_w4a8_launch(q->a[i], q->w[i], q->s_w[i], q->s_a, q->y, q->m, q->n, q->k, q->kp, q->g, q->groups,
+    int e = quant_w4a8_launch(input_copies_get(&q->a, i), input_copies_get(&q->w, i), input_copies_get(&q->s_w, i), q->s_a, q->y, q->m, q->n, q->k, q->kp, q->g, q->groups,
                               c->stream);
     if (e != 0) {
         quant_cuda_fail(e, "w4a8_mma launch", c->error, sizeof c->error);
