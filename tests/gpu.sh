@@ -173,7 +173,7 @@ expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case
 DB="$TMP/gla.db"
 expect_eq "$(rc_of gla1)" "0" "attention.gla@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; GQA; batch 2)"
 expect_eq "$(rc_of gla2)" "0" "and with outlier key channels"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk = 64;")" "48" "48 verified GLA cases (32 normal, 16 outlier)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk = 64;")" "40" "40 verified GLA cases (32 normal, 8 outlier)"
 q "SELECT dtype, head_dim, input_dist, max(rel_l2_err) FROM v_results WHERE chunk = 64 GROUP BY dtype, head_dim, input_dist;" | sed 's/^/# gla worst error: /'
 q "SELECT dtype, seq_len, head_dim, kv_heads, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk = 64 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of gla3)" "0" "GLA refuses a chunk it is not compiled for, without failing the sweep"

@@ -47,7 +47,14 @@
 #define LT_WORKSPACE (32u << 20)
 #define LT_CANDIDATES 8
 
-enum lt_variant { LT_I8_VECTOR_BETA_ZERO, LT_I8_VECTOR_BETA_HOST, LT_I8_OUT_I32, LT_E4M3_BF16 };
+/* e4m3: the per-tensor scales through cuBLASLt's A/B scale pointers (its FP8 interface), else
+ * folded into alpha = s_w·s_a (the same product: both scales are scalars), for a cuBLASLt that
+ * refuses the first at run time. */
+enum lt_variant { LT_I8_VECTOR_BETA_ZERO, LT_I8_VECTOR_BETA_HOST, LT_I8_OUT_I32, LT_E4M3_BF16, LT_E4M3_BF16_ALPHA };
+/* Where the e4m3 scales sit in dev_scalars: each scale pointer 256-byte aligned, the alignment
+ * cuBLASLt assumes of the pointers it is given. */
+#define LT_FP8_SW 0
+#define LT_FP8_SA 64
 
 struct lt_state {
     enum kb_dtype t;
@@ -58,7 +65,8 @@ struct lt_state {
     void *d;                  /* device output, ldd elements a row */
     size_t ldd, dbytes;       /* row stride; bytes per element */
     void *host_d;             /* verify's copy of it */
-    float *dev_scalars;       /* i8: alpha[N]; e4m3: s_w, s_a */
+    float *dev_scalars;       /* i8: alpha[N]; e4m3: s_w, s_a at LT_FP8_SW, LT_FP8_SA */
+    float fp8_alpha;          /* LT_E4M3_BF16_ALPHA: s_w·s_a */
     void *workspace;
     cublasLtHandle_t lt;
     cublasLtMatmulDesc_t op;
@@ -135,6 +143,8 @@ static int lt_run(struct kb_case *c)
         alpha = st->dev_scalars;
     else if (st->variant == LT_I8_OUT_I32)
         alpha = &one_i, beta = &zero_i;
+    else if (st->variant == LT_E4M3_BF16_ALPHA)
+        alpha = &st->fp8_alpha;
     cublasStatus_t b = cublasLtMatmul(st->lt, st->op, alpha, st->ops.w.ptr[p], st->lw, st->ops.a.ptr[p], st->la, beta, st->d,
                                       st->ly, st->d, st->ly, &st->algo, st->workspace, LT_WORKSPACE,
                                       (cudaStream_t)c->stream);
@@ -151,7 +161,7 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
 {
     struct lt_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    const int fp8 = v == LT_E4M3_BF16, i32 = v == LT_I8_OUT_I32;
+    const int fp8 = v == LT_E4M3_BF16 || v == LT_E4M3_BF16_ALPHA, i32 = v == LT_I8_OUT_I32;
     const cudaDataType_t in_t = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_8I;
     const cudaDataType_t out_t = fp8 ? CUDA_R_16BF : i32 ? CUDA_R_32I : CUDA_R_8I;
     st->variant = v;
@@ -169,9 +179,9 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
                                                    : CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST;
         b = cublasLtMatmulDescSetAttribute(st->op, CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode, sizeof mode);
     }
-    if (b == CUBLAS_STATUS_SUCCESS && fp8) {
+    if (b == CUBLAS_STATUS_SUCCESS && v == LT_E4M3_BF16) {
         /* cuBLAS's A is our W, its B our A */
-        const float *sw = st->dev_scalars, *sa = st->dev_scalars + 1;
+        const float *sw = st->dev_scalars + LT_FP8_SW, *sa = st->dev_scalars + LT_FP8_SA;
         b = cublasLtMatmulDescSetAttribute(st->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw, sizeof sw);
         if (b == CUBLAS_STATUS_SUCCESS)
             b = cublasLtMatmulDescSetAttribute(st->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sa, sizeof sa);
@@ -268,7 +278,7 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
         a = st->i8.a, w = st->i8.w, nscal = ((size_t)s->n + 15) / 16 * 16; /* one per padded row of Yᵀ */
     } else {
         rc = gemm_fp8_data_new(&st->f8, s, c->seed, err, errlen);
-        a = st->f8.a, w = st->f8.w, nscal = 2;
+        a = st->f8.a, w = st->f8.w, nscal = LT_FP8_SA + 1;
     }
     scal = rc == KB_OK ? malloc(nscal * sizeof *scal) : NULL;
     if (rc != KB_OK || !scal) {
@@ -281,7 +291,9 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
         for (size_t j = 0; j < nscal; j++) /* the float the dyadic b_n/2^c_n approximates; 0 past N */
             scal[j] = j < (size_t)s->n ? (float)((double)st->i8.s_a * st->i8.s_w[j] / st->i8.s_y) : 0.0f;
     } else {
-        scal[0] = st->f8.s_w, scal[1] = st->f8.s_a;
+        memset(scal, 0, nscal * sizeof *scal);
+        scal[LT_FP8_SW] = st->f8.s_w, scal[LT_FP8_SA] = st->f8.s_a;
+        st->fp8_alpha = st->f8.s_w * st->f8.s_a;
     }
     rc = qgemm_operands_new(&st->ops, a, w, s->m, s->n, s->k, c->input_copies_wanted, stream, err, errlen);
     if (rc != KB_OK) {
@@ -307,9 +319,9 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
     }
     /* i8: per-channel int8 output if this cuBLASLt has it, else int32 */
     static const enum lt_variant i8_order[] = { LT_I8_VECTOR_BETA_ZERO, LT_I8_VECTOR_BETA_HOST, LT_I8_OUT_I32 };
-    static const enum lt_variant f8_order[] = { LT_E4M3_BF16 };
+    static const enum lt_variant f8_order[] = { LT_E4M3_BF16, LT_E4M3_BF16_ALPHA };
     const enum lt_variant *order = c->dtype == KB_DTYPE_I8 ? i8_order : f8_order;
-    const int n_order = c->dtype == KB_DTYPE_I8 ? 3 : 1;
+    const int n_order = c->dtype == KB_DTYPE_I8 ? 3 : 2;
     char why[3][256] = { "", "", "" };
     for (int i = 0; i < n_order; i++) {
         rc = lt_plan(c, order[i], why[i], sizeof why[i]);
@@ -376,6 +388,7 @@ static int lt_verify(struct kb_case *c, struct kb_accuracy *acc)
     memset(acc, 0, sizeof *acc);
     switch (st->variant) {
     case LT_E4M3_BF16:
+    case LT_E4M3_BF16_ALPHA:
         gemm_fp8_verify(&st->f8, st->host_d, st->ldd, c->seed, acc);
         return KB_OK;
     case LT_I8_OUT_I32: {
@@ -400,7 +413,13 @@ static int lt_stats(const struct kb_case *c, struct kb_counter *out, int max)
     snprintf(out[0].name, sizeof out[0].name, "cublaslt.output_bits");
     out[0].value = 8.0 * (double)st->dbytes;
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    return 1;
+    if (st->t != KB_DTYPE_FP8_E4M3 || max < 2)
+        return 1;
+    /* which FP8 interface this cuBLASLt accepted: 1 = A/B scale pointers, 0 = scales in alpha */
+    snprintf(out[1].name, sizeof out[1].name, "cublaslt.fp8_scale_pointers");
+    out[1].value = st->variant == LT_E4M3_BF16;
+    snprintf(out[1].unit, sizeof out[1].unit, "count");
+    return 2;
 }
 
 const struct kb_kernel kb_gemm_cublaslt = {
