@@ -72,10 +72,11 @@ int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q,
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, void *stream);
 /* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
- * kmean [B·H_kv][d], codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of
- * each block of INT8_BLOCK tokens qscale [B·H][blocks], kscale [B·H_kv][blocks]. */
-int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, float *kmean, void *q8, void *k8,
-                       float *qscale, float *kscale, void *stream);
+ * kmean [B·H_kv][d] (through the partial sums kpartial [B·H_kv][int8_mean_chunks(N)][d]),
+ * codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of each block of
+ * INT8_BLOCK tokens qscale [B·H][blocks], kscale [B·H_kv][blocks]. */
+int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, double *kpartial, float *kmean,
+                       void *q8, void *k8, float *qscale, float *kscale, void *stream);
 /* Its attention (flash_mma.cu): INT8 Q·Kᵀ dequantized with the block scales, f32 online
  * softmax, f16 P·V with f16 V, f16 O. */
 int int8_cuda_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,

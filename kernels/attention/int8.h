@@ -2,8 +2,10 @@
  * and the SIMD micro-kernels of the CPU implementation.
  *
  * Recipe (per (batch, head), float32 inputs [B,H,N,d] / [B,H_kv,N,d]):
- *   1. smooth K: subtract its mean over all N tokens, per KV head and channel (the mean is
- *      summed in float64 in token order, then rounded to float). Softmax is invariant to it:
+ *   1. smooth K: subtract its mean over all N tokens, per KV head and channel (float64 sums
+ *      of INT8_MEAN_CHUNK consecutive tokens each, in token order, then those sums in order,
+ *      divided by N and rounded to float: an order a GPU can run in parallel and a CPU can
+ *      repeat bit for bit). Softmax is invariant to it:
  *      q·(k − μ) = q·k − q·μ shifts every score of a query row by the same amount.
  *   2. quantize Q and K symmetrically per block of INT8_BLOCK tokens of one head:
  *      scale = max|x| / 127 (float), code = clamp(nearbyint(x · (127 / max|x|)), −127, 127),
@@ -23,6 +25,15 @@
 #include "kernels/kernel.h"
 
 #define INT8_BLOCK 64 /* tokens per quantization block, for Q and for K */
+/* Tokens per partial sum of K's channel mean. Any fixed size gives a bit-exact definition; one
+ * sum per 64 tokens gives a GPU thousands of independent chains instead of one per channel. */
+#define INT8_MEAN_CHUNK 64
+
+/* Partial sums per channel of a head's K: ceil(n / INT8_MEAN_CHUNK). */
+static inline int int8_mean_chunks(int n)
+{
+    return (n + INT8_MEAN_CHUNK - 1) / INT8_MEAN_CHUNK;
+}
 
 extern const struct kb_kernel kb_attention_int8_cpu;
 
@@ -32,7 +43,7 @@ static inline int int8_padded_dim(int d)
     return (d + 3) / 4 * 4;
 }
 
-/* Per-channel mean of K [n][d] over its n tokens: float64 sums in token order, rounded. */
+/* Per-channel mean of K [n][d] over its n tokens (step 1's order of float64 sums), rounded. */
 void int8_channel_mean(const float *k, int n, int d, float *mean);
 /* One block of `rows` tokens of X [rows][d] (minus `shift` [d] per channel when not NULL) to
  * codes [rows][dq] (dq = int8_padded_dim(d), zero-padded); returns the block's scale. The

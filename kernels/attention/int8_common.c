@@ -9,8 +9,12 @@ void int8_channel_mean(const float *k, int n, int d, float *mean)
 {
     for (int c = 0; c < d; c++) {
         double sum = 0;
-        for (int t = 0; t < n; t++)
-            sum += k[(size_t)t * d + c];
+        for (int t0 = 0; t0 < n; t0 += INT8_MEAN_CHUNK) {
+            double part = 0;
+            for (int t = t0; t < n && t < t0 + INT8_MEAN_CHUNK; t++)
+                part += k[(size_t)t * d + c];
+            sum += part;
+        }
         mean[c] = (float)(sum / n);
     }
 }

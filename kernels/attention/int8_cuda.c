@@ -37,6 +37,7 @@ struct int8_cuda {
     void *q8, *k8;           /* device codes [B,H,N,d], [B,H_kv,N,d] */
     float *qscale, *kscale;  /* device [B·H][blocks], [B·H_kv][blocks] */
     float *kmean;            /* device [B·H_kv][d] */
+    double *kpartial;        /* device [B·H_kv][int8_mean_chunks(N)][d]: kmean's partial sums */
     int blocks;              /* per head: ceil(N / INT8_BLOCK) */
 };
 
@@ -61,6 +62,7 @@ static void int8_cuda_teardown(struct kb_case *c)
         cudaFree(st->qscale);
         cudaFree(st->kscale);
         cudaFree(st->kmean);
+        cudaFree(st->kpartial);
         free(st);
     }
     c->state = NULL;
@@ -97,6 +99,9 @@ static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         e = cudaMalloc((void **)&st->kscale, nks * sizeof(float));
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&st->kmean, (size_t)s->batch * s->kv_heads * s->head_dim * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->kpartial, (size_t)s->batch * s->kv_heads * int8_mean_chunks(s->seq_len) *
+                                                   s->head_dim * sizeof(double));
     /* poisoned: codes of −1 and NaN scales, so anything the pre-pass leaves unwritten fails */
     if (e == cudaSuccess)
         e = cudaMemset(st->q8, 0xFF, q_elems(s));
@@ -118,7 +123,7 @@ static int int8_cuda_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
     const struct kb_shape *s = &c->shape;
-    int e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kmean, st->q8, st->k8, st->qscale, st->kscale, c->stream);
+    int e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kpartial, st->kmean, st->q8, st->k8, st->qscale, st->kscale, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "int8 quantize launch: %s", cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;

@@ -1,9 +1,10 @@
 /* int8_quant.cu - attention.int8@cuda.mma's pre-pass: K smoothed and Q, K quantized to INT8 on
  * the GPU, by exactly the arithmetic of int8_common.c (int8.h), so that verify can compare the
  * codes and scales bit for bit with the host emulation:
- *   mean   per (kv head, channel): the f16 K values summed in float64 in token order, divided
- *          by N in float64, rounded to float (one thread per channel walks the tokens: the
- *          order is the definition);
+ *   mean   per (kv head, channel): the f16 K values summed in float64 per INT8_MEAN_CHUNK
+ *          tokens in token order (one thread per chunk and channel: channel_partials), then
+ *          those partial sums in chunk order, divided by N in float64 and rounded to float
+ *          (one thread per channel: channel_mean). The order is the definition;
  *   block  per (head, 64 tokens): absmax = max |x − shift| (float, order-free), inv = 127/absmax
  *          (IEEE division), code = clamp(rint((x − shift)·inv), ±127) with round-half-even,
  *          scale = absmax/127. Every step is a single IEEE-rounded float operation, written
@@ -22,16 +23,32 @@ namespace {
 
 constexpr int QUANT_THREADS = 256;
 
-__global__ void channel_mean(const __half *__restrict__ k, float *__restrict__ mean, int n, int d, int channels)
+/* partial[head][chunk][c]: grid (chunks, kv heads), one thread per channel (a warp reads a
+ * token's contiguous channels). */
+__global__ void channel_partials(const __half *__restrict__ k, double *__restrict__ partial, int n, int d)
 {
-    int idx = blockIdx.x * blockDim.x + threadIdx.x; /* (kv head, channel) */
+    const int c = threadIdx.x, chunk = blockIdx.x, head = blockIdx.y, chunks = gridDim.x;
+    if (c >= d)
+        return;
+    const int t0 = chunk * INT8_MEAN_CHUNK, t1 = min(n, t0 + INT8_MEAN_CHUNK);
+    const __half *x = k + (size_t)head * n * d + c;
+    double part = 0;
+#pragma unroll 8
+    for (int t = t0; t < t1; t++)
+        part += (double)__half2float(x[(size_t)t * d]);
+    partial[((size_t)head * chunks + chunk) * d + c] = part;
+}
+
+__global__ void channel_mean(const double *__restrict__ partial, float *__restrict__ mean, int n, int d, int chunks,
+                             int channels)
+{
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x; /* (kv head, channel) */
     if (idx >= channels)
         return;
-    const __half *x = k + (size_t)(idx / d) * n * d + idx % d;
+    const double *p = partial + (size_t)(idx / d) * chunks * d + idx % d;
     double sum = 0;
-#pragma unroll 8
-    for (int t = 0; t < n; t++)
-        sum += (double)__half2float(x[(size_t)t * d]);
+    for (int j = 0; j < chunks; j++)
+        sum += p[(size_t)j * d];
     mean[idx] = (float)(sum / n);
 }
 
@@ -90,15 +107,17 @@ quantize_blocks(const __half *__restrict__ x, const float *__restrict__ shift, i
 
 } // namespace
 
-extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, float *kmean, void *q8,
-                                  void *k8, float *qscale, float *kscale, void *stream)
+extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, double *kpartial,
+                                  float *kmean, void *q8, void *k8, float *qscale, float *kscale, void *stream)
 {
     cudaStream_t st = (cudaStream_t)stream;
     const int n = s->seq_len, d = s->head_dim, blocks = (n + INT8_BLOCK - 1) / INT8_BLOCK;
     if (d % 4 != 0)
         return (int)cudaErrorInvalidValue;
-    const int channels = s->batch * s->kv_heads * d;
-    channel_mean<<<(channels + 127) / 128, 128, 0, st>>>((const __half *)k, kmean, n, d, channels);
+    const int channels = s->batch * s->kv_heads * d, chunks = int8_mean_chunks(n);
+    channel_partials<<<dim3(chunks, s->batch * s->kv_heads), (d + 31) / 32 * 32, 0, st>>>((const __half *)k, kpartial,
+                                                                                         n, d);
+    channel_mean<<<(channels + 127) / 128, 128, 0, st>>>(kpartial, kmean, n, d, chunks, channels);
     quantize_blocks<<<dim3(blocks, s->batch * s->heads), QUANT_THREADS, 0, st>>>((const __half *)q, nullptr,
                                                                                  (int8_t *)q8, qscale, n, d, blocks);
     quantize_blocks<<<dim3(blocks, s->batch * s->kv_heads), QUANT_THREADS, 0, st>>>((const __half *)k, kmean,
