@@ -53,6 +53,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/wgmma.cuh"
 #include "kernels/quant/gemm_dev.cuh"
 
 namespace {
@@ -93,7 +94,7 @@ __device__ __forceinline__ void mbar_init(uint32_t bar, int count)
 __device__ __forceinline__ void fence_barrier_init()
 {
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    kb_wgmma::fence_proxy_async();
 }
 /* One arrival that also announces `bytes` to come from TMA in this phase. */
 __device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes)
@@ -128,18 +129,9 @@ __device__ __forceinline__ void prefetch_map(const CUtensorMap *map)
     asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
 }
 
-/* A shared-memory matrix descriptor: start address, leading/stride byte offsets (>> 4) and the
- * 128-byte swizzle mode (bits 62-63 = 1); base offset 0 (atoms are 1024-byte aligned). */
-__device__ __forceinline__ uint64_t smem_desc(uint32_t addr)
-{
-    const uint32_t lbo = 16, sbo = 1024;
-    return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
-           ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
-}
-
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void wg_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+/* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
+ * leading offset is unused for swizzled K-major layouts (16 by convention). */
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) { return kb_wgmma::desc_sw128(addr, 16, 1024); }
 
 /* The 128 accumulator operands of an m64n256 wgmma. */
 #define WG_D_REGS \
@@ -279,16 +271,16 @@ __global__ void __launch_bounds__(THREADS, 1)
         const int s = kt % STAGES;
         mbar_wait(full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
         const uint32_t sa = base + s * STAGE_BYTES + c * 64 * BK, sw = base + s * STAGE_BYTES + A_BYTES;
-        wg_fence();
+        kb_wgmma::fence();
 #pragma unroll
         for (int kk = 0; kk < BK / 32; kk++)
             wgmma_k32(d, smem_desc(sa + 32 * kk), smem_desc(sw + 32 * kk));
-        wg_commit();
-        wg_wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
+        kb_wgmma::commit();
+        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
         if (kt > 0 && lane == 0)
             mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
     }
-    wg_wait<0>();
+    kb_wgmma::wait<0>();
     pin(d);
 
     /* epilogue: straight from the accumulators (layout in the header comment) */
