@@ -108,6 +108,10 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_gemm_int8_cuda,
     &kb_quant_gemm_fp8_cuda,
 #endif
+#ifdef HAVE_SM90A
+    &kb_quant_gemm_int8_wgmma,
+    &kb_quant_gemm_fp8_wgmma,
+#endif
 #ifdef HAVE_CUBLASLT
     &kb_gemm_cublaslt,
 #endif

@@ -53,7 +53,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --n 7,513 --k 129,777 --input normal,outlier
   job qgemm "$KBENCH" run --db "$TMP/qgemm.db" $VFLAGS \
       --kernels 'quant.gemm_int8@cuda*,quant.gemm_fp8@cuda*,gemm.dense@cuda.cublaslt' --dtype i8,e4m3 --m 1,333 \
-      --n 7,513 --k 129,777 --input normal,outlier ) &
+      --n 7,513 --k 129,777 --input normal,outlier
+  # the Hopper wgmma GEMMs (also in the sweep above) once more with a long K: 33 k-tiles turn
+  # their 4-stage TMA ring over 8 times (mbarrier phases), over several 128×256 tiles
+  job qgemm_wgmma "$KBENCH" run --db "$TMP/qgemm.db" $VFLAGS --kernels 'quant.gemm_int8@cuda.wgmma,quant.gemm_fp8@cuda.wgmma' \
+      --dtype i8,e4m3 --m 129,1000 --n 300 --k 4099 ) &
 # quantization: every format and granularity, W4A8, the I-ViT operators; verify is the CPU
 # kernels' own on the GPU's outputs (codes bit for bit against the scalar emulation)
 ( qflags="--devices cuda:0 --max-time 0.01 --min-time 0.002 --no-counters --no-metrics --quiet --no-show"
@@ -140,7 +144,18 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id
 expect_eq "$(q "SELECT count(*) >= 48 FROM cases WHERE status = 'ok';")" "1" "ours in i8 and e4m3 and cuBLASLt in i8, at least ($(q "SELECT count(*) FROM cases WHERE status = 'ok';") cases)"
 # e4m3 needs compute capability 8.9+; cuBLASLt may also refuse it, and must then say why
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND (error IS NULL OR error = '');")" "0" "a refused case says why"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'quant.gemm_int8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "16" "quant.gemm_int8@cuda.mma is bit-exact against the scalar emulation in all 16 cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'quant.gemm_int8' AND c.impl = 'cuda.mma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "16" "quant.gemm_int8@cuda.mma is bit-exact against the scalar emulation in all 16 cases"
+# the wgmma GEMMs: built where nvcc has sm_90a; they run on compute capability 9.0 only and must
+# refuse any other GPU, saying so
+if "$KBENCH" list 2>/dev/null | grep -q 'quant.gemm_fp8.*cuda.wgmma'; then
+    expect_eq "$(rc_of qgemm_wgmma)" "0" "quant.gemm_*@cuda.wgmma pass with a long K (or are refused on a GPU that is not 9.0)"
+    if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "36" ]; then
+        ok "quant.gemm_*@cuda.wgmma verified # SKIP all 36 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.impl = 'cuda.wgmma' AND c.status = 'ok' AND a.passed = 1;")" "36" "quant.gemm_int8@cuda.wgmma and quant.gemm_fp8@cuda.wgmma verified in all 36 cases (ragged tiles, one row, N = 7, K = 129 and 4099)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'quant.gemm_int8' AND c.impl = 'cuda.wgmma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "18" "quant.gemm_int8@cuda.wgmma is bit-exact against the scalar emulation in all 18 cases"
+    fi
+fi
 q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | sort -u -t'|' -k1,3 | head -5 | sed 's/^/# /'
 q "SELECT kernel, impl, dtype, max(rel_l2_err) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
 

@@ -36,6 +36,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/wgmma.cuh"
 
 namespace {
 
@@ -68,16 +69,13 @@ template <int R> __device__ __forceinline__ void load_tile(uint16_t *tile, const
 
 __device__ __forceinline__ uint64_t smem_desc(const uint16_t *p, uint32_t lbo, uint32_t sbo)
 {
-    uint32_t a = smem_u32(p);
-    return (uint64_t)((a & 0x3FFFF) >> 4) | ((uint64_t)((lbo >> 4) & 0x3FFF) << 16) |
-           ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62); /* 1 << 62: 128-byte swizzle */
+    return kb_wgmma::desc_sw128(smem_u32(p), lbo, sbo);
 }
 
-__device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wg_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
-/* cp.async wrote shared memory through the generic proxy; wgmma reads it through the async one */
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+using kb_wgmma::fence_proxy_async; /* cp.async writes through the generic proxy, wgmma reads through the async one */
+__device__ __forceinline__ void wg_fence() { kb_wgmma::fence(); }
+__device__ __forceinline__ void wg_commit() { kb_wgmma::commit(); }
+__device__ __forceinline__ void wg_wait_all() { kb_wgmma::wait<0>(); }
 
 /* Pins the accumulator registers at this point: the compiler may not move their reads or
  * writes across it (wgmma writes them asynchronously, behind its back). */

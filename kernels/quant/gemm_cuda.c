@@ -12,7 +12,13 @@
  *                             order-dependent, so there is no bit-exact emulation): verified on
  *                             sampled elements against float64 over the decoded e4m3 inputs.
  *
- * Both honour input rotation: kb_case.input_copies_wanted copies of A and W (gemm_cuda.h). */
+ * Both honour input rotation: kb_case.input_copies_wanted copies of A and W (gemm_cuda.h).
+ *
+ * quant.gemm_int8@cuda.wgmma and quant.gemm_fp8@cuda.wgmma (builds with HAVE_SM90A) are the same
+ * cases on Hopper's wgmma with TMA loads (gemm_wgmma.cu): they share every function here but
+ * setup, which also refuses any GPU but compute capability 9.0 and encodes the TMA tensor maps
+ * of each operand copy (state.tma), and run, which launches through them when state.tma is set. */
+#include "config.h"
 #include "kernels/quant/gemm_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -46,6 +52,7 @@ struct int8_cuda_state {
     struct qgemm_operands ops;
     int32_t *dyb, *dyc;         /* device: b_n and c_n of each column's dyadic */
     int8_t *y;                  /* device [M,N] */
+    struct qgemm_tma *tma;      /* @cuda.wgmma: the tensor maps of each operand copy; NULL for @cuda.mma */
 };
 
 static double int8_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -69,6 +76,7 @@ static void int8_teardown(struct kb_case *c)
     cudaFree(st->dyb);
     cudaFree(st->dyc);
     cudaFree(st->y);
+    free(st->tma);
     gemm_int8_data_free(&st->d);
     free(st);
     c->state = NULL;
@@ -139,10 +147,17 @@ static int int8_run(struct kb_case *c)
 {
     struct int8_cuda_state *st = c->state;
     const int p = qgemm_operands_pick(&st->ops, c->input_copy);
-    int e = qgemm_int8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, st->dyb, st->dyc, st->y,
-                              c->stream);
+    int e;
+#ifdef HAVE_SM90A
+    if (st->tma)
+        e = qgemm_int8_wgmma_launch(&st->tma[p], st->d.m, st->d.n, st->ops.lda, st->dyb, st->dyc, st->y, c->stream);
+    else
+#endif
+        e = qgemm_int8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, st->dyb, st->dyc,
+                              st->y, c->stream);
     if (e != 0) {
-        snprintf(c->error, sizeof c->error, "qgemm_mma (s8) launch: %s", cudaGetErrorString((cudaError_t)e));
+        snprintf(c->error, sizeof c->error, "quant.gemm_int8@%s launch: %s", c->kernel->impl,
+                 cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
     }
     return KB_OK;
@@ -203,6 +218,7 @@ struct fp8_cuda_state {
     struct qgemm_operands ops;
     void *y;         /* device [M,N] bf16 */
     uint16_t *y_host;
+    struct qgemm_tma *tma; /* @cuda.wgmma: the tensor maps of each operand copy; NULL for @cuda.mma */
 };
 
 static double fp8_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -225,6 +241,7 @@ static void fp8_teardown(struct kb_case *c)
     qgemm_operands_free(&st->ops);
     cudaFree(st->y);
     free(st->y_host);
+    free(st->tma);
     gemm_fp8_data_free(&st->d);
     free(st);
     c->state = NULL;
@@ -280,10 +297,17 @@ static int fp8_run(struct kb_case *c)
 {
     struct fp8_cuda_state *st = c->state;
     const int p = qgemm_operands_pick(&st->ops, c->input_copy);
-    int e = qgemm_fp8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, st->d.s_a * st->d.s_w,
-                             st->y, c->stream);
+    const float scale = st->d.s_a * st->d.s_w;
+    int e;
+#ifdef HAVE_SM90A
+    if (st->tma)
+        e = qgemm_fp8_wgmma_launch(&st->tma[p], st->d.m, st->d.n, st->ops.lda, scale, st->y, c->stream);
+    else
+#endif
+        e = qgemm_fp8_launch(st->ops.a.ptr[p], st->ops.w.ptr[p], st->d.m, st->d.n, st->ops.lda, scale, st->y, c->stream);
     if (e != 0) {
-        snprintf(c->error, sizeof c->error, "qgemm_mma (e4m3) launch: %s", cudaGetErrorString((cudaError_t)e));
+        snprintf(c->error, sizeof c->error, "quant.gemm_fp8@%s launch: %s", c->kernel->impl,
+                 cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
     }
     return KB_OK;
@@ -337,3 +361,108 @@ const struct kb_kernel kb_quant_gemm_fp8_cuda = {
     .tensors = fp8_tensors,
     .teardown = fp8_teardown,
 };
+
+/* ---- quant.gemm_int8@cuda.wgmma, quant.gemm_fp8@cuda.wgmma (Hopper) ------------------------------ */
+#ifdef HAVE_SM90A
+
+/* The wgmma kernels are built for sm_90a only: other GPUs have no code for them. */
+static int wgmma_device_check(const struct kb_case *c, char *err, size_t errlen)
+{
+    struct cudaDeviceProp p;
+    cudaError_t e = cudaGetDeviceProperties(&p, c->device_index);
+    if (e != cudaSuccess)
+        return cuda_fail(e, "cudaGetDeviceProperties", err, errlen);
+    if (p.major != 9 || p.minor != 0) {
+        snprintf(err, errlen, "wgmma needs compute capability 9.0 (sm_90a); this GPU is %d.%d", p.major, p.minor);
+        return KB_UNSUPPORTED;
+    }
+    return KB_OK;
+}
+
+/* The TMA tensor maps of every operand copy (host-side encoding only: nothing to do in run). */
+static int wgmma_maps(struct qgemm_tma **out, const struct qgemm_operands *o, char *err, size_t errlen)
+{
+    cudaError_t e = (cudaError_t)qgemm_wgmma_prepare();
+    if (e != cudaSuccess)
+        return cuda_fail(e, "raising the wgmma kernels' shared-memory limit", err, errlen);
+    struct qgemm_tma *t = calloc((size_t)o->copies, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    for (int i = 0; i < o->copies; i++) {
+        int rc = qgemm_wgmma_tma_new(&t[i], o->a.ptr[i], o->w.ptr[i], o->m, o->n, o->lda, err, errlen);
+        if (rc != KB_OK) {
+            free(t);
+            return rc;
+        }
+    }
+    *out = t;
+    return KB_OK;
+}
+
+static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = wgmma_device_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = int8_setup(c, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct int8_cuda_state *st = c->state;
+    rc = wgmma_maps(&st->tma, &st->ops, err, errlen);
+    if (rc != KB_OK)
+        int8_teardown(c);
+    return rc;
+}
+
+static int fp8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = wgmma_device_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = fp8_setup(c, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct fp8_cuda_state *st = c->state;
+    rc = wgmma_maps(&st->tma, &st->ops, err, errlen);
+    if (rc != KB_OK)
+        fp8_teardown(c);
+    return rc;
+}
+
+const struct kb_kernel kb_quant_gemm_int8_wgmma = {
+    .name = "quant.gemm_int8",
+    .impl = "cuda.wgmma",
+    .description = "W8A8 GEMM on Hopper warpgroup tensor cores (wgmma m64n256k32 s8, TMA, sm_90a), dyadic requant to int8",
+    .family = KB_FAMILY_QUANT,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .axes = QUANT_AXES_GEMM,
+    .flops = quant_gemm_flops,
+    .bytes = int8_bytes,
+    .footprint = int8_footprint,
+    .setup = int8_wgmma_setup,
+    .run = int8_run,
+    .verify = int8_verify,
+    .tensors = int8_tensors,
+    .teardown = int8_teardown,
+};
+
+const struct kb_kernel kb_quant_gemm_fp8_wgmma = {
+    .name = "quant.gemm_fp8",
+    .impl = "cuda.wgmma",
+    .description = "FP8 GEMM on Hopper warpgroup tensor cores (wgmma m64n256k32 e4m3, TMA, sm_90a), f32 accumulate, bf16 out",
+    .family = KB_FAMILY_QUANT,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
+    .axes = QUANT_AXES_GEMM,
+    .flops = quant_gemm_flops,
+    .bytes = fp8_bytes,
+    .footprint = fp8_footprint,
+    .setup = fp8_wgmma_setup,
+    .run = fp8_run,
+    .verify = fp8_verify,
+    .tensors = fp8_tensors,
+    .teardown = fp8_teardown,
+};
+
+#endif

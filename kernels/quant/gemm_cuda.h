@@ -25,6 +25,8 @@
 
 extern const struct kb_kernel kb_quant_gemm_int8_cuda; /* W8A8, int32 accumulate, dyadic requant (mma.sync s8) */
 extern const struct kb_kernel kb_quant_gemm_fp8_cuda;  /* e4m3 × e4m3, f32 accumulate, bf16 out (mma.sync e4m3) */
+extern const struct kb_kernel kb_quant_gemm_int8_wgmma; /* the same on Hopper wgmma + TMA (sm_90a builds) */
+extern const struct kb_kernel kb_quant_gemm_fp8_wgmma;
 
 #define QGEMM_LDA(k) ((((size_t)(k)) + 15) / 16 * 16)
 /* Input copies at most (kb_case.input_copies_wanted is capped here). */
@@ -85,5 +87,23 @@ int qgemm_int8_launch(const void *a, const void *w, int m, int n, size_t lda, co
                       const int32_t *dy_c, int8_t *y, void *stream);
 /* Y[M,N] bf16 = (float)(scale · acc), acc = Σ_k Â[i][k]·Ŵ[n][k] in float32 (e4m3 inputs). */
 int qgemm_fp8_launch(const void *a, const void *w, int m, int n, size_t lda, float scale, void *y, void *stream);
+
+/* ---- Hopper device code (gemm_wgmma.cu, built for sm_90a only: HAVE_SM90A) -------------------
+ * quant.gemm_int8@cuda.wgmma and quant.gemm_fp8@cuda.wgmma: the same products and epilogues on
+ * wgmma.mma_async with TMA loads. TMA reads A and W through tensor maps (CUtensorMap, 128 opaque
+ * bytes each) encoded on the host once per operand copy at setup, so run() only launches. */
+struct qgemm_tma {
+    uint64_t a[16], w[16]; /* the CUtensorMap of A and of W (gemm_wgmma.cu copies them out) */
+};
+/* Once per process before the first launch (raises the kernels' dynamic shared memory limit). */
+int qgemm_wgmma_prepare(void);
+/* The tensor maps of device matrices a [m, lda] and w [n, lda] (bytes; lda a multiple of 16).
+ * KB_OK, or KB_UNSUPPORTED / KB_ERROR with the reason in err. Host only; no GPU work. */
+int qgemm_wgmma_tma_new(struct qgemm_tma *t, const void *a, const void *w, int m, int n, size_t lda, char *err,
+                        size_t errlen);
+/* As qgemm_int8_launch and qgemm_fp8_launch, reading A and W through t. */
+int qgemm_int8_wgmma_launch(const struct qgemm_tma *t, int m, int n, size_t lda, const int32_t *dy_b,
+                            const int32_t *dy_c, int8_t *y, void *stream);
+int qgemm_fp8_wgmma_launch(const struct qgemm_tma *t, int m, int n, size_t lda, float scale, void *y, void *stream);
 
 #endif

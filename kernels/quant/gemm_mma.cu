@@ -42,10 +42,12 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/quant/gemm_dev.cuh"
 
 namespace {
 
 using namespace kb_ptx;
+using namespace kb_qgemm;
 
 constexpr int BK = 64; /* bytes = k elements per pipeline stage */
 constexpr int GROUP_M = 8;
@@ -82,13 +84,6 @@ __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint3
 __device__ __forceinline__ uint32_t swz(int row, int chunk)
 {
     return (uint32_t)(row * BK + ((chunk ^ ((row >> 1) & 3)) << 4));
-}
-
-/* quant_dyadic_requant of quant.h, on the device: the same int64 multiply, add and shift */
-__device__ __forceinline__ int requant(int acc, int32_t b, int c)
-{
-    long long y = ((long long)acc * b + (1LL << (c - 1))) >> c;
-    return y > 127 ? 127 : y < -127 ? -127 : (int)y;
 }
 
 template <int BM_, int BN_, int WM_, int WN_, int STAGES_, int MINB_> struct Tile {
@@ -131,11 +126,8 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) qgemm_mma(const Args p)
     const int wm = warp / T::WN, wn = warp % T::WN;
 
     /* grouped tile order: GROUP_M tile-rows share each W tile column while it is in L2 */
-    const int tiles_m = (p.m + T::BM - 1) / T::BM, tiles_n = (p.n + T::BN - 1) / T::BN;
-    const int per_group = GROUP_M * tiles_n, bid = blockIdx.x;
-    const int first_m = (bid / per_group) * GROUP_M;
-    const int gsize = min(tiles_m - first_m, GROUP_M);
-    const int m0 = (first_m + (bid % per_group) % gsize) * T::BM, n0 = ((bid % per_group) / gsize) * T::BN;
+    int m0, n0;
+    grouped_tile((int)blockIdx.x, p.m, p.n, T::BM, T::BN, GROUP_M, m0, n0);
 
     const uint32_t s0 = smem_u32(smem);
     auto stage_a = [&](int s) { return s0 + (uint32_t)(s * (T::BM + T::BN) * BK); };
@@ -214,27 +206,12 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) qgemm_mma(const Args p)
                 if (row >= p.m)
                     continue;
                 const size_t at = (size_t)row * p.n + col;
-                if (FP8) {
-                    __nv_bfloat16 *y = (__nv_bfloat16 *)p.y + at;
-                    float v0 = (float)acc[i][j][2 * h] * p.scale, v1 = (float)acc[i][j][2 * h + 1] * p.scale;
-                    if (pair && (at & 1) == 0)
-                        *(__nv_bfloat162 *)y = __floats2bfloat162_rn(v0, v1);
-                    else {
-                        y[0] = __float2bfloat16_rn(v0);
-                        if (pair)
-                            y[1] = __float2bfloat16_rn(v1);
-                    }
-                } else {
-                    int8_t *y = (int8_t *)p.y + at;
-                    int q0 = requant((int)acc[i][j][2 * h], b0, c0), q1 = requant((int)acc[i][j][2 * h + 1], b1, c1);
-                    if (pair && (at & 1) == 0)
-                        *(char2 *)y = make_char2((signed char)q0, (signed char)q1);
-                    else {
-                        y[0] = (int8_t)q0;
-                        if (pair)
-                            y[1] = (int8_t)q1;
-                    }
-                }
+                if (FP8)
+                    store_bf16_pair(p.y, at, (float)acc[i][j][2 * h] * p.scale, (float)acc[i][j][2 * h + 1] * p.scale,
+                                    pair);
+                else
+                    store_s8_pair(p.y, at, requant((int)acc[i][j][2 * h], b0, c0),
+                                  requant((int)acc[i][j][2 * h + 1], b1, c1), pair);
             }
     }
 }
