@@ -40,6 +40,9 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   job linear1 lin --kv-heads 1,4 --causal 1 --decay 0,1 --feature elu1
   job linear2 lin --kv-heads 2 --causal 0 --feature elu1,relu --seq 1,77,4099
   job linear3 lin --kv-heads 4 --causal 1 --decay 1 --feature relu --seq 77,4099
+  # and a grid of several waves (16 heads, N = 8193: 2064 chunks), the three passes overlapping
+  job linear5 "$KBENCH" run --db "$TMP/linear.db" $VFLAGS --kernels attention.linear@cuda.mma --dtype f16,bf16 \
+      --heads 16 --seq 8193 --head-dim 128 --causal 1 --decay 1 --feature elu1
   job linear4 "$KBENCH" run --db "$TMP/linear.db" --devices cuda:0 --kernels attention.linear@cuda.mma --dtype bf16 \
       --seq 100 --chunk 32 --quiet --no-show ) &
 # window and INT8 attention (their own axes: the window; i8 and the input distribution)
@@ -117,7 +120,8 @@ DB="$TMP/linear.db"
 expect_eq "$(rc_of linear1)" "0" "linear attention causal, decay on and off, GQA, at odd sizes"
 expect_eq "$(rc_of linear2)" "0" "linear attention non-causal, both feature maps"
 expect_eq "$(rc_of linear3)" "0" "linear attention causal with decay, relu"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "96" "96 verified linear-attention cases"
+expect_eq "$(rc_of linear5)" "0" "linear attention over a long grid (16 heads, N = 8193)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "98" "98 verified linear-attention cases"
 q "SELECT dtype, causal, decay, feature_map, max(rel_l2_err) FROM v_results GROUP BY dtype, causal, decay, feature_map;" | sed 's/^/# linear worst error: /'
 expect_eq "$(rc_of linear4)" "0" "linear attention refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"

@@ -32,6 +32,7 @@ extern "C" {
 }
 
 #include "kernels/attention/chunk_tiles.cuh"
+#include "kernels/gpu/pdl.cuh"
 
 namespace {
 
@@ -101,6 +102,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
                                                      int f, int decay)
 {
     constexpr int C = CHUNK, THREADS = 128;
+    kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sK = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sV = sK + C * D;
@@ -138,6 +140,8 @@ __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ loc
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= E)
         return;
+    kb_pdl::launch_dependents(); /* linear_out may start loading its Q, K and V */
+    kb_pdl::wait();              /* for linear_local's states */
     const int h = blockIdx.y;
     const size_t bh = (size_t)blockIdx.z * heads + h;
     const float *src = local + bh * nc * (size_t)E + e;
@@ -200,13 +204,16 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
     const float l2 = CAUSAL && decay ? (float)log2_lambda(h, heads) : 0.f;
     const float sigma = state_scale(CAUSAL ? t0 : n);
 
-    load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+    /* the inputs first, while the scan may still be running; then its prefix state */
     if (CAUSAL)
         load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
     cp_commit();
     load_phi<D, C, THREADS, BF16>(sQ, Q + qoff, t0, n, f, 0.f);
     if (CAUSAL)
         load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, 0.f);
+    kb_pdl::wait();
+    load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+    cp_commit();
     for (int p = threadIdx.x; p < D; p += THREADS)
         sZ[p] = zprefix[slot * D + p];
     cp_wait<0>();
@@ -337,28 +344,30 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     if ((e = cudaGetLastError()) != cudaSuccess)
         return e;
 
+    /* passes 2 and 3 each start while the one before drains (kernels/gpu/pdl.cuh) */
     const int E = (D + 1) * D;
     dim3 elems((E + 255) / 256, s->heads, s->batch);
-    linear_scan<BF16><<<elems, 256, 0, st>>>(scr->local, (uint16_t *)scr->prefix, scr->zprefix, D, nc, n, s->heads,
-                                             s->causal, decay);
-    if ((e = cudaGetLastError()) != cudaSuccess)
+    e = kb_pdl::launch_pdl(linear_scan<BF16>, elems, dim3(256), 0, st, scr->local, (uint16_t *)scr->prefix,
+                           scr->zprefix, D, nc, n, s->heads, s->causal, decay);
+    if (e != cudaSuccess)
         return e;
 
     const size_t smem3 = ((size_t)3 * CHUNK * D + (size_t)D * D) * sizeof(uint16_t) + D * sizeof(float);
+    const dim3 out_threads(CHUNK / 16 * 32);
     if (s->causal) {
         static bool set3;
         if ((e = allow_smem(linear_out<D, true, BF16>, smem3, &set3)) != cudaSuccess)
             return e;
-        linear_out<D, true, BF16><<<chunks, CHUNK / 16 * 32, smem3, st>>>(
-            Q, K, V, (uint16_t *)o, (const uint16_t *)scr->prefix, scr->zprefix, n, s->heads, s->kv_heads, nc, f, decay);
-    } else {
-        static bool set3;
-        if ((e = allow_smem(linear_out<D, false, BF16>, smem3, &set3)) != cudaSuccess)
-            return e;
-        linear_out<D, false, BF16><<<chunks, CHUNK / 16 * 32, smem3, st>>>(
-            Q, K, V, (uint16_t *)o, (const uint16_t *)scr->prefix, scr->zprefix, n, s->heads, s->kv_heads, nc, f, decay);
+        return kb_pdl::launch_pdl(linear_out<D, true, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
+                                  (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads,
+                                  nc, f, decay);
     }
-    return cudaGetLastError();
+    static bool set3;
+    if ((e = allow_smem(linear_out<D, false, BF16>, smem3, &set3)) != cudaSuccess)
+        return e;
+    return kb_pdl::launch_pdl(linear_out<D, false, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
+                              (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads, nc,
+                              f, decay);
 }
 
 } // namespace
