@@ -30,6 +30,24 @@ __device__ __forceinline__ int requant(int acc, int32_t b, int c)
     return y > 127 ? 127 : y < -127 ? -127 : (int)y;
 }
 
+/* The dyadic factors b/2^c of output columns col and col + 1 (the second only when `pair`);
+ * b = 0, c = 1 elsewhere and in the FP8 epilogue, which has none. */
+struct column_dyadic {
+    int32_t b0 = 0, b1 = 0;
+    int c0 = 1, c1 = 1;
+};
+template <bool FP8>
+__device__ __forceinline__ column_dyadic load_column_dyadic(const int32_t *dyb, const int32_t *dyc, int col, bool pair)
+{
+    column_dyadic r;
+    if (!FP8) {
+        r.b0 = dyb[col], r.c0 = dyc[col];
+        if (pair)
+            r.b1 = dyb[col + 1], r.c1 = dyc[col + 1];
+    }
+    return r;
+}
+
 /* Y[at], Y[at + 1] (the second only when `pair`) as bf16(v): one 4-byte store where aligned. */
 __device__ __forceinline__ void store_bf16_pair(void *y_base, size_t at, float v0, float v1, bool pair)
 {

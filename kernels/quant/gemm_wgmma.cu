@@ -292,13 +292,7 @@ __global__ void __launch_bounds__(THREADS, 1)
         if (col >= p.n)
             continue;
         const bool pair = col + 1 < p.n;
-        int32_t b0 = 0, b1 = 0;
-        int c0 = 1, c1 = 1;
-        if (!FP8) {
-            b0 = p.dyb[col], c0 = p.dyc[col];
-            if (pair)
-                b1 = p.dyb[col + 1], c1 = p.dyc[col + 1];
-        }
+        const column_dyadic dy = load_column_dyadic<FP8>(p.dyb, p.dyc, col, pair);
 #pragma unroll
         for (int h = 0; h < 2; h++) {
             const int row = row0 + 8 * h;
@@ -308,7 +302,7 @@ __global__ void __launch_bounds__(THREADS, 1)
             if (FP8)
                 store_bf16_pair(p.y, at, (float)d[4 * j + 2 * h] * p.scale, (float)d[4 * j + 2 * h + 1] * p.scale, pair);
             else
-                store_s8_pair(p.y, at, requant((int)d[4 * j + 2 * h], b0, c0), requant((int)d[4 * j + 2 * h + 1], b1, c1),
+                store_s8_pair(p.y, at, requant((int)d[4 * j + 2 * h], dy.b0, dy.c0), requant((int)d[4 * j + 2 * h + 1], dy.b1, dy.c1),
                               pair);
         }
     }
