@@ -418,6 +418,56 @@ static int side_rows(const struct result_row *rows, long n, const char *pattern,
     return k;
 }
 
+static int same_series(const struct result_row *a, const struct result_row *b)
+{
+    return strcmp(a->kernel, b->kernel) == 0 && strcmp(a->impl, b->impl) == 0 && strcmp(a->device, b->device) == 0 &&
+           strcmp(a->dtype, b->dtype) == 0;
+}
+
+/* The curve metrics (crossover, flat, exponent) read one series: one implementation on one
+ * device in one dtype. Where a side's pattern matched several (attention.linear@cuda* also
+ * catches a quadratic naive twin; --devices cpu,cuda:0 runs both devices), the series with the
+ * most measured sizes is kept, the first of equals in run order; `device`, when not NULL,
+ * restricts the choice to that device. Compacts rows in place; returns the count kept and, in
+ * *series, how many series there were to choose from. */
+static int one_series(const struct result_row **rows, int n, const char *device, int *series)
+{
+    int best = -1, best_count = 0;
+    *series = 0;
+    for (int i = 0; i < n; i++) {
+        if (device && strcmp(rows[i]->device, device) != 0)
+            continue;
+        int seen = 0, count = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = same_series(rows[i], rows[j]);
+        if (seen)
+            continue;
+        ++*series;
+        for (int j = i; j < n; j++)
+            count += same_series(rows[i], rows[j]);
+        if (count > best_count)
+            best = i, best_count = count;
+    }
+    if (best < 0)
+        return 0;
+    const struct result_row *pick = rows[best];
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (same_series(rows[i], pick))
+            rows[k++] = rows[i];
+    return k;
+}
+
+/* Names the series a curve metric read when its pattern matched more than one. */
+static void name_series(struct claim_result *out, const struct result_row *r, int series)
+{
+    if (series < 2)
+        return;
+    size_t used = strlen(out->reason);
+    snprintf(out->reason + used, sizeof out->reason - used, "; from %s@%s on %s %s (%d series matched)", r->kernel,
+             r->impl, r->device, r->dtype, series);
+}
+
 static void untestable(struct claim_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void untestable(struct claim_result *out, const char *fmt, ...)
 {
@@ -521,6 +571,13 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
     }
     case CLAIM_CROSSOVER: {
         double na[MAX_POINTS], ta[MAX_POINTS], nbv[MAX_POINTS], tbv[MAX_POINTS];
+        int series_c, series_b;
+        nc = one_series(cand, nc, NULL, &series_c);
+        nb = one_series(base, nb, cand[0]->device, &series_b);
+        if (nb == 0) {
+            untestable(out, "the baseline has no measured case on %s", cand[0]->device);
+            return;
+        }
         for (int i = 0; i < nb; i++) {
             nbv[i] = (double)row_size(base[i]);
             tbv[i] = base[i]->stats.median;
@@ -553,6 +610,8 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
             out->verdict = CLAIM_FAILS;
             snprintf(out->measured_text, sizeof out->measured_text, "none");
             snprintf(out->reason, sizeof out->reason, "the candidate is never faster in the sweep, nor on course to be");
+            name_series(out, cand[0], series_c);
+            name_series(out, base[0], series_b);
             break;
         }
         int measured = k > 0 || (k == 0 && after);
@@ -564,11 +623,15 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
             snprintf(out->reason, sizeof out->reason, "%s at N = %.0f, later than the paper's %.0f",
                      measured ? "overtakes" : "would overtake", out->measured, c->paper_value);
         }
+        name_series(out, cand[0], series_c);
+        name_series(out, base[0], series_b);
         break;
     }
     case CLAIM_FLAT: {
         double lo = INFINITY, hi = 0, n[MAX_POINTS], t[MAX_POINTS];
         long nlo = 0, nhi = 0;
+        int series;
+        nc = one_series(cand, nc, NULL, &series);
         for (int i = 0; i < nc; i++) {
             double per = cand[i]->stats.median / (double)row_size(cand[i]);
             n[i] = (double)row_size(cand[i]);
@@ -595,10 +658,13 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
         snprintf(out->reason, sizeof out->reason, "time per token within %.0f%% %s (exponent %.2f, 95%% CI %.2f-%.2f)",
                  100 * out->measured, out->verdict == CLAIM_HOLDS ? "across the sweep" : "- not flat", f.exponent,
                  f.exponent_lo, f.exponent_hi);
+        name_series(out, cand[0], series);
         break;
     }
     case CLAIM_EXPONENT: {
         double n[MAX_POINTS], t[MAX_POINTS];
+        int series;
+        nc = one_series(cand, nc, NULL, &series);
         for (int i = 0; i < nc; i++) {
             n[i] = (double)row_size(cand[i]);
             t[i] = cand[i]->stats.median;
@@ -616,6 +682,7 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
                      fabs(f.exponent - c->paper_value) <= tol;
         out->verdict = inside ? CLAIM_HOLDS : fabs(f.exponent - c->paper_value) <= 3 * tol ? CLAIM_PARTLY : CLAIM_FAILS;
         snprintf(out->reason, sizeof out->reason, "fitted exponent %.2f against the paper's %.3g", f.exponent, c->paper_value);
+        name_series(out, cand[0], series);
         break;
     }
     case CLAIM_ACCURACY:

@@ -182,6 +182,53 @@ static void crossover_and_scaling_verdicts(void **unused)
     assert_int_equal(res.verdict, CLAIM_FAILS);
 }
 
+/* A pattern that matches several implementations or devices: the curve metrics read one series
+ * (the one with the most sizes; a crossover's baseline on the candidate's device), never a pool
+ * of them, and say which. */
+static void curve_metrics_read_one_series(void **unused)
+{
+    (void)unused;
+    struct claim flat = load_text("id = t\npaper = P\nquote = Q\nmetric = flat\ncandidate = attention.linear@cuda*\n"
+                                  "paper_value = 0\ntolerance = 0.1\n");
+    struct result_row rows[24];
+    int n = 0;
+    for (int i = 0; i < 7; i++) {
+        int N = 4096 << i;
+        rows[n] = row("attention.linear", "cuda.mma", N, 9e-9 * N, 0.01); /* flat: 9 ns a token */
+        snprintf(rows[n++].device, sizeof rows[0].device, "cuda:0");
+        if (i < 3) { /* its quadratic naive twin, where it fits in memory */
+            rows[n] = row("attention.linear", "cuda.naive", N, 1e-12 * (double)N * N, 0.01);
+            snprintf(rows[n++].device, sizeof rows[0].device, "cuda:0");
+        }
+    }
+    struct claim_result res;
+    claim_evaluate(&flat, rows, n, &res);
+    assert_int_equal(res.verdict, CLAIM_HOLDS);
+    assert_true(res.measured < 1e-6);
+    assert_non_null(strstr(res.reason, "attention.linear@cuda.mma on cuda:0"));
+    assert_non_null(strstr(res.reason, "2 series matched"));
+
+    struct claim expo = load_text("id = t\npaper = P\nquote = Q\nmetric = exponent\ncandidate = attention.linear@cuda*\n"
+                                  "paper_value = 1\n");
+    claim_evaluate(&expo, rows, n, &res);
+    assert_int_equal(res.verdict, CLAIM_HOLDS);
+    assert_true(fabs(res.measured - 1.0) < 1e-6);
+
+    /* crossover: the baseline ran on two devices; only the candidate's counts */
+    struct claim cross = load_text("id = t\npaper = P\nquote = Q\nmetric = crossover\ncandidate = attention.flash\n"
+                                   "baseline = attention.reference\npaper_value = 4096\n");
+    n = 0;
+    for (int N = 512; N <= 16384; N *= 2) {
+        rows[n++] = row("attention.flash", "cpu", N, 4e-6 * N, 0.01);
+        rows[n] = row("attention.reference", "cuda", N, 1e-12 * N * N, 0.01); /* fast, on another device */
+        snprintf(rows[n++].device, sizeof rows[0].device, "cuda:0");
+        rows[n++] = row("attention.reference", "cpu.f64", N, 1e-9 * N * N, 0.01); /* equal at 4000 */
+    }
+    claim_evaluate(&cross, rows, n, &res);
+    assert_int_equal(res.verdict, CLAIM_HOLDS);
+    assert_true(res.measured > 3000 && res.measured < 5000);
+}
+
 static void parse_errors_name_the_place(void **unused)
 {
     (void)unused;
@@ -235,6 +282,7 @@ int main(void)
         cmocka_unit_test(speedup_verdicts),
         cmocka_unit_test(untestable_claims),
         cmocka_unit_test(crossover_and_scaling_verdicts),
+        cmocka_unit_test(curve_metrics_read_one_series),
         cmocka_unit_test(parse_errors_name_the_place),
         cmocka_unit_test(shipped_claims_parse),
     };
