@@ -147,12 +147,13 @@ __device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wro
     }
 }
 
-/* One tile of the online softmax and P·V: the masked scores s (times scale_log2 they are the
- * base-2 logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8 (shared by the
- * 4 lanes of a quad), then O = α·O + P·V with vt the tile's V (128 keys × 128, MN-major). */
+/* One tile of the online softmax: the masked scores s (times scale_log2 they are the base-2
+ * logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8 (shared by the 4 lanes
+ * of a quad); O is rescaled by α and P = 2^(s·scale_log2 − m) left in pa, the A fragments of the
+ * 8 k-steps of P·V. */
 template <bool BF16>
-__device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
-                                           float scale_log2, const uint16_t *vt)
+__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
 {
     float tmax[2] = { -INFINITY, -INFINITY };
 #pragma unroll
@@ -189,7 +190,6 @@ __device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float
         o[4 * dt + 3] *= alpha[1];
     }
     /* P in the A-fragment layout: 16 keys (two 8-column blocks) per k-step */
-    uint32_t pa[BN / 16][4];
 #pragma unroll
     for (int kc = 0; kc < BN / 16; kc++) {
         pa[kc][0] = pack2<BF16>(s[8 * kc], s[8 * kc + 1]);
@@ -197,12 +197,28 @@ __device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float
         pa[kc][2] = pack2<BF16>(s[8 * kc + 4], s[8 * kc + 5]);
         pa[kc][3] = pack2<BF16>(s[8 * kc + 6], s[8 * kc + 7]);
     }
+}
+
+/* Issues O += P·V (vt: the tile's V, 128 keys × 128, MN-major) as one committed group; the
+ * caller waits for it. */
+template <bool BF16> __device__ __forceinline__ void issue_pv(float (&o)[64], const uint32_t (&pa)[BN / 16][4], const uint16_t *vt)
+{
     pin(o);
     wg_fence();
 #pragma unroll
     for (int kc = 0; kc < BN / 16; kc++)
         wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
     wg_commit();
+}
+
+/* The online softmax of one tile, then O = α·O + P·V, waited for. */
+template <bool BF16>
+__device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                           float scale_log2, const uint16_t *vt)
+{
+    uint32_t pa[BN / 16][4];
+    softmax_p<BF16>(s, o, m, l, scale_log2, pa);
+    issue_pv<BF16>(o, pa, vt);
     wg_wait_all();
     pin(o);
 }

@@ -13,7 +13,13 @@
  *               (columns 0..63 of the tile) and 2j + 1 (columns 64..127);
  *   masks, online softmax, O = α·O + P·V in f16 (P from registers, V f16 from shared memory):
  *               flash_wgmma.cuh's, with the log2 scale already applied (scale 1).
- * K codes and V tiles are double-buffered with cp.async: tile j + 1 loads while tile j computes.
+ * Overlap (FlashAttention-3's intra-warpgroup pipelining): S₈ of tile j + 1 is issued before the
+ * softmax of tile j and runs on the tensor cores under it; then P·V(j) is issued and both are
+ * waited for. So tile j's loop iteration reads K codes of tile j + 1 and V of tile j; the cp.async
+ * group issued in it brings K codes of tile j + 2 and V of tile j + 1 (double-buffered: tile t's
+ * K codes and V live in stage t & 1), after the barrier that shows both warpgroups done with the
+ * stages they overwrite (S₈(j) and P·V(j − 1), waited for at the end of iteration j − 1).
+ * Registers: o, s, the S₈ in flight and P take 255 a thread (ptxas -v; no spills).
  *
  * Shared memory (1024-byte aligned): Q codes 128 rows × 128 bytes (16 KiB), two stages of K codes
  * (2 × 16 KiB), two stages of V (2 × 32 KiB, f16): 112 KiB. An INT8 row of 128 channels is
@@ -73,6 +79,17 @@ __device__ __forceinline__ void wgmma_s8(int (&d)[64], uint64_t desc_a, uint64_t
 #endif
 }
 
+/* Issues S₈ = Q₈·K₈ᵀ of the warpgroup's 64 rows (qw) and a tile of 128 keys (kt): four k-steps
+ * of 32 channels, 32 bytes apart inside the 128-byte swizzled rows, as one committed group. */
+__device__ __forceinline__ void issue_qk(int (&si)[64], const uint8_t *qw, const uint8_t *kt)
+{
+    wg_fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 32; kk++)
+        wgmma_s8(si, smem_desc(qw + 32 * kk, 16, 1024), smem_desc(kt + 32 * kk, 16, 1024), kk > 0);
+    wg_commit();
+}
+
 /* x exactly as a float, for |x| < 2^22 (see the top of the file). */
 __device__ __forceinline__ float exact_s32_to_f32(int x)
 {
@@ -111,57 +128,67 @@ __global__ void __launch_bounds__(THREADS, 1)
     if (CAUSAL)
         n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
 
-    load_tile8<BM>(sQ, q, q0, n);
-    load_tile8<BN>(sK, k, 0, n);
-    load_tile<BN>(sV, v, 0, n);
-    cp_commit();
-
     float o[64];
 #pragma unroll
     for (int i = 0; i < 64; i++)
         o[i] = 0.f;
     float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f };
     const uint8_t *qw = sQ + wg * 64 * D; /* this warpgroup's 64 rows: 8 KiB on, still 1024-aligned */
+    int si[64];                           /* S₈ of the tile in flight */
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        si[i] = 0;
 
+    /* Tile j's K codes live in K stage j & 1, its V in V stage j & 1. Q, K(0), V(0), K(1) first,
+     * and S₈(0). */
+    load_tile8<BM>(sQ, q, q0, n);
+    load_tile8<BN>(sK, k, 0, n);
+    load_tile<BN>(sV, v, 0, n);
+    if (n_tiles > 1)
+        load_tile8<BN>(sK + BN * D, k, BN, n);
+    cp_commit();
+    cp_wait_all();
+    fence_proxy_async();
+    __syncthreads();
+    pin(si);
+    issue_qk(si, qw, sK);
+    wg_wait_all();
+    pin(si);
+
+    /* Per tile j: S₈(j) is done; S₈(j + 1) is issued before tile j's softmax and runs under it
+     * (FlashAttention-3's intra-warpgroup overlap), then P·V(j); both are waited for at the end. */
     for (int j = 0; j < n_tiles; j++) {
-        const int st = j & 1;
-        cp_wait_all();
+        cp_wait_all(); /* K(j + 1) and V(j), loaded during tile j − 1 (or before the loop) */
         fence_proxy_async();
-        __syncthreads(); /* tile j is in; everyone is done with the stage tile j + 1 refills */
-        if (j + 1 < n_tiles) {
-            load_tile8<BN>(sK + (st ^ 1) * BN * D, k, (j + 1) * BN, n);
-            load_tile<BN>(sV + (st ^ 1) * BN * D, v, (j + 1) * BN, n);
-            cp_commit();
-        }
-        const uint8_t *kt = sK + st * BN * D;
-        const uint16_t *vt = sV + st * BN * D;
-        const int k0 = j * BN;
-        /* the tile's K blocks 2j and 2j + 1; the second lies past the end when n <= k0 + 64
-         * (its keys are all masked), so it is not read */
+        /* both warpgroups are done with S₈(j) (K stage j & 1) and P·V(j − 1) (V stage (j + 1) & 1) */
+        __syncthreads();
+        if (j + 2 < n_tiles)
+            load_tile8<BN>(sK + (j & 1) * BN * D, k, (j + 2) * BN, n);
+        if (j + 1 < n_tiles)
+            load_tile<BN>(sV + ((j + 1) & 1) * BN * D, v, (j + 1) * BN, n);
+        cp_commit();
+
+        /* dequantize: 8-column block nt holds tile columns 8nt..8nt+7, in K block 2j + nt / 8;
+         * block 2j + 1 lies past the end when n <= 64·(2j + 1) (its keys are all masked), so it
+         * is not read */
         const float deq0 = q_scale * ks[2 * j];
         const float deq1 = 2 * j + 1 < qblocks ? q_scale * ks[2 * j + 1] : 0.f;
-
-        int si[64];
-#pragma unroll
-        for (int i = 0; i < 64; i++)
-            si[i] = 0;
-        pin(si);
-        wg_fence();
-#pragma unroll
-        for (int kk = 0; kk < D / 32; kk++)
-            wgmma_s8(si, smem_desc(qw + 32 * kk, 16, 1024), smem_desc(kt + 32 * kk, 16, 1024), kk > 0);
-        wg_commit();
-        wg_wait_all();
-        pin(si);
-
-        /* dequantize: 8-column block nt holds tile columns 8nt..8nt+7, in K block 2j + nt / 8 */
         float s[64];
 #pragma unroll
         for (int i = 0; i < 64; i++)
             s[i] = exact_s32_to_f32(si[i]) * (i < 32 ? deq0 : deq1);
 
-        mask_tile<CAUSAL>(s, k0, n, wrow0, row_a, row_b, t4);
-        softmax_pv<false>(s, o, m, l, 1.f, vt);
+        if (j + 1 < n_tiles) {
+            pin(si);
+            issue_qk(si, qw, sK + ((j + 1) & 1) * BN * D);
+        }
+        mask_tile<CAUSAL>(s, j * BN, n, wrow0, row_a, row_b, t4);
+        uint32_t pa[BN / 16][4];
+        softmax_p<false>(s, o, m, l, 1.f, pa);
+        issue_pv<false>(o, pa, sV + (j & 1) * BN * D);
+        wg_wait_all();
+        pin(o);
+        pin(si);
     }
 
     store_o<false>(o, l, O + qhead * (size_t)n * D, row_a, row_b, n, t4);
