@@ -48,8 +48,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
 # window and INT8 attention (their own axes: the window; i8 and the input distribution)
 ( job window "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels attention.window@cuda.mma --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --window 1,100,4096
-  job int8 "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels attention.int8@cuda.mma --dtype i8 --batch 2 \
-      --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --input normal,outlier ) &
+  job int8 "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda*' --dtype i8 --batch 2 \
+      --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --input normal,outlier
+  # the wgmma kernel over many tiles (33 of 128 keys, the last ragged: one key of K block 64)
+  job int8_long "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda.wgmma' --dtype i8 \
+      --heads 4 --kv-heads 2 --seq 4097 --head-dim 128 --causal 0,1 --input outlier ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
 # 64-byte tile nor of 16, one row, N odd; normal and outlier inputs)
 ( job gemm "$KBENCH" run --db "$TMP/gemm.db" $VFLAGS --kernels 'gemm.*@cuda.cublas' --dtype f32,f16,bf16 --m 1,333 \
@@ -130,9 +133,20 @@ DB="$TMP/window_int8.db"
 expect_eq "$(rc_of window)" "0" "attention.window@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; W 1, 100 and 4096 > N; GQA)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.window';")" "72" "72 verified window cases"
 q "SELECT dtype, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.window' GROUP BY dtype;" | sed 's/^/# window worst error: /'
-expect_eq "$(rc_of int8)" "0" "attention.int8@cuda.mma passes at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8';")" "48" "48 verified INT8 attention cases"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its INT8 codes and scales match the host emulation bit for bit in every case"
+expect_eq "$(rc_of int8)" "0" "attention.int8@cuda* pass at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.mma';")" "48" "48 verified INT8 attention cases (mma.sync)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.mma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its INT8 codes and scales match the host emulation bit for bit in every case"
+# the wgmma kernel: built where nvcc has sm_90a; compute capability 9.0 only, d = 128 only
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8.*cuda.wgmma'; then
+    if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "50" ]; then
+        ok "attention.int8@cuda.wgmma verified # SKIP all 50 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma' AND head_dim = 64 AND status = 'skipped' AND error LIKE '%d = 128%';")" "24" "attention.int8@cuda.wgmma refuses d = 64, saying why"
+        expect_eq "$(rc_of int8_long)" "0" "attention.int8@cuda.wgmma passes over 33 key tiles (N = 4097, GQA, causal and not)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma';")" "26" "26 verified INT8 wgmma attention cases (d = 128)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "26" "its codes and scales (the same pre-pass) match the host emulation bit for bit"
+    fi
+fi
 expect_eq "$(q "SELECT min(a.cosine) >= 0.999 FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.input_dist = 'outlier';")" "1" "cosine similarity >= 0.999 against float64 on outlier inputs (K smoothed)"
 q "SELECT c.input_dist, c.causal, max(a.rel_l2_err), min(a.cosine) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' GROUP BY c.input_dist, c.causal;" | sed 's/^/# int8 worst error: /'
 q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'

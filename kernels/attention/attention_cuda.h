@@ -14,6 +14,7 @@
 
 extern const struct kb_kernel kb_attention_window_cuda; /* sliding window, tensor cores */
 extern const struct kb_kernel kb_attention_int8_cuda;   /* SageAttention-style INT8 QKᵀ */
+extern const struct kb_kernel kb_attention_int8_wgmma;  /* the same on Hopper wgmma (sm_90a builds) */
 
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
@@ -81,6 +82,10 @@ int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, d
  * softmax, f16 P·V with f16 V, f16 O. */
 int int8_cuda_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                      const float *kscale, const void *v, void *o, void *stream);
+/* attention.int8@cuda.wgmma's (int8_wgmma.cu, sm_90a, d = 128): the same with Q·Kᵀ on INT8
+ * wgmma and the rest flash_wgmma.cu's. */
+int int8_cuda_attend_wgmma(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                           const float *kscale, const void *v, void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

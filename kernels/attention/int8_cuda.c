@@ -1,9 +1,13 @@
-/* int8_cuda.c - attention.int8@cuda.mma: SageAttention-style attention on the GPU, with the
+/* int8_cuda.c - attention.int8@cuda.mma and @cuda.wgmma: SageAttention-style attention on the GPU, with the
  * recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K quantized to INT8
  * per block of INT8_BLOCK tokens with a float scale). One run, all of it timed, as in
  * SageAttention: the pre-pass (int8_quant.cu: K means, Q codes, K codes and their scales),
  * then the flash kernel with S = Q₈·K₈ᵀ on INT8 tensor cores (mma.sync m16n8k32 s8·s8→s32),
  * dequantized by s_q·s_k, online softmax in f32, P rounded to f16 and P·V on f16 tensor cores.
+ * The two implementations differ only in that flash kernel (the attend launcher a case keeps):
+ *   cuda.mma    flash_mma.cu's QK8 variant, mma.sync m16n8k32, sm_80 on, d = 64 or 128;
+ *   cuda.wgmma  int8_wgmma.cu, Hopper's wgmma m64n128k32 s8 (sm_90a builds, compute capability
+ *               9.0 only, d = 128).
  *
  * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Q, K, V are drawn in
  * float32 like every attention kernel's, rounded to f16 on the GPU (the host copies too, so the
@@ -18,6 +22,7 @@
  *             and on the f16 inputs (the cost of INT8, stored as max_abs_err / rel_l2_err /
  *             cosine, bound verify_default_tolerance(i8) = 5e-2).
  * The int32 Q·Kᵀ values themselves stay in registers; a wrong one shows in the first bound. */
+#include "config.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/int8.h"
 
@@ -32,8 +37,14 @@
 /* The fused kernel's own error bound (relative L2): P and O in f16, as attention.flash f16. */
 #define INT8_CUDA_KERNEL_TOLERANCE 5e-3
 
+/* The attention after the pre-pass: int8_cuda_attend or int8_cuda_attend_wgmma. */
+typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                              const float *kscale, const void *v, void *o, void *stream);
+
 struct int8_cuda {
     struct attention_cuda a; /* Q, K, V, O in f16 */
+    int8_attend_fn attend;   /* the implementation's flash kernel */
+    const char *attend_name; /* for launch errors */
     void *q8, *k8;           /* device codes [B,H,N,d], [B,H_kv,N,d] */
     float *qscale, *kscale;  /* device [B·H][blocks], [B·H_kv][blocks] */
     float *kmean;            /* device [B·H_kv][d] */
@@ -68,10 +79,12 @@ static void int8_cuda_teardown(struct kb_case *c)
     c->state = NULL;
 }
 
-static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+/* What both implementations set up; `impl` names the case in messages. */
+static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const char *impl, int8_attend_fn attend,
+                           const char *attend_name)
 {
     if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "attention.int8@cuda.mma: dtype %s not supported (i8: INT8 QK, f16 PV)",
+        snprintf(err, errlen, "attention.int8@%s: dtype %s not supported (i8: INT8 QK, f16 PV)", impl,
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
         return KB_UNSUPPORTED;
     }
@@ -87,6 +100,8 @@ static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         return rc;
     }
     c->state = st;
+    st->attend = attend;
+    st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
     size_t nqs = (size_t)s->batch * s->heads * st->blocks, nks = (size_t)s->batch * s->kv_heads * st->blocks;
@@ -119,6 +134,11 @@ static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     return KB_OK;
 }
 
+static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, "flash_fwd (int8)");
+}
+
 static int int8_cuda_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
@@ -128,9 +148,9 @@ static int int8_cuda_run(struct kb_case *c)
         snprintf(c->error, sizeof c->error, "int8 quantize launch: %s", cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
     }
-    e = int8_cuda_attend(s, st->q8, st->k8, st->qscale, st->kscale, st->a.v, st->a.o, c->stream);
+    e = st->attend(s, st->q8, st->k8, st->qscale, st->kscale, st->a.v, st->a.o, c->stream);
     if (e != 0) {
-        snprintf(c->error, sizeof c->error, "flash_fwd (int8) launch: %s", cudaGetErrorString((cudaError_t)e));
+        snprintf(c->error, sizeof c->error, "%s launch: %s", st->attend_name, cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
     }
     return KB_OK;
@@ -332,3 +352,44 @@ const struct kb_kernel kb_attention_int8_cuda = {
     .tensors = int8_cuda_tensors,
     .teardown = int8_cuda_teardown,
 };
+
+#ifdef HAVE_SM90A
+/* The wgmma kernel is built for sm_90a only (other GPUs have no code for it) and for d = 128:
+ * one INT8 row is one 128-byte swizzle row. */
+static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    struct cudaDeviceProp p;
+    cudaError_t e = cudaGetDeviceProperties(&p, c->device_index);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "cudaGetDeviceProperties: %s", cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    if (p.major != 9 || p.minor != 0) {
+        snprintf(err, errlen, "wgmma needs compute capability 9.0 (sm_90a); this GPU is %d.%d", p.major, p.minor);
+        return KB_UNSUPPORTED;
+    }
+    if (c->shape.head_dim != 128) {
+        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 128", c->shape.head_dim);
+        return KB_UNSUPPORTED;
+    }
+    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, "int8_wgmma");
+}
+
+const struct kb_kernel kb_attention_int8_wgmma = {
+    .name = "attention.int8",
+    .impl = "cuda.wgmma",
+    .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, QK on Hopper INT8 wgmma (sm_90a, d = 128), f32 softmax, f16 PV",
+    .family = KB_FAMILY_ATTENTION,
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .is_reference = 0,
+    .flops = int8_cuda_flops,
+    .bytes = int8_cuda_bytes,
+    .footprint = NULL,
+    .setup = int8_wgmma_setup,
+    .run = int8_cuda_run,
+    .verify = int8_cuda_verify,
+    .tensors = int8_cuda_tensors,
+    .teardown = int8_cuda_teardown,
+};
+#endif

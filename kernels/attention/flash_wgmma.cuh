@@ -1,0 +1,252 @@
+/* flash_wgmma.cuh - what the two Hopper flash kernels share (flash_wgmma.cu: f16/bf16 Q·Kᵀ;
+ * int8_wgmma.cu: INT8 Q·Kᵀ): the block shape, the 128B-swizzled 16-bit tiles and their cp.async
+ * loads, the m64n128k16 wgmma instructions, and everything after S: the masks, the online
+ * softmax, O = α·O + P·V with P from registers and V from shared memory, and the output store.
+ * One definition, so the INT8 kernel's P·V path is the f16 flash kernel's by construction.
+ *
+ * Shared-memory layout (see flash_wgmma.cu): a tile of R rows × 128 16-bit columns is two column
+ * blocks of 64 (128 bytes a row); in each, row r's 16-byte chunk c sits at chunk c ^ (r % 8) — the
+ * 128B-swizzle canonical layout of the wgmma descriptors, every block 1024-byte aligned.
+ * Accumulator of a warpgroup (PTX ISA, wgmma D fragments, m64nN, 32-bit, f32 and s32 alike):
+ * warp w holds rows 16w + lane/4 (+8); d[4j], d[4j+1] are row lane/4, columns 8j + 2(lane%4) +
+ * {0, 1}; d[4j+2], d[4j+3] the same columns of row lane/4 + 8.
+ * Include only from code built for sm_90a. */
+#ifndef KB_FLASH_WGMMA_CUH
+#define KB_FLASH_WGMMA_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/wgmma.cuh"
+
+namespace kb_fwgmma {
+
+using namespace kb_ptx;
+
+constexpr int D = 128;      /* head_dim */
+constexpr int BM = 128;     /* query rows per block: two warpgroups of 64 */
+constexpr int BN = 128;     /* keys per tile */
+constexpr int THREADS = 256;
+
+__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+/* Element offset of (row, col) in a 128-column 16-bit tile of R rows, 128B-swizzled. */
+template <int R> __device__ __forceinline__ int sw128(int row, int col)
+{
+    return (col / 64) * R * 64 + row * 64 + ((((col % 64) / 8) ^ (row % 8)) << 3) + col % 8;
+}
+
+/* Rows [row0, row0 + R) of a [n, 128] 16-bit matrix into a swizzled tile; rows past n are zero. */
+template <int R> __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
+{
+#pragma unroll
+    for (int c = threadIdx.x; c < R * (D / 8); c += THREADS) {
+        int r = c / (D / 8), ch = c % (D / 8), gr = row0 + r;
+        bool ok = gr < n;
+        cp_async16(smem_u32(tile + sw128<R>(r, ch * 8)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
+    }
+}
+
+__device__ __forceinline__ uint64_t smem_desc(const void *p, uint32_t lbo, uint32_t sbo)
+{
+    return kb_wgmma::desc_sw128(smem_u32(p), lbo, sbo);
+}
+
+using kb_wgmma::fence_proxy_async; /* cp.async writes through the generic proxy, wgmma reads through the async one */
+__device__ __forceinline__ void wg_fence() { kb_wgmma::fence(); }
+__device__ __forceinline__ void wg_commit() { kb_wgmma::commit(); }
+__device__ __forceinline__ void wg_wait_all() { kb_wgmma::wait<0>(); }
+
+/* Pins the accumulator registers at this point: the compiler may not move their reads or
+ * writes across it (wgmma writes them asynchronously, behind its back). */
+__device__ __forceinline__ void pin(float (&d)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void pin(int (&d)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        asm volatile("" : "+r"(d[i])::"memory");
+}
+
+/* The 64 accumulator operands of an m64n128 wgmma (f32 or s32), and the f16/bf16 instructions
+ * for one input type TY ("bf16" or "f16"): SS reads A and B from shared memory, RS takes A from
+ * registers. Both accumulate into d when `accumulate` is nonzero and overwrite it otherwise. */
+#define WGMMA_D \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+    "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define WGMMA_D_OPERANDS(C) \
+      C(d[0]), C(d[1]), C(d[2]), C(d[3]), C(d[4]), C(d[5]), C(d[6]), C(d[7]), \
+      C(d[8]), C(d[9]), C(d[10]), C(d[11]), C(d[12]), C(d[13]), C(d[14]), C(d[15]), \
+      C(d[16]), C(d[17]), C(d[18]), C(d[19]), C(d[20]), C(d[21]), C(d[22]), C(d[23]), \
+      C(d[24]), C(d[25]), C(d[26]), C(d[27]), C(d[28]), C(d[29]), C(d[30]), C(d[31]), \
+      C(d[32]), C(d[33]), C(d[34]), C(d[35]), C(d[36]), C(d[37]), C(d[38]), C(d[39]), \
+      C(d[40]), C(d[41]), C(d[42]), C(d[43]), C(d[44]), C(d[45]), C(d[46]), C(d[47]), \
+      C(d[48]), C(d[49]), C(d[50]), C(d[51]), C(d[52]), C(d[53]), C(d[54]), C(d[55]), \
+      C(d[56]), C(d[57]), C(d[58]), C(d[59]), C(d[60]), C(d[61]), C(d[62]), C(d[63])
+#define WGMMA_F32(x) "+f"(x)
+#define WGMMA_S32(x) "+r"(x)
+#define WGMMA_SS(TY)                                                                                \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                      \
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " WGMMA_D               \
+                 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                  \
+                 : WGMMA_D_OPERANDS(WGMMA_F32)                                                      \
+                 : "l"(desc_a), "l"(desc_b), "r"(accumulate))
+#define WGMMA_RS(TY)                                                                                \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                      \
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " WGMMA_D               \
+                 ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"                                    \
+                 : WGMMA_D_OPERANDS(WGMMA_F32)                                                      \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
+
+/* d (64×128, f32) (+)= A·B with A and B described in shared memory. */
+template <bool BF16> __device__ __forceinline__ void wgmma_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (BF16)
+        WGMMA_SS("bf16");
+    else
+        WGMMA_SS("f16");
+#endif
+}
+
+/* d (64×128, f32) += A·B with A (this thread's 4 registers of the 64×16 A fragment) and B
+ * (16×128, MN-major) in shared memory. */
+template <bool BF16> __device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (BF16)
+        WGMMA_RS("bf16");
+    else
+        WGMMA_RS("f16");
+#endif
+}
+
+/* Keys past n, and with CAUSAL keys past the row, get −inf. wrow0: the warp's first row; row_a,
+ * row_b: this thread's two rows (wrow0 + lane/4, +8); k0: the tile's first key. */
+template <bool CAUSAL>
+__device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wrow0, int row_a, int row_b, int t4)
+{
+    if (k0 + BN > n || (CAUSAL && k0 + BN - 1 > wrow0)) {
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = k0 + nt * 8 + 2 * t4 + (e & 1), row = e < 2 ? row_a : row_b;
+                if (key >= n || (CAUSAL && key > row))
+                    s[4 * nt + e] = -INFINITY;
+            }
+    }
+}
+
+/* One tile of the online softmax: the masked scores s (times scale_log2 they are the base-2
+ * logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8 (shared by the 4 lanes
+ * of a quad); O is rescaled by α and P = 2^(s·scale_log2 − m) left in pa, the A fragments of the
+ * 8 k-steps of P·V. */
+template <bool BF16>
+__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
+{
+    float tmax[2] = { -INFINITY, -INFINITY };
+#pragma unroll
+    for (int nt = 0; nt < BN / 8; nt++) {
+        tmax[0] = fmaxf(tmax[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
+        tmax[1] = fmaxf(tmax[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
+    }
+    float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
+        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
+        float mnew = fmaxf(m[i], tmax[i] * scale_log2);
+        msub[i] = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+        alpha[i] = ex2(m[i] - msub[i]);
+        m[i] = mnew;
+    }
+#pragma unroll
+    for (int nt = 0; nt < BN / 8; nt++) {
+        s[4 * nt] = ex2(fmaf(s[4 * nt], scale_log2, -msub[0]));
+        s[4 * nt + 1] = ex2(fmaf(s[4 * nt + 1], scale_log2, -msub[0]));
+        s[4 * nt + 2] = ex2(fmaf(s[4 * nt + 2], scale_log2, -msub[1]));
+        s[4 * nt + 3] = ex2(fmaf(s[4 * nt + 3], scale_log2, -msub[1]));
+        rs[0] += s[4 * nt] + s[4 * nt + 1];
+        rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
+    }
+    l[0] = l[0] * alpha[0] + rs[0];
+    l[1] = l[1] * alpha[1] + rs[1];
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+        o[4 * dt] *= alpha[0];
+        o[4 * dt + 1] *= alpha[0];
+        o[4 * dt + 2] *= alpha[1];
+        o[4 * dt + 3] *= alpha[1];
+    }
+    /* P in the A-fragment layout: 16 keys (two 8-column blocks) per k-step */
+#pragma unroll
+    for (int kc = 0; kc < BN / 16; kc++) {
+        pa[kc][0] = pack2<BF16>(s[8 * kc], s[8 * kc + 1]);
+        pa[kc][1] = pack2<BF16>(s[8 * kc + 2], s[8 * kc + 3]);
+        pa[kc][2] = pack2<BF16>(s[8 * kc + 4], s[8 * kc + 5]);
+        pa[kc][3] = pack2<BF16>(s[8 * kc + 6], s[8 * kc + 7]);
+    }
+}
+
+/* Issues O += P·V (vt: the tile's V, 128 keys × 128, MN-major) as one committed group; the
+ * caller waits for it. */
+template <bool BF16> __device__ __forceinline__ void issue_pv(float (&o)[64], const uint32_t (&pa)[BN / 16][4], const uint16_t *vt)
+{
+    pin(o);
+    wg_fence();
+#pragma unroll
+    for (int kc = 0; kc < BN / 16; kc++)
+        wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+    wg_commit();
+}
+
+/* The online softmax of one tile, then O = α·O + P·V, waited for. */
+template <bool BF16>
+__device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                           float scale_log2, const uint16_t *vt)
+{
+    uint32_t pa[BN / 16][4];
+    softmax_p<BF16>(s, o, m, l, scale_log2, pa);
+    issue_pv<BF16>(o, pa, vt);
+    wg_wait_all();
+    pin(o);
+}
+
+/* O / l of this thread's rows row_a, row_b (those below n) into out ([n, 128], 16-bit). */
+template <bool BF16>
+__device__ __forceinline__ void store_o(const float (&o)[64], const float (&l)[2], uint16_t *out, int row_a, int row_b,
+                                        int n, int t4)
+{
+    float inv[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        float li = l[i];
+        li += __shfl_xor_sync(0xffffffffu, li, 1);
+        li += __shfl_xor_sync(0xffffffffu, li, 2);
+        inv[i] = 1.f / li;
+    }
+#pragma unroll
+    for (int dt = 0; dt < D / 8; dt++) {
+        int col = dt * 8 + 2 * t4;
+        if (row_a < n)
+            *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) = pack2<BF16>(o[4 * dt] * inv[0], o[4 * dt + 1] * inv[0]);
+        if (row_b < n)
+            *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+                pack2<BF16>(o[4 * dt + 2] * inv[1], o[4 * dt + 3] * inv[1]);
+    }
+}
+
+} // namespace kb_fwgmma
+
+#endif
