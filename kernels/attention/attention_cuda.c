@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness/verify.h"
+#include "kernels/gpu/wgmma_device.h"
 
 static int cuda_err(cudaError_t e, const char *doing, char *err, size_t errlen)
 {
@@ -180,4 +181,14 @@ int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape 
     free(ref);
     free(o);
     return KB_OK;
+}
+
+int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = wgmma_device_check(c->device_index, err, errlen);
+    if (rc == KB_OK && c->shape.head_dim != 128) {
+        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 128", c->shape.head_dim);
+        rc = KB_UNSUPPORTED;
+    }
+    return rc;
 }

@@ -31,6 +31,10 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* The setup check of the Hopper kernels (attention.flash@cuda.wgmma, attention.int8@cuda.wgmma):
+ * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
+ * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
+int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen);
 /* Makes the Q, K, V copies a cold-cache case asks for (kb_case.input_copies_wanted) and sets
  * c->input_copies; a no-op when none are wanted. */
 void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s);

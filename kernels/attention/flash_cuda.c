@@ -78,20 +78,9 @@ const struct kb_kernel kb_attention_flash_cuda = {
 /* The wgmma kernel is built for sm_90a only: other GPUs have no code for it. */
 static int flash_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    struct cudaDeviceProp p;
-    cudaError_t e = cudaGetDeviceProperties(&p, c->device_index);
-    if (e != cudaSuccess) {
-        snprintf(err, errlen, "cudaGetDeviceProperties: %s", cudaGetErrorString(e));
-        return KB_ERROR;
-    }
-    if (p.major != 9 || p.minor != 0) {
-        snprintf(err, errlen, "wgmma needs compute capability 9.0 (sm_90a); this GPU is %d.%d", p.major, p.minor);
-        return KB_UNSUPPORTED;
-    }
-    if (c->shape.head_dim != 128) {
-        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 128", c->shape.head_dim);
-        return KB_UNSUPPORTED;
-    }
+    int rc = attention_wgmma_check(c, err, errlen);
+    if (rc != KB_OK)
+        return rc;
     return flash_setup(c, err, errlen);
 }
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gpu/wgmma_device.h"
 #include "kernels/quant/gemm_int8.h"
 
 static int cuda_fail(cudaError_t e, const char *doing, char *err, size_t errlen)
@@ -366,19 +367,6 @@ const struct kb_kernel kb_quant_gemm_fp8_cuda = {
 #ifdef HAVE_SM90A
 
 /* The wgmma kernels are built for sm_90a only: other GPUs have no code for them. */
-static int wgmma_device_check(const struct kb_case *c, char *err, size_t errlen)
-{
-    struct cudaDeviceProp p;
-    cudaError_t e = cudaGetDeviceProperties(&p, c->device_index);
-    if (e != cudaSuccess)
-        return cuda_fail(e, "cudaGetDeviceProperties", err, errlen);
-    if (p.major != 9 || p.minor != 0) {
-        snprintf(err, errlen, "wgmma needs compute capability 9.0 (sm_90a); this GPU is %d.%d", p.major, p.minor);
-        return KB_UNSUPPORTED;
-    }
-    return KB_OK;
-}
-
 /* The TMA tensor maps of every operand copy (host-side encoding only: nothing to do in run). */
 static int wgmma_maps(struct qgemm_tma **out, const struct qgemm_operands *o, char *err, size_t errlen)
 {
@@ -403,7 +391,7 @@ static int wgmma_maps(struct qgemm_tma **out, const struct qgemm_operands *o, ch
 
 static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = wgmma_device_check(c, err, errlen);
+    int rc = wgmma_device_check(c->device_index, err, errlen);
     if (rc == KB_OK)
         rc = int8_setup(c, err, errlen);
     if (rc != KB_OK)
@@ -417,7 +405,7 @@ static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int fp8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = wgmma_device_check(c, err, errlen);
+    int rc = wgmma_device_check(c->device_index, err, errlen);
     if (rc == KB_OK)
         rc = fp8_setup(c, err, errlen);
     if (rc != KB_OK)
