@@ -1,5 +1,5 @@
-/* int8_cuda.c - attention.int8@cuda.mma and @cuda.wgmma: SageAttention-style attention on the GPU, with the
- * recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K quantized to INT8
+/* int8_cuda.c - attention.int8@cuda.mma and @cuda.wgmma: SageAttention-style attention on the
+ * GPU, with the recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K quantized to INT8
  * per block of INT8_BLOCK tokens with a float scale). One run, all of it timed, as in
  * SageAttention: the pre-pass (int8_quant.cu: K means, Q codes, K codes and their scales),
  * then the flash kernel with S = Q₈·K₈ᵀ on INT8 tensor cores (mma.sync m16n8k32 s8·s8→s32),
@@ -143,7 +143,8 @@ static int int8_cuda_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
     const struct kb_shape *s = &c->shape;
-    int e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kpartial, st->kmean, st->q8, st->k8, st->qscale, st->kscale, c->stream);
+    int e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kpartial, st->kmean, st->q8, st->k8, st->qscale, st->kscale,
+                               c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "int8 quantize launch: %s", cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
