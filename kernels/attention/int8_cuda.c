@@ -1,6 +1,6 @@
 /* int8_cuda.c - attention.int8@cuda.mma and @cuda.wgmma: SageAttention-style attention on the
- * GPU, with the recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K quantized to INT8
- * per block of INT8_BLOCK tokens with a float scale). One run, all of it timed, as in
+ * GPU, with the recipe of int8.h (K smoothed by its per-channel mean over tokens, Q and K
+ * quantized to INT8 per block of INT8_BLOCK tokens with a float scale). One run, all of it timed, as in
  * SageAttention: the pre-pass (int8_quant.cu: K means, Q codes, K codes and their scales),
  * then the flash kernel with S = Q₈·K₈ᵀ on INT8 tensor cores (mma.sync m16n8k32 s8·s8→s32),
  * dequantized by s_q·s_k, online softmax in f32, P rounded to f16 and P·V on f16 tensor cores.
