@@ -424,6 +424,19 @@ static int same_series(const struct result_row *a, const struct result_row *b)
            strcmp(a->dtype, b->dtype) == 0;
 }
 
+/* How many series (implementation, device, dtype) rows hold. */
+static int series_count(const struct result_row *const *rows, int n)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = same_series(rows[i], rows[j]);
+        count += !seen;
+    }
+    return count;
+}
+
 /* The curve metrics (crossover, flat, exponent) read one series: one implementation on one
  * device in one dtype. Where a side's pattern matched several (attention.linear@cuda* also
  * catches a quadratic naive twin; --devices cpu,cuda:0 runs both devices), the series with the
@@ -512,17 +525,23 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
     double tol = c->tolerance;
     switch (c->metric) {
     case CLAIM_SPEEDUP: {
-        /* the pair at at_size, else at the largest size both ran */
+        /* At at_size, else at the largest size both ran on the same problem: the fastest
+         * candidate against the fastest baseline of its problem, so that where a pattern matched
+         * several implementations (flash on mma.sync and on wgmma) each side is its best. */
+        long size = c->at_size;
+        for (int i = 0; i < nc && !c->at_size; i++)
+            for (int j = 0; j < nb; j++)
+                if (row_size(cand[i]) == row_size(base[j]) && same_problem(cand[i], base[j]) && row_size(cand[i]) > size)
+                    size = row_size(cand[i]);
         const struct result_row *pc = NULL, *pb = NULL;
         for (int i = 0; i < nc; i++)
-            for (int j = 0; j < nb; j++) {
-                if (row_size(cand[i]) != row_size(base[j]) || !same_problem(cand[i], base[j]))
-                    continue;
-                if (c->at_size ? row_size(cand[i]) == c->at_size : (!pc || row_size(cand[i]) > row_size(pc))) {
+            for (int j = 0; j < nb; j++)
+                if (row_size(cand[i]) == size && row_size(base[j]) == size && same_problem(cand[i], base[j]) &&
+                    (!pc || cand[i]->stats.median < pc->stats.median))
                     pc = cand[i];
-                    pb = base[j];
-                }
-            }
+        for (int j = 0; pc && j < nb; j++)
+            if (row_size(base[j]) == size && same_problem(pc, base[j]) && (!pb || base[j]->stats.median < pb->stats.median))
+                pb = base[j];
         if (!pc) {
             untestable(out, "candidate and baseline share no measured size%s", c->at_size ? " at the claim's at_size" : "");
             return;
@@ -551,6 +570,11 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
             out->verdict = CLAIM_FAILS;
             snprintf(out->reason, sizeof out->reason, "%s (%.2fx; the paper: %.3gx)",
                      out->ci_hi < 1.0 ? "the candidate is slower" : "no significant speed-up", r, c->paper_value);
+        }
+        if (series_count(cand, nc) > 1 || series_count(base, nb) > 1) {
+            size_t used = strlen(out->reason);
+            snprintf(out->reason + used, sizeof out->reason - used, "; %s@%s against %s@%s", pc->kernel, pc->impl,
+                     pb->kernel, pb->impl);
         }
         if (!isnan(c->memory_ratio)) {
             const struct kb_kernel *kc = kb_registry_find(pc->kernel, pc->impl);

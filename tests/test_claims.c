@@ -229,6 +229,29 @@ static void curve_metrics_read_one_series(void **unused)
     assert_true(res.measured > 3000 && res.measured < 5000);
 }
 
+/* Several implementations on a side of a speed-up: the fastest candidate against the fastest
+ * baseline of the same problem, named in the reason, whatever order the rows come in. */
+static void speedup_takes_the_best_of_each_side(void **unused)
+{
+    (void)unused;
+    struct claim c = load_text("id = t\npaper = P\nquote = Q\nmetric = speedup\ncandidate = attention.int8\n"
+                               "baseline = attention.flash\npaper_value = 1.3\n[run]\nseq = 1k\n");
+    struct result_row rows[4] = {
+        row("attention.flash", "cuda.mma", 16384, 7.0e-3, 0.01),
+        row("attention.int8", "cuda.mma", 16384, 6.0e-3, 0.01),
+        row("attention.int8", "cuda.wgmma", 16384, 5.7e-3, 0.01),
+        row("attention.flash", "cuda.wgmma", 16384, 6.0e-3, 0.01),
+    };
+    struct claim_result res;
+    claim_evaluate(&c, rows, 4, &res);
+    assert_true(fabs(res.measured - 6.0 / 5.7) < 1e-9); /* not 7.0 / 5.7 nor 7.0 / 6.0 */
+    assert_int_equal(res.verdict, CLAIM_PARTLY);
+    assert_non_null(strstr(res.reason, "attention.int8@cuda.wgmma against attention.flash@cuda.wgmma"));
+    struct result_row reversed[4] = { rows[3], rows[2], rows[1], rows[0] };
+    claim_evaluate(&c, reversed, 4, &res);
+    assert_true(fabs(res.measured - 6.0 / 5.7) < 1e-9);
+}
+
 static void parse_errors_name_the_place(void **unused)
 {
     (void)unused;
@@ -283,6 +306,7 @@ int main(void)
         cmocka_unit_test(untestable_claims),
         cmocka_unit_test(crossover_and_scaling_verdicts),
         cmocka_unit_test(curve_metrics_read_one_series),
+        cmocka_unit_test(speedup_takes_the_best_of_each_side),
         cmocka_unit_test(parse_errors_name_the_place),
         cmocka_unit_test(shipped_claims_parse),
     };
