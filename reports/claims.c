@@ -424,16 +424,26 @@ static int same_series(const struct result_row *a, const struct result_row *b)
            strcmp(a->dtype, b->dtype) == 0;
 }
 
-/* How many series (implementation, device, dtype) rows hold. */
-static int series_count(const struct result_row *const *rows, int n)
+/* Whether rows[i] is the first row of its series (implementation, device, dtype) in run order. */
+static int first_of_series(const struct result_row *const *rows, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (same_series(rows[i], rows[j]))
+            return 0;
+    return 1;
+}
+
+static int on_device(const struct result_row *r, const char *device)
+{
+    return !device || strcmp(r->device, device) == 0;
+}
+
+/* How many series rows hold (on `device`, when not NULL). */
+static int series_count(const struct result_row *const *rows, int n, const char *device)
 {
     int count = 0;
-    for (int i = 0; i < n; i++) {
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = same_series(rows[i], rows[j]);
-        count += !seen;
-    }
+    for (int i = 0; i < n; i++)
+        count += on_device(rows[i], device) && first_of_series(rows, i);
     return count;
 }
 
@@ -441,21 +451,14 @@ static int series_count(const struct result_row *const *rows, int n)
  * device in one dtype. Where a side's pattern matched several (attention.linear@cuda* also
  * catches a quadratic naive twin; --devices cpu,cuda:0 runs both devices), the series with the
  * most measured sizes is kept, the first of equals in run order; `device`, when not NULL,
- * restricts the choice to that device. Compacts rows in place; returns the count kept and, in
- * *series, how many series there were to choose from. */
-static int one_series(const struct result_row **rows, int n, const char *device, int *series)
+ * restricts the choice to that device. Compacts rows in place; returns the count kept. */
+static int one_series(const struct result_row **rows, int n, const char *device)
 {
     int best = -1, best_count = 0;
-    *series = 0;
     for (int i = 0; i < n; i++) {
-        if (device && strcmp(rows[i]->device, device) != 0)
+        if (!on_device(rows[i], device) || !first_of_series(rows, i))
             continue;
-        int seen = 0, count = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = same_series(rows[i], rows[j]);
-        if (seen)
-            continue;
-        ++*series;
+        int count = 0;
         for (int j = i; j < n; j++)
             count += same_series(rows[i], rows[j]);
         if (count > best_count)
@@ -571,7 +574,7 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
             snprintf(out->reason, sizeof out->reason, "%s (%.2fx; the paper: %.3gx)",
                      out->ci_hi < 1.0 ? "the candidate is slower" : "no significant speed-up", r, c->paper_value);
         }
-        if (series_count(cand, nc) > 1 || series_count(base, nb) > 1) {
+        if (series_count(cand, nc, NULL) > 1 || series_count(base, nb, NULL) > 1) {
             size_t used = strlen(out->reason);
             snprintf(out->reason + used, sizeof out->reason - used, "; %s@%s against %s@%s", pc->kernel, pc->impl,
                      pb->kernel, pb->impl);
@@ -595,9 +598,10 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
     }
     case CLAIM_CROSSOVER: {
         double na[MAX_POINTS], ta[MAX_POINTS], nbv[MAX_POINTS], tbv[MAX_POINTS];
-        int series_c, series_b;
-        nc = one_series(cand, nc, NULL, &series_c);
-        nb = one_series(base, nb, cand[0]->device, &series_b);
+        const int series_c = series_count(cand, nc, NULL);
+        nc = one_series(cand, nc, NULL);
+        const int series_b = series_count(base, nb, cand[0]->device);
+        nb = one_series(base, nb, cand[0]->device);
         if (nb == 0) {
             untestable(out, "the baseline has no measured case on %s", cand[0]->device);
             return;
@@ -654,8 +658,8 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
     case CLAIM_FLAT: {
         double lo = INFINITY, hi = 0, n[MAX_POINTS], t[MAX_POINTS];
         long nlo = 0, nhi = 0;
-        int series;
-        nc = one_series(cand, nc, NULL, &series);
+        const int series = series_count(cand, nc, NULL);
+        nc = one_series(cand, nc, NULL);
         for (int i = 0; i < nc; i++) {
             double per = cand[i]->stats.median / (double)row_size(cand[i]);
             n[i] = (double)row_size(cand[i]);
@@ -687,8 +691,8 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
     }
     case CLAIM_EXPONENT: {
         double n[MAX_POINTS], t[MAX_POINTS];
-        int series;
-        nc = one_series(cand, nc, NULL, &series);
+        const int series = series_count(cand, nc, NULL);
+        nc = one_series(cand, nc, NULL);
         for (int i = 0; i < nc; i++) {
             n[i] = (double)row_size(cand[i]);
             t[i] = cand[i]->stats.median;
