@@ -1,5 +1,6 @@
 /* cmd_run.c - `kbench run`: plan a sweep, measure every case in isolation, store each case as it
  * finishes, print the results. */
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -159,11 +160,31 @@ static void on_signal(int sig)
     runner_request_stop();
 }
 
+/* Appends one argument as a POSIX shell word: as it is when it holds only safe characters, else in
+ * single quotes (a ' inside becomes '\''), so that 'attention.*' is not globbed when pasted. */
+static size_t append_shell_word(char *buf, size_t len, size_t used, const char *arg)
+{
+    int safe = *arg != '\0';
+    for (const char *c = arg; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("-_./:,=+@%", *c))
+            safe = 0;
+    if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, safe ? " %s" : " '", arg);
+    if (safe)
+        return used;
+    for (const char *c = arg; *c && used < len; c++)
+        used += (size_t)snprintf(buf + used, len - used, *c == '\'' ? "'\\''" : "%c", *c);
+    if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, "'");
+    return used;
+}
+
+/* The command as a user can paste it: "kbench run --kernels 'attention.*' --seq 4k". */
 static void join_cmdline(int argc, char **argv, char *buf, size_t len)
 {
-    size_t used = (size_t)snprintf(buf, len, "kbench");
+    size_t used = (size_t)snprintf(buf, len, "kbench run");
     for (int i = 0; i < argc && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, " %s", argv[i]);
+        used = append_shell_word(buf, len, used, argv[i]);
 }
 
 static void case_label(const struct plan_case *c, char *buf, size_t len)
@@ -180,10 +201,21 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
         snprintf(buf, len, "%s", r->error);
         return;
     }
-    char med[32];
+    /* unmeasured values read "-" as in the results table; no CI from fewer than 3 samples */
+    char med[32], ci[32], rate[32];
     report_format_seconds(r->stats.median, med, sizeof med);
-    snprintf(buf, len, "%s ±%.1f%% %.2f GFLOP/s (n=%zu)", med, r->stats.noise * 100,
-             r->flops / r->stats.median * 1e-9, r->stats.n);
+    if (r->stats.n < 3)
+        snprintf(ci, sizeof ci, "n/a");
+    else if (isfinite(r->stats.noise))
+        snprintf(ci, sizeof ci, "%.1f%%", r->stats.noise * 100);
+    else
+        snprintf(ci, sizeof ci, "-");
+    double gflops = r->flops / r->stats.median * 1e-9;
+    if (isfinite(gflops) && gflops > 0)
+        snprintf(rate, sizeof rate, "%.2f", gflops);
+    else
+        snprintf(rate, sizeof rate, "-");
+    snprintf(buf, len, "%s ±%s %s GFLOP/s (n=%zu)", med, ci, rate, r->stats.n);
 }
 
 struct run_config {
@@ -368,7 +400,7 @@ static void print_plan(const struct plan *plan)
         case_label(&plan->cases[i], label, sizeof label);
         printf("%4zu  %s\n", i + 1, label);
     }
-    printf("%zu cases\n", plan->n);
+    printf("%zu case%s\n", plan->n, plan->n == 1 ? "" : "s");
 }
 
 /* 1 when the run already stored this case (the same identity the planner de-duplicates on). */
@@ -556,6 +588,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     join_cmdline(argc - 1, argv + 1, cmdline, sizeof cmdline);
     struct run_info ri = { .cmdline = cmdline, .suite = *suite_name ? suite_name : NULL, .tag = cfg.tag,
                            .kbench_version = mi.kbench_version, .compiler = mi.compiler,
+                           .git_commit = mi.git_commit, .build_flags = mi.build_flags,
                            .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
                            .argc = argc - 1, .argv = argv + 1 };
     int64_t machine_id = store_machine_upsert(st, &mi);

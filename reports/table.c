@@ -226,7 +226,7 @@ static void format_started(const char *iso, char *buf, size_t len)
 int report_runs_table(FILE *out, struct store *s, int limit)
 {
     static const char *const head[] = { "id", "started", "host", "tag", "suite", "cases",
-                                        "failures", "status", "uuid" };
+                                        "failures", "status", "uuid", "commit" };
     struct row_vec runs = { .size = sizeof(struct run_row) };
     if (store_list_runs(s, limit, collect_run, &runs) != 0 || runs.oom) {
         free(runs.v);
@@ -237,18 +237,20 @@ int report_runs_table(FILE *out, struct store *s, int limit)
         free(runs.v);
         return 0;
     }
-    struct table t = { .ncols = 9, .head = head, .align = "rllllrrll" };
+    struct table t = { .ncols = 10, .head = head, .align = "rllllrrlll" };
     int rc = 0;
     for (size_t i = 0; i < runs.n && rc == 0; i++) {
         const struct run_row *r = (const struct run_row *)runs.v + i;
-        char id[24], started[40], cases[32], failures[16], uuid[9];
+        char id[24], started[40], cases[32], failures[16], uuid[9], commit[64], flags[8];
         snprintf(id, sizeof id, "%lld", (long long)r->id);
         format_started(r->started, started, sizeof started);
         snprintf(cases, sizeof cases, "%d/%d", r->cases, r->planned_cases);
         snprintf(failures, sizeof failures, "%d", r->failures);
         snprintf(uuid, sizeof uuid, "%.8s", r->uuid);
+        store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags); /* the source that measured */
         const char *cells[] = { id, started, r->hostname, *r->tag ? r->tag : "-",
-                                *r->suite ? r->suite : "-", cases, failures, r->status, uuid };
+                                *r->suite ? r->suite : "-", cases, failures, r->status, uuid,
+                                *commit ? commit : "-" };
         rc = table_add(&t, cells, COLOUR_NONE);
     }
     if (rc == 0)
