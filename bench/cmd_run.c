@@ -220,7 +220,7 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
 
 struct run_config {
     const char *db, *suite, *tag, *dump, *counters, *resume;
-    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given;
+    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given, min_samples_given;
     struct axis_flag axes[MAX_AXIS_FLAGS];
     int n_axes;
     struct runner_options ro;
@@ -290,6 +290,7 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
                 return cli_usage_error("run", "bad --min-samples '%s' (expected an integer >= 1)", optarg);
             cfg->ro.min_samples = (int)l;
+            cfg->min_samples_given = 1;
             break;
         case OPT_MAX_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
@@ -305,6 +306,10 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
     }
     if (optind < argc)
         return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    /* --max-samples alone below the default minimum lowers the minimum with it (as --max-time does
+     * --min-time): the user asked for at most N samples, and gets at most N */
+    if (!cfg->min_samples_given && cfg->ro.min_samples > cfg->ro.max_samples)
+        cfg->ro.min_samples = cfg->ro.max_samples;
     if (cfg->ro.min_samples > cfg->ro.max_samples)
         return cli_usage_error("run", "--min-samples %d is above --max-samples %d", cfg->ro.min_samples,
                                cfg->ro.max_samples);
@@ -474,35 +479,76 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
     return store_failed ? EXIT_USAGE : interrupted ? 130 : any_failed ? EXIT_FAILED : EXIT_OK;
 }
 
-/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. */
-static int resume(struct run_config *cfg)
+/* One option as given: its code (aliases share one) and value (NULL for a flag). */
+struct given_option { int code; const char *name; const char *value; };
+
+/* The options of an argument list, in order; returns how many (at most max). */
+static int collect_options(int argc, char **argv, struct given_option *out, int max)
 {
-    if (cfg->n_axes || cfg->suite || cfg->tag || cfg->shard_n || cfg->dump || cfg->counters || cfg->dry_run)
-        return cli_usage_error("run", "--resume takes no axes, suite, tag, shard, dump or counters: "
-                               "the run keeps its own");
+    build_options();
+    int n = 0, opt, index;
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1 && n < max)
+        if (opt != '?' && opt != ':')
+            out[n++] = (struct given_option){ opt, options[index].name, optarg };
+    optind = 1;
+    return n;
+}
+
+/* Options that only steer this invocation, not what the run measures. */
+static int invocation_only(int code)
+{
+    return code == OPT_RESUME || code == OPT_DB || code == OPT_QUIET || code == OPT_NO_SHOW ||
+           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE || code == OPT_HELP;
+}
+
+/* The options given with --resume that the run was not planned with (a value of its own, or one
+ * it did not set), as "--max-time 0.5, --seq 64"; "" when there are none. Giving the run's own
+ * options again (the recorded command line with --resume appended) changes nothing. */
+static void changed_options(int argc, char **argv, int nargs, char **stored_argv, char *buf, size_t len)
+{
+    struct given_option given[256], stored[256];
+    int ng = collect_options(argc, argv, given, 256);
+    int ns = collect_options(nargs, stored_argv, stored, 256);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ng; i++) {
+        if (invocation_only(given[i].code))
+            continue;
+        int same = 0;
+        for (int j = 0; j < ns && !same; j++)
+            same = stored[j].code == given[i].code &&
+                   (given[i].value ? stored[j].value && strcmp(stored[j].value, given[i].value) == 0 : !stored[j].value);
+        if (same || used >= len)
+            continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s--%s%s%s", used ? ", " : "", given[i].name,
+                                 given[i].value ? " " : "", given[i].value ? given[i].value : "");
+    }
+}
+
+/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. Options
+ * that would change what the run measures are refused (the run keeps its own, so that its cases
+ * stay comparable); --dry-run lists the cases still to run. */
+static int resume(struct run_config *cfg, int argc, char **argv)
+{
     const char *db_path = cli_db_path(cfg->db);
     struct store *st;
-    int rc = cli_open_store("run", db_path, STORE_WRITE, &st);
+    int rc = cli_open_store("run", db_path, cfg->dry_run ? STORE_READ : STORE_WRITE, &st);
     if (rc != 0)
         return rc;
     struct plan plan = { 0 };
     char **args = NULL;
     int nargs = 0;
     struct result_row *rows = NULL;
+    struct run_row run;
     int64_t run_id = store_resolve_run(st, cfg->resume);
     struct machine_info here, there;
-    if (run_id < 0 || store_run_resumable(st, run_id) != 0 || store_get_machine(st, run_id, &there) != 0) {
+    if (run_id < 0 || store_get_run(st, run_id, &run) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
     }
-    machine_info_read(&here);
-    if (strcmp(here.fingerprint, there.fingerprint) != 0) {
-        rc = cli_input_error("run", "run %lld was measured on %s (machine %s), not this machine (%s): "
-                             "resume it there", (long long)run_id, there.hostname, there.fingerprint,
-                             here.fingerprint);
-        goto out;
-    }
-    if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
+    if (store_run_args(st, run_id, &nargs, &args) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
     }
@@ -516,6 +562,32 @@ static int resume(struct run_config *cfg)
     for (int i = 0; i < nargs; i++)
         argv2[i + 1] = args[i];
     argv2[nargs + 1] = NULL;
+    char changed[1024];
+    changed_options(argc, argv, nargs + 1, argv2, changed, sizeof changed);
+    if (*changed && nargs > 0) {
+        rc = cli_usage_error("run", "run %lld was not planned with %s: --resume keeps the run's own options "
+                             "(its command: %s); start a new run to change them", (long long)run_id, changed,
+                             run.cmdline);
+        goto out;
+    }
+    if (strcmp(run.status, "complete") == 0) {
+        /* nothing left to do is not an error: a script may resume whatever it finds */
+        fprintf(stderr, "run %lld is complete (%d of %d case%s stored): nothing to resume\n", (long long)run_id,
+                run.cases, run.planned_cases, run.planned_cases == 1 ? "" : "s");
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (store_run_resumable(st, run_id) != 0 || store_get_machine(st, run_id, &there) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    machine_info_read(&here);
+    if (strcmp(here.fingerprint, there.fingerprint) != 0) {
+        rc = cli_input_error("run", "run %lld was measured on %s (machine %s), not this machine (%s): "
+                             "resume it there", (long long)run_id, there.hostname, there.fingerprint,
+                             here.fingerprint);
+        goto out;
+    }
     struct run_config stored;
     memset(&stored, 0, sizeof stored);
     if ((rc = parse_args(nargs + 1, argv2, &stored)) != 0) {
@@ -524,6 +596,8 @@ static int resume(struct run_config *cfg)
     }
     stored.quiet = cfg->quiet;
     stored.no_show = cfg->no_show;
+    if (!cfg->ro.isolate)
+        stored.ro.isolate = 0;
     char suite_name[64] = "";
     if ((rc = build_plan(&stored, &plan, suite_name, sizeof suite_name)) != 0)
         goto out;
@@ -536,8 +610,20 @@ static int resume(struct run_config *cfg)
     for (size_t i = 0; i < plan.n; i++)
         if (!case_stored(&plan.cases[i], rows, n_rows))
             plan.cases[kept++] = plan.cases[i];
-    fprintf(stderr, "run %lld: %ld cases stored, %zu to go, into %s\n", (long long)run_id, n_rows, kept, db_path);
     plan.n = kept;
+    if (cfg->dry_run) {
+        print_plan(&plan);
+        goto out;
+    }
+    /* reopened only now: a refused resume leaves the run as it was */
+    store_free_argv(args);
+    args = NULL;
+    if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    fprintf(stderr, "run %lld: %ld case%s stored, %zu to go, into %s\n", (long long)run_id, n_rows,
+            n_rows == 1 ? "" : "s", kept, db_path);
     rc = execute(st, run_id, &plan, &stored);
 out:
     free(rows);
@@ -560,7 +646,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
     if (cfg.resume)
-        return resume(&cfg);
+        return resume(&cfg, argc, argv);
     char err[512];
     if (cfg.counters && counters_validate(cfg.counters, err, sizeof err) != 0)
         return cli_usage_error("run", "bad --counters: %s", err);

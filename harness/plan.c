@@ -433,6 +433,69 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
     return -2;
 }
 
+static void join_ints(const struct int_axis *a, enum kb_axis axis, int is_enum, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < a->n; i++) {
+        const char *name = is_enum ? kb_axis_value_name(axis, a->v[i]) : NULL;
+        int w = name ? snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "", name)
+                     : snprintf(buf + used, used < len ? len - used : 0, "%s%d", i ? "," : "", a->v[i]);
+        if (w < 0 || used + (size_t)w >= len)
+            return;
+        used += (size_t)w;
+    }
+}
+
+static void join_strings(const char *items, size_t stride, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "", items + (size_t)i * stride);
+        if (w < 0 || used + (size_t)w >= len)
+            return;
+        used += (size_t)w;
+    }
+}
+
+void plan_spec_value_string(const struct plan_spec *s, const char *key, char *buf, size_t len)
+{
+    int a = kb_axis_by_key(key);
+    if (a >= 0) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        struct int_axis v = s->axis[a];
+        if (v.n == 0 && a == KB_AXIS_KV_HEADS) {
+            snprintf(buf, len, "=heads");
+            return;
+        }
+        if (v.n == 0)
+            v = (struct int_axis){ 1, { ax->fallback } };
+        join_ints(&v, (enum kb_axis)a, ax->kind == KB_AXIS_KIND_ENUM, buf, len);
+    } else if (strcmp(key, "kernels") == 0) {
+        join_strings(s->kernels[0], sizeof s->kernels[0], s->n_kernels, buf, len);
+    } else if (strcmp(key, "devices") == 0) {
+        join_strings(s->devices[0], sizeof s->devices[0], s->n_devices, buf, len);
+    } else if (strcmp(key, "dtype") == 0) {
+        if (!s->dtype_given) {
+            snprintf(buf, len, "f32 or own"); /* natural_dtype: f32, else the kernel's own */
+            return;
+        }
+        size_t used = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < s->n_dtypes && used < len; i++)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", kb_dtype_name(s->dtypes[i]));
+    } else if (strcmp(key, "threads") == 0) {
+        join_ints(&s->threads, KB_AXIS_COUNT, 0, buf, len);
+    } else if (strcmp(key, "cache") == 0) {
+        snprintf(buf, len, "%s", s->cold_cache == 2 ? "hot,cold" : s->cold_cache ? "cold" : "hot");
+    } else {
+        snprintf(buf, len, "-");
+    }
+}
+
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
@@ -622,7 +685,7 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
     if (s->cold_cache >= 1)
         cold_modes[n_cold++] = 1;
     for (int p = 0; p < s->n_kernels; p++) {
-        int matched = 0;
+        int matched = 0, on_device = 0, planned = 0; /* planned: some case (maybe a duplicate) */
         for (size_t ki = 0; ki < nk; ki++) {
             const struct kb_kernel *k = all[ki];
             if (!kb_kernel_matches(k, s->kernels[p]))
@@ -631,7 +694,9 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
             for (int di = 0; di < s->n_devices; di++) {
                 if (!device_kind_matches(k, s->devices[di]))
                     continue;
+                on_device = 1;
                 if (!s->dtype_given) {
+                    planned = 1;
                     if (expand_kernel(s, k, s->devices[di], natural_dtype(k), cold_modes, n_cold, plan, err,
                                       errlen) != 0)
                         return -1;
@@ -640,6 +705,7 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
                 for (int ti = 0; ti < s->n_dtypes; ti++) {
                     if (!(k->dtypes & KB_DTYPE_BIT(s->dtypes[ti])))
                         continue;
+                    planned = 1;
                     if (expand_kernel(s, k, s->devices[di], s->dtypes[ti], cold_modes, n_cold, plan,
                                       err, errlen) != 0)
                         return -1;
@@ -648,6 +714,28 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
         }
         if (!matched) {
             snprintf(err, errlen, "no kernel matches '%s' (see 'kbench list')", s->kernels[p]);
+            return -1;
+        }
+        /* A pattern that names kernels none of which runs in this sweep planned nothing: say why
+         * rather than plan an empty (or silently shorter) run. */
+        if (!planned && !on_device) {
+            char devs[160];
+            join_strings(s->devices[0], sizeof s->devices[0], s->n_devices, devs, sizeof devs);
+            snprintf(err, errlen, "'%s' matches only kernels of other devices than %s (a CUDA kernel needs "
+                     "--devices cuda:N)%s%s%s", s->kernels[p], devs, *s->group ? " in suite group [" : "",
+                     s->group, *s->group ? "]" : "");
+            return -1;
+        }
+        if (!planned) {
+            char types[96];
+            size_t used = 0;
+            types[0] = '\0';
+            for (int i = 0; i < s->n_dtypes && used < sizeof types; i++)
+                used += (size_t)snprintf(types + used, sizeof types - used, "%s%s", i ? "," : "",
+                                         kb_dtype_name(s->dtypes[i]));
+            snprintf(err, errlen, "no kernel matching '%s' takes dtype %s ('kbench list --long' shows each "
+                     "kernel's dtypes)%s%s%s", s->kernels[p], types, *s->group ? " in suite group [" : "",
+                     s->group, *s->group ? "]" : "");
             return -1;
         }
     }

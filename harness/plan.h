@@ -58,6 +58,10 @@ void plan_spec_default(struct plan_spec *s);
  * for an unknown key. */
 int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen);
 
+/* The value of one key (as plan_spec_set takes it) that the spec plans with: "512,1024,2048",
+ * "attention.*", "hot", "=heads" for an unset kv_heads, an unset shape axis' fallback. */
+void plan_spec_value_string(const struct plan_spec *s, const char *key, char *buf, size_t len);
+
 /* Loads a suite file into up to max specs (one per group, each starting from base).
  * Errors name the file and line. Returns the number of groups, or -1. */
 int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_spec *out, int max,

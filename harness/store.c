@@ -912,14 +912,11 @@ int store_run_resumable(struct store *s, int64_t run_id)
     return rc;
 }
 
-int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+int store_run_args(struct store *s, int64_t run_id, int *argc, char ***argv)
 {
     *argc = 0;
     *argv = NULL;
-    if (writable(s) != 0 || store_run_resumable(s, run_id) != 0)
-        return -1;
     sqlite3_stmt *st;
-    int rc;
     if (prepare(s, "SELECT j.value FROM runs r, json_each(r.argv) j WHERE r.id = ? ORDER BY j.key", &st,
                 "read the run's arguments") != 0)
         return -1;
@@ -944,6 +941,22 @@ int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
         store_free_argv(v);
         return fail(s, "out of memory reading the run's arguments");
     }
+    *argc = (int)n;
+    *argv = v;
+    return 0;
+}
+
+int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+{
+    *argc = 0;
+    *argv = NULL;
+    if (writable(s) != 0 || store_run_resumable(s, run_id) != 0)
+        return -1;
+    char **v;
+    int n, rc;
+    sqlite3_stmt *st;
+    if (store_run_args(s, run_id, &n, &v) != 0)
+        return -1;
     char host[256];
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "unknown");

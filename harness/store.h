@@ -62,6 +62,8 @@ int store_run_finish(struct store *s, int64_t run_id, const char *status);
  * "running" under this process, and returns its stored arguments (malloc'd array of malloc'd
  * strings, NULL-terminated; free with store_free_argv) in *argv and their count in *argc. */
 int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv);
+/* The run's stored arguments (after "run"), as store_run_reopen returns them, changing nothing. */
+int store_run_args(struct store *s, int64_t run_id, int *argc, char ***argv);
 /* 0 when the run can be resumed (not complete, arguments stored), else -1 with the reason. */
 int store_run_resumable(struct store *s, int64_t run_id);
 void store_free_argv(char **argv);
