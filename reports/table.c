@@ -392,8 +392,15 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id)
                     print_failure(out, &rows[i]);
             }
         }
-        fprintf(out, "%s%ld cases: %d ok, %d failed verification, %d crashed, %d timed out, %d skipped",
-                n > 0 ? "\n" : "", n, tally.n[CASE_OK], tally.n[CASE_VERIFY_FAILED], tally.n[CASE_CRASHED],
+        /* a skip is this machine's limit (memory, a GPU feature, a shape one kernel lacks): say which */
+        if (tally.n[CASE_SKIPPED]) {
+            fputs("\nskipped cases:\n", out);
+            for (long i = 0; i < n; i++)
+                if (strcmp(rows[i].status, "skipped") == 0)
+                    print_failure(out, &rows[i]);
+        }
+        fprintf(out, "%s%ld case%s: %d ok, %d failed verification, %d crashed, %d timed out, %d skipped",
+                n > 0 ? "\n" : "", n, n == 1 ? "" : "s", tally.n[CASE_OK], tally.n[CASE_VERIFY_FAILED], tally.n[CASE_CRASHED],
                 tally.n[CASE_TIMEOUT], tally.n[CASE_SKIPPED]);
         if (tally.n[CASE_SETUP_FAILED])
             fprintf(out, ", %d setup failed", tally.n[CASE_SETUP_FAILED]);
