@@ -683,7 +683,8 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out_store;
     }
-    fprintf(stderr, "run %lld (%s): %zu cases into %s\n", (long long)run_id, ri.uuid, plan.n, db_path);
+    fprintf(stderr, "run %lld (%s): %zu case%s into %s\n", (long long)run_id, ri.uuid, plan.n,
+            plan.n == 1 ? "" : "s", db_path);
     if (run_id_out)
         *run_id_out = run_id;
     rc = execute(st, run_id, &plan, &cfg);
