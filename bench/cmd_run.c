@@ -226,6 +226,28 @@ struct run_config {
     struct runner_options ro;
 };
 
+/* An unknown option; a mistyped axis ("--seqlen", "--seq-len", "--kvheads") is answered with the
+ * axis the planner would take (plan_suggest_key: keys and store columns). */
+static int unknown_option(const char *arg)
+{
+    char key[64], guess[32];
+    if (strncmp(arg, "--", 2) == 0 && snprintf(key, sizeof key, "%s", arg + 2) < (int)sizeof key) {
+        char *eq = strchr(key, '=');
+        if (eq)
+            *eq = '\0';
+        for (char *c = key; *c; c++)
+            if (*c == '-')
+                *c = '_';
+        if (plan_suggest_key(key, guess, sizeof guess) == 0) {
+            for (char *c = guess; *c; c++)
+                if (*c == '_')
+                    *c = '-';
+            return cli_usage_error("run", "unknown option '%s' (did you mean --%s?)", arg, guess);
+        }
+    }
+    return cli_usage_error("run", "unknown option '%s'", arg);
+}
+
 static int parse_args(int argc, char **argv, struct run_config *cfg)
 {
     runner_options_default(&cfg->ro);
@@ -301,7 +323,7 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         case ':':
             return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+            return unknown_option(argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -80,6 +80,8 @@ expect_exit 0 "one case" "$KBENCH" run --kernels attention.flash@cpu --seq 64 --
 expect_eq "$(tail -1 "$TMP/out")" "1 case" "one case is '1 case'"
 expect_exit 0 "preset names ignore case" "$KBENCH" run --preset Llama-3-8B --kernels attention.flash@cpu --seq 64 --dry-run
 expect_text "$TMP/out" "h=32 kvh=8 n=64 d=128" "Llama-3-8B is llama3-8b"
+check_bad "did you mean --seq?" "a mistyped axis option gets the axis" run --seqlen 128 --dry-run
+check_bad "did you mean --kv-heads?" "an axis typed as its store column" run --kv_heads 2 --dry-run
 printf '[g]\nkernels = attention.flash\nseqlen = 128\n' > "$TMP/typo.suite"
 check_bad "did you mean seq?" "a mistyped suite key gets a suggestion" run --suite "$TMP/typo.suite" --dry-run
 printf '[g]\nkernels = attention.flash\nseq = 128\nseq = 256\n' > "$TMP/dup.suite"
