@@ -238,7 +238,10 @@ static int unknown_option(const char *arg)
         for (char *c = key; *c; c++)
             if (*c == '-')
                 *c = '_';
-        if (plan_suggest_key(key, guess, sizeof guess) == 0) {
+        /* "--kv_heads": the suite key itself, spelt with '_' */
+        if (kb_axis_by_key(key) >= 0)
+            snprintf(guess, sizeof guess, "%s", key);
+        if (kb_axis_by_key(key) >= 0 || plan_suggest_key(key, guess, sizeof guess) == 0) {
             for (char *c = guess; *c; c++)
                 if (*c == '_')
                     *c = '-';
