@@ -226,6 +226,17 @@ struct run_config {
     struct runner_options ro;
 };
 
+/* A refused number: out of range (saying the range) when it is a number, else not a number. */
+static int number_error(const char *option, const char *text, double lo, double hi, int integer)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*text && *end == '\0' && !isnan(v) && (!integer || strspn(text, "+-0123456789") == strlen(text)))
+        return cli_usage_error("run", "--%s %s is out of range [%.15g, %.15g]", option, text, lo, hi);
+    return cli_usage_error("run", "bad --%s '%s' (expected %s in [%.15g, %.15g])", option, text,
+                           integer ? "an integer" : "a number", lo, hi);
+}
+
 /* An unknown option; a mistyped axis ("--seqlen", "--seq-len", "--kvheads") is answered with the
  * axis the planner would take (plan_suggest_key: keys and store columns). */
 static int unknown_option(const char *arg)
@@ -295,15 +306,14 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
 #define DOUBLE_OPT(OPT, FIELD, LO, HI, NAME)                                                           \
         case OPT:                                                                                      \
             if (cli_parse_double(optarg, LO, HI, &d) != 0)                                             \
-                return cli_usage_error("run", "bad --" NAME " '%s' (expected a number in [%g, %g])",  \
-                                       optarg, (double)(LO), (double)(HI));                            \
+                return number_error(NAME, optarg, LO, HI, 0);                                          \
             cfg->ro.FIELD = d;                                                                         \
             break;
         DOUBLE_OPT(OPT_NOISE, noise_target, 1e-5, 1.0, "noise")
         DOUBLE_OPT(OPT_MAX_TIME, max_time_s, 1e-4, 86400, "max-time")
         case OPT_MIN_TIME:
             if (cli_parse_double(optarg, 0, 86400, &d) != 0)
-                return cli_usage_error("run", "bad --min-time '%s' (expected a number in [0, 86400])", optarg);
+                return number_error("min-time", optarg, 0, 86400, 0);
             cfg->ro.min_time_s = d;
             cfg->min_time_given = 1;
             break;
@@ -313,13 +323,13 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
 #undef DOUBLE_OPT
         case OPT_MIN_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
-                return cli_usage_error("run", "bad --min-samples '%s' (expected an integer >= 1)", optarg);
+                return number_error("min-samples", optarg, 1, 100000000, 1);
             cfg->ro.min_samples = (int)l;
             cfg->min_samples_given = 1;
             break;
         case OPT_MAX_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
-                return cli_usage_error("run", "bad --max-samples '%s' (expected an integer >= 1)", optarg);
+                return number_error("max-samples", optarg, 1, 100000000, 1);
             cfg->ro.max_samples = (int)l;
             break;
         case OPT_HELP: usage(); return -1;

@@ -52,7 +52,7 @@ struct plan_spec {
  * threads 1, hot cache; every other axis empty (its fallback). */
 void plan_spec_default(struct plan_spec *s);
 
-/* Sets one axis by name: kernels, devices, dtype, threads, cache (hot|cold|both), preset (a
+/* Sets one axis by name: kernels, devices, dtype, threads, cache (a list of hot, cold; both), preset (a
  * model's shapes, datasets/presets.h), or any shape axis key (kb_axis_info: batch, heads, seq,
  * m, tokens, routing, ...). Returns 0; -1 with a message naming a bad value; -2 with a message
  * for an unknown key. */

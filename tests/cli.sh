@@ -80,6 +80,9 @@ expect_exit 0 "one case" "$KBENCH" run --kernels attention.flash@cpu --seq 64 --
 expect_eq "$(tail -1 "$TMP/out")" "1 case" "one case is '1 case'"
 expect_exit 0 "preset names ignore case" "$KBENCH" run --preset Llama-3-8B --kernels attention.flash@cpu --seq 64 --dry-run
 expect_text "$TMP/out" "h=32 kvh=8 n=64 d=128" "Llama-3-8B is llama3-8b"
+check_bad "--min-samples 0 is out of range [1, 100000000]" "an option's number out of range says so" run --min-samples 0 --dry-run
+check_bad "--noise 5 is out of range [1e-05, 1]" "with the range" run --noise 5 --dry-run
+check_bad "bad --max-time 'soon'" "text that is no number is named as such" run --max-time soon --dry-run
 check_bad "did you mean --seq?" "a mistyped axis option gets the axis" run --seqlen 128 --dry-run
 check_bad "did you mean --kv-heads?" "an axis typed as its store column" run --kv_heads 2 --dry-run
 printf '[g]\nkernels = attention.flash\nseqlen = 128\n' > "$TMP/typo.suite"
