@@ -690,12 +690,14 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     char suite_name[64] = "";
     if ((rc = build_plan(&cfg, &plan, suite_name, sizeof suite_name)) != 0 || (rc = check_metrics(&cfg, &plan)) != 0)
         goto out_plan;
-    if (cfg.dry_run) {
-        print_plan(&plan);
+    /* a dry run refuses what the run would refuse, so it plans exactly what the run would */
+    if (plan.n == 0) {
+        rc = cli_input_error("run", "the sweep has no cases (no kernel supports the chosen dtypes and devices%s)",
+                             cfg.shard_n > 1 ? ", or this shard is empty" : "");
         goto out_plan;
     }
-    if (plan.n == 0) {
-        rc = cli_input_error("run", "the sweep has no cases (no kernel supports the chosen dtypes and devices)");
+    if (cfg.dry_run) {
+        print_plan(&plan);
         goto out_plan;
     }
 

@@ -361,9 +361,14 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
     if (strcmp(key, "preset") == 0) {
         const struct kb_preset *p = kb_preset_find(value);
         if (!p) {
-            int w = snprintf(err, errlen, "unknown preset '%s' (expected", value);
             size_t np;
             const struct kb_preset *all = kb_presets(&np);
+            const char *near = NULL;
+            for (size_t i = 0; i < np && !near; i++)
+                if (close_enough(value, all[i].name))
+                    near = all[i].name;
+            int w = snprintf(err, errlen, "unknown preset '%s' (%s%s%sexpected", value, near ? "did you mean " : "",
+                             near ? near : "", near ? "?; " : "");
             for (size_t i = 0; i < np && w > 0 && (size_t)w < errlen; i++)
                 w += snprintf(err + w, errlen - (size_t)w, "%s%s", i ? ", " : " ", all[i].name);
             if (w > 0 && (size_t)w < errlen)

@@ -83,6 +83,13 @@ expect_text "$TMP/out" "h=32 kvh=8 n=64 d=128" "Llama-3-8B is llama3-8b"
 check_bad "--min-samples 0 is out of range [1, 100000000]" "an option's number out of range says so" run --min-samples 0 --dry-run
 check_bad "--noise 5 is out of range [1e-05, 1]" "with the range" run --noise 5 --dry-run
 check_bad "bad --max-time 'soon'" "text that is no number is named as such" run --max-time soon --dry-run
+# a dry run refuses what the run refuses: of one case split in two shards, one shard is empty
+empty=0
+for i in 1 2; do
+    "$KBENCH" run --kernels attention.flash@cpu --seq 64 --shard $i/2 --dry-run >/dev/null 2>"$TMP/err.shard" || {
+        [ $? -eq 2 ] && grep -q "this shard is empty" "$TMP/err.shard" && empty=$((empty + 1)); }
+done
+expect_eq "$empty" "1" "an empty shard is refused in a dry run as in the run"
 check_bad "did you mean --seq?" "a mistyped axis option gets the axis" run --seqlen 128 --dry-run
 check_bad "did you mean --kv-heads?" "an axis typed as its store column" run --kv_heads 2 --dry-run
 printf '[g]\nkernels = attention.flash\nseqlen = 128\n' > "$TMP/typo.suite"

@@ -490,6 +490,8 @@ static void test_cache_list_and_preset_names(void **state)
     assert_string_equal(kb_preset_find("ViT-B/16")->name, "vit-b16");
     assert_string_equal(kb_preset_find("QWEN3-30B-A3B")->name, "qwen3-30b-a3b");
     assert_null(kb_preset_find("llama3-8"));
+    assert_int_equal(plan_spec_set(&s, "preset", "llama3-7b", err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean llama3-8b?"));
     assert_int_equal(plan_spec_set(&s, "preset", "Mixtral-8x7B", err, sizeof err), 0);
     assert_int_equal(s.axis[KB_AXIS_EXPERTS].v[0], 8);
 }
