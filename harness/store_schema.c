@@ -410,10 +410,15 @@ static const char schema_v7[] =
 
 /* Version 10: what built kbench, beside runs.compiler: the source's `git describe --always
  * --dirty` at configure time ('unknown' outside a git checkout) and the compiler flags and
- * configure arguments. NULL for runs stored before. */
+ * configure arguments. NULL for runs stored before. And runs.cmdline becomes a command a user
+ * can paste: older versions wrote "kbench --seq ..." without the "run" (their arguments are
+ * not re-quoted). */
 static const char schema_v10[] =
     "ALTER TABLE runs ADD COLUMN git_commit TEXT;\n"
-    "ALTER TABLE runs ADD COLUMN build_flags TEXT;\n";
+    "ALTER TABLE runs ADD COLUMN build_flags TEXT;\n"
+    "UPDATE runs SET cmdline = 'kbench run' || substr(cmdline, 7)\n"
+    " WHERE cmdline = 'kbench' OR (cmdline LIKE 'kbench %' AND cmdline NOT LIKE 'kbench run %'\n"
+    "                              AND cmdline <> 'kbench run');\n";
 
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
