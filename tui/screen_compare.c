@@ -89,7 +89,7 @@ static void compare_cell(void *ctx, long i, int col, char *buf, size_t len)
         if (isfinite(c->ratio_lo) && isfinite(c->ratio_hi))
             snprintf(buf, len, "%.3g-%.3g", c->ratio_lo, c->ratio_hi);
         else
-            snprintf(buf, len, "-");
+            snprintf(buf, len, isfinite(c->ratio) ? "n/a" : "-"); /* n/a: under 3 samples a side */
         break;
     case COL_P: {
         double p = p_value(c);
@@ -128,6 +128,7 @@ static int verdict_pair(enum compare_verdict v)
 {
     switch (v) {
     case VERDICT_REGRESSED: case VERDICT_ACCURACY_DROP: return UI_WORSE;
+    case VERDICT_INCONCLUSIVE: return UI_WARN;
     case VERDICT_NEWLY_FAILING: case VERDICT_STILL_FAILING: return UI_BAD;
     case VERDICT_IMPROVED: return UI_BETTER;
     case VERDICT_FIXED: return UI_OK;
@@ -228,13 +229,18 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
     wmove(w, 0, 0);
     put_part(w, A_NORMAL, line);
     report_compare_outcome(r, line, sizeof line);
-    put_part(w, app_attr(a, r->summary.failing ? UI_WORSE : UI_OK), line);
+    put_part(w, app_attr(a, r->summary.failing || r->summary.too_few_matched ? UI_WORSE : UI_OK), line);
     if (isfinite(s->geomean)) {
         snprintf(line, sizeof line, "  geomean ratio %.3f", s->geomean);
         put_whole(w, A_NORMAL, line);
     }
     if (s->machines_differ) {
         snprintf(line, sizeof line, "  machines differ: %s vs %s", r->base.hostname, r->cand.hostname);
+        put_part(w, app_attr(a, UI_WARN), line);
+    }
+    if (compare_run_incomplete(&r->base) || compare_run_incomplete(&r->cand)) {
+        snprintf(line, sizeof line, "  %s run %s", compare_run_incomplete(&r->cand) ? "candidate" : "baseline",
+                 compare_run_incomplete(&r->cand) ? r->cand.status : r->base.status);
         put_part(w, app_attr(a, UI_WARN), line);
     }
     if (*s->suite_note) {
@@ -248,8 +254,12 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
                                                    VERDICT_NEW, VERDICT_MISSING, VERDICT_NEWLY_FAILING };
     static const enum compare_verdict rare[] = { VERDICT_ACCURACY_DROP, VERDICT_STILL_FAILING, VERDICT_FIXED,
                                                  VERDICT_UNTIMED };
-    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++) {
         put_count(a, w, r->summary.count[always[i]], always[i], i ? ", " : "");
+        /* undecided slowdowns fail the gate: next to the regressions, whenever there are any */
+        if (always[i] == VERDICT_REGRESSED && r->summary.count[VERDICT_INCONCLUSIVE])
+            put_count(a, w, r->summary.count[VERDICT_INCONCLUSIVE], VERDICT_INCONCLUSIVE, ", ");
+    }
     for (size_t i = 0; i < sizeof rare / sizeof rare[0]; i++)
         if (r->summary.count[rare[i]])
             put_count(a, w, r->summary.count[rare[i]], rare[i], ", ");
@@ -268,7 +278,7 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
         wmove(w, height - 1, 0);
         int pair = verdict_pair(c->verdict);
         put_part(w, pair ? app_attr(a, (enum ui_pair)pair) : A_BOLD, words);
-        snprintf(line, sizeof line, ": %s", c->reason);
+        snprintf(line, sizeof line, ": %s%s%s", c->reason, *c->note ? "; " : "", c->note);
         put_part(w, A_NORMAL, line);
     }
 }
