@@ -232,7 +232,9 @@ static void clock_note(struct compare_case *c, const double *bs, const double *b
     c->clock_ratio = mc / mb;
     double change = c->ratio - 1, normalised = c->clock_ratio - 1;
     const char *verdict = "";
-    if (c->verdict == VERDICT_REGRESSED || c->verdict == VERDICT_INCONCLUSIVE || c->verdict == VERDICT_IMPROVED)
+    int judged_change = c->verdict == VERDICT_REGRESSED || c->verdict == VERDICT_IMPROVED ||
+                        (c->verdict == VERDICT_INCONCLUSIVE && fabs(change) > c->threshold);
+    if (judged_change)
         verdict = (change > 0 ? normalised > c->threshold : -normalised > c->threshold)
                       ? ": the change survives clock normalisation"
                       : ": the change does not survive clock normalisation (the SM clock moved)";
