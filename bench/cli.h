@@ -89,9 +89,9 @@ int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare
 int cli_compare_finish(const char *cmd, const char *suite, int warn_only, struct compare_options *o,
                        const struct cli_compare *c);
 struct compare_result;
-/* The exit status of a comparison, after its warnings on stderr: EXIT_USAGE (with the error)
- * when the runs have no case in common or fewer than --min-matched; EXIT_FAILED when a case
- * fails; EXIT_OK. */
-int cli_compare_verdict(const char *cmd, const struct compare_result *r);
+/* The exit status of a comparison, after its warnings on stderr (unless report_on_terminal: a
+ * text report on the terminal carries them): EXIT_USAGE (with the error) when the runs have no
+ * case in common or fewer than --min-matched; EXIT_FAILED when a case fails; EXIT_OK. */
+int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal);
 
 #endif

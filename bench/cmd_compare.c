@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -117,7 +118,7 @@ int cmd_compare(int argc, char **argv)
         goto out;
     }
     out = stdout;
-    rc = cli_compare_verdict("compare", &res);
+    rc = cli_compare_verdict("compare", &res, !output && fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
 out:
     if (out != stdout)
         fclose(out);

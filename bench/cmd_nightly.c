@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -217,7 +218,7 @@ int cmd_nightly(int argc, char **argv)
             rc = cli_input_error("nightly", "cannot write standard output");
             goto out;
         }
-        verdict_rc = cli_compare_verdict("nightly", &res);
+        verdict_rc = cli_compare_verdict("nightly", &res, fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
         failing = verdict_rc != EXIT_OK;
     } else {
         printf("%s\n", note);

@@ -84,11 +84,12 @@ static void warn_line(const char *line, void *ctx)
     fprintf(stderr, "kbench %s: warning: %s\n", (const char *)ctx, line);
 }
 
-int cli_compare_verdict(const char *cmd, const struct compare_result *r)
+int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal)
 {
     /* the warnings go to stderr too: a report written to a file or piped into a tool must not be
-     * the only place they are said */
-    report_compare_warnings(r, warn_line, (void *)cmd);
+     * the only place they are said (a text report on the terminal has just said them) */
+    if (!report_on_terminal)
+        report_compare_warnings(r, warn_line, (void *)cmd);
     if (r->summary.too_few_matched) {
         char why[200];
         compare_matched_problem(r, why, sizeof why);

@@ -110,7 +110,7 @@ static void md_warning(const char *line, void *ctx)
     FILE *out = ctx;
     fputs("> **Warning:** ", out);
     md_cell(out, line);
-    fputs("\n>\n", out);
+    fputs("\n\n", out);
 }
 
 int report_compare_markdown(FILE *out, const struct compare_result *r)
@@ -123,7 +123,7 @@ int report_compare_markdown(FILE *out, const struct compare_result *r)
     fputs("| | run | uuid | started | status | tags | machine |\n| --- | ---: | --- | --- | --- | --- | --- |\n", out);
     md_run(out, "base", &r->base);
     md_run(out, "candidate", &r->cand);
-    fprintf(out, "\n%d cases:", r->summary.total);
+    fprintf(out, "\n%d case%s:", r->summary.total, r->summary.total == 1 ? "" : "s");
     for (int v = 0; v < VERDICT_COUNT; v++)
         if (r->summary.count[v])
             fprintf(out, " %d %s,", r->summary.count[v], compare_verdict_name((enum compare_verdict)v));
