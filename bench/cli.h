@@ -65,8 +65,8 @@ enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_A
     { "allow-inconclusive", no_argument, NULL, CLI_OPT_ALLOW_INCONCLUSIVE },                       \
     { "min-matched", required_argument, NULL, CLI_OPT_MIN_MATCHED }
 #define CLI_COMPARE_HELP                                                                           \
-"  --alpha P            significance level of the Mann-Whitney U test, and 1 - the level of the\n"\
-"                       ratio's CI that decides where the test cannot reach it (0.01)\n"         \
+"  --alpha P            significance level of the Mann-Whitney U test; the ratio's CI, which\n" \
+"                       decides where the test cannot reach P, is at level 1 - P (0.01)\n"      \
 "  --threshold FRAC     a slowdown must exceed this to regress (0.05 = 5%%)\n"                   \
 "  --threshold-for K=F  threshold for kernels matching pattern K (repeatable; overrides the\n"   \
 "                       suite's `threshold = F` keys, which override --threshold)\n"             \
