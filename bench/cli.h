@@ -54,23 +54,30 @@ struct compare_options;
 /* Handles one of the compare options below (getopt_long's value in opt); returns 0, 1 when opt
  * is not one of them, or EXIT_USAGE after printing why the value is bad. */
 enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_ACCURACY_SLACK,
-       CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE };
+       CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE, CLI_OPT_ALLOW_INCONCLUSIVE, CLI_OPT_MIN_MATCHED };
 #define CLI_COMPARE_OPTIONS                                                                        \
     { "alpha", required_argument, NULL, CLI_OPT_ALPHA },                                           \
     { "threshold", required_argument, NULL, CLI_OPT_THRESHOLD },                                   \
     { "threshold-for", required_argument, NULL, CLI_OPT_THRESHOLD_FOR },                           \
     { "accuracy-slack", required_argument, NULL, CLI_OPT_ACCURACY_SLACK },                         \
     { "resamples", required_argument, NULL, CLI_OPT_RESAMPLES },                                   \
-    { "cross-machine", no_argument, NULL, CLI_OPT_CROSS_MACHINE }
+    { "cross-machine", no_argument, NULL, CLI_OPT_CROSS_MACHINE },                                 \
+    { "allow-inconclusive", no_argument, NULL, CLI_OPT_ALLOW_INCONCLUSIVE },                       \
+    { "min-matched", required_argument, NULL, CLI_OPT_MIN_MATCHED }
 #define CLI_COMPARE_HELP                                                                           \
-"  --alpha P            significance level of the Mann-Whitney U test (0.01)\n"                  \
+"  --alpha P            significance level of the Mann-Whitney U test; the ratio's CI, which\n" \
+"                       decides where the test cannot reach P, is at level 1 - P (0.01)\n"      \
 "  --threshold FRAC     a slowdown must exceed this to regress (0.05 = 5%%)\n"                   \
 "  --threshold-for K=F  threshold for kernels matching pattern K (repeatable; overrides the\n"   \
 "                       suite's `threshold = F` keys, which override --threshold)\n"             \
 "  --accuracy-slack F   relative L2 error growth, as a fraction of the tolerance, that counts\n" \
 "                       as an accuracy drop (0.1)\n"                                               \
 "  --resamples N        bootstrap resamples for the CI of the ratio (2000; fixed seed)\n"        \
-"  --cross-machine      allow comparing runs of different machine fingerprints\n"
+"  --cross-machine      allow comparing runs of different machine fingerprints\n"                \
+"  --allow-inconclusive let inconclusive cases pass (a slowdown beyond the threshold that the\n"  \
+"                       samples cannot decide, a side short of its minimum samples)\n"           \
+"  --min-matched FRAC   fail (exit 2) unless this fraction of all cases is in both runs; with\n"  \
+"                       any value, two runs with no case in common fail (0)\n"
 /* Collects --threshold-for values until cli_compare_finish applies them after the suite's. */
 struct cli_compare {
     const char *threshold_for[64];
@@ -81,5 +88,10 @@ int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare
  * suite that cannot be found is only a warning when warn_only (a run's recorded suite name). */
 int cli_compare_finish(const char *cmd, const char *suite, int warn_only, struct compare_options *o,
                        const struct cli_compare *c);
+struct compare_result;
+/* The exit status of a comparison, after its warnings on stderr (unless report_on_terminal: a
+ * text report on the terminal carries them): EXIT_USAGE (with the error) when the runs have no
+ * case in common or fewer than --min-matched; EXIT_FAILED when a case fails; EXIT_OK. */
+int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal);
 
 #endif

@@ -1,9 +1,10 @@
 /* cmd_compare.c - `kbench compare BASE CAND`: case-by-case verdicts of two runs (compare.h), as
- * text, markdown, JSON or JUnit XML; exit 1 on a regression, a newly failing case or an
- * accuracy drop. */
+ * text, markdown, JSON or JUnit XML; exit 1 on a regression, an inconclusive case, a newly failing
+ * case or an accuracy drop, 2 when the runs have no case in common. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -17,18 +18,24 @@ static void usage(void)
 "Compares two runs case by case (matched by kernel, impl, device, dtype, shape, threads and\n"
 "cache). A run is an id, a uuid or its first 4+ digits, 'latest', or tag:NAME: the newest run\n"
 "with that tag measured on this machine.\n\n"
-"A case regresses when its slowdown is significant (one-sided Mann-Whitney U on the raw\n"
-"samples, p < alpha), larger than its threshold, and larger than the noise of both runs (the\n"
-"half-widths of their medians' CIs). The change is the ratio of medians with a bootstrap CI.\n"
-"Also reported: improvements, new and missing cases, newly failing cases, accuracy drops.\n\n"
+"A case regresses when its slowdown is shown (one-sided Mann-Whitney U on the raw samples,\n"
+"p < alpha; where the samples are too few for the test ever to reach alpha, e.g. 3 and 4, the\n"
+"(1 - alpha) bootstrap CI of the ratio of medians lying wholly above 1 + threshold), larger than\n"
+"its threshold, and larger than the noise of both runs (the half-widths of their medians' CIs).\n"
+"A slowdown beyond the threshold that the samples cannot decide either way, or a case short of\n"
+"the minimum samples its run asked for, is inconclusive: it fails unless --allow-inconclusive.\n"
+"A change within the threshold is same. Also reported: improvements, new and missing cases,\n"
+"newly failing cases, accuracy drops; a warning for a run that did not complete.\n\n"
 "options:\n"
 "  --format F           text, md, json or junit (text)\n"
 "  -o, --output FILE    write there instead of stdout\n"
 "  --suite NAME|FILE    take per-group thresholds from this suite (default: the candidate run's)\n"
 CLI_COMPARE_HELP
 "  --db PATH            database (./kbench.db, or $KBENCH_DB)\n\n"
-"Exit status: 0 no regression, 1 a regression, newly failing case or accuracy drop,\n"
-"2 usage or input error (unknown run, runs of different machines without --cross-machine).\n\n"
+"Exit status: 0 no regression, 1 a regression, inconclusive case (without\n"
+"--allow-inconclusive), newly failing case or accuracy drop, 2 usage or input error (unknown\n"
+"run, runs of different machines without --cross-machine, runs with no case in common or\n"
+"fewer in common than --min-matched: the report is still written).\n\n"
 "example: kbench compare tag:nightly-good latest --format md -o compare.md\n");
 }
 
@@ -111,7 +118,7 @@ int cmd_compare(int argc, char **argv)
         goto out;
     }
     out = stdout;
-    rc = res.summary.failing ? EXIT_FAILED : EXIT_OK;
+    rc = cli_compare_verdict("compare", &res, !output && fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
 out:
     if (out != stdout)
         fclose(out);

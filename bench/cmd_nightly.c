@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -33,8 +34,11 @@ CLI_COMPARE_HELP
 "  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
 "passed to kbench run: --devices LIST (cpu, cuda:N: where the suite's groups name none),\n"
 "  --max-time S, --min-time S, --noise F, --timeout S, --no-counters, --quiet\n\n"
-"Exit status: 0 clean, 1 a regression, newly failing case or accuracy drop (or a failed case\n"
-"without a baseline), 2 usage or input error (including a baseline of another machine).\n\n"
+"The verdicts are compare's: a slowdown beyond the threshold that the samples cannot decide,\n"
+"or a case short of its minimum samples, is inconclusive and fails unless --allow-inconclusive.\n\n"
+"Exit status: 0 clean, 1 a regression, inconclusive case, newly failing case or accuracy drop\n"
+"(or a failed case without a baseline), 2 usage or input error (including a baseline of another\n"
+"machine, or one with no case in common with the run: reports are still written).\n\n"
 "example (cron): kbench nightly --promote --report /var/www/kbench/$(date +%%F)\n");
 }
 
@@ -201,7 +205,7 @@ int cmd_nightly(int argc, char **argv)
     if ((rc = cli_open_store("nightly", db_path, STORE_WRITE, &st)) != 0)
         return rc;
     struct compare_result res = { 0 };
-    int failing;
+    int failing, verdict_rc = EXIT_OK;
     char err[1024], note[256];
     snprintf(note, sizeof note, "No run is tagged '%s' yet: run %lld is reported alone.", baseline + 4,
              (long long)cand);
@@ -214,7 +218,8 @@ int cmd_nightly(int argc, char **argv)
             rc = cli_input_error("nightly", "cannot write standard output");
             goto out;
         }
-        failing = res.summary.failing > 0;
+        verdict_rc = cli_compare_verdict("nightly", &res, fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
+        failing = verdict_rc != EXIT_OK;
     } else {
         printf("%s\n", note);
         failing = run_rc != EXIT_OK;
@@ -231,7 +236,7 @@ int cmd_nightly(int argc, char **argv)
     if (promote) {
         if (failing || run_rc != EXIT_OK) {
             fprintf(stderr, "kbench nightly: run %lld is not promoted to '%s': %s\n", (long long)cand,
-                    baseline + 4, failing ? "it has regressions or failures" : "a case failed");
+                    baseline + 4, failing ? "it has regressions, inconclusive cases or failures" : "a case failed");
         } else if (store_run_tag(st, cand, baseline + 4) != 0) {
             rc = cli_input_error("nightly", "%s", store_errmsg(st));
             goto out;
@@ -239,7 +244,9 @@ int cmd_nightly(int argc, char **argv)
             fprintf(stderr, "run %lld promoted: it is now %s\n", (long long)cand, baseline);
         }
     }
-    rc = failing || (base == 0 && run_rc != EXIT_OK) ? EXIT_FAILED : EXIT_OK;
+    rc = verdict_rc == EXIT_USAGE                        ? EXIT_USAGE /* no case in common with the baseline */
+         : failing || (base == 0 && run_rc != EXIT_OK) ? EXIT_FAILED
+                                                       : EXIT_OK;
 out:
     compare_result_free(&res);
     store_close(st);

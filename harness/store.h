@@ -126,6 +126,17 @@ int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct
 int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *out);
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
+/* What compare needs beyond struct kb_stats from the sampling columns of schema v8
+ * (stats.min_samples, stats.set_aside): -1 where the file predates them or holds NULL. */
+struct case_sampling {
+    long min_samples;  /* the minimum the run asked for */
+    long set_aside;    /* throttled samples kept out of the statistics */
+};
+int store_get_case_sampling(struct store *s, int64_t case_id, struct case_sampling *out);
+/* The samples the statistics used, in order: those marked throttled (samples.throttled = 1) are
+ * left out. *seconds gets per-call seconds and *clock_mhz each one's SM clock (NaN unknown or
+ * before schema v8); both malloc'd (NULL when none). Returns the count or -1. */
+long store_get_samples_clocked(struct store *s, int64_t case_id, double **seconds, double **clock_mhz);
 
 /* A paper claim judged on a machine (kbench claims). */
 struct claim_row {

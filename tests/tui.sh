@@ -148,14 +148,16 @@ see "2 runs" runs-again-80x24 "q back to the runs"
 keys m Down m c
 see "newly failing" compare-80x24 "m m c compares two runs"
 expect_text "$PANE" "baseline run 1 base  vs  candidate run 2 new" "compare names baseline and candidate"
-grep -Eq "candidate run 2 new  (PASS|FAIL \(([0-9]+ (regressed|newly_failing|accuracy_drop)(, )?)+\))" "$PANE" &&
+grep -Eq "candidate run 2 new  (PASS|FAIL \(([0-9]+ (regressed|inconclusive|newly_failing|accuracy_drop)(, )?)+\))" "$PANE" &&
     ok "compare states the outcome, PASS or FAIL" || bad "compare outcome: $(row 2)"
-counts=$(sed -n 's/^\([0-9]*\) regressed, \([0-9]*\) improved, \([0-9]*\) same, 0 new, 0 missing, 0 newly failing.*/\1 \2 \3/p' "$PANE")
+# inconclusive (few samples of a slow case, a slowdown they cannot decide) follows when there are any
+counts=$(sed -n 's/^\([0-9]*\) regressed, \([0-9]*\) improved, \([0-9]*\) same, 0 new, 0 missing, 0 newly failing\(, \([0-9]*\) inc\)\{0,1\}.*/\1 \2 \3 \5/p' "$PANE")
+counts=$(echo $counts | awk 'NF { print $1, $2, $3, ($4 == "" ? 0 : $4) }')
 if [ -n "$counts" ] && [ $(( $(echo "$counts" | tr ' ' '+') )) -eq 8 ]; then
-    ok "compare summary counts the 8 cases ($counts regressed/improved/same)"; else bad "compare summary: $(row 3)"; fi
+    ok "compare summary counts the 8 cases ($counts regressed/improved/same/inconclusive)"; else bad "compare summary: $(row 3)"; fi
 # the same verdicts as `kbench compare` on the same runs (the one regression test, seeded)
 "$KBENCH" compare 1 2 --db "$DB" --format json > "$TMP/compare.json" 2>/dev/null
-cli=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["regressed"], s["improved"], s["same"])' "$TMP/compare.json" 2>&1)
+cli=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["regressed"], s["improved"], s["same"], s["inconclusive"])' "$TMP/compare.json" 2>&1)
 expect_eq "$counts" "$cli" "the dashboard's counts are kbench compare's"
 expect_text "$PANE" "ratio CI" "compare shows the ratio's confidence interval"
 # a case's ratio CI is "lo-hi", or n/a where a side has too few samples to form one (a loaded
@@ -163,7 +165,7 @@ expect_text "$PANE" "ratio CI" "compare shows the ratio's confidence interval"
 verdict_row="attention\..*([0-9.]+-[0-9.]+|n/a) .*[0-9] +(same|regressed|improved|inconclusive) *$"
 if wait_count "$verdict_row" 8 compare-rows-80x24; then ok "each of the 8 cases has its ratio CI, p-value and verdict"
 else bad "each of the 8 cases has its ratio CI, p-value and verdict: got '$count', wanted '8'"; sed 's/^/# /' "$PANE"; fi
-grep -Eq "^(same|regressed|improved): .*p" "$PANE" && grep -q "^attention\.[a-z]*@" "$PANE" &&
+grep -Eq "^(same|regressed|improved|inconclusive): .*p" "$PANE" && grep -q "^attention\.[a-z]*@" "$PANE" &&
     ok "the cursor's case and the reason for its verdict at the bottom" || bad "no reason line: $(tail -3 "$PANE")"
 keys Enter
 see "Histogram of the" compare-detail-80x24 "Enter on a compared case opens its detail"
