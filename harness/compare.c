@@ -285,11 +285,16 @@ static void decide(struct compare_case *c, const struct compare_options *o, size
     } else if (-change > c->threshold && -change > noise && faster) {
         c->verdict = VERDICT_IMPROVED;
         snprintf(c->reason, sizeof c->reason, "%.1f%% faster (%s, p=%.2g)", -100 * change, ci, c->p_faster);
-    } else if (change > c->threshold && !test_can) {
-        /* a slowdown beyond the threshold that nothing here can confirm or rule out: failing
-         * it is safer than passing it, and the way out is more samples, not a quieter gate */
+    } else if (change > c->threshold) {
+        /* a slowdown beyond the threshold that nothing here can confirm or rule out (too few
+         * samples for the test, or samples too noisy for it and the interval): failing it is
+         * safer than passing it, and the way out is more or quieter samples, not a laxer gate */
         c->verdict = VERDICT_INCONCLUSIVE;
-        if (!have_ci)
+        if (test_can)
+            snprintf(c->reason, sizeof c->reason, "%.1f%% slower, above the %.1f%% threshold, but not shown: "
+                     "%s reaches below it and p=%.2g is not under %g (the runs' noise %.1f%%): measure more "
+                     "or quieter samples", 100 * change, 100 * c->threshold, ci, c->p_slower, o->alpha, 100 * noise);
+        else if (!have_ci)
             snprintf(c->reason, sizeof c->reason, "%.1f%% slower, above the %.1f%% threshold, but %zu and %zu "
                      "samples cannot decide it (3 a side at least): measure more samples", 100 * change,
                      100 * c->threshold, nb, nc);
@@ -300,10 +305,10 @@ static void decide(struct compare_case *c, const struct compare_options *o, size
                      o->alpha, c->p_min);
     } else {
         c->verdict = VERDICT_SAME;
+        /* only a change within the threshold or a speed-up reaches here */
         const char *why = fabs(change) <= c->threshold ? "within the threshold"
-                          : fabs(change) <= noise       ? "within the runs' noise"
-                          : change < 0                  ? "faster, but not shown to be"
-                                                        : "not significant";
+                          : -change <= noise            ? "faster, but within the runs' noise"
+                                                        : "faster, but not shown to be";
         snprintf(c->reason, sizeof c->reason, "%+.1f%% (p slower=%.2g, faster=%.2g): %s", 100 * change, c->p_slower,
                  c->p_faster, why);
     }

@@ -369,6 +369,9 @@ static void test_few_samples(void **state)
     const double slow[] = { 0.450, 0.452, 0.451 }, slow10[] = { 0.331, 0.332, 0.330 };
     const double noisy[] = { 0.30, 0.45, 0.46 }, one_b[] = { 0.300 }, one_c[] = { 0.450 }, two_c[] = { 0.303, 0.302 };
     const double fast[] = { 0.200, 0.201, 0.199 };
+    /* 6 a side, so the U test could reach 0.01, but the candidate's spread hides its +50% median */
+    const double b6[] = { 0.30, 0.31, 0.29, 0.30, 0.60, 0.31 }, c6[] = { 0.29, 0.45, 0.46, 0.44, 0.47, 0.30 };
+    add_samples(s, base, 8, b6, 6);
     add_samples(s, base, 1, b3, 3);  /* identical */
     add_samples(s, base, 2, b3, 3);  /* +50% */
     add_samples(s, base, 3, b3, 3);  /* +10% */
@@ -385,12 +388,19 @@ static void test_few_samples(void **state)
     add_samples(s, cand, 5, one_c, 1);
     add_samples(s, cand, 6, two_c, 2);
     add_samples(s, cand, 7, fast, 3);
+    add_samples(s, cand, 8, c6, 6);
     assert_int_equal(store_run_finish(s, cand, "complete"), 0);
 
     struct compare_options o;
     compare_options_default(&o);
     struct compare_result r;
     assert_int_equal(compare_runs(s, base, cand, &o, &r, err, sizeof err), 0);
+    /* enough samples for the test, too noisy for it: a slowdown beyond the threshold that is not
+     * shown is inconclusive, never "same" */
+    const struct compare_case *noisy6 = find(&r, "selftest.spin", 8);
+    assert_true(noisy6->p_min < o.alpha && noisy6->p_slower >= o.alpha);
+    assert_true(noisy6->ratio - 1 > noisy6->threshold);
+    assert_int_equal(noisy6->verdict, VERDICT_INCONCLUSIVE);
     const struct compare_case *same = find(&r, "selftest.spin", 1), *slow50 = find(&r, "selftest.spin", 2);
     assert_int_equal(same->verdict, VERDICT_SAME);
     /* 50% slower in 3 vs 3: the U test alone would say p = 0.05, "same"; the CI shows it */
@@ -410,9 +420,9 @@ static void test_few_samples(void **state)
     assert_true(fabs(single->ratio - 1.5) < 1e-9);
     assert_int_equal(find(&r, "selftest.spin", 6)->verdict, VERDICT_SAME);
     assert_int_equal(find(&r, "selftest.spin", 7)->verdict, VERDICT_IMPROVED);
-    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 2);
-    assert_int_equal(r.summary.failing, 4); /* 2 regressed + 2 inconclusive */
-    assert_int_equal(r.summary.matched, 7);
+    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 3);
+    assert_int_equal(r.summary.failing, 5); /* 2 regressed + 3 inconclusive */
+    assert_int_equal(r.summary.matched, 8);
     assert_false(r.summary.too_few_matched);
     assert_true(compare_verdict_fails(VERDICT_INCONCLUSIVE, &o));
     compare_result_free(&r);
@@ -422,14 +432,14 @@ static void test_few_samples(void **state)
     assert_false(compare_verdict_fails(VERDICT_INCONCLUSIVE, &o));
     assert_true(compare_verdict_fails(VERDICT_REGRESSED, &o));
     assert_int_equal(compare_runs(s, base, cand, &o, &r, err, sizeof err), 0);
-    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 2);
+    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 3);
     assert_int_equal(r.summary.failing, 2);
     compare_result_free(&r);
 
     /* a run against itself is the same throughout, however few its samples */
     compare_options_default(&o);
     assert_int_equal(compare_runs(s, base, base, &o, &r, err, sizeof err), 0);
-    assert_int_equal(r.summary.count[VERDICT_SAME], 7);
+    assert_int_equal(r.summary.count[VERDICT_SAME], 8);
     assert_int_equal(r.summary.failing, 0);
     compare_result_free(&r);
     store_close(s);
