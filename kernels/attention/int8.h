@@ -23,6 +23,11 @@
 #include <stdint.h>
 
 #include "kernels/kernel.h"
+#include "kernels/cpu_features.h"
+
+/* What each SIMD path of the INT8 scores needs (kernels/cpu_features.h decides). */
+#define INT8_AVX512_NEEDS (KB_CPU_AVX512F | KB_CPU_AVX512VNNI)
+#define INT8_AVX2_NEEDS KB_CPU_AVX2
 
 #define INT8_BLOCK 64 /* tokens per quantization block, for Q and for K */
 /* Tokens per partial sum of K's channel mean. Any fixed size gives a bit-exact definition; one

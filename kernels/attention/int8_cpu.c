@@ -15,6 +15,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/tile_cpu.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -58,11 +59,10 @@ const struct int8_isa int8_isa_scalar = { .name = "scalar", .scores = scores_sca
 static int isa_runs_here(const struct int8_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &int8_isa_avx512vnni)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+        return kb_cpu_has(INT8_AVX512_NEEDS);
     if (isa == &int8_isa_avx2)
-        return __builtin_cpu_supports("avx2");
+        return kb_cpu_has(INT8_AVX2_NEEDS);
 #endif
     return isa == &int8_isa_scalar;
 }
