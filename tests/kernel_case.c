@@ -53,6 +53,8 @@ static void append_name(char *list, size_t len, const char *name)
 
 int case_path_begin(struct case_paths *paths, enum kb_cpu_path p, unsigned needs)
 {
+    if (needs == CASE_NO_PATH)
+        return 0;
     if ((paths->allowed & needs) != needs) {
         append_name(paths->skipped_names, sizeof paths->skipped_names, kb_cpu_path_name(p));
         return 0;
@@ -74,4 +76,13 @@ void case_paths_end(struct case_paths *paths)
     fflush(stdout);
     if (strncmp(paths->ran_names, "scalar", 6) != 0)
         fail_msg("%s: the scalar path did not run", paths->what);
+}
+
+void case_each_path(const char *what, const unsigned needs[KB_PATH_COUNT], void (*body)(enum kb_cpu_path p))
+{
+    struct case_paths paths = case_paths_start(what);
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++)
+        if (case_path_begin(&paths, p, needs[p]))
+            body(p);
+    case_paths_end(&paths);
 }

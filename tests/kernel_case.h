@@ -37,8 +37,14 @@ struct case_paths case_paths_start(const char *what);
 /* 1, with the mask set to path p's level, when the CPU runs p (it needs `needs`; 0 for
  * scalar); 0, noting p as skipped, when it does not. */
 int case_path_begin(struct case_paths *paths, enum kb_cpu_path p, unsigned needs);
+/* needs[] entry of a path the kernel does not have (quantize has no AVX-512 path): not run,
+ * not listed. */
+#define CASE_NO_PATH (~0u)
 /* Restores the mask, prints which paths ran and which the CPU lacks, as a TAP comment, and
  * checks that the scalar path ran. */
 void case_paths_end(struct case_paths *paths);
+/* The loop above around body(): body runs once per path the kernel (what each path needs in
+ * needs[]) and the CPU have. */
+void case_each_path(const char *what, const unsigned needs[KB_PATH_COUNT], void (*body)(enum kb_cpu_path p));
 
 #endif
