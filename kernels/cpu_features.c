@@ -111,8 +111,8 @@ int kb_cpu_features_parse(const char *spec, unsigned *out, char *err, size_t err
         }
         if (!known) {
             snprintf(err, errlen,
-                     "%s=%s: unknown CPU feature '%.*s' (accepted: scalar, avx2, avx512, native, or a comma "
-                     "list of avx2, fma, avx512f, avx512bw, avx512vnni, avxvnni)",
+                     "%s=%s: unknown CPU feature '%.*s' (accepted: a comma list of the levels scalar, avx2, "
+                     "avx512, native and the features fma, avx512f, avx512bw, avx512vnni, avxvnni)",
                      KB_CPU_FEATURES_ENV, spec, (int)(n < 40 ? n : 40), p);
             return -1;
         }

@@ -7,12 +7,13 @@
  *
  * KBENCH_CPU_FEATURES (unset or empty: no mask) is a comma-separated list of
  *   scalar | none   no SIMD feature at all (every kernel takes its portable path)
- *   avx2            the AVX2 level: avx2, fma and avxvnni
+ *   avx2            the AVX2 level: avx2, fma and avxvnni (every kernel's AVX2 path)
  *   avx512          the AVX-512 level: avx512f, avx512bw, avx512vnni and the AVX2 level
  *   native | all    whatever the CPU has
- *   or single features: avx2, fma, avx512f, avx512bw, avx512vnni, avxvnni
- * The list's union is a mask, an upper bound: a feature the CPU lacks is not switched on by
- * naming it. Anything else is an error naming the offending entry (kbench exits 2 on it).
+ *   or single features: fma, avx512f, avx512bw, avx512vnni, avxvnni
+ * ("avx2,fma" is the AVX2 level; "avx2,avx512f" adds AVX-512F without VNNI). Names are lower
+ * case. The list's union is a mask, an upper bound: a feature the CPU lacks is not switched on
+ * by naming it. Anything else is an error naming the offending entry (kbench exits 2 on it).
  *
  * Kept free of harness headers: kernel implementations include it. */
 #ifndef KB_CPU_FEATURES_H
