@@ -113,18 +113,6 @@ static size_t round64(size_t x)
     return (x + 63) / 64 * 64;
 }
 
-static double int8_flops(const struct kb_shape *s)
-{
-    return attention_flops(s);
-}
-
-/* Quantizing on the fly reads the float32 inputs: the fused ideal over float32 Q, K, V, O. */
-static double int8_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return attention_min_bytes(s, KB_DTYPE_F32);
-}
-
 static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
@@ -545,8 +533,8 @@ const struct kb_kernel kb_attention_int8_cpu = {
     .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
-    .flops = int8_flops,
-    .bytes = int8_bytes,
+    .flops = int8_attention_flops,
+    .bytes = int8_attention_bytes,
     .footprint = int8_footprint,
     .setup = int8_setup,
     .run = int8_run,
