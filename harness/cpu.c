@@ -261,9 +261,8 @@ static void build_simd_string(struct cpu_info *info)
 
 /* The features in effect (detected and not masked by KBENCH_CPU_FEATURES): the peak below
  * and every kernel use these, so a masked run is measured against the roof it can reach. */
-static void read_features(struct cpu_info *info)
+static void read_features(struct cpu_info *info, unsigned f)
 {
-    unsigned f = kb_cpu_features();
     info->has_avx2 = (f & KB_CPU_AVX2) != 0;
     info->has_fma = (f & KB_CPU_FMA) != 0;
     info->has_avx512f = (f & KB_CPU_AVX512F) != 0;
@@ -290,11 +289,18 @@ void cpu_info_read(struct cpu_info *info)
             info->mhz = strtod(buf, NULL) / 1000.0;
     }
     read_caches(info);
-    read_features(info);
 #ifdef KB_X86
     struct x86_id id;
     read_cpuid(info, &id);
+    /* the hardware's peak first (every feature the CPU has), then the one in effect */
+    struct cpu_info hw = *info;
+    read_features(&hw, kb_cpu_detected());
+    set_peak_model(&hw, &id);
+    info->hw_f32_flops_per_cycle = hw.f32_flops_per_cycle;
+    read_features(info, kb_cpu_features());
     set_peak_model(info, &id);
+#else
+    read_features(info, kb_cpu_features());
 #endif
     build_simd_string(info);
 }
@@ -302,6 +308,12 @@ void cpu_info_read(struct cpu_info *info)
 double cpu_peak_f32_per_core(const struct cpu_info *info)
 {
     return info->f32_flops_per_cycle * info->mhz * 1e6;
+}
+
+double cpu_hw_peak_f32_per_core(const struct cpu_info *info)
+{
+    double fpc = info->hw_f32_flops_per_cycle > 0 ? info->hw_f32_flops_per_cycle : info->f32_flops_per_cycle;
+    return fpc * info->mhz * 1e6;
 }
 
 size_t cpu_llc_bytes(const struct cpu_info *info)

@@ -13,6 +13,7 @@
 
 #include "harness/calibrate.h"
 #include "harness/cpu.h"
+#include "harness/machine.h"
 #include "kernels/attention/flash_cpu.h"
 #include "kernels/cpu_features.h"
 
@@ -92,6 +93,13 @@ static void test_consumers_honour_the_mask(void **state)
     assert_string_equal(calibrate_fma_path(), "portable");
 #endif
     assert_string_equal(flash_isa_best()->name, "scalar");
+    assert_true(cpu_hw_peak_f32_per_core(&ci) >= cpu_peak_f32_per_core(&ci));
+    /* the stored machine row is shared by every run on the machine: it keeps the hardware's
+     * features and peak whatever this process masks */
+    struct machine_info m;
+    machine_info_read(&m);
+    assert_string_equal(m.simd, ci.simd_detected[0] ? ci.simd_detected : ci.simd);
+    assert_true(m.peak_f32_core == cpu_hw_peak_f32_per_core(&ci));
     /* with AVX-512 masked away, neither the peak nor calibration nor a kernel may use it */
     kb_cpu_features_set_mask(kb_cpu_path_mask(KB_PATH_AVX2));
     cpu_info_read(&ci);
