@@ -1,11 +1,13 @@
 /* cmd_devices.c - `kbench devices`: the CPU and the CUDA GPUs kbench can measure on. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/cpu.h"
+#include "kernels/cpu_features.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
 
@@ -59,7 +61,13 @@ static void print_cpu(void)
     else
         printf("  clock    unknown\n");
     printf("  caches   L1d %s, L2 %s, L3 %s\n", l1, l2, l3);
-    printf("  simd     %s\n", *ci.simd ? ci.simd : "none detected");
+    if (ci.features_masked) {
+        const char *mask = getenv(KB_CPU_FEATURES_ENV);
+        printf("  simd     %s (masked by %s=%s; the CPU has %s)\n", *ci.simd ? ci.simd : "none: scalar paths",
+               KB_CPU_FEATURES_ENV, mask ? mask : "", *ci.simd_detected ? ci.simd_detected : "none");
+    } else {
+        printf("  simd     %s\n", *ci.simd ? ci.simd : "none detected");
+    }
     double per_core = cpu_peak_f32_per_core(&ci);
     /* SMT siblings share a core's FMA units, so the machine's peak counts physical cores. */
     int cores = ci.physical_cores > 0 ? ci.physical_cores : ci.logical_cpus;

@@ -6,6 +6,7 @@
 #include "config.h"
 #endif
 #include "bench/cli.h"
+#include "kernels/cpu_features.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "dev"
@@ -66,6 +67,13 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("kbench %s\n", PACKAGE_VERSION);
         return EXIT_OK;
+    }
+    /* A bad CPU feature mask would silently run other code paths than asked for: refuse it
+     * before any command measures or reports anything. */
+    char why[256];
+    if (kb_cpu_features_init(why, sizeof why) != 0) {
+        fprintf(stderr, "kbench: %s\n", why);
+        return EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)

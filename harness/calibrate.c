@@ -22,6 +22,7 @@
 #endif
 
 #include "harness/cpu.h"
+#include "kernels/cpu_features.h"
 #include "harness/gpu.h"
 
 #if defined(__x86_64__)
@@ -294,6 +295,13 @@ int calibrate_cpu(const struct calibrate_options *options, ceiling_fn fn, void *
 
     const char *path;
     op_loop f = choose_fma(&ci, &path);
+    /* A ceiling measured under KBENCH_CPU_FEATURES is the masked path's: its note says so. */
+    char masked_path[128];
+    if (ci.features_masked) {
+        const char *mask = getenv(KB_CPU_FEATURES_ENV);
+        snprintf(masked_path, sizeof masked_path, "%s; masked by %s=%s", path, KB_CPU_FEATURES_ENV, mask ? mask : "");
+        path = masked_path;
+    }
     double one = best_rate(f, 1, &opt);
     if (emit(fn, ctx, CEIL_F32_FMA_CORE, one, "FLOP/s", "register-only f32 FMA chains (%s), 1 thread, best of %d x %.2g s",
              path, opt.repeats, opt.seconds))

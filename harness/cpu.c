@@ -1,6 +1,7 @@
 /* cpu.c - what the CPU is and what it can do: model, cores, caches, SIMD features from cpuid,
  * /proc and /sys, and the per-core float32 FMA peak the roofline divides by. */
 #include "harness/cpu.h"
+#include "kernels/cpu_features.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,18 +163,13 @@ static void read_caches(struct cpu_info *info)
 /* ---- cpuid ---------------------------------------------------------------------------------- */
 
 #ifdef KB_X86
-static unsigned long long read_xcr0(void)
-{
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((unsigned long long)hi << 32) | lo;
-}
-
 struct x86_id {
     char vendor[13];
     int family, model;
 };
 
+/* Vendor, family and model for the FMA-pipe table; the SIMD features themselves come from
+ * kernels/cpu_features.c, the one place that decides them (with the KBENCH_CPU_FEATURES mask). */
 static void read_cpuid(struct cpu_info *info, struct x86_id *id)
 {
     unsigned a = 0, b = 0, c = 0, d = 0, max_leaf = 0;
@@ -189,24 +185,6 @@ static void read_cpuid(struct cpu_info *info, struct x86_id *id)
     id->family = base_family == 0xf ? base_family + (int)((a >> 20) & 0xff) : base_family;
     id->model = (base_family == 0x6 || base_family == 0xf) ? (int)(((a >> 16) & 0xf) << 4) + base_model
                                                               : base_model;
-    /* A feature counts only when the OS saves its registers (XCR0), or using it would fault. */
-    int osxsave = (c >> 27) & 1;
-    unsigned long long xcr0 = osxsave ? read_xcr0() : 0;
-    int os_ymm = (xcr0 & 0x6) == 0x6, os_zmm = os_ymm && (xcr0 & 0xe0) == 0xe0;
-    int has_avx = os_ymm && ((c >> 28) & 1);
-    info->has_fma = has_avx && ((c >> 12) & 1);
-    if (max_leaf >= 7) {
-        unsigned b7, c7, d7, a7;
-        __cpuid_count(7, 0, a7, b7, c7, d7);
-        info->has_avx2 = has_avx && ((b7 >> 5) & 1);
-        info->has_avx512f = os_zmm && ((b7 >> 16) & 1);
-        info->has_avx512bw = info->has_avx512f && ((b7 >> 30) & 1);
-        info->has_avx512vnni = info->has_avx512f && ((c7 >> 11) & 1);
-        if (a7 >= 1) {
-            __cpuid_count(7, 1, a7, b7, c7, d7);
-            info->has_avxvnni = has_avx && ((a7 >> 4) & 1);
-        }
-    }
     /* The brand string, for systems whose /proc/cpuinfo has no model name. */
     if (!info->model[0] && __get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
         unsigned brand[12];
@@ -281,6 +259,20 @@ static void build_simd_string(struct cpu_info *info)
 #endif
 }
 
+/* The features in effect (detected and not masked by KBENCH_CPU_FEATURES): the peak below
+ * and every kernel use these, so a masked run is measured against the roof it can reach. */
+static void read_features(struct cpu_info *info, unsigned f)
+{
+    info->has_avx2 = (f & KB_CPU_AVX2) != 0;
+    info->has_fma = (f & KB_CPU_FMA) != 0;
+    info->has_avx512f = (f & KB_CPU_AVX512F) != 0;
+    info->has_avx512bw = (f & KB_CPU_AVX512BW) != 0;
+    info->has_avx512vnni = (f & KB_CPU_AVX512VNNI) != 0;
+    info->has_avxvnni = (f & KB_CPU_AVXVNNI) != 0;
+    info->features_masked = kb_cpu_masked();
+    kb_cpu_features_format(kb_cpu_detected(), info->simd_detected, sizeof info->simd_detected);
+}
+
 void cpu_info_read(struct cpu_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -300,7 +292,15 @@ void cpu_info_read(struct cpu_info *info)
 #ifdef KB_X86
     struct x86_id id;
     read_cpuid(info, &id);
+    /* the hardware's peak first (every feature the CPU has), then the one in effect */
+    struct cpu_info hw = *info;
+    read_features(&hw, kb_cpu_detected());
+    set_peak_model(&hw, &id);
+    info->hw_f32_flops_per_cycle = hw.f32_flops_per_cycle;
+    read_features(info, kb_cpu_features());
     set_peak_model(info, &id);
+#else
+    read_features(info, kb_cpu_features());
 #endif
     build_simd_string(info);
 }
@@ -308,6 +308,12 @@ void cpu_info_read(struct cpu_info *info)
 double cpu_peak_f32_per_core(const struct cpu_info *info)
 {
     return info->f32_flops_per_cycle * info->mhz * 1e6;
+}
+
+double cpu_hw_peak_f32_per_core(const struct cpu_info *info)
+{
+    double fpc = info->hw_f32_flops_per_cycle > 0 ? info->hw_f32_flops_per_cycle : info->f32_flops_per_cycle;
+    return fpc * info->mhz * 1e6;
 }
 
 size_t cpu_llc_bytes(const struct cpu_info *info)

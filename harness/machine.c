@@ -79,11 +79,13 @@ void machine_info_read(struct machine_info *m)
     m->logical_cpus = ci.logical_cpus;
     m->physical_cores = ci.physical_cores;
     m->cpu_mhz = ci.mhz;
-    copy_str(m->simd, sizeof m->simd, ci.simd);
+    /* The machine row is shared by every run on this machine (first writer wins), so it keeps
+     * the hardware's features and peak, not a KBENCH_CPU_FEATURES mask of one process. */
+    copy_str(m->simd, sizeof m->simd, ci.simd_detected[0] ? ci.simd_detected : ci.simd);
     m->l1d_bytes = (long long)ci.l1d_bytes;
     m->l2_bytes = (long long)ci.l2_bytes;
     m->l3_bytes = (long long)ci.l3_bytes;
-    m->peak_f32_core = cpu_peak_f32_per_core(&ci);
+    m->peak_f32_core = cpu_hw_peak_f32_per_core(&ci);
 
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
     if (pages > 0 && page_size > 0)

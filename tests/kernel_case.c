@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tests/kernel_case.h"
@@ -33,4 +34,55 @@ struct kb_tensor case_tensor(const struct kb_case *c, const char *name)
             return t[i];
     fail_msg("%s@%s has no tensor %s", c->kernel->name, c->kernel->impl, name);
     return t[0];
+}
+
+struct case_paths case_paths_start(const char *what)
+{
+    struct case_paths paths;
+    memset(&paths, 0, sizeof paths);
+    paths.what = what;
+    paths.allowed = kb_cpu_features();
+    return paths;
+}
+
+static void append_name(char *list, size_t len, const char *name)
+{
+    size_t used = strlen(list);
+    snprintf(list + used, len - used, "%s%s", used ? " " : "", name);
+}
+
+int case_path_begin(struct case_paths *paths, enum kb_cpu_path p, unsigned needs)
+{
+    if (needs == CASE_NO_PATH)
+        return 0;
+    if ((paths->allowed & needs) != needs) {
+        append_name(paths->skipped_names, sizeof paths->skipped_names, kb_cpu_path_name(p));
+        return 0;
+    }
+    /* the path's level, within what the CPU and KBENCH_CPU_FEATURES allow */
+    kb_cpu_features_set_mask(kb_cpu_path_mask(p) & paths->allowed);
+    if (!kb_cpu_has(needs))
+        fail_msg("%s: path %s needs features its level does not mask in", paths->what, kb_cpu_path_name(p));
+    append_name(paths->ran_names, sizeof paths->ran_names, kb_cpu_path_name(p));
+    paths->ran++;
+    return 1;
+}
+
+void case_paths_end(struct case_paths *paths)
+{
+    kb_cpu_features_set_mask(paths->allowed);
+    printf("# %s: paths run: %s; skipped (this CPU or KBENCH_CPU_FEATURES lacks them): %s\n", paths->what,
+           paths->ran_names, paths->skipped_names[0] ? paths->skipped_names : "none");
+    fflush(stdout);
+    if (strncmp(paths->ran_names, "scalar", 6) != 0)
+        fail_msg("%s: the scalar path did not run", paths->what);
+}
+
+void case_each_path(const char *what, const unsigned needs[KB_PATH_COUNT], void (*body)(enum kb_cpu_path p))
+{
+    struct case_paths paths = case_paths_start(what);
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++)
+        if (case_path_begin(&paths, p, needs[p]))
+            body(p);
+    case_paths_end(&paths);
 }

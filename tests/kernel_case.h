@@ -3,6 +3,7 @@
 #ifndef KB_TEST_KERNEL_CASE_H
 #define KB_TEST_KERNEL_CASE_H
 
+#include "kernels/cpu_features.h"
 #include "kernels/kernel.h"
 
 /* setup(), or the test fails with the kernel's own message. */
@@ -11,5 +12,39 @@ void case_setup_ok(struct kb_case *c);
 struct kb_accuracy case_run_verify(struct kb_case *c);
 /* The case's buffer called name ("q", "o", ...), or the test fails. */
 struct kb_tensor case_tensor(const struct kb_case *c, const char *name);
+
+/* ---- one run per SIMD path ------------------------------------------------------------------
+ * A kernel's unit tests run once per code path this machine can execute, through the same
+ * process-wide mask (kernels/cpu_features.h) that KBENCH_CPU_FEATURES sets, so they exercise
+ * the kernel's own dispatch. A path runs when the CPU has the features the kernel's path needs
+ * (and KBENCH_CPU_FEATURES, if set, allows them); scalar always runs. Usage:
+ *
+ *     struct case_paths paths = case_paths_start("attention.window@cpu");
+ *     for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+ *         if (!case_path_begin(&paths, p, needs[p]))
+ *             continue;
+ *         ... set up, run and verify cases: the kernel now takes path p ...
+ *     }
+ *     case_paths_end(&paths);   prints "# attention.window@cpu: paths run: scalar avx2 avx512"
+ */
+struct case_paths {
+    const char *what;
+    unsigned allowed; /* the features in effect before the test masked any */
+    int ran;          /* paths run */
+    char ran_names[64], skipped_names[64];
+};
+struct case_paths case_paths_start(const char *what);
+/* 1, with the mask set to path p's level, when the CPU runs p (it needs `needs`; 0 for
+ * scalar); 0, noting p as skipped, when it does not. */
+int case_path_begin(struct case_paths *paths, enum kb_cpu_path p, unsigned needs);
+/* needs[] entry of a path the kernel does not have (quantize has no AVX-512 path): not run,
+ * not listed. */
+#define CASE_NO_PATH (~0u)
+/* Restores the mask, prints which paths ran and which the CPU lacks, as a TAP comment, and
+ * checks that the scalar path ran. */
+void case_paths_end(struct case_paths *paths);
+/* The loop above around body(): body runs once per path the kernel (what each path needs in
+ * needs[]) and the CPU have. */
+void case_each_path(const char *what, const unsigned needs[KB_PATH_COUNT], void (*body)(enum kb_cpu_path p));
 
 #endif

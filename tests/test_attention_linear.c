@@ -24,7 +24,9 @@
 #include "kernels/attention/linear_isa.h"
 #include "kernels/kernel.h"
 
-static const char *const paths[] = { "scalar", "avx2", "avx512" };
+/* The SIMD paths by kb_cpu_path (their names are kb_cpu_path_name's) and what each needs. */
+static const char *const paths[KB_PATH_COUNT] = { "scalar", "avx2", "avx512" };
+static const unsigned path_needs[KB_PATH_COUNT] = { 0, LINEAR_AVX2_NEEDS, LINEAR_AVX512_NEEDS };
 
 static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
 {
@@ -140,11 +142,11 @@ static const struct lin_case lin_cases[] = {
 static void test_linear_matches_recurrence_on_every_path(void **state)
 {
     (void)state;
-    int paths_run = 0;
-    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
-        if (!linear_isa_by_name(paths[p]))
+    struct case_paths run = case_paths_start("attention.linear@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&run, p, path_needs[p]))
             continue;
-        paths_run++;
+        assert_string_equal(linear_isa_best()->name, paths[p]); /* the mask chose it */
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
                 struct kb_case c = make_case(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
@@ -161,14 +163,15 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
                 c.kernel->teardown(&c);
             }
     }
-    assert_true(paths_run >= 2); /* scalar and at least the CPU's own */
+    case_paths_end(&run);
 }
 
 static void test_naive_matches_recurrence(void **state)
 {
     (void)state;
-    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
-        if (!linear_isa_by_name(paths[p]))
+    struct case_paths run = case_paths_start("attention.linear@cpu.naive");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&run, p, path_needs[p]))
             continue;
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++) {
             struct kb_shape s = lin_cases[i].shape;
@@ -184,6 +187,7 @@ static void test_naive_matches_recurrence(void **state)
             c.kernel->teardown(&c);
         }
     }
+    case_paths_end(&run);
 }
 
 /* The chunk length changes the order of the sums, not the result. */
@@ -262,8 +266,9 @@ static void test_gla_matches_recurrence(void **state)
         { { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 50, .head_dim = 64, .chunk = 512 }, 1 },
         { { .batch = 1, .heads = 4, .kv_heads = 2, .seq_len = 300, .head_dim = 32, .chunk = 64 }, 2 },
     };
-    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
-        if (!linear_isa_by_name(paths[p]))
+    struct case_paths run = case_paths_start("attention.gla@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&run, p, path_needs[p]))
             continue;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             struct kb_case c = make_case(&kb_attention_gla_cpu, cases[i].shape, cases[i].threads, 3 + i);
@@ -287,6 +292,7 @@ static void test_gla_matches_recurrence(void **state)
             c.kernel->teardown(&c);
         }
     }
+    case_paths_end(&run);
 }
 
 /* ---- attention.softmax@cpu.blas ------------------------------------------------------------ */
@@ -480,7 +486,12 @@ static void test_counts_scale_as_the_algorithms(void **state)
     struct kb_shape s2 = s;
     s2.seq_len = 8192;
     assert_true(fabs(linear_flops(&s2) / linear_flops(&s) - 2.0) < 1e-9);     /* linear in N */
-    assert_true(linear_naive_flops(&s2) / linear_naive_flops(&s) > 3.9);      /* quadratic */
+    /* counts belong to the operation: the quadratic baseline is credited @cpu's FLOPs */
+    assert_true(kb_attention_linear_naive.flops(&s2) == linear_flops(&s2));
+    assert_true(kb_attention_linear_naive.bytes(&s2, KB_DTYPE_F32) == linear_bytes(&s2, KB_DTYPE_F32));
+    struct kb_shape other_chunk = s;
+    other_chunk.chunk = 256; /* and the chunk, the algorithm's choice, does not change it */
+    assert_true(linear_flops(&other_chunk) == linear_flops(&s));
     s.decode = s2.decode = 1;
     assert_true(linear_flops(&s2) == linear_flops(&s));                       /* decode: flat */
     assert_true(linear_bytes(&s2, KB_DTYPE_F32) == linear_bytes(&s, KB_DTYPE_F32));

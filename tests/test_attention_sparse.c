@@ -19,7 +19,11 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/attention/tile_cpu.h"
 #include "kernels/kernel.h"
+
+/* What each path of the flash micro-kernels needs: window, block-sparse and flash share them. */
+static const unsigned flash_needs[KB_PATH_COUNT] = { 0, FLASH_AVX2_NEEDS, FLASH_AVX512_NEEDS };
 
 static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, int threads,
                                 uint64_t seed)
@@ -37,18 +41,24 @@ static const struct kb_shape window_shapes[] = {
     { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 130, .head_dim = 64, .causal = 0, .decode = 0, .window = 1 },    /* each query sees only itself: O = V */
 };
 
+/* The fused kernel on every path this CPU runs (the defect of issue 15 was on the AVX-512 one);
+ * the naive one has no SIMD path and runs once. */
 static void test_window_matches_reference(void **state)
 {
     (void)state;
     const struct kb_kernel *ks[] = { &kb_attention_window_cpu, &kb_attention_window_naive };
-    for (size_t k = 0; k < 2; k++)
+    struct case_paths paths = case_paths_start("attention.window@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&paths, p, flash_needs[p]))
+            continue;
+    for (size_t k = 0; k < (p == KB_PATH_SCALAR ? 2u : 1u); k++)
         for (size_t i = 0; i < sizeof window_shapes / sizeof window_shapes[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
                 struct kb_case c = make_case(ks[k], window_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2), seed * 31 + i);
                 case_setup_ok(&c);
                 struct kb_accuracy acc = case_run_verify(&c);
                 if (!acc.passed || !(acc.rel_l2_err < 1e-5) || !(acc.cosine > 0.999999))
-                    fail_msg("%s shape %zu seed %llu: passed %d rel_l2 %g", ks[k]->impl, i,
+                    fail_msg("%s path %s shape %zu seed %llu: passed %d rel_l2 %g", ks[k]->impl, kb_cpu_path_name(p), i,
                              (unsigned long long)seed, acc.passed, acc.rel_l2_err);
                 if (window_shapes[i].window == 1) { /* softmax over one key: exactly that key's V */
                     const float *o = case_tensor(&c, "o").data, *v = case_tensor(&c, "v").data;
@@ -57,6 +67,50 @@ static void test_window_matches_reference(void **state)
                 }
                 c.kernel->teardown(&c);
             }
+    }
+    case_paths_end(&paths);
+}
+
+/* The window defect of issue 15: a masked key's probability must be an exact zero, not exp2's
+ * clamp 2^-126. Rows whose interval starts inside a key block (every window row once N > W)
+ * otherwise accumulated 2^-126·v into a zero output, a subnormal, and every later FMA on it took
+ * a microcode assist (5x slower on AVX-512). On every path: each has its own exp2. */
+static void test_tile_masked_keys_are_exact_zeros(void **state)
+{
+    (void)state;
+    const int d = 64, rows = FLASH_MR, keys = 64;
+    float *mem = aligned_alloc(64, (tile_scratch_floats(rows, d) + 16) * sizeof(float));
+    float *v = aligned_alloc(64, (size_t)(keys * d + 64) * sizeof(float));
+    assert_non_null(mem);
+    assert_non_null(v);
+    for (int j = 0; j < keys * d + 64; j++)
+        v[j] = 0.5f + (float)(j % 7) * 0.1f;
+    struct case_paths paths = case_paths_start("tile_update (window, block_sparse, int8)");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&paths, p, flash_needs[p]))
+            continue;
+        struct tile t;
+        tile_bind(&t, flash_isa_best(), d, rows, mem);
+        tile_begin(&t, rows);
+        for (int r = 0; r < rows; r++) {
+            t.lo[r] = 10 + r; /* the interval starts inside the block */
+            t.hi[r] = 40 + r;
+            for (int j = 0; j < keys; j++)
+                t.s[(size_t)r * FLASH_BC + j] = 0.25f * (float)((j + r) % 5);
+        }
+        tile_update(&t, 0, keys, v);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < keys; j++)
+                if ((j < t.lo[r] || j >= t.hi[r]) && t.s[(size_t)r * FLASH_BC + j] != 0.0f)
+                    fail_msg("path %s row %d key %d outside [%d, %d): probability %g, not 0", kb_cpu_path_name(p), r, j,
+                             t.lo[r], t.hi[r], (double)t.s[(size_t)r * FLASH_BC + j]);
+            for (int c = 0; c < d; c++)
+                assert_true(fpclassify(t.o[(size_t)r * t.ldo + c]) == FP_NORMAL);
+        }
+    }
+    case_paths_end(&paths);
+    free(mem);
+    free(v);
 }
 
 /* The fused window kernel run with W + 1 but judged as W: one extra key per row must fail. */
@@ -109,6 +163,10 @@ static const struct kb_shape bsa_shapes[] = {
 static void test_block_sparse_matches_reference(void **state)
 {
     (void)state;
+    struct case_paths paths = case_paths_start("attention.block_sparse@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&paths, p, flash_needs[p]))
+            continue;
     for (size_t i = 0; i < sizeof bsa_shapes / sizeof bsa_shapes[0]; i++)
         for (uint64_t seed = 1; seed <= 2; seed++) {
             struct kb_case c = make_case(&kb_attention_block_sparse_cpu, bsa_shapes[i], KB_DTYPE_F32, 1 + (int)(i % 2),
@@ -116,13 +174,15 @@ static void test_block_sparse_matches_reference(void **state)
             case_setup_ok(&c);
             struct kb_accuracy acc = case_run_verify(&c);
             if (!acc.passed || !(acc.rel_l2_err < 1e-5) || acc.exact_mismatches != 0)
-                fail_msg("shape %zu seed %llu: passed %d rel_l2 %g mismatches %ld", i, (unsigned long long)seed,
-                         acc.passed, acc.rel_l2_err, acc.exact_mismatches);
+                fail_msg("path %s shape %zu seed %llu: passed %d rel_l2 %g mismatches %ld", kb_cpu_path_name(p), i,
+                         (unsigned long long)seed, acc.passed, acc.rel_l2_err, acc.exact_mismatches);
             /* every past block of every query block was considered */
             int nb = bsa_blocks(&c.shape);
             assert_int_equal(acc.exact_checked, (long)c.shape.batch * c.shape.heads * nb * (nb - 1) / 2);
             c.kernel->teardown(&c);
         }
+    }
+    case_paths_end(&paths);
 }
 
 /* With topk >= the past, block-sparse attention is causal attention: compare with flash. */
@@ -190,7 +250,9 @@ static void test_block_sparse_counts(void **state)
 
 /* ---- int8 ------------------------------------------------------------------------------------ */
 
-static const char *const int8_paths[] = { "scalar", "avx2", "avx512vnni" };
+/* The INT8 scores' path names, and what each needs, by kb_cpu_path. */
+static const char *const int8_paths[KB_PATH_COUNT] = { "scalar", "avx2", "avx512vnni" };
+static const unsigned int8_needs[KB_PATH_COUNT] = { 0, INT8_AVX2_NEEDS, INT8_AVX512_NEEDS };
 
 static const struct kb_shape int8_shapes[] = {
     { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 77, .head_dim = 64, .causal = 0 },
@@ -203,11 +265,11 @@ static const struct kb_shape int8_shapes[] = {
 static void test_int8_bit_exact_and_accurate(void **state)
 {
     (void)state;
-    int paths_run = 0;
-    for (size_t p = 0; p < sizeof int8_paths / sizeof int8_paths[0]; p++) {
-        if (!int8_isa_get(int8_paths[p]))
+    struct case_paths paths = case_paths_start("attention.int8@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&paths, p, int8_needs[p]))
             continue;
-        paths_run++;
+        assert_string_equal(int8_isa_get(NULL)->name, int8_paths[p]); /* the mask chose it */
         for (size_t i = 0; i < sizeof int8_shapes / sizeof int8_shapes[0]; i++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = int8_shapes[i];
@@ -226,7 +288,7 @@ static void test_int8_bit_exact_and_accurate(void **state)
                 c.kernel->teardown(&c);
             }
     }
-    assert_true(paths_run >= 1);
+    case_paths_end(&paths);
     assert_null(int8_isa_get("neon"));
 }
 
@@ -307,6 +369,11 @@ static void test_flash_bf16_and_decode(void **state)
         { .batch = 2, .heads = 4, .kv_heads = 4, .seq_len = 1000, .head_dim = 40, .causal = 1, .decode = 1 }, /* decode ignores causal */
         { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 1, .head_dim = 64, .causal = 0, .decode = 1 },    /* a one-token cache */
     };
+    struct case_paths paths = case_paths_start("attention.flash@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&paths, p, flash_needs[p]))
+            continue;
+        assert_string_equal(flash_isa_best()->name, kb_cpu_path_name(p)); /* the mask chose it */
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int t = 0; t < 2; t++) {
             enum kb_dtype dt = t ? KB_DTYPE_BF16 : KB_DTYPE_F32;
@@ -314,7 +381,8 @@ static void test_flash_bf16_and_decode(void **state)
             case_setup_ok(&c);
             struct kb_accuracy acc = case_run_verify(&c);
             if (!acc.passed || !(acc.rel_l2_err < 1e-5))
-                fail_msg("shape %zu dtype %s: passed %d rel_l2 %g", i, kb_dtype_name(dt), acc.passed, acc.rel_l2_err);
+                fail_msg("path %s shape %zu dtype %s: passed %d rel_l2 %g", kb_cpu_path_name(p), i, kb_dtype_name(dt),
+                         acc.passed, acc.rel_l2_err);
             long rows = (long)shapes[i].batch * shapes[i].heads * (shapes[i].decode ? 1 : shapes[i].seq_len);
             assert_int_equal(acc.rows_total, rows);
             struct kb_tensor q = case_tensor(&c, "q"), o = case_tensor(&c, "o");
@@ -331,6 +399,8 @@ static void test_flash_bf16_and_decode(void **state)
             assert_false(acc.passed);
             c.kernel->teardown(&c);
         }
+    }
+    case_paths_end(&paths);
     struct kb_shape s = { .batch = 2, .heads = 8, .kv_heads = 2, .seq_len = 1000, .head_dim = 64, .causal = 0, .decode = 1 };
     assert_true(kb_attention_flash_cpu.flops(&s) == 4.0 * 2 * 8 * 1000 * 64);
     assert_true(kb_attention_flash_cpu.bytes(&s, KB_DTYPE_BF16) == 2.0 * (2.0 * 2 * 8 * 64 + 2.0 * 2 * 2 * 1000 * 64));
@@ -353,6 +423,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_matches_reference),
         cmocka_unit_test(test_window_off_by_one_fails),
+        cmocka_unit_test(test_tile_masked_keys_are_exact_zeros),
         cmocka_unit_test(test_window_counts),
         cmocka_unit_test(test_block_sparse_matches_reference),
         cmocka_unit_test(test_block_sparse_dense_equals_causal_flash),

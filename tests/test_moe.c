@@ -58,9 +58,9 @@ static const struct shape_case shapes[] = {
     { 150, 33, 70, 32, 4 },
 };
 
-static void test_every_kernel_passes(void **state)
+static void every_kernel_passes_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
+    (void)p;
     int cases = 0;
     for (size_t ki = 0; ki < NKERNELS; ki++)
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
@@ -88,9 +88,9 @@ static void test_every_kernel_passes(void **state)
 
 /* The fused and unfused layers agree with each other, element by element, on every token (the
  * reference checks a sample; this checks all). */
-static void test_fused_matches_unfused_everywhere(void **state)
+static void fused_matches_unfused_everywhere_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
+    (void)p;
     for (int routing = KB_ROUTING_UNIFORM; routing <= KB_ROUTING_ONE; routing++) {
         struct kb_shape s = moe_shape(1100, 48, 136, 8, 2, routing); /* > one fused block (512) */
         struct kb_case u = make_case(&kb_moe_layer_unfused, s, 2, 77), f = make_case(&kb_moe_layer_fused, s, 2, 77);
@@ -386,6 +386,20 @@ static void test_counts(void **state)
     struct kb_shape one = moe_shape(1, 64, 64, 256, 8, KB_ROUTING_UNIFORM);
     /* one token reaches at most k experts: E_act = 8, not 256 */
     assert_true(moe_experts_bytes(&one, KB_DTYPE_F32) < 4.0 * 3 * 64 * 64 * 9);
+}
+
+static void test_every_kernel_passes(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, MOE_GEMM_AVX2_NEEDS, CASE_NO_PATH };
+    case_each_path("moe.*@cpu (grouped GEMM)", needs, every_kernel_passes_on_one_path);
+}
+
+static void test_fused_matches_unfused_everywhere(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, MOE_GEMM_AVX2_NEEDS, CASE_NO_PATH };
+    case_each_path("moe.layer@cpu.fused/unfused", needs, fused_matches_unfused_everywhere_on_one_path);
 }
 
 int main(void)

@@ -229,9 +229,9 @@ static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, en
     return (struct kb_case){ .kernel = k, .shape = s, .dtype = t, .threads = threads, .seed = seed };
 }
 
-static void test_quantize_bit_exact_and_accurate(void **state)
+static void quantize_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
+    (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_I4, KB_DTYPE_FP8_E4M3, KB_DTYPE_FP8_E5M2 };
     const int shapes[][3] = { { 37, 301, 64 }, { 8, 128, 32 }, { 1, 7, 3 }, { 65, 77, 200 } }; /* m, k, group */
     for (size_t ti = 0; ti < 4; ti++)
@@ -301,36 +301,36 @@ static void test_quantize_planted_bugs_fail(void **state)
     }
 }
 
-/* scalar-u8 runs the VNNI path's offset-and-correct arithmetic on any CPU */
-static const char *const gemm_paths[] = { "scalar", "scalar-u8", "avx2", "avx512vnni" };
+/* The GEMM's path names by kb_cpu_path: scalar-u8 runs the VNNI path's offset-and-correct
+ * arithmetic on any CPU, so it runs with scalar. */
+static const char *const gemm_paths[KB_PATH_COUNT][2] = { { "scalar", "scalar-u8" }, { "avx2", NULL }, { "avx512vnni", NULL } };
 
-static void test_gemm_int8_every_path(void **state)
+static void gemm_int8_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
     const int shapes[][3] = { { 37, 45, 131 }, { 8, 32, 64 }, { 1, 1, 1 }, { 130, 70, 259 }, { 300, 33, 17 } };
-    int paths_run = 0;
-    for (size_t pi = 0; pi < 4; pi++) {
-        if (!gemm_int8_isa_by_name(gemm_paths[pi])) {
-            printf("# path %s does not run on this CPU: skipped\n", gemm_paths[pi]);
-            continue;
-        }
-        paths_run++;
+    assert_string_equal(gemm_int8_isa_best()->name, gemm_paths[p][0]); /* the mask chose it */
+    for (size_t pi = 0; pi < 2 && gemm_paths[p][pi]; pi++)
         for (size_t si = 0; si < 5; si++)
             for (int threads = 1; threads <= 2; threads++)
                 for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input += 2) {
                     struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2], .input = input };
                     struct kb_case c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, threads, 100 + si);
                     case_setup_ok(&c);
-                    assert_int_equal(gemm_int8_cpu_use_path(&c, gemm_paths[pi]), 0);
+                    assert_int_equal(gemm_int8_cpu_use_path(&c, gemm_paths[p][pi]), 0);
                     struct kb_accuracy a = case_run_verify(&c);
                     if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
                         fail_msg("%s M=%d N=%d K=%d t=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
-                                 gemm_paths[pi], s.m, s.n, s.k, threads, input, a.passed, a.exact_mismatches,
+                                 gemm_paths[p][pi], s.m, s.n, s.k, threads, input, a.passed, a.exact_mismatches,
                                  a.exact_checked, a.rel_l2_err);
                     c.kernel->teardown(&c);
                 }
-    }
-    assert_true(paths_run >= 2);
+}
+
+static void test_gemm_int8_every_path(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, GEMM_INT8_AVX2_NEEDS, GEMM_INT8_AVX512_NEEDS };
+    case_each_path("quant.gemm_int8@cpu", needs, gemm_int8_on_one_path);
     assert_non_null(gemm_int8_isa_by_name(quant_gemm_int8_path()));
 }
 
@@ -399,9 +399,9 @@ static void test_gemm_f32_blas(void **state)
 }
 #endif
 
-static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
+static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
+    (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_FP8_E4M3 };
     const int shapes[][4] = { { 37, 45, 300, 64 }, { 9, 16, 256, 128 }, { 5, 3, 77, 33 }, { 1, 8, 64, 1000 },
                               { 66, 20, 130, 32 } }; /* m, n, k, group */
@@ -442,9 +442,9 @@ static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
     assert_true(err[1] < err[0]);
 }
 
-static void test_ivit_ops(void **state)
+static void ivit_ops_on_one_path(enum kb_cpu_path p)
 {
-    (void)state;
+    (void)p;
     const struct kb_kernel *ints[] = { &kb_quant_ivit_shiftmax_cpu, &kb_quant_ivit_shiftgelu_cpu, &kb_quant_ivit_layernorm_cpu };
     const struct kb_kernel *flts[] = { &kb_quant_ivit_shiftmax_f32, &kb_quant_ivit_shiftgelu_f32, &kb_quant_ivit_layernorm_f32 };
     const int shapes[][2] = { { 197, 197 }, { 13, 768 }, { 3, 7 }, { 1, 1 }, { 20, 33 } };
@@ -548,6 +548,27 @@ static void test_shapes_and_dtypes_rejected(void **state)
     c = make_case(&kb_quant_gemm_w4a8_cpu, w, KB_DTYPE_FP8_E4M3, 1, 1);
     assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "1024"));
+}
+
+static void test_quantize_bit_exact_and_accurate(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, CASE_NO_PATH };
+    case_each_path("quant.quantize@cpu", needs, quantize_bit_exact_and_accurate_on_one_path);
+}
+
+static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, CASE_NO_PATH };
+    case_each_path("quant.gemm_w4a8@cpu", needs, gemm_w4a8_bit_exact_and_accurate_on_one_path);
+}
+
+static void test_ivit_ops(void **state)
+{
+    (void)state;
+    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, CASE_NO_PATH };
+    case_each_path("quant.ivit_*@cpu", needs, ivit_ops_on_one_path);
 }
 
 int main(void)

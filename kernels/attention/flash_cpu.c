@@ -25,6 +25,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/flash_cpu.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,11 +106,10 @@ const struct flash_isa flash_isa_scalar = {
 static int isa_runs_here(const struct flash_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &flash_isa_avx512)
-        return __builtin_cpu_supports("avx512f");
+        return kb_cpu_has(FLASH_AVX512_NEEDS);
     if (isa == &flash_isa_avx2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return kb_cpu_has(FLASH_AVX2_NEEDS);
 #endif
     return isa == &flash_isa_scalar;
 }

@@ -15,6 +15,11 @@
 #define KB_FLASH_CPU_H
 
 #include "kernels/kernel.h"
+#include "kernels/cpu_features.h"
+
+/* What each SIMD path needs (kernels/cpu_features.h decides whether it may run). */
+#define FLASH_AVX512_NEEDS KB_CPU_AVX512F
+#define FLASH_AVX2_NEEDS (KB_CPU_AVX2 | KB_CPU_FMA)
 
 #define FLASH_MR 6  /* query rows per register tile */
 #define FLASH_KP 16 /* keys per K panel */

@@ -6,14 +6,20 @@
  * rounded to the input dtype before P·V, as in FlashAttention-2. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/sparse.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static double flash_flops(const struct kb_shape *s) { return attention_flops(s); }
-static double flash_bytes(const struct kb_shape *s, enum kb_dtype t) { return attention_min_bytes(s, t); }
+/* The operation's counts, as attention.flash@cpu reports them (decode-aware although these
+ * kernels have no decode mode: every implementation of one name counts alike, tests/test_registry). */
+static double flash_flops(const struct kb_shape *s) { return s->decode ? decode_flops(s) : attention_flops(s); }
+static double flash_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    return s->decode ? decode_bytes(s, t) : attention_min_bytes(s, t);
+}
 
 static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 {

@@ -23,6 +23,11 @@
 #include <stdint.h>
 
 #include "kernels/kernel.h"
+#include "kernels/cpu_features.h"
+
+/* What each SIMD path of the INT8 scores needs (kernels/cpu_features.h decides). */
+#define INT8_AVX512_NEEDS (KB_CPU_AVX512F | KB_CPU_AVX512VNNI)
+#define INT8_AVX2_NEEDS KB_CPU_AVX2
 
 #define INT8_BLOCK 64 /* tokens per quantization block, for Q and for K */
 /* Tokens per partial sum of K's channel mean. Any fixed size gives a bit-exact definition; one
@@ -36,6 +41,9 @@ static inline int int8_mean_chunks(int n)
 }
 
 extern const struct kb_kernel kb_attention_int8_cpu;
+/* Useful FLOPs and minimum bytes of attention.int8, whatever the implementation (int8_common.c). */
+double int8_attention_flops(const struct kb_shape *s);
+double int8_attention_bytes(const struct kb_shape *s, enum kb_dtype t);
 
 /* Channels padded to a multiple of 4 (the 4-byte groups of the dot-product instructions). */
 static inline int int8_padded_dim(int d)

@@ -15,6 +15,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/tile_cpu.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -58,11 +59,10 @@ const struct int8_isa int8_isa_scalar = { .name = "scalar", .scores = scores_sca
 static int isa_runs_here(const struct int8_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &int8_isa_avx512vnni)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+        return kb_cpu_has(INT8_AVX512_NEEDS);
     if (isa == &int8_isa_avx2)
-        return __builtin_cpu_supports("avx2");
+        return kb_cpu_has(INT8_AVX2_NEEDS);
 #endif
     return isa == &int8_isa_scalar;
 }
@@ -111,18 +111,6 @@ struct int8_state {
 static size_t round64(size_t x)
 {
     return (x + 63) / 64 * 64;
-}
-
-static double int8_flops(const struct kb_shape *s)
-{
-    return attention_flops(s);
-}
-
-/* Quantizing on the fly reads the float32 inputs: the fused ideal over float32 Q, K, V, O. */
-static double int8_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return attention_min_bytes(s, KB_DTYPE_F32);
 }
 
 static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
@@ -545,8 +533,8 @@ const struct kb_kernel kb_attention_int8_cpu = {
     .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
-    .flops = int8_flops,
-    .bytes = int8_bytes,
+    .flops = int8_attention_flops,
+    .bytes = int8_attention_bytes,
     .footprint = int8_footprint,
     .setup = int8_setup,
     .run = int8_run,

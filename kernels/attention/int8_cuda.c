@@ -55,14 +55,6 @@ struct int8_cuda {
 static size_t q_elems(const struct kb_shape *s) { return (size_t)s->batch * s->heads * s->seq_len * s->head_dim; }
 static size_t kv_elems(const struct kb_shape *s) { return (size_t)s->batch * s->kv_heads * s->seq_len * s->head_dim; }
 
-static double int8_cuda_flops(const struct kb_shape *s) { return attention_flops(s); }
-/* Quantizing on the fly from f16: the fused ideal over f16 Q, K, V, O. */
-static double int8_cuda_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return attention_min_bytes(s, KB_DTYPE_F16);
-}
-
 static void int8_cuda_teardown(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
@@ -344,8 +336,8 @@ const struct kb_kernel kb_attention_int8_cuda = {
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
-    .flops = int8_cuda_flops,
-    .bytes = int8_cuda_bytes,
+    .flops = int8_attention_flops,
+    .bytes = int8_attention_bytes,
     .footprint = NULL,
     .setup = int8_cuda_setup,
     .run = int8_cuda_run,
@@ -373,8 +365,8 @@ const struct kb_kernel kb_attention_int8_wgmma = {
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
-    .flops = int8_cuda_flops,
-    .bytes = int8_cuda_bytes,
+    .flops = int8_attention_flops,
+    .bytes = int8_attention_bytes,
     .footprint = NULL,
     .setup = int8_wgmma_setup,
     .run = int8_cuda_run,

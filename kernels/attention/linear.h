@@ -63,18 +63,14 @@ int linear_check_shape(struct kb_shape *s, char *err, size_t errlen);
 /* The same for attention.gla: causal by definition, chunk in 1..GLA_MAX_CHUNK. */
 int gla_check_shape(struct kb_shape *s, char *err, size_t errlen);
 
-/* Analytic useful FLOPs (multiply-add = 2; catalogue formulas, d_k = d_v = d):
- *   non-causal  4·B·H·N·d² + 4·B·H·N·d (normaliser)
- *   causal      B·H·(4·N·d² + 2·N·C·2d) + 4·B·H·N·d   (C = min(chunk, N))
- *   decode      4·B·H·d² + 4·B·H·d per new token */
+/* Useful FLOPs of the operation (multiply-add = 2, d_k = d_v = d), the same for every
+ * implementation: 4·B·H·N·d² + 4·B·H·N·d prefill (causal or not: the recurrent form's count; a
+ * chunked or quadratic algorithm's extra work is not credited), 4·B·H·d² + 4·B·H·d per decode
+ * token. */
 double linear_flops(const struct kb_shape *s);
 /* Compulsory bytes: Q,K,V,O once, s·B·N·d·(2H + 2H_kv); decode: the fp32 state read and
  * written, 8·B·H·d² (+ the z vector), plus one token's q,k,v,o. */
 double linear_bytes(const struct kb_shape *s, enum kb_dtype t);
-/* The masked-quadratic form: 2·B·H·N·(N+1)·d causal, 4·B·H·N²·d not (+ the normaliser). */
-double linear_naive_flops(const struct kb_shape *s);
-/* Its traffic: the compulsory bytes plus the N×N weight matrix written and read (4 bytes). */
-double linear_naive_bytes(const struct kb_shape *s, enum kb_dtype t);
 /* B·H·(4·N·d² + 2·N·C·2d) + B·H·N·C·d gate work. */
 double gla_flops(const struct kb_shape *s);
 /* s·B·N·d·(2H + 2H_kv) + s·B·H·N·d (the gates). */

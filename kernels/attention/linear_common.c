@@ -80,17 +80,20 @@ static int kv_heads_of(const struct kb_shape *s)
     return s->kv_heads > 0 ? s->kv_heads : s->heads;
 }
 
+/* The operation's count, whatever the algorithm: the recurrent (right-product) form, per token
+ * k⊗v into the state (2d²), q·S (2d²), z += k and q·z (4d all told), causal or not. The chunked
+ * @cpu kernel also multiplies within each chunk (2·N·C·2d more) and the masked-quadratic
+ * @cpu.naive forms the N×N matrix (≈ 4·N²·d): both are extra work of their algorithm, not of
+ * the operation, so every implementation is credited the same FLOPs for the same shape and the
+ * slower algorithm shows the lower GFLOP/s (before, @cpu.naive was credited 31x @cpu's FLOPs at
+ * N = 1024 and so read as the faster kernel per FLOP). */
 double linear_flops(const struct kb_shape *s)
 {
-    double bh = (double)s->batch * s->heads, n = s->seq_len, d = s->head_dim;
-    if (s->decode)
-        return bh * (4.0 * d * d + 4.0 * d);
-    if (!s->causal)
-        return bh * (4.0 * n * d * d + 4.0 * n * d);
-    double c = s->chunk < s->seq_len ? s->chunk : s->seq_len;
-    return bh * (4.0 * n * d * d + 2.0 * n * c * 2.0 * d + 4.0 * n * d);
+    double bh = (double)s->batch * s->heads, n = s->decode ? 1 : s->seq_len, d = s->head_dim;
+    return bh * n * (4.0 * d * d + 4.0 * d);
 }
 
+/* Compulsory traffic, whatever the algorithm (the naive kernel's N×N matrix is its own cost). */
 double linear_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     if (s->decode) {
@@ -98,18 +101,6 @@ double linear_bytes(const struct kb_shape *s, enum kb_dtype t)
         return bh * (8.0 * d * d + 8.0 * d) + kb_dtype_size(t) * bh * 4.0 * d;
     }
     return attention_min_bytes(s, t);
-}
-
-double linear_naive_flops(const struct kb_shape *s)
-{
-    double bh = (double)s->batch * s->heads, n = s->seq_len, d = s->head_dim;
-    return (s->causal ? 2.0 * bh * n * (n + 1.0) * d : 4.0 * bh * n * n * d) + 2.0 * bh * n * n;
-}
-
-double linear_naive_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    double bh = (double)s->batch * s->heads, n = s->seq_len;
-    return attention_min_bytes(s, t) + 2.0 * 4.0 * bh * n * n;
 }
 
 double gla_flops(const struct kb_shape *s)

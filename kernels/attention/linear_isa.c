@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/kernel.h"
+#include "kernels/cpu_features.h"
 
 static void gemm_acc_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                             float *c, int ldc)
@@ -39,11 +40,10 @@ const struct linear_isa linear_isa_scalar = {
 static int runs_here(const struct linear_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &linear_isa_avx512)
-        return __builtin_cpu_supports("avx512f");
+        return kb_cpu_has(LINEAR_AVX512_NEEDS);
     if (isa == &linear_isa_avx2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return kb_cpu_has(LINEAR_AVX2_NEEDS);
 #endif
     return isa == &linear_isa_scalar;
 }

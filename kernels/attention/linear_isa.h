@@ -10,6 +10,12 @@
 
 #include <stddef.h>
 
+#include "kernels/cpu_features.h"
+
+/* What each SIMD path needs (kernels/cpu_features.h decides whether it may run). */
+#define LINEAR_AVX512_NEEDS KB_CPU_AVX512F
+#define LINEAR_AVX2_NEEDS (KB_CPU_AVX2 | KB_CPU_FMA)
+
 struct linear_isa {
     const char *name; /* "avx512", "avx2", "scalar" */
     /* C[m×n] += A[m×k]·B[k×n], all row-major with leading dimensions lda, ldb, ldc; any sizes

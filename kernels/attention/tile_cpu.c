@@ -75,8 +75,16 @@ void tile_update(struct tile *t, int k0, int keys, const float *v)
             m_new = t->m[r];
         float alpha = exp2f((t->m[r] - m_new) * t->c); /* 0 on a row's first keys: m = -inf */
         float sum = t->isa->row_exp2_sum(sr, cols, t->c, m_new * t->c);
-        /* masked entries come out as 2^-126 (exp2's clamp), as in attention.flash: ≤ 128·1e-38
-         * against a sum of at least 1, far below float32's resolution */
+        /* Masked entries come out of exp2 as 2^-126 (its clamp), not 0. Their share of the sum
+         * (≤ 128·2^-126 against at least 1) is far below float32's resolution, but they must not
+         * reach P·V: a row whose interval starts inside the block (every sliding-window row once
+         * N > W) would accumulate 2^-126·v into a still-zero output, a subnormal, and every FMA
+         * on a subnormal takes a microcode assist on Intel cores - that made attention.window@cpu
+         * 5x slower than causal attention.flash@cpu. Exact zeros cost nothing. */
+        for (int j = 0; j < lo; j++)
+            sr[j] = 0.0f;
+        for (int j = hi; j < cols; j++)
+            sr[j] = 0.0f;
         t->l[r] = t->l[r] * alpha + sum;
         t->m[r] = m_new;
         t->alpha[r] = alpha;

@@ -1,6 +1,7 @@
 /* moe_gemm.c - the blocked driver, packing and the portable scalar micro-kernel of the MoE
  * GEMM (see moe_gemm.h); the AVX2 tile is in moe_gemm_avx2.c. */
 #include "kernels/moe/moe_gemm.h"
+#include "kernels/cpu_features.h"
 
 #include <string.h>
 
@@ -28,9 +29,8 @@ const struct moe_gemm_isa moe_gemm_scalar = { .name = "scalar", .tile = tile_sca
 static int isa_runs_here(const struct moe_gemm_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &moe_gemm_avx2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return kb_cpu_has(MOE_GEMM_AVX2_NEEDS);
 #endif
     return isa == &moe_gemm_scalar;
 }

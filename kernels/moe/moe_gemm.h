@@ -15,6 +15,10 @@
 #include <stddef.h>
 
 #include "kernels/moe/moe.h"
+#include "kernels/cpu_features.h"
+
+/* What the AVX2 path needs (kernels/cpu_features.h decides whether it may run). */
+#define MOE_GEMM_AVX2_NEEDS (KB_CPU_AVX2 | KB_CPU_FMA)
 
 #define MOE_MR 6
 #define MOE_GEMM_KC 256

@@ -20,6 +20,7 @@
  * a pair sums at most 2·127·127 = 32258 < 32767 because the quantizer never emits −128, so it
  * never saturates; vpmaddwd against ones widens the pairs to int32. */
 #include "kernels/quant/gemm_int8.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -225,12 +226,10 @@ const struct gemm_int8_isa gemm_int8_isa_scalar_u8 = {
 static int isa_runs_here(const struct gemm_int8_isa *isa)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     if (isa == &gemm_int8_isa_avx512vnni)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vnni");
+        return kb_cpu_has(GEMM_INT8_AVX512_NEEDS);
     if (isa == &gemm_int8_isa_avx2)
-        return __builtin_cpu_supports("avx2");
+        return kb_cpu_has(GEMM_INT8_AVX2_NEEDS);
 #endif
     return isa == &gemm_int8_isa_scalar;
 }

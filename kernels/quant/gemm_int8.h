@@ -19,6 +19,11 @@
 
 #include "kernels/kernel.h"
 #include "kernels/quant/quant.h"
+#include "kernels/cpu_features.h"
+
+/* What each SIMD path needs (kernels/cpu_features.h decides whether it may run). */
+#define GEMM_INT8_AVX512_NEEDS (KB_CPU_AVX512F | KB_CPU_AVX512BW | KB_CPU_AVX512VNNI)
+#define GEMM_INT8_AVX2_NEEDS KB_CPU_AVX2
 
 /* The inputs, quantized at setup, and the output of one case. */
 struct gemm_int8_data {

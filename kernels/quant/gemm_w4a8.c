@@ -20,6 +20,7 @@
  * after a 256-entry table) through vpmulld. Four rows of A share each unpacked weight vector.
  * Groups whose size is odd or not a multiple of 32 finish with a scalar tail. */
 #include "kernels/quant/quant.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -259,8 +260,7 @@ static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
         st->lut[code] = isfinite(v) ? (int32_t)(v * 512.0f) : 0; /* NaN codes are never produced */
     }
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    st->use_avx2 = __builtin_cpu_supports("avx2");
+    st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
 #endif
     return KB_OK;
 }

@@ -30,6 +30,7 @@
  * kernels against float64 on their own float input. Bit-exact: the integer kernels against the
  * scalar emulation (the *_row functions below, which the AVX2 path must match). */
 #include "kernels/quant/quant.h"
+#include "kernels/cpu_features.h"
 #include "kernels/quant/ivit.h"
 
 #include <math.h>
@@ -280,8 +281,7 @@ static void layernorm_row_f32(const float *x, int n, float *y)
 int ivit_simd_available(void)
 {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    return kb_cpu_has(QUANT_AVX2_NEEDS);
 #else
     return 0;
 #endif
@@ -455,8 +455,7 @@ static int ivit_setup(struct kb_case *c, char *err, size_t errlen)
     st->i0 = (int32_t)i0;
     st->s_out = st->op == IVIT_SHIFTMAX ? 1.0f / 127 : st->op == IVIT_SHIFTGELU ? st->s : (float)IVIT_LN_OUT_SCALE;
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    st->use_avx2 = __builtin_cpu_supports("avx2");
+    st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
 #endif
     return KB_OK;
 }

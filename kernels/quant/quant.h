@@ -10,6 +10,11 @@
 #include <stdint.h>
 
 #include "kernels/kernel.h"
+#include "kernels/cpu_features.h"
+
+/* What the AVX2 paths of quantize, W4A8 and the I-ViT operators need (kernels/cpu_features.h
+ * decides whether they may run). */
+#define QUANT_AVX2_NEEDS KB_CPU_AVX2
 
 extern const struct kb_kernel kb_quant_quantize_cpu;      /* quantize + dequantize, i8/i4/e4m3/e5m2 */
 extern const struct kb_kernel kb_quant_gemm_int8_cpu;     /* W8A8, VNNI / AVX2 / scalar, dyadic requant */

@@ -15,6 +15,7 @@
  * Verification: codes and scales bit for bit against quant_quantize_emulate (every element),
  * and the dequantized matrix against the float64 input (the accuracy cost of the format). */
 #include "kernels/quant/quant.h"
+#include "kernels/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -197,8 +198,7 @@ static int quantize_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    st->use_avx2 = __builtin_cpu_supports("avx2");
+    st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
 #endif
     for (int code = 0; code < 256; code++)
         st->decode[code] = quant_decode((uint8_t)code, c->dtype);
