@@ -408,6 +408,23 @@ static const char schema_v7[] =
     "    PRIMARY KEY (case_id, idx)\n"
     ") WITHOUT ROWID;\n";
 
+/* Version 8: what sampling promised and kept. Each sample's SM clock and whether it was taken
+ * under throttling (GPU cases with NVML; NULL on the CPU and where unknown: throttled samples are
+ * stored but kept out of the statistics), the minimum of samples asked for and the noise target,
+ * whether the target was met, why sampling stopped, how many throttled samples were set aside,
+ * how many samples lie beyond Tukey's far-out fences, and the case's throttle reasons. Cases from
+ * older versions have NULL in all of these: unknown, never "not met". */
+static const char schema_v8[] =
+    "ALTER TABLE samples ADD COLUMN sm_clock_mhz REAL;\n"
+    "ALTER TABLE samples ADD COLUMN throttled INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN min_samples INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN set_aside INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN noise_target REAL;\n"
+    "ALTER TABLE stats ADD COLUMN noise_met INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN stop_reason TEXT;\n"
+    "ALTER TABLE stats ADD COLUMN outliers INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN throttle_reason TEXT;\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -416,6 +433,8 @@ static const struct store_migration migrations[] = {
     { 5, "claims: paper claims judged on this machine", schema_v5 },
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
+    { 8, "samples.sm_clock_mhz and throttled, stats.min_samples, set_aside, noise_target, noise_met, "
+         "stop_reason and outliers, cases.throttle_reason", schema_v8 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)
