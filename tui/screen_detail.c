@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/reports.h"
 #include "tui/app.h"
 #include "tui/format.h"
 #include "tui/pager.h"
@@ -103,9 +104,23 @@ static int build(struct app *a, struct detail_screen *s, int width)
         pager_add(p, 0, "  %-22s %zu, %d call%s each", "samples", r->stats.n, r->calls_per_sample,
                   r->calls_per_sample == 1 ? "" : "s");
         add_seconds(p, "median", r->stats.median);
-        fmt_seconds(r->stats.ci_lo, buf, sizeof buf);
-        fmt_seconds(r->stats.ci_hi, buf2, sizeof buf2);
-        pager_add(p, 0, "  %-22s %s .. %s (+-%.2f%%)", "95% CI of the median", buf, buf2, 100 * r->stats.noise);
+        if (report_has_ci(r)) {
+            fmt_seconds(r->stats.ci_lo, buf, sizeof buf);
+            fmt_seconds(r->stats.ci_hi, buf2, sizeof buf2);
+            pager_add(p, 0, "  %-22s %s .. %s (+-%.2f%%)", "95% CI of the median", buf, buf2, 100 * r->stats.noise);
+        } else {
+            pager_add(p, UI_DIM, "  %-22s n/a (fewer than 3 samples)", "95% CI of the median");
+        }
+        if (isfinite(r->noise_target) && r->noise_met >= 0)
+            pager_add(p, r->noise_met ? 0 : UI_BAD, "  %-22s +-%.2f%%, %s", "noise target", 100 * r->noise_target,
+                      r->noise_met ? "met" : "not met");
+        if (r->min_samples > 0)
+            pager_add(p, report_min_missed(r) ? UI_BAD : 0, "  %-22s %d%s%s%s", "min samples", r->min_samples,
+                      report_min_missed(r) ? ", not reached" : ", reached", *r->stop_reason ? "; stopped by " : "",
+                      r->stop_reason);
+        if (r->set_aside > 0)
+            pager_add(p, UI_BAD, "  %-22s %d (%s)", "throttled, set aside", r->set_aside,
+                      *r->throttle_reason ? r->throttle_reason : "low SM clock");
         add_seconds(p, "mean", r->stats.mean);
         add_seconds(p, "stddev", r->stats.stddev);
         add_seconds(p, "min", r->stats.min);
