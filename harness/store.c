@@ -1163,8 +1163,10 @@ static int insert_stats(struct store *s, int64_t case_id, const struct case_reco
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st, "store the statistics") != 0)
         return -1;
+    /* fewer than 3 samples form no interval, whatever the record says: NULL, never [x, x] */
+    int ci = x->n >= STATS_MIN_CI_SAMPLES;
     const double v[] = { x->median, x->mean, x->stddev, x->min, x->max, x->p5, x->p95, x->mad,
-                         x->ci_lo, x->ci_hi, x->noise, flops_per_s, bytes_per_s };
+                         ci ? x->ci_lo : NAN, ci ? x->ci_hi : NAN, ci ? x->noise : NAN, flops_per_s, bytes_per_s };
     int bad = 0;
     bad += sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
     bad += sqlite3_bind_int64(st, 2, (int64_t)x->n) != SQLITE_OK;
