@@ -1732,6 +1732,33 @@ long store_get_samples(struct store *s, int64_t case_id, double **out)
     return got;
 }
 
+int store_sample_clocks(struct store *s, int64_t case_id, struct sample_clock_summary *out)
+{
+    *out = (struct sample_clock_summary){ .median_mhz = NAN, .min_mhz = NAN, .max_mhz = NAN };
+    if (s->version < 8)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT count(sm_clock_mhz), min(sm_clock_mhz), max(sm_clock_mhz), coalesce(sum(throttled = 1), 0), "
+                "(SELECT sm_clock_mhz FROM samples WHERE case_id = ?1 AND sm_clock_mhz IS NOT NULL "
+                " ORDER BY sm_clock_mhz LIMIT 1 OFFSET (SELECT count(sm_clock_mhz) FROM samples WHERE case_id = ?1) / 2) "
+                "FROM samples WHERE case_id = ?1",
+                &st, "read the samples' clocks") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->with_clock = sqlite3_column_int64(st, 0);
+        out->min_mhz = col_real(st, 1);
+        out->max_mhz = col_real(st, 2);
+        out->throttled = sqlite3_column_int64(st, 3);
+        out->median_mhz = col_real(st, 4);
+    }
+    int ret = rc == SQLITE_ROW ? 0 : fail_sql(s, "read the samples' clocks");
+    sqlite3_finalize(st);
+    return ret;
+}
+
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)
 {
     sqlite3_stmt *st;

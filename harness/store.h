@@ -150,6 +150,15 @@ int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct cla
  * claim id. A database older than the claims table has none (returns 0, calls nothing). */
 int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx);
 
+/* The GPU clocks of a case's samples (schema version 8): how many samples have a known SM clock,
+ * its median (the upper middle value), min and max (NaN when none), and how many were taken under
+ * throttling. A CPU case, or a file older than version 8, has none (all zero / NaN). */
+struct sample_clock_summary {
+    long with_clock, throttled;
+    double median_mhz, min_mhz, max_mhz;
+};
+int store_sample_clocks(struct store *s, int64_t case_id, struct sample_clock_summary *out);
+
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);
 

@@ -1379,6 +1379,16 @@ static void test_sampling_columns(void **state)
     assert_true(isnan(u->noise_target));
     assert_string_equal(u->stop_reason, "");
     free(rows);
+    struct sample_clock_summary clk;
+    assert_int_equal(store_sample_clocks(s, gpu_case, &clk), 0);
+    assert_int_equal(clk.with_clock, 3);
+    assert_int_equal(clk.throttled, 1);
+    assert_same_double(clk.median_mhz, 1965);
+    assert_same_double(clk.min_mhz, 900);
+    assert_same_double(clk.max_mhz, 1980);
+    assert_int_equal(store_sample_clocks(s, gpu_case + 1, &clk), 0); /* the CPU case: none */
+    assert_int_equal(clk.with_clock, 0);
+    assert_true(isnan(clk.median_mhz));
     store_close(s);
 
     char q[200];
