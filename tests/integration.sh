@@ -156,6 +156,9 @@ assert c['stop_reason'] == 'min-samples-cap' and c['noise_met'] is False and c['
 " "$TMP/capped.csv" "$TMP/capped.json" && ok "CSV and JSON: empty/null CI for n < 3, stop reason, noise target not met" \
         || bad "CSV/JSON exports of the capped case"
 fi
+expect_exit 0 "history of the capped case" "$KBENCH" history --db "$DB3" --kernel selftest.spin --shape seq=100000
+if grep -E '^ +[0-9]+ +20' "$TMP/out" | grep -q 'n/a'; then ok "history: the CI of fewer than 3 samples reads n/a"
+else bad "history shows a CI for n < 3"; sed 's/^/# /' "$TMP/out"; fi
 expect_exit 2 "--min-samples-cap not below --timeout" "$KBENCH" run --db "$DB3" --kernels selftest.noop \
     --min-samples-cap 30 --timeout 20 --quiet --no-show
 expect_text "$TMP/err" "--min-samples-cap 30 is not below --timeout 20" "the error names both values"
