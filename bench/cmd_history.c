@@ -158,7 +158,7 @@ static int add_point(const struct result_row *r, void *ctx)
     pt->run = h->run->id;
     snprintf(pt->started, sizeof pt->started, "%s", h->run->started);
     pt->median = r->stats.median;
-    pt->noise = r->stats.noise;
+    pt->noise = report_has_ci(r) ? r->stats.noise : NAN; /* no CI from fewer than 3 samples */
     return 0;
 }
 
@@ -195,8 +195,11 @@ static void print_series(const struct series *s, double min_change)
     for (size_t i = 0; i < s->n; i++) {
         char med[32];
         report_format_seconds(x[i], med, sizeof med);
-        printf("  %6lld  %-24s %12s %7.1f%% %+8.1f%%\n", (long long)s->p[i].run, s->p[i].started, med,
-               100 * s->p[i].noise, 100 * (x[i] / x[0] - 1));
+        char ci[16] = "n/a";
+        if (isfinite(s->p[i].noise))
+            snprintf(ci, sizeof ci, "%.1f%%", 100 * s->p[i].noise);
+        printf("  %6lld  %-24s %12s %8s %+8.1f%%\n", (long long)s->p[i].run, s->p[i].started, med, ci,
+               100 * (x[i] / x[0] - 1));
     }
     double sorted_mid;
     {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -18,6 +19,7 @@
 #include "harness/plan.h"
 #include "harness/progress.h"
 #include "harness/runner.h"
+#include "harness/runner_checks.h"
 #include "reports/reports.h"
 
 #define MAX_GROUPS 64
@@ -49,7 +51,12 @@ static void usage(void)
 "  --noise FRAC         stop sampling when the median's 95%% CI half-width is within FRAC (0.01)\n"
 "  --max-time S         per-case sampling budget in seconds (1)\n"
 "  --min-time S         sample at least this long (0.02)\n"
-"  --min-samples N      (10)    --max-samples N (100000)\n"
+"  --min-samples N      at least N samples (10): the budget grows past --max-time for them ...\n"
+"  --min-samples-cap S  ... up to S seconds of sampling (10; and 3/4 of --timeout), after which the\n"
+"                       case is kept and marked 'min-samples-cap'\n"
+"  --max-samples N      (100000)\n"
+"  --throttle-threshold FRAC  GPU samples below FRAC of the maximum SM clock are throttled (0.75)\n"
+"  --include-throttled  count throttled GPU samples in the statistics (default: set aside, re-sampled)\n"
 "  --warmup S           warm-up time before sampling (0.01)\n"
 "  --min-sample-time S  batch calls of short kernels into samples of at least S (20e-6; 0: never)\n"
 "  --timeout S          kill a case after S seconds (60)\n"
@@ -80,7 +87,7 @@ enum {
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
     OPT_NO_ISOLATE, OPT_RESUME, OPT_HELP,
-    OPT_METRICS, OPT_NO_METRICS,
+    OPT_METRICS, OPT_NO_METRICS, OPT_MIN_SAMPLES_CAP, OPT_THROTTLE_THRESHOLD, OPT_INCLUDE_THROTTLED,
     OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
 
@@ -98,6 +105,9 @@ static const struct option fixed_options[] = {
     { "min-time", required_argument, NULL, OPT_MIN_TIME },
     { "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
     { "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
+    { "min-samples-cap", required_argument, NULL, OPT_MIN_SAMPLES_CAP },
+    { "throttle-threshold", required_argument, NULL, OPT_THROTTLE_THRESHOLD },
+    { "include-throttled", no_argument, NULL, OPT_INCLUDE_THROTTLED },
     { "warmup", required_argument, NULL, OPT_WARMUP },
     { "min-sample-time", required_argument, NULL, OPT_MIN_SAMPLE_TIME },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -220,7 +230,7 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
 
 struct run_config {
     const char *db, *suite, *tag, *dump, *counters, *resume;
-    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given, min_samples_given;
+    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given, min_samples_given, min_samples_cap_given;
     struct axis_flag axes[MAX_AXIS_FLAGS];
     int n_axes;
     struct runner_options ro;
@@ -296,6 +306,7 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         case OPT_NO_COUNTERS: cfg->ro.papi_events = ""; break;
         case OPT_METRICS: cfg->ro.cupti_metrics = optarg; break;
         case OPT_NO_METRICS: cfg->ro.cupti_metrics = ""; break;
+        case OPT_INCLUDE_THROTTLED: cfg->ro.include_throttled = 1; break;
         case OPT_SHARD: {
             char tail;
             if (sscanf(optarg, "%d/%d%c", &cfg->shard_i, &cfg->shard_n, &tail) != 2 || cfg->shard_n < 1 ||
@@ -320,6 +331,13 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         DOUBLE_OPT(OPT_WARMUP, warmup_s, 0, 3600, "warmup")
         DOUBLE_OPT(OPT_MIN_SAMPLE_TIME, min_sample_s, 0, 1, "min-sample-time")
         DOUBLE_OPT(OPT_TIMEOUT, timeout_s, 0.1, 86400, "timeout")
+        DOUBLE_OPT(OPT_THROTTLE_THRESHOLD, throttle_fraction, 0.01, 1.0, "throttle-threshold")
+        case OPT_MIN_SAMPLES_CAP:
+            if (cli_parse_double(optarg, 0, 86400, &d) != 0)
+                return cli_usage_error("run", "bad --min-samples-cap '%s' (expected seconds in [0, 86400])", optarg);
+            cfg->ro.min_samples_cap_s = d;
+            cfg->min_samples_cap_given = 1;
+            break;
 #undef DOUBLE_OPT
         case OPT_MIN_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
@@ -354,6 +372,11 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
     if (cfg->ro.min_time_s > cfg->ro.max_time_s)
         return cli_usage_error("run", "--min-time %g is above --max-time %g", cfg->ro.min_time_s,
                                cfg->ro.max_time_s);
+    /* the cap keeps a case's samples; the timeout kills the case and loses them: the cap must
+     * come first (the runner also stops at 3/4 of the timeout, for setup and the counting pass) */
+    if (cfg->min_samples_cap_given && cfg->ro.min_samples_cap_s >= cfg->ro.timeout_s)
+        return cli_usage_error("run", "--min-samples-cap %g is not below --timeout %g (the timeout would kill "
+                               "the case and lose its samples)", cfg->ro.min_samples_cap_s, cfg->ro.timeout_s);
     return 0;
 }
 
@@ -457,6 +480,29 @@ static int case_stored(const struct plan_case *c, const struct result_row *rows,
     return 0;
 }
 
+/* A warning line to stderr, clear of the progress bar (which the next case redraws). */
+static void warn_line(void *ctx, const char *line)
+{
+    const struct progress *prog = ctx;
+    fprintf(stderr, "%s%s\n", prog && prog->tty && !prog->quiet ? "\r\033[K" : "", line);
+}
+
+/* Before the first case: what would make every case's numbers less trustworthy. */
+static void warn_before_run(struct store *st, int64_t run_id, const struct plan *plan)
+{
+    int max_threads = 1;
+    for (size_t i = 0; i < plan->n; i++)
+        if (plan->cases[i].kernel->device == KB_DEVICE_CPU && plan->cases[i].threads > max_threads)
+            max_threads = plan->cases[i].threads;
+    char host[256] = "";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    long pids[8];
+    int others = store_live_runs(st, host, run_id, pids, 8);
+    runner_warn_run(max_threads, others > 0 ? others : 0, pids, warn_line, NULL);
+}
+
 /* Measures every planned case into run_id, one transaction each; returns the exit status. */
 static int execute(struct store *st, int64_t run_id, const struct plan *plan, struct run_config *cfg)
 {
@@ -465,6 +511,7 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    warn_before_run(st, run_id, plan);
     struct progress prog;
     progress_begin(&prog, stderr, plan->n, cfg->quiet);
     int any_failed = 0, store_failed = 0;
@@ -497,6 +544,7 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
         }
         if (rec.status != CASE_OK && rec.status != CASE_SKIPPED)
             any_failed = 1;
+        runner_warn_case(label, &rec, warn_line, &prog);
         case_summary(&rec, summary, sizeof summary);
         progress_case_done(&prog, label, case_status_name(rec.status), summary);
         case_record_release(&rec);

@@ -13,7 +13,9 @@ static void usage(void)
            "on and its command line, then one row per case (kernel, impl, device, dtype, shape,\n"
            "threads, median time, its 95%% CI, GFLOP/s, GB/s, relative error, status), the\n"
            "errors of failed cases, and a summary line; for CUDA cases, each kernel a call launched\n"
-           "(CUPTI), the NVML energy, power and clocks, and the CUPTI metrics.\n\n"
+           "(CUPTI), the NVML energy, power and clocks, each sample's SM clock and the samples taken\n"
+           "under throttling, and the CUPTI metrics. A CI is n/a for fewer than 3 samples; '*' marks\n"
+           "a case whose CI missed its noise target, and cases short of --min-samples are listed.\n\n"
            "  RUN          a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)\n"
            "  --db PATH    database (./kbench.db, or $KBENCH_DB)\n\n"
            "Colours the status on a terminal unless NO_COLOR is set.\n\n"
@@ -82,11 +84,12 @@ static int print_gpu_case(const struct result_row *row, void *ctx)
     if (strncmp(row->device, "cuda", 4) != 0)
         return 0;
     struct gpu_trace t;
-    if (store_list_gpu_kernels(g->s, row->case_id, &t) != 0) {
+    struct sample_clock_summary clk;
+    if (store_list_gpu_kernels(g->s, row->case_id, &t) != 0 || store_sample_clocks(g->s, row->case_id, &clk) != 0) {
         g->failed = 1;
         return 1;
     }
-    if (!*t.status && t.n == 0)
+    if (!*t.status && t.n == 0 && clk.with_clock == 0)
         return 0;
     if (!g->shown++)
         printf("\nGPU kernels per call (CUPTI activity, median over the traced calls) and energy (NVML):\n");
@@ -100,6 +103,15 @@ static int print_gpu_case(const struct result_row *row, void *ctx)
     }
     if (strcmp(t.status, "ok") != 0)
         printf("      cupti  %s\n", *t.status ? t.status : "not traced");
+    /* the SM clock after each sample (NVML): throttled samples are kept out of the statistics */
+    if (clk.with_clock > 0) {
+        printf("      clock  SM %.0f MHz median (%.0f to %.0f) over %ld samples", clk.median_mhz, clk.min_mhz,
+               clk.max_mhz, clk.with_clock);
+        if (clk.throttled > 0)
+            printf(", %ld throttled (%s)%s", clk.throttled, *row->throttle_reason ? row->throttle_reason : "low SM clock",
+                   row->set_aside > 0 ? ", set aside" : ", counted (--include-throttled)");
+        putchar('\n');
+    }
     static const char *const backends[][2] = { { "nvml", "nvml" }, { "cupti", "cupti" } };
     for (int i = 0; i < 2; i++) {
         struct backend_line b = { backends[i][0], backends[i][1], 1 };

@@ -29,6 +29,7 @@ struct nvml_api {
     nvml_return (*by_pci)(const char *, nvml_device *);
     nvml_return (*energy)(nvml_device, unsigned long long *);
     nvml_return (*clock)(nvml_device, int, unsigned *);
+    nvml_return (*max_clock)(nvml_device, int, unsigned *);
     nvml_return (*temperature)(nvml_device, int, unsigned *);
     nvml_return (*throttle)(nvml_device, unsigned long long *);
     nvml_return (*driver_version)(char *, unsigned);
@@ -37,7 +38,30 @@ struct nvml_api {
 struct nvml_probe {
     struct nvml_api api;
     nvml_device dev;
+    unsigned max_sm_mhz; /* read once: 0 until then, or when NVML does not know it */
+    int max_read;
 };
+
+/* nvmlClocksEventReasons (formerly ClocksThrottleReasons) bits, in bit order. */
+static const char *const throttle_names[] = {
+    "gpu_idle", "applications_clocks_setting", "sw_power_cap", "hw_slowdown", "sync_boost",
+    "sw_thermal_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "display_clock_setting",
+};
+
+void nvml_throttle_reason_names(unsigned long long mask, char *out, size_t len)
+{
+    if (!len)
+        return;
+    out[0] = '\0';
+    size_t used = 0;
+    const size_t known = sizeof throttle_names / sizeof throttle_names[0];
+    for (size_t b = 0; b < known && used < len; b++)
+        if (mask & (1ull << b))
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "", throttle_names[b]);
+    unsigned long long rest = mask & ~((1ull << known) - 1);
+    if (rest && used < len)
+        snprintf(out + used, len - used, "%s0x%llx", used ? "," : "", rest);
+}
 
 static double now_s(void)
 {
@@ -66,6 +90,7 @@ static int api_load(struct nvml_api *a, char *why, size_t whylen)
         { "nvmlDeviceGetHandleByPciBusId_v2", offsetof(struct nvml_api, by_pci) },
         { "nvmlDeviceGetTotalEnergyConsumption", offsetof(struct nvml_api, energy) },
         { "nvmlDeviceGetClockInfo", offsetof(struct nvml_api, clock) },
+        { "nvmlDeviceGetMaxClockInfo", offsetof(struct nvml_api, max_clock) },
         { "nvmlDeviceGetTemperature", offsetof(struct nvml_api, temperature) },
         { "nvmlDeviceGetCurrentClocksThrottleReasons", offsetof(struct nvml_api, throttle) },
         { "nvmlSystemGetDriverVersion", offsetof(struct nvml_api, driver_version) },
@@ -136,6 +161,23 @@ int nvml_probe_mark(struct nvml_probe *p, struct nvml_mark *m)
     return m->have_energy || have_throttle ? 0 : -1;
 }
 
+int nvml_probe_clock(struct nvml_probe *p, double *sm_mhz, double *max_mhz, unsigned long long *reasons)
+{
+    unsigned v = 0;
+    if (!p || p->api.clock(p->dev, NVML_CLOCK_SM, &v) != NVML_OK || v == 0)
+        return -1;
+    if (!p->max_read) {
+        unsigned m = 0;
+        p->max_sm_mhz = p->api.max_clock(p->dev, NVML_CLOCK_SM, &m) == NVML_OK ? m : 0;
+        p->max_read = 1;
+    }
+    *sm_mhz = v;
+    *max_mhz = p->max_sm_mhz;
+    *reasons = 0;
+    p->api.throttle(p->dev, reasons);
+    return 0;
+}
+
 void nvml_probe_report(struct nvml_probe *p, const struct nvml_mark *start, const struct nvml_mark *end,
                        double calls, struct kb_counter_report *r)
 {
@@ -198,6 +240,15 @@ void nvml_probe_report(struct nvml_probe *p, const struct nvml_mark *start, cons
     (void)end;
     (void)calls;
     (void)r;
+}
+
+int nvml_probe_clock(struct nvml_probe *p, double *sm_mhz, double *max_mhz, unsigned long long *reasons)
+{
+    (void)p;
+    (void)sm_mhz;
+    (void)max_mhz;
+    (void)reasons;
+    return -1;
 }
 
 int nvml_driver_version(char *out, size_t len, char *why, size_t whylen)

@@ -34,6 +34,15 @@ int nvml_probe_mark(struct nvml_probe *p, struct nvml_mark *m);
 void nvml_probe_report(struct nvml_probe *p, const struct nvml_mark *start, const struct nvml_mark *end,
                        double calls, struct kb_counter_report *r);
 
+/* The SM clock now, the maximum SM clock (0 when unknown) and the current clock-event
+ * (throttle) reasons, NVML's bit mask: read after each sample to mark those taken under
+ * throttling. 0, or -1 when the clock cannot be read. */
+int nvml_probe_clock(struct nvml_probe *p, double *sm_mhz, double *max_mhz, unsigned long long *reasons);
+
+/* NVML's throttle reason bits as comma-separated names ("sw_power_cap,hw_thermal_slowdown"),
+ * unknown bits as one hex mask; "" for 0. Needs no NVML. */
+void nvml_throttle_reason_names(unsigned long long mask, char *out, size_t len);
+
 /* The NVIDIA driver's version ("580.159.04"); 0, or -1 with the reason in why. */
 int nvml_driver_version(char *out, size_t len, char *why, size_t whylen);
 

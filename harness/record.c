@@ -36,11 +36,44 @@ int case_status_parse(const char *name, enum case_status *out)
     return -1;
 }
 
+/* Stored in stats.stop_reason: renaming one breaks existing databases. */
+static const char *const stop_names[STOP_COUNT] = {
+    [STOP_NONE] = "",
+    [STOP_NOISE] = "noise",
+    [STOP_MAX_TIME] = "max-time",
+    [STOP_MAX_SAMPLES] = "max-samples",
+    [STOP_MIN_SAMPLES_CAP] = "min-samples-cap",
+};
+
+const char *sampling_stop_name(enum sampling_stop s)
+{
+    if ((int)s < 0 || s >= STOP_COUNT)
+        return "";
+    return stop_names[s];
+}
+
+int sampling_stop_parse(const char *name, enum sampling_stop *out)
+{
+    if (!name || !*name)
+        return -1;
+    for (int s = 1; s < STOP_COUNT; s++) {
+        if (strcmp(name, stop_names[s]) == 0) {
+            *out = (enum sampling_stop)s;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 void case_record_release(struct case_record *r)
 {
     if (!r)
         return;
     free(r->samples);
+    free(r->sm_clock_mhz);
+    free(r->throttled);
     r->samples = NULL;
+    r->sm_clock_mhz = NULL;
+    r->throttled = NULL;
     r->n_samples = 0;
 }

@@ -38,6 +38,9 @@ void runner_options_default(struct runner_options *o)
     o->papi_events = NULL;
     o->dump_dir = NULL;
     o->isolate = 1;
+    o->min_samples_cap_s = 10.0;
+    o->throttle_fraction = 0.75;
+    o->include_throttled = 0;
 }
 
 /* MemAvailable from /proc/meminfo, in bytes; -1 when unknown. */
@@ -70,7 +73,7 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-static void fill_from_child(struct case_record *rec, const struct child_result *res, double *samples)
+static void fill_from_child(struct case_record *rec, const struct child_result *res, struct sample_series *samples)
 {
     rec->status = (enum case_status)res->status;
     snprintf(rec->error, sizeof rec->error, "%s", res->error);
@@ -82,17 +85,18 @@ static void fill_from_child(struct case_record *rec, const struct child_result *
     rec->gpu_trace = res->gpu_trace;
     snprintf(rec->nvml_status, sizeof rec->nvml_status, "%s", res->nvml_status);
     snprintf(rec->metrics_status, sizeof rec->metrics_status, "%s", res->metrics_status);
-    rec->samples = samples;
+    rec->samples = samples->seconds;
+    rec->sm_clock_mhz = samples->sm_clock_mhz;
+    rec->throttled = samples->throttled;
     rec->n_samples = res->n_samples;
+    rec->stop = (enum sampling_stop)res->stop;
+    snprintf(rec->throttle_reason, sizeof rec->throttle_reason, "%s", res->throttle_reason);
+    memset(samples, 0, sizeof *samples); /* the record owns them now */
 }
 
-/* Reads the child's message until EOF, the deadline, or a stop request. Returns 0 when the whole
- * message arrived, 1 on timeout, 2 on stop, -1 when the pipe closed early (the child died). */
-static int read_result(int fd, double deadline, struct child_result *res, double **samples)
+/* Waits for data on fd: 0 readable, 1 at the deadline, 2 on a stop request. */
+static int wait_readable(int fd, double deadline)
 {
-    size_t have = 0, want = sizeof *res;
-    char *buf = (char *)res;
-    *samples = NULL;
     for (;;) {
         if (stop_requested)
             return 2;
@@ -102,31 +106,62 @@ static int read_result(int fd, double deadline, struct child_result *res, double
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int ms = left > 0.1 ? 100 : (int)(left * 1000) + 1;
         int pr = poll(&p, 1, ms);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        ssize_t r = read(fd, buf + have, want - have);
+        if (pr > 0)
+            return 0;
+    }
+}
+
+/* Reads exactly len bytes into buf: 0, 1 timeout, 2 stop, -1 when the pipe closed early. */
+static int read_exact(int fd, double deadline, void *buf, size_t len)
+{
+    size_t have = 0;
+    while (have < len) {
+        int w = wait_readable(fd, deadline);
+        if (w != 0)
+            return w;
+        ssize_t r = read(fd, (char *)buf + have, len - have);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             return -1;
         have += (size_t)r;
-        if (have < want)
-            continue;
-        if (buf == (char *)res) {
-            if (res->n_samples == 0)
-                return 0;
-            *samples = malloc(res->n_samples * sizeof **samples);
-            if (!*samples)
-                return -1;
-            buf = (char *)*samples;
-            have = 0;
-            want = res->n_samples * sizeof **samples;
-        } else {
-            return 0;
-        }
     }
+    return 0;
+}
+
+/* Reads len bytes into a fresh buffer: as read_exact, and -1 out of memory. */
+static int read_block(int fd, double deadline, void **out, size_t len)
+{
+    *out = malloc(len ? len : 1);
+    if (!*out)
+        return -1;
+    int rc = read_exact(fd, deadline, *out, len);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Reads the child's message until EOF, the deadline, or a stop request. Returns 0 when the whole
+ * message arrived, 1 on timeout, 2 on stop, -1 when the pipe closed early (the child died). */
+static int read_result(int fd, double deadline, struct child_result *res, struct sample_series *samples)
+{
+    memset(samples, 0, sizeof *samples);
+    int rc = read_exact(fd, deadline, res, sizeof *res);
+    size_t n = res->n_samples;
+    if (rc != 0 || n == 0)
+        return rc;
+    rc = read_block(fd, deadline, (void **)&samples->seconds, n * sizeof *samples->seconds);
+    if (rc == 0 && res->has_clocks) {
+        rc = read_block(fd, deadline, (void **)&samples->sm_clock_mhz, n * sizeof *samples->sm_clock_mhz);
+        if (rc == 0)
+            rc = read_block(fd, deadline, (void **)&samples->throttled, n * sizeof *samples->throttled);
+    }
+    if (rc != 0)
+        sample_series_free(samples);
+    samples->n = rc == 0 ? n : 0;
+    return rc;
 }
 
 static void describe_death(int wstatus, struct case_record *rec)
@@ -143,13 +178,45 @@ static void describe_death(int wstatus, struct case_record *rec)
     }
 }
 
-static void compute_stats(const struct plan_case *pc, struct case_record *rec)
+void runner_summarize(struct case_record *rec, int include_throttled, uint64_t seed)
+{
+    rec->set_aside = 0;
+    rec->noise_met = 0;
+    if (rec->status != CASE_OK || rec->n_samples == 0)
+        return;
+    const double *x = rec->samples;
+    double *kept = NULL;
+    size_t n = rec->n_samples;
+    if (rec->throttled && !include_throttled) {
+        kept = malloc(n * sizeof *kept);
+        if (kept) {
+            size_t k = 0;
+            for (size_t i = 0; i < rec->n_samples; i++)
+                if (rec->throttled[i] != 1)
+                    kept[k++] = rec->samples[i];
+            rec->set_aside = n - k;
+            x = kept;
+            n = k;
+        }
+    }
+    if (n > 0)
+        stats_summarize(x, n, 2000, seed, &rec->stats);
+    else /* every sample throttled: nothing to judge */
+        rec->stats = (struct kb_stats){ .median = NAN, .mean = NAN, .stddev = NAN, .min = NAN, .max = NAN,
+                                        .p5 = NAN, .p95 = NAN, .mad = NAN, .ci_lo = NAN, .ci_hi = NAN,
+                                        .noise = NAN };
+    rec->noise_met = isfinite(rec->stats.noise) && rec->stats.noise <= rec->noise_target;
+    free(kept);
+}
+
+static void compute_stats(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec)
 {
     const struct kb_kernel *k = pc->kernel;
     rec->flops = k->flops ? k->flops(&rec->shape) : NAN;
     rec->bytes = k->bytes ? k->bytes(&rec->shape, pc->dtype) : NAN;
-    if (rec->status == CASE_OK && rec->n_samples > 0)
-        stats_summarize(rec->samples, rec->n_samples, 2000, pc->seed, &rec->stats);
+    rec->min_samples = o->min_samples;
+    rec->noise_target = o->noise_target;
+    runner_summarize(rec, o->include_throttled, pc->seed);
 }
 
 int runner_run_case(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec)
@@ -173,18 +240,18 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
             rec->status = CASE_SKIPPED;
             snprintf(rec->error, sizeof rec->error, "needs %.2f GiB, %.2f GiB free", need / 1073741824.0,
                      avail / 1073741824.0);
-            compute_stats(pc, rec);
+            compute_stats(pc, o, rec);
             return 0;
         }
     }
 
     struct child_result res;
-    double *samples = NULL;
+    struct sample_series samples = { 0 };
     if (!o->isolate) {
         runner_measure(pc, o, &res, &samples);
-        fill_from_child(rec, &res, samples);
+        fill_from_child(rec, &res, &samples);
         rec->wall_s = runner_now() - t0;
-        compute_stats(pc, rec);
+        compute_stats(pc, o, rec);
         return 0;
     }
 
@@ -209,8 +276,12 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
         for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
             signal(fatal[i], SIG_DFL);
         runner_measure(pc, o, &res, &samples);
+        size_t n = res.n_samples;
         int bad = write_all(fds[1], &res, sizeof res) != 0 ||
-                  (res.n_samples && write_all(fds[1], samples, res.n_samples * sizeof *samples) != 0);
+                  (n && write_all(fds[1], samples.seconds, n * sizeof *samples.seconds) != 0) ||
+                  (n && res.has_clocks &&
+                   (write_all(fds[1], samples.sm_clock_mhz, n * sizeof *samples.sm_clock_mhz) != 0 ||
+                    write_all(fds[1], samples.throttled, n * sizeof *samples.throttled) != 0));
         _exit(bad ? 3 : 0);
     }
     close(fds[1]);
@@ -223,9 +294,9 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
         ;
     rec->wall_s = runner_now() - t0;
     if (got == 0) {
-        fill_from_child(rec, &res, samples);
+        fill_from_child(rec, &res, &samples);
     } else {
-        free(samples);
+        sample_series_free(&samples);
         if (got == 2) {
             rec->status = CASE_INTERRUPTED;
             snprintf(rec->error, sizeof rec->error, "interrupted: the run was stopped while this case ran");
@@ -236,6 +307,6 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
             describe_death(wstatus, rec);
         }
     }
-    compute_stats(pc, rec);
+    compute_stats(pc, o, rec);
     return 0;
 }

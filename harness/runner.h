@@ -17,7 +17,9 @@ struct runner_options {
     double noise_target;   /* stop when CI half-width / median <= this (0.01) */
     double min_time_s;     /* sample at least this long (0.02) */
     double max_time_s;     /* per-case sampling budget (1.0) */
-    int min_samples;       /* (10) */
+    int min_samples;       /* (10): the budget grows past max_time_s until this many samples count */
+    double min_samples_cap_s; /* ... but sampling stops at this many seconds (10), and before 3/4 of
+                               * timeout_s since the case began, so the case is never killed for it */
     int max_samples;       /* (100000) */
     double min_sample_s;   /* batch calls until a sample lasts this long, hot cache only (20e-6) */
     double warmup_s;       /* (0.01), at least one call */
@@ -26,12 +28,22 @@ struct runner_options {
     const char *dump_dir;  /* NULL: no dumps */
     const char *cupti_metrics; /* GPU cases: NULL the default metric set; "": no metrics pass */
     int isolate;           /* 1: fork per case (default); 0: in process (tests, debuggers) */
+    double throttle_fraction; /* GPU: a sample whose SM clock is below this fraction of the maximum
+                               * is taken under throttling (0.75, as nvbench) */
+    int include_throttled; /* 1: throttled samples count in the statistics (0: set aside) */
 };
+/* The part of a case's timeout that its sampling may use when the budget grows for the minimum:
+ * the rest is left for the counting passes and the result. */
+#define RUNNER_SAMPLING_TIMEOUT_SHARE 0.75
 void runner_options_default(struct runner_options *o);
 
 /* Measures one case; fills rec (the caller releases it). Returns 0 whatever the case's
  * outcome (rec->status says), or -1 when the harness itself failed (fork, pipe). */
 int runner_run_case(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec);
+
+/* The statistics of a measured case (rec->stats, set_aside, noise_met) from its samples: those
+ * marked throttled are set aside unless include_throttled; rec->noise_target must be set. */
+void runner_summarize(struct case_record *rec, int include_throttled, uint64_t seed);
 
 /* Asks a running case to stop (async-signal-safe): the child is killed and the case comes
  * back CASE_INTERRUPTED. */

@@ -12,6 +12,7 @@
 
 #include "harness/cpu.h"
 #include "harness/npy.h"
+#include "harness/nvml.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
 #include "kernels/gpu/input_copies.h"
@@ -182,17 +183,82 @@ static int cpu_take(void *ctx, double *per_call, char *why, size_t whylen)
     return 0;
 }
 
-void runner_adaptive_sampling(const struct runner_options *o, runner_take_fn take, void *ctx,
-                              struct child_result *res, double **samples_out)
+void sample_series_free(struct sample_series *s)
 {
-    size_t cap = 1024, n = 0;
-    double *x = malloc(cap * sizeof *x), *scratch = malloc(cap * sizeof *scratch);
-    if (!x || !scratch) {
+    free(s->seconds);
+    free(s->sm_clock_mhz);
+    free(s->throttled);
+    memset(s, 0, sizeof *s);
+}
+
+int runner_sample_throttled(double sm_mhz, double max_mhz, double fraction)
+{
+    if (!(sm_mhz > 0) || !(max_mhz > 0) || !(fraction > 0))
+        return -1;
+    return sm_mhz < fraction * max_mhz;
+}
+
+/* Grows the series to hold cap samples; 0, or -1 out of memory (the old arrays stay valid). */
+static int series_reserve(struct sample_series *s, double **good, size_t cap, int clocks)
+{
+    double *x = realloc(s->seconds, cap * sizeof *x);
+    if (x)
+        s->seconds = x;
+    double *g = realloc(*good, cap * sizeof *g);
+    if (g)
+        *good = g;
+    if (!x || !g)
+        return -1;
+    if (!clocks)
+        return 0;
+    double *m = realloc(s->sm_clock_mhz, cap * sizeof *m);
+    if (m)
+        s->sm_clock_mhz = m;
+    signed char *t = realloc(s->throttled, cap * sizeof *t);
+    if (t)
+        s->throttled = t;
+    return m && t ? 0 : -1;
+}
+
+/* NVML reasons that say why a clock is low; "idle" and "applications clocks" describe a clock
+ * the user or an idle GPU chose, not a slowdown. */
+#define THROTTLE_SLOWDOWN_MASK (~0x3ull)
+/* A pause after a throttled sample, so a re-sample does not find the GPU as hot (nvbench's). */
+#define THROTTLE_RECOVERY_S 0.05
+
+static void pause_for(double seconds)
+{
+    struct timespec ts = { (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* When the budget that grows for the minimum of samples ends: the cap after sampling began, but
+ * never later than the timeout's share since the case began (nor earlier than max_time). */
+static double minimum_deadline(const struct runner_options *o, double start, double case_start)
+{
+    double end = start + fmax(o->max_time_s, o->min_samples_cap_s);
+    if (case_start > 0 && o->timeout_s > 0)
+        end = fmin(end, case_start + RUNNER_SAMPLING_TIMEOUT_SHARE * o->timeout_s);
+    return fmax(end, start + o->max_time_s);
+}
+
+void runner_adaptive_sampling(const struct runner_options *o, runner_take_fn take, void *ctx,
+                              const struct runner_clock *clock, struct child_result *res,
+                              struct sample_series *out)
+{
+    memset(out, 0, sizeof *out);
+    int clocks = clock && clock->read;
+    size_t cap = 1024, n = 0, good = 0;
+    double *g = NULL, *scratch = NULL;
+    unsigned long long reasons_seen = 0;
+    if (series_reserve(out, &g, cap, clocks) != 0 || !(scratch = malloc(cap * sizeof *scratch))) {
         fail(res, CASE_SETUP_FAILED, "out of memory for samples");
         goto out;
     }
-    size_t next_check = (size_t)o->min_samples;
-    double start = runner_now();
+    size_t min_good = o->min_samples > 0 ? (size_t)o->min_samples : 1;
+    size_t next_check = min_good;
+    double start = runner_now(), minimum_end = minimum_deadline(o, start, res->case_start);
     for (;;) {
         char why[200] = "";
         double per_call = 0;
@@ -201,40 +267,74 @@ void runner_adaptive_sampling(const struct runner_options *o, runner_take_fn tak
             snprintf(res->error, sizeof res->error, "run failed while sampling%s%s", *why ? ": " : "", why);
             goto out;
         }
-        double b = runner_now();
         if (n == cap) {
             cap *= 2;
-            double *nx = realloc(x, cap * sizeof *x), *ns = realloc(scratch, cap * sizeof *ns);
-            if (nx)
-                x = nx;
+            double *ns = realloc(scratch, cap * sizeof *ns);
             if (ns)
                 scratch = ns;
-            if (!nx || !ns) {
+            if (!ns || series_reserve(out, &g, cap, clocks) != 0) {
                 fail(res, CASE_SETUP_FAILED, "out of memory for samples");
                 goto out;
             }
         }
-        x[n++] = per_call;
-        double elapsed = b - start;
-        if (n >= (size_t)o->max_samples || elapsed >= o->max_time_s)
+        out->seconds[n] = per_call;
+        int throttled = 0;
+        if (clocks) {
+            double mhz = NAN, max_mhz = 0;
+            unsigned long long reasons = 0;
+            int known = clock->read(clock->ctx, &mhz, &max_mhz, &reasons) == 0;
+            out->sm_clock_mhz[n] = known && mhz > 0 ? mhz : NAN;
+            out->throttled[n] = (signed char)(known ? runner_sample_throttled(mhz, max_mhz, o->throttle_fraction) : -1);
+            throttled = out->throttled[n] == 1;
+            if (throttled)
+                reasons_seen |= reasons & THROTTLE_SLOWDOWN_MASK;
+        }
+        n++;
+        int counts = !throttled || o->include_throttled;
+        if (counts)
+            g[good++] = per_call;
+        else
+            pause_for(THROTTLE_RECOVERY_S);
+        double now = runner_now(), elapsed = now - start;
+        if (good >= (size_t)o->max_samples) {
+            res->stop = STOP_MAX_SAMPLES;
             break;
+        }
+        if (elapsed >= o->max_time_s && good >= min_good) {
+            res->stop = STOP_MAX_TIME;
+            break;
+        }
+        if (now >= minimum_end) {
+            res->stop = good >= min_good ? STOP_MAX_TIME : STOP_MIN_SAMPLES_CAP;
+            break;
+        }
         /* The stopping rule sorts the samples, so it runs at growing intervals. */
-        if (n >= next_check && elapsed >= o->min_time_s) {
-            if (precise_enough(x, n, o->noise_target, scratch))
+        if (counts && good >= next_check && elapsed >= o->min_time_s) {
+            if (precise_enough(g, good, o->noise_target, scratch)) {
+                res->stop = STOP_NOISE;
                 break;
-            next_check = n + (n / 8 > 4 ? n / 8 : 4);
+            }
+            next_check = good + (good / 8 > 4 ? good / 8 : 4);
         }
     }
+    if (reasons_seen)
+        nvml_throttle_reason_names(reasons_seen, res->throttle_reason, sizeof res->throttle_reason);
+    else if (clocks && n > good)
+        snprintf(res->throttle_reason, sizeof res->throttle_reason, "low sm clock");
+    res->has_clocks = clocks;
     res->n_samples = n;
-    *samples_out = x;
-    x = NULL;
+    out->n = n;
+    free(g);
+    free(scratch);
+    return;
 out:
-    free(x);
+    sample_series_free(out);
+    free(g);
     free(scratch);
 }
 
 static void sample(const struct plan_case *pc, const struct runner_options *o, struct kb_case *c,
-                   struct child_result *res, double **samples_out)
+                   struct child_result *res, struct sample_series *out)
 {
     const struct kb_kernel *k = pc->kernel;
     /* warm-up: at least one call, and an estimate of the per-call time */
@@ -269,7 +369,7 @@ static void sample(const struct plan_case *pc, const struct runner_options *o, s
         }
         memset(s.flush, 1, s.flush_len);
     }
-    runner_adaptive_sampling(o, cpu_take, &s, res, samples_out);
+    runner_adaptive_sampling(o, cpu_take, &s, NULL, res, out);
     free(s.flush);
 }
 
@@ -337,11 +437,12 @@ static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
 }
 
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
-                    struct child_result *res, double **samples)
+                    struct child_result *res, struct sample_series *samples)
 {
     const struct kb_kernel *k = pc->kernel;
     memset(res, 0, sizeof *res);
-    *samples = NULL;
+    memset(samples, 0, sizeof *samples);
+    res->case_start = runner_now();
     struct kb_case c = { .kernel = k, .shape = pc->shape, .dtype = pc->dtype, .threads = pc->threads,
                          .seed = pc->seed };
     if (strncmp(pc->device, "cuda:", 5) == 0)
@@ -396,7 +497,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         goto out;
     rusage_report_since(&ru, &res->counters);
     if (gt)
-        runner_gpu_passes(o, &c, gt, *samples, res);
+        runner_gpu_passes(o, &c, gt, samples->seconds, res);
     else
         count_events(o, &c, res);
 out:

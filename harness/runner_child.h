@@ -13,33 +13,63 @@ struct child_result {
     struct kb_accuracy accuracy;
     int calls_per_sample;
     int warmup_calls;
-    size_t n_samples;            /* followed on the pipe by n_samples doubles */
+    size_t n_samples;            /* followed on the pipe by n_samples doubles, then (has_clocks)
+                                  * n_samples clocks (doubles) and n_samples throttle flags */
+    int has_clocks;
+    int stop;                    /* enum sampling_stop */
+    char throttle_reason[96];    /* reasons of the throttled samples (NVML names), "" none */
+    double case_start;           /* runner_now() when the case's measurement began */
     struct kb_counter_report counters;
     struct gpu_trace gpu_trace;  /* CUDA cases: the kernels one call launches (CUPTI) */
     char nvml_status[192];       /* CUDA cases: "ok", or why NVML measured nothing */
     char metrics_status[256];    /* CUDA cases: "ok", or why CUPTI collected no metrics */
 };
 
-/* Sets up, verifies, warms up, samples and counts one case in this process. *samples is
- * malloc'd (n_samples values, per-call seconds). Never exits; errors land in res. */
+/* A case's samples: per-call seconds and, where the GPU's clock could be read, the SM clock
+ * after each sample and whether it was throttled. */
+struct sample_series {
+    double *seconds;
+    double *sm_clock_mhz;     /* NULL without a clock; NaN for a sample whose clock was unreadable */
+    signed char *throttled;   /* NULL without a clock; 1, 0, or -1 unknown */
+    size_t n;
+};
+void sample_series_free(struct sample_series *s);
+
+/* Sets up, verifies, warms up, samples and counts one case in this process. The series is
+ * malloc'd (res->n_samples values). Never exits; errors land in res. */
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
-                    struct child_result *res, double **samples);
+                    struct child_result *res, struct sample_series *samples);
 
 /* Monotonic seconds. */
 double runner_now(void);
 
 /* One sample: sets *per_call (seconds per kernel call); 0, or -1 with the reason in why. */
 typedef int (*runner_take_fn)(void *ctx, double *per_call, char *why, size_t whylen);
-/* Takes samples until the median's 95% CI is within the noise target or the budget is spent
- * (the same rule for every device). *samples_out is malloc'd; failures land in res. */
+/* The GPU's clock, read after each sample (runner_gpu.c: NVML). read returns 0 with the SM clock,
+ * the maximum SM clock (0 unknown) and the throttle reasons (NVML's bit mask), or -1. */
+struct runner_clock {
+    int (*read)(void *ctx, double *sm_mhz, double *max_mhz, unsigned long long *reasons);
+    void *ctx;
+};
+/* 1 when a sample at sm_mhz was taken under throttling: below `fraction` of max_mhz; 0 when not;
+ * -1 when unknown (no clock or no maximum). */
+int runner_sample_throttled(double sm_mhz, double max_mhz, double fraction);
+
+/* Takes samples until the median's 95% CI of the samples that count is within the noise target
+ * or the budget is spent (the same rule for every device). Samples taken under throttling (clock
+ * given) are kept but do not count, unless o->include_throttled. The budget grows past
+ * o->max_time_s until o->min_samples count, up to o->min_samples_cap_s and never past
+ * RUNNER_SAMPLING_TIMEOUT_SHARE of the timeout since res->case_start (when > 0). res->stop says
+ * why sampling stopped. The series is malloc'd; failures land in res. */
 void runner_adaptive_sampling(const struct runner_options *o, runner_take_fn take, void *ctx,
-                              struct child_result *res, double **samples_out);
+                              const struct runner_clock *clock, struct child_result *res,
+                              struct sample_series *out);
 
 struct gpu_timer;
 /* runner_gpu.c: warm-up, CUDA-graph batching of short kernels, cold-L2 and event-timed
  * adaptive sampling of a CUDA case. */
 void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *o, struct kb_case *c,
-                       struct gpu_timer *t, struct child_result *res, double **samples_out);
+                       struct gpu_timer *t, struct child_result *res, struct sample_series *out);
 /* runner_gpu.c: the passes after timing: NVML energy, then the CUPTI kernel trace. */
 void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct gpu_timer *t,
                        const double *samples, struct child_result *res);

@@ -34,8 +34,13 @@ static int take_gpu_sample(void *ctx, double *per_call, char *why, size_t whylen
     return gpu_timer_sample(ctx, per_call, why, whylen);
 }
 
+static int read_nvml_clock(void *ctx, double *sm_mhz, double *max_mhz, unsigned long long *reasons)
+{
+    return nvml_probe_clock(ctx, sm_mhz, max_mhz, reasons);
+}
+
 void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *o, struct kb_case *c,
-                       struct gpu_timer *t, struct child_result *res, double **samples_out)
+                       struct gpu_timer *t, struct child_result *res, struct sample_series *out)
 {
     const struct kb_kernel *k = pc->kernel;
     char why[256] = "";
@@ -85,7 +90,15 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
     counter_report_add(&res->counters, "harness", "cuda_graph_replay", graph == 1, "bool");
     if (rotating)
         counter_report_add(&res->counters, "harness", "input_copies", c->input_copies, "count");
-    runner_adaptive_sampling(o, take_gpu_sample, t, res, samples_out);
+    /* the SM clock after each sample marks those taken under throttling; without NVML the
+     * samples' clocks are unknown and all of them count */
+    char bus[32], nvml_why[256];
+    struct nvml_probe *probe = NULL;
+    if (gpu_timer_pci_bus_id(t, bus, sizeof bus) == 0)
+        probe = nvml_probe_open(bus, nvml_why, sizeof nvml_why);
+    struct runner_clock clock = { read_nvml_clock, probe };
+    runner_adaptive_sampling(o, take_gpu_sample, t, probe ? &clock : NULL, res, out);
+    nvml_probe_close(probe);
 }
 
 static double median_of(const double *x, size_t n)

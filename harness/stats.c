@@ -142,6 +142,17 @@ int stats_summarize(const double *x, size_t n, unsigned resamples, uint64_t seed
     qsort(work, n, sizeof *work, stats_cmp_double);
     out->mad = stats_quantile_sorted(work, n, 0.5);
 
+    double fence_lo, fence_hi;
+    stats_outlier_fences(sorted, n, &fence_lo, &fence_hi);
+    for (size_t i = 0; i < n; i++)
+        out->outliers += sorted[i] < fence_lo || sorted[i] > fence_hi;
+
+    if (n < STATS_MIN_CI_SAMPLES) {
+        /* one or two samples bound nothing: no interval rather than one that looks exact */
+        out->ci_lo = out->ci_hi = out->noise = NAN;
+        free(block);
+        return 0;
+    }
     if (draws == 0) {
         /* no bootstrap asked for: the order-statistic interval is the cheap honest substitute */
         stats_median_ci_order(sorted, n, 0.95, &out->ci_lo, &out->ci_hi);
@@ -158,6 +169,18 @@ int stats_summarize(const double *x, size_t n, unsigned resamples, uint64_t seed
 
     free(block);
     return 0;
+}
+
+void stats_outlier_fences(const double *sorted, size_t n, double *lo, double *hi)
+{
+    if (n == 0) {
+        *lo = *hi = NAN;
+        return;
+    }
+    double q1 = stats_quantile_sorted(sorted, n, 0.25), q3 = stats_quantile_sorted(sorted, n, 0.75);
+    double iqr = fmax(q3 - q1, 0.01 * fabs(stats_quantile_sorted(sorted, n, 0.5)));
+    *lo = q1 - 3.0 * iqr;
+    *hi = q3 + 3.0 * iqr;
 }
 
 /* Normal CDF at the continuity-corrected count: P(Binom(n, 1/2) <= k) for large n. */

@@ -799,6 +799,31 @@ static int mark_stale_runs(struct store *s, const char *host)
     return ret;
 }
 
+int store_live_runs(struct store *s, const char *hostname, int64_t exclude_run_id, long *pids, int max)
+{
+    if (s->version < 2)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT pid FROM runs WHERE status = 'running' AND hostname = ? AND pid IS NOT NULL AND id <> ?",
+                &st, "look for other running runs") != 0)
+        return -1;
+    bind_text(st, 1, hostname);
+    sqlite3_bind_int64(st, 2, exclude_run_id);
+    int found = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        pid_t pid = (pid_t)sqlite3_column_int64(st, 0);
+        /* alive: kill succeeds, or the process exists under another user (EPERM) */
+        if (pid <= 0 || pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH))
+            continue;
+        if (found < max)
+            pids[found] = (long)pid;
+        found++;
+    }
+    int ret = rc == SQLITE_DONE ? found : fail_sql(s, "look for other running runs");
+    sqlite3_finalize(st);
+    return ret;
+}
+
 static int run_exists(struct store *s, int64_t run_id)
 {
     int64_t found;
@@ -1151,13 +1176,19 @@ static int insert_samples(struct store *s, int64_t case_id, const struct case_re
     if (r->n_samples == 0)
         return 0;
     sqlite3_stmt *st;
-    if (prepare(s, "INSERT INTO samples (case_id, idx, seconds) VALUES (?, ?, ?)", &st, "store the samples") != 0)
+    if (prepare(s, "INSERT INTO samples (case_id, idx, seconds, sm_clock_mhz, throttled) VALUES (?, ?, ?, ?, ?)",
+                &st, "store the samples") != 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < r->n_samples && rc == 0; i++) {
         sqlite3_reset(st);
+        /* no clock (the CPU, no NVML) or an unreadable one: NULL, unknown */
+        double mhz = r->sm_clock_mhz ? r->sm_clock_mhz[i] : NAN;
+        int throttled = r->throttled ? r->throttled[i] : -1;
         if (sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK || sqlite3_bind_int64(st, 2, (int64_t)i) != SQLITE_OK ||
-            sqlite3_bind_double(st, 3, r->samples[i]) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+            sqlite3_bind_double(st, 3, r->samples[i]) != SQLITE_OK || bind_real(st, 4, mhz) != SQLITE_OK ||
+            (throttled < 0 ? sqlite3_bind_null(st, 5) : sqlite3_bind_int(st, 5, throttled)) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
             rc = fail_sql(s, "store the samples");
     }
     sqlite3_finalize(st);
@@ -1173,17 +1204,31 @@ static int insert_stats(struct store *s, int64_t case_id, const struct case_reco
     sqlite3_stmt *st;
     if (prepare(s,
                 "INSERT INTO stats (case_id, n, median_s, mean_s, stddev_s, min_s, max_s, p5_s, p95_s, mad_s, "
-                "ci_lo_s, ci_hi_s, noise, flops_per_s, bytes_per_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "ci_lo_s, ci_hi_s, noise, flops_per_s, bytes_per_s, min_samples, set_aside, noise_target, "
+                "noise_met, stop_reason, outliers) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &st, "store the statistics") != 0)
         return -1;
+    /* fewer than 3 samples form no interval, whatever the record says: NULL, never [x, x] */
+    int ci = x->n >= STATS_MIN_CI_SAMPLES;
     const double v[] = { x->median, x->mean, x->stddev, x->min, x->max, x->p5, x->p95, x->mad,
-                         x->ci_lo, x->ci_hi, x->noise, flops_per_s, bytes_per_s };
+                         ci ? x->ci_lo : NAN, ci ? x->ci_hi : NAN, ci ? x->noise : NAN, flops_per_s, bytes_per_s };
     int bad = 0;
     bad += sqlite3_bind_int64(st, 1, case_id) != SQLITE_OK;
     bad += sqlite3_bind_int64(st, 2, (int64_t)x->n) != SQLITE_OK;
+    int col = 3;
     for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-        bad += bind_real(st, 3 + i, v[i]) != SQLITE_OK;
+        bad += bind_real(st, col++, v[i]) != SQLITE_OK;
+    /* a record that never went through the sampler (an import, a test) leaves these unknown */
+    int sampled = r->stop != STOP_NONE;
+    bad += bind_positive(st, col++, r->min_samples) != SQLITE_OK;
+    bad += (sampled ? sqlite3_bind_int64(st, col, (int64_t)r->set_aside) : sqlite3_bind_null(st, col)) != SQLITE_OK;
+    col++;
+    bad += bind_positive_real(st, col++, r->noise_target) != SQLITE_OK;
+    bad += (r->noise_target > 0 ? sqlite3_bind_int(st, col, r->noise_met != 0) : sqlite3_bind_null(st, col)) != SQLITE_OK;
+    col++;
+    bad += bind_opt_text(st, col++, sampling_stop_name(r->stop)) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, col++, (int64_t)x->outliers) != SQLITE_OK;
     int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the statistics");
     sqlite3_finalize(st);
     return rc;
@@ -1260,6 +1305,21 @@ static int insert_gpu(struct store *s, int64_t case_id, const struct case_record
     return rc;
 }
 
+/* cases.throttle_reason: only GPU cases with throttled samples have one. */
+static int insert_throttle_reason(struct store *s, int64_t case_id, const struct case_record *r)
+{
+    if (!*r->throttle_reason)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE cases SET throttle_reason = ? WHERE id = ?", &st, "store the throttle reason") != 0)
+        return -1;
+    int bad = bind_text(st, 1, r->throttle_reason) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 2, case_id) != SQLITE_OK;
+    int rc = !bad && sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "store the throttle reason");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int insert_accuracy(struct store *s, int64_t case_id, const struct kb_accuracy *a)
 {
     sqlite3_stmt *st;
@@ -1304,7 +1364,8 @@ int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_rec
     for (size_t i = 0; i < r->n_samples; i++)
         if (!isfinite(r->samples[i]))
             return fail(s, "case of %s: sample %zu is %g, not a time", name, i, r->samples[i]);
-    int timed = r->status == CASE_OK && r->stats.n > 0;
+    /* every sample throttled leaves n = 0: the row still says so */
+    int timed = r->status == CASE_OK && (r->stats.n > 0 || r->n_samples > 0);
 
     if (exec_sql(s, "BEGIN IMMEDIATE", "store the case") != 0)
         return -1;
@@ -1317,6 +1378,7 @@ int64_t store_case_insert(struct store *s, int64_t run_id, const struct case_rec
     case_id = sqlite3_last_insert_rowid(s->db);
     if (insert_samples(s, case_id, r) != 0 || (timed && insert_stats(s, case_id, r) != 0) ||
         insert_counters(s, case_id, &r->counters) != 0 || insert_gpu(s, case_id, r) != 0 ||
+        insert_throttle_reason(s, case_id, r) != 0 ||
         (r->verified && insert_accuracy(s, case_id, &r->accuracy) != 0) ||
         exec_sql(s, "COMMIT", "store the case") != 0)
         goto fail;
@@ -1555,6 +1617,17 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     }
     r->exact_checked = sqlite3_column_int64(st, i++);
     r->exact_mismatches = sqlite3_column_int64(st, i++);
+    /* schema version 8; NULL (older files, untimed cases): unknown */
+    r->min_samples = col_int(st, i++);
+    r->set_aside = sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : col_int(st, i);
+    i++;
+    r->noise_target = col_real(st, i++);
+    r->noise_met = sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : col_int(st, i) != 0;
+    i++;
+    col_text(st, i++, r->stop_reason, sizeof r->stop_reason);
+    r->outliers = sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, i);
+    i++;
+    col_text(st, i++, r->throttle_reason, sizeof r->throttle_reason);
 }
 
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx)
@@ -1575,9 +1648,12 @@ int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct r
         w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= 4 ? "c." : "NULL",
                       s->version >= 4 ? kb_axis_info((enum kb_axis)a)->column : "");
     snprintf(sql + w, sizeof sql - (size_t)w,
-             ", %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
+             ", %s, %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
              "WHERE c.run_id = ? ORDER BY c.seq_no",
-             s->version >= 4 ? "a.exact_checked, a.exact_mismatches" : "NULL, NULL");
+             s->version >= 4 ? "a.exact_checked, a.exact_mismatches" : "NULL, NULL",
+             s->version >= 8 ? "s.min_samples, s.set_aside, s.noise_target, s.noise_met, s.stop_reason, s.outliers, "
+                               "c.throttle_reason"
+                             : "NULL, NULL, NULL, NULL, NULL, NULL, NULL");
     sqlite3_stmt *st;
     if (prepare(s, sql, &st, "read the results") != 0)
         return -1;
@@ -1792,6 +1868,33 @@ long store_get_samples_clocked(struct store *s, int64_t case_id, double **second
     *seconds = v;
     *clock_mhz = c;
     return (long)got;
+}
+
+int store_sample_clocks(struct store *s, int64_t case_id, struct sample_clock_summary *out)
+{
+    *out = (struct sample_clock_summary){ .median_mhz = NAN, .min_mhz = NAN, .max_mhz = NAN };
+    if (s->version < 8)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s,
+                "SELECT count(sm_clock_mhz), min(sm_clock_mhz), max(sm_clock_mhz), coalesce(sum(throttled = 1), 0), "
+                "(SELECT sm_clock_mhz FROM samples WHERE case_id = ?1 AND sm_clock_mhz IS NOT NULL "
+                " ORDER BY sm_clock_mhz LIMIT 1 OFFSET (SELECT count(sm_clock_mhz) FROM samples WHERE case_id = ?1) / 2) "
+                "FROM samples WHERE case_id = ?1",
+                &st, "read the samples' clocks") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->with_clock = sqlite3_column_int64(st, 0);
+        out->min_mhz = col_real(st, 1);
+        out->max_mhz = col_real(st, 2);
+        out->throttled = sqlite3_column_int64(st, 3);
+        out->median_mhz = col_real(st, 4);
+    }
+    int ret = rc == SQLITE_ROW ? 0 : fail_sql(s, "read the samples' clocks");
+    sqlite3_finalize(st);
+    return ret;
 }
 
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)

@@ -116,6 +116,14 @@ struct result_row {
     int verified, passed;
     long exact_checked, exact_mismatches; /* bit-exact comparison; exact_checked 0: none */
     char papi_status[256];
+    /* sampling (schema version 8); unknown in older files and untimed cases */
+    int min_samples;        /* 0 unknown; stats.n < min_samples: the minimum was not reached */
+    int set_aside;          /* throttled samples kept out of stats.n; -1 unknown */
+    double noise_target;    /* NaN unknown */
+    int noise_met;          /* 1, 0, or -1 unknown */
+    char stop_reason[24];   /* "noise", "max-time", "max-samples", "min-samples-cap"; "" unknown */
+    long outliers;          /* samples beyond Tukey's far-out fences; -1 unknown */
+    char throttle_reason[96]; /* "" none or unknown */
 };
 /* Calls fn for each case of a run in execution order. */
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
@@ -124,6 +132,10 @@ int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct
 /* The GPU kernels a case's call launched (empty for CPU cases and older files), with the
  * CUPTI status in out->status. */
 int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *out);
+/* Runs on this host other than exclude_run_id still marked 'running' whose process is alive:
+ * another kbench measuring at the same time. Fills up to max pids; returns how many there are,
+ * or -1. A file older than schema version 2 (no pids) has none. */
+int store_live_runs(struct store *s, const char *hostname, int64_t exclude_run_id, long *pids, int max);
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
 /* What compare needs beyond struct kb_stats from the sampling columns of schema v8
@@ -156,6 +168,15 @@ int64_t store_claim_insert(struct store *s, int64_t machine_id, const struct cla
 /* The newest evaluation of each claim on each machine (machine NULL: every machine), ordered by
  * claim id. A database older than the claims table has none (returns 0, calls nothing). */
 int store_list_claims(struct store *s, const char *machine, int (*fn)(const struct claim_row *, void *), void *ctx);
+
+/* The GPU clocks of a case's samples (schema version 8): how many samples have a known SM clock,
+ * its median (the upper middle value), min and max (NaN when none), and how many were taken under
+ * throttling. A CPU case, or a file older than version 8, has none (all zero / NaN). */
+struct sample_clock_summary {
+    long with_clock, throttled;
+    double median_mhz, min_mhz, max_mhz;
+};
+int store_sample_clocks(struct store *s, int64_t case_id, struct sample_clock_summary *out);
 
 /* The machine a run was measured on. */
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out);

@@ -408,6 +408,23 @@ static const char schema_v7[] =
     "    PRIMARY KEY (case_id, idx)\n"
     ") WITHOUT ROWID;\n";
 
+/* Version 8: what sampling promised and kept. Each sample's SM clock and whether it was taken
+ * under throttling (GPU cases with NVML; NULL on the CPU and where unknown: throttled samples are
+ * stored but kept out of the statistics), the minimum of samples asked for and the noise target,
+ * whether the target was met, why sampling stopped, how many throttled samples were set aside,
+ * how many samples lie beyond Tukey's far-out fences, and the case's throttle reasons. Cases from
+ * older versions have NULL in all of these: unknown, never "not met". */
+static const char schema_v8[] =
+    "ALTER TABLE samples ADD COLUMN sm_clock_mhz REAL;\n"
+    "ALTER TABLE samples ADD COLUMN throttled INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN min_samples INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN set_aside INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN noise_target REAL;\n"
+    "ALTER TABLE stats ADD COLUMN noise_met INTEGER;\n"
+    "ALTER TABLE stats ADD COLUMN stop_reason TEXT;\n"
+    "ALTER TABLE stats ADD COLUMN outliers INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN throttle_reason TEXT;\n";
+
 /* Version 10: what built kbench, beside runs.compiler: the source's `git describe --always
  * --dirty` at configure time ('unknown' outside a git checkout) and the compiler flags and
  * configure arguments. NULL for runs stored before. And runs.cmdline becomes a command a user
@@ -428,9 +445,9 @@ static const struct store_migration migrations[] = {
     { 5, "claims: paper claims judged on this machine", schema_v5 },
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
-    /* PLACEHOLDERS on branch wt-planner only: versions 8 and 9 belong to the sampling and the
-     * store/exports changes of issue 15, merged separately; these two lines go at that merge. */
-    { 8, "reserved (sampling)", "" },
+    { 8, "samples.sm_clock_mhz and throttled, stats.min_samples, set_aside, noise_target, noise_met, "
+         "stop_reason and outliers, cases.throttle_reason", schema_v8 },
+    /* PLACEHOLDER until the store/exports branch merges: version 9 is its migration */
     { 9, "reserved (store and exports)", "" },
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
 };

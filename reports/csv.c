@@ -9,7 +9,10 @@
  *   family, papi_status, calls_per_sample, roof_flops_per_s, roofline_fraction   (export v2)
  *   then the later shape axes by their column names (decode, window_len, block_size, topk_blocks,
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
- *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches
+ *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
+ *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
+ *   empty where unknown: an older database)
+ * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use, `passed` where verify did not run) is an empty field.
  * Numbers are written with %.9g; records end in CRLF; a field holding a comma, a quote, CR or
@@ -178,9 +181,10 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     csv_num(c, st->p5);
     csv_num(c, st->p95);
     csv_num(c, st->mad);
-    csv_num(c, st->ci_lo);
-    csv_num(c, st->ci_hi);
-    csv_num(c, st->noise);
+    int ci = report_has_ci(r);
+    csv_num(c, ci ? st->ci_lo : NAN);
+    csv_num(c, ci ? st->ci_hi : NAN);
+    csv_num(c, ci ? st->noise : NAN);
     csv_num(c, r->flops);
     csv_num(c, r->bytes);
     csv_num(c, r->flops_per_s);
@@ -224,6 +228,22 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
         csv_sep(c);
         csv_sep(c);
     }
+    /* what sampling promised and kept (schema v8): empty where unknown, never "not met" */
+    if (r->min_samples > 0)
+        csv_int(c, r->min_samples);
+    else
+        csv_sep(c);
+    csv_num(c, r->noise_target);
+    if (r->noise_met >= 0 && r->stats.n > 0)
+        csv_int(c, r->noise_met);
+    else
+        csv_sep(c);
+    csv_text(c, r->stop_reason);
+    if (r->set_aside >= 0)
+        csv_int(c, r->set_aside);
+    else
+        csv_sep(c);
+    csv_text(c, r->throttle_reason);
     csv_end(c);
 }
 
@@ -246,6 +266,10 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
         csv_str(&c, kb_axis_info((enum kb_axis)a)->column);
     csv_str(&c, "exact_checked");
     csv_str(&c, "exact_mismatches");
+    static const char *const sampling_columns[] = { "min_samples", "noise_target", "noise_met", "stop_reason",
+                                                    "set_aside", "throttle_reason" };
+    for (size_t i = 0; i < sizeof sampling_columns / sizeof sampling_columns[0]; i++)
+        csv_str(&c, sampling_columns[i]);
     csv_end(&c);
     for (long i = 0; i < n; i++)
         csv_case(&c, &run, &roof, &rows[i]);

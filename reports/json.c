@@ -294,9 +294,10 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     jw_key(w, "p5_s"); jw_number(w, st->p5);
     jw_key(w, "p95_s"); jw_number(w, st->p95);
     jw_key(w, "mad_s"); jw_number(w, st->mad);
-    jw_key(w, "ci_lo_s"); jw_number(w, st->ci_lo);
-    jw_key(w, "ci_hi_s"); jw_number(w, st->ci_hi);
-    jw_key(w, "noise"); jw_number(w, st->noise);
+    int ci = report_has_ci(r); /* none for fewer than 3 samples */
+    jw_key(w, "ci_lo_s"); jw_number(w, ci ? st->ci_lo : NAN);
+    jw_key(w, "ci_hi_s"); jw_number(w, ci ? st->ci_hi : NAN);
+    jw_key(w, "noise"); jw_number(w, ci ? st->noise : NAN);
     jw_key(w, "flops"); jw_number(w, r->flops);
     jw_key(w, "bytes"); jw_number(w, r->bytes);
     jw_key(w, "flops_per_s"); jw_number(w, r->flops_per_s);
@@ -326,6 +327,16 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     if (r->exact_checked > 0) jw_int(w, r->exact_checked); else jw_null(w);
     jw_key(w, "exact_mismatches");
     if (r->exact_checked > 0) jw_int(w, r->exact_mismatches); else jw_null(w);
+    /* what sampling promised and kept (schema v8): null where unknown, never "not met" */
+    jw_key(w, "min_samples");
+    if (r->min_samples > 0) jw_int(w, r->min_samples); else jw_null(w);
+    jw_key(w, "noise_target"); jw_number(w, r->noise_target);
+    jw_key(w, "noise_met");
+    if (r->noise_met >= 0 && st->n > 0) jw_bool(w, r->noise_met); else jw_null(w);
+    jw_key(w, "stop_reason"); jw_string_or_null(w, r->stop_reason);
+    jw_key(w, "set_aside");
+    if (r->set_aside >= 0) jw_int(w, r->set_aside); else jw_null(w);
+    jw_key(w, "throttle_reason"); jw_string_or_null(w, r->throttle_reason);
     jw_key(w, "calls_per_sample"); jw_int(w, r->calls_per_sample);
     jw_key(w, "papi_status"); jw_string_or_null(w, r->papi_status);
     char family[64];

@@ -358,7 +358,9 @@ static void section_results(struct doc *d, const struct report_run *run)
         snprintf(thr, sizeof thr, "%d", x->threads);
         if (x->stats.median > 0) {
             report_format_seconds(x->stats.median, med, sizeof med);
-            if (isfinite(x->stats.ci_lo)) {
+            if (!report_has_ci(x)) {
+                snprintf(ci, sizeof ci, "n/a (n=%zu)", x->stats.n); /* fewer than 3 samples: no interval */
+            } else if (isfinite(x->stats.ci_lo)) {
                 report_format_seconds(x->stats.ci_lo, lo, sizeof lo);
                 report_format_seconds(x->stats.ci_hi, hi, sizeof hi);
                 snprintf(ci, sizeof ci, "%s to %s", lo, hi);
@@ -371,8 +373,10 @@ static void section_results(struct doc *d, const struct report_run *run)
             snprintf(err, sizeof err, "%.2e", x->rel_l2_err);
         else
             snprintf(err, sizeof err, "-");
-        char status[300];
-        snprintf(status, sizeof status, "%s%s%s", x->status, *x->error ? ": " : "", x->error);
+        char status[600], note[256];
+        report_sampling_note(x, note, sizeof note);
+        snprintf(status, sizeof status, "%s%s%s%s%s%s", x->status, *x->error ? ": " : "", x->error, *note ? " (" : "",
+                 note, *note ? ")" : "");
         const char *cells[] = { x->kernel, x->impl, x->device, x->dtype, shape, thr, med, ci, gf, gb, pct, err, status };
         doc_row(d, cells, align);
     }

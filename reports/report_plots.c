@@ -5,6 +5,7 @@
  * another format. Text is set in gnuplot's noenhanced mode: kernel names print as they are.
  */
 #include "reports/report.h"
+#include "reports/reports.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -224,8 +225,9 @@ static int latency_plot(struct report *r, const char *family, struct series *v, 
         int b = block_begin(&p, s->label, "N  median_s  ci_lo_s  ci_hi_s");
         for (int j = 0; j < s->count; j++) {
             const struct kb_stats *st = &s->rows[j]->stats;
-            fprintf(p.dat, "%d %.9g %.9g %.9g\n", s->rows[j]->shape.seq_len, st->median,
-                    isfinite(st->ci_lo) ? st->ci_lo : st->median, isfinite(st->ci_hi) ? st->ci_hi : st->median);
+            int ci = report_has_ci(s->rows[j]) && isfinite(st->ci_lo) && isfinite(st->ci_hi); /* none for n < 3 */
+            fprintf(p.dat, "%d %.9g %.9g %.9g\n", s->rows[j]->shape.seq_len, st->median, ci ? st->ci_lo : st->median,
+                    ci ? st->ci_hi : st->median);
         }
         char fit[96], text[320], key[384];
         fit_text(s, fit, sizeof fit);

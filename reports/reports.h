@@ -41,4 +41,18 @@ int report_utf8_sequence(const char *s);
 /* Human-readable duration: "812 ns", "3.41 us", "12.0 ms", "1.25 s". */
 void report_format_seconds(double s, char *buf, size_t len);
 
+/* The median's 95% CI as "±1.2%"; "n/a" for fewer than 3 samples, whatever interval an older file
+ * stored (one sample's "interval" is the sample itself); "-" for an untimed case. */
+void report_format_ci(const struct result_row *r, char *buf, size_t len);
+/* 1 when a CI may be shown for this case: timed with at least 3 samples. */
+int report_has_ci(const struct result_row *r);
+/* 1 when the case's noise target was known and not met (0: met, or unknown in an older file). */
+int report_noise_missed(const struct result_row *r);
+/* 1 when the case has fewer samples than the minimum asked for (0: reached, or unknown). */
+int report_min_missed(const struct result_row *r);
+/* What sampling did not deliver, in words ("noise target ±1.0% not met; 2 of 10 samples
+ * (stopped by min-samples-cap); 3 throttled samples set aside (sw_power_cap)"); "" when all was
+ * kept or nothing is known. */
+void report_sampling_note(const struct result_row *r, char *buf, size_t len);
+
 #endif

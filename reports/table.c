@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "harness/record.h"
+#include "harness/stats.h"
 
 #define CELL_MAX 160
 
@@ -300,18 +301,67 @@ static void format_rate(double per_s, char *buf, size_t len)
         snprintf(buf, len, "%.1e", g);
 }
 
-/* The CI's half-width relative to the median, as the stopping rule measured it. */
-static void format_ci(const struct kb_stats *st, char *buf, size_t len)
+int report_has_ci(const struct result_row *r)
 {
+    return r->stats.n >= STATS_MIN_CI_SAMPLES && isfinite(r->stats.median);
+}
+
+void report_format_ci(const struct result_row *r, char *buf, size_t len)
+{
+    const struct kb_stats *st = &r->stats;
+    if (st->n == 0 || !isfinite(st->median)) {
+        snprintf(buf, len, "-");
+        return;
+    }
     double rel = NAN;
-    if (isfinite(st->ci_lo) && isfinite(st->ci_hi) && isfinite(st->median) && st->median > 0)
-        rel = (st->ci_hi - st->ci_lo) / 2 / st->median;
-    else if (isfinite(st->noise))
-        rel = st->noise;
+    if (report_has_ci(r)) {
+        if (isfinite(st->ci_lo) && isfinite(st->ci_hi) && st->median > 0)
+            rel = (st->ci_hi - st->ci_lo) / 2 / st->median;
+        else if (isfinite(st->noise))
+            rel = st->noise;
+    }
     if (isfinite(rel))
         snprintf(buf, len, "±%.1f%%", rel * 100);
     else
-        snprintf(buf, len, "-");
+        snprintf(buf, len, "n/a");
+}
+
+int report_noise_missed(const struct result_row *r)
+{
+    return r->stats.n > 0 && r->noise_met == 0;
+}
+
+int report_min_missed(const struct result_row *r)
+{
+    return r->min_samples > 0 && r->stats.n < (size_t)r->min_samples && strcmp(r->status, "ok") == 0;
+}
+
+void report_sampling_note(const struct result_row *r, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    if (report_noise_missed(r) && used < len) {
+        if (isfinite(r->noise_target))
+            used += (size_t)snprintf(buf + used, len - used, "noise target ±%.1f%% not met", 100 * r->noise_target);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "noise target not met");
+    }
+    if (report_min_missed(r) && used < len)
+        used += (size_t)snprintf(buf + used, len - used, "%s%zu of %d samples%s%s%s", used ? "; " : "", r->stats.n,
+                                 r->min_samples, *r->stop_reason ? " (stopped by " : "", r->stop_reason,
+                                 *r->stop_reason ? ")" : "");
+    if (r->set_aside > 0 && used < len)
+        snprintf(buf + used, len - used, "%s%d throttled sample%s set aside%s%s%s", used ? "; " : "", r->set_aside,
+                 r->set_aside == 1 ? "" : "s", *r->throttle_reason ? " (" : "", r->throttle_reason,
+                 *r->throttle_reason ? ")" : "");
+}
+
+/* The CI cell of the results table: the CI, and "*" where the noise target was not met. */
+static void format_ci(const struct result_row *r, char *buf, size_t len)
+{
+    char ci[32];
+    report_format_ci(r, ci, sizeof ci);
+    snprintf(buf, len, "%s%s", ci, report_noise_missed(r) ? "*" : "");
 }
 
 /* Tallies by status for the summary line; a name this build does not know counts as other. */
@@ -350,14 +400,14 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id)
         return -1;
     struct table t = { .ncols = 12, .head = head, .align = "lllllrrrrrrl" };
     struct tally tally = { { 0 }, 0 };
-    int rc = 0, any_failed = 0;
+    int rc = 0, any_failed = 0, noise_missed = 0, noted = 0;
     for (long i = 0; i < n && rc == 0; i++) {
         const struct result_row *r = &rows[i];
         char shape[96], thr[16], median[32], ci[32], gflops[32], gbs[32], relerr[32];
         compact_shape(r, shape, sizeof shape);
         snprintf(thr, sizeof thr, "%d", r->threads);
         report_format_seconds(r->stats.median, median, sizeof median);
-        format_ci(&r->stats, ci, sizeof ci);
+        format_ci(r, ci, sizeof ci);
         format_rate(r->flops_per_s, gflops, sizeof gflops);
         format_rate(r->bytes_per_s, gbs, sizeof gbs);
         if (isfinite(r->rel_l2_err))
@@ -377,6 +427,8 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id)
         } else {
             tally.other++;
         }
+        noise_missed += report_noise_missed(r);
+        noted += report_min_missed(r) || r->set_aside > 0;
         const char *cells[] = { r->kernel, r->impl, r->device, r->dtype, shape, thr, median, ci,
                                 gflops, gbs, relerr, r->status };
         rc = table_add(&t, cells, colour);
@@ -384,6 +436,21 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id)
     if (rc == 0) {
         if (n > 0)
             table_print(out, &t, want_colour(out));
+        if (noise_missed)
+            fprintf(out, "\n* noise target not met (%d case%s): more time (--max-time) or a quieter machine "
+                    "narrows the CI\n", noise_missed, noise_missed == 1 ? "" : "s");
+        if (noted) {
+            fputs("\nsampling fell short:\n", out);
+            for (long i = 0; i < n; i++) {
+                char shape[96], note[256];
+                if (!report_min_missed(&rows[i]) && rows[i].set_aside <= 0)
+                    continue;
+                compact_shape(&rows[i], shape, sizeof shape);
+                report_sampling_note(&rows[i], note, sizeof note);
+                fprintf(out, "  case %lld %s@%s %s %s %s t=%d: %s\n", (long long)rows[i].case_id, rows[i].kernel,
+                        rows[i].impl, rows[i].device, rows[i].dtype, shape, rows[i].threads, note);
+            }
+        }
         if (any_failed) {
             fputs("\nfailed cases:\n", out);
             for (long i = 0; i < n; i++) {

@@ -158,4 +158,88 @@ if command -v python3 >/dev/null; then
     [ "$(grep -c 'rel L2' "$TMP/npy.out")" = 7 ] && ok "all seven were recomputed" || bad "recomputed: $(cat "$TMP/npy.out")"
 fi
 
+# ---- sampling keeps its promises (issue 15) ----------------------------------------------------
+DB3="$TMP/sampling.db"
+qs() { "$SQLITE3" -batch -noheader "$DB3" "$1"; }
+# --min-samples with a short --max-time: the budget grows for the minimum (it gave n=1)
+expect_exit 0 "--min-samples 10 --max-time 0.05 on a 20 ms kernel" "$KBENCH" run --db "$DB3" --kernels selftest.spin \
+    --seq 20000 --min-samples 10 --max-time 0.05 --no-counters --quiet --no-show
+expect_eq "$(qs 'SELECT n >= 10, min_samples, stop_reason, noise_target FROM stats;')" "1|10|max-time|0.01" \
+    "the minimum is taken, and the minimum, stop reason and noise target are stored"
+expect_eq "$(qs 'SELECT count(*) FROM samples WHERE sm_clock_mhz IS NULL AND throttled IS NULL;')" \
+    "$(qs 'SELECT count(*) FROM samples;')" "CPU samples have no clock: NULL, unknown"
+# the cap stops a slow case short of its minimum, keeps its samples, and says so everywhere
+expect_exit 0 "--min-samples-cap 0.15 on a 100 ms kernel" "$KBENCH" run --db "$DB3" --kernels selftest.spin \
+    --seq 100000 --min-samples 10 --max-time 0.05 --min-samples-cap 0.15 --no-counters --no-show
+expect_text "$TMP/err" "of the 10 samples asked for (--min-samples): stopped by --min-samples-cap" "run warns of the minimum not reached"
+expect_eq "$(qs 'SELECT n < 3, stop_reason, noise_met, ci_lo_s IS NULL, ci_hi_s IS NULL, noise IS NULL FROM stats WHERE case_id = 2;')" \
+    "1|min-samples-cap|0|1|1|1" "stored: stopped by the cap, noise target not met, no CI for n < 3"
+expect_exit 0 "show the capped run" "$KBENCH" show latest --db "$DB3"
+expect_text "$TMP/out" "n/a*" "show: n/a for the CI of fewer than 3 samples, marked noise target not met"
+expect_text "$TMP/out" "* noise target not met (1 case)" "show explains the mark"
+expect_text "$TMP/out" "of 10 samples (stopped by min-samples-cap)" "show names the case stopped by the cap"
+if grep '^selftest.spin' "$TMP/out" | grep -q '±'; then bad "show prints a CI for n < 3"; else ok "show prints no CI for n < 3"; fi
+expect_exit 0 "export the capped run as CSV" "$KBENCH" export latest --db "$DB3" --format csv -o "$TMP/capped.csv"
+expect_exit 0 "export the capped run as JSON" "$KBENCH" export latest --db "$DB3" --format json -o "$TMP/capped.json"
+if command -v python3 >/dev/null; then
+    python3 -c "
+import csv, json, sys
+row = list(csv.DictReader(open(sys.argv[1], newline='')))[0]
+assert row['ci_lo_s'] == '' and row['ci_hi_s'] == '' and row['noise'] == '', row
+assert row['stop_reason'] == 'min-samples-cap' and row['noise_met'] == '0' and row['min_samples'] == '10', row
+c = json.load(open(sys.argv[2]))['cases'][0]
+assert c['ci_lo_s'] is None and c['ci_hi_s'] is None and c['noise'] is None, c
+assert c['stop_reason'] == 'min-samples-cap' and c['noise_met'] is False and c['min_samples'] == 10, c
+" "$TMP/capped.csv" "$TMP/capped.json" && ok "CSV and JSON: empty/null CI for n < 3, stop reason, noise target not met" \
+        || bad "CSV/JSON exports of the capped case"
+fi
+expect_exit 0 "history of the capped case" "$KBENCH" history --db "$DB3" --kernel selftest.spin --shape seq=100000
+if grep -E '^ +[0-9]+ +20' "$TMP/out" | grep -q 'n/a'; then ok "history: the CI of fewer than 3 samples reads n/a"
+else bad "history shows a CI for n < 3"; sed 's/^/# /' "$TMP/out"; fi
+expect_exit 2 "--min-samples-cap not below --timeout" "$KBENCH" run --db "$DB3" --kernels selftest.noop \
+    --min-samples-cap 30 --timeout 20 --quiet --no-show
+expect_text "$TMP/err" "--min-samples-cap 30 is not below --timeout 20" "the error names both values"
+
+# an older database: its n < 3 CIs read n/a, and nothing in it reads "not met" (unknown)
+cp "$top_srcdir/tests/fixtures/schema-v2.db" "$TMP/old.db"
+chmod u+w "$TMP/old.db"
+"$SQLITE3" "$TMP/old.db" "UPDATE stats SET n = 2 WHERE case_id = (SELECT min(case_id) FROM stats);"
+expect_exit 0 "show an old database" "$KBENCH" show latest --db "$TMP/old.db"
+expect_text "$TMP/out" " n/a " "an old file's interval of 2 samples reads n/a"
+if grep -q 'not met\|fell short\|n/a\*\|%\*' "$TMP/out"; then bad "an old file's cases read as not met"; else ok "an old file's cases are not marked not met"; fi
+
+# warnings: a CPU governor other than performance (a fake sysfs), more threads than CPUs
+mkdir -p "$TMP/sys/cpu0/cpufreq" "$TMP/sys/cpu1/cpufreq"
+echo performance > "$TMP/sys/cpu0/cpufreq/scaling_governor"
+echo performance > "$TMP/sys/cpu1/cpufreq/scaling_governor"
+export KBENCH_SYSFS_CPU="$TMP/sys" # the rest of the script reads this fake sysfs
+expect_exit 0 "run with the performance governor" "$KBENCH" run --db "$DB3" \
+    --kernels selftest.noop --max-time 0.01 --no-counters --quiet --no-show
+if grep -q governor "$TMP/err"; then bad "warned of the performance governor"; else ok "no governor warning under performance"; fi
+echo powersave > "$TMP/sys/cpu1/cpufreq/scaling_governor"
+expect_exit 0 "run with a powersave CPU" "$KBENCH" run --db "$DB3" \
+    --kernels selftest.noop --max-time 0.01 --no-counters --quiet --no-show
+expect_text "$TMP/err" "governor 'powersave' on 1 of 2 CPUs" "warns of the powersave governor"
+over=$(( $(nproc) + 1 ))
+expect_exit 0 "run with --threads $over on $(nproc) CPUs" "$KBENCH" run --db "$DB3" --kernels selftest.noop \
+    --threads "$over" --max-time 0.01 --no-counters --quiet --no-show
+expect_text "$TMP/err" "warning: $over threads on $(nproc) CPU" "warns of more threads than CPUs"
+
+# another kbench measuring on this host: wait for its 'running' row, then start a second run
+"$KBENCH" run --db "$DB3" --kernels selftest.spin --seq 100000 --min-samples 100000 --max-samples 100000 \
+    --max-time 50 --min-samples-cap 50 --no-counters --quiet --no-show >"$TMP/bg.out" 2>&1 &
+bg=$!
+tries=0
+until [ "$(qs "SELECT count(*) FROM runs WHERE status = 'running' AND pid = $bg;")" = 1 ] || [ $tries -ge 600 ]; do
+    tries=$((tries + 1)); sleep 0.05
+done
+expect_exit 0 "a run beside another kbench" "$KBENCH" run --db "$DB3" --kernels selftest.noop --max-time 0.01 \
+    --no-counters --quiet --no-show
+expect_text "$TMP/err" "another kbench run is measuring on this host (pid $bg)" "warns of the other kbench, by pid"
+kill "$bg" 2>/dev/null
+wait "$bg" 2>/dev/null
+expect_exit 0 "a run alone again" "$KBENCH" run --db "$DB3" --kernels selftest.noop --max-time 0.01 --no-counters --quiet --no-show
+if grep -q "another kbench" "$TMP/err"; then bad "warned of a kbench that has finished"; else ok "no warning once the other run ended"; fi
+unset KBENCH_SYSFS_CPU
+
 finish

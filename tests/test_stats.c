@@ -116,10 +116,47 @@ static void test_summary_single_and_empty(void **state)
     assert_near(s.mad, 0, 0);
     assert_near(s.p5, 4.25, 0);
     assert_near(s.p95, 4.25, 0);
-    assert_near(s.ci_lo, 4.25, 0);
-    assert_near(s.ci_hi, 4.25, 0);
-    assert_near(s.noise, 0, 0);
+    /* one sample bounds nothing: no interval, not "4.25 to 4.25, +-0%" */
+    assert_true(isnan(s.ci_lo) && isnan(s.ci_hi) && isnan(s.noise));
     assert_int_equal(stats_summarize(&one, 0, 500, 1, &s), -1);
+}
+
+static void test_summary_no_ci_below_three(void **state)
+{
+    (void)state;
+    const double two[] = { 95.1e-3, 95.1e-3 }, three[] = { 1.0, 1.1, 1.2 };
+    struct kb_stats s;
+    assert_int_equal(stats_summarize(two, 2, 500, 1, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_near(s.median, 95.1e-3, 0);
+    assert_true(isnan(s.ci_lo) && isnan(s.ci_hi) && isnan(s.noise));
+    assert_int_equal(stats_summarize(two, 2, 0, 1, &s), 0); /* the order-statistic path too */
+    assert_true(isnan(s.ci_lo) && isnan(s.noise));
+    assert_int_equal(stats_summarize(three, 3, 500, 1, &s), 0);
+    assert_true(isfinite(s.ci_lo) && isfinite(s.ci_hi) && isfinite(s.noise));
+}
+
+static void test_outliers_tukey_far_out(void **state)
+{
+    (void)state;
+    double x[20];
+    for (int i = 0; i < 20; i++)
+        x[i] = 10.0 + 0.1 * (i % 4);
+    struct kb_stats s;
+    assert_int_equal(stats_summarize(x, 20, 0, 1, &s), 0);
+    assert_int_equal(s.outliers, 0);
+    x[3] = 50.0;
+    x[7] = 0.5;
+    assert_int_equal(stats_summarize(x, 20, 0, 1, &s), 0);
+    assert_int_equal(s.outliers, 2);
+    /* a coarse timer: most samples equal (IQR 0); a step of 0.5% is not an outlier */
+    for (int i = 0; i < 20; i++)
+        x[i] = i == 5 ? 10.05 : 10.0;
+    assert_int_equal(stats_summarize(x, 20, 0, 1, &s), 0);
+    assert_int_equal(s.outliers, 0);
+    double lo, hi;
+    stats_outlier_fences(x, 0, &lo, &hi);
+    assert_true(isnan(lo) && isnan(hi));
 }
 
 static void test_summary_zero_median_noise(void **state)
@@ -689,6 +726,8 @@ int main(void)
         cmocka_unit_test(test_summary_even),
         cmocka_unit_test(test_summary_single_and_empty),
         cmocka_unit_test(test_summary_zero_median_noise),
+        cmocka_unit_test(test_summary_no_ci_below_three),
+        cmocka_unit_test(test_outliers_tukey_far_out),
         cmocka_unit_test(test_bootstrap_ci_narrows),
         cmocka_unit_test(test_bootstrap_ci_calibrated),
         cmocka_unit_test(test_bootstrap_exact_small),

@@ -412,9 +412,13 @@ static void test_round_trip(void **state)
         assert_same_double(r->stats.p5, c->stats.p5);
         assert_same_double(r->stats.p95, c->stats.p95);
         assert_same_double(r->stats.mad, c->stats.mad);
-        assert_same_double(r->stats.ci_lo, c->stats.ci_lo);
-        assert_same_double(r->stats.ci_hi, c->stats.ci_hi);
-        assert_same_double(r->stats.noise, c->stats.noise);
+        if (c->stats.n < 3) { /* no interval is stored from fewer than 3 samples */
+            assert_true(isnan(r->stats.ci_lo) && isnan(r->stats.ci_hi) && isnan(r->stats.noise));
+        } else {
+            assert_same_double(r->stats.ci_lo, c->stats.ci_lo);
+            assert_same_double(r->stats.ci_hi, c->stats.ci_hi);
+            assert_same_double(r->stats.noise, c->stats.noise);
+        }
         assert_same_double(r->flops, c->flops);
         assert_same_double(r->bytes, c->bytes);
         assert_same_double(r->flops_per_s, c->flops / c->stats.median);
@@ -786,6 +790,11 @@ static void test_migration_from_v1(void **state)
     assert_int_equal(rows->n, 1);
     assert_same_double(rows->r[0].stats.median, 0.013);
     assert_true(isnan(rows->r[0].tolerance));
+    /* no sampling columns before version 8: unknown, never "not met" */
+    assert_int_equal(rows->r[0].noise_met, -1);
+    assert_int_equal(rows->r[0].min_samples, 0);
+    assert_int_equal(rows->r[0].set_aside, -1);
+    assert_string_equal(rows->r[0].stop_reason, "");
     store_close(s);
     struct blob after = read_all(f->db);
     assert_int_equal(after.len, before.len);
@@ -1302,6 +1311,137 @@ static void test_stale_runs(void **state)
     store_close(s);
 }
 
+/* ---- sampling (schema version 8) --------------------------------------------------------------- */
+
+static void test_sampling_columns(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "00000000000005a8");
+    int64_t mid = store_machine_upsert(s, &m);
+    struct run_info ri;
+    int64_t run = begin_run(s, mid, NULL, &ri);
+
+    /* a GPU case: one of three samples throttled and set aside, the minimum not reached */
+    static double sa[] = { 1e-3, 1.1e-3, 2e-3 };
+    static double clocks[] = { 1980, 1965, 900 };
+    static signed char throttled[] = { 0, 0, 1 };
+    struct case_record r;
+    make_case(&r, &k_flash, 1024, 0, sa, 3, 1.05e-3);
+    snprintf(r.device, sizeof r.device, "cuda:0");
+    r.stats.n = 2;
+    r.sm_clock_mhz = clocks;
+    r.throttled = throttled;
+    r.set_aside = 1;
+    snprintf(r.throttle_reason, sizeof r.throttle_reason, "sw_power_cap");
+    r.min_samples = 10;
+    r.noise_target = 0.01;
+    r.noise_met = 0;
+    r.stop = STOP_MIN_SAMPLES_CAP;
+    r.stats.outliers = 1;
+    int64_t gpu_case = store_case_insert(s, run, &r);
+    assert_true(gpu_case > 0);
+    /* a CPU case that met everything */
+    static double sb[] = { 1e-3, 1.01e-3, 1.02e-3, 1e-3 };
+    make_case(&r, &k_flash, 2048, 0, sb, 4, 1e-3);
+    r.min_samples = 3;
+    r.noise_target = 0.05;
+    r.noise_met = 1;
+    r.stop = STOP_NOISE;
+    assert_true(store_case_insert(s, run, &r) > 0);
+    /* a record that never went through the sampler: unknown, not "not met" */
+    make_case(&r, &k_ref, 2048, 0, sb, 4, 1e-3);
+    assert_true(store_case_insert(s, run, &r) > 0);
+
+    struct rows *rows = calloc(1, sizeof *rows);
+    assert_int_equal(store_list_results(s, run, collect_row, rows), 0);
+    assert_int_equal(rows->n, 3);
+    const struct result_row *g = &rows->r[0], *c = &rows->r[1], *u = &rows->r[2];
+    assert_int_equal(g->stats.n, 2);
+    assert_int_equal(g->min_samples, 10);
+    assert_int_equal(g->set_aside, 1);
+    assert_int_equal(g->noise_met, 0);
+    assert_same_double(g->noise_target, 0.01);
+    assert_string_equal(g->stop_reason, "min-samples-cap");
+    assert_int_equal(g->outliers, 1);
+    assert_string_equal(g->throttle_reason, "sw_power_cap");
+    /* n = 2: no interval is stored, whatever the record held */
+    assert_true(isnan(g->stats.ci_lo) && isnan(g->stats.ci_hi) && isnan(g->stats.noise));
+    assert_int_equal(c->noise_met, 1);
+    assert_string_equal(c->stop_reason, "noise");
+    assert_int_equal(c->set_aside, 0);
+    assert_string_equal(c->throttle_reason, "");
+    assert_true(isfinite(c->stats.ci_lo));
+    assert_int_equal(u->noise_met, -1);
+    assert_int_equal(u->min_samples, 0);
+    assert_int_equal(u->set_aside, -1);
+    assert_true(isnan(u->noise_target));
+    assert_string_equal(u->stop_reason, "");
+    free(rows);
+    struct sample_clock_summary clk;
+    assert_int_equal(store_sample_clocks(s, gpu_case, &clk), 0);
+    assert_int_equal(clk.with_clock, 3);
+    assert_int_equal(clk.throttled, 1);
+    assert_same_double(clk.median_mhz, 1965);
+    assert_same_double(clk.min_mhz, 900);
+    assert_same_double(clk.max_mhz, 1980);
+    assert_int_equal(store_sample_clocks(s, gpu_case + 1, &clk), 0); /* the CPU case: none */
+    assert_int_equal(clk.with_clock, 0);
+    assert_true(isnan(clk.median_mhz));
+    store_close(s);
+
+    char q[200];
+    snprintf(q, sizeof q, "SELECT count(sm_clock_mhz) || ' ' || sum(throttled) || ' ' || max(sm_clock_mhz) "
+             "FROM samples WHERE case_id = %lld", (long long)gpu_case);
+    char text[64];
+    raw_text(f->db, q, text, sizeof text);
+    assert_string_equal(text, "3 1 1980.0");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE sm_clock_mhz IS NOT NULL OR throttled IS NOT NULL"),
+                     3); /* the CPU cases' clocks are unknown: NULL */
+}
+
+/* Another kbench measuring on this host: a 'running' run whose pid is alive. */
+static void test_live_runs(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "0000000000000b0b");
+    int64_t mid = store_machine_upsert(s, &m);
+    struct run_info ri;
+    int64_t other = begin_run(s, mid, NULL, &ri);
+    int64_t mine = begin_run(s, mid, NULL, &ri);
+    char host[256];
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    long pids[4];
+    /* both carry this process's pid: itself is no other kbench */
+    assert_int_equal(store_live_runs(s, host, mine, pids, 4), 0);
+
+    /* a live process (this test's parent) */
+    char q[160];
+    snprintf(q, sizeof q, "UPDATE runs SET pid = %d WHERE id = %lld;", (int)getppid(), (long long)other);
+    raw_exec(f->db, q);
+    assert_int_equal(store_live_runs(s, host, mine, pids, 4), 1);
+    assert_int_equal(pids[0], getppid());
+    assert_int_equal(store_live_runs(s, "another-host", mine, pids, 4), 0);
+    /* the same run finished: nothing measures */
+    assert_int_equal(store_run_finish(s, other, "complete"), 0);
+    assert_int_equal(store_live_runs(s, host, mine, pids, 4), 0);
+
+    /* a dead pid: our own reaped child */
+    int64_t dead = begin_run(s, mid, NULL, &ri);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    snprintf(q, sizeof q, "UPDATE runs SET pid = %d WHERE id = %lld;", (int)child, (long long)dead);
+    raw_exec(f->db, q);
+    assert_int_equal(store_live_runs(s, host, mine, pids, 4), 0);
+    store_close(s);
+}
+
 /* ---- machine and status names ------------------------------------------------------------------ */
 
 static uint64_t fnv1a(const char *s)
@@ -1396,6 +1536,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_beside_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sampling_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_runs, setup, teardown),
         cmocka_unit_test(test_machine_info),
         cmocka_unit_test(test_status_names),
     };

@@ -279,6 +279,21 @@ expect_text "$PANE" "because    " "and the reason for the verdict"
 keys q q q
 see "EXIT=0" claims-quit "quits from the claims screens"
 
+# ---- sampling that fell short: no CI for n < 3, the noise target marked ------------------------
+"$KBENCH" run --db "$TMP/capped.db" --kernels selftest.spin --seq 100000 --min-samples 10 --max-time 0.05 \
+    --min-samples-cap 0.15 --no-counters --quiet --no-show 2>/dev/null
+start 100 30 "$KBENCH tui --db '$TMP/capped.db'"
+see "1 run" capped-runs "dashboard open on a run stopped by --min-samples-cap"
+keys Enter
+see "selftest.spin" capped-results "its results"
+expect_text "$PANE" "n/a*" "the CI of fewer than 3 samples reads n/a, marked noise target not met"
+keys Enter
+see "Histogram of the" capped-detail "Enter opens the case"
+expect_said "n/a: fewer than 3 samples; target 1%, not met" "detail: no CI for n < 3, the noise target not met"
+expect_said "of 10 asked (stopped by min-samples-cap)" "detail: the minimum was not reached, and why"
+keys q q q
+see "EXIT=0" capped-quit "quits"
+
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"
 start 80 24 "$KBENCH tui --db '$TMP/foreign.db'"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/reports.h"
 #include "tui/app.h"
 #include "tui/format.h"
 #include "tui/pager.h"
@@ -99,15 +100,35 @@ static int build(struct app *a, struct detail_screen *s, int width)
 
     pager_add(p, 0, "%s", "");
     pager_add(p, UI_HEADER, "Statistics (seconds per call)");
-    if (r->stats.n == 0) {
+    if (r->stats.n == 0 && r->set_aside > 0) {
+        pager_add(p, UI_BAD, "  no sample counts: all %d were taken under GPU throttling (%s)", r->set_aside,
+                  *r->throttle_reason ? r->throttle_reason : "low SM clock");
+    } else if (r->stats.n == 0) {
         pager_add(p, UI_DIM, "  not timed (only verified, passing cases are timed)");
     } else {
-        pager_add(p, 0, "  %-22s %zu, %d call%s each", "samples", r->stats.n, r->calls_per_sample,
-                  r->calls_per_sample == 1 ? "" : "s");
+        /* the sampling's promises share the lines they qualify, so the histogram stays on the
+         * first screen */
+        char asked[96] = "", aside[96] = "", target[64] = "";
+        if (report_min_missed(r))
+            snprintf(asked, sizeof asked, " of %d asked (stopped by %s)", r->min_samples,
+                     *r->stop_reason ? r->stop_reason : "?");
+        if (r->set_aside > 0)
+            snprintf(aside, sizeof aside, ", %d throttled set aside (%s)", r->set_aside,
+                     *r->throttle_reason ? r->throttle_reason : "low SM clock");
+        pager_add(p, report_min_missed(r) || r->set_aside > 0 ? UI_BAD : 0, "  %-22s %zu%s, %d call%s each%s",
+                  "samples", r->stats.n, asked, r->calls_per_sample, r->calls_per_sample == 1 ? "" : "s", aside);
         add_seconds(p, "median", r->stats.median);
-        fmt_seconds(r->stats.ci_lo, buf, sizeof buf);
-        fmt_seconds(r->stats.ci_hi, buf2, sizeof buf2);
-        pager_add(p, 0, "  %-22s %s .. %s (+-%.2f%%)", "95% CI of the median", buf, buf2, 100 * r->stats.noise);
+        if (isfinite(r->noise_target) && r->noise_met >= 0)
+            snprintf(target, sizeof target, "; target %.2g%%%s", 100 * r->noise_target,
+                     r->noise_met ? "" : ", not met");
+        if (report_has_ci(r)) {
+            fmt_seconds(r->stats.ci_lo, buf, sizeof buf);
+            fmt_seconds(r->stats.ci_hi, buf2, sizeof buf2);
+            pager_add(p, report_noise_missed(r) ? UI_BAD : 0, "  %-22s %s .. %s (+-%.2f%%%s)", "95% CI of the median",
+                      buf, buf2, 100 * r->stats.noise, target);
+        } else {
+            pager_add(p, UI_DIM, "  %-22s n/a: fewer than 3 samples%s", "95% CI of the median", target);
+        }
         add_seconds(p, "mean", r->stats.mean);
         add_seconds(p, "stddev", r->stats.stddev);
         add_seconds(p, "min", r->stats.min);

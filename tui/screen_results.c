@@ -66,8 +66,11 @@ static void results_cell(void *ctx, long i, int col, char *buf, size_t len)
     case COL_SEQ: snprintf(buf, len, "%d", r->shape.seq_len); break;
     case COL_MEDIAN: fmt_seconds(r->stats.median, buf, len); break;
     case COL_CI:
-        if (isfinite(r->stats.noise))
-            snprintf(buf, len, "%.1f%%", 100 * r->stats.noise);
+        /* no interval from fewer than 3 samples; "*": the noise target was not met */
+        if (r->stats.n > 0 && !report_has_ci(r))
+            snprintf(buf, len, "n/a%s", report_noise_missed(r) ? "*" : "");
+        else if (isfinite(r->stats.noise))
+            snprintf(buf, len, "%.1f%%%s", 100 * r->stats.noise, report_noise_missed(r) ? "*" : "");
         else
             snprintf(buf, len, "-");
         break;
@@ -98,7 +101,7 @@ static double results_number(void *ctx, long i, int col)
     switch (col) {
     case COL_SEQ: return r->shape.seq_len;
     case COL_MEDIAN: return r->stats.median;
-    case COL_CI: return r->stats.noise;
+    case COL_CI: return report_has_ci(r) ? r->stats.noise : NAN;
     case COL_THROUGHPUT: fmt_throughput(r, tmp, sizeof tmp, &v); return v;
     case COL_ROOF: return roof(s, r) > 0 && r->flops > 0 ? r->flops_per_s / roof(s, r) : NAN;
     case COL_ERR: return r->rel_l2_err;
