@@ -458,7 +458,7 @@ void cli_print_bash_completion(FILE *out)
     fputs("_kbench_values() { # KBENCH KIND CUR WORDS: fills COMPREPLY with the values of a kind\n"
           "    local kb=$1 kind=$2 cur=$3 words=$4 dir\n"
           "    case $kind in\n"
-          "    kernel) COMPREPLY=($(compgen -W \"$(\"$kb\" list 2>/dev/null | awk 'NR > 1 { print $1; print $1 \"@\" $2 }')\" -- \"$cur\")) ;;\n"
+          "    kernel) COMPREPLY=($(compgen -W \"$(\"$kb\" list 2>/dev/null | awk 'NR > 1 { if (!seen[$1]++) print $1; print $1 \"@\" $2 }')\" -- \"$cur\")) ;;\n"
           "    preset) COMPREPLY=($(compgen -W \"$(\"$kb\" list --presets 2>/dev/null | awk '/^[^ ]/ { print $1 }')\" -- \"$cur\")) ;;\n"
           "    suite)\n"
           "        local names=\n"

@@ -140,6 +140,16 @@ static void on_signal(int sig)
     runner_request_stop();
 }
 
+/* From before the run's row exists: a signal between its creation and the first case must still
+ * mark the run interrupted rather than leave it "running" with no process behind it. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void join_cmdline(int argc, char **argv, char *buf, size_t len)
 {
     size_t used = (size_t)snprintf(buf, len, "kbench");
@@ -363,11 +373,7 @@ static int case_stored(const struct plan_case *c, const struct result_row *rows,
 /* Measures every planned case into run_id, one transaction each; returns the exit status. */
 static int execute(struct store *st, int64_t run_id, const struct plan *plan, struct run_config *cfg)
 {
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
+    catch_stop_signals();
     struct progress prog;
     progress_begin(&prog, stderr, plan->n, cfg->quiet);
     int any_failed = 0, store_failed = 0;
@@ -446,6 +452,7 @@ static int resume(struct run_config *cfg)
                              here.fingerprint);
         goto out;
     }
+    catch_stop_signals();
     if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
@@ -534,6 +541,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
                            .kbench_version = mi.kbench_version, .compiler = mi.compiler,
                            .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
                            .argc = argc - 1, .argv = argv + 1 };
+    catch_stop_signals();
     int64_t machine_id = store_machine_upsert(st, &mi);
     int64_t run_id = machine_id > 0 ? store_run_begin(st, machine_id, &ri) : -1;
     if (run_id <= 0) {
