@@ -75,7 +75,12 @@ static void print_synopsis(FILE *out, const char *lead, const struct cli_command
     int first = 1;
     while (*p) {
         size_t len = strcspn(p, "\n");
-        fprintf(out, "%s kbench %s %.*s\n", first ? lead : "      ", c->name, (int)len, p);
+        char form[512];
+        snprintf(form, sizeof form, "%.*s", (int)len, p);
+        /* a long form goes on under itself, past "usage: kbench NAME " */
+        int col = fprintf(out, "%s kbench %s ", first ? lead : "      ", c->name);
+        wrap(out, form, col, col);
+        fputc('\n', out);
         first = 0;
         p += len;
         if (*p)
@@ -143,6 +148,7 @@ void cli_print_help(FILE *out, const struct cli_command *c)
     else
         fprintf(out, "%s.\n\n", c->summary);
     if (c->operands && c->operands[0].name) {
+        fprintf(out, "arguments:\n");
         for (const struct cli_operand *op = c->operands; op->name; op++)
             print_item(out, op->name, op->help);
         fputc('\n', out);

@@ -33,7 +33,7 @@ const struct cli_command cli_cmd_report = {
     .name = "report",
     .fn = cmd_report,
     .summary = "write plots (gnuplot), tables and an HTML/Markdown page for runs",
-    .synopsis = "RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K] [--size WxH]\n"
+    .synopsis = "RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K] [--size WxH] "
                 "[--claims [--all-machines]] [--db PATH]\n"
                 "--claims --out DIR",
     .description =
