@@ -73,6 +73,9 @@ struct cli_command {
     const char *notes;         /* after the options, paragraphs like description; may be NULL */
     const struct cli_exit *exits; /* ends with { -1 }; NULL: 0 ok, 2 usage or input error */
     const char *example;
+    /* NULL, or the long option meant by an unknown one (written to guess, returning 0), asked before
+     * the nearest name by spelling: run maps mistyped axes and store columns to their options */
+    int (*suggest)(const char *typed, char *guess, size_t len);
 };
 
 /* Every command, in the order 'kbench --help' lists them (main.c). */
@@ -162,11 +165,12 @@ struct compare_options;
 /* Handles one of the compare options below (getopt_long's value in opt); returns 0, 1 when opt
  * is not one of them, or EXIT_USAGE after printing why the value is bad. */
 enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_ACCURACY_SLACK,
-       CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE };
+       CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE, CLI_OPT_ALLOW_INCONCLUSIVE, CLI_OPT_MIN_MATCHED };
 /* Their rows in a command's option table (struct cli_option). */
 #define CLI_COMPARE_OPTIONS                                                                        \
     { "alpha", 0, CLI_OPT_ALPHA, "P", CLI_TEXT,                                                   \
-      "significance level of the Mann-Whitney U test (0.01)", NULL, 0 },                          \
+      "significance level of the Mann-Whitney U test; the ratio's CI, which decides where the "   \
+      "test cannot reach P, is at level 1 - P (0.01)", NULL, 0 },                                 \
     { "threshold", 0, CLI_OPT_THRESHOLD, "FRAC", CLI_TEXT,                                        \
       "a slowdown must exceed this to regress (0.05 = 5%)", NULL, 0 },                            \
     { "threshold-for", 0, CLI_OPT_THRESHOLD_FOR, "K=F", CLI_TEXT,                                 \
@@ -178,7 +182,13 @@ enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_A
     { "resamples", 0, CLI_OPT_RESAMPLES, "N", CLI_TEXT,                                           \
       "bootstrap resamples for the CI of the ratio (2000; fixed seed)", NULL, 0 },                \
     { "cross-machine", 0, CLI_OPT_CROSS_MACHINE, NULL, CLI_TEXT,                                  \
-      "allow comparing runs of different machine fingerprints", NULL, 0 }
+      "allow comparing runs of different machine fingerprints", NULL, 0 },                        \
+    { "allow-inconclusive", 0, CLI_OPT_ALLOW_INCONCLUSIVE, NULL, CLI_TEXT,                        \
+      "let inconclusive cases pass (a slowdown beyond the threshold that the samples cannot "     \
+      "decide, a side short of its minimum samples)", NULL, 0 },                                  \
+    { "min-matched", 0, CLI_OPT_MIN_MATCHED, "FRAC", CLI_TEXT,                                    \
+      "fail (exit 2) unless this fraction of all cases is in both runs; with any value, two "     \
+      "runs with no case in common fail (0)", NULL, 0 }
 /* Collects --threshold-for values until cli_compare_finish applies them after the suite's. */
 struct cli_compare {
     const char *threshold_for[64];
@@ -189,5 +199,10 @@ int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare
  * suite that cannot be found is only a warning when warn_only (a run's recorded suite name). */
 int cli_compare_finish(const char *cmd, const char *suite, int warn_only, struct compare_options *o,
                        const struct cli_compare *c);
+struct compare_result;
+/* The exit status of a comparison, after its warnings on stderr (unless report_on_terminal: a
+ * text report on the terminal carries them): EXIT_USAGE (with the error) when the runs have no
+ * case in common or fewer than --min-matched; EXIT_FAILED when a case fails; EXIT_OK. */
+int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal);
 
 #endif

@@ -229,11 +229,13 @@ static int long_option(struct cli_parser *p, const char *word)
         return stop(p, cli_usage_error(p->cmd->name, "option '%s' is ambiguous: %s", p->spelled, l.candidates));
     struct names all = { .n = 0 };
     each_option(p->cmd, collect_name, &all);
-    char typed[64];
+    char typed[64], guess[64];
     snprintf(typed, sizeof typed, "%.*s", (int)l.len, name);
     const char *near = cli_nearest(typed, all.v, all.n);
+    if (p->cmd->suggest && p->cmd->suggest(typed, guess, sizeof guess) == 0)
+        near = guess;
     if (near)
-        return stop(p, cli_usage_error(p->cmd->name, "unknown option '%s'; did you mean '--%s'?", p->spelled, near));
+        return stop(p, cli_usage_error(p->cmd->name, "unknown option '%s' (did you mean --%s?)", p->spelled, near));
     return stop(p, cli_usage_error(p->cmd->name, "unknown option '%s'", p->spelled));
 }
 

@@ -12,24 +12,33 @@ struct sink {
     struct store *store;
     int64_t machine_id;
     int failed;
+    int header_printed;
 };
 
+/* The number right-aligned and the unit padded, so that the method column lines up whatever
+ * the unit ("GFLOP/s", "GOP/s", "GB/s"). */
 static void print_value(double v, const char *unit)
 {
+    char scaled[24];
     if (v >= 1e12)
-        printf("%10.2f T%s", v * 1e-12, unit);
+        snprintf(scaled, sizeof scaled, "T%s", unit), v *= 1e-12;
     else if (v >= 1e9)
-        printf("%10.2f G%s", v * 1e-9, unit);
+        snprintf(scaled, sizeof scaled, "G%s", unit), v *= 1e-9;
     else
-        printf("%10.2f M%s", v * 1e-6, unit);
+        snprintf(scaled, sizeof scaled, "M%s", unit), v *= 1e-6;
+    printf("%10.2f %-8s", v, scaled);
 }
 
 static int take(const struct ceiling *c, void *ctx)
 {
     struct sink *k = ctx;
-    printf("%-8s %-15s", c->device, c->name);
+    if (!k->header_printed) {
+        printf("%-8s %-15s %10s %-8s  %s\n", "device", "ceiling", "value", "unit", "method");
+        k->header_printed = 1;
+    }
+    printf("%-8s %-15s ", c->device, c->name);
     print_value(c->value, c->unit);
-    printf("   %s\n", c->method);
+    printf("  %s\n", c->method);
     fflush(stdout);
     if (k->store && store_ceiling_add(k->store, k->machine_id, c) != 0) {
         fprintf(stderr, "kbench calibrate: %s\n", store_errmsg(k->store));

@@ -1,8 +1,9 @@
 /* cmd_compare.c - `kbench compare BASE CAND`: case-by-case verdicts of two runs (compare.h), as
- * text, markdown, JSON or JUnit XML; exit 1 on a regression, a newly failing case or an
- * accuracy drop. */
+ * text, markdown, JSON or JUnit XML; exit 1 on a regression, an inconclusive case, a newly failing
+ * case or an accuracy drop, 2 when the runs have no case in common. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -10,7 +11,6 @@
 #include "reports/compare_report.h"
 
 enum { OPT_FORMAT = 256, OPT_DB, OPT_SUITE };
-
 
 static const struct cli_option options[] = {
     { "format", 0, OPT_FORMAT, "F", CLI_CHOICE, "text, md, json or junit (text)", "text md json junit", 0 },
@@ -31,8 +31,9 @@ static const struct cli_operand operands[] = {
 
 static const struct cli_exit exits[] = {
     { 0, "no regression" },
-    { 1, "a regression, newly failing case or accuracy drop" },
-    { 2, "usage or input error (unknown run, runs of different machines without --cross-machine)" },
+    { 1, "a regression, inconclusive case (without --allow-inconclusive), newly failing case or accuracy drop" },
+    { 2, "usage or input error (unknown run, runs of different machines without --cross-machine, runs with "
+         "no case in common or fewer in common than --min-matched: the report is still written)" },
     { -1, NULL },
 };
 
@@ -43,10 +44,14 @@ const struct cli_command cli_cmd_compare = {
     .synopsis = "BASE CANDIDATE [OPTIONS]",
     .description =
         "Compares two runs case by case (matched by kernel, impl, device, dtype, shape, threads and cache).\n\n"
-        "A case regresses when its slowdown is significant (one-sided Mann-Whitney U on the raw samples, "
-        "p < alpha), larger than its threshold, and larger than the noise of both runs (the half-widths of "
-        "their medians' CIs). The change is the ratio of medians with a bootstrap CI. Also reported: "
-        "improvements, new and missing cases, newly failing cases, accuracy drops.",
+        "A case regresses when its slowdown is shown (one-sided Mann-Whitney U on the raw samples, p < alpha; "
+        "where the samples are too few for the test ever to reach alpha, e.g. 3 and 4, the (1 - alpha) "
+        "bootstrap CI of the ratio of medians lying wholly above 1 + threshold), larger than its threshold, "
+        "and larger than the noise of both runs (the half-widths of their medians' CIs). A slowdown beyond "
+        "the threshold that the samples cannot decide either way, or a case short of the minimum samples its "
+        "run asked for, is inconclusive: it fails unless --allow-inconclusive. A change within the threshold "
+        "is same. Also reported: improvements, new and missing cases, newly failing cases, accuracy drops; a "
+        "warning for a run that did not complete.",
     .options = options,
     .operands = operands,
     .max_operands = -1,
@@ -120,7 +125,7 @@ int cmd_compare(int argc, char **argv)
         goto out;
     }
     out = stdout;
-    rc = res.summary.failing ? EXIT_FAILED : EXIT_OK;
+    rc = cli_compare_verdict("compare", &res, !output && fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
 out:
     if (out != stdout)
         fclose(out);

@@ -62,8 +62,9 @@ int cmd_import(int argc, char **argv)
         char err[1024];
         if (import_database(target, file, &c, err, sizeof err) != 0)
             return cli_input_error("import", "%s", err);
-        printf("%s: %d run%s imported (%ld cases, %ld samples), %d already present; %d machine%s and %d tag%s added\n",
-               file, c.runs_added, c.runs_added == 1 ? "" : "s", c.cases, c.samples, c.runs_present,
+        printf("%s: %d run%s imported (%ld case%s, %ld sample%s), %d already present; %d machine%s and %d tag%s added\n",
+               file, c.runs_added, c.runs_added == 1 ? "" : "s", c.cases, c.cases == 1 ? "" : "s", c.samples,
+               c.samples == 1 ? "" : "s", c.runs_present,
                c.machines_added, c.machines_added == 1 ? "" : "s", c.tags_added, c.tags_added == 1 ? "" : "s");
     }
     return EXIT_OK;

@@ -5,6 +5,7 @@
 
 #include "bench/cli.h"
 #include "datasets/presets.h"
+#include "harness/plan.h"
 #include "kernels/kernel.h"
 #include "reports/json_writer.h"
 
@@ -42,22 +43,54 @@ static void print_long(const struct kb_kernel *k)
     printf("  description  %s\n\n", text_or_dash(k->description));
 }
 
+/* The defaults are the planner's own (plan_spec_default), so they are what 'kbench run' uses. */
 static void print_axes(void)
 {
-    printf("%-12s  %-12s  %-9s  %s\n", "axis", "column", "default", "meaning");
-    for (int a = 0; a < KB_AXIS_COUNT; a++) {
-        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
-        char def[32];
-        if (a == KB_AXIS_KV_HEADS)
-            snprintf(def, sizeof def, "=heads");
-        else if (ax->kind == KB_AXIS_KIND_ENUM)
-            snprintf(def, sizeof def, "%s", kb_axis_value_name((enum kb_axis)a, ax->fallback));
-        else
-            snprintf(def, sizeof def, "%d", ax->fallback);
-        printf("%-12s  %-12s  %-9s  %s\n", ax->key, ax->column, def, ax->help);
+    struct plan_spec def;
+    plan_spec_default(&def);
+    static const struct { const char *key, *values, *help; } fixed[] = {
+        { "kernels", "PATTERN,...", "kernel name patterns ('kbench list')" },
+        { "devices", "cpu,cuda:N", "devices to run on" },
+        { "dtype", "f32,f64,f16,bf16,i8,i4,e4m3,e5m2", "element types" },
+        { "threads", "1..1024", "worker threads of CPU kernels" },
+        { "cache", "hot,cold,both", "cold: flush the last-level cache before each sample" },
+    };
+    enum { ROWS = 5 + KB_AXIS_COUNT };
+    char cells[ROWS][4][128];
+    const char *help[ROWS];
+    int n = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, n++) {
+        snprintf(cells[n][0], sizeof cells[n][0], "%s", fixed[i].key);
+        snprintf(cells[n][1], sizeof cells[n][1], "-");
+        plan_spec_value_string(&def, fixed[i].key, cells[n][2], sizeof cells[n][2]);
+        snprintf(cells[n][3], sizeof cells[n][3], "%s", fixed[i].values);
+        help[n] = fixed[i].help;
     }
-    printf("\nA kernel sweeps only its own axes ('kbench list --long' names them). 'kbench run'\n"
-           "defaults to seq = 512,1024,2048 and otherwise uses the defaults above.\n");
+    for (int a = 0; a < KB_AXIS_COUNT; a++, n++) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        snprintf(cells[n][0], sizeof cells[n][0], "%s", ax->key);
+        snprintf(cells[n][1], sizeof cells[n][1], "%s", ax->column);
+        plan_spec_value_string(&def, ax->key, cells[n][2], sizeof cells[n][2]);
+        kb_axis_values_string((enum kb_axis)a, cells[n][3], sizeof cells[n][3]);
+        help[n] = ax->help;
+    }
+    static const char *const head[4] = { "axis", "column", "default", "values" };
+    int width[4];
+    for (int c = 0; c < 4; c++) {
+        width[c] = (int)strlen(head[c]);
+        for (int r = 0; r < n; r++)
+            if ((int)strlen(cells[r][c]) > width[c])
+                width[c] = (int)strlen(cells[r][c]);
+    }
+    printf("%-*s  %-*s  %-*s  %-*s  meaning\n", width[0], head[0], width[1], head[1], width[2], head[2],
+           width[3], head[3]);
+    for (int r = 0; r < n; r++)
+        printf("%-*s  %-*s  %-*s  %-*s  %s\n", width[0], cells[r][0], width[1], cells[r][1], width[2],
+               cells[r][2], width[3], cells[r][3], help[r]);
+    printf("\nA kernel sweeps only its own axes ('kbench list --long' names them). These are the\n"
+           "defaults of 'kbench run' given axes; a suite's keys override them, and 'kbench run'\n"
+           "with neither --suite nor axes runs the 'quick' suite. Integer axes take N, N,M,...,\n"
+           "LO:HI:xF or LO:HI:+S (4k = 4096); every axis takes a comma list.\n");
 }
 
 static void print_presets(void)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bench/cli.h"
 #include "harness/compare.h"
@@ -101,8 +102,10 @@ static const struct cli_option options[] = {
 
 static const struct cli_exit exits[] = {
     { 0, "clean" },
-    { 1, "a regression, newly failing case or accuracy drop (or a failed case without a baseline)" },
-    { 2, "usage or input error (including a baseline of another machine)" },
+    { 1, "a regression, inconclusive case, newly failing case or accuracy drop (or a failed case without a "
+         "baseline)" },
+    { 2, "usage or input error (including a baseline of another machine, or one with no case in common with "
+         "the run: reports are still written)" },
     { -1, NULL },
 };
 
@@ -120,6 +123,8 @@ const struct cli_command cli_cmd_nightly = {
         "against it. Without any baseline yet, the run is reported alone (and promoted when clean).",
     .options = options,
     .max_operands = 0,
+    .notes = "The verdicts are compare's: a slowdown beyond the threshold that the samples cannot decide, or a "
+             "case short of its minimum samples, is inconclusive and fails unless --allow-inconclusive.",
     .exits = exits,
     .example = "kbench nightly --promote --report /var/www/kbench/$(date +%F)",
 };
@@ -205,7 +210,7 @@ int cmd_nightly(int argc, char **argv)
     if ((rc = cli_open_store("nightly", db_path, STORE_WRITE, &st)) != 0)
         return rc;
     struct compare_result res = { 0 };
-    int failing;
+    int failing, verdict_rc = EXIT_OK;
     char err[1024], note[256];
     snprintf(note, sizeof note, "No run is tagged '%s' yet: run %lld is reported alone.", baseline + 4,
              (long long)cand);
@@ -218,7 +223,8 @@ int cmd_nightly(int argc, char **argv)
             rc = cli_input_error("nightly", "cannot write standard output");
             goto out;
         }
-        failing = res.summary.failing > 0;
+        verdict_rc = cli_compare_verdict("nightly", &res, fmt == COMPARE_TEXT && isatty(STDOUT_FILENO));
+        failing = verdict_rc != EXIT_OK;
     } else {
         printf("%s\n", note);
         failing = run_rc != EXIT_OK;
@@ -235,7 +241,7 @@ int cmd_nightly(int argc, char **argv)
     if (promote) {
         if (failing || run_rc != EXIT_OK) {
             fprintf(stderr, "kbench nightly: run %lld is not promoted to '%s': %s\n", (long long)cand,
-                    baseline + 4, failing ? "it has regressions or failures" : "a case failed");
+                    baseline + 4, failing ? "it has regressions, inconclusive cases or failures" : "a case failed");
         } else if (store_run_tag(st, cand, baseline + 4) != 0) {
             rc = cli_input_error("nightly", "%s", store_errmsg(st));
             goto out;
@@ -243,7 +249,9 @@ int cmd_nightly(int argc, char **argv)
             fprintf(stderr, "run %lld promoted: it is now %s\n", (long long)cand, baseline);
         }
     }
-    rc = failing || (base == 0 && run_rc != EXIT_OK) ? EXIT_FAILED : EXIT_OK;
+    rc = verdict_rc == EXIT_USAGE                        ? EXIT_USAGE /* no case in common with the baseline */
+         : failing || (base == 0 && run_rc != EXIT_OK) ? EXIT_FAILED
+                                                       : EXIT_OK;
 out:
     compare_result_free(&res);
     store_close(st);

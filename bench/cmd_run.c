@@ -1,5 +1,6 @@
 /* cmd_run.c - `kbench run`: plan a sweep, measure every case in isolation, store each case as it
  * finishes, print the results. */
+#include <ctype.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,6 +90,8 @@ static const struct cli_option options[] = {
     CLI_END_OPTIONS,
 };
 
+static int suggest_axis(const char *typed, char *guess, size_t len);
+
 static const struct cli_exit exits[] = {
     { 0, "all cases ok" },
     { 1, "a case failed verification or crashed" },
@@ -110,6 +113,7 @@ const struct cli_command cli_cmd_run = {
     .options = options,
     .max_operands = 0,
     .exits = exits,
+    .suggest = suggest_axis,
     .example = "kbench run --kernels 'attention.*' --seq 512:8192:x2 --dtype f32 --threads 1,2",
 };
 
@@ -150,11 +154,31 @@ static void catch_stop_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Appends one argument as a POSIX shell word: as it is when it holds only safe characters, else in
+ * single quotes (a ' inside becomes '\''), so that 'attention.*' is not globbed when pasted. */
+static size_t append_shell_word(char *buf, size_t len, size_t used, const char *arg)
+{
+    int safe = *arg != '\0';
+    for (const char *c = arg; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("-_./:,=+@%", *c))
+            safe = 0;
+    if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, safe ? " %s" : " '", arg);
+    if (safe)
+        return used;
+    for (const char *c = arg; *c && used < len; c++)
+        used += (size_t)snprintf(buf + used, len - used, *c == '\'' ? "'\\''" : "%c", *c);
+    if (used < len)
+        used += (size_t)snprintf(buf + used, len - used, "'");
+    return used;
+}
+
+/* The command as a user can paste it: "kbench run --kernels 'attention.*' --seq 4k". */
 static void join_cmdline(int argc, char **argv, char *buf, size_t len)
 {
-    size_t used = (size_t)snprintf(buf, len, "kbench");
+    size_t used = (size_t)snprintf(buf, len, "kbench run");
     for (int i = 0; i < argc && used < len; i++)
-        used += (size_t)snprintf(buf + used, len - used, " %s", argv[i]);
+        used = append_shell_word(buf, len, used, argv[i]);
 }
 
 static void case_label(const struct plan_case *c, char *buf, size_t len)
@@ -171,19 +195,63 @@ static void case_summary(const struct case_record *r, char *buf, size_t len)
         snprintf(buf, len, "%s", r->error);
         return;
     }
-    char med[32];
+    /* unmeasured values read "-" as in the results table; no CI from fewer than 3 samples */
+    char med[32], ci[32], rate[32];
     report_format_seconds(r->stats.median, med, sizeof med);
-    snprintf(buf, len, "%s ±%.1f%% %.2f GFLOP/s (n=%zu)", med, r->stats.noise * 100,
-             r->flops / r->stats.median * 1e-9, r->stats.n);
+    if (r->stats.n < 3)
+        snprintf(ci, sizeof ci, "n/a");
+    else if (isfinite(r->stats.noise))
+        snprintf(ci, sizeof ci, "%.1f%%", r->stats.noise * 100);
+    else
+        snprintf(ci, sizeof ci, "-");
+    double gflops = r->flops / r->stats.median * 1e-9;
+    if (isfinite(gflops) && gflops > 0)
+        snprintf(rate, sizeof rate, "%.2f", gflops);
+    else
+        snprintf(rate, sizeof rate, "-");
+    snprintf(buf, len, "%s ±%s %s GFLOP/s (n=%zu)", med, ci, rate, r->stats.n);
 }
 
 struct run_config {
     const char *db, *suite, *tag, *dump, *counters, *resume;
-    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given;
+    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given, min_samples_given;
     struct axis_flag axes[MAX_AXIS_FLAGS];
     int n_axes;
     struct runner_options ro;
 };
+
+/* A refused number: out of range (saying the range) when it is a number, else not a number. */
+static int number_error(const char *option, const char *text, double lo, double hi, int integer)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*text && *end == '\0' && !isnan(v) && (!integer || strspn(text, "+-0123456789") == strlen(text)))
+        return cli_usage_error("run", "--%s %s is out of range [%.15g, %.15g]", option, text, lo, hi);
+    return cli_usage_error("run", "bad --%s '%s' (expected %s in [%.15g, %.15g])", option, text,
+                           integer ? "an integer" : "a number", lo, hi);
+}
+
+/* The option meant by an unknown one that is a mistyped axis ("--seqlen", "--seq-len",
+ * "--kvheads", "--kv_heads"): the axis the planner would take (plan_suggest_key: keys and store
+ * columns), as an option name; the parser asks this before its own nearest-name guess. */
+static int suggest_axis(const char *typed, char *guess, size_t len)
+{
+    char key[64];
+    if (snprintf(key, sizeof key, "%s", typed) >= (int)sizeof key)
+        return -1;
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '_';
+    /* "--kv_heads": the suite key itself, spelt with '_' */
+    if (kb_axis_by_key(key) >= 0)
+        snprintf(guess, len, "%s", key);
+    else if (plan_suggest_key(key, guess, len) != 0)
+        return -1;
+    for (char *c = guess; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, struct run_config *cfg)
 {
@@ -229,15 +297,14 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
 #define DOUBLE_OPT(OPT, FIELD, LO, HI, NAME)                                                           \
         case OPT:                                                                                      \
             if (cli_parse_double(optarg, LO, HI, &d) != 0)                                             \
-                return cli_usage_error("run", "bad --" NAME " '%s' (expected a number in [%g, %g])",  \
-                                       optarg, (double)(LO), (double)(HI));                            \
+                return number_error(NAME, optarg, LO, HI, 0);                                          \
             cfg->ro.FIELD = d;                                                                         \
             break;
         DOUBLE_OPT(OPT_NOISE, noise_target, 1e-5, 1.0, "noise")
         DOUBLE_OPT(OPT_MAX_TIME, max_time_s, 1e-4, 86400, "max-time")
         case OPT_MIN_TIME:
             if (cli_parse_double(optarg, 0, 86400, &d) != 0)
-                return cli_usage_error("run", "bad --min-time '%s' (expected a number in [0, 86400])", optarg);
+                return number_error("min-time", optarg, 0, 86400, 0);
             cfg->ro.min_time_s = d;
             cfg->min_time_given = 1;
             break;
@@ -247,17 +314,22 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
 #undef DOUBLE_OPT
         case OPT_MIN_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
-                return cli_usage_error("run", "bad --min-samples '%s' (expected an integer >= 1)", optarg);
+                return number_error("min-samples", optarg, 1, 100000000, 1);
             cfg->ro.min_samples = (int)l;
+            cfg->min_samples_given = 1;
             break;
         case OPT_MAX_SAMPLES:
             if (cli_parse_int(optarg, 1, 100000000, &l) != 0)
-                return cli_usage_error("run", "bad --max-samples '%s' (expected an integer >= 1)", optarg);
+                return number_error("max-samples", optarg, 1, 100000000, 1);
             cfg->ro.max_samples = (int)l;
             break;
         case CLI_STOP: return p.status == EXIT_OK ? -1 : p.status;
         }
     }
+    /* --max-samples alone below the default minimum lowers the minimum with it (as --max-time does
+     * --min-time): the user asked for at most N samples, and gets at most N */
+    if (!cfg->min_samples_given && cfg->ro.min_samples > cfg->ro.max_samples)
+        cfg->ro.min_samples = cfg->ro.max_samples;
     if (cfg->ro.min_samples > cfg->ro.max_samples)
         return cli_usage_error("run", "--min-samples %d is above --max-samples %d", cfg->ro.min_samples,
                                cfg->ro.max_samples);
@@ -353,7 +425,7 @@ static void print_plan(const struct plan *plan)
         case_label(&plan->cases[i], label, sizeof label);
         printf("%4zu  %s\n", i + 1, label);
     }
-    printf("%zu cases\n", plan->n);
+    printf("%zu case%s\n", plan->n, plan->n == 1 ? "" : "s");
 }
 
 /* 1 when the run already stored this case (the same identity the planner de-duplicates on). */
@@ -424,36 +496,74 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
          : any_failed ? EXIT_FAILED : EXIT_OK;
 }
 
-/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. */
-static int resume(struct run_config *cfg)
+/* One option as given: its code (aliases share one) and value (NULL for a flag). */
+struct given_option { int code; const char *name; const char *value; };
+
+/* The options of an argument list, in order; returns how many (at most max). */
+static int collect_options(int argc, char **argv, struct given_option *out, int max)
 {
-    if (cfg->n_axes || cfg->suite || cfg->tag || cfg->shard_n || cfg->dump || cfg->counters || cfg->dry_run)
-        return cli_usage_error("run", "--resume takes no axes, suite, tag, shard, dump or counters: "
-                               "the run keeps its own");
+    /* both lists have been parsed whole before (this invocation's, and the run's when it began) */
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_run, argc, argv);
+    int n = 0, opt;
+    while ((opt = cli_next(&p)) >= 0 && n < max)
+        out[n++] = (struct given_option){ opt, p.long_name, p.arg };
+    return n;
+}
+
+/* Options that only steer this invocation, not what the run measures. */
+static int invocation_only(int code)
+{
+    return code == OPT_RESUME || code == OPT_DB || code == OPT_QUIET || code == OPT_NO_SHOW ||
+           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE;
+}
+
+/* The options given with --resume that the run was not planned with (a value of its own, or one
+ * it did not set), as "--max-time 0.5, --seq 64"; "" when there are none. Giving the run's own
+ * options again (the recorded command line with --resume appended) changes nothing. */
+static void changed_options(int argc, char **argv, int nargs, char **stored_argv, char *buf, size_t len)
+{
+    struct given_option given[256], stored[256];
+    int ng = collect_options(argc, argv, given, 256);
+    int ns = collect_options(nargs, stored_argv, stored, 256);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ng; i++) {
+        if (invocation_only(given[i].code))
+            continue;
+        int same = 0;
+        for (int j = 0; j < ns && !same; j++)
+            same = stored[j].code == given[i].code &&
+                   (given[i].value ? stored[j].value && strcmp(stored[j].value, given[i].value) == 0 : !stored[j].value);
+        if (same || used >= len)
+            continue;
+        used += (size_t)snprintf(buf + used, len - used, "%s--%s%s%s", used ? ", " : "", given[i].name,
+                                 given[i].value ? " " : "", given[i].value ? given[i].value : "");
+    }
+}
+
+/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. Options
+ * that would change what the run measures are refused (the run keeps its own, so that its cases
+ * stay comparable); --dry-run lists the cases still to run. */
+static int resume(struct run_config *cfg, int argc, char **argv)
+{
     const char *db_path = cli_db_path(cfg->db);
     struct store *st;
-    int rc = cli_open_store("run", db_path, STORE_WRITE, &st);
+    int rc = cli_open_store("run", db_path, cfg->dry_run ? STORE_READ : STORE_WRITE, &st);
     if (rc != 0)
         return rc;
     struct plan plan = { 0 };
     char **args = NULL;
     int nargs = 0;
     struct result_row *rows = NULL;
+    struct run_row run;
     int64_t run_id = store_resolve_run(st, cfg->resume);
     struct machine_info here, there;
-    if (run_id < 0 || store_run_resumable(st, run_id) != 0 || store_get_machine(st, run_id, &there) != 0) {
+    if (run_id < 0 || store_get_run(st, run_id, &run) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
     }
-    machine_info_read(&here);
-    if (strcmp(here.fingerprint, there.fingerprint) != 0) {
-        rc = cli_input_error("run", "run %lld was measured on %s (machine %s), not this machine (%s): "
-                             "resume it there", (long long)run_id, there.hostname, there.fingerprint,
-                             here.fingerprint);
-        goto out;
-    }
-    catch_stop_signals();
-    if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
+    if (store_run_args(st, run_id, &nargs, &args) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
     }
@@ -467,6 +577,32 @@ static int resume(struct run_config *cfg)
     for (int i = 0; i < nargs; i++)
         argv2[i + 1] = args[i];
     argv2[nargs + 1] = NULL;
+    char changed[1024];
+    changed_options(argc, argv, nargs + 1, argv2, changed, sizeof changed);
+    if (*changed && nargs > 0) {
+        rc = cli_usage_error("run", "run %lld was not planned with %s: --resume keeps the run's own options "
+                             "(its command: %s); start a new run to change them", (long long)run_id, changed,
+                             run.cmdline);
+        goto out;
+    }
+    if (strcmp(run.status, "complete") == 0) {
+        /* nothing left to do is not an error: a script may resume whatever it finds */
+        fprintf(stderr, "run %lld is complete (%d of %d case%s stored): nothing to resume\n", (long long)run_id,
+                run.cases, run.planned_cases, run.planned_cases == 1 ? "" : "s");
+        rc = EXIT_OK;
+        goto out;
+    }
+    if (store_run_resumable(st, run_id) != 0 || store_get_machine(st, run_id, &there) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    machine_info_read(&here);
+    if (strcmp(here.fingerprint, there.fingerprint) != 0) {
+        rc = cli_input_error("run", "run %lld was measured on %s (machine %s), not this machine (%s): "
+                             "resume it there", (long long)run_id, there.hostname, there.fingerprint,
+                             here.fingerprint);
+        goto out;
+    }
     struct run_config stored;
     memset(&stored, 0, sizeof stored);
     if ((rc = parse_args(nargs + 1, argv2, &stored)) != 0) {
@@ -475,6 +611,8 @@ static int resume(struct run_config *cfg)
     }
     stored.quiet = cfg->quiet;
     stored.no_show = cfg->no_show;
+    if (!cfg->ro.isolate)
+        stored.ro.isolate = 0;
     char suite_name[64] = "";
     if ((rc = build_plan(&stored, &plan, suite_name, sizeof suite_name)) != 0)
         goto out;
@@ -487,8 +625,21 @@ static int resume(struct run_config *cfg)
     for (size_t i = 0; i < plan.n; i++)
         if (!case_stored(&plan.cases[i], rows, n_rows))
             plan.cases[kept++] = plan.cases[i];
-    fprintf(stderr, "run %lld: %ld cases stored, %zu to go, into %s\n", (long long)run_id, n_rows, kept, db_path);
     plan.n = kept;
+    if (cfg->dry_run) {
+        print_plan(&plan);
+        goto out;
+    }
+    /* reopened only now: a refused resume leaves the run as it was */
+    store_free_argv(args);
+    args = NULL;
+    catch_stop_signals();
+    if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
+        rc = cli_input_error("run", "%s", store_errmsg(st));
+        goto out;
+    }
+    fprintf(stderr, "run %lld: %ld case%s stored, %zu to go, into %s\n", (long long)run_id, n_rows,
+            n_rows == 1 ? "" : "s", kept, db_path);
     rc = execute(st, run_id, &plan, &stored);
 out:
     free(rows);
@@ -511,7 +662,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
     if (cfg.resume)
-        return resume(&cfg);
+        return resume(&cfg, argc, argv);
     char err[512];
     if (cfg.counters && counters_validate(cfg.counters, err, sizeof err) != 0)
         return cli_usage_error("run", "bad --counters: %s", err);
@@ -520,12 +671,14 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     char suite_name[64] = "";
     if ((rc = build_plan(&cfg, &plan, suite_name, sizeof suite_name)) != 0 || (rc = check_metrics(&cfg, &plan)) != 0)
         goto out_plan;
-    if (cfg.dry_run) {
-        print_plan(&plan);
+    /* a dry run refuses what the run would refuse, so it plans exactly what the run would */
+    if (plan.n == 0) {
+        rc = cli_input_error("run", "the sweep has no cases (no kernel supports the chosen dtypes and devices%s)",
+                             cfg.shard_n > 1 ? ", or this shard is empty" : "");
         goto out_plan;
     }
-    if (plan.n == 0) {
-        rc = cli_input_error("run", "the sweep has no cases (no kernel supports the chosen dtypes and devices)");
+    if (cfg.dry_run) {
+        print_plan(&plan);
         goto out_plan;
     }
 
@@ -539,6 +692,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     join_cmdline(argc - 1, argv + 1, cmdline, sizeof cmdline);
     struct run_info ri = { .cmdline = cmdline, .suite = *suite_name ? suite_name : NULL, .tag = cfg.tag,
                            .kbench_version = mi.kbench_version, .compiler = mi.compiler,
+                           .git_commit = mi.git_commit, .build_flags = mi.build_flags,
                            .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
                            .argc = argc - 1, .argv = argv + 1 };
     catch_stop_signals();
@@ -548,7 +702,8 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out_store;
     }
-    fprintf(stderr, "run %lld (%s): %zu cases into %s\n", (long long)run_id, ri.uuid, plan.n, db_path);
+    fprintf(stderr, "run %lld (%s): %zu case%s into %s\n", (long long)run_id, ri.uuid, plan.n,
+            plan.n == 1 ? "" : "s", db_path);
     if (run_id_out)
         *run_id_out = run_id;
     rc = execute(st, run_id, &plan, &cfg);

@@ -167,7 +167,7 @@ int cmd_runs(int argc, char **argv)
         print_json(col.rows, col.n);
     else if (col.tag && col.n == 0)
         printf("no run has the tag '%s'\n", col.tag);
-    else if (report_runs_rows(stdout, col.rows, col.n) != 0)
+    else if (report_runs_rows(stdout, s, col.rows, col.n) != 0)
         rc = cli_input_error("runs", "out of memory");
     free(col.rows);
     store_close(s);

@@ -43,13 +43,15 @@ const struct cli_command cli_cmd_show = {
     .example = "kbench show tag:nightly --kernel 'attention.flash*' --db results.db",
 };
 
-static void print_header(FILE *out, const struct run_row *r, const struct machine_info *m)
+static void print_header(FILE *out, struct store *st, const struct run_row *r, const struct machine_info *m)
 {
+    char commit[64], flags[512];
+    store_get_run_build(st, r->id, commit, sizeof commit, flags, sizeof flags);
     fprintf(out, "run %lld  %s\n", (long long)r->id, r->uuid);
     fprintf(out, "  started   %s\n", r->started);
     fprintf(out, "  finished  %s\n", *r->finished ? r->finished : "-");
-    fprintf(out, "  status    %s, %d of %d cases, %d failed\n", r->status, r->cases, r->planned_cases,
-            r->failures);
+    fprintf(out, "  status    %s, %d of %d case%s, %d failed\n", r->status, r->cases, r->planned_cases,
+            r->planned_cases == 1 ? "" : "s", r->failures);
     fprintf(out, "  host      %s (machine %s)\n", r->hostname, r->machine);
     fprintf(out, "  cpu       %s, %d logical cpus, %d cores", m->cpu_model, m->logical_cpus, m->physical_cores);
     if (*m->simd)
@@ -59,7 +61,10 @@ static void print_header(FILE *out, const struct run_row *r, const struct machin
         fprintf(out, "  gpus      %s\n", m->gpus);
     if (*r->suite || *r->tag)
         fprintf(out, "  suite     %s   tag %s\n", *r->suite ? r->suite : "-", *r->tag ? r->tag : "-");
-    fprintf(out, "  kbench    %s\n", r->kbench_version);
+    fprintf(out, "  kbench    %s, commit %s, %s\n", r->kbench_version, *commit ? commit : "not recorded",
+            *m->compiler ? m->compiler : "compiler not recorded");
+    if (*flags)
+        fprintf(out, "  build     %s\n", flags);
     fprintf(out, "  command   %s\n\n", r->cmdline);
 }
 
@@ -332,7 +337,7 @@ int cmd_show(int argc, char **argv)
             rc = cli_input_error("show", "%s", store_errmsg(s));
         goto flush;
     }
-    print_header(stdout, &run, &machine);
+    print_header(stdout, s, &run, &machine);
     if (report_results_table_matching(stdout, s, run_id, pattern) != 0) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;

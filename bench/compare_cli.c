@@ -5,6 +5,7 @@
 #include "bench/cli.h"
 #include "harness/compare.h"
 #include "harness/plan.h"
+#include "reports/compare_report.h"
 
 int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare_options *o, struct cli_compare *c)
 {
@@ -45,6 +46,14 @@ int cli_compare_option(const char *cmd, int opt, const char *arg, struct compare
     case CLI_OPT_CROSS_MACHINE:
         o->cross_machine = 1;
         return 0;
+    case CLI_OPT_ALLOW_INCONCLUSIVE:
+        o->allow_inconclusive = 1;
+        return 0;
+    case CLI_OPT_MIN_MATCHED:
+        if (cli_parse_double(arg, 0, 1, &d) != 0)
+            return cli_usage_error(cmd, "bad --min-matched '%s' (expected a fraction in [0, 1], e.g. 0.9)", arg);
+        o->min_matched = d;
+        return 0;
     default:
         return 1;
     }
@@ -68,4 +77,24 @@ int cli_compare_finish(const char *cmd, const char *suite, int warn_only, struct
         if (compare_add_override(o, c->threshold_for[i], err, sizeof err) != 0)
             return cli_usage_error(cmd, "%s", err);
     return 0;
+}
+
+static void warn_line(const char *line, void *ctx)
+{
+    fprintf(stderr, "kbench %s: warning: %s\n", (const char *)ctx, line);
+}
+
+int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal)
+{
+    /* the warnings go to stderr too: a report written to a file or piped into a tool must not be
+     * the only place they are said (a text report on the terminal has just said them) */
+    if (!report_on_terminal)
+        report_compare_warnings(r, warn_line, (void *)cmd);
+    if (r->summary.too_few_matched) {
+        char why[200];
+        compare_matched_problem(r, why, sizeof why);
+        return cli_input_error(cmd, "%s between run %lld and run %lld: nothing to compare", why, (long long)r->base.id,
+                               (long long)r->cand.id);
+    }
+    return r->summary.failing ? EXIT_FAILED : EXIT_OK;
 }

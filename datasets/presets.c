@@ -4,6 +4,7 @@
  * (k, n) the layer's projections; the MoE axes the expert layer. */
 #include "datasets/presets.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static const struct kb_preset presets[] = {
@@ -56,10 +57,27 @@ const struct kb_preset *kb_presets(size_t *n)
     return presets;
 }
 
+/* Compares letters and digits only, ignoring case: a model is written "Llama-3-8B" on its card,
+ * "llama3-8b" here, "ViT-B/16" in its paper. The presets stay distinct under this rule. */
+static int same_model_name(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a && !isalnum((unsigned char)*a))
+            a++;
+        while (*b && !isalnum((unsigned char)*b))
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+        a++, b++;
+    }
+}
+
 const struct kb_preset *kb_preset_find(const char *name)
 {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(presets[i].name, name) == 0)
+        if (same_model_name(presets[i].name, name))
             return &presets[i];
     return NULL;
 }

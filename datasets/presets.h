@@ -16,7 +16,7 @@ struct kb_preset {
 
 /* Every preset; *n receives the count. */
 const struct kb_preset *kb_presets(size_t *n);
-/* The preset with this name, or NULL. */
+/* The preset with this name, or NULL. Case and punctuation do not matter ("Llama-3-8B"). */
 const struct kb_preset *kb_preset_find(const char *name);
 
 #endif

@@ -8,11 +8,12 @@
 
 #include "harness/plan.h"
 #include "harness/regress.h"
+#include "harness/stats.h"
 
 #define MAX_SUITE_GROUPS 64
 
 static const char *const verdict_names[VERDICT_COUNT] = {
-    "same", "regressed", "improved", "new", "missing", "newly_failing", "still_failing", "fixed",
+    "same", "regressed", "inconclusive", "improved", "new", "missing", "newly_failing", "still_failing", "fixed",
     "accuracy_drop", "untimed",
 };
 
@@ -21,9 +22,27 @@ const char *compare_verdict_name(enum compare_verdict v)
     return (unsigned)v < VERDICT_COUNT ? verdict_names[v] : "?";
 }
 
-int compare_verdict_fails(enum compare_verdict v)
+int compare_verdict_fails(enum compare_verdict v, const struct compare_options *o)
 {
+    if (v == VERDICT_INCONCLUSIVE)
+        return !o->allow_inconclusive;
     return v == VERDICT_REGRESSED || v == VERDICT_NEWLY_FAILING || v == VERDICT_ACCURACY_DROP;
+}
+
+int compare_run_incomplete(const struct run_row *run)
+{
+    return strcmp(run->status, "complete") != 0;
+}
+
+void compare_matched_problem(const struct compare_result *r, char *buf, size_t len)
+{
+    if (!r->summary.too_few_matched)
+        snprintf(buf, len, "%s", "");
+    else if (r->summary.matched == 0)
+        snprintf(buf, len, "no case in common");
+    else
+        snprintf(buf, len, "%d of %d case%s in both runs, under --min-matched %g", r->summary.matched,
+                 r->summary.total, r->summary.total == 1 ? "" : "s", r->options.min_matched);
 }
 
 void compare_options_default(struct compare_options *o)
@@ -33,6 +52,7 @@ void compare_options_default(struct compare_options *o)
     o->threshold = 0.05;
     o->accuracy_slack = 0.1;
     o->resamples = 2000;
+    o->min_matched = 0;
     o->seed = 0x6b62656e63686d70ull; /* any fixed value: verdicts must not change between calls */
 }
 
@@ -171,19 +191,136 @@ static void init_case(struct compare_case *c, const struct result_row *id)
     c->cold_cache = id->cold_cache;
     c->base_median = c->cand_median = c->base_noise = c->cand_noise = NAN;
     c->base_err = c->cand_err = c->tolerance = NAN;
-    c->ratio = c->ratio_lo = c->ratio_hi = c->p_slower = c->p_faster = NAN;
+    c->ratio = c->ratio_lo = c->ratio_hi = c->p_slower = c->p_faster = c->p_min = c->clock_ratio = NAN;
+    c->base_min_samples = c->cand_min_samples = c->base_set_aside = c->cand_set_aside = -1;
 }
 
 /* ---- judging ------------------------------------------------------------------------------------ */
 
 static double nz(double v) { return isnan(v) ? 0 : v; }
 
+/* Fewer samples than this on a side and no interval is formed (shown n/a), so nothing is decided. */
+#define MIN_SAMPLES_FOR_CI 3
+
+/* The median of the products time × clock, or NaN when a sample's clock is unknown. */
+static double clocked_median(const double *t, const double *mhz, size_t n)
+{
+    double *w = malloc(n * sizeof *w);
+    if (!w)
+        return NAN;
+    double m = NAN;
+    size_t i = 0;
+    for (; i < n && mhz[i] > 0 && isfinite(mhz[i]); i++)
+        w[i] = t[i] * mhz[i];
+    if (i == n) {
+        qsort(w, n, sizeof *w, stats_cmp_double);
+        m = stats_quantile_sorted(w, n, 0.5);
+    }
+    free(w);
+    return m;
+}
+
+/* Where both runs stored the SM clock of every sample: does the change survive normalising each
+ * sample's time by its clock (time × clock: cycles, up to a constant)? A kernel that is slower
+ * only because the clock dropped (throttling, a different power cap) does not. */
+static void clock_note(struct compare_case *c, const double *bs, const double *bclk, size_t nb, const double *cs,
+                       const double *cclk, size_t nc)
+{
+    double mb = clocked_median(bs, bclk, nb), mc = clocked_median(cs, cclk, nc);
+    if (!(mb > 0) || !(mc > 0))
+        return;
+    c->clock_ratio = mc / mb;
+    double change = c->ratio - 1, normalised = c->clock_ratio - 1;
+    const char *verdict = "";
+    int judged_change = c->verdict == VERDICT_REGRESSED || c->verdict == VERDICT_IMPROVED ||
+                        (c->verdict == VERDICT_INCONCLUSIVE && fabs(change) > c->threshold);
+    if (judged_change)
+        verdict = (change > 0 ? normalised > c->threshold : -normalised > c->threshold)
+                      ? ": the change survives clock normalisation"
+                      : ": the change does not survive clock normalisation (the SM clock moved)";
+    snprintf(c->note, sizeof c->note, "time x SM clock %+.1f%% (time %+.1f%%)%s", 100 * normalised, 100 * change,
+             verdict);
+}
+
+/* A side that stopped short of the minimum its run asked for (e.g. its throttled samples were set
+ * aside and no more could be taken) is not judged at all. */
+static int short_of_minimum(struct compare_case *c)
+{
+    const char *side = NULL;
+    size_t n = 0;
+    long min = 0, aside = 0;
+    if (c->base_min_samples > 0 && c->base_n < (size_t)c->base_min_samples) {
+        side = "base";
+        n = c->base_n, min = c->base_min_samples, aside = c->base_set_aside;
+    } else if (c->cand_min_samples > 0 && c->cand_n < (size_t)c->cand_min_samples) {
+        side = "candidate";
+        n = c->cand_n, min = c->cand_min_samples, aside = c->cand_set_aside;
+    }
+    if (!side)
+        return 0;
+    c->verdict = VERDICT_INCONCLUSIVE;
+    char why[64] = "";
+    if (aside > 0)
+        snprintf(why, sizeof why, " (%ld throttled sample%s set aside)", aside, aside == 1 ? "" : "s");
+    snprintf(c->reason, sizeof c->reason, "the %s has %zu of its minimum %ld samples%s: not judged on too few",
+             side, n, min, why);
+    return 1;
+}
+
+/* The verdict from the samples: the rule in compare.h. */
+static void decide(struct compare_case *c, const struct compare_options *o, size_t nb, size_t nc)
+{
+    double change = c->ratio - 1, noise = nz(c->base_noise) + nz(c->cand_noise);
+    int have_ci = nb >= MIN_SAMPLES_FOR_CI && nc >= MIN_SAMPLES_FOR_CI;
+    int test_can = c->p_min < o->alpha; /* can the U test reach alpha at all with these counts? */
+    int slower = (test_can && c->p_slower < o->alpha) || (have_ci && c->ratio_lo - 1 > c->threshold);
+    int faster = (test_can && c->p_faster < o->alpha) || (have_ci && 1 - c->ratio_hi > c->threshold);
+    char ci[48] = "CI n/a";
+    if (have_ci)
+        snprintf(ci, sizeof ci, "CI %+.1f%%..%+.1f%%", 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1));
+    if (change > c->threshold && change > noise && slower) {
+        c->verdict = VERDICT_REGRESSED;
+        snprintf(c->reason, sizeof c->reason, "%.1f%% slower (%s, p=%.2g): above the %.1f%% threshold "
+                 "and the runs' noise (%.1f%%)", 100 * change, ci, c->p_slower, 100 * c->threshold, 100 * noise);
+    } else if (-change > c->threshold && -change > noise && faster) {
+        c->verdict = VERDICT_IMPROVED;
+        snprintf(c->reason, sizeof c->reason, "%.1f%% faster (%s, p=%.2g)", -100 * change, ci, c->p_faster);
+    } else if (change > c->threshold) {
+        /* a slowdown beyond the threshold that nothing here can confirm or rule out (too few
+         * samples for the test, or samples too noisy for it and the interval): failing it is
+         * safer than passing it, and the way out is more or quieter samples, not a laxer gate */
+        c->verdict = VERDICT_INCONCLUSIVE;
+        if (test_can)
+            snprintf(c->reason, sizeof c->reason, "%.1f%% slower, above the %.1f%% threshold, but not shown: "
+                     "%s reaches below it and p=%.2g is not under %g (the runs' noise %.1f%%): measure more "
+                     "or quieter samples", 100 * change, 100 * c->threshold, ci, c->p_slower, o->alpha, 100 * noise);
+        else if (!have_ci)
+            snprintf(c->reason, sizeof c->reason, "%.1f%% slower, above the %.1f%% threshold, but %zu and %zu "
+                     "samples cannot decide it (3 a side at least): measure more samples", 100 * change,
+                     100 * c->threshold, nb, nc);
+        else
+            snprintf(c->reason, sizeof c->reason, "%.1f%% slower, above the %.1f%% threshold, but not shown: "
+                     "%s reaches below it, and with %zu and %zu samples the U test cannot reach p < %g "
+                     "(smallest p %.2g): measure more samples", 100 * change, 100 * c->threshold, ci, nb, nc,
+                     o->alpha, c->p_min);
+    } else {
+        c->verdict = VERDICT_SAME;
+        /* only a change within the threshold or a speed-up reaches here */
+        const char *why = fabs(change) <= c->threshold ? "within the threshold"
+                          : -change <= noise            ? "faster, but within the runs' noise"
+                                                        : "faster, but not shown to be";
+        snprintf(c->reason, sizeof c->reason, "%+.1f%% (p slower=%.2g, faster=%.2g): %s", 100 * change, c->p_slower,
+                 c->p_faster, why);
+    }
+}
+
 /* The timing verdict of a case timed in both runs. */
 static int judge_timing(struct store *s, struct compare_case *c, const struct compare_options *o, char *err,
                         size_t errlen)
 {
-    double *bs = NULL, *cs = NULL;
-    long nb = store_get_samples(s, c->base_case, &bs), nc = store_get_samples(s, c->cand_case, &cs);
+    double *bs = NULL, *cs = NULL, *bclk = NULL, *cclk = NULL;
+    long nb = store_get_samples_clocked(s, c->base_case, &bs, &bclk);
+    long nc = nb < 0 ? -1 : store_get_samples_clocked(s, c->cand_case, &cs, &cclk);
     int rc = -1;
     if (nb < 0 || nc < 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
@@ -204,30 +341,20 @@ static int judge_timing(struct store *s, struct compare_case *c, const struct co
         rc = 0;
         goto out;
     }
+    if (nb < MIN_SAMPLES_FOR_CI || nc < MIN_SAMPLES_FOR_CI) /* no interval from fewer than 3 */
+        c->ratio_lo = c->ratio_hi = NAN;
     c->p_slower = mw.p_greater;
     c->p_faster = mw.p_less;
-    double change = c->ratio - 1, noise = nz(c->base_noise) + nz(c->cand_noise);
-    if (change > 0 && c->p_slower < o->alpha && change > c->threshold && change > noise) {
-        c->verdict = VERDICT_REGRESSED;
-        snprintf(c->reason, sizeof c->reason, "%.1f%% slower (CI %+.1f%%..%+.1f%%, p=%.2g): above the %.1f%% threshold "
-                 "and the runs' noise (%.1f%%)", 100 * change, 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1),
-                 c->p_slower, 100 * c->threshold, 100 * noise);
-    } else if (change < 0 && c->p_faster < o->alpha && -change > c->threshold && -change > noise) {
-        c->verdict = VERDICT_IMPROVED;
-        snprintf(c->reason, sizeof c->reason, "%.1f%% faster (CI %+.1f%%..%+.1f%%, p=%.2g)", -100 * change,
-                 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1), c->p_faster);
-    } else {
-        c->verdict = VERDICT_SAME;
-        const char *why = fabs(change) <= c->threshold ? "within the threshold"
-                          : fabs(change) <= noise       ? "within the runs' noise"
-                                                        : "not significant";
-        snprintf(c->reason, sizeof c->reason, "%+.1f%% (p slower=%.2g, faster=%.2g): %s", 100 * change, c->p_slower,
-                 c->p_faster, why);
-    }
+    c->p_min = regress_mann_whitney_min_p((size_t)nb, (size_t)nc);
+    if (!short_of_minimum(c))
+        decide(c, o, (size_t)nb, (size_t)nc);
+    clock_note(c, bs, bclk, (size_t)nb, cs, cclk, (size_t)nc);
     rc = 0;
 out:
     free(bs);
     free(cs);
+    free(bclk);
+    free(cclk);
     return rc;
 }
 
@@ -278,6 +405,15 @@ static int judge(struct store *s, struct compare_case *c, const struct compare_o
         snprintf(c->reason, sizeof c->reason, "%s in the base, %s in the candidate", c->base_status, c->cand_status);
         return 0;
     }
+    struct case_sampling bsm, csm;
+    if (store_get_case_sampling(s, c->base_case, &bsm) != 0 || store_get_case_sampling(s, c->cand_case, &csm) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        return -1;
+    }
+    c->base_min_samples = bsm.min_samples;
+    c->base_set_aside = bsm.set_aside;
+    c->cand_min_samples = csm.min_samples;
+    c->cand_set_aside = csm.set_aside;
     return judge_timing(s, c, o, err, errlen);
 }
 
@@ -356,8 +492,13 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
             goto out;
         out->summary.total++;
         out->summary.count[c->verdict]++;
-        out->summary.failing += compare_verdict_fails(c->verdict);
+        out->summary.failing += compare_verdict_fails(c->verdict, o);
+        out->summary.matched += c->base_case && c->cand_case;
     }
+    /* runs that share no case (another suite, the wrong baseline) have tested nothing together:
+     * an all-"new" comparison must not read as a pass */
+    out->summary.too_few_matched = out->summary.matched == 0 ||
+                                   out->summary.matched < o->min_matched * out->summary.total;
     rc = 0;
 out:
     free(rb.v);

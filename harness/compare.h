@@ -3,18 +3,32 @@
  *
  * Cases are matched by kernel, impl, device, dtype, shape, threads and cache state. For a case
  * timed in both runs: the ratio of medians (candidate / base) with a bootstrap confidence
- * interval, and a one-sided Mann-Whitney U test on the raw samples. A case REGRESSES when all
- * three hold:
- *   - the slowdown is significant: p (candidate slower) < alpha;
+ * interval, and a one-sided Mann-Whitney U test on the raw samples (samples marked throttled are
+ * left out, as the statistics leave them out). A case REGRESSES when all three hold:
+ *   - the slowdown is shown: p (candidate slower) < alpha, or the (1 − alpha) CI of the ratio
+ *     lies wholly above 1 + threshold (the CI decides where the U test cannot: with 3 and 4
+ *     samples its smallest possible p is 1/35 = 0.029, never below alpha = 0.01);
  *   - it is larger than the threshold: ratio − 1 > threshold (default 5%, overridable per kernel
  *     pattern, e.g. from a suite group's `threshold = 0.08` or `--threshold-for`);
  *   - it is beyond the noise of both runs: ratio − 1 > noise(base) + noise(cand), where noise is
  *     the relative half-width of a run's own 95% CI of its median.
- * An IMPROVEMENT is the mirror image. Beside the timing: cases new in the candidate, missing from
+ * An IMPROVEMENT is the mirror image. A case is INCONCLUSIVE, and fails the comparison unless
+ * allow_inconclusive, when it cannot be judged and might have regressed:
+ *   - its measured slowdown is above the threshold but neither the U test (too few samples to
+ *     reach alpha) nor the CI (fewer than 3 samples a side, or a CI reaching below
+ *     1 + threshold) can show it;
+ *   - or a side did not reach the minimum number of samples its run asked for (stats.n <
+ *     stats.min_samples, e.g. after throttled samples were set aside): never judged on too few.
+ * A change within the threshold is SAME however few the samples, so identical runs never alarm.
+ * Where both sides stored each sample's SM clock, the note says whether the change survives
+ * clock normalisation (time × clock). Beside the timing: cases new in the candidate, missing from
  * it, newly failing (ok or skipped in the base, a failure status in the candidate), fixed, still
  * failing, and accuracy drops: the relative L2 error grew by more than accuracy_slack × the
  * kernel's tolerance (quantized kernels trade accuracy for speed; a drop inside the tolerance
  * still passes verification, so it is caught here).
+ *
+ * Two runs with no case timed or run in both (or fewer matched than min_matched of all their
+ * cases) cannot vouch for anything: the summary says so (too_few_matched) and the outcome fails.
  */
 #ifndef KB_COMPARE_H
 #define KB_COMPARE_H
@@ -37,6 +51,8 @@ struct compare_options {
     unsigned resamples;      /* bootstrap resamples (2000) */
     uint64_t seed;           /* bootstrap seed (fixed: the same runs give the same verdicts) */
     int cross_machine;       /* 0: refuse runs from different machine fingerprints */
+    int allow_inconclusive;  /* 1: inconclusive cases do not fail the comparison */
+    double min_matched;      /* fraction of all cases that must be in both runs (0: at least one) */
     /* Per-kernel thresholds; the last matching entry wins, so later (command-line) entries
      * override earlier (suite) ones. */
     struct compare_threshold overrides[COMPARE_OVERRIDES_MAX];
@@ -55,6 +71,8 @@ double compare_threshold_for(const struct compare_options *o, const char *kernel
 enum compare_verdict {
     VERDICT_SAME,           /* timed in both, no significant change beyond threshold and noise */
     VERDICT_REGRESSED,
+    VERDICT_INCONCLUSIVE,   /* a slowdown beyond the threshold that the samples cannot decide, or
+                             * a side short of its minimum samples */
     VERDICT_IMPROVED,
     VERDICT_NEW,            /* only in the candidate */
     VERDICT_MISSING,        /* only in the base */
@@ -65,11 +83,12 @@ enum compare_verdict {
     VERDICT_UNTIMED,        /* neither failed nor timed in one of them (skipped) */
     VERDICT_COUNT
 };
-/* "same", "regressed", "improved", "new", "missing", "newly_failing", "still_failing", "fixed",
- * "accuracy_drop", "untimed". */
+/* "same", "regressed", "inconclusive", "improved", "new", "missing", "newly_failing",
+ * "still_failing", "fixed", "accuracy_drop", "untimed". */
 const char *compare_verdict_name(enum compare_verdict v);
-/* 1 for the verdicts that fail a comparison: regressed, newly_failing, accuracy_drop. */
-int compare_verdict_fails(enum compare_verdict v);
+/* 1 for the verdicts that fail a comparison: regressed, newly_failing, accuracy_drop, and
+ * inconclusive unless o->allow_inconclusive. */
+int compare_verdict_fails(enum compare_verdict v, const struct compare_options *o);
 
 struct compare_case {
     /* identity */
@@ -87,15 +106,22 @@ struct compare_case {
     /* the comparison, NaN where not timed in both */
     double ratio, ratio_lo, ratio_hi;     /* cand / base median, with its (1 − alpha) CI */
     double p_slower, p_faster;            /* one-sided U-test p-values */
+    double p_min;                         /* the smallest p the U test can give these sample counts */
     double threshold;                     /* the threshold applied to this case */
+    long base_min_samples, cand_min_samples; /* the minimum each run asked for; -1 unknown */
+    long base_set_aside, cand_set_aside;     /* throttled samples kept out; -1 unknown */
+    double clock_ratio;                   /* the ratio of medians of time × SM clock; NaN unknown */
     enum compare_verdict verdict;
-    char reason[200];                     /* one line: why this verdict */
+    char reason[240];                     /* one line: why this verdict */
+    char note[160];                       /* "" or one more line (clock normalisation) */
 };
 
 struct compare_summary {
     int total;
     int count[VERDICT_COUNT];   /* per verdict */
     int failing;                /* cases whose verdict fails the comparison */
+    int matched;                /* cases in both runs */
+    int too_few_matched;        /* no case in common, or under options.min_matched of them */
 };
 
 struct compare_result {
@@ -113,6 +139,13 @@ struct compare_result {
 int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
                  struct compare_result *out, char *err, size_t errlen);
 void compare_result_free(struct compare_result *r);
+
+/* 1 when a run did not finish ("running", "interrupted", "failed"): its absent cases were not
+ * measured, so they read as missing or new; the commands warn. */
+int compare_run_incomplete(const struct run_row *run);
+/* "no case in common" or "3 of 10 cases in both runs, under --min-matched 0.5" for a result with
+ * too_few_matched; "" otherwise. */
+void compare_matched_problem(const struct compare_result *r, char *buf, size_t len);
 
 /* 1 when two stored cases are the same case (the matching above): kernel, impl, device, dtype,
  * every shape axis, threads and cache state agree. */

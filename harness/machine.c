@@ -19,6 +19,13 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
+#ifndef KB_GIT_COMMIT
+#define KB_GIT_COMMIT "unknown"
+#endif
+#ifndef KB_BUILD_FLAGS
+#define KB_BUILD_FLAGS "unknown"
+#endif
+
 #if defined(__clang__)
 #define KB_COMPILER "clang " __clang_version__
 #elif defined(__GNUC__)
@@ -91,6 +98,8 @@ void machine_info_read(struct machine_info *m)
 
     copy_str(m->compiler, sizeof m->compiler, KB_COMPILER);
     copy_str(m->kbench_version, sizeof m->kbench_version, PACKAGE_VERSION);
+    copy_str(m->git_commit, sizeof m->git_commit, KB_GIT_COMMIT);
+    copy_str(m->build_flags, sizeof m->build_flags, KB_BUILD_FLAGS);
     counters_papi_version(m->papi_version, sizeof m->papi_version);
     describe_gpus(m->gpus, sizeof m->gpus);
 

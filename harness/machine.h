@@ -16,6 +16,8 @@ struct machine_info {
     char os[192];          /* uname: sysname release machine */
     char compiler[96];     /* the compiler kbench was built with */
     char kbench_version[32];
+    char git_commit[64];   /* git describe --always --dirty at configure time, or "unknown" */
+    char build_flags[512]; /* CFLAGS and configure arguments of this build */
     char papi_version[96];
     char gpus[256];        /* "NVIDIA H100 80GB HBM3 (sm_90)", or "" */
     double peak_f32_core;  /* FLOP/s, single core */

@@ -11,21 +11,30 @@
 #include <string.h>
 #include <strings.h>
 
+/* Token results: a number, not a number, or a number too large for a long (which lies outside
+ * every axis' range, and is reported as out of range rather than as unparsable). */
+enum { TOKEN_OK = 0, TOKEN_BAD = -1, TOKEN_HUGE = -2 };
+
 static int parse_long(const char *s, const char *end, long *out)
 {
-    char buf[32];
+    char buf[64];
     size_t len = (size_t)(end - s);
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)s[i]) && !(i == 0 && len > 1 && (s[i] == '-' || s[i] == '+')))
+            return TOKEN_BAD;
     if (len == 0 || len >= sizeof buf)
-        return -1;
+        return len == 0 ? TOKEN_BAD : TOKEN_HUGE;
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *stop;
     errno = 0;
     long v = strtol(buf, &stop, 10);
-    if (errno || *stop != '\0')
-        return -1;
+    if (*stop != '\0' || stop == buf)
+        return TOKEN_BAD;
+    if (errno == ERANGE)
+        return TOKEN_HUGE;
     *out = v;
-    return 0;
+    return TOKEN_OK;
 }
 
 /* Accepts "4096", "4k", "64K", "1m": sequence lengths are usually spelt in powers of 1024. */
@@ -40,10 +49,11 @@ static int parse_size_token(const char *s, const char *end, long *out)
         long mult = last == 'k' ? 1024 : last == 'm' ? 1024 * 1024 : 1;
         if (mult != 1) {
             long v;
+            int rc = parse_long(s, end - 1, &v);
+            if (rc != TOKEN_OK)
+                return rc;
             /* "-9000000000000000000k" overflows too, not only large positive values */
-            if (parse_long(s, end - 1, &v) != 0 || __builtin_mul_overflow(v, mult, out))
-                return -1;
-            return 0;
+            return __builtin_mul_overflow(v, mult, out) ? TOKEN_HUGE : TOKEN_OK;
         }
     }
     return parse_long(s, end, out);
@@ -72,14 +82,15 @@ static int parse_item(const char *s, const char *end, int min, int max, struct i
 {
     const char *c1 = memchr(s, ':', (size_t)(end - s));
     long lo, hi;
+    int rc;
     if (!c1) {
-        if (parse_size_token(s, end, &lo) != 0)
+        if ((rc = parse_size_token(s, end, &lo)) != TOKEN_OK)
             goto bad;
         return axis_push(out, lo, min, max, text, err, errlen);
     }
     const char *c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1));
     const char *hi_end = c2 ? c2 : end;
-    if (parse_size_token(s, c1, &lo) != 0 || parse_size_token(c1 + 1, hi_end, &hi) != 0)
+    if ((rc = parse_size_token(s, c1, &lo)) != TOKEN_OK || (rc = parse_size_token(c1 + 1, hi_end, &hi)) != TOKEN_OK)
         goto bad;
     if (hi < lo) {
         snprintf(err, errlen, "range '%.*s' ends before it starts", (int)(end - s), s);
@@ -95,9 +106,15 @@ static int parse_item(const char *s, const char *end, int min, int max, struct i
             geometric = 1;
         else if (st < end && *st == '+')
             geometric = 0;
-        else
+        else {
+            rc = TOKEN_BAD;
             goto bad;
-        if (parse_size_token(st + 1, end, &step) != 0)
+        }
+        if ((rc = parse_size_token(st + 1, end, &step)) == TOKEN_HUGE) {
+            snprintf(err, errlen, "step in '%.*s' is out of range (at most %d)", (int)(end - s), s, max);
+            return -1;
+        }
+        if (rc != TOKEN_OK)
             goto bad;
         if ((geometric && step < 2) || (!geometric && step < 1)) {
             snprintf(err, errlen, "step in '%.*s' must be x2 or more, or +1 or more", (int)(end - s), s);
@@ -117,6 +134,10 @@ static int parse_item(const char *s, const char *end, int min, int max, struct i
     }
     return 0;
 bad:
+    if (rc == TOKEN_HUGE) {
+        snprintf(err, errlen, "value '%.*s' in '%s' is out of range [%d, %d]", (int)(end - s), s, text, min, max);
+        return -1;
+    }
     snprintf(err, errlen, "cannot parse '%.*s' in '%s' (expected N, N,M,..., LO:HI:xF or LO:HI:+S)",
              (int)(end - s), s, text);
     return -1;
@@ -241,6 +262,81 @@ static int parse_enum_axis(enum kb_axis a, const char *value, struct int_axis *o
     return 0;
 }
 
+/* Levenshtein distance of two short strings, case-insensitive (for "did you mean"). */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int sub = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            int best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* A candidate is close when a couple of letters differ (fewer for short words), or when one is
+ * the other with '-' for '_' ("kv-heads"). */
+static int close_enough(const char *typed, const char *cand)
+{
+    size_t n = strlen(typed);
+    int limit = n <= 3 ? 1 : n <= 6 ? 2 : 3;
+    return edit_distance(typed, cand) <= limit;
+}
+
+static const char *const fixed_keys[] = { "kernels", "devices", "dtype", "threads", "cache", "preset", NULL };
+
+int plan_suggest_key(const char *typed, char *out, size_t outlen)
+{
+    const char *best = NULL;
+    int best_d = 99;
+    for (int i = 0; fixed_keys[i]; i++) {
+        int d = edit_distance(typed, fixed_keys[i]);
+        if (d < best_d && close_enough(typed, fixed_keys[i]))
+            best = fixed_keys[i], best_d = d;
+    }
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        /* the store's column name ("seq_len", "gemm_m") is a natural guess for the key */
+        const char *forms[] = { ax->key, ax->column };
+        for (int f = 0; f < 2; f++) {
+            int d = edit_distance(typed, forms[f]);
+            if (d < best_d && close_enough(typed, forms[f]))
+                best = ax->key, best_d = d;
+        }
+    }
+    if (!best || strcmp(best, typed) == 0)
+        return -1;
+    snprintf(out, outlen, "%s", best);
+    return 0;
+}
+
+static void unknown_key_message(const char *key, char *err, size_t errlen)
+{
+    char guess[32];
+    int w;
+    if (plan_suggest_key(key, guess, sizeof guess) == 0)
+        w = snprintf(err, errlen, "unknown axis '%s' (did you mean %s?; expected", key, guess);
+    else
+        w = snprintf(err, errlen, "unknown axis '%s' (expected", key);
+    for (int i = 0; fixed_keys[i] && w > 0 && (size_t)w < errlen; i++)
+        w += snprintf(err + w, errlen - (size_t)w, "%s%s", i ? ", " : " ", fixed_keys[i]);
+    for (int i = 0; i < KB_AXIS_COUNT && w > 0 && (size_t)w < errlen; i++)
+        w += snprintf(err + w, errlen - (size_t)w, ", %s", kb_axis_info((enum kb_axis)i)->key);
+    if (w > 0 && (size_t)w < errlen)
+        snprintf(err + w, errlen - (size_t)w, ")");
+}
+
 int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen)
 {
     char sub[200];
@@ -265,9 +361,14 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
     if (strcmp(key, "preset") == 0) {
         const struct kb_preset *p = kb_preset_find(value);
         if (!p) {
-            int w = snprintf(err, errlen, "unknown preset '%s' (expected", value);
             size_t np;
             const struct kb_preset *all = kb_presets(&np);
+            const char *near = NULL;
+            for (size_t i = 0; i < np && !near; i++)
+                if (close_enough(value, all[i].name))
+                    near = all[i].name;
+            int w = snprintf(err, errlen, "unknown preset '%s' (%s%s%sexpected", value, near ? "did you mean " : "",
+                             near ? near : "", near ? "?; " : "");
             for (size_t i = 0; i < np && w > 0 && (size_t)w < errlen; i++)
                 w += snprintf(err + w, errlen - (size_t)w, "%s%s", i ? ", " : " ", all[i].name);
             if (w > 0 && (size_t)w < errlen)
@@ -313,24 +414,91 @@ int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char 
         return 0;
     }
     if (strcmp(key, "cache") == 0) {
-        if (strcmp(value, "hot") == 0)
-            s->cold_cache = 0;
-        else if (strcmp(value, "cold") == 0)
-            s->cold_cache = 1;
-        else if (strcmp(value, "both") == 0)
-            s->cold_cache = 2;
-        else {
-            snprintf(err, errlen, "bad cache '%s' (expected hot, cold or both)", value);
+        /* a list like every axis: hot,cold is both */
+        char tmp[4][96];
+        int n, hot = 0, cold = 0;
+        if (split_list(value, tmp, sizeof tmp[0], 4, &n, key, err, errlen) != 0)
             return -1;
+        for (int i = 0; i < n; i++) {
+            if (strcasecmp(tmp[i], "hot") == 0)
+                hot = 1;
+            else if (strcasecmp(tmp[i], "cold") == 0)
+                cold = 1;
+            else if (strcasecmp(tmp[i], "both") == 0)
+                hot = cold = 1;
+            else {
+                snprintf(err, errlen, "unknown cache '%s' (expected hot, cold, both or a list: hot,cold)", tmp[i]);
+                return -1;
+            }
         }
+        s->cold_cache = hot && cold ? 2 : cold;
         return 0;
     }
-    int w = snprintf(err, errlen, "unknown axis '%s' (expected kernels, devices, dtype, threads, cache, preset", key);
-    for (int i = 0; i < KB_AXIS_COUNT && w > 0 && (size_t)w < errlen; i++)
-        w += snprintf(err + w, errlen - (size_t)w, ", %s", kb_axis_info((enum kb_axis)i)->key);
-    if (w > 0 && (size_t)w < errlen)
-        snprintf(err + w, errlen - (size_t)w, ")");
+    unknown_key_message(key, err, errlen);
     return -2;
+}
+
+static void join_ints(const struct int_axis *a, enum kb_axis axis, int is_enum, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < a->n; i++) {
+        const char *name = is_enum ? kb_axis_value_name(axis, a->v[i]) : NULL;
+        int w = name ? snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "", name)
+                     : snprintf(buf + used, used < len ? len - used : 0, "%s%d", i ? "," : "", a->v[i]);
+        if (w < 0 || used + (size_t)w >= len)
+            return;
+        used += (size_t)w;
+    }
+}
+
+static void join_strings(const char *items, size_t stride, int n, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + used, used < len ? len - used : 0, "%s%s", i ? "," : "", items + (size_t)i * stride);
+        if (w < 0 || used + (size_t)w >= len)
+            return;
+        used += (size_t)w;
+    }
+}
+
+void plan_spec_value_string(const struct plan_spec *s, const char *key, char *buf, size_t len)
+{
+    int a = kb_axis_by_key(key);
+    if (a >= 0) {
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        struct int_axis v = s->axis[a];
+        if (v.n == 0 && a == KB_AXIS_KV_HEADS) {
+            snprintf(buf, len, "=heads");
+            return;
+        }
+        if (v.n == 0)
+            v = (struct int_axis){ 1, { ax->fallback } };
+        join_ints(&v, (enum kb_axis)a, ax->kind == KB_AXIS_KIND_ENUM, buf, len);
+    } else if (strcmp(key, "kernels") == 0) {
+        join_strings(s->kernels[0], sizeof s->kernels[0], s->n_kernels, buf, len);
+    } else if (strcmp(key, "devices") == 0) {
+        join_strings(s->devices[0], sizeof s->devices[0], s->n_devices, buf, len);
+    } else if (strcmp(key, "dtype") == 0) {
+        if (!s->dtype_given) {
+            snprintf(buf, len, "f32 or own"); /* natural_dtype: f32, else the kernel's own */
+            return;
+        }
+        size_t used = 0;
+        buf[0] = '\0';
+        for (int i = 0; i < s->n_dtypes && used < len; i++)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", kb_dtype_name(s->dtypes[i]));
+    } else if (strcmp(key, "threads") == 0) {
+        join_ints(&s->threads, KB_AXIS_COUNT, 0, buf, len);
+    } else if (strcmp(key, "cache") == 0) {
+        snprintf(buf, len, "%s", s->cold_cache == 2 ? "hot,cold" : s->cold_cache ? "cold" : "hot");
+    } else {
+        snprintf(buf, len, "-");
+    }
 }
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
@@ -405,6 +573,42 @@ static struct int_axis axis_values(const struct plan_spec *s, enum kb_axis a)
     return (struct int_axis){ 1, { kb_axis_info(a)->fallback } };
 }
 
+int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t errlen)
+{
+#define USES(a) (mask & KB_AXIS_BIT(a))
+    if (USES(KB_AXIS_HEADS) && USES(KB_AXIS_KV_HEADS) && s->kv_heads > 0) {
+        if (s->kv_heads > s->heads) {
+            snprintf(err, errlen, "--kv-heads %d is more than --heads %d: each key/value head serves a "
+                     "group of query heads", s->kv_heads, s->heads);
+            return -1;
+        }
+        if (s->heads % s->kv_heads != 0) {
+            snprintf(err, errlen, "--heads %d is not a multiple of --kv-heads %d: each key/value head "
+                     "serves a whole group of query heads", s->heads, s->kv_heads);
+            return -1;
+        }
+    }
+    if (USES(KB_AXIS_EXPERTS) && USES(KB_AXIS_TOP_K) && s->top_k > s->experts) {
+        snprintf(err, errlen, "--top-k %d is more than --experts %d: a token cannot choose more experts "
+                 "than there are", s->top_k, s->experts);
+        return -1;
+    }
+    if (USES(KB_AXIS_DECAY) && s->decay && !s->causal && !s->decode) {
+        snprintf(err, errlen, "--decay 1 needs causal order: give --causal 1%s", USES(KB_AXIS_DECODE) ?
+                 " or --decode 1" : "");
+        return -1;
+    }
+    /* a transformer block splits its width into the heads */
+    if (USES(KB_AXIS_HIDDEN) && USES(KB_AXIS_HEADS) && USES(KB_AXIS_HEAD_DIM) &&
+        (double)s->heads * s->head_dim != (double)s->hidden) {
+        snprintf(err, errlen, "--hidden %d is not --heads %d x --head-dim %d = %.0f", s->hidden, s->heads,
+                 s->head_dim, (double)s->heads * s->head_dim);
+        return -1;
+    }
+#undef USES
+    return 0;
+}
+
 /* Every shape of the cartesian product of the axes the kernel uses, in odometer order (the
  * last axis turns fastest, so a sweep over seq lists each N of one configuration together). */
 static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, const char *device,
@@ -429,6 +633,12 @@ static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, c
             kb_shape_set(&shape, used[i], values[i].v[idx[i]]);
         if ((mask & KB_AXIS_BIT(KB_AXIS_KV_HEADS)) && shape.kv_heads == 0)
             shape.kv_heads = shape.heads;
+        if (plan_check_shape(mask, &shape, err, errlen) != 0) {
+            size_t at = strlen(err);
+            snprintf(err + at, errlen - at, " (for %s@%s%s%s%s)", k->name, k->impl,
+                     *s->group ? ", suite group [" : "", s->group, *s->group ? "]" : "");
+            return -1;
+        }
         for (int th = 0; th < th_n; th++)
             for (int cm = 0; cm < n_cold; cm++) {
                 struct plan_case c;
@@ -480,7 +690,7 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
     if (s->cold_cache >= 1)
         cold_modes[n_cold++] = 1;
     for (int p = 0; p < s->n_kernels; p++) {
-        int matched = 0;
+        int matched = 0, on_device = 0, planned = 0; /* planned: some case (maybe a duplicate) */
         for (size_t ki = 0; ki < nk; ki++) {
             const struct kb_kernel *k = all[ki];
             if (!kb_kernel_matches(k, s->kernels[p]))
@@ -489,7 +699,9 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
             for (int di = 0; di < s->n_devices; di++) {
                 if (!device_kind_matches(k, s->devices[di]))
                     continue;
+                on_device = 1;
                 if (!s->dtype_given) {
+                    planned = 1;
                     if (expand_kernel(s, k, s->devices[di], natural_dtype(k), cold_modes, n_cold, plan, err,
                                       errlen) != 0)
                         return -1;
@@ -498,6 +710,7 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
                 for (int ti = 0; ti < s->n_dtypes; ti++) {
                     if (!(k->dtypes & KB_DTYPE_BIT(s->dtypes[ti])))
                         continue;
+                    planned = 1;
                     if (expand_kernel(s, k, s->devices[di], s->dtypes[ti], cold_modes, n_cold, plan,
                                       err, errlen) != 0)
                         return -1;
@@ -506,6 +719,28 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
         }
         if (!matched) {
             snprintf(err, errlen, "no kernel matches '%s' (see 'kbench list')", s->kernels[p]);
+            return -1;
+        }
+        /* A pattern that names kernels none of which runs in this sweep planned nothing: say why
+         * rather than plan an empty (or silently shorter) run. */
+        if (!planned && !on_device) {
+            char devs[160];
+            join_strings(s->devices[0], sizeof s->devices[0], s->n_devices, devs, sizeof devs);
+            snprintf(err, errlen, "'%s' matches only kernels of other devices than %s (a CUDA kernel needs "
+                     "--devices cuda:N)%s%s%s", s->kernels[p], devs, *s->group ? " in suite group [" : "",
+                     s->group, *s->group ? "]" : "");
+            return -1;
+        }
+        if (!planned) {
+            char types[96];
+            size_t used = 0;
+            types[0] = '\0';
+            for (int i = 0; i < s->n_dtypes && used < sizeof types; i++)
+                used += (size_t)snprintf(types + used, sizeof types - used, "%s%s", i ? "," : "",
+                                         kb_dtype_name(s->dtypes[i]));
+            snprintf(err, errlen, "no kernel matching '%s' takes dtype %s ('kbench list --long' shows each "
+                     "kernel's dtypes)%s%s%s", s->kernels[p], types, *s->group ? " in suite group [" : "",
+                     s->group, *s->group ? "]" : "");
             return -1;
         }
     }

@@ -42,7 +42,7 @@ struct plan_spec {
      * axis' fallback value (kb_axis_info), except kv_heads, which then equals heads. */
     struct int_axis axis[KB_AXIS_COUNT];
     struct int_axis threads;
-    int cold_cache;       /* 0 hot, 1 cold, 2 both */
+    int cold_cache;       /* 0 hot, 1 cold, 2 both (cache = hot,cold) */
     char group[64];       /* the suite section it came from, "" on the command line */
     double threshold;     /* suite key `threshold`: the group's regression threshold for compare
                            * (a fraction, 0.08 = 8%); 0 when not set. Planning ignores it. */
@@ -52,11 +52,15 @@ struct plan_spec {
  * threads 1, hot cache; every other axis empty (its fallback). */
 void plan_spec_default(struct plan_spec *s);
 
-/* Sets one axis by name: kernels, devices, dtype, threads, cache (hot|cold|both), preset (a
+/* Sets one axis by name: kernels, devices, dtype, threads, cache (a list of hot, cold; both), preset (a
  * model's shapes, datasets/presets.h), or any shape axis key (kb_axis_info: batch, heads, seq,
  * m, tokens, routing, ...). Returns 0; -1 with a message naming a bad value; -2 with a message
  * for an unknown key. */
 int plan_spec_set(struct plan_spec *s, const char *key, const char *value, char *err, size_t errlen);
+
+/* The value of one key (as plan_spec_set takes it) that the spec plans with: "512,1024,2048",
+ * "attention.*", "hot", "=heads" for an unset kv_heads, an unset shape axis' fallback. */
+void plan_spec_value_string(const struct plan_spec *s, const char *key, char *buf, size_t len);
 
 /* Loads a suite file into up to max specs (one per group, each starting from base).
  * Errors name the file and line. Returns the number of groups, or -1. */
@@ -87,9 +91,21 @@ struct plan {
     size_t n, cap;
 };
 
-/* Expands specs into plan (appending). A pattern that matches no kernel is an error naming it.
- * Returns 0 or -1. */
+/* Expands specs into plan (appending). A pattern that matches no kernel is an error naming it,
+ * and so is a shape plan_check_shape refuses. Returns 0 or -1. */
 int plan_build(const struct plan_spec *specs, int n_specs, struct plan *plan, char *err, size_t errlen);
+
+/* Checks the relations between the axes of one shape that no kernel could satisfy, whatever the
+ * hardware: kv_heads dividing heads, top_k at most experts, decay only in causal order, a
+ * block's hidden = heads x head_dim (for the axes in mask, the kernel's). Returns 0, or -1 with
+ * a message naming the values as the flags that set them. plan_build applies it to every case:
+ * such a sweep is the user's error, not a case to skip. Limits of one implementation (d = 128
+ * only, memory, a GPU feature) are not checked here: those cases run and are stored skipped. */
+int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t errlen);
+
+/* The axis key closest to a mistyped one (a key, or a store column such as "seq_len"): 0 with it
+ * in out, or -1 when none is close. */
+int plan_suggest_key(const char *typed, char *out, size_t outlen);
 
 /* Keeps only the cases of shard i of n (1-based i), by a stable hash of each case. */
 void plan_shard(struct plan *plan, int i, int n);

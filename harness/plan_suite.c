@@ -6,7 +6,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define SUITE_KEYS_MAX 64
+
+/* The keys set so far in one group (or at the top): a key given twice is a mistake, since the
+ * second would silently win. */
+struct seen_keys {
+    char key[SUITE_KEYS_MAX][48];
+    int line[SUITE_KEYS_MAX];
+    int n;
+};
+
+/* 0, or the line where key was first set (and the key is recorded when new). */
+static int seen_before(struct seen_keys *k, const char *key, int line)
+{
+    for (int i = 0; i < k->n; i++)
+        if (strcmp(k->key[i], key) == 0)
+            return k->line[i];
+    if (k->n < SUITE_KEYS_MAX && strlen(key) < sizeof k->key[0]) {
+        strcpy(k->key[k->n], key);
+        k->line[k->n++] = line;
+    }
+    return 0;
+}
 
 int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, struct plan_spec *out,
                      int max, char *name, size_t namelen, char *err, size_t errlen)
@@ -15,6 +39,8 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
     int n = 0, in_group = 0, rc = -1, got;
     struct kv_reader rd;
     struct kv_line kv;
+    struct seen_keys keys; /* of the current group */
+    memset(&keys, 0, sizeof keys);
     kv_open(&rd, f, label);
     if (name && namelen)
         name[0] = '\0';
@@ -24,11 +50,24 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
                 kv_error(&rd, 0, err, errlen, "more than %d groups", max);
                 goto done;
             }
+            for (int g = 0; g < n; g++)
+                if (strcmp(out[g].group, kv.section) == 0) {
+                    kv_error(&rd, 0, err, errlen, "group [%s] appears twice in the file", kv.section);
+                    goto done;
+                }
+            memset(&keys, 0, sizeof keys);
             out[n] = top;
             snprintf(out[n].group, sizeof out[n].group, "%s", kv.section);
             n++;
             in_group = 1;
             continue;
+        }
+        int first = seen_before(&keys, kv.key, rd.lineno);
+        if (first) {
+            kv_error(&rd, kv.key_col, err, errlen, "'%s' is set twice in %s%s%s (first on line %d)", kv.key,
+                     in_group ? "group [" : "the top of the file", in_group ? out[n - 1].group : "",
+                     in_group ? "]" : "", first);
+            goto done;
         }
         if (strcmp(kv.key, "name") == 0 && !in_group) {
             if (name && namelen)
@@ -70,6 +109,11 @@ done:
 int plan_suite_load(const char *path, const struct plan_spec *base, struct plan_spec *out, int max,
                     char *name, size_t namelen, char *err, size_t errlen)
 {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "suite '%s' is a folder, not a suite file: name one of its NAME.suite files", path);
+        return -1;
+    }
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "cannot open suite '%s': %m", path);
@@ -91,7 +135,9 @@ static int try_path(char *path, size_t len, const char *dir, const char *name)
 
 int plan_suite_find(const char *name, char *path, size_t pathlen)
 {
-    if (strchr(name, '/') || strstr(name, ".suite")) {
+    struct stat sb;
+    /* a folder is found as itself, so that loading it can say it is one */
+    if (strchr(name, '/') || strstr(name, ".suite") || (stat(name, &sb) == 0 && S_ISDIR(sb.st_mode))) {
         if ((size_t)snprintf(path, pathlen, "%s", name) >= pathlen)
             return -1;
         return access(path, R_OK) == 0 ? 0 : -1;

@@ -61,7 +61,9 @@ void progress_case_start(struct progress *p, const char *label)
 void progress_case_done(struct progress *p, const char *label, const char *status, const char *summary)
 {
     p->done++;
-    if (strcmp(status, "ok") != 0)
+    if (strcmp(status, "skipped") == 0)
+        p->skipped++;
+    else if (strcmp(status, "ok") != 0)
         p->failed++;
     if (p->quiet)
         return;
@@ -87,5 +89,8 @@ void progress_end(struct progress *p)
     double elapsed = now() - p->t0;
     if (p->tty)
         fprintf(p->out, "\r\033[K");
-    fprintf(p->out, "%zu cases in %.1f s, %zu not ok\n", p->done, elapsed, p->failed);
+    fprintf(p->out, "%zu case%s in %.1f s, %zu not ok", p->done, p->done == 1 ? "" : "s", elapsed, p->failed);
+    if (p->skipped)
+        fprintf(p->out, ", %zu skipped", p->skipped);
+    fputc('\n', p->out);
 }

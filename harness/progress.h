@@ -8,7 +8,7 @@
 struct progress {
     FILE *out;
     int tty;
-    size_t total, done, failed;
+    size_t total, done, failed, skipped; /* skipped: did not fit this machine, not a failure */
     double t0, last_draw;
     int quiet;
 };
@@ -18,6 +18,7 @@ void progress_begin(struct progress *p, FILE *out, size_t total, int quiet);
 void progress_case_start(struct progress *p, const char *label);
 /* After a case: one line (plain) or the redrawn bar (terminal). */
 void progress_case_done(struct progress *p, const char *label, const char *status, const char *summary);
+/* "N cases in T s, F not ok" (and ", S skipped" when any were). */
 void progress_end(struct progress *p);
 
 #endif

@@ -136,6 +136,14 @@ bad:
     return -1;
 }
 
+double regress_mann_whitney_min_p(size_t n_base, size_t n_cand)
+{
+    if (n_base == 0 || n_cand == 0)
+        return 1.0;
+    double n = (double)n_base, m = (double)n_cand; /* log C(n + m, n) through lgamma: no overflow */
+    return exp(lgamma(n + 1) + lgamma(m + 1) - lgamma(n + m + 1));
+}
+
 /* ---- bootstrap ratio of medians ----------------------------------------------------------------- */
 
 int regress_ratio_ci(const double *base, size_t n_base, const double *cand, size_t n_cand,

@@ -24,6 +24,11 @@ struct mann_whitney {
 int regress_mann_whitney(const double *base, size_t n_base, const double *cand, size_t n_cand,
                          struct mann_whitney *out);
 
+/* The smallest one-sided p the test can give for these sample sizes: every candidate sample on
+ * one side of every base sample, 1 / C(n_base + n_cand, n_base) (ties only raise it). When it is
+ * not below alpha, no data can make the test significant: 3 vs 4 samples give 1/35 = 0.029. */
+double regress_mann_whitney_min_p(size_t n_base, size_t n_cand);
+
 /* Bootstrap CI of median(cand) / median(base): both samples resampled independently, `resamples`
  * times (cut for very large samples to bound the work, never below 200), from a splitmix64
  * stream seeded by `seed`, so the same inputs and seed give the same interval. level is the

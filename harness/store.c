@@ -847,6 +847,39 @@ static int store_argv(struct store *s, int64_t run_id, int argc, char **argv)
     return rc;
 }
 
+/* What built kbench (v10), in the run's own transaction. */
+static int store_run_build(struct store *s, int64_t run_id, const struct run_info *info)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE runs SET git_commit = ?, build_flags = ? WHERE id = ?", &st,
+                "store the build of kbench") != 0)
+        return -1;
+    int bad = bind_opt_text(st, 1, info->git_commit) != SQLITE_OK;
+    bad += bind_opt_text(st, 2, info->build_flags) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 3, run_id) != SQLITE_OK;
+    int rc = bad || sqlite3_step(st) != SQLITE_DONE ? fail_sql(s, "store the build of kbench") : 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void store_get_run_build(struct store *s, int64_t run_id, char *commit, size_t commit_len, char *flags,
+                         size_t flags_len)
+{
+    if (commit_len)
+        commit[0] = '\0';
+    if (flags_len)
+        flags[0] = '\0';
+    sqlite3_stmt *st;
+    /* prepared directly: a database this build has not migrated lacks the columns, which is no error */
+    if (sqlite3_prepare_v2(s->db, "SELECT git_commit, build_flags FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_bind_int64(st, 1, run_id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        col_text(st, 0, commit, commit_len);
+        col_text(st, 1, flags, flags_len);
+    }
+    sqlite3_finalize(st);
+}
+
 void store_free_argv(char **argv)
 {
     for (char **a = argv; a && *a; a++)
@@ -879,14 +912,11 @@ int store_run_resumable(struct store *s, int64_t run_id)
     return rc;
 }
 
-int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+int store_run_args(struct store *s, int64_t run_id, int *argc, char ***argv)
 {
     *argc = 0;
     *argv = NULL;
-    if (writable(s) != 0 || store_run_resumable(s, run_id) != 0)
-        return -1;
     sqlite3_stmt *st;
-    int rc;
     if (prepare(s, "SELECT j.value FROM runs r, json_each(r.argv) j WHERE r.id = ? ORDER BY j.key", &st,
                 "read the run's arguments") != 0)
         return -1;
@@ -911,6 +941,22 @@ int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
         store_free_argv(v);
         return fail(s, "out of memory reading the run's arguments");
     }
+    *argc = (int)n;
+    *argv = v;
+    return 0;
+}
+
+int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv)
+{
+    *argc = 0;
+    *argv = NULL;
+    if (writable(s) != 0 || store_run_resumable(s, run_id) != 0)
+        return -1;
+    char **v;
+    int n, rc;
+    sqlite3_stmt *st;
+    if (store_run_args(s, run_id, &n, &v) != 0)
+        return -1;
     char host[256];
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "unknown");
@@ -988,7 +1034,7 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     id = sqlite3_last_insert_rowid(s->db);
     if (info->tag && insert_tag(s, id, info->tag) != 0)
         goto fail;
-    if (store_argv(s, id, info->argc, info->argv) != 0)
+    if (store_argv(s, id, info->argc, info->argv) != 0 || store_run_build(s, id, info) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)
         goto fail;
@@ -1670,6 +1716,98 @@ long store_get_samples(struct store *s, int64_t case_id, double **out)
     sqlite3_finalize(st);
     *out = v;
     return got;
+}
+
+/* ---- what compare reads from the sampling columns (schema v8), where the file has them ---- */
+
+/* 1 when table has the column, 0 when not (an older file), -1 on error. */
+static int has_column(struct store *s, const char *table, const char *column)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", &st, "read the table layout") != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), found = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return fail_sql(s, "read the table layout");
+    return found;
+}
+
+/* One nullable integer of a case's stats row: -1 when the column or value is absent. */
+static int stats_int(struct store *s, int64_t case_id, const char *column, long *out)
+{
+    *out = -1;
+    int have = has_column(s, "stats", column);
+    if (have <= 0)
+        return have;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT %s FROM stats WHERE case_id = ?", column);
+    sqlite3_stmt *st;
+    if (prepare(s, sql, &st, "read the statistics") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *out = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail_sql(s, "read the statistics");
+    return 0;
+}
+
+int store_get_case_sampling(struct store *s, int64_t case_id, struct case_sampling *out)
+{
+    if (stats_int(s, case_id, "min_samples", &out->min_samples) != 0 ||
+        stats_int(s, case_id, "set_aside", &out->set_aside) != 0)
+        return -1;
+    return 0;
+}
+
+long store_get_samples_clocked(struct store *s, int64_t case_id, double **seconds, double **clock_mhz)
+{
+    *seconds = *clock_mhz = NULL;
+    int clocks = has_column(s, "samples", "sm_clock_mhz"), marks = has_column(s, "samples", "throttled");
+    if (clocks < 0 || marks < 0 || case_exists(s, case_id) != 0)
+        return -1;
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT seconds, %s FROM samples WHERE case_id = ?%s ORDER BY idx",
+             clocks ? "sm_clock_mhz" : "NULL", marks ? " AND (throttled IS NULL OR throttled = 0)" : "");
+    sqlite3_stmt *st;
+    if (prepare(s, sql, &st, "read the samples") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, case_id);
+    size_t got = 0, cap = 0;
+    double *v = NULL, *c = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (got == cap) {
+            cap = cap ? 2 * cap : 64;
+            double *nv = realloc(v, cap * sizeof *v), *nc = nv ? realloc(c, cap * sizeof *c) : NULL;
+            if (nv)
+                v = nv;
+            if (nc)
+                c = nc;
+            if (!nv || !nc) {
+                sqlite3_finalize(st);
+                free(v);
+                free(c);
+                return fail(s, "out of memory reading the samples of case %lld from %s", (long long)case_id, s->path);
+            }
+        }
+        v[got] = col_real(st, 0);
+        c[got++] = col_real(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        free(c);
+        return fail_sql(s, "read the samples");
+    }
+    *seconds = v;
+    *clock_mhz = c;
+    return (long)got;
 }
 
 int store_get_machine(struct store *s, int64_t run_id, struct machine_info *out)

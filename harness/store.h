@@ -44,6 +44,8 @@ struct run_info {
     const char *tag;        /* NULL or a tag name */
     const char *kbench_version;
     const char *compiler;
+    const char *git_commit;  /* NULL: not recorded */
+    const char *build_flags;
     int planned_cases;
     /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
      * to store_machine_upsert through the same handle, when that was this run's machine. */
@@ -60,6 +62,8 @@ int store_run_finish(struct store *s, int64_t run_id, const char *status);
  * "running" under this process, and returns its stored arguments (malloc'd array of malloc'd
  * strings, NULL-terminated; free with store_free_argv) in *argv and their count in *argc. */
 int store_run_reopen(struct store *s, int64_t run_id, int *argc, char ***argv);
+/* The run's stored arguments (after "run"), as store_run_reopen returns them, changing nothing. */
+int store_run_args(struct store *s, int64_t run_id, int *argc, char ***argv);
 /* 0 when the run can be resumed (not complete, arguments stored), else -1 with the reason. */
 int store_run_resumable(struct store *s, int64_t run_id);
 void store_free_argv(char **argv);
@@ -94,6 +98,10 @@ struct run_row {
 /* Calls fn for each run, newest first (limit <= 0: all); stops early when fn returns non-zero. */
 int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *, void *), void *ctx);
 int store_get_run(struct store *s, int64_t run_id, struct run_row *out);
+/* The git commit and build flags of the kbench that measured the run (schema v10); "" where not
+ * recorded (older runs, or a database older than v10 opened without migrating). */
+void store_get_run_build(struct store *s, int64_t run_id, char *commit, size_t commit_len, char *flags,
+                         size_t flags_len);
 
 struct result_row {
     int64_t case_id, run_id;
@@ -120,6 +128,17 @@ int store_list_counters(struct store *s, int64_t case_id, int (*fn)(const struct
 int store_list_gpu_kernels(struct store *s, int64_t case_id, struct gpu_trace *out);
 /* The raw samples of a case (per-call seconds), malloc'd into *out; returns the count or -1. */
 long store_get_samples(struct store *s, int64_t case_id, double **out);
+/* What compare needs beyond struct kb_stats from the sampling columns of schema v8
+ * (stats.min_samples, stats.set_aside): -1 where the file predates them or holds NULL. */
+struct case_sampling {
+    long min_samples;  /* the minimum the run asked for */
+    long set_aside;    /* throttled samples kept out of the statistics */
+};
+int store_get_case_sampling(struct store *s, int64_t case_id, struct case_sampling *out);
+/* The samples the statistics used, in order: those marked throttled (samples.throttled = 1) are
+ * left out. *seconds gets per-call seconds and *clock_mhz each one's SM clock (NaN unknown or
+ * before schema v8); both malloc'd (NULL when none). Returns the count or -1. */
+long store_get_samples_clocked(struct store *s, int64_t case_id, double **seconds, double **clock_mhz);
 
 /* A paper claim judged on a machine (kbench claims). */
 struct claim_row {

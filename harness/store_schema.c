@@ -408,6 +408,18 @@ static const char schema_v7[] =
     "    PRIMARY KEY (case_id, idx)\n"
     ") WITHOUT ROWID;\n";
 
+/* Version 10: what built kbench, beside runs.compiler: the source's `git describe --always
+ * --dirty` at configure time ('unknown' outside a git checkout) and the compiler flags and
+ * configure arguments. NULL for runs stored before. And runs.cmdline becomes a command a user
+ * can paste: older versions wrote "kbench --seq ..." without the "run" (their arguments are
+ * not re-quoted). */
+static const char schema_v10[] =
+    "ALTER TABLE runs ADD COLUMN git_commit TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN build_flags TEXT;\n"
+    "UPDATE runs SET cmdline = 'kbench run' || substr(cmdline, 7)\n"
+    " WHERE cmdline = 'kbench' OR (cmdline LIKE 'kbench %' AND cmdline NOT LIKE 'kbench run %'\n"
+    "                              AND cmdline <> 'kbench run');\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -416,6 +428,11 @@ static const struct store_migration migrations[] = {
     { 5, "claims: paper claims judged on this machine", schema_v5 },
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
+    /* PLACEHOLDERS on branch wt-planner only: versions 8 and 9 belong to the sampling and the
+     * store/exports changes of issue 15, merged separately; these two lines go at that merge. */
+    { 8, "reserved (sampling)", "" },
+    { 9, "reserved (store and exports)", "" },
+    { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

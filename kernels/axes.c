@@ -33,23 +33,23 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                      "key blocks kept per query block (block-sparse)"),
     [KB_AXIS_CHUNK] = INT_AXIS("chunk", "chunk", "chunk", 1, 1 << 16, 64, "chunk length (chunkwise linear attention)"),
     [KB_AXIS_FEATURE] = ENUM_AXIS("feature", "feature_map", NULL, feature_names, KB_FEATURE_ELU1,
-                                  "linear-attention feature map: elu1 or relu"),
+                                  "linear-attention feature map"),
     [KB_AXIS_DECAY] = BOOL_AXIS("decay", "decay", 0, "1: per-head exponential decay"),
     [KB_AXIS_M] = INT_AXIS("m", "gemm_m", "M", 1, 1 << 24, 512, "GEMM rows M (tokens)"),
     [KB_AXIS_N] = INT_AXIS("n", "gemm_n", "N", 1, 1 << 24, 512, "GEMM columns N (output features)"),
     [KB_AXIS_K] = INT_AXIS("k", "gemm_k", "K", 1, 1 << 24, 512, "GEMM depth K (input features)"),
     [KB_AXIS_GROUP] = INT_AXIS("group", "group_size", "g", 1, 1 << 20, 128, "elements per quantization group"),
     [KB_AXIS_GRANULARITY] = ENUM_AXIS("granularity", "granularity", "scale", granularity_names, KB_GRAN_CHANNEL,
-                                      "quantization scale per tensor, channel or group"),
+                                      "quantization scale: per tensor, per output channel or per group"),
     [KB_AXIS_TOKENS] = INT_AXIS("tokens", "tokens", "T", 1, 1 << 24, 256, "MoE tokens T"),
     [KB_AXIS_HIDDEN] = INT_AXIS("hidden", "hidden", "hid", 1, 1 << 20, 512, "model width h"),
     [KB_AXIS_FFN] = INT_AXIS("ffn", "ffn", "f", 1, 1 << 20, 1024, "expert FFN width f"),
     [KB_AXIS_EXPERTS] = INT_AXIS("experts", "experts", "E", 1, 1 << 16, 8, "experts E"),
-    [KB_AXIS_TOP_K] = INT_AXIS("top_k", "top_k", "top", 1, 1 << 10, 2, "experts per token"),
+    [KB_AXIS_TOP_K] = INT_AXIS("top_k", "top_k", "top", 1, 64, 2, "experts per token"), /* 64: MOE_MAX_TOPK (moe.h) */
     [KB_AXIS_ROUTING] = ENUM_AXIS("routing", "routing", "route", routing_names, KB_ROUTING_UNIFORM,
-                                  "router skew: uniform, zipf or one (all tokens prefer one expert)"),
+                                  "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
-                                "input distribution: normal, uniform or outlier (a few channels x50-x100)"),
+                                "input distribution (outlier: a few channels x50-x100)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -101,6 +101,31 @@ int kb_axis_value_parse(enum kb_axis a, const char *name)
         if (strcasecmp(ax->names[v], name) == 0)
             return v;
     return -1;
+}
+
+void kb_axis_values_string(enum kb_axis a, char *buf, size_t len)
+{
+    const struct kb_axis_info *ax = kb_axis_info(a);
+    if (len)
+        buf[0] = '\0';
+    if (!ax)
+        return;
+    if (ax->kind == KB_AXIS_KIND_BOOL) {
+        snprintf(buf, len, "0,1");
+        return;
+    }
+    if (ax->kind == KB_AXIS_KIND_INT) {
+        snprintf(buf, len, "%d..%d", ax->min, ax->max);
+        return;
+    }
+    size_t used = 0;
+    for (int v = 1; v <= ax->max; v++) {
+        int w = snprintf(buf + used, used < len ? len - used : 0, "%s,", ax->names[v]);
+        if (w < 0 || used + (size_t)w >= len)
+            return;
+        used += (size_t)w;
+    }
+    snprintf(buf + used, used < len ? len - used : 0, "all");
 }
 
 void kb_shape_string(const struct kb_shape *s, uint64_t mask, char *buf, size_t len)

@@ -129,6 +129,8 @@ void kb_shape_set(struct kb_shape *s, enum kb_axis a, int value);
 const char *kb_axis_value_name(enum kb_axis a, int value);
 /* Parses an enum value name; returns the value (>= 1) or -1. */
 int kb_axis_value_parse(enum kb_axis a, const char *name);
+/* Every value the planner accepts for the axis: "1..4096", "0,1", "uniform,zipf,one,all". */
+void kb_axis_values_string(enum kb_axis a, char *buf, size_t len);
 /* "b=1 h=8 n=4096 d=128 causal", "M=512 N=512 K=512 g=128 group", "T=4096 hid=4096 ...":
  * the axes in `axes` (0: every non-zero field). */
 void kb_shape_string(const struct kb_shape *s, uint64_t axes, char *buf, size_t len);

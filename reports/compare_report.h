@@ -24,5 +24,8 @@ int report_compare_junit(FILE *out, const struct compare_result *r);    /* junit
 
 /* "PASS" or "FAIL (1 regressed, 2 newly failing)": the one-line outcome every format states. */
 void report_compare_outcome(const struct compare_result *r, char *buf, size_t len);
+/* Calls fn with each warning about the comparison as a whole, one line each: a run that did not
+ * finish (interrupted, running, failed), runs with too few cases in common. */
+void report_compare_warnings(const struct compare_result *r, void (*fn)(const char *line, void *ctx), void *ctx);
 
 #endif

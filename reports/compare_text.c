@@ -35,16 +35,26 @@ int report_compare(FILE *out, const struct compare_result *r, enum compare_forma
 void report_compare_outcome(const struct compare_result *r, char *buf, size_t len)
 {
     const struct compare_summary *s = &r->summary;
-    if (s->failing == 0) {
-        snprintf(buf, len, "PASS");
+    char matched[160];
+    compare_matched_problem(r, matched, sizeof matched);
+    if (s->failing == 0 && !*matched) {
+        if (s->count[VERDICT_INCONCLUSIVE]) /* allowed, but never hidden */
+            snprintf(buf, len, "PASS (%d inconclusive allowed)", s->count[VERDICT_INCONCLUSIVE]);
+        else
+            snprintf(buf, len, "PASS");
         return;
     }
     size_t used = (size_t)snprintf(buf, len, "FAIL (");
-    static const enum compare_verdict failing[] = { VERDICT_REGRESSED, VERDICT_NEWLY_FAILING, VERDICT_ACCURACY_DROP };
+    static const enum compare_verdict failing[] = { VERDICT_REGRESSED, VERDICT_INCONCLUSIVE, VERDICT_NEWLY_FAILING,
+                                                    VERDICT_ACCURACY_DROP };
     int first = 1;
+    if (*matched && used < len) {
+        used += (size_t)snprintf(buf + used, len - used, "%s", matched);
+        first = 0;
+    }
     for (size_t i = 0; i < sizeof failing / sizeof failing[0] && used < len; i++) {
         int n = s->count[failing[i]];
-        if (!n)
+        if (!n || !compare_verdict_fails(failing[i], &r->options))
             continue;
         used += (size_t)snprintf(buf + used, len - used, "%s%d %s", first ? "" : ", ", n,
                                  compare_verdict_name(failing[i]));
@@ -52,6 +62,26 @@ void report_compare_outcome(const struct compare_result *r, char *buf, size_t le
     }
     if (used < len)
         snprintf(buf + used, len - used, ")");
+}
+
+void report_compare_warnings(const struct compare_result *r, void (*fn)(const char *line, void *ctx), void *ctx)
+{
+    char line[320];
+    const struct run_row *runs[2] = { &r->base, &r->cand };
+    const char *what[2] = { "base", "candidate" };
+    for (int i = 0; i < 2; i++)
+        if (compare_run_incomplete(runs[i])) {
+            snprintf(line, sizeof line, "the %s run %lld is %s: cases it did not reach read as %s, not as removed",
+                     what[i], (long long)runs[i]->id, *runs[i]->status ? runs[i]->status : "unfinished",
+                     i ? "missing" : "new");
+            fn(line, ctx);
+        }
+    compare_matched_problem(r, line, sizeof line);
+    if (*line) {
+        char full[400];
+        snprintf(full, sizeof full, "%s: these runs test nothing together, so the comparison fails", line);
+        fn(full, ctx);
+    }
 }
 
 static void run_line(FILE *out, const char *what, const struct run_row *run)
@@ -68,12 +98,21 @@ static void format_or_dash(double seconds, char *buf, size_t len)
         report_format_seconds(seconds, buf, len);
 }
 
+static void text_warning(const char *line, void *ctx)
+{
+    fprintf((FILE *)ctx, "warning: %s\n", line);
+}
+
 int report_compare_text(FILE *out, const struct compare_result *r)
 {
     run_line(out, "base", &r->base);
     run_line(out, "candidate", &r->cand);
-    fprintf(out, "regression: p < %g, slower by more than the threshold (%.1f%% unless overridden) and the runs' noise\n\n",
-            r->options.alpha, 100 * r->options.threshold);
+    report_compare_warnings(r, text_warning, out);
+    fprintf(out, "regression: p < %g (or, where the samples are too few for that, the %g%% CI of the change above "
+            "the threshold), slower by more than the threshold (%.1f%% unless overridden) and the runs' noise;\n"
+            "inconclusive: slower by more than the threshold but undecidable from the samples%s\n\n",
+            r->options.alpha, 100 * (1 - r->options.alpha), 100 * r->options.threshold,
+            r->options.allow_inconclusive ? " (allowed: --allow-inconclusive)" : " (fails unless --allow-inconclusive)");
     fprintf(out, "%-14s %-58s %10s %10s %8s %17s %9s\n", "verdict", "case", "base", "candidate", "change",
             "CI of change", "p");
     for (size_t i = 0; i < r->n; i++) {
@@ -84,17 +123,23 @@ int report_compare_text(FILE *out, const struct compare_result *r)
         format_or_dash(c->cand_median, k, sizeof k);
         if (!isnan(c->ratio)) {
             snprintf(change, sizeof change, "%+.1f%%", 100 * (c->ratio - 1));
-            snprintf(ci, sizeof ci, "%+.1f..%+.1f%%", 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1));
+            if (isnan(c->ratio_lo)) /* fewer than 3 samples a side: no interval */
+                snprintf(ci, sizeof ci, "n/a");
+            else
+                snprintf(ci, sizeof ci, "%+.1f..%+.1f%%", 100 * (c->ratio_lo - 1), 100 * (c->ratio_hi - 1));
             snprintf(p, sizeof p, "%.2g", c->ratio >= 1 ? c->p_slower : c->p_faster);
         }
         fprintf(out, "%-14s %-58s %10s %10s %8s %17s %9s\n", compare_verdict_name(c->verdict), label, b, k, change,
                 ci, p);
-        if (compare_verdict_fails(c->verdict) || c->verdict == VERDICT_STILL_FAILING)
+        if (compare_verdict_fails(c->verdict, &r->options) || c->verdict == VERDICT_STILL_FAILING ||
+            c->verdict == VERDICT_INCONCLUSIVE)
             fprintf(out, "%14s   %s\n", "", c->reason);
+        if (*c->note)
+            fprintf(out, "%14s   %s\n", "", c->note);
     }
-    char outcome[160];
+    char outcome[200];
     report_compare_outcome(r, outcome, sizeof outcome);
-    fprintf(out, "\n%d cases", r->summary.total);
+    fprintf(out, "\n%d case%s", r->summary.total, r->summary.total == 1 ? "" : "s");
     const char *sep = ": ";
     for (int v = 0; v < VERDICT_COUNT; v++)
         if (r->summary.count[v]) {
@@ -163,24 +208,40 @@ static void json_run(FILE *out, const struct run_row *run)
     fputs("}", out);
 }
 
+struct json_list { FILE *out; int n; };
+
+static void json_warning(const char *line, void *ctx)
+{
+    struct json_list *l = ctx;
+    if (l->n++)
+        fputs(", ", l->out);
+    json_string(l->out, line);
+}
+
 int report_compare_json(FILE *out, const struct compare_result *r)
 {
-    char outcome[160];
+    char outcome[200];
     report_compare_outcome(r, outcome, sizeof outcome);
     fputs("{\n  \"base\": ", out);
     json_run(out, &r->base);
     fputs(",\n  \"candidate\": ", out);
     json_run(out, &r->cand);
     fprintf(out, ",\n  \"options\": {\"alpha\": %g, \"threshold\": %g, \"accuracy_slack\": %g, \"resamples\": %u, "
-            "\"cross_machine\": %s, \"thresholds\": [", r->options.alpha, r->options.threshold,
-            r->options.accuracy_slack, r->options.resamples, r->options.cross_machine ? "true" : "false");
+            "\"cross_machine\": %s, \"allow_inconclusive\": %s, \"min_matched\": %g, \"thresholds\": [",
+            r->options.alpha, r->options.threshold, r->options.accuracy_slack, r->options.resamples,
+            r->options.cross_machine ? "true" : "false", r->options.allow_inconclusive ? "true" : "false",
+            r->options.min_matched);
     for (int i = 0; i < r->options.n_overrides; i++) {
         fputs(i ? ", {\"kernels\": " : "{\"kernels\": ", out);
         json_string(out, r->options.overrides[i].pattern);
         fprintf(out, ", \"threshold\": %g}", r->options.overrides[i].threshold);
     }
-    fputs("]},\n  \"summary\": {", out);
-    fprintf(out, "\"cases\": %d, \"failing\": %d", r->summary.total, r->summary.failing);
+    fputs("]},\n  \"warnings\": [", out);
+    struct json_list warnings = { out, 0 };
+    report_compare_warnings(r, json_warning, &warnings);
+    fputs("],\n  \"summary\": {", out);
+    fprintf(out, "\"cases\": %d, \"failing\": %d, \"matched\": %d, \"too_few_matched\": %s", r->summary.total,
+            r->summary.failing, r->summary.matched, r->summary.too_few_matched ? "true" : "false");
     for (int v = 0; v < VERDICT_COUNT; v++)
         fprintf(out, ", \"%s\": %d", compare_verdict_name((enum compare_verdict)v), r->summary.count[v]);
     fputs(", \"outcome\": ", out);
@@ -221,7 +282,8 @@ int report_compare_json(FILE *out, const struct compare_result *r)
             { "base_median_s", c->base_median }, { "candidate_median_s", c->cand_median },
             { "base_noise", c->base_noise }, { "candidate_noise", c->cand_noise },
             { "ratio", c->ratio }, { "ratio_ci_lo", c->ratio_lo }, { "ratio_ci_hi", c->ratio_hi },
-            { "p_slower", c->p_slower }, { "p_faster", c->p_faster }, { "threshold", c->threshold },
+            { "p_slower", c->p_slower }, { "p_faster", c->p_faster }, { "p_min", c->p_min },
+            { "threshold", c->threshold }, { "clock_normalised_ratio", c->clock_ratio },
             { "base_rel_l2_err", c->base_err }, { "candidate_rel_l2_err", c->cand_err },
             { "tolerance", c->tolerance },
         };
@@ -229,8 +291,23 @@ int report_compare_json(FILE *out, const struct compare_result *r)
             fprintf(out, ", \"%s\": ", nums[k].key);
             json_number(out, nums[k].v);
         }
-        fprintf(out, ", \"base_samples\": %zu, \"candidate_samples\": %zu, \"reason\": ", c->base_n, c->cand_n);
+        fprintf(out, ", \"base_samples\": %zu, \"candidate_samples\": %zu", c->base_n, c->cand_n);
+        const struct { const char *key; long v; } counts[] = {
+            { "base_min_samples", c->base_min_samples }, { "candidate_min_samples", c->cand_min_samples },
+            { "base_set_aside", c->base_set_aside }, { "candidate_set_aside", c->cand_set_aside },
+        };
+        for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) /* -1: unknown (an older database) */
+            if (counts[k].v >= 0)
+                fprintf(out, ", \"%s\": %ld", counts[k].key, counts[k].v);
+            else
+                fprintf(out, ", \"%s\": null", counts[k].key);
+        fprintf(out, ", \"fails\": %s, \"reason\": ", compare_verdict_fails(c->verdict, &r->options) ? "true" : "false");
         json_string(out, c->reason);
+        fputs(", \"note\": ", out);
+        if (*c->note)
+            json_string(out, c->note);
+        else
+            fputs("null", out);
         fputs("}", out);
     }
     fputs("\n  ]\n}\n", out);

@@ -46,9 +46,11 @@ static void property(FILE *out, const char *name, const char *value)
     fputs("\"/>\n", out);
 }
 
-static int skipped(enum compare_verdict v)
+/* Not compared, or inconclusive where --allow-inconclusive lets it pass: a skip, never a pass. */
+static int skipped(const struct compare_result *r, enum compare_verdict v)
 {
-    return v == VERDICT_NEW || v == VERDICT_MISSING || v == VERDICT_STILL_FAILING || v == VERDICT_UNTIMED;
+    return v == VERDICT_NEW || v == VERDICT_MISSING || v == VERDICT_STILL_FAILING || v == VERDICT_UNTIMED ||
+           (v == VERDICT_INCONCLUSIVE && !compare_verdict_fails(v, &r->options));
 }
 
 int report_compare_junit(FILE *out, const struct compare_result *r)
@@ -56,7 +58,7 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
     int n_fail = r->summary.failing, n_skip = 0;
     double total_time = 0;
     for (size_t i = 0; i < r->n; i++) {
-        n_skip += skipped(r->cases[i].verdict);
+        n_skip += skipped(r, r->cases[i].verdict);
         if (isfinite(r->cases[i].cand_median))
             total_time += r->cases[i].cand_median;
     }
@@ -75,7 +77,7 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
             r->n, n_fail, n_skip, total_time, stamp);
     xml_text(out, *r->cand.hostname ? r->cand.hostname : "unknown");
     fputs("\">\n    <properties>\n", out);
-    char buf[64], outcome[160];
+    char buf[64], outcome[200];
     property(out, "base.run", (snprintf(buf, sizeof buf, "%lld", (long long)r->base.id), buf));
     property(out, "base.uuid", r->base.uuid);
     property(out, "base.machine", r->base.machine);
@@ -84,6 +86,7 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
     property(out, "candidate.machine", r->cand.machine);
     property(out, "alpha", (snprintf(buf, sizeof buf, "%g", r->options.alpha), buf));
     property(out, "threshold", (snprintf(buf, sizeof buf, "%g", r->options.threshold), buf));
+    property(out, "allow_inconclusive", r->options.allow_inconclusive ? "true" : "false");
     report_compare_outcome(r, outcome, sizeof outcome);
     property(out, "outcome", outcome);
     fputs("    </properties>\n", out);
@@ -100,7 +103,7 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
         fputs("\" name=\"", out);
         xml_text(out, rest);
         fprintf(out, "\" time=\"%.9f\"", isfinite(c->cand_median) ? c->cand_median : 0.0);
-        if (compare_verdict_fails(c->verdict)) {
+        if (compare_verdict_fails(c->verdict, &r->options)) {
             fprintf(out, ">\n      <failure type=\"%s\" message=\"", compare_verdict_name(c->verdict));
             xml_text(out, c->reason);
             fputs("\">", out);
@@ -108,7 +111,7 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
             fputs(": ", out);
             xml_text(out, c->reason);
             fputs("</failure>\n    </testcase>\n", out);
-        } else if (skipped(c->verdict)) {
+        } else if (skipped(r, c->verdict)) {
             fprintf(out, ">\n      <skipped message=\"%s: ", compare_verdict_name(c->verdict));
             xml_text(out, c->reason);
             fputs("\"/>\n    </testcase>\n", out);

@@ -40,11 +40,12 @@ static void md_run(FILE *out, const char *what, const struct run_row *run)
     fprintf(out, " (`%s`) |\n", run->machine);
 }
 
-static void md_table(FILE *out, const struct compare_result *r, const char *title, int (*want)(enum compare_verdict))
+static void md_table(FILE *out, const struct compare_result *r, const char *title,
+                     int (*want)(const struct compare_result *, enum compare_verdict))
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++)
-        n += (size_t)want(r->cases[i].verdict);
+        n += (size_t)want(r, r->cases[i].verdict);
     if (!n)
         return;
     fprintf(out, "\n## %s (%zu)\n\n", title, n);
@@ -52,12 +53,12 @@ static void md_table(FILE *out, const struct compare_result *r, const char *titl
           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n", out);
     for (size_t i = 0; i < r->n; i++) {
         const struct compare_case *c = &r->cases[i];
-        if (!want(c->verdict))
+        if (!want(r, c->verdict))
             continue;
         char label[256];
         compare_case_label(c, label, sizeof label);
-        fprintf(out, "| %s%s%s | `", compare_verdict_fails(c->verdict) ? "**" : "", compare_verdict_name(c->verdict),
-                compare_verdict_fails(c->verdict) ? "**" : "");
+        const char *bold = compare_verdict_fails(c->verdict, &r->options) ? "**" : "";
+        fprintf(out, "| %s%s%s | `", bold, compare_verdict_name(c->verdict), bold);
         md_cell(out, label);
         fputs("` | ", out);
         md_seconds(out, c->base_median);
@@ -65,41 +66,78 @@ static void md_table(FILE *out, const struct compare_result *r, const char *titl
         md_seconds(out, c->cand_median);
         if (isnan(c->ratio))
             fputs(" | – | – | – ", out);
+        else if (isnan(c->ratio_lo)) /* fewer than 3 samples a side: no interval */
+            fprintf(out, " | %+.1f%% | n/a | %.2g ", 100 * (c->ratio - 1), c->ratio >= 1 ? c->p_slower : c->p_faster);
         else
             fprintf(out, " | %+.1f%% | %+.1f%% … %+.1f%% | %.2g ", 100 * (c->ratio - 1), 100 * (c->ratio_lo - 1),
                     100 * (c->ratio_hi - 1), c->ratio >= 1 ? c->p_slower : c->p_faster);
         fprintf(out, "| %.1f%% | ", 100 * c->threshold);
         md_cell(out, c->reason);
+        if (*c->note) {
+            fputs("; ", out);
+            md_cell(out, c->note);
+        }
         fputs(" |\n", out);
     }
 }
 
-static int is_failing(enum compare_verdict v) { return compare_verdict_fails(v); }
-static int is_improved(enum compare_verdict v) { return v == VERDICT_IMPROVED || v == VERDICT_FIXED; }
-static int is_other(enum compare_verdict v)
+static int is_failing(const struct compare_result *r, enum compare_verdict v)
 {
+    return compare_verdict_fails(v, &r->options);
+}
+static int is_allowed(const struct compare_result *r, enum compare_verdict v)
+{
+    return v == VERDICT_INCONCLUSIVE && !compare_verdict_fails(v, &r->options);
+}
+static int is_improved(const struct compare_result *r, enum compare_verdict v)
+{
+    (void)r;
+    return v == VERDICT_IMPROVED || v == VERDICT_FIXED;
+}
+static int is_other(const struct compare_result *r, enum compare_verdict v)
+{
+    (void)r;
     return v == VERDICT_NEW || v == VERDICT_MISSING || v == VERDICT_STILL_FAILING || v == VERDICT_UNTIMED;
 }
-static int is_same(enum compare_verdict v) { return v == VERDICT_SAME; }
+static int is_same(const struct compare_result *r, enum compare_verdict v)
+{
+    (void)r;
+    return v == VERDICT_SAME;
+}
+
+static void md_warning(const char *line, void *ctx)
+{
+    FILE *out = ctx;
+    fputs("> **Warning:** ", out);
+    md_cell(out, line);
+    fputs("\n\n", out);
+}
 
 int report_compare_markdown(FILE *out, const struct compare_result *r)
 {
-    char outcome[160];
+    char outcome[200];
     report_compare_outcome(r, outcome, sizeof outcome);
     fprintf(out, "# kbench compare: run %lld → run %lld: %s\n\n", (long long)r->base.id, (long long)r->cand.id,
             outcome);
+    report_compare_warnings(r, md_warning, out);
     fputs("| | run | uuid | started | status | tags | machine |\n| --- | ---: | --- | --- | --- | --- | --- |\n", out);
     md_run(out, "base", &r->base);
     md_run(out, "candidate", &r->cand);
-    fprintf(out, "\n%d cases:", r->summary.total);
+    fprintf(out, "\n%d case%s:", r->summary.total, r->summary.total == 1 ? "" : "s");
     for (int v = 0; v < VERDICT_COUNT; v++)
         if (r->summary.count[v])
             fprintf(out, " %d %s,", r->summary.count[v], compare_verdict_name((enum compare_verdict)v));
-    fprintf(out, " %d failing.\n\nA case regresses when its slowdown is significant (Mann-Whitney U, p < %g), "
-            "larger than its threshold (%.1f%% by default) and larger than the noise of both runs. "
-            "Changes are candidate/base ratios of medians with a %g%% bootstrap interval.\n",
-            r->summary.failing, r->options.alpha, 100 * r->options.threshold, 100 * (1 - r->options.alpha));
+    fprintf(out, " %d failing.\n\nA case regresses when its slowdown is shown (Mann-Whitney U, p < %g; where the "
+            "samples are too few for the test to reach that, the %g%% interval of the change lies above the "
+            "threshold), larger than its threshold (%.1f%% by default) and larger than the noise of both runs. "
+            "A slowdown beyond the threshold that the samples cannot decide, or a case short of its minimum "
+            "samples, is inconclusive%s. Changes are candidate/base ratios of medians with a %g%% bootstrap "
+            "interval (n/a under 3 samples).\n",
+            r->summary.failing, r->options.alpha, 100 * (1 - r->options.alpha), 100 * r->options.threshold,
+            r->options.allow_inconclusive ? " (allowed here by --allow-inconclusive)" : " and fails",
+            100 * (1 - r->options.alpha));
     md_table(out, r, "Failing", is_failing);
+    md_table(out, r, "Inconclusive, allowed", is_allowed);
     md_table(out, r, "Improved or fixed", is_improved);
     md_table(out, r, "Not compared", is_other);
     md_table(out, r, "Unchanged", is_same);

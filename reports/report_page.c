@@ -415,9 +415,10 @@ static int write_doc(struct doc *d, struct series *v, long nv, char *why, size_t
         fputs("\n\n", d->f);
     }
     const struct run_row *p = &r->runs[0].run;
-    doc_para(d, "Run %lld started %s on %s (%s): %d cases, %d failed. Every case was verified against a float64 "
+    doc_para(d, "Run %lld started %s on %s (%s): %d case%s, %d failed. Every case was verified against a float64 "
                 "reference before it was timed. Plots were drawn by gnuplot; each has its data file and script in "
                 "this folder.", (long long)p->id, p->started, p->hostname, r->runs[0].machine.cpu_model, p->cases,
+                p->cases == 1 ? "" : "s",
              p->failures);
     section_runs(d);
     section_machine(d, &r->runs[0]);

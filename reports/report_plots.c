@@ -670,7 +670,8 @@ static int ratio_plot(struct report *r, int other, struct series *base, long nb,
     char caption[512];
     snprintf(caption, sizeof caption,
              "For each case measured in both runs (same kernel, implementation, device, dtype, shape, threads), "
-             "the median time in run %lld divided by that in run %lld; %d cases, geometric mean %.3f.", b, a, matched,
+             "the median time in run %lld divided by that in run %lld; %d case%s, geometric mean %.3f.", b, a, matched,
+             matched == 1 ? "" : "s",
              exp(log_sum / matched));
     rc = plot_end(&p, title, caption, why, whylen);
     return rc;

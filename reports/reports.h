@@ -8,7 +8,7 @@
 /* The runs list (`kbench runs`): newest first; limit <= 0 lists all. */
 int report_runs_table(FILE *out, struct store *s, int limit);
 /* The same table for rows already read (store_list_runs), e.g. a filtered list. */
-int report_runs_rows(FILE *out, const struct run_row *rows, size_t n);
+int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, size_t n);
 
 /* The results of a run as an aligned table (`kbench show`, and after `kbench run`): one row
  * per case with kernel, impl, device, dtype, shape, threads, median ± CI, GFLOP/s, GB/s,

@@ -231,31 +231,33 @@ int report_runs_table(FILE *out, struct store *s, int limit)
         free(runs.v);
         return -1;
     }
-    int rc = report_runs_rows(out, runs.v, runs.n);
+    int rc = report_runs_rows(out, s, runs.v, runs.n);
     free(runs.v);
     return rc;
 }
 
-int report_runs_rows(FILE *out, const struct run_row *rows, size_t n)
+int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, size_t n)
 {
     static const char *const head[] = { "id", "started", "host", "tag", "suite", "cases",
-                                        "failures", "status", "uuid" };
+                                        "failures", "status", "uuid", "commit" };
     if (n == 0) {
         fprintf(out, "no runs in this database\n");
         return 0;
     }
-    struct table t = { .ncols = 9, .head = head, .align = "rllllrrll" };
+    struct table t = { .ncols = 10, .head = head, .align = "rllllrrlll" };
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct run_row *r = &rows[i];
-        char id[24], started[40], cases[32], failures[16], uuid[9];
+        char id[24], started[40], cases[32], failures[16], uuid[9], commit[64], flags[8];
         snprintf(id, sizeof id, "%lld", (long long)r->id);
         format_started(r->started, started, sizeof started);
         snprintf(cases, sizeof cases, "%d/%d", r->cases, r->planned_cases);
         snprintf(failures, sizeof failures, "%d", r->failures);
         snprintf(uuid, sizeof uuid, "%.8s", r->uuid);
+        store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags); /* the source that measured */
         const char *cells[] = { id, started, r->hostname, *r->tag ? r->tag : "-",
-                                *r->suite ? r->suite : "-", cases, failures, r->status, uuid };
+                                *r->suite ? r->suite : "-", cases, failures, r->status, uuid,
+                                *commit ? commit : "-" };
         rc = table_add(&t, cells, COLOUR_NONE);
     }
     if (rc == 0)
@@ -416,8 +418,15 @@ int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, co
                     print_failure(out, &rows[i]);
             }
         }
-        fprintf(out, "%s%ld cases: %d ok, %d failed verification, %d crashed, %d timed out, %d skipped",
-                n > 0 ? "\n" : "", n, tally.n[CASE_OK], tally.n[CASE_VERIFY_FAILED], tally.n[CASE_CRASHED],
+        /* a skip is this machine's limit (memory, a GPU feature, a shape one kernel lacks): say which */
+        if (tally.n[CASE_SKIPPED]) {
+            fputs("\nskipped cases:\n", out);
+            for (long i = 0; i < n; i++)
+                if (strcmp(rows[i].status, "skipped") == 0)
+                    print_failure(out, &rows[i]);
+        }
+        fprintf(out, "%s%ld case%s: %d ok, %d failed verification, %d crashed, %d timed out, %d skipped",
+                n > 0 ? "\n" : "", n, n == 1 ? "" : "s", tally.n[CASE_OK], tally.n[CASE_VERIFY_FAILED], tally.n[CASE_CRASHED],
                 tally.n[CASE_TIMEOUT], tally.n[CASE_SKIPPED]);
         if (tally.n[CASE_SETUP_FAILED])
             fprintf(out, ", %d setup failed", tally.n[CASE_SETUP_FAILED]);

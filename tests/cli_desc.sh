@@ -36,9 +36,9 @@ expect_text "$TMP/err" "did you mean 'run'?" "help of a mistyped command: did yo
 expect_exit 2 "kbench frobnicate" "$KBENCH" frobnicate
 if grep -q "did you mean" "$TMP/err"; then bad "a word far from every command got a guess"; else ok "no guess for a word far from every command"; fi
 expect_exit 2 "run --seqq" "$KBENCH" run --seqq 64 --dry-run
-expect_text "$TMP/err" "did you mean '--seq'?" "a mistyped option: did you mean '--seq'"
+expect_text "$TMP/err" "did you mean --seq?" "a mistyped option: did you mean --seq"
 expect_exit 2 "show --kernal" "$KBENCH" show --kernal x
-expect_text "$TMP/err" "did you mean '--kernel'?" "a mistyped option of show: did you mean '--kernel'"
+expect_text "$TMP/err" "did you mean --kernel?" "a mistyped option of show: did you mean --kernel"
 expect_exit 2 "run --max (ambiguous)" "$KBENCH" run --max 4 --dry-run
 expect_text "$TMP/err" "ambiguous" "an ambiguous abbreviation says so"
 expect_exit 0 "run --kernel (an alias) still works" "$KBENCH" run --kernel attention.flash --seq 64 --dry-run
@@ -54,7 +54,7 @@ expect_text "$TMP/err" "'--format' needs a value" "a missing last value names th
 expect_exit 2 "export -o with an option after it" "$KBENCH" export -o -f csv
 expect_text "$TMP/err" "'-o' needs a value" "a short option's missing value names it"
 expect_exit 2 "run --noise -1 (a negative number is a value)" "$KBENCH" run --noise -1 --dry-run
-expect_text "$TMP/err" "bad --noise '-1'" "a negative number is taken as the value and judged"
+expect_text "$TMP/err" "--noise -1 is out of range" "a negative number is taken as the value and judged"
 
 # --db '' is refused, and no database appears in its place (not ./kbench.db, not $KBENCH_DB)
 mkdir "$TMP/cwd"

@@ -40,6 +40,35 @@ expect_exit 0 "show latest" "$KBENCH" show latest --db "$DB"
 expect_exit 2 "show unknown run" "$KBENCH" show 99 --db "$DB"
 expect_text "$TMP/err" "99" "unknown run is named"
 
+# issue 15: a run records a command a user can paste, and what built kbench
+cmd=$(q 'SELECT cmdline FROM runs WHERE id = 1;')
+case "$cmd" in "kbench run "*) ok "recorded command starts 'kbench run'" ;; *) bad "recorded command: '$cmd'" ;; esac
+expect_exit 0 "the recorded command, pasted, plans the same run" sh -c "\"\$1\" ${cmd#kbench } --dry-run" sh "$KBENCH"
+expect_eq "$(tail -1 "$TMP/out")" "$(q 'SELECT planned_cases FROM runs WHERE id = 1;') cases" "same number of cases"
+expect_exit 0 "a pattern is quoted in the record" "$KBENCH" run --db "$TMP/q.db" --kernels 'selftest.n*' --seq 1 --max-time 0.01 --quiet --no-show
+expect_eq "$("$SQLITE3" -batch -noheader "$TMP/q.db" 'SELECT cmdline FROM runs;')" "kbench run --db $TMP/q.db --kernels 'selftest.n*' --seq 1 --max-time 0.01 --quiet --no-show" "glob quoted for the shell"
+[ -n "$(q 'SELECT git_commit FROM runs WHERE id = 1;')" ] && ok "git commit recorded ($(q 'SELECT git_commit FROM runs WHERE id = 1;'))" || bad "no git commit recorded"
+expect_text_sql() { [ -n "$(q "$1")" ] && ok "$2" || bad "$2"; }
+expect_text_sql "SELECT build_flags FROM runs WHERE id = 1 AND build_flags LIKE 'CFLAGS=%configure%';" "build flags recorded"
+expect_exit 0 "show prints the build" "$KBENCH" show 1 --db "$DB"
+expect_text "$TMP/out" "commit $(q 'SELECT git_commit FROM runs WHERE id = 1;')" "show names the commit"
+expect_text "$TMP/out" "build     CFLAGS=" "show names the build flags"
+expect_exit 0 "runs" "$KBENCH" runs --db "$DB"
+expect_text "$TMP/out" "$(q 'SELECT git_commit FROM runs WHERE id = 1;')" "runs shows the commit"
+
+# a case that does not fit this machine is skipped with its reason, shown by show
+expect_exit 0 "a case too large for memory" "$KBENCH" run --db "$TMP/skip.db" --kernels selftest.oom --seq 10 --no-show
+expect_text "$TMP/err" "[1/1] selftest.oom@cpu cpu f32 n=10 t=1: skipped" "progress says skipped"
+expect_text "$TMP/err" "0 not ok, 1 skipped" "a skip is not counted as not ok"
+expect_exit 0 "show the skipped case" "$KBENCH" show --db "$TMP/skip.db"
+expect_text "$TMP/out" "skipped cases:" "show lists skipped cases"
+expect_text "$TMP/out" "skipped: needs " "with the reason"
+expect_text "$TMP/out" "1 case: 0 ok" "1 case in the summary"
+# the progress line prints '-' where the table does (selftest.spin does no FLOPs)
+expect_exit 0 "a kernel with no FLOPs" "$KBENCH" run --db "$TMP/skip.db" --kernels selftest.spin --seq 10 --max-time 0.01
+expect_text "$TMP/err" "- GFLOP/s" "progress prints '-' for no GFLOP/s"
+grep -q "nan\|inf\|0.00 GFLOP/s" "$TMP/err" && bad "progress printed nan, inf or 0.00 GFLOP/s" || ok "no nan or 0.00 in progress"
+
 # export
 expect_exit 0 "export csv" "$KBENCH" export 1 --db "$DB" --format csv
 expect_eq "$(wc -l < "$TMP/out" | tr -d ' ')" "9" "CSV has a header and 8 rows"
@@ -96,14 +125,22 @@ expect_eq "$(q "SELECT count(*) FROM cases c WHERE status = 'ok' AND NOT EXISTS 
 
 # --resume finishes the interrupted run without redoing its stored cases
 before=$(q 'SELECT group_concat(id) FROM cases ORDER BY id;')
+expect_exit 0 "run --resume --dry-run lists what is left" "$KBENCH" run --db "$DB2" --resume latest --dry-run
+expect_eq "$(tail -1 "$TMP/out")" "$((14 - n)) case$([ $((14 - n)) -eq 1 ] || echo s)" "the cases not stored"
+expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "a dry run leaves the run as it was"
+expect_exit 2 "run --resume refuses a changed option" "$KBENCH" run --db "$DB2" --resume 1 --seq 64 --max-time 0.25 --head-dim 16 --quiet --no-show
+expect_text "$TMP/err" "not planned with --seq 64, --max-time 0.25:" "the message names the changed options (not the unchanged)"
+expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "a refused resume leaves the run as it was"
 expect_exit 0 "run --resume" "$KBENCH" run --db "$DB2" --resume latest --quiet --no-show
-expect_exit 2 "run --resume takes no axes" "$KBENCH" run --db "$DB2" --resume 1 --seq 64 --quiet --no-show
 expect_eq "$(q 'SELECT status FROM runs;')" "complete" "resumed run is complete"
 expect_eq "$(q 'SELECT count(*) FROM cases;')" "14" "resumed run has every planned case once"
 expect_eq "$(q 'SELECT count(*) FROM (SELECT seq_len, causal FROM cases GROUP BY seq_len, causal HAVING count(*) > 1);')" "0" "no case measured twice"
 expect_eq "$(q "SELECT group_concat(id) FROM (SELECT id FROM cases WHERE id IN ($before) ORDER BY id);")" "$before" "cases stored before the interrupt kept"
-expect_exit 2 "resuming a complete run" "$KBENCH" run --db "$DB2" --resume 1 --quiet --no-show
-expect_text "$TMP/err" "complete" "says the run is complete"
+expect_exit 0 "resuming a complete run" "$KBENCH" run --db "$DB2" --resume 1 --quiet --no-show
+expect_text "$TMP/err" "run 1 is complete (14 of 14 cases stored): nothing to resume" "says the run is complete"
+cmd=$(q 'SELECT cmdline FROM runs WHERE id = 1;')
+expect_exit 0 "the recorded command with --resume appended is the run's own" sh -c "\"\$1\" ${cmd#kbench } --resume 1" sh "$KBENCH"
+expect_text "$TMP/err" "nothing to resume" "and resumes it"
 
 # Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
 # (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).

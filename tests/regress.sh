@@ -1,9 +1,12 @@
 #!/bin/sh
 # regress.sh - regression verdicts end to end with real runs of selftest.spin (busy-waits seq
 # microseconds × $KBENCH_SPIN_SCALE): identical runs compare clean, planted 10% slowdowns are
-# flagged every time, 2% ones (under the 5% threshold) never; reports in every format (JUnit
-# validated against tests/fixtures/junit.xsd); nightly with promotion; history names the run of
-# a step; import is idempotent and shards import into the whole.
+# flagged every time, 2% ones (under the 5% threshold) never; a 300 ms kernel made 50% slower is
+# flagged at default settings though its 3-4 samples can never make the U test significant, and
+# identical 300 ms runs are not; inconclusive cases fail unless --allow-inconclusive; runs with
+# no case in common exit 2; reports in every format (JUnit validated against
+# tests/fixtures/junit.xsd); nightly with promotion; history names the run of a step; import is
+# idempotent and shards import into the whole.
 . "${top_srcdir:-.}/tests/lib.sh"
 need_sqlite3
 DB="$TMP/r.db"
@@ -62,6 +65,71 @@ expect_exit 2 "compare --format bad" "$KBENCH" compare 1 2 --db "$DB" --format x
 expect_exit 2 "compare --threshold-for without a value" "$KBENCH" compare 1 2 --db "$DB" --threshold-for spin
 expect_exit 2 "compare needs two runs" "$KBENCH" compare 1 --db "$DB"
 
+# ---- a slow kernel: 3-4 samples a side at default settings ----------------------------------------
+# 300 ms per call and the default 1 s budget give 3 or 4 samples, with which the one-sided U test
+# can reach p = 1/35 = 0.029 at best, never the 0.01 it needs: the CI of the ratio must decide.
+SDB="$TMP/slow.db"
+slow() { "$KBENCH" run --db "$SDB" --kernels selftest.spin --seq 300000 --quiet --no-show --no-counters >/dev/null 2>"$TMP/run.err" \
+    || sed 's/^/# /' "$TMP/run.err"; }
+slow; slow; slow
+alarms=0
+for pair in "1 2" "2 3" "1 3"; do
+    "$KBENCH" compare $pair --db "$SDB" >"$TMP/cmp.out" 2>&1 || { alarms=$((alarms + 1)); sed 's/^/# /' "$TMP/cmp.out"; }
+done
+expect_eq "$alarms" "0" "identical 300 ms runs: no alarm in 3 comparisons"
+KBENCH_SPIN_SCALE=1.5 slow
+expect_exit 1 "a 300 ms kernel made 50% slower fails the comparison at default settings" "$KBENCH" compare 1 4 --db "$SDB"
+expect_eq "$(grep -cE '^(regressed|inconclusive) +selftest.spin' "$TMP/out")" "1" "and its case is flagged, not same"
+# one sample a side: no interval, no test; a 50% slowdown can only be inconclusive
+cp "$SDB" "$TMP/one.db"
+"$SQLITE3" "$TMP/one.db" "DELETE FROM samples WHERE idx > 0; UPDATE stats SET n = 1;"
+expect_exit 1 "one sample a side, 50% slower: inconclusive fails" "$KBENCH" compare 1 4 --db "$TMP/one.db"
+expect_eq "$(grep -cE '^inconclusive +selftest' "$TMP/out")" "1" "the verdict is inconclusive"
+expect_text "$TMP/out" "FAIL (1 inconclusive)" "the outcome names it"
+expect_text "$TMP/out" " n/a " "no CI from one sample a side"
+expect_exit 0 "--allow-inconclusive lets it pass" "$KBENCH" compare 1 4 --db "$TMP/one.db" --allow-inconclusive
+expect_text "$TMP/out" "PASS (1 inconclusive allowed)" "and still says so"
+# within the threshold is same however few the samples (set with SQL: one sample of a loaded
+# machine can stray 5% on its own)
+"$SQLITE3" "$TMP/one.db" "UPDATE samples SET seconds = 1.01 * (SELECT seconds FROM samples s JOIN cases c ON c.id = s.case_id WHERE c.run_id = 1)
+    WHERE case_id = (SELECT id FROM cases WHERE run_id = 2);"
+expect_exit 0 "one sample a side, 1% slower: same" "$KBENCH" compare 1 2 --db "$TMP/one.db"
+expect_eq "$(grep -cE '^same +selftest' "$TMP/out")" "1" "the verdict is same"
+expect_exit 1 "inconclusive in JUnit" "$KBENCH" compare 1 4 --db "$TMP/one.db" --format junit -o "$TMP/inc.xml"
+expect_eq "$(grep -c '<failure type="inconclusive"' "$TMP/inc.xml")" "1" "JUnit: a failure of type inconclusive"
+if have_xmllint; then
+    xmllint --noout --schema "$top_srcdir/tests/fixtures/junit.xsd" "$TMP/inc.xml" 2>/dev/null \
+        && ok "JUnit with an inconclusive case validates" || bad "JUnit with an inconclusive case invalid"
+else
+    skip "xmllint is not installed (Debian: libxml2-utils): JUnit not validated"
+fi
+expect_exit 0 "allowed inconclusive in JUnit is skipped" "$KBENCH" compare 1 4 --db "$TMP/one.db" --format junit --allow-inconclusive
+expect_text "$TMP/out" '<skipped message="inconclusive: ' "JUnit: allowed inconclusive is a skip"
+expect_exit 1 "inconclusive in markdown" "$KBENCH" compare 1 4 --db "$TMP/one.db" --format md
+expect_text "$TMP/out" "| **inconclusive** |" "markdown lists it among the failing"
+expect_exit 1 "inconclusive in JSON" "$KBENCH" compare 1 4 --db "$TMP/one.db" --format json
+python3 -c "import json,sys; d=json.load(sys.stdin); c=d['cases'][0]; assert d['summary']['inconclusive']==1 and c['verdict']=='inconclusive' and c['fails'] and c['ratio_ci_lo'] is None" <"$TMP/out" \
+    && ok "JSON: inconclusive counted, CI null" || bad "JSON inconclusive"
+
+# ---- runs that cannot vouch for each other ----------------------------------------------------------
+"$KBENCH" run --db "$SDB" --kernels selftest.spin --seq 300 --max-time 0.05 --quiet --no-show --no-counters >/dev/null 2>&1
+expect_exit 2 "two runs with no case in common" "$KBENCH" compare 1 5 --db "$SDB"
+expect_text "$TMP/err" "no case in common" "says there is no case in common"
+expect_text "$TMP/out" "FAIL (no case in common)" "and the report's outcome agrees"
+expect_exit 2 "no case in common, JSON" "$KBENCH" compare 1 5 --db "$SDB" --format json
+python3 -c "import json,sys; d=json.load(sys.stdin); assert d['summary']['matched']==0 and d['summary']['too_few_matched']" <"$TMP/out" \
+    && ok "JSON: matched 0" || bad "JSON matched"
+# run 6 shares the 300 ms case with run 1 (with one sample: same or inconclusive, allowed here)
+"$KBENCH" run --db "$SDB" --kernels selftest.spin --seq 300000,300 --max-time 0.05 --quiet --no-show --no-counters >/dev/null 2>&1
+expect_exit 0 "1 of 2 cases in common: enough by default" "$KBENCH" compare 1 6 --db "$SDB" --allow-inconclusive
+expect_exit 2 "but not under --min-matched 0.9" "$KBENCH" compare 1 6 --db "$SDB" --min-matched 0.9 --allow-inconclusive
+expect_text "$TMP/err" "1 of 2 cases in both runs, under --min-matched 0.9" "names the fraction"
+expect_exit 2 "--min-matched out of range" "$KBENCH" compare 1 4 --db "$SDB" --min-matched 1.5
+"$SQLITE3" "$SDB" "UPDATE runs SET status = 'interrupted' WHERE id = 2;"
+expect_exit 0 "comparing an interrupted run" "$KBENCH" compare 1 2 --db "$SDB"
+expect_text "$TMP/err" "warning: the candidate run 2 is interrupted" "warns on stderr"
+expect_text "$TMP/out" "warning: the candidate run 2 is interrupted" "and in the report"
+
 # ---- samples of a copied database scaled with SQL --------------------------------------------------
 cp "$DB" "$TMP/scaled.db"
 "$SQLITE3" "$TMP/scaled.db" "UPDATE samples SET seconds = seconds * 1.10 WHERE case_id IN (SELECT id FROM cases WHERE run_id = 2);
@@ -115,6 +183,23 @@ expect_exit 2 "nightly on a GPU that is not there" "$KBENCH" nightly --db "$TMP/
     --devices cuda:9 --max-time 0.05 --quiet
 expect_text "$TMP/err" "cuda:9" "the error names the device"
 
+# nightly decides as compare does: a 300 ms kernel made 50% slower at default settings fails it
+SNDB="$TMP/slow-nightly.db"
+printf 'name = slow\n[spin]\nkernels = selftest.spin\nseq = 300000\n' >"$TMP/slow.suite"
+snight() { "$KBENCH" nightly --db "$SNDB" --suite "$TMP/slow.suite" --baseline tag:good --no-counters --quiet "$@"; }
+expect_exit 0 "slow nightly: first run promoted" snight --promote
+KBENCH_SPIN_SCALE=1.5 snight --promote --report "$TMP/slow-report" >"$TMP/out" 2>"$TMP/err"
+expect_eq "$?" "1" "nightly: a 300 ms kernel made 50% slower exits 1"
+expect_eq "$(grep -cE '^(regressed|inconclusive) +selftest' "$TMP/out")" "1" "nightly flags the case"
+expect_eq "$("$SQLITE3" "$SNDB" "SELECT max(run_id) FROM run_tags WHERE tag = 'good';")" "1" "and does not promote it"
+printf 'name = other\n[spin]\nkernels = selftest.spin\nseq = 300\n' >"$TMP/other.suite"
+expect_exit 2 "nightly against a baseline with no case in common" \
+    "$KBENCH" nightly --db "$SNDB" --suite "$TMP/other.suite" --baseline tag:good --max-time 0.05 --no-counters --quiet \
+    --promote --report "$TMP/other-report"
+expect_text "$TMP/err" "no case in common" "says so"
+expect_text "$TMP/other-report/compare.md" "FAIL (no case in common)" "its report says so too"
+expect_eq "$("$SQLITE3" "$SNDB" "SELECT max(run_id) FROM run_tags WHERE tag = 'good';")" "1" "and does not promote"
+
 # ---- history ----------------------------------------------------------------------------------------
 HDB="$TMP/h.db"
 for s in 1 1 1 1 1.1 1.1 1.1 1.1; do KBENCH_SPIN_SCALE=$s "$KBENCH" run --db "$HDB" --kernels selftest.spin --seq 300 --max-time 0.05 --quiet --no-show --no-counters 2>/dev/null >&2; done
@@ -146,7 +231,9 @@ before=$(q "$counts")
 expect_exit 0 "importing again" "$KBENCH" import "$TMP/s1.db" "$TMP/s2.db" --db "$TMP/all.db"
 expect_text "$TMP/out" "0 runs imported" "says nothing was new"
 expect_eq "$(q "$counts")" "$before" "importing twice adds nothing"
-expect_exit 0 "compare across imported runs" "$KBENCH" compare 1 2 --db "$TMP/all.db"
+# two shards split the cases between them: compared, they share none, which is not a pass
+expect_exit 2 "comparing two shards of one sweep: no case in common" "$KBENCH" compare 1 2 --db "$TMP/all.db"
+expect_text "$TMP/err" "no case in common" "says so"
 sum=$(cksum <"$TMP/all.db")
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE t (x); INSERT INTO t VALUES (1);"
 expect_exit 2 "importing a foreign database is refused" "$KBENCH" import "$TMP/foreign.db" --db "$TMP/all.db"

@@ -179,6 +179,8 @@ for fx in "${top_srcdir:-.}"/tests/fixtures/schema-v*.db; do
     expect_eq "$(q 'SELECT count(*) FROM cases WHERE run_id = 1;')" "$old_cases" "$name: old cases kept"
     expect_eq "$(q "SELECT median_s FROM stats ORDER BY case_id LIMIT 1;")" "$old_median" "$name: old statistics unchanged"
     expect_eq "$(q 'PRAGMA integrity_check;')" "ok" "$name: integrity ok after migration"
+    case "$(q 'SELECT cmdline FROM runs WHERE id = 1;')" in "kbench run "*) ok "$name: its command line gained 'run'" ;;
+        *) bad "$name: command line after migration: $(q 'SELECT cmdline FROM runs WHERE id = 1;')" ;; esac
     q "UPDATE runs SET status = 'interrupted' WHERE id = 1;"
     expect_exit 2 "$name: an old run cannot be resumed" "$KBENCH" run --db "$DB" --resume 1
     expect_text "$TMP/err" "without its arguments" "$name: says why"

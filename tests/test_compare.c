@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness/compare.h"
+#include "harness/regress.h"
 #include "harness/stats.h"
 #include "harness/store.h"
 
@@ -282,6 +285,300 @@ static void test_tag_per_machine(void **state)
     store_close(s);
 }
 
+/* ---- the decision with few samples ---------------------------------------------------------------- */
+
+/* A spin case of exactly these samples (the stats from them, as a run stores them). */
+static int64_t add_samples(struct store *s, int64_t run, int seq, const double *v, size_t n)
+{
+    double samples[64];
+    struct case_record r;
+    make_case(&r, samples, "selftest.spin", seq, 1e-3, 1);
+    memcpy(samples, v, n * sizeof *v);
+    r.n_samples = n;
+    assert_int_equal(stats_summarize(samples, n, 500, 1, &r.stats), 0);
+    int64_t id = store_case_insert(s, run, &r);
+    assert_true(id > 0);
+    return id;
+}
+
+/* A database of its own: a base run and a candidate run of the cases the caller adds. */
+static struct store *fresh_db(const char *name, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    unlink(path);
+    struct store *s;
+    char err[512];
+    assert_int_equal(store_open(path, STORE_WRITE, &s, err, sizeof err), 0);
+    return s;
+}
+
+static void sql(const char *path, const char *statement)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, statement, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", statement, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+/* Adds a column an older schema lacks (schema v8 adds these), unless it is there already. */
+static void ensure_column(const char *path, const char *table, const char *column, const char *type)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (!have) {
+        char stmt[200];
+        snprintf(stmt, sizeof stmt, "ALTER TABLE %s ADD COLUMN %s %s", table, column, type);
+        sql(path, stmt);
+    }
+}
+
+static void test_min_p(void **state)
+{
+    (void)state;
+    assert_true(fabs(regress_mann_whitney_min_p(3, 3) - 1.0 / 20) < 1e-12);
+    assert_true(fabs(regress_mann_whitney_min_p(3, 4) - 1.0 / 35) < 1e-12); /* the p = 0.029 */
+    assert_true(fabs(regress_mann_whitney_min_p(4, 5) - 1.0 / 126) < 1e-12);
+    assert_true(regress_mann_whitney_min_p(60, 60) < 1e-30);
+    assert_true(regress_mann_whitney_min_p(0, 5) == 1.0);
+    /* what the test gives for complete separation is that smallest p */
+    const double b[] = { 1, 2, 3 }, c[] = { 4, 5, 6, 7 };
+    struct mann_whitney mw;
+    assert_int_equal(regress_mann_whitney(b, 3, c, 4, &mw), 0);
+    assert_true(fabs(mw.p_greater - regress_mann_whitney_min_p(3, 4)) < 1e-12);
+}
+
+/* 3 vs 3 samples: the U test cannot reach p < 0.01 (smallest p 0.05), so the CI decides. */
+static void test_few_samples(void **state)
+{
+    (void)state;
+    char path[160], err[512];
+    struct store *s = fresh_db("few.db", path, sizeof path);
+    int64_t base = begin(s, "00000000000000aa");
+    const double b3[] = { 0.300, 0.301, 0.302 }, b3b[] = { 0.3005, 0.3012, 0.3001 };
+    const double slow[] = { 0.450, 0.452, 0.451 }, slow10[] = { 0.331, 0.332, 0.330 };
+    const double noisy[] = { 0.30, 0.45, 0.46 }, one_b[] = { 0.300 }, one_c[] = { 0.450 }, two_c[] = { 0.303, 0.302 };
+    const double fast[] = { 0.200, 0.201, 0.199 };
+    /* 6 a side, so the U test could reach 0.01, but the candidate's spread hides its +50% median */
+    const double b6[] = { 0.30, 0.31, 0.29, 0.30, 0.60, 0.31 }, c6[] = { 0.29, 0.45, 0.46, 0.44, 0.47, 0.30 };
+    add_samples(s, base, 8, b6, 6);
+    add_samples(s, base, 1, b3, 3);  /* identical */
+    add_samples(s, base, 2, b3, 3);  /* +50% */
+    add_samples(s, base, 3, b3, 3);  /* +10% */
+    add_samples(s, base, 4, b3, 3);  /* +50% median, but overlapping */
+    add_samples(s, base, 5, one_b, 1); /* +50% from one sample a side */
+    add_samples(s, base, 6, one_b, 1); /* +1% from 1 and 2 samples */
+    add_samples(s, base, 7, b3, 3);  /* -33% */
+    assert_int_equal(store_run_finish(s, base, "complete"), 0);
+    int64_t cand = begin(s, "00000000000000aa");
+    add_samples(s, cand, 1, b3b, 3);
+    add_samples(s, cand, 2, slow, 3);
+    add_samples(s, cand, 3, slow10, 3);
+    add_samples(s, cand, 4, noisy, 3);
+    add_samples(s, cand, 5, one_c, 1);
+    add_samples(s, cand, 6, two_c, 2);
+    add_samples(s, cand, 7, fast, 3);
+    add_samples(s, cand, 8, c6, 6);
+    assert_int_equal(store_run_finish(s, cand, "complete"), 0);
+
+    struct compare_options o;
+    compare_options_default(&o);
+    struct compare_result r;
+    assert_int_equal(compare_runs(s, base, cand, &o, &r, err, sizeof err), 0);
+    /* enough samples for the test, too noisy for it: a slowdown beyond the threshold that is not
+     * shown is inconclusive, never "same" */
+    const struct compare_case *noisy6 = find(&r, "selftest.spin", 8);
+    assert_true(noisy6->p_min < o.alpha && noisy6->p_slower >= o.alpha);
+    assert_true(noisy6->ratio - 1 > noisy6->threshold);
+    assert_int_equal(noisy6->verdict, VERDICT_INCONCLUSIVE);
+    const struct compare_case *same = find(&r, "selftest.spin", 1), *slow50 = find(&r, "selftest.spin", 2);
+    assert_int_equal(same->verdict, VERDICT_SAME);
+    /* 50% slower in 3 vs 3: the U test alone would say p = 0.05, "same"; the CI shows it */
+    assert_true(slow50->p_slower > o.alpha);
+    assert_true(fabs(slow50->p_min - 0.05) < 1e-12);
+    assert_int_equal(slow50->verdict, VERDICT_REGRESSED);
+    assert_true(slow50->ratio_lo > 1.4);
+    assert_int_equal(find(&r, "selftest.spin", 3)->verdict, VERDICT_REGRESSED);
+    /* a median 50% up with a base-like sample among the candidate's: not shown, not passed */
+    const struct compare_case *overlap = find(&r, "selftest.spin", 4);
+    assert_int_equal(overlap->verdict, VERDICT_INCONCLUSIVE);
+    assert_non_null(strstr(overlap->reason, "more samples"));
+    /* one sample a side: no CI (n/a), no test; a 50% slowdown is inconclusive, 1% is same */
+    const struct compare_case *single = find(&r, "selftest.spin", 5);
+    assert_int_equal(single->verdict, VERDICT_INCONCLUSIVE);
+    assert_true(isnan(single->ratio_lo) && isnan(single->ratio_hi));
+    assert_true(fabs(single->ratio - 1.5) < 1e-9);
+    assert_int_equal(find(&r, "selftest.spin", 6)->verdict, VERDICT_SAME);
+    assert_int_equal(find(&r, "selftest.spin", 7)->verdict, VERDICT_IMPROVED);
+    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 3);
+    assert_int_equal(r.summary.failing, 5); /* 2 regressed + 3 inconclusive */
+    assert_int_equal(r.summary.matched, 8);
+    assert_false(r.summary.too_few_matched);
+    assert_true(compare_verdict_fails(VERDICT_INCONCLUSIVE, &o));
+    compare_result_free(&r);
+
+    /* --allow-inconclusive: the same verdicts, but only the regressions fail */
+    o.allow_inconclusive = 1;
+    assert_false(compare_verdict_fails(VERDICT_INCONCLUSIVE, &o));
+    assert_true(compare_verdict_fails(VERDICT_REGRESSED, &o));
+    assert_int_equal(compare_runs(s, base, cand, &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.count[VERDICT_INCONCLUSIVE], 3);
+    assert_int_equal(r.summary.failing, 2);
+    compare_result_free(&r);
+
+    /* a run against itself is the same throughout, however few its samples */
+    compare_options_default(&o);
+    assert_int_equal(compare_runs(s, base, base, &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.count[VERDICT_SAME], 8);
+    assert_int_equal(r.summary.failing, 0);
+    compare_result_free(&r);
+    store_close(s);
+}
+
+/* Runs that share no case, or too few of them. */
+static void test_matched(void **state)
+{
+    (void)state;
+    char path[160], err[512];
+    struct store *s = fresh_db("matched.db", path, sizeof path);
+    const double v[] = { 0.001, 0.0011, 0.00105 };
+    int64_t a = begin(s, "00000000000000aa");
+    add_samples(s, a, 10, v, 3);
+    add_samples(s, a, 20, v, 3);
+    assert_int_equal(store_run_finish(s, a, "complete"), 0);
+    int64_t b = begin(s, "00000000000000aa");
+    add_samples(s, b, 30, v, 3);
+    assert_int_equal(store_run_finish(s, b, "interrupted"), 0);
+    int64_t c = begin(s, "00000000000000aa");
+    add_samples(s, c, 10, v, 3);
+    add_samples(s, c, 40, v, 3);
+    add_samples(s, c, 50, v, 3);
+    assert_int_equal(store_run_finish(s, c, "complete"), 0);
+    struct compare_options o;
+    compare_options_default(&o);
+    struct compare_result r;
+    assert_int_equal(compare_runs(s, a, b, &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.matched, 0);
+    assert_true(r.summary.too_few_matched);
+    assert_int_equal(r.summary.failing, 0); /* nothing failed: nothing was tested */
+    char why[200];
+    compare_matched_problem(&r, why, sizeof why);
+    assert_string_equal(why, "no case in common");
+    assert_false(compare_run_incomplete(&r.base));
+    assert_true(compare_run_incomplete(&r.cand));
+    compare_result_free(&r);
+    /* 1 of 4 cases in both: enough by default, not under --min-matched 0.5 */
+    assert_int_equal(compare_runs(s, a, c, &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.matched, 1);
+    assert_false(r.summary.too_few_matched);
+    compare_result_free(&r);
+    o.min_matched = 0.5;
+    assert_int_equal(compare_runs(s, a, c, &o, &r, err, sizeof err), 0);
+    assert_true(r.summary.too_few_matched);
+    compare_matched_problem(&r, why, sizeof why);
+    assert_non_null(strstr(why, "1 of 4 cases"));
+    compare_result_free(&r);
+    o.min_matched = 0.25;
+    assert_int_equal(compare_runs(s, a, c, &o, &r, err, sizeof err), 0);
+    assert_false(r.summary.too_few_matched);
+    compare_result_free(&r);
+    store_close(s);
+}
+
+/* The sampling columns of schema v8, where present: a side short of its minimum is not judged,
+ * throttled samples stay out of the tests, and SM clocks say whether a change survives. */
+static void test_sampling_columns(void **state)
+{
+    (void)state;
+    char path[160], err[512];
+    struct store *s = fresh_db("v8.db", path, sizeof path);
+    double base10[10], cand10[12], slow10[10], same10[10];
+    for (int i = 0; i < 10; i++) {
+        base10[i] = 0.100 + 0.0001 * i;
+        slow10[i] = 1.5 * base10[i];
+        same10[i] = base10[i] * 1.0005;
+    }
+    memcpy(cand10, same10, sizeof same10);
+    cand10[10] = cand10[11] = 0.9; /* two throttled samples, far slower */
+    int64_t a = begin(s, "00000000000000aa");
+    int64_t short_base = add_samples(s, a, 1, base10, 10);
+    add_samples(s, a, 2, base10, 10);
+    add_samples(s, a, 3, base10, 10);
+    add_samples(s, a, 4, base10, 10);
+    assert_int_equal(store_run_finish(s, a, "complete"), 0);
+    int64_t b = begin(s, "00000000000000aa");
+    add_samples(s, b, 1, same10, 10);
+    int64_t throttled = add_samples(s, b, 2, cand10, 12);
+    int64_t clock_slow = add_samples(s, b, 3, slow10, 10);
+    add_samples(s, b, 4, slow10, 10);
+    assert_int_equal(store_run_finish(s, b, "complete"), 0);
+
+    /* before the columns exist (an older database): unknown, nothing changes */
+    struct compare_options o;
+    compare_options_default(&o);
+    struct compare_result r;
+    assert_int_equal(compare_runs(s, a, b, &o, &r, err, sizeof err), 0);
+    assert_int_equal(find(&r, "selftest.spin", 1)->verdict, VERDICT_SAME);
+    assert_true(find(&r, "selftest.spin", 1)->base_min_samples < 1); /* -1 before schema v8 */
+    assert_int_equal(find(&r, "selftest.spin", 2)->verdict, VERDICT_SAME); /* 2 of 12 slow: the median holds */
+    assert_true(isnan(find(&r, "selftest.spin", 3)->clock_ratio));
+    compare_result_free(&r);
+    store_close(s);
+
+    ensure_column(path, "stats", "min_samples", "INTEGER");
+    ensure_column(path, "stats", "set_aside", "INTEGER");
+    ensure_column(path, "samples", "sm_clock_mhz", "REAL");
+    ensure_column(path, "samples", "throttled", "INTEGER");
+    char stmt[512];
+    /* the base of case 1 asked for 12 and kept 10, 2 set aside as throttled */
+    snprintf(stmt, sizeof stmt, "UPDATE stats SET min_samples = 12, set_aside = 2 WHERE case_id = %lld;"
+             "UPDATE stats SET min_samples = 10 WHERE case_id <> %lld;", (long long)short_base, (long long)short_base);
+    sql(path, stmt);
+    /* case 2's candidate: its two slow samples were throttled (stats already leave them out) */
+    snprintf(stmt, sizeof stmt, "UPDATE samples SET throttled = (seconds > 0.5) WHERE case_id = %lld;",
+             (long long)throttled);
+    sql(path, stmt);
+    /* case 3: 50% slower in time because the clock fell from 1980 to 1320 MHz; case 4: the same
+     * clock on both sides, really slower */
+    snprintf(stmt, sizeof stmt, "UPDATE samples SET sm_clock_mhz = 1980 WHERE case_id IN (SELECT id FROM cases "
+             "WHERE seq_len IN (3, 4));"
+             "UPDATE samples SET sm_clock_mhz = 1320 WHERE case_id = %lld;", (long long)clock_slow);
+    sql(path, stmt);
+
+    assert_int_equal(store_open(path, STORE_READ, &s, err, sizeof err), 0);
+    assert_int_equal(compare_runs(s, a, b, &o, &r, err, sizeof err), 0);
+    const struct compare_case *c1 = find(&r, "selftest.spin", 1);
+    assert_int_equal(c1->verdict, VERDICT_INCONCLUSIVE);
+    assert_int_equal(c1->base_min_samples, 12);
+    assert_int_equal(c1->base_set_aside, 2);
+    assert_non_null(strstr(c1->reason, "10 of its minimum 12"));
+    assert_non_null(strstr(c1->reason, "2 throttled samples set aside"));
+    const struct compare_case *c2 = find(&r, "selftest.spin", 2);
+    assert_int_equal(c2->verdict, VERDICT_SAME);
+    assert_true(c2->ratio < 1.01); /* the throttled 0.9 s samples were not tested */
+    assert_true(c2->p_slower > 0.01);
+    const struct compare_case *c3 = find(&r, "selftest.spin", 3), *c4 = find(&r, "selftest.spin", 4);
+    assert_int_equal(c3->verdict, VERDICT_REGRESSED); /* the verdict is on time */
+    assert_true(fabs(c3->clock_ratio - 1.0) < 1e-9);
+    assert_non_null(strstr(c3->note, "does not survive clock normalisation"));
+    assert_int_equal(c4->verdict, VERDICT_REGRESSED);
+    assert_true(fabs(c4->clock_ratio - 1.5) < 1e-9);
+    assert_non_null(strstr(c4->note, "survives clock normalisation"));
+    assert_null(strstr(c4->note, "not survive"));
+    compare_result_free(&r);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +586,10 @@ int main(void)
         cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_cross_machine),
         cmocka_unit_test(test_tag_per_machine),
+        cmocka_unit_test(test_min_p),
+        cmocka_unit_test(test_few_samples),
+        cmocka_unit_test(test_matched),
+        cmocka_unit_test(test_sampling_columns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -134,11 +134,17 @@ static void test_unnamed_dtype_is_each_kernels_own(void **state)
     for (size_t i = 0; i < p.n; i++)
         assert_int_equal(p.cases[i].dtype, strcmp(p.cases[i].kernel->name, "attention.int8") == 0 ? KB_DTYPE_I8 : KB_DTYPE_F32);
     plan_free(&p);
+    /* a named dtype that one pattern's kernels all lack is the user's error, not a silent drop */
     struct plan q = { 0 };
     assert_int_equal(plan_spec_set(&s, "dtype", "f32", err, sizeof err), 0);
+    assert_int_equal(plan_build(&s, 1, &q, err, sizeof err), -1);
+    assert_non_null(strstr(err, "'attention.int8@cpu' takes dtype f32"));
+    plan_free(&q);
+    /* a pattern some of whose kernels take it plans those */
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash@cpu,attention.*@cpu", err, sizeof err), 0);
     assert_int_equal(plan_build(&s, 1, &q, err, sizeof err), 0);
-    assert_int_equal(q.n, 1);
-    assert_string_equal(q.cases[0].kernel->name, "attention.flash");
+    assert_int_equal(count_kernel(&q, "attention.int8"), 0);
+    assert_int_equal(count_kernel(&q, "attention.flash"), 1);
     plan_free(&q);
 }
 
@@ -387,6 +393,192 @@ static void test_suite_errors_name_the_column(void **state)
     unlink(path);
 }
 
+/* ---- issue 15: what the user typed is checked where it is typed ------------------------------- */
+
+/* A shape no kernel could run (kv_heads not dividing heads, top_k above experts, decay without
+ * causal order) is a planning error naming the values, not a case planned and then skipped. */
+static void test_impossible_shapes_are_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *kernels, *k1, *v1, *k2, *v2, *want; } bad[] = {
+        { "attention.flash@cpu", "heads", "3", "kv_heads", "2", "--heads 3 is not a multiple of --kv-heads 2" },
+        { "attention.flash@cpu", "heads", "2", "kv_heads", "4", "--kv-heads 4 is more than --heads 2" },
+        { "moe.router", "experts", "4", "top_k", "8", "--top-k 8 is more than --experts 4" },
+        { "attention.linear@cpu", "decay", "1", "causal", "0", "--decay 1 needs causal order" },
+        { "vit.block@cpu.f32", "heads", "12", "head_dim", "64", "--hidden 512 is not --heads 12 x --head-dim 64" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct plan_spec s;
+        plan_spec_default(&s);
+        assert_int_equal(plan_spec_set(&s, "kernels", bad[i].kernels, err, sizeof err), 0);
+        assert_int_equal(plan_spec_set(&s, "seq", "64", err, sizeof err), 0);
+        assert_int_equal(plan_spec_set(&s, bad[i].k1, bad[i].v1, err, sizeof err), 0);
+        assert_int_equal(plan_spec_set(&s, bad[i].k2, bad[i].v2, err, sizeof err), 0);
+        struct plan p = { 0 };
+        err[0] = '\0';
+        assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), -1);
+        if (!strstr(err, bad[i].want))
+            fail_msg("%s: got '%s'", bad[i].want, err);
+        assert_int_equal(p.n, 0);
+        plan_free(&p);
+    }
+    /* one bad value in a sweep is enough: 12 heads are not whole groups of 8 KV heads */
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash@cpu", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "heads", "8,12", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "kv_heads", "8", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--heads 12"));
+    plan_free(&p);
+    /* valid GQA and MoE shapes plan as before */
+    assert_int_equal(plan_spec_set(&s, "heads", "8,16", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "kv_heads", "2,8", err, sizeof err), 0);
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_int_equal(p.n, 4 * 3);
+    plan_free(&p);
+    /* kv_heads unset follows heads, and a kernel without the axes is not checked on them */
+    struct kb_shape shape = { .heads = 3, .experts = 2, .top_k = 4 };
+    assert_int_equal(plan_check_shape(KB_AXES_ATTENTION, &shape, err, sizeof err), 0);
+    assert_int_equal(plan_check_shape(KB_AXES_MOE, &shape, err, sizeof err), -1);
+}
+
+/* A value beyond the axis' range says "out of range" with the range, even when it is too large
+ * to parse as a number; text that is not a number still says it cannot be parsed. */
+static void test_out_of_range_is_named(void **state)
+{
+    (void)state;
+    struct int_axis a;
+    const char *huge[] = { "99999999999999999999999", "4k,99999999999999999999k", "1:99999999999999999999999:x2",
+                           "9000000000000000000k", "70000" };
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(plan_parse_int_axis(huge[i], 1, 65536, &a, err, sizeof err), -1);
+        if (!strstr(err, "out of range") || !strstr(err, "65536") || strstr(err, "cannot parse"))
+            fail_msg("%s: '%s'", huge[i], err);
+    }
+    assert_int_equal(plan_parse_int_axis("4:64:x99999999999999999999", 1, 65536, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of range"));
+    assert_int_equal(plan_parse_int_axis("12q", 1, 65536, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot parse"));
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "top_k", "65", err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of range [1, 64]"));
+}
+
+/* cache takes a list like every axis; preset names ignore case and punctuation */
+static void test_cache_list_and_preset_names(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "cache", "hot,cold", err, sizeof err), 0);
+    assert_int_equal(s.cold_cache, 2);
+    assert_int_equal(plan_spec_set(&s, "cache", "cold", err, sizeof err), 0);
+    assert_int_equal(s.cold_cache, 1);
+    assert_int_equal(plan_spec_set(&s, "cache", "hot, hot", err, sizeof err), 0);
+    assert_int_equal(s.cold_cache, 0);
+    assert_int_equal(plan_spec_set(&s, "cache", "hot,lukewarm", err, sizeof err), -1);
+    assert_non_null(strstr(err, "'lukewarm'"));
+    char v[64];
+    plan_spec_value_string(&s, "cache", v, sizeof v);
+    assert_string_equal(v, "hot");
+    assert_non_null(kb_preset_find("Llama-3-8B"));
+    assert_string_equal(kb_preset_find("Llama-3-8B")->name, "llama3-8b");
+    assert_string_equal(kb_preset_find("ViT-B/16")->name, "vit-b16");
+    assert_string_equal(kb_preset_find("QWEN3-30B-A3B")->name, "qwen3-30b-a3b");
+    assert_null(kb_preset_find("llama3-8"));
+    assert_int_equal(plan_spec_set(&s, "preset", "llama3-7b", err, sizeof err), -1);
+    assert_non_null(strstr(err, "did you mean llama3-8b?"));
+    assert_int_equal(plan_spec_set(&s, "preset", "Mixtral-8x7B", err, sizeof err), 0);
+    assert_int_equal(s.axis[KB_AXIS_EXPERTS].v[0], 8);
+}
+
+/* A mistyped key is answered with the nearest one (a key, or the store column a user may know) */
+static void test_did_you_mean_axis(void **state)
+{
+    (void)state;
+    char guess[32];
+    static const struct { const char *typed, *want; } cases[] = {
+        { "seqlen", "seq" }, { "seq_len", "seq" }, { "kv-heads", "kv_heads" }, { "haeds", "heads" },
+        { "topk", "top_k" }, { "kernel", "kernels" }, { "gemm_m", "m" }, { "cahce", "cache" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (plan_suggest_key(cases[i].typed, guess, sizeof guess) != 0 || strcmp(guess, cases[i].want) != 0)
+            fail_msg("%s: wanted %s", cases[i].typed, cases[i].want);
+    }
+    assert_int_equal(plan_suggest_key("colour", guess, sizeof guess), -1);
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "seqlen", "4", err, sizeof err), -2);
+    assert_non_null(strstr(err, "did you mean seq?"));
+}
+
+/* A key given twice in one group would silently override; a folder is not a suite file */
+static void test_suite_duplicates_and_folders(void **state)
+{
+    (void)state;
+    struct plan_spec base, specs[4];
+    plan_spec_default(&base);
+    const char *path = write_tmp("[g]\nkernels = attention.flash\nseq = 64\n# again\nseq = 128\n");
+    assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":5:1: 'seq' is set twice in group [g] (first on line 3)"));
+    unlink(path);
+    /* the same key in two groups, or at the top and in a group, is how suites are written */
+    path = write_tmp("seq = 64\n[a]\nkernels = attention.flash\nseq = 128\n[b]\nkernels = attention.flash\nseq = 256\n");
+    assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), 2);
+    unlink(path);
+    path = write_tmp("[a]\nseq = 64\n[a]\nseq = 128\n");
+    assert_int_equal(plan_suite_load(path, &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":3: group [a] appears twice"));
+    unlink(path);
+    char dir[] = "/tmp/kbench-suite-dir.XXXXXX", found[1024];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(plan_suite_find(dir, found, sizeof found), 0);
+    assert_int_equal(plan_suite_load(found, &base, specs, 4, NULL, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "is a folder"));
+    rmdir(dir);
+}
+
+/* What 'kbench list --axes' prints as defaults is what plan_spec_default plans */
+static void test_default_values_and_accepted_values(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    char v[128];
+    plan_spec_value_string(&s, "seq", v, sizeof v);
+    assert_string_equal(v, "512,1024,2048");
+    plan_spec_value_string(&s, "kv_heads", v, sizeof v);
+    assert_string_equal(v, "=heads");
+    plan_spec_value_string(&s, "routing", v, sizeof v);
+    assert_string_equal(v, "uniform");
+    plan_spec_value_string(&s, "kernels", v, sizeof v);
+    assert_string_equal(v, "attention.*");
+    plan_spec_value_string(&s, "threads", v, sizeof v);
+    assert_string_equal(v, "1");
+    /* every value listed for an enum axis is one the parser takes */
+    for (int a = 0; a < KB_AXIS_COUNT; a++) {
+        if (kb_axis_info((enum kb_axis)a)->kind != KB_AXIS_KIND_ENUM)
+            continue;
+        kb_axis_values_string((enum kb_axis)a, v, sizeof v);
+        char copy[128];
+        snprintf(copy, sizeof copy, "%s", v);
+        int listed = 0;
+        for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","), listed++) {
+            struct plan_spec t;
+            plan_spec_default(&t);
+            if (plan_spec_set(&t, kb_axis_info((enum kb_axis)a)->key, tok, err, sizeof err) != 0)
+                fail_msg("%s: listed value '%s' refused: %s", kb_axis_info((enum kb_axis)a)->key, tok, err);
+        }
+        assert_int_equal(listed, kb_axis_info((enum kb_axis)a)->max + 1); /* the names and "all" */
+    }
+    kb_axis_values_string(KB_AXIS_ROUTING, v, sizeof v);
+    assert_string_equal(v, "uniform,zipf,one,all");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +598,12 @@ int main(void)
         cmocka_unit_test(test_suite_groups),
         cmocka_unit_test(test_suite_errors_name_the_line),
         cmocka_unit_test(test_shipped_suites_parse),
+        cmocka_unit_test(test_impossible_shapes_are_errors),
+        cmocka_unit_test(test_out_of_range_is_named),
+        cmocka_unit_test(test_cache_list_and_preset_names),
+        cmocka_unit_test(test_did_you_mean_axis),
+        cmocka_unit_test(test_suite_duplicates_and_folders),
+        cmocka_unit_test(test_default_values_and_accepted_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

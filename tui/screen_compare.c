@@ -89,7 +89,7 @@ static void compare_cell(void *ctx, long i, int col, char *buf, size_t len)
         if (isfinite(c->ratio_lo) && isfinite(c->ratio_hi))
             snprintf(buf, len, "%.3g-%.3g", c->ratio_lo, c->ratio_hi);
         else
-            snprintf(buf, len, "-");
+            snprintf(buf, len, isfinite(c->ratio) ? "n/a" : "-"); /* n/a: under 3 samples a side */
         break;
     case COL_P: {
         double p = p_value(c);
@@ -128,6 +128,7 @@ static int verdict_pair(enum compare_verdict v)
 {
     switch (v) {
     case VERDICT_REGRESSED: case VERDICT_ACCURACY_DROP: return UI_WORSE;
+    case VERDICT_INCONCLUSIVE: return UI_WARN;
     case VERDICT_NEWLY_FAILING: case VERDICT_STILL_FAILING: return UI_BAD;
     case VERDICT_IMPROVED: return UI_BETTER;
     case VERDICT_FIXED: return UI_OK;
@@ -228,7 +229,7 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
     wmove(w, 0, 0);
     put_part(w, A_NORMAL, line);
     report_compare_outcome(r, line, sizeof line);
-    put_part(w, app_attr(a, r->summary.failing ? UI_WORSE : UI_OK), line);
+    put_part(w, app_attr(a, r->summary.failing || r->summary.too_few_matched ? UI_WORSE : UI_OK), line);
     if (isfinite(s->geomean)) {
         snprintf(line, sizeof line, "  geomean ratio %.3f", s->geomean);
         put_whole(w, A_NORMAL, line);
@@ -237,17 +238,24 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
         snprintf(line, sizeof line, "  machines differ: %s vs %s", r->base.hostname, r->cand.hostname);
         put_part(w, app_attr(a, UI_WARN), line);
     }
+    if (compare_run_incomplete(&r->base) || compare_run_incomplete(&r->cand)) {
+        snprintf(line, sizeof line, "  %s run %s", compare_run_incomplete(&r->cand) ? "candidate" : "baseline",
+                 compare_run_incomplete(&r->cand) ? r->cand.status : r->base.status);
+        put_part(w, app_attr(a, UI_WARN), line);
+    }
     if (*s->suite_note) {
         snprintf(line, sizeof line, "  %s", s->suite_note);
         put_part(w, app_attr(a, UI_WARN), line);
     }
 
-    /* the counts: the six the issue names always, the rarer ones when they occur */
+    /* the counts: the six the issue names always, the rarer ones (inconclusive among them) when they occur */
     wmove(w, 1, 0);
     static const enum compare_verdict always[] = { VERDICT_REGRESSED, VERDICT_IMPROVED, VERDICT_SAME,
                                                    VERDICT_NEW, VERDICT_MISSING, VERDICT_NEWLY_FAILING };
-    static const enum compare_verdict rare[] = { VERDICT_ACCURACY_DROP, VERDICT_STILL_FAILING, VERDICT_FIXED,
-                                                 VERDICT_UNTIMED };
+    /* inconclusive first: where it fails the comparison the outcome on the line above names it too,
+     * so a narrow terminal that cuts this line still shows it */
+    static const enum compare_verdict rare[] = { VERDICT_INCONCLUSIVE, VERDICT_ACCURACY_DROP, VERDICT_STILL_FAILING,
+                                                 VERDICT_FIXED, VERDICT_UNTIMED };
     for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
         put_count(a, w, r->summary.count[always[i]], always[i], i ? ", " : "");
     for (size_t i = 0; i < sizeof rare / sizeof rare[0]; i++)
@@ -268,7 +276,7 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
         wmove(w, height - 1, 0);
         int pair = verdict_pair(c->verdict);
         put_part(w, pair ? app_attr(a, (enum ui_pair)pair) : A_BOLD, words);
-        snprintf(line, sizeof line, ": %s", c->reason);
+        snprintf(line, sizeof line, ": %s%s%s", c->reason, *c->note ? "; " : "", c->note);
         put_part(w, A_NORMAL, line);
     }
 }

@@ -91,9 +91,11 @@ static int build(struct app *a, struct detail_screen *s, int width)
     kb_shape_string(&r->shape, 0, shape, sizeof shape);
     pager_add(p, 0, "  %-22s %s", "shape", shape);
     pager_add(p, 0, "  %-22s %d, %s cache", "threads", r->threads, r->cold_cache ? "cold" : "hot");
-    pager_add(p, strcmp(r->status, "ok") == 0 ? UI_OK : UI_BAD, "  %-22s %s", "status", r->status);
+    /* a skip is this machine's limit, not a failure: its reason reads as one */
+    int skipped = strcmp(r->status, "skipped") == 0;
+    pager_add(p, strcmp(r->status, "ok") == 0 ? UI_OK : skipped ? UI_WARN : UI_BAD, "  %-22s %s", "status", r->status);
     if (r->error[0])
-        pager_add(p, UI_BAD, "  %-22s %s", "error", r->error);
+        pager_add(p, skipped ? UI_WARN : UI_BAD, "  %-22s %s", skipped ? "reason" : "error", r->error);
 
     pager_add(p, 0, "%s", "");
     pager_add(p, UI_HEADER, "Statistics (seconds per call)");
