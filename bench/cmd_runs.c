@@ -77,7 +77,7 @@ static int collect(const struct run_row *r, void *ctx)
     return c->limit > 0 && (long)c->n >= c->limit;
 }
 
-static void print_json(const struct run_row *rows, size_t n)
+static void print_json(struct store *s, const struct run_row *rows, size_t n)
 {
     struct jw w = { .out = stdout };
     jw_open(&w, '[', 0);
@@ -116,6 +116,12 @@ static void print_json(const struct run_row *rows, size_t n)
         jw_string(&w, r->cmdline);
         jw_key(&w, "kbench_version");
         jw_string_or_null(&w, r->kbench_version);
+        char commit[64], flags[512];
+        store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+        jw_key(&w, "git_commit");
+        jw_string_or_null(&w, commit);
+        jw_key(&w, "build_flags");
+        jw_string_or_null(&w, flags);
         jw_key(&w, "planned_cases");
         jw_int(&w, r->planned_cases);
         jw_key(&w, "cases");
@@ -164,7 +170,7 @@ int cmd_runs(int argc, char **argv)
     if (store_list_runs(s, col.tag ? 0 : (int)col.limit, collect, &col) != 0 || col.oom)
         rc = cli_input_error("runs", "%s", col.oom ? "out of memory" : store_errmsg(s));
     else if (json)
-        print_json(col.rows, col.n);
+        print_json(s, col.rows, col.n);
     else if (col.tag && col.n == 0)
         printf("no run has the tag '%s'\n", col.tag);
     else if (report_runs_rows(stdout, s, col.rows, col.n) != 0)

@@ -255,6 +255,12 @@ static int print_json(struct store *s, const struct run_row *r, const struct mac
     jw_string(&w, r->cmdline);
     jw_key(&w, "kbench_version");
     jw_string_or_null(&w, r->kbench_version);
+    char commit[64], flags[512];
+    store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+    jw_key(&w, "git_commit");
+    jw_string_or_null(&w, commit);
+    jw_key(&w, "build_flags");
+    jw_string_or_null(&w, flags);
     jw_key(&w, "planned_cases");
     jw_int(&w, r->planned_cases);
     jw_key(&w, "cases");
