@@ -1101,6 +1101,22 @@ int store_run_tag(struct store *s, int64_t run_id, const char *tag)
     return insert_tag(s, run_id, tag);
 }
 
+int store_run_untag(struct store *s, int64_t run_id, const char *tag)
+{
+    if (writable(s) != 0 || run_exists(s, run_id) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s, "DELETE FROM run_tags WHERE run_id = ? AND tag = ?", &st, "untag the run") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, tag);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "untag the run");
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = fail(s, "run %lld has no tag '%s'", (long long)run_id, tag);
+    return rc;
+}
+
 /* The shape axes that arrived in schema version 4 (decode onwards): their columns follow the
  * fixed ones in INSERT and SELECT, in axis order. */
 #define FIRST_V4_AXIS KB_AXIS_DECODE

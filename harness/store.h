@@ -69,6 +69,8 @@ int store_run_resumable(struct store *s, int64_t run_id);
 void store_free_argv(char **argv);
 /* Adds a tag to a run (a tag names one run per machine: the newest tagged wins on lookup). */
 int store_run_tag(struct store *s, int64_t run_id, const char *tag);
+/* Takes a tag off a run; -1 with a message naming both when the run does not have it. */
+int store_run_untag(struct store *s, int64_t run_id, const char *tag);
 
 /* Stores a case, its samples, statistics, counters and accuracy in one transaction;
  * returns the case id or -1 (and then nothing of the case is stored). */

@@ -18,23 +18,15 @@
  */
 #include "reports/reports.h"
 #include "reports/roofline.h"
+#include "reports/json_writer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define EXPORT_VERSION 2
-#define JW_DEPTH 8
 
-/* A small streaming writer: it tracks commas and indentation; containers opened "compact"
- * (and everything inside them) stay on one line. */
-struct jw {
-    FILE *out;
-    int depth;
-    int count[JW_DEPTH];
-    int compact[JW_DEPTH];
-    int after_key;
-};
+/* ---- the writer (json_writer.h) ---- */
 
 static void jw_newline(struct jw *w)
 {
@@ -94,7 +86,7 @@ static void jw_raw_string(FILE *out, const char *str)
     fputc('"', out);
 }
 
-static void jw_key(struct jw *w, const char *key)
+void jw_key(struct jw *w, const char *key)
 {
     jw_before_value(w);
     jw_raw_string(w->out, key);
@@ -102,7 +94,7 @@ static void jw_key(struct jw *w, const char *key)
     w->after_key = 1;
 }
 
-static void jw_open(struct jw *w, char bracket, int compact)
+void jw_open(struct jw *w, char bracket, int compact)
 {
     jw_before_value(w);
     fputc(bracket, w->out);
@@ -112,7 +104,7 @@ static void jw_open(struct jw *w, char bracket, int compact)
     w->compact[w->depth] = compact || w->compact[w->depth - 1];
 }
 
-static void jw_close(struct jw *w, char bracket)
+void jw_close(struct jw *w, char bracket)
 {
     int had_items = w->count[w->depth] > 0, compact = w->compact[w->depth];
     w->depth--;
@@ -121,20 +113,20 @@ static void jw_close(struct jw *w, char bracket)
     fputc(bracket, w->out);
 }
 
-static void jw_string(struct jw *w, const char *s)
+void jw_string(struct jw *w, const char *s)
 {
     jw_before_value(w);
     jw_raw_string(w->out, s);
 }
 
-static void jw_null(struct jw *w)
+void jw_null(struct jw *w)
 {
     jw_before_value(w);
     fputs("null", w->out);
 }
 
 /* Optional text: "" means "not set" in the store's fixed-size fields. */
-static void jw_string_or_null(struct jw *w, const char *s)
+void jw_string_or_null(struct jw *w, const char *s)
 {
     if (s && *s)
         jw_string(w, s);
@@ -142,7 +134,7 @@ static void jw_string_or_null(struct jw *w, const char *s)
         jw_null(w);
 }
 
-static void jw_number(struct jw *w, double v)
+void jw_number(struct jw *w, double v)
 {
     jw_before_value(w);
     if (isfinite(v))
@@ -151,13 +143,13 @@ static void jw_number(struct jw *w, double v)
         fputs("null", w->out);
 }
 
-static void jw_int(struct jw *w, long long v)
+void jw_int(struct jw *w, long long v)
 {
     jw_before_value(w);
     fprintf(w->out, "%lld", v);
 }
 
-static void jw_bool(struct jw *w, int v)
+void jw_bool(struct jw *w, int v)
 {
     jw_before_value(w);
     fputs(v ? "true" : "false", w->out);
