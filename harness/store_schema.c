@@ -408,6 +408,23 @@ static const char schema_v7[] =
     "    PRIMARY KEY (case_id, idx)\n"
     ") WITHOUT ROWID;\n";
 
+/* Version 9: v_latest_results holds the newest result of each case a machine has measured (a
+ * case: kernel, implementation, device, dtype, every shape axis, threads, cold cache), taken from
+ * complete runs; before, it held only each machine's newest run, so a run of one family hid
+ * every result of the others. GROUP BY puts NULL axes together, as a case's unused axes are. */
+static const char schema_v9[] =
+    "DROP VIEW IF EXISTS v_latest_results;\n"
+    "CREATE VIEW v_latest_results AS\n"
+    "SELECT v.* FROM v_results v\n"
+    " WHERE v.case_id IN (\n"
+    "   SELECT max(c.id) FROM cases c JOIN runs r ON r.id = c.run_id\n"
+    "    WHERE r.status = 'complete'\n"
+    "    GROUP BY r.machine_id, c.kernel, c.impl, c.device, c.dtype, c.batch, c.heads, c.kv_heads,\n"
+    "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
+    "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
+    "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
+    "             c.routing, c.input_dist, c.threads, c.cold_cache);\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -416,6 +433,8 @@ static const struct store_migration migrations[] = {
     { 5, "claims: paper claims judged on this machine", schema_v5 },
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
+    /* 8 is the sampling helper's; the lead renumbers at merge */
+    { 9, "v_latest_results: the newest result of each case, not each machine's newest run", schema_v9 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -1124,7 +1124,9 @@ static void test_views(void **state)
     double us = strtod(t.v[0], NULL);
     assert_true(fabs(us - 187500.0) < 1e-6);
 
-    /* a second, newer complete run on the same machine: v_latest_results shows only it */
+    /* a second, newer complete run on the same machine that measures only one of the cases:
+     * v_latest_results takes that case from it and keeps the others' newest results (before
+     * version 9 it held only the newest run, so a run of one kernel hid every other result) */
     struct store *s = open_write(f->db);
     struct machine_info m;
     make_machine(&m, "0123456789abcdef");
@@ -1148,7 +1150,12 @@ static void test_views(void **state)
     assert_int_equal(t.n, 1);
     assert_true(fabs(strtod(t.v[0], NULL) - 125000.0) < 1e-6);
     query_text(f->db, "SELECT count(*) FROM v_latest_results;", &t);
+    assert_string_equal(t.v[0], "3");
+    query_text(f->db, "SELECT run_id FROM v_latest_results WHERE kernel='attention.reference';", &t);
+    assert_int_equal(t.n, 1);
     assert_string_equal(t.v[0], "1");
+    query_text(f->db, "SELECT count(*) FROM v_latest_results WHERE run_id = 1 AND kernel='attention.flash';", &t);
+    assert_string_equal(t.v[0], "1"); /* N = 1024, which the newer run did not measure */
 
     char q[200];
     snprintf(q, sizeof q, "SELECT value FROM v_counters WHERE case_id = %lld AND backend = 'papi' AND name = 'PAPI_L1_DCM';",
@@ -1290,6 +1297,34 @@ static void test_stale_runs(void **state)
     raw_exec(f->db, q);
     snprintf(q, sizeof q, "SELECT pid FROM runs WHERE id = %lld", (long long)alive);
     assert_int_equal(raw_int(f->db, q), getpid());
+
+    /* a reader shows the dead run as interrupted at once, before any writer marks it, and the
+     * live one as running; it writes nothing */
+    struct store *r;
+    assert_int_equal(store_open(f->db, STORE_READ, &r, err, sizeof err), 0);
+    struct run_row row;
+    assert_int_equal(store_get_run(r, dead, &row), 0);
+    assert_string_equal(row.status, "interrupted");
+    assert_int_equal(store_get_run(r, alive, &row), 0);
+    assert_string_equal(row.status, "running");
+    store_close(r);
+    char before[32];
+    snprintf(q, sizeof q, "SELECT status FROM runs WHERE id = %lld", (long long)dead);
+    raw_text(f->db, q, before, sizeof before);
+    assert_string_equal(before, "running");
+    /* a run recorded on another host is not judged by this host's pids */
+    snprintf(q, sizeof q, "UPDATE runs SET hostname = 'elsewhere.invalid' WHERE id = %lld;", (long long)dead);
+    raw_exec(f->db, q);
+    assert_int_equal(store_open(f->db, STORE_READ, &r, err, sizeof err), 0);
+    assert_int_equal(store_get_run(r, dead, &row), 0);
+    assert_string_equal(row.status, "running");
+    store_close(r);
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    char *set_host = sqlite3_mprintf("UPDATE runs SET hostname = %Q WHERE id = %lld;", host, (long long)dead);
+    raw_exec(f->db, set_host);
+    sqlite3_free(set_host);
 
     begin_run(s, mid, NULL, &ri);
     char status[32];
