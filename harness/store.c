@@ -1219,7 +1219,9 @@ static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, cons
     bad += bind_positive(st, 10, r->shape.kv_heads) != SQLITE_OK;
     bad += bind_positive(st, 11, r->shape.seq_len) != SQLITE_OK;
     bad += bind_positive(st, 12, r->shape.head_dim) != SQLITE_OK;
-    bad += sqlite3_bind_int(st, 13, r->shape.causal != 0) != SQLITE_OK; /* 0 is a value here, not "unused" */
+    /* 0 is a value for a kernel that has the axis; a kernel without it (MoE, GEMMs) stores NULL */
+    bad += (kb_kernel_axes(k) & KB_AXIS_BIT(KB_AXIS_CAUSAL) ? sqlite3_bind_int(st, 13, r->shape.causal != 0)
+                                                             : sqlite3_bind_null(st, 13)) != SQLITE_OK;
     bad += bind_positive(st, 14, r->threads) != SQLITE_OK;
     bad += sqlite3_bind_int(st, 15, r->cold_cache != 0) != SQLITE_OK;
     /* stored as the same 64 bits in SQLite's signed integer */
@@ -1637,6 +1639,8 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->shape.kv_heads = col_int(st, i++);
     r->shape.seq_len = col_int(st, i++);
     r->shape.head_dim = col_int(st, i++);
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        r->null_axes |= KB_AXIS_BIT(KB_AXIS_CAUSAL);
     r->shape.causal = col_int(st, i++);
     r->threads = col_int(st, i++);
     r->cold_cache = col_int(st, i++);
@@ -1666,6 +1670,8 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->passed = col_int(st, i++);
     col_text(st, i++, r->papi_status, sizeof r->papi_status);
     for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++, i++) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            r->null_axes |= KB_AXIS_BIT(a);
         if (kb_axis_info((enum kb_axis)a)->kind == KB_AXIS_KIND_ENUM) {
             const unsigned char *t = sqlite3_column_text(st, i);
             int v = t ? kb_axis_value_parse((enum kb_axis)a, (const char *)t) : 0;

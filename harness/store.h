@@ -97,7 +97,10 @@ struct result_row {
     int64_t case_id, run_id;
     char kernel[64], impl[32], device[16], dtype[8], status[16];
     struct kb_shape shape;
-    int threads, cold_cache;
+    /* KB_AXIS_BIT of each axis whose column is NULL (the kernel does not have it); the field
+     * in `shape` then reads 0, which for a flag such as causal would look like a value */
+    uint64_t null_axes;
+    int threads, cold_cache; /* threads 0: not recorded (GPU cases) */
     char error[256];
     /* statistics, NaN where the case was not timed */
     struct kb_stats stats;

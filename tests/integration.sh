@@ -105,6 +105,38 @@ expect_eq "$(q "SELECT group_concat(id) FROM (SELECT id FROM cases WHERE id IN (
 expect_exit 2 "resuming a complete run" "$KBENCH" run --db "$DB2" --resume 1 --quiet --no-show
 expect_text "$TMP/err" "complete" "says the run is complete"
 
+# Exports say what was measured: a kernel without the causal axis stores and exports it as
+# unknown (empty / null), not false; a case that was not timed has no n; the counters table
+# carries every shape column; JSON tags are an array.
+DB3="$TMP/moe.db"
+expect_exit 0 "a MoE sweep and a skipped case" "$KBENCH" run --db "$DB3" --kernels 'moe.router@cpu,selftest.oom' \
+    --tokens 16 --hidden 64 --experts 4 --top-k 2 --seq 64 --causal 0 --max-time 0.02 --quiet --no-show --tag first
+expect_eq "$(DB=$DB3 q "SELECT count(*) FROM cases WHERE family = 'moe' AND causal IS NULL;")" "1" "a MoE case stores causal as NULL"
+DB=$DB3 q "INSERT INTO run_tags (run_id, tag) VALUES (1, 'second');"
+expect_exit 0 "export csv" "$KBENCH" export --db "$DB3" --format csv
+tr -d '\r' < "$TMP/out" > "$TMP/moe.csv"
+col() { awk -F, -v name="$1" -v kernel="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
+                                           $4 == kernel { print $c }' "$TMP/moe.csv"; }
+expect_eq "$(col causal moe.router)" "" "CSV: causal of a MoE case is empty, not 0"
+expect_eq "$(col tokens moe.router)" "16" "CSV: the MoE case's tokens"
+expect_eq "$(col status selftest.oom)" "skipped" "the footprint case was skipped"
+expect_eq "$(col n selftest.oom)|$(col calls_per_sample selftest.oom)|$(col median_s selftest.oom)" "||" "CSV: n, calls_per_sample and median of a case not timed are empty, not 0"
+expect_eq "$(col causal selftest.oom)" "0" "CSV: causal of a kernel with the axis is 0 where it is false"
+expect_exit 0 "export counters" "$KBENCH" export --db "$DB3" --format csv --table counters
+head -1 "$TMP/out" | tr -d '\r' > "$TMP/counters.head"
+for c in seq_len causal tokens hidden experts top_k routing gemm_m group_size window_len; do
+    grep -q "\(^\|,\)$c\(,\|$\)" "$TMP/counters.head" || missing="$missing $c"
+done
+expect_eq "${missing:-}" "" "the counters table has every shape column"
+expect_exit 0 "export json" "$KBENCH" export --db "$DB3" --format json
+expect_text "$TMP/out" '"tags": ["first", "second"]' "JSON: the run's tags are an array"
+tr -d ' \n' < "$TMP/out" > "$TMP/moe.json"
+expect_text "$TMP/moe.json" '"kernel":"moe.router","impl":"cpu","device":"cpu","dtype":"f32","batch":null,"heads":null,"kv_heads":null,"seq_len":null,"head_dim":null,"causal":null' "JSON: causal of a MoE case is null"
+expect_text "$TMP/moe.json" '"status":"skipped","n":null' "JSON: n of a case not timed is null"
+mem=$(grep '"mem_bytes"' "$TMP/out" | tr -dc '0-9')
+expect_exit 0 "export environment" "$KBENCH" export --db "$DB3" --format csv --table environment
+expect_text "$TMP/out" "machine,mem_bytes,$mem,B" "mem_bytes is exported as an integer ($mem)"
+
 # Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
 # (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).
 if command -v python3 >/dev/null; then
