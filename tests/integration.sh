@@ -137,6 +137,19 @@ mem=$(grep '"mem_bytes"' "$TMP/out" | tr -dc '0-9')
 expect_exit 0 "export environment" "$KBENCH" export --db "$DB3" --format csv --table environment
 expect_text "$TMP/out" "machine,mem_bytes,$mem,B" "mem_bytes is exported as an integer ($mem)"
 
+# history with two runs says it cannot judge (before: "no change: flat at" their mean); a
+# crossover is not drawn from two-point fits (before: "fitted lines meet at N = 7091557")
+DB4="$TMP/history.db"
+spin() { KBENCH_SPIN_SCALE=$1 "$KBENCH" run --db "$DB4" --kernels selftest.spin --seq 200 --max-time 0.02 --quiet --no-show; }
+spin 1.0 && spin 1.2 || bad "two spin runs"
+expect_exit 0 "history of two runs" "$KBENCH" history --db "$DB4" --kernel selftest.spin
+expect_text "$TMP/out" "too few runs to tell a change from noise (2; change points need at least 4)" "history says two runs are too few"
+if grep -q "no change: flat" "$TMP/out"; then bad "history of two runs calls them flat"; else ok "history does not call two runs flat"; fi
+expect_exit 0 "two kernels at two lengths" "$KBENCH" run --db "$DB4" --kernels attention.flash,attention.linear@cpu \
+    --seq 64,128 --heads 1 --head-dim 16 --causal 0 --max-time 0.02 --quiet --no-show
+expect_exit 0 "scaling from two points" "$KBENCH" scaling --db "$DB4" --kernel attention.flash --against attention.linear
+expect_text "$TMP/out" "no crossover drawn from fits of fewer than 3 points (2 and 2)" "scaling draws no crossover from two points"
+
 # Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
 # (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).
 if command -v python3 >/dev/null; then
