@@ -166,4 +166,16 @@ if command -v python3 >/dev/null; then
     [ "$(grep -c 'rel L2' "$TMP/npy.out")" = 7 ] && ok "all seven were recomputed" || bad "recomputed: $(cat "$TMP/npy.out")"
 fi
 
+# Each dump's manifest describes its own family (before: every one said the attention layout).
+expect_exit 0 "dump a MoE and a quantized GEMM case" "$KBENCH" run --db "$DB" --kernels 'moe.router@cpu,quant.gemm_int8@cpu' \
+    --tokens 16 --hidden 64 --experts 4 --top-k 2 --m 32 --n 32 --k 64 --max-time 0.01 --dump "$TMP/dump4" --quiet --no-show
+for fam in moe quant; do
+    man=$(ls "$TMP"/dump4/$fam.*/manifest.json | head -1)
+    expect_text "$man" "\"family\": \"$fam\"" "the $fam manifest names its family"
+    if grep -q 'Q \[B,H,N,d\]' "$man"; then bad "the $fam manifest describes the attention layout"; else ok "the $fam manifest does not describe attention's layout"; fi
+done
+expect_text "$(ls "$TMP"/dump4/moe.*/manifest.json)" 'w_router [hidden,experts]' "the MoE manifest gives the router's layout"
+expect_text "$(ls "$TMP"/dump4/quant.*/manifest.json)" 'weights w [N,K]' "the GEMM manifest gives the weights' layout"
+expect_text "$(ls -d "$TMP"/dump3/attention.flash* | head -1)/manifest.json" 'Q [B,H,N,d]' "an attention manifest keeps the attention layout"
+
 finish
