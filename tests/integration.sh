@@ -149,6 +149,13 @@ expect_exit 0 "two kernels at two lengths" "$KBENCH" run --db "$DB4" --kernels a
     --seq 64,128 --heads 1 --head-dim 16 --causal 0 --max-time 0.02 --quiet --no-show
 expect_exit 0 "scaling from two points" "$KBENCH" scaling --db "$DB4" --kernel attention.flash --against attention.linear
 expect_text "$TMP/out" "no crossover drawn from fits of fewer than 3 points (2 and 2)" "scaling draws no crossover from two points"
+# a later run of another family hides none of them from v_latest_results (before: only the newest
+# run's cases), and schema.md's crossover example gives one row per length
+expect_exit 0 "a quantization run after them" "$KBENCH" run --db "$DB4" --kernels quant.gemm_int8@cpu --m 32 --n 32 --k 64 \
+    --max-time 0.01 --quiet --no-show
+expect_eq "$(DB=$DB4 q "SELECT count(*) FROM v_latest_results WHERE kernel LIKE 'attention.%';")" "4" "v_latest_results keeps the attention results after a quantization run"
+example=$(awk '/^Where the crossover lies/ { f = 1 } f && /^```$/ { exit } f && s { print } f && /^```sql$/ { s = 1 }' "$top_srcdir/docs/schema.md")
+expect_eq "$(DB=$DB4 q "$example" | cut -d'|' -f2 | tr '\n' ' ')" "64 128 " "schema.md's crossover example: one row per length"
 
 # Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
 # (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).
