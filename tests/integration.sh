@@ -122,6 +122,11 @@ expect_eq "$(col tokens moe.router)" "16" "CSV: the MoE case's tokens"
 expect_eq "$(col status selftest.oom)" "skipped" "the footprint case was skipped"
 expect_eq "$(col n selftest.oom)|$(col calls_per_sample selftest.oom)|$(col median_s selftest.oom)" "||" "CSV: n, calls_per_sample and median of a case not timed are empty, not 0"
 expect_eq "$(col causal selftest.oom)" "0" "CSV: causal of a kernel with the axis is 0 where it is false"
+undocumented=""
+for c in $(head -1 "$TMP/moe.csv" | tr ',' ' '); do
+    grep -qF "| \`$c\` |" "$top_srcdir/docs/export.md" || undocumented="$undocumented $c"
+done
+expect_eq "$undocumented" "" "docs/export.md documents every CSV column of the cases table"
 expect_exit 0 "export counters" "$KBENCH" export --db "$DB3" --format csv --table counters
 head -1 "$TMP/out" | tr -d '\r' > "$TMP/counters.head"
 for c in seq_len causal tokens hidden experts top_k routing gemm_m group_size window_len; do
