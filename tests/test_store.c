@@ -1337,6 +1337,92 @@ static void test_stale_runs(void **state)
     store_close(s);
 }
 
+/* ---- a database another user reads -------------------------------------------------------------- */
+
+static int count_run(const struct run_row *r, void *ctx)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int runs_in(struct store *s)
+{
+    int n = 0;
+    return store_list_runs(s, 0, count_run, &n) == 0 ? n : -1;
+}
+
+static int64_t add_complete_run(const char *db)
+{
+    struct store *s = open_write(db);
+    struct machine_info m;
+    make_machine(&m, "0000000000000def");
+    struct run_info ri;
+    int64_t run = begin_run(s, store_machine_upsert(s, &m), NULL, &ri);
+    assert_int_equal(store_run_finish(s, run, "complete"), 0);
+    store_close(s);
+    return run;
+}
+
+/* The reader's side, as another user: it reads without leaving a -wal or -shm of its own, and
+ * sees the owner's next run through store_data_version although it reads a snapshot. Returns
+ * 0, or the number of the check that failed. */
+static int shared_reader(const char *db, int go, int done)
+{
+    struct store *s;
+    char c;
+    int64_t v1, v2;
+    if (store_open(db, STORE_READ, &s, err, sizeof err) != 0)
+        return 1;
+    if (runs_in(s) != 1 || sidecar_exists(db, "-wal") || sidecar_exists(db, "-shm"))
+        return 2;
+    if (store_data_version(s, &v1) != 0 || store_data_version(s, &v2) != 0 || v1 != v2)
+        return 3; /* nothing changed: the same number */
+    if (write(go, "r", 1) != 1 || read(done, &c, 1) != 1)
+        return 4;
+    if (store_data_version(s, &v2) != 0 || v2 == v1)
+        return 5;
+    if (runs_in(s) != 2)
+        return 6;
+    store_close(s);
+    return sidecar_exists(db, "-wal") || sidecar_exists(db, "-shm") ? 7 : 0;
+}
+
+static void test_shared_reader(void **state)
+{
+    struct fixture *f = *state;
+    add_complete_run(f->db);
+    assert_false(sidecar_exists(f->db, "-wal"));
+    if (geteuid() != 0)
+        skip(); /* the reader must be another user: only root can become one */
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    assert_int_equal(chmod(f->db, 0644), 0);
+    int to_parent[2], to_child[2];
+    assert_int_equal(pipe(to_parent), 0);
+    assert_int_equal(pipe(to_child), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(77);
+        _exit(shared_reader(f->db, to_parent[1], to_child[0]));
+    }
+    char c;
+    if (read(to_parent[0], &c, 1) == 1) /* the reader has its snapshot: the owner runs again */
+        add_complete_run(f->db);
+    assert_int_equal(write(to_child[1], "w", 1), 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    close(to_child[0]);
+    close(to_child[1]);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip(); /* cannot become nobody here */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- machine and status names ------------------------------------------------------------------ */
 
 static uint64_t fnv1a(const char *s)
@@ -1431,6 +1517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_beside_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_reader, setup, teardown),
         cmocka_unit_test(test_machine_info),
         cmocka_unit_test(test_status_names),
     };
