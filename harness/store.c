@@ -447,8 +447,9 @@ static int probe(struct store *s, int *version, int *empty)
     return touch_tables(s);
 }
 
-/* from: the version the previous migration leaves (versions are numbered in order, and a number
- * reserved for a migration not yet merged may be missing). */
+/* from: the version the previous migration leaves. Versions are numbered in order, and a number
+ * reserved for another branch's migration may be missing here: a file at such a version (from
+ * that branch) is taken forward from it. */
 static int apply_migration(struct store *s, const struct store_migration *m, int from)
 {
     char doing[200];
@@ -460,7 +461,7 @@ static int apply_migration(struct store *s, const struct store_migration *m, int
         goto fail;
     if (now >= m->version) /* another process migrated it while we waited for the lock */
         return exec_sql(s, "COMMIT", doing);
-    if (now != from) {
+    if (now < from) {
         fail(s, "%s: cannot %s: it is at version %lld", s->path, doing, (long long)now);
         goto fail;
     }

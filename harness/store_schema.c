@@ -411,8 +411,11 @@ static const char schema_v7[] =
 /* Version 9: v_latest_results holds the newest result of each case a machine has measured (a
  * case: kernel, implementation, device, dtype, every shape axis, threads, cold cache), taken from
  * complete runs; before, it held only each machine's newest run, so a run of one family hid
- * every result of the others. GROUP BY puts NULL axes together, as a case's unused axes are. */
+ * every result of the others. GROUP BY puts NULL axes together, as a case's unused axes are.
+ * Also: causal was stored as 0 for kernels without the axis (no MoE or quantization kernel has
+ * it); it is NULL, like every other axis a kernel does not have. */
 static const char schema_v9[] =
+    "UPDATE cases SET causal = NULL WHERE family IN ('moe', 'quant');\n"
     "DROP VIEW IF EXISTS v_latest_results;\n"
     "CREATE VIEW v_latest_results AS\n"
     "SELECT v.* FROM v_results v\n"
@@ -434,7 +437,7 @@ static const struct store_migration migrations[] = {
     { 6, "ceilings, the machine's measured rates (kbench calibrate)", schema_v6 },
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
     /* 8 is the sampling helper's; the lead renumbers at merge */
-    { 9, "v_latest_results: the newest result of each case, not each machine's newest run", schema_v9 },
+    { 9, "v_latest_results: the newest result of each case, not each machine's newest run; causal NULL for MoE and quantization cases", schema_v9 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

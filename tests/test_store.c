@@ -1337,6 +1337,37 @@ static void test_stale_runs(void **state)
     store_close(s);
 }
 
+/* Version 9 corrects causal, stored as 0 for kernels without the axis, to NULL; attention
+ * cases keep their 0. */
+static const struct kb_kernel k_moe = {
+    .name = "moe.router", .impl = "cpu", .family = KB_FAMILY_MOE, .device = KB_DEVICE_CPU,
+};
+
+static void test_v9_nulls_causal_of_moe(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "0000000000000a09");
+    struct run_info ri;
+    int64_t run = begin_run(s, store_machine_upsert(s, &m), NULL, &ri);
+    double sa[] = { 0.5, 0.25 };
+    struct case_record c;
+    make_case(&c, &k_moe, 0, 0, sa, 2, 0.25);
+    assert_true(store_case_insert(s, run, &c) > 0);
+    make_case(&c, &k_flash, 256, 0, sa, 2, 0.25);
+    assert_true(store_case_insert(s, run, &c) > 0);
+    store_close(s);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'moe.router' AND causal IS NULL"), 1);
+    /* as a version 8 file wrote it */
+    raw_exec(f->db, "UPDATE cases SET causal = 0; PRAGMA user_version = 8;");
+    s = open_write(f->db);
+    store_close(s);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), store_schema_version());
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'moe.router' AND causal IS NULL"), 1);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND causal = 0"), 1);
+}
+
 /* ---- a database another user reads -------------------------------------------------------------- */
 
 static int count_run(const struct run_row *r, void *ctx)
@@ -1518,6 +1549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v9_nulls_causal_of_moe, setup, teardown),
         cmocka_unit_test(test_machine_info),
         cmocka_unit_test(test_status_names),
     };
