@@ -53,6 +53,10 @@ reads_all "folder open to all"
 expect_eq "$(left_by_reader)" "" "the reader left no file of its own beside the database"
 expect_exit 0 "the owner's next run after the reads" sweep --tag third
 expect_eq "$(q 'SELECT count(*) FROM runs;')" "3" "the owner's third run is stored"
+# root reads like any user; what SQLite creates for root belongs to the database's owner
+rm -f "$DB-wal" "$DB-shm"
+expect_exit 0 "runs as root" "$KBENCH" runs --db "$DB"
+expect_eq "$(find "$SH" -name 'team.db*' ! -user "$OWNER" | tr '\n' ' ')" "" "every file beside the database still belongs to its owner"
 
 # 2. neither the file nor the folder is writable by the reader (before: "attempt to write a
 #    readonly database")
