@@ -1624,6 +1624,25 @@ int store_get_run(struct store *s, int64_t run_id, struct run_row *out)
     return ret;
 }
 
+int store_list_run_tags(struct store *s, int64_t run_id, int (*fn)(const char *tag, void *), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT tag FROM run_tags WHERE run_id = ? ORDER BY created_at, tag", &st, "read the run's tags") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *tag = (const char *)sqlite3_column_text(st, 0);
+        if (tag && fn(tag, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the run's tags");
+    sqlite3_finalize(st);
+    return ret;
+}
+
 static void read_result_row(sqlite3_stmt *st, struct result_row *r)
 {
     memset(r, 0, sizeof *r);

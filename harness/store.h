@@ -112,6 +112,9 @@ struct result_row {
     long exact_checked, exact_mismatches; /* bit-exact comparison; exact_checked 0: none */
     char papi_status[256];
 };
+/* Calls fn with each tag of a run, oldest first (run_row.tag joins them with commas, which a
+ * tag may itself contain). */
+int store_list_run_tags(struct store *s, int64_t run_id, int (*fn)(const char *tag, void *), void *ctx);
 /* Calls fn for each case of a run in execution order. */
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
 /* Calls fn for each counter of a case. */

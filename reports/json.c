@@ -1,7 +1,7 @@
 /* json.c - a run as one JSON document: the run, its machine, and every case with statistics,
  * accuracy, counters and raw samples.
  *
- *   {"kbench_export_version": 2,
+ *   {"kbench_export_version": 3,
  *    "run": {id, uuid, started, finished, status, tags (an array, v3), suite, hostname, machine, cmdline,
  *            kbench_version, planned_cases, cases, failures},
  *    "machine": {the fields of struct machine_info},
@@ -193,21 +193,15 @@ static void jw_flag(struct jw *w, const struct result_row *r, enum kb_axis a, in
         jw_bool(w, v);
 }
 
-/* The run's tags, comma-joined by the store, as an array (empty: none). */
-static void jw_tags(struct jw *w, const char *joined)
+static int jw_tag(const char *tag, void *ctx)
 {
-    jw_open(w, '[', 1);
-    char buf[sizeof ((struct run_row *)0)->tag];
-    snprintf(buf, sizeof buf, "%s", joined);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        jw_string(w, t);
-    jw_close(w, ']');
+    jw_string(ctx, tag);
+    return 0;
 }
 
 /* ---- the document ----------------------------------------------------------------------------- */
 
-static void write_run(struct jw *w, const struct run_row *r)
+static int write_run(struct jw *w, struct store *s, const struct run_row *r)
 {
     jw_key(w, "run");
     jw_open(w, '{', 0);
@@ -216,7 +210,10 @@ static void write_run(struct jw *w, const struct run_row *r)
     jw_key(w, "started"); jw_string(w, r->started);
     jw_key(w, "finished"); jw_string_or_null(w, r->finished);
     jw_key(w, "status"); jw_string(w, r->status);
-    jw_key(w, "tags"); jw_tags(w, r->tag);
+    jw_key(w, "tags");
+    jw_open(w, '[', 1);
+    int rc = store_list_run_tags(s, r->id, jw_tag, w);
+    jw_close(w, ']');
     jw_key(w, "suite"); jw_string_or_null(w, r->suite);
     jw_key(w, "hostname"); jw_string(w, r->hostname);
     jw_key(w, "machine"); jw_string(w, r->machine);
@@ -226,6 +223,7 @@ static void write_run(struct jw *w, const struct run_row *r)
     jw_key(w, "cases"); jw_int(w, r->cases);
     jw_key(w, "failures"); jw_int(w, r->failures);
     jw_close(w, '}');
+    return rc;
 }
 
 static void write_machine(struct jw *w, const struct machine_info *m)
@@ -402,7 +400,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     int rc = 0;
     jw_open(&w, '{', 0);
     jw_key(&w, "kbench_export_version"); jw_int(&w, EXPORT_VERSION);
-    write_run(&w, &run);
+    rc = write_run(&w, s, &run);
     write_machine(&w, &machine);
     write_environment(&w, &roof);
     jw_key(&w, "cases");

@@ -112,7 +112,7 @@ DB3="$TMP/moe.db"
 expect_exit 0 "a MoE sweep and a skipped case" "$KBENCH" run --db "$DB3" --kernels 'moe.router@cpu,selftest.oom' \
     --tokens 16 --hidden 64 --experts 4 --top-k 2 --seq 64 --causal 0 --max-time 0.02 --quiet --no-show --tag first
 expect_eq "$(DB=$DB3 q "SELECT count(*) FROM cases WHERE family = 'moe' AND causal IS NULL;")" "1" "a MoE case stores causal as NULL"
-DB=$DB3 q "INSERT INTO run_tags (run_id, tag) VALUES (1, 'second');"
+DB=$DB3 q "INSERT INTO run_tags (run_id, tag) VALUES (1, 'second, with a comma');"
 expect_exit 0 "export csv" "$KBENCH" export --db "$DB3" --format csv
 tr -d '\r' < "$TMP/out" > "$TMP/moe.csv"
 col() { awk -F, -v name="$1" -v kernel="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
@@ -134,7 +134,7 @@ for c in seq_len causal tokens hidden experts top_k routing gemm_m group_size wi
 done
 expect_eq "${missing:-}" "" "the counters table has every shape column"
 expect_exit 0 "export json" "$KBENCH" export --db "$DB3" --format json
-expect_text "$TMP/out" '"tags": ["first", "second"]' "JSON: the run's tags are an array"
+expect_text "$TMP/out" '"tags": ["first", "second, with a comma"]' "JSON: the run's tags are an array (a comma inside one stays)"
 tr -d ' \n' < "$TMP/out" > "$TMP/moe.json"
 expect_text "$TMP/moe.json" '"kernel":"moe.router","impl":"cpu","device":"cpu","dtype":"f32","batch":null,"heads":null,"kv_heads":null,"seq_len":null,"head_dim":null,"causal":null' "JSON: causal of a MoE case is null"
 expect_text "$TMP/moe.json" '"status":"skipped","n":null' "JSON: n of a case not timed is null"
