@@ -145,6 +145,10 @@ static int collect_run(const struct run_row *r, void *ctx)
     return 0;
 }
 
+/* Fewer runs than this leave too few run-to-run differences to estimate the noise from (one
+ * difference is the change being judged; the segmentation needs at least two more). */
+#define HISTORY_MIN_RUNS 4
+
 static void print_series(const struct series *s, double min_change)
 {
     double *x = malloc(s->n * sizeof *x);
@@ -182,8 +186,16 @@ static void print_series(const struct series *s, double min_change)
     double sigma;
     /* the floor makes changes smaller than min_change (a quarter of it per noise unit, so a shift
      * of min_change is four noise units) count as noise */
-    int k = regress_segments(x, s->n, min_change * sorted_mid / 4, seg, s->n, &sigma);
-    if (k < 0) {
+    int k = s->n < HISTORY_MIN_RUNS ? -2 : regress_segments(x, s->n, min_change * sorted_mid / 4, seg, s->n, &sigma);
+    if (k == -2) {
+        /* The noise is estimated from run-to-run differences: with two runs the only difference
+         * is the change itself, so "flat at the mean" would hide a 20% step. */
+        char a[32], b[32];
+        report_format_seconds(x[0], a, sizeof a);
+        report_format_seconds(x[s->n - 1], b, sizeof b);
+        printf("  too few runs to tell a change from noise (%zu; change points need at least %d): "
+               "%s -> %s (%+.1f%%)\n", s->n, HISTORY_MIN_RUNS, a, b, 100 * (x[s->n - 1] / x[0] - 1));
+    } else if (k < 0) {
         printf("  (no change-point search: unusable series)\n\n");
     } else if (k == 1 && !seg[0].trend) {
         char lvl[32], sg[32];
@@ -253,7 +265,8 @@ const struct cli_command cli_cmd_history = {
         "Prints the median of each matching case across the runs of this machine, oldest first, and "
         "splits the series into flat stretches and drifts (an exact least-squares segmentation with a "
         "penalty per change, noise estimated from run-to-run differences). Each change point names the "
-        "run where it began: a step (a jump between two runs) or a drift (a steady trend).",
+        "run where it began: a step (a jump between two runs) or a drift (a steady trend). With fewer "
+        "than 4 runs it says so and prints only the change from the first run to the last.",
     .options = options,
     .max_operands = 0,
     .exits = exits,

@@ -31,11 +31,18 @@ static void print_crossings(const struct series *a, const struct series *b)
         printf("; %s is faster at the largest shared N\n", b_after ? b->kernel : a->kernel);
     }
     if (a->fitted && b->fitted) {
-        double f = scaling_crossover_fit(&a->fit, &b->fit);
-        if (isnan(f))
-            printf("    fitted lines: do not meet between N = 1 and 1e12\n");
-        else
-            printf("    fitted lines meet at N ≈ %.0f\n", f);
+        double f;
+        char text[128];
+        scaling_crossover_text(&a->fit, &b->fit, text, sizeof text);
+        switch (scaling_crossover_judge(&a->fit, &b->fit, &f)) {
+        case SCALING_MEET_TOO_FEW:
+            printf("    fitted lines: no crossover drawn from fits of fewer than %d points (%d and %d)\n",
+                   SCALING_MIN_FIT_POINTS, a->fit.points, b->fit.points);
+            break;
+        case SCALING_MEET_NONE: printf("    fitted lines: do not meet between N = 1 and 1e12\n"); break;
+        case SCALING_MEET_INSIDE:
+        case SCALING_MEET_EXTRAPOLATED: printf("    fitted lines meet at N ≈ %s\n", text); break;
+        }
     }
 }
 

@@ -107,7 +107,10 @@ struct result_row {
     int64_t case_id, run_id;
     char kernel[64], impl[32], device[16], dtype[8], status[16];
     struct kb_shape shape;
-    int threads, cold_cache;
+    /* KB_AXIS_BIT of each axis whose column is NULL (the kernel does not have it); the field
+     * in `shape` then reads 0, which for a flag such as causal would look like a value */
+    uint64_t null_axes;
+    int threads, cold_cache; /* threads 0: not recorded (GPU cases) */
     char error[256];
     /* statistics, NaN where the case was not timed */
     struct kb_stats stats;
@@ -127,6 +130,9 @@ struct result_row {
     long outliers;          /* samples beyond Tukey's far-out fences; -1 unknown */
     char throttle_reason[96]; /* "" none or unknown */
 };
+/* Calls fn with each tag of a run, oldest first (run_row.tag joins them with commas, which a
+ * tag may itself contain). */
+int store_list_run_tags(struct store *s, int64_t run_id, int (*fn)(const char *tag, void *), void *ctx);
 /* Calls fn for each case of a run in execution order. */
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
 /* Calls fn for each counter of a case. */
