@@ -152,8 +152,8 @@ static void results_draw(struct app *a, void *st, WINDOW *w)
     const struct run_row *r = &s->run;
     int width = getmaxx(w);
     char line[512];
-    snprintf(line, sizeof line, "run %" PRId64 " %.8s  %s  %d/%d cases, %d failed  %s%s%s", r->id, r->uuid, r->status,
-             r->cases, r->planned_cases, r->failures, r->hostname, *r->tag ? "  tag " : "", r->tag);
+    snprintf(line, sizeof line, "run %" PRId64 " %.8s  %s  %d/%d case%s, %d failed  %s%s%s", r->id, r->uuid, r->status,
+             r->cases, r->planned_cases, r->planned_cases == 1 ? "" : "s", r->failures, r->hostname, *r->tag ? "  tag " : "", r->tag);
     wattrset(w, strcmp(r->status, "running") == 0 ? app_attr(a, UI_WARN) : A_NORMAL);
     ui_put(w, 0, 0, width, line);
     wattrset(w, A_NORMAL);

@@ -122,8 +122,8 @@ static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, states * d * d * (size_t)kb_dtype_size(c->dtype));
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.gla@cuda.mma: allocating %.1f GB of chunk states: %s",
-                 gla_cuda_scratch_bytes(s, c->dtype) / 1e9, cudaGetErrorString(e));
+        snprintf(err, errlen, "attention.gla@cuda.mma: allocating %.2f GiB of chunk states: %s",
+                 gla_cuda_scratch_bytes(s, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
         gla_cuda_teardown(c);
         return KB_ERROR;
     }

@@ -100,8 +100,8 @@ static int linear_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&st->scr.zprefix, states * d * sizeof(float));
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.linear@cuda.mma: allocating %.1f GB of chunk states: %s",
-                 linear_cuda_scratch_bytes(s, c->dtype) / 1e9, cudaGetErrorString(e));
+        snprintf(err, errlen, "attention.linear@cuda.mma: allocating %.2f GiB of chunk states: %s",
+                 linear_cuda_scratch_bytes(s, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
         linear_cuda_teardown(c);
         return KB_ERROR;
     }
