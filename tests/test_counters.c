@@ -159,8 +159,11 @@ static void test_rusage_counts_user_time(void **state)
     assert_non_null(s);
     assert_string_equal(u->unit, "s");
     assert_string_equal(s->unit, "s");
-    if (!(u->value > 0.02))
-        fail_msg("50 ms of busy loop gave user_time %.4f s", u->value);
+    /* The kernel measures a thread's CPU time exactly but splits it into user and system time
+     * from tick samples, so on a loaded (or virtual) machine part of a pure user loop can be
+     * booked as system time: the sum is what is certain, and some of it must be user time. */
+    if (!(u->value + s->value > 0.04) || !(u->value > 0))
+        fail_msg("50 ms of busy loop gave user_time %.4f s, system_time %.4f s", u->value, s->value);
     assert_true(u->value < 10.0);
     assert_true(s->value >= 0.0);
 }
