@@ -182,6 +182,11 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE device = 'cpu';")" "2" "its cas
 expect_exit 2 "nightly on a GPU that is not there" "$KBENCH" nightly --db "$TMP/dev.db" --suite "$TMP/tiny.suite" \
     --devices cuda:9 --max-time 0.05 --quiet
 expect_text "$TMP/err" "cuda:9" "the error names the device"
+# the sampling options go to the run too
+expect_exit 0 "nightly --min-samples 25" "$KBENCH" nightly --db "$TMP/min.db" --suite "$TMP/tiny.suite" --min-samples 25 \
+    --max-time 0.001 --no-counters --quiet
+DB="$TMP/min.db"
+expect_eq "$(q "SELECT count(*) FROM stats WHERE min_samples = 25 AND n >= 25;")" "2" "its cases took the minimum it was given"
 
 # nightly decides as compare does: a 300 ms kernel made 50% slower at default settings fails it
 SNDB="$TMP/slow-nightly.db"
