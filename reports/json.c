@@ -416,3 +416,55 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     free(rows);
     return rc;
 }
+
+/* ---- a run's fields (json_writer.h) ---- */
+
+void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int with_machine)
+{
+    jw_key(w, "id");
+    jw_int(w, (long long)r->id);
+    jw_key(w, "uuid");
+    jw_string(w, r->uuid);
+    jw_key(w, "started");
+    jw_string_or_null(w, r->started);
+    jw_key(w, "finished");
+    jw_string_or_null(w, r->finished);
+    jw_key(w, "status");
+    jw_string(w, r->status);
+    jw_key(w, "tags");
+    jw_open(w, '[', 1);
+    for (const char *p = r->tag; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)len, p);
+        jw_string(w, one);
+        p += len;
+        if (*p)
+            p++;
+    }
+    jw_close(w, ']');
+    jw_key(w, "suite");
+    jw_string_or_null(w, r->suite);
+    jw_key(w, "hostname");
+    jw_string(w, r->hostname);
+    if (with_machine) {
+        jw_key(w, "machine");
+        jw_string(w, r->machine);
+    }
+    jw_key(w, "cmdline");
+    jw_string(w, r->cmdline);
+    jw_key(w, "kbench_version");
+    jw_string_or_null(w, r->kbench_version);
+    char commit[64], flags[512];
+    store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+    jw_key(w, "git_commit");
+    jw_string_or_null(w, commit);
+    jw_key(w, "build_flags");
+    jw_string_or_null(w, flags);
+    jw_key(w, "planned_cases");
+    jw_int(w, r->planned_cases);
+    jw_key(w, "cases");
+    jw_int(w, r->cases);
+    jw_key(w, "failures");
+    jw_int(w, r->failures);
+}
