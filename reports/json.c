@@ -247,7 +247,7 @@ static int write_ceiling(struct jw *w, const struct ceiling *c)
 /* Export v2: the measured ceilings and where the roofline's numbers came from. */
 static void write_environment(struct jw *w, const struct roofline *roof)
 {
-    char src[256];
+    char src[512];
     roofline_describe(roof, src, sizeof src);
     jw_key(w, "environment");
     jw_open(w, '{', 0);
@@ -370,7 +370,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     struct machine_info machine;
     struct roofline roof;
     if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
-        roofline_load(s, &machine, &roof) != 0)
+        roofline_load(s, run_id, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);

@@ -343,7 +343,7 @@ static void section_results(struct doc *d, const struct report_run *run)
     char heading[96];
     snprintf(heading, sizeof heading, "Results of run %lld", (long long)run->run.id);
     doc_heading(d, 2, heading);
-    char src[256];
+    char src[512];
     roofline_describe(&run->roof, src, sizeof src);
     doc_para(d, "Times are per call; the CI is the 95%% bootstrap interval of the median. %% of roof: achieved "
                 "FLOP/s over min(compute, intensity × bandwidth) for the case's dtype and threads (%s).", src);
