@@ -101,6 +101,15 @@ else
     if grep -q "KBENCH_CPU_FEATURES" "$TMP/out"; then bad "an unmasked run's roofline source names a mask"; else
         ok "an unmasked run's roofline source names no mask"; fi
 
+    if command -v gnuplot >/dev/null 2>&1; then
+        expect_exit 0 "report of the masked run" "$KBENCH" report 2 --db "$DB" --out "$TMP/rep"
+        expect_text "$TMP/rep/index.md" "run masked to | KBENCH\_CPU\_FEATURES=scalar" "the report's machine table names the mask"
+        [ "$have_peak" = 1 ] && expect_text "$TMP/rep/index.md" "CPU compute roof: the scalar peak" \
+            "the report's roofline text says whose peak it is"
+    else
+        ok "# SKIP the report of the masked run: gnuplot is not installed"
+    fi
+
     # a resumed run keeps its features
     q "UPDATE runs SET status = 'interrupted' WHERE id = 2;"
     env -u KBENCH_CPU_FEATURES "$KBENCH" run --resume 2 --db "$DB" --quiet --no-show >"$TMP/out" 2>"$TMP/err"
