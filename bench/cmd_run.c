@@ -612,9 +612,6 @@ static void changed_options(int argc, char **argv, int nargs, char **stored_argv
     }
 }
 
-/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. Options
- * that would change what the run measures are refused (the run keeps its own, so that its cases
- * stay comparable); --dry-run lists the cases still to run. */
 /* The KBENCH_CPU_FEATURES mask in effect, as a run records it (schema v11): mask "" when it hides
  * nothing this CPU has, so the run is measured against the machine's own peak. */
 static void read_cpu_mask(struct run_cpu_mask *out)
@@ -664,6 +661,9 @@ static int check_resume_mask(struct store *st, int64_t run_id, const struct run_
                            "it started with", (long long)run_id, was, now);
 }
 
+/* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. Options
+ * that would change what the run measures are refused (the run keeps its own, so that its cases
+ * stay comparable); --dry-run lists the cases still to run. */
 static int resume(struct run_config *cfg, int argc, char **argv)
 {
     const char *db_path = cli_db_path(cfg->db);
