@@ -1,7 +1,8 @@
 /* cli.h - the kbench command: subcommand table and the conventions every subcommand shares.
  *
- * Exit codes: 0 ok; 1 a case failed verification (or, later, a regression); 2 usage or input
- * error (bad flag or value, malformed suite, unreadable or foreign database).
+ * Exit codes: 0 ok; 1 a case failed verification (or a regression); 2 usage or input error (bad
+ * flag or value, malformed suite, unreadable or foreign database); 130 interrupted by SIGINT,
+ * 143 by SIGTERM (128 + the signal, as shells report it).
  * Errors go to stderr as "kbench CMD: message", naming the offending value.
  * Machine-readable output goes to stdout; progress goes to stderr.
  */
@@ -11,9 +12,112 @@
 #include <stdio.h>
 #include "harness/store.h"
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SIGINT = 130, EXIT_SIGTERM = 143 };
 
-/* Each subcommand: argv[0] is its name; options are parsed with getopt_long. */
+/* ---- one description of each command (cli_parse.c parses by it; cli_doc.c writes --help, the man
+ * page and the bash completion from it) ---- */
+
+/* What a value is, so completion can offer candidates and the parser can refuse empty paths. */
+enum cli_value {
+    CLI_TEXT = 0,   /* free text: no completion */
+    CLI_KERNEL,     /* a kernel name or pattern (kbench list) */
+    CLI_PRESET,     /* a model preset (kbench list --presets) */
+    CLI_FILE,       /* a file path (never empty) */
+    CLI_DIR,        /* a folder path (never empty) */
+    CLI_SUITE,      /* a suite name or .suite file (never empty) */
+    CLI_DB,         /* a kbench database (never empty) */
+    CLI_DEVICE,     /* cpu, cuda:N */
+    CLI_RUN,        /* a run reference: id, uuid prefix, latest, tag:NAME */
+    CLI_CHOICE,     /* one of the words in choices */
+};
+
+enum { CLI_HIDDEN = 1, /* parsed, but in no help: an alias */
+       CLI_AXES = 2 }; /* placeholder: one option per shape axis (kernels/axes.c), id = this id + axis */
+
+/* One option. A row with no name and a help text is a heading; the table ends with a zero row. */
+struct cli_option {
+    const char *name;      /* long name without "--" */
+    int short_name;        /* 'o' for -o, or 0 */
+    int id;                /* what cli_next returns for it (getopt's val) */
+    const char *arg;       /* the value's name in help ("PATH"); NULL: a flag without a value */
+    enum cli_value value;
+    const char *help;      /* one sentence or a few; the default in parentheses */
+    const char *choices;   /* CLI_CHOICE: the words, space-separated */
+    unsigned flags;
+};
+#define CLI_HEADING(TEXT) { NULL, 0, 0, NULL, CLI_TEXT, TEXT, NULL, 0 }
+#define CLI_END_OPTIONS { NULL, 0, 0, NULL, CLI_TEXT, NULL, NULL, 0 }
+
+/* One operand (positional argument), for help and completion. */
+struct cli_operand {
+    const char *name;      /* "RUN", "FILE.db..." */
+    enum cli_value value;
+    const char *help;
+};
+
+struct cli_exit {
+    int code;
+    const char *meaning;
+};
+
+struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;       /* one line, for 'kbench --help' and the man page */
+    const char *synopsis;      /* after "kbench NAME": "[OPTIONS] [RUN]"; a newline starts another form */
+    const char *description;   /* paragraphs separated by a blank line; a line starting with two
+                                * spaces is kept as written (tables, lists) */
+    const struct cli_option *options;     /* ends with CLI_END_OPTIONS; -h/--help is added */
+    const struct cli_operand *operands;   /* NULL or ends with { NULL } */
+    int max_operands;          /* more is "unexpected argument"; -1: any number */
+    const char *notes;         /* after the options, paragraphs like description; may be NULL */
+    const struct cli_exit *exits; /* ends with { -1 }; NULL: 0 ok, 2 usage or input error */
+    const char *example;
+    /* NULL, or the long option meant by an unknown one (written to guess, returning 0), asked before
+     * the nearest name by spelling: run maps mistyped axes and store columns to their options */
+    int (*suggest)(const char *typed, char *guess, size_t len);
+};
+
+/* Every command, in the order 'kbench --help' lists them (main.c). */
+extern const struct cli_command *const cli_commands[];
+extern const size_t cli_command_count;
+const struct cli_command *cli_find_command(const char *name);
+
+/* Walks argv (argv[0] is the command's name) by the description. Options and operands may be mixed;
+ * "--" ends the options. Long options may be abbreviated to a unique prefix. */
+enum { CLI_DONE = -1, CLI_STOP = -2 };
+#define CLI_MAX_OPERANDS 1024
+struct cli_parser {
+    const struct cli_command *cmd;
+    int argc;
+    char **argv;
+    int next;              /* the argv index looked at next */
+    int only_operands;     /* after "--" */
+    const char *short_rest; /* the rest of a "-abc" cluster */
+    const char *arg;       /* the value of the option just returned (NULL for a flag) */
+    char spelled[64];      /* the option just returned as the user could write it: "--seq" or "-o" */
+    const char *long_name; /* its long name ("seq") */
+    int status;            /* after CLI_STOP: 0 help was printed, 2 an error was */
+    int n_operands;
+    char *operands[CLI_MAX_OPERANDS];
+};
+void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int argc, char **argv);
+/* The id of the next option (its value in p->arg), CLI_DONE when argv is used up (operands are then
+ * in p->operands), or CLI_STOP after printing the help (p->status 0) or an error (p->status 2):
+ * an unknown option (with the nearest known one), a missing value (blamed on the option that
+ * lacks it, also when the next word is another option), an empty path, too many operands. */
+int cli_next(struct cli_parser *p);
+
+/* The closest of n words to `typed` within a small edit distance, or NULL ("did you mean"). */
+const char *cli_nearest(const char *typed, const char *const *words, size_t n);
+
+/* cli_doc.c: the help of a command; the man page and the bash completion of all of them. */
+void cli_print_help(FILE *out, const struct cli_command *cmd);
+void cli_print_main_help(FILE *out);
+void cli_print_man(FILE *out, const char *version);
+void cli_print_bash_completion(FILE *out);
+
+/* Each subcommand: argv[0] is its name; options are parsed by its description (cli_next). */
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
@@ -32,6 +136,13 @@ int cmd_calibrate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_untag(int argc, char **argv);
+
+/* The descriptions, one per command file. */
+extern const struct cli_command cli_cmd_run, cli_cmd_list, cli_cmd_devices, cli_cmd_counters, cli_cmd_calibrate,
+    cli_cmd_runs, cli_cmd_show, cli_cmd_tui, cli_cmd_compare, cli_cmd_nightly, cli_cmd_history, cli_cmd_scaling,
+    cli_cmd_report, cli_cmd_export, cli_cmd_import, cli_cmd_claims, cli_cmd_tag, cli_cmd_untag;
 
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);
@@ -55,29 +166,29 @@ struct compare_options;
  * is not one of them, or EXIT_USAGE after printing why the value is bad. */
 enum { CLI_OPT_ALPHA = 1000, CLI_OPT_THRESHOLD, CLI_OPT_THRESHOLD_FOR, CLI_OPT_ACCURACY_SLACK,
        CLI_OPT_RESAMPLES, CLI_OPT_CROSS_MACHINE, CLI_OPT_ALLOW_INCONCLUSIVE, CLI_OPT_MIN_MATCHED };
+/* Their rows in a command's option table (struct cli_option). */
 #define CLI_COMPARE_OPTIONS                                                                        \
-    { "alpha", required_argument, NULL, CLI_OPT_ALPHA },                                           \
-    { "threshold", required_argument, NULL, CLI_OPT_THRESHOLD },                                   \
-    { "threshold-for", required_argument, NULL, CLI_OPT_THRESHOLD_FOR },                           \
-    { "accuracy-slack", required_argument, NULL, CLI_OPT_ACCURACY_SLACK },                         \
-    { "resamples", required_argument, NULL, CLI_OPT_RESAMPLES },                                   \
-    { "cross-machine", no_argument, NULL, CLI_OPT_CROSS_MACHINE },                                 \
-    { "allow-inconclusive", no_argument, NULL, CLI_OPT_ALLOW_INCONCLUSIVE },                       \
-    { "min-matched", required_argument, NULL, CLI_OPT_MIN_MATCHED }
-#define CLI_COMPARE_HELP                                                                           \
-"  --alpha P            significance level of the Mann-Whitney U test; the ratio's CI, which\n" \
-"                       decides where the test cannot reach P, is at level 1 - P (0.01)\n"      \
-"  --threshold FRAC     a slowdown must exceed this to regress (0.05 = 5%%)\n"                   \
-"  --threshold-for K=F  threshold for kernels matching pattern K (repeatable; overrides the\n"   \
-"                       suite's `threshold = F` keys, which override --threshold)\n"             \
-"  --accuracy-slack F   relative L2 error growth, as a fraction of the tolerance, that counts\n" \
-"                       as an accuracy drop (0.1)\n"                                               \
-"  --resamples N        bootstrap resamples for the CI of the ratio (2000; fixed seed)\n"        \
-"  --cross-machine      allow comparing runs of different machine fingerprints\n"                \
-"  --allow-inconclusive let inconclusive cases pass (a slowdown beyond the threshold that the\n"  \
-"                       samples cannot decide, a side short of its minimum samples)\n"           \
-"  --min-matched FRAC   fail (exit 2) unless this fraction of all cases is in both runs; with\n"  \
-"                       any value, two runs with no case in common fail (0)\n"
+    { "alpha", 0, CLI_OPT_ALPHA, "P", CLI_TEXT,                                                   \
+      "significance level of the Mann-Whitney U test; the ratio's CI, which decides where the "   \
+      "test cannot reach P, is at level 1 - P (0.01)", NULL, 0 },                                 \
+    { "threshold", 0, CLI_OPT_THRESHOLD, "FRAC", CLI_TEXT,                                        \
+      "a slowdown must exceed this to regress (0.05 = 5%)", NULL, 0 },                            \
+    { "threshold-for", 0, CLI_OPT_THRESHOLD_FOR, "K=F", CLI_TEXT,                                 \
+      "threshold for kernels matching pattern K (repeatable; overrides the suite's "              \
+      "`threshold = F` keys, which override --threshold)", NULL, 0 },                             \
+    { "accuracy-slack", 0, CLI_OPT_ACCURACY_SLACK, "F", CLI_TEXT,                                 \
+      "relative L2 error growth, as a fraction of the tolerance, that counts as an accuracy "     \
+      "drop (0.1)", NULL, 0 },                                                                     \
+    { "resamples", 0, CLI_OPT_RESAMPLES, "N", CLI_TEXT,                                           \
+      "bootstrap resamples for the CI of the ratio (2000; fixed seed)", NULL, 0 },                \
+    { "cross-machine", 0, CLI_OPT_CROSS_MACHINE, NULL, CLI_TEXT,                                  \
+      "allow comparing runs of different machine fingerprints", NULL, 0 },                        \
+    { "allow-inconclusive", 0, CLI_OPT_ALLOW_INCONCLUSIVE, NULL, CLI_TEXT,                        \
+      "let inconclusive cases pass (a slowdown beyond the threshold that the samples cannot "     \
+      "decide, a side short of its minimum samples)", NULL, 0 },                                  \
+    { "min-matched", 0, CLI_OPT_MIN_MATCHED, "FRAC", CLI_TEXT,                                    \
+      "fail (exit 2) unless this fraction of all cases is in both runs; with any value, two "     \
+      "runs with no case in common fail (0)", NULL, 0 }
 /* Collects --threshold-for values until cli_compare_finish applies them after the suite's. */
 struct cli_compare {
     const char *threshold_for[64];

@@ -1,5 +1,4 @@
 /* cmd_calibrate.c - `kbench calibrate`: measure this machine's ceilings and store them. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +7,6 @@
 #include "harness/calibrate.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
-
-static void usage(void)
-{
-    printf("usage: kbench calibrate [--devices LIST] [--seconds S] [--db PATH] [--no-store]\n\n"
-           "Measures the rates this machine's results are judged against, and stores them with\n"
-           "the machine so reports draw the roofline from them (shown by 'kbench devices'):\n"
-           "  cpu      f32 FMA rate on one core and on all cores (register-only FMA chains, the\n"
-           "           widest SIMD the CPU has), INT8 dot-product rate where the CPU has VNNI,\n"
-           "           and memory bandwidth (STREAM triad over arrays 4x the LLC), 1 and all threads\n"
-           "  cuda:N   copy bandwidth and tensor-core rates per dtype, where kbench was built\n"
-           "           with GPU calibration\n"
-           "Each figure is the best of 3 timed repeats. Run it on an idle machine.\n\n"
-           "  --devices LIST  comma-separated: cpu, cuda:N (default: cpu and every visible GPU)\n"
-           "  --seconds S     time per repeat (0.2); smaller is quicker and noisier\n"
-           "  --no-store      measure and print only\n"
-           "  --db PATH       database (./kbench.db, or $KBENCH_DB)\n\n"
-           "Exit status: 0 every device measured, 2 a bad or missing device (the others are\n"
-           "still measured and stored).\n\n"
-           "example: kbench calibrate --devices cpu,cuda:0\n");
-}
 
 struct sink {
     struct store *store;
@@ -69,23 +48,51 @@ static int take(const struct ceiling *c, void *ctx)
     return 0;
 }
 
+static const struct cli_option options[] = {
+    { "devices", 0, 'D', "LIST", CLI_DEVICE, "comma-separated: cpu, cuda:N (default: cpu and every visible GPU)",
+      NULL, 0 },
+    { "seconds", 0, 's', "S", CLI_TEXT, "time per repeat (0.2); smaller is quicker and noisier", NULL, 0 },
+    { "no-store", 0, 'n', NULL, CLI_TEXT, "measure and print only", NULL, 0 },
+    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "every device measured" },
+    { 2, "a bad or missing device (the others are still measured and stored), or a usage error" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_calibrate = {
+    .name = "calibrate",
+    .fn = cmd_calibrate,
+    .summary = "measure this machine's ceilings (FMA rates, bandwidth) and store them",
+    .synopsis = "[--devices LIST] [--seconds S] [--db PATH] [--no-store]",
+    .description =
+        "Measures the rates this machine's results are judged against, and stores them with the machine "
+        "so reports draw the roofline from them (shown by 'kbench devices'):\n\n"
+        "  cpu      f32 FMA rate on one core and on all cores (register-only FMA chains, the\n"
+        "           widest SIMD the CPU has), INT8 dot-product rate where the CPU has VNNI,\n"
+        "           and memory bandwidth (STREAM triad over arrays 4x the LLC), 1 and all threads\n"
+        "  cuda:N   copy bandwidth and tensor-core rates per dtype, where kbench was built\n"
+        "           with GPU calibration\n\n"
+        "Each figure is the best of 3 timed repeats. Run it on an idle machine.",
+    .options = options,
+    .max_operands = 0,
+    .exits = exits,
+    .example = "kbench calibrate --devices cpu,cuda:0",
+};
+
 int cmd_calibrate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "devices", required_argument, NULL, 'D' },
-        { "seconds", required_argument, NULL, 's' },
-        { "no-store", no_argument, NULL, 'n' },
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *db = NULL, *devices = NULL;
     int store_it = 1;
     struct calibrate_options opt = { 0 };
-    opterr = 0;
-    optind = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_calibrate, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'D':
             if (!*optarg)
@@ -98,16 +105,9 @@ int cmd_calibrate(int argc, char **argv)
             break;
         case 'n': store_it = 0; break;
         case 'd': db = optarg; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("calibrate", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("calibrate", "unknown option '-%c'", optopt);
-            return cli_usage_error("calibrate", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("calibrate", "unexpected argument '%s'", argv[optind]);
 
     /* The device list: given, or the CPU and every GPU visible. */
     char list[1024];

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,30 +23,6 @@
 #include "harness/machine.h"
 #include "reports/claims.h"
 #include "reports/reports.h"
-
-static void usage(void)
-{
-    printf(
-"usage: kbench claims [--only IDS] [--devices LIST] [--fresh] [--max-age DAYS] [--db PATH]\n"
-"       kbench claims --list | --show [--all-machines]\n\n"
-"Checks the headline claims of the papers behind kbench's kernels on this machine. For each\n"
-"claim it reuses a complete run of the claim's sweep from this machine younger than --max-age\n"
-"(tagged claim-ID), or runs the sweep ('kbench run', progress on stderr), then prints: the\n"
-"claim, the paper's figure and hardware, this machine's figure with its confidence interval,\n"
-"and a verdict: holds, partly, does not hold here, or cannot be tested here (and why).\n"
-"Verdicts are stored in the database's claims table.\n\n"
-"  --only IDS       claim ids or numbers (1 = the first file by name), comma-separated\n"
-"  --devices LIST   devices to run on (cpu)\n"
-"  --fresh          always run the sweeps again\n"
-"  --max-age DAYS   reuse runs at most this old (7)\n"
-"  --claims DIR     the claim files (datasets/claims, $KBENCH_CLAIMS, or the installed ones)\n"
-"  --format F       text (default), md or json\n"
-"  --list           list the claims and exit\n"
-"  --show           print the stored verdicts without running (this machine; --all-machines)\n"
-"  --db PATH        database (./kbench.db, or $KBENCH_DB)\n\n"
-"Adding a claim is a text file in datasets/claims (see README, 'Paper claims').\n"
-"Exit status: 0 done (whatever the verdicts), 2 usage or input error, 130 interrupted.\n");
-}
 
 struct options {
     const char *only, *devices, *db, *dir, *format;
@@ -293,23 +268,59 @@ static int show_stored(const struct options *o, const char *db, char (*ids)[64],
     return rc ? EXIT_USAGE : EXIT_OK;
 }
 
+enum { OPT_ONLY = 256, OPT_DEVICES, OPT_FRESH, OPT_MAX_AGE, OPT_CLAIMS, OPT_FORMAT, OPT_LIST, OPT_SHOW,
+       OPT_ALL, OPT_DB };
+
+static const struct cli_option options[] = {
+    { "only", 0, OPT_ONLY, "IDS", CLI_TEXT, "claim ids or numbers (1 = the first file by name), comma-separated",
+      NULL, 0 },
+    { "devices", 0, OPT_DEVICES, "LIST", CLI_DEVICE, "devices to run on (cpu)", NULL, 0 },
+    { "fresh", 0, OPT_FRESH, NULL, CLI_TEXT, "always run the sweeps again", NULL, 0 },
+    { "max-age", 0, OPT_MAX_AGE, "DAYS", CLI_TEXT, "reuse runs at most this old (7)", NULL, 0 },
+    { "claims", 0, OPT_CLAIMS, "DIR", CLI_DIR,
+      "the claim files (datasets/claims, $KBENCH_CLAIMS, or the installed ones)", NULL, 0 },
+    { "format", 0, OPT_FORMAT, "F", CLI_CHOICE, "text (default), md or json", "text md json", 0 },
+    { "list", 0, OPT_LIST, NULL, CLI_TEXT, "list the claims and exit", NULL, 0 },
+    { "show", 0, OPT_SHOW, NULL, CLI_TEXT,
+      "print the stored verdicts without running (this machine; --all-machines)", NULL, 0 },
+    { "all-machines", 0, OPT_ALL, NULL, CLI_TEXT, "with --show: every machine's verdicts", NULL, 0 },
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "done (whatever the verdicts)" },
+    { 2, "usage or input error" },
+    { 130, "interrupted" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_claims = {
+    .name = "claims",
+    .fn = cmd_claims,
+    .summary = "check the papers' headline claims on this machine",
+    .synopsis = "[--only IDS] [--devices LIST] [--fresh] [--max-age DAYS] [--db PATH]\n--list | --show [--all-machines]",
+    .description =
+        "Checks the headline claims of the papers behind kbench's kernels on this machine. For each claim "
+        "it reuses a complete run of the claim's sweep from this machine younger than --max-age (tagged "
+        "claim-ID), or runs the sweep ('kbench run', progress on stderr), then prints: the claim, the "
+        "paper's figure and hardware, this machine's figure with its confidence interval, and a verdict: "
+        "holds, partly, does not hold here, or cannot be tested here (and why). Verdicts are stored in the "
+        "database's claims table.",
+    .options = options,
+    .max_operands = 0,
+    .notes = "Adding a claim is a text file in datasets/claims (see README, 'Paper claims').",
+    .exits = exits,
+};
+
 int cmd_claims(int argc, char **argv)
 {
-    enum { OPT_ONLY = 256, OPT_DEVICES, OPT_FRESH, OPT_MAX_AGE, OPT_CLAIMS, OPT_FORMAT, OPT_LIST, OPT_SHOW,
-           OPT_ALL, OPT_DB, OPT_HELP };
-    static const struct option opts[] = {
-        { "only", required_argument, NULL, OPT_ONLY },       { "devices", required_argument, NULL, OPT_DEVICES },
-        { "fresh", no_argument, NULL, OPT_FRESH },           { "max-age", required_argument, NULL, OPT_MAX_AGE },
-        { "claims", required_argument, NULL, OPT_CLAIMS },   { "format", required_argument, NULL, OPT_FORMAT },
-        { "list", no_argument, NULL, OPT_LIST },             { "show", no_argument, NULL, OPT_SHOW },
-        { "all-machines", no_argument, NULL, OPT_ALL },      { "db", required_argument, NULL, OPT_DB },
-        { "help", no_argument, NULL, OPT_HELP },             { NULL, 0, NULL, 0 },
-    };
     struct options o = { .format = "text", .max_age_days = 7 };
-    opterr = 0;
-    optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_claims, argc, argv);
+    while ((opt = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (opt) {
         case OPT_ONLY: o.only = optarg; break;
         case OPT_DEVICES: o.devices = optarg; break;
@@ -328,13 +339,9 @@ int cmd_claims(int argc, char **argv)
         case OPT_SHOW: o.show = 1; break;
         case OPT_ALL: o.all_machines = 1; break;
         case OPT_DB: o.db = optarg; break;
-        case OPT_HELP: usage(); return EXIT_OK;
-        case ':': return cli_usage_error("claims", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("claims", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("claims", "unexpected argument '%s'", argv[optind]);
     const char *db = cli_db_path(o.db);
     if (o.show)
         return show_stored(&o, db, NULL, 0);

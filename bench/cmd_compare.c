@@ -1,7 +1,6 @@
 /* cmd_compare.c - `kbench compare BASE CAND`: case-by-case verdicts of two runs (compare.h), as
  * text, markdown, JSON or JUnit XML; exit 1 on a regression, an inconclusive case, a newly failing
  * case or an accuracy drop, 2 when the runs have no case in common. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,44 +10,53 @@
 #include "harness/machine.h"
 #include "reports/compare_report.h"
 
-static void usage(void)
-{
-    printf(
-"usage: kbench compare BASE CANDIDATE [OPTIONS]\n\n"
-"Compares two runs case by case (matched by kernel, impl, device, dtype, shape, threads and\n"
-"cache). A run is an id, a uuid or its first 4+ digits, 'latest', or tag:NAME: the newest run\n"
-"with that tag measured on this machine.\n\n"
-"A case regresses when its slowdown is shown (one-sided Mann-Whitney U on the raw samples,\n"
-"p < alpha; where the samples are too few for the test ever to reach alpha, e.g. 3 and 4, the\n"
-"(1 - alpha) bootstrap CI of the ratio of medians lying wholly above 1 + threshold), larger than\n"
-"its threshold, and larger than the noise of both runs (the half-widths of their medians' CIs).\n"
-"A slowdown beyond the threshold that the samples cannot decide either way, or a case short of\n"
-"the minimum samples its run asked for, is inconclusive: it fails unless --allow-inconclusive.\n"
-"A change within the threshold is same. Also reported: improvements, new and missing cases,\n"
-"newly failing cases, accuracy drops; a warning for a run that did not complete.\n\n"
-"options:\n"
-"  --format F           text, md, json or junit (text)\n"
-"  -o, --output FILE    write there instead of stdout\n"
-"  --suite NAME|FILE    take per-group thresholds from this suite (default: the candidate run's)\n"
-CLI_COMPARE_HELP
-"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n\n"
-"Exit status: 0 no regression, 1 a regression, inconclusive case (without\n"
-"--allow-inconclusive), newly failing case or accuracy drop, 2 usage or input error (unknown\n"
-"run, runs of different machines without --cross-machine, runs with no case in common or\n"
-"fewer in common than --min-matched: the report is still written).\n\n"
-"example: kbench compare tag:nightly-good latest --format md -o compare.md\n");
-}
+enum { OPT_FORMAT = 256, OPT_DB, OPT_SUITE };
 
-enum { OPT_FORMAT = 256, OPT_DB, OPT_SUITE, OPT_HELP };
-
-static const struct option options[] = {
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "output", required_argument, NULL, 'o' },
-    { "db", required_argument, NULL, OPT_DB },
-    { "suite", required_argument, NULL, OPT_SUITE },
-    { "help", no_argument, NULL, OPT_HELP },
+static const struct cli_option options[] = {
+    { "format", 0, OPT_FORMAT, "F", CLI_CHOICE, "text, md, json or junit (text)", "text md json junit", 0 },
+    { "output", 'o', 'o', "FILE", CLI_FILE, "write there instead of stdout", NULL, 0 },
+    { "suite", 0, OPT_SUITE, "NAME|FILE", CLI_SUITE,
+      "take per-group thresholds from this suite (default: the candidate run's)", NULL, 0 },
     CLI_COMPARE_OPTIONS,
-    { NULL, 0, NULL, 0 },
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "BASE", CLI_RUN, "the run compared against: an id, a uuid or its first 4+ digits, 'latest', or "
+      "tag:NAME (the newest run with that tag measured on this machine)" },
+    { "CANDIDATE", CLI_RUN, "the run judged, named the same ways" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "no regression" },
+    { 1, "a regression, inconclusive case (without --allow-inconclusive), newly failing case or accuracy drop" },
+    { 2, "usage or input error (unknown run, runs of different machines without --cross-machine, runs with "
+         "no case in common or fewer in common than --min-matched: the report is still written)" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_compare = {
+    .name = "compare",
+    .fn = cmd_compare,
+    .summary = "compare two runs case by case: regressions, improvements, failures",
+    .synopsis = "BASE CANDIDATE [OPTIONS]",
+    .description =
+        "Compares two runs case by case (matched by kernel, impl, device, dtype, shape, threads and cache).\n\n"
+        "A case regresses when its slowdown is shown (one-sided Mann-Whitney U on the raw samples, p < alpha; "
+        "where the samples are too few for the test ever to reach alpha, e.g. 3 and 4, the (1 - alpha) "
+        "bootstrap CI of the ratio of medians lying wholly above 1 + threshold), larger than its threshold, "
+        "and larger than the noise of both runs (the half-widths of their medians' CIs). A slowdown beyond "
+        "the threshold that the samples cannot decide either way, or a case short of the minimum samples its "
+        "run asked for, is inconclusive: it fails unless --allow-inconclusive. A change within the threshold "
+        "is same. Also reported: improvements, new and missing cases, newly failing cases, accuracy drops; a "
+        "warning for a run that did not complete.",
+    .options = options,
+    .operands = operands,
+    .max_operands = -1,
+    .exits = exits,
+    .example = "kbench compare tag:nightly-good latest --format md -o compare.md",
 };
 
 int cmd_compare(int argc, char **argv)
@@ -59,9 +67,10 @@ int cmd_compare(int argc, char **argv)
     struct cli_compare cc = { .n_threshold_for = 0 };
     compare_options_default(&o);
     int opt, rc;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":o:", options, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_compare, argc, argv);
+    while ((opt = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (opt) {
         case OPT_FORMAT:
             if (compare_format_parse(optarg, &fmt) != 0)
@@ -70,17 +79,15 @@ int cmd_compare(int argc, char **argv)
         case 'o': output = optarg; break;
         case OPT_DB: db = optarg; break;
         case OPT_SUITE: suite = optarg; break;
-        case OPT_HELP: usage(); return EXIT_OK;
-        case ':': return cli_usage_error("compare", "option '%s' needs a value", argv[optind - 1]);
-        case '?': return cli_usage_error("compare", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         default:
             if ((rc = cli_compare_option("compare", opt, optarg, &o, &cc)) != 0)
                 return rc;
         }
     }
-    if (argc - optind != 2)
+    if (p.n_operands != 2)
         return cli_usage_error("compare", "expected two runs, BASE and CANDIDATE (got %d argument%s)",
-                               argc - optind, argc - optind == 1 ? "" : "s");
+                               p.n_operands, p.n_operands == 1 ? "" : "s");
     struct store *st;
     if ((rc = cli_open_store("compare", cli_db_path(db), STORE_READ, &st)) != 0)
         return rc;
@@ -89,8 +96,8 @@ int cmd_compare(int argc, char **argv)
     const char *fp = o.cross_machine ? NULL : here.fingerprint;
     struct compare_result res = { 0 };
     FILE *out = stdout;
-    int64_t base = store_resolve_run_on(st, argv[optind], fp);
-    int64_t cand = base > 0 ? store_resolve_run_on(st, argv[optind + 1], fp) : -1;
+    int64_t base = store_resolve_run_on(st, p.operands[0], fp);
+    int64_t cand = base > 0 ? store_resolve_run_on(st, p.operands[1], fp) : -1;
     if (base <= 0 || cand <= 0) {
         rc = cli_input_error("compare", "%s", store_errmsg(st));
         goto out;

@@ -1,41 +1,52 @@
 /* cmd_counters.c - `kbench counters`: what PAPI can count on this machine. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "bench/cli.h"
 #include "harness/counters.h"
 
+enum { OPT_NATIVE = 256, OPT_CHECK };
+
+static const struct cli_option options[] = {
+    { "native", 0, OPT_NATIVE, NULL, CLI_TEXT, "also list native events of the enabled components", NULL, 0 },
+    { "check", 0, OPT_CHECK, "LIST", CLI_TEXT, "validate an event list as 'kbench run --counters' would", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "something can be counted (or --check: every name is known)" },
+    { 1, "nothing can be counted" },
+    { 2, "usage error, or an unknown event in --check" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_counters = {
+    .name = "counters",
+    .fn = cmd_counters,
+    .summary = "show the hardware counters PAPI can read here",
+    .synopsis = "[--native] [--check EV1,EV2]",
+    .description =
+        "Shows PAPI's version and components, the preset events this machine can count, and (--native) "
+        "the native event names. Where PAPI finds no PMU (virtual machines), it says why; kbench then "
+        "records counters as unavailable and carries on.",
+    .options = options,
+    .max_operands = 0,
+    .exits = exits,
+    .example = "kbench counters --check PAPI_TOT_CYC,PAPI_L1_DCM",
+};
+
 int cmd_counters(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "native", no_argument, NULL, 'n' },
-        { "check", required_argument, NULL, 'c' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     int native = 0, c;
     const char *check = NULL;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_counters, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
         switch (c) {
-        case 'n': native = 1; break;
-        case 'c': check = optarg; break;
-        case 'h':
-            printf("usage: kbench counters [--native] [--check EV1,EV2]\n\n"
-                   "Shows PAPI's version and components, the preset events this machine can count,\n"
-                   "and (--native) the native event names. Where PAPI finds no PMU (virtual machines),\n"
-                   "it says why; kbench then records counters as unavailable and carries on.\n\n"
-                   "  --native         also list native events of the enabled components\n"
-                   "  --check LIST     validate an event list as 'kbench run --counters' would\n\n"
-                   "Exit status: 0 when something can be counted, 1 when nothing can, 2 usage error.\n"
-                   "example: kbench counters --check PAPI_TOT_CYC,PAPI_L1_DCM\n");
-            return EXIT_OK;
-        default:
-            return cli_usage_error("counters", "unknown option '%s'", argv[optind - 1]);
+        case OPT_NATIVE: native = 1; break;
+        case OPT_CHECK: check = p.arg; break;
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("counters", "unexpected argument '%s'", argv[optind]);
     if (check) {
         char err[512];
         if (counters_validate(check, err, sizeof err) != 0)

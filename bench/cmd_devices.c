@@ -1,5 +1,5 @@
 /* cmd_devices.c - `kbench devices`: the CPU and the CUDA GPUs kbench can measure on. */
-#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +10,7 @@
 #include "kernels/cpu_features.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
-
-static void usage(void)
-{
-    printf("usage: kbench devices [--db PATH]\n\n"
-           "Shows the devices kbench can measure on: the CPU (model, logical and physical cores,\n"
-           "clock, caches, SIMD features and its float32 FMA peak per core and over all cores,\n"
-           "with how the peak was derived), and every CUDA GPU (name, compute capability, SMs,\n"
-           "memory, L2, clocks, driver and runtime versions), or why there are none (asked\n"
-           "from one short-lived process, so kbench itself never initialises CUDA); then the\n"
-           "ceilings 'kbench calibrate' measured on this machine, if the database has them.\n\n"
-           "  --db PATH  database to read the ceilings from (./kbench.db, or $KBENCH_DB);\n"
-           "             never created or changed\n\n"
-           "example: kbench devices\n");
-}
+#include "reports/json_writer.h"
 
 static void format_bytes(double b, char *buf, size_t len)
 {
@@ -144,33 +131,188 @@ static void print_ceilings(const char *db)
     store_close(s);
 }
 
+/* ---- --format json ---- */
+
+static int json_ceiling(const struct ceiling *c, void *ctx)
+{
+    struct jw *w = ctx;
+    jw_open(w, '{', 1);
+    jw_key(w, "device");
+    jw_string(w, c->device);
+    jw_key(w, "name");
+    jw_string(w, c->name);
+    jw_key(w, "value");
+    jw_number(w, c->value);
+    jw_key(w, "unit");
+    jw_string(w, c->unit);
+    jw_key(w, "method");
+    jw_string_or_null(w, c->method);
+    jw_key(w, "measured_at");
+    jw_string_or_null(w, c->measured_at);
+    jw_close(w, '}');
+    return 0;
+}
+
+/* The same facts as the text, as one object: cpu, gpus (with gpus_note saying why there are
+ * none), ceilings (with ceilings_note when they could not be read). */
+static void print_json(const char *db)
+{
+    struct jw w = { .out = stdout };
+    struct cpu_info ci;
+    cpu_info_read(&ci);
+    jw_open(&w, '{', 0);
+    jw_key(&w, "cpu");
+    jw_open(&w, '{', 0);
+    jw_key(&w, "model");
+    jw_string_or_null(&w, ci.model);
+    jw_key(&w, "logical_cpus");
+    jw_int(&w, ci.logical_cpus);
+    jw_key(&w, "physical_cores");
+    jw_int(&w, ci.physical_cores);
+    jw_key(&w, "mhz");
+    jw_number(&w, ci.mhz > 0 ? ci.mhz : NAN);
+    jw_key(&w, "l1d_bytes");
+    jw_int(&w, (long long)ci.l1d_bytes);
+    jw_key(&w, "l2_bytes");
+    jw_int(&w, (long long)ci.l2_bytes);
+    jw_key(&w, "l3_bytes");
+    jw_int(&w, (long long)ci.l3_bytes);
+    jw_key(&w, "simd");
+    jw_string_or_null(&w, ci.simd);
+    double per_core = cpu_peak_f32_per_core(&ci);
+    int cores = ci.physical_cores > 0 ? ci.physical_cores : ci.logical_cpus;
+    jw_key(&w, "f32_flops_per_cycle");
+    jw_number(&w, ci.f32_flops_per_cycle);
+    jw_key(&w, "f32_peak_per_core");
+    jw_number(&w, per_core > 0 ? per_core : NAN);
+    jw_key(&w, "f32_peak");
+    jw_number(&w, per_core > 0 ? per_core * cores : NAN);
+    jw_key(&w, "peak_method");
+    jw_string_or_null(&w, ci.peak_method);
+    jw_close(&w, '}');
+
+    char why[256] = "";
+    static struct gpu_info all[GPU_LIST_MAX];
+    int n = gpu_list(all, GPU_LIST_MAX, why, sizeof why);
+    jw_key(&w, "gpus");
+    jw_open(&w, '[', 0);
+    for (int i = 0; i < n && i < GPU_LIST_MAX; i++) {
+        const struct gpu_info *g = &all[i];
+        char dev[16];
+        snprintf(dev, sizeof dev, "cuda:%d", g->index);
+        jw_open(&w, '{', 0);
+        jw_key(&w, "device");
+        jw_string(&w, dev);
+        jw_key(&w, "name");
+        jw_string(&w, g->name);
+        jw_key(&w, "compute_capability");
+        char cc[16];
+        snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
+        jw_string(&w, cc);
+        jw_key(&w, "sms");
+        jw_int(&w, g->sms);
+        jw_key(&w, "mem_bytes");
+        jw_int(&w, (long long)g->mem_bytes);
+        jw_key(&w, "l2_bytes");
+        jw_int(&w, (long long)g->l2_bytes);
+        jw_key(&w, "smem_per_block");
+        jw_int(&w, (long long)g->smem_per_block);
+        jw_key(&w, "mem_bus_bits");
+        jw_int(&w, g->mem_bus_bits);
+        jw_key(&w, "sm_clock_mhz");
+        jw_number(&w, g->sm_clock_mhz);
+        jw_key(&w, "mem_clock_mhz");
+        jw_number(&w, g->mem_clock_mhz);
+        jw_key(&w, "driver");
+        jw_string_or_null(&w, g->driver);
+        jw_key(&w, "driver_cuda_version");
+        jw_int(&w, g->driver_version);
+        jw_key(&w, "runtime_version");
+        jw_int(&w, g->runtime_version);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "gpus_note");
+    if (n <= 0)
+        jw_string(&w, n < 0 && *why ? why : "none visible");
+    else
+        jw_null(&w);
+
+    jw_key(&w, "ceilings");
+    jw_open(&w, '[', 0);
+    const char *path = cli_db_path(db), *note = NULL;
+    char err[512] = "";
+    struct store *st = NULL;
+    if (access(path, F_OK) != 0) {
+        note = "no database";
+    } else if (store_open(path, STORE_READ, &st, err, sizeof err) != 0) {
+        note = err;
+    } else {
+        struct machine_info m;
+        machine_info_read(&m);
+        if (store_list_ceilings(st, m.fingerprint, json_ceiling, &w) != 0) {
+            snprintf(err, sizeof err, "%s", store_errmsg(st));
+            note = err;
+        }
+        store_close(st);
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "ceilings_note");
+    jw_string_or_null(&w, note);
+    jw_close(&w, '}');
+    fputc('\n', stdout);
+}
+
+enum { OPT_DB = 256, OPT_FORMAT };
+
+static const struct cli_option options[] = {
+    { "db", 0, OPT_DB, "PATH", CLI_DB,
+      "database to read the ceilings from (./kbench.db, or $KBENCH_DB); never created or changed", NULL, 0 },
+    { "format", 0, OPT_FORMAT, "FMT", CLI_CHOICE, "text or json (text)", "text json", 0 },
+    CLI_END_OPTIONS,
+};
+
+const struct cli_command cli_cmd_devices = {
+    .name = "devices",
+    .fn = cmd_devices,
+    .summary = "show this machine's CPU and GPUs",
+    .synopsis = "[--db PATH] [--format text|json]",
+    .description =
+        "Shows the devices kbench can measure on: the CPU (model, logical and physical cores, clock, "
+        "caches, SIMD features and its float32 FMA peak per core and over all cores, with how the peak "
+        "was derived), and every CUDA GPU (name, compute capability, SMs, memory, L2, clocks, driver "
+        "and runtime versions), or why there are none (asked from one short-lived process, so kbench "
+        "itself never initialises CUDA); then the ceilings 'kbench calibrate' measured on this "
+        "machine, if the database has them.",
+    .options = options,
+    .max_operands = 0,
+    .example = "kbench devices --format json",
+};
+
 int cmd_devices(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
     const char *db = NULL;
-    opterr = 0;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    int json = 0, c;
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_devices, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
         switch (c) {
-        case 'h': usage(); return EXIT_OK;
-        case 'd': db = optarg; break;
-        case ':': return cli_usage_error("devices", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("devices", "unknown option '-%c'", optopt);
-            return cli_usage_error("devices", "unknown option '%s'", argv[optind - 1]);
+        case OPT_DB: db = p.arg; break;
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "json") != 0 && strcmp(p.arg, "text") != 0)
+                return cli_usage_error("devices", "bad --format '%s' (expected text or json)", p.arg);
+            json = strcmp(p.arg, "json") == 0;
+            break;
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
-    print_cpu();
-    print_gpus();
-    print_ceilings(db);
+    if (json) {
+        print_json(db);
+    } else {
+        print_cpu();
+        print_gpus();
+        print_ceilings(db);
+    }
     if (fflush(stdout) != 0)
         return cli_input_error("devices", "cannot write the output: %m");
     return EXIT_OK;

@@ -1,6 +1,5 @@
 /* cmd_export.c - `kbench export`: a run's cases as CSV or JSON, to stdout or a file. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,25 +7,6 @@
 
 #include "bench/cli.h"
 #include "reports/reports.h"
-
-static void usage(void)
-{
-    printf("usage: kbench export [RUN] [--format csv|json] [--table cases|counters|environment]\n"
-           "                    [--db PATH] [-o FILE]\n\n"
-           "Writes every case of a run with its statistics and accuracy. CSV (RFC 4180, CRLF\n"
-           "line ends) has one row per case under a header row; JSON also carries the machine,\n"
-           "each case's counters and its raw samples. Columns: docs/export.md; the JSON document\n"
-           "follows the JSON Schema in docs/export-schema.json.\n\n"
-           "  RUN               a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)\n"
-           "  -f, --format FMT  csv or json (csv)\n"
-           "  -t, --table T     for CSV: cases (one row per case, the default), counters (one\n"
-           "                    row per counter of each case) or environment (section, key,\n"
-           "                    value, unit rows: run, software, machine, measured ceilings)\n"
-           "  -o, --output FILE write FILE instead of stdout; it appears whole or not at all\n"
-           "                    (written to FILE.tmp, then renamed)\n"
-           "  --db PATH         database (./kbench.db, or $KBENCH_DB)\n\n"
-           "example: kbench export tag:nightly --format json -o nightly.json\n");
-}
 
 /* Writes into path.tmp and renames it over path once everything is on disk, so a reader never
  * sees half a file and a failed export leaves any earlier file in place. */
@@ -70,39 +50,51 @@ out:
     return rc;
 }
 
+static const struct cli_option options[] = {
+    { "format", 'f', 'f', "FMT", CLI_CHOICE, "csv or json (csv)", "csv json", 0 },
+    { "table", 't', 't', "T", CLI_CHOICE,
+      "for CSV: cases (one row per case, the default), counters (one row per counter of each case) or "
+      "environment (section, key, value, unit rows: run, software, machine, measured ceilings)",
+      "cases counters environment", 0 },
+    { "output", 'o', 'o', "FILE", CLI_FILE,
+      "write FILE instead of stdout (-: stdout); it appears whole or not at all (written to FILE.tmp, "
+      "then renamed)", NULL, 0 },
+    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "RUN", CLI_RUN, "a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+const struct cli_command cli_cmd_export = {
+    .name = "export",
+    .fn = cmd_export,
+    .summary = "write a run's results as CSV or JSON",
+    .synopsis = "[RUN] [--format csv|json] [--table cases|counters|environment] [--db PATH] [-o FILE]",
+    .description =
+        "Writes every case of a run with its statistics and accuracy. CSV (RFC 4180, CRLF line ends) has "
+        "one row per case under a header row; JSON also carries the machine, each case's counters and its "
+        "raw samples. Columns: docs/export.md; the JSON document follows the JSON Schema in "
+        "docs/export-schema.json.",
+    .options = options,
+    .operands = operands,
+    .max_operands = 1,
+    .example = "kbench export tag:nightly --format json -o nightly.json",
+};
+
 int cmd_export(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "format", required_argument, NULL, 'f' },
-        { "output", required_argument, NULL, 'o' },
-        { "table", required_argument, NULL, 't' },
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *db = NULL, *ref = NULL, *output = NULL;
     enum export_format fmt = EXPORT_CSV;
     enum export_table table = EXPORT_CASES;
     int table_given = 0;
-    opterr = 0;
-    optind = 0;
-    for (;;) {
-        int before = optind;
-        int c = getopt_long(argc, argv, "+:f:o:t:h", opts, NULL);
-        if (c == -1) {
-            if (optind >= argc)
-                break;
-            int after_dashes = optind > before && strcmp(argv[optind - 1], "--") == 0;
-            /* "+" stops at the first operand; take it and go on, so options may follow it. */
-            if (ref)
-                return cli_usage_error("export", "unexpected argument '%s' (one run at a time)", argv[optind]);
-            ref = argv[optind++];
-            if (after_dashes && optind < argc)
-                return cli_usage_error("export", "unexpected argument '%s' (one run at a time)", argv[optind]);
-            if (after_dashes)
-                break;
-            continue;
-        }
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_export, argc, argv);
+    int c;
+    while ((c = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'f':
             if (strcmp(optarg, "csv") == 0)
@@ -129,14 +121,11 @@ int cmd_export(int argc, char **argv)
             table_given = 1;
             break;
         case 'd': db = optarg; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("export", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("export", "unknown option '-%c'", optopt);
-            return cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
+    if (p.n_operands)
+        ref = p.operands[0];
     if (!ref)
         ref = "latest";
     if (table_given && fmt == EXPORT_JSON)

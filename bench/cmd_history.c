@@ -1,6 +1,5 @@
 /* cmd_history.c - `kbench history --kernel K`: a case's median across runs, with the change
  * points (regress.h) that say where a step happened or a drift began. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,42 +13,9 @@
 #include "harness/stats.h"
 #include "reports/reports.h"
 
-static void usage(void)
-{
-    printf(
-"usage: kbench history --kernel K [--shape KEY=V,...] [OPTIONS]\n\n"
-"Prints the median of each matching case across the runs of this machine, oldest first, and\n"
-"splits the series into flat stretches and drifts (an exact least-squares segmentation with a\n"
-"penalty per change, noise estimated from run-to-run differences). Each change point names the\n"
-"run where it began: a step (a jump between two runs) or a drift (a steady trend).\n\n"
-"options:\n"
-"  --kernel K           kernel name or pattern (name or name@impl)\n"
-"  --shape KEY=V,...    shape axes, as in 'kbench list --axes' (e.g. seq=4096,head_dim=64)\n"
-"  --dtype T  --device D  --threads N  --cache hot|cold\n"
-"  --min-change FRAC    changes below this fraction of the level count as noise (0.01)\n"
-"  --all-machines       include runs of other machine fingerprints (each machine its own series)\n"
-"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n\n"
-"Exit status: 0 printed, 2 usage or input error (including no matching case).\n\n"
-"example: kbench history --kernel attention.flash --shape seq=4096,head_dim=64\n");
-}
-
 enum { OPT_KERNEL = 256, OPT_SHAPE, OPT_DTYPE, OPT_DEVICE, OPT_THREADS, OPT_CACHE, OPT_MIN_CHANGE,
        OPT_ALL_MACHINES, OPT_DB, OPT_HELP };
 
-static const struct option options[] = {
-    { "kernel", required_argument, NULL, OPT_KERNEL },
-    { "kernels", required_argument, NULL, OPT_KERNEL },
-    { "shape", required_argument, NULL, OPT_SHAPE },
-    { "dtype", required_argument, NULL, OPT_DTYPE },
-    { "device", required_argument, NULL, OPT_DEVICE },
-    { "threads", required_argument, NULL, OPT_THREADS },
-    { "cache", required_argument, NULL, OPT_CACHE },
-    { "min-change", required_argument, NULL, OPT_MIN_CHANGE },
-    { "all-machines", no_argument, NULL, OPT_ALL_MACHINES },
-    { "db", required_argument, NULL, OPT_DB },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
-};
 
 /* -1 in a shape field or threads: any value. */
 struct filter {
@@ -179,6 +145,10 @@ static int collect_run(const struct run_row *r, void *ctx)
     return 0;
 }
 
+/* Fewer runs than this leave too few run-to-run differences to estimate the noise from (one
+ * difference is the change being judged; the segmentation needs at least two more). */
+#define HISTORY_MIN_RUNS 4
+
 static void print_series(const struct series *s, double min_change)
 {
     double *x = malloc(s->n * sizeof *x);
@@ -216,8 +186,16 @@ static void print_series(const struct series *s, double min_change)
     double sigma;
     /* the floor makes changes smaller than min_change (a quarter of it per noise unit, so a shift
      * of min_change is four noise units) count as noise */
-    int k = regress_segments(x, s->n, min_change * sorted_mid / 4, seg, s->n, &sigma);
-    if (k < 0) {
+    int k = s->n < HISTORY_MIN_RUNS ? -2 : regress_segments(x, s->n, min_change * sorted_mid / 4, seg, s->n, &sigma);
+    if (k == -2) {
+        /* The noise is estimated from run-to-run differences: with two runs the only difference
+         * is the change itself, so "flat at the mean" would hide a 20% step. */
+        char a[32], b[32];
+        report_format_seconds(x[0], a, sizeof a);
+        report_format_seconds(x[s->n - 1], b, sizeof b);
+        printf("  too few runs to tell a change from noise (%zu; change points need at least %d): "
+               "%s -> %s (%+.1f%%)\n", s->n, HISTORY_MIN_RUNS, a, b, 100 * (x[s->n - 1] / x[0] - 1));
+    } else if (k < 0) {
         printf("  (no change-point search: unusable series)\n\n");
     } else if (k == 1 && !seg[0].trend) {
         char lvl[32], sg[32];
@@ -255,6 +233,46 @@ static void print_series(const struct series *s, double min_change)
     free(seg);
 }
 
+static const struct cli_option options[] = {
+    { "kernel", 0, OPT_KERNEL, "K", CLI_KERNEL, "kernel name or pattern (name or name@impl)", NULL, 0 },
+    { "kernels", 0, OPT_KERNEL, "K", CLI_KERNEL, NULL, NULL, CLI_HIDDEN },
+    { "shape", 0, OPT_SHAPE, "KEY=V,...", CLI_TEXT,
+      "shape axes, as in 'kbench list --axes' (e.g. seq=4096,head_dim=64)", NULL, 0 },
+    { "dtype", 0, OPT_DTYPE, "T", CLI_CHOICE, "only cases of this dtype", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2", 0 },
+    { "device", 0, OPT_DEVICE, "D", CLI_DEVICE, "only cases of this device (cpu, cuda:N)", NULL, 0 },
+    { "threads", 0, OPT_THREADS, "N", CLI_TEXT, "only cases with this many threads", NULL, 0 },
+    { "cache", 0, OPT_CACHE, "hot|cold", CLI_CHOICE, "only hot- or cold-cache cases", "hot cold", 0 },
+    { "min-change", 0, OPT_MIN_CHANGE, "FRAC", CLI_TEXT,
+      "changes below this fraction of the level count as noise (0.01)", NULL, 0 },
+    { "all-machines", 0, OPT_ALL_MACHINES, NULL, CLI_TEXT,
+      "include runs of other machine fingerprints (each machine its own series)", NULL, 0 },
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "printed" },
+    { 2, "usage or input error (including no matching case)" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_history = {
+    .name = "history",
+    .fn = cmd_history,
+    .summary = "a case's median across runs, with the runs where it changed",
+    .synopsis = "--kernel K [--shape KEY=V,...] [OPTIONS]",
+    .description =
+        "Prints the median of each matching case across the runs of this machine, oldest first, and "
+        "splits the series into flat stretches and drifts (an exact least-squares segmentation with a "
+        "penalty per change, noise estimated from run-to-run differences). Each change point names the "
+        "run where it began: a step (a jump between two runs) or a drift (a steady trend). With fewer "
+        "than 4 runs it says so and prints only the change from the first run to the last.",
+    .options = options,
+    .max_operands = 0,
+    .exits = exits,
+    .example = "kbench history --kernel attention.flash --shape seq=4096,head_dim=64",
+};
+
 int cmd_history(int argc, char **argv)
 {
     struct filter f = { .threads = -1, .cold = -1 };
@@ -264,9 +282,10 @@ int cmd_history(int argc, char **argv)
     double min_change = 0.01;
     int all_machines = 0, opt, rc;
     long l;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_history, argc, argv);
+    while ((opt = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (opt) {
         case OPT_KERNEL: f.kernel = optarg; break;
         case OPT_SHAPE:
@@ -291,13 +310,9 @@ int cmd_history(int argc, char **argv)
             break;
         case OPT_ALL_MACHINES: all_machines = 1; break;
         case OPT_DB: db = optarg; break;
-        case OPT_HELP: usage(); return EXIT_OK;
-        case ':': return cli_usage_error("history", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("history", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("history", "unexpected argument '%s'", argv[optind]);
     if (!f.kernel)
         return cli_usage_error("history", "--kernel is required");
     struct store *st;

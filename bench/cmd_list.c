@@ -1,5 +1,4 @@
 /* cmd_list.c - `kbench list`: the kernels compiled in, optionally filtered by a pattern. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,19 +7,7 @@
 #include "datasets/presets.h"
 #include "harness/plan.h"
 #include "kernels/kernel.h"
-
-static void usage(void)
-{
-    printf("usage: kbench list [PATTERN] [--long] | --axes | --presets\n\n"
-           "Lists the kernels compiled into kbench: name, implementation, family, the dtypes it\n"
-           "accepts and what it is. PATTERN is a shell pattern over NAME or NAME@IMPL, as in\n"
-           "'kbench run --kernels' (all kernels).\n\n"
-           "  -l, --long   one block per kernel, with its device and whether it is a float64\n"
-           "               reference that other kernels are checked against, and its axes\n"
-           "      --axes   the shape axes a suite or 'kbench run' can sweep, with their defaults\n"
-           "      --presets  the model shape presets ('preset = NAME' in a suite, --preset NAME)\n\n"
-           "example: kbench list 'attention.*@cpu.*'\n");
-}
+#include "reports/json_writer.h"
 
 static void dtype_list(unsigned mask, char *buf, size_t len)
 {
@@ -118,48 +105,99 @@ static void print_presets(void)
     }
 }
 
+enum { OPT_LONG = 'l', OPT_AXES = 256, OPT_PRESETS, OPT_FORMAT };
+
+static const struct cli_option options[] = {
+    { "long", 'l', OPT_LONG, NULL, CLI_TEXT,
+      "one block per kernel, with its device and whether it is a float64 reference that other "
+      "kernels are checked against, and its axes", NULL, 0 },
+    { "axes", 0, OPT_AXES, NULL, CLI_TEXT, "the shape axes a suite or 'kbench run' can sweep, with their defaults",
+      NULL, 0 },
+    { "presets", 0, OPT_PRESETS, NULL, CLI_TEXT, "the model shape presets ('preset = NAME' in a suite, --preset NAME)",
+      NULL, 0 },
+    { "format", 0, OPT_FORMAT, "FMT", CLI_CHOICE, "text or json (text): json is one array of kernels", "text json", 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "PATTERN", CLI_KERNEL, "a shell pattern over NAME or NAME@IMPL, as in 'kbench run --kernels' (all kernels)" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+const struct cli_command cli_cmd_list = {
+    .name = "list",
+    .fn = cmd_list,
+    .summary = "list the kernels compiled in",
+    .synopsis = "[PATTERN] [--long] [--format text|json]\n--axes | --presets",
+    .description = "Lists the kernels compiled into kbench: name, implementation, family, the dtypes it "
+                   "accepts and what it is.",
+    .options = options,
+    .operands = operands,
+    .max_operands = 1,
+    .example = "kbench list 'attention.*@cpu.*'",
+};
+
+/* The kernels as one JSON array: what the table shows, with the axes --long names. */
+static void print_json(const struct kb_kernel *const *shown, size_t m)
+{
+    struct jw w = { .out = stdout };
+    jw_open(&w, '[', 0);
+    for (size_t i = 0; i < m; i++) {
+        const struct kb_kernel *k = shown[i];
+        jw_open(&w, '{', 0);
+        jw_key(&w, "name");
+        jw_string(&w, k->name);
+        jw_key(&w, "impl");
+        jw_string_or_null(&w, k->impl);
+        jw_key(&w, "family");
+        jw_string_or_null(&w, kb_family_name(k->family));
+        jw_key(&w, "device");
+        jw_string(&w, k->device == KB_DEVICE_CUDA ? "cuda" : "cpu");
+        jw_key(&w, "dtypes");
+        jw_open(&w, '[', 1);
+        for (int t = 0; t < KB_DTYPE_COUNT; t++)
+            if (k->dtypes & KB_DTYPE_BIT(t))
+                jw_string(&w, kb_dtype_name((enum kb_dtype)t));
+        jw_close(&w, ']');
+        jw_key(&w, "reference");
+        jw_bool(&w, k->is_reference);
+        jw_key(&w, "axes");
+        jw_open(&w, '[', 1);
+        uint64_t axes = kb_kernel_axes(k);
+        for (int a = 0; a < KB_AXIS_COUNT; a++)
+            if (axes & KB_AXIS_BIT(a))
+                jw_string(&w, kb_axis_info((enum kb_axis)a)->key);
+        jw_close(&w, ']');
+        jw_key(&w, "description");
+        jw_string_or_null(&w, k->description);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    fputc('\n', stdout);
+}
+
 int cmd_list(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "long", no_argument, NULL, 'l' },
-        { "axes", no_argument, NULL, 'a' },
-        { "presets", no_argument, NULL, 'p' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *pattern = NULL;
-    int long_form = 0;
-    opterr = 0;
-    optind = 0;
-    for (;;) {
-        int before = optind;
-        int c = getopt_long(argc, argv, "+:lh", opts, NULL);
-        if (c == -1) {
-            if (optind >= argc)
-                break;
-            int after_dashes = optind > before && strcmp(argv[optind - 1], "--") == 0;
-            /* "+" stops at the first operand; take it and go on, so options may follow it. */
-            if (pattern)
-                return cli_usage_error("list", "unexpected argument '%s' (one pattern at a time)", argv[optind]);
-            pattern = argv[optind++];
-            if (after_dashes && optind < argc)
-                return cli_usage_error("list", "unexpected argument '%s' (one pattern at a time)", argv[optind]);
-            if (after_dashes)
-                break;
-            continue;
-        }
+    int long_form = 0, json = 0;
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_list, argc, argv);
+    int c;
+    while ((c = cli_next(&p)) != CLI_DONE) {
         switch (c) {
-        case 'l': long_form = 1; break;
-        case 'a': print_axes(); return EXIT_OK;
-        case 'p': print_presets(); return EXIT_OK;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("list", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("list", "unknown option '-%c'", optopt);
-            return cli_usage_error("list", "unknown option '%s'", argv[optind - 1]);
+        case OPT_LONG: long_form = 1; break;
+        case OPT_AXES: print_axes(); return EXIT_OK;
+        case OPT_PRESETS: print_presets(); return EXIT_OK;
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "json") != 0 && strcmp(p.arg, "text") != 0)
+                return cli_usage_error("list", "bad --format '%s' (expected text or json)", p.arg);
+            json = strcmp(p.arg, "json") == 0;
+            break;
+        case CLI_STOP: return p.status;
         }
     }
+    if (p.n_operands)
+        pattern = p.operands[0];
 
     size_t n;
     const struct kb_kernel *const *all = kb_registry_all(&n);
@@ -179,7 +217,9 @@ int cmd_list(int argc, char **argv)
         return EXIT_OK;
     }
 
-    if (long_form) {
+    if (json) {
+        print_json(shown, m);
+    } else if (long_form) {
         for (size_t i = 0; i < m; i++)
             print_long(shown[i]);
     } else {

@@ -1,7 +1,6 @@
 /* cmd_nightly.c - `kbench nightly`: run a suite, compare it with the baseline measured on this
  * machine, write markdown and JUnit reports, and promote a clean run to the baseline tag. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,55 +13,9 @@
 
 #define MAX_PASS 32
 
-static void usage(void)
-{
-    printf(
-"usage: kbench nightly [--suite NAME] [--baseline REF] [--promote] [--report DIR] [OPTIONS]\n\n"
-"Runs the suite (default 'nightly'), compares the new run with the baseline (default\n"
-"tag:nightly-good: the newest run with that tag measured on this machine) as `kbench compare`\n"
-"does, prints the verdicts, and writes DIR/compare.md, DIR/junit.xml and DIR/compare.json.\n"
-"A baseline from another machine fingerprint is refused unless --cross-machine. With --promote\n"
-"a clean run (every case ok, nothing regressed) gets the baseline's tag, so tomorrow compares\n"
-"against it. Without any baseline yet, the run is reported alone (and promoted when clean).\n\n"
-"options:\n"
-"  --suite NAME|FILE    the suite to run (nightly); its `threshold` keys apply\n"
-"  --baseline REF       tag:NAME, a run id or uuid (tag:nightly-good)\n"
-"  --promote            tag a clean run with the baseline's tag (REF must be tag:NAME)\n"
-"  --report DIR         write the reports there (created if need be)\n"
-"  --format F           what to print: text, md, json or junit (text)\n"
-CLI_COMPARE_HELP
-"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
-"passed to kbench run: --devices LIST (cpu, cuda:N: where the suite's groups name none),\n"
-"  --max-time S, --min-time S, --noise F, --timeout S, --no-counters, --quiet\n\n"
-"The verdicts are compare's: a slowdown beyond the threshold that the samples cannot decide,\n"
-"or a case short of its minimum samples, is inconclusive and fails unless --allow-inconclusive.\n\n"
-"Exit status: 0 clean, 1 a regression, inconclusive case, newly failing case or accuracy drop\n"
-"(or a failed case without a baseline), 2 usage or input error (including a baseline of another\n"
-"machine, or one with no case in common with the run: reports are still written).\n\n"
-"example (cron): kbench nightly --promote --report /var/www/kbench/$(date +%%F)\n");
-}
-
-enum { OPT_SUITE = 256, OPT_BASELINE, OPT_PROMOTE, OPT_REPORT, OPT_FORMAT, OPT_DB, OPT_HELP, OPT_PASS_ARG,
+enum { OPT_SUITE = 256, OPT_BASELINE, OPT_PROMOTE, OPT_REPORT, OPT_FORMAT, OPT_DB, OPT_PASS_ARG,
        OPT_PASS_FLAG };
 
-static const struct option options[] = {
-    { "suite", required_argument, NULL, OPT_SUITE },
-    { "baseline", required_argument, NULL, OPT_BASELINE },
-    { "promote", no_argument, NULL, OPT_PROMOTE },
-    { "report", required_argument, NULL, OPT_REPORT },
-    { "format", required_argument, NULL, OPT_FORMAT },
-    { "db", required_argument, NULL, OPT_DB },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "devices", required_argument, NULL, OPT_PASS_ARG },
-    { "max-time", required_argument, NULL, OPT_PASS_ARG },
-    { "min-time", required_argument, NULL, OPT_PASS_ARG },
-    { "noise", required_argument, NULL, OPT_PASS_ARG },
-    { "timeout", required_argument, NULL, OPT_PASS_ARG },
-    { "no-counters", no_argument, NULL, OPT_PASS_FLAG },
-    { "quiet", no_argument, NULL, OPT_PASS_FLAG },
-    CLI_COMPARE_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
 
 static int write_report(const char *dir, const char *name, const struct compare_result *r,
                         enum compare_format fmt, const char *no_baseline)
@@ -124,6 +77,58 @@ static int64_t find_baseline(struct store *st, const char *ref, const struct com
     return mine;
 }
 
+static const struct cli_option options[] = {
+    { "suite", 0, OPT_SUITE, "NAME|FILE", CLI_SUITE, "the suite to run (nightly); its `threshold` keys apply",
+      NULL, 0 },
+    { "baseline", 0, OPT_BASELINE, "REF", CLI_RUN,
+      "tag:NAME, a run id or uuid (tag:nightly-good); 'kbench tag' chooses one by hand", NULL, 0 },
+    { "promote", 0, OPT_PROMOTE, NULL, CLI_TEXT, "tag a clean run with the baseline's tag (REF must be tag:NAME)",
+      NULL, 0 },
+    { "report", 0, OPT_REPORT, "DIR", CLI_DIR, "write the reports there (created if need be)", NULL, 0 },
+    { "format", 0, OPT_FORMAT, "F", CLI_CHOICE, "what to print: text, md, json or junit (text)",
+      "text md json junit", 0 },
+    CLI_COMPARE_OPTIONS,
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_HEADING("passed to kbench run"),
+    { "devices", 0, OPT_PASS_ARG, "LIST", CLI_DEVICE, "cpu, cuda:N: where the suite's groups name none", NULL, 0 },
+    { "max-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "per-case sampling budget in seconds", NULL, 0 },
+    { "min-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "sample at least this long", NULL, 0 },
+    { "noise", 0, OPT_PASS_ARG, "F", CLI_TEXT, "noise target of the median's CI", NULL, 0 },
+    { "timeout", 0, OPT_PASS_ARG, "S", CLI_TEXT, "kill a case after S seconds", NULL, 0 },
+    { "no-counters", 0, OPT_PASS_FLAG, NULL, CLI_TEXT, "skip the PAPI pass", NULL, 0 },
+    { "quiet", 0, OPT_PASS_FLAG, NULL, CLI_TEXT, "no progress", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_exit exits[] = {
+    { 0, "clean" },
+    { 1, "a regression, inconclusive case, newly failing case or accuracy drop (or a failed case without a "
+         "baseline)" },
+    { 2, "usage or input error (including a baseline of another machine, or one with no case in common with "
+         "the run: reports are still written)" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_nightly = {
+    .name = "nightly",
+    .fn = cmd_nightly,
+    .summary = "run a suite, compare with the baseline, write reports, promote",
+    .synopsis = "[--suite NAME] [--baseline REF] [--promote] [--report DIR] [OPTIONS]",
+    .description =
+        "Runs the suite (default 'nightly'), compares the new run with the baseline (default "
+        "tag:nightly-good: the newest run with that tag measured on this machine) as `kbench compare` "
+        "does, prints the verdicts, and writes DIR/compare.md, DIR/junit.xml and DIR/compare.json. A "
+        "baseline from another machine fingerprint is refused unless --cross-machine. With --promote a "
+        "clean run (every case ok, nothing regressed) gets the baseline's tag, so tomorrow compares "
+        "against it. Without any baseline yet, the run is reported alone (and promoted when clean).",
+    .options = options,
+    .max_operands = 0,
+    .notes = "The verdicts are compare's: a slowdown beyond the threshold that the samples cannot decide, or a "
+             "case short of its minimum samples, is inconclusive and fails unless --allow-inconclusive.",
+    .exits = exits,
+    .example = "kbench nightly --promote --report /var/www/kbench/$(date +%F)",
+};
+
 int cmd_nightly(int argc, char **argv)
 {
     const char *suite = "nightly", *baseline = "tag:nightly-good", *report_dir = NULL, *db = NULL;
@@ -133,10 +138,12 @@ int cmd_nightly(int argc, char **argv)
     struct cli_compare cc = { .n_threshold_for = 0 };
     compare_options_default(&o);
     char *pass[MAX_PASS];
-    int n_pass = 0, opt, index;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, ":", options, &index)) != -1) {
+    char pass_names[MAX_PASS][32]; /* the option names handed on to kbench run */
+    int n_pass = 0, opt;
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_nightly, argc, argv);
+    while ((opt = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (opt) {
         case OPT_SUITE: suite = optarg; break;
         case OPT_BASELINE: baseline = optarg; break;
@@ -147,24 +154,22 @@ int cmd_nightly(int argc, char **argv)
             if (compare_format_parse(optarg, &fmt) != 0)
                 return cli_usage_error("nightly", "bad --format '%s' (expected text, md, json or junit)", optarg);
             break;
-        case OPT_HELP: usage(); return EXIT_OK;
+        case CLI_STOP: return p.status;
         case OPT_PASS_ARG:
         case OPT_PASS_FLAG:
             if (n_pass + 2 > MAX_PASS)
                 return cli_usage_error("nightly", "too many options for kbench run");
-            pass[n_pass++] = argv[optind - (opt == OPT_PASS_ARG && optarg == argv[optind - 1] ? 2 : 1)];
-            if (opt == OPT_PASS_ARG && optarg == argv[optind - 1])
-                pass[n_pass++] = optarg;
+            snprintf(pass_names[n_pass], sizeof pass_names[n_pass], "--%s", p.long_name);
+            pass[n_pass] = pass_names[n_pass];
+            n_pass++;
+            if (opt == OPT_PASS_ARG)
+                pass[n_pass++] = (char *)p.arg;
             break;
-        case ':': return cli_usage_error("nightly", "option '%s' needs a value", argv[optind - 1]);
-        case '?': return cli_usage_error("nightly", "unknown option '%s'", argv[optind - 1]);
         default:
             if ((rc = cli_compare_option("nightly", opt, optarg, &o, &cc)) != 0)
                 return rc;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("nightly", "unexpected argument '%s'", argv[optind]);
     if (promote && (strncmp(baseline, "tag:", 4) != 0 || !baseline[4] || strchr(baseline + 4, ':')))
         return cli_usage_error("nightly", "--promote needs the baseline as tag:NAME (got '%s')", baseline);
     if ((rc = cli_compare_finish("nightly", suite, 0, &o, &cc)) != 0)

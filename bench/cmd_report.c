@@ -1,5 +1,4 @@
 /* cmd_report.c - `kbench report`: plots, tables and an index page for one or more runs. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,59 +9,67 @@
 
 #define MAX_RUNS 16
 
-static void usage(void)
-{
-    printf("usage: kbench report RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K]\n"
-           "                    [--size WxH] [--claims [--all-machines]] [--db PATH]\n"
-           "       kbench report --claims --out DIR   (the paper-claims page alone)\n\n"
-           "Writes a report folder through gnuplot: for each plot its data (NAME.dat), its script\n"
-           "(NAME.gp; 'gnuplot NAME.gp' in the folder re-renders it) and the picture, plus index.md\n"
-           "and a self-contained index.html with the plots, the machine, the runs and the tables.\n\n"
-           "Plots of the first (primary) run, one per family where it has data:\n"
-           "  latency_FAMILY     median time vs N, log-log, fitted exponent in the legend, crossovers\n"
-           "  throughput_FAMILY  GFLOP/s vs N, with the compute ceilings\n"
-           "  roofline           GFLOP/s vs arithmetic intensity under the ceilings of 'kbench\n"
-           "                     calibrate' (nominal peak when the machine was never calibrated)\n"
-           "  speedup_FAMILY     time of the baseline kernel / time, with --baseline-kernel\n"
-           "  accuracy           relative error vs time, where a family has reduced-precision kernels\n"
-           "  moe_load_*         tokens per expert, from counters named moe.load.<expert>\n"
-           "and for each further run, ratio_runB_vs_runA: its times over the primary run's.\n\n"
-           "  RUN                     a run id, uuid (prefix), 'latest' or 'tag:NAME'\n"
-           "  -o, --out DIR           the report folder (created; files in it are replaced)\n"
-           "  -f, --format FMT        png, svg or pdf (png); the page shows PNG copies of PDF plots\n"
-           "  -b, --baseline-kernel K draw speed-ups against kernel K (e.g. attention.reference)\n"
-           "  --size WxH              plot size in pixels (960x600)\n"
-           "  --claims                also claims.md and claims.html: the stored verdicts of 'kbench\n"
-           "                          claims' on this machine, one small plot per claim (paper vs here)\n"
-           "  --all-machines          with --claims: every machine's newest verdicts\n"
-           "  --db PATH               database (./kbench.db, or $KBENCH_DB)\n\n"
-           "Needs gnuplot with the pngcairo/svg/pdfcairo terminal (Debian: gnuplot-nox); says so\n"
-           "and exits 2 when it is missing.\n\n"
-           "example: kbench report latest --out report --format svg --baseline-kernel attention.reference\n");
-}
+static const struct cli_option options[] = {
+    { "out", 'o', 'o', "DIR", CLI_DIR, "the report folder (created; files in it are replaced)", NULL, 0 },
+    { "format", 'f', 'f', "FMT", CLI_CHOICE, "png, svg or pdf (png); the page shows PNG copies of PDF plots",
+      "png svg pdf", 0 },
+    { "baseline-kernel", 'b', 'b', "K", CLI_KERNEL, "draw speed-ups against kernel K (e.g. attention.reference)",
+      NULL, 0 },
+    { "size", 0, 'S', "WxH", CLI_TEXT, "plot size in pixels (960x600)", NULL, 0 },
+    { "claims", 0, 'C', NULL, CLI_TEXT,
+      "also claims.md and claims.html: the stored verdicts of 'kbench claims' on this machine, one "
+      "small plot per claim (paper vs here)", NULL, 0 },
+    { "all-machines", 0, 'A', NULL, CLI_TEXT, "with --claims: every machine's newest verdicts", NULL, 0 },
+    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "RUN", CLI_RUN, "a run id, uuid (prefix), 'latest' or 'tag:NAME'; the first is the primary run" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+const struct cli_command cli_cmd_report = {
+    .name = "report",
+    .fn = cmd_report,
+    .summary = "write plots (gnuplot), tables and an HTML/Markdown page for runs",
+    .synopsis = "RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K] [--size WxH] "
+                "[--claims [--all-machines]] [--db PATH]\n"
+                "--claims --out DIR",
+    .description =
+        "Writes a report folder through gnuplot: for each plot its data (NAME.dat), its script (NAME.gp; "
+        "'gnuplot NAME.gp' in the folder re-renders it) and the picture, plus index.md and a "
+        "self-contained index.html with the plots, the machine, the runs and the tables. With --claims "
+        "and no run, the paper-claims page alone.\n\n"
+        "Plots of the first (primary) run, one per family where it has data:\n\n"
+        "  latency_FAMILY     median time vs N, log-log, fitted exponent in the legend, crossovers\n"
+        "  throughput_FAMILY  GFLOP/s vs N, with the compute ceilings\n"
+        "  roofline           GFLOP/s vs arithmetic intensity under the ceilings of 'kbench\n"
+        "                     calibrate' (nominal peak when the machine was never calibrated)\n"
+        "  speedup_FAMILY     time of the baseline kernel / time, with --baseline-kernel\n"
+        "  accuracy           relative error vs time, where a family has reduced-precision kernels\n"
+        "  moe_load_*         tokens per expert, from counters named moe.load.<expert>\n\n"
+        "and for each further run, ratio_runB_vs_runA: its times over the primary run's.",
+    .options = options,
+    .operands = operands,
+    .max_operands = -1,
+    .notes = "Needs gnuplot with the pngcairo/svg/pdfcairo terminal (Debian: gnuplot-nox); says so and exits 2 "
+             "when it is missing.",
+    .example = "kbench report latest --out report --format svg --baseline-kernel attention.reference",
+};
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "out", required_argument, NULL, 'o' },
-        { "format", required_argument, NULL, 'f' },
-        { "baseline-kernel", required_argument, NULL, 'b' },
-        { "size", required_argument, NULL, 'S' },
-        { "db", required_argument, NULL, 'd' },
-        { "claims", no_argument, NULL, 'C' },
-        { "all-machines", no_argument, NULL, 'A' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *db = NULL;
     struct report_options opt = { .format = "png", .width = 960, .height = 600 };
     int all_machines = 0;
     struct machine_info here;
-    opterr = 0;
-    optind = 0;
     int c;
     /* Options may come before or after the runs (GNU getopt permutes the operands). */
-    while ((c = getopt_long(argc, argv, ":o:f:b:h", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_report, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'o':
             if (!*optarg)
@@ -91,15 +98,10 @@ int cmd_report(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'C': opt.claims = 1; break;
         case 'A': all_machines = 1; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("report", "unknown option '-%c'", optopt);
-            return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    int nruns = argc - optind;
+    int nruns = p.n_operands;
     if (nruns == 0 && !opt.claims)
         return cli_usage_error("report", "no run given (a run id, uuid, 'latest' or 'tag:NAME'), nor --claims");
     if (opt.claims && !all_machines) {
@@ -117,7 +119,7 @@ int cmd_report(int argc, char **argv)
         return rc;
     int64_t ids[MAX_RUNS];
     for (int i = 0; i < nruns; i++) {
-        ids[i] = store_resolve_run(s, argv[optind + i]);
+        ids[i] = store_resolve_run(s, p.operands[i]);
         if (ids[i] <= 0) {
             rc = cli_input_error("report", "%s", store_errmsg(s));
             store_close(s);

@@ -1,7 +1,6 @@
 /* cmd_run.c - `kbench run`: plan a sweep, measure every case in isolation, store each case as it
  * finishes, print the results. */
 #include <ctype.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,128 +26,110 @@
 #define MAX_GROUPS 64
 #define MAX_AXIS_FLAGS 32
 
-static void usage(void)
-{
-    printf(
-"usage: kbench run [--suite NAME|FILE] [AXES...] [OPTIONS]\n\n"
-"Plans a sweep, verifies every case against its float64 reference, times the ones that\n"
-"pass, and stores everything in the database, one transaction per case. Without --suite\n"
-"or axes it runs the 'quick' suite. Axes given with --suite override the suite's values.\n\n"
-"axes (a value is N, a list N,M,..., a geometric range LO:HI:xF, or LO:HI:+STEP; 4k = 4096):\n"
-"  --kernels PATTERNS   shell patterns over name or name@impl   (attention.*)\n"
-"  --devices LIST       cpu, cuda:N                               (cpu)\n"
-"  --dtype LIST         f32, f64, f16, bf16, i8, i4, e4m3, e5m2 (default: f32, or\n"
-"                       the kernel's own dtype where it has no f32: bf16 on tensor cores, i8)\n"
-"  --preset NAME        a model's shapes (llama3-8b, mixtral-8x7b, vit-b16, ...; see 'kbench list --presets')\n"
-"  --threads AXIS       worker threads of CPU kernels             (1)\n"
-"  attention: --batch --heads --kv-heads --seq --head-dim --causal --decode --window --block\n"
-"             --topk-blocks --chunk --feature elu1,relu --decay 0,1\n"
-"  GEMM and quantization: --m --n --k --group --granularity tensor,channel,group\n"
-"  MoE: --tokens --hidden --ffn --experts --top-k --routing uniform,zipf,one\n"
-"  inputs: --input normal,uniform,outlier\n"
-"                       (defaults: B=1 H=8 N=512:2048:x2 d=64 non-causal; a kernel sweeps only\n"
-"                       its own axes; an axis not given takes the value 'kbench list --axes' shows)\n"
-"  --cache hot|cold|both  cold flushes the last-level cache before each sample   (hot)\n\n"
-"measurement:\n"
-"  --noise FRAC         stop sampling when the median's 95%% CI half-width is within FRAC (0.01)\n"
-"  --max-time S         per-case sampling budget in seconds (1)\n"
-"  --min-time S         sample at least this long (0.02)\n"
-"  --min-samples N      at least N samples (10): the budget grows past --max-time for them ...\n"
-"  --min-samples-cap S  ... up to S seconds of sampling (10; and 3/4 of --timeout), after which the\n"
-"                       case is kept and marked 'min-samples-cap'\n"
-"  --max-samples N      (100000)\n"
-"  --throttle-threshold FRAC  GPU samples below FRAC of the maximum SM clock are throttled (0.75)\n"
-"  --include-throttled  count throttled GPU samples in the statistics (default: set aside, re-sampled)\n"
-"  --warmup S           warm-up time before sampling (0.01)\n"
-"  --min-sample-time S  batch calls of short kernels into samples of at least S (20e-6; 0: never)\n"
-"  --timeout S          kill a case after S seconds (60)\n"
-"  --counters LIST      PAPI events to count (presets or native names; default set otherwise)\n"
-"  --no-counters        skip the PAPI pass (GPU cases: the NVML energy pass, the CUPTI trace and metrics)\n"
-"  --metrics LIST       CUPTI metrics of GPU cases, collected in a replayed pass of their own\n"
-"                       (default: DRAM bytes, SM/memory throughput, occupancy, tensor pipe, L2 hits)\n"
-"  --no-metrics         skip the GPU metrics pass\n\n"
-"other:\n"
-"  --db PATH            database (./kbench.db, or $KBENCH_DB)\n"
-"  --tag NAME           tag the run (later: 'kbench show tag:NAME')\n"
-"  --shard I/N          run only shard I of N of the planned cases (stable split)\n"
-"  --dump DIR           write each case's inputs and outputs as NumPy .npy files + manifest.json\n"
-"  --dry-run            print the planned cases and exit\n"
-"  --quiet              no progress;  --no-show: do not print the results table\n"
-"  --no-isolate         run cases in this process (debugging; a crash ends the run)\n"
-"  --resume RUN         finish an interrupted run: plan it again from its stored arguments\n"
-"                       and run only the cases it has not stored (same machine only)\n\n"
-"Exit status: 0 all cases ok, 1 a case failed verification or crashed, 2 usage or input\n"
-"error, 130 interrupted (finished cases are kept; the run is marked interrupted).\n\n"
-"example: kbench run --kernels 'attention.*' --seq 512:8192:x2 --dtype f32 --threads 1,2\n");
-}
-
 struct axis_flag { const char *key; const char *value; };
 
 enum {
     OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_PRESET, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
-    OPT_NO_ISOLATE, OPT_RESUME, OPT_HELP,
+    OPT_NO_ISOLATE, OPT_RESUME,
     OPT_METRICS, OPT_NO_METRICS, OPT_MIN_SAMPLES_CAP, OPT_THROTTLE_THRESHOLD, OPT_INCLUDE_THROTTLED,
     OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
 
-static const struct option fixed_options[] = {
-    { "suite", required_argument, NULL, OPT_SUITE },
-    { "kernels", required_argument, NULL, OPT_KERNELS },
-    { "kernel", required_argument, NULL, OPT_KERNELS },
-    { "devices", required_argument, NULL, OPT_DEVICES },
-    { "dtype", required_argument, NULL, OPT_DTYPE },
-    { "preset", required_argument, NULL, OPT_PRESET },
-    { "threads", required_argument, NULL, OPT_THREADS },
-    { "cache", required_argument, NULL, OPT_CACHE },
-    { "noise", required_argument, NULL, OPT_NOISE },
-    { "max-time", required_argument, NULL, OPT_MAX_TIME },
-    { "min-time", required_argument, NULL, OPT_MIN_TIME },
-    { "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
-    { "max-samples", required_argument, NULL, OPT_MAX_SAMPLES },
-    { "min-samples-cap", required_argument, NULL, OPT_MIN_SAMPLES_CAP },
-    { "throttle-threshold", required_argument, NULL, OPT_THROTTLE_THRESHOLD },
-    { "include-throttled", no_argument, NULL, OPT_INCLUDE_THROTTLED },
-    { "warmup", required_argument, NULL, OPT_WARMUP },
-    { "min-sample-time", required_argument, NULL, OPT_MIN_SAMPLE_TIME },
-    { "timeout", required_argument, NULL, OPT_TIMEOUT },
-    { "counters", required_argument, NULL, OPT_COUNTERS },
-    { "no-counters", no_argument, NULL, OPT_NO_COUNTERS },
-    { "metrics", required_argument, NULL, OPT_METRICS },
-    { "no-metrics", no_argument, NULL, OPT_NO_METRICS },
-    { "db", required_argument, NULL, OPT_DB },
-    { "tag", required_argument, NULL, OPT_TAG },
-    { "shard", required_argument, NULL, OPT_SHARD },
-    { "dump", required_argument, NULL, OPT_DUMP },
-    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
-    { "quiet", no_argument, NULL, OPT_QUIET },
-    { "no-show", no_argument, NULL, OPT_NO_SHOW },
-    { "no-isolate", no_argument, NULL, OPT_NO_ISOLATE },
-    { "resume", required_argument, NULL, OPT_RESUME },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
+static const struct cli_option options[] = {
+    { "suite", 0, OPT_SUITE, "NAME|FILE", CLI_SUITE,
+      "run a suite: a name (quick, standard, nightly, ...) or a .suite file; axes given with it "
+      "override the suite's values", NULL, 0 },
+    CLI_HEADING("axes (a value is N, a list N,M,..., a geometric range LO:HI:xF, or LO:HI:+STEP; 4k = 4096)"),
+    { "kernels", 0, OPT_KERNELS, "PATTERNS", CLI_KERNEL, "shell patterns over name or name@impl (attention.*)",
+      NULL, 0 },
+    { "kernel", 0, OPT_KERNELS, "PATTERNS", CLI_KERNEL, NULL, NULL, CLI_HIDDEN },
+    { "devices", 0, OPT_DEVICES, "LIST", CLI_DEVICE, "cpu, cuda:N (cpu)", NULL, 0 },
+    { "dtype", 0, OPT_DTYPE, "LIST", CLI_CHOICE,
+      "f32, f64, f16, bf16, i8, i4, e4m3, e5m2 (default: f32, or the kernel's own dtype where it has "
+      "no f32: bf16 on tensor cores, i8)", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2", 0 },
+    { "preset", 0, OPT_PRESET, "NAME", CLI_PRESET,
+      "a model's shapes (llama3-8b, mixtral-8x7b, vit-b16, ...; see 'kbench list --presets')", NULL, 0 },
+    { "threads", 0, OPT_THREADS, "LIST", CLI_TEXT, "worker threads of CPU kernels (1)", NULL, 0 },
+    { "cache", 0, OPT_CACHE, "LIST", CLI_CHOICE,
+      "hot, cold or both (a list like every axis): cold flushes the last-level cache before each "
+      "sample (hot)", "hot cold both", 0 },
+    CLI_HEADING("shape axes (defaults: B=1 H=8 N=512:2048:x2 d=64 non-causal; a kernel sweeps only its own "
+                "axes; an axis not given takes the value 'kbench list --axes' shows)"),
+    { NULL, 0, OPT_AXIS_BASE, "LIST", CLI_TEXT, NULL, NULL, CLI_AXES },
+    CLI_HEADING("measurement"),
+    { "noise", 0, OPT_NOISE, "FRAC", CLI_TEXT,
+      "stop sampling when the median's 95% CI half-width is within FRAC (0.01)", NULL, 0 },
+    { "max-time", 0, OPT_MAX_TIME, "S", CLI_TEXT, "per-case sampling budget in seconds (1)", NULL, 0 },
+    { "min-time", 0, OPT_MIN_TIME, "S", CLI_TEXT, "sample at least this long (0.02)", NULL, 0 },
+    { "min-samples", 0, OPT_MIN_SAMPLES, "N", CLI_TEXT,
+      "take at least N samples (10): the budget grows past --max-time for them, up to --min-samples-cap", NULL, 0 },
+    { "min-samples-cap", 0, OPT_MIN_SAMPLES_CAP, "S", CLI_TEXT,
+      "seconds of sampling the minimum may take (10; and 3/4 of --timeout), after which the case is kept "
+      "and marked 'min-samples-cap'", NULL, 0 },
+    { "max-samples", 0, OPT_MAX_SAMPLES, "N", CLI_TEXT,
+      "take at most N samples (100000); given alone, a smaller N also lowers the default minimum", NULL, 0 },
+    { "throttle-threshold", 0, OPT_THROTTLE_THRESHOLD, "FRAC", CLI_TEXT,
+      "GPU samples below FRAC of the maximum SM clock are throttled (0.75)", NULL, 0 },
+    { "include-throttled", 0, OPT_INCLUDE_THROTTLED, NULL, CLI_TEXT,
+      "count throttled GPU samples in the statistics (default: set aside and re-sampled)", NULL, 0 },
+    { "warmup", 0, OPT_WARMUP, "S", CLI_TEXT, "warm-up time before sampling (0.01)", NULL, 0 },
+    { "min-sample-time", 0, OPT_MIN_SAMPLE_TIME, "S", CLI_TEXT,
+      "batch calls of short kernels into samples of at least S (20e-6; 0: never)", NULL, 0 },
+    { "timeout", 0, OPT_TIMEOUT, "S", CLI_TEXT, "kill a case after S seconds (60)", NULL, 0 },
+    { "counters", 0, OPT_COUNTERS, "LIST", CLI_TEXT,
+      "PAPI events to count (presets or native names; default set otherwise)", NULL, 0 },
+    { "no-counters", 0, OPT_NO_COUNTERS, NULL, CLI_TEXT,
+      "skip the PAPI pass (GPU cases: the NVML energy pass, the CUPTI trace and metrics)", NULL, 0 },
+    { "metrics", 0, OPT_METRICS, "LIST", CLI_TEXT,
+      "CUPTI metrics of GPU cases, collected in a replayed pass of their own (default: DRAM bytes, "
+      "SM/memory throughput, occupancy, tensor pipe, L2 hits)", NULL, 0 },
+    { "no-metrics", 0, OPT_NO_METRICS, NULL, CLI_TEXT, "skip the GPU metrics pass", NULL, 0 },
+    CLI_HEADING("other"),
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    { "tag", 0, OPT_TAG, "NAME", CLI_TEXT, "tag the run (later: 'kbench show tag:NAME'; 'kbench tag' adds one)",
+      NULL, 0 },
+    { "shard", 0, OPT_SHARD, "I/N", CLI_TEXT, "run only shard I of N of the planned cases (stable split)", NULL, 0 },
+    { "dump", 0, OPT_DUMP, "DIR", CLI_DIR,
+      "write each case's inputs and outputs as NumPy .npy files + manifest.json", NULL, 0 },
+    { "dry-run", 0, OPT_DRY_RUN, NULL, CLI_TEXT, "print the planned cases and exit", NULL, 0 },
+    { "quiet", 0, OPT_QUIET, NULL, CLI_TEXT, "no progress", NULL, 0 },
+    { "no-show", 0, OPT_NO_SHOW, NULL, CLI_TEXT, "do not print the results table", NULL, 0 },
+    { "no-isolate", 0, OPT_NO_ISOLATE, NULL, CLI_TEXT, "run cases in this process (debugging; a crash ends the run)",
+      NULL, 0 },
+    { "resume", 0, OPT_RESUME, "RUN", CLI_RUN,
+      "finish an interrupted run: plan it again from its stored arguments and run only the cases it "
+      "has not stored (same machine only)", NULL, 0 },
+    CLI_END_OPTIONS,
 };
 
-/* The fixed options and one per shape axis ("--seq", "--kv-heads", "--top-k", ...), so a new axis
- * in kernels/axes.c is a flag with no change here. */
-static struct option options[sizeof fixed_options / sizeof fixed_options[0] + KB_AXIS_COUNT];
-static char axis_flag_names[KB_AXIS_COUNT][32];
+static int suggest_axis(const char *typed, char *guess, size_t len);
 
-static void build_options(void)
-{
-    size_t n = 0;
-    for (; fixed_options[n].name; n++)
-        options[n] = fixed_options[n];
-    for (int a = 0; a < KB_AXIS_COUNT; a++) {
-        snprintf(axis_flag_names[a], sizeof axis_flag_names[a], "%s", kb_axis_info((enum kb_axis)a)->key);
-        for (char *c = axis_flag_names[a]; *c; c++)
-            if (*c == '_')
-                *c = '-';
-        options[n++] = (struct option){ axis_flag_names[a], required_argument, NULL, OPT_AXIS_BASE + a };
-    }
-    options[n] = (struct option){ NULL, 0, NULL, 0 };
-}
+static const struct cli_exit exits[] = {
+    { 0, "all cases ok" },
+    { 1, "a case failed verification or crashed" },
+    { 2, "usage or input error" },
+    { 130, "interrupted by SIGINT (finished cases are kept; the run is marked interrupted)" },
+    { 143, "terminated by SIGTERM (likewise)" },
+    { -1, NULL },
+};
+
+const struct cli_command cli_cmd_run = {
+    .name = "run",
+    .fn = cmd_run,
+    .summary = "run a sweep (suite or axes), verify and time every case, store the results",
+    .synopsis = "[--suite NAME|FILE] [AXES...] [OPTIONS]",
+    .description =
+        "Plans a sweep, verifies every case against its float64 reference, times the ones that pass, "
+        "and stores everything in the database, one transaction per case. Without --suite or axes it "
+        "runs the 'quick' suite. Axes given with --suite override the suite's values.",
+    .options = options,
+    .max_operands = 0,
+    .exits = exits,
+    .suggest = suggest_axis,
+    .example = "kbench run --kernels 'attention.*' --seq 512:8192:x2 --dtype f32 --threads 1,2",
+};
 
 /* The axis key plan_spec_set understands for each axis option. */
 static const char *axis_key(int opt)
@@ -166,10 +147,25 @@ static const char *axis_key(int opt)
     }
 }
 
+/* The signal that stopped the run: the exit status is 128 + it, as a shell reports a killed
+ * process (130 for SIGINT, 143 for SIGTERM), so a batch system sees which one ended it. */
+static volatile sig_atomic_t stop_signal;
+
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (!stop_signal)
+        stop_signal = sig;
     runner_request_stop();
+}
+
+/* From before the run's row exists: a signal between its creation and the first case must still
+ * mark the run interrupted rather than leave it "running" with no process behind it. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* Appends one argument as a POSIX shell word: as it is when it holds only safe characters, else in
@@ -249,39 +245,36 @@ static int number_error(const char *option, const char *text, double lo, double 
                            integer ? "an integer" : "a number", lo, hi);
 }
 
-/* An unknown option; a mistyped axis ("--seqlen", "--seq-len", "--kvheads") is answered with the
- * axis the planner would take (plan_suggest_key: keys and store columns). */
-static int unknown_option(const char *arg)
+/* The option meant by an unknown one that is a mistyped axis ("--seqlen", "--seq-len",
+ * "--kvheads", "--kv_heads"): the axis the planner would take (plan_suggest_key: keys and store
+ * columns), as an option name; the parser asks this before its own nearest-name guess. */
+static int suggest_axis(const char *typed, char *guess, size_t len)
 {
-    char key[64], guess[32];
-    if (strncmp(arg, "--", 2) == 0 && snprintf(key, sizeof key, "%s", arg + 2) < (int)sizeof key) {
-        char *eq = strchr(key, '=');
-        if (eq)
-            *eq = '\0';
-        for (char *c = key; *c; c++)
-            if (*c == '-')
-                *c = '_';
-        /* "--kv_heads": the suite key itself, spelt with '_' */
-        if (kb_axis_by_key(key) >= 0)
-            snprintf(guess, sizeof guess, "%s", key);
-        if (kb_axis_by_key(key) >= 0 || plan_suggest_key(key, guess, sizeof guess) == 0) {
-            for (char *c = guess; *c; c++)
-                if (*c == '_')
-                    *c = '-';
-            return cli_usage_error("run", "unknown option '%s' (did you mean --%s?)", arg, guess);
-        }
-    }
-    return cli_usage_error("run", "unknown option '%s'", arg);
+    char key[64];
+    if (snprintf(key, sizeof key, "%s", typed) >= (int)sizeof key)
+        return -1;
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '_';
+    /* "--kv_heads": the suite key itself, spelt with '_' */
+    if (kb_axis_by_key(key) >= 0)
+        snprintf(guess, len, "%s", key);
+    else if (plan_suggest_key(key, guess, len) != 0)
+        return -1;
+    for (char *c = guess; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct run_config *cfg)
 {
     runner_options_default(&cfg->ro);
-    build_options();
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_run, argc, argv);
     int opt;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
+    while ((opt = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         double d;
         long l;
         if (axis_key(opt)) {
@@ -294,8 +287,8 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
         case OPT_SUITE: cfg->suite = optarg; break;
         case OPT_DB: cfg->db = optarg; break;
         case OPT_TAG:
-            if (!*optarg || strchr(optarg, ':'))
-                return cli_usage_error("run", "bad --tag '%s': a tag is a non-empty name without ':'", optarg);
+            if (!*optarg || strchr(optarg, ':') || strchr(optarg, ','))
+                return cli_usage_error("run", "bad --tag '%s': a tag is a non-empty name without ':' or ','", optarg);
             cfg->tag = optarg;
             break;
         case OPT_DUMP: cfg->dump = optarg; cfg->ro.dump_dir = optarg; break;
@@ -352,15 +345,9 @@ static int parse_args(int argc, char **argv, struct run_config *cfg)
                 return number_error("max-samples", optarg, 1, 100000000, 1);
             cfg->ro.max_samples = (int)l;
             break;
-        case OPT_HELP: usage(); return -1;
-        case ':':
-            return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return unknown_option(argv[optind - 1]);
+        case CLI_STOP: return p.status == EXIT_OK ? -1 : p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
     /* --max-samples alone below the default minimum lowers the minimum with it (as --max-time does
      * --min-time): the user asked for at most N samples, and gets at most N */
     if (!cfg->min_samples_given && cfg->ro.min_samples > cfg->ro.max_samples)
@@ -508,10 +495,7 @@ static void warn_before_run(struct store *st, int64_t run_id, const struct plan 
 /* Measures every planned case into run_id, one transaction each; returns the exit status. */
 static int execute(struct store *st, int64_t run_id, const struct plan *plan, struct run_config *cfg)
 {
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
 
     warn_before_run(st, run_id, plan);
     struct progress prog;
@@ -561,7 +545,8 @@ static int execute(struct store *st, int64_t run_id, const struct plan *plan, st
     if (interrupted)
         fprintf(stderr, "interrupted: run %lld marked interrupted; finished cases are stored "
                 "(kbench run --resume %lld finishes it)\n", (long long)run_id, (long long)run_id);
-    return store_failed ? EXIT_USAGE : interrupted ? 130 : any_failed ? EXIT_FAILED : EXIT_OK;
+    return store_failed ? EXIT_USAGE : interrupted ? (stop_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT)
+         : any_failed ? EXIT_FAILED : EXIT_OK;
 }
 
 /* One option as given: its code (aliases share one) and value (NULL for a flag). */
@@ -570,14 +555,12 @@ struct given_option { int code; const char *name; const char *value; };
 /* The options of an argument list, in order; returns how many (at most max). */
 static int collect_options(int argc, char **argv, struct given_option *out, int max)
 {
-    build_options();
-    int n = 0, opt, index;
-    opterr = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "+:", options, &index)) != -1 && n < max)
-        if (opt != '?' && opt != ':')
-            out[n++] = (struct given_option){ opt, options[index].name, optarg };
-    optind = 1;
+    /* both lists have been parsed whole before (this invocation's, and the run's when it began) */
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_run, argc, argv);
+    int n = 0, opt;
+    while ((opt = cli_next(&p)) >= 0 && n < max)
+        out[n++] = (struct given_option){ opt, p.long_name, p.arg };
     return n;
 }
 
@@ -585,7 +568,7 @@ static int collect_options(int argc, char **argv, struct given_option *out, int 
 static int invocation_only(int code)
 {
     return code == OPT_RESUME || code == OPT_DB || code == OPT_QUIET || code == OPT_NO_SHOW ||
-           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE || code == OPT_HELP;
+           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE;
 }
 
 /* The options given with --resume that the run was not planned with (a value of its own, or one
@@ -756,6 +739,7 @@ static int resume(struct run_config *cfg, int argc, char **argv)
     /* reopened only now: a refused resume leaves the run as it was */
     store_free_argv(args);
     args = NULL;
+    catch_stop_signals();
     if (store_run_reopen(st, run_id, &nargs, &args) != 0) {
         rc = cli_input_error("run", "%s", store_errmsg(st));
         goto out;
@@ -820,6 +804,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
                            .git_commit = mi.git_commit, .build_flags = mi.build_flags, .cpu_mask = &mask,
                            .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
                            .argc = argc - 1, .argv = argv + 1 };
+    catch_stop_signals();
     int64_t machine_id = store_machine_upsert(st, &mi);
     int64_t run_id = machine_id > 0 ? store_run_begin(st, machine_id, &ri) : -1;
     if (run_id <= 0) {

@@ -1,63 +1,181 @@
 /* cmd_runs.c - `kbench runs`: the runs in a database, newest first. */
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/cli.h"
+#include "reports/json_writer.h"
 #include "reports/reports.h"
 
 #define DEFAULT_LIMIT 20
 
-static void usage(void)
+enum { OPT_DB = 256, OPT_LIMIT = 'n', OPT_TAG = 257, OPT_FORMAT };
+
+static const struct cli_option options[] = {
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    { "limit", 'n', OPT_LIMIT, "N", CLI_TEXT, "show the N newest runs (20; 0: all)", NULL, 0 },
+    { "tag", 0, OPT_TAG, "NAME", CLI_TEXT, "only the runs with this tag ('kbench tag' adds one)", NULL, 0 },
+    { "format", 0, OPT_FORMAT, "FMT", CLI_CHOICE,
+      "text or json (text): json is one array of runs, their tags an array", "text json", 0 },
+    CLI_END_OPTIONS,
+};
+
+const struct cli_command cli_cmd_runs = {
+    .name = "runs",
+    .fn = cmd_runs,
+    .summary = "list the runs in the database",
+    .synopsis = "[--db PATH] [--limit N] [--tag NAME] [--format text|json]",
+    .description =
+        "Lists the runs in the database, newest first: id, start time (local, to the minute), host, "
+        "tags, suite, cases done/planned, failures, status and the first 8 characters of the run's "
+        "uuid. Any of id, uuid prefix, 'latest' or 'tag:NAME' names a run for 'kbench show' and "
+        "'kbench export'.",
+    .options = options,
+    .max_operands = 0,
+    .example = "kbench runs --db nightly.db --limit 5",
+};
+
+/* 1 when the comma-separated tags of a run (as the store lists them) include tag. */
+static int has_tag(const char *tags, const char *tag)
 {
-    printf("usage: kbench runs [--db PATH] [--limit N]\n\n"
-           "Lists the runs in the database, newest first: id, start time (local, to the minute),\n"
-           "host, tag, suite, cases done/planned, failures, status and the first 8 characters of\n"
-           "the run's uuid. Any of id, uuid prefix, 'latest' or 'tag:NAME' names a run for\n"
-           "'kbench show' and 'kbench export'.\n\n"
-           "  --db PATH      database (./kbench.db, or $KBENCH_DB)\n"
-           "  -n, --limit N  show the N newest runs (%d; 0: all)\n\n"
-           "example: kbench runs --db nightly.db --limit 5\n",
-           DEFAULT_LIMIT);
+    size_t len = strlen(tag);
+    for (const char *p = tags; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, tag, len) == 0)
+            return 1;
+        p += n;
+        if (*p)
+            p++;
+    }
+    return 0;
+}
+
+struct collect {
+    const char *tag;
+    long limit;
+    struct run_row *rows;
+    size_t n, cap;
+    int oom;
+};
+
+static int collect(const struct run_row *r, void *ctx)
+{
+    struct collect *c = ctx;
+    if (c->tag && !has_tag(r->tag, c->tag))
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        struct run_row *v = realloc(c->rows, cap * sizeof *v);
+        if (!v) {
+            c->oom = 1;
+            return 1;
+        }
+        c->rows = v;
+        c->cap = cap;
+    }
+    c->rows[c->n++] = *r;
+    return c->limit > 0 && (long)c->n >= c->limit;
+}
+
+static void print_json(struct store *s, const struct run_row *rows, size_t n)
+{
+    struct jw w = { .out = stdout };
+    jw_open(&w, '[', 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct run_row *r = &rows[i];
+        jw_open(&w, '{', 0);
+        jw_key(&w, "id");
+        jw_int(&w, (long long)r->id);
+        jw_key(&w, "uuid");
+        jw_string(&w, r->uuid);
+        jw_key(&w, "started");
+        jw_string_or_null(&w, r->started);
+        jw_key(&w, "finished");
+        jw_string_or_null(&w, r->finished);
+        jw_key(&w, "status");
+        jw_string(&w, r->status);
+        jw_key(&w, "tags");
+        jw_open(&w, '[', 1);
+        for (const char *p = r->tag; *p;) {
+            size_t len = strcspn(p, ",");
+            char one[64];
+            snprintf(one, sizeof one, "%.*s", (int)len, p);
+            jw_string(&w, one);
+            p += len;
+            if (*p)
+                p++;
+        }
+        jw_close(&w, ']');
+        jw_key(&w, "suite");
+        jw_string_or_null(&w, r->suite);
+        jw_key(&w, "hostname");
+        jw_string(&w, r->hostname);
+        jw_key(&w, "machine");
+        jw_string(&w, r->machine);
+        jw_key(&w, "cmdline");
+        jw_string(&w, r->cmdline);
+        jw_key(&w, "kbench_version");
+        jw_string_or_null(&w, r->kbench_version);
+        char commit[64], flags[512];
+        store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+        jw_key(&w, "git_commit");
+        jw_string_or_null(&w, commit);
+        jw_key(&w, "build_flags");
+        jw_string_or_null(&w, flags);
+        jw_key(&w, "planned_cases");
+        jw_int(&w, r->planned_cases);
+        jw_key(&w, "cases");
+        jw_int(&w, r->cases);
+        jw_key(&w, "failures");
+        jw_int(&w, r->failures);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    fputc('\n', stdout);
 }
 
 int cmd_runs(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "limit", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *db = NULL;
-    long limit = DEFAULT_LIMIT;
-    int c;
-    opterr = 0;
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "+:n:h", opts, NULL)) != -1) {
+    int json = 0, c;
+    struct collect col = { .limit = DEFAULT_LIMIT };
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_runs, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'n':
-            if (cli_parse_int(optarg, 0, 1000000000, &limit) != 0)
-                return cli_usage_error("runs", "bad --limit '%s' (expected an integer >= 0)", optarg);
+        case OPT_DB: db = p.arg; break;
+        case OPT_LIMIT:
+            if (cli_parse_int(p.arg, 0, 1000000000, &col.limit) != 0)
+                return cli_usage_error("runs", "bad --limit '%s' (expected an integer >= 0)", p.arg);
             break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("runs", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("runs", "unknown option '-%c'", optopt);
-            return cli_usage_error("runs", "unknown option '%s'", argv[optind - 1]);
+        case OPT_TAG:
+            if (!*p.arg || strpbrk(p.arg, ":,"))
+                return cli_usage_error("runs", "bad --tag '%s': a tag is a non-empty name without ':' or ','", p.arg);
+            col.tag = p.arg;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "json") != 0 && strcmp(p.arg, "text") != 0)
+                return cli_usage_error("runs", "bad --format '%s' (expected text or json)", p.arg);
+            json = strcmp(p.arg, "json") == 0;
+            break;
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("runs", "unexpected argument '%s'", argv[optind]);
 
     struct store *s;
     int rc = cli_open_store("runs", cli_db_path(db), STORE_READ, &s);
     if (rc != 0)
         return rc;
-    if (report_runs_table(stdout, s, (int)limit) != 0)
-        rc = cli_input_error("runs", "%s", store_errmsg(s));
+    /* with a tag the limit counts the matching runs, so the store lists them all */
+    if (store_list_runs(s, col.tag ? 0 : (int)col.limit, collect, &col) != 0 || col.oom)
+        rc = cli_input_error("runs", "%s", col.oom ? "out of memory" : store_errmsg(s));
+    else if (json)
+        print_json(s, col.rows, col.n);
+    else if (col.tag && col.n == 0)
+        printf("no run has the tag '%s'\n", col.tag);
+    else if (report_runs_rows(stdout, s, col.rows, col.n) != 0)
+        rc = cli_input_error("runs", "out of memory");
+    free(col.rows);
     store_close(s);
     if (rc == 0 && fflush(stdout) != 0)
         rc = cli_input_error("runs", "cannot write the output: %m");

@@ -1,5 +1,4 @@
 /* cmd_scaling.c - `kbench scaling`: how a kernel's time grows with N, and where it crosses another. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,22 +7,6 @@
 #include "bench/cli.h"
 #include "reports/report.h"
 #include "reports/reports.h"
-
-static void usage(void)
-{
-    printf("usage: kbench scaling [RUN] --kernel K [--against K2] [--db PATH]\n\n"
-           "Fits log t = log c + p log N to the median times of kernel K in a run, for each of its\n"
-           "series (one per impl, device, dtype, shape, threads and cache state), and prints the\n"
-           "scaling exponent p with its 95%% confidence interval (Student's t) and R². Then, for\n"
-           "each comparable series of K2 (or, without --against, of every other kernel of the same\n"
-           "family): the measured crossovers (where the faster of the two changes between two\n"
-           "measured lengths, interpolated in log N) and where the fitted lines meet.\n\n"
-           "  RUN            a run id, uuid (prefix), 'latest' or 'tag:NAME' (latest)\n"
-           "  -k, --kernel K the kernel to fit (e.g. attention.flash)\n"
-           "  -a, --against K2 the kernel to find crossovers with\n"
-           "  --db PATH      database (./kbench.db, or $KBENCH_DB)\n\n"
-           "example: kbench scaling latest --kernel attention.flash --against attention.reference\n");
-}
 
 static void print_crossings(const struct series *a, const struct series *b)
 {
@@ -48,43 +31,67 @@ static void print_crossings(const struct series *a, const struct series *b)
         printf("; %s is faster at the largest shared N\n", b_after ? b->kernel : a->kernel);
     }
     if (a->fitted && b->fitted) {
-        double f = scaling_crossover_fit(&a->fit, &b->fit);
-        if (isnan(f))
-            printf("    fitted lines: do not meet between N = 1 and 1e12\n");
-        else
-            printf("    fitted lines meet at N ≈ %.0f\n", f);
+        double f;
+        char text[128];
+        scaling_crossover_text(&a->fit, &b->fit, text, sizeof text);
+        switch (scaling_crossover_judge(&a->fit, &b->fit, &f)) {
+        case SCALING_MEET_TOO_FEW:
+            printf("    fitted lines: no crossover drawn from fits of fewer than %d points (%d and %d)\n",
+                   SCALING_MIN_FIT_POINTS, a->fit.points, b->fit.points);
+            break;
+        case SCALING_MEET_NONE: printf("    fitted lines: do not meet between N = 1 and 1e12\n"); break;
+        case SCALING_MEET_INSIDE:
+        case SCALING_MEET_EXTRAPOLATED: printf("    fitted lines meet at N ≈ %s\n", text); break;
+        }
     }
 }
 
+static const struct cli_option options[] = {
+    { "kernel", 'k', 'k', "K", CLI_KERNEL, "the kernel to fit (e.g. attention.flash)", NULL, 0 },
+    { "against", 'a', 'a', "K2", CLI_KERNEL, "the kernel to find crossovers with", NULL, 0 },
+    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "RUN", CLI_RUN, "a run id, uuid (prefix), 'latest' or 'tag:NAME' (latest)" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+const struct cli_command cli_cmd_scaling = {
+    .name = "scaling",
+    .fn = cmd_scaling,
+    .summary = "fit a kernel's time against N (exponent with its CI) and find crossovers",
+    .synopsis = "[RUN] --kernel K [--against K2] [--db PATH]",
+    .description =
+        "Fits log t = log c + p log N to the median times of kernel K in a run, for each of its series "
+        "(one per impl, device, dtype, shape, threads and cache state), and prints the scaling exponent "
+        "p with its 95% confidence interval (Student's t) and R². Then, for each comparable series of "
+        "K2 (or, without --against, of every other kernel of the same family): the measured crossovers "
+        "(where the faster of the two changes between two measured lengths, interpolated in log N) and "
+        "where the fitted lines meet.",
+    .options = options,
+    .operands = operands,
+    .max_operands = 1,
+    .example = "kbench scaling latest --kernel attention.flash --against attention.reference",
+};
+
 int cmd_scaling(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "kernel", required_argument, NULL, 'k' },
-        { "against", required_argument, NULL, 'a' },
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     const char *db = NULL, *kernel = NULL, *against = NULL, *ref = NULL;
-    opterr = 0;
-    optind = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":k:a:h", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_scaling, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'k': kernel = optarg; break;
         case 'a': against = optarg; break;
         case 'd': db = optarg; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("scaling", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("scaling", "unknown option '-%c'", optopt);
-            return cli_usage_error("scaling", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    if (argc - optind > 1)
-        return cli_usage_error("scaling", "unexpected argument '%s' (one run at a time)", argv[optind + 1]);
-    ref = optind < argc ? argv[optind] : "latest";
+    ref = p.n_operands ? p.operands[0] : "latest";
     if (!kernel || !*kernel)
         return cli_usage_error("scaling", "no --kernel given (e.g. --kernel attention.flash)");
 

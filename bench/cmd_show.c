@@ -1,26 +1,49 @@
 /* cmd_show.c - `kbench show`: a run's header and its results table. */
-#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench/cli.h"
+#include "reports/json_writer.h"
 #include "reports/reports.h"
 
-static void usage(void)
-{
-    printf("usage: kbench show [RUN] [--db PATH]\n\n"
-           "Prints a run: its uuid, start and finish times (UTC), status, host, the CPU it ran\n"
-           "on and its command line, then one row per case (kernel, impl, device, dtype, shape,\n"
-           "threads, median time, its 95%% CI, GFLOP/s, GB/s, relative error, status), the\n"
-           "errors of failed cases, and a summary line; for CUDA cases, each kernel a call launched\n"
-           "(CUPTI), the NVML energy, power and clocks, each sample's SM clock and the samples taken\n"
-           "under throttling, and the CUPTI metrics. A CI is n/a for fewer than 3 samples; '*' marks\n"
-           "a case whose CI missed its noise target, and cases short of --min-samples are listed.\n\n"
-           "  RUN          a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)\n"
-           "  --db PATH    database (./kbench.db, or $KBENCH_DB)\n\n"
-           "Colours the status on a terminal unless NO_COLOR is set.\n\n"
-           "example: kbench show tag:nightly --db results.db\n");
-}
+enum { OPT_DB = 256, OPT_KERNEL, OPT_FORMAT };
+
+static const struct cli_option options[] = {
+    { "kernel", 'k', OPT_KERNEL, "PATTERN", CLI_KERNEL,
+      "only the cases whose kernel matches this shell pattern (NAME or NAME@IMPL)", NULL, 0 },
+    { "kernels", 0, OPT_KERNEL, "PATTERN", CLI_KERNEL, NULL, NULL, CLI_HIDDEN },
+    { "format", 0, OPT_FORMAT, "FMT", CLI_CHOICE,
+      "text or json (text): json is the run, its machine and its cases (statistics, accuracy, "
+      "status; null where not measured)", "text json", 0 },
+    { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+static const struct cli_operand operands[] = {
+    { "RUN", CLI_RUN, "a run id, a uuid or unique uuid prefix, 'latest' or 'tag:NAME' (latest)" },
+    { NULL, CLI_TEXT, NULL },
+};
+
+const struct cli_command cli_cmd_show = {
+    .name = "show",
+    .fn = cmd_show,
+    .summary = "print the results of a run",
+    .synopsis = "[RUN] [--kernel PATTERN] [--format text|json] [--db PATH]",
+    .description =
+        "Prints a run: its uuid, start and finish times (UTC), status, host, the CPU it ran on and its "
+        "command line, then one row per case (kernel, impl, device, dtype, shape, threads, median "
+        "time, its 95% CI, GFLOP/s, GB/s, relative error, status), the errors of failed cases, and a "
+        "summary line; for CUDA cases, each kernel a call launched (CUPTI), the NVML energy, power and "
+        "clocks, each sample's SM clock and the samples taken under throttling, and the CUPTI metrics. "
+        "A CI is n/a for fewer than 3 samples; '*' marks a case whose CI missed its noise target, "
+        "and cases short of --min-samples are listed.",
+    .options = options,
+    .operands = operands,
+    .max_operands = 1,
+    .notes = "Colours the status on a terminal unless NO_COLOR is set.",
+    .example = "kbench show tag:nightly --kernel 'attention.flash*' --db results.db",
+};
 
 static void print_header(FILE *out, struct store *st, const struct run_row *r, const struct machine_info *m)
 {
@@ -58,6 +81,7 @@ static void print_header(FILE *out, struct store *st, const struct run_row *r, c
 
 struct gpu_section {
     struct store *s;
+    const char *pattern;
     int shown;
     int failed;
 };
@@ -90,7 +114,7 @@ static int print_backend_counter(const struct kb_counter *k, void *ctx)
 static int print_gpu_case(const struct result_row *row, void *ctx)
 {
     struct gpu_section *g = ctx;
-    if (strncmp(row->device, "cuda", 4) != 0)
+    if (strncmp(row->device, "cuda", 4) != 0 || !report_row_matches(row, g->pattern))
         return 0;
     struct gpu_trace t;
     struct sample_clock_summary clk;
@@ -134,45 +158,183 @@ static int print_gpu_case(const struct result_row *row, void *ctx)
     return 0;
 }
 
+/* A pattern that matches no case of the run is a mistake worth naming. */
+struct pattern_probe {
+    const char *pattern;
+    int matched;
+};
+
+static int probe_pattern(const struct result_row *r, void *ctx)
+{
+    struct pattern_probe *p = ctx;
+    p->matched = report_row_matches(r, p->pattern);
+    return p->matched;
+}
+
+/* ---- --format json ---- */
+
+struct json_cases {
+    struct jw *w;
+    const char *pattern;
+    int shown;
+};
+
+static void json_number_or_null(struct jw *w, double v, int known)
+{
+    if (known)
+        jw_number(w, v);
+    else
+        jw_null(w);
+}
+
+static int json_case(const struct result_row *r, void *ctx)
+{
+    struct json_cases *j = ctx;
+    if (!report_row_matches(r, j->pattern))
+        return 0;
+    struct jw *w = j->w;
+    j->shown++;
+    char shape[192];
+    kb_shape_string(&r->shape, 0, shape, sizeof shape);
+    int timed = r->stats.n > 0;
+    jw_open(w, '{', 0);
+    jw_key(w, "case_id");
+    jw_int(w, (long long)r->case_id);
+    jw_key(w, "kernel");
+    jw_string(w, r->kernel);
+    jw_key(w, "impl");
+    jw_string_or_null(w, r->impl);
+    jw_key(w, "device");
+    jw_string(w, r->device);
+    jw_key(w, "dtype");
+    jw_string(w, r->dtype);
+    jw_key(w, "shape");
+    jw_string_or_null(w, shape);
+    jw_key(w, "threads");
+    jw_int(w, r->threads);
+    jw_key(w, "cold_cache");
+    jw_bool(w, r->cold_cache);
+    jw_key(w, "status");
+    jw_string(w, r->status);
+    jw_key(w, "n");
+    jw_int(w, (long long)r->stats.n);
+    jw_key(w, "median_s");
+    json_number_or_null(w, r->stats.median, timed);
+    /* no confidence interval can be formed from fewer than 3 samples */
+    jw_key(w, "ci_lo_s");
+    json_number_or_null(w, r->stats.ci_lo, r->stats.n >= 3);
+    jw_key(w, "ci_hi_s");
+    json_number_or_null(w, r->stats.ci_hi, r->stats.n >= 3);
+    jw_key(w, "flops_per_s");
+    json_number_or_null(w, r->flops_per_s, timed);
+    jw_key(w, "bytes_per_s");
+    json_number_or_null(w, r->bytes_per_s, timed);
+    jw_key(w, "rel_l2_err");
+    jw_number(w, r->rel_l2_err);
+    jw_key(w, "passed");
+    if (r->verified)
+        jw_bool(w, r->passed);
+    else
+        jw_null(w);
+    jw_key(w, "error");
+    jw_string_or_null(w, r->error);
+    jw_close(w, '}');
+    return 0;
+}
+
+static int print_json(struct store *s, const struct run_row *r, const struct machine_info *m, const char *pattern)
+{
+    struct jw w = { .out = stdout };
+    jw_open(&w, '{', 0);
+    jw_key(&w, "run");
+    jw_open(&w, '{', 0);
+    jw_key(&w, "id");
+    jw_int(&w, (long long)r->id);
+    jw_key(&w, "uuid");
+    jw_string(&w, r->uuid);
+    jw_key(&w, "started");
+    jw_string_or_null(&w, r->started);
+    jw_key(&w, "finished");
+    jw_string_or_null(&w, r->finished);
+    jw_key(&w, "status");
+    jw_string(&w, r->status);
+    jw_key(&w, "tags");
+    jw_open(&w, '[', 1);
+    for (const char *p = r->tag; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)len, p);
+        jw_string(&w, one);
+        p += len + (p[len] != '\0');
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "suite");
+    jw_string_or_null(&w, r->suite);
+    jw_key(&w, "hostname");
+    jw_string(&w, r->hostname);
+    jw_key(&w, "cmdline");
+    jw_string(&w, r->cmdline);
+    jw_key(&w, "kbench_version");
+    jw_string_or_null(&w, r->kbench_version);
+    char commit[64], flags[512];
+    store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+    jw_key(&w, "git_commit");
+    jw_string_or_null(&w, commit);
+    jw_key(&w, "build_flags");
+    jw_string_or_null(&w, flags);
+    jw_key(&w, "planned_cases");
+    jw_int(&w, r->planned_cases);
+    jw_key(&w, "cases");
+    jw_int(&w, r->cases);
+    jw_key(&w, "failures");
+    jw_int(&w, r->failures);
+    jw_close(&w, '}');
+    jw_key(&w, "machine");
+    jw_open(&w, '{', 0);
+    jw_key(&w, "fingerprint");
+    jw_string(&w, m->fingerprint);
+    jw_key(&w, "cpu_model");
+    jw_string_or_null(&w, m->cpu_model);
+    jw_key(&w, "logical_cpus");
+    jw_int(&w, m->logical_cpus);
+    jw_key(&w, "physical_cores");
+    jw_int(&w, m->physical_cores);
+    jw_key(&w, "simd");
+    jw_string_or_null(&w, m->simd);
+    jw_key(&w, "gpus");
+    jw_string_or_null(&w, m->gpus);
+    jw_close(&w, '}');
+    jw_key(&w, "kernel_pattern");
+    jw_string_or_null(&w, pattern);
+    jw_key(&w, "results");
+    jw_open(&w, '[', 0);
+    struct json_cases j = { &w, pattern, 0 };
+    int rc = store_list_results(s, r->id, json_case, &j);
+    jw_close(&w, ']');
+    jw_close(&w, '}');
+    fputc('\n', stdout);
+    return rc;
+}
+
 int cmd_show(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *db = NULL, *ref = NULL;
-    opterr = 0;
-    optind = 0;
-    for (;;) {
-        int before = optind;
-        int c = getopt_long(argc, argv, "+:h", opts, NULL);
-        if (c == -1) {
-            if (optind >= argc)
-                break;
-            int after_dashes = optind > before && strcmp(argv[optind - 1], "--") == 0;
-            /* "+" stops at the first operand; take it and go on, so options may follow it. */
-            if (ref)
-                return cli_usage_error("show", "unexpected argument '%s' (one run at a time)", argv[optind]);
-            ref = argv[optind++];
-            if (after_dashes && optind < argc)
-                return cli_usage_error("show", "unexpected argument '%s' (one run at a time)", argv[optind]);
-            if (after_dashes)
-                break;
-            continue;
-        }
+    const char *db = NULL, *ref = NULL, *pattern = NULL;
+    int json = 0, c;
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_show, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("show", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("show", "unknown option '-%c'", optopt);
-            return cli_usage_error("show", "unknown option '%s'", argv[optind - 1]);
+        case OPT_DB: db = p.arg; break;
+        case OPT_KERNEL: pattern = p.arg; break;
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "json") != 0 && strcmp(p.arg, "text") != 0)
+                return cli_usage_error("show", "bad --format '%s' (expected text or json)", p.arg);
+            json = strcmp(p.arg, "json") == 0;
+            break;
+        case CLI_STOP: return p.status;
         }
     }
-    if (!ref)
-        ref = "latest";
+    ref = p.n_operands ? p.operands[0] : "latest";
 
     struct store *s;
     int rc = cli_open_store("show", cli_db_path(db), STORE_READ, &s);
@@ -185,17 +347,35 @@ int cmd_show(int argc, char **argv)
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }
+    if (pattern) {
+        struct pattern_probe probe = { pattern, 0 };
+        if (store_list_results(s, run_id, probe_pattern, &probe) != 0) {
+            rc = cli_input_error("show", "%s", store_errmsg(s));
+            goto out;
+        }
+        if (!probe.matched) {
+            rc = cli_input_error("show", "no case of run %lld has a kernel matching '%s' (patterns match NAME "
+                                 "or NAME@IMPL)", (long long)run_id, pattern);
+            goto out;
+        }
+    }
+    if (json) {
+        if (print_json(s, &run, &machine, pattern) != 0)
+            rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto flush;
+    }
     print_header(stdout, s, &run, &machine);
-    if (report_results_table(stdout, s, run_id) != 0) {
+    if (report_results_table_matching(stdout, s, run_id, pattern) != 0) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }
-    struct gpu_section gs = { .s = s };
+    struct gpu_section gs = { .s = s, .pattern = pattern };
     if (store_list_results(s, run_id, print_gpu_case, &gs) != 0 || gs.failed) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }
-    if (fflush(stdout) != 0)
+flush:
+    if (rc == 0 && fflush(stdout) != 0)
         rc = cli_input_error("show", "cannot write the output: %m");
 out:
     store_close(s);

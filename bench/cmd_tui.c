@@ -1,5 +1,4 @@
 /* cmd_tui.c - `kbench tui`: the interactive dashboard (tui/). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,48 +6,46 @@
 #include "bench/cli.h"
 #include "tui/tui.h"
 
-static void usage(void)
-{
-    printf("usage: kbench tui [--db PATH] [--export-dir DIR]\n\n"
-           "The dashboard: runs (newest first), a run's results (sort, filter, group by kernel),\n"
-           "a case's statistics, histogram, counters and machine, plots of latency or throughput\n"
-           "against sequence length with each curve's scaling exponent and crossovers (through\n"
-           "gnuplot), and two runs compared case by case. A run being written by another process\n"
-           "shows up live. Press ? in the dashboard for every key.\n\n"
-           "  --db PATH         database (./kbench.db, or $KBENCH_DB); only read, never changed\n"
-           "  --export-dir DIR  where e writes CSV, PNG and SVG files (the current directory)\n\n"
-           "Needs a terminal of at least 80x24. NO_COLOR turns colours off. Plots need gnuplot\n"
-           "($KBENCH_GNUPLOT, or gnuplot on PATH); without it the tables still work.\n\n"
-           "example: kbench tui --db results.db\n");
-}
+static const struct cli_option options[] = {
+    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB); only read, never changed", NULL, 0 },
+    { "export-dir", 0, 'x', "DIR", CLI_DIR, "where e writes CSV, PNG and SVG files (the current directory)",
+      NULL, 0 },
+    CLI_END_OPTIONS,
+};
+
+const struct cli_command cli_cmd_tui = {
+    .name = "tui",
+    .fn = cmd_tui,
+    .summary = "the interactive dashboard: runs, results, plots, compare, live",
+    .synopsis = "[--db PATH] [--export-dir DIR]",
+    .description =
+        "The dashboard: runs (newest first), a run's results (sort, filter, group by kernel), a case's "
+        "statistics, histogram, counters and machine, plots of latency or throughput against sequence "
+        "length with each curve's scaling exponent and crossovers (through gnuplot), and two runs "
+        "compared case by case. A run being written by another process shows up live. Press ? in the "
+        "dashboard for every key.",
+    .options = options,
+    .max_operands = 0,
+    .notes = "Needs a terminal of at least 80x24. NO_COLOR turns colours off. Plots need gnuplot "
+             "($KBENCH_GNUPLOT, or gnuplot on PATH); without it the tables still work.",
+    .example = "kbench tui --db results.db",
+};
 
 int cmd_tui(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "export-dir", required_argument, NULL, 'x' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
     struct tui_options o = { .poll_ms = 500 };
     const char *db = NULL;
-    opterr = 0;
-    optind = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    struct cli_parser p;
+    cli_parser_init(&p, &cli_cmd_tui, argc, argv);
+    while ((c = cli_next(&p)) != CLI_DONE) {
+        const char *optarg = p.arg;
         switch (c) {
         case 'd': db = optarg; break;
         case 'x': o.export_dir = optarg; break;
-        case 'h': usage(); return EXIT_OK;
-        case ':': return cli_usage_error("tui", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-                return cli_usage_error("tui", "unknown option '-%c'", optopt);
-            return cli_usage_error("tui", "unknown option '%s'", argv[optind - 1]);
+        case CLI_STOP: return p.status;
         }
     }
-    if (optind < argc)
-        return cli_usage_error("tui", "unexpected argument '%s'", argv[optind]);
     o.db_path = cli_db_path(db);
     if (o.export_dir && access(o.export_dir, W_OK | X_OK) != 0)
         return cli_input_error("tui", "cannot write exports into %s: not a writable directory", o.export_dir);

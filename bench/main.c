@@ -1,4 +1,5 @@
-/* main.c - the kbench command: a table of subcommands, each in its own file. */
+/* main.c - the kbench command: the list of subcommands, each described and implemented in its own
+ * file (bench/cmd_*.c); help, the man page and the completion script come from those descriptions. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,58 +13,80 @@
 #define PACKAGE_VERSION "dev"
 #endif
 
-struct command {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-};
-
-static const struct command commands[] = {
+const struct cli_command *const cli_commands[] = {
     /* measuring */
-    { "run", cmd_run, "run a sweep (suite or axes), verify and time every case, store the results" },
-    { "list", cmd_list, "list the kernels compiled in" },
-    { "devices", cmd_devices, "show this machine's CPU and GPUs" },
-    { "counters", cmd_counters, "show the hardware counters PAPI can read here" },
-    { "calibrate", cmd_calibrate, "measure this machine's ceilings (FMA rates, bandwidth) and store them" },
+    &cli_cmd_run, &cli_cmd_list, &cli_cmd_devices, &cli_cmd_counters, &cli_cmd_calibrate,
     /* looking at results */
-    { "runs", cmd_runs, "list the runs in the database" },
-    { "show", cmd_show, "print the results of a run" },
-    { "tui", cmd_tui, "the interactive dashboard: runs, results, plots, compare, live" },
+    &cli_cmd_runs, &cli_cmd_show, &cli_cmd_tui,
     /* regressions */
-    { "compare", cmd_compare, "compare two runs case by case: regressions, improvements, failures" },
-    { "nightly", cmd_nightly, "run a suite, compare with the baseline, write reports, promote" },
-    { "history", cmd_history, "a case's median across runs, with the runs where it changed" },
-    { "scaling", cmd_scaling, "fit a kernel's time against N (exponent with its CI) and find crossovers" },
+    &cli_cmd_compare, &cli_cmd_nightly, &cli_cmd_history, &cli_cmd_scaling, &cli_cmd_tag, &cli_cmd_untag,
     /* sharing */
-    { "report", cmd_report, "write plots (gnuplot), tables and an HTML/Markdown page for runs" },
-    { "export", cmd_export, "write a run's results as CSV or JSON" },
-    { "import", cmd_import, "merge the runs of other kbench databases into this one" },
+    &cli_cmd_report, &cli_cmd_export, &cli_cmd_import,
     /* the papers */
-    { "claims", cmd_claims, "check the papers' headline claims on this machine" },
+    &cli_cmd_claims,
 };
+const size_t cli_command_count = sizeof cli_commands / sizeof cli_commands[0];
 
-static void usage(FILE *out)
+const struct cli_command *cli_find_command(const char *name)
 {
-    fprintf(out, "usage: kbench [--version] [--help] COMMAND [ARGS]\n\n"
-                 "Benchmarks and profiles the kernels of efficient sequence models: every case is\n"
-                 "verified against a float64 reference before it is timed, and stored in SQLite\n"
-                 "(./kbench.db, or $KBENCH_DB, or --db PATH).\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n'kbench COMMAND --help' describes a command.\n"
-                 "Exit status: 0 ok, 1 a case failed verification (or a regression), 2 usage or input error.\n");
+    for (size_t i = 0; i < cli_command_count; i++)
+        if (strcmp(name, cli_commands[i]->name) == 0)
+            return cli_commands[i];
+    return NULL;
+}
+
+/* "kbench: unknown command 'rn'; did you mean 'run'?" */
+static int unknown_command(const char *name)
+{
+    const char *names[64];
+    size_t n = 0;
+    for (size_t i = 0; i < cli_command_count && n < 62; i++)
+        names[n++] = cli_commands[i]->name;
+    names[n++] = "help";
+    names[n++] = "version";
+    const char *near = cli_nearest(name, names, n);
+    if (near)
+        fprintf(stderr, "kbench: unknown command '%s'; did you mean '%s'?\n", name, near);
+    else
+        fprintf(stderr, "kbench: unknown command '%s'\n", name);
+    fprintf(stderr, "Try 'kbench --help' for the list of commands.\n");
+    return EXIT_USAGE;
+}
+
+/* kbench help [COMMAND | --man | --bash-completion] */
+static int help(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_print_main_help(stdout);
+        return EXIT_OK;
+    }
+    if (argc > 2) {
+        fprintf(stderr, "kbench help: one command at a time (got '%s' after '%s')\n", argv[2], argv[1]);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--man") == 0) {
+        cli_print_man(stdout, PACKAGE_VERSION);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--bash-completion") == 0) {
+        cli_print_bash_completion(stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const struct cli_command *c = cli_find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    cli_print_help(stdout, c);
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        cli_print_main_help(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return EXIT_OK;
-    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+        return help(argc - 1, argv + 1);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("kbench %s\n", PACKAGE_VERSION);
         return EXIT_OK;
@@ -75,10 +98,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "kbench: %s\n", why);
         return EXIT_USAGE;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "kbench: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return EXIT_USAGE;
+    const struct cli_command *c = cli_find_command(argv[1]);
+    if (!c) {
+        if (argv[1][0] == '-') {
+            fprintf(stderr, "kbench: unknown option '%s' (options follow the command: kbench COMMAND --help)\n", argv[1]);
+            return EXIT_USAGE;
+        }
+        return unknown_command(argv[1]);
+    }
+    return c->fn(argc - 1, argv + 1);
 }

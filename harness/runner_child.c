@@ -68,6 +68,31 @@ static int mkdir_p(const char *path)
     return (mkdir(tmp, 0777) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
+/* How a family's tensors are laid out, for the manifest: each dump says its own (every tensor's
+ * name, dtype, role and dims are listed beside it under "tensors"). */
+static const char *dump_layout(enum kb_family f)
+{
+    switch (f) {
+    case KB_FAMILY_ATTENTION:
+        return "row-major; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d] (decode: Q and O have N = 1); "
+               "softmax kernels scale by 1/sqrt(d)";
+    case KB_FAMILY_QUANT:
+        return "row-major; GEMMs: activations a [M,K], weights w [N,K], output y (c for gemm.f32) = a w^T [M,N], "
+               "weight scales per output channel [N] or per group [N,K/group], int4 weights packed two to a byte "
+               "(w_int4 [N,K/2]), a_f32 and w_f32 the values the integers stand for; quant.quantize: x [M,K] in, "
+               "codes, scales and the dequantized [M,K] out; vit.block: x and y [tokens,d], w_qkv [3d,d], "
+               "w_o [d,d], w_1 [f,d], w_2 [d,f]";
+    case KB_FAMILY_MOE:
+        return "row-major; x and y [tokens,hidden]; router w_router [hidden,experts], b_router [experts]; ids and "
+               "gates [tokens,top_k]; dispatched rows xp and yp [tokens*top_k,hidden] in expert order, with perm "
+               "and slot_of [tokens*top_k], counts [experts] and offsets [experts+1]; SwiGLU experts w1 and w3 "
+               "[experts,hidden,ffn], w2 [experts,ffn,hidden]";
+    case KB_FAMILY_SELFTEST:
+        break;
+    }
+    return "row-major; each tensor's dims are listed under tensors";
+}
+
 /* Writes every tensor of the case as .npy plus a manifest.json describing the case. */
 static int dump_case(const struct plan_case *pc, const struct kb_case *c, const struct kb_accuracy *acc,
                      const char *dir_root, char *err, size_t errlen)
@@ -100,8 +125,8 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
-    fprintf(m, "{\n  \"kernel\": \"%s\",\n  \"impl\": \"%s\",\n  \"device\": \"%s\",\n  \"dtype\": \"%s\",\n",
-            k->name, k->impl, pc->device, kb_dtype_name(pc->dtype));
+    fprintf(m, "{\n  \"kernel\": \"%s\",\n  \"impl\": \"%s\",\n  \"family\": \"%s\",\n  \"device\": \"%s\",\n"
+            "  \"dtype\": \"%s\",\n", k->name, k->impl, kb_family_name(k->family), pc->device, kb_dtype_name(pc->dtype));
     fprintf(m, "  \"shape\": {");
     int first = 1;
     for (int a = 0; a < KB_AXIS_COUNT; a++) {
@@ -120,7 +145,7 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
     }
     fprintf(m, "},\n");
     fprintf(m, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)pc->seed, pc->threads);
-    fprintf(m, "  \"layout\": \"row-major; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d]; scale 1/sqrt(d)\",\n");
+    fprintf(m, "  \"layout\": \"%s\",\n", dump_layout(k->family));
     fprintf(m, "  \"accuracy\": {\"max_abs_err\": %.9g, \"rel_l2_err\": %.9g, \"cosine\": %.12g, "
             "\"rows_checked\": %ld, \"rows_total\": %ld},\n", acc->max_abs_err, acc->rel_l2_err,
             acc->cosine, acc->rows_checked, acc->rows_total);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ struct store {
     char papi_version[96];
     char err[1024];
     int busy; /* the last failure was another process's lock: worth trying again */
+    /* A reader that must not create -wal/-shm files reads the file as an immutable snapshot
+     * (see open_read); store_data_version then watches the file itself for changes. */
+    int snapshot;
+    struct stat snap_stat;
+    int64_t snap_changes; /* reopenings of the snapshot, added to PRAGMA data_version */
 };
 
 /* ---- errors ---------------------------------------------------------------------------------- */
@@ -191,19 +197,34 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* PATH followed by SUFFIX ("-wal", "-shm"), malloc'd. */
+static char *sidecar_path(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    char *p = malloc(n + k + 1);
+    if (p) {
+        memcpy(p, path, n);
+        memcpy(p + n, suffix, k + 1);
+    }
+    return p;
+}
+
+/* Size of PATH+SUFFIX, or -1 when there is none. */
+static long long sidecar_size(const char *path, const char *suffix)
+{
+    char *file = sidecar_path(path, suffix);
+    if (!file)
+        return 0;
+    struct stat st;
+    long long size = stat(file, &st) == 0 ? (long long)st.st_size : -1;
+    free(file);
+    return size;
+}
+
 /* Size of PATH-wal, or -1 when there is none. */
 static long long wal_size(const char *path)
 {
-    size_t n = strlen(path);
-    char *wal = malloc(n + 5);
-    if (!wal)
-        return 0;
-    memcpy(wal, path, n);
-    memcpy(wal + n, "-wal", 5);
-    struct stat st;
-    long long size = stat(wal, &st) == 0 ? (long long)st.st_size : -1;
-    free(wal);
-    return size;
+    return sidecar_size(path, "-wal");
 }
 
 /* What the file itself says before SQLite touches it: missing, not a regular file, not SQLite
@@ -426,7 +447,8 @@ static int probe(struct store *s, int *version, int *empty)
     return touch_tables(s);
 }
 
-static int apply_migration(struct store *s, const struct store_migration *m)
+/* from: the version the previous migration leaves; a file below it cannot take this step. */
+static int apply_migration(struct store *s, const struct store_migration *m, int from)
 {
     char doing[200];
     snprintf(doing, sizeof doing, "migrate it to schema version %d (%s)", m->version, m->summary);
@@ -437,7 +459,7 @@ static int apply_migration(struct store *s, const struct store_migration *m)
         goto fail;
     if (now >= m->version) /* another process migrated it while we waited for the lock */
         return exec_sql(s, "COMMIT", doing);
-    if (now != m->version - 1) {
+    if (now < from) {
         fail(s, "%s: cannot %s: it is at version %lld", s->path, doing, (long long)now);
         goto fail;
     }
@@ -480,7 +502,7 @@ static int migrate(struct store *s, int target)
     if (exec_sql(s, "PRAGMA foreign_keys = OFF", "prepare to migrate it") != 0)
         return -1;
     for (int i = 0; i < n && m[i].version <= target; i++)
-        if (apply_migration(s, &m[i]) != 0)
+        if (apply_migration(s, &m[i], i ? m[i - 1].version : 0) != 0)
             return -1;
     return exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys");
 }
@@ -489,12 +511,100 @@ static int migrate(struct store *s, int target)
  * SQLite's immutable mode reads it without creating -wal and -shm files (which a read-only
  * connection could not remove again) and without replaying a hot journal: a refused file is
  * left exactly as it was found, directory included. With a WAL present, a plain read-only
- * open sees the WAL's pages too and creates nothing new. */
+ * open sees the WAL's pages too. */
 static int probe_file(struct store *s, int *version, int *empty)
 {
     if (db_connect(s, SQLITE_OPEN_READONLY, wal_size(s->path) < 0) != 0)
         return -1;
     return probe(s, version, empty);
+}
+
+/* The directory holding PATH, malloc'd ("." for a bare name). */
+static char *dir_of(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return NULL;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, strlen(dir) + 1, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return dir;
+}
+
+/* "NAME (uid N)" of a file's owner, for messages. */
+static void owner_name(uid_t uid, char *out, size_t len)
+{
+    struct passwd *pw = getpwuid(uid);
+    if (pw && pw->pw_name)
+        snprintf(out, len, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+    else
+        snprintf(out, len, "uid %u", (unsigned)uid);
+}
+
+/* Whether -wal and -shm files that a plain read-only connection would create here are harmless:
+ * SQLite gives files that root creates to the database's owner, and files the owner creates
+ * are the owner's anyway, as long as the owner could also write them (and the directory). A
+ * file created by anyone else would belong to them, and the owner's next run could not write
+ * it ("attempt to write a readonly database"). */
+static int sidecars_harmless(const struct store *s)
+{
+    if (geteuid() == 0)
+        return 1;
+    struct stat st;
+    if (stat(s->path, &st) != 0 || st.st_uid != geteuid() || access(s->path, W_OK) != 0)
+        return 0;
+    char *dir = dir_of(s->path);
+    int ok = dir && access(dir, W_OK | X_OK) == 0;
+    free(dir);
+    return ok;
+}
+
+/* How a reader opens the file. A -wal with its -shm beside it (a writer is running, or the last
+ * one left them) is read through them, read-only, creating nothing. Otherwise a plain read-only
+ * connection would create the missing ones; where that would leave files another user owns, or
+ * cannot be done at all (a folder the reader may not write), the file is read as an immutable
+ * snapshot instead: without a WAL holding changes, the file is the whole database. */
+static int choose_snapshot(struct store *s, int *snapshot)
+{
+    long long wal = wal_size(s->path), shm = sidecar_size(s->path, "-shm");
+    *snapshot = 0;
+    if ((wal >= 0 && shm >= 0) || sidecars_harmless(s))
+        return 0;
+    if (wal > 0) {
+        struct stat st;
+        char owner[160] = "its owner";
+        if (stat(s->path, &st) == 0)
+            owner_name(st.st_uid, owner, sizeof owner);
+        return fail(s, "%s-wal holds changes not yet in %s, and reading them would create %s-shm owned by you, "
+                    "which would stop %s from writing the database; ask them to run "
+                    "`sqlite3 %s 'PRAGMA wal_checkpoint(TRUNCATE)'` (or any kbench run) and try again",
+                    s->path, s->path, s->path, owner, s->path);
+    }
+    *snapshot = 1;
+    return 0;
+}
+
+/* Connects a reader (see choose_snapshot); *version and *empty as for probe. */
+static int connect_reader(struct store *s, int *version, int *empty)
+{
+    int snapshot;
+    if (choose_snapshot(s, &snapshot) != 0)
+        return -1;
+    if (db_connect(s, SQLITE_OPEN_READONLY, snapshot || wal_size(s->path) < 0) != 0 ||
+        probe(s, version, empty) != 0)
+        return -1;
+    s->snapshot = snapshot;
+    if (snapshot) {
+        if (stat(s->path, &s->snap_stat) != 0)
+            return fail(s, "cannot open %s: %s", s->path, strerror(errno));
+        return 0;
+    }
+    /* the probe's snapshot connection must not outlive it: a writer may start at any time */
+    return db_connect(s, SQLITE_OPEN_READONLY, 0);
 }
 
 static int open_read(struct store *s)
@@ -504,13 +614,10 @@ static int open_read(struct store *s)
         return -1;
     if (!exists)
         return fail(s, "no database at %s", s->path);
-    if (probe_file(s, &version, &empty) != 0)
+    if (connect_reader(s, &version, &empty) != 0)
         return -1;
     if (empty)
         return fail(s, "%s is not a kbench database (it is empty)", s->path);
-    /* the snapshot connection must not outlive the probe: a writer may start at any time */
-    if (db_connect(s, SQLITE_OPEN_READONLY, 0) != 0)
-        return -1;
     s->version = version;
     return 0;
 }
@@ -520,16 +627,9 @@ static int open_read(struct store *s)
  * or "readonly database" with the errno of its last fallback attempt. */
 static int check_directory(struct store *s)
 {
-    char *dir = strdup(s->path);
+    char *dir = dir_of(s->path);
     if (!dir)
         return fail(s, "out of memory opening %s", s->path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, strlen(dir) + 1, ".");
-    else if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
     struct stat st;
     int rc = 0;
     if (stat(dir, &st) != 0)
@@ -541,6 +641,44 @@ static int check_directory(struct store *s)
                   s->path, dir, strerror(errno));
     free(dir);
     return rc;
+}
+
+/* The database file, or a -wal or -shm file, the writer cannot write (left by another user's reader, typically, before
+ * readers stopped creating them) would make SQLite fail with "attempt to write a readonly
+ * database"; name the file, its owner and the way out instead. */
+static int check_sidecars(struct store *s)
+{
+    static const char *const suffixes[] = { "-wal", "-shm" };
+    struct stat db;
+    if (stat(s->path, &db) == 0 && access(s->path, W_OK) != 0) {
+        char owner[160];
+        owner_name(db.st_uid, owner, sizeof owner);
+        return fail(s, "%s is read-only: cannot write results into it (it belongs to %s; read commands can "
+                    "still read it)", s->path, owner);
+    }
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char *file = sidecar_path(s->path, suffixes[i]);
+        if (!file)
+            return fail(s, "out of memory opening %s", s->path);
+        struct stat st;
+        int rc = 0;
+        if (stat(file, &st) == 0 && access(file, W_OK) != 0) {
+            char owner[160];
+            owner_name(st.st_uid, owner, sizeof owner);
+            if (st.st_size == 0 || strcmp(suffixes[i], "-shm") == 0)
+                rc = fail(s, "cannot write %s: %s belongs to %s and you cannot write it; it holds no data: "
+                          "when no kbench is using the database, remove %s-wal and %s-shm (or ask %s to)",
+                          s->path, file, owner, s->path, s->path, owner);
+            else
+                rc = fail(s, "cannot write %s: %s belongs to %s and you cannot write it, and it holds changes "
+                          "not yet in the database: ask %s to run `sqlite3 %s 'PRAGMA wal_checkpoint(TRUNCATE)'`",
+                          s->path, file, owner, owner, s->path);
+        }
+        free(file);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* Switching a new file to WAL takes an exclusive lock. When two writers create the database at
@@ -568,7 +706,7 @@ static int open_write(struct store *s, int target)
      * in read-write mode would make SQLite roll it back, changing a file that is not ours. */
     if (exists && probe_file(s, &version, &empty) != 0)
         return -1;
-    if (check_directory(s) != 0)
+    if (check_directory(s) != 0 || check_sidecars(s) != 0)
         return -1;
     if (db_connect(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 0) != 0)
         return -1;
@@ -1139,6 +1277,22 @@ int store_run_tag(struct store *s, int64_t run_id, const char *tag)
     return insert_tag(s, run_id, tag);
 }
 
+int store_run_untag(struct store *s, int64_t run_id, const char *tag)
+{
+    if (writable(s) != 0 || run_exists(s, run_id) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (prepare(s, "DELETE FROM run_tags WHERE run_id = ? AND tag = ?", &st, "untag the run") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, tag);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail_sql(s, "untag the run");
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = fail(s, "run %lld has no tag '%s'", (long long)run_id, tag);
+    return rc;
+}
+
 /* The shape axes that arrived in schema version 4 (decode onwards): their columns follow the
  * fixed ones in INSERT and SELECT, in axis order. */
 #define FIRST_V4_AXIS KB_AXIS_DECODE
@@ -1189,7 +1343,9 @@ static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, cons
     bad += bind_positive(st, 10, r->shape.kv_heads) != SQLITE_OK;
     bad += bind_positive(st, 11, r->shape.seq_len) != SQLITE_OK;
     bad += bind_positive(st, 12, r->shape.head_dim) != SQLITE_OK;
-    bad += sqlite3_bind_int(st, 13, r->shape.causal != 0) != SQLITE_OK; /* 0 is a value here, not "unused" */
+    /* 0 is a value for a kernel that has the axis; a kernel without it (MoE, GEMMs) stores NULL */
+    bad += (kb_kernel_axes(k) & KB_AXIS_BIT(KB_AXIS_CAUSAL) ? sqlite3_bind_int(st, 13, r->shape.causal != 0)
+                                                             : sqlite3_bind_null(st, 13)) != SQLITE_OK;
     bad += bind_positive(st, 14, r->threads) != SQLITE_OK;
     bad += sqlite3_bind_int(st, 15, r->cold_cache != 0) != SQLITE_OK;
     /* stored as the same 64 bits in SQLite's signed integer */
@@ -1536,13 +1692,39 @@ int64_t store_resolve_run_on(struct store *s, const char *ref, const char *finge
 
 /* ---- reading ---------------------------------------------------------------------------------- */
 
+/* The runs' columns, then their pid and host (NULL before schema version 2) and the query's tail. */
 #define RUN_SELECT                                                                                          \
     "SELECT r.id, r.uuid, r.started_at, r.finished_at, r.status, "                                          \
     "(SELECT group_concat(t.tag, ',') FROM run_tags t WHERE t.run_id = r.id), "                             \
     "r.suite, m.hostname, m.fingerprint, r.cmdline, r.kbench_version, r.planned_cases, "                    \
     "(SELECT count(*) FROM cases c WHERE c.run_id = r.id), "                                                \
-    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status NOT IN ('ok', 'skipped')) "           \
-    "FROM runs r JOIN machines m ON m.id = r.machine_id "
+    "(SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.status NOT IN ('ok', 'skipped')), %s "       \
+    "FROM runs r JOIN machines m ON m.id = r.machine_id %s"
+
+static int prepare_runs(struct store *s, const char *tail, sqlite3_stmt **st, const char *doing)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, RUN_SELECT, s->version >= 2 ? "r.pid, r.hostname" : "NULL, NULL", tail);
+    return prepare(s, sql, st, doing);
+}
+
+/* A run still 'running' whose process, on this host, no longer exists was killed outright: it is
+ * shown as interrupted at once (the next writer on the host marks it so in the file; a reader
+ * may not write). As in mark_stale_runs, a reused pid can only make a dead run look alive. */
+static int run_is_abandoned(sqlite3_stmt *st, int pid_col, int host_col)
+{
+    if (sqlite3_column_type(st, pid_col) == SQLITE_NULL)
+        return 0;
+    pid_t pid = (pid_t)sqlite3_column_int64(st, pid_col);
+    const unsigned char *run_host = sqlite3_column_text(st, host_col);
+    char host[256];
+    if (pid <= 0 || pid == getpid() || !run_host || gethostname(host, sizeof host) != 0)
+        return 0;
+    host[sizeof host - 1] = '\0';
+    if (strcmp((const char *)run_host, host) != 0)
+        return 0;
+    return kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 static void read_run_row(sqlite3_stmt *st, struct run_row *r)
 {
@@ -1561,12 +1743,14 @@ static void read_run_row(sqlite3_stmt *st, struct run_row *r)
     r->planned_cases = col_int(st, 11);
     r->cases = col_int(st, 12);
     r->failures = col_int(st, 13);
+    if (strcmp(r->status, "running") == 0 && run_is_abandoned(st, 14, 15))
+        snprintf(r->status, sizeof r->status, "interrupted");
 }
 
 int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *, void *), void *ctx)
 {
     sqlite3_stmt *st;
-    if (prepare(s, RUN_SELECT "ORDER BY r.id DESC LIMIT ?", &st, "list the runs") != 0)
+    if (prepare_runs(s, "ORDER BY r.id DESC LIMIT ?", &st, "list the runs") != 0)
         return -1;
     sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
     int rc;
@@ -1586,7 +1770,7 @@ int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *
 int store_get_run(struct store *s, int64_t run_id, struct run_row *out)
 {
     sqlite3_stmt *st;
-    if (prepare(s, RUN_SELECT "WHERE r.id = ?", &st, "read the run") != 0)
+    if (prepare_runs(s, "WHERE r.id = ?", &st, "read the run") != 0)
         return -1;
     sqlite3_bind_int64(st, 1, run_id);
     int rc = sqlite3_step(st), ret = 0;
@@ -1596,6 +1780,25 @@ int store_get_run(struct store *s, int64_t run_id, struct run_row *out)
         ret = fail(s, "no run %lld in %s", (long long)run_id, s->path);
     else
         ret = fail_sql(s, "read the run");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int store_list_run_tags(struct store *s, int64_t run_id, int (*fn)(const char *tag, void *), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (prepare(s, "SELECT tag FROM run_tags WHERE run_id = ? ORDER BY created_at, tag", &st, "read the run's tags") != 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *tag = (const char *)sqlite3_column_text(st, 0);
+        if (tag && fn(tag, ctx) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : fail_sql(s, "read the run's tags");
     sqlite3_finalize(st);
     return ret;
 }
@@ -1616,6 +1819,8 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->shape.kv_heads = col_int(st, i++);
     r->shape.seq_len = col_int(st, i++);
     r->shape.head_dim = col_int(st, i++);
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        r->null_axes |= KB_AXIS_BIT(KB_AXIS_CAUSAL);
     r->shape.causal = col_int(st, i++);
     r->threads = col_int(st, i++);
     r->cold_cache = col_int(st, i++);
@@ -1645,6 +1850,8 @@ static void read_result_row(sqlite3_stmt *st, struct result_row *r)
     r->passed = col_int(st, i++);
     col_text(st, i++, r->papi_status, sizeof r->papi_status);
     for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++, i++) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            r->null_axes |= KB_AXIS_BIT(a);
         if (kb_axis_info((enum kb_axis)a)->kind == KB_AXIS_KIND_ENUM) {
             const unsigned char *t = sqlite3_column_text(st, i);
             int v = t ? kb_axis_value_parse((enum kb_axis)a, (const char *)t) : 0;
@@ -2120,7 +2327,32 @@ int store_list_ceilings(struct store *s, const char *fingerprint, int (*fn)(cons
     return ret;
 }
 
+/* A snapshot reader has no WAL index to tell it of commits, so it watches the file: a change
+ * of its size or modification time, or a WAL appearing (a writer started), reconnects it. The
+ * count of reconnections is kept in the high bits, so the number changes whenever the data may. */
 int store_data_version(struct store *s, int64_t *out)
 {
-    return query_int(s, "PRAGMA data_version", 0, out, "poll it for changes");
+    if (s->snapshot) {
+        struct stat now;
+        int moved = stat(s->path, &now) != 0 || now.st_size != s->snap_stat.st_size ||
+                    now.st_mtim.tv_sec != s->snap_stat.st_mtim.tv_sec ||
+                    now.st_mtim.tv_nsec != s->snap_stat.st_mtim.tv_nsec ||
+                    (wal_size(s->path) >= 0 && sidecar_size(s->path, "-shm") >= 0);
+        if (moved) {
+            int version, empty;
+            s->snap_changes++;
+            if (connect_reader(s, &version, &empty) != 0)
+                return -1;
+            s->version = version; /* a writer may have migrated it meanwhile */
+        }
+        if (s->snapshot) {
+            *out = s->snap_changes << 32;
+            return 0;
+        }
+    }
+    int64_t v;
+    if (query_int(s, "PRAGMA data_version", 0, &v, "poll it for changes") != 0)
+        return -1;
+    *out = (s->snap_changes << 32) + v;
+    return 0;
 }

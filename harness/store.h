@@ -78,6 +78,8 @@ int store_run_resumable(struct store *s, int64_t run_id);
 void store_free_argv(char **argv);
 /* Adds a tag to a run (a tag names one run per machine: the newest tagged wins on lookup). */
 int store_run_tag(struct store *s, int64_t run_id, const char *tag);
+/* Takes a tag off a run; -1 with a message naming both when the run does not have it. */
+int store_run_untag(struct store *s, int64_t run_id, const char *tag);
 
 /* Stores a case, its samples, statistics, counters and accuracy in one transaction;
  * returns the case id or -1 (and then nothing of the case is stored). */
@@ -118,7 +120,10 @@ struct result_row {
     int64_t case_id, run_id;
     char kernel[64], impl[32], device[16], dtype[8], status[16];
     struct kb_shape shape;
-    int threads, cold_cache;
+    /* KB_AXIS_BIT of each axis whose column is NULL (the kernel does not have it); the field
+     * in `shape` then reads 0, which for a flag such as causal would look like a value */
+    uint64_t null_axes;
+    int threads, cold_cache; /* threads 0: not recorded (GPU cases) */
     char error[256];
     /* statistics, NaN where the case was not timed */
     struct kb_stats stats;
@@ -138,6 +143,9 @@ struct result_row {
     long outliers;          /* samples beyond Tukey's far-out fences; -1 unknown */
     char throttle_reason[96]; /* "" none or unknown */
 };
+/* Calls fn with each tag of a run, oldest first (run_row.tag joins them with commas, which a
+ * tag may itself contain). */
+int store_list_run_tags(struct store *s, int64_t run_id, int (*fn)(const char *tag, void *), void *ctx);
 /* Calls fn for each case of a run in execution order. */
 int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct result_row *, void *), void *ctx);
 /* Calls fn for each counter of a case. */

@@ -425,6 +425,26 @@ static const char schema_v8[] =
     "ALTER TABLE stats ADD COLUMN outliers INTEGER;\n"
     "ALTER TABLE cases ADD COLUMN throttle_reason TEXT;\n";
 
+/* Version 9: v_latest_results holds the newest result of each case a machine has measured (a
+ * case: kernel, implementation, device, dtype, every shape axis, threads, cold cache), taken from
+ * complete runs; before, it held only each machine's newest run, so a run of one family hid
+ * every result of the others. GROUP BY puts NULL axes together, as a case's unused axes are.
+ * Also: causal was stored as 0 for kernels without the axis (no MoE or quantization kernel has
+ * it); it is NULL, like every other axis a kernel does not have. */
+static const char schema_v9[] =
+    "UPDATE cases SET causal = NULL WHERE family IN ('moe', 'quant');\n"
+    "DROP VIEW IF EXISTS v_latest_results;\n"
+    "CREATE VIEW v_latest_results AS\n"
+    "SELECT v.* FROM v_results v\n"
+    " WHERE v.case_id IN (\n"
+    "   SELECT max(c.id) FROM cases c JOIN runs r ON r.id = c.run_id\n"
+    "    WHERE r.status = 'complete'\n"
+    "    GROUP BY r.machine_id, c.kernel, c.impl, c.device, c.dtype, c.batch, c.heads, c.kv_heads,\n"
+    "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
+    "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
+    "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
+    "             c.routing, c.input_dist, c.threads, c.cold_cache);\n";
+
 /* Version 10: what built kbench, beside runs.compiler: the source's `git describe --always
  * --dirty` at configure time ('unknown' outside a git checkout) and the compiler flags and
  * configure arguments. NULL for runs stored before. And runs.cmdline becomes a command a user
@@ -457,8 +477,7 @@ static const struct store_migration migrations[] = {
     { 7, "gpu_kernels, cases.nvml_status, cupti_status and metrics_status, for CUDA cases", schema_v7 },
     { 8, "samples.sm_clock_mhz and throttled, stats.min_samples, set_aside, noise_target, noise_met, "
          "stop_reason and outliers, cases.throttle_reason", schema_v8 },
-    /* PLACEHOLDER until the store/exports branch merges: version 9 is its migration */
-    { 9, "reserved (store and exports)", "" },
+    { 9, "v_latest_results: the newest result of each case, not each machine's newest run; causal NULL for MoE and quantization cases", schema_v9 },
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
 };

@@ -14,7 +14,11 @@
  *   empty where unknown: an older database)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
- * a shape field the kernel does not use, `passed` where verify did not run) is an empty field.
+ * a shape field the kernel does not use -- causal included, for kernels without the axis --,
+ * n and calls_per_sample of a case that was not timed, threads of a GPU case, `passed` where
+ * verify did not run) is an empty field, never 0 or false. docs/export.md describes each column.
+ * The counters table carries the same shape columns as the cases table: run_id .. status, then
+ * backend, name, value, unit, then the later shape axes.
  * Numbers are written with %.9g; records end in CRLF; a field holding a comma, a quote, CR or
  * LF is quoted, with its quotes doubled. Text is UTF-8 (bytes that are not become U+FFFD).
  */
@@ -159,10 +163,36 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
     csv_dim(c, r->shape.kv_heads);
     csv_dim(c, r->shape.seq_len);
     csv_dim(c, r->shape.head_dim);
-    csv_int(c, r->shape.causal);
-    csv_int(c, r->threads);
+    if (r->null_axes & KB_AXIS_BIT(KB_AXIS_CAUSAL))
+        csv_sep(c); /* a kernel without the axis (MoE, GEMMs): not "false" */
+    else
+        csv_int(c, r->shape.causal);
+    csv_dim(c, r->threads);
     csv_int(c, r->cold_cache);
     csv_text(c, r->status);
+}
+
+/* The shape axes after head_dim and causal (decode .. input_dist), by their column names. */
+static void csv_later_axes(struct csv *c, const struct result_row *r)
+{
+    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
+        int v = kb_shape_get(&r->shape, (enum kb_axis)a);
+        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
+        if (r->null_axes & KB_AXIS_BIT(a))
+            csv_sep(c);
+        else if (ax->kind == KB_AXIS_KIND_ENUM)
+            csv_text(c, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
+        else if (ax->kind == KB_AXIS_KIND_BOOL)
+            csv_int(c, v); /* 0 is a value where the kernel has the axis */
+        else
+            csv_dim(c, v);
+    }
+}
+
+static void csv_later_axis_names(struct csv *c)
+{
+    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++)
+        csv_str(c, kb_axis_info((enum kb_axis)a)->column);
 }
 
 static void csv_case(struct csv *c, const struct run_row *run, const struct roofline *roof, const struct result_row *r)
@@ -172,7 +202,7 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     csv_text(c, run->uuid);
     csv_int(c, r->case_id);
     csv_case_identity(c, r);
-    csv_int(c, (long long)st->n);
+    csv_dim(c, (int)st->n); /* no statistics (not timed): empty, not 0 */
     csv_num(c, st->median);
     csv_num(c, st->mean);
     csv_num(c, st->stddev);
@@ -205,22 +235,13 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
         *dot = '\0';
     csv_text(c, family);
     csv_text(c, r->papi_status);
-    csv_int(c, r->calls_per_sample);
+    csv_dim(c, r->calls_per_sample);
     double bound = roofline_compute(roof, r->device, r->dtype, r->threads);
     double fraction = roofline_fraction(roof, r);
     /* The roof of the case itself: achieved / fraction, which includes the memory roof. */
     csv_num(c, fraction > 0 ? r->flops_per_s / fraction : (r->flops > 0 ? bound : NAN));
     csv_num(c, fraction);
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
-        int v = kb_shape_get(&r->shape, (enum kb_axis)a);
-        const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
-        if (ax->kind == KB_AXIS_KIND_ENUM)
-            csv_text(c, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
-        else if (ax->kind == KB_AXIS_KIND_BOOL)
-            csv_int(c, v); /* 0 is a value */
-        else
-            csv_dim(c, v);
-    }
+    csv_later_axes(c, r);
     if (r->exact_checked > 0) {
         csv_int(c, r->exact_checked);
         csv_int(c, r->exact_mismatches);
@@ -262,8 +283,7 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     struct csv c = { out, 0 };
     for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
         csv_str(&c, csv_columns[i]);
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++)
-        csv_str(&c, kb_axis_info((enum kb_axis)a)->column);
+    csv_later_axis_names(&c);
     csv_str(&c, "exact_checked");
     csv_str(&c, "exact_mismatches");
     static const char *const sampling_columns[] = { "min_samples", "noise_target", "noise_met", "stop_reason",
@@ -310,6 +330,7 @@ static int csv_counter(const struct kb_counter *k, void *ctx)
     csv_text(c, k->name);
     csv_num(c, k->value);
     csv_text(c, k->unit);
+    csv_later_axes(c, r);
     csv_end(c);
     return 0;
 }
@@ -323,6 +344,7 @@ static int export_counters_csv(FILE *out, struct store *s, int64_t run_id)
     struct csv c = { out, 0 };
     for (size_t i = 0; i < sizeof counter_columns / sizeof counter_columns[0]; i++)
         csv_str(&c, counter_columns[i]);
+    csv_later_axis_names(&c);
     csv_end(&c);
     int rc = 0;
     for (long i = 0; i < n && rc == 0; i++) {
@@ -347,6 +369,16 @@ static void env_num(struct csv *c, const char *section, const char *key, double 
     char buf[64] = "";
     if (isfinite(v) && v > 0)
         snprintf(buf, sizeof buf, "%.9g", v);
+    env_row(c, section, key, buf, unit);
+}
+
+/* Counts and sizes as integers (a size of 128 GiB is 137438953472, not 1.37438953e+11); 0,
+ * unknown, is an empty value. */
+static void env_int(struct csv *c, const char *section, const char *key, long long v, const char *unit)
+{
+    char buf[32] = "";
+    if (v > 0)
+        snprintf(buf, sizeof buf, "%lld", v);
     env_row(c, section, key, buf, unit);
 }
 
@@ -386,14 +418,14 @@ static int export_environment_csv(FILE *out, struct store *s, int64_t run_id)
     env_row(&c, "machine", "fingerprint", m.fingerprint, "");
     env_row(&c, "machine", "hostname", m.hostname, "");
     env_row(&c, "machine", "cpu_model", m.cpu_model, "");
-    env_num(&c, "machine", "logical_cpus", m.logical_cpus, "count");
-    env_num(&c, "machine", "physical_cores", m.physical_cores, "count");
+    env_int(&c, "machine", "logical_cpus", m.logical_cpus, "count");
+    env_int(&c, "machine", "physical_cores", m.physical_cores, "count");
     env_num(&c, "machine", "cpu_mhz", m.cpu_mhz, "MHz");
-    env_num(&c, "machine", "mem_bytes", (double)m.mem_bytes, "B");
+    env_int(&c, "machine", "mem_bytes", (long long)m.mem_bytes, "B");
     env_row(&c, "machine", "simd", m.simd, "");
-    env_num(&c, "machine", "l1d_bytes", (double)m.l1d_bytes, "B");
-    env_num(&c, "machine", "l2_bytes", (double)m.l2_bytes, "B");
-    env_num(&c, "machine", "l3_bytes", (double)m.l3_bytes, "B");
+    env_int(&c, "machine", "l1d_bytes", (long long)m.l1d_bytes, "B");
+    env_int(&c, "machine", "l2_bytes", (long long)m.l2_bytes, "B");
+    env_int(&c, "machine", "l3_bytes", (long long)m.l3_bytes, "B");
     env_row(&c, "machine", "os", m.os, "");
     env_row(&c, "machine", "gpus", m.gpus, "");
     env_num(&c, "machine", "peak_f32_core", m.peak_f32_core, "FLOP/s");

@@ -1,8 +1,8 @@
 /* json.c - a run as one JSON document: the run, its machine, and every case with statistics,
  * accuracy, counters and raw samples.
  *
- *   {"kbench_export_version": 2,
- *    "run": {id, uuid, started, finished, status, tag, suite, hostname, machine, cmdline,
+ *   {"kbench_export_version": 3,
+ *    "run": {id, uuid, started, finished, status, tags (an array, v3), suite, hostname, machine, cmdline,
  *            kbench_version, planned_cases, cases, failures},
  *    "machine": {the fields of struct machine_info},
  *    "environment": {"roofline_source", "ceilings": [{device, name, value, unit, method,
@@ -11,30 +11,25 @@
  *               "counters": [{"backend", "name", "value", "unit"}], "samples_s": [...],
  *               "papi_status": "..."}]}
  *
- * Numbers not measured (NaN, infinities) and shape fields a kernel does not use are null;
- * causal, cold_cache and passed are booleans (passed null where verify did not run). Strings
+ * Numbers not measured (NaN, infinities), counts and sizes not known (n of a case not timed,
+ * threads of a GPU case, a machine's cache sizes) and shape fields a kernel does not use are
+ * null; causal, cold_cache and passed are booleans (causal null for kernels without the axis,
+ * passed null where verify did not run). Version 3: run.tags is an array (version 2 had one
+ * comma-joined string "tag"), and unknown counts are null instead of 0. Strings
  * are escaped for JSON, and bytes that are not UTF-8 become U+FFFD so every parser accepts
  * the file. The document is described by docs/export-schema.json (a JSON Schema).
  */
 #include "reports/reports.h"
 #include "reports/roofline.h"
+#include "reports/json_writer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPORT_VERSION 2
-#define JW_DEPTH 8
+#define EXPORT_VERSION 3
 
-/* A small streaming writer: it tracks commas and indentation; containers opened "compact"
- * (and everything inside them) stay on one line. */
-struct jw {
-    FILE *out;
-    int depth;
-    int count[JW_DEPTH];
-    int compact[JW_DEPTH];
-    int after_key;
-};
+/* ---- the writer (json_writer.h) ---- */
 
 static void jw_newline(struct jw *w)
 {
@@ -94,7 +89,7 @@ static void jw_raw_string(FILE *out, const char *str)
     fputc('"', out);
 }
 
-static void jw_key(struct jw *w, const char *key)
+void jw_key(struct jw *w, const char *key)
 {
     jw_before_value(w);
     jw_raw_string(w->out, key);
@@ -102,7 +97,7 @@ static void jw_key(struct jw *w, const char *key)
     w->after_key = 1;
 }
 
-static void jw_open(struct jw *w, char bracket, int compact)
+void jw_open(struct jw *w, char bracket, int compact)
 {
     jw_before_value(w);
     fputc(bracket, w->out);
@@ -112,7 +107,7 @@ static void jw_open(struct jw *w, char bracket, int compact)
     w->compact[w->depth] = compact || w->compact[w->depth - 1];
 }
 
-static void jw_close(struct jw *w, char bracket)
+void jw_close(struct jw *w, char bracket)
 {
     int had_items = w->count[w->depth] > 0, compact = w->compact[w->depth];
     w->depth--;
@@ -121,20 +116,20 @@ static void jw_close(struct jw *w, char bracket)
     fputc(bracket, w->out);
 }
 
-static void jw_string(struct jw *w, const char *s)
+void jw_string(struct jw *w, const char *s)
 {
     jw_before_value(w);
     jw_raw_string(w->out, s);
 }
 
-static void jw_null(struct jw *w)
+void jw_null(struct jw *w)
 {
     jw_before_value(w);
     fputs("null", w->out);
 }
 
 /* Optional text: "" means "not set" in the store's fixed-size fields. */
-static void jw_string_or_null(struct jw *w, const char *s)
+void jw_string_or_null(struct jw *w, const char *s)
 {
     if (s && *s)
         jw_string(w, s);
@@ -142,7 +137,7 @@ static void jw_string_or_null(struct jw *w, const char *s)
         jw_null(w);
 }
 
-static void jw_number(struct jw *w, double v)
+void jw_number(struct jw *w, double v)
 {
     jw_before_value(w);
     if (isfinite(v))
@@ -151,13 +146,13 @@ static void jw_number(struct jw *w, double v)
         fputs("null", w->out);
 }
 
-static void jw_int(struct jw *w, long long v)
+void jw_int(struct jw *w, long long v)
 {
     jw_before_value(w);
     fprintf(w->out, "%lld", v);
 }
 
-static void jw_bool(struct jw *w, int v)
+void jw_bool(struct jw *w, int v)
 {
     jw_before_value(w);
     fputs(v ? "true" : "false", w->out);
@@ -172,9 +167,33 @@ static void jw_dim(struct jw *w, int v)
         jw_null(w);
 }
 
+/* A count or size that is 0 where unknown: null then. */
+static void jw_count(struct jw *w, long long v)
+{
+    if (v > 0)
+        jw_int(w, v);
+    else
+        jw_null(w);
+}
+
+/* A shape flag: null where the kernel does not have the axis (its column is NULL). */
+static void jw_flag(struct jw *w, const struct result_row *r, enum kb_axis a, int v)
+{
+    if (r->null_axes & KB_AXIS_BIT(a))
+        jw_null(w);
+    else
+        jw_bool(w, v);
+}
+
+static int jw_tag(const char *tag, void *ctx)
+{
+    jw_string(ctx, tag);
+    return 0;
+}
+
 /* ---- the document ----------------------------------------------------------------------------- */
 
-static void write_run(struct jw *w, const struct run_row *r)
+static int write_run(struct jw *w, struct store *s, const struct run_row *r)
 {
     jw_key(w, "run");
     jw_open(w, '{', 0);
@@ -183,7 +202,10 @@ static void write_run(struct jw *w, const struct run_row *r)
     jw_key(w, "started"); jw_string(w, r->started);
     jw_key(w, "finished"); jw_string_or_null(w, r->finished);
     jw_key(w, "status"); jw_string(w, r->status);
-    jw_key(w, "tag"); jw_string_or_null(w, r->tag);
+    jw_key(w, "tags");
+    jw_open(w, '[', 1);
+    int rc = store_list_run_tags(s, r->id, jw_tag, w);
+    jw_close(w, ']');
     jw_key(w, "suite"); jw_string_or_null(w, r->suite);
     jw_key(w, "hostname"); jw_string(w, r->hostname);
     jw_key(w, "machine"); jw_string(w, r->machine);
@@ -193,6 +215,7 @@ static void write_run(struct jw *w, const struct run_row *r)
     jw_key(w, "cases"); jw_int(w, r->cases);
     jw_key(w, "failures"); jw_int(w, r->failures);
     jw_close(w, '}');
+    return rc;
 }
 
 static void write_machine(struct jw *w, const struct machine_info *m)
@@ -202,14 +225,14 @@ static void write_machine(struct jw *w, const struct machine_info *m)
     jw_key(w, "fingerprint"); jw_string(w, m->fingerprint);
     jw_key(w, "hostname"); jw_string(w, m->hostname);
     jw_key(w, "cpu_model"); jw_string(w, m->cpu_model);
-    jw_key(w, "logical_cpus"); jw_int(w, m->logical_cpus);
-    jw_key(w, "physical_cores"); jw_int(w, m->physical_cores);
+    jw_key(w, "logical_cpus"); jw_count(w, (long long)m->logical_cpus);
+    jw_key(w, "physical_cores"); jw_count(w, (long long)m->physical_cores);
     jw_key(w, "cpu_mhz"); jw_number(w, m->cpu_mhz > 0 ? m->cpu_mhz : NAN);
-    jw_key(w, "mem_bytes"); jw_int(w, m->mem_bytes);
+    jw_key(w, "mem_bytes"); jw_count(w, (long long)m->mem_bytes);
     jw_key(w, "simd"); jw_string(w, m->simd);
-    jw_key(w, "l1d_bytes"); jw_int(w, m->l1d_bytes);
-    jw_key(w, "l2_bytes"); jw_int(w, m->l2_bytes);
-    jw_key(w, "l3_bytes"); jw_int(w, m->l3_bytes);
+    jw_key(w, "l1d_bytes"); jw_count(w, (long long)m->l1d_bytes);
+    jw_key(w, "l2_bytes"); jw_count(w, (long long)m->l2_bytes);
+    jw_key(w, "l3_bytes"); jw_count(w, (long long)m->l3_bytes);
     jw_key(w, "os"); jw_string(w, m->os);
     jw_key(w, "compiler"); jw_string(w, m->compiler);
     jw_key(w, "kbench_version"); jw_string(w, m->kbench_version);
@@ -281,11 +304,11 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     jw_key(w, "kv_heads"); jw_dim(w, r->shape.kv_heads);
     jw_key(w, "seq_len"); jw_dim(w, r->shape.seq_len);
     jw_key(w, "head_dim"); jw_dim(w, r->shape.head_dim);
-    jw_key(w, "causal"); jw_bool(w, r->shape.causal);
-    jw_key(w, "threads"); jw_int(w, r->threads);
+    jw_key(w, "causal"); jw_flag(w, r, KB_AXIS_CAUSAL, r->shape.causal);
+    jw_key(w, "threads"); jw_count(w, r->threads);
     jw_key(w, "cold_cache"); jw_bool(w, r->cold_cache);
     jw_key(w, "status"); jw_string(w, r->status);
-    jw_key(w, "n"); jw_int(w, (long long)st->n);
+    jw_key(w, "n"); jw_count(w, (long long)st->n);
     jw_key(w, "median_s"); jw_number(w, st->median);
     jw_key(w, "mean_s"); jw_number(w, st->mean);
     jw_key(w, "stddev_s"); jw_number(w, st->stddev);
@@ -317,9 +340,9 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
         const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
         jw_key(w, ax->column);
         if (ax->kind == KB_AXIS_KIND_ENUM)
-            jw_string_or_null(w, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
+            jw_string_or_null(w, v && !(r->null_axes & KB_AXIS_BIT(a)) ? kb_axis_value_name((enum kb_axis)a, v) : "");
         else if (ax->kind == KB_AXIS_KIND_BOOL)
-            jw_bool(w, v);
+            jw_flag(w, r, (enum kb_axis)a, v);
         else
             jw_dim(w, v);
     }
@@ -337,7 +360,7 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
     jw_key(w, "set_aside");
     if (r->set_aside >= 0) jw_int(w, r->set_aside); else jw_null(w);
     jw_key(w, "throttle_reason"); jw_string_or_null(w, r->throttle_reason);
-    jw_key(w, "calls_per_sample"); jw_int(w, r->calls_per_sample);
+    jw_key(w, "calls_per_sample"); jw_count(w, r->calls_per_sample);
     jw_key(w, "papi_status"); jw_string_or_null(w, r->papi_status);
     char family[64];
     snprintf(family, sizeof family, "%s", r->kernel);
@@ -380,7 +403,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     int rc = 0;
     jw_open(&w, '{', 0);
     jw_key(&w, "kbench_export_version"); jw_int(&w, EXPORT_VERSION);
-    write_run(&w, &run);
+    rc = write_run(&w, s, &run);
     write_machine(&w, &machine);
     write_environment(&w, &roof);
     jw_key(&w, "cases");

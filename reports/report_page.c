@@ -326,19 +326,22 @@ static void section_scaling(struct doc *d, struct series *v, long nv)
             double x[8];
             int b_after = 0;
             int k = scaling_crossovers(v[i].n, v[i].t, v[i].count, v[j].n, v[j].t, v[j].count, x, 8, &b_after);
-            double fit = v[i].fitted && v[j].fitted ? scaling_crossover_fit(&v[i].fit, &v[j].fit) : NAN;
             if (!any) {
                 doc_para(d, "Crossovers between comparable series (same shape, threads and cache state): measured "
                             "where the ratio of their times changes sign between two measured lengths "
-                            "(interpolated in log N), and where their fitted lines meet.");
+                            "(interpolated in log N), and where their fitted lines meet (none from a fit of fewer than 3 "
+                            "points; one outside the lengths both measured is marked extrapolated).");
                 doc_table(d, xhead, 5, "llrrl");
                 any = 1;
             }
-            char measured[160] = "none in the measured range", fitted[48], faster[200];
+            char measured[160] = "none in the measured range", fitted[96], faster[200];
             size_t u = 0;
             for (int c = 0; c < k && c < 8; c++)
                 u += (size_t)snprintf(measured + u, sizeof measured - u, "%s%.0f", c ? ", " : "", x[c]);
-            fmt_num(fitted, sizeof fitted, fit, 0, "");
+            if (v[i].fitted && v[j].fitted)
+                scaling_crossover_text(&v[i].fit, &v[j].fit, fitted, sizeof fitted);
+            else
+                snprintf(fitted, sizeof fitted, "-");
             snprintf(faster, sizeof faster, "%s", b_after ? v[j].label : v[i].label);
             const char *cells[] = { v[i].label, v[j].label, measured, fitted, faster };
             doc_row(d, cells, "llrrl");

@@ -7,11 +7,16 @@
 
 /* The runs list (`kbench runs`): newest first; limit <= 0 lists all. */
 int report_runs_table(FILE *out, struct store *s, int limit);
+/* The same table for rows already read (store_list_runs), e.g. a filtered list. */
+int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, size_t n);
 
 /* The results of a run as an aligned table (`kbench show`, and after `kbench run`): one row
  * per case with kernel, impl, device, dtype, shape, threads, median ± CI, GFLOP/s, GB/s,
  * accuracy and status; failed cases show their error below the table. */
 int report_results_table(FILE *out, struct store *s, int64_t run_id);
+/* The same, only the cases whose kernel matches pattern (NAME or NAME@IMPL; NULL: all). */
+int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, const char *pattern);
+int report_row_matches(const struct result_row *r, const char *pattern);
 
 enum export_format { EXPORT_CSV, EXPORT_JSON };
 /* What a CSV export holds (JSON always holds all of it in one document):

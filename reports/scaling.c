@@ -2,6 +2,7 @@
 #include "reports/scaling.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 double scaling_t95(int df)
@@ -23,11 +24,13 @@ double scaling_t95(int df)
 
 int scaling_fit(const double *n, const double *t, int count, struct scaling_fit *out)
 {
-    double sx = 0, sy = 0;
+    double sx = 0, sy = 0, lo = INFINITY, hi = 0;
     int m = 0;
     for (int i = 0; i < count; i++) {
         if (!(n[i] > 0) || !(t[i] > 0) || !isfinite(n[i]) || !isfinite(t[i]))
             continue;
+        lo = fmin(lo, n[i]);
+        hi = fmax(hi, n[i]);
         sx += log(n[i]);
         sy += log(t[i]);
         m++;
@@ -46,6 +49,8 @@ int scaling_fit(const double *n, const double *t, int count, struct scaling_fit 
     if (sxx <= 0)
         return -1; /* every point at one N: no slope */
     out->points = m;
+    out->n_lo = lo;
+    out->n_hi = hi;
     out->exponent = sxy / sxx;
     out->log_coef = my - out->exponent * mx;
     double sse = syy - out->exponent * sxy;
@@ -77,6 +82,35 @@ double scaling_crossover_fit(const struct scaling_fit *a, const struct scaling_f
     if (!(logn >= 0) || logn > log(1e12))
         return NAN;
     return exp(logn);
+}
+
+enum scaling_meet scaling_crossover_judge(const struct scaling_fit *a, const struct scaling_fit *b, double *n)
+{
+    *n = NAN;
+    if (a->points < SCALING_MIN_FIT_POINTS || b->points < SCALING_MIN_FIT_POINTS)
+        return SCALING_MEET_TOO_FEW;
+    double x = scaling_crossover_fit(a, b);
+    if (isnan(x))
+        return SCALING_MEET_NONE;
+    *n = x;
+    double lo = fmax(a->n_lo, b->n_lo), hi = fmin(a->n_hi, b->n_hi);
+    return x >= lo && x <= hi ? SCALING_MEET_INSIDE : SCALING_MEET_EXTRAPOLATED;
+}
+
+void scaling_crossover_text(const struct scaling_fit *a, const struct scaling_fit *b, char *buf, unsigned long len)
+{
+    double x;
+    switch (scaling_crossover_judge(a, b, &x)) {
+    case SCALING_MEET_TOO_FEW:
+        snprintf(buf, len, "none (%d-point fit)", a->points < b->points ? a->points : b->points);
+        break;
+    case SCALING_MEET_NONE: snprintf(buf, len, "none"); break;
+    case SCALING_MEET_INSIDE: snprintf(buf, len, "%.0f", x); break;
+    case SCALING_MEET_EXTRAPOLATED:
+        snprintf(buf, len, "%.0f (extrapolated; measured %.0f to %.0f)", x, fmax(a->n_lo, b->n_lo),
+                 fmin(a->n_hi, b->n_hi));
+        break;
+    }
 }
 
 /* The time of a series at exactly N, or NaN when the series has no point there. */

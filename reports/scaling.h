@@ -16,6 +16,7 @@ struct scaling_fit {
     double exponent_hi;
     double log_coef;    /* log c: predicted t(N) = exp(log_coef) * N^p */
     double r2;          /* coefficient of determination in log space */
+    double n_lo, n_hi;  /* the smallest and largest N among the points used */
 };
 
 /* Fits the points (n[i], t[i]); points with a non-positive or non-finite value are skipped.
@@ -28,6 +29,22 @@ double scaling_predict(const struct scaling_fit *f, double n);
 /* The N where the fitted lines of a and b meet; NaN when they are parallel or meet at N <= 0
  * or outside [1, 1e12]. */
 double scaling_crossover_fit(const struct scaling_fit *a, const struct scaling_fit *b);
+
+/* Where the fitted lines meet, judged: a line through two points always meets another, so no
+ * crossover is drawn unless both fits have at least SCALING_MIN_FIT_POINTS points; one outside
+ * the N range both series measured is an extrapolation, and says so. */
+#define SCALING_MIN_FIT_POINTS 3
+enum scaling_meet {
+    SCALING_MEET_NONE,         /* parallel, or meeting outside [1, 1e12] */
+    SCALING_MEET_TOO_FEW,      /* a fit of fewer than SCALING_MIN_FIT_POINTS points */
+    SCALING_MEET_INSIDE,       /* within the N range both series measured */
+    SCALING_MEET_EXTRAPOLATED, /* outside it */
+};
+/* The kind, with the N in *n (NaN for NONE and TOO_FEW). */
+enum scaling_meet scaling_crossover_judge(const struct scaling_fit *a, const struct scaling_fit *b, double *n);
+/* The same as text for a table cell or a line: "5012", "7091557 (extrapolated; measured 64 to
+ * 4096)", "none (2-point fit)", "none". */
+void scaling_crossover_text(const struct scaling_fit *a, const struct scaling_fit *b, char *buf, unsigned long len);
 
 /* Measured crossovers of kernel b against kernel a: at the N values both series share (sorted,
  * each series sorted by N), the points where the sign of log(t_b / t_a) changes, interpolated

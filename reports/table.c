@@ -1,6 +1,7 @@
 /* table.c - aligned text tables for people: the runs list and a run's results. */
 #include "reports/reports.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,22 +227,28 @@ static void format_started(const char *iso, char *buf, size_t len)
 
 int report_runs_table(FILE *out, struct store *s, int limit)
 {
-    static const char *const head[] = { "id", "started", "host", "tag", "suite", "cases",
-                                        "failures", "status", "uuid", "commit" };
     struct row_vec runs = { .size = sizeof(struct run_row) };
     if (store_list_runs(s, limit, collect_run, &runs) != 0 || runs.oom) {
         free(runs.v);
         return -1;
     }
-    if (runs.n == 0) {
+    int rc = report_runs_rows(out, s, runs.v, runs.n);
+    free(runs.v);
+    return rc;
+}
+
+int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, size_t n)
+{
+    static const char *const head[] = { "id", "started", "host", "tag", "suite", "cases",
+                                        "failures", "status", "uuid", "commit" };
+    if (n == 0) {
         fprintf(out, "no runs in this database\n");
-        free(runs.v);
         return 0;
     }
     struct table t = { .ncols = 10, .head = head, .align = "rllllrrlll" };
     int rc = 0;
-    for (size_t i = 0; i < runs.n && rc == 0; i++) {
-        const struct run_row *r = (const struct run_row *)runs.v + i;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct run_row *r = &rows[i];
         char id[24], started[40], cases[32], failures[16], uuid[9], commit[64], flags[8];
         snprintf(id, sizeof id, "%lld", (long long)r->id);
         format_started(r->started, started, sizeof started);
@@ -257,7 +264,6 @@ int report_runs_table(FILE *out, struct store *s, int limit)
     if (rc == 0)
         table_print(out, &t, 0);
     table_free(&t);
-    free(runs.v);
     return rc;
 }
 
@@ -392,12 +398,32 @@ static void print_failure(FILE *out, const struct result_row *r)
 
 int report_results_table(FILE *out, struct store *s, int64_t run_id)
 {
+    return report_results_table_matching(out, s, run_id, NULL);
+}
+
+/* 1 when a stored case's kernel matches a pattern as 'kbench run --kernels' reads it. */
+int report_row_matches(const struct result_row *r, const char *pattern)
+{
+    if (!pattern || fnmatch(pattern, r->kernel, 0) == 0)
+        return 1;
+    char full[128];
+    snprintf(full, sizeof full, "%s@%s", r->kernel, r->impl);
+    return fnmatch(pattern, full, 0) == 0;
+}
+
+int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, const char *pattern)
+{
     static const char *const head[] = { "kernel", "impl", "device", "dtype", "shape", "thr", "median",
                                         "±CI", "GFLOP/s", "GB/s", "rel.err", "status" };
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);
     if (n < 0)
         return -1;
+    long kept = 0;
+    for (long i = 0; i < n; i++)
+        if (report_row_matches(&rows[i], pattern))
+            rows[kept++] = rows[i];
+    n = kept;
     struct table t = { .ncols = 12, .head = head, .align = "lllllrrrrrrl" };
     struct tally tally = { { 0 }, 0 };
     int rc = 0, any_failed = 0, noise_missed = 0, noted = 0;

@@ -24,6 +24,21 @@ expect_eq "$(q 'SELECT status FROM runs;')" "complete" "run complete"
 expect_exit 0 "a CPU case after the GPU faults runs clean" "$KBENCH" run --db "$DB" --kernels attention.flash@cpu --seq 64 --head-dim 8 --max-time 0.02 --quiet --no-show
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND impl = 'cpu' AND status = 'ok';")" "1" "and is stored ok"
 
+# ---- --dump on the GPU writes the outputs too, so the case can be checked outside kbench -------------
+if command -v python3 >/dev/null; then
+    expect_exit 0 "dump CUDA attention cases" "$KBENCH" run --db "$TMP/dump.db" --devices cuda:0 \
+        --kernels 'attention.flash@cuda.mma,attention.window@cuda.mma' --dtype f16 --seq 37 --head-dim 64 --heads 4 \
+        --kv-heads 2 --window 5 --causal 1 --max-time 0.01 --no-counters --no-metrics --dump "$TMP/gpudump" --quiet --no-show
+    for man in "$TMP"/gpudump/*/manifest.json; do
+        expect_text "$man" '"role": "output"' "$(basename "$(dirname "$man")"): the manifest lists an output"
+    done
+    if python3 "$top_srcdir/tests/npycheck.py" "$TMP"/gpudump/*/ >"$TMP/npy.out" 2>&1; then
+        ok "each GPU dump's output equals its definition computed from its inputs"
+    else
+        bad "a GPU dump disagrees with its definition"; sed 's/^/# /' "$TMP/npy.out"
+    fi
+fi
+
 # ---- verification at odd sizes --------------------------------------------------------------------
 # The sweeps below assert correctness only, never time, so they run side by side (each its own
 # database and exit status); the timing checks further down run after them on an idle GPU.

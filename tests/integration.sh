@@ -142,6 +142,63 @@ cmd=$(q 'SELECT cmdline FROM runs WHERE id = 1;')
 expect_exit 0 "the recorded command with --resume appended is the run's own" sh -c "\"\$1\" ${cmd#kbench } --resume 1" sh "$KBENCH"
 expect_text "$TMP/err" "nothing to resume" "and resumes it"
 
+# Exports say what was measured: a kernel without the causal axis stores and exports it as
+# unknown (empty / null), not false; a case that was not timed has no n; the counters table
+# carries every shape column; JSON tags are an array.
+DB_MOE="$TMP/moe.db"
+expect_exit 0 "a MoE sweep and a skipped case" "$KBENCH" run --db "$DB_MOE" --kernels 'moe.router@cpu,selftest.oom' \
+    --tokens 16 --hidden 64 --experts 4 --top-k 2 --seq 64 --causal 0 --max-time 0.02 --quiet --no-show --tag first
+expect_eq "$(DB=$DB_MOE q "SELECT count(*) FROM cases WHERE family = 'moe' AND causal IS NULL;")" "1" "a MoE case stores causal as NULL"
+DB=$DB_MOE q "INSERT INTO run_tags (run_id, tag) VALUES (1, 'second, with a comma');"
+expect_exit 0 "export csv" "$KBENCH" export --db "$DB_MOE" --format csv
+tr -d '\r' < "$TMP/out" > "$TMP/moe.csv"
+col() { awk -F, -v name="$1" -v kernel="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
+                                           $4 == kernel { print $c }' "$TMP/moe.csv"; }
+expect_eq "$(col causal moe.router)" "" "CSV: causal of a MoE case is empty, not 0"
+expect_eq "$(col tokens moe.router)" "16" "CSV: the MoE case's tokens"
+expect_eq "$(col status selftest.oom)" "skipped" "the footprint case was skipped"
+expect_eq "$(col n selftest.oom)|$(col calls_per_sample selftest.oom)|$(col median_s selftest.oom)" "||" "CSV: n, calls_per_sample and median of a case not timed are empty, not 0"
+expect_eq "$(col causal selftest.oom)" "0" "CSV: causal of a kernel with the axis is 0 where it is false"
+undocumented=""
+for c in $(head -1 "$TMP/moe.csv" | tr ',' ' '); do
+    grep -qF "| \`$c\` |" "$top_srcdir/docs/export.md" || undocumented="$undocumented $c"
+done
+expect_eq "$undocumented" "" "docs/export.md documents every CSV column of the cases table"
+expect_exit 0 "export counters" "$KBENCH" export --db "$DB_MOE" --format csv --table counters
+head -1 "$TMP/out" | tr -d '\r' > "$TMP/counters.head"
+for c in seq_len causal tokens hidden experts top_k routing gemm_m group_size window_len; do
+    grep -q "\(^\|,\)$c\(,\|$\)" "$TMP/counters.head" || missing="$missing $c"
+done
+expect_eq "${missing:-}" "" "the counters table has every shape column"
+expect_exit 0 "export json" "$KBENCH" export --db "$DB_MOE" --format json
+expect_text "$TMP/out" '"tags": ["first", "second, with a comma"]' "JSON: the run's tags are an array (a comma inside one stays)"
+tr -d ' \n' < "$TMP/out" > "$TMP/moe.json"
+expect_text "$TMP/moe.json" '"kernel":"moe.router","impl":"cpu","device":"cpu","dtype":"f32","batch":null,"heads":null,"kv_heads":null,"seq_len":null,"head_dim":null,"causal":null' "JSON: causal of a MoE case is null"
+expect_text "$TMP/moe.json" '"status":"skipped","n":null' "JSON: n of a case not timed is null"
+mem=$(grep '"mem_bytes"' "$TMP/out" | tr -dc '0-9')
+expect_exit 0 "export environment" "$KBENCH" export --db "$DB_MOE" --format csv --table environment
+expect_text "$TMP/out" "machine,mem_bytes,$mem,B" "mem_bytes is exported as an integer ($mem)"
+
+# history with two runs says it cannot judge (before: "no change: flat at" their mean); a
+# crossover is not drawn from two-point fits (before: "fitted lines meet at N = 7091557")
+DB4="$TMP/history.db"
+spin() { KBENCH_SPIN_SCALE=$1 "$KBENCH" run --db "$DB4" --kernels selftest.spin --seq 200 --max-time 0.02 --quiet --no-show; }
+spin 1.0 && spin 1.2 || bad "two spin runs"
+expect_exit 0 "history of two runs" "$KBENCH" history --db "$DB4" --kernel selftest.spin
+expect_text "$TMP/out" "too few runs to tell a change from noise (2; change points need at least 4)" "history says two runs are too few"
+if grep -q "no change: flat" "$TMP/out"; then bad "history of two runs calls them flat"; else ok "history does not call two runs flat"; fi
+expect_exit 0 "two kernels at two lengths" "$KBENCH" run --db "$DB4" --kernels attention.flash,attention.linear@cpu \
+    --seq 64,128 --heads 1 --head-dim 16 --causal 0 --max-time 0.02 --quiet --no-show
+expect_exit 0 "scaling from two points" "$KBENCH" scaling --db "$DB4" --kernel attention.flash --against attention.linear
+expect_text "$TMP/out" "no crossover drawn from fits of fewer than 3 points (2 and 2)" "scaling draws no crossover from two points"
+# a later run of another family hides none of them from v_latest_results (before: only the newest
+# run's cases), and schema.md's crossover example gives one row per length
+expect_exit 0 "a quantization run after them" "$KBENCH" run --db "$DB4" --kernels quant.gemm_int8@cpu --m 32 --n 32 --k 64 \
+    --max-time 0.01 --quiet --no-show
+expect_eq "$(DB=$DB4 q "SELECT count(*) FROM v_latest_results WHERE kernel LIKE 'attention.%';")" "4" "v_latest_results keeps the attention results after a quantization run"
+example=$(awk '/^Where the crossover lies/ { f = 1 } f && /^```$/ { exit } f && s { print } f && /^```sql$/ { s = 1 }' "$top_srcdir/docs/schema.md")
+expect_eq "$(DB=$DB4 q "$example" | cut -d'|' -f2 | tr '\n' ' ')" "64 128 " "schema.md's crossover example: one row per length"
+
 # Every dumped case agrees with its definition, recomputed in plain Python from the dumped inputs
 # (flash with GQA, causal and not; the sliding window; linear attention with both feature maps).
 if command -v python3 >/dev/null; then
@@ -241,5 +298,16 @@ wait "$bg" 2>/dev/null
 expect_exit 0 "a run alone again" "$KBENCH" run --db "$DB3" --kernels selftest.noop --max-time 0.01 --no-counters --quiet --no-show
 if grep -q "another kbench" "$TMP/err"; then bad "warned of a kbench that has finished"; else ok "no warning once the other run ended"; fi
 unset KBENCH_SYSFS_CPU
+# Each dump's manifest describes its own family (before: every one said the attention layout).
+expect_exit 0 "dump a MoE and a quantized GEMM case" "$KBENCH" run --db "$DB" --kernels 'moe.router@cpu,quant.gemm_int8@cpu' \
+    --tokens 16 --hidden 64 --experts 4 --top-k 2 --m 32 --n 32 --k 64 --max-time 0.01 --dump "$TMP/dump4" --quiet --no-show
+for fam in moe quant; do
+    man=$(ls "$TMP"/dump4/$fam.*/manifest.json | head -1)
+    expect_text "$man" "\"family\": \"$fam\"" "the $fam manifest names its family"
+    if grep -q 'Q \[B,H,N,d\]' "$man"; then bad "the $fam manifest describes the attention layout"; else ok "the $fam manifest does not describe attention's layout"; fi
+done
+expect_text "$(ls "$TMP"/dump4/moe.*/manifest.json)" 'w_router [hidden,experts]' "the MoE manifest gives the router's layout"
+expect_text "$(ls "$TMP"/dump4/quant.*/manifest.json)" 'weights w [N,K]' "the GEMM manifest gives the weights' layout"
+expect_text "$(ls -d "$TMP"/dump3/attention.flash* | head -1)/manifest.json" 'Q [B,H,N,d]' "an attention manifest keeps the attention layout"
 
 finish

@@ -80,9 +80,9 @@ expect_eq "$alarms" "0" "identical 300 ms runs: no alarm in 3 comparisons"
 KBENCH_SPIN_SCALE=1.5 slow
 expect_exit 1 "a 300 ms kernel made 50% slower fails the comparison at default settings" "$KBENCH" compare 1 4 --db "$SDB"
 expect_eq "$(grep -cE '^(regressed|inconclusive) +selftest.spin' "$TMP/out")" "1" "and its case is flagged, not same"
-# one sample a side: no interval, no test; a 50% slowdown can only be inconclusive
+# one sample a side (a run that asked for one): no interval, no test; a 50% slowdown can only be inconclusive
 cp "$SDB" "$TMP/one.db"
-"$SQLITE3" "$TMP/one.db" "DELETE FROM samples WHERE idx > 0; UPDATE stats SET n = 1;"
+"$SQLITE3" "$TMP/one.db" "DELETE FROM samples WHERE idx > 0; UPDATE stats SET n = 1, min_samples = 1;"
 expect_exit 1 "one sample a side, 50% slower: inconclusive fails" "$KBENCH" compare 1 4 --db "$TMP/one.db"
 expect_eq "$(grep -cE '^inconclusive +selftest' "$TMP/out")" "1" "the verdict is inconclusive"
 expect_text "$TMP/out" "FAIL (1 inconclusive)" "the outcome names it"

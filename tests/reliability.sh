@@ -48,7 +48,7 @@ pid=$!
 wait_cases "$DB" 2
 kill -TERM "$pid"
 wait "$pid"
-expect_eq "$?" "130" "SIGTERM: exit 130"
+expect_eq "$?" "143" "SIGTERM: exit 143 (128 + SIGTERM)"
 expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "SIGTERM: run marked interrupted"
 n=$(q 'SELECT count(*) FROM cases;')
 [ "$n" -ge 2 ] && [ "$n" -lt 14 ] && ok "SIGTERM: finished cases kept ($n of 14)" || bad "SIGTERM: stored cases: $n"

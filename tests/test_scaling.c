@@ -117,6 +117,40 @@ static void crossovers_measured_and_fitted(void **unused)
     assert_int_equal(after, 1);
 }
 
+/* A crossover of the fitted lines is drawn only from fits of 3 or more points, and one outside
+ * the lengths both series measured says it is extrapolated. */
+static void crossover_judged(void **unused)
+{
+    (void)unused;
+    double n[8], ta[8], tb[8], x;
+    for (int i = 0; i < 8; i++) { /* meet at N = 1e4, inside 1000 .. 128000 */
+        n[i] = 1000.0 * pow(2, i);
+        ta[i] = 1e-9 * n[i] * n[i];
+        tb[i] = 1e-5 * n[i];
+    }
+    struct scaling_fit fa, fb;
+    char text[128];
+    assert_int_equal(scaling_fit(n, ta, 8, &fa), 0);
+    assert_int_equal(scaling_fit(n, tb, 8, &fb), 0);
+    assert_int_equal(scaling_crossover_judge(&fa, &fb, &x), SCALING_MEET_INSIDE);
+    assert_near(x, 1e4, 1e-3);
+    scaling_crossover_text(&fa, &fb, text, sizeof text);
+    assert_string_equal(text, "10000");
+    /* three points, 1000 .. 4000: the lines meet beyond them */
+    assert_int_equal(scaling_fit(n, ta, 3, &fa), 0);
+    assert_int_equal(scaling_fit(n, tb, 3, &fb), 0);
+    assert_int_equal(scaling_crossover_judge(&fa, &fb, &x), SCALING_MEET_EXTRAPOLATED);
+    assert_near(x, 1e4, 1e-3);
+    scaling_crossover_text(&fa, &fb, text, sizeof text);
+    assert_string_equal(text, "10000 (extrapolated; measured 1000 to 4000)");
+    /* two points: any two lines meet somewhere; nothing is drawn */
+    assert_int_equal(scaling_fit(n, ta, 2, &fa), 0);
+    assert_int_equal(scaling_crossover_judge(&fa, &fb, &x), SCALING_MEET_TOO_FEW);
+    assert_true(isnan(x));
+    scaling_crossover_text(&fa, &fb, text, sizeof text);
+    assert_string_equal(text, "none (2-point fit)");
+}
+
 static void student_t_quantiles(void **unused)
 {
     (void)unused;
@@ -134,6 +168,7 @@ int main(void)
         cmocka_unit_test(confidence_interval_covers_the_truth),
         cmocka_unit_test(exact_power_law_and_degenerate_input),
         cmocka_unit_test(crossovers_measured_and_fitted),
+        cmocka_unit_test(crossover_judged),
         cmocka_unit_test(student_t_quantiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,6 +27,7 @@
 #include "harness/machine.h"
 #include "harness/record.h"
 #include "harness/store.h"
+#include "harness/store_schema.h"
 
 struct fixture {
     char dir[64];
@@ -1133,7 +1134,9 @@ static void test_views(void **state)
     double us = strtod(t.v[0], NULL);
     assert_true(fabs(us - 187500.0) < 1e-6);
 
-    /* a second, newer complete run on the same machine: v_latest_results shows only it */
+    /* a second, newer complete run on the same machine that measures only one of the cases:
+     * v_latest_results takes that case from it and keeps the others' newest results (before
+     * version 9 it held only the newest run, so a run of one kernel hid every other result) */
     struct store *s = open_write(f->db);
     struct machine_info m;
     make_machine(&m, "0123456789abcdef");
@@ -1157,7 +1160,12 @@ static void test_views(void **state)
     assert_int_equal(t.n, 1);
     assert_true(fabs(strtod(t.v[0], NULL) - 125000.0) < 1e-6);
     query_text(f->db, "SELECT count(*) FROM v_latest_results;", &t);
+    assert_string_equal(t.v[0], "3");
+    query_text(f->db, "SELECT run_id FROM v_latest_results WHERE kernel='attention.reference';", &t);
+    assert_int_equal(t.n, 1);
     assert_string_equal(t.v[0], "1");
+    query_text(f->db, "SELECT count(*) FROM v_latest_results WHERE run_id = 1 AND kernel='attention.flash';", &t);
+    assert_string_equal(t.v[0], "1"); /* N = 1024, which the newer run did not measure */
 
     char q[200];
     snprintf(q, sizeof q, "SELECT value FROM v_counters WHERE case_id = %lld AND backend = 'papi' AND name = 'PAPI_L1_DCM';",
@@ -1339,6 +1347,34 @@ static void test_stale_runs(void **state)
     snprintf(q, sizeof q, "SELECT pid FROM runs WHERE id = %lld", (long long)alive);
     assert_int_equal(raw_int(f->db, q), getpid());
 
+    /* a reader shows the dead run as interrupted at once, before any writer marks it, and the
+     * live one as running; it writes nothing */
+    struct store *r;
+    assert_int_equal(store_open(f->db, STORE_READ, &r, err, sizeof err), 0);
+    struct run_row row;
+    assert_int_equal(store_get_run(r, dead, &row), 0);
+    assert_string_equal(row.status, "interrupted");
+    assert_int_equal(store_get_run(r, alive, &row), 0);
+    assert_string_equal(row.status, "running");
+    store_close(r);
+    char before[32];
+    snprintf(q, sizeof q, "SELECT status FROM runs WHERE id = %lld", (long long)dead);
+    raw_text(f->db, q, before, sizeof before);
+    assert_string_equal(before, "running");
+    /* a run recorded on another host is not judged by this host's pids */
+    snprintf(q, sizeof q, "UPDATE runs SET hostname = 'elsewhere.invalid' WHERE id = %lld;", (long long)dead);
+    raw_exec(f->db, q);
+    assert_int_equal(store_open(f->db, STORE_READ, &r, err, sizeof err), 0);
+    assert_int_equal(store_get_run(r, dead, &row), 0);
+    assert_string_equal(row.status, "running");
+    store_close(r);
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    char *set_host = sqlite3_mprintf("UPDATE runs SET hostname = %Q WHERE id = %lld;", host, (long long)dead);
+    raw_exec(f->db, set_host);
+    sqlite3_free(set_host);
+
     begin_run(s, mid, NULL, &ri);
     char status[32];
     snprintf(q, sizeof q, "SELECT status FROM runs WHERE id = %lld", (long long)dead);
@@ -1481,6 +1517,126 @@ static void test_live_runs(void **state)
     store_close(s);
 }
 
+/* Version 9 corrects causal, stored as 0 for kernels without the axis, to NULL; attention
+ * cases keep their 0. */
+static const struct kb_kernel k_moe = {
+    .name = "moe.router", .impl = "cpu", .family = KB_FAMILY_MOE, .device = KB_DEVICE_CPU,
+};
+
+static void test_v9_nulls_causal_of_moe(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "0000000000000a09");
+    struct run_info ri;
+    int64_t run = begin_run(s, store_machine_upsert(s, &m), NULL, &ri);
+    double sa[] = { 0.5, 0.25 };
+    struct case_record c;
+    make_case(&c, &k_moe, 0, 0, sa, 2, 0.25);
+    assert_true(store_case_insert(s, run, &c) > 0);
+    make_case(&c, &k_flash, 256, 0, sa, 2, 0.25);
+    assert_true(store_case_insert(s, run, &c) > 0);
+    store_close(s);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'moe.router' AND causal IS NULL"), 1);
+    /* as a version 8 file wrote it, then version 9's step (later steps add columns this file,
+     * made at the newest version, already has) */
+    raw_exec(f->db, "UPDATE cases SET causal = 0;");
+    int nm;
+    const struct store_migration *mig = store_schema_migrations(&nm);
+    for (int i = 0; i < nm; i++)
+        if (mig[i].version == 9)
+            raw_exec(f->db, mig[i].sql);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'moe.router' AND causal IS NULL"), 1);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND causal = 0"), 1);
+}
+
+/* ---- a database another user reads -------------------------------------------------------------- */
+
+static int count_run(const struct run_row *r, void *ctx)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int runs_in(struct store *s)
+{
+    int n = 0;
+    return store_list_runs(s, 0, count_run, &n) == 0 ? n : -1;
+}
+
+static int64_t add_complete_run(const char *db)
+{
+    struct store *s = open_write(db);
+    struct machine_info m;
+    make_machine(&m, "0000000000000def");
+    struct run_info ri;
+    int64_t run = begin_run(s, store_machine_upsert(s, &m), NULL, &ri);
+    assert_int_equal(store_run_finish(s, run, "complete"), 0);
+    store_close(s);
+    return run;
+}
+
+/* The reader's side, as another user: it reads without leaving a -wal or -shm of its own, and
+ * sees the owner's next run through store_data_version although it reads a snapshot. Returns
+ * 0, or the number of the check that failed. */
+static int shared_reader(const char *db, int go, int done)
+{
+    struct store *s;
+    char c;
+    int64_t v1, v2;
+    if (store_open(db, STORE_READ, &s, err, sizeof err) != 0)
+        return 1;
+    if (runs_in(s) != 1 || sidecar_exists(db, "-wal") || sidecar_exists(db, "-shm"))
+        return 2;
+    if (store_data_version(s, &v1) != 0 || store_data_version(s, &v2) != 0 || v1 != v2)
+        return 3; /* nothing changed: the same number */
+    if (write(go, "r", 1) != 1 || read(done, &c, 1) != 1)
+        return 4;
+    if (store_data_version(s, &v2) != 0 || v2 == v1)
+        return 5;
+    if (runs_in(s) != 2)
+        return 6;
+    store_close(s);
+    return sidecar_exists(db, "-wal") || sidecar_exists(db, "-shm") ? 7 : 0;
+}
+
+static void test_shared_reader(void **state)
+{
+    struct fixture *f = *state;
+    add_complete_run(f->db);
+    assert_false(sidecar_exists(f->db, "-wal"));
+    if (geteuid() != 0)
+        skip(); /* the reader must be another user: only root can become one */
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    assert_int_equal(chmod(f->db, 0644), 0);
+    int to_parent[2], to_child[2];
+    assert_int_equal(pipe(to_parent), 0);
+    assert_int_equal(pipe(to_child), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(77);
+        _exit(shared_reader(f->db, to_parent[1], to_child[0]));
+    }
+    char c;
+    if (read(to_parent[0], &c, 1) == 1) /* the reader has its snapshot: the owner runs again */
+        add_complete_run(f->db);
+    assert_int_equal(write(to_child[1], "w", 1), 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    close(to_parent[0]);
+    close(to_parent[1]);
+    close(to_child[0]);
+    close(to_child[1]);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip(); /* cannot become nobody here */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- machine and status names ------------------------------------------------------------------ */
 
 static uint64_t fnv1a(const char *s)
@@ -1578,6 +1734,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sampling_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v9_nulls_causal_of_moe, setup, teardown),
         cmocka_unit_test(test_machine_info),
         cmocka_unit_test(test_status_names),
     };

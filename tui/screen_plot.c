@@ -316,10 +316,13 @@ static void draw_legend(struct app *a, struct plot_screen *s, WINDOW *w, int y, 
             } else {
                 u += snprintf(line + u, sizeof line - (size_t)u, "no common points");
             }
-            double meet = p->fitted && q->fitted ? scaling_crossover_fit(&p->fit, &q->fit) : NAN;
+            double meet = NAN; /* none from 2-point fits; "extrapolated" outside the measured lengths */
+            enum scaling_meet kind = p->fitted && q->fitted ? scaling_crossover_judge(&p->fit, &q->fit, &meet)
+                                                             : SCALING_MEET_NONE;
             if (isfinite(meet)) {
                 snprintf(num, sizeof num, "%.4g", meet);
-                snprintf(line + u, sizeof line - (size_t)u, "; fits meet at N = %s", num);
+                snprintf(line + u, sizeof line - (size_t)u, "; fits meet at N = %s%s", num,
+                         kind == SCALING_MEET_EXTRAPOLATED ? " (extrapolated)" : "");
             }
             ui_put(w, y + used++, 0, width, line);
         }

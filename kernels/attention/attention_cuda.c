@@ -132,6 +132,8 @@ void attention_cuda_free(struct attention_cuda *a)
     cudaFree(a->v);
     cudaFree(a->o);
     a->q = a->k = a->v = a->o = NULL;
+    free(a->o_host);
+    a->o_host = NULL;
     attention_inputs_free(&a->in);
 }
 
@@ -149,6 +151,19 @@ int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape 
         e = cudaStreamSynchronize(st);
     cudaFree(d_o);
     return e == cudaSuccess ? KB_OK : KB_ERROR;
+}
+
+int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, struct kb_tensor *out, int max)
+{
+    int n = attention_input_tensors(s, &a->in, out, max); /* the inputs, as rounded */
+    size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
+    if (!a->o_host)
+        a->o_host = malloc(nq * sizeof *a->o_host);
+    if (n < max && a->o_host && attention_cuda_output(a, s, a->o_host) == KB_OK)
+        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
+                                       .data = a->o_host, .is_output = 1 };
+    return n;
 }
 
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,

@@ -24,6 +24,7 @@ struct attention_cuda {
     void *stream;               /* cudaStream_t */
     void *extra;                /* the kernel's own (cuBLAS handle, scratch) */
     struct input_copies qc, kc, vc; /* Q, K, V copies rotated in cold-cache runs (n 0: none) */
+    float *o_host;              /* O copied back for a dump (attention_cuda_tensors), or NULL */
 };
 
 /* Checks the shape (head_dim in dims_ok[0..n_dims), when given), draws the inputs, allocates
@@ -53,6 +54,10 @@ int window_cuda_verify_output(const struct attention_cuda *a, const struct kb_sh
                               enum kb_dtype t, struct kb_accuracy *acc);
 /* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
 int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
+/* A case's tensors for --dump: the inputs (as rounded) and O, copied back from the GPU now and
+ * widened to float32 (kept until attention_cuda_free), so a dumped GPU case can be checked
+ * outside kbench like a CPU one. When the copy fails, only the inputs. */
+int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, struct kb_tensor *out, int max);
 /* Copies O back and compares sampled rows with the float64 reference. */
 int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc);

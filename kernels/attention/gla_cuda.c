@@ -169,9 +169,9 @@ static int gla_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 
 static int gla_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
-    const struct gla_cuda_state *st = c->state;
+    struct gla_cuda_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->a.in, out, max); /* the inputs, as rounded */
+    int n = attention_cuda_tensors(&st->a, s, out, max); /* the inputs as rounded, and O */
     if (n < max)
         out[n++] = (struct kb_tensor){ .name = "log_gates", .dtype = KB_DTYPE_F32, .ndim = 4,
                                        .dims = { s->batch, s->heads, s->seq_len, s->head_dim },

@@ -324,8 +324,8 @@ static int int8_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 
 static int int8_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
-    const struct int8_cuda *st = c->state;
-    return attention_input_tensors(&c->shape, &st->a.in, out, max); /* the inputs, as rounded to f16 */
+    struct int8_cuda *st = c->state;
+    return attention_cuda_tensors(&st->a, &c->shape, out, max); /* the inputs as rounded, and O */
 }
 
 const struct kb_kernel kb_attention_int8_cuda = {

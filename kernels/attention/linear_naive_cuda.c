@@ -144,8 +144,8 @@ static int linear_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
 
 static int linear_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
-    const struct linear_naive_cuda_state *st = c->state;
-    return attention_input_tensors(&c->shape, &st->a.in, out, max); /* the inputs, as rounded */
+    struct linear_naive_cuda_state *st = c->state;
+    return attention_cuda_tensors(&st->a, &c->shape, out, max); /* the inputs as rounded, and O */
 }
 
 const struct kb_kernel kb_attention_linear_cuda_naive = {
