@@ -282,6 +282,18 @@ static int print_json(struct store *s, const struct run_row *r, const struct mac
     jw_string_or_null(&w, commit);
     jw_key(&w, "build_flags");
     jw_string_or_null(&w, flags);
+    /* the KBENCH_CPU_FEATURES mask the run was made under: null without one (the machine's own) */
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(s, r->id, &mask);
+    jw_key(&w, "cpu_mask");
+    jw_string_or_null(&w, mask.mask);
+    jw_key(&w, "cpu_features");
+    if (*mask.mask)
+        jw_string(&w, mask.features);
+    else
+        jw_string_or_null(&w, "");
+    jw_key(&w, "peak_f32_core");
+    json_number_or_null(&w, mask.peak_f32_core, mask.peak_f32_core > 0);
     jw_key(&w, "planned_cases");
     jw_int(&w, r->planned_cases);
     jw_key(&w, "cases");

@@ -66,6 +66,10 @@ else
     fi
     expect_exit 0 "show the masked run" "$KBENCH" show 2 --db "$DB"
     expect_text "$TMP/out" "masked    KBENCH_CPU_FEATURES=scalar" "show prints the mask in its header"
+    expect_exit 0 "show the masked run as JSON" "$KBENCH" show 2 --db "$DB" --format json
+    expect_text "$TMP/out" '"cpu_mask": "scalar"' "show's JSON carries the mask"
+    expect_exit 0 "show the unmasked run as JSON" "$KBENCH" show 1 --db "$DB" --format json
+    expect_text "$TMP/out" '"cpu_mask": null' "show's JSON of an unmasked run: no mask"
     expect_exit 0 "show the unmasked run" "$KBENCH" show 1 --db "$DB"
     if grep -q "KBENCH_CPU_FEATURES" "$TMP/out"; then bad "show prints a mask for an unmasked run"; else
         ok "show prints no mask for an unmasked run"; fi
