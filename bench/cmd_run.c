@@ -12,6 +12,7 @@
 #include "config.h"
 #endif
 #include "bench/cli.h"
+#include "harness/cpu.h"
 #include "harness/gpu.h"
 #include "harness/cupti_metrics.h"
 #include "harness/machine.h"
@@ -20,6 +21,7 @@
 #include "harness/runner.h"
 #include "harness/runner_checks.h"
 #include "reports/reports.h"
+#include "kernels/cpu_features.h"
 
 #define MAX_GROUPS 64
 #define MAX_AXIS_FLAGS 32
@@ -593,6 +595,55 @@ static void changed_options(int argc, char **argv, int nargs, char **stored_argv
     }
 }
 
+/* The KBENCH_CPU_FEATURES mask in effect, as a run records it (schema v11): mask "" when it hides
+ * nothing this CPU has, so the run is measured against the machine's own peak. */
+static void read_cpu_mask(struct run_cpu_mask *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!kb_cpu_masked())
+        return;
+    struct cpu_info ci;
+    cpu_info_read(&ci);
+    const char *env = getenv(KB_CPU_FEATURES_ENV);
+    snprintf(out->mask, sizeof out->mask, "%s", env && *env ? env : "(set in-process)");
+    snprintf(out->features, sizeof out->features, "%s", ci.simd);
+    out->peak_f32_core = cpu_peak_f32_per_core(&ci);
+}
+
+/* Said once as a run starts: a masked run is slower by design, and its roofline says so. */
+static void say_cpu_mask(const struct run_cpu_mask *m)
+{
+    if (!*m->mask)
+        return;
+    const char *path = kb_cpu_has(KB_CPU_AVX512F | KB_CPU_FMA) ? "avx512"
+                       : kb_cpu_has(KB_CPU_AVX2 | KB_CPU_FMA) ? "avx2" : "scalar";
+    fprintf(stderr, "CPU features masked by %s=%s: kernels run their %s paths; roofline against the %s peak\n",
+            KB_CPU_FEATURES_ENV, m->mask, path, path);
+}
+
+/* "under KBENCH_CPU_FEATURES=avx2 (avx2 fma avxvnni)", or "without a CPU feature mask". */
+static void describe_cpu_mask(const struct run_cpu_mask *m, char *out, size_t len)
+{
+    if (*m->mask)
+        snprintf(out, len, "under %s=%s (%s)", KB_CPU_FEATURES_ENV, m->mask, m->features);
+    else
+        snprintf(out, len, "without a CPU feature mask");
+}
+
+/* A resumed run keeps the features it started with: cases measured on two paths are not one run. */
+static int check_resume_mask(struct store *st, int64_t run_id, const struct run_cpu_mask *here)
+{
+    struct run_cpu_mask there;
+    store_get_run_cpu_mask(st, run_id, &there);
+    if (strcmp(there.features, here->features) == 0)
+        return 0;
+    char was[160], now[160];
+    describe_cpu_mask(&there, was, sizeof was);
+    describe_cpu_mask(here, now, sizeof now);
+    return cli_usage_error("run", "run %lld was measured %s, this process runs %s: resume it with the features "
+                           "it started with", (long long)run_id, was, now);
+}
+
 /* --resume RUN: the same plan from the run's stored arguments, minus the cases it has. Options
  * that would change what the run measures are refused (the run keeps its own, so that its cases
  * stay comparable); --dry-run lists the cases still to run. */
@@ -654,6 +705,10 @@ static int resume(struct run_config *cfg, int argc, char **argv)
                              here.fingerprint);
         goto out;
     }
+    struct run_cpu_mask mask;
+    read_cpu_mask(&mask);
+    if ((rc = check_resume_mask(st, run_id, &mask)) != 0)
+        goto out;
     struct run_config stored;
     memset(&stored, 0, sizeof stored);
     if ((rc = parse_args(nargs + 1, argv2, &stored)) != 0) {
@@ -691,6 +746,7 @@ static int resume(struct run_config *cfg, int argc, char **argv)
     }
     fprintf(stderr, "run %lld: %ld case%s stored, %zu to go, into %s\n", (long long)run_id, n_rows,
             n_rows == 1 ? "" : "s", kept, db_path);
+    say_cpu_mask(&mask);
     rc = execute(st, run_id, &plan, &stored);
 out:
     free(rows);
@@ -741,9 +797,11 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     machine_info_read(&mi);
     char cmdline[1024];
     join_cmdline(argc - 1, argv + 1, cmdline, sizeof cmdline);
+    struct run_cpu_mask mask;
+    read_cpu_mask(&mask);
     struct run_info ri = { .cmdline = cmdline, .suite = *suite_name ? suite_name : NULL, .tag = cfg.tag,
                            .kbench_version = mi.kbench_version, .compiler = mi.compiler,
-                           .git_commit = mi.git_commit, .build_flags = mi.build_flags,
+                           .git_commit = mi.git_commit, .build_flags = mi.build_flags, .cpu_mask = &mask,
                            .planned_cases = (int)plan.n, .papi_version = mi.papi_version,
                            .argc = argc - 1, .argv = argv + 1 };
     catch_stop_signals();
@@ -755,6 +813,7 @@ int cmd_run_into(int argc, char **argv, int64_t *run_id_out)
     }
     fprintf(stderr, "run %lld (%s): %zu case%s into %s\n", (long long)run_id, ri.uuid, plan.n,
             plan.n == 1 ? "" : "s", db_path);
+    say_cpu_mask(&mask);
     if (run_id_out)
         *run_id_out = run_id;
     rc = execute(st, run_id, &plan, &cfg);

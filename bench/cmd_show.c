@@ -59,6 +59,15 @@ static void print_header(FILE *out, struct store *st, const struct run_row *r, c
     if (*m->simd)
         fprintf(out, ", %s", m->simd);
     fputc('\n', out);
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(st, r->id, &mask);
+    if (*mask.mask) {
+        /* the machine line shows the hardware; the run's kernels and roofline had only these */
+        fprintf(out, "  masked    KBENCH_CPU_FEATURES=%s: %s", mask.mask, *mask.features ? mask.features : "no SIMD");
+        if (mask.peak_f32_core > 0)
+            fprintf(out, ", f32 peak %.4g GFLOP/s per core (the roofline's)", mask.peak_f32_core * 1e-9);
+        fputc('\n', out);
+    }
     if (*m->gpus)
         fprintf(out, "  gpus      %s\n", m->gpus);
     if (*r->suite || *r->tag)

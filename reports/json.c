@@ -270,7 +270,7 @@ static int write_ceiling(struct jw *w, const struct ceiling *c)
 /* Export v2: the measured ceilings and where the roofline's numbers came from. */
 static void write_environment(struct jw *w, const struct roofline *roof)
 {
-    char src[256];
+    char src[512];
     roofline_describe(roof, src, sizeof src);
     jw_key(w, "environment");
     jw_open(w, '{', 0);
@@ -393,7 +393,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     struct machine_info machine;
     struct roofline roof;
     if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
-        roofline_load(s, &machine, &roof) != 0)
+        roofline_load(s, run_id, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);
@@ -461,6 +461,15 @@ void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int w
     jw_string_or_null(w, commit);
     jw_key(w, "build_flags");
     jw_string_or_null(w, flags);
+    /* the KBENCH_CPU_FEATURES mask the run was made under: null without one (the machine's own) */
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(s, r->id, &mask);
+    jw_key(w, "cpu_mask");
+    jw_string_or_null(w, mask.mask);
+    jw_key(w, "cpu_features");
+    jw_string_or_null(w, *mask.mask ? mask.features : "");
+    jw_key(w, "peak_f32_core");
+    if (mask.peak_f32_core > 0) jw_number(w, mask.peak_f32_core); else jw_null(w);
     jw_key(w, "planned_cases");
     jw_int(w, r->planned_cases);
     jw_key(w, "cases");
