@@ -120,5 +120,13 @@ else
     expect_eq "$?" "2" "resuming a masked run without its mask is refused (exit 2)"
     expect_text "$TMP/err" "was measured under KBENCH_CPU_FEATURES=scalar" "... naming the mask it ran under"
     KBENCH_CPU_FEATURES=scalar expect_exit 0 "resuming it under its mask" "$KBENCH" run --resume 2 --db "$DB" --quiet --no-show
+
+    # a calibration under a mask is printed, never stored: the machine's ceilings are its whole
+    # hardware's, and masked runs scale them (a stored masked rate would be scaled twice)
+    CDB="$TMP/cal.db"
+    KBENCH_CPU_FEATURES=scalar expect_exit 0 "calibrate under a mask" "$KBENCH" calibrate --db "$CDB" --devices cpu --seconds 0.01
+    expect_text "$TMP/out" "f32_fma_core" "it prints the masked rates"
+    expect_text "$TMP/err" "printed, not stored" "and says they are not stored"
+    expect_eq "$(DB=$CDB q "SELECT count(*) FROM ceilings WHERE device = 'cpu';" 2>/dev/null || echo 0)" "0" "no CPU ceiling stored from a masked calibration"
 fi
 finish
