@@ -184,8 +184,14 @@ struct kb_tensor {
 };
 #define KB_TENSORS_MAX 8
 
-/* harness/counters.h: one named value (the stats callback below fills them). */
-struct kb_counter;
+/* One named value: what a kernel's stats callback below reports, and the harness's own counters
+ * (harness/counters.h gathers these into a report beside PAPI's and getrusage's). */
+struct kb_counter {
+    char backend[12]; /* "papi", "rusage", "derived", "kernel" (kb_kernel.stats) */
+    char name[96];    /* "PAPI_TOT_CYC", "minor_faults", "IPC", CUPTI's long metric names */
+    double value;     /* per kernel call for papi; per case for rusage */
+    char unit[16];    /* "count", "s", "ratio" */
+};
 
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };

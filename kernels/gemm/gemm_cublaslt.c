@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/counters.h"
 #include "kernels/verify.h"
 #include "kernels/quant/gemm_cuda.h"
 #include "kernels/quant/gemm_int8.h"

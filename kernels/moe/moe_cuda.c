@@ -38,7 +38,6 @@
 #endif
 
 #include "datasets/generate.h"
-#include "harness/counters.h"
 #include "kernels/verify.h"
 
 enum moe_gpu_kind { GPU_ROUTER, GPU_DISPATCH, GPU_COMBINE, GPU_EXPERTS, GPU_UNFUSED, GPU_FUSED };
