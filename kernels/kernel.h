@@ -135,6 +135,10 @@ void kb_axis_values_string(enum kb_axis a, char *buf, size_t len);
  * the axes in `axes` (0: every non-zero field). */
 void kb_shape_string(const struct kb_shape *s, uint64_t axes, char *buf, size_t len);
 
+/* The most input copies a case is asked for (kb_case.input_copies_wanted): tiny inputs then
+ * rotate through fewer than would overflow L2, their calls partly warm. */
+#define KB_INPUT_COPIES_MAX 256
+
 /* One planned measurement as a kernel sees it. */
 struct kb_case {
     const struct kb_kernel *kernel;
@@ -152,7 +156,8 @@ struct kb_case {
      * setup, for input_copies_wanted copies (enough to overflow L2; 1 when no rotation is
      * wanted). A kernel that can, allocates them in setup and sets input_copies to how many it
      * made (0 or 1: it keeps one). Before each run the harness sets input_copy in
-     * [0, input_copies) and run() reads that copy. Outputs need no copies. */
+     * [0, input_copies) and run() reads that copy. Outputs need no copies. The harness asks
+     * for at most KB_INPUT_COPIES_MAX. */
     int input_copies_wanted;
     int input_copies;
     int input_copy;
