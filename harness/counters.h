@@ -11,16 +11,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "kernels/kernel.h" /* struct kb_counter: one value, as a kernel's stats also report it */
+
 /* PAPI events and derived rates (~20), rusage (6) and a kernel's own stats (up to ~70: a MoE
  * router's per-expert loads for 64 experts plus summaries). */
 #define KB_COUNTERS_MAX 128
-
-struct kb_counter {
-    char backend[12]; /* "papi", "rusage", "derived", "kernel" (kb_kernel.stats) */
-    char name[96];    /* "PAPI_TOT_CYC", "minor_faults", "IPC", CUPTI's long metric names */
-    double value;     /* per kernel call for papi; per case for rusage */
-    char unit[16];    /* "count", "s", "ratio" */
-};
 
 struct kb_counter_report {
     int n;

@@ -15,7 +15,6 @@
 #include "harness/nvml.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
-#include "kernels/gpu/input_copies.h"
 
 double runner_now(void)
 {
@@ -456,9 +455,9 @@ static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
     double bytes = k->bytes(&pc->shape, pc->dtype);
     if (!(bytes > 0) || bytes >= l2_bytes)
         return 1;
-    /* at most INPUT_COPIES_MAX: tiny inputs then rotate through fewer, their calls partly warm (a
-     * graph of them still beats one launch-bound call per sample) */
-    return (int)fmin(INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
+    /* at most KB_INPUT_COPIES_MAX: tiny inputs then rotate through fewer, their calls partly
+     * warm (a graph of them still beats one launch-bound call per sample) */
+    return (int)fmin(KB_INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
 }
 
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,

@@ -135,6 +135,10 @@ void kb_axis_values_string(enum kb_axis a, char *buf, size_t len);
  * the axes in `axes` (0: every non-zero field). */
 void kb_shape_string(const struct kb_shape *s, uint64_t axes, char *buf, size_t len);
 
+/* The most input copies a case is asked for (kb_case.input_copies_wanted): tiny inputs then
+ * rotate through fewer than would overflow L2, their calls partly warm. */
+#define KB_INPUT_COPIES_MAX 256
+
 /* One planned measurement as a kernel sees it. */
 struct kb_case {
     const struct kb_kernel *kernel;
@@ -152,7 +156,8 @@ struct kb_case {
      * setup, for input_copies_wanted copies (enough to overflow L2; 1 when no rotation is
      * wanted). A kernel that can, allocates them in setup and sets input_copies to how many it
      * made (0 or 1: it keeps one). Before each run the harness sets input_copy in
-     * [0, input_copies) and run() reads that copy. Outputs need no copies. */
+     * [0, input_copies) and run() reads that copy. Outputs need no copies. The harness asks
+     * for at most KB_INPUT_COPIES_MAX. */
     int input_copies_wanted;
     int input_copies;
     int input_copy;
@@ -184,8 +189,14 @@ struct kb_tensor {
 };
 #define KB_TENSORS_MAX 8
 
-/* harness/counters.h: one named value (the stats callback below fills them). */
-struct kb_counter;
+/* One named value: what a kernel's stats callback below reports, and the harness's own counters
+ * (harness/counters.h gathers these into a report beside PAPI's and getrusage's). */
+struct kb_counter {
+    char backend[12]; /* "papi", "rusage", "derived", "kernel" (kb_kernel.stats) */
+    char name[96];    /* "PAPI_TOT_CYC", "minor_faults", "IPC", CUPTI's long metric names */
+    double value;     /* per kernel call for papi; per case for rusage */
+    char unit[16];    /* "count", "s", "ratio" */
+};
 
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };

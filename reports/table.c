@@ -83,7 +83,7 @@ long report_load_results(struct store *s, int64_t run_id, struct result_row **ro
 
 enum colour { COLOUR_NONE, COLOUR_GREEN, COLOUR_RED };
 
-struct table {
+struct text_table {
     int ncols;
     const char *const *head;
     const char *align;      /* 'l' or 'r' per column */
@@ -112,7 +112,7 @@ static void set_cell(char *dst, const char *src)
     dst[i] = '\0';
 }
 
-static int table_add(struct table *t, const char *const *cells, enum colour colour)
+static int text_table_add(struct text_table *t, const char *const *cells, enum colour colour)
 {
     if (t->rows == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 32;
@@ -132,7 +132,7 @@ static int table_add(struct table *t, const char *const *cells, enum colour colo
     return 0;
 }
 
-static void table_free(struct table *t)
+static void text_table_free(struct text_table *t)
 {
     free(t->cells);
     free(t->colour);
@@ -155,7 +155,7 @@ static void print_cell(FILE *out, const char *text, size_t width, char align, in
         pad(out, gap);
 }
 
-static void table_print(FILE *out, const struct table *t, int use_colour)
+static void text_table_print(FILE *out, const struct text_table *t, int use_colour)
 {
     size_t width[32] = { 0 };
     for (int c = 0; c < t->ncols; c++) {
@@ -245,7 +245,7 @@ int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, siz
         fprintf(out, "no runs in this database\n");
         return 0;
     }
-    struct table t = { .ncols = 10, .head = head, .align = "rllllrrlll" };
+    struct text_table t = { .ncols = 10, .head = head, .align = "rllllrrlll" };
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct run_row *r = &rows[i];
@@ -259,11 +259,11 @@ int report_runs_rows(FILE *out, struct store *s, const struct run_row *rows, siz
         const char *cells[] = { id, started, r->hostname, *r->tag ? r->tag : "-",
                                 *r->suite ? r->suite : "-", cases, failures, r->status, uuid,
                                 *commit ? commit : "-" };
-        rc = table_add(&t, cells, COLOUR_NONE);
+        rc = text_table_add(&t, cells, COLOUR_NONE);
     }
     if (rc == 0)
-        table_print(out, &t, 0);
-    table_free(&t);
+        text_table_print(out, &t, 0);
+    text_table_free(&t);
     return rc;
 }
 
@@ -436,7 +436,7 @@ int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, co
         if (report_row_matches(&rows[i], pattern))
             rows[kept++] = rows[i];
     n = kept;
-    struct table t = { .ncols = 12, .head = head, .align = "lllllrrrrrrl" };
+    struct text_table t = { .ncols = 12, .head = head, .align = "lllllrrrrrrl" };
     struct tally tally = { { 0 }, 0 };
     int rc = 0, any_failed = 0, noise_missed = 0, noted = 0;
     for (long i = 0; i < n && rc == 0; i++) {
@@ -469,11 +469,11 @@ int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, co
         noted += report_min_missed(r) || r->set_aside > 0;
         const char *cells[] = { r->kernel, r->impl, r->device, r->dtype, shape, thr, median, ci,
                                 gflops, gbs, relerr, r->status };
-        rc = table_add(&t, cells, colour);
+        rc = text_table_add(&t, cells, colour);
     }
     if (rc == 0) {
         if (n > 0)
-            table_print(out, &t, want_colour(out));
+            text_table_print(out, &t, want_colour(out));
         if (noise_missed)
             fprintf(out, "\n* noise target not met (%d case%s): more time (--max-time) or a quieter machine "
                     "narrows the CI\n", noise_missed, noise_missed == 1 ? "" : "s");
@@ -515,7 +515,7 @@ int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, co
             fprintf(out, ", %d other", tally.other);
         fputc('\n', out);
     }
-    table_free(&t);
+    text_table_free(&t);
     free(rows);
     return rc;
 }

@@ -18,7 +18,7 @@
 #include "datasets/generate.h"
 #include "harness/npy.h"
 #include "harness/stats.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "harness/cpu.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/attention/attention.h"
 #include "kernels/attention/flash_cpu.h"
 #include "kernels/kernel.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 /* Sub-seeds keep Q, K and V independent draws while one case seed rebuilds all three. */
 enum { SEED_Q = 1, SEED_K = 2, SEED_V = 3 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/gpu/wgmma_device.h"
 
 static int cuda_err(cudaError_t e, const char *doing, char *err, size_t errlen)

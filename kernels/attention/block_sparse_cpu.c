@@ -25,7 +25,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 struct bsa_state {
     struct attention_inputs in;

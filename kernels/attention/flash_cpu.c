@@ -35,7 +35,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 #if FLASH_BR % FLASH_MR != 0 || FLASH_BC % (2 * FLASH_KP) != 0
 #error "FLASH_BR must be a multiple of FLASH_MR and FLASH_BC of 2*FLASH_KP"

@@ -24,7 +24,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 struct gla_state {
     struct attention_inputs in;

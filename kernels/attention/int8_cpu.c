@@ -25,7 +25,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 #define TILE_ROWS ((INT8_BLOCK + FLASH_MR - 1) / FLASH_MR * FLASH_MR) /* 66: pv's 6-row tiles */
 

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 /* The fused kernel's own error bound (relative L2): P and O in f16, as attention.flash f16. */
 #define INT8_CUDA_KERNEL_TOLERANCE 5e-3

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/attention/attention.h"
 
 /* A sub-seed distinct from attention_common.c's Q, K, V (1, 2, 3). */

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 struct reference_state {
     struct attention_inputs in;

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 struct softmax_state {
     struct attention_inputs in;

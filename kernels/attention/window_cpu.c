@@ -21,7 +21,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 struct window_state {
     struct attention_inputs in;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 static int window_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/gpu/input_copies.h"
 #include "kernels/gpu/device_memory.h"

@@ -39,8 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/counters.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/gemm_cuda.h"
 #include "kernels/quant/gemm_int8.h"
 

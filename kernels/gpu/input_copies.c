@@ -7,8 +7,8 @@ int input_copies_make(struct input_copies *ic, void *base, size_t bytes, int wan
 {
     ic->ptr[0] = base;
     ic->n = 1;
-    if (wanted > INPUT_COPIES_MAX)
-        wanted = INPUT_COPIES_MAX;
+    if (wanted > KB_INPUT_COPIES_MAX)
+        wanted = KB_INPUT_COPIES_MAX;
     while (ic->n < wanted) {
         void *p = NULL;
         if (cudaMalloc(&p, bytes) != cudaSuccess) {

@@ -6,11 +6,11 @@
 
 #include <stddef.h>
 
-#define INPUT_COPIES_MAX 256
+#include "kernels/kernel.h" /* KB_INPUT_COPIES_MAX */
 
 struct input_copies {
-    void *ptr[INPUT_COPIES_MAX]; /* ptr[0] is the original buffer, owned by the kernel */
-    int n;                        /* >= 1 once made */
+    void *ptr[KB_INPUT_COPIES_MAX]; /* ptr[0] is the original buffer, owned by the kernel */
+    int n;                           /* >= 1 once made */
 };
 
 /* Makes up to `wanted` copies of the device buffer base (bytes long) on stream, base itself

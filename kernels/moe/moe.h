@@ -20,7 +20,7 @@
 #define KB_MOE_H
 
 #include "kernels/kernel.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 extern const struct kb_kernel kb_moe_router_cpu;
 extern const struct kb_kernel kb_moe_dispatch_cpu;

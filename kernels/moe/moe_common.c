@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/counters.h"
 #include "kernels/moe/moe_gemm.h"
 
 enum { SEED_X = 1, SEED_ROUTER = 2, SEED_W1 = 3, SEED_W3 = 4, SEED_W2 = 5 };

@@ -38,8 +38,7 @@
 #endif
 
 #include "datasets/generate.h"
-#include "harness/counters.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 enum moe_gpu_kind { GPU_ROUTER, GPU_DISPATCH, GPU_COMBINE, GPU_EXPERTS, GPU_UNFUSED, GPU_FUSED };
 static const char *const kind_name[] = { "moe.router@cuda.mma", "moe.dispatch@cuda", "moe.combine@cuda",

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/counters.h"
 
 enum { SEED_YP = 6 };
 

@@ -13,7 +13,6 @@
 #include <omp.h>
 #endif
 
-#include "harness/counters.h"
 #include "kernels/moe/moe_gemm.h"
 
 static int thread_id(void)

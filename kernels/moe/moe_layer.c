@@ -31,7 +31,6 @@
 #include <omp.h>
 #endif
 
-#include "harness/counters.h"
 #include "kernels/moe/moe_gemm.h"
 
 #define FUSED_ROWS_PER_EXPERT 128

@@ -12,7 +12,6 @@
 #include <omp.h>
 #endif
 
-#include "harness/counters.h"
 #include "kernels/moe/moe_gemm.h"
 
 /* ---- shared routing helpers ------------------------------------------------------------------ */

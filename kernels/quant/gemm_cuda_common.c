@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "datasets/generate.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 /* ---- device operands ------------------------------------------------------------------------ */
 

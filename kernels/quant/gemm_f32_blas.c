@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "datasets/generate.h"
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/gemm_int8.h"
 
 struct gemm_f32_state {

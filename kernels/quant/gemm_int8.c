@@ -30,7 +30,7 @@
 #include <omp.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 /* Outputs whose float64 values fix the output scale s_y at setup: at least 16 rows, and at
  * least this many outputs (a narrow N needs more rows, or rows outside a small sample saturate

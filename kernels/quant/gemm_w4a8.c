@@ -30,7 +30,7 @@
 #include <immintrin.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
 

@@ -41,7 +41,7 @@
 #include <immintrin.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 enum ivit_op { IVIT_SHIFTMAX, IVIT_SHIFTGELU, IVIT_LAYERNORM };
 

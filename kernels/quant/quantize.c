@@ -28,7 +28,7 @@
 #include <immintrin.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/fp8.h"
 
 struct quantize_state {

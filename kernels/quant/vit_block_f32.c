@@ -17,7 +17,7 @@
 #include <cblas.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/ivit.h"
 
 /* C[m,n] = α·A[m,k]·W[n,k]ᵀ + β·C */

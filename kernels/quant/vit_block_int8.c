@@ -35,7 +35,7 @@
 #include <cblas.h>
 #endif
 
-#include "harness/verify.h"
+#include "kernels/verify.h"
 #include "kernels/quant/gemm_int8.h"
 #include "kernels/quant/ivit.h"
 

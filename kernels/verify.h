@@ -1,6 +1,8 @@
 /* verify.h - accumulating agreement between a kernel's output and a float64 reference.
  * Kernels compare element by element (on sampled rows when the full reference is too slow)
- * and get max abs error, relative L2 error and cosine similarity in one pass. */
+ * and get max abs error, relative L2 error and cosine similarity in one pass. It belongs with the
+ * operations' definitions (their references and tolerances), so it is vocabulary beside kernel.h:
+ * implementations use it without reaching into the harness. */
 #ifndef KB_VERIFY_H
 #define KB_VERIFY_H
 

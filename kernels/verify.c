@@ -1,5 +1,5 @@
 /* verify.c - agreement between a kernel's output and the float64 reference (see verify.h). */
-#include "harness/verify.h"
+#include "kernels/verify.h"
 
 #include <math.h>
 #include <string.h>
