@@ -987,6 +987,8 @@ static int insert_tag(struct store *s, int64_t run_id, const char *tag)
 /* Appends each argument to runs.argv with SQLite's own JSON functions (no hand-made escaping). */
 static int store_argv(struct store *s, int64_t run_id, int argc, char **argv)
 {
+    if (!argv)
+        return 0; /* a run that `kbench run --resume` cannot plan again (a claim's sweep): argv stays NULL */
     sqlite3_stmt *st;
     if (prepare(s, "UPDATE runs SET argv = json_insert(coalesce(argv, '[]'), '$[#]', ?) WHERE id = ?", &st,
                 "store the run's arguments") != 0)
@@ -1064,8 +1066,8 @@ int store_run_resumable(struct store *s, int64_t run_id)
         if (status && strcmp(status, "complete") == 0)
             fail(s, "run %lld in %s is complete: nothing to resume", (long long)run_id, s->path);
         else if (sqlite3_column_int(st, 1))
-            fail(s, "run %lld in %s was stored without its arguments (before kbench could resume runs)",
-                 (long long)run_id, s->path);
+            fail(s, "run %lld in %s was stored without its arguments (before kbench could resume runs, or by "
+                 "another command than 'kbench run')", (long long)run_id, s->path);
         else
             rc = 0;
     } else {

@@ -50,7 +50,8 @@ struct run_info {
     /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
      * to store_machine_upsert through the same handle, when that was this run's machine. */
     const char *papi_version;
-    /* The arguments after "run", stored as a JSON array so the run can be resumed. */
+    /* The arguments after "run", stored as a JSON array so the run can be resumed; argv NULL:
+     * none (the run cannot be resumed by `kbench run --resume`). */
     int argc;
     char **argv;
 };
