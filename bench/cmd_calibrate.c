@@ -7,12 +7,14 @@
 #include "harness/calibrate.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
+#include "kernels/cpu_features.h"
 
 struct sink {
     struct store *store;
     int64_t machine_id;
     int failed;
     int header_printed;
+    int mask_said; /* the note that masked CPU rates are not stored, once */
 };
 
 /* The number right-aligned and the unit padded, so that the method column lines up whatever
@@ -40,6 +42,17 @@ static int take(const struct ceiling *c, void *ctx)
     print_value(c->value, c->unit);
     printf("  %s\n", c->method);
     fflush(stdout);
+    /* A machine's ceilings are its whole hardware's: masked runs scale them by the nominal peaks'
+     * ratio, so a rate measured under KBENCH_CPU_FEATURES is printed, never stored (it would be
+     * scaled a second time). */
+    if (k->store && strcmp(c->device, "cpu") == 0 && kb_cpu_masked()) {
+        if (!k->mask_said)
+            fprintf(stderr, "kbench calibrate: CPU features masked by %s: the CPU's rates are printed, not "
+                    "stored (a machine's ceilings are its whole hardware's; runs under a mask scale them)\n",
+                    KB_CPU_FEATURES_ENV);
+        k->mask_said = 1;
+        return 0;
+    }
     if (k->store && store_ceiling_add(k->store, k->machine_id, c) != 0) {
         fprintf(stderr, "kbench calibrate: %s\n", store_errmsg(k->store));
         k->failed = 1;

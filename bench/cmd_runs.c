@@ -35,21 +35,6 @@ const struct cli_command cli_cmd_runs = {
     .example = "kbench runs --db nightly.db --limit 5",
 };
 
-/* 1 when the comma-separated tags of a run (as the store lists them) include tag. */
-static int has_tag(const char *tags, const char *tag)
-{
-    size_t len = strlen(tag);
-    for (const char *p = tags; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == len && strncmp(p, tag, len) == 0)
-            return 1;
-        p += n;
-        if (*p)
-            p++;
-    }
-    return 0;
-}
-
 struct collect {
     const char *tag;
     long limit;
@@ -61,7 +46,7 @@ struct collect {
 static int collect(const struct run_row *r, void *ctx)
 {
     struct collect *c = ctx;
-    if (c->tag && !has_tag(r->tag, c->tag))
+    if (c->tag && !report_tags_include(r->tag, c->tag))
         return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 32;
@@ -84,50 +69,7 @@ static void print_json(struct store *s, const struct run_row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct run_row *r = &rows[i];
         jw_open(&w, '{', 0);
-        jw_key(&w, "id");
-        jw_int(&w, (long long)r->id);
-        jw_key(&w, "uuid");
-        jw_string(&w, r->uuid);
-        jw_key(&w, "started");
-        jw_string_or_null(&w, r->started);
-        jw_key(&w, "finished");
-        jw_string_or_null(&w, r->finished);
-        jw_key(&w, "status");
-        jw_string(&w, r->status);
-        jw_key(&w, "tags");
-        jw_open(&w, '[', 1);
-        for (const char *p = r->tag; *p;) {
-            size_t len = strcspn(p, ",");
-            char one[64];
-            snprintf(one, sizeof one, "%.*s", (int)len, p);
-            jw_string(&w, one);
-            p += len;
-            if (*p)
-                p++;
-        }
-        jw_close(&w, ']');
-        jw_key(&w, "suite");
-        jw_string_or_null(&w, r->suite);
-        jw_key(&w, "hostname");
-        jw_string(&w, r->hostname);
-        jw_key(&w, "machine");
-        jw_string(&w, r->machine);
-        jw_key(&w, "cmdline");
-        jw_string(&w, r->cmdline);
-        jw_key(&w, "kbench_version");
-        jw_string_or_null(&w, r->kbench_version);
-        char commit[64], flags[512];
-        store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
-        jw_key(&w, "git_commit");
-        jw_string_or_null(&w, commit);
-        jw_key(&w, "build_flags");
-        jw_string_or_null(&w, flags);
-        jw_key(&w, "planned_cases");
-        jw_int(&w, r->planned_cases);
-        jw_key(&w, "cases");
-        jw_int(&w, r->cases);
-        jw_key(&w, "failures");
-        jw_int(&w, r->failures);
+        jw_run_fields(&w, s, r, 1);
         jw_close(&w, '}');
     }
     jw_close(&w, ']');

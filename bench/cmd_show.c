@@ -59,6 +59,15 @@ static void print_header(FILE *out, struct store *st, const struct run_row *r, c
     if (*m->simd)
         fprintf(out, ", %s", m->simd);
     fputc('\n', out);
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(st, r->id, &mask);
+    if (*mask.mask) {
+        /* the machine line shows the hardware; the run's kernels and roofline had only these */
+        fprintf(out, "  masked    KBENCH_CPU_FEATURES=%s: %s", mask.mask, *mask.features ? mask.features : "no SIMD");
+        if (mask.peak_f32_core > 0)
+            fprintf(out, ", f32 peak %.4g GFLOP/s per core (the roofline's)", mask.peak_f32_core * 1e-9);
+        fputc('\n', out);
+    }
     if (*m->gpus)
         fprintf(out, "  gpus      %s\n", m->gpus);
     if (*r->suite || *r->tag)
@@ -239,46 +248,7 @@ static int print_json(struct store *s, const struct run_row *r, const struct mac
     jw_open(&w, '{', 0);
     jw_key(&w, "run");
     jw_open(&w, '{', 0);
-    jw_key(&w, "id");
-    jw_int(&w, (long long)r->id);
-    jw_key(&w, "uuid");
-    jw_string(&w, r->uuid);
-    jw_key(&w, "started");
-    jw_string_or_null(&w, r->started);
-    jw_key(&w, "finished");
-    jw_string_or_null(&w, r->finished);
-    jw_key(&w, "status");
-    jw_string(&w, r->status);
-    jw_key(&w, "tags");
-    jw_open(&w, '[', 1);
-    for (const char *p = r->tag; *p;) {
-        size_t len = strcspn(p, ",");
-        char one[64];
-        snprintf(one, sizeof one, "%.*s", (int)len, p);
-        jw_string(&w, one);
-        p += len + (p[len] != '\0');
-    }
-    jw_close(&w, ']');
-    jw_key(&w, "suite");
-    jw_string_or_null(&w, r->suite);
-    jw_key(&w, "hostname");
-    jw_string(&w, r->hostname);
-    jw_key(&w, "cmdline");
-    jw_string(&w, r->cmdline);
-    jw_key(&w, "kbench_version");
-    jw_string_or_null(&w, r->kbench_version);
-    char commit[64], flags[512];
-    store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
-    jw_key(&w, "git_commit");
-    jw_string_or_null(&w, commit);
-    jw_key(&w, "build_flags");
-    jw_string_or_null(&w, flags);
-    jw_key(&w, "planned_cases");
-    jw_int(&w, r->planned_cases);
-    jw_key(&w, "cases");
-    jw_int(&w, r->cases);
-    jw_key(&w, "failures");
-    jw_int(&w, r->failures);
+    jw_run_fields(&w, s, r, 0);
     jw_close(&w, '}');
     jw_key(&w, "machine");
     jw_open(&w, '{', 0);

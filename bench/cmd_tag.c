@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench/cli.h"
+#include "reports/reports.h"
 
 enum { OPT_DB = 256, OPT_MOVE };
 
@@ -56,19 +57,6 @@ const struct cli_command cli_cmd_untag = {
     .example = "kbench untag 42 nightly-good",
 };
 
-/* 1 when tag is one of the comma-separated tags the store lists for a run. */
-static int has_tag(const char *tags, const char *tag)
-{
-    size_t len = strlen(tag);
-    for (const char *p = tags; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == len && strncmp(p, tag, len) == 0)
-            return 1;
-        p += n + (p[n] != '\0');
-    }
-    return 0;
-}
-
 struct others {
     int64_t run_id;
     const char *machine, *tag;
@@ -80,7 +68,7 @@ struct others {
 static int find_others(const struct run_row *r, void *ctx)
 {
     struct others *o = ctx;
-    if (r->id == o->run_id || strcmp(r->machine, o->machine) != 0 || !has_tag(r->tag, o->tag))
+    if (r->id == o->run_id || strcmp(r->machine, o->machine) != 0 || !report_tags_include(r->tag, o->tag))
         return 0;
     if (r->id > o->run_id && !o->newer)
         o->newer = r->id;

@@ -1027,6 +1027,43 @@ static int store_run_build(struct store *s, int64_t run_id, const struct run_inf
     return rc;
 }
 
+/* The run's KBENCH_CPU_FEATURES mask (v11), in the run's own transaction; NULL columns without one. */
+static int store_run_cpu_mask(struct store *s, int64_t run_id, const struct run_info *info)
+{
+    const struct run_cpu_mask *m = info->cpu_mask;
+    if (!m || !*m->mask)
+        return 0;
+    sqlite3_stmt *st;
+    if (prepare(s, "UPDATE runs SET cpu_mask = ?, cpu_features = ?, peak_f32_core = ? WHERE id = ?", &st,
+                "store the run's CPU feature mask") != 0)
+        return -1;
+    int bad = bind_text(st, 1, m->mask) != SQLITE_OK;
+    bad += bind_text(st, 2, m->features) != SQLITE_OK;
+    bad += bind_positive_real(st, 3, m->peak_f32_core) != SQLITE_OK;
+    bad += sqlite3_bind_int64(st, 4, run_id) != SQLITE_OK;
+    int rc = bad || sqlite3_step(st) != SQLITE_DONE ? fail_sql(s, "store the run's CPU feature mask") : 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void store_get_run_cpu_mask(struct store *s, int64_t run_id, struct run_cpu_mask *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    /* prepared directly: a database this build has not migrated lacks the columns, which is no error */
+    if (sqlite3_prepare_v2(s->db, "SELECT cpu_mask, cpu_features, peak_f32_core FROM runs WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_bind_int64(st, 1, run_id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        col_text(st, 0, out->mask, sizeof out->mask);
+        col_text(st, 1, out->features, sizeof out->features);
+        double peak = sqlite3_column_double(st, 2);
+        out->peak_f32_core = sqlite3_column_type(st, 2) != SQLITE_NULL && peak > 0 ? peak : 0;
+    }
+    sqlite3_finalize(st);
+}
+
 void store_get_run_build(struct store *s, int64_t run_id, char *commit, size_t commit_len, char *flags,
                          size_t flags_len)
 {
@@ -1199,7 +1236,8 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     id = sqlite3_last_insert_rowid(s->db);
     if (info->tag && insert_tag(s, id, info->tag) != 0)
         goto fail;
-    if (store_argv(s, id, info->argc, info->argv) != 0 || store_run_build(s, id, info) != 0)
+    if (store_argv(s, id, info->argc, info->argv) != 0 || store_run_build(s, id, info) != 0 ||
+        store_run_cpu_mask(s, id, info) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)
         goto fail;

@@ -37,6 +37,14 @@ int store_open_at_version(const char *path, int version, struct store **out, cha
 /* Inserts the machine if its fingerprint is new; returns its id (> 0) or -1. */
 int64_t store_machine_upsert(struct store *s, const struct machine_info *m);
 
+/* The KBENCH_CPU_FEATURES mask a run was made under (schema v11): the machines row keeps the
+ * hardware's features and peak, shared by every run on the machine. */
+struct run_cpu_mask {
+    char mask[64];        /* the variable's value, "avx2"; "" no mask: the machine's own features */
+    char features[64];    /* the features in effect under it, "avx2 fma avxvnni" */
+    double peak_f32_core; /* the nominal f32 per-core peak under it, FLOP/s; 0 unknown */
+};
+
 struct run_info {
     char uuid[37];          /* filled by store_run_begin */
     const char *cmdline;
@@ -46,6 +54,7 @@ struct run_info {
     const char *compiler;
     const char *git_commit;  /* NULL: not recorded */
     const char *build_flags;
+    const struct run_cpu_mask *cpu_mask; /* NULL or mask "": the run is not masked */
     int planned_cases;
     /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
      * to store_machine_upsert through the same handle, when that was this run's machine. */
@@ -103,6 +112,10 @@ int store_get_run(struct store *s, int64_t run_id, struct run_row *out);
  * recorded (older runs, or a database older than v10 opened without migrating). */
 void store_get_run_build(struct store *s, int64_t run_id, char *commit, size_t commit_len, char *flags,
                          size_t flags_len);
+
+/* The run's KBENCH_CPU_FEATURES mask; mask "" (and peak 0) for a run without one, an older run,
+ * or a database older than v11 opened without migrating. */
+void store_get_run_cpu_mask(struct store *s, int64_t run_id, struct run_cpu_mask *out);
 
 struct result_row {
     int64_t case_id, run_id;

@@ -457,6 +457,16 @@ static const char schema_v10[] =
     " WHERE cmdline = 'kbench' OR (cmdline LIKE 'kbench %' AND cmdline NOT LIKE 'kbench run %'\n"
     "                              AND cmdline <> 'kbench run');\n";
 
+/* Version 11: the KBENCH_CPU_FEATURES mask a run was made under. The machines row is shared by
+ * every run on the machine and keeps the hardware's features and peak; a run made under a mask
+ * records the variable's value, the features in effect under it and the nominal f32 per-core
+ * peak they reach, so its roofline is drawn against the peak its kernels could reach. NULL for
+ * older runs and for runs without a mask (the machine's own features and peak). */
+static const char schema_v11[] =
+    "ALTER TABLE runs ADD COLUMN cpu_mask TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN cpu_features TEXT;\n"
+    "ALTER TABLE runs ADD COLUMN peak_f32_core REAL;\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -469,6 +479,7 @@ static const struct store_migration migrations[] = {
          "stop_reason and outliers, cases.throttle_reason", schema_v8 },
     { 9, "v_latest_results: the newest result of each case, not each machine's newest run; causal NULL for MoE and quantization cases", schema_v9 },
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
+    { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

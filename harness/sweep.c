@@ -9,10 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/cpu.h"
 #include "harness/cupti_metrics.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
 #include "harness/runner_checks.h"
+#include "kernels/cpu_features.h"
 
 #define SWEEP_MAX_GROUPS 64
 
@@ -277,15 +279,69 @@ static void execute(const struct sweep_request *req, const struct plan *plan, st
         emit(req, (struct sweep_event){ .kind = SWEEP_EV_ERROR, .run_id = run_id, .text = store_errmsg(req->store) });
 }
 
+/* ---- the CPU feature mask (KBENCH_CPU_FEATURES) ---- */
+
+/* The mask in effect, as a run records it (schema v11): mask "" when it hides nothing this CPU
+ * has, so the run is measured against the machine's own peak. */
+static void read_cpu_mask(struct run_cpu_mask *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!kb_cpu_masked())
+        return;
+    struct cpu_info ci;
+    cpu_info_read(&ci);
+    const char *env = getenv(KB_CPU_FEATURES_ENV);
+    snprintf(out->mask, sizeof out->mask, "%s", env && *env ? env : "(set in-process)");
+    snprintf(out->features, sizeof out->features, "%s", ci.simd);
+    out->peak_f32_core = cpu_peak_f32_per_core(&ci);
+}
+
+/* Said once as a run starts: a masked run is slower by design, and its roofline says so. */
+static void say_cpu_mask(const struct sweep_request *req, int64_t run_id, const struct run_cpu_mask *m)
+{
+    if (!*m->mask)
+        return;
+    const char *path = kb_cpu_has(KB_CPU_AVX512F | KB_CPU_FMA) ? "avx512"
+                       : kb_cpu_has(KB_CPU_AVX2 | KB_CPU_FMA) ? "avx2" : "scalar";
+    char text[256];
+    snprintf(text, sizeof text, "CPU features masked by %s=%s: kernels run their %s paths; roofline against the %s peak",
+             KB_CPU_FEATURES_ENV, m->mask, path, path);
+    emit(req, (struct sweep_event){ .kind = SWEEP_EV_WARNING, .run_id = run_id, .text = text });
+}
+
+/* "under KBENCH_CPU_FEATURES=avx2 (avx2 fma avxvnni)", or "without a CPU feature mask". */
+static void describe_cpu_mask(const struct run_cpu_mask *m, char *out, size_t len)
+{
+    if (*m->mask)
+        snprintf(out, len, "under %s=%s (%s)", KB_CPU_FEATURES_ENV, m->mask, m->features);
+    else
+        snprintf(out, len, "without a CPU feature mask");
+}
+
+/* A resumed run keeps the features it started with: cases measured on two paths are not one run. */
+static int check_resume_mask(struct store *st, int64_t run_id, const struct run_cpu_mask *here, struct sweep_result *res)
+{
+    struct run_cpu_mask there;
+    store_get_run_cpu_mask(st, run_id, &there);
+    if (strcmp(there.features, here->features) == 0)
+        return 0;
+    char was[160], now[160];
+    describe_cpu_mask(&there, was, sizeof was);
+    describe_cpu_mask(here, now, sizeof now);
+    return fail(res, SWEEP_ERR_USAGE, "run %lld was measured %s, this process runs %s: resume it with the features "
+                "it started with", (long long)run_id, was, now);
+}
+
 /* ---- a new run ---- */
 
-static int begin_run(const struct sweep_request *req, const struct plan *plan, struct sweep_result *res)
+static int begin_run(const struct sweep_request *req, const struct plan *plan, const struct run_cpu_mask *mask,
+                     struct sweep_result *res)
 {
     struct machine_info mi;
     machine_info_read(&mi);
     struct run_info ri = { .cmdline = req->cmdline, .suite = *res->suite_name ? res->suite_name : NULL,
                            .tag = req->tag, .kbench_version = mi.kbench_version, .compiler = mi.compiler,
-                           .git_commit = mi.git_commit, .build_flags = mi.build_flags,
+                           .git_commit = mi.git_commit, .build_flags = mi.build_flags, .cpu_mask = mask,
                            .planned_cases = (int)plan->n, .papi_version = mi.papi_version,
                            .argc = req->argc, .argv = req->argv };
     int64_t machine_id = store_machine_upsert(req->store, &mi);
@@ -335,7 +391,7 @@ static int case_stored(const struct plan_case *c, const struct stored_cases *s)
 
 /* The run can be resumed here: it exists, is not complete (else already_complete), has its
  * arguments, and was measured on this machine. */
-static int check_resumable(const struct sweep_request *req, struct sweep_result *res)
+static int check_resumable(const struct sweep_request *req, const struct run_cpu_mask *mask, struct sweep_result *res)
 {
     struct run_row run;
     struct machine_info here, there;
@@ -354,6 +410,8 @@ static int check_resumable(const struct sweep_request *req, struct sweep_result 
     if (strcmp(here.fingerprint, there.fingerprint) != 0)
         return fail(res, SWEEP_ERR_INPUT, "run %lld was measured on %s (machine %s), not this machine (%s): "
                     "resume it there", (long long)id, there.hostname, there.fingerprint, here.fingerprint);
+    if (check_resume_mask(req->store, id, mask, res) != 0)
+        return -1;
     memcpy(res->uuid, run.uuid, sizeof res->uuid);
     return 0;
 }
@@ -397,9 +455,11 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *res)
     struct plan plan = { 0 };
     if (!req->store && (req->resume_run_id > 0 || !req->plan_only))
         return fail(res, SWEEP_ERR_INPUT, "no database to store the sweep in");
+    struct run_cpu_mask mask;
+    read_cpu_mask(&mask);
     /* a resume is checked before it is planned: a run that cannot be resumed is not worth it */
     if (req->resume_run_id > 0) {
-        if (check_resumable(req, res) != 0)
+        if (check_resumable(req, &mask, res) != 0)
             return -1;
         if (res->already_complete)
             return 0;
@@ -435,12 +495,13 @@ int sweep_run(const struct sweep_request *req, struct sweep_result *res)
         }
         store_free_argv(argv);
         res->run_id = req->resume_run_id;
-    } else if (begin_run(req, &plan, res) != 0) {
+    } else if (begin_run(req, &plan, &mask, res) != 0) {
         plan_free(&plan);
         return -1;
     }
     emit(req, (struct sweep_event){ .kind = SWEEP_EV_BEGIN, .run_id = res->run_id, .uuid = res->uuid,
                                     .total = plan.n, .stored = res->stored_before });
+    say_cpu_mask(req, res->run_id, &mask);
     execute(req, &plan, res);
     plan_free(&plan);
     return 0;

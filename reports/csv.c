@@ -274,7 +274,7 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     struct machine_info machine;
     struct roofline roof;
     if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
-        roofline_load(s, &machine, &roof) != 0)
+        roofline_load(s, run_id, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);

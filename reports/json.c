@@ -270,7 +270,7 @@ static int write_ceiling(struct jw *w, const struct ceiling *c)
 /* Export v2: the measured ceilings and where the roofline's numbers came from. */
 static void write_environment(struct jw *w, const struct roofline *roof)
 {
-    char src[256];
+    char src[512];
     roofline_describe(roof, src, sizeof src);
     jw_key(w, "environment");
     jw_open(w, '{', 0);
@@ -393,7 +393,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     struct machine_info machine;
     struct roofline roof;
     if (store_get_run(s, run_id, &run) != 0 || store_get_machine(s, run_id, &machine) != 0 ||
-        roofline_load(s, &machine, &roof) != 0)
+        roofline_load(s, run_id, &machine, &roof) != 0)
         return -1;
     struct result_row *rows;
     long n = report_load_results(s, run_id, &rows);
@@ -415,4 +415,65 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
     fputc('\n', out);
     free(rows);
     return rc;
+}
+
+/* ---- a run's fields (json_writer.h) ---- */
+
+void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int with_machine)
+{
+    jw_key(w, "id");
+    jw_int(w, (long long)r->id);
+    jw_key(w, "uuid");
+    jw_string(w, r->uuid);
+    jw_key(w, "started");
+    jw_string_or_null(w, r->started);
+    jw_key(w, "finished");
+    jw_string_or_null(w, r->finished);
+    jw_key(w, "status");
+    jw_string(w, r->status);
+    jw_key(w, "tags");
+    jw_open(w, '[', 1);
+    for (const char *p = r->tag; *p;) {
+        size_t len = strcspn(p, ",");
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)len, p);
+        jw_string(w, one);
+        p += len;
+        if (*p)
+            p++;
+    }
+    jw_close(w, ']');
+    jw_key(w, "suite");
+    jw_string_or_null(w, r->suite);
+    jw_key(w, "hostname");
+    jw_string(w, r->hostname);
+    if (with_machine) {
+        jw_key(w, "machine");
+        jw_string(w, r->machine);
+    }
+    jw_key(w, "cmdline");
+    jw_string(w, r->cmdline);
+    jw_key(w, "kbench_version");
+    jw_string_or_null(w, r->kbench_version);
+    char commit[64], flags[512];
+    store_get_run_build(s, r->id, commit, sizeof commit, flags, sizeof flags);
+    jw_key(w, "git_commit");
+    jw_string_or_null(w, commit);
+    jw_key(w, "build_flags");
+    jw_string_or_null(w, flags);
+    /* the KBENCH_CPU_FEATURES mask the run was made under: null without one (the machine's own) */
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(s, r->id, &mask);
+    jw_key(w, "cpu_mask");
+    jw_string_or_null(w, mask.mask);
+    jw_key(w, "cpu_features");
+    jw_string_or_null(w, *mask.mask ? mask.features : "");
+    jw_key(w, "peak_f32_core");
+    if (mask.peak_f32_core > 0) jw_number(w, mask.peak_f32_core); else jw_null(w);
+    jw_key(w, "planned_cases");
+    jw_int(w, r->planned_cases);
+    jw_key(w, "cases");
+    jw_int(w, r->cases);
+    jw_key(w, "failures");
+    jw_int(w, r->failures);
 }

@@ -27,4 +27,12 @@ void jw_number(struct jw *w, double v);
 void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, int v);
 
+struct store;
+struct run_row;
+/* The fields of a run (id, uuid, times, status, tags as an array, suite, host, [machine],
+ * command line, version, git commit and build flags, CPU feature mask, case counts), written into
+ * the object w has open: the one description `kbench runs` and `kbench show` share. with_machine
+ * adds the machine's fingerprint (show writes the whole machine apart). */
+void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int with_machine);
+
 #endif

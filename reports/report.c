@@ -290,7 +290,7 @@ int report_write(struct store *s, const int64_t *run_ids, int nruns, const struc
     for (int i = 0; i < nruns && rc == 0; i++) {
         struct report_run *run = &r.runs[i];
         if (store_get_run(s, run_ids[i], &run->run) != 0 || store_get_machine(s, run_ids[i], &run->machine) != 0 ||
-            roofline_load(s, &run->machine, &run->roof) != 0 ||
+            roofline_load(s, run_ids[i], &run->machine, &run->roof) != 0 ||
             (run->n = report_load_results(s, run_ids[i], &run->rows)) < 0) {
             snprintf(why, whylen, "%s", store_errmsg(s));
             rc = -1;

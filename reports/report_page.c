@@ -258,6 +258,15 @@ static void section_machine(struct doc *d, const struct report_run *run)
     ROW("PAPI", *m->papi_version ? m->papi_version : "-");
     fmt_num(buf, sizeof buf, m->peak_f32_core > 0 ? m->peak_f32_core * 1e-9 : NAN, 1, " GFLOP/s per core (clock x FLOP/cycle)");
     ROW("nominal f32 peak", buf);
+    const struct run_cpu_mask *mask = &run->roof.mask;
+    if (*mask->mask) {
+        /* the run's kernels (and its roof) had only the masked features */
+        char peak[64];
+        fmt_num(peak, sizeof peak, mask->peak_f32_core > 0 ? mask->peak_f32_core * 1e-9 : NAN, 1, " GFLOP/s per core");
+        snprintf(buf, sizeof buf, "KBENCH_CPU_FEATURES=%s (%s): nominal f32 peak %s, the run's roof", mask->mask,
+                 *mask->features ? mask->features : "no SIMD", peak);
+        ROW("run masked to", buf);
+    }
 #undef ROW
     doc_table_end(d);
 
@@ -346,7 +355,7 @@ static void section_results(struct doc *d, const struct report_run *run)
     char heading[96];
     snprintf(heading, sizeof heading, "Results of run %lld", (long long)run->run.id);
     doc_heading(d, 2, heading);
-    char src[256];
+    char src[512];
     roofline_describe(&run->roof, src, sizeof src);
     doc_para(d, "Times are per call; the CI is the 95%% bootstrap interval of the median. %% of roof: achieved "
                 "FLOP/s over min(compute, intensity × bandwidth) for the case's dtype and threads (%s).", src);

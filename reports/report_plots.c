@@ -426,7 +426,7 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
         plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with points lt %d pt 7 ps 0.8 title %s", p.name, b, lines,
                   key);
     }
-    char caption[512], src[256];
+    char caption[1024], src[512];
     roofline_describe(roof, src, sizeof src);
     snprintf(caption, sizeof caption,
              "Each point is one case: its analytic FLOPs over its minimal bytes (x) against the FLOP/s it reached (y). "

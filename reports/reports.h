@@ -17,6 +17,9 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id);
 /* The same, only the cases whose kernel matches pattern (NAME or NAME@IMPL; NULL: all). */
 int report_results_table_matching(FILE *out, struct store *s, int64_t run_id, const char *pattern);
 int report_row_matches(const struct result_row *r, const char *pattern);
+/* 1 when tag is one of a run's tags as the store lists them (comma-separated; a tag holds no
+ * comma). */
+int report_tags_include(const char *tags, const char *tag);
 
 enum export_format { EXPORT_CSV, EXPORT_JSON };
 /* What a CSV export holds (JSON always holds all of it in one document):

@@ -401,6 +401,18 @@ int report_results_table(FILE *out, struct store *s, int64_t run_id)
     return report_results_table_matching(out, s, run_id, NULL);
 }
 
+int report_tags_include(const char *tags, const char *tag)
+{
+    size_t len = strlen(tag);
+    for (const char *p = tags; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, tag, len) == 0)
+            return 1;
+        p += n + (p[n] != '\0');
+    }
+    return 0;
+}
+
 /* 1 when a stored case's kernel matches a pattern as 'kbench run --kernels' reads it. */
 int report_row_matches(const struct result_row *r, const char *pattern)
 {

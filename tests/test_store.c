@@ -1285,6 +1285,45 @@ static void test_reopen_returns_arguments(void **state)
     store_close(s);
 }
 
+/* v11: a run's KBENCH_CPU_FEATURES mask comes back; an unmasked run, and a database older than
+ * v11 read without migrating, have none. */
+static void test_run_cpu_mask(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = open_write(f->db);
+    struct machine_info m;
+    make_machine(&m, "00000000000c9f11");
+    int64_t mid = store_machine_upsert(s, &m);
+    struct run_cpu_mask in = { .peak_f32_core = 33.6e9 }, out;
+    snprintf(in.mask, sizeof in.mask, "avx2");
+    snprintf(in.features, sizeof in.features, "avx2 fma");
+    struct run_info ri;
+    memset(&ri, 0, sizeof ri);
+    ri.cpu_mask = &in;
+    int64_t masked = store_run_begin(s, mid, &ri);
+    memset(&ri, 0, sizeof ri);
+    int64_t plain = store_run_begin(s, mid, &ri);
+    assert_true(masked > 0 && plain > 0);
+    store_get_run_cpu_mask(s, masked, &out);
+    assert_string_equal(out.mask, "avx2");
+    assert_string_equal(out.features, "avx2 fma");
+    assert_same_double(out.peak_f32_core, 33.6e9);
+    store_get_run_cpu_mask(s, plain, &out);
+    assert_string_equal(out.mask, "");
+    assert_true(out.peak_f32_core == 0);
+    store_close(s);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM runs WHERE cpu_mask IS NULL AND peak_f32_core IS NULL"), 1);
+
+    struct store *old;
+    char old_db[160];
+    snprintf(old_db, sizeof old_db, "%s.v10", f->db);
+    assert_int_equal(store_open_at_version(old_db, 10, &old, err, sizeof err), 0);
+    store_get_run_cpu_mask(old, 1, &out); /* no such columns yet: no mask, no error */
+    assert_string_equal(out.mask, "");
+    store_close(old);
+    unlink(old_db);
+}
+
 static void test_stale_runs(void **state)
 {
     struct fixture *f = *state;
@@ -1691,6 +1730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_missing_and_odd_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_beside_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_cpu_mask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sampling_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_runs, setup, teardown),

@@ -162,7 +162,7 @@ expect_eq "$counts" "$cli" "the dashboard's counts are kbench compare's"
 expect_text "$PANE" "ratio CI" "compare shows the ratio's confidence interval"
 # a case's ratio CI is "lo-hi", or n/a where a side has too few samples to form one (a loaded
 # machine can leave a slow case with few); every case still has its p-value and verdict
-verdict_row="attention\..*([0-9.]+-[0-9.]+|n/a) .*[0-9] +(same|regressed|improved|inconclusive) *$"
+verdict_row="attention\..*([0-9.]+-[0-9.]+|n/a) .*([0-9]|<0\.001) +(same|regressed|improved|inconclusive) *$"
 if wait_count "$verdict_row" 8 compare-rows-80x24; then ok "each of the 8 cases has its ratio CI, p-value and verdict"
 else bad "each of the 8 cases has its ratio CI, p-value and verdict: got '$count', wanted '8'"; sed 's/^/# /' "$PANE"; fi
 grep -Eq "^(same|regressed|improved|inconclusive): .*p" "$PANE" && grep -q "^attention\.[a-z]*@" "$PANE" &&
@@ -293,6 +293,30 @@ expect_said "n/a: fewer than 3 samples; target 1%, not met" "detail: no CI for n
 expect_said "of 10 asked (stopped by min-samples-cap)" "detail: the minimum was not reached, and why"
 keys q q q
 see "EXIT=0" capped-quit "quits"
+
+# ---- a run under KBENCH_CPU_FEATURES: roof% against its masked peak, as the exports have it ----
+MDB="$TMP/masked.db"
+KBENCH_CPU_FEATURES=scalar "$KBENCH" run --db "$MDB" --kernels attention.flash@cpu --seq 128 --threads 1 \
+    --max-time 0.02 --no-counters --quiet --no-show 2>/dev/null || bad "the masked sweep failed"
+if [ -z "$("$SQLITE3" "$MDB" "SELECT cpu_mask FROM runs WHERE peak_f32_core > 0;")" ]; then
+    ok "# SKIP the masked roof%: this CPU has nothing beyond scalar to mask, or its clock is unknown"
+else
+    "$KBENCH" export 1 --db "$MDB" -o "$TMP/masked.csv"
+    "$SQLITE3" "$TMP/masked-imp.db" ".import --csv $TMP/masked.csv cases"
+    want=$("$SQLITE3" -batch -noheader "$TMP/masked-imp.db" "SELECT printf('%.0f', 100 * roofline_fraction) FROM cases;")
+    start 200 50 "$KBENCH tui --db '$MDB'"
+    see "1 run" masked-runs "dashboard open on a masked run"
+    keys Enter
+    see "roof%" masked-results "its results"
+    grep "attention.flash" "$PANE" | grep -Eq "(^| )$want%( |$)" && ok "roof% is the exports' fraction of the masked roof ($want%)" ||
+        bad "roof% of the masked run: wanted $want%"
+    keys Enter
+    see "Histogram of the" masked-detail "Enter opens the case"
+    keys G
+    see "KBENCH_CPU_FEATURES=scalar" masked-detail-env "the detail's environment names the mask the run was made under"
+    keys q q q
+    see "EXIT=0" masked-quit "quits"
+fi
 
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"

@@ -93,7 +93,9 @@ static void compare_cell(void *ctx, long i, int col, char *buf, size_t len)
         break;
     case COL_P: {
         double p = p_value(c);
-        if (isfinite(p))
+        if (isfinite(p) && p < 0.001) /* "1.1e-10" would not fit the column: cut, it would lie */
+            snprintf(buf, len, "<0.001");
+        else if (isfinite(p))
             snprintf(buf, len, "%.2g", p);
         else
             snprintf(buf, len, "-");

@@ -220,6 +220,14 @@ static int build(struct app *a, struct detail_screen *s, int width)
               m.l3_bytes / 1024);
     fmt_si(m.peak_f32_core, "FLOP/s", buf, sizeof buf);
     pager_add(p, 0, "  %-22s %s", "f32 peak, one core", m.peak_f32_core > 0 ? buf : "unknown");
+    struct run_cpu_mask mask;
+    store_get_run_cpu_mask(a->store, r->run_id, &mask);
+    if (*mask.mask) {
+        /* the run's roof is this peak, not the machine's */
+        fmt_si(mask.peak_f32_core, "FLOP/s", buf, sizeof buf);
+        pager_add(p, 0, "  %-22s KBENCH_CPU_FEATURES=%s (%s), f32 peak one core %s", "masked", mask.mask,
+                  mask.features, mask.peak_f32_core > 0 ? buf : "unknown");
+    }
     pager_add(p, 0, "  %-22s %s", "os", m.os);
     pager_add(p, 0, "  %-22s %s", "gpus", m.gpus[0] ? m.gpus : "none");
     pager_add(p, 0, "  %-22s %s", "compiler", m.compiler);

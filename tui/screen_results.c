@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "reports/reports.h"
+#include "reports/roofline.h"
 #include "tui/app.h"
 #include "tui/format.h"
 #include "tui/table.h"
@@ -14,6 +15,7 @@ struct results_screen {
     int64_t run_id;
     struct run_row run;
     struct machine_info machine;
+    struct roofline roof; /* the run's, as the report and exports draw it (its CPU feature mask too) */
     struct result_row *rows;
     long n;
     struct table table;
@@ -38,13 +40,10 @@ static const struct table_column columns[COL_COUNT] = {
     [COL_STATUS] = { "status", 10, 0, 0, 0 },
 };
 
-/* The f32 compute roof of a CPU case: the single-core FMA peak times its threads. 0: unknown
- * (a GPU, or a machine that did not report its peak). */
-static double roof(const struct results_screen *s, const struct result_row *r)
+/* Achieved over the roofline bound of the case (reports/roofline.h), NaN where unknown. */
+static double roof_fraction(const struct results_screen *s, const struct result_row *r)
 {
-    if (strcmp(r->device, "cpu") != 0 || s->machine.peak_f32_core <= 0)
-        return 0;
-    return s->machine.peak_f32_core * (r->threads > 0 ? r->threads : 1);
+    return isfinite(r->flops_per_s) ? roofline_fraction(&s->roof, r) : NAN;
 }
 
 static long results_count(void *ctx)
@@ -76,8 +75,8 @@ static void results_cell(void *ctx, long i, int col, char *buf, size_t len)
         break;
     case COL_THROUGHPUT: fmt_throughput(r, buf, len, &v); break;
     case COL_ROOF:
-        if (roof(s, r) > 0 && r->flops > 0 && isfinite(r->flops_per_s))
-            snprintf(buf, len, "%.0f%%", 100 * r->flops_per_s / roof(s, r));
+        if (roof_fraction(s, r) > 0)
+            snprintf(buf, len, "%.0f%%", 100 * roof_fraction(s, r));
         else
             snprintf(buf, len, "-");
         break;
@@ -103,7 +102,7 @@ static double results_number(void *ctx, long i, int col)
     case COL_MEDIAN: return r->stats.median;
     case COL_CI: return report_has_ci(r) ? r->stats.noise : NAN;
     case COL_THROUGHPUT: fmt_throughput(r, tmp, sizeof tmp, &v); return v;
-    case COL_ROOF: return roof(s, r) > 0 && r->flops > 0 ? r->flops_per_s / roof(s, r) : NAN;
+    case COL_ROOF: return roof_fraction(s, r) > 0 ? roof_fraction(s, r) : NAN;
     case COL_ERR: return r->rel_l2_err;
     default: return NAN;
     }
@@ -131,7 +130,8 @@ static int results_reload(struct app *a, void *st)
     struct results_screen *s = st;
     struct result_row *rows;
     if (store_get_run(a->store, s->run_id, &s->run) != 0 ||
-        store_get_machine(a->store, s->run_id, &s->machine) != 0) {
+        store_get_machine(a->store, s->run_id, &s->machine) != 0 ||
+        roofline_load(a->store, s->run_id, &s->machine, &s->roof) != 0) {
         app_message(a, 1, "%s", store_errmsg(a->store));
         return -1;
     }
