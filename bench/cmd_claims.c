@@ -97,7 +97,7 @@ static int64_t run_sweep(const struct options *o, const char *db, const struct c
     req.ro = ra.ro;
     req.tag = tag;
     req.cmdline = cmdline;
-    req.argv = NULL; /* its suite is the claim's: `kbench claims` runs it again, not `kbench run --resume` */
+    req.no_resume = 1; /* its suite is the claim's: `kbench claims` runs it again, not `kbench run --resume` */
     fprintf(stderr, "kbench claims: %s: running its sweep\n", c->id);
     char err[512];
     if (store_open(db, STORE_WRITE, &req.store, err, sizeof err) != 0) {

@@ -987,8 +987,6 @@ static int insert_tag(struct store *s, int64_t run_id, const char *tag)
 /* Appends each argument to runs.argv with SQLite's own JSON functions (no hand-made escaping). */
 static int store_argv(struct store *s, int64_t run_id, int argc, char **argv)
 {
-    if (!argv)
-        return 0; /* a run that `kbench run --resume` cannot plan again (a claim's sweep): argv stays NULL */
     sqlite3_stmt *st;
     if (prepare(s, "UPDATE runs SET argv = json_insert(coalesce(argv, '[]'), '$[#]', ?) WHERE id = ?", &st,
                 "store the run's arguments") != 0)
@@ -1236,7 +1234,7 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     id = sqlite3_last_insert_rowid(s->db);
     if (info->tag && insert_tag(s, id, info->tag) != 0)
         goto fail;
-    if (store_argv(s, id, info->argc, info->argv) != 0 || store_run_build(s, id, info) != 0 ||
+    if ((!info->no_resume && store_argv(s, id, info->argc, info->argv) != 0) || store_run_build(s, id, info) != 0 ||
         store_run_cpu_mask(s, id, info) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)

@@ -59,10 +59,12 @@ struct run_info {
     /* PAPI's version string; NULL: the papi_version of the machine_info most recently passed
      * to store_machine_upsert through the same handle, when that was this run's machine. */
     const char *papi_version;
-    /* The arguments after "run", stored as a JSON array so the run can be resumed; argv NULL:
-     * none (the run cannot be resumed by `kbench run --resume`). */
+    /* The arguments after "run", stored as a JSON array so the run can be resumed. */
     int argc;
     char **argv;
+    /* 1: no arguments are stored (runs.argv NULL): the run's sweep did not come from `kbench run`'s
+     * options (a claim's), so `kbench run --resume` cannot plan it again and says so */
+    int no_resume;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);

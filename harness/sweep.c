@@ -343,7 +343,7 @@ static int begin_run(const struct sweep_request *req, const struct plan *plan, c
                            .tag = req->tag, .kbench_version = mi.kbench_version, .compiler = mi.compiler,
                            .git_commit = mi.git_commit, .build_flags = mi.build_flags, .cpu_mask = mask,
                            .planned_cases = (int)plan->n, .papi_version = mi.papi_version,
-                           .argc = req->argc, .argv = req->argv };
+                           .argc = req->argc, .argv = req->argv, .no_resume = req->no_resume };
     int64_t machine_id = store_machine_upsert(req->store, &mi);
     int64_t run_id = machine_id > 0 ? store_run_begin(req->store, machine_id, &ri) : -1;
     if (run_id <= 0)

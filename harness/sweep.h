@@ -49,8 +49,11 @@ struct sweep_event {
     const char *text;
 };
 
-/* Returns 0 to go on, non-zero to stop after the current case (the run is then interrupted, as
- * by runner_request_stop, but nothing process-wide is set). */
+/* The events of a sweep come in this order: BEGIN, WARNING (the run's), CASES, then per case
+ * CASE_START, WARNING (the case's), CASE_DONE, then END; WAIT and ERROR where they happen.
+ * The return of CASE_DONE is heeded: non-zero stops the sweep before its next case (the run is
+ * then interrupted, as by runner_request_stop, but nothing process-wide is set: a dashboard's
+ * "stop" button); the others' is ignored. */
 typedef int (*sweep_event_fn)(const struct sweep_event *ev, void *ctx);
 
 struct sweep_request {
@@ -74,10 +77,11 @@ struct sweep_request {
     struct store *store;
     const char *tag;              /* NULL: untagged */
     const char *cmdline;          /* stored with the run: the command as a user can paste it */
-    /* The arguments `kbench run --resume` re-plans the run from (after "run"); argv NULL: the run
-     * is not resumable through `kbench run` (its sweep came from elsewhere, a claim's suite). */
+    /* The arguments `kbench run --resume` re-plans the run from (after "run"); no_resume: none are
+     * stored, as the sweep came from elsewhere (a claim's suite) and `kbench run` cannot plan it. */
     int argc;
     char **argv;
+    int no_resume;
 
     /* > 0: finish this unfinished run of this machine instead of starting one; the request must
      * plan what the run planned, and only the cases it has not stored are measured. */

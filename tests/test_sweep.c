@@ -155,6 +155,7 @@ static void test_outcomes_come_back_as_data(void **state)
     req.plan = &plan;
     req.plan_suite = "planted";
     req.tag = "api";
+    req.no_resume = 1;
     struct seen seen = { 0 };
     req.on_event = record_event;
     req.ctx = &seen;
@@ -200,7 +201,7 @@ static void test_outcomes_come_back_as_data(void **state)
     assert_int_equal(c.n, 4);
     for (int i = 0; i < 4; i++)
         assert_int_equal(c.status[i], res.cases[i].status);
-    /* a run without arguments cannot be resumed by `kbench run --resume`, and says so */
+    /* a run stored without resume arguments cannot be resumed by `kbench run --resume`, and says so */
     assert_int_equal(store_run_finish(st, res.run_id, "interrupted"), 0);
     assert_int_equal(store_run_resumable(st, res.run_id), -1);
     assert_non_null(strstr(store_errmsg(st), "without its arguments"));
