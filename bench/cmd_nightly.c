@@ -203,6 +203,8 @@ int cmd_nightly(int argc, char **argv)
     if (base < 0)
         return (int)-base;
 
+    /* the run measures through the sweep API (cli_run_sweep); these words are only what it stores
+     * as its arguments, the `kbench run` options that plan the same sweep again on --resume */
     char *run_argv[MAX_PASS + 8];
     int run_argc = 0;
     run_argv[run_argc++] = "--suite";
