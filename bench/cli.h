@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 #include "harness/store.h"
+#include "harness/progress.h"
+#include "harness/sweep.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SIGINT = 130, EXIT_SIGTERM = 143 };
 
@@ -130,8 +132,6 @@ int cmd_compare(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_import(int argc, char **argv);
-/* cmd_run, also giving the id of the run it started (untouched when none started). */
-int cmd_run_into(int argc, char **argv, int64_t *run_id);
 int cmd_calibrate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
@@ -159,6 +159,58 @@ int cli_open_store(const char *cmd, const char *path, enum store_mode mode, stru
 /* Parses a positive number ("2", "0.5", "1e-3"), or returns -1. */
 int cli_parse_double(const char *text, double min, double max, double *out);
 int cli_parse_int(const char *text, long min, long max, long *out);
+
+/* ---- sweeps (cli_sweep.c; cmd_run.c for the run options): run, claims and nightly measure through
+ * sweep_run and show its events the same way ---- */
+
+/* `kbench run`'s options, parsed (cmd_run.c). */
+#define CLI_RUN_MAX_AXES 32
+struct cli_run_args {
+    const char *db, *suite, *tag, *dump, *counters, *resume;
+    int shard_i, shard_n, dry_run, quiet, no_show, min_time_given, min_samples_given, min_samples_cap_given;
+    struct sweep_axis axes[CLI_RUN_MAX_AXES];
+    int n_axes;
+    struct runner_options ro;
+};
+/* Parses run's arguments (argv[0] "run"): 0, -1 after --help was printed, or EXIT_USAGE after an
+ * error ("kbench run: ..."). nightly hands its run options through it, so they mean the same. */
+int cli_run_parse(int argc, char **argv, struct cli_run_args *out);
+/* The same one option at a time, for a command that hands run options on (nightly): init, then
+ * each option by its long name (0 or EXIT_USAGE after saying why), then the checks between them. */
+void cli_run_args_init(struct cli_run_args *a);
+int cli_run_option(const char *long_name, const char *value, struct cli_run_args *a);
+int cli_run_check(struct cli_run_args *a);
+/* The sweep those arguments ask for: suite (quick when neither a suite nor an axis is given),
+ * axes, shard, tag and runner options; the rest of req is left as it is. */
+void cli_run_request(const struct cli_run_args *a, struct sweep_request *req);
+/* A new run as `kbench run` makes it (not --resume): plans the request of a (errors "kbench CMD: ..."),
+ * prints the plan for --dry-run, else opens the database, measures with progress on stderr, prints
+ * the results table unless no_show. argc/argv (after "run") are stored with the run so that
+ * `kbench run --resume` can finish it. Returns run's exit status; *out (may be NULL) gets the
+ * sweep's result, to release with sweep_result_free. */
+int cli_run_sweep(const struct cli_run_args *a, int argc, char **argv, const char *cmd, struct sweep_result *out);
+/* The arguments after "run" as a user can paste them: "kbench run --kernels 'attention.*'". */
+void cli_run_cmdline(int argc, char **argv, char *buf, size_t len);
+
+/* Prints a sweep's events on stderr as `kbench run` always has: the run line, warnings clear of
+ * the progress display, progress (a bar on a terminal, a line per case when piped), store waits
+ * and errors as "kbench CMD: ...". Pass cli_sweep_event and the printer as the request's
+ * on_event and ctx. */
+struct cli_sweep_printer {
+    const char *cmd;      /* "run", "claims", "nightly": errors say "kbench CMD: ..." */
+    const char *db_path;  /* named in the run line */
+    int quiet;
+    int cases_begun;      /* the progress display is up: warnings clear its line first */
+    struct progress prog;
+};
+int cli_sweep_event(const struct sweep_event *ev, void *ctx);
+/* "case ok: 1.2 ms ±0.4% 3.5 GFLOP/s (n=100)", or the error of a case that is not ok. */
+void cli_case_summary(const struct case_record *r, char *buf, size_t len);
+/* SIGINT and SIGTERM ask the sweep to stop (runner_request_stop); from before a run's row exists,
+ * so a signal between its creation and the first case still marks it interrupted. */
+void cli_catch_stop_signals(void);
+/* The exit status of a sweep stopped by a signal: 128 + it (130 SIGINT, 143 SIGTERM). */
+int cli_stop_status(void);
 
 /* ---- options shared by compare and nightly (compare_cli.c) ---- */
 struct compare_options;

@@ -2,17 +2,14 @@
  *
  * Each claim (datasets/claims/NAME.claim, reports/claims.h) names a candidate and a baseline
  * kernel, a sweep and a metric. For each, this command reuses a recent run of that sweep on this
- * machine (tagged claim-ID) or runs it through `kbench run` in a child process (so a claim's
- * sweep is an ordinary, resumable, inspectable run), judges the result, stores the verdict in
+ * machine (tagged claim-ID) or runs it through the sweep API (harness/sweep.h: an ordinary tagged,
+ * inspectable run, whose failure comes back as data), judges the result, stores the verdict in
  * the claims table and prints the table.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,96 +69,57 @@ static int find_reusable(const struct run_row *r, void *ctx)
     return 0;
 }
 
-/* Runs the claim's sweep through this same kbench; returns the run id, 0 when the run could not
- * be made (reason in why), or -130 when interrupted. */
+/* Runs the claim's sweep as an ordinary tagged run (progress on stderr, as `kbench run` shows it);
+ * returns the run id, 0 when the run could not be made (the sweep's own reason in why), or -130
+ * when interrupted. */
 static int64_t run_sweep(const struct options *o, const char *db, const struct claim *c, char *why, size_t whylen)
 {
-    /* This very binary, through /proc/self/exe: it still names the running program when the
-     * file was rebuilt or removed meanwhile (a long claims session beside a `make`). */
-    const char *self = "/proc/self/exe";
-    if (access(self, X_OK) != 0) {
-        snprintf(why, whylen, "cannot find the kbench executable (/proc/self/exe): %s", strerror(errno));
-        return 0;
-    }
-    char suite[] = "/tmp/kbench-claim-XXXXXX.suite";
-    int fd = mkstemps(suite, 6);
-    if (fd < 0 || write(fd, c->suite, strlen(c->suite)) != (ssize_t)strlen(c->suite)) {
-        snprintf(why, whylen, "cannot write a temporary suite: %s", strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(suite);
-        }
-        return 0;
-    }
-    close(fd);
-    char tag[80], max_time[32];
+    char tag[80], cmdline[256];
     snprintf(tag, sizeof tag, "claim-%s", c->id);
-    snprintf(max_time, sizeof max_time, "%g", c->max_time);
-    const char *argv[24];
-    int a = 0;
-    argv[a++] = "kbench"; argv[a++] = "run"; argv[a++] = "--suite"; argv[a++] = suite;
-    argv[a++] = "--tag"; argv[a++] = tag; argv[a++] = "--db"; argv[a++] = db; argv[a++] = "--no-show";
-    if (o->devices) { argv[a++] = "--devices"; argv[a++] = o->devices; }
-    if (!isnan(c->max_time)) { argv[a++] = "--max-time"; argv[a++] = max_time; }
-    argv[a] = NULL;
+    snprintf(cmdline, sizeof cmdline, "kbench claims --only %s%s%s", c->id, o->devices ? " --devices " : "",
+             o->devices ? o->devices : "");
+    struct cli_run_args ra;
+    cli_run_args_init(&ra);
+    if (!isnan(c->max_time))
+        ra.ro.max_time_s = c->max_time;
+    if (cli_run_check(&ra) != 0) { /* a short budget lowers the default minimum with it, as in run */
+        snprintf(why, whylen, "its sweep could not run: max_time %g", c->max_time);
+        return 0;
+    }
+    struct sweep_axis devices = { "devices", o->devices };
+    struct sweep_request req;
+    sweep_request_init(&req);
+    const char *file = strrchr(c->path, '/');
+    req.suite_text = c->suite;
+    req.suite_label = file ? file + 1 : c->path; /* the run's suite: the claim's file */
+    req.axes = &devices;
+    req.n_axes = o->devices ? 1 : 0;
+    req.ro = ra.ro;
+    req.tag = tag;
+    req.cmdline = cmdline;
+    req.no_resume = 1; /* its suite is the claim's: `kbench claims` runs it again, not `kbench run --resume` */
     fprintf(stderr, "kbench claims: %s: running its sweep\n", c->id);
-    /* The child's stderr comes through a pipe: echoed (the run's progress) and searched for the
-     * run's own error message, which becomes the verdict's reason if the run cannot be made. */
-    int pipefd[2];
-    if (pipe(pipefd) != 0) {
-        unlink(suite);
-        snprintf(why, whylen, "cannot make a pipe: %s", strerror(errno));
+    char err[512];
+    if (store_open(db, STORE_WRITE, &req.store, err, sizeof err) != 0) {
+        snprintf(why, whylen, "its sweep could not run: %s", err);
         return 0;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(pipefd[0]);
-        dup2(pipefd[1], STDERR_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDOUT_FILENO);
-        execv(self, (char *const *)argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    char last[256] = "";
-    FILE *from = fdopen(pipefd[0], "r");
-    if (from) {
-        char line[512];
-        while (fgets(line, sizeof line, from)) {
-            fputs(line, stderr);
-            if (strncmp(line, "kbench run:", 11) == 0)
-                snprintf(last, sizeof last, "%s", line + 12);
-        }
-        fclose(from);
-    } else {
-        close(pipefd[0]);
-    }
-    int status = 0;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    unlink(suite);
-    int code = pid < 0 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    last[strcspn(last, "\n")] = '\0';
-    if (code == 130)
-        return -130;
-    if (code != 0 && code != 1) {
-        snprintf(why, whylen, "its sweep could not run (exit %d)%s%s", code, *last ? ": " : "", last);
-        return 0;
-    }
-    struct store *st;
-    if (cli_open_store("claims", db, STORE_READ, &st) != 0) {
-        snprintf(why, whylen, "cannot reopen %s", db);
-        return 0;
-    }
-    char ref[96];
-    snprintf(ref, sizeof ref, "tag:%s", tag);
-    int64_t id = store_resolve_run(st, ref);
-    store_close(st);
-    if (id <= 0)
-        snprintf(why, whylen, "its run was not stored");
-    return id > 0 ? id : 0;
+    struct cli_sweep_printer printer = { .cmd = "claims", .db_path = db };
+    req.on_event = cli_sweep_event;
+    req.ctx = &printer;
+    struct sweep_result res;
+    int64_t id = 0;
+    if (sweep_run(&req, &res) != 0 || res.store_failed)
+        snprintf(why, whylen, "its sweep could not run: %s", res.error);
+    else if (res.interrupted)
+        id = -130;
+    else
+        id = res.run_id;
+    if (res.interrupted)
+        fprintf(stderr, "interrupted: run %lld marked interrupted; finished cases are stored\n", (long long)res.run_id);
+    sweep_result_free(&res);
+    store_close(req.store);
+    return id;
 }
 
 struct rows { struct result_row *v; long n, cap; };
@@ -411,6 +369,7 @@ int cmd_claims(int argc, char **argv)
                 }
             }
             if (!run_id) {
+                cli_catch_stop_signals(); /* Ctrl-C ends the sweep cleanly: its run is marked interrupted */
                 run_id = run_sweep(&o, db, c, why, sizeof why);
                 if (run_id == -130) {
                     rc = 130;

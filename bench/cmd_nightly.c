@@ -143,8 +143,12 @@ int cmd_nightly(int argc, char **argv)
     struct compare_options o;
     struct cli_compare cc = { .n_threshold_for = 0 };
     compare_options_default(&o);
+    /* the run options, parsed as run parses them; and as words, stored with the run so that
+     * `kbench run --resume` can finish an interrupted night */
+    struct cli_run_args ra;
+    cli_run_args_init(&ra);
     char *pass[MAX_PASS];
-    char pass_names[MAX_PASS][32]; /* the option names handed on to kbench run */
+    char pass_names[MAX_PASS][32];
     int n_pass = 0, opt;
     struct cli_parser p;
     cli_parser_init(&p, &cli_cmd_nightly, argc, argv);
@@ -165,6 +169,8 @@ int cmd_nightly(int argc, char **argv)
         case OPT_PASS_FLAG:
             if (n_pass + 2 > MAX_PASS)
                 return cli_usage_error("nightly", "too many options for kbench run");
+            if ((rc = cli_run_option(p.long_name, p.arg, &ra)) != 0)
+                return rc;
             snprintf(pass_names[n_pass], sizeof pass_names[n_pass], "--%s", p.long_name);
             pass[n_pass] = pass_names[n_pass];
             n_pass++;
@@ -176,6 +182,8 @@ int cmd_nightly(int argc, char **argv)
                 return rc;
         }
     }
+    if ((rc = cli_run_check(&ra)) != 0)
+        return rc;
     if (promote && (strncmp(baseline, "tag:", 4) != 0 || !baseline[4] || strchr(baseline + 4, ':')))
         return cli_usage_error("nightly", "--promote needs the baseline as tag:NAME (got '%s')", baseline);
     if ((rc = cli_compare_finish("nightly", suite, 0, &o, &cc)) != 0)
@@ -195,9 +203,10 @@ int cmd_nightly(int argc, char **argv)
     if (base < 0)
         return (int)-base;
 
+    /* the run measures through the sweep API (cli_run_sweep); these words are only what it stores
+     * as its arguments, the `kbench run` options that plan the same sweep again on --resume */
     char *run_argv[MAX_PASS + 8];
     int run_argc = 0;
-    run_argv[run_argc++] = "run";
     run_argv[run_argc++] = "--suite";
     run_argv[run_argc++] = (char *)suite;
     run_argv[run_argc++] = "--db";
@@ -206,9 +215,15 @@ int cmd_nightly(int argc, char **argv)
     for (int i = 0; i < n_pass; i++)
         run_argv[run_argc++] = pass[i];
     run_argv[run_argc] = NULL;
-    int64_t cand = 0;
-    int run_rc = cmd_run_into(run_argc, run_argv, &cand);
-    if (cand <= 0 || run_rc == EXIT_USAGE || run_rc == 130) {
+    ra.suite = suite;
+    ra.db = db_path;
+    ra.no_show = 1;
+    struct sweep_result run;
+    int run_rc = cli_run_sweep(&ra, run_argc, run_argv, "nightly", &run);
+    int64_t cand = run.run_id;
+    int incomplete = cand <= 0 || run.interrupted || run.store_failed;
+    sweep_result_free(&run);
+    if (incomplete) {
         fprintf(stderr, "kbench nightly: the run did not complete (exit %d); nothing compared\n", run_rc);
         return run_rc ? run_rc : EXIT_USAGE;
     }

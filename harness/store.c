@@ -1101,8 +1101,8 @@ int store_run_resumable(struct store *s, int64_t run_id)
         if (status && strcmp(status, "complete") == 0)
             fail(s, "run %lld in %s is complete: nothing to resume", (long long)run_id, s->path);
         else if (sqlite3_column_int(st, 1))
-            fail(s, "run %lld in %s was stored without its arguments (before kbench could resume runs)",
-                 (long long)run_id, s->path);
+            fail(s, "run %lld in %s was stored without its arguments (before kbench could resume runs, or by "
+                 "another command than 'kbench run')", (long long)run_id, s->path);
         else
             rc = 0;
     } else {
@@ -1234,7 +1234,7 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     id = sqlite3_last_insert_rowid(s->db);
     if (info->tag && insert_tag(s, id, info->tag) != 0)
         goto fail;
-    if (store_argv(s, id, info->argc, info->argv) != 0 || store_run_build(s, id, info) != 0 ||
+    if ((!info->no_resume && store_argv(s, id, info->argc, info->argv) != 0) || store_run_build(s, id, info) != 0 ||
         store_run_cpu_mask(s, id, info) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)

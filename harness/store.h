@@ -62,6 +62,9 @@ struct run_info {
     /* The arguments after "run", stored as a JSON array so the run can be resumed. */
     int argc;
     char **argv;
+    /* 1: no arguments are stored (runs.argv NULL): the run's sweep did not come from `kbench run`'s
+     * options (a claim's), so `kbench run --resume` cannot plan it again and says so */
+    int no_resume;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);

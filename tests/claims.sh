@@ -1,5 +1,5 @@
 #!/bin/sh
-# claims.sh - `kbench claims` end to end: a claim file runs its sweep through `kbench run`,
+# claims.sh - `kbench claims` end to end: a claim file runs its sweep (the sweep API, as `kbench run` does),
 # is judged, stored and shown; a second call reuses the run; a claim whose kernel is missing is
 # "cannot be tested" without running anything; bad input exits 2.
 . "${top_srcdir:-.}/tests/lib.sh"
@@ -76,6 +76,32 @@ printf 'id = x\nmetric = fastest\n' >"$TMP/claims/03-bad.claim"
 expect_exit 2 "a malformed claim file" "$KBENCH" claims --claims "$TMP/claims" --db "$DB" --list
 expect_text "$TMP/err" "03-bad.claim:2:10: unknown metric 'fastest'" "names file, line and column"
 rm "$TMP/claims/03-bad.claim"
+# a sweep that cannot be planned: its reason comes back from the sweep itself (not from another
+# process's stderr) and becomes the verdict's
+mkdir "$TMP/bad"
+cat >"$TMP/bad/01-bad-shape.claim" <<'CLAIM'
+id          = bad-shape
+paper       = A test paper
+quote       = grouped heads that do not divide
+metric      = speedup
+candidate   = attention.flash
+baseline    = attention.reference
+paper_value = 1.5
+[run]
+heads    = 3
+kv_heads = 2
+seq      = 128
+CLAIM
+expect_exit 0 "a claim whose sweep cannot be planned" "$KBENCH" claims --claims "$TMP/bad" --db "$TMP/bad.db"
+expect_text "$TMP/out" "its sweep could not run: --heads 3 is not a multiple of --kv-heads 2" "the planner's reason is the verdict's"
+expect_eq "$("$SQLITE3" "$TMP/bad.db" "SELECT verdict || ' ' || (run_id IS NULL) FROM claims;")" "cannot be tested here 1" "stored untestable, with no run"
+# claims and nightly measure through the sweep API: neither runs kbench as a child nor reads its text
+if grep -nE 'exec[lv]|/proc/self/exe|popen|"kbench run:' "$top_srcdir/bench/cmd_claims.c" "$top_srcdir/bench/cmd_nightly.c"; then
+    bad "cmd_claims.c or cmd_nightly.c runs kbench or parses its output"
+else
+    ok "cmd_claims.c and cmd_nightly.c call the sweep directly"
+fi
+
 expect_exit 0 "the shipped claims list" "$KBENCH" claims --list
 expect_text "$TMP/out" "lightning-attention-2" "shipped claim 1 listed"
 finish
