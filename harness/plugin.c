@@ -164,18 +164,20 @@ static int probe(const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "cannot probe plugin %s: waitpid: %s", path, strerror(errno));
             return -1;
         }
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        snprintf(err, errlen, "plugin %s crashed while loading (signal %d, %s): in a constructor or in "
-                 "kbench_plugin_register; it was not loaded", path, sig, strsignal(sig));
+    /* exit 0: loaded; 2: refused with a message; anything else is a crash, also when a sanitizer
+     * runtime caught the signal and turned it into an exit status */
+    if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 2)) {
+        char how[64];
+        if (WIFSIGNALED(status))
+            snprintf(how, sizeof how, "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(how, sizeof how, "its loading process exited %d", WEXITSTATUS(status));
+        snprintf(err, errlen, "plugin %s crashed while loading (%s): in a constructor or in "
+                 "kbench_plugin_register; it was not loaded", path, how);
         return -1;
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        if (*msg)
-            snprintf(err, errlen, "%s", msg);
-        else
-            snprintf(err, errlen, "plugin %s ended its loading process (exit %d)", path,
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "%s", *msg ? msg : "plugin refused without a message");
         return -1;
     }
     return 0;
