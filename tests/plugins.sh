@@ -60,6 +60,13 @@ if command -v c++ >/dev/null 2>&1; then
         && ok "<kbench/kbench.h> compiles as C++" || { bad "<kbench/kbench.h> as C++"; sed 's/^/# /' "$TMP/cc.err" | head -5; }
 fi
 
+# docs/plugins.md shows the smallest plugin whole: it is the example's file, line for line
+sed -n '/^```c$/,/^```$/p' "$src/docs/plugins.md" | sed '1d;$d' >"$TMP/doc_smallest.c"
+if cmp -s "$TMP/doc_smallest.c" "$src/examples/smallest/smallest.c"; then ok "docs/plugins.md shows examples/smallest/smallest.c as it is"
+else bad "docs/plugins.md's smallest plugin differs from examples/smallest/smallest.c"; fi
+lines=$(wc -l <"$src/examples/smallest/smallest.c" | tr -d ' ')
+expect_text "$src/docs/plugins.md" "The smallest plugin ($lines lines)" "docs/plugins.md gives its line count ($lines)"
+
 cd "$TMP/p" || exit 1
 DB="$TMP/plugins.db"
 
