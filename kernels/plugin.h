@@ -27,10 +27,17 @@ struct kbench_registrar;
  * every kernel needs); kbench then says why and refuses the whole plugin. */
 int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k);
 
+/* The entry points keep their C names in C++ (.cu) plugins, so kbench finds them. */
+#ifdef __cplusplus
+#define KBENCH_EXTERN_C extern "C"
+#else
+#define KBENCH_EXTERN_C
+#endif
+
 /* Writes both entry points for the kernels listed (pointers to const struct kb_kernel). */
 #define KBENCH_PLUGIN(...)                                                                          \
-    int kbench_plugin_abi(void);                                                                    \
-    int kbench_plugin_register(struct kbench_registrar *r);                                         \
+    KBENCH_EXTERN_C int kbench_plugin_abi(void);                                                    \
+    KBENCH_EXTERN_C int kbench_plugin_register(struct kbench_registrar *r);                         \
     int kbench_plugin_abi(void) { return KBENCH_ABI_VERSION; }                                      \
     int kbench_plugin_register(struct kbench_registrar *r)                                          \
     {                                                                                               \

@@ -187,4 +187,29 @@ expect_text "$TMP/err" "cannot read plugin ./libnothere.so: No such file or dire
 expect_exit 2 "a file that is no shared object" "$K" run --plugin ./abi.c --dry-run
 expect_text "$TMP/err" "cannot load plugin" "says it cannot load it"
 expect_eq "$(q "SELECT count(*) FROM runs;")" "3" "no refused plugin started a run"
+
+# ---- the CUDA example: built where nvcc is, run where a GPU is ----
+if command -v "${NVCC:-nvcc}" >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    if "${NVCC:-nvcc}" -O2 -std=c++17 -Xcompiler -Wall $cflags -shared -Xcompiler -fPIC -o libattention_naive_cuda.so \
+        "$src/examples/cuda-attention/attention_naive.cu" $libs >"$TMP/nvcc.err" 2>&1; then
+        ok "examples/cuda-attention compiles with nvcc and only pkg-config's flags"
+    else
+        bad "examples/cuda-attention does not compile"; sed 's/^/# /' "$TMP/nvcc.err" | head -10
+    fi
+    expect_exit 0 "list --plugin the CUDA example" "$K" list --plugin ./libattention_naive_cuda.so 'attention.naive@cuda.*'
+    expect_text "$TMP/out" "attention.naive  cuda.plugin" "its kernel is listed"
+    "$K" devices >"$TMP/devices" 2>&1
+    if grep -q '^cuda:0' "$TMP/devices"; then
+        expect_exit 0 "run the CUDA example on cuda:0" "$K" run --db "$DB" --plugin ./libattention_naive_cuda.so \
+            --devices cuda:0 --kernels 'attention.naive@cuda.plugin' --seq 33,256 --heads 4 --kv-heads 2 \
+            --head-dim 64,128 --causal 0,1 --max-time 0.05 --quiet --no-show
+        expect_eq "$(q "SELECT group_concat(DISTINCT status) FROM cases WHERE impl = 'cuda.plugin';")" "ok" \
+            "every CUDA case verified (status ok)"
+    else
+        echo "# no CUDA device: the CUDA example is built and listed, not run"
+    fi
+else
+    echo "# no nvcc: the CUDA example is not built"
+fi
 finish
