@@ -144,6 +144,10 @@ extern const struct cli_command cli_cmd_run, cli_cmd_list, cli_cmd_devices, cli_
     cli_cmd_runs, cli_cmd_show, cli_cmd_tui, cli_cmd_compare, cli_cmd_nightly, cli_cmd_history, cli_cmd_scaling,
     cli_cmd_report, cli_cmd_export, cli_cmd_import, cli_cmd_claims, cli_cmd_tag, cli_cmd_untag;
 
+/* Loads the plugins of $KBENCH_PLUGIN_PATH (harness/plugin.h): 0, or EXIT_USAGE after saying why
+ * ("kbench CMD: ..."). `kbench run --plugin PATH` loads one more as its option is parsed. */
+int cli_load_plugin_path(const char *cmd);
+
 /* The database to use: the --db value if given, else $KBENCH_DB, else ./kbench.db. */
 const char *cli_db_path(const char *flag_value);
 

@@ -6,6 +6,7 @@
 #include "bench/cli.h"
 #include "datasets/presets.h"
 #include "harness/plan.h"
+#include "harness/plugin.h"
 #include "kernels/kernel.h"
 #include "reports/json_writer.h"
 
@@ -40,6 +41,8 @@ static void print_long(const struct kb_kernel *k)
         if (axes & KB_AXIS_BIT(a))
             printf(" %s", kb_axis_info((enum kb_axis)a)->key);
     printf("\n");
+    if (kb_registry_origin(k))
+        printf("  plugin       %s\n", kb_registry_origin(k));
     printf("  description  %s\n\n", text_or_dash(k->description));
 }
 
@@ -105,7 +108,7 @@ static void print_presets(void)
     }
 }
 
-enum { OPT_LONG = 'l', OPT_AXES = 256, OPT_PRESETS, OPT_FORMAT };
+enum { OPT_LONG = 'l', OPT_AXES = 256, OPT_PRESETS, OPT_FORMAT, OPT_PLUGIN };
 
 static const struct cli_option options[] = {
     { "long", 'l', OPT_LONG, NULL, CLI_TEXT,
@@ -116,6 +119,9 @@ static const struct cli_option options[] = {
     { "presets", 0, OPT_PRESETS, NULL, CLI_TEXT, "the model shape presets ('preset = NAME' in a suite, --preset NAME)",
       NULL, 0 },
     { "format", 0, OPT_FORMAT, "FMT", CLI_CHOICE, "text or json (text): json is one array of kernels", "text json", 0 },
+    { "plugin", 0, OPT_PLUGIN, "PATH", CLI_FILE,
+      "also list the kernels of a plugin (a shared object; repeatable; $KBENCH_PLUGIN_PATH's are always listed)",
+      NULL, 0 },
     CLI_END_OPTIONS,
 };
 
@@ -130,7 +136,8 @@ const struct cli_command cli_cmd_list = {
     .summary = "list the kernels compiled in",
     .synopsis = "[PATTERN] [--long] [--format text|json]\n--axes | --presets",
     .description = "Lists the kernels compiled into kbench: name, implementation, family, the dtypes it "
-                   "accepts and what it is.",
+                   "accepts and what it is. Kernels of plugins (--plugin, $KBENCH_PLUGIN_PATH) follow, their "
+                   "description ending in [plugin FILE].",
     .options = options,
     .operands = operands,
     .max_operands = 1,
@@ -170,6 +177,8 @@ static void print_json(const struct kb_kernel *const *shown, size_t m)
         jw_close(&w, ']');
         jw_key(&w, "description");
         jw_string_or_null(&w, k->description);
+        jw_key(&w, "plugin");
+        jw_string_or_null(&w, kb_registry_origin(k));
         jw_close(&w, '}');
     }
     jw_close(&w, ']');
@@ -180,6 +189,9 @@ int cmd_list(int argc, char **argv)
 {
     const char *pattern = NULL;
     int long_form = 0, json = 0;
+    int rc = cli_load_plugin_path("list");
+    if (rc != 0)
+        return rc;
     struct cli_parser p;
     cli_parser_init(&p, &cli_cmd_list, argc, argv);
     int c;
@@ -193,6 +205,12 @@ int cmd_list(int argc, char **argv)
                 return cli_usage_error("list", "bad --format '%s' (expected text or json)", p.arg);
             json = strcmp(p.arg, "json") == 0;
             break;
+        case OPT_PLUGIN: {
+            char err[1536];
+            if (plugin_load(p.arg, err, sizeof err) != 0)
+                return cli_input_error("list", "%s", err);
+            break;
+        }
         case CLI_STOP: return p.status;
         }
     }
@@ -240,8 +258,11 @@ int cmd_list(int argc, char **argv)
             const struct kb_kernel *k = shown[i];
             char dtypes[64];
             dtype_list(k->dtypes, dtypes, sizeof dtypes);
-            printf("%-*s  %-*s  %-*s  %-*s  %s\n", wname, k->name, wimpl, text_or_dash(k->impl), wfam,
+            printf("%-*s  %-*s  %-*s  %-*s  %s", wname, k->name, wimpl, text_or_dash(k->impl), wfam,
                    text_or_dash(kb_family_name(k->family)), wdt, dtypes, text_or_dash(k->description));
+            if (kb_registry_origin(k))
+                printf(" [plugin %s]", kb_registry_origin(k));
+            putchar('\n');
         }
     }
     free(shown);

@@ -95,6 +95,8 @@ static const struct cli_option options[] = {
     { "min-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "sample at least this long", NULL, 0 },
     { "noise", 0, OPT_PASS_ARG, "F", CLI_TEXT, "noise target of the median's CI", NULL, 0 },
     { "timeout", 0, OPT_PASS_ARG, "S", CLI_TEXT, "kill a case after S seconds", NULL, 0 },
+    { "plugin", 0, OPT_PASS_ARG, "PATH", CLI_FILE,
+      "load kernels from a plugin, as kbench run --plugin (repeatable; $KBENCH_PLUGIN_PATH's are loaded too)", NULL, 0 },
     { "min-samples", 0, OPT_PASS_ARG, "N", CLI_TEXT, "take at least N samples (10)", NULL, 0 },
     { "min-samples-cap", 0, OPT_PASS_ARG, "S", CLI_TEXT, "seconds of sampling the minimum may take (10)", NULL, 0 },
     { "max-samples", 0, OPT_PASS_ARG, "N", CLI_TEXT, "take at most N samples", NULL, 0 },
@@ -147,6 +149,8 @@ int cmd_nightly(int argc, char **argv)
      * `kbench run --resume` can finish an interrupted night */
     struct cli_run_args ra;
     cli_run_args_init(&ra);
+    if ((rc = cli_load_plugin_path("nightly")) != 0)
+        return rc;
     char *pass[MAX_PASS];
     char pass_names[MAX_PASS][32];
     int n_pass = 0, opt;

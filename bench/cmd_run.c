@@ -11,6 +11,7 @@
 #endif
 #include "bench/cli.h"
 #include "harness/machine.h"
+#include "harness/plugin.h"
 #include "harness/sweep.h"
 #include "reports/reports.h"
 
@@ -18,7 +19,7 @@ enum {
     OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_PRESET, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
-    OPT_NO_ISOLATE, OPT_RESUME,
+    OPT_NO_ISOLATE, OPT_RESUME, OPT_PLUGIN,
     OPT_METRICS, OPT_NO_METRICS, OPT_MIN_SAMPLES_CAP, OPT_THROTTLE_THRESHOLD, OPT_INCLUDE_THROTTLED,
     OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
@@ -73,6 +74,9 @@ static const struct cli_option options[] = {
       "SM/memory throughput, occupancy, tensor pipe, L2 hits)", NULL, 0 },
     { "no-metrics", 0, OPT_NO_METRICS, NULL, CLI_TEXT, "skip the GPU metrics pass", NULL, 0 },
     CLI_HEADING("other"),
+    { "plugin", 0, OPT_PLUGIN, "PATH", CLI_FILE,
+      "load kernels from a shared object built against <kbench/kbench.h> (repeatable; also every *.so in the "
+      "folders of $KBENCH_PLUGIN_PATH); its path and sha256 are stored with the run (docs/plugins.md)", NULL, 0 },
     { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
     { "tag", 0, OPT_TAG, "NAME", CLI_TEXT, "tag the run (later: 'kbench show tag:NAME'; 'kbench tag' adds one)",
       NULL, 0 },
@@ -217,6 +221,14 @@ static int run_option(int opt, const char *optarg, struct cli_run_args *cfg)
     case OPT_NO_SHOW: cfg->no_show = 1; break;
     case OPT_NO_ISOLATE: cfg->ro.isolate = 0; break;
     case OPT_RESUME: cfg->resume = optarg; break;
+    case OPT_PLUGIN: {
+        /* loaded as soon as it is named, before planning: its kernels must be in the registry
+         * for --kernels to match them, and before any case is forked */
+        char err[1536];
+        if (plugin_load(optarg, err, sizeof err) != 0)
+            return cli_input_error("run", "%s", err);
+        break;
+    }
     case OPT_COUNTERS: cfg->counters = optarg; cfg->ro.papi_events = optarg; break;
     case OPT_NO_COUNTERS: cfg->ro.papi_events = ""; break;
     case OPT_METRICS: cfg->ro.cupti_metrics = optarg; break;
@@ -283,9 +295,20 @@ int cli_run_option(const char *name, const char *value, struct cli_run_args *cfg
     return cli_usage_error("run", "no option --%s", name);
 }
 
+int cli_load_plugin_path(const char *cmd)
+{
+    char err[1536];
+    if (plugin_load_path_env(err, sizeof err) != 0)
+        return cli_input_error(cmd, "%s", err);
+    return 0;
+}
+
 int cli_run_parse(int argc, char **argv, struct cli_run_args *cfg)
 {
     cli_run_args_init(cfg);
+    int env_rc = cli_load_plugin_path("run");
+    if (env_rc != 0)
+        return env_rc;
     struct cli_parser p;
     cli_parser_init(&p, &cli_cmd_run, argc, argv);
     int opt, rc;

@@ -45,6 +45,12 @@ const struct cli_command cli_cmd_show = {
     .example = "kbench show tag:nightly --kernel 'attention.flash*' --db results.db",
 };
 
+static int print_plugin(const struct run_plugin *p, void *ctx)
+{
+    fprintf(ctx, "  plugin    %s (sha256 %s, %d kernel%s)\n", p->path, p->sha256, p->kernels, p->kernels == 1 ? "" : "s");
+    return 0;
+}
+
 static void print_header(FILE *out, struct store *st, const struct run_row *r, const struct machine_info *m)
 {
     char commit[64], flags[512];
@@ -76,7 +82,9 @@ static void print_header(FILE *out, struct store *st, const struct run_row *r, c
             *m->compiler ? m->compiler : "compiler not recorded");
     if (*flags)
         fprintf(out, "  build     %s\n", flags);
-    fprintf(out, "  command   %s\n\n", r->cmdline);
+    fprintf(out, "  command   %s\n", r->cmdline);
+    store_list_run_plugins(st, r->id, print_plugin, out);
+    fputc('\n', out);
 }
 
 struct gpu_section {

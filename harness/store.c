@@ -1044,6 +1044,49 @@ static int store_run_cpu_mask(struct store *s, int64_t run_id, const struct run_
     return rc;
 }
 
+static int store_run_plugins(struct store *s, int64_t run_id, const struct run_info *info)
+{
+    for (int i = 0; i < info->n_plugins; i++) {
+        sqlite3_stmt *st;
+        if (prepare(s, "INSERT INTO run_plugins (run_id, path, sha256, kernels) VALUES (?, ?, ?, ?)", &st,
+                    "store the run's plugins") != 0)
+            return -1;
+        const struct run_plugin *p = &info->plugins[i];
+        int bad = sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK;
+        bad += bind_text(st, 2, p->path) != SQLITE_OK;
+        bad += bind_text(st, 3, p->sha256) != SQLITE_OK;
+        bad += sqlite3_bind_int(st, 4, p->kernels) != SQLITE_OK;
+        int rc = bad || sqlite3_step(st) != SQLITE_DONE ? fail_sql(s, "store the run's plugins") : 0;
+        sqlite3_finalize(st);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int store_list_run_plugins(struct store *s, int64_t run_id, int (*fn)(const struct run_plugin *p, void *ctx),
+                           void *ctx)
+{
+    sqlite3_stmt *st;
+    /* prepared directly: a read-only database older than version 12 has no such table, and no plugins */
+    if (sqlite3_prepare_v2(s->db, "SELECT path, sha256, kernels FROM run_plugins WHERE run_id = ? ORDER BY rowid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, run_id);
+    int rc, stop = 0;
+    while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct run_plugin p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.path, sizeof p.path, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(p.sha256, sizeof p.sha256, "%s", (const char *)sqlite3_column_text(st, 1));
+        p.kernels = sqlite3_column_int(st, 2);
+        stop = fn(&p, ctx);
+    }
+    int bad = !stop && rc != SQLITE_DONE;
+    sqlite3_finalize(st);
+    return bad ? fail_sql(s, "read the run's plugins") : 0;
+}
+
 void store_get_run_cpu_mask(struct store *s, int64_t run_id, struct run_cpu_mask *out)
 {
     memset(out, 0, sizeof *out);
@@ -1235,7 +1278,7 @@ int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *in
     if (info->tag && insert_tag(s, id, info->tag) != 0)
         goto fail;
     if ((!info->no_resume && store_argv(s, id, info->argc, info->argv) != 0) || store_run_build(s, id, info) != 0 ||
-        store_run_cpu_mask(s, id, info) != 0)
+        store_run_cpu_mask(s, id, info) != 0 || store_run_plugins(s, id, info) != 0)
         goto fail;
     if (exec_sql(s, "COMMIT", "start a run") != 0)
         goto fail;

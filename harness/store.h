@@ -45,6 +45,13 @@ struct run_cpu_mask {
     double peak_f32_core; /* the nominal f32 per-core peak under it, FLOP/s; 0 unknown */
 };
 
+/* A plugin a run loaded: its absolute path, the sha256 of the file, how many kernels it added. */
+struct run_plugin {
+    char path[4096];
+    char sha256[65];
+    int kernels;
+};
+
 struct run_info {
     char uuid[37];          /* filled by store_run_begin */
     const char *cmdline;
@@ -65,6 +72,9 @@ struct run_info {
     /* 1: no arguments are stored (runs.argv NULL): the run's sweep did not come from `kbench run`'s
      * options (a claim's), so `kbench run --resume` cannot plan it again and says so */
     int no_resume;
+    /* The plugins loaded for the run (harness/plugin.h), stored in run_plugins. */
+    const struct run_plugin *plugins;
+    int n_plugins;
 };
 /* Starts a run (status "running"); returns its id and fills info->uuid. */
 int64_t store_run_begin(struct store *s, int64_t machine_id, struct run_info *info);
@@ -118,6 +128,10 @@ void store_get_run_build(struct store *s, int64_t run_id, char *commit, size_t c
 /* The run's KBENCH_CPU_FEATURES mask; mask "" (and peak 0) for a run without one, an older run,
  * or a database older than v11 opened without migrating. */
 void store_get_run_cpu_mask(struct store *s, int64_t run_id, struct run_cpu_mask *out);
+/* The plugins of a run, in load order, each to fn (a non-zero return stops). A database older
+ * than version 12 has none. 0, or -1 (store_errmsg). */
+int store_list_run_plugins(struct store *s, int64_t run_id, int (*fn)(const struct run_plugin *p, void *ctx),
+                           void *ctx);
 
 struct result_row {
     int64_t case_id, run_id;

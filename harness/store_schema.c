@@ -467,6 +467,18 @@ static const char schema_v11[] =
     "ALTER TABLE runs ADD COLUMN cpu_features TEXT;\n"
     "ALTER TABLE runs ADD COLUMN peak_f32_core REAL;\n";
 
+/* Version 12: the plugins a run loaded (kbench run --plugin, $KBENCH_PLUGIN_PATH): each file's
+ * absolute path and the sha256 of its bytes when it was loaded, so a result says exactly which
+ * code ran. Runs without plugins have no rows. */
+static const char schema_v12[] =
+    "CREATE TABLE run_plugins (\n"
+    "    run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    path    TEXT NOT NULL,\n"
+    "    sha256  TEXT NOT NULL,\n"
+    "    kernels INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (run_id, path)\n"
+    ");\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -480,6 +492,7 @@ static const struct store_migration migrations[] = {
     { 9, "v_latest_results: the newest result of each case, not each machine's newest run; causal NULL for MoE and quantization cases", schema_v9 },
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
+    { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

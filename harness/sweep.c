@@ -1,5 +1,6 @@
 /* sweep.c - plan, store, measure, store, finish; or resume (sweep.h). */
 #include "harness/sweep.h"
+#include "harness/plugin.h"
 
 #include <errno.h>
 #include <math.h>
@@ -344,8 +345,22 @@ static int begin_run(const struct sweep_request *req, const struct plan *plan, c
                            .git_commit = mi.git_commit, .build_flags = mi.build_flags, .cpu_mask = mask,
                            .planned_cases = (int)plan->n, .papi_version = mi.papi_version,
                            .argc = req->argc, .argv = req->argv, .no_resume = req->no_resume };
+    /* the plugins loaded in this process, stored with the run (provenance: path and sha256) */
+    size_t np = plugin_count();
+    struct run_plugin *plugins = np ? calloc(np, sizeof *plugins) : NULL;
+    if (np && !plugins)
+        return fail(res, SWEEP_ERR_INPUT, "out of memory");
+    for (size_t i = 0; i < np; i++) {
+        const struct plugin_info *p = plugin_get(i);
+        snprintf(plugins[i].path, sizeof plugins[i].path, "%s", p->path);
+        memcpy(plugins[i].sha256, p->sha256, sizeof plugins[i].sha256);
+        plugins[i].kernels = p->kernels;
+    }
+    ri.plugins = plugins;
+    ri.n_plugins = (int)np;
     int64_t machine_id = store_machine_upsert(req->store, &mi);
     int64_t run_id = machine_id > 0 ? store_run_begin(req->store, machine_id, &ri) : -1;
+    free(plugins);
     if (run_id <= 0)
         return fail(res, SWEEP_ERR_INPUT, "%s", store_errmsg(req->store));
     res->run_id = run_id;

@@ -245,10 +245,16 @@ struct kb_kernel {
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */
 
-/* Every kernel compiled in, in a stable order; *n receives the count. */
+/* Every kernel: those compiled in, in a stable order, then those plugins added (in the order
+ * they were loaded); *n receives the count. */
 const struct kb_kernel *const *kb_registry_all(size_t *n);
 /* The kernel with this name and impl (impl NULL: the first with that name), or NULL. */
 const struct kb_kernel *kb_registry_find(const char *name, const char *impl);
+/* Adds a kernel after the others (a plugin's; origin: the file it came from). 0, or -1 with a
+ * message in err: a name@impl that a built-in kernel or an earlier addition has (naming both). */
+int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, size_t errlen);
+/* The file a kernel was added from, or NULL for a built-in kernel. */
+const char *kb_registry_origin(const struct kb_kernel *k);
 /* The axes the kernel sweeps: k->axes, or its family's set when that is 0. */
 uint64_t kb_kernel_axes(const struct kb_kernel *k);
 /* 1 when the kernel matches a shell-style pattern against "name" or "name@impl"

@@ -7,6 +7,7 @@
 
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/attention/attention.h"
@@ -118,21 +119,78 @@ static const struct kb_kernel *const registry[] = {
 #endif
 };
 
+/* Kernels added at run time (plugins'), after the built-in ones, with the file each came from;
+ * `all` is the built-in array followed by them, rebuilt on each addition. */
+static struct {
+    const struct kb_kernel **all;
+    const char **origin; /* parallel to the additions */
+    size_t n;            /* additions */
+} added;
+
+#define BUILTIN_COUNT (sizeof registry / sizeof registry[0])
+
 const struct kb_kernel *const *kb_registry_all(size_t *n)
 {
-    *n = sizeof registry / sizeof registry[0];
-    return registry;
+    *n = BUILTIN_COUNT + added.n;
+    return added.n ? (const struct kb_kernel *const *)added.all : registry;
 }
 
 const struct kb_kernel *kb_registry_find(const char *name, const char *impl)
 {
     if (!name)
         return NULL;
-    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
-        const struct kb_kernel *k = registry[i];
+    size_t n;
+    const struct kb_kernel *const *all = kb_registry_all(&n);
+    for (size_t i = 0; i < n; i++) {
+        const struct kb_kernel *k = all[i];
         if (strcmp(k->name, name) == 0 && (!impl || strcmp(k->impl, impl) == 0))
             return k;
     }
+    return NULL;
+}
+
+int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, size_t errlen)
+{
+    if (!k || !k->name || !k->impl) {
+        snprintf(err, errlen, "a kernel without a name or impl");
+        return -1;
+    }
+    const struct kb_kernel *had = kb_registry_find(k->name, k->impl);
+    if (had) {
+        const char *from = kb_registry_origin(had);
+        snprintf(err, errlen, "%s@%s is already defined by %s", k->name, k->impl, from ? from : "kbench itself (built in)");
+        return -1;
+    }
+    size_t total = BUILTIN_COUNT + added.n + 1;
+    const struct kb_kernel **all = realloc(added.all, total * sizeof *all);
+    if (!all) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    added.all = all;
+    const char **origin_v = realloc(added.origin, (added.n + 1) * sizeof *origin_v);
+    char *copy = strdup(origin ? origin : "");
+    if (!origin_v || !copy) {
+        free(copy);
+        if (origin_v)
+            added.origin = origin_v;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    added.origin = origin_v;
+    if (added.n == 0)
+        memcpy(added.all, registry, sizeof registry);
+    added.all[BUILTIN_COUNT + added.n] = k;
+    added.origin[added.n] = copy;
+    added.n++;
+    return 0;
+}
+
+const char *kb_registry_origin(const struct kb_kernel *k)
+{
+    for (size_t i = 0; i < added.n; i++)
+        if (added.all[BUILTIN_COUNT + i] == k)
+            return added.origin[i];
     return NULL;
 }
 

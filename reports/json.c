@@ -419,6 +419,20 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id)
 
 /* ---- a run's fields (json_writer.h) ---- */
 
+static int jw_plugin(const struct run_plugin *p, void *ctx)
+{
+    struct jw *w = ctx;
+    jw_open(w, '{', 1);
+    jw_key(w, "path");
+    jw_string(w, p->path);
+    jw_key(w, "sha256");
+    jw_string(w, p->sha256);
+    jw_key(w, "kernels");
+    jw_int(w, p->kernels);
+    jw_close(w, '}');
+    return 0;
+}
+
 void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int with_machine)
 {
     jw_key(w, "id");
@@ -468,6 +482,11 @@ void jw_run_fields(struct jw *w, struct store *s, const struct run_row *r, int w
     jw_string_or_null(w, mask.mask);
     jw_key(w, "cpu_features");
     jw_string_or_null(w, *mask.mask ? mask.features : "");
+    /* the plugins the run loaded (docs/plugins.md): [] for a run of built-in kernels only */
+    jw_key(w, "plugins");
+    jw_open(w, '[', 0);
+    store_list_run_plugins(s, r->id, jw_plugin, w);
+    jw_close(w, ']');
     jw_key(w, "peak_f32_core");
     if (mask.peak_f32_core > 0) jw_number(w, mask.peak_f32_core); else jw_null(w);
     jw_key(w, "planned_cases");
