@@ -31,15 +31,21 @@ start() { # each pane its own server: a server being killed cannot take the new 
 }
 # snap NAME: the pane's text into $CAPS/NAME.txt (and $PANE)
 snap() { PANE="$CAPS/$1.txt"; T capture-pane -J -p -t t > "$PANE"; }
-# wait_for TEXT NAME: captures until TEXT shows (at most 30 s), then keeps the capture as NAME
+# wait_for TEXT NAME: captures until TEXT shows and the screen has settled (two captures alike:
+# tmux can be caught halfway through a redraw, the first line new and the rest not yet), at most
+# 30 s, then keeps the capture as NAME
 wait_for() {
-    i=0
+    i=0; last=""
     while [ $i -lt 300 ]; do
         snap "$2"
-        grep -qF -- "$1" "$PANE" && return 0
-        sleep 0.1; i=$((i + 1))
+        if grep -qF -- "$1" "$PANE"; then
+            now=$(cat "$PANE")
+            [ "$now" = "$last" ] && return 0
+            last=$now
+        fi
+        sleep 0.05; i=$((i + 1))
     done
-    return 1
+    grep -qF -- "$1" "$PANE" # shown but never still (a live clock): take it as it is
 }
 # wait_count REGEX N NAME: captures until N lines match REGEX (at most 30 s): a screen may be
 # caught between two redraws, so a count is read from the state it settles in, never after a
