@@ -135,21 +135,7 @@ static void print_ceilings(const char *db)
 
 static int json_ceiling(const struct ceiling *c, void *ctx)
 {
-    struct jw *w = ctx;
-    jw_open(w, '{', 1);
-    jw_key(w, "device");
-    jw_string(w, c->device);
-    jw_key(w, "name");
-    jw_string(w, c->name);
-    jw_key(w, "value");
-    jw_number(w, c->value);
-    jw_key(w, "unit");
-    jw_string(w, c->unit);
-    jw_key(w, "method");
-    jw_string_or_null(w, c->method);
-    jw_key(w, "measured_at");
-    jw_string_or_null(w, c->measured_at);
-    jw_close(w, '}');
+    jw_ceiling(ctx, c);
     return 0;
 }
 

@@ -254,7 +254,7 @@ static int write_counter(const struct kb_counter *k, void *ctx)
     return 0;
 }
 
-static int write_ceiling(struct jw *w, const struct ceiling *c)
+void jw_ceiling(struct jw *w, const struct ceiling *c)
 {
     jw_open(w, '{', 1);
     jw_key(w, "device"); jw_string(w, c->device);
@@ -264,7 +264,6 @@ static int write_ceiling(struct jw *w, const struct ceiling *c)
     jw_key(w, "method"); jw_string_or_null(w, c->method);
     jw_key(w, "measured_at"); jw_string(w, c->measured_at);
     jw_close(w, '}');
-    return 0;
 }
 
 /* Export v2: the measured ceilings and where the roofline's numbers came from. */
@@ -278,7 +277,7 @@ static void write_environment(struct jw *w, const struct roofline *roof)
     jw_key(w, "ceilings");
     jw_open(w, '[', 0);
     for (int i = 0; i < roof->count; i++)
-        write_ceiling(w, &roof->ceilings[i]);
+        jw_ceiling(w, &roof->ceilings[i]);
     jw_close(w, ']');
     jw_close(w, '}');
 }

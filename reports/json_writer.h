@@ -29,6 +29,10 @@ void jw_bool(struct jw *w, int v);
 
 struct store;
 struct run_row;
+struct ceiling;
+/* One measured ceiling as an object on one line: device, name, value, unit, method, measured_at
+ * (the export's environment and `kbench devices --format json` write the same). */
+void jw_ceiling(struct jw *w, const struct ceiling *c);
 /* The fields of a run (id, uuid, times, status, tags as an array, suite, host, [machine],
  * command line, version, git commit and build flags, CPU feature mask, case counts), written into
  * the object w has open: the one description `kbench runs` and `kbench show` share. with_machine
