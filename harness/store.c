@@ -2068,56 +2068,33 @@ long store_get_samples(struct store *s, int64_t case_id, double **out)
 
 /* ---- what compare reads from the sampling columns (schema v8), where the file has them ---- */
 
-/* 1 when table has the column, 0 when not (an older file), -1 on error. */
-static int has_column(struct store *s, const char *table, const char *column)
+int store_get_case_sampling(struct store *s, int64_t case_id, struct case_sampling *out)
 {
+    out->min_samples = out->set_aside = -1;
+    if (s->version < 8) /* the sampling columns came with version 8: unknown before */
+        return 0;
     sqlite3_stmt *st;
-    if (prepare(s, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", &st, "read the table layout") != 0)
-        return -1;
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st), found = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return fail_sql(s, "read the table layout");
-    return found;
-}
-
-/* One nullable integer of a case's stats row: -1 when the column or value is absent. */
-static int stats_int(struct store *s, int64_t case_id, const char *column, long *out)
-{
-    *out = -1;
-    int have = has_column(s, "stats", column);
-    if (have <= 0)
-        return have;
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT %s FROM stats WHERE case_id = ?", column);
-    sqlite3_stmt *st;
-    if (prepare(s, sql, &st, "read the statistics") != 0)
+    if (prepare(s, "SELECT min_samples, set_aside FROM stats WHERE case_id = ?", &st, "read the statistics") != 0)
         return -1;
     sqlite3_bind_int64(st, 1, case_id);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        *out = (long)sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            out->min_samples = (long)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            out->set_aside = (long)sqlite3_column_int64(st, 1);
+    }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail_sql(s, "read the statistics");
     return 0;
 }
 
-int store_get_case_sampling(struct store *s, int64_t case_id, struct case_sampling *out)
-{
-    if (stats_int(s, case_id, "min_samples", &out->min_samples) != 0 ||
-        stats_int(s, case_id, "set_aside", &out->set_aside) != 0)
-        return -1;
-    return 0;
-}
-
 long store_get_samples_clocked(struct store *s, int64_t case_id, double **seconds, double **clock_mhz)
 {
     *seconds = *clock_mhz = NULL;
-    int clocks = has_column(s, "samples", "sm_clock_mhz"), marks = has_column(s, "samples", "throttled");
-    if (clocks < 0 || marks < 0 || case_exists(s, case_id) != 0)
+    int clocks = s->version >= 8, marks = clocks; /* both columns came with version 8 */
+    if (case_exists(s, case_id) != 0)
         return -1;
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT seconds, %s FROM samples WHERE case_id = ?%s ORDER BY idx",
