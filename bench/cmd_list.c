@@ -31,7 +31,7 @@ static void print_long(const struct kb_kernel *k)
     char dtypes[64];
     dtype_list(k->dtypes, dtypes, sizeof dtypes);
     printf("%s@%s\n", k->name, text_or_dash(k->impl));
-    printf("  family       %s\n", text_or_dash(kb_family_name(k->family)));
+    printf("  family       %s\n", text_or_dash(kb_family_name(kb_kernel_family(k))));
     printf("  device       %s\n", k->device == KB_DEVICE_CUDA ? "cuda" : "cpu");
     printf("  dtypes       %s\n", dtypes);
     printf("  reference    %s\n", k->is_reference ? "yes (float64 definition others are checked against)" : "no");
@@ -157,7 +157,7 @@ static void print_json(const struct kb_kernel *const *shown, size_t m)
         jw_key(&w, "impl");
         jw_string_or_null(&w, k->impl);
         jw_key(&w, "family");
-        jw_string_or_null(&w, kb_family_name(k->family));
+        jw_string_or_null(&w, kb_family_name(kb_kernel_family(k)));
         jw_key(&w, "device");
         jw_string(&w, k->device == KB_DEVICE_CUDA ? "cuda" : "cpu");
         jw_key(&w, "dtypes");
@@ -259,7 +259,7 @@ int cmd_list(int argc, char **argv)
             char dtypes[64];
             dtype_list(k->dtypes, dtypes, sizeof dtypes);
             printf("%-*s  %-*s  %-*s  %-*s  %s", wname, k->name, wimpl, text_or_dash(k->impl), wfam,
-                   text_or_dash(kb_family_name(k->family)), wdt, dtypes, text_or_dash(k->description));
+                   text_or_dash(kb_family_name(kb_kernel_family(k))), wdt, dtypes, text_or_dash(k->description));
             if (kb_registry_origin(k))
                 printf(" [plugin %s]", kb_registry_origin(k));
             putchar('\n');

@@ -212,8 +212,8 @@ void runner_summarize(struct case_record *rec, int include_throttled, uint64_t s
 static void compute_stats(const struct plan_case *pc, const struct runner_options *o, struct case_record *rec)
 {
     const struct kb_kernel *k = pc->kernel;
-    rec->flops = k->flops ? k->flops(&rec->shape) : NAN;
-    rec->bytes = k->bytes ? k->bytes(&rec->shape, pc->dtype) : NAN;
+    rec->flops = kb_kernel_flops(k, &rec->shape);
+    rec->bytes = kb_kernel_bytes(k, &rec->shape, pc->dtype);
     rec->min_samples = o->min_samples;
     rec->noise_target = o->noise_target;
     runner_summarize(rec, o->include_throttled, pc->seed);
@@ -234,8 +234,8 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
     double t0 = runner_now();
 
     /* Refuse before allocating: a shape that cannot fit would only summon the OOM killer. */
-    if (pc->kernel->footprint && pc->kernel->device == KB_DEVICE_CPU) {
-        double need = pc->kernel->footprint(&rec->shape, pc->dtype), avail = available_memory();
+    if (pc->kernel->device == KB_DEVICE_CPU) {
+        double need = kb_kernel_footprint(pc->kernel, &rec->shape, pc->dtype), avail = available_memory();
         if (avail > 0 && need > 0.9 * avail) {
             rec->status = CASE_SKIPPED;
             snprintf(rec->error, sizeof rec->error, "needs %.2f GiB, %.2f GiB free", need / 1073741824.0,

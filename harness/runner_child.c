@@ -1,6 +1,7 @@
 /* runner_child.c - what happens inside a case's process: setup, verify, dump, warm-up,
  * adaptive sampling (hot or cold cache), and a separate PAPI counting pass. */
 #include "harness/runner_child.h"
+#include "harness/case.h"
 
 #include <errno.h>
 #include <math.h>
@@ -97,7 +98,9 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
                      const char *dir_root, char *err, size_t errlen)
 {
     const struct kb_kernel *k = pc->kernel;
-    if (!k->tensors) {
+    struct kb_tensor t[KB_TENSORS_MAX];
+    int n = kb_case_tensors(c, t, KB_TENSORS_MAX);
+    if (n < 0) {
         snprintf(err, errlen, "kernel %s@%s cannot dump its tensors", k->name, k->impl);
         return -1;
     }
@@ -115,8 +118,6 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
         snprintf(err, errlen, "cannot create dump directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = k->tensors(c, t, KB_TENSORS_MAX);
     char path[1280];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     FILE *m = fopen(path, "w");
@@ -125,7 +126,7 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
         return -1;
     }
     fprintf(m, "{\n  \"kernel\": \"%s\",\n  \"impl\": \"%s\",\n  \"family\": \"%s\",\n  \"device\": \"%s\",\n"
-            "  \"dtype\": \"%s\",\n", k->name, k->impl, kb_family_name(k->family), pc->device, kb_dtype_name(pc->dtype));
+            "  \"dtype\": \"%s\",\n", k->name, k->impl, kb_family_name(kb_kernel_family(k)), pc->device, kb_dtype_name(pc->dtype));
     fprintf(m, "  \"shape\": {");
     int first = 1;
     for (int a = 0; a < KB_AXIS_COUNT; a++) {
@@ -144,7 +145,7 @@ static int dump_case(const struct plan_case *pc, const struct kb_case *c, const 
     }
     fprintf(m, "},\n");
     fprintf(m, "  \"seed\": %llu,\n  \"threads\": %d,\n", (unsigned long long)pc->seed, pc->threads);
-    fprintf(m, "  \"layout\": \"%s\",\n", dump_layout(k->family));
+    fprintf(m, "  \"layout\": \"%s\",\n", k->op && k->op->layout ? k->op->layout : dump_layout(kb_kernel_family(k)));
     fprintf(m, "  \"accuracy\": {\"max_abs_err\": %.9g, \"rel_l2_err\": %.9g, \"cosine\": %.12g, "
             "\"rows_checked\": %ld, \"rows_total\": %ld},\n", acc->max_abs_err, acc->rel_l2_err,
             acc->cosine, acc->rows_checked, acc->rows_total);
@@ -450,9 +451,9 @@ static void kernel_stats(const struct kb_case *c, struct kb_counter_report *r)
 static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
 {
     const struct kb_kernel *k = pc->kernel;
-    if (!pc->cold_cache || !k->bytes || l2_bytes <= 0)
+    double bytes = kb_kernel_bytes(k, &pc->shape, pc->dtype);
+    if (!pc->cold_cache || !(bytes > 0) || l2_bytes <= 0)
         return 1;
-    double bytes = k->bytes(&pc->shape, pc->dtype);
     if (!(bytes > 0) || bytes >= l2_bytes)
         return 1;
     /* at most KB_INPUT_COPIES_MAX: tiny inputs then rotate through fewer, their calls partly
@@ -485,7 +486,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         c.stream = gpu_timer_stream(gt);
         c.input_copies_wanted = cold_input_copies(pc, gpu_timer_l2_bytes(gt));
     }
-    int rc = k->setup(&c, err, sizeof err);
+    int rc = kb_case_begin(&c, err, sizeof err);
     if (rc != KB_OK) {
         fail(res, rc == KB_UNSUPPORTED ? CASE_SKIPPED : CASE_SETUP_FAILED, *err ? err : "setup failed");
         gpu_timer_free(gt);
@@ -498,7 +499,10 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         fail_run(res, &c, "first run failed");
         goto out;
     }
-    k->verify(&c, &res->accuracy);
+    if (kb_case_verify(&c, &res->accuracy) != KB_OK && c.error[0]) {
+        fail_run(res, &c, "its results could not be read back");
+        goto out;
+    }
     res->verified = 1;
     kernel_stats(&c, &res->counters);
     if (o->dump_dir && dump_case(pc, &c, &res->accuracy, o->dump_dir, err, sizeof err) != 0) {
@@ -525,6 +529,6 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
     else
         count_events(o, &c, res);
 out:
-    k->teardown(&c);
+    kb_case_end(&c);
     gpu_timer_free(gt);
 }

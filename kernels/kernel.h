@@ -1,12 +1,18 @@
-/* kernel.h - the kernel descriptor: the whole interface between a kernel and the harness.
+/* kernel.h - operations and their implementations: the whole interface between a kernel and
+ * the harness.
  *
- * A kernel is an operation ("attention.flash") in one implementation ("cpu.avx2") on one kind of
- * device. The harness owns timing, statistics, counters, isolation and storage; a kernel only
- * allocates and fills its inputs (setup), computes once (run), checks its output against a
- * float64 reference (verify), exposes its buffers for dumps (tensors) and frees (teardown).
- * Kernels never time themselves.
+ * An operation (struct kb_operation: softmax attention, the INT8 GEMM, the MoE router) is what
+ * is computed, defined once: its axes and dtypes, how its inputs are generated and laid out,
+ * its float64 reference and tolerance, its useful FLOPs, minimum bytes and footprint. An
+ * implementation (struct kb_kernel: "attention.flash@cpu.avx2") supplies only what differs:
+ * its device, the dtypes it takes, and setup (its own workspace, device copies of the inputs),
+ * run, teardown. The harness owns the inputs (the operation fills c->io before setup) and the
+ * verdict (the operation's verify reads c->io's outputs after run), so two implementations of
+ * one operation see the same bytes and are judged by the same reference and counts. Kernels
+ * never time themselves.
  *
- * Adding a kernel: one file defining a `const struct kb_kernel`, one line in registry.c.
+ * Adding an implementation: one file defining a `const struct kb_kernel` whose .op names the
+ * operation, one line in registry.c (and one in Makefile.am).
  */
 #ifndef KB_KERNEL_H
 #define KB_KERNEL_H
@@ -139,6 +145,30 @@ void kb_shape_string(const struct kb_shape *s, uint64_t axes, char *buf, size_t 
  * rotate through fewer than would overflow L2, their calls partly warm. */
 #define KB_INPUT_COPIES_MAX 256
 
+/* A named buffer of a case, for --dump (NumPy .npy files). */
+struct kb_tensor {
+    const char *name;
+    enum kb_dtype dtype;
+    int ndim;
+    int64_t dims[4];
+    const void *data;
+    int is_output;
+};
+#define KB_TENSORS_MAX 16
+
+/* The tensors of one case, which the harness owns: the operation allocates them (through
+ * kb_operands_add), fills the inputs from the case's seed and verifies the outputs; an
+ * implementation reads tensor[i].data and writes its results into buffer[i] of the outputs.
+ * Inputs come first, in the order the operation documents (its header names the indices). */
+struct kb_operands {
+    int count;
+    struct kb_tensor tensor[KB_TENSORS_MAX];
+    void *buffer[KB_TENSORS_MAX]; /* tensor[i].data, writable */
+    size_t bytes[KB_TENSORS_MAX]; /* allocated bytes of buffer[i] (padding included) */
+    void *state;                  /* the operation's own (what inputs() derived for verify), or NULL */
+    void (*free_state)(void *state); /* NULL: free() */
+};
+
 /* One planned measurement as a kernel sees it. */
 struct kb_case {
     const struct kb_kernel *kernel;
@@ -161,7 +191,20 @@ struct kb_case {
     int input_copies_wanted;
     int input_copies;
     int input_copy;
+    /* The operation's tensors (implementations of an operation; empty for a kernel without
+     * one): inputs filled before setup, outputs verified after run. */
+    struct kb_operands io;
 };
+
+/* The input or output tensor i of the case's operands. */
+static inline const void *kb_input(const struct kb_case *c, int i)
+{
+    return c->io.tensor[i].data;
+}
+static inline void *kb_output(struct kb_case *c, int i)
+{
+    return c->io.buffer[i];
+}
 
 /* Agreement of a kernel's output with the float64 reference. */
 struct kb_accuracy {
@@ -178,17 +221,6 @@ struct kb_accuracy {
     long exact_mismatches;
 };
 
-/* A named buffer of a case, for --dump (NumPy .npy files). */
-struct kb_tensor {
-    const char *name;
-    enum kb_dtype dtype;
-    int ndim;
-    int64_t dims[4];
-    const void *data;
-    int is_output;
-};
-#define KB_TENSORS_MAX 8
-
 /* One named value: what a kernel's stats callback below reports, and the harness's own counters
  * (harness/counters.h gathers these into a report beside PAPI's and getrusage's). */
 struct kb_counter {
@@ -201,38 +233,90 @@ struct kb_counter {
 /* Return codes of setup/run/verify. */
 enum { KB_OK = 0, KB_ERROR = -1, KB_UNSUPPORTED = -2 };
 
+/* ---- operations ---------------------------------------------------------------------------- */
+
+struct kb_operation {
+    const char *name;        /* "attention.softmax": what is computed (not how) */
+    const char *description; /* one line for `kbench list --operations` */
+    enum kb_family family;
+    uint64_t axes;           /* KB_AXIS_BIT set of the shape axes it is defined over */
+    unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it is defined for */
+    const char *layout;      /* how its tensors are laid out, for dumps' manifest.json */
+
+    /* Analytic useful FLOPs (multiply-add = 2) and the fewest bytes an ideal kernel moves: one
+     * count per operation, whatever an implementation does. */
+    double (*flops)(const struct kb_shape *shape);
+    double (*bytes)(const struct kb_shape *shape, enum kb_dtype dtype);
+    /* Host bytes inputs() and verify() allocate, so the harness refuses a shape that does not
+     * fit before allocating (an implementation adds its workspace). */
+    double (*footprint)(const struct kb_shape *shape, enum kb_dtype dtype);
+
+    /* Checks the shape (and may complete it: attention's kv_heads 0 becomes heads), then
+     * allocates every tensor with kb_operands_add and fills the inputs from seed: the same
+     * (shape, dtype, seed) gives the same bytes. KB_UNSUPPORTED with a message for a shape or
+     * dtype it does not define, KB_ERROR (out of memory); on failure the harness frees io. */
+    int (*inputs)(struct kb_operands *io, struct kb_shape *shape, enum kb_dtype dtype, uint64_t seed,
+                  char *err, size_t errlen);
+    /* Compares the outputs in io with the float64 reference (on a sample of rows where the
+     * whole costs too much), within the operation's tolerance for the dtype, into acc.
+     * threads: how many the reference may use. KB_OK, or KB_ERROR when it could not judge
+     * (out of memory: acc then says infinite error). */
+    int (*verify)(const struct kb_operands *io, const struct kb_shape *shape, enum kb_dtype dtype,
+                  uint64_t seed, int threads, struct kb_accuracy *acc);
+};
+
+/* operands.c: allocating a case's tensors. */
+/* Appends a tensor of dims[0..ndim-1] elements of dtype (I4: two per byte), 64-byte aligned,
+ * zeroed, followed by pad_bytes more zero bytes (vector code may read a short way past the
+ * end). Returns its index, or -1 with a message in err (out of memory, more than
+ * KB_TENSORS_MAX tensors, a size that overflows). */
+int kb_operands_add(struct kb_operands *io, const char *name, enum kb_dtype dtype, int ndim,
+                    const int64_t *dims, int is_output, size_t pad_bytes, char *err, size_t errlen);
+/* Elements of tensor i (the product of its dims). */
+size_t kb_operands_elems(const struct kb_operands *io, int i);
+/* The index of the tensor called name, or -1. */
+int kb_operands_find(const struct kb_operands *io, const char *name);
+/* Frees every buffer and the state; io is empty afterwards (safe to call twice). */
+void kb_operands_free(struct kb_operands *io);
+
+/* ---- implementations ----------------------------------------------------------------------- */
+
 struct kb_kernel {
-    const char *name;        /* "attention.flash": the operation and algorithm */
+    const char *name;        /* "attention.flash": what users type and databases store; the
+                              * operation's name or the name of an algorithm for it */
     const char *impl;        /* "cpu.avx2", "cpu.scalar", "cuda.mma" */
     const char *description; /* one line for `kbench list` */
-    enum kb_family family;
+    enum kb_family family;   /* (kernels without .op only; else the operation's) */
     enum kb_device_kind device;
     unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts */
     int is_reference;        /* the float64 definition other kernels are checked against */
 
-    /* Analytic useful FLOPs (multiply-add = 2) and the fewest bytes an ideal kernel moves. */
+    /* Kernels without .op only (the operation's otherwise): FLOPs, bytes and footprint. With
+     * .op, footprint is the host workspace setup allocates beyond the operands (NULL: none). */
     double (*flops)(const struct kb_shape *shape);
     double (*bytes)(const struct kb_shape *shape, enum kb_dtype dtype);
-    /* Bytes of host memory setup will allocate, so the harness can refuse a shape that does
-     * not fit before allocating. */
     double (*footprint)(const struct kb_shape *shape, enum kb_dtype dtype);
 
-    /* Allocates and fills the inputs of c->shape from c->seed. On failure writes a message
-     * into err and returns KB_ERROR, or KB_UNSUPPORTED for a shape it does not handle. */
+    /* Prepares a case: with .op, c->io already holds the inputs, and setup allocates only its
+     * own workspace and device copies (converting to c->dtype as it needs); without .op, it
+     * allocates and fills its inputs itself. On failure writes a message into err and returns
+     * KB_ERROR, or KB_UNSUPPORTED for a shape it does not handle. */
     int (*setup)(struct kb_case *c, char *err, size_t errlen);
     /* One computation: the timed region. Must be repeatable (same output each call). A CUDA
      * kernel enqueues its work on c->stream and returns without waiting, allocating nothing
      * (so the harness can time it with events and capture it into a CUDA graph); a launch
      * that fails returns KB_ERROR with the CUDA error in c->error. */
     int (*run)(struct kb_case *c);
-    /* Compares the output of the last run with the float64 reference. */
+    /* Kernels without .op only: compares the output of the last run with the reference. */
     int (*verify)(struct kb_case *c, struct kb_accuracy *acc);
-    /* Lists the case's buffers (inputs and outputs); returns how many, at most max. */
+    /* Lists buffers for --dump: with .op, only the implementation's own beyond c->io (quantized
+     * copies, packed panels; NULL: none); without .op, every buffer. Returns how many. */
     int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
     void (*teardown)(struct kb_case *c);
 
-    /* KB_AXIS_BIT set of the shape axes it sweeps; 0: its family's (KB_AXES_ATTENTION, ...).
-     * Last, so C++ (.cu) descriptors written positionally may leave it out. */
+    /* KB_AXIS_BIT set of the shape axes it sweeps: with .op, 0 means all of the operation's
+     * (a subset narrows them); without .op, 0 means its family's (KB_AXES_ATTENTION, ...).
+     * Last of the original fields, so C++ (.cu) descriptors written positionally may stop here. */
     uint64_t axes;
     /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
      * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
@@ -241,7 +325,28 @@ struct kb_kernel {
      * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
      * Writes at most max counters and returns how many (0 when there is nothing to say). */
     int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
+
+    /* The operation it implements (NULL: a kernel of the old form, which owns its inputs and
+     * verification). */
+    const struct kb_operation *op;
+    /* Optional: puts the last run's results into c->io's outputs, outside the timed region (a
+     * CUDA kernel copies them to the host; a CPU kernel with its own layout converts). NULL:
+     * run wrote them there. KB_OK or KB_ERROR with the reason in c->error. */
+    int (*collect)(struct kb_case *c);
+    /* Optional: a check of the implementation's own arithmetic beyond the operation's verdict
+     * (an integer kernel compared bit for bit with a scalar emulation of its scheme). It may
+     * only make acc stricter: set exact_checked/exact_mismatches, clear passed. */
+    int (*check)(const struct kb_case *c, struct kb_accuracy *acc);
 };
+
+/* kernel.c: what the harness asks of an implementation, whichever form it has. */
+enum kb_family kb_kernel_family(const struct kb_kernel *k);
+double kb_kernel_flops(const struct kb_kernel *k, const struct kb_shape *s);
+double kb_kernel_bytes(const struct kb_kernel *k, const struct kb_shape *s, enum kb_dtype t);
+/* Host bytes a case needs: the operation's footprint plus the implementation's workspace. */
+double kb_kernel_footprint(const struct kb_kernel *k, const struct kb_shape *s, enum kb_dtype t);
+/* The operation's name, or the kernel's own name for a kernel without one. */
+const char *kb_kernel_operation_name(const struct kb_kernel *k);
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */
 
@@ -253,9 +358,13 @@ const struct kb_kernel *kb_registry_find(const char *name, const char *impl);
 /* Adds a kernel after the others (a plugin's; origin: the file it came from). 0, or -1 with a
  * message in err: a name@impl that a built-in kernel or an earlier addition has (naming both). */
 int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, size_t errlen);
+/* Every operation some registered kernel implements, in registry order; *n the count. */
+const struct kb_operation *const *kb_registry_operations(size_t *n);
+/* The operation with this name, or NULL. */
+const struct kb_operation *kb_registry_operation(const char *name);
 /* The file a kernel was added from, or NULL for a built-in kernel. */
 const char *kb_registry_origin(const struct kb_kernel *k);
-/* The axes the kernel sweeps: k->axes, or its family's set when that is 0. */
+/* The axes the kernel sweeps: k->axes, else its operation's, else its family's set. */
 uint64_t kb_kernel_axes(const struct kb_kernel *k);
 /* 1 when the kernel matches a shell-style pattern against "name" or "name@impl"
  * ("attention.*", "attention.flash@cpu.*"). */

@@ -155,6 +155,22 @@ int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, si
         snprintf(err, errlen, "a kernel without a name or impl");
         return -1;
     }
+    if (k->op) {
+        const struct kb_operation *same = kb_registry_operation(k->op->name);
+        if (same && same != k->op) {
+            const char *from = NULL;
+            size_t n;
+            const struct kb_kernel *const *all = kb_registry_all(&n);
+            for (size_t i = 0; i < n && !from; i++)
+                if (all[i]->op == same)
+                    from = kb_registry_origin(all[i]);
+            snprintf(err, errlen,
+                     "%s@%s: operation %s is already defined by %s (an implementation of it points at that "
+                     "definition, kbench_operation(\"%s\"); a new operation needs a name of its own)",
+                     k->name, k->impl, k->op->name, from ? from : "kbench itself (built in)", k->op->name);
+            return -1;
+        }
+    }
     const struct kb_kernel *had = kb_registry_find(k->name, k->impl);
     if (had) {
         const char *from = kb_registry_origin(had);
@@ -186,6 +202,47 @@ int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, si
     return 0;
 }
 
+const struct kb_operation *const *kb_registry_operations(size_t *n)
+{
+    /* rebuilt on each call: plugins may have added kernels (and operations) since */
+    static const struct kb_operation **ops;
+    static size_t cap;
+    size_t nk;
+    const struct kb_kernel *const *all = kb_registry_all(&nk);
+    if (cap < nk) {
+        const struct kb_operation **grown = realloc(ops, nk * sizeof *grown);
+        if (!grown) {
+            *n = 0;
+            return NULL;
+        }
+        ops = grown;
+        cap = nk;
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < nk; i++) {
+        const struct kb_operation *op = all[i]->op;
+        if (!op)
+            continue;
+        size_t j = 0;
+        while (j < count && ops[j] != op)
+            j++;
+        if (j == count)
+            ops[count++] = op;
+    }
+    *n = count;
+    return (const struct kb_operation *const *)ops;
+}
+
+const struct kb_operation *kb_registry_operation(const char *name)
+{
+    size_t n;
+    const struct kb_operation *const *ops = kb_registry_operations(&n);
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(ops[i]->name, name) == 0)
+            return ops[i];
+    return NULL;
+}
+
 const char *kb_registry_origin(const struct kb_kernel *k)
 {
     for (size_t i = 0; i < added.n; i++)
@@ -211,6 +268,8 @@ uint64_t kb_kernel_axes(const struct kb_kernel *k)
 {
     if (k->axes)
         return k->axes;
+    if (k->op)
+        return k->op->axes;
     switch (k->family) {
     case KB_FAMILY_ATTENTION: return KB_AXES_ATTENTION;
     case KB_FAMILY_QUANT: return KB_AXES_QUANT;

@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "tests/kernel_case.h"
+#include "harness/case.h"
 
 void case_setup_ok(struct kb_case *c)
 {
     char err[256] = "";
-    if (c->kernel->setup(c, err, sizeof err) != KB_OK)
+    if (kb_case_begin(c, err, sizeof err) != KB_OK)
         fail_msg("setup of %s@%s failed: %s", c->kernel->name, c->kernel->impl, err);
 }
 
@@ -20,15 +21,20 @@ struct kb_accuracy case_run_verify(struct kb_case *c)
 {
     struct kb_accuracy acc;
     memset(&acc, 0, sizeof acc);
-    assert_int_equal(c->kernel->run(c), KB_OK);
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
+    assert_int_equal(kb_case_run(c), KB_OK);
+    assert_int_equal(kb_case_verify(c, &acc), KB_OK);
     return acc;
+}
+
+void case_teardown(struct kb_case *c)
+{
+    kb_case_end(c);
 }
 
 struct kb_tensor case_tensor(const struct kb_case *c, const char *name)
 {
     struct kb_tensor t[KB_TENSORS_MAX];
-    int n = c->kernel->tensors(c, t, KB_TENSORS_MAX);
+    int n = kb_case_tensors(c, t, KB_TENSORS_MAX);
     for (int i = 0; i < n; i++)
         if (strcmp(t[i].name, name) == 0)
             return t[i];

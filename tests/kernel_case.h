@@ -6,9 +6,13 @@
 #include "kernels/cpu_features.h"
 #include "kernels/kernel.h"
 
-/* setup(), or the test fails with the kernel's own message. */
+/* The operation's inputs and the kernel's setup (kb_case_begin), or the test fails with the
+ * message. Pair with case_teardown, which also frees the operands. */
 void case_setup_ok(struct kb_case *c);
-/* One run() and verify(), both expected to succeed; the accuracy verify reported. */
+/* The kernel's teardown and the operands freed (kb_case_end). */
+void case_teardown(struct kb_case *c);
+/* One run and the verdict (kb_case_verify: collect, the operation's verify, the kernel's own
+ * check), both expected to succeed; the accuracy reported. */
 struct kb_accuracy case_run_verify(struct kb_case *c);
 /* The case's buffer called name ("q", "o", ...), or the test fails. */
 struct kb_tensor case_tensor(const struct kb_case *c, const char *name);
