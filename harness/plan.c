@@ -516,7 +516,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 static uint64_t case_seed(const struct plan_case *c)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const char *fam = kb_family_name(kb_kernel_family(c->kernel);
+    const char *fam = kb_family_name(kb_kernel_family(c->kernel));
     h = fnv1a(h, fam, strlen(fam));
     h = fnv1a(h, &c->shape, sizeof c->shape);
     return h;

@@ -1378,7 +1378,7 @@ static int insert_case_row(struct store *s, int64_t run_id, int64_t seq_no, cons
     bad += sqlite3_bind_int64(st, 2, seq_no) != SQLITE_OK;
     bad += bind_text(st, 3, k->name) != SQLITE_OK;
     bad += bind_text(st, 4, k->impl) != SQLITE_OK;
-    bad += bind_opt_text(st, 5, kb_family_name(kb_kernel_family(k)) != SQLITE_OK;
+    bad += bind_opt_text(st, 5, kb_family_name(kb_kernel_family(k))) != SQLITE_OK;
     bad += bind_text(st, 6, device) != SQLITE_OK;
     bad += bind_text(st, 7, dtype) != SQLITE_OK;
     bad += bind_positive(st, 8, r->shape.batch) != SQLITE_OK;
