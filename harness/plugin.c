@@ -43,6 +43,39 @@ static int refuse(struct kbench_registrar *r, const struct kb_kernel *k, const c
     return -1;
 }
 
+/* An operation is one definition: a kernel implements kbench's own by pointing at it
+ * (&kb_op_attention_softmax), and an operation a plugin defines needs a name of its own, or two
+ * definitions (two references, two counts) would be stored and compared as one. */
+static int refuse_operation_clash(struct kbench_registrar *r, const struct kb_kernel *k)
+{
+    const struct kb_operation *op = k->op, *same = kb_registry_operation(op->name);
+    const char *from = NULL;
+    if (same && same != op) {
+        size_t n;
+        const struct kb_kernel *const *all = kb_registry_all(&n);
+        for (size_t i = 0; i < n && !from; i++)
+            if (all[i]->op == same)
+                from = kb_registry_origin(all[i]);
+        if (!from)
+            from = "kbench itself (built in)";
+    }
+    for (int i = 0; i < r->n && !from; i++)
+        if (r->kernels[i]->op != op && strcmp(r->kernels[i]->op ? r->kernels[i]->op->name : "", op->name) == 0)
+            from = "another struct kb_operation of this plugin";
+    if (!from)
+        return 0;
+    char why[PATH_MAX + 256];
+    snprintf(why, sizeof why, "operation %s is already defined by %s: implement that one (.op = its kb_op_ "
+             "symbol, or kbench_operation(\"%s\")), or give a new operation a name of its own",
+             op->name, from, op->name);
+    return refuse(r, k, why);
+}
+
+const struct kb_operation *kbench_operation(const char *name)
+{
+    return name ? kb_registry_operation(name) : NULL;
+}
+
 int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
 {
     if (!r)
@@ -59,6 +92,12 @@ int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
             return refuse(r, k, "its operation's dtypes or axes are empty");
         if (!k->setup || !k->run || !k->teardown)
             return refuse(r, k, "setup, run and teardown are required");
+        if (k->dtypes & ~op->dtypes)
+            return refuse(r, k, "dtypes has a dtype its operation does not define (the operation's .dtypes)");
+        if (k->axes & ~op->axes)
+            return refuse(r, k, "axes has an axis its operation is not defined over (0 takes the operation's)");
+        if (refuse_operation_clash(r, k) != 0)
+            return -1;
     } else if (!k->setup || !k->run || !k->verify || !k->teardown || !k->flops || !k->bytes) {
         return refuse(r, k, "a kernel without an operation (.op) needs setup, run, verify, teardown, flops and bytes");
     }
