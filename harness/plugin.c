@@ -51,11 +51,15 @@ static int refuse_operation_clash(struct kbench_registrar *r, const struct kb_ke
     const struct kb_operation *op = k->op, *same = kb_registry_operation(op->name);
     const char *from = NULL;
     if (same && same != op) {
+        /* its definer: the file of the first kernel implementing it (built-in kernels come
+         * first, so a built-in operation is kbench's even when plugins implement it too) */
         size_t n;
         const struct kb_kernel *const *all = kb_registry_all(&n);
-        for (size_t i = 0; i < n && !from; i++)
-            if (all[i]->op == same)
+        for (size_t i = 0; i < n; i++)
+            if (all[i]->op == same) {
                 from = kb_registry_origin(all[i]);
+                break;
+            }
         if (!from)
             from = "kbench itself (built in)";
     }

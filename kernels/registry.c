@@ -158,12 +158,16 @@ int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, si
     if (k->op) {
         const struct kb_operation *same = kb_registry_operation(k->op->name);
         if (same && same != k->op) {
+            /* its definer: the file of the first kernel implementing it (built-in kernels come
+             * first, so a built-in operation is kbench's even when plugins implement it too) */
             const char *from = NULL;
             size_t n;
             const struct kb_kernel *const *all = kb_registry_all(&n);
-            for (size_t i = 0; i < n && !from; i++)
-                if (all[i]->op == same)
+            for (size_t i = 0; i < n; i++)
+                if (all[i]->op == same) {
                     from = kb_registry_origin(all[i]);
+                    break;
+                }
             snprintf(err, errlen,
                      "%s@%s: operation %s is already defined by %s (an implementation of it points at that "
                      "definition, kbench_operation(\"%s\"); a new operation needs a name of its own)",
