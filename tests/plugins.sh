@@ -145,7 +145,8 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN stats s ON s.case_id = c.id WH
 expect_exit 1 "the wrong example" "$K" run --db "$DB" --plugin ./libwrong.so --kernels 'attention.wrong' --seq 64 \
     --heads 2 --head-dim 32 --max-time 0.02 --quiet --no-show
 expect_eq "$(q "SELECT status FROM cases WHERE kernel = 'attention.wrong';")" "verify_failed" "is stored as verify_failed"
-expect_text "$TMP/err" "wrong answer: relative L2 error" "the operation's verdict says why"
+expect_eq "$(q "SELECT error LIKE 'wrong answer: relative L2 error%' FROM cases WHERE kernel = 'attention.wrong';")" "1" \
+    "the operation's verdict is stored with why"
 
 # ---- --resume reloads the run's plugins from its stored arguments ----
 expect_exit 0 "a run of two plugins" "$K" run --db "$DB" --plugin ./libsmallest.so --plugin ./libattention_naive.so \
@@ -270,7 +271,7 @@ expect_exit 2 "a missing plugin file" "$K" run --plugin ./libnothere.so --dry-ru
 expect_text "$TMP/err" "cannot read plugin ./libnothere.so: No such file or directory" "names the file"
 expect_exit 2 "a file that is no shared object" "$K" run --plugin ./abi.c --dry-run
 expect_text "$TMP/err" "cannot load plugin" "says it cannot load it"
-expect_eq "$(q "SELECT count(*) FROM runs;")" "3" "no refused plugin started a run"
+expect_eq "$(q "SELECT count(*) FROM runs;")" "5" "no refused plugin started a run"
 
 # ---- the CUDA example: built where nvcc is, run where a GPU is ----
 if command -v "${NVCC:-nvcc}" >/dev/null 2>&1; then
