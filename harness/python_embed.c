@@ -166,7 +166,8 @@ done:
 /* ---- a case ------------------------------------------------------------------------------- */
 
 struct py_case {
-    PyObject *run;                     /* what the implementation returned */
+    PyObject *run;                     /* the callable the implementation returned */
+    PyObject *collect;                 /* its optional second: writes the outputs, untimed */
     void *device[KB_TENSORS_MAX];      /* CUDA: kbench's device copy of each tensor */
 };
 
@@ -263,13 +264,21 @@ static PyObject *find_registration(const char *name, const char *impl)
 
 static PyObject *make_case(struct kb_case *c, struct py_case *st, char *err, size_t errlen)
 {
-    PyObject *inputs = PyDict_New(), *outputs = PyDict_New(), *shape = shape_dict(c), *cls = NULL, *obj = NULL;
-    if (!inputs || !outputs || !shape)
+    PyObject *inputs = PyDict_New(), *outputs = PyDict_New(), *dtypes = PyDict_New(), *shape = shape_dict(c);
+    PyObject *cls = NULL, *obj = NULL;
+    if (!inputs || !outputs || !dtypes || !shape)
         goto out;
     for (int i = 0; i < c->io.count; i++) {
         PyObject *a = tensor_object(c, st, i, err, errlen);
         if (!a)
             goto out;
+        PyObject *dt = PyUnicode_FromString(kb_dtype_name(c->io.tensor[i].dtype));
+        if (!dt || PyDict_SetItemString(dtypes, c->io.tensor[i].name, dt) != 0) {
+            Py_XDECREF(dt);
+            Py_DECREF(a);
+            goto out;
+        }
+        Py_DECREF(dt);
         int bad = PyDict_SetItemString(c->io.tensor[i].is_output ? outputs : inputs, c->io.tensor[i].name, a);
         Py_DECREF(a);
         if (bad)
@@ -277,12 +286,13 @@ static PyObject *make_case(struct kb_case *c, struct py_case *st, char *err, siz
     }
     cls = PyObject_GetAttrString(kbench_module, "Case");
     if (cls)
-        obj = PyObject_CallFunction(cls, "sssssOiKKOO", kb_kernel_operation_name(c->kernel), c->kernel->name,
+        obj = PyObject_CallFunction(cls, "sssssOiKKOOO", kb_kernel_operation_name(c->kernel), c->kernel->name,
                                     c->kernel->impl, c->kernel->device == KB_DEVICE_CPU ? "cpu" : "cuda",
                                     kb_dtype_name(c->dtype), shape, c->threads, (unsigned long long)c->seed,
-                                    (unsigned long long)(uintptr_t)c->stream, inputs, outputs);
+                                    (unsigned long long)(uintptr_t)c->stream, inputs, outputs, dtypes);
 out:
     Py_XDECREF(cls);
+    Py_XDECREF(dtypes);
     Py_XDECREF(inputs);
     Py_XDECREF(outputs);
     Py_XDECREF(shape);
@@ -324,6 +334,16 @@ int python_embed_setup(struct kb_case *c, const char *spec, const char *name, co
     PyObject *setup = pcase ? PyDict_GetItemString(reg, "setup") : NULL;
     PyObject *run = setup ? PyObject_CallOneArg(setup, pcase) : NULL;
     Py_XDECREF(pcase);
+    PyObject *collect = NULL;
+    /* (run, collect): collect puts the results into the outputs outside the timed region */
+    if (run && PyTuple_Check(run) && PyTuple_Size(run) == 2 && PyCallable_Check(PyTuple_GetItem(run, 1))) {
+        PyObject *pair = run;
+        run = PyTuple_GetItem(pair, 0);
+        collect = PyTuple_GetItem(pair, 1);
+        Py_INCREF(run);
+        Py_INCREF(collect);
+        Py_DECREF(pair);
+    }
     if (!run || !PyCallable_Check(run)) {
         int rc = KB_ERROR;
         if (!run && PyErr_Occurred()) {
@@ -331,16 +351,19 @@ int python_embed_setup(struct kb_case *c, const char *spec, const char *name, co
             rc = describe_exception(why, sizeof why) ? KB_UNSUPPORTED : KB_ERROR;
             snprintf(err, errlen, "%s", why);
         } else if (run) {
-            snprintf(err, errlen, "%s@%s: its function returned no callable (it must return the function to time)", name, impl);
+            snprintf(err, errlen, "%s@%s: its function returned no callable (it must return the function to time, "
+                     "or a pair (run, collect))", name, impl);
         } else if (!*err) {
             snprintf(err, errlen, "%s@%s: could not prepare the case", name, impl);
         }
         Py_XDECREF(run);
+        Py_XDECREF(collect);
         free_device(st);
         free(st);
         return rc;
     }
     st->run = run;
+    st->collect = collect;
     c->state = st;
     return KB_OK;
 }
@@ -359,11 +382,28 @@ int python_embed_run(struct kb_case *c)
 
 int python_embed_collect(struct kb_case *c)
 {
-#ifdef HAVE_CUDA
     struct py_case *st = c->state;
+#ifdef HAVE_CUDA
+    cudaError_t e = cudaSuccess;
+    if (c->kernel->device == KB_DEVICE_CUDA)
+        e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    if (e != cudaSuccess) {
+        snprintf(c->error, sizeof c->error, "CUDA: %s", cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+#endif
+    if (st->collect) {
+        PyObject *r = PyObject_CallNoArgs(st->collect);
+        if (!r) {
+            describe_exception(c->error, sizeof c->error);
+            return KB_ERROR;
+        }
+        Py_DECREF(r);
+    }
+#ifdef HAVE_CUDA
     if (c->kernel->device != KB_DEVICE_CUDA)
         return KB_OK;
-    cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    e = cudaStreamSynchronize((cudaStream_t)c->stream);
     for (int i = 0; e == cudaSuccess && i < c->io.count; i++)
         if (c->io.tensor[i].is_output)
             e = cudaMemcpy(c->io.buffer[i], st->device[i], tensor_bytes(&c->io.tensor[i]), cudaMemcpyDeviceToHost);
@@ -371,8 +411,6 @@ int python_embed_collect(struct kb_case *c)
         snprintf(c->error, sizeof c->error, "CUDA: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }
-#else
-    (void)c;
 #endif
     return KB_OK;
 }
@@ -383,6 +421,7 @@ void python_embed_teardown(struct kb_case *c)
     if (!st)
         return;
     Py_XDECREF(st->run);
+    Py_XDECREF(st->collect);
     free_device(st);
     free(st);
     c->state = NULL;

@@ -206,8 +206,40 @@ static struct py_impl *impl_of(const char *spec, char **f, const char *file, cha
     return p;
 }
 
-int python_plugin_load(const char *spec, struct plugin_info *info, char *err, size_t errlen)
+/* A .py name that is no file here may be one of the peers shipped with kbench: the source
+ * tree's kernels/peers (a build tree's kbench), then the installed ones. */
+static const char *resolve_peer(const char *spec, char *buf, size_t len)
 {
+    struct stat sb;
+    size_t n = strlen(spec);
+    if (n < 3 || strcmp(spec + n - 3, ".py") != 0 || stat(spec, &sb) == 0 || strchr(spec, '/'))
+        return spec;
+    const char *dirs[] = {
+#ifdef KB_SRCDIR
+        KB_SRCDIR "/kernels/peers",
+#endif
+#ifdef KB_DATADIR
+        KB_DATADIR "/peers",
+#endif
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(buf, len, "%s/%s", dirs[i], spec);
+        if (stat(buf, &sb) == 0)
+            return buf;
+    }
+    return spec;
+}
+
+int python_plugin_load(const char *spec_given, struct plugin_info *info, char *err, size_t errlen)
+{
+    char found[PATH_MAX];
+    const char *spec = resolve_peer(spec_given, found, sizeof found);
+    struct stat sb;
+    size_t n = strlen(spec);
+    if (n > 3 && strcmp(spec + n - 3, ".py") == 0 && stat(spec, &sb) != 0) {
+        snprintf(err, errlen, "cannot read plugin %s: %s (nor is it one of kbench's peers)", spec_given, strerror(errno));
+        return -1;
+    }
     char *text = NULL;
     if (probe(spec, &text, err, errlen) != 0)
         return -1;
@@ -215,15 +247,15 @@ int python_plugin_load(const char *spec, struct plugin_info *info, char *err, si
     const char *file = spec;
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
         char *f[7];
-        int n = split_tabs(line, f, 7);
-        if (strcmp(f[0], "F") == 0 && n == 2) {
+        int nf = split_tabs(line, f, 7);
+        if (strcmp(f[0], "F") == 0 && nf == 2) {
             file = f[1];
             snprintf(info->path, sizeof info->path, "%s", f[1]);
             if (sha256_file(f[1], info->sha256) != 0) {
                 snprintf(err, errlen, "cannot read %s: %s", f[1], strerror(errno));
                 rc = -1;
             }
-        } else if (strcmp(f[0], "R") == 0 && n == 7) {
+        } else if (strcmp(f[0], "R") == 0 && nf == 7) {
             struct py_impl *p = impl_of(spec, f, file, err, errlen);
             if (!p || kb_registry_add(&p->k, info->path, err, errlen) != 0)
                 rc = -1; /* a descriptor the registry refused stays allocated: kbench stops */

@@ -37,7 +37,7 @@ class Case:
     """One planned case, as an implementation sees it."""
 
     def __init__(self, operation, name, impl, device, dtype, shape, threads, seed, stream,
-                 inputs, outputs):
+                 inputs, outputs, dtypes):
         self.operation = operation
         self.name = name
         self.impl = impl
@@ -49,6 +49,7 @@ class Case:
         self.stream = stream
         self.inputs = inputs
         self.outputs = outputs
+        self.dtypes = dtypes  # each tensor's kbench dtype name ("bf16" is stored as uint16)
 
     def __repr__(self):
         return "<kbench.Case %s@%s %s %s %r>" % (self.name, self.impl, self.device, self.dtype, self.shape)
@@ -73,12 +74,26 @@ class DeviceArray:
         return "<kbench.DeviceArray %s %s>" % (self.typestr, self.shape)
 
 
+def as_torch(case, name):
+    """Tensor `name` of the case as a torch.Tensor over kbench's buffer (no copy), with the
+    dtype kbench means: bf16 and fp8 buffers, which NumPy and the CUDA array interface cannot
+    name, are viewed as torch.bfloat16 / torch.float8_e4m3fn / torch.float8_e5m2."""
+    import torch
+    array = case.inputs[name] if name in case.inputs else case.outputs[name]
+    t = torch.as_tensor(array, device="cuda" if case.device == "cuda" else "cpu")
+    view = {"bf16": torch.bfloat16, "e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}.get(case.dtypes[name])
+    return t.view(view) if view is not None else t
+
+
 def implementation(operation, name=None, impl=None, device="cpu", dtypes=("f32",), description=""):
     """Registers the decorated function as an implementation of `operation`.
 
     name@impl is what users select and databases store (name defaults to the operation's);
     device is "cpu" or "cuda"; dtypes lists the dtype names it takes. The function receives a
-    Case, prepares (untimed) and returns a callable with no arguments: one computation."""
+    Case, prepares (untimed) and returns a callable with no arguments: one computation. It may
+    instead return a pair (run, collect): collect, called once after the first run and outside
+    the timed region, puts the result into the case's outputs (a layout or dtype conversion that
+    kbench's own kernels also make outside their timed call)."""
     if device not in ("cpu", "cuda"):
         raise ValueError("device must be 'cpu' or 'cuda', not %r" % (device,))
     if isinstance(dtypes, str):
