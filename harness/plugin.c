@@ -200,7 +200,8 @@ int plugin_load(const char *path, char *err, size_t errlen)
     char real[PATH_MAX];
     struct stat sb;
     if (python_plugin_wanted(path)) {
-        if (realpath(path, real))
+        char peer[PATH_MAX];
+        if (realpath(python_plugin_resolve(path, peer, sizeof peer), real))
             for (size_t i = 0; i < n_loaded; i++)
                 if (strcmp(loaded[i].path, real) == 0)
                     return 0;

@@ -37,6 +37,28 @@ int python_plugin_wanted(const char *spec)
     return !isdigit((unsigned char)spec[0]) && spec[0] != '.';
 }
 
+const char *python_plugin_resolve(const char *spec, char *buf, size_t len)
+{
+    struct stat sb;
+    size_t n = strlen(spec);
+    if (n < 3 || strcmp(spec + n - 3, ".py") != 0 || stat(spec, &sb) == 0 || strchr(spec, '/'))
+        return spec;
+    const char *dirs[] = {
+#ifdef KB_SRCDIR
+        KB_SRCDIR "/kernels/peers",
+#endif
+#ifdef KB_DATADIR
+        KB_DATADIR "/peers",
+#endif
+    };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(buf, len, "%s/%s", dirs[i], spec);
+        if (stat(buf, &sb) == 0)
+            return buf;
+    }
+    return spec;
+}
+
 #ifndef HAVE_PYTHON
 
 int python_plugin_load(const char *spec, struct plugin_info *info, char *err, size_t errlen)
@@ -206,34 +228,10 @@ static struct py_impl *impl_of(const char *spec, char **f, const char *file, cha
     return p;
 }
 
-/* A .py name that is no file here may be one of the peers shipped with kbench: the source
- * tree's kernels/peers (a build tree's kbench), then the installed ones. */
-static const char *resolve_peer(const char *spec, char *buf, size_t len)
-{
-    struct stat sb;
-    size_t n = strlen(spec);
-    if (n < 3 || strcmp(spec + n - 3, ".py") != 0 || stat(spec, &sb) == 0 || strchr(spec, '/'))
-        return spec;
-    const char *dirs[] = {
-#ifdef KB_SRCDIR
-        KB_SRCDIR "/kernels/peers",
-#endif
-#ifdef KB_DATADIR
-        KB_DATADIR "/peers",
-#endif
-    };
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(buf, len, "%s/%s", dirs[i], spec);
-        if (stat(buf, &sb) == 0)
-            return buf;
-    }
-    return spec;
-}
-
 int python_plugin_load(const char *spec_given, struct plugin_info *info, char *err, size_t errlen)
 {
     char found[PATH_MAX];
-    const char *spec = resolve_peer(spec_given, found, sizeof found);
+    const char *spec = python_plugin_resolve(spec_given, found, sizeof found);
     struct stat sb;
     size_t n = strlen(spec);
     if (n > 3 && strcmp(spec + n - 3, ".py") == 0 && stat(spec, &sb) != 0) {

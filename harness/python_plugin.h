@@ -13,6 +13,10 @@
 
 /* 1 when spec names Python: a path ending in ".py", or a dotted module name that is no file. */
 int python_plugin_wanted(const char *spec);
+/* The file spec names: a .py name that is no file here may be one of the peers shipped with
+ * kbench (the source tree's kernels/peers for a build tree's kbench, then the installed
+ * ones); returns spec itself, or buf holding the peer's path. */
+const char *python_plugin_resolve(const char *spec, char *buf, size_t len);
 /* Learns and registers spec's implementations, filling info (the file's real path, sha256,
  * count). 0, or -1 with the reason in err: built without Python, the file raised (its
  * message), an unknown operation, a dtype the operation does not define, a name clash. */

@@ -61,6 +61,17 @@ mkdir -p "$TMP/pp" && cp "$P/numpy_attention.py" "$TMP/pp/"
 expect_exit 0 "\$KBENCH_PLUGIN_PATH loads the .py files of its folders" env KBENCH_PLUGIN_PATH="$TMP/pp" "$KBENCH" list
 expect_text "$TMP/out" "attention.numpy" "and lists their implementations"
 
+# a suite names its plugins (the h100 suite names kbench's peers this way)
+printf 'name = peers\nplugins = %s\n[numpy]\nkernels = attention.numpy@cpu\nseq = 33\nheads = 2\nhead_dim = 8\n' \
+    "$P/numpy_attention.py" > "$TMP/peers.suite"
+DB="$TMP/suite.db"
+expect_exit 0 "a suite's plugins key loads them" "$KBENCH" run --db "$DB" --suite "$TMP/peers.suite" --max-time 0.02 --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.numpy' AND status = 'ok';")" "1" "and the suite's case runs verified"
+expect_eq "$(q "SELECT count(*) FROM run_plugins WHERE path LIKE '%numpy_attention.py';")" "1" "and the run stores the plugin"
+printf 'plugins = %s/none.py\n[a]\nkernels = attention.flash\n' "$TMP" > "$TMP/bad.suite"
+expect_exit 2 "a suite naming a missing plugin is refused (exit 2)" "$KBENCH" run --db "$DB" --suite "$TMP/bad.suite" --no-show
+expect_text "$TMP/err" "none.py" "naming the file and the line"
+
 expect_exit 2 "a file that raises while imported is refused (exit 2)" "$KBENCH" list --plugin "$P/broken_import.py"
 expect_text "$TMP/err" "RuntimeError: planted import failure" "the error gives Python's message"
 expect_exit 2 "an unknown operation is refused (exit 2)" "$KBENCH" list --plugin "$P/unknown_op.py"
