@@ -356,7 +356,8 @@ const struct kb_kernel *const *kb_registry_all(size_t *n);
 /* The kernel with this name and impl (impl NULL: the first with that name), or NULL. */
 const struct kb_kernel *kb_registry_find(const char *name, const char *impl);
 /* Adds a kernel after the others (a plugin's; origin: the file it came from). 0, or -1 with a
- * message in err: a name@impl that a built-in kernel or an earlier addition has (naming both). */
+ * message in err: a name@impl that a built-in kernel or an earlier addition has, or an operation
+ * (.op) other than the registered one of the same name (naming both). */
 int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, size_t errlen);
 /* Every operation some registered kernel implements, in registry order; *n the count. */
 const struct kb_operation *const *kb_registry_operations(size_t *n);
