@@ -266,13 +266,13 @@ static void test_operation(void **state)
             const struct kb_kernel *k = impls[i];
             if (strcmp(op->name, "selftest.fault") == 0) {
                 if (si == 0)
-                    printf("# %s@%s: fails on purpose (tests/reliability.sh runs it in a forked case)\n", k->name,
+                    printf("# %s@%s: fails on purpose (reliability.sh, gpu.sh and test_runner run it in a forked case)\n", k->name,
                            k->impl);
                 continue;
             }
             if (k->device == KB_DEVICE_CUDA && !gpu) {
                 if (si == 0)
-                    printf("# %s@%s: skipped: no GPU here (%s)\n", k->name, k->impl, no_gpu);
+                    printf("# %s@%s: skipped, no GPU: %s\n", k->name, k->impl, no_gpu);
                 continue;
             }
             for (int t = 0; t < KB_DTYPE_COUNT; t++)
