@@ -266,8 +266,8 @@ static void test_operation(void **state)
             const struct kb_kernel *k = impls[i];
             if (strcmp(op->name, "selftest.fault") == 0) {
                 if (si == 0)
-                    printf("# %s@%s: fails on purpose (reliability.sh, gpu.sh and test_runner run it in a forked case)\n", k->name,
-                           k->impl);
+                    printf("# %s@%s: fails on purpose (reliability.sh, gpu.sh and test_runner run it in a "
+                           "forked case)\n", k->name, k->impl);
                 continue;
             }
             if (k->device == KB_DEVICE_CUDA && !gpu) {
