@@ -7,9 +7,9 @@
  *                                    calls kbench_register once per kernel; returns 0 (else the
  *                                    load fails and kbench says which kernel it refused).
  * A plugin's kernel implements an operation (.op): one of kbench's (&kb_op_attention_softmax,
- * declared above with its operand indices; the symbol is resolved against the kbench executable
- * when the plugin is loaded), or a new one the plugin defines, with its own inputs, reference and
- * counts, under a name no operation of kbench has.
+ * declared in this header with its operand indices; the symbol is resolved against the kbench
+ * executable when the plugin is loaded), or a new one the plugin defines, with its own inputs,
+ * reference and counts, under a name no operation of kbench has.
  * kbench loads a plugin only when the version is its own: any change to a struct of this header
  * or to the meaning of a field bumps KBENCH_ABI_VERSION, so a stale plugin is refused, never
  * run with the wrong layout. The descriptors a plugin registers must stay valid while it is

@@ -90,8 +90,7 @@ static void test_implementations_of_one_operation_count_alike(void **state)
                 for (int t = 0; t < KB_DTYPE_COUNT; t++) {
                     if (!(a->dtypes & b->dtypes & KB_DTYPE_BIT(t)))
                         continue;
-                    double ba = kb_kernel_bytes(a, &shapes[s], (enum kb_dtype)t);
-                    double bb = kb_kernel_bytes(b, &shapes[s], (enum kb_dtype)t);
+                    double ba = kb_kernel_bytes(a, &shapes[s], (enum kb_dtype)t), bb = kb_kernel_bytes(b, &shapes[s], (enum kb_dtype)t);
                     if (!same_count(ba, bb)) {
                         printf("# %s %s: bytes %s %.6g, %s %.6g (shape %zu)\n", a->name, kb_dtype_name((enum kb_dtype)t),
                                a->impl, ba, b->impl, bb, s);
