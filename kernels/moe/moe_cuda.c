@@ -181,8 +181,8 @@ static int is_layer(enum moe_gpu_kind k)
 }
 
 /* setup reads x, W_r and b of moe.router, moe.dispatch and moe.layer at one set of indices */
-_Static_assert(KB_MOE_DISPATCH_X == KB_MOE_ROUTER_X && KB_MOE_LAYER_X == KB_MOE_ROUTER_X &&
-               KB_MOE_LAYER_WR == KB_MOE_ROUTER_WR && KB_MOE_LAYER_BIAS == KB_MOE_ROUTER_BIAS,
+_Static_assert((int)KB_MOE_DISPATCH_X == (int)KB_MOE_ROUTER_X && (int)KB_MOE_LAYER_X == (int)KB_MOE_ROUTER_X &&
+               (int)KB_MOE_LAYER_WR == (int)KB_MOE_ROUTER_WR && (int)KB_MOE_LAYER_BIAS == (int)KB_MOE_ROUTER_BIAS,
                "moe operands: x, w_router and b_router at the same indices");
 
 static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_t errlen)
