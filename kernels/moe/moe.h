@@ -2,8 +2,8 @@
  * routing, float64 references, the analytic counts, the operations' verdicts, and the
  * registered implementations. The operations themselves and their operands are public
  * (moe_ops.h, which has the layer's definition); everything a CPU or CUDA implementation of a
- * moe.* operation shares lives here (moe_common.c, moe_reference.c, moe_route.c, moe_op.c).
- * (softmax over all E renormalised over the chosen k is the softmax over the chosen k.)
+ * moe.* operation shares lives here (moe_common.c, moe_reference.c, moe_route.c, moe_op.c; the
+ * operations in moe_*_op.c).
  */
 #ifndef KB_MOE_H
 #define KB_MOE_H
