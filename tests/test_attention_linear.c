@@ -3,8 +3,8 @@
  * decay, both feature maps, GQA, N not a multiple of the chunk, every SIMD path this CPU runs,
  * one and two threads) and @cpu.naive against the long-double recurrence on every row; the
  * decode step against the causal kernel's last row; attention.gla against its recurrence;
- * attention.softmax@cpu.blas against the softmax reference; planted mistakes that verify must
- * catch; shape checks; the analytic counts' growth with N. */
+ * planted mistakes that verify must catch; shape checks; the analytic counts' growth with N.
+ * (attention.softmax@cpu.blas: test_attention_softmax.c.) */
 #ifdef HAVE_CONFIG_H
 #include "tests/kernel_case.h"
 #include "config.h"
@@ -295,47 +295,6 @@ static void test_gla_matches_recurrence(void **state)
     case_paths_end(&run);
 }
 
-/* ---- attention.softmax@cpu.blas ------------------------------------------------------------ */
-
-static void test_softmax_blas(void **state)
-{
-    (void)state;
-#ifdef HAVE_CBLAS
-    const struct kb_shape shapes[] = {
-        { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 77, .head_dim = 16, .causal = 1 },
-        { .batch = 2, .heads = 2, .kv_heads = 2, .seq_len = 130, .head_dim = 32, .causal = 0 },
-    };
-    for (size_t i = 0; i < 2; i++) {
-        struct kb_case c = make_case(&kb_attention_softmax_blas, shapes[i], 2, 21 + i);
-        case_setup_ok(&c);
-        assert_int_equal(c.kernel->run(&c), KB_OK);
-        const struct kb_shape *s = &c.shape;
-        struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
-        const float *o = case_tensor(&c, "o").data;
-        double row[32];
-        for (int b = 0; b < s->batch; b++)
-            for (int h = 0; h < s->heads; h++)
-                for (int r = 0; r < s->seq_len; r++) {
-                    attention_reference_row(s, q.data, k.data, v.data, b, h, r, row);
-                    const float *got = o + (((size_t)b * s->heads + h) * s->seq_len + r) * s->head_dim;
-                    for (int j = 0; j < s->head_dim; j++)
-                        assert_true(fabs(got[j] - row[j]) <= 1e-5 * (1 + fabs(row[j])));
-                }
-        assert_true(verify_of(&c).passed);
-        /* planted: the causal mask forgotten (run as non-causal, judged as causal) */
-        if (s->causal) {
-            c.shape.causal = 0;
-            assert_int_equal(c.kernel->run(&c), KB_OK);
-            c.shape.causal = 1;
-            assert_false(verify_of(&c).passed);
-        }
-        c.kernel->teardown(&c);
-    }
-#else
-    skip();
-#endif
-}
-
 /* ---- planted mistakes verify must catch ---------------------------------------------------- */
 
 /* linear_verify_output_tol judges by the bound it is given (the GPU kernels pass their dtype's):
@@ -513,7 +472,6 @@ int main(void)
         cmocka_unit_test(test_linear_result_independent_of_chunk),
         cmocka_unit_test(test_decode_step),
         cmocka_unit_test(test_gla_matches_recurrence),
-        cmocka_unit_test(test_softmax_blas),
         cmocka_unit_test(test_planted_mistakes_fail),
         cmocka_unit_test(test_verify_tolerance_is_the_callers),
         cmocka_unit_test(test_setup_rejects_bad_shapes),
