@@ -26,4 +26,11 @@ long *gemm_sample_rows(const struct kb_shape *s, uint64_t seed, long *n);
 /* Largest |x[i]|, i < n. */
 float gemm_absmax(const float *x, size_t n);
 
+/* float32 to f16 / bf16 bits, rounding to nearest even (as the GPU's __float2half_rn and
+ * __float2bfloat16_rn: f16 subnormals, overflow to infinity, NaN kept), and back (exact). */
+uint16_t gemm_f16_round(float x);
+uint16_t gemm_bf16_round(float x);
+float gemm_f16_value(uint16_t h);
+float gemm_bf16_value(uint16_t h);
+
 #endif
