@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tests/kernel_case.h"
+#include "harness/case.h"
 #include "config.h"
 #include "datasets/generate.h"
 #include "kernels/kernel.h"
@@ -322,7 +323,7 @@ static void gemm_int8_on_one_path(enum kb_cpu_path p)
                         fail_msg("%s M=%d N=%d K=%d t=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
                                  gemm_paths[p][pi], s.m, s.n, s.k, threads, input, a.passed, a.exact_mismatches,
                                  a.exact_checked, a.rel_l2_err);
-                    c.kernel->teardown(&c);
+                    case_teardown(&c);
                 }
 }
 
@@ -332,6 +333,22 @@ static void test_gemm_int8_every_path(void **state)
     static const unsigned needs[KB_PATH_COUNT] = { 0, GEMM_INT8_AVX2_NEEDS, GEMM_INT8_AVX512_NEEDS };
     case_each_path("quant.gemm_int8@cpu", needs, gemm_int8_on_one_path);
     assert_non_null(gemm_int8_isa_by_name(quant_gemm_int8_path()));
+}
+
+/* Two implementations of one operation: the same input bytes (the operation made them), the same
+ * FLOP and byte counts. */
+static void assert_same_inputs_and_counts(const struct kb_case *x, const struct kb_case *y)
+{
+    assert_int_equal(x->io.count, y->io.count);
+    for (int i = 0; i < x->io.count; i++) {
+        assert_string_equal(x->io.tensor[i].name, y->io.tensor[i].name);
+        assert_int_equal(x->io.bytes[i], y->io.bytes[i]);
+        if (!x->io.tensor[i].is_output)
+            assert_memory_equal(x->io.tensor[i].data, y->io.tensor[i].data, x->io.bytes[i]);
+    }
+    assert_true(kb_kernel_flops(x->kernel, &x->shape) == kb_kernel_flops(y->kernel, &y->shape));
+    assert_true(kb_kernel_bytes(x->kernel, &x->shape, x->dtype) == kb_kernel_bytes(y->kernel, &y->shape, y->dtype));
+    assert_true(kb_kernel_flops(x->kernel, &x->shape) == 2.0 * x->shape.m * x->shape.n * x->shape.k);
 }
 
 static void test_gemm_int8_naive_agrees_and_all_rows(void **state)
@@ -347,15 +364,19 @@ static void test_gemm_int8_naive_agrees_and_all_rows(void **state)
     assert_int_equal(a.exact_checked, 50 * 77);
     /* the accuracy cost is real but small: three int8 roundings */
     assert_true(a.rel_l2_err > 1e-4 && a.rel_l2_err < QUANT_GEMM_INT8_TOL);
-    int8_t *y1 = malloc(50 * 77);
-    memcpy(y1, case_tensor(&c, "y").data, 50 * 77);
-    c.kernel->teardown(&c);
     struct kb_case o = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 9);
     case_setup_ok(&o);
+    /* @cpu and @cpu.naive see byte-identical inputs and report identical counts */
+    assert_same_inputs_and_counts(&c, &o);
     case_run_verify(&o);
-    assert_memory_equal(y1, case_tensor(&o, "y").data, 50 * 77);
-    o.kernel->teardown(&o);
-    free(y1);
+    assert_memory_equal(case_tensor(&c, "y").data, case_tensor(&o, "y").data, 50 * 77);
+    case_teardown(&o);
+    /* another seed, other bytes: the comparison above could fail */
+    o = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 10);
+    case_setup_ok(&o);
+    assert_memory_not_equal(case_tensor(&c, "a").data, case_tensor(&o, "a").data, 50 * 300);
+    case_teardown(&o);
+    case_teardown(&c);
 }
 
 static void test_gemm_int8_planted_bugs_fail(void **state)
@@ -366,20 +387,21 @@ static void test_gemm_int8_planted_bugs_fail(void **state)
     case_setup_ok(&c);
     assert_true(case_run_verify(&c).passed);
     int8_t *y = (int8_t *)case_tensor(&c, "y").data;
-    /* one output one unit off: within the accuracy bound, but not bit-exact */
+    /* one output one unit off: within the accuracy bound, but not bit-exact (the kernel's check) */
     y[5 * 40 + 3] = (int8_t)(y[5 * 40 + 3] == 127 ? 126 : y[5 * 40 + 3] + 1);
     struct kb_accuracy a;
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
     assert_int_equal(a.exact_mismatches, 1);
+    assert_true(a.rel_l2_err < QUANT_GEMM_INT8_TOL); /* the operation's verdict alone would pass */
     /* a kernel that forgets the VNNI offset correction is off everywhere: emulate it */
-    assert_int_equal(c.kernel->run(&c), KB_OK);
+    assert_int_equal(kb_case_run(&c), KB_OK);
     for (int i = 0; i < 20 * 40; i++)
         y[i] = (int8_t)(y[i] / 2);
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
     assert_true(a.rel_l2_err > QUANT_GEMM_INT8_TOL);
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 #ifdef HAVE_CBLAS
@@ -391,11 +413,17 @@ static void test_gemm_f32_blas(void **state)
     case_setup_ok(&c);
     struct kb_accuracy a = case_run_verify(&c);
     assert_true(a.passed && a.rel_l2_err < 1e-6);
-    float *out = (float *)case_tensor(&c, "c").data;
-    out[69 * 33 + 32] += 1.0f; /* the last row is always sampled */
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    float *out = (float *)case_tensor(&c, "y").data;
+    out[69 * 33 + 32] += 1.0f; /* the last element is always sampled */
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
-    c.kernel->teardown(&c);
+    /* the float baseline reads the very values the int8 codes quantize */
+    struct kb_case q = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 8);
+    case_setup_ok(&q);
+    assert_memory_equal(case_tensor(&c, "a").data, case_tensor(&q, "a_f32").data, sizeof(float) * 70 * 129);
+    assert_memory_equal(case_tensor(&c, "w").data, case_tensor(&q, "w_f32").data, sizeof(float) * 33 * 129);
+    case_teardown(&q);
+    case_teardown(&c);
 }
 #endif
 
@@ -424,10 +452,10 @@ static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
                 memcpy(&bits, &y[s.n - 1], sizeof bits);
                 bits ^= 1;
                 memcpy(&y[s.n - 1], &bits, sizeof bits);
-                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+                assert_int_equal(kb_case_verify(&c, &a), KB_OK);
                 assert_false(a.passed);
                 assert_int_equal(a.exact_mismatches, 1);
-                c.kernel->teardown(&c);
+                case_teardown(&c);
             }
     /* finer weight groups cost less accuracy */
     double err[2];
@@ -437,7 +465,7 @@ static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
         struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, KB_DTYPE_I8, 1, 3);
         case_setup_ok(&c);
         err[gi] = case_run_verify(&c).rel_l2_err;
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
     assert_true(err[1] < err[0]);
 }
@@ -531,14 +559,14 @@ static void test_shapes_and_dtypes_rejected(void **state)
     char err[256];
     struct kb_shape s = { .m = 0, .n = 4, .k = 4, .input = 1 };
     struct kb_case c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "m = 0"));
     s.m = 4;
     c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_F32, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     s.k = 200000;
     c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "overflow"));
     struct kb_shape q = { .m = 4, .k = 4, .group = 2, .granularity = KB_GRAN_GROUP, .input = 1 };
     c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_F32, 1, 1);
@@ -546,7 +574,7 @@ static void test_shapes_and_dtypes_rejected(void **state)
     assert_non_null(strstr(err, "not a quantized format"));
     struct kb_shape w = { .m = 4, .n = 4, .k = 4096, .group = 2048, .input = 1 };
     c = make_case(&kb_quant_gemm_w4a8_cpu, w, KB_DTYPE_FP8_E4M3, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "1024"));
 }
 
