@@ -580,7 +580,8 @@ static void test_inputs_are_the_family_generators(void **state)
                                   lin_shape(1, 2, 2, 40, 8, 1, 8, KB_FEATURE_ELU1, 0),
                                   { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 70, .head_dim = 16, .chunk = 16 } };
     shapes[1].decode = 1;
-    shapes[0].input = KB_INPUT_OUTLIER;
+    shapes[0].input = KB_INPUT_OUTLIER; /* K's channel offsets, V's scaled channels */
+    shapes[2].input = KB_INPUT_UNIFORM;
     const struct kb_kernel *kernels[3] = { &kb_attention_linear_cpu, &kb_attention_linear_cpu, &kb_attention_gla_cpu };
     for (int i = 0; i < 3; i++) {
         struct kb_case c = make_case(kernels[i], shapes[i], 1, 1234 + i);

@@ -191,7 +191,7 @@ static double bsa_op_footprint(const struct kb_shape *shape, enum kb_dtype t)
         s.block = 1;
     double nb = bsa_blocks(&s), topk = s.topk_blocks > 0 ? s.topk_blocks : 1;
     double kept = 4.0 * s.batch * s.heads * nb * topk, choice = 4.0 * s.batch * s.heads * nb * (topk + 1);
-    return 2.0 * qkv_operands_bytes(&s, s.seq_len, s.seq_len) + kept + choice +
+    return qkv_operands_bytes(&s, s.seq_len, s.seq_len) + kept + choice +
            8.0 * ATTENTION_VERIFY_ROWS * (s.head_dim + 1.0);
 }
 

@@ -57,8 +57,8 @@ static double gla_op_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
     double gates = 4.0 * s->batch * s->heads * (double)s->seq_len * s->head_dim + QKV_PAD_BYTES;
-    /* operands plus the generators' copies while drawing, and verify's rows */
-    return 2.0 * (qkv_operands_bytes(s, s->seq_len, s->seq_len) + gates) +
+    /* the operands, the gate generator's copy while it draws, and verify's rows */
+    return qkv_operands_bytes(s, s->seq_len, s->seq_len) + 2.0 * gates +
            8.0 * ATTENTION_VERIFY_ROWS * (2.0 * s->head_dim + 1.0);
 }
 

@@ -49,9 +49,9 @@ static double linear_op_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
     const struct kb_shape *s = shape;
-    /* the operands, the generator's copy of Q, K, V while they are drawn, and verify's rows */
+    /* the operands and verify's rows */
     double operands = qkv_operands_bytes(s, s->seq_len + (s->decode ? 1 : 0), s->decode ? 1 : s->seq_len);
-    return 2.0 * operands + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 2.0);
+    return operands + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 2.0);
 }
 
 const struct kb_operation kb_op_attention_linear = {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "datasets/generate.h"
 #include "kernels/attention/sparse.h"
 
 static float round_f16(float x)
@@ -36,32 +37,45 @@ double qkv_operands_bytes(const struct kb_shape *s, int tokens, int rows)
     return 4.0 * bd * ((double)tokens * (s->heads + 2.0 * kvh) + (double)rows * s->heads) + 4.0 * QKV_PAD_BYTES;
 }
 
+/* The family's draw (attention_common.c's attention_inputs_new, made in place so no second copy
+ * of the inputs exists while they are drawn; tests/test_attention_linear.c checks the bytes are
+ * the same): a sub-seed per tensor, rows of head_dim channels; on outlier inputs Q and K are
+ * drawn normal and K gets the shared per-channel offsets SageAttention measured in real models
+ * (sign alternating with the channel), V the generator's scaled outlier channels. */
+enum { SEED_Q = 1, SEED_K = 2, SEED_V = 3 };
+
+static void draw(float *x, size_t elems, size_t d, int which, int input, uint64_t seed)
+{
+    uint64_t sub = seed ^ (0x9E3779B97F4A7C15ull * (unsigned)which);
+    int outlier = input == KB_INPUT_OUTLIER;
+    gen_fill_input_f32(x, elems / d, d, sub, outlier && which != SEED_V ? KB_INPUT_NORMAL : input);
+    if (outlier && which == SEED_K) {
+        size_t idx[256];
+        float scale[256];
+        int count = gen_outlier_channels(d, sub, idx, scale, 256);
+        for (size_t r = 0; r < elems / d; r++)
+            for (int i = 0; i < count; i++)
+                x[r * d + idx[i]] += (idx[i] & 1) ? -scale[i] : scale[i];
+    }
+}
+
 int qkv_operands_add(struct kb_operands *io, const struct kb_shape *s, int tokens, enum kb_dtype t, uint64_t seed,
                      char *err, size_t errlen)
 {
-    struct kb_shape in_shape = *s;
-    in_shape.seq_len = tokens;
-    if (in_shape.kv_heads == 0)
-        in_shape.kv_heads = in_shape.heads;
-    /* the family's own generator, then copied: the bytes stay exactly the ones kernels drew
-     * for themselves (and any later change to the generator applies here too) */
-    struct attention_inputs in = { 0 };
-    if (attention_inputs_new(&in, &in_shape, seed, err, errlen) != KB_OK)
-        return KB_ERROR;
+    const int kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
     static const char *const names[3] = { "q", "k", "v" };
-    const float *src[3] = { in.q, in.k, in.v };
     for (int i = 0; i < 3; i++) {
-        int64_t dims[4] = { s->batch, i == 0 ? s->heads : in_shape.kv_heads, tokens, s->head_dim };
+        int64_t dims[4] = { s->batch, i == 0 ? s->heads : kvh, tokens, s->head_dim };
         int at = kb_operands_add(io, names[i], KB_DTYPE_F32, 4, dims, 0, QKV_PAD_BYTES, err, errlen);
-        if (at < 0) {
-            attention_inputs_free(&in);
+        if (at != i) {
+            if (at >= 0)
+                snprintf(err, errlen, "attention: Q, K, V must be the first operands");
             return KB_ERROR;
         }
         size_t n = kb_operands_elems(io, at);
-        memcpy(io->buffer[at], src[i], n * sizeof(float));
+        draw(io->buffer[at], n, (size_t)s->head_dim, SEED_Q + i, s->input, seed);
         qkv_round_to(io->buffer[at], n, t);
     }
-    attention_inputs_free(&in);
     return KB_OK;
 }
 

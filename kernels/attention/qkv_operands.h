@@ -1,6 +1,6 @@
 /* qkv_operands.h - the Q, K, V operands the operations of linear_ops.h and sparse_ops.h share:
- * drawn exactly as attention_inputs_new draws them (same sub-seeds, distributions, outlier
- * rule), so a case's bytes are those the kernels generated for themselves before the
+ * drawn in place exactly as attention_inputs_new draws them (same sub-seeds, distributions,
+ * outlier rule), so a case's bytes are those the kernels generated for themselves before the
  * operations owned the inputs, and rounded to f16/bf16 values for 16-bit cases (the operation's
  * decision, the same for every implementation: the reference then measures only a kernel's own
  * error, as the CUDA kernels arranged before by rounding on the GPU). Private to the family. */
@@ -17,8 +17,8 @@
 #define QKV_PAD_BYTES (ATTENTION_INPUT_PAD * sizeof(float))
 
 /* Appends "q" [B,H,tokens,d], "k" and "v" [B,H_kv,tokens,d] float32 (kv_heads filled) to an
- * empty io as tensors 0, 1, 2, filled from seed (as attention_inputs_new with seq_len = tokens)
- * and rounded to t's values when t is f16 or bf16. KB_OK or KB_ERROR with a message. */
+ * empty io as tensors 0, 1, 2, filled from seed (the bytes attention_inputs_new draws with
+ * seq_len = tokens) and rounded to t's values when t is f16 or bf16. KB_OK or KB_ERROR with a message. */
 int qkv_operands_add(struct kb_operands *io, const struct kb_shape *s, int tokens, enum kb_dtype t, uint64_t seed,
                      char *err, size_t errlen);
 /* Appends a float32 output [B, H, rows, d] called name; its index or -1 (message in err). */

@@ -44,7 +44,7 @@ static int window_op_verify(const struct kb_operands *io, const struct kb_shape 
 static double window_op_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    return 2.0 * qkv_operands_bytes(s, s->seq_len, s->seq_len) + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 1.0);
+    return qkv_operands_bytes(s, s->seq_len, s->seq_len) + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 1.0);
 }
 
 const struct kb_operation kb_op_attention_window = {
