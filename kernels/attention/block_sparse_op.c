@@ -124,7 +124,7 @@ static int bsa_op_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dty
         qkv_operands_output(io, "o", s, s->seq_len, err, errlen) != KB_BSA_O)
         return KB_ERROR;
     int64_t dims[4] = { s->batch, s->heads, bsa_blocks(s), s->topk_blocks };
-    if (kb_operands_add(io, "kept_blocks", KB_DTYPE_I32, 4, dims, 1, 0, err, errlen) != KB_BSA_KEPT)
+    if (kb_operands_add(io, "kept_blocks", KB_DTYPE_I32, 4, dims, 1, QKV_PAD_BYTES, err, errlen) != KB_BSA_KEPT)
         return KB_ERROR;
     return choose(io, s, err, errlen);
 }
