@@ -61,10 +61,6 @@ typedef int (*attention_cuda_launcher)(const struct kb_shape *s, enum kb_dtype t
 /* A case's run(): launch on the Q, K, V copy the harness chose; on failure c->error names
  * `what` and the CUDA error, and KB_ERROR is returned. */
 int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const char *what);
-/* attention.window@cuda.*: O back on the host and its sampled rows against float64 attention
- * over each query's W latest keys, with the dtype's bound (window_cuda.c). */
-int window_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                              enum kb_dtype t, struct kb_accuracy *acc);
 /* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
 int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* A case's tensors for --dump: the inputs (as rounded) and O, copied back from the GPU now and
