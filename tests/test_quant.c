@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "tests/kernel_case.h"
+#include "harness/case.h"
 #include "config.h"
 #include "datasets/generate.h"
-#include "harness/case.h"
 #include "kernels/kernel.h"
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
