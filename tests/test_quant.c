@@ -326,8 +326,8 @@ static void test_quantize_input_bytes(void **state)
         case_setup_ok(&c);
         struct kb_tensor x = case_tensor(&c, "x"), codes = case_tensor(&c, "codes");
         assert_memory_equal(x.data, want, (size_t)s.m * s.k * sizeof *want);
-        /* codes' dims count bytes, i4 rows padded to whole bytes */
-        assert_int_equal(codes.dims[1], types[ti] == KB_DTYPE_I4 ? (s.k + 1) / 2 : s.k);
+        /* codes' dims count elements, i4 rows padded to whole bytes */
+        assert_int_equal(codes.dims[1], types[ti] == KB_DTYPE_I4 ? s.k + 1 : s.k);
         assert_true(case_run_verify(&c).passed);
         case_teardown(&c);
     }

@@ -26,9 +26,10 @@
  */
 enum {
     KB_QUANTIZE_X,      /* in:  f32 [M,K], drawn from the case's input distribution */
-    KB_QUANTIZE_CODES,  /* out: dtype [M,R] bytes, R = K (8-bit formats) or ceil(K/2) (i4: element
-                         *      j of a row in byte j/2, low nibble when j is even, two's
-                         *      complement; rows padded to whole bytes). Dims are in bytes. */
+    KB_QUANTIZE_CODES,  /* out: dtype [M,K'], K' = K for the 8-bit formats (one byte a code); i4
+                         *      K' = 2·ceil(K/2): rows padded to whole bytes, ceil(K/2) bytes a row,
+                         *      element j of a row in byte j/2, low nibble when j is even, two's
+                         *      complement (a padding nibble is 0) */
     KB_QUANTIZE_SCALES, /* out: f32 [1] (tensor), [M] (channel), [M, ceil(K/group)] flattened (group) */
     KB_QUANTIZE_DEQ,    /* out: f32 [M,K], "dequantized" */
 };

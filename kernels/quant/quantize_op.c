@@ -46,14 +46,13 @@ static int quantize_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_d
         return KB_UNSUPPORTED;
     }
     const int64_t m = s->m, k = s->k, rb = (int64_t)quant_row_bytes(s->k, t);
-    const int64_t dx[2] = { m, k }, dc[2] = { m, rb }, ds[1] = { (int64_t)quant_scale_count(s) };
-    /* the codes' dims count bytes (as dumps read them); kb_operands_add counts i4 elements two
-     * to a byte, so an i4 buffer gets the other half as padding */
-    const size_t code_bytes = (size_t)(m * rb);
-    const size_t code_pad = t == KB_DTYPE_I4 ? code_bytes - (code_bytes + 1) / 2 : 0;
+    /* codes count elements (kb_operands_add): an i4 row of K nibbles is padded to whole bytes,
+     * 2·ceil(K/2) nibbles */
+    const int64_t dx[2] = { m, k }, dc[2] = { m, t == KB_DTYPE_I4 ? 2 * rb : rb },
+                  ds[1] = { (int64_t)quant_scale_count(s) };
     /* 64 bytes past x: vector code may read a short way past the end */
     if (kb_operands_add(io, "x", KB_DTYPE_F32, 2, dx, 0, 64, err, errlen) != KB_QUANTIZE_X ||
-        kb_operands_add(io, "codes", t, 2, dc, 1, code_pad, err, errlen) != KB_QUANTIZE_CODES ||
+        kb_operands_add(io, "codes", t, 2, dc, 1, 0, err, errlen) != KB_QUANTIZE_CODES ||
         kb_operands_add(io, "scales", KB_DTYPE_F32, 1, ds, 1, 0, err, errlen) != KB_QUANTIZE_SCALES ||
         kb_operands_add(io, "dequantized", KB_DTYPE_F32, 2, dx, 1, 0, err, errlen) != KB_QUANTIZE_DEQ)
         return KB_ERROR;
@@ -109,8 +108,8 @@ const struct kb_operation kb_op_quant_quantize = {
     .family = KB_FAMILY_QUANT,
     .axes = QUANT_AXES_QUANTIZE,
     .dtypes = QUANTIZE_DTYPES,
-    .layout = "row-major; x [M,K] f32 in; codes [M,R] out (R = K bytes, or ceil(K/2) for i4: two codes a byte, "
-              "low nibble first), scales f32 [1], [M] or [M,ceil(K/group)] out, dequantized f32 [M,K] out",
+    .layout = "row-major; x [M,K] f32 in; codes [M,K] out (i4: two to a byte, low nibble first, each row "
+              "padded to whole bytes), scales f32 [1], [M] or [M,ceil(K/group)] out, dequantized f32 [M,K] out",
     .flops = quantize_flops,
     .bytes = quantize_bytes,
     .footprint = quantize_footprint,
