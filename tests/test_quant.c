@@ -20,6 +20,7 @@
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
 #include "kernels/quant/quant.h"
+#include "kernels/quant/quant_ops.h"
 
 /* ---- FP8 ------------------------------------------------------------------------------------ */
 
@@ -250,7 +251,7 @@ static void quantize_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
                                  a.exact_mismatches, a.exact_checked, a.rel_l2_err, a.tolerance);
                     /* the accuracy is a real measurement: quantizing loses something, not everything */
                     assert_true(a.rel_l2_err > 0 && a.cosine > 0.8);
-                    c.kernel->teardown(&c);
+                    case_teardown(&c);
                 }
 }
 
@@ -263,9 +264,18 @@ static void test_quantize_finer_scales_are_more_accurate(void **state)
         struct kb_case c = make_case(&kb_quant_quantize_cpu, s, KB_DTYPE_I4, 1, 5);
         case_setup_ok(&c);
         err[g] = case_run_verify(&c).rel_l2_err;
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
     assert_true(err[KB_GRAN_GROUP] < err[KB_GRAN_CHANNEL] && err[KB_GRAN_CHANNEL] <= err[KB_GRAN_TENSOR]);
+}
+
+/* The verdict on a case's outputs as they are now (a planted bug), without running it again. */
+static struct kb_accuracy verdict_now(struct kb_case *c)
+{
+    struct kb_accuracy a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(kb_case_verify(c, &a), KB_OK);
+    return a;
 }
 
 static void test_quantize_planted_bugs_fail(void **state)
@@ -280,26 +290,48 @@ static void test_quantize_planted_bugs_fail(void **state)
         /* one code off by one unit: invisible to the accuracy, caught by the bit-exact check */
         uint8_t *codes = (uint8_t *)case_tensor(&c, "codes").data;
         codes[7] ^= 0x01;
-        struct kb_accuracy a;
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        struct kb_accuracy a = verdict_now(&c);
         assert_false(a.passed);
         assert_int_equal(a.exact_mismatches, 1);
         /* a scale off by a little */
-        assert_int_equal(c.kernel->run(&c), KB_OK);
+        assert_int_equal(kb_case_run(&c), KB_OK);
         float *scales = (float *)case_tensor(&c, "scales").data;
         scales[2] = nextafterf(scales[2], 0);
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        a = verdict_now(&c);
         assert_false(a.passed);
         /* a dequantized output that is wrong where the codes are right: the accuracy catches it */
-        assert_int_equal(c.kernel->run(&c), KB_OK);
+        assert_int_equal(kb_case_run(&c), KB_OK);
         float *deq = (float *)case_tensor(&c, "dequantized").data;
         for (int i = 0; i < 200; i++)
             deq[i] = -deq[i];
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        a = verdict_now(&c);
         assert_false(a.passed);
         assert_int_equal(a.exact_mismatches, 0);
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
+}
+
+/* The operation's input is what the kernel drew before operations existed (stored runs stay
+ * comparable): the case's distribution from sub-seed A, whatever the code format. */
+static void test_quantize_input_bytes(void **state)
+{
+    (void)state;
+    const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_I4, KB_DTYPE_FP8_E5M2 };
+    struct kb_shape s = { .m = 13, .k = 51, .group = 16, .granularity = KB_GRAN_CHANNEL, .input = KB_INPUT_OUTLIER };
+    float *want = malloc((size_t)s.m * s.k * sizeof *want);
+    assert_non_null(want);
+    gen_fill_input_f32(want, (size_t)s.m, (size_t)s.k, quant_sub_seed(42, QUANT_SEED_A), s.input);
+    for (size_t ti = 0; ti < 3; ti++) {
+        struct kb_case c = make_case(&kb_quant_quantize_cpu, s, types[ti], 1, 42);
+        case_setup_ok(&c);
+        struct kb_tensor x = case_tensor(&c, "x"), codes = case_tensor(&c, "codes");
+        assert_memory_equal(x.data, want, (size_t)s.m * s.k * sizeof *want);
+        /* codes' dims count elements, i4 rows padded to whole bytes */
+        assert_int_equal(codes.dims[1], types[ti] == KB_DTYPE_I4 ? s.k + 1 : s.k);
+        assert_true(case_run_verify(&c).passed);
+        case_teardown(&c);
+    }
+    free(want);
 }
 
 /* The GEMM's path names by kb_cpu_path: scalar-u8 runs the VNNI path's offset-and-correct
@@ -480,33 +512,47 @@ static void ivit_ops_on_one_path(enum kb_cpu_path p)
         for (size_t si = 0; si < 5; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .input = input };
+                /* one operation, one count, whatever precision computes it */
+                assert_ptr_equal(ints[op]->op, flts[op]->op);
+                assert_true(kb_kernel_flops(ints[op], &s) == kb_kernel_flops(flts[op], &s));
+                assert_true(kb_kernel_flops(ints[op], &s) > 0);
                 struct kb_case c = make_case(ints[op], s, KB_DTYPE_I8, 1 + (int)(si & 1), 30 + si);
                 case_setup_ok(&c);
                 struct kb_accuracy a = case_run_verify(&c);
                 /* the AVX2 path (where it runs) against the scalar emulation, every element */
-                if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n)
+                if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n || a.rows_checked != s.m)
                     fail_msg("%s m=%d n=%d input=%d: passed %d mismatches %ld rel %.3g tol %.3g", ints[op]->name,
                              s.m, s.n, input, a.passed, a.exact_mismatches, a.rel_l2_err, a.tolerance);
                 /* (a flat row of 768 Shiftmax probabilities is mostly below half an output step) */
                 if (s.n > 1 && !(a.cosine > (op == 0 ? 0.8 : 0.9)))
                     fail_msg("%s m=%d n=%d input=%d: cosine %.3f", ints[op]->name, s.m, s.n, input, a.cosine);
-                /* planted: one output code off by one */
-                int8_t *y = (int8_t *)case_tensor(&c, "y").data;
-                y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
-                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
-                assert_false(a.passed);
-                assert_int_equal(a.exact_mismatches, 1);
-                c.kernel->teardown(&c);
 
                 struct kb_case f = make_case(flts[op], s, KB_DTYPE_F32, 1, 30 + si);
                 case_setup_ok(&f);
-                a = case_run_verify(&f);
-                assert_true(a.passed && a.exact_checked == 0);
+                struct kb_accuracy af = case_run_verify(&f);
+                assert_true(af.passed && af.exact_checked == 0 && af.rows_checked == s.m);
+                /* the integer case's input is the f32 case's quantized at its scale */
+                const float scale = *(const float *)case_tensor(&c, "x_scale").data;
+                const int8_t *xi = case_tensor(&c, "x").data;
+                const float *xf = case_tensor(&f, "x").data;
+                assert_true(*(const float *)case_tensor(&f, "x_scale").data == 1.0f);
+                for (int i = 0; i < s.m * s.n; i++)
+                    if ((uint8_t)xi[i] != quant_code(xf[i], 1.0f / scale, KB_DTYPE_I8))
+                        fail_msg("%s m=%d n=%d: x[%d] = %d is not the code of %g at scale %g", ints[op]->name, s.m,
+                                 s.n, i, xi[i], xf[i], scale);
+
+                /* planted: one output code off by one, caught by the integer kernel's check */
+                int8_t *y = (int8_t *)case_tensor(&c, "y").data;
+                y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
+                a = verdict_now(&c);
+                assert_false(a.passed);
+                assert_int_equal(a.exact_mismatches, 1);
+                case_teardown(&c);
+
                 float *yf = (float *)case_tensor(&f, "y").data;
                 yf[0] += 0.5f;
-                assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
-                assert_false(a.passed);
-                f.kernel->teardown(&f);
+                assert_false(verdict_now(&f).passed);
+                case_teardown(&f);
             }
 }
 
@@ -527,7 +573,7 @@ static void test_ivit_semantics(void **state)
         }
         assert_in_range(sum, 127 - s.n / 2 - 8, 127 + s.n / 2 + 8);
     }
-    c.kernel->teardown(&c);
+    case_teardown(&c);
     /* I-LayerNorm rows have mean ~0 and RMS ~16 (1.0 at scale 2^-4) */
     struct kb_shape l = { .m = 10, .n = 768, .input = KB_INPUT_NORMAL };
     c = make_case(&kb_quant_ivit_layernorm_cpu, l, KB_DTYPE_I8, 1, 2);
@@ -544,13 +590,19 @@ static void test_ivit_semantics(void **state)
         assert_true(fabs(mean) < 1.0);
         assert_true(fabs(sqrt(sq / l.n) - 16.0) < 0.5);
     }
-    c.kernel->teardown(&c);
-    /* outlier inputs leave Shiftmax less than one integer step per unit: refused with a reason */
+    case_teardown(&c);
+    /* outlier inputs leave Shiftmax less than one integer step per unit: refused with a reason,
+     * nothing left allocated; the float kernel takes the same inputs */
     char err[256];
     struct kb_shape o = { .m = 197, .n = 768, .input = KB_INPUT_OUTLIER };
     c = make_case(&kb_quant_ivit_shiftgelu_cpu, o, KB_DTYPE_I8, 1, 2);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "I_0"));
+    assert_int_equal(c.io.count, 0);
+    c = make_case(&kb_quant_ivit_shiftgelu_f32, o, KB_DTYPE_F32, 1, 2);
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    case_teardown(&c);
 }
 
 static void test_shapes_and_dtypes_rejected(void **state)
@@ -570,8 +622,13 @@ static void test_shapes_and_dtypes_rejected(void **state)
     assert_non_null(strstr(err, "overflow"));
     struct kb_shape q = { .m = 4, .k = 4, .group = 2, .granularity = KB_GRAN_GROUP, .input = 1 };
     c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_F32, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
-    assert_non_null(strstr(err, "not a quantized format"));
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "dtype f32"));
+    assert_int_equal(c.io.count, 0);
+    q.m = 0;
+    c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_I8, 1, 1);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "m = 0"));
     struct kb_shape w = { .m = 4, .n = 4, .k = 4096, .group = 2048, .input = 1 };
     c = make_case(&kb_quant_gemm_w4a8_cpu, w, KB_DTYPE_FP8_E4M3, 1, 1);
     assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
@@ -610,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_quantize_bit_exact_and_accurate),
         cmocka_unit_test(test_quantize_finer_scales_are_more_accurate),
         cmocka_unit_test(test_quantize_planted_bugs_fail),
+        cmocka_unit_test(test_quantize_input_bytes),
         cmocka_unit_test(test_gemm_int8_every_path),
         cmocka_unit_test(test_gemm_int8_naive_agrees_and_all_rows),
         cmocka_unit_test(test_gemm_int8_planted_bugs_fail),
