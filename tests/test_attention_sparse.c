@@ -2,8 +2,9 @@
  * against their float64 references: several seeds and shapes (N not a multiple of the tiles or
  * blocks, GQA, windows wider than N), and planted wrong answers (a window off by one, a changed
  * block choice, a corrupted output) that verify must catch; the analytic pair counts and the
- * block density; bf16 rounding. (attention.int8 and attention.flash's bf16 and decode modes:
- * test_attention_softmax.c.) */
+ * block density; bf16 rounding; the window and block-sparse operations' inputs, the same bytes
+ * and counts for every implementation. (attention.int8 and attention.flash's bf16 and decode
+ * modes: test_attention_softmax.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "harness/case.h"
 #include "kernels/attention/attention.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/attention/sparse_ops.h"
 #include "kernels/attention/tile_cpu.h"
 #include "kernels/kernel.h"
 
@@ -64,7 +66,7 @@ static void test_window_matches_reference(void **state)
                     for (int j = 0; j < 130 * 64; j++)
                         assert_float_equal(o[j], v[j], 1e-6);
                 }
-                c.kernel->teardown(&c);
+                case_teardown(&c);
             }
     }
     case_paths_end(&paths);
@@ -120,13 +122,13 @@ static void test_window_off_by_one_fails(void **state)
     struct kb_case c = make_case(&kb_attention_window_cpu, s, KB_DTYPE_F32, 1, 5);
     c.shape.window = 33;
     case_setup_ok(&c);
-    assert_int_equal(c.kernel->run(&c), KB_OK);
+    assert_int_equal(kb_case_run(&c), KB_OK);
     c.shape.window = 32;
     struct kb_accuracy acc;
-    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
     assert_false(acc.passed);
     assert_true(acc.rel_l2_err > 1e-3);
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 static void test_window_counts(void **state)
@@ -178,7 +180,7 @@ static void test_block_sparse_matches_reference(void **state)
             /* every past block of every query block was considered */
             int nb = bsa_blocks(&c.shape);
             assert_int_equal(acc.exact_checked, (long)c.shape.batch * c.shape.heads * nb * (nb - 1) / 2);
-            c.kernel->teardown(&c);
+            case_teardown(&c);
         }
     }
     case_paths_end(&paths);
@@ -193,12 +195,12 @@ static void test_block_sparse_dense_equals_causal_flash(void **state)
     struct kb_case f = make_case(&kb_attention_flash_cpu, s, KB_DTYPE_F32, 1, 9);
     case_setup_ok(&b);
     case_setup_ok(&f);
-    assert_int_equal(b.kernel->run(&b), KB_OK);
+    assert_int_equal(kb_case_run(&b), KB_OK);
     assert_int_equal(kb_case_run(&f), KB_OK);
     const float *ob = case_tensor(&b, "o").data, *of = case_tensor(&f, "o").data;
     for (int j = 0; j < 2 * 150 * 64; j++)
         assert_float_equal(ob[j], of[j], 1e-5);
-    b.kernel->teardown(&b);
+    case_teardown(&b);
     case_teardown(&f);
 }
 
@@ -217,10 +219,12 @@ static void test_block_sparse_wrong_choice_fails(void **state)
     if (keep[last] == keep[last + 1])
         keep[last] = keep[last] == 0 ? 14 : 0;
     struct kb_accuracy acc;
-    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
     assert_false(acc.passed);
     assert_true(acc.exact_mismatches >= 1);
-    c.kernel->teardown(&c);
+    /* the output alone still agrees: the mismatch is what failed it */
+    assert_true(acc.rel_l2_err < 1e-5);
+    case_teardown(&c);
 }
 
 static void test_block_sparse_counts(void **state)
@@ -247,6 +251,70 @@ static void test_block_sparse_counts(void **state)
     assert_int_equal(bsa_check_shape(&s, err, sizeof err), KB_UNSUPPORTED);
 }
 
+/* ---- the operations own inputs and counts ------------------------------------------------- */
+
+/* attention.window@cpu and @cpu.naive of one case see byte-identical inputs (the family's
+ * generator's, as before the operations owned them), report the same counts and pass the same
+ * verdict on outputs that agree. */
+static void test_window_impls_share_inputs_and_counts(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof window_shapes / sizeof window_shapes[0]; i++) {
+        struct kb_case a = make_case(&kb_attention_window_cpu, window_shapes[i], KB_DTYPE_F32, 1, 90 + i);
+        struct kb_case b = make_case(&kb_attention_window_naive, window_shapes[i], KB_DTYPE_F32, 2, 90 + i);
+        case_setup_ok(&a);
+        case_setup_ok(&b);
+        assert_ptr_equal(a.kernel->op, &kb_op_attention_window);
+        assert_ptr_equal(b.kernel->op, a.kernel->op);
+        struct attention_inputs in;
+        char err[256];
+        assert_int_equal(attention_inputs_new(&in, &a.shape, a.seed, err, sizeof err), KB_OK);
+        const float *drawn[3] = { in.q, in.k, in.v };
+        for (int t = KB_WIN_Q; t <= KB_WIN_V; t++) {
+            size_t bytes = kb_operands_elems(&a.io, t) * sizeof(float);
+            assert_memory_equal(a.io.tensor[t].data, b.io.tensor[t].data, bytes);
+            assert_memory_equal(a.io.tensor[t].data, drawn[t], bytes);
+        }
+        attention_inputs_free(&in);
+        assert_true(kb_kernel_flops(a.kernel, &a.shape) == kb_kernel_flops(b.kernel, &b.shape));
+        assert_true(kb_kernel_bytes(a.kernel, &a.shape, KB_DTYPE_F32) == kb_kernel_bytes(b.kernel, &b.shape, KB_DTYPE_F32));
+        struct kb_accuracy ra = case_run_verify(&a), rb = case_run_verify(&b);
+        assert_true(ra.passed && rb.passed);
+        const float *oa = case_tensor(&a, "o").data, *ob = case_tensor(&b, "o").data;
+        for (size_t e = 0; e < kb_operands_elems(&a.io, KB_WIN_O); e++)
+            assert_true(fabsf(oa[e] - ob[e]) <= 1e-5f * (1.0f + fabsf(oa[e])));
+        case_teardown(&a);
+        case_teardown(&b);
+    }
+}
+
+/* attention.block_sparse's operands: Q, K, V as the family draws them, O and the kept blocks as
+ * outputs; a kernel that writes no choice at all (the zeroed output) fails on the choice. */
+static void test_block_sparse_operands(void **state)
+{
+    (void)state;
+    struct kb_shape s = bsa_shapes[1];
+    struct kb_case c = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_F32, 1, 5);
+    case_setup_ok(&c);
+    struct kb_tensor kept = case_tensor(&c, "kept_blocks");
+    assert_int_equal(kept.dtype, KB_DTYPE_I32);
+    assert_true(kept.is_output);
+    assert_int_equal(kept.dims[2], bsa_blocks(&c.shape));
+    assert_int_equal(kept.dims[3], s.topk_blocks);
+    assert_false(case_tensor(&c, "q").is_output);
+    assert_true(case_tensor(&c, "o").is_output);
+    struct attention_inputs in;
+    char err[256];
+    assert_int_equal(attention_inputs_new(&in, &c.shape, c.seed, err, sizeof err), KB_OK);
+    assert_memory_equal(kb_input(&c, KB_BSA_K), in.k, kb_operands_elems(&c.io, KB_BSA_K) * sizeof(float));
+    attention_inputs_free(&in);
+    struct kb_accuracy acc;
+    assert_int_equal(kb_case_verify(&c, &acc), KB_OK); /* judged before any run */
+    assert_false(acc.passed);
+    assert_true(acc.exact_mismatches > 0);
+    case_teardown(&c);
+}
+
 /* ---- bf16 ------------------------------------------------------------------------------------ */
 
 static void test_bf16_rounding(void **state)
@@ -271,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_block_sparse_dense_equals_causal_flash),
         cmocka_unit_test(test_block_sparse_wrong_choice_fails),
         cmocka_unit_test(test_block_sparse_counts),
+        cmocka_unit_test(test_window_impls_share_inputs_and_counts),
+        cmocka_unit_test(test_block_sparse_operands),
         cmocka_unit_test(test_bf16_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

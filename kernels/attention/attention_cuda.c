@@ -166,7 +166,7 @@ int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enu
     return rc;
 }
 
-int attention_cuda_collect(const struct attention_cuda *a, struct kb_case *c)
+int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c)
 {
     cudaStream_t st = (cudaStream_t)c->stream;
     const size_t nq = kb_operands_elems(&c->io, KB_ATTN_O);

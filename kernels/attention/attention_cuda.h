@@ -4,7 +4,7 @@
  *
  * Implementations of an operation (attention.softmax) copy the operation's inputs, which hold
  * values of the case's dtype already, to the GPU (attention_cuda_upload) and hand O back in
- * collect (attention_cuda_collect). Kernels without an operation yet draw their inputs in
+ * collect (attention_cuda_collect_o). Kernels without an operation yet draw their inputs in
  * float32 exactly as the CPU kernels do (attention_inputs_new), convert them to f16/bf16 on the
  * GPU and replace the host copies by the rounded values (attention_cuda_new): either way the
  * reference measures the kernel's own error, not the rounding of its inputs.
@@ -44,7 +44,7 @@ int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enu
                           int n_dims, char *err, size_t errlen);
 /* Their collect: waits for c->stream, then O widened to float32 into the operation's O.
  * KB_OK, or KB_ERROR with the CUDA error in c->error. */
-int attention_cuda_collect(const struct attention_cuda *a, struct kb_case *c);
+int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c);
 /* The setup check of the Hopper kernels (attention.flash@cuda.wgmma, attention.int8@cuda.wgmma):
  * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
  * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
@@ -61,10 +61,6 @@ typedef int (*attention_cuda_launcher)(const struct kb_shape *s, enum kb_dtype t
 /* A case's run(): launch on the Q, K, V copy the harness chose; on failure c->error names
  * `what` and the CUDA error, and KB_ERROR is returned. */
 int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const char *what);
-/* attention.window@cuda.*: O back on the host and its sampled rows against float64 attention
- * over each query's W latest keys, with the dtype's bound (window_cuda.c). */
-int window_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                              enum kb_dtype t, struct kb_accuracy *acc);
 /* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
 int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* A case's tensors for --dump: the inputs (as rounded) and O, copied back from the GPU now and

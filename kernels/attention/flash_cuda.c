@@ -35,7 +35,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int flash_run(struct kb_case *c) { return attention_cuda_run(c, flash_cuda_launch, "flash_fwd"); }
 
-static int flash_collect(struct kb_case *c) { return attention_cuda_collect(c->state, c); }
+static int flash_collect(struct kb_case *c) { return attention_cuda_collect_o(c->state, c); }
 
 static void flash_teardown(struct kb_case *c)
 {

@@ -315,7 +315,7 @@ static int int8_cuda_check(const struct kb_case *c, struct kb_accuracy *acc)
 static int int8_cuda_collect(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
-    return attention_cuda_collect(&st->a, c);
+    return attention_cuda_collect_o(&st->a, c);
 }
 
 const struct kb_kernel kb_attention_int8_cuda = {

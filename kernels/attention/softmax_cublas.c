@@ -138,7 +138,7 @@ static int softmax_run(struct kb_case *c)
 static int softmax_collect(struct kb_case *c)
 {
     struct softmax_cublas *x = c->state;
-    return attention_cuda_collect(&x->a, c);
+    return attention_cuda_collect_o(&x->a, c);
 }
 
 const struct kb_kernel kb_attention_softmax_cublas = {

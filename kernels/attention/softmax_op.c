@@ -143,9 +143,9 @@ const struct kb_operation kb_op_attention_softmax = {
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE),
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16) |
               KB_DTYPE_BIT(KB_DTYPE_I8),
-    .layout = "q [B,H,N,d], k and v [B,H_kv,N,d], o [B,H,N,d] (decode: q and o [B,H,1,d]); float32 row-major, "
-              "query head h reads kv head h/(H/H_kv); f16/bf16 cases hold values rounded to that type, i8 cases "
-              "f16 values",
+    .layout = "row-major float32; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d] (decode: Q and O have N = 1); "
+              "query head h reads KV head h/(H/H_kv); scores scaled by 1/sqrt(d); f16/bf16 cases hold values "
+              "rounded to that type, i8 cases f16 values",
     .flops = softmax_flops,
     .bytes = softmax_bytes,
     .footprint = softmax_footprint,
