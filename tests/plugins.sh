@@ -64,10 +64,10 @@ if command -v c++ >/dev/null 2>&1; then
 fi
 
 # every operation's public header of the tree is in the installed header (Makefile.am's
-# kbench_ops_headers), so a plugin can implement every operation
+# kbench_public_headers), so a plugin can implement every operation
 for h in $(cd "$src" && find kernels -name '*_ops.h' | sort); do
     grep -q "^/\* ---- $h ---- \*/\$" "$hdr" && ok "<kbench/kbench.h> has $h" \
-        || bad "<kbench/kbench.h> lacks $h (add it to kbench_ops_headers in Makefile.am)"
+        || bad "<kbench/kbench.h> lacks $h (add it to kbench_public_headers in Makefile.am)"
 done
 grep -q 'extern const struct kb_operation kb_op_attention_softmax;' "$hdr" && ok "<kbench/kbench.h> declares kb_op_attention_softmax" \
     || bad "<kbench/kbench.h> does not declare kb_op_attention_softmax"
