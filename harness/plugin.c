@@ -87,7 +87,10 @@ int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
         return -1;
     if (!k || !k->name || !*k->name || !k->impl || !*k->impl)
         return refuse(r, k, "a kernel needs a name and an impl");
-    if (k->op) {
+    if (!k->op)
+        return refuse(r, k, "it implements no operation (.op: one of kbench's, kbench_operation(\"NAME\"), or the "
+                      "plugin's own struct kb_operation)");
+    {
         const struct kb_operation *op = k->op;
         if (!op->name || !*op->name || !op->inputs || !op->verify || !op->flops || !op->bytes)
             return refuse(r, k, "its operation needs a name, inputs, verify, flops and bytes");
@@ -103,15 +106,11 @@ int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
             return refuse(r, k, "axes has an axis its operation is not defined over (0 takes the operation's)");
         if (refuse_operation_clash(r, k) != 0)
             return -1;
-    } else if (!k->setup || !k->run || !k->verify || !k->teardown || !k->flops || !k->bytes) {
-        return refuse(r, k, "a kernel without an operation (.op) needs setup, run, verify, teardown, flops and bytes");
     }
     if (k->dtypes == 0)
         return refuse(r, k, "dtypes is empty (KB_DTYPE_BIT of each dtype it takes)");
     if (k->device != KB_DEVICE_CPU && k->device != KB_DEVICE_CUDA)
         return refuse(r, k, "device is neither KB_DEVICE_CPU nor KB_DEVICE_CUDA");
-    if (!k->op && (unsigned)k->family > KB_FAMILY_SELFTEST)
-        return refuse(r, k, "family is none of enum kb_family");
     const struct kb_kernel *had = kb_registry_find(k->name, k->impl);
     if (had) {
         char why[PATH_MAX + 64];

@@ -270,15 +270,5 @@ int kb_kernel_matches(const struct kb_kernel *k, const char *pattern)
 
 uint64_t kb_kernel_axes(const struct kb_kernel *k)
 {
-    if (k->axes)
-        return k->axes;
-    if (k->op)
-        return k->op->axes;
-    switch (k->family) {
-    case KB_FAMILY_ATTENTION: return KB_AXES_ATTENTION;
-    case KB_FAMILY_QUANT: return KB_AXES_QUANT;
-    case KB_FAMILY_MOE: return KB_AXES_MOE;
-    case KB_FAMILY_SELFTEST: return KB_AXES_SELFTEST;
-    }
-    return 0;
+    return k->axes ? k->axes : k->op->axes;
 }

@@ -5,13 +5,12 @@
  *   - each implementation passes verification (or says KB_UNSUPPORTED for the shape or dtype,
  *     which is printed as a TAP comment, not a failure);
  *   - all implementations of an operation see byte-identical input tensors for one (shape, dtype,
- *     seed), and report identical useful FLOPs and minimum bytes (tests/test_registry's old
- *     pairwise check, now true by construction and kept true here);
+ *     seed), and report identical useful FLOPs and minimum bytes (true by construction, the
+ *     operation counts; kept true here);
  *   - kb_case_tensors (what --dump writes) lists every operand, each with its data.
  * CUDA implementations run where a GPU is and are skipped, saying why, where none is. The
  * selftest.fault implementations fail on purpose (tests/reliability.sh and test_runner run them
- * in forked cases) and are only listed. Kernels of the old form (no .op) are listed as a TAP
- * comment, "not yet an operation", while the families move to operations. */
+ * in forked cases) and are only listed. Every kernel must implement an operation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,19 +319,19 @@ static void test_operation(void **state)
     assert_int_equal(r.failures, 0);
 }
 
-/* While the families move, a kernel without an operation is listed, not failed. */
-static void test_kernels_of_the_old_form(void **state)
+/* Every kernel is an implementation of an operation (the harness dereferences .op). */
+static void test_every_kernel_has_an_operation(void **state)
 {
     (void)state;
     size_t nk;
     const struct kb_kernel *const *all = kb_registry_all(&nk);
-    int old = 0;
+    int without = 0;
     for (size_t i = 0; i < nk; i++)
         if (!all[i]->op) {
-            printf("# %s@%s: not yet an operation\n", all[i]->name, all[i]->impl);
-            old++;
+            printf("# %s@%s implements no operation\n", all[i]->name, all[i]->impl);
+            without++;
         }
-    printf("# %d of %zu kernels are not yet implementations of an operation\n", old, nk);
+    assert_int_equal(without, 0);
 }
 
 /* The checks above must be able to fail: an input that differs, and counts that differ, are seen. */
@@ -387,7 +386,7 @@ int main(void)
     assert_non_null(tests);
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_the_checks_catch_differences);
-    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_kernels_of_the_old_form);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_every_kernel_has_an_operation);
     /* one test per operation, named after it; cmocka hands initial_state to it as *state */
     for (size_t i = 0; i < n; i++)
         tests[t++] = (struct CMUnitTest){ .name = ops[i]->name, .test_func = test_operation,
