@@ -18,6 +18,12 @@ static const struct cli_option options[] = {
     { "suite", 0, OPT_SUITE, "NAME|FILE", CLI_SUITE,
       "take per-group thresholds from this suite (default: the candidate run's)", NULL, 0 },
     CLI_COMPARE_OPTIONS,
+    CLI_HEADING("Confirmation"),
+    { "confirm", 0, CLI_OPT_CONFIRM, NULL, CLI_TEXT,
+      "measure each case that would fail on a slowdown again (with the baseline build in turn, where given) and "
+      "fail only on slowdowns that survive; the re-measurements are stored as runs tagged confirm-CAND-base and "
+      "confirm-CAND-candidate", NULL, 0 },
+    CLI_CONFIRM_OPTIONS,
     { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
     CLI_END_OPTIONS,
 };
@@ -51,7 +57,11 @@ const struct cli_command cli_cmd_compare = {
         "the threshold that the samples cannot decide either way, or a case short of the minimum samples its "
         "run asked for, is inconclusive: it fails unless --allow-inconclusive. A change within the threshold "
         "is same. Also reported: improvements, new and missing cases, newly failing cases, accuracy drops; a "
-        "warning for a run that did not complete.",
+        "warning for a run that did not complete.\n\n"
+        "With --confirm, each case that would fail on a slowdown (regressed, or inconclusive) is measured again "
+        "before it is reported: with --baseline-bin (or --baseline-plugin) the baseline build and this one in turn, "
+        "round after round, and judged against each other; else this build alone, judged against the base run. "
+        "Only a slowdown that survives fails (confirmed); one that does not is reported as dissolved.",
     .options = options,
     .operands = operands,
     .max_operands = -1,
@@ -65,6 +75,8 @@ int cmd_compare(int argc, char **argv)
     enum compare_format fmt = COMPARE_TEXT;
     struct compare_options o;
     struct cli_compare cc = { .n_threshold_for = 0 };
+    struct cli_confirm conf;
+    cli_confirm_init(&conf, 0);
     compare_options_default(&o);
     int opt, rc;
     struct cli_parser p;
@@ -81,10 +93,14 @@ int cmd_compare(int argc, char **argv)
         case OPT_SUITE: suite = optarg; break;
         case CLI_STOP: return p.status;
         default:
-            if ((rc = cli_compare_option("compare", opt, optarg, &o, &cc)) != 0)
+            if ((rc = cli_confirm_option("compare", opt, optarg, &conf)) == 1)
+                rc = cli_compare_option("compare", opt, optarg, &o, &cc);
+            if (rc != 0)
                 return rc;
         }
     }
+    if ((conf.baseline_bin || conf.n_baseline_plugins) && !conf.enabled)
+        return cli_usage_error("compare", "--baseline-bin and --baseline-plugin are for --confirm");
     if (p.n_operands != 2)
         return cli_usage_error("compare", "expected two runs, BASE and CANDIDATE (got %d argument%s)",
                                p.n_operands, p.n_operands == 1 ? "" : "s");
@@ -114,6 +130,8 @@ int cmd_compare(int argc, char **argv)
         rc = cli_input_error("compare", "%s", err);
         goto out;
     }
+    if ((rc = cli_confirm_run("compare", &conf, cli_db_path(db), st, &res, NULL, 0)) != 0)
+        goto out;
     if (output && !(out = fopen(output, "w"))) {
         rc = cli_input_error("compare", "cannot write %s: %m", output);
         out = stdout;

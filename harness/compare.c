@@ -314,6 +314,26 @@ static void decide(struct compare_case *c, const struct compare_options *o, size
     }
 }
 
+int compare_judge_samples(struct compare_case *c, const struct compare_options *o, const double *bs, size_t nb,
+                          const double *cs, size_t nc)
+{
+    struct mann_whitney mw;
+    if (regress_mann_whitney(bs, nb, cs, nc, &mw) != 0 ||
+        regress_ratio_ci(bs, nb, cs, nc, o->resamples, o->seed, 1 - o->alpha, &c->ratio, &c->ratio_lo,
+                         &c->ratio_hi) != 0) {
+        c->verdict = VERDICT_UNTIMED;
+        snprintf(c->reason, sizeof c->reason, "samples unusable for the tests (empty, NaN or non-positive)");
+        return -1;
+    }
+    if (nb < MIN_SAMPLES_FOR_CI || nc < MIN_SAMPLES_FOR_CI) /* no interval from fewer than 3 */
+        c->ratio_lo = c->ratio_hi = NAN;
+    c->p_slower = mw.p_greater;
+    c->p_faster = mw.p_less;
+    c->p_min = regress_mann_whitney_min_p(nb, nc);
+    decide(c, o, nb, nc);
+    return 0;
+}
+
 /* The timing verdict of a case timed in both runs. */
 static int judge_timing(struct store *s, struct compare_case *c, const struct compare_options *o, char *err,
                         size_t errlen)
@@ -332,22 +352,11 @@ static int judge_timing(struct store *s, struct compare_case *c, const struct co
         rc = 0;
         goto out;
     }
-    struct mann_whitney mw;
-    if (regress_mann_whitney(bs, (size_t)nb, cs, (size_t)nc, &mw) != 0 ||
-        regress_ratio_ci(bs, (size_t)nb, cs, (size_t)nc, o->resamples, o->seed, 1 - o->alpha, &c->ratio,
-                         &c->ratio_lo, &c->ratio_hi) != 0) {
-        c->verdict = VERDICT_UNTIMED;
-        snprintf(c->reason, sizeof c->reason, "samples unusable for the tests (empty, NaN or non-positive)");
+    if (compare_judge_samples(c, o, bs, (size_t)nb, cs, (size_t)nc) != 0) {
         rc = 0;
         goto out;
     }
-    if (nb < MIN_SAMPLES_FOR_CI || nc < MIN_SAMPLES_FOR_CI) /* no interval from fewer than 3 */
-        c->ratio_lo = c->ratio_hi = NAN;
-    c->p_slower = mw.p_greater;
-    c->p_faster = mw.p_less;
-    c->p_min = regress_mann_whitney_min_p((size_t)nb, (size_t)nc);
-    if (!short_of_minimum(c))
-        decide(c, o, (size_t)nb, (size_t)nc);
+    short_of_minimum(c); /* a side short of its minimum is not judged: its verdict replaces decide's */
     clock_note(c, bs, bclk, (size_t)nb, cs, cclk, (size_t)nc);
     rc = 0;
 out:
@@ -486,19 +495,12 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
         snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
     }
     free(used);
-    for (size_t i = 0; i < out->n; i++) {
-        struct compare_case *c = &out->cases[i];
-        if (judge(s, c, o, err, errlen) != 0)
+    for (size_t i = 0; i < out->n; i++)
+        if (judge(s, &out->cases[i], o, err, errlen) != 0)
             goto out;
-        out->summary.total++;
-        out->summary.count[c->verdict]++;
-        out->summary.failing += compare_verdict_fails(c->verdict, o);
-        out->summary.matched += c->base_case && c->cand_case;
-    }
-    /* runs that share no case (another suite, the wrong baseline) have tested nothing together:
-     * an all-"new" comparison must not read as a pass */
-    out->summary.too_few_matched = out->summary.matched == 0 ||
-                                   out->summary.matched < o->min_matched * out->summary.total;
+    compare_summarize(out);
+    if (compare_counters_moved(s, out, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     free(rb.v);
@@ -508,8 +510,40 @@ out:
     return rc;
 }
 
+void compare_summarize(struct compare_result *r)
+{
+    struct compare_summary *m = &r->summary;
+    memset(m, 0, sizeof *m);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compare_case *c = &r->cases[i];
+        m->total++;
+        m->count[c->verdict]++;
+        m->failing += compare_verdict_fails(c->verdict, &r->options);
+        m->matched += c->base_case && c->cand_case;
+        m->reconfirmed += c->confirm != CONFIRM_NONE;
+        m->confirmed += c->confirm == CONFIRM_CONFIRMED;
+        m->dissolved += c->confirm == CONFIRM_DISSOLVED;
+    }
+    /* runs that share no case (another suite, the wrong baseline) have tested nothing together:
+     * an all-"new" comparison must not read as a pass */
+    m->too_few_matched = m->matched == 0 || m->matched < r->options.min_matched * m->total;
+}
+
+const char *compare_confirm_name(enum compare_confirm c)
+{
+    switch (c) {
+    case CONFIRM_CONFIRMED: return "confirmed";
+    case CONFIRM_DISSOLVED: return "dissolved";
+    case CONFIRM_UNDECIDED: return "undecided";
+    case CONFIRM_FAILED: return "confirmation failed";
+    default: return "";
+    }
+}
+
 void compare_result_free(struct compare_result *r)
 {
+    for (size_t i = 0; r->cases && i < r->n; i++)
+        free(r->cases[i].moved);
     free(r->cases);
     r->cases = NULL;
     r->n = 0;
