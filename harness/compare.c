@@ -475,6 +475,7 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
             const struct result_row *r = &rc_rows.v[j];
             fill_side(r, &c->cand_case, c->cand_status, &c->cand_n, &c->cand_median, &c->cand_noise, &c->cand_err);
             snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
+            snprintf(c->cand_papi, sizeof c->cand_papi, "%s", r->papi_status);
             if (r->tolerance > 0)
                 c->tolerance = r->tolerance;
             break;

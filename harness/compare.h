@@ -143,6 +143,7 @@ struct compare_case {
     struct compare_counter_change *moved;
     int n_moved;
     int counters_base, counters_cand;     /* counters stored for each side (0: nothing counted) */
+    char cand_papi[160];                  /* the candidate's PAPI status ("ok", "unavailable: why"; "" none) */
 };
 
 struct compare_summary {
@@ -189,7 +190,9 @@ void compare_summarize(struct compare_result *r);
  * Returns 0, or -1 with a message (store, memory). */
 int compare_counters_moved(struct store *s, struct compare_result *r, char *err, size_t errlen);
 /* "time +7.1%: kernel iters +20.0%, rusage nivcsw +310%" or "time +7.1%: nothing was counted"
- * (or "no counter moved"): the one line every format gives a changed case. */
+ * (or "no counter moved"): the one line every format gives a changed case. Where PAPI counted
+ * nothing in the candidate (no PMU, a VM) it says so and why, so a missing memory or cycle counter
+ * reads as "could not count", not as "did not move". */
 void compare_counters_line(const struct compare_case *c, char *buf, size_t len);
 
 /* 1 when a run did not finish ("running", "interrupted", "failed"): its absent cases were not

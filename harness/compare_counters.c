@@ -102,28 +102,40 @@ int compare_counters_moved(struct store *s, struct compare_result *r, char *err,
     return 0;
 }
 
+/* "; PAPI counted nothing (no default PMU found)" where the candidate's PAPI could not count */
+static void papi_note(const struct compare_case *c, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (strncmp(c->cand_papi, "unavailable", 11) != 0)
+        return;
+    const char *why = strchr(c->cand_papi, ':');
+    snprintf(buf, len, "; PAPI could not count here (%.120s)", why ? why + 2 : c->cand_papi);
+}
+
 void compare_counters_line(const struct compare_case *c, char *buf, size_t len)
 {
     size_t at = 0;
+    char papi[160];
+    papi_note(c, papi, sizeof papi);
     int w = snprintf(buf, len, "time %+.1f%%: ", 100 * (c->ratio - 1));
     if (w < 0 || (size_t)w >= len)
         return;
     at = (size_t)w;
     if (c->counters_base == 0 || c->counters_cand == 0) {
-        snprintf(buf + at, len - at, "nothing was counted%s",
+        snprintf(buf + at, len - at, "nothing was counted%s%s",
                  c->counters_base == 0 && c->counters_cand == 0 ? ""
                  : c->counters_base == 0                        ? " in the base run"
-                                                                : " in the candidate run");
+                                                                : " in the candidate run", papi);
         return;
     }
     if (c->n_moved == 0) {
-        snprintf(buf + at, len - at, "no counter moved beyond the threshold and the noise (%d counted)",
-                 c->counters_cand);
+        snprintf(buf + at, len - at, "no counter moved beyond the threshold and the noise (%d counted)%s",
+                 c->counters_cand, papi);
         return;
     }
     for (int i = 0; i < c->n_moved && at < len; i++) {
         const struct compare_counter_change *m = &c->moved[i];
-        char pct[32];
+        char pct[64];
         if (isinf(m->change))
             snprintf(pct, sizeof pct, "%g -> %g", m->base, m->cand);
         else
@@ -133,6 +145,8 @@ void compare_counters_line(const struct compare_case *c, char *buf, size_t len)
             return;
         at += (size_t)w;
     }
-    if (at >= len && len > 4)
+    if (at < len)
+        snprintf(buf + at, len - at, "%s", papi);
+    else if (len > 4)
         memcpy(buf + len - 4, "...", 4); /* cut: say so rather than end mid-word silently */
 }

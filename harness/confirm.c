@@ -37,13 +37,12 @@ static int pool_add(struct pool *p, const double *x, long n)
     return 0;
 }
 
-static void say(const struct confirm_options *o, const char *fmt, const char *label, int round, int rounds,
-                const char *side)
+static void say(const struct confirm_options *o, const char *label, int round, int rounds, const char *side)
 {
     if (!o->progress)
         return;
     char line[512];
-    snprintf(line, sizeof line, fmt, label, round, rounds, side);
+    snprintf(line, sizeof line, "confirming %s: round %d of %d, %s", label, round, rounds, side);
     o->progress(line, o->ctx);
 }
 
@@ -112,7 +111,7 @@ static int confirm_case(struct store *s, struct compare_result *r, struct compar
             int cand_side = interleave ? (k % 2 == 0) == (half == 1) : 1;
             if (!interleave && half == 1)
                 break;
-            say(o, "confirming %s: round %d of %d, %s", label, k + 1, rounds, cand_side ? "candidate" : "baseline");
+            say(o, label, k + 1, rounds, cand_side ? "candidate" : "baseline");
             failed = cand_side ? measure_side(s, o, &o->candidate, tag_c, &words, &pc, &c->confirm_cand_run, why,
                                               sizeof why)
                                : measure_side(s, o, &o->baseline, tag_b, &words, &pb, &c->confirm_base_run, why,

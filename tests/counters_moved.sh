@@ -35,6 +35,25 @@ expect_text "$TMP/c.xml" "kernel iterations +50.0%" "JUnit: the failure message 
 expect_exit 0 "the reverse is an improvement" "$KBENCH" compare 2 1 --db "$DB"
 expect_text "$TMP/out" "kernel iterations -33.3%" "and its counters moved the other way"
 
+# ---- memory traffic: a memory counter where the machine can count one, else it says it cannot ----
+DB="$TMP/mem.db"
+M="run --plugin $TMP/libwork.so --kernels test.work --seq 100 --max-time 0.3 --db $DB --quiet --no-show"
+# shellcheck disable=SC2086
+"$KBENCH" $M >/dev/null 2>&1
+# shellcheck disable=SC2086
+KBENCH_TEST_WORK_MEM=16 "$KBENCH" $M >/dev/null 2>&1
+"$KBENCH" compare 1 2 --db "$DB" >"$TMP/mem.txt" 2>/dev/null
+papi=$(q "SELECT papi_status FROM cases WHERE run_id = 2")
+case $papi in
+unavailable*)
+    expect_text "$TMP/mem.txt" "PAPI could not count here" "no PMU here: the report says PAPI could not count ($papi)" ;;
+*)
+    if grep "counters: time" "$TMP/mem.txt" | grep -Eq "papi PAPI_(L1|L2|L3)_[DT]CM|derived .*miss"; then
+        ok "memory traffic names a cache-miss counter"
+    else bad "memory traffic moved no cache counter: $(grep 'counters:' "$TMP/mem.txt")"; fi ;;
+esac
+DB="$TMP/m.db"
+
 # ---- unchanged: no counter line ----
 # shellcheck disable=SC2086
 "$KBENCH" $W >/dev/null 2>&1
