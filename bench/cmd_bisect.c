@@ -187,8 +187,8 @@ static void print_result(const struct bisect_result *r, const struct bisect_opti
     }
     if (skips)
         printf("skipped: %d commit%s (build or verification failed; see above)\n", skips, skips == 1 ? "" : "s");
-    printf("cost: %d build%s, %d measurement%s, %.1f minutes\n", r->builds, r->builds == 1 ? "" : "s", r->measurements,
-           r->measurements == 1 ? "" : "s", r->seconds / 60);
+    printf("cost: %d build%s, %d measurement%s, %.1f minutes (%.0f s)\n", r->builds, r->builds == 1 ? "" : "s",
+           r->measurements, r->measurements == 1 ? "" : "s", r->seconds / 60, r->seconds);
 }
 
 int cmd_bisect(int argc, char **argv)

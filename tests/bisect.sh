@@ -66,6 +66,24 @@ expect_eq "$(q "SELECT count(*) FROM v_runs WHERE tags = 'bisect-$(echo "$slow" 
 expect_eq "$(git -C "$R" status --porcelain | wc -l)" "0" "the repository's work tree is untouched"
 echo "# bisect took $((end - start)) s"
 
+# ---- kbench's own repository: the build makes a kbench (here a wrapper of the one under test
+# whose fourth commit sets KBENCH_SPIN_SCALE=1.3, a slower selftest.spin) and bisect measures it ----
+K2="$TMP/own"
+mkdir -p "$K2"
+g2() { git -C "$K2" -c user.name=kbench-test -c user.email=test@kbench.invalid "$@" >/dev/null; }
+g2 init -q
+printf 'SCALE=1\n' >"$K2/scale"
+printf '#!/bin/sh\n. ./scale\nprintf "#!/bin/sh\\nKBENCH_SPIN_SCALE=$SCALE exec %%s \\"\\$@\\"\\n" "$1" >kbench\nchmod +x kbench\n' >"$K2/build.sh"
+g2 add -A; g2 commit -q -m "k1"
+for i in 2 3 4 5 6; do
+    if [ $i -eq 4 ]; then printf 'SCALE=1.3\n' >"$K2/scale"; else printf '# %d\n' $i >>"$K2/build.sh"; fi
+    g2 add -A; g2 commit -q -m "k$i"
+done
+own_slow=$(git -C "$K2" log --format=%H --grep='^k4$')
+expect_exit 0 "bisect over a repository that builds kbench itself (--bin)" "$KBENCH" bisect HEAD~5 HEAD --repo "$K2" \
+    --build "sh build.sh $KBENCH" --case "selftest.spin seq=300" --db "$DB" --max-time 0.3
+expect_text "$TMP/out" "first bad commit: $own_slow k4" "it names the commit that made selftest.spin 30% slower"
+
 # ---- no answer, bad input ----
 # shellcheck disable=SC2086
 expect_exit 1 "GOOD and BAD equally fast: nothing to bisect" "$KBENCH" bisect "$good" "$(git -C "$R" log --format=%H --grep='^c4:')" $B --case "$CASE"
