@@ -114,6 +114,15 @@ KBENCH_SPIN_SCALE=2 expect_exit 1 "nightly: a real slowdown is confirmed and fai
     pin "$KBENCH" $NIGHT --report "$TMP/r2" --baseline-bin "$TMP/kbench-baseline"
 expect_text "$TMP/r2/compare.md" "1 confirmed, 0 dissolved" "compare.md: the alert was confirmed"
 expect_text "$TMP/r2/junit.xml" "<failure type=\"regressed\" message=\"confirmed:" "junit.xml: a failure, confirmed"
+if command -v xmllint >/dev/null 2>&1; then
+    for f in "$TMP/r1/junit.xml" "$TMP/r2/junit.xml"; do
+        xmllint --noout --schema "${top_srcdir:-.}/tests/fixtures/junit.xsd" "$f" 2>"$TMP/xsd.err" &&
+            ok "$(basename "$(dirname "$f")")/junit.xml with confirmations is valid JUnit" ||
+            { bad "$f is not valid JUnit"; sed 's/^/# /' "$TMP/xsd.err" | head -5; }
+    done
+else
+    ok "# SKIP xmllint is not installed (Debian: libxml2-utils): JUnit not validated"
+fi
 # --no-confirm alerts on the first measurement
 # shellcheck disable=SC2086
 KBENCH_SPIN_SCALE=2 expect_exit 1 "nightly --no-confirm still fails on the slowdown" pin "$KBENCH" $NIGHT --no-confirm
