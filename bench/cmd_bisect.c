@@ -52,7 +52,8 @@ static const struct cli_operand operands[] = {
 static const struct cli_exit exits[] = {
     { 0, "the first bad commit was found" },
     { 1, "no answer: BAD is not shown slower than GOOD, GOOD or BAD cannot be built or measured" },
-    { 2, "usage or input error (not a repository, unknown commits, GOOD not an ancestor of BAD)" },
+    { 2, "usage or input error (not a repository, unknown commits, GOOD not an ancestor of BAD, a --case that "
+         "plans other than one case)" },
     { -1, NULL },
 };
 

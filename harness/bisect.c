@@ -271,7 +271,11 @@ static int measure(const struct bisect_options *o, struct bisect_result *r, size
     }
     c->run_id = m.run_id;
     int ret = 0;
-    if (strcmp(m.status, "ok") != 0) {
+    if (m.n_cases != 1) { /* a bisection follows one case: a spec that plans several is the user's to fix */
+        snprintf(r->error, sizeof r->error, "the case given plans %d cases (run %lld): name exactly one, e.g. "
+                 "kernel@impl and every axis that varies", m.n_cases, (long long)m.run_id);
+        ret = -1;
+    } else if (strcmp(m.status, "ok") != 0) {
         c->state = BISECT_SKIPPED_MEASURE;
         snprintf(c->note, sizeof c->note, "the case is %s in run %lld%s%.250s", m.status, (long long)m.run_id,
                  *m.error ? ": " : "", m.error);
@@ -391,8 +395,10 @@ int bisect_run(const struct bisect_options *o, struct bisect_result *r)
     free(out);
     int rc = 1;
     /* the endpoints: BAD must be shown slower than GOOD */
-    if (test_commit(o, r, 0, 1) != 0 || test_commit(o, r, r->n - 1, 1) != 0)
+    if (test_commit(o, r, 0, 1) != 0 || test_commit(o, r, r->n - 1, 1) != 0) {
+        rc = -1;
         goto done;
+    }
     struct bisect_commit *g = &r->commits[0], *b = &r->commits[r->n - 1];
     if (skipped(g) || skipped(b)) {
         const struct bisect_commit *x = skipped(g) ? g : b;
@@ -421,8 +427,10 @@ int bisect_run(const struct bisect_options *o, struct bisect_result *r)
         }
         if (!pick)
             break; /* everything between is skipped */
-        if (test_commit(o, r, pick, 0) != 0)
+        if (test_commit(o, r, pick, 0) != 0) {
+            rc = -1;
             goto done;
+        }
         if (r->commits[pick].state == BISECT_GOOD)
             lo = pick;
         else if (r->commits[pick].state == BISECT_BAD)

@@ -80,8 +80,9 @@ struct bisect_result {
 };
 
 /* Runs the bisection. Returns 0 when it ran to an answer (first_bad >= 0), 1 when it ran but
- * found none (BAD not slower than GOOD, every commit skipped: error says), -1 when it could not
- * start (not a repository, unknown revisions, GOOD not an ancestor of BAD: error says).
+ * found none (BAD not slower than GOOD, GOOD or BAD cannot be built or measured: error says), -1
+ * when it could not start or go on (not a repository, unknown revisions, GOOD not an ancestor of
+ * BAD, a case spec that plans other than one case, the database: error says).
  * Free with bisect_result_free. */
 int bisect_run(const struct bisect_options *o, struct bisect_result *out);
 void bisect_result_free(struct bisect_result *r);

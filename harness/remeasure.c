@@ -156,9 +156,9 @@ struct first_case { struct result_row row; int found; };
 static int take_first(const struct result_row *r, void *ctx)
 {
     struct first_case *f = ctx;
-    f->row = *r;
-    f->found = 1;
-    return 1;
+    if (!f->found++)
+        f->row = *r;
+    return 0;
 }
 
 int remeasure(const struct remeasure_build *b, const char *db, const char *tag, const struct remeasure_words *case_words,
@@ -215,6 +215,7 @@ int remeasure(const struct remeasure_build *b, const char *db, const char *tag, 
         return -1;
     }
     out->case_id = f.row.case_id;
+    out->n_cases = f.found;
     snprintf(out->status, sizeof out->status, "%s", f.row.status);
     snprintf(out->error, sizeof out->error, "%s", f.row.error);
     if (strcmp(f.row.status, "ok") == 0) {

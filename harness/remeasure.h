@@ -47,6 +47,7 @@ struct remeasure_result {
     double *samples;
     long n;
     int exit_status;            /* the child's exit status */
+    int n_cases;                /* cases the run stored (the options should name exactly one) */
 };
 
 /* Runs `b->bin run CASE_WORDS OPTION_WORDS --db DB --tag TAG --quiet --no-show --plugin ...`

@@ -94,6 +94,9 @@ expect_text "$TMP/err" "not an ancestor" "naming the problem"
 # shellcheck disable=SC2086
 expect_exit 2 "an unknown commit is refused" "$KBENCH" bisect nosuchrev HEAD $B --case "$CASE"
 expect_text "$TMP/err" "'nosuchrev' is not a commit" "naming it"
+# shellcheck disable=SC2086
+expect_exit 2 "a --case that plans several cases is refused" "$KBENCH" bisect "$good" HEAD $B --case "test.work@cpu seq=100,200"
+expect_text "$TMP/err" "plans 2 cases" "saying how many it plans"
 expect_exit 2 "--case is required" "$KBENCH" bisect "$good" HEAD --repo "$R" --build make
 expect_exit 2 "a bad --case word is refused" "$KBENCH" bisect "$good" HEAD --repo "$R" --build make --case "test.work seq"
 finish
