@@ -168,6 +168,37 @@ static void event(const struct bisect_options *o, enum bisect_event_kind k, cons
     o->on_event(&ev, o->ctx);
 }
 
+/* The verdict as tags on the commit's last run, so that `kbench runs`, `kbench show` and the
+ * dashboard's runs screen (which rereads the database as it changes) show the bisection as it goes:
+ * bisect-for-<BAD> groups one bisection's runs, bisect-good / bisect-bad / bisect-skipped say how
+ * each commit came out, bisect-first-bad marks the answer. Tagging is best effort: a database that
+ * cannot take the tag loses only this view, not the measurement. */
+static void tag_run(const struct bisect_options *o, const struct bisect_result *r, int64_t run, const char *what)
+{
+    if (run <= 0)
+        return;
+    struct store *s;
+    char err[256], group[64];
+    if (store_open(o->db_path, STORE_WRITE, &s, err, sizeof err) != 0)
+        return;
+    snprintf(group, sizeof group, "bisect-for-%.12s", r->commits[r->n - 1].sha);
+    store_run_tag(s, run, group);
+    if (what)
+        store_run_tag(s, run, what);
+    store_close(s);
+}
+
+static const char *state_tag(enum bisect_state st)
+{
+    switch (st) {
+    case BISECT_GOOD: return "bisect-good";
+    case BISECT_BAD: return "bisect-bad";
+    case BISECT_SKIPPED_BUILD:
+    case BISECT_SKIPPED_MEASURE: return "bisect-skipped";
+    default: return NULL;
+    }
+}
+
 static int pool(struct bisect_commit *c, const double *x, long n, unsigned resamples, uint64_t seed)
 {
     double *v = realloc(c->samples, (c->n + (size_t)n) * sizeof *v);
@@ -355,6 +386,7 @@ static int test_commit(const struct bisect_options *o, struct bisect_result *r, 
         return -1;
     if (m == 0 && endpoint)
         r->commits[i].state = i == 0 ? BISECT_GOOD : BISECT_BAD;
+    tag_run(o, r, r->commits[i].run_id, state_tag(r->commits[i].state));
     event(o, BISECT_EV_TESTED, r, i);
     return m < 0 ? -1 : 0;
 }
@@ -414,6 +446,7 @@ int bisect_run(const struct bisect_options *o, struct bisect_result *r)
         goto done;
     }
     b->state = BISECT_BAD;
+    tag_run(o, r, b->run_id, "bisect-bad");
     snprintf(b->note, sizeof b->note, "vs GOOD: %.300s", r->evidence.reason);
     size_t lo = 0, hi = r->n - 1;
     while (hi - lo > 1) {
@@ -440,6 +473,8 @@ int bisect_run(const struct bisect_options *o, struct bisect_result *r)
     r->first_bad = (long)hi;
     r->ambiguous = hi - lo > 1;
     judge(o, &r->commits[lo], &r->commits[hi], &r->evidence);
+    if (!r->ambiguous)
+        tag_run(o, r, r->commits[hi].run_id, "bisect-first-bad");
     rc = 0;
 done:
     r->seconds = now_s() - t0;

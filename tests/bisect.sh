@@ -61,9 +61,18 @@ tested=$(grep -c "^[0-9a-f]\{12\} *\(good\|bad\)" "$TMP/out")
 if [ "$tested" -le 6 ]; then ok "a binary search: $tested of 10 commits measured"; else bad "$tested commits measured: not a binary search"; fi
 runs=$(q "SELECT count(*) FROM v_runs WHERE tags LIKE 'bisect-%'")
 if [ "$runs" -ge "$tested" ]; then ok "every measurement is stored as a tagged run ($runs)"; else bad "$runs tagged runs for $tested commits"; fi
-expect_eq "$(q "SELECT count(*) FROM v_runs WHERE tags = 'bisect-$(echo "$slow" | cut -c1-12)'")" "1" \
+expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-$(echo "$slow" | cut -c1-12),%'")" "1" \
     "the slow commit's measurement is tagged with its name"
 expect_eq "$(git -C "$R" status --porcelain | wc -l)" "0" "the repository's work tree is untouched"
+head=$(git -C "$R" rev-parse HEAD | cut -c1-12)
+expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-first-bad,%' AND ','||tags||',' LIKE '%,bisect-$(echo "$slow" | cut -c1-12),%'")" "1" \
+    "the answer is in the database: the slow commit's run is tagged bisect-first-bad"
+expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-skipped,%'")" "0" \
+    "a commit that did not build has no run to tag"
+if [ "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-for-$head,%'")" -ge 4 ] &&
+   [ "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-good,%'")" -ge 1 ]; then
+    ok "each tested commit's run says its bisection (bisect-for-$head) and its verdict (bisect-good/bad)"
+else bad "bisect tags: $(q "SELECT group_concat(tags, ' | ') FROM v_runs")"; fi
 echo "# bisect took $((end - start)) s"
 
 # ---- kbench's own repository: the build makes a kbench (here a wrapper of the one under test
