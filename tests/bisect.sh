@@ -75,6 +75,31 @@ if [ "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-for-$
 else bad "bisect tags: $(q "SELECT group_concat(tags, ' | ') FROM v_runs")"; fi
 echo "# bisect took $((end - start)) s"
 
+# ---- the dashboard's bisect screen (B from the runs): the answer and each commit's verdict ----
+if command -v tmux >/dev/null 2>&1; then
+    SOCK="kbench-bisect-test-$$"
+    trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+    tmux -L "$SOCK" -f /dev/null new-session -d -s t -x 120 -y 30 "$KBENCH tui --db $DB; sleep 60"
+    # waits (at most 30 s) until the pane shows TEXT
+    pane_shows() {
+        i=0
+        while [ $i -lt 300 ]; do
+            tmux -L "$SOCK" capture-pane -J -p -t t >"$TMP/pane.txt"
+            grep -qF -- "$1" "$TMP/pane.txt" && return 0
+            sleep 0.1; i=$((i + 1))
+        done
+        return 1
+    }
+    pane_shows "runs" && tmux -L "$SOCK" send-keys -t t B
+    if pane_shows "first bad commit $(echo "$slow" | cut -c1-12)"; then ok "the dashboard's bisect screen names the first bad commit"
+    else bad "the bisect screen"; sed 's/^/# /' "$TMP/pane.txt" | head -12; fi
+    expect_text "$TMP/pane.txt" "FIRST BAD" "and marks its row"
+    [ -n "${KBENCH_BISECT_PANE:-}" ] && cp "$TMP/pane.txt" "$KBENCH_BISECT_PANE"
+    tmux -L "$SOCK" send-keys -t t q q
+else
+    ok "# SKIP tmux is not installed: the dashboard's bisect screen is not driven"
+fi
+
 # ---- kbench's own repository: the build makes a kbench (here a wrapper of the one under test
 # whose fourth commit sets KBENCH_SPIN_SCALE=1.3, a slower selftest.spin) and bisect measures it ----
 K2="$TMP/own"
