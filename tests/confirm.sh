@@ -85,6 +85,25 @@ expect_exit 2 "--baseline-bin without --confirm is refused" "$KBENCH" compare $b
 expect_exit 2 "--baseline-bin that is not executable is refused" "$KBENCH" compare $base "$slow" --db "$DB" --confirm --baseline-bin "$TMP/nothing"
 expect_text "$TMP/err" "not an executable" "and says why"
 
+# ---- a plugin's baseline build: --baseline-plugin measures it with this kbench, in turn ----
+. "${top_srcdir:-.}/tests/plugin_lib.sh"
+if build_plugin "$TMP/libold.so" "${top_srcdir:-.}/tests/fixtures/work_plugin.c" -DWORK=100 &&
+   build_plugin "$TMP/libnew.so" "${top_srcdir:-.}/tests/fixtures/work_plugin.c" -DWORK=150; then
+    P="run --kernels test.work --seq 2000 --max-time 0.3 --db $DB --quiet --no-show"
+    # shellcheck disable=SC2086
+    "$KBENCH" $P --plugin "$TMP/libold.so" >/dev/null 2>&1; old=$(q "SELECT max(id) FROM runs")
+    # shellcheck disable=SC2086
+    "$KBENCH" $P --plugin "$TMP/libnew.so" >/dev/null 2>&1; new=$(q "SELECT max(id) FROM runs")
+    expect_exit 1 "compare --confirm --baseline-plugin: the new build's slowdown is confirmed" \
+        "$KBENCH" compare "$old" "$new" --db "$DB" --confirm --baseline-plugin "$TMP/libold.so" --confirm-rounds 2
+    expect_text "$TMP/out" "confirmed: " "the report says confirmed"
+    expect_text "$TMP/out" "baseline build re-measured alongside" "with the old plugin measured in turn"
+    expect_eq "$(q "SELECT count(DISTINCT p.path) FROM run_plugins p JOIN v_runs r ON r.run_id = p.run_id WHERE r.tags LIKE 'confirm-$new-%'")" "2" \
+        "each side's re-measurements loaded its own build of the plugin"
+else
+    bad "the test plugin does not compile"; sed 's/^/# /' "$TMP/cc.err" | head -5
+fi
+
 # ---- nightly: confirms by default ----
 cat >"$TMP/n.suite" <<EOS
 name = spin-night
