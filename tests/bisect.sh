@@ -9,6 +9,8 @@ need_sqlite3
 src=${top_srcdir:-.}
 . "$src/tests/plugin_lib.sh"
 if ! command -v git >/dev/null 2>&1; then echo "1..0 # SKIP git is not installed"; exit 0; fi
+# the repository's own make must not inherit make check's command line or jobserver
+unset MAKEFLAGS MFLAGS MAKELEVEL
 DB="$TMP/b.db"
 R="$TMP/repo"
 mkdir -p "$R"
