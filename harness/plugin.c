@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/python_plugin.h"
 #include "harness/sha256.h"
 #include "kernels/plugin.h"
 
@@ -198,6 +199,22 @@ int plugin_load(const char *path, char *err, size_t errlen)
 {
     char real[PATH_MAX];
     struct stat sb;
+    if (python_plugin_wanted(path)) {
+        char peer[PATH_MAX];
+        if (realpath(python_plugin_resolve(path, peer, sizeof peer), real))
+            for (size_t i = 0; i < n_loaded; i++)
+                if (strcmp(loaded[i].path, real) == 0)
+                    return 0;
+        if (n_loaded == PLUGIN_MAX) {
+            snprintf(err, errlen, "too many plugins (%d at most)", PLUGIN_MAX);
+            return -1;
+        }
+        memset(&loaded[n_loaded], 0, sizeof loaded[n_loaded]);
+        if (python_plugin_load(path, &loaded[n_loaded], err, errlen) != 0)
+            return -1;
+        n_loaded++;
+        return 0;
+    }
     if (stat(path, &sb) != 0) {
         snprintf(err, errlen, "cannot read plugin %s: %s", path, strerror(errno));
         return -1;
@@ -237,10 +254,11 @@ int plugin_load(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int ends_with_so(const char *name)
+/* shared objects, and Python files (python_plugin.h) */
+static int is_plugin_file(const char *name)
 {
     size_t n = strlen(name);
-    return n > 3 && strcmp(name + n - 3, ".so") == 0;
+    return n > 3 && (strcmp(name + n - 3, ".so") == 0 || strcmp(name + n - 3, ".py") == 0);
 }
 
 static int compare_names(const void *a, const void *b)
@@ -260,7 +278,7 @@ static int load_folder(const char *dir, char *err, size_t errlen)
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL && rc == 0) {
-        if (!ends_with_so(e->d_name))
+        if (!is_plugin_file(e->d_name))
             continue;
         if (n == PLUGIN_MAX) {
             snprintf(err, errlen, "too many plugins in %s (%d at most)", dir, PLUGIN_MAX);

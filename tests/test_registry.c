@@ -70,13 +70,16 @@ static void test_implementations_of_one_operation_count_alike(void **state)
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++) {
             const struct kb_kernel *a = all[i], *b = all[j];
-            if (strcmp(a->name, b->name) != 0 || a->is_reference || b->is_reference)
+            /* one operation: the same name (old form) or the same .op (attention.flash and
+             * attention.softmax@cpu.blas both implement attention.softmax) */
+            if (strcmp(kb_kernel_operation_name(a), kb_kernel_operation_name(b)) != 0 || a->is_reference ||
+                b->is_reference)
                 continue;
             pairs++;
             size_t ns;
-            const struct kb_shape *shapes = family_shapes(a->family, &ns);
+            const struct kb_shape *shapes = family_shapes(kb_kernel_family(a), &ns);
             for (size_t s = 0; s < ns; s++) {
-                double fa = a->flops(&shapes[s]), fb = b->flops(&shapes[s]);
+                double fa = kb_kernel_flops(a, &shapes[s]), fb = kb_kernel_flops(b, &shapes[s]);
                 if (!same_count(fa, fb)) {
                     printf("# %s: flops %s %.6g, %s %.6g (shape %zu)\n", a->name, a->impl, fa, b->impl, fb, s);
                     mismatches++;
@@ -84,7 +87,7 @@ static void test_implementations_of_one_operation_count_alike(void **state)
                 for (int t = 0; t < KB_DTYPE_COUNT; t++) {
                     if (!(a->dtypes & b->dtypes & KB_DTYPE_BIT(t)))
                         continue;
-                    double ba = a->bytes(&shapes[s], (enum kb_dtype)t), bb = b->bytes(&shapes[s], (enum kb_dtype)t);
+                    double ba = kb_kernel_bytes(a, &shapes[s], (enum kb_dtype)t), bb = kb_kernel_bytes(b, &shapes[s], (enum kb_dtype)t);
                     if (!same_count(ba, bb)) {
                         printf("# %s %s: bytes %s %.6g, %s %.6g (shape %zu)\n", a->name, kb_dtype_name((enum kb_dtype)t),
                                a->impl, ba, b->impl, bb, s);
