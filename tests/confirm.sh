@@ -1,7 +1,7 @@
 #!/bin/sh
 # confirm.sh - confirm before alerting (harness/confirm.h): a one-off slowdown planted by a noisy
 # neighbour during the candidate run only is measured again and dissolves; a real slowdown
-# (KBENCH_SPIN_SCALE, which every build of the candidate has) is measured again and confirmed,
+# (KBENCH_SPIN_SCALE=3, which every build of the candidate has) is measured again and confirmed,
 # by `kbench compare --confirm` and by `kbench nightly`, with the re-measurements stored as
 # tagged runs and the reports saying which alerts stood.
 #
@@ -63,11 +63,11 @@ expect_text "$TMP/c.json" '"dissolved": 1' "JSON: the summary's dissolved count"
 
 # ---- compare --confirm with the baseline build in turn: a real slowdown is confirmed ----
 # shellcheck disable=SC2086
-KBENCH_SPIN_SCALE=2 pin "$KBENCH" $RUN >/dev/null 2>&1
+env KBENCH_SPIN_SCALE=3 taskset -c "$cpu" "$KBENCH" $RUN >/dev/null 2>&1
 slow=$(q "SELECT max(id) FROM runs")
 # shellcheck disable=SC2086
-KBENCH_SPIN_SCALE=2 expect_exit 1 "compare --confirm --baseline-bin: a real slowdown is confirmed" \
-    pin "$KBENCH" compare $base "$slow" $CMP --confirm --baseline-bin "$TMP/kbench-baseline" --format md
+expect_exit 1 "compare --confirm --baseline-bin: a real slowdown is confirmed" \
+    env KBENCH_SPIN_SCALE=3 taskset -c "$cpu" "$KBENCH" compare $base "$slow" $CMP --confirm --baseline-bin "$TMP/kbench-baseline" --format md
 expect_text "$TMP/out" "confirmed" "the markdown report says the alert was confirmed"
 expect_text "$TMP/out" "baseline build re-measured alongside" "the baseline build was measured in turn"
 expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,confirm-$slow-base,%'")" "3" \
@@ -78,8 +78,8 @@ if [ "$cand_med" -gt "$((base_med * 3 / 2))" ]; then ok "the baseline build ran 
 else bad "re-measured medians: baseline $base_med us, candidate $cand_med us"; fi
 # without the baseline build: the candidate measured again against the base run's samples
 # shellcheck disable=SC2086
-KBENCH_SPIN_SCALE=2 expect_exit 1 "compare --confirm against the base run: a real slowdown is confirmed" \
-    pin "$KBENCH" compare $base "$slow" $CMP --confirm
+expect_exit 1 "compare --confirm against the base run: a real slowdown is confirmed" \
+    env KBENCH_SPIN_SCALE=3 taskset -c "$cpu" "$KBENCH" compare $base "$slow" $CMP --confirm
 expect_text "$TMP/out" "against the base run's samples" "the report says what the re-measurement was judged against"
 expect_exit 2 "--baseline-bin without --confirm is refused" "$KBENCH" compare $base "$slow" --db "$DB" --baseline-bin "$TMP/kbench-baseline"
 expect_exit 2 "--baseline-bin that is not executable is refused" "$KBENCH" compare $base "$slow" --db "$DB" --confirm --baseline-bin "$TMP/nothing"
@@ -129,8 +129,8 @@ expect_text "$TMP/r1/junit.xml" "first measurement:" "junit.xml keeps what the f
 expect_text "$TMP/r1/compare.json" '"outcome": "dissolved"' "compare.json: dissolved"
 # a real slowdown, with the baseline build in turn: the night fails on it and says it was confirmed
 # shellcheck disable=SC2086
-KBENCH_SPIN_SCALE=2 expect_exit 1 "nightly: a real slowdown is confirmed and fails the night" \
-    pin "$KBENCH" $NIGHT --report "$TMP/r2" --baseline-bin "$TMP/kbench-baseline"
+expect_exit 1 "nightly: a real slowdown is confirmed and fails the night" \
+    env KBENCH_SPIN_SCALE=3 taskset -c "$cpu" "$KBENCH" $NIGHT --report "$TMP/r2" --baseline-bin "$TMP/kbench-baseline"
 expect_text "$TMP/r2/compare.md" "1 confirmed, 0 dissolved" "compare.md: the alert was confirmed"
 expect_text "$TMP/r2/junit.xml" "<failure type=\"regressed\" message=\"confirmed:" "junit.xml: a failure, confirmed"
 if command -v xmllint >/dev/null 2>&1; then
@@ -144,6 +144,6 @@ else
 fi
 # --no-confirm alerts on the first measurement
 # shellcheck disable=SC2086
-KBENCH_SPIN_SCALE=2 expect_exit 1 "nightly --no-confirm still fails on the slowdown" pin "$KBENCH" $NIGHT --no-confirm
+expect_exit 1 "nightly --no-confirm still fails on the slowdown" env KBENCH_SPIN_SCALE=3 taskset -c "$cpu" "$KBENCH" $NIGHT --no-confirm
 if grep -q "confirm" "$TMP/out"; then bad "--no-confirm measured again"; else ok "--no-confirm measures nothing again"; fi
 finish
