@@ -429,10 +429,21 @@ static int judge(struct store *s, struct compare_case *c, const struct compare_o
 int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
                  struct compare_result *out, char *err, size_t errlen)
 {
+    return compare_runs_union(s, base, &cand, 1, o, out, err, errlen);
+}
+
+int compare_runs_union(struct store *s, int64_t base, const int64_t *cands, int n_cands,
+                       const struct compare_options *o, struct compare_result *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     out->options = *o;
     struct rows rb = { 0 }, rc_rows = { 0 };
     int rc = -1;
+    if (n_cands < 1 || n_cands > COMPARE_MAX_SHARDS) {
+        snprintf(err, errlen, "%d candidate runs (1 to %d can be compared as one)", n_cands, COMPARE_MAX_SHARDS);
+        return -1;
+    }
+    int64_t cand = cands[0];
     if (store_get_run(s, base, &out->base) != 0 || store_get_run(s, cand, &out->cand) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto out;
@@ -446,7 +457,33 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
                  out->cand.machine);
         goto out;
     }
-    if (store_list_results(s, base, collect, &rb) != 0 || store_list_results(s, cand, collect, &rc_rows) != 0) {
+    for (int k = 0; k < n_cands; k++) {
+        struct run_row other;
+        for (int j = 0; j < k; j++)
+            if (cands[j] == cands[k]) {
+                snprintf(err, errlen, "run %lld is given twice as a candidate", (long long)cands[k]);
+                goto out;
+            }
+        if (store_get_run(s, cands[k], &other) != 0) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            goto out;
+        }
+        if (!o->cross_machine && strcmp(out->base.machine, other.machine) != 0) {
+            snprintf(err, errlen, "candidate run %lld was measured on %s (machine %s), not on the base's machine %s "
+                     "(--cross-machine compares them anyway)", (long long)cands[k], other.hostname, other.machine,
+                     out->base.machine);
+            goto out;
+        }
+        /* a shard that did not finish leaves the union incomplete: say so as for one run */
+        if (compare_run_incomplete(&other) && !compare_run_incomplete(&out->cand))
+            snprintf(out->cand.status, sizeof out->cand.status, "%s", other.status);
+        out->cand_runs[out->n_cand_runs++] = cands[k];
+        if (store_list_results(s, cands[k], collect, &rc_rows) != 0) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            goto out;
+        }
+    }
+    if (store_list_results(s, base, collect, &rb) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto out;
     }

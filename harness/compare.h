@@ -156,9 +156,13 @@ struct compare_summary {
     int reconfirmed;            /* cases re-measured at all (confirm.h) */
 };
 
+#define COMPARE_MAX_SHARDS 256
+
 struct compare_result {
-    struct run_row base, cand;
+    struct run_row base, cand;  /* cand: the first candidate run (compare_runs_union: of several) */
     char base_machine[17], cand_machine[17];
+    int64_t cand_runs[COMPARE_MAX_SHARDS]; /* every candidate run: one, or the shards of a sweep */
+    int n_cand_runs;
     struct compare_options options;
     struct compare_case *cases; /* base order, then cases new in the candidate */
     size_t n;
@@ -170,6 +174,13 @@ struct compare_result {
  * machines without cross_machine, a store error, memory. */
 int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
                  struct compare_result *out, char *err, size_t errlen);
+/* The same with the candidate the union of several runs: the shards of one sweep (kbench run
+ * --shard I/N on N machines, gathered by kbench import), judged as one run against the base. A
+ * case in two of them is a duplicate: the first stands. Every run must be of the base's machine
+ * (unless cross_machine); one that did not finish makes the candidate incomplete (its status is
+ * reported). At most COMPARE_MAX_SHARDS runs. */
+int compare_runs_union(struct store *s, int64_t base, const int64_t *cands, int n_cands,
+                       const struct compare_options *o, struct compare_result *out, char *err, size_t errlen);
 void compare_result_free(struct compare_result *r);
 
 /* Judges a case timed in both runs from raw samples (the rule above; the minimum-samples check

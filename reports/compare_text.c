@@ -107,6 +107,12 @@ int report_compare_text(FILE *out, const struct compare_result *r)
 {
     run_line(out, "base", &r->base);
     run_line(out, "candidate", &r->cand);
+    if (r->n_cand_runs > 1) {
+        fprintf(out, "%-9s the union of %d runs (one sweep's shards):", "", r->n_cand_runs);
+        for (int i = 0; i < r->n_cand_runs; i++)
+            fprintf(out, " %lld", (long long)r->cand_runs[i]);
+        fputc('\n', out);
+    }
     report_compare_warnings(r, text_warning, out);
     fprintf(out, "regression: p < %g (or, where the samples are too few for that, the %g%% CI of the change above "
             "the threshold), slower by more than the threshold (%.1f%% unless overridden) and the runs' noise;\n"
@@ -303,6 +309,10 @@ int report_compare_json(FILE *out, const struct compare_result *r)
     json_run(out, &r->base);
     fputs(",\n  \"candidate\": ", out);
     json_run(out, &r->cand);
+    fputs(",\n  \"candidate_runs\": [", out);
+    for (int i = 0; i < r->n_cand_runs; i++)
+        fprintf(out, "%s%lld", i ? ", " : "", (long long)r->cand_runs[i]);
+    fputs("]", out);
     fprintf(out, ",\n  \"options\": {\"alpha\": %g, \"threshold\": %g, \"accuracy_slack\": %g, \"resamples\": %u, "
             "\"cross_machine\": %s, \"allow_inconclusive\": %s, \"min_matched\": %g, \"thresholds\": [",
             r->options.alpha, r->options.threshold, r->options.accuracy_slack, r->options.resamples,

@@ -84,6 +84,13 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
     property(out, "candidate.run", (snprintf(buf, sizeof buf, "%lld", (long long)r->cand.id), buf));
     property(out, "candidate.uuid", r->cand.uuid);
     property(out, "candidate.machine", r->cand.machine);
+    if (r->n_cand_runs > 1) {
+        char runs[COMPARE_MAX_SHARDS * 21 + 1] = "";
+        size_t used = 0;
+        for (int i = 0; i < r->n_cand_runs && used < sizeof runs; i++)
+            used += (size_t)snprintf(runs + used, sizeof runs - used, "%s%lld", i ? "," : "", (long long)r->cand_runs[i]);
+        property(out, "candidate.runs", runs);
+    }
     property(out, "alpha", (snprintf(buf, sizeof buf, "%g", r->options.alpha), buf));
     property(out, "threshold", (snprintf(buf, sizeof buf, "%g", r->options.threshold), buf));
     property(out, "allow_inconclusive", r->options.allow_inconclusive ? "true" : "false");

@@ -158,6 +158,12 @@ int report_compare_markdown(FILE *out, const struct compare_result *r)
     fputs("| | run | uuid | started | status | tags | machine |\n| --- | ---: | --- | --- | --- | --- | --- |\n", out);
     md_run(out, "base", &r->base);
     md_run(out, "candidate", &r->cand);
+    if (r->n_cand_runs > 1) {
+        fprintf(out, "\nThe candidate is the union of %d runs (one sweep's shards):", r->n_cand_runs);
+        for (int i = 0; i < r->n_cand_runs; i++)
+            fprintf(out, "%s %lld", i ? "," : "", (long long)r->cand_runs[i]);
+        fputs(".\n", out);
+    }
     fprintf(out, "\n%d case%s:", r->summary.total, r->summary.total == 1 ? "" : "s");
     for (int v = 0; v < VERDICT_COUNT; v++)
         if (r->summary.count[v])

@@ -34,5 +34,12 @@ expect_text "$TMP/f.md" "| \`00000000000000ff\` | elsewhere | 4 |" "markdown: th
 q "DELETE FROM run_tags WHERE run_id = 3" 2>/dev/null || q "UPDATE runs SET tag = NULL WHERE id = 3"
 "$KBENCH" fleet --db "$DB" >"$TMP/nobase" 2>&1
 expect_text "$TMP/nobase" "no earlier baseline run on this machine" "a machine without a baseline is listed as such"
+# compare's union of candidate runs (the shards of one sweep) refuses what cannot be one sweep
+expect_exit 2 "compare: a candidate run of another machine in the union is refused" "$KBENCH" compare 1 2 3 --db "$DB"
+expect_text "$TMP/err" "not on the base's machine" "saying so"
+expect_exit 2 "compare: a run given twice is refused" "$KBENCH" compare 1 2 2 --db "$DB"
+expect_text "$TMP/err" "given twice" "saying so"
+"$KBENCH" compare 1 2 5 --db "$DB" --format json >"$TMP/u.json" 2>/dev/null
+expect_text "$TMP/u.json" '"candidate_runs": [2, 5]' "compare: several candidate runs are judged as one (JSON names them)"
 expect_exit 2 "--baseline must be a tag" "$KBENCH" fleet --db "$DB" --baseline 3
 finish
