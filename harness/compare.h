@@ -195,7 +195,8 @@ void compare_summarize(struct compare_result *r);
 /* Counters that moved, for the regressed and improved cases of r (compare_runs calls it): each
  * counter stored for both sides (matched by backend and name) whose relative change is larger than
  * the case's threshold and than the timing noise of both runs, and, for counts, by at least 2 (one
- * context switch more is no signal), largest relative change first. Counters are one value per
+ * context switch more is no signal); a rusage figure (the whole case's, so it follows how long
+ * sampling ran) by at least 25%; largest relative change first. Counters are one value per
  * case, not samples: the time's threshold and noise are the yardstick they are held to. Cases with
  * no counter on a side keep n_moved 0 and counters_base/cand say which side counted nothing.
  * Returns 0, or -1 with a message (store, memory). */

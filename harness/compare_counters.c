@@ -10,6 +10,9 @@
 
 struct counters { struct kb_counter *v; int n, cap; };
 
+/* The least relative change of a rusage figure that is listed (see moved_of_case). */
+#define RUSAGE_FLOOR 0.25
+
 static int collect_counter(const struct kb_counter *k, void *ctx)
 {
     struct counters *c = ctx;
@@ -51,7 +54,11 @@ static int moved_of_case(struct compare_case *c, const struct counters *b, const
         if (!y || !isfinite(x->value) || !isfinite(y->value) || x->value == y->value)
             continue;
         double change = x->value != 0 ? y->value / x->value - 1 : (y->value > 0 ? INFINITY : -INFINITY);
-        if (!(fabs(change) > floor))
+        /* rusage covers the whole case (warm-up, sampling, verification), whose length follows the
+         * sampling budget and the stopping rule more than the kernel: only a large change says
+         * something about the kernel or the machine (a neighbour halving its CPU time) */
+        double need = strcmp(x->backend, "rusage") == 0 && floor < RUSAGE_FLOOR ? RUSAGE_FLOOR : floor;
+        if (!(fabs(change) > need))
             continue;
         /* a count that moved by one (a context switch, a page fault) is no signal whatever its ratio */
         if (strcmp(x->unit, "count") == 0 && fabs(y->value - x->value) < 2)
