@@ -138,11 +138,13 @@ int cmd_scaling(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_untag(int argc, char **argv);
+int cmd_bisect(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* The descriptions, one per command file. */
 extern const struct cli_command cli_cmd_run, cli_cmd_list, cli_cmd_devices, cli_cmd_counters, cli_cmd_calibrate,
     cli_cmd_runs, cli_cmd_show, cli_cmd_tui, cli_cmd_compare, cli_cmd_nightly, cli_cmd_history, cli_cmd_scaling,
-    cli_cmd_report, cli_cmd_export, cli_cmd_import, cli_cmd_claims, cli_cmd_tag, cli_cmd_untag;
+    cli_cmd_report, cli_cmd_export, cli_cmd_import, cli_cmd_claims, cli_cmd_tag, cli_cmd_untag, cli_cmd_bisect, cli_cmd_fleet;
 
 /* Loads the plugins of $KBENCH_PLUGIN_PATH (harness/plugin.h): 0, or EXIT_USAGE after saying why
  * ("kbench CMD: ..."). `kbench run --plugin PATH` loads one more as its option is parsed. */
@@ -260,5 +262,36 @@ struct compare_result;
  * text report on the terminal carries them): EXIT_USAGE (with the error) when the runs have no
  * case in common or fewer than --min-matched; EXIT_FAILED when a case fails; EXIT_OK. */
 int cli_compare_verdict(const char *cmd, const struct compare_result *r, int report_on_terminal);
+
+/* ---- confirmation, shared by compare --confirm and nightly (confirm_cli.c; harness/confirm.h) ---- */
+enum { CLI_OPT_CONFIRM = 1100, CLI_OPT_NO_CONFIRM, CLI_OPT_BASELINE_BIN, CLI_OPT_BASELINE_PLUGIN,
+       CLI_OPT_CONFIRM_ROUNDS };
+#define CLI_CONFIRM_OPTIONS                                                                        \
+    { "baseline-bin", 0, CLI_OPT_BASELINE_BIN, "PATH", CLI_FILE,                                  \
+      "the baseline's kbench build: confirmation measures it and the candidate in turn", NULL, 0 }, \
+    { "baseline-plugin", 0, CLI_OPT_BASELINE_PLUGIN, "PATH", CLI_FILE,                            \
+      "the baseline's build of a plugin (repeatable): confirmation measures it with this kbench, " \
+      "in turn with the candidate's", NULL, 0 },                                                   \
+    { "confirm-rounds", 0, CLI_OPT_CONFIRM_ROUNDS, "N", CLI_TEXT,                                 \
+      "re-measurements of each side when confirming (3)", NULL, 0 }
+struct cli_confirm {
+    int enabled;
+    const char *baseline_bin;
+    const char *baseline_plugins[16];
+    int n_baseline_plugins;
+    int rounds;
+};
+void cli_confirm_init(struct cli_confirm *c, int enabled);
+/* Handles one of the confirm options: 0, 1 when opt is not one, or EXIT_USAGE after saying why. */
+int cli_confirm_option(const char *cmd, int opt, const char *arg, struct cli_confirm *c);
+/* Re-measures the flagged cases of r (harness/confirm.h) with this kbench and the baseline build
+ * given, the candidate run's plugins and sampling options (or run_options: nightly's), progress
+ * on stderr unless quiet. 0, or EXIT_USAGE after saying why. */
+struct remeasure_words;
+int cli_confirm_run(const char *cmd, const struct cli_confirm *c, const char *db_path, struct store *st,
+                    struct compare_result *r, const struct remeasure_words *run_options, int quiet);
+/* The sampling options among `kbench run` words (--max-time S, --min-samples N, ...), which a
+ * re-measurement takes over. */
+void cli_confirm_sampling_words(int argc, char *const *argv, struct remeasure_words *out);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "bench/cli.h"
 #include "harness/compare.h"
+#include "harness/confirm.h"
 #include "harness/machine.h"
 #include "reports/compare_report.h"
 
@@ -88,11 +89,17 @@ static const struct cli_option options[] = {
     { "format", 0, OPT_FORMAT, "F", CLI_CHOICE, "what to print: text, md, json or junit (text)",
       "text md json junit", 0 },
     CLI_COMPARE_OPTIONS,
+    CLI_HEADING("Confirmation"),
+    { "no-confirm", 0, CLI_OPT_NO_CONFIRM, NULL, CLI_TEXT,
+      "alert on the first measurement: do not measure the flagged cases again", NULL, 0 },
+    CLI_CONFIRM_OPTIONS,
     { "db", 0, OPT_DB, "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
     CLI_HEADING("passed to kbench run"),
     { "devices", 0, OPT_PASS_ARG, "LIST", CLI_DEVICE, "cpu, cuda:N: where the suite's groups name none", NULL, 0 },
     { "max-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "per-case sampling budget in seconds", NULL, 0 },
     { "min-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "sample at least this long", NULL, 0 },
+    { "min-sample-time", 0, OPT_PASS_ARG, "S", CLI_TEXT, "time one sample at least this long", NULL, 0 },
+    { "warmup", 0, OPT_PASS_ARG, "S", CLI_TEXT, "warm-up time before sampling", NULL, 0 },
     { "noise", 0, OPT_PASS_ARG, "F", CLI_TEXT, "noise target of the median's CI", NULL, 0 },
     { "timeout", 0, OPT_PASS_ARG, "S", CLI_TEXT, "kill a case after S seconds", NULL, 0 },
     { "plugin", 0, OPT_PASS_ARG, "PATH", CLI_FILE,
@@ -128,7 +135,12 @@ const struct cli_command cli_cmd_nightly = {
         "does, prints the verdicts, and writes DIR/compare.md, DIR/junit.xml and DIR/compare.json. A "
         "baseline from another machine fingerprint is refused unless --cross-machine. With --promote a "
         "clean run (every case ok, nothing regressed) gets the baseline's tag, so tomorrow compares "
-        "against it. Without any baseline yet, the run is reported alone (and promoted when clean).",
+        "against it. Without any baseline yet, the run is reported alone (and promoted when clean).\n\n"
+        "Before alerting, each case that would fail on a slowdown is measured again (as `kbench compare "
+        "--confirm`): with --baseline-bin or --baseline-plugin the baseline build and this one in turn, else "
+        "this one against the baseline run. Only slowdowns that survive fail the night; the reports say which "
+        "alerts were confirmed and which dissolved, and the re-measurements are stored as runs tagged "
+        "confirm-RUN-base and confirm-RUN-candidate. --no-confirm alerts on the first measurement.",
     .options = options,
     .max_operands = 0,
     .notes = "The verdicts are compare's: a slowdown beyond the threshold that the samples cannot decide, or a "
@@ -144,6 +156,8 @@ int cmd_nightly(int argc, char **argv)
     enum compare_format fmt = COMPARE_TEXT;
     struct compare_options o;
     struct cli_compare cc = { .n_threshold_for = 0 };
+    struct cli_confirm conf;
+    cli_confirm_init(&conf, 1);
     compare_options_default(&o);
     /* the run options, parsed as run parses them; and as words, stored with the run so that
      * `kbench run --resume` can finish an interrupted night */
@@ -182,7 +196,9 @@ int cmd_nightly(int argc, char **argv)
                 pass[n_pass++] = (char *)p.arg;
             break;
         default:
-            if ((rc = cli_compare_option("nightly", opt, optarg, &o, &cc)) != 0)
+            if ((rc = cli_confirm_option("nightly", opt, optarg, &conf)) == 1)
+                rc = cli_compare_option("nightly", opt, optarg, &o, &cc);
+            if (rc != 0)
                 return rc;
         }
     }
@@ -244,6 +260,12 @@ int cmd_nightly(int argc, char **argv)
             rc = cli_input_error("nightly", "%s", err);
             goto out;
         }
+        /* confirm before alerting: the flagged cases are measured again, sampled as the run was */
+        struct remeasure_words sampling;
+        remeasure_words_init(&sampling);
+        cli_confirm_sampling_words(n_pass, pass, &sampling);
+        if ((rc = cli_confirm_run("nightly", &conf, db_path, st, &res, &sampling, ra.quiet)) != 0)
+            goto out;
         if (report_compare(stdout, &res, fmt) != 0) {
             rc = cli_input_error("nightly", "cannot write standard output");
             goto out;

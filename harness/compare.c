@@ -314,6 +314,26 @@ static void decide(struct compare_case *c, const struct compare_options *o, size
     }
 }
 
+int compare_judge_samples(struct compare_case *c, const struct compare_options *o, const double *bs, size_t nb,
+                          const double *cs, size_t nc)
+{
+    struct mann_whitney mw;
+    if (regress_mann_whitney(bs, nb, cs, nc, &mw) != 0 ||
+        regress_ratio_ci(bs, nb, cs, nc, o->resamples, o->seed, 1 - o->alpha, &c->ratio, &c->ratio_lo,
+                         &c->ratio_hi) != 0) {
+        c->verdict = VERDICT_UNTIMED;
+        snprintf(c->reason, sizeof c->reason, "samples unusable for the tests (empty, NaN or non-positive)");
+        return -1;
+    }
+    if (nb < MIN_SAMPLES_FOR_CI || nc < MIN_SAMPLES_FOR_CI) /* no interval from fewer than 3 */
+        c->ratio_lo = c->ratio_hi = NAN;
+    c->p_slower = mw.p_greater;
+    c->p_faster = mw.p_less;
+    c->p_min = regress_mann_whitney_min_p(nb, nc);
+    decide(c, o, nb, nc);
+    return 0;
+}
+
 /* The timing verdict of a case timed in both runs. */
 static int judge_timing(struct store *s, struct compare_case *c, const struct compare_options *o, char *err,
                         size_t errlen)
@@ -332,22 +352,11 @@ static int judge_timing(struct store *s, struct compare_case *c, const struct co
         rc = 0;
         goto out;
     }
-    struct mann_whitney mw;
-    if (regress_mann_whitney(bs, (size_t)nb, cs, (size_t)nc, &mw) != 0 ||
-        regress_ratio_ci(bs, (size_t)nb, cs, (size_t)nc, o->resamples, o->seed, 1 - o->alpha, &c->ratio,
-                         &c->ratio_lo, &c->ratio_hi) != 0) {
-        c->verdict = VERDICT_UNTIMED;
-        snprintf(c->reason, sizeof c->reason, "samples unusable for the tests (empty, NaN or non-positive)");
+    if (compare_judge_samples(c, o, bs, (size_t)nb, cs, (size_t)nc) != 0) {
         rc = 0;
         goto out;
     }
-    if (nb < MIN_SAMPLES_FOR_CI || nc < MIN_SAMPLES_FOR_CI) /* no interval from fewer than 3 */
-        c->ratio_lo = c->ratio_hi = NAN;
-    c->p_slower = mw.p_greater;
-    c->p_faster = mw.p_less;
-    c->p_min = regress_mann_whitney_min_p((size_t)nb, (size_t)nc);
-    if (!short_of_minimum(c))
-        decide(c, o, (size_t)nb, (size_t)nc);
+    short_of_minimum(c); /* a side short of its minimum is not judged: its verdict replaces decide's */
     clock_note(c, bs, bclk, (size_t)nb, cs, cclk, (size_t)nc);
     rc = 0;
 out:
@@ -420,10 +429,21 @@ static int judge(struct store *s, struct compare_case *c, const struct compare_o
 int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
                  struct compare_result *out, char *err, size_t errlen)
 {
+    return compare_runs_union(s, base, &cand, 1, o, out, err, errlen);
+}
+
+int compare_runs_union(struct store *s, int64_t base, const int64_t *cands, int n_cands,
+                       const struct compare_options *o, struct compare_result *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     out->options = *o;
     struct rows rb = { 0 }, rc_rows = { 0 };
     int rc = -1;
+    if (n_cands < 1 || n_cands > COMPARE_MAX_SHARDS) {
+        snprintf(err, errlen, "%d candidate runs (1 to %d can be compared as one)", n_cands, COMPARE_MAX_SHARDS);
+        return -1;
+    }
+    int64_t cand = cands[0];
     if (store_get_run(s, base, &out->base) != 0 || store_get_run(s, cand, &out->cand) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto out;
@@ -437,7 +457,33 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
                  out->cand.machine);
         goto out;
     }
-    if (store_list_results(s, base, collect, &rb) != 0 || store_list_results(s, cand, collect, &rc_rows) != 0) {
+    for (int k = 0; k < n_cands; k++) {
+        struct run_row other;
+        for (int j = 0; j < k; j++)
+            if (cands[j] == cands[k]) {
+                snprintf(err, errlen, "run %lld is given twice as a candidate", (long long)cands[k]);
+                goto out;
+            }
+        if (store_get_run(s, cands[k], &other) != 0) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            goto out;
+        }
+        if (!o->cross_machine && strcmp(out->base.machine, other.machine) != 0) {
+            snprintf(err, errlen, "candidate run %lld was measured on %s (machine %s), not on the base's machine %s "
+                     "(--cross-machine compares them anyway)", (long long)cands[k], other.hostname, other.machine,
+                     out->base.machine);
+            goto out;
+        }
+        /* a shard that did not finish leaves the union incomplete: say so as for one run */
+        if (compare_run_incomplete(&other) && !compare_run_incomplete(&out->cand))
+            snprintf(out->cand.status, sizeof out->cand.status, "%s", other.status);
+        out->cand_runs[out->n_cand_runs++] = cands[k];
+        if (store_list_results(s, cands[k], collect, &rc_rows) != 0) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            goto out;
+        }
+    }
+    if (store_list_results(s, base, collect, &rb) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto out;
     }
@@ -466,6 +512,7 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
             const struct result_row *r = &rc_rows.v[j];
             fill_side(r, &c->cand_case, c->cand_status, &c->cand_n, &c->cand_median, &c->cand_noise, &c->cand_err);
             snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
+            snprintf(c->cand_papi, sizeof c->cand_papi, "%s", r->papi_status);
             if (r->tolerance > 0)
                 c->tolerance = r->tolerance;
             break;
@@ -486,19 +533,12 @@ int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compa
         snprintf(c->cand_error, sizeof c->cand_error, "%s", r->error);
     }
     free(used);
-    for (size_t i = 0; i < out->n; i++) {
-        struct compare_case *c = &out->cases[i];
-        if (judge(s, c, o, err, errlen) != 0)
+    for (size_t i = 0; i < out->n; i++)
+        if (judge(s, &out->cases[i], o, err, errlen) != 0)
             goto out;
-        out->summary.total++;
-        out->summary.count[c->verdict]++;
-        out->summary.failing += compare_verdict_fails(c->verdict, o);
-        out->summary.matched += c->base_case && c->cand_case;
-    }
-    /* runs that share no case (another suite, the wrong baseline) have tested nothing together:
-     * an all-"new" comparison must not read as a pass */
-    out->summary.too_few_matched = out->summary.matched == 0 ||
-                                   out->summary.matched < o->min_matched * out->summary.total;
+    compare_summarize(out);
+    if (compare_counters_moved(s, out, err, errlen) != 0)
+        goto out;
     rc = 0;
 out:
     free(rb.v);
@@ -508,8 +548,40 @@ out:
     return rc;
 }
 
+void compare_summarize(struct compare_result *r)
+{
+    struct compare_summary *m = &r->summary;
+    memset(m, 0, sizeof *m);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compare_case *c = &r->cases[i];
+        m->total++;
+        m->count[c->verdict]++;
+        m->failing += compare_verdict_fails(c->verdict, &r->options);
+        m->matched += c->base_case && c->cand_case;
+        m->reconfirmed += c->confirm != CONFIRM_NONE;
+        m->confirmed += c->confirm == CONFIRM_CONFIRMED;
+        m->dissolved += c->confirm == CONFIRM_DISSOLVED;
+    }
+    /* runs that share no case (another suite, the wrong baseline) have tested nothing together:
+     * an all-"new" comparison must not read as a pass */
+    m->too_few_matched = m->matched == 0 || m->matched < r->options.min_matched * m->total;
+}
+
+const char *compare_confirm_name(enum compare_confirm c)
+{
+    switch (c) {
+    case CONFIRM_CONFIRMED: return "confirmed";
+    case CONFIRM_DISSOLVED: return "dissolved";
+    case CONFIRM_UNDECIDED: return "undecided";
+    case CONFIRM_FAILED: return "confirmation failed";
+    default: return "";
+    }
+}
+
 void compare_result_free(struct compare_result *r)
 {
+    for (size_t i = 0; r->cases && i < r->n; i++)
+        free(r->cases[i].moved);
     free(r->cases);
     r->cases = NULL;
     r->n = 0;

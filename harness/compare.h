@@ -90,6 +90,24 @@ const char *compare_verdict_name(enum compare_verdict v);
  * inconclusive unless o->allow_inconclusive. */
 int compare_verdict_fails(enum compare_verdict v, const struct compare_options *o);
 
+/* What re-measuring a flagged case made of it (confirm.h). */
+enum compare_confirm {
+    CONFIRM_NONE,       /* not re-measured */
+    CONFIRM_CONFIRMED,  /* still regressed: the alert stands */
+    CONFIRM_DISSOLVED,  /* not regressed when measured again: the first measurement was disturbed */
+    CONFIRM_UNDECIDED,  /* still inconclusive: the verdict stands */
+    CONFIRM_FAILED,     /* the re-measurement failed (see reason): the first verdict stands */
+};
+/* "", "confirmed", "dissolved", "undecided", "confirmation failed". */
+const char *compare_confirm_name(enum compare_confirm c);
+
+/* One counter whose change is significant (compare.c: the rule in compare_counters_moved). */
+struct compare_counter_change {
+    char backend[12], name[96], unit[16];
+    double base, cand;   /* the values in each run */
+    double change;       /* cand / base - 1; +INFINITY from zero */
+};
+
 struct compare_case {
     /* identity */
     char kernel[64], impl[32], device[16], dtype[8];
@@ -114,6 +132,18 @@ struct compare_case {
     enum compare_verdict verdict;
     char reason[240];                     /* one line: why this verdict */
     char note[160];                       /* "" or one more line (clock normalisation) */
+    /* confirmation (confirm.h): a flagged case measured again; CONFIRM_NONE when it was not */
+    enum compare_confirm confirm;
+    enum compare_verdict first_verdict;   /* the verdict of the first measurement */
+    char first_reason[240];               /* and why */
+    int confirm_rounds;                   /* re-measurements of each side taken */
+    int confirm_interleaved;              /* 1: the baseline build was measured again too */
+    int64_t confirm_base_run, confirm_cand_run; /* the last re-measurement runs (0: none) */
+    /* counters that moved (regressed and improved cases, compare_counters_moved) */
+    struct compare_counter_change *moved;
+    int n_moved;
+    int counters_base, counters_cand;     /* counters stored for each side (0: nothing counted) */
+    char cand_papi[160];                  /* the candidate's PAPI status ("ok", "unavailable: why"; "" none) */
 };
 
 struct compare_summary {
@@ -122,11 +152,17 @@ struct compare_summary {
     int failing;                /* cases whose verdict fails the comparison */
     int matched;                /* cases in both runs */
     int too_few_matched;        /* no case in common, or under options.min_matched of them */
+    int confirmed, dissolved;   /* flagged cases re-measured: the alert stood, or went away */
+    int reconfirmed;            /* cases re-measured at all (confirm.h) */
 };
 
+#define COMPARE_MAX_SHARDS 256
+
 struct compare_result {
-    struct run_row base, cand;
+    struct run_row base, cand;  /* cand: the first candidate run (compare_runs_union: of several) */
     char base_machine[17], cand_machine[17];
+    int64_t cand_runs[COMPARE_MAX_SHARDS]; /* every candidate run: one, or the shards of a sweep */
+    int n_cand_runs;
     struct compare_options options;
     struct compare_case *cases; /* base order, then cases new in the candidate */
     size_t n;
@@ -138,7 +174,38 @@ struct compare_result {
  * machines without cross_machine, a store error, memory. */
 int compare_runs(struct store *s, int64_t base, int64_t cand, const struct compare_options *o,
                  struct compare_result *out, char *err, size_t errlen);
+/* The same with the candidate the union of several runs: the shards of one sweep (kbench run
+ * --shard I/N on N machines, gathered by kbench import), judged as one run against the base. A
+ * case in two of them is a duplicate: the first stands. Every run must be of the base's machine
+ * (unless cross_machine); one that did not finish makes the candidate incomplete (its status is
+ * reported). At most COMPARE_MAX_SHARDS runs. */
+int compare_runs_union(struct store *s, int64_t base, const int64_t *cands, int n_cands,
+                       const struct compare_options *o, struct compare_result *out, char *err, size_t errlen);
 void compare_result_free(struct compare_result *r);
+
+/* Judges a case timed in both runs from raw samples (the rule above; the minimum-samples check
+ * is left to the caller): sets ratio, its CI, the p-values, verdict and reason. Confirmation
+ * judges pooled re-measurements with it, so they are held to the same statistics. Returns 0, or
+ * -1 when the samples are unusable (the verdict is then untimed). */
+int compare_judge_samples(struct compare_case *c, const struct compare_options *o, const double *bs, size_t nb,
+                          const double *cs, size_t nc);
+/* Recounts r->summary from the cases' verdicts (after confirmation changed some). */
+void compare_summarize(struct compare_result *r);
+
+/* Counters that moved, for the regressed and improved cases of r (compare_runs calls it): each
+ * counter stored for both sides (matched by backend and name) whose relative change is larger than
+ * the case's threshold and than the timing noise of both runs, and, for counts, by at least 2 (one
+ * context switch more is no signal); a rusage figure (the whole case's, so it follows how long
+ * sampling ran) by at least 25%; largest relative change first. Counters are one value per
+ * case, not samples: the time's threshold and noise are the yardstick they are held to. Cases with
+ * no counter on a side keep n_moved 0 and counters_base/cand say which side counted nothing.
+ * Returns 0, or -1 with a message (store, memory). */
+int compare_counters_moved(struct store *s, struct compare_result *r, char *err, size_t errlen);
+/* "time +7.1%: kernel iters +20.0%, rusage nivcsw +310%" or "time +7.1%: nothing was counted"
+ * (or "no counter moved"): the one line every format gives a changed case. Where PAPI counted
+ * nothing in the candidate (no PMU, a VM) it says so and why, so a missing memory or cycle counter
+ * reads as "could not count", not as "did not move". */
+void compare_counters_line(const struct compare_case *c, char *buf, size_t len);
 
 /* 1 when a run did not finish ("running", "interrupted", "failed"): its absent cases were not
  * measured, so they read as missing or new; the commands warn. */

@@ -28,4 +28,7 @@ void report_compare_outcome(const struct compare_result *r, char *buf, size_t le
  * finish (interrupted, running, failed), runs with too few cases in common. */
 void report_compare_warnings(const struct compare_result *r, void (*fn)(const char *line, void *ctx), void *ctx);
 
+/* 1 for a case whose report lists the counters that moved: regressed or improved, timed in both. */
+int report_compare_has_counters(const struct compare_case *c);
+
 #endif

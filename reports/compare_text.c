@@ -107,6 +107,12 @@ int report_compare_text(FILE *out, const struct compare_result *r)
 {
     run_line(out, "base", &r->base);
     run_line(out, "candidate", &r->cand);
+    if (r->n_cand_runs > 1) {
+        fprintf(out, "%-9s the union of %d runs (one sweep's shards):", "", r->n_cand_runs);
+        for (int i = 0; i < r->n_cand_runs; i++)
+            fprintf(out, " %lld", (long long)r->cand_runs[i]);
+        fputc('\n', out);
+    }
     report_compare_warnings(r, text_warning, out);
     fprintf(out, "regression: p < %g (or, where the samples are too few for that, the %g%% CI of the change above "
             "the threshold), slower by more than the threshold (%.1f%% unless overridden) and the runs' noise;\n"
@@ -132,10 +138,17 @@ int report_compare_text(FILE *out, const struct compare_result *r)
         fprintf(out, "%-14s %-58s %10s %10s %8s %17s %9s\n", compare_verdict_name(c->verdict), label, b, k, change,
                 ci, p);
         if (compare_verdict_fails(c->verdict, &r->options) || c->verdict == VERDICT_STILL_FAILING ||
-            c->verdict == VERDICT_INCONCLUSIVE)
+            c->verdict == VERDICT_INCONCLUSIVE || c->confirm != CONFIRM_NONE)
             fprintf(out, "%14s   %s\n", "", c->reason);
+        if (c->confirm != CONFIRM_NONE)
+            fprintf(out, "%14s   first measurement: %s\n", "", c->first_reason);
         if (*c->note)
             fprintf(out, "%14s   %s\n", "", c->note);
+        if (report_compare_has_counters(c)) {
+            char line[1024];
+            compare_counters_line(c, line, sizeof line);
+            fprintf(out, "%14s   counters: %s\n", "", line);
+        }
     }
     char outcome[200];
     report_compare_outcome(r, outcome, sizeof outcome);
@@ -147,7 +160,16 @@ int report_compare_text(FILE *out, const struct compare_result *r)
             sep = ", ";
         }
     fprintf(out, " -> %s\n", outcome);
+    if (r->summary.reconfirmed)
+        fprintf(out, "alerts measured again: %d confirmed, %d dissolved, %d undecided or not confirmed\n",
+                r->summary.confirmed, r->summary.dissolved,
+                r->summary.reconfirmed - r->summary.confirmed - r->summary.dissolved);
     return ferror(out) ? -1 : 0;
+}
+
+int report_compare_has_counters(const struct compare_case *c)
+{
+    return (c->verdict == VERDICT_REGRESSED || c->verdict == VERDICT_IMPROVED) && !isnan(c->ratio);
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
@@ -218,6 +240,67 @@ static void json_warning(const char *line, void *ctx)
     json_string(l->out, line);
 }
 
+/* "confirmation": null, or what re-measuring the case made of it */
+static void json_confirmation(FILE *out, const struct compare_case *c)
+{
+    fputs(", \"confirmation\": ", out);
+    if (c->confirm == CONFIRM_NONE) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"outcome\": ", out);
+    json_string(out, compare_confirm_name(c->confirm));
+    fputs(", \"first_verdict\": ", out);
+    json_string(out, compare_verdict_name(c->first_verdict));
+    fputs(", \"first_reason\": ", out);
+    json_string(out, c->first_reason);
+    fprintf(out, ", \"rounds\": %d, \"interleaved\": %s, \"base_run\": ", c->confirm_rounds,
+            c->confirm_interleaved ? "true" : "false");
+    if (c->confirm_base_run > 0)
+        fprintf(out, "%lld", (long long)c->confirm_base_run);
+    else
+        fputs("null", out);
+    fputs(", \"candidate_run\": ", out);
+    if (c->confirm_cand_run > 0)
+        fprintf(out, "%lld", (long long)c->confirm_cand_run);
+    else
+        fputs("null", out);
+    fputs("}", out);
+}
+
+/* "counters": null for a case whose time did not change, else what was counted and what moved */
+static void json_counters(FILE *out, const struct compare_case *c)
+{
+    fputs(", \"counters\": ", out);
+    if (!report_compare_has_counters(c)) {
+        fputs("null", out);
+        return;
+    }
+    char line[1024];
+    compare_counters_line(c, line, sizeof line);
+    fprintf(out, "{\"base_counted\": %d, \"candidate_counted\": %d, \"summary\": ", c->counters_base,
+            c->counters_cand);
+    json_string(out, line);
+    fputs(", \"moved\": [", out);
+    for (int i = 0; i < c->n_moved; i++) {
+        const struct compare_counter_change *m = &c->moved[i];
+        fputs(i ? ", {\"backend\": " : "{\"backend\": ", out);
+        json_string(out, m->backend);
+        fputs(", \"name\": ", out);
+        json_string(out, m->name);
+        fputs(", \"unit\": ", out);
+        json_string(out, m->unit);
+        fputs(", \"base\": ", out);
+        json_number(out, m->base);
+        fputs(", \"candidate\": ", out);
+        json_number(out, m->cand);
+        fputs(", \"change\": ", out);
+        json_number(out, m->change); /* null: from zero */
+        fputs("}", out);
+    }
+    fputs("]}", out);
+}
+
 int report_compare_json(FILE *out, const struct compare_result *r)
 {
     char outcome[200];
@@ -226,6 +309,10 @@ int report_compare_json(FILE *out, const struct compare_result *r)
     json_run(out, &r->base);
     fputs(",\n  \"candidate\": ", out);
     json_run(out, &r->cand);
+    fputs(",\n  \"candidate_runs\": [", out);
+    for (int i = 0; i < r->n_cand_runs; i++)
+        fprintf(out, "%s%lld", i ? ", " : "", (long long)r->cand_runs[i]);
+    fputs("]", out);
     fprintf(out, ",\n  \"options\": {\"alpha\": %g, \"threshold\": %g, \"accuracy_slack\": %g, \"resamples\": %u, "
             "\"cross_machine\": %s, \"allow_inconclusive\": %s, \"min_matched\": %g, \"thresholds\": [",
             r->options.alpha, r->options.threshold, r->options.accuracy_slack, r->options.resamples,
@@ -242,6 +329,8 @@ int report_compare_json(FILE *out, const struct compare_result *r)
     fputs("],\n  \"summary\": {", out);
     fprintf(out, "\"cases\": %d, \"failing\": %d, \"matched\": %d, \"too_few_matched\": %s", r->summary.total,
             r->summary.failing, r->summary.matched, r->summary.too_few_matched ? "true" : "false");
+    fprintf(out, ", \"remeasured\": %d, \"confirmed\": %d, \"dissolved\": %d", r->summary.reconfirmed,
+            r->summary.confirmed, r->summary.dissolved);
     for (int v = 0; v < VERDICT_COUNT; v++)
         fprintf(out, ", \"%s\": %d", compare_verdict_name((enum compare_verdict)v), r->summary.count[v]);
     fputs(", \"outcome\": ", out);
@@ -308,6 +397,8 @@ int report_compare_json(FILE *out, const struct compare_result *r)
             json_string(out, c->note);
         else
             fputs("null", out);
+        json_confirmation(out, c);
+        json_counters(out, c);
         fputs("}", out);
     }
     fputs("\n  ]\n}\n", out);

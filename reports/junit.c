@@ -84,11 +84,22 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
     property(out, "candidate.run", (snprintf(buf, sizeof buf, "%lld", (long long)r->cand.id), buf));
     property(out, "candidate.uuid", r->cand.uuid);
     property(out, "candidate.machine", r->cand.machine);
+    if (r->n_cand_runs > 1) {
+        char runs[COMPARE_MAX_SHARDS * 21 + 1] = "";
+        size_t used = 0;
+        for (int i = 0; i < r->n_cand_runs && used < sizeof runs; i++)
+            used += (size_t)snprintf(runs + used, sizeof runs - used, "%s%lld", i ? "," : "", (long long)r->cand_runs[i]);
+        property(out, "candidate.runs", runs);
+    }
     property(out, "alpha", (snprintf(buf, sizeof buf, "%g", r->options.alpha), buf));
     property(out, "threshold", (snprintf(buf, sizeof buf, "%g", r->options.threshold), buf));
     property(out, "allow_inconclusive", r->options.allow_inconclusive ? "true" : "false");
     report_compare_outcome(r, outcome, sizeof outcome);
     property(out, "outcome", outcome);
+    if (r->summary.reconfirmed) {
+        property(out, "confirmed", (snprintf(buf, sizeof buf, "%d", r->summary.confirmed), buf));
+        property(out, "dissolved", (snprintf(buf, sizeof buf, "%d", r->summary.dissolved), buf));
+    }
     fputs("    </properties>\n", out);
     for (size_t i = 0; i < r->n; i++) {
         const struct compare_case *c = &r->cases[i];
@@ -103,13 +114,26 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
         fputs("\" name=\"", out);
         xml_text(out, rest);
         fprintf(out, "\" time=\"%.9f\"", isfinite(c->cand_median) ? c->cand_median : 0.0);
+        char counters[1024] = "";
+        if (report_compare_has_counters(c)) {
+            memcpy(counters, "; counters: ", 13);
+            compare_counters_line(c, counters + 12, sizeof counters - 12);
+        }
         if (compare_verdict_fails(c->verdict, &r->options)) {
             fprintf(out, ">\n      <failure type=\"%s\" message=\"", compare_verdict_name(c->verdict));
             xml_text(out, c->reason);
+            xml_text(out, counters);
             fputs("\">", out);
             xml_text(out, compare_verdict_name(c->verdict));
             fputs(": ", out);
             xml_text(out, c->reason);
+            xml_text(out, counters);
+            if (c->confirm != CONFIRM_NONE) {
+                fputs("\nfirst measurement: ", out);
+                xml_text(out, c->first_reason);
+                fputs("\n", out);
+                xml_text(out, c->note);
+            }
             fputs("</failure>\n    </testcase>\n", out);
         } else if (skipped(r, c->verdict)) {
             fprintf(out, ">\n      <skipped message=\"%s: ", compare_verdict_name(c->verdict));
@@ -120,6 +144,13 @@ int report_compare_junit(FILE *out, const struct compare_result *r)
             xml_text(out, compare_verdict_name(c->verdict));
             fputs(": ", out);
             xml_text(out, c->reason);
+            xml_text(out, counters);
+            if (c->confirm != CONFIRM_NONE) { /* a dissolved alert: what the first measurement said */
+                fputs("\nfirst measurement: ", out);
+                xml_text(out, c->first_reason);
+                fputs("\n", out);
+                xml_text(out, c->note);
+            }
             fputs("</system-out>\n    </testcase>\n", out);
         }
     }

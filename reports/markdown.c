@@ -77,6 +77,41 @@ static void md_table(FILE *out, const struct compare_result *r, const char *titl
             fputs("; ", out);
             md_cell(out, c->note);
         }
+        if (report_compare_has_counters(c)) {
+            char line[1024];
+            compare_counters_line(c, line, sizeof line);
+            fputs("; counters: ", out);
+            md_cell(out, line);
+        }
+        fputs(" |\n", out);
+    }
+}
+
+/* The alerts measured again before they were raised: which stood and which went away. */
+static void md_confirmation(FILE *out, const struct compare_result *r)
+{
+    if (!r->summary.reconfirmed)
+        return;
+    fprintf(out, "\n## Alerts measured again (%d): %d confirmed, %d dissolved\n\n", r->summary.reconfirmed,
+            r->summary.confirmed, r->summary.dissolved);
+    fputs("| outcome | case | first measurement | measured again |\n| --- | --- | --- | --- |\n", out);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct compare_case *c = &r->cases[i];
+        if (c->confirm == CONFIRM_NONE)
+            continue;
+        char label[256];
+        compare_case_label(c, label, sizeof label);
+        const char *bold = c->confirm == CONFIRM_DISSOLVED ? "" : "**";
+        fprintf(out, "| %s%s%s | `", bold, compare_confirm_name(c->confirm), bold);
+        md_cell(out, label);
+        fputs("` | ", out);
+        md_cell(out, compare_verdict_name(c->first_verdict));
+        fputs(": ", out);
+        md_cell(out, c->first_reason);
+        fputs(" | ", out);
+        md_cell(out, c->reason);
+        fputs("; ", out);
+        md_cell(out, c->note);
         fputs(" |\n", out);
     }
 }
@@ -123,6 +158,12 @@ int report_compare_markdown(FILE *out, const struct compare_result *r)
     fputs("| | run | uuid | started | status | tags | machine |\n| --- | ---: | --- | --- | --- | --- | --- |\n", out);
     md_run(out, "base", &r->base);
     md_run(out, "candidate", &r->cand);
+    if (r->n_cand_runs > 1) {
+        fprintf(out, "\nThe candidate is the union of %d runs (one sweep's shards):", r->n_cand_runs);
+        for (int i = 0; i < r->n_cand_runs; i++)
+            fprintf(out, "%s %lld", i ? "," : "", (long long)r->cand_runs[i]);
+        fputs(".\n", out);
+    }
     fprintf(out, "\n%d case%s:", r->summary.total, r->summary.total == 1 ? "" : "s");
     for (int v = 0; v < VERDICT_COUNT; v++)
         if (r->summary.count[v])
@@ -136,6 +177,7 @@ int report_compare_markdown(FILE *out, const struct compare_result *r)
             r->summary.failing, r->options.alpha, 100 * (1 - r->options.alpha), 100 * r->options.threshold,
             r->options.allow_inconclusive ? " (allowed here by --allow-inconclusive)" : " and fails",
             100 * (1 - r->options.alpha));
+    md_confirmation(out, r);
     md_table(out, r, "Failing", is_failing);
     md_table(out, r, "Inconclusive, allowed", is_allowed);
     md_table(out, r, "Improved or fixed", is_improved);

@@ -84,5 +84,7 @@ int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate);
 int screen_help_open(struct app *a);
 /* The paper claims `kbench claims` stored (this machine's; `a` toggles every machine's). */
 int screen_claims_open(struct app *a);
+/* The measurements of `kbench bisect` (screen_bisect.c), newest bisection first. */
+int screen_bisect_open(struct app *a);
 
 #endif

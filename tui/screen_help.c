@@ -28,6 +28,7 @@ static const char *const help_lines[] = {
     "  c                compare the two marked runs (the older is the baseline);",
     "                   with one mark: the marked run and the cursor's run",
     "  C                paper claims on this machine (kbench claims' verdicts)",
+    "  B                bisections (kbench bisect's measurements, as it goes)",
     "#Results",
     "  Enter            the case: statistics, histogram, counters, accuracy, machine",
     "  space            mark a case for the plot (up to 8); u clears the marks",

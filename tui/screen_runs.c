@@ -154,6 +154,10 @@ static int runs_key(struct app *a, void *st, int ch)
         screen_claims_open(a);
         return 1;
     }
+    if (ch == 'B') {
+        screen_bisect_open(a);
+        return 1;
+    }
     if (ch == 'c') {
         int64_t pick[2];
         int n = 0;
@@ -189,7 +193,7 @@ static void runs_destroy(void *st)
 
 static const struct screen_ops runs_ops = {
     .name = "runs",
-    .keys = "Enter:results m:mark c:compare C:claims s/S:sort /:filter e:csv",
+    .keys = "Enter:results m:mark c:compare C:claims B:bisect s/S:sort /:filter e:csv",
     .reload = runs_reload,
     .draw = runs_draw,
     .key = runs_key,
