@@ -143,3 +143,48 @@ int report_swept_axis(const struct result_row *const *rows, long n)
         }
     return -1;
 }
+
+int report_line_through(const struct result_row *key, const struct result_row *rows, long n, enum kb_axis x)
+{
+    int seen[64], count = 0;
+    for (long j = 0; j < n; j++) {
+        if (strcmp(rows[j].status, "ok") != 0 || !report_same_except(key, &rows[j], x))
+            continue;
+        int v = kb_shape_get(&rows[j].shape, x), known = 0;
+        if (v <= 0)
+            continue;
+        for (int k = 0; k < count && k < 64; k++)
+            known |= seen[k] == v;
+        if (!known) {
+            if (count < 64)
+                seen[count] = v;
+            count++;
+        }
+    }
+    return count;
+}
+
+int report_axes_through(const struct result_row *keys, int nkeys, const struct result_row *rows, long n, int *out,
+                        int max)
+{
+    int len[NPREF], found = 0;
+    for (int p = 0; p < NPREF; p++) {
+        len[p] = 0;
+        for (int k = 0; k < nkeys; k++) {
+            int l = report_line_through(&keys[k], rows, n, preference[p]);
+            len[p] += l >= 2 ? l : 0;
+        }
+    }
+    /* longest first; a stable selection keeps the preference order among equals */
+    for (int taken = 0; taken < NPREF && found < max; taken++) {
+        int best = -1;
+        for (int p = 0; p < NPREF; p++)
+            if (len[p] > 0 && (best < 0 || len[p] > len[best]))
+                best = p;
+        if (best < 0)
+            break;
+        out[found++] = (int)preference[best];
+        len[best] = 0;
+    }
+    return found;
+}

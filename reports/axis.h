@@ -41,6 +41,16 @@ void report_axis_keys(char *buf, size_t len);
  * value for; -1 when there is none. rows[i] for i < n; NULL rows are skipped. */
 int report_swept_axis(const struct result_row *const *rows, long n);
 
+/* The number of distinct values of x among the cases in rows[0..n) that form one series with
+ * key along x (report_same_except). */
+int report_line_through(const struct result_row *key, const struct result_row *rows, long n, enum kb_axis x);
+
+/* The axes along which the series through keys[0..nkeys) have two or more points, longest
+ * first (summed over the keys; ties in the order report_swept_axis prefers): the dashboard's
+ * choices of x for its selection. Writes up to max into out; returns how many. */
+int report_axes_through(const struct result_row *keys, int nkeys, const struct result_row *rows, long n, int *out,
+                        int max);
+
 /* 1 when a and b are one series along axis x: alike in everything but the value of x. */
 int report_same_except(const struct result_row *a, const struct result_row *b, enum kb_axis x);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tui/app.h"
+#include "tui/format.h"
 
 enum { CELL_MAX = 256 };
 
@@ -221,7 +222,11 @@ static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *
     if (x + width > maxx)
         width = maxx - x;
     int len = (int)strlen(text);
-    if (len > width) /* cut, marking the cut */
+    if (len > width && !right) { /* cut between words, marking the cut: "d=32" never shows as "d=3" */
+        char cut[CELL_MAX];
+        fmt_cut_words(text, width, cut, sizeof cut);
+        mvwprintw(w, y, x, "%-*s", width, cut);
+    } else if (len > width) /* a number: cut, marking the cut */
         mvwprintw(w, y, x, "%.*s~", width - 1, text);
     else if (right)
         mvwprintw(w, y, x, "%*s", width, text);
@@ -229,12 +234,37 @@ static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *
         mvwprintw(w, y, x, "%-*s", width, text);
 }
 
+/* Gives the width the shown columns leave to the growable ones, each up to the widest value
+ * among the rows on screen (and its name). */
+static void grow_columns(struct table *t, const int *shown, int ncols, int spare, int rows)
+{
+    char buf[CELL_MAX];
+    for (int rank = 1; rank <= 4 && spare > 0; rank++)
+        for (int c = 0; c < ncols && spare > 0; c++) {
+            if (!shown[c] || t->cols[c].grow != rank)
+                continue;
+            int widest = (int)strlen(t->cols[c].name);
+            for (int i = 0; i < rows && t->top + i < t->nview; i++) {
+                t->src.cell(t->src.ctx, t->view[t->top + i], c, buf, sizeof buf);
+                int l = (int)strlen(buf);
+                widest = l > widest ? l : widest;
+            }
+            int more = widest - t->widths[c];
+            if (more > spare)
+                more = spare;
+            if (more > 0) {
+                t->widths[c] += more;
+                spare -= more;
+            }
+        }
+}
+
 void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
 {
     int width = getmaxx(w);
     int shown[64];
     int ncols = t->ncols < 64 ? t->ncols : 64;
-    fit_columns(t, width, shown);
+    int need = fit_columns(t, width, shown);
     t->hidden = 0;
     for (int c = 0; c < ncols; c++)
         if (!shown[c])
@@ -246,6 +276,9 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
     t->page = rows;
     t->body_y = y + 1;
     clamp(t);
+    for (int c = 0; c < ncols; c++)
+        t->widths[c] = t->cols[c].width;
+    grow_columns(t, shown, ncols, width - need, rows);
 
     /* header: the sort column carries ^ (ascending) or v (descending) */
     wattrset(w, app_attr(a, UI_HEADER));
@@ -256,8 +289,8 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
             continue;
         char name[64];
         snprintf(name, sizeof name, "%s%s", t->cols[c].name, c == t->sort_col ? (t->sort_desc ? "v" : "^") : "");
-        put_cell(w, y, x, t->cols[c].width, t->cols[c].right, name, width);
-        x += t->cols[c].width + 1;
+        put_cell(w, y, x, t->widths[c], t->cols[c].right, name, width);
+        x += t->widths[c] + 1;
     }
     wattrset(w, A_NORMAL);
 
@@ -291,8 +324,8 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
                 buf[0] = '\0';
             int pair = t->src.style ? t->src.style(t->src.ctx, row, c) : 0;
             wattrset(w, cursor ? base : (pair ? app_attr(a, (enum ui_pair)pair) : A_NORMAL));
-            put_cell(w, yy, x, t->cols[c].width, t->cols[c].right, buf, width);
-            x += t->cols[c].width + 1;
+            put_cell(w, yy, x, t->widths[c], t->cols[c].right, buf, width);
+            x += t->widths[c] + 1;
         }
         wattrset(w, A_NORMAL);
     }
