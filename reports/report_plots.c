@@ -123,6 +123,12 @@ static int plot_end(struct plot *p, const char *title, const char *caption, char
     if (gnuplot_render(p->r->opt->out_dir, script, why, whylen) != 0)
         return -1;
     struct report *r = p->r;
+    if (strcmp(r->opt->format, "svg") == 0) {
+        char svg[4096];
+        snprintf(svg, sizeof svg, "%s/%s.svg", r->opt->out_dir, p->name);
+        if (gnuplot_svg_title(svg, title, why, whylen) != 0)
+            return -1;
+    }
     const char *shown = r->opt->format;
     if (strcmp(shown, "pdf") == 0) {
         /* The page shows a PNG of the same script. */

@@ -546,6 +546,16 @@ static int export_one(struct app *a, struct plot_screen *s, const char *ext, con
         return -1;
     }
     free(script);
+    if (strcmp(ext, "svg") == 0) {
+        enum kb_axis ax = (enum kb_axis)s->axis;
+        char title[256];
+        snprintf(title, sizeof title, "kbench run %" PRId64 ": %s vs %s %s", s->run_id,
+                 s->throughput ? "throughput" : "median time per call", report_axis_title(ax), report_axis_symbol(ax));
+        if (gnuplot_svg_title(path, title, err, sizeof err) != 0) {
+            app_message(a, 1, "%s", err);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -57,14 +57,15 @@ enum { COL_KERNEL, COL_IMPL, COL_DEVICE, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_MEDI
        COL_ROOF, COL_ERR, COL_STATUS, COL_COUNT };
 
 /* What tells cases apart (kernel, impl, dtype, the whole shape) is never dropped: at 80 columns
- * kernel, impl, type, shape, median, throughput, status; wider terminals add +-CI, rel.err,
- * roof%, N and device, then widen shape, kernel and impl to their whole values. */
+ * kernel, impl, type, shape, median, throughput, status, the spare columns going to shape,
+ * kernel and impl in that order; wider terminals add +-CI, rel.err, roof%, N and device, then
+ * widen shape, kernel and impl to their whole values. */
 static const struct table_column columns[COL_COUNT] = {
-    [COL_KERNEL] = { "kernel", 15, 0, 0, 0, 2 },
+    [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 2 },
     [COL_IMPL] = { "impl", 8, 0, 0, 0, 3 },
     [COL_DEVICE] = { "device", 6, 0, 2, 0, 0 },
     [COL_DTYPE] = { "type", 4, 0, 0, 0, 0 },
-    [COL_SHAPE] = { "shape", 17, 0, 0, 0, 1 },
+    [COL_SHAPE] = { "shape", 13, 0, 0, 0, 1 },
     [COL_SEQ] = { "N", 6, 1, 3, 1, 0 },
     [COL_MEDIAN] = { "median", 8, 1, 0, 1, 0 },
     [COL_CI] = { "+-CI", 6, 1, 7, 1, 0 },
