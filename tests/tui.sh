@@ -346,7 +346,7 @@ grep -Eq "^  moe\.layer +cpu\.unfused +f32 +T=32 " "$PANE" &&
     ok "80x24 MoE: kernel, whole impl, type and tokens in one row" || bad "80x24 MoE row: $(grep 'moe.layer' "$PANE" | head -1)"
 grep -q "~" "$PANE" && bad "80x24 MoE: a value cut: $(grep '~' "$PANE" | head -1)" || ok "80x24 MoE: no value cut"
 keys / u n f u s e d Enter
-see "(3 of 6 rows match)" fam-moe-filter "the filter keeps the unfused layer"
+see "(3 of 9 rows match)" fam-moe-filter "the filter keeps the unfused layer"
 keys p
 if [ $have_gnuplot -eq 1 ]; then
     see "exponent p (t ~ T^p)" fam-moe-plot-80x24 "p on a MoE case plots against tokens T"
@@ -360,7 +360,7 @@ if [ $have_gnuplot -eq 1 ]; then
     grep -q "MoE tokens T (tokens" "$svg" && grep -q "median time per call (us" "$svg" &&
         ok "the exported SVG names the swept axis with its unit and one y unit" || bad "exported SVG labels"
     grep -q "<title>Gnuplot</title>" "$svg" && bad "the SVG is titled Gnuplot" || ok "the SVG is not titled Gnuplot"
-    grep -qi "#0072b2" "$svg" && ok "the export uses the report's palette" || bad "export palette"
+    grep -Eqi "#0072b2|rgb\( *0, *114, *178\)" "$svg" && ok "the export uses the report's palette" || bad "export palette"
 fi
 keys q q
 see "3 runs" fam-runs-again "back to the runs"

@@ -57,15 +57,15 @@ enum { COL_KERNEL, COL_IMPL, COL_DEVICE, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_MEDI
        COL_ROOF, COL_ERR, COL_STATUS, COL_COUNT };
 
 /* What tells cases apart (kernel, impl, dtype, the whole shape) is never dropped: at 80 columns
- * kernel, impl, type, shape, median, throughput, status, the spare columns going to shape,
- * kernel and impl in that order; wider terminals add +-CI, rel.err, roof%, N and device, then
- * widen shape, kernel and impl to their whole values. */
+ * kernel, impl, type, shape, median, throughput, status, the spare columns going to kernel,
+ * shape and impl in that order; wider terminals add +-CI, rel.err, roof%, N and device, then
+ * widen kernel, shape and impl to their whole values. */
 static const struct table_column columns[COL_COUNT] = {
-    [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 2 },
+    [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 1 },
     [COL_IMPL] = { "impl", 8, 0, 0, 0, 3 },
     [COL_DEVICE] = { "device", 6, 0, 2, 0, 0 },
     [COL_DTYPE] = { "type", 4, 0, 0, 0, 0 },
-    [COL_SHAPE] = { "shape", 13, 0, 0, 0, 1 },
+    [COL_SHAPE] = { "shape", 13, 0, 0, 0, 2 },
     [COL_SEQ] = { "N", 6, 1, 3, 1, 0 },
     [COL_MEDIAN] = { "median", 8, 1, 0, 1, 0 },
     [COL_CI] = { "+-CI", 6, 1, 7, 1, 0 },
@@ -252,6 +252,25 @@ static void open_plot(struct app *a, struct results_screen *s)
     screen_plot_open(a, s->run_id, keys, n);
 }
 
+/* The marked cases, or the one under the cursor, measured again into a new run (measure.h). */
+static void remeasure(struct app *a, struct results_screen *s)
+{
+    struct result_row keys[TABLE_MAX_MARKS];
+    int n = 0;
+    for (int m = 0; m < s->table.nmarks; m++)
+        for (long i = 0; i < s->n; i++)
+            if (s->rows[i].case_id == s->table.marks[m])
+                keys[n++] = s->rows[i];
+    long cur = table_current(&s->table);
+    if (n == 0 && cur >= 0)
+        keys[n++] = s->rows[cur];
+    if (n == 0) {
+        app_message(a, 1, "no case to measure again");
+        return;
+    }
+    measure_cases(a, s->run_id, keys, n);
+}
+
 static int results_key(struct app *a, void *st, int ch)
 {
     struct results_screen *s = st;
@@ -269,6 +288,10 @@ static int results_key(struct app *a, void *st, int ch)
     }
     if (ch == 'u') {
         s->table.nmarks = 0;
+        return 1;
+    }
+    if (ch == 'M') {
+        remeasure(a, s);
         return 1;
     }
     return 0;
@@ -292,7 +315,7 @@ static void results_destroy(void *st)
 
 static const struct screen_ops results_ops = {
     .name = "results",
-    .keys = "Enter:detail space:mark p:plot g:group s/S:sort /:filter e:csv",
+    .keys = "Enter:detail space:mark p:plot M:measure again g:group s/S:sort /:filter e:csv",
     .reload = results_reload,
     .draw = results_draw,
     .key = results_key,
