@@ -398,6 +398,37 @@ grep -Eq "attention\.window +cpu\.naive .* w=32 " "$PANE" && ok "200x50 window: 
 keys q q q
 see "EXIT=0" fam-quit-200x50 "quits"
 
+# ---- measuring from the dashboard: re-measure, Ctrl-C (issue 18) -------------------------------
+RDB="$TMP/remeasure.db"
+cp "$FDB" "$RDB"
+"$KBENCH" run --db "$RDB" --kernels selftest.spin --seq 300000 --max-time 0.05 --min-samples 1 --max-samples 2 \
+    --no-counters --quiet --no-show 2>/dev/null || bad "the spin run failed"
+rq() { "$SQLITE3" -batch -noheader "$RDB" "$1"; }
+start 80 24 "$KBENCH tui --db '$RDB'"
+see "4 runs" measure-runs "dashboard open to measure"
+keys Down Down Down Enter
+see "moe.layer" measure-results "the MoE run"
+keys Space Space M
+see "measured again into run 5" measure-done "M re-measures the two marked cases into a new run"
+expect_said "7 not measured again (left out)" "the comparison leaves out what was not measured again"
+grep -Eq "^  moe\.router +cpu +T=32 hid=64" "$PANE" && ok "the new result beside the old, with the whole shape" ||
+    bad "comparison row: $(sed -n 4p "$PANE")"
+expect_eq "$(rq "SELECT tags || ' ' || status || ' ' || cases FROM v_runs WHERE run_id = 5;")" "remeasure complete 2" \
+    "the re-measure is stored as a complete run of 2 cases, tagged remeasure"
+expect_eq "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 5 ORDER BY id);")" \
+    "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 1 ORDER BY id LIMIT 2);")" \
+    "the same cases, the same shapes"
+keys q q Home Down Enter
+see "selftest.spin" measure-spin "the slow run's results"
+keys M
+see "measuring 1/1 into run 6" measure-progress "the status line shows the measurement's progress"
+keys C-c
+see "measurement stopped" measure-stopped "Ctrl-C stops the measurement"
+expect_eq "$(rq "SELECT status FROM runs WHERE id = 6;")" "interrupted" "the stopped run is marked interrupted"
+grep -q "EXIT=" "$PANE" && bad "Ctrl-C ended the dashboard" || ok "the dashboard stays after Ctrl-C"
+keys q q q
+see "EXIT=0" measure-quit "quits normally afterwards"
+
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"
 start 80 24 "$KBENCH tui --db '$TMP/foreign.db'"
