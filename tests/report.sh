@@ -161,6 +161,15 @@ grep -q 'with labels' "$TMP/gemm/accuracy.gp" && grep -q '"M=16"' "$TMP/gemm/acc
 grep -q 'with labels' "$TMP/gemm/roofline.gp" && ok "the roofline labels its points" || bad "roofline labels"
 grep -qF '| quant.gemm\_int8 | cpu | cpu | i8 | M=16 N=64 K=64 |' "$TMP/gemm/index.md" &&
     ok "the results table gives a GEMM case's whole shape" || bad "GEMM shape in the results table"
+expect_exit 0 "versus: the two MoE layers side by side" "$KBENCH" versus 1 --db "$FDB" moe.layer@cpu.unfused moe.layer@cpu.fused
+expect_eq "$(grep -c '^moe\.layer@cpu\.unfused  *moe\.layer@cpu\.fused ' "$TMP/out")" "3" "one pair per token count"
+grep -Eq " [0-9]+\.[0-9]{3} [0-9.]+-[0-9.]+ +(B faster|A faster|no difference shown)$" "$TMP/out" &&
+    ok "each pair has B/A, its CI and a verdict" || bad "versus rows: $(sed -n 3p "$TMP/out")"
+expect_exit 0 "versus across dtypes: INT8 GEMM against float32" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8@cpu gemm.f32
+expect_text "$TMP/out" "gemm.f32@cpu.blas f32" "the float partner names its dtype"
+expect_exit 2 "versus with an unknown implementation" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8 nothing.here
+expect_text "$TMP/err" "no case of 'nothing.here'" "the missing one is named"
+expect_exit 2 "versus without B" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8
 expect_exit 0 "GEMM report forced onto K" "$KBENCH" report 2 --db "$FDB" --out "$TMP/gemmk" --x k
 expect_text "$TMP/gemmk/latency_quant.gp" 'set xlabel "GEMM depth K (elements, log scale)"' "--x k puts K on x"
 expect_exit 0 "SVG report of the MoE run" "$KBENCH" report 1 --db "$FDB" --out "$TMP/moesvg" --format svg

@@ -387,6 +387,12 @@ see "roof%" fam-moe-200x50 "MoE results at 200x50"
 grep -Eq "^  moe\.layer +cpu\.unfused +cpu +f32 +T=32 hid=64 f=128 E=4 top=2 route=uniform +- " "$PANE" &&
     ok "200x50 MoE: whole impl and shape, N of a MoE case is '-'" || bad "200x50 MoE row: $(grep 'moe.layer' "$PANE" | head -1)"
 grep -Eq "^  moe\.router .* 0 +[0-9.]+ [mu]s" "$PANE" && bad "a NULL axis shown as 0" || ok "no NULL shown as 0"
+keys Down Down Down Space Down Down Space v
+see "geometric mean of B/A over 3 pairs" fam-versus-200x50 "v sets the two marked implementations side by side"
+grep -Eq "^moe\.layer@cpu\.unfused +moe\.layer@cpu\.fused +T=32 hid=64 .* [0-9.]+-[0-9.]+ " "$PANE" &&
+    ok "each pair: both implementations, the shape, B/A and its CI" || bad "versus row: $(sed -n 4p "$PANE")"
+keys q
+see "roof%" fam-moe-back "back to the MoE results"
 keys q Up Enter
 see "quant.gemm_int8" fam-gemm-200x50 "GEMM results at 200x50"
 grep -Eq "^  quant\.gemm_int8 +cpu\.naive +cpu +i8 +M=16 N=64 K=64 " "$PANE" && ok "200x50 GEMM: whole shape" ||

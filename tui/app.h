@@ -93,6 +93,9 @@ int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate);
  * not measure again are left out (the header says how many). */
 int screen_compare_open_measured(struct app *a, int64_t baseline, int64_t candidate);
 int screen_help_open(struct app *a);
+/* Two implementations of one run side by side: ratio of medians with its CI (reports/versus.h);
+ * impl_a and impl_b are NAME@IMPL patterns. */
+int screen_versus_open(struct app *a, int64_t run_id, const char *impl_a, const char *impl_b);
 /* The paper claims `kbench claims` stored (this machine's; `a` toggles every machine's). */
 int screen_claims_open(struct app *a);
 

@@ -39,6 +39,8 @@ static const char *const help_lines[] = {
     "  p                plot the marked cases' series against the axis they sweep",
     "                   (sequence length, tokens, experts, M, ...; a series: same",
     "                   kernel, impl, device, dtype and other axes)",
+    "  v                the first two marked cases' implementations side by side:",
+    "                   every problem both measured, B/A with its 95% CI (kbench versus)",
     "  M                measure the marked cases (or the cursor's) again now: a new",
     "                   run tagged remeasure, beside the old one when it is done",
     "#Plot",

@@ -271,6 +271,27 @@ static void remeasure(struct app *a, struct results_screen *s)
     measure_cases(a, s->run_id, keys, n);
 }
 
+/* The implementations of the first two marked cases side by side over every problem both
+ * measured in this run (`kbench versus`). */
+static void versus(struct app *a, struct results_screen *s)
+{
+    const struct result_row *pick[2];
+    int n = 0;
+    for (int m = 0; m < s->table.nmarks && n < 2; m++)
+        for (long i = 0; i < s->n; i++)
+            if (s->rows[i].case_id == s->table.marks[m] &&
+                (n == 0 || strcmp(pick[0]->kernel, s->rows[i].kernel) || strcmp(pick[0]->impl, s->rows[i].impl)))
+                pick[n++] = &s->rows[i];
+    if (n < 2) {
+        app_message(a, 1, "mark a case of each of two implementations with space, then press v");
+        return;
+    }
+    char pa[128], pb[128];
+    snprintf(pa, sizeof pa, "%s@%s", pick[0]->kernel, pick[0]->impl);
+    snprintf(pb, sizeof pb, "%s@%s", pick[1]->kernel, pick[1]->impl);
+    screen_versus_open(a, s->run_id, pa, pb);
+}
+
 static int results_key(struct app *a, void *st, int ch)
 {
     struct results_screen *s = st;
@@ -294,6 +315,10 @@ static int results_key(struct app *a, void *st, int ch)
         remeasure(a, s);
         return 1;
     }
+    if (ch == 'v') {
+        versus(a, s);
+        return 1;
+    }
     return 0;
 }
 
@@ -315,7 +340,7 @@ static void results_destroy(void *st)
 
 static const struct screen_ops results_ops = {
     .name = "results",
-    .keys = "Enter:detail space:mark p:plot M:measure again g:group s/S:sort /:filter e:csv",
+    .keys = "Enter:detail space:mark p:plot v:versus M:measure again g:group s/S:sort /:filter e:csv",
     .reload = results_reload,
     .draw = results_draw,
     .key = results_key,
