@@ -75,8 +75,10 @@ const struct cli_command cli_cmd_scaling = {
         "(sequence length N for attention, tokens T, experts E or top-k for MoE, M, N, K or the group size "
         "for GEMMs; --x chooses), for each of its series (one per impl, device, dtype, the other axes, "
         "threads and cache state), and prints the scaling exponent p with its 95% confidence interval "
-        "(Student's t) and R². Then, for each comparable series of K2 (or, without --against, of every "
-        "other kernel of the same family): the measured crossovers (where the faster of the two changes "
+        "(Student's t) and R². Then, for each comparable series of K2 (or, without --against, of K's other "
+        "implementations and of every other kernel of the same family that is an alternative to K: any attention kernel, or one doing "
+        "the same useful FLOPs, as the float32 GEMM beside an INT8 one): the measured crossovers (where "
+        "the faster of the two changes "
         "between two measured values, interpolated in log x) and where the fitted lines meet.",
     .options = options,
     .operands = operands,
@@ -158,9 +160,12 @@ int cmd_scaling(int argc, char **argv)
                        sym, v[i].x[0], v[i].x[v[i].count - 1]);
             }
             for (long j = 0; j < nv; j++) {
-                if (j == i || !report_series_comparable(&v[i], &v[j]) || strcmp(v[j].kernel, kernel) == 0)
+                if (j == i || !report_series_comparable(&v[i], &v[j]))
                     continue;
-                if (against ? strcmp(v[j].kernel, against) != 0 : strcmp(v[j].family, v[i].family) != 0)
+                /* without --against: K's other implementations and the family's alternatives to K,
+                 * not every step beside it (a MoE router is no alternative to its combine) */
+                if (against ? strcmp(v[j].kernel, against) != 0
+                            : strcmp(v[j].family, v[i].family) != 0 || !report_series_alternatives(&v[i], &v[j]))
                     continue;
                 print_crossings(&v[i], &v[j]);
             }

@@ -57,6 +57,21 @@ static void row_family(const struct result_row *r, char *buf, size_t len)
         *dot = '\0';
 }
 
+int report_series_alternatives(const struct series *a, const struct series *b)
+{
+    if (!report_series_comparable(a, b))
+        return 0;
+    if (strcmp(a->kernel, b->kernel) == 0 || (strcmp(a->family, "attention") == 0 && strcmp(b->family, "attention") == 0))
+        return 1;
+    for (int i = 0; i < a->count; i++)
+        for (int j = 0; j < b->count; j++)
+            if (a->x[i] == b->x[j]) {
+                double fa = a->rows[i]->flops, fb = b->rows[j]->flops;
+                return fa > 0 && fb > 0 && fabs(fa - fb) <= 1e-6 * fmax(fa, fb); /* the same count, not merely close */
+            }
+    return 0;
+}
+
 static int usable(const struct result_row *r)
 {
     return strcmp(r->status, "ok") == 0 && r->stats.median > 0 && isfinite(r->stats.median);

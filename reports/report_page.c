@@ -322,7 +322,7 @@ static void section_scaling(struct doc *d, struct series *v, long nv)
     int any = 0;
     for (long i = 0; i < nv; i++)
         for (long j = i + 1; j < nv; j++) {
-            if (strcmp(v[i].family, v[j].family) || !report_series_comparable(&v[i], &v[j]) ||
+            if (strcmp(v[i].family, v[j].family) || !report_series_alternatives(&v[i], &v[j]) ||
                 (!strcmp(v[i].kernel, v[j].kernel) && !strcmp(v[i].impl, v[j].impl) && !strcmp(v[i].dtype, v[j].dtype)))
                 continue;
             double x[8];

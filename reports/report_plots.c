@@ -311,7 +311,7 @@ static int latency_plot(struct report *r, const char *family, enum kb_axis axis,
     for (long i = 0; i < nv; i++)
         for (long j = i + 1; j < nv; j++) {
             if (!in_plot(&v[i], family, axis) || !in_plot(&v[j], family, axis) ||
-                !report_series_comparable(&v[i], &v[j]))
+                !report_series_alternatives(&v[i], &v[j]))
                 continue;
             double x[4];
             int k = scaling_crossovers(v[i].x, v[i].t, v[i].count, v[j].x, v[j].t, v[j].count, x, 4, NULL);
@@ -321,7 +321,10 @@ static int latency_plot(struct report *r, const char *family, enum kb_axis axis,
                 char a[128], b[128], text[300], q[340];
                 series_name(&v[i], &v[j], a, sizeof a);
                 series_name(&v[j], &v[i], b, sizeof b);
-                snprintf(text, sizeof text, "%s = %s at %s ≈ %.0f", a, b, sym, x[c]);
+                /* the axes that tell this pair from the plot's other pairs (route=zipf) */
+                const char *dims = strstr(v[i].label, "] ");
+                snprintf(text, sizeof text, "%s = %s at %s ≈ %.0f%s%s%s", a, b, sym, x[c], dims ? " (" : "",
+                         dims ? dims + 2 : "", dims ? ")" : "");
                 gnuplot_quote(q, sizeof q, text);
                 fprintf(p.gp,
                         "set arrow from %.6g, graph 0 to %.6g, graph 1 nohead dt 3 lc rgb \"#aa3333\"\n"
@@ -335,7 +338,7 @@ static int latency_plot(struct report *r, const char *family, enum kb_axis axis,
     snprintf(caption, sizeof caption,
              "Median time per call against %s %s, both axes logarithmic; bars are the 95%% bootstrap CI of the "
              "median. Dashed lines are least-squares fits t = c·%s^p; the legend gives p with its 95%% CI. "
-             "Red dotted lines mark measured crossovers (%d).%s%s", report_axis_title(axis), sym, sym, marked,
+             "Red dotted lines mark measured crossovers between alternatives for one job (%d).%s%s", report_axis_title(axis), sym, sym, marked,
              *fixed ? " Fixed: " : "", fixed);
     return plot_end(&p, title, caption, why, whylen);
 }
