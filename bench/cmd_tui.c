@@ -7,7 +7,9 @@
 #include "tui/tui.h"
 
 static const struct cli_option options[] = {
-    { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB); only read, never changed", NULL, 0 },
+    { "db", 0, 'd', "PATH", CLI_DB,
+      "database (./kbench.db, or $KBENCH_DB); only read, but for the runs the dashboard is asked to measure", NULL,
+      0 },
     { "export-dir", 0, 'x', "DIR", CLI_DIR, "where e writes CSV, PNG and SVG files (the current directory)",
       NULL, 0 },
     CLI_END_OPTIONS,
@@ -20,10 +22,13 @@ const struct cli_command cli_cmd_tui = {
     .synopsis = "[--db PATH] [--export-dir DIR]",
     .description =
         "The dashboard: runs (newest first), a run's results (sort, filter, group by kernel), a case's "
-        "statistics, histogram, counters and machine, plots of latency or throughput against sequence "
-        "length with each curve's scaling exponent and crossovers (through gnuplot), and two runs "
-        "compared case by case. A run being written by another process shows up live. Press ? in the "
-        "dashboard for every key.",
+        "statistics, histogram, counters and machine, plots of latency or throughput against the axis the "
+        "cases sweep (sequence length, tokens, experts, M, ...) with each curve's scaling exponent and "
+        "crossovers (through gnuplot), two implementations side by side, and two runs compared case by "
+        "case. It measures too, through the harness in a process of its own: M re-measures the marked "
+        "cases into a new run, R repeats a run, U resumes an interrupted one; Ctrl-C stops the "
+        "measurement, not the dashboard. A run being written by another process shows up live. Press ? "
+        "in the dashboard for every key.",
     .options = options,
     .max_operands = 0,
     .notes = "Needs a terminal of at least 80x24. NO_COLOR turns colours off. Plots need gnuplot "

@@ -424,7 +424,9 @@ expect_eq "$(rq "SELECT tags || ' ' || status || ' ' || cases FROM v_runs WHERE 
 expect_eq "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 5 ORDER BY id);")" \
     "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 1 ORDER BY id LIMIT 2);")" \
     "the same cases, the same shapes"
-keys q q Home Down Enter
+keys q q Enter
+see "tag moe" measure-cursor-kept "the runs screen kept its cursor on run 1 (by id) when run 5 appeared above it"
+keys q Home Down Enter
 see "selftest.spin" measure-spin "the slow run's results"
 keys M
 see "measuring 1/1 into run 6" measure-progress "the status line shows the measurement's progress"
