@@ -119,6 +119,14 @@ static void sort_view(struct table *t)
     free(keys);
 }
 
+/* Notes the id of the row under the cursor (table_refresh finds it again after a reload). */
+static void remember_cursor(struct table *t)
+{
+    t->cursor_known = t->nview > 0 && t->src.id && t->cursor >= 0 && t->cursor < t->nview;
+    if (t->cursor_known)
+        t->cursor_id = t->src.id(t->src.ctx, t->view[t->cursor]);
+}
+
 static void clamp(struct table *t)
 {
     if (t->cursor >= t->nview)
@@ -135,10 +143,9 @@ static void clamp(struct table *t)
 
 int table_refresh(struct table *t)
 {
-    int64_t current = -1;
-    int had = t->nview > 0 && t->src.id;
-    if (had)
-        current = t->src.id(t->src.ctx, t->view[t->cursor]);
+    /* the row the user last saw under the cursor, by id: the rows may be new already */
+    int had = t->cursor_known && t->src.id;
+    int64_t current = t->cursor_id;
     long n = t->src.count(t->src.ctx);
     if (n + 1 > t->cap) {
         long *v = realloc(t->view, (size_t)(n + 1) * sizeof *v);
@@ -160,6 +167,7 @@ int table_refresh(struct table *t)
             }
     }
     clamp(t);
+    remember_cursor(t);
     return 0;
 }
 
@@ -276,6 +284,7 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
     t->page = rows;
     t->body_y = y + 1;
     clamp(t);
+    remember_cursor(t);
     for (int c = 0; c < ncols; c++)
         t->widths[c] = t->cols[c].width;
     grow_columns(t, shown, ncols, width - need, rows);
@@ -437,6 +446,7 @@ int table_key(struct table *t, int ch, int allow_space_mark)
     if (t->top > t->nview - 1)
         t->top = t->nview - 1;
     clamp(t);
+    remember_cursor(t);
     return 1;
 }
 
