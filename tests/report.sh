@@ -161,6 +161,10 @@ grep -q 'with labels' "$TMP/gemm/accuracy.gp" && grep -q '"M=16"' "$TMP/gemm/acc
 grep -q 'with labels' "$TMP/gemm/roofline.gp" && ok "the roofline labels its points" || bad "roofline labels"
 grep -qF '| quant.gemm\_int8 | cpu | cpu | i8 | M=16 N=64 K=64 |' "$TMP/gemm/index.md" &&
     ok "the results table gives a GEMM case's whole shape" || bad "GEMM shape in the results table"
+for gp in "$TMP"/moe/*.gp "$TMP"/gemm/*.gp; do # every plot names what is on x, with its unit in parentheses
+    grep -Eq '^set xlabel "[^"(]+ \([^")]+' "$gp" && ok "$(basename "$gp"): x named with its unit" ||
+        bad "$(basename "$gp"): x label $(grep '^set xlabel' "$gp")"
+done
 expect_exit 0 "versus: the two MoE layers side by side" "$KBENCH" versus 1 --db "$FDB" moe.layer@cpu.unfused moe.layer@cpu.fused
 expect_eq "$(grep -c '^moe\.layer@cpu\.unfused  *moe\.layer@cpu\.fused ' "$TMP/out")" "3" "one pair per token count"
 grep -Eq " [0-9]+\.[0-9]{3} [0-9.]+-[0-9.]+ +(B faster|A faster|no difference shown)$" "$TMP/out" &&
