@@ -31,19 +31,19 @@ struct compare_screen {
 enum { COL_KERNEL, COL_IMPL, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_BASE, COL_CAND, COL_RATIO, COL_CI, COL_P, COL_VERDICT,
        COL_COUNT };
 
-/* At 80 columns: kernel, impl, shape, ratio, its CI, p and verdict; the spare columns widen
- * kernel, shape and impl towards their whole values. */
+/* At 80 columns: the whole kernel name, impl, ratio, its CI, p and verdict (the bottom line names
+ * the cursor's case in full); wider: the shape (whole where it has room), N, both medians. */
 static const struct table_column columns[COL_COUNT] = {
     [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 1 },
     [COL_IMPL] = { "impl", 8, 0, 0, 0, 3 },
     [COL_DTYPE] = { "dtype", 5, 0, 2, 0, 0 },
-    [COL_SHAPE] = { "shape", 13, 0, 0, 0, 2 },
+    [COL_SHAPE] = { "shape", 12, 0, 6, 0, 2 },
     [COL_SEQ] = { "N", 6, 1, 1, 1, 0 },
     [COL_BASE] = { "baseline", 9, 1, 4, 1 },
     [COL_CAND] = { "candidate", 9, 1, 5, 1 },
     [COL_RATIO] = { "ratio", 6, 1, 0, 1 },
     [COL_CI] = { "ratio CI", 11, 1, 0, 1 },
-    [COL_P] = { "p", 7, 1, 0, 1 },
+    [COL_P] = { "p", 6, 1, 0, 1 }, /* "<0.001", "0.0012": %.2g never needs more */
     [COL_VERDICT] = { "verdict", 13, 0, 0, 0 },
 };
 

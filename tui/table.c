@@ -201,16 +201,17 @@ void table_toggle_mark(struct table *t, int64_t id)
     t->marks[t->nmarks++] = id;
 }
 
-/* Which columns fit in width: drop the lowest priority ones until the rest do. */
-static int fit_columns(const struct table *t, int width, int *shown)
+/* Which columns fit in width: drop the lowest priority ones until the rest do, each at its
+ * width in want[] (the first growable column, the row's identity, wants its whole value). */
+static int fit_columns(const struct table *t, int width, const int *want, int *shown)
 {
     for (int c = 0; c < t->ncols; c++)
         shown[c] = 1;
     for (;;) {
-        int need = 2; /* the mark gutter */
+        int need = 1; /* the mark gutter and the space after it, less the last column's trailing one */
         for (int c = 0; c < t->ncols; c++)
             if (shown[c])
-                need += t->cols[c].width + 1;
+                need += want[c] + 1;
         if (need <= width)
             return need;
         int drop = -1;
@@ -221,6 +222,19 @@ static int fit_columns(const struct table *t, int width, int *shown)
             return need; /* the rest is cut at the edge */
         shown[drop] = 0;
     }
+}
+
+/* The widest value of column c among the rows a page from the top shows (and its name). */
+static int widest_visible(const struct table *t, int c, int rows)
+{
+    char buf[CELL_MAX];
+    int widest = (int)strlen(t->cols[c].name);
+    for (int i = 0; i < rows && t->top + i < t->nview; i++) {
+        t->src.cell(t->src.ctx, t->view[t->top + i], c, buf, sizeof buf);
+        int l = (int)strlen(buf);
+        widest = l > widest ? l : widest;
+    }
+    return widest;
 }
 
 static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *text, int maxx)
@@ -246,18 +260,11 @@ static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *
  * among the rows on screen (and its name). */
 static void grow_columns(struct table *t, const int *shown, int ncols, int spare, int rows)
 {
-    char buf[CELL_MAX];
     for (int rank = 1; rank <= 4 && spare > 0; rank++)
         for (int c = 0; c < ncols && spare > 0; c++) {
             if (!shown[c] || t->cols[c].grow != rank)
                 continue;
-            int widest = (int)strlen(t->cols[c].name);
-            for (int i = 0; i < rows && t->top + i < t->nview; i++) {
-                t->src.cell(t->src.ctx, t->view[t->top + i], c, buf, sizeof buf);
-                int l = (int)strlen(buf);
-                widest = l > widest ? l : widest;
-            }
-            int more = widest - t->widths[c];
+            int more = widest_visible(t, c, rows) - t->widths[c];
             if (more > spare)
                 more = spare;
             if (more > 0) {
@@ -272,7 +279,18 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
     int width = getmaxx(w);
     int shown[64];
     int ncols = t->ncols < 64 ? t->ncols : 64;
-    int need = fit_columns(t, width, shown);
+    int want[64];
+    int page = h - 1 - (t->editing || t->filter[0]);
+    for (int c = 0; c < ncols; c++) {
+        want[c] = t->cols[c].width;
+        if (t->cols[c].grow == 1) {
+            int whole = widest_visible(t, c, page > 1 ? page : 1);
+            want[c] = whole > want[c] ? whole : want[c];
+        }
+    }
+    int need = fit_columns(t, width, want, shown);
+    for (int c = 0; c < ncols; c++) /* grow_columns gives the rank-1 column its whole width back */
+        need -= shown[c] ? want[c] - t->cols[c].width : 0;
     t->hidden = 0;
     for (int c = 0; c < ncols; c++)
         if (!shown[c])
