@@ -436,6 +436,22 @@ expect_eq "$(rq "SELECT status FROM runs WHERE id = 6;")" "interrupted" "the sto
 grep -q "EXIT=" "$PANE" && bad "Ctrl-C ended the dashboard" || ok "the dashboard stays after Ctrl-C"
 keys q q q
 see "EXIT=0" measure-quit "quits normally afterwards"
+# R repeats a run; U resumes one that lost its last case (a sweep killed before storing it)
+"$SQLITE3" "$RDB" "PRAGMA foreign_keys = ON; UPDATE runs SET status = 'interrupted' WHERE id = 2;
+    DELETE FROM cases WHERE id = (SELECT max(id) FROM cases WHERE run_id = 2);"
+start 100 30 "$KBENCH tui --db '$RDB'"
+see "6 runs" measure-runs-again "dashboard open again"
+keys / g e m m Enter
+see "interrupted" measure-interrupted "the interrupted GEMM run is listed"
+keys U
+see "run 2 resumed: 1 case measured" measure-resumed "U resumes the interrupted run"
+expect_eq "$(rq "SELECT status || ' ' || cases FROM v_runs WHERE run_id = 2;")" "complete 9" "the resumed run is complete again"
+keys R
+see "tag repeat" measure-repeated "R repeats the run"
+expect_eq "$(rq "SELECT count(*) FROM cases c JOIN run_tags t ON t.run_id = c.run_id WHERE t.tag = 'repeat';")" "9" \
+    "the repeat measured every case of the run again"
+keys q q
+see "EXIT=0" measure-quit-again "quits"
 
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"

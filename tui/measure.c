@@ -407,7 +407,8 @@ static void ended(struct app *a, struct measure_job *j)
         app_message(a, 1, "measurement stopped: run %" PRId64 " keeps %zu finished case%s and is marked interrupted",
                     j->run_id, j->done, j->done == 1 ? "" : "s");
     else if (j->kind == JOB_RESUME)
-        app_message(a, 0, "run %" PRId64 " resumed: %s", j->run_id, *j->outcome ? j->outcome : "finished");
+        app_message(a, 0, "run %" PRId64 " resumed: %zu case%s measured; it is complete", j->run_id, j->done,
+                    j->done == 1 ? "" : "s");
     if (j->kind != JOB_RESUME && j->run_id > 0 && j->done > 0) {
         int64_t old = j->from_run, now = j->run_id;
         char said[300];
