@@ -241,6 +241,39 @@ static void series_name(const struct series *s, const struct series *other, char
         snprintf(buf, len, "%s@%s", s->kernel, s->impl);
 }
 
+/* Where point labels have been placed, in fractions of a log-log plot's frame: a label that
+ * would overprint one already placed is left out (points of one intensity or time stack). */
+struct label_room {
+    double lx0, lx1, ly0, ly1; /* log10 of the axes' ends */
+    double placed[2 * 64];
+    int n;
+};
+
+/* The frame from the data's ranges, widened to whole decades on y as gnuplot's autoscale does. */
+static void label_room_init(struct label_room *lr, double xlo, double xhi, double ylo, double yhi)
+{
+    lr->n = 0;
+    lr->lx0 = log10(xlo);
+    lr->lx1 = log10(xhi) > lr->lx0 ? log10(xhi) : lr->lx0 + 1;
+    lr->ly0 = floor(log10(ylo));
+    lr->ly1 = ceil(log10(yhi)) > lr->ly0 ? ceil(log10(yhi)) : lr->ly0 + 1;
+}
+
+/* 1 (and the place taken) when a label at (x, y) clears every label placed so far. */
+static int label_room_take(struct label_room *lr, double x, double y)
+{
+    double fx = (log10(x) - lr->lx0) / (lr->lx1 - lr->lx0), fy = (log10(y) - lr->ly0) / (lr->ly1 - lr->ly0);
+    if (lr->n == 64)
+        return 0;
+    for (int k = 0; k < lr->n; k++)
+        if (fabs(lr->placed[2 * k] - fx) < 0.07 && fabs(lr->placed[2 * k + 1] - fy) < 0.05)
+            return 0;
+    lr->placed[2 * lr->n] = fx;
+    lr->placed[2 * lr->n + 1] = fy;
+    lr->n++;
+    return 1;
+}
+
 /* ---- latency and throughput per family --------------------------------------------------------- */
 
 static int latency_plot(struct report *r, const char *family, enum kb_axis axis, struct series *v, long nv,
@@ -542,12 +575,9 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
             }
     for (int k = 0; k < nroofs; k++)
         yhi = fmax(yhi, roofs[k].compute * 1e-9);
-    /* gnuplot widens a log axis to whole decades */
-    double lx0 = log10(lo / 3), lx1 = log10(hi * 3), ly0 = floor(log10(ylo)), ly1 = ceil(log10(yhi));
-    if (!(ly1 > ly0))
-        ly1 = ly0 + 1;
-    double placed[2 * 64];
-    int nplaced = 0, labelled = points <= 120;
+    struct label_room lr;
+    label_room_init(&lr, lo / 3, hi * 3, ylo, yhi);
+    int labelled = points <= 120;
     for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
         struct series *s = &v[i];
         if (!plotted_family(s->family) || !(s->proto->flops > 0 && s->proto->bytes > 0))
@@ -558,15 +588,7 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
             if (!(x->flops > 0 && x->bytes > 0 && x->flops_per_s > 0))
                 continue;
             double ai = x->flops / x->bytes, gf = x->flops_per_s * 1e-9;
-            double fx = (log10(ai) - lx0) / (lx1 - lx0), fy = (log10(gf) - ly0) / (ly1 - ly0);
-            int room = labelled && nplaced < 64;
-            for (int k = 0; k < nplaced && room; k++)
-                room = fabs(placed[2 * k] - fx) > 0.07 || fabs(placed[2 * k + 1] - fy) > 0.05;
-            if (room) {
-                placed[2 * nplaced] = fx;
-                placed[2 * nplaced + 1] = fy;
-                nplaced++;
-            }
+            int room = labelled && label_room_take(&lr, ai, gf);
             char text[48] = "";
             if (room)
                 snprintf(text, sizeof text, "%s=%.0f", report_axis_symbol(s->axis), s->x[j]);
@@ -680,7 +702,21 @@ static int accuracy_plot(struct report *r, struct series *v, long nv, char *why,
                    why, whylen) != 0)
         return -1;
     fprintf(p.gp, "set logscale xy 10\nset format x \"%%g\"\nset format y \"%%.0e\"\nset offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n");
-    int items = 0, lines = 0, labelled = points_all <= 60;
+    int items = 0, lines = 0, labelled = points_all <= 120;
+    /* the frame the labels are placed in: the times (offsets 5% each side) and the errors */
+    double tlo = INFINITY, thi = 0, elo = INFINITY, ehi = 0;
+    for (long i = 0; i < nv; i++)
+        for (int j = 0; j < v[i].count; j++) {
+            const struct result_row *x = v[i].rows[j];
+            if (x->verified && x->rel_l2_err > 0 && isfinite(x->rel_l2_err)) {
+                tlo = fmin(tlo, x->stats.median);
+                thi = fmax(thi, x->stats.median);
+                elo = fmin(elo, x->rel_l2_err);
+                ehi = fmax(ehi, x->rel_l2_err);
+            }
+        }
+    struct label_room lr;
+    label_room_init(&lr, tlo > 0 ? tlo / 1.4 : 1e-9, thi > 0 ? thi * 1.4 : 1, elo > 0 ? elo : 1e-9, ehi > 0 ? ehi : 1);
     for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
         int family_has = 0;
         for (long j = 0; j < nv; j++)
@@ -691,8 +727,10 @@ static int accuracy_plot(struct report *r, struct series *v, long nv, char *why,
         for (int j = 0; j < v[i].count; j++) {
             const struct result_row *x = v[i].rows[j];
             if (x->verified && x->rel_l2_err > 0 && isfinite(x->rel_l2_err)) {
-                fprintf(p.dat, "%.9g %.6g %.0f \"%s=%.0f\"\n", x->stats.median * scale, x->rel_l2_err, v[i].x[j],
-                        report_axis_symbol(v[i].axis), v[i].x[j]);
+                char text[48] = "";
+                if (labelled && label_room_take(&lr, x->stats.median, x->rel_l2_err))
+                    snprintf(text, sizeof text, "%s=%.0f", report_axis_symbol(v[i].axis), v[i].x[j]);
+                fprintf(p.dat, "%.9g %.6g %.0f \"%s\"\n", x->stats.median * scale, x->rel_l2_err, v[i].x[j], text);
                 points++;
             }
         }
