@@ -9,19 +9,17 @@ int kb_case_begin(struct kb_case *c, char *err, size_t errlen)
 {
     const struct kb_kernel *k = c->kernel;
     memset(&c->io, 0, sizeof c->io);
-    if (k->op) {
-        if (!(k->op->dtypes & KB_DTYPE_BIT(c->dtype)) || !(k->dtypes & KB_DTYPE_BIT(c->dtype))) {
-            snprintf(err, errlen, "%s@%s: dtype %s not supported", k->name, k->impl,
-                     kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-            return KB_UNSUPPORTED;
-        }
-        int rc = k->op->inputs(&c->io, &c->shape, c->dtype, c->seed, err, errlen);
-        if (rc != KB_OK) {
-            kb_operands_free(&c->io);
-            return rc;
-        }
+    if (!(k->op->dtypes & KB_DTYPE_BIT(c->dtype)) || !(k->dtypes & KB_DTYPE_BIT(c->dtype))) {
+        snprintf(err, errlen, "%s@%s: dtype %s not supported", k->name, k->impl,
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
     }
-    int rc = k->setup(c, err, errlen);
+    int rc = k->op->inputs(&c->io, &c->shape, c->dtype, c->seed, err, errlen);
+    if (rc != KB_OK) {
+        kb_operands_free(&c->io);
+        return rc;
+    }
+    rc = k->setup(c, err, errlen);
     if (rc != KB_OK)
         kb_operands_free(&c->io);
     return rc;
@@ -38,8 +36,6 @@ static void mark_failed(struct kb_accuracy *acc, long rows_total)
 int kb_case_verify(struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct kb_kernel *k = c->kernel;
-    if (!k->op)
-        return k->verify(c, acc);
     if (k->collect && k->collect(c) != KB_OK) {
         mark_failed(acc, 0);
         if (!c->error[0])
@@ -58,8 +54,6 @@ int kb_case_verify(struct kb_case *c, struct kb_accuracy *acc)
 int kb_case_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct kb_kernel *k = c->kernel;
-    if (!k->op)
-        return k->tensors ? k->tensors(c, out, max) : -1;
     int n = 0;
     for (int i = 0; i < c->io.count && n < max; i++)
         out[n++] = c->io.tensor[i];

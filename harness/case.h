@@ -24,7 +24,7 @@ static inline int kb_case_run(struct kb_case *c)
  * marked failed. */
 int kb_case_verify(struct kb_case *c, struct kb_accuracy *acc);
 /* The case's tensors for --dump: the operands, then the implementation's own. Returns how
- * many were written (at most max); -1 when the kernel cannot list its buffers. */
+ * many were written (at most max). */
 int kb_case_tensors(const struct kb_case *c, struct kb_tensor *out, int max);
 /* The implementation's teardown, then the operands are freed. */
 void kb_case_end(struct kb_case *c);

@@ -20,7 +20,8 @@ const char *npy_descr(enum kb_dtype t)
     case KB_DTYPE_BF16: return "<u2"; /* no NumPy bf16: raw bits, the manifest names it */
     case KB_DTYPE_I8: return "|i1";
     case KB_DTYPE_I32: return "<i4";
-    /* packed INT4 (two per byte, low nibble first) and FP8 codes: raw bytes, dims in bytes */
+    /* packed INT4 (two per byte, low nibble first: npy_write halves the last dim) and FP8 codes:
+     * raw bytes */
     case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2: return "|u1";
     default: return NULL;
     }
@@ -83,12 +84,34 @@ static size_t build_header(const struct kb_tensor *t, char *buf, size_t cap)
     return total;
 }
 
-int npy_write(const char *path, const struct kb_tensor *t)
+/* An INT4 tensor's dims count elements, two to a byte (kernel.h, kb_operands_add): the file holds
+ * its packed bytes, so the last dim is halved (rows of an even number of nibbles, or one row),
+ * or the whole is one row of ceil(elements / 2) bytes. */
+static struct kb_tensor as_bytes(const struct kb_tensor *t)
 {
-    if (!path || !t || !npy_descr(t->dtype) || t->ndim < 0 || t->ndim > 4) {
+    struct kb_tensor b = *t;
+    if (t->dtype != KB_DTYPE_I4 || t->ndim < 1)
+        return b;
+    int64_t last = t->dims[t->ndim - 1];
+    if (t->ndim == 1 || last % 2 == 0) {
+        b.dims[t->ndim - 1] = (last + 1) / 2;
+        return b;
+    }
+    int64_t elems = 1;
+    for (int i = 0; i < t->ndim; i++)
+        elems *= t->dims[i];
+    b.ndim = 1;
+    b.dims[0] = (elems + 1) / 2;
+    return b;
+}
+
+int npy_write(const char *path, const struct kb_tensor *tensor)
+{
+    if (!path || !tensor || !npy_descr(tensor->dtype) || tensor->ndim < 0 || tensor->ndim > 4) {
         errno = EINVAL;
         return -1;
     }
+    const struct kb_tensor packed = as_bytes(tensor), *t = &packed;
     if (!host_is_little_endian()) {
         errno = ENOTSUP; /* the descrs above promise little-endian data */
         return -1;

@@ -1,5 +1,6 @@
 /* plan_suite.c - suite files: "key = value" lines grouped under [sections]. */
 #include "harness/plan.h"
+#include "harness/plugin.h"
 #include "harness/kvfile.h"
 
 #include <ctype.h>
@@ -72,6 +73,18 @@ int plan_suite_parse(FILE *f, const char *label, const struct plan_spec *base, s
         if (strcmp(kv.key, "name") == 0 && !in_group) {
             if (name && namelen)
                 snprintf(name, namelen, "%s", kv.value);
+            continue;
+        }
+        /* not an axis: plugins (shared objects, Python files, kbench's peers) whose
+         * implementations the suite's groups name; loaded now, stored with the run */
+        if (strcmp(kv.key, "plugins") == 0 && !in_group) {
+            char list[1024], why[1024];
+            snprintf(list, sizeof list, "%s", kv.value);
+            for (char *save = NULL, *p = strtok_r(list, ", ", &save); p; p = strtok_r(NULL, ", ", &save))
+                if (plugin_load(p, why, sizeof why) != 0) {
+                    kv_error(&rd, kv.value_col, err, errlen, "%s", why);
+                    goto done;
+                }
             continue;
         }
         /* not an axis: the regression threshold compare.h applies to this group's kernels */

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/python_plugin.h"
 #include "harness/sha256.h"
 #include "kernels/plugin.h"
 
@@ -43,13 +44,53 @@ static int refuse(struct kbench_registrar *r, const struct kb_kernel *k, const c
     return -1;
 }
 
+/* An operation is one definition: a kernel implements kbench's own by pointing at it
+ * (&kb_op_attention_softmax), and an operation a plugin defines needs a name of its own, or two
+ * definitions (two references, two counts) would be stored and compared as one. */
+static int refuse_operation_clash(struct kbench_registrar *r, const struct kb_kernel *k)
+{
+    const struct kb_operation *op = k->op, *same = kb_registry_operation(op->name);
+    const char *from = NULL;
+    if (same && same != op) {
+        /* its definer: the file of the first kernel implementing it (built-in kernels come
+         * first, so a built-in operation is kbench's even when plugins implement it too) */
+        size_t n;
+        const struct kb_kernel *const *all = kb_registry_all(&n);
+        for (size_t i = 0; i < n; i++)
+            if (all[i]->op == same) {
+                from = kb_registry_origin(all[i]);
+                break;
+            }
+        if (!from)
+            from = "kbench itself (built in)";
+    }
+    for (int i = 0; i < r->n && !from; i++)
+        if (r->kernels[i]->op != op && strcmp(r->kernels[i]->op ? r->kernels[i]->op->name : "", op->name) == 0)
+            from = "another struct kb_operation of this plugin";
+    if (!from)
+        return 0;
+    char why[PATH_MAX + 256];
+    snprintf(why, sizeof why, "operation %s is already defined by %s: implement that one (.op = its kb_op_ "
+             "symbol, or kbench_operation(\"%s\")), or give a new operation a name of its own",
+             op->name, from, op->name);
+    return refuse(r, k, why);
+}
+
+const struct kb_operation *kbench_operation(const char *name)
+{
+    return name ? kb_registry_operation(name) : NULL;
+}
+
 int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
 {
     if (!r)
         return -1;
     if (!k || !k->name || !*k->name || !k->impl || !*k->impl)
         return refuse(r, k, "a kernel needs a name and an impl");
-    if (k->op) {
+    if (!k->op)
+        return refuse(r, k, "it implements no operation (.op: one of kbench's, kbench_operation(\"NAME\"), or the "
+                      "plugin's own struct kb_operation)");
+    {
         const struct kb_operation *op = k->op;
         if (!op->name || !*op->name || !op->inputs || !op->verify || !op->flops || !op->bytes)
             return refuse(r, k, "its operation needs a name, inputs, verify, flops and bytes");
@@ -59,15 +100,17 @@ int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
             return refuse(r, k, "its operation's dtypes or axes are empty");
         if (!k->setup || !k->run || !k->teardown)
             return refuse(r, k, "setup, run and teardown are required");
-    } else if (!k->setup || !k->run || !k->verify || !k->teardown || !k->flops || !k->bytes) {
-        return refuse(r, k, "a kernel without an operation (.op) needs setup, run, verify, teardown, flops and bytes");
+        if (k->dtypes & ~op->dtypes)
+            return refuse(r, k, "dtypes has a dtype its operation does not define (the operation's .dtypes)");
+        if (k->axes & ~op->axes)
+            return refuse(r, k, "axes has an axis its operation is not defined over (0 takes the operation's)");
+        if (refuse_operation_clash(r, k) != 0)
+            return -1;
     }
     if (k->dtypes == 0)
         return refuse(r, k, "dtypes is empty (KB_DTYPE_BIT of each dtype it takes)");
     if (k->device != KB_DEVICE_CPU && k->device != KB_DEVICE_CUDA)
         return refuse(r, k, "device is neither KB_DEVICE_CPU nor KB_DEVICE_CUDA");
-    if (!k->op && (unsigned)k->family > KB_FAMILY_SELFTEST)
-        return refuse(r, k, "family is none of enum kb_family");
     const struct kb_kernel *had = kb_registry_find(k->name, k->impl);
     if (had) {
         char why[PATH_MAX + 64];
@@ -198,6 +241,22 @@ int plugin_load(const char *path, char *err, size_t errlen)
 {
     char real[PATH_MAX];
     struct stat sb;
+    if (python_plugin_wanted(path)) {
+        char peer[PATH_MAX];
+        if (realpath(python_plugin_resolve(path, peer, sizeof peer), real))
+            for (size_t i = 0; i < n_loaded; i++)
+                if (strcmp(loaded[i].path, real) == 0)
+                    return 0;
+        if (n_loaded == PLUGIN_MAX) {
+            snprintf(err, errlen, "too many plugins (%d at most)", PLUGIN_MAX);
+            return -1;
+        }
+        memset(&loaded[n_loaded], 0, sizeof loaded[n_loaded]);
+        if (python_plugin_load(path, &loaded[n_loaded], err, errlen) != 0)
+            return -1;
+        n_loaded++;
+        return 0;
+    }
     if (stat(path, &sb) != 0) {
         snprintf(err, errlen, "cannot read plugin %s: %s", path, strerror(errno));
         return -1;
@@ -237,10 +296,11 @@ int plugin_load(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int ends_with_so(const char *name)
+/* shared objects, and Python files (python_plugin.h) */
+static int is_plugin_file(const char *name)
 {
     size_t n = strlen(name);
-    return n > 3 && strcmp(name + n - 3, ".so") == 0;
+    return n > 3 && (strcmp(name + n - 3, ".so") == 0 || strcmp(name + n - 3, ".py") == 0);
 }
 
 static int compare_names(const void *a, const void *b)
@@ -260,7 +320,7 @@ static int load_folder(const char *dir, char *err, size_t errlen)
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL && rc == 0) {
-        if (!ends_with_so(e->d_name))
+        if (!is_plugin_file(e->d_name))
             continue;
         if (n == PLUGIN_MAX) {
             snprintf(err, errlen, "too many plugins in %s (%d at most)", dir, PLUGIN_MAX);

@@ -191,8 +191,7 @@ struct kb_case {
     int input_copies_wanted;
     int input_copies;
     int input_copy;
-    /* The operation's tensors (implementations of an operation; empty for a kernel without
-     * one): inputs filled before setup, outputs verified after run. */
+    /* The operation's tensors: inputs filled before setup, outputs verified after run. */
     struct kb_operands io;
 };
 
@@ -286,49 +285,29 @@ struct kb_kernel {
                               * operation's name or the name of an algorithm for it */
     const char *impl;        /* "cpu.avx2", "cpu.scalar", "cuda.mma" */
     const char *description; /* one line for `kbench list` */
-    enum kb_family family;   /* (kernels without .op only; else the operation's) */
+    const struct kb_operation *op; /* what it computes: inputs, reference, counts */
     enum kb_device_kind device;
-    unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts */
+    unsigned dtypes;         /* KB_DTYPE_BIT mask of the dtypes it accepts (within op->dtypes) */
     int is_reference;        /* the float64 definition other kernels are checked against */
+    /* KB_AXIS_BIT set of the shape axes it sweeps: 0 means all of the operation's; a subset
+     * narrows them (an implementation without a decode mode leaves decode out). */
+    uint64_t axes;
 
-    /* Kernels without .op only (the operation's otherwise): FLOPs, bytes and footprint. With
-     * .op, footprint is the host workspace setup allocates beyond the operands (NULL: none). */
-    double (*flops)(const struct kb_shape *shape);
-    double (*bytes)(const struct kb_shape *shape, enum kb_dtype dtype);
+    /* Optional: host bytes of workspace setup allocates beyond the operands (packed panels,
+     * scratch; a CUDA kernel's own device buffers), so the harness refuses a shape that does
+     * not fit before allocating. NULL: none. */
     double (*footprint)(const struct kb_shape *shape, enum kb_dtype dtype);
 
-    /* Prepares a case: with .op, c->io already holds the inputs, and setup allocates only its
-     * own workspace and device copies (converting to c->dtype as it needs); without .op, it
-     * allocates and fills its inputs itself. On failure writes a message into err and returns
-     * KB_ERROR, or KB_UNSUPPORTED for a shape it does not handle. */
+    /* Prepares a case: c->io already holds the operation's inputs; setup allocates only its
+     * own workspace and device copies (converting to c->dtype as it needs). On failure writes
+     * a message into err and returns KB_ERROR, or KB_UNSUPPORTED for a shape it does not
+     * handle. */
     int (*setup)(struct kb_case *c, char *err, size_t errlen);
     /* One computation: the timed region. Must be repeatable (same output each call). A CUDA
      * kernel enqueues its work on c->stream and returns without waiting, allocating nothing
      * (so the harness can time it with events and capture it into a CUDA graph); a launch
      * that fails returns KB_ERROR with the CUDA error in c->error. */
     int (*run)(struct kb_case *c);
-    /* Kernels without .op only: compares the output of the last run with the reference. */
-    int (*verify)(struct kb_case *c, struct kb_accuracy *acc);
-    /* Lists buffers for --dump: with .op, only the implementation's own beyond c->io (quantized
-     * copies, packed panels; NULL: none); without .op, every buffer. Returns how many. */
-    int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
-    void (*teardown)(struct kb_case *c);
-
-    /* KB_AXIS_BIT set of the shape axes it sweeps: with .op, 0 means all of the operation's
-     * (a subset narrows them); without .op, 0 means its family's (KB_AXES_ATTENTION, ...).
-     * Last of the original fields, so C++ (.cu) descriptors written positionally may stop here. */
-    uint64_t axes;
-    /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
-     * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
-     * after verify (outside the timed region), and stores what it writes as counters of backend
-     * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
-     * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
-     * Writes at most max counters and returns how many (0 when there is nothing to say). */
-    int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
-
-    /* The operation it implements (NULL: a kernel of the old form, which owns its inputs and
-     * verification). */
-    const struct kb_operation *op;
     /* Optional: puts the last run's results into c->io's outputs, outside the timed region (a
      * CUDA kernel copies them to the host; a CPU kernel with its own layout converts). NULL:
      * run wrote them there. KB_OK or KB_ERROR with the reason in c->error. */
@@ -337,15 +316,26 @@ struct kb_kernel {
      * (an integer kernel compared bit for bit with a scalar emulation of its scheme). It may
      * only make acc stricter: set exact_checked/exact_mismatches, clear passed. */
     int (*check)(const struct kb_case *c, struct kb_accuracy *acc);
+    /* Optional: its own buffers beyond c->io for --dump (quantized copies, packed panels).
+     * Returns how many it wrote, at most max. */
+    int (*tensors)(const struct kb_case *c, struct kb_tensor *out, int max);
+    void (*teardown)(struct kb_case *c);
+    /* Optional (NULL: none). Values the kernel itself observed in its last run that no hardware
+     * counter can see, such as a MoE router's tokens per expert. The runner calls it once, right
+     * after verify (outside the timed region), and stores what it writes as counters of backend
+     * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
+     * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
+     * Writes at most max counters and returns how many (0 when there is nothing to say). */
+    int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
 };
 
-/* kernel.c: what the harness asks of an implementation, whichever form it has. */
+/* kernel.c: what the harness asks of an implementation (its operation's answers). */
 enum kb_family kb_kernel_family(const struct kb_kernel *k);
 double kb_kernel_flops(const struct kb_kernel *k, const struct kb_shape *s);
 double kb_kernel_bytes(const struct kb_kernel *k, const struct kb_shape *s, enum kb_dtype t);
 /* Host bytes a case needs: the operation's footprint plus the implementation's workspace. */
 double kb_kernel_footprint(const struct kb_kernel *k, const struct kb_shape *s, enum kb_dtype t);
-/* The operation's name, or the kernel's own name for a kernel without one. */
+/* The operation's name. */
 const char *kb_kernel_operation_name(const struct kb_kernel *k);
 
 /* ---- registry (registry.c) ---------------------------------------------------------------- */
@@ -356,7 +346,8 @@ const struct kb_kernel *const *kb_registry_all(size_t *n);
 /* The kernel with this name and impl (impl NULL: the first with that name), or NULL. */
 const struct kb_kernel *kb_registry_find(const char *name, const char *impl);
 /* Adds a kernel after the others (a plugin's; origin: the file it came from). 0, or -1 with a
- * message in err: a name@impl that a built-in kernel or an earlier addition has (naming both). */
+ * message in err: a name@impl that a built-in kernel or an earlier addition has, or an operation
+ * (.op) other than the registered one of the same name (naming both). */
 int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, size_t errlen);
 /* Every operation some registered kernel implements, in registry order; *n the count. */
 const struct kb_operation *const *kb_registry_operations(size_t *n);
@@ -364,7 +355,7 @@ const struct kb_operation *const *kb_registry_operations(size_t *n);
 const struct kb_operation *kb_registry_operation(const char *name);
 /* The file a kernel was added from, or NULL for a built-in kernel. */
 const char *kb_registry_origin(const struct kb_kernel *k);
-/* The axes the kernel sweeps: k->axes, else its operation's, else its family's set. */
+/* The axes the kernel sweeps: k->axes, else its operation's. */
 uint64_t kb_kernel_axes(const struct kb_kernel *k);
 /* 1 when the kernel matches a shell-style pattern against "name" or "name@impl"
  * ("attention.*", "attention.flash@cpu.*"). */

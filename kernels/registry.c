@@ -158,12 +158,16 @@ int kb_registry_add(const struct kb_kernel *k, const char *origin, char *err, si
     if (k->op) {
         const struct kb_operation *same = kb_registry_operation(k->op->name);
         if (same && same != k->op) {
+            /* its definer: the file of the first kernel implementing it (built-in kernels come
+             * first, so a built-in operation is kbench's even when plugins implement it too) */
             const char *from = NULL;
             size_t n;
             const struct kb_kernel *const *all = kb_registry_all(&n);
-            for (size_t i = 0; i < n && !from; i++)
-                if (all[i]->op == same)
+            for (size_t i = 0; i < n; i++)
+                if (all[i]->op == same) {
                     from = kb_registry_origin(all[i]);
+                    break;
+                }
             snprintf(err, errlen,
                      "%s@%s: operation %s is already defined by %s (an implementation of it points at that "
                      "definition, kbench_operation(\"%s\"); a new operation needs a name of its own)",
@@ -266,15 +270,5 @@ int kb_kernel_matches(const struct kb_kernel *k, const char *pattern)
 
 uint64_t kb_kernel_axes(const struct kb_kernel *k)
 {
-    if (k->axes)
-        return k->axes;
-    if (k->op)
-        return k->op->axes;
-    switch (k->family) {
-    case KB_FAMILY_ATTENTION: return KB_AXES_ATTENTION;
-    case KB_FAMILY_QUANT: return KB_AXES_QUANT;
-    case KB_FAMILY_MOE: return KB_AXES_MOE;
-    case KB_FAMILY_SELFTEST: return KB_AXES_SELFTEST;
-    }
-    return 0;
+    return k->axes ? k->axes : k->op->axes;
 }

@@ -583,8 +583,14 @@ void claim_evaluate(const struct claim *c, const struct result_row *rows, long n
             const struct kb_kernel *kc = kb_registry_find(pc->kernel, pc->impl);
             const struct kb_kernel *kb = kb_registry_find(pb->kernel, pb->impl);
             enum kb_dtype dt;
-            if (kc && kb && kc->footprint && kb->footprint && kb_dtype_parse(pc->dtype, &dt) == 0) {
-                double m = kb->footprint(&pb->shape, dt) / kc->footprint(&pc->shape, dt);
+            /* the whole footprint: the operation's operands plus the implementation's own */
+            double fb = 0, fc = 0;
+            if (kc && kb && kb_dtype_parse(pc->dtype, &dt) == 0) {
+                fb = kb_kernel_footprint(kb, &pb->shape, dt);
+                fc = kb_kernel_footprint(kc, &pc->shape, dt);
+            }
+            if (fb > 0 && fc > 0) {
+                double m = fb / fc;
                 size_t used = strlen(out->reason);
                 snprintf(out->reason + used, sizeof out->reason - used, "; memory %.2fx less (paper: %.3gx)", m,
                          c->memory_ratio);

@@ -2,7 +2,8 @@
 """npycheck.py DIR... - recomputes each dumped case's output from its dumped inputs, in plain
 Python float64 (no numpy), and compares it with the dumped output: the dumps are the kernel's
 real inputs and outputs, and they agree with the definition. Knows attention.flash,
-attention.window and attention.linear (elu1/relu, no decay); exits 1 on a mismatch."""
+attention.softmax and attention.reference (the operation attention.softmax), attention.window
+and attention.linear (elu1/relu, no decay); exits 1 on a mismatch."""
 import ast, json, math, os, struct, sys
 
 def load_npy(path):
@@ -59,7 +60,7 @@ def check(case_dir):
         for h in range(H):
             g = h // (H // HKV)
             q, k, v = Q[b][h], K[b][g], V[b][g]
-            if kern == 'attention.flash':
+            if kern in ('attention.flash', 'attention.softmax', 'attention.reference'):  # operation attention.softmax
                 ref = softmax_attention(q, k, v, (lambda i, j: j <= i) if sh['causal'] else (lambda i, j: True))
             elif kern == 'attention.window':
                 W = sh['window_len']

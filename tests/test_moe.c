@@ -1,4 +1,4 @@
-/* test_moe.c - the MoE kernels against their float64 references: every kernel on several seeds
+/* test_moe.c - the MoE operations and their CPU implementations against the float64 references: every kernel on several seeds
  * and shapes (T not a multiple of the GEMM or fused token block, f not a multiple of the chunk,
  * h not a multiple of the panel), uniform, Zipf and all-to-one routing, one and two threads;
  * the GEMM's SIMD path against its scalar one; the routing-skew generators' loads; the
@@ -16,7 +16,7 @@
 
 #include "tests/kernel_case.h"
 #include "datasets/generate.h"
-#include "harness/counters.h"
+#include "harness/case.h"
 #include "kernels/kernel.h"
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_gemm.h"
@@ -80,7 +80,7 @@ static void every_kernel_passes_on_one_path(enum kb_cpu_path p)
                     /* run is repeatable: a second call verifies as well */
                     acc = case_run_verify(&c);
                     assert_true(acc.passed);
-                    c.kernel->teardown(&c);
+                    case_teardown(&c);
                     cases++;
                 }
     assert_int_equal(cases, (int)(NKERNELS * 4 * 3 * 2));
@@ -105,8 +105,8 @@ static void fused_matches_unfused_everywhere_on_one_path(enum kb_cpu_path p)
             ref = fmax(ref, fabs(yu[i]));
         }
         assert_true(err <= 1e-5 * ref);
-        u.kernel->teardown(&u);
-        f.kernel->teardown(&f);
+        case_teardown(&u);
+        case_teardown(&f);
     }
 }
 
@@ -200,7 +200,7 @@ static void test_routing_skews(void **state)
             assert_true(imbalance > 2.0 && imbalance < E / (double)k + 1e-9);
         else
             assert_true(fabs(imbalance - (double)E / k) < 1e-9); /* one expert takes all T */
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
 }
 
@@ -232,8 +232,8 @@ static void test_ties(void **state)
     float *bias = (float *)case_tensor(&c, "b_router").data;
     bias[1] = bias[2] = 5.0f;
     bias[0] = bias[3] = 0.0f;
-    /* the packed copy must follow the edit: rebuild it the way setup does (the router's state
-     * starts with its struct moe_inputs) */
+    /* the packed copy must follow the edit: rebuild it the way setup does (the CPU router's
+     * state starts with its struct moe_inputs) */
     moe_pack_b(wr, 4, 32, 4, 32, ((struct moe_inputs *)c.state)->wrp);
     struct kb_accuracy acc = case_run_verify(&c);
     assert_true(acc.passed);
@@ -244,10 +244,10 @@ static void test_ties(void **state)
     ids[7] = 2;
     int *counts = (int *)case_tensor(&c, "counts").data;
     counts[1]--, counts[2]++; /* keep the counts consistent with the edited ids */
-    assert_int_equal(c.kernel->verify(&c, &acc), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
     assert_true(acc.passed);
     assert_int_equal(acc.exact_mismatches, 0);
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 /* ---- planted bugs ---------------------------------------------------------------------------- */
@@ -263,7 +263,7 @@ static struct kb_case planted_case(const struct kb_kernel *k, int routing)
 static void expect_fail(struct kb_case *c, const char *what)
 {
     struct kb_accuracy acc;
-    assert_int_equal(c->kernel->verify(c, &acc), KB_OK);
+    assert_int_equal(kb_case_verify(c, &acc), KB_OK);
     if (acc.passed)
         fail_msg("%s@%s: verify passed with %s planted", c->kernel->name, c->kernel->impl, what);
 }
@@ -300,7 +300,7 @@ static void test_planted_router(void **state)
     counts[3]--;
     gates[5] *= 1.01f;
     expect_fail(&c, "a gate 1% off");
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 static void test_planted_dispatch(void **state)
@@ -320,7 +320,7 @@ static void test_planted_dispatch(void **state)
     assert_true(case_run_verify(&c).passed);
     off[1]++;
     expect_fail(&c, "a wrong offset");
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 static void test_planted_outputs(void **state)
@@ -339,7 +339,7 @@ static void test_planted_outputs(void **state)
         for (size_t j = 0; j < (size_t)t.dims[1]; j++)
             y[row * t.dims[1] + j] *= 1.05f;
         expect_fail(&c, "one output row 5% off");
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
 }
 
@@ -355,9 +355,11 @@ static void test_planted_layer_routing(void **state)
         other++;
     ids[1] = other;
     expect_fail(&c, "a token routed to a wrong expert");
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
+/* Shapes and dtypes the operations do not define are refused before any implementation runs,
+ * with a message naming the value, and nothing stays allocated (ASan checks). */
 static void test_bad_shapes(void **state)
 {
     (void)state;
@@ -366,11 +368,21 @@ static void test_bad_shapes(void **state)
     for (size_t ki = 0; ki < NKERNELS; ki++) {
         struct kb_case c = make_case(all_kernels[ki], s, 1, 1);
         err[0] = 0;
-        assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_non_null(strstr(err, "top_k"));
+        assert_int_equal(c.io.count, 0);
         c.dtype = KB_DTYPE_F16;
         c.shape.top_k = 2;
-        assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+        c.dtype = KB_DTYPE_F32;
+        c.shape.tokens = 0;
+        err[0] = 0;
+        assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_non_null(strstr(err, "tokens"));
+        /* the operation refuses a dtype none of its implementations could take */
+        c.shape.tokens = 10;
+        assert_int_equal(all_kernels[ki]->op->inputs(&c.io, &c.shape, KB_DTYPE_I8, 1, err, sizeof err), KB_UNSUPPORTED);
+        kb_operands_free(&c.io);
     }
 }
 
@@ -386,6 +398,103 @@ static void test_counts(void **state)
     struct kb_shape one = moe_shape(1, 64, 64, 256, 8, KB_ROUTING_UNIFORM);
     /* one token reaches at most k experts: E_act = 8, not 256 */
     assert_true(moe_experts_bytes(&one, KB_DTYPE_F32) < 4.0 * 3 * 64 * 64 * 9);
+}
+
+/* The two CPU layers implement one operation: the same case gives them byte-identical inputs
+ * (the operation generates them, not the implementation) and the same FLOP and byte counts. */
+static void test_layers_share_inputs_and_counts(void **state)
+{
+    (void)state;
+    static const char *const inputs[] = { "x", "w_router", "b_router", "w1", "w3", "w2" };
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const struct shape_case *sc = &shapes[si];
+        struct kb_shape s = moe_shape(sc->T, sc->h, sc->f, sc->E, sc->k, KB_ROUTING_ZIPF);
+        struct kb_case u = make_case(&kb_moe_layer_unfused, s, 1, 31 + si), f = make_case(&kb_moe_layer_fused, s, 2, 31 + si);
+        case_setup_ok(&u);
+        case_setup_ok(&f);
+        assert_ptr_equal(u.kernel->op, f.kernel->op);
+        for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+            struct kb_tensor a = case_tensor(&u, inputs[i]), b = case_tensor(&f, inputs[i]);
+            assert_int_equal(a.is_output, 0);
+            assert_int_equal(a.ndim, b.ndim);
+            size_t n = 1;
+            for (int d = 0; d < a.ndim; d++) {
+                assert_int_equal(a.dims[d], b.dims[d]);
+                n *= (size_t)a.dims[d];
+            }
+            assert_true(a.data != b.data);
+            assert_memory_equal(a.data, b.data, n * sizeof(float));
+        }
+        assert_true(kb_kernel_flops(u.kernel, &s) > 0);
+        assert_true(kb_kernel_flops(u.kernel, &s) == kb_kernel_flops(f.kernel, &s));
+        assert_true(kb_kernel_bytes(u.kernel, &s, KB_DTYPE_F32) > 0);
+        assert_true(kb_kernel_bytes(u.kernel, &s, KB_DTYPE_F32) == kb_kernel_bytes(f.kernel, &s, KB_DTYPE_F32));
+        /* and they agree on the routing they output */
+        assert_true(case_run_verify(&u).passed);
+        assert_true(case_run_verify(&f).passed);
+        struct kb_tensor iu = case_tensor(&u, "ids"), ifu = case_tensor(&f, "ids");
+        assert_memory_equal(iu.data, ifu.data, (size_t)s.tokens * s.top_k * sizeof(int));
+        case_teardown(&u);
+        case_teardown(&f);
+    }
+}
+
+/* The bf16 cases (the CUDA implementations'): the operation's inputs are its f32 draw rounded to
+ * bf16 (the bias alone stays f32), so both dtypes of a case share the draw; and the verdict of
+ * a bf16 routing, computed here by the CPU router on those inputs, passes, and fails with a
+ * wrong choice planted. */
+static void test_bf16_inputs_and_verdict(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct kb_shape s = moe_shape(77, 40, 72, 8, 2, KB_ROUTING_ZIPF);
+    struct kb_operands a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(kb_op_moe_layer.inputs(&a, &s, KB_DTYPE_F32, 9, err, sizeof err), KB_OK);
+    assert_int_equal(kb_op_moe_layer.inputs(&b, &s, KB_DTYPE_BF16, 9, err, sizeof err), KB_OK);
+    int rounded = 0;
+    for (int i = KB_MOE_LAYER_X; i <= KB_MOE_LAYER_W2; i++) {
+        size_t n = kb_operands_elems(&a, i);
+        const float *fa = a.tensor[i].data, *fb = b.tensor[i].data;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t ua, ub;
+            memcpy(&ua, &fa[j], 4);
+            memcpy(&ub, &fb[j], 4);
+            if (i == KB_MOE_LAYER_BIAS) {
+                assert_true(ua == ub);
+                continue;
+            }
+            assert_int_equal(ub & 0xffffu, 0);             /* a bf16 value */
+            assert_true(fabs(fb[j] - fa[j]) <= fabs(fa[j]) * 0x1p-8); /* the nearest one */
+            rounded += ua != ub;
+        }
+    }
+    assert_true(rounded > 0);
+    kb_operands_free(&a);
+    kb_operands_free(&b);
+
+    memset(&a, 0, sizeof a);
+    assert_int_equal(kb_op_moe_router.inputs(&a, &s, KB_DTYPE_BF16, 9, err, sizeof err), KB_OK);
+    struct moe_inputs in = { .x = a.tensor[KB_MOE_ROUTER_X].data, .wr = a.tensor[KB_MOE_ROUTER_WR].data,
+                             .bias = a.tensor[KB_MOE_ROUTER_BIAS].data };
+    struct moe_routing r;
+    assert_int_equal(moe_pack(&in, &s, MOE_PACK_ROUTER, err, sizeof err), KB_OK);
+    assert_int_equal(moe_routing_new(&r, &s, 1, err, sizeof err), KB_OK);
+    r.ids = a.buffer[KB_MOE_ROUTER_IDS];
+    r.gates = a.buffer[KB_MOE_ROUTER_GATES];
+    r.counts = a.buffer[KB_MOE_ROUTER_COUNTS];
+    moe_route_all(&in, &s, &r);
+    struct kb_accuracy acc;
+    assert_int_equal(kb_op_moe_router.verify(&a, &s, KB_DTYPE_BF16, 9, 1, &acc), KB_OK);
+    assert_true(acc.passed);
+    assert_true(acc.exact_checked > 0);
+    r.gates[0] *= 1.01f;
+    assert_int_equal(kb_op_moe_router.verify(&a, &s, KB_DTYPE_BF16, 9, 1, &acc), KB_OK);
+    assert_false(acc.passed);
+    moe_routing_free(&r);
+    moe_pack_free(&in);
+    kb_operands_free(&a);
 }
 
 static void test_every_kernel_passes(void **state)
@@ -417,6 +526,8 @@ int main(void)
         cmocka_unit_test(test_planted_layer_routing),
         cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_layers_share_inputs_and_counts),
+        cmocka_unit_test(test_bf16_inputs_and_verdict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,17 +1,21 @@
 /* test_plugin.c - the pieces of plugin loading that need no shared object: SHA-256 (the digest
  * stored with a run) against FIPS 180-4's examples, split at every block boundary, and the
  * registry's run-time additions (after the built-in kernels, findable, with their origin, and a
- * name@impl clash refused naming both sides). tests/plugins.sh loads real plugins. */
+ * name@impl clash refused naming both sides), and operations: a plugin's kernel implementing a
+ * built-in operation, a plugin's own operation, and an operation whose name is taken refused
+ * naming its definer. tests/plugins.sh loads real plugins. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness/sha256.h"
 #include "kernels/kernel.h"
+#include "kernels/plugin.h"
 
 static void digest(const char *text, size_t len, char hex[65])
 {
@@ -97,12 +101,62 @@ static void test_registry_additions(void **state)
     assert_int_equal(after, before + 1);
 }
 
+static double no_count(const struct kb_shape *s) { (void)s; return 0; }
+static double no_bytes(const struct kb_shape *s, enum kb_dtype t) { (void)s; (void)t; return 0; }
+
+static void test_registry_operations(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    /* an implementation of a built-in operation: accepted, the operation stays one */
+    const struct kb_operation *softmax = kbench_operation("attention.softmax");
+    assert_non_null(softmax);
+    assert_ptr_equal(softmax, kb_registry_operation("attention.softmax"));
+    assert_null(kbench_operation("no.such.operation"));
+    assert_null(kbench_operation(NULL));
+    size_t ops_before;
+    kb_registry_operations(&ops_before);
+    static struct kb_kernel impl = { .name = "test.softmax", .impl = "cpu.mine", .setup = no_setup };
+    impl.op = softmax;
+    assert_int_equal(kb_registry_add(&impl, "/x/libimpl.so", err, sizeof err), 0);
+    size_t ops_after;
+    kb_registry_operations(&ops_after);
+    assert_int_equal(ops_after, ops_before);
+    assert_string_equal(kb_kernel_operation_name(&impl), "attention.softmax");
+
+    /* an operation of its own under a built-in operation's name: refused, naming kbench */
+    static const struct kb_operation fake = { .name = "attention.softmax", .flops = no_count, .bytes = no_bytes };
+    static const struct kb_kernel faker = { .name = "test.fake", .impl = "cpu.mine", .op = &fake };
+    assert_int_equal(kb_registry_add(&faker, "/y/libfake.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "operation attention.softmax is already defined by kbench itself"));
+    assert_null(kb_registry_find("test.fake", "cpu.mine"));
+
+    /* a new operation: listed once added; a second definition of its name names the first's file */
+    static const struct kb_operation mine = { .name = "test.op", .flops = no_count, .bytes = no_bytes };
+    static const struct kb_kernel a = { .name = "test.op", .impl = "a", .op = &mine };
+    assert_null(kb_registry_operation("test.op"));
+    assert_int_equal(kb_registry_add(&a, "/x/libop.so", err, sizeof err), 0);
+    assert_ptr_equal(kb_registry_operation("test.op"), &mine);
+    kb_registry_operations(&ops_after);
+    assert_int_equal(ops_after, ops_before + 1);
+    static const struct kb_operation again = { .name = "test.op", .flops = no_count, .bytes = no_bytes };
+    static const struct kb_kernel b = { .name = "test.op", .impl = "b", .op = &again };
+    assert_int_equal(kb_registry_add(&b, "/y/libagain.so", err, sizeof err), -1);
+    assert_non_null(strstr(err, "operation test.op is already defined by /x/libop.so"));
+    /* a second implementation of the same definition is welcome */
+    static const struct kb_kernel c = { .name = "test.op", .impl = "c", .op = &mine };
+    assert_int_equal(kb_registry_add(&c, "/y/libmore.so", err, sizeof err), 0);
+    kb_registry_operations(&ops_after);
+    assert_int_equal(ops_after, ops_before + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_sha256_pieces_match_whole),
         cmocka_unit_test(test_registry_additions),
+        cmocka_unit_test(test_registry_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

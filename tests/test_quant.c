@@ -13,12 +13,14 @@
 #include <string.h>
 
 #include "tests/kernel_case.h"
+#include "harness/case.h"
 #include "config.h"
 #include "datasets/generate.h"
 #include "kernels/kernel.h"
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
 #include "kernels/quant/quant.h"
+#include "kernels/quant/quant_ops.h"
 
 /* ---- FP8 ------------------------------------------------------------------------------------ */
 
@@ -249,7 +251,7 @@ static void quantize_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
                                  a.exact_mismatches, a.exact_checked, a.rel_l2_err, a.tolerance);
                     /* the accuracy is a real measurement: quantizing loses something, not everything */
                     assert_true(a.rel_l2_err > 0 && a.cosine > 0.8);
-                    c.kernel->teardown(&c);
+                    case_teardown(&c);
                 }
 }
 
@@ -262,9 +264,18 @@ static void test_quantize_finer_scales_are_more_accurate(void **state)
         struct kb_case c = make_case(&kb_quant_quantize_cpu, s, KB_DTYPE_I4, 1, 5);
         case_setup_ok(&c);
         err[g] = case_run_verify(&c).rel_l2_err;
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
     assert_true(err[KB_GRAN_GROUP] < err[KB_GRAN_CHANNEL] && err[KB_GRAN_CHANNEL] <= err[KB_GRAN_TENSOR]);
+}
+
+/* The verdict on a case's outputs as they are now (a planted bug), without running it again. */
+static struct kb_accuracy verdict_now(struct kb_case *c)
+{
+    struct kb_accuracy a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(kb_case_verify(c, &a), KB_OK);
+    return a;
 }
 
 static void test_quantize_planted_bugs_fail(void **state)
@@ -279,26 +290,48 @@ static void test_quantize_planted_bugs_fail(void **state)
         /* one code off by one unit: invisible to the accuracy, caught by the bit-exact check */
         uint8_t *codes = (uint8_t *)case_tensor(&c, "codes").data;
         codes[7] ^= 0x01;
-        struct kb_accuracy a;
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        struct kb_accuracy a = verdict_now(&c);
         assert_false(a.passed);
         assert_int_equal(a.exact_mismatches, 1);
         /* a scale off by a little */
-        assert_int_equal(c.kernel->run(&c), KB_OK);
+        assert_int_equal(kb_case_run(&c), KB_OK);
         float *scales = (float *)case_tensor(&c, "scales").data;
         scales[2] = nextafterf(scales[2], 0);
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        a = verdict_now(&c);
         assert_false(a.passed);
         /* a dequantized output that is wrong where the codes are right: the accuracy catches it */
-        assert_int_equal(c.kernel->run(&c), KB_OK);
+        assert_int_equal(kb_case_run(&c), KB_OK);
         float *deq = (float *)case_tensor(&c, "dequantized").data;
         for (int i = 0; i < 200; i++)
             deq[i] = -deq[i];
-        assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+        a = verdict_now(&c);
         assert_false(a.passed);
         assert_int_equal(a.exact_mismatches, 0);
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
+}
+
+/* The operation's input is what the kernel drew before operations existed (stored runs stay
+ * comparable): the case's distribution from sub-seed A, whatever the code format. */
+static void test_quantize_input_bytes(void **state)
+{
+    (void)state;
+    const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_I4, KB_DTYPE_FP8_E5M2 };
+    struct kb_shape s = { .m = 13, .k = 51, .group = 16, .granularity = KB_GRAN_CHANNEL, .input = KB_INPUT_OUTLIER };
+    float *want = malloc((size_t)s.m * s.k * sizeof *want);
+    assert_non_null(want);
+    gen_fill_input_f32(want, (size_t)s.m, (size_t)s.k, quant_sub_seed(42, QUANT_SEED_A), s.input);
+    for (size_t ti = 0; ti < 3; ti++) {
+        struct kb_case c = make_case(&kb_quant_quantize_cpu, s, types[ti], 1, 42);
+        case_setup_ok(&c);
+        struct kb_tensor x = case_tensor(&c, "x"), codes = case_tensor(&c, "codes");
+        assert_memory_equal(x.data, want, (size_t)s.m * s.k * sizeof *want);
+        /* codes' dims count elements, i4 rows padded to whole bytes */
+        assert_int_equal(codes.dims[1], types[ti] == KB_DTYPE_I4 ? s.k + 1 : s.k);
+        assert_true(case_run_verify(&c).passed);
+        case_teardown(&c);
+    }
+    free(want);
 }
 
 /* The GEMM's path names by kb_cpu_path: scalar-u8 runs the VNNI path's offset-and-correct
@@ -322,7 +355,7 @@ static void gemm_int8_on_one_path(enum kb_cpu_path p)
                         fail_msg("%s M=%d N=%d K=%d t=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
                                  gemm_paths[p][pi], s.m, s.n, s.k, threads, input, a.passed, a.exact_mismatches,
                                  a.exact_checked, a.rel_l2_err);
-                    c.kernel->teardown(&c);
+                    case_teardown(&c);
                 }
 }
 
@@ -332,6 +365,22 @@ static void test_gemm_int8_every_path(void **state)
     static const unsigned needs[KB_PATH_COUNT] = { 0, GEMM_INT8_AVX2_NEEDS, GEMM_INT8_AVX512_NEEDS };
     case_each_path("quant.gemm_int8@cpu", needs, gemm_int8_on_one_path);
     assert_non_null(gemm_int8_isa_by_name(quant_gemm_int8_path()));
+}
+
+/* Two implementations of one operation: the same input bytes (the operation made them), the same
+ * FLOP and byte counts. */
+static void assert_same_inputs_and_counts(const struct kb_case *x, const struct kb_case *y)
+{
+    assert_int_equal(x->io.count, y->io.count);
+    for (int i = 0; i < x->io.count; i++) {
+        assert_string_equal(x->io.tensor[i].name, y->io.tensor[i].name);
+        assert_int_equal(x->io.bytes[i], y->io.bytes[i]);
+        if (!x->io.tensor[i].is_output)
+            assert_memory_equal(x->io.tensor[i].data, y->io.tensor[i].data, x->io.bytes[i]);
+    }
+    assert_true(kb_kernel_flops(x->kernel, &x->shape) == kb_kernel_flops(y->kernel, &y->shape));
+    assert_true(kb_kernel_bytes(x->kernel, &x->shape, x->dtype) == kb_kernel_bytes(y->kernel, &y->shape, y->dtype));
+    assert_true(kb_kernel_flops(x->kernel, &x->shape) == 2.0 * x->shape.m * x->shape.n * x->shape.k);
 }
 
 static void test_gemm_int8_naive_agrees_and_all_rows(void **state)
@@ -347,15 +396,19 @@ static void test_gemm_int8_naive_agrees_and_all_rows(void **state)
     assert_int_equal(a.exact_checked, 50 * 77);
     /* the accuracy cost is real but small: three int8 roundings */
     assert_true(a.rel_l2_err > 1e-4 && a.rel_l2_err < QUANT_GEMM_INT8_TOL);
-    int8_t *y1 = malloc(50 * 77);
-    memcpy(y1, case_tensor(&c, "y").data, 50 * 77);
-    c.kernel->teardown(&c);
     struct kb_case o = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 9);
     case_setup_ok(&o);
+    /* @cpu and @cpu.naive see byte-identical inputs and report identical counts */
+    assert_same_inputs_and_counts(&c, &o);
     case_run_verify(&o);
-    assert_memory_equal(y1, case_tensor(&o, "y").data, 50 * 77);
-    o.kernel->teardown(&o);
-    free(y1);
+    assert_memory_equal(case_tensor(&c, "y").data, case_tensor(&o, "y").data, 50 * 77);
+    case_teardown(&o);
+    /* another seed, other bytes: the comparison above could fail */
+    o = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 10);
+    case_setup_ok(&o);
+    assert_memory_not_equal(case_tensor(&c, "a").data, case_tensor(&o, "a").data, 50 * 300);
+    case_teardown(&o);
+    case_teardown(&c);
 }
 
 static void test_gemm_int8_planted_bugs_fail(void **state)
@@ -366,20 +419,21 @@ static void test_gemm_int8_planted_bugs_fail(void **state)
     case_setup_ok(&c);
     assert_true(case_run_verify(&c).passed);
     int8_t *y = (int8_t *)case_tensor(&c, "y").data;
-    /* one output one unit off: within the accuracy bound, but not bit-exact */
+    /* one output one unit off: within the accuracy bound, but not bit-exact (the kernel's check) */
     y[5 * 40 + 3] = (int8_t)(y[5 * 40 + 3] == 127 ? 126 : y[5 * 40 + 3] + 1);
     struct kb_accuracy a;
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
     assert_int_equal(a.exact_mismatches, 1);
+    assert_true(a.rel_l2_err < QUANT_GEMM_INT8_TOL); /* the operation's verdict alone would pass */
     /* a kernel that forgets the VNNI offset correction is off everywhere: emulate it */
-    assert_int_equal(c.kernel->run(&c), KB_OK);
+    assert_int_equal(kb_case_run(&c), KB_OK);
     for (int i = 0; i < 20 * 40; i++)
         y[i] = (int8_t)(y[i] / 2);
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
     assert_true(a.rel_l2_err > QUANT_GEMM_INT8_TOL);
-    c.kernel->teardown(&c);
+    case_teardown(&c);
 }
 
 #ifdef HAVE_CBLAS
@@ -391,11 +445,17 @@ static void test_gemm_f32_blas(void **state)
     case_setup_ok(&c);
     struct kb_accuracy a = case_run_verify(&c);
     assert_true(a.passed && a.rel_l2_err < 1e-6);
-    float *out = (float *)case_tensor(&c, "c").data;
-    out[69 * 33 + 32] += 1.0f; /* the last row is always sampled */
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    float *out = (float *)case_tensor(&c, "y").data;
+    out[69 * 33 + 32] += 1.0f; /* the last element is always sampled */
+    assert_int_equal(kb_case_verify(&c, &a), KB_OK);
     assert_false(a.passed);
-    c.kernel->teardown(&c);
+    /* the float baseline reads the very values the int8 codes quantize */
+    struct kb_case q = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 8);
+    case_setup_ok(&q);
+    assert_memory_equal(case_tensor(&c, "a").data, case_tensor(&q, "a_f32").data, sizeof(float) * 70 * 129);
+    assert_memory_equal(case_tensor(&c, "w").data, case_tensor(&q, "w_f32").data, sizeof(float) * 33 * 129);
+    case_teardown(&q);
+    case_teardown(&c);
 }
 #endif
 
@@ -424,10 +484,10 @@ static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
                 memcpy(&bits, &y[s.n - 1], sizeof bits);
                 bits ^= 1;
                 memcpy(&y[s.n - 1], &bits, sizeof bits);
-                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+                assert_int_equal(kb_case_verify(&c, &a), KB_OK);
                 assert_false(a.passed);
                 assert_int_equal(a.exact_mismatches, 1);
-                c.kernel->teardown(&c);
+                case_teardown(&c);
             }
     /* finer weight groups cost less accuracy */
     double err[2];
@@ -437,7 +497,7 @@ static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
         struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, KB_DTYPE_I8, 1, 3);
         case_setup_ok(&c);
         err[gi] = case_run_verify(&c).rel_l2_err;
-        c.kernel->teardown(&c);
+        case_teardown(&c);
     }
     assert_true(err[1] < err[0]);
 }
@@ -452,33 +512,47 @@ static void ivit_ops_on_one_path(enum kb_cpu_path p)
         for (size_t si = 0; si < 5; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_UNIFORM; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .input = input };
+                /* one operation, one count, whatever precision computes it */
+                assert_ptr_equal(ints[op]->op, flts[op]->op);
+                assert_true(kb_kernel_flops(ints[op], &s) == kb_kernel_flops(flts[op], &s));
+                assert_true(kb_kernel_flops(ints[op], &s) > 0);
                 struct kb_case c = make_case(ints[op], s, KB_DTYPE_I8, 1 + (int)(si & 1), 30 + si);
                 case_setup_ok(&c);
                 struct kb_accuracy a = case_run_verify(&c);
                 /* the AVX2 path (where it runs) against the scalar emulation, every element */
-                if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n)
+                if (!a.passed || a.exact_mismatches || a.exact_checked != (long)s.m * s.n || a.rows_checked != s.m)
                     fail_msg("%s m=%d n=%d input=%d: passed %d mismatches %ld rel %.3g tol %.3g", ints[op]->name,
                              s.m, s.n, input, a.passed, a.exact_mismatches, a.rel_l2_err, a.tolerance);
                 /* (a flat row of 768 Shiftmax probabilities is mostly below half an output step) */
                 if (s.n > 1 && !(a.cosine > (op == 0 ? 0.8 : 0.9)))
                     fail_msg("%s m=%d n=%d input=%d: cosine %.3f", ints[op]->name, s.m, s.n, input, a.cosine);
-                /* planted: one output code off by one */
-                int8_t *y = (int8_t *)case_tensor(&c, "y").data;
-                y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
-                assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
-                assert_false(a.passed);
-                assert_int_equal(a.exact_mismatches, 1);
-                c.kernel->teardown(&c);
 
                 struct kb_case f = make_case(flts[op], s, KB_DTYPE_F32, 1, 30 + si);
                 case_setup_ok(&f);
-                a = case_run_verify(&f);
-                assert_true(a.passed && a.exact_checked == 0);
+                struct kb_accuracy af = case_run_verify(&f);
+                assert_true(af.passed && af.exact_checked == 0 && af.rows_checked == s.m);
+                /* the integer case's input is the f32 case's quantized at its scale */
+                const float scale = *(const float *)case_tensor(&c, "x_scale").data;
+                const int8_t *xi = case_tensor(&c, "x").data;
+                const float *xf = case_tensor(&f, "x").data;
+                assert_true(*(const float *)case_tensor(&f, "x_scale").data == 1.0f);
+                for (int i = 0; i < s.m * s.n; i++)
+                    if ((uint8_t)xi[i] != quant_code(xf[i], 1.0f / scale, KB_DTYPE_I8))
+                        fail_msg("%s m=%d n=%d: x[%d] = %d is not the code of %g at scale %g", ints[op]->name, s.m,
+                                 s.n, i, xi[i], xf[i], scale);
+
+                /* planted: one output code off by one, caught by the integer kernel's check */
+                int8_t *y = (int8_t *)case_tensor(&c, "y").data;
+                y[s.m * s.n - 1] = (int8_t)(y[s.m * s.n - 1] == 127 ? 126 : y[s.m * s.n - 1] + 1);
+                a = verdict_now(&c);
+                assert_false(a.passed);
+                assert_int_equal(a.exact_mismatches, 1);
+                case_teardown(&c);
+
                 float *yf = (float *)case_tensor(&f, "y").data;
                 yf[0] += 0.5f;
-                assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
-                assert_false(a.passed);
-                f.kernel->teardown(&f);
+                assert_false(verdict_now(&f).passed);
+                case_teardown(&f);
             }
 }
 
@@ -499,7 +573,7 @@ static void test_ivit_semantics(void **state)
         }
         assert_in_range(sum, 127 - s.n / 2 - 8, 127 + s.n / 2 + 8);
     }
-    c.kernel->teardown(&c);
+    case_teardown(&c);
     /* I-LayerNorm rows have mean ~0 and RMS ~16 (1.0 at scale 2^-4) */
     struct kb_shape l = { .m = 10, .n = 768, .input = KB_INPUT_NORMAL };
     c = make_case(&kb_quant_ivit_layernorm_cpu, l, KB_DTYPE_I8, 1, 2);
@@ -516,13 +590,19 @@ static void test_ivit_semantics(void **state)
         assert_true(fabs(mean) < 1.0);
         assert_true(fabs(sqrt(sq / l.n) - 16.0) < 0.5);
     }
-    c.kernel->teardown(&c);
-    /* outlier inputs leave Shiftmax less than one integer step per unit: refused with a reason */
+    case_teardown(&c);
+    /* outlier inputs leave Shiftmax less than one integer step per unit: refused with a reason,
+     * nothing left allocated; the float kernel takes the same inputs */
     char err[256];
     struct kb_shape o = { .m = 197, .n = 768, .input = KB_INPUT_OUTLIER };
     c = make_case(&kb_quant_ivit_shiftgelu_cpu, o, KB_DTYPE_I8, 1, 2);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "I_0"));
+    assert_int_equal(c.io.count, 0);
+    c = make_case(&kb_quant_ivit_shiftgelu_f32, o, KB_DTYPE_F32, 1, 2);
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    case_teardown(&c);
 }
 
 static void test_shapes_and_dtypes_rejected(void **state)
@@ -531,22 +611,27 @@ static void test_shapes_and_dtypes_rejected(void **state)
     char err[256];
     struct kb_shape s = { .m = 0, .n = 4, .k = 4, .input = 1 };
     struct kb_case c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "m = 0"));
     s.m = 4;
     c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_F32, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     s.k = 200000;
     c = make_case(&kb_quant_gemm_int8_cpu, s, KB_DTYPE_I8, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "overflow"));
     struct kb_shape q = { .m = 4, .k = 4, .group = 2, .granularity = KB_GRAN_GROUP, .input = 1 };
     c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_F32, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
-    assert_non_null(strstr(err, "not a quantized format"));
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "dtype f32"));
+    assert_int_equal(c.io.count, 0);
+    q.m = 0;
+    c = make_case(&kb_quant_quantize_cpu, q, KB_DTYPE_I8, 1, 1);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "m = 0"));
     struct kb_shape w = { .m = 4, .n = 4, .k = 4096, .group = 2048, .input = 1 };
     c = make_case(&kb_quant_gemm_w4a8_cpu, w, KB_DTYPE_FP8_E4M3, 1, 1);
-    assert_int_equal(c.kernel->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "1024"));
 }
 
@@ -582,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_quantize_bit_exact_and_accurate),
         cmocka_unit_test(test_quantize_finer_scales_are_more_accurate),
         cmocka_unit_test(test_quantize_planted_bugs_fail),
+        cmocka_unit_test(test_quantize_input_bytes),
         cmocka_unit_test(test_gemm_int8_every_path),
         cmocka_unit_test(test_gemm_int8_naive_agrees_and_all_rows),
         cmocka_unit_test(test_gemm_int8_planted_bugs_fail),

@@ -27,9 +27,14 @@ static double zero_bytes(const struct kb_shape *s, enum kb_dtype t) { (void)s; (
 static int ok_setup(struct kb_case *c, char *err, size_t len) { (void)c; (void)err; (void)len; return KB_OK; }
 static int noop_run(struct kb_case *c) { (void)c; return KB_OK; }
 static void noop_teardown(struct kb_case *c) { (void)c; }
-static int pass_verify(struct kb_case *c, struct kb_accuracy *a)
+static int pass_verify(const struct kb_operands *io, const struct kb_shape *sh, enum kb_dtype t, uint64_t seed,
+                       int threads, struct kb_accuracy *a)
 {
-    (void)c;
+    (void)io;
+    (void)sh;
+    (void)t;
+    (void)seed;
+    (void)threads;
     memset(a, 0, sizeof *a);
     a->cosine = 1;
     a->tolerance = 1e-4;
@@ -37,9 +42,10 @@ static int pass_verify(struct kb_case *c, struct kb_accuracy *a)
     a->passed = 1;
     return KB_OK;
 }
-static int fail_verify(struct kb_case *c, struct kb_accuracy *a)
+static int fail_verify(const struct kb_operands *io, const struct kb_shape *sh, enum kb_dtype t, uint64_t seed,
+                       int threads, struct kb_accuracy *a)
 {
-    pass_verify(c, a);
+    pass_verify(io, sh, t, seed, threads, a);
     a->rel_l2_err = 0.5;
     a->max_abs_err = 3;
     a->passed = 0;
@@ -54,27 +60,46 @@ static int unsupported_setup(struct kb_case *c, char *err, size_t len)
 static double huge_footprint(const struct kb_shape *s, enum kb_dtype t) { (void)s; (void)t; return 1e18; }
 static int runs_seen;
 static int counting_run(struct kb_case *c) { (void)c; runs_seen++; return KB_OK; }
-static int counting_verify(struct kb_case *c, struct kb_accuracy *a)
+static int counting_verify(const struct kb_operands *io, const struct kb_shape *sh, enum kb_dtype t, uint64_t seed,
+                           int threads, struct kb_accuracy *a)
 {
     /* the harness must verify after exactly one run, before any timing */
     assert_int_equal(runs_seen, 1);
-    return pass_verify(c, a);
+    return pass_verify(io, sh, t, seed, threads, a);
 }
 
-#define KERNEL(NAME, SETUP, RUN, VERIFY, FOOT)                                                     \
-    { .name = NAME, .impl = "test", .description = "planted", .family = KB_FAMILY_SELFTEST,          \
-      .device = KB_DEVICE_CPU, .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32), .flops = zero_flops,           \
-      .bytes = zero_bytes, .footprint = FOOT, .setup = SETUP, .run = RUN, .verify = VERIFY,          \
+/* The planted kernels have no tensors: an operation each, whose verdict is the planted one. */
+static int no_inputs(struct kb_operands *io, struct kb_shape *sh, enum kb_dtype t, uint64_t seed, char *err, size_t len)
+{
+    (void)io;
+    (void)sh;
+    (void)t;
+    (void)seed;
+    (void)err;
+    (void)len;
+    return KB_OK;
+}
+#define OPERATION(NAME, VERIFY)                                                                     \
+    { .name = NAME, .description = "planted", .family = KB_FAMILY_SELFTEST, .axes = KB_AXES_SELFTEST, \
+      .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32), .flops = zero_flops, .bytes = zero_bytes, .inputs = no_inputs, \
+      .verify = VERIFY }
+static const struct kb_operation op_pass = OPERATION("test.passes", pass_verify);
+static const struct kb_operation op_fail = OPERATION("test.fails", fail_verify);
+static const struct kb_operation op_order = OPERATION("test.order", counting_verify);
+
+#define KERNEL(NAME, SETUP, RUN, OP, FOOT)                                                          \
+    { .name = NAME, .impl = "test", .description = "planted", .op = OP, .device = KB_DEVICE_CPU,     \
+      .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32), .footprint = FOOT, .setup = SETUP, .run = RUN,          \
       .teardown = noop_teardown }
 
-static const struct kb_kernel k_noop = KERNEL("test.noop", ok_setup, noop_run, pass_verify, NULL);
-static const struct kb_kernel k_wrong = KERNEL("test.wrong", ok_setup, noop_run, fail_verify, NULL);
+static const struct kb_kernel k_noop = KERNEL("test.noop", ok_setup, noop_run, &op_pass, NULL);
+static const struct kb_kernel k_wrong = KERNEL("test.wrong", ok_setup, noop_run, &op_fail, NULL);
 /* crash and hang: the registry's own fault kernels */
 #define k_crash kb_selftest_crash
 #define k_hang kb_selftest_hang
-static const struct kb_kernel k_unsup = KERNEL("test.unsupported", unsupported_setup, noop_run, pass_verify, NULL);
-static const struct kb_kernel k_huge = KERNEL("test.huge", ok_setup, noop_run, pass_verify, huge_footprint);
-static const struct kb_kernel k_order = KERNEL("test.order", ok_setup, counting_run, counting_verify, NULL);
+static const struct kb_kernel k_unsup = KERNEL("test.unsupported", unsupported_setup, noop_run, &op_pass, NULL);
+static const struct kb_kernel k_huge = KERNEL("test.huge", ok_setup, noop_run, &op_pass, huge_footprint);
+static const struct kb_kernel k_order = KERNEL("test.order", ok_setup, counting_run, &op_order, NULL);
 
 static struct plan_case make_case(const struct kb_kernel *k)
 {

@@ -692,6 +692,22 @@ static void test_npy_1d_and_descrs(void **state)
     assert_memory_equal(f.data, h, sizeof h);
     unlink(path);
 
+    /* int4: dims count nibbles, the file holds the packed bytes (no over-read past them) */
+    const uint8_t nib[2 * 3] = { 0x21, 0x43, 0x65, 0x87, 0xA9, 0xCB };
+    struct kb_tensor p4 = { .name = "w", .dtype = KB_DTYPE_I4, .ndim = 2, .dims = { 2, 6 }, .data = nib };
+    assert_int_equal(npy_write(path, &p4), 0);
+    read_npy(path, &f);
+    assert_non_null(strstr(f.dict, "'shape': (2, 3)"));
+    assert_int_equal(f.data_len, sizeof nib);
+    assert_memory_equal(f.data, nib, sizeof nib);
+    p4.dims[1] = 3; /* odd rows packed back to back: one row of bytes */
+    p4.ndim = 2;
+    assert_int_equal(npy_write(path, &p4), 0);
+    read_npy(path, &f);
+    assert_non_null(strstr(f.dict, "'shape': (3,)"));
+    assert_int_equal(f.data_len, 3);
+    unlink(path);
+
     assert_string_equal(npy_descr(KB_DTYPE_F64), "<f8");
     assert_string_equal(npy_descr(KB_DTYPE_F16), "<f2");
     assert_string_equal(npy_descr(KB_DTYPE_I32), "<i4");

@@ -36,11 +36,17 @@ struct fixture {
 
 static char err[1024];
 
+/* Operations the store only reads the family and axes of. */
+static const struct kb_operation op_attention = { .name = "test.attention", .family = KB_FAMILY_ATTENTION,
+                                                  .axes = KB_AXES_ATTENTION };
+static const struct kb_operation op_quant = { .name = "test.quant", .family = KB_FAMILY_QUANT, .axes = KB_AXES_QUANT };
+static const struct kb_operation op_moe = { .name = "test.moe", .family = KB_FAMILY_MOE, .axes = KB_AXES_MOE };
+
 static const struct kb_kernel k_flash = {
-    .name = "attention.flash", .impl = "cpu.avx2", .family = KB_FAMILY_ATTENTION, .device = KB_DEVICE_CPU,
+    .name = "attention.flash", .impl = "cpu.avx2", .op = &op_attention, .device = KB_DEVICE_CPU,
 };
 static const struct kb_kernel k_ref = {
-    .name = "attention.reference", .impl = "cpu.scalar", .family = KB_FAMILY_ATTENTION, .device = KB_DEVICE_CPU,
+    .name = "attention.reference", .impl = "cpu.scalar", .op = &op_attention, .device = KB_DEVICE_CPU,
 };
 
 /* ---- fixture and file helpers ----------------------------------------------------------------- */
@@ -1189,7 +1195,7 @@ static void test_views(void **state)
  * the store; a kernel that sweeps few leaves the other columns NULL; the bit-exact counts of a
  * quantized kernel round-trip and are NULL where no such check ran. */
 static const struct kb_kernel k_every_axis = {
-    .name = "quant.every_axis", .impl = "cpu", .family = KB_FAMILY_QUANT, .device = KB_DEVICE_CPU,
+    .name = "quant.every_axis", .impl = "cpu", .op = &op_quant, .device = KB_DEVICE_CPU,
     .axes = (UINT64_C(1) << KB_AXIS_COUNT) - 1,
 };
 
@@ -1520,7 +1526,7 @@ static void test_live_runs(void **state)
 /* Version 9 corrects causal, stored as 0 for kernels without the axis, to NULL; attention
  * cases keep their 0. */
 static const struct kb_kernel k_moe = {
-    .name = "moe.router", .impl = "cpu", .family = KB_FAMILY_MOE, .device = KB_DEVICE_CPU,
+    .name = "moe.router", .impl = "cpu", .op = &op_moe, .device = KB_DEVICE_CPU,
 };
 
 static void test_v9_nulls_causal_of_moe(void **state)

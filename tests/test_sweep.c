@@ -23,9 +23,24 @@ static double one_bytes(const struct kb_shape *s, enum kb_dtype t) { (void)s; (v
 static int ok_setup(struct kb_case *c, char *err, size_t len) { (void)c; (void)err; (void)len; return KB_OK; }
 static int noop_run(struct kb_case *c) { (void)c; return KB_OK; }
 static void noop_teardown(struct kb_case *c) { (void)c; }
-static int wrong_verify(struct kb_case *c, struct kb_accuracy *a)
+static int no_inputs(struct kb_operands *io, struct kb_shape *sh, enum kb_dtype t, uint64_t seed, char *err, size_t len)
 {
-    (void)c;
+    (void)io;
+    (void)sh;
+    (void)t;
+    (void)seed;
+    (void)err;
+    (void)len;
+    return KB_OK;
+}
+static int wrong_verify(const struct kb_operands *io, const struct kb_shape *sh, enum kb_dtype t, uint64_t seed,
+                        int threads, struct kb_accuracy *a)
+{
+    (void)io;
+    (void)sh;
+    (void)t;
+    (void)seed;
+    (void)threads;
     memset(a, 0, sizeof *a);
     a->rel_l2_err = 0.5;
     a->max_abs_err = 3;
@@ -34,10 +49,15 @@ static int wrong_verify(struct kb_case *c, struct kb_accuracy *a)
     a->passed = 0;
     return KB_OK;
 }
+static const struct kb_operation op_wrong = {
+    .name = "test.wrong", .description = "its verdict is always wrong", .family = KB_FAMILY_SELFTEST,
+    .axes = KB_AXES_SELFTEST, .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32), .flops = one_count, .bytes = one_bytes,
+    .inputs = no_inputs, .verify = wrong_verify,
+};
 static const struct kb_kernel k_wrong = {
-    .name = "test.wrong", .impl = "cpu", .description = "answers wrong", .family = KB_FAMILY_SELFTEST,
-    .device = KB_DEVICE_CPU, .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32), .flops = one_count, .bytes = one_bytes,
-    .setup = ok_setup, .run = noop_run, .verify = wrong_verify, .teardown = noop_teardown,
+    .name = "test.wrong", .impl = "cpu", .description = "answers wrong", .op = &op_wrong,
+    .device = KB_DEVICE_CPU, .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .setup = ok_setup, .run = noop_run, .teardown = noop_teardown,
 };
 
 static char dir[64], db[128];

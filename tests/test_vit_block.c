@@ -15,9 +15,13 @@
 
 #include "tests/kernel_case.h"
 #include "config.h"
+#include "datasets/generate.h"
+#include "harness/case.h"
 #include "harness/plan.h"
 #include "kernels/kernel.h"
 #include "kernels/quant/gemm_int8.h"
+#include "kernels/quant/quant.h"
+#include "kernels/quant/quant_ops.h"
 #include "kernels/quant/vit_block.h"
 #include "reports/claims.h"
 
@@ -48,7 +52,7 @@ static void test_f32_matches_float64(void **state)
             if (!a.passed || a.rel_l2_err > 1e-5 || a.rows_checked < (shapes[si][0] < VIT_VERIFY_ROWS ? shapes[si][0] : VIT_VERIFY_ROWS))
                 fail_msg("shape %zu seed %llu: passed %d rel %.3g rows %ld", si, (unsigned long long)seed, a.passed,
                          a.rel_l2_err, a.rows_checked);
-            c.kernel->teardown(&c);
+            case_teardown(&c);
         }
 }
 
@@ -71,7 +75,7 @@ static void test_int8_bit_exact_and_accurate(void **state)
                              a.rel_l2_err, a.tolerance);
                 /* quantization costs something real, and not everything */
                 assert_true(a.rel_l2_err > 1e-3 && a.cosine > 0.99);
-                c.kernel->teardown(&c);
+                case_teardown(&c);
             }
 }
 
@@ -89,7 +93,7 @@ static void int8_paths_and_threads_agree_on_one_path(enum kb_cpu_path p)
     assert_int_equal(vit_block_int8_use_path(&base, "scalar"), 0);
     case_run_verify(&base);
     const size_t n = (size_t)s.seq_len * s.hidden;
-    const int8_t *want = case_tensor(&base, "y").data;
+    const int8_t *want = case_tensor(&base, "y_codes").data;
     assert_string_equal(gemm_int8_isa_best()->name, vit_paths[p][0]); /* the mask chose it */
     for (size_t pi = 0; pi < 2 && vit_paths[p][pi]; pi++)
         for (int threads = 1; threads <= 2; threads++) {
@@ -98,11 +102,11 @@ static void int8_paths_and_threads_agree_on_one_path(enum kb_cpu_path p)
             assert_int_equal(vit_block_int8_use_path(&c, vit_paths[p][pi]), 0);
             struct kb_accuracy a = case_run_verify(&c);
             assert_true(a.passed && a.exact_mismatches == 0);
-            if (memcmp(case_tensor(&c, "y").data, want, n) != 0)
+            if (memcmp(case_tensor(&c, "y_codes").data, want, n) != 0)
                 fail_msg("path %s, %d threads: output differs from the scalar path's", vit_paths[p][pi], threads);
-            c.kernel->teardown(&c);
+            case_teardown(&c);
         }
-    base.kernel->teardown(&base);
+    case_teardown(&base);
 }
 
 static void test_int8_paths_and_threads_agree(void **state)
@@ -110,6 +114,15 @@ static void test_int8_paths_and_threads_agree(void **state)
     (void)state;
     static const unsigned needs[KB_PATH_COUNT] = { 0, GEMM_INT8_AVX2_NEEDS, GEMM_INT8_AVX512_NEEDS };
     case_each_path("vit.block@cpu.int8", needs, int8_paths_and_threads_agree_on_one_path);
+}
+
+/* The verdict on a case's outputs as they are now (a planted bug), without running it again. */
+static struct kb_accuracy verdict_now(struct kb_case *c)
+{
+    struct kb_accuracy a;
+    memset(&a, 0, sizeof a);
+    assert_int_equal(kb_case_verify(c, &a), KB_OK);
+    return a;
 }
 
 static void test_planted_bugs_fail(void **state)
@@ -126,44 +139,86 @@ static void test_planted_bugs_fail(void **state)
     const float *x = case_tensor(&f, "x").data;
     for (size_t i = 0; i < n; i++)
         y[i] -= x[i];
-    assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
-    assert_false(a.passed);
+    assert_false(verdict_now(&f).passed);
     /* f32: one element of the last row (always sampled) off by 0.1 */
-    assert_int_equal(f.kernel->run(&f), KB_OK);
+    assert_int_equal(kb_case_run(&f), KB_OK);
     y[n - 1] += 0.1f;
-    assert_int_equal(f.kernel->verify(&f, &a), KB_OK);
-    assert_false(a.passed);
-    f.kernel->teardown(&f);
+    assert_false(verdict_now(&f).passed);
+    case_teardown(&f);
 
+    /* int8: the plants go into the kernel's own codes, which collect turns into the case's y */
     struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 5);
     case_setup_ok(&c);
     assert_true(case_run_verify(&c).passed);
-    int8_t *yi = (int8_t *)case_tensor(&c, "y").data;
+    int8_t *yi = (int8_t *)case_tensor(&c, "y_codes").data;
     /* one code one unit off: within the accuracy bound, caught by the bit-exact check only */
     yi[n - 1] = (int8_t)(yi[n - 1] == 127 ? 126 : yi[n - 1] + 1);
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    a = verdict_now(&c);
     assert_false(a.passed);
     assert_int_equal(a.exact_mismatches, 1);
     assert_true(a.rel_l2_err < VIT_INT8_TOL);
     /* the output's scale off by 2 */
-    assert_int_equal(c.kernel->run(&c), KB_OK);
+    assert_int_equal(kb_case_run(&c), KB_OK);
     for (size_t i = 0; i < n; i++)
         yi[i] = (int8_t)(yi[i] / 2);
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    a = verdict_now(&c);
     assert_false(a.passed);
     assert_true(a.rel_l2_err > VIT_INT8_TOL);
     /* the input quantized at the wrong scale (codes halved): the integer pipeline is consistent
      * with itself (bit-exact with the emulation on the same codes) but no longer computes the
      * block, which only the float64 comparison sees */
-    int8_t *xi = (int8_t *)case_tensor(&c, "x").data;
+    int8_t *xi = (int8_t *)case_tensor(&c, "x_codes").data;
     for (size_t i = 0; i < n; i++)
         xi[i] = (int8_t)(xi[i] / 2);
-    assert_int_equal(c.kernel->run(&c), KB_OK);
-    assert_int_equal(c.kernel->verify(&c, &a), KB_OK);
+    assert_int_equal(kb_case_run(&c), KB_OK);
+    a = verdict_now(&c);
     assert_int_equal(a.exact_mismatches, 0);
     assert_false(a.passed);
     assert_true(a.rel_l2_err > VIT_INT8_TOL);
-    c.kernel->teardown(&c);
+    case_teardown(&c);
+}
+
+/* Both implementations see the same operands, the bytes the kernels drew before operations
+ * existed (the input from quant's sub-seed A), and report the operation's counts; the integer
+ * block's input codes are that input quantized. */
+static void test_one_operation_same_inputs(void **state)
+{
+    (void)state;
+    struct kb_shape s = vit_shape(shapes[1], KB_INPUT_OUTLIER);
+    const size_t td = (size_t)s.seq_len * s.hidden;
+    struct kb_case f = make_case(&kb_vit_block_f32, s, KB_DTYPE_F32, 1, 11);
+    struct kb_case c = make_case(&kb_vit_block_int8, s, KB_DTYPE_I8, 1, 11);
+    case_setup_ok(&f);
+    case_setup_ok(&c);
+    assert_ptr_equal(kb_vit_block_f32.op, &kb_op_vit_block);
+    assert_ptr_equal(kb_vit_block_int8.op, &kb_op_vit_block);
+    assert_int_equal(f.io.count, c.io.count);
+    for (int i = 0; i < f.io.count; i++) {
+        assert_string_equal(f.io.tensor[i].name, c.io.tensor[i].name);
+        assert_int_equal(f.io.tensor[i].dtype, KB_DTYPE_F32);
+        if (!f.io.tensor[i].is_output)
+            assert_memory_equal(f.io.tensor[i].data, c.io.tensor[i].data, kb_operands_elems(&f.io, i) * sizeof(float));
+    }
+    float *want = malloc(td * sizeof *want);
+    assert_non_null(want);
+    gen_fill_input_f32(want, (size_t)s.seq_len, (size_t)s.hidden, quant_sub_seed(11, QUANT_SEED_A), s.input);
+    assert_memory_equal(case_tensor(&f, "x").data, want, td * sizeof *want);
+    const int8_t *xi = case_tensor(&c, "x_codes").data;
+    float amax = 0;
+    for (size_t i = 0; i < td; i++)
+        amax = fmaxf(amax, fabsf(want[i]));
+    const float inv = 1.0f / quant_scale(amax, KB_DTYPE_I8);
+    for (size_t i = 0; i < td; i++)
+        assert_int_equal((uint8_t)xi[i], quant_code(want[i], inv, KB_DTYPE_I8));
+    free(want);
+    assert_true(kb_kernel_flops(&kb_vit_block_f32, &s) == kb_kernel_flops(&kb_vit_block_int8, &s));
+    /* both verdicts on the same sampled rows */
+    struct kb_accuracy af = case_run_verify(&f), ai = case_run_verify(&c);
+    assert_true(af.passed && ai.passed);
+    assert_int_equal(af.rows_checked, ai.rows_checked);
+    assert_int_equal(af.rows_total, s.seq_len);
+    case_teardown(&f);
+    case_teardown(&c);
 }
 
 static void test_shapes_rejected(void **state)
@@ -175,17 +230,17 @@ static void test_shapes_rejected(void **state)
     for (int k = 0; k < 2; k++) {
         const struct kb_kernel *kk = k ? &kb_vit_block_int8 : &kb_vit_block_f32;
         struct kb_case c = make_case(kk, s, k ? KB_DTYPE_I8 : KB_DTYPE_F32, 1, 1);
-        assert_int_equal(kk->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_non_null(strstr(err, "heads"));
+        assert_int_equal(c.io.count, 0);
         struct kb_shape ok = vit_shape(shapes[0], KB_INPUT_NORMAL);
         c = make_case(kk, ok, k ? KB_DTYPE_F32 : KB_DTYPE_I8, 1, 1); /* the other's dtype */
-        assert_int_equal(kk->setup(&c, err, sizeof err), KB_UNSUPPORTED);
+        assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_non_null(strstr(err, "dtype"));
+        assert_int_equal(c.io.count, 0);
     }
 }
 
-/* The I-ViT claim's sweep (datasets/claims/06-i-vit.claim, preset vit-b16) plans exactly one
- * ViT-B case per implementation, with the same shape and the same inputs (seed). */
 static void test_claim_plans_one_case_each(void **state)
 {
     (void)state;
@@ -231,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_int8_bit_exact_and_accurate),
         cmocka_unit_test(test_int8_paths_and_threads_agree),
         cmocka_unit_test(test_planted_bugs_fail),
+        cmocka_unit_test(test_one_operation_same_inputs),
         cmocka_unit_test(test_shapes_rejected),
         cmocka_unit_test(test_claim_plans_one_case_each),
     };

@@ -48,6 +48,11 @@ int attention_check_shape(struct kb_shape *s, char *err, size_t errlen);
 int attention_inputs_new(struct attention_inputs *in, const struct kb_shape *s, uint64_t seed,
                          char *err, size_t errlen);
 void attention_inputs_free(struct attention_inputs *in);
+/* What attention_inputs_new draws, into buffers the caller owns: q_rows rows of d floats of Q
+ * (B·H·N; decode's B·H rows are the same draw as decode_query_new's), K and V of B·H_kv·N rows
+ * each (the shape checked). Rows are rows of head_dim channels (outlier channels are channels
+ * of the head dimension). Padding is the caller's. */
+void attention_inputs_fill(float *q, size_t q_rows, float *k, float *v, const struct kb_shape *s, uint64_t seed);
 /* Bytes attention_inputs_new allocates for this (checked) shape. */
 double attention_inputs_bytes(const struct kb_shape *s);
 /* Lists q, k, v as tensors into out (at most max); returns how many were written. */

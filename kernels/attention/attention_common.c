@@ -99,14 +99,12 @@ double attention_inputs_bytes(const struct kb_shape *s)
     return (double)padded_bytes(bnd * s->heads) + 2.0 * padded_bytes(bnd * kv_heads_of(s));
 }
 
-/* rows of head_dim channels: outlier channels are channels of the head dimension */
-static float *new_tensor(size_t elems, size_t head_dim, int input, uint64_t seed)
+/* elems floats and the zero padding after them (attention_inputs_fill fills the floats) */
+static float *new_tensor(size_t elems)
 {
     float *x = attention_alloc(padded_bytes(elems));
-    if (x) {
-        gen_fill_input_f32(x, elems / head_dim, head_dim, seed, input);
+    if (x)
         memset(x + elems, 0, ATTENTION_INPUT_PAD * sizeof(float));
-    }
     return x;
 }
 
@@ -125,19 +123,28 @@ static void attention_key_outliers(float *k, size_t rows, size_t d, uint64_t see
             k[r * d + idx[i]] += (idx[i] & 1) ? -scale[i] : scale[i];
 }
 
+void attention_inputs_fill(float *q, size_t q_rows, float *k, float *v, const struct kb_shape *s, uint64_t seed)
+{
+    size_t d = (size_t)s->head_dim, kv_rows = (size_t)s->batch * kv_heads_of(s) * s->seq_len;
+    /* outlier inputs: see attention_key_outliers */
+    int qk_input = s->input == KB_INPUT_OUTLIER ? KB_INPUT_NORMAL : s->input;
+    gen_fill_input_f32(q, q_rows, d, sub_seed(seed, SEED_Q), qk_input);
+    gen_fill_input_f32(k, kv_rows, d, sub_seed(seed, SEED_K), qk_input);
+    if (s->input == KB_INPUT_OUTLIER)
+        attention_key_outliers(k, kv_rows, d, sub_seed(seed, SEED_K));
+    gen_fill_input_f32(v, kv_rows, d, sub_seed(seed, SEED_V), s->input);
+}
+
 int attention_inputs_new(struct attention_inputs *in, const struct kb_shape *s, uint64_t seed,
                          char *err, size_t errlen)
 {
     size_t bnd = (size_t)s->batch * s->seq_len * s->head_dim;
     size_t nq = bnd * s->heads, nkv = bnd * kv_heads_of(s);
-    size_t d = (size_t)s->head_dim;
-    /* outlier inputs: see attention_key_outliers */
-    int qk_input = s->input == KB_INPUT_OUTLIER ? KB_INPUT_NORMAL : s->input;
-    in->q = new_tensor(nq, d, qk_input, sub_seed(seed, SEED_Q));
-    in->k = new_tensor(nkv, d, qk_input, sub_seed(seed, SEED_K));
-    if (in->k && s->input == KB_INPUT_OUTLIER)
-        attention_key_outliers(in->k, nkv / d, d, sub_seed(seed, SEED_K));
-    in->v = new_tensor(nkv, d, s->input, sub_seed(seed, SEED_V));
+    in->q = new_tensor(nq);
+    in->k = new_tensor(nkv);
+    in->v = new_tensor(nkv);
+    if (in->q && in->k && in->v)
+        attention_inputs_fill(in->q, nq / (size_t)s->head_dim, in->k, in->v, s, seed);
     if (!in->q || !in->k || !in->v) {
         snprintf(err, errlen, "attention: out of memory allocating Q, K, V (%.0f bytes)",
                  attention_inputs_bytes(s));

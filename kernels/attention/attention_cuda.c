@@ -2,6 +2,7 @@
  * inputs onto the GPU in 16-bit, and verification against the float64 reference. Plain C over
  * the CUDA runtime's C API; the device code lives in the .cu files. */
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/softmax_ops.h"
 
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -90,6 +91,103 @@ int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dty
     return rc;
 }
 
+/* head_dim among dims_ok (none given: any). */
+static int head_dim_ok(int d, const int *dims_ok, int n_dims, char *err, size_t errlen)
+{
+    if (!dims_ok)
+        return KB_OK;
+    for (int i = 0; i < n_dims; i++)
+        if (d == dims_ok[i])
+            return KB_OK;
+    snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 64 and 128", d);
+    return KB_UNSUPPORTED;
+}
+
+/* One of the operation's inputs (host float32, n values of dtype t) to *dst in t, through the
+ * device float32 scratch. The host copy is left as it is. */
+static int upload_input(const float *host, size_t n, enum kb_dtype t, void **dst, cudaStream_t st, float *scratch,
+                        char *err, size_t errlen)
+{
+    cudaError_t e = cudaMalloc(dst, n * (size_t)kb_dtype_size(t));
+    if (e != cudaSuccess)
+        return cuda_err(e, "cudaMalloc", err, errlen);
+    e = cudaMemcpyAsync(scratch, host, n * sizeof *host, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_round(scratch, *dst, n, t, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st); /* scratch is reused by the next input */
+    return e == cudaSuccess ? KB_OK : cuda_err(e, "uploading the inputs", err, errlen);
+}
+
+int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enum kb_dtype t, const int *dims_ok,
+                          int n_dims, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    a->dtype = t;
+    a->stream = c->stream;
+    if (t != KB_DTYPE_F16 && t != KB_DTYPE_BF16) {
+        snprintf(err, errlen, "dtype %s: this kernel computes in f16 or bf16", kb_dtype_name(t));
+        return KB_UNSUPPORTED;
+    }
+    if (c->shape.decode) {
+        snprintf(err, errlen, "decode: this kernel has no decode mode");
+        return KB_UNSUPPORTED;
+    }
+    int rc = head_dim_ok(c->shape.head_dim, dims_ok, n_dims, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    const size_t nq = kb_operands_elems(&c->io, KB_ATTN_Q), nkv = kb_operands_elems(&c->io, KB_ATTN_K);
+    float *scratch = NULL;
+    cudaStream_t st = (cudaStream_t)c->stream;
+    cudaError_t e = cudaMalloc((void **)&scratch, (nq > nkv ? nq : nkv) * sizeof *scratch);
+    if (e != cudaSuccess) {
+        rc = cuda_err(e, "cudaMalloc", err, errlen);
+    } else {
+        rc = upload_input(kb_input(c, KB_ATTN_Q), nq, t, &a->q, st, scratch, err, errlen);
+        if (rc == KB_OK)
+            rc = upload_input(kb_input(c, KB_ATTN_K), nkv, t, &a->k, st, scratch, err, errlen);
+        if (rc == KB_OK)
+            rc = upload_input(kb_input(c, KB_ATTN_V), nkv, t, &a->v, st, scratch, err, errlen);
+        if (rc == KB_OK) {
+            e = cudaMalloc(&a->o, nq * (size_t)kb_dtype_size(t));
+            /* poisoned (0xFFFF is a NaN in both f16 and bf16): an unwritten element fails verify */
+            if (e == cudaSuccess)
+                e = cudaMemsetAsync(a->o, 0xFF, nq * (size_t)kb_dtype_size(t), st);
+            if (e == cudaSuccess)
+                e = cudaStreamSynchronize(st);
+            if (e != cudaSuccess)
+                rc = cuda_err(e, "allocating O", err, errlen);
+        }
+        cudaStreamSynchronize(st);
+        cudaFree(scratch);
+    }
+    if (rc != KB_OK)
+        attention_cuda_free(a);
+    return rc;
+}
+
+int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c)
+{
+    cudaStream_t st = (cudaStream_t)c->stream;
+    const size_t nq = kb_operands_elems(&c->io, KB_ATTN_O);
+    float *d_o = NULL;
+    cudaError_t e = cudaStreamSynchronize(st); /* the last run's work, and any error it left */
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, a->dtype, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(kb_output(c, KB_ATTN_O), d_o, nq * sizeof *d_o, cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    cudaFree(d_o);
+    if (e != cudaSuccess) {
+        snprintf(c->error, sizeof c->error, "copying O back: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
 void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s)
 {
     if (c->input_copies_wanted <= 1)
@@ -164,38 +262,6 @@ int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, s
                                        .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
                                        .data = a->o_host, .is_output = 1 };
     return n;
-}
-
-int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                          struct kb_accuracy *acc)
-{
-    const long total = (long)s->batch * s->heads * s->seq_len;
-    const int d = s->head_dim, n = s->seq_len;
-    size_t nq = (size_t)total * d;
-    memset(acc, 0, sizeof *acc);
-    acc->rel_l2_err = INFINITY;
-    acc->rows_total = total;
-    long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
-    float *o = malloc(nq * sizeof *o);
-    if (!rows || !ref || !o || attention_cuda_output(a, s, o) != KB_OK) {
-        free(rows);
-        free(ref);
-        free(o);
-        return KB_ERROR;
-    }
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, seed, rows);
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long r = rows[t];
-        attention_reference_row(s, a->in.q, a->in.k, a->in.v, (int)(r / ((long)n * s->heads)),
-                                (int)((r / n) % s->heads), (int)(r % n), ref + (size_t)t * d);
-    }
-    attention_compare_rows(o, rows, nrows, ref, d, verify_default_tolerance(a->dtype), total, acc);
-    free(rows);
-    free(ref);
-    free(o);
-    return KB_OK;
 }
 
 int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen)

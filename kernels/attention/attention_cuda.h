@@ -2,9 +2,12 @@
  * output checked against the float64 reference on sampled rows, and the launchers of the
  * device code (attention_convert.cu, flash_mma.cu).
  *
- * Inputs are drawn in float32 exactly as for the CPU kernels (attention_inputs_new), converted
- * to f16/bf16 on the GPU, and the host copies are replaced by the rounded values: the reference
- * then measures the kernel's own error, not the rounding of its inputs.
+ * Implementations of an operation (attention.softmax) copy the operation's inputs, which hold
+ * values of the case's dtype already, to the GPU (attention_cuda_upload) and hand O back in
+ * collect (attention_cuda_collect_o). Kernels without an operation yet draw their inputs in
+ * float32 exactly as the CPU kernels do (attention_inputs_new), convert them to f16/bf16 on the
+ * GPU and replace the host copies by the rounded values (attention_cuda_new): either way the
+ * reference measures the kernel's own error, not the rounding of its inputs.
  */
 #ifndef KB_ATTENTION_CUDA_H
 #define KB_ATTENTION_CUDA_H
@@ -32,6 +35,16 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* Implementations of attention.softmax (softmax_ops.h): checks head_dim (in dims_ok[0..n_dims),
+ * when given), copies the operation's Q, K, V (c->io, host float32 holding values of dtype t)
+ * to the device converted to t (f16 or bf16: exact, the operation rounded them), and allocates
+ * O poisoned. a->in stays empty (the harness owns the inputs). KB_OK, KB_UNSUPPORTED or
+ * KB_ERROR with a message; on failure nothing stays allocated. */
+int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enum kb_dtype t, const int *dims_ok,
+                          int n_dims, char *err, size_t errlen);
+/* Their collect: waits for c->stream, then O widened to float32 into the operation's O.
+ * KB_OK, or KB_ERROR with the CUDA error in c->error. */
+int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c);
 /* The setup check of the Hopper kernels (attention.flash@cuda.wgmma, attention.int8@cuda.wgmma):
  * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
  * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
@@ -48,19 +61,12 @@ typedef int (*attention_cuda_launcher)(const struct kb_shape *s, enum kb_dtype t
 /* A case's run(): launch on the Q, K, V copy the harness chose; on failure c->error names
  * `what` and the CUDA error, and KB_ERROR is returned. */
 int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const char *what);
-/* attention.window@cuda.*: O back on the host and its sampled rows against float64 attention
- * over each query's W latest keys, with the dtype's bound (window_cuda.c). */
-int window_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                              enum kb_dtype t, struct kb_accuracy *acc);
 /* O copied back into o (host, B·H·N·d floats). KB_OK or KB_ERROR. */
 int attention_cuda_output(const struct attention_cuda *a, const struct kb_shape *s, float *o);
 /* A case's tensors for --dump: the inputs (as rounded) and O, copied back from the GPU now and
  * widened to float32 (kept until attention_cuda_free), so a dumped GPU case can be checked
  * outside kbench like a CPU one. When the copy fails, only the inputs. */
 int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, struct kb_tensor *out, int max);
-/* Copies O back and compares sampled rows with the float64 reference. */
-int attention_cuda_verify(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                          struct kb_accuracy *acc);
 
 /* ---- device code (extern "C" from the .cu files) ------------------------------------------- */
 

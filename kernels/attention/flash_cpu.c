@@ -15,14 +15,18 @@
  * T−1,…,0, …): a fixed, static assignment whose per-thread totals differ by at most one
  * block's work.
  *
- * bf16: Q, K, V are stored as bf16; each run first widens them to float32 work copies (timed:
- * it is part of the kernel), then computes as above. The reference sees the bf16 values, so the
- * tolerance stays float32's (1e-4): what is checked is the kernel, not bf16's input rounding.
+ * An implementation of attention.softmax (softmax_ops.h): it reads the operation's Q, K, V
+ * and writes its O in place.
+ * bf16: setup stores the operation's Q, K, V (bf16 values) as bf16; each run first widens them
+ * to float32 work copies (timed: it is part of the kernel), then computes as above. The
+ * reference sees the same bf16 values, so the kernel's own error stays float32's (1e-4, which
+ * the tests hold it to) well inside the operation's bf16 bound.
  * decode (decode = 1): one new query per (batch, head) against the N-token cache; the query
  * heads of one KV head (the GQA group) are the rows of one block, so each K/V row read serves
  * the whole group. The K panels are re-packed from the cache in each run, like prefill: decode
  * time includes that pass over K (a kernel reading a pre-packed cache would skip it). */
 #include "kernels/attention/attention.h"
+#include "kernels/attention/softmax_ops.h"
 #include "kernels/attention/flash_cpu.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/cpu_features.h"
@@ -34,8 +38,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-#include "kernels/verify.h"
 
 #if FLASH_BR % FLASH_MR != 0 || FLASH_BC % (2 * FLASH_KP) != 0
 #error "FLASH_BR must be a multiple of FLASH_MR and FLASH_BC of 2*FLASH_KP"
@@ -156,10 +158,10 @@ struct flash_scratch {
 };
 
 struct flash_state {
-    struct attention_inputs in;  /* float32 (bf16-rounded for bf16): what verify reads */
-    struct attention_inputs x;   /* what run computes from: `in` itself for f32, work copies for bf16 */
+    const float *q, *k, *v;      /* what run computes from: the operation's inputs (f32), or the work copies (bf16) */
+    float *wq, *wk, *wv;         /* float32 work copies run widens the bf16 storage into (bf16 cases only) */
     uint16_t *q16, *k16, *v16;   /* bf16 storage of Q, K, V (bf16 cases only) */
-    float *o;                /* [B,H,N,d]; decode: [B,H,1,d] */
+    float *o;                /* the operation's O: [B,H,N,d]; decode: [B,H,1,d] */
     float *kpan;             /* per (b, kv head): [panels][d][FLASH_KP] */
     size_t panels;           /* per (b, kv head), covering whole key blocks */
     int ldo;                 /* d rounded up to 32 floats */
@@ -194,34 +196,19 @@ static struct flash_dims flash_dims_of(const struct kb_shape *s)
     return g;
 }
 
-static double flash_flops(const struct kb_shape *s)
-{
-    return s->decode ? decode_flops(s) : attention_flops(s);
-}
-
-static double flash_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    return s->decode ? decode_bytes(s, t) : attention_min_bytes(s, t);
-}
-
-/* The descriptor's footprint has no thread count: it counts one thread's scratch (about
- * 150 KiB at d = 128); each further thread adds as much again. */
+/* Its workspace beyond the operands: packed K and one thread's scratch (the descriptor's
+ * footprint has no thread count: about 150 KiB at d = 128; each further thread adds as much
+ * again), and for bf16 the bf16 storage and float32 work copies of Q, K, V. */
 static double flash_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     struct kb_shape s = *shape;
     if (s.kv_heads == 0)
         s.kv_heads = s.heads;
     struct flash_dims g = flash_dims_of(&s);
-    double inputs = attention_inputs_bytes(&s), out = (double)round_up(g.out, 16);
-    if (s.decode) { /* Q and O are one row per head; setup draws K, V with a KV-sized Q */
-        struct kb_shape kv = s;
-        kv.heads = kv.kv_heads;
-        inputs = attention_inputs_bytes(&kv) + 4.0 * ((double)s.batch * s.heads * s.head_dim + ATTENTION_INPUT_PAD);
-        out = (double)s.batch * s.heads * s.head_dim;
-    }
-    if (t == KB_DTYPE_BF16) /* bf16 storage plus the float32 work copies */
-        inputs *= 1.5 + 1.0;
-    return inputs + 4.0 * (out + round_up(g.kpan, 16) + g.scratch);
+    double qkv = (double)g.out + 2.0 * s.batch * s.kv_heads * (double)s.seq_len * s.head_dim +
+                 3.0 * ATTENTION_INPUT_PAD;
+    double own = t == KB_DTYPE_BF16 ? qkv * (2.0 + 4.0) : 0; /* bf16 storage plus the float32 work copies */
+    return own + 4.0 * (round_up(g.kpan, 16) + g.scratch);
 }
 
 static void flash_teardown(struct kb_case *c)
@@ -229,13 +216,12 @@ static void flash_teardown(struct kb_case *c)
     struct flash_state *st = c->state;
     if (!st)
         return;
-    if (st->x.q != st->in.q)
-        attention_inputs_free(&st->x);
-    attention_inputs_free(&st->in);
+    free(st->wq);
+    free(st->wk);
+    free(st->wv);
     free(st->q16);
     free(st->k16);
     free(st->v16);
-    free(st->o);
     free(st->kpan);
     free(st->scratch_mem);
     free(st->scratch);
@@ -243,74 +229,50 @@ static void flash_teardown(struct kb_case *c)
     c->state = NULL;
 }
 
-/* Decode draws K and V as prefill does (so they match prefill's for the same seed) with a
- * KV-sized Q that is then replaced by the single query row per head. bf16 rounds the float32
- * draws, keeps the bits, and gives run float32 work copies to widen them into. */
-static int flash_inputs_new(struct flash_state *st, const struct kb_case *c, char *err, size_t errlen)
+/* bf16: the operation's inputs (bf16 values already) stored as bf16, and float32 work copies
+ * for run to widen them into. f32: run reads the operation's inputs. */
+static int flash_inputs(struct flash_state *st, const struct kb_case *c, char *err, size_t errlen)
 {
-    const struct kb_shape *s = &c->shape;
-    struct kb_shape drawn = *s;
-    if (s->decode)
-        drawn.heads = drawn.kv_heads;
-    if (attention_inputs_new(&st->in, &drawn, c->seed, err, errlen) != KB_OK)
-        return KB_ERROR;
-    if (s->decode) {
-        free(st->in.q);
-        st->in.q = decode_query_new(s, c->seed);
-    }
-    const size_t kv = (size_t)s->batch * s->kv_heads * s->seq_len * s->head_dim;
-    const size_t nq = (size_t)s->batch * s->heads * (s->decode ? 1 : s->seq_len) * s->head_dim;
-    st->x = st->in;
-    if (c->dtype == KB_DTYPE_BF16 && st->in.q) {
-        st->q16 = malloc(nq * sizeof *st->q16);
-        st->k16 = malloc(kv * sizeof *st->k16);
-        st->v16 = malloc(kv * sizeof *st->v16);
-        st->x.q = attention_alloc((nq + ATTENTION_INPUT_PAD) * sizeof(float));
-        st->x.k = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
-        st->x.v = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
-        if (!st->q16 || !st->k16 || !st->v16 || !st->x.q || !st->x.k || !st->x.v) {
-            snprintf(err, errlen, "attention.flash@cpu: out of memory for bf16 inputs and their work copies");
-            return KB_ERROR;
-        }
-        float *f[3] = { st->in.q, st->in.k, st->in.v }, *w[3] = { st->x.q, st->x.k, st->x.v };
-        uint16_t *b[3] = { st->q16, st->k16, st->v16 };
-        for (int t = 0; t < 3; t++) {
-            size_t count = t == 0 ? nq : kv;
-            for (size_t i = 0; i < count; i++) {
-                b[t][i] = bf16_from_f32(f[t][i]);
-                f[t][i] = bf16_to_f32(b[t][i]); /* the reference sees the stored values */
-            }
-            memset(w[t] + count, 0, ATTENTION_INPUT_PAD * sizeof(float));
-        }
-    }
-    if (!st->in.q) {
-        snprintf(err, errlen, "attention.flash@cpu: out of memory for the decode query");
+    st->q = kb_input(c, KB_ATTN_Q);
+    st->k = kb_input(c, KB_ATTN_K);
+    st->v = kb_input(c, KB_ATTN_V);
+    if (c->dtype != KB_DTYPE_BF16)
+        return KB_OK;
+    const size_t nq = kb_operands_elems(&c->io, KB_ATTN_Q), kv = kb_operands_elems(&c->io, KB_ATTN_K);
+    st->q16 = malloc(nq * sizeof *st->q16);
+    st->k16 = malloc(kv * sizeof *st->k16);
+    st->v16 = malloc(kv * sizeof *st->v16);
+    st->wq = attention_alloc((nq + ATTENTION_INPUT_PAD) * sizeof(float));
+    st->wk = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
+    st->wv = attention_alloc((kv + ATTENTION_INPUT_PAD) * sizeof(float));
+    if (!st->q16 || !st->k16 || !st->v16 || !st->wq || !st->wk || !st->wv) {
+        snprintf(err, errlen, "attention.flash@cpu: out of memory for bf16 inputs and their work copies");
         return KB_ERROR;
     }
+    const float *f[3] = { st->q, st->k, st->v };
+    float *w[3] = { st->wq, st->wk, st->wv };
+    uint16_t *b[3] = { st->q16, st->k16, st->v16 };
+    for (int t = 0; t < 3; t++) {
+        size_t count = t == 0 ? nq : kv;
+        for (size_t i = 0; i < count; i++)
+            b[t][i] = bf16_from_f32(f[t][i]); /* exact: the operation rounded them to bf16 */
+        memset(w[t] + count, 0, ATTENTION_INPUT_PAD * sizeof(float));
+    }
+    st->q = st->wq;
+    st->k = st->wk;
+    st->v = st->wv;
     return KB_OK;
 }
 
 static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = attention_check_shape(&c->shape, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_F32 && c->dtype != KB_DTYPE_BF16) {
-        snprintf(err, errlen, "attention.flash@cpu: dtype %s not supported (f32, bf16)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
-    if (c->shape.decode != 0 && c->shape.decode != 1) {
-        snprintf(err, errlen, "attention.flash@cpu: decode = %d, must be 0 or 1", c->shape.decode);
-        return KB_UNSUPPORTED;
-    }
     struct flash_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "attention.flash@cpu: out of memory");
         return KB_ERROR;
     }
     c->state = st;
-    if (flash_inputs_new(st, c, err, errlen) != KB_OK) {
+    if (flash_inputs(st, c, err, errlen) != KB_OK) {
         flash_teardown(c);
         return KB_ERROR;
     }
@@ -319,13 +281,13 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
     st->ldo = g.ldo;
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = flash_isa_best();
-    st->o = attention_alloc(g.out * sizeof(float));
+    st->o = kb_output(c, KB_ATTN_O);
     st->kpan = attention_alloc(g.kpan * sizeof(float));
     st->scratch_mem = attention_alloc((size_t)st->nthreads * g.scratch * sizeof(float));
     st->scratch = calloc((size_t)st->nthreads, sizeof *st->scratch);
-    if (!st->o || !st->kpan || !st->scratch_mem || !st->scratch) {
-        snprintf(err, errlen, "attention.flash@cpu: out of memory (%.0f bytes for O, packed K and %d threads' scratch)",
-                 4.0 * ((double)g.out + (double)g.kpan + (double)st->nthreads * g.scratch), st->nthreads);
+    if (!st->kpan || !st->scratch_mem || !st->scratch) {
+        snprintf(err, errlen, "attention.flash@cpu: out of memory (%.0f bytes for packed K and %d threads' scratch)",
+                 4.0 * ((double)g.kpan + (double)st->nthreads * g.scratch), st->nthreads);
         flash_teardown(c);
         return KB_ERROR;
     }
@@ -398,7 +360,7 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
     const float c = (float)(1.4426950408889634 / sqrt((double)d)); /* log2(e)/sqrt(d) */
 
     /* Q rows interleaved FLASH_MR at a time; rows past the end are zeros (discarded later). */
-    const float *q = s->decode ? st->x.q + q_head * d : st->x.q + (q_head * n + q0) * d;
+    const float *q = s->decode ? st->q + q_head * d : st->q + (q_head * n + q0) * d;
     for (int r = 0; r < rows; r++) {
         float *dst = w->qpack + (size_t)(r / FLASH_MR) * d * FLASH_MR + r % FLASH_MR;
         for (int p = 0; p < d; p++)
@@ -411,7 +373,7 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
     }
 
     const float *kpan = st->kpan + kv_head * st->panels * d * FLASH_KP;
-    const float *v = st->x.v + kv_head * n * d;
+    const float *v = st->v + kv_head * n * d;
     const int kend = causal ? q0 + nrows : n;
     for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
         const int keys = n - k0 < FLASH_BC ? n - k0 : FLASH_BC;
@@ -476,17 +438,17 @@ static int flash_run(struct kb_case *c)
         if (st->q16) { /* bf16: widen to the float32 work copies (exact) */
 #pragma omp for schedule(static)
             for (size_t i = 0; i < nq; i++)
-                st->x.q[i] = bf16_to_f32(st->q16[i]);
+                st->wq[i] = bf16_to_f32(st->q16[i]);
 #pragma omp for schedule(static)
             for (size_t i = 0; i < nkv; i++) {
-                st->x.k[i] = bf16_to_f32(st->k16[i]);
-                st->x.v[i] = bf16_to_f32(st->v16[i]);
+                st->wk[i] = bf16_to_f32(st->k16[i]);
+                st->wv[i] = bf16_to_f32(st->v16[i]);
             }
         }
 #pragma omp for schedule(static)
         for (long i = 0; i < kv_panels; i++) {
             long head = i / (long)st->panels, pn = i % (long)st->panels;
-            pack_k_panel(st->x.k + (size_t)head * n * d, n, d, (size_t)pn,
+            pack_k_panel(st->k + (size_t)head * n * d, n, d, (size_t)pn,
                          st->kpan + (size_t)i * d * FLASH_KP);
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */
@@ -508,50 +470,23 @@ static int flash_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* ---- verify, tensors ----------------------------------------------------------------------- */
+/* ---- tensors ------------------------------------------------------------------------------ */
 
-/* Row r of the output in float64: in decode, query head r % H of batch r / H against all N
- * keys; in prefill, row r of [B, H, N, d]. */
-static void flash_row(const void *ctx, const struct kb_shape *s, long r, double *out)
-{
-    const struct flash_state *st = ctx;
-    const int d = s->head_dim, n = s->seq_len;
-    if (s->decode) {
-        size_t kvh = attention_kv_head(s, (size_t)r);
-        struct key_range all = { 0, n };
-        attention_ranges_reference_row(st->in.q + (size_t)r * d, st->in.k + kvh * n * d, st->in.v + kvh * n * d, d,
-                                       &all, 1, out);
-        return;
-    }
-    attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(r / ((long)n * s->heads)), (int)((r / n) % s->heads),
-                            (int)(r % n), out);
-}
-
-static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct flash_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    const long total = (long)s->batch * s->heads * (s->decode ? 1 : s->seq_len);
-    return attention_verify_sampled(s, c->seed, st->o, total, st->nthreads, flash_row, st,
-                                    verify_default_tolerance(KB_DTYPE_F32), acc);
-}
-
+/* bf16 cases: the stored bits of Q, K, V (the operands hold the same values as float32). */
 static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct flash_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->in, out, max);
-    if (s->decode && n > 0)
-        out[0].dims[2] = 1; /* one query token per head */
-    if (st->q16) /* bf16 cases: the stored bits (the manifest names the dtype) */
-        for (int i = 0; i < n; i++) {
-            out[i].dtype = KB_DTYPE_BF16;
-            out[i].data = i == 0 ? (const void *)st->q16 : i == 1 ? (const void *)st->k16 : (const void *)st->v16;
-        }
-    if (n < max) {
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->decode ? 1 : s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
+    if (!st->q16)
+        return 0;
+    const char *names[3] = { "q_bf16", "k_bf16", "v_bf16" };
+    const uint16_t *data[3] = { st->q16, st->k16, st->v16 };
+    int n = 0;
+    for (int i = 0; i < 3 && n < max; i++, n++) {
+        out[n] = c->io.tensor[KB_ATTN_Q + i];
+        out[n].name = names[i];
+        out[n].dtype = KB_DTYPE_BF16;
+        out[n].data = data[i];
+        out[n].is_output = 0;
     }
     return n;
 }
@@ -560,17 +495,14 @@ const struct kb_kernel kb_attention_flash_cpu = {
     .name = "attention.flash",
     .impl = "cpu",
     .description = "tiled softmax attention, online softmax, float32 math on f32 or bf16 inputs, prefill or decode (AVX-512/AVX2/scalar chosen at run time)",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE),
-    .flops = flash_flops,
-    .bytes = flash_bytes,
     .footprint = flash_footprint,
     .setup = flash_setup,
     .run = flash_run,
-    .verify = flash_verify,
     .tensors = flash_tensors,
     .teardown = flash_teardown,
+    .op = &kb_op_attention_softmax,
 };

@@ -1,25 +1,19 @@
 /* flash_cuda.c - attention.flash@cuda.mma and @cuda.wgmma: the kernel descriptors of the
  * tensor-core flash attention (device code in flash_mma.cu, for sm_80 on, and flash_wgmma.cu, for
  * Hopper's sm_90a alone, d = 128). f16 and bf16, d = 64 and 128, causal or not, GQA.
- * Verified on sampled rows against the float64 reference over the same rounded inputs, with
- * verify_default_tolerance's bound for the dtype (f16 5e-3, bf16 2e-2 relative L2): P is
- * rounded to the input dtype before P·V, as in FlashAttention-2. */
+ * Implementations of attention.softmax (softmax_ops.h): setup copies the operation's Q, K, V
+ * (already f16 or bf16 values) to the GPU in the case's dtype, collect copies O back widened
+ * to float32, and the operation verifies it against the float64 reference over the same
+ * inputs, with its bound for the dtype (f16 5e-3, bf16 2e-2 relative L2): P is rounded to the
+ * input dtype before P·V, as in FlashAttention-2. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
-#include "kernels/attention/sparse.h"
+#include "kernels/attention/softmax_ops.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The operation's counts, as attention.flash@cpu reports them (decode-aware although these
- * kernels have no decode mode: every implementation of one name counts alike, tests/test_registry). */
-static double flash_flops(const struct kb_shape *s) { return s->decode ? decode_flops(s) : attention_flops(s); }
-static double flash_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    return s->decode ? decode_bytes(s, t) : attention_min_bytes(s, t);
-}
 
 static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 {
@@ -29,7 +23,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     static const int dims[] = { 64, 128 };
-    int rc = attention_cuda_new(a, &c->shape, c->dtype, c->seed, c->stream, dims, 2, err, errlen);
+    int rc = attention_cuda_upload(a, c, c->dtype, dims, 2, err, errlen);
     if (rc != KB_OK) {
         free(a);
         return rc;
@@ -41,16 +35,7 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
 
 static int flash_run(struct kb_case *c) { return attention_cuda_run(c, flash_cuda_launch, "flash_fwd"); }
 
-static int flash_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    return attention_cuda_verify(c->state, &c->shape, c->seed, acc);
-}
-
-static int flash_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct attention_cuda *a = c->state;
-    return attention_cuda_tensors(a, &c->shape, out, max); /* the inputs as rounded, and O */
-}
+static int flash_collect(struct kb_case *c) { return attention_cuda_collect_o(c->state, c); }
 
 static void flash_teardown(struct kb_case *c)
 {
@@ -66,18 +51,15 @@ const struct kb_kernel kb_attention_flash_cuda = {
     .name = "attention.flash",
     .impl = "cuda.mma",
     .description = "FlashAttention-2 forward on tensor cores (mma.sync), f16/bf16, d = 64 or 128, causal, GQA",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
-    .flops = flash_flops,
-    .bytes = flash_bytes,
-    .footprint = NULL,
     .setup = flash_setup,
     .run = flash_run,
-    .verify = flash_verify,
-    .tensors = flash_tensors,
     .teardown = flash_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = flash_collect,
 };
 
 #ifdef HAVE_SM90A
@@ -99,17 +81,14 @@ const struct kb_kernel kb_attention_flash_wgmma = {
     .name = "attention.flash",
     .impl = "cuda.wgmma",
     .description = "FlashAttention forward on Hopper warpgroup tensor cores (wgmma, sm_90a), f16/bf16, d = 128, causal, GQA",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
-    .flops = flash_flops,
-    .bytes = flash_bytes,
-    .footprint = NULL,
     .setup = flash_wgmma_setup,
     .run = flash_wgmma_run,
-    .verify = flash_verify,
-    .tensors = flash_tensors,
     .teardown = flash_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = flash_collect,
 };
 #endif

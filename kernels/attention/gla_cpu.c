@@ -15,6 +15,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
+#include "kernels/attention/linear_ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,12 +25,11 @@
 #include <omp.h>
 #endif
 
-#include "kernels/verify.h"
-
 struct gla_state {
-    struct attention_inputs in;
-    float *g;  /* [B,H,N,d] log-gates */
-    float *o;  /* [B,H,N,d] */
+    /* the case's operands (not owned) */
+    const float *q, *k, *v;
+    const float *g; /* [B,H,N,d] log-gates */
+    float *o;       /* [B,H,N,d] */
     int chunk; /* C = min(chunk, N) */
     int nthreads;
     size_t scratch_floats;
@@ -69,17 +69,13 @@ static struct gla_scratch scratch_of(const struct gla_state *st, int tid, size_t
     return w;
 }
 
-static double gla_footprint(const struct kb_shape *shape, enum kb_dtype t)
+/* The workspace beyond the operands: the threads' scratch. */
+static double gla_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    struct kb_shape s = *shape;
-    if (s.kv_heads == 0)
-        s.kv_heads = s.heads;
-    double bhnd = (double)s.batch * s.heads * s.seq_len * s.head_dim;
-    size_t c = (size_t)(s.chunk < s.seq_len ? s.chunk : s.seq_len);
-    /* gates and output, plus one thread's scratch (each further thread adds as much) */
-    return attention_inputs_bytes(&s) + 4.0 * (2.0 * bhnd + ATTENTION_INPUT_PAD) +
-           4.0 * (double)scratch_floats_of(c, (size_t)s.head_dim);
+    size_t c = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
+    /* one thread's scratch (each further thread adds as much) */
+    return 4.0 * (double)scratch_floats_of(c, (size_t)s->head_dim);
 }
 
 static void gla_teardown(struct kb_case *c)
@@ -87,9 +83,6 @@ static void gla_teardown(struct kb_case *c)
     struct gla_state *st = c->state;
     if (!st)
         return;
-    attention_inputs_free(&st->in);
-    free(st->g);
-    free(st->o);
     free(st->scratch_mem);
     free(st);
     c->state = NULL;
@@ -97,9 +90,6 @@ static void gla_teardown(struct kb_case *c)
 
 static int gla_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = gla_check_shape(&c->shape, err, errlen);
-    if (rc != KB_OK)
-        return rc;
     if (c->dtype != KB_DTYPE_F32) {
         snprintf(err, errlen, "attention.gla@cpu: dtype %s not supported (f32 only)",
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
@@ -116,15 +106,14 @@ static int gla_setup(struct kb_case *c, char *err, size_t errlen)
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = linear_isa_best();
     st->scratch_floats = scratch_floats_of((size_t)st->chunk, (size_t)s->head_dim);
-    if (attention_inputs_new(&st->in, s, c->seed, err, errlen) != KB_OK) {
-        gla_teardown(c);
-        return KB_ERROR;
-    }
-    st->g = gla_gates_new(s, c->seed);
-    st->o = attention_alloc((size_t)s->batch * s->heads * s->seq_len * s->head_dim * sizeof(float));
+    st->q = kb_input(c, KB_GLA_Q);
+    st->k = kb_input(c, KB_GLA_K);
+    st->v = kb_input(c, KB_GLA_V);
+    st->g = kb_input(c, KB_GLA_G);
+    st->o = kb_output(c, KB_GLA_O);
     st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
-    if (!st->g || !st->o || !st->scratch_mem) {
-        snprintf(err, errlen, "attention.gla@cpu: out of memory for the gates, output and %d threads' scratch",
+    if (!st->scratch_mem) {
+        snprintf(err, errlen, "attention.gla@cpu: out of memory for %d threads' scratch",
                  st->nthreads);
         gla_teardown(c);
         return KB_ERROR;
@@ -148,9 +137,9 @@ static void gla_head(const struct gla_state *st, const struct kb_shape *s, int b
     const struct linear_isa *isa = st->isa;
     const int n = s->seq_len, d = s->head_dim, C = st->chunk, kvh = h / (s->heads / s->kv_heads);
     const size_t qoff = ((size_t)b * s->heads + h) * n * d;
-    const float *q = st->in.q + qoff, *g = st->g + qoff;
-    const float *k = st->in.k + ((size_t)b * s->kv_heads + kvh) * n * d;
-    const float *v = st->in.v + ((size_t)b * s->kv_heads + kvh) * n * d;
+    const float *q = st->q + qoff, *g = st->g + qoff;
+    const float *k = st->k + ((size_t)b * s->kv_heads + kvh) * n * d;
+    const float *v = st->v + ((size_t)b * s->kv_heads + kvh) * n * d;
     float *out = st->o + qoff;
     const float scale = (float)(1.0 / sqrt((double)d));
 
@@ -225,52 +214,19 @@ static int gla_run(struct kb_case *c)
     return KB_OK;
 }
 
-static void gla_row(const void *ctx, const struct kb_shape *s, long r, double *out)
-{
-    const struct gla_state *st = ctx;
-    long head = r / s->seq_len;
-    gla_reference_row(s, st->in.q, st->in.k, st->in.v, st->g, (int)(head / s->heads), (int)(head % s->heads),
-                      (int)(r % s->seq_len), out);
-}
-
-static int gla_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct gla_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    return attention_verify_sampled(s, c->seed, st->o, (long)s->batch * s->heads * s->seq_len, st->nthreads, gla_row,
-                                    st, LINEAR_TOLERANCE_F32, acc);
-}
-
-static int gla_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct gla_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->in, out, max);
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "log_gates", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->g, .is_output = 0 };
-    n = attention_output_tensor(s, st->o, out, n, max);
-    return n;
-}
-
 const struct kb_kernel kb_attention_gla_cpu = {
     .name = "attention.gla",
     .impl = "cpu",
     .description = "gated linear attention, data-dependent per-channel decay, causal, chunkwise; float32 (AVX-512/AVX2/scalar chosen at run time)",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .is_reference = 0,
     .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
             KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_CHUNK) |
             KB_AXIS_BIT(KB_AXIS_INPUT),
-    .flops = gla_flops,
-    .bytes = gla_bytes,
     .footprint = gla_footprint,
     .setup = gla_setup,
     .run = gla_run,
-    .verify = gla_verify,
-    .tensors = gla_tensors,
     .teardown = gla_teardown,
+    .op = &kb_op_attention_gla,
 };

@@ -2,10 +2,10 @@
  * attention on tensor cores (passes in gla_cuda.h, device code in gla_mma.cu). f16 and bf16
  * inputs and gates, float32 gate sums, state and accumulation; d = 64 or 128, chunk 64, GQA.
  *
- * Verification: Q, K, V and the log-gates are drawn in float32 exactly as for
- * attention.gla@cpu, rounded to the dtype on the GPU and the host copies replaced by the
- * rounded values, so the float64 reference (gla_reference_row, on ATTENTION_VERIFY_ROWS
- * sampled rows) measures only the kernel's own error: q̃, k̂, the intra-chunk weights and the
+ * Verification is the operation's (gla_op.c): Q, K, V and the log-gates are drawn in float32
+ * as for attention.gla@cpu and rounded to the dtype's values, so the float64 reference
+ * (gla_reference_row, on ATTENTION_VERIFY_ROWS sampled rows) measures only the kernel's own
+ * error: q̃, k̂, the intra-chunk weights and the
  * prefix state are rounded to the dtype before the tensor cores read them, and O is stored in
  * it. Bound: verify_default_tolerance (relative L2: f16 5e-3, bf16 2e-2). GLA's weights are
  * signed and unnormalised, but every product the kernel rounds is a sum of such terms, so the
@@ -19,15 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/verify.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
+#include "kernels/attention/linear_ops.h"
 
 struct gla_cuda_state {
     struct attention_cuda a;
-    float *gates;   /* host [B,H,N,d] log-gates, rounded to the dtype */
-    void *d_gates;  /* device, in the dtype */
+    void *d_gates;  /* the case's log-gates on the device, in the dtype */
     struct gla_cuda_scratch scr;
 };
 
@@ -49,38 +49,16 @@ static void gla_cuda_teardown(struct kb_case *c)
         cudaFree(st->scr.local);
         cudaFree(st->scr.prefix);
         cudaFree(st->d_gates);
-        free(st->gates);
         attention_cuda_free(&st->a);
         free(st);
     }
     c->state = NULL;
 }
 
-/* The gates onto the GPU in the dtype, and the host copy rounded to match. */
-static cudaError_t upload_gates(struct gla_cuda_state *st, size_t n, enum kb_dtype t, cudaStream_t stream)
-{
-    float *scratch = NULL;
-    cudaError_t e = cudaMalloc(&st->d_gates, n * (size_t)kb_dtype_size(t));
-    if (e == cudaSuccess)
-        e = cudaMalloc((void **)&scratch, n * sizeof *scratch);
-    if (e == cudaSuccess)
-        e = cudaMemcpyAsync(scratch, st->gates, n * sizeof *scratch, cudaMemcpyHostToDevice, stream);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_round(scratch, st->d_gates, n, t, stream);
-    if (e == cudaSuccess)
-        e = cudaMemcpyAsync(st->gates, scratch, n * sizeof *scratch, cudaMemcpyDeviceToHost, stream);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(stream);
-    cudaFree(scratch);
-    return e;
-}
-
 static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
     struct kb_shape *s = &c->shape;
-    int rc = gla_check_shape(s, err, errlen);
-    if (rc != KB_OK)
-        return rc;
+    int rc;
     if (s->chunk != GLA_CUDA_CHUNK) {
         snprintf(err, errlen, "attention.gla@cuda.mma: chunk = %d, the device code is compiled for chunk %d",
                  s->chunk, GLA_CUDA_CHUNK);
@@ -98,27 +76,20 @@ static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     static const int dims[] = { 64, 128 };
-    rc = attention_cuda_new(&st->a, s, c->dtype, c->seed, c->stream, dims, 2, err, errlen);
+    rc = attention_cuda_from_case(&st->a, c, dims, 2, err, errlen);
     if (rc != KB_OK) {
         free(st);
         return rc;
     }
     c->state = st;
     const size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
-    st->gates = gla_gates_new(s, c->seed);
-    if (!st->gates) {
-        snprintf(err, errlen, "attention.gla@cuda.mma: out of memory for the gates");
-        gla_cuda_teardown(c);
-        return KB_ERROR;
-    }
-    cudaError_t e = upload_gates(st, nq, c->dtype, (cudaStream_t)c->stream);
-    if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.gla@cuda.mma: uploading the gates: %s", cudaGetErrorString(e));
+    if (attention_cuda_upload_f32(kb_input(c, KB_GLA_G), nq, c->dtype, &st->d_gates, c->stream, err, errlen) !=
+        KB_OK) {
         gla_cuda_teardown(c);
         return KB_ERROR;
     }
     const size_t states = (size_t)s->batch * s->heads * (size_t)chunks_of(s), d = (size_t)s->head_dim;
-    e = cudaMalloc((void **)&st->scr.local, states * (d + 1) * d * sizeof(float));
+    cudaError_t e = cudaMalloc((void **)&st->scr.local, states * (d + 1) * d * sizeof(float));
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, states * d * d * (size_t)kb_dtype_size(c->dtype));
     if (e != cudaSuccess) {
@@ -141,42 +112,10 @@ static int gla_cuda_run(struct kb_case *c)
     return KB_OK;
 }
 
-static void gla_cuda_row(const void *ctx, const struct kb_shape *s, long r, double *out)
-{
-    const struct gla_cuda_state *st = ctx;
-    long head = r / s->seq_len;
-    gla_reference_row(s, st->a.in.q, st->a.in.k, st->a.in.v, st->gates, (int)(head / s->heads),
-                      (int)(head % s->heads), (int)(r % s->seq_len), out);
-}
-
-/* O back to the host in float32 (widened on the GPU), then the sampled rows against float64. */
-static int gla_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int gla_cuda_collect(struct kb_case *c)
 {
     const struct gla_cuda_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    const long rows = (long)s->batch * s->heads * s->seq_len;
-    float *o = malloc((size_t)rows * s->head_dim * sizeof *o);
-    if (!o || attention_cuda_output(&st->a, s, o) != KB_OK) {
-        free(o);
-        memset(acc, 0, sizeof *acc);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    int rc = attention_verify_sampled(s, c->seed, o, rows, 0, gla_cuda_row, st, verify_default_tolerance(c->dtype), acc);
-    free(o);
-    return rc;
-}
-
-static int gla_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct gla_cuda_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = attention_cuda_tensors(&st->a, s, out, max); /* the inputs as rounded, and O */
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "log_gates", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->seq_len, s->head_dim },
-                                       .data = st->gates, .is_output = 0 };
-    return n;
+    return attention_cuda_collect(c, &st->a, KB_GLA_O);
 }
 
 const struct kb_kernel kb_attention_gla_cuda = {
@@ -184,19 +123,16 @@ const struct kb_kernel kb_attention_gla_cuda = {
     .impl = "cuda.mma",
     .description = "gated linear attention (per-channel data-dependent decay), causal, on tensor cores, chunk-parallel "
                    "(chunk states, a scan, per-chunk outputs with log-space gates); f16/bf16, d = 64 or 128, chunk 64, GQA",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
     .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
             KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_CHUNK) |
             KB_AXIS_BIT(KB_AXIS_INPUT),
-    .flops = gla_flops,
-    .bytes = gla_bytes,
     .footprint = NULL,
     .setup = gla_cuda_setup,
     .run = gla_cuda_run,
-    .verify = gla_cuda_verify,
-    .tensors = gla_cuda_tensors,
     .teardown = gla_cuda_teardown,
+    .op = &kb_op_attention_gla,
+    .collect = gla_cuda_collect,
 };

@@ -41,9 +41,6 @@ static inline int int8_mean_chunks(int n)
 }
 
 extern const struct kb_kernel kb_attention_int8_cpu;
-/* Useful FLOPs and minimum bytes of attention.int8, whatever the implementation (int8_common.c). */
-double int8_attention_flops(const struct kb_shape *s);
-double int8_attention_bytes(const struct kb_shape *s, enum kb_dtype t);
 
 /* Channels padded to a multiple of 4 (the 4-byte groups of the dot-product instructions). */
 static inline int int8_padded_dim(int d)

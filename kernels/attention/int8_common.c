@@ -49,19 +49,3 @@ int32_t int8_dot(const int8_t *a, const int8_t *b, int dq)
         acc += (int64_t)a[c] * b[c];
     return (int32_t)acc;
 }
-
-/* The operation's counts, shared by @cpu and @cuda.* (tests/test_registry checks every
- * implementation of one name counts alike): attention's FLOPs, and as minimum bytes the fused
- * ideal over half-precision Q, K, V, O, the narrowest float inputs an INT8 attention quantizes
- * from on the fly. The CPU kernel reads float32 inputs: its extra traffic is its own cost, not
- * the operation's (before, @cpu counted float32 and @cuda f16, so their GB/s did not compare). */
-double int8_attention_flops(const struct kb_shape *s)
-{
-    return attention_flops(s);
-}
-
-double int8_attention_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return attention_min_bytes(s, KB_DTYPE_F16);
-}

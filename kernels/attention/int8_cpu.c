@@ -6,14 +6,16 @@
  *   (AVX-512 VNNI vpdpbusd, AVX2 maddubs/madd, or scalar), dequantize, online softmax and P·V
  *   in float32 (tile_cpu.c on attention.flash@cpu's micro-kernels). Parallel over tiles.
  *
- * verify does the two checks of a quantized kernel: codes, scales and the int32 scores of the
- * sampled rows against the scalar emulation (exact_checked / exact_mismatches), and the output
- * against float64 attention twice: on the dequantized Q, K (the kernel's own error, bound
- * INT8_KERNEL_TOLERANCE) and on the original float inputs (the accuracy cost of INT8, stored as
- * max_abs_err / rel_l2_err / cosine, bound verify_default_tolerance(i8) = 5e-2). */
+ * An implementation of attention.softmax (softmax_ops.h) at dtype i8: it reads the operation's
+ * Q, K, V (f16 values) and writes its O in place. The operation judges the output against
+ * float64 attention on those inputs (the accuracy cost of INT8, stored as max_abs_err /
+ * rel_l2_err / cosine, bound 5e-2); the kernel's check adds what only it can: codes, scales
+ * and the int32 scores of the sampled rows against the scalar emulation (exact_checked /
+ * exact_mismatches), and the output against float64 attention on the dequantized Q, K (the
+ * kernel's own error, bound INT8_KERNEL_TOLERANCE). */
 #include "kernels/attention/int8.h"
 #include "kernels/attention/attention.h"
-#include "kernels/attention/sparse.h"
+#include "kernels/attention/softmax_ops.h"
 #include "kernels/attention/tile_cpu.h"
 #include "kernels/cpu_features.h"
 
@@ -90,8 +92,8 @@ const struct int8_isa *int8_isa_get(const char *name)
 /* ---- state ----------------------------------------------------------------------------------- */
 
 struct int8_state {
-    struct attention_inputs in;
-    float *o;          /* [B,H,N,d] */
+    const float *q, *k, *v; /* the operation's inputs */
+    float *o;          /* the operation's O [B,H,N,d] */
     int dq, qblocks;   /* padded channels; blocks of INT8_BLOCK tokens per head */
     size_t panels;     /* 16-key panels per KV head */
     int8_t *q8;        /* [B,H,N,dq] (+ TILE_ROWS rows of slack: tiles read whole 6-row groups) */
@@ -113,6 +115,7 @@ static size_t round64(size_t x)
     return (x + 63) / 64 * 64;
 }
 
+/* Its workspace beyond the operands: codes, scales, sums, K's mean, one thread's scratch. */
 static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
@@ -120,11 +123,11 @@ static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
     if (s.kv_heads == 0)
         s.kv_heads = s.heads;
     double dq = int8_padded_dim(s.head_dim), bh = (double)s.batch * s.heads, bhkv = (double)s.batch * s.kv_heads;
-    double out = 4.0 * bh * s.seq_len * s.head_dim, q8 = bh * (s.seq_len + TILE_ROWS) * dq;
+    double q8 = bh * (s.seq_len + TILE_ROWS) * dq;
     double k8 = bhkv * (s.seq_len + INT8_KP) * (dq + 4.0) + 4.0 * bhkv * s.head_dim; /* codes, sums, mean */
     double scales = 4.0 * (bh + bhkv) * (s.seq_len / INT8_BLOCK + 1.0);
     double scratch = 4.0 * (double)(round64(tile_scratch_floats(TILE_ROWS, s.head_dim)) + (size_t)TILE_ROWS * FLASH_BC);
-    return attention_inputs_bytes(&s) + out + q8 + k8 + scales + scratch;
+    return q8 + k8 + scales + scratch;
 }
 
 static void int8_teardown(struct kb_case *c)
@@ -132,8 +135,6 @@ static void int8_teardown(struct kb_case *c)
     struct int8_state *st = c->state;
     if (!st)
         return;
-    attention_inputs_free(&st->in);
-    free(st->o);
     free(st->q8);
     free(st->qscale);
     free(st->kpan);
@@ -147,12 +148,8 @@ static void int8_teardown(struct kb_case *c)
 
 static int int8_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = attention_check_shape(&c->shape, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "attention.int8@cpu: dtype %s not supported (i8: INT8 QK, float32 PV)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+    if (c->shape.decode) {
+        snprintf(err, errlen, "attention.int8@cpu: decode not supported");
         return KB_UNSUPPORTED;
     }
     struct int8_state *st = calloc(1, sizeof *st);
@@ -161,10 +158,10 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = st;
-    if (attention_inputs_new(&st->in, &c->shape, c->seed, err, errlen) != KB_OK) {
-        int8_teardown(c);
-        return KB_ERROR;
-    }
+    st->q = kb_input(c, KB_ATTN_Q);
+    st->k = kb_input(c, KB_ATTN_K);
+    st->v = kb_input(c, KB_ATTN_V);
+    st->o = kb_output(c, KB_ATTN_O);
     const struct kb_shape *s = &c->shape;
     const size_t n = (size_t)s->seq_len, d = (size_t)s->head_dim;
     const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
@@ -176,7 +173,6 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
     st->fisa = flash_isa_best();
     st->isa = int8_isa_get(NULL);
     st->scratch_floats = round64(tile_scratch_floats(TILE_ROWS, s->head_dim)) + (size_t)TILE_ROWS * FLASH_BC;
-    st->o = attention_alloc(bh * n * d * sizeof(float));
     st->q8 = attention_alloc((bh * n + TILE_ROWS) * (size_t)st->dq);
     st->qscale = attention_alloc(bh * st->qblocks * sizeof(float));
     st->kpan = attention_alloc(bhkv * st->panels * INT8_KP * (size_t)st->dq);
@@ -184,7 +180,7 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
     st->ksum = attention_alloc(bhkv * st->panels * INT8_KP * sizeof(int32_t));
     st->kmean = attention_alloc(bhkv * d * sizeof(float));
     st->scratch = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
-    if (!st->o || !st->q8 || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch) {
+    if (!st->q8 || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch) {
         snprintf(err, errlen, "attention.int8@cpu: out of memory for codes, scales and scratch");
         int8_teardown(c);
         return KB_ERROR;
@@ -223,7 +219,7 @@ void int8_cpu_corrupt_code(struct kb_case *c)
 static void quantize_k_head(struct int8_state *st, const struct kb_shape *s, size_t hk, int8_t *rowbuf)
 {
     const int n = s->seq_len, d = s->head_dim, dq = st->dq, d4 = dq / 4;
-    const float *k = st->in.k + hk * n * d;
+    const float *k = st->k + hk * n * d;
     float *mean = st->kmean + hk * d;
     if (st->smooth)
         int8_channel_mean(k, n, d, mean);
@@ -269,7 +265,7 @@ static void int8_tile(const struct int8_state *st, const struct kb_shape *s, siz
     const float *ks = st->kscale + kv_head * st->qblocks;
     const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
     const int32_t *ksum = st->ksum + kv_head * st->panels * INT8_KP;
-    const float *v = st->in.v + kv_head * n * d;
+    const float *v = st->v + kv_head * n * d;
     const int kend = s->causal ? q0 + nrows : n;
     for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
         const int keys = kend - k0 < FLASH_BC ? kend - k0 : FLASH_BC;
@@ -309,7 +305,7 @@ static int int8_run(struct kb_case *c)
             long head = task / st->qblocks;
             int qb = (int)(task % st->qblocks), t0 = qb * INT8_BLOCK;
             int rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
-            st->qscale[task] = int8_quantize_block(st->in.q + ((size_t)head * n + t0) * d, rows, d, NULL,
+            st->qscale[task] = int8_quantize_block(st->q + ((size_t)head * n + t0) * d, rows, d, NULL,
                                                    st->q8 + ((size_t)head * n + t0) * st->dq);
         }
         /* causal tiles cost in proportion to their index: hand them out dynamically, last first */
@@ -355,13 +351,13 @@ static int emulate(const struct int8_state *st, const struct kb_shape *s, struct
         for (int qb = 0; qb < st->qblocks; qb++) {
             int t0 = qb * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             e->qscale[h * st->qblocks + qb] =
-                int8_quantize_block(st->in.q + (h * n + t0) * d, rows, d, NULL, e->q8 + (h * n + t0) * dq);
+                int8_quantize_block(st->q + (h * n + t0) * d, rows, d, NULL, e->q8 + (h * n + t0) * dq);
         }
     for (size_t h = 0; h < bhkv; h++) {
-        int8_channel_mean(st->in.k + h * n * d, n, d, mean);
+        int8_channel_mean(st->k + h * n * d, n, d, mean);
         for (int kb = 0; kb < st->qblocks; kb++) {
             int t0 = kb * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
-            e->kscale[h * st->qblocks + kb] = int8_quantize_block(st->in.k + (h * n + t0) * d, rows, d,
+            e->kscale[h * st->qblocks + kb] = int8_quantize_block(st->k + (h * n + t0) * d, rows, d,
                                                                   st->smooth ? mean : NULL, e->k8 + (h * n + t0) * dq);
         }
     }
@@ -445,24 +441,24 @@ static void dequantized_reference_row(const struct int8_state *st, const struct 
         double p = exp(sj - mx);
         sum += p;
         for (int c = 0; c < d; c++)
-            out[c] += p * st->in.v[(kv_head * n + j) * d + c];
+            out[c] += p * st->v[(kv_head * n + j) * d + c];
     }
     for (int c = 0; c < d; c++)
         out[c] /= sum;
 }
 
-static int int8_verify(struct kb_case *c, struct kb_accuracy *acc)
+/* The implementation's own checks (the operation has judged the output against float64
+ * attention on the inputs): the codes, scales and sampled int32 scores bit for bit, and the
+ * sampled rows within INT8_KERNEL_TOLERANCE of float64 attention on the dequantized Q, K. */
+static int int8_check(const struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct int8_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     const int n = s->seq_len, d = s->head_dim;
     const long total = (long)s->batch * s->heads * n;
-    memset(acc, 0, sizeof *acc);
-    acc->rows_total = total;
-    acc->rel_l2_err = INFINITY;
     struct emulated e = { 0 };
     long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * 2 * sizeof *ref);
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * d * sizeof *ref);
     int8_t *qtile = malloc((size_t)FLASH_MR * st->dq);
     int32_t *sacc = malloc((size_t)FLASH_MR * FLASH_BC * sizeof *sacc);
     if (!rows || !ref || !qtile || !sacc || emulate(st, s, &e) != 0) {
@@ -471,6 +467,7 @@ static int int8_verify(struct kb_case *c, struct kb_accuracy *acc)
         free(qtile);
         free(sacc);
         emulated_free(&e);
+        acc->passed = 0;
         return KB_ERROR;
     }
     long checked = 0, bad = compare_codes(st, s, &e, &checked);
@@ -481,30 +478,20 @@ static int int8_verify(struct kb_case *c, struct kb_accuracy *acc)
     }
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
     for (long t = 0; t < nrows; t++) {
-        long row = rows[t], q_head = row / n;
-        int i = (int)(row % n);
-        int keys = s->causal ? i + 1 : n;
-        dequantized_reference_row(st, s, &e, row, keys, ref + (size_t)t * 2 * d);
-        attention_reference_row(s, st->in.q, st->in.k, st->in.v, (int)(q_head / s->heads), (int)(q_head % s->heads),
-                                i, ref + (size_t)t * 2 * d + d);
+        int i = (int)(rows[t] % n);
+        dequantized_reference_row(st, s, &e, rows[t], s->causal ? i + 1 : n, ref + (size_t)t * d);
     }
-    struct verify_acc kernel_err, cost;
+    struct verify_acc kernel_err;
     verify_begin(&kernel_err);
-    verify_begin(&cost);
     for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++) {
-            double got = st->o[(size_t)rows[t] * d + j];
-            verify_add(&kernel_err, got, ref[(size_t)t * 2 * d + j]);
-            verify_add(&cost, got, ref[(size_t)t * 2 * d + d + j]);
-        }
+        for (int j = 0; j < d; j++)
+            verify_add(&kernel_err, st->o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
     struct kb_accuracy kacc;
     verify_finish(&kernel_err, INT8_KERNEL_TOLERANCE, &kacc);
-    verify_finish(&cost, verify_default_tolerance(KB_DTYPE_I8), acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
     acc->exact_checked = checked;
     acc->exact_mismatches = bad;
-    acc->passed = acc->passed && kacc.passed && bad == 0;
+    if (!kacc.passed || bad != 0)
+        acc->passed = 0;
     free(rows);
     free(ref);
     free(qtile);
@@ -517,12 +504,11 @@ static int int8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct int8_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->in, out, max);
+    int n = 0;
     if (n < max)
         out[n++] = (struct kb_tensor){ .name = "q_i8", .dtype = KB_DTYPE_I8, .ndim = 4,
                                        .dims = { s->batch, s->heads, s->seq_len, st->dq },
                                        .data = st->q8, .is_output = 1 };
-    n = attention_output_tensor(s, st->o, out, n, max);
     return n;
 }
 
@@ -530,15 +516,14 @@ const struct kb_kernel kb_attention_int8_cpu = {
     .name = "attention.int8",
     .impl = "cpu",
     .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, int32 QK (VNNI/AVX2/scalar), float32 softmax and PV",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
-    .flops = int8_attention_flops,
-    .bytes = int8_attention_bytes,
     .footprint = int8_footprint,
     .setup = int8_setup,
     .run = int8_run,
-    .verify = int8_verify,
     .tensors = int8_tensors,
     .teardown = int8_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .check = int8_check,
 };

@@ -9,22 +9,24 @@
  *   cuda.wgmma  int8_wgmma.cu, Hopper's wgmma m64n128k32 s8 (sm_90a builds, compute capability
  *               9.0 only, d = 128).
  *
- * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Q, K, V are drawn in
- * float32 like every attention kernel's, rounded to f16 on the GPU (the host copies too, so the
- * references see the same values); V, P and O are f16. causal or not, d = 64 or 128, GQA.
+ * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Implementations of
+ * attention.softmax (softmax_ops.h): the operation's Q, K, V are f16 values at i8, copied to
+ * the GPU as f16 (exactly); V, P and O are f16. causal or not, d = 64 or 128, GQA.
  *
- * verify does the two checks of a quantized kernel:
- *   exact     the kernel's codes and scales (copied back) against the host emulation
- *             (int8_channel_mean, int8_quantize_block of int8_common.c) over every head, bit
- *             for bit: exact_checked / exact_mismatches;
- *   accuracy  the sampled output rows against float64 attention twice: on the kernel's own
- *             dequantized Q, K (its own error: f16 P and O, bound INT8_CUDA_KERNEL_TOLERANCE)
- *             and on the f16 inputs (the cost of INT8, stored as max_abs_err / rel_l2_err /
- *             cosine, bound verify_default_tolerance(i8) = 5e-2).
- * The int32 Q·Kᵀ values themselves stay in registers; a wrong one shows in the first bound. */
+ * The two checks of a quantized kernel:
+ *   accuracy  (the operation's verify) the sampled output rows against float64 attention on
+ *             the f16 inputs: the cost of INT8, stored as max_abs_err / rel_l2_err / cosine,
+ *             bound 5e-2;
+ *   exact     (the kernel's check) its codes and scales (copied back) against the host
+ *             emulation (int8_channel_mean, int8_quantize_block of int8_common.c) over every
+ *             head, bit for bit (exact_checked / exact_mismatches), and the sampled rows
+ *             against float64 attention on its own dequantized Q, K (its own error: f16 P and
+ *             O, bound INT8_CUDA_KERNEL_TOLERANCE).
+ * The int32 Q·Kᵀ values themselves stay in registers; a wrong one shows in the last bound. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/int8.h"
+#include "kernels/attention/softmax_ops.h"
 
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -75,18 +77,14 @@ static void int8_cuda_teardown(struct kb_case *c)
 static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const char *impl, int8_attend_fn attend,
                            const char *attend_name)
 {
-    if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "attention.int8@%s: dtype %s not supported (i8: INT8 QK, f16 PV)", impl,
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
+    (void)impl;
     struct int8_cuda *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
     static const int dims[] = { 64, 128 };
-    int rc = attention_cuda_new(&st->a, &c->shape, KB_DTYPE_F16, c->seed, c->stream, dims, 2, err, errlen);
+    int rc = attention_cuda_upload(&st->a, c, KB_DTYPE_F16, dims, 2, err, errlen); /* exact: f16 values */
     if (rc != KB_OK) {
         free(st);
         return rc;
@@ -188,9 +186,11 @@ static int codes_download(const struct int8_cuda *st, const struct kb_shape *s, 
     return e == cudaSuccess ? 0 : -1;
 }
 
-/* The recipe on the host, from the (f16-rounded) inputs: int8_common.c's definition. */
-static int emulate(const struct int8_cuda *st, const struct kb_shape *s, struct codes *x)
+/* The recipe on the host, from the operation's (f16) inputs: int8_common.c's definition. */
+static int emulate(const struct int8_cuda *st, const struct kb_case *c, struct codes *x)
 {
+    const struct kb_shape *s = &c->shape;
+    const float *q = kb_input(c, KB_ATTN_Q), *k = kb_input(c, KB_ATTN_K);
     const int n = s->seq_len, d = s->head_dim;
     const size_t bh = (size_t)s->batch * s->heads, bhkv = (size_t)s->batch * s->kv_heads;
     float *mean = malloc((size_t)d * sizeof *mean);
@@ -200,14 +200,14 @@ static int emulate(const struct int8_cuda *st, const struct kb_shape *s, struct 
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->qscale[h * st->blocks + b] =
-                int8_quantize_block(st->a.in.q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
+                int8_quantize_block(q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
         }
     for (size_t h = 0; h < bhkv; h++) {
-        int8_channel_mean(st->a.in.k + h * n * d, n, d, mean);
+        int8_channel_mean(k + h * n * d, n, d, mean);
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->kscale[h * st->blocks + b] =
-                int8_quantize_block(st->a.in.k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
+                int8_quantize_block(k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
         }
     }
     free(mean);
@@ -233,15 +233,15 @@ static long count_mismatches(const struct kb_shape *s, int blocks, const struct 
 }
 
 /* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K). */
-static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const struct codes *x, long row,
-                            double *out)
+static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const float *vin,
+                            const struct codes *x, long row, double *out)
 {
     const int n = s->seq_len, d = s->head_dim, i = (int)(row % n), keys = s->causal ? i + 1 : n;
     const long q_head = row / n;
     const size_t kv_head = attention_kv_head(s, (size_t)q_head);
     const double sq = x->qscale[(size_t)q_head * st->blocks + i / INT8_BLOCK], scale = 1.0 / sqrt((double)d);
     const int8_t *qr = x->q8 + (size_t)row * d, *k = x->k8 + kv_head * n * d;
-    const float *ks = x->kscale + kv_head * st->blocks, *v = st->a.in.v + kv_head * n * d;
+    const float *ks = x->kscale + kv_head * st->blocks, *v = vin + kv_head * n * d;
     double *score = malloc((size_t)keys * sizeof *score), mx = -INFINITY, sum = 0;
     for (int c = 0; c < d; c++)
         out[c] = NAN;
@@ -264,86 +264,74 @@ static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s
     free(score);
 }
 
-/* The verdict on the downloaded output o and codes `got`, against the emulation `want`. */
-static void judge(const struct int8_cuda *st, const struct kb_shape *s, uint64_t seed, const float *o,
-                  const struct codes *got, const struct codes *want, long *rows, double *ref, struct kb_accuracy *acc)
+/* The bit-exact verdict on the downloaded codes `got` against the emulation `want`, and the
+ * operation's O (collected) against float64 attention on the kernel's dequantized Q, K. */
+static void judge(const struct int8_cuda *st, const struct kb_case *c, const struct codes *got,
+                  const struct codes *want, long *rows, double *ref, struct kb_accuracy *acc)
 {
+    const struct kb_shape *s = &c->shape;
     const int n = s->seq_len, d = s->head_dim;
     const long total = (long)s->batch * s->heads * n;
+    const float *o = c->io.tensor[KB_ATTN_O].data, *v = kb_input(c, KB_ATTN_V);
     long checked = 0, bad = count_mismatches(s, st->blocks, got, want, &checked);
-    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, seed, rows);
+    long nrows = verify_sample_rows(total, ATTENTION_VERIFY_ROWS, c->seed, rows);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (long t = 0; t < nrows; t++) {
-        long row = rows[t], q_head = row / n;
-        dequantized_row(st, s, got, row, ref + (size_t)t * 2 * d);
-        attention_reference_row(s, st->a.in.q, st->a.in.k, st->a.in.v, (int)(q_head / s->heads),
-                                (int)(q_head % s->heads), (int)(row % n), ref + (size_t)t * 2 * d + d);
-    }
-    struct verify_acc kernel_err, cost;
-    verify_begin(&kernel_err);
-    verify_begin(&cost);
     for (long t = 0; t < nrows; t++)
-        for (int j = 0; j < d; j++) {
-            double v = o[(size_t)rows[t] * d + j];
-            verify_add(&kernel_err, v, ref[(size_t)t * 2 * d + j]);
-            verify_add(&cost, v, ref[(size_t)t * 2 * d + d + j]);
-        }
+        dequantized_row(st, s, v, got, rows[t], ref + (size_t)t * d);
+    struct verify_acc kernel_err;
+    verify_begin(&kernel_err);
+    for (long t = 0; t < nrows; t++)
+        for (int j = 0; j < d; j++)
+            verify_add(&kernel_err, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
     struct kb_accuracy kacc;
     verify_finish(&kernel_err, INT8_CUDA_KERNEL_TOLERANCE, &kacc);
-    verify_finish(&cost, verify_default_tolerance(KB_DTYPE_I8), acc);
-    acc->rows_checked = nrows;
-    acc->rows_total = total;
     acc->exact_checked = checked;
     acc->exact_mismatches = bad;
-    acc->passed = acc->passed && kacc.passed && bad == 0;
+    if (!kacc.passed || bad != 0)
+        acc->passed = 0;
 }
 
-static int int8_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int int8_cuda_check(const struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct int8_cuda *st = c->state;
     const struct kb_shape *s = &c->shape;
-    memset(acc, 0, sizeof *acc);
-    acc->rows_total = (long)s->batch * s->heads * s->seq_len;
-    acc->rel_l2_err = INFINITY;
     struct codes got = { 0 }, want = { 0 };
     long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * s->head_dim * 2 * sizeof *ref);
-    float *o = malloc(q_elems(s) * sizeof *o);
-    int ok = rows && ref && o && codes_alloc(&got, s, st->blocks) == 0 && codes_alloc(&want, s, st->blocks) == 0 &&
-             attention_cuda_output(&st->a, s, o) == KB_OK && codes_download(st, s, &got) == 0 &&
-             emulate(st, s, &want) == 0;
+    double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * s->head_dim * sizeof *ref);
+    /* collect has waited for the stream: the codes and scales are the last run's */
+    int ok = rows && ref && codes_alloc(&got, s, st->blocks) == 0 && codes_alloc(&want, s, st->blocks) == 0 &&
+             codes_download(st, s, &got) == 0 && emulate(st, c, &want) == 0;
     if (ok)
-        judge(st, s, c->seed, o, &got, &want, rows, ref, acc);
+        judge(st, c, &got, &want, rows, ref, acc);
+    else
+        acc->passed = 0;
     codes_free(&got);
     codes_free(&want);
     free(rows);
     free(ref);
-    free(o);
     return ok ? KB_OK : KB_ERROR;
 }
 
-static int int8_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+static int int8_cuda_collect(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
-    return attention_cuda_tensors(&st->a, &c->shape, out, max); /* the inputs as rounded, and O */
+    return attention_cuda_collect_o(&st->a, c);
 }
 
 const struct kb_kernel kb_attention_int8_cuda = {
     .name = "attention.int8",
     .impl = "cuda.mma",
     .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, QK on INT8 tensor cores (mma.sync s8), f32 softmax, f16 PV",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
-    .flops = int8_attention_flops,
-    .bytes = int8_attention_bytes,
-    .footprint = NULL,
     .setup = int8_cuda_setup,
     .run = int8_cuda_run,
-    .verify = int8_cuda_verify,
-    .tensors = int8_cuda_tensors,
     .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
 };
 
 #ifdef HAVE_SM90A
@@ -361,17 +349,15 @@ const struct kb_kernel kb_attention_int8_wgmma = {
     .name = "attention.int8",
     .impl = "cuda.wgmma",
     .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, QK on Hopper INT8 wgmma (sm_90a, d = 128), f32 softmax, f16 PV",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
-    .flops = int8_attention_flops,
-    .bytes = int8_attention_bytes,
-    .footprint = NULL,
     .setup = int8_wgmma_setup,
     .run = int8_cuda_run,
-    .verify = int8_cuda_verify,
-    .tensors = int8_cuda_tensors,
     .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
 };
 #endif

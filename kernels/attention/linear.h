@@ -93,13 +93,10 @@ void linear_reference_rows(const struct kb_shape *s, const float *q, const float
 void linear_reference_recurrent(const struct kb_shape *s, const float *q, const float *k,
                                 const float *v, int b, int h, double *out);
 
-/* verify() of attention.linear kernels: compares o (laid out [B,H,N,d], [B,H,1,d] in decode)
- * with linear_reference_row on the rows verify_sample_rows(rows, ATTENTION_VERIFY_ROWS, seed)
- * picks (every (b, h) in decode), with LINEAR_TOLERANCE_F32. */
-int linear_verify_output(const struct kb_shape *s, const struct attention_inputs *in,
-                         const float *o, uint64_t seed, int threads, struct kb_accuracy *acc);
-/* The same judged against tol: the 16-bit GPU kernels' per-dtype bound
- * (verify_default_tolerance), the reference computed over their rounded inputs. */
+/* attention.linear's verification (linear_op.c): compares o (laid out [B,H,N,d], [B,H,1,d] in
+ * decode) with linear_reference_rows on the rows verify_sample_rows(rows, ATTENTION_VERIFY_ROWS,
+ * seed) picks (every (b, h) in decode), judged against tol (LINEAR_TOLERANCE_F32 for float32,
+ * verify_default_tolerance for the 16-bit dtypes, whose inputs the operation rounded). */
 int linear_verify_output_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
                              uint64_t seed, int threads, double tol, struct kb_accuracy *acc);
 

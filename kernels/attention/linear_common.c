@@ -317,12 +317,6 @@ void gla_reference_recurrent(const struct kb_shape *s, const float *q, const flo
     free(st);
 }
 
-int linear_verify_output(const struct kb_shape *s, const struct attention_inputs *in,
-                         const float *o, uint64_t seed, int threads, struct kb_accuracy *acc)
-{
-    return linear_verify_output_tol(s, in, o, seed, threads, LINEAR_TOLERANCE_F32, acc);
-}
-
 int linear_verify_output_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
                              uint64_t seed, int threads, double tol, struct kb_accuracy *acc)
 {

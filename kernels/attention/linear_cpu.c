@@ -25,6 +25,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
+#include "kernels/attention/linear_ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -45,10 +46,10 @@ struct linear_scratch {
 };
 
 struct linear_state {
-    struct attention_inputs in; /* N tokens; N + 1 in decode */
+    struct attention_inputs in; /* the case's Q, K, V (not owned): N tokens; N + 1 in decode */
     int n_in;                   /* tokens in the inputs */
     int chunk;                  /* C = min(chunk, N) */
-    float *o;                   /* [B,H,N,d]; [B,H,1,d] in decode */
+    float *o;                   /* the case's output (not owned): [B,H,N,d]; [B,H,1,d] in decode */
     float *decay_pow;           /* [H][C + 1]: λ_h^m, all 1 without decay */
     float *state_in, *state_out; /* decode: [B,H][(d + 1)·d]: S rows then z */
     int nthreads;
@@ -256,30 +257,15 @@ static void decode_head(const struct linear_isa *isa, const struct head_view *hv
 
 /* ---- descriptor functions ------------------------------------------------------------------ */
 
-/* The shape with kv_heads filled, and the tokens the inputs hold. */
-static struct kb_shape effective(const struct kb_shape *shape, int *n_in)
-{
-    struct kb_shape s = *shape;
-    if (s.kv_heads == 0)
-        s.kv_heads = s.heads;
-    *n_in = s.seq_len + (s.decode ? 1 : 0);
-    return s;
-}
-
+/* The workspace beyond the operands: decay table, decode states and the threads' scratch. */
 static double linear_cpu_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
-    int n_in;
-    struct kb_shape s = effective(shape, &n_in);
-    struct kb_shape in = s;
-    in.seq_len = n_in;
-    double bhd = (double)s.batch * s.heads * s.head_dim;
-    size_t chunk = (size_t)(s.chunk < s.seq_len ? s.chunk : s.seq_len);
-    double out = s.decode ? bhd : bhd * s.seq_len;
-    double states = s.decode ? 2.0 * (double)s.batch * s.heads * (s.head_dim + 1.0) * s.head_dim : 0;
+    const struct kb_shape *s = shape;
+    size_t chunk = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
+    double states = s->decode ? 2.0 * (double)s->batch * s->heads * (s->head_dim + 1.0) * s->head_dim : 0;
     /* one thread's scratch; each further thread adds as much again */
-    return attention_inputs_bytes(&in) +
-           4.0 * (out + states + (double)s.heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s.head_dim));
+    return 4.0 * (states + (double)s->heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s->head_dim));
 }
 
 static void linear_cpu_teardown(struct kb_case *c)
@@ -287,8 +273,6 @@ static void linear_cpu_teardown(struct kb_case *c)
     struct linear_state *st = c->state;
     if (!st)
         return;
-    attention_inputs_free(&st->in);
-    free(st->o);
     free(st->decay_pow);
     free(st->state_in);
     free(st->state_out);
@@ -299,6 +283,7 @@ static void linear_cpu_teardown(struct kb_case *c)
 
 static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
 {
+    /* the operation accepts chunk 0 (unset); this algorithm needs a chunk */
     int rc = linear_check_shape(&c->shape, err, errlen);
     if (rc != KB_OK)
         return rc;
@@ -315,26 +300,23 @@ static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = st;
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim, bh = (size_t)s->batch * s->heads;
-    struct kb_shape in_shape = effective(s, &st->n_in);
+    st->n_in = s->seq_len + (s->decode ? 1 : 0);
     st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = linear_isa_best();
     st->scratch_floats = scratch_floats_of((size_t)st->chunk, d);
-    in_shape.seq_len = st->n_in;
-    if (attention_inputs_new(&st->in, &in_shape, c->seed, err, errlen) != KB_OK) {
-        linear_cpu_teardown(c);
-        return KB_ERROR;
-    }
-    size_t out = s->decode ? bh * d : bh * (size_t)s->seq_len * d;
-    st->o = attention_alloc(out * sizeof(float));
+    /* the kernels only read Q, K, V; attention_inputs is the family's (non-const) view */
+    st->in = (struct attention_inputs){ .q = (float *)kb_input(c, KB_LIN_Q), .k = (float *)kb_input(c, KB_LIN_K),
+                                        .v = (float *)kb_input(c, KB_LIN_V) };
+    st->o = kb_output(c, KB_LIN_O);
     st->decay_pow = attention_alloc((size_t)s->heads * (st->chunk + 1) * sizeof(float));
     st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
     if (s->decode) {
         st->state_in = attention_alloc(bh * (d + 1) * d * sizeof(float));
         st->state_out = attention_alloc(bh * (d + 1) * d * sizeof(float));
     }
-    if (!st->o || !st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
-        snprintf(err, errlen, "attention.linear@cpu: out of memory for the output, states and %d threads' scratch",
+    if (!st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
+        snprintf(err, errlen, "attention.linear@cpu: out of memory for the states and %d threads' scratch",
                  st->nthreads);
         linear_cpu_teardown(c);
         return KB_ERROR;
@@ -399,21 +381,15 @@ static int linear_cpu_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* ---- verify, tensors ----------------------------------------------------------------------- */
+/* ---- tensors ----------------------------------------------------------------------------- */
 
-static int linear_cpu_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct linear_state *st = c->state;
-    return linear_verify_output(&c->shape, &st->in, st->o, c->seed, st->nthreads, acc);
-}
-
+/* Decode's own buffers beyond the operands: the state of the N cached tokens it built in setup
+ * and the state after the step. */
 static int linear_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct linear_state *st = c->state;
     const struct kb_shape *s = &c->shape;
-    struct kb_shape in_shape = *s;
-    in_shape.seq_len = st->n_in;
-    int n = attention_input_tensors(&in_shape, &st->in, out, max);
+    int n = 0;
     if (s->decode && n + 1 < max) {
         out[n++] = (struct kb_tensor){ .name = "state", .dtype = KB_DTYPE_F32, .ndim = 4,
                                        .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
@@ -422,10 +398,6 @@ static int linear_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, in
                                        .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
                                        .data = st->state_out, .is_output = 1 };
     }
-    if (n < max)
-        out[n++] = (struct kb_tensor){ .name = "o", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->decode ? 1 : s->seq_len, s->head_dim },
-                                       .data = st->o, .is_output = 1 };
     return n;
 }
 
@@ -433,18 +405,15 @@ const struct kb_kernel kb_attention_linear_cpu = {
     .name = "attention.linear",
     .impl = "cpu",
     .description = "linear attention φ(Q)(φ(K)ᵀV)/normaliser: non-causal, causal chunked with per-head decay, decode step; float32 (AVX-512/AVX2/scalar chosen at run time)",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_CHUNK) | KB_AXIS_BIT(KB_AXIS_FEATURE) |
             KB_AXIS_BIT(KB_AXIS_DECAY) | KB_AXIS_BIT(KB_AXIS_DECODE),
-    .flops = linear_flops,
-    .bytes = linear_bytes,
     .footprint = linear_cpu_footprint,
     .setup = linear_cpu_setup,
     .run = linear_cpu_run,
-    .verify = linear_cpu_verify,
     .tensors = linear_cpu_tensors,
     .teardown = linear_cpu_teardown,
+    .op = &kb_op_attention_linear,
 };

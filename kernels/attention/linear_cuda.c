@@ -3,9 +3,9 @@
  * f16 and bf16 inputs, float32 state and accumulation, d = 64 or 128, chunk 64, causal with or
  * without decay, non-causal, GQA, both feature maps; no decode step (that stays on the CPU).
  *
- * Verification: the inputs are rounded to the dtype on the GPU and the host copies replaced by
- * the rounded values (attention_cuda.h), so the float64 reference (linear_reference_rows, on
- * ATTENTION_VERIFY_ROWS sampled rows) measures only the kernel's own error: φ(Q), φ(K), the
+ * Verification is the operation's (linear_op.c): its inputs hold values already rounded to the
+ * dtype, so the float64 reference (linear_reference_rows, on ATTENTION_VERIFY_ROWS sampled
+ * rows) measures only the kernel's own error: φ(Q), φ(K), the
  * intra-chunk weights and the prefix state are rounded to the dtype before the tensor cores
  * read them, and O is stored in it. Bound: verify_default_tolerance (relative L2: f16 5e-3,
  * bf16 2e-2); o_i is a weighted mean with non-negative weights, so those roundings give about
@@ -18,10 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/verify.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
+#include "kernels/attention/linear_ops.h"
 
 struct linear_cuda_state {
     struct attention_cuda a;
@@ -39,8 +40,9 @@ double linear_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
     return states * (4.0 * (d + 1) * d + kb_dtype_size(t) * d * d + 4.0 * d);
 }
 
-/* Device memory: Q, K, V and O in dtype and the chunk states (the scaling-transnormer claim
- * compares it with attention.linear@cuda.naive's N×N matrices). */
+/* Its own memory beyond the operands, on the device: Q, K, V and O in dtype and the chunk
+ * states (the scaling-transnormer claim compares it with attention.linear@cuda.naive's N×N
+ * matrices). */
 static double linear_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
@@ -64,9 +66,7 @@ static void linear_cuda_teardown(struct kb_case *c)
 static int linear_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
     struct kb_shape *s = &c->shape;
-    int rc = linear_check_shape(s, err, errlen);
-    if (rc != KB_OK)
-        return rc;
+    int rc;
     if (s->decode) {
         snprintf(err, errlen, "attention.linear@cuda.mma: no decode step on the GPU (attention.linear@cpu has one)");
         return KB_UNSUPPORTED;
@@ -87,7 +87,7 @@ static int linear_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     static const int dims[] = { 64, 128 };
-    rc = attention_cuda_new(&st->a, s, c->dtype, c->seed, c->stream, dims, 2, err, errlen);
+    rc = attention_cuda_from_case(&st->a, c, dims, 2, err, errlen);
     if (rc != KB_OK) {
         free(st);
         return rc;
@@ -119,35 +119,10 @@ static int linear_cuda_run(struct kb_case *c)
     return KB_OK;
 }
 
-int linear_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                              enum kb_dtype t, struct kb_accuracy *acc)
-{
-    float *o = malloc((size_t)s->batch * s->heads * s->seq_len * s->head_dim * sizeof *o);
-    if (!o || attention_cuda_output(a, s, o) != KB_OK) {
-        free(o);
-        memset(acc, 0, sizeof *acc);
-        acc->rel_l2_err = INFINITY;
-        return KB_ERROR;
-    }
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_num_procs();
-#endif
-    int rc = linear_verify_output_tol(s, &a->in, o, seed, threads, verify_default_tolerance(t), acc);
-    free(o);
-    return rc;
-}
-
-static int linear_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int linear_cuda_collect(struct kb_case *c)
 {
     const struct linear_cuda_state *st = c->state;
-    return linear_cuda_verify_output(&st->a, &c->shape, c->seed, c->dtype, acc);
-}
-
-static int linear_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct linear_cuda_state *st = c->state;
-    return attention_cuda_tensors(&st->a, &c->shape, out, max); /* the inputs as rounded, and O */
+    return attention_cuda_collect(c, &st->a, KB_LIN_O);
 }
 
 const struct kb_kernel kb_attention_linear_cuda = {
@@ -155,17 +130,14 @@ const struct kb_kernel kb_attention_linear_cuda = {
     .impl = "cuda.mma",
     .description = "linear attention φ(Q)(φ(K)ᵀV)/normaliser on tensor cores, chunk-parallel (chunk states, a scan, "
                    "per-chunk outputs): causal with per-head decay or not, non-causal; f16/bf16, d = 64 or 128, GQA",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_CHUNK) | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
-    .flops = linear_flops,
-    .bytes = linear_bytes,
     .footprint = linear_cuda_footprint,
     .setup = linear_cuda_setup,
     .run = linear_cuda_run,
-    .verify = linear_cuda_verify,
-    .tensors = linear_cuda_tensors,
     .teardown = linear_cuda_teardown,
+    .op = &kb_op_attention_linear,
+    .collect = linear_cuda_collect,
 };

@@ -18,8 +18,6 @@
 
 #include "kernels/kernel.h"
 
-struct attention_cuda; /* attention_cuda.h */
-
 extern const struct kb_kernel kb_attention_linear_cuda;
 
 /* The chunk length the device code is compiled for. */
@@ -34,11 +32,6 @@ struct linear_cuda_scratch {
 
 /* Bytes of that scratch: nc = ceil(N / C) chunks per head. */
 double linear_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);
-/* O of a CUDA linear-attention case back on the host, its sampled rows against the float64
- * reference (linear_verify_output_tol) with the dtype's bound; shared by @cuda.mma and
- * @cuda.naive. KB_OK, or KB_ERROR when O cannot be read back. */
-int linear_cuda_verify_output(const struct attention_cuda *a, const struct kb_shape *s, uint64_t seed,
-                              enum kb_dtype t, struct kb_accuracy *acc);
 
 /* Enqueues the three passes on stream: q [B,H,N,d], k and v [B,H_kv,N,d], o [B,H,N,d], all in
  * dtype t (f16 or bf16); d = 64 or 128. Returns a cudaError_t (0 = success). */

@@ -9,6 +9,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
+#include "kernels/attention/linear_ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,8 +20,8 @@
 #endif
 
 struct naive_state {
-    struct attention_inputs in;
-    float *o;           /* [B,H,N,d] */
+    struct attention_inputs in; /* the case's Q, K, V (not owned) */
+    float *o;           /* the case's output [B,H,N,d] (not owned) */
     float *decay_pow;   /* [H][N]: λ_h^m */
     int nthreads;
     size_t scratch_floats;
@@ -33,16 +34,13 @@ static size_t scratch_floats_of(size_t n, size_t d)
     return 2 * attention_round16(n * d) + attention_round16(n * n) + attention_round16(n);
 }
 
-static double naive_footprint(const struct kb_shape *shape, enum kb_dtype t)
+/* The workspace beyond the operands: the decay table and the threads' N×N scratch. */
+static double naive_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    struct kb_shape s = *shape;
-    if (s.kv_heads == 0)
-        s.kv_heads = s.heads;
-    double n = s.seq_len, d = s.head_dim, h = s.heads;
+    double n = s->seq_len, d = s->head_dim, h = s->heads;
     /* one thread's scratch (the N×N matrix dominates); each further thread adds as much */
-    return attention_inputs_bytes(&s) +
-           4.0 * (s.batch * h * n * d + h * n + (double)scratch_floats_of((size_t)n, (size_t)d));
+    return 4.0 * (h * n + (double)scratch_floats_of((size_t)n, (size_t)d));
 }
 
 static void naive_teardown(struct kb_case *c)
@@ -50,8 +48,6 @@ static void naive_teardown(struct kb_case *c)
     struct naive_state *st = c->state;
     if (!st)
         return;
-    attention_inputs_free(&st->in);
-    free(st->o);
     free(st->decay_pow);
     free(st->scratch_mem);
     free(st);
@@ -60,14 +56,11 @@ static void naive_teardown(struct kb_case *c)
 
 static int naive_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    /* chunk and decode are not axes of this kernel (they stay 0): check the rest */
-    struct kb_shape checked = c->shape;
-    checked.chunk = 1;
-    checked.decode = 0;
-    int rc = linear_check_shape(&checked, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    c->shape.kv_heads = checked.kv_heads;
+    /* the operation checked the shape; decode is not an axis of this kernel (it stays 0) */
+    if (c->shape.decode) {
+        snprintf(err, errlen, "attention.linear@cpu.naive: no decode step (attention.linear@cpu has one)");
+        return KB_UNSUPPORTED;
+    }
     if (c->dtype != KB_DTYPE_F32) {
         snprintf(err, errlen, "attention.linear@cpu.naive: dtype %s not supported (f32 only)",
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
@@ -88,14 +81,13 @@ static int naive_setup(struct kb_case *c, char *err, size_t errlen)
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = linear_isa_best();
     st->scratch_floats = scratch_floats_of(n, d);
-    if (attention_inputs_new(&st->in, s, c->seed, err, errlen) != KB_OK) {
-        naive_teardown(c);
-        return KB_ERROR;
-    }
-    st->o = attention_alloc((size_t)s->batch * s->heads * n * d * sizeof(float));
+    /* the kernel only reads Q, K, V; attention_inputs is the family's (non-const) view */
+    st->in = (struct attention_inputs){ .q = (float *)kb_input(c, KB_LIN_Q), .k = (float *)kb_input(c, KB_LIN_K),
+                                        .v = (float *)kb_input(c, KB_LIN_V) };
+    st->o = kb_output(c, KB_LIN_O);
     st->decay_pow = attention_alloc((size_t)s->heads * n * sizeof(float));
     st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
-    if (!st->o || !st->decay_pow || !st->scratch_mem) {
+    if (!st->decay_pow || !st->scratch_mem) {
         snprintf(err, errlen, "attention.linear@cpu.naive: out of memory (%d threads × %.0f bytes of N×N scratch)",
                  st->nthreads, 4.0 * (double)st->scratch_floats);
         naive_teardown(c);
@@ -175,36 +167,17 @@ static int naive_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int naive_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct naive_state *st = c->state;
-    return linear_verify_output(&c->shape, &st->in, st->o, c->seed, st->nthreads, acc);
-}
-
-static int naive_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct naive_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->in, out, max);
-    n = attention_output_tensor(s, st->o, out, n, max);
-    return n;
-}
-
 const struct kb_kernel kb_attention_linear_naive = {
     .name = "attention.linear",
     .impl = "cpu.naive",
     .description = "linear attention, masked-quadratic form ((φ(Q)φ(K)ᵀ)⊙D)V with the N×N matrix materialised: the naive baseline",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
-    .flops = linear_flops, /* the operation's count (linear.h), not the N×N form's work */
-    .bytes = linear_bytes,
     .footprint = naive_footprint,
     .setup = naive_setup,
     .run = naive_run,
-    .verify = naive_verify,
-    .tensors = naive_tensors,
     .teardown = naive_teardown,
+    .op = &kb_op_attention_linear, /* credited the operation's FLOPs, not the N×N form's work */
 };

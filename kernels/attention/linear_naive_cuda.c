@@ -6,12 +6,12 @@
  * attention.linear@cpu.naive does per head: one kernel writes A, one reads it back for the
  * outputs and normalisers (naive_cuda.cu). Time and memory grow as N²; a case whose A would
  * take more than a quarter of the free device memory is refused, saying how much it needs.
- * f16/bf16 inputs (rounded on the GPU, attention_cuda.h), float32 arithmetic, any d, GQA, both
+ * f16/bf16 inputs (the operation's, already rounded), float32 arithmetic, any d, GQA, both
  * feature maps, decay; no chunk axis (it has no chunks) and no decode step.
  *
- * Verification as attention.linear@cuda.mma: linear_verify_output_tol on ATTENTION_VERIFY_ROWS
- * sampled rows against the float64 masked-quadratic reference over the same rounded inputs,
- * with verify_default_tolerance's bound for the dtype (f16 5e-3, bf16 2e-2 relative L2; only
+ * Verification is the operation's (linear_op.c), as for every implementation: sampled rows
+ * against the float64 masked-quadratic reference over the same rounded inputs, with
+ * verify_default_tolerance's bound for the dtype (f16 5e-3, bf16 2e-2 relative L2; only
  * O's final rounding to 16 bits and float32 sums enter). */
 #include "kernels/attention/naive_cuda.h"
 
@@ -22,9 +22,10 @@
 #include <string.h>
 
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/gpu/device_memory.h"
 #include "kernels/attention/linear.h"
-#include "kernels/attention/linear_cuda.h"
+#include "kernels/attention/linear_ops.h"
 
 struct linear_naive_cuda_state {
     struct attention_cuda a;
@@ -32,8 +33,9 @@ struct linear_naive_cuda_state {
     float *decay_pow; /* device [H][N]: λ_h^m in float32, as the CPU naive kernel's table */
 };
 
-/* Device memory: Q, K, V and O in dtype, the N×N matrices and the decay table (what the
- * scaling-transnormer claim compares with the chunked kernel's footprint). */
+/* Its own memory beyond the operands, on the device: Q, K, V and O in dtype, the N×N matrices
+ * and the decay table (what the scaling-transnormer claim compares with the chunked kernel's
+ * footprint). */
 static double linear_naive_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads, n = s->seq_len;
@@ -72,16 +74,13 @@ static int scores_fit(const struct kb_shape *s, char *err, size_t errlen)
 
 static int linear_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    /* chunk and decode are not axes of this kernel (they stay 0): check the rest */
-    struct kb_shape checked = c->shape;
-    checked.chunk = 1;
-    checked.decode = 0;
-    int rc = linear_check_shape(&checked, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    c->shape.kv_heads = checked.kv_heads;
+    /* the operation checked the shape; decode is not an axis of this kernel (it stays 0) */
+    if (c->shape.decode) {
+        snprintf(err, errlen, "attention.linear@cuda.naive: no decode step (attention.linear@cpu has one)");
+        return KB_UNSUPPORTED;
+    }
     const struct kb_shape *s = &c->shape;
-    rc = scores_fit(s, err, errlen);
+    int rc = scores_fit(s, err, errlen);
     if (rc != KB_OK)
         return rc;
     struct linear_naive_cuda_state *st = calloc(1, sizeof *st);
@@ -89,7 +88,7 @@ static int linear_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
-    rc = attention_cuda_new(&st->a, &c->shape, c->dtype, c->seed, c->stream, NULL, 0, err, errlen);
+    rc = attention_cuda_from_case(&st->a, c, NULL, 0, err, errlen);
     if (rc != KB_OK) {
         free(st);
         return rc;
@@ -136,16 +135,10 @@ static int linear_naive_cuda_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int linear_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int linear_naive_cuda_collect(struct kb_case *c)
 {
     const struct linear_naive_cuda_state *st = c->state;
-    return linear_cuda_verify_output(&st->a, &c->shape, c->seed, c->dtype, acc);
-}
-
-static int linear_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct linear_naive_cuda_state *st = c->state;
-    return attention_cuda_tensors(&st->a, &c->shape, out, max); /* the inputs as rounded, and O */
+    return attention_cuda_collect(c, &st->a, KB_LIN_O);
 }
 
 const struct kb_kernel kb_attention_linear_cuda_naive = {
@@ -153,17 +146,14 @@ const struct kb_kernel kb_attention_linear_cuda_naive = {
     .impl = "cuda.naive",
     .description = "linear attention, masked-quadratic form ((φ(Q)φ(K)ᵀ)⊙D)V with the N×N matrices in GPU memory: the "
                    "naive GPU baseline; f16/bf16 inputs, f32 math, no tensor cores",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_FEATURE) | KB_AXIS_BIT(KB_AXIS_DECAY),
-    .flops = linear_flops, /* the operation's count (linear.h), not the N×N form's work */
-    .bytes = linear_bytes,
     .footprint = linear_naive_cuda_footprint,
     .setup = linear_naive_cuda_setup,
     .run = linear_naive_cuda_run,
-    .verify = linear_naive_cuda_verify,
-    .tensors = linear_naive_cuda_tensors,
     .teardown = linear_naive_cuda_teardown,
+    .op = &kb_op_attention_linear, /* credited the operation's FLOPs, not the N×N form's work */
+    .collect = linear_naive_cuda_collect,
 };

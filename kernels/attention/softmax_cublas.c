@@ -4,8 +4,12 @@
  * O = P·V by a second batched GEMM. It moves the N×N score matrix through memory twice, which
  * is what fused flash attention avoids; causal cases still compute the full S (the mask is
  * applied in the softmax), as an unfused implementation does. GQA through the pointer arrays:
- * query head h reads key/value head h / (H / H_kv). */
+ * query head h reads key/value head h / (H / H_kv).
+ * An implementation of attention.softmax (softmax_ops.h): setup copies the operation's Q, K, V
+ * (f16 or bf16 values) to the GPU, collect copies O back; the operation's counts are the
+ * compulsory ones (the score matrix's trips through memory are this implementation's cost). */
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/softmax_ops.h"
 #include "kernels/gpu/device_memory.h"
 
 #include <cublas_v2.h>
@@ -23,15 +27,6 @@ struct softmax_cublas {
     void **sp, **pp, **op;
 };
 
-static double softmax_flops(const struct kb_shape *s) { return attention_flops(s); }
-
-/* The score matrix goes out and back in float32 and the probabilities out and in in 16-bit. */
-static double softmax_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    double bhnn = (double)s->batch * s->heads * s->seq_len * (double)s->seq_len;
-    return attention_min_bytes(s, t) + bhnn * (4.0 + 4.0 + 2.0 * kb_dtype_size(t));
-}
-
 static void softmax_teardown(struct kb_case *c)
 {
     struct softmax_cublas *x = c->state;
@@ -48,13 +43,10 @@ static void softmax_teardown(struct kb_case *c)
 
 static int softmax_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    struct kb_shape *s = &c->shape;
-    int rc = attention_check_shape(s, err, errlen);
-    if (rc != KB_OK)
-        return rc;
+    const struct kb_shape *s = &c->shape;
     long bh = (long)s->batch * s->heads;
     double score_bytes = 4.0 * bh * (double)s->seq_len * s->seq_len;
-    rc = gpu_memory_fits(score_bytes, 0.85, "the score matrix", err, errlen);
+    int rc = gpu_memory_fits(score_bytes, 0.85, "the score matrix", err, errlen);
     if (rc != KB_OK)
         return rc;
     struct softmax_cublas *x = calloc(1, sizeof *x);
@@ -62,7 +54,7 @@ static int softmax_setup(struct kb_case *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
-    rc = attention_cuda_new(&x->a, s, c->dtype, c->seed, c->stream, NULL, 0, err, errlen);
+    rc = attention_cuda_upload(&x->a, c, c->dtype, NULL, 0, err, errlen);
     if (rc != KB_OK) {
         free(x);
         return rc;
@@ -143,30 +135,22 @@ static int softmax_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int softmax_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int softmax_collect(struct kb_case *c)
 {
     struct softmax_cublas *x = c->state;
-    return attention_cuda_verify(&x->a, &c->shape, c->seed, acc);
-}
-
-static int softmax_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct softmax_cublas *x = c->state;
-    return attention_cuda_tensors(&x->a, &c->shape, out, max); /* the inputs as rounded, and O */
+    return attention_cuda_collect_o(&x->a, c);
 }
 
 const struct kb_kernel kb_attention_softmax_cublas = {
     .name = "attention.softmax",
     .impl = "cuda.cublas",
     .description = "unfused: cuBLAS batched Q Kt (f32 scores), a softmax kernel, cuBLAS batched P V; f16/bf16, GQA",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .flops = softmax_flops,
-    .bytes = softmax_bytes,
     .setup = softmax_setup,
     .run = softmax_run,
-    .verify = softmax_verify,
-    .tensors = softmax_tensors,
     .teardown = softmax_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = softmax_collect,
 };

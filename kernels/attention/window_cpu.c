@@ -11,6 +11,7 @@
  */
 #include "kernels/attention/attention.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/attention/sparse_ops.h"
 #include "kernels/attention/tile_cpu.h"
 
 #include <math.h>
@@ -21,10 +22,8 @@
 #include <omp.h>
 #endif
 
-#include "kernels/verify.h"
-
 struct window_state {
-    struct attention_inputs in;
+    const float *q, *k, *v; /* the case's operands (not owned) */
     float *o;       /* [B,H,N,d] */
     float *kpan;    /* fused: per (b, kv head) ceil(N/16) panels [d][16] */
     size_t panels;  /* per head */
@@ -34,16 +33,14 @@ struct window_state {
     const struct flash_isa *isa;
 };
 
-static double window_footprint(const struct kb_shape *shape, enum kb_dtype t)
+/* The workspace beyond the operands: packed K (the fused kernel's) and one thread's scratch. */
+static double window_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    struct kb_shape s = *shape;
-    if (s.kv_heads == 0)
-        s.kv_heads = s.heads;
-    double out = (double)s.batch * s.heads * s.seq_len * s.head_dim;
-    double kpan = (double)s.batch * s.kv_heads * ((s.seq_len + 15) / 16) * 16.0 * s.head_dim;
-    return attention_inputs_bytes(&s) + 4.0 * (out + kpan) +
-           4.0 * (double)(attention_round16((size_t)FLASH_BR * s.head_dim) + tile_scratch_floats(FLASH_BR, s.head_dim));
+    double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
+    double kpan = (double)s->batch * kvh * ((s->seq_len + 15) / 16) * 16.0 * s->head_dim;
+    return 4.0 * kpan +
+           4.0 * (double)(attention_round16((size_t)FLASH_BR * s->head_dim) + tile_scratch_floats(FLASH_BR, s->head_dim));
 }
 
 static void window_teardown(struct kb_case *c)
@@ -51,8 +48,6 @@ static void window_teardown(struct kb_case *c)
     struct window_state *st = c->state;
     if (!st)
         return;
-    attention_inputs_free(&st->in);
-    free(st->o);
     free(st->kpan);
     free(st->scratch);
     free(st);
@@ -61,11 +56,6 @@ static void window_teardown(struct kb_case *c)
 
 static int window_setup_common(struct kb_case *c, int fused, char *err, size_t errlen)
 {
-    int rc = attention_check_shape(&c->shape, err, errlen);
-    if (rc == KB_OK)
-        rc = window_check_shape(&c->shape, err, errlen);
-    if (rc != KB_OK)
-        return rc;
     if (c->dtype != KB_DTYPE_F32) {
         snprintf(err, errlen, "attention.window: dtype %s not supported (f32 only)",
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
@@ -77,10 +67,10 @@ static int window_setup_common(struct kb_case *c, int fused, char *err, size_t e
         return KB_ERROR;
     }
     c->state = st;
-    if (attention_inputs_new(&st->in, &c->shape, c->seed, err, errlen) != KB_OK) {
-        window_teardown(c);
-        return KB_ERROR;
-    }
+    st->q = kb_input(c, KB_WIN_Q);
+    st->k = kb_input(c, KB_WIN_K);
+    st->v = kb_input(c, KB_WIN_V);
+    st->o = kb_output(c, KB_WIN_O);
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim;
     st->nthreads = c->threads > 0 ? c->threads : 1;
@@ -88,12 +78,11 @@ static int window_setup_common(struct kb_case *c, int fused, char *err, size_t e
     st->panels = ((size_t)s->seq_len + FLASH_KP - 1) / FLASH_KP;
     st->scratch_floats = fused ? attention_round16(FLASH_BR * d) + tile_scratch_floats(FLASH_BR, (int)d)
                                : attention_round16((size_t)(s->window < s->seq_len ? s->window : s->seq_len));
-    st->o = attention_alloc((size_t)s->batch * s->heads * s->seq_len * d * sizeof(float));
     st->scratch = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
     if (fused)
         st->kpan = attention_alloc((size_t)s->batch * s->kv_heads * st->panels * d * FLASH_KP * sizeof(float));
-    if (!st->o || !st->scratch || (fused && !st->kpan)) {
-        snprintf(err, errlen, "attention.window: out of memory for O, packed K and scratch");
+    if (!st->scratch || (fused && !st->kpan)) {
+        snprintf(err, errlen, "attention.window: out of memory for packed K and scratch");
         window_teardown(c);
         return KB_ERROR;
     }
@@ -123,14 +112,14 @@ static void window_tile(const struct window_state *st, const struct kb_shape *s,
     float *qpack = scratch;
     struct tile t;
     tile_bind(&t, st->isa, d, FLASH_BR, scratch + attention_round16((size_t)FLASH_BR * d));
-    tile_pack_q(st->in.q + (q_head * n + q0) * d, nrows, rows, d, qpack);
+    tile_pack_q(st->q + (q_head * n + q0) * d, nrows, rows, d, qpack);
     tile_begin(&t, rows);
     for (int r = 0; r < rows; r++) {
         t.lo[r] = r < nrows ? window_first_key(q0 + r, w) : 0;
         t.hi[r] = r < nrows ? q0 + r + 1 : 0; /* padding rows see nothing */
     }
     const float *kpan = st->kpan + kv_head * st->panels * d * FLASH_KP;
-    const float *v = st->in.v + kv_head * n * d;
+    const float *v = st->v + kv_head * n * d;
     const int kend = q0 + nrows;
     for (int k0 = window_first_key(q0, w) / FLASH_KP * FLASH_KP; k0 < kend; k0 += FLASH_BC) {
         const int keys = kend - k0 < FLASH_BC ? kend - k0 : FLASH_BC;
@@ -153,7 +142,7 @@ static int window_run(struct kb_case *c)
     {
 #pragma omp for schedule(static)
         for (long hk = 0; hk < heads_kv; hk++)
-            tile_pack_k(st->in.k + (size_t)hk * n * d, n, d, st->kpan + (size_t)hk * st->panels * d * FLASH_KP);
+            tile_pack_k(st->k + (size_t)hk * n * d, n, d, st->kpan + (size_t)hk * st->panels * d * FLASH_KP);
         /* every tile costs about the same (W + FLASH_BR keys) except the first W/FLASH_BR */
 #pragma omp for schedule(dynamic, 1)
         for (long task = 0; task < tasks; task++) {
@@ -173,8 +162,8 @@ static void window_naive_row(const struct window_state *st, const struct kb_shap
     const long q_head = row / n;
     const int i = (int)(row % n);
     const size_t kv_head = attention_kv_head(s, (size_t)q_head);
-    const float *q = st->in.q + (size_t)row * d;
-    const float *k = st->in.k + kv_head * n * d, *v = st->in.v + kv_head * n * d;
+    const float *q = st->q + (size_t)row * d;
+    const float *k = st->k + kv_head * n * d, *v = st->v + kv_head * n * d;
     const int j0 = window_first_key(i, s->window), keys = i + 1 - j0;
     const float scale = 1.0f / sqrtf((float)d);
     float mx = -INFINITY;
@@ -210,70 +199,30 @@ static int window_naive_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* ---- verify, tensors ------------------------------------------------------------------------- */
-
-/* Row `row` of the output: softmax attention over the W latest keys, in float64. */
-static void window_row(const void *ctx, const struct kb_shape *s, long row, double *out)
-{
-    const struct window_state *st = ctx;
-    const int n = s->seq_len, d = s->head_dim;
-    long q_head = row / n;
-    int i = (int)(row % n);
-    size_t kv_head = attention_kv_head(s, (size_t)q_head);
-    struct key_range range = { window_first_key(i, s->window), i + 1 };
-    attention_ranges_reference_row(st->in.q + (size_t)row * d, st->in.k + kv_head * n * d, st->in.v + kv_head * n * d,
-                                   d, &range, 1, out);
-}
-
-static int window_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct window_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    return attention_verify_sampled(s, c->seed, st->o, (long)s->batch * s->heads * s->seq_len, st->nthreads,
-                                    window_row, st, verify_default_tolerance(KB_DTYPE_F32), acc);
-}
-
-static int window_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct window_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = attention_input_tensors(s, &st->in, out, max);
-    n = attention_output_tensor(s, st->o, out, n, max);
-    return n;
-}
-
 const struct kb_kernel kb_attention_window_cpu = {
     .name = "attention.window",
     .impl = "cpu",
     .description = "causal sliding-window attention (W latest keys), fused tiles + online softmax, float32 (AVX-512/AVX2/scalar)",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .axes = WINDOW_AXES,
-    .flops = window_flops,
-    .bytes = window_bytes,
     .footprint = window_footprint,
     .setup = window_setup,
     .run = window_run,
-    .verify = window_verify,
-    .tensors = window_tensors,
     .teardown = window_teardown,
+    .op = &kb_op_attention_window,
 };
 
 const struct kb_kernel kb_attention_window_naive = {
     .name = "attention.window",
     .impl = "cpu.naive",
     .description = "causal sliding-window attention, naive baseline: per query a scalar score loop, softmax, P·V",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .axes = WINDOW_AXES,
-    .flops = window_flops,
-    .bytes = window_bytes,
     .footprint = window_footprint,
     .setup = window_naive_setup,
     .run = window_naive_run,
-    .verify = window_verify,
-    .tensors = window_tensors,
     .teardown = window_teardown,
+    .op = &kb_op_attention_window,
 };

@@ -3,9 +3,9 @@
  * measures its fused kernel against, on the GPU: a thread block per query row, a scalar score
  * loop over the window's keys into shared memory, the softmax, then P·V (naive_cuda.cu). The
  * GPU twin of attention.window@cpu.naive and the baseline of attention.window@cuda.mma.
- * f16 and bf16 inputs (rounded on the GPU, attention_cuda.h), float32 arithmetic, any d, GQA.
- * Verified exactly as attention.window@cuda.mma: sampled rows against the float64 window
- * reference over the same rounded inputs, verify_default_tolerance's bound for the dtype
+ * f16 and bf16 inputs (the operation's, already rounded), float32 arithmetic, any d, GQA.
+ * Verified by the operation (window_op.c) as every implementation: sampled rows against the
+ * float64 window reference over the same rounded inputs, verify_default_tolerance's bound for the dtype
  * (f16 5e-3, bf16 2e-2 relative L2; here only O's final rounding to 16 bits enters). */
 #include "kernels/attention/naive_cuda.h"
 
@@ -14,7 +14,9 @@
 #include <stdlib.h>
 
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/attention/sparse_ops.h"
 
 /* The score row lives in shared memory: refuse a window the device cannot hold there. The
  * kernel's own static shared memory (two reductions of 4 floats) is left room for. */
@@ -53,11 +55,7 @@ static void window_naive_cuda_teardown(struct kb_case *c)
 static int window_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
     int optin = 0;
-    int rc = attention_check_shape(&c->shape, err, errlen);
-    if (rc == KB_OK)
-        rc = window_check_shape(&c->shape, err, errlen);
-    if (rc == KB_OK)
-        rc = window_naive_fits(&c->shape, &optin, err, errlen);
+    int rc = window_naive_fits(&c->shape, &optin, err, errlen);
     if (rc != KB_OK)
         return rc;
     struct attention_cuda *a = calloc(1, sizeof *a);
@@ -65,7 +63,7 @@ static int window_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
-    rc = attention_cuda_new(a, &c->shape, c->dtype, c->seed, c->stream, NULL, 0, err, errlen);
+    rc = attention_cuda_from_case(a, c, NULL, 0, err, errlen);
     if (rc != KB_OK) {
         free(a);
         return rc;
@@ -89,17 +87,10 @@ static int window_naive_cuda_run(struct kb_case *c)
     return attention_cuda_run(c, window_naive_cuda_launch, "window_naive");
 }
 
-
-
-static int window_naive_cuda_verify(struct kb_case *c, struct kb_accuracy *acc)
+/* O back to the host, into the case's output. */
+static int window_naive_cuda_collect(struct kb_case *c)
 {
-    return window_cuda_verify_output(c->state, &c->shape, c->seed, c->dtype, acc);
-}
-
-static int window_naive_cuda_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    struct attention_cuda *a = c->state;
-    return attention_cuda_tensors(a, &c->shape, out, max); /* the inputs as rounded, and O */
+    return attention_cuda_collect(c, c->state, KB_WIN_O);
 }
 
 const struct kb_kernel kb_attention_window_cuda_naive = {
@@ -107,17 +98,14 @@ const struct kb_kernel kb_attention_window_cuda_naive = {
     .impl = "cuda.naive",
     .description = "causal sliding-window attention, naive GPU baseline: a block per query, scalar score loop into "
                    "shared memory, softmax, P·V; f16/bf16 inputs, f32 math, no tensor cores",
-    .family = KB_FAMILY_ATTENTION,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
-    .flops = window_flops,
-    .bytes = window_bytes,
     .footprint = NULL,
     .setup = window_naive_cuda_setup,
     .run = window_naive_cuda_run,
-    .verify = window_naive_cuda_verify,
-    .tensors = window_naive_cuda_tensors,
     .teardown = window_naive_cuda_teardown,
     .axes = WINDOW_AXES,
+    .op = &kb_op_attention_window,
+    .collect = window_naive_cuda_collect,
 };

@@ -1,39 +1,25 @@
-/* gemm_cublas.c - gemm.dense@cuda.cublas: C[M,N] = A[M,K]·W[N,K]ᵀ through cublasGemmEx, f16 and
- * bf16 with float32 accumulation (tensor cores), f32 in full float32 (no TF32).
+/* gemm_cublas.c - gemm.dense@cuda.cublas: the operation gemm (kernels/gemm/gemm_ops.h) at f32,
+ * f16 and bf16 through cublasGemmEx, C[M,N] = A[M,K]·W[N,K]ᵀ: f16 and bf16 with float32
+ * accumulation (tensor cores), f32 in full float32 (no TF32).
  *
- * Inputs come from the case's input distribution, are rounded to the dtype on the GPU, and the
- * host keeps the rounded values; verify compares GEMM_VERIFY_POINTS sampled elements of C with
- * float64 dot products over those values (the whole output would cost a CPU GEMM). */
+ * The operation makes the inputs in the dtype (f16/bf16 already rounded on the host) and judges
+ * Y; setup uploads them as they are (with input rotation), collect copies C back into Y. */
 #include "kernels/gemm/gemm.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "datasets/generate.h"
-#include "kernels/verify.h"
-#include "kernels/attention/attention_cuda.h"
+#include "kernels/gemm/gemm_ops.h"
 #include "kernels/gpu/input_copies.h"
 #include "kernels/gpu/device_memory.h"
 
-#define GEMM_VERIFY_POINTS 4096
-
 struct gemm_state {
-    float *a, *w;         /* host, rounded to dtype */
     void *da, *dw, *dc;   /* device, in dtype */
     struct input_copies a_copies, w_copies; /* rotated in cold-cache runs */
     cublasHandle_t blas;
 };
-
-double gemm_flops(const struct kb_shape *s) { return 2.0 * s->m * (double)s->n * s->k; }
-
-double gemm_min_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    return kb_dtype_size(t) * ((double)s->m * s->k + (double)s->n * s->k + (double)s->m * s->n);
-}
 
 static cudaDataType_t cuda_type(enum kb_dtype t)
 {
@@ -44,32 +30,6 @@ static int fail_cuda(cudaError_t e, const char *doing, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s: %s (%s)", doing, cudaGetErrorString(e), cudaGetErrorName(e));
     return KB_ERROR;
-}
-
-/* Device copy of host x (float32) in dtype t; x is replaced by the rounded values. */
-static int to_device(float *x, size_t n, enum kb_dtype t, void **dst, cudaStream_t st, char *err, size_t errlen)
-{
-    cudaError_t e = cudaMalloc(dst, n * (size_t)kb_dtype_size(t));
-    if (e != cudaSuccess)
-        return fail_cuda(e, "cudaMalloc", err, errlen);
-    if (t == KB_DTYPE_F32) {
-        e = cudaMemcpyAsync(*dst, x, n * sizeof *x, cudaMemcpyHostToDevice, st);
-    } else {
-        float *tmp = NULL;
-        e = cudaMalloc((void **)&tmp, n * sizeof *tmp);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(tmp, x, n * sizeof *x, cudaMemcpyHostToDevice, st);
-        if (e == cudaSuccess)
-            e = (cudaError_t)attention_cuda_round(tmp, *dst, n, t, st);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(x, tmp, n * sizeof *x, cudaMemcpyDeviceToHost, st);
-        if (e == cudaSuccess)
-            e = cudaStreamSynchronize(st);
-        cudaFree(tmp);
-    }
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(st);
-    return e == cudaSuccess ? KB_OK : fail_cuda(e, "uploading the inputs", err, errlen);
 }
 
 static void gemm_teardown(struct kb_case *c)
@@ -84,8 +44,6 @@ static void gemm_teardown(struct kb_case *c)
     cudaFree(g->da);
     cudaFree(g->dw);
     cudaFree(g->dc);
-    free(g->a);
-    free(g->w);
     free(g);
     c->state = NULL;
 }
@@ -93,13 +51,9 @@ static void gemm_teardown(struct kb_case *c)
 static int gemm_setup(struct kb_case *c, char *err, size_t errlen)
 {
     const struct kb_shape *s = &c->shape;
-    if (s->m < 1 || s->n < 1 || s->k < 1) {
-        snprintf(err, errlen, "gemm: M, N and K must be at least 1 (M=%d N=%d K=%d)", s->m, s->n, s->k);
-        return KB_UNSUPPORTED;
-    }
-    size_t mk = (size_t)s->m * s->k, nk = (size_t)s->n * s->k, mn = (size_t)s->m * s->n;
-    double need = kb_dtype_size(c->dtype) * (double)(mk + nk + mn) + 4.0 * (double)(mk > nk ? mk : nk);
-    int fits = gpu_memory_fits(need, 0.9, "gemm.dense@cuda.cublas", err, errlen);
+    const size_t es = (size_t)kb_dtype_size(c->dtype);
+    const size_t mk = (size_t)s->m * s->k * es, nk = (size_t)s->n * s->k * es, mn = (size_t)s->m * s->n * es;
+    int fits = gpu_memory_fits((double)(mk + nk + mn), 0.9, "gemm.dense@cuda.cublas", err, errlen);
     if (fits != KB_OK)
         return fits;
     struct gemm_state *g = calloc(1, sizeof *g);
@@ -108,30 +62,24 @@ static int gemm_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = g;
-    g->a = malloc(mk * sizeof *g->a);
-    g->w = malloc(nk * sizeof *g->w);
-    if (!g->a || !g->w) {
-        snprintf(err, errlen, "gemm: out of host memory for A and W");
-        gemm_teardown(c);
-        return KB_ERROR;
-    }
-    gen_fill_input_f32(g->a, (size_t)s->m, (size_t)s->k, c->seed ^ 0xA, s->input);
-    gen_fill_input_f32(g->w, (size_t)s->n, (size_t)s->k, c->seed ^ 0xB, KB_INPUT_NORMAL);
     cudaStream_t st = (cudaStream_t)c->stream;
-    int rc = to_device(g->a, mk, c->dtype, &g->da, st, err, errlen);
-    if (rc == KB_OK)
-        rc = to_device(g->w, nk, c->dtype, &g->dw, st, err, errlen);
-    if (rc == KB_OK) {
-        cudaError_t e = cudaMalloc(&g->dc, mn * (size_t)kb_dtype_size(c->dtype));
-        if (e == cudaSuccess) /* poisoned: NaN in every float format */
-            e = cudaMemsetAsync(g->dc, 0xFF, mn * (size_t)kb_dtype_size(c->dtype), st);
-        if (e != cudaSuccess)
-            rc = fail_cuda(e, "allocating C", err, errlen);
-    }
+    cudaError_t e = cudaMalloc(&g->da, mk);
+    if (e == cudaSuccess)
+        e = cudaMalloc(&g->dw, nk);
+    if (e == cudaSuccess)
+        e = cudaMalloc(&g->dc, mn);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(g->da, kb_input(c, KB_GEMM_A), mk, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(g->dw, kb_input(c, KB_GEMM_W), nk, cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess) /* poisoned: NaN in every float format */
+        e = cudaMemsetAsync(g->dc, 0xFF, mn, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    int rc = e == cudaSuccess ? KB_OK : fail_cuda(e, "uploading the inputs", err, errlen);
     if (rc == KB_OK && c->input_copies_wanted > 1) {
-        size_t es = (size_t)kb_dtype_size(c->dtype);
-        int na = input_copies_make(&g->a_copies, g->da, mk * es, c->input_copies_wanted, st);
-        int nw = input_copies_make(&g->w_copies, g->dw, nk * es, na, st);
+        int na = input_copies_make(&g->a_copies, g->da, mk, c->input_copies_wanted, st);
+        int nw = input_copies_make(&g->w_copies, g->dw, nk, na, st);
         c->input_copies = nw < na ? nw : na;
     }
     if (rc == KB_OK) {
@@ -171,54 +119,21 @@ static int gemm_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int gemm_verify(struct kb_case *c, struct kb_accuracy *acc)
+/* C, in the dtype, is the operation's Y as it is */
+static int gemm_collect(struct kb_case *c)
 {
     struct gemm_state *g = c->state;
-    const struct kb_shape *s = &c->shape;
-    size_t mn = (size_t)s->m * s->n;
-    memset(acc, 0, sizeof *acc);
-    acc->rel_l2_err = INFINITY;
-    acc->rows_total = s->m;
-    float *out = malloc(mn * sizeof *out), *dout = NULL;
+    const size_t bytes = (size_t)c->shape.m * c->shape.n * (size_t)kb_dtype_size(c->dtype);
     cudaStream_t st = (cudaStream_t)c->stream;
-    cudaError_t e = cudaSuccess;
-    if (c->dtype == KB_DTYPE_F32) {
-        e = cudaMemcpyAsync(out, g->dc, mn * sizeof *out, cudaMemcpyDeviceToHost, st);
-    } else {
-        e = cudaMalloc((void **)&dout, mn * sizeof *dout);
-        if (e == cudaSuccess)
-            e = (cudaError_t)attention_cuda_widen(g->dc, dout, mn, c->dtype, st);
-        if (e == cudaSuccess && out)
-            e = cudaMemcpyAsync(out, dout, mn * sizeof *out, cudaMemcpyDeviceToHost, st);
-    }
+    cudaError_t e = cudaStreamSynchronize(st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(kb_output(c, KB_GEMM_Y), g->dc, bytes, cudaMemcpyDeviceToHost, st);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(st);
-    cudaFree(dout);
-    if (!out || e != cudaSuccess) {
-        free(out);
+    if (e != cudaSuccess) {
+        snprintf(c->error, sizeof c->error, "copying C back: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }
-    /* the first and last elements, then seeded random ones */
-    struct kb_rng r;
-    kb_rng_seed(&r, c->seed);
-    long points = mn < GEMM_VERIFY_POINTS ? (long)mn : GEMM_VERIFY_POINTS;
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long p = 0; p < points; p++) {
-        size_t idx = p == 0 ? 0 : p == 1 ? mn - 1 : (size_t)(kb_rng_next(&r) % mn);
-        if ((size_t)points == mn)
-            idx = (size_t)p;
-        size_t i = idx / (size_t)s->n, j = idx % (size_t)s->n;
-        const float *ar = g->a + i * (size_t)s->k, *wr = g->w + j * (size_t)s->k;
-        double ref = 0;
-        for (int kk = 0; kk < s->k; kk++)
-            ref += (double)ar[kk] * (double)wr[kk];
-        verify_add(&va, out[idx], ref);
-    }
-    verify_finish(&va, verify_default_tolerance(c->dtype), acc);
-    acc->rows_checked = points; /* elements, here */
-    acc->rows_total = (long)mn;
-    free(out);
     return KB_OK;
 }
 
@@ -226,14 +141,12 @@ const struct kb_kernel kb_gemm_cublas = {
     .name = "gemm.dense",
     .impl = "cuda.cublas",
     .description = "C = A Wt through cublasGemmEx: f16/bf16 on tensor cores (f32 accumulate), f32 without TF32",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = KB_AXES_GEMM,
-    .flops = gemm_flops,
-    .bytes = gemm_min_bytes,
+    .op = &kb_op_gemm,
     .setup = gemm_setup,
     .run = gemm_run,
-    .verify = gemm_verify,
+    .collect = gemm_collect,
     .teardown = gemm_teardown,
 };

@@ -19,13 +19,13 @@
  * rows ldd = N_pad apart, of which verify reads the M×N corner. At multiples of 16 (every
  * benchmark size) nothing is padded.
  *
- * Verification: e4m3 as quant.gemm_fp8 (gemm_fp8_verify: sampled elements against float64 over
- * the decoded inputs). i8 with int32 output: the host applies quant.gemm_int8's dyadic requant
- * to the library's accumulators and gemm_int8_verify checks them bit for bit. i8 with int8
- * output: on QUANT_VERIFY_ROWS sampled rows, Y·s_y against float64 over the unquantized inputs
- * (quant.gemm_int8's tolerance), and every element within one unit of the dyadic emulation
- * (cuBLASLt's float scaling may round a tie or a saturation to −128 differently; a larger gap
- * fails the case). */
+ * An implementation of the operation gemm (kernels/gemm/gemm_ops.h) at i8 and e4m3: the same
+ * inputs and the same float64 verdict as quant.gemm_int8 and quant.gemm_fp8. collect copies the
+ * M×N corner of the library's output into the operation's Y; with int32 output it first applies
+ * the operation's dyadic requantization to the library's accumulators on the host. The check
+ * (lt_check): i8 with int32 output is bit for bit the scalar emulation (as quant.gemm_int8); i8
+ * with int8 output every sampled element within one unit of it (cuBLASLt's float scaling may
+ * round a tie or a saturation to −128 differently; a larger gap fails the case); e4m3 has none. */
 #include "kernels/gemm/gemm.h"
 
 /* cublasLt.h declares one function with () in C: not ours to fix, so not ours to warn about */
@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/verify.h"
+#include "kernels/gemm/gemm_ops.h"
 #include "kernels/quant/gemm_cuda.h"
 #include "kernels/quant/gemm_int8.h"
 
@@ -58,12 +58,10 @@ enum lt_variant { LT_I8_VECTOR_BETA_ZERO, LT_I8_VECTOR_BETA_HOST, LT_I8_OUT_I32,
 struct lt_state {
     enum kb_dtype t;
     enum lt_variant variant;
-    struct gemm_int8_data i8; /* dtype i8 */
-    struct gemm_fp8_data f8;  /* dtype e4m3 */
     struct qgemm_operands ops;
     void *d;                  /* device output, ldd elements a row */
     size_t ldd, dbytes;       /* row stride; bytes per element */
-    void *host_d;             /* verify's copy of it */
+    void *host_d;             /* collect's copy of it */
     float *dev_scalars;       /* i8: alpha[N]; e4m3: s_w, s_a at LT_FP8_SW, LT_FP8_SA */
     float fp8_alpha;          /* LT_E4M3_BF16_ALPHA: s_w·s_a */
     void *workspace;
@@ -85,16 +83,11 @@ static int cuda_fail(cudaError_t e, const char *doing, char *err, size_t errlen)
     return KB_ERROR;
 }
 
-static double lt_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    const double in = (double)s->m * s->k + (double)s->n * s->k, mn = (double)s->m * s->n;
-    return t == KB_DTYPE_FP8_E4M3 ? in + 2 * mn : in + mn + 4.0 * ((double)s->m + s->n);
-}
-
-static double lt_footprint(const struct kb_shape *s, enum kb_dtype t)
+/* Host workspace beyond the operands: collect's copy of the padded output (int32 at most). */
+static double lt_workspace(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    return 5.0 * ((double)s->m + s->n) * s->k + 4.0 * s->m * ((double)s->n + 16) + 16.0 * s->n + 1024;
+    return 4.0 * ((double)s->m + 16) * ((double)s->n + 16) + 4.0 * ((double)s->n + 16) + 1024;
 }
 
 static void lt_destroy_plan(struct lt_state *st)
@@ -125,8 +118,6 @@ static void lt_teardown(struct kb_case *c)
     cudaFree(st->workspace);
     cudaFree(st->dev_scalars);
     qgemm_operands_free(&st->ops);
-    gemm_int8_data_free(&st->i8);
-    gemm_fp8_data_free(&st->f8);
     free(st);
     c->state = NULL;
 }
@@ -249,14 +240,6 @@ static int lt_plan(struct kb_case *c, enum lt_variant v, char *err, size_t errle
 static int lt_setup(struct kb_case *c, char *err, size_t errlen)
 {
     const struct kb_shape *s = &c->shape;
-    int rc = quant_check_shape("gemm.dense", s, KB_AXES_GEMM, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_I8 && c->dtype != KB_DTYPE_FP8_E4M3) {
-        snprintf(err, errlen, "gemm.dense@cuda.cublaslt: dtype %s not supported (i8, e4m3)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     int dev = 0;
     cudaGetDevice(&dev);
     if (c->dtype == KB_DTYPE_FP8_E4M3 && !qgemm_fp8_capable(dev, err, errlen))
@@ -269,32 +252,24 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = st;
     st->t = c->dtype;
     cudaStream_t stream = (cudaStream_t)c->stream;
-    const void *a, *w;
-    size_t nscal;
-    float *scal;
-    if (c->dtype == KB_DTYPE_I8) {
-        rc = gemm_int8_data_new(&st->i8, s, c->seed, err, errlen);
-        a = st->i8.a, w = st->i8.w, nscal = ((size_t)s->n + 15) / 16 * 16; /* one per padded row of Yᵀ */
-    } else {
-        rc = gemm_fp8_data_new(&st->f8, s, c->seed, err, errlen);
-        a = st->f8.a, w = st->f8.w, nscal = LT_FP8_SA + 1;
-    }
-    scal = rc == KB_OK ? malloc(nscal * sizeof *scal) : NULL;
-    if (rc != KB_OK || !scal) {
-        if (rc == KB_OK)
-            snprintf(err, errlen, "out of memory");
+    const float *s_w = kb_input(c, KB_GEMM_W_SCALES), *sc = kb_input(c, KB_GEMM_SCALES); /* sc: s_a, s_y */
+    /* i8: one alpha per padded row of Yᵀ; e4m3: the two scales at their aligned places */
+    const size_t nscal = c->dtype == KB_DTYPE_I8 ? ((size_t)s->n + 15) / 16 * 16 : LT_FP8_SA + 1;
+    float *scal = calloc(nscal, sizeof *scal);
+    if (!scal) {
+        snprintf(err, errlen, "out of memory");
         lt_teardown(c);
         return KB_ERROR;
     }
     if (c->dtype == KB_DTYPE_I8) {
-        for (size_t j = 0; j < nscal; j++) /* the float the dyadic b_n/2^c_n approximates; 0 past N */
-            scal[j] = j < (size_t)s->n ? (float)((double)st->i8.s_a * st->i8.s_w[j] / st->i8.s_y) : 0.0f;
+        for (size_t j = 0; j < (size_t)s->n; j++) /* the float the dyadic b_n/2^c_n approximates; 0 past N */
+            scal[j] = (float)((double)sc[0] * s_w[j] / sc[1]);
     } else {
-        memset(scal, 0, nscal * sizeof *scal);
-        scal[LT_FP8_SW] = st->f8.s_w, scal[LT_FP8_SA] = st->f8.s_a;
-        st->fp8_alpha = st->f8.s_w * st->f8.s_a;
+        scal[LT_FP8_SW] = s_w[0], scal[LT_FP8_SA] = sc[0];
+        st->fp8_alpha = s_w[0] * sc[0];
     }
-    rc = qgemm_operands_new(&st->ops, a, w, s->m, s->n, s->k, c->input_copies_wanted, stream, err, errlen);
+    int rc = qgemm_operands_new(&st->ops, kb_input(c, KB_GEMM_A), kb_input(c, KB_GEMM_W), s->m, s->n, s->k,
+                                c->input_copies_wanted, stream, err, errlen);
     if (rc != KB_OK) {
         free(scal);
         lt_teardown(c);
@@ -336,72 +311,54 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
     return rc;
 }
 
-/* i8 with int8 output: float64 accuracy and within one unit of the dyadic emulation */
-static void verify_i8_out(const struct lt_state *st, uint64_t seed, int input, struct kb_accuracy *acc)
-{
-    const struct gemm_int8_data *d = &st->i8;
-    long rows[QUANT_VERIFY_ROWS];
-    double *ref = malloc((size_t)d->n * sizeof *ref);
-    int8_t *emu = malloc((size_t)d->n);
-    acc->rel_l2_err = INFINITY;
-    if (!ref || !emu) {
-        free(ref);
-        free(emu);
-        return;
-    }
-    long nr = verify_sample_rows(d->m, QUANT_VERIFY_ROWS, seed, rows), off_by_more = 0;
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long r = 0; r < nr; r++) {
-        const int i = (int)rows[r];
-        const int8_t *yr = (const int8_t *)st->host_d + (size_t)i * st->ldd;
-        gemm_int8_emulate_row(d, i, emu);
-        gemm_f64_row(d->a_f, d->w_f, d->n, d->k, i, ref);
-        for (int j = 0; j < d->n; j++) {
-            off_by_more += abs((int)yr[j] - (int)emu[j]) > 1;
-            verify_add(&va, (double)yr[j] * d->s_y, ref[j]);
-        }
-    }
-    verify_finish(&va, input == KB_INPUT_OUTLIER ? QUANT_GEMM_INT8_TOL_OUTLIER : QUANT_GEMM_INT8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = d->m;
-    if (off_by_more)
-        acc->passed = 0;
-    free(ref);
-    free(emu);
-}
-
-static int lt_verify(struct kb_case *c, struct kb_accuracy *acc)
+/* The M×N corner of the library's output into the operation's Y (int32 accumulators through the
+ * operation's dyadic requantization). */
+static int lt_collect(struct kb_case *c)
 {
     struct lt_state *st = c->state;
     const struct kb_shape *s = &c->shape;
     cudaStream_t stream = (cudaStream_t)c->stream;
-    cudaError_t e = cudaMemcpyAsync(st->host_d, st->d, (size_t)s->m * st->ldd * st->dbytes, cudaMemcpyDeviceToHost,
-                                    stream);
+    cudaError_t e = cudaStreamSynchronize(stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(st->host_d, st->d, (size_t)s->m * st->ldd * st->dbytes, cudaMemcpyDeviceToHost, stream);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess) {
         snprintf(c->error, sizeof c->error, "copying Y back: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }
-    memset(acc, 0, sizeof *acc);
-    switch (st->variant) {
-    case LT_E4M3_BF16:
-    case LT_E4M3_BF16_ALPHA:
-        gemm_fp8_verify(&st->f8, st->host_d, st->ldd, c->seed, acc);
-        return KB_OK;
-    case LT_I8_OUT_I32: {
-        /* our epilogue on the library's accumulators, then quant.gemm_int8's exact check */
-        const int32_t *acc32 = st->host_d;
+    unsigned char *y = kb_output(c, KB_GEMM_Y);
+    const size_t row = (size_t)s->n * st->dbytes;
+    if (st->variant == LT_I8_OUT_I32) {
+        const int32_t *acc32 = st->host_d, *dy_b = kb_input(c, KB_GEMM_REQUANT), *dy_c = dy_b + s->n;
         for (int i = 0; i < s->m; i++)
-            for (int j = 0; j < s->n; j++)
-                st->i8.y[(size_t)i * s->n + j] = quant_dyadic_requant(acc32[(size_t)i * st->ldd + j], st->i8.dy[j]);
-        return gemm_int8_verify(&st->i8, c->seed, s->input, acc);
+            for (int j = 0; j < s->n; j++) {
+                struct quant_dyadic d = { dy_b[j], dy_c[j] };
+                y[(size_t)i * s->n + j] = (unsigned char)quant_dyadic_requant(acc32[(size_t)i * st->ldd + j], d);
+            }
+    } else {
+        for (int i = 0; i < s->m; i++)
+            memcpy(y + (size_t)i * row, (const unsigned char *)st->host_d + (size_t)i * st->ldd * st->dbytes, row);
     }
-    default:
-        verify_i8_out(st, c->seed, s->input, acc);
+    return KB_OK;
+}
+
+/* i8: the library's int32 accumulators, requantized by the operation's dyadics, are bit for bit
+ * the emulation; its own float epilogue stays within one unit of it. e4m3: nothing beyond the
+ * operation's verdict. */
+static int lt_check(const struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct lt_state *st = c->state;
+    if (st->t != KB_DTYPE_I8)
         return KB_OK;
-    }
+    if (st->variant == LT_I8_OUT_I32)
+        return gemm_int8_check_exact(c, acc);
+    long checked, off_by_more = gemm_int8_emulation_diff(c, 1, &checked);
+    if (off_by_more < 0)
+        return KB_ERROR;
+    if (off_by_more)
+        acc->passed = 0;
+    return KB_OK;
 }
 
 static int lt_stats(const struct kb_case *c, struct kb_counter *out, int max)
@@ -425,16 +382,15 @@ const struct kb_kernel kb_gemm_cublaslt = {
     .name = "gemm.dense",
     .impl = "cuda.cublaslt",
     .description = "C = A Wt through cublasLtMatmul: i8 (int32 accumulate, int8 out, per-channel scale), e4m3 (bf16 out)",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
     .axes = KB_AXES_GEMM,
-    .flops = gemm_flops,
-    .bytes = lt_bytes,
-    .footprint = lt_footprint,
+    .op = &kb_op_gemm,
+    .footprint = lt_workspace,
     .setup = lt_setup,
     .run = lt_run,
-    .verify = lt_verify,
+    .collect = lt_collect,
+    .check = lt_check,
     .teardown = lt_teardown,
     .stats = lt_stats,
 };

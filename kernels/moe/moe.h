@@ -1,25 +1,15 @@
-/* moe.h - the mixture-of-experts family: shapes, inputs, routing, float64 references, the
- * analytic counts, and the registered kernels. Everything a CPU or CUDA implementation of a
- * moe.* kernel shares lives here (moe_common.c, moe_reference.c, moe_route.c).
- *
- * The layer, for T tokens x_t [h], E experts, top_k = k:
- *   router    l_t = x_t·W_r + b                   W_r [h,E], b [E] (b sets the routing skew,
- *                                                  datasets/generate.h)
- *             ids_t = the k largest l_t,e        (descending; ties → the lower expert id)
- *             g_t,j = exp(l_t,ids_j) / Σ_i exp(l_t,ids_i)
- *                     (softmax over all E, then renormalised over the chosen k: the same thing)
- *   dispatch  a stable counting sort of the T·k assignments (t, j) by expert: offsets [E+1],
- *             perm [T·k] (slot → assignment t·k + j), slot_of [T·k] (its inverse) and the
- *             gathered rows xp [T·k, h] (xp[s] = x[perm[s] / k])
- *   experts   for each expert e, the rows of its slots: yp = (silu(xp·W1_e) ⊙ (xp·W3_e))·W2_e
- *             W1, W3 [E,h,f], W2 [E,f,h] (SwiGLU; silu(z) = z / (1 + e^-z))
- *   combine   y_t = Σ_j g_t,j · yp[slot_of[t·k + j]]
- * All tensors float32, row-major.
+/* moe.h - the mixture-of-experts family's private interface: shapes, input generation,
+ * routing, float64 references, the analytic counts, the operations' verdicts, and the
+ * registered implementations. The operations themselves and their operands are public
+ * (moe_ops.h, which has the layer's definition); everything a CPU or CUDA implementation of a
+ * moe.* operation shares lives here (moe_common.c, moe_reference.c, moe_route.c, moe_op.c; the
+ * operations in moe_*_op.c).
  */
 #ifndef KB_MOE_H
 #define KB_MOE_H
 
 #include "kernels/kernel.h"
+#include "kernels/moe/moe_ops.h"
 #include "kernels/verify.h"
 
 extern const struct kb_kernel kb_moe_router_cpu;
@@ -63,47 +53,55 @@ double moe_layer_bytes(const struct kb_shape *s, enum kb_dtype t);
  * interleaved in their packed form: a multiple of MOE_NR. */
 #define MOE_FC 128
 
-/* The layer's inputs as a model stores them, and the weights repacked once at setup into the
- * panel layout the GEMM micro-kernel streams (inference engines reformat weights at load time
- * in the same way; it is not part of the timed region):
+/* Fills the operation inputs of a case from its seed, each tensor from its own sub-seed (so
+ * every operation and implementation sees the same tensor for the same case): x [T,h] from the
+ * shape's input distribution, the router W_r [h,E] and b [E] (datasets/generate.h: the routing
+ * skew), W1, W3 [E,h,f] N(0, 1/h) and W2 [E,f,h] N(0, 1/f). NULL skips a tensor. In a bf16 case
+ * every one but b is rounded to bf16 values (moe_ops.h). */
+void moe_generate(const struct kb_shape *s, enum kb_dtype t, uint64_t seed, float *x, float *wr, float *bias,
+                  float *w1, float *w3, float *w2);
+/* v[i] = the bf16 value nearest v[i] (round to nearest even). */
+void moe_round_bf16(float *v, size_t n);
+
+/* The layer's inputs as the CPU kernels see them: the operation's tensors (borrowed, never
+ * freed here), and the weights repacked once at setup into the panel layout the GEMM
+ * micro-kernel streams (inference engines reformat weights at load time in the same way; it
+ * is not part of the timed region):
  *   w13p  per expert, for each ffn chunk c of width w_c (MOE_FC, the last one shorter): the
  *         ceil(w_c/NR) panels of W1's columns of the chunk, then as many of W3's, each panel
  *         [h][NR] (zeros past f). One GEMM against it yields [G_c | U_c] for every chunk.
  *   w2p   per expert, ceil(h/NR) panels [fpad][NR] of W2 (zero rows past f).
  *   wrp   ceil(E/NR) panels [h][NR] of W_r. */
 struct moe_inputs {
-    float *x;      /* [T,h] from the shape's input distribution */
-    float *wr;     /* [h,E] router weights */
-    float *bias;   /* [E] router bias (the routing skew) */
-    float *w1, *w3; /* [E,h,f], N(0, 1/h) */
-    float *w2;     /* [E,f,h], N(0, 1/f) */
-    float *w13p, *w2p, *wrp;
+    const float *x;       /* [T,h] */
+    const float *wr;      /* [h,E] router weights */
+    const float *bias;    /* [E] router bias (the routing skew) */
+    const float *w1, *w3; /* [E,h,f] */
+    const float *w2;      /* [E,f,h] */
+    float *w13p, *w2p, *wrp; /* owned by moe_pack */
     size_t fpad;   /* f rounded up to MOE_NR */
     size_t hpad;   /* h rounded up to MOE_NR */
     size_t epad;   /* E rounded up to MOE_NR */
 };
 
-/* What moe_inputs_new allocates and fills. */
+/* What moe_pack packs. */
 enum {
-    MOE_IN_X = 1,       /* x */
-    MOE_IN_ROUTER = 2,  /* wr, bias, wrp */
-    MOE_IN_EXPERTS = 4, /* w1, w3, w2, w13p, w2p */
-    MOE_IN_UNPACKED = 8, /* with MOE_IN_EXPERTS: w1, w3, w2 only (the GPU kernels lay the weights
-                          * out their own way; the CPU panels would double the host memory) */
+    MOE_PACK_ROUTER = 1,  /* wrp from wr */
+    MOE_PACK_EXPERTS = 2, /* w13p, w2p from w1, w3, w2 */
 };
-/* Allocates and fills the parts `what` (MOE_IN_*) from the case seed; a distinct sub-seed per
- * tensor, so every kernel of the family sees the same tensors for the same case. KB_OK or
- * KB_ERROR with a message (nothing stays allocated). */
-int moe_inputs_new(struct moe_inputs *in, const struct kb_shape *s, uint64_t seed, int what,
-                   char *err, size_t errlen);
-void moe_inputs_free(struct moe_inputs *in);
-/* Bytes moe_inputs_new allocates for `what`. */
-double moe_inputs_bytes(const struct kb_shape *s, int what);
+/* Sets the paddings and packs the parts `what` from the borrowed tensors. KB_OK or KB_ERROR
+ * with a message (nothing stays allocated). */
+int moe_pack(struct moe_inputs *in, const struct kb_shape *s, int what, char *err, size_t errlen);
+/* Frees what moe_pack allocated and clears in. */
+void moe_pack_free(struct moe_inputs *in);
+/* Bytes moe_pack allocates for `what`. */
+double moe_pack_bytes(const struct kb_shape *s, int what);
 
 /* 64-byte aligned, size rounded up to 64 bytes; free() it. NULL for 0 bytes or failure. */
 void *moe_alloc(size_t bytes);
-/* Sub-seed `which` of a case seed, for tensors beyond moe_inputs (yp of moe.combine). */
+/* Sub-seed `which` of a case seed, for tensors beyond moe_generate's (yp of moe.combine). */
 uint64_t moe_sub_seed(uint64_t seed, unsigned which);
+enum { MOE_SEED_YP = 6 };
 
 /* ---- routing (float32, the kernels' own; moe_route.c) --------------------------------------- */
 
@@ -118,20 +116,20 @@ void moe_route_range(const struct moe_inputs *in, const struct kb_shape *s, int 
 /* Floats of A-packing scratch moe_route_range and moe_gemm need per thread. */
 size_t moe_gemm_scratch_floats(void);
 
-/* A whole routing of the case's T tokens: what moe.router computes, what moe.layer keeps (the
- * routing decision is its output too: T·k ids and gates, not an activation buffer), and what
- * dispatch/experts/combine are given as input. */
+/* A whole routing of the case's T tokens: the scratch (owned: logits, apack) and where the
+ * routing goes (ids [T,k], gates [T,k], counts [E]: the caller's, usually operation outputs). */
 struct moe_routing {
     float *logits; /* [T, epad] scratch */
-    int *ids;      /* [T,k] */
-    float *gates;  /* [T,k] */
-    int *counts;   /* [E] tokens per expert */
     float *apack;  /* threads × moe_gemm_scratch_floats() */
+    int *ids;
+    float *gates;
+    int *counts;
     int threads;
 };
-int moe_routing_new(struct moe_routing *r, const struct kb_shape *s, const struct moe_inputs *in,
-                    int threads, char *err, size_t errlen);
+/* Allocates the scratch (ids, gates, counts left NULL for the caller to set). */
+int moe_routing_new(struct moe_routing *r, const struct kb_shape *s, int threads, char *err, size_t errlen);
 void moe_routing_free(struct moe_routing *r);
+/* Bytes moe_routing_new allocates. */
 double moe_routing_bytes(const struct kb_shape *s, int threads);
 /* Routes every token (parallel over token blocks) and counts the loads. */
 void moe_route_all(const struct moe_inputs *in, const struct kb_shape *s, struct moe_routing *r);
@@ -140,14 +138,14 @@ void moe_route_all(const struct moe_inputs *in, const struct kb_shape *s, struct
  * chosen experts (exact, with the near-tie rule below), the gates (added to va) and the counts
  * (exact, against the ids). Adds to *exact_checked / *exact_mismatches / *near_ties; returns the
  * number of tokens checked. */
-long moe_verify_routing(const struct moe_inputs *in, const struct kb_shape *s,
-                        const struct moe_routing *r, uint64_t seed, struct verify_acc *va,
-                        long *exact_checked, long *exact_mismatches, long *near_ties);
+long moe_verify_routing(const struct moe_inputs *in, const struct kb_shape *s, const int *ids,
+                        const float *gates, const int *counts, uint64_t seed, int threads,
+                        struct verify_acc *va, long *exact_checked, long *exact_mismatches, long *near_ties);
 
 /* Tokens per expert of a routing: counts [E] from ids [T,k]. */
 void moe_count_loads(const int *ids, long assignments, int experts, int *counts);
-/* The stable counting sort of the assignments by expert (see the top of this file): offsets
- * [E+1], perm and slot_of [T·k]. Sequential: it is O(T·k + E), tiny beside the row copies. */
+/* The stable counting sort of the assignments by expert (moe_ops.h): offsets [E+1], perm and
+ * slot_of [T·k]. Sequential: it is O(T·k + E), tiny beside the row copies. */
 void moe_counting_sort(const int *ids, long assignments, int experts, int *offsets, int *perm,
                        int *slot_of);
 
@@ -173,15 +171,48 @@ void moe_experts_forward(const struct moe_inputs *in, const struct kb_shape *s, 
  * .imbalance (max/mean), .active (experts with a token) and moe.load.eNNN for each expert when
  * E ≤ 64 (the load histogram). Returns how many were written. */
 int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int max);
+/* Appends one counter (name, value, unit) when n < max; returns the new count. */
+int moe_put_counter(struct kb_counter *out, int n, int max, const char *name, double value, const char *unit);
 
-/* The verdicts of the kernels (shared by the CPU and CUDA implementations, which hand over
- * host copies of their outputs): dispatch (moe_dispatch.c: offsets, perm and slot_of exact,
- * sampled rows of xp bit for bit against x), combine (moe_dispatch.c: sampled tokens in float64
- * from ids, gates and yp), experts (moe_experts.c: sampled slots against the float64 FFN of the
- * expert ids[perm[slot]]) and the layer (moe_layer.c: the routing, then sampled tokens of y
- * [T,h] against the float64 layer; *near_ties receives the choices accepted through the tie
- * window). tolerance bounds the relative L2 error of the float outputs. KB_OK, or KB_ERROR
- * without memory (acc then fails). */
+/* ---- the operations (moe_op.c and the *_op.c files) ----------------------------------------- */
+
+/* What an operation derived at inputs() for its verdict and the implementations' stats
+ * (c->io.state). */
+struct moe_op_state {
+    int *ids;        /* [T,k] the routing the inputs came from (combine, experts) */
+    int *perm;       /* [T·k] its stable sort (experts: the expert of a slot is ids[perm[s]]) */
+    int *counts;     /* [E] its loads (dispatch, combine, experts) */
+    long near_ties;  /* router, layer: expert choices the last verify accepted through the tie
+                      * window (written by verify, read by stats) */
+};
+/* The case's state (NULL for a case of another operation's io). */
+static inline struct moe_op_state *moe_op_state_of(const struct kb_operands *io)
+{
+    return (struct moe_op_state *)io->state;
+}
+/* Allocates io->state (zeroed, free_state set). KB_OK or KB_ERROR with a message. */
+int moe_op_state_new(struct kb_operands *io, char *err, size_t errlen);
+/* Adds a tensor to io: f32 or i32, dims as given. -1 with the message on failure. */
+int moe_op_add(struct kb_operands *io, const char *name, enum kb_dtype t, int ndim, int64_t d0, int64_t d1,
+               int64_t d2, int is_output, char *err, size_t errlen);
+/* The routing of the case's x (generated here unless given), W_r and b by the float32 router
+ * (the routing moe.layer makes): ids [T,k], gates [T,k] (may be NULL) and counts [E]. */
+int moe_op_route(const struct kb_shape *s, enum kb_dtype t, uint64_t seed, const float *x, int *ids, float *gates,
+                 int *counts, char *err, size_t errlen);
+/* Threads the operations' own untimed host work uses (input derivation). */
+int moe_op_threads(void);
+/* Rejects a dtype the operations do not define (f32 and bf16 only). */
+int moe_op_check_dtype(enum kb_dtype t, char *err, size_t errlen);
+/* Tolerance of the float outputs that went through the expert FFN (experts, layer). */
+double moe_ffn_tolerance(enum kb_dtype t);
+/* Host bytes the routing derivation of moe_op_route needs at most. */
+double moe_op_route_bytes(const struct kb_shape *s);
+/* The loads (and near ties when with_ties) of a case, for .stats: counts from the operand at
+ * counts_index when >= 0, else from the operation's state. */
+int moe_case_stats(const struct kb_case *c, int counts_index, int with_ties, struct kb_counter *out, int max);
+
+/* The verdicts (moe_*_op.c). tolerance bounds the relative L2 error of the float outputs.
+ * KB_OK, or KB_ERROR without memory (acc then fails). */
 int moe_verify_dispatch(const struct kb_shape *s, const float *x, const int *ids, const int *offsets,
                         const int *perm, const int *slot_of, const float *xp, uint64_t seed,
                         struct kb_accuracy *acc);
@@ -190,9 +221,9 @@ int moe_verify_combine(const struct kb_shape *s, const int *ids, const float *ga
 int moe_verify_experts(const struct moe_inputs *in, const struct kb_shape *s, const int *ids, const int *perm,
                        const float *xp, const float *yp, uint64_t seed, int threads, double tolerance,
                        struct kb_accuracy *acc);
-int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, const struct moe_routing *r,
-                     const float *y, uint64_t seed, int threads, double tolerance, struct kb_accuracy *acc,
-                     long *near_ties);
+int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, const int *ids, const float *gates,
+                     const int *counts, const float *y, uint64_t seed, int threads, double tolerance,
+                     struct kb_accuracy *acc, long *near_ties);
 
 /* ---- float64 references (moe_reference.c) --------------------------------------------------- */
 

@@ -128,37 +128,71 @@ static size_t round_up(size_t x, size_t to)
     return (x + to - 1) / to * to;
 }
 
-/* floats of each part */
-struct moe_sizes {
-    size_t x, wr, bias, w, w13p, w2p, wrp;
-};
-
-static struct moe_sizes sizes_of(const struct kb_shape *s)
+/* float32 → bf16 → float32, round to nearest even (NaN stays NaN) */
+static float bf16_round(float f)
 {
-    struct moe_sizes z;
-    size_t h = (size_t)s->hidden, f = (size_t)s->ffn, e = (size_t)s->experts;
-    size_t fpad = round_up(f, MOE_NR), hpad = round_up(h, MOE_NR), epad = round_up(e, MOE_NR);
-    z.x = (size_t)s->tokens * h;
-    z.wr = h * e;
-    z.bias = e;
-    z.w = e * h * f;
-    z.w13p = e * 2 * fpad * h;
-    z.w2p = e * hpad * fpad;
-    z.wrp = epad * h;
-    return z;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        u |= 0x400000u;
+    else
+        u += 0x7fffu + ((u >> 16) & 1u);
+    u &= 0xffff0000u;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
-double moe_inputs_bytes(const struct kb_shape *s, int what)
+void moe_round_bf16(float *v, size_t n)
 {
-    struct moe_sizes z = sizes_of(s);
+    if (!v)
+        return;
+    long long nn = (long long)n;
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < nn; i++)
+        v[i] = bf16_round(v[i]);
+}
+
+void moe_generate(const struct kb_shape *s, enum kb_dtype t, uint64_t seed, float *x, float *wr, float *bias,
+                  float *w1, float *w3, float *w2)
+{
+    const size_t h = (size_t)s->hidden, f = (size_t)s->ffn, E = (size_t)s->experts;
+    const size_t w = E * h * f;
+    const int bf16 = t == KB_DTYPE_BF16;
+    if (x) {
+        gen_fill_input_f32(x, (size_t)s->tokens, h, moe_sub_seed(seed, SEED_X), s->input);
+        if (bf16)
+            moe_round_bf16(x, (size_t)s->tokens * h);
+    }
+    if (wr && bias) {
+        gen_router_f32(wr, bias, h, s->experts, s->top_k, moe_sub_seed(seed, SEED_ROUTER), s->routing);
+        if (bf16)
+            moe_round_bf16(wr, h * E); /* the bias stays float32 (added in float32) */
+    }
+    /* scaled so that x·W1 and h·W2 stay O(1): the layer's output is O(1) too */
+    if (w1)
+        gen_fill_normal_f32(w1, w, moe_sub_seed(seed, SEED_W1), 0.0, 1.0 / sqrt((double)h));
+    if (w3)
+        gen_fill_normal_f32(w3, w, moe_sub_seed(seed, SEED_W3), 0.0, 1.0 / sqrt((double)h));
+    if (w2)
+        gen_fill_normal_f32(w2, w, moe_sub_seed(seed, SEED_W2), 0.0, 1.0 / sqrt((double)f));
+    if (bf16) {
+        moe_round_bf16(w1, w);
+        moe_round_bf16(w3, w);
+        moe_round_bf16(w2, w);
+    }
+}
+
+double moe_pack_bytes(const struct kb_shape *s, int what)
+{
+    double h = s->hidden, E = s->experts;
+    double fpad = (double)round_up((size_t)s->ffn, MOE_NR), hpad = (double)round_up((size_t)s->hidden, MOE_NR);
+    double epad = (double)round_up((size_t)s->experts, MOE_NR);
     double floats = 0;
-    if (what & MOE_IN_X)
-        floats += (double)z.x;
-    if (what & MOE_IN_ROUTER)
-        floats += (double)z.wr + (double)z.bias + (double)z.wrp;
-    if (what & MOE_IN_EXPERTS)
-        floats += 3.0 * (double)z.w + ((what & MOE_IN_UNPACKED) ? 0.0 : (double)z.w13p + (double)z.w2p);
-    return 4.0 * floats + 64.0 * 8;
+    if (what & MOE_PACK_ROUTER)
+        floats += epad * h;
+    if (what & MOE_PACK_EXPERTS)
+        floats += E * 2 * fpad * h + E * hpad * fpad;
+    return 4.0 * floats + 64.0 * 3;
 }
 
 /* W1 and W3 of one expert into the chunk-interleaved panels described in moe.h. */
@@ -174,70 +208,43 @@ static void pack_w13(const float *w1, const float *w3, int h, int f, float *dst)
     }
 }
 
-int moe_inputs_new(struct moe_inputs *in, const struct kb_shape *s, uint64_t seed, int what,
-                   char *err, size_t errlen)
+int moe_pack(struct moe_inputs *in, const struct kb_shape *s, int what, char *err, size_t errlen)
 {
-    memset(in, 0, sizeof *in);
-    struct moe_sizes z = sizes_of(s);
-    const size_t h = (size_t)s->hidden, f = (size_t)s->ffn;
+    const size_t h = (size_t)s->hidden, f = (size_t)s->ffn, E = (size_t)s->experts;
     in->fpad = round_up(f, MOE_NR);
     in->hpad = round_up(h, MOE_NR);
-    in->epad = round_up((size_t)s->experts, MOE_NR);
+    in->epad = round_up(E, MOE_NR);
     int bad = 0;
-    if (what & MOE_IN_X) {
-        bad |= !(in->x = moe_alloc(z.x * 4));
+    if (what & MOE_PACK_ROUTER) {
+        bad |= !(in->wrp = moe_alloc(in->epad * h * 4));
         if (!bad)
-            gen_fill_input_f32(in->x, (size_t)s->tokens, h, moe_sub_seed(seed, SEED_X), s->input);
+            moe_pack_b(in->wr, E, (int)h, (int)E, h, in->wrp);
     }
-    if (!bad && (what & MOE_IN_ROUTER)) {
-        bad |= !(in->wr = moe_alloc(z.wr * 4)) | !(in->bias = moe_alloc(z.bias * 4)) |
-               !(in->wrp = moe_alloc(z.wrp * 4));
-        if (!bad) {
-            gen_router_f32(in->wr, in->bias, h, s->experts, s->top_k, moe_sub_seed(seed, SEED_ROUTER),
-                           s->routing);
-            moe_pack_b(in->wr, (size_t)s->experts, (int)h, s->experts, h, in->wrp);
-        }
-    }
-    if (!bad && (what & MOE_IN_EXPERTS)) {
-        const int packed = !(what & MOE_IN_UNPACKED);
-        bad |= !(in->w1 = moe_alloc(z.w * 4)) | !(in->w3 = moe_alloc(z.w * 4)) | !(in->w2 = moe_alloc(z.w * 4));
-        if (packed)
-            bad |= !(in->w13p = moe_alloc(z.w13p * 4)) | !(in->w2p = moe_alloc(z.w2p * 4));
-        if (!bad) {
-            /* scaled so that x·W1 and h·W2 stay O(1): the layer's output is O(1) too */
-            gen_fill_normal_f32(in->w1, z.w, moe_sub_seed(seed, SEED_W1), 0.0, 1.0 / sqrt((double)h));
-            gen_fill_normal_f32(in->w3, z.w, moe_sub_seed(seed, SEED_W3), 0.0, 1.0 / sqrt((double)h));
-            gen_fill_normal_f32(in->w2, z.w, moe_sub_seed(seed, SEED_W2), 0.0, 1.0 / sqrt((double)f));
-            long E = packed ? s->experts : 0;
+    if (!bad && (what & MOE_PACK_EXPERTS)) {
+        bad |= !(in->w13p = moe_alloc(E * 2 * in->fpad * h * 4)) | !(in->w2p = moe_alloc(E * in->hpad * in->fpad * 4));
+        long ne = bad ? 0 : (long)E;
 #pragma omp parallel for schedule(dynamic, 1)
-            for (long e = 0; e < E; e++) {
-                pack_w13(in->w1 + (size_t)e * h * f, in->w3 + (size_t)e * h * f, (int)h, (int)f,
-                         in->w13p + (size_t)e * 2 * in->fpad * h);
-                moe_pack_b(in->w2 + (size_t)e * f * h, h, (int)f, (int)h, in->fpad,
-                           in->w2p + (size_t)e * in->hpad * in->fpad);
-            }
+        for (long e = 0; e < ne; e++) {
+            pack_w13(in->w1 + (size_t)e * h * f, in->w3 + (size_t)e * h * f, (int)h, (int)f,
+                     in->w13p + (size_t)e * 2 * in->fpad * h);
+            moe_pack_b(in->w2 + (size_t)e * f * h, h, (int)f, (int)h, in->fpad,
+                       in->w2p + (size_t)e * in->hpad * in->fpad);
         }
     }
     if (bad) {
-        snprintf(err, errlen, "moe: out of memory allocating the inputs (%.0f bytes)", moe_inputs_bytes(s, what));
-        moe_inputs_free(in);
+        snprintf(err, errlen, "moe: out of memory packing the weights (%.0f bytes)", moe_pack_bytes(s, what));
+        moe_pack_free(in);
         return KB_ERROR;
     }
     return KB_OK;
 }
 
-void moe_inputs_free(struct moe_inputs *in)
+void moe_pack_free(struct moe_inputs *in)
 {
-    free(in->x);
-    free(in->wr);
-    free(in->bias);
-    free(in->w1);
-    free(in->w3);
-    free(in->w2);
     free(in->w13p);
     free(in->w2p);
     free(in->wrp);
-    memset(in, 0, sizeof *in);
+    in->w13p = in->w2p = in->wrp = NULL;
 }
 
 /* ---- routing bookkeeping --------------------------------------------------------------------- */
@@ -282,7 +289,7 @@ long moe_verify_rows(long total, double row_flops)
     return rows < total ? rows : total;
 }
 
-static int put(struct kb_counter *out, int n, int max, const char *name, double value, const char *unit)
+int moe_put_counter(struct kb_counter *out, int n, int max, const char *name, double value, const char *unit)
 {
     if (n >= max)
         return n;
@@ -305,16 +312,16 @@ int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int m
     }
     double mean = experts > 0 ? sum / experts : 0;
     int n = 0;
-    n = put(out, n, max, "moe.load.max", (double)mx, "count");
-    n = put(out, n, max, "moe.load.min", (double)(mn < 0 ? 0 : mn), "count");
-    n = put(out, n, max, "moe.load.mean", mean, "count");
-    n = put(out, n, max, "moe.load.imbalance", mean > 0 ? (double)mx / mean : 0, "ratio");
-    n = put(out, n, max, "moe.load.active", (double)active, "count");
+    n = moe_put_counter(out, n, max, "moe.load.max", (double)mx, "count");
+    n = moe_put_counter(out, n, max, "moe.load.min", (double)(mn < 0 ? 0 : mn), "count");
+    n = moe_put_counter(out, n, max, "moe.load.mean", mean, "count");
+    n = moe_put_counter(out, n, max, "moe.load.imbalance", mean > 0 ? (double)mx / mean : 0, "ratio");
+    n = moe_put_counter(out, n, max, "moe.load.active", (double)active, "count");
     if (experts <= 64)
         for (int e = 0; e < experts; e++) {
             char name[32];
             snprintf(name, sizeof name, "moe.load.e%03d", e);
-            n = put(out, n, max, name, (double)counts[e], "count");
+            n = moe_put_counter(out, n, max, name, (double)counts[e], "count");
         }
     return n;
 }

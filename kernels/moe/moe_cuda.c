@@ -1,17 +1,13 @@
-/* moe_cuda.c - the CUDA mixture-of-experts kernels: moe.router, moe.dispatch, moe.combine,
- * moe.experts and moe.layer (unfused and fused), bf16 on tensor cores with float32
- * accumulation (device code in moe_gemm_mma.cu and moe_route_cuda.cu, layouts in moe_cuda.h).
+/* moe_cuda.c - the CUDA implementations of the mixture-of-experts operations (moe_ops.h):
+ * moe.router, moe.dispatch, moe.combine, moe.experts and moe.layer (unfused and fused), bf16 on
+ * tensor cores with float32 accumulation (device code in moe_gemm_mma.cu and moe_route_cuda.cu,
+ * layouts in moe_cuda.h).
  *
- * Inputs are drawn in float32 exactly as for the CPU kernels (moe_inputs_new, same seeds) and
- * rounded to bf16 on the host; the host copies keep the rounded values, so the float64
- * reference measures the kernels' own error. The bias stays float32 (added in float32).
- * Dtypes: x, weights and the intermediates xp, hb (the SwiGLU activations) and yp in bf16;
- * logits, gates and the layer output y in float32.
- *
- * Tolerances (relative L2 against float64): router gates and combine 1e-4 (float32 arithmetic
- * on exactly representable inputs), expert choices exact up to the near-tie window (moe.h);
- * experts and layer 2e-2 (verify_default_tolerance(bf16)): the activations are rounded to bf16
- * between the two projections (and yp before the combine in the unfused layer), ~2^-9 each.
+ * The operations' bf16 inputs already hold bf16 values in float32 (moe_ops.h); setup converts
+ * them to bf16 without loss into the padded device layouts, and collect copies the outputs back
+ * into the operations' float32/int32 tensors for the float64 verdict. The bias stays float32
+ * (added in float32). Device dtypes: x, weights and the intermediates xp, hb (the SwiGLU
+ * activations) and yp in bf16; logits, gates and the layer output y in float32.
  *
  * The layer, unfused (9 kernels, intermediates in global memory):
  *   router GEMM → top-k → histogram → scan → scatter → gather xp → up GEMM with SwiGLU → hb
@@ -26,44 +22,29 @@
  */
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_cuda.h"
-#include "kernels/moe/moe_gemm.h"
 
 #include <cuda_runtime_api.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-#include "datasets/generate.h"
-#include "kernels/verify.h"
 
 enum moe_gpu_kind { GPU_ROUTER, GPU_DISPATCH, GPU_COMBINE, GPU_EXPERTS, GPU_UNFUSED, GPU_FUSED };
 static const char *const kind_name[] = { "moe.router@cuda.mma", "moe.dispatch@cuda", "moe.combine@cuda",
                                          "moe.experts@cuda.mma", "moe.layer@cuda.unfused", "moe.layer@cuda.fused" };
-enum { SEED_YP = 6 }; /* moe.combine's yp, as on the CPU */
 
+/* device buffers only: the inputs and outputs are the operation's (c->io) */
 struct moe_gpu {
     enum moe_gpu_kind kind;
-    struct moe_inputs in; /* host, rounded to bf16 */
-    struct moe_routing r; /* host: the given routing, or the kernel's copied back by verify */
-    int hp, fp, ep, max_mtiles, threads;
+    int hp, fp, ep, max_mtiles;
     long slots;
-    long near_ties;
-    /* device */
     uint16_t *x, *wr, *w13, *w2, *xp, *hb, *yp;
     float *bias, *logits, *gates, *y;
     int *ids, *counts, *chunk_counts, *offsets, *mtile_start, *perm, *slot_of, *one_group;
-    /* host copies of outputs (and of the given dispatch of moe.experts/combine) */
-    int *h_offsets, *h_perm, *h_slot_of;
-    float *h_xp, *h_yp, *h_y;
 };
 
 static int round8(int v) { return (v + 7) / 8 * 8; }
 
-/* float32 → bf16, round to nearest even (NaN stays NaN) */
+/* float32 → bf16, round to nearest even (NaN stays NaN); exact for the operations' bf16 inputs */
 static uint16_t bf16_of(float f)
 {
     uint32_t u;
@@ -82,16 +63,6 @@ static float float_of_bf16(uint16_t b)
     return f;
 }
 
-static void round_bf16(float *v, size_t n)
-{
-    if (!v)
-        return;
-    long long nn = (long long)n;
-#pragma omp parallel for schedule(static)
-    for (long long i = 0; i < nn; i++)
-        v[i] = float_of_bf16(bf16_of(v[i]));
-}
-
 static int cuda_fail(cudaError_t e, const char *who, const char *doing, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s: %s: %s (%s)", who, doing, cudaGetErrorString(e), cudaGetErrorName(e));
@@ -106,6 +77,16 @@ static cudaError_t dev_alloc(void *pp, size_t bytes)
     cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
     if (e == cudaSuccess)
         e = cudaMemset(*p, 0xFF, bytes ? bytes : 16);
+    return e;
+}
+
+/* A device copy of n host bytes. */
+static cudaError_t dev_copy(void *pp, const void *src, size_t bytes)
+{
+    void **p = pp;
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
+    if (e == cudaSuccess && bytes)
+        e = cudaMemcpy(*p, src, bytes, cudaMemcpyHostToDevice);
     return e;
 }
 
@@ -129,7 +110,8 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long rows_
 
 /* W1, W3 [E][h][f] → w13 [E][hp][2·fp] interleaved by 8 columns (moe_cuda.h); W2 [E][f][h] →
  * w2 [E][fp][hp]. One expert's staging at a time. */
-static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s)
+static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, const float *w1all, const float *w3all,
+                                  const float *w2all)
 {
     const int h = s->hidden, f = s->ffn, E = s->experts, hp = g->hp, fp = g->fp;
     const size_t per13 = (size_t)hp * 2 * fp, per2 = (size_t)fp * hp;
@@ -140,7 +122,7 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s)
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&g->w2, (size_t)E * per2 * sizeof *stage);
     for (int x = 0; x < E && e == cudaSuccess; x++) {
-        const float *w1 = g->in.w1 + (size_t)x * h * f, *w3 = g->in.w3 + (size_t)x * h * f;
+        const float *w1 = w1all + (size_t)x * h * f, *w3 = w3all + (size_t)x * h * f;
         memset(stage, 0, per13 * sizeof *stage);
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < h; i++)
@@ -152,7 +134,7 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s)
         e = cudaMemcpy(g->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
         if (e != cudaSuccess)
             break;
-        const float *w2 = g->in.w2 + (size_t)x * f * h;
+        const float *w2 = w2all + (size_t)x * f * h;
         memset(stage, 0, per2 * sizeof *stage);
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < f; i++)
@@ -178,11 +160,6 @@ static void gpu_free(struct moe_gpu *g)
                     g->one_group };
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         cudaFree(dev[i]);
-    void *host[] = { g->h_offsets, g->h_perm, g->h_slot_of, g->h_xp, g->h_yp, g->h_y };
-    for (size_t i = 0; i < sizeof host / sizeof host[0]; i++)
-        free(host[i]);
-    moe_inputs_free(&g->in);
-    moe_routing_free(&g->r);
     free(g);
 }
 
@@ -198,18 +175,20 @@ static int uses_ffn(enum moe_gpu_kind k)
     return k == GPU_EXPERTS || k == GPU_UNFUSED || k == GPU_FUSED;
 }
 
+static int is_layer(enum moe_gpu_kind k)
+{
+    return k == GPU_UNFUSED || k == GPU_FUSED;
+}
+
+/* setup reads x, W_r and b of moe.router, moe.dispatch and moe.layer at one set of indices */
+_Static_assert((int)KB_MOE_DISPATCH_X == (int)KB_MOE_ROUTER_X && (int)KB_MOE_LAYER_X == (int)KB_MOE_ROUTER_X &&
+               (int)KB_MOE_LAYER_WR == (int)KB_MOE_ROUTER_WR && (int)KB_MOE_LAYER_BIAS == (int)KB_MOE_ROUTER_BIAS,
+               "moe operands: x, w_router and b_router at the same indices");
+
 static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_t errlen)
 {
     const char *who = kind_name[kind];
     const struct kb_shape *s = &c->shape;
-    int rc = moe_check_shape(s, uses_ffn(kind), err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_BF16) {
-        snprintf(err, errlen, "%s: dtype %s not supported (bf16 only)", who,
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct moe_gpu *g = calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "%s: out of memory", who);
@@ -217,82 +196,39 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     }
     c->state = g;
     g->kind = kind;
-#ifdef _OPENMP
-    g->threads = omp_get_max_threads(); /* the host work (routing given as input, verify) is untimed */
-#else
-    g->threads = 1;
-#endif
-    const int T = s->tokens, E = s->experts, k = s->top_k, h = s->hidden;
+    const int T = s->tokens, E = s->experts, h = s->hidden;
     g->hp = round8(h);
     g->fp = uses_ffn(kind) ? round8(s->ffn) : 0;
     g->ep = round8(E);
-    g->slots = (long)T * k;
+    g->slots = (long)T * s->top_k;
     const size_t slots = (size_t)g->slots;
-    int what = MOE_IN_X | MOE_IN_ROUTER | (uses_ffn(kind) ? MOE_IN_EXPERTS | MOE_IN_UNPACKED : 0);
-    if (moe_inputs_new(&g->in, s, c->seed, what, err, errlen) != KB_OK ||
-        moe_routing_new(&g->r, s, &g->in, g->threads, err, errlen) != KB_OK) {
-        gpu_teardown(c);
-        return KB_ERROR;
-    }
-    round_bf16(g->in.x, (size_t)T * h);
-    round_bf16(g->in.wr, (size_t)h * E);
-    moe_pack_b(g->in.wr, (size_t)E, h, E, (size_t)h, g->in.wrp); /* the host router sees the rounded W_r */
-    if (uses_ffn(kind)) {
-        round_bf16(g->in.w1, (size_t)E * h * s->ffn);
-        round_bf16(g->in.w3, (size_t)E * h * s->ffn);
-        round_bf16(g->in.w2, (size_t)E * h * s->ffn);
-    }
-    g->h_offsets = malloc(((size_t)E + 1) * sizeof(int));
-    g->h_perm = malloc(slots * sizeof(int));
-    g->h_slot_of = malloc(slots * sizeof(int));
-    g->h_xp = malloc(slots * h * sizeof(float));
-    if (kind == GPU_COMBINE || kind == GPU_EXPERTS)
-        g->h_yp = malloc(slots * h * sizeof(float));
-    if (kind == GPU_COMBINE || kind == GPU_UNFUSED || kind == GPU_FUSED)
-        g->h_y = malloc((size_t)T * h * sizeof(float));
-    if (!g->h_offsets || !g->h_perm || !g->h_slot_of || !g->h_xp ||
-        ((kind == GPU_COMBINE || kind == GPU_EXPERTS) && !g->h_yp) ||
-        ((kind == GPU_COMBINE || kind == GPU_UNFUSED || kind == GPU_FUSED) && !g->h_y)) {
-        snprintf(err, errlen, "%s: out of host memory", who);
-        gpu_teardown(c);
-        return KB_ERROR;
-    }
-    /* the routing that dispatch, combine and experts are given: the float32 router's on the
-     * rounded inputs (computed now, untimed) */
-    if (kind == GPU_DISPATCH || kind == GPU_COMBINE || kind == GPU_EXPERTS) {
-        moe_route_all(&g->in, s, &g->r);
-        moe_dispatch_rows(g->in.x, s, g->r.ids, g->threads, g->h_offsets, g->h_perm, g->h_slot_of, g->h_xp);
-    }
 
     cudaError_t e = cudaSuccess;
-    const int router = kind == GPU_ROUTER || kind == GPU_UNFUSED || kind == GPU_FUSED;
-    const int sorts = kind == GPU_DISPATCH || kind == GPU_UNFUSED || kind == GPU_FUSED;
+    const int router = kind == GPU_ROUTER || is_layer(kind);
+    const int sorts = kind == GPU_DISPATCH || is_layer(kind);
     const size_t nchunks = (slots + MOE_CUDA_SORT_CHUNK - 1) / MOE_CUDA_SORT_CHUNK;
+    /* x, W_r and b sit at the same indices in moe.router, moe.dispatch (x) and moe.layer */
     if (kind != GPU_COMBINE && kind != GPU_EXPERTS)
-        e = upload_bf16(g->in.x, T, h, T, g->hp, &g->x);
+        e = upload_bf16(kb_input(c, KB_MOE_ROUTER_X), T, h, T, g->hp, &g->x);
     if (e == cudaSuccess && router) {
-        e = upload_bf16(g->in.wr, h, E, g->hp, g->ep, &g->wr);
+        e = upload_bf16(kb_input(c, KB_MOE_ROUTER_WR), h, E, g->hp, g->ep, &g->wr);
         if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->bias, (size_t)E * sizeof(float));
-        if (e == cudaSuccess)
-            e = cudaMemcpy(g->bias, g->in.bias, (size_t)E * sizeof(float), cudaMemcpyHostToDevice);
+            e = dev_copy(&g->bias, kb_input(c, KB_MOE_ROUTER_BIAS), (size_t)E * sizeof(float));
         if (e == cudaSuccess)
             e = dev_alloc(&g->logits, (size_t)T * g->ep * sizeof(float));
         /* the router GEMM is one group of T rows */
         int one[4] = { 0, T, 0, (T + MOE_CUDA_BM - 1) / MOE_CUDA_BM };
         if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->one_group, sizeof one);
-        if (e == cudaSuccess)
-            e = cudaMemcpy(g->one_group, one, sizeof one, cudaMemcpyHostToDevice);
+            e = dev_copy(&g->one_group, one, sizeof one);
         if (e == cudaSuccess)
             e = dev_alloc(&g->gates, slots * sizeof(float));
         if (e == cudaSuccess)
             e = dev_alloc(&g->counts, (size_t)E * sizeof(int));
+        if (e == cudaSuccess)
+            e = dev_alloc(&g->ids, slots * sizeof(int));
     }
-    if (e == cudaSuccess && (router || kind == GPU_DISPATCH))
-        e = dev_alloc(&g->ids, slots * sizeof(int));
     if (e == cudaSuccess && kind == GPU_DISPATCH)
-        e = cudaMemcpy(g->ids, g->r.ids, slots * sizeof(int), cudaMemcpyHostToDevice);
+        e = dev_copy(&g->ids, kb_input(c, KB_MOE_DISPATCH_IDS), slots * sizeof(int));
     if (e == cudaSuccess && sorts) {
         e = dev_alloc(&g->chunk_counts, (size_t)E * nchunks * sizeof(int));
         if (e == cudaSuccess)
@@ -308,49 +244,44 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     if (e == cudaSuccess && (kind == GPU_DISPATCH || kind == GPU_UNFUSED))
         e = dev_alloc(&g->xp, slots * g->hp * sizeof(uint16_t));
     if (e == cudaSuccess && kind == GPU_COMBINE) {
-        gen_fill_normal_f32(g->h_yp, slots * h, moe_sub_seed(c->seed, SEED_YP), 0.0, 1.0);
-        round_bf16(g->h_yp, slots * h);
-        e = upload_bf16(g->h_yp, (long)slots, h, (long)slots, g->hp, &g->yp);
+        e = upload_bf16(kb_input(c, KB_MOE_COMBINE_YP), (long)slots, h, (long)slots, g->hp, &g->yp);
         if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->gates, slots * sizeof(float));
+            e = dev_copy(&g->gates, kb_input(c, KB_MOE_COMBINE_GATES), slots * sizeof(float));
         if (e == cudaSuccess)
-            e = cudaMemcpy(g->gates, g->r.gates, slots * sizeof(float), cudaMemcpyHostToDevice);
-        if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->slot_of, slots * sizeof(int));
-        if (e == cudaSuccess)
-            e = cudaMemcpy(g->slot_of, g->h_slot_of, slots * sizeof(int), cudaMemcpyHostToDevice);
+            e = dev_copy(&g->slot_of, kb_input(c, KB_MOE_COMBINE_SLOT_OF), slots * sizeof(int));
     }
     if (e == cudaSuccess && kind == GPU_EXPERTS) {
+        const int *offsets = kb_input(c, KB_MOE_EXPERTS_OFFSETS);
         int *mts = malloc(((size_t)E + 1) * sizeof *mts);
         e = mts ? cudaSuccess : cudaErrorMemoryAllocation;
         if (e == cudaSuccess) {
-            mtiles_of(g->h_offsets, E, mts);
+            mtiles_of(offsets, E, mts);
             g->max_mtiles = mts[E];
-            e = upload_bf16(g->h_xp, (long)slots, h, (long)slots, g->hp, &g->xp);
+            e = upload_bf16(kb_input(c, KB_MOE_EXPERTS_XP), (long)slots, h, (long)slots, g->hp, &g->xp);
         }
         if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->offsets, ((size_t)E + 1) * sizeof(int));
+            e = dev_copy(&g->offsets, offsets, ((size_t)E + 1) * sizeof(int));
         if (e == cudaSuccess)
-            e = cudaMemcpy(g->offsets, g->h_offsets, ((size_t)E + 1) * sizeof(int), cudaMemcpyHostToDevice);
-        if (e == cudaSuccess)
-            e = cudaMalloc((void **)&g->mtile_start, ((size_t)E + 1) * sizeof(int));
-        if (e == cudaSuccess)
-            e = cudaMemcpy(g->mtile_start, mts, ((size_t)E + 1) * sizeof(int), cudaMemcpyHostToDevice);
+            e = dev_copy(&g->mtile_start, mts, ((size_t)E + 1) * sizeof(int));
         free(mts);
     }
     if (e == cudaSuccess && uses_ffn(kind)) {
-        e = upload_experts(g, s);
+        /* W1, W3, W2 at the same relative place in moe.experts and moe.layer */
+        const int w1 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W1 : KB_MOE_LAYER_W1;
+        const int w3 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W3 : KB_MOE_LAYER_W3;
+        const int w2 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W2 : KB_MOE_LAYER_W2;
+        e = upload_experts(g, s, kb_input(c, w1), kb_input(c, w3), kb_input(c, w2));
         if (e == cudaSuccess)
             e = dev_alloc(&g->hb, slots * g->fp * sizeof(uint16_t));
     }
     if (e == cudaSuccess && (kind == GPU_EXPERTS || kind == GPU_UNFUSED))
         e = dev_alloc(&g->yp, slots * g->hp * sizeof(uint16_t));
-    if (e == cudaSuccess && (kind == GPU_COMBINE || kind == GPU_UNFUSED || kind == GPU_FUSED))
+    if (e == cudaSuccess && (kind == GPU_COMBINE || is_layer(kind)))
         e = dev_alloc(&g->y, (size_t)T * g->hp * sizeof(float));
     if (e == cudaSuccess)
         e = cudaDeviceSynchronize();
     if (e != cudaSuccess) {
-        rc = cuda_fail(e, who, "setting up the device buffers", err, errlen);
+        int rc = cuda_fail(e, who, "setting up the device buffers", err, errlen);
         gpu_teardown(c);
         return rc;
     }
@@ -445,196 +376,136 @@ static int gpu_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* ---- verify ------------------------------------------------------------------------------------- */
+/* ---- collect: the outputs into the operation's tensors ---------------------------------------- */
 
 /* rows × h of a padded device matrix (row stride ld elements of `size` bytes) into host. */
-static cudaError_t fetch_rows(void *host, const void *dev, size_t rows, int h, int ld, size_t size, void *st)
+static cudaError_t fetch_rows(void *host, const void *dev, size_t rows, int h, int ld, size_t size)
 {
     if (rows == 0)
         return cudaSuccess;
-    return cudaMemcpy2DAsync(host, (size_t)h * size, dev, (size_t)ld * size, (size_t)h * size, rows,
-                             cudaMemcpyDeviceToHost, (cudaStream_t)st);
+    return cudaMemcpy2D(host, (size_t)h * size, dev, (size_t)ld * size, (size_t)h * size, rows,
+                        cudaMemcpyDeviceToHost);
 }
 
 /* bf16 rows on the device → float32 on the host */
-static cudaError_t fetch_bf16_rows(float *host, const uint16_t *dev, size_t rows, int h, int ld, void *st)
+static cudaError_t fetch_bf16_rows(float *host, const uint16_t *dev, size_t rows, int h, int ld)
 {
     uint16_t *tmp = malloc(rows * h * sizeof *tmp + 2);
     if (!tmp)
         return cudaErrorMemoryAllocation;
-    cudaError_t e = fetch_rows(tmp, dev, rows, h, ld, sizeof *tmp, st);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize((cudaStream_t)st);
+    cudaError_t e = fetch_rows(tmp, dev, rows, h, ld, sizeof *tmp);
     for (size_t i = 0; e == cudaSuccess && i < rows * h; i++)
         host[i] = float_of_bf16(tmp[i]);
     free(tmp);
     return e;
 }
 
-/* ids, gates and (from the counts or the offsets) the loads of the kernel's routing */
-static cudaError_t fetch_routing(struct moe_gpu *g, const struct kb_shape *s, void *st)
+static cudaError_t fetch(void *host, const void *dev, size_t bytes)
 {
-    const size_t slots = (size_t)g->slots;
-    const int E = s->experts;
-    cudaError_t e = cudaMemcpyAsync(g->r.ids, g->ids, slots * sizeof(int), cudaMemcpyDeviceToHost, st);
+    return cudaMemcpy(host, dev, bytes, cudaMemcpyDeviceToHost);
+}
+
+/* the layer's routing: ids, gates, and the loads from the sort's offsets */
+static cudaError_t fetch_layer_routing(const struct moe_gpu *g, struct kb_case *c)
+{
+    const int E = c->shape.experts;
+    int *off = malloc(((size_t)E + 1) * sizeof *off);
+    if (!off)
+        return cudaErrorMemoryAllocation;
+    cudaError_t e = fetch(kb_output(c, KB_MOE_LAYER_IDS), g->ids, (size_t)g->slots * sizeof(int));
     if (e == cudaSuccess)
-        e = cudaMemcpyAsync(g->r.gates, g->gates, slots * sizeof(float), cudaMemcpyDeviceToHost, st);
-    if (e == cudaSuccess && g->kind == GPU_ROUTER)
-        e = cudaMemcpyAsync(g->r.counts, g->counts, (size_t)E * sizeof(int), cudaMemcpyDeviceToHost, st);
-    if (e == cudaSuccess && g->kind != GPU_ROUTER)
-        e = cudaMemcpyAsync(g->h_offsets, g->offsets, ((size_t)E + 1) * sizeof(int), cudaMemcpyDeviceToHost, st);
+        e = fetch(kb_output(c, KB_MOE_LAYER_GATES), g->gates, (size_t)g->slots * sizeof(float));
     if (e == cudaSuccess)
-        e = cudaStreamSynchronize((cudaStream_t)st);
-    if (e == cudaSuccess && g->kind != GPU_ROUTER)
-        for (int x = 0; x < E; x++)
-            g->r.counts[x] = g->h_offsets[x + 1] - g->h_offsets[x];
+        e = fetch(off, g->offsets, ((size_t)E + 1) * sizeof(int));
+    int *counts = kb_output(c, KB_MOE_LAYER_COUNTS);
+    for (int x = 0; e == cudaSuccess && x < E; x++)
+        counts[x] = off[x + 1] - off[x];
+    free(off);
     return e;
 }
 
-static int gpu_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    struct moe_gpu *g = c->state;
-    const struct kb_shape *s = &c->shape;
-    const int T = s->tokens, h = s->hidden, E = s->experts;
-    const size_t slots = (size_t)g->slots;
-    void *st = c->stream;
-    const double tol16 = verify_default_tolerance(KB_DTYPE_BF16);
-    cudaError_t e = cudaSuccess;
-    memset(acc, 0, sizeof *acc);
-    acc->rel_l2_err = INFINITY;
-    switch (g->kind) {
-    case GPU_ROUTER: {
-        if ((e = fetch_routing(g, s, st)) != cudaSuccess)
-            break;
-        struct verify_acc va;
-        verify_begin(&va);
-        g->near_ties = 0;
-        long rows = moe_verify_routing(&g->in, s, &g->r, c->seed, &va, &acc->exact_checked, &acc->exact_mismatches,
-                                       &g->near_ties);
-        verify_finish(&va, MOE_TOLERANCE, acc);
-        acc->passed = acc->passed && acc->exact_mismatches == 0;
-        acc->rows_checked = rows;
-        acc->rows_total = T;
-        return KB_OK;
-    }
-    case GPU_DISPATCH:
-        e = cudaMemcpyAsync(g->h_offsets, g->offsets, ((size_t)E + 1) * sizeof(int), cudaMemcpyDeviceToHost, st);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(g->h_perm, g->perm, slots * sizeof(int), cudaMemcpyDeviceToHost, st);
-        if (e == cudaSuccess)
-            e = cudaMemcpyAsync(g->h_slot_of, g->slot_of, slots * sizeof(int), cudaMemcpyDeviceToHost, st);
-        if (e == cudaSuccess)
-            e = fetch_bf16_rows(g->h_xp, g->xp, slots, h, g->hp, st);
-        if (e == cudaSuccess)
-            return moe_verify_dispatch(s, g->in.x, g->r.ids, g->h_offsets, g->h_perm, g->h_slot_of, g->h_xp, c->seed,
-                                       acc);
-        break;
-    case GPU_COMBINE:
-        e = fetch_rows(g->h_y, g->y, (size_t)T, h, g->hp, sizeof(float), st);
-        if (e == cudaSuccess)
-            e = cudaStreamSynchronize((cudaStream_t)st);
-        if (e == cudaSuccess)
-            return moe_verify_combine(s, g->r.ids, g->r.gates, g->h_yp, g->h_y, c->seed, MOE_TOLERANCE, acc);
-        break;
-    case GPU_EXPERTS:
-        e = fetch_bf16_rows(g->h_yp, g->yp, slots, h, g->hp, st);
-        if (e == cudaSuccess)
-            return moe_verify_experts(&g->in, s, g->r.ids, g->h_perm, g->h_xp, g->h_yp, c->seed, g->threads, tol16,
-                                      acc);
-        break;
-    case GPU_UNFUSED:
-    case GPU_FUSED:
-        e = fetch_routing(g, s, st);
-        if (e == cudaSuccess)
-            e = fetch_rows(g->h_y, g->y, (size_t)T, h, g->hp, sizeof(float), st);
-        if (e == cudaSuccess)
-            e = cudaStreamSynchronize((cudaStream_t)st);
-        if (e == cudaSuccess)
-            return moe_verify_layer(&g->in, s, &g->r, g->h_y, c->seed, g->threads, tol16, acc, &g->near_ties);
-        break;
-    }
-    snprintf(c->error, sizeof c->error, "%s verify: %s", kind_name[g->kind], cudaGetErrorString(e));
-    return KB_ERROR;
-}
-
-/* ---- tensors, stats ----------------------------------------------------------------------------- */
-
-static int gpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+static int gpu_collect(struct kb_case *c)
 {
     const struct moe_gpu *g = c->state;
     const struct kb_shape *s = &c->shape;
-    const int64_t slots = g->slots;
-    struct kb_tensor t[KB_TENSORS_MAX];
-    int n = 0;
-    /* the inputs as rounded (float32 holding bf16 values), and the outputs verify copied back */
-    if (g->kind == GPU_COMBINE) {
-        t[n++] = (struct kb_tensor){ "yp", KB_DTYPE_F32, 2, { slots, s->hidden }, g->h_yp, 0 };
-        t[n++] = (struct kb_tensor){ "gates", KB_DTYPE_F32, 2, { s->tokens, s->top_k }, g->r.gates, 0 };
-        t[n++] = (struct kb_tensor){ "y", KB_DTYPE_F32, 2, { s->tokens, s->hidden }, g->h_y, 1 };
-    } else if (g->kind == GPU_EXPERTS) {
-        t[n++] = (struct kb_tensor){ "xp", KB_DTYPE_F32, 2, { slots, s->hidden }, g->h_xp, 0 };
-        t[n++] = (struct kb_tensor){ "offsets", KB_DTYPE_I32, 1, { s->experts + 1 }, g->h_offsets, 0 };
-        t[n++] = (struct kb_tensor){ "w1", KB_DTYPE_F32, 3, { s->experts, s->hidden, s->ffn }, g->in.w1, 0 };
-        t[n++] = (struct kb_tensor){ "w3", KB_DTYPE_F32, 3, { s->experts, s->hidden, s->ffn }, g->in.w3, 0 };
-        t[n++] = (struct kb_tensor){ "w2", KB_DTYPE_F32, 3, { s->experts, s->ffn, s->hidden }, g->in.w2, 0 };
-        t[n++] = (struct kb_tensor){ "yp", KB_DTYPE_F32, 2, { slots, s->hidden }, g->h_yp, 1 };
-    } else {
-        t[n++] = (struct kb_tensor){ "x", KB_DTYPE_F32, 2, { s->tokens, s->hidden }, g->in.x, 0 };
-        if (g->kind != GPU_DISPATCH) {
-            t[n++] = (struct kb_tensor){ "w_router", KB_DTYPE_F32, 2, { s->hidden, s->experts }, g->in.wr, 0 };
-            t[n++] = (struct kb_tensor){ "b_router", KB_DTYPE_F32, 1, { s->experts }, g->in.bias, 0 };
-        }
-        t[n++] = (struct kb_tensor){ "ids", KB_DTYPE_I32, 2, { s->tokens, s->top_k }, g->r.ids, g->kind != GPU_DISPATCH };
-        if (g->kind == GPU_ROUTER)
-            t[n++] = (struct kb_tensor){ "gates", KB_DTYPE_F32, 2, { s->tokens, s->top_k }, g->r.gates, 1 };
-        if (g->kind == GPU_DISPATCH) {
-            t[n++] = (struct kb_tensor){ "perm", KB_DTYPE_I32, 1, { slots }, g->h_perm, 1 };
-            t[n++] = (struct kb_tensor){ "xp", KB_DTYPE_F32, 2, { slots, s->hidden }, g->h_xp, 1 };
-        }
-        if (g->kind == GPU_UNFUSED || g->kind == GPU_FUSED)
-            t[n++] = (struct kb_tensor){ "y", KB_DTYPE_F32, 2, { s->tokens, s->hidden }, g->h_y, 1 };
+    const size_t slots = (size_t)g->slots, T = (size_t)s->tokens, E = (size_t)s->experts;
+    const int h = s->hidden;
+    cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    if (e != cudaSuccess)
+        goto fail;
+    switch (g->kind) {
+    case GPU_ROUTER:
+        e = fetch(kb_output(c, KB_MOE_ROUTER_IDS), g->ids, slots * sizeof(int));
+        if (e == cudaSuccess)
+            e = fetch(kb_output(c, KB_MOE_ROUTER_GATES), g->gates, slots * sizeof(float));
+        if (e == cudaSuccess)
+            e = fetch(kb_output(c, KB_MOE_ROUTER_COUNTS), g->counts, E * sizeof(int));
+        break;
+    case GPU_DISPATCH:
+        e = fetch(kb_output(c, KB_MOE_DISPATCH_OFFSETS), g->offsets, (E + 1) * sizeof(int));
+        if (e == cudaSuccess)
+            e = fetch(kb_output(c, KB_MOE_DISPATCH_PERM), g->perm, slots * sizeof(int));
+        if (e == cudaSuccess)
+            e = fetch(kb_output(c, KB_MOE_DISPATCH_SLOT_OF), g->slot_of, slots * sizeof(int));
+        if (e == cudaSuccess)
+            e = fetch_bf16_rows(kb_output(c, KB_MOE_DISPATCH_XP), g->xp, slots, h, g->hp);
+        break;
+    case GPU_COMBINE:
+        e = fetch_rows(kb_output(c, KB_MOE_COMBINE_Y), g->y, T, h, g->hp, sizeof(float));
+        break;
+    case GPU_EXPERTS:
+        e = fetch_bf16_rows(kb_output(c, KB_MOE_EXPERTS_YP), g->yp, slots, h, g->hp);
+        break;
+    case GPU_UNFUSED:
+    case GPU_FUSED:
+        e = fetch_layer_routing(g, c);
+        if (e == cudaSuccess)
+            e = fetch_rows(kb_output(c, KB_MOE_LAYER_Y), g->y, T, h, g->hp, sizeof(float));
+        break;
     }
-    int m = 0;
-    for (int i = 0; i < n && m < max; i++)
-        out[m++] = t[i];
-    return m;
+    if (e == cudaSuccess)
+        return KB_OK;
+fail:
+    snprintf(c->error, sizeof c->error, "%s collect: %s", kind_name[g->kind], cudaGetErrorString(e));
+    return KB_ERROR;
 }
+
+/* ---- stats, descriptors ------------------------------------------------------------------------- */
 
 static int gpu_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct moe_gpu *g = c->state;
-    int n = moe_load_stats(g->r.counts, c->shape.experts, out, max);
-    if (n < max && (g->kind == GPU_ROUTER || g->kind == GPU_UNFUSED || g->kind == GPU_FUSED)) {
-        memset(&out[n], 0, sizeof out[n]);
-        snprintf(out[n].name, sizeof out[n].name, "moe.route.near_ties");
-        snprintf(out[n].unit, sizeof out[n].unit, "count");
-        out[n++].value = (double)g->near_ties;
+    switch (g->kind) {
+    case GPU_ROUTER:
+        return moe_case_stats(c, KB_MOE_ROUTER_COUNTS, 1, out, max);
+    case GPU_UNFUSED:
+    case GPU_FUSED:
+        return moe_case_stats(c, KB_MOE_LAYER_COUNTS, 1, out, max);
+    default: /* the loads of the routing the operation's inputs came from */
+        return moe_case_stats(c, -1, 0, out, max);
     }
-    return n;
 }
 
-/* Host bytes setup allocates (the device holds about the same in bf16). */
-static double gpu_footprint_of(const struct kb_shape *s, int what)
+/* Host bytes beyond the operands: the bf16 staging of the largest upload or download (tokens,
+ * dispatched rows, one expert's weights). */
+static double gpu_footprint_of(const struct kb_shape *s, int ffn)
 {
-    double slots = (double)s->tokens * s->top_k;
-    return moe_inputs_bytes(s, what) + moe_routing_bytes(s, 64) + 4.0 * slots * (3.0 + 2.0 * s->hidden) +
-           4.0 * s->tokens * s->hidden + 2.0 * (double)s->hidden * 2 * (s->ffn + 8);
+    double rows = (double)s->tokens * s->top_k > s->tokens ? (double)s->tokens * s->top_k : s->tokens;
+    double hp = s->hidden + 8.0, fp = ffn ? s->ffn + 8.0 : 0;
+    double stage = rows * hp > hp * (s->experts + 8.0) ? rows * hp : hp * (s->experts + 8.0);
+    if (2.0 * hp * fp > stage)
+        stage = 2.0 * hp * fp;
+    return 2.0 * stage + 4.0 * (s->experts + 1.0) + 64.0 * 2;
 }
 static double small_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    return gpu_footprint_of(s, MOE_IN_X | MOE_IN_ROUTER);
+    return gpu_footprint_of(s, 0);
 }
 static double ffn_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    return gpu_footprint_of(s, MOE_IN_X | MOE_IN_ROUTER | MOE_IN_EXPERTS | MOE_IN_UNPACKED);
-}
-
-static double zero_flops(const struct kb_shape *s)
-{
-    (void)s;
-    return 0.0;
+    return gpu_footprint_of(s, 1);
 }
 
 static int router_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_ROUTER, e, n); }
@@ -650,56 +521,53 @@ static int fused_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(
 const struct kb_kernel kb_moe_router_cuda = {
     .name = "moe.router", .impl = "cuda.mma",
     .description = "MoE router on the GPU: logits x·W_r (bf16 mma.sync GEMM, f32 accumulate), top-k and gates kernel",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .axes = ROUTED_AXES,
-    .flops = moe_router_flops, .bytes = moe_router_bytes, .footprint = small_footprint,
-    .setup = router_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = ROUTED_AXES, .footprint = small_footprint,
+    .setup = router_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_router, .collect = gpu_collect,
 };
 
 const struct kb_kernel kb_moe_dispatch_cuda = {
     .name = "moe.dispatch", .impl = "cuda",
     .description = "MoE dispatch on the GPU: stable counting sort (histogram, scan, warp-match scatter), bf16 row gather",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .axes = ROUTED_AXES,
-    .flops = zero_flops, .bytes = moe_dispatch_bytes, .footprint = small_footprint,
-    .setup = dispatch_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = ROUTED_AXES, .footprint = small_footprint,
+    .setup = dispatch_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_dispatch, .collect = gpu_collect,
 };
 
 const struct kb_kernel kb_moe_combine_cuda = {
     .name = "moe.combine", .impl = "cuda",
     .description = "MoE combine on the GPU: gate-weighted gather-sum of bf16 expert rows into f32 tokens",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .axes = ROUTED_AXES,
-    .flops = moe_combine_flops, .bytes = moe_combine_bytes, .footprint = small_footprint,
-    .setup = combine_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = ROUTED_AXES, .footprint = small_footprint,
+    .setup = combine_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_combine, .collect = gpu_collect,
 };
 
 const struct kb_kernel kb_moe_experts_cuda = {
     .name = "moe.experts", .impl = "cuda.mma",
     .description = "MoE experts on the GPU: grouped bf16 mma.sync GEMMs over all (expert, tile) pairs, SwiGLU epilogue",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .flops = moe_experts_flops, .bytes = moe_experts_bytes, .footprint = ffn_footprint,
-    .setup = experts_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .footprint = ffn_footprint,
+    .setup = experts_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_experts, .collect = gpu_collect,
 };
 
 const struct kb_kernel kb_moe_layer_cuda_unfused = {
     .name = "moe.layer", .impl = "cuda.unfused",
     .description = "MoE layer on the GPU, unfused: router, sort, gather, grouped GEMMs, combine; intermediates in memory",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .flops = moe_layer_flops, .bytes = moe_layer_bytes, .footprint = ffn_footprint,
-    .setup = unfused_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .footprint = ffn_footprint,
+    .setup = unfused_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_layer, .collect = gpu_collect,
 };
 
 const struct kb_kernel kb_moe_layer_cuda_fused = {
     .name = "moe.layer", .impl = "cuda.fused",
     .description = "MoE layer on the GPU, fused: rows gathered in the GEMM's A load, gate-weighted scatter-add epilogue",
-    .family = KB_FAMILY_MOE, .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
-    .flops = moe_layer_flops, .bytes = moe_layer_bytes, .footprint = ffn_footprint,
-    .setup = fused_setup, .run = gpu_run, .verify = gpu_verify, .tensors = gpu_tensors,
-    .teardown = gpu_teardown, .stats = gpu_stats,
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .footprint = ffn_footprint,
+    .setup = fused_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_layer, .collect = gpu_collect,
 };

@@ -38,12 +38,11 @@
 #define FUSED_BT_MAX 1024
 
 struct layer_state {
-    struct moe_inputs in;
-    struct moe_routing r;
-    float *y; /* [T,h] */
+    struct moe_inputs in; /* the operation's inputs, and the weights packed */
+    struct moe_routing r; /* scratch; ids, gates and counts are the operation's outputs */
+    float *y;             /* [T,h]: the operation's output */
     int threads;
     int fused;
-    long near_ties;
     /* unfused */
     int *offsets, *perm, *slot_of;
     float *xp, *gu, *hb, *yp;
@@ -78,8 +77,7 @@ static int fused_block_tokens(const struct kb_shape *s)
 
 static double layer_footprint_common(const struct kb_shape *s)
 {
-    return moe_inputs_bytes(s, MOE_IN_X | MOE_IN_ROUTER | MOE_IN_EXPERTS) + moe_routing_bytes(s, 1) +
-           4.0 * s->tokens * s->hidden;
+    return moe_pack_bytes(s, MOE_PACK_ROUTER | MOE_PACK_EXPERTS) + moe_routing_bytes(s, 1);
 }
 
 static double unfused_footprint(const struct kb_shape *s, enum kb_dtype t)
@@ -104,9 +102,9 @@ static void layer_teardown(struct kb_case *c)
     struct layer_state *st = c->state;
     if (!st)
         return;
-    moe_inputs_free(&st->in);
+    moe_pack_free(&st->in);
     moe_routing_free(&st->r);
-    void *bufs[] = { st->y, st->offsets, st->perm, st->slot_of, st->xp, st->gu, st->hb, st->yp,
+    void *bufs[] = { st->offsets, st->perm, st->slot_of, st->xp, st->gu, st->hb, st->yp,
                      st->blk_off, st->blk_rows, st->blk_local, st->blk_gate, st->items, st->tiles, st->ybuf };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -117,14 +115,6 @@ static void layer_teardown(struct kb_case *c)
 static int layer_setup(struct kb_case *c, int fused, char *err, size_t errlen)
 {
     const char *who = fused ? "moe.layer@cpu.fused" : "moe.layer@cpu.unfused";
-    int rc = moe_check_shape(&c->shape, 1, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_F32) {
-        snprintf(err, errlen, "%s: dtype %s not supported (f32 only)", who,
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct layer_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "%s: out of memory", who);
@@ -134,14 +124,24 @@ static int layer_setup(struct kb_case *c, int fused, char *err, size_t errlen)
     st->fused = fused;
     st->threads = c->threads > 0 ? c->threads : 1;
     const struct kb_shape *s = &c->shape;
-    if (moe_inputs_new(&st->in, s, c->seed, MOE_IN_X | MOE_IN_ROUTER | MOE_IN_EXPERTS, err, errlen) != KB_OK ||
-        moe_routing_new(&st->r, s, &st->in, st->threads, err, errlen) != KB_OK) {
+    st->in.x = kb_input(c, KB_MOE_LAYER_X);
+    st->in.wr = kb_input(c, KB_MOE_LAYER_WR);
+    st->in.bias = kb_input(c, KB_MOE_LAYER_BIAS);
+    st->in.w1 = kb_input(c, KB_MOE_LAYER_W1);
+    st->in.w3 = kb_input(c, KB_MOE_LAYER_W3);
+    st->in.w2 = kb_input(c, KB_MOE_LAYER_W2);
+    if (moe_pack(&st->in, s, MOE_PACK_ROUTER | MOE_PACK_EXPERTS, err, errlen) != KB_OK ||
+        moe_routing_new(&st->r, s, st->threads, err, errlen) != KB_OK) {
         layer_teardown(c);
         return KB_ERROR;
     }
+    st->r.ids = kb_output(c, KB_MOE_LAYER_IDS);
+    st->r.gates = kb_output(c, KB_MOE_LAYER_GATES);
+    st->r.counts = kb_output(c, KB_MOE_LAYER_COUNTS);
+    st->y = kb_output(c, KB_MOE_LAYER_Y);
     const size_t slots = (size_t)s->tokens * s->top_k, h = (size_t)s->hidden, fpad = st->in.fpad;
     const size_t E = (size_t)s->experts;
-    int bad = !(st->y = moe_alloc((size_t)s->tokens * h * sizeof(float)));
+    int bad = 0;
     if (!fused) {
         bad |= !(st->offsets = moe_alloc((E + 1) * sizeof(int))) | !(st->perm = moe_alloc(slots * sizeof(int))) |
                !(st->slot_of = moe_alloc(slots * sizeof(int))) | !(st->xp = moe_alloc(slots * h * sizeof(float))) |
@@ -304,112 +304,14 @@ static int fused_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* ---- verify, tensors, stats ------------------------------------------------------------------ */
-
-/* The routing (ids exact with the near-tie rule, gates, counts) and, on sampled tokens, the
- * output against a float64 evaluation of the token's experts (the kernel's experts when its
- * choice was accepted). Both must be within MOE_TOLERANCE, and no choice wrong. */
-int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, const struct moe_routing *r,
-                     const float *y, uint64_t seed, int threads, double tolerance, struct kb_accuracy *acc,
-                     long *near_ties)
-{
-    const size_t h = (size_t)s->hidden;
-    const int k = s->top_k;
-    memset(acc, 0, sizeof *acc);
-    struct verify_acc route_acc, va;
-    verify_begin(&route_acc);
-    verify_begin(&va);
-    *near_ties = 0;
-    moe_verify_routing(in, s, r, seed, &route_acc, &acc->exact_checked, &acc->exact_mismatches,
-                       near_ties);
-    struct kb_accuracy route_verdict;
-    verify_finish(&route_acc, MOE_TOLERANCE, &route_verdict);
-
-    long nrows = moe_verify_rows(s->tokens, 6.0 * k * s->hidden * s->ffn + 2.0 * s->hidden * s->experts);
-    long *rows = malloc((size_t)nrows * sizeof *rows);
-    double *ref = malloc((size_t)nrows * h * sizeof *ref);
-    double *part = malloc((size_t)nrows * h * sizeof *part);
-    if (!rows || !ref || !part || acc->exact_mismatches) {
-        /* a wrong routing already fails the case; its ids may not even be valid indices */
-        free(rows);
-        free(ref);
-        free(part);
-        acc->rel_l2_err = acc->exact_mismatches ? route_verdict.rel_l2_err : INFINITY;
-        acc->tolerance = tolerance;
-        acc->passed = 0;
-        return KB_OK;
-    }
-    nrows = verify_sample_rows(s->tokens, nrows, seed ^ 0x6c61796572ull, rows);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (long i = 0; i < nrows; i++) {
-        const int t = (int)rows[i];
-        struct moe_ref_route rr;
-        moe_reference_route(in, s, t, r->ids + (size_t)t * k, &rr);
-        double *out = ref + (size_t)i * h, *tmp = part + (size_t)i * h;
-        for (size_t j = 0; j < h; j++)
-            out[j] = 0;
-        for (int q = 0; q < k; q++) {
-            moe_reference_expert_row(in, s, rr.ids[q], in->x + (size_t)t * h, tmp);
-            for (size_t j = 0; j < h; j++)
-                out[j] += rr.gates[q] * tmp[j];
-        }
-    }
-    for (long i = 0; i < nrows; i++)
-        for (size_t j = 0; j < h; j++)
-            verify_add(&va, y[(size_t)rows[i] * h + j], ref[(size_t)i * h + j]);
-    verify_finish(&va, tolerance, acc);
-    acc->passed = acc->passed && route_verdict.passed && acc->exact_mismatches == 0;
-    acc->rows_checked = nrows;
-    acc->rows_total = s->tokens;
-    free(rows);
-    free(ref);
-    free(part);
-    return KB_OK;
-}
-
-static int layer_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    struct layer_state *st = c->state;
-    return moe_verify_layer(&st->in, &c->shape, &st->r, st->y, c->seed, st->threads, MOE_TOLERANCE, acc,
-                            &st->near_ties);
-}
-
-static int layer_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct layer_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    struct kb_tensor t[] = {
-        { "x", KB_DTYPE_F32, 2, { s->tokens, s->hidden }, st->in.x, 0 },
-        { "w_router", KB_DTYPE_F32, 2, { s->hidden, s->experts }, st->in.wr, 0 },
-        { "b_router", KB_DTYPE_F32, 1, { s->experts }, st->in.bias, 0 },
-        { "w1", KB_DTYPE_F32, 3, { s->experts, s->hidden, s->ffn }, st->in.w1, 0 },
-        { "w3", KB_DTYPE_F32, 3, { s->experts, s->hidden, s->ffn }, st->in.w3, 0 },
-        { "w2", KB_DTYPE_F32, 3, { s->experts, s->ffn, s->hidden }, st->in.w2, 0 },
-        { "ids", KB_DTYPE_I32, 2, { s->tokens, s->top_k }, st->r.ids, 1 },
-        { "y", KB_DTYPE_F32, 2, { s->tokens, s->hidden }, st->y, 1 },
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
-        out[n++] = t[i];
-    return n;
-}
+/* ---- stats ------------------------------------------------------------------------------------- */
 
 static int layer_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct layer_state *st = c->state;
-    int n = moe_load_stats(st->r.counts, c->shape.experts, out, max);
-    if (n < max) {
-        memset(&out[n], 0, sizeof out[n]);
-        snprintf(out[n].name, sizeof out[n].name, "moe.route.near_ties");
-        snprintf(out[n].unit, sizeof out[n].unit, "count");
-        out[n++].value = (double)st->near_ties;
-    }
-    if (st->fused && n < max) {
-        memset(&out[n], 0, sizeof out[n]);
-        snprintf(out[n].name, sizeof out[n].name, "moe.fused.block_tokens");
-        snprintf(out[n].unit, sizeof out[n].unit, "count");
-        out[n++].value = st->bt;
-    }
+    int n = moe_case_stats(c, KB_MOE_LAYER_COUNTS, 1, out, max);
+    if (st->fused)
+        n = moe_put_counter(out, n, max, "moe.fused.block_tokens", st->bt, "count");
     return n;
 }
 
@@ -417,34 +319,26 @@ const struct kb_kernel kb_moe_layer_unfused = {
     .name = "moe.layer",
     .impl = "cpu.unfused",
     .description = "MoE layer, unfused: router, dispatch, grouped SwiGLU experts, combine; intermediates materialised",
-    .family = KB_FAMILY_MOE,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = moe_layer_flops,
-    .bytes = moe_layer_bytes,
     .footprint = unfused_footprint,
     .setup = unfused_setup,
     .run = unfused_run,
-    .verify = layer_verify,
-    .tensors = layer_tensors,
     .teardown = layer_teardown,
     .stats = layer_stats,
+    .op = &kb_op_moe_layer,
 };
 
 const struct kb_kernel kb_moe_layer_fused = {
     .name = "moe.layer",
     .impl = "cpu.fused",
     .description = "MoE layer, fused per token block: gathered rows, SwiGLU in cache, gate-weighted scatter into y",
-    .family = KB_FAMILY_MOE,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = moe_layer_flops,
-    .bytes = moe_layer_bytes,
     .footprint = fused_footprint,
     .setup = fused_setup,
     .run = fused_run,
-    .verify = layer_verify,
-    .tensors = layer_tensors,
     .teardown = layer_teardown,
     .stats = layer_stats,
+    .op = &kb_op_moe_layer,
 };

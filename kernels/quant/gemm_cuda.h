@@ -1,11 +1,11 @@
-/* gemm_cuda.h - what the quantized GEMMs on the GPU share: their device operands, the FP8
- * (e4m3) GEMM's inputs and verification, and the launchers of the tensor-core kernels
- * (gemm_mma.cu). Used by quant.gemm_int8@cuda.mma, quant.gemm_fp8@cuda.mma (gemm_cuda.c) and
- * the cuBLASLt baseline gemm.dense@cuda.cublaslt (kernels/gemm/gemm_cublaslt.c), so that ours
- * and the library's read the very same operands.
+/* gemm_cuda.h - what the quantized GEMMs on the GPU share: their device operands and the
+ * launchers of the tensor-core kernels (gemm_mma.cu, gemm_wgmma.cu). Used by
+ * quant.gemm_int8@cuda.mma, quant.gemm_fp8@cuda.mma (gemm_cuda.c) and the cuBLASLt baseline
+ * gemm.dense@cuda.cublaslt (kernels/gemm/gemm_cublaslt.c), so that ours and the library's read
+ * the very same operands: the operation gemm's (kernels/gemm/gemm_ops.h) at i8 and e4m3.
  *
- * The problem (as quant.gemm_int8@cpu): Y[M,N] = A[M,K] · W[N,K]ᵀ, A and W row-major 8-bit codes
- * (W output-feature-major, as in a linear layer).
+ * The problem: Y[M,N] = A[M,K] · W[N,K]ᵀ, A and W row-major 8-bit codes (W output-feature-major,
+ * as in a linear layer).
  *
  * Device layout: A and W rows are QGEMM_LDA(K) bytes apart, K rounded up to 16 with zero bytes,
  * and each matrix has its row count rounded up to 16 with zero rows. cp.async copies and
@@ -31,11 +31,6 @@ extern const struct kb_kernel kb_quant_gemm_fp8_wgmma;
 #define QGEMM_LDA(k) ((((size_t)(k)) + 15) / 16 * 16)
 /* Input copies at most (kb_case.input_copies_wanted is capped here). */
 #define QGEMM_COPIES_MAX 8
-/* Output elements of the FP8 GEMM compared with float64 (first, last, then seeded random). */
-#define QGEMM_FP8_VERIFY_POINTS 4096
-/* Relative L2 bound of the FP8 GEMM against float64 over the decoded e4m3 inputs: bf16 output
- * rounding (2^-9 relative, ≈ 0.003 in L2) and float32 accumulation; measured well below. */
-#define QGEMM_FP8_TOL 1e-2
 
 /* A and W codes on the GPU, in `copies` rotating copies (kb_case input rotation). */
 struct qgemm_operands {
@@ -56,26 +51,6 @@ int qgemm_operands_pick(const struct qgemm_operands *o, int input_copy);
 /* 1 when device `device` runs e4m3 tensor-core instructions (compute capability 8.9 or later);
  * otherwise 0 with the reason in err. */
 int qgemm_fp8_capable(int device, char *err, size_t errlen);
-
-/* ---- the FP8 GEMM's inputs (gemm_fp8_common.c) ------------------------------------------------
- * Drawn like quant.gemm_int8's (activations from the case's distribution, weights normal, the
- * same sub-seeds), then quantized per tensor to e4m3 by the quantizer's scalar emulation:
- * s = absmax / 448, code = fp8(x / s). Y = s_a·s_w·(Â·Ŵᵀ) rounded to bf16. */
-struct gemm_fp8_data {
-    int m, n, k;
-    uint8_t *a, *w;   /* e4m3 codes [M,K], [N,K] */
-    float s_a, s_w;   /* per-tensor scales */
-    float lut[256];   /* value of each e4m3 code */
-};
-int gemm_fp8_data_new(struct gemm_fp8_data *d, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen);
-void gemm_fp8_data_free(struct gemm_fp8_data *d);
-/* Compares QGEMM_FP8_VERIFY_POINTS sampled elements of y (bf16 bits, rows ldy elements apart)
- * with float64 dot products over the decoded codes times s_a·s_w; verdict against
- * QGEMM_FP8_TOL in acc. */
-void gemm_fp8_verify(const struct gemm_fp8_data *d, const uint16_t *y, size_t ldy, uint64_t seed,
-                     struct kb_accuracy *acc);
-/* bf16 bits to float (exact). */
-float qgemm_bf16_to_float(uint16_t h);
 
 /* ---- device code (gemm_mma.cu; extern "C") ---------------------------------------------------
  * Each enqueues on stream and returns a cudaError_t (0 = success). */

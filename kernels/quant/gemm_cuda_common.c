@@ -1,15 +1,11 @@
 /* gemm_cuda_common.c - what the quantized GEMMs on the GPU share (gemm_cuda.h): device operands
- * with input rotation, the FP8 capability check, and the FP8 GEMM's inputs and verification. */
+ * with input rotation and the FP8 capability check. */
 #include "kernels/quant/gemm_cuda.h"
 
 #include <cuda_runtime_api.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "datasets/generate.h"
-#include "kernels/verify.h"
 
 /* ---- device operands ------------------------------------------------------------------------ */
 
@@ -94,88 +90,4 @@ int qgemm_fp8_capable(int device, char *err, size_t errlen)
         return 0;
     }
     return 1;
-}
-
-/* ---- FP8 inputs and verification ------------------------------------------------------------ */
-
-float qgemm_bf16_to_float(uint16_t h)
-{
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-void gemm_fp8_data_free(struct gemm_fp8_data *d)
-{
-    free(d->a);
-    free(d->w);
-    memset(d, 0, sizeof *d);
-}
-
-static float absmax(const float *x, size_t n)
-{
-    float m = 0;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(x[i]));
-    return m;
-}
-
-/* x[n] to e4m3 codes at one scale for the tensor (quant.h's scalar quantizer) */
-static void quantize_tensor(const float *x, size_t n, uint8_t *codes, float *scale)
-{
-    *scale = quant_scale(absmax(x, n), KB_DTYPE_FP8_E4M3);
-    const float inv = 1.0f / *scale;
-    for (size_t i = 0; i < n; i++)
-        codes[i] = quant_code(x[i], inv, KB_DTYPE_FP8_E4M3);
-}
-
-int gemm_fp8_data_new(struct gemm_fp8_data *d, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen)
-{
-    memset(d, 0, sizeof *d);
-    d->m = s->m, d->n = s->n, d->k = s->k;
-    const size_t mk = (size_t)s->m * s->k, nk = (size_t)s->n * s->k;
-    float *a_f = quant_input_new((size_t)s->m, (size_t)s->k, quant_sub_seed(seed, QUANT_SEED_A), s->input);
-    float *w_f = quant_input_new((size_t)s->n, (size_t)s->k, quant_sub_seed(seed, QUANT_SEED_B), KB_INPUT_NORMAL);
-    d->a = malloc(mk);
-    d->w = malloc(nk);
-    if (!a_f || !w_f || !d->a || !d->w) {
-        snprintf(err, errlen, "quant.gemm_fp8: out of host memory");
-        free(a_f);
-        free(w_f);
-        gemm_fp8_data_free(d);
-        return KB_ERROR;
-    }
-    quantize_tensor(a_f, mk, d->a, &d->s_a);
-    quantize_tensor(w_f, nk, d->w, &d->s_w);
-    for (int c = 0; c < 256; c++)
-        d->lut[c] = quant_decode((uint8_t)c, KB_DTYPE_FP8_E4M3);
-    free(a_f);
-    free(w_f);
-    return KB_OK;
-}
-
-void gemm_fp8_verify(const struct gemm_fp8_data *d, const uint16_t *y, size_t ldy, uint64_t seed,
-                     struct kb_accuracy *acc)
-{
-    const size_t mn = (size_t)d->m * d->n;
-    const long points = mn < QGEMM_FP8_VERIFY_POINTS ? (long)mn : QGEMM_FP8_VERIFY_POINTS;
-    const double scale = (double)d->s_a * d->s_w;
-    struct kb_rng r;
-    kb_rng_seed(&r, seed);
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long p = 0; p < points; p++) {
-        /* every element when they are few; else the first, the last, then seeded random ones */
-        size_t idx = (size_t)points == mn ? (size_t)p : p == 0 ? 0 : p == 1 ? mn - 1 : (size_t)(kb_rng_next(&r) % mn);
-        size_t i = idx / (size_t)d->n, j = idx % (size_t)d->n;
-        const uint8_t *ar = d->a + i * (size_t)d->k, *wr = d->w + j * (size_t)d->k;
-        double ref = 0;
-        for (int kk = 0; kk < d->k; kk++)
-            ref += (double)d->lut[ar[kk]] * (double)d->lut[wr[kk]];
-        verify_add(&va, qgemm_bf16_to_float(y[i * ldy + j]), ref * scale);
-    }
-    verify_finish(&va, QGEMM_FP8_TOL, acc);
-    acc->rows_checked = points; /* elements, here */
-    acc->rows_total = (long)mn;
 }

@@ -4,7 +4,9 @@
  *
  * integers only after setup (HAWQ-V3's dyadic arithmetic; quant.h, quant_dyadic_from).
  *
- * Two implementations share the data and the verification:
+ * Two implementations of the operation gemm at dtype i8 (kernels/gemm/gemm_ops.h: the inputs,
+ * scales, dyadics and the float64 verdict are the operation's); both are also checked bit for
+ * bit against the scalar emulation (gemm_int8_check_exact, shared with the CUDA kernels):
  *   @cpu        packs A and W, then register tiles over all of K: AVX-512 VNNI (vpdpbusd), AVX2
  *               (vpmaddubsw + vpmaddwd) or portable scalar, picked at setup from the CPU; OpenMP
  *               over (row block × column panel) tasks; each task keeps one W panel in L2 while
@@ -15,7 +17,7 @@
  * packed copy holds a + 128 (in [1, 255]) and the result is corrected per column:
  *   Σ_k (a + 128)·w = Σ_k a·w + 128·Σ_k w   ⇒   acc = dpbusd result − 128·colsum[n],
  * colsum computed while packing W. int32 arithmetic wraps, so the correction is exact whenever
- * the true acc fits int32 (K ≤ 131072, checked at setup).
+ * the true acc fits int32 (K ≤ 131072, which the operation requires at i8).
  * AVX2's vpmaddubsw (u8 × s8 → pairs summed into saturating s16) is fed |a| and w·sign(a):
  * a pair sums at most 2·127·127 = 32258 < 32767 because the quantizer never emits −128, so it
  * never saturates; vpmaddwd against ones widens the pairs to int32. */
@@ -30,146 +32,46 @@
 #include <omp.h>
 #endif
 
-#include "kernels/verify.h"
+#include "kernels/gemm/gemm_ref.h"
 
-/* Outputs whose float64 values fix the output scale s_y at setup: at least 16 rows, and at
- * least this many outputs (a narrow N needs more rows, or rows outside a small sample saturate
- * often enough to dominate the error: 6% at N = 7 with 16 rows). */
-#define GEMM_INT8_SCALE_ROWS 16
-#define GEMM_INT8_SCALE_OUTPUTS 4096
+/* ---- the exact check ------------------------------------------------------------------------ */
 
-/* ---- data ----------------------------------------------------------------------------------- */
-
-void gemm_f64_row(const float *a, const float *w, int n, int k, int i, double *out)
+long gemm_int8_emulation_diff(const struct kb_case *c, int max_units, long *checked)
 {
-    const float *ar = a + (size_t)i * k;
-    for (int j = 0; j < n; j++) {
-        const float *wr = w + (size_t)j * k;
-        double s = 0;
-        for (int p = 0; p < k; p++)
-            s += (double)ar[p] * wr[p];
-        out[j] = s;
-    }
-}
-
-void gemm_int8_data_free(struct gemm_int8_data *d)
-{
-    free(d->a_f);
-    free(d->w_f);
-    free(d->a);
-    free(d->w);
-    free(d->s_w);
-    free(d->dy);
-    free(d->y);
-    memset(d, 0, sizeof *d);
-}
-
-static float absmax_f32(const float *x, size_t n)
-{
-    float m = 0;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(x[i]));
-    return m;
-}
-
-int gemm_int8_data_new(struct gemm_int8_data *d, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen)
-{
-    memset(d, 0, sizeof *d);
-    const size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k;
-    d->m = s->m, d->n = s->n, d->k = s->k;
-    /* activations from the case's distribution (outlier channels live there); weights normal */
-    d->a_f = quant_input_new(m, k, quant_sub_seed(seed, QUANT_SEED_A), s->input);
-    d->w_f = quant_input_new(n, k, quant_sub_seed(seed, QUANT_SEED_B), KB_INPUT_NORMAL);
-    d->a = quant_alloc(m * k);
-    d->w = quant_alloc(n * k);
-    d->s_w = malloc(n * sizeof *d->s_w);
-    d->dy = malloc(n * sizeof *d->dy);
-    d->y = quant_alloc(m * n);
-    long scale_rows = (GEMM_INT8_SCALE_OUTPUTS + (long)n - 1) / (long)n;
-    if (scale_rows < GEMM_INT8_SCALE_ROWS)
-        scale_rows = GEMM_INT8_SCALE_ROWS;
-    long *rows = malloc((size_t)scale_rows * sizeof *rows);
-    double *ref = malloc(n * sizeof *ref);
-    if (!d->a_f || !d->w_f || !d->a || !d->w || !d->s_w || !d->dy || !d->y || !rows || !ref) {
-        snprintf(err, errlen, "quant.gemm_int8: out of memory");
-        free(rows);
-        free(ref);
-        gemm_int8_data_free(d);
-        return KB_ERROR;
-    }
-    d->s_a = quant_scale(absmax_f32(d->a_f, m * k), KB_DTYPE_I8);
-    const float inv_a = 1.0f / d->s_a;
-    for (size_t i = 0; i < m * k; i++)
-        d->a[i] = (int8_t)quant_code(d->a_f[i], inv_a, KB_DTYPE_I8);
-    for (size_t j = 0; j < n; j++) {
-        d->s_w[j] = quant_scale(absmax_f32(d->w_f + j * k, k), KB_DTYPE_I8);
-        const float inv = 1.0f / d->s_w[j];
-        for (size_t p = 0; p < k; p++)
-            d->w[j * k + p] = (int8_t)quant_code(d->w_f[j * k + p], inv, KB_DTYPE_I8);
-    }
-    /* Output scale: the largest |y| of a few float64 rows maps to 127 (a calibration, as a
-     * deployed model would do offline); rows outside the sample may saturate, as they would. */
-    long nr = verify_sample_rows((long)m, scale_rows, seed, rows);
-    double ymax = 0;
+    const struct kb_shape *s = &c->shape;
+    const int8_t *a = kb_input(c, KB_GEMM_A), *w = kb_input(c, KB_GEMM_W), *y = c->io.tensor[KB_GEMM_Y].data;
+    const int32_t *b = kb_input(c, KB_GEMM_REQUANT), *sh = b + s->n;
+    long nr, differ = 0;
+    long *rows = gemm_sample_rows(s, c->seed, &nr);
+    if (!rows)
+        return -1;
     for (long r = 0; r < nr; r++) {
-        gemm_f64_row(d->a_f, d->w_f, s->n, s->k, (int)rows[r], ref);
-        for (size_t j = 0; j < n; j++)
-            ymax = fmax(ymax, fabs(ref[j]));
-    }
-    d->s_y = quant_scale((float)ymax, KB_DTYPE_I8);
-    for (size_t j = 0; j < n; j++)
-        d->dy[j] = quant_dyadic_from((double)d->s_a * d->s_w[j] / d->s_y);
-    free(rows);
-    free(ref);
-    return KB_OK;
-}
-
-void gemm_int8_emulate_row(const struct gemm_int8_data *d, int i, int8_t *out)
-{
-    const int8_t *ar = d->a + (size_t)i * d->k;
-    for (int j = 0; j < d->n; j++) {
-        const int8_t *wr = d->w + (size_t)j * d->k;
-        int64_t acc = 0;
-        for (int p = 0; p < d->k; p++)
-            acc += (int64_t)ar[p] * wr[p];
-        out[j] = quant_dyadic_requant((int32_t)acc, d->dy[j]);
-    }
-}
-
-int gemm_int8_verify(const struct gemm_int8_data *d, uint64_t seed, int input, struct kb_accuracy *acc)
-{
-    long *rows = malloc(QUANT_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)d->n * sizeof *ref);
-    int8_t *emu = malloc((size_t)d->n);
-    if (!rows || !ref || !emu) {
-        free(rows);
-        free(ref);
-        free(emu);
-        return KB_ERROR;
-    }
-    long nr = verify_sample_rows(d->m, QUANT_VERIFY_ROWS, seed, rows), mismatches = 0;
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long r = 0; r < nr; r++) {
-        int i = (int)rows[r];
-        const int8_t *yr = d->y + (size_t)i * d->n;
-        gemm_int8_emulate_row(d, i, emu);
-        gemm_f64_row(d->a_f, d->w_f, d->n, d->k, i, ref);
-        for (int j = 0; j < d->n; j++) {
-            mismatches += yr[j] != emu[j];
-            verify_add(&va, (double)yr[j] * d->s_y, ref[j]);
+        const int i = (int)rows[r];
+        const int8_t *ar = a + (size_t)i * s->k;
+        for (int j = 0; j < s->n; j++) {
+            const int8_t *wr = w + (size_t)j * s->k;
+            int64_t acc = 0;
+            for (int p = 0; p < s->k; p++)
+                acc += (int64_t)ar[p] * wr[p];
+            struct quant_dyadic d = { b[j], sh[j] };
+            differ += abs((int)y[(size_t)i * s->n + j] - (int)quant_dyadic_requant((int32_t)acc, d)) > max_units;
         }
     }
-    verify_finish(&va, input == KB_INPUT_OUTLIER ? QUANT_GEMM_INT8_TOL_OUTLIER : QUANT_GEMM_INT8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = d->m;
-    acc->exact_checked = nr * d->n;
+    free(rows);
+    *checked = nr * s->n;
+    return differ;
+}
+
+int gemm_int8_check_exact(const struct kb_case *c, struct kb_accuracy *acc)
+{
+    long checked;
+    long mismatches = gemm_int8_emulation_diff(c, 0, &checked);
+    if (mismatches < 0)
+        return KB_ERROR;
+    acc->exact_checked = checked;
     acc->exact_mismatches = mismatches;
     if (mismatches)
         acc->passed = 0;
-    free(rows);
-    free(ref);
-    free(emu);
     return KB_OK;
 }
 
@@ -271,7 +173,6 @@ const char *quant_gemm_int8_path(void)
 
 
 struct gemm_int8_state {
-    struct gemm_int8_data d;
     const struct gemm_int8_isa *isa;
     int nthreads;
     uint8_t *apk;    /* packed A, re-packed by every run (activations change per call) */
@@ -284,19 +185,12 @@ static size_t round_up(size_t x, size_t to)
     return (x + to - 1) / to * to;
 }
 
-static double gemm_int8_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    /* catalogue: M·K + N·K + M·N·s_o + 4·(M + N) scale bytes (s_o = 1: int8 out) */
-    return (double)s->m * s->k + (double)s->n * s->k + (double)s->m * s->n + 4.0 * ((double)s->m + s->n);
-}
-
-static double gemm_int8_footprint(const struct kb_shape *s, enum kb_dtype t)
+/* The workspace beyond the operands: packed copies and column sums (@cpu only). */
+static double gemm_int8_workspace(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
     double m = s->m, n = s->n, k = s->k;
-    /* float inputs + codes + packed copies + output + per-column data */
-    return 4 * (m + n) * k + 2 * (m + 64) * (k + 4) + 2 * (n + 64) * (k + 4) + m * n + 16 * (n + 64);
+    return (m + 64) * (k + 4) + (n + 64) * (k + 4) + 4 * (n + 64) + 256;
 }
 
 static void gemm_int8_teardown(struct kb_case *c)
@@ -304,7 +198,6 @@ static void gemm_int8_teardown(struct kb_case *c)
     struct gemm_int8_state *st = c->state;
     if (!st)
         return;
-    gemm_int8_data_free(&st->d);
     free(st->apk);
     free(st->wpk);
     free(st->colsum);
@@ -314,26 +207,16 @@ static void gemm_int8_teardown(struct kb_case *c)
 
 static int gemm_int8_run(struct kb_case *c);
 
+/* The operation made and checked the inputs (shape, dtype i8); this adds the path and, for
+ * @cpu, the packed buffers. */
 static int gemm_int8_setup_common(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = quant_check_shape(c->kernel->name, &c->shape, QUANT_AXES_GEMM, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "%s: dtype %s not supported (i8 only)", c->kernel->name,
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct gemm_int8_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "%s: out of memory", c->kernel->name);
         return KB_ERROR;
     }
     c->state = st;
-    if (gemm_int8_data_new(&st->d, &c->shape, c->seed, err, errlen) != KB_OK) {
-        gemm_int8_teardown(c);
-        return KB_ERROR;
-    }
     st->isa = gemm_int8_isa_best();
     st->nthreads = c->threads > 0 ? c->threads : 1;
     if (c->kernel->run == gemm_int8_run) {
@@ -429,25 +312,36 @@ void gemm_int8_packed(const struct gemm_int8_isa *isa, const uint8_t *apk, int m
 }
 
 /* quant.gemm_int8's epilogue: each column requantized to int8 by its own dyadic. */
+struct requant_ctx {
+    int8_t *y;
+    int n;
+    const int32_t *b, *c; /* the operation's dyadics: b_n, c_n */
+};
+
 static void requant_epilogue(void *ctx, int i0, int rows, int j0, int cols, const int32_t *acc, int ldacc)
 {
-    const struct gemm_int8_data *d = ctx;
+    const struct requant_ctx *q = ctx;
     for (int r = 0; r < rows; r++) {
-        int8_t *yr = d->y + (size_t)(i0 + r) * d->n + j0;
-        for (int j = 0; j < cols; j++)
-            yr[j] = quant_dyadic_requant(acc[r * ldacc + j], d->dy[j0 + j]);
+        int8_t *yr = q->y + (size_t)(i0 + r) * q->n + j0;
+        for (int j = 0; j < cols; j++) {
+            struct quant_dyadic d = { q->b[j0 + j], q->c[j0 + j] };
+            yr[j] = quant_dyadic_requant(acc[r * ldacc + j], d);
+        }
     }
 }
 
 static int gemm_int8_run(struct kb_case *c)
 {
     struct gemm_int8_state *st = c->state;
-    struct gemm_int8_data *d = &st->d;
+    const int m = c->shape.m, n = c->shape.n, k = c->shape.k;
+    const int8_t *a = kb_input(c, KB_GEMM_A), *w = kb_input(c, KB_GEMM_W);
+    const int32_t *dy = kb_input(c, KB_GEMM_REQUANT);
+    struct requant_ctx q = { kb_output(c, KB_GEMM_Y), n, dy, dy + n };
     const struct gemm_int8_isa *isa = st->isa;
     const int mr = isa->mr, nr = isa->nr;
-    const size_t k4 = round_up((size_t)d->k, 4);
-    const int mpad = (int)round_up((size_t)d->m, (size_t)mr);
-    const int npan = (int)((d->n + nr - 1) / nr);
+    const size_t k4 = round_up((size_t)k, 4);
+    const int mpad = (int)round_up((size_t)m, (size_t)mr);
+    const int npan = (n + nr - 1) / nr;
     uint8_t *apk = st->apk;
     int8_t *wpk = st->wpk;
     int32_t *colsum = st->colsum;
@@ -456,57 +350,29 @@ static int gemm_int8_run(struct kb_case *c)
     {
 #pragma omp for schedule(static) nowait
         for (int i = 0; i < mpad; i++)
-            gemm_int8_pack_a_row(i < d->m ? d->a + (size_t)i * d->k : NULL, d->k, k4, isa->offset_a,
-                                 apk + (size_t)i * k4);
+            gemm_int8_pack_a_row(i < m ? a + (size_t)i * k : NULL, k, k4, isa->offset_a, apk + (size_t)i * k4);
 #pragma omp for schedule(static)
         for (int pn = 0; pn < npan; pn++)
-            gemm_int8_pack_w_panel(d->w, d->n, d->k, (size_t)d->k, 1, nr, k4, pn, wpk + (size_t)pn * nr * k4,
+            gemm_int8_pack_w_panel(w, n, k, (size_t)k, 1, nr, k4, pn, wpk + (size_t)pn * nr * k4,
                                    colsum + (size_t)pn * nr);
         /* (barrier) */
-        gemm_int8_packed(isa, apk, d->m, k4, wpk, colsum, d->n, 1, requant_epilogue, d);
+        gemm_int8_packed(isa, apk, m, k4, wpk, colsum, n, 1, requant_epilogue, &q);
     }
     return KB_OK;
-}
-
-static int gemm_int8_verify_case(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct gemm_int8_state *st = c->state;
-    return gemm_int8_verify(&st->d, c->seed, c->shape.input, acc);
-}
-
-static int gemm_int8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct gemm_int8_state *st = c->state;
-    const struct gemm_int8_data *d = &st->d;
-    struct kb_tensor t[] = {
-        { "a", KB_DTYPE_I8, 2, { d->m, d->k }, d->a, 0 },
-        { "w", KB_DTYPE_I8, 2, { d->n, d->k }, d->w, 0 },
-        { "w_scales", KB_DTYPE_F32, 1, { d->n }, d->s_w, 0 },
-        { "a_f32", KB_DTYPE_F32, 2, { d->m, d->k }, d->a_f, 0 },
-        { "w_f32", KB_DTYPE_F32, 2, { d->n, d->k }, d->w_f, 0 },
-        { "y", KB_DTYPE_I8, 2, { d->m, d->n }, d->y, 1 },
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
-        out[n++] = t[i];
-    return n;
 }
 
 const struct kb_kernel kb_quant_gemm_int8_cpu = {
     .name = "quant.gemm_int8",
     .impl = "cpu",
     .description = "W8A8 GEMM, int32 accumulation, dyadic requant to int8 (VNNI/AVX2/scalar, packed W)",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .axes = QUANT_AXES_GEMM,
-    .flops = quant_gemm_flops,
-    .bytes = gemm_int8_bytes,
-    .footprint = gemm_int8_footprint,
+    .op = &kb_op_gemm,
+    .footprint = gemm_int8_workspace,
     .setup = gemm_int8_setup_common,
     .run = gemm_int8_run,
-    .verify = gemm_int8_verify_case,
-    .tensors = gemm_int8_tensors,
+    .check = gemm_int8_check_exact,
     .teardown = gemm_int8_teardown,
 };
 
@@ -515,16 +381,20 @@ const struct kb_kernel kb_quant_gemm_int8_cpu = {
 static int gemm_int8_naive_run(struct kb_case *c)
 {
     struct gemm_int8_state *st = c->state;
-    const struct gemm_int8_data *d = &st->d;
+    const int m = c->shape.m, n = c->shape.n, k = c->shape.k;
+    const int8_t *a = kb_input(c, KB_GEMM_A), *w = kb_input(c, KB_GEMM_W);
+    const int32_t *dy_b = kb_input(c, KB_GEMM_REQUANT), *dy_c = dy_b + n;
+    int8_t *y = kb_output(c, KB_GEMM_Y);
 #pragma omp parallel for num_threads(st->nthreads) schedule(static)
-    for (int i = 0; i < d->m; i++) {
-        const int8_t *ar = d->a + (size_t)i * d->k;
-        for (int j = 0; j < d->n; j++) {
-            const int8_t *wr = d->w + (size_t)j * d->k;
+    for (int i = 0; i < m; i++) {
+        const int8_t *ar = a + (size_t)i * k;
+        for (int j = 0; j < n; j++) {
+            const int8_t *wr = w + (size_t)j * k;
             int32_t acc = 0;
-            for (int p = 0; p < d->k; p++)
+            for (int p = 0; p < k; p++)
                 acc += ar[p] * wr[p];
-            d->y[(size_t)i * d->n + j] = quant_dyadic_requant(acc, d->dy[j]);
+            struct quant_dyadic d = { dy_b[j], dy_c[j] };
+            y[(size_t)i * n + j] = quant_dyadic_requant(acc, d);
         }
     }
     return KB_OK;
@@ -534,16 +404,12 @@ const struct kb_kernel kb_quant_gemm_int8_naive = {
     .name = "quant.gemm_int8",
     .impl = "cpu.naive",
     .description = "W8A8 GEMM, the same arithmetic as @cpu in one plain loop nest (the SIMD gain's baseline)",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .axes = QUANT_AXES_GEMM,
-    .flops = quant_gemm_flops,
-    .bytes = gemm_int8_bytes,
-    .footprint = gemm_int8_footprint,
+    .op = &kb_op_gemm,
     .setup = gemm_int8_setup_common,
     .run = gemm_int8_naive_run,
-    .verify = gemm_int8_verify_case,
-    .tensors = gemm_int8_tensors,
+    .check = gemm_int8_check_exact,
     .teardown = gemm_int8_teardown,
 };

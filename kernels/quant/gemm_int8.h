@@ -1,9 +1,10 @@
 /* gemm_int8.h - internals of quant.gemm_int8 shared by its driver (gemm_int8.c), its SIMD tiles
  * (gemm_int8_avx2.c, gemm_int8_avx512.c) and the tests. Not part of the kernel contract.
  *
- * The problem: Y[M,N] int8 = requant(A[M,K] int8 · W[N,K]ᵀ int8), int32 accumulators,
- * activations quantized per tensor (scale s_a), weights per output channel (s_w[n]), output per
- * tensor (s_y); column n is requantized with the dyadic b_n / 2^c_n ≈ s_a·s_w[n] / s_y.
+ * The problem (the operation gemm at dtype i8, kernels/gemm/gemm_ops.h): Y[M,N] int8 =
+ * requant(A[M,K] int8 · W[N,K]ᵀ int8), int32 accumulators, activations quantized per tensor
+ * (scale s_a), weights per output channel (s_w[n]), output per tensor (s_y); column n is
+ * requantized with the dyadic b_n / 2^c_n ≈ s_a·s_w[n] / s_y.
  *
  * Layouts of the optimized kernel:
  *   packed A [Mpad][K4] bytes   K4 = K rounded up to 4, Mpad = M rounded up to the tile rows;
@@ -18,6 +19,7 @@
 #include <stdint.h>
 
 #include "kernels/kernel.h"
+#include "kernels/gemm/gemm_ops.h"
 #include "kernels/quant/quant.h"
 #include "kernels/cpu_features.h"
 
@@ -25,24 +27,13 @@
 #define GEMM_INT8_AVX512_NEEDS (KB_CPU_AVX512F | KB_CPU_AVX512BW | KB_CPU_AVX512VNNI)
 #define GEMM_INT8_AVX2_NEEDS KB_CPU_AVX2
 
-/* The inputs, quantized at setup, and the output of one case. */
-struct gemm_int8_data {
-    int m, n, k;
-    float *a_f, *w_f;       /* unquantized [M,K], [N,K]: what the float64 accuracy check uses */
-    int8_t *a, *w;          /* codes [M,K], [N,K] */
-    float s_a, s_y, *s_w;   /* scales */
-    struct quant_dyadic *dy; /* [N] */
-    int8_t *y;              /* output [M,N] */
-};
-
-int gemm_int8_data_new(struct gemm_int8_data *d, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen);
-void gemm_int8_data_free(struct gemm_int8_data *d);
-/* Row i of Y by the scalar emulation (int64 accumulation, then the same dyadic requant). */
-void gemm_int8_emulate_row(const struct gemm_int8_data *d, int i, int8_t *out);
-/* Bit-exact (sampled rows) + float64 accuracy of d->y; the verdict in acc. */
-int gemm_int8_verify(const struct gemm_int8_data *d, uint64_t seed, int input, struct kb_accuracy *acc);
-/* float64 row i of A_f · W_fᵀ into out[N]. */
-void gemm_f64_row(const float *a, const float *w, int n, int k, int i, double *out);
+/* The exact check of every quant.gemm_int8 implementation (and of cuBLASLt's int32 output):
+ * on the rows the operation's verify samples, Y against the scalar emulation (int64
+ * accumulation, then the operation's dyadic requantization). Returns how many elements differ
+ * by more than max_units (0: bit for bit), *checked how many were compared; -1 out of memory. */
+long gemm_int8_emulation_diff(const struct kb_case *c, int max_units, long *checked);
+/* kb_kernel.check: bit for bit; sets exact_checked / exact_mismatches, clears passed on any. */
+int gemm_int8_check_exact(const struct kb_case *c, struct kb_accuracy *acc);
 
 /* A SIMD path: one register tile of mr rows × nr columns over all K. */
 struct gemm_int8_isa {

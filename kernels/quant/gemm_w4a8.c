@@ -1,5 +1,7 @@
 /* gemm_w4a8.c - quant.gemm_w4a8@cpu: INT4 weights with per-group scales × INT8 or FP8 (e4m3)
  * activations, float32 output (FireQ-style W4A8; the catalogue's fp16 output is float32 here).
+ * The operation (kernels/gemm/gemm_ops.h) makes the inputs and gives the float64 verdict; this
+ * file adds the kernel and its exact check (gemm_w4a8_check_exact, shared with @cuda.mma).
  *
  *   W [N,K] int4, packed two per byte (low nibble first), one float scale per group of g
  *   consecutive k of a row; A [M,K] int8 (dtype i8) or e4m3 codes (dtype e4m3), one scale for
@@ -30,27 +32,45 @@
 #include <immintrin.h>
 #endif
 
-#include "kernels/verify.h"
+#include "kernels/gemm/gemm_ref.h"
 #include "kernels/quant/fp8.h"
-#include "kernels/quant/gemm_int8.h"
+#include "kernels/quant/gemm_w4a8.h"
 
 #define W4A8_ROWS 4 /* rows of A per weight unpack */
 
 struct w4a8_state {
     int m, n, k, g, groups;
     enum kb_dtype t;
-    float *a_f, *w_f;     /* unquantized inputs (float64 accuracy check) */
-    uint8_t *a_codes;     /* [M,K] int8 or e4m3 codes: the kernel's input */
-    uint8_t *w4;          /* [N, rb] packed int4 */
+    const uint8_t *a_codes; /* [M,K] int8 or e4m3 codes: the operation's input */
+    const uint8_t *w4;      /* [N, rb] packed int4 */
     size_t rb;
-    float *s_w;           /* [N, groups] */
-    float s_a_eff;        /* ŝ_a */
-    int32_t lut[256];     /* e4m3 code → value·2^9 */
-    int32_t *a_int;       /* [M,K] run-time: e4m3 activations as integers */
-    int32_t *a_gsum;      /* [M, groups] run-time: Σ_g a (i8 offset correction) */
-    float *y;             /* [M,N] */
+    const float *s_w;       /* [N, groups] */
+    float s_a_eff;          /* ŝ_a */
+    int32_t lut[256];       /* e4m3 code → value·2^9 */
+    int32_t *a_int;         /* [M,K] run-time: e4m3 activations as integers */
+    int32_t *a_gsum;        /* [M, groups] run-time: Σ_g a (i8 offset correction) */
+    float *y;               /* [M,N]: the operation's output */
     int use_avx2, nthreads;
 };
+
+/* The case's operands and the derived constants, as the kernel and the emulation read them. */
+static void w4a8_view(struct w4a8_state *st, const struct kb_case *c)
+{
+    st->m = c->shape.m, st->n = c->shape.n, st->k = c->shape.k, st->t = c->dtype;
+    st->g = c->shape.group < c->shape.k ? c->shape.group : c->shape.k;
+    st->groups = (st->k + st->g - 1) / st->g;
+    st->rb = quant_row_bytes(st->k, KB_DTYPE_I4);
+    st->a_codes = kb_input(c, KB_W4A8_A);
+    st->w4 = kb_input(c, KB_W4A8_W);
+    st->s_w = kb_input(c, KB_W4A8_W_SCALES);
+    st->y = c->io.buffer[KB_W4A8_Y];
+    const float s_a = *(const float *)kb_input(c, KB_W4A8_A_SCALE);
+    st->s_a_eff = c->dtype == KB_DTYPE_I8 ? s_a : s_a * 0x1p-9f;
+    for (int code = 0; code < 256; code++) {
+        float v = fp8_decode((uint8_t)code, FP8_E4M3);
+        st->lut[code] = isfinite(v) ? (int32_t)(v * 512.0f) : 0; /* NaN codes are never produced */
+    }
+}
 
 static int32_t act_int(const struct w4a8_state *st, int i, int k)
 {
@@ -160,19 +180,11 @@ AVX2 static void w4a8_block_avx2(const struct w4a8_state *st, const int *rows, i
 
 /* ---- descriptor ------------------------------------------------------------------------------ */
 
-static double w4a8_bytes(const struct kb_shape *s, enum kb_dtype t)
+static double w4a8_workspace(const struct kb_shape *s, enum kb_dtype t)
 {
-    (void)t;
-    double g = s->group < s->k ? s->group : s->k;
-    /* catalogue: M·K·s_a + N·K/2 + (N·K/g)·s_scale + M·N·s_o (s_a = 1, s_scale = s_o = 4) */
-    return (double)s->m * s->k + (double)s->n * s->k / 2 + 4.0 * s->n * ceil(s->k / g) + 4.0 * s->m * s->n;
-}
-
-static double w4a8_footprint(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    double m = s->m, n = s->n, k = s->k;
-    return 4 * (m + n) * k + m * k + n * k / 2 + 4 * n * k + 4 * m * k + 4 * m * n + 4 * m * k;
+    const double m = s->m, k = s->k, g = s->group < s->k ? s->group : s->k;
+    /* e4m3 activations as int32, the group sums of i8 activations */
+    return (t == KB_DTYPE_FP8_E4M3 ? 4 * m * k : 0) + 4 * m * ceil(k / (g > 0 ? g : 1)) + 1024;
 }
 
 static void w4a8_teardown(struct kb_case *c)
@@ -180,36 +192,14 @@ static void w4a8_teardown(struct kb_case *c)
     struct w4a8_state *st = c->state;
     if (!st)
         return;
-    free(st->a_f);
-    free(st->w_f);
-    free(st->a_codes);
-    free(st->w4);
-    free(st->s_w);
     free(st->a_int);
     free(st->a_gsum);
-    free(st->y);
     free(st);
     c->state = NULL;
 }
 
-static float absmax_of(const float *x, size_t n)
-{
-    float m = 0;
-    for (size_t i = 0; i < n; i++)
-        m = fmaxf(m, fabsf(x[i]));
-    return m;
-}
-
 static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = quant_check_shape("quant.gemm_w4a8", &c->shape, QUANT_AXES_W4A8, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (c->dtype != KB_DTYPE_I8 && c->dtype != KB_DTYPE_FP8_E4M3) {
-        snprintf(err, errlen, "quant.gemm_w4a8: dtype %s not supported (activations i8 or e4m3)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     const int g = c->shape.group < c->shape.k ? c->shape.group : c->shape.k;
     if (c->dtype == KB_DTYPE_FP8_E4M3 && g > 1024) {
         snprintf(err, errlen, "quant.gemm_w4a8: group = %d exceeds 1024, past which an e4m3 group sum may overflow int32", g);
@@ -221,43 +211,15 @@ static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = st;
-    const size_t m = (size_t)c->shape.m, n = (size_t)c->shape.n, k = (size_t)c->shape.k;
-    st->m = c->shape.m, st->n = c->shape.n, st->k = c->shape.k, st->g = g, st->t = c->dtype;
-    st->groups = (st->k + g - 1) / g;
-    st->rb = quant_row_bytes(st->k, KB_DTYPE_I4);
+    w4a8_view(st, c);
+    const size_t m = (size_t)st->m, k = (size_t)st->k;
     st->nthreads = c->threads > 0 ? c->threads : 1;
-    st->a_f = quant_input_new(m, k, quant_sub_seed(c->seed, QUANT_SEED_A), c->shape.input);
-    st->w_f = quant_input_new(n, k, quant_sub_seed(c->seed, QUANT_SEED_B), KB_INPUT_NORMAL);
-    st->a_codes = quant_alloc(m * k);
-    st->w4 = quant_alloc(n * st->rb);
-    st->s_w = malloc(n * (size_t)st->groups * sizeof(float));
     st->a_int = c->dtype == KB_DTYPE_FP8_E4M3 ? quant_alloc(m * k * sizeof(int32_t)) : NULL;
     st->a_gsum = malloc(m * (size_t)st->groups * sizeof(int32_t));
-    st->y = quant_alloc(m * n * sizeof(float));
-    if (!st->a_f || !st->w_f || !st->a_codes || !st->w4 || !st->s_w || !st->a_gsum || !st->y ||
-        (c->dtype == KB_DTYPE_FP8_E4M3 && !st->a_int)) {
-        snprintf(err, errlen, "quant.gemm_w4a8: out of memory (%.0f bytes)", w4a8_footprint(&c->shape, c->dtype));
+    if (!st->a_gsum || (c->dtype == KB_DTYPE_FP8_E4M3 && !st->a_int)) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory (%.0f bytes)", w4a8_workspace(&c->shape, c->dtype));
         w4a8_teardown(c);
         return KB_ERROR;
-    }
-    /* weights: int4 per group (quant_code: RNE, clamp to ±7) */
-    struct kb_shape ws = { .m = st->n, .k = st->k, .group = g, .granularity = KB_GRAN_GROUP };
-    float *deq = malloc(n * k * sizeof(float));
-    if (!deq) {
-        snprintf(err, errlen, "quant.gemm_w4a8: out of memory");
-        w4a8_teardown(c);
-        return KB_ERROR;
-    }
-    quant_quantize_emulate(st->w_f, &ws, KB_DTYPE_I4, st->s_w, st->w4, deq);
-    free(deq);
-    /* activations: per tensor */
-    const float s_a = quant_scale(absmax_of(st->a_f, m * k), c->dtype), inv = 1.0f / s_a;
-    for (size_t i = 0; i < m * k; i++)
-        st->a_codes[i] = quant_code(st->a_f[i], inv, c->dtype);
-    st->s_a_eff = c->dtype == KB_DTYPE_I8 ? s_a : s_a * 0x1p-9f;
-    for (int code = 0; code < 256; code++) {
-        float v = fp8_decode((uint8_t)code, FP8_E4M3);
-        st->lut[code] = isfinite(v) ? (int32_t)(v * 512.0f) : 0; /* NaN codes are never produced */
     }
 #if defined(__x86_64__)
     st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
@@ -308,75 +270,46 @@ static int w4a8_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int w4a8_verify(struct kb_case *c, struct kb_accuracy *acc)
+int gemm_w4a8_check_exact(const struct kb_case *c, struct kb_accuracy *acc)
 {
-    const struct w4a8_state *st = c->state;
-    long *rows = malloc(QUANT_VERIFY_ROWS * sizeof *rows);
-    double *ref = malloc((size_t)st->n * sizeof *ref);
-    float *emu = malloc((size_t)st->n * sizeof *emu);
-    if (!rows || !ref || !emu) {
+    struct w4a8_state st;
+    memset(&st, 0, sizeof st);
+    w4a8_view(&st, c);
+    long nr;
+    long *rows = gemm_sample_rows(&c->shape, c->seed, &nr), mismatches = 0;
+    float *emu = malloc((size_t)st.n * sizeof *emu);
+    if (!rows || !emu) {
         free(rows);
-        free(ref);
         free(emu);
         return KB_ERROR;
     }
-    long nr = verify_sample_rows(st->m, QUANT_VERIFY_ROWS, c->seed, rows), mismatches = 0;
-    struct verify_acc va;
-    verify_begin(&va);
     for (long r = 0; r < nr; r++) {
         const int i = (int)rows[r];
-        const float *yr = st->y + (size_t)i * st->n;
-        w4a8_emulate_row(st, i, emu);
-        gemm_f64_row(st->a_f, st->w_f, st->n, st->k, i, ref);
-        for (int j = 0; j < st->n; j++) {
+        const float *yr = st.y + (size_t)i * st.n;
+        w4a8_emulate_row(&st, i, emu);
+        for (int j = 0; j < st.n; j++)
             mismatches += memcmp(&yr[j], &emu[j], sizeof(float)) != 0;
-            verify_add(&va, yr[j], ref[j]);
-        }
     }
-    verify_finish(&va, c->shape.input == KB_INPUT_OUTLIER ? QUANT_GEMM_W4A8_TOL_OUTLIER : QUANT_GEMM_W4A8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = st->m;
-    acc->exact_checked = nr * st->n;
+    acc->exact_checked = nr * st.n;
     acc->exact_mismatches = mismatches;
     if (mismatches)
         acc->passed = 0;
     free(rows);
-    free(ref);
     free(emu);
     return KB_OK;
-}
-
-static int w4a8_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct w4a8_state *st = c->state;
-    struct kb_tensor t[] = {
-        { "a", c->dtype, 2, { st->m, st->k }, st->a_codes, 0 },
-        { "w_int4", KB_DTYPE_I4, 2, { st->n, (int64_t)st->rb }, st->w4, 0 },
-        { "w_scales", KB_DTYPE_F32, 2, { st->n, st->groups }, st->s_w, 0 },
-        { "a_f32", KB_DTYPE_F32, 2, { st->m, st->k }, st->a_f, 0 },
-        { "w_f32", KB_DTYPE_F32, 2, { st->n, st->k }, st->w_f, 0 },
-        { "y", KB_DTYPE_F32, 2, { st->m, st->n }, st->y, 1 },
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
-        out[n++] = t[i];
-    return n;
 }
 
 const struct kb_kernel kb_quant_gemm_w4a8_cpu = {
     .name = "quant.gemm_w4a8",
     .impl = "cpu",
     .description = "INT4 weights (group scales) x INT8 or FP8-e4m3 activations, exact integer group sums, f32 out",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
     .axes = QUANT_AXES_W4A8,
-    .flops = quant_gemm_flops,
-    .bytes = w4a8_bytes,
-    .footprint = w4a8_footprint,
+    .op = &kb_op_quant_gemm_w4a8,
+    .footprint = w4a8_workspace,
     .setup = w4a8_setup,
     .run = w4a8_run,
-    .verify = w4a8_verify,
-    .tensors = w4a8_tensors,
+    .check = gemm_w4a8_check_exact,
     .teardown = w4a8_teardown,
 };

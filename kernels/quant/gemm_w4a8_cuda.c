@@ -1,19 +1,21 @@
 /* gemm_w4a8_cuda.c - quant.gemm_w4a8@cuda.mma: INT4 weights with per-group scales × INT8
  * activations on INT8 tensor cores (device code in gemm_w4a8_mma.cu), float32 out.
  *
- * The inputs are those of quant.gemm_w4a8@cpu at the same shape and seed (its case is set up
- * inside this one): weights quantized to int4 per group of g, activations to int8 per tensor.
- * They go to the GPU zero-padded to whole tiles (rows of A to a multiple of 64 bytes, of W to
- * 32 packed bytes, M and N to 128): the padding adds zero products to the integer sums. verify
- * is the CPU kernel's: QUANT_VERIFY_ROWS sampled rows bit for bit against the scalar emulation,
- * and against float64 of the unquantized inputs.
+ * An implementation of the operation quant.gemm_w4a8 (kernels/gemm/gemm_ops.h), which makes the
+ * inputs (the same bytes quant.gemm_w4a8@cpu reads: weights quantized to int4 per group of g,
+ * activations to int8 per tensor) and judges Y against float64. They go to the GPU zero-padded
+ * to whole tiles (rows of A to a multiple of 64 bytes, of W to 32 packed bytes, M and N to 128):
+ * the padding adds zero products to the integer sums. collect copies Y back; the check is the
+ * CPU kernel's (gemm_w4a8_check_exact): the sampled rows bit for bit the scalar emulation.
  *
  * Limits (KB_UNSUPPORTED otherwise): activations i8 (e4m3 would need FP8 tensor cores, whose
  * float accumulation does not give the exact group sums); group a multiple of 32 unless it
  * covers all of K (an mma step of 32 k must not straddle two groups). Input rotation: as many
  * copies of A, W and the scales as the harness asks for (up to 16) when they fit in memory. */
 #include "kernels/quant/quant.h"
+#include "kernels/gemm/gemm_ops.h"
 #include "kernels/gpu/input_copies.h"
+#include "kernels/quant/gemm_w4a8.h"
 #include "kernels/quant/quant_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -25,10 +27,8 @@
 #define W4A8_MAX_COPIES 16
 
 struct w4a8_cuda {
-    struct kb_case cpu;
     int m, n, k, g, groups, mp, np, kp;
     float s_a;
-    float *y_h;
     int copies;
     /* device A [mp, kp], W [np, kp/2] (int4 packed), scales [np, groups]: ptr[0] the uploads,
      * the rest their copies for cold-cache rotation */
@@ -36,10 +36,13 @@ struct w4a8_cuda {
     float *y;                    /* device [m, n] */
 };
 
-static double wc_bytes(const struct kb_shape *s, enum kb_dtype t) { return kb_quant_gemm_w4a8_cpu.bytes(s, t); }
-static double wc_footprint(const struct kb_shape *s, enum kb_dtype t)
+/* Host workspace beyond the operands: the padded images built once at setup. */
+static double wc_workspace(const struct kb_shape *s, enum kb_dtype t)
 {
-    return kb_quant_gemm_w4a8_cpu.footprint(s, t);
+    (void)t;
+    const double mp = s->m + W4A8_TILE, np = s->n + W4A8_TILE, kp = s->k + W4A8_TILE_K;
+    const double g = s->group < s->k ? s->group : s->k;
+    return mp * kp + np * kp / 2 + 4 * np * ceil(s->k / (g > 0 ? g : 1)) + 1024;
 }
 
 static void wc_teardown(struct kb_case *c)
@@ -53,7 +56,6 @@ static void wc_teardown(struct kb_case *c)
         cudaFree(bufs[i]->ptr[0]);
     }
     cudaFree(q->y);
-    quant_cuda_inner_teardown(&q->cpu);
     free(q);
     c->state = NULL;
 }
@@ -84,16 +86,16 @@ static int wc_upload_once(struct w4a8_cuda *q, const int8_t *a, const uint8_t *w
  * the harness wants and memory holds (at least one). */
 static int wc_upload(struct w4a8_cuda *q, const struct kb_case *c, char *err, size_t errlen)
 {
-    const int8_t *a_h = quant_cuda_tensor(&q->cpu, "a", NULL);
-    const uint8_t *w_h = quant_cuda_tensor(&q->cpu, "w_int4", NULL);
-    const float *sw_h = quant_cuda_tensor(&q->cpu, "w_scales", NULL);
+    const int8_t *a_h = kb_input(c, KB_W4A8_A);
+    const uint8_t *w_h = kb_input(c, KB_W4A8_W);
+    const float *sw_h = kb_input(c, KB_W4A8_W_SCALES);
     const size_t rb = (size_t)(q->k + 1) / 2, na = (size_t)q->mp * q->kp, nw = (size_t)q->np * q->kp / 2,
                  ns = (size_t)q->np * q->groups;
     int8_t *a = calloc(na, 1);
     uint8_t *w = calloc(nw, 1);
     float *sw = calloc(ns, sizeof *sw);
     int rc = KB_OK;
-    if (!a || !w || !sw || !a_h || !w_h || !sw_h) {
+    if (!a || !w || !sw) {
         snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: out of memory for the padded inputs");
         rc = KB_ERROR;
     } else {
@@ -124,20 +126,10 @@ static int wc_upload(struct w4a8_cuda *q, const struct kb_case *c, char *err, si
 
 static int wc_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: dtype %s not supported (i8 activations only)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct w4a8_cuda *q = calloc(1, sizeof *q);
     if (!q) {
         snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: out of memory");
         return KB_ERROR;
-    }
-    int rc = quant_cuda_inner_setup(c, &kb_quant_gemm_w4a8_cpu, &q->cpu, err, errlen);
-    if (rc != KB_OK) {
-        free(q);
-        return rc;
     }
     c->state = q;
     q->m = c->shape.m, q->n = c->shape.n, q->k = c->shape.k;
@@ -150,20 +142,8 @@ static int wc_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_UNSUPPORTED;
     }
     q->mp = round_up(q->m, W4A8_TILE), q->np = round_up(q->n, W4A8_TILE), q->kp = round_up(q->k, W4A8_TILE_K);
-    /* the activation scale exactly as the CPU setup computed it: abs-max of the float input */
-    struct kb_tensor t;
-    const float *a_f = quant_cuda_tensor(&q->cpu, "a_f32", &t);
-    q->y_h = quant_cuda_tensor(&q->cpu, "y", NULL);
-    if (!a_f || !q->y_h) {
-        snprintf(err, errlen, "quant.gemm_w4a8@cuda.mma: the CPU case lacks a tensor");
-        wc_teardown(c);
-        return KB_ERROR;
-    }
-    float amax = 0;
-    for (size_t i = 0, e = (size_t)t.dims[0] * (size_t)t.dims[1]; i < e; i++)
-        amax = fmaxf(amax, fabsf(a_f[i]));
-    q->s_a = quant_scale(amax, KB_DTYPE_I8);
-    rc = wc_upload(q, c, err, errlen);
+    q->s_a = *(const float *)kb_input(c, KB_W4A8_A_SCALE); /* the operation's per-tensor scale */
+    int rc = wc_upload(q, c, err, errlen);
     if (rc != KB_OK) {
         wc_teardown(c);
         return rc;
@@ -197,40 +177,35 @@ static int wc_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int wc_verify(struct kb_case *c, struct kb_accuracy *acc)
+static int wc_collect(struct kb_case *c)
 {
     struct w4a8_cuda *q = c->state;
     cudaStream_t st = (cudaStream_t)c->stream;
-    cudaError_t e = cudaMemcpyAsync(q->y_h, q->y, (size_t)q->m * q->n * sizeof(float), cudaMemcpyDeviceToHost, st);
+    cudaError_t e = cudaStreamSynchronize(st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(kb_output(c, KB_W4A8_Y), q->y, (size_t)q->m * q->n * sizeof(float), cudaMemcpyDeviceToHost,
+                            st);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(st);
     if (e != cudaSuccess) {
         quant_cuda_fail(e, "quant.gemm_w4a8@cuda.mma: copying Y back", c->error, sizeof c->error);
         return KB_ERROR;
     }
-    return kb_quant_gemm_w4a8_cpu.verify(&q->cpu, acc);
-}
-
-static int wc_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct w4a8_cuda *q = c->state;
-    return kb_quant_gemm_w4a8_cpu.tensors(&q->cpu, out, max);
+    return KB_OK;
 }
 
 const struct kb_kernel kb_quant_gemm_w4a8_cuda = {
     .name = "quant.gemm_w4a8",
     .impl = "cuda.mma",
     .description = "INT4 weights (group scales) x INT8 activations on INT8 tensor cores (mma.sync), exact group sums, f32 out",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .axes = QUANT_AXES_W4A8,
-    .flops = quant_gemm_flops,
-    .bytes = wc_bytes,
-    .footprint = wc_footprint,
+    .op = &kb_op_quant_gemm_w4a8,
+    .footprint = wc_workspace,
     .setup = wc_setup,
     .run = wc_run,
-    .verify = wc_verify,
-    .tensors = wc_tensors,
+    .collect = wc_collect,
+    .check = gemm_w4a8_check_exact,
     .teardown = wc_teardown,
 };

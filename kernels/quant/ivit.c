@@ -5,8 +5,8 @@
  *   quant.ivit_shiftgelu  @cpu: ShiftGELU     @cpu.f32: GELU, 0.5·x·(1 + erf(x/√2))
  *   quant.ivit_layernorm  @cpu: I-LayerNorm   @cpu.f32: LayerNorm (no affine), eps 1e-5
  *
- * The integer kernels take int8 codes I with one float scale S (x ≈ S·I, quantized at setup)
- * and produce int8 codes; after setup they use only integer add, multiply, shift and compare
+ * The integer kernels take int8 codes I with one float scale S (x ≈ S·I: the operation's input,
+ * quant_ops.h) and produce int8 codes; after setup they use only integer add, multiply, shift and compare
  * (plus the integer divisions that I-ViT's IntDiv and the integer square root need, one per row
  * or per element). Constants derived from S at setup, as a deployed model fixes them offline:
  *   I_0 = round(1/S), the integer that stands for 1.0 in the exponent.
@@ -25,10 +25,11 @@
  *   two above the root (σ_8 ≈ σ·2^8, σ in units of S); factor = ⌊2^24 / σ_8⌋;
  *   out = sat8((d·factor + 2^11) >> 12): (x − μ)/σ with scale 2^−4 (range ±7.9; saturates past).
  *
- * Accuracy: the integer kernels against float64 of the exact function on the dequantized input
- * S·I (the catalogue's (b): the approximation and output rounding are the cost); the float
- * kernels against float64 on their own float input. Bit-exact: the integer kernels against the
- * scalar emulation (the *_row functions below, which the AVX2 path must match). */
+ * Each pair implements one operation (kb_op_quant_ivit_*, ivit_op.c), which draws the inputs of
+ * both dtypes and judges both against float64 of the exact function (the integer kernels on the
+ * dequantized input S·I: the approximation and output rounding are the cost). The integer
+ * kernels' own check, ivit_check, compares every code with the scalar emulation (the *_row
+ * functions below, which the AVX2 path and the GPU must match). */
 #include "kernels/quant/quant.h"
 #include "kernels/cpu_features.h"
 #include "kernels/quant/ivit.h"
@@ -41,36 +42,20 @@
 #include <immintrin.h>
 #endif
 
-#include "kernels/verify.h"
+#include "kernels/quant/quant_ops.h"
 
-enum ivit_op { IVIT_SHIFTMAX, IVIT_SHIFTGELU, IVIT_LAYERNORM };
-
-/* Attention scores are drawn with 3x the generator's spread: softmax over N(0,1) scores is
- * nearly flat, softmax of trained ViT attention is peakier. */
-#define IVIT_SCORE_SPREAD 3.0f
-
+/* A case of an implementation: the operands (the harness owns them) and what setup derived. */
 struct ivit_state {
     enum ivit_op op;
-    int integer;        /* @cpu (int8) or @cpu.f32 */
+    int integer;        /* i8 (@cpu) or f32 (@cpu.f32) */
     int m, n;
-    float *x;           /* float input [M,N] */
-    int8_t *xi;         /* integer input codes [M,N] */
-    float s;            /* their scale */
-    int32_t i0;         /* round(1/S) */
-    int8_t *yi;         /* integer output [M,N] */
-    float *y;           /* float output [M,N] */
-    float s_out;        /* scale of yi */
+    const int8_t *xi;   /* i8: input codes [M,N] */
+    int8_t *yi;         /*     output codes [M,N] */
+    const float *x;     /* f32: input [M,N] */
+    float *y;           /*      output [M,N] */
+    int32_t i0;         /* i8: round(1/S) */
     int nthreads, use_avx2;
 };
-
-static enum ivit_op op_of(const struct kb_kernel *k)
-{
-    if (strcmp(k->name, "quant.ivit_shiftmax") == 0)
-        return IVIT_SHIFTMAX;
-    if (strcmp(k->name, "quant.ivit_shiftgelu") == 0)
-        return IVIT_SHIFTGELU;
-    return IVIT_LAYERNORM;
-}
 
 /* ---- integer building blocks (the scalar emulation) ------------------------------------------ */
 
@@ -316,11 +301,6 @@ void ivit_layernorm_row(const int8_t *in, int n, int8_t *out)
     layernorm_row(in, n, out);
 }
 
-int32_t ivit_case_i0(const struct kb_case *c)
-{
-    const struct ivit_state *st = c->state;
-    return st ? st->i0 : 0;
-}
 
 void ivit_softmax_row_f32(const float *x, int n, float *y)
 {
@@ -337,130 +317,79 @@ void ivit_layernorm_row_f32(const float *x, int n, float *y)
     layernorm_row_f32(x, n, y);
 }
 
-/* float64 definitions, of input row x (given as doubles) */
-static void reference_row(enum ivit_op op, const double *x, int n, double *y)
+/* ---- implementations: @cpu (i8) and @cpu.f32 --------------------------------------------------- */
+
+enum ivit_op ivit_op_of(const struct kb_operation *op)
 {
-    if (op == IVIT_SHIFTMAX) {
-        double mx = -INFINITY, sum = 0;
-        for (int j = 0; j < n; j++)
-            mx = fmax(mx, x[j]);
-        for (int j = 0; j < n; j++)
-            sum += y[j] = exp(x[j] - mx);
-        for (int j = 0; j < n; j++)
-            y[j] /= sum;
-    } else if (op == IVIT_SHIFTGELU) {
-        for (int j = 0; j < n; j++)
-            y[j] = 0.5 * x[j] * (1.0 + erf(x[j] / sqrt(2.0)));
-    } else {
-        double mean = 0, var = 0;
-        for (int j = 0; j < n; j++)
-            mean += x[j];
-        mean /= n;
-        for (int j = 0; j < n; j++)
-            var += (x[j] - mean) * (x[j] - mean);
-        var /= n;
-        for (int j = 0; j < n; j++)
-            y[j] = (x[j] - mean) / sqrt(var + IVIT_LN_EPS);
+    return op == &kb_op_quant_ivit_shiftmax ? IVIT_SHIFTMAX
+         : op == &kb_op_quant_ivit_shiftgelu ? IVIT_SHIFTGELU : IVIT_LAYERNORM;
+}
+
+int ivit_prepare(const struct kb_case *c, int32_t *i0, char *err, size_t errlen)
+{
+    const char *name = c->kernel->name, *impl = c->kernel->impl;
+    const enum ivit_op op = ivit_op_of(c->kernel->op);
+    *i0 = 0;
+    if (c->dtype != KB_DTYPE_I8)
+        return KB_OK;
+    if (op == IVIT_LAYERNORM && c->shape.n > IVIT_LN_MAX_N) {
+        snprintf(err, errlen, "%s@%s: n = %d exceeds %d, past which I-LayerNorm's int32 sums may overflow", name, impl,
+                 c->shape.n, IVIT_LN_MAX_N);
+        return KB_UNSUPPORTED;
     }
-}
-
-/* ---- descriptor plumbing --------------------------------------------------------------------- */
-
-static double ivit_flops(const struct kb_shape *s)
-{
-    /* the catalogue: ≈ 10 operations per element, for the float and the integer versions alike */
-    return 10.0 * s->m * (double)s->n;
-}
-
-static double ivit_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    return 2.0 * kb_dtype_size(t) * s->m * (double)s->n; /* read the input, write the output */
-}
-
-static double ivit_footprint(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return 10.0 * s->m * (double)s->n;
+    const float s = *(const float *)c->io.tensor[KB_IVIT_X_SCALE].data;
+    const double i = nearbyint(1.0 / s);
+    if (op != IVIT_LAYERNORM && (i < 1 || i > (1 << 15))) {
+        /* |x| up to hundreds (outlier channels) leaves less than one integer step per unit of
+         * the exponent: the shift-exp cannot represent e^x at all */
+        snprintf(err, errlen, "%s@%s: input scale %g gives I_0 = round(1/S) = %.0f outside [1, 2^15] (input range too wide for the shift-exp)",
+                 name, impl, s, i);
+        return KB_UNSUPPORTED;
+    }
+    *i0 = (int32_t)i;
+    return KB_OK;
 }
 
 static void ivit_teardown(struct kb_case *c)
 {
-    struct ivit_state *st = c->state;
-    if (!st)
-        return;
-    free(st->x);
-    free(st->xi);
-    free(st->yi);
-    free(st->y);
-    free(st);
+    free(c->state);
     c->state = NULL;
 }
 
 static int ivit_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    const char *name = c->kernel->name;
-    int rc = quant_check_shape(name, &c->shape, QUANT_AXES_ROWS, err, errlen);
+    int32_t i0;
+    int rc = ivit_prepare(c, &i0, err, errlen);
     if (rc != KB_OK)
         return rc;
-    const int integer = strcmp(c->kernel->impl, "cpu") == 0;
-    if (integer && op_of(c->kernel) == IVIT_LAYERNORM && c->shape.n > IVIT_LN_MAX_N) {
-        snprintf(err, errlen, "%s: n = %d exceeds %d, past which I-LayerNorm's int32 sums may overflow", name,
-                 c->shape.n, IVIT_LN_MAX_N);
-        return KB_UNSUPPORTED;
-    }
-    if (c->dtype != (integer ? KB_DTYPE_I8 : KB_DTYPE_F32)) {
-        snprintf(err, errlen, "%s@%s: dtype %s not supported (%s only)", name, c->kernel->impl,
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?", integer ? "i8" : "f32");
-        return KB_UNSUPPORTED;
-    }
     struct ivit_state *st = calloc(1, sizeof *st);
     if (!st) {
-        snprintf(err, errlen, "%s: out of memory", name);
+        snprintf(err, errlen, "%s: out of memory", c->kernel->name);
         return KB_ERROR;
     }
     c->state = st;
-    st->op = op_of(c->kernel);
-    st->integer = integer;
+    st->op = ivit_op_of(c->kernel->op);
+    st->integer = c->dtype == KB_DTYPE_I8;
     st->m = c->shape.m, st->n = c->shape.n;
     st->nthreads = c->threads > 0 ? c->threads : 1;
-    const size_t e = (size_t)st->m * st->n;
-    st->x = quant_input_new((size_t)st->m, (size_t)st->n, quant_sub_seed(c->seed, QUANT_SEED_A), c->shape.input);
-    st->xi = quant_alloc(e);
-    st->yi = quant_alloc(e);
-    st->y = quant_alloc(e * sizeof(float));
-    if (!st->x || !st->xi || !st->yi || !st->y) {
-        snprintf(err, errlen, "%s: out of memory", name);
-        ivit_teardown(c);
-        return KB_ERROR;
+    st->i0 = i0;
+    if (st->integer) {
+        st->xi = kb_input(c, KB_IVIT_X);
+        st->yi = kb_output(c, KB_IVIT_Y);
+    } else {
+        st->x = kb_input(c, KB_IVIT_X);
+        st->y = kb_output(c, KB_IVIT_Y);
     }
-    float amax = 0;
-    for (size_t i = 0; i < e; i++) {
-        if (st->op == IVIT_SHIFTMAX)
-            st->x[i] *= IVIT_SCORE_SPREAD;
-        amax = fmaxf(amax, fabsf(st->x[i]));
-    }
-    st->s = quant_scale(amax, KB_DTYPE_I8);
-    const float inv = 1.0f / st->s;
-    for (size_t i = 0; i < e; i++)
-        st->xi[i] = (int8_t)quant_code(st->x[i], inv, KB_DTYPE_I8);
-    double i0 = nearbyint(1.0 / st->s);
-    if (integer && st->op != IVIT_LAYERNORM && (i0 < 1 || i0 > (1 << 15))) {
-        /* |x| up to hundreds (outlier channels) leaves less than one integer step per unit of
-         * the exponent: the shift-exp cannot represent e^x at all */
-        snprintf(err, errlen, "%s: input scale %g gives I_0 = round(1/S) = %.0f outside [1, 2^15] (input range too wide for the shift-exp)",
-                 name, st->s, i0);
-        ivit_teardown(c);
-        return KB_UNSUPPORTED;
-    }
-    st->i0 = (int32_t)i0;
-    st->s_out = st->op == IVIT_SHIFTMAX ? 1.0f / 127 : st->op == IVIT_SHIFTGELU ? st->s : (float)IVIT_LN_OUT_SCALE;
 #if defined(__x86_64__)
     st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
 #endif
     return KB_OK;
 }
 
-static void int_row(const struct ivit_state *st, int i, int8_t *out, int32_t *tmp)
+/* Out of line, as it was when verify called it too: inlined into ivit_run's row loop it changed
+ * the code around the float rows' calls, and the float kernels' timings with it (5-10% on small
+ * rows on a busy VM), which would have set them apart from stored runs for no reason of theirs. */
+__attribute__((noinline)) static void int_row(const struct ivit_state *st, int i, int8_t *out, int32_t *tmp)
 {
     const int8_t *in = st->xi + (size_t)i * st->n;
     switch (st->op) {
@@ -521,117 +450,53 @@ static int ivit_run(struct kb_case *c)
     return KB_OK;
 }
 
-/* Relative L2 bounds. An int8 output cannot beat the exact function rounded to its grid: on
- * a row of 768 nearly equal probabilities every one is below half of Shiftmax's 1/127 step, and
- * past ±7.9 I-LayerNorm's 2^-4 grid saturates. So the integer kernels are judged against that
- * floor plus a margin for the approximation itself (about twice what was measured on normal and
- * uniform inputs: docs/kernels-quant.md): tolerance = margin + rel L2 of the rounded reference.
- * The float kernels: float32 rounding. */
-static double ivit_margin(const struct ivit_state *st)
+/* The integer implementations' own check (@cpu, @cuda): every output code against the scalar
+ * emulation of the same integer arithmetic (which the AVX2 and GPU paths must match). */
+int ivit_check(const struct kb_case *c, struct kb_accuracy *acc)
 {
-    if (!st->integer)
-        return 1e-5;
-    switch (st->op) {
-    case IVIT_SHIFTMAX: return QUANT_IVIT_TOL;
-    case IVIT_SHIFTGELU: return 0.06;
-    default: return 0.03;
-    }
-}
-
-/* The reference rounded to the output grid and saturated like the kernel's output. */
-static double on_output_grid(const struct ivit_state *st, double ref)
-{
-    double q = nearbyint(ref / st->s_out), lo = st->op == IVIT_SHIFTMAX ? 0 : -127;
-    q = q > 127 ? 127 : q < lo ? lo : q;
-    return q * st->s_out;
-}
-
-static int ivit_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct ivit_state *st = c->state;
-    const int n = st->n;
-    double *x = malloc((size_t)n * sizeof *x), *ref = malloc((size_t)n * sizeof *ref);
+    const enum ivit_op op = ivit_op_of(c->kernel->op);
+    const int m = c->shape.m, n = c->shape.n;
+    const float s = *(const float *)c->io.tensor[KB_IVIT_X_SCALE].data;
+    const int32_t i0 = (int32_t)nearbyint(1.0 / s); /* as ivit_prepare, which accepted it */
+    const int8_t *x = c->io.tensor[KB_IVIT_X].data, *y = c->io.tensor[KB_IVIT_Y].data;
     int8_t *emu = malloc((size_t)n);
-    if (!x || !ref || !emu) {
-        free(x);
-        free(ref);
-        free(emu);
+    if (!emu)
         return KB_ERROR;
-    }
     long mismatches = 0;
-    double floor_sq = 0, ref_sq = 0;
-    struct verify_acc va;
-    verify_begin(&va);
-    for (int i = 0; i < st->m; i++) {
-        for (int j = 0; j < n; j++)
-            x[j] = st->integer ? (double)st->s * st->xi[(size_t)i * n + j] : (double)st->x[(size_t)i * n + j];
-        reference_row(st->op, x, n, ref);
-        if (st->integer) {
-            int_row(st, i, emu, NULL); /* NULL scratch: the scalar emulation */
-            const int8_t *yr = st->yi + (size_t)i * n;
-            for (int j = 0; j < n; j++) {
-                mismatches += yr[j] != emu[j];
-                verify_add(&va, (double)st->s_out * yr[j], ref[j]);
-                double g = on_output_grid(st, ref[j]) - ref[j];
-                floor_sq += g * g;
-                ref_sq += ref[j] * ref[j];
-            }
-        } else {
-            for (int j = 0; j < n; j++)
-                verify_add(&va, st->y[(size_t)i * n + j], ref[j]);
+    for (int i = 0; i < m; i++) {
+        const int8_t *in = x + (size_t)i * n, *got = y + (size_t)i * n;
+        switch (op) {
+        case IVIT_SHIFTMAX: shiftmax_row(in, n, i0, emu); break;
+        case IVIT_SHIFTGELU: shiftgelu_row(in, n, i0, emu); break;
+        case IVIT_LAYERNORM: layernorm_row(in, n, emu); break;
         }
+        for (int j = 0; j < n; j++)
+            mismatches += got[j] != emu[j];
     }
-    double tol = ivit_margin(st) + (st->integer && ref_sq > 0 ? sqrt(floor_sq / ref_sq) : 0);
-    verify_finish(&va, tol, acc);
-    acc->rows_checked = acc->rows_total = st->m;
-    if (st->integer) {
-        acc->exact_checked = (long)st->m * n;
-        acc->exact_mismatches = mismatches;
-        if (mismatches)
-            acc->passed = 0;
-    }
-    free(x);
-    free(ref);
     free(emu);
+    acc->exact_checked = (long)m * n;
+    acc->exact_mismatches = mismatches;
+    if (mismatches)
+        acc->passed = 0;
     return KB_OK;
 }
 
-static int ivit_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct ivit_state *st = c->state;
-    struct kb_tensor t[3];
-    int k = 0;
-    if (st->integer) {
-        t[k++] = (struct kb_tensor){ "x", KB_DTYPE_I8, 2, { st->m, st->n }, st->xi, 0 };
-        t[k++] = (struct kb_tensor){ "y", KB_DTYPE_I8, 2, { st->m, st->n }, st->yi, 1 };
-    } else {
-        t[k++] = (struct kb_tensor){ "x", KB_DTYPE_F32, 2, { st->m, st->n }, st->x, 0 };
-        t[k++] = (struct kb_tensor){ "y", KB_DTYPE_F32, 2, { st->m, st->n }, st->y, 1 };
-    }
-    int n = 0;
-    for (int i = 0; i < k && n < max; i++)
-        out[n++] = t[i];
-    return n;
-}
-
-#define IVIT_KERNEL(var, nm, im, dt, desc)                                                       \
+#define IVIT_KERNEL(var, o, im, dt, chk, desc)                                                   \
     const struct kb_kernel var = {                                                             \
-        .name = nm, .impl = im, .description = desc, .family = KB_FAMILY_QUANT,                \
-        .device = KB_DEVICE_CPU, .dtypes = KB_DTYPE_BIT(dt), .axes = QUANT_AXES_ROWS,          \
-        .flops = ivit_flops, .bytes = ivit_bytes, .footprint = ivit_footprint,                 \
-        .setup = ivit_setup, .run = ivit_run, .verify = ivit_verify, .tensors = ivit_tensors,  \
-        .teardown = ivit_teardown,                                                             \
+        .name = "quant." #o, .impl = im, .description = desc, .device = KB_DEVICE_CPU,         \
+        .dtypes = KB_DTYPE_BIT(dt), .axes = QUANT_AXES_ROWS, .setup = ivit_setup,              \
+        .run = ivit_run, .teardown = ivit_teardown, .op = &kb_op_quant_##o, .check = chk,      \
     }
 
-IVIT_KERNEL(kb_quant_ivit_shiftmax_cpu, "quant.ivit_shiftmax", "cpu", KB_DTYPE_I8,
+IVIT_KERNEL(kb_quant_ivit_shiftmax_cpu, ivit_shiftmax, "cpu", KB_DTYPE_I8, ivit_check,
             "I-ViT Shiftmax: integer-only softmax by bit shifts, int8 in/out (AVX2)");
-IVIT_KERNEL(kb_quant_ivit_shiftgelu_cpu, "quant.ivit_shiftgelu", "cpu", KB_DTYPE_I8,
+IVIT_KERNEL(kb_quant_ivit_shiftgelu_cpu, ivit_shiftgelu, "cpu", KB_DTYPE_I8, ivit_check,
             "I-ViT ShiftGELU: x·sigmoid(1.702x) by shift-exp, int8 in/out");
-IVIT_KERNEL(kb_quant_ivit_layernorm_cpu, "quant.ivit_layernorm", "cpu", KB_DTYPE_I8,
+IVIT_KERNEL(kb_quant_ivit_layernorm_cpu, ivit_layernorm, "cpu", KB_DTYPE_I8, ivit_check,
             "I-ViT I-LayerNorm: integer mean/variance, Newton integer sqrt, int8 in/out");
-IVIT_KERNEL(kb_quant_ivit_shiftmax_f32, "quant.ivit_shiftmax", "cpu.f32", KB_DTYPE_F32,
+IVIT_KERNEL(kb_quant_ivit_shiftmax_f32, ivit_shiftmax, "cpu.f32", KB_DTYPE_F32, NULL,
             "float32 softmax (expf): the float counterpart of Shiftmax");
-IVIT_KERNEL(kb_quant_ivit_shiftgelu_f32, "quant.ivit_shiftgelu", "cpu.f32", KB_DTYPE_F32,
+IVIT_KERNEL(kb_quant_ivit_shiftgelu_f32, ivit_shiftgelu, "cpu.f32", KB_DTYPE_F32, NULL,
             "float32 GELU (erf): the float counterpart of ShiftGELU");
-IVIT_KERNEL(kb_quant_ivit_layernorm_f32, "quant.ivit_layernorm", "cpu.f32", KB_DTYPE_F32,
+IVIT_KERNEL(kb_quant_ivit_layernorm_f32, ivit_layernorm, "cpu.f32", KB_DTYPE_F32, NULL,
             "float32 LayerNorm: the float counterpart of I-LayerNorm");

@@ -12,9 +12,11 @@
  * operations as the scalar emulation, so the codes are identical); FP8 encodes element by
  * element with integer bit arithmetic.
  *
- * Verification: codes and scales bit for bit against quant_quantize_emulate (every element),
- * and the dequantized matrix against the float64 input (the accuracy cost of the format). */
+ * It implements the operation kb_op_quant_quantize (quantize_op.c, which verifies: codes and
+ * scales bit for bit against quant_quantize_emulate, the dequantized matrix against the float64
+ * input), writing straight into the case's outputs. */
 #include "kernels/quant/quant.h"
+#include "kernels/quant/quant_ops.h"
 #include "kernels/cpu_features.h"
 
 #include <math.h>
@@ -28,13 +30,14 @@
 #include <immintrin.h>
 #endif
 
-#include "kernels/verify.h"
 #include "kernels/quant/fp8.h"
 
+/* The case's operands (the harness owns them) and what setup derives once. */
 struct quantize_state {
-    float *x, *deq, *scales;
+    const float *x;
+    float *deq, *scales;
     uint8_t *codes;
-    size_t rb, nscales;
+    size_t rb;
     int use_avx2;
     float decode[256]; /* FP8 code → value: the dequantization step of the FP8 formats */
 };
@@ -135,68 +138,27 @@ static void block_codes(const struct quantize_state *st, enum kb_dtype t, const 
     }
 }
 
-/* ---- descriptor ----------------------------------------------------------------------------- */
-
-static double quantize_flops(const struct kb_shape *s)
-{
-    /* the catalogue's ≈ 4–6 ops per element (abs-max, scale, round, clamp) + 1 for dequantize */
-    return 5.0 * s->m * (double)s->k;
-}
-
-static double quantize_bytes(const struct kb_shape *s, enum kb_dtype t)
-{
-    double n = (double)s->m * s->k;
-    /* read x, write codes and the dequantized copy, 4 bytes per scale */
-    return n * (4.0 + kb_dtype_size(t) + 4.0) + 4.0 * (double)quant_scale_count(s);
-}
-
-static double quantize_footprint(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    return (double)s->m * s->k * 9.0 + 4.0 * (double)quant_scale_count(s);
-}
+/* ---- implementation ------------------------------------------------------------------------- */
 
 static void quantize_teardown(struct kb_case *c)
 {
-    struct quantize_state *st = c->state;
-    if (!st)
-        return;
-    free(st->x);
-    free(st->deq);
-    free(st->scales);
-    free(st->codes);
-    free(st);
+    free(c->state);
     c->state = NULL;
 }
 
 static int quantize_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = quant_check_shape("quant.quantize", &c->shape, QUANT_AXES_QUANTIZE, err, errlen);
-    if (rc != KB_OK)
-        return rc;
-    if (quant_qmax(c->dtype) == 0) {
-        snprintf(err, errlen, "quant.quantize: dtype %s is not a quantized format (i8, i4, e4m3, e5m2)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct quantize_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "quant.quantize: out of memory");
         return KB_ERROR;
     }
     c->state = st;
-    const size_t m = (size_t)c->shape.m, k = (size_t)c->shape.k;
+    st->x = kb_input(c, KB_QUANTIZE_X);
+    st->codes = kb_output(c, KB_QUANTIZE_CODES);
+    st->scales = kb_output(c, KB_QUANTIZE_SCALES);
+    st->deq = kb_output(c, KB_QUANTIZE_DEQ);
     st->rb = quant_row_bytes(c->shape.k, c->dtype);
-    st->nscales = quant_scale_count(&c->shape);
-    st->x = quant_input_new(m, k, quant_sub_seed(c->seed, QUANT_SEED_A), c->shape.input);
-    st->deq = quant_alloc(m * k * sizeof(float));
-    st->scales = quant_alloc(st->nscales * sizeof(float));
-    st->codes = quant_alloc(m * st->rb);
-    if (!st->x || !st->deq || !st->scales || !st->codes) {
-        snprintf(err, errlen, "quant.quantize: out of memory (%.0f bytes)", quantize_footprint(&c->shape, c->dtype));
-        quantize_teardown(c);
-        return KB_ERROR;
-    }
 #if defined(__x86_64__)
     st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
 #endif
@@ -255,73 +217,16 @@ static int quantize_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int quantize_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct quantize_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    const size_t m = (size_t)s->m, k = (size_t)s->k;
-    float *scales = malloc(st->nscales * sizeof(float));
-    uint8_t *codes = malloc(m * st->rb);
-    float *deq = malloc(m * k * sizeof(float));
-    if (!scales || !codes || !deq) {
-        free(scales);
-        free(codes);
-        free(deq);
-        return KB_ERROR;
-    }
-    quant_quantize_emulate(st->x, s, c->dtype, scales, codes, deq);
-    long mismatches = 0;
-    for (size_t i = 0; i < m * st->rb; i++)
-        mismatches += codes[i] != st->codes[i];
-    for (size_t i = 0; i < st->nscales; i++)
-        mismatches += memcmp(&scales[i], &st->scales[i], sizeof(float)) != 0;
-    struct verify_acc va;
-    verify_begin(&va);
-    for (size_t i = 0; i < m * k; i++)
-        verify_add(&va, st->deq[i], (double)st->x[i]);
-    verify_finish(&va, quant_quantize_tolerance(c->dtype, s->input), acc);
-    acc->rows_checked = acc->rows_total = (long)m;
-    acc->exact_checked = (long)(m * st->rb + st->nscales);
-    acc->exact_mismatches = mismatches;
-    if (mismatches)
-        acc->passed = 0;
-    free(scales);
-    free(codes);
-    free(deq);
-    return KB_OK;
-}
-
-static int quantize_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct quantize_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    struct kb_tensor t[] = {
-        { "x", KB_DTYPE_F32, 2, { s->m, s->k }, st->x, 0 },
-        { "codes", c->dtype, 2, { s->m, (int64_t)st->rb }, st->codes, 1 },
-        { "scales", KB_DTYPE_F32, 1, { (int64_t)st->nscales }, st->scales, 1 },
-        { "dequantized", KB_DTYPE_F32, 2, { s->m, s->k }, st->deq, 1 },
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0] && n < max; i++)
-        out[n++] = t[i];
-    return n;
-}
-
 const struct kb_kernel kb_quant_quantize_cpu = {
     .name = "quant.quantize",
     .impl = "cpu",
     .description = "symmetric quantize+dequantize per tensor/channel/group to i8, i4 (packed), fp8 e4m3/e5m2",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8) | KB_DTYPE_BIT(KB_DTYPE_I4) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3) |
               KB_DTYPE_BIT(KB_DTYPE_FP8_E5M2),
     .axes = QUANT_AXES_QUANTIZE,
-    .flops = quantize_flops,
-    .bytes = quantize_bytes,
-    .footprint = quantize_footprint,
     .setup = quantize_setup,
     .run = quantize_run,
-    .verify = quantize_verify,
-    .tensors = quantize_tensors,
     .teardown = quantize_teardown,
+    .op = &kb_op_quant_quantize,
 };

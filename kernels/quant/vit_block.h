@@ -14,11 +14,12 @@
  *                       requantization (quant.gemm_int8's packed GEMM), Shiftmax, ShiftGELU,
  *                       I-LayerNorm (ivit.c), residual adds in int32
  *
- * Both are checked against float64 of the block on the unquantized weights and input, on
- * sampled rows (vit_block_reference_rows). Weights come from the case seed, N(0, 1/fan_in),
- * except W_q and W_k at 3/fan_in: scores then have a standard deviation ≈ 3 and softmax is
- * peaky as in trained ViTs (the reason quant.ivit_shiftmax spreads its scores 3x); under
- * N(0, 1) scores nearly every probability of a 197-key row falls below Shiftmax's 1/127 step. */
+ * Both implement the operation vit.block (kb_op_vit_block, vit_block_op.c: inputs, float64
+ * reference on sampled rows, counts). Weights come from the case seed, N(0, 1/fan_in), except
+ * W_q and W_k at 3/fan_in: scores then have a standard deviation ≈ 3 and softmax is peaky as in
+ * trained ViTs (the reason quant.ivit_shiftmax spreads its scores 3x); under N(0, 1) scores
+ * nearly every probability of a 197-key row falls below Shiftmax's 1/127 step. The integer
+ * block's own check compares its int8 output bit for bit with a scalar emulation. */
 #ifndef KB_QUANT_VIT_BLOCK_H
 #define KB_QUANT_VIT_BLOCK_H
 
@@ -27,6 +28,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/quant/quant.h"
+#include "kernels/quant/quant_ops.h"
 
 extern const struct kb_kernel kb_vit_block_f32;
 extern const struct kb_kernel kb_vit_block_int8;
@@ -49,13 +51,14 @@ struct vit_dims {
     int t, d, h, dh, f; /* tokens, hidden, heads, head_dim, ffn */
 };
 
-/* The unquantized block: input and weights, row-major, W[out][in] (A·Wᵀ layout). */
+/* The unquantized block: input and weights, row-major, W[out][in] (A·Wᵀ layout): a view of a
+ * case's operands (quant_ops.h, KB_VIT_*), which the harness owns. */
 struct vit_weights {
-    float *x;    /* [t][d] */
-    float *wqkv; /* [3d][d]: rows 0..d-1 Q, d..2d-1 K, 2d..3d-1 V; head j owns rows j·dh.. of each */
-    float *wo;   /* [d][d] */
-    float *w1;   /* [f][d] */
-    float *w2;   /* [d][f] */
+    const float *x;    /* [t][d] */
+    const float *wqkv; /* [3d][d]: rows 0..d-1 Q, d..2d-1 K, 2d..3d-1 V; head j owns rows j·dh.. of each */
+    const float *wo;   /* [d][d] */
+    const float *w1;   /* [f][d] */
+    const float *w2;   /* [d][f] */
 };
 
 /* Absolute maxima of the intermediates of one float pass: the integer block's calibration. */
@@ -65,15 +68,8 @@ struct vit_calib {
 
 /* Reads the axes; hidden must be heads × head_dim. KB_OK, or KB_UNSUPPORTED with a message. */
 int vit_dims_from(const char *kernel, const struct kb_shape *s, struct vit_dims *v, char *err, size_t errlen);
-/* Allocates and fills the input (gen_fill_input_f32, the case's distribution) and the weights
- * from the seed; KB_OK or KB_ERROR (out of memory). vit_weights_free frees. */
-int vit_weights_new(struct vit_weights *w, const struct vit_dims *v, uint64_t seed, int input);
-void vit_weights_free(struct vit_weights *w);
-
-/* Catalogue-style counts: 2·T·D·(3D + D + 2F) for the projections + 4·T²·D for QKᵀ and PV. */
-double vit_block_flops(const struct kb_shape *s);
-/* Weights once and the input and output: (4D² + 2DF + 2TD)·s. */
-double vit_block_bytes(const struct kb_shape *s, enum kb_dtype t);
+/* The operands of a case of vit.block as the block's input and weights. */
+struct vit_weights vit_weights_of(const struct kb_operands *io);
 
 /* float64 rows `rows[0..nr)` of the block's output into out[nr][d]; KB_ERROR when out of memory. */
 int vit_block_reference_rows(const struct vit_weights *w, const struct vit_dims *v, const long *rows, long nr,
@@ -86,8 +82,10 @@ int vit_block_int8_use_path(struct kb_case *c, const char *name);
 /* ---- the float32 block (vit_block_f32.c), also the integer block's calibration pass --------- */
 struct vit_f32_work {
     float *a, *qkv, *scores, *attn, *h, *ff, *y; /* [t][d] [t][3d] [h][t][t] [t][d] [t][d] [t][f] [t][d] */
+    int owns_y;
 };
-int vit_f32_work_new(struct vit_f32_work *wk, const struct vit_dims *v);
+/* y: where the output goes (a case's output operand), or NULL to allocate it with the rest. */
+int vit_f32_work_new(struct vit_f32_work *wk, const struct vit_dims *v, float *y);
 void vit_f32_work_free(struct vit_f32_work *wk);
 /* One forward pass into wk->y; threads for the OpenMP loops (the BLAS threads are set by the
  * caller); calib non-NULL also records the intermediates' absolute maxima (slower). */

@@ -1,5 +1,5 @@
-/* vit_block_common.c - what the float and integer ViT blocks share (vit_block.h): shape, inputs
- * and weights, FLOP/byte counts and the float64 reference. */
+/* vit_block_common.c - what the operation vit.block and its float and integer implementations
+ * share (vit_block.h): the shape, the view of the operands and the float64 reference. */
 #include "kernels/quant/vit_block.h"
 
 #include <math.h>
@@ -7,13 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datasets/generate.h"
 #include "kernels/quant/ivit.h"
-
-/* sub-seeds of the weights, after quant's A (the input) and B */
-enum { VIT_SEED_WQ = 11, VIT_SEED_WK, VIT_SEED_WV, VIT_SEED_WO, VIT_SEED_W1, VIT_SEED_W2 };
-/* variance of W_q, W_k entries × fan_in: scores' standard deviation (see vit_block.h) */
-#define VIT_QK_VAR 3.0
 
 int vit_dims_from(const char *kernel, const struct kb_shape *s, struct vit_dims *v, char *err, size_t errlen)
 {
@@ -37,49 +31,11 @@ int vit_dims_from(const char *kernel, const struct kb_shape *s, struct vit_dims 
     return KB_OK;
 }
 
-void vit_weights_free(struct vit_weights *w)
+struct vit_weights vit_weights_of(const struct kb_operands *io)
 {
-    free(w->x);
-    free(w->wqkv);
-    free(w->wo);
-    free(w->w1);
-    free(w->w2);
-    memset(w, 0, sizeof *w);
-}
-
-int vit_weights_new(struct vit_weights *w, const struct vit_dims *v, uint64_t seed, int input)
-{
-    const size_t t = (size_t)v->t, d = (size_t)v->d, f = (size_t)v->f;
-    memset(w, 0, sizeof *w);
-    w->x = quant_input_new(t, d, quant_sub_seed(seed, QUANT_SEED_A), input);
-    w->wqkv = quant_alloc(3 * d * d * sizeof(float));
-    w->wo = quant_alloc(d * d * sizeof(float));
-    w->w1 = quant_alloc(f * d * sizeof(float));
-    w->w2 = quant_alloc(d * f * sizeof(float));
-    if (!w->x || !w->wqkv || !w->wo || !w->w1 || !w->w2) {
-        vit_weights_free(w);
-        return KB_ERROR;
-    }
-    const double sd = 1.0 / sqrt((double)d), sqk = sqrt(VIT_QK_VAR / (double)d);
-    gen_fill_normal_f32(w->wqkv, d * d, quant_sub_seed(seed, VIT_SEED_WQ), 0, sqk);
-    gen_fill_normal_f32(w->wqkv + d * d, d * d, quant_sub_seed(seed, VIT_SEED_WK), 0, sqk);
-    gen_fill_normal_f32(w->wqkv + 2 * d * d, d * d, quant_sub_seed(seed, VIT_SEED_WV), 0, sd);
-    gen_fill_normal_f32(w->wo, d * d, quant_sub_seed(seed, VIT_SEED_WO), 0, sd);
-    gen_fill_normal_f32(w->w1, f * d, quant_sub_seed(seed, VIT_SEED_W1), 0, sd);
-    gen_fill_normal_f32(w->w2, d * f, quant_sub_seed(seed, VIT_SEED_W2), 0, 1.0 / sqrt((double)f));
-    return KB_OK;
-}
-
-double vit_block_flops(const struct kb_shape *s)
-{
-    const double t = s->seq_len, d = s->hidden, f = s->ffn;
-    return 2 * t * d * (4 * d + 2 * f) + 4 * t * t * d;
-}
-
-double vit_block_bytes(const struct kb_shape *s, enum kb_dtype dt)
-{
-    const double t = s->seq_len, d = s->hidden, f = s->ffn;
-    return (4 * d * d + 2 * d * f + 2 * t * d) * kb_dtype_size(dt);
+    return (struct vit_weights){ io->tensor[KB_VIT_X].data, io->tensor[KB_VIT_W_QKV].data,
+                                 io->tensor[KB_VIT_W_O].data, io->tensor[KB_VIT_W_1].data,
+                                 io->tensor[KB_VIT_W_2].data };
 }
 
 /* ---- float64 reference ----------------------------------------------------------------------- */

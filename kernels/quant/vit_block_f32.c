@@ -3,7 +3,8 @@
  * case's); heads run one after another, each a Q_h·K_hᵀ and a P_h·V_h product read in place
  * from the QKV matrix (strided, no copies); the residual adds ride on sgemm's β = 1. Softmax,
  * GELU (erf) and LayerNorm are ivit.c's float rows, OpenMP over rows. Without a CBLAS the
- * products are OpenMP loops vectorized with `omp simd`. */
+ * products are OpenMP loops vectorized with `omp simd`. It reads the operation's operands in
+ * place and writes the block's output straight into the case's y. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -17,7 +18,6 @@
 #include <cblas.h>
 #endif
 
-#include "kernels/verify.h"
 #include "kernels/quant/ivit.h"
 
 /* C[m,n] = α·A[m,k]·W[n,k]ᵀ + β·C */
@@ -82,16 +82,18 @@ static float absmax2(const float *x, int m, int n, size_t ld)
     return mx;
 }
 
-int vit_f32_work_new(struct vit_f32_work *wk, const struct vit_dims *v)
+int vit_f32_work_new(struct vit_f32_work *wk, const struct vit_dims *v, float *y)
 {
     const size_t t = (size_t)v->t, d = (size_t)v->d;
+    memset(wk, 0, sizeof *wk);
+    wk->owns_y = y == NULL;
     wk->a = quant_alloc(t * d * sizeof(float));
     wk->qkv = quant_alloc(3 * t * d * sizeof(float));
     wk->scores = quant_alloc((size_t)v->h * t * t * sizeof(float));
     wk->attn = quant_alloc(t * d * sizeof(float));
     wk->h = quant_alloc(t * d * sizeof(float));
     wk->ff = quant_alloc(t * (size_t)v->f * sizeof(float));
-    wk->y = quant_alloc(t * d * sizeof(float));
+    wk->y = y ? y : quant_alloc(t * d * sizeof(float));
     if (!wk->a || !wk->qkv || !wk->scores || !wk->attn || !wk->h || !wk->ff || !wk->y) {
         vit_f32_work_free(wk);
         return KB_ERROR;
@@ -107,7 +109,8 @@ void vit_f32_work_free(struct vit_f32_work *wk)
     free(wk->attn);
     free(wk->h);
     free(wk->ff);
-    free(wk->y);
+    if (wk->owns_y)
+        free(wk->y);
     memset(wk, 0, sizeof *wk);
 }
 
@@ -171,8 +174,8 @@ void vit_f32_forward(const struct vit_weights *w, const struct vit_dims *v, stru
 
 struct vit_f32_state {
     struct vit_dims v;
-    struct vit_weights w;
-    struct vit_f32_work wk;
+    struct vit_weights w; /* the case's operands */
+    struct vit_f32_work wk; /* its y: the case's output */
     int threads;
 };
 
@@ -180,8 +183,8 @@ static double vit_f32_footprint(const struct kb_shape *s, enum kb_dtype dt)
 {
     (void)dt;
     const double t = s->seq_len, d = s->hidden, f = s->ffn, h = s->heads;
-    /* weights, work, and the reference's K, V in double at verify */
-    return 4 * (4 * d * d + 2 * d * f) + 4 * t * (9 * d + f + h * t) + 16 * t * d + 4096;
+    /* the work buffers but y (the operation's output) */
+    return 4 * t * (6 * d + f + h * t) + 4096;
 }
 
 static void vit_f32_teardown(struct kb_case *c)
@@ -189,7 +192,6 @@ static void vit_f32_teardown(struct kb_case *c)
     struct vit_f32_state *st = c->state;
     if (!st)
         return;
-    vit_weights_free(&st->w);
     vit_f32_work_free(&st->wk);
     free(st);
     c->state = NULL;
@@ -201,11 +203,6 @@ static int vit_f32_setup(struct kb_case *c, char *err, size_t errlen)
     int rc = vit_dims_from("vit.block@cpu.f32", &c->shape, &v, err, errlen);
     if (rc != KB_OK)
         return rc;
-    if (c->dtype != KB_DTYPE_F32) {
-        snprintf(err, errlen, "vit.block@cpu.f32: dtype %s not supported (f32 only)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct vit_f32_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "vit.block@cpu.f32: out of memory");
@@ -214,7 +211,8 @@ static int vit_f32_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = st;
     st->v = v;
     st->threads = c->threads > 0 ? c->threads : 1;
-    if (vit_weights_new(&st->w, &v, c->seed, c->shape.input) != KB_OK || vit_f32_work_new(&st->wk, &v) != KB_OK) {
+    st->w = vit_weights_of(&c->io);
+    if (vit_f32_work_new(&st->wk, &v, kb_output(c, KB_VIT_Y)) != KB_OK) {
         snprintf(err, errlen, "vit.block@cpu.f32: out of memory (%.0f bytes)", vit_f32_footprint(&c->shape, c->dtype));
         vit_f32_teardown(c);
         return KB_ERROR;
@@ -232,61 +230,16 @@ static int vit_f32_run(struct kb_case *c)
     return KB_OK;
 }
 
-static int vit_f32_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    const struct vit_f32_state *st = c->state;
-    const int d = st->v.d;
-    long rows[VIT_VERIFY_ROWS];
-    long nr = verify_sample_rows(st->v.t, VIT_VERIFY_ROWS, c->seed, rows);
-    double *ref = malloc((size_t)nr * d * sizeof *ref);
-    if (!ref || vit_block_reference_rows(&st->w, &st->v, rows, nr, ref) != KB_OK) {
-        free(ref);
-        return KB_ERROR;
-    }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long r = 0; r < nr; r++)
-        for (int j = 0; j < d; j++)
-            verify_add(&va, st->wk.y[(size_t)rows[r] * d + j], ref[(size_t)r * d + j]);
-    verify_finish(&va, VIT_F32_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = st->v.t;
-    free(ref);
-    return KB_OK;
-}
-
-static int vit_f32_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
-{
-    const struct vit_f32_state *st = c->state;
-    const int t = st->v.t, d = st->v.d, f = st->v.f;
-    struct kb_tensor ts[] = {
-        { "x", KB_DTYPE_F32, 2, { t, d }, st->w.x, 0 },
-        { "w_qkv", KB_DTYPE_F32, 2, { 3 * d, d }, st->w.wqkv, 0 },
-        { "w_o", KB_DTYPE_F32, 2, { d, d }, st->w.wo, 0 },
-        { "w_1", KB_DTYPE_F32, 2, { f, d }, st->w.w1, 0 },
-        { "w_2", KB_DTYPE_F32, 2, { d, f }, st->w.w2, 0 },
-        { "y", KB_DTYPE_F32, 2, { t, d }, st->wk.y, 1 },
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof ts / sizeof ts[0] && n < max; i++)
-        out[n++] = ts[i];
-    return n;
-}
-
 const struct kb_kernel kb_vit_block_f32 = {
     .name = "vit.block",
     .impl = "cpu.f32",
     .description = "ViT encoder block in float32 (cblas_sgemm, softmax, erf GELU, LayerNorm): I-ViT's FP baseline",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = vit_block_flops,
-    .bytes = vit_block_bytes,
     .footprint = vit_f32_footprint,
     .setup = vit_f32_setup,
     .run = vit_f32_run,
-    .verify = vit_f32_verify,
-    .tensors = vit_f32_tensors,
     .teardown = vit_f32_teardown,
     .axes = VIT_AXES,
+    .op = &kb_op_vit_block,
 };

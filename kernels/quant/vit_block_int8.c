@@ -19,9 +19,12 @@
  *   - activation scales from one calibration pass of the float32 block on the same input:
  *     each intermediate's abs-max maps to 127 (the static calibration I-ViT uses; values past it
  *     in other inputs saturate). Shiftmax and ShiftGELU take I_0 = round(1/S) of their input.
- * Verification: the output against float64 of the unquantized block (the accuracy I-ViT pays),
- * and bit for bit against vit_i8_emulate_rows, a scalar re-statement of the whole integer
- * pipeline (int64 dot products, the scalar Shiftmax/ShiftGELU/I-LayerNorm) on the sampled rows. */
+ * It implements the operation vit.block (vit_block_op.c) on the operation's float32 input and
+ * weights: collect turns the int8 output codes into the case's float32 y (s_y·code), which the
+ * operation compares with float64 of the unquantized block (the accuracy I-ViT pays); its own
+ * check compares the codes bit for bit with vit_i8_emulate_rows, a scalar re-statement of the
+ * whole integer pipeline (int64 dot products, the scalar Shiftmax/ShiftGELU/I-LayerNorm) on the
+ * rows the operation samples. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -53,7 +56,7 @@ struct vit_qlinear {
 
 struct vit_i8_state {
     struct vit_dims v;
-    struct vit_weights w; /* unquantized, for the reference */
+    struct vit_weights w; /* unquantized: the case's operands, for the calibration pass */
     const struct gemm_int8_isa *isa;
     int threads, simd, mpad;
     size_t k4d, k4dh, k4t, k4a; /* packed row lengths: hidden, head_dim, tokens, max(hidden, ffn) */
@@ -176,10 +179,10 @@ static double vit_i8_footprint(const struct kb_shape *s, enum kb_dtype dt)
     (void)dt;
     const double t = s->seq_len + GEMM_MR_MAX, d = s->hidden, f = s->ffn, h = s->heads;
     const double wts = 4 * d * d + 2 * d * f;
-    /* float weights + codes + packed; float calibration work; int8 activations and per-head
-     * buffers; the reference's K, V in double at verify */
-    return 6 * wts + 4 * t * (9 * d + f + h * t) + t * (10 * d + 2 * f) + h * t * (3 * t + 3 * s->head_dim + 64) +
-           16 * t * d + 65536;
+    /* weight codes + packed; float calibration work; int8 activations and per-head buffers;
+     * the check's emulated K, V */
+    return 2 * wts + 4 * t * (7 * d + f + h * t) + t * (10 * d + 2 * f) + h * t * (3 * t + 3 * s->head_dim + 64) +
+           2 * t * d + 65536;
 }
 
 static void vit_i8_teardown(struct kb_case *c)
@@ -187,7 +190,6 @@ static void vit_i8_teardown(struct kb_case *c)
     struct vit_i8_state *st = c->state;
     if (!st)
         return;
-    vit_weights_free(&st->w);
     qlinear_free(&st->qkv);
     qlinear_free(&st->o);
     qlinear_free(&st->fc1);
@@ -204,7 +206,7 @@ static void vit_i8_teardown(struct kb_case *c)
 static int calibrate(struct vit_i8_state *st, char *err, size_t errlen)
 {
     struct vit_f32_work wk;
-    if (vit_f32_work_new(&wk, &st->v) != KB_OK) {
+    if (vit_f32_work_new(&wk, &st->v, NULL) != KB_OK) {
         snprintf(err, errlen, "vit.block@cpu.int8: out of memory for the calibration pass");
         return KB_ERROR;
     }
@@ -246,11 +248,6 @@ static int vit_i8_setup(struct kb_case *c, char *err, size_t errlen)
     int rc = vit_dims_from("vit.block@cpu.int8", &c->shape, &v, err, errlen);
     if (rc != KB_OK)
         return rc;
-    if (c->dtype != KB_DTYPE_I8) {
-        snprintf(err, errlen, "vit.block@cpu.int8: dtype %s not supported (i8 only)",
-                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
-        return KB_UNSUPPORTED;
-    }
     struct vit_i8_state *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "vit.block@cpu.int8: out of memory");
@@ -271,9 +268,8 @@ static int vit_i8_setup(struct kb_case *c, char *err, size_t errlen)
 #ifdef OPENBLAS_VERSION
     openblas_set_num_threads(st->threads); /* the calibration pass */
 #endif
-    int oom = vit_weights_new(&st->w, &v, c->seed, c->shape.input) != KB_OK;
-    if (!oom)
-        oom = qlinear_new(&st->qkv, st->w.wqkv, 3 * v.d, v.d, st->isa) != KB_OK ||
+    st->w = vit_weights_of(&c->io);
+    int oom = qlinear_new(&st->qkv, st->w.wqkv, 3 * v.d, v.d, st->isa) != KB_OK ||
               qlinear_new(&st->o, st->w.wo, v.d, v.d, st->isa) != KB_OK ||
               qlinear_new(&st->fc1, st->w.w1, v.f, v.d, st->isa) != KB_OK ||
               qlinear_new(&st->fc2, st->w.w2, v.d, v.f, st->isa) != KB_OK;
@@ -464,37 +460,36 @@ static int vit_i8_emulate_rows(const struct vit_i8_state *st, const long *rows, 
     return KB_OK;
 }
 
-static int vit_i8_verify(struct kb_case *c, struct kb_accuracy *acc)
+/* The output codes into the case's y: the values they stand for. */
+static int vit_i8_collect(struct kb_case *c)
+{
+    const struct vit_i8_state *st = c->state;
+    float *y = kb_output(c, KB_VIT_Y);
+    for (size_t i = 0; i < (size_t)st->v.t * st->v.d; i++)
+        y[i] = st->s_y * (float)st->y[i];
+    return KB_OK;
+}
+
+/* The codes of the rows the operation's verify samples, bit for bit against the emulation. */
+static int vit_i8_check(const struct kb_case *c, struct kb_accuracy *acc)
 {
     const struct vit_i8_state *st = c->state;
     const int d = st->v.d;
     long rows[VIT_VERIFY_ROWS];
     long nr = verify_sample_rows(st->v.t, VIT_VERIFY_ROWS, c->seed, rows);
-    double *ref = malloc((size_t)nr * d * sizeof *ref);
     int8_t *emu = malloc((size_t)nr * d);
-    if (!ref || !emu || vit_block_reference_rows(&st->w, &st->v, rows, nr, ref) != KB_OK ||
-        vit_i8_emulate_rows(st, rows, nr, emu) != KB_OK) {
-        free(ref);
+    if (!emu || vit_i8_emulate_rows(st, rows, nr, emu) != KB_OK) {
         free(emu);
         return KB_ERROR;
     }
     long mismatches = 0;
-    struct verify_acc va;
-    verify_begin(&va);
     for (long r = 0; r < nr; r++)
-        for (int j = 0; j < d; j++) {
-            const int8_t got = st->y[(size_t)rows[r] * d + j];
-            mismatches += got != emu[(size_t)r * d + j];
-            verify_add(&va, (double)st->s_y * got, ref[(size_t)r * d + j]);
-        }
-    verify_finish(&va, c->shape.input == KB_INPUT_OUTLIER ? VIT_INT8_TOL_OUTLIER : VIT_INT8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = st->v.t;
+        for (int j = 0; j < d; j++)
+            mismatches += st->y[(size_t)rows[r] * d + j] != emu[(size_t)r * d + j];
     acc->exact_checked = nr * d;
     acc->exact_mismatches = mismatches;
     if (mismatches)
         acc->passed = 0;
-    free(ref);
     free(emu);
     return KB_OK;
 }
@@ -504,13 +499,12 @@ static int vit_i8_tensors(const struct kb_case *c, struct kb_tensor *out, int ma
     const struct vit_i8_state *st = c->state;
     const int t = st->v.t, d = st->v.d, f = st->v.f;
     struct kb_tensor ts[] = {
-        { "x", KB_DTYPE_I8, 2, { t, d }, st->x, 0 },
-        { "x_f32", KB_DTYPE_F32, 2, { t, d }, st->w.x, 0 },
-        { "w_qkv", KB_DTYPE_I8, 2, { 3 * d, d }, st->qkv.codes, 0 },
-        { "w_o", KB_DTYPE_I8, 2, { d, d }, st->o.codes, 0 },
-        { "w_1", KB_DTYPE_I8, 2, { f, d }, st->fc1.codes, 0 },
-        { "w_2", KB_DTYPE_I8, 2, { d, f }, st->fc2.codes, 0 },
-        { "y", KB_DTYPE_I8, 2, { t, d }, st->y, 1 },
+        { "x_codes", KB_DTYPE_I8, 2, { t, d }, st->x, 0 },
+        { "w_qkv_codes", KB_DTYPE_I8, 2, { 3 * d, d }, st->qkv.codes, 0 },
+        { "w_o_codes", KB_DTYPE_I8, 2, { d, d }, st->o.codes, 0 },
+        { "w_1_codes", KB_DTYPE_I8, 2, { f, d }, st->fc1.codes, 0 },
+        { "w_2_codes", KB_DTYPE_I8, 2, { d, f }, st->fc2.codes, 0 },
+        { "y_codes", KB_DTYPE_I8, 2, { t, d }, st->y, 1 },
     };
     int n = 0;
     for (size_t i = 0; i < sizeof ts / sizeof ts[0] && n < max; i++)
@@ -522,16 +516,15 @@ const struct kb_kernel kb_vit_block_int8 = {
     .name = "vit.block",
     .impl = "cpu.int8",
     .description = "I-ViT integer-only ViT block: INT8 GEMMs (dyadic requant), Shiftmax, ShiftGELU, I-LayerNorm",
-    .family = KB_FAMILY_QUANT,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
-    .flops = vit_block_flops,
-    .bytes = vit_block_bytes,
     .footprint = vit_i8_footprint,
     .setup = vit_i8_setup,
     .run = vit_i8_run,
-    .verify = vit_i8_verify,
     .tensors = vit_i8_tensors,
     .teardown = vit_i8_teardown,
     .axes = VIT_AXES,
+    .op = &kb_op_vit_block,
+    .collect = vit_i8_collect,
+    .check = vit_i8_check,
 };

@@ -1,8 +1,10 @@
 /* selftest.c - kernels that check the harness rather than compute: selftest.noop (the harness's
- * own overhead per call) and kernels that fail on purpose, one way each, so the harness's
- * isolation (crash, hang, allocation failure) can be exercised for real by the tests and by
- * users who want to see what a broken kernel looks like in the database. */
+ * own overhead per call), selftest.spin (a known latency) and kernels that fail on purpose, one
+ * way each, so the harness's isolation (crash, hang, allocation failure) can be exercised for
+ * real by the tests and by users who want to see what a broken kernel looks like in the
+ * database. Their operations (inputs, verdicts, counts) are in selftest_op.c. */
 #include "kernels/selftest/selftest.h"
+#include "kernels/selftest/selftest_ops.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -13,25 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static double zero_count(const struct kb_shape *s) { (void)s; return 0.0; }
-static double zero_bytes(const struct kb_shape *s, enum kb_dtype t) { (void)s; (void)t; return 0.0; }
-
 static int nothing_setup(struct kb_case *c, char *err, size_t errlen)
 {
     (void)c;
     (void)err;
     (void)errlen;
-    return KB_OK;
-}
-
-/* The faults happen in run, so verify is never reached; were it reached, the fault did not
- * happen and the case should show up as ok rather than hide behind a wrong answer. */
-static int always_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    (void)c;
-    memset(acc, 0, sizeof *acc);
-    acc->cosine = 1.0;
-    acc->passed = 1;
     return KB_OK;
 }
 
@@ -49,28 +37,19 @@ const struct kb_kernel kb_selftest_noop = {
     .name = "selftest.noop",
     .impl = "cpu",
     .description = "does nothing: measures the harness's own overhead per call",
-    .family = KB_FAMILY_SELFTEST,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = zero_count,
-    .bytes = zero_bytes,
     .setup = nothing_setup,
     .run = noop_run,
-    .verify = always_verify,
     .teardown = nothing_teardown,
+    .op = &kb_op_selftest_noop,
 };
 
-/* selftest.spin busy-waits a known time, so timing, statistics and regression verdicts can be
- * checked end to end against known answers. The time comes from the shape: seq_len microseconds
- * (the one axis every sweep sets), times the factor in $KBENCH_SPIN_SCALE (default 1). The factor
- * is how a test plants a slowdown (1.10: 10% slower) without changing the case's identity, which
- * compare matches on. The wait is on CLOCK_MONOTONIC, so time lost to other processes on a busy
- * machine does not lengthen a call beyond what the scheduler adds to any kernel. */
-struct spin_state {
-    double seconds;      /* requested per call */
-    double last_elapsed; /* what the last call took, for verify */
-};
-
+/* selftest.spin busy-waits the time its operation's input says (seq microseconds, scaled), so
+ * timing, statistics and regression verdicts can be checked end to end against known answers. The
+ * wait is on CLOCK_MONOTONIC, so time lost to other processes on a busy machine does not lengthen
+ * a call beyond what the scheduler adds to any kernel. It keeps no state: run reads the wait from
+ * the input and writes the time it took into the output, which the operation verifies. */
 static double spin_now(void)
 {
     struct timespec ts;
@@ -78,78 +57,27 @@ static double spin_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int spin_setup(struct kb_case *c, char *err, size_t errlen)
-{
-    double scale = 1.0;
-    const char *env = getenv("KBENCH_SPIN_SCALE");
-    if (env && *env) {
-        char *end;
-        scale = strtod(env, &end);
-        if (end == env || *end || !(scale > 0 && scale <= 1000)) {
-            snprintf(err, errlen, "KBENCH_SPIN_SCALE='%s' is not a factor in (0, 1000]", env);
-            return KB_ERROR;
-        }
-    }
-    if (c->shape.seq_len < 1) {
-        snprintf(err, errlen, "selftest.spin needs seq >= 1 (the spin time in microseconds)");
-        return KB_UNSUPPORTED;
-    }
-    struct spin_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(err, errlen, "cannot allocate %zu bytes", sizeof *st);
-        return KB_ERROR;
-    }
-    st->seconds = c->shape.seq_len * 1e-6 * scale;
-    c->state = st;
-    return KB_OK;
-}
-
 static int spin_run(struct kb_case *c)
 {
-    struct spin_state *st = c->state;
+    double seconds = *(const double *)kb_input(c, KB_SPIN_SECONDS);
     double start = spin_now(), now;
     do
         now = spin_now();
-    while (now - start < st->seconds);
-    st->last_elapsed = now - start;
+    while (now - start < seconds);
+    *(double *)kb_output(c, KB_SPIN_ELAPSED) = now - start;
     return KB_OK;
-}
-
-/* The "output" is the time spun: it must be at least what was asked (a clock that stopped, or a
- * loop the compiler removed, would fail here rather than give a fast, wrong result). */
-static int spin_verify(struct kb_case *c, struct kb_accuracy *acc)
-{
-    struct spin_state *st = c->state;
-    memset(acc, 0, sizeof *acc);
-    double short_by = st->seconds - st->last_elapsed;
-    acc->max_abs_err = short_by > 0 ? short_by : 0;
-    acc->rel_l2_err = acc->max_abs_err / st->seconds;
-    acc->cosine = 1.0;
-    acc->tolerance = 0;
-    acc->rows_checked = acc->rows_total = 1;
-    acc->passed = short_by <= 0;
-    return KB_OK;
-}
-
-static void spin_teardown(struct kb_case *c)
-{
-    free(c->state);
-    c->state = NULL;
 }
 
 const struct kb_kernel kb_selftest_spin = {
     .name = "selftest.spin",
     .impl = "cpu",
     .description = "busy-waits seq microseconds (times $KBENCH_SPIN_SCALE): known answers for timing and compare",
-    .family = KB_FAMILY_SELFTEST,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = zero_count,
-    .bytes = zero_bytes,
-    .setup = spin_setup,
+    .setup = nothing_setup,
     .run = spin_run,
-    .verify = spin_verify,
-    .teardown = spin_teardown,
+    .teardown = nothing_teardown,
+    .op = &kb_op_selftest_spin,
 };
 
 /* The pointer comes through a volatile object so the compiler can neither prove it null (and
@@ -252,15 +180,12 @@ static void oom_teardown(struct kb_case *c)
         .name = kname,                                                                              \
         .impl = "cpu",                                                                              \
         .description = desc,                                                                        \
-        .family = KB_FAMILY_SELFTEST,                                                               \
         .device = KB_DEVICE_CPU,                                                                    \
         .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),                                                       \
-        .flops = zero_count,                                                                        \
-        .bytes = zero_bytes,                                                                        \
         .setup = nothing_setup,                                                                     \
         .run = run_fn,                                                                              \
-        .verify = always_verify,                                                                    \
         .teardown = nothing_teardown,                                                               \
+        .op = &kb_op_selftest_fault,                                                                \
     }
 
 FAULT_KERNEL(kb_selftest_crash, "selftest.crash", "fault injection: writes through a null pointer (SIGSEGV)",
@@ -275,14 +200,11 @@ const struct kb_kernel kb_selftest_oom = {
     .impl = "cpu",
     .description = "fault injection: wants 1 PiB per position; causal=0 declares it (skipped), "
                    "causal=1 hides it (setup's allocation fails)",
-    .family = KB_FAMILY_SELFTEST,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .flops = zero_count,
-    .bytes = zero_bytes,
-    .footprint = oom_footprint,
+    .footprint = oom_footprint, /* the workspace setup maps: the operation's tensors are none */
     .setup = oom_setup,
     .run = oom_run,
-    .verify = always_verify,
     .teardown = oom_teardown,
+    .op = &kb_op_selftest_fault,
 };

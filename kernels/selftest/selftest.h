@@ -12,7 +12,7 @@ extern const struct kb_kernel kb_selftest_noop;
  * whose latency is known, for end-to-end tests of timing and of regression verdicts. */
 extern const struct kb_kernel kb_selftest_spin;
 
-/* Fault injection (faults.c): each fails one way in a forked case, so the harness's handling of
+/* Fault injection: each fails one way in a forked case, so the harness's handling of
  * it can be tested for real. */
 extern const struct kb_kernel kb_selftest_crash; /* SIGSEGV in run */
 extern const struct kb_kernel kb_selftest_abort; /* SIGABRT in run */

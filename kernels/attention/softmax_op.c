@@ -1,0 +1,154 @@
+/* softmax_op.c - the operation attention.softmax (softmax_ops.h): its inputs, its float64
+ * reference on sampled rows, its counts. Every softmax attention implementation (flash, the
+ * unfused library baselines, the INT8 ones, the float64 reference itself) is judged here.
+ *
+ * The inputs are those the kernels drew themselves before operations existed
+ * (attention_inputs_fill: the same sub-seeds and distributions; decode's Q is the draw of
+ * decode_query_new), so stored results stay comparable. The 16-bit dtypes round them as the
+ * kernels did: bf16 as attention.flash@cpu did (bf16_from_f32), f16 as the CUDA kernels'
+ * __float2half_rn did on the GPU, and i8 to f16 as attention.int8@cuda.* did (its CPU
+ * implementation quantized from the float32 draws; it now quantizes from the same f16 values,
+ * so both INT8 implementations and the reference see one set of inputs). */
+#include "kernels/attention/softmax_ops.h"
+#include "kernels/attention/attention.h"
+#include "kernels/attention/sparse.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/verify.h"
+
+_Static_assert(KB_ATTN_INPUT_PAD == ATTENTION_INPUT_PAD, "the public padding is the family's");
+
+/* Rows of Q and O: one per query token, or in decode one per (batch, head). */
+static long query_rows(const struct kb_shape *s)
+{
+    return (long)s->batch * s->heads * (s->decode ? 1 : s->seq_len);
+}
+
+static double softmax_flops(const struct kb_shape *s)
+{
+    return s->decode ? decode_flops(s) : attention_flops(s);
+}
+
+/* An INT8 attention reads half-precision inputs and writes a half-precision output: its
+ * compulsory traffic is f16's (as attention.int8 counted before). */
+static double softmax_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    enum kb_dtype stored = t == KB_DTYPE_I8 ? KB_DTYPE_F16 : t;
+    return s->decode ? decode_bytes(s, stored) : attention_min_bytes(s, stored);
+}
+
+/* Q, K, V with their padding and O, all float32, and what verify allocates (rows and their
+ * float64 reference). */
+static double softmax_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    double d = s.head_dim, q = (double)query_rows(&s) * d;
+    double kv = (double)s.batch * s.kv_heads * s.seq_len * d;
+    double pad = 2.0 * ATTENTION_INPUT_PAD + 16; /* padding plus rounding to 64 bytes */
+    return 4.0 * (2.0 * q + 2.0 * kv + 3.0 * pad) + (double)ATTENTION_VERIFY_ROWS * (8.0 * d + 8.0);
+}
+
+/* x rounded to the nearest f16 value (ties to even), as __float2half_rn: 11 significant bits
+ * down to 2^-14, then a fixed step of 2^-24 (subnormals); overflow to infinity. */
+static float round_f16(float x)
+{
+    float a = fabsf(x);
+    if (!isfinite(x) || a == 0.0f)
+        return x;
+    if (a >= 65520.0f) /* halfway past 65504, the largest f16 */
+        return copysignf(INFINITY, x);
+    int e;
+    frexpf(a, &e); /* a in [2^(e-1), 2^e) */
+    int lsb = (e - 1 < -14 ? -14 : e - 1) - 10;
+    float step = ldexpf(1.0f, lsb);
+    return copysignf(nearbyintf(a / step) * step, x); /* exact scalings; nearbyintf ties to even */
+}
+
+static void round_inputs(float *x, size_t n, enum kb_dtype t)
+{
+    if (t == KB_DTYPE_BF16)
+        for (size_t i = 0; i < n; i++)
+            x[i] = bf16_to_f32(bf16_from_f32(x[i]));
+    else if (t == KB_DTYPE_F16 || t == KB_DTYPE_I8)
+        for (size_t i = 0; i < n; i++)
+            x[i] = round_f16(x[i]);
+}
+
+static int softmax_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dtype t, uint64_t seed, char *err,
+                          size_t errlen)
+{
+    int rc = attention_check_shape(s, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (s->decode != 0 && s->decode != 1) {
+        snprintf(err, errlen, "attention.softmax: decode = %d, must be 0 or 1", s->decode);
+        return KB_UNSUPPORTED;
+    }
+    if (t != KB_DTYPE_F32 && t != KB_DTYPE_F16 && t != KB_DTYPE_BF16 && t != KB_DTYPE_I8) {
+        snprintf(err, errlen, "attention.softmax: dtype %s not defined (f32, f16, bf16, i8)",
+                 kb_dtype_name(t) ? kb_dtype_name(t) : "?");
+        return KB_UNSUPPORTED;
+    }
+    const int64_t nq = s->decode ? 1 : s->seq_len;
+    const int64_t qdims[4] = { s->batch, s->heads, nq, s->head_dim };
+    const int64_t kvdims[4] = { s->batch, s->kv_heads, s->seq_len, s->head_dim };
+    const size_t pad = ATTENTION_INPUT_PAD * sizeof(float);
+    if (kb_operands_add(io, "q", KB_DTYPE_F32, 4, qdims, 0, pad, err, errlen) != KB_ATTN_Q ||
+        kb_operands_add(io, "k", KB_DTYPE_F32, 4, kvdims, 0, pad, err, errlen) != KB_ATTN_K ||
+        kb_operands_add(io, "v", KB_DTYPE_F32, 4, kvdims, 0, pad, err, errlen) != KB_ATTN_V ||
+        kb_operands_add(io, "o", KB_DTYPE_F32, 4, qdims, 1, 0, err, errlen) != KB_ATTN_O)
+        return KB_ERROR;
+    float *q = io->buffer[KB_ATTN_Q], *k = io->buffer[KB_ATTN_K], *v = io->buffer[KB_ATTN_V];
+    attention_inputs_fill(q, (size_t)query_rows(s), k, v, s, seed);
+    round_inputs(q, kb_operands_elems(io, KB_ATTN_Q), t);
+    round_inputs(k, kb_operands_elems(io, KB_ATTN_K), t);
+    round_inputs(v, kb_operands_elems(io, KB_ATTN_V), t);
+    return KB_OK;
+}
+
+/* Row r of O in float64: in decode, query head r % H of batch r / H against all N keys; in
+ * prefill, row r of [B, H, N, d]. */
+static void softmax_row(const void *ctx, const struct kb_shape *s, long r, double *out)
+{
+    const struct kb_operands *io = ctx;
+    const float *q = io->tensor[KB_ATTN_Q].data, *k = io->tensor[KB_ATTN_K].data, *v = io->tensor[KB_ATTN_V].data;
+    const int d = s->head_dim, n = s->seq_len;
+    if (s->decode) {
+        size_t kvh = attention_kv_head(s, (size_t)r);
+        struct key_range all = { 0, n };
+        attention_ranges_reference_row(q + (size_t)r * d, k + kvh * n * d, v + kvh * n * d, d, &all, 1, out);
+        return;
+    }
+    attention_reference_row(s, q, k, v, (int)(r / ((long)n * s->heads)), (int)((r / n) % s->heads), (int)(r % n),
+                            out);
+}
+
+static int softmax_verify(const struct kb_operands *io, const struct kb_shape *s, enum kb_dtype t, uint64_t seed,
+                          int threads, struct kb_accuracy *acc)
+{
+    return attention_verify_sampled(s, seed, io->tensor[KB_ATTN_O].data, query_rows(s), threads, softmax_row, io,
+                                    verify_default_tolerance(t), acc);
+}
+
+const struct kb_operation kb_op_attention_softmax = {
+    .name = "attention.softmax",
+    .description = "softmax attention O = softmax(QKᵀ/√d)V, causal or not, GQA, prefill or decode",
+    .family = KB_FAMILY_ATTENTION,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE),
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16) |
+              KB_DTYPE_BIT(KB_DTYPE_I8),
+    .layout = "row-major float32; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d] (decode: Q and O have N = 1); "
+              "query head h reads KV head h/(H/H_kv); scores scaled by 1/sqrt(d); f16/bf16 cases hold values "
+              "rounded to that type, i8 cases f16 values",
+    .flops = softmax_flops,
+    .bytes = softmax_bytes,
+    .footprint = softmax_footprint,
+    .inputs = softmax_inputs,
+    .verify = softmax_verify,
+};
