@@ -63,6 +63,10 @@ int report_series_alternatives(const struct series *a, const struct series *b)
         return 0;
     if (strcmp(a->kernel, b->kernel) == 0 || (strcmp(a->family, "attention") == 0 && strcmp(b->family, "attention") == 0))
         return 1;
+    /* implementations of one operation (gemm.f32 and quant.gemm_int8 both compute gemm) */
+    const struct kb_kernel *ka = kb_registry_find(a->kernel, a->impl), *kb = kb_registry_find(b->kernel, b->impl);
+    if (ka && kb && ka->op && ka->op == kb->op)
+        return 1;
     for (int i = 0; i < a->count; i++)
         for (int j = 0; j < b->count; j++)
             if (a->x[i] == b->x[j]) {

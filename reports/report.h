@@ -58,10 +58,10 @@ void report_series_free(struct series *v, long n);
  * point by point (crossovers, speed-ups). */
 int report_series_comparable(const struct series *a, const struct series *b);
 /* 1 when two comparable series are alternatives for one job, so that where one overtakes the
- * other is worth marking: implementations of one kernel; different kernels of the attention
- * family (each computes attention over the same Q, K, V); or different kernels doing the same
- * useful work at the same point (an INT8 GEMM and the float32 one). Not a MoE router against its
- * combine step. */
+ * other is worth marking: implementations of one kernel or of one operation (gemm.f32 and
+ * quant.gemm_int8 both compute gemm); different kernels of the attention family (each computes
+ * attention over the same Q, K, V); or different kernels doing the same useful work at the same
+ * point (the W4A8 GEMM beside the INT8 one). Not a MoE router against its combine step. */
 int report_series_alternatives(const struct series *a, const struct series *b);
 
 /* ---- the report ------------------------------------------------------------------------------ */
