@@ -404,6 +404,24 @@ grep -Eq "attention\.window +cpu\.naive .* w=32 " "$PANE" && ok "200x50 window: 
 keys q q q
 see "EXIT=0" fam-quit-200x50 "quits"
 
+# ---- a grid of two swept axes: x picks the plot's axis ------------------------------------------
+GDB="$TMP/grid.db"
+"$KBENCH" run --db "$GDB" --kernels moe.router --tokens 32,64,128 --experts 4,8 --hidden 64 --max-time 0.02 \
+    --min-samples 3 --no-counters --quiet --no-show 2>/dev/null || bad "the grid sweep failed"
+if [ $have_gnuplot -eq 1 ]; then
+    start 80 24 "$KBENCH tui --db '$GDB'"
+    see "1 run" grid-runs "dashboard open on a tokens x experts grid"
+    keys Enter
+    see "moe.router" grid-results "its results"
+    keys p
+    see "vs MoE tokens T" grid-plot-tokens "the longer sweep (3 token counts) is on x first"
+    keys x
+    see "vs experts E (experts)" grid-plot-experts "x puts the other swept axis, experts, on x"
+    grep -Eq "^ A moe\.router .*p = " "$PANE" && ok "fitted along E" || bad "no fit along E"
+    keys q q q
+    see "EXIT=0" grid-quit "quits"
+fi
+
 # ---- measuring from the dashboard: re-measure, Ctrl-C (issue 18) -------------------------------
 RDB="$TMP/remeasure.db"
 cp "$FDB" "$RDB"
