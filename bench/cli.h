@@ -135,6 +135,7 @@ int cmd_import(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_scaling(int argc, char **argv);
+int cmd_versus(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_untag(int argc, char **argv);
@@ -143,7 +144,7 @@ int cmd_fleet(int argc, char **argv);
 
 /* The descriptions, one per command file. */
 extern const struct cli_command cli_cmd_run, cli_cmd_list, cli_cmd_devices, cli_cmd_counters, cli_cmd_calibrate,
-    cli_cmd_runs, cli_cmd_show, cli_cmd_tui, cli_cmd_compare, cli_cmd_nightly, cli_cmd_history, cli_cmd_scaling,
+    cli_cmd_runs, cli_cmd_show, cli_cmd_tui, cli_cmd_compare, cli_cmd_nightly, cli_cmd_history, cli_cmd_scaling, cli_cmd_versus,
     cli_cmd_report, cli_cmd_export, cli_cmd_import, cli_cmd_claims, cli_cmd_tag, cli_cmd_untag, cli_cmd_bisect, cli_cmd_fleet;
 
 /* Loads the plugins of $KBENCH_PLUGIN_PATH (harness/plugin.h): 0, or EXIT_USAGE after saying why

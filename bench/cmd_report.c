@@ -16,6 +16,9 @@ static const struct cli_option options[] = {
     { "baseline-kernel", 'b', 'b', "K", CLI_KERNEL, "draw speed-ups against kernel K (e.g. attention.reference)",
       NULL, 0 },
     { "size", 0, 'S', "WxH", CLI_TEXT, "plot size in pixels (960x600)", NULL, 0 },
+    { "x", 'x', 'x', "AXIS", CLI_CHOICE,
+      "the axis on x of every plot (seq, tokens, experts, top_k, m, n, k, group, window, ...); default: for each "
+      "family, the axis its cases sweep", REPORT_AXIS_CHOICES, 0 },
     { "claims", 0, 'C', NULL, CLI_TEXT,
       "also claims.md and claims.html: the stored verdicts of 'kbench claims' on this machine, one "
       "small plot per claim (paper vs here)", NULL, 0 },
@@ -33,7 +36,7 @@ const struct cli_command cli_cmd_report = {
     .name = "report",
     .fn = cmd_report,
     .summary = "write plots (gnuplot), tables and an HTML/Markdown page for runs",
-    .synopsis = "RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K] [--size WxH] "
+    .synopsis = "RUN [RUN...] --out DIR [--format png|svg|pdf] [--baseline-kernel K] [--size WxH] [--x AXIS] "
                 "[--claims [--all-machines]] [--db PATH]\n"
                 "--claims --out DIR",
     .description =
@@ -41,14 +44,20 @@ const struct cli_command cli_cmd_report = {
         "'gnuplot NAME.gp' in the folder re-renders it) and the picture, plus index.md and a "
         "self-contained index.html with the plots, the machine, the runs and the tables. With --claims "
         "and no run, the paper-claims page alone.\n\n"
-        "Plots of the first (primary) run, one per family where it has data:\n\n"
-        "  latency_FAMILY     median time vs N, log-log, fitted exponent in the legend, crossovers\n"
-        "  throughput_FAMILY  GFLOP/s vs N, with the compute ceilings\n"
+        "Plots of the first (primary) run, one per family where it has data, against the axis the family's "
+        "cases sweep (sequence length N for attention, tokens T, experts E or top-k for MoE, M, N, K or the "
+        "group size for GEMMs; --x chooses; a family whose kernels sweep different axes gets one plot per axis, "
+        "named _by_AXIS):\n\n"
+        "  latency_FAMILY     median time vs the swept axis, log-log, fitted exponent\n"
+        "                     in the legend, crossovers\n"
+        "  throughput_FAMILY  GFLOP/s vs the swept axis, with the compute ceilings\n"
         "  roofline           GFLOP/s vs arithmetic intensity under the ceilings of 'kbench\n"
         "                     calibrate' (nominal peak when the machine was never calibrated)\n"
         "  speedup_FAMILY     time of the baseline kernel / time, with --baseline-kernel\n"
-        "  accuracy           relative error vs time, where a family has reduced-precision kernels\n"
-        "  moe_load_*         tokens per expert, from counters named moe.load.<expert>\n\n"
+        "  accuracy           relative error vs time, where a family has reduced-\n"
+        "                     precision kernels\n"
+        "  moe_load*          tokens per expert (counters moe.load.<expert>), one per\n"
+        "                     distinct routing outcome\n\n"
         "and for each further run, ratio_runB_vs_runA: its times over the primary run's.",
     .options = options,
     .operands = operands,
@@ -61,7 +70,7 @@ const struct cli_command cli_cmd_report = {
 int cmd_report(int argc, char **argv)
 {
     const char *db = NULL;
-    struct report_options opt = { .format = "png", .width = 960, .height = 600 };
+    struct report_options opt = { .format = "png", .width = 960, .height = 600, .x_axis = -1 };
     int all_machines = 0;
     struct machine_info here;
     int c;
@@ -95,6 +104,13 @@ int cmd_report(int argc, char **argv)
             opt.height = h;
             break;
         }
+        case 'x':
+            if ((opt.x_axis = report_axis_parse(optarg)) < 0) {
+                char keys[512];
+                report_axis_keys(keys, sizeof keys);
+                return cli_usage_error("report", "bad --x '%s' (expected an axis: %s)", optarg, keys);
+            }
+            break;
         case 'd': db = optarg; break;
         case 'C': opt.claims = 1; break;
         case 'A': all_machines = 1; break;

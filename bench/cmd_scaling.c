@@ -12,23 +12,27 @@ static void print_crossings(const struct series *a, const struct series *b)
 {
     double x[16];
     int b_after = 0;
-    int k = scaling_crossovers(a->n, a->t, a->count, b->n, b->t, b->count, x, 16, &b_after);
+    const char *sym = report_axis_symbol(a->axis);
+    int k = scaling_crossovers(a->x, a->t, a->count, b->x, b->t, b->count, x, 16, &b_after);
+    char an[128], bn[128];
+    snprintf(an, sizeof an, "%s@%s", a->kernel, a->impl);
+    snprintf(bn, sizeof bn, "%s@%s", b->kernel, b->impl);
     printf("  against %s\n", b->label);
     if (k == 0) {
         int shared = 0;
         for (int i = 0; i < a->count; i++)
             for (int j = 0; j < b->count; j++)
-                shared += a->n[i] == b->n[j];
+                shared += a->x[i] == b->x[j];
         if (shared)
-            printf("    measured crossover: none in the measured range; %s is faster at every shared N\n",
-                   b_after ? b->kernel : a->kernel);
+            printf("    measured crossover: none in the measured range; %s is faster at every shared %s\n",
+                   b_after ? bn : an, sym);
         else
-            printf("    measured crossover: none (no N measured for both)\n");
+            printf("    measured crossover: none (no %s measured for both)\n", sym);
     } else {
-        printf("    measured crossover%s: N ≈", k > 1 ? "s" : "");
+        printf("    measured crossover%s: %s ≈", k > 1 ? "s" : "", sym);
         for (int i = 0; i < k && i < 16; i++)
             printf("%s %.0f", i ? "," : "", x[i]);
-        printf("; %s is faster at the largest shared N\n", b_after ? b->kernel : a->kernel);
+        printf("; %s is faster at the largest shared %s\n", b_after ? bn : an, sym);
     }
     if (a->fitted && b->fitted) {
         double f;
@@ -39,9 +43,9 @@ static void print_crossings(const struct series *a, const struct series *b)
             printf("    fitted lines: no crossover drawn from fits of fewer than %d points (%d and %d)\n",
                    SCALING_MIN_FIT_POINTS, a->fit.points, b->fit.points);
             break;
-        case SCALING_MEET_NONE: printf("    fitted lines: do not meet between N = 1 and 1e12\n"); break;
+        case SCALING_MEET_NONE: printf("    fitted lines: do not meet between %s = 1 and 1e12\n", sym); break;
         case SCALING_MEET_INSIDE:
-        case SCALING_MEET_EXTRAPOLATED: printf("    fitted lines meet at N ≈ %s\n", text); break;
+        case SCALING_MEET_EXTRAPOLATED: printf("    fitted lines meet at %s ≈ %s\n", sym, text); break;
         }
     }
 }
@@ -49,6 +53,9 @@ static void print_crossings(const struct series *a, const struct series *b)
 static const struct cli_option options[] = {
     { "kernel", 'k', 'k', "K", CLI_KERNEL, "the kernel to fit (e.g. attention.flash)", NULL, 0 },
     { "against", 'a', 'a', "K2", CLI_KERNEL, "the kernel to find crossovers with", NULL, 0 },
+    { "x", 'x', 'x', "AXIS", CLI_CHOICE,
+      "the axis to fit along (seq, tokens, experts, top_k, m, n, k, group, window, ...); default: the axis the "
+      "kernel's cases sweep", REPORT_AXIS_CHOICES, 0 },
     { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
     CLI_END_OPTIONS,
 };
@@ -61,15 +68,18 @@ static const struct cli_operand operands[] = {
 const struct cli_command cli_cmd_scaling = {
     .name = "scaling",
     .fn = cmd_scaling,
-    .summary = "fit a kernel's time against N (exponent with its CI) and find crossovers",
-    .synopsis = "[RUN] --kernel K [--against K2] [--db PATH]",
+    .summary = "fit a kernel's time against the axis it sweeps (exponent with its CI) and find crossovers",
+    .synopsis = "[RUN] --kernel K [--against K2] [--x AXIS] [--db PATH]",
     .description =
-        "Fits log t = log c + p log N to the median times of kernel K in a run, for each of its series "
-        "(one per impl, device, dtype, shape, threads and cache state), and prints the scaling exponent "
-        "p with its 95% confidence interval (Student's t) and R². Then, for each comparable series of "
-        "K2 (or, without --against, of every other kernel of the same family): the measured crossovers "
-        "(where the faster of the two changes between two measured lengths, interpolated in log N) and "
-        "where the fitted lines meet.",
+        "Fits log t = log c + p log x to the median times of kernel K in a run, x the axis its cases sweep "
+        "(sequence length N for attention, tokens T, experts E or top-k for MoE, M, N, K or the group size "
+        "for GEMMs; --x chooses), for each of its series (one per impl, device, dtype, the other axes, "
+        "threads and cache state), and prints the scaling exponent p with its 95% confidence interval "
+        "(Student's t) and R². Then, for each comparable series of K2 (or, without --against, of K's other "
+        "implementations and of every other kernel of the same family that is an alternative to K: any attention kernel, or one doing "
+        "the same useful FLOPs, as the float32 GEMM beside an INT8 one): the measured crossovers (where "
+        "the faster of the two changes "
+        "between two measured values, interpolated in log x) and where the fitted lines meet.",
     .options = options,
     .operands = operands,
     .max_operands = 1,
@@ -79,7 +89,7 @@ const struct cli_command cli_cmd_scaling = {
 int cmd_scaling(int argc, char **argv)
 {
     const char *db = NULL, *kernel = NULL, *against = NULL, *ref = NULL;
-    int c;
+    int c, x_axis = -1;
     struct cli_parser p;
     cli_parser_init(&p, &cli_cmd_scaling, argc, argv);
     while ((c = cli_next(&p)) != CLI_DONE) {
@@ -87,6 +97,13 @@ int cmd_scaling(int argc, char **argv)
         switch (c) {
         case 'k': kernel = optarg; break;
         case 'a': against = optarg; break;
+        case 'x':
+            if ((x_axis = report_axis_parse(optarg)) < 0) {
+                char keys[512];
+                report_axis_keys(keys, sizeof keys);
+                return cli_usage_error("scaling", "bad --x '%s' (expected an axis: %s)", optarg, keys);
+            }
+            break;
         case 'd': db = optarg; break;
         case CLI_STOP: return p.status;
         }
@@ -108,7 +125,7 @@ int cmd_scaling(int argc, char **argv)
         return rc;
     }
     struct series *v;
-    long nv = report_series_build(rows, n, &v);
+    long nv = report_series_build(rows, n, x_axis, &v);
     int found = 0, found_against = 0;
     for (long i = 0; i < nv; i++) {
         found |= strcmp(v[i].kernel, kernel) == 0;
@@ -117,31 +134,38 @@ int cmd_scaling(int argc, char **argv)
     if (nv < 0) {
         rc = cli_input_error("scaling", "out of memory");
     } else if (!found) {
-        rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s' with a sequence length",
-                             (long long)run_id, kernel);
+        if (x_axis >= 0)
+            rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s' with the axis %s (--x)",
+                                 (long long)run_id, kernel, kb_axis_info((enum kb_axis)x_axis)->key);
+        else
+            rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s'", (long long)run_id, kernel);
     } else if (against && !found_against) {
         rc = cli_input_error("scaling", "run %lld has no timed case of kernel '%s' (--against)", (long long)run_id,
                              against);
     } else {
-        printf("run %lld: t = c * N^p fitted to median times (95%% CI of p)\n", (long long)run_id);
+        printf("run %lld: t = c * x^p fitted to median times (95%% CI of p), x the swept axis\n", (long long)run_id);
         for (long i = 0; i < nv; i++) {
             if (strcmp(v[i].kernel, kernel) != 0)
                 continue;
-            printf("%s\n", v[i].label);
+            const char *sym = report_axis_symbol(v[i].axis);
+            printf("%s  along %s %s (%s)\n", v[i].label, report_axis_title(v[i].axis), sym, report_axis_unit(v[i].axis));
             if (!v[i].fitted) {
-                printf("  exponent: needs at least two lengths (has N = %.0f only)\n", v[i].n[0]);
+                printf("  exponent: needs at least two values of %s (has %s = %.0f only)\n", sym, sym, v[i].x[0]);
             } else if (isnan(v[i].fit.exponent_lo)) {
-                printf("  exponent p = %.3f (2 points: no confidence interval), N %.0f to %.0f\n", v[i].fit.exponent,
-                       v[i].n[0], v[i].n[v[i].count - 1]);
+                printf("  exponent p = %.3f (2 points: no confidence interval), %s %.0f to %.0f\n", v[i].fit.exponent,
+                       sym, v[i].x[0], v[i].x[v[i].count - 1]);
             } else {
-                printf("  exponent p = %.3f, 95%% CI [%.3f, %.3f], R² = %.4f, %d points, N %.0f to %.0f\n",
+                printf("  exponent p = %.3f, 95%% CI [%.3f, %.3f], R² = %.4f, %d points, %s %.0f to %.0f\n",
                        v[i].fit.exponent, v[i].fit.exponent_lo, v[i].fit.exponent_hi, v[i].fit.r2, v[i].fit.points,
-                       v[i].n[0], v[i].n[v[i].count - 1]);
+                       sym, v[i].x[0], v[i].x[v[i].count - 1]);
             }
             for (long j = 0; j < nv; j++) {
-                if (j == i || !report_series_comparable(&v[i], &v[j]) || strcmp(v[j].kernel, kernel) == 0)
+                if (j == i || !report_series_comparable(&v[i], &v[j]))
                     continue;
-                if (against ? strcmp(v[j].kernel, against) != 0 : strcmp(v[j].family, v[i].family) != 0)
+                /* without --against: K's other implementations and the family's alternatives to K,
+                 * not every step beside it (a MoE router is no alternative to its combine) */
+                if (against ? strcmp(v[j].kernel, against) != 0
+                            : strcmp(v[j].family, v[i].family) != 0 || !report_series_alternatives(&v[i], &v[j]))
                     continue;
                 print_crossings(&v[i], &v[j]);
             }

@@ -19,7 +19,8 @@ const struct cli_command *const cli_commands[] = {
     /* looking at results */
     &cli_cmd_runs, &cli_cmd_show, &cli_cmd_tui,
     /* regressions */
-    &cli_cmd_compare, &cli_cmd_nightly, &cli_cmd_bisect, &cli_cmd_fleet, &cli_cmd_history, &cli_cmd_scaling, &cli_cmd_tag, &cli_cmd_untag,
+    &cli_cmd_compare, &cli_cmd_nightly, &cli_cmd_bisect, &cli_cmd_fleet, &cli_cmd_history, &cli_cmd_scaling,
+    &cli_cmd_versus, &cli_cmd_tag, &cli_cmd_untag,
     /* sharing */
     &cli_cmd_report, &cli_cmd_export, &cli_cmd_import,
     /* the papers */

@@ -126,3 +126,64 @@ void gnuplot_quote(char *out, size_t len, const char *s)
     out[j++] = '"';
     out[j] = '\0';
 }
+
+int gnuplot_svg_title(const char *path, const char *title, char *why, size_t whylen)
+{
+    static const char generic[] = "<title>Gnuplot</title>";
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, whylen, "cannot read '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *grown = realloc(text, cap);
+            if (!grown) {
+                free(text);
+                fclose(f);
+                snprintf(why, whylen, "out of memory");
+                return -1;
+            }
+            text = grown;
+        }
+        size_t got = fread(text + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    char *at = strstr(text, generic);
+    if (!at) { /* another gnuplot's SVG: leave it as it is */
+        free(text);
+        return 0;
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        free(text);
+        snprintf(why, whylen, "cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    fwrite(text, 1, (size_t)(at - text), f);
+    fputs("<title>", f);
+    for (const char *c = title; *c; c++) /* XML text: the three characters that must be escaped */
+        if (*c == '<')
+            fputs("&lt;", f);
+        else if (*c == '>')
+            fputs("&gt;", f);
+        else if (*c == '&')
+            fputs("&amp;", f);
+        else
+            fputc(*c, f);
+    fputs("</title>", f);
+    fputs(at + sizeof generic - 1, f);
+    free(text);
+    if (ferror(f) | (fclose(f) != 0)) {
+        snprintf(why, whylen, "cannot write '%s'", path);
+        return -1;
+    }
+    return 0;
+}

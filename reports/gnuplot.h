@@ -23,6 +23,11 @@ int gnuplot_render(const char *dir, const char *script, char *why, size_t whylen
  * terminal from it. */
 int gnuplot_render_fmt(const char *dir, const char *fmt, const char *script, char *why, size_t whylen);
 
+/* Replaces the "<title>Gnuplot</title>" gnuplot's svg terminal writes with the plot's own title
+ * (XML-escaped), so a browser tab or an image viewer names the plot. A file without that
+ * element is left alone. 0, or -1 with why. */
+int gnuplot_svg_title(const char *path, const char *title, char *why, size_t whylen);
+
 /* Writes s as a gnuplot double-quoted string (quotes and backslashes escaped, '@' and '&'
  * left alone: kbench uses the noenhanced text mode so names print as they are). */
 void gnuplot_quote(char *out, size_t len, const char *s);

@@ -22,31 +22,47 @@
 
 #include <stdio.h>
 #include "harness/store.h"
+#include "reports/axis.h"
 #include "reports/roofline.h"
 #include "reports/scaling.h"
 
 /* ---- series: one line of a plot -------------------------------------------------------------- */
 
-/* The timed (status ok) cases of a run that differ only in N, ascending in N. */
+/* The timed (status ok) cases of a run that differ only in one shape axis, the series' x axis
+ * (reports/axis.h): sequence length, tokens, experts, M, ...; ascending in it. */
 struct series {
     char kernel[64], impl[32], device[16], dtype[8];
     char family[32];   /* the kernel name up to its first '.' */
-    char label[192];   /* "attention.flash [cpu, f32] causal=1" */
-    const struct result_row *proto; /* the first case: its non-N dimensions */
+    char label[192];   /* "attention.flash [cpu, f32] causal": what differs between the family's series */
+    enum kb_axis axis; /* the swept axis: x */
+    const struct result_row *proto; /* the first case: the values of the other axes */
     int count;
-    const struct result_row **rows; /* count cases, ascending N */
-    double *n, *t;     /* N and median seconds */
-    int fitted;        /* fit holds a scaling fit (at least 2 distinct N) */
+    const struct result_row **rows; /* count cases, ascending x */
+    double *x, *t;     /* the swept axis's value and median seconds */
+    int fitted;        /* fit holds a scaling fit t = c * x^p (at least 2 distinct x) */
     struct scaling_fit fit;
 };
 
-/* Groups rows into series (only ok cases with N > 0 and a median); labels name the dimensions
- * that differ between series of the same family. Returns the count, or -1 out of memory. */
-long report_series_build(const struct result_row *rows, long n, struct series **out);
+/* Groups rows into series (only ok cases with a median). x_axis >= 0 puts that axis on x for
+ * every series (cases without it are left out); -1 picks, for each family, the axis its cases
+ * sweep (report_swept_axis), and for the cases of the family that lack that axis the axis they
+ * sweep. Labels name the dimensions that differ between series of the same family and axis.
+ * Returns the count, or -1 out of memory. */
+long report_series_build(const struct result_row *rows, long n, int x_axis, struct series **out);
+/* The axes every series in v[0..n) with this family and axis holds at one value, as shape text
+ * ("hid=512 f=1024 E=8 top=2 route=uniform"): what a plot's title says stays fixed. */
+void report_series_fixed(const struct series *v, long n, const char *family, enum kb_axis axis, char *buf,
+                         size_t len);
 void report_series_free(struct series *v, long n);
 /* 1 when two series share every dimension but kernel, impl, device and dtype: comparable
  * point by point (crossovers, speed-ups). */
 int report_series_comparable(const struct series *a, const struct series *b);
+/* 1 when two comparable series are alternatives for one job, so that where one overtakes the
+ * other is worth marking: implementations of one kernel or of one operation (gemm.f32 and
+ * quant.gemm_int8 both compute gemm); different kernels of the attention family (each computes
+ * attention over the same Q, K, V); or different kernels doing the same useful work at the same
+ * point (the W4A8 GEMM beside the INT8 one). Not a MoE router against its combine step. */
+int report_series_alternatives(const struct series *a, const struct series *b);
 
 /* ---- the report ------------------------------------------------------------------------------ */
 
@@ -64,6 +80,7 @@ struct report_options {
     const char *baseline_kernel; /* NULL: no speed-up plots */
     int width, height;           /* pixels for png and svg (pdf: the same at 96 dpi) */
     int claims;                  /* also write claims.md/.html: the stored paper-claim verdicts */
+    int x_axis;                  /* the axis on x of every plot (enum kb_axis); -1: each family's swept one */
     const char *claims_machine;  /* their machine's fingerprint; NULL: every machine */
 };
 
@@ -111,7 +128,8 @@ int report_claims_page(struct report *r, char *why, size_t whylen);
 void report_note(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* FILE for DIR/NAME opened for writing, or NULL with why. */
 FILE *report_open(const struct report *r, const char *name, char *why, size_t whylen);
-/* Shape as text: "B=1 H=4 N=512 d=64 causal". */
+/* The case's full shape as text, every axis its kernel has: "b=1 h=8 n=512 d=64 causal w=256",
+ * "T=512 hid=512 f=1024 E=8 top=2 route=uniform", "M=64 N=256 K=256". */
 void report_shape_text(const struct result_row *row, char *out, size_t len);
 
 #endif

@@ -293,43 +293,46 @@ static void section_scaling(struct doc *d, struct series *v, long nv)
 {
     if (nv == 0)
         return;
-    doc_heading(d, 2, "Scaling with sequence length");
-    doc_para(d, "Least-squares fit of log t = log c + p log N per series; p is the scaling exponent (about 2 for "
-                "softmax attention, 1 for linear attention) with its 95%% confidence interval (Student's t).");
-    static const char *const head[] = { "series", "points", "N range", "exponent p", "95% CI", "R²" };
-    doc_table(d, head, 6, "lrrrrr");
+    doc_heading(d, 2, "Scaling along the swept axis");
+    doc_para(d, "Least-squares fit of log t = log c + p log x per series, x the axis the series sweeps (sequence "
+                "length N, MoE tokens T, GEMM rows M, ...); p is the scaling exponent (about 2 for softmax attention "
+                "against N, 1 for linear attention) with its 95%% confidence interval (Student's t).");
+    static const char *const head[] = { "series", "swept axis", "points", "range", "exponent p", "95% CI", "R²" };
+    doc_table(d, head, 7, "llrrrrr");
     for (long i = 0; i < nv; i++) {
         if (!v[i].fitted)
             continue;
-        char pts[16], range[48], p[32], ci[48], r2[32];
+        char pts[16], range[48], p[32], ci[48], r2[32], axis[96];
+        snprintf(axis, sizeof axis, "%s %s", report_axis_title(v[i].axis), report_axis_symbol(v[i].axis));
         snprintf(pts, sizeof pts, "%d", v[i].fit.points);
-        snprintf(range, sizeof range, "%.0f to %.0f", v[i].n[0], v[i].n[v[i].count - 1]);
+        snprintf(range, sizeof range, "%.0f to %.0f", v[i].x[0], v[i].x[v[i].count - 1]);
         snprintf(p, sizeof p, "%.3f", v[i].fit.exponent);
         if (isnan(v[i].fit.exponent_lo))
             snprintf(ci, sizeof ci, "- (2 points)");
         else
             snprintf(ci, sizeof ci, "%.3f to %.3f", v[i].fit.exponent_lo, v[i].fit.exponent_hi);
         snprintf(r2, sizeof r2, "%.4f", v[i].fit.r2);
-        const char *cells[] = { v[i].label, pts, range, p, ci, r2 };
-        doc_row(d, cells, "lrrrrr");
+        const char *cells[] = { v[i].label, axis, pts, range, p, ci, r2 };
+        doc_row(d, cells, "llrrrrr");
     }
     doc_table_end(d);
 
-    static const char *const xhead[] = { "series A", "series B", "measured crossover N", "fitted crossover N",
-                                         "faster at the largest N" };
+    static const char *const xhead[] = { "series A", "series B", "measured crossover", "fitted crossover",
+                                         "faster at the largest shared value" };
     int any = 0;
     for (long i = 0; i < nv; i++)
         for (long j = i + 1; j < nv; j++) {
-            if (strcmp(v[i].family, v[j].family) || !report_series_comparable(&v[i], &v[j]) ||
+            if (strcmp(v[i].family, v[j].family) || !report_series_alternatives(&v[i], &v[j]) ||
                 (!strcmp(v[i].kernel, v[j].kernel) && !strcmp(v[i].impl, v[j].impl) && !strcmp(v[i].dtype, v[j].dtype)))
                 continue;
             double x[8];
             int b_after = 0;
-            int k = scaling_crossovers(v[i].n, v[i].t, v[i].count, v[j].n, v[j].t, v[j].count, x, 8, &b_after);
+            int k = scaling_crossovers(v[i].x, v[i].t, v[i].count, v[j].x, v[j].t, v[j].count, x, 8, &b_after);
             if (!any) {
-                doc_para(d, "Crossovers between comparable series (same shape, threads and cache state): measured "
-                            "where the ratio of their times changes sign between two measured lengths "
-                            "(interpolated in log N), and where their fitted lines meet (none from a fit of fewer than 3 "
+                doc_para(d, "Crossovers between comparable series (same swept axis, the same other axes, threads and "
+                            "cache state), as values of the swept axis: measured where the ratio of their times "
+                            "changes sign between two measured values (interpolated in log x), and where their fitted "
+                            "lines meet (none from a fit of fewer than 3 "
                             "points; one outside the lengths both measured is marked extrapolated).");
                 doc_table(d, xhead, 5, "llrrl");
                 any = 1;
@@ -337,7 +340,8 @@ static void section_scaling(struct doc *d, struct series *v, long nv)
             char measured[160] = "none in the measured range", fitted[96], faster[200];
             size_t u = 0;
             for (int c = 0; c < k && c < 8; c++)
-                u += (size_t)snprintf(measured + u, sizeof measured - u, "%s%.0f", c ? ", " : "", x[c]);
+                u += (size_t)snprintf(measured + u, sizeof measured - u, "%s%s ≈ %.0f", c ? ", " : "",
+                                      report_axis_symbol(v[i].axis), x[c]);
             if (v[i].fitted && v[j].fitted)
                 scaling_crossover_text(&v[i].fit, &v[j].fit, fitted, sizeof fitted);
             else
@@ -432,10 +436,9 @@ static int write_doc(struct doc *d, struct series *v, long nv, char *why, size_t
     }
     const struct run_row *p = &r->runs[0].run;
     doc_para(d, "Run %lld started %s on %s (%s): %d case%s, %d failed. Every case was verified against a float64 "
-                "reference before it was timed. Plots were drawn by gnuplot; each has its data file and script in "
-                "this folder.", (long long)p->id, p->started, p->hostname, r->runs[0].machine.cpu_model, p->cases,
-                p->cases == 1 ? "" : "s",
-             p->failures);
+                "reference before it was timed.%s", (long long)p->id, p->started, p->hostname,
+             r->runs[0].machine.cpu_model, p->cases, p->cases == 1 ? "" : "s", p->failures,
+             r->nplots ? " Plots were drawn by gnuplot; each has its data file and script in this folder." : "");
     section_runs(d);
     section_machine(d, &r->runs[0]);
     for (int i = 1; i < r->nruns; i++)
@@ -465,7 +468,7 @@ static int write_doc(struct doc *d, struct series *v, long nv, char *why, size_t
 int report_pages(struct report *r, char *why, size_t whylen)
 {
     struct series *v;
-    long nv = report_series_build(r->runs[0].rows, r->runs[0].n, &v);
+    long nv = report_series_build(r->runs[0].rows, r->runs[0].n, r->opt->x_axis, &v);
     if (nv < 0) {
         snprintf(why, whylen, "out of memory");
         return -1;

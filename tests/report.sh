@@ -59,7 +59,7 @@ for plot in latency_attention throughput_attention roofline speedup_attention; d
 done
 [ ! -e "$OUT/accuracy.png" ] && ok "no accuracy plot without reduced-precision kernels" || bad "an empty accuracy plot was drawn"
 ls "$OUT" | grep -q '^moe_load' && bad "a MoE plot without moe.load counters" || ok "no MoE plot without moe.load counters"
-expect_text "$OUT/latency_attention.gp" "p = " "the fitted exponent is in the legend"
+expect_text "$OUT/latency_attention.gp" "t ~ N^" "the fitted exponent is in the legend"
 expect_text "$OUT/index.md" "Measured ceilings" "the page lists the measured ceilings"
 expect_text "$OUT/roofline.gp" "(measured)" "the roofline is drawn from measured ceilings"
 rm -f "$OUT/roofline.png"
@@ -98,6 +98,92 @@ head -c 4 "$TMP/pdf/latency_attention.pdf" | grep -q '%PDF' && [ -f "$TMP/pdf/la
 expect_exit 0 "a second sweep" "$KBENCH" run --db "$DB" $sweep --quiet --no-show
 expect_exit 0 "report of two runs" "$KBENCH" report 2 1 --db "$DB" --out "$TMP/two" --format svg
 [ -f "$TMP/two/ratio_run1_vs_run2.svg" ] && ok "ratio chart of the two runs" || bad "no ratio chart"
+
+# ---- every family: a MoE tokens sweep and a GEMM M sweep (issue 18) ----------------------------
+FDB="$TMP/families.db"
+fsweep() { "$KBENCH" run --db "$FDB" --max-time 0.02 --min-samples 3 --no-counters --quiet --no-show "$@"; }
+expect_exit 0 "a MoE sweep over tokens" fsweep --kernels 'moe.*' --tokens 32,64,128 --hidden 64 --ffn 128 --experts 4
+expect_exit 0 "a GEMM sweep over M" fsweep --kernels 'quant.gemm_int8,gemm.f32' --m 16,32,64 --n 64 --k 64
+expect_exit 0 "scaling of a GEMM kernel" "$KBENCH" scaling 2 --db "$FDB" --kernel quant.gemm_int8
+expect_text "$TMP/out" "along GEMM rows M (rows)" "scaling fits a GEMM along M"
+expect_text "$TMP/out" "against gemm.f32" "and compares it with the float GEMM"
+expect_exit 0 "scaling of a MoE kernel" "$KBENCH" scaling 1 --db "$FDB" --kernel moe.layer
+expect_text "$TMP/out" "along MoE tokens T (tokens)" "scaling fits a MoE kernel along tokens"
+expect_exit 2 "scaling along an axis the kernel lacks" "$KBENCH" scaling 2 --db "$FDB" --kernel quant.gemm_int8 --x tokens
+expect_text "$TMP/err" "with the axis tokens" "the missing axis is named"
+expect_exit 2 "scaling along no axis" "$KBENCH" scaling 2 --db "$FDB" --kernel quant.gemm_int8 --x colour
+expect_text "$TMP/err" "bad --x 'colour'" "a bad --x is named"
+# family report: plots, size, not blank, the swept axis on x with name and unit
+family_report() { # RUN DIR PLOTS...
+    run=$1; dir=$2; shift 2
+    expect_exit 0 "report of run $run" "$KBENCH" report "$run" --db "$FDB" --out "$dir" --size 800x500
+    grep -qi "gnuplot>\|undefined\|warning" "$TMP/err" && bad "gnuplot complained: $(head -3 "$TMP/err")" || ok "gnuplot said nothing"
+    for plot in "$@"; do
+        if python3 "$top_srcdir/tests/pngcheck.py" "$dir/$plot.png" 800 500 >"$TMP/png" 2>&1; then
+            ok "$plot.png decodes, is 800x500 and not blank"
+        else
+            bad "$plot: $(cat "$TMP/png" 2>/dev/null)"
+        fi
+    done
+}
+family_report 1 "$TMP/moe" latency_moe throughput_moe roofline
+loads=$(ls "$TMP"/moe/moe_load*.png 2>/dev/null | wc -l)
+[ "$loads" -ge 1 ] && ok "expert-load histograms drawn ($loads: one per distinct routing outcome)" || bad "no expert-load histogram"
+for f in "$TMP"/moe/moe_load*.png; do
+    python3 "$top_srcdir/tests/pngcheck.py" "$f" 800 500 >"$TMP/png" 2>&1 && ok "$(basename "$f") decodes, not blank" || bad "$f: $(cat "$TMP/png")"
+done
+for plot in latency_moe throughput_moe; do
+    expect_text "$TMP/moe/$plot.gp" 'set xlabel "MoE tokens T (tokens, log scale)"' "$plot puts tokens T on x with its unit"
+done
+expect_text "$TMP/moe/latency_moe.gp" 't ~ T^' "the MoE fit is along T"
+grep -q "fixed: hid=64 f=128 E=4 top=2 route=uniform" "$TMP/moe/latency_moe.gp" &&
+    ok "the MoE title names the axes held fixed" || bad "no fixed axes in the MoE title"
+grep -q '"moe.router \[cpu, f32\] T=' "$TMP/moe/latency_moe.gp" && bad "a series labelled by a point of its swept axis" ||
+    ok "no series labelled by the first point of the swept axis"
+load=$(ls "$TMP"/moe/moe_load*.dat | head -1)
+total=$(awk '!/^#/ && NF { s += $2 } END { print s + 0 }' "$load")
+expect_eq "$total" "256" "the expert-load histogram holds the 128 tokens x top-2 of the largest case"
+experts=$(awk '!/^#/ && NF { n++ } END { print n + 0 }' "$load")
+expect_eq "$experts" "4" "one bar per expert, none for the summary counters"
+grep -Eq "^\| moe\.layer \| cpu\.fused \| cpu \| f32 \| T=32 hid=64 f=128 E=4 top=2 route=uniform \|" "$TMP/moe/index.md" &&
+    ok "the results table gives a MoE case's whole shape" || bad "MoE shape in the results table"
+grep -q "no timed case" "$TMP/moe/index.md" && bad "the MoE page says it has nothing to plot" || ok "the MoE page has its plots"
+
+family_report 2 "$TMP/gemm" latency_quant throughput_quant roofline accuracy
+for plot in latency_quant throughput_quant; do
+    expect_text "$TMP/gemm/$plot.gp" 'set xlabel "GEMM rows M (rows, log scale)"' "$plot puts M on x with its unit"
+done
+grep -q "fixed: N=64 K=64" "$TMP/gemm/latency_quant.gp" && ok "the GEMM title names N and K as fixed" || bad "GEMM fixed axes"
+grep -Eq '"quant.gemm_int8 \[cpu, i8\]  t ~ M\^' "$TMP/gemm/latency_quant.gp" &&
+    ok "the GEMM legend: kernel, impl, dtype and the fit along M, no point of M" || bad "GEMM legend: $(grep -o 'title "quant[^"]*"' "$TMP/gemm/latency_quant.gp" | head -1)"
+grep -q 'with labels' "$TMP/gemm/accuracy.gp" && grep -q '"M=16"' "$TMP/gemm/accuracy.dat" &&
+    ok "the accuracy plot labels its points by M" || bad "accuracy labels"
+grep -q 'with labels' "$TMP/gemm/roofline.gp" && ok "the roofline labels its points" || bad "roofline labels"
+grep -qF '| quant.gemm\_int8 | cpu | cpu | i8 | M=16 N=64 K=64 |' "$TMP/gemm/index.md" &&
+    ok "the results table gives a GEMM case's whole shape" || bad "GEMM shape in the results table"
+for gp in "$TMP"/moe/*.gp "$TMP"/gemm/*.gp; do # every plot names what is on x, with its unit in parentheses
+    grep -Eq '^set xlabel "[^"(]+ \([^")]+' "$gp" && ok "$(basename "$gp"): x named with its unit" ||
+        bad "$(basename "$gp"): x label $(grep '^set xlabel' "$gp")"
+done
+expect_exit 0 "versus: the two MoE layers side by side" "$KBENCH" versus 1 --db "$FDB" moe.layer@cpu.unfused moe.layer@cpu.fused
+expect_eq "$(grep -c '^moe\.layer@cpu\.unfused  *moe\.layer@cpu\.fused ' "$TMP/out")" "3" "one pair per token count"
+grep -Eq " [0-9]+\.[0-9]{3} [0-9.]+-[0-9.]+ +(B faster|A faster|no difference shown)$" "$TMP/out" &&
+    ok "each pair has B/A, its CI and a verdict" || bad "versus rows: $(sed -n 3p "$TMP/out")"
+expect_exit 0 "versus across dtypes: INT8 GEMM against float32" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8@cpu gemm.f32
+expect_text "$TMP/out" "gemm.f32@cpu.blas f32" "the float partner names its dtype"
+expect_exit 2 "versus with an unknown implementation" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8 nothing.here
+expect_text "$TMP/err" "no case of 'nothing.here'" "the missing one is named"
+expect_exit 2 "versus without B" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8
+expect_exit 0 "GEMM report forced onto K" "$KBENCH" report 2 --db "$FDB" --out "$TMP/gemmk" --x k
+expect_text "$TMP/gemmk/latency_quant.gp" 'set xlabel "GEMM depth K (elements, log scale)"' "--x k puts K on x"
+expect_exit 0 "SVG report of the MoE run" "$KBENCH" report 1 --db "$FDB" --out "$TMP/moesvg" --format svg
+grep -q "<title>Gnuplot</title>" "$TMP"/moesvg/*.svg && bad "an SVG titled Gnuplot" || ok "SVG plots carry their own titles"
+grep -q "<title>moe: median time per call vs MoE tokens T" "$TMP/moesvg/latency_moe.svg" && ok "the SVG title is the plot's" ||
+    bad "latency_moe.svg title: $(grep -o '<title>[^<]*' "$TMP/moesvg/latency_moe.svg" | head -1)"
+"$KBENCH" run --db "$TMP/crash.db" --kernels selftest.crash --seq 64 --quiet --no-show --no-counters 2>/dev/null
+"$KBENCH" report 1 --db "$TMP/crash.db" --out "$TMP/crash" >/dev/null 2>&1
+grep -q "Plots were drawn by gnuplot" "$TMP/crash/index.md" && bad "a page without plots mentions gnuplot's plots" ||
+    ok "a page without plots does not say they were drawn"
 
 # ---- bad input ----
 expect_exit 2 "report without --out" "$KBENCH" report 1 --db "$DB"

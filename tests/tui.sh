@@ -95,13 +95,18 @@ keys Enter
 see "run 2 " results-80x24 "Enter opens the newest run's results"
 expect_text "$PANE" "attention.reference" "results list the reference kernel"
 expect_text "$PANE" "GFLOP/s" "results show throughput"
-snap results-unsorted-80x24; before=$(cat "$PANE")
-keys s
-# the second s must land after the first has been drawn: wait for the screen to change
-i=0; while [ $i -lt 300 ]; do snap results-sorted-once-80x24; [ "$(cat "$PANE")" != "$before" ] && break; sleep 0.1; i=$((i + 1)); done
-keys s
-see "Nv" results-sorted-80x24 "s s sorts by sequence length, biggest first"
-case "$(row 4)" in *attention.*" 512 "*) ok "first row after sorting is N=512" ;; *) bad "sorted first row: '$(row 4)'" ;; esac
+expect_text "$PANE" "every case: b=1 h=2 d=32" "80 columns: what every case shares, once above the table"
+grep -Eq "^  attention\.reference +cpu\.f64 +f32 +n=64 " "$PANE" &&
+    ok "80 columns: kernel, impl, type and the axis that differs (n=) all shown" || bad "80-column row: $(row 5)"
+# s steps through the shown columns; each press lands after the last one has been drawn
+presses=0
+while [ $presses -lt 8 ] && ! grep -q "medianv" "$PANE"; do
+    snap results-sort-before; before=$(cat "$PANE")
+    keys s; presses=$((presses + 1))
+    i=0; while [ $i -lt 300 ]; do snap results-sorted-80x24; [ "$(cat "$PANE")" != "$before" ] && break; sleep 0.1; i=$((i + 1)); done
+done
+see "medianv" results-sorted-80x24 "s steps to the median, slowest first"
+case "$(row 5)" in *attention.reference*" n=512 "*) ok "slowest case first: the reference at n=512" ;; *) bad "sorted first row: '$(row 5)'" ;; esac
 keys / r e f e r e n c e Enter
 see "(4 of 8 rows match)" results-filtered-80x24 "/reference keeps the 4 reference rows"
 grep -q "attention.flash" "$PANE" && bad "filter left a flash row" || ok "filter hides the other kernel"
@@ -125,20 +130,20 @@ if [ $have_gnuplot -eq 1 ]; then
     expect_text "$PANE" " A/B: " "legend has the crossover line of the pair"
     grep -Eq -- "-+A|A-+" "$PANE" && ok "gnuplot drew series A" || bad "no series A in the plot"
     keys t
-    see "throughput (GFLOP/s" plot-throughput-80x24 "t toggles to throughput"
+    see "GFLOP/s vs sequence length N" plot-throughput-80x24 "t toggles to throughput"
     keys e
     see "exported the plot to" plot-export-80x24 "e exports the plot"
     png=$(ls "$TMP"/exports/*.png 2>/dev/null | head -1); svg=$(ls "$TMP"/exports/*.svg 2>/dev/null | head -1)
     [ -n "$png" ] && head -c 4 "$png" | grep -q PNG && ok "the PNG is a PNG" || bad "no PNG written"
-    [ -n "$svg" ] && grep -q "<svg" "$svg" && grep -Eq "attention\.flash[^<]*\(p = [0-9]" "$svg" &&
+    [ -n "$svg" ] && grep -q "<svg" "$svg" && grep -Eq "attention\.flash[^<]*\(t ~ N\^[0-9]" "$svg" &&
         ok "the SVG carries the legend with exponents" || bad "no SVG with the legend"
     T resize-window -t t -x 120 -y 40
     if wait_width 110 plot-resized; then ok "plot redrawn to the new width ($width columns)"
     else bad "plot not redrawn after a resize: $width columns"; fi
     T resize-window -t t -x 80 -y 24
-    see "throughput (GFLOP/s" plot-resized-back "plot at 80x24 again"
+    see "GFLOP/s vs sequence length N" plot-resized-back "plot at 80x24 again"
     keys t
-    see "median latency" plot-latency-again "t toggles back to latency"
+    see "median time (us) vs sequence length N" plot-latency-again "t toggles back to latency"
 else
     see "gnuplot is not installed" plot-80x24 "without gnuplot the plot screen says so"
 fi
@@ -218,7 +223,7 @@ see "3 runs" runs-200x50 "runs at 200x50"
 expect_text "$PANE" "suite" "wide runs screen shows the suite column"
 keys Enter
 see "roof%" results-200x50 "wide results show shape and roofline columns"
-expect_text "$PANE" "b=1 h=2 d=32" "wide results show the shape"
+grep -Eq "b=1 h=2 n=[0-9]+ d=32" "$PANE" && ok "wide results show the whole shape" || bad "wide results: no whole shape"
 keys g
 see "attention.reference" results-grouped-200x50 "g groups by kernel"
 keys Space Down Down Down Down Space p
@@ -270,7 +275,7 @@ see "1 run" claims-runs "dashboard open on the claims database"
 keys C
 see "Paper claims on this machine" claims-80x24 "C opens the paper claims"
 expect_text "$PANE" "flash-beats-reference" "the claims screen shows the claim id"
-grep -Eq "^  flash-beats-reference +1\.5x +this test +[0-9.]+x .* holds *$" "$PANE" &&
+grep -Eq "^  flash-beats-reference +1\.5x +this test +[0-9.]+x[ ~].* holds *$" "$PANE" &&
     ok "one row: paper's figure and hardware, this machine's figure, verdict holds" || bad "claim row: $(row 5)"
 expect_text "$PANE" "1 holds, 0 partly" "the tally of verdicts"
 # the only row is under the cursor (its own colours): the tally shows the verdict's colour
@@ -323,6 +328,148 @@ else
     keys q q q
     see "EXIT=0" masked-quit "quits"
 fi
+
+# ---- every family: MoE tokens, GEMM rows, window attention (issue 18) -------------------------
+FDB="$TMP/families.db"
+frun() { "$KBENCH" run --db "$FDB" --max-time 0.02 --min-samples 3 --no-counters --quiet --no-show "$@" 2>/dev/null; }
+frun --kernels 'moe.router,moe.layer' --tokens 32,64,128 --hidden 64 --ffn 128 --experts 4 --tag moe &&
+frun --kernels 'quant.gemm_int8,gemm.f32' --m 16,32,64 --n 64 --k 64 --tag gemm &&
+frun --kernels 'attention.window' --seq 128,256 --window 32 --heads 2 --head-dim 32 --tag window ||
+    bad "the family sweeps into $FDB failed"
+FTUI="$KBENCH tui --db '$FDB' --export-dir '$TMP/exports'"
+start 80 24 "$FTUI"
+see "3 runs" fam-runs-80x24 "dashboard open on the MoE, GEMM and window runs"
+keys Down Down Enter
+see "moe.layer" fam-moe-80x24 "the MoE run's results at 80x24"
+expect_text "$PANE" "every case: hid=64 f=128 E=4 top=2 route=uniform" "80x24 MoE: the axes every case shares, once, whole"
+grep -Eq "^  moe\.layer +cpu\.unfused +f32 +T=32 " "$PANE" &&
+    ok "80x24 MoE: kernel, whole impl, type and tokens in one row" || bad "80x24 MoE row: $(grep 'moe.layer' "$PANE" | head -1)"
+grep -q "~" "$PANE" && bad "80x24 MoE: a value cut: $(grep '~' "$PANE" | head -1)" || ok "80x24 MoE: no value cut"
+keys / u n f u s e d Enter
+see "(3 of 9 rows match)" fam-moe-filter "the filter keeps the unfused layer"
+keys p
+if [ $have_gnuplot -eq 1 ]; then
+    see "exponent p (t ~ T^p)" fam-moe-plot-80x24 "p on a MoE case plots against tokens T"
+    expect_text "$PANE" "median time (us) vs MoE tokens T (tokens)" "the plot names the swept axis and its unit"
+    grep -qi "NaN\|undefined\|gnuplot>" "$PANE" && bad "a gnuplot error on screen" || ok "no gnuplot error, no NaN plot"
+    grep -Eq "^ A moe\.layer .*p = [0-9.]+ \[" "$PANE" && ok "the MoE series is fitted along T" || bad "no fit along T"
+    grep -Eq -- "-+A|A-+" "$PANE" && ok "gnuplot drew the MoE series" || bad "no MoE series drawn"
+    keys e
+    see "exported the plot to" fam-moe-export "e exports the MoE plot"
+    svg=$(ls -t "$TMP"/exports/*.svg | head -1)
+    grep -q "MoE tokens T (tokens" "$svg" && grep -q "median time per call (us" "$svg" &&
+        ok "the exported SVG names the swept axis with its unit and one y unit" || bad "exported SVG labels"
+    grep -q "<title>Gnuplot</title>" "$svg" && bad "the SVG is titled Gnuplot" || ok "the SVG is not titled Gnuplot"
+    grep -Eqi "#0072b2|rgb\( *0, *114, *178\)" "$svg" && ok "the export uses the report's palette" || bad "export palette"
+fi
+keys q q
+see "3 runs" fam-runs-again "back to the runs"
+keys Up Enter
+see "quant.gemm_int8" fam-gemm-80x24 "the GEMM run's results at 80x24"
+grep -Eq "^  quant\.gemm_int8 +cpu +i8 +M=16 " "$PANE" && ok "80x24 GEMM: M is the shape that differs" ||
+    bad "80x24 GEMM row: $(grep 'gemm_int8' "$PANE" | head -1)"
+expect_text "$PANE" "every case: N=64 K=64" "80x24 GEMM: N and K shared"
+keys p
+if [ $have_gnuplot -eq 1 ]; then
+    see "exponent p (t ~ M^p)" fam-gemm-plot-80x24 "p on a GEMM case plots against M"
+    expect_text "$PANE" "vs GEMM rows M (rows)" "the GEMM plot names M and its unit"
+fi
+keys q q Up Enter
+see "attention.window" fam-window-80x24 "the window run at 80x24"
+expect_text "$PANE" "w=32" "80x24 window attention: w= shown"
+keys q q q
+see "EXIT=0" fam-quit-80x24 "quits"
+
+start 200 50 "$FTUI"
+see "3 runs" fam-runs-200x50 "the family runs at 200x50"
+keys Down Down Enter
+see "roof%" fam-moe-200x50 "MoE results at 200x50"
+grep -Eq "^  moe\.layer +cpu\.unfused +cpu +f32 +T=32 hid=64 f=128 E=4 top=2 route=uniform +- " "$PANE" &&
+    ok "200x50 MoE: whole impl and shape, N of a MoE case is '-'" || bad "200x50 MoE row: $(grep 'moe.layer' "$PANE" | head -1)"
+grep -Eq "^  moe\.router .* 0 +[0-9.]+ [mu]s" "$PANE" && bad "a NULL axis shown as 0" || ok "no NULL shown as 0"
+keys Down Down Down Space Down Down Space v
+see "geometric mean of B/A over 3 pairs" fam-versus-200x50 "v sets the two marked implementations side by side"
+grep -Eq "^moe\.layer@cpu\.unfused +moe\.layer@cpu\.fused +T=32 hid=64 .* [0-9.]+-[0-9.]+ " "$PANE" &&
+    ok "each pair: both implementations, the shape, B/A and its CI" || bad "versus row: $(sed -n 4p "$PANE")"
+keys q
+see "roof%" fam-moe-back "back to the MoE results"
+keys q Up Enter
+see "quant.gemm_int8" fam-gemm-200x50 "GEMM results at 200x50"
+grep -Eq "^  quant\.gemm_int8 +cpu\.naive +cpu +i8 +M=16 N=64 K=64 " "$PANE" && ok "200x50 GEMM: whole shape" ||
+    bad "200x50 GEMM row: $(grep 'cpu.naive' "$PANE" | head -1)"
+keys q Up Enter
+see "attention.window" fam-window-200x50 "window results at 200x50"
+grep -Eq "attention\.window +cpu\.naive .* w=32 " "$PANE" && ok "200x50 window: the whole shape with w=" ||
+    bad "200x50 window row: $(grep 'cpu.naive' "$PANE" | head -1)"
+keys q q q
+see "EXIT=0" fam-quit-200x50 "quits"
+
+# ---- a grid of two swept axes: x picks the plot's axis ------------------------------------------
+GDB="$TMP/grid.db"
+"$KBENCH" run --db "$GDB" --kernels moe.router --tokens 32,64,128 --experts 4,8 --hidden 64 --max-time 0.02 \
+    --min-samples 3 --no-counters --quiet --no-show 2>/dev/null || bad "the grid sweep failed"
+if [ $have_gnuplot -eq 1 ]; then
+    start 80 24 "$KBENCH tui --db '$GDB'"
+    see "1 run" grid-runs "dashboard open on a tokens x experts grid"
+    keys Enter
+    see "moe.router" grid-results "its results"
+    keys p
+    see "vs MoE tokens T" grid-plot-tokens "the longer sweep (3 token counts) is on x first"
+    keys x
+    see "vs experts E (experts)" grid-plot-experts "x puts the other swept axis, experts, on x"
+    grep -Eq "^ A moe\.router .*p = " "$PANE" && ok "fitted along E" || bad "no fit along E"
+    keys q q q
+    see "EXIT=0" grid-quit "quits"
+fi
+
+# ---- measuring from the dashboard: re-measure, Ctrl-C (issue 18) -------------------------------
+RDB="$TMP/remeasure.db"
+cp "$FDB" "$RDB"
+"$KBENCH" run --db "$RDB" --kernels selftest.spin --seq 300000 --max-time 0.05 --min-samples 1 --max-samples 2 \
+    --no-counters --quiet --no-show 2>/dev/null || bad "the spin run failed"
+rq() { "$SQLITE3" -batch -noheader "$RDB" "$1"; }
+start 80 24 "$KBENCH tui --db '$RDB'"
+see "4 runs" measure-runs "dashboard open to measure"
+keys Down Down Down Enter
+see "moe.layer" measure-results "the MoE run"
+keys Space Space M
+see "measured again into run 5" measure-done "M re-measures the two marked cases into a new run"
+expect_said "7 not measured again (left out)" "the comparison leaves out what was not measured again"
+grep -Eq "^  moe\.router +cpu +T=32 hid=64" "$PANE" && ok "the new result beside the old, with the whole shape" ||
+    bad "comparison row: $(sed -n 4p "$PANE")"
+expect_eq "$(rq "SELECT tags || ' ' || status || ' ' || cases FROM v_runs WHERE run_id = 5;")" "remeasure complete 2" \
+    "the re-measure is stored as a complete run of 2 cases, tagged remeasure"
+expect_eq "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 5 ORDER BY id);")" \
+    "$(rq "SELECT group_concat(kernel || '@' || impl || ':' || tokens, ' ') FROM (SELECT * FROM cases WHERE run_id = 1 ORDER BY id LIMIT 2);")" \
+    "the same cases, the same shapes"
+keys q q Enter
+see "tag moe" measure-cursor-kept "the runs screen kept its cursor on run 1 (by id) when run 5 appeared above it"
+keys q Home Down Enter
+see "selftest.spin" measure-spin "the slow run's results"
+keys M
+see "measuring 1/1 into run 6" measure-progress "the status line shows the measurement's progress"
+keys C-c
+see "measurement stopped" measure-stopped "Ctrl-C stops the measurement"
+expect_eq "$(rq "SELECT status FROM runs WHERE id = 6;")" "interrupted" "the stopped run is marked interrupted"
+grep -q "EXIT=" "$PANE" && bad "Ctrl-C ended the dashboard" || ok "the dashboard stays after Ctrl-C"
+keys q q q
+see "EXIT=0" measure-quit "quits normally afterwards"
+# R repeats a run; U resumes one that lost its last case (a sweep killed before storing it)
+"$SQLITE3" "$RDB" "PRAGMA foreign_keys = ON; UPDATE runs SET status = 'interrupted' WHERE id = 2;
+    DELETE FROM cases WHERE id = (SELECT max(id) FROM cases WHERE run_id = 2);"
+start 100 30 "$KBENCH tui --db '$RDB'"
+see "6 runs" measure-runs-again "dashboard open again"
+keys / g e m m Enter
+see "interrupted" measure-interrupted "the interrupted GEMM run is listed"
+keys U
+see "run 2 resumed: 1 case measured" measure-resumed "U resumes the interrupted run"
+expect_eq "$(rq "SELECT status || ' ' || cases FROM v_runs WHERE run_id = 2;")" "complete 9" "the resumed run is complete again"
+keys R
+see "tag repeat" measure-repeated "R repeats the run"
+expect_eq "$(rq "SELECT count(*) FROM cases c JOIN run_tags t ON t.run_id = c.run_id WHERE t.tag = 'repeat';")" "9" \
+    "the repeat measured every case of the run again"
+keys q q
+see "EXIT=0" measure-quit-again "quits"
 
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"

@@ -36,6 +36,18 @@ static void restore_and_reraise(int sig)
 
 static const int fatal_signals[] = { SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 
+/* While the dashboard measures (measure.h), Ctrl-C stops the measurement, not the dashboard:
+ * the measuring process has a process group of its own, so only this handler hears the key. */
+static volatile sig_atomic_t measuring, interrupt_pending;
+
+static void on_interrupt(int sig)
+{
+    if (measuring)
+        interrupt_pending = 1;
+    else
+        restore_and_reraise(sig);
+}
+
 static void catch_fatal_signals(void)
 {
     struct sigaction sa;
@@ -44,6 +56,23 @@ static void catch_fatal_signals(void)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
         sigaction(fatal_signals[i], &sa, NULL);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+void app_job_started(struct app *a, int pid)
+{
+    (void)a;
+    measuring = pid > 0;
+    interrupt_pending = 0;
+}
+
+int app_job_interrupt_pending(struct app *a)
+{
+    (void)a;
+    int pending = interrupt_pending;
+    interrupt_pending = 0;
+    return pending;
 }
 
 static void default_fatal_signals(void)
@@ -193,7 +222,12 @@ static void draw(struct app *a)
     ops->draw(a, a->stack[a->depth - 1].st, a->body);
 
     werase(a->foot);
-    if (a->message[0]) {
+    char progress[400];
+    measure_status(a, progress, sizeof progress);
+    if (*progress) { /* a measurement's progress stays in view until it ends */
+        wattrset(a->foot, app_attr(a, UI_WARN));
+        ui_put(a->foot, 0, 0, w, progress);
+    } else if (a->message[0]) {
         wattrset(a->foot, a->message_error ? app_attr(a, UI_BAD) : app_attr(a, UI_OK));
         ui_put(a->foot, 0, 0, w, a->message);
     } else {
@@ -312,6 +346,7 @@ int tui_main(const struct tui_options *o, char *err, size_t errlen)
     memset(&a, 0, sizeof a);
     a.db_path = o->db_path;
     a.export_dir = o->export_dir;
+    a.resume = o->resume;
     /* refused before the screen is touched, so the reason stays on the terminal */
     if (store_open(o->db_path, STORE_READ, &a.store, err, errlen) != 0)
         return 2;
@@ -352,8 +387,10 @@ int tui_main(const struct tui_options *o, char *err, size_t errlen)
     double last_poll = now_ms();
     while (!a.quit && a.depth > 0) {
         draw(&a);
-        wtimeout(a.body, poll_ms);
+        /* a measurement's progress is read between keys, more often than the database */
+        wtimeout(a.body, measure_active(&a) ? (poll_ms < 100 ? poll_ms : 100) : poll_ms);
         int ch = wgetch(a.body);
+        measure_poll(&a);
         if (ch != ERR)
             handle_key(&a, ch);
         /* polled between keys too, so a held key does not stop the live view */
@@ -363,6 +400,7 @@ int tui_main(const struct tui_options *o, char *err, size_t errlen)
             last_poll = now_ms();
         }
     }
+    measure_end(&a);
     while (a.depth > 0)
         app_pop(&a);
     curses_active = 0;

@@ -10,6 +10,7 @@
 #include <curses.h>
 #include <stdint.h>
 #include "harness/store.h"
+#include "tui/measure.h"
 
 /* Colour pairs. Without colours (NO_COLOR, a monochrome terminal) app_attr() turns each into
  * an attribute (bold, reverse, dim) so the meaning survives. */
@@ -53,7 +54,14 @@ struct app {
     int message_error;
     int quit;
     char updated[16]; /* when the last change by another process was seen, HH:MM:SS */
+    struct measure_job *job;  /* the measurement started from the dashboard (measure.h), or NULL */
+    measure_resume_fn resume; /* how a stored run is resumed (tui_options); NULL: it cannot be */
 };
+
+/* The measuring process that Ctrl-C now stops instead of quitting (0: none, Ctrl-C quits). */
+void app_job_started(struct app *a, int pid);
+/* 1 once after Ctrl-C was pressed while a measurement ran. */
+int app_job_interrupt_pending(struct app *a);
 
 /* Puts a screen on top (it is reloaded first; a screen that fails to load is destroyed and
  * its reason shown). Returns 0 or -1. */
@@ -78,10 +86,16 @@ void ui_put(WINDOW *w, int y, int x, int width, const char *text);
 int screen_runs_open(struct app *a);
 int screen_results_open(struct app *a, int64_t run_id);
 int screen_detail_open(struct app *a, const struct result_row *r);
-/* Series: the cases of run_id that share everything but seq_len with one of the keys. */
+/* Series: the cases of run_id that share everything but the swept axis with one of the keys. */
 int screen_plot_open(struct app *a, int64_t run_id, const struct result_row *keys, int nkeys);
 int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate);
+/* The same after some of baseline's cases were measured again into candidate: the cases it did
+ * not measure again are left out (the header says how many). */
+int screen_compare_open_measured(struct app *a, int64_t baseline, int64_t candidate);
 int screen_help_open(struct app *a);
+/* Two implementations of one run side by side: ratio of medians with its CI (reports/versus.h);
+ * impl_a and impl_b are NAME@IMPL patterns. */
+int screen_versus_open(struct app *a, int64_t run_id, const char *impl_a, const char *impl_b);
 /* The paper claims `kbench claims` stored (this machine's; `a` toggles every machine's). */
 int screen_claims_open(struct app *a);
 /* The measurements of `kbench bisect` (screen_bisect.c), newest bisection first. */

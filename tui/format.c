@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "reports/reports.h"
 
@@ -54,4 +55,27 @@ void fmt_shape(const struct kb_shape *s, char *buf, size_t len)
     struct kb_shape without_seq = *s;
     without_seq.seq_len = 0;
     kb_shape_string(&without_seq, 0, buf, len);
+}
+
+void fmt_cut_words(const char *text, int width, char *buf, size_t len)
+{
+    size_t n = strlen(text);
+    if (width <= 0 || len == 0) {
+        if (len)
+            buf[0] = '\0';
+        return;
+    }
+    if ((int)n <= width) {
+        snprintf(buf, len, "%s", text);
+        return;
+    }
+    /* the last space at or before width - 1 leaves room for the '~' */
+    int cut = width - 1;
+    while (cut > 0 && text[cut] != ' ')
+        cut--;
+    if (cut == 0)
+        cut = width - 1; /* one long word: cut it, the '~' still says so */
+    while (cut > 0 && text[cut - 1] == ' ')
+        cut--;
+    snprintf(buf, len, "%.*s~", cut, text);
 }

@@ -15,5 +15,8 @@ void fmt_throughput(const struct result_row *r, char *buf, size_t len, double *v
 void fmt_shape(const struct kb_shape *s, char *buf, size_t len);
 /* A value with SI prefix and unit: "1.23 G" + unit. */
 void fmt_si(double v, const char *unit, char *buf, size_t len);
+/* text in at most width columns (bytes): whole when it fits, else cut at the last space that
+ * leaves room for a '~' (never mid-value: "d=32" is never shown as "d=3"). */
+void fmt_cut_words(const char *text, int width, char *buf, size_t len);
 
 #endif

@@ -22,26 +22,32 @@ struct compare_screen {
     int machines_differ; /* compared anyway: the ratios then compare machines, not code */
     char suite_note[160]; /* the candidate's suite thresholds: applied, or why not */
     double geomean;      /* geometric mean of the ratios; NaN when none */
+    int measured_again;  /* the candidate measured some of the baseline's cases again: the rest
+                          * (missing from it by design) are left out of the rows */
+    size_t left_out;
     struct table table;
 };
 
 enum { COL_KERNEL, COL_IMPL, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_BASE, COL_CAND, COL_RATIO, COL_CI, COL_P, COL_VERDICT,
        COL_COUNT };
 
-/* At 80 columns: kernel, impl, N, ratio, its CI, p and verdict. */
+/* At 80 columns: the whole kernel name, impl, ratio, its CI, p and verdict (the bottom line names
+ * the cursor's case in full); wider: the shape (whole where it has room), N, both medians. */
 static const struct table_column columns[COL_COUNT] = {
-    [COL_KERNEL] = { "kernel", 19, 0, 0, 0 },
-    [COL_IMPL] = { "impl", 8, 0, 6, 0 },
-    [COL_DTYPE] = { "dtype", 5, 0, 2, 0 },
-    [COL_SHAPE] = { "shape", 18, 0, 1, 0 },
-    [COL_SEQ] = { "N", 6, 1, 0, 1 },
+    [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 1 },
+    [COL_IMPL] = { "impl", 8, 0, 0, 0, 3 },
+    [COL_DTYPE] = { "dtype", 5, 0, 2, 0, 0 },
+    [COL_SHAPE] = { "shape", 12, 0, 6, 0, 2 },
+    [COL_SEQ] = { "N", 6, 1, 1, 1, 0 },
     [COL_BASE] = { "baseline", 9, 1, 4, 1 },
     [COL_CAND] = { "candidate", 9, 1, 5, 1 },
     [COL_RATIO] = { "ratio", 6, 1, 0, 1 },
     [COL_CI] = { "ratio CI", 11, 1, 0, 1 },
-    [COL_P] = { "p", 7, 1, 0, 1 },
+    [COL_P] = { "p", 6, 1, 0, 1 }, /* "<0.001", "0.0012": %.2g never needs more */
     [COL_VERDICT] = { "verdict", 13, 0, 0, 0 },
 };
+
+static int compare_open(struct app *a, int64_t baseline, int64_t candidate, int measured_again);
 
 /* The verdict as the dashboard writes it: compare's name, in words ("newly failing"). */
 static void verdict_words(enum compare_verdict v, char *buf, size_t len)
@@ -75,8 +81,13 @@ static void compare_cell(void *ctx, long i, int col, char *buf, size_t len)
     case COL_KERNEL: snprintf(buf, len, "%s", c->kernel); break;
     case COL_IMPL: snprintf(buf, len, "%s", c->impl); break;
     case COL_DTYPE: snprintf(buf, len, "%s", c->dtype); break;
-    case COL_SHAPE: fmt_shape(&c->shape, buf, len); break;
-    case COL_SEQ: snprintf(buf, len, "%d", c->shape.seq_len); break;
+    case COL_SHAPE: kb_shape_string(&c->shape, 0, buf, len); break; /* every axis the case has */
+    case COL_SEQ: /* a case without a sequence length (MoE, GEMM) shows '-', never 0 */
+        if (c->shape.seq_len > 0)
+            snprintf(buf, len, "%d", c->shape.seq_len);
+        else
+            snprintf(buf, len, "-");
+        break;
     case COL_BASE: fmt_seconds(c->base_median, buf, len); break;
     case COL_CAND: fmt_seconds(c->cand_median, buf, len); break;
     case COL_RATIO:
@@ -110,7 +121,7 @@ static double compare_number(void *ctx, long i, int col)
 {
     const struct compare_case *c = row_case(ctx, i);
     switch (col) {
-    case COL_SEQ: return c->shape.seq_len;
+    case COL_SEQ: return c->shape.seq_len > 0 ? c->shape.seq_len : NAN;
     case COL_BASE: return c->base_median;
     case COL_CAND: return c->cand_median;
     case COL_RATIO: return c->ratio;
@@ -171,6 +182,15 @@ static int compare_reload(struct app *a, void *st)
     if (compare_runs(a->store, s->base_id, s->cand_id, &o, &r, err, sizeof err) != 0) {
         app_message(a, 1, "%s", err);
         return -1;
+    }
+    s->left_out = 0;
+    if (s->measured_again) {
+        size_t kept = 0;
+        for (size_t i = 0; i < r.n; i++)
+            if (r.cases[i].verdict != VERDICT_MISSING)
+                r.cases[kept++] = r.cases[i];
+        s->left_out = r.n - kept;
+        r.n = kept;
     }
     if (s->loaded)
         compare_result_free(&s->result);
@@ -258,8 +278,14 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
      * so a narrow terminal that cuts this line still shows it */
     static const enum compare_verdict rare[] = { VERDICT_INCONCLUSIVE, VERDICT_ACCURACY_DROP, VERDICT_STILL_FAILING,
                                                  VERDICT_FIXED, VERDICT_UNTIMED };
-    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++) {
+        if (always[i] == VERDICT_MISSING && s->measured_again) { /* missing by design: said plainly */
+            snprintf(line, sizeof line, ", %zu not measured again (left out)", s->left_out);
+            put_part(w, A_NORMAL, line);
+            continue;
+        }
         put_count(a, w, r->summary.count[always[i]], always[i], i ? ", " : "");
+    }
     for (size_t i = 0; i < sizeof rare / sizeof rare[0]; i++)
         if (r->summary.count[rare[i]])
             put_count(a, w, r->summary.count[rare[i]], rare[i], ", ");
@@ -337,7 +363,17 @@ static const struct screen_ops compare_ops = {
     .destroy = compare_destroy,
 };
 
+int screen_compare_open_measured(struct app *a, int64_t baseline, int64_t candidate)
+{
+    return compare_open(a, baseline, candidate, 1);
+}
+
 int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate)
+{
+    return compare_open(a, baseline, candidate, 0);
+}
+
+static int compare_open(struct app *a, int64_t baseline, int64_t candidate, int measured_again)
 {
     struct compare_screen *s = calloc(1, sizeof *s);
     if (!s) {
@@ -346,6 +382,7 @@ int screen_compare_open(struct app *a, int64_t baseline, int64_t candidate)
     }
     s->base_id = baseline;
     s->cand_id = candidate;
+    s->measured_again = measured_again;
     s->geomean = NAN;
     struct table_source src = { s, compare_count, compare_cell, compare_number, compare_id, compare_style };
     table_init(&s->table, columns, COL_COUNT, &src);

@@ -1,12 +1,13 @@
-/* screen_plot.c - latency or throughput against sequence length for up to 8 series, log-log,
- * drawn by gnuplot's text terminal sized to the panel; below it a legend with each curve's
- * fitted scaling exponent and the crossovers between curves (reports/scaling.h). */
+/* screen_plot.c - latency or throughput against the axis the selected cases sweep (sequence
+ * length, tokens, experts, top-k, M/N/K, group size, ...; 'x' picks another) for up to 8
+ * series, log-log, drawn by gnuplot's text terminal sized to the panel; below it a legend with
+ * each curve's fitted scaling exponent and the crossovers between curves (reports/scaling.h). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/compare.h"
+#include "reports/axis.h"
 #include "reports/gnuplot.h"
 #include "reports/reports.h"
 #include "reports/scaling.h"
@@ -15,7 +16,12 @@
 #include "tui/gnuplot.h"
 #include "tui/table.h"
 
-enum { MAX_SERIES = TABLE_MAX_MARKS, MAX_CROSS = 4 };
+enum { MAX_SERIES = TABLE_MAX_MARKS, MAX_CROSS = 4, MAX_AXES = 8 };
+
+/* exported plots use the report's colour-blind-safe line colours (Okabe-Ito) */
+static const char *const export_colours[MAX_SERIES] = {
+    "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#8c564b",
+};
 
 /* gnuplot's colour names and the ANSI colours its text terminal maps them to */
 static const struct { const char *name; short ansi; } palette[MAX_SERIES] = {
@@ -25,8 +31,8 @@ static const struct { const char *name; short ansi; } palette[MAX_SERIES] = {
 
 struct series {
     struct result_row key;
-    char label[128];
-    double *n, *t, *y; /* sequence length, median seconds, plotted value */
+    char label[160];
+    double *n, *t, *y; /* the swept axis's value, median seconds, plotted value */
     int count;
     struct scaling_fit fit;
     int fitted;
@@ -39,6 +45,11 @@ struct plot_screen {
     struct series series[MAX_SERIES];
     int nseries;
     int throughput;       /* 0: latency */
+    int axis;             /* the swept axis on x (enum kb_axis); -1 before the first load */
+    int axes[MAX_AXES];   /* the axes the selection's series sweep, longest first ('x' cycles) */
+    int naxes;
+    int gflops;           /* throughput in GFLOP/s (some series count FLOPs), else GB/s */
+    char fixed[192];      /* the axes every series holds at one value */
     int have_gnuplot;
     char why[512];
     long generation;      /* bumped by every reload */
@@ -48,11 +59,9 @@ struct plot_screen {
     char error[512];
 };
 
-static int same_series(const struct result_row *a, const struct result_row *b)
+static int same_series(const struct plot_screen *s, const struct result_row *a, const struct result_row *b)
 {
-    struct result_row t = *b;
-    t.shape.seq_len = a->shape.seq_len;
-    return compare_same_case(a, &t);
+    return report_same_except(a, b, (enum kb_axis)s->axis);
 }
 
 static void free_series(struct plot_screen *s)
@@ -65,31 +74,46 @@ static void free_series(struct plot_screen *s)
     s->nseries = 0;
 }
 
-static int by_seq(const void *pa, const void *pb)
-{
-    const struct result_row *a = *(const struct result_row *const *)pa, *b = *(const struct result_row *const *)pb;
-    return (a->shape.seq_len > b->shape.seq_len) - (a->shape.seq_len < b->shape.seq_len);
-}
-
-/* Labels say only what tells the series apart: the kernel, and each other field that differs. */
+/* Labels say only what tells the series apart: the kernel, and each other field that differs;
+ * the axes they share go in the title (fixed). */
 static void make_labels(struct plot_screen *s)
 {
-    int differ_impl = 0, differ_dev = 0, differ_dtype = 0, differ_shape = 0, differ_threads = 0, differ_cache = 0;
-    for (int i = 1; i < s->nseries; i++) {
+    int differ_impl = 0, differ_dev = 0, differ_dtype = 0, differ_threads = 0, differ_cache = 0;
+    uint64_t differ_axes = 0, have = 0;
+    for (int i = 0; i < s->nseries; i++) {
         const struct result_row *a = &s->series[0].key, *b = &s->series[i].key;
         differ_impl |= strcmp(a->impl, b->impl) != 0;
         differ_dev |= strcmp(a->device, b->device) != 0;
         differ_dtype |= strcmp(a->dtype, b->dtype) != 0;
-        struct kb_shape sa = a->shape, sb = b->shape;
-        sa.seq_len = sb.seq_len = 0;
-        differ_shape |= memcmp(&sa, &sb, sizeof sa) != 0;
+        for (int x = 0; x < KB_AXIS_COUNT; x++) {
+            if (x == s->axis)
+                continue;
+            /* an axis one kernel lacks (NULL: moe.router has no FFN width) tells nothing apart */
+            uint64_t bit = KB_AXIS_BIT(x);
+            if (!(a->null_axes & bit) && !(b->null_axes & bit) &&
+                kb_shape_get(&a->shape, (enum kb_axis)x) != kb_shape_get(&b->shape, (enum kb_axis)x))
+                differ_axes |= bit;
+            if (!(b->null_axes & bit) && kb_shape_get(&b->shape, (enum kb_axis)x))
+                have |= bit;
+        }
         differ_threads |= a->threads != b->threads;
         differ_cache |= a->cold_cache != b->cold_cache;
     }
+    s->fixed[0] = '\0';
+    if (s->nseries > 0) { /* each fixed axis's value from a series that has it */
+        struct kb_shape merged = s->series[0].key.shape;
+        for (int i = 1; i < s->nseries; i++)
+            for (int x = 0; x < KB_AXIS_COUNT; x++)
+                if (!kb_shape_get(&merged, (enum kb_axis)x))
+                    kb_shape_set(&merged, (enum kb_axis)x, kb_shape_get(&s->series[i].key.shape, (enum kb_axis)x));
+        if (have & ~differ_axes)
+            kb_shape_string(&merged, have & ~differ_axes, s->fixed, sizeof s->fixed);
+    }
     for (int i = 0; i < s->nseries; i++) {
         const struct result_row *k = &s->series[i].key;
-        char shape[64];
-        fmt_shape(&k->shape, shape, sizeof shape);
+        char shape[128] = "";
+        if (differ_axes & ~k->null_axes)
+            kb_shape_string(&k->shape, differ_axes & ~k->null_axes, shape, sizeof shape);
         char *l = s->series[i].label;
         size_t len = sizeof s->series[i].label;
         int u = snprintf(l, len, "%s", k->kernel);
@@ -99,13 +123,45 @@ static void make_labels(struct plot_screen *s)
             u += snprintf(l + u, len - (size_t)u, " %s", k->device);
         if (differ_dtype && u < (int)len)
             u += snprintf(l + u, len - (size_t)u, " %s", k->dtype);
-        if (differ_shape && u < (int)len)
+        if (*shape && u < (int)len)
             u += snprintf(l + u, len - (size_t)u, " %s", shape);
         if (differ_threads && u < (int)len)
             u += snprintf(l + u, len - (size_t)u, " t=%d", k->threads);
         if (differ_cache && u < (int)len)
             snprintf(l + u, len - (size_t)u, " %s", k->cold_cache ? "cold" : "hot");
     }
+}
+
+/* Sorts a series' cases ascending in the swept axis (insertion: a series is short). */
+static void sort_by_axis(const struct result_row **rows, int count, enum kb_axis x)
+{
+    for (int i = 1; i < count; i++) {
+        const struct result_row *r = rows[i];
+        int v = kb_shape_get(&r->shape, x), j = i;
+        while (j > 0 && kb_shape_get(&rows[j - 1]->shape, x) > v) {
+            rows[j] = rows[j - 1];
+            j--;
+        }
+        rows[j] = r;
+    }
+}
+
+/* The axes the selection sweeps; keeps the current one where it still is one of them. */
+static void choose_axis(struct plot_screen *s, const struct result_row *rows, long n)
+{
+    s->naxes = report_axes_through(s->keys, s->nkeys, rows, n, s->axes, MAX_AXES);
+    for (int i = 0; i < s->naxes; i++)
+        if (s->axes[i] == s->axis)
+            return;
+    if (s->naxes > 0) {
+        s->axis = s->axes[0];
+        return;
+    }
+    /* one point per series: x is the first axis the first case has */
+    const struct result_row *first = s->nkeys ? &s->keys[0] : NULL;
+    s->axis = first ? report_swept_axis(&first, 1) : -1;
+    if (s->axis < 0)
+        s->axis = KB_AXIS_SEQ;
 }
 
 static int plot_reload(struct app *a, void *st)
@@ -118,6 +174,12 @@ static int plot_reload(struct app *a, void *st)
         return -1;
     }
     free_series(s);
+    choose_axis(s, rows, n);
+    enum kb_axis ax = (enum kb_axis)s->axis;
+    /* one unit for the whole plot: GFLOP/s where any selected kernel counts FLOPs */
+    s->gflops = 0;
+    for (int k = 0; k < s->nkeys; k++)
+        s->gflops |= s->keys[k].flops > 0;
     const struct result_row **pick = malloc(((size_t)n + 1) * sizeof *pick);
     if (!pick) {
         free(rows);
@@ -127,15 +189,17 @@ static int plot_reload(struct app *a, void *st)
     for (int k = 0; k < s->nkeys; k++) {
         int dup = 0;
         for (int j = 0; j < s->nseries; j++)
-            dup |= same_series(&s->series[j].key, &s->keys[k]);
+            dup |= same_series(s, &s->series[j].key, &s->keys[k]);
         if (dup)
             continue;
         int count = 0;
         for (long i = 0; i < n; i++)
-            if (same_series(&s->keys[k], &rows[i]) && strcmp(rows[i].status, "ok") == 0 &&
-                isfinite(rows[i].stats.median) && rows[i].stats.median > 0 && rows[i].shape.seq_len > 0)
+            if (same_series(s, &s->keys[k], &rows[i]) && strcmp(rows[i].status, "ok") == 0 &&
+                isfinite(rows[i].stats.median) && rows[i].stats.median > 0 && kb_shape_get(&rows[i].shape, ax) > 0 &&
+                (!s->throughput || (s->gflops ? rows[i].flops > 0 && rows[i].flops_per_s > 0
+                                              : rows[i].bytes > 0 && rows[i].bytes_per_s > 0)))
                 pick[count++] = &rows[i];
-        qsort(pick, (size_t)count, sizeof *pick, by_seq);
+        sort_by_axis(pick, count, ax);
         struct series *se = &s->series[s->nseries++];
         memset(se, 0, sizeof *se);
         se->key = s->keys[k];
@@ -145,11 +209,9 @@ static int plot_reload(struct app *a, void *st)
         if (!se->n || !se->t || !se->y)
             count = 0;
         for (int i = 0; i < count; i++) {
-            double v;
-            char tmp[32];
-            se->n[i] = pick[i]->shape.seq_len;
+            se->n[i] = kb_shape_get(&pick[i]->shape, ax);
             se->t[i] = pick[i]->stats.median;
-            fmt_throughput(pick[i], tmp, sizeof tmp, &v);
+            double v = s->gflops ? pick[i]->flops_per_s : pick[i]->bytes_per_s;
             se->y[i] = s->throughput ? v / 1e9 : pick[i]->stats.median * 1e6;
         }
         se->count = count;
@@ -221,20 +283,48 @@ static char *make_script(const struct plot_screen *s, const char *terminal, cons
     if (yhi > ylo && ylo > 0)
         fprintf(f, "set yrange [%g:%g]\n", ylo / 1.6, yhi * 1.6);
     write_xtics(f, s);
+    enum kb_axis ax = (enum kb_axis)s->axis;
     if (full) {
-        fprintf(f, "set key top left\nset grid\nset xlabel 'sequence length N'\nset ylabel '%s'\n",
-                s->throughput ? "throughput (GFLOP/s, or GB/s)" : "median latency (us)");
-        fprintf(f, "set title 'kbench run %" PRId64 "'\n", s->run_id);
+        char xlabel[128], title[256], q[600], qf[400], fixed[220];
+        report_axis_label(ax, 1, xlabel, sizeof xlabel);
+        gnuplot_quote(q, sizeof q, xlabel);
+        fprintf(f, "set key below left Left reverse maxcols 1\nset grid lc rgb '#dddddd'\nset border 3\nset tics nomirror\n"
+                   "set xlabel %s\nset ylabel '%s'\n", q,
+                s->throughput ? (s->gflops ? "throughput (GFLOP/s, log scale)" : "throughput (GB/s, log scale)")
+                              : "median time per call (us, log scale)");
+        snprintf(title, sizeof title, "kbench run %" PRId64 ": %s vs %s %s", s->run_id,
+                 s->throughput ? "throughput" : "median time per call", report_axis_title(ax), report_axis_symbol(ax));
+        gnuplot_quote(q, sizeof q, title);
+        snprintf(fixed, sizeof fixed, "fixed: %s", s->fixed);
+        gnuplot_quote(qf, sizeof qf, fixed);
+        if (*s->fixed)
+            fprintf(f, "set title %s.\"\\n\".%s\n", q, qf);
+        else
+            fprintf(f, "set title %s\n", q);
     } else {
         fputs("set key off\n", f);
     }
+    /* crossovers inside the measured range only, so no line leaves the frame; exported plots
+     * name the two implementations */
     for (int i = 0; i < s->nseries; i++)
         for (int j = i + 1; j < s->nseries; j++) {
             double x[MAX_CROSS];
             int found = scaling_crossovers(s->series[i].n, s->series[i].t, s->series[i].count, s->series[j].n,
                                            s->series[j].t, s->series[j].count, x, MAX_CROSS, NULL);
-            for (int c = 0; c < found && c < MAX_CROSS; c++)
+            for (int c = 0; c < found && c < MAX_CROSS; c++) {
+                if (!(x[c] >= lo && x[c] <= hi))
+                    continue;
                 fprintf(f, "set arrow from %g, graph 0 to %g, graph 1 nohead dashtype 2 lc rgb 'gray'\n", x[c], x[c]);
+                if (full) {
+                    char text[400], q[820];
+                    snprintf(text, sizeof text, "%s@%s = %s@%s at %s ~ %.0f", s->series[i].key.kernel,
+                             s->series[i].key.impl, s->series[j].key.kernel, s->series[j].key.impl,
+                             report_axis_symbol(ax), x[c]);
+                    gnuplot_quote(q, sizeof q, text);
+                    fprintf(f, "set label %s at %g, graph 0.03 rotate by 90 left offset -0.6,0 font ',8' tc rgb '#aa3333'\n",
+                            q, x[c]);
+                }
+            }
         }
     for (int i = 0; i < s->nseries; i++) {
         fprintf(f, "$s%d << EOD\n", i);
@@ -247,11 +337,13 @@ static char *make_script(const struct plot_screen *s, const char *terminal, cons
     for (int i = 0; i < s->nseries; i++) {
         if (s->series[i].count == 0)
             continue;
-        fprintf(f, "%s$s%d using 1:2 with linespoints lw 2 lc rgb '%s'", first ? "" : ", ", i, palette[i].name);
+        fprintf(f, "%s$s%d using 1:2 with linespoints lw 2 lc rgb '%s'", first ? "" : ", ", i,
+                full ? export_colours[i] : palette[i].name);
         if (full) {
             char title[200];
             if (s->series[i].fitted)
-                snprintf(title, sizeof title, "%s (p = %.2f)", s->series[i].label, s->series[i].fit.exponent);
+                snprintf(title, sizeof title, "%s (t ~ %s^%.2f)", s->series[i].label, report_axis_symbol(ax),
+                         s->series[i].fit.exponent);
             else
                 snprintf(title, sizeof title, "%s", s->series[i].label);
             char quoted[2 * sizeof title + 3];
@@ -262,8 +354,8 @@ static char *make_script(const struct plot_screen *s, const char *terminal, cons
         }
         first = 0;
     }
-    if (first) /* nothing to draw: an empty frame rather than an error */
-        fputs("NaN notitle", f);
+    if (first) /* never reached: plot_draw and export say "nothing to draw" instead */
+        fputs("1 notitle", f);
     fputc('\n', f);
     fclose(f);
     return buf;
@@ -279,23 +371,34 @@ static int legend_lines(const struct plot_screen *s)
 static void draw_legend(struct app *a, struct plot_screen *s, WINDOW *w, int y, int max_lines)
 {
     int width = getmaxx(w), used = 0;
-    char line[512], num[64];
+    char line[512], num[64], head[160];
+    const char *sym = report_axis_symbol((enum kb_axis)s->axis);
+    /* the label column takes what the fit columns leave, and a label that does not fit is cut
+     * at a space with '~', never mid-value */
+    int lw = width - 3 - 46;
+    lw = lw < 16 ? 16 : lw > 90 ? 90 : lw;
     wattrset(w, app_attr(a, UI_HEADER));
-    ui_put(w, y + used++, 0, width, "   series                          exponent p (time ~ N^p), 95% CI     points");
+    snprintf(head, sizeof head, "   %-*s %-34s %6s", lw, "series", "", "points");
+    char expo[64];
+    snprintf(expo, sizeof expo, "exponent p (t ~ %s^p), 95%% CI", sym);
+    memcpy(head + 3 + lw + 1, expo, strlen(expo));
+    ui_put(w, y + used++, 0, width, head);
     wattrset(w, A_NORMAL);
     for (int i = 0; i < s->nseries && used < max_lines; i++) {
         const struct series *se = &s->series[i];
         wattrset(w, a->colour ? COLOR_PAIR(UI_ANSI0 + palette[i].ansi) | A_BOLD : A_BOLD);
         mvwprintw(w, y + used, 0, " %c ", 'A' + i);
         wattrset(w, A_NORMAL);
+        char label[160];
+        fmt_cut_words(se->label, lw, label, sizeof label);
         if (se->fitted && isfinite(se->fit.exponent_lo))
-            snprintf(line, sizeof line, "%-31.31s p = %.2f [%.2f, %.2f] R2 %.3f  %6d", se->label, se->fit.exponent,
+            snprintf(line, sizeof line, "%-*s p = %.2f [%.2f, %.2f] R2 %.3f  %6d", lw, label, se->fit.exponent,
                      se->fit.exponent_lo, se->fit.exponent_hi, se->fit.r2, se->count);
         else if (se->fitted)
-            snprintf(line, sizeof line, "%-31.31s p = %.2f (2 points: no CI)     %6d", se->label, se->fit.exponent,
+            snprintf(line, sizeof line, "%-*s p = %.2f (2 points: no CI)      %6d", lw, label, se->fit.exponent,
                      se->count);
         else
-            snprintf(line, sizeof line, "%-31.31s too few points to fit         %6d", se->label, se->count);
+            snprintf(line, sizeof line, "%-*s too few points to fit          %6d", lw, label, se->count);
         ui_put(w, y + used++, 3, width - 3, line);
     }
     for (int i = 0; i < s->nseries; i++)
@@ -306,7 +409,7 @@ static void draw_legend(struct app *a, struct plot_screen *s, WINDOW *w, int y, 
             int found = scaling_crossovers(p->n, p->t, p->count, q->n, q->t, q->count, x, MAX_CROSS, &b_after);
             int u = snprintf(line, sizeof line, " %c/%c: ", 'A' + i, 'A' + j);
             if (found > 0) {
-                u += snprintf(line + u, sizeof line - (size_t)u, "cross at N =");
+                u += snprintf(line + u, sizeof line - (size_t)u, "cross at %s =", sym);
                 for (int c = 0; c < found && c < MAX_CROSS; c++)
                     u += snprintf(line + u, sizeof line - (size_t)u, "%s %.0f", c ? "," : "", x[c]);
                 u += snprintf(line + u, sizeof line - (size_t)u, " (measured), %c faster above", b_after ? 'A' + j : 'A' + i);
@@ -321,7 +424,7 @@ static void draw_legend(struct app *a, struct plot_screen *s, WINDOW *w, int y, 
                                                              : SCALING_MEET_NONE;
             if (isfinite(meet)) {
                 snprintf(num, sizeof num, "%.4g", meet);
-                snprintf(line + u, sizeof line - (size_t)u, "; fits meet at N = %s%s", num,
+                snprintf(line + u, sizeof line - (size_t)u, "; fits meet at %s = %s%s", sym, num,
                          kind == SCALING_MEET_EXTRAPOLATED ? " (extrapolated)" : "");
             }
             ui_put(w, y + used++, 0, width, line);
@@ -332,11 +435,15 @@ static void plot_draw(struct app *a, void *st, WINDOW *w)
 {
     struct plot_screen *s = st;
     int width = getmaxx(w), height = getmaxy(w);
-    char line[256];
-    snprintf(line, sizeof line, "%s against sequence length N, log-log  (run %" PRId64 ")  t: %s",
-             s->throughput ? "throughput (GFLOP/s or GB/s)" : "median latency (us)", s->run_id,
-             s->throughput ? "latency" : "throughput");
-    ui_put(w, 0, 0, width, line);
+    char line[512];
+    enum kb_axis ax = (enum kb_axis)s->axis;
+    snprintf(line, sizeof line, "%s vs %s %s (%s), log-log  run %" PRId64 "%s%s  t:%s%s",
+             s->throughput ? (s->gflops ? "GFLOP/s" : "GB/s") : "median time (us)", report_axis_title(ax),
+             report_axis_symbol(ax), report_axis_unit(ax), s->run_id, *s->fixed ? "  fixed: " : "", s->fixed,
+             s->throughput ? "latency" : "throughput", s->naxes > 1 ? "  x:axis" : "");
+    char cut[512];
+    fmt_cut_words(line, width, cut, sizeof cut);
+    ui_put(w, 0, 0, width, cut);
     int legend = legend_lines(s);
     if (legend > height / 2)
         legend = height / 2;
@@ -350,6 +457,18 @@ static void plot_draw(struct app *a, void *st, WINDOW *w)
     }
     if (plot_h < 5) {
         ui_put(w, 2, 2, width - 2, "(the terminal is too small for the plot)");
+        return;
+    }
+    int points = 0;
+    for (int i = 0; i < s->nseries; i++)
+        points += s->series[i].count;
+    if (!points) {
+        char why[256];
+        snprintf(why, sizeof why, "nothing to draw: no timed case of the selection has %s %s%s",
+                 report_axis_title(ax), report_axis_symbol(ax), s->throughput ? " and a throughput" : "");
+        wattrset(w, app_attr(a, UI_WARN));
+        ui_put(w, 2, 2, width - 2, why);
+        wattrset(w, A_NORMAL);
         return;
     }
     if (!s->text || s->text_w != width || s->text_h != plot_h || s->text_mode != s->throughput ||
@@ -388,12 +507,31 @@ static int plot_key(struct app *a, void *st, int ch)
         plot_reload(a, s);
         return 1;
     }
+    if (ch == 'x' && s->naxes > 1) {
+        int next = 0;
+        for (int i = 0; i < s->naxes; i++)
+            if (s->axes[i] == s->axis)
+                next = (i + 1) % s->naxes;
+        s->axis = s->axes[next];
+        plot_reload(a, s);
+        app_message(a, 0, "x axis: %s %s", report_axis_title((enum kb_axis)s->axis),
+                    report_axis_symbol((enum kb_axis)s->axis));
+        return 1;
+    }
     return 0;
 }
 
 static int export_one(struct app *a, struct plot_screen *s, const char *ext, const char *terminal, char *path,
                       size_t len)
 {
+    int points = 0;
+    for (int i = 0; i < s->nseries; i++)
+        points += s->series[i].count;
+    if (!points) {
+        app_message(a, 1, "nothing to export: no timed case of the selection has %s",
+                    report_axis_title((enum kb_axis)s->axis));
+        return -1;
+    }
     char prefix[64];
     snprintf(prefix, sizeof prefix, "kbench-run%" PRId64 "-%s", s->run_id, s->throughput ? "throughput" : "latency");
     FILE *f = app_export_file(a, prefix, ext, path, len);
@@ -408,6 +546,16 @@ static int export_one(struct app *a, struct plot_screen *s, const char *ext, con
         return -1;
     }
     free(script);
+    if (strcmp(ext, "svg") == 0) {
+        enum kb_axis ax = (enum kb_axis)s->axis;
+        char title[256];
+        snprintf(title, sizeof title, "kbench run %" PRId64 ": %s vs %s %s", s->run_id,
+                 s->throughput ? "throughput" : "median time per call", report_axis_title(ax), report_axis_symbol(ax));
+        if (gnuplot_svg_title(path, title, err, sizeof err) != 0) {
+            app_message(a, 1, "%s", err);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -438,7 +586,7 @@ static void plot_destroy(void *st)
 
 static const struct screen_ops plot_ops = {
     .name = "plot",
-    .keys = "t:latency/throughput e:png+svg",
+    .keys = "t:latency/throughput x:axis e:png+svg",
     .reload = plot_reload,
     .draw = plot_draw,
     .key = plot_key,
@@ -454,6 +602,7 @@ int screen_plot_open(struct app *a, int64_t run_id, const struct result_row *key
         return -1;
     }
     s->run_id = run_id;
+    s->axis = -1;
     s->nkeys = nkeys < MAX_SERIES ? nkeys : MAX_SERIES;
     memcpy(s->keys, keys, (size_t)s->nkeys * sizeof *keys);
     /* one check when the screen opens: gnuplot runs and has the text terminal the panel needs */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reports/report.h"
 #include "reports/reports.h"
 #include "reports/roofline.h"
 #include "tui/app.h"
@@ -19,26 +20,66 @@ struct results_screen {
     struct result_row *rows;
     long n;
     struct table table;
+    uint64_t varying;  /* the axes whose value differs between cases that have them */
+    char same[256];    /* the axes every case that has them holds at one value, as text */
+    int compact;       /* while drawing on a narrow panel: shape shows only the varying axes */
 };
+
+/* What differs between the run's cases and what they share, so a narrow panel can show the one
+ * in the shape column and the other once above the table. */
+static void find_varying(struct results_screen *s)
+{
+    struct kb_shape first;
+    memset(&first, 0, sizeof first);
+    uint64_t have = 0, vary = 0;
+    for (long i = 0; i < s->n; i++) {
+        const struct result_row *r = &s->rows[i];
+        for (int a = 0; a < KB_AXIS_COUNT; a++) {
+            uint64_t bit = KB_AXIS_BIT(a);
+            int v = kb_shape_get(&r->shape, (enum kb_axis)a);
+            /* 0 is "not used" for a size or an enumeration, a value only for a flag */
+            if ((r->null_axes & bit) || (v == 0 && kb_axis_info((enum kb_axis)a)->kind != KB_AXIS_KIND_BOOL))
+                continue;
+            if (!(have & bit))
+                kb_shape_set(&first, (enum kb_axis)a, v);
+            else if (kb_shape_get(&first, (enum kb_axis)a) != v)
+                vary |= bit;
+            have |= bit;
+        }
+    }
+    s->varying = vary;
+    s->same[0] = '\0';
+    if (have & ~vary)
+        kb_shape_string(&first, have & ~vary, s->same, sizeof s->same);
+}
 
 enum { COL_KERNEL, COL_IMPL, COL_DEVICE, COL_DTYPE, COL_SHAPE, COL_SEQ, COL_MEDIAN, COL_CI, COL_THROUGHPUT,
        COL_ROOF, COL_ERR, COL_STATUS, COL_COUNT };
 
-/* At 80 columns: kernel, N, median, +-CI, throughput, rel.err, status. */
+/* What tells cases apart (kernel, impl, dtype, the whole shape) is never dropped: at 80 columns
+ * kernel, impl, type, shape, median, throughput, status, the spare columns going to kernel,
+ * shape and impl in that order; wider terminals add +-CI, rel.err, roof%, N and device, then
+ * widen kernel, shape and impl to their whole values. */
 static const struct table_column columns[COL_COUNT] = {
-    [COL_KERNEL] = { "kernel", 20, 0, 0, 0 },
-    [COL_IMPL] = { "impl", 8, 0, 6, 0 },
-    [COL_DEVICE] = { "device", 6, 0, 2, 0 },
-    [COL_DTYPE] = { "dtype", 5, 0, 5, 0 },
-    [COL_SHAPE] = { "shape", 18, 0, 3, 0 },
-    [COL_SEQ] = { "N", 6, 1, 0, 1 },
-    [COL_MEDIAN] = { "median", 9, 1, 0, 1 },
-    [COL_CI] = { "+-CI", 6, 1, 7, 1 },
-    [COL_THROUGHPUT] = { "throughput", 12, 1, 9, 1 },
-    [COL_ROOF] = { "roof%", 5, 1, 4, 1 },
-    [COL_ERR] = { "rel.err", 8, 1, 8, 1 },
-    [COL_STATUS] = { "status", 10, 0, 0, 0 },
+    [COL_KERNEL] = { "kernel", 12, 0, 0, 0, 1 },
+    [COL_IMPL] = { "impl", 8, 0, 0, 0, 3 },
+    [COL_DEVICE] = { "device", 6, 0, 2, 0, 0 },
+    [COL_DTYPE] = { "type", 4, 0, 0, 0, 0 },
+    [COL_SHAPE] = { "shape", 13, 0, 0, 0, 2 },
+    [COL_SEQ] = { "N", 6, 1, 3, 1, 0 },
+    [COL_MEDIAN] = { "median", 8, 1, 0, 1, 0 },
+    [COL_CI] = { "+-CI", 6, 1, 7, 1, 0 },
+    [COL_THROUGHPUT] = { "throughput", 12, 1, 9, 1, 0 },
+    [COL_ROOF] = { "roof%", 5, 1, 4, 1, 0 },
+    [COL_ERR] = { "rel.err", 8, 1, 8, 1, 0 },
+    [COL_STATUS] = { "status", 7, 0, 0, 0, 0 },
 };
+
+/* NULL (the kernel has no such axis) shows as '-', never as 0. */
+static int has_seq(const struct result_row *r)
+{
+    return !(r->null_axes & KB_AXIS_BIT(KB_AXIS_SEQ)) && r->shape.seq_len > 0;
+}
 
 /* Achieved over the roofline bound of the case (reports/roofline.h), NaN where unknown. */
 static double roof_fraction(const struct results_screen *s, const struct result_row *r)
@@ -61,8 +102,18 @@ static void results_cell(void *ctx, long i, int col, char *buf, size_t len)
     case COL_IMPL: snprintf(buf, len, "%s", r->impl); break;
     case COL_DEVICE: snprintf(buf, len, "%s", r->device); break;
     case COL_DTYPE: snprintf(buf, len, "%s", r->dtype); break;
-    case COL_SHAPE: fmt_shape(&r->shape, buf, len); break;
-    case COL_SEQ: snprintf(buf, len, "%d", r->shape.seq_len); break;
+    case COL_SHAPE:
+        if (s->compact && (s->varying & ~r->null_axes))
+            kb_shape_string(&r->shape, s->varying & ~r->null_axes, buf, len);
+        else
+            report_shape_text(r, buf, len);
+        break;
+    case COL_SEQ:
+        if (has_seq(r))
+            snprintf(buf, len, "%d", r->shape.seq_len);
+        else
+            snprintf(buf, len, "-");
+        break;
     case COL_MEDIAN: fmt_seconds(r->stats.median, buf, len); break;
     case COL_CI:
         /* no interval from fewer than 3 samples; "*": the noise target was not met */
@@ -98,7 +149,7 @@ static double results_number(void *ctx, long i, int col)
     char tmp[32];
     double v;
     switch (col) {
-    case COL_SEQ: return r->shape.seq_len;
+    case COL_SEQ: return has_seq(r) ? r->shape.seq_len : NAN;
     case COL_MEDIAN: return r->stats.median;
     case COL_CI: return report_has_ci(r) ? r->stats.noise : NAN;
     case COL_THROUGHPUT: fmt_throughput(r, tmp, sizeof tmp, &v); return v;
@@ -143,6 +194,7 @@ static int results_reload(struct app *a, void *st)
     free(s->rows);
     s->rows = rows;
     s->n = n;
+    find_varying(s);
     return table_refresh(&s->table);
 }
 
@@ -167,7 +219,16 @@ static void results_draw(struct app *a, void *st, WINDOW *w)
         wprintw(w, "] %3d%%", 100 * r->cases / r->planned_cases);
         top = 2;
     }
+    /* narrow: the shape column shows what differs between cases, this line what they share */
+    s->compact = width < 130 && s->varying && *s->same;
+    if (s->compact) {
+        char same[300], cut[300];
+        snprintf(same, sizeof same, "every case: %s", s->same);
+        fmt_cut_words(same, width, cut, sizeof cut);
+        ui_put(w, top++, 0, width, cut);
+    }
     table_draw(&s->table, a, w, top, getmaxy(w) - top);
+    s->compact = 0; /* filters and CSV read the whole shape */
 }
 
 /* The series to plot: the marked cases, or when none is marked, one per distinct series. */
@@ -191,6 +252,46 @@ static void open_plot(struct app *a, struct results_screen *s)
     screen_plot_open(a, s->run_id, keys, n);
 }
 
+/* The marked cases, or the one under the cursor, measured again into a new run (measure.h). */
+static void remeasure(struct app *a, struct results_screen *s)
+{
+    struct result_row keys[TABLE_MAX_MARKS];
+    int n = 0;
+    for (int m = 0; m < s->table.nmarks; m++)
+        for (long i = 0; i < s->n; i++)
+            if (s->rows[i].case_id == s->table.marks[m])
+                keys[n++] = s->rows[i];
+    long cur = table_current(&s->table);
+    if (n == 0 && cur >= 0)
+        keys[n++] = s->rows[cur];
+    if (n == 0) {
+        app_message(a, 1, "no case to measure again");
+        return;
+    }
+    measure_cases(a, s->run_id, keys, n);
+}
+
+/* The implementations of the first two marked cases side by side over every problem both
+ * measured in this run (`kbench versus`). */
+static void versus(struct app *a, struct results_screen *s)
+{
+    const struct result_row *pick[2];
+    int n = 0;
+    for (int m = 0; m < s->table.nmarks && n < 2; m++)
+        for (long i = 0; i < s->n; i++)
+            if (s->rows[i].case_id == s->table.marks[m] &&
+                (n == 0 || strcmp(pick[0]->kernel, s->rows[i].kernel) || strcmp(pick[0]->impl, s->rows[i].impl)))
+                pick[n++] = &s->rows[i];
+    if (n < 2) {
+        app_message(a, 1, "mark a case of each of two implementations with space, then press v");
+        return;
+    }
+    char pa[128], pb[128];
+    snprintf(pa, sizeof pa, "%s@%s", pick[0]->kernel, pick[0]->impl);
+    snprintf(pb, sizeof pb, "%s@%s", pick[1]->kernel, pick[1]->impl);
+    screen_versus_open(a, s->run_id, pa, pb);
+}
+
 static int results_key(struct app *a, void *st, int ch)
 {
     struct results_screen *s = st;
@@ -208,6 +309,14 @@ static int results_key(struct app *a, void *st, int ch)
     }
     if (ch == 'u') {
         s->table.nmarks = 0;
+        return 1;
+    }
+    if (ch == 'M') {
+        remeasure(a, s);
+        return 1;
+    }
+    if (ch == 'v') {
+        versus(a, s);
         return 1;
     }
     return 0;
@@ -231,7 +340,7 @@ static void results_destroy(void *st)
 
 static const struct screen_ops results_ops = {
     .name = "results",
-    .keys = "Enter:detail space:mark p:plot g:group s/S:sort /:filter e:csv",
+    .keys = "Enter:detail space:mark p:plot v:versus M:measure again g:group s/S:sort /:filter e:csv",
     .reload = results_reload,
     .draw = results_draw,
     .key = results_key,

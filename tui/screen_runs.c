@@ -158,6 +158,14 @@ static int runs_key(struct app *a, void *st, int ch)
         screen_bisect_open(a);
         return 1;
     }
+    if (ch == 'R' && cur >= 0) {
+        measure_repeat(a, s->rows[cur].id);
+        return 1;
+    }
+    if (ch == 'U' && cur >= 0) {
+        measure_resume(a, s->rows[cur].id);
+        return 1;
+    }
     if (ch == 'c') {
         int64_t pick[2];
         int n = 0;
@@ -193,7 +201,7 @@ static void runs_destroy(void *st)
 
 static const struct screen_ops runs_ops = {
     .name = "runs",
-    .keys = "Enter:results m:mark c:compare C:claims B:bisect s/S:sort /:filter e:csv",
+    .keys = "Enter:results m:mark c:compare R:repeat U:resume C:claims B:bisect s/S:sort /:filter e:csv",
     .reload = runs_reload,
     .draw = runs_draw,
     .key = runs_key,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tui/app.h"
+#include "tui/format.h"
 
 enum { CELL_MAX = 256 };
 
@@ -118,6 +119,14 @@ static void sort_view(struct table *t)
     free(keys);
 }
 
+/* Notes the id of the row under the cursor (table_refresh finds it again after a reload). */
+static void remember_cursor(struct table *t)
+{
+    t->cursor_known = t->nview > 0 && t->src.id && t->cursor >= 0 && t->cursor < t->nview;
+    if (t->cursor_known)
+        t->cursor_id = t->src.id(t->src.ctx, t->view[t->cursor]);
+}
+
 static void clamp(struct table *t)
 {
     if (t->cursor >= t->nview)
@@ -134,10 +143,9 @@ static void clamp(struct table *t)
 
 int table_refresh(struct table *t)
 {
-    int64_t current = -1;
-    int had = t->nview > 0 && t->src.id;
-    if (had)
-        current = t->src.id(t->src.ctx, t->view[t->cursor]);
+    /* the row the user last saw under the cursor, by id: the rows may be new already */
+    int had = t->cursor_known && t->src.id;
+    int64_t current = t->cursor_id;
     long n = t->src.count(t->src.ctx);
     if (n + 1 > t->cap) {
         long *v = realloc(t->view, (size_t)(n + 1) * sizeof *v);
@@ -159,6 +167,7 @@ int table_refresh(struct table *t)
             }
     }
     clamp(t);
+    remember_cursor(t);
     return 0;
 }
 
@@ -192,16 +201,17 @@ void table_toggle_mark(struct table *t, int64_t id)
     t->marks[t->nmarks++] = id;
 }
 
-/* Which columns fit in width: drop the lowest priority ones until the rest do. */
-static int fit_columns(const struct table *t, int width, int *shown)
+/* Which columns fit in width: drop the lowest priority ones until the rest do, each at its
+ * width in want[] (the first growable column, the row's identity, wants its whole value). */
+static int fit_columns(const struct table *t, int width, const int *want, int *shown)
 {
     for (int c = 0; c < t->ncols; c++)
         shown[c] = 1;
     for (;;) {
-        int need = 2; /* the mark gutter */
+        int need = 1; /* the mark gutter and the space after it, less the last column's trailing one */
         for (int c = 0; c < t->ncols; c++)
             if (shown[c])
-                need += t->cols[c].width + 1;
+                need += want[c] + 1;
         if (need <= width)
             return need;
         int drop = -1;
@@ -214,6 +224,19 @@ static int fit_columns(const struct table *t, int width, int *shown)
     }
 }
 
+/* The widest value of column c among the rows a page from the top shows (and its name). */
+static int widest_visible(const struct table *t, int c, int rows)
+{
+    char buf[CELL_MAX];
+    int widest = (int)strlen(t->cols[c].name);
+    for (int i = 0; i < rows && t->top + i < t->nview; i++) {
+        t->src.cell(t->src.ctx, t->view[t->top + i], c, buf, sizeof buf);
+        int l = (int)strlen(buf);
+        widest = l > widest ? l : widest;
+    }
+    return widest;
+}
+
 static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *text, int maxx)
 {
     if (x >= maxx)
@@ -221,7 +244,11 @@ static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *
     if (x + width > maxx)
         width = maxx - x;
     int len = (int)strlen(text);
-    if (len > width) /* cut, marking the cut */
+    if (len > width && !right) { /* cut between words, marking the cut: "d=32" never shows as "d=3" */
+        char cut[CELL_MAX];
+        fmt_cut_words(text, width, cut, sizeof cut);
+        mvwprintw(w, y, x, "%-*s", width, cut);
+    } else if (len > width) /* a number: cut, marking the cut */
         mvwprintw(w, y, x, "%.*s~", width - 1, text);
     else if (right)
         mvwprintw(w, y, x, "%*s", width, text);
@@ -229,12 +256,41 @@ static void put_cell(WINDOW *w, int y, int x, int width, int right, const char *
         mvwprintw(w, y, x, "%-*s", width, text);
 }
 
+/* Gives the width the shown columns leave to the growable ones, each up to the widest value
+ * among the rows on screen (and its name). */
+static void grow_columns(struct table *t, const int *shown, int ncols, int spare, int rows)
+{
+    for (int rank = 1; rank <= 4 && spare > 0; rank++)
+        for (int c = 0; c < ncols && spare > 0; c++) {
+            if (!shown[c] || t->cols[c].grow != rank)
+                continue;
+            int more = widest_visible(t, c, rows) - t->widths[c];
+            if (more > spare)
+                more = spare;
+            if (more > 0) {
+                t->widths[c] += more;
+                spare -= more;
+            }
+        }
+}
+
 void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
 {
     int width = getmaxx(w);
     int shown[64];
     int ncols = t->ncols < 64 ? t->ncols : 64;
-    fit_columns(t, width, shown);
+    int want[64];
+    int page = h - 1 - (t->editing || t->filter[0]);
+    for (int c = 0; c < ncols; c++) {
+        want[c] = t->cols[c].width;
+        if (t->cols[c].grow == 1) {
+            int whole = widest_visible(t, c, page > 1 ? page : 1);
+            want[c] = whole > want[c] ? whole : want[c];
+        }
+    }
+    int need = fit_columns(t, width, want, shown);
+    for (int c = 0; c < ncols; c++) /* grow_columns gives the rank-1 column its whole width back */
+        need -= shown[c] ? want[c] - t->cols[c].width : 0;
     t->hidden = 0;
     for (int c = 0; c < ncols; c++)
         if (!shown[c])
@@ -246,6 +302,10 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
     t->page = rows;
     t->body_y = y + 1;
     clamp(t);
+    remember_cursor(t);
+    for (int c = 0; c < ncols; c++)
+        t->widths[c] = t->cols[c].width;
+    grow_columns(t, shown, ncols, width - need, rows);
 
     /* header: the sort column carries ^ (ascending) or v (descending) */
     wattrset(w, app_attr(a, UI_HEADER));
@@ -256,8 +316,8 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
             continue;
         char name[64];
         snprintf(name, sizeof name, "%s%s", t->cols[c].name, c == t->sort_col ? (t->sort_desc ? "v" : "^") : "");
-        put_cell(w, y, x, t->cols[c].width, t->cols[c].right, name, width);
-        x += t->cols[c].width + 1;
+        put_cell(w, y, x, t->widths[c], t->cols[c].right, name, width);
+        x += t->widths[c] + 1;
     }
     wattrset(w, A_NORMAL);
 
@@ -291,8 +351,8 @@ void table_draw(struct table *t, const struct app *a, WINDOW *w, int y, int h)
                 buf[0] = '\0';
             int pair = t->src.style ? t->src.style(t->src.ctx, row, c) : 0;
             wattrset(w, cursor ? base : (pair ? app_attr(a, (enum ui_pair)pair) : A_NORMAL));
-            put_cell(w, yy, x, t->cols[c].width, t->cols[c].right, buf, width);
-            x += t->cols[c].width + 1;
+            put_cell(w, yy, x, t->widths[c], t->cols[c].right, buf, width);
+            x += t->widths[c] + 1;
         }
         wattrset(w, A_NORMAL);
     }
@@ -404,6 +464,7 @@ int table_key(struct table *t, int ch, int allow_space_mark)
     if (t->top > t->nview - 1)
         t->top = t->nview - 1;
     clamp(t);
+    remember_cursor(t);
     return 1;
 }
 

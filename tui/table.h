@@ -21,6 +21,8 @@ struct table_column {
     int right;       /* right-aligned (numbers) */
     int priority;    /* when the panel is too narrow, the lowest priority goes first; 0: always kept */
     int numeric;     /* sorted by number(), else by its text */
+    int grow;        /* > 0: takes the width the shown columns leave, up to its widest visible value
+                      * (1 first, then 2, ...), so a wide terminal shows whole values */
 };
 
 struct table_source {
@@ -51,6 +53,11 @@ struct table {
     int page;          /* rows shown at the last draw, for paging */
     int body_y;        /* window row of the first data row at the last draw (mouse) */
     unsigned long long hidden; /* bit c: column c did not fit at the last draw (s skips it) */
+    int widths[64];    /* each column's width at the last draw (grown ones wider than cols[c].width) */
+    int64_t cursor_id; /* the id of the row under the cursor when last drawn or moved: a screen
+                        * replaces its rows before table_refresh, so the view's old index would
+                        * name whatever row now sits there */
+    int cursor_known;
 };
 
 void table_init(struct table *t, const struct table_column *cols, int ncols, const struct table_source *src);

@@ -1,18 +1,22 @@
 /* tui.h - the interactive dashboard over a kbench database (`kbench tui`).
  *
  * Screens: runs (the start), results of a run, a case's detail, a plot of latency or
- * throughput against sequence length (through gnuplot), two runs compared, and help. The
- * database is only read, and re-read when another process commits to it (live runs).
+ * throughput against the swept axis (through gnuplot), two runs compared, and help. The
+ * dashboard reads the database, and re-reads it when another process commits to it (live runs);
+ * what it measures itself (re-measure, repeat, resume: measure.h) a child process writes.
  */
 #ifndef KB_TUI_H
 #define KB_TUI_H
 
 #include <stddef.h>
 
+#include "tui/measure.h"
+
 struct tui_options {
     const char *db_path;
     int poll_ms;        /* how often to look for changes to the database (> 0) */
     const char *export_dir; /* where `e` writes files ("." when NULL) */
+    measure_resume_fn resume; /* resumes a stored run (kbench's CLI gives it); NULL: no resume */
 };
 
 /* Opens the database for reading and runs the dashboard on the terminal until the user
