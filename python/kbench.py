@@ -59,10 +59,12 @@ class DeviceArray:
     """A kbench device buffer, for any library that reads __cuda_array_interface__ (v3)."""
 
     def __init__(self, ptr, shape, typestr, readonly, stream):
+        self.readonly = readonly
         self.__cuda_array_interface__ = {
             "shape": tuple(shape),
             "typestr": typestr,
-            "data": (ptr, readonly),
+            # PyTorch refuses a read-only flag here; an input is still never to be written
+            "data": (ptr, False),
             "version": 3,
             "strides": None,
             "stream": stream if stream else None,
