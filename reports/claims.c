@@ -13,6 +13,7 @@
 
 #include "harness/kvfile.h"
 #include "harness/plan.h"
+#include "harness/plugin.h"
 #include "kernels/kernel.h"
 #include "reports/scaling.h"
 
@@ -75,7 +76,7 @@ static int set_meta(struct claim *c, const char *key, const char *value, char *e
         { "id", c->id, sizeof c->id },           { "paper", c->paper, sizeof c->paper },
         { "quote", c->quote, sizeof c->quote },  { "hardware", c->hardware, sizeof c->hardware },
         { "note", c->note, sizeof c->note },     { "candidate", c->candidate, sizeof c->candidate },
-        { "baseline", c->baseline, sizeof c->baseline },
+        { "baseline", c->baseline, sizeof c->baseline }, { "plugins", c->plugins, sizeof c->plugins },
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         if (strcmp(key, texts[i].key) != 0)
@@ -121,7 +122,7 @@ static int set_meta(struct claim *c, const char *key, const char *value, char *e
         return 0;
     }
     snprintf(err, errlen, "unknown key '%s' (expected id, paper, quote, hardware, note, metric, candidate, "
-             "baseline, paper_value, tolerance, min_cosine, memory_ratio, at_size, max_time, or a "
+             "baseline, plugins, paper_value, tolerance, min_cosine, memory_ratio, at_size, max_time, or a "
              "[run], [candidate] or [baseline] section of axes)", key);
     return -2;
 }
@@ -199,6 +200,16 @@ int claim_load(const char *path, struct claim *out, char *err, size_t errlen)
     }
     if (isnan(c.tolerance)) /* defaults: 10% on ratios and spreads, 0.1 on exponents, none on cosines */
         c.tolerance = c.metric == CLAIM_ACCURACY ? 0.0 : 0.10;
+    /* A peer named as a side comes from a plugin: loaded now, so the sweep below finds its
+     * kernels; one that cannot load here (no Python, no GPU packages) leaves them missing, and
+     * the claim says it cannot be judged here rather than failing to load. */
+    if (*c.plugins) {
+        char list[sizeof c.plugins];
+        snprintf(list, sizeof list, "%s", c.plugins);
+        for (char *save = NULL, *p = strtok_r(list, ", ", &save); p && !*c.plugin_error; p = strtok_r(NULL, ", ", &save))
+            if (plugin_load(p, c.plugin_error, sizeof c.plugin_error) != 0 && !*c.plugin_error)
+                snprintf(c.plugin_error, sizeof c.plugin_error, "%s could not be loaded", p);
+    }
     /* The sweep names only the alternatives this build has ("attention.linear@cuda*" means
      * nothing without CUDA, and `kbench run` refuses a pattern that matches no kernel). */
     char cand_k[96], base_k[96];
@@ -330,6 +341,8 @@ void claim_missing_kernels(const struct claim *c, char *buf, size_t len)
                 used += (size_t)w;
         }
     }
+    if (used && *c->plugin_error)
+        snprintf(buf + used, len > used ? len - used : 0, " (%s)", c->plugin_error);
 }
 
 void claim_missing_on_devices(const struct claim *c, const char *devices, char *buf, size_t len)

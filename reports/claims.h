@@ -50,6 +50,9 @@ struct claim {
     long at_size;        /* 0: the largest size both kernels ran */
     double max_time;     /* NaN: kbench run's default */
     char candidate[96], baseline[96]; /* baseline "" when the metric needs none */
+    char plugins[256];   /* plugins whose implementations it names (a peer baseline: docs/peers.md) */
+    char plugin_error[512]; /* why one could not be loaded here ("" when all were): its kernels are
+                             * then missing, and the claim cannot be judged here */
     char suite[4096];    /* the sweep as suite text: [candidate] and [baseline] groups */
 };
 
