@@ -306,4 +306,27 @@ expect_exit 0 "calibrate the GPU" "$KBENCH" calibrate --devices cuda:0 --seconds
 expect_eq "$(q "SELECT value BETWEEN 1e11 AND 1e14 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'copy_bw';")" "1" "copy bandwidth stored, 0.1-100 TB/s"
 expect_eq "$(q "SELECT value > 1e12 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'flops_bf16';")" "1" "bf16 GEMM rate stored, over 1 TFLOP/s"
 expect_eq "$(q "SELECT (SELECT value FROM v_ceilings WHERE name = 'flops_bf16') > (SELECT value FROM v_ceilings WHERE name = 'flops_f32');")" "1" "tensor cores beat plain f32"
+# ---- Python peers on the GPU (docs/peers.md): PyTorch's SDPA through kbench's device buffers and
+# stream, verified against the float64 reference, beside kbench's own flash ----
+builddir=$(cd "$(dirname "$KBENCH")" && pwd)
+if ! grep -q 'define HAVE_PYTHON 1' "$builddir/config.h" 2>/dev/null; then
+    ok "# SKIP built without Python: the PyTorch peers are not tested"
+elif ! "$KBENCH" list --plugin torch_attention.py >/dev/null 2>&1; then
+    ok "# SKIP the shipped peers do not load here"
+else
+    DB="$TMP/peers.db"
+    "$KBENCH" run --db "$DB" --devices cuda:0 --plugin torch_attention.py \
+        --kernels 'attention.sdpa@cuda.torch-math,attention.sdpa@cuda.torch-flash,attention.flash@cuda.mma' --dtype bf16 \
+        --seq 64,200 --heads 4 --head-dim 64 --causal 0,1 --max-time 0.02 --no-metrics --quiet --no-show >"$TMP/peers.out" 2>&1
+    if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.sdpa' AND status = 'skipped' AND error LIKE '%not installed%';")" != "0" ]; then
+        ok "# SKIP PyTorch is not installed for the Python kbench embeds"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.sdpa' AND c.impl = 'cuda.torch-math' AND c.status = 'ok' AND a.passed = 1;")" "4" \
+            "PyTorch SDPA (math) verified and timed on kbench's stream, 4 cases"
+        expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.sdpa' AND status NOT IN ('ok', 'skipped');")" "0" \
+            "no SDPA case failed (a back end that cannot take a shape is skipped, saying why)"
+        expect_eq "$(q "SELECT count(DISTINCT flops) FROM cases WHERE seq_len = 200 AND causal = 1 AND status = 'ok';")" "1" \
+            "the peer and attention.flash count the same FLOPs (the operation's)"
+    fi
+fi
 finish
