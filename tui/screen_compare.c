@@ -333,9 +333,10 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
             put_count(a, w, r->summary.count[rare[i]], rare[i], ", ");
 
     /* the table, then the cursor's case, why it got its verdict and, where it changed, the
-     * counters that moved (the line `kbench compare` prints, from the same compare_counters_line);
-     * a fixed three lines, so the table does not jump as the cursor moves */
-    int detail = height >= 20 ? 4 : height >= 9 ? 3 : height >= 8 ? 2 : 0;
+     * counters that moved (the line `kbench compare` prints, from the same compare_counters_line):
+     * a fixed number of lines (the counters one to four, more on a taller terminal), so the table
+     * does not jump as the cursor moves */
+    int detail = height >= 40 ? 6 : height >= 20 ? 4 : height >= 9 ? 3 : height >= 8 ? 2 : 0;
     table_draw(&s->table, a, w, 2, height - 2 - detail);
     long cur = table_current(&s->table);
     if (detail && cur >= 0) {
