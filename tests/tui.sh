@@ -471,6 +471,45 @@ expect_eq "$(rq "SELECT count(*) FROM cases c JOIN run_tags t ON t.run_id = c.ru
 keys q q
 see "EXIT=0" measure-quit-again "quits"
 
+# ---- the counters that moved: the cursor's case's, as `kbench compare` lists them -------------
+# the test plugin's kernel does 50% more steps in the candidate (its own stat 'iterations'), as
+# counters_moved.sh plants it
+. "${top_srcdir:-.}/tests/plugin_lib.sh"
+CDB="$TMP/counters.db"
+if build_plugin "$TMP/libwork.so" "${top_srcdir:-.}/tests/fixtures/work_plugin.c"; then
+    W="run --plugin $TMP/libwork.so --kernels test.work --seq 2000 --max-time 0.3 --db $CDB --quiet --no-show"
+    # shellcheck disable=SC2086
+    "$KBENCH" $W >/dev/null 2>&1
+    # shellcheck disable=SC2086
+    KBENCH_TEST_WORK_SCALE=1.5 "$KBENCH" $W >/dev/null 2>&1
+    # the report's line up to its first counter (the largest change): the one row 80 columns keep whole
+    cli_first() { "$KBENCH" compare 1 2 --db "$1" 2>/dev/null | sed -n 's/^ *\(counters: [^,;]*\).*/\1/p' | head -1; }
+    first=$(cli_first "$CDB")
+    start 80 24 "$KBENCH tui --db '$CDB'"
+    see "2 runs" counters-runs-80x24 "counters: two runs of the test plugin"
+    keys m Down m c
+    see "counters: time " counters-80x24 "compare lists the counters that moved with the cursor's case"
+    if [ -n "$first" ]; then expect_said "$first" "80x24: the same line as kbench compare's, largest change first ($first)"
+    else bad "kbench compare listed no counters for the planted regression"; fi
+    keys q q
+    see "EXIT=0" counters-quit-80x24 "quit the counters compare at 80x24"
+    start 200 50 "$KBENCH tui --db '$CDB'"
+    see "2 runs" counters-runs-200x50 "counters: the runs at 200x50"
+    keys m Down m c
+    see "kernel iterations +50.0%" counters-200x50 "200x50: the kernel's step count moved +50%"
+    # a side without counters: the report's words, "nothing was counted in the candidate run"
+    cp "$CDB" "$TMP/none.db"
+    "$SQLITE3" "$TMP/none.db" "DELETE FROM counters WHERE case_id IN (SELECT id FROM cases WHERE run_id = 2)"
+    first=$(cli_first "$TMP/none.db")
+    start 80 24 "$KBENCH tui --db '$TMP/none.db'"
+    see "2 runs" counters-none-runs "nothing counted: the runs"
+    keys m Down m c
+    see "nothing was counted in the candidate run" counters-none-80x24 "a side without counters: nothing was counted, said so"
+    expect_said "$first" "and in kbench compare's words ($first)"
+else
+    bad "the test plugin does not compile"; sed 's/^/# /' "$TMP/cc.err" | head
+fi
+
 # ---- databases that cannot be shown ------------------------------------------------------------
 "$SQLITE3" "$TMP/foreign.db" "CREATE TABLE notes(x);"
 start 80 24 "$KBENCH tui --db '$TMP/foreign.db'"

@@ -1,7 +1,7 @@
 /* screen_compare.c - two runs case by case through the regression test of `kbench compare`
  * (harness/compare.h): per case the ratio of medians with its confidence interval, the U test's
  * p-value and the verdict, coloured; the counts and the outcome at the top; the cursor's case
- * named with the reason for its verdict at the bottom. */
+ * named with the reason for its verdict and the counters that moved at the bottom. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -228,6 +228,48 @@ static void put_part(WINDOW *w, attr_t attr, const char *text)
     wattrset(w, A_NORMAL);
 }
 
+/* Writes text from the cursor over at most lines rows (from y), the rows after the first
+ * indented: each broken after a ", " or "; " (between two counters) or else a space, the last cut
+ * with a '~' where the rest does not fit. The line lists the largest change first, so what a
+ * small terminal leaves out is the least of it. */
+static void put_wrapped(WINDOW *w, int y, int lines, const char *text)
+{
+    char cut[1024];
+    for (int i = 0; i < lines && *text; i++) {
+        if (i)
+            wmove(w, y + i, 2);
+        int room = getmaxx(w) - getcurx(w);
+        if (room <= 0)
+            return;
+        int n = (int)strlen(text);
+        if (n <= room) {
+            put_part(w, A_NORMAL, text);
+            return;
+        }
+        if (i == lines - 1) {
+            fmt_cut_words(text, room, cut, sizeof cut);
+            put_part(w, A_NORMAL, cut);
+            return;
+        }
+        int at = 0; /* the length of this row: through the last separator that fits */
+        for (int j = 1; j < room; j++)
+            if ((text[j - 1] == ',' || text[j - 1] == ';') && text[j] == ' ')
+                at = j;
+        if (at == 0)
+            for (int j = room; j > 0; j--)
+                if (text[j] == ' ') {
+                    at = j;
+                    break;
+                }
+        if (at == 0)
+            at = room; /* one word wider than the row: cut it */
+        waddnstr(w, text, at);
+        text += at;
+        while (*text == ' ')
+            text++;
+    }
+}
+
 static void put_count(struct app *a, WINDOW *w, int n, enum compare_verdict v, const char *sep)
 {
     char words[32], text[48];
@@ -290,22 +332,33 @@ static void compare_draw(struct app *a, void *st, WINDOW *w)
         if (r->summary.count[rare[i]])
             put_count(a, w, r->summary.count[rare[i]], rare[i], ", ");
 
-    /* the table, then the cursor's case and why it got its verdict */
-    int detail = height >= 8 ? 2 : 0;
+    /* the table, then the cursor's case, why it got its verdict and, where it changed, the
+     * counters that moved (the line `kbench compare` prints, from the same compare_counters_line):
+     * a fixed number of lines (the counters one to four, more on a taller terminal), so the table
+     * does not jump as the cursor moves */
+    int detail = height >= 40 ? 6 : height >= 20 ? 4 : height >= 9 ? 3 : height >= 8 ? 2 : 0;
     table_draw(&s->table, a, w, 2, height - 2 - detail);
     long cur = table_current(&s->table);
     if (detail && cur >= 0) {
         const struct compare_case *c = &r->cases[cur];
         char label[300], words[32];
+        int top = height - detail;
         compare_case_label(c, label, sizeof label);
         verdict_words(c->verdict, words, sizeof words);
         wattrset(w, app_attr(a, UI_HEADER));
-        ui_put(w, height - 2, 0, width, label);
-        wmove(w, height - 1, 0);
+        ui_put(w, top, 0, width, label);
+        wmove(w, top + 1, 0);
         int pair = verdict_pair(c->verdict);
         put_part(w, pair ? app_attr(a, (enum ui_pair)pair) : A_BOLD, words);
         snprintf(line, sizeof line, ": %s%s%s", c->reason, *c->note ? "; " : "", c->note);
         put_part(w, A_NORMAL, line);
+        if (detail > 2 && report_compare_has_counters(c)) {
+            char counters[1024];
+            compare_counters_line(c, counters, sizeof counters);
+            wmove(w, top + 2, 0);
+            put_part(w, A_BOLD, "counters: ");
+            put_wrapped(w, top + 2, detail - 2, counters);
+        }
     }
 }
 
