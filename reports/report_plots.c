@@ -506,6 +506,22 @@ static int collect_roofs(const struct roofline *roof, const struct series *v, lo
     return n;
 }
 
+/* Lays out a legend of `entries` titles in one column below the plot so that it can never
+ * overprint the x label: gnuplot anchors a below-plot key at the foot of the canvas when the bottom
+ * margin is set, so a margin of the key's rows plus the tic labels, the x label and a gap keeps the
+ * label above the key whatever the number of series. One column because that is the only count
+ * gnuplot lays out exactly: given room for more it picks its own number from its own estimate of
+ * the titles' widths, so the rows drawn would not be the rows counted here. Written as
+ * "set key ... maxcols 1" and "set bmargin B" with B = entries + 4 (tests/report.sh checks it). */
+static void key_below(FILE *gp, int entries)
+{
+    fprintf(gp, "# legend: %d rows in one column, anchored at the foot of the canvas; the bottom margin holds\n"
+                "# its rows, the tic labels, the x label and a gap, so the x label stays clear of it\n"
+                "set key below left vertical Left reverse maxcols 1 noautotitle samplen 3 font \",9\"\n"
+                "set bmargin %d\n",
+            entries, entries + 4);
+}
+
 static int roofline_plot(struct report *r, struct series *v, long nv, char *why, size_t whylen)
 {
     double lo = INFINITY, hi = 0;
@@ -530,8 +546,6 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
     if (plot_begin(r, &p, "roofline", title, "arithmetic intensity (FLOP per byte of minimal traffic, log scale)",
                    "achieved GFLOP/s (log scale)", why, whylen) != 0)
         return -1;
-    /* the legend below the plot is long: keep the x label clear of it */
-    fputs("set key below left vertical Left reverse maxcols 1 height 1\n", p.gp);
     struct roof_line roofs[8];
     int nroofs = collect_roofs(roof, v, nv, roofs, 8);
     char defs[4096] = "";
@@ -550,7 +564,7 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
     }
     fprintf(p.gp, "set logscale xy 10\nset format x \"%%g\"\nset format y \"%%g\"\nset xrange [%.6g:%.6g]\nset samples 400\n%s",
             lo / 3, hi * 3, defs);
-    int items = 0, lines = 0;
+    int items = 0, lines = 0, entries = 0; /* legend titles, for its layout */
     for (int k = 0; k < nroofs; k++) {
         const struct roof_line *f = &roofs[k];
         char text[256], q[300];
@@ -562,6 +576,7 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
             snprintf(text, sizeof text, "compute roof, %s %s, %d thread%s: %.1f GFLOP/s (bandwidth not measured)",
                      f->device, f->dtype, f->threads, f->threads == 1 ? "" : "s", f->compute * 1e-9);
         gnuplot_quote(q, sizeof q, text);
+        entries++;
         plot_item(&p, &items, "roof%d(x) with lines lw 2 dt %d lc rgb \"#444444\" title %s", k, k + 1, q);
     }
     /* Each point labelled by its swept axis's value where the label has room: a label that
@@ -597,12 +612,14 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
         char key[256];
         gnuplot_quote(key, sizeof key, s->label);
         lines++;
+        entries++;
         plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with points lt %d pt 7 ps 0.8 title %s", p.name, b, lines,
                   key);
         if (labelled)
             plot_item(&p, &items, "\"%s.dat\" index %d using 1:2:5 with labels offset 0,0.8 font \",7\" tc lt %d notitle",
                       p.name, b, lines);
     }
+    key_below(p.gp, entries);
     char caption[1024], src[512];
     roofline_describe(roof, src, sizeof src);
     snprintf(caption, sizeof caption,

@@ -159,6 +159,20 @@ grep -Eq '"quant.gemm_int8 \[cpu, i8\]  t ~ M\^' "$TMP/gemm/latency_quant.gp" &&
 grep -q 'with labels' "$TMP/gemm/accuracy.gp" && grep -q '"M=16"' "$TMP/gemm/accuracy.dat" &&
     ok "the accuracy plot labels its points by M" || bad "accuracy labels"
 grep -q 'with labels' "$TMP/gemm/roofline.gp" && ok "the roofline labels its points" || bad "roofline labels"
+grep -q '"M=16"' "$TMP/gemm/roofline.dat" && ok "the roofline labels its points by M" || bad "roofline point labels by M"
+# the roofline's legend sits below in one column with a bottom margin of at least its rows + the tic
+# labels and x label, so the x label can never overprint it (issue 18)
+for gp in "$TMP/moe/roofline.gp" "$TMP/gemm/roofline.gp"; do
+    layout=$(awk '/^set key /   { key = $0 }
+                  /^set bmargin / { bm = $3 }
+                  !/^set / && / title "/ { n++ }
+                  END { cols = (key ~ / maxcols 1 /) ? 1 : 0
+                        print (key ~ /^set key below / && cols == 1 && bm + 0 >= n + 2 && n > 0) ? "clear" : "overlap", n, bm + 0 }' "$gp")
+    case "$layout" in
+    clear*) ok "$(basename "$(dirname "$gp")")/roofline.gp: legend below in one column, bottom margin fits its rows (entries, margin: ${layout#clear })" ;;
+    *) bad "$gp: legend may overlap the x label (entries, margin: ${layout#overlap }; $(grep '^set key\|^set bmargin' "$gp" | tail -2 | tr '\n' ' '))" ;;
+    esac
+done
 grep -qF '| quant.gemm\_int8 | cpu | cpu | i8 | M=16 N=64 K=64 |' "$TMP/gemm/index.md" &&
     ok "the results table gives a GEMM case's whole shape" || bad "GEMM shape in the results table"
 for gp in "$TMP"/moe/*.gp "$TMP"/gemm/*.gp; do # every plot names what is on x, with its unit in parentheses
