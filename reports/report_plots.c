@@ -506,6 +506,45 @@ static int collect_roofs(const struct roofline *roof, const struct series *v, lo
     return n;
 }
 
+/* Lays out a legend of `entries` titles (the longest `longest` characters) below the plot so
+ * that it can never overprint the x label. gnuplot anchors a below-plot key at the foot of the
+ * canvas when the bottom margin is set, so a margin of the key's rows plus the tic labels, the x
+ * label and a gap keeps the label above the key. The rows must be known here, not left to gnuplot,
+ * which picks its own number of columns from its own estimate of the titles' widths: one column
+ * ("maxcols 1") where that is all that fits across the canvas or the rows take at most half of
+ * it, else "maxrows R" (gnuplot never draws more rows than that and spreads the rest over columns,
+ * evenly filled here, and narrowed by a fifth of the longest title since gnuplot's estimate of a
+ * title's width is about that much too wide). Written as "set key ..." and "set bmargin B" with
+ * B = rows + 4; tests/report.sh checks that B >= rows + 2. */
+static void key_below(FILE *gp, int entries, int longest, int width_px, int height_px)
+{
+    /* 17 px is above the line height and 7 px above the mean character width of the png (10 pt),
+     * svg (11 px) and pdf (9 pt) fonts; a column also holds the line sample and a gap */
+    const int lines = height_px / 17, col_px = longest * 7 + 60;
+    int fit_cols = (width_px - 80) / col_px, half_rows = lines / 2 - 4, most_rows = lines - 10;
+    fit_cols = fit_cols < 1 ? 1 : fit_cols;
+    half_rows = half_rows < 3 ? 3 : half_rows;
+    most_rows = most_rows < 3 ? 3 : most_rows;
+    int cols = (entries + half_rows - 1) / half_rows;
+    cols = cols > fit_cols ? fit_cols : cols;
+    cols = cols < 1 ? 1 : cols;
+    int rows = (entries + cols - 1) / cols;
+    if (rows > most_rows) { /* too many for the canvas: clip columns at the right, never the plot */
+        cols = (entries + most_rows - 1) / most_rows;
+        rows = (entries + cols - 1) / cols;
+    }
+    char layout[64];
+    if (cols == 1)
+        snprintf(layout, sizeof layout, "maxcols 1");
+    else
+        snprintf(layout, sizeof layout, "maxrows %d width %d", rows, -(longest / 5));
+    fprintf(gp, "# legend: %d entries, at most %d rows (%d column%s), anchored at the foot of the canvas; the\n"
+                "# bottom margin holds its rows, the tic labels, the x label and a gap, so the x label stays clear\n"
+                "set key below left vertical Left reverse %s noautotitle samplen 3 font \",9\"\n"
+                "set bmargin %d\n",
+            entries, rows, cols, cols == 1 ? "" : "s", layout, rows + 4);
+}
+
 static int roofline_plot(struct report *r, struct series *v, long nv, char *why, size_t whylen)
 {
     double lo = INFINITY, hi = 0;
@@ -530,8 +569,6 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
     if (plot_begin(r, &p, "roofline", title, "arithmetic intensity (FLOP per byte of minimal traffic, log scale)",
                    "achieved GFLOP/s (log scale)", why, whylen) != 0)
         return -1;
-    /* the legend below the plot is long: keep the x label clear of it */
-    fputs("set key below left vertical Left reverse maxcols 1 height 1\n", p.gp);
     struct roof_line roofs[8];
     int nroofs = collect_roofs(roof, v, nv, roofs, 8);
     char defs[4096] = "";
@@ -550,7 +587,7 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
     }
     fprintf(p.gp, "set logscale xy 10\nset format x \"%%g\"\nset format y \"%%g\"\nset xrange [%.6g:%.6g]\nset samples 400\n%s",
             lo / 3, hi * 3, defs);
-    int items = 0, lines = 0;
+    int items = 0, lines = 0, entries = 0, longest = 0; /* legend titles, for its layout */
     for (int k = 0; k < nroofs; k++) {
         const struct roof_line *f = &roofs[k];
         char text[256], q[300];
@@ -562,6 +599,8 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
             snprintf(text, sizeof text, "compute roof, %s %s, %d thread%s: %.1f GFLOP/s (bandwidth not measured)",
                      f->device, f->dtype, f->threads, f->threads == 1 ? "" : "s", f->compute * 1e-9);
         gnuplot_quote(q, sizeof q, text);
+        entries++;
+        longest = (int)fmax(longest, (double)strlen(text));
         plot_item(&p, &items, "roof%d(x) with lines lw 2 dt %d lc rgb \"#444444\" title %s", k, k + 1, q);
     }
     /* Each point labelled by its swept axis's value where the label has room: a label that
@@ -597,12 +636,15 @@ static int roofline_plot(struct report *r, struct series *v, long nv, char *why,
         char key[256];
         gnuplot_quote(key, sizeof key, s->label);
         lines++;
+        entries++;
+        longest = (int)fmax(longest, (double)strlen(s->label));
         plot_item(&p, &items, "\"%s.dat\" index %d using 1:2 with points lt %d pt 7 ps 0.8 title %s", p.name, b, lines,
                   key);
         if (labelled)
             plot_item(&p, &items, "\"%s.dat\" index %d using 1:2:5 with labels offset 0,0.8 font \",7\" tc lt %d notitle",
                       p.name, b, lines);
     }
+    key_below(p.gp, entries, longest, r->opt->width, r->opt->height);
     char caption[1024], src[512];
     roofline_describe(roof, src, sizeof src);
     snprintf(caption, sizeof caption,

@@ -159,6 +159,27 @@ grep -Eq '"quant.gemm_int8 \[cpu, i8\]  t ~ M\^' "$TMP/gemm/latency_quant.gp" &&
 grep -q 'with labels' "$TMP/gemm/accuracy.gp" && grep -q '"M=16"' "$TMP/gemm/accuracy.dat" &&
     ok "the accuracy plot labels its points by M" || bad "accuracy labels"
 grep -q 'with labels' "$TMP/gemm/roofline.gp" && ok "the roofline labels its points" || bad "roofline labels"
+grep -q '"M=16"' "$TMP/gemm/roofline.dat" && ok "the roofline labels its points by M" || bad "roofline point labels by M"
+# the roofline's legend sits below with a bottom margin of at least its rows + the tic labels and
+# the x label, so the x label can never overprint it (issue 18): rows are the entries in one column
+# (maxcols 1) or at most maxrows; also on a canvas too low for one column
+expect_exit 0 "report of the MoE run on a low canvas" "$KBENCH" report 1 --db "$FDB" --out "$TMP/moe-low" --size 900x260
+grep -qi "gnuplot>\|undefined\|warning" "$TMP/err" && bad "gnuplot complained: $(head -3 "$TMP/err")" || ok "gnuplot said nothing"
+grep -q '^set key below .* maxrows [0-9]' "$TMP/moe-low/roofline.gp" && ok "on a low canvas the legend is spread over columns" ||
+    bad "low canvas legend: $(grep '^set key' "$TMP/moe-low/roofline.gp" | tail -1)"
+for gp in "$TMP/moe/roofline.gp" "$TMP/gemm/roofline.gp" "$TMP/moe-low/roofline.gp"; do
+    layout=$(awk '/^set key / { key = $0 }
+                  /^set bmargin / { bm = $3 }
+                  !/^set / && / title "/ { n++ }
+                  END { rows = -1
+                        if (key ~ / maxcols 1 /) rows = n
+                        else if (match(key, / maxrows [0-9]+ /)) rows = substr(key, RSTART + 9, RLENGTH - 10) + 0
+                        print (key ~ /^set key below / && rows > 0 && n > 0 && bm + 0 >= rows + 2) ? "clear" : "overlap", n, rows, bm + 0 }' "$gp")
+    case "$layout" in
+    clear*) ok "$(basename "$(dirname "$gp")")/roofline.gp: legend below, bottom margin holds its rows, tics and x label (entries, rows, margin: ${layout#clear })" ;;
+    *) bad "$gp: legend may overlap the x label (entries, rows, margin: ${layout#overlap }; $(grep '^set key\|^set bmargin' "$gp" | tail -2 | tr '\n' ' '))" ;;
+    esac
+done
 grep -qF '| quant.gemm\_int8 | cpu | cpu | i8 | M=16 N=64 K=64 |' "$TMP/gemm/index.md" &&
     ok "the results table gives a GEMM case's whole shape" || bad "GEMM shape in the results table"
 for gp in "$TMP"/moe/*.gp "$TMP"/gemm/*.gp; do # every plot names what is on x, with its unit in parentheses

@@ -32,6 +32,10 @@ set format y "%g"
 set xrange [1.05959:1536]
 set samples 400
 roof1(x) = (x * 12.5025 < 39.7428) ? x * 12.5025 : 39.7428
+# legend: 4 entries, at most 4 rows (1 column), anchored at the foot of the canvas; the
+# bottom margin holds its rows, the tic labels, the x label and a gap, so the x label stays clear
+set key below left vertical Left reverse maxcols 1 noautotitle samplen 3 font ",9"
+set bmargin 8
 plot roof1(x) with lines lw 2 dt 1 lc rgb "#444444" title "roof, 1 thread: 39.7 GFLOP/s, 12.5 GB/s (measured)", \
      "roofline.dat" index 0 using 1:2 with points lt 1 pt 7 ps 0.8 title "attention.flash [cpu, f32] non-causal", \
      "roofline.dat" index 1 using 1:2 with points lt 2 pt 7 ps 0.8 title "attention.flash [cpu, f32] causal", \

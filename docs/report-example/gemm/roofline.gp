@@ -26,13 +26,16 @@ set linetype 8 lc rgb "#8c564b" lw 1.5
 set linetype 9 lc rgb "#7f7f7f" lw 1.5
 set linetype 10 lc rgb "#bcbd22" lw 1.5
 set linetype cycle 10
-set key below left vertical Left reverse maxcols 1 height 1
 set logscale xy 10
 set format x "%g"
 set format y "%g"
 set xrange [2.5098:1223.07]
 set samples 400
 roof0(x) = 147.2
+# legend: 5 entries, at most 5 rows (1 column), anchored at the foot of the canvas; the
+# bottom margin holds its rows, the tic labels, the x label and a gap, so the x label stays clear
+set key below left vertical Left reverse maxcols 1 noautotitle samplen 3 font ",9"
+set bmargin 9
 plot roof0(x) with lines lw 2 dt 1 lc rgb "#444444" title "compute roof, cpu f32, 1 thread: 147.2 GFLOP/s (bandwidth not measured)", \
      "roofline.dat" index 0 using 1:2 with points lt 1 pt 7 ps 0.8 title "quant.gemm_int8 [cpu, i8]", \
      "roofline.dat" index 0 using 1:2:5 with labels offset 0,0.8 font ",7" tc lt 1 notitle, \
