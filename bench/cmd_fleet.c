@@ -44,23 +44,6 @@ const struct cli_command cli_cmd_fleet = {
     .example = "kbench fleet --db fleet.db --format md",
 };
 
-struct runs { struct run_row *v; size_t n, cap; };
-
-static int collect(const struct run_row *r, void *ctx)
-{
-    struct runs *rs = ctx;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 64;
-        struct run_row *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    rs->v[rs->n++] = *r;
-    return 0;
-}
-
 static int has_tag(const char *tags, const char *tag)
 {
     size_t n = strlen(tag);
@@ -103,11 +86,11 @@ int cmd_fleet(int argc, char **argv)
     struct store *st;
     if ((rc = cli_open_store("fleet", cli_db_path(db), STORE_READ, &st)) != 0)
         return rc;
-    struct runs rs = { 0 };
-    if (store_list_runs(st, 0, collect, &rs) != 0) {
-        free(rs.v);
+    struct { struct run_row *v; size_t n; } rs;
+    if (store_all_runs(st, &rs.v, &rs.n) != 0) {
+        rc = cli_input_error("fleet", "%s", store_errmsg(st));
         store_close(st);
-        return cli_input_error("fleet", "%s", store_errmsg(st));
+        return rc;
     }
     const char *tag = baseline + 4;
     if (md)

@@ -128,23 +128,6 @@ static int add_point(const struct result_row *r, void *ctx)
     return 0;
 }
 
-struct runs { struct run_row *v; size_t n, cap; };
-
-static int collect_run(const struct run_row *r, void *ctx)
-{
-    struct runs *rs = ctx;
-    if (rs->n == rs->cap) {
-        size_t cap = rs->cap ? 2 * rs->cap : 32;
-        struct run_row *v = realloc(rs->v, cap * sizeof *v);
-        if (!v)
-            return 1;
-        rs->v = v;
-        rs->cap = cap;
-    }
-    rs->v[rs->n++] = *r;
-    return 0;
-}
-
 /* Fewer runs than this leave too few run-to-run differences to estimate the noise from (one
  * difference is the change being judged; the segmentation needs at least two more). */
 #define HISTORY_MIN_RUNS 4
@@ -320,9 +303,9 @@ int cmd_history(int argc, char **argv)
         return rc;
     struct machine_info here;
     machine_info_read(&here);
-    struct runs runs = { 0 };
+    struct { struct run_row *v; size_t n; } runs = { 0 };
     struct history h = { .f = &f };
-    if (store_list_runs(st, 0, collect_run, &runs) != 0) {
+    if (store_all_runs(st, &runs.v, &runs.n) != 0) {
         rc = cli_input_error("history", "%s", store_errmsg(st));
         goto out;
     }

@@ -1810,6 +1810,45 @@ int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *
     return ret;
 }
 
+struct run_array {
+    struct run_row *v;
+    size_t n, cap;
+    int oom;
+};
+
+static int append_run(const struct run_row *r, void *ctx)
+{
+    struct run_array *a = ctx;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        struct run_row *v = realloc(a->v, cap * sizeof *v);
+        if (!v) {
+            a->oom = 1;
+            return 1;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = *r;
+    return 0;
+}
+
+int store_all_runs(struct store *s, struct run_row **out, size_t *n)
+{
+    struct run_array a = { 0 };
+    int rc = store_list_runs(s, 0, append_run, &a);
+    if (rc == 0 && a.oom)
+        rc = fail(s, "out of memory listing the runs of %s", s->path);
+    if (rc != 0) {
+        free(a.v);
+        a.v = NULL;
+        a.n = 0;
+    }
+    *out = a.v;
+    *n = a.n;
+    return rc;
+}
+
 int store_get_run(struct store *s, int64_t run_id, struct run_row *out)
 {
     sqlite3_stmt *st;

@@ -119,6 +119,10 @@ struct run_row {
 };
 /* Calls fn for each run, newest first (limit <= 0: all); stops early when fn returns non-zero. */
 int store_list_runs(struct store *s, int limit, int (*fn)(const struct run_row *, void *), void *ctx);
+/* Every run, newest first, into a malloc'd array (*out, free() it; NULL when there are none) of
+ * *n rows. 0, or -1 with the reason in store_errmsg (out of memory included: never a silently
+ * shortened list). */
+int store_all_runs(struct store *s, struct run_row **out, size_t *n);
 int store_get_run(struct store *s, int64_t run_id, struct run_row *out);
 /* The git commit and build flags of the kbench that measured the run (schema v10); "" where not
  * recorded (older runs, or a database older than v10 opened without migrating). */
