@@ -229,30 +229,11 @@ static double value_at(const void *p, enum kb_dtype t, size_t i, const float *e4
 static int verify_rows_i8(const struct kb_operands *io, const struct kb_shape *s, uint64_t seed,
                           struct kb_accuracy *acc)
 {
-    const int8_t *y = io->tensor[KB_GEMM_Y].data;
     const float s_y = ((const float *)io->tensor[KB_GEMM_SCALES].data)[1];
-    long nr;
-    long *rows = gemm_sample_rows(s, seed, &nr);
-    double *ref = malloc((size_t)s->n * sizeof *ref);
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        return KB_ERROR;
-    }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long r = 0; r < nr; r++) {
-        const int i = (int)rows[r];
-        gemm_ref_row(io->tensor[KB_GEMM_A_F32].data, io->tensor[KB_GEMM_W_F32].data, s->n, s->k, i, ref);
-        for (int j = 0; j < s->n; j++)
-            verify_add(&va, (double)y[(size_t)i * s->n + j] * s_y, ref[j]);
-    }
-    verify_finish(&va, s->input == KB_INPUT_OUTLIER ? QUANT_GEMM_INT8_TOL_OUTLIER : QUANT_GEMM_INT8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = s->m;
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return gemm_verify_sampled_rows(s, seed, io->tensor[KB_GEMM_Y].data, KB_DTYPE_I8, s_y,
+                                    io->tensor[KB_GEMM_A_F32].data, io->tensor[KB_GEMM_W_F32].data,
+                                    s->input == KB_INPUT_OUTLIER ? QUANT_GEMM_INT8_TOL_OUTLIER : QUANT_GEMM_INT8_TOL,
+                                    acc);
 }
 
 /* float dtypes and e4m3: sampled elements against float64 dot products over A and W's values

@@ -121,3 +121,35 @@ float gemm_bf16_value(uint16_t h)
 {
     return float_of((uint32_t)h << 16);
 }
+
+int gemm_verify_sampled_rows(const struct kb_shape *s, uint64_t seed, const void *y, enum kb_dtype y_type,
+                             double y_scale, const float *a_f32, const float *w_f32, double tol,
+                             struct kb_accuracy *acc)
+{
+    long nr;
+    long *rows = gemm_sample_rows(s, seed, &nr);
+    double *ref = malloc((size_t)s->n * sizeof *ref);
+    if (!rows || !ref) {
+        free(rows);
+        free(ref);
+        return KB_ERROR;
+    }
+    struct verify_acc va;
+    verify_begin(&va);
+    for (long r = 0; r < nr; r++) {
+        const int i = (int)rows[r];
+        gemm_ref_row(a_f32, w_f32, s->n, s->k, i, ref);
+        for (int j = 0; j < s->n; j++) {
+            size_t at = (size_t)i * s->n + j;
+            double got = y_type == KB_DTYPE_I8 ? (double)((const int8_t *)y)[at] * y_scale
+                                               : (double)((const float *)y)[at];
+            verify_add(&va, got, ref[j]);
+        }
+    }
+    verify_finish(&va, tol, acc);
+    acc->rows_checked = nr;
+    acc->rows_total = s->m;
+    free(rows);
+    free(ref);
+    return KB_OK;
+}

@@ -23,6 +23,12 @@ int gemm_check_shape(const char *what, const struct kb_shape *s, int int32_acc, 
 /* The rows verify compares (ascending), GEMM_VERIFY_ROWS at most; *n their count. NULL when
  * out of memory. free() it. */
 long *gemm_sample_rows(const struct kb_shape *s, uint64_t seed, long *n);
+/* The row-sampled verdict of the i8 and W4A8 operations: the output y [m,n] (int8 codes times
+ * y_scale, or float32 with y_scale 1) on the gemm_sample_rows rows against float64 rows of
+ * a_f32·w_f32ᵀ, within tol, into acc. KB_OK, or KB_ERROR when out of memory. */
+int gemm_verify_sampled_rows(const struct kb_shape *s, uint64_t seed, const void *y, enum kb_dtype y_type,
+                             double y_scale, const float *a_f32, const float *w_f32, double tol,
+                             struct kb_accuracy *acc);
 /* Largest |x[i]|, i < n. */
 float gemm_absmax(const float *x, size_t n);
 

@@ -95,29 +95,10 @@ static int w4a8_verify(const struct kb_operands *io, const struct kb_shape *s, e
 {
     (void)t, (void)threads;
     memset(acc, 0, sizeof *acc);
-    const float *y = io->tensor[KB_W4A8_Y].data;
-    long nr;
-    long *rows = gemm_sample_rows(s, seed, &nr);
-    double *ref = malloc((size_t)s->n * sizeof *ref);
-    if (!rows || !ref) {
-        free(rows);
-        free(ref);
-        return KB_ERROR;
-    }
-    struct verify_acc va;
-    verify_begin(&va);
-    for (long r = 0; r < nr; r++) {
-        const int i = (int)rows[r];
-        gemm_ref_row(io->tensor[KB_W4A8_A_F32].data, io->tensor[KB_W4A8_W_F32].data, s->n, s->k, i, ref);
-        for (int j = 0; j < s->n; j++)
-            verify_add(&va, y[(size_t)i * s->n + j], ref[j]);
-    }
-    verify_finish(&va, s->input == KB_INPUT_OUTLIER ? QUANT_GEMM_W4A8_TOL_OUTLIER : QUANT_GEMM_W4A8_TOL, acc);
-    acc->rows_checked = nr;
-    acc->rows_total = s->m;
-    free(rows);
-    free(ref);
-    return KB_OK;
+    return gemm_verify_sampled_rows(s, seed, io->tensor[KB_W4A8_Y].data, KB_DTYPE_F32, 1.0,
+                                    io->tensor[KB_W4A8_A_F32].data, io->tensor[KB_W4A8_W_F32].data,
+                                    s->input == KB_INPUT_OUTLIER ? QUANT_GEMM_W4A8_TOL_OUTLIER : QUANT_GEMM_W4A8_TOL,
+                                    acc);
 }
 
 const struct kb_operation kb_op_quant_gemm_w4a8 = {
