@@ -174,13 +174,12 @@ static int open_and_register(const char *path, struct kbench_registrar *r, char 
     return 0;
 }
 
-/* Loads the plugin in a child first: a crash there (constructor, entry points) is reported with
- * its signal instead of ending kbench. 0 when the child loaded it cleanly. */
-static int probe(const char *path, char *err, size_t errlen)
+int plugin_probe_child(int (*child)(int fd, void *ctx), void *ctx, char **text, int *status, char *err,
+                       size_t errlen)
 {
     int fds[2];
     if (pipe(fds) != 0) {
-        snprintf(err, errlen, "cannot probe plugin %s: pipe: %s", path, strerror(errno));
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
     fflush(NULL);
@@ -188,36 +187,71 @@ static int probe(const char *path, char *err, size_t errlen)
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
-        snprintf(err, errlen, "cannot probe plugin %s: fork: %s", path, strerror(errno));
+        snprintf(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) {
         close(fds[0]);
-        static struct kbench_registrar r;
-        char msg[1024] = "";
-        int rc = open_and_register(path, &r, msg, sizeof msg);
-        if (rc != 0) {
-            size_t len = strlen(msg);
-            if (write(fds[1], msg, len) != (ssize_t)len)
-                rc = -1;
-        }
-        _exit(rc == 0 ? 0 : 2);
+        _exit(child(fds[1], ctx) == 0 ? 0 : 2);
     }
     close(fds[1]);
-    char msg[1024];
-    size_t got = 0;
+    size_t cap = 4096, got = 0;
+    char *buf = malloc(cap);
     ssize_t n;
-    while (got < sizeof msg - 1 && ((n = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+    while (buf && ((n = read(fds[0], buf + got, cap - 1 - got)) > 0 || (n < 0 && errno == EINTR))) {
         if (n > 0)
             got += (size_t)n;
-    msg[got] = '\0';
+        if (got == cap - 1) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
     close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
+    while (waitpid(pid, status, 0) < 0)
         if (errno != EINTR) {
-            snprintf(err, errlen, "cannot probe plugin %s: waitpid: %s", path, strerror(errno));
+            free(buf);
+            snprintf(err, errlen, "waitpid: %s", strerror(errno));
             return -1;
         }
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    return 0;
+}
+
+/* The probe child of a shared object: loads and registers, writing why it refused to fd. */
+static int load_in_child(int fd, void *ctx)
+{
+    static struct kbench_registrar r;
+    char msg[1024] = "";
+    int rc = open_and_register(ctx, &r, msg, sizeof msg);
+    if (rc != 0) {
+        size_t len = strlen(msg);
+        if (write(fd, msg, len) != (ssize_t)len)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* Loads the plugin in a child first: a crash there (constructor, entry points) is reported with
+ * its signal instead of ending kbench. 0 when the child loaded it cleanly. */
+static int probe(const char *path, char *err, size_t errlen)
+{
+    char *msg = NULL, why[256];
+    int status;
+    if (plugin_probe_child(load_in_child, (void *)path, &msg, &status, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot probe plugin %s: %s", path, why);
+        return -1;
+    }
     /* exit 0: loaded; 2: refused with a message; anything else is a crash, also when a sanitizer
      * runtime caught the signal and turned it into an exit status */
     if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 2)) {
@@ -228,12 +262,15 @@ static int probe(const char *path, char *err, size_t errlen)
             snprintf(how, sizeof how, "its loading process exited %d", WEXITSTATUS(status));
         snprintf(err, errlen, "plugin %s crashed while loading (%s): in a constructor or in "
                  "kbench_plugin_register; it was not loaded", path, how);
+        free(msg);
         return -1;
     }
     if (WEXITSTATUS(status) != 0) {
         snprintf(err, errlen, "%s", *msg ? msg : "plugin refused without a message");
+        free(msg);
         return -1;
     }
+    free(msg);
     return 0;
 }
 

@@ -25,6 +25,13 @@ int plugin_load(const char *path, char *err, size_t errlen);
  * an unset variable are nothing), in name order within a folder. 0, or -1 as plugin_load. */
 int plugin_load_path_env(char *err, size_t errlen);
 
+/* Runs child(fd, ctx) in a forked process, which exits 0 when it returns 0 and 2 otherwise,
+ * and collects what it writes to fd into *text (malloc'd, NUL-terminated; free() it) and its
+ * wait status into *status: the probes of python_plugin.c and of shared objects, so a crash
+ * while loading costs that process. 0, or -1 with the reason in err (pipe, fork, memory). */
+int plugin_probe_child(int (*child)(int fd, void *ctx), void *ctx, char **text, int *status, char *err,
+                       size_t errlen);
+
 /* The plugins loaded so far, in load order. */
 size_t plugin_count(void);
 const struct plugin_info *plugin_get(size_t i);

@@ -83,57 +83,25 @@ static int py_setup(struct kb_case *c, char *err, size_t errlen)
     return python_embed_setup(c, p->spec, p->name, p->impl, err, errlen);
 }
 
+/* The probe child: imports spec and writes its lines to fd; the file's own output must not mix
+ * with kbench's. */
+static int list_in_child(int fd, void *ctx)
+{
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0)
+        dup2(null, 1);
+    return python_embed_list(ctx, fd);
+}
+
 /* Runs the probe: the child imports spec and writes its lines into *text (malloc'd). */
 static int probe(const char *spec, char **text, char *err, size_t errlen)
 {
-    int fds[2];
-    if (pipe(fds) != 0) {
-        snprintf(err, errlen, "cannot load %s: pipe: %s", spec, strerror(errno));
+    char *buf = NULL, why[256];
+    int status;
+    if (plugin_probe_child(list_in_child, (void *)spec, &buf, &status, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot load %s: %s", spec, why);
         return -1;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        snprintf(err, errlen, "cannot load %s: fork: %s", spec, strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        /* the file's own output must not mix with kbench's */
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-            dup2(null, 1);
-        _exit(python_embed_list(spec, fds[1]) == 0 ? 0 : 2);
-    }
-    close(fds[1]);
-    size_t cap = 4096, got = 0;
-    char *buf = malloc(cap);
-    ssize_t n;
-    while (buf && ((n = read(fds[0], buf + got, cap - 1 - got)) > 0 || (n < 0 && errno == EINTR))) {
-        if (n > 0)
-            got += (size_t)n;
-        if (got == cap - 1) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!buf) {
-        snprintf(err, errlen, "cannot load %s: out of memory", spec);
-        return -1;
-    }
-    buf[got] = '\0';
     if (WIFSIGNALED(status)) {
         snprintf(err, errlen, "%s crashed while being imported (signal %d, %s); it was not loaded", spec,
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
