@@ -28,6 +28,10 @@ static int ensure_python(char *err, size_t errlen)
 {
     if (kbench_module)
         return 0;
+    /* Triton (fla's kernels) autotunes each kernel in every new process, tens of seconds, and
+     * every case is a new process: keep the winners on disk (Triton's own cache directory) so
+     * only a suite's first case of each kernel pays. The user's setting wins. */
+    setenv("TRITON_CACHE_AUTOTUNING", "1", 0);
     if (!Py_IsInitialized())
         Py_InitializeEx(0); /* 0: kbench keeps its own signal handlers */
     PyObject *m = PyImport_AddModule("kbench");

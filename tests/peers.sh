@@ -46,6 +46,12 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE impl = 'cpu.missing' AND status
 expect_eq "$(q "SELECT count(*) FROM cases WHERE impl = 'cpu.writes_input' AND status <> 'ok' AND error LIKE '%read-only%';")" "4" \
     "inputs are read-only: writing one is an error"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND status = 'ok';")" "4" "the C kernel beside them is unaffected"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE impl = 'cpu.env' AND status = 'skipped' AND error LIKE 'TRITON_CACHE_AUTOTUNING=1 (%';")" "4" \
+    "Triton's autotuning results are kept on disk by default (each case is a new process)"
+TRITON_CACHE_AUTOTUNING=0 "$KBENCH" run --db "$TMP/env.db" --plugin "$P/numpy_attention.py" --kernels 'attention.numpy@cpu.env' \
+    --seq 8 --heads 1 --head-dim 8 --quiet --no-show >/dev/null 2>&1
+expect_eq "$(sqlite3 "$TMP/env.db" "SELECT count(*) FROM cases WHERE impl = 'cpu.env' AND error LIKE 'TRITON_CACHE_AUTOTUNING=0 (%';")" "1" \
+    "the user's own TRITON_CACHE_AUTOTUNING wins"
 sha=$(sha256sum "$P/numpy_attention.py" | cut -c1-64)
 expect_eq "$(q "SELECT count(*) FROM run_plugins WHERE path LIKE '%/numpy_attention.py' AND sha256 = '$sha';")" "1" \
     "the run stores the Python file's path and sha256"
