@@ -56,16 +56,18 @@ __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, i
     }
 }
 
-/* out[p][e] = Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk, in float32 (a [D][D] state):
- * M = N = D, K = C. Four warps; warp w owns state rows [16·MT·w, +16·MT) with MT = D / 64. The
- * A operand is Kᵀ, read transposed from the [C][D] tile; so is V, the col-major B operand. */
+/* acc = Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk, in float32 registers (a [D][D]
+ * state): M = N = D, K = C. Four warps; warp w owns state rows [16·MT·w, +16·MT) with
+ * MT = D / 64, row p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1) in the C/D fragment
+ * layout. The A operand is Kᵀ, read transposed from the [C][D] tile; so is V, the col-major B
+ * operand. */
 template <int D, int C, bool BF16>
-__device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const uint16_t *sV, float *out)
+__device__ __forceinline__ void chunk_state_accumulate(const uint16_t *sK, const uint16_t *sV,
+                                                       float (&acc)[D / 64][D / 8][4])
 {
     constexpr int MT = D / 64;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int p0 = warp * 16 * MT;
-    float acc[MT][D / 8][4];
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll
@@ -93,6 +95,17 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
             }
         }
     }
+}
+
+/* out[p][e] = Σ_j sK[j][p] · sV[j][e] (chunk_state_accumulate), stored in float32. */
+template <int D, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const uint16_t *sV, float *out)
+{
+    constexpr int MT = D / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int p0 = warp * 16 * MT;
+    float acc[MT][D / 8][4];
+    chunk_state_accumulate<D, C, BF16>(sK, sV, acc);
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll
@@ -100,6 +113,25 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
             int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
             *reinterpret_cast<float2 *>(out + (size_t)p * D + col) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
             *reinterpret_cast<float2 *>(out + (size_t)(p + 8) * D + col) = make_float2(acc[mt][nt][2], acc[mt][nt][3]);
+        }
+}
+
+/* The same product rounded to 16 bits (half the bytes of the float32 store), row-major [D][D]. */
+template <int D, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_product16(const uint16_t *sK, const uint16_t *sV, uint16_t *out)
+{
+    constexpr int MT = D / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int p0 = warp * 16 * MT;
+    float acc[MT][D / 8][4];
+    chunk_state_accumulate<D, C, BF16>(sK, sV, acc);
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < D / 8; nt++) {
+            int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
+            *reinterpret_cast<uint32_t *>(out + (size_t)p * D + col) = pack2<BF16>(acc[mt][nt][0], acc[mt][nt][1]);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * D + col) = pack2<BF16>(acc[mt][nt][2], acc[mt][nt][3]);
         }
 }
 
