@@ -116,9 +116,11 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
         }
 }
 
-/* The same product rounded to 16 bits (half the bytes of the float32 store), row-major [D][D]. */
+/* The same product times `scale` rounded to 16 bits (half the bytes of the float32 store),
+ * row-major [D][D]; a power-of-two scale keeps a long chunk's sums inside f16's range exactly. */
 template <int D, int C, bool BF16>
-__device__ __forceinline__ void chunk_state_product16(const uint16_t *sK, const uint16_t *sV, uint16_t *out)
+__device__ __forceinline__ void chunk_state_product16(const uint16_t *sK, const uint16_t *sV, float scale,
+                                                      uint16_t *out)
 {
     constexpr int MT = D / 64;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
@@ -130,8 +132,10 @@ __device__ __forceinline__ void chunk_state_product16(const uint16_t *sK, const 
 #pragma unroll
         for (int nt = 0; nt < D / 8; nt++) {
             int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
-            *reinterpret_cast<uint32_t *>(out + (size_t)p * D + col) = pack2<BF16>(acc[mt][nt][0], acc[mt][nt][1]);
-            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * D + col) = pack2<BF16>(acc[mt][nt][2], acc[mt][nt][3]);
+            *reinterpret_cast<uint32_t *>(out + (size_t)p * D + col) =
+                pack2<BF16>(acc[mt][nt][0] * scale, acc[mt][nt][1] * scale);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * D + col) =
+                pack2<BF16>(acc[mt][nt][2] * scale, acc[mt][nt][3] * scale);
         }
 }
 

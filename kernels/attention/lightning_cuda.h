@@ -6,7 +6,7 @@
  * head is its own block (batch 1 × 16 heads × N/C chunks fills the GPU) and the only serial walk
  * over the sequence is a cheap element-wise scan:
  *   1 local   per chunk c: L_c = Σ_j λ^(C−1−j) k_jᵀ v_j (d×d, tensor cores, float32
- *             accumulation), stored in 16 bits                          -> local [B·H·nc][d·d]
+ *             accumulation), stored in 16 bits times 1/C                -> local [B·H·nc][d·d]
  *   2 scan    per pair of state elements: P_0 = 0, P_{c+1} = λ^C P_c + L_c in float32, P_c
  *             stored in 16 bits times σ_c = 2^-⌊log2(cC+1)/2⌋              -> prefix [B·H·nc][d·d]
  *   3 output  per chunk: O = scale · (λ^(i+1) Q·P_c + ((Q Kᵀ) ⊙ D) V), D_ij = λ^(i−j) for

@@ -7,7 +7,8 @@
  * an operand stored with its k index along rows (V for P·V, the state S for Q·S, K for Kᵀ·V)
  * is read with ldmatrix .trans, one stored with k along columns (Q, K in Q·Kᵀ) without.
  *
- * 16-bit range: the prefix state is stored times σ_c = 2^-⌊log2(cC+1)/2⌋ (power of two, exact;
+ * 16-bit range: a chunk's local state is stored times 1/C (a sum of C products kept near one
+ * product's size; undone in the scan's float32 sum) and the prefix state times σ_c = 2^-⌊log2(cC+1)/2⌋ (power of two, exact;
  * undone in the float32 accumulator) so f16 keeps room at long N; the in-chunk weights are
  * scaled per row by τ = 1/max|w| before they are rounded (undone at the store), as
  * attention.linear@cuda.mma does. */
@@ -71,7 +72,7 @@ __device__ __forceinline__ void load_decayed(uint16_t *tile, const uint16_t *src
 /* ---- pass 1: each chunk's own state --------------------------------------------------------- */
 
 /* Block (chunk c, head h, batch b), 4 warps: L_c = K̃ᵀ V with k̃_j = λ^(C−1−j) k_j, j the chunk's
- * tokens (rows past N are zero), stored in 16 bits at local[(b·H + h)·nc + c]. */
+ * tokens (rows past N are zero), stored in 16 bits times 1/C at local[(b·H + h)·nc + c]. */
 template <int D, int C, bool BF16>
 __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
                                                         uint16_t *__restrict__ local, int n, int heads, int kv_heads,
@@ -93,13 +94,14 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
     __syncthreads();
 
     const size_t slot = ((size_t)b * heads + h) * nc + c;
-    chunk_state_product16<D, C, BF16>(sK, sV, local + slot * D * D);
+    chunk_state_product16<D, C, BF16>(sK, sV, 1.f / C, local + slot * D * D);
 }
 
 /* ---- pass 2: the scan over chunks, one thread per pair of state elements -------------------- */
 
 /* Grid (D·D/2/256, H, B): thread e2 owns elements 2·e2, 2·e2 + 1 of every chunk state of head
- * (b, h): P_0 = 0, P_{c+1} = λ^C P_c + L_c in float32; prefix[c] = σ_c P_c in 16 bits. */
+ * (b, h): P_0 = 0, P_{c+1} = λ^C P_c + L_c in float32 (L_c read as C times its stored value);
+ * prefix[c] = σ_c P_c in 16 bits. */
 template <int D, int C, bool BF16>
 __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict__ local, uint16_t *__restrict__ prefix,
                                                        int nc, int heads)
@@ -128,8 +130,8 @@ __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict
                 const float sigma = state_scale((c + u) * C);
                 dst[(size_t)(c + u) * PAIRS] = pack2<BF16>(run0 * sigma, run1 * sigma);
                 const float2 x = unpack2<BF16>(l[u]);
-                run0 = lc * run0 + x.x;
-                run1 = lc * run1 + x.y;
+                run0 = lc * run0 + (float)C * x.x;
+                run1 = lc * run1 + (float)C * x.y;
             }
         }
     }
