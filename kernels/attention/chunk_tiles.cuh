@@ -60,9 +60,14 @@ __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, i
  * state): M = N = D, K = C. Four warps (threads 0..127); warp w owns state rows
  * [16·MT·w, +16·MT) with MT = D / 64: row p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1)
  * in the C/D fragment layout. The A operand is Kᵀ, read transposed from the [C][D] tile; so is
- * V, the col-major B operand. */
-template <int D, int C, bool BF16>
-__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4])
+ * V, the col-major B operand.
+ * DECAYED: key j is weighted by 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of
+ * base + C tokens) in the A fragments, rounded to 16 bits as a weighted tile would be: with
+ * lane = 4g + t4, registers a[0], a[1] hold tokens 16kc + 2t4, +1 (channels g, g + 8) and a[2],
+ * a[3] tokens 16kc + 8 + 2t4, +1 (the .trans load of matrices 0..3 below). */
+template <int D, int C, bool BF16, bool DECAYED = false>
+__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4],
+                                                float log2_w = 0.f, int base = 0)
 {
     constexpr int MT = D / 64;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -75,6 +80,20 @@ __device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16
             /* matrix i = lane/8: rows (tokens) kc·16 + 8·(i/2) + lane%8, columns p0 + 16·mt + 8·(i%2) */
             int j = kc * 16 + 8 * (lane / 16) + lane % 8;
             ldsm_x4_trans(a[mt], smem_u32(sK + swz<D>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
+        }
+        if (DECAYED) {
+            const int j0 = kc * 16 + 2 * (lane % 4); /* the tokens of a[0], a[1]; +8 for a[2], a[3] */
+            const float w0 = exp2f(log2_w * (float)(base + C - 1 - j0));
+            const float w1 = exp2f(log2_w * (float)(base + C - 2 - j0));
+            const float w8 = exp2f(log2_w * (float)(base + C - 9 - j0));
+            const float w9 = exp2f(log2_w * (float)(base + C - 10 - j0));
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    const float2 x = unpack2<BF16>(a[mt][r]);
+                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w0, x.y * w1) : pack2<BF16>(x.x * w8, x.y * w9);
+                }
         }
 #pragma unroll
         for (int dp = 0; dp < D / 16; dp++) {

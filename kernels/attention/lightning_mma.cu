@@ -47,38 +47,13 @@ __device__ __forceinline__ float state_scale(int t)
     return ldexpf(1.f, -e);
 }
 
-/* Rows [row0, row0 + ROWS) of a [n, D] matrix into a swizzled tile, row r multiplied by
- * 2^(log2_w·(base + ROWS−1−r)) = λ^(base + C−1−r) (the decay of key r to the group's last
- * position, base = the tokens of the group after this chunk); rows past n are zero. */
-template <int D, int ROWS, int THREADS, bool BF16>
-__device__ __forceinline__ void load_decayed(uint16_t *tile, const uint16_t *src, int row0, int n, float log2_w,
-                                             int base)
-{
-    constexpr int CH = D / 8;
-    for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
-        int r = c / CH, ch = c % CH, gr = row0 + r;
-        uint4 out = make_uint4(0, 0, 0, 0);
-        if (gr < n) {
-            uint4 in = *reinterpret_cast<const uint4 *>(src + (size_t)gr * D + ch * 8);
-            float w = exp2f(log2_w * (float)(base + ROWS - 1 - r));
-            uint32_t iw[4] = { in.x, in.y, in.z, in.w }, ow[4];
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                float2 x = unpack2<BF16>(iw[i]);
-                ow[i] = pack2<BF16>(x.x * w, x.y * w);
-            }
-            out = make_uint4(ow[0], ow[1], ow[2], ow[3]);
-        }
-        *reinterpret_cast<uint4 *>(tile + swz<D>(r, ch)) = out;
-    }
-}
-
 /* ---- pass 1: each group's own state --------------------------------------------------------- */
 
 /* Block (group q, head h, batch b), 4 warps: L_q = K̃ᵀ V over the group's G·C tokens with
  * k̃_j = λ^(G·C−1−j) k_j (j the token's index in the group; tokens past N are zero), one chunk
- * of C at a time into the same float32 accumulator; stored in 16 bits times 1/C at
- * local[(b·H + h)·ng + q]. */
+ * of C at a time into the same float32 accumulator, the decay applied to the A fragments;
+ * stored in 16 bits times 1/C at local[(b·H + h)·ng + q]. Two stages of K, V tiles: the next
+ * chunk's loads are in flight while the tensor cores work on this one. */
 template <int D, int C, bool BF16>
 __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
                                                         uint16_t *__restrict__ local, int n, int heads, int kv_heads,
@@ -87,25 +62,36 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
     constexpr int THREADS = 128;
     kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
     extern __shared__ __align__(128) unsigned char smem[];
-    uint16_t *sK = reinterpret_cast<uint16_t *>(smem);
-    uint16_t *sV = sK + C * D;
+    /* stage s (0, 1): its K tile at tiles + 2·s·C·D, its V tile C·D after it, [C][D] each */
+    uint16_t *tiles = reinterpret_cast<uint16_t *>(smem);
     const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
     const float l2 = (float)log2_lambda(h, heads);
+    const int first = q * group * C; /* the group's first token (< n) */
+    /* chunks of the group that hold tokens: 1..group */
+    const int chunks = min(group, (n - first + C - 1) / C);
 
     float acc[D / 64][D / 8][4];
     chunk_state_zero<D>(acc);
-    for (int u = 0; u < group; u++) {
-        const int t0 = (q * group + u) * C;
-        if (t0 >= n) /* the same for every thread: the group's tail past N */
-            break;
-        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
-        cp_commit();
-        load_decayed<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, l2, (group - 1 - u) * C);
-        cp_wait<0>();
+    load_tile<D, C, THREADS>(tiles, K + kvoff, first, n);
+    load_tile<D, C, THREADS>(tiles + C * D, V + kvoff, first, n);
+    cp_commit();
+    for (int u = 0; u < chunks; u++) {
+        uint16_t *sK = tiles + (size_t)(u & 1) * 2 * C * D, *sV = sK + C * D;
+        if (u + 1 < chunks) {
+            const int next = first + (u + 1) * C;
+            uint16_t *nK = tiles + (size_t)((u + 1) & 1) * 2 * C * D;
+            load_tile<D, C, THREADS>(nK, K + kvoff, next, n);
+            load_tile<D, C, THREADS>(nK + C * D, V + kvoff, next, n);
+            cp_commit();
+            cp_wait<1>(); /* chunk u's group is complete, chunk u + 1's may still be in flight */
+        } else {
+            cp_wait<0>();
+        }
         __syncthreads();
-        chunk_state_mma<D, C, BF16>(sK, sV, acc);
-        __syncthreads(); /* every warp done with the tiles before the next chunk's loads */
+        /* k_j weighted by λ^((group−1−u)·C + C−1−j): its decay to the group's last token */
+        chunk_state_mma<D, C, BF16, true>(sK, sV, acc, l2, (group - 1 - u) * C);
+        __syncthreads(); /* every warp done with this stage before it is loaded again */
     }
     const size_t slot = ((size_t)b * heads + h) * ng + q;
     chunk_state_store16<D, BF16>(acc, 1.f / C, local + slot * D * D);
@@ -339,7 +325,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     uint16_t *local = (uint16_t *)scr->local, *prefix = (uint16_t *)scr->prefix;
     const dim3 groups(ng, s->heads, s->batch);
 
-    const size_t smem1 = (size_t)2 * C * D * sizeof(uint16_t);
+    const size_t smem1 = (size_t)4 * C * D * sizeof(uint16_t); /* two stages of K, V */
     static bool set1;
     cudaError_t e = allow_smem(lightning_local<D, C, BF16>, smem1, &set1);
     if (e != cudaSuccess)
