@@ -18,9 +18,11 @@
 #include "kernels/attention/attention_cuda.h"
 #endif
 #include "kernels/attention/linear.h"
+#include "kernels/attention/lightning.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
+#include "kernels/attention/lightning_cuda.h"
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
@@ -45,6 +47,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cpu,
     &kb_attention_linear_naive,
     &kb_attention_gla_cpu,
+    &kb_attention_lightning_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -79,6 +82,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
+    &kb_attention_lightning_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

@@ -108,6 +108,21 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   job gla2 gla --kv-heads 2 --seq 77,1000 --input outlier
   job gla3 "$KBENCH" run --db "$TMP/gla.db" --devices cuda:0 --kernels attention.gla@cuda.mma --dtype bf16 \
       --seq 100 --chunk 32 --quiet --no-show ) &
+# Lightning (un-normalised decayed) linear attention: chunks 64 and 128 divide none of N = 1, 300,
+# 1000, 4097; d 64, 128; GQA, batch 2; a grid of several waves; bf16 with outlier channels; a chunk
+# it is not built for
+( lt() { "$KBENCH" run --db "$TMP/lightning.db" $VFLAGS --kernels attention.lightning@cuda.mma --batch 2 \
+      --heads 4 --head-dim 64,128 --chunk 64,128 "$@"; }
+  job lightning1 lt --dtype f16,bf16 --kv-heads 1,4 --seq 1,300,1000,4097
+  job lightning2 lt --dtype bf16 --kv-heads 2 --seq 300,4097 --input outlier
+  job lightning3 "$KBENCH" run --db "$TMP/lightning.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
+      --heads 16 --seq 16385 --head-dim 128 --chunk 64,128
+  # long enough that the chunks go in groups (state per group of 8 chunks at chunk 64, 4 at 128;
+  # the last group and its last chunk partial), batch 2, GQA
+  job lightning5 "$KBENCH" run --db "$TMP/lightning.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
+      --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128
+  job lightning4 "$KBENCH" run --db "$TMP/lightning.db" --devices cuda:0 --kernels attention.lightning@cuda.mma \
+      --dtype bf16 --seq 100 --chunk 32 --quiet --no-show ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -226,6 +241,17 @@ q "SELECT dtype, head_dim, input_dist, max(rel_l2_err) FROM v_results WHERE chun
 q "SELECT dtype, seq_len, head_dim, kv_heads, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk = 64 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of gla3)" "0" "GLA refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+
+DB="$TMP/lightning.db"
+expect_eq "$(rc_of lightning1)" "0" "attention.lightning@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; chunk 64, 128; GQA; batch 2)"
+expect_eq "$(rc_of lightning2)" "0" "and bf16 with outlier channels"
+expect_eq "$(rc_of lightning3)" "0" "and over a grid of several waves (16 heads, N = 16385)"
+expect_eq "$(rc_of lightning5)" "0" "and with the chunks in groups (batch 2, 16 heads, N = 60001)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk IN (64, 128);")" "80" "80 verified Lightning cases (64 normal, 8 outlier, 8 long)"
+q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHERE chunk IN (64, 128) GROUP BY dtype, head_dim, chunk, input_dist;" | sed 's/^/# lightning worst error: /'
+q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of lightning4)" "0" "Lightning refuses a chunk it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"
 
 DB="$TMP/naive.db"
 expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -5,7 +5,10 @@
  * decode step against the causal kernel's last row; attention.gla against its recurrence;
  * planted mistakes that verify must catch; shape checks; the analytic counts' growth with N; the
  * operations' inputs (the bytes the kernels drew for themselves before, the same for every
- * implementation, rounded for 16-bit cases) and one count for every implementation. Cases are
+ * implementation, rounded for 16-bit cases) and one count for every implementation;
+ * attention.lightning (the un-normalised form): its two references against a direct O(N²) sum,
+ * @cpu against the recurrence at chunks that do not divide N on every path, its decode step,
+ * and wrong forms (the normalised one among them) that verify must fail. Cases are
  * driven through tests/kernel_case.h and harness/case.h, as the runner drives them.
  * (attention.softmax@cpu.blas: test_attention_softmax.c.) */
 #ifdef HAVE_CONFIG_H
@@ -24,6 +27,7 @@
 
 #include "harness/case.h"
 #include "kernels/attention/attention.h"
+#include "kernels/attention/lightning.h"
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
 #include "kernels/attention/linear_ops.h"
@@ -605,6 +609,257 @@ static void test_inputs_rounded_for_16_bits(void **state)
     case_teardown(&f);
 }
 
+/* ---- attention.lightning: the un-normalised (Lightning / RetNet) form ------------------------ */
+
+/* o_i = scale · Σ_{s≤i} λ^(i−s) (q_i·k_s) v_s for every row of head (b, h), summed directly in
+ * the test (no cut-off, no state): the definition both references must reproduce. lambda < 0
+ * takes the operation's λ_h; otherwise that constant (1: decay forgotten). */
+static void lightning_direct(const struct kb_shape *s, const float *q, const float *k, const float *v, int b, int h,
+                             double lambda, double *out)
+{
+    const int n = s->seq_len, d = s->head_dim, group = s->heads / s->kv_heads;
+    const float *qb = q + ((size_t)b * s->heads + h) * n * d;
+    const float *kb = k + ((size_t)b * s->kv_heads + h / group) * n * d;
+    const float *vb = v + ((size_t)b * s->kv_heads + h / group) * n * d;
+    const double lam = lambda < 0 ? 1.0 - exp2(-5.0 - 8.0 * h / s->heads) : lambda;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < d; c++) {
+            double acc = 0;
+            for (int j = 0; j <= i; j++) {
+                double w = 0;
+                for (int p = 0; p < d; p++)
+                    w += (double)qb[(size_t)i * d + p] * kb[(size_t)j * d + p];
+                acc += pow(lam, i - j) * w * vb[(size_t)j * d + c];
+            }
+            out[(size_t)i * d + c] = acc / sqrt((double)d);
+        }
+}
+
+static struct kb_shape lt_shape(int b, int h, int hkv, int n, int d, int chunk)
+{
+    return (struct kb_shape){ .batch = b, .heads = h, .kv_heads = hkv, .seq_len = n, .head_dim = d, .chunk = chunk };
+}
+
+/* Every row of an attention.lightning case's output against the long-double recurrence. */
+static double lightning_full_error(const struct kb_case *c)
+{
+    const struct kb_shape *s = &c->shape;
+    struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
+    struct kb_tensor o = case_tensor(c, "o");
+    size_t per_head = (size_t)s->seq_len * s->head_dim;
+    double *ref = malloc(per_head * sizeof *ref), worst = 0;
+    assert_non_null(ref);
+    for (int b = 0; b < s->batch; b++)
+        for (int h = 0; h < s->heads; h++) {
+            lightning_reference_recurrent(s, q.data, k.data, v.data, b, h, ref);
+            double e = rel_l2((const float *)o.data + ((size_t)b * s->heads + h) * per_head, ref, per_head);
+            worst = e > worst ? e : worst;
+        }
+    free(ref);
+    return worst;
+}
+
+static void test_lightning_references_agree(void **state)
+{
+    (void)state;
+    const struct kb_shape shapes[] = { lt_shape(1, 2, 1, 37, 8, 1), lt_shape(2, 3, 3, 53, 13, 1),
+                                       lt_shape(1, 4, 2, 61, 5, 1) };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        struct kb_case c = make_case(&kb_attention_lightning_cpu, shapes[i], 1, 21 + i);
+        case_setup_ok(&c);
+        const struct kb_shape *s = &c.shape;
+        struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
+        const size_t per_head = (size_t)s->seq_len * s->head_dim;
+        double *direct = malloc(per_head * sizeof *direct), *rec = malloc(per_head * sizeof *rec);
+        double *rows = malloc(per_head * sizeof *rows);
+        int *all = malloc((size_t)s->seq_len * sizeof *all);
+        for (int r = 0; r < s->seq_len; r++)
+            all[r] = r;
+        for (int b = 0; b < s->batch; b++)
+            for (int h = 0; h < s->heads; h++) {
+                lightning_direct(s, q.data, k.data, v.data, b, h, -1, direct);
+                lightning_reference_recurrent(s, q.data, k.data, v.data, b, h, rec);
+                lightning_reference_rows(s, q.data, k.data, v.data, b, h, all, s->seq_len, rows);
+                for (size_t e = 0; e < per_head; e++) {
+                    assert_true(fabs(rec[e] - direct[e]) <= 1e-10 * (1 + fabs(direct[e])));
+                    assert_true(fabs(rows[e] - direct[e]) <= 1e-10 * (1 + fabs(direct[e])));
+                }
+            }
+        free(direct);
+        free(rec);
+        free(rows);
+        free(all);
+        case_teardown(&c);
+    }
+}
+
+/* Chunks that do not divide N (and one longer than N, and 1), GQA, one and two threads, on
+ * every SIMD path this CPU runs. */
+static void test_lightning_cpu_matches_recurrence(void **state)
+{
+    (void)state;
+    const struct lin_case cases[] = {
+        { lt_shape(1, 2, 2, 100, 16, 32), 1 }, { lt_shape(2, 4, 2, 77, 24, 16), 2 }, { lt_shape(1, 3, 1, 130, 33, 64), 2 },
+        { lt_shape(1, 2, 1, 45, 64, 1000), 1 }, { lt_shape(1, 1, 1, 29, 7, 1), 1 }, { lt_shape(1, 8, 8, 300, 32, 48), 2 },
+    };
+    struct case_paths run = case_paths_start("attention.lightning@cpu");
+    for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {
+        if (!case_path_begin(&run, p, path_needs[p]))
+            continue;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct kb_case c = make_case(&kb_attention_lightning_cpu, cases[i].shape, cases[i].threads, 40 + i);
+            case_setup_ok(&c);
+            assert_int_equal(lightning_cpu_use_path(&c, paths[p]), 0);
+            assert_int_equal(kb_case_run(&c), KB_OK);
+            double err = lightning_full_error(&c);
+            if (err > 2e-6)
+                fail_msg("path %s case %zu: rel L2 %.3g against the recurrence", paths[p], i, err);
+            struct kb_accuracy acc = verify_of(&c);
+            assert_true(acc.passed);
+            assert_true(acc.rows_checked > 0);
+            case_teardown(&c);
+        }
+    }
+    case_paths_end(&run);
+}
+
+/* The decode step equals the causal kernel's row N over the same N + 1 tokens, repeats exactly,
+ * and its state moved. */
+static void test_lightning_decode_step(void **state)
+{
+    (void)state;
+    struct kb_shape ds = lt_shape(2, 4, 2, 301, 32, 64);
+    ds.decode = 1;
+    struct kb_case dc = make_case(&kb_attention_lightning_cpu, ds, 2, 19);
+    case_setup_ok(&dc);
+    assert_int_equal(kb_case_run(&dc), KB_OK);
+    struct kb_shape cs = ds;
+    cs.decode = 0;
+    cs.seq_len = 302;
+    struct kb_case cc = make_case(&kb_attention_lightning_cpu, cs, 1, 19);
+    case_setup_ok(&cc);
+    assert_int_equal(kb_case_run(&cc), KB_OK);
+    const float *od = case_tensor(&dc, "o").data, *oc = case_tensor(&cc, "o").data;
+    assert_int_equal(case_tensor(&dc, "o").dims[2], 1);
+    for (int bh = 0; bh < 8; bh++)
+        for (int j = 0; j < 32; j++) {
+            float want = oc[((size_t)bh * 302 + 301) * 32 + j];
+            assert_true(fabsf(od[bh * 32 + j] - want) <= 1e-5f * (1.0f + fabsf(want)));
+        }
+    float first[8 * 32];
+    memcpy(first, od, sizeof first);
+    assert_int_equal(kb_case_run(&dc), KB_OK);
+    assert_memory_equal(first, od, sizeof first);
+    struct kb_tensor st = case_tensor(&dc, "state"), next = case_tensor(&dc, "state_next");
+    assert_false(st.is_output);
+    assert_true(next.is_output);
+    assert_memory_not_equal(st.data, next.data, 32 * 32 * sizeof(float));
+    struct kb_accuracy acc = verify_of(&dc);
+    assert_true(acc.passed);
+    assert_int_equal(acc.rows_checked, 8);
+    /* with the context's state lost, the step is wrong */
+    memset((void *)st.data, 0, (size_t)8 * 32 * 32 * sizeof(float));
+    assert_int_equal(kb_case_run(&dc), KB_OK);
+    assert_false(verify_of(&dc).passed);
+    case_teardown(&dc);
+    case_teardown(&cc);
+}
+
+/* Plausible wrong implementations fail the operation's verify: the normalised form
+ * (attention.linear@cpu with decay on the same inputs), the decay forgotten, the scale
+ * forgotten, one element off. */
+static void test_lightning_wrong_forms_fail(void **state)
+{
+    (void)state;
+    struct kb_shape s = lt_shape(1, 4, 2, 61, 16, 32); /* 244 rows: verify checks every one */
+    struct kb_case c = make_case(&kb_attention_lightning_cpu, s, 1, 23);
+    case_setup_ok(&c);
+    assert_int_equal(kb_case_run(&c), KB_OK);
+    assert_true(verify_of(&c).passed);
+    float *o = (float *)case_tensor(&c, "o").data;
+    const size_t n = (size_t)4 * 61 * 16;
+    float *good = malloc(n * sizeof *good);
+    memcpy(good, o, n * sizeof *good);
+
+    /* the normalised form: attention.linear, causal, decayed, on the same bytes */
+    struct kb_shape ls = lin_shape(1, 4, 2, 61, 16, 1, 32, KB_FEATURE_RELU, 1);
+    struct kb_case l = make_case(&kb_attention_linear_cpu, ls, 1, 23);
+    case_setup_ok(&l);
+    assert_memory_equal(case_tensor(&l, "k").data, case_tensor(&c, "k").data, (size_t)2 * 61 * 16 * sizeof(float));
+    assert_int_equal(kb_case_run(&l), KB_OK);
+    assert_true(verify_of(&l).passed); /* right for its own operation */
+    memcpy(o, case_tensor(&l, "o").data, n * sizeof *o);
+    assert_false(verify_of(&c).passed);
+    case_teardown(&l);
+
+    /* no decay (λ = 1) */
+    struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
+    double *row = malloc((size_t)61 * 16 * sizeof *row);
+    for (int h = 0; h < 4; h++) {
+        lightning_direct(&c.shape, q.data, k.data, v.data, 0, h, 1.0, row);
+        for (size_t e = 0; e < (size_t)61 * 16; e++)
+            o[(size_t)h * 61 * 16 + e] = (float)row[e];
+    }
+    assert_false(verify_of(&c).passed);
+    /* the test's own direct sum with the operation's λ passes (the check above is fair) */
+    for (int h = 0; h < 4; h++) {
+        lightning_direct(&c.shape, q.data, k.data, v.data, 0, h, -1, row);
+        for (size_t e = 0; e < (size_t)61 * 16; e++)
+            o[(size_t)h * 61 * 16 + e] = (float)row[e];
+    }
+    assert_true(verify_of(&c).passed);
+    free(row);
+
+    /* no 1/√d scale */
+    for (size_t e = 0; e < n; e++)
+        o[e] = good[e] * 4.0f;
+    assert_false(verify_of(&c).passed);
+    /* one element off */
+    memcpy(o, good, n * sizeof *o);
+    o[n / 2] += 0.5f;
+    assert_false(verify_of(&c).passed);
+    free(good);
+    case_teardown(&c);
+}
+
+/* Shapes and dtypes the kernels refuse, the counts (linear in N, flat in decode, the same for
+ * every implementation), and the CUDA descriptor (CUDA builds) refusing an uncompiled chunk. */
+static void test_lightning_shapes_and_counts(void **state)
+{
+    (void)state;
+    const enum kb_dtype f32 = KB_DTYPE_F32;
+    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 0), f32, "chunk");
+    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 6, 4, 32, 8, 16), f32, "kv_heads");
+    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 16), KB_DTYPE_BF16, "bf16");
+    struct kb_shape s = lt_shape(1, 16, 16, 4096, 128, 64), s2 = s;
+    s2.seq_len = 8192;
+    assert_true(fabs(lightning_flops(&s2) / lightning_flops(&s) - 2.0) < 1e-9);
+    assert_true(lightning_flops(&s) == 4.0 * 16 * 4096 * 128 * 128);
+    s.decode = s2.decode = 1;
+    assert_true(lightning_flops(&s2) == lightning_flops(&s));
+    assert_true(lightning_bytes(&s2, f32) == lightning_bytes(&s, f32));
+    s.decode = s2.decode = 0;
+    size_t n;
+    const struct kb_kernel *const *all = kb_registry_all(&n);
+    int impls = 0;
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->op == &kb_op_attention_lightning) {
+            impls++;
+            assert_true(kb_kernel_flops(all[i], &s) == lightning_flops(&s));
+        }
+    const struct kb_kernel *k = kb_registry_find("attention.lightning", "cuda.mma");
+#ifdef HAVE_CUDA
+    assert_non_null(k);
+    assert_int_equal(impls, 2);
+    assert_int_equal(k->device, KB_DEVICE_CUDA);
+    struct kb_shape cs = lt_shape(1, 4, 2, 4099, 128, 32);
+    expect_refused(k, cs, KB_DTYPE_BF16, "chunk 64 and 128");
+#else
+    assert_null(k);
+    assert_int_equal(impls, 1);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +877,11 @@ int main(void)
         cmocka_unit_test(test_cpu_and_naive_share_inputs_and_counts),
         cmocka_unit_test(test_inputs_are_the_family_generators),
         cmocka_unit_test(test_inputs_rounded_for_16_bits),
+        cmocka_unit_test(test_lightning_references_agree),
+        cmocka_unit_test(test_lightning_cpu_matches_recurrence),
+        cmocka_unit_test(test_lightning_decode_step),
+        cmocka_unit_test(test_lightning_wrong_forms_fail),
+        cmocka_unit_test(test_lightning_shapes_and_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,21 +56,22 @@ __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, i
     }
 }
 
-/* out[p][e] = Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk, in float32 (a [D][D] state):
- * M = N = D, K = C. Four warps; warp w owns state rows [16·MT·w, +16·MT) with MT = D / 64. The
- * A operand is Kᵀ, read transposed from the [C][D] tile; so is V, the col-major B operand. */
-template <int D, int C, bool BF16>
-__device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const uint16_t *sV, float *out)
+/* acc += Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk, in float32 registers (a [D][D]
+ * state): M = N = D, K = C. Four warps (threads 0..127); warp w owns state rows
+ * [16·MT·w, +16·MT) with MT = D / 64: row p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1)
+ * in the C/D fragment layout. The A operand is Kᵀ, read transposed from the [C][D] tile; so is
+ * V, the col-major B operand.
+ * DECAYED: key j is weighted by 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of
+ * base + C tokens) in the A fragments, rounded to 16 bits as a weighted tile would be: with
+ * lane = 4g + t4, registers a[0], a[1] hold tokens 16kc + 2t4, +1 (channels g, g + 8) and a[2],
+ * a[3] tokens 16kc + 8 + 2t4, +1 (the .trans load of matrices 0..3 below). */
+template <int D, int C, bool BF16, bool DECAYED = false>
+__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4],
+                                                float log2_w = 0.f, int base = 0)
 {
     constexpr int MT = D / 64;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int p0 = warp * 16 * MT;
-    float acc[MT][D / 8][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int i = 0; i < D / 8; i++)
-            acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
 #pragma unroll
     for (int kc = 0; kc < C / 16; kc++) {
         uint32_t a[MT][4];
@@ -79,6 +80,20 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
             /* matrix i = lane/8: rows (tokens) kc·16 + 8·(i/2) + lane%8, columns p0 + 16·mt + 8·(i%2) */
             int j = kc * 16 + 8 * (lane / 16) + lane % 8;
             ldsm_x4_trans(a[mt], smem_u32(sK + swz<D>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
+        }
+        if (DECAYED) {
+            const int j0 = kc * 16 + 2 * (lane % 4); /* the tokens of a[0], a[1]; +8 for a[2], a[3] */
+            const float w0 = exp2f(log2_w * (float)(base + C - 1 - j0));
+            const float w1 = exp2f(log2_w * (float)(base + C - 2 - j0));
+            const float w8 = exp2f(log2_w * (float)(base + C - 9 - j0));
+            const float w9 = exp2f(log2_w * (float)(base + C - 10 - j0));
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    const float2 x = unpack2<BF16>(a[mt][r]);
+                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w0, x.y * w1) : pack2<BF16>(x.x * w8, x.y * w9);
+                }
         }
 #pragma unroll
         for (int dp = 0; dp < D / 16; dp++) {
@@ -93,6 +108,56 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
             }
         }
     }
+}
+
+/* acc = 0 (a state accumulator of chunk_state_mma). */
+template <int D> __device__ __forceinline__ void chunk_state_zero(float (&acc)[D / 64][D / 8][4])
+{
+#pragma unroll
+    for (int mt = 0; mt < D / 64; mt++)
+#pragma unroll
+        for (int i = 0; i < D / 8; i++)
+            acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
+}
+
+/* acc = Σ_j sK[j][p] · sV[j][e] (chunk_state_mma from zero). */
+template <int D, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_accumulate(const uint16_t *sK, const uint16_t *sV,
+                                                       float (&acc)[D / 64][D / 8][4])
+{
+    chunk_state_zero<D>(acc);
+    chunk_state_mma<D, C, BF16>(sK, sV, acc);
+}
+
+/* acc times `scale`, rounded to 16 bits, into a row-major [D][D] state in global memory (half
+ * the bytes of a float32 store); a power-of-two scale keeps long sums in f16's range exactly. */
+template <int D, bool BF16>
+__device__ __forceinline__ void chunk_state_store16(const float (&acc)[D / 64][D / 8][4], float scale, uint16_t *out)
+{
+    constexpr int MT = D / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int p0 = warp * 16 * MT;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < D / 8; nt++) {
+            int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
+            *reinterpret_cast<uint32_t *>(out + (size_t)p * D + col) =
+                pack2<BF16>(acc[mt][nt][0] * scale, acc[mt][nt][1] * scale);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * D + col) =
+                pack2<BF16>(acc[mt][nt][2] * scale, acc[mt][nt][3] * scale);
+        }
+}
+
+/* out[p][e] = Σ_j sK[j][p] · sV[j][e] (chunk_state_accumulate), stored in float32. */
+template <int D, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const uint16_t *sV, float *out)
+{
+    constexpr int MT = D / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int p0 = warp * 16 * MT;
+    float acc[MT][D / 8][4];
+    chunk_state_accumulate<D, C, BF16>(sK, sV, acc);
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll

@@ -100,6 +100,15 @@ void linear_reference_recurrent(const struct kb_shape *s, const float *q, const 
 int linear_verify_output_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
                              uint64_t seed, int threads, double tol, struct kb_accuracy *acc);
 
+/* A float64 reference of several rows of one head (linear_reference_rows' signature). */
+typedef void (*linear_rows_fn)(const struct kb_shape *s, const float *q, const float *k, const float *v, int b,
+                               int h, const int *rows, int nrows, double *out);
+/* linear_verify_output_tol with another operation's reference (attention.lightning's), the
+ * same sampled rows, the same decode rule (row N of N + 1 tokens), one reference walk per head. */
+int linear_verify_rows_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
+                           uint64_t seed, int threads, double tol, linear_rows_fn reference_rows,
+                           struct kb_accuracy *acc);
+
 /* Allocates the GLA log-gates [B,H,N,d] (64-byte aligned, padded as attention inputs) from seed:
  * log α = logsigmoid(x)/τ, x ~ N(0,1). NULL when out of memory. */
 float *gla_gates_new(const struct kb_shape *s, uint64_t seed);

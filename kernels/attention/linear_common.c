@@ -320,6 +320,13 @@ void gla_reference_recurrent(const struct kb_shape *s, const float *q, const flo
 int linear_verify_output_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
                              uint64_t seed, int threads, double tol, struct kb_accuracy *acc)
 {
+    return linear_verify_rows_tol(s, in, o, seed, threads, tol, linear_reference_rows, acc);
+}
+
+int linear_verify_rows_tol(const struct kb_shape *s, const struct attention_inputs *in, const float *o,
+                           uint64_t seed, int threads, double tol, linear_rows_fn reference_rows,
+                           struct kb_accuracy *acc)
+{
     const int d = s->head_dim;
     /* decode: every (b, h) row, which is row N of the causal definition over N + 1 tokens */
     const long rows_per_head = s->decode ? 1 : s->seq_len;
@@ -358,7 +365,7 @@ int linear_verify_output_tol(const struct kb_shape *s, const struct attention_in
 #pragma omp parallel for num_threads(threads > 0 ? threads : 1) schedule(dynamic, 1)
     for (long u = 0; u < runs; u++) {
         long t0 = starts[u], head = rows[t0] / rows_per_head;
-        linear_reference_rows(&ref_shape, in->q, in->k, in->v, (int)(head / s->heads), (int)(head % s->heads),
+        reference_rows(&ref_shape, in->q, in->k, in->v, (int)(head / s->heads), (int)(head % s->heads),
                               idx + t0, (int)(starts[u + 1] - t0), ref + (size_t)t0 * d);
     }
     free(starts);

@@ -9,6 +9,12 @@
  * B = batch, H = heads, H_kv = kv_heads (query head h reads KV head h / (H / H_kv)),
  * N = seq_len, d = head_dim.
  *
+ * attention.lightning (the Lightning Attention / RetNet / fla chunk_simple_gla form): always
+ * causal, no feature map, no normaliser, the same per-head decay λ_h as attention.linear's
+ * decay, scale = 1/√d:
+ *     o_i = scale · Σ_{s≤i} λ_h^(i−s) (q_i·k_s) v_s,   i.e. S_t = λ_h S_{t−1} + k_tᵀ v_t, o_t = scale · q_t S_t
+ * Decode as attention.linear's (N + 1 tokens in, token N's row out).
+ *
  * attention.linear: feature map φ (shape.feature: elu1 = elu(x)+1, relu = max(x, 0)), per-head
  * decay λ_h = 1 − 2^(−5 − 8h/H) when shape.decay (causal order only), weights
  * w_is = λ_h^(i−s)·φ(q_i)·φ(k_s) over the keys s row i sees (all; s ≤ i when causal):
@@ -41,7 +47,11 @@ enum { KB_LIN_Q, KB_LIN_K, KB_LIN_V, KB_LIN_O };
  *   KB_GLA_O  "o"          output  [B, H,    N, d] */
 enum { KB_GLA_Q, KB_GLA_K, KB_GLA_V, KB_GLA_G, KB_GLA_O };
 
+/* attention.lightning's operands: those of attention.linear (KB_LIN_Q, KB_LIN_K, KB_LIN_V,
+ * KB_LIN_O), the same layouts. */
+
 extern const struct kb_operation kb_op_attention_linear;
+extern const struct kb_operation kb_op_attention_lightning;
 extern const struct kb_operation kb_op_attention_gla;
 
 #endif

@@ -2,7 +2,7 @@
 # as implementations of kbench's linear-attention operations, measured and verified beside
 # kbench's own kernels:
 #
-#     kbench run --plugin fla_attention.py --kernels 'attention.linear*,attention.gla*' ...
+#     kbench run --plugin fla_attention.py --kernels 'attention.linear*,attention.gla*,attention.lightning*' ...
 #
 # Each computes exactly kbench's definition (kernels/attention/linear_ops.h), or is not
 # registered for the cases it would get wrong:
@@ -11,7 +11,13 @@
 #   attention.linear@cuda.fla-simple-gla   causal with per-head decay: fla's chunk_simple_gla
 #                                          has no normaliser, so it runs twice (numerator, and
 #                                          the normaliser as a one-column V) and divides;
-#   attention.gla@cuda.fla-chunk           fla's chunk_gla with kbench's log gates.
+#   attention.gla@cuda.fla-chunk           fla's chunk_gla with kbench's log gates;
+#   attention.lightning@cuda.fla-simple-gla        fla's chunk_simple_gla in one call: it computes
+#                                                  exactly attention.lightning (un-normalised, causal,
+#                                                  per-head decay as a per-step log gate g = log λ_h,
+#                                                  scale 1/√d);
+#   attention.lightning@cuda.fla-simple-gla-gamma  the same kernel given the decay as its
+#                                                  data-independent per-head g_gamma [H] instead.
 # kbench's [B, H, N, d] tensors are laid out [B, N, H, d] (fla's order) once in setup; the
 # output is laid back in collect. Both are untimed, as kbench's own kernels' conversions are.
 import kbench
@@ -34,6 +40,12 @@ def _common(case):
 
     o = torch.as_tensor(case.outputs["o"], device="cuda")
     return torch, s, load, o
+
+
+def _log_decay(torch, h):
+    """kbench's per-head decay, lambda_h = 1 - 2^(-5 - 8h/H), as fla's log gate (float32 [H])."""
+    lam = 1.0 - torch.pow(2.0, -5.0 - 8.0 * torch.arange(h, device="cuda", dtype=torch.float32) / h)
+    return torch.log(lam)
 
 
 def _feature(torch, s):
@@ -74,9 +86,8 @@ def fla_decayed(case):
         raise kbench.Unsupported("this composition computes the causal decayed form only")
     q, k, v = load("q", False), load("k", True), load("v", True)
     b, n, h, d = q.shape
-    # kbench's per-head decay, lambda_h = 1 - 2^(-5 - 8h/H), as fla's per-step log gate
-    lam = 1.0 - torch.pow(2.0, -5.0 - 8.0 * torch.arange(h, device="cuda", dtype=torch.float32) / h)
-    g = torch.log(lam).view(1, 1, h).expand(b, n, h).contiguous()
+    # kbench's per-head decay as fla's per-step log gate
+    g = _log_decay(torch, h).view(1, 1, h).expand(b, n, h).contiguous()
     ones = torch.ones(b, n, h, 16, device="cuda", dtype=q.dtype)  # fla wants a V width of 16 or more
     phi = _feature(torch, s)
     out = [None]
@@ -111,3 +122,41 @@ def fla_gla(case):
         o.copy_(out[0].transpose(1, 2))
 
     return run, collect
+
+
+def _lightning(case, per_step):
+    from fla.ops.simple_gla import chunk_simple_gla
+    torch, s, load, o = _common(case)
+    q, k, v = load("q", False), load("k", True), load("v", True)
+    b, n, h, d = q.shape
+    log_lam = _log_decay(torch, h)
+    scale = d ** -0.5
+    out = [None]
+    if per_step:
+        g = log_lam.view(1, 1, h).expand(b, n, h).contiguous()
+
+        def run():
+            out[0], _ = chunk_simple_gla(q, k, v, g=g, scale=scale)
+    else:
+        def run():
+            out[0], _ = chunk_simple_gla(q, k, v, g_gamma=log_lam, scale=scale)
+
+    def collect():
+        o.copy_(out[0].transpose(1, 2))
+
+    return run, collect
+
+
+@kbench.implementation("attention.lightning", name="attention.lightning", impl="cuda.fla-simple-gla", device="cuda",
+                       dtypes=["f16", "bf16"],
+                       description="fla chunk_simple_gla (Triton), one call, per-step log gate g = log λ_h: the "
+                                   "un-normalised decayed form exactly")
+def fla_lightning(case):
+    return _lightning(case, per_step=True)
+
+
+@kbench.implementation("attention.lightning", name="attention.lightning", impl="cuda.fla-simple-gla-gamma",
+                       device="cuda", dtypes=["f16", "bf16"],
+                       description="fla chunk_simple_gla (Triton), one call, the decay as its per-head g_gamma")
+def fla_lightning_gamma(case):
+    return _lightning(case, per_step=False)

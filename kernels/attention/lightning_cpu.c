@@ -1,0 +1,298 @@
+/* lightning_cpu.c - attention.lightning@cpu: the un-normalised decayed linear attention
+ * (definition in lightning.h), float32, the SIMD products of linear_isa.h (AVX-512 / AVX2 /
+ * scalar chosen at run time), OpenMP threads over (batch, head).
+ *
+ * Chunked, Lightning Attention-2's tiling: the tokens go in chunks of C; the state S (d×d)
+ * holds every earlier chunk, decayed to the position just before the chunk. Per chunk of c
+ * rows (i, j local indices, λ^m from a per-head table):
+ *   inter  O = Q·S, row i scaled by λ^(i+1)                              (c·d² work)
+ *   intra  P = Q·Kᵀ, P_ij ← λ^(i−j) P_ij for j ≤ i, 0 above; O += P·V    (c²·d work)
+ *   o      O · scale
+ *   state  S ← λ^c S + Σ_j λ^(c−1−j) k_jᵀ v_j                            (c·d² work)
+ * The memory is a d×d state and one chunk's c×c weights per thread, whatever N is.
+ *
+ * Decode (decode = 1): the inputs hold N + 1 tokens; setup runs the state update over the first
+ * N (untimed) and keeps S per (batch, head); run takes one step for token N into a second
+ * buffer (so every call starts from the same state): S' = λS + kᵀv, o = scale · q S'.
+ *
+ * GQA: query head h reads key/value head h / (H / H_kv) and keeps its own state (λ_h is per
+ * query head). */
+#include "kernels/attention/attention.h"
+#include "kernels/attention/lightning.h"
+#include "kernels/attention/linear.h"
+#include "kernels/attention/linear_isa.h"
+#include "kernels/attention/linear_ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lightning_scratch {
+    float *kt; /* [d][C]  Kᵀ of a chunk (columns decay-weighted for the state update) */
+    float *p;  /* [C][C]  intra-chunk weights */
+    float *s;  /* [d][d]  running state */
+};
+
+struct lightning_state {
+    const float *q, *k, *v;       /* the case's inputs (not owned): N tokens, N + 1 in decode */
+    int n_in;                     /* tokens in the inputs */
+    int chunk;                    /* C = min(chunk, N) */
+    float *o;                     /* the case's output (not owned) */
+    float *decay_pow;             /* [H][C + 1]: λ_h^m */
+    float *state_in, *state_out;  /* decode: [B·H][d·d] */
+    int nthreads;
+    size_t scratch_floats;
+    float *scratch_mem;
+    const struct linear_isa *isa;
+};
+
+static size_t scratch_floats_of(size_t chunk, size_t d)
+{
+    return attention_round16(d * chunk) + attention_round16(chunk * chunk) + attention_round16(d * d);
+}
+
+static struct lightning_scratch scratch_of(const struct lightning_state *st, int tid, size_t d)
+{
+    float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
+    size_t c = (size_t)st->chunk;
+    struct lightning_scratch w;
+    w.kt = p;
+    p += attention_round16(d * c);
+    w.p = p;
+    p += attention_round16(c * c);
+    w.s = p;
+    return w;
+}
+
+struct head_view {
+    const float *q, *k, *v; /* first token of this head's rows */
+    const float *dec;       /* λ^m, m = 0..C */
+    int d, chunk;
+    float scale;
+};
+
+static struct head_view head_view_of(const struct lightning_state *st, const struct kb_shape *s, long bh)
+{
+    const int d = s->head_dim;
+    const size_t kvh = attention_kv_head(s, (size_t)bh);
+    struct head_view hv;
+    hv.q = st->q + (size_t)bh * st->n_in * d;
+    hv.k = st->k + kvh * st->n_in * d;
+    hv.v = st->v + kvh * st->n_in * d;
+    hv.dec = st->decay_pow + (size_t)(bh % s->heads) * (st->chunk + 1);
+    hv.d = d;
+    hv.chunk = st->chunk;
+    hv.scale = (float)lightning_scale(d);
+    return hv;
+}
+
+/* Tokens 0..ntok of the head from a zero state: outputs into out (ntok rows of d) unless out is
+ * NULL; the final state stays in w->s. */
+static void causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, float *out,
+                        const struct lightning_scratch *w)
+{
+    const int d = hv->d, C = hv->chunk;
+    memset(w->s, 0, (size_t)d * d * sizeof(float));
+    for (int t0 = 0; t0 < ntok; t0 += C) {
+        const int c = ntok - t0 < C ? ntok - t0 : C;
+        const float *qc = hv->q + (size_t)t0 * d, *kc = hv->k + (size_t)t0 * d, *vc = hv->v + (size_t)t0 * d;
+        for (int j = 0; j < c; j++)
+            for (int p = 0; p < d; p++)
+                w->kt[(size_t)p * C + j] = kc[(size_t)j * d + p];
+        if (out) {
+            float *o = out + (size_t)t0 * d;
+            memset(o, 0, (size_t)c * d * sizeof(float));
+            isa->gemm_acc(c, d, d, qc, d, w->s, d, o, d); /* inter: Q·S */
+            for (int i = 0; i < c; i++) {
+                const float li = hv->dec[i + 1];
+                for (int p = 0; p < d; p++)
+                    o[(size_t)i * d + p] *= li;
+            }
+            memset(w->p, 0, (size_t)c * C * sizeof(float));
+            isa->gemm_acc(c, c, d, qc, d, w->kt, C, w->p, C); /* intra: Q·Kᵀ */
+            for (int i = 0; i < c; i++) {
+                float *pi = w->p + (size_t)i * C;
+                for (int j = 0; j <= i; j++)
+                    pi[j] *= hv->dec[i - j];
+                for (int j = i + 1; j < c; j++)
+                    pi[j] = 0;
+            }
+            isa->gemm_acc(c, d, c, w->p, C, vc, d, o, d); /* intra: P·V */
+            for (size_t e = 0; e < (size_t)c * d; e++)
+                o[e] *= hv->scale;
+        }
+        /* S ← λ^c S + (K decay-weighted)ᵀ V */
+        const float lc = hv->dec[c];
+        for (size_t e = 0; e < (size_t)d * d; e++)
+            w->s[e] *= lc;
+        for (int p = 0; p < d; p++)
+            for (int j = 0; j < c; j++)
+                w->kt[(size_t)p * C + j] *= hv->dec[c - 1 - j];
+        isa->gemm_acc(d, d, c, w->kt, C, vc, d, w->s, d);
+    }
+}
+
+/* One decode step of a head: token `last` against the state of the tokens before it. */
+static void decode_head(const struct linear_isa *isa, const struct head_view *hv, int last, const float *s_in,
+                        float *s_out, float *o)
+{
+    const int d = hv->d;
+    const float lambda = hv->dec[1];
+    const float *kt = hv->k + (size_t)last * d, *vt = hv->v + (size_t)last * d, *qt = hv->q + (size_t)last * d;
+    for (size_t e = 0; e < (size_t)d * d; e++)
+        s_out[e] = lambda * s_in[e];
+    isa->gemm_acc(d, d, 1, kt, 1, vt, d, s_out, d); /* S' += kᵀ v */
+    memset(o, 0, (size_t)d * sizeof(float));
+    isa->gemm_acc(1, d, d, qt, d, s_out, d, o, d); /* o = q·S' */
+    for (int p = 0; p < d; p++)
+        o[p] *= hv->scale;
+}
+
+/* ---- descriptor functions ------------------------------------------------------------------ */
+
+static double lightning_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    size_t chunk = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
+    double states = s->decode ? 2.0 * (double)s->batch * s->heads * s->head_dim * s->head_dim : 0;
+    /* one thread's scratch; each further thread adds as much again */
+    return 4.0 * (states + (double)s->heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s->head_dim));
+}
+
+static void lightning_cpu_teardown(struct kb_case *c)
+{
+    struct lightning_state *st = c->state;
+    if (!st)
+        return;
+    free(st->decay_pow);
+    free(st->state_in);
+    free(st->state_out);
+    free(st->scratch_mem);
+    free(st);
+    c->state = NULL;
+}
+
+static int lightning_cpu_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = lightning_check_shape(&c->shape, 0, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (c->dtype != KB_DTYPE_F32) {
+        snprintf(err, errlen, "attention.lightning@cpu: dtype %s not supported (f32 only)",
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    struct lightning_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.lightning@cpu: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    const struct kb_shape *s = &c->shape;
+    const size_t d = (size_t)s->head_dim, bh = (size_t)s->batch * s->heads;
+    st->n_in = s->seq_len + (s->decode ? 1 : 0);
+    st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->isa = linear_isa_best();
+    st->scratch_floats = scratch_floats_of((size_t)st->chunk, d);
+    st->q = kb_input(c, KB_LIN_Q);
+    st->k = kb_input(c, KB_LIN_K);
+    st->v = kb_input(c, KB_LIN_V);
+    st->o = kb_output(c, KB_LIN_O);
+    st->decay_pow = attention_alloc((size_t)s->heads * (st->chunk + 1) * sizeof(float));
+    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
+    if (s->decode) {
+        st->state_in = attention_alloc(bh * d * d * sizeof(float));
+        st->state_out = attention_alloc(bh * d * d * sizeof(float));
+    }
+    if (!st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
+        snprintf(err, errlen, "attention.lightning@cpu: out of memory for the states and %d threads' scratch",
+                 st->nthreads);
+        lightning_cpu_teardown(c);
+        return KB_ERROR;
+    }
+    for (int h = 0; h < s->heads; h++) {
+        double lambda = linear_decay_lambda(h, s->heads);
+        for (int m = 0; m <= st->chunk; m++)
+            st->decay_pow[(size_t)h * (st->chunk + 1) + m] = (float)pow(lambda, m);
+    }
+    if (s->decode) {
+        /* the state of the first N tokens, by the chunked update (not timed) */
+        const long heads = (long)bh;
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+        for (long t = 0; t < heads; t++) {
+            struct lightning_scratch w = scratch_of(st, attention_thread(), d);
+            struct head_view hv = head_view_of(st, s, t);
+            causal_head(st->isa, &hv, s->seq_len, NULL, &w);
+            memcpy(st->state_in + (size_t)t * d * d, w.s, d * d * sizeof(float));
+        }
+    }
+    return KB_OK;
+}
+
+int lightning_cpu_use_path(struct kb_case *c, const char *name)
+{
+    const struct linear_isa *isa = linear_isa_by_name(name);
+    struct lightning_state *st = c->state;
+    if (!isa || !st)
+        return -1;
+    st->isa = isa;
+    return 0;
+}
+
+static int lightning_cpu_run(struct kb_case *c)
+{
+    struct lightning_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const size_t d = (size_t)s->head_dim;
+    const long heads = (long)s->batch * s->heads;
+#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+    for (long t = 0; t < heads; t++) {
+        struct lightning_scratch w = scratch_of(st, attention_thread(), d);
+        struct head_view hv = head_view_of(st, s, t);
+        if (s->decode)
+            decode_head(st->isa, &hv, st->n_in - 1, st->state_in + (size_t)t * d * d,
+                        st->state_out + (size_t)t * d * d, st->o + (size_t)t * d);
+        else
+            causal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
+    }
+    return KB_OK;
+}
+
+/* Decode's own buffers beyond the operands: the state of the N cached tokens and the state
+ * after the step. */
+static int lightning_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
+{
+    const struct lightning_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    int n = 0;
+    if (s->decode && n + 1 < max) {
+        out[n++] = (struct kb_tensor){ .name = "state", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->head_dim, s->head_dim },
+                                       .data = st->state_in, .is_output = 0 };
+        out[n++] = (struct kb_tensor){ .name = "state_next", .dtype = KB_DTYPE_F32, .ndim = 4,
+                                       .dims = { s->batch, s->heads, s->head_dim, s->head_dim },
+                                       .data = st->state_out, .is_output = 1 };
+    }
+    return n;
+}
+
+const struct kb_kernel kb_attention_lightning_cpu = {
+    .name = "attention.lightning",
+    .impl = "cpu",
+    .description = "Lightning / RetNet decayed linear attention (un-normalised), causal chunked, decode step; float32 "
+                   "(AVX-512/AVX2/scalar chosen at run time), threads over batch x heads",
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .is_reference = 0,
+    .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
+            KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_CHUNK) |
+            KB_AXIS_BIT(KB_AXIS_DECODE) | KB_AXIS_BIT(KB_AXIS_INPUT),
+    .footprint = lightning_cpu_footprint,
+    .setup = lightning_cpu_setup,
+    .run = lightning_cpu_run,
+    .tensors = lightning_cpu_tensors,
+    .teardown = lightning_cpu_teardown,
+    .op = &kb_op_attention_lightning,
+};

@@ -1,0 +1,149 @@
+/* lightning_cuda.c - attention.lightning@cuda.mma: the descriptor of the chunk-parallel
+ * un-normalised decayed linear attention on tensor cores (passes in lightning_cuda.h, device
+ * code in lightning_mma.cu). f16 and bf16 inputs, float32 accumulation, 16-bit chunk states,
+ * d = 64 or 128, chunk 64 or 128, GQA; no decode step (attention.lightning@cpu has one).
+ *
+ * Verification is the operation's (lightning_op.c): its inputs hold values already rounded to
+ * the dtype, so the float64 reference measures only the kernel's own error: the decayed keys,
+ * the in-chunk weights, the local and prefix states are rounded to the dtype before the tensor
+ * cores read them, and O is stored in it. Bound: verify_default_tolerance (relative L2: f16
+ * 5e-3, bf16 2e-2). The weights are signed, but each rounded quantity is a sum of such terms
+ * whose rounding is an independent relative error of about one unit of the dtype (2^-11,
+ * 2^-8), a few of them per output: several times inside the bound (attention.gla@cuda.mma's
+ * argument, which rounds the same quantities). */
+#include "kernels/attention/lightning_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
+#include "kernels/attention/lightning.h"
+#include "kernels/attention/linear_ops.h"
+#include "kernels/gpu/device_memory.h"
+
+struct lightning_cuda_state {
+    struct attention_cuda a;
+    struct lightning_cuda_scratch scr;
+};
+
+int lightning_cuda_chunk_ok(int chunk)
+{
+    return chunk == 64 || chunk == 128;
+}
+
+static long chunks_of(const struct kb_shape *s)
+{
+    return (s->seq_len + s->chunk - 1) / s->chunk;
+}
+
+double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    double states = (double)s->batch * s->heads * chunks_of(s), d = s->head_dim;
+    return 2.0 * states * kb_dtype_size(t) * d * d;
+}
+
+/* Its own device memory beyond the operands: Q, K, V and O in the dtype and the chunk states. */
+static double lightning_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
+    double io = (double)kb_dtype_size(t) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * kvh);
+    return lightning_cuda_chunk_ok(s->chunk) ? io + lightning_cuda_scratch_bytes(s, t) : io;
+}
+
+static void lightning_cuda_teardown(struct kb_case *c)
+{
+    struct lightning_cuda_state *st = c->state;
+    if (st) {
+        cudaFree(st->scr.local);
+        cudaFree(st->scr.prefix);
+        attention_cuda_free(&st->a);
+        free(st);
+    }
+    c->state = NULL;
+}
+
+static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    struct kb_shape *s = &c->shape;
+    int rc = lightning_check_shape(s, 0, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    if (s->decode) {
+        snprintf(err, errlen, "attention.lightning@cuda.mma: no decode step on the GPU (attention.lightning@cpu has one)");
+        return KB_UNSUPPORTED;
+    }
+    if (!lightning_cuda_chunk_ok(s->chunk)) {
+        snprintf(err, errlen, "attention.lightning@cuda.mma: chunk = %d, the device code is compiled for chunk 64 and 128",
+                 s->chunk);
+        return KB_UNSUPPORTED;
+    }
+    double inputs = (double)kb_dtype_size(c->dtype) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * s->kv_heads);
+    double need = lightning_cuda_scratch_bytes(s, c->dtype) + inputs + 4.0 * s->batch * s->heads * s->seq_len * s->head_dim;
+    rc = gpu_memory_fits(need, 1.0, "attention.lightning@cuda.mma (chunk states included)", err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct lightning_cuda_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    static const int dims[] = { 64, 128 };
+    rc = attention_cuda_from_case(&st->a, c, dims, 2, err, errlen);
+    if (rc != KB_OK) {
+        free(st);
+        return rc;
+    }
+    c->state = st;
+    const size_t states = (size_t)s->batch * s->heads * (size_t)chunks_of(s), d = (size_t)s->head_dim;
+    const size_t bytes = states * d * d * (size_t)kb_dtype_size(c->dtype);
+    cudaError_t e = cudaMalloc(&st->scr.local, bytes);
+    if (e == cudaSuccess)
+        e = cudaMalloc(&st->scr.prefix, bytes);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "attention.lightning@cuda.mma: allocating %.2f GiB of chunk states: %s",
+                 lightning_cuda_scratch_bytes(s, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
+        lightning_cuda_teardown(c);
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int lightning_cuda_run(struct kb_case *c)
+{
+    struct lightning_cuda_state *st = c->state;
+    int e = lightning_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, &st->scr, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "lightning attention launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int lightning_cuda_collect(struct kb_case *c)
+{
+    const struct lightning_cuda_state *st = c->state;
+    return attention_cuda_collect(c, &st->a, KB_LIN_O);
+}
+
+const struct kb_kernel kb_attention_lightning_cuda = {
+    .name = "attention.lightning",
+    .impl = "cuda.mma",
+    .description = "Lightning / RetNet decayed linear attention (un-normalised) on tensor cores, chunk-parallel (16-bit "
+                   "chunk states, a scan, per-chunk outputs); f16/bf16, d = 64 or 128, chunk 64 or 128, GQA",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
+            KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_CHUNK) |
+            KB_AXIS_BIT(KB_AXIS_INPUT),
+    .footprint = lightning_cuda_footprint,
+    .setup = lightning_cuda_setup,
+    .run = lightning_cuda_run,
+    .teardown = lightning_cuda_teardown,
+    .op = &kb_op_attention_lightning,
+    .collect = lightning_cuda_collect,
+};

@@ -1,0 +1,46 @@
+/* lightning_cuda.h - attention.lightning@cuda.mma: the descriptor (lightning_cuda.c) and the
+ * launcher of its device code (lightning_mma.cu). Definition and float64 reference: lightning.h.
+ *
+ * Chunk-parallel in three kernels (the design of fla's chunk_simple_gla and Lightning
+ * Attention-2, with the walk over the sequence made a parallel scan over state elements). The
+ * tokens go in chunks of C (the shape's chunk: 64 or 128, both compiled) and the chunks in
+ * groups of G (1..16, chosen at launch: the largest power of two that keeps B·H·groups >= 2048
+ * blocks, so a short sequence keeps its parallelism and a long one stores one state per G
+ * chunks). With k̃_j = λ^(G·C−1−j) k_j (j the token's index in its group):
+ *   1 local   per group q: L_q = Σ_j k̃_jᵀ v_j (d×d, tensor cores, float32 accumulation over
+ *             the group's chunks), stored in 16 bits times 1/C          -> local [B·H·ng][d·d]
+ *   2 scan    per pair of state elements: P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32,
+ *             P_q stored in 16 bits times σ(q·G·C)                        -> prefix [B·H·ng][d·d]
+ *   3 output  per group, its chunks in order, the state S in shared memory (16 bits, times σ):
+ *             O = scale · (λ^(i+1) Q·S + ((Q Kᵀ) ⊙ D) V), D_ij = λ^(i−j) for j ≤ i, 0 above;
+ *             then S ← λ^C S + Σ_j λ^(C−1−j) k_jᵀ v_j for the group's next chunk
+ * At d = 128 a state is as many bytes as 64 tokens of Q, K, V and O together, so the state
+ * traffic (written, read, written, read: four state-sized passes per group) decides the time
+ * unless G is large; the groups cut it to 1/G of one state per chunk.
+ */
+#ifndef KB_LIGHTNING_CUDA_H
+#define KB_LIGHTNING_CUDA_H
+
+#include "kernels/kernel.h"
+
+extern const struct kb_kernel kb_attention_lightning_cuda;
+
+/* Scratch the three passes share, in device memory, in the case's 16-bit dtype. */
+struct lightning_cuda_scratch {
+    void *local;  /* [B·H·ng][d·d]: each group's own state L_q (sized for G = 1: ng = nc) */
+    void *prefix; /* [B·H·ng][d·d]: the state before each group, times σ */
+};
+
+/* 1 when the device code is compiled for this chunk length (64 or 128). */
+int lightning_cuda_chunk_ok(int chunk);
+
+/* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
+ * nc = ceil(N / chunk) chunks per head. */
+double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);
+
+/* Enqueues the three passes on stream: q [B,H,N,d], k and v [B,H_kv,N,d], o [B,H,N,d], all in
+ * dtype t (f16 or bf16); d = 64 or 128; chunk 64 or 128. Returns a cudaError_t (0 = success). */
+int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                          void *o, const struct lightning_cuda_scratch *scratch, void *stream);
+
+#endif

@@ -1,0 +1,379 @@
+/* lightning_mma.cu - the device code of attention.lightning@cuda.mma (the three passes are
+ * described in lightning_cuda.h; definition in lightning.h). mma.sync m16n8k16, f16/bf16
+ * operands, float32 accumulation, sm_80 and later (programmatic dependent launch on sm_90).
+ *
+ * Tokens go in chunks of C (the in-chunk tile) and chunks in groups of G (the state's
+ * granularity: one stored state per group, so the state traffic is 1/G of a state per chunk).
+ *
+ * Fragment layouts and the swizzled [rows][D] shared tiles are those of linear_mma.cu and
+ * chunk_tiles.cuh (lane = 4·g + t4; C/D fragment (row g, cols 2t4, 2t4+1), (row g+8, same)):
+ * an operand stored with its k index along rows (V for P·V, the state S for Q·S, K for Kᵀ·V)
+ * is read with ldmatrix .trans, one stored with k along columns (Q, K in Q·Kᵀ) without.
+ *
+ * 16-bit range: a group's local state is stored times 1/C (a sum of G·C products kept near a
+ * few products' size; undone in the scan's float32 sum) and every state before a chunk that
+ * starts at token t times σ(t) = 2^-⌊log2(t+1)/2⌋ (powers of two, exact; undone in the float32
+ * accumulator) so f16 keeps room at long N; the in-chunk weights are scaled per row by
+ * τ = 1/max|w| before they are rounded (undone at the store), as attention.linear@cuda.mma does. */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+
+extern "C" {
+#include "kernels/attention/lightning.h"
+#include "kernels/attention/lightning_cuda.h"
+}
+
+#include "kernels/attention/chunk_tiles.cuh"
+#include "kernels/gpu/pdl.cuh"
+
+namespace {
+
+using namespace kb_ptx;
+using namespace kb_chunk;
+
+/* log2 λ_h, λ_h = 1 − 2^(−5 − 8h/H) (linear_decay_lambda), in double so λ^m stays accurate. */
+__device__ __forceinline__ double log2_lambda(int h, int heads)
+{
+    return log2(1.0 - exp2(-5.0 - 8.0 * (double)h / (double)heads));
+}
+
+/* σ for the state of the first t tokens: 2^-⌊log2(t+1)/2⌋. */
+__device__ __forceinline__ float state_scale(int t)
+{
+    int e = (31 - __clz(t + 1)) / 2;
+    return ldexpf(1.f, -e);
+}
+
+/* ---- pass 1: each group's own state --------------------------------------------------------- */
+
+/* Block (group q, head h, batch b), 4 warps: L_q = K̃ᵀ V over the group's G·C tokens with
+ * k̃_j = λ^(G·C−1−j) k_j (j the token's index in the group; tokens past N are zero), one chunk
+ * of C at a time into the same float32 accumulator, the decay applied to the A fragments;
+ * stored in 16 bits times 1/C at local[(b·H + h)·ng + q]. Two stages of K, V tiles: the next
+ * chunk's loads are in flight while the tensor cores work on this one. */
+template <int D, int C, bool BF16>
+__global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                        uint16_t *__restrict__ local, int n, int heads, int kv_heads,
+                                                        int ng, int group)
+{
+    constexpr int THREADS = 128;
+    kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
+    extern __shared__ __align__(128) unsigned char smem[];
+    /* stage s (0, 1): its K tile at tiles + 2·s·C·D, its V tile C·D after it, [C][D] each */
+    uint16_t *tiles = reinterpret_cast<uint16_t *>(smem);
+    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const float l2 = (float)log2_lambda(h, heads);
+    const int first = q * group * C; /* the group's first token (< n) */
+    /* chunks of the group that hold tokens: 1..group */
+    const int chunks = min(group, (n - first + C - 1) / C);
+
+    float acc[D / 64][D / 8][4];
+    chunk_state_zero<D>(acc);
+    load_tile<D, C, THREADS>(tiles, K + kvoff, first, n);
+    load_tile<D, C, THREADS>(tiles + C * D, V + kvoff, first, n);
+    cp_commit();
+    for (int u = 0; u < chunks; u++) {
+        uint16_t *sK = tiles + (size_t)(u & 1) * 2 * C * D, *sV = sK + C * D;
+        if (u + 1 < chunks) {
+            const int next = first + (u + 1) * C;
+            uint16_t *nK = tiles + (size_t)((u + 1) & 1) * 2 * C * D;
+            load_tile<D, C, THREADS>(nK, K + kvoff, next, n);
+            load_tile<D, C, THREADS>(nK + C * D, V + kvoff, next, n);
+            cp_commit();
+            cp_wait<1>(); /* chunk u's group is complete, chunk u + 1's may still be in flight */
+        } else {
+            cp_wait<0>();
+        }
+        __syncthreads();
+        /* k_j weighted by λ^((group−1−u)·C + C−1−j): its decay to the group's last token */
+        chunk_state_mma<D, C, BF16, true>(sK, sV, acc, l2, (group - 1 - u) * C);
+        __syncthreads(); /* every warp done with this stage before it is loaded again */
+    }
+    const size_t slot = ((size_t)b * heads + h) * ng + q;
+    chunk_state_store16<D, BF16>(acc, 1.f / C, local + slot * D * D);
+}
+
+/* ---- pass 2: the scan over groups, one thread per pair of state elements -------------------- */
+
+/* Grid (D·D/2/256, H, B): thread e2 owns elements 2·e2, 2·e2 + 1 of every group state of head
+ * (b, h): P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32 (L_q read as C times its stored
+ * value); prefix[q] = σ(q·G·C) P_q in 16 bits. */
+template <int D, int C, bool BF16>
+__global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict__ local, uint16_t *__restrict__ prefix,
+                                                       int ng, int group, int heads)
+{
+    constexpr int PAIRS = D * D / 2; /* uint32 words per state */
+    const int e2 = blockIdx.x * blockDim.x + threadIdx.x;
+    kb_pdl::launch_dependents(); /* lightning_out may start loading its Q, K and V */
+    kb_pdl::wait();              /* for lightning_local's states */
+    if (e2 >= PAIRS)
+        return;
+    const int h = blockIdx.y, span = group * C; /* tokens per group */
+    const size_t bh = (size_t)blockIdx.z * heads + h;
+    const uint32_t *src = reinterpret_cast<const uint32_t *>(local + bh * ng * D * D) + e2;
+    uint32_t *dst = reinterpret_cast<uint32_t *>(prefix + bh * ng * D * D) + e2;
+    const float decay = (float)exp2(log2_lambda(h, heads) * span); /* λ^(G·C) */
+    float run0 = 0.f, run1 = 0.f;
+    constexpr int U = 8; /* loads issued ahead of the dependent chain */
+    for (int q = 0; q < ng; q += U) {
+        uint32_t l[U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            l[u] = q + u < ng ? src[(size_t)(q + u) * PAIRS] : 0u;
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            if (q + u < ng) {
+                const float sigma = state_scale((q + u) * span);
+                dst[(size_t)(q + u) * PAIRS] = pack2<BF16>(run0 * sigma, run1 * sigma);
+                const float2 x = unpack2<BF16>(l[u]);
+                run0 = decay * run0 + (float)C * x.x;
+                run1 = decay * run1 + (float)C * x.y;
+            }
+        }
+    }
+}
+
+/* ---- pass 3: the outputs, a group of chunks a block ------------------------------------------ */
+
+/* Block (group q, head h, batch b), C/16 warps; warp w owns rows [16w, 16w + 16) of each chunk.
+ * sS holds σ(t0)·S, the state before the chunk at t0, in 16 bits: from the scan for the group's
+ * first chunk, then updated in place after each chunk. Row i of a chunk (token t0 + i):
+ *   o_i = scale · ( λ^(i+1) q_i·S  +  Σ_{j≤i} λ^(i−j) (q_i·k_j) v_j )
+ * and after the chunk S ← λ^C S + Σ_j λ^(C−1−j) k_jᵀ v_j (by threads 0..127, the four warps of
+ * chunk_state_mma). */
+template <int D, int C, bool BF16>
+__global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__restrict__ Q,
+                                                             const uint16_t *__restrict__ K,
+                                                             const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
+                                                             const uint16_t *__restrict__ prefix, int n, int heads,
+                                                             int kv_heads, int ng, int group)
+{
+    constexpr int W = C / 16, THREADS = 32 * W, MT = D / 64;
+    extern __shared__ __align__(128) unsigned char smem[];
+    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
+    uint16_t *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * D;
+
+    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
+    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const size_t slot = ((size_t)b * heads + h) * ng + q;
+    const float l2 = (float)log2_lambda(h, heads);
+    const float decay_chunk = exp2f(l2 * (float)C); /* λ^C */
+    const float qk_scale = rsqrtf((float)D);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+    const int r0 = warp * 16;
+    const int ia = r0 + g, ib = ia + 8; /* the chunk-local rows this lane holds */
+    uint16_t *out = O + qoff;
+
+    for (int u = 0; u < group; u++) {
+        const int t0 = (q * group + u) * C;
+        if (t0 >= n) /* the same for every thread: the group's tail past N */
+            break;
+        const float sigma = state_scale(t0);
+        /* the chunk's inputs; for the first chunk then the scan's state (the inputs load while
+         * the scan may still be running) */
+        load_tile<D, C, THREADS>(sQ, Q + qoff, t0, n);
+        load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
+        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+        cp_commit();
+        if (u == 0) {
+            kb_pdl::wait();
+            load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+            cp_commit();
+        }
+        cp_wait<0>();
+        __syncthreads();
+
+        float o[D / 8][4], s[C / 8][4];
+#pragma unroll
+        for (int i = 0; i < D / 8; i++)
+            o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+#pragma unroll
+        for (int i = 0; i < C / 8; i++)
+            s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+
+        /* o = Q·(σS) over all D columns; s = Q·Kᵀ over the key tiles at or left of the warp's rows */
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) {
+            uint32_t qa[4];
+            ldsm_x4(qa, smem_u32(sQ + swz<D>(r0 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
+#pragma unroll
+            for (int dp = 0; dp < D / 16; dp++) {
+                uint32_t r[4];
+                ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
+                mma_16816<BF16>(o[2 * dp], qa, r[0], r[1]);
+                mma_16816<BF16>(o[2 * dp + 1], qa, r[2], r[3]);
+            }
+#pragma unroll
+            for (int np = 0; np < C / 16; np++) {
+                if (np > warp)
+                    break;
+                uint32_t r[4];
+                ldsm_x4(r, smem_u32(sK + swz<D>(np * 16 + (lane % 8) + 8 * (lane / 16), kk * 2 + (lane / 8) % 2)));
+                mma_16816<BF16>(s[2 * np], qa, r[0], r[1]);
+                mma_16816<BF16>(s[2 * np + 1], qa, r[2], r[3]);
+            }
+        }
+
+        /* in-chunk weights w_ij = (q_i·k_j) λ^(i−j) for j ≤ i, 0 above; each row's max |w| */
+        float mx[2] = { 0.f, 0.f };
+#pragma unroll
+        for (int nt = 0; nt < C / 8; nt++) {
+            if (nt / 2 > warp)
+                break;
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int i = e < 2 ? ia : ib, j = nt * 8 + 2 * t4 + (e & 1);
+                float w = j <= i ? s[nt][e] * exp2f(l2 * (float)(i - j)) : 0.f;
+                s[nt][e] = w;
+                mx[e / 2] = fmaxf(mx[e / 2], fabsf(w));
+            }
+        }
+        float tau[2], out_scale[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+            tau[i] = mx[i] > 0.f ? 1.f / mx[i] : 1.f;
+            out_scale[i] = qk_scale / tau[i];
+            /* the inter part: undo σ, apply λ^(i+1), and join the intra part's scale τ */
+            const float m = exp2f(l2 * (float)((i ? ib : ia) + 1)) / sigma * tau[i];
+#pragma unroll
+            for (int dt = 0; dt < D / 8; dt++) {
+                o[dt][2 * i] *= m;
+                o[dt][2 * i + 1] *= m;
+            }
+        }
+        /* o += (τ·W)·V */
+        chunk_intra_pv<D, C, BF16>(o, s, tau, sV, warp, lane);
+
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            int col = dt * 8 + 2 * t4;
+            if (t0 + ia < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * D + col) =
+                    pack2<BF16>(o[dt][0] * out_scale[0], o[dt][1] * out_scale[0]);
+            if (t0 + ib < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ib) * D + col) =
+                    pack2<BF16>(o[dt][2] * out_scale[1], o[dt][3] * out_scale[1]);
+        }
+
+        /* the state before the next chunk of the group, when there is one */
+        if (u + 1 < group && t0 + C < n) {
+            __syncthreads(); /* every warp done reading sS and sK */
+            /* k_j ← λ^(C−1−j) k_j in place (16-byte pieces of the swizzled tile) */
+            for (int c = threadIdx.x; c < C * (D / 8); c += THREADS) {
+                const int r = c / (D / 8), ch = c % (D / 8);
+                uint4 *piece = reinterpret_cast<uint4 *>(sK + swz<D>(r, ch));
+                const float w = exp2f(l2 * (float)(C - 1 - r));
+                uint4 x = *piece;
+                uint32_t iw[4] = { x.x, x.y, x.z, x.w }, ow[4];
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    float2 f = unpack2<BF16>(iw[i]);
+                    ow[i] = pack2<BF16>(f.x * w, f.y * w);
+                }
+                *piece = make_uint4(ow[0], ow[1], ow[2], ow[3]);
+            }
+            __syncthreads();
+            if (threadIdx.x < 128) { /* chunk_state_mma's four warps */
+                float acc[MT][D / 8][4];
+                chunk_state_accumulate<D, C, BF16>(sK, sV, acc);
+                /* σ'S' = σ'·(λ^C S + acc), each element read and written by the lane that owns it */
+                const float keep = decay_chunk / sigma, sigma_next = state_scale(t0 + C);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                    for (int nt = 0; nt < D / 8; nt++) {
+                        const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
+#pragma unroll
+                        for (int half = 0; half < 2; half++) {
+                            uint32_t *cell = reinterpret_cast<uint32_t *>(sS + swz_elem<D>(p + 8 * half, col));
+                            const float2 old = unpack2<BF16>(*cell);
+                            *cell = pack2<BF16>((old.x * keep + acc[mt][nt][2 * half]) * sigma_next,
+                                                (old.y * keep + acc[mt][nt][2 * half + 1]) * sigma_next);
+                        }
+                    }
+            }
+        }
+        __syncthreads(); /* the tiles and the state are free for the next chunk */
+    }
+}
+
+/* Chunks per group: the largest power of two up to 16 that still leaves at least 2048 blocks
+ * (B·H·groups), so a short sequence keeps its parallelism (G = 1: one state per chunk) and a long
+ * one stores one state per 16 chunks. */
+int group_for(const struct kb_shape *s, int nc)
+{
+    const long bh = (long)s->batch * s->heads;
+    int g = 1;
+    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= 2048)
+        g *= 2;
+    return g;
+}
+
+template <int D, int C, bool BF16>
+cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
+                   const struct lightning_cuda_scratch *scr, cudaStream_t st)
+{
+    const int n = s->seq_len, nc = (n + C - 1) / C, group = group_for(s, nc), ng = (nc + group - 1) / group;
+    const uint16_t *Q = (const uint16_t *)q, *K = (const uint16_t *)k, *V = (const uint16_t *)v;
+    uint16_t *local = (uint16_t *)scr->local, *prefix = (uint16_t *)scr->prefix;
+    const dim3 groups(ng, s->heads, s->batch);
+
+    const size_t smem1 = (size_t)4 * C * D * sizeof(uint16_t); /* two stages of K, V */
+    static bool set1;
+    cudaError_t e = allow_smem(lightning_local<D, C, BF16>, smem1, &set1);
+    if (e != cudaSuccess)
+        return e;
+    lightning_local<D, C, BF16><<<groups, 128, smem1, st>>>(K, V, local, n, s->heads, s->kv_heads, ng, group);
+    if ((e = cudaGetLastError()) != cudaSuccess)
+        return e;
+
+    /* passes 2 and 3 each start while the one before drains (kernels/gpu/pdl.cuh) */
+    const dim3 pairs((D * D / 2 + 255) / 256, s->heads, s->batch);
+    e = kb_pdl::launch_pdl(lightning_scan<D, C, BF16>, pairs, dim3(256), 0, st, (const uint16_t *)local, prefix, ng,
+                           group, s->heads);
+    if (e != cudaSuccess)
+        return e;
+
+    const size_t smem3 = ((size_t)3 * C * D + (size_t)D * D) * sizeof(uint16_t);
+    static bool set3;
+    if ((e = allow_smem(lightning_out<D, C, BF16>, smem3, &set3)) != cudaSuccess)
+        return e;
+    return kb_pdl::launch_pdl(lightning_out<D, C, BF16>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
+                              (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group);
+}
+
+template <int D, bool BF16>
+cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
+                         const struct lightning_cuda_scratch *scr, cudaStream_t st)
+{
+    if (s->chunk == 64)
+        return launch<D, 64, BF16>(s, q, k, v, o, scr, st);
+    return launch<D, 128, BF16>(s, q, k, v, o, scr, st);
+}
+
+} // namespace
+
+extern "C" int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                     const void *v, void *o, const struct lightning_cuda_scratch *scratch,
+                                     void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    bool bf16 = t == KB_DTYPE_BF16;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->kv_heads < 1 || s->heads % s->kv_heads != 0 || s->decode ||
+        (s->chunk != 64 && s->chunk != 128) || s->seq_len < 1)
+        return (int)cudaErrorInvalidValue;
+    if (s->head_dim == 64)
+        return (int)(bf16 ? launch_chunk<64, true>(s, q, k, v, o, scratch, st)
+                          : launch_chunk<64, false>(s, q, k, v, o, scratch, st));
+    if (s->head_dim == 128)
+        return (int)(bf16 ? launch_chunk<128, true>(s, q, k, v, o, scratch, st)
+                          : launch_chunk<128, false>(s, q, k, v, o, scratch, st));
+    return (int)cudaErrorInvalidValue;
+}
