@@ -24,6 +24,7 @@
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
+#include "kernels/quant/fp4.h"
 #ifdef HAVE_CUDA
 #include "kernels/quant/quant_cuda.h"
 #endif
@@ -61,6 +62,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_ivit_shiftgelu_f32,
     &kb_quant_ivit_layernorm_cpu,
     &kb_quant_ivit_layernorm_f32,
+    &kb_quant_fp4_quantize_cpu,
+    &kb_quant_fp4_gemm_cpu,
     &kb_vit_block_int8,
     &kb_vit_block_f32,
 #ifdef HAVE_CBLAS
