@@ -35,10 +35,12 @@ __device__ __forceinline__ unsigned e2m1_encode(float v) /* v finite */
     return code | ((__float_as_uint(v) >> 31) << 3);
 }
 
+/* the value of a code from its fields (no table: a runtime-indexed array would live in local
+ * memory): 2^(e-1)·(1 + m/2) for e > 0, m/2 for e = 0 */
 __device__ __forceinline__ float e2m1_value(unsigned code)
 {
-    const float mag[8] = { 0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f };
-    const float m = mag[code & 7];
+    const unsigned e = (code >> 1) & 3, mb = code & 1;
+    const float m = e ? (1.0f + 0.5f * (float)mb) * (float)(1u << (e - 1)) : 0.5f * (float)mb;
     return (code & 8) ? -m : m;
 }
 
@@ -195,8 +197,11 @@ constexpr int TILE = 64, TK = 32, LDS = TK + 8; /* LDS: 80-byte rows, conflict-f
 /* f16 bits of the E2M1 value of a code */
 __device__ __forceinline__ uint16_t e2m1_f16(unsigned code)
 {
-    const uint16_t mag[8] = { 0x0000, 0x3800, 0x3C00, 0x3E00, 0x4000, 0x4200, 0x4400, 0x4600 };
-    return (uint16_t)(mag[code & 7] | ((code & 8u) << 12));
+    /* E2M1 exponent e (bias 1) is f16 exponent e + 14 (bias 15); its mantissa bit the top one of
+     * f16's; e = 0 is 0 or 0.5 (0x3800) */
+    const unsigned e = (code >> 1) & 3, mb = code & 1;
+    const unsigned mag = e ? ((e + 14) << 10) | (mb << 9) : (mb ? 0x3800u : 0u);
+    return (uint16_t)(mag | ((code & 8u) << 12));
 }
 
 /* 16 codes (8 bytes) of row r, k in [k0, k0+16), as f16 into dst; zero past the row or the matrix */
