@@ -42,6 +42,7 @@ struct fp4g_state {
     float *zero;       /* a zero row of kp: the missing rows of an edge tile */
     enum fp4_path path;
     float pair[256][2]; /* byte -> its two E2M1 values (low nibble first) */
+    float scale[256];   /* block scale code -> its value (E8M0 or E4M3) */
 };
 
 /* ---- decode ----------------------------------------------------------------------------------- */
@@ -72,16 +73,15 @@ static void decode_row(const struct fp4g_state *st, const uint8_t *row, const ui
 #if defined(__x86_64__)
     if (st->path == PATH_AVX512)
         for (; j + 32 <= k; j += 32) /* a chunk of 32 is one MX block or two NV blocks */
-            decode32_avx512(row + j / 2, fp4_scale_value(scales[j / b], t), fp4_scale_value(scales[(j + 16) / b], t),
-                            dst + j);
+            decode32_avx512(row + j / 2, st->scale[scales[j / b]], st->scale[scales[(j + 16) / b]], dst + j);
 #endif
     for (; j + 1 < k; j += 2) {
-        const float s = fp4_scale_value(scales[j / b], t); /* j even: j and j+1 share a block */
+        const float s = st->scale[scales[j / b]]; /* j even: j and j+1 share a block */
         dst[j] = st->pair[row[j / 2]][0] * s;
         dst[j + 1] = st->pair[row[j / 2]][1] * s;
     }
     for (; j < k; j++)
-        dst[j] = fp4_e2m1_value[fp4_get(row, j)] * fp4_scale_value(scales[j / b], t);
+        dst[j] = fp4_e2m1_value[fp4_get(row, j)] * st->scale[scales[j / b]];
     for (; j < st->kp; j++)
         dst[j] = 0;
 }
@@ -101,27 +101,34 @@ static void tile_scalar(const float *const a[FP4_MR], const float *const w[FP4_N
 }
 
 #if defined(__x86_64__)
+/* Written out register by register: at -O2 GCC keeps an array of accumulators in memory */
+#define FMA_ROW(r, av) \
+    acc##r##0 = _mm512_fmadd_ps(av, w0, acc##r##0), acc##r##1 = _mm512_fmadd_ps(av, w1, acc##r##1), \
+    acc##r##2 = _mm512_fmadd_ps(av, w2, acc##r##2), acc##r##3 = _mm512_fmadd_ps(av, w3, acc##r##3)
 AVX512 static void tile_avx512(const float *const a[FP4_MR], const float *const w[FP4_NR], int len,
                                float y[FP4_MR][FP4_NR])
 {
-    __m512 acc[FP4_MR][FP4_NR];
-    for (int r = 0; r < FP4_MR; r++)
-        for (int c = 0; c < FP4_NR; c++)
-            acc[r][c] = _mm512_setzero_ps();
+    __m512 acc00 = _mm512_setzero_ps(), acc01 = acc00, acc02 = acc00, acc03 = acc00;
+    __m512 acc10 = acc00, acc11 = acc00, acc12 = acc00, acc13 = acc00;
+    __m512 acc20 = acc00, acc21 = acc00, acc22 = acc00, acc23 = acc00;
+    __m512 acc30 = acc00, acc31 = acc00, acc32 = acc00, acc33 = acc00;
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    const float *p0 = w[0], *p1 = w[1], *p2 = w[2], *p3 = w[3];
     for (int k = 0; k < len; k += 16) {
-        __m512 wv[FP4_NR];
-        for (int c = 0; c < FP4_NR; c++)
-            wv[c] = _mm512_loadu_ps(w[c] + k);
-        for (int r = 0; r < FP4_MR; r++) {
-            __m512 av = _mm512_loadu_ps(a[r] + k);
-            for (int c = 0; c < FP4_NR; c++)
-                acc[r][c] = _mm512_fmadd_ps(av, wv[c], acc[r][c]);
-        }
+        const __m512 w0 = _mm512_loadu_ps(p0 + k), w1 = _mm512_loadu_ps(p1 + k), w2 = _mm512_loadu_ps(p2 + k),
+                     w3 = _mm512_loadu_ps(p3 + k);
+        FMA_ROW(0, _mm512_loadu_ps(a0 + k));
+        FMA_ROW(1, _mm512_loadu_ps(a1 + k));
+        FMA_ROW(2, _mm512_loadu_ps(a2 + k));
+        FMA_ROW(3, _mm512_loadu_ps(a3 + k));
     }
+    const __m512 acc[FP4_MR][FP4_NR] = { { acc00, acc01, acc02, acc03 }, { acc10, acc11, acc12, acc13 },
+                                         { acc20, acc21, acc22, acc23 }, { acc30, acc31, acc32, acc33 } };
     for (int r = 0; r < FP4_MR; r++)
         for (int c = 0; c < FP4_NR; c++)
             y[r][c] += _mm512_reduce_add_ps(acc[r][c]);
 }
+#undef FMA_ROW
 
 AVX2FMA static float hsum256(__m256 v)
 {
@@ -131,26 +138,28 @@ AVX2FMA static float hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-/* two rows at a time: 8 accumulators and 6 loads fit AVX2's 16 registers */
+/* two rows at a time: 8 accumulators and 6 loads fit AVX2's 16 registers (written out: at -O2
+ * GCC keeps an array of accumulators in memory) */
 AVX2FMA static void tile_avx2(const float *const a[FP4_MR], const float *const w[FP4_NR], int len,
                               float y[FP4_MR][FP4_NR])
 {
     for (int r0 = 0; r0 < FP4_MR; r0 += 2) {
-        __m256 acc[2][FP4_NR];
-        for (int r = 0; r < 2; r++)
-            for (int c = 0; c < FP4_NR; c++)
-                acc[r][c] = _mm256_setzero_ps();
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        const float *a0 = a[r0], *a1 = a[r0 + 1], *p0 = w[0], *p1 = w[1], *p2 = w[2], *p3 = w[3];
         for (int k = 0; k < len; k += 8) {
-            __m256 a0 = _mm256_loadu_ps(a[r0] + k), a1 = _mm256_loadu_ps(a[r0 + 1] + k);
-            for (int c = 0; c < FP4_NR; c++) {
-                __m256 wv = _mm256_loadu_ps(w[c] + k);
-                acc[0][c] = _mm256_fmadd_ps(a0, wv, acc[0][c]);
-                acc[1][c] = _mm256_fmadd_ps(a1, wv, acc[1][c]);
-            }
+            const __m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k);
+            __m256 wv = _mm256_loadu_ps(p0 + k);
+            c00 = _mm256_fmadd_ps(x0, wv, c00), c10 = _mm256_fmadd_ps(x1, wv, c10);
+            wv = _mm256_loadu_ps(p1 + k);
+            c01 = _mm256_fmadd_ps(x0, wv, c01), c11 = _mm256_fmadd_ps(x1, wv, c11);
+            wv = _mm256_loadu_ps(p2 + k);
+            c02 = _mm256_fmadd_ps(x0, wv, c02), c12 = _mm256_fmadd_ps(x1, wv, c12);
+            wv = _mm256_loadu_ps(p3 + k);
+            c03 = _mm256_fmadd_ps(x0, wv, c03), c13 = _mm256_fmadd_ps(x1, wv, c13);
         }
-        for (int r = 0; r < 2; r++)
-            for (int c = 0; c < FP4_NR; c++)
-                y[r0 + r][c] += hsum256(acc[r][c]);
+        y[r0][0] += hsum256(c00), y[r0][1] += hsum256(c01), y[r0][2] += hsum256(c02), y[r0][3] += hsum256(c03);
+        y[r0 + 1][0] += hsum256(c10), y[r0 + 1][1] += hsum256(c11), y[r0 + 1][2] += hsum256(c12),
+            y[r0 + 1][3] += hsum256(c13);
     }
 }
 #endif
@@ -213,6 +222,7 @@ static int fp4g_setup(struct kb_case *c, char *err, size_t errlen)
     for (int byte = 0; byte < 256; byte++) {
         st->pair[byte][0] = fp4_e2m1_value[byte & 15];
         st->pair[byte][1] = fp4_e2m1_value[byte >> 4];
+        st->scale[byte] = fp4_scale_value((uint8_t)byte, c->dtype);
     }
     st->path = PATH_SCALAR;
 #if defined(__x86_64__)

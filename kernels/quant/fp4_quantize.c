@@ -29,6 +29,19 @@ struct fp4q_state {
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f")))
 
+/* The largest finite |x| of a row (NVFP4's tensor amax), 16 lanes at a time */
+AVX512 static float finite_absmax_avx512(const float *x, int n)
+{
+    __m512 m = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m512 v = _mm512_loadu_ps(x + j);
+        const __mmask16 finite = _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(), _CMP_EQ_OQ);
+        m = _mm512_mask_max_ps(m, finite, m, _mm512_abs_ps(v));
+    }
+    return fmaxf(_mm512_reduce_max_ps(m), fp4_finite_absmax(x + j, (size_t)(n - j)));
+}
+
 /* Codes of 16 scaled values v (finite): the number of grid midpoints below |v|, and the sign */
 AVX512 static __m512i encode16(__m512 v)
 {
@@ -137,8 +150,15 @@ static int fp4q_run(struct kb_case *c)
     if (t == KB_DTYPE_NVFP4) {
         float amax = 0;
 #pragma omp parallel for num_threads(nt) reduction(max : amax) schedule(static)
-        for (int i = 0; i < m; i++)
+        for (int i = 0; i < m; i++) {
+#if defined(__x86_64__)
+            if (st->use_avx512) {
+                amax = fmaxf(amax, finite_absmax_avx512(x + (size_t)i * k, k));
+                continue;
+            }
+#endif
             amax = fmaxf(amax, fp4_finite_absmax(x + (size_t)i * k, (size_t)k));
+        }
         s_t = fp4_nv_tensor_scale(amax);
     }
     *ts = s_t;
