@@ -263,6 +263,11 @@ static int native_run(struct kb_case *c)
     return KB_ERROR;
 }
 
+static void native_teardown(struct kb_case *c)
+{
+    c->state = NULL; /* setup never succeeds: nothing to free */
+}
+
 const struct kb_kernel kb_quant_fp4_gemm_cuda_native = {
     .name = "quant.fp4_gemm",
     .impl = "cuda.native",
@@ -272,4 +277,5 @@ const struct kb_kernel kb_quant_fp4_gemm_cuda_native = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_MXFP4) | KB_DTYPE_BIT(KB_DTYPE_NVFP4),
     .setup = native_setup,
     .run = native_run,
+    .teardown = native_teardown,
 };
