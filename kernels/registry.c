@@ -27,6 +27,7 @@
 #include "kernels/quant/fp4.h"
 #ifdef HAVE_CUDA
 #include "kernels/quant/quant_cuda.h"
+#include "kernels/quant/vit_block_cuda.h"
 #endif
 #include "kernels/quant/vit_block.h"
 #include "kernels/gemm/gemm.h"
@@ -93,6 +94,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_fp4_quantize_cuda,
     &kb_quant_fp4_gemm_cuda,
     &kb_quant_fp4_gemm_cuda_native,
+    &kb_vit_block_cuda_int8,
     &kb_moe_router_cuda,
     &kb_moe_dispatch_cuda,
     &kb_moe_combine_cuda,
