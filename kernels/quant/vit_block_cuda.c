@@ -1,11 +1,9 @@
 /* vit_block_cuda.c - vit.block@cuda.int8: the I-ViT integer-only ViT block (vit_block.h) on the
  * GPU, the same integer pipeline as vit.block@cpu.int8, step for step:
  *
- *   a = I-LayerNorm(x)                     quant_ivit_launch (ivit_dev.cu, bit-exact with ivit.c)
- *   qkv = requant(a·W_qkvᵀ)                vit_gemm_launch (vit_block_dev.cu), dyadic per column
- *   per head (grid z): s = requant(Q_h·K_hᵀ), p = Shiftmax(s), o_h = requant(p·V_h)
- *   h = sat8(dy(o·W_oᵀ) + dy(x));  g = ShiftGELU(requant(I-LayerNorm(h)·W_1ᵀ))
- *   y = sat8(dy(g·W_2ᵀ) + dy(h))
+ *   the steps of vit_block_steps.c: I-LayerNorm, ShiftGELU and Shiftmax rows by quant_ivit_launch
+ *   (ivit_dev.cu, bit-exact with ivit.c), every product by vit_gemm_launch (vit_block_dev.cu: a
+ *   strided INT8 GEMM with exact int32 sums and the dyadic requant or residual epilogue)
  *
  * Setup runs vit.block@cpu.int8's own setup on the case (an inner case sharing the operands):
  * weight quantization, the calibration pass and every dyadic are that kernel's, fixed before
@@ -81,14 +79,7 @@ static int vc_setup(struct kb_case *c, char *err, size_t errlen)
         vc_teardown(c);
         return KB_ERROR;
     }
-    const struct {
-        const struct quant_dyadic *dy;
-        size_t n;
-    } cols[] = { { w->dy_qkv, 3 * d }, { w->dy_o, d }, { w->dy_1, f }, { w->dy_2, d }, { &w->dy_sc, 1 }, { &w->dy_pv, 1 } };
-    size_t at = 0;
-    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
-        for (size_t j = 0; j < cols[i].n; j++, at++)
-            hb[at] = cols[i].dy[j].b, hc[at] = cols[i].dy[j].c;
+    vit_block_dyadics(w, hb, hc);
     cudaStream_t s = (cudaStream_t)c->stream;
     cudaError_t e = upload((void **)&st->x, w->x, t * d, s);
     if (e == cudaSuccess)
@@ -123,53 +114,11 @@ static int vc_setup(struct kb_case *c, char *err, size_t errlen)
 static int vc_run(struct kb_case *c)
 {
     struct vit_cuda *st = c->state;
-    const struct vit_i8_view *w = &st->view;
-    const int t = w->v.t, d = w->v.d, f = w->v.f, h = w->v.h, dh = w->v.dh;
-    const long d3 = 3L * d;
-    const int32_t *b = st->dyb, *cc = st->dyc;
-    const size_t o_qkv = 0, o_o = 3 * (size_t)d, o_1 = 4 * (size_t)d, o_2 = 4 * (size_t)d + f, o_sc = 5 * (size_t)d + f,
-                 o_pv = o_sc + 1;
-    void *s = c->stream;
-    int e = quant_ivit_launch(2, st->x, st->ln, t, d, 0, s);
-    /* QKV projection */
-    struct vit_gemm g = { .a = st->ln, .lda = d, .w = st->wqkv, .w_sn = d, .w_sk = 1, .m = t, .n = 3 * d, .k = d,
-                          .out = st->qkvb, .ldo = d3, .dy_b = b + o_qkv, .dy_c = cc + o_qkv, .per_col = 1 };
-    if (!e)
-        e = vit_gemm_launch(&g, 1, s);
-    /* scores per head: Q_h·K_hᵀ, K_h read in place (row j = token j) */
-    g = (struct vit_gemm){ .a = st->qkvb, .lda = d3, .a_bs = dh, .w = st->qkvb + d, .w_sn = d3, .w_sk = 1, .w_bs = dh,
-                           .m = t, .n = t, .k = dh, .out = st->sc, .ldo = t, .o_bs = (long)t * t,
-                           .dy_b = b + o_sc, .dy_c = cc + o_sc };
-    if (!e)
-        e = vit_gemm_launch(&g, h, s);
-    if (!e)
-        e = quant_ivit_launch(0, st->sc, st->p, h * t, t, w->i0_sc, s);
-    /* P·V_h: V_hᵀ read in place (element (e, j) = V[j][e]) into columns h·dh.. of attn */
-    g = (struct vit_gemm){ .a = st->p, .lda = t, .a_bs = (long)t * t, .w = st->qkvb + 2 * d, .w_sn = 1, .w_sk = d3,
-                           .w_bs = dh, .m = t, .n = dh, .k = t, .out = st->attn, .ldo = d, .o_bs = dh,
-                           .dy_b = b + o_pv, .dy_c = cc + o_pv };
-    if (!e)
-        e = vit_gemm_launch(&g, h, s);
-    /* h = x + O·W_oᵀ */
-    g = (struct vit_gemm){ .a = st->attn, .lda = d, .w = st->wo, .w_sn = d, .w_sk = 1, .m = t, .n = d, .k = d,
-                           .out = st->hb, .ldo = d, .dy_b = b + o_o, .dy_c = cc + o_o, .per_col = 1, .res = st->x,
-                           .res_b = w->dy_xh.b, .res_c = w->dy_xh.c };
-    if (!e)
-        e = vit_gemm_launch(&g, 1, s);
-    if (!e)
-        e = quant_ivit_launch(2, st->hb, st->ln, t, d, 0, s);
-    g = (struct vit_gemm){ .a = st->ln, .lda = d, .w = st->w1, .w_sn = d, .w_sk = 1, .m = t, .n = f, .k = d,
-                           .out = st->ff, .ldo = f, .dy_b = b + o_1, .dy_c = cc + o_1, .per_col = 1 };
-    if (!e)
-        e = vit_gemm_launch(&g, 1, s);
-    if (!e)
-        e = quant_ivit_launch(1, st->ff, st->g, t, f, w->i0_f, s);
-    /* y = h + GELU(...)·W_2ᵀ */
-    g = (struct vit_gemm){ .a = st->g, .lda = f, .w = st->w2, .w_sn = f, .w_sk = 1, .m = t, .n = d, .k = f,
-                           .out = st->y, .ldo = d, .dy_b = b + o_2, .dy_c = cc + o_2, .per_col = 1, .res = st->hb,
-                           .res_b = w->dy_hy.b, .res_c = w->dy_hy.c };
-    if (!e)
-        e = vit_gemm_launch(&g, 1, s);
+    const struct vit_block_bufs b = { .x = st->x, .wqkv = st->wqkv, .wo = st->wo, .w1 = st->w1, .w2 = st->w2,
+                                      .dy_b = st->dyb, .dy_c = st->dyc, .ln = st->ln, .qkv = st->qkvb, .sc = st->sc,
+                                      .p = st->p, .attn = st->attn, .hb = st->hb, .ff = st->ff, .g = st->g, .y = st->y };
+    static const struct vit_block_launchers gpu = { vit_gemm_launch, quant_ivit_launch };
+    int e = vit_block_steps(&b, &st->view, &gpu, c->stream);
     if (e)
         return quant_cuda_fail(e, "vit.block@cuda.int8 launch", c->error, sizeof c->error);
     return KB_OK;

@@ -1,4 +1,6 @@
-/* vit_block_cuda.h - the device side of vit.block@cuda.int8 (vit_block_dev.cu). */
+/* vit_block_cuda.h - vit.block@cuda.int8's pipeline (vit_block_steps.c, plain C: the order of
+ * its steps and the views they read, which tests/test_quant.c runs on the CPU with host versions
+ * of the two launchers) and its device GEMM (vit_block_dev.cu). */
 #ifndef KB_QUANT_VIT_BLOCK_CUDA_H
 #define KB_QUANT_VIT_BLOCK_CUDA_H
 
@@ -29,5 +31,25 @@ struct vit_gemm {
 };
 /* Enqueues on stream; returns a cudaError_t (0 = success). */
 int vit_gemm_launch(const struct vit_gemm *g, int batch, void *stream);
+
+struct vit_i8_view;
+/* The block's buffers (device pointers on the GPU): inputs x [t][d], the weight codes, every
+ * dyadic (vit_block_dyadics' layout), and the intermediates ln [t][d], qkv [t][3d], sc and p
+ * [h][t][t], attn, hb [t][d], ff, g [t][f], y [t][d]. */
+struct vit_block_bufs {
+    const int8_t *x, *wqkv, *wo, *w1, *w2;
+    const int32_t *dy_b, *dy_c;
+    int8_t *ln, *qkv, *sc, *p, *attn, *hb, *ff, *g, *y;
+};
+/* The two launchers the steps call: vit_gemm_launch and quant_ivit_launch on the GPU. */
+struct vit_block_launchers {
+    int (*gemm)(const struct vit_gemm *g, int batch, void *stream);
+    int (*ivit)(int op, const int8_t *x, int8_t *y, int m, int n, int32_t i0, void *stream);
+};
+/* Dyadics in one array each for b and c: qkv [3d], o [d], fc1 [f], fc2 [d], then scores, P·V. */
+void vit_block_dyadics(const struct vit_i8_view *w, int32_t *b, int32_t *c);
+/* The whole block, step by step; the first launcher error (0 = all enqueued). */
+int vit_block_steps(const struct vit_block_bufs *b, const struct vit_i8_view *w, const struct vit_block_launchers *l,
+                    void *stream);
 
 #endif
