@@ -100,6 +100,12 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --m 1,77,300 --n 7,200 --k 33,777,4099 --input normal,outlier
   job fp4n "$KBENCH" run --db "$TMP/fp4.db" $qflags --kernels 'quant.fp4_gemm@cuda.native' --dtype mxfp4,nvfp4 \
       --m 64 --n 64 --k 64 ) &
+# the I-ViT integer block on the GPU: 1, 37 and 197 tokens (ragged 32-wide GEMM tiles, head_dim 32
+# of 3 heads, ffn 200), outliers, then ViT-B/16; checked bit for bit by vit.block@cpu.int8's check
+( qflags="--devices cuda:0 --max-time 0.01 --min-time 0.002 --no-counters --no-metrics --quiet --no-show"
+  job vit1 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --seq 1,37,197 \
+      --hidden 96 --heads 3 --head-dim 32 --ffn 200 --input normal,outlier
+  job vit2 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --preset vit-b16 ) &
 # MoE at odd sizes: one token, ragged row tiles, hidden and ffn not multiples of 8 nor of the
 # 128-wide tile, 8 and 64 experts, top-1/2/8, the three routing skews; then the Mixtral layer
 # (with its CUPTI trace: which kernels each version launches)
@@ -224,6 +230,13 @@ expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' A
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' AND impl = 'cuda.native' AND status = 'skipped' AND error LIKE 'cannot be tested here: no FP4 tensor cores on sm_9%(needs sm_100)';")" "2" "the native FP4 GEMM is recorded as cannot be tested here on sm_90, saying why"
 q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE impl <> 'cuda.native' AND (status <> 'ok' OR passed = 0);" | head -8 | sed 's/^/# /'
 q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
+
+DB="$TMP/vit.db"
+expect_eq "$(rc_of vit1)" "0" "vit.block@cuda.int8 passes at odd sizes (1, 37, 197 tokens; 3 heads of 32; ffn 200; outliers)"
+expect_eq "$(rc_of vit2)" "0" "vit.block@cuda.int8 passes at ViT-B/16"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'vit.block' AND impl = 'cuda.int8' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "$(q "SELECT count(*) FROM cases;")" "every GPU ViT block case: the sampled rows' codes equal the CPU emulation of the integer pipeline"
+expect_eq "$(q "SELECT count(*) >= 7 FROM cases;")" "1" "7 ViT block cases ran ($(q "SELECT count(*) FROM cases;"))"
+q "SELECT seq_len, hidden, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 
 DB="$TMP/moe.db"
 expect_eq "$(rc_of moe1)" "0" "every CUDA MoE kernel passes at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"
