@@ -221,7 +221,7 @@ static const struct cli_option options[] = {
     { "kernels", 0, OPT_KERNEL, "K", CLI_KERNEL, NULL, NULL, CLI_HIDDEN },
     { "shape", 0, OPT_SHAPE, "KEY=V,...", CLI_TEXT,
       "shape axes, as in 'kbench list --axes' (e.g. seq=4096,head_dim=64)", NULL, 0 },
-    { "dtype", 0, OPT_DTYPE, "T", CLI_CHOICE, "only cases of this dtype", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2", 0 },
+    { "dtype", 0, OPT_DTYPE, "T", CLI_CHOICE, "only cases of this dtype", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2 mxfp4 nvfp4", 0 },
     { "device", 0, OPT_DEVICE, "D", CLI_DEVICE, "only cases of this device (cpu, cuda:N)", NULL, 0 },
     { "threads", 0, OPT_THREADS, "N", CLI_TEXT, "only cases with this many threads", NULL, 0 },
     { "cache", 0, OPT_CACHE, "hot|cold", CLI_CHOICE, "only hot- or cold-cache cases", "hot cold", 0 },

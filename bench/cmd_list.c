@@ -76,7 +76,7 @@ static void print_axes(void)
     static const struct { const char *key, *values, *help; } fixed[] = {
         { "kernels", "PATTERN,...", "kernel name patterns ('kbench list')" },
         { "devices", "cpu,cuda:N", "devices to run on" },
-        { "dtype", "f32,f64,f16,bf16,i8,i4,e4m3,e5m2", "element types" },
+        { "dtype", "f32,f64,f16,bf16,i8,i4,e4m3,e5m2,mxfp4,nvfp4", "element types" },
         { "threads", "1..1024", "worker threads of CPU kernels" },
         { "cache", "hot,cold,both", "cold: flush the last-level cache before each sample" },
     };

@@ -34,8 +34,8 @@ static const struct cli_option options[] = {
     { "kernel", 0, OPT_KERNELS, "PATTERNS", CLI_KERNEL, NULL, NULL, CLI_HIDDEN },
     { "devices", 0, OPT_DEVICES, "LIST", CLI_DEVICE, "cpu, cuda:N (cpu)", NULL, 0 },
     { "dtype", 0, OPT_DTYPE, "LIST", CLI_CHOICE,
-      "f32, f64, f16, bf16, i8, i4, e4m3, e5m2 (default: f32, or the kernel's own dtype where it has "
-      "no f32: bf16 on tensor cores, i8)", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2", 0 },
+      "f32, f64, f16, bf16, i8, i4, e4m3, e5m2, mxfp4, nvfp4 (default: f32, or the kernel's own dtype where it has "
+      "no f32: bf16 on tensor cores, i8)", "f32 f64 f16 bf16 i8 i4 e4m3 e5m2 mxfp4 nvfp4", 0 },
     { "preset", 0, OPT_PRESET, "NAME", CLI_PRESET,
       "a model's shapes (llama3-8b, mixtral-8x7b, vit-b16, ...; see 'kbench list --presets')", NULL, 0 },
     { "threads", 0, OPT_THREADS, "LIST", CLI_TEXT, "worker threads of CPU kernels (1)", NULL, 0 },

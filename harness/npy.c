@@ -22,7 +22,8 @@ const char *npy_descr(enum kb_dtype t)
     case KB_DTYPE_I32: return "<i4";
     /* packed INT4 (two per byte, low nibble first: npy_write halves the last dim) and FP8 codes:
      * raw bytes */
-    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2: return "|u1";
+    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2:
+    case KB_DTYPE_MXFP4: case KB_DTYPE_NVFP4: case KB_DTYPE_E8M0: return "|u1";
     default: return NULL;
     }
 }
@@ -36,7 +37,8 @@ static size_t element_size(enum kb_dtype t)
     case KB_DTYPE_BF16: return 2;
     case KB_DTYPE_I8: return 1;
     case KB_DTYPE_I32: return 4;
-    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2: return 1;
+    case KB_DTYPE_I4: case KB_DTYPE_FP8_E4M3: case KB_DTYPE_FP8_E5M2:
+    case KB_DTYPE_MXFP4: case KB_DTYPE_NVFP4: case KB_DTYPE_E8M0: return 1;
     default: return 0;
     }
 }
@@ -90,7 +92,7 @@ static size_t build_header(const struct kb_tensor *t, char *buf, size_t cap)
 static struct kb_tensor as_bytes(const struct kb_tensor *t)
 {
     struct kb_tensor b = *t;
-    if (t->dtype != KB_DTYPE_I4 || t->ndim < 1)
+    if (!kb_dtype_is_nibble(t->dtype) || t->ndim < 1)
         return b;
     int64_t last = t->dims[t->ndim - 1];
     if (t->ndim == 1 || last % 2 == 0) {

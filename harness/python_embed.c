@@ -202,7 +202,7 @@ static size_t tensor_bytes(const struct kb_tensor *t)
     size_t n = 1;
     for (int i = 0; i < t->ndim; i++)
         n *= (size_t)t->dims[i];
-    return t->dtype == KB_DTYPE_I4 ? (n + 1) / 2 : n * (size_t)kb_dtype_size(t->dtype);
+    return kb_dtype_is_nibble(t->dtype) ? (n + 1) / 2 : n * (size_t)kb_dtype_size(t->dtype);
 }
 
 static PyObject *dims_tuple(const struct kb_tensor *t)

@@ -7,12 +7,15 @@ static const char *const dtype_names[KB_DTYPE_COUNT] = {
     [KB_DTYPE_F64] = "f64", [KB_DTYPE_F32] = "f32", [KB_DTYPE_F16] = "f16",
     [KB_DTYPE_BF16] = "bf16", [KB_DTYPE_I8] = "i8", [KB_DTYPE_I32] = "i32",
     [KB_DTYPE_I4] = "i4", [KB_DTYPE_FP8_E4M3] = "e4m3", [KB_DTYPE_FP8_E5M2] = "e5m2",
+    [KB_DTYPE_MXFP4] = "mxfp4", [KB_DTYPE_NVFP4] = "nvfp4", [KB_DTYPE_E8M0] = "e8m0",
 };
 
 static const double dtype_sizes[KB_DTYPE_COUNT] = {
     [KB_DTYPE_F64] = 8, [KB_DTYPE_F32] = 4, [KB_DTYPE_F16] = 2,
     [KB_DTYPE_BF16] = 2, [KB_DTYPE_I8] = 1, [KB_DTYPE_I32] = 4,
     [KB_DTYPE_I4] = 0.5, [KB_DTYPE_FP8_E4M3] = 1, [KB_DTYPE_FP8_E5M2] = 1,
+    /* the element codes alone: the block scales are separate tensors (and counted by the ops) */
+    [KB_DTYPE_MXFP4] = 0.5, [KB_DTYPE_NVFP4] = 0.5, [KB_DTYPE_E8M0] = 1,
 };
 
 /* Spellings people type on command lines and in suite files, besides the canonical names. */
@@ -27,6 +30,7 @@ static const struct {
     { "int8", KB_DTYPE_I8 },     { "int32", KB_DTYPE_I32 },   { "int4", KB_DTYPE_I4 },
     { "fp8", KB_DTYPE_FP8_E4M3 }, { "fp8_e4m3", KB_DTYPE_FP8_E4M3 }, { "fp8e4m3", KB_DTYPE_FP8_E4M3 },
     { "fp8_e5m2", KB_DTYPE_FP8_E5M2 }, { "fp8e5m2", KB_DTYPE_FP8_E5M2 },
+    { "mx_fp4", KB_DTYPE_MXFP4 }, { "nv_fp4", KB_DTYPE_NVFP4 },
 };
 
 const char *kb_dtype_name(enum kb_dtype t)

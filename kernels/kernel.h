@@ -31,9 +31,19 @@ enum kb_dtype {
     KB_DTYPE_I4,       /* two's complement nibbles, packed two per byte (low nibble first) */
     KB_DTYPE_FP8_E4M3, /* OCP FP8: 4 exponent bits, 3 mantissa bits, no infinities */
     KB_DTYPE_FP8_E5M2, /* OCP FP8: 5 exponent bits, 2 mantissa bits, IEEE-like */
+    /* 4-bit floats E2M1 (OCP MX v1.0), packed two per byte (low nibble first) like I4; the dtype
+     * names the block-scaled format they belong to (quant.fp4_*): */
+    KB_DTYPE_MXFP4,    /* E2M1, one E8M0 scale per 32 elements (OCP Microscaling) */
+    KB_DTYPE_NVFP4,    /* E2M1, one E4M3 scale per 16 elements and one float32 per tensor (NVIDIA) */
+    KB_DTYPE_E8M0,     /* OCP MX shared scale: a biased power of two 2^(code-127), 0xFF NaN */
     KB_DTYPE_COUNT
 };
 #define KB_DTYPE_BIT(t) (1u << (t))
+/* 1 for the dtypes stored two elements to a byte (I4, MXFP4, NVFP4). */
+static inline int kb_dtype_is_nibble(enum kb_dtype t)
+{
+    return t == KB_DTYPE_I4 || t == KB_DTYPE_MXFP4 || t == KB_DTYPE_NVFP4;
+}
 
 /* "f32" etc.; NULL for an out-of-range value. */
 const char *kb_dtype_name(enum kb_dtype t);

@@ -39,8 +39,8 @@ int kb_operands_add(struct kb_operands *io, const char *name, enum kb_dtype dtyp
         }
         elems *= (double)dims[d];
     }
-    /* I4 packs two elements per byte */
-    double bytes = dtype == KB_DTYPE_I4 ? (elems + 1) / 2 : elems * kb_dtype_size(dtype);
+    /* I4 and the FP4 formats pack two elements per byte */
+    double bytes = kb_dtype_is_nibble(dtype) ? (elems + 1) / 2 : elems * kb_dtype_size(dtype);
     if (bytes + (double)pad_bytes > (double)(SIZE_MAX / 4)) {
         snprintf(err, errlen, "%s: %.3g bytes do not fit this machine's address space", name, bytes);
         return -1;

@@ -26,8 +26,10 @@
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
+#include "kernels/quant/fp4.h"
 #ifdef HAVE_CUDA
 #include "kernels/quant/quant_cuda.h"
+#include "kernels/quant/vit_block_cuda.h"
 #endif
 #include "kernels/quant/vit_block.h"
 #include "kernels/gemm/gemm.h"
@@ -64,6 +66,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_ivit_shiftgelu_f32,
     &kb_quant_ivit_layernorm_cpu,
     &kb_quant_ivit_layernorm_f32,
+    &kb_quant_fp4_quantize_cpu,
+    &kb_quant_fp4_gemm_cpu,
     &kb_vit_block_int8,
     &kb_vit_block_f32,
 #ifdef HAVE_CBLAS
@@ -91,6 +95,10 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_ivit_shiftmax_cuda_f32,
     &kb_quant_ivit_shiftgelu_cuda_f32,
     &kb_quant_ivit_layernorm_cuda_f32,
+    &kb_quant_fp4_quantize_cuda,
+    &kb_quant_fp4_gemm_cuda,
+    &kb_quant_fp4_gemm_cuda_native,
+    &kb_vit_block_cuda_int8,
     &kb_moe_router_cuda,
     &kb_moe_dispatch_cuda,
     &kb_moe_combine_cuda,

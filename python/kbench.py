@@ -119,7 +119,7 @@ def implementation(operation, name=None, impl=None, device="cpu", dtypes=("f32",
 # ---- used by kbench itself (the embedding), not by implementations --------------------------
 
 _TYPESTR = {"f64": "<f8", "f32": "<f4", "f16": "<f2", "bf16": "<u2", "i8": "|i1", "i32": "<i4",
-            "i4": "|u1", "e4m3": "|u1", "e5m2": "|u1"}
+            "i4": "|u1", "e4m3": "|u1", "e5m2": "|u1", "mxfp4": "|u1", "nvfp4": "|u1", "e8m0": "|u1"}
 
 
 def _load(spec):

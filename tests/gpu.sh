@@ -91,6 +91,21 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --k 777 --group 100
   job quant4 "$KBENCH" run --db "$TMP/quantb.db" $qflags --kernels 'quant.ivit_*@cuda*' --dtype i8,f32 --m 1,77 \
       --n 1,197,3000 --input normal,uniform ) &
+# FP4 (MXFP4 blocks of 32, NVFP4 blocks of 16): K of 7, 33 and 4099 end in a short block and an
+# odd nibble; one row, ragged 64×64 GEMM tiles; the native FP4 GEMM refuses on sm_90, saying why
+( qflags="--devices cuda:0 --max-time 0.01 --min-time 0.002 --no-counters --no-metrics --quiet --no-show"
+  job fp4q "$KBENCH" run --db "$TMP/fp4.db" $qflags --kernels 'quant.fp4_quantize@cuda' --dtype mxfp4,nvfp4 \
+      --m 1,77,300 --k 7,333,4099 --input normal,outlier
+  job fp4g "$KBENCH" run --db "$TMP/fp4.db" $qflags --kernels 'quant.fp4_gemm@cuda.mma' --dtype mxfp4,nvfp4 \
+      --m 1,77,300 --n 7,200 --k 33,777,4099 --input normal,outlier
+  job fp4n "$KBENCH" run --db "$TMP/fp4.db" $qflags --kernels 'quant.fp4_gemm@cuda.native' --dtype mxfp4,nvfp4 \
+      --m 64 --n 64 --k 64 ) &
+# the I-ViT integer block on the GPU: 1, 37 and 197 tokens (ragged 32-wide GEMM tiles, head_dim 32
+# of 3 heads, ffn 200), outliers, then ViT-B/16; checked bit for bit by vit.block@cpu.int8's check
+( qflags="--devices cuda:0 --max-time 0.01 --min-time 0.002 --no-counters --no-metrics --quiet --no-show"
+  job vit1 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --seq 1,37,197 \
+      --hidden 96 --heads 3 --head-dim 32 --ffn 200 --input normal,outlier
+  job vit2 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --preset vit-b16 ) &
 # MoE at odd sizes: one token, ragged row tiles, hidden and ffn not multiples of 8 nor of the
 # 128-wide tile, 8 and 64 experts, top-1/2/8, the three routing skews; then the Mixtral layer
 # (with its CUPTI trace: which kernels each version launches)
@@ -220,6 +235,23 @@ expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' A
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' AND impl = 'cuda.f32' AND status = 'ok' AND passed = 1;")" "36" "36 float32 I-ViT cases within float32 rounding"
 q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, group_size, granularity, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel LIKE 'quant.%' AND (status <> 'ok' OR passed = 0) AND group_size IS NOT 100;" | head -8 | sed 's/^/# /'
 q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results WHERE kernel LIKE 'quant.%' GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
+
+DB="$TMP/fp4.db"
+expect_eq "$(rc_of fp4q)" "0" "quant.fp4_quantize@cuda passes at odd sizes (mxfp4, nvfp4; M 1, 77, 300; K 7, 333, 4099; outliers)"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_quantize' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "36" "36 FP4 quantize cases, every code, block scale, tensor scale and dequantized value equal to fp4.c"
+expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'quant.fp4_quantize' AND k.name = 'fp4.sqnr_db' AND k.value > 10;")" "36" "every FP4 quantize case reports its SQNR (fp4.sqnr_db)"
+expect_eq "$(rc_of fp4g)" "0" "quant.fp4_gemm@cuda.mma passes at odd sizes (mxfp4, nvfp4; ragged tiles, one row, K 33, 777, 4099)"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' AND impl = 'cuda.mma' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "72" "72 FP4 GEMM cases, every sampled element within float32 accumulation of the float64 dequantized GEMM"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' AND impl = 'cuda.native' AND status = 'skipped' AND error LIKE 'cannot be tested here: no FP4 tensor cores on sm_9%(needs sm_100)';")" "2" "the native FP4 GEMM is recorded as cannot be tested here on sm_90, saying why"
+q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE impl <> 'cuda.native' AND (status <> 'ok' OR passed = 0);" | head -8 | sed 's/^/# /'
+q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
+
+DB="$TMP/vit.db"
+expect_eq "$(rc_of vit1)" "0" "vit.block@cuda.int8 passes at odd sizes (1, 37, 197 tokens; 3 heads of 32; ffn 200; outliers)"
+expect_eq "$(rc_of vit2)" "0" "vit.block@cuda.int8 passes at ViT-B/16"
+expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'vit.block' AND impl = 'cuda.int8' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "$(q "SELECT count(*) FROM cases;")" "every GPU ViT block case: the sampled rows' codes equal the CPU emulation of the integer pipeline"
+expect_eq "$(q "SELECT count(*) >= 7 FROM cases;")" "1" "7 ViT block cases ran ($(q "SELECT count(*) FROM cases;"))"
+q "SELECT seq_len, hidden, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 
 DB="$TMP/moe.db"
 expect_eq "$(rc_of moe1)" "0" "every CUDA MoE kernel passes at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"

@@ -23,6 +23,8 @@
 #include "kernels/quant/quant.h"
 #include "kernels/quant/quant_ops.h"
 #include "kernels/quant/vit_block.h"
+#include "kernels/quant/vit_block_cuda.h"
+#include "kernels/quant/ivit.h"
 #include "reports/claims.h"
 
 /* t, d, h, dh, f */
@@ -279,12 +281,88 @@ static void test_claim_plans_one_case_each(void **state)
     plan_free(&p);
 }
 
+/* ---- vit.block@cuda.int8's steps on the CPU ---------------------------------------------------
+ * The GPU block runs vit_block_steps with two device launchers; here the same steps run with host
+ * launchers of the same contracts (vit_block_cuda.h, quant_cuda.h), so the order of the steps and
+ * every strided view into the QKV buffer are checked bit for bit against the CPU block here, and
+ * the GPU run only has the two launchers left to get right (tests/gpu.sh). */
+static int host_gemm(const struct vit_gemm *g, int batch, void *stream)
+{
+    (void)stream;
+    for (int z = 0; z < batch; z++)
+        for (int i = 0; i < g->m; i++)
+            for (int j = 0; j < g->n; j++) {
+                int64_t acc = 0;
+                for (int p = 0; p < g->k; p++)
+                    acc += (int64_t)g->a[z * g->a_bs + i * g->lda + p] * g->w[z * g->w_bs + j * g->w_sn + p * g->w_sk];
+                const int col = g->per_col ? j : 0;
+                const struct quant_dyadic dy = { g->dy_b[col], g->dy_c[col] };
+                const size_t at = (size_t)(z * g->o_bs + i * g->ldo + j);
+                if (g->res)
+                    g->out[at] = vit_sat8(vit_dyadic_i32((int32_t)acc, dy) +
+                                          vit_dyadic_i32(g->res[at], (struct quant_dyadic){ g->res_b, g->res_c }));
+                else
+                    g->out[at] = quant_dyadic_requant((int32_t)acc, dy);
+            }
+    return 0;
+}
+
+static int host_ivit(int op, const int8_t *x, int8_t *y, int m, int n, int32_t i0, void *stream)
+{
+    (void)stream;
+    int32_t *tmp = malloc((size_t)n * sizeof *tmp);
+    assert_non_null(tmp);
+    for (int i = 0; i < m; i++) {
+        const int8_t *in = x + (size_t)i * n;
+        int8_t *out = y + (size_t)i * n;
+        if (op == 0)
+            ivit_shiftmax_row(in, n, i0, out, tmp);
+        else if (op == 1)
+            ivit_shiftgelu_row(in, n, i0, out, 0);
+        else
+            ivit_layernorm_row(in, n, out);
+    }
+    free(tmp);
+    return 0;
+}
+
+static void test_cuda_steps_match_cpu_block(void **state)
+{
+    (void)state;
+    for (size_t si = 0; si < 3; si++) {
+        struct kb_case c = make_case(&kb_vit_block_int8, vit_shape(shapes[si], KB_INPUT_NORMAL), KB_DTYPE_I8, 1, 5 + si);
+        case_setup_ok(&c);
+        assert_int_equal(kb_case_run(&c), KB_OK);
+        struct vit_i8_view w;
+        assert_int_equal(vit_block_int8_view(&c, &w), KB_OK);
+        const size_t t = (size_t)w.v.t, d = (size_t)w.v.d, f = (size_t)w.v.f, h = (size_t)w.v.h, ndy = 5 * d + f + 2;
+        int32_t *dyb = malloc(ndy * sizeof *dyb), *dyc = malloc(ndy * sizeof *dyc);
+        int8_t *buf = malloc(t * d * 7 + 2 * h * t * t + 2 * t * f);
+        assert_true(dyb && dyc && buf);
+        vit_block_dyadics(&w, dyb, dyc);
+        struct vit_block_bufs b = { .x = w.x, .wqkv = w.wqkv, .wo = w.wo, .w1 = w.w1, .w2 = w.w2, .dy_b = dyb, .dy_c = dyc };
+        b.ln = buf, b.qkv = b.ln + t * d, b.sc = b.qkv + 3 * t * d, b.p = b.sc + h * t * t, b.attn = b.p + h * t * t;
+        b.hb = b.attn + t * d, b.ff = b.hb + t * d, b.g = b.ff + t * f, b.y = b.g + t * f;
+        /* ln, qkv (3), attn, hb, y: 7·t·d; sc, p: 2·h·t²; ff, g: 2·t·f */
+        const struct vit_block_launchers host = { host_gemm, host_ivit };
+        assert_int_equal(vit_block_steps(&b, &w, &host, NULL), 0);
+        long mismatches = 0;
+        for (size_t i = 0; i < t * d; i++)
+            mismatches += b.y[i] != w.y[i];
+        if (mismatches)
+            fail_msg("shape %zu: %ld of %zu output codes differ from vit.block@cpu.int8", si, mismatches, t * d);
+        free(dyb), free(dyc), free(buf);
+        case_teardown(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f32_matches_float64),
         cmocka_unit_test(test_int8_bit_exact_and_accurate),
         cmocka_unit_test(test_int8_paths_and_threads_agree),
+        cmocka_unit_test(test_cuda_steps_match_cpu_block),
         cmocka_unit_test(test_planted_bugs_fail),
         cmocka_unit_test(test_one_operation_same_inputs),
         cmocka_unit_test(test_shapes_rejected),

@@ -117,6 +117,10 @@ double quant_quantize_tolerance(enum kb_dtype t, int input);
 #define QUANT_GEMM_W4A8_TOL 0.25      /* i4 weights per group of 128: measured ≈ 0.12 */
 #define QUANT_GEMM_W4A8_TOL_OUTLIER 0.5 /* outlier channels x50-100 amplify weight rounding: up to ≈ 0.3 */
 #define QUANT_GEMM_F32_TOL 1e-5
+#define QUANT_FP4_TOL 0.2            /* FP4 quantize round trip (fp4_op.c); measured: docs/kernels-quant.md */
+#define QUANT_FP4_TOL_OUTLIER 0.3
+#define QUANT_FP4_GEMM_TOL 0.35       /* measured 0.11-0.17 at K >= 333; 7 outputs of K = 33 reach 0.27 */
+#define QUANT_FP4_GEMM_TOL_OUTLIER 0.5
 #define QUANT_IVIT_TOL 0.15           /* Shiftmax margin above its int8 output floor (ivit.c) */
 
 /* The GEMM kernels' SIMD path on this CPU: "avx512vnni", "avx2" or "scalar". */

@@ -24,6 +24,9 @@ extern const struct kb_kernel kb_quant_ivit_layernorm_cuda;
 extern const struct kb_kernel kb_quant_ivit_shiftmax_cuda_f32;
 extern const struct kb_kernel kb_quant_ivit_shiftgelu_cuda_f32;
 extern const struct kb_kernel kb_quant_ivit_layernorm_cuda_f32;
+extern const struct kb_kernel kb_quant_fp4_quantize_cuda;    /* fp4_cuda.c */
+extern const struct kb_kernel kb_quant_fp4_gemm_cuda;
+extern const struct kb_kernel kb_quant_fp4_gemm_cuda_native; /* refuses: no FP4 tensor cores before sm_100 */
 
 /* ---- host side (quant_cuda.c) --------------------------------------------------------------- */
 
@@ -57,5 +60,15 @@ int quant_w4a8_launch(const int8_t *a, const uint8_t *w, const float *s_w, float
  * the float32 counterparts (softmax, GELU, LayerNorm) with ivit_f32_launch. */
 int quant_ivit_launch(int op, const int8_t *x, int8_t *y, int m, int n, int32_t i0, void *stream);
 int quant_ivit_f32_launch(int op, const float *x, float *y, int m, int n, void *stream);
+
+/* quant.fp4_quantize (fp4_dev.cu): x [m,k] into packed codes (rows of ceil(k/2) bytes), block
+ * scale codes [m, ceil(k/block)], *tensor_scale and deq [m,k], bit for bit fp4_quantize_emulate;
+ * scratch: 4 bytes (NVFP4's tensor abs-max). */
+int fp4_quantize_launch(const float *x, int m, int k, int nvfp4, uint8_t *codes, uint8_t *scales,
+                        float *tensor_scale, float *deq, unsigned *scratch, void *stream);
+/* quant.fp4_gemm: y [m,n] = out_scale · Σ_k dequant(a)·dequant(w) with the operation's packed
+ * layouts (a [m, ceil(k/2)] bytes, as [m, nb], w [n, ceil(k/2)], ws [n, nb]). */
+int fp4_gemm_launch(const uint8_t *a, const uint8_t *as, const uint8_t *w, const uint8_t *ws, float out_scale,
+                    float *y, int m, int n, int k, int nvfp4, void *stream);
 
 #endif

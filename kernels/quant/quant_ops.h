@@ -92,4 +92,48 @@ enum {
 };
 extern const struct kb_operation kb_op_vit_block;
 
+/* ---- quant.fp4_quantize: block-scaled FP4 quantize + dequantize of an M×K float32 matrix -----
+ *
+ * Axes m, k, input; dtype = the format: mxfp4 (E2M1, an E8M0 scale per 32 elements of a row,
+ * OCP MX v1.0) or nvfp4 (E2M1, an E4M3 scale per 16 and a float32 per tensor, NVIDIA). Blocks run
+ * along K; the last block of a row may be short. Scale choice, rounding (nearest, ties to even,
+ * saturating at ±6) and the non-finite and zero blocks as kernels/quant/fp4.h defines them.
+ * Verified bit for bit (codes, block scales, the tensor scale) against fp4_quantize_emulate, and
+ * the dequantized matrix against float64 x: relative L2 within 0.2 (outlier input 0.3).
+ * Implementations may report accuracy stats (fp4.rmse_rel, fp4.max_err_rel, fp4.sqnr_db).
+ */
+enum {
+    KB_FP4Q_X,            /* in:  f32 [M,K] */
+    KB_FP4Q_CODES,        /* out: dtype [M, 2·ceil(K/2)]: ceil(K/2) bytes a row, element j in byte
+                           *      j/2, low nibble when j is even (a padding nibble is 0) */
+    KB_FP4Q_SCALES,       /* out: [M, ceil(K/block)] one byte each: e8m0 (mxfp4) or e4m3 (nvfp4) */
+    KB_FP4Q_TENSOR_SCALE, /* out: f32 [1]: s_t (nvfp4), 1 (mxfp4) */
+    KB_FP4Q_DEQ,          /* out: f32 [M,K] */
+};
+extern const struct kb_operation kb_op_quant_fp4_quantize;
+
+/* ---- quant.fp4_gemm: Y = dequant(A) · dequant(W)ᵀ with FP4 operands, float32 out ---------------
+ *
+ * Axes m, n, k, input; dtype mxfp4 or nvfp4. A (the case's input distribution) and W (normal) are
+ * drawn as float32 and quantized along K by fp4_quantize_emulate; the kernel reads the packed
+ * codes and scales (an emulated GEMM: no FP4 arithmetic is assumed) and accumulates in float32:
+ *   Y[i][n] = s_tA·s_tW · Σ_k (E2M1(A[i][k])·s_A[i][k/b]) · (E2M1(W[n][k])·s_W[n][k/b])
+ * Verified on 64 sampled rows twice: every element against the float64 GEMM of the dequantized
+ * values within float32 accumulation error, |y - ref| <= 2(K+4)·2^-24·Σ_k|a_k w_k| (counted as
+ * exact_checked / exact_mismatches), and the rows against the float64 GEMM of the unquantized
+ * draws (the accuracy recorded: relative L2 within 0.35, outlier input 0.5).
+ * FLOPs 2·M·N·K; bytes (M + N)·(K/2 + K/b) + 8 + 4·M·N.
+ */
+enum {
+    KB_FP4G_A,             /* in:  dtype [M, 2·ceil(K/2)] packed codes */
+    KB_FP4G_A_SCALES,      /* in:  [M, ceil(K/b)] e8m0 / e4m3 */
+    KB_FP4G_W,             /* in:  dtype [N, 2·ceil(K/2)] */
+    KB_FP4G_W_SCALES,      /* in:  [N, ceil(K/b)] */
+    KB_FP4G_TENSOR_SCALES, /* in:  f32 [2]: s_tA, s_tW (1, 1 for mxfp4) */
+    KB_FP4G_Y,             /* out: f32 [M,N] */
+    KB_FP4G_A_F32,         /* in:  f32 [M,K]: the unquantized A */
+    KB_FP4G_W_F32,         /* in:  f32 [N,K]: the unquantized W */
+};
+extern const struct kb_operation kb_op_quant_fp4_gemm;
+
 #endif

@@ -79,6 +79,22 @@ int vit_block_reference_rows(const struct vit_weights *w, const struct vit_dims 
  * ("avx512vnni", "avx2", "scalar", "scalar-u8"), re-packing its weights; -1 if not runnable. */
 int vit_block_int8_use_path(struct kb_case *c, const char *name);
 
+/* What a GPU version of the integer block needs from a set-up vit.block@cpu.int8 case (its
+ * codes, dyadics and Shiftmax / ShiftGELU I_0, all fixed at setup) to run the same integer
+ * pipeline, and where to put its output codes so the CPU kernel's collect and check (bit for bit
+ * against vit_i8_emulate_rows) judge them. The pointers stay the case's. */
+struct vit_i8_view {
+    struct vit_dims v;
+    const int8_t *x;                                  /* [t][d] input codes */
+    const int8_t *wqkv, *wo, *w1, *w2;                /* [3d][d] [d][d] [f][d] [d][f] weight codes */
+    const struct quant_dyadic *dy_qkv, *dy_o, *dy_1, *dy_2; /* per output column */
+    struct quant_dyadic dy_sc, dy_pv, dy_xh, dy_hy;
+    int32_t i0_sc, i0_f;
+    int8_t *y;                                        /* [t][d] output codes (collect, check read them) */
+};
+/* Fills view from c (a vit.block@cpu.int8 case after setup); KB_ERROR when c has no state. */
+int vit_block_int8_view(const struct kb_case *c, struct vit_i8_view *view);
+
 /* ---- the float32 block (vit_block_f32.c), also the integer block's calibration pass --------- */
 struct vit_f32_work {
     float *a, *qkv, *scores, *attn, *h, *ff, *y; /* [t][d] [t][3d] [h][t][t] [t][d] [t][d] [t][f] [t][d] */

@@ -400,6 +400,20 @@ static int vit_i8_run(struct kb_case *c)
     return KB_OK;
 }
 
+int vit_block_int8_view(const struct kb_case *c, struct vit_i8_view *view)
+{
+    struct vit_i8_state *st = c->state;
+    if (!st)
+        return KB_ERROR;
+    *view = (struct vit_i8_view){
+        .v = st->v, .x = st->x, .wqkv = st->qkv.codes, .wo = st->o.codes, .w1 = st->fc1.codes,
+        .w2 = st->fc2.codes, .dy_qkv = st->qkv.dy, .dy_o = st->o.dy, .dy_1 = st->fc1.dy, .dy_2 = st->fc2.dy,
+        .dy_sc = st->dy_sc, .dy_pv = st->dy_pv, .dy_xh = st->dy_xh, .dy_hy = st->dy_hy,
+        .i0_sc = st->i0_sc, .i0_f = st->i0_f, .y = st->y,
+    };
+    return KB_OK;
+}
+
 /* ---- the scalar emulation and verify ----------------------------------------------------------- */
 
 /* Σ_p a[p]·W[j][p] in int64 (exact; the GEMM's int32 holds it since K·127² < 2^31) */
