@@ -21,6 +21,7 @@
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
+#include "kernels/attention/delta.h"
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
@@ -45,6 +46,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cpu,
     &kb_attention_linear_naive,
     &kb_attention_gla_cpu,
+    &kb_attention_delta_cpu_recurrent,
+    &kb_attention_delta_cpu_chunked,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
