@@ -100,9 +100,11 @@ struct delta_state {
 static void normalise(const float *x, int d, float mul, float *out)
 {
     float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
     for (int i = 0; i < d; i++)
         ss += x[i] * x[i];
     float r = ss > 0.0f ? mul / sqrtf(ss) : 0.0f;
+#pragma omp simd
     for (int i = 0; i < d; i++)
         out[i] = x[i] * r;
 }
@@ -184,11 +186,13 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
         for (int i = 0; i < c; i++) {
             float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d;
             normalise(kc + (size_t)i * d, d, 1.0f, kn);
-            const float f = -bc[i] * w->eg[i];
-            for (int p = 0; p < d; p++) {
+            const float f = -bc[i] * w->eg[i], fd = elast * w->eng[i];
+#pragma omp simd
+            for (int p = 0; p < d; p++)
                 kb[p] = f * kn[p];
+            for (int p = 0; p < d; p++) {
                 w->kt[(size_t)p * C + i] = kn[p];
-                w->kd[(size_t)p * C + i] = kn[p] * (elast * w->eng[i]);
+                w->kd[(size_t)p * C + i] = kn[p] * fd;
             }
         }
         /* L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
@@ -204,6 +208,7 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
             for (int j = 0; j < i; j++) {
                 const float l = fi * ai[j] * w->eng[j];
                 const float *tj = w->t + (size_t)j * C;
+#pragma omp simd
                 for (int m = 0; m <= j; m++)
                     ti[m] -= l * tj[m];
             }
@@ -213,6 +218,7 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
         isa->gemm_acc(c, d, c, w->t, C, w->kb, d, w->w, d);
         for (int i = 0; i < c; i++) {
             float *ti = w->t + (size_t)i * C;
+#pragma omp simd
             for (int j = 0; j <= i; j++)
                 ti[j] *= bc[j];
         }
@@ -224,8 +230,10 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
             for (int i = 0; i < c; i++) {
                 float *qn = w->qn + (size_t)i * d, *qe = w->qe + (size_t)i * d;
                 normalise(qc + (size_t)i * d, d, scale, qn);
+                const float e = w->eg[i];
+#pragma omp simd
                 for (int p = 0; p < d; p++)
-                    qe[p] = qn[p] * w->eg[i];
+                    qe[p] = qn[p] * e;
             }
             float *oc = o + (size_t)t0 * d;
             memset(oc, 0, (size_t)c * d * sizeof(float));
@@ -234,17 +242,21 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
             isa->gemm_acc(c, c, d, w->qn, d, w->kt, C, w->p, C);
             for (int i = 0; i < c; i++) {
                 float *pi = w->p + (size_t)i * C;
+                const float e = w->eg[i];
+#pragma omp simd
                 for (int j = 0; j <= i; j++)
-                    pi[j] *= w->eg[i] * w->eng[j];
+                    pi[j] *= e * w->eng[j];
                 for (int j = i + 1; j < c; j++)
                     pi[j] = 0.0f;
             }
             isa->gemm_acc(c, d, c, w->p, C, w->u, d, oc, d);
         }
         /* S = e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U */
-        if (gated)
+        if (gated) {
+#pragma omp simd
             for (size_t e = 0; e < (size_t)d * d; e++)
                 w->s[e] *= elast;
+        }
         isa->gemm_acc(d, d, c, w->kd, C, w->u, d, w->s, d);
     }
 }
