@@ -10,7 +10,8 @@
  * with the Delta Rule"; gated as in Gated DeltaNet). For a chunk of c tokens with state S0
  * before it, γ_i = Σ_{j≤i} log α_j inside the chunk, and Γ_ij = exp(γ_i − γ_j):
  *   L = strictly-lower(diag(β) (K̂K̂ᵀ ⊙ Γ)),  T = (I + L)⁻¹  (forward substitution)
- *   W = T diag(β e^γ) K̂,  U = T diag(β) V,  U ← U − W S0      (U: the chunk's "new values" u_t)
+ *   W = T diag(β e^γ) K̂,  U = T diag(β) V − W S0              (U: the chunk's "new values" u_t)
+ * computed as U = T (diag(β) V − diag(β e^γ) K̂ S0), which saves forming W.
  *   O = (Q̂ e^γ / √d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U
  *   S ← e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U
  * which unrolls the recurrence exactly (u_t = β_t(v_t − α_t S_{t−1}ᵀk̂_t) is a triangular
@@ -112,7 +113,7 @@ static void normalise(const float *x, int d, float mul, float *out)
 /* The chunked form's scratch of one thread. */
 struct chunk_scratch {
     float *kn, *qn, *kb, *w, *u, *qe; /* [C][d] */
-    float *kt, *kd;                   /* [d][C] */
+    float *kt;                        /* [d][C] K̂ᵀ */
     float *a, *t, *p;                 /* [C][C] */
     float *eg, *eng;                  /* [C] e^γ, e^−γ */
     float *s;                         /* [d][d] state */
@@ -121,7 +122,7 @@ struct chunk_scratch {
 
 static size_t scratch_floats_of(size_t c, size_t d)
 {
-    return 6 * attention_round16(c * d) + 2 * attention_round16(d * c) + 3 * attention_round16(c * c) +
+    return 6 * attention_round16(c * d) + attention_round16(d * c) + 3 * attention_round16(c * c) +
            2 * attention_round16(c) + attention_round16(d * d) + attention_round16(4 * d);
 }
 
@@ -137,7 +138,6 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
     w.u = p, p += cd;
     w.qe = p, p += cd;
     w.kt = p, p += cd;
-    w.kd = p, p += cd;
     w.a = p, p += cc;
     w.t = p, p += cc;
     w.p = p, p += cc;
@@ -186,14 +186,16 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
         for (int i = 0; i < c; i++) {
             float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d;
             normalise(kc + (size_t)i * d, d, 1.0f, kn);
-            const float f = -bc[i] * w->eg[i], fd = elast * w->eng[i];
+            const float f = -bc[i] * w->eg[i];
 #pragma omp simd
             for (int p = 0; p < d; p++)
                 kb[p] = f * kn[p];
-            for (int p = 0; p < d; p++) {
-                w->kt[(size_t)p * C + i] = kn[p];
-                w->kd[(size_t)p * C + i] = kn[p] * fd;
-            }
+        }
+        /* K̂ᵀ, written row by row (contiguous stores; the strided reads stay in L1) */
+        for (int p = 0; p < d; p++) {
+            float *ktp = w->kt + (size_t)p * C;
+            for (int i = 0; i < c; i++)
+                ktp[i] = w->kn[(size_t)i * d + p];
         }
         /* L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
         memset(w->a, 0, (size_t)c * C * sizeof(float));
@@ -213,18 +215,20 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
                     ti[m] -= l * tj[m];
             }
         }
-        /* U = T diag(β) V (diag(β) folded into T's columns), W = −T diag(βe^γ) K̂, U += W S0 */
+        /* X = diag(β)V − diag(βe^γ) K̂ S0, then U = T X: the same as U_WY − W S0 with
+         * U_WY = T diag(β) V and W = T diag(βe^γ) K̂, one c×c×d product fewer */
         memset(w->w, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, c, w->t, C, w->kb, d, w->w, d);
+        isa->gemm_acc(c, d, d, w->kb, d, w->s, d, w->w, d);
         for (int i = 0; i < c; i++) {
-            float *ti = w->t + (size_t)i * C;
+            float *xi = w->w + (size_t)i * d;
+            const float *vi = vc + (size_t)i * d;
+            const float b = bc[i];
 #pragma omp simd
-            for (int j = 0; j <= i; j++)
-                ti[j] *= bc[j];
+            for (int p = 0; p < d; p++)
+                xi[p] += b * vi[p];
         }
         memset(w->u, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, c, w->t, C, vc, d, w->u, d);
-        isa->gemm_acc(c, d, d, w->w, d, w->s, d, w->u, d);
+        isa->gemm_acc(c, d, c, w->t, C, w->w, d, w->u, d);
         if (o) {
             /* O = (Q̂e^γ/√d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U */
             for (int i = 0; i < c; i++) {
@@ -251,13 +255,23 @@ static void chunked_head(const struct delta_state *st, const struct kb_shape *s,
             }
             isa->gemm_acc(c, d, c, w->p, C, w->u, d, oc, d);
         }
-        /* S = e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U */
+        /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
+        const float *ud = w->u;
         if (gated) {
 #pragma omp simd
             for (size_t e = 0; e < (size_t)d * d; e++)
                 w->s[e] *= elast;
+            for (int j = 0; j < c; j++) {
+                const float f = elast * w->eng[j];
+                const float *uj = w->u + (size_t)j * d;
+                float *dj = w->w + (size_t)j * d;
+#pragma omp simd
+                for (int p = 0; p < d; p++)
+                    dj[p] = f * uj[p];
+            }
+            ud = w->w;
         }
-        isa->gemm_acc(d, d, c, w->kd, C, w->u, d, w->s, d);
+        isa->gemm_acc(d, d, c, w->kt, C, ud, d, w->s, d);
     }
 }
 
