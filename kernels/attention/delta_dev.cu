@@ -272,11 +272,16 @@ __global__ void __launch_bounds__(THREADS) delta_recurrent_kernel(const T *__res
 template <typename T>
 int launch_chunked(const delta_cuda_args *a, cudaStream_t st)
 {
+    static bool attribute_set; /* once per instantiation and process, for the largest d (not while a
+                                * CUDA graph is being captured) */
+    if (!attribute_set) {
+        cudaError_t e = cudaFuncSetAttribute(delta_chunked_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                             (int)(chunked_smem_floats(DELTA_CUDA_MAX_D) * sizeof(float)));
+        if (e != cudaSuccess)
+            return (int)e;
+        attribute_set = true;
+    }
     const size_t bytes = chunked_smem_floats(a->d) * sizeof(float);
-    cudaError_t e = cudaFuncSetAttribute(delta_chunked_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         (int)bytes);
-    if (e != cudaSuccess)
-        return (int)e;
     dim3 grid((unsigned)a->bh, (unsigned)(a->d / VS));
     delta_chunked_kernel<T><<<grid, THREADS, bytes, st>>>((const T *)a->q, (const T *)a->k, (const T *)a->v, a->beta,
                                                            a->g, a->o, a->state_out, a->tokens, a->d, a->end);
