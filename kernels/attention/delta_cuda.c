@@ -108,6 +108,8 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
         e = cudaMemcpyAsync(st->g, kb_input(c, KB_DELTA_G), nscal * sizeof(float), cudaMemcpyHostToDevice, stream);
     if (e == cudaSuccess) /* poisoned: 0xFFFFFFFF is a NaN, so an unwritten element fails verify */
         e = cudaMemsetAsync(st->o, 0xFF, nout * sizeof(float), stream);
+    if (e == cudaSuccess && chunked)
+        e = (cudaError_t)delta_cuda_chunked_prepare(c->dtype == KB_DTYPE_BF16);
     if (e != cudaSuccess)
         return fail_cuda(c, e, name, err, errlen);
     struct delta_cuda_args *a = &st->args;

@@ -48,5 +48,7 @@ struct delta_cuda_args {
  * no state_in. */
 int delta_cuda_chunked_launch(const struct delta_cuda_args *a, void *stream);
 int delta_cuda_recurrent_launch(const struct delta_cuda_args *a, void *stream);
+/* Allows the chunked kernel its shared memory (once per process; setup calls it). */
+int delta_cuda_chunked_prepare(int bf16);
 
 #endif

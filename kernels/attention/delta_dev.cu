@@ -269,11 +269,12 @@ __global__ void __launch_bounds__(THREADS) delta_recurrent_kernel(const T *__res
                 state_out[(head * d + warp + WARPS * r) * d + j0 + lane] = s[r];
 }
 
+/* The chunked kernel's dynamic shared memory allowance, once per instantiation and process, for
+ * the largest d: setup calls it, so no run sets it while a CUDA graph is being captured. */
 template <typename T>
-int launch_chunked(const delta_cuda_args *a, cudaStream_t st)
+int allow_smem()
 {
-    static bool attribute_set; /* once per instantiation and process, for the largest d (not while a
-                                * CUDA graph is being captured) */
+    static bool attribute_set;
     if (!attribute_set) {
         cudaError_t e = cudaFuncSetAttribute(delta_chunked_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                              (int)(chunked_smem_floats(DELTA_CUDA_MAX_D) * sizeof(float)));
@@ -281,6 +282,15 @@ int launch_chunked(const delta_cuda_args *a, cudaStream_t st)
             return (int)e;
         attribute_set = true;
     }
+    return 0;
+}
+
+template <typename T>
+int launch_chunked(const delta_cuda_args *a, cudaStream_t st)
+{
+    int rc = allow_smem<T>();
+    if (rc != 0)
+        return rc;
     const size_t bytes = chunked_smem_floats(a->d) * sizeof(float);
     dim3 grid((unsigned)a->bh, (unsigned)(a->d / VS));
     delta_chunked_kernel<T><<<grid, THREADS, bytes, st>>>((const T *)a->q, (const T *)a->k, (const T *)a->v, a->beta,
@@ -306,6 +316,11 @@ extern "C" int delta_cuda_chunked_launch(const struct delta_cuda_args *a, void *
         return (int)cudaErrorInvalidValue;
     return a->bf16 ? launch_chunked<__nv_bfloat16>(a, (cudaStream_t)stream)
                    : launch_chunked<__half>(a, (cudaStream_t)stream);
+}
+
+extern "C" int delta_cuda_chunked_prepare(int bf16)
+{
+    return bf16 ? allow_smem<__nv_bfloat16>() : allow_smem<__half>();
 }
 
 extern "C" int delta_cuda_recurrent_launch(const struct delta_cuda_args *a, void *stream)
