@@ -85,6 +85,7 @@ static delta_step_fn step_for(const struct linear_isa *isa)
 
 /* ---- the case ------------------------------------------------------------------------------ */
 
+struct chunk_scratch;
 struct delta_state {
     const float *q, *k, *v, *beta, *g; /* the case's operands (not owned) */
     float *o;
@@ -96,6 +97,8 @@ struct delta_state {
     float *state_in, *state_out; /* decode: [B·H][d·d] */
     const struct linear_isa *isa;
     delta_step_fn step;
+    void (*chunked)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n, float *o,
+                    const struct chunk_scratch *w);
 };
 
 static void normalise(const float *x, int d, float mul, float *out)
@@ -148,131 +151,36 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
     return w;
 }
 
-/* Runs tokens [0, n) of head `head` from the zero state through the chunked form, leaving the
- * state in w->s; writes output rows when o is not NULL. */
-static void chunked_head(const struct delta_state *st, const struct kb_shape *s, size_t head, int n, float *o,
-                         const struct chunk_scratch *w)
-{
-    const struct linear_isa *isa = st->isa;
-    const int d = s->head_dim, C = st->chunk, gated = s->decay;
-    const size_t off = head * (size_t)st->tokens;
-    const float *q = st->q + off * d, *k = st->k + off * d, *v = st->v + off * d;
-    const float *beta = st->beta + off, *g = st->g + off;
-    const float scale = (float)(1.0 / sqrt((double)d));
+/* The chunked form per SIMD level (delta_cpu_body.h). */
+typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n,
+                                 float *o, const struct chunk_scratch *w);
+#define DELTA_ISA(name) name##_scalar
+#include "kernels/attention/delta_cpu_body.h"
+#undef DELTA_ISA
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define DELTA_ISA(name) name##_avx2
+#include "kernels/attention/delta_cpu_body.h"
+#undef DELTA_ISA
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define DELTA_ISA(name) name##_avx512
+#include "kernels/attention/delta_cpu_body.h"
+#undef DELTA_ISA
+#pragma GCC pop_options
+#endif
 
-    memset(w->s, 0, (size_t)d * d * sizeof(float));
-    for (int t0 = 0; t0 < n; t0 += C) {
-        const int c = n - t0 < C ? n - t0 : C;
-        const float *qc = q + (size_t)t0 * d, *kc = k + (size_t)t0 * d, *vc = v + (size_t)t0 * d;
-        const float *bc = beta + t0, *gc = g + t0;
-        /* γ (cumulative log-gate), e^γ, e^−γ */
-        float glast = 0.0f;
-        if (gated) {
-            float acc = 0.0f;
-            for (int i = 0; i < c; i++) {
-                acc += gc[i];
-                w->eg[i] = acc;
-                w->eng[i] = -acc;
-            }
-            glast = acc;
-            isa->vexp(w->eg, c);
-            isa->vexp(w->eng, c);
-        } else {
-            for (int i = 0; i < c; i++)
-                w->eg[i] = w->eng[i] = 1.0f;
-        }
-        const float elast = gated ? expf(glast) : 1.0f;
-        /* normalised keys (rows and transposed), β e^γ k̂ (negated: W comes out as −W) */
-        for (int i = 0; i < c; i++) {
-            float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d;
-            normalise(kc + (size_t)i * d, d, 1.0f, kn);
-            const float f = -bc[i] * w->eg[i];
-#pragma omp simd
-            for (int p = 0; p < d; p++)
-                kb[p] = f * kn[p];
-        }
-        /* K̂ᵀ, written row by row (contiguous stores; the strided reads stay in L1) */
-        for (int p = 0; p < d; p++) {
-            float *ktp = w->kt + (size_t)p * C;
-            for (int i = 0; i < c; i++)
-                ktp[i] = w->kn[(size_t)i * d + p];
-        }
-        /* L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
-        memset(w->a, 0, (size_t)c * C * sizeof(float));
-        isa->gemm_acc(c, c, d, w->kn, d, w->kt, C, w->a, C);
-        /* T = (I + L)⁻¹ by forward substitution: T_i = e_i − Σ_{j<i} L_ij T_j */
-        for (int i = 0; i < c; i++) {
-            float *ti = w->t + (size_t)i * C;
-            memset(ti, 0, (size_t)c * sizeof(float));
-            ti[i] = 1.0f;
-            const float *ai = w->a + (size_t)i * C;
-            const float fi = bc[i] * w->eg[i];
-            for (int j = 0; j < i; j++) {
-                const float l = fi * ai[j] * w->eng[j];
-                const float *tj = w->t + (size_t)j * C;
-#pragma omp simd
-                for (int m = 0; m <= j; m++)
-                    ti[m] -= l * tj[m];
-            }
-        }
-        /* X = diag(β)V − diag(βe^γ) K̂ S0, then U = T X: the same as U_WY − W S0 with
-         * U_WY = T diag(β) V and W = T diag(βe^γ) K̂, one c×c×d product fewer */
-        memset(w->w, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, d, w->kb, d, w->s, d, w->w, d);
-        for (int i = 0; i < c; i++) {
-            float *xi = w->w + (size_t)i * d;
-            const float *vi = vc + (size_t)i * d;
-            const float b = bc[i];
-#pragma omp simd
-            for (int p = 0; p < d; p++)
-                xi[p] += b * vi[p];
-        }
-        memset(w->u, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, c, w->t, C, w->w, d, w->u, d);
-        if (o) {
-            /* O = (Q̂e^γ/√d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U */
-            for (int i = 0; i < c; i++) {
-                float *qn = w->qn + (size_t)i * d, *qe = w->qe + (size_t)i * d;
-                normalise(qc + (size_t)i * d, d, scale, qn);
-                const float e = w->eg[i];
-#pragma omp simd
-                for (int p = 0; p < d; p++)
-                    qe[p] = qn[p] * e;
-            }
-            float *oc = o + (size_t)t0 * d;
-            memset(oc, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc(c, d, d, w->qe, d, w->s, d, oc, d);
-            memset(w->p, 0, (size_t)c * C * sizeof(float));
-            isa->gemm_acc(c, c, d, w->qn, d, w->kt, C, w->p, C);
-            for (int i = 0; i < c; i++) {
-                float *pi = w->p + (size_t)i * C;
-                const float e = w->eg[i];
-#pragma omp simd
-                for (int j = 0; j <= i; j++)
-                    pi[j] *= e * w->eng[j];
-                for (int j = i + 1; j < c; j++)
-                    pi[j] = 0.0f;
-            }
-            isa->gemm_acc(c, d, c, w->p, C, w->u, d, oc, d);
-        }
-        /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
-        const float *ud = w->u;
-        if (gated) {
-#pragma omp simd
-            for (size_t e = 0; e < (size_t)d * d; e++)
-                w->s[e] *= elast;
-            for (int j = 0; j < c; j++) {
-                const float f = elast * w->eng[j];
-                const float *uj = w->u + (size_t)j * d;
-                float *dj = w->w + (size_t)j * d;
-#pragma omp simd
-                for (int p = 0; p < d; p++)
-                    dj[p] = f * uj[p];
-            }
-            ud = w->w;
-        }
-        isa->gemm_acc(d, d, c, w->kt, C, ud, d, w->s, d);
-    }
+static delta_chunked_fn chunked_for(const struct linear_isa *isa)
+{
+#if defined(__x86_64__)
+    if (strcmp(isa->name, "avx512") == 0)
+        return chunked_head_avx512;
+    if (strcmp(isa->name, "avx2") == 0)
+        return chunked_head_avx2;
+#endif
+    return chunked_head_scalar;
 }
 
 /* Runs tokens [0, n) of the head token by token from the zero state, in s; output rows when o. */
@@ -370,6 +278,7 @@ static int delta_cpu_setup(struct kb_case *c, int chunked, char *err, size_t err
     st->nthreads = c->threads > 0 ? c->threads : 1;
     st->isa = linear_isa_best();
     st->step = step_for(st->isa);
+    st->chunked = chunked_for(st->isa);
     const size_t d = (size_t)s->head_dim, heads = (size_t)s->batch * s->heads;
     st->scratch_floats = scratch_floats_of((size_t)(st->chunk > 0 ? st->chunk : 1), d);
     st->q = kb_input(c, KB_DELTA_Q);
@@ -395,7 +304,7 @@ static int delta_cpu_setup(struct kb_case *c, int chunked, char *err, size_t err
             struct chunk_scratch w = scratch_of(st, attention_thread(), d);
             float *dst = st->state_in + (size_t)h * d * d;
             if (chunked) {
-                chunked_head(st, s, (size_t)h, s->seq_len, NULL, &w);
+                st->chunked(st, s, (size_t)h, s->seq_len, NULL, &w);
                 memcpy(dst, w.s, d * d * sizeof(float));
             } else {
                 recurrent_head(st, s, (size_t)h, s->seq_len, NULL, dst, w.vec);
@@ -426,7 +335,7 @@ static int delta_cpu_run(struct kb_case *c)
         if (s->decode)
             decode_head(st, s, (size_t)h, w.vec);
         else if (st->chunk > 0)
-            chunked_head(st, s, (size_t)h, s->seq_len, st->o + (size_t)h * s->seq_len * d, &w);
+            st->chunked(st, s, (size_t)h, s->seq_len, st->o + (size_t)h * s->seq_len * d, &w);
         else
             recurrent_head(st, s, (size_t)h, s->seq_len, st->o + (size_t)h * s->seq_len * d, w.s, w.vec);
     }
@@ -441,6 +350,7 @@ int delta_cpu_use_path(struct kb_case *c, const char *name)
         return -1;
     st->isa = isa;
     st->step = step_for(isa);
+    st->chunked = chunked_for(isa);
     return 0;
 }
 
