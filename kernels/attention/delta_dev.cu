@@ -19,8 +19,9 @@ constexpr int THREADS = 256;
 constexpr int WARPS = THREADS / 32;
 static_assert(VS == 32, "the forward substitution gives each lane of one warp a value channel");
 static_assert(C == 64, "the gate scan gives each lane of one warp two tokens");
-static_assert((C * VS) % THREADS == 0, "each thread owns whole output elements of a chunk");
-constexpr int OUT_PER_THREAD = C * VS / THREADS;
+/* the register tiles below: C×C as 16×16 threads of 4×4, C×VS as 32×8 threads of 2×4, d×VS
+ * as 32×8 threads of (d/32)×4 */
+static_assert(THREADS == 256 && C == 64 && VS == 32 && DELTA_CUDA_MAX_D == 128, "tiles assume these sizes");
 
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
 __device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -111,74 +112,158 @@ __global__ void __launch_bounds__(THREADS) delta_chunked_kernel(const T *__restr
             sEng[2 * lane + 1] = __expf(-sGam[2 * lane + 1]);
         }
         __syncthreads();
-        /* L (strictly lower) and P (lower with the diagonal), C × C */
-        for (int e = tid; e < C * C; e += THREADS) {
-            const int i = e / C, j = e - i * C;
-            float l = 0.f, pv = 0.f;
-            if (j <= i && i < c) {
-                float kk = 0.f, qk = 0.f;
-                const float *ki = sK + i * dp, *kj = sK + j * dp, *qi = sQ + i * dp;
-                for (int p = 0; p < d; p++) {
-                    kk += ki[p] * kj[p];
-                    qk += qi[p] * kj[p];
-                }
-                const float decay = sEg[i] * sEng[j];
-                if (j < i)
-                    l = sB[i] * decay * kk;
-                pv = decay * qk;
-            }
-            sL[i * (C + 1) + j] = l;
-            sP[i * (C + 1) + j] = pv;
-        }
-        /* X = diag(β)(V − diag(e^γ) K̂ S0) and O0 = diag(e^γ) Q̂ S0, this thread's elements */
-        float oacc[OUT_PER_THREAD];
+        /* L (strictly lower) and P (lower with the diagonal), C × C: a 4 × 4 tile per thread,
+         * rows 4·ty + a, columns tx + 16·b (the 16 columns of a half-warp in distinct banks) */
+        {
+            const int ty = tid >> 4, tx = tid & 15;
+            float kk[4][4], qk[4][4];
 #pragma unroll
-        for (int r = 0; r < OUT_PER_THREAD; r++) {
-            const int e = tid + r * THREADS, i = e / VS, m = e - i * VS;
-            float ks = 0.f, qs = 0.f;
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    kk[a][b] = qk[a][b] = 0.f;
             for (int p = 0; p < d; p++) {
-                const float s = sS[p * VS + m];
-                ks += sK[i * dp + p] * s;
-                qs += sQ[i * dp + p] * s;
+                float ki[4], qi[4], kj[4];
+#pragma unroll
+                for (int a = 0; a < 4; a++) {
+                    ki[a] = sK[(4 * ty + a) * dp + p];
+                    qi[a] = sQ[(4 * ty + a) * dp + p];
+                }
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    kj[b] = sK[(tx + 16 * b) * dp + p];
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int b = 0; b < 4; b++) {
+                        kk[a][b] += ki[a] * kj[b];
+                        qk[a][b] += qi[a] * kj[b];
+                    }
             }
-            oacc[r] = sEg[i] * qs;
-            const float vv = i < c ? to_f(vh[(size_t)(t0 + i) * d + j0 + m]) : 0.f;
-            sX[i * VS + m] = sB[i] * (vv - sEg[i] * ks);
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++) {
+                    const int i = 4 * ty + a, j = tx + 16 * b;
+                    const float decay = sEg[i] * sEng[j];
+                    const bool row = i < c;
+                    sL[i * (C + 1) + j] = row && j < i ? sB[i] * decay * kk[a][b] : 0.f;
+                    sP[i * (C + 1) + j] = row && j <= i ? decay * qk[a][b] : 0.f;
+                }
+        }
+        /* X = diag(β)(V − diag(e^γ) K̂ S0) and O0 = diag(e^γ) Q̂ S0: a 2 × 4 tile per thread,
+         * rows 2·oy + a, value channels ox + 8·b (kept for the output below) */
+        const int oy = tid >> 3, ox = tid & 7;
+        float oacc[2][4];
+        {
+            float ks[2][4];
+#pragma unroll
+            for (int a = 0; a < 2; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    ks[a][b] = oacc[a][b] = 0.f;
+            for (int p = 0; p < d; p++) {
+                float ki[2], qi[2], sv[4];
+#pragma unroll
+                for (int a = 0; a < 2; a++) {
+                    ki[a] = sK[(2 * oy + a) * dp + p];
+                    qi[a] = sQ[(2 * oy + a) * dp + p];
+                }
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    sv[b] = sS[p * VS + ox + 8 * b];
+#pragma unroll
+                for (int a = 0; a < 2; a++)
+#pragma unroll
+                    for (int b = 0; b < 4; b++) {
+                        ks[a][b] += ki[a] * sv[b];
+                        oacc[a][b] += qi[a] * sv[b];
+                    }
+            }
+#pragma unroll
+            for (int a = 0; a < 2; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++) {
+                    const int i = 2 * oy + a, m = ox + 8 * b;
+                    oacc[a][b] *= sEg[i];
+                    const float vv = i < c ? to_f(vh[(size_t)(t0 + i) * d + j0 + m]) : 0.f;
+                    sX[i * VS + m] = sB[i] * (vv - sEg[i] * ks[a][b]);
+                }
         }
         __syncthreads();
-        /* (I + L) U = X, row by row: lane m owns value channel m */
+        /* (I + L) U = X, row by row: lane m owns value channel m (and reads only its own
+         * column, so the lanes need no barrier); four partial sums shorten the FMA chain */
         if (warp == 0) {
             for (int i = 1; i < c; i++) {
-                float acc = sX[i * VS + lane];
                 const float *li = sL + i * (C + 1);
-                for (int j = 0; j < i; j++)
-                    acc -= li[j] * sX[j * VS + lane];
-                sX[i * VS + lane] = acc;
-                __syncwarp();
+                float a0 = sX[i * VS + lane], a1 = 0.f, a2 = 0.f, a3 = 0.f;
+                int j = 0;
+                for (; j + 4 <= i; j += 4) {
+                    a0 -= li[j] * sX[j * VS + lane];
+                    a1 -= li[j + 1] * sX[(j + 1) * VS + lane];
+                    a2 -= li[j + 2] * sX[(j + 2) * VS + lane];
+                    a3 -= li[j + 3] * sX[(j + 3) * VS + lane];
+                }
+                for (; j < i; j++)
+                    a0 -= li[j] * sX[j * VS + lane];
+                sX[i * VS + lane] = (a0 + a1) + (a2 + a3);
             }
         }
         __syncthreads();
-        /* O = O0 + P U */
+        /* O = O0 + P U, on the same 2 × 4 tile */
 #pragma unroll
-        for (int r = 0; r < OUT_PER_THREAD; r++) {
-            const int e = tid + r * THREADS, i = e / VS, m = e - i * VS;
+        for (int a = 0; a < 2; a++) {
+            const int i = 2 * oy + a;
             if (i >= c)
                 continue;
-            float acc = oacc[r];
+            float acc[4];
+#pragma unroll
+            for (int b = 0; b < 4; b++)
+                acc[b] = oacc[a][b];
             const float *pi = sP + i * (C + 1);
-            for (int j = 0; j <= i; j++)
-                acc += pi[j] * sX[j * VS + m];
+            for (int j = 0; j <= i; j++) {
+                const float pij = pi[j];
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    acc[b] += pij * sX[j * VS + ox + 8 * b];
+            }
             if (o)
-                o[(head * (size_t)n + t0 + i) * d + j0 + m] = acc;
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    o[(head * (size_t)n + t0 + i) * d + j0 + ox + 8 * b] = acc[b];
         }
-        /* S ← e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U */
-        const float elast = sEg[c - 1];
-        for (int e = tid; e < d * VS; e += THREADS) {
-            const int p = e / VS, m = e - p * VS;
-            float acc = elast * sS[e];
-            for (int j = 0; j < c; j++)
-                acc += sK[j * dp + p] * (elast * sEng[j]) * sX[j * VS + m];
-            sS[e] = acc;
+        /* S ← e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U: rows sy + 32·a (a < d/32), value
+         * channels ox + 8·b; each element is this thread's alone */
+        {
+            const float elast = sEg[c - 1];
+            const int sy = tid >> 3, arows = d / 32;
+            float acc[4][4];
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    acc[a][b] = a < arows ? elast * sS[(sy + 32 * a) * VS + ox + 8 * b] : 0.f;
+            for (int j = 0; j < c; j++) {
+                const float f = elast * sEng[j];
+                float kp[4], xv[4];
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+                    kp[a] = a < arows ? sK[j * dp + sy + 32 * a] : 0.f;
+#pragma unroll
+                for (int b = 0; b < 4; b++)
+                    xv[b] = f * sX[j * VS + ox + 8 * b];
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int b = 0; b < 4; b++)
+                        acc[a][b] += kp[a] * xv[b];
+            }
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+                if (a < arows)
+#pragma unroll
+                    for (int b = 0; b < 4; b++)
+                        sS[(sy + 32 * a) * VS + ox + 8 * b] = acc[a][b];
         }
         __syncthreads();
     }
