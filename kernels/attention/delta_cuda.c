@@ -22,6 +22,7 @@ struct delta_cuda_state {
     void *q, *k, *v;           /* [B·H][T][d] in the dtype */
     float *beta, *g, *o;       /* [B·H][T], [B·H][T], [B·H][rows][d] */
     float *state_in, *state_out; /* decode: [B·H][d][d] */
+    float *scratch[4];           /* the chunked form's L, P, chunk states, U (delta_cuda.h) */
     struct delta_cuda_args args;
     int chunked;
 };
@@ -38,6 +39,8 @@ static void delta_cuda_teardown(struct kb_case *c)
         cudaFree(st->o);
         cudaFree(st->state_in);
         cudaFree(st->state_out);
+        for (int i = 0; i < 4; i++)
+            cudaFree(st->scratch[i]);
         free(st);
     }
     c->state = NULL;
@@ -72,8 +75,12 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
     const int tokens = delta_tokens(s), rows = s->decode ? 1 : s->seq_len;
     const size_t bh = (size_t)s->batch * s->heads, d = (size_t)s->head_dim;
     const size_t nqkv = bh * (size_t)tokens * d, nout = bh * (size_t)rows * d;
+    size_t scratch[4] = { 0, 0, 0, 0 };
+    if (chunked)
+        delta_cuda_chunked_scratch_floats((int)bh, s->seq_len, (int)d, scratch);
     double need = 3.0 * nqkv * kb_dtype_size(c->dtype) + 4.0 * nqkv /* upload scratch */ + 8.0 * bh * tokens +
-                  4.0 * nout + (s->decode ? 8.0 * bh * d * d : 0.0);
+                  4.0 * nout + (s->decode ? 8.0 * bh * d * d : 0.0) +
+                  4.0 * ((double)scratch[0] + scratch[1] + scratch[2] + scratch[3]);
     int rc = gpu_memory_fits(need, 1.0, name, err, errlen);
     if (rc != KB_OK)
         return rc;
@@ -101,6 +108,9 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
         e = cudaMalloc((void **)&st->state_in, bh * d * d * sizeof(float));
     if (e == cudaSuccess && s->decode)
         e = cudaMalloc((void **)&st->state_out, bh * d * d * sizeof(float));
+    for (int i = 0; i < 4 && e == cudaSuccess; i++)
+        if (scratch[i])
+            e = cudaMalloc((void **)&st->scratch[i], scratch[i] * sizeof(float));
     if (e == cudaSuccess)
         e = cudaMemcpyAsync(st->beta, kb_input(c, KB_DELTA_BETA), nscal * sizeof(float), cudaMemcpyHostToDevice,
                             stream);
@@ -122,6 +132,10 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
     a->tokens = tokens;
     a->d = s->head_dim;
     a->bf16 = c->dtype == KB_DTYPE_BF16;
+    a->scratch_l = st->scratch[0];
+    a->scratch_p = st->scratch[1];
+    a->scratch_s = st->scratch[2];
+    a->scratch_u = st->scratch[3];
     if (s->decode) {
         /* the state after the N cached tokens, built with this kernel's own form */
         struct delta_cuda_args build = *a;
@@ -191,8 +205,9 @@ static int delta_cuda_collect(struct kb_case *c)
 const struct kb_kernel kb_attention_delta_cuda_chunked = {
     .name = "attention.delta",
     .impl = "cuda.chunked",
-    .description = "delta rule, chunkwise WY/UT form (chunk 64, a block per head and 32 value channels, float32 "
-                   "CUDA cores), decode step; f16/bf16 inputs, float32 state, d a multiple of 32 up to 128",
+    .description = "delta rule, chunkwise WY/UT form (chunk 64; per-chunk L, P and outputs in parallel, the state "
+                   "pass a block per head and 32 value channels; float32 CUDA cores), decode step; f16/bf16 inputs, "
+                   "float32 state, d a multiple of 32 up to 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = DELTA_CUDA_AXES | KB_AXIS_BIT(KB_AXIS_CHUNK),
