@@ -72,6 +72,11 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
                  DELTA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
+    if (chunked && (s->seq_len + DELTA_CUDA_CHUNK - 1) / DELTA_CUDA_CHUNK > 65535) {
+        snprintf(err, errlen, "%s: N = %d is more than 65535 chunks of %d (a grid dimension)", name, s->seq_len,
+                 DELTA_CUDA_CHUNK);
+        return KB_UNSUPPORTED;
+    }
     const int tokens = delta_tokens(s), rows = s->decode ? 1 : s->seq_len;
     const size_t bh = (size_t)s->batch * s->heads, d = (size_t)s->head_dim;
     const size_t nqkv = bh * (size_t)tokens * d, nout = bh * (size_t)rows * d;
