@@ -593,7 +593,9 @@ int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t 
                  "than there are", s->top_k, s->experts);
         return -1;
     }
-    if (USES(KB_AXIS_DECAY) && s->decay && !s->causal && !s->decode) {
+    /* decay is a causal-order notion; an operation without the causal axis (attention.delta,
+     * whose decay is Gated DeltaNet's gate) is causal by definition */
+    if (USES(KB_AXIS_DECAY) && USES(KB_AXIS_CAUSAL) && s->decay && !s->causal && !s->decode) {
         snprintf(err, errlen, "--decay 1 needs causal order: give --causal 1%s", USES(KB_AXIS_DECODE) ?
                  " or --decode 1" : "");
         return -1;

@@ -18,11 +18,13 @@
 #include "kernels/attention/attention_cuda.h"
 #endif
 #include "kernels/attention/linear.h"
+#include "kernels/attention/delta.h"
 #include "kernels/attention/lightning.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
 #include "kernels/attention/lightning_cuda.h"
+#include "kernels/attention/delta_cuda.h"
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
@@ -50,6 +52,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_naive,
     &kb_attention_gla_cpu,
     &kb_attention_lightning_cpu,
+    &kb_attention_delta_cpu_recurrent,
+    &kb_attention_delta_cpu_chunked,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -87,6 +91,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
     &kb_attention_lightning_cuda,
+    &kb_attention_delta_cuda_chunked,
+    &kb_attention_delta_cuda_recurrent,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

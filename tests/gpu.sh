@@ -138,6 +138,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128
   job lightning4 "$KBENCH" run --db "$TMP/lightning.db" --devices cuda:0 --kernels attention.lightning@cuda.mma \
       --dtype bf16 --seq 100 --chunk 32 --quiet --no-show ) &
+# the delta rule (DeltaNet, Gated DeltaNet; β up to 2 on odd heads): chunk 64 divides none of
+# N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses
+( dl() { "$KBENCH" run --db "$TMP/delta.db" $VFLAGS --kernels 'attention.delta@cuda*' --batch 2 --heads 3 "$@"; }
+  job delta1 dl --dtype f16,bf16 --seq 1,77,300,1000 --head-dim 64,128 --decay 0,1
+  job delta2 dl --dtype bf16 --seq 1,300,1000 --head-dim 64 --decay 0,1 --decode 1
+  job delta3 "$KBENCH" run --db "$TMP/delta.db" --devices cuda:0 --kernels 'attention.delta@cuda*' --dtype bf16 \
+      --seq 100 --head-dim 40 --quiet --no-show ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -284,6 +291,14 @@ q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHE
 q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of lightning4)" "0" "Lightning refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"
+DB="$TMP/delta.db"
+expect_eq "$(rc_of delta1)" "0" "attention.delta@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; d 64, 128; gated or not; batch 2)"
+expect_eq "$(rc_of delta2)" "0" "and their decode steps"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.head_dim <> 40;")" "76" "76 verified delta-rule cases (64 prefill, 12 decode)"
+q "SELECT impl, dtype, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY impl, dtype, decode;" | sed 's/^/# delta worst error: /'
+q "SELECT impl, dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of delta3)" "0" "the delta-rule kernels refuse a head_dim they are not built for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 40 AND status = 'skipped' AND error LIKE '%multiple of 32%';")" "2" "and say why"
 
 DB="$TMP/naive.db"
 expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -432,6 +432,17 @@ static void test_impossible_shapes_are_errors(void **state)
     assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), -1);
     assert_non_null(strstr(err, "--heads 12"));
     plan_free(&p);
+    /* attention.delta has no causal axis (it is causal by definition): its decay, Gated
+     * DeltaNet's gate, plans without --causal */
+    struct plan_spec ds;
+    plan_spec_default(&ds);
+    assert_int_equal(plan_spec_set(&ds, "kernels", "attention.delta@cpu.recurrent", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&ds, "seq", "64", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&ds, "decay", "0,1", err, sizeof err), 0);
+    struct plan dp = { 0 };
+    assert_int_equal(plan_build(&ds, 1, &dp, err, sizeof err), 0);
+    assert_int_equal(dp.n, 2);
+    plan_free(&dp);
     /* valid GQA and MoE shapes plan as before */
     assert_int_equal(plan_spec_set(&s, "heads", "8,16", err, sizeof err), 0);
     assert_int_equal(plan_spec_set(&s, "kv_heads", "2,8", err, sizeof err), 0);

@@ -1,0 +1,239 @@
+/* delta_cuda.c - attention.delta@cuda.chunked and @cuda.recurrent: the descriptors of the
+ * delta rule on the GPU (device code in delta_dev.cu, algorithms in delta_cuda.h). f16 and
+ * bf16 Q, K, V; β and the gates, the state and every sum in float32; O in float32.
+ *
+ * Verification is the operation's (delta_op.c): Q, K, V hold values of the dtype already, so
+ * the float64 recurrence measures only the kernel's float32 arithmetic, far inside the dtype's
+ * default bound. Decode: setup builds each head's state over the first N tokens with the
+ * kernel's own form (untimed); the timed run is one recurrent step from it into a second
+ * buffer, so runs repeat. */
+#include "kernels/attention/delta_cuda.h"
+
+#include <cuda_runtime_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention/attention_cuda_io.h"
+#include "kernels/attention/delta.h"
+#include "kernels/gpu/device_memory.h"
+
+struct delta_cuda_state {
+    void *q, *k, *v;           /* [B·H][T][d] in the dtype */
+    float *beta, *g, *o;       /* [B·H][T], [B·H][T], [B·H][rows][d] */
+    float *state_in, *state_out; /* decode: [B·H][d][d] */
+    float *scratch[4];           /* the chunked form's L, P, chunk states, U (delta_cuda.h) */
+    struct delta_cuda_args args;
+    int chunked;
+};
+
+static void delta_cuda_teardown(struct kb_case *c)
+{
+    struct delta_cuda_state *st = c->state;
+    if (st) {
+        cudaFree(st->q);
+        cudaFree(st->k);
+        cudaFree(st->v);
+        cudaFree(st->beta);
+        cudaFree(st->g);
+        cudaFree(st->o);
+        cudaFree(st->state_in);
+        cudaFree(st->state_out);
+        for (int i = 0; i < 4; i++)
+            cudaFree(st->scratch[i]);
+        free(st);
+    }
+    c->state = NULL;
+}
+
+static int fail_cuda(struct kb_case *c, cudaError_t e, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    delta_cuda_teardown(c);
+    return KB_ERROR;
+}
+
+static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
+    const char *name = chunked ? "attention.delta@cuda.chunked" : "attention.delta@cuda.recurrent";
+    if (c->dtype != KB_DTYPE_F16 && c->dtype != KB_DTYPE_BF16) {
+        snprintf(err, errlen, "%s: dtype %s not supported (f16 or bf16)", name,
+                 kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    if (s->head_dim % DELTA_CUDA_VS != 0 || s->head_dim > DELTA_CUDA_MAX_D) {
+        snprintf(err, errlen, "%s: head_dim = %d, must be a multiple of %d up to %d", name, s->head_dim,
+                 DELTA_CUDA_VS, DELTA_CUDA_MAX_D);
+        return KB_UNSUPPORTED;
+    }
+    if (chunked && s->chunk != DELTA_CUDA_CHUNK) {
+        snprintf(err, errlen, "%s: chunk = %d, the device code is compiled for chunk %d", name, s->chunk,
+                 DELTA_CUDA_CHUNK);
+        return KB_UNSUPPORTED;
+    }
+    if (chunked && (s->seq_len + DELTA_CUDA_CHUNK - 1) / DELTA_CUDA_CHUNK > 65535) {
+        snprintf(err, errlen, "%s: N = %d is more than 65535 chunks of %d (a grid dimension)", name, s->seq_len,
+                 DELTA_CUDA_CHUNK);
+        return KB_UNSUPPORTED;
+    }
+    const int tokens = delta_tokens(s), rows = s->decode ? 1 : s->seq_len;
+    const size_t bh = (size_t)s->batch * s->heads, d = (size_t)s->head_dim;
+    const size_t nqkv = bh * (size_t)tokens * d, nout = bh * (size_t)rows * d;
+    size_t scratch[4] = { 0, 0, 0, 0 };
+    if (chunked)
+        delta_cuda_chunked_scratch_floats((int)bh, s->seq_len, (int)d, scratch);
+    double need = 3.0 * nqkv * kb_dtype_size(c->dtype) + 4.0 * nqkv /* upload scratch */ + 8.0 * bh * tokens +
+                  4.0 * nout + (s->decode ? 8.0 * bh * d * d : 0.0) +
+                  4.0 * ((double)scratch[0] + scratch[1] + scratch[2] + scratch[3]);
+    int rc = gpu_memory_fits(need, 1.0, name, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct delta_cuda_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return KB_ERROR;
+    }
+    c->state = st;
+    st->chunked = chunked;
+    void **dev[3] = { &st->q, &st->k, &st->v };
+    for (int i = 0; i < 3; i++)
+        if (attention_cuda_upload_f32(kb_input(c, i), nqkv, c->dtype, dev[i], c->stream, err, errlen) != KB_OK) {
+            delta_cuda_teardown(c);
+            return KB_ERROR;
+        }
+    cudaStream_t stream = (cudaStream_t)c->stream;
+    const size_t nscal = bh * (size_t)tokens;
+    cudaError_t e = cudaMalloc((void **)&st->beta, nscal * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->g, nscal * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&st->o, nout * sizeof(float));
+    if (e == cudaSuccess && s->decode)
+        e = cudaMalloc((void **)&st->state_in, bh * d * d * sizeof(float));
+    if (e == cudaSuccess && s->decode)
+        e = cudaMalloc((void **)&st->state_out, bh * d * d * sizeof(float));
+    for (int i = 0; i < 4 && e == cudaSuccess; i++)
+        if (scratch[i])
+            e = cudaMalloc((void **)&st->scratch[i], scratch[i] * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(st->beta, kb_input(c, KB_DELTA_BETA), nscal * sizeof(float), cudaMemcpyHostToDevice,
+                            stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(st->g, kb_input(c, KB_DELTA_G), nscal * sizeof(float), cudaMemcpyHostToDevice, stream);
+    if (e == cudaSuccess) /* poisoned: 0xFFFFFFFF is a NaN, so an unwritten element fails verify */
+        e = cudaMemsetAsync(st->o, 0xFF, nout * sizeof(float), stream);
+    if (e == cudaSuccess && chunked)
+        e = (cudaError_t)delta_cuda_chunked_prepare(c->dtype == KB_DTYPE_BF16);
+    if (e != cudaSuccess)
+        return fail_cuda(c, e, name, err, errlen);
+    struct delta_cuda_args *a = &st->args;
+    a->q = st->q;
+    a->k = st->k;
+    a->v = st->v;
+    a->beta = st->beta;
+    a->g = st->g;
+    a->bh = (int)bh;
+    a->tokens = tokens;
+    a->d = s->head_dim;
+    a->bf16 = c->dtype == KB_DTYPE_BF16;
+    a->scratch_l = st->scratch[0];
+    a->scratch_p = st->scratch[1];
+    a->scratch_s = st->scratch[2];
+    a->scratch_u = st->scratch[3];
+    if (s->decode) {
+        /* the state after the N cached tokens, built with this kernel's own form */
+        struct delta_cuda_args build = *a;
+        build.o = NULL;
+        build.begin = 0;
+        build.end = s->seq_len;
+        build.state_out = st->state_in;
+        e = (cudaError_t)(chunked ? delta_cuda_chunked_launch(&build, stream)
+                                  : delta_cuda_recurrent_launch(&build, stream));
+        a->begin = s->seq_len;
+        a->end = tokens;
+        a->state_in = st->state_in;
+        a->state_out = st->state_out;
+    } else {
+        a->begin = 0;
+        a->end = s->seq_len;
+    }
+    a->o = st->o;
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess)
+        return fail_cuda(c, e, name, err, errlen);
+    return KB_OK;
+}
+
+static int chunked_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    return delta_cuda_setup(c, 1, err, errlen);
+}
+static int recurrent_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    return delta_cuda_setup(c, 0, err, errlen);
+}
+
+static int delta_cuda_run(struct kb_case *c)
+{
+    struct delta_cuda_state *st = c->state;
+    /* decode is one recurrent step whichever form built the state */
+    int e = st->chunked && !c->shape.decode ? delta_cuda_chunked_launch(&st->args, c->stream)
+                                             : delta_cuda_recurrent_launch(&st->args, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "delta rule launch: %s", cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int delta_cuda_collect(struct kb_case *c)
+{
+    const struct delta_cuda_state *st = c->state;
+    cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(kb_output(c, KB_DELTA_O), st->o, kb_operands_elems(&c->io, KB_DELTA_O) * sizeof(float),
+                       cudaMemcpyDeviceToHost);
+    if (e != cudaSuccess) {
+        snprintf(c->error, sizeof c->error, "copying O back: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+#define DELTA_CUDA_AXES                                                                                      \
+    (KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_SEQ) |                   \
+     KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_DECAY) | KB_AXIS_BIT(KB_AXIS_DECODE) |             \
+     KB_AXIS_BIT(KB_AXIS_INPUT))
+
+const struct kb_kernel kb_attention_delta_cuda_chunked = {
+    .name = "attention.delta",
+    .impl = "cuda.chunked",
+    .description = "delta rule, chunkwise WY/UT form (chunk 64; per-chunk L, P and outputs in parallel, the state "
+                   "pass a block per head and 32 value channels; float32 CUDA cores), decode step; f16/bf16 inputs, "
+                   "float32 state, d a multiple of 32 up to 128",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = DELTA_CUDA_AXES | KB_AXIS_BIT(KB_AXIS_CHUNK),
+    .setup = chunked_setup,
+    .run = delta_cuda_run,
+    .collect = delta_cuda_collect,
+    .teardown = delta_cuda_teardown,
+    .op = &kb_op_attention_delta,
+};
+
+const struct kb_kernel kb_attention_delta_cuda_recurrent = {
+    .name = "attention.delta",
+    .impl = "cuda.recurrent",
+    .description = "delta rule token by token (a block per head and 32 value channels, the state slice in "
+                   "registers), decode step; f16/bf16 inputs, float32 state, d a multiple of 32 up to 128",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = DELTA_CUDA_AXES,
+    .setup = recurrent_setup,
+    .run = delta_cuda_run,
+    .collect = delta_cuda_collect,
+    .teardown = delta_cuda_teardown,
+    .op = &kb_op_attention_delta,
+};
