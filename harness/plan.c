@@ -593,6 +593,11 @@ int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t 
                  "than there are", s->top_k, s->experts);
         return -1;
     }
+    if (USES(KB_AXIS_PAGE) && s->page > 0 && !s->decode) {
+        snprintf(err, errlen, "--page %d needs --decode 1: only a decode step reads a paged KV cache "
+                 "(--page 0 is a contiguous cache)", s->page);
+        return -1;
+    }
     if (USES(KB_AXIS_DECAY) && s->decay && !s->causal && !s->decode) {
         snprintf(err, errlen, "--decay 1 needs causal order: give --causal 1%s", USES(KB_AXIS_DECODE) ?
                  " or --decode 1" : "");

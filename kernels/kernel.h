@@ -79,6 +79,8 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* attention decode */
+    int page;    /* tokens per page of a paged KV cache (block table); 0: one contiguous cache */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -95,7 +97,7 @@ enum kb_axis {
     KB_AXIS_FEATURE, KB_AXIS_DECAY,
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
-    KB_AXIS_INPUT,
+    KB_AXIS_INPUT, KB_AXIS_PAGE,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

@@ -35,6 +35,7 @@
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_attention_decode_cpu,
     &kb_attention_window_cpu,
     &kb_attention_window_naive,
     &kb_attention_int8_cpu,
@@ -79,6 +80,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
+    &kb_attention_decode_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,
