@@ -329,6 +329,11 @@ struct kb_kernel {
      * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
      * Writes at most max counters and returns how many (0 when there is nothing to say). */
     int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
+    /* Optional (0: none): KB_AXIS_BIT set of boolean axes (within .axes) the kernel runs only
+     * with set to 1, such as a decode step's KB_AXIS_BIT(KB_AXIS_DECODE). The planner plans it
+     * no case where such an axis is 0 (nor where a sweep leaves it unset), so a pattern like
+     * "attention.flash" over prefill shapes does not pick up decode-only implementations. */
+    uint64_t required_axes;
 };
 
 /* kernel.c: what the harness asks of an implementation (its operation's answers). */

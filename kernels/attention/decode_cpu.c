@@ -10,7 +10,8 @@
  * SIMD-tuned decode of a contiguous cache.
  *
  * An implementation of attention.softmax (softmax_ops.h) for decode = 1 only: prefill cases
- * are refused (KB_UNSUPPORTED), and the planner refuses page > 0 without decode. */
+ * are never planned (required_axes) and refused by setup; the planner refuses page > 0
+ * without decode. */
 #include "kernels/attention/attention.h"
 #include "kernels/attention/paged_kv.h"
 #include "kernels/attention/softmax_ops.h"
@@ -173,6 +174,7 @@ const struct kb_kernel kb_attention_decode_cpu = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE) | KB_AXIS_BIT(KB_AXIS_PAGE),
+    .required_axes = KB_AXIS_BIT(KB_AXIS_DECODE), /* planned for decode = 1 only */
     .footprint = decode_footprint,
     .setup = decode_setup,
     .run = decode_run,

@@ -235,6 +235,7 @@ const struct kb_kernel kb_attention_decode_cuda = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
     .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE) | KB_AXIS_BIT(KB_AXIS_PAGE),
+    .required_axes = KB_AXIS_BIT(KB_AXIS_DECODE), /* planned for decode = 1 only */
     .footprint = decode_footprint,
     .setup = decode_setup,
     .run = decode_run,
