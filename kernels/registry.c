@@ -81,6 +81,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
     &kb_attention_decode_cuda,
+    &kb_attention_block_sparse_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

@@ -244,7 +244,7 @@ expect_eq "$(rc_of decode2)" "0" "and at d = 256"
 expect_eq "$(rc_of decode3)" "0" "and with GQA groups of 6 and 12 query heads"
 expect_eq "$(rc_of decode4)" "0" "and against a 65537-token cache"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.decode';")" "158" "158 verified flash-decoding cases"
-expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_split_kernel%' AND g.grid_x >= 8;")" "2" "at 64k the split kernel runs many splits (its traced grid), paged and not"
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_split_kernel%' AND g.grid_y >= 8;")" "2" "at 64k the split kernel runs many splits (its traced grid's y), paged and not"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_combine_kernel%' AND g.grid_x = 8;")" "2" "then the combine, one CTA per (batch, head)"
 q "SELECT c.page_size, g.name, g.grid_x, g.grid_y, g.registers, g.duration_s FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537;" | sed 's/^/# decode 64k kernels: /'
 q "SELECT c.page_size, k.name, k.value FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.seq_len = 65537 AND k.name LIKE 'decode.%';" | sed 's/^/# decode 64k split: /' 

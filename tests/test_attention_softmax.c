@@ -404,7 +404,7 @@ static void test_decode_cuda_split_rule(void **state)
             assert_true((long)splits * chunk >= ns[i]);
             assert_true((long)(splits - 1) * chunk < ns[i]); /* the last split holds a token */
             if (splits > 1)
-                assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / 256)) */
+                assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / MIN)) */
             if ((long)ns[i] >= 8L * 132 * DECODE_CUDA_MIN_SPLIT && rows_of[r] <= 8) { /* the GPU is filled */
                 long want = 8L * 132 < DECODE_CUDA_MAX_SPLITS * rows_of[r] ? 8L * 132 : DECODE_CUDA_MAX_SPLITS * rows_of[r];
                 assert_true((long)splits * rows_of[r] >= want - rows_of[r]);

@@ -12,8 +12,8 @@
 /* Query heads one CTA serves (a GQA group of more is cut into chunks of at most this many). */
 #define DECODE_CUDA_MAX_GROUP 8
 /* Fewest tokens a split gets: below it the combine's reads outweigh what splitting gains. */
-#define DECODE_CUDA_MIN_SPLIT 256
-#define DECODE_CUDA_MAX_SPLITS 1024
+#define DECODE_CUDA_MIN_SPLIT 128
+#define DECODE_CUDA_MAX_SPLITS 1024 /* gridDim.y: at most 65535 */
 
 /* How the N tokens of each (batch, KV head) are split: `splits` CTAs of `chunk` tokens (the
  * last may hold fewer, none holds zero). rows is the number of CTAs per split index (batch x

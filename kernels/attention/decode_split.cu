@@ -69,7 +69,8 @@ __device__ __forceinline__ size_t row_offset(int t, int b, int kvh, int kv_heads
 }
 
 /* One CTA: tokens [split·chunk, min(N, (split+1)·chunk)) of one (batch, KV head), query heads
- * h0 .. h0 + nh − 1 (G >= nh, a power of two). grid: (splits, B·H_kv·head_chunks). */
+ * h0 .. h0 + nh − 1 (G >= nh, a power of two). grid: (B·H_kv·head_chunks, splits): the long
+ * dimension in x, which has no 65535 limit. */
 template <typename T, int D, int G>
 __global__ void __launch_bounds__(kThreads) decode_split_kernel(
     const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, const int32_t *__restrict__ table,
@@ -83,8 +84,8 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(
     __shared__ float sm_m[NS][G], sm_l[NS][G];
     __shared__ float sm_acc[NS][G][D];
 
-    const int split = blockIdx.x;
-    const int hc = blockIdx.y % head_chunks, bk = blockIdx.y / head_chunks;
+    const int split = blockIdx.y;
+    const int hc = blockIdx.x % head_chunks, bk = blockIdx.x / head_chunks;
     const int b = bk / kv_heads, kvh = bk % kv_heads;
     const int group = heads / kv_heads;
     const int h0 = kvh * group + hc * G;
@@ -234,7 +235,7 @@ cudaError_t launch_split(const struct decode_cuda_args *a, int head_chunks, cuda
 {
     const int pages = a->page > 0 ? (a->n + a->page - 1) / a->page : 0;
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    dim3 grid((unsigned)a->splits, (unsigned)(a->batch * a->kv_heads * head_chunks));
+    dim3 grid((unsigned)(a->batch * a->kv_heads * head_chunks), (unsigned)a->splits);
     decode_split_kernel<T, D, G><<<grid, kThreads, 0, st>>>(
         (const T *)a->q, (const T *)a->k, (const T *)a->v, a->page > 0 ? a->table : nullptr, a->part_o, a->part_ml,
         a->heads, a->kv_heads, a->n, a->page, pages, a->chunk, a->splits, head_chunks, scale_log2);
