@@ -97,7 +97,7 @@ int block_sparse_cuda_attend(const struct kb_shape *s, enum kb_dtype t, const vo
  * summed in ascending order, then divided), and each query block's top-k past blocks by
  * mean_q·mean_k (channels summed in ascending order, no fused multiply-add, ties to the lower
  * block) into kept, ascending: exactly the operation's choice (sparse_ops.h). qmean
- * [B·H][nb][d] and kmean [B·H_kv][nb][d] are scratch. Returns a cudaError_t. */
+ * [B·H][nb][d] and kmean [B·H_kv][d][nb] (channel-major) are scratch. Returns a cudaError_t. */
 int block_sparse_cuda_select(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, double *qmean,
                              double *kmean, int *kept, void *stream);
 /* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
