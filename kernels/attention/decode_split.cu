@@ -210,24 +210,54 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(
     }
 }
 
-/* One CTA of d threads per (batch, head): the splits' partials merged by log-sum-exp. */
-template <typename T>
-__global__ void decode_combine_kernel(const float *__restrict__ part_o, const float *__restrict__ part_ml,
-                                      T *__restrict__ o, int splits, int d)
+/* One CTA of D threads per (batch, head): the splits' partials merged by log-sum-exp. The
+ * threads first share the work over the splits (the largest max M, then each split's weight
+ * 2^(m_s − M) into shared memory and the weighted sum of the l_s), then thread e sums its
+ * channel's partials, several loads in flight, so a few hundred splits cost little. */
+template <typename T, int D>
+__global__ void __launch_bounds__(D) decode_combine_kernel(const float *__restrict__ part_o,
+                                                          const float *__restrict__ part_ml, T *__restrict__ o,
+                                                          int splits)
 {
+    __shared__ float weight[DECODE_CUDA_MAX_SPLITS];
+    __shared__ float red[D / 32];
     const size_t row = blockIdx.x;
-    const int e = threadIdx.x;
+    const int e = threadIdx.x, warp = e / 32, lane = e % 32;
     const float *ml = part_ml + row * splits * 2;
     float mx = -INFINITY;
-    for (int s = 0; s < splits; s++)
+    for (int s = e; s < splits; s += D)
         mx = fmaxf(mx, ml[2 * s]);
-    float sum = 0.0f, acc = 0.0f;
-    for (int s = 0; s < splits; s++) {
+    for (int off = 16; off > 0; off /= 2)
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, off));
+    if (lane == 0)
+        red[warp] = mx;
+    __syncthreads();
+    mx = red[0];
+#pragma unroll
+    for (int w = 1; w < D / 32; w++)
+        mx = fmaxf(mx, red[w]);
+    __syncthreads(); /* red is reused below */
+    float sum = 0.0f;
+    for (int s = e; s < splits; s += D) {
         const float w = exp2f(ml[2 * s] - mx);
+        weight[s] = w;
         sum += w * ml[2 * s + 1];
-        acc += w * part_o[(row * splits + s) * d + e];
     }
-    from_float(acc / sum, o + row * d + e);
+    for (int off = 16; off > 0; off /= 2)
+        sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (lane == 0)
+        red[warp] = sum;
+    __syncthreads();
+    sum = 0.0f;
+#pragma unroll
+    for (int w = 0; w < D / 32; w++)
+        sum += red[w];
+    const float *po = part_o + row * splits * D + e;
+    float acc = 0.0f;
+#pragma unroll 8
+    for (int s = 0; s < splits; s++)
+        acc = fmaf(weight[s], po[(size_t)s * D], acc);
+    from_float(acc / sum, o + row * D + e);
 }
 
 template <typename T, int D, int G>
@@ -242,8 +272,8 @@ cudaError_t launch_split(const struct decode_cuda_args *a, int head_chunks, cuda
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return e;
-    decode_combine_kernel<T><<<(unsigned)(a->batch * a->heads), (unsigned)D, 0, st>>>(a->part_o, a->part_ml,
-                                                                                      (T *)a->o, a->splits, D);
+    decode_combine_kernel<T, D><<<(unsigned)(a->batch * a->heads), D, 0, st>>>(a->part_o, a->part_ml, (T *)a->o,
+                                                                               a->splits);
     return cudaGetLastError();
 }
 
