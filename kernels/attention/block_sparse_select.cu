@@ -38,6 +38,8 @@ __global__ void block_means(const T *__restrict__ x, double *__restrict__ means,
     const int t0 = blk * block, t1 = min(n, t0 + block);
     const T *row = x + (head * (size_t)n + (size_t)t0) * d + c;
     double sum = 0.0;
+    /* unrolled so several loads are in flight; the additions stay in token order */
+#pragma unroll 8
     for (int t = t0; t < t1; t++, row += d)
         sum = __dadd_rn(sum, widen(*row));
     const double mean = sum / (double)(t1 - t0);
