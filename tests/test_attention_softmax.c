@@ -363,22 +363,31 @@ static void test_decode_cpu_paged(void **state)
     (void)state;
     const int pages_of[] = { 0, 16, 64 };
     const int batches[] = { 1, 3 };
-    for (size_t pi = 0; pi < 3; pi++)
-        for (size_t bi = 0; bi < 2; bi++) {
-            struct kb_shape s = { .batch = batches[bi], .heads = 8, .kv_heads = 2, .seq_len = 1000 + 97 * (int)pi,
-                                  .head_dim = 64, .decode = 1, .page = pages_of[pi], .input = KB_INPUT_NORMAL };
-            struct kb_case c = make_case(&kb_attention_decode_cpu, s, KB_DTYPE_F32, 1 + (int)bi, 70 + pi);
-            case_setup_ok(&c);
-            struct kb_accuracy acc = case_run_verify(&c);
-            if (!acc.passed || !(acc.rel_l2_err < 1e-5))
-                fail_msg("page %d batch %d: passed %d rel_l2 %g", s.page, s.batch, acc.passed, acc.rel_l2_err);
-            assert_int_equal(acc.rows_total, (long)s.batch * s.heads);
-            float *out = kb_output(&c, KB_ATTN_O);
-            out[(size_t)(s.batch * s.heads - 1) * 64] += 1.0f;
-            assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
-            assert_false(acc.passed);
-            case_teardown(&c);
-        }
+    struct case_paths paths = case_paths_start("attention.flash@cpu.paged");
+    for (enum kb_cpu_path path = 0; path < KB_PATH_COUNT; path++) {
+        if (!case_path_begin(&paths, path, flash_needs[path])) /* the same needs as flash's paths */
+            continue;
+        for (size_t pi = 0; pi < 3; pi++)
+            for (size_t bi = 0; bi < 2; bi++) {
+                /* d = 72: a tail past the vector loops' 16 and 32 channels */
+                struct kb_shape s = { .batch = batches[bi], .heads = 8, .kv_heads = 2,
+                                      .seq_len = 1000 + 97 * (int)pi, .head_dim = bi ? 72 : 64, .decode = 1,
+                                      .page = pages_of[pi], .input = KB_INPUT_NORMAL };
+                struct kb_case c = make_case(&kb_attention_decode_cpu, s, KB_DTYPE_F32, 1 + (int)bi, 70 + pi);
+                case_setup_ok(&c);
+                struct kb_accuracy acc = case_run_verify(&c);
+                if (!acc.passed || !(acc.rel_l2_err < 1e-5))
+                    fail_msg("path %s page %d batch %d: passed %d rel_l2 %g", kb_cpu_path_name(path), s.page, s.batch,
+                             acc.passed, acc.rel_l2_err);
+                assert_int_equal(acc.rows_total, (long)s.batch * s.heads);
+                float *out = kb_output(&c, KB_ATTN_O);
+                out[(size_t)(s.batch * s.heads - 1) * s.head_dim] += 1.0f;
+                assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
+                assert_false(acc.passed);
+                case_teardown(&c);
+            }
+    }
+    case_paths_end(&paths);
     struct kb_shape prefill = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 64, .head_dim = 64 };
     struct kb_case c = make_case(&kb_attention_decode_cpu, prefill, KB_DTYPE_F32, 1, 1);
     char err[256] = "";
