@@ -593,6 +593,11 @@ int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t 
                  "than there are", s->top_k, s->experts);
         return -1;
     }
+    if (USES(KB_AXIS_PAGE) && s->page > 0 && !s->decode) {
+        snprintf(err, errlen, "--page %d needs --decode 1: only a decode step reads a paged KV cache "
+                 "(--page 0 is a contiguous cache)", s->page);
+        return -1;
+    }
     /* decay is a causal-order notion; an operation without the causal axis (attention.delta,
      * whose decay is Gated DeltaNet's gate) is causal by definition */
     if (USES(KB_AXIS_DECAY) && USES(KB_AXIS_CAUSAL) && s->decay && !s->causal && !s->decode) {
@@ -614,7 +619,7 @@ int plan_check_shape(uint64_t mask, const struct kb_shape *s, char *err, size_t 
 /* Every shape of the cartesian product of the axes the kernel uses, in odometer order (the
  * last axis turns fastest, so a sweep over seq lists each N of one configuration together). */
 static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, const char *device,
-                         enum kb_dtype dtype, const int *cold_modes, int n_cold, struct plan *plan,
+                         enum kb_dtype dtype, const int *cold_modes, int n_cold, struct plan *plan, size_t *added,
                          char *err, size_t errlen)
 {
     uint64_t mask = kb_kernel_axes(k);
@@ -635,14 +640,20 @@ static int expand_kernel(const struct plan_spec *s, const struct kb_kernel *k, c
             kb_shape_set(&shape, used[i], values[i].v[idx[i]]);
         if ((mask & KB_AXIS_BIT(KB_AXIS_KV_HEADS)) && shape.kv_heads == 0)
             shape.kv_heads = shape.heads;
-        if (plan_check_shape(mask, &shape, err, errlen) != 0) {
+        /* a decode-only kernel (required_axes) plans no prefill shape: no threads, no cases */
+        int shape_threads = th_n;
+        for (int a = 0; a < KB_AXIS_COUNT; a++)
+            if ((k->required_axes & mask & KB_AXIS_BIT(a)) && !kb_shape_get(&shape, (enum kb_axis)a))
+                shape_threads = 0;
+        if (shape_threads && plan_check_shape(mask, &shape, err, errlen) != 0) {
             size_t at = strlen(err);
             snprintf(err + at, errlen - at, " (for %s@%s%s%s%s)", k->name, k->impl,
                      *s->group ? ", suite group [" : "", s->group, *s->group ? "]" : "");
             return -1;
         }
-        for (int th = 0; th < th_n; th++)
+        for (int th = 0; th < shape_threads; th++)
             for (int cm = 0; cm < n_cold; cm++) {
+                (*added)++;
                 struct plan_case c;
                 memset(&c, 0, sizeof c);
                 c.kernel = k;
@@ -693,6 +704,8 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
         cold_modes[n_cold++] = 1;
     for (int p = 0; p < s->n_kernels; p++) {
         int matched = 0, on_device = 0, planned = 0; /* planned: some case (maybe a duplicate) */
+        size_t added = 0;           /* cases the pattern's kernels planned */
+        uint64_t required = 0;      /* required_axes of the kernels it matched on the devices */
         for (size_t ki = 0; ki < nk; ki++) {
             const struct kb_kernel *k = all[ki];
             if (!kb_kernel_matches(k, s->kernels[p]))
@@ -702,10 +715,11 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
                 if (!device_kind_matches(k, s->devices[di]))
                     continue;
                 on_device = 1;
+                required |= k->required_axes & kb_kernel_axes(k);
                 if (!s->dtype_given) {
                     planned = 1;
-                    if (expand_kernel(s, k, s->devices[di], natural_dtype(k), cold_modes, n_cold, plan, err,
-                                      errlen) != 0)
+                    if (expand_kernel(s, k, s->devices[di], natural_dtype(k), cold_modes, n_cold, plan, &added,
+                                      err, errlen) != 0)
                         return -1;
                     continue;
                 }
@@ -714,7 +728,7 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
                         continue;
                     planned = 1;
                     if (expand_kernel(s, k, s->devices[di], s->dtypes[ti], cold_modes, n_cold, plan,
-                                      err, errlen) != 0)
+                                      &added, err, errlen) != 0)
                         return -1;
                 }
             }
@@ -730,6 +744,18 @@ static int expand_spec(const struct plan_spec *s, struct plan *plan, char *err, 
             join_strings(s->devices[0], sizeof s->devices[0], s->n_devices, devs, sizeof devs);
             snprintf(err, errlen, "'%s' matches only kernels of other devices than %s (a CUDA kernel needs "
                      "--devices cuda:N)%s%s%s", s->kernels[p], devs, *s->group ? " in suite group [" : "",
+                     s->group, *s->group ? "]" : "");
+            return -1;
+        }
+        if (planned && !added && required) {
+            char flags[96] = "";
+            size_t used = 0;
+            for (int a = 0; a < KB_AXIS_COUNT && used < sizeof flags; a++)
+                if (required & KB_AXIS_BIT(a))
+                    used += (size_t)snprintf(flags + used, sizeof flags - used, "%s--%s 1", used ? " " : "",
+                                             kb_axis_info((enum kb_axis)a)->key);
+            snprintf(err, errlen, "'%s' matches only kernels that run with %s (a decode step, say), and this "
+                     "sweep leaves it 0%s%s%s", s->kernels[p], flags, *s->group ? " in suite group [" : "",
                      s->group, *s->group ? "]" : "");
             return -1;
         }

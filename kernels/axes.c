@@ -50,6 +50,8 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                   "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
                                 "input distribution (outlier: a few channels x50-x100)"),
+    [KB_AXIS_PAGE] = INT_AXIS("page", "page_size", "page", 0, 1 << 16, 0,
+                              "tokens per page of a paged KV cache (decode); 0: contiguous"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -58,6 +60,7 @@ _Static_assert(sizeof(struct kb_shape) == KB_AXIS_COUNT * sizeof(int),
 _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, page) == KB_AXIS_PAGE * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)
 {
@@ -143,6 +146,8 @@ void kb_shape_string(const struct kb_shape *s, uint64_t mask, char *buf, size_t 
             continue; /* MHA: kv heads say nothing new */
         if (a == KB_AXIS_INPUT && v == KB_INPUT_NORMAL)
             continue; /* the default distribution goes unsaid */
+        if (a == KB_AXIS_PAGE && v == 0)
+            continue; /* a contiguous cache goes unsaid */
         if (ax->kind == KB_AXIS_KIND_BOOL) {
             if (!v)
                 continue;

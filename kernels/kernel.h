@@ -89,6 +89,8 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* attention decode */
+    int page;    /* tokens per page of a paged KV cache (block table); 0: one contiguous cache */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -105,7 +107,7 @@ enum kb_axis {
     KB_AXIS_FEATURE, KB_AXIS_DECAY,
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
-    KB_AXIS_INPUT,
+    KB_AXIS_INPUT, KB_AXIS_PAGE,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))
@@ -337,6 +339,11 @@ struct kb_kernel {
      * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
      * Writes at most max counters and returns how many (0 when there is nothing to say). */
     int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
+    /* Optional (0: none): KB_AXIS_BIT set of boolean axes (within .axes) the kernel runs only
+     * with set to 1, such as a decode step's KB_AXIS_BIT(KB_AXIS_DECODE). The planner plans it
+     * no case where such an axis is 0 (nor where a sweep leaves it unset), so a pattern like
+     * "attention.flash" over prefill shapes does not pick up decode-only implementations. */
+    uint64_t required_axes;
 };
 
 /* kernel.c: what the harness asks of an implementation (its operation's answers). */

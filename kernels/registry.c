@@ -41,6 +41,7 @@
 static const struct kb_kernel *const registry[] = {
     &kb_attention_reference,
     &kb_attention_flash_cpu,
+    &kb_attention_decode_cpu,
     &kb_attention_window_cpu,
     &kb_attention_window_naive,
     &kb_attention_int8_cpu,
@@ -93,6 +94,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_lightning_cuda,
     &kb_attention_delta_cuda_chunked,
     &kb_attention_delta_cuda_recurrent,
+    &kb_attention_decode_cuda,
+    &kb_attention_block_sparse_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

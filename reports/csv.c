@@ -9,7 +9,7 @@
  *   family, papi_status, calls_per_sample, roof_flops_per_s, roofline_fraction   (export v2)
  *   then the later shape axes by their column names (decode, window_len, block_size, topk_blocks,
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
- *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
+ *   ffn, experts, top_k, routing, input_dist, page_size (v13); kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
  *   empty where unknown: an older database)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
@@ -172,7 +172,7 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
     csv_text(c, r->status);
 }
 
-/* The shape axes after head_dim and causal (decode .. input_dist), by their column names. */
+/* The shape axes after head_dim and causal (decode .. page_size), by their column names. */
 static void csv_later_axes(struct csv *c, const struct result_row *r)
 {
     for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
@@ -182,8 +182,8 @@ static void csv_later_axes(struct csv *c, const struct result_row *r)
             csv_sep(c);
         else if (ax->kind == KB_AXIS_KIND_ENUM)
             csv_text(c, v ? kb_axis_value_name((enum kb_axis)a, v) : "");
-        else if (ax->kind == KB_AXIS_KIND_BOOL)
-            csv_int(c, v); /* 0 is a value where the kernel has the axis */
+        else if (ax->kind == KB_AXIS_KIND_BOOL || ax->min == 0)
+            csv_int(c, v); /* 0 is a value where the kernel has the axis (page 0: contiguous) */
         else
             csv_dim(c, v);
     }

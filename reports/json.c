@@ -342,6 +342,8 @@ static int write_case(struct jw *w, struct store *s, const struct run_row *run, 
             jw_string_or_null(w, v && !(r->null_axes & KB_AXIS_BIT(a)) ? kb_axis_value_name((enum kb_axis)a, v) : "");
         else if (ax->kind == KB_AXIS_KIND_BOOL)
             jw_flag(w, r, (enum kb_axis)a, v);
+        else if (ax->min == 0 && !(r->null_axes & KB_AXIS_BIT(a)))
+            jw_int(w, v); /* page 0 (a contiguous cache) is a value */
         else
             jw_dim(w, v);
     }

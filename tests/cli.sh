@@ -64,6 +64,12 @@ check_bad "--heads 3 is not a multiple of --kv-heads 2" "GQA heads not whole gro
 check_bad "--top-k 8 is more than --experts 4" "top-k above experts" run --db "$TMP/shape.db" --kernels 'moe.*' --experts 4 --top-k 8 --tokens 16 --quiet
 [ -e "$TMP/shape.db" ] && bad "a refused shape created a database" || ok "a refused shape stored nothing"
 check_bad "out of range [1, 16777216]" "a value too large to parse is out of range" run --seq 99999999999999999999 --dry-run
+# a decode-only kernel is planned only with --decode 1; --page needs it too
+check_bad "--decode 1" "a decode-only kernel without --decode 1" run --kernels attention.flash@cpu.paged --dry-run
+check_bad "out of range [0, 65536]" "a negative page" run --kernels attention.flash@cpu.paged --decode 1 --page -1 --dry-run
+expect_exit 0 "a paged decode sweep plans" "$KBENCH" run --kernels 'attention.flash@cpu*' --decode 0,1 --page 0,16 --seq 100 --dry-run
+expect_text "$TMP/out" "cpu.paged cpu f32 b=1 h=8 n=100 d=64 decode page=16" "the paged case is planned, saying its page"
+expect_eq "$(grep -c 'cpu.paged' "$TMP/out")" "2" "and the decode-only kernel only at decode 1 (page 0 and 16)"
 expect_exit 2 "a pattern whose kernels lack the dtype (dry run)" "$KBENCH" run --kernels attention.int8@cpu --dtype f32 --dry-run
 cp "$TMP/err" "$TMP/err.dry"
 check_bad "'attention.int8@cpu' takes dtype f32" "a pattern whose kernels lack the dtype (run)" run --db "$TMP/dt.db" --kernels attention.int8@cpu --dtype f32 --quiet

@@ -145,6 +145,25 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   job delta2 dl --dtype bf16 --seq 1,300,1000 --head-dim 64 --decay 0,1 --decode 1
   job delta3 "$KBENCH" run --db "$TMP/delta.db" --devices cuda:0 --kernels 'attention.delta@cuda*' --dtype bf16 \
       --seq 100 --head-dim 40 --quiet --no-show ) &
+# flash-decoding (decode = 1 only): odd cache lengths (1 token, 1000, 4097: ragged splits and
+# a ragged last page), batch 1 and 3, MHA and GQA, contiguous and paged caches (16- and 64-token
+# pages through a shuffled block table), d 64/128 (256 apart); GQA groups of 6 and 12 (one CTA
+# serves at most 8 query heads: 12 is two chunks); a 64k+1 cache (many splits)
+( dec() { "$KBENCH" run --db "$TMP/decode.db" $VFLAGS --kernels attention.flash@cuda.decode --decode 1 "$@"; }
+  job decode1 dec --dtype f16,bf16 --batch 1,3 --heads 8 --kv-heads 8,2 --seq 1,1000,4097 --head-dim 64,128 --page 0,16,64
+  job decode2 dec --dtype f16,bf16 --batch 1,3 --heads 8 --kv-heads 2 --seq 4097 --head-dim 256 --page 0,16
+  job decode3 dec --dtype bf16 --batch 3 --heads 12 --kv-heads 1,2 --seq 1000 --head-dim 128 --page 0,16
+  job decode4 "$KBENCH" run --db "$TMP/decode.db" --devices cuda:0 --max-time 0.05 --no-metrics --quiet --no-show \
+      --kernels attention.flash@cuda.decode --decode 1 --dtype bf16 --batch 1 --heads 8 --seq 65537 --head-dim 128 \
+      --page 0,64 ) &
+# MoBA block-sparse attention: odd N (1, 77, 1000, 4099: a short last block), GQA, batch 2, a
+# top-k above, at and below the past blocks; 50/75/90% sparsity at N = 8191 (128 blocks: top-k
+# 64, 32, 12); a block it is not compiled for is skipped, saying why
+( bsa() { "$KBENCH" run --db "$TMP/bsa.db" $VFLAGS --kernels attention.block_sparse@cuda.mma "$@"; }
+  job bsa1 bsa --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128 \
+      --block 64 --topk-blocks 1,3,8
+  job bsa2 bsa --dtype bf16 --heads 4 --kv-heads 2 --seq 8191 --head-dim 128 --block 64 --topk-blocks 64,32,12
+  job bsa3 bsa --dtype bf16 --seq 100 --block 32 ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -299,6 +318,28 @@ q "SELECT impl, dtype, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok
 q "SELECT impl, dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of delta3)" "0" "the delta-rule kernels refuse a head_dim they are not built for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 40 AND status = 'skipped' AND error LIKE '%multiple of 32%';")" "2" "and say why"
+DB="$TMP/decode.db"
+expect_eq "$(rc_of decode1)" "0" "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
+expect_eq "$(rc_of decode2)" "0" "and at d = 256"
+expect_eq "$(rc_of decode3)" "0" "and with GQA groups of 6 and 12 query heads"
+expect_eq "$(rc_of decode4)" "0" "and against a 65537-token cache"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.decode';")" "158" "158 verified flash-decoding cases"
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_split_kernel%' AND g.grid_y >= 8;")" "2" "at 64k the split kernel runs many splits (its traced grid's y), paged and not"
+expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_combine_kernel%' AND g.grid_x = 8;")" "2" "then the combine, one CTA per (batch, head)"
+q "SELECT c.page_size, g.name, g.grid_x, g.grid_y, g.registers, g.duration_s FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537;" | sed 's/^/# decode 64k kernels: /'
+q "SELECT c.page_size, k.name, k.value FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.seq_len = 65537 AND k.name LIKE 'decode.%';" | sed 's/^/# decode 64k split: /' 
+q "SELECT dtype, head_dim, page_size, max(rel_l2_err) FROM v_results WHERE impl = 'cuda.decode' GROUP BY dtype, head_dim, page_size;" | sed 's/^/# decode worst error: /'
+q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE impl = 'cuda.decode' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+
+DB="$TMP/bsa.db"
+expect_eq "$(rc_of bsa1)" "0" "attention.block_sparse@cuda.mma passes at odd N (1, 77, 1000, 4099), GQA, d 64 and 128, top-k 1, 3, 8"
+expect_eq "$(rc_of bsa2)" "0" "and at 50/75/90% sparsity (N = 8191)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.block_sparse';")" "99" "99 verified block-sparse cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.block_sparse' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "75" "each with a past block to choose from (N > 64: 75) chose exactly the operation's blocks"
+q "SELECT dtype, head_dim, topk_blocks, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.block_sparse' GROUP BY dtype, head_dim, topk_blocks;" | sed 's/^/# block-sparse worst error: /'
+q "SELECT dtype, seq_len, head_dim, kv_heads, topk_blocks, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.block_sparse' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of bsa3)" "0" "block-sparse refuses a block it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.block_sparse' AND block_size = 32 AND status = 'skipped' AND error LIKE '%block 64%';")" "1" "and says why"
 
 DB="$TMP/naive.db"
 expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -24,6 +24,8 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/flash_cpu.h"
 #include "kernels/attention/int8.h"
+#include "kernels/attention/decode_cuda.h"
+#include "kernels/attention/paged_kv.h"
 #include "kernels/attention/softmax_ops.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/kernel.h"
@@ -169,6 +171,8 @@ static void test_inputs_refuse_what_is_not_defined(void **state)
         { { .batch = 1, .heads = 4, .kv_heads = 4, .seq_len = 16, .head_dim = 0 }, KB_DTYPE_F32, "head_dim = 0" },
         { { .batch = 1, .heads = 4, .kv_heads = 4, .seq_len = 16, .head_dim = 64, .decode = 2 }, KB_DTYPE_F32, "decode = 2" },
         { { .batch = 1, .heads = 4, .kv_heads = 4, .seq_len = 16, .head_dim = 64 }, KB_DTYPE_F64, "dtype f64" },
+        { { .batch = 1, .heads = 4, .kv_heads = 4, .seq_len = 16, .head_dim = 64, .page = 16 }, KB_DTYPE_F32,
+          "needs decode = 1" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct kb_operands io;
@@ -290,6 +294,134 @@ static void test_flash_bf16_and_decode(void **state)
     /* the implementations without a decode mode keep their axes, so their planned cases stay */
     assert_false(kb_kernel_axes(&kb_attention_reference) & KB_AXIS_BIT(KB_AXIS_DECODE));
     assert_false(kb_kernel_axes(&kb_attention_int8_cpu) & KB_AXIS_BIT(KB_AXIS_DECODE));
+}
+
+/* ---- paged KV cache (decode, page > 0) ------------------------------------------------------- */
+
+/* A paged case holds the values of the contiguous case of the same seed, moved into a pool
+ * through a block table that is a permutation (and not the identity); the reference reads
+ * through it, so the paged output is judged against the same attention. */
+static void test_paged_inputs_are_the_contiguous_cache_moved(void **state)
+{
+    (void)state;
+    const int pages_of[] = { 16, 64, 7 };
+    for (size_t pi = 0; pi < sizeof pages_of / sizeof pages_of[0]; pi++) {
+        struct kb_shape flat = { .batch = 3, .heads = 4, .kv_heads = 2, .seq_len = 1000, .head_dim = 64, .decode = 1,
+                                 .input = KB_INPUT_NORMAL };
+        struct kb_shape paged = flat;
+        paged.page = pages_of[pi];
+        struct kb_operands a, b;
+        char err[256] = "";
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        assert_int_equal(kb_op_attention_softmax.inputs(&a, &flat, KB_DTYPE_BF16, 9, err, sizeof err), KB_OK);
+        assert_int_equal(kb_op_attention_softmax.inputs(&b, &paged, KB_DTYPE_BF16, 9, err, sizeof err), KB_OK);
+        assert_int_equal(a.count, 4);
+        assert_int_equal(b.count, 5);
+        assert_string_equal(b.tensor[KB_ATTN_BLOCK_TABLE].name, "block_table");
+        assert_int_equal(b.tensor[KB_ATTN_BLOCK_TABLE].dtype, KB_DTYPE_I32);
+        assert_false(b.tensor[KB_ATTN_BLOCK_TABLE].is_output);
+        const int64_t pages = paged_kv_pages(&paged);
+        assert_int_equal(pages, (1000 + paged.page - 1) / paged.page);
+        assert_int_equal(b.tensor[KB_ATTN_K].dims[0], 3 * pages);
+        assert_int_equal(b.tensor[KB_ATTN_K].dims[2], paged.page);
+        const int32_t *table = b.tensor[KB_ATTN_BLOCK_TABLE].data;
+        char *seen = calloc((size_t)(3 * pages), 1);
+        int moved = 0;
+        for (int64_t i = 0; i < 3 * pages; i++) {
+            assert_true(table[i] >= 0 && table[i] < 3 * pages);
+            assert_false(seen[table[i]]);
+            seen[table[i]] = 1;
+            moved += table[i] != i;
+        }
+        free(seen);
+        assert_true(moved > 0); /* shuffled */
+        assert_memory_equal(a.tensor[KB_ATTN_Q].data, b.tensor[KB_ATTN_Q].data, a.bytes[KB_ATTN_Q]);
+        for (int t = KB_ATTN_K; t <= KB_ATTN_V; t++) {
+            const float *x = a.tensor[t].data, *y = b.tensor[t].data;
+            for (int bb = 0; bb < 3; bb++)
+                for (int h = 0; h < 2; h++)
+                    for (int tok = 0; tok < 1000; tok++) {
+                        const float *want = x + (((size_t)bb * 2 + h) * 1000 + tok) * 64;
+                        const float *got = y + paged_kv_row(&paged, table[bb * pages + tok / paged.page], h,
+                                                            tok % paged.page);
+                        assert_memory_equal(want, got, 64 * sizeof(float));
+                    }
+        }
+        /* bytes: the cache, Q and O at the dtype's size, plus the table */
+        assert_true(kb_op_attention_softmax.bytes(&paged, KB_DTYPE_BF16) ==
+                    kb_op_attention_softmax.bytes(&flat, KB_DTYPE_BF16) + 4.0 * 3 * pages);
+        kb_operands_free(&a);
+        kb_operands_free(&b);
+    }
+}
+
+/* attention.flash@cpu.paged: contiguous and paged caches, odd N, batch 1 and 3, GQA, against
+ * the float64 reference; a corrupted row fails; prefill is refused. */
+static void test_decode_cpu_paged(void **state)
+{
+    (void)state;
+    const int pages_of[] = { 0, 16, 64 };
+    const int batches[] = { 1, 3 };
+    struct case_paths paths = case_paths_start("attention.flash@cpu.paged");
+    for (enum kb_cpu_path path = 0; path < KB_PATH_COUNT; path++) {
+        if (!case_path_begin(&paths, path, flash_needs[path])) /* the same needs as flash's paths */
+            continue;
+        for (size_t pi = 0; pi < 3; pi++)
+            for (size_t bi = 0; bi < 2; bi++) {
+                /* d = 72: a tail past the vector loops' 16 and 32 channels */
+                struct kb_shape s = { .batch = batches[bi], .heads = 8, .kv_heads = 2,
+                                      .seq_len = 1000 + 97 * (int)pi, .head_dim = bi ? 72 : 64, .decode = 1,
+                                      .page = pages_of[pi], .input = KB_INPUT_NORMAL };
+                struct kb_case c = make_case(&kb_attention_decode_cpu, s, KB_DTYPE_F32, 1 + (int)bi, 70 + pi);
+                case_setup_ok(&c);
+                struct kb_accuracy acc = case_run_verify(&c);
+                if (!acc.passed || !(acc.rel_l2_err < 1e-5))
+                    fail_msg("path %s page %d batch %d: passed %d rel_l2 %g", kb_cpu_path_name(path), s.page, s.batch,
+                             acc.passed, acc.rel_l2_err);
+                assert_int_equal(acc.rows_total, (long)s.batch * s.heads);
+                float *out = kb_output(&c, KB_ATTN_O);
+                out[(size_t)(s.batch * s.heads - 1) * s.head_dim] += 1.0f;
+                assert_int_equal(kb_case_verify(&c, &acc), KB_OK);
+                assert_false(acc.passed);
+                case_teardown(&c);
+            }
+    }
+    case_paths_end(&paths);
+    struct kb_shape prefill = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 64, .head_dim = 64 };
+    struct kb_case c = make_case(&kb_attention_decode_cpu, prefill, KB_DTYPE_F32, 1, 1);
+    char err[256] = "";
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "decode = 1"));
+    kb_case_end(&c);
+    assert_true(kb_kernel_axes(&kb_attention_decode_cpu) & KB_AXIS_BIT(KB_AXIS_PAGE));
+    assert_false(kb_kernel_axes(&kb_attention_flash_cpu) & KB_AXIS_BIT(KB_AXIS_PAGE));
+}
+
+/* flash-decoding's split rule (attention.flash@cuda.decode): every split non-empty and covering
+ * N, enough CTAs to fill the GPU where N allows, no split shorter than the minimum. */
+static void test_decode_cuda_split_rule(void **state)
+{
+    (void)state;
+    const int ns[] = { 1, 255, 1000, 4097, 65536, 1 << 20 };
+    const long rows_of[] = { 1, 8, 64, 1024 };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (size_t r = 0; r < sizeof rows_of / sizeof rows_of[0]; r++) {
+            int splits, chunk;
+            decode_cuda_split(ns[i], rows_of[r], 132, &splits, &chunk);
+            assert_true(splits >= 1 && splits <= DECODE_CUDA_MAX_SPLITS);
+            assert_true((long)splits * chunk >= ns[i]);
+            assert_true((long)(splits - 1) * chunk < ns[i]); /* the last split holds a token */
+            if (splits > 1)
+                assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / MIN)) */
+            if ((long)ns[i] >= 8L * 132 * DECODE_CUDA_MIN_SPLIT && rows_of[r] <= 8) { /* the GPU is filled */
+                long want = 8L * 132 < DECODE_CUDA_MAX_SPLITS * rows_of[r] ? 8L * 132 : DECODE_CUDA_MAX_SPLITS * rows_of[r];
+                assert_true((long)splits * rows_of[r] >= want - rows_of[r]);
+            }
+        }
+    assert_int_equal(decode_cuda_head_chunks(1), 1);
+    assert_int_equal(decode_cuda_head_chunks(8), 1);
+    assert_int_equal(decode_cuda_head_chunks(9), 2);
 }
 
 /* ---- attention.int8@cpu -------------------------------------------------------------------------- */
@@ -457,6 +589,9 @@ int main(void)
         cmocka_unit_test(test_inputs_refuse_what_is_not_defined),
         cmocka_unit_test(test_implementations_share_inputs_and_counts),
         cmocka_unit_test(test_flash_bf16_and_decode),
+        cmocka_unit_test(test_paged_inputs_are_the_contiguous_cache_moved),
+        cmocka_unit_test(test_decode_cpu_paged),
+        cmocka_unit_test(test_decode_cuda_split_rule),
         cmocka_unit_test(test_int8_bit_exact_and_accurate),
         cmocka_unit_test(test_int8_smoothing_matters_on_outliers),
         cmocka_unit_test(test_int8_corrupted_code_fails),

@@ -315,6 +315,41 @@ static void test_block_sparse_operands(void **state)
     case_teardown(&c);
 }
 
+/* bf16 and f16 cases (attention.block_sparse@cuda.mma's): the inputs are the f32 draws rounded
+ * to the type, and the choice verify expects is made from the rounded values; the CPU
+ * implementation, which computes in f32 only, refuses them. */
+static void test_block_sparse_half_dtypes(void **state)
+{
+    (void)state;
+    struct kb_shape s = bsa_shapes[1];
+    const enum kb_dtype types[] = { KB_DTYPE_BF16, KB_DTYPE_F16 };
+    assert_true(kb_op_attention_block_sparse.dtypes & KB_DTYPE_BIT(KB_DTYPE_BF16));
+    for (int i = 0; i < 2; i++) {
+        struct kb_operands io, f32;
+        char err[256] = "";
+        struct kb_shape a = s, b = s;
+        memset(&io, 0, sizeof io);
+        memset(&f32, 0, sizeof f32);
+        assert_int_equal(kb_op_attention_block_sparse.inputs(&io, &a, types[i], 5, err, sizeof err), KB_OK);
+        assert_int_equal(kb_op_attention_block_sparse.inputs(&f32, &b, KB_DTYPE_F32, 5, err, sizeof err), KB_OK);
+        const float *x = io.tensor[KB_BSA_Q].data, *y = f32.tensor[KB_BSA_Q].data;
+        size_t differ = 0;
+        for (size_t j = 0; j < kb_operands_elems(&io, KB_BSA_Q); j++) {
+            if (types[i] == KB_DTYPE_BF16)
+                assert_true(bf16_to_f32(bf16_from_f32(x[j])) == x[j]); /* a bf16 value */
+            assert_true(fabsf(x[j] - y[j]) <= 1e-2f * (1.0f + fabsf(y[j])));
+            differ += x[j] != y[j];
+        }
+        assert_true(differ > 0);
+        kb_operands_free(&io);
+        kb_operands_free(&f32);
+    }
+    struct kb_case c = make_case(&kb_attention_block_sparse_cpu, s, KB_DTYPE_BF16, 1, 5);
+    char err[256] = "";
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    kb_case_end(&c);
+}
+
 /* ---- bf16 ------------------------------------------------------------------------------------ */
 
 static void test_bf16_rounding(void **state)
@@ -341,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_block_sparse_counts),
         cmocka_unit_test(test_window_impls_share_inputs_and_counts),
         cmocka_unit_test(test_block_sparse_operands),
+        cmocka_unit_test(test_block_sparse_half_dtypes),
         cmocka_unit_test(test_bf16_rounding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,6 +285,42 @@ static void test_shipped_suites_parse(void **state)
 
 /* Each kernel sweeps only its own axes: the selftest kernels take seq (and causal), so a heads
  * axis multiplies attention cases but not theirs, and the axes they do not use stay 0. */
+/* A decode-only kernel (required_axes: attention.flash@cpu.paged) is planned only where decode
+ * is 1, so "attention.flash" over prefill shapes keeps its cases; asked for alone without
+ * --decode 1 the plan says what is missing. */
+static void test_decode_only_kernels(void **state)
+{
+    (void)state;
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash*", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "seq", "100", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "decode", "0,1", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "page", "0,16", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    size_t paged = 0, flash = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        if (strcmp(p.cases[i].kernel->impl, "cpu.paged") == 0) {
+            paged++;
+            assert_int_equal(p.cases[i].shape.decode, 1);
+        } else if (strcmp(p.cases[i].kernel->impl, "cpu") == 0) {
+            flash++;
+            assert_int_equal(p.cases[i].shape.page, 0); /* not its axis */
+        }
+    }
+    assert_int_equal(paged, 2); /* page 0 and 16, decode 1 */
+    assert_int_equal(flash, 2); /* decode 0 and 1 */
+    plan_free(&p);
+
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "attention.flash@cpu.paged", err, sizeof err), 0);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--decode 1"));
+    plan_free(&p);
+}
+
 static void test_kernels_sweep_their_own_axes(void **state)
 {
     (void)state;
@@ -603,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_unknown_kernel_pattern),
         cmocka_unit_test(test_shards_partition),
         cmocka_unit_test(test_kernels_sweep_their_own_axes),
+        cmocka_unit_test(test_decode_only_kernels),
         cmocka_unit_test(test_enum_axes_and_presets),
         cmocka_unit_test(test_shape_strings),
         cmocka_unit_test(test_suite_errors_name_the_column),

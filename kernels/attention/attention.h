@@ -10,6 +10,8 @@
 
 extern const struct kb_kernel kb_attention_reference;     /* float64 naive, two pass */
 extern const struct kb_kernel kb_attention_flash_cpu;     /* tiled online softmax, float32 */
+extern const struct kb_kernel kb_attention_decode_cpu;    /* decode, contiguous or paged cache (decode_cpu.c) */
+extern const struct kb_kernel kb_attention_decode_cuda;   /* flash-decoding, split KV (CUDA builds) */
 extern const struct kb_kernel kb_attention_softmax_blas;  /* unfused, CBLAS (HAVE_CBLAS only) */
 extern const struct kb_kernel kb_attention_flash_cuda;    /* tensor cores, f16/bf16 (CUDA builds) */
 extern const struct kb_kernel kb_attention_flash_wgmma;   /* Hopper wgmma, d = 128 (sm_90a builds) */

@@ -87,6 +87,19 @@ int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q,
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, void *stream);
+/* attention.block_sparse@cuda.mma's attention (flash_mma.cu): causal, block = 64 (one query
+ * block per CTA), each query block's key tiles its kept past blocks kept [B·H][nb][topk]
+ * (ascending; the first min(topk, qb) used) then its own block. Returns a cudaError_t
+ * (cudaErrorInvalidValue for a block other than 64, a d other than 64/128). */
+int block_sparse_cuda_attend(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                             const int *kept, void *o, void *stream);
+/* Its selection (block_sparse_select.cu): the block means of Q and K in float64 (tokens
+ * summed in ascending order, then divided), and each query block's top-k past blocks by
+ * mean_q·mean_k (channels summed in ascending order, no fused multiply-add, ties to the lower
+ * block) into kept, ascending: exactly the operation's choice (sparse_ops.h). qmean
+ * [B·H][nb][d] and kmean [B·H_kv][d][nb] (channel-major) are scratch. Returns a cudaError_t. */
+int block_sparse_cuda_select(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, double *qmean,
+                             double *kmean, int *kept, void *stream);
 /* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
  * kmean [B·H_kv][d] (through the partial sums kpartial [B·H_kv][int8_mean_chunks(N)][d]),
  * codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of each block of

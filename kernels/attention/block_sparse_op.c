@@ -203,8 +203,8 @@ const struct kb_operation kb_op_attention_block_sparse = {
     .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
             KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_BLOCK) |
             KB_AXIS_BIT(KB_AXIS_TOPK_BLOCKS) | KB_AXIS_BIT(KB_AXIS_INPUT),
-    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
-    .layout = "q [B,H,N,d], k and v [B,H_kv,N,d] float32 inputs; o [B,H,N,d] float32 and kept_blocks "
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .layout = "q [B,H,N,d], k and v [B,H_kv,N,d] float32 inputs (f16/bf16 cases: values rounded to that type); o [B,H,N,d] float32 and kept_blocks "
               "[B,H,ceil(N/block),topk_blocks] int32 (each query block's kept past blocks, ascending; entries past "
               "min(topk, block index) unused) outputs; row-major",
     .flops = bsa_flops,

@@ -18,6 +18,11 @@
  *   attention.window@cuda.mma  WINDOW: causal, and query i sees keys i − W + 1 .. i only: the
  *                              key-tile loop starts at the first tile the block's first row
  *                              reaches, and tiles at the window's lower edge are masked too;
+ *   attention.block_sparse@cuda.mma
+ *                              BLOCKS: causal, a block of BM = 64 query rows is one MoBA query
+ *                              block, and the key-tile loop walks a list instead of a range:
+ *                              the block's kept past blocks (64 keys each, ascending, chosen
+ *                              by block_sparse_select.cu), then its own block, masked causally;
  *   attention.int8@cuda.mma    QK8: Q and K are INT8 codes (int8_quant.cu) with one float scale
  *                              per 64 tokens; S = Q₈·K₈ᵀ on mma.sync m16n8k32 s8·s8→s32, then
  *                              dequantized by s_q·s_k; softmax in f32; P and V in f16.
@@ -84,12 +89,16 @@ struct fwd_params {
     int window;       /* WINDOW: keys per query */
     const float *qscale, *kscale; /* QK8: [B·H][qblocks], [B·H_kv][qblocks] */
     int qblocks;      /* QK8: blocks of 64 tokens per head */
+    const int *kept;  /* BLOCKS: [B·H][qblocks][topk] kept past blocks, ascending */
+    int topk;         /* BLOCKS: entries per query block of kept */
 };
 
-template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW, bool QK8>
+template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW, bool QK8, bool BLOCKS>
 __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
 {
     static_assert(!WINDOW || CAUSAL, "a sliding window is causal");
+    static_assert(!BLOCKS || (CAUSAL && !WINDOW && !QK8 && 16 * MT * W == BN),
+                  "block-sparse: causal, one 64-row query block per CTA, one 64-key tile per key block");
     static_assert(!QK8 || !BF16, "the INT8 kernel's P, V and O are f16");
     constexpr int BM = 16 * MT * W, THREADS = 32 * W;
     constexpr int DK = QK8 ? D / 2 : D; /* 16-bit elements per row of the Q and K tiles */
@@ -114,6 +123,12 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     int n_tiles = (n + BN - 1) / BN;
     if (CAUSAL)
         n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
+    /* BLOCKS: tile j of the loop is key tile tile_of(j): the kept blocks, then the own block */
+    const int *kept = BLOCKS ? p.kept + (qhead * p.qblocks + qb) * p.topk : nullptr;
+    const int nkept = BLOCKS ? min(p.topk, qb) : 0;
+    if (BLOCKS)
+        n_tiles = nkept + 1;
+    auto tile_of = [&](int j) { return BLOCKS ? (j < nkept ? __ldg(kept + j) : qb) : j; };
     /* WINDOW: the block's first row sees keys from q0 − W + 1 on; earlier tiles are no one's */
     const int j0 = WINDOW ? max(0, q0 - p.window + 1) / BN : 0;
     float q_scale = 0.f; /* QK8: the warp's Q block scale times log2(e)/√d */
@@ -125,8 +140,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     const float s_log2 = QK8 ? 1.f : p.scale_log2;
 
     load_tile<DK, BM, THREADS>(sQ, q, q0, n);
-    load_tile<DK, BN, THREADS>(sK, k, j0 * BN, n);
-    load_tile<D, BN, THREADS>(sV, v, j0 * BN, n);
+    load_tile<DK, BN, THREADS>(sK, k, tile_of(j0) * BN, n);
+    load_tile<D, BN, THREADS>(sV, v, tile_of(j0) * BN, n);
     cp_commit();
 
     float o[MT][D / 8][4];
@@ -143,8 +158,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     for (int j = j0; j < n_tiles; j++) {
         const int st = (j - j0) & 1;
         if (j + 1 < n_tiles) {
-            load_tile<DK, BN, THREADS>(sK + (st ^ 1) * BN * DK, k, (j + 1) * BN, n);
-            load_tile<D, BN, THREADS>(sV + (st ^ 1) * BN * D, v, (j + 1) * BN, n);
+            load_tile<DK, BN, THREADS>(sK + (st ^ 1) * BN * DK, k, tile_of(j + 1) * BN, n);
+            load_tile<D, BN, THREADS>(sV + (st ^ 1) * BN * D, v, tile_of(j + 1) * BN, n);
             cp_commit();
             cp_wait<1>();
         } else {
@@ -152,7 +167,7 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
         }
         __syncthreads();
         const uint16_t *kt = sK + st * BN * DK, *vt = sV + st * BN * D;
-        const int k0 = j * BN;
+        const int k0 = tile_of(j) * BN; /* a kept past block needs no mask: all its keys precede the rows */
 
         /* S = Q·Kᵀ: each K fragment serves all MT m-tiles of the warp. One k-step is 16 f16
          * channels (m16n8k16) or 32 INT8 channels (m16n8k32): two 16-byte chunks either way. */
@@ -325,14 +340,14 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     }
 }
 
-template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW = false, bool QK8 = false>
+template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW = false, bool QK8 = false, bool BLOCKS = false>
 cudaError_t launch(const struct kb_shape *s, fwd_params p, cudaStream_t st)
 {
     constexpr int BM = 16 * MT * W, DK = QK8 ? D / 2 : D;
     const size_t smem = (size_t)(BM + 2 * BN) * DK * sizeof(uint16_t) + (size_t)2 * BN * D * sizeof(uint16_t);
     static bool attribute_set; /* once per instantiation and process */
     if (!attribute_set) {
-        cudaError_t e = cudaFuncSetAttribute(flash_fwd<D, W, MT, CAUSAL, BF16, WINDOW, QK8>,
+        cudaError_t e = cudaFuncSetAttribute(flash_fwd<D, W, MT, CAUSAL, BF16, WINDOW, QK8, BLOCKS>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != cudaSuccess)
             return e;
@@ -343,7 +358,7 @@ cudaError_t launch(const struct kb_shape *s, fwd_params p, cudaStream_t st)
     p.heads = s->heads;
     p.kv_heads = s->kv_heads;
     p.scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    flash_fwd<D, W, MT, CAUSAL, BF16, WINDOW, QK8><<<grid, W * 32, smem, st>>>(p);
+    flash_fwd<D, W, MT, CAUSAL, BF16, WINDOW, QK8, BLOCKS><<<grid, W * 32, smem, st>>>(p);
     return cudaGetLastError();
 }
 
@@ -421,5 +436,26 @@ extern "C" int int8_cuda_attend(const struct kb_shape *s, const void *q8, const 
     if (s->head_dim == 128)
         return (int)(s->causal ? launch<128, 4, 2, true, false, false, true>(s, p, st)
                                : launch<128, 4, 2, false, false, false, true>(s, p, st));
+    return (int)cudaErrorInvalidValue;
+}
+
+extern "C" int block_sparse_cuda_attend(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                        const void *v, const int *kept, void *o, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    bool bf16 = t == KB_DTYPE_BF16;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->heads % s->kv_heads != 0 || s->block != BN)
+        return (int)cudaErrorInvalidValue;
+    fwd_params p = params(q, k, v, o);
+    p.kept = kept;
+    p.topk = s->topk_blocks;
+    p.qblocks = (s->seq_len + BN - 1) / BN;
+    /* 4 warps of one 16-row m-tile: BM = 64 rows, one query block */
+    if (s->head_dim == 64)
+        return (int)(bf16 ? launch<64, 4, 1, true, true, false, false, true>(s, p, st)
+                          : launch<64, 4, 1, true, false, false, false, true>(s, p, st));
+    if (s->head_dim == 128)
+        return (int)(bf16 ? launch<128, 4, 1, true, true, false, false, true>(s, p, st)
+                          : launch<128, 4, 1, true, false, false, false, true>(s, p, st));
     return (int)cudaErrorInvalidValue;
 }

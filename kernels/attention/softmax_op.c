@@ -11,10 +11,12 @@
  * so both INT8 implementations and the reference see one set of inputs). */
 #include "kernels/attention/softmax_ops.h"
 #include "kernels/attention/attention.h"
+#include "kernels/attention/paged_kv.h"
 #include "kernels/attention/sparse.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/verify.h"
@@ -37,7 +39,12 @@ static double softmax_flops(const struct kb_shape *s)
 static double softmax_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     enum kb_dtype stored = t == KB_DTYPE_I8 ? KB_DTYPE_F16 : t;
-    return s->decode ? decode_bytes(s, stored) : attention_min_bytes(s, stored);
+    if (!s->decode)
+        return attention_min_bytes(s, stored);
+    /* decode reads the cache once (K and V of N tokens per KV head), Q, and writes O; a paged
+     * cache adds its block table (int32 per page), never the unused tail of a last page */
+    double table = s->page > 0 ? 4.0 * s->batch * (double)paged_kv_pages(s) : 0;
+    return decode_bytes(s, stored) + table;
 }
 
 /* Q, K, V with their padding and O, all float32, and what verify allocates (rows and their
@@ -51,6 +58,11 @@ static double softmax_footprint(const struct kb_shape *shape, enum kb_dtype t)
     double d = s.head_dim, q = (double)query_rows(&s) * d;
     double kv = (double)s.batch * s.kv_heads * s.seq_len * d;
     double pad = 2.0 * ATTENTION_INPUT_PAD + 16; /* padding plus rounding to 64 bytes */
+    if (s.decode && s.page > 0) {
+        /* the pool (whole pages) and its table, beside the contiguous draw inputs() scatters */
+        double pages = (double)s.batch * paged_kv_pages(&s);
+        kv += pages * s.kv_heads * s.page * d + pages;
+    }
     return 4.0 * (2.0 * q + 2.0 * kv + 3.0 * pad) + (double)ATTENTION_VERIFY_ROWS * (8.0 * d + 8.0);
 }
 
@@ -80,6 +92,36 @@ static void round_inputs(float *x, size_t n, enum kb_dtype t)
             x[i] = round_f16(x[i]);
 }
 
+/* A paged cache (page > 0): K and V drawn contiguous as above (the same values a contiguous
+ * case of this seed holds) become the pools [B·P, H_kv, page, d] (paged_kv.h), scattered
+ * through a shuffled block table, appended as tensor KB_ATTN_BLOCK_TABLE [B, P] int32. */
+static int page_the_cache(struct kb_operands *io, const struct kb_shape *s, uint64_t seed, char *err, size_t errlen)
+{
+    const int64_t pages = paged_kv_pages(s);
+    const int64_t tdims[2] = { s->batch, pages };
+    if (kb_operands_add(io, "block_table", KB_DTYPE_I32, 2, tdims, 0, 0, err, errlen) != KB_ATTN_BLOCK_TABLE)
+        return KB_ERROR;
+    int32_t *table = io->buffer[KB_ATTN_BLOCK_TABLE];
+    paged_kv_table_fill(table, s, seed);
+    const int64_t pool[4] = { s->batch * pages, s->kv_heads, s->page, s->head_dim };
+    const size_t pad = ATTENTION_INPUT_PAD * sizeof(float);
+    for (int i = KB_ATTN_K; i <= KB_ATTN_V; i++) {
+        /* a second operand list holds the pool while the contiguous draw is still needed */
+        struct kb_operands tmp = { 0 };
+        if (kb_operands_add(&tmp, io->tensor[i].name, KB_DTYPE_F32, 4, pool, 0, pad, err, errlen) != 0) {
+            kb_operands_free(&tmp);
+            return KB_ERROR;
+        }
+        paged_kv_scatter(tmp.buffer[0], io->buffer[i], table, s);
+        free(io->buffer[i]); /* kb_operands_add's buffers are freed with free() */
+        io->buffer[i] = tmp.buffer[0];
+        io->bytes[i] = tmp.bytes[0];
+        io->tensor[i] = tmp.tensor[0];
+        tmp.count = 0; /* the buffer moved to io */
+    }
+    return KB_OK;
+}
+
 static int softmax_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dtype t, uint64_t seed, char *err,
                           size_t errlen)
 {
@@ -88,6 +130,10 @@ static int softmax_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dt
         return rc;
     if (s->decode != 0 && s->decode != 1) {
         snprintf(err, errlen, "attention.softmax: decode = %d, must be 0 or 1", s->decode);
+        return KB_UNSUPPORTED;
+    }
+    if (s->page < 0 || (s->page > 0 && !s->decode)) {
+        snprintf(err, errlen, "attention.softmax: page = %d; a paged KV cache (page > 0) needs decode = 1", s->page);
         return KB_UNSUPPORTED;
     }
     if (t != KB_DTYPE_F32 && t != KB_DTYPE_F16 && t != KB_DTYPE_BF16 && t != KB_DTYPE_I8) {
@@ -109,7 +155,7 @@ static int softmax_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dt
     round_inputs(q, kb_operands_elems(io, KB_ATTN_Q), t);
     round_inputs(k, kb_operands_elems(io, KB_ATTN_K), t);
     round_inputs(v, kb_operands_elems(io, KB_ATTN_V), t);
-    return KB_OK;
+    return s->page > 0 ? page_the_cache(io, s, seed, err, errlen) : KB_OK;
 }
 
 /* Row r of O in float64: in decode, query head r % H of batch r / H against all N keys; in
@@ -119,6 +165,12 @@ static void softmax_row(const void *ctx, const struct kb_shape *s, long r, doubl
     const struct kb_operands *io = ctx;
     const float *q = io->tensor[KB_ATTN_Q].data, *k = io->tensor[KB_ATTN_K].data, *v = io->tensor[KB_ATTN_V].data;
     const int d = s->head_dim, n = s->seq_len;
+    if (s->decode && s->page > 0) {
+        size_t kvh = attention_kv_head(s, (size_t)r); /* counted over batch x KV heads */
+        paged_kv_reference_row(s, q + (size_t)r * d, k, v, io->tensor[KB_ATTN_BLOCK_TABLE].data,
+                               (int)(kvh / (size_t)s->kv_heads), (int)(kvh % (size_t)s->kv_heads), out);
+        return;
+    }
     if (s->decode) {
         size_t kvh = attention_kv_head(s, (size_t)r);
         struct key_range all = { 0, n };
@@ -140,12 +192,13 @@ const struct kb_operation kb_op_attention_softmax = {
     .name = "attention.softmax",
     .description = "softmax attention O = softmax(QKᵀ/√d)V, causal or not, GQA, prefill or decode",
     .family = KB_FAMILY_ATTENTION,
-    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE),
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE) | KB_AXIS_BIT(KB_AXIS_PAGE),
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16) |
               KB_DTYPE_BIT(KB_DTYPE_I8),
     .layout = "row-major float32; Q [B,H,N,d], K and V [B,H_kv,N,d], O [B,H,N,d] (decode: Q and O have N = 1); "
               "query head h reads KV head h/(H/H_kv); scores scaled by 1/sqrt(d); f16/bf16 cases hold values "
-              "rounded to that type, i8 cases f16 values",
+              "rounded to that type, i8 cases f16 values; decode with page > 0: K and V are pools [B*P,H_kv,page,d] "
+              "(P = ceil(N/page) pages per sequence) read through block_table [B,P] int32 (a shuffle)",
     .flops = softmax_flops,
     .bytes = softmax_bytes,
     .footprint = softmax_footprint,

@@ -1,0 +1,209 @@
+/* block_sparse_cuda.c - attention.block_sparse@cuda.mma: MoBA-style causal mixture of block
+ * attention on tensor cores, f16/bf16, d = 64 or 128, block = 64, GQA.
+ *
+ * One run, all timed, as attention.block_sparse@cpu: the block means and each query block's
+ * top-k past blocks (block_sparse_select.cu, float64, the operation's exact choice), then the
+ * flash kernel of attention.flash@cuda.mma walking only the kept blocks and the own block
+ * (flash_mma.cu, BLOCKS: one CTA per 64-row query block, each kept block one 64-key tile).
+ * An implementation of attention.block_sparse (sparse_ops.h): setup copies the operation's Q,
+ * K, V (f16/bf16 values) to the GPU; collect copies O back widened to float32 and the choice
+ * into the operation's "kept_blocks", which verify compares exactly before the sampled rows. */
+#include "config.h"
+#include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/sparse.h"
+#include "kernels/attention/sparse_ops.h"
+
+#include <cuda_runtime_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bsa_cuda {
+    void *q, *k, *v, *o;            /* device, in the case's dtype */
+    double *qmean, *kmean;          /* [B·H][nb][d], [B·H_kv][nb][d] */
+    int *kept;                      /* [B·H][nb][topk] */
+    struct input_copies qc, kc, vc; /* cold-cache rotation */
+};
+
+static int cuda_fail(cudaError_t e, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    return KB_ERROR;
+}
+
+/* The device workspace: block means (float64) and the choice. */
+static double bsa_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    double nb = (s->seq_len + (s->block > 0 ? s->block : 1) - 1) / (s->block > 0 ? s->block : 1);
+    double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
+    return 8.0 * nb * s->head_dim * s->batch * (s->heads + kvh) + 4.0 * nb * s->batch * s->heads * s->topk_blocks;
+}
+
+static void bsa_cuda_teardown(struct kb_case *c)
+{
+    struct bsa_cuda *a = c->state;
+    if (a) {
+        input_copies_free(&a->qc);
+        input_copies_free(&a->kc);
+        input_copies_free(&a->vc);
+        cudaFree(a->q);
+        cudaFree(a->k);
+        cudaFree(a->v);
+        cudaFree(a->o);
+        cudaFree(a->qmean);
+        cudaFree(a->kmean);
+        cudaFree(a->kept);
+        free(a);
+    }
+    c->state = NULL;
+}
+
+static int upload(const struct kb_case *c, int i, void **dst, float *scratch, char *err, size_t errlen)
+{
+    cudaStream_t st = (cudaStream_t)c->stream;
+    const size_t n = kb_operands_elems(&c->io, i);
+    cudaError_t e = cudaMalloc(dst, n * (size_t)kb_dtype_size(c->dtype));
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(scratch, kb_input(c, i), n * sizeof(float), cudaMemcpyHostToDevice, st);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_round(scratch, *dst, n, c->dtype, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    return e == cudaSuccess ? KB_OK : cuda_fail(e, "uploading the inputs", err, errlen);
+}
+
+static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
+    if (c->dtype != KB_DTYPE_F16 && c->dtype != KB_DTYPE_BF16) {
+        snprintf(err, errlen, "dtype %s: this kernel computes in f16 or bf16", kb_dtype_name(c->dtype));
+        return KB_UNSUPPORTED;
+    }
+    if (s->head_dim != 64 && s->head_dim != 128) {
+        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 64 and 128", s->head_dim);
+        return KB_UNSUPPORTED;
+    }
+    if (s->block != 64) {
+        snprintf(err, errlen, "block = %d: this kernel is compiled for block 64 (one 64-row query tile, one 64-key "
+                 "tile per block)", s->block);
+        return KB_UNSUPPORTED;
+    }
+    struct bsa_cuda *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    c->state = a;
+    const size_t nq = kb_operands_elems(&c->io, KB_BSA_Q), nkv = kb_operands_elems(&c->io, KB_BSA_K);
+    const size_t nb = (size_t)bsa_blocks(s), d = (size_t)s->head_dim;
+    float *scratch = NULL;
+    cudaStream_t st = (cudaStream_t)c->stream;
+    cudaError_t e = cudaMalloc((void **)&scratch, (nq > nkv ? nq : nkv) * sizeof(float));
+    int rc = e == cudaSuccess ? KB_OK : cuda_fail(e, "cudaMalloc", err, errlen);
+    if (rc == KB_OK)
+        rc = upload(c, KB_BSA_Q, &a->q, scratch, err, errlen);
+    if (rc == KB_OK)
+        rc = upload(c, KB_BSA_K, &a->k, scratch, err, errlen);
+    if (rc == KB_OK)
+        rc = upload(c, KB_BSA_V, &a->v, scratch, err, errlen);
+    cudaFree(scratch);
+    if (rc == KB_OK) {
+        const size_t ob = nq * (size_t)kb_dtype_size(c->dtype);
+        e = cudaMalloc(&a->o, ob);
+        if (e == cudaSuccess) /* poisoned: an unwritten element fails verify */
+            e = cudaMemsetAsync(a->o, 0xFF, ob, st);
+        if (e == cudaSuccess)
+            e = cudaMalloc((void **)&a->qmean, (size_t)s->batch * s->heads * nb * d * sizeof(double));
+        if (e == cudaSuccess)
+            e = cudaMalloc((void **)&a->kmean, (size_t)s->batch * s->kv_heads * nb * d * sizeof(double));
+        if (e == cudaSuccess)
+            e = cudaMalloc((void **)&a->kept, (size_t)s->batch * s->heads * nb * s->topk_blocks * sizeof(int));
+        if (e == cudaSuccess) /* -1: a choice never written fails the exact comparison */
+            e = cudaMemsetAsync(a->kept, 0xFF, (size_t)s->batch * s->heads * nb * s->topk_blocks * sizeof(int), st);
+        if (e == cudaSuccess)
+            e = cudaStreamSynchronize(st);
+        if (e != cudaSuccess)
+            rc = cuda_fail(e, "allocating O and the selection", err, errlen);
+    }
+    if (rc != KB_OK) {
+        bsa_cuda_teardown(c);
+        return rc;
+    }
+    if (c->input_copies_wanted > 1) {
+        const size_t es = (size_t)kb_dtype_size(c->dtype);
+        int n = input_copies_make(&a->qc, a->q, nq * es, c->input_copies_wanted, c->stream);
+        n = input_copies_make(&a->kc, a->k, nkv * es, n, c->stream);
+        n = input_copies_make(&a->vc, a->v, nkv * es, n, c->stream);
+        c->input_copies = n;
+    }
+    return KB_OK;
+}
+
+static int bsa_cuda_run(struct kb_case *c)
+{
+    struct bsa_cuda *a = c->state;
+    const void *q = a->q, *k = a->k, *v = a->v;
+    if (a->qc.n > 1) {
+        q = input_copies_get(&a->qc, c->input_copy);
+        k = input_copies_get(&a->kc, c->input_copy);
+        v = input_copies_get(&a->vc, c->input_copy);
+    }
+    int e = block_sparse_cuda_select(&c->shape, c->dtype, q, k, a->qmean, a->kmean, a->kept, c->stream);
+    const char *what = "block selection";
+    if (e == 0) {
+        e = block_sparse_cuda_attend(&c->shape, c->dtype, q, k, v, a->kept, a->o, c->stream);
+        what = "block-sparse attention";
+    }
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "%s launch: %s", what, cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static int bsa_cuda_collect(struct kb_case *c)
+{
+    struct bsa_cuda *a = c->state;
+    cudaStream_t st = (cudaStream_t)c->stream;
+    const size_t nq = kb_operands_elems(&c->io, KB_BSA_O);
+    float *d_o = NULL;
+    cudaError_t e = cudaStreamSynchronize(st);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
+    if (e == cudaSuccess)
+        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, c->dtype, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(kb_output(c, KB_BSA_O), d_o, nq * sizeof *d_o, cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(kb_output(c, KB_BSA_KEPT), a->kept, kb_operands_elems(&c->io, KB_BSA_KEPT) * sizeof(int),
+                            cudaMemcpyDeviceToHost, st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(st);
+    cudaFree(d_o);
+    if (e != cudaSuccess) {
+        snprintf(c->error, sizeof c->error, "copying O and the choice back: %s (%s)", cudaGetErrorString(e),
+                 cudaGetErrorName(e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+const struct kb_kernel kb_attention_block_sparse_cuda = {
+    .name = "attention.block_sparse",
+    .impl = "cuda.mma",
+    .description = "MoBA-style causal block attention on tensor cores: float64 top-k block selection, then the flash "
+                   "kernel over the kept 64-token blocks only; f16/bf16, d = 64/128, block 64, GQA",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
+            KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_BLOCK) |
+            KB_AXIS_BIT(KB_AXIS_TOPK_BLOCKS) | KB_AXIS_BIT(KB_AXIS_INPUT),
+    .footprint = bsa_cuda_footprint,
+    .setup = bsa_cuda_setup,
+    .run = bsa_cuda_run,
+    .collect = bsa_cuda_collect,
+    .teardown = bsa_cuda_teardown,
+    .op = &kb_op_attention_block_sparse,
+};

@@ -1,0 +1,277 @@
+/* decode_cpu.c - attention.flash@cpu.paged: the decode step of softmax attention (decode = 1)
+ * against a contiguous (page 0) or paged (page > 0) KV cache, float32, on the CPU.
+ *
+ * One task per (batch, KV head): the query heads of its GQA group walk the cache together, so
+ * each K/V row read serves the whole group. The cache is walked in segments of contiguous rows
+ * (a physical page, looked up in the block table; or 64 tokens of a contiguous cache), each
+ * folded into a running max m, sum l and unnormalised output per query head (online softmax,
+ * base 2). No packing pass: decode reads each K and V row once, as the operation's bytes()
+ * counts. The two inner loops (a row's dot product with a query, and o += p·v) come in
+ * AVX-512, AVX2+FMA and portable versions, chosen at setup through kernels/cpu_features.h.
+ *
+ * An implementation of attention.softmax (softmax_ops.h) for decode = 1 only: prefill cases
+ * are never planned (required_axes) and refused by setup; the planner refuses page > 0
+ * without decode. */
+#include "kernels/attention/attention.h"
+#include "kernels/attention/paged_kv.h"
+#include "kernels/attention/softmax_ops.h"
+#include "kernels/cpu_features.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DECODE_SEGMENT 64 /* tokens per segment of a contiguous cache */
+
+/* The inner loops of one code path. */
+struct decode_isa {
+    const char *name;
+    float (*dot)(const float *x, const float *y, int d);         /* x·y */
+    void (*axpy)(float *acc, float p, const float *v, int d);     /* acc += p·v */
+};
+
+/* The best path this CPU (under KBENCH_CPU_FEATURES) runs; defined with the paths below. */
+static const struct decode_isa *decode_isa_best(void);
+
+struct decode_state {
+    const struct decode_isa *isa;
+    int nthreads;
+    int seg;        /* rows per segment: page, or DECODE_SEGMENT */
+    size_t per_thread; /* floats of one thread's scratch */
+    float *scratch; /* per thread: scores [group][seg], acc [group][d], m, l [group] */
+};
+
+static int segment_rows(const struct kb_shape *s)
+{
+    return s->page > 0 ? s->page : DECODE_SEGMENT;
+}
+
+static size_t scratch_floats(const struct kb_shape *s)
+{
+    const size_t g = (size_t)(s->heads / (s->kv_heads > 0 ? s->kv_heads : s->heads));
+    return attention_round16(g * (size_t)segment_rows(s)) + attention_round16(g * (size_t)s->head_dim) +
+           2 * attention_round16(g);
+}
+
+static double decode_footprint(const struct kb_shape *shape, enum kb_dtype t)
+{
+    (void)t;
+    struct kb_shape s = *shape;
+    if (s.kv_heads == 0)
+        s.kv_heads = s.heads;
+    return 4.0 * (double)scratch_floats(&s); /* one thread's; each further thread as much again */
+}
+
+static void decode_teardown(struct kb_case *c)
+{
+    struct decode_state *st = c->state;
+    if (st)
+        free(st->scratch);
+    free(st);
+    c->state = NULL;
+}
+
+static int decode_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    if (!c->shape.decode) {
+        snprintf(err, errlen, "attention.flash@cpu.paged is a decode step: give decode = 1");
+        return KB_UNSUPPORTED;
+    }
+    struct decode_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    st->isa = decode_isa_best();
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->seg = segment_rows(&c->shape);
+    st->per_thread = scratch_floats(&c->shape);
+    st->scratch = attention_alloc((size_t)st->nthreads * st->per_thread * sizeof(float));
+    if (!st->scratch) {
+        snprintf(err, errlen, "out of memory for %d threads' scratch", st->nthreads);
+        decode_teardown(c);
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+/* x·y over d floats, in 8 independent partial sums so the loop vectorises without reassociation. */
+static float dot_scalar(const float *x, const float *y, int d)
+{
+    float part[8] = { 0 };
+    int c = 0;
+    for (; c + 8 <= d; c += 8)
+        for (int i = 0; i < 8; i++)
+            part[i] += x[c + i] * y[c + i];
+    float sum = 0;
+    for (; c < d; c++)
+        sum += x[c] * y[c];
+    for (int i = 0; i < 8; i++)
+        sum += part[i];
+    return sum;
+}
+
+static void axpy_scalar(float *restrict acc, float p, const float *restrict v, int d)
+{
+    for (int e = 0; e < d; e++)
+        acc[e] += p * v[e];
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX2 static float dot_avx2(const float *x, const float *y, int d)
+{
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= d; c += 16) {
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(y + c), a);
+        b = _mm256_fmadd_ps(_mm256_loadu_ps(x + c + 8), _mm256_loadu_ps(y + c + 8), b);
+    }
+    __m256 sum8 = _mm256_add_ps(a, b);
+    __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(sum8), _mm256_extractf128_ps(sum8, 1));
+    sum4 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+    sum4 = _mm_add_ss(sum4, _mm_movehdup_ps(sum4));
+    float sum = _mm_cvtss_f32(sum4);
+    for (; c < d; c++)
+        sum += x[c] * y[c];
+    return sum;
+}
+
+AVX2 static void axpy_avx2(float *acc, float p, const float *v, int d)
+{
+    const __m256 pp = _mm256_set1_ps(p);
+    int e = 0;
+    for (; e + 8 <= d; e += 8)
+        _mm256_storeu_ps(acc + e, _mm256_fmadd_ps(pp, _mm256_loadu_ps(v + e), _mm256_loadu_ps(acc + e)));
+    for (; e < d; e++)
+        acc[e] += p * v[e];
+}
+
+AVX512 static float dot_avx512(const float *x, const float *y, int d)
+{
+    __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+    int c = 0;
+    for (; c + 32 <= d; c += 32) {
+        a = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), _mm512_loadu_ps(y + c), a);
+        b = _mm512_fmadd_ps(_mm512_loadu_ps(x + c + 16), _mm512_loadu_ps(y + c + 16), b);
+    }
+    for (; c + 16 <= d; c += 16)
+        a = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), _mm512_loadu_ps(y + c), a);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+    for (; c < d; c++)
+        sum += x[c] * y[c];
+    return sum;
+}
+
+AVX512 static void axpy_avx512(float *acc, float p, const float *v, int d)
+{
+    const __m512 pp = _mm512_set1_ps(p);
+    int e = 0;
+    for (; e + 16 <= d; e += 16)
+        _mm512_storeu_ps(acc + e, _mm512_fmadd_ps(pp, _mm512_loadu_ps(v + e), _mm512_loadu_ps(acc + e)));
+    for (; e < d; e++)
+        acc[e] += p * v[e];
+}
+#endif
+
+static const struct decode_isa isa_scalar = { "scalar", dot_scalar, axpy_scalar };
+#if defined(__x86_64__)
+static const struct decode_isa isa_avx2 = { "avx2", dot_avx2, axpy_avx2 };
+static const struct decode_isa isa_avx512 = { "avx512", dot_avx512, axpy_avx512 };
+#endif
+
+static const struct decode_isa *decode_isa_best(void)
+{
+#if defined(__x86_64__)
+    if (kb_cpu_has(KB_CPU_AVX512F))
+        return &isa_avx512;
+    if (kb_cpu_has(KB_CPU_AVX2 | KB_CPU_FMA))
+        return &isa_avx2;
+#endif
+    return &isa_scalar;
+}
+
+/* Folds `rows` contiguous K/V rows into the group's running state. */
+static void fold_segment(const struct decode_isa *isa, const float *q, int g, int d, const float *k, const float *v,
+                         int rows, float c, float *sc, float *acc, float *m, float *l, int seg)
+{
+    for (int i = 0; i < g; i++) {
+        float *si = sc + (size_t)i * seg, mx = m[i];
+        for (int j = 0; j < rows; j++) {
+            si[j] = isa->dot(q + (size_t)i * d, k + (size_t)j * d, d) * c;
+            mx = si[j] > mx ? si[j] : mx;
+        }
+        const float alpha = exp2f(m[i] - mx); /* 0 on the first segment: m = -inf */
+        float sum = 0, *ai = acc + (size_t)i * d;
+        for (int j = 0; j < rows; j++) {
+            si[j] = exp2f(si[j] - mx);
+            sum += si[j];
+        }
+        for (int e = 0; e < d; e++)
+            ai[e] *= alpha;
+        for (int j = 0; j < rows; j++)
+            isa->axpy(ai, si[j], v + (size_t)j * d, d);
+        l[i] = l[i] * alpha + sum;
+        m[i] = mx;
+    }
+}
+
+static int decode_run(struct kb_case *c)
+{
+    struct decode_state *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const float *q = kb_input(c, KB_ATTN_Q), *k = kb_input(c, KB_ATTN_K), *v = kb_input(c, KB_ATTN_V);
+    const int32_t *table = s->page > 0 ? kb_input(c, KB_ATTN_BLOCK_TABLE) : NULL;
+    float *o = kb_output(c, KB_ATTN_O);
+    const int d = s->head_dim, n = s->seq_len, g = s->heads / s->kv_heads, seg = st->seg;
+    const long tasks = (long)s->batch * s->kv_heads;
+    const int64_t pages = s->page > 0 ? paged_kv_pages(s) : 0;
+    const float cl2 = (float)(1.4426950408889634 / sqrt((double)d)); /* log2(e)/sqrt(d) */
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(st->nthreads)
+    for (long t = 0; t < tasks; t++) {
+        const int b = (int)(t / s->kv_heads), kvh = (int)(t % s->kv_heads);
+        float *sc = st->scratch + (size_t)attention_thread() * st->per_thread;
+        float *acc = sc + attention_round16((size_t)g * seg);
+        float *m = acc + attention_round16((size_t)g * d), *l = m + attention_round16((size_t)g);
+        const float *qg = q + ((size_t)b * s->heads + (size_t)kvh * g) * d; /* the group's heads are adjacent */
+        memset(acc, 0, (size_t)g * d * sizeof *acc);
+        for (int i = 0; i < g; i++) {
+            m[i] = -INFINITY;
+            l[i] = 0;
+        }
+        for (int t0 = 0; t0 < n; t0 += seg) {
+            const int rows = n - t0 < seg ? n - t0 : seg;
+            size_t at = table ? paged_kv_row(s, table[(int64_t)b * pages + t0 / seg], kvh, 0)
+                              : (((size_t)b * s->kv_heads + kvh) * (size_t)n + (size_t)t0) * d;
+            fold_segment(st->isa, qg, g, d, k + at, v + at, rows, cl2, sc, acc, m, l, seg);
+        }
+        float *og = o + ((size_t)b * s->heads + (size_t)kvh * g) * d;
+        for (int i = 0; i < g; i++)
+            for (int e = 0; e < d; e++)
+                og[(size_t)i * d + e] = acc[(size_t)i * d + e] / l[i];
+    }
+    return KB_OK;
+}
+
+const struct kb_kernel kb_attention_decode_cpu = {
+    .name = "attention.flash",
+    .impl = "cpu.paged",
+    .description = "decode step (decode = 1 only) against a contiguous or paged KV cache (block table), GQA group per task, float32",
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .is_reference = 0,
+    .axes = KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_DECODE) | KB_AXIS_BIT(KB_AXIS_PAGE),
+    .required_axes = KB_AXIS_BIT(KB_AXIS_DECODE), /* planned for decode = 1 only */
+    .footprint = decode_footprint,
+    .setup = decode_setup,
+    .run = decode_run,
+    .teardown = decode_teardown,
+    .op = &kb_op_attention_softmax,
+};
