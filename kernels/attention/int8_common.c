@@ -42,6 +42,21 @@ float int8_quantize_block(const float *x, int rows, int d, const float *shift, i
     return absmax / 127.0f;
 }
 
+void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *scale)
+{
+    for (int c = 0; c < d; c++) {
+        float absmax = 0;
+        for (int t = 0; t < n; t++)
+            absmax = fabsf(v[(size_t)t * d + c]) > absmax ? fabsf(v[(size_t)t * d + c]) : absmax;
+        const float inv = absmax > 0 ? 127.0f / absmax : 0.0f;
+        for (int t = 0; t < n; t++) {
+            float r = nearbyintf(v[(size_t)t * d + c] * inv);
+            codes[(size_t)t * d + c] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+        }
+        scale[c] = absmax / 127.0f;
+    }
+}
+
 int32_t int8_dot(const int8_t *a, const int8_t *b, int dq)
 {
     int64_t acc = 0; /* wider than the kernel's int32, so an overflow there would show */

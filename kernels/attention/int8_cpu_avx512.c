@@ -1,4 +1,6 @@
-/* int8_cpu_avx512.c - AVX-512 VNNI int8 score micro-kernel of attention.int8@cpu (int8.h).
+/* int8_cpu_avx512.c - AVX-512 VNNI micro-kernels of attention.int8@cpu (int8.h): the int8
+ * scores, P·V on 7-bit P codes (unsigned, so vpdpbusd takes them as they are), and the float
+ * steps between (dequantizing scores, quantizing P).
  *
  * vpdpbusd adds four unsigned×signed byte products into each int32 lane, without saturation.
  * Q is signed, so its bytes are biased to unsigned (q + 128, an XOR with 0x80) and the bias
@@ -51,7 +53,72 @@ VNNI static void scores_vnni(const int8_t *q, int dq, int rows, const int8_t *kp
     }
 }
 
-const struct int8_isa int8_isa_avx512vnni = { .name = "avx512vnni", .scores = scores_vnni };
+VNNI static void dequant_avx512(const int32_t *acc, int n, float scale, float *s)
+{
+    const __m512 f = _mm512_set1_ps(scale);
+    for (int j = 0; j < n; j += 16)
+        _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)(acc + j))), f));
+}
+
+VNNI static void pquant_avx512(const float *p, int n, float inv, uint8_t *codes)
+{
+    const __m512 f = _mm512_set1_ps(inv);
+    const __m512i top = _mm512_set1_epi32(127);
+    for (int j = 0; j < n; j += 16) {
+        __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p + j), f)); /* nearest even */
+        _mm_storeu_si128((__m128i *)(void *)(codes + j), _mm512_cvtepi32_epi8(_mm512_min_epi32(q, top)));
+    }
+}
+
+/* P·V for 6 rows × 16·NZ channels: 6·NZ accumulators, NZ V vectors per group of 4 keys, each
+ * row's 4 codes broadcast once. */
+#define PV_TILE(NZ)                                                                                        \
+    VNNI static void pv_6x##NZ(const uint8_t *p, int ldp, int groups, const int8_t *v, int dv, float *o,    \
+                               int ldo, const float *alpha, const float *sp)                                \
+    {                                                                                                      \
+        __m512i acc[6][NZ];                                                                                \
+        for (int i = 0; i < 6; i++)                                                                        \
+            for (int z = 0; z < NZ; z++)                                                                   \
+                acc[i][z] = _mm512_setzero_si512();                                                        \
+        for (int g = 0; g < groups; g++) {                                                                 \
+            __m512i w[NZ];                                                                                 \
+            for (int z = 0; z < NZ; z++)                                                                   \
+                w[z] = _mm512_loadu_si512((const void *)(v + ((size_t)g * dv + 16 * z) * 4));              \
+            for (int i = 0; i < 6; i++) {                                                                  \
+                int32_t b4;                                                                                \
+                memcpy(&b4, p + (size_t)i * ldp + 4 * g, 4);                                               \
+                const __m512i b = _mm512_set1_epi32(b4);                                                   \
+                for (int z = 0; z < NZ; z++)                                                               \
+                    acc[i][z] = _mm512_dpbusd_epi32(acc[i][z], b, w[z]);                                   \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int i = 0; i < 6; i++) {                                                                      \
+            const __m512 a = _mm512_set1_ps(alpha[i]), f = _mm512_set1_ps(sp[i]);                         \
+            for (int z = 0; z < NZ; z++) {                                                                 \
+                float *orow = o + (size_t)i * ldo + 16 * z;                                                  \
+                _mm512_storeu_ps(orow, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][z]), f,                     \
+                                                     _mm512_mul_ps(_mm512_loadu_ps(orow), a)));              \
+            }                                                                                              \
+        }                                                                                                  \
+    }
+PV_TILE(4)
+PV_TILE(1)
+
+VNNI static void pv_vnni(const uint8_t *p, int ldp, int rows, int groups, const int8_t *v, int dv, float *o, int ldo,
+                         const float *alpha, const float *sp)
+{
+    for (int r = 0; r < rows; r += 6) {
+        int c0 = 0;
+        for (; c0 + 64 <= dv; c0 += 64)
+            pv_6x4(p + (size_t)r * ldp, ldp, groups, v + (size_t)c0 * 4, dv, o + (size_t)r * ldo + c0, ldo, alpha + r, sp + r);
+        for (; c0 < dv; c0 += 16)
+            pv_6x1(p + (size_t)r * ldp, ldp, groups, v + (size_t)c0 * 4, dv, o + (size_t)r * ldo + c0, ldo, alpha + r, sp + r);
+    }
+}
+
+const struct int8_isa int8_isa_avx512vnni = {
+    .name = "avx512vnni", .scores = scores_vnni, .dequant = dequant_avx512, .pquant = pquant_avx512, .pv = pv_vnni,
+};
 
 #else
 typedef int int8_cpu_avx512_unused;
