@@ -86,7 +86,10 @@ static inline int int8_v_channels(int d)
 
 struct int8_isa {
     const char *name; /* "avx512vnni", "avxvnni", "avx2", "scalar" */
-    /* acc[r][j] = Σ_c q[r][c]·k_j[c] exactly, for r < rows (a multiple of 6) and the 16·npan
+    /* 0x80: scores reads the Q codes XOR 0x80 (q + 128, vpdpbusd's unsigned operand, made once
+     * in setup); 0: the signed codes */
+    unsigned char q_xor;
+    /* acc[r][j] = Σ_c q[r][c]·k_j[c] exactly (q as q_xor says), for r < rows (a multiple of 6) and the 16·npan
      * keys of the panels; q rows have dq bytes; ksum[j] = Σ_c k_j[c] for those keys (paths that
      * bias q to unsigned need it); acc row stride `ldacc`. */
     void (*scores)(const int8_t *q, int dq, int rows, const int8_t *kpan, int npan, const int32_t *ksum,

@@ -133,6 +133,7 @@ struct int8_state {
     int dq, qblocks;   /* padded channels; blocks of INT8_BLOCK tokens per head */
     size_t panels;     /* 16-key panels per KV head */
     int8_t *q8;        /* [B,H,N,dq] (+ TILE_ROWS rows of slack: tiles read whole 6-row groups) */
+    int8_t *q8x;       /* the same codes XOR 0x80 (q + 128 as unsigned), for paths with q_xor */
     float *qscale;     /* [B,H,qblocks] */
     int8_t *kpan;      /* per KV head: panels × dq/4 × 64 bytes */
     float *kscale;     /* [B,H_kv,qblocks] */
@@ -172,7 +173,7 @@ static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
     if (s.kv_heads == 0)
         s.kv_heads = s.heads;
     double dq = int8_padded_dim(s.head_dim), bh = (double)s.batch * s.heads, bhkv = (double)s.batch * s.kv_heads;
-    double q8 = bh * (s.seq_len + TILE_ROWS) * dq;
+    double q8 = 2 * bh * (s.seq_len + TILE_ROWS) * dq; /* signed and biased */
     double k8 = bhkv * (s.seq_len + INT8_KP) * (dq + 4.0) + 4.0 * bhkv * s.head_dim; /* codes, sums, mean */
     double scales = 4.0 * (bh + bhkv) * (s.seq_len / INT8_BLOCK + 1.0);
     double v8 = bhkv * (s.seq_len + 4.0) * int8_v_channels(s.head_dim) + 4.0 * bhkv * s.head_dim +
@@ -187,6 +188,7 @@ static void int8_teardown(struct kb_case *c)
     if (!st)
         return;
     free(st->q8);
+    free(st->q8x);
     free(st->qscale);
     free(st->kpan);
     free(st->kscale);
@@ -264,6 +266,9 @@ static void quantize_all(struct int8_state *st, const struct kb_shape *s)
             int rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             st->qscale[task] = int8_quantize_block(st->q + ((size_t)head * n + t0) * d, rows, d, NULL,
                                                    st->q8 + ((size_t)head * n + t0) * st->dq);
+            const size_t off = ((size_t)head * n + t0) * st->dq;
+            for (size_t i = 0; i < (size_t)rows * st->dq; i++) /* vpdpbusd's unsigned operand, ready */
+                st->q8x[off + i] = (int8_t)((uint8_t)st->q8[off + i] ^ 0x80);
         }
     }
     for (long hk = 0; hk < bhkv; hk++) /* one staging buffer: serial (V is the cheap part) */
@@ -323,6 +328,7 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
     st->dv = int8_v_channels(s->head_dim);
     st->vgroups = (n + 3) / 4;
     st->q8 = attention_alloc((bh * n + TILE_ROWS) * (size_t)st->dq);
+    st->q8x = attention_alloc((bh * n + TILE_ROWS) * (size_t)st->dq);
     st->qscale = attention_alloc(bh * st->qblocks * sizeof(float));
     st->kpan = attention_alloc(bhkv * st->panels * INT8_KP * (size_t)st->dq);
     st->kscale = attention_alloc(bhkv * st->qblocks * sizeof(float));
@@ -332,13 +338,14 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
     st->vpk = attention_alloc(bhkv * st->vgroups * st->dv * 4);
     st->vscale = attention_alloc(bhkv * d * sizeof(float));
     st->vrows = attention_alloc(n * d);
-    if (!st->q8 || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch || !st->vpk ||
+    if (!st->q8 || !st->q8x || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch || !st->vpk ||
         !st->vscale || !st->vrows) {
         snprintf(err, errlen, "attention.int8@cpu: out of memory for codes, scales and scratch");
         int8_teardown(c);
         return KB_ERROR;
     }
     memset(st->q8 + bh * n * st->dq, 0, (size_t)TILE_ROWS * st->dq);
+    memset(st->q8x + bh * n * st->dq, 0x80, (size_t)TILE_ROWS * st->dq);
     quantize_timed(st, s);
     return KB_OK;
 }
@@ -392,7 +399,7 @@ static void int8_tile(const struct int8_state *st, const struct kb_shape *s, siz
         t.lo[r] = 0;
         t.hi[r] = r >= nrows ? 0 : s->causal ? q0 + r + 1 : n;
     }
-    const int8_t *q8 = st->q8 + (q_head * n + q0) * (size_t)dq;
+    const int8_t *q8 = (st->isa->q_xor ? st->q8x : st->q8) + (q_head * n + q0) * (size_t)dq;
     const float sq = st->qscale[q_head * st->qblocks + qb] * t.c; /* log2(e)/√d folded in: exp2 below */
     const float *ks = st->kscale + kv_head * st->qblocks;
     const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
@@ -422,9 +429,10 @@ static void int8_tile(const struct int8_state *st, const struct kb_shape *s, siz
                 sr[j] = -INFINITY;
             const float mb = st->fisa->row_max(sr, cols);
             const float mn = t.m[r] > mb ? t.m[r] : mb;
-            const float alpha = exp2f(t.m[r] - mn); /* 0 on a row's first keys: m = -inf */
+            /* 0 on a row's first keys (m = -inf); 1 whenever the maximum stays (most blocks) */
+            const float alpha = t.m[r] == mn ? 1.0f : exp2f(t.m[r] - mn);
             const float sum = st->fisa->row_exp2_sum(sr, cols, 1.0f, mn);
-            const float pmax = exp2f(mb - mn); /* the block's largest probability, ≤ 1 */
+            const float pmax = mb == mn ? 1.0f : exp2f(mb - mn); /* the block's largest probability */
             st->isa->pquant(sr, cols, 127.0f / pmax, pr);
             for (int j = hi; j < cols; j++)
                 pr[j] = 0; /* masked keys (exp2's clamp leaves 2^-126, which rounds to 0 anyway) */
@@ -560,8 +568,9 @@ static long compare_scores(const struct int8_state *st, const struct kb_shape *s
     const int n = s->seq_len, dq = st->dq, d4 = dq / 4;
     const long q_head = row / n;
     const size_t kv_head = attention_kv_head(s, (size_t)q_head);
-    memset(qtile, 0, (size_t)FLASH_MR * dq);
-    memcpy(qtile, st->q8 + (size_t)row * dq, (size_t)dq);
+    for (int c = 0; c < dq; c++) /* the kernel's operand: its codes, biased where the path wants */
+        qtile[c] = (int8_t)((uint8_t)st->q8[(size_t)row * dq + c] ^ st->isa->q_xor);
+    memset(qtile + dq, st->isa->q_xor, (size_t)(FLASH_MR - 1) * dq);
     const int8_t *kp = st->kpan + kv_head * st->panels * INT8_KP * dq;
     const int32_t *ksum = st->ksum + kv_head * st->panels * INT8_KP;
     long bad = 0;

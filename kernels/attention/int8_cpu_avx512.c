@@ -3,7 +3,7 @@
  * steps between (dequantizing scores, quantizing P).
  *
  * vpdpbusd adds four unsigned×signed byte products into each int32 lane, without saturation.
- * Q is signed, so its bytes are biased to unsigned (q + 128, an XOR with 0x80) and the bias
+ * Q is signed, so its bytes are biased to unsigned (q + 128, an XOR with 0x80, done in setup) and the bias
  * removed afterwards: Σ (q + 128)·k = Σ q·k + 128·Σ k, with Σ k the key's code sum (ksum).
  * All exact in int32 (|Σ| ≤ 255·127·dq). Tile: 6 query rows × 64 keys (four panels; one 64-byte
  * load is 16 keys × 4 channels), so each broadcast feeds four vpdpbusd. */
@@ -16,12 +16,12 @@
 
 #define VNNI __attribute__((target("avx512f,avx512vnni")))
 
-/* Row i's four codes at step p, biased to unsigned, broadcast. */
+/* Row i's four (already biased) codes at step p, broadcast: one load-port vpbroadcastd. */
 VNNI static inline __m512i qbias4(const int8_t *q, int dq, int i, int p)
 {
     int32_t a;
     memcpy(&a, q + (size_t)i * dq + 4 * (size_t)p, 4);
-    return _mm512_set1_epi32(a ^ (int32_t)0x80808080u);
+    return _mm512_set1_epi32(a);
 }
 
 #define SC_ROW4(i, x0, x1, x2, x3)                                                                         \
@@ -195,7 +195,7 @@ VNNI static void pv_vnni(const uint8_t *p, int ldp, int rows, int groups, const 
 }
 
 const struct int8_isa int8_isa_avx512vnni = {
-    .name = "avx512vnni", .scores = scores_vnni, .dequant = dequant_avx512, .pquant = pquant_avx512, .pv = pv_vnni,
+    .name = "avx512vnni", .q_xor = 0x80, .scores = scores_vnni, .dequant = dequant_avx512, .pquant = pquant_avx512, .pv = pv_vnni,
 };
 
 #else
