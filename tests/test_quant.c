@@ -19,6 +19,7 @@
 #include "kernels/kernel.h"
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
+#include "kernels/quant/gemm_w4a8.h"
 #include "kernels/quant/quant.h"
 #include "kernels/quant/quant_ops.h"
 
@@ -461,17 +462,22 @@ static void test_gemm_f32_blas(void **state)
 
 static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
 {
-    (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_FP8_E4M3 };
+    /* m, n, k, group: ragged row tiles, column panels and groups (k, g not multiples of 8), a
+     * group wider than k, several whole panels */
     const int shapes[][4] = { { 37, 45, 300, 64 }, { 9, 16, 256, 128 }, { 5, 3, 77, 33 }, { 1, 8, 64, 1000 },
-                              { 66, 20, 130, 32 } }; /* m, n, k, group */
+                              { 66, 20, 130, 32 }, { 130, 97, 200, 24 } };
     for (size_t ti = 0; ti < 2; ti++)
-        for (size_t si = 0; si < 5; si++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2],
                                       .group = shapes[si][3], .input = input };
                 struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, types[ti], 1 + (int)(si & 1), 20 + si);
                 case_setup_ok(&c);
+                /* the level's path runs (e4m3 has no VNNI path: AVX2's) */
+                const char *want = p == KB_PATH_SCALAR ? "scalar"
+                                   : p == KB_PATH_AVX512 && types[ti] == KB_DTYPE_I8 ? "avx512vnni" : "avx2";
+                assert_string_equal(gemm_w4a8_cpu_path(&c), want);
                 struct kb_accuracy a = case_run_verify(&c);
                 if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
                     fail_msg("%s M=%d N=%d K=%d g=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
@@ -645,7 +651,8 @@ static void test_quantize_bit_exact_and_accurate(void **state)
 static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
 {
     (void)state;
-    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, CASE_NO_PATH };
+    /* avx512: the VNNI path (i8; e4m3 stays on AVX2's) */
+    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, W4A8_VNNI_NEEDS };
     case_each_path("quant.gemm_w4a8@cpu", needs, gemm_w4a8_bit_exact_and_accurate_on_one_path);
 }
 

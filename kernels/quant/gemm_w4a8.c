@@ -391,6 +391,12 @@ static int w4a8_run(struct kb_case *c)
     return KB_OK;
 }
 
+const char *gemm_w4a8_cpu_path(const struct kb_case *c)
+{
+    const struct w4a8_state *st = c->state;
+    return !st ? NULL : st->use_vnni ? "avx512vnni" : st->use_avx2 ? "avx2" : "scalar";
+}
+
 int gemm_w4a8_check_exact(const struct kb_case *c, struct kb_accuracy *acc)
 {
     struct w4a8_state st;

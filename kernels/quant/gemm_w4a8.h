@@ -10,6 +10,9 @@
  * emulation (exact int32 group sums, then float32 in group order; gemm_w4a8.c). */
 int gemm_w4a8_check_exact(const struct kb_case *c, struct kb_accuracy *acc);
 
+/* The path a set-up case of @cpu runs: "avx512vnni", "avx2" or "scalar" (tests). */
+const char *gemm_w4a8_cpu_path(const struct kb_case *c);
+
 /* ---- the AVX-512 VNNI path of @cpu at i8 (gemm_w4a8_vnni.c) -------------------------------- */
 #include <stdint.h>
 #include "kernels/cpu_features.h"
