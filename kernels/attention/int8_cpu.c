@@ -143,7 +143,7 @@ struct int8_state {
     size_t vgroups;    /* 4-key groups of V per KV head */
     int8_t *vpk;       /* per KV head: vgroups × dv × 4 bytes */
     float *vscale;     /* [B,H_kv,d] */
-    int8_t *vrows;     /* [N,d] setup's staging of one head's V codes */
+    int8_t *vrows;     /* per thread [N,d]: setup's staging of one head's V codes */
     double quantize_s; /* the quantization's time in setup (best of its repetitions) */
     int smooth;
     int nthreads;
@@ -177,7 +177,7 @@ static double int8_footprint(const struct kb_shape *shape, enum kb_dtype t)
     double k8 = bhkv * (s.seq_len + INT8_KP) * (dq + 4.0) + 4.0 * bhkv * s.head_dim; /* codes, sums, mean */
     double scales = 4.0 * (bh + bhkv) * (s.seq_len / INT8_BLOCK + 1.0);
     double v8 = bhkv * (s.seq_len + 4.0) * int8_v_channels(s.head_dim) + 4.0 * bhkv * s.head_dim +
-                (double)s.seq_len * s.head_dim;
+                (double)s.seq_len * s.head_dim; /* one thread's staging (footprints are per thread) */
     double scratch = 4.0 * (double)scratch_floats(s.head_dim);
     return q8 + k8 + v8 + scales + scratch;
 }
@@ -235,15 +235,15 @@ static void quantize_k_head(struct int8_state *st, const struct kb_shape *s, siz
 }
 
 /* V of one KV head: per-channel codes and scales, packed in 4-key groups. */
-static void quantize_v_head(struct int8_state *st, const struct kb_shape *s, size_t hk)
+static void quantize_v_head(struct int8_state *st, const struct kb_shape *s, size_t hk, int8_t *vrows)
 {
     const int n = s->seq_len, d = s->head_dim, dv = st->dv;
-    int8_quantize_channels(st->v + hk * n * d, n, d, st->vrows, st->vscale + hk * d);
+    int8_quantize_channels(st->v + hk * n * d, n, d, vrows, st->vscale + hk * d);
     int8_t *vp = st->vpk + hk * st->vgroups * dv * 4;
     memset(vp, 0, st->vgroups * dv * 4);
     for (int j = 0; j < n; j++)
         for (int c = 0; c < d; c++)
-            vp[((size_t)(j / 4) * dv + c) * 4 + j % 4] = st->vrows[(size_t)j * d + c];
+            vp[((size_t)(j / 4) * dv + c) * 4 + j % 4] = vrows[(size_t)j * d + c];
 }
 
 /* Steps 1-3 of the recipe for every head: what run no longer does. */
@@ -270,9 +270,10 @@ static void quantize_all(struct int8_state *st, const struct kb_shape *s)
             for (size_t i = 0; i < (size_t)rows * st->dq; i++) /* vpdpbusd's unsigned operand, ready */
                 st->q8x[off + i] = (int8_t)((uint8_t)st->q8[off + i] ^ 0x80);
         }
+#pragma omp for schedule(static)
+        for (long hk = 0; hk < bhkv; hk++)
+            quantize_v_head(st, s, (size_t)hk, st->vrows + (size_t)attention_thread() * n * d);
     }
-    for (long hk = 0; hk < bhkv; hk++) /* one staging buffer: serial (V is the cheap part) */
-        quantize_v_head(st, s, (size_t)hk);
 }
 
 static double now_s(void)
@@ -337,7 +338,7 @@ static int int8_setup(struct kb_case *c, char *err, size_t errlen)
     st->scratch = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
     st->vpk = attention_alloc(bhkv * st->vgroups * st->dv * 4);
     st->vscale = attention_alloc(bhkv * d * sizeof(float));
-    st->vrows = attention_alloc(n * d);
+    st->vrows = attention_alloc((size_t)st->nthreads * n * d);
     if (!st->q8 || !st->q8x || !st->qscale || !st->kpan || !st->kscale || !st->ksum || !st->kmean || !st->scratch || !st->vpk ||
         !st->vscale || !st->vrows) {
         snprintf(err, errlen, "attention.int8@cpu: out of memory for codes, scales and scratch");
