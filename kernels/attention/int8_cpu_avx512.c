@@ -16,6 +16,15 @@
 
 #define VNNI __attribute__((target("avx512f,avx512vnni")))
 
+/* acc += dpbusd(a, b) in place. GCC 12 treats the builtin's accumulator as a fresh result and
+ * copies every accumulator twice per loop trip (24 register moves per 12 vpdpbusd in these
+ * tiles); the asm ties it to its register. b may be a memory operand (the V or K vector). */
+VNNI static inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(b));
+    return acc;
+}
+
 /* Row i's four (already biased) codes at step p, broadcast: one load-port vpbroadcastd. */
 VNNI static inline __m512i qbias4(const int8_t *q, int dq, int i, int p)
 {
@@ -27,22 +36,22 @@ VNNI static inline __m512i qbias4(const int8_t *q, int dq, int i, int p)
 #define SC_ROW4(i, x0, x1, x2, x3)                                                                         \
     do {                                                                                                   \
         const __m512i b = qbias4(q0, dq, i, p);                                                            \
-        x0 = _mm512_dpbusd_epi32(x0, b, k0);                                                               \
-        x1 = _mm512_dpbusd_epi32(x1, b, k1);                                                               \
-        x2 = _mm512_dpbusd_epi32(x2, b, k2);                                                               \
-        x3 = _mm512_dpbusd_epi32(x3, b, k3);                                                               \
+        x0 = dpbusd(x0, b, k0);                                                               \
+        x1 = dpbusd(x1, b, k1);                                                               \
+        x2 = dpbusd(x2, b, k2);                                                               \
+        x3 = dpbusd(x3, b, k3);                                                               \
     } while (0)
 #define SC_OUT(i, z, x)                                                                                    \
     _mm512_storeu_si512((void *)(o + (size_t)(i) * ldacc + 16 * (z)), _mm512_sub_epi32(x, bias##z))
 
-/* 6 rows × 4 panels (64 keys): 24 accumulators, each broadcast feeds four vpdpbusd. */
-VNNI static void scores_6x4(const int8_t *q0, int dq, const int8_t *kp, const int32_t *ksum, int32_t *o, int ldacc)
+/* 3 rows × 4 panels (64 keys): 12 accumulators, each broadcast feeds four vpdpbusd. (6 rows,
+ * 24 accumulators, left GCC spilling them around the loop.) */
+VNNI static void scores_3x4(const int8_t *q0, int dq, const int8_t *kp, const int32_t *ksum, int32_t *o, int ldacc)
 {
     const int d4 = dq / 4;
     const size_t ps = (size_t)d4 * 64; /* bytes per panel */
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    __m512i a40 = a00, a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
     for (int p = 0; p < d4; p++) {
         const int8_t *k = kp + (size_t)p * 64;
         const __m512i k0 = _mm512_loadu_si512((const void *)k), k1 = _mm512_loadu_si512((const void *)(k + ps));
@@ -50,9 +59,6 @@ VNNI static void scores_6x4(const int8_t *q0, int dq, const int8_t *kp, const in
         SC_ROW4(0, a00, a01, a02, a03);
         SC_ROW4(1, a10, a11, a12, a13);
         SC_ROW4(2, a20, a21, a22, a23);
-        SC_ROW4(3, a30, a31, a32, a33);
-        SC_ROW4(4, a40, a41, a42, a43);
-        SC_ROW4(5, a50, a51, a52, a53);
     }
     const __m512i bias0 = _mm512_slli_epi32(_mm512_loadu_si512((const void *)ksum), 7);
     const __m512i bias1 = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(ksum + 16)), 7);
@@ -61,9 +67,6 @@ VNNI static void scores_6x4(const int8_t *q0, int dq, const int8_t *kp, const in
     SC_OUT(0, 0, a00); SC_OUT(0, 1, a01); SC_OUT(0, 2, a02); SC_OUT(0, 3, a03);
     SC_OUT(1, 0, a10); SC_OUT(1, 1, a11); SC_OUT(1, 2, a12); SC_OUT(1, 3, a13);
     SC_OUT(2, 0, a20); SC_OUT(2, 1, a21); SC_OUT(2, 2, a22); SC_OUT(2, 3, a23);
-    SC_OUT(3, 0, a30); SC_OUT(3, 1, a31); SC_OUT(3, 2, a32); SC_OUT(3, 3, a33);
-    SC_OUT(4, 0, a40); SC_OUT(4, 1, a41); SC_OUT(4, 2, a42); SC_OUT(4, 3, a43);
-    SC_OUT(5, 0, a50); SC_OUT(5, 1, a51); SC_OUT(5, 2, a52); SC_OUT(5, 3, a53);
 }
 
 /* 6 rows × 1 panel (the last panels of a block that are not a group of four). */
@@ -73,12 +76,12 @@ VNNI static void scores_6x1(const int8_t *q0, int dq, const int8_t *kp, const in
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
     for (int p = 0; p < d4; p++) {
         const __m512i k = _mm512_loadu_si512((const void *)(kp + (size_t)p * 64));
-        a0 = _mm512_dpbusd_epi32(a0, qbias4(q0, dq, 0, p), k);
-        a1 = _mm512_dpbusd_epi32(a1, qbias4(q0, dq, 1, p), k);
-        a2 = _mm512_dpbusd_epi32(a2, qbias4(q0, dq, 2, p), k);
-        a3 = _mm512_dpbusd_epi32(a3, qbias4(q0, dq, 3, p), k);
-        a4 = _mm512_dpbusd_epi32(a4, qbias4(q0, dq, 4, p), k);
-        a5 = _mm512_dpbusd_epi32(a5, qbias4(q0, dq, 5, p), k);
+        a0 = dpbusd(a0, qbias4(q0, dq, 0, p), k);
+        a1 = dpbusd(a1, qbias4(q0, dq, 1, p), k);
+        a2 = dpbusd(a2, qbias4(q0, dq, 2, p), k);
+        a3 = dpbusd(a3, qbias4(q0, dq, 3, p), k);
+        a4 = dpbusd(a4, qbias4(q0, dq, 4, p), k);
+        a5 = dpbusd(a5, qbias4(q0, dq, 5, p), k);
     }
     const __m512i bias0 = _mm512_slli_epi32(_mm512_loadu_si512((const void *)ksum), 7);
     SC_OUT(0, 0, a0); SC_OUT(1, 0, a1); SC_OUT(2, 0, a2); SC_OUT(3, 0, a3); SC_OUT(4, 0, a4); SC_OUT(5, 0, a5);
@@ -92,8 +95,10 @@ VNNI static void scores_vnni(const int8_t *q, int dq, int rows, const int8_t *kp
         const int8_t *q0 = q + (size_t)r * dq;
         int32_t *o = acc + (size_t)r * ldacc;
         int pn = 0;
-        for (; pn + 4 <= npan; pn += 4)
-            scores_6x4(q0, dq, kpan + pn * ps, ksum + pn * INT8_KP, o + pn * INT8_KP, ldacc);
+        for (; pn + 4 <= npan; pn += 4) {
+            scores_3x4(q0, dq, kpan + pn * ps, ksum + pn * INT8_KP, o + pn * INT8_KP, ldacc);
+            scores_3x4(q0 + 3 * (size_t)dq, dq, kpan + pn * ps, ksum + pn * INT8_KP, o + 3 * (size_t)ldacc + pn * INT8_KP, ldacc);
+        }
         for (; pn < npan; pn++)
             scores_6x1(q0, dq, kpan + pn * ps, ksum + pn * INT8_KP, o + pn * INT8_KP, ldacc);
     }
@@ -116,15 +121,16 @@ VNNI static void pquant_avx512(const float *p, int n, float inv, uint8_t *codes)
     }
 }
 
-/* P·V for 6 rows × 64 channels: 24 accumulators, 4 V vectors per group of 4 keys, each row's 4
- * codes broadcast once. Written out so the accumulators are sure to live in registers. */
+/* P·V for 3 rows × 64 channels: 12 accumulators, 4 V vectors per group of 4 keys, each row's 4
+ * codes broadcast once. Written out so the accumulators live in registers (6 rows, 24
+ * accumulators, made GCC spill). */
 #define PV_ROW4(i, x0, x1, x2, x3)                                                                         \
     do {                                                                                                   \
         const __m512i b = bcast4u(p + (size_t)(i) * ldp + 4 * (size_t)g);                                   \
-        x0 = _mm512_dpbusd_epi32(x0, b, w0);                                                               \
-        x1 = _mm512_dpbusd_epi32(x1, b, w1);                                                               \
-        x2 = _mm512_dpbusd_epi32(x2, b, w2);                                                               \
-        x3 = _mm512_dpbusd_epi32(x3, b, w3);                                                               \
+        x0 = dpbusd(x0, b, w0);                                                               \
+        x1 = dpbusd(x1, b, w1);                                                               \
+        x2 = dpbusd(x2, b, w2);                                                               \
+        x3 = dpbusd(x3, b, w3);                                                               \
     } while (0)
 #define PV_OUT(i, z, x)                                                                                    \
     do {                                                                                                   \
@@ -140,12 +146,11 @@ VNNI static inline __m512i bcast4u(const uint8_t *p)
     return _mm512_set1_epi32(v);
 }
 
-VNNI static void pv_6x4(const uint8_t *p, int ldp, int groups, const int8_t *v, int dv, float *o, int ldo,
+VNNI static void pv_3x4(const uint8_t *p, int ldp, int groups, const int8_t *v, int dv, float *o, int ldo,
                         const float *alpha, const float *sp)
 {
     __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    __m512i a40 = a00, a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+    __m512i a20 = a00, a21 = a00, a22 = a00, a23 = a00;
     for (int g = 0; g < groups; g++) {
         const int8_t *vg = v + (size_t)g * dv * 4;
         const __m512i w0 = _mm512_loadu_si512((const void *)vg), w1 = _mm512_loadu_si512((const void *)(vg + 64));
@@ -153,16 +158,10 @@ VNNI static void pv_6x4(const uint8_t *p, int ldp, int groups, const int8_t *v, 
         PV_ROW4(0, a00, a01, a02, a03);
         PV_ROW4(1, a10, a11, a12, a13);
         PV_ROW4(2, a20, a21, a22, a23);
-        PV_ROW4(3, a30, a31, a32, a33);
-        PV_ROW4(4, a40, a41, a42, a43);
-        PV_ROW4(5, a50, a51, a52, a53);
     }
     PV_OUT(0, 0, a00); PV_OUT(0, 1, a01); PV_OUT(0, 2, a02); PV_OUT(0, 3, a03);
     PV_OUT(1, 0, a10); PV_OUT(1, 1, a11); PV_OUT(1, 2, a12); PV_OUT(1, 3, a13);
     PV_OUT(2, 0, a20); PV_OUT(2, 1, a21); PV_OUT(2, 2, a22); PV_OUT(2, 3, a23);
-    PV_OUT(3, 0, a30); PV_OUT(3, 1, a31); PV_OUT(3, 2, a32); PV_OUT(3, 3, a33);
-    PV_OUT(4, 0, a40); PV_OUT(4, 1, a41); PV_OUT(4, 2, a42); PV_OUT(4, 3, a43);
-    PV_OUT(5, 0, a50); PV_OUT(5, 1, a51); PV_OUT(5, 2, a52); PV_OUT(5, 3, a53);
 }
 
 /* The same for 16 channels (d not a multiple of 64). */
@@ -172,12 +171,12 @@ VNNI static void pv_6x1(const uint8_t *p, int ldp, int groups, const int8_t *v, 
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
     for (int g = 0; g < groups; g++) {
         const __m512i w0 = _mm512_loadu_si512((const void *)(v + (size_t)g * dv * 4));
-        a0 = _mm512_dpbusd_epi32(a0, bcast4u(p + 0 * (size_t)ldp + 4 * (size_t)g), w0);
-        a1 = _mm512_dpbusd_epi32(a1, bcast4u(p + 1 * (size_t)ldp + 4 * (size_t)g), w0);
-        a2 = _mm512_dpbusd_epi32(a2, bcast4u(p + 2 * (size_t)ldp + 4 * (size_t)g), w0);
-        a3 = _mm512_dpbusd_epi32(a3, bcast4u(p + 3 * (size_t)ldp + 4 * (size_t)g), w0);
-        a4 = _mm512_dpbusd_epi32(a4, bcast4u(p + 4 * (size_t)ldp + 4 * (size_t)g), w0);
-        a5 = _mm512_dpbusd_epi32(a5, bcast4u(p + 5 * (size_t)ldp + 4 * (size_t)g), w0);
+        a0 = dpbusd(a0, bcast4u(p + 0 * (size_t)ldp + 4 * (size_t)g), w0);
+        a1 = dpbusd(a1, bcast4u(p + 1 * (size_t)ldp + 4 * (size_t)g), w0);
+        a2 = dpbusd(a2, bcast4u(p + 2 * (size_t)ldp + 4 * (size_t)g), w0);
+        a3 = dpbusd(a3, bcast4u(p + 3 * (size_t)ldp + 4 * (size_t)g), w0);
+        a4 = dpbusd(a4, bcast4u(p + 4 * (size_t)ldp + 4 * (size_t)g), w0);
+        a5 = dpbusd(a5, bcast4u(p + 5 * (size_t)ldp + 4 * (size_t)g), w0);
     }
     PV_OUT(0, 0, a0); PV_OUT(1, 0, a1); PV_OUT(2, 0, a2); PV_OUT(3, 0, a3); PV_OUT(4, 0, a4); PV_OUT(5, 0, a5);
 }
@@ -188,7 +187,9 @@ VNNI static void pv_vnni(const uint8_t *p, int ldp, int rows, int groups, const 
     for (int r = 0; r < rows; r += 6) {
         int c0 = 0;
         for (; c0 + 64 <= dv; c0 += 64)
-            pv_6x4(p + (size_t)r * ldp, ldp, groups, v + (size_t)c0 * 4, dv, o + (size_t)r * ldo + c0, ldo, alpha + r, sp + r);
+            for (int h = 0; h < 6; h += 3)
+                pv_3x4(p + (size_t)(r + h) * ldp, ldp, groups, v + (size_t)c0 * 4, dv, o + (size_t)(r + h) * ldo + c0, ldo,
+                       alpha + r + h, sp + r + h);
         for (; c0 < dv; c0 += 16)
             pv_6x1(p + (size_t)r * ldp, ldp, groups, v + (size_t)c0 * 4, dv, o + (size_t)r * ldo + c0, ldo, alpha + r, sp + r);
     }
