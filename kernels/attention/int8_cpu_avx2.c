@@ -9,6 +9,7 @@
  * result is the exact integer dot product. vpmaddwd by ones widens the pairs to int32.
  * Tile: 6 query rows × 8 keys (half a 16-key panel: one 32-byte load is 8 keys × 4 channels). */
 #include "kernels/attention/int8.h"
+#include "kernels/dpbusd.h"
 
 #if defined(__x86_64__)
 
@@ -133,7 +134,8 @@ const struct int8_isa int8_isa_avx2 = {
 /* ---- AVX-VNNI: the 256-bit vpdpbusd (Alder Lake and later, Zen 5) ----------------------------- */
 
 #define AVXVNNI __attribute__((target("avx2,avxvnni")))
-#define DOT(acc, b, w) _mm256_dpbusd_avx_epi32((acc), (b), (w))
+
+#define DOT(acc, b, w) kb_dpbusd256((acc), (b), (w))
 PV_AVX(pv_avxvnni, AVXVNNI)
 #undef DOT
 
@@ -144,8 +146,8 @@ PV_AVX(pv_avxvnni, AVXVNNI)
         int32_t a4;                                                                                       \
         memcpy(&a4, q0 + (size_t)(i) * dq + 4 * (size_t)p, 4);                                            \
         const __m256i b = _mm256_set1_epi32(a4);                                                          \
-        x0 = _mm256_dpbusd_avx_epi32(x0, b, k0);                                                          \
-        x1 = _mm256_dpbusd_avx_epi32(x1, b, k1);                                                          \
+        x0 = kb_dpbusd256(x0, b, k0);                                                                       \
+        x1 = kb_dpbusd256(x1, b, k1);                                                                       \
     } while (0)
 #define SV_OUT(i, x0, x1)                                                                                 \
     do {                                                                                                  \

@@ -8,6 +8,7 @@
  * All exact in int32 (|Σ| ≤ 255·127·dq). Tile: 6 query rows × 64 keys (four panels; one 64-byte
  * load is 16 keys × 4 channels), so each broadcast feeds four vpdpbusd. */
 #include "kernels/attention/int8.h"
+#include "kernels/dpbusd.h"
 
 #if defined(__x86_64__)
 
@@ -16,14 +17,6 @@
 
 #define VNNI __attribute__((target("avx512f,avx512vnni")))
 
-/* acc += dpbusd(a, b) in place. GCC 12 treats the builtin's accumulator as a fresh result and
- * copies every accumulator twice per loop trip (24 register moves per 12 vpdpbusd in these
- * tiles); the asm ties it to its register. b may be a memory operand (the V or K vector). */
-VNNI static inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b)
-{
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(b));
-    return acc;
-}
 
 /* Row i's four (already biased) codes at step p, broadcast: one load-port vpbroadcastd. */
 VNNI static inline __m512i qbias4(const int8_t *q, int dq, int i, int p)
@@ -36,10 +29,10 @@ VNNI static inline __m512i qbias4(const int8_t *q, int dq, int i, int p)
 #define SC_ROW4(i, x0, x1, x2, x3)                                                                         \
     do {                                                                                                   \
         const __m512i b = qbias4(q0, dq, i, p);                                                            \
-        x0 = dpbusd(x0, b, k0);                                                               \
-        x1 = dpbusd(x1, b, k1);                                                               \
-        x2 = dpbusd(x2, b, k2);                                                               \
-        x3 = dpbusd(x3, b, k3);                                                               \
+        x0 = kb_dpbusd512(x0, b, k0);                                                               \
+        x1 = kb_dpbusd512(x1, b, k1);                                                               \
+        x2 = kb_dpbusd512(x2, b, k2);                                                               \
+        x3 = kb_dpbusd512(x3, b, k3);                                                               \
     } while (0)
 #define SC_OUT(i, z, x)                                                                                    \
     _mm512_storeu_si512((void *)(o + (size_t)(i) * ldacc + 16 * (z)), _mm512_sub_epi32(x, bias##z))
@@ -76,12 +69,12 @@ VNNI static void scores_6x1(const int8_t *q0, int dq, const int8_t *kp, const in
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
     for (int p = 0; p < d4; p++) {
         const __m512i k = _mm512_loadu_si512((const void *)(kp + (size_t)p * 64));
-        a0 = dpbusd(a0, qbias4(q0, dq, 0, p), k);
-        a1 = dpbusd(a1, qbias4(q0, dq, 1, p), k);
-        a2 = dpbusd(a2, qbias4(q0, dq, 2, p), k);
-        a3 = dpbusd(a3, qbias4(q0, dq, 3, p), k);
-        a4 = dpbusd(a4, qbias4(q0, dq, 4, p), k);
-        a5 = dpbusd(a5, qbias4(q0, dq, 5, p), k);
+        a0 = kb_dpbusd512(a0, qbias4(q0, dq, 0, p), k);
+        a1 = kb_dpbusd512(a1, qbias4(q0, dq, 1, p), k);
+        a2 = kb_dpbusd512(a2, qbias4(q0, dq, 2, p), k);
+        a3 = kb_dpbusd512(a3, qbias4(q0, dq, 3, p), k);
+        a4 = kb_dpbusd512(a4, qbias4(q0, dq, 4, p), k);
+        a5 = kb_dpbusd512(a5, qbias4(q0, dq, 5, p), k);
     }
     const __m512i bias0 = _mm512_slli_epi32(_mm512_loadu_si512((const void *)ksum), 7);
     SC_OUT(0, 0, a0); SC_OUT(1, 0, a1); SC_OUT(2, 0, a2); SC_OUT(3, 0, a3); SC_OUT(4, 0, a4); SC_OUT(5, 0, a5);
@@ -127,10 +120,10 @@ VNNI static void pquant_avx512(const float *p, int n, float inv, uint8_t *codes)
 #define PV_ROW4(i, x0, x1, x2, x3)                                                                         \
     do {                                                                                                   \
         const __m512i b = bcast4u(p + (size_t)(i) * ldp + 4 * (size_t)g);                                   \
-        x0 = dpbusd(x0, b, w0);                                                               \
-        x1 = dpbusd(x1, b, w1);                                                               \
-        x2 = dpbusd(x2, b, w2);                                                               \
-        x3 = dpbusd(x3, b, w3);                                                               \
+        x0 = kb_dpbusd512(x0, b, w0);                                                               \
+        x1 = kb_dpbusd512(x1, b, w1);                                                               \
+        x2 = kb_dpbusd512(x2, b, w2);                                                               \
+        x3 = kb_dpbusd512(x3, b, w3);                                                               \
     } while (0)
 #define PV_OUT(i, z, x)                                                                                    \
     do {                                                                                                   \
@@ -171,12 +164,12 @@ VNNI static void pv_6x1(const uint8_t *p, int ldp, int groups, const int8_t *v, 
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
     for (int g = 0; g < groups; g++) {
         const __m512i w0 = _mm512_loadu_si512((const void *)(v + (size_t)g * dv * 4));
-        a0 = dpbusd(a0, bcast4u(p + 0 * (size_t)ldp + 4 * (size_t)g), w0);
-        a1 = dpbusd(a1, bcast4u(p + 1 * (size_t)ldp + 4 * (size_t)g), w0);
-        a2 = dpbusd(a2, bcast4u(p + 2 * (size_t)ldp + 4 * (size_t)g), w0);
-        a3 = dpbusd(a3, bcast4u(p + 3 * (size_t)ldp + 4 * (size_t)g), w0);
-        a4 = dpbusd(a4, bcast4u(p + 4 * (size_t)ldp + 4 * (size_t)g), w0);
-        a5 = dpbusd(a5, bcast4u(p + 5 * (size_t)ldp + 4 * (size_t)g), w0);
+        a0 = kb_dpbusd512(a0, bcast4u(p + 0 * (size_t)ldp + 4 * (size_t)g), w0);
+        a1 = kb_dpbusd512(a1, bcast4u(p + 1 * (size_t)ldp + 4 * (size_t)g), w0);
+        a2 = kb_dpbusd512(a2, bcast4u(p + 2 * (size_t)ldp + 4 * (size_t)g), w0);
+        a3 = kb_dpbusd512(a3, bcast4u(p + 3 * (size_t)ldp + 4 * (size_t)g), w0);
+        a4 = kb_dpbusd512(a4, bcast4u(p + 4 * (size_t)ldp + 4 * (size_t)g), w0);
+        a5 = kb_dpbusd512(a5, bcast4u(p + 5 * (size_t)ldp + 4 * (size_t)g), w0);
     }
     PV_OUT(0, 0, a0); PV_OUT(1, 0, a1); PV_OUT(2, 0, a2); PV_OUT(3, 0, a3); PV_OUT(4, 0, a4); PV_OUT(5, 0, a5);
 }

@@ -18,6 +18,7 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include "kernels/dpbusd.h"
 #include <string.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -39,10 +40,10 @@ VNNI void w4a8_vnni_group(const int8_t *const a[W4A8_VNNI_MR], int steps, const 
 #define ROW(r, x0, x1)                                                                         \
     do {                                                                                       \
         const __m512i lo = bcast4(a[r] + 8 * (size_t)s), hi = bcast4(a[r] + 8 * (size_t)s + 4); \
-        x0 = _mm512_dpbusd_epi32(x0, w0, lo);                                                  \
-        x1 = _mm512_dpbusd_epi32(x1, w1, lo);                                                  \
-        x0 = _mm512_dpbusd_epi32(x0, v0, hi);                                                  \
-        x1 = _mm512_dpbusd_epi32(x1, v1, hi);                                                  \
+        x0 = kb_dpbusd512(x0, w0, lo);                                                  \
+        x1 = kb_dpbusd512(x1, w1, lo);                                                  \
+        x0 = kb_dpbusd512(x0, v0, hi);                                                  \
+        x1 = kb_dpbusd512(x1, v1, hi);                                                  \
     } while (0)
     for (int s = 0; s < steps; s++) {
         const __m512i p0 = _mm512_loadu_si512((const void *)(wp + (size_t)s * 128));
