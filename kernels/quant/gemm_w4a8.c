@@ -54,8 +54,11 @@ struct w4a8_state {
     int32_t *a_gsum;        /* [M, groups] run-time: Σ_g a (i8 offset correction) */
     float *y;               /* [M,N]: the operation's output */
     int use_avx2, nthreads;
-    /* the AVX-512 VNNI path (i8 only): W packed once in setup (gemm_w4a8_vnni.c's layout) */
-    int use_vnni;
+    /* the panel paths (i8 only): W packed once in setup (gemm_w4a8_vnni.c's layout), one group
+     * of a tile by AVX-512 VNNI, AVX-VNNI or AVX2; NULL: the per-column path below */
+    void (*group)(const int8_t *const a[W4A8_VNNI_MR], int steps, const uint8_t *wp, const int32_t asum[W4A8_VNNI_MR],
+                  const float *sw, float *facc);
+    const char *group_path;
     int steps_full;         /* 8-k steps of a whole group */
     size_t panel_steps;     /* 8-k steps of a panel, over all groups */
     uint8_t *wpk;           /* [N/32 panels][panel_steps][128 bytes] */
@@ -250,7 +253,7 @@ static void vnni_tile(const struct w4a8_state *st, int pn, int i0, int8_t *padbu
                 a[r] = p;
             }
         }
-        w4a8_vnni_group(a, steps, wpan + (size_t)gi * st->steps_full * 128, asum,
+        st->group(a, steps, wpan + (size_t)gi * st->steps_full * 128, asum,
                         st->swpk + ((size_t)pn * st->groups + gi) * NR, facc);
     }
     const int cols = st->n - pn * NR < NR ? st->n - pn * NR : NR;
@@ -332,13 +335,18 @@ static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
     }
 #if defined(__x86_64__)
     st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
-    if (c->dtype == KB_DTYPE_I8 && kb_cpu_has(W4A8_VNNI_NEEDS)) {
-        if (vnni_pack(st) != 0) {
-            snprintf(err, errlen, "quant.gemm_w4a8: out of memory for the packed weights");
-            w4a8_teardown(c);
-            return KB_ERROR;
-        }
-        st->use_vnni = 1;
+    if (c->dtype == KB_DTYPE_I8) {
+        if (kb_cpu_has(W4A8_VNNI_NEEDS))
+            st->group = w4a8_vnni_group, st->group_path = "avx512vnni";
+        else if (kb_cpu_has(W4A8_AVXVNNI_NEEDS))
+            st->group = w4a8_avxvnni_group, st->group_path = "avxvnni";
+        else if (kb_cpu_has(W4A8_AVX2_NEEDS))
+            st->group = w4a8_avx2_group, st->group_path = "avx2-panels";
+    }
+    if (st->group && vnni_pack(st) != 0) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory for the packed weights");
+        w4a8_teardown(c);
+        return KB_ERROR;
     }
 #endif
     return KB_OK;
@@ -364,7 +372,7 @@ static int w4a8_run(struct kb_case *c)
                 st->a_gsum[(size_t)i * st->groups + gi] = sum;
             }
     }
-    if (st->use_vnni) {
+    if (st->group) {
         vnni_run(st);
         return KB_OK;
     }
@@ -394,7 +402,7 @@ static int w4a8_run(struct kb_case *c)
 const char *gemm_w4a8_cpu_path(const struct kb_case *c)
 {
     const struct w4a8_state *st = c->state;
-    return !st ? NULL : st->use_vnni ? "avx512vnni" : st->use_avx2 ? "avx2" : "scalar";
+    return !st ? NULL : st->group ? st->group_path : st->use_avx2 ? "avx2" : "scalar";
 }
 
 int gemm_w4a8_check_exact(const struct kb_case *c, struct kb_accuracy *acc)

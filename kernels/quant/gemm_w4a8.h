@@ -26,5 +26,13 @@ const char *gemm_w4a8_cpu_path(const struct kb_case *c);
  * of the group. facc[r·32 + j] += (float)P_g · sw[j]. */
 void w4a8_vnni_group(const int8_t *const a[W4A8_VNNI_MR], int steps, const uint8_t *wp,
                      const int32_t asum[W4A8_VNNI_MR], const float *sw, float *facc);
+/* The same on the same panels with 256-bit instructions: AVX-VNNI's vpdpbusd, or AVX2's
+ * vpmaddubsw + vpmaddwd (bit for bit the same sums). */
+#define W4A8_AVXVNNI_NEEDS (KB_CPU_AVX2 | KB_CPU_AVXVNNI)
+#define W4A8_AVX2_NEEDS KB_CPU_AVX2
+void w4a8_avxvnni_group(const int8_t *const a[W4A8_VNNI_MR], int steps, const uint8_t *wp,
+                        const int32_t asum[W4A8_VNNI_MR], const float *sw, float *facc);
+void w4a8_avx2_group(const int8_t *const a[W4A8_VNNI_MR], int steps, const uint8_t *wp,
+                     const int32_t asum[W4A8_VNNI_MR], const float *sw, float *facc);
 
 #endif
