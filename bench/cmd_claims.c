@@ -90,7 +90,9 @@ static int64_t run_sweep(const struct options *o, const char *db, const struct c
     struct sweep_request req;
     sweep_request_init(&req);
     const char *file = strrchr(c->path, '/');
-    req.suite_text = c->suite;
+    static char suite[sizeof c->suite];
+    claim_suite_on_devices(c, o->devices, suite, sizeof suite);
+    req.suite_text = suite;
     req.suite_label = file ? file + 1 : c->path; /* the run's suite: the claim's file */
     req.axes = &devices;
     req.n_axes = o->devices ? 1 : 0;

@@ -118,6 +118,29 @@ static int print_backend_counter(const struct kb_counter *k, void *ctx)
     return 0;
 }
 
+struct kernel_figures_ctx {
+    struct backend_line b;
+    const char *head;
+    struct gpu_section *g;
+    int n; /* figures of this case seen */
+};
+#define KERNEL_FIGURES_SHOWN 6 /* per case: a MoE router stores one per expert */
+
+static int print_kernel_figure(const struct kb_counter *k, void *ctx)
+{
+    struct kernel_figures_ctx *kc = ctx;
+    if (strcmp(k->backend, "kernel") != 0)
+        return 0;
+    if (kc->b.first) {
+        if (!kc->g->shown++)
+            printf("\nFigures the kernels stored beside their time (outside the timed region):\n");
+        fputs(kc->head, stdout);
+    }
+    if (++kc->n > KERNEL_FIGURES_SHOWN)
+        return 0;
+    return print_backend_counter(k, &kc->b);
+}
+
 /* Each CUDA case's kernels as CUPTI saw them, and its NVML energy and clocks. */
 static int print_gpu_case(const struct result_row *row, void *ctx)
 {
@@ -163,6 +186,32 @@ static int print_gpu_case(const struct result_row *row, void *ctx)
         if (!b.first)
             putchar('\n');
     }
+    return 0;
+}
+
+/* What the kernels observed themselves (kb_kernel.stats, backend "kernel"), one line per case
+ * that stored any: a MoE router's load, the quantization time attention.int8 keeps out of its
+ * timed region. */
+static int print_kernel_figures(const struct result_row *row, void *ctx)
+{
+    struct gpu_section *g = ctx;
+    if (!report_row_matches(row, g->pattern))
+        return 0;
+    struct backend_line b = { "kernel", "kernel", 1 };
+    /* the line is built only once a figure is found: print the case's name lazily */
+    char head[384], shape[192];
+    kb_shape_string(&row->shape, 0, shape, sizeof shape);
+    snprintf(head, sizeof head, "  case %lld  %s@%s %s %s %s\n", (long long)row->case_id, row->kernel, row->impl,
+             row->device, row->dtype, shape);
+    struct kernel_figures_ctx kc = { b, head, g, 0 };
+    if (store_list_counters(g->s, row->case_id, print_kernel_figure, &kc) != 0) {
+        g->failed = 1;
+        return 1;
+    }
+    if (kc.n > KERNEL_FIGURES_SHOWN)
+        printf(", and %d more (kbench export --format json)", kc.n - KERNEL_FIGURES_SHOWN);
+    if (!kc.b.first)
+        putchar('\n');
     return 0;
 }
 
@@ -340,6 +389,11 @@ int cmd_show(int argc, char **argv)
     }
     struct gpu_section gs = { .s = s, .pattern = pattern };
     if (store_list_results(s, run_id, print_gpu_case, &gs) != 0 || gs.failed) {
+        rc = cli_input_error("show", "%s", store_errmsg(s));
+        goto out;
+    }
+    struct gpu_section ks = { .s = s, .pattern = pattern };
+    if (store_list_results(s, run_id, print_kernel_figures, &ks) != 0 || ks.failed) {
         rc = cli_input_error("show", "%s", store_errmsg(s));
         goto out;
     }

@@ -89,30 +89,40 @@ static void load(void)
 
 int kb_cpu_features_parse(const char *spec, unsigned *out, char *err, size_t errlen)
 {
-    unsigned m = 0;
+    unsigned m = 0, minus = 0;
+    int any_plus = 0;
     const char *p = spec;
     for (;;) {
         size_t n = strcspn(p, ",");
         char word[32];
         int known = 0;
+        /* "-name": take a feature (or a level's features) away, e.g. avx2,-avxvnni for the AVX2
+         * CPUs without AVX-VNNI (Haswell to Ice Lake, Zen 1-4) */
+        const int sub = n > 1 && p[0] == '-';
         if (n > 0 && n < sizeof word) {
-            memcpy(word, p, n);
-            word[n] = '\0';
+            memcpy(word, p + sub, n - sub);
+            word[n - sub] = '\0';
+            unsigned bits = 0;
             for (size_t i = 0; i < sizeof level_names / sizeof level_names[0] && !known; i++)
                 if (strcmp(word, level_names[i].name) == 0) {
-                    m |= level_names[i].mask;
+                    bits = level_names[i].mask;
                     known = 1;
                 }
             for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0] && !known; i++)
                 if (strcmp(word, feature_names[i].name) == 0) {
-                    m |= feature_names[i].bit;
+                    bits = feature_names[i].bit;
                     known = 1;
                 }
+            if (sub)
+                minus |= bits;
+            else
+                m |= bits, any_plus = 1;
         }
         if (!known) {
             snprintf(err, errlen,
                      "%s=%s: unknown CPU feature '%.*s' (accepted: a comma list of the levels scalar, avx2, "
-                     "avx512, native and the features fma, avx512f, avx512bw, avx512vnni, avxvnni)",
+                     "avx512, native and the features fma, avx512f, avx512bw, avx512vnni, avxvnni; "
+                     "-NAME takes one away)",
                      KB_CPU_FEATURES_ENV, spec, (int)(n < 40 ? n : 40), p);
             return -1;
         }
@@ -120,7 +130,8 @@ int kb_cpu_features_parse(const char *spec, unsigned *out, char *err, size_t err
             break;
         p += n + 1;
     }
-    *out = m;
+    /* only subtractions: from everything ("-avx512f" = native without AVX-512F) */
+    *out = (any_plus ? m : KB_CPU_ALL) & ~minus;
     return 0;
 }
 

@@ -11,8 +11,9 @@
  *   avx512          the AVX-512 level: avx512f, avx512bw, avx512vnni and the AVX2 level
  *   native | all    whatever the CPU has
  *   or single features: fma, avx512f, avx512bw, avx512vnni, avxvnni
- * ("avx2,fma" is the AVX2 level; "avx2,avx512f" adds AVX-512F without VNNI). Names are lower
- * case. The list's union is a mask, an upper bound: a feature the CPU lacks is not switched on
+ * ("avx2,fma" is the AVX2 level; "avx2,avx512f" adds AVX-512F without VNNI), and -NAME takes a
+ * feature or level away ("avx2,-avxvnni": an AVX2 CPU without AVX-VNNI; a list of subtractions
+ * alone starts from native: "-avx512vnni"). Names are lower case. The list's union is a mask, an upper bound: a feature the CPU lacks is not switched on
  * by naming it. Anything else is an error naming the offending entry (kbench exits 2 on it).
  *
  * Kept free of harness headers: kernel implementations include it. */

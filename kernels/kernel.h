@@ -337,7 +337,10 @@ struct kb_kernel {
      * after verify (outside the timed region), and stores what it writes as counters of backend
      * "kernel" beside the PAPI and rusage ones. Fill each out[i]'s name (a stable dotted key,
      * "moe.load.max"), value and unit ("count", "ratio"); the backend is set by the runner.
-     * Writes at most max counters and returns how many (0 when there is nothing to say). */
+     * Writes at most max counters and returns how many (0 when there is nothing to say). The one
+     * place a kernel reports a time of its own: work it does once in setup, outside run, that a
+     * reader needs beside the latency (attention.int8's quantization, "int8.quantize_s" in "s").
+     * `kbench show` lists these figures under the run's table. */
     int (*stats)(const struct kb_case *c, struct kb_counter *out, int max);
     /* Optional (0: none): KB_AXIS_BIT set of boolean axes (within .axes) the kernel runs only
      * with set to 1, such as a decode step's KB_AXIS_BIT(KB_AXIS_DECODE). The planner plans it

@@ -374,6 +374,49 @@ void claim_missing_on_devices(const struct claim *c, const char *devices, char *
     }
 }
 
+/* 1 when the pattern names a kernel that runs on the devices ("cpu" when NULL). */
+static int pattern_on_devices(const char *pattern, const char *devices)
+{
+    const int want_cpu = !devices || strstr(devices, "cpu") != NULL;
+    const int want_cuda = devices && strstr(devices, "cuda") != NULL;
+    size_t nk;
+    const struct kb_kernel *const *all = kb_registry_all(&nk);
+    for (size_t i = 0; i < nk; i++)
+        if (kb_kernel_matches(all[i], pattern) &&
+            ((want_cpu && all[i]->device == KB_DEVICE_CPU) || (want_cuda && all[i]->device == KB_DEVICE_CUDA)))
+            return 1;
+    return 0;
+}
+
+void claim_suite_on_devices(const struct claim *c, const char *devices, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *line = c->suite; *line;) {
+        const size_t n = strcspn(line, "\n");
+        char text[sizeof c->suite];
+        snprintf(text, sizeof text, "%.*s", (int)n, line);
+        line += n + (line[n] == '\n');
+        static const char key[] = "kernels = ";
+        if (strncmp(text, key, sizeof key - 1) == 0) {
+            /* the alternatives with a kernel on these devices; all of them when none has */
+            char kept[sizeof c->suite] = "", list[sizeof c->suite];
+            size_t k = 0;
+            snprintf(list, sizeof list, "%s", text + sizeof key - 1);
+            for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                tok = trim(tok);
+                if (pattern_on_devices(tok, devices))
+                    k += (size_t)snprintf(kept + k, k < sizeof kept ? sizeof kept - k : 0, "%s%s", k ? "," : "", tok);
+            }
+            if (*kept)
+                snprintf(text, sizeof text, "%s%s", key, kept);
+        }
+        int w = snprintf(out + used, used < len ? len - used : 0, "%s\n", text);
+        if (w > 0)
+            used += (size_t)w;
+    }
+}
+
 /* ---- evaluation -------------------------------------------------------------------------------- */
 
 static int row_matches(const struct result_row *r, const char *patterns)

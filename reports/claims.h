@@ -70,6 +70,11 @@ void claim_missing_kernels(const struct claim *c, char *buf, size_t len);
 /* The sides of a claim with no kernel for any of the devices ("cpu,cuda:0"; NULL: cpu), as
  * "attention.linear (no cuda implementation)" ("" when both sides can run there). */
 void claim_missing_on_devices(const struct claim *c, const char *devices, char *buf, size_t len);
+/* The claim's sweep (c->suite) with each side's alternatives narrowed to those that have a
+ * kernel on the devices (NULL: the CPU), so that "attention.sdpa@cuda.torch-flash,
+ * attention.flash@cpu" runs the CPU kernel on a CPU and the peer on a GPU; a side none of whose
+ * alternatives runs there is left whole (the planner then says why). */
+void claim_suite_on_devices(const struct claim *c, const char *devices, char *out, size_t len);
 
 enum claim_verdict { CLAIM_HOLDS, CLAIM_PARTLY, CLAIM_FAILS, CLAIM_UNTESTABLE };
 const char *claim_verdict_name(enum claim_verdict v); /* "holds", "partly", "does not hold here", ... */

@@ -74,6 +74,13 @@ expect_exit 2 "a pattern whose kernels lack the dtype (dry run)" "$KBENCH" run -
 cp "$TMP/err" "$TMP/err.dry"
 check_bad "'attention.int8@cpu' takes dtype f32" "a pattern whose kernels lack the dtype (run)" run --db "$TMP/dt.db" --kernels attention.int8@cpu --dtype f32 --quiet
 expect_text "$TMP/err.dry" "'attention.int8@cpu' takes dtype f32" "dry run says the same"
+# attention.int8 times its quantization in setup, outside the timed region, and stores it beside
+# its latency: show lists it under the kernels' own figures
+expect_exit 0 "an INT8 attention run" "$KBENCH" run --db "$TMP/i8.db" --kernels attention.int8@cpu --dtype i8 --seq 130 \
+    --max-time 0.02 --quiet --no-show --no-counters
+expect_exit 0 "show the INT8 attention run" "$KBENCH" show --db "$TMP/i8.db"
+expect_text "$TMP/out" "Figures the kernels stored beside their time" "show has a section for the kernels' own figures"
+expect_text "$TMP/out" "kernel int8.quantize_s" "... with the INT8 quantization time"
 if "$KBENCH" list 'attention.flash@cuda*' >/dev/null 2>&1; then
     check_bad "--devices cuda:N" "a CUDA pattern without a CUDA device (dry run)" run --kernels 'attention.flash@cuda*' --dry-run
 else

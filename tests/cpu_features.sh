@@ -27,10 +27,11 @@ x86_64 | i?86)
 *) ok "# SKIP not x86: nothing to mask" ;;
 esac
 
-for mask in scalar avx2 avx512 'avx2,fma'; do
+for mask in scalar avx2 avx512 'avx2,fma' 'avx2,-avxvnni' '-avx512vnni'; do
     KBENCH_CPU_FEATURES=$mask expect_exit 0 "a run under KBENCH_CPU_FEATURES=$mask verifies" \
-        "$KBENCH" run --db "$TMP/m.db" --kernels 'attention.window@cpu,attention.flash@cpu,quant.gemm_int8@cpu' \
-        --seq 200 --window 64 --causal 1 --m 64 --n 64 --k 64 --max-time 0.02 --quiet --no-show --no-counters
+        "$KBENCH" run --db "$TMP/m.db" \
+        --kernels 'attention.window@cpu,attention.flash@cpu,attention.int8@cpu,quant.gemm_int8@cpu,quant.gemm_w4a8@cpu' \
+        --dtype f32,i8 --seq 200 --window 64 --causal 1 --m 64 --n 64 --k 64 --max-time 0.02 --quiet --no-show --no-counters
 done
 # ---- the roofline of a masked run: the peak of its features, not the machine's ----
 if [ -z "${SQLITE3:-}" ] || ! [ -x "$SQLITE3" ]; then SQLITE3=$(command -v sqlite3 || true); fi

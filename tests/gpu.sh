@@ -207,6 +207,8 @@ q "SELECT dtype, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.window
 expect_eq "$(rc_of int8)" "0" "attention.int8@cuda* pass at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.mma';")" "48" "48 verified INT8 attention cases (mma.sync)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.mma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its INT8 codes and scales match the host emulation bit for bit in every case"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.mma' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'int8.quantize_s' AND k.value > 0;")" "48" "the pre-pass is timed in setup and stored beside the kernel's time (int8.quantize_s) in every case"
+q "SELECT c.seq_len, c.head_dim, c.causal, round(s.median_s * 1e6, 1), round(k.value * 1e6, 1) FROM cases c JOIN stats s ON s.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND k.name = 'int8.quantize_s' ORDER BY c.seq_len DESC LIMIT 4;" | sed 's/^/# int8 N|d|causal|kernel us|quantize us: /'
 # the wgmma kernel: built where nvcc has sm_90a; compute capability 9.0 only, d = 128 only
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8.*cuda.wgmma'; then
     if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "50" ]; then

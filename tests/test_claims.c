@@ -297,6 +297,26 @@ static void shipped_claims_parse(void **unused)
     free(claims);
 }
 
+/* A side's alternatives narrow to the devices a claim runs on: the GPU peer's name does not stop
+ * the CPU sweep (the planner refuses a pattern with kernels only on other devices). */
+static void suite_narrows_to_the_devices(void **unused)
+{
+    (void)unused;
+    struct claim c = load_text("id = t\npaper = p\nquote = a quote long enough\nhardware = h\nmetric = speedup\n"
+                               "candidate = attention.int8\nbaseline = attention.flash@cuda.mma, attention.flash@cpu\n"
+                               "paper_value = 2\n");
+    char suite[sizeof c.suite];
+    claim_suite_on_devices(&c, NULL, suite, sizeof suite);
+    if (!strstr(suite, "kernels = attention.flash@cpu\n") || strstr(suite, "cuda.mma"))
+        fail_msg("the CPU sweep keeps only the CPU baseline: %s", suite);
+    assert_non_null(strstr(suite, "kernels = attention.int8\n")); /* a side without a list is left alone */
+    claim_suite_on_devices(&c, "cpu,cuda:0", suite, sizeof suite);
+    if (kb_registry_find("attention.flash", "cuda.mma")) /* a CUDA build keeps both */
+        assert_non_null(strstr(suite, "attention.flash@cuda.mma,attention.flash@cpu"));
+    else
+        assert_non_null(strstr(suite, "kernels = attention.flash@cpu\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +327,7 @@ int main(void)
         cmocka_unit_test(speedup_takes_the_best_of_each_side),
         cmocka_unit_test(parse_errors_name_the_place),
         cmocka_unit_test(shipped_claims_parse),
+        cmocka_unit_test(suite_narrows_to_the_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

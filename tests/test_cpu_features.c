@@ -39,13 +39,18 @@ static void test_parse_levels_and_lists(void **state)
     assert_int_equal(parse_ok("avx512f,avx512bw,avx512vnni"), KB_CPU_AVX512F | KB_CPU_AVX512BW | KB_CPU_AVX512VNNI);
     assert_int_equal(parse_ok("avxvnni"), KB_CPU_AVXVNNI);
     assert_int_equal(parse_ok("scalar,fma"), KB_CPU_FMA);
+    /* subtractions: an AVX2 CPU without AVX-VNNI, native without AVX-512 VNNI */
+    assert_int_equal(parse_ok("avx2,-avxvnni"), KB_CPU_AVX2 | KB_CPU_FMA);
+    assert_int_equal(parse_ok("-avxvnni,avx2"), KB_CPU_AVX2 | KB_CPU_FMA); /* order does not matter */
+    assert_int_equal(parse_ok("-avx512vnni"), KB_CPU_ALL & ~KB_CPU_AVX512VNNI);
+    assert_int_equal(parse_ok("avx512,-avx2"), KB_CPU_ALL & ~(KB_CPU_AVX2 | KB_CPU_FMA | KB_CPU_AVXVNNI));
 }
 
 static void test_parse_errors_name_the_entry(void **state)
 {
     (void)state;
-    const char *bad[] = { "avx3", "avx2,sse9", "AVX2", "avx2,", ",avx2", "", "avx2 fma" };
-    const char *named[] = { "'avx3'", "'sse9'", "'AVX2'", "''", "''", "''", "'avx2 fma'" };
+    const char *bad[] = { "avx3", "avx2,sse9", "AVX2", "avx2,", ",avx2", "", "avx2 fma", "avx2,-sse9", "avx2,-" };
+    const char *named[] = { "'avx3'", "'sse9'", "'AVX2'", "''", "''", "''", "'avx2 fma'", "'-sse9'", "'-'" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         unsigned m = 777;
         char err[256] = "";

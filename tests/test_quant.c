@@ -19,6 +19,7 @@
 #include "kernels/kernel.h"
 #include "kernels/quant/fp8.h"
 #include "kernels/quant/gemm_int8.h"
+#include "kernels/quant/gemm_w4a8.h"
 #include "kernels/quant/quant.h"
 #include "kernels/quant/quant_ops.h"
 
@@ -461,17 +462,26 @@ static void test_gemm_f32_blas(void **state)
 
 static void gemm_w4a8_bit_exact_and_accurate_on_one_path(enum kb_cpu_path p)
 {
-    (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_I8, KB_DTYPE_FP8_E4M3 };
+    /* m, n, k, group: ragged row tiles, column panels and groups (k, g not multiples of 8), a
+     * group wider than k, several whole panels */
     const int shapes[][4] = { { 37, 45, 300, 64 }, { 9, 16, 256, 128 }, { 5, 3, 77, 33 }, { 1, 8, 64, 1000 },
-                              { 66, 20, 130, 32 } }; /* m, n, k, group */
+                              { 66, 20, 130, 32 }, { 130, 97, 200, 24 } };
     for (size_t ti = 0; ti < 2; ti++)
-        for (size_t si = 0; si < 5; si++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2],
                                       .group = shapes[si][3], .input = input };
                 struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, types[ti], 1 + (int)(si & 1), 20 + si);
                 case_setup_ok(&c);
+                /* the level's path runs: i8 on the packed panels (AVX-512 VNNI, else AVX-VNNI, else
+                 * AVX2), e4m3 on AVX2's per-column path */
+                const char *want = p == KB_PATH_SCALAR              ? "scalar"
+                                   : types[ti] != KB_DTYPE_I8       ? "avx2"
+                                   : p == KB_PATH_AVX512            ? "avx512vnni"
+                                   : kb_cpu_has(W4A8_AVXVNNI_NEEDS) ? "avxvnni"
+                                                                    : "avx2-panels";
+                assert_string_equal(gemm_w4a8_cpu_path(&c), want);
                 struct kb_accuracy a = case_run_verify(&c);
                 if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
                     fail_msg("%s M=%d N=%d K=%d g=%d input=%d: passed %d mismatches %ld/%ld rel %.3g",
@@ -642,10 +652,35 @@ static void test_quantize_bit_exact_and_accurate(void **state)
     case_each_path("quant.quantize@cpu", needs, quantize_bit_exact_and_accurate_on_one_path);
 }
 
+/* The AVX2 panel tile, which the AVX2 level only runs on CPUs without AVX-VNNI: forced by a mask
+ * that takes AVX-VNNI away, bit for bit at ragged shapes. */
+static void test_gemm_w4a8_avx2_panels(void **state)
+{
+    (void)state;
+    if (!kb_cpu_has(KB_CPU_AVX2))
+        skip();
+    const int shapes[][4] = { { 37, 45, 300, 64 }, { 130, 97, 200, 24 }, { 1, 8, 64, 1000 }, { 64, 64, 512, 128 } };
+    kb_cpu_features_set_mask(KB_CPU_AVX2 | KB_CPU_FMA);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2], .group = shapes[si][3],
+                              .input = KB_INPUT_OUTLIER };
+        struct kb_case c = make_case(&kb_quant_gemm_w4a8_cpu, s, KB_DTYPE_I8, 2, 30 + si);
+        case_setup_ok(&c);
+        assert_string_equal(gemm_w4a8_cpu_path(&c), "avx2-panels");
+        struct kb_accuracy a = case_run_verify(&c);
+        if (!a.passed || a.exact_mismatches || a.exact_checked != a.rows_checked * s.n)
+            fail_msg("M=%d N=%d K=%d g=%d: passed %d mismatches %ld/%ld", s.m, s.n, s.k, s.group, a.passed,
+                     a.exact_mismatches, a.exact_checked);
+        case_teardown(&c);
+    }
+    kb_cpu_features_set_mask(KB_CPU_ALL);
+}
+
 static void test_gemm_w4a8_bit_exact_and_accurate(void **state)
 {
     (void)state;
-    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, CASE_NO_PATH };
+    /* avx512: the VNNI path (i8; e4m3 stays on AVX2's) */
+    static const unsigned needs[KB_PATH_COUNT] = { 0, QUANT_AVX2_NEEDS, W4A8_VNNI_NEEDS };
     case_each_path("quant.gemm_w4a8@cpu", needs, gemm_w4a8_bit_exact_and_accurate_on_one_path);
 }
 
@@ -675,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_gemm_f32_blas),
 #endif
         cmocka_unit_test(test_gemm_w4a8_bit_exact_and_accurate),
+        cmocka_unit_test(test_gemm_w4a8_avx2_panels),
         cmocka_unit_test(test_ivit_ops),
         cmocka_unit_test(test_ivit_semantics),
         cmocka_unit_test(test_shapes_and_dtypes_rejected),

@@ -11,10 +11,22 @@
  *      scale = max|x| / 127 (float), code = clamp(nearbyint(x · (127 / max|x|)), −127, 127),
  *      an all-zero block has scale 0 and codes 0. Codes never reach −128, so the AVX2 path's
  *      maddubs pairs (|q|·(±k) + |q|·(±k) ≤ 2·127·127 < 2^15) cannot saturate.
- *   3. S = (Q₈·K₈ᵀ) in int32 exactly, dequantized as (float)acc · (s_q · s_k), then the online
- *      softmax and P·V in float32 (attention.flash@cpu's micro-kernels).
- * The emulation below is the plain scalar definition of steps 1–3's integer part, so verify can
- * check the kernel's codes, scales and int32 scores bit for bit.
+ *   3. quantize V symmetrically per channel over all N tokens of a KV head (the same rule:
+ *      scale = max|v| / 127, codes in [−127, 127]).
+ *   4. S = (Q₈·K₈ᵀ) in int32 exactly, dequantized as (float)acc · (s_q · s_k), then the online
+ *      softmax in float32 per key block of FLASH_BC keys; the block's probabilities (≤ 1 after
+ *      the running maximum is subtracted) are quantized per row and block to unsigned 7-bit
+ *      codes, code = min(127, nearbyint(p · 127 / p_max)) with p_max = 2^(block max − running
+ *      max), scale s_p = p_max / 127; P₈·V₈ in int32 exactly (vpdpbusd: P is its unsigned
+ *      operand as it stands; 7 bits keep AVX2's vpmaddubsw pairs below 2^15), then
+ *      O ← α·O + (float)acc · s_p in float32 (the two-level accumulation: int32 within a
+ *      block, float32 across blocks) and finally O · s_v[c] / l.
+ * The emulation below is the plain scalar definition of the integer part, so the check can
+ * compare the kernel's codes, scales and int32 products (QKᵀ and P·V) bit for bit.
+ *
+ * Quantization (steps 1–3) is done by setup, outside the timed region, and timed there on its
+ * own (stats: int8.quantize_s): the stored latency is the attention kernel alone, as
+ * SageAttention's kernel benchmark times it; the quantization time is stored beside it.
  */
 #ifndef KB_ATTENTION_INT8_H
 #define KB_ATTENTION_INT8_H
@@ -27,6 +39,7 @@
 
 /* What each SIMD path of the INT8 scores needs (kernels/cpu_features.h decides). */
 #define INT8_AVX512_NEEDS (KB_CPU_AVX512F | KB_CPU_AVX512VNNI)
+#define INT8_AVXVNNI_NEEDS (KB_CPU_AVX2 | KB_CPU_AVXVNNI)
 #define INT8_AVX2_NEEDS KB_CPU_AVX2
 
 #define INT8_BLOCK 64 /* tokens per quantization block, for Q and for K */
@@ -54,6 +67,8 @@ void int8_channel_mean(const float *k, int n, int d, float *mean);
  * codes [rows][dq] (dq = int8_padded_dim(d), zero-padded); returns the block's scale. The
  * definition the kernel must match bit for bit. */
 float int8_quantize_block(const float *x, int rows, int d, const float *shift, int8_t *codes);
+/* V [n][d] of one head per channel: scale[c] = max_t |v[t][c]| / 127, codes [n][d] (row-major). */
+void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *scale);
 /* Σ_c a[c]·b[c] of two code rows, exactly. */
 int32_t int8_dot(const int8_t *a, const int8_t *b, int dq);
 
@@ -62,19 +77,38 @@ int32_t int8_dot(const int8_t *a, const int8_t *b, int dq);
 /* K of one head packed in panels of 16 keys: panel p holds keys 16p..16p+15 as
  * [dq/4][16 keys][4 channels] bytes, so one 64-byte load is 16 keys × 4 channels. */
 #define INT8_KP 16
+/* V of one head packed for P·V: [ceil(n/4) groups of 4 keys][dv channels][4 keys] bytes, dv =
+ * d rounded up to 16, so one 64-byte load is 16 channels × 4 keys. */
+static inline int int8_v_channels(int d)
+{
+    return (d + 15) / 16 * 16;
+}
 
 struct int8_isa {
-    const char *name; /* "avx512vnni", "avx2", "scalar" */
-    /* acc[r][j] = Σ_c q[r][c]·k_j[c] exactly, for r < rows (a multiple of 6) and the 16·npan
+    const char *name; /* "avx512vnni", "avxvnni", "avx2", "scalar" */
+    /* 0x80: scores reads the Q codes XOR 0x80 (q + 128, vpdpbusd's unsigned operand, made once
+     * in setup); 0: the signed codes */
+    unsigned char q_xor;
+    /* acc[r][j] = Σ_c q[r][c]·k_j[c] exactly (q as q_xor says), for r < rows (a multiple of 6) and the 16·npan
      * keys of the panels; q rows have dq bytes; ksum[j] = Σ_c k_j[c] for those keys (paths that
      * bias q to unsigned need it); acc row stride `ldacc`. */
     void (*scores)(const int8_t *q, int dq, int rows, const int8_t *kpan, int npan, const int32_t *ksum,
                    int32_t *acc, int ldacc);
+    /* s[j] = (float)acc[j] · scale for j < n (a multiple of 16). */
+    void (*dequant)(const int32_t *acc, int n, float scale, float *s);
+    /* codes[j] = min(127, nearbyint(p[j] · inv)) for j < n (a multiple of 16), p[j] ≥ 0. */
+    void (*pquant)(const float *p, int n, float inv, uint8_t *codes);
+    /* For r < rows (a multiple of 6): o[r][c] = alpha[r]·o[r][c] + (float)acc · sp[r] for c < dv,
+     * acc = Σ_{g < groups} Σ_{t<4} p[r][4g + t] · v[g][c][t] exactly in int32; p rows ldp bytes
+     * apart, v packed as above with dv channels. */
+    void (*pv)(const uint8_t *p, int ldp, int rows, int groups, const int8_t *v, int dv, float *o, int ldo,
+               const float *alpha, const float *sp);
 };
 
 extern const struct int8_isa int8_isa_scalar;
 #if defined(__x86_64__)
 extern const struct int8_isa int8_isa_avx2;
+extern const struct int8_isa int8_isa_avxvnni;
 extern const struct int8_isa int8_isa_avx512vnni;
 #endif
 
@@ -87,8 +121,11 @@ int int8_cpu_use_path(struct kb_case *c, const char *name);
 void int8_cpu_set_smoothing(struct kb_case *c, int on);
 void int8_cpu_corrupt_code(struct kb_case *c);
 
-/* The relative L2 bound of the output against float64 attention on the dequantized Q and K
- * (the kernel's own error: float32 softmax and P·V), part of the verdict. */
-#define INT8_KERNEL_TOLERANCE 1e-4
+/* The relative L2 bound of the output against a float64 emulation of the recipe (dequantized
+ * Q, K, V; the block-wise online softmax with P quantized as above): the kernel's own error,
+ * float32 arithmetic and the rare P code that float32 rounds the other way at a half. */
+#define INT8_KERNEL_TOLERANCE 1e-3
+/* Seconds the case's quantization (smoothing and quantizing Q, K, V) took in setup. */
+double int8_cpu_quantize_seconds(const struct kb_case *c);
 
 #endif

@@ -6,18 +6,45 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* nearbyintf in the default rounding mode (half to even) for |x| < 2^22, without a libm call:
+ * adding 1.5·2^23 leaves no fraction bits, so the hardware rounds; subtracting it is exact.
+ * Codes are at most 127 (times a float's rounding) in magnitude. Identical results to
+ * nearbyintf but for the sign of a zero, which the integer conversion drops. */
+static inline float round_half_even(float x)
+{
+    const float big = 0x1.8p23f;
+    return (x + big) - big;
+}
+
 void int8_channel_mean(const float *k, int n, int d, float *mean)
 {
-    for (int c = 0; c < d; c++) {
-        double sum = 0;
-        for (int t0 = 0; t0 < n; t0 += INT8_MEAN_CHUNK) {
-            double part = 0;
-            for (int t = t0; t < n && t < t0 + INT8_MEAN_CHUNK; t++)
-                part += k[(size_t)t * d + c];
-            sum += part;
+    /* row by row (K's layout), yet each channel's additions in the order int8.h defines */
+    double *sum = calloc((size_t)d * 2, sizeof *sum), *part = sum + d;
+    if (!sum) { /* the same sums, channel by channel */
+        for (int c = 0; c < d; c++) {
+            double total = 0;
+            for (int t0 = 0; t0 < n; t0 += INT8_MEAN_CHUNK) {
+                double p = 0;
+                for (int t = t0; t < n && t < t0 + INT8_MEAN_CHUNK; t++)
+                    p += k[(size_t)t * d + c];
+                total += p;
+            }
+            mean[c] = (float)(total / n);
         }
-        mean[c] = (float)(sum / n);
+        return;
     }
+    for (int t0 = 0; t0 < n; t0 += INT8_MEAN_CHUNK) {
+        for (int c = 0; c < d; c++)
+            part[c] = 0;
+        for (int t = t0; t < n && t < t0 + INT8_MEAN_CHUNK; t++)
+            for (int c = 0; c < d; c++)
+                part[c] += k[(size_t)t * d + c];
+        for (int c = 0; c < d; c++)
+            sum[c] += part[c];
+    }
+    for (int c = 0; c < d; c++)
+        mean[c] = (float)(sum[c] / n);
+    free(sum);
 }
 
 float int8_quantize_block(const float *x, int rows, int d, const float *shift, int8_t *codes)
@@ -33,13 +60,30 @@ float int8_quantize_block(const float *x, int rows, int d, const float *shift, i
     for (int t = 0; t < rows; t++) {
         for (int c = 0; c < d; c++) {
             float v = (x[(size_t)t * d + c] - (shift ? shift[c] : 0.0f)) * inv;
-            float r = nearbyintf(v); /* round half to even in the default rounding mode */
+            float r = round_half_even(v);
             codes[(size_t)t * dq + c] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
         }
         for (int c = d; c < dq; c++)
             codes[(size_t)t * dq + c] = 0;
     }
     return absmax / 127.0f;
+}
+
+void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *scale)
+{
+    for (int c = 0; c < d; c++)
+        scale[c] = 0;
+    for (int t = 0; t < n; t++) /* row by row: V's layout */
+        for (int c = 0; c < d; c++)
+            scale[c] = fabsf(v[(size_t)t * d + c]) > scale[c] ? fabsf(v[(size_t)t * d + c]) : scale[c];
+    for (int t = 0; t < n; t++)
+        for (int c = 0; c < d; c++) {
+            const float inv = scale[c] > 0 ? 127.0f / scale[c] : 0.0f;
+            float r = round_half_even(v[(size_t)t * d + c] * inv);
+            codes[(size_t)t * d + c] = (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
+        }
+    for (int c = 0; c < d; c++)
+        scale[c] = scale[c] / 127.0f;
 }
 
 int32_t int8_dot(const int8_t *a, const int8_t *b, int dq)

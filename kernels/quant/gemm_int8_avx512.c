@@ -8,6 +8,7 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include "kernels/dpbusd.h"
 #include <string.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
@@ -30,8 +31,8 @@ VNNI static void tile_vnni(const uint8_t *a, size_t lda, const int8_t *panel, in
 #define ROW(r, x0, x1)                                                                         \
     do {                                                                                       \
         const __m512i av = bcast4(a + (r) * lda + (size_t)q * 4);                              \
-        x0 = _mm512_dpbusd_epi32(x0, av, b0);                                                  \
-        x1 = _mm512_dpbusd_epi32(x1, av, b1);                                                  \
+        x0 = kb_dpbusd512(x0, av, b0);                                                  \
+        x1 = kb_dpbusd512(x1, av, b1);                                                  \
     } while (0)
     for (int q = 0; q < k4; q++) {
         const __m512i b0 = _mm512_load_si512((const void *)(panel + (size_t)q * NR * 4));

@@ -31,6 +31,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "kernels/gemm/gemm_ref.h"
 #include "kernels/quant/fp8.h"
@@ -51,6 +54,16 @@ struct w4a8_state {
     int32_t *a_gsum;        /* [M, groups] run-time: Σ_g a (i8 offset correction) */
     float *y;               /* [M,N]: the operation's output */
     int use_avx2, nthreads;
+    /* the panel paths (i8 only): W packed once in setup (gemm_w4a8_vnni.c's layout), one group
+     * of a tile by AVX-512 VNNI, AVX-VNNI or AVX2; NULL: the per-column path below */
+    void (*group)(const int8_t *const a[W4A8_VNNI_MR], int steps, const uint8_t *wp, const int32_t asum[W4A8_VNNI_MR],
+                  const float *sw, float *facc);
+    const char *group_path;
+    int steps_full;         /* 8-k steps of a whole group */
+    size_t panel_steps;     /* 8-k steps of a panel, over all groups */
+    uint8_t *wpk;           /* [N/32 panels][panel_steps][128 bytes] */
+    float *swpk;            /* [N/32 panels][groups][32] scales (0 past N) */
+    int8_t *padbuf;         /* per thread: a ragged group's activations, zero-padded */
 };
 
 /* The case's operands and the derived constants, as the kernel and the emulation read them. */
@@ -178,13 +191,109 @@ AVX2 static void w4a8_block_avx2(const struct w4a8_state *st, const int *rows, i
 }
 #endif
 
+/* ---- AVX-512 VNNI driver (micro-kernel and layout: gemm_w4a8_vnni.c) ----------------------- */
+
+/* The packed weights and scales of every panel: setup's work, once (the weights are static). */
+static int vnni_pack(struct w4a8_state *st)
+{
+    const int NR = W4A8_VNNI_NR, panels = (st->n + NR - 1) / NR;
+    const int last = st->k - (st->groups - 1) * st->g;
+    st->steps_full = (st->g + 7) / 8;
+    st->panel_steps = (size_t)(st->groups - 1) * st->steps_full + (size_t)(last + 7) / 8;
+    st->wpk = quant_alloc((size_t)panels * st->panel_steps * 128);
+    st->swpk = quant_alloc((size_t)panels * st->groups * NR * sizeof(float));
+    st->padbuf = malloc((size_t)st->nthreads * W4A8_VNNI_MR * st->steps_full * 8);
+    if (!st->wpk || !st->swpk || !st->padbuf)
+        return -1;
+    memset(st->wpk, 0, (size_t)panels * st->panel_steps * 128);
+    for (int pn = 0; pn < panels; pn++)
+        for (int gi = 0; gi < st->groups; gi++) {
+            const int k0 = gi * st->g, k1 = k0 + st->g < st->k ? k0 + st->g : st->k;
+            uint8_t *dst = st->wpk + ((size_t)pn * st->panel_steps + (size_t)gi * st->steps_full) * 128;
+            for (int jj = 0; jj < NR; jj++) {
+                const int col = pn * NR + jj;
+                st->swpk[((size_t)pn * st->groups + gi) * NR + jj] = col < st->n ? st->s_w[(size_t)col * st->groups + gi] : 0.0f;
+                if (col >= st->n)
+                    continue; /* u = 0: the padding columns multiply to nothing */
+                const uint8_t *wr = st->w4 + (size_t)col * st->rb;
+                for (int k = k0; k < k1; k++) {
+                    const int r = k - k0, step = r / 8, t = r % 4, high = (r % 8) >= 4;
+                    const uint8_t u = (uint8_t)(quant_i4_get(wr, k) + 8);
+                    dst[(size_t)step * 128 + (jj / 16) * 64 + (jj % 16) * 4 + t] |= (uint8_t)(high ? u << 4 : u);
+                }
+            }
+        }
+    return 0;
+}
+
+#define W4A8_MC 128 /* rows of A per task: with one weight panel, the L2 working set */
+
+/* Rows [i0, i0 + 8) (clamped to m; repeats for a ragged tile) against panel pn. */
+static void vnni_tile(const struct w4a8_state *st, int pn, int i0, int8_t *padbuf)
+{
+    const int MR = W4A8_VNNI_MR, NR = W4A8_VNNI_NR;
+    int row[W4A8_VNNI_MR];
+    for (int r = 0; r < MR; r++)
+        row[r] = i0 + r < st->m ? i0 + r : i0;
+    float facc[W4A8_VNNI_MR * W4A8_VNNI_NR] __attribute__((aligned(64))) = { 0 };
+    const uint8_t *wpan = st->wpk + (size_t)pn * st->panel_steps * 128;
+    for (int gi = 0; gi < st->groups; gi++) {
+        const int k0 = gi * st->g, len = (k0 + st->g < st->k ? st->g : st->k - k0), steps = (len + 7) / 8;
+        const int8_t *a[W4A8_VNNI_MR];
+        int32_t asum[W4A8_VNNI_MR];
+        for (int r = 0; r < MR; r++) {
+            const int8_t *src = (const int8_t *)st->a_codes + (size_t)row[r] * st->k + k0;
+            asum[r] = st->a_gsum[(size_t)row[r] * st->groups + gi];
+            if (len % 8 == 0) {
+                a[r] = src;
+            } else { /* a ragged group: its activations zero-padded to whole steps */
+                int8_t *p = padbuf + (size_t)r * steps * 8;
+                memcpy(p, src, (size_t)len);
+                memset(p + len, 0, (size_t)(steps * 8 - len));
+                a[r] = p;
+            }
+        }
+        st->group(a, steps, wpan + (size_t)gi * st->steps_full * 128, asum,
+                        st->swpk + ((size_t)pn * st->groups + gi) * NR, facc);
+    }
+    const int cols = st->n - pn * NR < NR ? st->n - pn * NR : NR;
+    for (int r = 0; r < MR && i0 + r < st->m; r++)
+        for (int j = 0; j < cols; j++)
+            st->y[(size_t)(i0 + r) * st->n + pn * NR + j] = facc[r * NR + j] * st->s_a_eff;
+}
+
+static void vnni_run(const struct w4a8_state *st)
+{
+    const int panels = (st->n + W4A8_VNNI_NR - 1) / W4A8_VNNI_NR, mblocks = (st->m + W4A8_MC - 1) / W4A8_MC;
+    const long ntasks = (long)panels * mblocks;
+#pragma omp parallel num_threads(st->nthreads)
+    {
+#ifdef _OPENMP
+        int8_t *padbuf = st->padbuf + (size_t)omp_get_thread_num() * W4A8_VNNI_MR * st->steps_full * 8;
+#else
+        int8_t *padbuf = st->padbuf;
+#endif
+        /* panel-major: a thread's consecutive tasks share a panel */
+#pragma omp for schedule(static)
+        for (long t = 0; t < ntasks; t++) {
+            const int pn = (int)(t / mblocks), mb = (int)(t % mblocks);
+            const int i1 = (mb + 1) * W4A8_MC < st->m ? (mb + 1) * W4A8_MC : st->m;
+            for (int i0 = mb * W4A8_MC; i0 < i1; i0 += W4A8_VNNI_MR)
+                vnni_tile(st, pn, i0, padbuf);
+        }
+    }
+}
+
 /* ---- descriptor ------------------------------------------------------------------------------ */
 
 static double w4a8_workspace(const struct kb_shape *s, enum kb_dtype t)
 {
     const double m = s->m, k = s->k, g = s->group < s->k ? s->group : s->k;
     /* e4m3 activations as int32, the group sums of i8 activations */
-    return (t == KB_DTYPE_FP8_E4M3 ? 4 * m * k : 0) + 4 * m * ceil(k / (g > 0 ? g : 1)) + 1024;
+    const double groups = ceil(k / (g > 0 ? g : 1)), panels = ceil(s->n / 32.0);
+    /* the VNNI path's packed W (each group padded to 8 k) and scales */
+    const double packed = t == KB_DTYPE_I8 ? panels * (groups * (ceil(g / 8.0) + 1) * 128 + groups * 32 * 4) : 0;
+    return (t == KB_DTYPE_FP8_E4M3 ? 4 * m * k : 0) + 4 * m * groups + packed + 1024;
 }
 
 static void w4a8_teardown(struct kb_case *c)
@@ -194,6 +303,9 @@ static void w4a8_teardown(struct kb_case *c)
         return;
     free(st->a_int);
     free(st->a_gsum);
+    free(st->wpk);
+    free(st->swpk);
+    free(st->padbuf);
     free(st);
     c->state = NULL;
 }
@@ -223,6 +335,19 @@ static int w4a8_setup(struct kb_case *c, char *err, size_t errlen)
     }
 #if defined(__x86_64__)
     st->use_avx2 = kb_cpu_has(QUANT_AVX2_NEEDS);
+    if (c->dtype == KB_DTYPE_I8) {
+        if (kb_cpu_has(W4A8_VNNI_NEEDS))
+            st->group = w4a8_vnni_group, st->group_path = "avx512vnni";
+        else if (kb_cpu_has(W4A8_AVXVNNI_NEEDS))
+            st->group = w4a8_avxvnni_group, st->group_path = "avxvnni";
+        else if (kb_cpu_has(W4A8_AVX2_NEEDS))
+            st->group = w4a8_avx2_group, st->group_path = "avx2-panels";
+    }
+    if (st->group && vnni_pack(st) != 0) {
+        snprintf(err, errlen, "quant.gemm_w4a8: out of memory for the packed weights");
+        w4a8_teardown(c);
+        return KB_ERROR;
+    }
 #endif
     return KB_OK;
 }
@@ -247,6 +372,10 @@ static int w4a8_run(struct kb_case *c)
                 st->a_gsum[(size_t)i * st->groups + gi] = sum;
             }
     }
+    if (st->group) {
+        vnni_run(st);
+        return KB_OK;
+    }
     const int blocks = (m + W4A8_ROWS - 1) / W4A8_ROWS;
 #pragma omp parallel for num_threads(st->nthreads) schedule(static)
     for (int b = 0; b < blocks; b++) {
@@ -268,6 +397,12 @@ static int w4a8_run(struct kb_case *c)
                 w4a8_emulate_row(st, rows[r], outs[r]);
     }
     return KB_OK;
+}
+
+const char *gemm_w4a8_cpu_path(const struct kb_case *c)
+{
+    const struct w4a8_state *st = c->state;
+    return !st ? NULL : st->group ? st->group_path : st->use_avx2 ? "avx2" : "scalar";
 }
 
 int gemm_w4a8_check_exact(const struct kb_case *c, struct kb_accuracy *acc)
