@@ -12,6 +12,8 @@ static const char *const feature_names[] = { NULL, "elu1", "relu" };
 static const char *const granularity_names[] = { NULL, "tensor", "channel", "group" };
 static const char *const routing_names[] = { NULL, "uniform", "zipf", "one" };
 static const char *const input_names[] = { NULL, "normal", "uniform", "outlier" };
+/* linear:softmax, as the hybrid-attention papers write their ratios */
+static const char *const ratio_names[] = { NULL, "softmax", "1:1", "3:1", "6:1", "linear" };
 
 #define INT_AXIS(k, col, lab, lo, hi, def, h) { k, col, lab, h, KB_AXIS_KIND_INT, lo, hi, def, NULL }
 #define BOOL_AXIS(k, col, def, h) { k, col, NULL, h, KB_AXIS_KIND_BOOL, 0, 1, def, NULL }
@@ -50,6 +52,9 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                   "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
                                 "input distribution (outlier: a few channels x50-x100)"),
+    [KB_AXIS_LAYERS] = INT_AXIS("layers", "layers", "L", 1, 1024, 12, "attention layers of a hybrid stack"),
+    [KB_AXIS_RATIO] = ENUM_AXIS("ratio", "ratio", "ratio", ratio_names, KB_RATIO_3_1,
+                                "linear:softmax layers of a hybrid stack (softmax: all softmax, linear: all linear)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -58,6 +63,7 @@ _Static_assert(sizeof(struct kb_shape) == KB_AXIS_COUNT * sizeof(int),
 _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, ratio) == KB_AXIS_RATIO * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)
 {

@@ -79,6 +79,9 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* hybrid attention stacks (attention.hybrid) */
+    int layers;  /* L: attention layers in the stack */
+    int ratio;   /* enum kb_hybrid_ratio: linear-family layers per softmax layer */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -87,6 +90,11 @@ enum kb_routing { KB_ROUTING_UNIFORM = 1, KB_ROUTING_ZIPF = 2, KB_ROUTING_ONE = 
 /* normal N(0,1); uniform U(-1,1); normal with a few channels scaled x50-x100 (the outliers that
  * break naive quantization) */
 enum kb_input { KB_INPUT_NORMAL = 1, KB_INPUT_UNIFORM = 2, KB_INPUT_OUTLIER = 3 };
+/* linear:softmax layers of a hybrid stack: every layer softmax, r linear layers then one softmax
+ * layer (r = 1, 3, 6), every layer linear */
+enum kb_hybrid_ratio {
+    KB_RATIO_SOFTMAX = 1, KB_RATIO_1_1 = 2, KB_RATIO_3_1 = 3, KB_RATIO_6_1 = 4, KB_RATIO_LINEAR = 5
+};
 
 /* The axes, in the order of struct kb_shape's fields. */
 enum kb_axis {
@@ -96,6 +104,7 @@ enum kb_axis {
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT,
+    KB_AXIS_LAYERS, KB_AXIS_RATIO,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

@@ -18,6 +18,7 @@
 #include "kernels/attention/attention_cuda.h"
 #endif
 #include "kernels/attention/linear.h"
+#include "kernels/attention/hybrid.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
@@ -45,6 +46,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cpu,
     &kb_attention_linear_naive,
     &kb_attention_gla_cpu,
+    &kb_attention_hybrid_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -79,6 +81,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
+    &kb_attention_hybrid_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,
