@@ -49,7 +49,7 @@ enum kb_device_kind { KB_DEVICE_CPU, KB_DEVICE_CUDA };
 
 /* The problem size: one field per axis a kernel may sweep. A kernel says which axes it uses
  * (kb_kernel.axes); the others stay 0 and are stored as NULL. Enumerated axes (feature, routing,
- * input, granularity) count from 1 so that 0 keeps meaning "not used". New fields go at the end
+ * input, granularity, ratio) count from 1 so that 0 keeps meaning "not used". New fields go at the end
  * (tests build shapes positionally). */
 struct kb_shape {
     /* attention */
