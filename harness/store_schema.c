@@ -479,12 +479,13 @@ static const char schema_v12[] =
     "    PRIMARY KEY (run_id, path)\n"
     ");\n";
 
-/* Version 13: the axes of hybrid attention stacks (attention.hybrid): the number of layers and
- * the linear:softmax ratio, NULL for every other kernel. The views are rebuilt to show them, and
+/* Version 13: the axes of hybrid attention stacks (attention.hybrid): the number of layers, the
+ * linear:softmax ratio and the kind of linear layer, NULL for every other kernel. The views are rebuilt to show them, and
  * v_latest_results tells cases apart by them. */
 static const char schema_v13[] =
     "ALTER TABLE cases ADD COLUMN layers INTEGER;\n"
     "ALTER TABLE cases ADD COLUMN ratio TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN linear_kind TEXT;\n"
     "DROP VIEW IF EXISTS v_latest_results;\n"
     "DROP VIEW IF EXISTS v_results;\n"
     "CREATE VIEW v_results AS\n"
@@ -529,6 +530,7 @@ static const char schema_v13[] =
     "       c.input_dist            AS input_dist,\n"
     "       c.layers                AS layers,\n"
     "       c.ratio                 AS ratio,\n"
+    "       c.linear_kind           AS linear_kind,\n"
     "       c.threads               AS threads,\n"
     "       c.cold_cache            AS cold_cache,\n"
     "       c.status                AS status,\n"
@@ -566,7 +568,8 @@ static const char schema_v13[] =
     "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
     "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
     "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
-    "             c.routing, c.input_dist, c.layers, c.ratio, c.threads, c.cold_cache);\n";
+    "             c.routing, c.input_dist, c.layers, c.ratio, c.linear_kind,\n"
+    "             c.threads, c.cold_cache);\n";
 
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
@@ -582,7 +585,7 @@ static const struct store_migration migrations[] = {
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
-    { 13, "cases.layers and cases.ratio: the axes of hybrid attention stacks", schema_v13 },
+    { 13, "cases.layers, ratio and linear_kind: the axes of hybrid attention stacks", schema_v13 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

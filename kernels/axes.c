@@ -14,6 +14,7 @@ static const char *const routing_names[] = { NULL, "uniform", "zipf", "one" };
 static const char *const input_names[] = { NULL, "normal", "uniform", "outlier" };
 /* linear:softmax, as the hybrid-attention papers write their ratios */
 static const char *const ratio_names[] = { NULL, "softmax", "1:1", "3:1", "6:1", "linear" };
+static const char *const linear_kind_names[] = { NULL, "linear", "gla" };
 
 #define INT_AXIS(k, col, lab, lo, hi, def, h) { k, col, lab, h, KB_AXIS_KIND_INT, lo, hi, def, NULL }
 #define BOOL_AXIS(k, col, def, h) { k, col, NULL, h, KB_AXIS_KIND_BOOL, 0, 1, def, NULL }
@@ -55,6 +56,8 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
     [KB_AXIS_LAYERS] = INT_AXIS("layers", "layers", "L", 1, 1024, 12, "attention layers of a hybrid stack"),
     [KB_AXIS_RATIO] = ENUM_AXIS("ratio", "ratio", "ratio", ratio_names, KB_RATIO_3_1,
                                 "linear:softmax layers of a hybrid stack (softmax: all softmax, linear: all linear)"),
+    [KB_AXIS_LINEAR_KIND] = ENUM_AXIS("linear_kind", "linear_kind", "linear", linear_kind_names, KB_LINEAR_KIND_LINEAR,
+                                      "linear-family layers of a hybrid stack: attention.linear or attention.gla"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -64,6 +67,7 @@ _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), 
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, ratio) == KB_AXIS_RATIO * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, linear_kind) == KB_AXIS_LINEAR_KIND * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)
 {
@@ -149,6 +153,8 @@ void kb_shape_string(const struct kb_shape *s, uint64_t mask, char *buf, size_t 
             continue; /* MHA: kv heads say nothing new */
         if (a == KB_AXIS_INPUT && v == KB_INPUT_NORMAL)
             continue; /* the default distribution goes unsaid */
+        if (a == KB_AXIS_LINEAR_KIND && v == KB_LINEAR_KIND_LINEAR)
+            continue; /* so do a hybrid stack's default linear layers */
         if (ax->kind == KB_AXIS_KIND_BOOL) {
             if (!v)
                 continue;

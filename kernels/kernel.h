@@ -49,7 +49,7 @@ enum kb_device_kind { KB_DEVICE_CPU, KB_DEVICE_CUDA };
 
 /* The problem size: one field per axis a kernel may sweep. A kernel says which axes it uses
  * (kb_kernel.axes); the others stay 0 and are stored as NULL. Enumerated axes (feature, routing,
- * input, granularity, ratio) count from 1 so that 0 keeps meaning "not used". New fields go at the end
+ * input, granularity, ratio, linear_kind) count from 1 so that 0 keeps meaning "not used". New fields go at the end
  * (tests build shapes positionally). */
 struct kb_shape {
     /* attention */
@@ -82,6 +82,7 @@ struct kb_shape {
     /* hybrid attention stacks (attention.hybrid) */
     int layers;  /* L: attention layers in the stack */
     int ratio;   /* enum kb_hybrid_ratio: linear-family layers per softmax layer */
+    int linear_kind; /* enum kb_linear_kind: what a hybrid stack's linear-family layers are */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -95,6 +96,8 @@ enum kb_input { KB_INPUT_NORMAL = 1, KB_INPUT_UNIFORM = 2, KB_INPUT_OUTLIER = 3 
 enum kb_hybrid_ratio {
     KB_RATIO_SOFTMAX = 1, KB_RATIO_1_1 = 2, KB_RATIO_3_1 = 3, KB_RATIO_6_1 = 4, KB_RATIO_LINEAR = 5
 };
+/* the linear-family layers of a hybrid stack: attention.linear (normalised, elu+1) or attention.gla */
+enum kb_linear_kind { KB_LINEAR_KIND_LINEAR = 1, KB_LINEAR_KIND_GLA = 2 };
 
 /* The axes, in the order of struct kb_shape's fields. */
 enum kb_axis {
@@ -104,7 +107,7 @@ enum kb_axis {
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT,
-    KB_AXIS_LAYERS, KB_AXIS_RATIO,
+    KB_AXIS_LAYERS, KB_AXIS_RATIO, KB_AXIS_LINEAR_KIND,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

@@ -11,7 +11,7 @@
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
- *   empty where unknown: an older database), layers, ratio   (schema v13: hybrid stacks)
+ *   empty where unknown: an older database), layers, ratio, linear_kind   (schema v13: hybrid stacks)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use -- causal included, for kernels without the axis --,
@@ -173,8 +173,8 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
 }
 
 /* The shape axes of export v2 after head_dim and causal (decode .. input_dist), by their column
- * names, in columns 44-62; axes added later (layers, ratio) go at the end of the row, so no
- * column moves. */
+ * names, in columns 44-62; axes added later (layers, ratio, linear_kind) go at the end of the
+ * row, so no column moves. */
 #define CSV_MID_AXES_END (KB_AXIS_INPUT + 1)
 
 static void csv_axes(struct csv *c, const struct result_row *r, int from, int to)

@@ -1,8 +1,9 @@
 /* test_attention_hybrid.c - attention.hybrid (kernels/attention/hybrid_ops.h): which layers are
  * softmax for each ratio (L a multiple of r + 1 or not), the memory count against a hand count
  * and the kernel's counters, the all-softmax stack against L separate attention.flash@cpu cases
- * and the all-linear one against attention.linear@cpu (bit for bit: the same implementations on
- * the same bytes), every ratio verified at odd sizes with GQA, decode against the last row of the
+ * and the all-linear ones against attention.linear@cpu and attention.gla@cpu (bit for bit: the
+ * same implementations on the same bytes), every ratio verified at odd sizes with GQA (gla
+ * layers too; their decode refused), decode against the last row of the
  * prefill of N + 1 tokens, a wrong implementation (softmax run where linear belongs) and a
  * spoiled layer caught by verify, and bad shapes refused. Cases are driven through
  * tests/kernel_case.h and harness/case.h, as the runner drives them. */
@@ -29,7 +30,8 @@
 static struct kb_shape hyb_shape(int b, int h, int hkv, int n, int d, int layers, int ratio, int decode)
 {
     return (struct kb_shape){ .batch = b, .heads = h, .kv_heads = hkv, .seq_len = n, .head_dim = d,
-                              .layers = layers, .ratio = ratio, .decode = decode, .input = KB_INPUT_NORMAL };
+                              .layers = layers, .ratio = ratio, .decode = decode, .input = KB_INPUT_NORMAL,
+                              .linear_kind = KB_LINEAR_KIND_LINEAR };
 }
 
 static struct kb_case hyb_case(const struct kb_kernel *k, struct kb_shape s, uint64_t seed)
@@ -107,6 +109,12 @@ static void test_memory_formula(void **state)
     s.seq_len = 10000;
     assert_true(hybrid_state_bytes(&s) == st10);
 
+    /* gla layers keep S alone: 3 layers x 8 heads x 64 floats x 4 bytes */
+    s = hyb_shape(2, 4, 2, 10, 8, 5, KB_RATIO_1_1, 0);
+    s.linear_kind = KB_LINEAR_KIND_GLA;
+    assert_true(hybrid_state_bytes(&s) == 6144.0);
+    assert_true(hybrid_kv_cache_bytes(&s, KB_DTYPE_F32) == 5120.0);
+
     /* the kernel reports the same numbers as counters after a case */
     struct kb_case c = hyb_case(&kb_attention_hybrid_cpu, hyb_shape(2, 4, 2, 10, 8, 5, KB_RATIO_1_1, 0), 5);
     case_setup_ok(&c);
@@ -133,12 +141,14 @@ static void test_memory_formula(void **state)
 
 /* A hybrid case with every layer of one kind, against L single-layer cases of k at the layers'
  * seeds: the same bytes in, the same bytes out. */
-static void check_stack_is_layers(int ratio, const struct kb_kernel *single, struct kb_shape layer_shape)
+static void check_stack_is_layers(int ratio, int linear_kind, const struct kb_kernel *single,
+                                  struct kb_shape layer_shape)
 {
     const uint64_t seed = 77;
     const int layers = 3;
     struct kb_shape s = hyb_shape(layer_shape.batch, layer_shape.heads, layer_shape.kv_heads, layer_shape.seq_len,
                                   layer_shape.head_dim, layers, ratio, 0);
+    s.linear_kind = linear_kind;
     struct kb_case h = hyb_case(&kb_attention_hybrid_cpu, s, seed);
     case_setup_ok(&h);
     struct kb_accuracy acc = case_run_verify(&h);
@@ -152,7 +162,11 @@ static void check_stack_is_layers(int ratio, const struct kb_kernel *single, str
         size_t qstride = hybrid_layer_rows(hybrid_q_rows(&h.shape), s.head_dim) * (size_t)s.head_dim;
         const float *hq = (const float *)case_tensor(&h, "q").data + (size_t)l * qstride;
         assert_memory_equal(hq, q1.data, kb_operands_elems(&one.io, 0) * sizeof(float));
-        assert_memory_equal(layer_output(&h, l), o1.data, kb_operands_elems(&one.io, 3) * sizeof(float));
+        assert_memory_equal(layer_output(&h, l), o1.data, kb_operands_elems(&one.io, one.io.count - 1) * sizeof(float));
+        if (linear_kind == KB_LINEAR_KIND_GLA) { /* the same gates too */
+            const float *hg = (const float *)case_tensor(&h, "log_gates").data + (size_t)l * qstride;
+            assert_memory_equal(hg, case_tensor(&one, "log_gates").data, kb_operands_elems(&one.io, 3) * sizeof(float));
+        }
         case_teardown(&one);
     }
     case_teardown(&h);
@@ -163,7 +177,7 @@ static void test_all_softmax_is_flash_layers(void **state)
     (void)state;
     struct kb_shape flash = { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 53, .head_dim = 24, .causal = 1,
                               .input = KB_INPUT_NORMAL };
-    check_stack_is_layers(KB_RATIO_SOFTMAX, &kb_attention_flash_cpu, flash);
+    check_stack_is_layers(KB_RATIO_SOFTMAX, KB_LINEAR_KIND_LINEAR, &kb_attention_flash_cpu, flash);
 }
 
 static void test_all_linear_is_linear_layers(void **state)
@@ -171,7 +185,15 @@ static void test_all_linear_is_linear_layers(void **state)
     (void)state;
     struct kb_shape lin = { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 53, .head_dim = 24, .causal = 1,
                             .chunk = HYBRID_LINEAR_CHUNK, .feature = KB_FEATURE_ELU1, .input = KB_INPUT_NORMAL };
-    check_stack_is_layers(KB_RATIO_LINEAR, &kb_attention_linear_cpu, lin);
+    check_stack_is_layers(KB_RATIO_LINEAR, KB_LINEAR_KIND_LINEAR, &kb_attention_linear_cpu, lin);
+}
+
+static void test_all_gla_is_gla_layers(void **state)
+{
+    (void)state;
+    struct kb_shape gla = { .batch = 2, .heads = 4, .kv_heads = 2, .seq_len = 53, .head_dim = 24,
+                            .chunk = HYBRID_LINEAR_CHUNK, .input = KB_INPUT_NORMAL };
+    check_stack_is_layers(KB_RATIO_LINEAR, KB_LINEAR_KIND_GLA, &kb_attention_gla_cpu, gla);
 }
 
 /* ---- every ratio, prefill and decode -------------------------------------------------------- */
@@ -191,7 +213,23 @@ static void test_every_ratio_verifies(void **state)
                          acc.rel_l2_err);
             assert_true(acc.rows_checked > 0);
             case_teardown(&c);
-        }
+        }    /* gla layers, prefill (attention.gla has no decode step: refused, saying so) */
+    for (int ratio = 1; ratio <= KB_RATIO_LINEAR; ratio++) {
+        struct kb_case c = hyb_case(&kb_attention_hybrid_cpu, hyb_shape(1, 4, 2, 61, 40, 9, ratio, 0), 9);
+        c.shape.linear_kind = KB_LINEAR_KIND_GLA;
+        case_setup_ok(&c);
+        struct kb_accuracy acc = case_run_verify(&c);
+        if (!acc.passed)
+            fail_msg("gla, ratio %s: rel_l2 %g", kb_axis_value_name(KB_AXIS_RATIO, ratio), acc.rel_l2_err);
+        case_teardown(&c);
+    }
+    struct kb_shape s = hyb_shape(1, 4, 2, 61, 40, 9, KB_RATIO_3_1, 1);
+    s.linear_kind = KB_LINEAR_KIND_GLA;
+    struct kb_operands io = { 0 };
+    char err[256] = "";
+    assert_int_equal(kb_op_attention_hybrid.inputs(&io, &s, KB_DTYPE_F32, 1, err, sizeof err), KB_UNSUPPORTED);
+    assert_non_null(strstr(err, "gla"));
+    kb_operands_free(&io);
 }
 
 static void test_decode_is_last_prefill_row(void **state)
@@ -287,7 +325,9 @@ static void test_bad_shapes_refused(void **state)
         hyb_shape(1, 2, 2, 32, 16, 4, 9, 0),             /* no such ratio */
         hyb_shape(1, 2, 2, 32, 16, 4, KB_RATIO_1_1, 2),  /* decode 2 */
         hyb_shape(1, 3, 2, 32, 16, 4, KB_RATIO_1_1, 0),  /* H not a multiple of H_kv */
+        hyb_shape(1, 2, 2, 32, 16, 4, KB_RATIO_1_1, 0),  /* no such linear kind (set below) */
     };
+    bad[5].linear_kind = 3;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct kb_operands io = { 0 };
         char err[256] = "";
@@ -328,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_memory_formula),
         cmocka_unit_test(test_all_softmax_is_flash_layers),
         cmocka_unit_test(test_all_linear_is_linear_layers),
+        cmocka_unit_test(test_all_gla_is_gla_layers),
         cmocka_unit_test(test_every_ratio_verifies),
         cmocka_unit_test(test_decode_is_last_prefill_row),
         cmocka_unit_test(test_wrong_implementation_fails),

@@ -34,8 +34,8 @@ double hybrid_cache_bytes(const struct kb_shape *s, enum kb_dtype t);
 
 /* Layer l of a stack as a case of its own operation. */
 struct hybrid_layer {
-    int softmax;                   /* 1: attention.softmax, 0: attention.linear */
-    const struct kb_operation *op; /* the layer's operation */
+    int softmax;                   /* 1: attention.softmax, 0: the linear family's */
+    const struct kb_operation *op; /* the layer's operation: softmax, linear or gla */
     struct kb_shape shape;         /* its shape in that operation's terms */
     uint64_t seed;                 /* what its Q, K, V were drawn from (and its verify samples) */
 };
@@ -60,11 +60,12 @@ void hybrid_layer_view(const struct kb_operands *io, const struct kb_shape *s, i
                        float *decode_q, struct kb_operands *view);
 
 /* An implementation of the stack: which implementation runs the softmax layers and which the
- * linear ones. */
+ * linear-family ones (attention.linear, attention.gla). */
 struct hybrid_impl {
     const char *name; /* "attention.hybrid@cpu", for messages */
     const struct kb_kernel *softmax;
     const struct kb_kernel *linear;
+    const struct kb_kernel *gla;
 };
 
 /* The kb_kernel callbacks of a stack (hybrid_stack.c): setup sets up one case of the layer's

@@ -65,7 +65,9 @@ double hybrid_state_bytes(const struct kb_shape *s)
 {
     double d = s->head_dim;
     int linear = s->layers - hybrid_softmax_layers(s->ratio, s->layers);
-    return linear * 4.0 * s->batch * s->heads * (d * d + d);
+    /* attention.linear keeps S and its normaliser z; attention.gla only S */
+    double per_head = s->linear_kind == KB_LINEAR_KIND_GLA ? d * d : d * d + d;
+    return linear * 4.0 * s->batch * s->heads * per_head;
 }
 
 double hybrid_cache_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -115,6 +117,10 @@ void hybrid_layer_of(const struct kb_shape *s, uint64_t seed, int l, struct hybr
         x->seq_len = (int)tokens_of(s);
         x->decode = s->decode;
         x->causal = 1;
+    } else if (s->linear_kind == KB_LINEAR_KIND_GLA) {
+        out->op = &kb_op_attention_gla; /* causal by definition; no decode (the operation refuses it) */
+        x->seq_len = s->seq_len;
+        x->chunk = HYBRID_LINEAR_CHUNK;
     } else {
         out->op = &kb_op_attention_linear;
         x->seq_len = s->seq_len; /* decode: attention.linear holds N + 1 tokens itself */
@@ -168,7 +174,16 @@ void hybrid_layer_view(const struct kb_operands *io, const struct kb_shape *s, i
     }
     view_tensor(view, 1, "k", k, B, Hkv, (int64_t)T, (int64_t)d, 0, kvstride * sizeof *k);
     view_tensor(view, 2, "v", v, B, Hkv, (int64_t)T, (int64_t)d, 0, kvstride * sizeof *v);
-    view_tensor(view, 3, "o", o, B, H, M, (int64_t)d, 1, (size_t)(B * H * M) * d * sizeof *o);
+    int out = 3;
+    if (ly->op == &kb_op_attention_gla) { /* its log-gates come before its output */
+        float *g = (float *)io->buffer[KB_HYB_G] + (size_t)l * qstride;
+        view_tensor(view, KB_GLA_G, "log_gates", g, B, H, (int64_t)T, (int64_t)d, 0, qstride * sizeof *g);
+        out = KB_GLA_O;
+        view->count = 5;
+    }
+    view_tensor(view, out, "o", o, B, H, M, (int64_t)d, 1, (size_t)(B * H * M) * d * sizeof *o);
     _Static_assert(KB_ATTN_Q == 0 && KB_ATTN_K == 1 && KB_ATTN_V == 2 && KB_ATTN_O == 3, "softmax operand order");
     _Static_assert(KB_LIN_Q == 0 && KB_LIN_K == 1 && KB_LIN_V == 2 && KB_LIN_O == 3, "linear operand order");
+    _Static_assert(KB_GLA_Q == 0 && KB_GLA_K == 1 && KB_GLA_V == 2 && KB_GLA_G == 3 && KB_GLA_O == 4,
+                   "gla operand order");
 }

@@ -1,7 +1,7 @@
 /* hybrid_cpu.c - attention.hybrid@cpu: the hybrid stack (hybrid_ops.h) made of
- * attention.flash@cpu softmax layers and attention.linear@cpu linear layers (chunk 64), run
- * one after the other, each with the case's threads. float32 (attention.linear@cpu's only
- * dtype); prefill and decode. */
+ * attention.flash@cpu softmax layers and attention.linear@cpu (or attention.gla@cpu) linear
+ * layers (chunk 64), run one after the other, each with the case's threads. float32 (the linear
+ * implementations' only dtype); prefill and decode (linear layers; gla has no decode). */
 #include "kernels/attention/hybrid.h"
 
 #include "kernels/attention/attention.h"
@@ -11,6 +11,7 @@ static const struct hybrid_impl hybrid_cpu_parts = {
     .name = "attention.hybrid@cpu",
     .softmax = &kb_attention_flash_cpu,
     .linear = &kb_attention_linear_cpu,
+    .gla = &kb_attention_gla_cpu,
 };
 
 static int hybrid_cpu_setup(struct kb_case *c, char *err, size_t errlen)
@@ -26,8 +27,8 @@ static double hybrid_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
 const struct kb_kernel kb_attention_hybrid_cpu = {
     .name = "attention.hybrid",
     .impl = "cpu",
-    .description = "hybrid stack: attention.flash@cpu softmax layers and attention.linear@cpu linear layers at the "
-                   "ratio, float32, prefill or decode",
+    .description = "hybrid stack: attention.flash@cpu softmax layers and attention.linear@cpu (or attention.gla@cpu) "
+                   "layers at the ratio, float32, prefill or decode",
     .op = &kb_op_attention_hybrid,
     .device = KB_DEVICE_CPU,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),

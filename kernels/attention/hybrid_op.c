@@ -6,8 +6,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/linear.h"
 #include "kernels/attention/qkv_operands.h"
 
 static int hybrid_check_shape(struct kb_shape *s, enum kb_dtype t, char *err, size_t errlen)
@@ -25,6 +27,16 @@ static int hybrid_check_shape(struct kb_shape *s, enum kb_dtype t, char *err, si
     }
     if (s->decode != 0 && s->decode != 1) {
         snprintf(err, errlen, "attention.hybrid: decode = %d, must be 0 or 1", s->decode);
+        return KB_UNSUPPORTED;
+    }
+    if (s->linear_kind != KB_LINEAR_KIND_LINEAR && s->linear_kind != KB_LINEAR_KIND_GLA) {
+        snprintf(err, errlen, "attention.hybrid: linear_kind %d is neither linear nor gla", s->linear_kind);
+        return KB_UNSUPPORTED;
+    }
+    if (s->linear_kind == KB_LINEAR_KIND_GLA && s->decode &&
+        hybrid_softmax_layers(s->ratio, s->layers) < s->layers) {
+        snprintf(err, errlen, "attention.hybrid: decode with gla layers (attention.gla has no decode step; "
+                              "linear_kind linear has one)");
         return KB_UNSUPPORTED;
     }
     if (t != KB_DTYPE_F32 && t != KB_DTYPE_F16 && t != KB_DTYPE_BF16) {
@@ -51,6 +63,9 @@ static int hybrid_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dty
         kb_operands_add(io, "v", KB_DTYPE_F32, 3, kvdims, 0, 0, err, errlen) != KB_HYB_V ||
         kb_operands_add(io, "o", KB_DTYPE_F32, 3, odims, 1, 0, err, errlen) != KB_HYB_O)
         return KB_ERROR;
+    const int gla = s->linear_kind == KB_LINEAR_KIND_GLA;
+    if (gla && kb_operands_add(io, "log_gates", KB_DTYPE_F32, 3, qdims, 0, 0, err, errlen) != KB_HYB_G)
+        return KB_ERROR;
     /* each layer drawn as attention.softmax / attention.linear draw T tokens from its seed */
     struct kb_shape drawn = *s;
     drawn.seq_len = s->seq_len + (s->decode ? 1 : 0);
@@ -64,6 +79,18 @@ static int hybrid_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dty
         qkv_round_to(q, nq, t);
         qkv_round_to(k, nkv, t);
         qkv_round_to(v, nkv, t);
+        if (gla && !hybrid_layer_is_softmax(s->ratio, l)) {
+            /* the gates attention.gla draws for this layer's seed (its generator, so the same bytes) */
+            float *g = gla_gates_new(s, hybrid_layer_seed(seed, l));
+            if (!g) {
+                snprintf(err, errlen, "attention.hybrid: out of memory for the gates");
+                return KB_ERROR;
+            }
+            float *dst = (float *)io->buffer[KB_HYB_G] + (size_t)l * qr * d;
+            memcpy(dst, g, nq * sizeof *g);
+            free(g);
+            qkv_round_to(dst, nq, t);
+        }
     }
     return KB_OK;
 }
@@ -154,21 +181,25 @@ static double hybrid_footprint(const struct kb_shape *shape, enum kb_dtype t)
     const int d = s.head_dim;
     double rows = (double)hybrid_layer_rows(hybrid_q_rows(&s), d) + 2.0 * hybrid_layer_rows(hybrid_kv_rows(&s), d) +
                   (double)hybrid_layer_rows(hybrid_o_rows(&s), d);
+    if (s.linear_kind == KB_LINEAR_KIND_GLA) /* the gates, and the generator's copy while it draws */
+        rows += 2.0 * hybrid_layer_rows(hybrid_q_rows(&s), d);
     return 4.0 * s.layers * rows * d + 4.0 * hybrid_decode_q_floats(&s) +
            8.0 * ATTENTION_VERIFY_ROWS * (3.0 * d + 2.0);
 }
 
 const struct kb_operation kb_op_attention_hybrid = {
     .name = "attention.hybrid",
-    .description = "a stack of L causal attention layers, linear (attention.linear, elu1) and softmax "
-                   "(attention.softmax) at a linear:softmax ratio, attention only; prefill or decode",
+    .description = "a stack of L causal attention layers, linear-family (attention.linear elu1, or attention.gla) "
+                   "and softmax (attention.softmax) at a linear:softmax ratio, attention only; prefill or decode",
     .family = KB_FAMILY_ATTENTION,
     .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
             KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_DECODE) |
-            KB_AXIS_BIT(KB_AXIS_INPUT) | KB_AXIS_BIT(KB_AXIS_LAYERS) | KB_AXIS_BIT(KB_AXIS_RATIO),
+            KB_AXIS_BIT(KB_AXIS_INPUT) | KB_AXIS_BIT(KB_AXIS_LAYERS) | KB_AXIS_BIT(KB_AXIS_RATIO) |
+            KB_AXIS_BIT(KB_AXIS_LINEAR_KIND),
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .layout = "per layer l (T = N, N + 1 in decode): q [B,H,T,d], k and v [B,H_kv,T,d] float32 rows, then zero rows "
               "(tensors [L, rows per layer, d]); o likewise, layer l's [B,H,N,d] ([B,H,1,d] in decode) first; "
+              "log_gates (linear_kind gla) as q, each layer's [B,H,N,d] log α; "
               "16-bit cases hold values rounded to the dtype",
     .flops = hybrid_flops,
     .bytes = hybrid_bytes,

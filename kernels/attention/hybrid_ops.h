@@ -18,10 +18,12 @@
  * attention cost of the ratio alone. Layers do not feed each other: layer l reads its own Q, K,
  * V, drawn from the case seed and l (as a stack of layers that each received their projections),
  * so each layer's output is verified on its own against its float64 reference. A softmax layer
- * is attention.softmax (causal; softmax_ops.h), a linear layer attention.linear (causal, elu1
- * feature map, no decay: the normalised linear attention of linear_ops.h); a kernel's layers are
- * the registered implementations of those operations (attention.hybrid@cpu: attention.flash@cpu
- * and attention.linear@cpu), run one after the other.
+ * is attention.softmax (causal; softmax_ops.h); a linear-family layer (shape.linear_kind) is
+ * attention.linear (causal, elu1 feature map, no decay: the normalised linear attention of
+ * linear_ops.h; the default) or attention.gla (gated linear attention, linear_ops.h; prefill
+ * only: it has no decode step). A kernel's layers are the registered implementations of those
+ * operations (attention.hybrid@cpu: attention.flash@cpu, attention.linear@cpu, attention.gla@cpu),
+ * run one after the other.
  *
  * Decode (shape.decode = 1): one new token per layer against an N-token context: each layer
  * holds T = N + 1 tokens (the N cached and the new one) and outputs token N's row. A softmax
@@ -41,13 +43,17 @@
  *   KB_HYB_V  "v"  input   [L, rows(R_kv), d]
  *   KB_HYB_O  "o"  output  [L, rows(B·H·M), d]  M = N (prefill) or 1 (decode):
  *                                                     layer l's O [B,H,M,d] first
+ *   KB_HYB_G  "log_gates"  input  [L, rows(R), d]  linear_kind gla only: each layer's log α
+ *                                                     [B,H,N,d], drawn as attention.gla draws them
+ *                                                     (used by the gla layers)
  * f16/bf16 cases hold values rounded to the dtype, as the single-layer operations do.
  *
  * Verification: every layer against its operation's float64 reference (its sampled rows, its
  * tolerance); the case's error is the worst layer's. FLOPs and bytes: the sum over layers of the
  * layer operations' counts. Memory: what the stack keeps for an N-token
  * context: 2·B·H_kv·N·d·s per softmax layer (K and V at the dtype's size s) plus
- * 4·B·H·(d² + d) per linear layer (its float32 state S and normaliser z); implementations
+ * 4·B·H·(d² + d) per linear layer (its float32 state S and normaliser z; 4·B·H·d² for a gla
+ * layer, which has no normaliser); implementations
  * report it after each case as the counters hybrid.cache_bytes, hybrid.kv_cache_bytes and
  * hybrid.state_bytes, with hybrid.softmax_layers.
  */
@@ -56,7 +62,7 @@
 
 #include "kernels/kernel.h"
 
-enum { KB_HYB_Q, KB_HYB_K, KB_HYB_V, KB_HYB_O };
+enum { KB_HYB_Q, KB_HYB_K, KB_HYB_V, KB_HYB_O, KB_HYB_G };
 
 extern const struct kb_operation kb_op_attention_hybrid;
 

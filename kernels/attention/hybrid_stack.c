@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/linear_ops.h"
 
 struct hybrid_state {
     const struct hybrid_impl *impl;
@@ -20,7 +21,9 @@ struct hybrid_state {
 
 static const struct kb_kernel *layer_kernel(const struct hybrid_impl *impl, const struct hybrid_layer *ly)
 {
-    return ly->softmax ? impl->softmax : impl->linear;
+    if (ly->softmax)
+        return impl->softmax;
+    return ly->op == &kb_op_attention_gla ? impl->gla : impl->linear;
 }
 
 void hybrid_stack_teardown(struct kb_case *c)
