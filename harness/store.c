@@ -1340,8 +1340,9 @@ int store_run_untag(struct store *s, int64_t run_id, const char *tag)
  * fixed ones in INSERT and SELECT, in axis order. The page axis arrived in version 13. */
 #define FIRST_V4_AXIS KB_AXIS_DECODE
 
-/* The schema version that added axis a's column (a >= FIRST_V4_AXIS). */
-static int axis_column_version(enum kb_axis a)
+/* The schema version that added an axis's column: 4 for decode .. input, 13 for the page of
+ * a paged KV cache and the hybrid stacks' layers, ratio and linear_kind. */
+static int axis_schema_version(enum kb_axis a)
 {
     return a >= KB_AXIS_PAGE ? 13 : 4;
 }
@@ -1977,9 +1978,8 @@ int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct r
              "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
              "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status",
              s->version >= 2 ? "a.tolerance" : "NULL");
-    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
-    {
-        int has = s->version >= axis_column_version((enum kb_axis)a);
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++) {
+        int has = s->version >= axis_schema_version((enum kb_axis)a);
         w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", has ? "c." : "NULL",
                       has ? kb_axis_info((enum kb_axis)a)->column : "");
     }

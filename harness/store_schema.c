@@ -480,10 +480,15 @@ static const char schema_v12[] =
     ");\n";
 
 /* Version 13: the page axis of attention decode (tokens per page of a paged KV cache; 0: a
- * contiguous cache; NULL for kernels without the axis and for older cases), in v_results and
- * in the grouping of v_latest_results. */
+ * contiguous cache) and the axes of hybrid attention stacks (attention.hybrid: the number of
+ * layers, the linear:softmax ratio, the kind of linear layer); NULL for kernels without them and
+ * for older cases. The views are rebuilt to show them, and v_latest_results tells cases apart by
+ * them. */
 static const char schema_v13[] =
     "ALTER TABLE cases ADD COLUMN page_size INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN layers INTEGER;\n"
+    "ALTER TABLE cases ADD COLUMN ratio TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN linear_kind TEXT;\n"
     "DROP VIEW IF EXISTS v_latest_results;\n"
     "DROP VIEW IF EXISTS v_results;\n"
     "CREATE VIEW v_results AS\n"
@@ -527,6 +532,9 @@ static const char schema_v13[] =
     "       c.routing               AS routing,\n"
     "       c.input_dist            AS input_dist,\n"
     "       c.page_size             AS page_size,\n"
+    "       c.layers                AS layers,\n"
+    "       c.ratio                 AS ratio,\n"
+    "       c.linear_kind           AS linear_kind,\n"
     "       c.threads               AS threads,\n"
     "       c.cold_cache            AS cold_cache,\n"
     "       c.status                AS status,\n"
@@ -564,7 +572,8 @@ static const char schema_v13[] =
     "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
     "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
     "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
-    "             c.routing, c.input_dist, c.page_size, c.threads, c.cold_cache);\n";
+    "             c.routing, c.input_dist, c.page_size, c.layers, c.ratio, c.linear_kind,\n"
+    "             c.threads, c.cold_cache);\n";
 
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
@@ -580,7 +589,8 @@ static const struct store_migration migrations[] = {
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
-    { 13, "cases.page_size, the paged KV cache of attention decode, in v_results", schema_v13 },
+    { 13, "cases.page_size (the paged KV cache of attention decode) and cases.layers, ratio and "
+          "linear_kind (the axes of hybrid attention stacks)", schema_v13 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

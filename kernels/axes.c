@@ -12,6 +12,9 @@ static const char *const feature_names[] = { NULL, "elu1", "relu" };
 static const char *const granularity_names[] = { NULL, "tensor", "channel", "group" };
 static const char *const routing_names[] = { NULL, "uniform", "zipf", "one" };
 static const char *const input_names[] = { NULL, "normal", "uniform", "outlier" };
+/* linear:softmax, as the hybrid-attention papers write their ratios */
+static const char *const ratio_names[] = { NULL, "softmax", "1:1", "3:1", "6:1", "linear" };
+static const char *const linear_kind_names[] = { NULL, "linear", "gla" };
 
 #define INT_AXIS(k, col, lab, lo, hi, def, h) { k, col, lab, h, KB_AXIS_KIND_INT, lo, hi, def, NULL }
 #define BOOL_AXIS(k, col, def, h) { k, col, NULL, h, KB_AXIS_KIND_BOOL, 0, 1, def, NULL }
@@ -52,6 +55,11 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                 "input distribution (outlier: a few channels x50-x100)"),
     [KB_AXIS_PAGE] = INT_AXIS("page", "page_size", "page", 0, 1 << 16, 0,
                               "tokens per page of a paged KV cache (decode); 0: contiguous"),
+    [KB_AXIS_LAYERS] = INT_AXIS("layers", "layers", "L", 1, 1024, 12, "attention layers of a hybrid stack"),
+    [KB_AXIS_RATIO] = ENUM_AXIS("ratio", "ratio", "ratio", ratio_names, KB_RATIO_3_1,
+                                "linear:softmax layers of a hybrid stack (softmax: all softmax, linear: all linear)"),
+    [KB_AXIS_LINEAR_KIND] = ENUM_AXIS("linear_kind", "linear_kind", "linear", linear_kind_names, KB_LINEAR_KIND_LINEAR,
+                                      "linear-family layers of a hybrid stack: attention.linear or attention.gla"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -61,6 +69,8 @@ _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), 
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, page) == KB_AXIS_PAGE * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, ratio) == KB_AXIS_RATIO * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, linear_kind) == KB_AXIS_LINEAR_KIND * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)
 {
@@ -148,6 +158,8 @@ void kb_shape_string(const struct kb_shape *s, uint64_t mask, char *buf, size_t 
             continue; /* the default distribution goes unsaid */
         if (a == KB_AXIS_PAGE && v == 0)
             continue; /* a contiguous cache goes unsaid */
+        if (a == KB_AXIS_LINEAR_KIND && v == KB_LINEAR_KIND_LINEAR)
+            continue; /* so do a hybrid stack's default linear layers */
         if (ax->kind == KB_AXIS_KIND_BOOL) {
             if (!v)
                 continue;

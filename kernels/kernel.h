@@ -59,7 +59,7 @@ enum kb_device_kind { KB_DEVICE_CPU, KB_DEVICE_CUDA };
 
 /* The problem size: one field per axis a kernel may sweep. A kernel says which axes it uses
  * (kb_kernel.axes); the others stay 0 and are stored as NULL. Enumerated axes (feature, routing,
- * input, granularity) count from 1 so that 0 keeps meaning "not used". New fields go at the end
+ * input, granularity, ratio, linear_kind) count from 1 so that 0 keeps meaning "not used". New fields go at the end
  * (tests build shapes positionally). */
 struct kb_shape {
     /* attention */
@@ -91,6 +91,10 @@ struct kb_shape {
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
     /* attention decode */
     int page;    /* tokens per page of a paged KV cache (block table); 0: one contiguous cache */
+    /* hybrid attention stacks (attention.hybrid) */
+    int layers;  /* L: attention layers in the stack */
+    int ratio;   /* enum kb_hybrid_ratio: linear-family layers per softmax layer */
+    int linear_kind; /* enum kb_linear_kind: what a hybrid stack's linear-family layers are */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -99,6 +103,13 @@ enum kb_routing { KB_ROUTING_UNIFORM = 1, KB_ROUTING_ZIPF = 2, KB_ROUTING_ONE = 
 /* normal N(0,1); uniform U(-1,1); normal with a few channels scaled x50-x100 (the outliers that
  * break naive quantization) */
 enum kb_input { KB_INPUT_NORMAL = 1, KB_INPUT_UNIFORM = 2, KB_INPUT_OUTLIER = 3 };
+/* linear:softmax layers of a hybrid stack: every layer softmax, r linear layers then one softmax
+ * layer (r = 1, 3, 6), every layer linear */
+enum kb_hybrid_ratio {
+    KB_RATIO_SOFTMAX = 1, KB_RATIO_1_1 = 2, KB_RATIO_3_1 = 3, KB_RATIO_6_1 = 4, KB_RATIO_LINEAR = 5
+};
+/* the linear-family layers of a hybrid stack: attention.linear (normalised, elu+1) or attention.gla */
+enum kb_linear_kind { KB_LINEAR_KIND_LINEAR = 1, KB_LINEAR_KIND_GLA = 2 };
 
 /* The axes, in the order of struct kb_shape's fields. */
 enum kb_axis {
@@ -108,6 +119,7 @@ enum kb_axis {
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT, KB_AXIS_PAGE,
+    KB_AXIS_LAYERS, KB_AXIS_RATIO, KB_AXIS_LINEAR_KIND,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

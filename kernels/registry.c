@@ -20,6 +20,7 @@
 #include "kernels/attention/linear.h"
 #include "kernels/attention/delta.h"
 #include "kernels/attention/lightning.h"
+#include "kernels/attention/hybrid.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
@@ -55,6 +56,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_lightning_cpu,
     &kb_attention_delta_cpu_recurrent,
     &kb_attention_delta_cpu_chunked,
+    &kb_attention_hybrid_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -96,6 +98,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_delta_cuda_recurrent,
     &kb_attention_decode_cuda,
     &kb_attention_block_sparse_cuda,
+    &kb_attention_hybrid_cuda,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

@@ -913,6 +913,97 @@ static int moe_plots(struct report *r, struct series *v, long nv, char *why, siz
     return rc;
 }
 
+/* ---- memory a case keeps (hybrid attention stacks) ---------------------------------------------- */
+
+/* The counter a kernel reports for the memory its computation keeps (attention.hybrid: KV caches
+ * plus linear states, hybrid_ops.h). */
+#define MEMORY_COUNTER "hybrid.cache_bytes"
+
+struct memory_take {
+    double bytes; /* NAN until found */
+};
+
+static int take_memory(const struct kb_counter *k, void *ctx)
+{
+    struct memory_take *m = ctx;
+    if (strcmp(k->name, MEMORY_COUNTER) == 0)
+        m->bytes = k->value;
+    return 0;
+}
+
+/* One line per series that reports MEMORY_COUNTER: bytes kept against its swept axis (a sweep
+ * over seq and ratio draws one line per ratio). */
+static int memory_plot(struct report *r, struct series *v, long nv, char *why, size_t whylen)
+{
+    struct plot p;
+    int begun = 0, lines = 0, items = 0;
+    enum kb_axis axis = KB_AXIS_SEQ;
+    for (long i = 0; i < nv && lines < MAX_SERIES_LINES; i++) {
+        struct series *s = &v[i];
+        double *bytes = malloc((size_t)s->count * sizeof *bytes);
+        if (!bytes) {
+            snprintf(why, whylen, "out of memory");
+            if (begun)
+                plot_abandon(&p);
+            return -1;
+        }
+        int found = 0;
+        for (int j = 0; j < s->count; j++) {
+            struct memory_take m = { NAN };
+            if (store_list_counters(r->store, s->rows[j]->case_id, take_memory, &m) != 0) {
+                snprintf(why, whylen, "%s", store_errmsg(r->store));
+                free(bytes);
+                if (begun)
+                    plot_abandon(&p);
+                return -1;
+            }
+            bytes[j] = m.bytes;
+            found += isfinite(m.bytes);
+            if (j == 0 && !found)
+                break; /* a kernel without the counter: one query per series, not per case */
+        }
+        if (!found || (begun && s->axis != axis)) {
+            free(bytes);
+            continue;
+        }
+        if (!begun) {
+            axis = s->axis;
+            char title[192], xlabel[128];
+            snprintf(title, sizeof title, "Memory kept (KV caches + linear states) vs %s %s (run %lld)",
+                     report_axis_title(axis), report_axis_symbol(axis), (long long)r->runs[0].run.id);
+            report_axis_label(axis, 1, xlabel, sizeof xlabel);
+            if (plot_begin(r, &p, "memory_hybrid", title, xlabel, "bytes kept (MiB, log scale)", why, whylen) != 0) {
+                free(bytes);
+                return -1;
+            }
+            fprintf(p.gp, "set logscale x 2\nset logscale y 10\nset format x \"%%g\"\nset format y \"%%g\"\n"
+                          "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n");
+            begun = 1;
+        }
+        char columns[64], key[256];
+        snprintf(columns, sizeof columns, "%s  bytes", kb_axis_info(axis)->key);
+        int b = block_begin(&p, s->label, columns);
+        for (int j = 0; j < s->count; j++)
+            if (isfinite(bytes[j]) && bytes[j] > 0)
+                fprintf(p.dat, "%.0f %.9g\n", s->x[j], bytes[j]);
+        free(bytes);
+        gnuplot_quote(key, sizeof key, s->label);
+        lines++;
+        plot_item(&p, &items, "\"%s.dat\" index %d using 1:($2/1048576) with linespoints lt %d pt 7 ps 0.6 title %s",
+                  p.name, b, lines, key);
+    }
+    if (!begun)
+        return 0;
+    char title[192];
+    snprintf(title, sizeof title, "Memory kept (KV caches + linear states) vs %s %s (run %lld)",
+             report_axis_title(axis), report_axis_symbol(axis), (long long)r->runs[0].run.id);
+    return plot_end(&p, title,
+                    "Bytes a hybrid attention stack keeps for its context, from the stored counter " MEMORY_COUNTER
+                    ": 2·B·H_kv·N·d·s per softmax layer (its KV cache) plus 4·B·H·(d²+d) per linear layer (its "
+                    "float32 state), one line per series (per ratio in a sweep over ratios).",
+                    why, whylen);
+}
+
 /* ---- two runs ------------------------------------------------------------------------------------ */
 
 static int ratio_plot(struct report *r, int other, struct series *base, long nb, char *why, size_t whylen)
@@ -1023,6 +1114,8 @@ int report_plots(struct report *r, char *why, size_t whylen)
         rc = accuracy_plot(r, v, nv, why, whylen);
     if (rc == 0)
         rc = moe_plots(r, v, nv, why, whylen);
+    if (rc == 0)
+        rc = memory_plot(r, v, nv, why, whylen);
     if (rc == 0 && r->opt->baseline_kernel) {
         int found = 0;
         for (long i = 0; i < nv; i++)

@@ -164,6 +164,14 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --block 64 --topk-blocks 1,3,8
   job bsa2 bsa --dtype bf16 --heads 4 --kv-heads 2 --seq 8191 --head-dim 128 --block 64 --topk-blocks 64,32,12
   job bsa3 bsa --dtype bf16 --seq 100 --block 32 ) &
+# hybrid stacks (attention.hybrid@cuda: flash@cuda.mma and linear@cuda.mma layers): every ratio, L = 5
+# (not a multiple of 2, 4 or 7), ragged N, GQA, batch 2; then one case with counters for the memory stat
+( job hybrid1 "$KBENCH" run --db "$TMP/hybrid.db" $VFLAGS --kernels attention.hybrid@cuda --dtype f16,bf16 --batch 2 \
+      --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --layers 5 --ratio all
+  job hybrid3 "$KBENCH" run --db "$TMP/hybrid.db" $VFLAGS --kernels attention.hybrid@cuda --dtype f16,bf16 --batch 2 \
+      --heads 4 --kv-heads 2 --seq 77,1000 --head-dim 64,128 --layers 6 --ratio 1:1,3:1,linear --linear-kind gla
+  job hybrid2 "$KBENCH" run --db "$TMP/hybrid.db" --devices cuda:0 --kernels attention.hybrid@cuda --dtype bf16 \
+      --heads 4 --kv-heads 2 --seq 4099 --head-dim 128 --layers 7 --ratio 3:1 --max-time 0.05 --no-metrics --quiet --no-show ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -342,6 +350,16 @@ q "SELECT dtype, head_dim, topk_blocks, max(rel_l2_err) FROM v_results WHERE ker
 q "SELECT dtype, seq_len, head_dim, kv_heads, topk_blocks, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.block_sparse' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_eq "$(rc_of bsa3)" "0" "block-sparse refuses a block it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.block_sparse' AND block_size = 32 AND status = 'skipped' AND error LIKE '%block 64%';")" "1" "and says why"
+DB="$TMP/hybrid.db"
+expect_eq "$(rc_of hybrid1)" "0" "attention.hybrid@cuda passes every ratio at odd sizes (f16, bf16; d 64, 128; GQA; batch 2; L = 5)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.layers = 5 AND c.linear_kind = 'linear';")" "120" "120 verified hybrid cases"
+q "SELECT linear_kind, ratio, dtype, max(rel_l2_err) FROM v_results WHERE layers IN (5, 6) GROUP BY linear_kind, ratio, dtype;" | sed 's/^/# hybrid worst error: /'
+q "SELECT linear_kind, ratio, dtype, seq_len, head_dim, kv_heads, status, substr(error, 1, 160) FROM v_results WHERE layers IN (5, 6) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of hybrid3)" "0" "attention.hybrid@cuda with gla layers at odd sizes (L = 6)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.layers = 6 AND c.linear_kind = 'gla';")" "24" "24 verified hybrid cases with gla layers"
+expect_eq "$(rc_of hybrid2)" "0" "a 7-layer 3:1 stack at N = 4099 with counters"
+# 3:1 of 7 layers: layer 3 softmax (K, V: 2·2·4099·128·2 bytes), 6 linear states (4·4·(128²+128) bytes)
+expect_eq "$(q "SELECT CAST(value AS INTEGER) FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.layers = 7 AND k.name = 'hybrid.cache_bytes';")" "$((2 * 2 * 4099 * 128 * 2 + 6 * 4 * 4 * (128 * 128 + 128)))" "its memory counter is the KV cache of its one softmax layer plus six linear states"
 
 DB="$TMP/naive.db"
 expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -252,4 +252,31 @@ else
     ok "# SKIP python3-jsonschema is not installed: the schema is not checked"
 fi
 expect_exit 2 "--table with JSON" "$KBENCH" export 1 --db "$DB" --format json --table counters
+# hybrid stacks: a sweep over N and ratio draws one line per ratio, in time and in memory kept
+HDB="$TMP/hybrid.db"
+expect_exit 0 "a hybrid sweep over N and ratio" "$KBENCH" run --db "$HDB" --kernels attention.hybrid@cpu --seq 64,128,256 \
+    --ratio softmax,3:1,linear --layers 4 --heads 2 --head-dim 16 --max-time 0.02 --quiet --no-show
+expect_exit 0 "report of the hybrid sweep" "$KBENCH" report 1 --db "$HDB" --out "$TMP/hyb" --size 800x500
+for plot in latency_attention memory_hybrid; do
+    python3 "$top_srcdir/tests/pngcheck.py" "$TMP/hyb/$plot.png" 800 500 >"$TMP/png" 2>&1 && ok "$plot.png decodes, not blank" ||
+        bad "$plot: $(cat "$TMP/png" 2>/dev/null)"
+    expect_eq "$(grep -c '^# \[' "$TMP/hyb/$plot.dat")" "3" "$plot: one line per ratio"
+    expect_text "$TMP/hyb/$plot.dat" "ratio=3:1" "$plot: its lines are labelled by ratio"
+done
+expect_text "$TMP/hyb/latency_attention.gp" 'set xlabel "sequence length N (tokens, log scale)"' "hybrid time against N"
+# all linear: 4 layers x 2 heads x (16² + 16) floats, whatever N; all softmax: 4 layers x K and V of N rows of 16 floats x 2 heads
+expect_eq "$(awk '/ratio=linear/ { on = 1; next } /^# \[/ { on = 0 } on && !/^#/ && NF { print $2 }' "$TMP/hyb/memory_hybrid.dat" | sort -u)" \
+    "$((4 * 2 * (16 * 16 + 16) * 4))" "the all-linear stack keeps the same state at every N"
+expect_eq "$(awk '/ratio=softmax/ { on = 1; next } /^# \[/ { on = 0 } on && $1 == 256 { print $2 }' "$TMP/hyb/memory_hybrid.dat")" \
+    "$((4 * 2 * 2 * 256 * 16 * 4))" "the all-softmax stack keeps every layer's KV cache"
+if python3 -c "import jsonschema" 2>/dev/null; then
+    "$KBENCH" export 1 --db "$HDB" --format json -o "$TMP/hyb.json" 2>"$TMP/err"
+    python3 -c "
+import json, sys, jsonschema
+d = json.load(open(sys.argv[1]))
+jsonschema.validate(d, json.load(open(sys.argv[2])))
+assert sorted({c['ratio'] for c in d['cases']}) == ['3:1', 'linear', 'softmax'] and {c['layers'] for c in d['cases']} == {4}
+" "$TMP/hyb.json" "$top_srcdir/docs/export-schema.json" && ok "the hybrid export validates and carries layers and ratio" ||
+        bad "the hybrid export does not follow its schema"
+fi
 finish
