@@ -479,6 +479,10 @@ static const char schema_v12[] =
     "    PRIMARY KEY (run_id, path)\n"
     ");\n";
 
+/* Version 13: the state-space axis (attention.ssd's state size S); NULL for every other case. */
+static const char schema_v13[] =
+    "ALTER TABLE cases ADD COLUMN state_size INTEGER;\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -493,6 +497,7 @@ static const struct store_migration migrations[] = {
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
+    { 13, "cases.state_size: the SSM state size of attention.ssd cases", schema_v13 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -50,6 +50,7 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                   "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
                                 "input distribution (outlier: a few channels x50-x100)"),
+    [KB_AXIS_STATE] = INT_AXIS("state", "state_size", "S", 1, 1024, 64, "SSM state size S per head (Mamba-2's d_state)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -57,6 +58,7 @@ _Static_assert(sizeof(struct kb_shape) == KB_AXIS_COUNT * sizeof(int),
                "kb_shape must hold exactly one int per axis, in enum kb_axis order");
 _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, state) == KB_AXIS_STATE * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)

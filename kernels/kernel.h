@@ -79,6 +79,8 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* state-space models */
+    int state;   /* S: SSM state size per head (Mamba-2's d_state) */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -96,6 +98,7 @@ enum kb_axis {
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT,
+    KB_AXIS_STATE,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))
