@@ -22,6 +22,7 @@
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
+#include "kernels/attention/ssd_cuda.h"
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
@@ -82,6 +83,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_cuda,
     &kb_attention_linear_cuda,
     &kb_attention_gla_cuda,
+    &kb_attention_ssd_cuda_chunked,
+    &kb_attention_ssd_cuda_recurrent,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,
