@@ -173,6 +173,37 @@ static void test_bidirectional_is_two_scans(void **state)
     kb_operands_free(&io);
 }
 
+/* verify's restarted recurrence (ssd_reference_rows) against the full one, where restarts happen:
+ * the last heads forget within ~150 tokens, the sampled rows lie 300-700 apart. */
+static void test_restarted_rows_equal_full_scan(void **state)
+{
+    (void)state;
+    struct kb_shape s = shape_of(1, 8, 2, 3001, 16, 8, 64, 1);
+    struct kb_operands io;
+    memset(&io, 0, sizeof io);
+    char err[256];
+    assert_int_equal(kb_op_attention_ssd.inputs(&io, &s, KB_DTYPE_F32, 77, err, sizeof err), KB_OK);
+    const struct ssd_view v = ssd_view_of(&io);
+    const long rows[] = { 0, 1, 2, 300, 301, 1000, 1700, 2999, 3000 };
+    const int nrows = (int)(sizeof rows / sizeof rows[0]), P = s.head_dim;
+    double *full = malloc((size_t)s.seq_len * P * sizeof *full), *got = malloc((size_t)nrows * P * sizeof *got);
+    double *want = malloc((size_t)nrows * P * sizeof *want);
+    assert_non_null(full);
+    assert_non_null(got);
+    assert_non_null(want);
+    for (int h = 0; h < s.heads; h++) {
+        assert_int_equal(ssd_reference_recurrent(&s, &v, 0, h, s.seq_len, full), 0);
+        assert_int_equal(ssd_reference_rows(&s, &v, 0, h, rows, nrows, got), 0);
+        for (int r = 0; r < nrows; r++)
+            memcpy(want + (size_t)r * P, full + (size_t)rows[r] * P, (size_t)P * sizeof *want);
+        double e = rel_l2_dd(got, want, (size_t)nrows * P);
+        if (!(e < 1e-12))
+            fail_msg("head %d: restarted rows differ from the full scan by %.3g", h, e);
+    }
+    free(full), free(got), free(want);
+    kb_operands_free(&io);
+}
+
 /* ---- the implementations -------------------------------------------------------------------- */
 
 static const struct kb_shape *impl_shapes(size_t *n)
@@ -359,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matrix_form_equals_recurrence),
         cmocka_unit_test(test_bidirectional_is_two_scans),
+        cmocka_unit_test(test_restarted_rows_equal_full_scan),
         cmocka_unit_test(test_implementations_every_path),
         cmocka_unit_test(test_decode_is_last_row),
         cmocka_unit_test(test_wrong_implementations_fail),

@@ -65,6 +65,12 @@ double ssd_bytes(const struct kb_shape *s, enum kb_dtype t);
  * [0, tokens) of P doubles into out (tokens·P). 0, or -1 when out of memory. */
 int ssd_reference_recurrent(const struct kb_shape *s, const struct ssd_view *v, int b, int h, int tokens,
                             double *out);
+/* Causal rows rows[0..nrows) (ascending, < T) of head (b, h) by the same recurrence, forward
+ * only, restarted from a zero state wherever everything before a row's first relevant token
+ * weighs less than 2^-80 on it (exp(A Σ dt) over the tokens between): verify's reference at long
+ * N, exact to float64 rounding. Writes nrows·P doubles. 0, or -1 when out of memory. */
+int ssd_reference_rows(const struct kb_shape *s, const struct ssd_view *v, int b, int h, const long *rows, int nrows,
+                       double *out);
 /* The same outputs by the materialised matrix form y = (M ∘ ...) X, M_ts = (C_t·B_s)·L_ts·dt_s
  * (and R_ts for s > t bidirectional), built explicitly as a tokens×tokens float64 matrix: the
  * cross-check of the recurrence (quadratic: for tests at small sizes). 0 or -1 (memory). */

@@ -175,3 +175,56 @@ int ssd_reference_matrix(const struct kb_shape *s, const struct ssd_view *v, int
     free(cum);
     return 0;
 }
+
+/* Below this weight an earlier token cannot change a float32 output (as GLA's reference). */
+#define SSD_NEGLIGIBLE_LOG (80.0 * M_LN2)
+
+int ssd_reference_rows(const struct kb_shape *s, const struct ssd_view *v, int b, int h, const long *rows, int nrows,
+                       double *out)
+{
+    const int T = ssd_tokens(s), P = s->head_dim, S = s->state;
+    const float *x = v->x + ssd_x_off(s, b, h, T), *dt = v->dt + ssd_dt_off(s, b, h, T);
+    const float *B = v->b + ssd_bc_off(s, b, h, T), *C = v->c + ssd_bc_off(s, b, h, T);
+    const double A = v->A[h];
+    double *st = calloc((size_t)S * P, sizeof *st);
+    if (!st)
+        return -1;
+    long pos = -1; /* st holds the recurrence over tokens (start, pos] */
+    for (int r = 0; r < nrows; r++) {
+        const long t = rows[r];
+        /* the first token whose weight on row t can still matter */
+        long s0 = t;
+        for (double sum = 0; s0 > 0; s0--) {
+            sum -= A * dt[s0];
+            if (sum > SSD_NEGLIGIBLE_LOG)
+                break;
+        }
+        if (pos < s0 - 1) { /* the state so far weighs nothing on row t: restart there */
+            memset(st, 0, (size_t)S * P * sizeof *st);
+            pos = s0 - 1;
+        }
+        for (long k = pos + 1; k <= t; k++) {
+            const double a = exp((double)dt[k] * A), w = dt[k];
+            const float *xk = x + (size_t)k * P, *bk = B + (size_t)k * S;
+            for (int i = 0; i < S; i++) {
+                double *row = st + (size_t)i * P;
+                const double bi = w * bk[i];
+                for (int p = 0; p < P; p++)
+                    row[p] = a * row[p] + bi * xk[p];
+            }
+        }
+        pos = t;
+        double *y = out + (size_t)r * P;
+        const float *ct = C + (size_t)t * S;
+        for (int p = 0; p < P; p++)
+            y[p] = 0;
+        for (int i = 0; i < S; i++) {
+            const double ci = ct[i];
+            const double *row = st + (size_t)i * P;
+            for (int p = 0; p < P; p++)
+                y[p] += ci * row[p];
+        }
+    }
+    free(st);
+    return 0;
+}
