@@ -208,13 +208,14 @@ static void test_restarted_rows_equal_full_scan(void **state)
 
 static const struct kb_shape *impl_shapes(size_t *n)
 {
-    static struct kb_shape shapes[6];
+    static struct kb_shape shapes[7];
     shapes[0] = shape_of(1, 2, 1, 67, 64, 64, 16, 1);  /* N not a multiple of the chunk */
     shapes[1] = shape_of(2, 4, 2, 133, 40, 24, 32, 1); /* groups, P and S not multiples of 16 */
     shapes[2] = shape_of(1, 3, 1, 50, 17, 13, 64, 1);  /* one chunk longer than N */
     shapes[3] = shape_of(1, 2, 1, 67, 64, 64, 16, 0);  /* bidirectional */
     shapes[4] = shape_of(2, 4, 2, 99, 24, 20, 32, 0);
     shapes[5] = shape_of(1, 2, 2, 70, 33, 7, 1, 1);    /* chunk 1 */
+    shapes[6] = shape_of(1, 2, 1, 301, 16, 8, 4, 0);   /* 76 chunks: several of the CPU kernel's blocks */
     *n = sizeof shapes / sizeof shapes[0];
     return shapes;
 }
@@ -268,7 +269,7 @@ static void test_decode_is_last_row(void **state)
     const int sizes[] = { 1, 16, 77 };
     for (int j = 0; j < 2; j++)
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-            struct kb_shape d = shape_of(2, 4, 2, sizes[i], 40, 24, 16, 0), full = d;
+            struct kb_shape d = shape_of(2, 4, 2, sizes[i], 40, 24, 4, 0), full = d; /* up to 20 chunks */
             d.decode = 1;
             full.seq_len = sizes[i] + 1;
             full.causal = 1;

@@ -26,6 +26,25 @@ static void step_scalar(int S, int P, float a, float w, int exclusive, const flo
     }
 }
 
+static void mul_scalar(float *dst, const float *a, const float *b, int n)
+{
+    for (int j = 0; j < n; j++)
+        dst[j] = a[j] * b[j];
+}
+
+static void scale_scalar(float *dst, const float *a, float f, int n)
+{
+    for (int j = 0; j < n; j++)
+        dst[j] = a[j] * f;
+}
+
+static void transpose_scalar(float *dst, int ldd, const float *src, int lds, int rows, int cols)
+{
+    for (int i = 0; i < cols; i++)
+        for (int k = 0; k < rows; k++)
+            dst[(size_t)i * ldd + k] = src[(size_t)k * lds + i];
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -72,6 +91,73 @@ AVX512 static void step_avx512(int S, int P, float a, float w, int exclusive, co
     }
 }
 
+AVX512 static void mul_avx512(float *dst, const float *a, const float *b, int n)
+{
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(dst + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j)));
+    }
+}
+
+AVX512 static void scale_avx512(float *dst, const float *a, float f, int n)
+{
+    const __m512 vf = _mm512_set1_ps(f);
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(dst + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), vf));
+    }
+}
+
+AVX2 static void mul_avx2(float *dst, const float *a, const float *b, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j)));
+    for (; j < n; j++)
+        dst[j] = a[j] * b[j];
+}
+
+AVX2 static void scale_avx2(float *dst, const float *a, float f, int n)
+{
+    const __m256 vf = _mm256_set1_ps(f);
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(dst + j, _mm256_mul_ps(_mm256_loadu_ps(a + j), vf));
+    for (; j < n; j++)
+        dst[j] = a[j] * f;
+}
+
+/* 8×8 blocks in registers (unpack, shuffle, 128-bit permute), the edges scalar. */
+AVX2 static void transpose_avx2(float *dst, int ldd, const float *src, int lds, int rows, int cols)
+{
+    const int r8 = rows / 8 * 8, c8 = cols / 8 * 8;
+    for (int k0 = 0; k0 < r8; k0 += 8)
+        for (int i0 = 0; i0 < c8; i0 += 8) {
+            __m256 r[8], t[8];
+            for (int q = 0; q < 8; q++)
+                r[q] = _mm256_loadu_ps(src + (size_t)(k0 + q) * lds + i0);
+            for (int q = 0; q < 8; q += 2) {
+                t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
+                t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
+            }
+            r[0] = _mm256_shuffle_ps(t[0], t[2], _MM_SHUFFLE(1, 0, 1, 0));
+            r[1] = _mm256_shuffle_ps(t[0], t[2], _MM_SHUFFLE(3, 2, 3, 2));
+            r[2] = _mm256_shuffle_ps(t[1], t[3], _MM_SHUFFLE(1, 0, 1, 0));
+            r[3] = _mm256_shuffle_ps(t[1], t[3], _MM_SHUFFLE(3, 2, 3, 2));
+            r[4] = _mm256_shuffle_ps(t[4], t[6], _MM_SHUFFLE(1, 0, 1, 0));
+            r[5] = _mm256_shuffle_ps(t[4], t[6], _MM_SHUFFLE(3, 2, 3, 2));
+            r[6] = _mm256_shuffle_ps(t[5], t[7], _MM_SHUFFLE(1, 0, 1, 0));
+            r[7] = _mm256_shuffle_ps(t[5], t[7], _MM_SHUFFLE(3, 2, 3, 2));
+            for (int q = 0; q < 4; q++) {
+                _mm256_storeu_ps(dst + (size_t)(i0 + q) * ldd + k0, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+                _mm256_storeu_ps(dst + (size_t)(i0 + q + 4) * ldd + k0, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+            }
+        }
+    for (int i = 0; i < cols; i++) /* the edges */
+        for (int k = i < c8 ? r8 : 0; k < rows; k++)
+            dst[(size_t)i * ldd + k] = src[(size_t)k * lds + i];
+}
+
 AVX2 static void step_avx2(int S, int P, float a, float w, int exclusive, const float *x, const float *b,
                            const float *c, float *h, float *y)
 {
@@ -114,10 +200,11 @@ AVX2 static void step_avx2(int S, int P, float a, float w, int exclusive, const 
 }
 #endif
 
-const struct ssd_step_isa ssd_step_scalar = { "scalar", step_scalar };
+const struct ssd_step_isa ssd_step_scalar = { "scalar", step_scalar, mul_scalar, scale_scalar, transpose_scalar };
 #if defined(__x86_64__)
-const struct ssd_step_isa ssd_step_avx2 = { "avx2", step_avx2 };
-const struct ssd_step_isa ssd_step_avx512 = { "avx512", step_avx512 };
+const struct ssd_step_isa ssd_step_avx2 = { "avx2", step_avx2, mul_avx2, scale_avx2, transpose_avx2 };
+/* the AVX-512 path transposes in AVX2's 8×8 blocks (every AVX-512 CPU has AVX2) */
+const struct ssd_step_isa ssd_step_avx512 = { "avx512", step_avx512, mul_avx512, scale_avx512, transpose_avx2 };
 #endif
 
 const struct ssd_step_isa *ssd_step_by_name(const char *name)
