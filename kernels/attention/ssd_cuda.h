@@ -5,9 +5,10 @@
  * values the operation rounded), dt [B,H,T] and A [H] float32; y [B,H,N,P] float32 (the
  * bidirectional form adds its second pass into it); every state float32.
  *
- * recurrent: one block per (b, h), 8 threads per column p of the S×P state, each holding
- *   ceil(S/8) rows in registers; tokens in tiles of 16 through shared memory; y_t reduced over
- *   the 8 threads with shuffles. N sequential steps per head. P ≤ 128, S ≤ 256.
+ * recurrent: one block per (b, h) and slice of 32 state columns (columns never mix), 8 threads
+ *   per column p of the S×P state, each holding ceil(S/8) rows in registers; tokens in tiles of
+ *   16 through shared memory; y_t reduced over the 8 threads with shuffles. N sequential steps
+ *   per head. P ≤ 128, S ≤ 256.
  * chunked (chunk SSD_CUDA_CHUNK, S and P 64 or 128), Mamba-2's algorithm in three passes:
  *   1 states  per chunk k: L_k = Σ_j exp(cum_last − cum_j) dt_j B_j x_jᵀ (S×P), a_k = exp(cum_last)
  *   2 scan    per state element: H_0 = 0, H_{k+1} = a_k H_k + L_k, written over L_k (the state

@@ -52,22 +52,26 @@ __device__ __forceinline__ int phys(int k, int n, int dir)
 /* ---- the recurrence ------------------------------------------------------------------------ */
 
 constexpr int RT = 8;                       /* threads per state column */
+constexpr int RCOLS = 32;                   /* state columns per block of the recurrence */
 constexpr int RTILE = 16;                   /* tokens staged per shared-memory tile */
 constexpr int MAXK = SSD_CUDA_MAX_S / RT;   /* state rows per thread */
 
-/* One block per (b, h); blockDim.x = P·RT rounded up to a warp. Thread (p, r) holds state
- * rows r, r + RT, ... of column p. Writes y (write_y) and/or the final forward state. */
+/* One block per (b·H + h, slice of RCOLS columns): the columns of the state never mix (y_t[p]
+ * reads only column p), so a head's P columns run in P/RCOLS blocks side by side. blockDim.x =
+ * RCOLS·RT; thread (p, r) holds state rows r, r + RT, ... of column p. Writes y and/or the
+ * final forward state. */
 template <typename T>
-__global__ void __launch_bounds__(SSD_CUDA_MAX_P * RT) recurrent_kernel(Dims d, const T *__restrict__ x, const T *__restrict__ bm,
+__global__ void __launch_bounds__(RCOLS * RT) recurrent_kernel(Dims d, const T *__restrict__ x, const T *__restrict__ bm,
                                  const T *__restrict__ cm, const float *__restrict__ dt,
                                  const float *__restrict__ A, float *__restrict__ y, float *__restrict__ state_out,
                                  int passes)
 {
     extern __shared__ float smem[];
     const int P = d.P, S = d.S, n = d.n;
-    float *xs = smem, *bs = xs + RTILE * P, *cs = bs + RTILE * S, *ds = cs + RTILE * S;
-    const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H;
-    const int p = threadIdx.x / RT, r = threadIdx.x % RT;
+    float *xs = smem, *bs = xs + RTILE * RCOLS, *cs = bs + RTILE * S, *ds = cs + RTILE * S;
+    const int bh = blockIdx.x, b = bh / d.H, h = bh % d.H, p0 = blockIdx.y * RCOLS;
+    const int pl = threadIdx.x / RT, p = p0 + pl, r = threadIdx.x % RT;
+    const int ncols = min(RCOLS, P - p0);
     const T *xb = x + x_off(d, b, h), *bb = bm + bc_off(d, b, h), *cb = cm + bc_off(d, b, h);
     const float *db = dt + dt_off(d, b, h);
     const float Ah = A[h];
@@ -79,8 +83,8 @@ __global__ void __launch_bounds__(SSD_CUDA_MAX_P * RT) recurrent_kernel(Dims d, 
         for (int k0 = 0; k0 < n; k0 += RTILE) {
             const int cnt = min(RTILE, n - k0);
             __syncthreads();
-            for (int e = threadIdx.x; e < cnt * P; e += blockDim.x)
-                xs[e] = to_f(xb[(size_t)phys(k0 + e / P, n, dir) * P + e % P]);
+            for (int e = threadIdx.x; e < cnt * ncols; e += blockDim.x)
+                xs[(e / ncols) * RCOLS + e % ncols] = to_f(xb[(size_t)phys(k0 + e / ncols, n, dir) * P + p0 + e % ncols]);
             for (int e = threadIdx.x; e < cnt * S; e += blockDim.x) {
                 const size_t g = (size_t)phys(k0 + e / S, n, dir) * S + e % S;
                 bs[e] = to_f(bb[g]);
@@ -91,7 +95,7 @@ __global__ void __launch_bounds__(SSD_CUDA_MAX_P * RT) recurrent_kernel(Dims d, 
             __syncthreads();
             for (int j = 0; j < cnt; j++) {
                 const float w = ds[j], a = __expf(w * Ah);
-                const float bx = p < P ? w * xs[j * P + p] : 0.f;
+                const float bx = p < P ? w * xs[j * RCOLS + pl] : 0.f;
                 float acc = 0.f;
 #pragma unroll
                 for (int k = 0; k < MAXK; k++) {
@@ -474,7 +478,7 @@ int recurrent_threads(const struct kb_shape *s)
 
 size_t recurrent_smem(const struct kb_shape *s)
 {
-    return sizeof(float) * (size_t)RTILE * (s->head_dim + 2 * s->state + 1);
+    return sizeof(float) * (size_t)RTILE * (RCOLS + 2 * s->state + 1);
 }
 
 template <typename T>
@@ -482,7 +486,8 @@ cudaError_t recurrent_typed(const struct kb_shape *s, const struct ssd_cuda_args
                             int passes, cudaStream_t st)
 {
     const Dims d = dims_of(s);
-    recurrent_kernel<T><<<s->batch * s->heads, recurrent_threads(s), recurrent_smem(s), st>>>(
+    const dim3 grid(s->batch * s->heads, (s->head_dim + RCOLS - 1) / RCOLS);
+    recurrent_kernel<T><<<grid, RCOLS * RT, recurrent_smem(s), st>>>(
         d, (const T *)a->x, (const T *)a->b, (const T *)a->c, a->dt, a->A, y, state_out, passes);
     return cudaGetLastError();
 }
