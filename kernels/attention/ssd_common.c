@@ -177,7 +177,7 @@ int ssd_reference_matrix(const struct kb_shape *s, const struct ssd_view *v, int
 }
 
 /* Below this weight an earlier token cannot change a float32 output (as GLA's reference). */
-#define SSD_NEGLIGIBLE_LOG (80.0 * M_LN2)
+#define SSD_NEGLIGIBLE_LOG (80.0 * 0.69314718055994531) /* 80·ln 2 */
 
 int ssd_reference_rows(const struct kb_shape *s, const struct ssd_view *v, int b, int h, const long *rows, int nrows,
                        double *out)
