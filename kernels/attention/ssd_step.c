@@ -51,11 +51,55 @@ static void transpose_scalar(float *dst, int ldd, const float *src, int lds, int
 #define AVX512 __attribute__((target("avx512f")))
 #define AVX2 __attribute__((target("avx2,fma")))
 
+/* 64 columns p0 .. p0+63 of the state, x and the accumulators in named registers (arrays
+ * indexed in a loop GCC does not unroll end up on the stack: 3x slower). */
+#define SSD_ROW4(LOAD, STORE, VX, ACC, OFF, CE, EXCL)                                                       \
+    do {                                                                                                   \
+        __m512 old_ = LOAD(row + (OFF));                                                                   \
+        __m512 upd_ = _mm512_fmadd_ps(va, old_, _mm512_mul_ps(bi, VX));                                    \
+        ACC = _mm512_fmadd_ps(CE, (EXCL) ? old_ : upd_, ACC);                                              \
+        STORE(row + (OFF), upd_);                                                                          \
+    } while (0)
+
+AVX512 static void cols64_avx512(int S, int P, __m512 va, float a, float w, int exclusive, const float *x,
+                                 const float *b, const float *c, float *h, float *y)
+{
+    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16), x2 = _mm512_loadu_ps(x + 32),
+                 x3 = _mm512_loadu_ps(x + 48);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    if (exclusive) {
+        for (int i = 0; i < S; i++) {
+            float *row = h + (size_t)i * P;
+            const __m512 bi = _mm512_set1_ps(w * b[i]), ce = _mm512_set1_ps(c[i] * a);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x0, a0, 0, ce, 1);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x1, a1, 16, ce, 1);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x2, a2, 32, ce, 1);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x3, a3, 48, ce, 1);
+        }
+    } else {
+        for (int i = 0; i < S; i++) {
+            float *row = h + (size_t)i * P;
+            const __m512 bi = _mm512_set1_ps(w * b[i]), ce = _mm512_set1_ps(c[i]);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x0, a0, 0, ce, 0);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x1, a1, 16, ce, 0);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x2, a2, 32, ce, 0);
+            SSD_ROW4(_mm512_loadu_ps, _mm512_storeu_ps, x3, a3, 48, ce, 0);
+        }
+    }
+    _mm512_storeu_ps(y, a0);
+    _mm512_storeu_ps(y + 16, a1);
+    _mm512_storeu_ps(y + 32, a2);
+    _mm512_storeu_ps(y + 48, a3);
+}
+
 AVX512 static void step_avx512(int S, int P, float a, float w, int exclusive, const float *x, const float *b,
                                const float *c, float *h, float *y)
 {
     const __m512 va = _mm512_set1_ps(a);
-    for (int p0 = 0; p0 < P; p0 += 64) {
+    int p0 = 0;
+    for (; p0 + 64 <= P; p0 += 64)
+        cols64_avx512(S, P, va, a, w, exclusive, x + p0, b, c, h + p0, y + p0);
+    for (; p0 < P; p0 += 64) { /* the last P % 64 columns, lanes masked */
         __mmask16 m[4];
         __m512 vx[4], acc[4];
         for (int v = 0; v < 4; v++) {
@@ -69,21 +113,11 @@ AVX512 static void step_avx512(int S, int P, float a, float w, int exclusive, co
             float *row = h + (size_t)i * P + p0;
             const __m512 bi = _mm512_set1_ps(w * b[i]);
             const __m512 ci = _mm512_set1_ps(exclusive ? c[i] * a : c[i]);
-            if (nv == 4 && m[3] == 0xFFFF) {
-#pragma GCC unroll 4
-                for (int v = 0; v < 4; v++) {
-                    __m512 old = _mm512_loadu_ps(row + 16 * v);
-                    __m512 upd = _mm512_fmadd_ps(va, old, _mm512_mul_ps(bi, vx[v]));
-                    acc[v] = _mm512_fmadd_ps(ci, exclusive ? old : upd, acc[v]);
-                    _mm512_storeu_ps(row + 16 * v, upd);
-                }
-            } else {
-                for (int v = 0; v < nv; v++) {
-                    __m512 old = _mm512_maskz_loadu_ps(m[v], row + 16 * v);
-                    __m512 upd = _mm512_fmadd_ps(va, old, _mm512_mul_ps(bi, vx[v]));
-                    acc[v] = _mm512_fmadd_ps(ci, exclusive ? old : upd, acc[v]);
-                    _mm512_mask_storeu_ps(row + 16 * v, m[v], upd);
-                }
+            for (int v = 0; v < nv; v++) {
+                __m512 old = _mm512_maskz_loadu_ps(m[v], row + 16 * v);
+                __m512 upd = _mm512_fmadd_ps(va, old, _mm512_mul_ps(bi, vx[v]));
+                acc[v] = _mm512_fmadd_ps(ci, exclusive ? old : upd, acc[v]);
+                _mm512_mask_storeu_ps(row + 16 * v, m[v], upd);
             }
         }
         for (int v = 0; v < nv; v++)
@@ -158,12 +192,55 @@ AVX2 static void transpose_avx2(float *dst, int ldd, const float *src, int lds, 
             dst[(size_t)i * ldd + k] = src[(size_t)k * lds + i];
 }
 
+#define SSD_ROW4_AVX2(VX, ACC, OFF, CE, EXCL)                                                              \
+    do {                                                                                                   \
+        __m256 old_ = _mm256_loadu_ps(row + (OFF));                                                        \
+        __m256 upd_ = _mm256_fmadd_ps(va, old_, _mm256_mul_ps(bi, VX));                                    \
+        ACC = _mm256_fmadd_ps(CE, (EXCL) ? old_ : upd_, ACC);                                              \
+        _mm256_storeu_ps(row + (OFF), upd_);                                                               \
+    } while (0)
+
+/* 32 columns in named registers, as cols64_avx512. */
+AVX2 static void cols32_avx2(int S, int P, __m256 va, float a, float w, int exclusive, const float *x,
+                             const float *b, const float *c, float *h, float *y)
+{
+    const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8), x2 = _mm256_loadu_ps(x + 16),
+                 x3 = _mm256_loadu_ps(x + 24);
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    if (exclusive) {
+        for (int i = 0; i < S; i++) {
+            float *row = h + (size_t)i * P;
+            const __m256 bi = _mm256_set1_ps(w * b[i]), ce = _mm256_set1_ps(c[i] * a);
+            SSD_ROW4_AVX2(x0, a0, 0, ce, 1);
+            SSD_ROW4_AVX2(x1, a1, 8, ce, 1);
+            SSD_ROW4_AVX2(x2, a2, 16, ce, 1);
+            SSD_ROW4_AVX2(x3, a3, 24, ce, 1);
+        }
+    } else {
+        for (int i = 0; i < S; i++) {
+            float *row = h + (size_t)i * P;
+            const __m256 bi = _mm256_set1_ps(w * b[i]), ce = _mm256_set1_ps(c[i]);
+            SSD_ROW4_AVX2(x0, a0, 0, ce, 0);
+            SSD_ROW4_AVX2(x1, a1, 8, ce, 0);
+            SSD_ROW4_AVX2(x2, a2, 16, ce, 0);
+            SSD_ROW4_AVX2(x3, a3, 24, ce, 0);
+        }
+    }
+    _mm256_storeu_ps(y, a0);
+    _mm256_storeu_ps(y + 8, a1);
+    _mm256_storeu_ps(y + 16, a2);
+    _mm256_storeu_ps(y + 24, a3);
+}
+
 AVX2 static void step_avx2(int S, int P, float a, float w, int exclusive, const float *x, const float *b,
                            const float *c, float *h, float *y)
 {
     const int P8 = P / 8 * 8;
     const __m256 va = _mm256_set1_ps(a);
-    for (int p0 = 0; p0 < P8; p0 += 32) {
+    int first = 0;
+    for (; first + 32 <= P8; first += 32)
+        cols32_avx2(S, P, va, a, w, exclusive, x + first, b, c, h + first, y + first);
+    for (int p0 = first; p0 < P8; p0 += 32) { /* fewer than 32 columns left: 1-3 vectors */
         const int nv = P8 - p0 >= 32 ? 4 : (P8 - p0) / 8;
         __m256 vx[4], acc[4];
         for (int v = 0; v < nv; v++) {
