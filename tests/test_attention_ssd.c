@@ -215,7 +215,7 @@ static const struct kb_shape *impl_shapes(size_t *n)
     shapes[3] = shape_of(1, 2, 1, 67, 64, 64, 16, 0);  /* bidirectional */
     shapes[4] = shape_of(2, 4, 2, 99, 24, 20, 32, 0);
     shapes[5] = shape_of(1, 2, 2, 70, 33, 7, 1, 1);    /* chunk 1 */
-    shapes[6] = shape_of(1, 2, 1, 301, 16, 8, 4, 0);   /* 76 chunks: several of the CPU kernel's blocks */
+    shapes[6] = shape_of(1, 2, 1, 301, 16, 8, 4, 0);   /* 76 chunks, bidirectional */
     *n = sizeof shapes / sizeof shapes[0];
     return shapes;
 }

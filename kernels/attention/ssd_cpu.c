@@ -12,9 +12,12 @@
  *   every product a small GEMM (linear_isa.h's register-tiled gemm_acc); c² + 2c exponentials.
  *   B and C are shared by the H/G heads of a group, so a first pass per group (not per head)
  *   lays Bᵀ out once for the whole sequence and forms every chunk's C Bᵀ: the heads then read
- *   them (a per-head transpose of B cost more than the GEMMs: scattered scalar stores). The
- *   sequence goes in blocks of SSD_CPU_BLOCK chunks so the prepared Bᵀ and C·Bᵀ (48 KiB a chunk
- *   at S = 128) stay in L2 while the heads read them; each head's state waits in `carry`.
+ *   them (a per-head transpose of B cost more than the GEMMs: scattered scalar stores). A thread
+ *   takes a group (or, with fewer groups than threads, a slice of a group's heads) and walks its
+ *   chunks: it prepares the chunk's Bᵀ and C·Bᵀ once (in L1/L2), then advances each of its heads
+ *   by that chunk, their states waiting in `carry`. One parallel region, no barrier per chunk
+ *   (an earlier version prepared blocks of chunks between barriers: on a busy 2-core machine two
+ *   threads ran it 3x slower than one).
  * bidirectional (causal = 0): the same pass over the reversed sequence (chunks gathered in
  *   reverse), added, with the diagonal left out of the second pass (exclusive: the M diagonal
  *   zeroed; the recurrent step reads C before adding its own input).
@@ -32,9 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Chunks prepared at a time per group (16 × 48 KiB at S = 128, C = 64: L2-sized). */
-#define SSD_CPU_BLOCK 16
-
 struct ssd_cpu {
     struct ssd_view v;
     float *y;
@@ -43,11 +43,8 @@ struct ssd_cpu {
     int nthreads;
     size_t scratch_floats;
     float *scratch;
-    float *bt_all;     /* chunked: [B·G][blk][S][C] Bᵀ of a block of each group's chunks */
-    float *g_all;      /* chunked prefill: [B·G][blk][C][C] their C·Bᵀ */
-    float *carry;      /* chunked prefill: [B·H][S·P] each head's state between blocks */
+    float *carry;      /* chunked prefill: [B·H][S·P] each head's state from chunk to chunk */
     int nc;            /* chunks per head */
-    int blk;           /* chunks per block: prepared per group, then walked by every head */
     float *states;     /* decode: [B·H][S·P] after the first N tokens */
     float *states_new; /* decode: run's updated copies */
     const struct linear_isa *isa;
@@ -57,6 +54,8 @@ struct ssd_cpu {
 struct chunk_scratch {
     float *xc, *bc, *cc; /* gathered chunk rows (reversed pass) [c][P], [c][S], [c][S] */
     float *dtc, *cum, *e; /* [c] */
+    float *bt;  /* [S][C] the group's chunk Bᵀ */
+    float *gk;  /* [c][C] the group's chunk C·Bᵀ */
     float *bwt; /* [S][C] (B ⊙ exp(cum_last − cum) dt)ᵀ */
     float *cs;  /* [c][S] exp(cum) ⊙ C */
     float *g;   /* [c][C] */
@@ -67,7 +66,7 @@ struct chunk_scratch {
 static size_t scratch_floats_of(size_t C, size_t S, size_t P)
 {
     return 2 * attention_round16(C * P) + 3 * attention_round16(C * S) + 3 * attention_round16(C) +
-           2 * attention_round16(S * C) + attention_round16(C * C) + attention_round16(S * P) + 16;
+           3 * attention_round16(S * C) + 2 * attention_round16(C * C) + attention_round16(S * P) + 16;
 }
 
 static struct chunk_scratch scratch_of(const struct ssd_cpu *st, int tid, size_t S, size_t P)
@@ -83,6 +82,8 @@ static struct chunk_scratch scratch_of(const struct ssd_cpu *st, int tid, size_t
     w.dtc = p, p += attention_round16(C);
     w.cum = p, p += attention_round16(C);
     w.e = p, p += attention_round16(C);
+    w.bt = p, p += attention_round16(S * C);
+    w.gk = p, p += attention_round16(C * C);
     w.bwt = p, p += attention_round16(S * C);
     w.g = p, p += attention_round16(C * C);
     w.h = p;
@@ -117,132 +118,132 @@ static void scan_head(const struct ssd_cpu *st, const struct kb_shape *s, int b,
 
 /* ---- the chunked algorithm ----------------------------------------------------------------- */
 
-/* The per-group pass of one direction: Bᵀ of every group in the pass's token order, then (for
- * outputs) every chunk's G = C Bᵀ. Parallel over groups and token blocks / chunks. */
-static void prepare_groups(const struct ssd_cpu *st, const struct kb_shape *s, int backward, int with_g, int cb0,
-                           int cb1)
+/* Chunk `chunk` of group `grp` (b·G + g) in one direction: Bᵀ into w->bt and, for outputs,
+ * C·Bᵀ into w->gk; backward, the chunk's C rows (reversed) are left in w->cc. */
+static void prepare_chunk(const struct ssd_cpu *st, const struct kb_shape *s, long grp, int chunk, int backward,
+                          int with_g, const struct chunk_scratch *w)
 {
-    const long nb = cb1 - cb0; /* chunks of this block */
-    const int n = s->seq_len, T = ssd_tokens(s), S = s->state, Cmax = st->chunk, G = ssd_groups(s);
-    const long groups = (long)s->batch * G;
-#pragma omp parallel for num_threads(st->nthreads) schedule(static)
-    for (long u = 0; u < groups * nb; u++) {
-        const long g = u / nb;
-        const int k0 = (cb0 + (int)(u % nb)) * Cmax, kn = n - k0 < Cmax ? n - k0 : Cmax;
-        const float *bg = st->v.b + (size_t)g * T * S;
-        float *dst = st->bt_all + ((size_t)g * st->blk + (size_t)(u % nb)) * S * Cmax; /* this chunk's S×C block */
-        const float *rows = bg + (size_t)k0 * S;
-        if (backward) { /* the chunk's B rows in reversed order, into this thread's scratch */
-            float *rev = st->scratch + (size_t)attention_thread() * st->scratch_floats;
-            for (int k = 0; k < kn; k++)
-                memcpy(rev + (size_t)k * S, bg + (size_t)(n - 1 - k0 - k) * S, (size_t)S * sizeof(float));
-            rows = rev;
+    const int n = s->seq_len, T = ssd_tokens(s), S = s->state, Cmax = st->chunk;
+    const int k0 = chunk * Cmax, c = n - k0 < Cmax ? n - k0 : Cmax;
+    const float *bg = st->v.b + (size_t)grp * T * S, *cg = st->v.c + (size_t)grp * T * S;
+    const float *rows = bg + (size_t)k0 * S, *cc = cg + (size_t)k0 * S;
+    if (backward) { /* logical token k0 + j is physical n − 1 − k0 − j */
+        for (int j = 0; j < c; j++) {
+            memcpy(w->bc + (size_t)j * S, bg + (size_t)(n - 1 - k0 - j) * S, (size_t)S * sizeof(float));
+            if (with_g)
+                memcpy(w->cc + (size_t)j * S, cg + (size_t)(n - 1 - k0 - j) * S, (size_t)S * sizeof(float));
         }
-        st->step->transpose(dst, Cmax, rows, S, kn, S);
+        rows = w->bc, cc = w->cc;
     }
-    if (!with_g)
-        return;
-#pragma omp parallel for num_threads(st->nthreads) schedule(static)
-    for (long u = 0; u < groups * nb; u++) {
-        const long g = u / nb, slot = g * st->blk + u % nb;
-        const int k0 = (cb0 + (int)(u % nb)) * Cmax, c = n - k0 < Cmax ? n - k0 : Cmax;
-        const float *cg = st->v.c + (size_t)g * T * S, *cc = cg + (size_t)k0 * S;
-        if (backward) { /* the chunk's C rows in reversed order, into this thread's scratch */
-            float *rows = st->scratch + (size_t)attention_thread() * st->scratch_floats;
-            for (int j = 0; j < c; j++)
-                memcpy(rows + (size_t)j * S, cg + (size_t)(n - 1 - k0 - j) * S, (size_t)S * sizeof(float));
-            cc = rows;
-        }
-        float *gk = st->g_all + (size_t)slot * Cmax * Cmax;
-        memset(gk, 0, (size_t)Cmax * Cmax * sizeof(float));
-        st->isa->gemm_acc(c, c, S, cc, S, st->bt_all + (size_t)slot * S * Cmax, Cmax, gk, Cmax);
+    st->step->transpose(w->bt, Cmax, rows, S, c, S);
+    if (with_g) {
+        memset(w->gk, 0, (size_t)c * Cmax * sizeof(float));
+        st->isa->gemm_acc(c, c, S, cc, S, w->bt, Cmax, w->gk, Cmax);
     }
 }
 
-/* Chunks [cb0, cb1) of one direction over tokens [0, n) of head (b, h), after prepare_groups for
- * the same chunks and direction; hs is the head's S×P state (zeroed here at chunk 0); y as
- * scan_head (NULL: only the state is wanted). */
-static void chunked_head(const struct ssd_cpu *st, const struct kb_shape *s, int b, int h, int n, int backward,
-                         const struct chunk_scratch *w, float *y, int cb0, int cb1, float *hs)
+/* Chunk `chunk` of one direction over tokens [0, n) of head (b, h), after prepare_chunk for the
+ * same chunk and direction; hs is the head's S×P state (zeroed here at chunk 0); y as scan_head
+ * (NULL: only the state is wanted). */
+static void chunk_step(const struct ssd_cpu *st, const struct kb_shape *s, int b, int h, int backward,
+                       const struct chunk_scratch *w, float *y, int chunk, float *hs)
 {
     const struct linear_isa *isa = st->isa;
     const struct ssd_step_isa *vec = st->step;
-    const int T = ssd_tokens(s), P = s->head_dim, S = s->state, Cmax = st->chunk;
+    const int n = s->seq_len, T = ssd_tokens(s), P = s->head_dim, S = s->state, Cmax = st->chunk;
+    const int k0 = chunk * Cmax, c = n - k0 < Cmax ? n - k0 : Cmax;
     const float *x = st->v.x + ssd_x_off(s, b, h, T), *dt = st->v.dt + ssd_dt_off(s, b, h, T);
     const float *C = st->v.c + ssd_bc_off(s, b, h, T);
-    const int group = b * ssd_groups(s) + h / (s->heads / ssd_groups(s));
     const float A = st->v.A[h];
-    if (cb0 == 0)
+    if (chunk == 0)
         memset(hs, 0, (size_t)S * P * sizeof(float));
-    for (int chunk = cb0; chunk < cb1; chunk++) {
-        const int k0 = chunk * Cmax, slot = group * st->blk + (chunk - cb0);
-        const int c = n - k0 < Cmax ? n - k0 : Cmax;
-        const float *xc, *cc, *dtc;
-        float *yc;
-        if (!backward) {
-            xc = x + (size_t)k0 * P, cc = C + (size_t)k0 * S, dtc = dt + k0;
-            yc = y ? y + (size_t)k0 * P : w->yc;
-        } else { /* logical token k0 + j is physical n − 1 − k0 − j */
-            for (int j = 0; j < c; j++) {
-                const int t = n - 1 - k0 - j;
-                memcpy(w->xc + (size_t)j * P, x + (size_t)t * P, (size_t)P * sizeof(float));
-                if (y)
-                    memcpy(w->cc + (size_t)j * S, C + (size_t)t * S, (size_t)S * sizeof(float));
-                w->dtc[j] = dt[t];
-            }
-            xc = w->xc, cc = w->cc, dtc = w->dtc, yc = w->yc;
-        }
-        /* cumulative log-decay */
-        float run = 0;
+    const float *xc, *cc, *dtc;
+    float *yc;
+    if (!backward) {
+        xc = x + (size_t)k0 * P, cc = C + (size_t)k0 * S, dtc = dt + k0;
+        yc = y ? y + (size_t)k0 * P : w->yc;
+    } else { /* the group's C rows were gathered by prepare_chunk */
         for (int j = 0; j < c; j++) {
-            run += dtc[j] * A;
-            w->cum[j] = run;
+            const int t = n - 1 - k0 - j;
+            memcpy(w->xc + (size_t)j * P, x + (size_t)t * P, (size_t)P * sizeof(float));
+            w->dtc[j] = dt[t];
         }
-        const float last = w->cum[c - 1];
-        /* the state's weighted Bᵀ, from the group's Bᵀ (rows of contiguous tokens) */
-        for (int j = 0; j < c; j++)
-            w->e[j] = last - w->cum[j];
+        xc = w->xc, cc = w->cc, dtc = w->dtc, yc = w->yc;
+    }
+    /* cumulative log-decay */
+    float run = 0;
+    for (int j = 0; j < c; j++) {
+        run += dtc[j] * A;
+        w->cum[j] = run;
+    }
+    const float last = w->cum[c - 1];
+    /* the state's weighted Bᵀ */
+    for (int j = 0; j < c; j++)
+        w->e[j] = last - w->cum[j];
+    isa->vexp(w->e, c);
+    for (int j = 0; j < c; j++)
+        w->e[j] *= dtc[j];
+    for (int i = 0; i < S; i++)
+        vec->mul(w->bwt + (size_t)i * Cmax, w->bt + (size_t)i * Cmax, w->e, c);
+    if (y) {
+        /* M = the group's C·Bᵀ, masked and decayed for this head */
+        for (int i = 0; i < c; i++) {
+            const float *gs = w->gk + (size_t)i * Cmax;
+            float *gi = w->g + (size_t)i * Cmax;
+            const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
+            for (int j = 0; j < upto; j++)
+                w->e[j] = w->cum[i] - w->cum[j];
+            isa->vexp(w->e, upto);
+            vec->mul(w->e, w->e, dtc, upto);
+            vec->mul(gi, gs, w->e, upto);
+            for (int j = upto; j < c; j++)
+                gi[j] = 0;
+        }
+        /* exp(cum) ⊙ C, for the output from the state */
+        for (int i = 0; i < c; i++)
+            w->e[i] = w->cum[i];
         isa->vexp(w->e, c);
-        for (int j = 0; j < c; j++)
-            w->e[j] *= dtc[j];
-        const float *btk = st->bt_all + (size_t)slot * S * Cmax;
-        for (int i = 0; i < S; i++)
-            vec->mul(w->bwt + (size_t)i * Cmax, btk + (size_t)i * Cmax, w->e, c);
-        if (y) {
-            /* M = the group's C Bᵀ, masked and decayed for this head */
-            const float *gk = st->g_all + (size_t)slot * Cmax * Cmax;
-            for (int i = 0; i < c; i++) {
-                const float *gs = gk + (size_t)i * Cmax;
-                float *gi = w->g + (size_t)i * Cmax;
-                const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
-                for (int j = 0; j < upto; j++)
-                    w->e[j] = w->cum[i] - w->cum[j];
-                isa->vexp(w->e, upto);
-                vec->mul(w->e, w->e, dtc, upto);
-                vec->mul(gi, gs, w->e, upto);
-                for (int j = upto; j < c; j++)
-                    gi[j] = 0;
-            }
-            /* exp(cum) ⊙ C, for the output from the state */
-            for (int i = 0; i < c; i++)
-                w->e[i] = w->cum[i];
-            isa->vexp(w->e, c);
-            for (int i = 0; i < c; i++)
-                vec->scale(w->cs + (size_t)i * S, cc + (size_t)i * S, w->e[i], S);
-            memset(yc, 0, (size_t)c * P * sizeof(float));
-            isa->gemm_acc(c, P, c, w->g, Cmax, xc, P, yc, P); /* intra-chunk */
-            isa->gemm_acc(c, P, S, w->cs, S, hs, P, yc, P); /* from the state */
+        for (int i = 0; i < c; i++)
+            vec->scale(w->cs + (size_t)i * S, cc + (size_t)i * S, w->e[i], S);
+        memset(yc, 0, (size_t)c * P * sizeof(float));
+        isa->gemm_acc(c, P, c, w->g, Cmax, xc, P, yc, P); /* intra-chunk */
+        isa->gemm_acc(c, P, S, w->cs, S, hs, P, yc, P);   /* from the state */
+    }
+    /* pass the state on */
+    vec->scale(hs, hs, expf(last), S * P);
+    isa->gemm_acc(S, P, c, w->bwt, Cmax, xc, P, hs, P);
+    if (backward && y)
+        for (int j = 0; j < c; j++) {
+            float *dst = y + (size_t)(n - 1 - k0 - j) * P;
+            const float *src = yc + (size_t)j * P;
+            for (int p = 0; p < P; p++)
+                dst[p] += src[p];
         }
-        /* pass the state on */
-        vec->scale(hs, hs, expf(last), S * P);
-        isa->gemm_acc(S, P, c, w->bwt, Cmax, xc, P, hs, P);
-        if (backward && y)
-            for (int j = 0; j < c; j++) {
-                float *dst = y + (size_t)(n - 1 - k0 - j) * P;
-                const float *src = yc + (size_t)j * P;
-                for (int p = 0; p < P; p++)
-                    dst[p] += src[p];
+}
+
+/* One direction of the chunked algorithm over every head: work units of (group, slice of its
+ * heads), as many slices as it takes to give every thread a unit; each unit walks the chunks,
+ * preparing each once for its heads. y NULL: only the states (decode's setup). */
+static void chunked_pass(const struct ssd_cpu *st, const struct kb_shape *s, int backward, float *y, float *states)
+{
+    const int G = ssd_groups(s), per_group = s->heads / G, n = s->seq_len, P = s->head_dim;
+    const long groups = (long)s->batch * G;
+    int slices = (int)((st->nthreads + groups - 1) / groups);
+    slices = slices > per_group ? per_group : slices < 1 ? 1 : slices;
+    const size_t sp = (size_t)s->state * P;
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+    for (long u = 0; u < groups * slices; u++) {
+        const long grp = u / slices;
+        const int slice = (int)(u % slices), b = (int)(grp / G), g = (int)(grp % G);
+        const int h0 = g * per_group + slice * per_group / slices, h1 = g * per_group + (slice + 1) * per_group / slices;
+        struct chunk_scratch w = scratch_of(st, attention_thread(), (size_t)s->state, (size_t)P);
+        for (int chunk = 0; chunk < st->nc; chunk++) {
+            prepare_chunk(st, s, grp, chunk, backward, y != NULL, &w);
+            for (int h = h0; h < h1; h++) {
+                const size_t t = (size_t)b * s->heads + h;
+                chunk_step(st, s, b, h, backward, &w, y ? y + t * n * P : NULL, chunk, states + t * sp);
             }
+        }
     }
 }
 
@@ -254,8 +255,6 @@ static void ssd_cpu_teardown(struct kb_case *c)
     if (!st)
         return;
     free(st->scratch);
-    free(st->bt_all);
-    free(st->g_all);
     free(st->carry);
     free(st->states);
     free(st->states_new);
@@ -269,16 +268,7 @@ static void build_states(struct ssd_cpu *st, const struct kb_shape *s)
     const long heads = (long)s->batch * s->heads;
     const size_t sp = (size_t)s->state * s->head_dim;
     if (st->chunked) {
-        for (int cb0 = 0; cb0 < st->nc; cb0 += st->blk) {
-            const int cb1 = cb0 + st->blk < st->nc ? cb0 + st->blk : st->nc;
-            prepare_groups(st, s, 0, 0, cb0, cb1);
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
-            for (long t = 0; t < heads; t++) {
-                struct chunk_scratch w = scratch_of(st, attention_thread(), (size_t)s->state, (size_t)s->head_dim);
-                chunked_head(st, s, (int)(t / s->heads), (int)(t % s->heads), s->seq_len, 0, &w, NULL, cb0, cb1,
-                             st->states + (size_t)t * sp);
-            }
-        }
+        chunked_pass(st, s, 0, NULL, st->states);
         return;
     }
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
@@ -319,16 +309,11 @@ static int ssd_cpu_setup_as(struct kb_case *c, int chunked, char *err, size_t er
         return KB_ERROR;
     }
     if (chunked) {
-        const size_t groups = (size_t)s->batch * ssd_groups(s);
         st->nc = (s->seq_len + st->chunk - 1) / st->chunk;
-        st->blk = st->nc < SSD_CPU_BLOCK ? st->nc : SSD_CPU_BLOCK;
-        st->bt_all = attention_alloc(groups * st->blk * (size_t)s->state * st->chunk * sizeof(float));
-        if (!s->decode) {
-            st->g_all = attention_alloc(groups * st->blk * (size_t)st->chunk * st->chunk * sizeof(float));
+        if (!s->decode)
             st->carry = attention_alloc((size_t)s->batch * s->heads * s->state * (size_t)s->head_dim * sizeof(float));
-        }
-        if (!st->bt_all || (!s->decode && (!st->g_all || !st->carry))) {
-            snprintf(err, errlen, "%s: out of memory for the groups' Bᵀ and C·Bᵀ", name);
+        if (!s->decode && !st->carry) {
+            snprintf(err, errlen, "%s: out of memory for the heads' states", name);
             ssd_cpu_teardown(c);
             return KB_ERROR;
         }
@@ -395,18 +380,8 @@ static int ssd_cpu_run(struct kb_case *c)
         }
         return KB_OK;
     }
-    const size_t sp = (size_t)s->state * P;
     for (int dir = 0; dir < passes; dir++)
-        for (int cb0 = 0; cb0 < st->nc; cb0 += st->blk) {
-            const int cb1 = cb0 + st->blk < st->nc ? cb0 + st->blk : st->nc;
-            prepare_groups(st, s, dir, 1, cb0, cb1);
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
-            for (long t = 0; t < heads; t++) {
-                struct chunk_scratch w = scratch_of(st, attention_thread(), (size_t)s->state, (size_t)P);
-                chunked_head(st, s, (int)(t / s->heads), (int)(t % s->heads), n, dir, &w, st->y + (size_t)t * n * P,
-                             cb0, cb1, st->carry + (size_t)t * sp);
-            }
-        }
+        chunked_pass(st, s, dir, st->y, st->carry);
     return KB_OK;
 }
 
@@ -429,12 +404,8 @@ static double ssd_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
     (void)t;
     size_t c = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
     double states = s->decode ? 8.0 * s->batch * s->heads * (double)s->state * s->head_dim : 0;
-    /* the chunked kernel's per-group Bᵀ and C·Bᵀ (counted for both kernels: one footprint) */
-    double groups = (double)s->batch * (s->kv_heads > 0 ? s->kv_heads : 1);
-    double chunks = (double)((s->seq_len + (int)c - 1) / (int)c);
-    chunks = chunks < SSD_CPU_BLOCK ? chunks : SSD_CPU_BLOCK;
-    double shared = 4.0 * groups * chunks * (double)c * ((double)s->state + (s->decode ? 0 : (double)c)) +
-                    (s->decode ? 0 : 4.0 * s->batch * s->heads * (double)s->state * s->head_dim);
+    /* the chunked kernel's heads' states (counted for both kernels: one footprint) */
+    double shared = s->decode ? 0 : 4.0 * s->batch * s->heads * (double)s->state * s->head_dim;
     return 4.0 * (double)scratch_floats_of(c, (size_t)s->state, (size_t)s->head_dim) + states + shared;
 }
 
