@@ -349,7 +349,7 @@ static void test_shape_checks(void **state)
     char err[256];
     struct kb_shape s = shape_of(1, 4, 0, 100, 64, 64, 64, 1);
     assert_int_equal(ssd_check_shape(&s, err, sizeof err), KB_OK);
-    assert_int_equal(s.kv_heads, 1); /* Mamba-2's one group by default */
+    assert_int_equal(s.kv_heads, 4); /* unset: a group per head, as the planner completes it */
     s.state = 0;
     assert_int_equal(ssd_check_shape(&s, err, sizeof err), KB_UNSUPPORTED);
     assert_non_null(strstr(err, "state"));

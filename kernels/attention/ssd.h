@@ -30,10 +30,10 @@ struct ssd_view {
     const float *c;  /* [B,G,T,S] */
 };
 
-/* The groups G of a checked shape (kv_heads). */
+/* The groups G of a checked shape (kv_heads; unset: one per head, as the planner sets it). */
 static inline int ssd_groups(const struct kb_shape *s)
 {
-    return s->kv_heads > 0 ? s->kv_heads : 1;
+    return s->kv_heads > 0 ? s->kv_heads : s->heads;
 }
 /* The tokens the inputs hold: N, or N + 1 in decode. */
 static inline int ssd_tokens(const struct kb_shape *s)
@@ -41,7 +41,7 @@ static inline int ssd_tokens(const struct kb_shape *s)
     return s->seq_len + (s->decode ? 1 : 0);
 }
 
-/* Positive sizes, state 1..1024, groups dividing heads (kv_heads 0 becomes 1), chunk
+/* Positive sizes, state 1..1024, groups dividing heads (kv_heads 0 becomes heads), chunk
  * 1..SSD_MAX_CHUNK, causal/decode 0 or 1. KB_OK or KB_UNSUPPORTED with a message. */
 int ssd_check_shape(struct kb_shape *s, char *err, size_t errlen);
 

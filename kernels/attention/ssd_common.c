@@ -22,7 +22,7 @@ int ssd_check_shape(struct kb_shape *s, char *err, size_t errlen)
         return KB_UNSUPPORTED;
     }
     if (s->kv_heads == 0)
-        s->kv_heads = 1; /* Mamba-2's ngroups = 1 */
+        s->kv_heads = s->heads; /* as the planner completes it for every attention kernel */
     if (s->kv_heads < 1 || s->heads % s->kv_heads != 0) {
         snprintf(err, errlen, "attention.ssd: groups (kv_heads) = %d must divide heads = %d", s->kv_heads, s->heads);
         return KB_UNSUPPORTED;

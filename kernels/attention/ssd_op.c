@@ -141,7 +141,7 @@ static int ssd_op_verify(const struct kb_operands *io, const struct kb_shape *s,
 static double ssd_op_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    double B = s->batch, H = s->heads, G = s->kv_heads > 0 ? s->kv_heads : 1, T = s->seq_len + 1.0;
+    double B = s->batch, H = s->heads, G = s->kv_heads > 0 ? s->kv_heads : s->heads, T = s->seq_len + 1.0;
     double P = s->head_dim, S = s->state;
     double operands = 4.0 * (B * H * T * P * 2 + B * H * T + 2 * B * G * T * S) + 6.0 * QKV_PAD_BYTES;
     /* verify: one head's float64 rows per thread (a few threads) and its state */

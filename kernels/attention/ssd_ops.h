@@ -7,7 +7,8 @@
  * [B, N, H, P]: each head's sequence is contiguous, as for attention.linear and attention.gla.
  * B = batch, H = heads, N = seq_len, P = head_dim (Mamba-2's headdim), S = shape.state (d_state),
  * G = shape.kv_heads, the groups of B and C (Mamba-2's ngroups): head h reads group
- * h / (H / G). kv_heads unset (0) means G = 1, Mamba-2's default, not G = H as for attention.
+ * h / (H / G). Unset, kv_heads follows heads as for every attention kernel (G = H: each head its
+ * own B and C); Mamba-2's default ngroups = 1 is kv_heads = 1, which the shipped suites name.
  *
  * Definition, per head h with a_t = exp(dt_t · A_h) in (0, 1), state h_t of S×P:
  *     h_t = a_t · h_{t−1} + dt_t · B_t x_tᵀ,     y_t = C_tᵀ h_t          (h_{−1} = 0)
