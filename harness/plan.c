@@ -521,6 +521,19 @@ static uint64_t shape_hash(uint64_t h, const struct kb_shape *s)
     for (int a = KB_AXIS_INPUT + 1; a < KB_AXIS_COUNT; a++)
         if (kb_shape_get(s, (enum kb_axis)a) != 0)
             return fnv1a(h, (const unsigned char *)s + v4, sizeof *s - v4);
+/* The shape's hash: its fields up to input (the axes of schema v4) as they always were, then
+ * each later axis only where it is set, so adding an axis changes no existing case's seed
+ * (inputs stay those of earlier versions) nor its identity. */
+static uint64_t shape_hash(uint64_t h, const struct kb_shape *s)
+{
+    h = fnv1a(h, s, offsetof(struct kb_shape, input) + sizeof s->input);
+    for (int a = KB_AXIS_INPUT + 1; a < KB_AXIS_COUNT; a++) {
+        int v = kb_shape_get(s, (enum kb_axis)a);
+        if (v != 0) {
+            int tagged[2] = { a, v };
+            h = fnv1a(h, tagged, sizeof tagged);
+        }
+    }
     return h;
 }
 

@@ -60,6 +60,7 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                 "linear:softmax layers of a hybrid stack (softmax: all softmax, linear: all linear)"),
     [KB_AXIS_LINEAR_KIND] = ENUM_AXIS("linear_kind", "linear_kind", "linear", linear_kind_names, KB_LINEAR_KIND_LINEAR,
                                       "linear-family layers of a hybrid stack: attention.linear or attention.gla"),
+    [KB_AXIS_STATE] = INT_AXIS("state", "state_size", "S", 1, 1024, 64, "SSM state size S per head (Mamba-2's d_state)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -67,6 +68,7 @@ _Static_assert(sizeof(struct kb_shape) == KB_AXIS_COUNT * sizeof(int),
                "kb_shape must hold exactly one int per axis, in enum kb_axis order");
 _Static_assert(offsetof(struct kb_shape, input) == KB_AXIS_INPUT * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, m) == KB_AXIS_M * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, state) == KB_AXIS_STATE * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, page) == KB_AXIS_PAGE * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, ratio) == KB_AXIS_RATIO * sizeof(int), "axis order");

@@ -95,6 +95,8 @@ struct kb_shape {
     int layers;  /* L: attention layers in the stack */
     int ratio;   /* enum kb_hybrid_ratio: linear-family layers per softmax layer */
     int linear_kind; /* enum kb_linear_kind: what a hybrid stack's linear-family layers are */
+    /* state-space models */
+    int state;   /* S: SSM state size per head (Mamba-2's d_state) */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -120,6 +122,7 @@ enum kb_axis {
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT, KB_AXIS_PAGE,
     KB_AXIS_LAYERS, KB_AXIS_RATIO, KB_AXIS_LINEAR_KIND,
+    KB_AXIS_STATE,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

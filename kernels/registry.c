@@ -26,6 +26,11 @@
 #include "kernels/attention/gla_cuda.h"
 #include "kernels/attention/lightning_cuda.h"
 #include "kernels/attention/delta_cuda.h"
+#include "kernels/attention/ssd.h"
+#ifdef HAVE_CUDA
+#include "kernels/attention/linear_cuda.h"
+#include "kernels/attention/gla_cuda.h"
+#include "kernels/attention/ssd_cuda.h"
 #include "kernels/attention/naive_cuda.h"
 #endif
 #include "kernels/quant/quant.h"
@@ -57,6 +62,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_delta_cpu_recurrent,
     &kb_attention_delta_cpu_chunked,
     &kb_attention_hybrid_cpu,
+    &kb_attention_ssd_recurrent,
+    &kb_attention_ssd_chunked,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -99,6 +106,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_decode_cuda,
     &kb_attention_block_sparse_cuda,
     &kb_attention_hybrid_cuda,
+    &kb_attention_ssd_cuda_chunked,
+    &kb_attention_ssd_cuda_recurrent,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

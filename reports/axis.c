@@ -30,13 +30,14 @@ static const struct axis_text texts[KB_AXIS_COUNT] = {
     [KB_AXIS_EXPERTS] = { "experts", "E", "experts" },
     [KB_AXIS_TOP_K] = { "experts per token (top-k)", "k", "experts" },
     [KB_AXIS_LAYERS] = { "attention layers", "L", "layers" },
+    [KB_AXIS_STATE] = { "SSM state size", "S", "channels" },
 };
 
 /* The order a reader expects an axis on x when two sweep equally far. */
 static const enum kb_axis preference[] = {
     KB_AXIS_SEQ, KB_AXIS_TOKENS, KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_EXPERTS, KB_AXIS_TOP_K,
     KB_AXIS_GROUP, KB_AXIS_WINDOW, KB_AXIS_TOPK_BLOCKS, KB_AXIS_BLOCK, KB_AXIS_CHUNK, KB_AXIS_HEAD_DIM,
-    KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_BATCH, KB_AXIS_HEADS, KB_AXIS_KV_HEADS, KB_AXIS_LAYERS,
+    KB_AXIS_STATE, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_BATCH, KB_AXIS_HEADS, KB_AXIS_KV_HEADS, KB_AXIS_LAYERS,
 };
 #define NPREF ((int)(sizeof preference / sizeof preference[0]))
 

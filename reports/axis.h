@@ -30,7 +30,7 @@ int report_axis_parse(const char *text);
 /* The plottable axes' keys, space-separated, in the order report_swept_axis prefers them: the
  * choices of the --x options (their completion). */
 #define REPORT_AXIS_CHOICES \
-    "seq tokens m n k experts top_k group window topk_blocks block chunk head_dim hidden ffn batch heads kv_heads"
+    "seq tokens m n k experts top_k group window topk_blocks block chunk head_dim state hidden ffn batch heads kv_heads"
 /* The same keys, comma-separated, for an error message. */
 void report_axis_keys(char *buf, size_t len);
 

@@ -172,6 +172,20 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --heads 4 --kv-heads 2 --seq 77,1000 --head-dim 64,128 --layers 6 --ratio 1:1,3:1,linear --linear-kind gla
   job hybrid2 "$KBENCH" run --db "$TMP/hybrid.db" --devices cuda:0 --kernels attention.hybrid@cuda --dtype bf16 \
       --heads 4 --kv-heads 2 --seq 4099 --head-dim 128 --layers 7 --ratio 3:1 --max-time 0.05 --no-metrics --quiet --no-show ) &
+# Mamba-2 SSD: chunk 64 divides none of N = 1, 77, 1000, 4099; groups 1 and 2 of 4 heads, batch 2;
+# causal and bidirectional; the decode step; the recurrent kernel at S and P that are no tile size;
+# a grid of several waves; a chunk the chunked kernel is not built for
+( ssd() { "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels 'attention.ssd@cuda.*' --dtype f16,bf16 --batch 2 \
+      --heads 4 --chunk 64 "$@"; }
+  job ssd1 ssd --kv-heads 1,2 --seq 1,77,1000 --head-dim 64,128 --state 64,128 --causal 0,1
+  job ssd2 ssd --kv-heads 1 --seq 4099 --head-dim 64,128 --state 64,128 --causal 0,1
+  job ssd3 ssd --kv-heads 2 --seq 1,77,1000 --head-dim 64,128 --state 128 --decode 1
+  job ssd4 "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels attention.ssd@cuda.recurrent --dtype f16,bf16 --batch 2 \
+      --heads 4 --kv-heads 4 --seq 77,1000 --head-dim 40 --state 24,200 --causal 0,1
+  job ssd5 "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels attention.ssd@cuda.chunked --dtype bf16 --heads 16 \
+      --seq 8193 --head-dim 64 --state 128 --causal 1
+  job ssd6 "$KBENCH" run --db "$TMP/ssd.db" --devices cuda:0 --kernels attention.ssd@cuda.chunked --dtype bf16 \
+      --seq 100 --chunk 32 --causal 1 --quiet --no-show ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -360,6 +374,17 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id
 expect_eq "$(rc_of hybrid2)" "0" "a 7-layer 3:1 stack at N = 4099 with counters"
 # 3:1 of 7 layers: layer 3 softmax (K, V: 2·2·4099·128·2 bytes), 6 linear states (4·4·(128²+128) bytes)
 expect_eq "$(q "SELECT CAST(value AS INTEGER) FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.layers = 7 AND k.name = 'hybrid.cache_bytes';")" "$((2 * 2 * 4099 * 128 * 2 + 6 * 4 * 4 * (128 * 128 + 128)))" "its memory counter is the KV cache of its one softmax layer plus six linear states"
+DB="$TMP/ssd.db"
+expect_eq "$(rc_of ssd1)" "0" "attention.ssd@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; P, S 64, 128; groups; causal and bidirectional)"
+expect_eq "$(rc_of ssd2)" "0" "and at N = 4099"
+expect_eq "$(rc_of ssd3)" "0" "and the decode step (N = 1, 77, 1000)"
+expect_eq "$(rc_of ssd4)" "0" "the recurrent kernel at P = 40, S = 24 and 200"
+expect_eq "$(rc_of ssd5)" "0" "the chunked kernel over several waves (16 heads, N = 8193)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.ssd';")" "265" "265 verified SSD cases (192 + 32 + 24 + 16 + 1)"
+q "SELECT impl, dtype, causal, decode, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.ssd' GROUP BY impl, dtype, causal, decode;" | sed 's/^/# ssd worst error: /'
+q "SELECT impl, dtype, seq_len, head_dim, state_size, causal, decode, status, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.ssd' AND (status NOT IN ('ok', 'skipped') OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_eq "$(rc_of ssd6)" "0" "the chunked SSD refuses a chunk it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.ssd' AND chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 DB="$TMP/naive.db"
 expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -31,7 +31,7 @@ static const struct { enum kb_axis axis; int value; } odd_sizes[] = {
     { KB_AXIS_BATCH, 2 },   { KB_AXIS_HEADS, 4 },   { KB_AXIS_SEQ, 67 },     { KB_AXIS_WINDOW, 24 },
     { KB_AXIS_BLOCK, 16 },  { KB_AXIS_TOPK_BLOCKS, 2 }, { KB_AXIS_CHUNK, 16 },
     { KB_AXIS_M, 33 },      { KB_AXIS_N, 40 },      { KB_AXIS_K, 256 },      { KB_AXIS_GROUP, 64 },
-    { KB_AXIS_TOKENS, 37 }, { KB_AXIS_HIDDEN, 128 }, { KB_AXIS_FFN, 192 },
+    { KB_AXIS_TOKENS, 37 }, { KB_AXIS_HIDDEN, 128 }, { KB_AXIS_FFN, 192 }, { KB_AXIS_STATE, 24 },
 };
 
 #define SHAPES_MAX 3
