@@ -511,19 +511,9 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
     return h;
 }
 
-/* The shape's bytes into the hash: the axes up to the input distribution (the shape of schema
- * v4) always, the axes added after it only where one is set, so adding an axis changes no
- * existing case's seed or identity (the same case keeps drawing the same inputs). */
-static uint64_t shape_hash(uint64_t h, const struct kb_shape *s)
-{
-    const size_t v4 = (size_t)(KB_AXIS_INPUT + 1) * sizeof(int);
-    h = fnv1a(h, s, v4);
-    for (int a = KB_AXIS_INPUT + 1; a < KB_AXIS_COUNT; a++)
-        if (kb_shape_get(s, (enum kb_axis)a) != 0)
-            return fnv1a(h, (const unsigned char *)s + v4, sizeof *s - v4);
 /* The shape's hash: its fields up to input (the axes of schema v4) as they always were, then
- * each later axis only where it is set, so adding an axis changes no existing case's seed
- * (inputs stay those of earlier versions) nor its identity. */
+ * each later axis only where it is set, tagged by its index, so adding an axis changes no
+ * existing case's seed (inputs stay those of earlier versions) nor its identity. */
 static uint64_t shape_hash(uint64_t h, const struct kb_shape *s)
 {
     h = fnv1a(h, s, offsetof(struct kb_shape, input) + sizeof s->input);

@@ -1341,14 +1341,10 @@ int store_run_untag(struct store *s, int64_t run_id, const char *tag)
 #define FIRST_V4_AXIS KB_AXIS_DECODE
 
 /* The schema version that added an axis's column: 4 for decode .. input, 13 for the page of
- * a paged KV cache and the hybrid stacks' layers, ratio and linear_kind. */
+ * a paged KV cache, the hybrid stacks' layers, ratio and linear_kind, and the SSM state size. */
 static int axis_schema_version(enum kb_axis a)
 {
     return a >= KB_AXIS_PAGE ? 13 : 4;
-/* The schema version that added an axis's column: 4 for the catalogue's axes, 13 for state. */
-static int axis_since(int a)
-{
-    return a == KB_AXIS_STATE ? 13 : 4;
 }
 
 /* Binds one shape axis: NULL when the kernel does not sweep it; enum axes as their names. */
@@ -1987,9 +1983,6 @@ int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct r
         w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", has ? "c." : "NULL",
                       has ? kb_axis_info((enum kb_axis)a)->column : "");
     }
-    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
-        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= axis_since(a) ? "c." : "NULL",
-                      s->version >= axis_since(a) ? kb_axis_info((enum kb_axis)a)->column : "");
     snprintf(sql + w, sizeof sql - (size_t)w,
              ", %s, %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
              "WHERE c.run_id = ? ORDER BY c.seq_no",

@@ -21,15 +21,12 @@
 #include "kernels/attention/delta.h"
 #include "kernels/attention/lightning.h"
 #include "kernels/attention/hybrid.h"
+#include "kernels/attention/ssd.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
 #include "kernels/attention/lightning_cuda.h"
 #include "kernels/attention/delta_cuda.h"
-#include "kernels/attention/ssd.h"
-#ifdef HAVE_CUDA
-#include "kernels/attention/linear_cuda.h"
-#include "kernels/attention/gla_cuda.h"
 #include "kernels/attention/ssd_cuda.h"
 #include "kernels/attention/naive_cuda.h"
 #endif

@@ -11,9 +11,8 @@
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
- *   empty where unknown: an older database), page_size, layers, ratio, linear_kind   (schema v13:
- *   the paged KV cache of decode, hybrid stacks)
- *   empty where unknown: an older database), then the axes added since (state_size: schema v13)
+ *   empty where unknown: an older database), page_size, layers, ratio, linear_kind, state_size
+ *   (schema v13: the paged KV cache of decode, hybrid stacks, the SSM state size)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use -- causal included, for kernels without the axis --,
@@ -175,22 +174,13 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
 }
 
 /* The shape axes of export v2 after head_dim and causal (decode .. input_dist), by their column
- * names, in columns 44-62; axes added later (page_size, layers, ratio, linear_kind) go at the end
+ * names, in columns 44-62; axes added later (page_size .. state_size) go at the end
  * of the row, so no column moves. */
 #define CSV_MID_AXES_END (KB_AXIS_INPUT + 1)
 
 static void csv_axes(struct csv *c, const struct result_row *r, int from, int to)
 {
     for (int a = from; a < to; a++) {
-/* The shape axes after head_dim and causal, by their column names: those of schema v4 (decode ..
- * input_dist) in the middle of a case row, the ones added since (state_size, ...) at its end,
- * so the columns tools index by number keep their places. */
-#define CSV_V4_AXES KB_AXIS_DECODE, KB_AXIS_INPUT + 1
-#define CSV_NEWER_AXES KB_AXIS_INPUT + 1, KB_AXIS_COUNT
-#define CSV_ALL_LATER_AXES KB_AXIS_DECODE, KB_AXIS_COUNT
-static void csv_later_axes(struct csv *c, const struct result_row *r, int first, int end)
-{
-    for (int a = first; a < end; a++) {
         int v = kb_shape_get(&r->shape, (enum kb_axis)a);
         const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
         if (r->null_axes & KB_AXIS_BIT(a))
@@ -207,9 +197,6 @@ static void csv_later_axes(struct csv *c, const struct result_row *r, int first,
 static void csv_axis_names(struct csv *c, int from, int to)
 {
     for (int a = from; a < to; a++)
-static void csv_later_axis_names(struct csv *c, int first, int end)
-{
-    for (int a = first; a < end; a++)
         csv_str(c, kb_axis_info((enum kb_axis)a)->column);
 }
 
@@ -260,7 +247,6 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     csv_num(c, fraction > 0 ? r->flops_per_s / fraction : (r->flops > 0 ? bound : NAN));
     csv_num(c, fraction);
     csv_axes(c, r, KB_AXIS_DECODE, CSV_MID_AXES_END);
-    csv_later_axes(c, r, CSV_V4_AXES);
     if (r->exact_checked > 0) {
         csv_int(c, r->exact_checked);
         csv_int(c, r->exact_mismatches);
@@ -285,7 +271,6 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
         csv_sep(c);
     csv_text(c, r->throttle_reason);
     csv_axes(c, r, CSV_MID_AXES_END, KB_AXIS_COUNT);
-    csv_later_axes(c, r, CSV_NEWER_AXES);
     csv_end(c);
 }
 
@@ -305,7 +290,6 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
         csv_str(&c, csv_columns[i]);
     csv_axis_names(&c, KB_AXIS_DECODE, CSV_MID_AXES_END);
-    csv_later_axis_names(&c, CSV_V4_AXES);
     csv_str(&c, "exact_checked");
     csv_str(&c, "exact_mismatches");
     static const char *const sampling_columns[] = { "min_samples", "noise_target", "noise_met", "stop_reason",
@@ -313,7 +297,6 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     for (size_t i = 0; i < sizeof sampling_columns / sizeof sampling_columns[0]; i++)
         csv_str(&c, sampling_columns[i]);
     csv_axis_names(&c, CSV_MID_AXES_END, KB_AXIS_COUNT);
-    csv_later_axis_names(&c, CSV_NEWER_AXES);
     csv_end(&c);
     for (long i = 0; i < n; i++)
         csv_case(&c, &run, &roof, &rows[i]);
@@ -355,7 +338,6 @@ static int csv_counter(const struct kb_counter *k, void *ctx)
     csv_num(c, k->value);
     csv_text(c, k->unit);
     csv_axes(c, r, KB_AXIS_DECODE, KB_AXIS_COUNT); /* the row's last columns: every later axis in order */
-    csv_later_axes(c, r, CSV_ALL_LATER_AXES);
     csv_end(c);
     return 0;
 }
@@ -370,7 +352,6 @@ static int export_counters_csv(FILE *out, struct store *s, int64_t run_id)
     for (size_t i = 0; i < sizeof counter_columns / sizeof counter_columns[0]; i++)
         csv_str(&c, counter_columns[i]);
     csv_axis_names(&c, KB_AXIS_DECODE, KB_AXIS_COUNT);
-    csv_later_axis_names(&c, CSV_ALL_LATER_AXES);
     csv_end(&c);
     int rc = 0;
     for (long i = 0; i < n && rc == 0; i++) {
