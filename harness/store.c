@@ -1340,6 +1340,12 @@ int store_run_untag(struct store *s, int64_t run_id, const char *tag)
  * fixed ones in INSERT and SELECT, in axis order. */
 #define FIRST_V4_AXIS KB_AXIS_DECODE
 
+/* The schema version whose cases table first has the axis's column (lengths: 13). */
+static int axis_since_version(enum kb_axis a)
+{
+    return a == KB_AXIS_LENGTHS ? 13 : 4;
+}
+
 /* Binds one shape axis: NULL when the kernel does not sweep it; enum axes as their names. */
 static int bind_axis(sqlite3_stmt *st, int i, const struct case_record *r, enum kb_axis a)
 {
@@ -1971,9 +1977,11 @@ int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct r
              "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
              "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status",
              s->version >= 2 ? "a.tolerance" : "NULL");
-    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
-        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= 4 ? "c." : "NULL",
-                      s->version >= 4 ? kb_axis_info((enum kb_axis)a)->column : "");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++) {
+        int has = s->version >= axis_since_version((enum kb_axis)a);
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", has ? "c." : "NULL",
+                      has ? kb_axis_info((enum kb_axis)a)->column : "");
+    }
     snprintf(sql + w, sizeof sql - (size_t)w,
              ", %s, %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
              "WHERE c.run_id = ? ORDER BY c.seq_no",

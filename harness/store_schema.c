@@ -479,6 +479,23 @@ static const char schema_v12[] =
     "    PRIMARY KEY (run_id, path)\n"
     ");\n";
 
+/* Version 13: cases.length_mix, the lengths axis of packed ragged batches (attention.varlen:
+ * uniform, longtail, equal); NULL for every case of a kernel without it. v_latest_results keeps
+ * cases of different mixes apart. */
+static const char schema_v13[] =
+    "ALTER TABLE cases ADD COLUMN length_mix TEXT;\n"
+    "DROP VIEW IF EXISTS v_latest_results;\n"
+    "CREATE VIEW v_latest_results AS\n"
+    "SELECT v.* FROM v_results v\n"
+    " WHERE v.case_id IN (\n"
+    "   SELECT max(c.id) FROM cases c JOIN runs r ON r.id = c.run_id\n"
+    "    WHERE r.status = 'complete'\n"
+    "    GROUP BY r.machine_id, c.kernel, c.impl, c.device, c.dtype, c.batch, c.heads, c.kv_heads,\n"
+    "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
+    "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
+    "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
+    "             c.routing, c.input_dist, c.length_mix, c.threads, c.cold_cache);\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -493,6 +510,7 @@ static const struct store_migration migrations[] = {
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
+    { 13, "cases.length_mix: the sequence-length mix of packed ragged batches", schema_v13 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

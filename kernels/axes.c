@@ -12,6 +12,7 @@ static const char *const feature_names[] = { NULL, "elu1", "relu" };
 static const char *const granularity_names[] = { NULL, "tensor", "channel", "group" };
 static const char *const routing_names[] = { NULL, "uniform", "zipf", "one" };
 static const char *const input_names[] = { NULL, "normal", "uniform", "outlier" };
+static const char *const lengths_names[] = { NULL, "uniform", "longtail", "equal" };
 
 #define INT_AXIS(k, col, lab, lo, hi, def, h) { k, col, lab, h, KB_AXIS_KIND_INT, lo, hi, def, NULL }
 #define BOOL_AXIS(k, col, def, h) { k, col, NULL, h, KB_AXIS_KIND_BOOL, 0, 1, def, NULL }
@@ -50,6 +51,8 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                   "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
                                 "input distribution (outlier: a few channels x50-x100)"),
+    [KB_AXIS_LENGTHS] = ENUM_AXIS("lengths", "length_mix", "lens", lengths_names, KB_LENGTHS_UNIFORM,
+                                  "sequence-length mix of a packed batch (seq: the longest)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */

@@ -79,6 +79,8 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* packed ragged batches (attention.varlen) */
+    int lengths; /* enum kb_lengths: the mix of sequence lengths (batch sequences, at most seq_len) */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -87,6 +89,9 @@ enum kb_routing { KB_ROUTING_UNIFORM = 1, KB_ROUTING_ZIPF = 2, KB_ROUTING_ONE = 
 /* normal N(0,1); uniform U(-1,1); normal with a few channels scaled x50-x100 (the outliers that
  * break naive quantization) */
 enum kb_input { KB_INPUT_NORMAL = 1, KB_INPUT_UNIFORM = 2, KB_INPUT_OUTLIER = 3 };
+/* sequence lengths of a packed ragged batch (datasets/generate.h, gen_seq_lengths): uniform in
+ * [N/4, N]; long-tail (Pareto, a few long sequences, the longest N); equal (all N) */
+enum kb_lengths { KB_LENGTHS_UNIFORM = 1, KB_LENGTHS_LONGTAIL = 2, KB_LENGTHS_EQUAL = 3 };
 
 /* The axes, in the order of struct kb_shape's fields. */
 enum kb_axis {
@@ -96,6 +101,7 @@ enum kb_axis {
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
     KB_AXIS_INPUT,
+    KB_AXIS_LENGTHS,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

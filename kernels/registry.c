@@ -18,6 +18,7 @@
 #include "kernels/attention/attention_cuda.h"
 #endif
 #include "kernels/attention/linear.h"
+#include "kernels/attention/varlen.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
@@ -45,6 +46,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_linear_cpu,
     &kb_attention_linear_naive,
     &kb_attention_gla_cpu,
+    &kb_attention_varlen_cpu,
+    &kb_attention_linear_varlen_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,

@@ -1,0 +1,139 @@
+/* varlen_linear_cpu.c - attention.linear_varlen@cpu: feature-map linear attention over a packed
+ * ragged batch (varlen_ops.h) on attention.linear@cpu's per-head passes (linear_cpu.h),
+ * float32: each (sequence, head) is a head of the padded kernel with its own offset and length
+ * and a state that starts at zero. The work of a (sequence, head) grows linearly with its
+ * length, so the items are taken longest first, dynamically (a long-tail mix's long sequences
+ * start early instead of last). */
+#include "kernels/attention/varlen.h"
+#include "kernels/attention/varlen_ops.h"
+#include "kernels/attention/attention.h"
+#include "kernels/attention/linear.h"
+#include "kernels/attention/linear_cpu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct linear_varlen_cpu {
+    const float *q, *k, *v;
+    float *o;
+    const int32_t *cu;
+    int64_t total;
+    int chunk;
+    int *order;          /* [B·H] (sequence, head) items, longest sequence first */
+    float *ones;         /* [chunk + 1] the decay table without decay */
+    int nthreads;
+    size_t scratch_floats;
+    float *scratch_mem;
+    const struct linear_isa *isa;
+};
+
+static const int32_t *sort_cu; /* qsort has no context: set for the one sort in setup */
+static int sort_batch;
+static int longer_first(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    int nx = sort_cu[x % sort_batch + 1] - sort_cu[x % sort_batch];
+    int ny = sort_cu[y % sort_batch + 1] - sort_cu[y % sort_batch];
+    if (nx != ny)
+        return nx < ny ? 1 : -1;
+    return x < y ? -1 : x > y;
+}
+
+static void teardown(struct kb_case *c)
+{
+    struct linear_varlen_cpu *st = c->state;
+    if (!st)
+        return;
+    free(st->order);
+    free(st->ones);
+    free(st->scratch_mem);
+    free(st);
+    c->state = NULL;
+}
+
+static double footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    size_t chunk = (size_t)(s->chunk > 0 ? s->chunk : 1);
+    return 4.0 * ((double)s->batch * s->heads + chunk + 1.0 +
+                  (double)linear_cpu_scratch_floats(chunk, (size_t)s->head_dim));
+}
+
+static int setup(struct kb_case *c, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
+    if (s->chunk < 1) {
+        snprintf(err, errlen, "attention.linear_varlen@cpu: chunk = %d, must be at least 1", s->chunk);
+        return KB_UNSUPPORTED;
+    }
+    struct linear_varlen_cpu *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, errlen, "attention.linear_varlen@cpu: out of memory");
+        return KB_ERROR;
+    }
+    c->state = st;
+    st->q = kb_input(c, KB_VARLEN_Q);
+    st->k = kb_input(c, KB_VARLEN_K);
+    st->v = kb_input(c, KB_VARLEN_V);
+    st->cu = kb_input(c, KB_VARLEN_CU);
+    st->o = kb_output(c, KB_VARLEN_O);
+    st->total = st->cu[s->batch];
+    st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
+    st->isa = linear_isa_best();
+    st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->scratch_floats = linear_cpu_scratch_floats((size_t)st->chunk, (size_t)s->head_dim);
+    const size_t items = (size_t)s->batch * s->heads;
+    st->order = malloc(items * sizeof *st->order);
+    st->ones = malloc(((size_t)st->chunk + 1) * sizeof *st->ones);
+    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
+    if (!st->order || !st->ones || !st->scratch_mem) {
+        snprintf(err, errlen, "attention.linear_varlen@cpu: out of memory for %d threads' scratch", st->nthreads);
+        teardown(c);
+        return KB_ERROR;
+    }
+    for (int m = 0; m <= st->chunk; m++)
+        st->ones[m] = 1.0f;
+    for (size_t i = 0; i < items; i++)
+        st->order[i] = (int)i; /* item i: head i / B of sequence i % B */
+    sort_cu = st->cu;
+    sort_batch = s->batch;
+    qsort(st->order, items, sizeof *st->order, longer_first);
+    return KB_OK;
+}
+
+static int run(struct kb_case *c)
+{
+    struct linear_varlen_cpu *st = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int d = s->head_dim;
+    const long items = (long)s->batch * s->heads;
+#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+    for (long i = 0; i < items; i++) {
+        const int item = st->order[i], b = item % s->batch, h = item / s->batch;
+        const int kvh = h / (s->heads / s->kv_heads), n = st->cu[b + 1] - st->cu[b];
+        const size_t qrow = (size_t)h * st->total + st->cu[b], kvrow = (size_t)kvh * st->total + st->cu[b];
+        struct linear_scratch w = linear_cpu_scratch_bind(
+            st->scratch_mem + (size_t)attention_thread() * st->scratch_floats, (size_t)st->chunk, (size_t)d);
+        struct head_view hv = { .q = st->q + qrow * d, .k = st->k + kvrow * d, .v = st->v + kvrow * d,
+                                .dec = st->ones, .feature = s->feature, .d = d, .chunk = st->chunk };
+        if (s->causal)
+            linear_cpu_causal_head(st->isa, &hv, n, 0, st->o + qrow * d, &w);
+        else
+            linear_cpu_noncausal_head(st->isa, &hv, n, st->o + qrow * d, &w);
+    }
+    return KB_OK;
+}
+
+const struct kb_kernel kb_attention_linear_varlen_cpu = {
+    .name = "attention.linear_varlen",
+    .impl = "cpu",
+    .description = "packed ragged batch on attention.linear@cpu's chunked passes, a fresh state per sequence, "
+                   "longest sequences first, float32 (AVX-512/AVX2/scalar chosen at run time)",
+    .op = &kb_op_attention_linear_varlen,
+    .device = KB_DEVICE_CPU,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32),
+    .footprint = footprint,
+    .setup = setup,
+    .run = run,
+    .teardown = teardown,
+};
