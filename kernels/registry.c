@@ -100,6 +100,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_int8_cuda,
     &kb_attention_window_cuda_naive,
     &kb_attention_linear_cuda_naive,
+    &kb_attention_varlen_cuda,
+    &kb_attention_linear_varlen_cuda,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

@@ -84,6 +84,10 @@ struct fwd_params {
     int window;       /* WINDOW: keys per query */
     const float *qscale, *kscale; /* QK8: [B·H][qblocks], [B·H_kv][qblocks] */
     int qblocks;      /* QK8: blocks of 64 tokens per head */
+    /* packed ragged batches (attention.varlen): when set, sequence b = blockIdx.z is rows
+     * cu_seqlens[b] .. cu_seqlens[b+1] of each head's [total, D] block (layout [H, total, D]) */
+    const int *cu_seqlens;
+    long long total;
 };
 
 template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW, bool QK8>
@@ -100,16 +104,26 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     uint16_t *sK = sQ + BM * DK; /* two stages */
     uint16_t *sV = sK + 2 * BN * DK;
 
-    const int n = p.n;
+    int n = p.n;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t4 = lane % 4;
     const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int h = blockIdx.y, b = blockIdx.z, kh = h / (p.heads / p.kv_heads);
     const size_t qhead = (size_t)b * p.heads + h, kvhead = (size_t)b * p.kv_heads + kh;
-    const uint16_t *q = p.q + qhead * (size_t)n * DK, *k = p.k + kvhead * (size_t)n * DK;
-    const uint16_t *v = p.v + kvhead * (size_t)n * D;
+    /* the first row of this head's sequence: [B, H, n, D], or packed [H, total, D] */
+    size_t qrow0 = qhead * (size_t)n, kvrow0 = kvhead * (size_t)n;
+    if (p.cu_seqlens) {
+        const int start = p.cu_seqlens[b];
+        n = p.cu_seqlens[b + 1] - start;
+        qrow0 = (size_t)h * (size_t)p.total + start;
+        kvrow0 = (size_t)kh * (size_t)p.total + start;
+    }
+    const uint16_t *q = p.q + qrow0 * DK, *k = p.k + kvrow0 * DK;
+    const uint16_t *v = p.v + kvrow0 * D;
     /* warp w owns rows [q0 + 16·MT·w, +16·MT): m-tile mt is rows wrow0 + 16·mt + (g, g + 8) */
     const int q0 = qb * BM, wrow0 = q0 + warp * 16 * MT;
+    if (q0 >= n) /* a packed sequence shorter than the longest: the whole block has no row */
+        return;
 
     int n_tiles = (n + BN - 1) / BN;
     if (CAUSAL)
@@ -300,7 +314,7 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
         __syncthreads(); /* the stage read here is the one the next iteration refills */
     }
 
-    uint16_t *out = p.o + qhead * (size_t)n * D;
+    uint16_t *out = p.o + qrow0 * D;
 #pragma unroll
     for (int mt = 0; mt < MT; mt++) {
         float inv[2];
@@ -421,5 +435,24 @@ extern "C" int int8_cuda_attend(const struct kb_shape *s, const void *q8, const 
     if (s->head_dim == 128)
         return (int)(s->causal ? launch<128, 4, 2, true, false, false, true>(s, p, st)
                                : launch<128, 4, 2, false, false, false, true>(s, p, st));
+    return (int)cudaErrorInvalidValue;
+}
+
+/* attention.varlen@cuda.mma: the flash kernel over a packed ragged batch, one grid z-slice per
+ * sequence (s->batch sequences, s->seq_len the longest; blocks past a sequence's end exit). */
+extern "C" int varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                  const void *v, void *o, const int *cu_seqlens, long long total, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    bool bf16 = t == KB_DTYPE_BF16;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->heads % s->kv_heads != 0 || !cu_seqlens)
+        return (int)cudaErrorInvalidValue;
+    fwd_params p = params(q, k, v, o);
+    p.cu_seqlens = cu_seqlens;
+    p.total = total;
+    if (s->head_dim == 64)
+        return (int)dispatch<64, 4, 2>(s, bf16, p, st);
+    if (s->head_dim == 128)
+        return (int)dispatch<128, 4, 2>(s, bf16, p, st);
     return (int)cudaErrorInvalidValue;
 }

@@ -51,6 +51,22 @@ __device__ __forceinline__ double log2_lambda(int h, int heads)
     return log2(1.0 - exp2(-5.0 - 8.0 * (double)h / (double)heads));
 }
 
+/* Where head h of sequence b lies: padded [B, H(_kv), n, D] (cu null), or a packed ragged batch
+ * (attention.linear_varlen, cu = cu_seqlens: sequence b is rows cu[b] .. cu[b+1] of each head's
+ * [total, D] block). Rows are counted in D-element rows. */
+struct seq_rows {
+    int n;              /* the sequence's tokens */
+    size_t qrow, kvrow; /* its first row of Q/O and of K/V */
+};
+__device__ __forceinline__ seq_rows rows_of(const int *cu, long long total, int n, int b, int h, int kh, int heads,
+                                            int kv_heads)
+{
+    if (!cu)
+        return { n, ((size_t)b * heads + h) * (size_t)n, ((size_t)b * kv_heads + kh) * (size_t)n };
+    const int start = cu[b];
+    return { cu[b + 1] - start, (size_t)h * (size_t)total + start, (size_t)kh * (size_t)total + start };
+}
+
 /* σ for a prefix of t tokens: 2^-⌊log2(t+1)/2⌋ (keeps the f16 state near 1). */
 __device__ __forceinline__ float state_scale(int t)
 {
@@ -99,7 +115,7 @@ __device__ __forceinline__ void load_phi(uint16_t *tile, const uint16_t *src, in
 template <int D, bool BF16>
 __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
                                                      float *__restrict__ local, int n, int heads, int kv_heads, int nc,
-                                                     int f, int decay)
+                                                     int f, int decay, const int *cu, long long total)
 {
     constexpr int C = CHUNK, THREADS = 128;
     kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
@@ -107,8 +123,12 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
     uint16_t *sK = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sV = sK + C * D;
     const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const seq_rows sr = rows_of(cu, total, n, b, h, kh, heads, kv_heads);
+    n = sr.n;
+    const size_t kvoff = sr.kvrow * D;
     const int t0 = c * C;
+    if (t0 >= n) /* a packed sequence shorter than the longest: no chunk here */
+        return;
     const float l2 = decay ? (float)log2_lambda(h, heads) : 0.f;
 
     load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
@@ -134,7 +154,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
 template <bool BF16>
 __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ local, uint16_t *__restrict__ prefix,
                                                     float *__restrict__ zprefix, int d, int nc, int n, int heads,
-                                                    int causal, int decay)
+                                                    int causal, int decay, const int *cu)
 {
     const int E = (d + 1) * d;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -146,10 +166,14 @@ __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ loc
     const size_t bh = (size_t)blockIdx.z * heads + h;
     const float *src = local + bh * nc * (size_t)E + e;
     const bool is_z = e >= d * d;
+    /* a packed sequence: its own length and chunks (the slots keep the longest's stride nc) */
+    if (cu)
+        n = cu[blockIdx.z + 1] - cu[blockIdx.z];
+    const int ncs = (n + CHUNK - 1) / CHUNK;
     float run = 0.f;
     if (!causal) {
         /* every row sees the whole sequence: the total state, into slot 0 */
-        for (int c = 0; c < nc; c++)
+        for (int c = 0; c < ncs; c++)
             run += src[(size_t)c * E];
         if (is_z)
             zprefix[bh * nc * d + (e - d * d)] = run;
@@ -160,14 +184,14 @@ __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ loc
     const float lc = decay ? (float)exp2(log2_lambda(h, heads) * CHUNK) : 1.f;
     constexpr int U = 8; /* loads issued ahead of the dependent chain */
     int c = 0;
-    for (; c < nc; c += U) {
+    for (; c < ncs; c += U) {
         float l[U];
 #pragma unroll
         for (int u = 0; u < U; u++)
-            l[u] = c + u < nc ? src[(size_t)(c + u) * E] : 0.f;
+            l[u] = c + u < ncs ? src[(size_t)(c + u) * E] : 0.f;
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            if (c + u < nc) {
+            if (c + u < ncs) {
                 size_t slot = bh * nc + c + u;
                 if (is_z)
                     zprefix[slot * d + (e - d * d)] = run;
@@ -188,7 +212,8 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
                                                               const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
                                                               const uint16_t *__restrict__ prefix,
                                                               const float *__restrict__ zprefix, int n, int heads,
-                                                              int kv_heads, int nc, int f, int decay)
+                                                              int kv_heads, int nc, int f, int decay, const int *cu,
+                                                              long long total)
 {
     constexpr int C = CHUNK, W = C / 16, THREADS = 32 * W;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -197,9 +222,12 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
     float *sZ = reinterpret_cast<float *>(sS + D * D);
 
     const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
-    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const seq_rows sr = rows_of(cu, total, n, b, h, kh, heads, kv_heads);
+    n = sr.n;
+    const size_t qoff = sr.qrow * D, kvoff = sr.kvrow * D;
     const int t0 = c * C;
+    if (t0 >= n) /* a packed sequence shorter than the longest: no chunk here */
+        return;
     const size_t slot = ((size_t)b * heads + h) * nc + (CAUSAL ? c : 0);
     const float l2 = CAUSAL && decay ? (float)log2_lambda(h, heads) : 0.f;
     const float sigma = state_scale(CAUSAL ? t0 : n);
@@ -328,7 +356,7 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
 
 template <int D, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                   const struct linear_cuda_scratch *scr, cudaStream_t st)
+                   const struct linear_cuda_scratch *scr, cudaStream_t st, const int *cu, long long total)
 {
     const int n = s->seq_len, nc = (n + CHUNK - 1) / CHUNK;
     const int f = s->feature, decay = s->decay;
@@ -340,7 +368,8 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     cudaError_t e = allow_smem(linear_local<D, BF16>, smem1, &set1);
     if (e != cudaSuccess)
         return e;
-    linear_local<D, BF16><<<chunks, 128, smem1, st>>>(K, V, scr->local, n, s->heads, s->kv_heads, nc, f, decay);
+    linear_local<D, BF16><<<chunks, 128, smem1, st>>>(K, V, scr->local, n, s->heads, s->kv_heads, nc, f, decay, cu,
+                                                      total);
     if ((e = cudaGetLastError()) != cudaSuccess)
         return e;
 
@@ -348,7 +377,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     const int E = (D + 1) * D;
     dim3 elems((E + 255) / 256, s->heads, s->batch);
     e = kb_pdl::launch_pdl(linear_scan<BF16>, elems, dim3(256), 0, st, scr->local, (uint16_t *)scr->prefix,
-                           scr->zprefix, D, nc, n, s->heads, s->causal, decay);
+                           scr->zprefix, D, nc, n, s->heads, s->causal, decay, cu);
     if (e != cudaSuccess)
         return e;
 
@@ -360,20 +389,19 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
             return e;
         return kb_pdl::launch_pdl(linear_out<D, true, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
                                   (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads,
-                                  nc, f, decay);
+                                  nc, f, decay, cu, total);
     }
     static bool set3;
     if ((e = allow_smem(linear_out<D, false, BF16>, smem3, &set3)) != cudaSuccess)
         return e;
     return kb_pdl::launch_pdl(linear_out<D, false, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
                               (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads, nc,
-                              f, decay);
+                              f, decay, cu, total);
 }
 
-} // namespace
-
-extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
-                                  const void *v, void *o, const struct linear_cuda_scratch *scratch, void *stream)
+/* The padded launcher (cu null) and the packed one share the checks and the dispatch. */
+static int launch_any(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v, void *o,
+                      const struct linear_cuda_scratch *scratch, void *stream, const int *cu, long long total)
 {
     cudaStream_t st = (cudaStream_t)stream;
     bool bf16 = t == KB_DTYPE_BF16;
@@ -381,8 +409,27 @@ extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, con
         s->chunk != CHUNK)
         return (int)cudaErrorInvalidValue;
     if (s->head_dim == 64)
-        return (int)(bf16 ? launch<64, true>(s, q, k, v, o, scratch, st) : launch<64, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch<64, true>(s, q, k, v, o, scratch, st, cu, total)
+                          : launch<64, false>(s, q, k, v, o, scratch, st, cu, total));
     if (s->head_dim == 128)
-        return (int)(bf16 ? launch<128, true>(s, q, k, v, o, scratch, st) : launch<128, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch<128, true>(s, q, k, v, o, scratch, st, cu, total)
+                          : launch<128, false>(s, q, k, v, o, scratch, st, cu, total));
     return (int)cudaErrorInvalidValue;
+}
+
+} // namespace
+
+extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                  const void *v, void *o, const struct linear_cuda_scratch *scratch, void *stream)
+{
+    return launch_any(s, t, q, k, v, o, scratch, stream, nullptr, 0);
+}
+
+extern "C" int linear_varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                         const void *v, void *o, const struct linear_cuda_scratch *scratch,
+                                         const int *cu_seqlens, long long total, void *stream)
+{
+    if (!cu_seqlens || s->decay)
+        return (int)cudaErrorInvalidValue;
+    return launch_any(s, t, q, k, v, o, scratch, stream, cu_seqlens, total);
 }
