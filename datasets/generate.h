@@ -57,10 +57,11 @@ void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_
  *   uniform   each U{ceil(max_len/4) .. max_len}
  *   longtail  Pareto(GEN_PARETO_ALPHA) draws scaled so the largest is max_len (so at least one
  *             sequence is max_len long and most are much shorter: a few long documents among
- *             many short chats), each rounded up to at least 1
+ *             many short chats), each rounded up to at least 1; alpha 0.8 (an infinite-mean
+ *             tail): at batch 23, N 4096 one sequence of 4096 among ones of 300..1300
  *   equal     every length max_len (the padded batch's shape, for comparison)
  * Returns the sum (a 64-bit count: batch · max_len may pass INT_MAX). */
-#define GEN_PARETO_ALPHA 1.2
+#define GEN_PARETO_ALPHA 0.8
 int64_t gen_seq_lengths(int *len, int batch, int max_len, int mix, uint64_t seed);
 
 #endif
