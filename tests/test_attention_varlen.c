@@ -158,6 +158,22 @@ static void linear_odd(enum kb_cpu_path p)
     run_odd(&kb_attention_linear_varlen_cpu, p);
 }
 
+/* The work-split counter: present after a run, between 1 (even) and the thread count (one
+ * thread did everything); never a timing assumption (dynamic scheduling follows the OS). */
+static void test_work_split_counter(void **state)
+{
+    (void)state;
+    struct kb_shape s = varlen_shape(23, 2, 2, 301, 32, 1, KB_LENGTHS_LONGTAIL);
+    struct kb_case c = make_case(&kb_attention_varlen_cpu, s, 2, 3);
+    case_setup_ok(&c);
+    assert_true(case_run_verify(&c).passed);
+    struct kb_counter k[4];
+    assert_int_equal(kb_attention_varlen_cpu.stats(&c, k, 4), 1);
+    assert_string_equal(k[0].name, "varlen.work_max_over_mean");
+    assert_true(k[0].value >= 1.0 - 1e-12 && k[0].value <= 2.0 + 1e-12);
+    case_teardown(&c);
+}
+
 static void test_flash_odd_lengths_verify(void **state)
 {
     (void)state;
@@ -333,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_operands_cu_seqlens),
         cmocka_unit_test(test_flash_odd_lengths_verify),
         cmocka_unit_test(test_linear_odd_lengths_verify),
+        cmocka_unit_test(test_work_split_counter),
         cmocka_unit_test(test_equal_lengths_match_padded),
         cmocka_unit_test(test_wrong_cu_handling_fails),
         cmocka_unit_test(test_counts_from_lengths),

@@ -12,7 +12,8 @@
  * processing time first: every thread ends within about one item of the others).
  * KBENCH_VARLEN_SCHEDULE=sequence threads over whole sequences instead (each thread takes one
  * sequence at a time, all its heads and blocks), the naive split, for comparison
- * (docs/performance.md). */
+ * (docs/performance.md). The kernel counter varlen.work_max_over_mean says how evenly the
+ * last run split the work. */
 #include "kernels/attention/varlen.h"
 #include "kernels/attention/varlen_ops.h"
 #include "kernels/attention/attention.h"
@@ -38,6 +39,7 @@ struct varlen_cpu {
     long nitems;
     int by_sequence;      /* KBENCH_VARLEN_SCHEDULE=sequence */
     int nthreads;
+    double *thread_work;  /* [nthreads · 8] (a cache line each): the last run's work per thread */
     float *scratch_mem;
     struct flash_scratch *scratch;
     const struct flash_isa *isa;
@@ -46,6 +48,13 @@ struct varlen_cpu {
 static size_t panels_of(int n)
 {
     return (size_t)(n + FLASH_BC - 1) / FLASH_BC * (FLASH_BC / FLASH_KP);
+}
+
+/* The cost of a query block: its rows times the keys they see. */
+static double block_cost(const struct kb_shape *s, int n, int qb)
+{
+    const int q0 = qb * FLASH_BR, rows = n - q0 < FLASH_BR ? n - q0 : FLASH_BR;
+    return (double)rows * (s->causal ? q0 + rows : n);
 }
 
 /* heaviest first; ties in packed order, so the order is the same on every run */
@@ -69,6 +78,7 @@ static void varlen_cpu_teardown(struct kb_case *c)
     free(st->pan_off);
     free(st->kpan);
     free(st->items);
+    free(st->thread_work);
     free(st->scratch_mem);
     free(st->scratch);
     free(st);
@@ -123,7 +133,8 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
                            : NULL;
     st->scratch_mem = attention_alloc((size_t)st->nthreads * scratch * sizeof(float));
     st->scratch = calloc((size_t)st->nthreads, sizeof *st->scratch);
-    if (!st->pan_off || !st->items || !st->kpan || !st->scratch_mem || !st->scratch) {
+    st->thread_work = calloc((size_t)st->nthreads * 8, sizeof *st->thread_work);
+    if (!st->pan_off || !st->items || !st->kpan || !st->scratch_mem || !st->scratch || !st->thread_work) {
         snprintf(err, errlen, "attention.varlen@cpu.flash: out of memory for packed K, %ld work items and scratch",
                  nitems);
         varlen_cpu_teardown(c);
@@ -135,9 +146,7 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
         const int n = st->cu[b + 1] - st->cu[b];
         for (int h = 0; h < s->heads; h++)
             for (int qb = 0; qb * FLASH_BR < n; qb++) {
-                const int q0 = qb * FLASH_BR, rows = n - q0 < FLASH_BR ? n - q0 : FLASH_BR;
-                const double keys = s->causal ? q0 + rows : n;
-                st->items[st->nitems++] = (struct varlen_item){ b, h, qb, (double)rows * keys };
+                st->items[st->nitems++] = (struct varlen_item){ b, h, qb, block_cost(s, n, qb) };
             }
     }
     qsort(st->items, (size_t)st->nitems, sizeof *st->items, by_cost_desc);
@@ -164,7 +173,9 @@ static int varlen_cpu_run(struct kb_case *c)
     const long seq_heads = (long)s->kv_heads * s->batch;
 #pragma omp parallel num_threads(st->nthreads)
     {
-        struct flash_scratch *w = &st->scratch[attention_thread()];
+        const int tid = attention_thread();
+        struct flash_scratch *w = &st->scratch[tid];
+        double work = 0;
         /* K of each (KV head, sequence) into its panels; long sequences first */
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < seq_heads; i++) {
@@ -180,16 +191,43 @@ static int varlen_cpu_run(struct kb_case *c)
             for (int b = 0; b < s->batch; b++) {
                 const int n = st->cu[b + 1] - st->cu[b];
                 for (int h = 0; h < s->heads; h++)
-                    for (int qb = 0; qb * FLASH_BR < n; qb++)
+                    for (int qb = 0; qb * FLASH_BR < n; qb++) {
                         varlen_block(st, s, b, h, qb, w);
+                        work += block_cost(s, n, qb);
+                    }
             }
         } else {
 #pragma omp for schedule(dynamic, 1)
-            for (long i = 0; i < st->nitems; i++)
+            for (long i = 0; i < st->nitems; i++) {
                 varlen_block(st, s, st->items[i].b, st->items[i].h, st->items[i].qb, w);
+                work += st->items[i].cost;
+            }
         }
+        st->thread_work[(size_t)tid * 8] = work;
     }
     return KB_OK;
+}
+
+/* How evenly the last run spread the work (query rows times keys) over the threads: the
+ * busiest thread's share against the mean, 1 when even; the run takes about this times the
+ * time a perfect split would. */
+static int varlen_cpu_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    const struct varlen_cpu *st = c->state;
+    if (!st || max < 1)
+        return 0;
+    double sum = 0, most = 0;
+    for (int t = 0; t < st->nthreads; t++) {
+        double w = st->thread_work[(size_t)t * 8];
+        sum += w;
+        most = w > most ? w : most;
+    }
+    if (sum <= 0)
+        return 0;
+    snprintf(out[0].name, sizeof out[0].name, "varlen.work_max_over_mean");
+    out[0].value = most / (sum / st->nthreads);
+    snprintf(out[0].unit, sizeof out[0].unit, "ratio");
+    return 1;
 }
 
 const struct kb_kernel kb_attention_varlen_cpu = {
@@ -204,4 +242,5 @@ const struct kb_kernel kb_attention_varlen_cpu = {
     .setup = varlen_cpu_setup,
     .run = varlen_cpu_run,
     .teardown = varlen_cpu_teardown,
+    .stats = varlen_cpu_stats,
 };
