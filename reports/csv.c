@@ -11,7 +11,7 @@
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
- *   empty where unknown: an older database)
+ *   empty where unknown: an older database), length_mix (schema v13)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use -- causal included, for kernels without the axis --,
@@ -172,10 +172,13 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
     csv_text(c, r->status);
 }
 
-/* The shape axes after head_dim and causal (decode .. input_dist), by their column names. */
-static void csv_later_axes(struct csv *c, const struct result_row *r)
+/* The shape axes after head_dim and causal, by their column names: decode .. input_dist
+ * (columns 44-62 of the cases table), then the axes added since (length_mix), which the cases
+ * table puts after its last column so that no column moves. */
+#define CSV_V4_AXES_END (KB_AXIS_INPUT + 1)
+static void csv_axes(struct csv *c, const struct result_row *r, int from, int to)
 {
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
+    for (int a = from; a < to; a++) {
         int v = kb_shape_get(&r->shape, (enum kb_axis)a);
         const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
         if (r->null_axes & KB_AXIS_BIT(a))
@@ -189,10 +192,20 @@ static void csv_later_axes(struct csv *c, const struct result_row *r)
     }
 }
 
+static void csv_later_axes(struct csv *c, const struct result_row *r)
+{
+    csv_axes(c, r, KB_AXIS_DECODE, KB_AXIS_COUNT);
+}
+
+static void csv_axis_names(struct csv *c, int from, int to)
+{
+    for (int a = from; a < to; a++)
+        csv_str(c, kb_axis_info((enum kb_axis)a)->column);
+}
+
 static void csv_later_axis_names(struct csv *c)
 {
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++)
-        csv_str(c, kb_axis_info((enum kb_axis)a)->column);
+    csv_axis_names(c, KB_AXIS_DECODE, KB_AXIS_COUNT);
 }
 
 static void csv_case(struct csv *c, const struct run_row *run, const struct roofline *roof, const struct result_row *r)
@@ -241,7 +254,7 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     /* The roof of the case itself: achieved / fraction, which includes the memory roof. */
     csv_num(c, fraction > 0 ? r->flops_per_s / fraction : (r->flops > 0 ? bound : NAN));
     csv_num(c, fraction);
-    csv_later_axes(c, r);
+    csv_axes(c, r, KB_AXIS_DECODE, CSV_V4_AXES_END);
     if (r->exact_checked > 0) {
         csv_int(c, r->exact_checked);
         csv_int(c, r->exact_mismatches);
@@ -265,6 +278,7 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     else
         csv_sep(c);
     csv_text(c, r->throttle_reason);
+    csv_axes(c, r, CSV_V4_AXES_END, KB_AXIS_COUNT);
     csv_end(c);
 }
 
@@ -283,13 +297,14 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
     struct csv c = { out, 0 };
     for (size_t i = 0; i < sizeof csv_columns / sizeof csv_columns[0]; i++)
         csv_str(&c, csv_columns[i]);
-    csv_later_axis_names(&c);
+    csv_axis_names(&c, KB_AXIS_DECODE, CSV_V4_AXES_END);
     csv_str(&c, "exact_checked");
     csv_str(&c, "exact_mismatches");
     static const char *const sampling_columns[] = { "min_samples", "noise_target", "noise_met", "stop_reason",
                                                     "set_aside", "throttle_reason" };
     for (size_t i = 0; i < sizeof sampling_columns / sizeof sampling_columns[0]; i++)
         csv_str(&c, sampling_columns[i]);
+    csv_axis_names(&c, CSV_V4_AXES_END, KB_AXIS_COUNT);
     csv_end(&c);
     for (long i = 0; i < n; i++)
         csv_case(&c, &run, &roof, &rows[i]);
