@@ -511,6 +511,20 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
     return h;
 }
 
+/* The shape into a hash: the axes up to input as the bytes they always were, then each later
+ * axis (lengths, ...) only where it is set, so adding an axis changes no earlier case's seed or
+ * identity (and so none of their inputs). */
+static uint64_t fnv1a_shape(uint64_t h, const struct kb_shape *s)
+{
+    h = fnv1a(h, s, (KB_AXIS_INPUT + 1) * sizeof(int));
+    for (int a = KB_AXIS_INPUT + 1; a < KB_AXIS_COUNT; a++) {
+        int v[2] = { a, kb_shape_get(s, (enum kb_axis)a) };
+        if (v[1] != 0)
+            h = fnv1a(h, v, sizeof v);
+    }
+    return h;
+}
+
 /* The seed depends on what the inputs are (kernel family, shape, dtype), not on the impl, so
  * two implementations of one operation see the same inputs. */
 static uint64_t case_seed(const struct plan_case *c)
@@ -518,8 +532,7 @@ static uint64_t case_seed(const struct plan_case *c)
     uint64_t h = 0xcbf29ce484222325ULL;
     const char *fam = kb_family_name(kb_kernel_family(c->kernel));
     h = fnv1a(h, fam, strlen(fam));
-    h = fnv1a(h, &c->shape, sizeof c->shape);
-    return h;
+    return fnv1a_shape(h, &c->shape);
 }
 
 /* Identity for sharding and de-duplication: everything but the seed. */
@@ -531,7 +544,7 @@ static uint64_t case_identity(const struct plan_case *c)
     h = fnv1a(h, c->device, strlen(c->device));
     int f[3] = { (int)c->dtype, c->threads, c->cold_cache };
     h = fnv1a(h, f, sizeof f);
-    return fnv1a(h, &c->shape, sizeof c->shape);
+    return fnv1a_shape(h, &c->shape);
 }
 
 /* Two cases that would measure the same thing (the seed follows from the rest). */
