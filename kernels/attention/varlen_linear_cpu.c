@@ -19,7 +19,7 @@ struct linear_varlen_cpu {
     const int32_t *cu;
     int64_t total;
     int chunk;
-    int *order;          /* [B·H] (sequence, head) items, longest sequence first */
+    struct linear_item *order; /* [B·H] (sequence, head) items, longest sequence first */
     float *ones;         /* [chunk + 1] the decay table without decay */
     int nthreads;
     size_t scratch_floats;
@@ -27,16 +27,20 @@ struct linear_varlen_cpu {
     const struct linear_isa *isa;
 };
 
-static const int32_t *sort_cu; /* qsort has no context: set for the one sort in setup */
-static int sort_batch;
+/* A (sequence, head) item and its sequence's length, the sort key. */
+struct linear_item {
+    int b, h, n;
+};
+
+/* longest first; ties in packed order, so the order is the same on every run */
 static int longer_first(const void *a, const void *b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    int nx = sort_cu[x % sort_batch + 1] - sort_cu[x % sort_batch];
-    int ny = sort_cu[y % sort_batch + 1] - sort_cu[y % sort_batch];
-    if (nx != ny)
-        return nx < ny ? 1 : -1;
-    return x < y ? -1 : x > y;
+    const struct linear_item *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? 1 : -1;
+    if (x->b != y->b)
+        return x->b < y->b ? -1 : 1;
+    return x->h < y->h ? -1 : x->h > y->h;
 }
 
 static void teardown(struct kb_case *c)
@@ -55,8 +59,8 @@ static double footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
     size_t chunk = (size_t)(s->chunk > 0 ? s->chunk : 1);
-    return 4.0 * ((double)s->batch * s->heads + chunk + 1.0 +
-                  (double)linear_cpu_scratch_floats(chunk, (size_t)s->head_dim));
+    return (double)s->batch * s->heads * sizeof(struct linear_item) +
+           4.0 * (chunk + 1.0 + (double)linear_cpu_scratch_floats(chunk, (size_t)s->head_dim));
 }
 
 static int setup(struct kb_case *c, char *err, size_t errlen)
@@ -93,10 +97,10 @@ static int setup(struct kb_case *c, char *err, size_t errlen)
     }
     for (int m = 0; m <= st->chunk; m++)
         st->ones[m] = 1.0f;
-    for (size_t i = 0; i < items; i++)
-        st->order[i] = (int)i; /* item i: head i / B of sequence i % B */
-    sort_cu = st->cu;
-    sort_batch = s->batch;
+    for (size_t i = 0; i < items; i++) {
+        const int b = (int)(i % (size_t)s->batch);
+        st->order[i] = (struct linear_item){ b, (int)(i / (size_t)s->batch), st->cu[b + 1] - st->cu[b] };
+    }
     qsort(st->order, items, sizeof *st->order, longer_first);
     return KB_OK;
 }
@@ -109,8 +113,8 @@ static int run(struct kb_case *c)
     const long items = (long)s->batch * s->heads;
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
     for (long i = 0; i < items; i++) {
-        const int item = st->order[i], b = item % s->batch, h = item / s->batch;
-        const int kvh = h / (s->heads / s->kv_heads), n = st->cu[b + 1] - st->cu[b];
+        const int b = st->order[i].b, h = st->order[i].h, n = st->order[i].n;
+        const int kvh = h / (s->heads / s->kv_heads);
         const size_t qrow = (size_t)h * st->total + st->cu[b], kvrow = (size_t)kvh * st->total + st->cu[b];
         struct linear_scratch w = linear_cpu_scratch_bind(
             st->scratch_mem + (size_t)attention_thread() * st->scratch_floats, (size_t)st->chunk, (size_t)d);
