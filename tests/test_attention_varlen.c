@@ -114,10 +114,16 @@ static void test_operands_cu_seqlens(void **state)
     for (int b = 0; b < 7; b++)
         assert_int_equal(cu[b + 1] - cu[b], len[b]);
     assert_int_equal(cu[7], total);
-    struct kb_tensor q = case_tensor(&c, "q"), o = case_tensor(&c, "o");
-    assert_int_equal(q.dims[2], total);
+    struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), o = case_tensor(&c, "o");
+    assert_int_equal(q.ndim, 3); /* token-major [T, H, d] */
+    assert_int_equal(q.dims[0], total);
+    assert_int_equal(q.dims[1], 2);
+    assert_int_equal(q.dims[2], 32);
+    assert_int_equal(k.dims[0], total);
+    assert_int_equal(k.dims[1], 1);
+    assert_int_equal(o.dims[0], total);
     assert_int_equal(o.dims[1], 2);
-    assert_int_equal(o.dims[2], total);
+    assert_int_equal(o.dims[2], 32);
     case_teardown(&c);
 }
 
@@ -188,13 +194,24 @@ static void test_linear_odd_lengths_verify(void **state)
 
 /* ---- equal lengths: the padded kernel's numbers ---------------------------------------------- */
 
-/* [H, B·N, d] (packed, equal lengths) <-> [B, H, N, d] (padded) */
+/* [B·N, H, d] (packed token-major, equal lengths) -> [B, H, N, d] (padded) */
 static void packed_to_padded(const float *packed, float *padded, int batch, int heads, int n, int d)
 {
     for (int b = 0; b < batch; b++)
         for (int h = 0; h < heads; h++)
-            memcpy(padded + (((size_t)b * heads + h) * n) * d, packed + ((size_t)h * batch * n + (size_t)b * n) * d,
-                   (size_t)n * d * sizeof(float));
+            for (int i = 0; i < n; i++)
+                memcpy(padded + (((size_t)b * heads + h) * n + i) * d,
+                       packed + (((size_t)b * n + i) * heads + h) * d, (size_t)d * sizeof(float));
+}
+
+/* [T, H, d] <-> [H, T, d] (to_heads 1: token-major to head-major) */
+static void transpose_th(const float *src, float *dst, int tokens, int heads, int d, int to_heads)
+{
+    for (int t = 0; t < tokens; t++)
+        for (int h = 0; h < heads; h++) {
+            size_t tm = ((size_t)t * heads + h) * d, hm = ((size_t)h * tokens + t) * d;
+            memcpy(dst + (to_heads ? hm : tm), src + (to_heads ? tm : hm), (size_t)d * sizeof(float));
+        }
 }
 
 /* The varlen kernel on an equal mix and the padded kernel on the same values rearranged: the
@@ -259,10 +276,10 @@ static void ignoring_cu_fails(const struct kb_kernel *varlen, const struct kb_ke
     whole.lengths = 0;
     struct kb_case p = make_case(padded, whole, 1, 7);
     case_setup_ok(&p);
-    for (int i = 0; i < 3; i++) /* [1, H, T, d]: the packed layout exactly */
-        memcpy(p.io.buffer[i], kb_input(&v, i), kb_operands_elems(&v.io, i) * sizeof(float));
+    for (int i = 0; i < 3; i++) /* [1, H, T, d]: the packed tokens, head-major */
+        transpose_th(kb_input(&v, i), p.io.buffer[i], T, i == 0 ? s.heads : s.kv_heads, s.head_dim, 1);
     assert_int_equal(kb_case_run(&p), KB_OK);
-    memcpy(kb_output(&v, KB_VARLEN_O), p.io.buffer[3], kb_operands_elems(&v.io, KB_VARLEN_O) * sizeof(float));
+    transpose_th(p.io.buffer[3], kb_output(&v, KB_VARLEN_O), T, s.heads, s.head_dim, 0);
     struct kb_accuracy acc;
     assert_int_equal(varlen->op->verify(&v.io, &v.shape, KB_DTYPE_F32, v.seed, 1, &acc), KB_OK);
     if (acc.passed)

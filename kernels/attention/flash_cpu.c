@@ -323,13 +323,13 @@ int flash_cpu_use_path(struct kb_case *c, const char *name)
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
-void flash_pack_k_panel(const float *k, int n, int d, size_t pn, float *dst)
+void flash_pack_k_panel(const float *k, size_t ldk, int n, int d, size_t pn, float *dst)
 {
     size_t j0 = pn * FLASH_KP;
     for (int jj = 0; jj < FLASH_KP; jj++) {
         size_t j = j0 + (size_t)jj;
         if (j < (size_t)n) {
-            const float *kj = k + j * d;
+            const float *kj = k + j * ldk;
             for (int p = 0; p < d; p++)
                 dst[(size_t)p * FLASH_KP + jj] = kj[p];
         } else {
@@ -358,12 +358,12 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
                                 : (n - q0 < FLASH_BR ? n - q0 : FLASH_BR);
     const float *q = s->decode ? st->q + q_head * d : st->q + (q_head * n + q0) * d;
     float *out = s->decode ? st->o + q_head * d : st->o + (q_head * n + q0) * d;
-    flash_cpu_block(st->isa, q, nrows, q0, st->kpan + kv_head * st->panels * d * FLASH_KP, st->v + kv_head * n * d, n,
-                    d, s->causal && !s->decode, out, w);
+    flash_cpu_block(st->isa, q, (size_t)d, nrows, q0, st->kpan + kv_head * st->panels * d * FLASH_KP,
+                    st->v + kv_head * n * d, n, d, s->causal && !s->decode, out, (size_t)d, w);
 }
 
-void flash_cpu_block(const struct flash_isa *isa, const float *q, int nrows, int q0, const float *kpan,
-                     const float *v, int n, int d, int causal, float *out, struct flash_scratch *w)
+void flash_cpu_block(const struct flash_isa *isa, const float *q, size_t ldq, int nrows, int q0, const float *kpan,
+                     const float *v, int n, int d, int causal, float *out, size_t ldout, struct flash_scratch *w)
 {
     const int ldo = flash_ldo(d);
     const int rows = (int)round_up((size_t)nrows, FLASH_MR);
@@ -373,7 +373,7 @@ void flash_cpu_block(const struct flash_isa *isa, const float *q, int nrows, int
     for (int r = 0; r < rows; r++) {
         float *dst = w->qpack + (size_t)(r / FLASH_MR) * d * FLASH_MR + r % FLASH_MR;
         for (int p = 0; p < d; p++)
-            dst[(size_t)p * FLASH_MR] = r < nrows ? q[(size_t)r * d + p] : 0.0f;
+            dst[(size_t)p * FLASH_MR] = r < nrows ? q[(size_t)r * ldq + p] : 0.0f;
     }
     memset(w->o, 0, (size_t)rows * ldo * sizeof(float));
     for (int r = 0; r < rows; r++) {
@@ -416,7 +416,7 @@ void flash_cpu_block(const struct flash_isa *isa, const float *q, int nrows, int
     for (int r = 0; r < nrows; r++) {
         const float inv = 1.0f / w->l[r];
         for (int p = 0; p < d; p++)
-            out[(size_t)r * d + p] = w->o[(size_t)r * ldo + p] * inv;
+            out[(size_t)r * ldout + p] = w->o[(size_t)r * ldo + p] * inv;
     }
 }
 
@@ -454,7 +454,7 @@ static int flash_run(struct kb_case *c)
 #pragma omp for schedule(static)
         for (long i = 0; i < kv_panels; i++) {
             long head = i / (long)st->panels, pn = i % (long)st->panels;
-            flash_pack_k_panel(st->k + (size_t)head * n * d, n, d, (size_t)pn,
+            flash_pack_k_panel(st->k + (size_t)head * n * d, (size_t)d, n, d, (size_t)pn,
                          st->kpan + (size_t)i * d * FLASH_KP);
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */

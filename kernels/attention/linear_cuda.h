@@ -40,10 +40,10 @@ int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q,
 
 /* attention.linear_varlen@cuda.mma (varlen_cuda.c): the same three passes over a packed ragged
  * batch (varlen_ops.h): s->batch sequences, s->seq_len the longest (the scratch of that shape),
- * q and o [H, total, d], k and v [H_kv, total, d], cu_seqlens [B + 1] on the device; no decay.
- * Chunks past a sequence's end exit at once. Returns a cudaError_t. */
+ * token-major q and o [total, H, d], k and v [total, H_kv, d], cu_seqlens [B + 1] on the device;
+ * no decay. Chunks past a sequence's end exit at once. Returns a cudaError_t. */
 int linear_varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                               void *o, const struct linear_cuda_scratch *scratch, const int *cu_seqlens,
-                              long long total, void *stream);
+                              void *stream);
 
 #endif

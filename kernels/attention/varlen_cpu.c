@@ -1,9 +1,12 @@
 /* varlen_cpu.c - attention.varlen@cpu.flash: softmax attention over a packed ragged batch
  * (varlen_ops.h) on attention.flash@cpu's tiles (flash_cpu_block), float32.
  *
- * Each (sequence, head) is the padded kernel's head with its own offset and length: K of every
- * (sequence, KV head) is packed into panels of whole key blocks, then each work item, one query
- * block of FLASH_BR rows of one (sequence, head), runs flash_cpu_block on its sequence's rows.
+ * Each (sequence, head) is the padded kernel's head with its own offset and length. The inputs
+ * are token-major ([T, H, d]): K of every (sequence, KV head) is packed straight from its rows
+ * (H_kv·d floats apart) into panels of whole key blocks, V is copied head-major ([H_kv, T, d],
+ * the contiguous rows the P·V micro-kernels stream; a pass over V, part of the timed run like
+ * the packing of K), and each work item, one query block of FLASH_BR rows of one (sequence,
+ * head), runs flash_cpu_block on its sequence's rows, reading Q and writing O H·d floats apart.
  *
  * Balance. A query block of sequence b costs its rows times the keys it sees (n_b, or up to its
  * last row when causal), so in a long-tail mix one long sequence can hold most of the work.
@@ -35,6 +38,7 @@ struct varlen_cpu {
     int64_t total;
     size_t *pan_off;      /* [B + 1]: panels before sequence b (per KV head) */
     float *kpan;          /* [H_kv][pan_off[B]][d][FLASH_KP] */
+    float *vhead;         /* [H_kv][T][d] V head-major, then ATTENTION_INPUT_PAD zeros */
     struct varlen_item *items;
     long nitems;
     int by_sequence;      /* KBENCH_VARLEN_SCHEDULE=sequence */
@@ -77,6 +81,7 @@ static void varlen_cpu_teardown(struct kb_case *c)
         return;
     free(st->pan_off);
     free(st->kpan);
+    free(st->vhead);
     free(st->items);
     free(st->thread_work);
     free(st->scratch_mem);
@@ -92,7 +97,8 @@ static double varlen_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
     double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads, d = s->head_dim;
     double panels = (double)s->batch * panels_of(s->seq_len);
     double items = (double)s->heads * s->batch * ((s->seq_len + FLASH_BR - 1) / FLASH_BR);
-    return 4.0 * kvh * panels * d * FLASH_KP + items * sizeof(struct varlen_item) +
+    return 4.0 * kvh * panels * d * FLASH_KP + 4.0 * kvh * s->batch * s->seq_len * d +
+           items * sizeof(struct varlen_item) +
            4.0 * (double)flash_scratch_floats(s->head_dim);
 }
 
@@ -131,15 +137,19 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     st->kpan = st->pan_off ? attention_alloc((size_t)s->kv_heads * (st->pan_off[s->batch] + 1) * d * FLASH_KP *
                                              sizeof(float))
                            : NULL;
+    const size_t vfloats = (size_t)s->kv_heads * (size_t)st->total * d;
+    st->vhead = attention_alloc((vfloats + ATTENTION_INPUT_PAD) * sizeof(float));
     st->scratch_mem = attention_alloc((size_t)st->nthreads * scratch * sizeof(float));
     st->scratch = calloc((size_t)st->nthreads, sizeof *st->scratch);
     st->thread_work = calloc((size_t)st->nthreads * 8, sizeof *st->thread_work);
-    if (!st->pan_off || !st->items || !st->kpan || !st->scratch_mem || !st->scratch || !st->thread_work) {
+    if (!st->pan_off || !st->items || !st->kpan || !st->vhead || !st->scratch_mem || !st->scratch ||
+        !st->thread_work) {
         snprintf(err, errlen, "attention.varlen@cpu.flash: out of memory for packed K, %ld work items and scratch",
                  nitems);
         varlen_cpu_teardown(c);
         return KB_ERROR;
     }
+    memset(st->vhead + vfloats, 0, ATTENTION_INPUT_PAD * sizeof(float)); /* pv may read past the last row */
     for (int t = 0; t < st->nthreads; t++)
         flash_scratch_bind(&st->scratch[t], st->scratch_mem + (size_t)t * scratch, s->head_dim);
     for (int b = 0; b < s->batch; b++) {
@@ -159,10 +169,12 @@ static void varlen_block(const struct varlen_cpu *st, const struct kb_shape *s, 
 {
     const int d = s->head_dim, n = st->cu[b + 1] - st->cu[b], q0 = qb * FLASH_BR;
     const int kvh = h / (s->heads / s->kv_heads);
-    const size_t qrow = (size_t)h * st->total + st->cu[b] + q0, kvrow = (size_t)kvh * st->total + st->cu[b];
+    const size_t ld = (size_t)s->heads * d; /* Q and O: token-major rows */
+    const size_t qat = ((size_t)(st->cu[b] + q0) * s->heads + h) * d;
     const float *kpan = st->kpan + ((size_t)kvh * st->pan_off[s->batch] + st->pan_off[b]) * d * FLASH_KP;
-    flash_cpu_block(st->isa, st->q + qrow * d, n - q0 < FLASH_BR ? n - q0 : FLASH_BR, q0, kpan, st->v + kvrow * d, n,
-                    d, s->causal, st->o + qrow * d, w);
+    const float *v = st->vhead + ((size_t)kvh * st->total + st->cu[b]) * d;
+    flash_cpu_block(st->isa, st->q + qat, ld, n - q0 < FLASH_BR ? n - q0 : FLASH_BR, q0, kpan, v, n, d, s->causal,
+                    st->o + qat, ld, w);
 }
 
 static int varlen_cpu_run(struct kb_case *c)
@@ -176,14 +188,18 @@ static int varlen_cpu_run(struct kb_case *c)
         const int tid = attention_thread();
         struct flash_scratch *w = &st->scratch[tid];
         double work = 0;
-        /* K of each (KV head, sequence) into its panels; long sequences first */
+        /* K of each (KV head, sequence) into its panels, V into its head-major copy */
+        const size_t ldkv = (size_t)s->kv_heads * d;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < seq_heads; i++) {
             const int kvh = (int)(i / s->batch), b = (int)(i % s->batch), n = st->cu[b + 1] - st->cu[b];
-            const float *k = st->k + ((size_t)kvh * st->total + st->cu[b]) * d;
+            const size_t first = (size_t)st->cu[b] * ldkv + (size_t)kvh * d;
             float *dst = st->kpan + ((size_t)kvh * st->pan_off[s->batch] + st->pan_off[b]) * d * FLASH_KP;
             for (size_t pn = 0; pn < st->pan_off[b + 1] - st->pan_off[b]; pn++)
-                flash_pack_k_panel(k, n, d, pn, dst + pn * d * FLASH_KP);
+                flash_pack_k_panel(st->k + first, ldkv, n, d, pn, dst + pn * d * FLASH_KP);
+            float *vh = st->vhead + ((size_t)kvh * st->total + st->cu[b]) * d;
+            for (int j = 0; j < n; j++)
+                memcpy(vh + (size_t)j * d, st->v + first + (size_t)j * ldkv, (size_t)d * sizeof(float));
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */
         if (st->by_sequence) {

@@ -1,8 +1,9 @@
 /* varlen_cuda.c - attention.varlen@cuda.mma and attention.linear_varlen@cuda.mma: the padded
  * operations' tensor-core kernels (flash_mma.cu's flash_fwd, linear_mma.cu's three passes) run
- * over a packed ragged batch (varlen_ops.h). The grid is the padded one of the longest sequence
- * (query blocks or chunks x heads x sequences); each block reads its sequence's offset and
- * length from cu_seqlens and exits when it lies past the sequence's end, so no padding is read,
+ * over a packed ragged batch (varlen_ops.h, token-major). The grid is the padded one of the
+ * longest sequence (query blocks or chunks x heads x sequences); each block reads its
+ * sequence's offset and length from cu_seqlens, reads and writes its head's rows H·d (H_kv·d)
+ * elements apart, and exits when it lies past the sequence's end, so no padding is read,
  * written or computed beyond that exit. */
 #include "config.h"
 #include "kernels/attention/varlen.h"
@@ -19,7 +20,7 @@
 struct varlen_cuda {
     struct attention_cuda a; /* Q, K, V on the device in dtype; O (sized for the padded shape) */
     int *cu;                 /* cu_seqlens on the device */
-    long long total;
+    long long total;                /* packed tokens: O's rows to copy back */
     struct linear_cuda_scratch scr; /* linear only: chunk states of the longest sequence's shape */
 };
 
@@ -100,7 +101,7 @@ static int launch_failed(struct kb_case *c, const char *what, int e)
 static int varlen_cuda_run(struct kb_case *c)
 {
     struct varlen_cuda *st = c->state;
-    int e = varlen_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, st->cu, st->total, c->stream);
+    int e = varlen_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, st->cu, c->stream);
     return e ? launch_failed(c, "flash_fwd (varlen)", e) : KB_OK;
 }
 
@@ -108,11 +109,12 @@ static int linear_varlen_cuda_run(struct kb_case *c)
 {
     struct varlen_cuda *st = c->state;
     int e = linear_varlen_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, &st->scr, st->cu,
-                                      st->total, c->stream);
+                                      c->stream);
     return e ? launch_failed(c, "linear attention (varlen)", e) : KB_OK;
 }
 
-/* The packed O, [H, total, d], widened into the operation's output. */
+/* The packed O, [total, H, d] (total·H·d elements, as a [1, H, total, d] shape counts them),
+ * widened into the operation's output. */
 static int varlen_cuda_collect(struct kb_case *c)
 {
     const struct varlen_cuda *st = c->state;

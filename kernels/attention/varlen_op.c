@@ -5,6 +5,7 @@
 #include "kernels/attention/varlen.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +58,25 @@ struct kb_shape varlen_sequence_shape(const struct kb_shape *s, int n)
     return one;
 }
 
-/* The shape of the packed tensors as qkv_operands sees them: one "sequence" of T tokens. */
-static struct kb_shape packed_shape(const struct kb_shape *s, int64_t total)
+/* The packed tensors as qkv_operands draws them: T "sequences" of one token each, so its
+ * [B, H, N, d] is [T, H, 1, d], token-major (the dims are then told as [T, H, d]). */
+static struct kb_shape token_major_shape(const struct kb_shape *s, int64_t total)
 {
-    return varlen_sequence_shape(s, (int)total);
+    struct kb_shape t = varlen_sequence_shape(s, 1);
+    t.batch = (int)total;
+    return t;
+}
+
+/* Tensor i told as [T, H(_kv), d]. */
+static void three_dims(struct kb_operands *io, int i)
+{
+    struct kb_tensor *x = &io->tensor[i];
+    int64_t t = x->dims[0], h = x->dims[1], d = x->dims[3];
+    x->ndim = 3;
+    x->dims[0] = t;
+    x->dims[1] = h;
+    x->dims[2] = d;
+    x->dims[3] = 0;
 }
 
 /* The per-sequence lengths of a shape, or NULL (no memory, a total past int). */
@@ -114,13 +130,16 @@ static int inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dtype t, u
     int64_t total = cu ? varlen_cu_seqlens(s, cu, err, errlen) : -1;
     if (!cu)
         snprintf(err, errlen, "attention.varlen: out of memory");
-    struct kb_shape packed = packed_shape(s, total);
-    if (total < 0 || qkv_operands_add(io, &packed, (int)total, t, seed, err, errlen) != KB_OK ||
+    struct kb_shape tokens = token_major_shape(s, total < 0 ? 0 : total);
+    if (total < 0 || qkv_operands_add(io, &tokens, 1, t, seed, err, errlen) != KB_OK ||
         kb_operands_add(io, "cu_seqlens", KB_DTYPE_I32, 1, &batch_plus, 0, 0, err, errlen) != KB_VARLEN_CU ||
-        qkv_operands_output(io, "o", &packed, (int)total, err, errlen) != KB_VARLEN_O) {
+        qkv_operands_output(io, "o", &tokens, 1, err, errlen) != KB_VARLEN_O) {
         free(cu);
         return KB_ERROR;
     }
+    for (int i = KB_VARLEN_Q; i <= KB_VARLEN_V; i++)
+        three_dims(io, i);
+    three_dims(io, KB_VARLEN_O);
     memcpy(io->buffer[KB_VARLEN_CU], cu, (size_t)batch_plus * sizeof *cu);
     free(cu);
     return KB_OK;
@@ -138,41 +157,48 @@ static int linear_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dty
     return inputs(io, s, t, seed, 1, err, errlen);
 }
 
-/* Row r of the packed O ([H, T, d]): its sequence alone, as a batch of one, through the padded
- * operation's reference row. */
-struct row_site {
-    struct kb_shape one;    /* the sequence's shape: batch 1, one head, n_b tokens */
-    const float *q, *k, *v; /* its head's rows */
-    int i;                  /* the row within the sequence */
-};
+/* Row r of the packed O ([T, H, d]: r = t·H + h): its sequence alone, as a batch of one with
+ * one head, its rows gathered into head-major copies, through the padded operation's
+ * reference row. */
+typedef void (*padded_row_fn)(const struct kb_shape *s, const float *q, const float *k, const float *v, int b, int h,
+                              int i, double *out);
 
-static struct row_site row_site(const struct kb_operands *io, const struct kb_shape *s, long r)
+static void varlen_row(const struct kb_operands *io, const struct kb_shape *s, long r, padded_row_fn row,
+                       double *out)
 {
     const int32_t *cu = io->tensor[KB_VARLEN_CU].data;
-    const int64_t total = cu[s->batch];
-    const int d = s->head_dim, h = (int)(r / total), kvh = h / (s->heads / s->kv_heads);
-    const int64_t t = r % total;
-    const int b = varlen_sequence_of(cu, s->batch, t);
-    struct row_site site;
-    site.one = varlen_sequence_shape(s, cu[b + 1] - cu[b]);
-    site.one.heads = site.one.kv_heads = 1;
-    site.q = (const float *)io->tensor[KB_VARLEN_Q].data + ((size_t)h * total + cu[b]) * d;
-    site.k = (const float *)io->tensor[KB_VARLEN_K].data + ((size_t)kvh * total + cu[b]) * d;
-    site.v = (const float *)io->tensor[KB_VARLEN_V].data + ((size_t)kvh * total + cu[b]) * d;
-    site.i = (int)(t - cu[b]);
-    return site;
+    const int d = s->head_dim, h = (int)(r % s->heads), kvh = h / (s->heads / s->kv_heads);
+    const int64_t t = r / s->heads;
+    const int b = varlen_sequence_of(cu, s->batch, t), n = cu[b + 1] - cu[b], i = (int)(t - cu[b]);
+    struct kb_shape one = varlen_sequence_shape(s, n);
+    one.heads = one.kv_heads = 1;
+    /* q: only row i is read; k, v: rows 0..n of the sequence's KV head */
+    float *mem = malloc((size_t)3 * n * d * sizeof *mem);
+    if (!mem) {
+        for (int c = 0; c < d; c++)
+            out[c] = NAN; /* judged as a failure, never a pass */
+        return;
+    }
+    float *q = mem, *k = mem + (size_t)n * d, *v = mem + (size_t)2 * n * d;
+    const float *Q = io->tensor[KB_VARLEN_Q].data, *K = io->tensor[KB_VARLEN_K].data, *V = io->tensor[KB_VARLEN_V].data;
+    memcpy(q + (size_t)i * d, Q + ((size_t)t * s->heads + h) * d, (size_t)d * sizeof *q);
+    for (int j = 0; j < n; j++) {
+        size_t src = ((size_t)(cu[b] + j) * s->kv_heads + kvh) * d;
+        memcpy(k + (size_t)j * d, K + src, (size_t)d * sizeof *k);
+        memcpy(v + (size_t)j * d, V + src, (size_t)d * sizeof *v);
+    }
+    row(&one, q, k, v, 0, 0, i, out);
+    free(mem);
 }
 
 static void softmax_row(const void *ctx, const struct kb_shape *s, long r, double *out)
 {
-    struct row_site x = row_site(ctx, s, r);
-    attention_reference_row(&x.one, x.q, x.k, x.v, 0, 0, x.i, out);
+    varlen_row(ctx, s, r, attention_reference_row, out);
 }
 
 static void linear_row(const void *ctx, const struct kb_shape *s, long r, double *out)
 {
-    struct row_site x = row_site(ctx, s, r);
-    linear_reference_row(&x.one, x.q, x.k, x.v, 0, 0, x.i, out);
+    varlen_row(ctx, s, r, linear_reference_row, out);
 }
 
 static long output_rows(const struct kb_operands *io, const struct kb_shape *s)
@@ -231,7 +257,7 @@ static double varlen_bytes(const struct kb_shape *shape, enum kb_dtype t)
     int64_t total;
     int32_t *cu = cu_of(&s, &total);
     free(cu);
-    struct kb_shape packed = packed_shape(&s, total < 0 ? 0 : total);
+    struct kb_shape packed = varlen_sequence_shape(&s, total < 0 ? 0 : (int)total);
     return attention_min_bytes(&packed, t) + 4.0 * (s.batch + 1.0);
 }
 
@@ -248,8 +274,9 @@ static double varlen_footprint(const struct kb_shape *s, enum kb_dtype t)
 #define VARLEN_AXES (KB_AXES_ATTENTION | KB_AXIS_BIT(KB_AXIS_LENGTHS))
 #define VARLEN_DTYPES (KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16))
 #define VARLEN_LAYOUT_TAIL                                                                                          \
-    "packed head-major: q [1,H,T,d], k and v [1,H_kv,T,d], o [1,H,T,d] float32 (T = Σ n_b; sequence b of a head is "\
-    "rows cu_seqlens[b]..cu_seqlens[b+1]), cu_seqlens [B+1] int32; 16-bit cases hold values rounded to the dtype"
+    "packed token-major as FlashAttention's varlen API: q [T,H,d], k and v [T,H_kv,d], o [T,H,d] float32 "        \
+    "(T = Σ n_b; sequence b is tokens cu_seqlens[b]..cu_seqlens[b+1]), cu_seqlens [B+1] int32; 16-bit cases hold "\
+    "values rounded to the dtype"
 
 const struct kb_operation kb_op_attention_varlen = {
     .name = "attention.varlen",

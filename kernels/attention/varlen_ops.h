@@ -20,20 +20,19 @@
  * only the shape, are then those of the actual lengths, and every run and implementation of a
  * shape sees the same mix. The seed draws Q, K, V as for the padded operations.
  *
- * Layout: head-major packing, [H, T, d] (stored with a leading dimension of 1, [1, H, T, d]):
- * row t of head h is token t of the packed axis, so sequence b of head h is the contiguous
- * [n_b, d] block starting at row cu_seqlens[b]. This is kbench's [B, H, N, d] with the (B, N)
- * pair replaced by the packed token axis, so every per-head kernel of the family runs on a
- * sequence given only its offset and length. (FlashAttention's varlen API packs token-major,
- * [T, H, d]; converting is one transpose of each tensor.)
+ * Layout: token-major packing, as FlashAttention's varlen API: Q and O [T, H, d], K and V
+ * [T, H_kv, d]; row t·H + h of Q is token t of query head h, and sequence b is tokens
+ * cu_seqlens[b] .. cu_seqlens[b+1]. A head's rows of one sequence are H·d (H_kv·d) floats
+ * apart: the implementations pass that row stride, or the sequence's offset and length, to
+ * the padded kernels' code.
  *
  * Operands (kb_input / kb_output indices), float32 unless said, 64-byte aligned, Q, K, V and O
  * followed by at least 256 zero bytes:
- *   KB_VARLEN_Q   "q"           [1, H,    T, d]
- *   KB_VARLEN_K   "k"           [1, H_kv, T, d]
- *   KB_VARLEN_V   "v"           [1, H_kv, T, d]
+ *   KB_VARLEN_Q   "q"           [T, H,    d]
+ *   KB_VARLEN_K   "k"           [T, H_kv, d]
+ *   KB_VARLEN_V   "v"           [T, H_kv, d]
  *   KB_VARLEN_CU  "cu_seqlens"  [B + 1] int32
- *   KB_VARLEN_O   "o"           [1, H,    T, d]  output
+ *   KB_VARLEN_O   "o"           [T, H,    d]  output
  * dtypes f32, f16, bf16: the values are float32 draws rounded to the dtype (as softmax_ops.h).
  *
  * Verification: 256 rows of O sampled from the seed against the padded operations' float64
