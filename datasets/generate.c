@@ -334,3 +334,45 @@ void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_
     free(taken);
     free(share);
 }
+
+/* ---- sequence lengths (see generate.h) ----------------------------------------------------- */
+
+int64_t gen_seq_lengths(int *len, int batch, int max_len, int mix, uint64_t seed)
+{
+    struct kb_rng r;
+    kb_rng_seed(&r, seed ^ 0x6C656E6774687321ull); /* "lengths!": apart from the tensors' draws */
+    int64_t total = 0;
+    if (batch < 1 || max_len < 1)
+        return 0;
+    if (mix == KB_LENGTHS_EQUAL) {
+        for (int i = 0; i < batch; i++)
+            len[i] = max_len;
+        return (int64_t)batch * max_len;
+    }
+    if (mix == KB_LENGTHS_LONGTAIL) {
+        /* x = u^(-1/alpha) >= 1 is Pareto; scaling by max_len / max(x) pins the longest at max_len */
+        double *x = malloc((size_t)batch * sizeof *x), xmax = 1.0;
+        for (int i = 0; i < batch; i++) {
+            double u = 1.0 - kb_rng_uniform(&r); /* (0, 1] */
+            double xi = pow(u, -1.0 / GEN_PARETO_ALPHA);
+            if (x)
+                x[i] = xi;
+            xmax = xi > xmax ? xi : xmax;
+        }
+        for (int i = 0; i < batch; i++) {
+            double l = x ? ceil((double)max_len * x[i] / xmax) : max_len; /* no memory: equal */
+            len[i] = l < 1 ? 1 : l > max_len ? max_len : (int)l;
+            total += len[i];
+        }
+        free(x);
+        return total;
+    }
+    const int lo = (max_len + 3) / 4, span = max_len - lo + 1;
+    for (int i = 0; i < batch; i++) {
+        len[i] = lo + (int)(kb_rng_uniform(&r) * span);
+        if (len[i] > max_len)
+            len[i] = max_len;
+        total += len[i];
+    }
+    return total;
+}

@@ -51,4 +51,17 @@ void gen_routing_target(double *share, int experts, int top_k, uint64_t seed, in
 void gen_router_f32(float *wr, float *bias, size_t hidden, int experts, int top_k, uint64_t seed,
                     int routing);
 
+/* ---- sequence lengths of packed ragged batches ---------------------------------------------
+ * batch lengths, each in [1, max_len], under mix (enum kb_lengths of kernels/kernel.h; 0 means
+ * uniform), chosen by the seed alone:
+ *   uniform   each U{ceil(max_len/4) .. max_len}
+ *   longtail  Pareto(GEN_PARETO_ALPHA) draws scaled so the largest is max_len (so at least one
+ *             sequence is max_len long and most are much shorter: a few long documents among
+ *             many short chats), each rounded up to at least 1; alpha 0.8 (an infinite-mean
+ *             tail): at batch 23, N 4096 one sequence of 4096 among ones of 300..1300
+ *   equal     every length max_len (the padded batch's shape, for comparison)
+ * Returns the sum (a 64-bit count: batch · max_len may pass INT_MAX). */
+#define GEN_PARETO_ALPHA 0.8
+int64_t gen_seq_lengths(int *len, int batch, int max_len, int mix, uint64_t seed);
+
 #endif

@@ -1341,7 +1341,8 @@ int store_run_untag(struct store *s, int64_t run_id, const char *tag)
 #define FIRST_V4_AXIS KB_AXIS_DECODE
 
 /* The schema version that added an axis's column: 4 for decode .. input, 13 for the page of
- * a paged KV cache, the hybrid stacks' layers, ratio and linear_kind, and the SSM state size. */
+ * a paged KV cache, the hybrid stacks' layers, ratio and linear_kind, the SSM state size and
+ * the length mix of packed batches. */
 static int axis_schema_version(enum kb_axis a)
 {
     return a >= KB_AXIS_PAGE ? 13 : 4;

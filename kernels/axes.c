@@ -15,6 +15,7 @@ static const char *const input_names[] = { NULL, "normal", "uniform", "outlier" 
 /* linear:softmax, as the hybrid-attention papers write their ratios */
 static const char *const ratio_names[] = { NULL, "softmax", "1:1", "3:1", "6:1", "linear" };
 static const char *const linear_kind_names[] = { NULL, "linear", "gla" };
+static const char *const lengths_names[] = { NULL, "uniform", "longtail", "equal" };
 
 #define INT_AXIS(k, col, lab, lo, hi, def, h) { k, col, lab, h, KB_AXIS_KIND_INT, lo, hi, def, NULL }
 #define BOOL_AXIS(k, col, def, h) { k, col, NULL, h, KB_AXIS_KIND_BOOL, 0, 1, def, NULL }
@@ -61,6 +62,8 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
     [KB_AXIS_LINEAR_KIND] = ENUM_AXIS("linear_kind", "linear_kind", "linear", linear_kind_names, KB_LINEAR_KIND_LINEAR,
                                       "linear-family layers of a hybrid stack: attention.linear or attention.gla"),
     [KB_AXIS_STATE] = INT_AXIS("state", "state_size", "S", 1, 1024, 64, "SSM state size S per head (Mamba-2's d_state)"),
+    [KB_AXIS_LENGTHS] = ENUM_AXIS("lengths", "length_mix", "lens", lengths_names, KB_LENGTHS_UNIFORM,
+                                  "sequence-length mix of a packed batch (seq: the longest)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */
@@ -73,6 +76,7 @@ _Static_assert(offsetof(struct kb_shape, tokens) == KB_AXIS_TOKENS * sizeof(int)
 _Static_assert(offsetof(struct kb_shape, page) == KB_AXIS_PAGE * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, ratio) == KB_AXIS_RATIO * sizeof(int), "axis order");
 _Static_assert(offsetof(struct kb_shape, linear_kind) == KB_AXIS_LINEAR_KIND * sizeof(int), "axis order");
+_Static_assert(offsetof(struct kb_shape, lengths) == KB_AXIS_LENGTHS * sizeof(int), "axis order");
 
 const struct kb_axis_info *kb_axis_info(enum kb_axis a)
 {

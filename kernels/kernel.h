@@ -97,6 +97,8 @@ struct kb_shape {
     int linear_kind; /* enum kb_linear_kind: what a hybrid stack's linear-family layers are */
     /* state-space models */
     int state;   /* S: SSM state size per head (Mamba-2's d_state) */
+    /* packed ragged batches (attention.varlen) */
+    int lengths; /* enum kb_lengths: the mix of sequence lengths (batch sequences, at most seq_len) */
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -112,6 +114,9 @@ enum kb_hybrid_ratio {
 };
 /* the linear-family layers of a hybrid stack: attention.linear (normalised, elu+1) or attention.gla */
 enum kb_linear_kind { KB_LINEAR_KIND_LINEAR = 1, KB_LINEAR_KIND_GLA = 2 };
+/* sequence lengths of a packed ragged batch (datasets/generate.h, gen_seq_lengths): uniform in
+ * [N/4, N]; long-tail (Pareto, a few long sequences, the longest N); equal (all N) */
+enum kb_lengths { KB_LENGTHS_UNIFORM = 1, KB_LENGTHS_LONGTAIL = 2, KB_LENGTHS_EQUAL = 3 };
 
 /* The axes, in the order of struct kb_shape's fields. */
 enum kb_axis {
@@ -123,6 +128,7 @@ enum kb_axis {
     KB_AXIS_INPUT, KB_AXIS_PAGE,
     KB_AXIS_LAYERS, KB_AXIS_RATIO, KB_AXIS_LINEAR_KIND,
     KB_AXIS_STATE,
+    KB_AXIS_LENGTHS,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

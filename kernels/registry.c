@@ -22,6 +22,7 @@
 #include "kernels/attention/lightning.h"
 #include "kernels/attention/hybrid.h"
 #include "kernels/attention/ssd.h"
+#include "kernels/attention/varlen.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
 #include "kernels/attention/gla_cuda.h"
@@ -61,6 +62,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_hybrid_cpu,
     &kb_attention_ssd_recurrent,
     &kb_attention_ssd_chunked,
+    &kb_attention_varlen_cpu,
+    &kb_attention_linear_varlen_cpu,
     &kb_moe_router_cpu,
     &kb_moe_dispatch_cpu,
     &kb_moe_combine_cpu,
@@ -127,6 +130,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_int8_cuda,
     &kb_attention_window_cuda_naive,
     &kb_attention_linear_cuda_naive,
+    &kb_attention_varlen_cuda,
+    &kb_attention_linear_varlen_cuda,
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,

@@ -11,8 +11,9 @@
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
- *   empty where unknown: an older database), page_size, layers, ratio, linear_kind, state_size
- *   (schema v13: the paged KV cache of decode, hybrid stacks, the SSM state size)
+ *   empty where unknown: an older database), page_size, layers, ratio, linear_kind, state_size,
+ *   length_mix (schema v13: the paged KV cache of decode, hybrid stacks, the SSM state size,
+ *   packed ragged batches)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use -- causal included, for kernels without the axis --,
@@ -174,7 +175,7 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
 }
 
 /* The shape axes of export v2 after head_dim and causal (decode .. input_dist), by their column
- * names, in columns 44-62; axes added later (page_size .. state_size) go at the end
+ * names, in columns 44-62; axes added later (page_size .. length_mix) go at the end
  * of the row, so no column moves. */
 #define CSV_MID_AXES_END (KB_AXIS_INPUT + 1)
 

@@ -186,6 +186,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
       --seq 8193 --head-dim 64 --state 128 --causal 1
   job ssd6 "$KBENCH" run --db "$TMP/ssd.db" --devices cuda:0 --kernels attention.ssd@cuda.chunked --dtype bf16 \
       --seq 100 --chunk 32 --causal 1 --quiet --no-show ) &
+# packed ragged batches (cu_seqlens): odd longest lengths (1: every sequence one token), the
+# uniform, long-tail and equal mixes (sequences shorter than a tile beside the longest), GQA,
+# causal and not; linear with the chunk 64 it is compiled for
+( vl() { "$KBENCH" run --db "$TMP/varlen.db" $VFLAGS --dtype f16,bf16 --batch 5 --heads 4 --head-dim 64,128 \
+      --causal 0,1 --lengths uniform,longtail,equal "$@"; }
+  job varlen1 vl --kernels attention.varlen@cuda.mma --kv-heads 1,4 --seq 1,77,1000
+  job varlen2 vl --kernels attention.linear_varlen@cuda.mma --kv-heads 2 --seq 77,1000,4099 --chunk 64 ) &
 # the naive baselines of two claims (attention.window@cpu.naive's and attention.linear@cpu.naive's
 # GPU twins): any d (40 is no tile size), W 1, 100 and 4096 > N, GQA; then each refusing a
 # problem it cannot hold (shared memory for the window's scores, a quarter of free memory for
@@ -221,6 +228,14 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id
 q "SELECT dtype, causal, decay, feature_map, max(rel_l2_err) FROM v_results GROUP BY dtype, causal, decay, feature_map;" | sed 's/^/# linear worst error: /'
 expect_eq "$(rc_of linear4)" "0" "linear attention refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+
+DB="$TMP/varlen.db"
+expect_eq "$(rc_of varlen1)" "0" "attention.varlen@cuda.mma passes over packed ragged batches (f16, bf16; d 64, 128; uniform, longtail, equal; causal; GQA)"
+expect_eq "$(rc_of varlen2)" "0" "attention.linear_varlen@cuda.mma passes over packed ragged batches (N 77, 1000, 4099)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.varlen';")" "144" "144 verified varlen flash cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.linear_varlen';")" "72" "72 verified varlen linear cases"
+q "SELECT kernel, dtype, length_mix, causal, max(rel_l2_err) FROM v_results GROUP BY kernel, dtype, length_mix, causal;" | sed 's/^/# varlen worst error: /'
+q "SELECT kernel, dtype, seq_len, head_dim, length_mix, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 
 DB="$TMP/window_int8.db"
 expect_eq "$(rc_of window)" "0" "attention.window@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; W 1, 100 and 4096 > N; GQA)"

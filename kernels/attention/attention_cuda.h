@@ -80,6 +80,12 @@ int attention_cuda_widen(const void *d_src, float *d_dst, size_t n, enum kb_dtyp
 int flash_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                       void *o, void *stream);
 
+/* attention.varlen@cuda.mma: the same kernel over a packed ragged batch (varlen_ops.h),
+ * token-major: q, o [total, H, d], k, v [total, H_kv, d] in dtype, cu_seqlens [s->batch + 1] on
+ * the device, s->seq_len the longest sequence. Returns a cudaError_t. */
+int varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                       void *o, const int *cu_seqlens, void *stream);
+
 /* attention.flash@cuda.wgmma: the same on Hopper's wgmma (flash_wgmma.cu, sm_90a, d = 128). */
 int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, void *stream);

@@ -44,15 +44,16 @@ template <int D> __device__ __forceinline__ int swz_elem(int row, int p)
     return swz<D>(row, p >> 3) + (p & 7);
 }
 
-/* Rows [row0, row0 + ROWS) of a [n, D] matrix into a swizzled tile; rows past n are zero. */
+/* Rows [row0, row0 + ROWS) of a [n, D] matrix into a swizzled tile; rows past n are zero. Rows
+ * lie ld elements apart (D when dense; H·D in a token-major packed batch). */
 template <int D, int ROWS, int THREADS>
-__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
+__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n, size_t ld = D)
 {
     constexpr int CH = D / 8;
     for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
         int r = c / CH, ch = c % CH, gr = row0 + r;
         bool ok = gr < n;
-        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
+        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * ld + ch * 8, ok);
     }
 }
 

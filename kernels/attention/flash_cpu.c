@@ -149,14 +149,6 @@ const char *attention_flash_cpu_path(void)
 
 /* ---- state --------------------------------------------------------------------------------- */
 
-/* One thread's working set for one query block. */
-struct flash_scratch {
-    float *qpack; /* [FLASH_BR/FLASH_MR][d][FLASH_MR] */
-    float *s;     /* [FLASH_BR][FLASH_BC] */
-    float *o;     /* [FLASH_BR][ldo] */
-    float *m, *l, *alpha; /* [FLASH_BR] each */
-};
-
 struct flash_state {
     const float *q, *k, *v;      /* what run computes from: the operation's inputs (f32), or the work copies (bf16) */
     float *wq, *wk, *wv;         /* float32 work copies run widens the bf16 storage into (bf16 cases only) */
@@ -186,14 +178,37 @@ static struct flash_dims flash_dims_of(const struct kb_shape *s)
     struct flash_dims g;
     size_t d = (size_t)s->head_dim;
     int hkv = s->kv_heads > 0 ? s->kv_heads : s->heads;
-    g.ldo = (int)round_up(d, 32);
+    g.ldo = flash_ldo(s->head_dim);
     g.out = (size_t)s->batch * s->heads * (s->decode ? 1 : s->seq_len) * d;
     g.panels = round_up((size_t)s->seq_len, FLASH_BC) / FLASH_KP;
     g.kpan = (size_t)s->batch * hkv * g.panels * d * FLASH_KP;
-    /* Each piece a multiple of 16 floats so every piece stays 64-byte aligned. */
-    g.scratch = round_up(FLASH_BR * d, 16) + (size_t)FLASH_BR * FLASH_BC + (size_t)FLASH_BR * g.ldo +
-                3 * round_up(FLASH_BR, 16);
+    g.scratch = flash_scratch_floats(s->head_dim);
     return g;
+}
+
+int flash_ldo(int d)
+{
+    return (int)round_up((size_t)d, 32);
+}
+
+size_t flash_scratch_floats(int d)
+{
+    /* Each piece a multiple of 16 floats so every piece stays 64-byte aligned. */
+    return round_up((size_t)FLASH_BR * d, 16) + (size_t)FLASH_BR * FLASH_BC + (size_t)FLASH_BR * flash_ldo(d) +
+           3 * round_up(FLASH_BR, 16);
+}
+
+void flash_scratch_bind(struct flash_scratch *w, float *p, int d)
+{
+    w->qpack = p;
+    p += round_up((size_t)FLASH_BR * d, 16);
+    w->s = p;
+    p += (size_t)FLASH_BR * FLASH_BC;
+    w->o = p;
+    p += (size_t)FLASH_BR * flash_ldo(d);
+    w->m = p;
+    w->l = p + round_up(FLASH_BR, 16);
+    w->alpha = p + 2 * round_up(FLASH_BR, 16);
 }
 
 /* Its workspace beyond the operands: packed K and one thread's scratch (the descriptor's
@@ -291,20 +306,8 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
         flash_teardown(c);
         return KB_ERROR;
     }
-    const size_t d = (size_t)c->shape.head_dim;
-    for (int t = 0; t < st->nthreads; t++) {
-        float *p = st->scratch_mem + (size_t)t * g.scratch;
-        struct flash_scratch *w = &st->scratch[t];
-        w->qpack = p;
-        p += round_up(FLASH_BR * d, 16);
-        w->s = p;
-        p += (size_t)FLASH_BR * FLASH_BC;
-        w->o = p;
-        p += (size_t)FLASH_BR * g.ldo;
-        w->m = p;
-        w->l = p + round_up(FLASH_BR, 16);
-        w->alpha = p + 2 * round_up(FLASH_BR, 16);
-    }
+    for (int t = 0; t < st->nthreads; t++)
+        flash_scratch_bind(&st->scratch[t], st->scratch_mem + (size_t)t * g.scratch, c->shape.head_dim);
     return KB_OK;
 }
 
@@ -320,14 +323,13 @@ int flash_cpu_use_path(struct kb_case *c, const char *name)
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
-/* Panel pn of one (b, kv head): keys pn·FLASH_KP.. transposed to [d][FLASH_KP], zeros past N. */
-static void pack_k_panel(const float *k, int n, int d, size_t pn, float *dst)
+void flash_pack_k_panel(const float *k, size_t ldk, int n, int d, size_t pn, float *dst)
 {
     size_t j0 = pn * FLASH_KP;
     for (int jj = 0; jj < FLASH_KP; jj++) {
         size_t j = j0 + (size_t)jj;
         if (j < (size_t)n) {
-            const float *kj = k + j * d;
+            const float *kj = k + j * ldk;
             for (int p = 0; p < d; p++)
                 dst[(size_t)p * FLASH_KP + jj] = kj[p];
         } else {
@@ -344,8 +346,7 @@ struct flash_block {
 static void flash_query_block(const struct flash_state *st, const struct kb_shape *s,
                               struct flash_block task, struct flash_scratch *w)
 {
-    const struct flash_isa *isa = st->isa;
-    const int n = s->seq_len, d = s->head_dim, ldo = st->ldo;
+    const int n = s->seq_len, d = s->head_dim;
     const int group = s->heads / s->kv_heads;
     const int kvh = task.h / group;
     const size_t kv_head = (size_t)task.b * s->kv_heads + kvh;
@@ -355,16 +356,24 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
     const int q0 = s->decode ? 0 : task.qb * FLASH_BR;
     const int nrows = s->decode ? (group - task.h % group < FLASH_BR ? group - task.h % group : FLASH_BR)
                                 : (n - q0 < FLASH_BR ? n - q0 : FLASH_BR);
-    const int causal = s->causal && !s->decode;
+    const float *q = s->decode ? st->q + q_head * d : st->q + (q_head * n + q0) * d;
+    float *out = s->decode ? st->o + q_head * d : st->o + (q_head * n + q0) * d;
+    flash_cpu_block(st->isa, q, (size_t)d, nrows, q0, st->kpan + kv_head * st->panels * d * FLASH_KP,
+                    st->v + kv_head * n * d, n, d, s->causal && !s->decode, out, (size_t)d, w);
+}
+
+void flash_cpu_block(const struct flash_isa *isa, const float *q, size_t ldq, int nrows, int q0, const float *kpan,
+                     const float *v, int n, int d, int causal, float *out, size_t ldout, struct flash_scratch *w)
+{
+    const int ldo = flash_ldo(d);
     const int rows = (int)round_up((size_t)nrows, FLASH_MR);
     const float c = (float)(1.4426950408889634 / sqrt((double)d)); /* log2(e)/sqrt(d) */
 
     /* Q rows interleaved FLASH_MR at a time; rows past the end are zeros (discarded later). */
-    const float *q = s->decode ? st->q + q_head * d : st->q + (q_head * n + q0) * d;
     for (int r = 0; r < rows; r++) {
         float *dst = w->qpack + (size_t)(r / FLASH_MR) * d * FLASH_MR + r % FLASH_MR;
         for (int p = 0; p < d; p++)
-            dst[(size_t)p * FLASH_MR] = r < nrows ? q[(size_t)r * d + p] : 0.0f;
+            dst[(size_t)p * FLASH_MR] = r < nrows ? q[(size_t)r * ldq + p] : 0.0f;
     }
     memset(w->o, 0, (size_t)rows * ldo * sizeof(float));
     for (int r = 0; r < rows; r++) {
@@ -372,8 +381,6 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
         w->l[r] = 0;
     }
 
-    const float *kpan = st->kpan + kv_head * st->panels * d * FLASH_KP;
-    const float *v = st->v + kv_head * n * d;
     const int kend = causal ? q0 + nrows : n;
     for (int k0 = 0; k0 < kend; k0 += FLASH_BC) {
         const int keys = n - k0 < FLASH_BC ? n - k0 : FLASH_BC;
@@ -406,11 +413,10 @@ static void flash_query_block(const struct flash_state *st, const struct kb_shap
         isa->pv(w->s, used, v + (size_t)k0 * d, d, w->o, ldo, w->alpha, rows);
     }
 
-    float *out = s->decode ? st->o + q_head * d : st->o + (q_head * n + q0) * d;
     for (int r = 0; r < nrows; r++) {
         const float inv = 1.0f / w->l[r];
         for (int p = 0; p < d; p++)
-            out[(size_t)r * d + p] = w->o[(size_t)r * ldo + p] * inv;
+            out[(size_t)r * ldout + p] = w->o[(size_t)r * ldo + p] * inv;
     }
 }
 
@@ -448,7 +454,7 @@ static int flash_run(struct kb_case *c)
 #pragma omp for schedule(static)
         for (long i = 0; i < kv_panels; i++) {
             long head = i / (long)st->panels, pn = i % (long)st->panels;
-            pack_k_panel(st->k + (size_t)head * n * d, n, d, (size_t)pn,
+            flash_pack_k_panel(st->k + (size_t)head * n * d, (size_t)d, n, d, (size_t)pn,
                          st->kpan + (size_t)i * d * FLASH_KP);
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */

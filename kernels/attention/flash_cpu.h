@@ -51,6 +51,31 @@ extern const struct flash_isa flash_isa_avx2;
 extern const struct flash_isa flash_isa_avx512;
 #endif
 
+/* One thread's working set for one query block (flash_scratch_floats(d) floats). */
+struct flash_scratch {
+    float *qpack; /* [FLASH_BR/FLASH_MR][d][FLASH_MR] */
+    float *s;     /* [FLASH_BR][FLASH_BC] */
+    float *o;     /* [FLASH_BR][ldo] */
+    float *m, *l, *alpha; /* [FLASH_BR] each */
+};
+/* ldo: d rounded up to 32 floats. */
+int flash_ldo(int d);
+/* Floats of one thread's scratch (each piece 64-byte aligned when mem is). */
+size_t flash_scratch_floats(int d);
+/* Lays a scratch out in mem (flash_scratch_floats(d) floats, 64-byte aligned). */
+void flash_scratch_bind(struct flash_scratch *w, float *mem, int d);
+/* Panel pn of one head's K, n rows of d floats ldk apart: keys pn·FLASH_KP.. transposed to
+ * [d][FLASH_KP], zeros past n. A head of n keys has round_up(n, FLASH_BC) / FLASH_KP panels
+ * (whole key blocks). */
+void flash_pack_k_panel(const float *k, size_t ldk, int n, int d, size_t pn, float *dst);
+/* One query block of one head (attention.flash@cpu's unit of work, shared with the packed
+ * ragged batches of attention.varlen@cpu.flash): nrows <= FLASH_BR query rows q (ldq floats
+ * apart) at positions q0.. of a head of n keys, whose K is packed in kpan (panel 0 first) and
+ * whose V [n][d] (contiguous rows) starts at v; causal rows see keys <= their position. Writes
+ * nrows rows of d outputs to out, ldout floats apart. */
+void flash_cpu_block(const struct flash_isa *isa, const float *q, size_t ldq, int nrows, int q0, const float *kpan,
+                     const float *v, int n, int d, int causal, float *out, size_t ldout, struct flash_scratch *w);
+
 /* The fastest path this CPU runs. */
 const struct flash_isa *flash_isa_best(void);
 /* The path called name ("avx512", "avx2", "scalar") when this CPU can run it, else NULL. */

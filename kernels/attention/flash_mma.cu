@@ -66,16 +66,17 @@ template <int D> __device__ __forceinline__ int swz(int row, int ch)
     return row * D + ((ch ^ (D / 8 >= 8 ? row & 7 : (row >> 1) & 3)) << 3);
 }
 
-/* Copies rows [row0, row0 + ROWS) of a [N, D] matrix into a swizzled tile; rows past N are 0. */
+/* Copies rows [row0, row0 + ROWS) of an [N, D] matrix whose rows lie ld elements apart (D when
+ * dense; H·D in a token-major packed batch) into a swizzled tile; rows past N are 0. */
 template <int D, int ROWS, int THREADS>
-__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n)
+__device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, int row0, int n, size_t ld)
 {
     constexpr int CH = D / 8;
 #pragma unroll
     for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
         int r = c / CH, ch = c % CH, gr = row0 + r;
         bool ok = gr < n;
-        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * D + ch * 8, ok);
+        cp_async16(smem_u32(tile + swz<D>(r, ch)), src + (size_t)(ok ? gr : 0) * ld + ch * 8, ok);
     }
 }
 
@@ -91,6 +92,9 @@ struct fwd_params {
     int qblocks;      /* QK8: blocks of 64 tokens per head */
     const int *kept;  /* BLOCKS: [B·H][qblocks][topk] kept past blocks, ascending */
     int topk;         /* BLOCKS: entries per query block of kept */
+    /* packed ragged batches (attention.varlen): when set, sequence b = blockIdx.z is tokens
+     * cu_seqlens[b] .. cu_seqlens[b+1] of token-major Q, O [total, H, D] and K, V [total, H_kv, D] */
+    const int *cu_seqlens;
 };
 
 template <int D, int W, int MT, bool CAUSAL, bool BF16, bool WINDOW, bool QK8, bool BLOCKS>
@@ -109,16 +113,30 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     uint16_t *sK = sQ + BM * DK; /* two stages */
     uint16_t *sV = sK + 2 * BN * DK;
 
-    const int n = p.n;
+    int n = p.n;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t4 = lane % 4;
     const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int h = blockIdx.y, b = blockIdx.z, kh = h / (p.heads / p.kv_heads);
     const size_t qhead = (size_t)b * p.heads + h, kvhead = (size_t)b * p.kv_heads + kh;
-    const uint16_t *q = p.q + qhead * (size_t)n * DK, *k = p.k + kvhead * (size_t)n * DK;
-    const uint16_t *v = p.v + kvhead * (size_t)n * D;
+    /* this head's first row and the distance between its rows (in 16-bit elements): dense
+     * [B, H(_kv), n, D], or a token-major packed batch [total, H(_kv), D] */
+    size_t q_at = qhead * (size_t)n * DK, k_at = kvhead * (size_t)n * DK, v_at = kvhead * (size_t)n * D;
+    size_t ldq = DK, ldk = DK, ldv = D, ldo = D;
+    if (p.cu_seqlens) { /* (never with QK8: DK = D) */
+        const int start = p.cu_seqlens[b];
+        n = p.cu_seqlens[b + 1] - start;
+        ldq = ldo = (size_t)p.heads * D;
+        ldk = ldv = (size_t)p.kv_heads * D;
+        q_at = (size_t)start * ldq + (size_t)h * D;
+        k_at = v_at = (size_t)start * ldk + (size_t)kh * D;
+    }
+    const uint16_t *q = p.q + q_at, *k = p.k + k_at;
+    const uint16_t *v = p.v + v_at;
     /* warp w owns rows [q0 + 16·MT·w, +16·MT): m-tile mt is rows wrow0 + 16·mt + (g, g + 8) */
     const int q0 = qb * BM, wrow0 = q0 + warp * 16 * MT;
+    if (q0 >= n) /* a packed sequence shorter than the longest: the whole block has no row */
+        return;
 
     int n_tiles = (n + BN - 1) / BN;
     if (CAUSAL)
@@ -139,9 +157,9 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     /* the softmax works on S·log2(e)/√d; QK8 applies that factor when it dequantizes */
     const float s_log2 = QK8 ? 1.f : p.scale_log2;
 
-    load_tile<DK, BM, THREADS>(sQ, q, q0, n);
-    load_tile<DK, BN, THREADS>(sK, k, tile_of(j0) * BN, n);
-    load_tile<D, BN, THREADS>(sV, v, tile_of(j0) * BN, n);
+    load_tile<DK, BM, THREADS>(sQ, q, q0, n, ldq);
+    load_tile<DK, BN, THREADS>(sK, k, tile_of(j0) * BN, n, ldk);
+    load_tile<D, BN, THREADS>(sV, v, tile_of(j0) * BN, n, ldv);
     cp_commit();
 
     float o[MT][D / 8][4];
@@ -158,8 +176,8 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
     for (int j = j0; j < n_tiles; j++) {
         const int st = (j - j0) & 1;
         if (j + 1 < n_tiles) {
-            load_tile<DK, BN, THREADS>(sK + (st ^ 1) * BN * DK, k, tile_of(j + 1) * BN, n);
-            load_tile<D, BN, THREADS>(sV + (st ^ 1) * BN * D, v, tile_of(j + 1) * BN, n);
+            load_tile<DK, BN, THREADS>(sK + (st ^ 1) * BN * DK, k, tile_of(j + 1) * BN, n, ldk);
+            load_tile<D, BN, THREADS>(sV + (st ^ 1) * BN * D, v, tile_of(j + 1) * BN, n, ldv);
             cp_commit();
             cp_wait<1>();
         } else {
@@ -315,7 +333,7 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
         __syncthreads(); /* the stage read here is the one the next iteration refills */
     }
 
-    uint16_t *out = p.o + qhead * (size_t)n * D;
+    uint16_t *out = p.o + (p.cu_seqlens ? q_at : qhead * (size_t)n * D);
 #pragma unroll
     for (int mt = 0; mt < MT; mt++) {
         float inv[2];
@@ -331,10 +349,10 @@ __global__ void __launch_bounds__(W * 32) flash_fwd(const fwd_params p)
         for (int dt = 0; dt < D / 8; dt++) {
             int col = dt * 8 + 2 * t4;
             if (row_a < n)
-                *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) =
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_a * ldo + col) =
                     pack2<BF16>(o[mt][dt][0] * inv[0], o[mt][dt][1] * inv[0]);
             if (row_b < n)
-                *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_b * ldo + col) =
                     pack2<BF16>(o[mt][dt][2] * inv[1], o[mt][dt][3] * inv[1]);
         }
     }
@@ -457,5 +475,23 @@ extern "C" int block_sparse_cuda_attend(const struct kb_shape *s, enum kb_dtype 
     if (s->head_dim == 128)
         return (int)(bf16 ? launch<128, 4, 1, true, true, false, false, true>(s, p, st)
                           : launch<128, 4, 1, true, false, false, false, true>(s, p, st));
+    return (int)cudaErrorInvalidValue;
+}
+
+/* attention.varlen@cuda.mma: the flash kernel over a packed ragged batch, one grid z-slice per
+ * sequence (s->batch sequences, s->seq_len the longest; blocks past a sequence's end exit). */
+extern "C" int varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                  const void *v, void *o, const int *cu_seqlens, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    bool bf16 = t == KB_DTYPE_BF16;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->heads % s->kv_heads != 0 || !cu_seqlens)
+        return (int)cudaErrorInvalidValue;
+    fwd_params p = params(q, k, v, o);
+    p.cu_seqlens = cu_seqlens;
+    if (s->head_dim == 64)
+        return (int)dispatch<64, 4, 2>(s, bf16, p, st);
+    if (s->head_dim == 128)
+        return (int)dispatch<128, 4, 2>(s, bf16, p, st);
     return (int)cudaErrorInvalidValue;
 }

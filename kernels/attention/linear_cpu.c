@@ -26,6 +26,7 @@
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
 #include "kernels/attention/linear_ops.h"
+#include "kernels/attention/linear_cpu.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,15 +36,6 @@
 #include <omp.h>
 #endif
 
-
-struct linear_scratch {
-    float *fq;  /* [C][d]   φ(Q) of a chunk */
-    float *fk;  /* [C][d]   φ(K) of a chunk */
-    float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
-    float *p;   /* [C][C]   intra-chunk weights */
-    float *den; /* [C] */
-    float *s;   /* [d][d]   running state S, then z [d] right after it */
-};
 
 struct linear_state {
     struct attention_inputs in; /* the case's Q, K, V (not owned): N tokens; N + 1 in decode */
@@ -58,15 +50,23 @@ struct linear_state {
     const struct linear_isa *isa;
 };
 
-static size_t scratch_floats_of(size_t chunk, size_t d)
+size_t linear_cpu_scratch_floats(size_t chunk, size_t d)
 {
     return 3 * attention_round16(chunk * d) + attention_round16(chunk * chunk) + attention_round16(chunk) + attention_round16((d + 1) * d);
 }
 
+static size_t scratch_floats_of(size_t chunk, size_t d)
+{
+    return linear_cpu_scratch_floats(chunk, d);
+}
+
 static struct linear_scratch scratch_of(const struct linear_state *st, int tid, size_t d)
 {
-    float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
-    size_t c = (size_t)st->chunk;
+    return linear_cpu_scratch_bind(st->scratch_mem + (size_t)tid * st->scratch_floats, (size_t)st->chunk, d);
+}
+
+struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
+{
     struct linear_scratch w;
     w.fq = p;
     p += attention_round16(c * d);
@@ -83,12 +83,6 @@ static struct linear_scratch scratch_of(const struct linear_state *st, int tid, 
 }
 
 /* ---- the chunked passes over one (batch, head) -------------------------------------------- */
-
-struct head_view {
-    const float *q, *k, *v; /* first token of this head's rows */
-    const float *dec;       /* λ^m, m = 0..C */
-    int feature, d, chunk;
-};
 
 static struct head_view head_view_of(const struct linear_state *st, const struct kb_shape *s, int b, int h)
 {
@@ -147,7 +141,7 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
 
 /* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride d)
  * unless out is NULL; the final state stays in w->s. */
-static void causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
+void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
                         int decay, float *out, const struct linear_scratch *w)
 {
     const int d = hv->d, C = hv->chunk;
@@ -198,7 +192,7 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
     }
 }
 
-static void noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
+void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
                            float *out, const struct linear_scratch *w)
 {
     const int d = hv->d, C = hv->chunk;
@@ -337,7 +331,7 @@ static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
 #endif
             struct linear_scratch w = scratch_of(st, tid, d);
             struct head_view hv = head_view_of(st, s, (int)(t / s->heads), (int)(t % s->heads));
-            causal_head(st->isa, &hv, s->seq_len, s->decay, NULL, &w);
+            linear_cpu_causal_head(st->isa, &hv, s->seq_len, s->decay, NULL, &w);
             memcpy(st->state_in + (size_t)t * (d + 1) * d, w.s, (d + 1) * d * sizeof(float));
         }
     }
@@ -373,9 +367,9 @@ static int linear_cpu_run(struct kb_case *c)
             decode_head(st->isa, &hv, st->n_in - 1, s->decay, st->state_in + so, st->state_out + so,
                         w.fq, st->o + (size_t)t * d);
         } else if (s->causal) {
-            causal_head(st->isa, &hv, s->seq_len, s->decay, st->o + (size_t)t * s->seq_len * d, &w);
+            linear_cpu_causal_head(st->isa, &hv, s->seq_len, s->decay, st->o + (size_t)t * s->seq_len * d, &w);
         } else {
-            noncausal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
+            linear_cpu_noncausal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
         }
     }
     return KB_OK;

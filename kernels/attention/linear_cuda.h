@@ -38,4 +38,12 @@ double linear_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);
 int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, const struct linear_cuda_scratch *scratch, void *stream);
 
+/* attention.linear_varlen@cuda.mma (varlen_cuda.c): the same three passes over a packed ragged
+ * batch (varlen_ops.h): s->batch sequences, s->seq_len the longest (the scratch of that shape),
+ * token-major q and o [total, H, d], k and v [total, H_kv, d], cu_seqlens [B + 1] on the device;
+ * no decay. Chunks past a sequence's end exit at once. Returns a cudaError_t. */
+int linear_varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                              void *o, const struct linear_cuda_scratch *scratch, const int *cu_seqlens,
+                              void *stream);
+
 #endif

@@ -51,6 +51,26 @@ __device__ __forceinline__ double log2_lambda(int h, int heads)
     return log2(1.0 - exp2(-5.0 - 8.0 * (double)h / (double)heads));
 }
 
+/* Where head h of sequence b lies, in 16-bit elements: dense [B, H(_kv), n, D] (cu null), or a
+ * token-major packed ragged batch (attention.linear_varlen, cu = cu_seqlens: sequence b is
+ * tokens cu[b] .. cu[b+1] of Q, O [total, H, D] and K, V [total, H_kv, D]). */
+struct seq_rows {
+    int n;              /* the sequence's tokens */
+    size_t q_at, kv_at; /* its first element of Q/O and of K/V */
+    size_t ldq, ldkv;   /* elements between rows */
+};
+__device__ __forceinline__ seq_rows rows_of(const int *cu, int n, int b, int h, int kh, int heads, int kv_heads,
+                                            int d)
+{
+    if (!cu)
+        return { n, ((size_t)b * heads + h) * (size_t)n * d, ((size_t)b * kv_heads + kh) * (size_t)n * d, (size_t)d,
+                 (size_t)d };
+    const int start = cu[b];
+    const size_t ldq = (size_t)heads * d, ldkv = (size_t)kv_heads * d;
+    return { cu[b + 1] - start, (size_t)start * ldq + (size_t)h * d, (size_t)start * ldkv + (size_t)kh * d, ldq,
+             ldkv };
+}
+
 /* σ for a prefix of t tokens: 2^-⌊log2(t+1)/2⌋ (keeps the f16 state near 1). */
 __device__ __forceinline__ float state_scale(int t)
 {
@@ -70,14 +90,15 @@ __device__ __forceinline__ float feature(int f, float x)
  * 2^(log2_w·(ROWS−1−r)) (the decay weight of the chunk-state update; log2_w = 0: none); rows
  * past n are zero (not φ(0), which is 1 for elu1). */
 template <int D, int ROWS, int THREADS, bool BF16>
-__device__ __forceinline__ void load_phi(uint16_t *tile, const uint16_t *src, int row0, int n, int f, float log2_w)
+__device__ __forceinline__ void load_phi(uint16_t *tile, const uint16_t *src, int row0, int n, int f, float log2_w,
+                                         size_t ld = D)
 {
     constexpr int CH = D / 8;
     for (int c = threadIdx.x; c < ROWS * CH; c += THREADS) {
         int r = c / CH, ch = c % CH, gr = row0 + r;
         uint4 out = make_uint4(0, 0, 0, 0);
         if (gr < n) {
-            uint4 in = *reinterpret_cast<const uint4 *>(src + (size_t)gr * D + ch * 8);
+            uint4 in = *reinterpret_cast<const uint4 *>(src + (size_t)gr * ld + ch * 8);
             float w = exp2f(log2_w * (float)(ROWS - 1 - r));
             uint32_t iw[4] = { in.x, in.y, in.z, in.w }, ow[4];
 #pragma unroll
@@ -99,7 +120,7 @@ __device__ __forceinline__ void load_phi(uint16_t *tile, const uint16_t *src, in
 template <int D, bool BF16>
 __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
                                                      float *__restrict__ local, int n, int heads, int kv_heads, int nc,
-                                                     int f, int decay)
+                                                     int f, int decay, const int *cu)
 {
     constexpr int C = CHUNK, THREADS = 128;
     kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
@@ -107,13 +128,17 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
     uint16_t *sK = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sV = sK + C * D;
     const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const seq_rows sr = rows_of(cu, n, b, h, kh, heads, kv_heads, D);
+    n = sr.n;
+    const size_t kvoff = sr.kv_at;
     const int t0 = c * C;
+    if (t0 >= n) /* a packed sequence shorter than the longest: no chunk here */
+        return;
     const float l2 = decay ? (float)log2_lambda(h, heads) : 0.f;
 
-    load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+    load_tile<D, C, THREADS>(sV, V + kvoff, t0, n, sr.ldkv);
     cp_commit();
-    load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, l2);
+    load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, l2, sr.ldkv);
     cp_wait<0>();
     __syncthreads();
 
@@ -134,7 +159,7 @@ __global__ void __launch_bounds__(128) linear_local(const uint16_t *__restrict__
 template <bool BF16>
 __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ local, uint16_t *__restrict__ prefix,
                                                     float *__restrict__ zprefix, int d, int nc, int n, int heads,
-                                                    int causal, int decay)
+                                                    int causal, int decay, const int *cu)
 {
     const int E = (d + 1) * d;
     const int e = blockIdx.x * blockDim.x + threadIdx.x;
@@ -146,10 +171,14 @@ __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ loc
     const size_t bh = (size_t)blockIdx.z * heads + h;
     const float *src = local + bh * nc * (size_t)E + e;
     const bool is_z = e >= d * d;
+    /* a packed sequence: its own length and chunks (the slots keep the longest's stride nc) */
+    if (cu)
+        n = cu[blockIdx.z + 1] - cu[blockIdx.z];
+    const int ncs = (n + CHUNK - 1) / CHUNK;
     float run = 0.f;
     if (!causal) {
         /* every row sees the whole sequence: the total state, into slot 0 */
-        for (int c = 0; c < nc; c++)
+        for (int c = 0; c < ncs; c++)
             run += src[(size_t)c * E];
         if (is_z)
             zprefix[bh * nc * d + (e - d * d)] = run;
@@ -160,14 +189,14 @@ __global__ void __launch_bounds__(256) linear_scan(const float *__restrict__ loc
     const float lc = decay ? (float)exp2(log2_lambda(h, heads) * CHUNK) : 1.f;
     constexpr int U = 8; /* loads issued ahead of the dependent chain */
     int c = 0;
-    for (; c < nc; c += U) {
+    for (; c < ncs; c += U) {
         float l[U];
 #pragma unroll
         for (int u = 0; u < U; u++)
-            l[u] = c + u < nc ? src[(size_t)(c + u) * E] : 0.f;
+            l[u] = c + u < ncs ? src[(size_t)(c + u) * E] : 0.f;
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            if (c + u < nc) {
+            if (c + u < ncs) {
                 size_t slot = bh * nc + c + u;
                 if (is_z)
                     zprefix[slot * d + (e - d * d)] = run;
@@ -188,7 +217,7 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
                                                               const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
                                                               const uint16_t *__restrict__ prefix,
                                                               const float *__restrict__ zprefix, int n, int heads,
-                                                              int kv_heads, int nc, int f, int decay)
+                                                              int kv_heads, int nc, int f, int decay, const int *cu)
 {
     constexpr int C = CHUNK, W = C / 16, THREADS = 32 * W;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -197,20 +226,23 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
     float *sZ = reinterpret_cast<float *>(sS + D * D);
 
     const int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
-    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const seq_rows sr = rows_of(cu, n, b, h, kh, heads, kv_heads, D);
+    n = sr.n;
+    const size_t qoff = sr.q_at, kvoff = sr.kv_at;
     const int t0 = c * C;
+    if (t0 >= n) /* a packed sequence shorter than the longest: no chunk here */
+        return;
     const size_t slot = ((size_t)b * heads + h) * nc + (CAUSAL ? c : 0);
     const float l2 = CAUSAL && decay ? (float)log2_lambda(h, heads) : 0.f;
     const float sigma = state_scale(CAUSAL ? t0 : n);
 
     /* the inputs first, while the scan may still be running; then its prefix state */
     if (CAUSAL)
-        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n, sr.ldkv);
     cp_commit();
-    load_phi<D, C, THREADS, BF16>(sQ, Q + qoff, t0, n, f, 0.f);
+    load_phi<D, C, THREADS, BF16>(sQ, Q + qoff, t0, n, f, 0.f, sr.ldq);
     if (CAUSAL)
-        load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, 0.f);
+        load_phi<D, C, THREADS, BF16>(sK, K + kvoff, t0, n, f, 0.f, sr.ldkv);
     kb_pdl::wait();
     load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
     cp_commit();
@@ -319,16 +351,16 @@ __global__ void __launch_bounds__(CHUNK / 16 * 32) linear_out(const uint16_t *__
     for (int dt = 0; dt < D / 8; dt++) {
         int col = dt * 8 + 2 * t4;
         if (t0 + ia < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * D + col) = pack2<BF16>(o[dt][0] * inv[0], o[dt][1] * inv[0]);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * sr.ldq + col) = pack2<BF16>(o[dt][0] * inv[0], o[dt][1] * inv[0]);
         if (t0 + ib < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ib) * D + col) = pack2<BF16>(o[dt][2] * inv[1], o[dt][3] * inv[1]);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ib) * sr.ldq + col) = pack2<BF16>(o[dt][2] * inv[1], o[dt][3] * inv[1]);
     }
 }
 
 
 template <int D, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                   const struct linear_cuda_scratch *scr, cudaStream_t st)
+                   const struct linear_cuda_scratch *scr, cudaStream_t st, const int *cu)
 {
     const int n = s->seq_len, nc = (n + CHUNK - 1) / CHUNK;
     const int f = s->feature, decay = s->decay;
@@ -340,7 +372,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     cudaError_t e = allow_smem(linear_local<D, BF16>, smem1, &set1);
     if (e != cudaSuccess)
         return e;
-    linear_local<D, BF16><<<chunks, 128, smem1, st>>>(K, V, scr->local, n, s->heads, s->kv_heads, nc, f, decay);
+    linear_local<D, BF16><<<chunks, 128, smem1, st>>>(K, V, scr->local, n, s->heads, s->kv_heads, nc, f, decay, cu);
     if ((e = cudaGetLastError()) != cudaSuccess)
         return e;
 
@@ -348,7 +380,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     const int E = (D + 1) * D;
     dim3 elems((E + 255) / 256, s->heads, s->batch);
     e = kb_pdl::launch_pdl(linear_scan<BF16>, elems, dim3(256), 0, st, scr->local, (uint16_t *)scr->prefix,
-                           scr->zprefix, D, nc, n, s->heads, s->causal, decay);
+                           scr->zprefix, D, nc, n, s->heads, s->causal, decay, cu);
     if (e != cudaSuccess)
         return e;
 
@@ -360,20 +392,19 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
             return e;
         return kb_pdl::launch_pdl(linear_out<D, true, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
                                   (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads,
-                                  nc, f, decay);
+                                  nc, f, decay, cu);
     }
     static bool set3;
     if ((e = allow_smem(linear_out<D, false, BF16>, smem3, &set3)) != cudaSuccess)
         return e;
     return kb_pdl::launch_pdl(linear_out<D, false, BF16>, chunks, out_threads, smem3, st, Q, K, V, (uint16_t *)o,
                               (const uint16_t *)scr->prefix, (const float *)scr->zprefix, n, s->heads, s->kv_heads, nc,
-                              f, decay);
+                              f, decay, cu);
 }
 
-} // namespace
-
-extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
-                                  const void *v, void *o, const struct linear_cuda_scratch *scratch, void *stream)
+/* The padded launcher (cu null) and the packed one share the checks and the dispatch. */
+static int launch_any(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v, void *o,
+                      const struct linear_cuda_scratch *scratch, void *stream, const int *cu)
 {
     cudaStream_t st = (cudaStream_t)stream;
     bool bf16 = t == KB_DTYPE_BF16;
@@ -381,8 +412,27 @@ extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, con
         s->chunk != CHUNK)
         return (int)cudaErrorInvalidValue;
     if (s->head_dim == 64)
-        return (int)(bf16 ? launch<64, true>(s, q, k, v, o, scratch, st) : launch<64, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch<64, true>(s, q, k, v, o, scratch, st, cu)
+                          : launch<64, false>(s, q, k, v, o, scratch, st, cu));
     if (s->head_dim == 128)
-        return (int)(bf16 ? launch<128, true>(s, q, k, v, o, scratch, st) : launch<128, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch<128, true>(s, q, k, v, o, scratch, st, cu)
+                          : launch<128, false>(s, q, k, v, o, scratch, st, cu));
     return (int)cudaErrorInvalidValue;
+}
+
+} // namespace
+
+extern "C" int linear_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                  const void *v, void *o, const struct linear_cuda_scratch *scratch, void *stream)
+{
+    return launch_any(s, t, q, k, v, o, scratch, stream, nullptr);
+}
+
+extern "C" int linear_varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
+                                         const void *v, void *o, const struct linear_cuda_scratch *scratch,
+                                         const int *cu_seqlens, void *stream)
+{
+    if (!cu_seqlens || s->decay)
+        return (int)cudaErrorInvalidValue;
+    return launch_any(s, t, q, k, v, o, scratch, stream, cu_seqlens);
 }

@@ -1,0 +1,40 @@
+/* linear_cpu.h - attention.linear@cpu's per-head passes (linear_cpu.c), shared with the packed
+ * ragged batches of attention.linear_varlen@cpu (varlen_linear_cpu.c), which run them on each
+ * (sequence, head) with the sequence's offset and length. Not part of the kernel contract. */
+#ifndef KB_LINEAR_CPU_H
+#define KB_LINEAR_CPU_H
+
+#include <stddef.h>
+
+#include "kernels/attention/linear_isa.h"
+
+/* One thread's working set (chunk C, head dim d). */
+struct linear_scratch {
+    float *fq;  /* [C][d]   φ(Q) of a chunk */
+    float *fk;  /* [C][d]   φ(K) of a chunk */
+    float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
+    float *p;   /* [C][C]   intra-chunk weights */
+    float *den; /* [C] */
+    float *s;   /* [d][d]   running state S, then z [d] right after it */
+};
+/* Floats of one scratch; each piece stays 64-byte aligned when mem is. */
+size_t linear_cpu_scratch_floats(size_t chunk, size_t d);
+/* The scratch laid out in mem (linear_cpu_scratch_floats(chunk, d) floats). */
+struct linear_scratch linear_cpu_scratch_bind(float *mem, size_t chunk, size_t d);
+
+/* One head's rows: token t of Q, K, V at q + t·d, k + t·d, v + t·d. */
+struct head_view {
+    const float *q, *k, *v; /* first token of this head's rows */
+    const float *dec;       /* λ^m, m = 0..C (all 1 without decay; read only with decay) */
+    int feature, d, chunk;
+};
+
+/* Causal, chunked: tokens 0..ntok of the head from a zero state, outputs into out (rows
+ * 0..ntok, stride d) unless out is NULL; the final state stays in w->s. */
+void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, int decay, float *out,
+                            const struct linear_scratch *w);
+/* Non-causal: the state of all ntok tokens, then every row's output into out. */
+void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, float *out,
+                               const struct linear_scratch *w);
+
+#endif
