@@ -1971,9 +1971,12 @@ int store_list_results(struct store *s, int64_t run_id, int (*fn)(const struct r
              "s.ci_lo_s, s.ci_hi_s, s.noise, s.flops_per_s, s.bytes_per_s, c.flops, c.bytes, c.calls_per_sample, "
              "a.case_id IS NOT NULL, a.max_abs_err, a.rel_l2_err, a.cosine, %s, a.passed, c.papi_status",
              s->version >= 2 ? "a.tolerance" : "NULL");
-    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++)
-        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", s->version >= 4 ? "c." : "NULL",
-                      s->version >= 4 ? kb_axis_info((enum kb_axis)a)->column : "");
+    for (int a = FIRST_V4_AXIS; a < KB_AXIS_COUNT; a++) {
+        /* span arrived in version 13, the other later axes in 4 */
+        int has = s->version >= (a == KB_AXIS_SPAN ? 13 : 4);
+        w += snprintf(sql + w, sizeof sql - (size_t)w, ", %s%s", has ? "c." : "NULL",
+                      has ? kb_axis_info((enum kb_axis)a)->column : "");
+    }
     snprintf(sql + w, sizeof sql - (size_t)w,
              ", %s, %s FROM cases c LEFT JOIN stats s ON s.case_id = c.id LEFT JOIN accuracy a ON a.case_id = c.id "
              "WHERE c.run_id = ? ORDER BY c.seq_no",

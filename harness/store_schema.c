@@ -479,6 +479,93 @@ static const char schema_v12[] =
     "    PRIMARY KEY (run_id, path)\n"
     ");\n";
 
+/* Version 13 (multi-GPU span): cases.span, the GPUs a case spans (kbench run --span), for the
+ * implementations that span devices; NULL for every other case, as any axis a kernel does not
+ * have. v_results shows it and v_latest_results keeps cases of different spans apart. */
+static const char schema_v13_span[] =
+    "ALTER TABLE cases ADD COLUMN span INTEGER;\n"
+    "DROP VIEW IF EXISTS v_latest_results;\n"
+    "DROP VIEW IF EXISTS v_results;\n"
+    "CREATE VIEW v_results AS\n"
+    "SELECT c.run_id                AS run_id,\n"
+    "       r.uuid                  AS run_uuid,\n"
+    "       r.started_at            AS started_at,\n"
+    "       r.status                AS run_status,\n"
+    "       r.machine_id            AS machine_id,\n"
+    "       m.hostname              AS hostname,\n"
+    "       m.fingerprint           AS machine,\n"
+    "       c.id                    AS case_id,\n"
+    "       c.seq_no                AS seq_no,\n"
+    "       c.kernel                AS kernel,\n"
+    "       c.impl                  AS impl,\n"
+    "       c.family                AS family,\n"
+    "       c.device                AS device,\n"
+    "       c.dtype                 AS dtype,\n"
+    "       c.batch                 AS batch,\n"
+    "       c.heads                 AS heads,\n"
+    "       c.kv_heads              AS kv_heads,\n"
+    "       c.seq_len               AS seq_len,\n"
+    "       c.head_dim              AS head_dim,\n"
+    "       c.causal                AS causal,\n"
+    "       c.decode                AS decode,\n"
+    "       c.window_len            AS window_len,\n"
+    "       c.block_size            AS block_size,\n"
+    "       c.topk_blocks           AS topk_blocks,\n"
+    "       c.chunk                 AS chunk,\n"
+    "       c.feature_map           AS feature_map,\n"
+    "       c.decay                 AS decay,\n"
+    "       c.gemm_m                AS gemm_m,\n"
+    "       c.gemm_n                AS gemm_n,\n"
+    "       c.gemm_k                AS gemm_k,\n"
+    "       c.group_size            AS group_size,\n"
+    "       c.granularity           AS granularity,\n"
+    "       c.tokens                AS tokens,\n"
+    "       c.hidden                AS hidden,\n"
+    "       c.ffn                   AS ffn,\n"
+    "       c.experts               AS experts,\n"
+    "       c.top_k                 AS top_k,\n"
+    "       c.routing               AS routing,\n"
+    "       c.input_dist            AS input_dist,\n"
+    "       c.span                  AS span,\n"
+    "       c.threads               AS threads,\n"
+    "       c.cold_cache            AS cold_cache,\n"
+    "       c.status                AS status,\n"
+    "       c.error                 AS error,\n"
+    "       s.n                     AS n,\n"
+    "       s.median_s              AS median_s,\n"
+    "       s.median_s * 1e6        AS median_us,\n"
+    "       s.mean_s                AS mean_s,\n"
+    "       s.min_s                 AS min_s,\n"
+    "       s.ci_lo_s               AS ci_lo_s,\n"
+    "       s.ci_hi_s               AS ci_hi_s,\n"
+    "       s.noise                 AS noise,\n"
+    "       c.flops                 AS flops,\n"
+    "       c.bytes                 AS bytes,\n"
+    "       s.flops_per_s / 1e9     AS gflops,\n"
+    "       s.bytes_per_s / 1e9     AS gbytes_per_s,\n"
+    "       a.max_abs_err           AS max_abs_err,\n"
+    "       a.rel_l2_err            AS rel_l2_err,\n"
+    "       a.cosine                AS cosine,\n"
+    "       a.tolerance             AS tolerance,\n"
+    "       a.passed                AS passed,\n"
+    "       a.exact_checked         AS exact_checked,\n"
+    "       a.exact_mismatches      AS exact_mismatches\n"
+    "  FROM cases c\n"
+    "  JOIN runs r ON r.id = c.run_id\n"
+    "  JOIN machines m ON m.id = r.machine_id\n"
+    "  LEFT JOIN stats s ON s.case_id = c.id\n"
+    "  LEFT JOIN accuracy a ON a.case_id = c.id;\n"
+    "CREATE VIEW v_latest_results AS\n"
+    "SELECT v.* FROM v_results v\n"
+    " WHERE v.case_id IN (\n"
+    "   SELECT max(c.id) FROM cases c JOIN runs r ON r.id = c.run_id\n"
+    "    WHERE r.status = 'complete'\n"
+    "    GROUP BY r.machine_id, c.kernel, c.impl, c.device, c.dtype, c.batch, c.heads, c.kv_heads,\n"
+    "             c.seq_len, c.head_dim, c.causal, c.decode, c.window_len, c.block_size,\n"
+    "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
+    "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
+    "             c.routing, c.input_dist, c.span, c.threads, c.cold_cache);\n";
+
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
     { 2, "accuracy.tolerance, runs.pid and runs.hostname, and the v_* views", schema_v2 },
@@ -493,6 +580,8 @@ static const struct store_migration migrations[] = {
     { 10, "runs.git_commit and runs.build_flags: the source and build of kbench", schema_v10 },
     { 11, "runs.cpu_mask, cpu_features and peak_f32_core: the KBENCH_CPU_FEATURES mask of a run", schema_v11 },
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
+    /* multi-GPU span (issue 22): renumber at merge if another version 13 came first */
+    { 13, "cases.span: the GPUs a case spans (kbench run --span)", schema_v13_span },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -50,6 +50,7 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
                                   "router skew (one: all tokens prefer one expert)"),
     [KB_AXIS_INPUT] = ENUM_AXIS("input", "input_dist", "input", input_names, KB_INPUT_NORMAL,
                                 "input distribution (outlier: a few channels x50-x100)"),
+    [KB_AXIS_SPAN] = INT_AXIS("span", "span", "span", 1, 64, 1, "GPUs one case spans (multi-GPU implementations)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */

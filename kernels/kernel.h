@@ -89,6 +89,9 @@ struct kb_shape {
     int routing; /* enum kb_routing: the skew of the router's logits */
     /* all families */
     int input;   /* enum kb_input: the distribution the inputs are drawn from */
+    /* several GPUs: how many one case spans (cuda:N .. cuda:N+span-1); only implementations that
+     * span devices (moe.layer@cuda.ep, attention.linear@cuda.sp) have the axis */
+    int span;
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -105,7 +108,7 @@ enum kb_axis {
     KB_AXIS_FEATURE, KB_AXIS_DECAY,
     KB_AXIS_M, KB_AXIS_N, KB_AXIS_K, KB_AXIS_GROUP, KB_AXIS_GRANULARITY,
     KB_AXIS_TOKENS, KB_AXIS_HIDDEN, KB_AXIS_FFN, KB_AXIS_EXPERTS, KB_AXIS_TOP_K, KB_AXIS_ROUTING,
-    KB_AXIS_INPUT,
+    KB_AXIS_INPUT, KB_AXIS_SPAN,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))

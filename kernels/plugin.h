@@ -22,8 +22,8 @@
 #include "kernels/kernel.h"
 
 /* 1: kernels owned their inputs and verification. 2: operations (struct kb_operation,
- * kb_kernel.op/.collect/.check, kb_case.io). */
-#define KBENCH_ABI_VERSION 2
+ * kb_kernel.op/.collect/.check, kb_case.io). 3: kb_shape.span (cases spanning several GPUs). */
+#define KBENCH_ABI_VERSION 3
 
 /* kbench's side of a registration (opaque to a plugin). */
 struct kbench_registrar;

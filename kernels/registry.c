@@ -105,6 +105,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_experts_cuda,
     &kb_moe_layer_cuda_unfused,
     &kb_moe_layer_cuda_fused,
+    &kb_moe_layer_cuda_ep,
     &kb_attention_window_cuda,
     &kb_attention_int8_cuda,
     &kb_attention_window_cuda_naive,
