@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#ifdef HAVE_NCCL
-#include <nccl.h>
-#endif
+#include "kernels/gpu/nccl_include.h"
 
 void kb_span_nvls_off(void)
 {

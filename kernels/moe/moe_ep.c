@@ -30,9 +30,7 @@
 #include <string.h>
 
 #include "config.h"
-#ifdef HAVE_NCCL
-#include <nccl.h>
-#endif
+#include "kernels/gpu/nccl_include.h"
 
 struct ep_rank {
     int t0, tn, e0, en;
