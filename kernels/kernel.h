@@ -122,6 +122,9 @@ enum kb_axis {
 #define KB_AXES_MOE (KB_AXIS_BIT(KB_AXIS_TOKENS) | KB_AXIS_BIT(KB_AXIS_HIDDEN) | \
     KB_AXIS_BIT(KB_AXIS_FFN) | KB_AXIS_BIT(KB_AXIS_EXPERTS) | KB_AXIS_BIT(KB_AXIS_TOP_K) | \
     KB_AXIS_BIT(KB_AXIS_ROUTING) | KB_AXIS_BIT(KB_AXIS_INPUT))
+/* Axes of how an implementation runs, not of what its operation computes: any implementation may
+ * add them to its axes beyond the operation's (span: the GPUs one case spans, --span). */
+#define KB_AXES_EXECUTION KB_AXIS_BIT(KB_AXIS_SPAN)
 /* selftest kernels: seq is their size knob; causal switches selftest.oom's footprint lie */
 #define KB_AXES_SELFTEST (KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_CAUSAL))
 
