@@ -179,6 +179,10 @@ static int sp_run(struct kb_case *c)
     const struct kb_shape *s = &c->shape;
     const int R = g->span.ranks, d = s->head_dim, bf16 = c->dtype == KB_DTYPE_BF16;
     const int groups = s->batch * s->kv_heads;
+    if (kb_span_capturing(c)) {
+        snprintf(c->error, sizeof c->error, "attention.linear@cuda.sp: not captured into a CUDA graph (timed call by call)");
+        return KB_ERROR;
+    }
     const char *step = "fork";
     int e = kb_span_fork(&g->span);
     for (int r = 0; r < R && e == 0; r++) {

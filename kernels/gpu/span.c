@@ -80,6 +80,14 @@ int kb_span_open(struct kb_span *sp, const struct kb_case *c, char *err, size_t 
 #endif
 }
 
+int kb_span_capturing(const struct kb_case *c)
+{
+    enum cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing((cudaStream_t)c->stream, &st) != cudaSuccess)
+        return 0;
+    return st != cudaStreamCaptureStatusNone;
+}
+
 int kb_span_fork(struct kb_span *sp)
 {
     cudaError_t e = cudaSetDevice(sp->first);

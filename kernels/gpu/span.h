@@ -34,6 +34,10 @@ struct kb_span {
  * KB_OK; KB_UNSUPPORTED (no NCCL in this build, fewer GPUs than the span) or KB_ERROR with the
  * reason in err. Sets NCCL_NVLS_ENABLE=0 first unless the user set it. */
 int kb_span_open(struct kb_span *sp, const struct kb_case *c, char *err, size_t errlen);
+/* 1 when c's stream is being captured into a CUDA graph. The multi-GPU runs refuse capture (their
+ * run returns KB_ERROR at once, before any NCCL call, so the harness times them directly): an
+ * NCCL group cut short by a failed capture could leave the ranks out of step. */
+int kb_span_capturing(const struct kb_case *c);
 /* Rank r's start: rank 0 records its begin event; the others wait for it on their streams. */
 int kb_span_fork(struct kb_span *sp);
 /* Every rank records its end; rank 0's stream waits for them all (the slowest rank). */

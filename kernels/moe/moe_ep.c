@@ -79,10 +79,12 @@ static cudaError_t dev_copy(void *pp, const void *src, size_t bytes)
     return e;
 }
 
-/* rows x cols float32 (row stride src_ld) into bf16 rows of ld elements, zero padded */
-static cudaError_t upload_bf16(const float *src, long rows, int cols, long src_ld, int ld, uint16_t **dst)
+/* rows x cols float32 (row stride src_ld) into rows_pad bf16 rows of ld elements, zero padded
+ * (a GEMM's B reads all k = hp rows) */
+static cudaError_t upload_bf16(const float *src, long rows, int cols, long src_ld, long rows_pad, int ld,
+                               uint16_t **dst)
 {
-    size_t n = (size_t)(rows > 0 ? rows : 1) * ld;
+    size_t n = (size_t)(rows_pad > 0 ? rows_pad : 1) * ld;
     uint16_t *stage = calloc(n, sizeof *stage);
     if (!stage)
         return cudaErrorMemoryAllocation;
@@ -179,9 +181,9 @@ static int rank_setup(struct ep_state *g, int r, struct kb_case *c)
     if (!rk->h_off || !rk->h_a_index || !rk->h_ret_perm || !rk->h_l_off || !rk->h_l_mts)
         return cudaErrorMemoryAllocation;
     const float *x = kb_input(c, KB_MOE_LAYER_X);
-    cudaError_t e = upload_bf16(x + (size_t)rk->t0 * h, rk->tn, h, h, g->hp, &rk->x);
+    cudaError_t e = upload_bf16(x + (size_t)rk->t0 * h, rk->tn, h, h, rk->tn, g->hp, &rk->x);
     if (e == cudaSuccess)
-        e = upload_bf16(kb_input(c, KB_MOE_LAYER_WR), h, E, E, g->ep, &rk->wr);
+        e = upload_bf16(kb_input(c, KB_MOE_LAYER_WR), h, E, E, g->hp, g->ep, &rk->wr);
     if (e == cudaSuccess)
         e = dev_copy(&rk->bias, kb_input(c, KB_MOE_LAYER_BIAS), (size_t)E * sizeof(float));
     int one[4] = { 0, rk->tn, 0, (rk->tn + MOE_CUDA_BM - 1) / MOE_CUDA_BM };
@@ -350,6 +352,10 @@ static int ep_run(struct kb_case *c)
     struct ep_state *g = c->state;
     const struct kb_shape *s = &c->shape;
     const int R = g->span.ranks, E = s->experts, k = s->top_k;
+    if (kb_span_capturing(c)) {
+        snprintf(c->error, sizeof c->error, "moe.layer@cuda.ep: not captured into a CUDA graph (timed call by call)");
+        return KB_ERROR;
+    }
     const char *step = "fork";
     int e = kb_span_fork(&g->span);
     g->span.bytes_moved = 0;
