@@ -11,14 +11,15 @@
  *   chunk, feature_map, decay, gemm_m, gemm_n, gemm_k, group_size, granularity, tokens, hidden,
  *   ffn, experts, top_k, routing, input_dist; kernels/axes.c), exact_checked, exact_mismatches,
  *   min_samples, noise_target, noise_met, stop_reason, set_aside, throttle_reason   (schema v8;
- *   empty where unknown: an older database)
+ *   empty where unknown: an older database), span (the GPUs a case spans; empty for kernels
+ *   that do not span devices)
  * ci_lo_s, ci_hi_s and noise are empty for fewer than 3 samples: no interval is formed from them.
  * Times are seconds per call; flops and bytes are per call. A value that was not measured (NaN,
  * a shape field the kernel does not use -- causal included, for kernels without the axis --,
  * n and calls_per_sample of a case that was not timed, threads of a GPU case, `passed` where
  * verify did not run) is an empty field, never 0 or false. docs/export.md describes each column.
  * The counters table carries the same shape columns as the cases table: run_id .. status, then
- * backend, name, value, unit, then the later shape axes.
+ * backend, name, value, unit, then the later shape axes, then span.
  * Numbers are written with %.9g; records end in CRLF; a field holding a comma, a quote, CR or
  * LF is quoted, with its quotes doubled. Text is UTF-8 (bytes that are not become U+FFFD).
  */
@@ -172,10 +173,24 @@ static void csv_case_identity(struct csv *c, const struct result_row *r)
     csv_text(c, r->status);
 }
 
+/* The columns keep their numbers across versions (docs/export.md): axes added after input_dist
+ * (span, the GPUs a case spans) are written after the last column of their time, not among
+ * these. */
+#define CSV_LAST_PLACED_AXIS KB_AXIS_INPUT
+
+/* span: empty where the kernel does not span devices */
+static void csv_span(struct csv *c, const struct result_row *r)
+{
+    if (r->null_axes & KB_AXIS_BIT(KB_AXIS_SPAN) || r->shape.span == 0)
+        csv_sep(c);
+    else
+        csv_dim(c, r->shape.span);
+}
+
 /* The shape axes after head_dim and causal (decode .. input_dist), by their column names. */
 static void csv_later_axes(struct csv *c, const struct result_row *r)
 {
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++) {
+    for (int a = KB_AXIS_DECODE; a <= CSV_LAST_PLACED_AXIS; a++) {
         int v = kb_shape_get(&r->shape, (enum kb_axis)a);
         const struct kb_axis_info *ax = kb_axis_info((enum kb_axis)a);
         if (r->null_axes & KB_AXIS_BIT(a))
@@ -191,7 +206,7 @@ static void csv_later_axes(struct csv *c, const struct result_row *r)
 
 static void csv_later_axis_names(struct csv *c)
 {
-    for (int a = KB_AXIS_DECODE; a < KB_AXIS_COUNT; a++)
+    for (int a = KB_AXIS_DECODE; a <= CSV_LAST_PLACED_AXIS; a++)
         csv_str(c, kb_axis_info((enum kb_axis)a)->column);
 }
 
@@ -265,6 +280,7 @@ static void csv_case(struct csv *c, const struct run_row *run, const struct roof
     else
         csv_sep(c);
     csv_text(c, r->throttle_reason);
+    csv_span(c, r);
     csv_end(c);
 }
 
@@ -290,6 +306,7 @@ int report_export_csv(FILE *out, struct store *s, int64_t run_id)
                                                     "set_aside", "throttle_reason" };
     for (size_t i = 0; i < sizeof sampling_columns / sizeof sampling_columns[0]; i++)
         csv_str(&c, sampling_columns[i]);
+    csv_str(&c, "span");
     csv_end(&c);
     for (long i = 0; i < n; i++)
         csv_case(&c, &run, &roof, &rows[i]);
@@ -331,6 +348,7 @@ static int csv_counter(const struct kb_counter *k, void *ctx)
     csv_num(c, k->value);
     csv_text(c, k->unit);
     csv_later_axes(c, r);
+    csv_span(c, r);
     csv_end(c);
     return 0;
 }
@@ -345,6 +363,7 @@ static int export_counters_csv(FILE *out, struct store *s, int64_t run_id)
     for (size_t i = 0; i < sizeof counter_columns / sizeof counter_columns[0]; i++)
         csv_str(&c, counter_columns[i]);
     csv_later_axis_names(&c);
+    csv_str(&c, "span");
     csv_end(&c);
     int rc = 0;
     for (long i = 0; i < n && rc == 0; i++) {
