@@ -10,7 +10,7 @@
  * busbw is the figure to hold against the links' bandwidth whatever n is; at span 1 it is 0,
  * so only algbw (a copy within the GPU) is stored there. The all-to-all is grouped
  * ncclSend/ncclRecv of S/n bytes to each peer (what moe.layer@cuda.ep does, unevenly).
- * One process drives the span (ncclCommInitAll), NVLink multicast off (kernels/gpu/span.h). */
+ * One process drives the span (ncclCommInitAll), NVLink multicast off. */
 #include "harness/calibrate.h"
 
 #include <cuda_runtime_api.h>
@@ -20,8 +20,15 @@
 #include <time.h>
 
 #include "config.h"
-#include "kernels/gpu/nccl_include.h"
-#include "kernels/gpu/span.h"
+#ifdef HAVE_NCCL
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes" /* ncclGroupStart() without (void) in some releases */
+#include <nccl.h>
+#pragma GCC diagnostic pop
+#endif
+
+/* the most GPUs one measurement spans (as kb_shape.span's range) */
+#define SPAN_MAX 64
 
 #ifdef HAVE_NCCL
 static double now(void)
@@ -33,9 +40,9 @@ static double now(void)
 
 struct bench {
     int n, first;
-    ncclComm_t comm[KB_SPAN_MAX];
-    cudaStream_t stream[KB_SPAN_MAX];
-    float *send[KB_SPAN_MAX], *recv[KB_SPAN_MAX];
+    ncclComm_t comm[SPAN_MAX];
+    cudaStream_t stream[SPAN_MAX];
+    float *send[SPAN_MAX], *recv[SPAN_MAX];
     size_t count; /* floats per rank */
 };
 
@@ -116,7 +123,7 @@ int calibrate_span(int first, int span, const struct calibrate_options *opt, cei
     int gpus = 0;
     if (cudaGetDeviceCount(&gpus) != cudaSuccess)
         gpus = 0;
-    if (span < 1 || span > KB_SPAN_MAX || first < 0 || first + span > gpus) {
+    if (span < 1 || span > SPAN_MAX || first < 0 || first + span > gpus) {
         snprintf(why, whylen, "span %d from cuda:%d cannot be tested here: needs %d GPUs, this machine has %d", span,
                  first, first + span, gpus);
         return -1;
@@ -131,10 +138,12 @@ int calibrate_span(int first, int span, const struct calibrate_options *opt, cei
      * 64 MiB); a multiple of span so the all-to-all's shares are whole */
     b.count = (size_t)64 * 1024 * 1024 / (size_t)span * (size_t)span;
     const size_t bytes = b.count * sizeof(float);
-    int devs[KB_SPAN_MAX];
+    int devs[SPAN_MAX];
     for (int r = 0; r < span; r++)
         devs[r] = first + r;
-    kb_span_nvls_off();
+    /* NVLink multicast off unless the user set it: its objects can outlive a killed process
+     * and take a shared host's GPUs out of service (kernels/gpu/span.c does the same) */
+    setenv("NCCL_NVLS_ENABLE", "0", 0);
     int rc = -1;
     if (ncclCommInitAll(b.comm, span, devs) != ncclSuccess) {
         snprintf(why, whylen, "span %d: ncclCommInitAll failed", span);

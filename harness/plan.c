@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,6 +512,11 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
     return h;
 }
 
+/* The bytes of a shape that say what is computed: the axes before span. Span (how many GPUs
+ * compute it, KB_AXES_EXECUTION) came later and stays out of the seed, so seeds are those of
+ * the versions before it and a layer on 8 GPUs sees the inputs it sees on one. */
+#define SHAPE_WHAT_BYTES offsetof(struct kb_shape, span)
+
 /* The seed depends on what the inputs are (kernel family, shape, dtype), not on the impl, so
  * two implementations of one operation see the same inputs. */
 static uint64_t case_seed(const struct plan_case *c)
@@ -518,7 +524,7 @@ static uint64_t case_seed(const struct plan_case *c)
     uint64_t h = 0xcbf29ce484222325ULL;
     const char *fam = kb_family_name(kb_kernel_family(c->kernel));
     h = fnv1a(h, fam, strlen(fam));
-    h = fnv1a(h, &c->shape, sizeof c->shape);
+    h = fnv1a(h, &c->shape, SHAPE_WHAT_BYTES);
     return h;
 }
 
@@ -531,7 +537,9 @@ static uint64_t case_identity(const struct plan_case *c)
     h = fnv1a(h, c->device, strlen(c->device));
     int f[3] = { (int)c->dtype, c->threads, c->cold_cache };
     h = fnv1a(h, f, sizeof f);
-    return fnv1a(h, &c->shape, sizeof c->shape);
+    h = fnv1a(h, &c->shape, SHAPE_WHAT_BYTES);
+    /* a span joins the identity only where set, so other cases keep their shards */
+    return c->shape.span ? fnv1a(h, &c->shape.span, sizeof c->shape.span) : h;
 }
 
 /* Two cases that would measure the same thing (the seed follows from the rest). */
