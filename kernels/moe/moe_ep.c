@@ -21,6 +21,7 @@
  * Verification is moe.layer's: the float64 reference of the whole layer on one device. */
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_cuda.h"
+#include "kernels/moe/moe_ep_plan.h"
 #include "kernels/moe/moe_ops.h"
 #include "kernels/gpu/span.h"
 
@@ -268,42 +269,27 @@ static int ep_setup(struct kb_case *c, char *err, size_t errlen)
 }
 
 #ifdef HAVE_NCCL
+/* the plan's view of the ranks: each one's expert offsets and owned experts */
+struct ep_view {
+    const int *off[KB_SPAN_MAX];
+    int e0[KB_SPAN_MAX], en[KB_SPAN_MAX];
+};
+
+static void view_of(const struct ep_state *g, struct ep_view *v)
+{
+    for (int r = 0; r < g->span.ranks; r++) {
+        v->off[r] = g->rank[r].h_off;
+        v->e0[r] = g->rank[r].e0;
+        v->en[r] = g->rank[r].en;
+    }
+}
+
 /* rows rank `from` sends to rank `to`: its assignments to `to`'s experts */
 static long sent_rows(const struct ep_state *g, int from, int to)
 {
-    const struct ep_rank *a = &g->rank[from], *b = &g->rank[to];
-    return a->h_off[b->e0 + b->en] - a->h_off[b->e0];
-}
-
-/* the receiver's plan: received blocks come sender by sender, each in expert order; the
- * grouped GEMM wants them expert by expert (a_index), and the results go back in received
- * order (ret_perm, the inverse) */
-static void plan_receiver(struct ep_state *g, int r, int mtile_rows)
-{
-    struct ep_rank *rk = &g->rank[r];
-    const int R = g->span.ranks;
-    long base[KB_SPAN_MAX], at = 0;
-    for (int q = 0; q < R; q++) {
-        base[q] = at;
-        at += sent_rows(g, q, r);
-    }
-    rk->nrecv = at;
-    long s = 0;
-    rk->h_l_off[0] = 0;
-    rk->h_l_mts[0] = 0;
-    for (int x = 0; x < rk->en; x++) {
-        int e = rk->e0 + x;
-        for (int q = 0; q < R; q++) {
-            const int *off = g->rank[q].h_off;
-            long first = base[q] + (off[e] - off[rk->e0]);
-            for (long i = 0; i < off[e + 1] - off[e]; i++, s++) {
-                rk->h_a_index[s] = (int)(first + i);
-                rk->h_ret_perm[first + i] = (int)s;
-            }
-        }
-        rk->h_l_off[x + 1] = (int)s;
-        rk->h_l_mts[x + 1] = rk->h_l_mts[x] + (rk->h_l_off[x + 1] - rk->h_l_off[x] + mtile_rows - 1) / mtile_rows;
-    }
+    struct ep_view v;
+    view_of(g, &v);
+    return moe_ep_sent_rows(v.off, v.e0, v.en, from, to);
 }
 
 /* one NCCL group: every rank sends its block for each peer and receives each peer's block;
@@ -394,10 +380,13 @@ static int ep_run(struct kb_case *c)
         if (e == 0)
             e = (int)cudaStreamSynchronize((cudaStream_t)g->span.stream[r]);
     }
+    struct ep_view view;
+    view_of(g, &view);
     for (int r = 0; r < R && e == 0; r++) {
         struct ep_rank *rk = &g->rank[r];
         cudaStream_t st = g->span.stream[r];
-        plan_receiver(g, r, MOE_CUDA_BM);
+        rk->nrecv = moe_ep_plan_receiver(R, view.off, view.e0, view.en, r, MOE_CUDA_BM, rk->h_a_index,
+                                         rk->h_ret_perm, rk->h_l_off, rk->h_l_mts);
         step = "uploading the plan";
         e = (int)cudaSetDevice(g->span.first + r);
         if (e == 0 && rk->nrecv > 0)
