@@ -7,6 +7,7 @@
 #include "harness/calibrate.h"
 #include "harness/gpu.h"
 #include "harness/machine.h"
+#include "harness/plan.h"
 #include "kernels/cpu_features.h"
 
 struct sink {
@@ -64,6 +65,9 @@ static int take(const struct ceiling *c, void *ctx)
 static const struct cli_option options[] = {
     { "devices", 0, 'D', "LIST", CLI_DEVICE, "comma-separated: cpu, cuda:N (default: cpu and every visible GPU)",
       NULL, 0 },
+    { "span", 0, 'S', "LIST", CLI_TEXT,
+      "GPUs per measurement (2,4,8): all-reduce and all-to-all bandwidth through NCCL over cuda:N.. for "
+      "each span, instead of the single-device ceilings (default device cuda:0)", NULL, 0 },
     { "seconds", 0, 's', "S", CLI_TEXT, "time per repeat (0.2); smaller is quicker and noisier", NULL, 0 },
     { "no-store", 0, 'n', NULL, CLI_TEXT, "measure and print only", NULL, 0 },
     { "db", 0, 'd', "PATH", CLI_DB, "database (./kbench.db, or $KBENCH_DB)", NULL, 0 },
@@ -80,7 +84,7 @@ const struct cli_command cli_cmd_calibrate = {
     .name = "calibrate",
     .fn = cmd_calibrate,
     .summary = "measure this machine's ceilings (FMA rates, bandwidth) and store them",
-    .synopsis = "[--devices LIST] [--seconds S] [--db PATH] [--no-store]",
+    .synopsis = "[--devices LIST] [--span LIST] [--seconds S] [--db PATH] [--no-store]",
     .description =
         "Measures the rates this machine's results are judged against, and stores them with the machine "
         "so reports draw the roofline from them (shown by 'kbench devices'):\n\n"
@@ -88,7 +92,10 @@ const struct cli_command cli_cmd_calibrate = {
         "           widest SIMD the CPU has), INT8 dot-product rate where the CPU has VNNI,\n"
         "           and memory bandwidth (STREAM triad over arrays 4x the LLC), 1 and all threads\n"
         "  cuda:N   copy bandwidth and tensor-core rates per dtype, where kbench was built\n"
-        "           with GPU calibration\n\n"
+        "           with GPU calibration\n"
+        "  --span   all-reduce and all-to-all bandwidth of N GPUs from each cuda:N through NCCL,\n"
+        "           algbw and busbw as nccl-tests defines them, stored as allreduce_busbw_span2,\n"
+        "           alltoall_algbw_span8, ... (busbw from span 2); NVLink multicast stays off\n\n"
         "Each figure is the best of 3 timed repeats. Run it on an idle machine.",
     .options = options,
     .max_operands = 0,
@@ -101,6 +108,7 @@ int cmd_calibrate(int argc, char **argv)
     const char *db = NULL, *devices = NULL;
     int store_it = 1;
     struct calibrate_options opt = { 0 };
+    struct int_axis spans = { 0 };
     int c;
     struct cli_parser p;
     cli_parser_init(&p, &cli_cmd_calibrate, argc, argv);
@@ -112,6 +120,12 @@ int cmd_calibrate(int argc, char **argv)
                 return cli_usage_error("calibrate", "bad --devices '' (expected cpu, cuda:N, comma-separated)");
             devices = optarg;
             break;
+        case 'S': {
+            char err[256];
+            if (plan_parse_int_axis(optarg, 1, 64, &spans, err, sizeof err) != 0)
+                return cli_usage_error("calibrate", "bad --span '%s': %s", optarg, err);
+            break;
+        }
         case 's':
             if (cli_parse_double(optarg, 0.001, 60, &opt.seconds) != 0)
                 return cli_usage_error("calibrate", "bad --seconds '%s' (expected 0.001 to 60)", optarg);
@@ -126,6 +140,8 @@ int cmd_calibrate(int argc, char **argv)
     char list[1024];
     if (devices) {
         snprintf(list, sizeof list, "%s", devices);
+    } else if (spans.n > 0) {
+        snprintf(list, sizeof list, "cuda:0");
     } else {
         char why[256];
         int n = gpu_count(why, sizeof why);
@@ -145,6 +161,8 @@ int cmd_calibrate(int argc, char **argv)
         }
         if (!ok)
             return cli_usage_error("calibrate", "bad device '%s' in --devices (expected cpu or cuda:N)", d);
+        if (spans.n > 0 && strncmp(d, "cuda:", 5) != 0)
+            return cli_usage_error("calibrate", "--span counts GPUs: device '%s' cannot span (use cuda:N)", d);
     }
 
     struct sink sink = { 0 };
@@ -164,6 +182,16 @@ int cmd_calibrate(int argc, char **argv)
     int status = EXIT_OK;
     for (char *save = NULL, *d = strtok_r(list, ",", &save); d && !sink.failed; d = strtok_r(NULL, ",", &save)) {
         char why[512] = "";
+        if (spans.n > 0) {
+            for (int i = 0; i < spans.n && !sink.failed; i++) {
+                fprintf(stderr, "calibrating %d GPU%s from %s ...\n", spans.v[i], spans.v[i] == 1 ? "" : "s", d);
+                if (calibrate_span(atoi(d + 5), spans.v[i], &opt, take, &sink, why, sizeof why) != 0) {
+                    fprintf(stderr, "kbench calibrate: %s\n", why);
+                    status = EXIT_USAGE;
+                }
+            }
+            continue;
+        }
         fprintf(stderr, "calibrating %s ...\n", d);
         if (calibrate_device(d, &opt, take, &sink, why, sizeof why) != 0) {
             fprintf(stderr, "kbench calibrate: %s\n", why);

@@ -17,6 +17,7 @@
 #include "config.h"
 #endif
 #include "bench/cli.h"
+#include "harness/gpu.h"
 #include "harness/machine.h"
 #include "reports/claims.h"
 #include "reports/reports.h"
@@ -355,6 +356,17 @@ int cmd_claims(int argc, char **argv)
                 snprintf(why, sizeof why, "%s", tmp);
             }
         }
+        /* a claim made on several GPUs (gpus = 8) says so: with fewer here it is not run */
+        int gpus_here = -1;
+        if (!*missing && !*why && c->gpus > 0) {
+            char reason[256];
+            gpus_here = gpu_count(reason, sizeof reason);
+            if (gpus_here < 0)
+                gpus_here = 0;
+            if (gpus_here < c->gpus)
+                snprintf(why, sizeof why, "needs %d GPUs (the paper's setting), this machine has %d", c->gpus,
+                         gpus_here);
+        }
         if (!*missing && !*why) {
             /* a run made on this machine recently enough answers without running again */
             if (!o.fresh) {
@@ -394,6 +406,10 @@ int cmd_claims(int argc, char **argv)
             snprintf(res.reason, sizeof res.reason, "%s", why);
         } else {
             claim_evaluate(c, rows.v, rows.n, &res);
+            if (c->gpus > 0) {
+                size_t u = strlen(res.reason);
+                snprintf(res.reason + u, sizeof res.reason - u, " (on %d GPU%s)", gpus_here, gpus_here == 1 ? "" : "s");
+            }
         }
         free(rows.v);
         struct claim_row row;

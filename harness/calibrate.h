@@ -56,6 +56,14 @@ int calibrate_cpu(const struct calibrate_options *opt, ceiling_fn fn, void *ctx,
 int calibrate_cuda(int index, const struct calibrate_options *opt, ceiling_fn fn, void *ctx, char *why,
                    size_t whylen);
 
+/* Collective bandwidth of `span` GPUs from cuda:first through NCCL (calibrate_nccl.c; CUDA
+ * builds): ceilings of cuda:first named allreduce_algbw_spanN, allreduce_busbw_spanN,
+ * alltoall_algbw_spanN, alltoall_busbw_spanN (busbw only for span > 1; nccl-tests' formulas).
+ * Returns 0, or -1 with the reason in why (fewer GPUs than the span: "cannot be tested here:
+ * needs N GPUs, this machine has M"; no NCCL). A build without CUDA says so. */
+int calibrate_span(int first, int span, const struct calibrate_options *opt, ceiling_fn fn, void *ctx, char *why,
+                   size_t whylen);
+
 /* The SIMD path the FMA loop uses on this CPU: "avx512f", "avx2+fma" or "portable". */
 const char *calibrate_fma_path(void);
 

@@ -513,13 +513,15 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 
 /* The shape's hash: its fields up to input (the axes of schema v4) as they always were, then
  * each later axis only where it is set, tagged by its index, so adding an axis changes no
- * existing case's seed (inputs stay those of earlier versions) nor its identity. */
-static uint64_t shape_hash(uint64_t h, const struct kb_shape *s)
+ * existing case's seed (inputs stay those of earlier versions) nor its identity. Span (how many
+ * GPUs compute the case) says nothing of what is computed: the seed leaves it out, so a layer on
+ * 8 GPUs sees the inputs it sees on one; the identity keeps it, so spans are different cases. */
+static uint64_t shape_hash(uint64_t h, const struct kb_shape *s, int with_span)
 {
     h = fnv1a(h, s, offsetof(struct kb_shape, input) + sizeof s->input);
     for (int a = KB_AXIS_INPUT + 1; a < KB_AXIS_COUNT; a++) {
         int v = kb_shape_get(s, (enum kb_axis)a);
-        if (v != 0) {
+        if (v != 0 && (with_span || a != KB_AXIS_SPAN)) {
             int tagged[2] = { a, v };
             h = fnv1a(h, tagged, sizeof tagged);
         }
@@ -534,7 +536,7 @@ static uint64_t case_seed(const struct plan_case *c)
     uint64_t h = 0xcbf29ce484222325ULL;
     const char *fam = kb_family_name(kb_kernel_family(c->kernel));
     h = fnv1a(h, fam, strlen(fam));
-    return shape_hash(h, &c->shape);
+    return shape_hash(h, &c->shape, 0);
 }
 
 /* Identity for sharding and de-duplication: everything but the seed. */
@@ -546,7 +548,7 @@ static uint64_t case_identity(const struct plan_case *c)
     h = fnv1a(h, c->device, strlen(c->device));
     int f[3] = { (int)c->dtype, c->threads, c->cold_cache };
     h = fnv1a(h, f, sizeof f);
-    return shape_hash(h, &c->shape);
+    return shape_hash(h, &c->shape, 1);
 }
 
 /* Two cases that would measure the same thing (the seed follows from the rest). */

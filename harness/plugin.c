@@ -102,7 +102,7 @@ int kbench_register(struct kbench_registrar *r, const struct kb_kernel *k)
             return refuse(r, k, "setup, run and teardown are required");
         if (k->dtypes & ~op->dtypes)
             return refuse(r, k, "dtypes has a dtype its operation does not define (the operation's .dtypes)");
-        if (k->axes & ~op->axes)
+        if (k->axes & ~(op->axes | KB_AXES_EXECUTION))
             return refuse(r, k, "axes has an axis its operation is not defined over (0 takes the operation's)");
         if (refuse_operation_clash(r, k) != 0)
             return -1;

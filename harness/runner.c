@@ -2,6 +2,7 @@
  * enforce the time limit, and turn a death or a hang into the case's status. */
 #include "harness/runner.h"
 #include "harness/runner_child.h"
+#include "harness/gpu.h"
 
 #include <errno.h>
 #include <math.h>
@@ -44,6 +45,18 @@ void runner_options_default(struct runner_options *o)
 }
 
 /* MemAvailable from /proc/meminfo, in bytes; -1 when unknown. */
+/* CUDA devices visible here (0 when none or without CUDA), asked once per process. */
+static int runner_gpu_count(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        char why[256];
+        int n = gpu_count(why, sizeof why);
+        known = n > 0 ? n : 0;
+    }
+    return known;
+}
+
 static double available_memory(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
@@ -233,6 +246,21 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
     rec->seed = pc->seed;
     double t0 = runner_now();
 
+    /* A case spanning more GPUs than this machine has cannot be tested here: stored skipped,
+     * with the count it needs, never a crash (a suite written for an 8-GPU node runs anywhere). */
+    if (pc->kernel->device == KB_DEVICE_CUDA) {
+        int first = strncmp(pc->device, "cuda:", 5) == 0 ? atoi(pc->device + 5) : 0;
+        int span = kb_kernel_axes(pc->kernel) & KB_AXIS_BIT(KB_AXIS_SPAN) && rec->shape.span > 0 ? rec->shape.span : 1;
+        int gpus = runner_gpu_count();
+        if (first + span > gpus) {
+            rec->status = CASE_SKIPPED;
+            snprintf(rec->error, sizeof rec->error, "cannot be tested here: needs %d GPU%s (cuda:%d..cuda:%d), "
+                     "this machine has %d", first + span, first + span == 1 ? "" : "s", first, first + span - 1,
+                     gpus);
+            compute_stats(pc, o, rec);
+            return 0;
+        }
+    }
     /* Refuse before allocating: a shape that cannot fit would only summon the OOM killer. */
     if (pc->kernel->device == KB_DEVICE_CPU) {
         double need = kb_kernel_footprint(pc->kernel, &rec->shape, pc->dtype), avail = available_memory();

@@ -489,7 +489,8 @@ static const char schema_v12[] =
 /* Version 13: the axes added after the catalogue's: the page of a paged KV cache (attention
  * decode; 0: a contiguous cache), the hybrid attention stacks' layers, linear:softmax ratio and
  * kind of linear layer, the state-space axis (attention.ssd's state size S) and the length mix
- * of packed ragged batches (attention.varlen: uniform, longtail, equal); NULL for kernels
+ * of packed ragged batches (attention.varlen: uniform, longtail, equal), and span, the GPUs a
+ * case spans (kbench run --span, implementations that span devices); NULL for kernels
  * without them and for older cases. v_results gains the columns and v_latest_results tells
  * cases apart by them. */
 static const char schema_v13[] =
@@ -499,6 +500,7 @@ static const char schema_v13[] =
     "ALTER TABLE cases ADD COLUMN linear_kind TEXT;\n"
     "ALTER TABLE cases ADD COLUMN state_size INTEGER;\n"
     "ALTER TABLE cases ADD COLUMN length_mix TEXT;\n"
+    "ALTER TABLE cases ADD COLUMN span INTEGER;\n"
     "DROP VIEW IF EXISTS v_latest_results;\n"
     "DROP VIEW v_results;\n"
     "CREATE VIEW v_results AS\n"
@@ -509,6 +511,7 @@ static const char schema_v13[] =
     "       c.linear_kind           AS linear_kind,\n"
     "       c.state_size            AS state_size,\n"
     "       c.length_mix            AS length_mix,\n"
+    "       c.span                  AS span,\n"
     V_RESULTS_REST
     "CREATE VIEW v_latest_results AS\n"
     "SELECT v.* FROM v_results v\n"
@@ -520,7 +523,7 @@ static const char schema_v13[] =
     "             c.topk_blocks, c.chunk, c.feature_map, c.decay, c.gemm_m, c.gemm_n, c.gemm_k,\n"
     "             c.group_size, c.granularity, c.tokens, c.hidden, c.ffn, c.experts, c.top_k,\n"
     "             c.routing, c.input_dist, c.page_size, c.layers, c.ratio, c.linear_kind,\n"
-    "             c.state_size, c.length_mix, c.threads, c.cold_cache);\n";
+    "             c.state_size, c.length_mix, c.span, c.threads, c.cold_cache);\n";
 
 static const struct store_migration migrations[] = {
     { 1, "the initial tables", schema_v1 },
@@ -538,7 +541,7 @@ static const struct store_migration migrations[] = {
     { 12, "run_plugins: the path and sha256 of each plugin a run loaded", schema_v12 },
     { 13, "cases.page_size (the paged KV cache of attention decode), cases.layers, ratio and "
           "linear_kind (hybrid attention stacks), cases.state_size (attention.ssd) and cases.length_mix "
-          "(attention.varlen)", schema_v13 },
+          "(attention.varlen) and cases.span (the GPUs a case spans)", schema_v13 },
 };
 
 const struct store_migration *store_schema_migrations(int *n)

@@ -44,7 +44,11 @@ static int fail(struct sweep_result *res, enum sweep_error_kind kind, const char
     return -1;
 }
 
-/* A GPU named in the sweep must exist here: better a clear refusal now than a sweep of failures. */
+/* A GPU named in the sweep must exist here: better a clear refusal now than a sweep of failures.
+ * A sweep that spans GPUs (--span) is the exception: its cases say, one by one, how many GPUs
+ * they need and are stored skipped where this machine has fewer (the runner checks), so a
+ * suite written for an 8-GPU node still runs, and records, everything else. Span counts GPUs:
+ * on the CPU it is the user's error. */
 static int check_devices(const struct plan_spec *specs, int n, struct sweep_result *res)
 {
     int gpus = -2;
@@ -52,7 +56,12 @@ static int check_devices(const struct plan_spec *specs, int n, struct sweep_resu
     for (int g = 0; g < n; g++)
         for (int d = 0; d < specs[g].n_devices; d++) {
             const char *dev = specs[g].devices[d];
-            if (strncmp(dev, "cuda:", 5) != 0)
+            int spans = specs[g].axis[KB_AXIS_SPAN].n > 0;
+            if (spans && strncmp(dev, "cuda:", 5) != 0)
+                return fail(res, SWEEP_ERR_USAGE, "span counts GPUs per case: device %s cannot span; "
+                            "use --devices cuda:N%s%s%s", dev, *specs[g].group ? " (suite group [" : "",
+                            specs[g].group, *specs[g].group ? "])" : "");
+            if (strncmp(dev, "cuda:", 5) != 0 || spans)
                 continue;
             if (gpus == -2)
                 gpus = gpu_count(why, sizeof why);

@@ -64,6 +64,7 @@ static const struct kb_axis_info axes[KB_AXIS_COUNT] = {
     [KB_AXIS_STATE] = INT_AXIS("state", "state_size", "S", 1, 1024, 64, "SSM state size S per head (Mamba-2's d_state)"),
     [KB_AXIS_LENGTHS] = ENUM_AXIS("lengths", "length_mix", "lens", lengths_names, KB_LENGTHS_UNIFORM,
                                   "sequence-length mix of a packed batch (seq: the longest)"),
+    [KB_AXIS_SPAN] = INT_AXIS("span", "span", "span", 1, 64, 1, "GPUs one case spans (multi-GPU implementations)"),
 };
 
 /* Field addresses in axis order: the struct is a sequence of ints in the same order. */

@@ -99,6 +99,9 @@ struct kb_shape {
     int state;   /* S: SSM state size per head (Mamba-2's d_state) */
     /* packed ragged batches (attention.varlen) */
     int lengths; /* enum kb_lengths: the mix of sequence lengths (batch sequences, at most seq_len) */
+    /* several GPUs: how many one case spans (cuda:N .. cuda:N+span-1); only implementations that
+     * span devices (moe.layer@cuda.ep, attention.linear@cuda.sp) have the axis */
+    int span;
 };
 
 enum kb_feature_map { KB_FEATURE_ELU1 = 1, KB_FEATURE_RELU = 2 };
@@ -129,6 +132,7 @@ enum kb_axis {
     KB_AXIS_LAYERS, KB_AXIS_RATIO, KB_AXIS_LINEAR_KIND,
     KB_AXIS_STATE,
     KB_AXIS_LENGTHS,
+    KB_AXIS_SPAN,
     KB_AXIS_COUNT
 };
 #define KB_AXIS_BIT(a) (UINT64_C(1) << (a))
@@ -142,6 +146,9 @@ enum kb_axis {
 #define KB_AXES_MOE (KB_AXIS_BIT(KB_AXIS_TOKENS) | KB_AXIS_BIT(KB_AXIS_HIDDEN) | \
     KB_AXIS_BIT(KB_AXIS_FFN) | KB_AXIS_BIT(KB_AXIS_EXPERTS) | KB_AXIS_BIT(KB_AXIS_TOP_K) | \
     KB_AXIS_BIT(KB_AXIS_ROUTING) | KB_AXIS_BIT(KB_AXIS_INPUT))
+/* Axes of how an implementation runs, not of what its operation computes: any implementation may
+ * add them to its axes beyond the operation's (span: the GPUs one case spans, --span). */
+#define KB_AXES_EXECUTION KB_AXIS_BIT(KB_AXIS_SPAN)
 /* selftest kernels: seq is their size knob; causal switches selftest.oom's footprint lie */
 #define KB_AXES_SELFTEST (KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_CAUSAL))
 

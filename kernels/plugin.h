@@ -22,8 +22,9 @@
 #include "kernels/kernel.h"
 
 /* 1: kernels owned their inputs and verification. 2: operations (struct kb_operation,
- * kb_kernel.op/.collect/.check, kb_case.io). 3: kb_shape.page (the paged KV cache of decode)
- * and kb_kernel.required_axes. */
+ * kb_kernel.op/.collect/.check, kb_case.io). 3: kb_shape.page (the paged KV cache of decode),
+ * .layers/.ratio/.linear_kind, .state, .lengths and .span (cases spanning several GPUs), and
+ * kb_kernel.required_axes. */
 #define KBENCH_ABI_VERSION 3
 
 /* kbench's side of a registration (opaque to a plugin). */

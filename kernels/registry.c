@@ -25,6 +25,7 @@
 #include "kernels/attention/varlen.h"
 #ifdef HAVE_CUDA
 #include "kernels/attention/linear_cuda.h"
+#include "kernels/attention/linear_sp.h"
 #include "kernels/attention/gla_cuda.h"
 #include "kernels/attention/lightning_cuda.h"
 #include "kernels/attention/delta_cuda.h"
@@ -126,6 +127,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_moe_experts_cuda,
     &kb_moe_layer_cuda_unfused,
     &kb_moe_layer_cuda_fused,
+    &kb_moe_layer_cuda_ep,
+    &kb_attention_linear_cuda_sp,
     &kb_attention_window_cuda,
     &kb_attention_int8_cuda,
     &kb_attention_window_cuda_naive,

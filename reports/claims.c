@@ -112,6 +112,15 @@ static int set_meta(struct claim *c, const char *key, const char *value, char *e
         }
         return 0;
     }
+    if (strcmp(key, "gpus") == 0) {
+        double d;
+        if (parse_number(value, &d) != 0 || d < 1 || d > 1024 || d != floor(d)) {
+            snprintf(err, errlen, "bad gpus '%s' (expected a whole number of GPUs, 1 to 1024)", value);
+            return -1;
+        }
+        c->gpus = (int)d;
+        return 0;
+    }
     if (strcmp(key, "at_size") == 0) {
         double d;
         if (parse_number(value, &d) != 0 || d < 1 || d != floor(d)) {
@@ -122,7 +131,7 @@ static int set_meta(struct claim *c, const char *key, const char *value, char *e
         return 0;
     }
     snprintf(err, errlen, "unknown key '%s' (expected id, paper, quote, hardware, note, metric, candidate, "
-             "baseline, plugins, paper_value, tolerance, min_cosine, memory_ratio, at_size, max_time, or a "
+             "baseline, plugins, paper_value, tolerance, min_cosine, memory_ratio, at_size, max_time, gpus, or a "
              "[run], [candidate] or [baseline] section of axes)", key);
     return -2;
 }

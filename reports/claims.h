@@ -49,6 +49,8 @@ struct claim {
     double memory_ratio; /* NaN: none */
     long at_size;        /* 0: the largest size both kernels ran */
     double max_time;     /* NaN: kbench run's default */
+    int gpus;            /* GPUs the paper's setting needs (key gpus; 0: none): with fewer here the
+                          * claim cannot be tested, and where it runs the verdict says how many */
     char candidate[96], baseline[96]; /* baseline "" when the metric needs none */
     char plugins[256];   /* plugins whose implementations it names (a peer baseline: docs/peers.md) */
     char plugin_error[512]; /* why one could not be loaded here ("" when all were): its kernels are

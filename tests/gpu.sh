@@ -108,12 +108,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   job vit2 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --preset vit-b16 ) &
 # MoE at odd sizes: one token, ragged row tiles, hidden and ffn not multiples of 8 nor of the
 # 128-wide tile, 8 and 64 experts, top-1/2/8, the three routing skews; then the Mixtral layer
-# (with its CUPTI trace: which kernels each version launches)
-( job moe1 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda*' --dtype bf16 --tokens 1,77,1000 \
+# (with its CUPTI trace: which kernels each version launches). The one-device kernels only
+# (cuda.[!e]*): moe.layer@cuda.ep has its own section (--span) below.
+( job moe1 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!e]*' --dtype bf16 --tokens 1,77,1000 \
       --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf
-  job moe2 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda*' --dtype bf16 --tokens 1000 --hidden 520 \
+  job moe2 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!e]*' --dtype bf16 --tokens 1000 --hidden 520 \
       --ffn 136 --experts 8 --top-k 2 --routing uniform,one
-  job moe3 "$KBENCH" run --db "$TMP/moe.db" --devices cuda:0 --kernels 'moe.layer@cuda*' --dtype bf16 \
+  job moe3 "$KBENCH" run --db "$TMP/moe.db" --devices cuda:0 --kernels 'moe.layer@cuda.[!e]*' --dtype bf16 \
       --preset mixtral-8x7b --tokens 512 --max-time 0.2 --no-metrics --quiet --no-show ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
@@ -480,6 +481,60 @@ expect_exit 0 "calibrate the GPU" "$KBENCH" calibrate --devices cuda:0 --seconds
 expect_eq "$(q "SELECT value BETWEEN 1e11 AND 1e14 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'copy_bw';")" "1" "copy bandwidth stored, 0.1-100 TB/s"
 expect_eq "$(q "SELECT value > 1e12 FROM v_ceilings WHERE device = 'cuda:0' AND name = 'flops_bf16';")" "1" "bf16 GEMM rate stored, over 1 TFLOP/s"
 expect_eq "$(q "SELECT (SELECT value FROM v_ceilings WHERE name = 'flops_bf16') > (SELECT value FROM v_ceilings WHERE name = 'flops_f32');")" "1" "tensor cores beat plain f32"
+# ---- several GPUs (--span; docs/multi-gpu.md): span 1 through a one-GPU NCCL communicator on any
+# GPU machine; span 2, 4, 8 where the GPUs are there, otherwise skipped saying so ----
+builddir=$(cd "$(dirname "$KBENCH")" && pwd)
+gpus=$(grep -o '^cuda:[0-9]*' "$TMP/devices" | sort -u | wc -l)
+if ! grep -q 'define HAVE_NCCL 1' "$builddir/config.h" 2>/dev/null; then
+    ok "# SKIP built without NCCL: the multi-GPU implementations are not tested"
+else
+    DB="$TMP/span.db"
+    epv() { "$KBENCH" run --db "$DB" $VFLAGS --kernels moe.layer@cuda.ep --dtype bf16 --tokens 1,77,1000 \
+        --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf "$@"; }
+    spv() { "$KBENCH" run --db "$DB" $VFLAGS --kernels attention.linear@cuda.sp --dtype f16,bf16 --batch 2 \
+        --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 --feature elu1,relu "$@"; }
+    expect_exit 0 "moe.layer@cuda.ep at span 1 (a one-GPU communicator), odd sizes" epv --span 1
+    expect_eq "$(q "SELECT count(*) FROM v_results WHERE impl = 'cuda.ep' AND span = 1 AND status = 'ok' AND passed = 1;")" "18" \
+        "moe.layer@cuda.ep verified against the float64 layer at span 1, 18 cases"
+    expect_exit 0 "attention.linear@cuda.sp at span 1, odd sizes" spv --span 1
+    expect_eq "$(q "SELECT count(*) FROM v_results WHERE impl = 'cuda.sp' AND span = 1 AND status = 'ok' AND passed = 1;")" "128" \
+        "attention.linear@cuda.sp verified at span 1, 128 cases"
+    expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.span = 1 AND k.name = 'rank0_s' AND k.value > 0;")" \
+        "$(q "SELECT count(*) FROM cases WHERE span = 1 AND status = 'ok';")" "every span-1 case has its rank's time (rank0_s)"
+    expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.span = 1 AND k.name = 'nccl_bytes' AND k.value = 0;")" \
+        "$(q "SELECT count(*) FROM cases WHERE span = 1 AND status = 'ok';")" "and moves no bytes between GPUs (nccl_bytes 0)"
+    expect_exit 0 "calibrate --span 1" "$KBENCH" calibrate --span 1 --seconds 0.1 --db "$DB"
+    expect_eq "$(q "SELECT count(*) FROM v_ceilings WHERE device = 'cuda:0' AND name IN ('allreduce_algbw_span1', 'alltoall_algbw_span1') AND value > 1e9;")" "2" \
+        "span-1 all-reduce and all-to-all algbw stored, over 1 GB/s"
+    if [ "$gpus" -lt 2 ]; then
+        ok "# SKIP span 2, 4, 8: this machine has $gpus GPU"
+        expect_exit 0 "a span-2 case on one GPU" "$KBENCH" run --db "$DB" $VFLAGS --kernels moe.layer@cuda.ep --dtype bf16 \
+            --tokens 64 --hidden 64 --ffn 64 --experts 4 --top-k 2 --span 2
+        expect_eq "$(q "SELECT status FROM cases WHERE span = 2;")" "skipped" "is stored skipped (needs 2 GPUs)"
+    else
+        spans=2; [ "$gpus" -ge 4 ] && spans=2,4; [ "$gpus" -ge 8 ] && spans=2,4,8
+        n_spans=$(echo "$spans" | tr ',' '\n' | wc -l)
+        expect_exit 0 "moe.layer@cuda.ep at span $spans" epv --span "$spans"
+        expect_eq "$(q "SELECT count(*) FROM v_results WHERE impl = 'cuda.ep' AND span > 1 AND status = 'ok' AND passed = 1;")" \
+            "$((18 * n_spans))" "moe.layer@cuda.ep verified at span $spans (experts and tokens split, odd sizes)"
+        expect_exit 0 "attention.linear@cuda.sp at span $spans" spv --span "$spans"
+        expect_eq "$(q "SELECT count(*) FROM v_results WHERE impl = 'cuda.sp' AND span > 1 AND status = 'ok' AND passed = 1;")" \
+            "$((128 * n_spans))" "attention.linear@cuda.sp verified at span $spans (one empty shard at N = 1)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.span > 1 AND c.impl = 'cuda.sp' AND k.name = 'nccl_bytes' AND k.value > 0;")" \
+            "$((128 * n_spans))" "the all-gathers move bytes between GPUs (nccl_bytes)"
+        expect_exit 0 "calibrate --span $spans" "$KBENCH" calibrate --span "$spans" --seconds 0.1 --db "$DB"
+        expect_eq "$(q "SELECT count(*) FROM v_ceilings WHERE name LIKE '%busbw_span%' AND value > 1e9;")" "$((2 * n_spans))" \
+            "all-reduce and all-to-all busbw stored per span, over 1 GB/s"
+        q "SELECT name, round(value / 1e9, 1) || ' GB/s' FROM v_ceilings WHERE name LIKE '%span%' ORDER BY name;" | sed 's/^/# /'
+        # the issue's benchmarks: the expert-parallel layer against one GPU on two presets
+        for preset in mixtral-8x7b deepseek-v3; do
+            "$KBENCH" run --db "$TMP/ep-scaling.db" --devices cuda:0 --kernels 'moe.layer@cuda.ep,moe.layer@cuda.unfused' \
+                --dtype bf16 --preset "$preset" --tokens 4096 --span "1,$spans" --max-time 1 --no-metrics --quiet --no-show
+        done
+        DB="$TMP/ep-scaling.db"
+        q "SELECT impl, span, preset_like, median_us FROM (SELECT impl, coalesce(span, 1) AS span, hidden || 'x' || experts AS preset_like, round(median_us) AS median_us FROM v_results) ORDER BY preset_like, impl, span;" | sed 's/^/# ep layer: /'
+    fi
+fi
 # ---- Python peers on the GPU (docs/peers.md): PyTorch's SDPA through kbench's device buffers and
 # stream, verified against the float64 reference, beside kbench's own flash ----
 builddir=$(cd "$(dirname "$KBENCH")" && pwd)

@@ -270,6 +270,10 @@ static void parse_errors_name_the_place(void **unused)
     assert_int_equal(claim_load(path, &c, err, sizeof err), -1);
     unlink(path);
     assert_non_null(strstr(err, "'kernels' comes from candidate and baseline"));
+    path = write_tmp("id = t\ngpus = 2.5\n");
+    assert_int_equal(claim_load(path, &c, err, sizeof err), -1);
+    unlink(path);
+    assert_non_null(strstr(err, ":2:8: bad gpus '2.5'"));
 }
 
 /* Every shipped claim parses, has a unique id, and its sweep is a valid suite. */
@@ -281,7 +285,15 @@ static void shipped_claims_parse(void **unused)
     if (n < 0)
         fail_msg("%s", err);
     assert_true(n >= 9);
+    int flashmoe = 0;
     for (int i = 0; i < n; i++) {
+        /* FlashMoE's 6x is an 8-GPU expert-parallel figure: the claim says so (docs/multi-gpu.md) */
+        if (strcmp(claims[i].id, "flashmoe") == 0) {
+            assert_int_equal(claims[i].gpus, 8);
+            flashmoe = 1;
+        } else {
+            assert_int_equal(claims[i].gpus, 0);
+        }
         FILE *f = fmemopen(claims[i].suite, strlen(claims[i].suite), "r");
         assert_non_null(f);
         struct plan_spec base, specs[4];
@@ -294,6 +306,7 @@ static void shipped_claims_parse(void **unused)
         assert_int_equal(groups, *claims[i].baseline ? 2 : 1);
         assert_true(strlen(claims[i].quote) > 10);
     }
+    assert_true(flashmoe);
     free(claims);
 }
 

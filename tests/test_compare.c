@@ -495,6 +495,53 @@ static void test_matched(void **state)
     store_close(s);
 }
 
+/* A span-1 case and a span-2 case of the same shape are different cases: compare never holds
+ * one against the other (and the store keeps the span; CUDA builds, where a kernel spans). */
+static void test_span_apart(void **state)
+{
+    (void)state;
+    const struct kb_kernel *k = kb_registry_find("moe.layer", "cuda.ep");
+    if (!k)
+        skip();
+    char path[160], err[512];
+    struct store *s = fresh_db("span.db", path, sizeof path);
+    int64_t runs[3];
+    const int spans[3] = { 1, 2, 1 };
+    for (int i = 0; i < 3; i++) {
+        runs[i] = begin(s, "00000000000000aa");
+        double samples[N_SAMPLES];
+        struct case_record r;
+        make_case(&r, samples, "selftest.spin", 100, 1e-4, 40 + (uint64_t)i);
+        r.kernel = k;
+        snprintf(r.device, sizeof r.device, "cuda:0");
+        r.dtype = KB_DTYPE_BF16;
+        r.shape = (struct kb_shape){ .tokens = 64, .hidden = 64, .ffn = 64, .experts = 4, .top_k = 2,
+                                     .routing = KB_ROUTING_UNIFORM, .input = KB_INPUT_NORMAL, .span = spans[i] };
+        assert_true(store_case_insert(s, runs[i], &r) > 0);
+        assert_int_equal(store_run_finish(s, runs[i], "complete"), 0);
+    }
+    struct compare_options o;
+    compare_options_default(&o);
+    struct compare_result r;
+    assert_int_equal(compare_runs(s, runs[0], runs[1], &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.matched, 0);
+    compare_result_free(&r);
+    assert_int_equal(compare_runs(s, runs[0], runs[2], &o, &r, err, sizeof err), 0);
+    assert_int_equal(r.summary.matched, 1);
+    compare_result_free(&r);
+    store_close(s);
+    char sqlcmd[400];
+    snprintf(sqlcmd, sizeof sqlcmd, "SELECT group_concat(span) FROM (SELECT span FROM cases ORDER BY id)");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sqlcmd, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "1,2,1");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* The sampling columns of schema v8, where present: a side short of its minimum is not judged,
  * throttled samples stay out of the tests, and SM clocks say whether a change survives. */
 static void test_sampling_columns(void **state)
@@ -590,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_few_samples),
         cmocka_unit_test(test_matched),
         cmocka_unit_test(test_sampling_columns),
+        cmocka_unit_test(test_span_apart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,6 +20,7 @@
 #include "kernels/kernel.h"
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_gemm.h"
+#include "kernels/moe/moe_ep_plan.h"
 
 static const struct kb_kernel *const all_kernels[] = {
     &kb_moe_router_cpu, &kb_moe_dispatch_cpu, &kb_moe_combine_cpu,
@@ -511,6 +512,102 @@ static void test_fused_matches_unfused_everywhere(void **state)
     case_each_path("moe.layer@cpu.fused/unfused", needs, fused_matches_unfused_everywhere_on_one_path);
 }
 
+/* moe.layer@cuda.ep's bookkeeping, simulated on the host with tagged rows (the GPU path cannot
+ * run here): for R ranks holding random routings, the dispatch sends every row to its expert's
+ * owner (as moe_ep.c's exchange does: sender blocks from off[r][e0[q]], received sender by
+ * sender), the grouped order holds each local expert's rows and only them, with its row tiles
+ * counted, and the return puts every row back in its sender's sorted slot. Uneven splits, empty
+ * ranks (fewer tokens or experts than ranks) and R = 1 included. */
+static void test_ep_exchange_plan(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    const int cases[][3] = { { 1, 8, 40 }, { 2, 8, 77 }, { 3, 7, 100 }, { 4, 3, 9 }, { 8, 64, 300 }, { 8, 5, 0 } };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        const int R = cases[t][0], E = cases[t][1], slots_total = cases[t][2];
+        int e0[MOE_EP_MAX_RANKS], en[MOE_EP_MAX_RANKS], nslots[MOE_EP_MAX_RANKS];
+        int *offs[MOE_EP_MAX_RANKS];
+        const int *coff[MOE_EP_MAX_RANKS];
+        long *tag[MOE_EP_MAX_RANKS]; /* sender's sorted rows: tag = rank * 1e6 + slot */
+        for (int r = 0; r < R; r++) {
+            e0[r] = (int)((long)r * E / R);
+            en[r] = (int)((long)(r + 1) * E / R) - e0[r];
+            nslots[r] = (int)((long)(r + 1) * slots_total / R) - (int)((long)r * slots_total / R);
+            offs[r] = calloc((size_t)E + 1, sizeof(int));
+            assert_non_null(offs[r]);
+            /* a random routing's histogram, skewed: some experts get nothing */
+            int *count = calloc((size_t)E, sizeof(int));
+            for (int i = 0; i < nslots[r]; i++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                int e = (int)((rng >> 33) % (uint64_t)E);
+                if ((rng >> 20) % 3 == 0)
+                    e = e / 2; /* lower experts more often */
+                count[e]++;
+            }
+            for (int e = 0; e < E; e++)
+                offs[r][e + 1] = offs[r][e] + count[e];
+            free(count);
+            coff[r] = offs[r];
+            tag[r] = calloc((size_t)nslots[r] + 1, sizeof(long));
+            for (int i = 0; i < nslots[r]; i++)
+                tag[r][i] = (long)r * 1000000 + i;
+        }
+        long *back[MOE_EP_MAX_RANKS];
+        for (int r = 0; r < R; r++) {
+            back[r] = calloc((size_t)nslots[r] + 1, sizeof(long));
+            for (int i = 0; i < nslots[r]; i++)
+                back[r][i] = -1;
+        }
+        for (int r = 0; r < R; r++) {
+            /* dispatch into r */
+            long *recv = calloc((size_t)slots_total + 1, sizeof(long));
+            int *a_index = calloc((size_t)slots_total + 1, sizeof(int));
+            int *ret_perm = calloc((size_t)slots_total + 1, sizeof(int));
+            int *l_off = calloc((size_t)en[r] + 1, sizeof(int)), *l_mts = calloc((size_t)en[r] + 1, sizeof(int));
+            long at = 0;
+            for (int q = 0; q < R; q++) {
+                long n = moe_ep_sent_rows(coff, e0, en, q, r);
+                for (long i = 0; i < n; i++)
+                    recv[at + i] = tag[q][offs[q][e0[r]] + i];
+                at += n;
+            }
+            long nrecv = moe_ep_plan_receiver(R, coff, e0, en, r, 4, a_index, ret_perm, l_off, l_mts);
+            assert_int_equal(nrecv, at);
+            assert_int_equal(l_off[en[r]], nrecv);
+            /* the grouped order: local expert x's rows are exactly the assignments to e0 + x */
+            long *yl = calloc((size_t)nrecv + 1, sizeof(long));
+            for (int x = 0; x < en[r]; x++) {
+                long want = 0;
+                for (int q = 0; q < R; q++)
+                    want += offs[q][e0[r] + x + 1] - offs[q][e0[r] + x];
+                assert_int_equal(l_off[x + 1] - l_off[x], want);
+                assert_int_equal(l_mts[x + 1] - l_mts[x], (want + 3) / 4);
+                for (int s2 = l_off[x]; s2 < l_off[x + 1]; s2++) {
+                    long tg = recv[a_index[s2]];
+                    int q = (int)(tg / 1000000), slot = (int)(tg % 1000000);
+                    assert_true(slot >= offs[q][e0[r] + x] && slot < offs[q][e0[r] + x + 1]);
+                    yl[s2] = tg; /* the expert's result for that row, tagged as its input */
+                }
+            }
+            /* back into received order, then the return exchange (r sends each sender its block) */
+            long recv_base = 0;
+            for (int q = 0; q < R; q++) {
+                long n = moe_ep_sent_rows(coff, e0, en, q, r);
+                for (long i = 0; i < n; i++)
+                    back[q][offs[q][e0[r]] + i] = yl[ret_perm[recv_base + i]];
+                recv_base += n;
+            }
+            free(recv), free(a_index), free(ret_perm), free(l_off), free(l_mts), free(yl);
+        }
+        for (int r = 0; r < R; r++) {
+            for (int i = 0; i < nslots[r]; i++)
+                if (back[r][i] != tag[r][i])
+                    fail_msg("R=%d E=%d: rank %d slot %d came back as %ld", R, E, r, i, back[r][i]);
+            free(back[r]), free(tag[r]), free(offs[r]);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_layers_share_inputs_and_counts),
         cmocka_unit_test(test_bf16_inputs_and_verdict),
+        cmocka_unit_test(test_ep_exchange_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,35 @@ static void test_seed_shared_across_impls(void **state)
     plan_free(&p);
 }
 
+/* span (GPUs per case) plans one case per value for the kernels that span devices, leaves the
+ * others alone, and stays out of the seed: every span of a layer sees the inputs the one-device
+ * implementations see (CUDA builds, where such a kernel exists). */
+static void test_span_plans_and_keeps_the_seed(void **state)
+{
+    (void)state;
+    if (!kb_registry_find("moe.layer", "cuda.ep"))
+        skip();
+    struct plan_spec s;
+    plan_spec_default(&s);
+    assert_int_equal(plan_spec_set(&s, "kernels", "moe.layer@cuda.ep,moe.layer@cuda.unfused", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "devices", "cuda:0", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "dtype", "bf16", err, sizeof err), 0);
+    assert_int_equal(plan_spec_set(&s, "span", "1,2,8", err, sizeof err), 0);
+    struct plan p = { 0 };
+    assert_int_equal(plan_build(&s, 1, &p, err, sizeof err), 0);
+    assert_int_equal((int)p.n, 4);
+    int spans = 0;
+    for (size_t i = 0; i < p.n; i++) {
+        assert_true(p.cases[i].seed == p.cases[0].seed);
+        if (strcmp(p.cases[i].kernel->impl, "cuda.ep") == 0)
+            spans += p.cases[i].shape.span;
+        else
+            assert_int_equal(p.cases[i].shape.span, 0);
+    }
+    assert_int_equal(spans, 1 + 2 + 8);
+    plan_free(&p);
+}
+
 static void test_unknown_kernel_pattern(void **state)
 {
     (void)state;
@@ -635,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_spec_set),
         cmocka_unit_test(test_build_cartesian),
         cmocka_unit_test(test_seed_shared_across_impls),
+        cmocka_unit_test(test_span_plans_and_keeps_the_seed),
         cmocka_unit_test(test_unnamed_dtype_is_each_kernels_own),
         cmocka_unit_test(test_unknown_kernel_pattern),
         cmocka_unit_test(test_shards_partition),

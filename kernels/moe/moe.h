@@ -25,6 +25,7 @@ extern const struct kb_kernel kb_moe_combine_cuda;
 extern const struct kb_kernel kb_moe_experts_cuda;
 extern const struct kb_kernel kb_moe_layer_cuda_unfused;
 extern const struct kb_kernel kb_moe_layer_cuda_fused;
+extern const struct kb_kernel kb_moe_layer_cuda_ep; /* moe_ep.c: over --span GPUs */
 
 /* ---- shapes and counts (the catalogue's formulas) ------------------------------------------ */
 
