@@ -559,9 +559,11 @@ struct papi_session *papi_session_open(const char *events_csv, char *why, size_t
     int avail_codes[MAX_EVENTS];
     char skipped[200] = "";
     for (int i = 0; i < want.n; i++) {
-        if (codes[i] == PAPI_NULL || PAPI_query_event(codes[i]) != PAPI_OK) {
-            append(skipped, sizeof skipped, "%s%s unavailable", skipped[0] ? ", " : "",
-                   want.name[i]);
+        int qrc = codes[i] == PAPI_NULL ? PAPI_ENOEVNT : PAPI_query_event(codes[i]);
+        if (qrc != PAPI_OK) {
+            /* PAPI's own words say which: no such event on this CPU, or no counters at all */
+            append(skipped, sizeof skipped, "%s%s unavailable (%s)", skipped[0] ? ", " : "",
+                   want.name[i], PAPI_strerror(qrc));
             continue;
         }
         char canon[PAPI_MAX_STR_LEN * 8];
