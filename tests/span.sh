@@ -25,6 +25,7 @@ check_bad "cannot span" "calibrate --span on the CPU" calibrate --span 2 --devic
 if ! "$KBENCH" list 'moe.layer@cuda.ep' >/dev/null 2>&1; then
     ok "# SKIP the multi-GPU implementations (a build without CUDA)"
     finish
+    exit $?
 fi
 
 # one case per span value; kernels without the axis ignore it
