@@ -17,7 +17,7 @@
 
 enum {
     OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_PRESET, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
-    OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_COUNTERS,
+    OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_SETUP_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
     OPT_NO_ISOLATE, OPT_RESUME, OPT_PLUGIN,
     OPT_METRICS, OPT_NO_METRICS, OPT_MIN_SAMPLES_CAP, OPT_THROTTLE_THRESHOLD, OPT_INCLUDE_THROTTLED,
@@ -65,6 +65,9 @@ static const struct cli_option options[] = {
     { "min-sample-time", 0, OPT_MIN_SAMPLE_TIME, "S", CLI_TEXT,
       "batch calls of short kernels into samples of at least S (20e-6; 0: never)", NULL, 0 },
     { "timeout", 0, OPT_TIMEOUT, "S", CLI_TEXT, "kill a case after S seconds (60)", NULL, 0 },
+    { "setup-timeout", 0, OPT_SETUP_TIMEOUT, "S", CLI_TEXT,
+      "give setup and verification (the first call, where a JIT compiles) S seconds before --timeout starts "
+      "(0, the default: inside --timeout for C kernels, 300 s for Python implementations)", NULL, 0 },
     { "counters", 0, OPT_COUNTERS, "LIST", CLI_TEXT,
       "PAPI events to count (presets or native names; default set otherwise)", NULL, 0 },
     { "no-counters", 0, OPT_NO_COUNTERS, NULL, CLI_TEXT,
@@ -258,6 +261,7 @@ static int run_option(int opt, const char *optarg, struct cli_run_args *cfg)
     DOUBLE_OPT(OPT_WARMUP, warmup_s, 0, 3600, "warmup")
     DOUBLE_OPT(OPT_MIN_SAMPLE_TIME, min_sample_s, 0, 1, "min-sample-time")
     DOUBLE_OPT(OPT_TIMEOUT, timeout_s, 0.1, 86400, "timeout")
+    DOUBLE_OPT(OPT_SETUP_TIMEOUT, setup_timeout_s, 0, 86400, "setup-timeout")
     DOUBLE_OPT(OPT_THROTTLE_THRESHOLD, throttle_fraction, 0.01, 1.0, "throttle-threshold")
     case OPT_MIN_SAMPLES_CAP:
         if (cli_parse_double(optarg, 0, 86400, &d) != 0)

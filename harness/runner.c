@@ -36,12 +36,21 @@ void runner_options_default(struct runner_options *o)
     o->min_sample_s = 20e-6;
     o->warmup_s = 0.01;
     o->timeout_s = 60.0;
+    o->setup_timeout_s = 0;
+    o->ready_fd = -1;
     o->papi_events = NULL;
     o->dump_dir = NULL;
     o->isolate = 1;
     o->min_samples_cap_s = 10.0;
     o->throttle_fraction = 0.75;
     o->include_throttled = 0;
+}
+
+double runner_setup_allowance(const struct plan_case *pc, const struct runner_options *o)
+{
+    if (o->setup_timeout_s > 0)
+        return o->setup_timeout_s;
+    return runner_python_impl(pc->kernel) ? RUNNER_PYTHON_SETUP_S : 0;
 }
 
 /* MemAvailable from /proc/meminfo, in bytes; -1 when unknown. */
@@ -283,6 +292,7 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
         return 0;
     }
 
+    double allowance = runner_setup_allowance(pc, o);
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
@@ -303,7 +313,10 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
         const int fatal[] = { SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
         for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
             signal(fatal[i], SIG_DFL);
-        runner_measure(pc, o, &res, &samples);
+        struct runner_options co = *o;
+        co.ready_fd = allowance > 0 ? fds[1] : -1;
+        runner_measure(pc, &co, &res, &samples);
+        runner_signal_ready(&co, &res); /* it failed before: the result follows at once */
         size_t n = res.n_samples;
         int bad = write_all(fds[1], &res, sizeof res) != 0 ||
                   (n && write_all(fds[1], samples.seconds, n * sizeof *samples.seconds) != 0) ||
@@ -313,7 +326,18 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
         _exit(bad ? 3 : 0);
     }
     close(fds[1]);
-    int got = read_result(fds[0], t0 + o->timeout_s, &res, &samples);
+    /* With a setup allowance, setup and verification have that long, and the timeout counts
+     * from the moment the case says it is ready. */
+    double deadline = t0 + o->timeout_s;
+    int got = 0, in_setup = 0;
+    if (allowance > 0) {
+        char ready;
+        got = read_exact(fds[0], t0 + allowance, &ready, 1);
+        in_setup = got == 1;
+        deadline = runner_now() + o->timeout_s;
+    }
+    if (got == 0)
+        got = read_result(fds[0], deadline, &res, &samples);
     close(fds[0]);
     if (got != 0)
         kill(pid, SIGKILL);
@@ -330,7 +354,11 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
             snprintf(rec->error, sizeof rec->error, "interrupted: the run was stopped while this case ran");
         } else if (got == 1) {
             rec->status = CASE_TIMEOUT;
-            snprintf(rec->error, sizeof rec->error, "killed at its time limit of %.0f s", o->timeout_s);
+            if (in_setup)
+                snprintf(rec->error, sizeof rec->error, "killed at its setup time limit of %g s (setup and "
+                         "verification; --setup-timeout)", allowance);
+            else
+                snprintf(rec->error, sizeof rec->error, "killed at its time limit of %.0f s", o->timeout_s);
         } else {
             describe_death(wstatus, rec);
         }

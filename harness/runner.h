@@ -24,6 +24,10 @@ struct runner_options {
     double min_sample_s;   /* batch calls until a sample lasts this long, hot cache only (20e-6) */
     double warmup_s;       /* (0.01), at least one call */
     double timeout_s;      /* child killed after this long (60) */
+    double setup_timeout_s; /* > 0: setup and verification (the first call, where a JIT compiles)
+                            * may take this long before timeout_s starts; 0: the default, none
+                            * for C kernels, RUNNER_PYTHON_SETUP_S for Python implementations */
+    int ready_fd;          /* inside a case's process: where to say setup is done (-1: nowhere) */
     const char *papi_events; /* NULL: defaults; "": no PAPI pass */
     const char *dump_dir;  /* NULL: no dumps */
     const char *cupti_metrics; /* GPU cases: NULL the default metric set; "": no metrics pass */
@@ -32,6 +36,12 @@ struct runner_options {
                                * is taken under throttling (0.75, as nvbench) */
     int include_throttled; /* 1: throttled samples count in the statistics (0: set aside) */
 };
+/* The setup allowance of a Python implementation by default: Triton kernels (fla's) compile
+ * and autotune in their first call, 30-60 s on an H100, in each case's new process. */
+#define RUNNER_PYTHON_SETUP_S 300.0
+/* The seconds a case may spend in setup and verification before its timeout starts: 0 where
+ * they count inside the timeout. */
+double runner_setup_allowance(const struct plan_case *pc, const struct runner_options *o);
 /* The part of a case's timeout that its sampling may use when the budget grows for the minimum:
  * the rest is left for the counting passes and the result. */
 #define RUNNER_SAMPLING_TIMEOUT_SHARE 0.75

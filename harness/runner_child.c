@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -461,6 +462,26 @@ static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
     return (int)fmin(KB_INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
 }
 
+int runner_python_impl(const struct kb_kernel *k)
+{
+    const char *origin = kb_registry_origin(k);
+    size_t n = origin ? strlen(origin) : 0;
+    return n > 3 && strcmp(origin + n - 3, ".py") == 0;
+}
+
+void runner_signal_ready(const struct runner_options *o, struct child_result *res)
+{
+    if (o->ready_fd < 0 || res->ready_sent)
+        return;
+    const char ready = 'R';
+    ssize_t w;
+    do
+        w = write(o->ready_fd, &ready, 1);
+    while (w < 0 && errno == EINTR);
+    res->ready_sent = 1;
+    res->case_start = runner_now(); /* the sampling's share of the timeout counts from here */
+}
+
 void runner_measure(const struct plan_case *pc, const struct runner_options *o,
                     struct child_result *res, struct sample_series *samples)
 {
@@ -504,6 +525,7 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         goto out;
     }
     res->verified = 1;
+    runner_signal_ready(o, res);
     kernel_stats(&c, &res->counters);
     if (o->dump_dir && dump_case(pc, &c, &res->accuracy, o->dump_dir, err, sizeof err) != 0) {
         fail(res, CASE_SETUP_FAILED, err);

@@ -18,7 +18,9 @@ struct child_result {
     int has_clocks;
     int stop;                    /* enum sampling_stop */
     char throttle_reason[96];    /* reasons of the throttled samples (NVML names), "" none */
-    double case_start;           /* runner_now() when the case's measurement began */
+    double case_start;           /* runner_now() when the case's measurement began (with a setup
+                                  * allowance: when setup and verification were done) */
+    int ready_sent;              /* the one-byte "setup done" went up the pipe (ready_fd) */
     struct kb_counter_report counters;
     struct gpu_trace gpu_trace;  /* CUDA cases: the kernels one call launches (CUPTI) */
     char nvml_status[192];       /* CUDA cases: "ok", or why NVML measured nothing */
@@ -73,5 +75,13 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
 /* runner_gpu.c: the passes after timing: NVML energy, then the CUPTI kernel trace. */
 void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct gpu_timer *t,
                        const double *samples, struct child_result *res);
+
+/* 1 for an implementation from a Python file (harness/python_plugin.h): its calls pass through
+ * the interpreter, and its first call may compile (Triton). */
+int runner_python_impl(const struct kb_kernel *k);
+
+/* Inside a case's process: says up the pipe that setup and verification are done, once, where
+ * the parent waits for it (o->ready_fd >= 0); the timeout counts from here. */
+void runner_signal_ready(const struct runner_options *o, struct child_result *res);
 
 #endif

@@ -29,14 +29,6 @@ static void gpu_fail(struct child_result *res, const char *when, const char *why
     snprintf(res->error, sizeof res->error, "%s: %s", when, why);
 }
 
-/* Implementations from Python files (harness/python_plugin.h) launch through the interpreter. */
-static int host_dispatched(const struct kb_kernel *k)
-{
-    const char *origin = kb_registry_origin(k);
-    size_t n = origin ? strlen(origin) : 0;
-    return n > 3 && strcmp(origin + n - 3, ".py") == 0;
-}
-
 static int take_gpu_sample(void *ctx, double *per_call, char *why, size_t whylen)
 {
     return gpu_timer_sample(ctx, per_call, why, whylen);
@@ -84,7 +76,7 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
      * whenever its work can be captured, and its GPU time per call is measured from replays of
      * that graph; where capture fails (a synchronising call, an allocation) it is timed directly
      * and the cuda_graph_replay counter says so. */
-    int python = host_dispatched(k);
+    int python = runner_python_impl(k);
     if (python && gpu_timer_prepare(t, k->run, c, 1, 1, why, sizeof why) == 1) {
         double replayed = INFINITY;
         for (int i = 0; i < PROBE_BURSTS; i++) {

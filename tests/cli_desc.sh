@@ -42,7 +42,7 @@ expect_text "$TMP/err" "did you mean --kernel?" "a mistyped option of show: did 
 expect_exit 2 "run --max (ambiguous)" "$KBENCH" run --max 4 --dry-run
 expect_text "$TMP/err" "ambiguous" "an ambiguous abbreviation says so"
 expect_exit 0 "run --kernel (an alias) still works" "$KBENCH" run --kernel attention.flash --seq 64 --dry-run
-expect_exit 0 "a unique abbreviation still works" "$KBENCH" run --kernels attention.flash --se 64 --dry-run
+expect_exit 0 "a unique abbreviation still works" "$KBENCH" run --kernels attention.flash --head-d 64 --dry-run
 expect_exit 2 "a flag given a value" "$KBENCH" run --dry-run=yes
 expect_text "$TMP/err" "'--dry-run' takes no value" "a flag given a value is named"
 
