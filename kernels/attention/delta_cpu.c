@@ -116,8 +116,9 @@ static void normalise(const float *x, int d, float mul, float *out)
 /* The chunked form's scratch of one thread. */
 struct chunk_scratch {
     float *kn, *qn, *kb, *w, *u, *qe; /* [C][d] */
-    float *kt;                        /* [d][C] K̂ᵀ */
-    float *a, *t, *p;                 /* [C][C] */
+    float *kt;                        /* [d][C16] K̂ᵀ (C16: C rounded up to 16 floats) */
+    float *a, *t, *p;                 /* [C][C16] */
+    float *l;                         /* [C16] a row of L */
     float *eg, *eng;                  /* [C] e^γ, e^−γ */
     float *s;                         /* [d][d] state */
     float *vec;                       /* [4d] a step's u, o, k̂, q̂ */
@@ -125,14 +126,16 @@ struct chunk_scratch {
 
 static size_t scratch_floats_of(size_t c, size_t d)
 {
-    return 6 * attention_round16(c * d) + attention_round16(d * c) + 3 * attention_round16(c * c) +
-           2 * attention_round16(c) + attention_round16(d * d) + attention_round16(4 * d);
+    const size_t c16 = attention_round16(c);
+    return 6 * attention_round16(c * d) + d * c16 + 3 * c * c16 + 3 * c16 + attention_round16(d * d) +
+           attention_round16(4 * d);
 }
 
 static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, size_t d)
 {
     float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
-    size_t c = (size_t)(st->chunk > 0 ? st->chunk : 1), cd = attention_round16(c * d), cc = attention_round16(c * c);
+    size_t c = (size_t)(st->chunk > 0 ? st->chunk : 1), cd = attention_round16(c * d);
+    size_t c16 = attention_round16(c), cc = c * c16;
     struct chunk_scratch w;
     w.kn = p, p += cd;
     w.qn = p, p += cd;
@@ -140,12 +143,13 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
     w.w = p, p += cd;
     w.u = p, p += cd;
     w.qe = p, p += cd;
-    w.kt = p, p += cd;
+    w.kt = p, p += d * c16;
     w.a = p, p += cc;
     w.t = p, p += cc;
     w.p = p, p += cc;
-    w.eg = p, p += attention_round16(c);
-    w.eng = p, p += attention_round16(c);
+    w.eg = p, p += c16;
+    w.eng = p, p += c16;
+    w.l = p, p += c16;
     w.s = p, p += attention_round16(d * d);
     w.vec = p;
     return w;
@@ -154,12 +158,17 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
 /* The chunked form per SIMD level (delta_cpu_body.h). */
 typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n,
                                  float *o, const struct chunk_scratch *w);
+/* row blocks of the triangular products (a multiple of the GEMM's 6-row tiles) */
+#define DELTA_ROW_BLOCK 12
 #define DELTA_ISA(name) name##_scalar
+#define DELTA_FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels/attention/delta_cpu_body.h"
 #undef DELTA_ISA
 #if defined(__x86_64__)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#undef DELTA_FMA
+#define DELTA_FMA(a, b, c) fmaf(a, b, c)
 #define DELTA_ISA(name) name##_avx2
 #include "kernels/attention/delta_cpu_body.h"
 #undef DELTA_ISA

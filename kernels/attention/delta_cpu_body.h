@@ -16,6 +16,63 @@ static void DELTA_ISA(normalise)(const float *x, int d, float mul, float *out)
         out[i] = x[i] * r;
 }
 
+/* out[i0:i1, ·] += a[i0:i1, 0:i1]·b[0:i1, ·] for row blocks of DELTA_ROW_BLOCK rows: the product
+ * of a lower-triangular c×c matrix (T, or the masked scores P) with a c×n one, skipping the
+ * blocks of zeros above the diagonal. */
+static void DELTA_ISA(lower_times)(const struct linear_isa *isa, int c, int n, const float *a, int lda, const float *b,
+                                   int ldb, float *out, int ldo)
+{
+    for (int i0 = 0; i0 < c; i0 += DELTA_ROW_BLOCK) {
+        const int i1 = c - i0 < DELTA_ROW_BLOCK ? c : i0 + DELTA_ROW_BLOCK;
+        isa->gemm_acc(i1 - i0, n, i1, a + (size_t)i0 * lda, lda, b, ldb, out + (size_t)i0 * ldo, ldo);
+    }
+}
+
+/* out[i, j] += (x·kt)[i, j] for j < the end of i's row block: the lower part (and a sliver above
+ * the diagonal) of the c×c scores x·K̂ᵀ, half the products of the full square. */
+static void DELTA_ISA(lower_scores)(const struct linear_isa *isa, int c, int d, const float *x, const float *kt,
+                                    int ldk, float *out, int ldo)
+{
+    for (int i0 = 0; i0 < c; i0 += DELTA_ROW_BLOCK) {
+        const int i1 = c - i0 < DELTA_ROW_BLOCK ? c : i0 + DELTA_ROW_BLOCK;
+        isa->gemm_acc(i1 - i0, i1, d, x + (size_t)i0 * d, d, kt, ldk, out + (size_t)i0 * ldo, ldo);
+    }
+}
+
+/* T = (I + L)⁻¹ with L_ij = β_i e^{γ_i} a_ij e^{−γ_j} (j < i), row by row: T_i = e_i − Σ_{j<i} L_ij T_j.
+ * Rows of T are ldt ≥ c floats (a multiple of 16) and zero beyond the diagonal, so each sum runs
+ * over whole 16-float blocks of columns with a fixed-length inner loop (one zmm, two ymm). */
+static void DELTA_ISA(invert_unit_lower)(int c, const float *a, int lda, const float *beta, const float *eg,
+                                         const float *eng, float *t, int ldt, float *l)
+{
+    for (int i = 0; i < c; i++) {
+        float *ti = t + (size_t)i * ldt;
+        const float *ai = a + (size_t)i * lda;
+        const float fi = -beta[i] * eg[i];
+#pragma omp simd
+        for (int j = 0; j < i; j++)
+            l[j] = fi * ai[j] * eng[j];
+        for (int m = 0; m < ldt; m++)
+            ti[m] = 0.0f;
+        ti[i] = 1.0f;
+        for (int mb = 0; mb < i; mb += 16) {
+            float acc[16];
+#pragma omp simd
+            for (int m = 0; m < 16; m++)
+                acc[m] = ti[mb + m];
+            for (int j = mb; j < i; j++) {
+                const float lj = l[j], *tj = t + (size_t)j * ldt + mb;
+#pragma omp simd
+                for (int m = 0; m < 16; m++)
+                    acc[m] = DELTA_FMA(lj, tj[m], acc[m]);
+            }
+#pragma omp simd
+            for (int m = 0; m < 16; m++)
+                ti[mb + m] = acc[m];
+        }
+    }
+}
+
 /* Runs tokens [0, n) of head `head` from the zero state through the chunked form, leaving the
  * state in w->s; writes output rows when o is not NULL. */
 static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n, float *o,
@@ -23,6 +80,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
 {
     const struct linear_isa *isa = st->isa;
     const int d = s->head_dim, C = st->chunk, gated = s->decay;
+    const int ldc = (int)attention_round16((size_t)C); /* rows of K̂ᵀ, A, T, P */
     const size_t off = head * (size_t)st->tokens;
     const float *q = st->q + off * d, *k = st->k + off * d, *v = st->v + off * d;
     const float *beta = st->beta + off, *g = st->g + off;
@@ -50,53 +108,37 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
                 w->eg[i] = w->eng[i] = 1.0f;
         }
         const float elast = gated ? expf(glast) : 1.0f;
-        /* normalised keys (rows and transposed), β e^γ k̂ (negated: W comes out as −W) */
+        /* normalised keys (rows and transposed), β e^γ k̂ (negated: the product with S0 is
+         * subtracted), X = diag(β)V to accumulate − diag(βe^γ) K̂ S0 onto */
         for (int i = 0; i < c; i++) {
-            float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d;
+            float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d, *xi = w->w + (size_t)i * d;
+            const float *vi = vc + (size_t)i * d;
             DELTA_ISA(normalise)(kc + (size_t)i * d, d, 1.0f, kn);
-            const float f = -bc[i] * w->eg[i];
+            const float f = -bc[i] * w->eg[i], b = bc[i];
 #pragma omp simd
-            for (int p = 0; p < d; p++)
+            for (int p = 0; p < d; p++) {
                 kb[p] = f * kn[p];
-        }
-        /* K̂ᵀ, written row by row (contiguous stores; the strided reads stay in L1) */
-        for (int p = 0; p < d; p++) {
-            float *ktp = w->kt + (size_t)p * C;
-            for (int i = 0; i < c; i++)
-                ktp[i] = w->kn[(size_t)i * d + p];
-        }
-        /* L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
-        memset(w->a, 0, (size_t)c * C * sizeof(float));
-        isa->gemm_acc(c, c, d, w->kn, d, w->kt, C, w->a, C);
-        /* T = (I + L)⁻¹ by forward substitution: T_i = e_i − Σ_{j<i} L_ij T_j */
-        for (int i = 0; i < c; i++) {
-            float *ti = w->t + (size_t)i * C;
-            memset(ti, 0, (size_t)c * sizeof(float));
-            ti[i] = 1.0f;
-            const float *ai = w->a + (size_t)i * C;
-            const float fi = bc[i] * w->eg[i];
-            for (int j = 0; j < i; j++) {
-                const float l = fi * ai[j] * w->eng[j];
-                const float *tj = w->t + (size_t)j * C;
-#pragma omp simd
-                for (int m = 0; m <= j; m++)
-                    ti[m] -= l * tj[m];
+                xi[p] = b * vi[p];
             }
         }
+        /* K̂ᵀ, 16 keys at a time (the strided reads of a block stay in L1) */
+        for (int i0 = 0; i0 < c; i0 += 16) {
+            const int i1 = c - i0 < 16 ? c : i0 + 16;
+            for (int p = 0; p < d; p++) {
+                float *ktp = w->kt + (size_t)p * ldc;
+                for (int i = i0; i < i1; i++)
+                    ktp[i] = w->kn[(size_t)i * d + p];
+            }
+        }
+        /* K̂K̂ᵀ below the diagonal, then T = (I + L)⁻¹, L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
+        memset(w->a, 0, (size_t)c * ldc * sizeof(float));
+        DELTA_ISA(lower_scores)(isa, c, d, w->kn, w->kt, ldc, w->a, ldc);
+        DELTA_ISA(invert_unit_lower)(c, w->a, ldc, bc, w->eg, w->eng, w->t, ldc, w->l);
         /* X = diag(β)V − diag(βe^γ) K̂ S0, then U = T X: the same as U_WY − W S0 with
          * U_WY = T diag(β) V and W = T diag(βe^γ) K̂, one c×c×d product fewer */
-        memset(w->w, 0, (size_t)c * d * sizeof(float));
         isa->gemm_acc(c, d, d, w->kb, d, w->s, d, w->w, d);
-        for (int i = 0; i < c; i++) {
-            float *xi = w->w + (size_t)i * d;
-            const float *vi = vc + (size_t)i * d;
-            const float b = bc[i];
-#pragma omp simd
-            for (int p = 0; p < d; p++)
-                xi[p] += b * vi[p];
-        }
         memset(w->u, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, c, w->t, C, w->w, d, w->u, d);
+        DELTA_ISA(lower_times)(isa, c, d, w->t, ldc, w->w, d, w->u, d);
         if (o) {
             /* O = (Q̂e^γ/√d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U */
             for (int i = 0; i < c; i++) {
@@ -110,10 +152,10 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             float *oc = o + (size_t)t0 * d;
             memset(oc, 0, (size_t)c * d * sizeof(float));
             isa->gemm_acc(c, d, d, w->qe, d, w->s, d, oc, d);
-            memset(w->p, 0, (size_t)c * C * sizeof(float));
-            isa->gemm_acc(c, c, d, w->qn, d, w->kt, C, w->p, C);
+            memset(w->p, 0, (size_t)c * ldc * sizeof(float));
+            DELTA_ISA(lower_scores)(isa, c, d, w->qn, w->kt, ldc, w->p, ldc);
             for (int i = 0; i < c; i++) {
-                float *pi = w->p + (size_t)i * C;
+                float *pi = w->p + (size_t)i * ldc;
                 const float e = w->eg[i];
 #pragma omp simd
                 for (int j = 0; j <= i; j++)
@@ -121,7 +163,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
                 for (int j = i + 1; j < c; j++)
                     pi[j] = 0.0f;
             }
-            isa->gemm_acc(c, d, c, w->p, C, w->u, d, oc, d);
+            DELTA_ISA(lower_times)(isa, c, d, w->p, ldc, w->u, d, oc, d);
         }
         /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
         const float *ud = w->u;
@@ -139,7 +181,6 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             }
             ud = w->w;
         }
-        isa->gemm_acc(d, d, c, w->kt, C, ud, d, w->s, d);
+        isa->gemm_acc(d, d, c, w->kt, ldc, ud, d, w->s, d);
     }
 }
-
