@@ -30,12 +30,12 @@ static void DELTA_ISA(lower_times)(const struct linear_isa *isa, int c, int n, c
 
 /* out[i, j] += (x·kt)[i, j] for j < the end of i's row block: the lower part (and a sliver above
  * the diagonal) of the c×c scores x·K̂ᵀ, half the products of the full square. */
-static void DELTA_ISA(lower_scores)(const struct linear_isa *isa, int c, int d, const float *x, const float *kt,
-                                    int ldk, float *out, int ldo)
+static void DELTA_ISA(lower_scores)(const struct linear_isa *isa, int c, int d, const float *x, int ldx,
+                                    const float *kt, int ldk, float *out, int ldo)
 {
     for (int i0 = 0; i0 < c; i0 += DELTA_ROW_BLOCK) {
         const int i1 = c - i0 < DELTA_ROW_BLOCK ? c : i0 + DELTA_ROW_BLOCK;
-        isa->gemm_acc(i1 - i0, i1, d, x + (size_t)i0 * d, d, kt, ldk, out + (size_t)i0 * ldo, ldo);
+        isa->gemm_acc(i1 - i0, i1, d, x + (size_t)i0 * ldx, ldx, kt, ldk, out + (size_t)i0 * ldo, ldo);
     }
 }
 
@@ -80,17 +80,23 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
 {
     const struct linear_isa *isa = st->isa;
     const int d = s->head_dim, C = st->chunk, gated = s->decay;
-    const int ldc = (int)attention_round16((size_t)C); /* rows of K̂ᵀ, A, T, P */
+    const int ldd = delta_ld(d), ldc = delta_ld(C); /* rows of the [·][d] and [·][C] scratch */
     const size_t off = head * (size_t)st->tokens;
     const float *q = st->q + off * d, *k = st->k + off * d, *v = st->v + off * d;
     const float *beta = st->beta + off, *g = st->g + off;
     const float scale = (float)(1.0 / sqrt((double)d));
 
-    memset(w->s, 0, (size_t)d * d * sizeof(float));
+    memset(w->s, 0, (size_t)d * ldd * sizeof(float));
     for (int t0 = 0; t0 < n; t0 += C) {
         const int c = n - t0 < C ? n - t0 : C;
         const float *qc = q + (size_t)t0 * d, *kc = k + (size_t)t0 * d, *vc = v + (size_t)t0 * d;
         const float *bc = beta + t0, *gc = g + t0;
+        /* the next chunk's rows, fetched a slice after each product below */
+        const int nc = n - t0 - C < C ? n - t0 - C : C;
+        const float *qx = nc > 0 ? qc + (size_t)C * d : NULL, *kx = nc > 0 ? kc + (size_t)C * d : NULL;
+        const float *vx = vc + (size_t)C * d;
+        float *ox = o && nc > 0 ? o + (size_t)(t0 + C) * d : NULL;
+        const size_t nfloats = nc > 0 ? (size_t)nc * d : 0;
         /* γ (cumulative log-gate), e^γ, e^−γ */
         float glast = 0.0f;
         if (gated) {
@@ -111,7 +117,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
         /* normalised keys (rows and transposed), β e^γ k̂ (negated: the product with S0 is
          * subtracted), X = diag(β)V to accumulate − diag(βe^γ) K̂ S0 onto */
         for (int i = 0; i < c; i++) {
-            float *kn = w->kn + (size_t)i * d, *kb = w->kb + (size_t)i * d, *xi = w->w + (size_t)i * d;
+            float *kn = w->kn + (size_t)i * ldd, *kb = w->kb + (size_t)i * ldd, *xi = w->w + (size_t)i * ldd;
             const float *vi = vc + (size_t)i * d;
             DELTA_ISA(normalise)(kc + (size_t)i * d, d, 1.0f, kn);
             const float f = -bc[i] * w->eg[i], b = bc[i];
@@ -127,22 +133,26 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             for (int p = 0; p < d; p++) {
                 float *ktp = w->kt + (size_t)p * ldc;
                 for (int i = i0; i < i1; i++)
-                    ktp[i] = w->kn[(size_t)i * d + p];
+                    ktp[i] = w->kn[(size_t)i * ldd + p];
             }
         }
         /* K̂K̂ᵀ below the diagonal, then T = (I + L)⁻¹, L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
         memset(w->a, 0, (size_t)c * ldc * sizeof(float));
-        DELTA_ISA(lower_scores)(isa, c, d, w->kn, w->kt, ldc, w->a, ldc);
+        DELTA_ISA(lower_scores)(isa, c, d, w->kn, ldd, w->kt, ldc, w->a, ldc);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 0, 8);
         DELTA_ISA(invert_unit_lower)(c, w->a, ldc, bc, w->eg, w->eng, w->t, ldc, w->l);
         /* X = diag(β)V − diag(βe^γ) K̂ S0, then U = T X: the same as U_WY − W S0 with
          * U_WY = T diag(β) V and W = T diag(βe^γ) K̂, one c×c×d product fewer */
-        isa->gemm_acc(c, d, d, w->kb, d, w->s, d, w->w, d);
-        memset(w->u, 0, (size_t)c * d * sizeof(float));
-        DELTA_ISA(lower_times)(isa, c, d, w->t, ldc, w->w, d, w->u, d);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 1, 8);
+        isa->gemm_acc(c, d, d, w->kb, ldd, w->s, ldd, w->w, ldd);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 2, 8);
+        memset(w->u, 0, (size_t)c * ldd * sizeof(float));
+        DELTA_ISA(lower_times)(isa, c, d, w->t, ldc, w->w, ldd, w->u, ldd);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 3, 8);
         if (o) {
             /* O = (Q̂e^γ/√d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U */
             for (int i = 0; i < c; i++) {
-                float *qn = w->qn + (size_t)i * d, *qe = w->qe + (size_t)i * d;
+                float *qn = w->qn + (size_t)i * ldd, *qe = w->qe + (size_t)i * ldd;
                 DELTA_ISA(normalise)(qc + (size_t)i * d, d, scale, qn);
                 const float e = w->eg[i];
 #pragma omp simd
@@ -151,9 +161,10 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             }
             float *oc = o + (size_t)t0 * d;
             memset(oc, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc(c, d, d, w->qe, d, w->s, d, oc, d);
+            isa->gemm_acc(c, d, d, w->qe, ldd, w->s, ldd, oc, d);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 4, 8);
             memset(w->p, 0, (size_t)c * ldc * sizeof(float));
-            DELTA_ISA(lower_scores)(isa, c, d, w->qn, w->kt, ldc, w->p, ldc);
+            DELTA_ISA(lower_scores)(isa, c, d, w->qn, ldd, w->kt, ldc, w->p, ldc);
             for (int i = 0; i < c; i++) {
                 float *pi = w->p + (size_t)i * ldc;
                 const float e = w->eg[i];
@@ -163,24 +174,27 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
                 for (int j = i + 1; j < c; j++)
                     pi[j] = 0.0f;
             }
-            DELTA_ISA(lower_times)(isa, c, d, w->p, ldc, w->u, d, oc, d);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 5, 8);
+            DELTA_ISA(lower_times)(isa, c, d, w->p, ldc, w->u, ldd, oc, d);
         }
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 6, 8);
         /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
         const float *ud = w->u;
         if (gated) {
 #pragma omp simd
-            for (size_t e = 0; e < (size_t)d * d; e++)
+            for (size_t e = 0; e < (size_t)d * ldd; e++)
                 w->s[e] *= elast;
             for (int j = 0; j < c; j++) {
                 const float f = elast * w->eng[j];
-                const float *uj = w->u + (size_t)j * d;
-                float *dj = w->w + (size_t)j * d;
+                const float *uj = w->u + (size_t)j * ldd;
+                float *dj = w->w + (size_t)j * ldd;
 #pragma omp simd
                 for (int p = 0; p < d; p++)
                     dj[p] = f * uj[p];
             }
             ud = w->w;
         }
-        isa->gemm_acc(d, d, c, w->kt, ldc, ud, d, w->s, d);
+        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 7, 8);
+        isa->gemm_acc(d, d, c, w->kt, ldc, ud, ldd, w->s, ldd);
     }
 }
