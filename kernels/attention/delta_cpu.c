@@ -167,26 +167,6 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
     return w;
 }
 
-/* Asks for the part-th of `parts` slices of the next chunk's rows of q, k, v (rows floats each,
- * NULL when there is no next chunk) to be brought into L2, and of o for writing: spread over the
- * current chunk's products, the stream of inputs and outputs from memory overlaps the
- * arithmetic instead of stalling the loops that first touch them (normalisation, O's stores). */
-static inline void prefetch_next_chunk(const float *q, const float *k, const float *v, float *o, size_t floats,
-                                       int part, int parts)
-{
-    if (!k)
-        return;
-    const size_t lines = (floats + 15) / 16, from = lines * part / parts, to = lines * (part + 1) / parts;
-    for (size_t l = from; l < to; l++) {
-        __builtin_prefetch(k + 16 * l, 0, 2);
-        __builtin_prefetch(v + 16 * l, 0, 2);
-        if (o) {
-            __builtin_prefetch(q + 16 * l, 0, 2);
-            __builtin_prefetch(o + 16 * l, 1, 2);
-        }
-    }
-}
-
 /* The chunked form per SIMD level (delta_cpu_body.h). */
 typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n,
                                  float *o, const struct chunk_scratch *w);

@@ -4,13 +4,23 @@
  * substitution, the gate scaling) are vectorised for the path linear_isa.h chose. Needs
  * delta_cpu.c's struct delta_state and struct chunk_scratch; not a header of its own. */
 
+/* out = x·mul/‖x‖ (0 when x is 0). The sum of squares keeps 16 partial sums and halves them in a
+ * tree, which the compiler turns into a vector FMA per 16 floats and a few shuffles; a plain
+ * reduction loop left a 16-step scalar chain per row, the main cost of this function. */
 static void DELTA_ISA(normalise)(const float *x, int d, float mul, float *out)
 {
-    float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-    for (int i = 0; i < d; i++)
-        ss += x[i] * x[i];
-    float r = ss > 0.0f ? mul / sqrtf(ss) : 0.0f;
+    float part[16] = { 0 };
+    int p = 0;
+    for (; p + 16 <= d; p += 16)
+#pragma omp simd
+        for (int m = 0; m < 16; m++)
+            part[m] = DELTA_FMA(x[p + m], x[p + m], part[m]);
+    for (; p < d; p++)
+        part[p & 15] = DELTA_FMA(x[p], x[p], part[p & 15]);
+    for (int half = 8; half > 0; half /= 2)
+        for (int m = 0; m < half; m++)
+            part[m] += part[m + half];
+    const float ss = part[0], r = ss > 0.0f ? mul / sqrtf(ss) : 0.0f;
 #pragma omp simd
     for (int i = 0; i < d; i++)
         out[i] = x[i] * r;
@@ -91,12 +101,6 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
         const int c = n - t0 < C ? n - t0 : C;
         const float *qc = q + (size_t)t0 * d, *kc = k + (size_t)t0 * d, *vc = v + (size_t)t0 * d;
         const float *bc = beta + t0, *gc = g + t0;
-        /* the next chunk's rows, fetched a slice after each product below */
-        const int nc = n - t0 - C < C ? n - t0 - C : C;
-        const float *qx = nc > 0 ? qc + (size_t)C * d : NULL, *kx = nc > 0 ? kc + (size_t)C * d : NULL;
-        const float *vx = vc + (size_t)C * d;
-        float *ox = o && nc > 0 ? o + (size_t)(t0 + C) * d : NULL;
-        const size_t nfloats = nc > 0 ? (size_t)nc * d : 0;
         /* γ (cumulative log-gate), e^γ, e^−γ */
         float glast = 0.0f;
         if (gated) {
@@ -139,16 +143,12 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
         /* K̂K̂ᵀ below the diagonal, then T = (I + L)⁻¹, L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) */
         memset(w->a, 0, (size_t)c * ldc * sizeof(float));
         DELTA_ISA(lower_scores)(isa, c, d, w->kn, ldd, w->kt, ldc, w->a, ldc);
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 0, 8);
         DELTA_ISA(invert_unit_lower)(c, w->a, ldc, bc, w->eg, w->eng, w->t, ldc, w->l);
         /* X = diag(β)V − diag(βe^γ) K̂ S0, then U = T X: the same as U_WY − W S0 with
          * U_WY = T diag(β) V and W = T diag(βe^γ) K̂, one c×c×d product fewer */
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 1, 8);
         isa->gemm_acc(c, d, d, w->kb, ldd, w->s, ldd, w->w, ldd);
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 2, 8);
         memset(w->u, 0, (size_t)c * ldd * sizeof(float));
         DELTA_ISA(lower_times)(isa, c, d, w->t, ldc, w->w, ldd, w->u, ldd);
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 3, 8);
         if (o) {
             /* O = (Q̂e^γ/√d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U */
             for (int i = 0; i < c; i++) {
@@ -162,7 +162,6 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             float *oc = o + (size_t)t0 * d;
             memset(oc, 0, (size_t)c * d * sizeof(float));
             isa->gemm_acc(c, d, d, w->qe, ldd, w->s, ldd, oc, d);
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 4, 8);
             memset(w->p, 0, (size_t)c * ldc * sizeof(float));
             DELTA_ISA(lower_scores)(isa, c, d, w->qn, ldd, w->kt, ldc, w->p, ldc);
             for (int i = 0; i < c; i++) {
@@ -174,10 +173,8 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
                 for (int j = i + 1; j < c; j++)
                     pi[j] = 0.0f;
             }
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 5, 8);
             DELTA_ISA(lower_times)(isa, c, d, w->p, ldc, w->u, ldd, oc, d);
         }
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 6, 8);
         /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
         const float *ud = w->u;
         if (gated) {
@@ -194,7 +191,6 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             }
             ud = w->w;
         }
-        prefetch_next_chunk(qx, kx, vx, ox, nfloats, 7, 8);
         isa->gemm_acc(d, d, c, w->kt, ldc, ud, ldd, w->s, ldd);
     }
 }
