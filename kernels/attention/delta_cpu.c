@@ -172,6 +172,7 @@ typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_s
                                  float *o, const struct chunk_scratch *w);
 /* row blocks of the triangular products: a whole vector of columns in the scores' blocks */
 #define DELTA_ROW_BLOCK 16
+#define DELTA_TIMES_BLOCK 12
 #define DELTA_ISA(name) name##_scalar
 #define DELTA_FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels/attention/delta_cpu_body.h"

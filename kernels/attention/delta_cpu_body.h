@@ -32,8 +32,8 @@ static void DELTA_ISA(normalise)(const float *x, int d, float mul, float *out)
 static void DELTA_ISA(lower_times)(const struct linear_isa *isa, int c, int n, const float *a, int lda, const float *b,
                                    int ldb, float *out, int ldo)
 {
-    for (int i0 = 0; i0 < c; i0 += DELTA_ROW_BLOCK) {
-        const int i1 = c - i0 < DELTA_ROW_BLOCK ? c : i0 + DELTA_ROW_BLOCK;
+    for (int i0 = 0; i0 < c; i0 += DELTA_TIMES_BLOCK) {
+        const int i1 = c - i0 < DELTA_TIMES_BLOCK ? c : i0 + DELTA_TIMES_BLOCK;
         isa->gemm_acc(i1 - i0, n, i1, a + (size_t)i0 * lda, lda, b, ldb, out + (size_t)i0 * ldo, ldo);
     }
 }
