@@ -173,6 +173,9 @@ typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_s
 /* row blocks of the triangular products: a whole vector of columns in the scores' blocks */
 #define DELTA_ROW_BLOCK 16
 #define DELTA_TIMES_BLOCK 12
+/* the smallest factor the gated state is kept scaled by before it is rescaled: Ŝ's entries
+ * stay within 2^20 of the state's, far from float overflow */
+#define DELTA_MIN_SCALE 0x1p-20f
 #define DELTA_ISA(name) name##_scalar
 #define DELTA_FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels/attention/delta_cpu_body.h"

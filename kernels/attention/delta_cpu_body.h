@@ -97,6 +97,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
     const float scale = (float)(1.0 / sqrt((double)d));
 
     memset(w->s, 0, (size_t)d * ldd * sizeof(float));
+    float sigma = 1.0f; /* the state is sigma·w->s (gated: the chunks' decay not yet applied) */
     for (int t0 = 0; t0 < n; t0 += C) {
         const int c = n - t0 < C ? n - t0 : C;
         const float *qc = q + (size_t)t0 * d, *kc = k + (size_t)t0 * d, *vc = v + (size_t)t0 * d;
@@ -124,7 +125,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             float *kn = w->kn + (size_t)i * ldd, *kb = w->kb + (size_t)i * ldd, *xi = w->w + (size_t)i * ldd;
             const float *vi = vc + (size_t)i * d;
             DELTA_ISA(normalise)(kc + (size_t)i * d, d, 1.0f, kn);
-            const float f = -bc[i] * w->eg[i], b = bc[i];
+            const float f = -bc[i] * w->eg[i] * sigma, b = bc[i];
 #pragma omp simd
             for (int p = 0; p < d; p++) {
                 kb[p] = f * kn[p];
@@ -154,7 +155,7 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             for (int i = 0; i < c; i++) {
                 float *qn = w->qn + (size_t)i * ldd, *qe = w->qe + (size_t)i * ldd;
                 DELTA_ISA(normalise)(qc + (size_t)i * d, d, scale, qn);
-                const float e = w->eg[i];
+                const float e = w->eg[i] * sigma;
 #pragma omp simd
                 for (int p = 0; p < d; p++)
                     qe[p] = qn[p] * e;
@@ -175,14 +176,22 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             }
             DELTA_ISA(lower_times)(isa, c, d, w->p, ldc, w->u, ldd, oc, d);
         }
-        /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U */
+        /* S = e^{γ_last} S0 + K̂ᵀ diag(e^{γ_last − γ}) U, kept as σŜ: the decay goes into σ, and
+         * Ŝ is only rescaled (one pass over d²) when σ would fall below DELTA_MIN_SCALE */
         const float *ud = w->u;
         if (gated) {
+            if (sigma * elast >= DELTA_MIN_SCALE) {
+                sigma *= elast;
+            } else {
+                const float fold = sigma * elast;
 #pragma omp simd
-            for (size_t e = 0; e < (size_t)d * ldd; e++)
-                w->s[e] *= elast;
+                for (size_t e = 0; e < (size_t)d * ldd; e++)
+                    w->s[e] *= fold;
+                sigma = 1.0f;
+            }
+            const float inv = elast / sigma;
             for (int j = 0; j < c; j++) {
-                const float f = elast * w->eng[j];
+                const float f = inv * w->eng[j];
                 const float *uj = w->u + (size_t)j * ldd;
                 float *dj = w->w + (size_t)j * ldd;
 #pragma omp simd
@@ -192,5 +201,10 @@ static void DELTA_ISA(chunked_head)(const struct delta_state *st, const struct k
             ud = w->w;
         }
         isa->gemm_acc(d, d, c, w->kt, ldc, ud, ldd, w->s, ldd);
+    }
+    if (sigma != 1.0f) {
+#pragma omp simd
+        for (size_t e = 0; e < (size_t)d * ldd; e++)
+            w->s[e] *= sigma;
     }
 }
