@@ -28,10 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <x86intrin.h>
-static unsigned long long prof_t[16], prof_last;
-#define PROF(i) do { unsigned long long _n = __rdtsc(); if ((i) > 0) prof_t[i] += _n - prof_last; prof_last = _n; } while (0)
-static void prof_dump(void){ unsigned long long s=0; for(int i=0;i<16;i++) s+=prof_t[i]; if(!s) return; for(int i=0;i<16;i++) if(prof_t[i]) fprintf(stderr,"phase %2d %5.1f%%\n",i,100.0*prof_t[i]/s);}
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -244,7 +240,6 @@ static void decode_head(const struct delta_state *st, const struct kb_shape *s, 
 static void delta_cpu_teardown(struct kb_case *c)
 {
     struct delta_state *st = c->state;
-    prof_dump(); memset(prof_t,0,sizeof prof_t);
     if (!st)
         return;
     free(st->scratch_mem);
