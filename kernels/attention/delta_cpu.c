@@ -15,7 +15,18 @@
  *   O = (Q̂ e^γ / √d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U
  *   S ← e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U
  * which unrolls the recurrence exactly (u_t = β_t(v_t − α_t S_{t−1}ᵀk̂_t) is a triangular
- * system in the chunk's u). Every product is a small dense GEMM through linear_isa.h.
+ * system in the chunk's u). Every product is a small dense GEMM through linear_isa.h; what
+ * makes it fast here (docs/performance.md has the measurements):
+ *  - the C×C×d products with a triangular factor (K̂K̂ᵀ, Q̂K̂ᵀ, T·X, P·U) run in row blocks
+ *    that stop at the diagonal block, half the work of the full squares;
+ *  - T's forward substitution runs over whole 16-float blocks of columns (rows of T padded
+ *    with zeros), a vector FMA each;
+ *  - the scratch matrices' rows are padded (delta_ld) so GEMM panels do not alias in L1;
+ *  - the gate's decay of the state is a scalar σ (state = σŜ) folded into the products'
+ *    row scalings, Ŝ rescaled only when σ gets small, instead of a d² pass per chunk;
+ *  - on AVX-512, K̂ᵀ is built by 16×16 register transposes.
+ * Chunks of 16–32 are the fastest on the CPU at d = 64..256 (the three c×d×d products with
+ * the state dominate; smaller chunks shrink the C×C terms).
  *
  * Decode: setup builds each head's state over the first N tokens (the chunked form, or the
  * recurrence for @cpu.recurrent); the timed step reads it and writes the next state into a
