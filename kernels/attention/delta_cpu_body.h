@@ -4,9 +4,9 @@
  * substitution, the gate scaling) are vectorised for the path linear_isa.h chose. Needs
  * delta_cpu.c's struct delta_state and struct chunk_scratch; not a header of its own. */
 
-/* out = x·mul/‖x‖ (0 when x is 0). The sum of squares keeps 16 partial sums and halves them in a
- * tree, which the compiler turns into a vector FMA per 16 floats and a few shuffles; a plain
- * reduction loop left a 16-step scalar chain per row, the main cost of this function. */
+/* out = x·mul/‖x‖ (0 when x is 0). The sum of squares keeps 16 partial sums (a vector FMA per 16
+ * floats) and halves them in a tree unrolled into registers; a plain reduction loop, or the tree
+ * as a loop, left a 16-step chain through memory per row, the main cost of this function. */
 static void DELTA_ISA(normalise)(const float *x, int d, float mul, float *out)
 {
     float part[16] = { 0 };
@@ -17,7 +17,9 @@ static void DELTA_ISA(normalise)(const float *x, int d, float mul, float *out)
             part[m] = DELTA_FMA(x[p + m], x[p + m], part[m]);
     for (; p < d; p++)
         part[p & 15] = DELTA_FMA(x[p], x[p], part[p & 15]);
+#pragma GCC unroll 4
     for (int half = 8; half > 0; half /= 2)
+#pragma GCC unroll 8
         for (int m = 0; m < half; m++)
             part[m] += part[m + half];
     const float ss = part[0], r = ss > 0.0f ? mul / sqrtf(ss) : 0.0f;
