@@ -83,6 +83,9 @@ static void test_kernels_match_recurrence(void **state)
         { delta_shape(2, 3, 67, 40, 7, 1), 2 },    /* odd d, odd chunk */
         { delta_shape(1, 2, 1000, 32, 48, 1), 1 }, /* long: the state is carried across 21 chunks */
         { delta_shape(1, 2, 50, 64, 256, 0), 1 },  /* one chunk longer than the sequence */
+        /* the gated chunked form keeps its state as σ·Ŝ and rescales Ŝ when σ < 2^-20: with the
+         * generator's gates (log α ≈ −0.06 a token) that is every 5 chunks of 64, 6 times here */
+        { delta_shape(1, 1, 2100, 16, 64, 1), 1 },
     };
     const struct kb_kernel *kernels[2] = { &kb_attention_delta_cpu_chunked, &kb_attention_delta_cpu_recurrent };
     struct case_paths run = case_paths_start("attention.delta@cpu.*");

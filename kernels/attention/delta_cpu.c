@@ -15,7 +15,18 @@
  *   O = (Q̂ e^γ / √d) S0 + (Q̂K̂ᵀ/√d ⊙ Γ ⊙ causal) U
  *   S ← e^{γ_last} S0 + (K̂ ⊙ e^{γ_last − γ})ᵀ U
  * which unrolls the recurrence exactly (u_t = β_t(v_t − α_t S_{t−1}ᵀk̂_t) is a triangular
- * system in the chunk's u). Every product is a small dense GEMM through linear_isa.h.
+ * system in the chunk's u). Every product is a small dense GEMM through linear_isa.h; what
+ * makes it fast here (docs/performance.md has the measurements):
+ *  - the C×C×d products with a triangular factor (K̂K̂ᵀ, Q̂K̂ᵀ, T·X, P·U) run in row blocks
+ *    that stop at the diagonal block, half the work of the full squares;
+ *  - T's forward substitution runs over whole 16-float blocks of columns (rows of T padded
+ *    with zeros), a vector FMA each;
+ *  - the scratch matrices' rows are padded (delta_ld) so GEMM panels do not alias in L1;
+ *  - the gate's decay of the state is a scalar σ (state = σŜ) folded into the products'
+ *    row scalings, Ŝ rescaled only when σ gets small, instead of a d² pass per chunk;
+ *  - on AVX-512, K̂ᵀ is built by 16×16 register transposes.
+ * Chunks of 16–32 are the fastest on the CPU at d = 64..256 (the three c×d×d products with
+ * the state dominate; smaller chunks shrink the C×C terms).
  *
  * Decode: setup builds each head's state over the first N tokens (the chunked form, or the
  * recurrence for @cpu.recurrent); the timed step reads it and writes the next state into a
@@ -25,6 +36,9 @@
 #include "kernels/attention/linear_isa.h"
 
 #include <math.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,24 +129,35 @@ static void normalise(const float *x, int d, float mul, float *out)
 
 /* The chunked form's scratch of one thread. */
 struct chunk_scratch {
-    float *kn, *qn, *kb, *w, *u, *qe; /* [C][d] */
-    float *kt;                        /* [d][C] K̂ᵀ */
-    float *a, *t, *p;                 /* [C][C] */
+    float *kn, *qn, *kb, *w, *u, *qe; /* [C][ldd] */
+    float *kt;                        /* [d][ldc] K̂ᵀ (ldd, ldc: delta_ld of d and C) */
+    float *a, *t, *p;                 /* [C][ldc] */
+    float *l;                         /* [C16] a row of L */
     float *eg, *eng;                  /* [C] e^γ, e^−γ */
-    float *s;                         /* [d][d] state */
+    float *s;                         /* [d][ldd] state */
     float *vec;                       /* [4d] a step's u, o, k̂, q̂ */
 };
 
+/* The leading dimension of the chunked form's [·][n] scratch matrices: n rounded up to 16 floats,
+ * plus 16, so that rows are not a multiple of 4 KiB / 64 apart and a GEMM's panel of B (its rows
+ * 512 bytes apart when n = 128) does not crowd into a few sets of the L1 cache (10–18% on the
+ * d×d products). */
+static int delta_ld(int n)
+{
+    return (int)attention_round16((size_t)n) + 16;
+}
+
 static size_t scratch_floats_of(size_t c, size_t d)
 {
-    return 6 * attention_round16(c * d) + attention_round16(d * c) + 3 * attention_round16(c * c) +
-           2 * attention_round16(c) + attention_round16(d * d) + attention_round16(4 * d);
+    const size_t c16 = attention_round16(c), ldd = (size_t)delta_ld((int)d), ldc = (size_t)delta_ld((int)c);
+    return 6 * c * ldd + d * ldc + 3 * c * ldc + 3 * c16 + d * ldd + attention_round16(4 * d);
 }
 
 static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, size_t d)
 {
     float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
-    size_t c = (size_t)(st->chunk > 0 ? st->chunk : 1), cd = attention_round16(c * d), cc = attention_round16(c * c);
+    size_t c = (size_t)(st->chunk > 0 ? st->chunk : 1), c16 = attention_round16(c);
+    size_t ldd = (size_t)delta_ld((int)d), ldc = (size_t)delta_ld((int)c), cd = c * ldd, cc = c * ldc;
     struct chunk_scratch w;
     w.kn = p, p += cd;
     w.qn = p, p += cd;
@@ -140,13 +165,14 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
     w.w = p, p += cd;
     w.u = p, p += cd;
     w.qe = p, p += cd;
-    w.kt = p, p += cd;
+    w.kt = p, p += d * ldc;
     w.a = p, p += cc;
     w.t = p, p += cc;
     w.p = p, p += cc;
-    w.eg = p, p += attention_round16(c);
-    w.eng = p, p += attention_round16(c);
-    w.s = p, p += attention_round16(d * d);
+    w.eg = p, p += c16;
+    w.eng = p, p += c16;
+    w.l = p, p += c16;
+    w.s = p, p += d * ldd;
     w.vec = p;
     return w;
 }
@@ -154,12 +180,21 @@ static struct chunk_scratch scratch_of(const struct delta_state *st, int tid, si
 /* The chunked form per SIMD level (delta_cpu_body.h). */
 typedef void (*delta_chunked_fn)(const struct delta_state *st, const struct kb_shape *s, size_t head, int n,
                                  float *o, const struct chunk_scratch *w);
+/* row blocks of the triangular products: a whole vector of columns in the scores' blocks */
+#define DELTA_ROW_BLOCK 16
+#define DELTA_TIMES_BLOCK 12
+/* the smallest factor the gated state is kept scaled by before it is rescaled: Ŝ's entries
+ * stay within 2^20 of the state's, far from float overflow */
+#define DELTA_MIN_SCALE 0x1p-20f
 #define DELTA_ISA(name) name##_scalar
+#define DELTA_FMA(a, b, c) ((a) * (b) + (c))
 #include "kernels/attention/delta_cpu_body.h"
 #undef DELTA_ISA
 #if defined(__x86_64__)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#undef DELTA_FMA
+#define DELTA_FMA(a, b, c) fmaf(a, b, c)
 #define DELTA_ISA(name) name##_avx2
 #include "kernels/attention/delta_cpu_body.h"
 #undef DELTA_ISA
@@ -305,7 +340,8 @@ static int delta_cpu_setup(struct kb_case *c, int chunked, char *err, size_t err
             float *dst = st->state_in + (size_t)h * d * d;
             if (chunked) {
                 st->chunked(st, s, (size_t)h, s->seq_len, NULL, &w);
-                memcpy(dst, w.s, d * d * sizeof(float));
+                for (size_t i = 0; i < d; i++)
+                    memcpy(dst + i * d, w.s + i * (size_t)delta_ld((int)d), d * sizeof(float));
             } else {
                 recurrent_head(st, s, (size_t)h, s->seq_len, NULL, dst, w.vec);
             }
