@@ -1,4 +1,4 @@
-// main.cpp - attention.delta's CUDA kernels (kernels/attention/delta_dev.cu) run on the host
+// delta.cpp - attention.delta's CUDA kernels (kernels/attention/delta_dev.cu) run on the host
 // under shim.h's emulation, on the operation's own inputs, judged by the operation's float64
 // verify: a check of the device code's logic (tiles, scan, triangular solve, decode) on a
 // machine without a GPU. Not part of `make check`; run.sh builds and runs it. tests/gpu.sh
@@ -6,7 +6,7 @@
 extern "C" {
 #include "kernels/kernel.h"
 }
-#include "dev_emu.cpp" /* delta_dev.cu without its CUDA headers and host launchers (run.sh) */
+#include "dev_emu.cpp" /* delta_dev.cu made C++ by run.sh */
 extern "C" {
 #include "kernels/attention/delta.h"
 }

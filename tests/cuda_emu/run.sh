@@ -1,0 +1,47 @@
+#!/bin/sh
+# run.sh - builds and runs the host emulation of kbench's plain-CUDA kernels (README.md) against
+# a built tree's libkbench.a. Usage, from the top of a built tree:
+#     sh tests/cuda_emu/run.sh [driver ...]      (default: every driver below)
+# Needs g++ with C++20 (<barrier>, _Float16) and libcudart to link libkbench.a. Each device
+# file is turned into C++ (emu_source): its CUDA includes removed, `extern __shared__` made the
+# emulated block's buffer, and every top-level item that launches or names the runtime
+# (<<<, cudaError_t, cudaStream_t, cudaFunc*, extern "C" functions: the host side) cut; the
+# driver then runs the kernels in their launchers' sequence and judges the result by the
+# operation's float64 reference.
+set -e
+top=$(pwd)
+here=$top/tests/cuda_emu
+out=${TMPDIR:-/tmp}/kbench-cuda-emu.$$
+mkdir -p "$out"
+trap 'rm -rf "$out"' EXIT
+
+# emu_source SRC.cu > OUT.cpp
+emu_source() {
+    echo '#include "shim.h"'
+    sed -e '/#include <cuda_bf16.h>/d' -e '/#include <cuda_fp16.h>/d' -e '/#include <cuda_runtime.h>/d' \
+        -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' "$1" |
+        awk '{ buf = buf $0 "\n" }
+             /^}/ { if (buf !~ /<<<|cudaError_t|cudaStream_t|cudaFunc|extern "C" [a-z]/) printf "%s", buf; buf = "" }
+             END { printf "%s", buf }'
+}
+
+# driver name and the device file it emulates
+drivers=${*:-"delta ssd decode_split vit_gemm"}
+cp "$here/shim.h" "$out/"
+bad=0
+for d in $drivers; do
+    case $d in
+    delta) src=kernels/attention/delta_dev.cu ;;
+    ssd) src=kernels/attention/ssd_dev.cu ;;
+    decode_split) src=kernels/attention/decode_split.cu ;;
+    vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
+    *) echo "run.sh: no driver $d" >&2; exit 2 ;;
+    esac
+    emu_source "$top/$src" > "$out/dev_emu.cpp"
+    echo "== $d ($src)"
+    g++ -std=c++20 -O2 -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+        -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
+    "$out/$d" || bad=$((bad + 1))
+done
+echo "cuda_emu: $bad driver(s) failed"
+[ "$bad" -eq 0 ]

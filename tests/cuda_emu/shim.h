@@ -1,0 +1,130 @@
+// shim.h - host emulation of the plain-CUDA features kbench's simple kernels use: one std::thread
+// per CUDA thread of a block (blocks one after another), std::barrier for __syncthreads and for
+// the warp exchanges (shuffles), `__shared__` arrays as statics, dynamic shared memory as a
+// NaN-poisoned buffer. For a correctness check only (README.md); no mma, wgmma, cp.async or PTX.
+// A shuffle that not every lane of a warp reaches deadlocks here, as it is undefined on the GPU.
+#pragma once
+#include <algorithm>
+#include <barrier>
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+#define __restrict__
+using std::max;
+using std::min;
+struct dim3e { unsigned x, y, z; };
+thread_local dim3e threadIdx, blockIdx, gridDim, blockDim;
+constexpr int EMU_MAX_WARPS = 32;
+static std::barrier<> *g_block_bar;
+static std::barrier<> *g_warp_bar[EMU_MAX_WARPS];
+alignas(8) static unsigned char g_xch[EMU_MAX_WARPS][32][8];
+static float *g_smem;
+inline void __syncthreads() { g_block_bar->arrive_and_wait(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { g_warp_bar[threadIdx.x >> 5]->arrive_and_wait(); }
+// Every lane publishes v, then reads its source lane's (src < 0: keeps its own).
+template <typename V, typename F> V emu_exchange(V v, F src_of)
+{
+    static_assert(sizeof(V) <= 8);
+    const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
+    memcpy(g_xch[w][l], &v, sizeof v);
+    g_warp_bar[w]->arrive_and_wait();
+    const int s = src_of(l);
+    V r = v;
+    if (s >= 0)
+        memcpy(&r, g_xch[w][s], sizeof r);
+    g_warp_bar[w]->arrive_and_wait();
+    return r;
+}
+template <typename V> V __shfl_xor_sync(unsigned, V v, int o, int width = 32)
+{
+    return emu_exchange(v, [=](int l) { const int s = l ^ o; return (s / width == l / width) ? s : l; });
+}
+template <typename V> V __shfl_up_sync(unsigned, V v, int o, int width = 32)
+{
+    return emu_exchange(v, [=](int l) { return l % width >= o ? l - o : -1; });
+}
+template <typename V> V __shfl_down_sync(unsigned, V v, int o, int width = 32)
+{
+    return emu_exchange(v, [=](int l) { return l % width + o < width ? l + o : -1; });
+}
+template <typename V> V __shfl_sync(unsigned, V v, int src, int width = 32)
+{
+    return emu_exchange(v, [=](int l) { return l / width * width + src % width; });
+}
+template <typename V> V __ldg(const V *p) { return *p; }
+inline float __expf(float x) { return expf(x); }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+struct uint4 { unsigned x, y, z, w; };
+struct float2 { float x, y; };
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return { x, y, z, w }; }
+
+// The 16-bit types as their bits, converted as the CUDA intrinsics do (round to nearest even).
+struct __nv_bfloat16 { uint16_t x; };
+struct __half { uint16_t x; };
+struct __nv_bfloat162 { __nv_bfloat16 a, b; };
+struct __half2 { __half a, b; };
+inline float __bfloat162float(__nv_bfloat16 h) { uint32_t u = (uint32_t)h.x << 16; float f; memcpy(&f, &u, 4); return f; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if (std::isnan(f))
+        return { 0x7fc0 };
+    u += 0x7fff + ((u >> 16) & 1);
+    return { (uint16_t)(u >> 16) };
+}
+inline float __half2float(__half h) { _Float16 v; memcpy(&v, &h.x, 2); return (float)v; }
+inline __half __float2half_rn(float f) { _Float16 v = (_Float16)f; __half h; memcpy(&h.x, &v, 2); return h; }
+inline float2 __bfloat1622float2(__nv_bfloat162 h) { return { __bfloat162float(h.a), __bfloat162float(h.b) }; }
+inline float2 __half22float2(__half2 h) { return { __half2float(h.a), __half2float(h.b) }; }
+template <typename T> T emu_from_float(float f);
+template <> inline __nv_bfloat16 emu_from_float<__nv_bfloat16>(float f) { return __float2bfloat16_rn(f); }
+template <> inline __half emu_from_float<__half>(float f) { return __float2half_rn(f); }
+inline float emu_to_float(__nv_bfloat16 h) { return __bfloat162float(h); }
+inline float emu_to_float(__half h) { return __half2float(h); }
+template <typename T> std::vector<T> emu_convert(const float *x, size_t n)
+{
+    std::vector<T> r(n);
+    for (size_t i = 0; i < n; i++)
+        r[i] = emu_from_float<T>(x[i]);
+    return r;
+}
+
+// Runs body() as every thread of every block of the grid (gx, gy, gz) x threads, blocks in turn.
+template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_t smem_bytes, F body)
+{
+    assert(threads % 32 == 0 && threads / 32 <= EMU_MAX_WARPS);
+    std::vector<float> smem(smem_bytes / 4 + 1);
+    g_smem = smem.data();
+    for (int bz = 0; bz < gz; bz++)
+        for (int by = 0; by < gy; by++)
+            for (int bx = 0; bx < gx; bx++) {
+                std::fill(smem.begin(), smem.end(), NAN); /* unwritten shared memory reads as NaN */
+                std::barrier<> bb(threads);
+                g_block_bar = &bb;
+                for (int w = 0; w < threads / 32; w++)
+                    g_warp_bar[w] = new std::barrier<>(32);
+                std::vector<std::thread> ts;
+                for (int t = 0; t < threads; t++)
+                    ts.emplace_back([=] {
+                        threadIdx = { (unsigned)t, 0, 0 };
+                        blockIdx = { (unsigned)bx, (unsigned)by, (unsigned)bz };
+                        gridDim = { (unsigned)gx, (unsigned)gy, (unsigned)gz };
+                        blockDim = { (unsigned)threads, 1, 1 };
+                        body();
+                    });
+                for (auto &t : ts)
+                    t.join();
+                for (int w = 0; w < threads / 32; w++)
+                    delete g_warp_bar[w];
+            }
+}
