@@ -2,7 +2,8 @@
 # run.sh - builds and runs the host emulation of kbench's plain-CUDA kernels (README.md) against
 # a built tree's libkbench.a. Usage, from the top of a built tree:
 #     sh tests/cuda_emu/run.sh [driver ...]      (default: every driver below)
-# Needs g++ with C++20 (<barrier>, _Float16) and libcudart to link libkbench.a. Each device
+# Needs g++ with C++20 (<barrier>, _Float16) and libcudart to link libkbench.a. Built with
+# -fno-strict-aliasing: device code reads uint4 loads as __half2 pairs, as nvcc allows. Each device
 # file is turned into C++ (emu_source): its CUDA includes removed, `extern __shared__` made the
 # emulated block's buffer, and every top-level item that launches or names the runtime
 # (<<<, cudaError_t, cudaStream_t, cudaFunc*, extern "C" functions: the host side) cut; the
@@ -39,7 +40,7 @@ for d in $drivers; do
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"
     echo "== $d ($src)"
-    g++ -std=c++20 -O2 -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+    g++ -std=c++20 -O2 -fno-strict-aliasing -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
     "$out/$d" || bad=$((bad + 1))
 done

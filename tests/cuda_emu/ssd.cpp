@@ -104,6 +104,7 @@ int main(int argc, char **argv)
         bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 1, 3, 1, 131, 128, 64, 0, 0);
         bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 1, 1, 1, 1, 128, 128, 0, 0);
         bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 1, 1, 1, 64, 128, 128, 1, 0);
+        bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 1, 4, 2, 521, 64, 64, 0, 0); /* 9 chunks: the scan's unrolled loop */
     }
     /* recurrent: any P <= 128 (column slices of 32), S <= 256 (8 threads a column) */
     bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 0, 1, 2, 1, 77, 64, 64, 1, 0);
