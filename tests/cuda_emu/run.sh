@@ -9,6 +9,8 @@
 # (<<<, cudaError_t, cudaStream_t, cudaFunc*, extern "C" functions: the host side) cut; the
 # driver then runs the kernels in their launchers' sequence and judges the result by the
 # operation's float64 reference.
+# EMU_CXXFLAGS adds compiler flags, e.g. EMU_CXXFLAGS="-fsanitize=address,undefined" to catch
+# a read or write outside a buffer (the drivers size every buffer exactly).
 set -e
 top=$(pwd)
 here=$top/tests/cuda_emu
@@ -40,7 +42,7 @@ for d in $drivers; do
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"
     echo "== $d ($src)"
-    g++ -std=c++20 -O2 -fno-strict-aliasing -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
     "$out/$d" || bad=$((bad + 1))
 done
