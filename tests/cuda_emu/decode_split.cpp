@@ -102,6 +102,7 @@ int main(int argc, char **argv)
         bad += run<__half>(KB_DTYPE_F16, 3, 2, 1, 1, 64, 16, 132);             /* one token */
         bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 2, 1, 131, 256, 64, -7);
         bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 3, 3, 3, 517, 64, 64, 1);
+        bad += run<__nv_bfloat16>(KB_DTYPE_BF16, 1, 2, 1, 4099, 128, 16, 132); /* the H100 choice: 33 splits */
     }
     printf("%d failed\n", bad);
     return bad != 0;
