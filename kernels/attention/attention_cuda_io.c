@@ -34,6 +34,17 @@ int attention_cuda_upload_f32(const float *host, size_t n, enum kb_dtype t, void
     return KB_OK;
 }
 
+int attention_cuda_upload_qkv(const struct kb_case *c, void **q, void **k, void **v, char *err, size_t errlen)
+{
+    void **dev[3] = { q, k, v };
+    for (int i = 0; i < 3; i++) {
+        if (attention_cuda_upload_f32(kb_input(c, i), kb_operands_elems(&c->io, i), c->dtype, dev[i], c->stream, err,
+                                      errlen) != KB_OK)
+            return KB_ERROR;
+    }
+    return KB_OK;
+}
+
 int attention_cuda_from_case(struct attention_cuda *a, struct kb_case *c, const int *dims_ok, int n_dims, char *err,
                              size_t errlen)
 {
@@ -55,13 +66,9 @@ int attention_cuda_from_case(struct attention_cuda *a, struct kb_case *c, const 
             return KB_UNSUPPORTED;
         }
     }
-    void **dev[3] = { &a->q, &a->k, &a->v };
-    for (int i = 0; i < 3; i++) {
-        if (attention_cuda_upload_f32(kb_input(c, i), kb_operands_elems(&c->io, i), c->dtype, dev[i], c->stream, err,
-                                      errlen) != KB_OK) {
-            attention_cuda_free(a);
-            return KB_ERROR;
-        }
+    if (attention_cuda_upload_qkv(c, &a->q, &a->k, &a->v, err, errlen) != KB_OK) {
+        attention_cuda_free(a);
+        return KB_ERROR;
     }
     size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim, bytes = nq * (size_t)kb_dtype_size(c->dtype);
     cudaError_t e = cudaMalloc(&a->o, bytes);

@@ -14,6 +14,10 @@
  * dtype t (f16/bf16). KB_OK, or KB_ERROR with the CUDA error in err (*dst freed). */
 int attention_cuda_upload_f32(const float *host, size_t n, enum kb_dtype t, void **dst, void *stream, char *err,
                               size_t errlen);
+/* The case's operands 0, 1, 2 (Q, K, V, host float32) each onto the GPU into a new buffer (*q,
+ * *k, *v) in c->dtype, by attention_cuda_upload_f32. KB_OK, or KB_ERROR with the CUDA error in
+ * err (the buffers made before the failure stay for the caller to free). */
+int attention_cuda_upload_qkv(const struct kb_case *c, void **q, void **k, void **v, char *err, size_t errlen);
 /* The case's operands 0, 1, 2 (Q [B,H,N,d], K and V [B,H_kv,N,d]) on the GPU in c->dtype and
  * O [B,H,N,d] allocated there, poisoned with NaN; a->in stays empty (the case owns the host
  * inputs). Refuses a dtype other than f16/bf16 and, when dims_ok is given, a head_dim not in
