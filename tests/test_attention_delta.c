@@ -223,8 +223,8 @@ static void test_wrong_outputs_fail(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    case_expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, DELTA_MAX_CHUNK + 1, 1), KB_DTYPE_F32,
-                   "chunk");
+    case_expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, DELTA_MAX_CHUNK + 1, 1),
+                        KB_DTYPE_F32, "chunk");
     struct kb_shape gqa = delta_shape(1, 4, 64, 16, 16, 0);
     gqa.kv_heads = 2;
     case_expect_refused(&kb_attention_delta_cpu_recurrent, gqa, KB_DTYPE_F32, "kv_heads");

@@ -147,7 +147,8 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
         assert_string_equal(linear_isa_best()->name, paths[p]); /* the mask chose it */
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
-                struct kb_case c = case_f32(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
+                struct kb_case c =
+                    case_f32(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
                 case_setup_ok(&c);
                 assert_int_equal(linear_cpu_use_path(&c, paths[p]), 0);
                 assert_int_equal(kb_case_run(&c), KB_OK);
@@ -413,14 +414,15 @@ static void test_setup_rejects_bad_shapes(void **state)
     /* chunk 0 is the operation's "unset", which the chunked algorithm cannot run */
     case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32, "chunk");
     case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, -3, KB_FEATURE_ELU1, 0), f32, "chunk");
-    case_expect_refused(&kb_attention_linear_naive, lin_shape(1, 6, 4, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32, "kv_heads");
+    case_expect_refused(&kb_attention_linear_naive, lin_shape(1, 6, 4, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32,
+                        "kv_heads");
     struct kb_shape nd = lin_shape(1, 2, 2, 32, 8, 1, 0, KB_FEATURE_ELU1, 0);
     nd.decode = 1; /* the naive kernel has no decode step */
     case_expect_refused(&kb_attention_linear_naive, nd, f32, "decode");
     struct kb_shape gs = { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 2000, .head_dim = 8, .chunk = GLA_MAX_CHUNK + 1 };
     case_expect_refused(&kb_attention_gla_cpu, gs, f32, "chunk");
     case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 16, KB_FEATURE_ELU1, 0), KB_DTYPE_BF16,
-                   "bf16");
+                        "bf16");
 }
 
 /* The CUDA version (CUDA builds only) is the same kernel to the harness: name, axes, counts;
