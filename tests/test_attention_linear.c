@@ -55,8 +55,13 @@ static struct kb_shape lin_shape(int b, int h, int hkv, int n, int d, int causal
                               .causal = causal, .chunk = chunk, .feature = feature, .decay = decay };
 }
 
-/* Every row of a linear-attention case's output against the long-double recurrence. */
-static double linear_full_error(const struct kb_case *c)
+/* A long-double recurrence of every row of head (b, h) (linear_reference_recurrent's signature). */
+typedef void (*recurrent_fn)(const struct kb_shape *s, const float *q, const float *k, const float *v, int b, int h,
+                             double *out);
+
+/* Every row of a case's output against its operation's long-double recurrence: the worst head's
+ * relative L2 error. */
+static double full_error(const struct kb_case *c, recurrent_fn recurrent)
 {
     const struct kb_shape *s = &c->shape;
     struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
@@ -66,7 +71,7 @@ static double linear_full_error(const struct kb_case *c)
     assert_non_null(ref);
     for (int b = 0; b < s->batch; b++)
         for (int h = 0; h < s->heads; h++) {
-            linear_reference_recurrent(s, q.data, k.data, v.data, b, h, ref);
+            recurrent(s, q.data, k.data, v.data, b, h, ref);
             double e = rel_l2((const float *)o.data + ((size_t)b * s->heads + h) * per_head, ref, per_head);
             worst = e > worst ? e : worst;
         }
@@ -152,7 +157,7 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
                 case_setup_ok(&c);
                 assert_int_equal(linear_cpu_use_path(&c, paths[p]), 0);
                 assert_int_equal(kb_case_run(&c), KB_OK);
-                double err = linear_full_error(&c);
+                double err = full_error(&c, linear_reference_recurrent);
                 if (err > 2e-6)
                     fail_msg("path %s case %zu seed %llu: rel L2 %.3g against the recurrence", paths[p], i,
                              (unsigned long long)seed, err);
@@ -179,7 +184,7 @@ static void test_naive_matches_recurrence(void **state)
             case_setup_ok(&c);
             assert_int_equal(linear_naive_use_path(&c, paths[p]), 0);
             assert_int_equal(kb_case_run(&c), KB_OK);
-            double err = linear_full_error(&c);
+            double err = full_error(&c, linear_reference_recurrent);
             if (err > 2e-6)
                 fail_msg("naive path %s case %zu: rel L2 %.3g", paths[p], i, err);
             assert_true(case_verdict(&c).passed);
@@ -631,25 +636,6 @@ static struct kb_shape lt_shape(int b, int h, int hkv, int n, int d, int chunk)
     return (struct kb_shape){ .batch = b, .heads = h, .kv_heads = hkv, .seq_len = n, .head_dim = d, .chunk = chunk };
 }
 
-/* Every row of an attention.lightning case's output against the long-double recurrence. */
-static double lightning_full_error(const struct kb_case *c)
-{
-    const struct kb_shape *s = &c->shape;
-    struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
-    struct kb_tensor o = case_tensor(c, "o");
-    size_t per_head = (size_t)s->seq_len * s->head_dim;
-    double *ref = malloc(per_head * sizeof *ref), worst = 0;
-    assert_non_null(ref);
-    for (int b = 0; b < s->batch; b++)
-        for (int h = 0; h < s->heads; h++) {
-            lightning_reference_recurrent(s, q.data, k.data, v.data, b, h, ref);
-            double e = rel_l2((const float *)o.data + ((size_t)b * s->heads + h) * per_head, ref, per_head);
-            worst = e > worst ? e : worst;
-        }
-    free(ref);
-    return worst;
-}
-
 static void test_lightning_references_agree(void **state)
 {
     (void)state;
@@ -702,7 +688,7 @@ static void test_lightning_cpu_matches_recurrence(void **state)
             case_setup_ok(&c);
             assert_int_equal(lightning_cpu_use_path(&c, paths[p]), 0);
             assert_int_equal(kb_case_run(&c), KB_OK);
-            double err = lightning_full_error(&c);
+            double err = full_error(&c, lightning_reference_recurrent);
             if (err > 2e-6)
                 fail_msg("path %s case %zu: rel L2 %.3g against the recurrence", paths[p], i, err);
             struct kb_accuracy acc = case_verdict(&c);

@@ -240,15 +240,21 @@ int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const 
     return KB_OK;
 }
 
+void attention_cuda_free_qkvo(struct input_copies *qc, struct input_copies *kc, struct input_copies *vc, void *q,
+                               void *k, void *v, void *o)
+{
+    input_copies_free(qc);
+    input_copies_free(kc);
+    input_copies_free(vc);
+    cudaFree(q);
+    cudaFree(k);
+    cudaFree(v);
+    cudaFree(o);
+}
+
 void attention_cuda_free(struct attention_cuda *a)
 {
-    input_copies_free(&a->qc);
-    input_copies_free(&a->kc);
-    input_copies_free(&a->vc);
-    cudaFree(a->q);
-    cudaFree(a->k);
-    cudaFree(a->v);
-    cudaFree(a->o);
+    attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
     a->q = a->k = a->v = a->o = NULL;
     free(a->o_host);
     a->o_host = NULL;

@@ -35,6 +35,9 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* What attention_cuda_free releases, for a kernel keeping its own device Q, K, V, O and copies. */
+void attention_cuda_free_qkvo(struct input_copies *qc, struct input_copies *kc, struct input_copies *vc, void *q,
+                              void *k, void *v, void *o);
 /* Implementations of attention.softmax (softmax_ops.h): checks head_dim (in dims_ok[0..n_dims),
  * when given), copies the operation's Q, K, V (c->io, host float32 holding values of dtype t)
  * to the device converted to t (f16 or bf16: exact, the operation rounded them), and allocates

@@ -39,13 +39,7 @@ static void bsa_cuda_teardown(struct kb_case *c)
 {
     struct bsa_cuda *a = c->state;
     if (a) {
-        input_copies_free(&a->qc);
-        input_copies_free(&a->kc);
-        input_copies_free(&a->vc);
-        cudaFree(a->q);
-        cudaFree(a->k);
-        cudaFree(a->v);
-        cudaFree(a->o);
+        attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
         cudaFree(a->qmean);
         cudaFree(a->kmean);
         cudaFree(a->kept);

@@ -43,13 +43,7 @@ static void decode_teardown(struct kb_case *c)
 {
     struct decode_cuda *a = c->state;
     if (a) {
-        input_copies_free(&a->qc);
-        input_copies_free(&a->kc);
-        input_copies_free(&a->vc);
-        cudaFree(a->q);
-        cudaFree(a->k);
-        cudaFree(a->v);
-        cudaFree(a->o);
+        attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
         cudaFree(a->table);
         cudaFree(a->part);
         free(a);
