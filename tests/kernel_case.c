@@ -10,6 +10,30 @@
 #include "tests/kernel_case.h"
 #include "harness/case.h"
 
+struct kb_case case_f32(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
+{
+    return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
+}
+
+struct kb_accuracy case_verdict(struct kb_case *c)
+{
+    struct kb_accuracy acc;
+    assert_int_equal(kb_case_verify(c, &acc), KB_OK);
+    return acc;
+}
+
+void case_expect_refused(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, const char *word)
+{
+    char err[256] = "";
+    struct kb_case c = case_f32(k, s, 1, 1);
+    c.dtype = t;
+    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
+    if (word && !strstr(err, word))
+        fail_msg("%s@%s: '%s' does not name %s", k->name, k->impl, err, word);
+    assert_null(c.state);
+    assert_int_equal(c.io.count, 0);
+}
+
 void case_setup_ok(struct kb_case *c)
 {
     char err[256] = "";

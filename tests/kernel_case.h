@@ -6,6 +6,15 @@
 #include "kernels/cpu_features.h"
 #include "kernels/kernel.h"
 
+/* A float32 case of kernel k on shape s (not set up yet). */
+struct kb_case case_f32(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed);
+/* The verdict on the last run (collect, the operation's verify), without running again: planted
+ * mistakes run under one shape and are judged under another. */
+struct kb_accuracy case_verdict(struct kb_case *c);
+/* A shape the operation or the implementation does not take (dtype t) is refused with
+ * KB_UNSUPPORTED and a message naming word (when given), and nothing stays allocated. */
+void case_expect_refused(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, const char *word);
+
 /* The operation's inputs and the kernel's setup (kb_case_begin), or the test fails with the
  * message. Pair with case_teardown, which also frees the operands. */
 void case_setup_ok(struct kb_case *c);

@@ -33,18 +33,6 @@ static struct kb_shape delta_shape(int b, int h, int n, int d, int chunk, int ga
                               .input = KB_INPUT_NORMAL };
 }
 
-static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
-{
-    return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
-}
-
-static struct kb_accuracy verify_of(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    assert_int_equal(kb_case_verify(c, &acc), KB_OK);
-    return acc;
-}
-
 /* The worst relative L2 error of any head's output rows against the float64 recurrence. */
 static double worst_head_error(struct kb_case *c)
 {
@@ -94,14 +82,14 @@ static void test_kernels_match_recurrence(void **state)
             continue;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             for (int kk = 0; kk < 2; kk++) {
-                struct kb_case c = make_case(kernels[kk], cases[i].shape, cases[i].threads, 3 + i);
+                struct kb_case c = case_f32(kernels[kk], cases[i].shape, cases[i].threads, 3 + i);
                 case_setup_ok(&c);
                 assert_int_equal(delta_cpu_use_path(&c, paths[p]), 0);
                 assert_int_equal(kb_case_run(&c), KB_OK);
                 double err = worst_head_error(&c);
                 if (err > 2e-5)
                     fail_msg("%s path %s case %zu: rel L2 %.3g", kernels[kk]->impl, paths[p], i, err);
-                assert_true(verify_of(&c).passed);
+                assert_true(case_verdict(&c).passed);
                 case_teardown(&c);
             }
     }
@@ -114,8 +102,8 @@ static void test_chunked_equals_recurrent(void **state)
     (void)state;
     for (int gated = 0; gated < 2; gated++) {
         struct kb_shape s = delta_shape(1, 4, 333, 24, 32, gated);
-        struct kb_case a = make_case(&kb_attention_delta_cpu_chunked, s, 2, 11);
-        struct kb_case r = make_case(&kb_attention_delta_cpu_recurrent, s, 1, 11);
+        struct kb_case a = case_f32(&kb_attention_delta_cpu_chunked, s, 2, 11);
+        struct kb_case r = case_f32(&kb_attention_delta_cpu_recurrent, s, 1, 11);
         case_setup_ok(&a);
         case_setup_ok(&r);
         assert_int_equal(kb_case_run(&a), KB_OK);
@@ -139,7 +127,7 @@ static void test_inputs_ranges(void **state)
 {
     (void)state;
     for (int gated = 0; gated < 2; gated++) {
-        struct kb_case c = make_case(&kb_attention_delta_cpu_recurrent, delta_shape(1, 2, 500, 8, 0, gated), 1, 5);
+        struct kb_case c = case_f32(&kb_attention_delta_cpu_recurrent, delta_shape(1, 2, 500, 8, 0, gated), 1, 5);
         case_setup_ok(&c);
         const float *beta = case_tensor(&c, "beta").data, *g = case_tensor(&c, "log_gate").data;
         float max_even = 0, max_odd = 0, min_g = 0, max_g = -1;
@@ -170,13 +158,13 @@ static void test_decode_is_last_row(void **state)
         for (int gated = 0; gated < 2; gated++) {
             struct kb_shape ds = delta_shape(2, 2, 299, 32, 64, gated);
             ds.decode = 1;
-            struct kb_case d = make_case(kernels[kk], ds, 2, 21);
+            struct kb_case d = case_f32(kernels[kk], ds, 2, 21);
             case_setup_ok(&d);
             assert_int_equal(kb_case_run(&d), KB_OK);
             assert_int_equal(kb_case_run(&d), KB_OK); /* repeatable: the carried state is not overwritten */
-            assert_true(verify_of(&d).passed);
+            assert_true(case_verdict(&d).passed);
             assert_true(worst_head_error(&d) < 2e-5);
-            struct kb_case f = make_case(&kb_attention_delta_cpu_recurrent, delta_shape(2, 2, 300, 32, 64, gated), 1,
+            struct kb_case f = case_f32(&kb_attention_delta_cpu_recurrent, delta_shape(2, 2, 300, 32, 64, gated), 1,
                                          21);
             case_setup_ok(&f);
             assert_int_equal(kb_case_run(&f), KB_OK);
@@ -199,10 +187,10 @@ static void test_wrong_outputs_fail(void **state)
 {
     (void)state;
     struct kb_shape s = delta_shape(1, 2, 200, 16, 32, 1);
-    struct kb_case c = make_case(&kb_attention_delta_cpu_chunked, s, 1, 9);
+    struct kb_case c = case_f32(&kb_attention_delta_cpu_chunked, s, 1, 9);
     case_setup_ok(&c);
     assert_int_equal(kb_case_run(&c), KB_OK);
-    assert_true(verify_of(&c).passed);
+    assert_true(case_verdict(&c).passed);
     /* the gate ignored (DeltaNet run on a Gated DeltaNet case) */
     float *g = (float *)case_tensor(&c, "log_gate").data;
     float *saved = malloc(2 * 200 * sizeof *saved);
@@ -210,7 +198,7 @@ static void test_wrong_outputs_fail(void **state)
     memset(g, 0, 2 * 200 * sizeof *g);
     assert_int_equal(kb_case_run(&c), KB_OK);
     memcpy(g, saved, 2 * 200 * sizeof *saved);
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* β clamped to 1 (the [0,2] range of odd heads lost) */
     float *beta = (float *)case_tensor(&c, "beta").data;
     memcpy(saved, beta, 2 * 200 * sizeof *saved);
@@ -218,44 +206,32 @@ static void test_wrong_outputs_fail(void **state)
         beta[e] = beta[e] > 1.0f ? 1.0f : beta[e];
     assert_int_equal(kb_case_run(&c), KB_OK);
     memcpy(beta, saved, 2 * 200 * sizeof *saved);
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* one output row off by 1% (the last token of the last head) */
     assert_int_equal(kb_case_run(&c), KB_OK);
     float *o = (float *)case_tensor(&c, "o").data;
     for (int j = 0; j < 16; j++)
         o[(size_t)(2 * 200 - 1) * 16 + j] *= 1.5f;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* a non-finite output */
     assert_int_equal(kb_case_run(&c), KB_OK);
     o[5] = NAN;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     free(saved);
     case_teardown(&c);
 }
 
 /* ---- shapes the operation refuses ---------------------------------------------------------- */
 
-static void expect_refused(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, const char *word)
-{
-    char err[256] = "";
-    struct kb_case c = make_case(k, s, 1, 1);
-    c.dtype = t;
-    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
-    if (word && !strstr(err, word))
-        fail_msg("%s@%s: '%s' does not name %s", k->name, k->impl, err, word);
-    assert_null(c.state);
-    assert_int_equal(c.io.count, 0);
-}
-
 static void test_refusals(void **state)
 {
     (void)state;
-    expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, DELTA_MAX_CHUNK + 1, 1), KB_DTYPE_F32,
-                   "chunk");
+    case_expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, DELTA_MAX_CHUNK + 1, 1),
+                        KB_DTYPE_F32, "chunk");
     struct kb_shape gqa = delta_shape(1, 4, 64, 16, 16, 0);
     gqa.kv_heads = 2;
-    expect_refused(&kb_attention_delta_cpu_recurrent, gqa, KB_DTYPE_F32, "kv_heads");
-    expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, 16, 0), KB_DTYPE_BF16, "bf16");
+    case_expect_refused(&kb_attention_delta_cpu_recurrent, gqa, KB_DTYPE_F32, "kv_heads");
+    case_expect_refused(&kb_attention_delta_cpu_chunked, delta_shape(1, 2, 64, 16, 16, 0), KB_DTYPE_BF16, "bf16");
 }
 
 /* the counts: linear in N for a prefill, N-independent for decode */

@@ -38,20 +38,6 @@
 static const char *const paths[KB_PATH_COUNT] = { "scalar", "avx2", "avx512" };
 static const unsigned path_needs[KB_PATH_COUNT] = { 0, LINEAR_AVX2_NEEDS, LINEAR_AVX512_NEEDS };
 
-static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
-{
-    return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
-}
-
-/* The verdict on the last run (collect, the operation's verify), without running again: planted
- * mistakes run under one shape and are judged under another. */
-static struct kb_accuracy verify_of(struct kb_case *c)
-{
-    struct kb_accuracy acc;
-    assert_int_equal(kb_case_verify(c, &acc), KB_OK);
-    return acc;
-}
-
 /* relative L2 distance of a float output from a double reference */
 static double rel_l2(const float *got, const double *ref, size_t n)
 {
@@ -69,8 +55,13 @@ static struct kb_shape lin_shape(int b, int h, int hkv, int n, int d, int causal
                               .causal = causal, .chunk = chunk, .feature = feature, .decay = decay };
 }
 
-/* Every row of a linear-attention case's output against the long-double recurrence. */
-static double linear_full_error(const struct kb_case *c)
+/* A long-double recurrence of every row of head (b, h) (linear_reference_recurrent's signature). */
+typedef void (*recurrent_fn)(const struct kb_shape *s, const float *q, const float *k, const float *v, int b, int h,
+                             double *out);
+
+/* Every row of a case's output against its operation's long-double recurrence: the worst head's
+ * relative L2 error. */
+static double full_error(const struct kb_case *c, recurrent_fn recurrent)
 {
     const struct kb_shape *s = &c->shape;
     struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
@@ -80,7 +71,7 @@ static double linear_full_error(const struct kb_case *c)
     assert_non_null(ref);
     for (int b = 0; b < s->batch; b++)
         for (int h = 0; h < s->heads; h++) {
-            linear_reference_recurrent(s, q.data, k.data, v.data, b, h, ref);
+            recurrent(s, q.data, k.data, v.data, b, h, ref);
             double e = rel_l2((const float *)o.data + ((size_t)b * s->heads + h) * per_head, ref, per_head);
             worst = e > worst ? e : worst;
         }
@@ -100,7 +91,7 @@ static void test_reference_forms_agree(void **state)
         lin_shape(1, 8, 8, 40, 4, 1, 1, KB_FEATURE_ELU1, 1),
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        struct kb_case c = make_case(&kb_attention_linear_cpu, shapes[i], 1, 11 + i);
+        struct kb_case c = case_f32(&kb_attention_linear_cpu, shapes[i], 1, 11 + i);
         case_setup_ok(&c);
         const struct kb_shape *s = &c.shape;
         struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
@@ -119,7 +110,7 @@ static void test_reference_forms_agree(void **state)
     }
     /* GLA: closed form with cumulative log-gates against the recurrence */
     struct kb_shape gs = lin_shape(1, 2, 1, 60, 8, 1, 16, 0, 0);
-    struct kb_case g = make_case(&kb_attention_gla_cpu, gs, 1, 5);
+    struct kb_case g = case_f32(&kb_attention_gla_cpu, gs, 1, 5);
     case_setup_ok(&g);
     struct kb_tensor q = case_tensor(&g, "q"), k = case_tensor(&g, "k"), v = case_tensor(&g, "v");
     struct kb_tensor gates = case_tensor(&g, "log_gates");
@@ -161,15 +152,16 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
         assert_string_equal(linear_isa_best()->name, paths[p]); /* the mask chose it */
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++)
             for (uint64_t seed = 1; seed <= 2; seed++) {
-                struct kb_case c = make_case(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
+                struct kb_case c =
+                    case_f32(&kb_attention_linear_cpu, lin_cases[i].shape, lin_cases[i].threads, seed * 31 + i);
                 case_setup_ok(&c);
                 assert_int_equal(linear_cpu_use_path(&c, paths[p]), 0);
                 assert_int_equal(kb_case_run(&c), KB_OK);
-                double err = linear_full_error(&c);
+                double err = full_error(&c, linear_reference_recurrent);
                 if (err > 2e-6)
                     fail_msg("path %s case %zu seed %llu: rel L2 %.3g against the recurrence", paths[p], i,
                              (unsigned long long)seed, err);
-                struct kb_accuracy acc = verify_of(&c);
+                struct kb_accuracy acc = case_verdict(&c);
                 assert_true(acc.passed);
                 assert_true(acc.rows_checked > 0);
                 case_teardown(&c);
@@ -188,14 +180,14 @@ static void test_naive_matches_recurrence(void **state)
         for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++) {
             struct kb_shape s = lin_cases[i].shape;
             s.chunk = 0; /* not an axis of the naive kernel */
-            struct kb_case c = make_case(&kb_attention_linear_naive, s, lin_cases[i].threads, 7 + i);
+            struct kb_case c = case_f32(&kb_attention_linear_naive, s, lin_cases[i].threads, 7 + i);
             case_setup_ok(&c);
             assert_int_equal(linear_naive_use_path(&c, paths[p]), 0);
             assert_int_equal(kb_case_run(&c), KB_OK);
-            double err = linear_full_error(&c);
+            double err = full_error(&c, linear_reference_recurrent);
             if (err > 2e-6)
                 fail_msg("naive path %s case %zu: rel L2 %.3g", paths[p], i, err);
-            assert_true(verify_of(&c).passed);
+            assert_true(case_verdict(&c).passed);
             case_teardown(&c);
         }
     }
@@ -212,7 +204,7 @@ static void test_linear_result_independent_of_chunk(void **state)
     size_t n = (size_t)2 * 150 * 16;
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
         s.chunk = chunks[i];
-        struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 42);
+        struct kb_case c = case_f32(&kb_attention_linear_cpu, s, 1, 42);
         case_setup_ok(&c);
         assert_int_equal(kb_case_run(&c), KB_OK);
         const float *o = case_tensor(&c, "o").data;
@@ -228,6 +220,48 @@ static void test_linear_result_independent_of_chunk(void **state)
     free(first);
 }
 
+/* The decode case of ds (decode = 1: N cached tokens, then one step) against the causal case
+ * over the same N + 1 tokens and seed: row N equal within 1e-5 relative, a repeated step
+ * bit-equal (it starts from the same state), "state" an input and "state_next" an output that
+ * differ in their first state_floats, and verify passing on every (b, h). *dc is left set up
+ * for the caller's further checks (and teardown). */
+static void expect_decode_step(const struct kb_kernel *k, struct kb_shape ds, uint64_t seed, size_t state_floats,
+                               struct kb_case *dc)
+{
+    const int bh = ds.batch * ds.heads, d = ds.head_dim, n = ds.seq_len;
+    *dc = case_f32(k, ds, 2, seed);
+    case_setup_ok(dc);
+    assert_int_equal(kb_case_run(dc), KB_OK);
+    struct kb_shape cs = ds;
+    cs.decode = 0;
+    cs.seq_len = n + 1;
+    struct kb_case cc = case_f32(k, cs, 1, seed);
+    case_setup_ok(&cc);
+    assert_int_equal(kb_case_run(&cc), KB_OK);
+    const float *od = case_tensor(dc, "o").data, *oc = case_tensor(&cc, "o").data;
+    assert_int_equal(case_tensor(dc, "o").dims[2], 1);
+    for (int r = 0; r < bh; r++)
+        for (int j = 0; j < d; j++) {
+            float want = oc[((size_t)r * (n + 1) + n) * d + j];
+            assert_true(fabsf(od[(size_t)r * d + j] - want) <= 1e-5f * (1.0f + fabsf(want)));
+        }
+    const size_t bytes = (size_t)bh * d * sizeof(float);
+    float *first = malloc(bytes);
+    assert_non_null(first);
+    memcpy(first, od, bytes);
+    assert_int_equal(kb_case_run(dc), KB_OK);
+    assert_memory_equal(first, od, bytes);
+    free(first);
+    struct kb_tensor st = case_tensor(dc, "state"), next = case_tensor(dc, "state_next");
+    assert_false(st.is_output);
+    assert_true(next.is_output);
+    assert_memory_not_equal(st.data, next.data, state_floats * sizeof(float));
+    struct kb_accuracy acc = case_verdict(dc);
+    assert_true(acc.passed);
+    assert_int_equal(acc.rows_checked, bh);
+    case_teardown(&cc);
+}
+
 /* The decode step equals the causal kernel's row N over the same N + 1 tokens, repeats exactly,
  * and its state moved. */
 static void test_decode_step(void **state)
@@ -236,34 +270,9 @@ static void test_decode_step(void **state)
     for (int decay = 0; decay <= 1; decay++) {
         struct kb_shape ds = lin_shape(2, 4, 2, 300, 32, 1, 64, KB_FEATURE_ELU1, decay);
         ds.decode = 1;
-        struct kb_case dc = make_case(&kb_attention_linear_cpu, ds, 2, 9);
-        case_setup_ok(&dc);
-        assert_int_equal(kb_case_run(&dc), KB_OK);
-        struct kb_shape cs = ds;
-        cs.decode = 0;
-        cs.seq_len = 301;
-        struct kb_case cc = make_case(&kb_attention_linear_cpu, cs, 1, 9);
-        case_setup_ok(&cc);
-        assert_int_equal(kb_case_run(&cc), KB_OK);
-        const float *od = case_tensor(&dc, "o").data, *oc = case_tensor(&cc, "o").data;
-        assert_int_equal(case_tensor(&dc, "o").dims[2], 1);
-        for (int bh = 0; bh < 8; bh++)
-            for (int j = 0; j < 32; j++) {
-                float want = oc[((size_t)bh * 301 + 300) * 32 + j];
-                assert_true(fabsf(od[bh * 32 + j] - want) <= 1e-5f * (1.0f + fabsf(want)));
-            }
-        float first[8 * 32];
-        memcpy(first, od, sizeof first);
-        assert_int_equal(kb_case_run(&dc), KB_OK);
-        assert_memory_equal(first, od, sizeof first);
-        struct kb_tensor st = case_tensor(&dc, "state"), next = case_tensor(&dc, "state_next");
-        assert_false(st.is_output);
-        assert_true(next.is_output);
-        assert_memory_not_equal(st.data, next.data, 33 * 32 * sizeof(float));
-        assert_true(verify_of(&dc).passed);
-        assert_int_equal(verify_of(&dc).rows_checked, 8);
+        struct kb_case dc;
+        expect_decode_step(&kb_attention_linear_cpu, ds, 9, 33 * 32, &dc);
         case_teardown(&dc);
-        case_teardown(&cc);
     }
 }
 
@@ -283,7 +292,7 @@ static void test_gla_matches_recurrence(void **state)
         if (!case_path_begin(&run, p, path_needs[p]))
             continue;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            struct kb_case c = make_case(&kb_attention_gla_cpu, cases[i].shape, cases[i].threads, 3 + i);
+            struct kb_case c = case_f32(&kb_attention_gla_cpu, cases[i].shape, cases[i].threads, 3 + i);
             case_setup_ok(&c);
             assert_int_equal(gla_cpu_use_path(&c, paths[p]), 0);
             assert_int_equal(kb_case_run(&c), KB_OK);
@@ -300,7 +309,7 @@ static void test_gla_matches_recurrence(void **state)
                         fail_msg("gla path %s case %zu head %d: rel L2 %.3g", paths[p], i, h, err);
                 }
             free(ref);
-            assert_true(verify_of(&c).passed);
+            assert_true(case_verdict(&c).passed);
             case_teardown(&c);
         }
     }
@@ -315,7 +324,7 @@ static void test_verify_tolerance_is_the_callers(void **state)
 {
     (void)state;
     struct kb_shape s = lin_shape(1, 2, 1, 300, 16, 1, 64, KB_FEATURE_ELU1, 1);
-    struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 9);
+    struct kb_case c = case_f32(&kb_attention_linear_cpu, s, 1, 9);
     case_setup_ok(&c);
     assert_int_equal(kb_case_run(&c), KB_OK);
     struct attention_inputs in = { .q = (float *)case_tensor(&c, "q").data, .k = (float *)case_tensor(&c, "k").data,
@@ -331,7 +340,7 @@ static void test_verify_tolerance_is_the_callers(void **state)
     assert_true(acc.rel_l2_err > 5e-3 && acc.rel_l2_err < 2e-2);
     assert_int_equal(linear_verify_output_tol(&c.shape, &in, o, c.seed, 1, 5e-3, &acc), KB_OK);
     assert_false(acc.passed);
-    assert_false(verify_of(&c).passed); /* the operation's verify of a float32 case: 1e-4 */
+    assert_false(case_verdict(&c).passed); /* the operation's verify of a float32 case: 1e-4 */
     case_teardown(&c);
 }
 
@@ -340,52 +349,52 @@ static void test_planted_mistakes_fail(void **state)
     (void)state;
     /* one output element corrupted: every row is checked at this size */
     struct kb_shape s = lin_shape(1, 2, 1, 64, 16, 1, 16, KB_FEATURE_ELU1, 1);
-    struct kb_case c = make_case(&kb_attention_linear_cpu, s, 1, 3);
+    struct kb_case c = case_f32(&kb_attention_linear_cpu, s, 1, 3);
     case_setup_ok(&c);
     assert_int_equal(kb_case_run(&c), KB_OK);
-    assert_true(verify_of(&c).passed);
+    assert_true(case_verdict(&c).passed);
     float *o = (float *)case_tensor(&c, "o").data;
     o[100] += 0.5f;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* decay forgotten: run without, judged with */
     c.shape.decay = 0;
     assert_int_equal(kb_case_run(&c), KB_OK);
     c.shape.decay = 1;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* causal mask forgotten */
     c.shape.causal = 0;
     c.shape.decay = 0;
     assert_int_equal(kb_case_run(&c), KB_OK);
     c.shape.causal = 1;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     case_teardown(&c);
 
     /* the wrong feature map in the naive kernel */
     struct kb_shape ns = lin_shape(1, 2, 2, 50, 16, 1, 0, KB_FEATURE_ELU1, 0);
-    struct kb_case n = make_case(&kb_attention_linear_naive, ns, 1, 4);
+    struct kb_case n = case_f32(&kb_attention_linear_naive, ns, 1, 4);
     case_setup_ok(&n);
     n.shape.feature = KB_FEATURE_RELU;
     assert_int_equal(kb_case_run(&n), KB_OK);
     n.shape.feature = KB_FEATURE_ELU1;
-    assert_false(verify_of(&n).passed);
+    assert_false(case_verdict(&n).passed);
     case_teardown(&n);
 
     /* decode with the context's state lost */
     struct kb_shape ds = lin_shape(1, 2, 2, 100, 16, 1, 32, KB_FEATURE_RELU, 0);
     ds.decode = 1;
-    struct kb_case d = make_case(&kb_attention_linear_cpu, ds, 1, 5);
+    struct kb_case d = case_f32(&kb_attention_linear_cpu, ds, 1, 5);
     case_setup_ok(&d);
     memset((void *)case_tensor(&d, "state").data, 0, (size_t)2 * 17 * 16 * sizeof(float));
     assert_int_equal(kb_case_run(&d), KB_OK);
-    assert_false(verify_of(&d).passed);
+    assert_false(case_verdict(&d).passed);
     case_teardown(&d);
 
     /* GLA with its gates ignored (all α = 1) */
     struct kb_shape gs = { .batch = 1, .heads = 2, .kv_heads = 2, .seq_len = 80, .head_dim = 16, .chunk = 16 };
-    struct kb_case g = make_case(&kb_attention_gla_cpu, gs, 1, 6);
+    struct kb_case g = case_f32(&kb_attention_gla_cpu, gs, 1, 6);
     case_setup_ok(&g);
     assert_int_equal(kb_case_run(&g), KB_OK);
-    assert_true(verify_of(&g).passed);
+    assert_true(case_verdict(&g).passed);
     struct kb_tensor gt = case_tensor(&g, "log_gates");
     size_t ng = (size_t)2 * 80 * 16;
     float *saved = malloc(ng * sizeof *saved);
@@ -393,45 +402,32 @@ static void test_planted_mistakes_fail(void **state)
     memset((void *)gt.data, 0, ng * sizeof(float));
     assert_int_equal(kb_case_run(&g), KB_OK);
     memcpy((void *)gt.data, saved, ng * sizeof *saved);
-    assert_false(verify_of(&g).passed);
+    assert_false(case_verdict(&g).passed);
     free(saved);
     case_teardown(&g);
 }
 
 /* ---- shapes and counts ------------------------------------------------------------------- */
 
-/* A shape the operation or the implementation does not take is refused with a message naming
- * the problem, and nothing stays allocated (ASan checks). */
-static void expect_refused(const struct kb_kernel *k, struct kb_shape s, enum kb_dtype t, const char *word)
-{
-    char err[256] = "";
-    struct kb_case c = make_case(k, s, 1, 1);
-    c.dtype = t;
-    assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
-    if (word && !strstr(err, word))
-        fail_msg("%s@%s: '%s' does not name %s", k->name, k->impl, err, word);
-    assert_null(c.state);
-    assert_int_equal(c.io.count, 0);
-}
-
 static void test_setup_rejects_bad_shapes(void **state)
 {
     (void)state;
     const enum kb_dtype f32 = KB_DTYPE_F32;
-    expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 0, 16, KB_FEATURE_ELU1, 1), f32, "decay");
-    expect_refused(&kb_attention_linear_naive, lin_shape(1, 2, 2, 32, 8, 0, 0, KB_FEATURE_ELU1, 1), f32, "decay");
-    expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 16, 3, 0), f32, "feature");
+    case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 0, 16, KB_FEATURE_ELU1, 1), f32, "decay");
+    case_expect_refused(&kb_attention_linear_naive, lin_shape(1, 2, 2, 32, 8, 0, 0, KB_FEATURE_ELU1, 1), f32, "decay");
+    case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 16, 3, 0), f32, "feature");
     /* chunk 0 is the operation's "unset", which the chunked algorithm cannot run */
-    expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32, "chunk");
-    expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, -3, KB_FEATURE_ELU1, 0), f32, "chunk");
-    expect_refused(&kb_attention_linear_naive, lin_shape(1, 6, 4, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32, "kv_heads");
+    case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32, "chunk");
+    case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, -3, KB_FEATURE_ELU1, 0), f32, "chunk");
+    case_expect_refused(&kb_attention_linear_naive, lin_shape(1, 6, 4, 32, 8, 1, 0, KB_FEATURE_ELU1, 0), f32,
+                        "kv_heads");
     struct kb_shape nd = lin_shape(1, 2, 2, 32, 8, 1, 0, KB_FEATURE_ELU1, 0);
     nd.decode = 1; /* the naive kernel has no decode step */
-    expect_refused(&kb_attention_linear_naive, nd, f32, "decode");
+    case_expect_refused(&kb_attention_linear_naive, nd, f32, "decode");
     struct kb_shape gs = { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 2000, .head_dim = 8, .chunk = GLA_MAX_CHUNK + 1 };
-    expect_refused(&kb_attention_gla_cpu, gs, f32, "chunk");
-    expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 16, KB_FEATURE_ELU1, 0), KB_DTYPE_BF16,
-                   "bf16");
+    case_expect_refused(&kb_attention_gla_cpu, gs, f32, "chunk");
+    case_expect_refused(&kb_attention_linear_cpu, lin_shape(1, 2, 2, 32, 8, 1, 16, KB_FEATURE_ELU1, 0), KB_DTYPE_BF16,
+                        "bf16");
 }
 
 /* The CUDA version (CUDA builds only) is the same kernel to the harness: name, axes, counts;
@@ -449,7 +445,7 @@ static void test_gla_cuda_descriptor(void **state)
     assert_true(kb_kernel_flops(k, &s) == kb_kernel_flops(&kb_attention_gla_cpu, &s));
     assert_true(kb_kernel_bytes(k, &s, KB_DTYPE_BF16) == kb_kernel_bytes(&kb_attention_gla_cpu, &s, KB_DTYPE_BF16));
     s.chunk = 32;
-    expect_refused(k, s, KB_DTYPE_BF16, "chunk 64");
+    case_expect_refused(k, s, KB_DTYPE_BF16, "chunk 64");
 #else
     assert_null(k);
 #endif
@@ -494,9 +490,9 @@ static void test_cpu_and_naive_share_inputs_and_counts(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof lin_cases / sizeof lin_cases[0]; i++) {
         struct kb_shape s = lin_cases[i].shape;
-        struct kb_case a = make_case(&kb_attention_linear_cpu, s, 1, 77 + i);
+        struct kb_case a = case_f32(&kb_attention_linear_cpu, s, 1, 77 + i);
         s.chunk = 0; /* not an axis of the naive kernel: the planner leaves it unset */
-        struct kb_case b = make_case(&kb_attention_linear_naive, s, 1, 77 + i);
+        struct kb_case b = case_f32(&kb_attention_linear_naive, s, 1, 77 + i);
         case_setup_ok(&a);
         case_setup_ok(&b);
         assert_int_equal(a.io.count, b.io.count);
@@ -547,7 +543,7 @@ static void test_inputs_are_the_family_generators(void **state)
     shapes[2].input = KB_INPUT_UNIFORM;
     const struct kb_kernel *kernels[3] = { &kb_attention_linear_cpu, &kb_attention_linear_cpu, &kb_attention_gla_cpu };
     for (int i = 0; i < 3; i++) {
-        struct kb_case c = make_case(kernels[i], shapes[i], 1, 1234 + i);
+        struct kb_case c = case_f32(kernels[i], shapes[i], 1, 1234 + i);
         case_setup_ok(&c);
         struct kb_shape drawn = c.shape;
         drawn.seq_len += c.shape.decode;
@@ -583,7 +579,7 @@ static void test_inputs_rounded_for_16_bits(void **state)
         if (x[i] != want[i])
             fail_msg("f16 rounding of element %d: %a, want %a", i, (double)x[i], (double)want[i]);
     struct kb_shape s = lin_shape(1, 2, 1, 33, 16, 1, 64, KB_FEATURE_ELU1, 0);
-    struct kb_case f = make_case(&kb_attention_linear_cpu, s, 1, 8);
+    struct kb_case f = case_f32(&kb_attention_linear_cpu, s, 1, 8);
     case_setup_ok(&f);
     const enum kb_dtype t16[2] = { KB_DTYPE_F16, KB_DTYPE_BF16 };
     for (int d = 0; d < 2; d++) {
@@ -640,32 +636,13 @@ static struct kb_shape lt_shape(int b, int h, int hkv, int n, int d, int chunk)
     return (struct kb_shape){ .batch = b, .heads = h, .kv_heads = hkv, .seq_len = n, .head_dim = d, .chunk = chunk };
 }
 
-/* Every row of an attention.lightning case's output against the long-double recurrence. */
-static double lightning_full_error(const struct kb_case *c)
-{
-    const struct kb_shape *s = &c->shape;
-    struct kb_tensor q = case_tensor(c, "q"), k = case_tensor(c, "k"), v = case_tensor(c, "v");
-    struct kb_tensor o = case_tensor(c, "o");
-    size_t per_head = (size_t)s->seq_len * s->head_dim;
-    double *ref = malloc(per_head * sizeof *ref), worst = 0;
-    assert_non_null(ref);
-    for (int b = 0; b < s->batch; b++)
-        for (int h = 0; h < s->heads; h++) {
-            lightning_reference_recurrent(s, q.data, k.data, v.data, b, h, ref);
-            double e = rel_l2((const float *)o.data + ((size_t)b * s->heads + h) * per_head, ref, per_head);
-            worst = e > worst ? e : worst;
-        }
-    free(ref);
-    return worst;
-}
-
 static void test_lightning_references_agree(void **state)
 {
     (void)state;
     const struct kb_shape shapes[] = { lt_shape(1, 2, 1, 37, 8, 1), lt_shape(2, 3, 3, 53, 13, 1),
                                        lt_shape(1, 4, 2, 61, 5, 1) };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        struct kb_case c = make_case(&kb_attention_lightning_cpu, shapes[i], 1, 21 + i);
+        struct kb_case c = case_f32(&kb_attention_lightning_cpu, shapes[i], 1, 21 + i);
         case_setup_ok(&c);
         const struct kb_shape *s = &c.shape;
         struct kb_tensor q = case_tensor(&c, "q"), k = case_tensor(&c, "k"), v = case_tensor(&c, "v");
@@ -707,14 +684,14 @@ static void test_lightning_cpu_matches_recurrence(void **state)
         if (!case_path_begin(&run, p, path_needs[p]))
             continue;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            struct kb_case c = make_case(&kb_attention_lightning_cpu, cases[i].shape, cases[i].threads, 40 + i);
+            struct kb_case c = case_f32(&kb_attention_lightning_cpu, cases[i].shape, cases[i].threads, 40 + i);
             case_setup_ok(&c);
             assert_int_equal(lightning_cpu_use_path(&c, paths[p]), 0);
             assert_int_equal(kb_case_run(&c), KB_OK);
-            double err = lightning_full_error(&c);
+            double err = full_error(&c, lightning_reference_recurrent);
             if (err > 2e-6)
                 fail_msg("path %s case %zu: rel L2 %.3g against the recurrence", paths[p], i, err);
-            struct kb_accuracy acc = verify_of(&c);
+            struct kb_accuracy acc = case_verdict(&c);
             assert_true(acc.passed);
             assert_true(acc.rows_checked > 0);
             case_teardown(&c);
@@ -730,39 +707,14 @@ static void test_lightning_decode_step(void **state)
     (void)state;
     struct kb_shape ds = lt_shape(2, 4, 2, 301, 32, 64);
     ds.decode = 1;
-    struct kb_case dc = make_case(&kb_attention_lightning_cpu, ds, 2, 19);
-    case_setup_ok(&dc);
-    assert_int_equal(kb_case_run(&dc), KB_OK);
-    struct kb_shape cs = ds;
-    cs.decode = 0;
-    cs.seq_len = 302;
-    struct kb_case cc = make_case(&kb_attention_lightning_cpu, cs, 1, 19);
-    case_setup_ok(&cc);
-    assert_int_equal(kb_case_run(&cc), KB_OK);
-    const float *od = case_tensor(&dc, "o").data, *oc = case_tensor(&cc, "o").data;
-    assert_int_equal(case_tensor(&dc, "o").dims[2], 1);
-    for (int bh = 0; bh < 8; bh++)
-        for (int j = 0; j < 32; j++) {
-            float want = oc[((size_t)bh * 302 + 301) * 32 + j];
-            assert_true(fabsf(od[bh * 32 + j] - want) <= 1e-5f * (1.0f + fabsf(want)));
-        }
-    float first[8 * 32];
-    memcpy(first, od, sizeof first);
-    assert_int_equal(kb_case_run(&dc), KB_OK);
-    assert_memory_equal(first, od, sizeof first);
-    struct kb_tensor st = case_tensor(&dc, "state"), next = case_tensor(&dc, "state_next");
-    assert_false(st.is_output);
-    assert_true(next.is_output);
-    assert_memory_not_equal(st.data, next.data, 32 * 32 * sizeof(float));
-    struct kb_accuracy acc = verify_of(&dc);
-    assert_true(acc.passed);
-    assert_int_equal(acc.rows_checked, 8);
+    struct kb_case dc;
+    expect_decode_step(&kb_attention_lightning_cpu, ds, 19, 32 * 32, &dc);
     /* with the context's state lost, the step is wrong */
+    struct kb_tensor st = case_tensor(&dc, "state");
     memset((void *)st.data, 0, (size_t)8 * 32 * 32 * sizeof(float));
     assert_int_equal(kb_case_run(&dc), KB_OK);
-    assert_false(verify_of(&dc).passed);
+    assert_false(case_verdict(&dc).passed);
     case_teardown(&dc);
-    case_teardown(&cc);
 }
 
 /* Plausible wrong implementations fail the operation's verify: the normalised form
@@ -772,10 +724,10 @@ static void test_lightning_wrong_forms_fail(void **state)
 {
     (void)state;
     struct kb_shape s = lt_shape(1, 4, 2, 61, 16, 32); /* 244 rows: verify checks every one */
-    struct kb_case c = make_case(&kb_attention_lightning_cpu, s, 1, 23);
+    struct kb_case c = case_f32(&kb_attention_lightning_cpu, s, 1, 23);
     case_setup_ok(&c);
     assert_int_equal(kb_case_run(&c), KB_OK);
-    assert_true(verify_of(&c).passed);
+    assert_true(case_verdict(&c).passed);
     float *o = (float *)case_tensor(&c, "o").data;
     const size_t n = (size_t)4 * 61 * 16;
     float *good = malloc(n * sizeof *good);
@@ -783,13 +735,13 @@ static void test_lightning_wrong_forms_fail(void **state)
 
     /* the normalised form: attention.linear, causal, decayed, on the same bytes */
     struct kb_shape ls = lin_shape(1, 4, 2, 61, 16, 1, 32, KB_FEATURE_RELU, 1);
-    struct kb_case l = make_case(&kb_attention_linear_cpu, ls, 1, 23);
+    struct kb_case l = case_f32(&kb_attention_linear_cpu, ls, 1, 23);
     case_setup_ok(&l);
     assert_memory_equal(case_tensor(&l, "k").data, case_tensor(&c, "k").data, (size_t)2 * 61 * 16 * sizeof(float));
     assert_int_equal(kb_case_run(&l), KB_OK);
-    assert_true(verify_of(&l).passed); /* right for its own operation */
+    assert_true(case_verdict(&l).passed); /* right for its own operation */
     memcpy(o, case_tensor(&l, "o").data, n * sizeof *o);
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     case_teardown(&l);
 
     /* no decay (λ = 1) */
@@ -800,24 +752,24 @@ static void test_lightning_wrong_forms_fail(void **state)
         for (size_t e = 0; e < (size_t)61 * 16; e++)
             o[(size_t)h * 61 * 16 + e] = (float)row[e];
     }
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* the test's own direct sum with the operation's λ passes (the check above is fair) */
     for (int h = 0; h < 4; h++) {
         lightning_direct(&c.shape, q.data, k.data, v.data, 0, h, -1, row);
         for (size_t e = 0; e < (size_t)61 * 16; e++)
             o[(size_t)h * 61 * 16 + e] = (float)row[e];
     }
-    assert_true(verify_of(&c).passed);
+    assert_true(case_verdict(&c).passed);
     free(row);
 
     /* no 1/√d scale */
     for (size_t e = 0; e < n; e++)
         o[e] = good[e] * 4.0f;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     /* one element off */
     memcpy(o, good, n * sizeof *o);
     o[n / 2] += 0.5f;
-    assert_false(verify_of(&c).passed);
+    assert_false(case_verdict(&c).passed);
     free(good);
     case_teardown(&c);
 }
@@ -828,9 +780,9 @@ static void test_lightning_shapes_and_counts(void **state)
 {
     (void)state;
     const enum kb_dtype f32 = KB_DTYPE_F32;
-    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 0), f32, "chunk");
-    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 6, 4, 32, 8, 16), f32, "kv_heads");
-    expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 16), KB_DTYPE_BF16, "bf16");
+    case_expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 0), f32, "chunk");
+    case_expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 6, 4, 32, 8, 16), f32, "kv_heads");
+    case_expect_refused(&kb_attention_lightning_cpu, lt_shape(1, 2, 2, 32, 8, 16), KB_DTYPE_BF16, "bf16");
     struct kb_shape s = lt_shape(1, 16, 16, 4096, 128, 64), s2 = s;
     s2.seq_len = 8192;
     assert_true(fabs(lightning_flops(&s2) / lightning_flops(&s) - 2.0) < 1e-9);
@@ -853,7 +805,7 @@ static void test_lightning_shapes_and_counts(void **state)
     assert_int_equal(impls, 2);
     assert_int_equal(k->device, KB_DEVICE_CUDA);
     struct kb_shape cs = lt_shape(1, 4, 2, 4099, 128, 32);
-    expect_refused(k, cs, KB_DTYPE_BF16, "chunk 64 and 128");
+    case_expect_refused(k, cs, KB_DTYPE_BF16, "chunk 64 and 128");
 #else
     assert_null(k);
     assert_int_equal(impls, 1);

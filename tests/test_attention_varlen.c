@@ -25,11 +25,6 @@
 #include "kernels/kernel.h"
 #include "tests/kernel_case.h"
 
-static struct kb_case make_case(const struct kb_kernel *k, struct kb_shape s, int threads, uint64_t seed)
-{
-    return (struct kb_case){ .kernel = k, .shape = s, .dtype = KB_DTYPE_F32, .threads = threads, .seed = seed };
-}
-
 static struct kb_shape varlen_shape(int batch, int heads, int kv_heads, int n, int d, int causal, int mix)
 {
     return (struct kb_shape){ .batch = batch, .heads = heads, .kv_heads = kv_heads, .seq_len = n, .head_dim = d,
@@ -105,7 +100,7 @@ static void test_operands_cu_seqlens(void **state)
 {
     (void)state;
     struct kb_shape s = varlen_shape(7, 2, 1, 301, 32, 0, KB_LENGTHS_LONGTAIL);
-    struct kb_case c = make_case(&kb_attention_varlen_cpu, s, 1, 5);
+    struct kb_case c = case_f32(&kb_attention_varlen_cpu, s, 1, 5);
     case_setup_ok(&c);
     const int32_t *cu = case_tensor(&c, "cu_seqlens").data;
     int len[7];
@@ -144,7 +139,7 @@ static void run_odd(const struct kb_kernel *k, enum kb_cpu_path p)
             for (int mix = KB_LENGTHS_UNIFORM; mix <= KB_LENGTHS_LONGTAIL; mix++) {
                 struct kb_shape s = varlen_shape(odd[i].batch, odd[i].heads, odd[i].kv_heads, odd[i].n, odd[i].d,
                                                  causal, mix);
-                struct kb_case c = make_case(k, s, 1 + (int)(i % 2), 17 + i);
+                struct kb_case c = case_f32(k, s, 1 + (int)(i % 2), 17 + i);
                 case_setup_ok(&c);
                 struct kb_accuracy acc = case_run_verify(&c);
                 if (!acc.passed || !(acc.rel_l2_err < 1e-5))
@@ -170,7 +165,7 @@ static void test_work_split_counter(void **state)
 {
     (void)state;
     struct kb_shape s = varlen_shape(23, 2, 2, 301, 32, 1, KB_LENGTHS_LONGTAIL);
-    struct kb_case c = make_case(&kb_attention_varlen_cpu, s, 2, 3);
+    struct kb_case c = case_f32(&kb_attention_varlen_cpu, s, 2, 3);
     case_setup_ok(&c);
     assert_true(case_run_verify(&c).passed);
     struct kb_counter k[4];
@@ -221,14 +216,14 @@ static void equal_matches_padded(const struct kb_kernel *varlen, const struct kb
     for (int causal = 0; causal <= 1; causal++) {
         const int B = 3, H = 4, HKV = 2, N = 131, D = 64;
         struct kb_shape s = varlen_shape(B, H, HKV, N, D, causal, KB_LENGTHS_EQUAL);
-        struct kb_case v = make_case(varlen, s, 2, 99);
+        struct kb_case v = case_f32(varlen, s, 2, 99);
         case_setup_ok(&v);
         struct kb_accuracy acc = case_run_verify(&v);
         assert_true(acc.passed);
 
         struct kb_shape ps = s;
         ps.lengths = 0;
-        struct kb_case p = make_case(padded, ps, 2, 1234);
+        struct kb_case p = case_f32(padded, ps, 2, 1234);
         case_setup_ok(&p);
         /* the padded case's inputs replaced after setup (both CPU kernels read the operands in run) */
         packed_to_padded(kb_input(&v, KB_VARLEN_Q), p.io.buffer[0], B, H, N, D);
@@ -267,14 +262,14 @@ static void test_equal_lengths_match_padded(void **state)
 static void ignoring_cu_fails(const struct kb_kernel *varlen, const struct kb_kernel *padded, int causal)
 {
     struct kb_shape s = varlen_shape(4, 2, 1, 97, 64, causal, KB_LENGTHS_UNIFORM);
-    struct kb_case v = make_case(varlen, s, 1, 7);
+    struct kb_case v = case_f32(varlen, s, 1, 7);
     case_setup_ok(&v);
     const int T = ((const int32_t *)kb_input(&v, KB_VARLEN_CU))[s.batch];
     struct kb_shape whole = s;
     whole.batch = 1;
     whole.seq_len = T;
     whole.lengths = 0;
-    struct kb_case p = make_case(padded, whole, 1, 7);
+    struct kb_case p = case_f32(padded, whole, 1, 7);
     case_setup_ok(&p);
     for (int i = 0; i < 3; i++) /* [1, H, T, d]: the packed tokens, head-major */
         transpose_th(kb_input(&v, i), p.io.buffer[i], T, i == 0 ? s.heads : s.kv_heads, s.head_dim, 1);
@@ -293,7 +288,7 @@ static void ignoring_cu_fails(const struct kb_kernel *varlen, const struct kb_ke
 static void boundary_off_by_one_fails(void)
 {
     struct kb_shape s = varlen_shape(6, 2, 2, 97, 64, 0, KB_LENGTHS_LONGTAIL);
-    struct kb_case v = make_case(&kb_attention_varlen_cpu, s, 1, 8);
+    struct kb_case v = case_f32(&kb_attention_varlen_cpu, s, 1, 8);
     case_setup_ok(&v);
     int32_t *cu = v.io.buffer[KB_VARLEN_CU];
     for (int b = 1; b < s.batch; b++)
@@ -351,7 +346,7 @@ static void test_bad_shapes_refused(void **state)
         varlen_shape(0, 2, 2, 64, 64, 0, KB_LENGTHS_UNIFORM), /* no sequence */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct kb_case c = make_case(&kb_attention_varlen_cpu, bad[i], 1, 1);
+        struct kb_case c = case_f32(&kb_attention_varlen_cpu, bad[i], 1, 1);
         char err[256] = "";
         assert_int_equal(kb_case_begin(&c, err, sizeof err), KB_UNSUPPORTED);
         assert_true(strlen(err) > 0);

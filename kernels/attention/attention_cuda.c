@@ -13,10 +13,16 @@
 #include "kernels/verify.h"
 #include "kernels/gpu/wgmma_device.h"
 
-static int cuda_err(cudaError_t e, const char *doing, char *err, size_t errlen)
+int attention_cuda_fail(int cuda_error, const char *doing, char *err, size_t errlen)
 {
+    cudaError_t e = (cudaError_t)cuda_error;
     snprintf(err, errlen, "%s: %s (%s)", doing, cudaGetErrorString(e), cudaGetErrorName(e));
     return KB_ERROR;
+}
+
+static int cuda_err(cudaError_t e, const char *doing, char *err, size_t errlen)
+{
+    return attention_cuda_fail(e, doing, err, errlen);
 }
 
 /* Uploads a float32 tensor, converts it to dtype into *dst, and rounds the host copy. */
@@ -168,6 +174,11 @@ int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enu
 
 int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c)
 {
+    return attention_cuda_collect_device_o(c, a->o, a->dtype);
+}
+
+int attention_cuda_collect_device_o(struct kb_case *c, const void *o, enum kb_dtype t)
+{
     cudaStream_t st = (cudaStream_t)c->stream;
     const size_t nq = kb_operands_elems(&c->io, KB_ATTN_O);
     float *d_o = NULL;
@@ -175,7 +186,7 @@ int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c)
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
     if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, a->dtype, st);
+        e = (cudaError_t)attention_cuda_widen(o, d_o, nq, t, st);
     if (e == cudaSuccess)
         e = cudaMemcpyAsync(kb_output(c, KB_ATTN_O), d_o, nq * sizeof *d_o, cudaMemcpyDeviceToHost, st);
     if (e == cudaSuccess)
@@ -193,9 +204,18 @@ void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const st
     if (c->input_copies_wanted <= 1)
         return;
     size_t es = (size_t)kb_dtype_size(a->dtype), bnd = (size_t)s->batch * s->seq_len * s->head_dim;
-    int n = input_copies_make(&a->qc, a->q, bnd * s->heads * es, c->input_copies_wanted, a->stream);
-    n = input_copies_make(&a->kc, a->k, bnd * s->kv_heads * es, n, a->stream);
-    n = input_copies_make(&a->vc, a->v, bnd * s->kv_heads * es, n, a->stream);
+    attention_cuda_copies_of(c, a->stream, &a->qc, &a->kc, &a->vc, a->q, a->k, a->v, bnd * s->heads * es,
+                             bnd * s->kv_heads * es);
+}
+
+void attention_cuda_copies_of(struct kb_case *c, void *stream, struct input_copies *qc, struct input_copies *kc,
+                              struct input_copies *vc, void *q, void *k, void *v, size_t q_bytes, size_t kv_bytes)
+{
+    if (c->input_copies_wanted <= 1)
+        return;
+    int n = input_copies_make(qc, q, q_bytes, c->input_copies_wanted, stream);
+    n = input_copies_make(kc, k, kv_bytes, n, stream);
+    n = input_copies_make(vc, v, kv_bytes, n, stream);
     c->input_copies = n;
 }
 
@@ -220,15 +240,21 @@ int attention_cuda_run(struct kb_case *c, attention_cuda_launcher launch, const 
     return KB_OK;
 }
 
+void attention_cuda_free_qkvo(struct input_copies *qc, struct input_copies *kc, struct input_copies *vc, void *q,
+                               void *k, void *v, void *o)
+{
+    input_copies_free(qc);
+    input_copies_free(kc);
+    input_copies_free(vc);
+    cudaFree(q);
+    cudaFree(k);
+    cudaFree(v);
+    cudaFree(o);
+}
+
 void attention_cuda_free(struct attention_cuda *a)
 {
-    input_copies_free(&a->qc);
-    input_copies_free(&a->kc);
-    input_copies_free(&a->vc);
-    cudaFree(a->q);
-    cudaFree(a->k);
-    cudaFree(a->v);
-    cudaFree(a->o);
+    attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
     a->q = a->k = a->v = a->o = NULL;
     free(a->o_host);
     a->o_host = NULL;

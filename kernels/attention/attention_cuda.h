@@ -35,6 +35,9 @@ struct attention_cuda {
 int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dtype t, uint64_t seed,
                        void *stream, const int *dims_ok, int n_dims, char *err, size_t errlen);
 void attention_cuda_free(struct attention_cuda *a);
+/* What attention_cuda_free releases, for a kernel keeping its own device Q, K, V, O and copies. */
+void attention_cuda_free_qkvo(struct input_copies *qc, struct input_copies *kc, struct input_copies *vc, void *q,
+                              void *k, void *v, void *o);
 /* Implementations of attention.softmax (softmax_ops.h): checks head_dim (in dims_ok[0..n_dims),
  * when given), copies the operation's Q, K, V (c->io, host float32 holding values of dtype t)
  * to the device converted to t (f16 or bf16: exact, the operation rounded them), and allocates
@@ -45,6 +48,11 @@ int attention_cuda_upload(struct attention_cuda *a, const struct kb_case *c, enu
 /* Their collect: waits for c->stream, then O widened to float32 into the operation's O.
  * KB_OK, or KB_ERROR with the CUDA error in c->error. */
 int attention_cuda_collect_o(const struct attention_cuda *a, struct kb_case *c);
+/* The same for a kernel keeping its own device O (o, in dtype t, as many elements as the
+ * operation's O). */
+int attention_cuda_collect_device_o(struct kb_case *c, const void *o, enum kb_dtype t);
+/* "doing: <CUDA error string> (<its name>)" into err for a cudaError_t; returns KB_ERROR. */
+int attention_cuda_fail(int cuda_error, const char *doing, char *err, size_t errlen);
 /* The setup check of the Hopper kernels (attention.flash@cuda.wgmma, attention.int8@cuda.wgmma):
  * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
  * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
@@ -52,6 +60,9 @@ int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen);
 /* Makes the Q, K, V copies a cold-cache case asks for (kb_case.input_copies_wanted) and sets
  * c->input_copies; a no-op when none are wanted. */
 void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s);
+/* The same for a kernel keeping its own device Q (q_bytes) and K, V (kv_bytes each) and copies. */
+void attention_cuda_copies_of(struct kb_case *c, void *stream, struct input_copies *qc, struct input_copies *kc,
+                              struct input_copies *vc, void *q, void *k, void *v, size_t q_bytes, size_t kv_bytes);
 /* The Q, K, V that call number `copy` reads (kb_case.input_copy). */
 void attention_cuda_inputs(const struct attention_cuda *a, int copy, const void **q, const void **k,
                            const void **v);

@@ -4,7 +4,10 @@
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "kernels/gpu/device_memory.h"
 
 int attention_cuda_upload_f32(const float *host, size_t n, enum kb_dtype t, void **dst, void *stream, char *err,
                               size_t errlen)
@@ -31,6 +34,17 @@ int attention_cuda_upload_f32(const float *host, size_t n, enum kb_dtype t, void
     return KB_OK;
 }
 
+int attention_cuda_upload_qkv(const struct kb_case *c, void **q, void **k, void **v, char *err, size_t errlen)
+{
+    void **dev[3] = { q, k, v };
+    for (int i = 0; i < 3; i++) {
+        if (attention_cuda_upload_f32(kb_input(c, i), kb_operands_elems(&c->io, i), c->dtype, dev[i], c->stream, err,
+                                      errlen) != KB_OK)
+            return KB_ERROR;
+    }
+    return KB_OK;
+}
+
 int attention_cuda_from_case(struct attention_cuda *a, struct kb_case *c, const int *dims_ok, int n_dims, char *err,
                              size_t errlen)
 {
@@ -52,13 +66,9 @@ int attention_cuda_from_case(struct attention_cuda *a, struct kb_case *c, const 
             return KB_UNSUPPORTED;
         }
     }
-    void **dev[3] = { &a->q, &a->k, &a->v };
-    for (int i = 0; i < 3; i++) {
-        if (attention_cuda_upload_f32(kb_input(c, i), kb_operands_elems(&c->io, i), c->dtype, dev[i], c->stream, err,
-                                      errlen) != KB_OK) {
-            attention_cuda_free(a);
-            return KB_ERROR;
-        }
+    if (attention_cuda_upload_qkv(c, &a->q, &a->k, &a->v, err, errlen) != KB_OK) {
+        attention_cuda_free(a);
+        return KB_ERROR;
     }
     size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim, bytes = nq * (size_t)kb_dtype_size(c->dtype);
     cudaError_t e = cudaMalloc(&a->o, bytes);
@@ -85,6 +95,49 @@ int attention_cuda_collect(struct kb_case *c, const struct attention_cuda *a, in
     }
     if (attention_cuda_output(a, &c->shape, kb_output(c, out_index)) != KB_OK) {
         snprintf(c->error, sizeof c->error, "copying O back to the host failed");
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+int attention_cuda_chunked_setup(struct kb_case *c, size_t state_bytes, double need, const char *what, char *err,
+                                 size_t errlen)
+{
+    int rc = gpu_memory_fits(need, 1.0, what, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    void *st = calloc(1, state_bytes);
+    if (!st) {
+        snprintf(err, errlen, "out of memory");
+        return KB_ERROR;
+    }
+    static const int dims[] = { 64, 128 };
+    rc = attention_cuda_from_case((struct attention_cuda *)st, c, dims, 2, err, errlen);
+    if (rc != KB_OK) {
+        free(st);
+        return rc;
+    }
+    c->state = st;
+    return KB_OK;
+}
+
+double attention_cuda_chunked_io_bytes(const struct kb_shape *s, enum kb_dtype t)
+{
+    double inputs = (double)kb_dtype_size(t) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * s->kv_heads);
+    return inputs + 4.0 * s->batch * s->heads * s->seq_len * s->head_dim;
+}
+
+int attention_cuda_chunk_states_error(const char *kernel, double bytes, int cuda_error, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: allocating %.2f GiB of chunk states: %s", kernel, bytes / (1024.0 * 1024 * 1024),
+             cudaGetErrorString((cudaError_t)cuda_error));
+    return KB_ERROR;
+}
+
+int attention_cuda_launch_result(struct kb_case *c, int cuda_error, const char *what)
+{
+    if (cuda_error != 0) {
+        snprintf(c->error, sizeof c->error, "%s launch: %s", what, cudaGetErrorString((cudaError_t)cuda_error));
         return KB_ERROR;
     }
     return KB_OK;

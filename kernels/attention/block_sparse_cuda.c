@@ -10,6 +10,7 @@
  * into the operation's "kept_blocks", which verify compares exactly before the sampled rows. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/attention/sparse.h"
 #include "kernels/attention/sparse_ops.h"
 
@@ -25,12 +26,6 @@ struct bsa_cuda {
     struct input_copies qc, kc, vc; /* cold-cache rotation */
 };
 
-static int cuda_fail(cudaError_t e, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-    return KB_ERROR;
-}
-
 /* The device workspace: block means (float64) and the choice. */
 static double bsa_cuda_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
@@ -44,33 +39,13 @@ static void bsa_cuda_teardown(struct kb_case *c)
 {
     struct bsa_cuda *a = c->state;
     if (a) {
-        input_copies_free(&a->qc);
-        input_copies_free(&a->kc);
-        input_copies_free(&a->vc);
-        cudaFree(a->q);
-        cudaFree(a->k);
-        cudaFree(a->v);
-        cudaFree(a->o);
+        attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
         cudaFree(a->qmean);
         cudaFree(a->kmean);
         cudaFree(a->kept);
         free(a);
     }
     c->state = NULL;
-}
-
-static int upload(const struct kb_case *c, int i, void **dst, float *scratch, char *err, size_t errlen)
-{
-    cudaStream_t st = (cudaStream_t)c->stream;
-    const size_t n = kb_operands_elems(&c->io, i);
-    cudaError_t e = cudaMalloc(dst, n * (size_t)kb_dtype_size(c->dtype));
-    if (e == cudaSuccess)
-        e = cudaMemcpyAsync(scratch, kb_input(c, i), n * sizeof(float), cudaMemcpyHostToDevice, st);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_round(scratch, *dst, n, c->dtype, st);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(st);
-    return e == cudaSuccess ? KB_OK : cuda_fail(e, "uploading the inputs", err, errlen);
 }
 
 static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
@@ -97,20 +72,11 @@ static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = a;
     const size_t nq = kb_operands_elems(&c->io, KB_BSA_Q), nkv = kb_operands_elems(&c->io, KB_BSA_K);
     const size_t nb = (size_t)bsa_blocks(s), d = (size_t)s->head_dim;
-    float *scratch = NULL;
     cudaStream_t st = (cudaStream_t)c->stream;
-    cudaError_t e = cudaMalloc((void **)&scratch, (nq > nkv ? nq : nkv) * sizeof(float));
-    int rc = e == cudaSuccess ? KB_OK : cuda_fail(e, "cudaMalloc", err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_BSA_Q, &a->q, scratch, err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_BSA_K, &a->k, scratch, err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_BSA_V, &a->v, scratch, err, errlen);
-    cudaFree(scratch);
+    int rc = attention_cuda_upload_qkv(c, &a->q, &a->k, &a->v, err, errlen);
     if (rc == KB_OK) {
         const size_t ob = nq * (size_t)kb_dtype_size(c->dtype);
-        e = cudaMalloc(&a->o, ob);
+        cudaError_t e = cudaMalloc(&a->o, ob);
         if (e == cudaSuccess) /* poisoned: an unwritten element fails verify */
             e = cudaMemsetAsync(a->o, 0xFF, ob, st);
         if (e == cudaSuccess)
@@ -124,19 +90,14 @@ static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         if (e == cudaSuccess)
             e = cudaStreamSynchronize(st);
         if (e != cudaSuccess)
-            rc = cuda_fail(e, "allocating O and the selection", err, errlen);
+            rc = attention_cuda_fail(e, "allocating O and the selection", err, errlen);
     }
     if (rc != KB_OK) {
         bsa_cuda_teardown(c);
         return rc;
     }
-    if (c->input_copies_wanted > 1) {
-        const size_t es = (size_t)kb_dtype_size(c->dtype);
-        int n = input_copies_make(&a->qc, a->q, nq * es, c->input_copies_wanted, c->stream);
-        n = input_copies_make(&a->kc, a->k, nkv * es, n, c->stream);
-        n = input_copies_make(&a->vc, a->v, nkv * es, n, c->stream);
-        c->input_copies = n;
-    }
+    const size_t es = (size_t)kb_dtype_size(c->dtype);
+    attention_cuda_copies_of(c, c->stream, &a->qc, &a->kc, &a->vc, a->q, a->k, a->v, nq * es, nkv * es);
     return KB_OK;
 }
 

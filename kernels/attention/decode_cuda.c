@@ -9,6 +9,7 @@
  * combine; collect copies O back widened to float32 for the operation's float64 reference. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
+#include "kernels/attention/attention_cuda_io.h"
 #include "kernels/attention/decode_cuda.h"
 #include "kernels/attention/paged_kv.h"
 #include "kernels/attention/softmax_ops.h"
@@ -26,12 +27,6 @@ struct decode_cuda {
     struct input_copies qc, kc, vc; /* cold-cache rotation */
 };
 
-static int cuda_fail(cudaError_t e, const char *what, char *err, size_t errlen)
-{
-    snprintf(err, errlen, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-    return KB_ERROR;
-}
-
 /* Partials of at most ceil(N / DECODE_CUDA_MIN_SPLIT) splits (the GPU's SM count is not known here). */
 static double partial_bytes(const struct kb_shape *s, int splits)
 {
@@ -48,33 +43,12 @@ static void decode_teardown(struct kb_case *c)
 {
     struct decode_cuda *a = c->state;
     if (a) {
-        input_copies_free(&a->qc);
-        input_copies_free(&a->kc);
-        input_copies_free(&a->vc);
-        cudaFree(a->q);
-        cudaFree(a->k);
-        cudaFree(a->v);
-        cudaFree(a->o);
+        attention_cuda_free_qkvo(&a->qc, &a->kc, &a->vc, a->q, a->k, a->v, a->o);
         cudaFree(a->table);
         cudaFree(a->part);
         free(a);
     }
     c->state = NULL;
-}
-
-/* Input i of the case (n float32 values of the case's dtype) to the device in that dtype. */
-static int upload(const struct kb_case *c, int i, void **dst, float *scratch, char *err, size_t errlen)
-{
-    cudaStream_t st = (cudaStream_t)c->stream;
-    const size_t n = kb_operands_elems(&c->io, i);
-    cudaError_t e = cudaMalloc(dst, n * (size_t)kb_dtype_size(c->dtype));
-    if (e == cudaSuccess)
-        e = cudaMemcpyAsync(scratch, kb_input(c, i), n * sizeof(float), cudaMemcpyHostToDevice, st);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_round(scratch, *dst, n, c->dtype, st);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(st); /* scratch is reused by the next input */
-    return e == cudaSuccess ? KB_OK : cuda_fail(e, "uploading the inputs", err, errlen);
 }
 
 static int decode_setup(struct kb_case *c, char *err, size_t errlen)
@@ -102,7 +76,7 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
     cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, c->device_index);
     if (e != cudaSuccess) {
         decode_teardown(c);
-        return cuda_fail(e, "reading the SM count", err, errlen);
+        return attention_cuda_fail(e, "reading the SM count", err, errlen);
     }
     struct decode_cuda_args *g = &a->args;
     g->batch = s->batch;
@@ -116,17 +90,8 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
     decode_cuda_split(s->seq_len, rows, sms, &g->splits, &g->chunk);
 
     const size_t nkv = kb_operands_elems(&c->io, KB_ATTN_K), nq = kb_operands_elems(&c->io, KB_ATTN_Q);
-    float *scratch = NULL;
     cudaStream_t st = (cudaStream_t)c->stream;
-    e = cudaMalloc((void **)&scratch, (nkv > nq ? nkv : nq) * sizeof(float));
-    int rc = e == cudaSuccess ? KB_OK : cuda_fail(e, "cudaMalloc", err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_ATTN_Q, &a->q, scratch, err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_ATTN_K, &a->k, scratch, err, errlen);
-    if (rc == KB_OK)
-        rc = upload(c, KB_ATTN_V, &a->v, scratch, err, errlen);
-    cudaFree(scratch);
+    int rc = attention_cuda_upload_qkv(c, &a->q, &a->k, &a->v, err, errlen);
     if (rc == KB_OK && s->page > 0) {
         const size_t entries = kb_operands_elems(&c->io, KB_ATTN_BLOCK_TABLE);
         e = cudaMalloc((void **)&a->table, entries * sizeof(int32_t));
@@ -134,7 +99,7 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
             e = cudaMemcpy(a->table, kb_input(c, KB_ATTN_BLOCK_TABLE), entries * sizeof(int32_t),
                            cudaMemcpyHostToDevice);
         if (e != cudaSuccess)
-            rc = cuda_fail(e, "uploading the block table", err, errlen);
+            rc = attention_cuda_fail(e, "uploading the block table", err, errlen);
     }
     if (rc == KB_OK) {
         const size_t ob = nq * (size_t)kb_dtype_size(c->dtype);
@@ -147,7 +112,7 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
         if (e == cudaSuccess)
             e = cudaStreamSynchronize(st);
         if (e != cudaSuccess)
-            rc = cuda_fail(e, "allocating O and the partials", err, errlen);
+            rc = attention_cuda_fail(e, "allocating O and the partials", err, errlen);
     }
     if (rc != KB_OK) {
         decode_teardown(c);
@@ -160,13 +125,8 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
     g->o = a->o;
     g->part_o = a->part;
     g->part_ml = a->part + (size_t)s->batch * s->heads * g->splits * s->head_dim;
-    if (c->input_copies_wanted > 1) {
-        const size_t es = (size_t)kb_dtype_size(c->dtype);
-        int n = input_copies_make(&a->qc, a->q, nq * es, c->input_copies_wanted, c->stream);
-        n = input_copies_make(&a->kc, a->k, nkv * es, n, c->stream);
-        n = input_copies_make(&a->vc, a->v, nkv * es, n, c->stream);
-        c->input_copies = n;
-    }
+    const size_t es = (size_t)kb_dtype_size(c->dtype);
+    attention_cuda_copies_of(c, c->stream, &a->qc, &a->kc, &a->vc, a->q, a->k, a->v, nq * es, nkv * es);
     return KB_OK;
 }
 
@@ -190,25 +150,8 @@ static int decode_run(struct kb_case *c)
 
 static int decode_collect(struct kb_case *c)
 {
-    struct decode_cuda *a = c->state;
-    cudaStream_t st = (cudaStream_t)c->stream;
-    const size_t nq = kb_operands_elems(&c->io, KB_ATTN_O);
-    float *d_o = NULL;
-    cudaError_t e = cudaStreamSynchronize(st); /* the last run's work, and any error it left */
-    if (e == cudaSuccess)
-        e = cudaMalloc((void **)&d_o, nq * sizeof *d_o);
-    if (e == cudaSuccess)
-        e = (cudaError_t)attention_cuda_widen(a->o, d_o, nq, c->dtype, st);
-    if (e == cudaSuccess)
-        e = cudaMemcpyAsync(kb_output(c, KB_ATTN_O), d_o, nq * sizeof *d_o, cudaMemcpyDeviceToHost, st);
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(st);
-    cudaFree(d_o);
-    if (e != cudaSuccess) {
-        snprintf(c->error, sizeof c->error, "copying O back: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
-        return KB_ERROR;
-    }
-    return KB_OK;
+    const struct decode_cuda *a = c->state;
+    return attention_cuda_collect_device_o(c, a->o, c->dtype);
 }
 
 /* The split the case ran with, for the results (not a hardware counter). */

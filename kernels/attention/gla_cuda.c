@@ -67,21 +67,11 @@ static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     const double bnd = (double)s->batch * s->seq_len * s->head_dim;
     double need = gla_cuda_scratch_bytes(s, c->dtype) + kb_dtype_size(c->dtype) * bnd * (4.0 * s->heads + 2.0 * s->kv_heads) +
                   4.0 * bnd * s->heads; /* Q, gates, O, K, V; the float32 upload scratch */
-    rc = gpu_memory_fits(need, 1.0, "attention.gla@cuda.mma (chunk states included)", err, errlen);
+    rc = attention_cuda_chunked_setup(c, sizeof(struct gla_cuda_state), need,
+                                      "attention.gla@cuda.mma (chunk states included)", err, errlen);
     if (rc != KB_OK)
         return rc;
-    struct gla_cuda_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
-        return KB_ERROR;
-    }
-    static const int dims[] = { 64, 128 };
-    rc = attention_cuda_from_case(&st->a, c, dims, 2, err, errlen);
-    if (rc != KB_OK) {
-        free(st);
-        return rc;
-    }
-    c->state = st;
+    struct gla_cuda_state *st = c->state;
     const size_t nq = (size_t)s->batch * s->heads * s->seq_len * s->head_dim;
     if (attention_cuda_upload_f32(kb_input(c, KB_GLA_G), nq, c->dtype, &st->d_gates, c->stream, err, errlen) !=
         KB_OK) {
@@ -93,10 +83,9 @@ static int gla_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, states * d * d * (size_t)kb_dtype_size(c->dtype));
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.gla@cuda.mma: allocating %.2f GiB of chunk states: %s",
-                 gla_cuda_scratch_bytes(s, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
         gla_cuda_teardown(c);
-        return KB_ERROR;
+        return attention_cuda_chunk_states_error("attention.gla@cuda.mma", gla_cuda_scratch_bytes(s, c->dtype), e, err,
+                                                 errlen);
     }
     return KB_OK;
 }
@@ -105,11 +94,7 @@ static int gla_cuda_run(struct kb_case *c)
 {
     struct gla_cuda_state *st = c->state;
     int e = gla_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->d_gates, st->a.o, &st->scr, c->stream);
-    if (e != 0) {
-        snprintf(c->error, sizeof c->error, "gated linear attention launch: %s", cudaGetErrorString((cudaError_t)e));
-        return KB_ERROR;
-    }
-    return KB_OK;
+    return attention_cuda_launch_result(c, e, "gated linear attention");
 }
 
 static int gla_cuda_collect(struct kb_case *c)

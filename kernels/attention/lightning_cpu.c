@@ -20,6 +20,7 @@
 #include "kernels/attention/attention.h"
 #include "kernels/attention/lightning.h"
 #include "kernels/attention/linear.h"
+#include "kernels/attention/linear_chunk_cpu.h"
 #include "kernels/attention/linear_isa.h"
 #include "kernels/attention/linear_ops.h"
 
@@ -35,16 +36,9 @@ struct lightning_scratch {
 };
 
 struct lightning_state {
-    const float *q, *k, *v;       /* the case's inputs (not owned): N tokens, N + 1 in decode */
-    int n_in;                     /* tokens in the inputs */
-    int chunk;                    /* C = min(chunk, N) */
-    float *o;                     /* the case's output (not owned) */
-    float *decay_pow;             /* [H][C + 1]: λ_h^m */
-    float *state_in, *state_out;  /* decode: [B·H][d·d] */
-    int nthreads;
-    size_t scratch_floats;
-    float *scratch_mem;
-    const struct linear_isa *isa;
+    const float *q, *k, *v;          /* the case's inputs (not owned): N tokens, N + 1 in decode */
+    float *o;                        /* the case's output (not owned) */
+    struct linear_chunk_buffers buf; /* decay table λ_h^m, decode states [B·H][d·d], scratch */
 };
 
 static size_t scratch_floats_of(size_t chunk, size_t d)
@@ -54,8 +48,8 @@ static size_t scratch_floats_of(size_t chunk, size_t d)
 
 static struct lightning_scratch scratch_of(const struct lightning_state *st, int tid, size_t d)
 {
-    float *p = st->scratch_mem + (size_t)tid * st->scratch_floats;
-    size_t c = (size_t)st->chunk;
+    float *p = linear_chunk_scratch(&st->buf, tid);
+    size_t c = (size_t)st->buf.chunk;
     struct lightning_scratch w;
     w.kt = p;
     p += attention_round16(d * c);
@@ -77,12 +71,12 @@ static struct head_view head_view_of(const struct lightning_state *st, const str
     const int d = s->head_dim;
     const size_t kvh = attention_kv_head(s, (size_t)bh);
     struct head_view hv;
-    hv.q = st->q + (size_t)bh * st->n_in * d;
-    hv.k = st->k + kvh * st->n_in * d;
-    hv.v = st->v + kvh * st->n_in * d;
-    hv.dec = st->decay_pow + (size_t)(bh % s->heads) * (st->chunk + 1);
+    hv.q = st->q + (size_t)bh * st->buf.n_in * d;
+    hv.k = st->k + kvh * st->buf.n_in * d;
+    hv.v = st->v + kvh * st->buf.n_in * d;
+    hv.dec = st->buf.decay_pow + (size_t)(bh % s->heads) * (st->buf.chunk + 1);
     hv.d = d;
-    hv.chunk = st->chunk;
+    hv.chunk = st->buf.chunk;
     hv.scale = (float)lightning_scale(d);
     return hv;
 }
@@ -154,10 +148,7 @@ static void decode_head(const struct linear_isa *isa, const struct head_view *hv
 static double lightning_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    size_t chunk = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
-    double states = s->decode ? 2.0 * (double)s->batch * s->heads * s->head_dim * s->head_dim : 0;
-    /* one thread's scratch; each further thread adds as much again */
-    return 4.0 * (states + (double)s->heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s->head_dim));
+    return linear_chunk_footprint(s, (size_t)s->head_dim, scratch_floats_of);
 }
 
 static void lightning_cpu_teardown(struct kb_case *c)
@@ -165,10 +156,7 @@ static void lightning_cpu_teardown(struct kb_case *c)
     struct lightning_state *st = c->state;
     if (!st)
         return;
-    free(st->decay_pow);
-    free(st->state_in);
-    free(st->state_out);
-    free(st->scratch_mem);
+    linear_chunk_buffers_free(&st->buf);
     free(st);
     c->state = NULL;
 }
@@ -191,41 +179,24 @@ static int lightning_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = st;
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim, bh = (size_t)s->batch * s->heads;
-    st->n_in = s->seq_len + (s->decode ? 1 : 0);
-    st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
-    st->nthreads = c->threads > 0 ? c->threads : 1;
-    st->isa = linear_isa_best();
-    st->scratch_floats = scratch_floats_of((size_t)st->chunk, d);
     st->q = kb_input(c, KB_LIN_Q);
     st->k = kb_input(c, KB_LIN_K);
     st->v = kb_input(c, KB_LIN_V);
     st->o = kb_output(c, KB_LIN_O);
-    st->decay_pow = attention_alloc((size_t)s->heads * (st->chunk + 1) * sizeof(float));
-    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
-    if (s->decode) {
-        st->state_in = attention_alloc(bh * d * d * sizeof(float));
-        st->state_out = attention_alloc(bh * d * d * sizeof(float));
-    }
-    if (!st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
-        snprintf(err, errlen, "attention.lightning@cpu: out of memory for the states and %d threads' scratch",
-                 st->nthreads);
+    rc = linear_chunk_buffers_setup(&st->buf, c, "attention.lightning@cpu", scratch_floats_of, d, 1, err, errlen);
+    if (rc != KB_OK) {
         lightning_cpu_teardown(c);
-        return KB_ERROR;
-    }
-    for (int h = 0; h < s->heads; h++) {
-        double lambda = linear_decay_lambda(h, s->heads);
-        for (int m = 0; m <= st->chunk; m++)
-            st->decay_pow[(size_t)h * (st->chunk + 1) + m] = (float)pow(lambda, m);
+        return rc;
     }
     if (s->decode) {
         /* the state of the first N tokens, by the chunked update (not timed) */
         const long heads = (long)bh;
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(st->buf.nthreads) schedule(dynamic, 1)
         for (long t = 0; t < heads; t++) {
             struct lightning_scratch w = scratch_of(st, attention_thread(), d);
             struct head_view hv = head_view_of(st, s, t);
-            causal_head(st->isa, &hv, s->seq_len, NULL, &w);
-            memcpy(st->state_in + (size_t)t * d * d, w.s, d * d * sizeof(float));
+            causal_head(st->buf.isa, &hv, s->seq_len, NULL, &w);
+            memcpy(st->buf.state_in + (size_t)t * d * d, w.s, d * d * sizeof(float));
         }
     }
     return KB_OK;
@@ -233,12 +204,8 @@ static int lightning_cpu_setup(struct kb_case *c, char *err, size_t errlen)
 
 int lightning_cpu_use_path(struct kb_case *c, const char *name)
 {
-    const struct linear_isa *isa = linear_isa_by_name(name);
     struct lightning_state *st = c->state;
-    if (!isa || !st)
-        return -1;
-    st->isa = isa;
-    return 0;
+    return linear_chunk_use_path(st ? &st->buf : NULL, name);
 }
 
 static int lightning_cpu_run(struct kb_case *c)
@@ -247,15 +214,15 @@ static int lightning_cpu_run(struct kb_case *c)
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim;
     const long heads = (long)s->batch * s->heads;
-#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+#pragma omp parallel for num_threads(st->buf.nthreads) schedule(static)
     for (long t = 0; t < heads; t++) {
         struct lightning_scratch w = scratch_of(st, attention_thread(), d);
         struct head_view hv = head_view_of(st, s, t);
         if (s->decode)
-            decode_head(st->isa, &hv, st->n_in - 1, st->state_in + (size_t)t * d * d,
-                        st->state_out + (size_t)t * d * d, st->o + (size_t)t * d);
+            decode_head(st->buf.isa, &hv, st->buf.n_in - 1, st->buf.state_in + (size_t)t * d * d,
+                        st->buf.state_out + (size_t)t * d * d, st->o + (size_t)t * d);
         else
-            causal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
+            causal_head(st->buf.isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
     }
     return KB_OK;
 }
@@ -265,17 +232,7 @@ static int lightning_cpu_run(struct kb_case *c)
 static int lightning_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct lightning_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = 0;
-    if (s->decode && n + 1 < max) {
-        out[n++] = (struct kb_tensor){ .name = "state", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->head_dim, s->head_dim },
-                                       .data = st->state_in, .is_output = 0 };
-        out[n++] = (struct kb_tensor){ .name = "state_next", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->head_dim, s->head_dim },
-                                       .data = st->state_out, .is_output = 1 };
-    }
-    return n;
+    return linear_chunk_tensors(&c->shape, st ? &st->buf : NULL, c->shape.head_dim, out, max);
 }
 
 const struct kb_kernel kb_attention_lightning_cpu = {

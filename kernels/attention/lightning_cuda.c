@@ -81,33 +81,21 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
                  s->chunk);
         return KB_UNSUPPORTED;
     }
-    double inputs = (double)kb_dtype_size(c->dtype) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * s->kv_heads);
-    double need = lightning_cuda_scratch_bytes(s, c->dtype) + inputs + 4.0 * s->batch * s->heads * s->seq_len * s->head_dim;
-    rc = gpu_memory_fits(need, 1.0, "attention.lightning@cuda.mma (chunk states included)", err, errlen);
+    double need = lightning_cuda_scratch_bytes(s, c->dtype) + attention_cuda_chunked_io_bytes(s, c->dtype);
+    rc = attention_cuda_chunked_setup(c, sizeof(struct lightning_cuda_state), need,
+                                      "attention.lightning@cuda.mma (chunk states included)", err, errlen);
     if (rc != KB_OK)
         return rc;
-    struct lightning_cuda_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        snprintf(err, errlen, "out of memory");
-        return KB_ERROR;
-    }
-    static const int dims[] = { 64, 128 };
-    rc = attention_cuda_from_case(&st->a, c, dims, 2, err, errlen);
-    if (rc != KB_OK) {
-        free(st);
-        return rc;
-    }
-    c->state = st;
+    struct lightning_cuda_state *st = c->state;
     const size_t states = (size_t)s->batch * s->heads * (size_t)chunks_of(s), d = (size_t)s->head_dim;
     const size_t bytes = states * d * d * (size_t)kb_dtype_size(c->dtype);
     cudaError_t e = cudaMalloc(&st->scr.local, bytes);
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, bytes);
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "attention.lightning@cuda.mma: allocating %.2f GiB of chunk states: %s",
-                 lightning_cuda_scratch_bytes(s, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
         lightning_cuda_teardown(c);
-        return KB_ERROR;
+        return attention_cuda_chunk_states_error("attention.lightning@cuda.mma", lightning_cuda_scratch_bytes(s, c->dtype),
+                                                 e, err, errlen);
     }
     return KB_OK;
 }
@@ -116,11 +104,7 @@ static int lightning_cuda_run(struct kb_case *c)
 {
     struct lightning_cuda_state *st = c->state;
     int e = lightning_cuda_launch(&c->shape, c->dtype, st->a.q, st->a.k, st->a.v, st->a.o, &st->scr, c->stream);
-    if (e != 0) {
-        snprintf(c->error, sizeof c->error, "lightning attention launch: %s", cudaGetErrorString((cudaError_t)e));
-        return KB_ERROR;
-    }
-    return KB_OK;
+    return attention_cuda_launch_result(c, e, "lightning attention");
 }
 
 static int lightning_cuda_collect(struct kb_case *c)

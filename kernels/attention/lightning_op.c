@@ -15,11 +15,7 @@ static int lightning_op_inputs(struct kb_operands *io, struct kb_shape *s, enum 
     int rc = lightning_check_shape(s, 1, err, errlen);
     if (rc != KB_OK)
         return rc;
-    /* decode: the N cached tokens and the new one, drawn together as attention.linear's */
-    if (qkv_operands_add(io, s, s->seq_len + (s->decode ? 1 : 0), t, seed, err, errlen) != KB_OK ||
-        qkv_operands_output(io, "o", s, s->decode ? 1 : s->seq_len, err, errlen) != KB_LIN_O)
-        return KB_ERROR;
-    return KB_OK;
+    return linear_decode_operands_add(io, s, t, seed, err, errlen);
 }
 
 /* The sampled rows (row N of N + 1 tokens in decode) against the direct float64 sum; float32
@@ -30,13 +26,6 @@ static int lightning_op_verify(const struct kb_operands *io, const struct kb_sha
     struct attention_inputs in = qkv_operands_view(io);
     double tol = t == KB_DTYPE_F32 ? LIGHTNING_TOLERANCE_F32 : verify_default_tolerance(t);
     return linear_verify_rows_tol(s, &in, io->buffer[KB_LIN_O], seed, threads, tol, lightning_reference_rows, acc);
-}
-
-static double lightning_op_footprint(const struct kb_shape *s, enum kb_dtype t)
-{
-    (void)t;
-    double operands = qkv_operands_bytes(s, s->seq_len + (s->decode ? 1 : 0), s->decode ? 1 : s->seq_len);
-    return operands + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 2.0);
 }
 
 const struct kb_operation kb_op_attention_lightning = {
@@ -52,7 +41,7 @@ const struct kb_operation kb_op_attention_lightning = {
               "rounded to the dtype); o [B,H,N,d] float32 output ([B,H,1,d] in decode: token N's row); row-major",
     .flops = lightning_flops,
     .bytes = lightning_bytes,
-    .footprint = lightning_op_footprint,
+    .footprint = linear_decode_op_footprint,
     .inputs = lightning_op_inputs,
     .verify = lightning_op_verify,
 };

@@ -109,6 +109,14 @@ int linear_verify_rows_tol(const struct kb_shape *s, const struct attention_inpu
                            uint64_t seed, int threads, double tol, linear_rows_fn reference_rows,
                            struct kb_accuracy *acc);
 
+/* The operands of attention.linear and attention.lightning (linear_ops.h): "q", "k", "v" of N
+ * tokens (N + 1 in decode: the cached tokens and the new one, drawn together) and the output
+ * "o" of N rows (1 in decode) as KB_LIN_O. KB_OK or KB_ERROR with a message. */
+int linear_decode_operands_add(struct kb_operands *io, const struct kb_shape *s, enum kb_dtype t, uint64_t seed,
+                               char *err, size_t errlen);
+/* Those operands' bytes plus verify's float64 rows: both operations' footprint. */
+double linear_decode_op_footprint(const struct kb_shape *s, enum kb_dtype t);
+
 /* Allocates the GLA log-gates [B,H,N,d] (64-byte aligned, padded as attention inputs) from seed:
  * log α = logsigmoid(x)/τ, x ~ N(0,1). NULL when out of memory. */
 float *gla_gates_new(const struct kb_shape *s, uint64_t seed);

@@ -11,6 +11,8 @@
 #include "datasets/generate.h"
 #include "kernels/verify.h"
 #include "kernels/attention/attention.h"
+#include "kernels/attention/linear_ops.h"
+#include "kernels/attention/qkv_operands.h"
 
 /* A sub-seed distinct from attention_common.c's Q, K, V (1, 2, 3). */
 enum { SEED_GATES = 4 };
@@ -374,4 +376,22 @@ int linear_verify_rows_tol(const struct kb_shape *s, const struct attention_inpu
     free(rows);
     free(ref);
     return KB_OK;
+}
+
+int linear_decode_operands_add(struct kb_operands *io, const struct kb_shape *s, enum kb_dtype t, uint64_t seed,
+                               char *err, size_t errlen)
+{
+    /* decode: the N cached tokens and the new one, drawn together as the kernels always did */
+    if (qkv_operands_add(io, s, s->seq_len + (s->decode ? 1 : 0), t, seed, err, errlen) != KB_OK ||
+        qkv_operands_output(io, "o", s, s->decode ? 1 : s->seq_len, err, errlen) != KB_LIN_O)
+        return KB_ERROR;
+    return KB_OK;
+}
+
+double linear_decode_op_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    /* the operands and verify's rows */
+    double operands = qkv_operands_bytes(s, s->seq_len + (s->decode ? 1 : 0), s->decode ? 1 : s->seq_len);
+    return operands + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 2.0);
 }

@@ -27,27 +27,19 @@
 #include "kernels/attention/linear_isa.h"
 #include "kernels/attention/linear_ops.h"
 #include "kernels/attention/linear_cpu.h"
+#include "kernels/attention/linear_chunk_cpu.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 
 struct linear_state {
-    struct attention_inputs in; /* the case's Q, K, V (not owned): N tokens; N + 1 in decode */
-    int n_in;                   /* tokens in the inputs */
-    int chunk;                  /* C = min(chunk, N) */
-    float *o;                   /* the case's output (not owned): [B,H,N,d]; [B,H,1,d] in decode */
-    float *decay_pow;           /* [H][C + 1]: λ_h^m, all 1 without decay */
-    float *state_in, *state_out; /* decode: [B,H][(d + 1)·d]: S rows then z */
-    int nthreads;
-    size_t scratch_floats;
-    float *scratch_mem;
-    const struct linear_isa *isa;
+    struct attention_inputs in;      /* the case's Q, K, V (not owned): N tokens; N + 1 in decode */
+    float *o;                        /* the case's output (not owned): [B,H,N,d]; [B,H,1,d] in decode */
+    struct linear_chunk_buffers buf; /* decay table (all 1 without decay), decode states
+                                        [B,H][(d + 1)·d] (S rows then z), scratch */
 };
 
 size_t linear_cpu_scratch_floats(size_t chunk, size_t d)
@@ -62,7 +54,7 @@ static size_t scratch_floats_of(size_t chunk, size_t d)
 
 static struct linear_scratch scratch_of(const struct linear_state *st, int tid, size_t d)
 {
-    return linear_cpu_scratch_bind(st->scratch_mem + (size_t)tid * st->scratch_floats, (size_t)st->chunk, d);
+    return linear_cpu_scratch_bind(linear_chunk_scratch(&st->buf, tid), (size_t)st->buf.chunk, d);
 }
 
 struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
@@ -88,13 +80,13 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
 {
     const int d = s->head_dim, kvh = h / (s->heads / s->kv_heads);
     struct head_view hv;
-    hv.q = st->in.q + ((size_t)b * s->heads + h) * st->n_in * d;
-    hv.k = st->in.k + ((size_t)b * s->kv_heads + kvh) * st->n_in * d;
-    hv.v = st->in.v + ((size_t)b * s->kv_heads + kvh) * st->n_in * d;
-    hv.dec = st->decay_pow + (size_t)h * (st->chunk + 1);
+    hv.q = st->in.q + ((size_t)b * s->heads + h) * st->buf.n_in * d;
+    hv.k = st->in.k + ((size_t)b * s->kv_heads + kvh) * st->buf.n_in * d;
+    hv.v = st->in.v + ((size_t)b * s->kv_heads + kvh) * st->buf.n_in * d;
+    hv.dec = st->buf.decay_pow + (size_t)h * (st->buf.chunk + 1);
     hv.feature = s->feature;
     hv.d = d;
-    hv.chunk = st->chunk;
+    hv.chunk = st->buf.chunk;
     return hv;
 }
 
@@ -255,11 +247,7 @@ static void decode_head(const struct linear_isa *isa, const struct head_view *hv
 static double linear_cpu_footprint(const struct kb_shape *shape, enum kb_dtype t)
 {
     (void)t;
-    const struct kb_shape *s = shape;
-    size_t chunk = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
-    double states = s->decode ? 2.0 * (double)s->batch * s->heads * (s->head_dim + 1.0) * s->head_dim : 0;
-    /* one thread's scratch; each further thread adds as much again */
-    return 4.0 * (states + (double)s->heads * (chunk + 1) + (double)scratch_floats_of(chunk, (size_t)s->head_dim));
+    return linear_chunk_footprint(shape, (size_t)shape->head_dim + 1, scratch_floats_of);
 }
 
 static void linear_cpu_teardown(struct kb_case *c)
@@ -267,10 +255,7 @@ static void linear_cpu_teardown(struct kb_case *c)
     struct linear_state *st = c->state;
     if (!st)
         return;
-    free(st->decay_pow);
-    free(st->state_in);
-    free(st->state_out);
-    free(st->scratch_mem);
+    linear_chunk_buffers_free(&st->buf);
     free(st);
     c->state = NULL;
 }
@@ -294,45 +279,25 @@ static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = st;
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim, bh = (size_t)s->batch * s->heads;
-    st->n_in = s->seq_len + (s->decode ? 1 : 0);
-    st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
-    st->nthreads = c->threads > 0 ? c->threads : 1;
-    st->isa = linear_isa_best();
-    st->scratch_floats = scratch_floats_of((size_t)st->chunk, d);
     /* the kernels only read Q, K, V; attention_inputs is the family's (non-const) view */
     st->in = (struct attention_inputs){ .q = (float *)kb_input(c, KB_LIN_Q), .k = (float *)kb_input(c, KB_LIN_K),
                                         .v = (float *)kb_input(c, KB_LIN_V) };
     st->o = kb_output(c, KB_LIN_O);
-    st->decay_pow = attention_alloc((size_t)s->heads * (st->chunk + 1) * sizeof(float));
-    st->scratch_mem = attention_alloc((size_t)st->nthreads * st->scratch_floats * sizeof(float));
-    if (s->decode) {
-        st->state_in = attention_alloc(bh * (d + 1) * d * sizeof(float));
-        st->state_out = attention_alloc(bh * (d + 1) * d * sizeof(float));
-    }
-    if (!st->decay_pow || !st->scratch_mem || (s->decode && (!st->state_in || !st->state_out))) {
-        snprintf(err, errlen, "attention.linear@cpu: out of memory for the states and %d threads' scratch",
-                 st->nthreads);
+    rc = linear_chunk_buffers_setup(&st->buf, c, "attention.linear@cpu", scratch_floats_of, d + 1, s->decay, err,
+                                    errlen);
+    if (rc != KB_OK) {
         linear_cpu_teardown(c);
-        return KB_ERROR;
-    }
-    for (int h = 0; h < s->heads; h++) {
-        double lambda = s->decay ? linear_decay_lambda(h, s->heads) : 1.0;
-        for (int m = 0; m <= st->chunk; m++)
-            st->decay_pow[(size_t)h * (st->chunk + 1) + m] = (float)pow(lambda, m);
+        return rc;
     }
     if (s->decode) {
         /* the state of the first N tokens, built by the chunked update (not timed) */
         const long heads = (long)bh;
-#pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(st->buf.nthreads) schedule(dynamic, 1)
         for (long t = 0; t < heads; t++) {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            struct linear_scratch w = scratch_of(st, tid, d);
+            struct linear_scratch w = scratch_of(st, attention_thread(), d);
             struct head_view hv = head_view_of(st, s, (int)(t / s->heads), (int)(t % s->heads));
-            linear_cpu_causal_head(st->isa, &hv, s->seq_len, s->decay, NULL, &w);
-            memcpy(st->state_in + (size_t)t * (d + 1) * d, w.s, (d + 1) * d * sizeof(float));
+            linear_cpu_causal_head(st->buf.isa, &hv, s->seq_len, s->decay, NULL, &w);
+            memcpy(st->buf.state_in + (size_t)t * (d + 1) * d, w.s, (d + 1) * d * sizeof(float));
         }
     }
     return KB_OK;
@@ -340,12 +305,8 @@ static int linear_cpu_setup(struct kb_case *c, char *err, size_t errlen)
 
 int linear_cpu_use_path(struct kb_case *c, const char *name)
 {
-    const struct linear_isa *isa = linear_isa_by_name(name);
     struct linear_state *st = c->state;
-    if (!isa || !st)
-        return -1;
-    st->isa = isa;
-    return 0;
+    return linear_chunk_use_path(st ? &st->buf : NULL, name);
 }
 
 static int linear_cpu_run(struct kb_case *c)
@@ -354,22 +315,18 @@ static int linear_cpu_run(struct kb_case *c)
     const struct kb_shape *s = &c->shape;
     const size_t d = (size_t)s->head_dim;
     const long heads = (long)s->batch * s->heads;
-#pragma omp parallel for num_threads(st->nthreads) schedule(static)
+#pragma omp parallel for num_threads(st->buf.nthreads) schedule(static)
     for (long t = 0; t < heads; t++) {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        struct linear_scratch w = scratch_of(st, tid, d);
+        struct linear_scratch w = scratch_of(st, attention_thread(), d);
         struct head_view hv = head_view_of(st, s, (int)(t / s->heads), (int)(t % s->heads));
         if (s->decode) {
             size_t so = (size_t)t * (d + 1) * d;
-            decode_head(st->isa, &hv, st->n_in - 1, s->decay, st->state_in + so, st->state_out + so,
+            decode_head(st->buf.isa, &hv, st->buf.n_in - 1, s->decay, st->buf.state_in + so, st->buf.state_out + so,
                         w.fq, st->o + (size_t)t * d);
         } else if (s->causal) {
-            linear_cpu_causal_head(st->isa, &hv, s->seq_len, s->decay, st->o + (size_t)t * s->seq_len * d, &w);
+            linear_cpu_causal_head(st->buf.isa, &hv, s->seq_len, s->decay, st->o + (size_t)t * s->seq_len * d, &w);
         } else {
-            linear_cpu_noncausal_head(st->isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
+            linear_cpu_noncausal_head(st->buf.isa, &hv, s->seq_len, st->o + (size_t)t * s->seq_len * d, &w);
         }
     }
     return KB_OK;
@@ -382,17 +339,7 @@ static int linear_cpu_run(struct kb_case *c)
 static int linear_cpu_tensors(const struct kb_case *c, struct kb_tensor *out, int max)
 {
     const struct linear_state *st = c->state;
-    const struct kb_shape *s = &c->shape;
-    int n = 0;
-    if (s->decode && n + 1 < max) {
-        out[n++] = (struct kb_tensor){ .name = "state", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
-                                       .data = st->state_in, .is_output = 0 };
-        out[n++] = (struct kb_tensor){ .name = "state_next", .dtype = KB_DTYPE_F32, .ndim = 4,
-                                       .dims = { s->batch, s->heads, s->head_dim + 1, s->head_dim },
-                                       .data = st->state_out, .is_output = 1 };
-    }
-    return n;
+    return linear_chunk_tensors(&c->shape, st ? &st->buf : NULL, c->shape.head_dim + 1, out, max);
 }
 
 const struct kb_kernel kb_attention_linear_cpu = {

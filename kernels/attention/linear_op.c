@@ -27,11 +27,7 @@ static int linear_op_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_
     int rc = linear_op_shape(s, err, errlen);
     if (rc != KB_OK)
         return rc;
-    /* decode: the N cached tokens and the new one, drawn together as the kernels always did */
-    if (qkv_operands_add(io, s, s->seq_len + (s->decode ? 1 : 0), t, seed, err, errlen) != KB_OK ||
-        qkv_operands_output(io, "o", s, s->decode ? 1 : s->seq_len, err, errlen) != KB_LIN_O)
-        return KB_ERROR;
-    return KB_OK;
+    return linear_decode_operands_add(io, s, t, seed, err, errlen);
 }
 
 /* Row N of the causal definition over N + 1 tokens in decode; the sampled rows otherwise. A
@@ -43,15 +39,6 @@ static int linear_op_verify(const struct kb_operands *io, const struct kb_shape 
     struct attention_inputs in = qkv_operands_view(io);
     double tol = t == KB_DTYPE_F32 ? LINEAR_TOLERANCE_F32 : verify_default_tolerance(t);
     return linear_verify_output_tol(s, &in, io->buffer[KB_LIN_O], seed, threads, tol, acc);
-}
-
-static double linear_op_footprint(const struct kb_shape *shape, enum kb_dtype t)
-{
-    (void)t;
-    const struct kb_shape *s = shape;
-    /* the operands and verify's rows */
-    double operands = qkv_operands_bytes(s, s->seq_len + (s->decode ? 1 : 0), s->decode ? 1 : s->seq_len);
-    return operands + 8.0 * ATTENTION_VERIFY_ROWS * (s->head_dim + 2.0);
 }
 
 const struct kb_operation kb_op_attention_linear = {
@@ -66,7 +53,7 @@ const struct kb_operation kb_op_attention_linear = {
               "rounded to the dtype); o [B,H,N,d] float32 output ([B,H,1,d] in decode: token N's row); row-major",
     .flops = linear_flops,
     .bytes = linear_bytes,
-    .footprint = linear_op_footprint,
+    .footprint = linear_decode_op_footprint,
     .inputs = linear_op_inputs,
     .verify = linear_op_verify,
 };

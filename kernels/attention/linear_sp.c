@@ -54,9 +54,7 @@ static void sp_teardown(struct kb_case *c)
         for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
             cudaFree(dev[i]);
     }
-    kb_span_close(&g->span);
-    free(g);
-    c->state = NULL;
+    kb_span_state_close(c);
 }
 
 /* rows [n0, n0+nn) of every head of a [B][heads][N][d] host tensor, uploaded in dtype t */
@@ -144,17 +142,10 @@ static int sp_setup(struct kb_case *c, char *err, size_t errlen)
                  LINEAR_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    struct sp_state *g = calloc(1, sizeof *g);
-    if (!g) {
-        snprintf(err, errlen, "attention.linear@cuda.sp: out of memory");
-        return KB_ERROR;
-    }
-    int rc = kb_span_open(&g->span, c, err, errlen);
-    if (rc != KB_OK) {
-        free(g);
+    int rc = kb_span_state_open(c, sizeof(struct sp_state), "attention.linear@cuda.sp", err, errlen);
+    if (rc != KB_OK)
         return rc;
-    }
-    c->state = g;
+    struct sp_state *g = c->state;
     g->per_rank = (long)s->batch * s->kv_heads * (s->head_dim + 1) * s->head_dim;
     for (int r = 0; r < g->span.ranks && rc == KB_OK; r++) {
         rc = cudaSetDevice(g->span.first + r) == cudaSuccess ? KB_OK : KB_ERROR;
@@ -179,10 +170,8 @@ static int sp_run(struct kb_case *c)
     const struct kb_shape *s = &c->shape;
     const int R = g->span.ranks, d = s->head_dim, bf16 = c->dtype == KB_DTYPE_BF16;
     const int groups = s->batch * s->kv_heads;
-    if (kb_span_capturing(c)) {
-        snprintf(c->error, sizeof c->error, "attention.linear@cuda.sp: not captured into a CUDA graph (timed call by call)");
+    if (kb_span_refuse_capture(c, "attention.linear@cuda.sp"))
         return KB_ERROR;
-    }
     const char *step = "fork";
     int e = kb_span_fork(&g->span);
     for (int r = 0; r < R && e == 0; r++) {
@@ -242,9 +231,7 @@ static int sp_collect(struct kb_case *c)
     cudaError_t e = cudaSuccess;
     for (int r = 0; r < g->span.ranks && e == cudaSuccess; r++) {
         const struct sp_rank *rk = &g->rank[r];
-        e = cudaSetDevice(g->span.first + r);
-        if (e == cudaSuccess)
-            e = cudaStreamSynchronize((cudaStream_t)g->span.stream[r]);
+        e = (cudaError_t)kb_span_rank_sync(&g->span, r);
         if (e == cudaSuccess && rk->nn > 0)
             e = cudaMemcpy2D(out + (size_t)rk->n0 * d, (size_t)s->seq_len * d * sizeof(float), rk->o,
                              (size_t)rk->nn * d * sizeof(float), (size_t)rk->nn * d * sizeof(float), rows,
@@ -256,12 +243,6 @@ static int sp_collect(struct kb_case *c)
         return KB_ERROR;
     }
     return KB_OK;
-}
-
-static int sp_stats(const struct kb_case *c, struct kb_counter *out, int max)
-{
-    const struct sp_state *g = c->state;
-    return g ? kb_span_stats(&g->span, out, max) : 0;
 }
 
 /* host staging of one tensor's shard at a time */
@@ -286,5 +267,5 @@ const struct kb_kernel kb_attention_linear_cuda_sp = {
     .teardown = sp_teardown,
     .op = &kb_op_attention_linear,
     .collect = sp_collect,
-    .stats = sp_stats,
+    .stats = kb_span_case_stats,
 };

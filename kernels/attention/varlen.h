@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernel.h"
 
@@ -24,5 +25,27 @@ int64_t varlen_cu_seqlens(const struct kb_shape *s, int32_t *cu, char *err, size
 int varlen_sequence_of(const int32_t *cu, int batch, int64_t t);
 /* The shape of sequence b alone, as the padded operations see it (batch 1, seq_len n_b). */
 struct kb_shape varlen_sequence_shape(const struct kb_shape *s, int n);
+
+/* A case's packed operands as the CPU kernels read them (pointers into the case, not owned). */
+struct varlen_operands {
+    const float *q, *k, *v; /* token-major: [T, H, d], [T, H_kv, d], [T, H_kv, d] */
+    float *o;               /* [T, H, d] */
+    const int32_t *cu;      /* [B + 1] cu_seqlens */
+    int64_t total;          /* T = cu[B] */
+};
+struct varlen_operands varlen_operands_of(struct kb_case *c);
+
+/* Copies n rows of d floats from src, ld floats apart, to dst, d floats apart (one head of a
+ * token-major sequence into contiguous rows); varlen_rows_scatter is the way back. */
+static inline void varlen_rows_gather(float *dst, const float *src, size_t ld, int n, int d)
+{
+    for (int j = 0; j < n; j++)
+        memcpy(dst + (size_t)j * d, src + (size_t)j * ld, (size_t)d * sizeof(float));
+}
+static inline void varlen_rows_scatter(float *dst, size_t ld, const float *src, int n, int d)
+{
+    for (int j = 0; j < n; j++)
+        memcpy(dst + (size_t)j * ld, src + (size_t)j * d, (size_t)d * sizeof(float));
+}
 
 #endif

@@ -32,10 +32,7 @@ struct varlen_item {
 };
 
 struct varlen_cpu {
-    const float *q, *k, *v;
-    float *o;
-    const int32_t *cu;
-    int64_t total;
+    struct varlen_operands in; /* the case's Q, K, V, O, cu_seqlens and T */
     size_t *pan_off;      /* [B + 1]: panels before sequence b (per KV head) */
     float *kpan;          /* [H_kv][pan_off[B]][d][FLASH_KP] */
     float *vhead;         /* [H_kv][T][d] V head-major, then ATTENTION_INPUT_PAD zeros */
@@ -111,12 +108,7 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = st;
-    st->q = kb_input(c, KB_VARLEN_Q);
-    st->k = kb_input(c, KB_VARLEN_K);
-    st->v = kb_input(c, KB_VARLEN_V);
-    st->cu = kb_input(c, KB_VARLEN_CU);
-    st->o = kb_output(c, KB_VARLEN_O);
-    st->total = st->cu[s->batch];
+    st->in = varlen_operands_of(c);
     st->isa = flash_isa_best();
     st->nthreads = c->threads > 0 ? c->threads : 1;
     const char *mode = getenv("KBENCH_VARLEN_SCHEDULE");
@@ -127,7 +119,7 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     if (st->pan_off) {
         st->pan_off[0] = 0;
         for (int b = 0; b < s->batch; b++) {
-            int n = st->cu[b + 1] - st->cu[b];
+            int n = st->in.cu[b + 1] - st->in.cu[b];
             st->pan_off[b + 1] = st->pan_off[b] + panels_of(n);
             nitems += (long)s->heads * ((n + FLASH_BR - 1) / FLASH_BR);
         }
@@ -137,7 +129,7 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     st->kpan = st->pan_off ? attention_alloc((size_t)s->kv_heads * (st->pan_off[s->batch] + 1) * d * FLASH_KP *
                                              sizeof(float))
                            : NULL;
-    const size_t vfloats = (size_t)s->kv_heads * (size_t)st->total * d;
+    const size_t vfloats = (size_t)s->kv_heads * (size_t)st->in.total * d;
     st->vhead = attention_alloc((vfloats + ATTENTION_INPUT_PAD) * sizeof(float));
     st->scratch_mem = attention_alloc((size_t)st->nthreads * scratch * sizeof(float));
     st->scratch = calloc((size_t)st->nthreads, sizeof *st->scratch);
@@ -153,7 +145,7 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
     for (int t = 0; t < st->nthreads; t++)
         flash_scratch_bind(&st->scratch[t], st->scratch_mem + (size_t)t * scratch, s->head_dim);
     for (int b = 0; b < s->batch; b++) {
-        const int n = st->cu[b + 1] - st->cu[b];
+        const int n = st->in.cu[b + 1] - st->in.cu[b];
         for (int h = 0; h < s->heads; h++)
             for (int qb = 0; qb * FLASH_BR < n; qb++) {
                 st->items[st->nitems++] = (struct varlen_item){ b, h, qb, block_cost(s, n, qb) };
@@ -167,14 +159,14 @@ static int varlen_cpu_setup(struct kb_case *c, char *err, size_t errlen)
 static void varlen_block(const struct varlen_cpu *st, const struct kb_shape *s, int b, int h, int qb,
                          struct flash_scratch *w)
 {
-    const int d = s->head_dim, n = st->cu[b + 1] - st->cu[b], q0 = qb * FLASH_BR;
+    const int d = s->head_dim, n = st->in.cu[b + 1] - st->in.cu[b], q0 = qb * FLASH_BR;
     const int kvh = h / (s->heads / s->kv_heads);
     const size_t ld = (size_t)s->heads * d; /* Q and O: token-major rows */
-    const size_t qat = ((size_t)(st->cu[b] + q0) * s->heads + h) * d;
+    const size_t qat = ((size_t)(st->in.cu[b] + q0) * s->heads + h) * d;
     const float *kpan = st->kpan + ((size_t)kvh * st->pan_off[s->batch] + st->pan_off[b]) * d * FLASH_KP;
-    const float *v = st->vhead + ((size_t)kvh * st->total + st->cu[b]) * d;
-    flash_cpu_block(st->isa, st->q + qat, ld, n - q0 < FLASH_BR ? n - q0 : FLASH_BR, q0, kpan, v, n, d, s->causal,
-                    st->o + qat, ld, w);
+    const float *v = st->vhead + ((size_t)kvh * st->in.total + st->in.cu[b]) * d;
+    flash_cpu_block(st->isa, st->in.q + qat, ld, n - q0 < FLASH_BR ? n - q0 : FLASH_BR, q0, kpan, v, n, d, s->causal,
+                    st->in.o + qat, ld, w);
 }
 
 static int varlen_cpu_run(struct kb_case *c)
@@ -192,20 +184,19 @@ static int varlen_cpu_run(struct kb_case *c)
         const size_t ldkv = (size_t)s->kv_heads * d;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < seq_heads; i++) {
-            const int kvh = (int)(i / s->batch), b = (int)(i % s->batch), n = st->cu[b + 1] - st->cu[b];
-            const size_t first = (size_t)st->cu[b] * ldkv + (size_t)kvh * d;
+            const int kvh = (int)(i / s->batch), b = (int)(i % s->batch), n = st->in.cu[b + 1] - st->in.cu[b];
+            const size_t first = (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d;
             float *dst = st->kpan + ((size_t)kvh * st->pan_off[s->batch] + st->pan_off[b]) * d * FLASH_KP;
             for (size_t pn = 0; pn < st->pan_off[b + 1] - st->pan_off[b]; pn++)
-                flash_pack_k_panel(st->k + first, ldkv, n, d, pn, dst + pn * d * FLASH_KP);
-            float *vh = st->vhead + ((size_t)kvh * st->total + st->cu[b]) * d;
-            for (int j = 0; j < n; j++)
-                memcpy(vh + (size_t)j * d, st->v + first + (size_t)j * ldkv, (size_t)d * sizeof(float));
+                flash_pack_k_panel(st->in.k + first, ldkv, n, d, pn, dst + pn * d * FLASH_KP);
+            float *vh = st->vhead + ((size_t)kvh * st->in.total + st->in.cu[b]) * d;
+            varlen_rows_gather(vh, st->in.v + first, ldkv, n, d);
         }
         /* (the loop's barrier: every panel is packed before any block reads it) */
         if (st->by_sequence) {
 #pragma omp for schedule(dynamic, 1)
             for (int b = 0; b < s->batch; b++) {
-                const int n = st->cu[b + 1] - st->cu[b];
+                const int n = st->in.cu[b + 1] - st->in.cu[b];
                 for (int h = 0; h < s->heads; h++)
                     for (int qb = 0; qb * FLASH_BR < n; qb++) {
                         varlen_block(st, s, b, h, qb, w);

@@ -18,10 +18,7 @@
 #include <string.h>
 
 struct linear_varlen_cpu {
-    const float *q, *k, *v;
-    float *o;
-    const int32_t *cu;
-    int64_t total;
+    struct varlen_operands in; /* the case's Q, K, V, O, cu_seqlens and T */
     int chunk;
     struct linear_item *order; /* [B·H] (sequence, head) items, longest sequence first */
     float *ones;         /* [chunk + 1] the decay table without decay */
@@ -81,12 +78,7 @@ static int setup(struct kb_case *c, char *err, size_t errlen)
         return KB_ERROR;
     }
     c->state = st;
-    st->q = kb_input(c, KB_VARLEN_Q);
-    st->k = kb_input(c, KB_VARLEN_K);
-    st->v = kb_input(c, KB_VARLEN_V);
-    st->cu = kb_input(c, KB_VARLEN_CU);
-    st->o = kb_output(c, KB_VARLEN_O);
-    st->total = st->cu[s->batch];
+    st->in = varlen_operands_of(c);
     st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
     st->isa = linear_isa_best();
     st->nthreads = c->threads > 0 ? c->threads : 1;
@@ -105,7 +97,7 @@ static int setup(struct kb_case *c, char *err, size_t errlen)
         st->ones[m] = 1.0f;
     for (size_t i = 0; i < items; i++) {
         const int b = (int)(i % (size_t)s->batch);
-        st->order[i] = (struct linear_item){ b, (int)(i / (size_t)s->batch), st->cu[b + 1] - st->cu[b] };
+        st->order[i] = (struct linear_item){ b, (int)(i / (size_t)s->batch), st->in.cu[b + 1] - st->in.cu[b] };
     }
     qsort(st->order, items, sizeof *st->order, longer_first);
     return KB_OK;
@@ -128,23 +120,20 @@ static int run(struct kb_case *c)
         float *gq = mem + linear_cpu_scratch_floats((size_t)st->chunk, (size_t)d);
         float *gk = gq + block, *gv = gk + block, *go = gv + block;
         const size_t ldq = (size_t)s->heads * d, ldkv = (size_t)s->kv_heads * d;
-        const float *q = st->q + (size_t)st->cu[b] * ldq + (size_t)h * d;
-        const float *k = st->k + (size_t)st->cu[b] * ldkv + (size_t)kvh * d;
-        const float *v = st->v + (size_t)st->cu[b] * ldkv + (size_t)kvh * d;
-        for (int j = 0; j < n; j++) {
-            memcpy(gq + (size_t)j * d, q + (size_t)j * ldq, (size_t)d * sizeof(float));
-            memcpy(gk + (size_t)j * d, k + (size_t)j * ldkv, (size_t)d * sizeof(float));
-            memcpy(gv + (size_t)j * d, v + (size_t)j * ldkv, (size_t)d * sizeof(float));
-        }
+        const float *q = st->in.q + (size_t)st->in.cu[b] * ldq + (size_t)h * d;
+        const float *k = st->in.k + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d;
+        const float *v = st->in.v + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d;
+        varlen_rows_gather(gq, q, ldq, n, d);
+        varlen_rows_gather(gk, k, ldkv, n, d);
+        varlen_rows_gather(gv, v, ldkv, n, d);
         struct head_view hv = { .q = gq, .k = gk, .v = gv, .dec = st->ones, .feature = s->feature, .d = d,
                                 .chunk = st->chunk };
         if (s->causal)
             linear_cpu_causal_head(st->isa, &hv, n, 0, go, &w);
         else
             linear_cpu_noncausal_head(st->isa, &hv, n, go, &w);
-        float *o = st->o + (size_t)st->cu[b] * ldq + (size_t)h * d;
-        for (int j = 0; j < n; j++)
-            memcpy(o + (size_t)j * ldq, go + (size_t)j * d, (size_t)d * sizeof(float));
+        float *o = st->in.o + (size_t)st->in.cu[b] * ldq + (size_t)h * d;
+        varlen_rows_scatter(o, ldq, go, n, d);
     }
     return KB_OK;
 }

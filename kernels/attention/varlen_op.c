@@ -49,6 +49,18 @@ int varlen_sequence_of(const int32_t *cu, int batch, int64_t t)
     return lo;
 }
 
+struct varlen_operands varlen_operands_of(struct kb_case *c)
+{
+    struct varlen_operands in;
+    in.q = kb_input(c, KB_VARLEN_Q);
+    in.k = kb_input(c, KB_VARLEN_K);
+    in.v = kb_input(c, KB_VARLEN_V);
+    in.cu = kb_input(c, KB_VARLEN_CU);
+    in.o = kb_output(c, KB_VARLEN_O);
+    in.total = in.cu[c->shape.batch];
+    return in;
+}
+
 struct kb_shape varlen_sequence_shape(const struct kb_shape *s, int n)
 {
     struct kb_shape one = *s;

@@ -177,3 +177,49 @@ void kb_span_close(struct kb_span *sp)
         cudaSetDevice(sp->first);
     memset(sp, 0, sizeof *sp);
 }
+
+int kb_span_state_open(struct kb_case *c, size_t state_bytes, const char *kernel, char *err, size_t errlen)
+{
+    struct kb_span *sp = calloc(1, state_bytes);
+    if (!sp) {
+        snprintf(err, errlen, "%s: out of memory", kernel);
+        return KB_ERROR;
+    }
+    int rc = kb_span_open(sp, c, err, errlen);
+    if (rc != KB_OK) {
+        free(sp);
+        return rc;
+    }
+    c->state = sp;
+    return KB_OK;
+}
+
+void kb_span_state_close(struct kb_case *c)
+{
+    struct kb_span *sp = c->state;
+    kb_span_close(sp);
+    free(sp);
+    c->state = NULL;
+}
+
+int kb_span_case_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    const struct kb_span *sp = c->state;
+    return sp ? kb_span_stats(sp, out, max) : 0;
+}
+
+int kb_span_refuse_capture(struct kb_case *c, const char *kernel)
+{
+    if (!kb_span_capturing(c))
+        return 0;
+    snprintf(c->error, sizeof c->error, "%s: not captured into a CUDA graph (timed call by call)", kernel);
+    return 1;
+}
+
+int kb_span_rank_sync(const struct kb_span *sp, int r)
+{
+    cudaError_t e = cudaSetDevice(sp->first + r);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize((cudaStream_t)sp->stream[r]);
+    return (int)e;
+}

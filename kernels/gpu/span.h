@@ -48,6 +48,22 @@ double kb_span_rank_seconds(const struct kb_span *sp, int r);
 int kb_span_stats(const struct kb_span *sp, struct kb_counter *out, int max);
 /* Destroys the communicators, streams and events (safe on a half-opened span). */
 void kb_span_close(struct kb_span *sp);
+
+/* ---- a span kernel's case state, whose first member is its struct kb_span ------------------ */
+/* Setup's start: a zeroed state of state_bytes, the span opened over c's GPUs (kb_span_open),
+ * then c->state. KB_OK, or the error with the reason in err ("kernel: out of memory" when the
+ * state cannot be allocated) and nothing left allocated. */
+int kb_span_state_open(struct kb_case *c, size_t state_bytes, const char *kernel, char *err, size_t errlen);
+/* Teardown's end: the span closed, the state freed, c->state NULL. */
+void kb_span_state_close(struct kb_case *c);
+/* A .stats: kb_span_stats of the state's span (none before setup). */
+int kb_span_case_stats(const struct kb_case *c, struct kb_counter *out, int max);
+/* Run's refusal while c's stream is being captured (kb_span_capturing): 1 with "kernel: not
+ * captured into a CUDA graph (timed call by call)" in c->error; else 0. */
+int kb_span_refuse_capture(struct kb_case *c, const char *kernel);
+/* Makes cuda:first+r current and waits for rank r's stream; a cudaError_t (0: done). */
+int kb_span_rank_sync(const struct kb_span *sp, int r);
+
 /* Sets NCCL_NVLS_ENABLE=0 unless the user set it (kb_span_open calls it; so does calibrate). */
 void kb_span_nvls_off(void);
 

@@ -22,6 +22,7 @@
  */
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_cuda.h"
+#include "kernels/moe/moe_cuda_host.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -42,19 +43,6 @@ struct moe_gpu {
     int *ids, *counts, *chunk_counts, *offsets, *mtile_start, *perm, *slot_of, *one_group;
 };
 
-static int round8(int v) { return (v + 7) / 8 * 8; }
-
-/* float32 → bf16, round to nearest even (NaN stays NaN); exact for the operations' bf16 inputs */
-static uint16_t bf16_of(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
 static float float_of_bf16(uint16_t b)
 {
     uint32_t u = (uint32_t)b << 16;
@@ -69,27 +57,6 @@ static int cuda_fail(cudaError_t e, const char *who, const char *doing, char *er
     return KB_ERROR;
 }
 
-/* A device buffer of `bytes`, poisoned with 0xFF (a NaN in float32 and bf16, -1 as an int) so
- * anything a kernel fails to write fails verify. */
-static cudaError_t dev_alloc(void *pp, size_t bytes)
-{
-    void **p = pp;
-    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
-    if (e == cudaSuccess)
-        e = cudaMemset(*p, 0xFF, bytes ? bytes : 16);
-    return e;
-}
-
-/* A device copy of n host bytes. */
-static cudaError_t dev_copy(void *pp, const void *src, size_t bytes)
-{
-    void **p = pp;
-    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
-    if (e == cudaSuccess && bytes)
-        e = cudaMemcpy(*p, src, bytes, cudaMemcpyHostToDevice);
-    return e;
-}
-
 /* Uploads rows × cols float32 (already bf16 values) as bf16 into [rows_pad][ld] zero-padded. */
 static cudaError_t upload_bf16(const float *src, long rows, int cols, long rows_pad, int ld, uint16_t **dst)
 {
@@ -100,7 +67,7 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long rows_
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
-            stage[(size_t)r * ld + c] = bf16_of(src[(size_t)r * cols + c]);
+            stage[(size_t)r * ld + c] = moe_bf16_of(src[(size_t)r * cols + c]);
     cudaError_t e = cudaMalloc((void **)dst, n * sizeof *stage);
     if (e == cudaSuccess)
         e = cudaMemcpy(*dst, stage, n * sizeof *stage, cudaMemcpyHostToDevice);
@@ -128,8 +95,8 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, c
         for (int i = 0; i < h; i++)
             for (int j = 0; j < f; j++) {
                 size_t col = (size_t)(j / 8) * 16 + j % 8;
-                stage[(size_t)i * 2 * fp + col] = bf16_of(w1[(size_t)i * f + j]);
-                stage[(size_t)i * 2 * fp + col + 8] = bf16_of(w3[(size_t)i * f + j]);
+                stage[(size_t)i * 2 * fp + col] = moe_bf16_of(w1[(size_t)i * f + j]);
+                stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
             }
         e = cudaMemcpy(g->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
         if (e != cudaSuccess)
@@ -139,7 +106,7 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, c
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < f; i++)
             for (int j = 0; j < h; j++)
-                stage[(size_t)i * hp + j] = bf16_of(w2[(size_t)i * h + j]);
+                stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
         e = cudaMemcpy(g->w2 + (size_t)x * per2, stage, per2 * sizeof *stage, cudaMemcpyHostToDevice);
     }
     free(stage);
@@ -197,9 +164,9 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     c->state = g;
     g->kind = kind;
     const int T = s->tokens, E = s->experts, h = s->hidden;
-    g->hp = round8(h);
-    g->fp = uses_ffn(kind) ? round8(s->ffn) : 0;
-    g->ep = round8(E);
+    g->hp = moe_round8(h);
+    g->fp = uses_ffn(kind) ? moe_round8(s->ffn) : 0;
+    g->ep = moe_round8(E);
     g->slots = (long)T * s->top_k;
     const size_t slots = (size_t)g->slots;
 
@@ -213,42 +180,42 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     if (e == cudaSuccess && router) {
         e = upload_bf16(kb_input(c, KB_MOE_ROUTER_WR), h, E, g->hp, g->ep, &g->wr);
         if (e == cudaSuccess)
-            e = dev_copy(&g->bias, kb_input(c, KB_MOE_ROUTER_BIAS), (size_t)E * sizeof(float));
+            e = moe_dev_copy(&g->bias, kb_input(c, KB_MOE_ROUTER_BIAS), (size_t)E * sizeof(float));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->logits, (size_t)T * g->ep * sizeof(float));
+            e = moe_dev_alloc(&g->logits, (size_t)T * g->ep * sizeof(float));
         /* the router GEMM is one group of T rows */
         int one[4] = { 0, T, 0, (T + MOE_CUDA_BM - 1) / MOE_CUDA_BM };
         if (e == cudaSuccess)
-            e = dev_copy(&g->one_group, one, sizeof one);
+            e = moe_dev_copy(&g->one_group, one, sizeof one);
         if (e == cudaSuccess)
-            e = dev_alloc(&g->gates, slots * sizeof(float));
+            e = moe_dev_alloc(&g->gates, slots * sizeof(float));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->counts, (size_t)E * sizeof(int));
+            e = moe_dev_alloc(&g->counts, (size_t)E * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->ids, slots * sizeof(int));
+            e = moe_dev_alloc(&g->ids, slots * sizeof(int));
     }
     if (e == cudaSuccess && kind == GPU_DISPATCH)
-        e = dev_copy(&g->ids, kb_input(c, KB_MOE_DISPATCH_IDS), slots * sizeof(int));
+        e = moe_dev_copy(&g->ids, kb_input(c, KB_MOE_DISPATCH_IDS), slots * sizeof(int));
     if (e == cudaSuccess && sorts) {
-        e = dev_alloc(&g->chunk_counts, (size_t)E * nchunks * sizeof(int));
+        e = moe_dev_alloc(&g->chunk_counts, (size_t)E * nchunks * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->offsets, ((size_t)E + 1) * sizeof(int));
+            e = moe_dev_alloc(&g->offsets, ((size_t)E + 1) * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->mtile_start, ((size_t)E + 1) * sizeof(int));
+            e = moe_dev_alloc(&g->mtile_start, ((size_t)E + 1) * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->perm, slots * sizeof(int));
+            e = moe_dev_alloc(&g->perm, slots * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->slot_of, slots * sizeof(int));
+            e = moe_dev_alloc(&g->slot_of, slots * sizeof(int));
         g->max_mtiles = (int)((slots + (size_t)E * (MOE_CUDA_BM - 1)) / MOE_CUDA_BM);
     }
     if (e == cudaSuccess && (kind == GPU_DISPATCH || kind == GPU_UNFUSED))
-        e = dev_alloc(&g->xp, slots * g->hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&g->xp, slots * g->hp * sizeof(uint16_t));
     if (e == cudaSuccess && kind == GPU_COMBINE) {
         e = upload_bf16(kb_input(c, KB_MOE_COMBINE_YP), (long)slots, h, (long)slots, g->hp, &g->yp);
         if (e == cudaSuccess)
-            e = dev_copy(&g->gates, kb_input(c, KB_MOE_COMBINE_GATES), slots * sizeof(float));
+            e = moe_dev_copy(&g->gates, kb_input(c, KB_MOE_COMBINE_GATES), slots * sizeof(float));
         if (e == cudaSuccess)
-            e = dev_copy(&g->slot_of, kb_input(c, KB_MOE_COMBINE_SLOT_OF), slots * sizeof(int));
+            e = moe_dev_copy(&g->slot_of, kb_input(c, KB_MOE_COMBINE_SLOT_OF), slots * sizeof(int));
     }
     if (e == cudaSuccess && kind == GPU_EXPERTS) {
         const int *offsets = kb_input(c, KB_MOE_EXPERTS_OFFSETS);
@@ -260,9 +227,9 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
             e = upload_bf16(kb_input(c, KB_MOE_EXPERTS_XP), (long)slots, h, (long)slots, g->hp, &g->xp);
         }
         if (e == cudaSuccess)
-            e = dev_copy(&g->offsets, offsets, ((size_t)E + 1) * sizeof(int));
+            e = moe_dev_copy(&g->offsets, offsets, ((size_t)E + 1) * sizeof(int));
         if (e == cudaSuccess)
-            e = dev_copy(&g->mtile_start, mts, ((size_t)E + 1) * sizeof(int));
+            e = moe_dev_copy(&g->mtile_start, mts, ((size_t)E + 1) * sizeof(int));
         free(mts);
     }
     if (e == cudaSuccess && uses_ffn(kind)) {
@@ -272,12 +239,12 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
         const int w2 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W2 : KB_MOE_LAYER_W2;
         e = upload_experts(g, s, kb_input(c, w1), kb_input(c, w3), kb_input(c, w2));
         if (e == cudaSuccess)
-            e = dev_alloc(&g->hb, slots * g->fp * sizeof(uint16_t));
+            e = moe_dev_alloc(&g->hb, slots * g->fp * sizeof(uint16_t));
     }
     if (e == cudaSuccess && (kind == GPU_EXPERTS || kind == GPU_UNFUSED))
-        e = dev_alloc(&g->yp, slots * g->hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&g->yp, slots * g->hp * sizeof(uint16_t));
     if (e == cudaSuccess && (kind == GPU_COMBINE || is_layer(kind)))
-        e = dev_alloc(&g->y, (size_t)T * g->hp * sizeof(float));
+        e = moe_dev_alloc(&g->y, (size_t)T * g->hp * sizeof(float));
     if (e == cudaSuccess)
         e = cudaDeviceSynchronize();
     if (e != cudaSuccess) {

@@ -21,6 +21,7 @@
  * Verification is moe.layer's: the float64 reference of the whole layer on one device. */
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_cuda.h"
+#include "kernels/moe/moe_cuda_host.h"
 #include "kernels/moe/moe_ep_plan.h"
 #include "kernels/moe/moe_ops.h"
 #include "kernels/gpu/span.h"
@@ -50,36 +51,6 @@ struct ep_state {
     struct ep_rank rank[KB_SPAN_MAX];
 };
 
-static int round8(int v) { return (v + 7) / 8 * 8; }
-
-static uint16_t bf16_of(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-static cudaError_t dev_alloc(void *pp, size_t bytes)
-{
-    void **p = pp;
-    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
-    if (e == cudaSuccess)
-        e = cudaMemset(*p, 0xFF, bytes ? bytes : 16); /* NaN / -1: anything unwritten fails verify */
-    return e;
-}
-
-static cudaError_t dev_copy(void *pp, const void *src, size_t bytes)
-{
-    void **p = pp;
-    cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
-    if (e == cudaSuccess && bytes)
-        e = cudaMemcpy(*p, src, bytes, cudaMemcpyHostToDevice);
-    return e;
-}
-
 /* rows x cols float32 (row stride src_ld) into rows_pad bf16 rows of ld elements, zero padded
  * (a GEMM's B reads all k = hp rows) */
 static cudaError_t upload_bf16(const float *src, long rows, int cols, long src_ld, long rows_pad, int ld,
@@ -91,7 +62,7 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long src_l
         return cudaErrorMemoryAllocation;
     for (long r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++)
-            stage[(size_t)r * ld + c] = bf16_of(src[(size_t)r * src_ld + c]);
+            stage[(size_t)r * ld + c] = moe_bf16_of(src[(size_t)r * src_ld + c]);
     cudaError_t e = cudaMalloc((void **)dst, n * sizeof *stage);
     if (e == cudaSuccess)
         e = cudaMemcpy(*dst, stage, n * sizeof *stage, cudaMemcpyHostToDevice);
@@ -119,8 +90,8 @@ static cudaError_t upload_experts(struct ep_rank *rk, const struct kb_shape *s, 
         for (int i = 0; i < h; i++)
             for (int j = 0; j < f; j++) {
                 size_t col = (size_t)(j / 8) * 16 + j % 8;
-                stage[(size_t)i * 2 * fp + col] = bf16_of(w1[(size_t)i * f + j]);
-                stage[(size_t)i * 2 * fp + col + 8] = bf16_of(w3[(size_t)i * f + j]);
+                stage[(size_t)i * 2 * fp + col] = moe_bf16_of(w1[(size_t)i * f + j]);
+                stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
             }
         e = cudaMemcpy(rk->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
         if (e != cudaSuccess)
@@ -128,7 +99,7 @@ static cudaError_t upload_experts(struct ep_rank *rk, const struct kb_shape *s, 
         memset(stage, 0, per2 * sizeof *stage);
         for (int i = 0; i < f; i++)
             for (int j = 0; j < h; j++)
-                stage[(size_t)i * hp + j] = bf16_of(w2[(size_t)i * h + j]);
+                stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
         e = cudaMemcpy(rk->w2 + (size_t)x * per2, stage, per2 * sizeof *stage, cudaMemcpyHostToDevice);
     }
     free(stage);
@@ -158,9 +129,7 @@ static void ep_teardown(struct kb_case *c)
         cudaSetDevice(g->span.first + r);
         rank_free(&g->rank[r]);
     }
-    kb_span_close(&g->span);
-    free(g);
-    c->state = NULL;
+    kb_span_state_close(c);
 }
 
 static int rank_setup(struct ep_state *g, int r, struct kb_case *c)
@@ -186,49 +155,49 @@ static int rank_setup(struct ep_state *g, int r, struct kb_case *c)
     if (e == cudaSuccess)
         e = upload_bf16(kb_input(c, KB_MOE_LAYER_WR), h, E, E, g->hp, g->ep, &rk->wr);
     if (e == cudaSuccess)
-        e = dev_copy(&rk->bias, kb_input(c, KB_MOE_LAYER_BIAS), (size_t)E * sizeof(float));
+        e = moe_dev_copy(&rk->bias, kb_input(c, KB_MOE_LAYER_BIAS), (size_t)E * sizeof(float));
     int one[4] = { 0, rk->tn, 0, (rk->tn + MOE_CUDA_BM - 1) / MOE_CUDA_BM };
     if (e == cudaSuccess)
-        e = dev_copy(&rk->one_group, one, sizeof one);
+        e = moe_dev_copy(&rk->one_group, one, sizeof one);
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->logits, slots / (k ? k : 1) * g->ep * sizeof(float) + 16);
+        e = moe_dev_alloc(&rk->logits, slots / (k ? k : 1) * g->ep * sizeof(float) + 16);
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->gates, slots * sizeof(float));
+        e = moe_dev_alloc(&rk->gates, slots * sizeof(float));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->ids, slots * sizeof(int));
+        e = moe_dev_alloc(&rk->ids, slots * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->chunk_counts, (size_t)E * (nchunks ? nchunks : 1) * sizeof(int));
+        e = moe_dev_alloc(&rk->chunk_counts, (size_t)E * (nchunks ? nchunks : 1) * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->offsets, ((size_t)E + 1) * sizeof(int));
+        e = moe_dev_alloc(&rk->offsets, ((size_t)E + 1) * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->mtile_start, ((size_t)E + 1) * sizeof(int));
+        e = moe_dev_alloc(&rk->mtile_start, ((size_t)E + 1) * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->perm, slots * sizeof(int));
+        e = moe_dev_alloc(&rk->perm, slots * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->slot_of, slots * sizeof(int));
+        e = moe_dev_alloc(&rk->slot_of, slots * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->xp, slots * hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->xp, slots * hp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->back, slots * hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->back, slots * hp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->y, (size_t)rk->tn * hp * sizeof(float));
+        e = moe_dev_alloc(&rk->y, (size_t)rk->tn * hp * sizeof(float));
     /* an owner may receive every assignment (all tokens routed to its experts) */
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->recv, all * hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->recv, all * hp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->hb, all * fp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->hb, all * fp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->yl, all * hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->yl, all * hp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->ret, all * hp * sizeof(uint16_t));
+        e = moe_dev_alloc(&rk->ret, all * hp * sizeof(uint16_t));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->a_index, all * sizeof(int));
+        e = moe_dev_alloc(&rk->a_index, all * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->ret_perm, all * sizeof(int));
+        e = moe_dev_alloc(&rk->ret_perm, all * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->l_off, ((size_t)rk->en + 1) * sizeof(int));
+        e = moe_dev_alloc(&rk->l_off, ((size_t)rk->en + 1) * sizeof(int));
     if (e == cudaSuccess)
-        e = dev_alloc(&rk->l_mts, ((size_t)rk->en + 1) * sizeof(int));
+        e = moe_dev_alloc(&rk->l_mts, ((size_t)rk->en + 1) * sizeof(int));
     if (e == cudaSuccess)
         e = upload_experts(rk, s, g->hp, g->fp, kb_input(c, KB_MOE_LAYER_W1), kb_input(c, KB_MOE_LAYER_W3),
                            kb_input(c, KB_MOE_LAYER_W2));
@@ -239,20 +208,13 @@ static int rank_setup(struct ep_state *g, int r, struct kb_case *c)
 
 static int ep_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    struct ep_state *g = calloc(1, sizeof *g);
-    if (!g) {
-        snprintf(err, errlen, "moe.layer@cuda.ep: out of memory");
-        return KB_ERROR;
-    }
-    int rc = kb_span_open(&g->span, c, err, errlen);
-    if (rc != KB_OK) {
-        free(g);
+    int rc = kb_span_state_open(c, sizeof(struct ep_state), "moe.layer@cuda.ep", err, errlen);
+    if (rc != KB_OK)
         return rc;
-    }
-    c->state = g;
-    g->hp = round8(c->shape.hidden);
-    g->fp = round8(c->shape.ffn);
-    g->ep = round8(c->shape.experts);
+    struct ep_state *g = c->state;
+    g->hp = moe_round8(c->shape.hidden);
+    g->fp = moe_round8(c->shape.ffn);
+    g->ep = moe_round8(c->shape.experts);
     for (int r = 0; r < g->span.ranks; r++) {
         int e = cudaSetDevice(g->span.first + r);
         if (e == 0)
@@ -338,10 +300,8 @@ static int ep_run(struct kb_case *c)
     struct ep_state *g = c->state;
     const struct kb_shape *s = &c->shape;
     const int R = g->span.ranks, E = s->experts, k = s->top_k;
-    if (kb_span_capturing(c)) {
-        snprintf(c->error, sizeof c->error, "moe.layer@cuda.ep: not captured into a CUDA graph (timed call by call)");
+    if (kb_span_refuse_capture(c, "moe.layer@cuda.ep"))
         return KB_ERROR;
-    }
     const char *step = "fork";
     int e = kb_span_fork(&g->span);
     g->span.bytes_moved = 0;
@@ -470,9 +430,7 @@ static int ep_collect(struct kb_case *c)
     cudaError_t e = cudaSuccess;
     for (int r = 0; r < g->span.ranks && e == cudaSuccess; r++) {
         const struct ep_rank *rk = &g->rank[r];
-        e = cudaSetDevice(g->span.first + r);
-        if (e == cudaSuccess)
-            e = cudaStreamSynchronize((cudaStream_t)g->span.stream[r]);
+        e = (cudaError_t)kb_span_rank_sync(&g->span, r);
         if (rk->tn == 0)
             continue;
         const size_t slots = (size_t)rk->tn * k;
@@ -494,18 +452,12 @@ static int ep_collect(struct kb_case *c)
     return KB_OK;
 }
 
-static int ep_stats(const struct kb_case *c, struct kb_counter *out, int max)
-{
-    const struct ep_state *g = c->state;
-    return g ? kb_span_stats(&g->span, out, max) : 0;
-}
-
 /* device memory per GPU at span 1 (the most any rank holds): what the harness checks is host
  * memory, so only the staging of one expert counts here */
 static double ep_footprint(const struct kb_shape *s, enum kb_dtype t)
 {
     (void)t;
-    return 2.0 * round8(s->hidden) * 2.0 * round8(s->ffn) * 2 + 4.0 * s->tokens * s->top_k * 3;
+    return 2.0 * moe_round8(s->hidden) * 2.0 * moe_round8(s->ffn) * 2 + 4.0 * s->tokens * s->top_k * 3;
 }
 
 const struct kb_kernel kb_moe_layer_cuda_ep = {
@@ -515,6 +467,6 @@ const struct kb_kernel kb_moe_layer_cuda_ep = {
     .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = KB_AXES_MOE | KB_AXIS_BIT(KB_AXIS_SPAN),
     .footprint = ep_footprint,
-    .setup = ep_setup, .run = ep_run, .teardown = ep_teardown, .stats = ep_stats,
+    .setup = ep_setup, .run = ep_run, .teardown = ep_teardown, .stats = kb_span_case_stats,
     .op = &kb_op_moe_layer, .collect = ep_collect,
 };
