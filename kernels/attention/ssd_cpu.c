@@ -171,14 +171,18 @@ static void prepare_chunk(const struct ssd_cpu *st, const struct kb_shape *s, lo
         }
 }
 
-/* Asks for row r of the next chunk's operands while this chunk computes: the head's x row and
- * dt, and (when `shared`) the group's B and C rows. The hardware prefetcher alone left the first
- * product that read a chunk's x waiting on memory (the intra-chunk GEMM ran at half the rate
- * of the same-sized product from the state, timed per phase). */
-static inline void prefetch_row(const float *x, int P, const float *b, const float *c, int S, int shared)
+/* Asks for one row of the next chunk's operands while this chunk computes: the head's x row,
+ * its y row (NULL: none; for writing), and (when `shared`) the group's B and C rows. The hardware
+ * prefetcher alone left the first product that read a chunk's x waiting on memory (the
+ * intra-chunk GEMM ran at half the rate of the same-sized product from the state, timed per
+ * phase). */
+static inline void prefetch_row(const float *x, float *y, int P, const float *b, const float *c, int S, int shared)
 {
-    for (int p = 0; p < P; p += 16)
+    for (int p = 0; p < P; p += 16) {
         __builtin_prefetch(x + p, 0, 2);
+        if (y)
+            __builtin_prefetch(y + p, 1, 2);
+    }
     if (shared)
         for (int i = 0; i < S; i += 16) {
             __builtin_prefetch(b + i, 0, 2);
@@ -243,7 +247,7 @@ static void chunk_step(const struct ssd_cpu *st, const struct kb_shape *s, int b
         for (int i = 0; i < c; i++) {
             if (i < c1) {
                 const int t = token_of(n, k1 + i, backward);
-                prefetch_row(x + (size_t)t * P, P, Bg + (size_t)t * S, C + (size_t)t * S, S, i % lanes == lane);
+                prefetch_row(x + (size_t)t * P, backward ? NULL : y + (size_t)t * P, P, Bg + (size_t)t * S, C + (size_t)t * S, S, i % lanes == lane);
             }
             const float *gs = w->gk + (size_t)i * ld;
             float *gi = w->g + (size_t)i * ld;
