@@ -242,24 +242,40 @@ static void chunk_step(const struct ssd_cpu *st, const struct kb_shape *s, int b
         isa->vexp(w->e, c);
         for (int i = 0; i < c; i++)
             vec->scale(yc + (size_t)i * P, yc + (size_t)i * P, w->e[i], P);
-        /* M = the group's C·Bᵀ, masked and decayed for this head, zero to its row block's end */
+        /* M = the group's C·Bᵀ, masked and decayed for this head, zero to its row block's end.
+         * Left of a row block starting at i0 the decay factors as exp(cum_i − cum_i0) ·
+         * exp(cum_i0 − cum_j) (both exponents ≤ 0: no overflow, and where a factor underflows the
+         * weight is below 1e-38 anyway), so a row costs a vector product there and exponentials
+         * only inside its block: about c·(c/24 + 7) exponentials instead of c²/2. */
         const int k1 = k0 + Cmax, c1 = n - k1 < Cmax ? n - k1 : Cmax;
-        for (int i = 0; i < c; i++) {
-            if (i < c1) {
-                const int t = token_of(n, k1 + i, backward);
-                prefetch_row(x + (size_t)t * P, backward ? NULL : y + (size_t)t * P, P, Bg + (size_t)t * S, C + (size_t)t * S, S, i % lanes == lane);
+        float *q = w->e, r[SSD_TIMES_BLOCK + 1]; /* q: the block's column factors; r: a row's */
+        for (int i0 = 0; i0 < c; i0 += SSD_TIMES_BLOCK) {
+            const int i1 = c - i0 < SSD_TIMES_BLOCK ? c : i0 + SSD_TIMES_BLOCK;
+            for (int j = 0; j < i0; j++)
+                q[j] = w->cum[i0] - w->cum[j];
+            isa->vexp(q, i0);
+            vec->mul(q, q, dtc, i0);
+            for (int i = i0; i < i1; i++) {
+                if (i < c1) {
+                    const int t = token_of(n, k1 + i, backward);
+                    prefetch_row(x + (size_t)t * P, backward ? NULL : y + (size_t)t * P, P, Bg + (size_t)t * S,
+                                 C + (size_t)t * S, S, i % lanes == lane);
+                }
+                const float *gs = w->gk + (size_t)i * ld;
+                float *gi = w->g + (size_t)i * ld;
+                const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
+                /* r[0]: exp(cum_i − cum_i0) for the columns left of the block; r[1..]: the block's */
+                r[0] = w->cum[i] - w->cum[i0];
+                for (int j = i0; j < upto; j++)
+                    r[1 + j - i0] = w->cum[i] - w->cum[j];
+                isa->vexp(r, 1 + upto - i0);
+                if (i0 > 0) {
+                    vec->mul(gi, gs, q, i0);
+                    vec->scale(gi, gi, r[0], i0);
+                }
+                for (int j = i0; j < i1; j++)
+                    gi[j] = j < upto ? gs[j] * r[1 + j - i0] * dtc[j] : 0;
             }
-            const float *gs = w->gk + (size_t)i * ld;
-            float *gi = w->g + (size_t)i * ld;
-            const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
-            const int end = i - i % SSD_TIMES_BLOCK + SSD_TIMES_BLOCK < c ? i - i % SSD_TIMES_BLOCK + SSD_TIMES_BLOCK : c;
-            for (int j = 0; j < upto; j++)
-                w->e[j] = w->cum[i] - w->cum[j];
-            isa->vexp(w->e, upto);
-            vec->mul(w->e, w->e, dtc, upto);
-            vec->mul(gi, gs, w->e, upto);
-            for (int j = upto; j < end; j++)
-                gi[j] = 0;
         }
         if (c1 > 0)
             __builtin_prefetch(dt + token_of(n, k1 + (backward ? c1 - 1 : 0), backward), 0, 2);
