@@ -5,11 +5,14 @@
  *   5·S·P flops per token on a state that stays in L1.
  * chunked: Mamba-2's SSD algorithm per chunk of c tokens, with cum_i = Σ_{r≤i} dt_r·A the
  *   in-chunk cumulative log-decay (the segment sum cum_i − cum_j gives L inside the chunk):
- *     G   = C_c B_cᵀ                                     (c×c, the "attention" scores)
+ *     G   = C_c B_cᵀ, its lower part                    (c×c, the "attention" scores)
  *     M_ij = G_ij · exp(cum_i − cum_j) · dt_j, j ≤ i     (the chunk's block of the SSD matrix)
- *     Y   = M X_c  +  diag(exp(cum)) C_c h               (intra-chunk + output from the state)
- *     h   ← exp(cum_{c−1}) h + (B_c ⊙ exp(cum_{c−1} − cum) dt)ᵀ X_c   (the chunk state, passed on)
- *   every product a small GEMM (linear_isa.h's register-tiled gemm_acc); c² + 2c exponentials.
+ *     Y   = diag(exp(cum)) (C_c h)  +  M X_c             (output from the state + intra-chunk)
+ *     h   ← exp(cum_{c−1}) h + B_cᵀ (diag(exp(cum_{c−1} − cum) dt) X_c)   (the state, passed on)
+ *   every product a small GEMM (linear_isa.h's register-tiled gemm_acc), the two triangular ones
+ *   in row blocks that stop at the diagonal; the weights go on X's and Y's c×P rows, not on the
+ *   S-wide Bᵀ or C; about c²/24 + 9.5c exponentials (the decay factored left of M's row blocks).
+ *   Scratch and state rows are padded (padded_ld). docs/performance.md has the phase profile.
  *   B and C are shared by the H/G heads of a group, so a first pass per group (not per head)
  *   lays Bᵀ out once for the whole sequence and forms every chunk's C Bᵀ: the heads then read
  *   them (a per-head transpose of B cost more than the GEMMs: scattered scalar stores). A thread
