@@ -208,7 +208,7 @@ static void test_restarted_rows_equal_full_scan(void **state)
 
 static const struct kb_shape *impl_shapes(size_t *n)
 {
-    static struct kb_shape shapes[7];
+    static struct kb_shape shapes[9];
     shapes[0] = shape_of(1, 2, 1, 67, 64, 64, 16, 1);  /* N not a multiple of the chunk */
     shapes[1] = shape_of(2, 4, 2, 133, 40, 24, 32, 1); /* groups, P and S not multiples of 16 */
     shapes[2] = shape_of(1, 3, 1, 50, 17, 13, 64, 1);  /* one chunk longer than N */
@@ -216,6 +216,10 @@ static const struct kb_shape *impl_shapes(size_t *n)
     shapes[4] = shape_of(2, 4, 2, 99, 24, 20, 32, 0);
     shapes[5] = shape_of(1, 2, 2, 70, 33, 7, 1, 1);    /* chunk 1 */
     shapes[6] = shape_of(1, 2, 1, 301, 16, 8, 4, 0);   /* 76 chunks, bidirectional */
+    /* the chunked form's row blocks (12 and 16 rows) with a partial last one, the decay factored
+     * left of each block, and state rows padded past 128 floats */
+    shapes[7] = shape_of(1, 2, 1, 300, 128, 40, 100, 1);
+    shapes[8] = shape_of(1, 2, 1, 211, 64, 32, 100, 0);
     *n = sizeof shapes / sizeof shapes[0];
     return shapes;
 }

@@ -5,11 +5,14 @@
  *   5·S·P flops per token on a state that stays in L1.
  * chunked: Mamba-2's SSD algorithm per chunk of c tokens, with cum_i = Σ_{r≤i} dt_r·A the
  *   in-chunk cumulative log-decay (the segment sum cum_i − cum_j gives L inside the chunk):
- *     G   = C_c B_cᵀ                                     (c×c, the "attention" scores)
+ *     G   = C_c B_cᵀ, its lower part                    (c×c, the "attention" scores)
  *     M_ij = G_ij · exp(cum_i − cum_j) · dt_j, j ≤ i     (the chunk's block of the SSD matrix)
- *     Y   = M X_c  +  diag(exp(cum)) C_c h               (intra-chunk + output from the state)
- *     h   ← exp(cum_{c−1}) h + (B_c ⊙ exp(cum_{c−1} − cum) dt)ᵀ X_c   (the chunk state, passed on)
- *   every product a small GEMM (linear_isa.h's register-tiled gemm_acc); c² + 2c exponentials.
+ *     Y   = diag(exp(cum)) (C_c h)  +  M X_c             (output from the state + intra-chunk)
+ *     h   ← exp(cum_{c−1}) h + B_cᵀ (diag(exp(cum_{c−1} − cum) dt) X_c)   (the state, passed on)
+ *   every product a small GEMM (linear_isa.h's register-tiled gemm_acc), the two triangular ones
+ *   in row blocks that stop at the diagonal; the weights go on X's and Y's c×P rows, not on the
+ *   S-wide Bᵀ or C; about c²/24 + 9.5c exponentials (the decay factored left of M's row blocks).
+ *   Scratch and state rows are padded (padded_ld). docs/performance.md has the phase profile.
  *   B and C are shared by the H/G heads of a group, so a first pass per group (not per head)
  *   lays Bᵀ out once for the whole sequence and forms every chunk's C Bᵀ: the heads then read
  *   them (a per-head transpose of B cost more than the GEMMs: scattered scalar stores). A thread
@@ -40,10 +43,12 @@ struct ssd_cpu {
     float *y;
     int chunked; /* 1: the chunked algorithm, 0: the recurrence */
     int chunk;   /* c = min(chunk, N) */
+    int ldc;     /* leading dimension of the c-wide scratch rows (Bᵀ, C·Bᵀ, M): padded */
+    int ldh;     /* leading dimension of a chunked pass's state rows: padded */
     int nthreads;
     size_t scratch_floats;
     float *scratch;
-    float *carry;      /* chunked prefill: [B·H][S·P] each head's state from chunk to chunk */
+    float *carry;      /* chunked: [B·H][S·ldh] each head's state from chunk to chunk */
     int nc;            /* chunks per head */
     float *states;     /* decode: [B·H][S·P] after the first N tokens */
     float *states_new; /* decode: run's updated copies */
@@ -53,20 +58,30 @@ struct ssd_cpu {
 
 struct chunk_scratch {
     float *xc, *bc, *cc; /* gathered chunk rows (reversed pass) [c][P], [c][S], [c][S] */
+    float *xw;            /* [c][P] diag(exp(cum_last − cum) dt) X: the state's input */
     float *dtc, *cum, *e; /* [c] */
-    float *bt;  /* [S][C] the group's chunk Bᵀ */
-    float *gk;  /* [c][C] the group's chunk C·Bᵀ */
-    float *bwt; /* [S][C] (B ⊙ exp(cum_last − cum) dt)ᵀ */
-    float *cs;  /* [c][S] exp(cum) ⊙ C */
-    float *g;   /* [c][C] */
+    float *bt;  /* [S][ldc] the group's chunk Bᵀ */
+    float *gk;  /* [c][ldc] the group's chunk C·Bᵀ, its lower part */
+    float *g;   /* [c][ldc] M: gk masked and decayed for one head */
     float *yc;  /* [c][P] */
     float *h;   /* [S][P] */
 };
 
+/* Rows of ld floats for the c-wide scratch matrices and the states: a multiple of 16 floats
+ * that is not a multiple of 256 bytes' larger powers of two, so the k rows a GEMM tile walks in
+ * the B operand (Bᵀ in C·Bᵀ, the state in C·H) do not pile into a few L1 sets: at 512-byte rows
+ * (128 floats) 128 rows fall into 8 set positions, 16 lines a set for 12 ways. */
+static int padded_ld(int n)
+{
+    const int ld = (int)attention_round16((size_t)n);
+    return ld % 64 == 0 ? ld + 16 : ld;
+}
+
 static size_t scratch_floats_of(size_t C, size_t S, size_t P)
 {
-    return 2 * attention_round16(C * P) + 3 * attention_round16(C * S) + 3 * attention_round16(C) +
-           3 * attention_round16(S * C) + 2 * attention_round16(C * C) + attention_round16(S * P) + 16;
+    const size_t ld = (size_t)padded_ld((int)C);
+    return 3 * attention_round16(C * P) + 2 * attention_round16(C * S) + 3 * attention_round16(C) +
+           attention_round16(S * ld) + 2 * attention_round16(C * ld) + attention_round16(S * P) + 16;
 }
 
 static struct chunk_scratch scratch_of(const struct ssd_cpu *st, int tid, size_t S, size_t P)
@@ -74,18 +89,18 @@ static struct chunk_scratch scratch_of(const struct ssd_cpu *st, int tid, size_t
     float *p = st->scratch + (size_t)tid * st->scratch_floats;
     size_t C = (size_t)st->chunk;
     struct chunk_scratch w;
+    const size_t ld = (size_t)st->ldc;
     w.xc = p, p += attention_round16(C * P);
+    w.xw = p, p += attention_round16(C * P);
     w.yc = p, p += attention_round16(C * P);
     w.bc = p, p += attention_round16(C * S);
     w.cc = p, p += attention_round16(C * S);
-    w.cs = p, p += attention_round16(C * S);
     w.dtc = p, p += attention_round16(C);
     w.cum = p, p += attention_round16(C);
     w.e = p, p += attention_round16(C);
-    w.bt = p, p += attention_round16(S * C);
-    w.gk = p, p += attention_round16(C * C);
-    w.bwt = p, p += attention_round16(S * C);
-    w.g = p, p += attention_round16(C * C);
+    w.bt = p, p += attention_round16(S * ld);
+    w.gk = p, p += attention_round16(C * ld);
+    w.g = p, p += attention_round16(C * ld);
     w.h = p;
     return w;
 }
@@ -118,12 +133,25 @@ static void scan_head(const struct ssd_cpu *st, const struct kb_shape *s, int b,
 
 /* ---- the chunked algorithm ----------------------------------------------------------------- */
 
+/* Row blocks of the lower-triangular products: C·Bᵀ's scores in blocks of 16 rows (columns up to
+ * the block's end, whole vectors), M·X in blocks of 12 (two of gemm_acc's 6-row tiles). Blocks
+ * above the diagonal are skipped: half the products of the full squares. */
+#define SSD_SCORE_BLOCK 16
+#define SSD_TIMES_BLOCK 12
+
+/* The physical token of logical token k (< n) of a pass: reversed backward. */
+static inline int token_of(int n, int k, int backward)
+{
+    return backward ? n - 1 - k : k;
+}
+
 /* Chunk `chunk` of group `grp` (b·G + g) in one direction: Bᵀ into w->bt and, for outputs,
- * C·Bᵀ into w->gk; backward, the chunk's C rows (reversed) are left in w->cc. */
+ * the lower part of C·Bᵀ into w->gk (rows blocked by SSD_SCORE_BLOCK, every column up to a row
+ * block's end written); backward, the chunk's C rows (reversed) are left in w->cc. */
 static void prepare_chunk(const struct ssd_cpu *st, const struct kb_shape *s, long grp, int chunk, int backward,
                           int with_g, const struct chunk_scratch *w)
 {
-    const int n = s->seq_len, T = ssd_tokens(s), S = s->state, Cmax = st->chunk;
+    const int n = s->seq_len, T = ssd_tokens(s), S = s->state, Cmax = st->chunk, ld = st->ldc;
     const int k0 = chunk * Cmax, c = n - k0 < Cmax ? n - k0 : Cmax;
     const float *bg = st->v.b + (size_t)grp * T * S, *cg = st->v.c + (size_t)grp * T * S;
     const float *rows = bg + (size_t)k0 * S, *cc = cg + (size_t)k0 * S;
@@ -135,28 +163,53 @@ static void prepare_chunk(const struct ssd_cpu *st, const struct kb_shape *s, lo
         }
         rows = w->bc, cc = w->cc;
     }
-    st->step->transpose(w->bt, Cmax, rows, S, c, S);
-    if (with_g) {
-        memset(w->gk, 0, (size_t)c * Cmax * sizeof(float));
-        st->isa->gemm_acc(c, c, S, cc, S, w->bt, Cmax, w->gk, Cmax);
+    st->step->transpose(w->bt, ld, rows, S, c, S);
+    if (with_g)
+        for (int i0 = 0; i0 < c; i0 += SSD_SCORE_BLOCK) {
+            const int i1 = c - i0 < SSD_SCORE_BLOCK ? c : i0 + SSD_SCORE_BLOCK;
+            float *gi = w->gk + (size_t)i0 * ld;
+            for (int i = i0; i < i1; i++)
+                memset(gi + (size_t)(i - i0) * ld, 0, (size_t)i1 * sizeof(float));
+            st->isa->gemm_acc(i1 - i0, i1, S, cc + (size_t)i0 * S, S, w->bt, ld, gi, ld);
+        }
+}
+
+/* Asks for one row of the next chunk's operands while this chunk computes: the head's x row,
+ * its y row (NULL: none; for writing), and (when `shared`) the group's B and C rows. The hardware
+ * prefetcher alone left the first product that read a chunk's x waiting on memory (the
+ * intra-chunk GEMM ran at half the rate of the same-sized product from the state, timed per
+ * phase). */
+static inline void prefetch_row(const float *x, float *y, int P, const float *b, const float *c, int S, int shared)
+{
+    for (int p = 0; p < P; p += 16) {
+        __builtin_prefetch(x + p, 0, 2);
+        if (y)
+            __builtin_prefetch(y + p, 1, 2);
     }
+    if (shared)
+        for (int i = 0; i < S; i += 16) {
+            __builtin_prefetch(b + i, 0, 2);
+            __builtin_prefetch(c + i, 0, 2);
+        }
 }
 
 /* Chunk `chunk` of one direction over tokens [0, n) of head (b, h), after prepare_chunk for the
- * same chunk and direction; hs is the head's S×P state (zeroed here at chunk 0); y as scan_head
- * (NULL: only the state is wanted). */
+ * same chunk and direction; hs is the head's S×ldh state (zeroed here at chunk 0); y as scan_head
+ * (NULL: only the state is wanted). The head is number `lane` of the `lanes` heads that share
+ * the prepared chunk: the lanes split the prefetch of the group's next B and C rows. */
 static void chunk_step(const struct ssd_cpu *st, const struct kb_shape *s, int b, int h, int backward,
-                       const struct chunk_scratch *w, float *y, int chunk, float *hs)
+                       const struct chunk_scratch *w, float *y, int chunk, float *hs, int lane, int lanes)
 {
     const struct linear_isa *isa = st->isa;
     const struct ssd_step_isa *vec = st->step;
     const int n = s->seq_len, T = ssd_tokens(s), P = s->head_dim, S = s->state, Cmax = st->chunk;
+    const int ld = st->ldc, ldh = st->ldh;
     const int k0 = chunk * Cmax, c = n - k0 < Cmax ? n - k0 : Cmax;
     const float *x = st->v.x + ssd_x_off(s, b, h, T), *dt = st->v.dt + ssd_dt_off(s, b, h, T);
-    const float *C = st->v.c + ssd_bc_off(s, b, h, T);
+    const float *C = st->v.c + ssd_bc_off(s, b, h, T), *Bg = st->v.b + ssd_bc_off(s, b, h, T);
     const float A = st->v.A[h];
     if (chunk == 0)
-        memset(hs, 0, (size_t)S * P * sizeof(float));
+        memset(hs, 0, (size_t)S * ldh * sizeof(float));
     const float *xc, *cc, *dtc;
     float *yc;
     if (!backward) {
@@ -177,41 +230,67 @@ static void chunk_step(const struct ssd_cpu *st, const struct kb_shape *s, int b
         w->cum[j] = run;
     }
     const float last = w->cum[c - 1];
-    /* the state's weighted Bᵀ */
+    /* the state's input rows: X weighted by exp(cum_last − cum_j)·dt_j (c×P, not the S×c Bᵀ) */
     for (int j = 0; j < c; j++)
         w->e[j] = last - w->cum[j];
     isa->vexp(w->e, c);
     for (int j = 0; j < c; j++)
-        w->e[j] *= dtc[j];
-    for (int i = 0; i < S; i++)
-        vec->mul(w->bwt + (size_t)i * Cmax, w->bt + (size_t)i * Cmax, w->e, c);
+        vec->scale(w->xw + (size_t)j * P, xc + (size_t)j * P, w->e[j] * dtc[j], P);
     if (y) {
-        /* M = the group's C·Bᵀ, masked and decayed for this head */
-        for (int i = 0; i < c; i++) {
-            const float *gs = w->gk + (size_t)i * Cmax;
-            float *gi = w->g + (size_t)i * Cmax;
-            const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
-            for (int j = 0; j < upto; j++)
-                w->e[j] = w->cum[i] - w->cum[j];
-            isa->vexp(w->e, upto);
-            vec->mul(w->e, w->e, dtc, upto);
-            vec->mul(gi, gs, w->e, upto);
-            for (int j = upto; j < c; j++)
-                gi[j] = 0;
-        }
-        /* exp(cum) ⊙ C, for the output from the state */
+        /* from the state: diag(exp(cum)) (C H), the rows scaled after the product */
+        memset(yc, 0, (size_t)c * P * sizeof(float));
+        isa->gemm_acc(c, P, S, cc, S, hs, ldh, yc, P);
         for (int i = 0; i < c; i++)
             w->e[i] = w->cum[i];
         isa->vexp(w->e, c);
         for (int i = 0; i < c; i++)
-            vec->scale(w->cs + (size_t)i * S, cc + (size_t)i * S, w->e[i], S);
-        memset(yc, 0, (size_t)c * P * sizeof(float));
-        isa->gemm_acc(c, P, c, w->g, Cmax, xc, P, yc, P); /* intra-chunk */
-        isa->gemm_acc(c, P, S, w->cs, S, hs, P, yc, P);   /* from the state */
+            vec->scale(yc + (size_t)i * P, yc + (size_t)i * P, w->e[i], P);
+        /* M = the group's C·Bᵀ, masked and decayed for this head, zero to its row block's end.
+         * Left of a row block starting at i0 the decay factors as exp(cum_i − cum_i0) ·
+         * exp(cum_i0 − cum_j) (both exponents ≤ 0: no overflow, and where a factor underflows the
+         * weight is below 1e-38 anyway), so a row costs a vector product there and exponentials
+         * only inside its block: about c·(c/24 + 7) exponentials instead of c²/2. */
+        const int k1 = k0 + Cmax, c1 = n - k1 < Cmax ? n - k1 : Cmax;
+        float *q = w->e, r[SSD_TIMES_BLOCK + 1]; /* q: the block's column factors; r: a row's */
+        for (int i0 = 0; i0 < c; i0 += SSD_TIMES_BLOCK) {
+            const int i1 = c - i0 < SSD_TIMES_BLOCK ? c : i0 + SSD_TIMES_BLOCK;
+            for (int j = 0; j < i0; j++)
+                q[j] = w->cum[i0] - w->cum[j];
+            isa->vexp(q, i0);
+            vec->mul(q, q, dtc, i0);
+            for (int i = i0; i < i1; i++) {
+                if (i < c1) {
+                    const int t = token_of(n, k1 + i, backward);
+                    prefetch_row(x + (size_t)t * P, backward ? NULL : y + (size_t)t * P, P, Bg + (size_t)t * S,
+                                 C + (size_t)t * S, S, i % lanes == lane);
+                }
+                const float *gs = w->gk + (size_t)i * ld;
+                float *gi = w->g + (size_t)i * ld;
+                const int upto = backward ? i : i + 1; /* the backward pass leaves the diagonal out */
+                /* r[0]: exp(cum_i − cum_i0) for the columns left of the block; r[1..]: the block's */
+                r[0] = w->cum[i] - w->cum[i0];
+                for (int j = i0; j < upto; j++)
+                    r[1 + j - i0] = w->cum[i] - w->cum[j];
+                isa->vexp(r, 1 + upto - i0);
+                if (i0 > 0) {
+                    vec->mul(gi, gs, q, i0);
+                    vec->scale(gi, gi, r[0], i0);
+                }
+                for (int j = i0; j < i1; j++)
+                    gi[j] = j < upto ? gs[j] * r[1 + j - i0] * dtc[j] : 0;
+            }
+        }
+        if (c1 > 0)
+            __builtin_prefetch(dt + token_of(n, k1 + (backward ? c1 - 1 : 0), backward), 0, 2);
+        /* intra-chunk, lower-triangular: row block [i0, i1) reads columns < i1 */
+        for (int i0 = 0; i0 < c; i0 += SSD_TIMES_BLOCK) {
+            const int i1 = c - i0 < SSD_TIMES_BLOCK ? c : i0 + SSD_TIMES_BLOCK;
+            isa->gemm_acc(i1 - i0, P, i1, w->g + (size_t)i0 * ld, ld, xc, P, yc + (size_t)i0 * P, P);
+        }
     }
     /* pass the state on */
-    vec->scale(hs, hs, expf(last), S * P);
-    isa->gemm_acc(S, P, c, w->bwt, Cmax, xc, P, hs, P);
+    vec->scale(hs, hs, expf(last), S * ldh);
+    isa->gemm_acc(S, P, c, w->bt, ld, w->xw, P, hs, ldh);
     if (backward && y)
         for (int j = 0; j < c; j++) {
             float *dst = y + (size_t)(n - 1 - k0 - j) * P;
@@ -230,7 +309,7 @@ static void chunked_pass(const struct ssd_cpu *st, const struct kb_shape *s, int
     const long groups = (long)s->batch * G;
     int slices = (int)((st->nthreads + groups - 1) / groups);
     slices = slices > per_group ? per_group : slices < 1 ? 1 : slices;
-    const size_t sp = (size_t)s->state * P;
+    const size_t sp = (size_t)s->state * st->ldh;
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
     for (long u = 0; u < groups * slices; u++) {
         const long grp = u / slices;
@@ -241,7 +320,8 @@ static void chunked_pass(const struct ssd_cpu *st, const struct kb_shape *s, int
             prepare_chunk(st, s, grp, chunk, backward, y != NULL, &w);
             for (int h = h0; h < h1; h++) {
                 const size_t t = (size_t)b * s->heads + h;
-                chunk_step(st, s, b, h, backward, &w, y ? y + t * n * P : NULL, chunk, states + t * sp);
+                chunk_step(st, s, b, h, backward, &w, y ? y + t * n * P : NULL, chunk, states + t * sp, h - h0,
+                           h1 - h0);
             }
         }
     }
@@ -267,8 +347,12 @@ static void build_states(struct ssd_cpu *st, const struct kb_shape *s)
 {
     const long heads = (long)s->batch * s->heads;
     const size_t sp = (size_t)s->state * s->head_dim;
-    if (st->chunked) {
-        chunked_pass(st, s, 0, NULL, st->states);
+    if (st->chunked) { /* the pass keeps padded rows (ldh); the step reads S×P */
+        chunked_pass(st, s, 0, NULL, st->carry);
+        for (long t = 0; t < heads; t++)
+            for (int i = 0; i < s->state; i++)
+                memcpy(st->states + (size_t)t * sp + (size_t)i * s->head_dim,
+                       st->carry + ((size_t)t * s->state + i) * st->ldh, (size_t)s->head_dim * sizeof(float));
         return;
     }
 #pragma omp parallel for num_threads(st->nthreads) schedule(dynamic, 1)
@@ -299,6 +383,8 @@ static int ssd_cpu_setup_as(struct kb_case *c, int chunked, char *err, size_t er
     st->chunked = chunked;
     st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
     st->nthreads = c->threads > 0 ? c->threads : 1;
+    st->ldc = padded_ld(st->chunk);
+    st->ldh = padded_ld(s->head_dim);
     st->isa = linear_isa_best();
     st->step = ssd_step_best();
     st->scratch_floats = scratch_floats_of((size_t)st->chunk, (size_t)s->state, (size_t)s->head_dim);
@@ -310,9 +396,8 @@ static int ssd_cpu_setup_as(struct kb_case *c, int chunked, char *err, size_t er
     }
     if (chunked) {
         st->nc = (s->seq_len + st->chunk - 1) / st->chunk;
-        if (!s->decode)
-            st->carry = attention_alloc((size_t)s->batch * s->heads * s->state * (size_t)s->head_dim * sizeof(float));
-        if (!s->decode && !st->carry) {
+        st->carry = attention_alloc((size_t)s->batch * s->heads * s->state * (size_t)st->ldh * sizeof(float));
+        if (!st->carry) {
             snprintf(err, errlen, "%s: out of memory for the heads' states", name);
             ssd_cpu_teardown(c);
             return KB_ERROR;
@@ -404,8 +489,8 @@ static double ssd_cpu_footprint(const struct kb_shape *s, enum kb_dtype t)
     (void)t;
     size_t c = (size_t)(s->chunk > 0 && s->chunk < s->seq_len ? s->chunk : s->seq_len);
     double states = s->decode ? 8.0 * s->batch * s->heads * (double)s->state * s->head_dim : 0;
-    /* the chunked kernel's heads' states (counted for both kernels: one footprint) */
-    double shared = s->decode ? 0 : 4.0 * s->batch * s->heads * (double)s->state * s->head_dim;
+    /* the chunked kernel's heads' states, rows padded (counted for both kernels: one footprint) */
+    double shared = 4.0 * s->batch * s->heads * (double)s->state * padded_ld(s->head_dim);
     return 4.0 * (double)scratch_floats_of(c, (size_t)s->state, (size_t)s->head_dim) + states + shared;
 }
 
