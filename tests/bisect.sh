@@ -6,6 +6,7 @@
 # own Makefile against the kbench.h of the build under test (tests/plugin_lib.sh).
 . "${top_srcdir:-.}/tests/lib.sh"
 need_sqlite3
+timing_lock # it judges "slower" from timings: not beside a test that plants a busy neighbour
 src=${top_srcdir:-.}
 . "$src/tests/plugin_lib.sh"
 if ! command -v git >/dev/null 2>&1; then echo "1..0 # SKIP git is not installed"; exit 0; fi

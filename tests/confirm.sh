@@ -10,13 +10,7 @@
 # so the neighbour takes its share of every sample: about twice the time. selftest.spin waits on
 # the clock, so its time does not depend on the CPU model.
 . "${top_srcdir:-.}/tests/lib.sh"
-# The tests that plant a busy neighbour on one CPU (confirm.sh, counters_moved.sh) take turns:
-# run side by side (by `make -j check`, or two builds on one machine), each one's neighbour would
-# also slow the other's cases. The lock is machine-wide, in $TMPDIR.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"${TMPDIR:-/tmp}/kbench-neighbour-tests.lock"
-    flock 9
-fi
+timing_lock # its planted neighbour must not slow another timing test's cases, nor theirs its own
 need_sqlite3
 DB="$TMP/c.db"
 if ! command -v taskset >/dev/null 2>&1; then

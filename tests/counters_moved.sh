@@ -4,13 +4,7 @@
 # kernel does more work, rusage's involuntary context switches when a neighbour shares its CPU,
 # listed in every format, largest relative change first; "nothing was counted" where nothing was.
 . "${top_srcdir:-.}/tests/lib.sh"
-# The tests that plant a busy neighbour on one CPU (confirm.sh, counters_moved.sh) take turns:
-# run side by side (by `make -j check`, or two builds on one machine), each one's neighbour would
-# also slow the other's cases. The lock is machine-wide, in $TMPDIR.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"${TMPDIR:-/tmp}/kbench-neighbour-tests.lock"
-    flock 9
-fi
+timing_lock # its planted neighbour must not slow another timing test's cases, nor theirs its own
 need_sqlite3
 src=${top_srcdir:-.}
 . "$src/tests/plugin_lib.sh"

@@ -27,6 +27,16 @@ expect_text() {
 expect_eq() {
     if [ "$1" = "$2" ]; then ok "$3"; else bad "$3: got '$1', wanted '$2'"; fi
 }
+# The tests that plant a busy neighbour on a CPU (confirm.sh, counters_moved.sh) and those that
+# judge "slower" from timings (bisect.sh) take turns: side by side (under `make -j check`, or two
+# builds on one machine) a neighbour would slow the other test's cases. The lock is machine-wide,
+# in $TMPDIR, and is released when the test exits.
+timing_lock() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"${TMPDIR:-/tmp}/kbench-neighbour-tests.lock"
+        flock 9
+    fi
+}
 need_sqlite3() {
     if [ -z "${SQLITE3:-}" ] || ! [ -x "$SQLITE3" ]; then SQLITE3=$(command -v sqlite3 || true); fi
     if [ -z "$SQLITE3" ]; then echo "1..0 # SKIP the sqlite3 command-line client is not installed"; exit 0; fi
