@@ -61,6 +61,12 @@ const char *python_plugin_resolve(const char *spec, char *buf, size_t len)
 
 #ifndef HAVE_PYTHON
 
+int python_plugin_owns(const struct kb_kernel *k)
+{
+    (void)k;
+    return 0;
+}
+
 int python_plugin_load(const char *spec, struct plugin_info *info, char *err, size_t errlen)
 {
     (void)info;
@@ -76,6 +82,11 @@ struct py_impl {
     struct kb_kernel k;
     char *spec, *name, *impl, *description;
 };
+
+int python_plugin_owns(const struct kb_kernel *k)
+{
+    return k->run == python_embed_run;
+}
 
 static int py_setup(struct kb_case *c, char *err, size_t errlen)
 {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "harness/plugin.h"
+#include "kernels/kernel.h"
 
 /* 1 when spec names Python: a path ending in ".py", or a dotted module name that is no file. */
 int python_plugin_wanted(const char *spec);
@@ -21,5 +22,8 @@ const char *python_plugin_resolve(const char *spec, char *buf, size_t len);
  * count). 0, or -1 with the reason in err: built without Python, the file raised (its
  * message), an unknown operation, a dtype the operation does not define, a name clash. */
 int python_plugin_load(const char *spec, struct plugin_info *info, char *err, size_t errlen);
+/* 1 for a kernel this file registered (its calls pass through the interpreter, and its first
+ * call may compile: Triton), 0 for any other (always 0 without Python). */
+int python_plugin_owns(const struct kb_kernel *k);
 
 #endif

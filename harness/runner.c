@@ -3,6 +3,7 @@
 #include "harness/runner.h"
 #include "harness/runner_child.h"
 #include "harness/gpu.h"
+#include "harness/python_plugin.h"
 
 #include <errno.h>
 #include <math.h>
@@ -50,7 +51,7 @@ double runner_setup_allowance(const struct plan_case *pc, const struct runner_op
 {
     if (o->setup_timeout_s > 0)
         return o->setup_timeout_s;
-    return runner_python_impl(pc->kernel) ? RUNNER_PYTHON_SETUP_S : 0;
+    return python_plugin_owns(pc->kernel) ? RUNNER_PYTHON_SETUP_S : 0;
 }
 
 /* MemAvailable from /proc/meminfo, in bytes; -1 when unknown. */

@@ -462,13 +462,6 @@ static int cold_input_copies(const struct plan_case *pc, double l2_bytes)
     return (int)fmin(KB_INPUT_COPIES_MAX, ceil(2.0 * l2_bytes / bytes));
 }
 
-int runner_python_impl(const struct kb_kernel *k)
-{
-    const char *origin = kb_registry_origin(k);
-    size_t n = origin ? strlen(origin) : 0;
-    return n > 3 && strcmp(origin + n - 3, ".py") == 0;
-}
-
 void runner_signal_ready(const struct runner_options *o, struct child_result *res)
 {
     if (o->ready_fd < 0 || res->ready_sent)

@@ -76,10 +76,6 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
 void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct gpu_timer *t,
                        const double *samples, struct child_result *res);
 
-/* 1 for an implementation from a Python file (harness/python_plugin.h): its calls pass through
- * the interpreter, and its first call may compile (Triton). */
-int runner_python_impl(const struct kb_kernel *k);
-
 /* Inside a case's process: says up the pipe that setup and verification are done, once, where
  * the parent waits for it (o->ready_fd >= 0); the timeout counts from here. */
 void runner_signal_ready(const struct runner_options *o, struct child_result *res);

@@ -10,6 +10,7 @@
 
 #include "harness/cupti_metrics.h"
 #include "harness/nvml.h"
+#include "harness/python_plugin.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
 
@@ -76,8 +77,12 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
      * whenever its work can be captured, and its GPU time per call is measured from replays of
      * that graph; where capture fails (a synchronising call, an allocation) it is timed directly
      * and the cuda_graph_replay counter says so. */
-    int python = runner_python_impl(k);
-    if (python && gpu_timer_prepare(t, k->run, c, 1, 1, why, sizeof why) == 1) {
+    int python = python_plugin_owns(k), captured = 0;
+    if (python && (captured = gpu_timer_prepare(t, k->run, c, 1, 1, why, sizeof why)) < 0) {
+        gpu_fail(res, "run failed while preparing samples", why);
+        return;
+    }
+    if (captured) {
         double replayed = INFINITY;
         for (int i = 0; i < PROBE_BURSTS; i++) {
             double x = 0;
@@ -91,15 +96,17 @@ void runner_sample_gpu(const struct plan_case *pc, const struct runner_options *
     }
     /* Short kernels run as a graph of many calls per sample. A cold-cache case may too when
      * the kernel rotates its inputs (each call then reads a copy evicted since its last use);
-     * otherwise it is one flushed call per sample (a graph of that one call for Python). */
-    int calls = 1, want_graph = python;
+     * otherwise it is one flushed call per sample (the graph of that one call for Python). A
+     * Python implementation whose capture failed above is not captured again. */
+    int calls = 1, want_graph = captured;
     int rotating = c->input_copies > 1;
     if ((!pc->cold_cache || rotating) && per_call < o->min_sample_s) {
         double target = GRAPH_SAMPLE_FACTOR * o->min_sample_s;
         calls = (int)fmin(GRAPH_CALLS_MAX, ceil(target / fmax(per_call, 1e-7)));
-        want_graph = 1;
+        want_graph = !python || captured;
     }
-    int graph = gpu_timer_prepare(t, k->run, c, calls, want_graph, why, sizeof why);
+    /* the one-call graph captured above serves as it is */
+    int graph = captured && calls == 1 ? 1 : gpu_timer_prepare(t, k->run, c, calls, want_graph, why, sizeof why);
     if (graph < 0) {
         gpu_fail(res, "run failed while preparing samples", why);
         return;
