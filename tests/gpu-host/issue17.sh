@@ -5,15 +5,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 export PYTHONPATH=/tmp/site
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-PYINC=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-PYLIB=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
-PYV=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-if [ ! -x kbench ]; then
-    (autoreconf -fi && ./configure -q CUDA_ARCHS=90 PYTHON_CFLAGS="-I$PYINC" \
-        PYTHON_LIBS="-L$PYLIB -Wl,-rpath,$PYLIB -lpython$PYV") >/tmp/conf.log 2>&1 || { tail -20 /tmp/conf.log; exit 1; }
-fi
-make -j16 -s kbench >/tmp/build.log 2>&1 || { grep -E 'error|Error' /tmp/build.log | head -20; exit 1; }
-echo "built $(git rev-parse --short HEAD 2>/dev/null) $(date -u +%T)"
+bash tests/gpu-host/build.sh || exit 1
 [ "${SKIP_GPU_SH:-0}" = 1 ] || { make -j16 -s check TESTS= >/dev/null 2>&1; timeout 330 sh tests/gpu.sh > $OUT/gpu-sh.log 2>&1; echo "gpu.sh rc=$?"; grep -E '^not ok|^# |passed|failed' $OUT/gpu-sh.log | tail -25; }
 echo "=== cold cache vs do_bench $(date -u +%T)"
 P="--plugin torch_attention.py --plugin torch_gemm.py --devices cuda:0 --max-time 0.2 --no-show --no-metrics"
