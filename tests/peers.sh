@@ -54,7 +54,7 @@ expect_eq "$(sqlite3 "$TMP/env.db" "SELECT count(*) FROM cases WHERE impl = 'cpu
     "the user's own TRITON_CACHE_AUTOTUNING wins"
 # setup (a JIT compiling) has its own allowance, so a --timeout sized for the timed calls holds
 SLOW="--plugin $P/slow_setup.py --kernels attention.numpy@cpu.slow_setup --seq 16 --heads 1 --head-dim 8 --causal 0 --max-time 0.05 --min-samples 3 --no-counters --quiet --no-show"
-expect_exit 0 "a Python implementation whose setup outlasts --timeout (exit 0)" "$KBENCH" run --db "$TMP/slow.db" $SLOW --timeout 1
+expect_exit 0 "a Python implementation whose setup outlasts --timeout (exit 0)" "$KBENCH" run --db "$TMP/slow.db" $SLOW --timeout 2
 expect_eq "$(sqlite3 "$TMP/slow.db" "SELECT status FROM cases;")" "ok" "is verified and timed: Python setup has 300 s of its own"
 expect_exit 1 "with --setup-timeout 0.5 (exit 1: the case was killed)" "$KBENCH" run --db "$TMP/slow2.db" $SLOW --timeout 30 --setup-timeout 0.5
 expect_eq "$(sqlite3 "$TMP/slow2.db" "SELECT status || ': ' || error FROM cases;")" \
