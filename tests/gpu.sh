@@ -45,6 +45,11 @@ fi
 VFLAGS="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show"
 rc_of() { cat "$TMP/$1.rc" 2>/dev/null || echo missing; }
 job() { name=$1; shift; ( "$@" >"$TMP/$name.out" 2>&1; echo $? >"$TMP/$name.rc" ); }
+# expect_job NAME DESCRIPTION: the job exited 0; otherwise its last lines say why
+expect_job() {
+    expect_eq "$(rc_of "$1")" "0" "$2"
+    [ "$(rc_of "$1")" = 0 ] || tail -8 "$TMP/$1.out" 2>/dev/null | sed "s/^/# $1: /"
+}
 
 # flash (mma.sync, wgmma) and the unfused cuBLAS attention: ragged tiles, one row, GQA, batch > 1
 job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flash@cuda*,attention.softmax@cuda*' \
@@ -211,7 +216,7 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
 wait
 
 DB="$TMP/verify.db"
-expect_eq "$(rc_of verify)" "0" "every CUDA attention kernel passes at odd sizes (f16, bf16; d 64, 128; causal; GQA)"
+expect_job verify "every CUDA attention kernel passes at odd sizes (f16, bf16; d 64, 128; causal; GQA)"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status NOT IN ('ok', 'skipped');")" "0" "no case failed"
 # d = 64 and 128 for mma.sync and cuBLAS; the wgmma kernel is built for d = 128 (and skips 64, saying so)
 expect_eq "$(q "SELECT count(*) FROM (SELECT kernel, impl, sum(a.passed) AS n FROM cases c JOIN accuracy a ON a.case_id = c.id GROUP BY kernel, impl) WHERE n < (CASE WHEN impl = 'cuda.wgmma' THEN 24 ELSE 48 END);")" "0" "48 verified cases per kernel (24 for the d = 128 wgmma kernel)"
@@ -221,28 +226,28 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND (nvml_status 
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
 DB="$TMP/linear.db"
-expect_eq "$(rc_of linear1)" "0" "linear attention causal, decay on and off, GQA, at odd sizes"
-expect_eq "$(rc_of linear2)" "0" "linear attention non-causal, both feature maps"
-expect_eq "$(rc_of linear3)" "0" "linear attention causal with decay, relu"
-expect_eq "$(rc_of linear5)" "0" "linear attention over a long grid (16 heads, N = 8193)"
+expect_job linear1 "linear attention causal, decay on and off, GQA, at odd sizes"
+expect_job linear2 "linear attention non-causal, both feature maps"
+expect_job linear3 "linear attention causal with decay, relu"
+expect_job linear5 "linear attention over a long grid (16 heads, N = 8193)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "98" "98 verified linear-attention cases"
 q "SELECT dtype, causal, decay, feature_map, max(rel_l2_err) FROM v_results GROUP BY dtype, causal, decay, feature_map;" | sed 's/^/# linear worst error: /'
-expect_eq "$(rc_of linear4)" "0" "linear attention refuses a chunk it is not compiled for, without failing the sweep"
+expect_job linear4 "linear attention refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 DB="$TMP/varlen.db"
-expect_eq "$(rc_of varlen1)" "0" "attention.varlen@cuda.mma passes over packed ragged batches (f16, bf16; d 64, 128; uniform, longtail, equal; causal; GQA)"
-expect_eq "$(rc_of varlen2)" "0" "attention.linear_varlen@cuda.mma passes over packed ragged batches (N 77, 1000, 4099)"
+expect_job varlen1 "attention.varlen@cuda.mma passes over packed ragged batches (f16, bf16; d 64, 128; uniform, longtail, equal; causal; GQA)"
+expect_job varlen2 "attention.linear_varlen@cuda.mma passes over packed ragged batches (N 77, 1000, 4099)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.varlen';")" "144" "144 verified varlen flash cases"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.linear_varlen';")" "72" "72 verified varlen linear cases"
 q "SELECT kernel, dtype, length_mix, causal, max(rel_l2_err) FROM v_results GROUP BY kernel, dtype, length_mix, causal;" | sed 's/^/# varlen worst error: /'
 q "SELECT kernel, dtype, seq_len, head_dim, length_mix, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 
 DB="$TMP/window_int8.db"
-expect_eq "$(rc_of window)" "0" "attention.window@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; W 1, 100 and 4096 > N; GQA)"
+expect_job window "attention.window@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; W 1, 100 and 4096 > N; GQA)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.window';")" "72" "72 verified window cases"
 q "SELECT dtype, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.window' GROUP BY dtype;" | sed 's/^/# window worst error: /'
-expect_eq "$(rc_of int8)" "0" "attention.int8@cuda* pass at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
+expect_job int8 "attention.int8@cuda* pass at odd sizes (d 64, 128; causal and not; GQA; normal and outlier inputs)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.mma';")" "48" "48 verified INT8 attention cases (mma.sync)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.mma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its INT8 codes and scales match the host emulation bit for bit in every case"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.mma' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'int8.quantize_s' AND k.value > 0;")" "48" "the pre-pass is timed in setup and stored beside the kernel's time (int8.quantize_s) in every case"
@@ -253,7 +258,7 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8.*cuda.wgmma'; then
         ok "attention.int8@cuda.wgmma verified # SKIP all 50 cases refused: this GPU is not compute capability 9.0"
     else
         expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma' AND head_dim = 64 AND status = 'skipped' AND error LIKE '%d = 128%';")" "24" "attention.int8@cuda.wgmma refuses d = 64, saying why"
-        expect_eq "$(rc_of int8_long)" "0" "attention.int8@cuda.wgmma passes over 33 key tiles (N = 4097, GQA, causal and not)"
+        expect_job int8_long "attention.int8@cuda.wgmma passes over 33 key tiles (N = 4097, GQA, causal and not)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma';")" "26" "26 verified INT8 wgmma attention cases (d = 128)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "26" "its codes and scales (the same pre-pass) match the host emulation bit for bit"
     fi
@@ -263,12 +268,12 @@ q "SELECT c.input_dist, c.causal, max(a.rel_l2_err), min(a.cosine) FROM cases c 
 q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 
 DB="$TMP/gemm.db"
-expect_eq "$(rc_of gemm)" "0" "every cuBLAS GEMM passes at odd sizes (f32, f16, bf16; normal and outlier inputs)"
+expect_job gemm "every cuBLAS GEMM passes at odd sizes (f32, f16, bf16; normal and outlier inputs)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "48" "48 verified GEMM cases"
 q "SELECT impl, dtype, max(rel_l2_err) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
 
 DB="$TMP/qgemm.db"
-expect_eq "$(rc_of qgemm)" "0" "quantized GEMMs and cuBLASLt pass at odd sizes (i8, e4m3; normal and outlier)"
+expect_job qgemm "quantized GEMMs and cuBLASLt pass at odd sizes (i8, e4m3; normal and outlier)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "$(q "SELECT count(*) FROM cases WHERE status <> 'skipped';")" "every quantized GEMM case that ran is verified"
 expect_eq "$(q "SELECT count(*) >= 48 FROM cases WHERE status = 'ok';")" "1" "ours in i8 and e4m3 and cuBLASLt in i8, at least ($(q "SELECT count(*) FROM cases WHERE status = 'ok';") cases)"
 # e4m3 needs compute capability 8.9+; cuBLASLt may also refuse it, and must then say why
@@ -277,7 +282,7 @@ expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id
 # the wgmma GEMMs: built where nvcc has sm_90a; they run on compute capability 9.0 only and must
 # refuse any other GPU, saying so
 if "$KBENCH" list 2>/dev/null | grep -q 'quant.gemm_fp8.*cuda.wgmma'; then
-    expect_eq "$(rc_of qgemm_wgmma)" "0" "quant.gemm_*@cuda.wgmma pass with a long K (or are refused on a GPU that is not 9.0)"
+    expect_job qgemm_wgmma "quant.gemm_*@cuda.wgmma pass with a long K (or are refused on a GPU that is not 9.0)"
     if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "36" ]; then
         ok "quant.gemm_*@cuda.wgmma verified # SKIP all 36 cases refused: this GPU is not compute capability 9.0"
     else
@@ -289,80 +294,80 @@ q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, subst
 q "SELECT kernel, impl, dtype, max(rel_l2_err) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
 
 DB="$TMP/quant.db"
-expect_eq "$(rc_of quant1)" "0" "quant.quantize@cuda passes at odd sizes (i8, i4, e4m3, e5m2; tensor, channel, groups of 33 and 128; K 333 and 4096; outliers)"
+expect_job quant1 "quant.quantize@cuda passes at odd sizes (i8, i4, e4m3, e5m2; tensor, channel, groups of 33 and 128; K 333 and 4096; outliers)"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.quantize' AND NOT (status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0);")" "0" "every quantize case has every code and scale equal to the CPU emulation"
 expect_eq "$(q "SELECT count(*) >= 48 FROM v_results WHERE kernel = 'quant.quantize';")" "1" "over 4 formats x 3 granularities x 2 widths x 2 inputs ($(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.quantize';") cases)"
 DB="$TMP/quantb.db"
-expect_eq "$(rc_of quant2)" "0" "quant.gemm_w4a8@cuda.mma passes at odd sizes (ragged tiles, one row, one and several groups, outliers)"
+expect_job quant2 "quant.gemm_w4a8@cuda.mma passes at odd sizes (ragged tiles, one row, one and several groups, outliers)"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.gemm_w4a8' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "48" "48 W4A8 cases, sampled rows bit for bit the CPU emulation"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.gemm_w4a8' AND group_size = 100 AND status <> 'ok' AND error LIKE '%multiple of 32%';")" "1" "a group that is not a multiple of the mma's 32 k is refused, saying why"
-expect_eq "$(rc_of quant4)" "0" "quant.ivit_*@cuda and @cuda.f32 pass at odd sizes (rows of 1, 197 and 3000)"
+expect_job quant4 "quant.ivit_*@cuda and @cuda.f32 pass at odd sizes (rows of 1, 197 and 3000)"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' AND impl = 'cuda' AND status = 'ok' AND passed = 1 AND exact_checked = gemm_m * gemm_n AND exact_mismatches = 0;")" "36" "36 integer I-ViT cases, every output code equal to the CPU emulation"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel LIKE 'quant.ivit%' AND impl = 'cuda.f32' AND status = 'ok' AND passed = 1;")" "36" "36 float32 I-ViT cases within float32 rounding"
 q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, group_size, granularity, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel LIKE 'quant.%' AND (status <> 'ok' OR passed = 0) AND group_size IS NOT 100;" | head -8 | sed 's/^/# /'
 q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results WHERE kernel LIKE 'quant.%' GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
 
 DB="$TMP/fp4.db"
-expect_eq "$(rc_of fp4q)" "0" "quant.fp4_quantize@cuda passes at odd sizes (mxfp4, nvfp4; M 1, 77, 300; K 7, 333, 4099; outliers)"
+expect_job fp4q "quant.fp4_quantize@cuda passes at odd sizes (mxfp4, nvfp4; M 1, 77, 300; K 7, 333, 4099; outliers)"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_quantize' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "36" "36 FP4 quantize cases, every code, block scale, tensor scale and dequantized value equal to fp4.c"
 expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'quant.fp4_quantize' AND k.name = 'fp4.sqnr_db' AND k.value > 10;")" "36" "every FP4 quantize case reports its SQNR (fp4.sqnr_db)"
-expect_eq "$(rc_of fp4g)" "0" "quant.fp4_gemm@cuda.mma passes at odd sizes (mxfp4, nvfp4; ragged tiles, one row, K 33, 777, 4099)"
+expect_job fp4g "quant.fp4_gemm@cuda.mma passes at odd sizes (mxfp4, nvfp4; ragged tiles, one row, K 33, 777, 4099)"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' AND impl = 'cuda.mma' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "72" "72 FP4 GEMM cases, every sampled element within float32 accumulation of the float64 dequantized GEMM"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'quant.fp4_gemm' AND impl = 'cuda.native' AND status = 'skipped' AND error LIKE 'cannot be tested here: no FP4 tensor cores on sm_9%(needs sm_100)';")" "2" "the native FP4 GEMM is recorded as cannot be tested here on sm_90, saying why"
 q "SELECT kernel, impl, dtype, gemm_m, gemm_n, gemm_k, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE impl <> 'cuda.native' AND (status <> 'ok' OR passed = 0);" | head -8 | sed 's/^/# /'
 q "SELECT kernel, impl, dtype, max(rel_l2_err), sum(exact_checked) FROM v_results GROUP BY kernel, impl, dtype;" | sed 's/^/# worst error: /'
 
 DB="$TMP/vit.db"
-expect_eq "$(rc_of vit1)" "0" "vit.block@cuda.int8 passes at odd sizes (1, 37, 197 tokens; 3 heads of 32; ffn 200; outliers)"
-expect_eq "$(rc_of vit2)" "0" "vit.block@cuda.int8 passes at ViT-B/16"
+expect_job vit1 "vit.block@cuda.int8 passes at odd sizes (1, 37, 197 tokens; 3 heads of 32; ffn 200; outliers)"
+expect_job vit2 "vit.block@cuda.int8 passes at ViT-B/16"
 expect_eq "$(q "SELECT count(*) FROM v_results WHERE kernel = 'vit.block' AND impl = 'cuda.int8' AND status = 'ok' AND passed = 1 AND exact_checked > 0 AND exact_mismatches = 0;")" "$(q "SELECT count(*) FROM cases;")" "every GPU ViT block case: the sampled rows' codes equal the CPU emulation of the integer pipeline"
 expect_eq "$(q "SELECT count(*) >= 7 FROM cases;")" "1" "7 ViT block cases ran ($(q "SELECT count(*) FROM cases;"))"
 q "SELECT seq_len, hidden, input_dist, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 
 DB="$TMP/moe.db"
-expect_eq "$(rc_of moe1)" "0" "every CUDA MoE kernel passes at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"
-expect_eq "$(rc_of moe2)" "0" "and with uniform and all-to-one routing (h 520, f 136)"
+expect_job moe1 "every CUDA MoE kernel passes at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"
+expect_job moe2 "and with uniform and all-to-one routing (h 520, f 136)"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status <> 'ok';")" "0" "no MoE case failed"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE a.passed = 1 AND c.tokens <> 512;")" "120" "120 verified MoE cases (6 kernels x 20 shapes)"
 expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'moe.load.max' AND c.routing = 'one' AND k.value = c.tokens;")" "6" "all-to-one routing: every kernel reports the hot expert's load (every token)"
 q "SELECT kernel, impl, tokens, experts, top_k, routing, status, error FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
 q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" | sed 's/^/# worst error: /'
-expect_eq "$(rc_of moe3)" "0" "the Mixtral layer, fused and unfused, at 512 tokens"
+expect_job moe3 "the Mixtral layer, fused and unfused, at 512 tokens"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.unfused' AND g.name LIKE '%combine_kernel%';")" "1" "the unfused layer's combine kernel is recorded"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.fused' AND (g.name LIKE '%combine_kernel%' OR g.name LIKE '%gather_kernel%');")" "0" "the fused layer launches no gather and no combine"
 
 DB="$TMP/gla.db"
-expect_eq "$(rc_of gla1)" "0" "attention.gla@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; GQA; batch 2)"
-expect_eq "$(rc_of gla2)" "0" "and with outlier key channels"
+expect_job gla1 "attention.gla@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; GQA; batch 2)"
+expect_job gla2 "and with outlier key channels"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk = 64;")" "40" "40 verified GLA cases (32 normal, 8 outlier)"
 q "SELECT dtype, head_dim, input_dist, max(rel_l2_err) FROM v_results WHERE chunk = 64 GROUP BY dtype, head_dim, input_dist;" | sed 's/^/# gla worst error: /'
 q "SELECT dtype, seq_len, head_dim, kv_heads, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk = 64 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of gla3)" "0" "GLA refuses a chunk it is not compiled for, without failing the sweep"
+expect_job gla3 "GLA refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 DB="$TMP/lightning.db"
-expect_eq "$(rc_of lightning1)" "0" "attention.lightning@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; chunk 64, 128; GQA; batch 2)"
-expect_eq "$(rc_of lightning2)" "0" "and bf16 with outlier channels"
-expect_eq "$(rc_of lightning3)" "0" "and over a grid of several waves (16 heads, N = 16385)"
-expect_eq "$(rc_of lightning5)" "0" "and with the chunks in groups (batch 2, 16 heads, N = 60001)"
+expect_job lightning1 "attention.lightning@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; chunk 64, 128; GQA; batch 2)"
+expect_job lightning2 "and bf16 with outlier channels"
+expect_job lightning3 "and over a grid of several waves (16 heads, N = 16385)"
+expect_job lightning5 "and with the chunks in groups (batch 2, 16 heads, N = 60001)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk IN (64, 128);")" "80" "80 verified Lightning cases (64 normal, 8 outlier, 8 long)"
 q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHERE chunk IN (64, 128) GROUP BY dtype, head_dim, chunk, input_dist;" | sed 's/^/# lightning worst error: /'
 q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of lightning4)" "0" "Lightning refuses a chunk it is not compiled for, without failing the sweep"
+expect_job lightning4 "Lightning refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"
 DB="$TMP/delta.db"
-expect_eq "$(rc_of delta1)" "0" "attention.delta@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; d 64, 128; gated or not; batch 2)"
-expect_eq "$(rc_of delta2)" "0" "and their decode steps"
+expect_job delta1 "attention.delta@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; d 64, 128; gated or not; batch 2)"
+expect_job delta2 "and their decode steps"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.head_dim <> 40;")" "76" "76 verified delta-rule cases (64 prefill, 12 decode)"
 q "SELECT impl, dtype, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY impl, dtype, decode;" | sed 's/^/# delta worst error: /'
 q "SELECT impl, dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of delta3)" "0" "the delta-rule kernels refuse a head_dim they are not built for, without failing the sweep"
+expect_job delta3 "the delta-rule kernels refuse a head_dim they are not built for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 40 AND status = 'skipped' AND error LIKE '%multiple of 32%';")" "2" "and say why"
 DB="$TMP/decode.db"
-expect_eq "$(rc_of decode1)" "0" "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
-expect_eq "$(rc_of decode2)" "0" "and at d = 256"
-expect_eq "$(rc_of decode3)" "0" "and with GQA groups of 6 and 12 query heads"
-expect_eq "$(rc_of decode4)" "0" "and against a 65537-token cache"
+expect_job decode1 "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
+expect_job decode2 "and at d = 256"
+expect_job decode3 "and with GQA groups of 6 and 12 query heads"
+expect_job decode4 "and against a 65537-token cache"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.decode';")" "158" "158 verified flash-decoding cases"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_split_kernel%' AND g.grid_y >= 8;")" "2" "at 64k the split kernel runs many splits (its traced grid's y), paged and not"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.seq_len = 65537 AND g.name LIKE '%decode_combine_kernel%' AND g.grid_x = 8;")" "2" "then the combine, one CTA per (batch, head)"
@@ -372,47 +377,47 @@ q "SELECT dtype, head_dim, page_size, max(rel_l2_err) FROM v_results WHERE impl 
 q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE impl = 'cuda.decode' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 
 DB="$TMP/bsa.db"
-expect_eq "$(rc_of bsa1)" "0" "attention.block_sparse@cuda.mma passes at odd N (1, 77, 1000, 4099), GQA, d 64 and 128, top-k 1, 3, 8"
-expect_eq "$(rc_of bsa2)" "0" "and at 50/75/90% sparsity (N = 8191)"
+expect_job bsa1 "attention.block_sparse@cuda.mma passes at odd N (1, 77, 1000, 4099), GQA, d 64 and 128, top-k 1, 3, 8"
+expect_job bsa2 "and at 50/75/90% sparsity (N = 8191)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.block_sparse';")" "99" "99 verified block-sparse cases"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.block_sparse' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "75" "each with a past block to choose from (N > 64: 75) chose exactly the operation's blocks"
 q "SELECT dtype, head_dim, topk_blocks, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.block_sparse' GROUP BY dtype, head_dim, topk_blocks;" | sed 's/^/# block-sparse worst error: /'
 q "SELECT dtype, seq_len, head_dim, kv_heads, topk_blocks, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.block_sparse' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of bsa3)" "0" "block-sparse refuses a block it is not compiled for, without failing the sweep"
+expect_job bsa3 "block-sparse refuses a block it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.block_sparse' AND block_size = 32 AND status = 'skipped' AND error LIKE '%block 64%';")" "1" "and says why"
 DB="$TMP/hybrid.db"
-expect_eq "$(rc_of hybrid1)" "0" "attention.hybrid@cuda passes every ratio at odd sizes (f16, bf16; d 64, 128; GQA; batch 2; L = 5)"
+expect_job hybrid1 "attention.hybrid@cuda passes every ratio at odd sizes (f16, bf16; d 64, 128; GQA; batch 2; L = 5)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.layers = 5 AND c.linear_kind = 'linear';")" "120" "120 verified hybrid cases"
 q "SELECT linear_kind, ratio, dtype, max(rel_l2_err) FROM v_results WHERE layers IN (5, 6) GROUP BY linear_kind, ratio, dtype;" | sed 's/^/# hybrid worst error: /'
 q "SELECT linear_kind, ratio, dtype, seq_len, head_dim, kv_heads, status, substr(error, 1, 160) FROM v_results WHERE layers IN (5, 6) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of hybrid3)" "0" "attention.hybrid@cuda with gla layers at odd sizes (L = 6)"
+expect_job hybrid3 "attention.hybrid@cuda with gla layers at odd sizes (L = 6)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.layers = 6 AND c.linear_kind = 'gla';")" "24" "24 verified hybrid cases with gla layers"
-expect_eq "$(rc_of hybrid2)" "0" "a 7-layer 3:1 stack at N = 4099 with counters"
+expect_job hybrid2 "a 7-layer 3:1 stack at N = 4099 with counters"
 # 3:1 of 7 layers: layer 3 softmax (K, V: 2·2·4099·128·2 bytes), 6 linear states (4·4·(128²+128) bytes)
 expect_eq "$(q "SELECT CAST(value AS INTEGER) FROM counters k JOIN cases c ON c.id = k.case_id WHERE c.layers = 7 AND k.name = 'hybrid.cache_bytes';")" "$((2 * 2 * 4099 * 128 * 2 + 6 * 4 * 4 * (128 * 128 + 128)))" "its memory counter is the KV cache of its one softmax layer plus six linear states"
 DB="$TMP/ssd.db"
-expect_eq "$(rc_of ssd1)" "0" "attention.ssd@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; P, S 64, 128; groups; causal and bidirectional)"
-expect_eq "$(rc_of ssd2)" "0" "and at N = 4099"
-expect_eq "$(rc_of ssd3)" "0" "and the decode step (N = 1, 77, 1000)"
-expect_eq "$(rc_of ssd4)" "0" "the recurrent kernel at P = 40, S = 24 and 200"
-expect_eq "$(rc_of ssd5)" "0" "the chunked kernel over several waves (16 heads, N = 8193)"
+expect_job ssd1 "attention.ssd@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; P, S 64, 128; groups; causal and bidirectional)"
+expect_job ssd2 "and at N = 4099"
+expect_job ssd3 "and the decode step (N = 1, 77, 1000)"
+expect_job ssd4 "the recurrent kernel at P = 40, S = 24 and 200"
+expect_job ssd5 "the chunked kernel over several waves (16 heads, N = 8193)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.ssd';")" "265" "265 verified SSD cases (192 + 32 + 24 + 16 + 1)"
 q "SELECT impl, dtype, causal, decode, max(rel_l2_err) FROM v_results WHERE kernel = 'attention.ssd' GROUP BY impl, dtype, causal, decode;" | sed 's/^/# ssd worst error: /'
 q "SELECT impl, dtype, seq_len, head_dim, state_size, causal, decode, status, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.ssd' AND (status NOT IN ('ok', 'skipped') OR passed = 0);" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of ssd6)" "0" "the chunked SSD refuses a chunk it is not compiled for, without failing the sweep"
+expect_job ssd6 "the chunked SSD refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.ssd' AND chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 DB="$TMP/naive.db"
-expect_eq "$(rc_of naive1)" "0" "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"
+expect_job naive1 "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.window';")" "72" "72 verified naive window cases"
-expect_eq "$(rc_of naive2)" "0" "attention.linear@cuda.naive passes causal, decay on and off, GQA, at odd sizes"
-expect_eq "$(rc_of naive3)" "0" "and non-causal with both feature maps"
+expect_job naive2 "attention.linear@cuda.naive passes causal, decay on and off, GQA, at odd sizes"
+expect_job naive3 "and non-causal with both feature maps"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.linear';")" "72" "72 verified naive linear-attention cases"
 q "SELECT kernel, dtype, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY kernel, dtype;" | sed 's/^/# naive worst error: /'
 q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' AND seq_len < 100000;" | head -5 | sed 's/^/# /'
-expect_eq "$(rc_of naive4)" "0" "the naive linear attention refuses N×N matrices over a quarter of free memory, without failing the sweep"
+expect_job naive4 "the naive linear attention refuses N×N matrices over a quarter of free memory, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.linear' AND seq_len = 131072 AND status = 'skipped' AND error LIKE '%GiB%quarter%' AND error LIKE '%B·H·N²%';")" "1" "and says how many GiB they need"
-expect_eq "$(rc_of naive5)" "0" "the naive window refuses a window whose scores exceed shared memory"
+expect_job naive5 "the naive window refuses a window whose scores exceed shared memory"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.window' AND seq_len = 100000 AND status = 'skipped' AND error LIKE '%shared memory%';")" "1" "and says why"
 
 # ---- timing, tracing and energy, on an idle GPU ------------------------------------------------

@@ -4,7 +4,8 @@
 failures=0
 checks=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbench-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# KBENCH_TEST_KEEP=1 keeps the scratch folder (its databases and job logs) for a post-mortem.
+if [ "${KBENCH_TEST_KEEP:-0}" = 1 ]; then trap 'echo "# kept $TMP" >&2' EXIT; else trap 'rm -rf "$TMP"' EXIT; fi
 export KBENCH_DB="$TMP/default.db"
 
 # TAP output: automake's tap-driver counts each check.
