@@ -19,7 +19,7 @@ enum {
     OPT_SUITE = 256, OPT_KERNELS, OPT_DEVICES, OPT_DTYPE, OPT_PRESET, OPT_THREADS, OPT_CACHE, OPT_NOISE, OPT_MAX_TIME, OPT_MIN_TIME,
     OPT_MIN_SAMPLES, OPT_MAX_SAMPLES, OPT_WARMUP, OPT_MIN_SAMPLE_TIME, OPT_TIMEOUT, OPT_SETUP_TIMEOUT, OPT_COUNTERS,
     OPT_NO_COUNTERS, OPT_DB, OPT_TAG, OPT_SHARD, OPT_DUMP, OPT_DRY_RUN, OPT_QUIET, OPT_NO_SHOW,
-    OPT_NO_ISOLATE, OPT_RESUME, OPT_PLUGIN,
+    OPT_NO_ISOLATE, OPT_PROCESS, OPT_RESUME, OPT_PLUGIN,
     OPT_METRICS, OPT_NO_METRICS, OPT_MIN_SAMPLES_CAP, OPT_THROTTLE_THRESHOLD, OPT_INCLUDE_THROTTLED,
     OPT_AXIS_BASE = 1024, /* + enum kb_axis: one option per shape axis, built at run time */
 };
@@ -91,6 +91,11 @@ static const struct cli_option options[] = {
     { "no-show", 0, OPT_NO_SHOW, NULL, CLI_TEXT, "do not print the results table", NULL, 0 },
     { "no-isolate", 0, OPT_NO_ISOLATE, NULL, CLI_TEXT, "run cases in this process (debugging; a crash ends the run)",
       NULL, 0 },
+    { "process", 0, OPT_PROCESS, "MODE", CLI_CHOICE,
+      "fresh: a new process for every case; warm: cases share a process that a case which fails, "
+      "hangs, crashes or keeps device memory takes down with it; auto (default): warm for GPU "
+      "cases (a CUDA context and a Python peer's imports cost seconds), fresh for CPU ones",
+      "auto fresh warm", 0 },
     { "resume", 0, OPT_RESUME, "RUN", CLI_RUN,
       "finish an interrupted run: plan it again from its stored arguments and run only the cases it "
       "has not stored (same machine only)", NULL, 0 },
@@ -223,6 +228,16 @@ static int run_option(int opt, const char *optarg, struct cli_run_args *cfg)
     case OPT_QUIET: cfg->quiet = 1; break;
     case OPT_NO_SHOW: cfg->no_show = 1; break;
     case OPT_NO_ISOLATE: cfg->ro.isolate = 0; break;
+    case OPT_PROCESS:
+        if (strcmp(optarg, "fresh") == 0)
+            cfg->ro.reuse_process = RUNNER_PROCESS_FRESH;
+        else if (strcmp(optarg, "auto") == 0)
+            cfg->ro.reuse_process = RUNNER_PROCESS_AUTO;
+        else if (strcmp(optarg, "warm") == 0)
+            cfg->ro.reuse_process = RUNNER_PROCESS_WARM;
+        else
+            return cli_usage_error("run", "bad --process '%s': fresh, warm or auto", optarg);
+        break;
     case OPT_RESUME: cfg->resume = optarg; break;
     case OPT_PLUGIN: {
         /* loaded as soon as it is named, before planning: its kernels must be in the registry
@@ -367,7 +382,8 @@ static int collect_options(int argc, char **argv, struct given_option *out, int 
 static int invocation_only(int code)
 {
     return code == OPT_RESUME || code == OPT_DB || code == OPT_QUIET || code == OPT_NO_SHOW ||
-           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE;
+           code == OPT_DRY_RUN || code == OPT_NO_ISOLATE ||
+           code == OPT_PROCESS;
 }
 
 /* The options given with --resume that the run was not planned with (a value of its own, or one
@@ -506,6 +522,7 @@ static int resume(struct cli_run_args *cfg, int argc, char **argv)
     stored.no_show = cfg->no_show;
     if (!cfg->ro.isolate)
         stored.ro.isolate = 0;
+    stored.ro.reuse_process = cfg->ro.reuse_process;
     struct sweep_request req;
     sweep_request_init(&req);
     cli_run_request(&stored, &req);

@@ -31,4 +31,8 @@ int gpu_count(char *why, size_t whylen);
 /* Describes device i; returns 0 or -1 with the reason in why. */
 int gpu_describe(int index, struct gpu_info *out, char *why, size_t whylen);
 
+/* Free memory on device index, in bytes, asked in this process (which then holds a CUDA
+ * context: only a case's process calls it); -1 when it cannot be read. */
+double gpu_free_memory(int index);
+
 #endif

@@ -157,3 +157,11 @@ extern "C" int gpu_describe(int index, struct gpu_info *out, char *why, size_t w
     *out = all[index];
     return 0;
 }
+
+extern "C" double gpu_free_memory(int index)
+{
+    size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(index) != cudaSuccess || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+        return -1;
+    return (double)free_b;
+}

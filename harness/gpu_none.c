@@ -27,3 +27,9 @@ int gpu_describe(int index, struct gpu_info *out, char *why, size_t whylen)
     snprintf(why, whylen, "%s", no_cuda);
     return -1;
 }
+
+double gpu_free_memory(int index)
+{
+    (void)index;
+    return -1;
+}

@@ -429,4 +429,10 @@ void python_embed_teardown(struct kb_case *c)
     free_device(st);
     free(st);
     c->state = NULL;
+    if (c->kernel->device == KB_DEVICE_CUDA) {
+        PyObject *r = PyObject_CallMethod(kbench_module, "_release_device_memory", NULL);
+        if (!r)
+            PyErr_Clear(); /* a cache left full costs memory, not correctness */
+        Py_XDECREF(r);
+    }
 }

@@ -17,9 +17,6 @@
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
-#ifdef HAVE_SYS_PRCTL_H
-#include <sys/prctl.h>
-#endif
 
 static volatile sig_atomic_t stop_requested;
 
@@ -42,6 +39,7 @@ void runner_options_default(struct runner_options *o)
     o->papi_events = NULL;
     o->dump_dir = NULL;
     o->isolate = 1;
+    o->reuse_process = RUNNER_PROCESS_AUTO;
     o->min_samples_cap_s = 10.0;
     o->throttle_fraction = 0.75;
     o->include_throttled = 0;
@@ -79,21 +77,6 @@ static double available_memory(void)
             break;
     fclose(f);
     return kb < 0 ? -1 : kb * 1024.0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 static void fill_from_child(struct case_record *rec, const struct child_result *res, struct sample_series *samples)
@@ -294,57 +277,60 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
     }
 
     double allowance = runner_setup_allowance(pc, o);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
+    int warm = runner_worker_wanted(pc, o);
+    pid_t pid;
+    int fd;
+    if (warm) {
+        if (runner_worker_send(pc, o, allowance, &pid, &fd) != 0)
+            return -1;
+    } else {
+        int fds[2];
+        if (pipe(fds) != 0)
+            return -1;
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0) {
+            close(fds[0]);
+            close(fds[1]);
+            return -1;
+        }
+        if (pid == 0) {
+            close(fds[0]);
+            runner_close_inherited_workers();
+            runner_child_prepare();
+            struct runner_options co = *o;
+            co.ready_fd = allowance > 0 ? fds[1] : -1;
+            runner_measure(pc, &co, &res, &samples);
+            runner_signal_ready(&co, &res); /* it failed before: the result follows at once */
+            _exit(runner_write_result(fds[1], &res, &samples) != 0 ? 3 : 0);
+        }
         close(fds[1]);
-        return -1;
+        fd = fds[0];
     }
-    if (pid == 0) {
-        close(fds[0]);
-#ifdef HAVE_SYS_PRCTL_H
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
-#endif
-        /* A crash must end the child with its signal, whatever handlers the parent had
-         * installed (a test framework's, a debugger's), so the parent can record it. */
-        const int fatal[] = { SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
-        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-            signal(fatal[i], SIG_DFL);
-        struct runner_options co = *o;
-        co.ready_fd = allowance > 0 ? fds[1] : -1;
-        runner_measure(pc, &co, &res, &samples);
-        runner_signal_ready(&co, &res); /* it failed before: the result follows at once */
-        size_t n = res.n_samples;
-        int bad = write_all(fds[1], &res, sizeof res) != 0 ||
-                  (n && write_all(fds[1], samples.seconds, n * sizeof *samples.seconds) != 0) ||
-                  (n && res.has_clocks &&
-                   (write_all(fds[1], samples.sm_clock_mhz, n * sizeof *samples.sm_clock_mhz) != 0 ||
-                    write_all(fds[1], samples.throttled, n * sizeof *samples.throttled) != 0));
-        _exit(bad ? 3 : 0);
-    }
-    close(fds[1]);
     /* With a setup allowance, setup and verification have that long, and the timeout counts
      * from the moment the case says it is ready. */
     double deadline = t0 + o->timeout_s;
     int got = 0, in_setup = 0;
     if (allowance > 0) {
         char ready;
-        got = read_exact(fds[0], t0 + allowance, &ready, 1);
+        got = read_exact(fd, t0 + allowance, &ready, 1);
         in_setup = got == 1;
         deadline = runner_now() + o->timeout_s;
     }
     if (got == 0)
-        got = read_result(fds[0], deadline, &res, &samples);
-    close(fds[0]);
-    if (got != 0)
-        kill(pid, SIGKILL);
+        got = read_result(fd, deadline, &res, &samples);
     int wstatus = 0;
-    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-        ;
+    if (!warm) {
+        close(fd);
+        if (got != 0)
+            kill(pid, SIGKILL);
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+            ;
+    } else if (got == -1) {
+        runner_worker_dead(pid, &wstatus); /* it died in the case: its status says how */
+    } else if (got != 0 || res.process_retires) {
+        runner_worker_done(pid, got != 0);
+    }
     rec->wall_s = runner_now() - t0;
     if (got == 0) {
         fill_from_child(rec, &res, &samples);

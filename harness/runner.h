@@ -32,6 +32,7 @@ struct runner_options {
     const char *dump_dir;  /* NULL: no dumps */
     const char *cupti_metrics; /* GPU cases: NULL the default metric set; "": no metrics pass */
     int isolate;           /* 1: fork per case (default); 0: in process (tests, debuggers) */
+    int reuse_process;     /* isolated cases: RUNNER_PROCESS_FRESH, _AUTO (default) or _WARM */
     double throttle_fraction; /* GPU: a sample whose SM clock is below this fraction of the maximum
                                * is taken under throttling (0.75, as nvbench) */
     int include_throttled; /* 1: throttled samples count in the statistics (0: set aside) */
@@ -45,6 +46,10 @@ double runner_setup_allowance(const struct plan_case *pc, const struct runner_op
 /* The part of a case's timeout that its sampling may use when the budget grows for the minimum:
  * the rest is left for the counting passes and the result. */
 #define RUNNER_SAMPLING_TIMEOUT_SHARE 0.75
+/* Which isolated cases run in a warm process that outlives the case (runner_worker.c): none
+ * (a new process for every case), GPU cases only (their process start, the CUDA context, costs
+ * about half a second), or every case. */
+enum { RUNNER_PROCESS_FRESH = 0, RUNNER_PROCESS_AUTO = 1, RUNNER_PROCESS_WARM = 2 };
 void runner_options_default(struct runner_options *o);
 
 /* Measures one case; fills rec (the caller releases it). Returns 0 whatever the case's
@@ -54,6 +59,10 @@ int runner_run_case(const struct plan_case *pc, const struct runner_options *o, 
 /* The statistics of a measured case (rec->stats, set_aside, noise_met) from its samples: those
  * marked throttled are set aside unless include_throttled; rec->noise_target must be set. */
 void runner_summarize(struct case_record *rec, int include_throttled, uint64_t seed);
+
+/* Ends the warm case processes (runner_worker.c): a sweep calls it when its last case is done.
+ * Harmless when there are none. */
+void runner_close_workers(void);
 
 /* Asks a running case to stop (async-signal-safe): the child is killed and the case comes
  * back CASE_INTERRUPTED. */

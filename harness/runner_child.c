@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,12 @@
 #include "harness/nvml.h"
 #include "harness/stats.h"
 #include "harness/timer_gpu.h"
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 
 double runner_now(void)
 {
@@ -546,4 +553,43 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
 out:
     kb_case_end(&c);
     gpu_timer_free(gt);
+}
+
+void runner_child_prepare(void)
+{
+#ifdef HAVE_SYS_PRCTL_H
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
+#endif
+    const int fatal[] = { SIGINT, SIGTERM, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        signal(fatal[i], SIG_DFL);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int runner_write_result(int fd, const struct child_result *res, const struct sample_series *samples)
+{
+    size_t n = res->n_samples;
+    if (write_all(fd, res, sizeof *res) != 0)
+        return -1;
+    if (n && write_all(fd, samples->seconds, n * sizeof *samples->seconds) != 0)
+        return -1;
+    if (n && res->has_clocks &&
+        (write_all(fd, samples->sm_clock_mhz, n * sizeof *samples->sm_clock_mhz) != 0 ||
+         write_all(fd, samples->throttled, n * sizeof *samples->throttled) != 0))
+        return -1;
+    return 0;
 }

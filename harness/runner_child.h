@@ -3,6 +3,8 @@
 #ifndef KB_RUNNER_CHILD_H
 #define KB_RUNNER_CHILD_H
 
+#include <sys/types.h>
+
 #include "harness/runner.h"
 #include "harness/cupti_trace.h"
 
@@ -21,6 +23,7 @@ struct child_result {
     double case_start;           /* runner_now() when the case's measurement began (with a setup
                                   * allowance: when setup and verification were done) */
     int ready_sent;              /* the one-byte "setup done" went up the pipe (ready_fd) */
+    int process_retires;         /* a warm process (runner_worker.c) ends after this case */
     struct kb_counter_report counters;
     struct gpu_trace gpu_trace;  /* CUDA cases: the kernels one call launches (CUPTI) */
     char nvml_status[192];       /* CUDA cases: "ok", or why NVML measured nothing */
@@ -79,5 +82,22 @@ void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct
 /* Inside a case's process: says up the pipe that setup and verification are done, once, where
  * the parent waits for it (o->ready_fd >= 0); the timeout counts from here. */
 void runner_signal_ready(const struct runner_options *o, struct child_result *res);
+
+/* A new case process's first steps: it dies with the harness, and a crash ends it with its
+ * signal whatever handlers the parent had installed, so the parent can record it. */
+void runner_child_prepare(void);
+/* Sends a case's result up fd: the record, then the samples (and their clocks). 0 or -1. */
+int runner_write_result(int fd, const struct child_result *res, const struct sample_series *samples);
+
+/* runner_worker.c: warm case processes for GPU cases (see there). Whether this case runs in
+ * one; sending it to one (started if needed; its pid and the socket its answer comes on);
+ * after the answer, ending it (killed when it overran); reaping one that died in the case
+ * (its wait status); and, in a new child, closing the sockets it inherited. */
+int runner_worker_wanted(const struct plan_case *pc, const struct runner_options *o);
+int runner_worker_send(const struct plan_case *pc, const struct runner_options *o, double allowance,
+                       pid_t *pid, int *fd);
+void runner_worker_done(pid_t pid, int kill_it);
+void runner_worker_dead(pid_t pid, int *wstatus);
+void runner_close_inherited_workers(void);
 
 #endif

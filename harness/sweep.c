@@ -282,6 +282,7 @@ static void execute(const struct sweep_request *req, const struct plan *plan, st
         stop = emit(req, ev) != 0;
         case_record_release(&rec);
     }
+    runner_close_workers(); /* the warm GPU case processes end with the sweep */
     emit(req, (struct sweep_event){ .kind = SWEEP_EV_END, .run_id = run_id, .total = plan->n });
     res->interrupted = runner_stop_requested() || (stop && i < plan->n);
     res->run_status = res->store_failed ? "failed" : res->interrupted ? "interrupted" : "complete";

@@ -24,6 +24,17 @@ expect_eq "$(q 'SELECT status FROM runs;')" "complete" "run complete"
 expect_exit 0 "a CPU case after the GPU faults runs clean" "$KBENCH" run --db "$DB" --kernels attention.flash@cpu --seq 64 --head-dim 8 --max-time 0.02 --quiet --no-show
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND impl = 'cpu' AND status = 'ok';")" "1" "and is stored ok"
 
+# ---- warm case processes: GPU cases share one (README, "What a case does"); the fault cases above
+# each ended theirs (both recorded the illegal address, so the second ran in a new process) ---------
+for mode in warm fresh; do
+    "$KBENCH" run --db "$TMP/$mode.db" --process $mode --devices cuda:0 --kernels attention.flash@cuda.mma \
+        --seq 64:1024:x2 --head-dim 64 --max-time 0.01 --no-counters --no-metrics --quiet --no-show >/dev/null 2>&1
+done
+DB="$TMP/warm.db"
+expect_eq "$(q "SELECT group_concat(CAST(k.value AS INTEGER), ',') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' AND c.status = 'ok';")" "1,2,3,4,5" \
+    "five GPU cases ran in one warm process"
+echo "# wall time of 5 small GPU cases: warm $(q 'SELECT round(sum(wall_s), 2) FROM cases;') s, fresh $(DB="$TMP/fresh.db" q 'SELECT round(sum(wall_s), 2) FROM cases;') s"
+
 # ---- --dump on the GPU writes the outputs too, so the case can be checked outside kbench -------------
 if command -v python3 >/dev/null; then
     expect_exit 0 "dump CUDA attention cases" "$KBENCH" run --db "$TMP/dump.db" --devices cuda:0 \

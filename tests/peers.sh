@@ -53,6 +53,21 @@ TRITON_CACHE_AUTOTUNING=0 "$KBENCH" run --db "$TMP/env.db" --plugin "$P/numpy_at
 expect_eq "$(sqlite3 "$TMP/env.db" "SELECT count(*) FROM cases WHERE impl = 'cpu.env' AND error LIKE 'TRITON_CACHE_AUTOTUNING=0 (%';")" "1" \
     "the user's own TRITON_CACHE_AUTOTUNING wins"
 # setup (a JIT compiling) has its own allowance, so a --timeout sized for the timed calls holds
+# ---- warm processes: a plugin file runs once in each case process, not once per case, and a
+# wrong answer ends the process it ran in (imports counted by the fixture, pids written each run)
+for mode in warm fresh; do
+    KBENCH_TEST_IMPORT_LOG="$TMP/imports.$mode" "$KBENCH" run --db "$TMP/$mode.db" --process $mode \
+        --plugin "$P/numpy_attention.py" --kernels 'attention.numpy@cpu,attention.numpy@cpu.wrong' --seq 16,17,18 \
+        --heads 2 --head-dim 8 --max-time 0.01 --no-counters --quiet --no-show >/dev/null 2>&1
+done
+# the registration probe runs it once; then warm: one process for the three good cases and the
+# first wrong one, one for each later wrong one; fresh: one per case
+expect_eq "$(wc -l <"$TMP/imports.warm" | tr -d ' ')" "4" "--process warm: the plugin file ran in 1 probe + 3 case processes"
+expect_eq "$(wc -l <"$TMP/imports.fresh" | tr -d ' ')" "7" "--process fresh: in 1 probe + 6 case processes"
+DB="$TMP/warm.db"
+expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER), ' ') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' ORDER BY c.id;")" \
+    "ok:1 ok:2 ok:3 verify_failed:4 verify_failed:1 verify_failed:1" "warm: verified cases share a process; a wrong answer ends it"
+
 SLOW="--plugin $P/slow_setup.py --kernels attention.numpy@cpu.slow_setup --seq 16 --heads 1 --head-dim 8 --causal 0 --max-time 0.05 --min-samples 3 --no-counters --quiet --no-show"
 expect_exit 0 "a Python implementation whose setup outlasts --timeout (exit 0)" "$KBENCH" run --db "$TMP/slow.db" $SLOW --timeout 2
 expect_eq "$(sqlite3 "$TMP/slow.db" "SELECT status FROM cases;")" "ok" "is verified and timed: Python setup has 300 s of its own"

@@ -41,6 +41,29 @@ expect_eq "$(q "SELECT status FROM cases WHERE run_id = 2;")" "setup_failed" "re
 case "$(q "SELECT error FROM cases WHERE run_id = 2;")" in "cannot allocate "*" bytes"*) ok "the failed allocation is stored with its size" ;;
     *) bad "setup_failed message: $(q "SELECT error FROM cases WHERE run_id = 2;")" ;; esac
 
+# ---- warm case processes (--process warm; GPU cases use them by default): the same faults end
+# the process they ran in, the next case gets a new one, and healthy cases share one --------------
+DB="$TMP/warm.db"
+expect_exit 1 "a sweep of faulty kernels in warm processes completes, exit 1" "$KBENCH" run --db "$DB" --process warm \
+    --kernels 'selftest.noop,selftest.crash,selftest.hang,selftest.abort,attention.flash@cpu' --seq 16,17 --head-dim 8 \
+    --heads 1 --timeout 1 --max-time 0.01 --no-counters --quiet --no-show
+st() { q "SELECT group_concat(status || ' / ' || coalesce(error, ''), '; ') FROM cases WHERE kernel = '$1';"; }
+case "$(st selftest.crash)" in "crashed / "*"signal 11"*"; crashed / "*"signal 11"*) ok "warm: both null writes crashed, signal 11" ;; *) bad "warm selftest.crash: $(st selftest.crash)" ;; esac
+case "$(st selftest.hang)" in "timeout / "*"; timeout / "*) ok "warm: both endless runs timed out" ;; *) bad "warm selftest.hang: $(st selftest.hang)" ;; esac
+case "$(st selftest.abort)" in "crashed / "*"signal 6"*"; crashed / "*"signal 6"*) ok "warm: both aborts crashed, signal 6" ;; *) bad "warm selftest.abort: $(st selftest.abort)" ;; esac
+pcase() { q "SELECT group_concat(CAST(k.value AS INTEGER), ',') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' WHERE c.kernel = '$1' ORDER BY c.id;"; }
+expect_eq "$(pcase selftest.noop)" "1,2" "warm: the healthy cases before the faults share one process (its 1st and 2nd case)"
+expect_eq "$(pcase attention.flash)" "1,2" "warm: after the faults a new process runs the next cases"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.flash' AND c.status = 'ok' AND a.passed = 1;")" "2" "warm: and verifies them"
+DB="$TMP/fresh.db"
+expect_exit 0 "--process fresh" "$KBENCH" run --db "$DB" --process fresh --kernels selftest.noop --seq 16,17 --max-time 0.01 --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM counters WHERE name = 'process_case';")" "0" "--process fresh: every case its own process (no process_case counter)"
+DB="$TMP/auto.db"
+expect_exit 0 "CPU cases by default" "$KBENCH" run --db "$DB" --kernels selftest.noop --seq 16,17 --max-time 0.01 --quiet --no-show
+expect_eq "$(q "SELECT count(*) FROM counters WHERE name = 'process_case';")" "0" "CPU cases get a fresh process by default (--process auto)"
+expect_exit 2 "a bad --process mode" "$KBENCH" run --db "$DB" --process lukewarm --kernels selftest.noop --seq 16 --quiet --no-show
+expect_text "$TMP/err" "fresh, warm or auto" "and the modes are named"
+
 # ---- SIGTERM: like Ctrl-C ---------------------------------------------------------------------
 DB="$TMP/term.db"
 "$KBENCH" run --db "$DB" $slow >/dev/null 2>"$TMP/term.err" &
@@ -53,6 +76,18 @@ expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "SIGTERM: run marked i
 n=$(q 'SELECT count(*) FROM cases;')
 [ "$n" -ge 2 ] && [ "$n" -lt 14 ] && ok "SIGTERM: finished cases kept ($n of 14)" || bad "SIGTERM: stored cases: $n"
 expect_eq "$(q "$whole")" "0" "SIGTERM: every ok case has its statistics"
+
+# the same with warm case processes: they end with the run, none is left behind
+DB="$TMP/termw.db"
+"$KBENCH" run --db "$DB" --process warm $slow >/dev/null 2>"$TMP/termw.err" &
+pid=$!
+wait_cases "$DB" 2
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "$?" "143" "SIGTERM, warm processes: exit 143"
+expect_eq "$(q 'SELECT status FROM runs;')" "interrupted" "SIGTERM, warm processes: run marked interrupted"
+expect_eq "$(q "$whole")" "0" "SIGTERM, warm processes: every ok case has its statistics"
+expect_eq "$(ps -eo args | grep -F -- "$DB" | grep -v grep | wc -l | tr -d ' ')" "0" "SIGTERM, warm processes: no case process outlives the run"
 
 # ---- SIGKILL: nothing can be cleaned up; the store must still be whole ------------------------
 DB="$TMP/kill.db"
