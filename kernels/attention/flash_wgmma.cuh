@@ -147,13 +147,13 @@ __device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wro
     }
 }
 
-/* One tile of the online softmax: the masked scores s (times scale_log2 they are the base-2
- * logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8 (shared by the 4 lanes
- * of a quad); O is rescaled by α and P = 2^(s·scale_log2 − m) left in pa, the A fragments of the
- * 8 k-steps of P·V. */
-template <bool BF16>
-__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
-                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
+/* One tile of the online softmax, without touching O: the masked scores s (times scale_log2
+ * they are the base-2 logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8
+ * (shared by the 4 lanes of a quad). s becomes P = 2^(s·scale_log2 − m), l is updated, and alpha
+ * is what O must be multiplied by (rescale_o) before P·V is added. Split from the rest so a
+ * kernel can run it while the previous tile's P·V is still writing O (flash_wgmma_ws.cu). */
+__device__ __forceinline__ void softmax_exp(float (&s)[64], float (&m)[2], float (&l)[2], float scale_log2,
+                                            float (&alpha)[2])
 {
     float tmax[2] = { -INFINITY, -INFINITY };
 #pragma unroll
@@ -161,7 +161,7 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
         tmax[0] = fmaxf(tmax[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
         tmax[1] = fmaxf(tmax[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
     }
-    float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
+    float msub[2], rs[2] = { 0.f, 0.f };
 #pragma unroll
     for (int i = 0; i < 2; i++) {
         tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
@@ -182,6 +182,11 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
     }
     l[0] = l[0] * alpha[0] + rs[0];
     l[1] = l[1] * alpha[1] + rs[1];
+}
+
+/* O *= alpha, per row (this thread's rows lane/4 and lane/4 + 8). */
+__device__ __forceinline__ void rescale_o(float (&o)[64], const float (&alpha)[2])
+{
 #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) {
         o[4 * dt] *= alpha[0];
@@ -189,7 +194,12 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
         o[4 * dt + 2] *= alpha[1];
         o[4 * dt + 3] *= alpha[1];
     }
-    /* P in the A-fragment layout: 16 keys (two 8-column blocks) per k-step */
+}
+
+/* P (the S accumulator after softmax_exp) in the A-fragment layout of P·V: 16 keys (two
+ * 8-column blocks) per k-step, rounded to the input type. */
+template <bool BF16> __device__ __forceinline__ void pack_p(const float (&s)[64], uint32_t (&pa)[BN / 16][4])
+{
 #pragma unroll
     for (int kc = 0; kc < BN / 16; kc++) {
         pa[kc][0] = pack2<BF16>(s[8 * kc], s[8 * kc + 1]);
@@ -197,6 +207,18 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
         pa[kc][2] = pack2<BF16>(s[8 * kc + 4], s[8 * kc + 5]);
         pa[kc][3] = pack2<BF16>(s[8 * kc + 6], s[8 * kc + 7]);
     }
+}
+
+/* One tile of the online softmax (softmax_exp), O rescaled by α, and P in pa, the A fragments
+ * of the 8 k-steps of P·V. */
+template <bool BF16>
+__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
+{
+    float alpha[2];
+    softmax_exp(s, m, l, scale_log2, alpha);
+    rescale_o(o, alpha);
+    pack_p<BF16>(s, pa);
 }
 
 /* Issues O += P·V (vt: the tile's V, 128 keys × 128, MN-major) as one committed group; the
