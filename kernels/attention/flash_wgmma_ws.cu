@@ -36,10 +36,11 @@
  *   other's after, consumer 1 skipping its arrive after the final P·V so that every arrive has a
  *   matching sync (n_tiles + 1 turns each). While one consumer's wgmmas run, the other does its
  *   softmax, so the tensor cores see back-to-back groups.
- * Why 2 consumers of 64 rows, not 3: FA3's choice for d = 128. Each consumer thread holds S, O
- * and P (160 registers live across the wgmmas); 3 consumers would leave 128·(65536/512 − ...)
- * too few registers for that at 4 warpgroups a block, and 128 rows × 128-key tiles keep the
- * K/V ring at 2 stages in 160 KiB.
+ * Why 2 consumers of 64 rows, not 3 (FA3's choice for d = 128 too): a consumer thread holds S,
+ * O and P of its rows, 160 registers live across the wgmmas before any address or softmax
+ * state. With 3 consumers a block is 512 threads, and after the producer's minimum (24) a
+ * consumer can get at most (65536 − 128·24) / 384 = 162 registers: it would spill. Giving one
+ * warpgroup 128 rows instead doubles S and O (two m64 row blocks): 288 registers.
  * Why 2 stages: K and V have their own rings, so a 2-deep ring already lets the producer run a
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB + Q) and is one constant.
  *
@@ -176,7 +177,19 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     const int lane = threadIdx.x % 32, wl = (threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
     const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
     const int row_a = wrow0 + g, row_b = row_a + 8;
-    const int my_turn = 1 + c, their_turn = 1 + (c ^ 1); /* named barriers 1 and 2 */
+    /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
+    auto wait_turn = [&]() {
+        if (c == 0)
+            bar_sync(1, TURN_THREADS);
+        else
+            bar_sync(2, TURN_THREADS);
+    };
+    auto pass_turn = [&]() {
+        if (c == 0)
+            bar_arrive(2, TURN_THREADS);
+        else
+            bar_arrive(1, TURN_THREADS);
+    };
     const uint16_t *qw = tiles + OFF_Q / 2 + c * 64 * 64; /* this warpgroup's 64 rows, in each column block */
     auto k_tile = [&](int s) { return tiles + (OFF_K + s * TILE_BYTES) / 2; };
     auto v_tile = [&](int s) { return tiles + (OFF_V + s * TILE_BYTES) / 2; };
@@ -194,9 +207,9 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 
     /* tile 0: S_0 alone */
     mbar_wait(k_full(0), 0);
-    bar_sync(my_turn, TURN_THREADS);
+    wait_turn();
     issue_s<BF16>(s, qw, k_tile(0));
-    bar_arrive(their_turn, TURN_THREADS);
+    pass_turn();
     wg_wait_all();
     pin(s);
     if (lane == 0)
@@ -209,10 +222,10 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
         const int sk = j % STAGES, sv = (j - 1) % STAGES;
         mbar_wait(k_full(sk), (uint32_t)((j / STAGES) & 1));
         mbar_wait(v_full(sv), (uint32_t)(((j - 1) / STAGES) & 1));
-        bar_sync(my_turn, TURN_THREADS);
+        wait_turn();
         issue_s<BF16>(s, qw, k_tile(sk));       /* group 1: S_j */
         issue_pv<BF16>(o, pa, v_tile(sv));      /* group 2: O += P_{j−1}·V_{j−1} */
-        bar_arrive(their_turn, TURN_THREADS);
+        pass_turn();
         kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
         pin(s);
         if (lane == 0)
@@ -231,10 +244,10 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
     const int sv = (n_tiles - 1) % STAGES;
     mbar_wait(v_full(sv), (uint32_t)(((n_tiles - 1) / STAGES) & 1));
-    bar_sync(my_turn, TURN_THREADS);
+    wait_turn();
     issue_pv<BF16>(o, pa, v_tile(sv));
     if (c == 0)
-        bar_arrive(their_turn, TURN_THREADS);
+        pass_turn();
     wg_wait_all();
     pin(o);
 
