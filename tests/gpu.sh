@@ -230,6 +230,9 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND NOT (imp
 q "SELECT kernel, impl, dtype, seq_len, head_dim, causal, kv_heads, status, error FROM v_results WHERE status NOT IN ('ok', 'skipped');" | head -5 | sed 's/^/# /'
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND (nvml_status NOT LIKE 'not requested%' OR cupti_status NOT LIKE 'not requested%');")" "0" "--no-counters skips the energy pass and the CUPTI trace (recorded as not requested)"
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
+# @cuda.wgmma-ws does @cuda.wgmma's arithmetic in the same order (only the schedule differs), so
+# the two should agree to the last bit on the same inputs: a diagnostic, printed, not asserted
+q "SELECT count(*), sum(a.rel_l2_err = b.rel_l2_err) FROM v_results a JOIN v_results b ON a.dtype = b.dtype AND a.batch = b.batch AND a.seq_len = b.seq_len AND a.head_dim = b.head_dim AND a.causal = b.causal AND a.kv_heads = b.kv_heads WHERE a.impl = 'cuda.wgmma' AND b.impl = 'cuda.wgmma-ws' AND a.status = 'ok' AND b.status = 'ok';" | sed 's/^/# cases of wgmma and wgmma-ws | with the same error: /'
 
 # attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 128
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
