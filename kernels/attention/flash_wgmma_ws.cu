@@ -82,6 +82,16 @@ constexpr int N_BARS = 1 + 4 * STAGES; /* Q full; K full, V full, K empty, V emp
 constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
 constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
 constexpr int TURN_THREADS = 256; /* a named barrier of the two consumer warpgroups */
+/* Switches for bisecting a failure or measuring what each overlap buys (both 1 is the design;
+ * e.g. make NVCCFLAGS='-O3 -std=c++17 -DKB_FLASH_WS_PING_PONG=0'): without ping-pong the
+ * consumers issue whenever they are ready; without the intra-warpgroup overlap each waits for
+ * S_j and P_{j-1}·V_{j-1} together before its softmax. Either way the result is the same. */
+#ifndef KB_FLASH_WS_PING_PONG
+#define KB_FLASH_WS_PING_PONG 1
+#endif
+#ifndef KB_FLASH_WS_OVERLAP
+#define KB_FLASH_WS_OVERLAP 1
+#endif
 static_assert(BM == BOX_ROWS && BN == BOX_ROWS && D == 2 * BOX_COLS, "Q, K and V tiles are two boxes each");
 static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
 static_assert(HALF_BYTES % 1024 == 0 && TILE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
@@ -179,12 +189,16 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     const int row_a = wrow0 + g, row_b = row_a + 8;
     /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
     auto wait_turn = [&]() {
+        if (!KB_FLASH_WS_PING_PONG)
+            return;
         if (c == 0)
             bar_sync(1, TURN_THREADS);
         else
             bar_sync(2, TURN_THREADS);
     };
     auto pass_turn = [&]() {
+        if (!KB_FLASH_WS_PING_PONG)
+            return;
         if (c == 0)
             bar_arrive(2, TURN_THREADS);
         else
@@ -201,7 +215,7 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
     uint32_t pa[BN / 16][4]; /* P of the previous tile, the A fragments of its P·V */
 
-    if (c == 1)
+    if (c == 1 && KB_FLASH_WS_PING_PONG)
         bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
     mbar_wait(q_full, 0);
 
@@ -226,7 +240,10 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
         issue_s<BF16>(s, qw, k_tile(sk));       /* group 1: S_j */
         issue_pv<BF16>(o, pa, v_tile(sv));      /* group 2: O += P_{j−1}·V_{j−1} */
         pass_turn();
-        kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
+        if (KB_FLASH_WS_OVERLAP)
+            kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
+        else
+            kb_wgmma::wait<0>();
         pin(s);
         if (lane == 0)
             mbar_arrive(k_empty(sk));
