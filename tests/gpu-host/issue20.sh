@@ -12,7 +12,7 @@ DB=${OUT:-/tmp}/issue20.db
 S() { grep -E '^\[' | sed -e 's/ (ETA.*//' -e 's/ cuda:0 / /' -e 's/ t=1:/:/' | cut -c1-150; }
 timeout 200 ./kbench run --db "$DB" --devices cuda:0 --max-time 0.02 --min-time 0.005 --timeout 20 --no-counters --no-metrics \
     --no-show --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,2,4 \
-    --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 2>&1 | S
+    --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 2>&1 | S
 echo "verify exit ${PIPESTATUS[0]}"
 # one database per dtype: ratios.py compares each kernel with cuDNN over the same problem, dtype aside
 for dt in bf16 f16; do
