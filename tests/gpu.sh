@@ -234,7 +234,7 @@ q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl
 # the two should agree to the last bit on the same inputs: a diagnostic, printed, not asserted
 q "SELECT count(*), sum(a.rel_l2_err = b.rel_l2_err) FROM v_results a JOIN v_results b ON a.dtype = b.dtype AND a.batch = b.batch AND a.seq_len = b.seq_len AND a.head_dim = b.head_dim AND a.causal = b.causal AND a.kv_heads = b.kv_heads WHERE a.impl = 'cuda.wgmma' AND b.impl = 'cuda.wgmma-ws' AND a.status = 'ok' AND b.status = 'ok';" | sed 's/^/# cases of wgmma and wgmma-ws | with the same error: /'
 
-# attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 128
+# attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 64 and 128
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
     DB="$TMP/flashws.db"
     expect_job flashws "attention.flash@cuda.wgmma-ws runs its 96 cases (N 1, 77, 1000, 4099; d 64, 128; causal and not; GQA; batch 2; f16, bf16)"
