@@ -138,6 +138,7 @@ static const struct kb_kernel *const registry[] = {
 #endif
 #ifdef HAVE_SM90A
     &kb_attention_flash_wgmma,
+    &kb_attention_flash_wgmma_ws,
     &kb_attention_int8_wgmma,
 #endif
 #ifdef HAVE_CUBLAS

@@ -63,7 +63,8 @@ expect_job() {
 }
 
 # flash (mma.sync, wgmma) and the unfused cuBLAS attention: ragged tiles, one row, GQA, batch > 1
-job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flash@cuda*,attention.softmax@cuda*' \
+# (--timeout 10: a case takes well under a second; a kernel that deadlocks costs 10 s, not 60)
+job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda*,attention.softmax@cuda*' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 &
 # linear attention on its own axes: chunk 64 divides none of N = 1, 77, 1000, 4099
 ( lin() { "$KBENCH" run --db "$TMP/linear.db" $VFLAGS --kernels attention.linear@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -84,6 +85,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --kernels 'attention.flas
   # the wgmma kernel over many tiles (33 of 128 keys, the last ragged: one key of K block 64)
   job int8_long "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda.wgmma' --dtype i8 \
       --heads 4 --kv-heads 2 --seq 4097 --head-dim 128 --causal 0,1 --input outlier ) &
+# the FlashAttention-3-style flash (also in the sweep above at N <= 1000): N = 4099 turns its
+# 2-stage K and V rings over 16 times (mbarrier phases) and ends in a 3-key tile; GQA 4:1, 2:1,
+# none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64 and 128
+( job flashws "$KBENCH" run --db "$TMP/flashws.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
 # 64-byte tile nor of 16, one row, N odd; normal and outlier inputs)
 ( job gemm "$KBENCH" run --db "$TMP/gemm.db" $VFLAGS --kernels 'gemm.*@cuda.cublas' --dtype f32,f16,bf16 --m 1,333 \
@@ -230,11 +236,28 @@ DB="$TMP/verify.db"
 expect_job verify "every CUDA attention kernel passes at odd sizes (f16, bf16; d 64, 128; causal; GQA)"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status NOT IN ('ok', 'skipped');")" "0" "no case failed"
 # d = 64 and 128 for mma.sync and cuBLAS; the wgmma kernel is built for d = 128 (and skips 64, saying so)
-expect_eq "$(q "SELECT count(*) FROM (SELECT kernel, impl, sum(a.passed) AS n FROM cases c JOIN accuracy a ON a.case_id = c.id GROUP BY kernel, impl) WHERE n < (CASE WHEN impl = 'cuda.wgmma' THEN 24 ELSE 48 END);")" "0" "48 verified cases per kernel (24 for the d = 128 wgmma kernel)"
+expect_eq "$(q "SELECT count(*) FROM (SELECT kernel, impl, sum(a.passed) AS n FROM cases c JOIN accuracy a ON a.case_id = c.id GROUP BY kernel, impl) WHERE n < (CASE WHEN impl = 'cuda.wgmma' THEN 24 ELSE 48 END);")" "0" "48 verified cases per kernel (24 for the d = 128 wgmma kernel; wgmma-ws has d = 64 too)"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND NOT (impl = 'cuda.wgmma' AND head_dim = 64);")" "0" "and the only skipped cases are wgmma's d = 64"
 q "SELECT kernel, impl, dtype, seq_len, head_dim, causal, kv_heads, status, error FROM v_results WHERE status NOT IN ('ok', 'skipped');" | head -5 | sed 's/^/# /'
 expect_eq "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND (nvml_status NOT LIKE 'not requested%' OR cupti_status NOT LIKE 'not requested%');")" "0" "--no-counters skips the energy pass and the CUPTI trace (recorded as not requested)"
 q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl, dtype;" | sed 's/^/# worst error: /'
+# @cuda.wgmma-ws does @cuda.wgmma's arithmetic in the same order (only the schedule differs), so
+# the two should agree to the last bit on the same inputs: a diagnostic, printed, not asserted
+q "SELECT count(*), sum(a.rel_l2_err = b.rel_l2_err) FROM v_results a JOIN v_results b ON a.dtype = b.dtype AND a.batch = b.batch AND a.seq_len = b.seq_len AND a.head_dim = b.head_dim AND a.causal = b.causal AND a.kv_heads = b.kv_heads WHERE a.impl = 'cuda.wgmma' AND b.impl = 'cuda.wgmma-ws' AND a.status = 'ok' AND b.status = 'ok';" | sed 's/^/# cases of wgmma and wgmma-ws | with the same error: /'
+
+# attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 64 and 128
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
+    DB="$TMP/flashws.db"
+    expect_job flashws "attention.flash@cuda.wgmma-ws runs its 96 cases (N 1, 77, 1000, 4099; d 64, 128; causal and not; GQA; batch 2; f16, bf16)"
+    if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-ws' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "96" ]; then
+        ok "attention.flash@cuda.wgmma-ws verified # SKIP all 96 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 128;")" "48" "48 verified attention.flash@cuda.wgmma-ws cases at d = 128 (TMA ring, ping-pong consumers)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 64;")" "48" "and 48 at d = 64 (one column block, m64n64k16 P·V)"
+    fi
+    q "SELECT dtype, head_dim, seq_len, kv_heads, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# flashws: /'
+    q "SELECT dtype, head_dim, causal, max(rel_l2_err), min(cosine) FROM v_results GROUP BY dtype, head_dim, causal;" | sed 's/^/# flashws worst error: /'
+fi
 
 DB="$TMP/linear.db"
 expect_job linear1 "linear attention causal, decay on and off, GQA, at odd sizes"

@@ -15,6 +15,7 @@ extern const struct kb_kernel kb_attention_decode_cuda;   /* flash-decoding, spl
 extern const struct kb_kernel kb_attention_softmax_blas;  /* unfused, CBLAS (HAVE_CBLAS only) */
 extern const struct kb_kernel kb_attention_flash_cuda;    /* tensor cores, f16/bf16 (CUDA builds) */
 extern const struct kb_kernel kb_attention_flash_wgmma;   /* Hopper wgmma, d = 128 (sm_90a builds) */
+extern const struct kb_kernel kb_attention_flash_wgmma_ws; /* the same, FlashAttention-3 scheduling (sm_90a builds) */
 extern const struct kb_kernel kb_attention_softmax_cublas; /* unfused cuBLAS baseline (CUDA + cuBLAS builds) */
 
 /* FLOPs of softmax attention: 4·B·H·N²·d non-causal, 2·B·H·N·(N+1)·d causal. */

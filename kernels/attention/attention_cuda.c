@@ -292,9 +292,15 @@ int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, s
 
 int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen)
 {
+    return attention_wgmma_check_dims(c, 0, err, errlen);
+}
+
+int attention_wgmma_check_dims(const struct kb_case *c, int also_64, char *err, size_t errlen)
+{
     int rc = wgmma_device_check(c->device_index, err, errlen);
-    if (rc == KB_OK && c->shape.head_dim != 128) {
-        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 128", c->shape.head_dim);
+    int d = c->shape.head_dim;
+    if (rc == KB_OK && d != 128 && !(also_64 && d == 64)) {
+        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = %s", d, also_64 ? "64 and 128" : "128");
         rc = KB_UNSUPPORTED;
     }
     return rc;

@@ -1,6 +1,7 @@
-/* flash_cuda.c - attention.flash@cuda.mma and @cuda.wgmma: the kernel descriptors of the
- * tensor-core flash attention (device code in flash_mma.cu, for sm_80 on, and flash_wgmma.cu, for
- * Hopper's sm_90a alone, d = 128). f16 and bf16, d = 64 and 128, causal or not, GQA.
+/* flash_cuda.c - attention.flash@cuda.mma, @cuda.wgmma and @cuda.wgmma-ws: the kernel
+ * descriptors of the tensor-core flash attention (device code in flash_mma.cu, for sm_80 on, and
+ * flash_wgmma.cu and flash_wgmma_ws.cu, for Hopper's sm_90a alone: d = 128, and 64 for the
+ * latter). f16 and bf16, d = 64 and 128, causal or not, GQA. All three share setup, collect and teardown.
  * Implementations of attention.softmax (softmax_ops.h): setup copies the operation's Q, K, V
  * (already f16 or bf16 values) to the GPU in the case's dtype, collect copies O back widened
  * to float32, and the operation verifies it against the float64 reference over the same
@@ -86,6 +87,39 @@ const struct kb_kernel kb_attention_flash_wgmma = {
     .is_reference = 0,
     .setup = flash_wgmma_setup,
     .run = flash_wgmma_run,
+    .teardown = flash_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = flash_collect,
+};
+
+/* The FlashAttention-3-style kernel: the same check and inputs, then its TMA encoder and
+ * shared-memory limit (once per process is enough; cheap to repeat). */
+static int flash_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_wgmma_check_dims(c, 1, err, errlen);
+    if (rc == KB_OK)
+        rc = flash_wgmma_ws_prepare(err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    return flash_setup(c, err, errlen);
+}
+
+static int flash_wgmma_ws_run(struct kb_case *c)
+{
+    return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
+}
+
+const struct kb_kernel kb_attention_flash_wgmma_ws = {
+    .name = "attention.flash",
+    .impl = "cuda.wgmma-ws",
+    .description = "FlashAttention-3-style forward on Hopper (sm_90a): TMA producer warpgroup, 2-stage K/V ring, "
+                   "two ping-pong wgmma consumer warpgroups, f16/bf16, d = 64 or 128, causal, GQA",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .setup = flash_wgmma_ws_setup,
+    .run = flash_wgmma_ws_run,
     .teardown = flash_teardown,
     .axes = KB_AXES_ATTENTION, /* no decode */
     .op = &kb_op_attention_softmax,

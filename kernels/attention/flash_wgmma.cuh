@@ -1,6 +1,7 @@
 /* flash_wgmma.cuh - what the two Hopper flash kernels share (flash_wgmma.cu: f16/bf16 Q·Kᵀ;
  * int8_wgmma.cu: INT8 Q·Kᵀ): the block shape, the 128B-swizzled 16-bit tiles and their cp.async
- * loads, the m64n128k16 wgmma instructions, and everything after S: the masks, the online
+ * loads, the m64n128k16 wgmma instructions (and m64n64k16 for the P·V of d = 64,
+ * flash_wgmma_ws.cu), and everything after S: the masks, the online
  * softmax, O = α·O + P·V with P from registers and V from shared memory, and the output store.
  * One definition, so the INT8 kernel's P·V path is the f16 flash kernel's by construction.
  *
@@ -74,6 +75,12 @@ __device__ __forceinline__ void pin(int (&d)[64])
     for (int i = 0; i < 64; i++)
         asm volatile("" : "+r"(d[i])::"memory");
 }
+__device__ __forceinline__ void pin(float (&d)[32])
+{
+#pragma unroll
+    for (int i = 0; i < 32; i++)
+        asm volatile("" : "+f"(d[i])::"memory");
+}
 
 /* The 64 accumulator operands of an m64n128 wgmma (f32 or s32), and the f16/bf16 instructions
  * for one input type TY ("bf16" or "f16"): SS reads A and B from shared memory, RS takes A from
@@ -107,6 +114,22 @@ __device__ __forceinline__ void pin(int (&d)[64])
                  : WGMMA_D_OPERANDS(WGMMA_F32)                                                      \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
 
+/* The same RS instruction for N = 64 (P·V of head_dim 64): 32 accumulators. */
+#define WGMMA_D32 \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define WGMMA_D32_OPERANDS(C) \
+      C(d[0]), C(d[1]), C(d[2]), C(d[3]), C(d[4]), C(d[5]), C(d[6]), C(d[7]), \
+      C(d[8]), C(d[9]), C(d[10]), C(d[11]), C(d[12]), C(d[13]), C(d[14]), C(d[15]), \
+      C(d[16]), C(d[17]), C(d[18]), C(d[19]), C(d[20]), C(d[21]), C(d[22]), C(d[23]), \
+      C(d[24]), C(d[25]), C(d[26]), C(d[27]), C(d[28]), C(d[29]), C(d[30]), C(d[31])
+#define WGMMA_RS_N64(TY)                                                                            \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                      \
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " WGMMA_D32              \
+                 ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"                                    \
+                 : WGMMA_D32_OPERANDS(WGMMA_F32)                                                    \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
+
 /* d (64×128, f32) (+)= A·B with A and B described in shared memory. */
 template <bool BF16> __device__ __forceinline__ void wgmma_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
@@ -130,6 +153,17 @@ template <bool BF16> __device__ __forceinline__ void wgmma_rs(float (&d)[64], co
 #endif
 }
 
+/* d (64×64, f32) += A·B, A from registers as in wgmma_rs, B (16×64, MN-major) in shared memory. */
+template <bool BF16> __device__ __forceinline__ void wgmma_rs_n64(float (&d)[32], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (BF16)
+        WGMMA_RS_N64("bf16");
+    else
+        WGMMA_RS_N64("f16");
+#endif
+}
+
 /* Keys past n, and with CAUSAL keys past the row, get −inf. wrow0: the warp's first row; row_a,
  * row_b: this thread's two rows (wrow0 + lane/4, +8); k0: the tile's first key. */
 template <bool CAUSAL>
@@ -147,13 +181,13 @@ __device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wro
     }
 }
 
-/* One tile of the online softmax: the masked scores s (times scale_log2 they are the base-2
- * logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8 (shared by the 4 lanes
- * of a quad); O is rescaled by α and P = 2^(s·scale_log2 − m) left in pa, the A fragments of the
- * 8 k-steps of P·V. */
-template <bool BF16>
-__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
-                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
+/* One tile of the online softmax, without touching O: the masked scores s (times scale_log2
+ * they are the base-2 logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8
+ * (shared by the 4 lanes of a quad). s becomes P = 2^(s·scale_log2 − m), l is updated, and alpha
+ * is what O must be multiplied by (rescale_o) before P·V is added. Split from the rest so a
+ * kernel can run it while the previous tile's P·V is still writing O (flash_wgmma_ws.cu). */
+__device__ __forceinline__ void softmax_exp(float (&s)[64], float (&m)[2], float (&l)[2], float scale_log2,
+                                            float (&alpha)[2])
 {
     float tmax[2] = { -INFINITY, -INFINITY };
 #pragma unroll
@@ -161,7 +195,7 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
         tmax[0] = fmaxf(tmax[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
         tmax[1] = fmaxf(tmax[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
     }
-    float msub[2], alpha[2], rs[2] = { 0.f, 0.f };
+    float msub[2], rs[2] = { 0.f, 0.f };
 #pragma unroll
     for (int i = 0; i < 2; i++) {
         tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
@@ -182,14 +216,25 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
     }
     l[0] = l[0] * alpha[0] + rs[0];
     l[1] = l[1] * alpha[1] + rs[1];
+}
+
+/* O *= alpha, per row (this thread's rows lane/4 and lane/4 + 8). NACC: O's accumulators a
+ * thread, head_dim / 2 (64 for d = 128, 32 for d = 64). */
+template <int NACC> __device__ __forceinline__ void rescale_o(float (&o)[NACC], const float (&alpha)[2])
+{
 #pragma unroll
-    for (int dt = 0; dt < D / 8; dt++) {
+    for (int dt = 0; dt < NACC / 4; dt++) {
         o[4 * dt] *= alpha[0];
         o[4 * dt + 1] *= alpha[0];
         o[4 * dt + 2] *= alpha[1];
         o[4 * dt + 3] *= alpha[1];
     }
-    /* P in the A-fragment layout: 16 keys (two 8-column blocks) per k-step */
+}
+
+/* P (the S accumulator after softmax_exp) in the A-fragment layout of P·V: 16 keys (two
+ * 8-column blocks) per k-step, rounded to the input type. */
+template <bool BF16> __device__ __forceinline__ void pack_p(const float (&s)[64], uint32_t (&pa)[BN / 16][4])
+{
 #pragma unroll
     for (int kc = 0; kc < BN / 16; kc++) {
         pa[kc][0] = pack2<BF16>(s[8 * kc], s[8 * kc + 1]);
@@ -199,15 +244,34 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
     }
 }
 
-/* Issues O += P·V (vt: the tile's V, 128 keys × 128, MN-major) as one committed group; the
- * caller waits for it. */
-template <bool BF16> __device__ __forceinline__ void issue_pv(float (&o)[64], const uint32_t (&pa)[BN / 16][4], const uint16_t *vt)
+/* One tile of the online softmax (softmax_exp), O rescaled by α, and P in pa, the A fragments
+ * of the 8 k-steps of P·V. */
+template <bool BF16>
+__device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float (&m)[2], float (&l)[2],
+                                          float scale_log2, uint32_t (&pa)[BN / 16][4])
 {
+    float alpha[2];
+    softmax_exp(s, m, l, scale_log2, alpha);
+    rescale_o(o, alpha);
+    pack_p<BF16>(s, pa);
+}
+
+/* Issues O += P·V (vt: the tile's V, 128 keys × head_dim, MN-major, head_dim = 2·NACC = 128 or
+ * 64) as one committed group; the caller waits for it. With d = 64 V is one column block and
+ * the leading offset (the next 64 columns) is unused. */
+template <bool BF16, int NACC>
+__device__ __forceinline__ void issue_pv(float (&o)[NACC], const uint32_t (&pa)[BN / 16][4], const uint16_t *vt)
+{
+    static_assert(NACC == 64 || NACC == 32, "head_dim 128 or 64");
     pin(o);
     wg_fence();
 #pragma unroll
-    for (int kc = 0; kc < BN / 16; kc++)
-        wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+    for (int kc = 0; kc < BN / 16; kc++) {
+        if constexpr (NACC == 64)
+            wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+        else
+            wgmma_rs_n64<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+    }
     wg_commit();
 }
 
@@ -223,11 +287,13 @@ __device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float
     pin(o);
 }
 
-/* O / l of this thread's rows row_a, row_b (those below n) into out ([n, 128], 16-bit). */
-template <bool BF16>
-__device__ __forceinline__ void store_o(const float (&o)[64], const float (&l)[2], uint16_t *out, int row_a, int row_b,
+/* O / l of this thread's rows row_a, row_b (those below n) into out ([n, head_dim], 16-bit;
+ * head_dim = 2·NACC). */
+template <bool BF16, int NACC>
+__device__ __forceinline__ void store_o(const float (&o)[NACC], const float (&l)[2], uint16_t *out, int row_a, int row_b,
                                         int n, int t4)
 {
+    constexpr int DH = 2 * NACC;
     float inv[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) {
@@ -237,12 +303,12 @@ __device__ __forceinline__ void store_o(const float (&o)[64], const float (&l)[2
         inv[i] = 1.f / li;
     }
 #pragma unroll
-    for (int dt = 0; dt < D / 8; dt++) {
+    for (int dt = 0; dt < DH / 8; dt++) {
         int col = dt * 8 + 2 * t4;
         if (row_a < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) = pack2<BF16>(o[4 * dt] * inv[0], o[4 * dt + 1] * inv[0]);
+            *reinterpret_cast<uint32_t *>(out + (size_t)row_a * DH + col) = pack2<BF16>(o[4 * dt] * inv[0], o[4 * dt + 1] * inv[0]);
         if (row_b < n)
-            *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+            *reinterpret_cast<uint32_t *>(out + (size_t)row_b * DH + col) =
                 pack2<BF16>(o[4 * dt + 2] * inv[1], o[4 * dt + 3] * inv[1]);
     }
 }

@@ -53,6 +53,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/quant/gemm_dev.cuh"
 
@@ -60,6 +61,7 @@ namespace {
 
 using namespace kb_ptx;
 using namespace kb_qgemm;
+using namespace kb_tma;
 
 constexpr int BM = 128, BN = 256;  /* output tile */
 constexpr int BK = 128;            /* k bytes (= elements) per stage: one 128-byte swizzle row */
@@ -83,51 +85,6 @@ struct Args {
     const int32_t *dyb, *dyc; /* int8 epilogue */
     float scale;              /* fp8 epilogue */
 };
-
-/* ---- mbarrier, TMA, wgmma (PTX ISA 8.0+, sm_90) -------------------------------------------- */
-
-__device__ __forceinline__ void mbar_init(uint32_t bar, int count)
-{
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-/* Makes the barriers' initialisation visible to the async proxy (TMA) before first use. */
-__device__ __forceinline__ void fence_barrier_init()
-{
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-    kb_wgmma::fence_proxy_async();
-}
-/* One arrival that also announces `bytes` to come from TMA in this phase. */
-__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint32_t bar)
-{
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-/* Spins until the phase with parity `parity` of the barrier has completed. */
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
-{
-    uint32_t done;
-    do {
-        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done)
-                     : "r"(bar), "r"(parity)
-                     : "memory");
-    } while (!done);
-}
-/* The box at (x = k byte, y = row) of the tensor map into shared memory at dst; completes
- * its bytes on bar. */
-__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
-                 ::"r"(dst), "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
-                 : "memory");
-}
-__device__ __forceinline__ void prefetch_map(const CUtensorMap *map)
-{
-    asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
-}
 
 /* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
  * leading offset is unused for swizzled K-major layouts (16 by convention). */
@@ -242,7 +199,7 @@ __global__ void __launch_bounds__(THREADS, 1)
     __syncthreads();
 
     if (wg == 0) { /* ---- producer ---- */
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PRODUCER_REGS));
+        regs_dec<PRODUCER_REGS>();
         if (threadIdx.x == 0) {
             prefetch_map(&map_a);
             prefetch_map(&map_w);
@@ -252,15 +209,15 @@ __global__ void __launch_bounds__(THREADS, 1)
                     mbar_wait(empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
                 const uint32_t sa = base + s * STAGE_BYTES, full = full0 + 8 * s;
                 mbar_expect_tx(full, STAGE_BYTES);
-                tma_load_2d(sa, &map_a, kt * BK, m0, full);
-                tma_load_2d(sa + A_BYTES, &map_w, kt * BK, n0, full);
+                load_2d(sa, &map_a, kt * BK, m0, full);
+                load_2d(sa + A_BYTES, &map_w, kt * BK, n0, full);
             }
         }
         return; /* nothing below synchronises the whole block */
     }
 
     /* ---- consumers ---- */
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
+    regs_inc<CONSUMER_REGS>();
     const int c = wg - 1;
     Acc d[128];
 #pragma unroll
@@ -329,20 +286,6 @@ Args make_args(int m, int n, size_t lda, void *y)
     p.m = m, p.n = n, p.ktiles = (int)((lda + BK - 1) / BK);
     p.y = y;
     return p;
-}
-
-/* cuTensorMapEncodeTiled from the driver the runtime has loaded (no link against libcuda). */
-PFN_cuTensorMapEncodeTiled_v12000 encode_tiled(void)
-{
-    static PFN_cuTensorMapEncodeTiled_v12000 fn;
-    if (!fn) {
-        void *f = NULL;
-        cudaDriverEntryPointQueryResult q;
-        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) == cudaSuccess &&
-            q == cudaDriverEntryPointSuccess)
-            fn = (PFN_cuTensorMapEncodeTiled_v12000)f;
-    }
-    return fn;
 }
 
 /* A [rows, lda] byte matrix as boxes of box_rows × BK bytes, 128-byte swizzled, zero-filled

@@ -1,0 +1,117 @@
+/* tma.cuh - Hopper's asynchronous data movement and warp specialization, shared by the sm_90a
+ * kernels that feed wgmma from a producer warp (gemm_wgmma.cu, flash_wgmma_ws.cu): mbarriers
+ * (PTX ISA 8.0, "Parallel Synchronization and Communication Instructions: mbarrier"), TMA loads
+ * (cp.async.bulk.tensor) that complete their bytes on one, the named barriers two warpgroups
+ * take turns with (bar.sync / bar.arrive), setmaxnreg, and the host's tensor-map encoder.
+ *
+ * The pattern: a stage of a shared-memory ring has a "full" mbarrier (initialised with count 1:
+ * the producer's arrive.expect_tx, then TMA completes the announced bytes) and an "empty" one
+ * (count = the consumer warps that arrive once they stopped reading it). Use number u of a stage
+ * (u = 0, 1, ...) completes phase u of its full barrier, so a consumer waits with parity u & 1;
+ * the producer, before refilling it for use u >= 1, waits on the empty barrier with parity
+ * (u − 1) & 1. Include only from code built for sm_90a. */
+#ifndef KB_TMA_CUH
+#define KB_TMA_CUH
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "kernels/gpu/wgmma.cuh"
+
+namespace kb_tma {
+
+/* ---- mbarriers ----------------------------------------------------------------------------- */
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+/* Makes the barriers' initialisation visible to the async proxy (TMA) before first use. */
+__device__ __forceinline__ void fence_barrier_init()
+{
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    kb_wgmma::fence_proxy_async();
+}
+/* One arrival that also announces `bytes` to come from TMA in this phase. */
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+/* Spins until the phase with parity `parity` of the barrier has completed. */
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
+{
+    uint32_t done;
+    do {
+        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done)
+                     : "r"(bar), "r"(parity)
+                     : "memory");
+    } while (!done);
+}
+
+/* ---- TMA loads ----------------------------------------------------------------------------- */
+
+/* The box at (x, y) of a 2D tensor map into shared memory at dst; completes its bytes on bar. */
+__device__ __forceinline__ void load_2d(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(dst), "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
+                 : "memory");
+}
+/* The same for a 3D tensor map, box at (x, y, z). */
+__device__ __forceinline__ void load_3d(uint32_t dst, const CUtensorMap *map, int x, int y, int z, uint32_t bar)
+{
+    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n"
+                 ::"r"(dst), "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar)
+                 : "memory");
+}
+__device__ __forceinline__ void prefetch_map(const CUtensorMap *map)
+{
+    asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
+}
+
+/* ---- warp specialization ------------------------------------------------------------------- */
+
+/* The calling warpgroup's register budget per thread: lowered for a producer that needs few, so
+ * the consumers can raise theirs (all warps of the warpgroup execute it). N: a multiple of 8 in
+ * [24, 256]; the decrements of the block must free what its increments take. */
+template <int N> __device__ __forceinline__ void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N)); }
+template <int N> __device__ __forceinline__ void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N)); }
+
+/* Named barrier `id` (1-15; 0 is __syncthreads) of `threads` threads: bar_sync waits for them
+ * all, bar_arrive counts the calling warp's threads without waiting. */
+__device__ __forceinline__ void bar_sync(int id, int threads)
+{
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void bar_arrive(int id, int threads)
+{
+    asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+
+/* ---- host: tensor maps --------------------------------------------------------------------- */
+
+/* cuTensorMapEncodeTiled from the driver the runtime has loaded (no link against libcuda), or
+ * NULL where the driver has none. */
+static inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled(void)
+{
+    static PFN_cuTensorMapEncodeTiled_v12000 fn;
+    if (!fn) {
+        void *f = NULL;
+        cudaDriverEntryPointQueryResult q;
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) == cudaSuccess &&
+            q == cudaDriverEntryPointSuccess)
+            fn = (PFN_cuTensorMapEncodeTiled_v12000)f;
+    }
+    return fn;
+}
+
+} // namespace kb_tma
+
+#endif
