@@ -1,0 +1,95 @@
+/* tma.cuh - the Tensor Memory Accelerator and mbarrier plumbing of the sm_90a producer/consumer
+ * kernels (gemm_wgmma.cu, moe_gemm_wgmma.cu): one thread of a producer warpgroup moves whole
+ * tiles global → shared with cp.async.bulk.tensor, each completing its bytes on a stage's "full"
+ * mbarrier; the consumers wait on that barrier and arrive on the stage's "empty" one when they
+ * are done reading it (PTX ISA 8.0, "mbarrier" and "cp.async.bulk.tensor"). The host side
+ * encodes the tensor maps through cuTensorMapEncodeTiled, looked up in the driver the runtime
+ * has loaded (no link against libcuda). Include only from code built for sm_90a. */
+#ifndef KB_TMA_CUH
+#define KB_TMA_CUH
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+#include "kernels/gpu/wgmma.cuh"
+
+namespace kb_tma {
+
+__device__ __forceinline__ void mbar_init(uint32_t bar, int count)
+{
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+/* Makes the barriers' initialisation visible to the async proxy (TMA) before first use. */
+__device__ __forceinline__ void fence_barrier_init()
+{
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    kb_wgmma::fence_proxy_async();
+}
+/* One arrival that also announces `bytes` to come from TMA in this phase. */
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar)
+{
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+/* Spins until the phase with parity `parity` of the barrier has completed. */
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
+{
+    uint32_t done;
+    do {
+        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done)
+                     : "r"(bar), "r"(parity)
+                     : "memory");
+    } while (!done);
+}
+/* The box at (x = innermost coordinate in elements, y = row) of the tensor map into shared
+ * memory at dst; completes its bytes on bar. */
+__device__ __forceinline__ void tma_load_2d(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(dst), "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar)
+                 : "memory");
+}
+__device__ __forceinline__ void prefetch_map(const CUtensorMap *map)
+{
+    asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
+}
+
+/* cuTensorMapEncodeTiled from the driver the runtime has loaded; NULL when the driver has none
+ * (TMA needs driver 12.0+). */
+inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled(void)
+{
+    static PFN_cuTensorMapEncodeTiled_v12000 fn;
+    if (!fn) {
+        void *f = NULL;
+        cudaDriverEntryPointQueryResult q;
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) == cudaSuccess &&
+            q == cudaDriverEntryPointSuccess)
+            fn = (PFN_cuTensorMapEncodeTiled_v12000)f;
+    }
+    return fn;
+}
+
+/* A row-major [rows, cols] matrix of `type` elements (row stride ld_bytes, a multiple of 16)
+ * as boxes of box_rows × box_cols, 128-byte swizzled (box_cols elements must be 128 bytes),
+ * zero-filled outside it. */
+inline CUresult encode_2d_sw128(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
+                                const void *ptr, uint64_t rows, uint64_t cols, uint64_t ld_bytes, uint32_t box_cols,
+                                uint32_t box_rows)
+{
+    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows };
+    const cuuint64_t strides[1] = { (cuuint64_t)ld_bytes }; /* bytes between rows (dimension 1) */
+    const cuuint32_t box[2] = { (cuuint32_t)box_cols, (cuuint32_t)box_rows };
+    const cuuint32_t elem_strides[2] = { 1, 1 };
+    return fn(map, type, 2, const_cast<void *>(ptr), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+              CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+}
+
+} // namespace kb_tma
+
+#endif
