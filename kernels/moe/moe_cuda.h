@@ -85,8 +85,8 @@ int moe_cuda_combine_launch(const uint16_t *yp, const float *gates, const int *s
  * TMA and wgmma want both operands K-major, so these kernels take the weights transposed:
  *   w13t [E][2·fp][hp]  row n is column n of w13 above (the same 8-column W1/W3 interleave)
  *   w2t  [E][hp][fp]    row j is column j of w2
- * A is read without a gather (TMA has none on Hopper): A row s is a + s·lda. The tensor maps
- * are encoded once per buffer (the pointers stay fixed) into opaque CUtensorMaps. */
+ * A is read without a gather (TMA has none on Hopper): A row s is row s of the A map. The
+ * tensor maps are encoded once per buffer (the pointers stay fixed) into opaque CUtensorMaps. */
 #define MOE_WG_BN 256
 struct moe_wg_map {
     uint64_t bytes[16]; /* one CUtensorMap (moe_gemm_wgmma.cu copies it out and back) */
