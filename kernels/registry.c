@@ -152,6 +152,8 @@ static const struct kb_kernel *const registry[] = {
 #ifdef HAVE_SM90A
     &kb_quant_gemm_int8_wgmma,
     &kb_quant_gemm_fp8_wgmma,
+    &kb_moe_experts_cuda_wgmma,
+    &kb_moe_layer_cuda_wgmma,
 #endif
 #ifdef HAVE_CUBLASLT
     &kb_gemm_cublaslt,

@@ -130,14 +130,28 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
   job vit2 "$KBENCH" run --db "$TMP/vit.db" $qflags --kernels 'vit.block@cuda.int8' --dtype i8 --preset vit-b16 ) &
 # MoE at odd sizes: one token, ragged row tiles, hidden and ffn not multiples of 8 nor of the
 # 128-wide tile, 8 and 64 experts, top-1/2/8, the three routing skews; then the Mixtral layer
-# (with its CUPTI trace: which kernels each version launches). The one-device kernels only
-# (cuda.[!e]*): moe.layer@cuda.ep has its own section (--span) below.
-( job moe1 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!e]*' --dtype bf16 --tokens 1,77,1000 \
+# (with its CUPTI trace: which kernels each version launches). The one-device mma.sync kernels
+# only (cuda.[!ew]*): moe.layer@cuda.ep has its own section (--span) below, the wgmma ones the next.
+( job moe1 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!ew]*' --dtype bf16 --tokens 1,77,1000 \
       --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf
-  job moe2 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!e]*' --dtype bf16 --tokens 1000 --hidden 520 \
+  job moe2 "$KBENCH" run --db "$TMP/moe.db" $VFLAGS --kernels 'moe.*@cuda,moe.*@cuda.[!ew]*' --dtype bf16 --tokens 1000 --hidden 520 \
       --ffn 136 --experts 8 --top-k 2 --routing uniform,one
-  job moe3 "$KBENCH" run --db "$TMP/moe.db" --devices cuda:0 --kernels 'moe.layer@cuda.[!e]*' --dtype bf16 \
+  job moe3 "$KBENCH" run --db "$TMP/moe.db" --devices cuda:0 --kernels 'moe.layer@cuda.[!ew]*' --dtype bf16 \
       --preset mixtral-8x7b --tokens 512 --max-time 0.2 --no-metrics --quiet --no-show ) &
+# the Hopper grouped GEMMs (wgmma + TMA; sm_90a builds, compute capability 9.0 only) at the same
+# odd sizes. TMA needs 16-byte row strides, which the layouts' padding to 8 bf16 gives: h 100 →
+# 104 and f 333 → 336 are not multiples of the 64-wide k-tile (TMA zero-fills past the row),
+# 2·336 = 672 and 104 not of the 256-wide column tile (the box runs into the next expert's weights:
+# masked on store); one token, ragged row tiles (the box runs into the next expert's rows: masked);
+# E 8, 64; top-1/2/8; zipf, uniform and all-to-one routing. moewg3: h 4100 is 65 k-tiles, the
+# 4-stage ring turns over 16 times (mbarrier phases), over 17 column tiles of the down projection.
+( wg="moe.experts@cuda.wgmma,moe.layer@cuda.wgmma"
+  job moewg1 "$KBENCH" run --db "$TMP/moewg.db" $VFLAGS --kernels "$wg" --dtype bf16 --tokens 1,77,1000 \
+      --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf
+  job moewg2 "$KBENCH" run --db "$TMP/moewg.db" $VFLAGS --kernels "$wg" --dtype bf16 --tokens 1000 --hidden 520 \
+      --ffn 136 --experts 8 --top-k 2 --routing uniform,one
+  job moewg3 "$KBENCH" run --db "$TMP/moewg.db" $VFLAGS --kernels "$wg" --dtype bf16 --tokens 1000 --hidden 4100 \
+      --ffn 520 --experts 8 --top-k 2 --routing zipf ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
 ( gla() { "$KBENCH" run --db "$TMP/gla.db" $VFLAGS --kernels attention.gla@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -369,6 +383,23 @@ q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" |
 expect_job moe3 "the Mixtral layer, fused and unfused, at 512 tokens"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.unfused' AND g.name LIKE '%combine_kernel%';")" "1" "the unfused layer's combine kernel is recorded"
 expect_eq "$(q "SELECT count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.tokens = 512 AND c.impl = 'cuda.fused' AND (g.name LIKE '%combine_kernel%' OR g.name LIKE '%gather_kernel%');")" "0" "the fused layer launches no gather and no combine"
+
+# the wgmma grouped GEMMs: built where nvcc has sm_90a; compute capability 9.0 only, any other
+# GPU refused, saying so
+DB="$TMP/moewg.db"
+if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts.*cuda.wgmma'; then
+    expect_job moewg1 "moe.experts@cuda.wgmma and moe.layer@cuda.wgmma pass at odd sizes (T 1, 77, 1000; h 100; f 333; E 8, 64; top-1/2/8)"
+    expect_job moewg2 "and with uniform and all-to-one routing (h 520, f 136)"
+    expect_job moewg3 "and over 65 k-tiles and 17 column tiles (h 4100, f 520)"
+    if [ "$(q "SELECT count(*) FROM cases WHERE status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "42" ]; then
+        ok "moe.*@cuda.wgmma verified # SKIP all 42 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "42" "42 verified wgmma MoE cases (2 kernels x 21 shapes)"
+        expect_eq "$(q "SELECT count(DISTINCT c.id) FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'moe.load.max' AND c.routing = 'one' AND k.value = c.tokens;")" "2" "all-to-one routing: both report the hot expert's load (every token)"
+    fi
+    q "SELECT kernel, impl, tokens, hidden, ffn, experts, top_k, routing, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+    q "SELECT kernel, impl, max(rel_l2_err) FROM v_results GROUP BY kernel, impl;" | sed 's/^/# worst error: /'
+fi
 
 DB="$TMP/gla.db"
 expect_job gla1 "attention.gla@cuda.mma passes at odd sizes (f16, bf16; d 64, 128; GQA; batch 2)"

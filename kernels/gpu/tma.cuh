@@ -1,5 +1,5 @@
 /* tma.cuh - Hopper's asynchronous data movement and warp specialization, shared by the sm_90a
- * kernels that feed wgmma from a producer warp (gemm_wgmma.cu, flash_wgmma_ws.cu): mbarriers
+ * kernels that feed wgmma from a producer warp (gemm_wgmma.cu, flash_wgmma_ws.cu, moe_gemm_wgmma.cu): mbarriers
  * (PTX ISA 8.0, "Parallel Synchronization and Communication Instructions: mbarrier"), TMA loads
  * (cp.async.bulk.tensor) that complete their bytes on one, the named barriers two warpgroups
  * take turns with (bar.sync / bar.arrive), setmaxnreg, and the host's tensor-map encoder.
@@ -110,6 +110,21 @@ static inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled(void)
             fn = (PFN_cuTensorMapEncodeTiled_v12000)f;
     }
     return fn;
+}
+
+/* A row-major [rows, cols] matrix of `type` elements (row stride ld_bytes, a multiple of 16)
+ * as boxes of box_rows × box_cols, 128-byte swizzled (box_cols elements must be 128 bytes),
+ * zero-filled outside it. */
+static inline CUresult encode_2d_sw128(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
+                                const void *ptr, uint64_t rows, uint64_t cols, uint64_t ld_bytes, uint32_t box_cols,
+                                uint32_t box_rows)
+{
+    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows };
+    const cuuint64_t strides[1] = { (cuuint64_t)ld_bytes }; /* bytes between rows (dimension 1) */
+    const cuuint32_t box[2] = { (cuuint32_t)box_cols, (cuuint32_t)box_rows };
+    const cuuint32_t elem_strides[2] = { 1, 1 };
+    return fn(map, type, 2, const_cast<void *>(ptr), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+              CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
 }
 
 } // namespace kb_tma

@@ -26,6 +26,9 @@ extern const struct kb_kernel kb_moe_experts_cuda;
 extern const struct kb_kernel kb_moe_layer_cuda_unfused;
 extern const struct kb_kernel kb_moe_layer_cuda_fused;
 extern const struct kb_kernel kb_moe_layer_cuda_ep; /* moe_ep.c: over --span GPUs */
+/* sm_90a builds (HAVE_SM90A): the grouped GEMMs on wgmma with TMA (moe_gemm_wgmma.cu) */
+extern const struct kb_kernel kb_moe_experts_cuda_wgmma;
+extern const struct kb_kernel kb_moe_layer_cuda_wgmma;
 
 /* ---- shapes and counts (the catalogue's formulas) ------------------------------------------ */
 

@@ -19,19 +19,32 @@
  * Both keep the routing on the device: the grouped GEMMs' grids cover the most row tiles any
  * routing can need and blocks past the last tile exit (no host synchronisation, so a case can
  * be captured in a CUDA graph).
+ *
+ * Hopper (HAVE_SM90A builds, compute capability 9.0 only): moe.experts@cuda.wgmma is the same
+ * two grouped GEMMs on wgmma with TMA loads (moe_gemm_wgmma.cu), the weights uploaded transposed
+ * (K-major, moe_cuda.h); moe.layer@cuda.wgmma is the routing, the gather of xp (TMA cannot
+ * gather on Hopper), the wgmma up GEMM with SwiGLU, and the wgmma down GEMM adding gate·row
+ * into y (no yp, no combine): 8 kernels and a memset.
  */
+#include "config.h"
+
 #include "kernels/moe/moe.h"
 #include "kernels/moe/moe_cuda.h"
 #include "kernels/moe/moe_cuda_host.h"
+#include "kernels/gpu/wgmma_device.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum moe_gpu_kind { GPU_ROUTER, GPU_DISPATCH, GPU_COMBINE, GPU_EXPERTS, GPU_UNFUSED, GPU_FUSED };
-static const char *const kind_name[] = { "moe.router@cuda.mma", "moe.dispatch@cuda", "moe.combine@cuda",
-                                         "moe.experts@cuda.mma", "moe.layer@cuda.unfused", "moe.layer@cuda.fused" };
+enum moe_gpu_kind { GPU_ROUTER, GPU_DISPATCH, GPU_COMBINE, GPU_EXPERTS, GPU_UNFUSED, GPU_FUSED, GPU_EXPERTS_WG, GPU_LAYER_WG };
+static const char *const kind_name[] = { "moe.router@cuda.mma",    "moe.dispatch@cuda",     "moe.combine@cuda",
+                                         "moe.experts@cuda.mma",   "moe.layer@cuda.unfused", "moe.layer@cuda.fused",
+                                         "moe.experts@cuda.wgmma", "moe.layer@cuda.wgmma" };
+
+/* the tensor maps of the wgmma kinds' four GEMM operands */
+enum { MAP_UP_A, MAP_UP_B, MAP_DOWN_A, MAP_DOWN_B, MAPS };
 
 /* device buffers only: the inputs and outputs are the operation's (c->io) */
 struct moe_gpu {
@@ -41,6 +54,7 @@ struct moe_gpu {
     uint16_t *x, *wr, *w13, *w2, *xp, *hb, *yp;
     float *bias, *logits, *gates, *y;
     int *ids, *counts, *chunk_counts, *offsets, *mtile_start, *perm, *slot_of, *one_group;
+    struct moe_wg_map *maps; /* wgmma kinds: MAPS tensor maps (host memory, passed by value at launch) */
 };
 
 static float float_of_bf16(uint16_t b)
@@ -75,10 +89,29 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long rows_
     return e;
 }
 
+/* The row of w13 (its column of the [k][n] layout) that holds column j of W1; W3's is 8 further. */
+static size_t w13_column(int j) { return (size_t)(j / 8) * 16 + j % 8; }
+
+/* dst[col_of(c)·ld + r] = bf16(src[r·cols + c]): a rows × cols matrix transposed into bf16 rows
+ * of ld, in 32 × 32 tiles so the strided side stays in cache. interleave: col_of is w13_column
+ * plus `plus` (W1 0, W3 8); otherwise col_of(c) = c. */
+static void put_transposed(uint16_t *dst, size_t ld, const float *src, int rows, int cols, int interleave, int plus)
+{
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < cols; c0 += 32)
+        for (int r0 = 0; r0 < rows; r0 += 32)
+            for (int c = c0; c < c0 + 32 && c < cols; c++) {
+                const size_t at = (interleave ? w13_column(c) + (size_t)plus : (size_t)c) * ld;
+                for (int r = r0; r < r0 + 32 && r < rows; r++)
+                    dst[at + r] = moe_bf16_of(src[(size_t)r * cols + c]);
+            }
+}
+
 /* W1, W3 [E][h][f] → w13 [E][hp][2·fp] interleaved by 8 columns (moe_cuda.h); W2 [E][f][h] →
- * w2 [E][fp][hp]. One expert's staging at a time. */
+ * w2 [E][fp][hp]. k_major (the wgmma kinds): transposed, w13t [E][2·fp][hp] and w2t [E][hp][fp].
+ * One expert's staging at a time. */
 static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, const float *w1all, const float *w3all,
-                                  const float *w2all)
+                                  const float *w2all, int k_major)
 {
     const int h = s->hidden, f = s->ffn, E = s->experts, hp = g->hp, fp = g->fp;
     const size_t per13 = (size_t)hp * 2 * fp, per2 = (size_t)fp * hp;
@@ -91,22 +124,31 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, c
     for (int x = 0; x < E && e == cudaSuccess; x++) {
         const float *w1 = w1all + (size_t)x * h * f, *w3 = w3all + (size_t)x * h * f;
         memset(stage, 0, per13 * sizeof *stage);
+        if (k_major) {
+            put_transposed(stage, (size_t)hp, w1, h, f, 1, 0);
+            put_transposed(stage, (size_t)hp, w3, h, f, 1, 8);
+        } else {
 #pragma omp parallel for schedule(static)
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < f; j++) {
-                size_t col = (size_t)(j / 8) * 16 + j % 8;
-                stage[(size_t)i * 2 * fp + col] = moe_bf16_of(w1[(size_t)i * f + j]);
-                stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
-            }
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < f; j++) {
+                    size_t col = w13_column(j);
+                    stage[(size_t)i * 2 * fp + col] = moe_bf16_of(w1[(size_t)i * f + j]);
+                    stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
+                }
+        }
         e = cudaMemcpy(g->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
         if (e != cudaSuccess)
             break;
         const float *w2 = w2all + (size_t)x * f * h;
         memset(stage, 0, per2 * sizeof *stage);
+        if (k_major) {
+            put_transposed(stage, (size_t)fp, w2, f, h, 0, 0);
+        } else {
 #pragma omp parallel for schedule(static)
-        for (int i = 0; i < f; i++)
-            for (int j = 0; j < h; j++)
-                stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
+            for (int i = 0; i < f; i++)
+                for (int j = 0; j < h; j++)
+                    stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
+        }
         e = cudaMemcpy(g->w2 + (size_t)x * per2, stage, per2 * sizeof *stage, cudaMemcpyHostToDevice);
     }
     free(stage);
@@ -127,6 +169,7 @@ static void gpu_free(struct moe_gpu *g)
                     g->one_group };
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
         cudaFree(dev[i]);
+    free(g->maps);
     free(g);
 }
 
@@ -137,14 +180,58 @@ static void gpu_teardown(struct kb_case *c)
     c->state = NULL;
 }
 
-static int uses_ffn(enum moe_gpu_kind k)
+static int is_wgmma(enum moe_gpu_kind k)
 {
-    return k == GPU_EXPERTS || k == GPU_UNFUSED || k == GPU_FUSED;
+    return k == GPU_EXPERTS_WG || k == GPU_LAYER_WG;
+}
+
+/* moe.experts: the operation's xp, offsets and weights in, yp out */
+static int is_experts(enum moe_gpu_kind k)
+{
+    return k == GPU_EXPERTS || k == GPU_EXPERTS_WG;
 }
 
 static int is_layer(enum moe_gpu_kind k)
 {
-    return k == GPU_UNFUSED || k == GPU_FUSED;
+    return k == GPU_UNFUSED || k == GPU_FUSED || k == GPU_LAYER_WG;
+}
+
+static int uses_ffn(enum moe_gpu_kind k)
+{
+    return is_experts(k) || is_layer(k);
+}
+
+/* The wgmma kinds' tensor maps over xp, hb and the transposed weights (their pointers are fixed
+ * for the case's life). */
+static int wg_maps(struct moe_gpu *g, const struct kb_shape *s, char *err, size_t errlen)
+{
+#ifdef HAVE_SM90A
+    const char *who = kind_name[g->kind];
+    char why[200] = "";
+    cudaError_t e = (cudaError_t)moe_wg_prepare();
+    if (e != cudaSuccess)
+        return cuda_fail(e, who, "raising the wgmma kernels' shared-memory limit", err, errlen);
+    g->maps = calloc(MAPS, sizeof *g->maps);
+    if (!g->maps) {
+        snprintf(err, errlen, "%s: out of memory", who);
+        return KB_ERROR;
+    }
+    const long E = s->experts;
+    int rc = moe_wg_map_new(&g->maps[MAP_UP_A], g->xp, g->slots, g->hp, 0, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_wg_map_new(&g->maps[MAP_UP_B], g->w13, E * 2 * g->fp, g->hp, 1, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_wg_map_new(&g->maps[MAP_DOWN_A], g->hb, g->slots, g->fp, 0, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_wg_map_new(&g->maps[MAP_DOWN_B], g->w2, E * g->hp, g->fp, 1, why, sizeof why);
+    if (rc != KB_OK)
+        snprintf(err, errlen, "%s: %s", who, why);
+    return rc;
+#else
+    (void)g, (void)s;
+    snprintf(err, errlen, "this kbench was built without sm_90a (wgmma)");
+    return KB_UNSUPPORTED;
+#endif
 }
 
 /* setup reads x, W_r and b of moe.router, moe.dispatch and moe.layer at one set of indices */
@@ -156,6 +243,11 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
 {
     const char *who = kind_name[kind];
     const struct kb_shape *s = &c->shape;
+    if (is_wgmma(kind)) { /* sm_90a code only: any other GPU is refused, saying why */
+        int rc = wgmma_device_check(c->device_index, err, errlen);
+        if (rc != KB_OK)
+            return rc;
+    }
     struct moe_gpu *g = calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "%s: out of memory", who);
@@ -175,7 +267,7 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     const int sorts = kind == GPU_DISPATCH || is_layer(kind);
     const size_t nchunks = (slots + MOE_CUDA_SORT_CHUNK - 1) / MOE_CUDA_SORT_CHUNK;
     /* x, W_r and b sit at the same indices in moe.router, moe.dispatch (x) and moe.layer */
-    if (kind != GPU_COMBINE && kind != GPU_EXPERTS)
+    if (kind != GPU_COMBINE && !is_experts(kind))
         e = upload_bf16(kb_input(c, KB_MOE_ROUTER_X), T, h, T, g->hp, &g->x);
     if (e == cudaSuccess && router) {
         e = upload_bf16(kb_input(c, KB_MOE_ROUTER_WR), h, E, g->hp, g->ep, &g->wr);
@@ -208,7 +300,7 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
             e = moe_dev_alloc(&g->slot_of, slots * sizeof(int));
         g->max_mtiles = (int)((slots + (size_t)E * (MOE_CUDA_BM - 1)) / MOE_CUDA_BM);
     }
-    if (e == cudaSuccess && (kind == GPU_DISPATCH || kind == GPU_UNFUSED))
+    if (e == cudaSuccess && (kind == GPU_DISPATCH || kind == GPU_UNFUSED || kind == GPU_LAYER_WG))
         e = moe_dev_alloc(&g->xp, slots * g->hp * sizeof(uint16_t));
     if (e == cudaSuccess && kind == GPU_COMBINE) {
         e = upload_bf16(kb_input(c, KB_MOE_COMBINE_YP), (long)slots, h, (long)slots, g->hp, &g->yp);
@@ -217,7 +309,7 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
         if (e == cudaSuccess)
             e = moe_dev_copy(&g->slot_of, kb_input(c, KB_MOE_COMBINE_SLOT_OF), slots * sizeof(int));
     }
-    if (e == cudaSuccess && kind == GPU_EXPERTS) {
+    if (e == cudaSuccess && is_experts(kind)) {
         const int *offsets = kb_input(c, KB_MOE_EXPERTS_OFFSETS);
         int *mts = malloc(((size_t)E + 1) * sizeof *mts);
         e = mts ? cudaSuccess : cudaErrorMemoryAllocation;
@@ -234,14 +326,14 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
     }
     if (e == cudaSuccess && uses_ffn(kind)) {
         /* W1, W3, W2 at the same relative place in moe.experts and moe.layer */
-        const int w1 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W1 : KB_MOE_LAYER_W1;
-        const int w3 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W3 : KB_MOE_LAYER_W3;
-        const int w2 = kind == GPU_EXPERTS ? KB_MOE_EXPERTS_W2 : KB_MOE_LAYER_W2;
-        e = upload_experts(g, s, kb_input(c, w1), kb_input(c, w3), kb_input(c, w2));
+        const int w1 = is_experts(kind) ? KB_MOE_EXPERTS_W1 : KB_MOE_LAYER_W1;
+        const int w3 = is_experts(kind) ? KB_MOE_EXPERTS_W3 : KB_MOE_LAYER_W3;
+        const int w2 = is_experts(kind) ? KB_MOE_EXPERTS_W2 : KB_MOE_LAYER_W2;
+        e = upload_experts(g, s, kb_input(c, w1), kb_input(c, w3), kb_input(c, w2), is_wgmma(kind));
         if (e == cudaSuccess)
             e = moe_dev_alloc(&g->hb, slots * g->fp * sizeof(uint16_t));
     }
-    if (e == cudaSuccess && (kind == GPU_EXPERTS || kind == GPU_UNFUSED))
+    if (e == cudaSuccess && (is_experts(kind) || kind == GPU_UNFUSED))
         e = moe_dev_alloc(&g->yp, slots * g->hp * sizeof(uint16_t));
     if (e == cudaSuccess && (kind == GPU_COMBINE || is_layer(kind)))
         e = moe_dev_alloc(&g->y, (size_t)T * g->hp * sizeof(float));
@@ -251,6 +343,13 @@ static int gpu_setup(struct kb_case *c, enum moe_gpu_kind kind, char *err, size_
         int rc = cuda_fail(e, who, "setting up the device buffers", err, errlen);
         gpu_teardown(c);
         return rc;
+    }
+    if (is_wgmma(kind)) {
+        int rc = wg_maps(g, s, err, errlen);
+        if (rc != KB_OK) {
+            gpu_teardown(c);
+            return rc;
+        }
     }
     return KB_OK;
 }
@@ -294,6 +393,32 @@ static int launch_experts(struct moe_gpu *g, const struct kb_shape *s, int fused
     return e;
 }
 
+/* The same two projections on wgmma (moe_gemm_wgmma.cu): A from xp (TMA cannot gather), the
+ * weights transposed; scatter: the down projection adds gate·row into y instead of writing yp. */
+static int launch_experts_wg(struct moe_gpu *g, const struct kb_shape *s, int scatter, void *st)
+{
+#ifdef HAVE_SM90A
+    struct moe_wg_gemm up = {
+        .a = &g->maps[MAP_UP_A], .b = &g->maps[MAP_UP_B], .n = 2 * g->fp, .k = g->hp,
+        .group_off = g->offsets, .mtile_start = g->mtile_start, .groups = s->experts, .max_mtiles = g->max_mtiles,
+        .epilogue = MOE_EPI_SWIGLU, .c = g->hb, .ldc = g->fp,
+    };
+    struct moe_wg_gemm down = {
+        .a = &g->maps[MAP_DOWN_A], .b = &g->maps[MAP_DOWN_B], .n = g->hp, .k = g->fp,
+        .group_off = g->offsets, .mtile_start = g->mtile_start, .groups = s->experts, .max_mtiles = g->max_mtiles,
+        .epilogue = scatter ? MOE_EPI_SCATTER : MOE_EPI_BF16, .c = scatter ? (void *)g->y : (void *)g->yp,
+        .ldc = g->hp, .c_index = scatter ? g->perm : NULL, .c_div = s->top_k, .c_scale = scatter ? g->gates : NULL,
+    };
+    int e = moe_wg_gemm_launch(&up, st);
+    if (e == 0)
+        e = moe_wg_gemm_launch(&down, st);
+    return e;
+#else
+    (void)g, (void)s, (void)scatter, (void)st;
+    return (int)cudaErrorNotSupported; /* setup refused the case already */
+#endif
+}
+
 static int gpu_run(struct kb_case *c)
 {
     struct moe_gpu *g = c->state;
@@ -317,6 +442,21 @@ static int gpu_run(struct kb_case *c)
         break;
     case GPU_EXPERTS:
         e = launch_experts(g, s, 0, st);
+        break;
+    case GPU_EXPERTS_WG:
+        e = launch_experts_wg(g, s, 0, st);
+        break;
+    case GPU_LAYER_WG:
+        e = launch_router(g, s, NULL, st);
+        if (e == 0)
+            e = moe_cuda_sort_launch(g->ids, g->slots, s->experts, g->chunk_counts, g->offsets, g->mtile_start,
+                                     g->perm, g->slot_of, st);
+        if (e == 0)
+            e = moe_cuda_gather_launch(g->x, g->hp, g->perm, s->top_k, g->slots, g->xp, st);
+        if (e == 0)
+            e = (int)cudaMemsetAsync(g->y, 0, (size_t)s->tokens * g->hp * sizeof(float), (cudaStream_t)st);
+        if (e == 0)
+            e = launch_experts_wg(g, s, 1, st);
         break;
     case GPU_UNFUSED:
     case GPU_FUSED: {
@@ -421,10 +561,12 @@ static int gpu_collect(struct kb_case *c)
         e = fetch_rows(kb_output(c, KB_MOE_COMBINE_Y), g->y, T, h, g->hp, sizeof(float));
         break;
     case GPU_EXPERTS:
+    case GPU_EXPERTS_WG:
         e = fetch_bf16_rows(kb_output(c, KB_MOE_EXPERTS_YP), g->yp, slots, h, g->hp);
         break;
     case GPU_UNFUSED:
     case GPU_FUSED:
+    case GPU_LAYER_WG:
         e = fetch_layer_routing(g, c);
         if (e == cudaSuccess)
             e = fetch_rows(kb_output(c, KB_MOE_LAYER_Y), g->y, T, h, g->hp, sizeof(float));
@@ -447,6 +589,7 @@ static int gpu_stats(const struct kb_case *c, struct kb_counter *out, int max)
         return moe_case_stats(c, KB_MOE_ROUTER_COUNTS, 1, out, max);
     case GPU_UNFUSED:
     case GPU_FUSED:
+    case GPU_LAYER_WG:
         return moe_case_stats(c, KB_MOE_LAYER_COUNTS, 1, out, max);
     default: /* the loads of the routing the operation's inputs came from */
         return moe_case_stats(c, -1, 0, out, max);
@@ -481,6 +624,8 @@ static int combine_setup(struct kb_case *c, char *e, size_t n) { return gpu_setu
 static int experts_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_EXPERTS, e, n); }
 static int unfused_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_UNFUSED, e, n); }
 static int fused_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_FUSED, e, n); }
+static int experts_wg_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_EXPERTS_WG, e, n); }
+static int layer_wg_setup(struct kb_case *c, char *e, size_t n) { return gpu_setup(c, GPU_LAYER_WG, e, n); }
 
 #define ROUTED_AXES (KB_AXIS_BIT(KB_AXIS_TOKENS) | KB_AXIS_BIT(KB_AXIS_HIDDEN) | KB_AXIS_BIT(KB_AXIS_EXPERTS) | \
                      KB_AXIS_BIT(KB_AXIS_TOP_K) | KB_AXIS_BIT(KB_AXIS_ROUTING) | KB_AXIS_BIT(KB_AXIS_INPUT))
@@ -538,3 +683,23 @@ const struct kb_kernel kb_moe_layer_cuda_fused = {
     .setup = fused_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
     .op = &kb_op_moe_layer, .collect = gpu_collect,
 };
+
+#ifdef HAVE_SM90A
+const struct kb_kernel kb_moe_experts_cuda_wgmma = {
+    .name = "moe.experts", .impl = "cuda.wgmma",
+    .description = "MoE experts on Hopper: grouped bf16 GEMMs on wgmma m64n256k16 with TMA loads (sm_90a), SwiGLU epilogue",
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .footprint = ffn_footprint,
+    .setup = experts_wg_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_experts, .collect = gpu_collect,
+};
+
+const struct kb_kernel kb_moe_layer_cuda_wgmma = {
+    .name = "moe.layer", .impl = "cuda.wgmma",
+    .description = "MoE layer on Hopper: routing, gather, wgmma+TMA grouped GEMMs (sm_90a), gate-weighted scatter-add epilogue",
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .footprint = ffn_footprint,
+    .setup = layer_wg_setup, .run = gpu_run, .teardown = gpu_teardown, .stats = gpu_stats,
+    .op = &kb_op_moe_layer, .collect = gpu_collect,
+};
+#endif

@@ -80,4 +80,42 @@ int moe_cuda_gather_launch(const uint16_t *x, int hp, const int *perm, int top_k
 int moe_cuda_combine_launch(const uint16_t *yp, const float *gates, const int *slot_of, int tokens, int top_k,
                             int hp, float *y, void *stream);
 
+/* ---- Hopper (moe_gemm_wgmma.cu, built for sm_90a only: HAVE_SM90A) ----------------------------
+ * The same grouped GEMM on wgmma.mma_async m64n256k16 bf16 with TMA loads, 128 × 256 tiles.
+ * TMA and wgmma want both operands K-major, so these kernels take the weights transposed:
+ *   w13t [E][2·fp][hp]  row n is column n of w13 above (the same 8-column W1/W3 interleave)
+ *   w2t  [E][hp][fp]    row j is column j of w2
+ * A is read without a gather (TMA has none on Hopper): A row s is row s of the A map. The
+ * tensor maps are encoded once per buffer (the pointers stay fixed) into opaque CUtensorMaps. */
+#define MOE_WG_BN 256
+struct moe_wg_map {
+    uint64_t bytes[16]; /* one CUtensorMap (moe_gemm_wgmma.cu copies it out and back) */
+};
+/* Raises the kernels' shared-memory limit; a cudaError_t. */
+int moe_wg_prepare(void);
+/* The map of a row-major bf16 [rows][cols] matrix (cols a multiple of 8) as the A operand
+ * (box_rows MOE_CUDA_BM) or the B operand (MOE_WG_BN) of moe_wg_gemm_launch. A kb status,
+ * the reason in err. */
+int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand, char *err,
+                   size_t errlen);
+/* One grouped GEMM: for each group g, rows s in [group_off[g], group_off[g+1]) of the A map
+ * ([rows][k]), C[s] = A[s] · B_gᵀ where B_g is rows [g·n, g·n + n) of the B map ([groups·n][k]).
+ * Epilogues MOE_EPI_BF16, MOE_EPI_SWIGLU (n a multiple of 16) and MOE_EPI_SCATTER, as
+ * moe_cuda_gemm (ldc, c_index, c_div, c_scale likewise); max_mtiles as there. */
+struct moe_wg_gemm {
+    const struct moe_wg_map *a, *b;
+    int n, k;
+    const int *group_off;
+    const int *mtile_start;
+    int groups;
+    int max_mtiles;
+    enum moe_cuda_epilogue epilogue;
+    void *c;
+    long ldc;
+    const int *c_index;
+    int c_div;
+    const float *c_scale;
+};
+int moe_wg_gemm_launch(const struct moe_wg_gemm *g, void *stream);
+
 #endif

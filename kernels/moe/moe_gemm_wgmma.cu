@@ -1,0 +1,303 @@
+/* moe_gemm_wgmma.cu - the grouped GEMM of moe.experts@cuda.wgmma and moe.layer@cuda.wgmma
+ * (moe_cuda.h, "Hopper"): moe_gemm_mma.cu's grouped structure on Hopper's warpgroup tensor-core
+ * instructions (wgmma.mma_async m64n256k16 bf16, f32 accumulate, sm_90a only) fed by TMA. The
+ * main loop is gemm_wgmma.cu's (the same block, ring, barriers, descriptors and swizzle, with
+ * the shared pieces in kernels/gpu/tma.cuh and wgmma.cuh); only the tile → expert mapping and
+ * the epilogues are new.
+ *
+ * Grid: one block per (group, 256-column tile, 128-row tile) as in moe_gemm_mma.cu: a block finds
+ * its group by binary search over mtile_start (written on the device by the sort's scan), exits
+ * when it lies past the last tile, and numbers row tiles fastest so the blocks resident at one
+ * time share the group's weight panel. No host round trip: graph-capturable.
+ *
+ * Block: 384 threads = 3 warpgroups, one 128 × 256 output tile.
+ *   warpgroup 0  producer: one thread issues, per k-tile of 64 bf16 (128 bytes), two TMA loads (A
+ *                rows row0..row0+127 of the A map, B rows g·n + n0 .. + 255 of the B map) into a
+ *                4-deep ring of stages with a full and an empty mbarrier each;
+ *   warpgroups 1, 2  consumers: 64 rows × 256 columns each, 128 f32 accumulators a thread; per
+ *                k-tile four wgmma m64n256k16 (16 bf16 = 32 bytes of k each), one commit group,
+ *                wait_group 1, then the stage of the previous k-tile is released.
+ * Shared layout: the 128B-swizzle canonical K-major layout of gemm_wgmma.cu, byte for byte (a
+ * stage row is 128 bytes there too: 128 int8 or 64 bf16), so the descriptors (SBO 1024, k-step
+ * +32 bytes) are the same; both operands K-major (transpose bits 0): A [rows][k] is, and the
+ * weights are stored transposed ([n][k], moe_cuda.h) so B = Wᵀ is "column-major" as wgmma wants.
+ *
+ * What TMA cannot skip is masked in the epilogue. The A box of a group's last row tile runs into
+ * the next group's rows (or past the matrix: zero fill); the B box of a last column tile runs
+ * into the next group's weights (or zero fill). Those rows and columns are computed and never
+ * stored: rows ≥ group_off[g + 1] and columns ≥ n are skipped per element. k past the row length
+ * is zero-filled by TMA in both operands, and the padded columns of every layout are zeros.
+ *
+ * Accumulator layout (PTX ISA, wgmma D fragments, m64nN f32): warp w of the warpgroup holds rows
+ * 16w + lane/4 and 16w + lane/4 + 8; d[4j], d[4j+1] are row lane/4, columns 8j + 2(lane%4) +
+ * {0, 1}; d[4j+2], d[4j+3] the same columns of row lane/4 + 8 (j = 0..31). With w13's 8-column
+ * interleave, column block j even holds W1 (gate) and j + 1 the matching W3 (up) values: the
+ * SwiGLU pairs d[4j + i] with d[4j + 4 + i] in the same thread. */
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+extern "C" {
+#include "kernels/moe/moe_cuda.h"
+}
+
+#include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/tma.cuh"
+#include "kernels/gpu/wgmma.cuh"
+
+namespace {
+
+using namespace kb_ptx;
+using namespace kb_tma;
+using kb_wgmma::pin;
+
+constexpr int BM = MOE_CUDA_BM, BN = MOE_WG_BN; /* output tile; BM is the sort's row tile */
+constexpr int BK = 64;                          /* bf16 per stage: one 128-byte swizzle row */
+constexpr int BK_BYTES = BK * 2;
+constexpr int STAGES = 4;    /* 4 × 48 KiB: as deep as 227 KiB of shared memory allows */
+constexpr int CONSUMERS = 2; /* warpgroups of 64 rows each */
+constexpr int THREADS = 128 * (1 + CONSUMERS);
+constexpr int A_BYTES = BM * BK_BYTES, B_BYTES = BN * BK_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
+/* +1024: the stages are aligned up to 1024 bytes; then a full and an empty barrier per stage */
+constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
+/* registers a thread: producer 40, consumers 232 (128 accumulators and addresses), as gemm_wgmma.cu */
+constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
+static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
+static_assert(BK_BYTES == 128, "a stage row is one 128-byte swizzle row");
+static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
+static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+static_assert(BN <= 256 && BM <= 256, "a TMA box is at most 256 rows");
+
+struct Args {
+    int n, ktiles, groups;
+    const int *group_off, *mtile_start;
+    void *c;
+    long ldc;
+    const int *c_index;
+    int c_div;
+    const float *c_scale;
+};
+
+/* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
+ * leading offset is unused for swizzled K-major layouts (16 by convention). */
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) { return kb_wgmma::desc_sw128(addr, 16, 1024); }
+
+/* d (64×256) += A (64×16 bf16, descriptor) · B (16×256 bf16, descriptor), both K-major
+ * (transpose bits 0), scale-d 1: the accumulators start at zero and always accumulate. */
+__device__ __forceinline__ void wgmma_k16(float (&d)[128], uint64_t desc_a, uint64_t desc_b)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {" WG_D_REGS "}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+                 : WG_D_F32
+                 : "l"(desc_a), "l"(desc_b), "r"(1));
+#else
+    (void)d, (void)desc_a, (void)desc_b;
+#endif
+}
+
+template <int EPI>
+__global__ void __launch_bounds__(THREADS, 1)
+    moe_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    /* which (group, column tile, row tile) this block computes (moe_gemm_mma.cu's mapping) */
+    const int ntn = (p.n + BN - 1) / BN;
+    const long bid = blockIdx.x;
+    if (bid >= (long)p.mtile_start[p.groups] * ntn)
+        return; /* the whole block, before any barrier */
+    int lo = 0, hi = p.groups; /* the last group e with mtile_start[e]·ntn <= bid: it has tiles */
+    while (hi - lo > 1) {
+        const int mid = (lo + hi) / 2;
+        if ((long)p.mtile_start[mid] * ntn <= bid)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const int e = lo;
+    const int mt_e = p.mtile_start[e + 1] - p.mtile_start[e];
+    const long local = bid - (long)p.mtile_start[e] * ntn;
+    const int n0 = (int)(local / mt_e) * BN;
+    const int row0 = p.group_off[e] + (int)(local % mt_e) * BM, row_end = p.group_off[e + 1];
+
+    extern __shared__ unsigned char smem_raw[];
+    const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
+    const uint32_t full0 = base + STAGES * STAGE_BYTES, empty0 = full0 + 8 * STAGES;
+    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
+
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < STAGES; s++) {
+            mbar_init(full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
+            mbar_init(empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
+        }
+        fence_barrier_init();
+    }
+    __syncthreads();
+
+    if (wg == 0) { /* ---- producer ---- */
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PRODUCER_REGS));
+        if (threadIdx.x == 0) {
+            prefetch_map(&map_a);
+            prefetch_map(&map_b);
+            const int b_row0 = e * p.n + n0; /* group e's weights are rows [e·n, e·n + n) */
+            for (int kt = 0; kt < p.ktiles; kt++) {
+                const int s = kt % STAGES;
+                if (kt >= STAGES) /* the consumers released this stage's previous use, kt − STAGES */
+                    mbar_wait(empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
+                const uint32_t sa = base + s * STAGE_BYTES, full = full0 + 8 * s;
+                mbar_expect_tx(full, STAGE_BYTES); /* whole boxes, zero-filled parts included */
+                load_2d(sa, &map_a, kt * BK, row0, full);
+                load_2d(sa + A_BYTES, &map_b, kt * BK, b_row0, full);
+            }
+        }
+        return; /* nothing below synchronises the whole block */
+    }
+
+    /* ---- consumers ---- */
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
+    const int c = wg - 1;
+    float d[128];
+#pragma unroll
+    for (int i = 0; i < 128; i++)
+        d[i] = 0.f;
+    pin(d);
+    for (int kt = 0; kt < p.ktiles; kt++) {
+        const int s = kt % STAGES;
+        mbar_wait(full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
+        const uint32_t sa = base + s * STAGE_BYTES + c * 64 * BK_BYTES, sb = base + s * STAGE_BYTES + A_BYTES;
+        kb_wgmma::fence();
+#pragma unroll
+        for (int kk = 0; kk < BK / 16; kk++) /* 16 bf16 = 32 bytes into the swizzled row */
+            wgmma_k16(d, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk));
+        kb_wgmma::commit();
+        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
+        if (kt > 0 && lane == 0)
+            mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
+    }
+    kb_wgmma::wait<0>();
+    pin(d);
+
+    /* epilogue: straight from the accumulators; rows of other groups and columns ≥ n skipped */
+    const int w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const int row = row0 + c * 64 + w * 16 + g + 8 * h;
+        if (row >= row_end)
+            continue;
+        long out_row = row;
+        float scale = 1.f;
+        if (EPI == MOE_EPI_SCATTER) {
+            const int a_id = p.c_index[row];
+            out_row = a_id / p.c_div;
+            scale = p.c_scale[a_id];
+        }
+        if (EPI == MOE_EPI_SWIGLU) {
+#pragma unroll
+            for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
+                const int col = n0 + j * 8 + 2 * t; /* n is a multiple of 16: the pair block is < n too */
+                if (col >= p.n)
+                    continue;
+                const float v0 = d[4 * j + 2 * h], v1 = d[4 * j + 2 * h + 1];
+                const float u0 = d[4 * j + 4 + 2 * h], u1 = d[4 * j + 4 + 2 * h + 1];
+                const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                const int a = (n0 + j * 8) / 2 + 2 * t;
+                *reinterpret_cast<uint32_t *>((uint16_t *)p.c + out_row * p.ldc + a) = pack2<true>(h0, h1);
+            }
+        } else {
+#pragma unroll
+            for (int j = 0; j < BN / 8; j++) {
+                const int col = n0 + j * 8 + 2 * t; /* n is a multiple of 8: col < n implies col + 1 < n */
+                if (col >= p.n)
+                    continue;
+                const float v0 = d[4 * j + 2 * h], v1 = d[4 * j + 2 * h + 1];
+                if (EPI == MOE_EPI_BF16) {
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + out_row * p.ldc + col) = pack2<true>(v0, v1);
+                } else {
+                    float *dst = (float *)p.c + out_row * p.ldc + col;
+                    atomicAdd(dst, scale * v0);
+                    atomicAdd(dst + 1, scale * v1);
+                }
+            }
+        }
+    }
+#else
+    (void)map_a, (void)map_b, (void)p;
+    __trap(); /* built without sm_90a: the host side never launches this */
+#endif
+}
+
+template <int EPI> cudaError_t launch(const struct moe_wg_gemm *g, cudaStream_t st)
+{
+    const long ntn = (g->n + BN - 1) / BN, blocks = ntn * g->max_mtiles;
+    if (blocks <= 0)
+        return cudaSuccess;
+    if (blocks > 0x7fffffffL)
+        return cudaErrorInvalidConfiguration;
+    CUtensorMap ma, mb;
+    memcpy(&ma, g->a->bytes, sizeof ma);
+    memcpy(&mb, g->b->bytes, sizeof mb);
+    Args p;
+    memset(&p, 0, sizeof p);
+    p.n = g->n, p.ktiles = (g->k + BK - 1) / BK, p.groups = g->groups;
+    p.group_off = g->group_off, p.mtile_start = g->mtile_start;
+    p.c = g->c, p.ldc = g->ldc;
+    p.c_index = g->c_index, p.c_div = g->c_div, p.c_scale = g->c_scale;
+    moe_wgmma<EPI><<<(unsigned)blocks, THREADS, SMEM, st>>>(ma, mb, p);
+    return cudaGetLastError();
+}
+
+} // namespace
+
+static_assert(sizeof(CUtensorMap) == sizeof(((struct moe_wg_map *)0)->bytes), "moe_wg_map holds one CUtensorMap");
+
+extern "C" int moe_wg_prepare(void)
+{
+    cudaError_t e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_BF16>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_SWIGLU>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_SCATTER>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
+    return (int)e;
+}
+
+extern "C" int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand,
+                              char *err, size_t errlen)
+{
+    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
+    if (!fn) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+        return KB_UNSUPPORTED;
+    }
+    if (rows < 1 || cols < 8 || cols % 8) { /* TMA: row strides a multiple of 16 bytes */
+        snprintf(err, errlen, "tensor map of %ld × %d bf16: rows must be ≥ 1 and a multiple of 8 elements", rows, cols);
+        return KB_ERROR;
+    }
+    CUtensorMap m;
+    CUresult r = encode_2d_sw128(fn, &m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, ptr, (uint64_t)rows, (uint64_t)cols,
+                                 (uint64_t)cols * 2, (uint32_t)BK, (uint32_t)(b_operand ? BN : BM));
+    if (r != CUDA_SUCCESS) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled (%ld rows of %d bf16): CUresult %d", rows, cols, (int)r);
+        return KB_ERROR;
+    }
+    memcpy(map->bytes, &m, sizeof m);
+    return KB_OK;
+}
+
+extern "C" int moe_wg_gemm_launch(const struct moe_wg_gemm *g, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    /* the maps' rows are multiples of 8 bf16; n so that a column pair never straddles n */
+    if (g->k % 8 || g->n % 8 || g->n < 8 || g->ldc % 2 || g->groups < 1 || (g->epilogue == MOE_EPI_SWIGLU && g->n % 16))
+        return (int)cudaErrorInvalidValue;
+    switch (g->epilogue) {
+    case MOE_EPI_BF16: return (int)launch<MOE_EPI_BF16>(g, st);
+    case MOE_EPI_SWIGLU: return (int)launch<MOE_EPI_SWIGLU>(g, st);
+    case MOE_EPI_SCATTER: return (int)launch<MOE_EPI_SCATTER>(g, st);
+    case MOE_EPI_F32: break; /* the router's: not built here */
+    }
+    return (int)cudaErrorInvalidValue;
+}
