@@ -513,6 +513,11 @@ void runner_measure(const struct plan_case *pc, const struct runner_options *o,
         gpu_timer_free(gt);
         return;
     }
+    /* what setup left on other streams (a plain cudaMemcpy's DMA) lands before the first run */
+    if (gt && gpu_timer_settle(gt, err, sizeof err) != 0) {
+        fail(res, CASE_SETUP_FAILED, err);
+        goto out;
+    }
     struct rusage_mark ru;
     rusage_mark_now(&ru);
     /* Verify before anything is timed: a wrong answer is a failure, never a fast result. */

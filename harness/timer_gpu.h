@@ -28,6 +28,11 @@ double gpu_timer_l2_bytes(const struct gpu_timer *t);
 /* Waits for everything on the stream; 0, or -1 with the CUDA error (an asynchronous fault in
  * the kernel, say) in why. */
 int gpu_timer_sync(struct gpu_timer *t, char *why, size_t whylen);
+/* Waits for everything on the device, every stream included: after a case's setup, so copies
+ * and memsets it left on the legacy default stream (a plain cudaMemcpy from pageable memory
+ * returns before its DMA ends) are done before the case's non-blocking stream runs the kernel.
+ * 0, or -1 with the CUDA error in why. */
+int gpu_timer_settle(struct gpu_timer *t, char *why, size_t whylen);
 
 /* Chooses what one sample runs: `calls` back-to-back calls of run(c). With use_graph the calls
  * are captured once into a CUDA graph that each sample replays; when the kernel cannot be

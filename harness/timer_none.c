@@ -25,6 +25,11 @@ int gpu_timer_sync(struct gpu_timer *t, char *why, size_t whylen)
     return -1;
 }
 
+int gpu_timer_settle(struct gpu_timer *t, char *why, size_t whylen)
+{
+    return gpu_timer_sync(t, why, whylen);
+}
+
 int gpu_timer_prepare(struct gpu_timer *t, int (*run)(struct kb_case *), struct kb_case *c, int calls,
                       int use_graph, char *why, size_t whylen)
 {

@@ -13,6 +13,7 @@
 #include "kernels/attention/decode_cuda.h"
 #include "kernels/attention/paged_kv.h"
 #include "kernels/attention/softmax_ops.h"
+#include "kernels/gpu/device_memory.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -96,8 +97,7 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
         const size_t entries = kb_operands_elems(&c->io, KB_ATTN_BLOCK_TABLE);
         e = cudaMalloc((void **)&a->table, entries * sizeof(int32_t));
         if (e == cudaSuccess)
-            e = cudaMemcpy(a->table, kb_input(c, KB_ATTN_BLOCK_TABLE), entries * sizeof(int32_t),
-                           cudaMemcpyHostToDevice);
+            e = (cudaError_t)gpu_copy_to_device(a->table, kb_input(c, KB_ATTN_BLOCK_TABLE), entries * sizeof(int32_t));
         if (e != cudaSuccess)
             rc = attention_cuda_fail(e, "uploading the block table", err, errlen);
     }

@@ -110,7 +110,7 @@ static int linear_naive_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&st->decay_pow, table * sizeof(float));
     if (e == cudaSuccess)
-        e = cudaMemcpy(st->decay_pow, pow_host, table * sizeof(float), cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(st->decay_pow, pow_host, table * sizeof(float));
     free(pow_host);
     if (e != cudaSuccess) {
         snprintf(err, errlen, "attention.linear@cuda.naive: allocating the %.2f GiB score matrices: %s",

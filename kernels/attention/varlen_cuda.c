@@ -16,6 +16,7 @@
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/attention_cuda_io.h"
 #include "kernels/attention/linear_cuda.h"
+#include "kernels/gpu/device_memory.h"
 
 struct varlen_cuda {
     struct attention_cuda a; /* Q, K, V on the device in dtype; O (sized for the padded shape) */
@@ -63,7 +64,7 @@ static int varlen_cuda_setup_common(struct kb_case *c, int linear, char *err, si
     const size_t cu_bytes = ((size_t)s->batch + 1) * sizeof(int);
     cudaError_t e = cudaMalloc((void **)&st->cu, cu_bytes);
     if (e == cudaSuccess)
-        e = cudaMemcpy(st->cu, cu, cu_bytes, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(st->cu, cu, cu_bytes);
     if (e == cudaSuccess && linear) {
         const size_t states = (size_t)s->batch * s->heads * ((s->seq_len + LINEAR_CUDA_CHUNK - 1) / LINEAR_CUDA_CHUNK);
         const size_t d = (size_t)s->head_dim;

@@ -42,6 +42,7 @@
 #include "kernels/gemm/gemm_ops.h"
 #include "kernels/quant/gemm_cuda.h"
 #include "kernels/quant/gemm_int8.h"
+#include "kernels/gpu/device_memory.h"
 
 #define LT_WORKSPACE (32u << 20)
 #define LT_CANDIDATES 8
@@ -278,7 +279,7 @@ static int lt_setup(struct kb_case *c, char *err, size_t errlen)
     c->input_copies = st->ops.copies;
     cudaError_t e = cudaMalloc((void **)&st->dev_scalars, nscal * sizeof *scal);
     if (e == cudaSuccess)
-        e = cudaMemcpy(st->dev_scalars, scal, nscal * sizeof *scal, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(st->dev_scalars, scal, nscal * sizeof *scal);
     if (e == cudaSuccess)
         e = cudaMalloc(&st->workspace, LT_WORKSPACE);
     free(scal);

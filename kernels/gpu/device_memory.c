@@ -26,3 +26,11 @@ int gpu_memory_fits(double need, double share, const char *what, char *err, size
                  need / gib, 100.0 * share, (double)free_b / gib);
     return KB_UNSUPPORTED;
 }
+
+int gpu_copy_to_device(void *dst, const void *src, size_t bytes)
+{
+    cudaError_t e = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess)
+        e = cudaDeviceSynchronize(); /* waits for the copy's DMA, whatever stream runs next */
+    return (int)e;
+}

@@ -32,6 +32,7 @@
 #include "kernels/moe/moe_cuda.h"
 #include "kernels/moe/moe_cuda_host.h"
 #include "kernels/gpu/wgmma_device.h"
+#include "kernels/gpu/device_memory.h"
 
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -84,7 +85,7 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long rows_
             stage[(size_t)r * ld + c] = moe_bf16_of(src[(size_t)r * cols + c]);
     cudaError_t e = cudaMalloc((void **)dst, n * sizeof *stage);
     if (e == cudaSuccess)
-        e = cudaMemcpy(*dst, stage, n * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(*dst, stage, n * sizeof *stage);
     free(stage);
     return e;
 }
@@ -136,7 +137,7 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, c
                     stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
                 }
         }
-        e = cudaMemcpy(g->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(g->w13 + (size_t)x * per13, stage, per13 * sizeof *stage);
         if (e != cudaSuccess)
             break;
         const float *w2 = w2all + (size_t)x * f * h;
@@ -149,7 +150,7 @@ static cudaError_t upload_experts(struct moe_gpu *g, const struct kb_shape *s, c
                 for (int j = 0; j < h; j++)
                     stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
         }
-        e = cudaMemcpy(g->w2 + (size_t)x * per2, stage, per2 * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(g->w2 + (size_t)x * per2, stage, per2 * sizeof *stage);
     }
     free(stage);
     return e;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/gpu/device_memory.h"
+
 /* v rounded up to a multiple of 8 (the padded h, f and E of moe_cuda.h's layouts). */
 static inline int moe_round8(int v) { return (v + 7) / 8 * 8; }
 
@@ -40,7 +42,7 @@ static inline cudaError_t moe_dev_copy(void *pp, const void *src, size_t bytes)
     void **p = pp;
     cudaError_t e = cudaMalloc(p, bytes ? bytes : 16);
     if (e == cudaSuccess && bytes)
-        e = cudaMemcpy(*p, src, bytes, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(*p, src, bytes);
     return e;
 }
 

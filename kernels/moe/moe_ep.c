@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "kernels/gpu/nccl_include.h"
+#include "kernels/gpu/device_memory.h"
 
 struct ep_rank {
     int t0, tn, e0, en;
@@ -65,7 +66,7 @@ static cudaError_t upload_bf16(const float *src, long rows, int cols, long src_l
             stage[(size_t)r * ld + c] = moe_bf16_of(src[(size_t)r * src_ld + c]);
     cudaError_t e = cudaMalloc((void **)dst, n * sizeof *stage);
     if (e == cudaSuccess)
-        e = cudaMemcpy(*dst, stage, n * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(*dst, stage, n * sizeof *stage);
     free(stage);
     return e;
 }
@@ -93,14 +94,14 @@ static cudaError_t upload_experts(struct ep_rank *rk, const struct kb_shape *s, 
                 stage[(size_t)i * 2 * fp + col] = moe_bf16_of(w1[(size_t)i * f + j]);
                 stage[(size_t)i * 2 * fp + col + 8] = moe_bf16_of(w3[(size_t)i * f + j]);
             }
-        e = cudaMemcpy(rk->w13 + (size_t)x * per13, stage, per13 * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(rk->w13 + (size_t)x * per13, stage, per13 * sizeof *stage);
         if (e != cudaSuccess)
             break;
         memset(stage, 0, per2 * sizeof *stage);
         for (int i = 0; i < f; i++)
             for (int j = 0; j < h; j++)
                 stage[(size_t)i * hp + j] = moe_bf16_of(w2[(size_t)i * h + j]);
-        e = cudaMemcpy(rk->w2 + (size_t)x * per2, stage, per2 * sizeof *stage, cudaMemcpyHostToDevice);
+        e = (cudaError_t)gpu_copy_to_device(rk->w2 + (size_t)x * per2, stage, per2 * sizeof *stage);
     }
     free(stage);
     return e;
