@@ -13,8 +13,10 @@ struct linear_scratch {
     float *fq;  /* [C][d]   φ(Q) of a chunk */
     float *fk;  /* [C][d]   φ(K) of a chunk */
     float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
-    float *p;   /* [C][C]   intra-chunk weights */
-    float *den; /* [C] */
+    float *p;    /* [C][C]   intra-chunk weights */
+    float *mask; /* [C][C]   the causal weights λ^(i−j) at and below the diagonal, 0 above */
+    float *den;  /* [C]      normalisers, then their inverses */
+    float *wdec; /* [C]      the state update's column weights λ^(c−1−j) */
     float *s;   /* [d][d]   running state S, then z [d] right after it */
 };
 /* Floats of one scratch; each piece stays 64-byte aligned when mem is. */

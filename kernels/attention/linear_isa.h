@@ -25,6 +25,18 @@ struct linear_isa {
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);
+    /* y[e] = φ(x[e]) for e < len (enum kb_feature_map; elu+1 through this path's exp), in one
+     * pass without branches on the data; x and y must not overlap. */
+    void (*feature)(int feature, const float *x, float *y, size_t len);
+    /* dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols (the matrices must not overlap). */
+    void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd);
+    /* out[i] = a_i · x for the m rows a_i of length k. */
+    void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
+    /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then
+     * sums[i] += Σ_j a_i[j] when sums is not NULL. */
+    void (*mul_rowsum)(int m, int n, float *a, int lda, const float *w, int ldw, float *sums);
+    /* a_i[j] *= s[i] for i < m, j < n. */
+    void (*scale_rows)(int m, int n, float *a, int lda, const float *s);
 };
 
 extern const struct linear_isa linear_isa_scalar;

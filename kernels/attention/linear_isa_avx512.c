@@ -10,6 +10,9 @@
 #include <immintrin.h>
 #include <stddef.h>
 
+#include "kernels/kernel.h"
+#include "kernels/attention/linear_transpose.h"
+
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
 
@@ -17,29 +20,29 @@
 INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
                         const float *b, int ldb, float *c, int ldc)
 {
-    __m512 acc[6][2];
+    __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             acc[r][v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
     for (int p = 0; p < k; p++) {
         const float *bp = b + (size_t)p * ldb;
-        __m512 bv[2];
-#pragma GCC unroll 2
+        __m512 bv[4];
+#pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);
 #pragma GCC unroll 6
         for (int r = 0; r < R; r++) {
             __m512 x = _mm512_set1_ps(a[(size_t)r * lda + p]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int v = 0; v < V; v++)
                 acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
     }
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
 }
@@ -61,6 +64,10 @@ AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda,
                                    int ldb, float *c, int ldc)
 {
     int j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc);
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
@@ -97,10 +104,98 @@ AVX512 static void vexp_avx512(float *x, int len)
     }
 }
 
+static inline __mmask16 lanes(size_t left)
+{
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+/* φ in one pass: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
+ * x + 1 under a mask. */
+AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t len)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    for (size_t e = 0; e < len; e += 16) {
+        const __mmask16 m = lanes(len - e);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + e);
+        __m512 r;
+        if (feature == KB_FEATURE_RELU) {
+            r = _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
+        } else {
+            const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+            r = _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, one);
+        }
+        _mm512_mask_storeu_ps(y + e, m, r);
+    }
+}
+
+/* 8×8 blocks transposed in registers; the edges element by element. */
+AVX512 static void transpose_avx512(int rows, int cols, const float *src, int lds, float *dst, int ldd)
+{
+    int i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            linear_transpose8x8(src + (size_t)i * lds + j, lds, dst + (size_t)j * ldd + i, ldd);
+        for (; j < cols; j++)
+            for (int r = 0; r < 8; r++)
+                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j];
+    }
+    for (; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+}
+
+AVX512 static void row_dots_avx512(int m, int k, const float *a, int lda, const float *x, float *out)
+{
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (size_t)i * lda;
+        __m512 acc = _mm512_setzero_ps();
+        for (int p = 0; p < k; p += 16) {
+            const __mmask16 l = lanes((size_t)(k - p));
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, ai + p), _mm512_maskz_loadu_ps(l, x + p), acc);
+        }
+        out[i] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+AVX512 static void mul_rowsum_avx512(int m, int n, float *a, int lda, const float *w, int ldw, float *sums)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const float *wi = w + (size_t)i * ldw;
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < n; j += 16) {
+            const __mmask16 l = lanes((size_t)(n - j));
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(l, ai + j), _mm512_maskz_loadu_ps(l, wi + j));
+            _mm512_mask_storeu_ps(ai + j, l, v);
+            acc = _mm512_add_ps(acc, v);
+        }
+        if (sums)
+            sums[i] += _mm512_reduce_add_ps(acc);
+    }
+}
+
+AVX512 static void scale_rows_avx512(int m, int n, float *a, int lda, const float *s)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const __m512 f = _mm512_set1_ps(s[i]);
+        for (int j = 0; j < n; j += 16) {
+            const __mmask16 l = lanes((size_t)(n - j));
+            _mm512_mask_storeu_ps(ai + j, l, _mm512_mul_ps(_mm512_maskz_loadu_ps(l, ai + j), f));
+        }
+    }
+}
+
 const struct linear_isa linear_isa_avx512 = {
     .name = "avx512",
     .gemm_acc = gemm_acc_avx512,
     .vexp = vexp_avx512,
+    .feature = feature_avx512,
+    .transpose = transpose_avx512,
+    .row_dots = row_dots_avx512,
+    .mul_rowsum = mul_rowsum_avx512,
+    .scale_rows = scale_rows_avx512,
 };
 
 #else
