@@ -30,9 +30,11 @@
 #include <string.h>
 
 struct lightning_scratch {
-    float *kt; /* [d][C]  Kᵀ of a chunk (columns decay-weighted for the state update) */
-    float *p;  /* [C][C]  intra-chunk weights */
-    float *s;  /* [d][d]  running state */
+    float *kt;   /* [d][C]  Kᵀ of a chunk (columns decay-weighted for the state update) */
+    float *p;    /* [C][C]  intra-chunk weights */
+    float *mask; /* [C][C]  λ^(i−j) at and below the diagonal, 0 above */
+    float *wdec; /* [C]     the state update's column weights λ^(c−1−j) */
+    float *s;    /* [d][d]  running state */
 };
 
 struct lightning_state {
@@ -43,7 +45,8 @@ struct lightning_state {
 
 static size_t scratch_floats_of(size_t chunk, size_t d)
 {
-    return attention_round16(d * chunk) + attention_round16(chunk * chunk) + attention_round16(d * d);
+    return attention_round16(d * chunk) + 2 * attention_round16(chunk * chunk) + attention_round16(chunk) +
+           attention_round16(d * d);
 }
 
 static struct lightning_scratch scratch_of(const struct lightning_state *st, int tid, size_t d)
@@ -55,6 +58,10 @@ static struct lightning_scratch scratch_of(const struct lightning_state *st, int
     p += attention_round16(d * c);
     w.p = p;
     p += attention_round16(c * c);
+    w.mask = p;
+    p += attention_round16(c * c);
+    w.wdec = p;
+    p += attention_round16(c);
     w.s = p;
     return w;
 }
@@ -81,6 +88,9 @@ static struct head_view head_view_of(const struct lightning_state *st, const str
     return hv;
 }
 
+/* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
+enum { INTRA_ROWS = 16 };
+
 /* Tokens 0..ntok of the head from a zero state: outputs into out (ntok rows of d) unless out is
  * NULL; the final state stays in w->s. */
 static void causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, float *out,
@@ -88,41 +98,39 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
 {
     const int d = hv->d, C = hv->chunk;
     memset(w->s, 0, (size_t)d * d * sizeof(float));
+    if (out)
+        for (int i = 0; i < C; i++)
+            for (int j = 0; j < C; j++)
+                w->mask[(size_t)i * C + j] = j <= i ? hv->dec[i - j] * hv->scale : 0.0f;
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         const float *qc = hv->q + (size_t)t0 * d, *kc = hv->k + (size_t)t0 * d, *vc = hv->v + (size_t)t0 * d;
-        for (int j = 0; j < c; j++)
-            for (int p = 0; p < d; p++)
-                w->kt[(size_t)p * C + j] = kc[(size_t)j * d + p];
+        isa->transpose(c, d, kc, d, w->kt, C);
         if (out) {
             float *o = out + (size_t)t0 * d;
             memset(o, 0, (size_t)c * d * sizeof(float));
             isa->gemm_acc(c, d, d, qc, d, w->s, d, o, d); /* inter: Q·S */
-            for (int i = 0; i < c; i++) {
-                const float li = hv->dec[i + 1];
-                for (int p = 0; p < d; p++)
-                    o[(size_t)i * d + p] *= li;
+            for (int i = 0; i < c; i++)
+                w->wdec[i] = hv->dec[i + 1] * hv->scale;
+            isa->scale_rows(c, d, o, d, w->wdec);
+            /* intra: P = Q·Kᵀ weighted by the mask (the scale folded in), O += P·V; per block of
+             * rows only the columns up to the block's last row */
+            for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
+                const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
+                float *pb = w->p + (size_t)i0 * C;
+                for (int i = 0; i < rows; i++)
+                    memset(pb + (size_t)i * C, 0, (size_t)cols * sizeof(float));
+                isa->gemm_acc(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C);
+                isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, NULL);
+                isa->gemm_acc(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d);
             }
-            memset(w->p, 0, (size_t)c * C * sizeof(float));
-            isa->gemm_acc(c, c, d, qc, d, w->kt, C, w->p, C); /* intra: Q·Kᵀ */
-            for (int i = 0; i < c; i++) {
-                float *pi = w->p + (size_t)i * C;
-                for (int j = 0; j <= i; j++)
-                    pi[j] *= hv->dec[i - j];
-                for (int j = i + 1; j < c; j++)
-                    pi[j] = 0;
-            }
-            isa->gemm_acc(c, d, c, w->p, C, vc, d, o, d); /* intra: P·V */
-            for (size_t e = 0; e < (size_t)c * d; e++)
-                o[e] *= hv->scale;
         }
         /* S ← λ^c S + (K decay-weighted)ᵀ V */
         const float lc = hv->dec[c];
-        for (size_t e = 0; e < (size_t)d * d; e++)
-            w->s[e] *= lc;
-        for (int p = 0; p < d; p++)
-            for (int j = 0; j < c; j++)
-                w->kt[(size_t)p * C + j] *= hv->dec[c - 1 - j];
+        isa->scale_rows(1, d * d, w->s, 0, &lc);
+        for (int j = 0; j < c; j++)
+            w->wdec[j] = hv->dec[c - 1 - j];
+        isa->mul_rowsum(d, c, w->kt, C, w->wdec, 0, NULL);
         isa->gemm_acc(d, d, c, w->kt, C, vc, d, w->s, d);
     }
 }
