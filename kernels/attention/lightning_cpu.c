@@ -105,11 +105,14 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         const float *qc = hv->q + (size_t)t0 * d, *kc = hv->k + (size_t)t0 * d, *vc = hv->v + (size_t)t0 * d;
+        /* the next chunk's rows, brought into the cache while this chunk's products run */
+        const int cn = ntok - t0 - c < C ? ntok - t0 - c : C;
+        const size_t next = (size_t)(t0 + c) * d, row_bytes = (size_t)d * sizeof(float);
         isa->transpose(c, d, kc, d, w->kt, C);
         if (out) {
             float *o = out + (size_t)t0 * d;
             memset(o, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc(c, d, d, qc, d, w->s, d, o, d); /* inter: Q·S */
+            isa->gemm_acc_prefetch(c, d, d, qc, d, w->s, d, o, d, hv->k + next, cn * row_bytes); /* inter: Q·S */
             for (int i = 0; i < c; i++)
                 w->wdec[i] = hv->dec[i + 1] * hv->scale;
             isa->scale_rows(c, d, o, d, w->wdec);
@@ -120,9 +123,13 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
                 float *pb = w->p + (size_t)i0 * C;
                 for (int i = 0; i < rows; i++)
                     memset(pb + (size_t)i * C, 0, (size_t)cols * sizeof(float));
-                isa->gemm_acc(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C);
+                /* a quarter of the next chunk's V and output rows during each block's products */
+                const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
+                isa->gemm_acc_prefetch(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C,
+                                       hv->v + next + (size_t)i0 * d, pr * row_bytes);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, NULL);
-                isa->gemm_acc(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d);
+                isa->gemm_acc_prefetch(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d,
+                                       out + next + (size_t)i0 * d, pr * row_bytes);
             }
         }
         /* S ← λ^c S + (K decay-weighted)ᵀ V */
@@ -131,7 +138,8 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
         for (int j = 0; j < c; j++)
             w->wdec[j] = hv->dec[c - 1 - j];
         isa->mul_rowsum(d, c, w->kt, C, w->wdec, 0, NULL);
-        isa->gemm_acc(d, d, c, w->kt, C, vc, d, w->s, d);
+        isa->gemm_acc_prefetch(d, d, c, w->kt, C, vc, d, w->s, d, out ? (const void *)(hv->q + next) : NULL,
+                               out ? cn * row_bytes : 0);
     }
 }
 

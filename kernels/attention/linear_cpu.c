@@ -111,9 +111,10 @@ static void load_fq(const struct linear_isa *isa, const struct head_view *hv, in
 }
 
 /* S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise, for the chunk at t0 whose φ(K)ᵀ is in fkt
- * (its columns get scaled here, by wdec: λ^(c−1−j), or 1 without decay). */
+ * (its columns get scaled here, by wdec: λ^(c−1−j), or 1 without decay); the product brings
+ * the bytes at ahead into the cache meanwhile. */
 static void state_update(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
-                         int decay, float *fkt, float *wdec, float *s)
+                         int decay, float *fkt, float *wdec, float *s, const void *ahead, size_t ahead_bytes)
 {
     const int d = hv->d, C = hv->chunk;
     float *z = s + (size_t)d * d;
@@ -124,7 +125,7 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
         isa->scale_rows(1, (d + 1) * d, s, 0, &lc);
     }
     isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
-    isa->gemm_acc(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d);
+    isa->gemm_acc_prefetch(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d, ahead, ahead_bytes);
 }
 
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
@@ -144,13 +145,16 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
                 w->mask[(size_t)i * C + j] = j <= i ? (decay ? hv->dec[i - j] : 1.0f) : 0.0f;
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
+        /* the next chunk's rows, brought into the cache while this chunk's products run */
+        const int cn = ntok - t0 - c < C ? ntok - t0 - c : C;
+        const size_t next = (size_t)(t0 + c) * d, row_bytes = (size_t)d * sizeof(float);
         load_fkt(isa, hv, t0, c, w->fk, w->fkt);
         if (out) {
             float *o = out + (size_t)t0 * d;
             const float *vc = hv->v + (size_t)t0 * d;
             load_fq(isa, hv, t0, c, w->fq);
             memset(o, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc(c, d, d, w->fq, d, w->s, d, o, d); /* inter: φ(Q)·S */
+            isa->gemm_acc_prefetch(c, d, d, w->fq, d, w->s, d, o, d, hv->k + next, cn * row_bytes); /* inter: φ(Q)·S */
             isa->row_dots(c, d, w->fq, d, z, w->den);       /* and φ(Q)·z */
             if (decay) {
                 isa->scale_rows(c, d, o, d, hv->dec + 1);
@@ -163,15 +167,20 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
                 float *pb = w->p + (size_t)i0 * C;
-                isa->gemm_acc(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C);
+                /* a quarter of the next chunk's V and output rows during each block's products */
+                const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
+                isa->gemm_acc_prefetch(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C,
+                                       hv->v + next + (size_t)i0 * d, pr * row_bytes);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
-                isa->gemm_acc(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d);
+                isa->gemm_acc_prefetch(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d,
+                                       out + next + (size_t)i0 * d, pr * row_bytes);
             }
             for (int i = 0; i < c; i++)
                 w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
             isa->scale_rows(c, d, o, d, w->den);
         }
-        state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s);
+        state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, out ? (const void *)(hv->q + next) : NULL,
+                     out ? cn * row_bytes : 0);
     }
 }
 
@@ -184,7 +193,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         load_fkt(isa, hv, t0, c, w->fk, w->fkt);
-        state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s);
+        state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s, NULL, 0);
     }
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;

@@ -82,9 +82,18 @@ static void scale_rows_scalar(int m, int n, float *a, int lda, const float *s)
             a[(size_t)i * lda + j] *= s[i];
 }
 
+static void gemm_acc_prefetch_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   float *c, int ldc, const void *ahead, size_t bytes)
+{
+    (void)ahead;
+    (void)bytes;
+    gemm_acc_scalar(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
 const struct linear_isa linear_isa_scalar = {
     .name = "scalar",
     .gemm_acc = gemm_acc_scalar,
+    .gemm_acc_prefetch = gemm_acc_prefetch_scalar,
     .vexp = vexp_scalar,
     .feature = feature_scalar,
     .transpose = transpose_scalar,

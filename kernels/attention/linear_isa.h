@@ -22,6 +22,11 @@ struct linear_isa {
      * (no padding needed, nothing read or written outside the three matrices). */
     void (*gemm_acc)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc);
+    /* gemm_acc, and meanwhile the bytes at ahead brought into the cache, spread over the
+     * product's arithmetic (the next chunk's rows: their memory latency then hides behind this
+     * product). A hint: paths without it do the product alone. */
+    void (*gemm_acc_prefetch)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                              float *c, int ldc, const void *ahead, size_t bytes);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);

@@ -218,9 +218,18 @@ AVX2 static void scale_rows_avx2(int m, int n, float *a, int lda, const float *s
     }
 }
 
+AVX2 static void gemm_acc_prefetch_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   float *c, int ldc, const void *ahead, size_t bytes)
+{
+    (void)ahead;
+    (void)bytes;
+    gemm_acc_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
+    .gemm_acc_prefetch = gemm_acc_prefetch_avx2,
     .vexp = vexp_avx2,
     .feature = feature_avx2,
     .transpose = transpose_avx2,

@@ -16,10 +16,19 @@
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
 
+/* Lines to bring into the cache while a product runs: one every (mask + 1) steps of its k loops
+ * until next reaches end. */
+struct prefetch {
+    const char *next, *end;
+    int mask;
+};
+
 /* C[R×16V] += A[R×k]·B[k×16V], the last vector's lanes limited by mask. */
 INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
-                        const float *b, int ldb, float *c, int ldc)
+                        const float *b, int ldb, float *c, int ldc, struct prefetch *pf)
 {
+    const char *pf_next = pf->next, *const pf_end = pf->end;
+    const int pf_mask = pf->mask;
     __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
@@ -27,6 +36,10 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
         for (int v = 0; v < V; v++)
             acc[r][v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
     for (int p = 0; p < k; p++) {
+        if (pf_next < pf_end && (p & pf_mask) == 0) {
+            _mm_prefetch(pf_next, _MM_HINT_T0);
+            pf_next += 64;
+        }
         const float *bp = b + (size_t)p * ldb;
         __m512 bv[4];
 #pragma GCC unroll 4
@@ -45,39 +58,65 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
+    pf->next = pf_next;
 }
 
 INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const float *a, int lda,
-                             const float *b, int ldb, float *c, int ldc)
+                             const float *b, int ldb, float *c, int ldc, struct prefetch *pf)
 {
     switch (rows) {
-    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
     }
 }
 
-AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b,
-                                   int ldb, float *c, int ldc)
+AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                              int ldc, struct prefetch *pf)
 {
     int j = 0;
     for (; j + 64 <= n; j += 64)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc);
+                      c + (size_t)i * ldc + j, ldc, pf);
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc);
+                      c + (size_t)i * ldc + j, ldc, pf);
     for (; j < n; j += 16) {
         __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc);
+                      c + (size_t)i * ldc + j, ldc, pf);
     }
+}
+
+AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   float *c, int ldc)
+{
+    struct prefetch none = { NULL, NULL, 0 };
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &none);
+}
+
+/* The lines spread evenly over the k steps of every tile: one every 1, 2, 4 or 8 steps, the
+ * sparsest spacing that still reaches the last line (if even one a step cannot, the rest go
+ * after the product). */
+AVX512 static void gemm_acc_prefetch_avx512(int m, int n, int k, const float *a, int lda, const float *b,
+                                            int ldb, float *c, int ldc, const void *ahead, size_t bytes)
+{
+    const size_t lines = (bytes + 63) / 64;
+    const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
+    const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+    int mask = 7;
+    while (mask > 0 && steps / (size_t)(mask + 1) < lines)
+        mask >>= 1;
+    struct prefetch pf = { ahead, (const char *)ahead + lines * 64, mask };
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &pf);
+    for (; pf.next < pf.end; pf.next += 64)
+        _mm_prefetch(pf.next, _MM_HINT_T0);
 }
 
 INLINE_AVX512 __m512 exp_avx512(__m512 x)
@@ -190,6 +229,7 @@ AVX512 static void scale_rows_avx512(int m, int n, float *a, int lda, const floa
 const struct linear_isa linear_isa_avx512 = {
     .name = "avx512",
     .gemm_acc = gemm_acc_avx512,
+    .gemm_acc_prefetch = gemm_acc_prefetch_avx512,
     .vexp = vexp_avx512,
     .feature = feature_avx512,
     .transpose = transpose_avx512,
