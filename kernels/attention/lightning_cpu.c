@@ -111,35 +111,30 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
         isa->transpose(c, d, kc, d, w->kt, C);
         if (out) {
             float *o = out + (size_t)t0 * d;
-            memset(o, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc_prefetch(c, d, d, qc, d, w->s, d, o, d, hv->k + next, cn * row_bytes); /* inter: Q·S */
             for (int i = 0; i < c; i++)
                 w->wdec[i] = hv->dec[i + 1] * hv->scale;
-            isa->scale_rows(c, d, o, d, w->wdec);
+            /* inter: O = Q·S, row i scaled by λ^(i+1)·scale */
+            isa->gemm_ex(c, d, d, qc, d, w->s, d, o, d, 0.0f, w->wdec, hv->k + next, cn * row_bytes);
             /* intra: P = Q·Kᵀ weighted by the mask (the scale folded in), O += P·V; per block of
              * rows only the columns up to the block's last row */
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
                 float *pb = w->p + (size_t)i0 * C;
-                for (int i = 0; i < rows; i++)
-                    memset(pb + (size_t)i * C, 0, (size_t)cols * sizeof(float));
                 /* a quarter of the next chunk's V and output rows during each block's products */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                isa->gemm_acc_prefetch(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C,
-                                       hv->v + next + (size_t)i0 * d, pr * row_bytes);
+                isa->gemm_ex(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C, 0.0f, NULL,
+                             hv->v + next + (size_t)i0 * d, pr * row_bytes);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, NULL);
-                isa->gemm_acc_prefetch(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d,
-                                       out + next + (size_t)i0 * d, pr * row_bytes);
+                isa->gemm_ex(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d, 1.0f, NULL,
+                             out + next + (size_t)i0 * d, pr * row_bytes);
             }
         }
         /* S ← λ^c S + (K decay-weighted)ᵀ V */
-        const float lc = hv->dec[c];
-        isa->scale_rows(1, d * d, w->s, 0, &lc);
         for (int j = 0; j < c; j++)
             w->wdec[j] = hv->dec[c - 1 - j];
         isa->mul_rowsum(d, c, w->kt, C, w->wdec, 0, NULL);
-        isa->gemm_acc_prefetch(d, d, c, w->kt, C, vc, d, w->s, d, out ? (const void *)(hv->q + next) : NULL,
-                               out ? cn * row_bytes : 0);
+        isa->gemm_ex(d, d, c, w->kt, C, vc, d, w->s, d, hv->dec[c], NULL, out ? (const void *)(hv->q + next) : NULL,
+                     out ? cn * row_bytes : 0);
     }
 }
 

@@ -120,12 +120,11 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
     float *z = s + (size_t)d * d;
     for (int j = 0; j < c; j++)
         wdec[j] = decay ? hv->dec[c - 1 - j] : 1.0f;
-    if (decay) {
-        const float lc = hv->dec[c];
-        isa->scale_rows(1, (d + 1) * d, s, 0, &lc);
-    }
+    const float lc = decay ? hv->dec[c] : 1.0f;
+    if (decay)
+        isa->scale_rows(1, d, z, 0, &lc);
     isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
-    isa->gemm_acc_prefetch(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d, ahead, ahead_bytes);
+    isa->gemm_ex(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d, lc, NULL, ahead, ahead_bytes);
 }
 
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
@@ -153,31 +152,28 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
             float *o = out + (size_t)t0 * d;
             const float *vc = hv->v + (size_t)t0 * d;
             load_fq(isa, hv, t0, c, w->fq);
-            memset(o, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc_prefetch(c, d, d, w->fq, d, w->s, d, o, d, hv->k + next, cn * row_bytes); /* inter: φ(Q)·S */
-            isa->row_dots(c, d, w->fq, d, z, w->den);       /* and φ(Q)·z */
-            if (decay) {
-                isa->scale_rows(c, d, o, d, hv->dec + 1);
+            /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, d, 0.0f, decay ? hv->dec + 1 : NULL, hv->k + next,
+                         cn * row_bytes);
+            isa->row_dots(c, d, w->fq, d, z, w->den);
+            if (decay)
                 for (int i = 0; i < c; i++)
                     w->den[i] *= hv->dec[i + 1];
-            }
-            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums into den, O += P·V; per
-             * block of rows only the columns up to the block's last row */
-            memset(w->p, 0, (size_t)c * C * sizeof(float));
+            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
+             * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
                 float *pb = w->p + (size_t)i0 * C;
                 /* a quarter of the next chunk's V and output rows during each block's products */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                isa->gemm_acc_prefetch(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C,
-                                       hv->v + next + (size_t)i0 * d, pr * row_bytes);
+                isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL,
+                             hv->v + next + (size_t)i0 * d, pr * row_bytes);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
-                isa->gemm_acc_prefetch(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d,
-                                       out + next + (size_t)i0 * d, pr * row_bytes);
+                for (int i = i0; i < i0 + rows; i++)
+                    w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+                isa->gemm_ex(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d, 1.0f, w->den + i0,
+                             out + next + (size_t)i0 * d, pr * row_bytes);
             }
-            for (int i = 0; i < c; i++)
-                w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-            isa->scale_rows(c, d, o, d, w->den);
         }
         state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, out ? (const void *)(hv->q + next) : NULL,
                      out ? cn * row_bytes : 0);

@@ -22,11 +22,13 @@ struct linear_isa {
      * (no padding needed, nothing read or written outside the three matrices). */
     void (*gemm_acc)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc);
-    /* gemm_acc, and meanwhile the bytes at ahead brought into the cache, spread over the
-     * product's arithmetic (the next chunk's rows: their memory latency then hides behind this
-     * product). A hint: paths without it do the product alone. */
-    void (*gemm_acc_prefetch)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                              float *c, int ldc, const void *ahead, size_t bytes);
+    /* C_i = rowscale_i·(beta·C_i + A_i·B) for the m rows of C (rowscale NULL: 1; beta 0: C is
+     * not read, so it may hold anything), same sizes and layout as gemm_acc; meanwhile the
+     * bytes at ahead (NULL: none) are brought into the cache, spread over the product's
+     * arithmetic (the next chunk's rows: their memory latency then hides behind this product).
+     * The fetch is a hint: paths without it do the product alone. */
+    void (*gemm_ex)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                    float beta, const float *rowscale, const void *ahead, size_t bytes);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);

@@ -11,6 +11,7 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "kernels/kernel.h"
 #include "kernels/attention/linear_transpose.h"
@@ -218,18 +219,32 @@ AVX2 static void scale_rows_avx2(int m, int n, float *a, int lda, const float *s
     }
 }
 
-AVX2 static void gemm_acc_prefetch_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                                   float *c, int ldc, const void *ahead, size_t bytes)
+/* gemm_ex as C ← beta·C (zeroed for beta 0), the product accumulated, then the rows scaled
+ * (no prefetching on this path). */
+AVX2 static void gemm_ex_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                           int ldc, float beta, const float *rowscale, const void *ahead, size_t bytes)
 {
     (void)ahead;
     (void)bytes;
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(ci, 0, (size_t)n * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < n; j++)
+                ci[j] *= beta;
+    }
     gemm_acc_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    if (rowscale)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] *= rowscale[i];
 }
 
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
-    .gemm_acc_prefetch = gemm_acc_prefetch_avx2,
+    .gemm_ex = gemm_ex_avx2,
     .vexp = vexp_avx2,
     .feature = feature_avx2,
     .transpose = transpose_avx2,

@@ -16,25 +16,30 @@
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
 
-/* Lines to bring into the cache while a product runs: one every (mask + 1) steps of its k loops
- * until next reaches end. */
-struct prefetch {
+/* What a product does besides C += A·B: lines to bring into the cache while it runs (one every
+ * (mask + 1) steps of its k loops until next reaches end) and, for gemm_ex, how C is formed. */
+struct tile_job {
     const char *next, *end;
     int mask;
+    int ex;               /* 0: C += A·B; 1: C_i = rowscale_i·(beta·C_i + A_i·B) */
+    float beta;           /* ex: 0 leaves C unread */
+    const float *rowscale; /* ex: per row of C, NULL for 1 */
 };
 
-/* C[R×16V] += A[R×k]·B[k×16V], the last vector's lanes limited by mask. */
+/* C[R×16V] (+)= A[R×k]·B[k×16V] as job says, the last vector's lanes limited by mask; rs: the
+ * tile's first row's scale (ex with a rowscale). */
 INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
-                        const float *b, int ldb, float *c, int ldc, struct prefetch *pf)
+                        const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
-    const char *pf_next = pf->next, *const pf_end = pf->end;
-    const int pf_mask = pf->mask;
+    const char *pf_next = job->next, *const pf_end = job->end;
+    const int pf_mask = job->mask;
     __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
-            acc[r][v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
+            acc[r][v] = job->ex ? _mm512_setzero_ps()
+                                : _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
     for (int p = 0; p < k; p++) {
         if (pf_next < pf_end && (p & pf_mask) == 0) {
             _mm_prefetch(pf_next, _MM_HINT_T0);
@@ -53,70 +58,87 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
                 acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
     }
+    if (job->ex) {
+        const __m512 beta = _mm512_set1_ps(job->beta);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                const __mmask16 l = v == V - 1 ? mask : (__mmask16)0xFFFF;
+                if (job->beta != 0.0f)
+                    acc[r][v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, c + (size_t)r * ldc + 16 * v), beta, acc[r][v]);
+                if (rs)
+                    acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_set1_ps(rs[r]));
+            }
+    }
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
-    pf->next = pf_next;
+    job->next = pf_next;
 }
 
 INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const float *a, int lda,
-                             const float *b, int ldb, float *c, int ldc, struct prefetch *pf)
+                             const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
     switch (rows) {
-    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
-    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
-    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
-    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
-    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
-    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc, pf); break;
+    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     }
 }
 
 AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
-                              int ldc, struct prefetch *pf)
+                              int ldc, struct tile_job *job)
 {
+#define ROW_SCALE(i) (job->rowscale ? job->rowscale + (i) : NULL)
     int j = 0;
     for (; j + 64 <= n; j += 64)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc, pf);
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc, pf);
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j < n; j += 16) {
         __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc, pf);
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     }
+#undef ROW_SCALE
 }
 
 AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                                    float *c, int ldc)
 {
-    struct prefetch none = { NULL, NULL, 0 };
-    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &none);
+    struct tile_job job = { NULL, NULL, 0, 0, 0.0f, NULL };
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job);
 }
 
 /* The lines spread evenly over the k steps of every tile: one every 1, 2, 4 or 8 steps, the
  * sparsest spacing that still reaches the last line (if even one a step cannot, the rest go
  * after the product). */
-AVX512 static void gemm_acc_prefetch_avx512(int m, int n, int k, const float *a, int lda, const float *b,
-                                            int ldb, float *c, int ldc, const void *ahead, size_t bytes)
+AVX512 static void gemm_ex_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                  float *c, int ldc, float beta, const float *rowscale, const void *ahead,
+                                  size_t bytes)
 {
-    const size_t lines = (bytes + 63) / 64;
+    const size_t lines = ahead ? (bytes + 63) / 64 : 0;
     const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
     const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
     int mask = 7;
     while (mask > 0 && steps / (size_t)(mask + 1) < lines)
         mask >>= 1;
-    struct prefetch pf = { ahead, (const char *)ahead + lines * 64, mask };
-    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &pf);
-    for (; pf.next < pf.end; pf.next += 64)
-        _mm_prefetch(pf.next, _MM_HINT_T0);
+    const char *from = ahead;
+    struct tile_job job = { from, from ? from + lines * 64 : NULL, mask, 1, beta, rowscale };
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job); /* k = 0 works too: C is only scaled */
+    for (; job.next < job.end; job.next += 64)
+        _mm_prefetch(job.next, _MM_HINT_T0);
 }
 
 INLINE_AVX512 __m512 exp_avx512(__m512 x)
@@ -229,7 +251,7 @@ AVX512 static void scale_rows_avx512(int m, int n, float *a, int lda, const floa
 const struct linear_isa linear_isa_avx512 = {
     .name = "avx512",
     .gemm_acc = gemm_acc_avx512,
-    .gemm_acc_prefetch = gemm_acc_prefetch_avx512,
+    .gemm_ex = gemm_ex_avx512,
     .vexp = vexp_avx512,
     .feature = feature_avx512,
     .transpose = transpose_avx512,
