@@ -114,7 +114,8 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
             for (int i = 0; i < c; i++)
                 w->wdec[i] = hv->dec[i + 1] * hv->scale;
             /* inter: O = Q·S, row i scaled by λ^(i+1)·scale */
-            isa->gemm_ex(c, d, d, qc, d, w->s, d, o, d, 0.0f, w->wdec, hv->k + next, cn * row_bytes);
+            const struct linear_ahead next_k = { hv->k + next, row_bytes, row_bytes, cn };
+            isa->gemm_ex(c, d, d, qc, d, w->s, d, o, d, 0.0f, w->wdec, &next_k);
             /* intra: P = Q·Kᵀ weighted by the mask (the scale folded in), O += P·V; per block of
              * rows only the columns up to the block's last row */
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
@@ -122,19 +123,19 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
                 float *pb = w->p + (size_t)i0 * C;
                 /* a quarter of the next chunk's V and output rows during each block's products */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                isa->gemm_ex(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C, 0.0f, NULL,
-                             hv->v + next + (size_t)i0 * d, pr * row_bytes);
+                const struct linear_ahead next_v = { hv->v + next + (size_t)i0 * d, row_bytes, row_bytes, pr };
+                const struct linear_ahead next_o = { out + next + (size_t)i0 * d, row_bytes, row_bytes, pr };
+                isa->gemm_ex(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C, 0.0f, NULL, &next_v);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, NULL);
-                isa->gemm_ex(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d, 1.0f, NULL,
-                             out + next + (size_t)i0 * d, pr * row_bytes);
+                isa->gemm_ex(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d, 1.0f, NULL, &next_o);
             }
         }
         /* S ← λ^c S + (K decay-weighted)ᵀ V */
         for (int j = 0; j < c; j++)
             w->wdec[j] = hv->dec[c - 1 - j];
         isa->mul_rowsum(d, c, w->kt, C, w->wdec, 0, NULL);
-        isa->gemm_ex(d, d, c, w->kt, C, vc, d, w->s, d, hv->dec[c], NULL, out ? (const void *)(hv->q + next) : NULL,
-                     out ? cn * row_bytes : 0);
+        const struct linear_ahead next_q = { hv->q + next, row_bytes, row_bytes, out ? cn : 0 };
+        isa->gemm_ex(d, d, c, w->kt, C, vc, d, w->s, d, hv->dec[c], NULL, &next_q);
     }
 }
 

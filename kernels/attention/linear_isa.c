@@ -85,10 +85,9 @@ static void scale_rows_scalar(int m, int n, float *a, int lda, const float *s)
 /* gemm_ex as C ← beta·C (zeroed for beta 0), the product accumulated, then the rows scaled
  * (no prefetching on this path). */
 static void gemm_ex_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
-                           int ldc, float beta, const float *rowscale, const void *ahead, size_t bytes)
+                           int ldc, float beta, const float *rowscale, const struct linear_ahead *ahead)
 {
     (void)ahead;
-    (void)bytes;
     for (int i = 0; i < m; i++) {
         float *ci = c + (size_t)i * ldc;
         if (beta == 0.0f)

@@ -16,6 +16,14 @@
 #define LINEAR_AVX512_NEEDS KB_CPU_AVX512F
 #define LINEAR_AVX2_NEEDS (KB_CPU_AVX2 | KB_CPU_FMA)
 
+/* Memory a product may bring into the cache while it runs: rows of row_bytes, stride bytes
+ * apart (stride >= row_bytes), starting at first. */
+struct linear_ahead {
+    const void *first;
+    size_t row_bytes, stride;
+    int rows;
+};
+
 struct linear_isa {
     const char *name; /* "avx512", "avx2", "scalar" */
     /* C[m×n] += A[m×k]·B[k×n], all row-major with leading dimensions lda, ldb, ldc; any sizes
@@ -23,12 +31,12 @@ struct linear_isa {
     void (*gemm_acc)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc);
     /* C_i = rowscale_i·(beta·C_i + A_i·B) for the m rows of C (rowscale NULL: 1; beta 0: C is
-     * not read, so it may hold anything), same sizes and layout as gemm_acc; meanwhile the
-     * bytes at ahead (NULL: none) are brought into the cache, spread over the product's
-     * arithmetic (the next chunk's rows: their memory latency then hides behind this product).
-     * The fetch is a hint: paths without it do the product alone. */
+     * not read, so it may hold anything), same sizes and layout as gemm_acc; meanwhile the rows
+     * of ahead (NULL: none) are brought into the cache, spread over the product's arithmetic
+     * (the next chunk's rows: their memory latency then hides behind this product). The fetch
+     * is a hint: paths without it do the product alone. */
     void (*gemm_ex)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
-                    float beta, const float *rowscale, const void *ahead, size_t bytes);
+                    float beta, const float *rowscale, const struct linear_ahead *ahead);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);

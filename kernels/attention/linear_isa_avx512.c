@@ -19,7 +19,9 @@
 /* What a product does besides C += A·B: lines to bring into the cache while it runs (one every
  * (mask + 1) steps of its k loops until next reaches end) and, for gemm_ex, how C is formed. */
 struct tile_job {
-    const char *next, *end;
+    const char *next, *end;   /* the next line, and where the rows end */
+    const char *row_end;      /* the end of next's row */
+    size_t row_bytes, stride; /* of the rows */
     int mask;
     int ex;               /* 0: C += A·B; 1: C_i = rowscale_i·(beta·C_i + A_i·B) */
     float beta;           /* ex: 0 leaves C unread */
@@ -31,7 +33,7 @@ struct tile_job {
 INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
                         const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
-    const char *pf_next = job->next, *const pf_end = job->end;
+    const char *pf_next = job->next, *pf_row_end = job->row_end, *const pf_end = job->end;
     const int pf_mask = job->mask;
     __m512 acc[6][4];
 #pragma GCC unroll 6
@@ -44,6 +46,10 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
         if (pf_next < pf_end && (p & pf_mask) == 0) {
             _mm_prefetch(pf_next, _MM_HINT_T0);
             pf_next += 64;
+            if (pf_next >= pf_row_end) { /* the next row */
+                pf_next = pf_row_end - job->row_bytes + job->stride;
+                pf_row_end = pf_next + job->row_bytes;
+            }
         }
         const float *bp = b + (size_t)p * ldb;
         __m512 bv[4];
@@ -77,6 +83,7 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
         for (int v = 0; v < V; v++)
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
     job->next = pf_next;
+    job->row_end = pf_row_end;
 }
 
 INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const float *a, int lda,
@@ -117,7 +124,7 @@ AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, cons
 AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                                    float *c, int ldc)
 {
-    struct tile_job job = { NULL, NULL, 0, 0, 0.0f, NULL };
+    struct tile_job job = { NULL, NULL, NULL, 0, 0, 0, 0, 0.0f, NULL };
     gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job);
 }
 
@@ -125,20 +132,33 @@ AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda,
  * sparsest spacing that still reaches the last line (if even one a step cannot, the rest go
  * after the product). */
 AVX512 static void gemm_ex_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                                  float *c, int ldc, float beta, const float *rowscale, const void *ahead,
-                                  size_t bytes)
+                                  float *c, int ldc, float beta, const float *rowscale,
+                                  const struct linear_ahead *ahead)
 {
-    const size_t lines = ahead ? (bytes + 63) / 64 : 0;
-    const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
-    const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
-    int mask = 7;
-    while (mask > 0 && steps / (size_t)(mask + 1) < lines)
-        mask >>= 1;
-    const char *from = ahead;
-    struct tile_job job = { from, from ? from + lines * 64 : NULL, mask, 1, beta, rowscale };
+    struct tile_job job = { NULL, NULL, NULL, 0, 0, 7, 1, beta, rowscale };
+    if (ahead && ahead->first && ahead->rows > 0 && ahead->row_bytes > 0) {
+        /* whole lines: the row's first byte rounded down, its length rounded up */
+        const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
+        const size_t lines = lines_per_row * (size_t)ahead->rows;
+        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
+        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+        while (job.mask > 0 && steps / (size_t)(job.mask + 1) < lines)
+            job.mask >>= 1;
+        job.next = ahead->first;
+        job.row_bytes = ahead->row_bytes;
+        job.stride = ahead->stride;
+        job.row_end = job.next + ahead->row_bytes;
+        job.end = job.next + (size_t)ahead->rows * ahead->stride;
+    }
     gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job); /* k = 0 works too: C is only scaled */
-    for (; job.next < job.end; job.next += 64)
+    while (job.next < job.end) {
         _mm_prefetch(job.next, _MM_HINT_T0);
+        job.next += 64;
+        if (job.next >= job.row_end) {
+            job.next = job.row_end - job.row_bytes + job.stride;
+            job.row_end = job.next + job.row_bytes;
+        }
+    }
 }
 
 INLINE_AVX512 __m512 exp_avx512(__m512 x)
