@@ -294,9 +294,10 @@ static void gemm_on_one_path(enum kb_cpu_path p)
 {
     (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_MXFP4, KB_DTYPE_NVFP4 };
-    const int shapes[][3] = { { 37, 29, 301 }, { 1, 7, 33 }, { 65, 130, 77 }, { 8, 16, 1040 } }; /* m n k */
+    /* m n k; the last spans several of the kernel's column and K blocks */
+    const int shapes[][3] = { { 37, 29, 301 }, { 1, 7, 33 }, { 65, 130, 77 }, { 8, 16, 1040 }, { 13, 600, 290 } };
     for (size_t ti = 0; ti < 2; ti++)
-        for (size_t si = 0; si < 4; si++)
+        for (size_t si = 0; si < 5; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2], .input = input };
                 struct kb_case c = make_case(&kb_quant_fp4_gemm_cpu, s, types[ti], 1 + (int)(si & 1), 21 + si);
