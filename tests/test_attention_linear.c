@@ -671,13 +671,16 @@ static void test_lightning_references_agree(void **state)
 }
 
 /* Chunks that do not divide N (and one longer than N, and 1), GQA, one and two threads, on
- * every SIMD path this CPU runs. */
+ * every SIMD path this CPU runs; chunks of 1000 so long that head 0's λ^C is below the kernel's
+ * threshold for folding the decay into Kᵀ (its first chunk takes the unfolded weights, its
+ * second, of 100, the folded ones). */
 static void test_lightning_cpu_matches_recurrence(void **state)
 {
     (void)state;
     const struct lin_case cases[] = {
         { lt_shape(1, 2, 2, 100, 16, 32), 1 }, { lt_shape(2, 4, 2, 77, 24, 16), 2 }, { lt_shape(1, 3, 1, 130, 33, 64), 2 },
         { lt_shape(1, 2, 1, 45, 64, 1000), 1 }, { lt_shape(1, 1, 1, 29, 7, 1), 1 }, { lt_shape(1, 8, 8, 300, 32, 48), 2 },
+        { lt_shape(1, 2, 1, 1100, 16, 1000), 1 },
     };
     struct case_paths run = case_paths_start("attention.lightning@cpu");
     for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {

@@ -115,7 +115,7 @@ static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, i
 {
     const int d = hv->d, C = hv->chunk;
     feature_rows(isa, hv, hv->k + (size_t)t0 * hv->ldkv, (size_t)hv->ldkv, c, fk);
-    isa->transpose(c, d, fk, d, fkt, C);
+    isa->transpose(c, d, fk, d, fkt, C, NULL);
 }
 
 static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)

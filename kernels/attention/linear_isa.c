@@ -43,11 +43,11 @@ static void feature_scalar(int feature, const float *x, float *y, size_t len)
         y[e] = x[e] > 0 ? x[e] + 1.0f : expf(x[e] < -87.0f ? -87.0f : x[e]);
 }
 
-static void transpose_scalar(int rows, int cols, const float *src, int lds, float *dst, int ldd)
+static void transpose_scalar(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
 {
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++)
-            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
 }
 
 static void row_dots_scalar(int m, int k, const float *a, int lda, const float *x, float *out)

@@ -43,8 +43,9 @@ struct linear_isa {
     /* y[e] = φ(x[e]) for e < len (enum kb_feature_map; elu+1 through this path's exp), in one
      * pass without branches on the data; x and y must not overlap. */
     void (*feature)(int feature, const float *x, float *y, size_t len);
-    /* dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols (the matrices must not overlap). */
-    void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd);
+    /* dst[j·ldd + i] = src[i·lds + j]·w[i] for i < rows, j < cols (w NULL: 1; the matrices must
+     * not overlap): a transpose, its columns weighted on the way. */
+    void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
     /* out[i] = a_i · x for the m rows a_i of length k. */
     void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
     /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then

@@ -145,20 +145,20 @@ AVX2 static void feature_avx2(int feature, const float *x, float *y, size_t len)
 }
 
 /* 8×8 blocks transposed in registers; the edges element by element. */
-AVX2 static void transpose_avx2(int rows, int cols, const float *src, int lds, float *dst, int ldd)
+AVX2 static void transpose_avx2(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
 {
     int i = 0;
     for (; i + 8 <= rows; i += 8) {
         int j = 0;
         for (; j + 8 <= cols; j += 8)
-            linear_transpose8x8(src + (size_t)i * lds + j, lds, dst + (size_t)j * ldd + i, ldd);
+            linear_transpose8x8(src + (size_t)i * lds + j, lds, dst + (size_t)j * ldd + i, ldd, w ? w + i : NULL);
         for (; j < cols; j++)
             for (int r = 0; r < 8; r++)
-                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j];
+                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j] * (w ? w[i + r] : 1.0f);
     }
     for (; i < rows; i++)
         for (int j = 0; j < cols; j++)
-            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
 }
 
 INLINE_AVX2 float hsum8(__m256 v)

@@ -184,7 +184,8 @@ static int fp4g_run(struct kb_case *c)
                 decode_row(st, w + (size_t)(j0 + r) * rb, ws + (size_t)(j0 + r) * nb, k, t, wrows + (size_t)r * kp);
             /* into its panel (the padding rows of Wᵀ are zeros too; a last panel's columns past
              * N are never read) */
-            isa->transpose(rows, kp, wrows, kp, st->wt + (size_t)(j0 / FP4_NP) * kp * FP4_NP + j0 % FP4_NP, FP4_NP);
+            isa->transpose(rows, kp, wrows, kp, st->wt + (size_t)(j0 / FP4_NP) * kp * FP4_NP + j0 % FP4_NP, FP4_NP,
+                           NULL);
         }
         /* (the loop's barrier: every thread's products read all of Wᵀ) each thread owns a
          * contiguous run of Y's rows */
