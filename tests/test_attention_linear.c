@@ -140,6 +140,8 @@ static const struct lin_case lin_cases[] = {
     { { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 45, .head_dim = 64, .causal = 1, .chunk = 1000, .feature = KB_FEATURE_ELU1, .decay = 1 }, 1 },
     { { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 29, .head_dim = 7, .causal = 1, .chunk = 1, .feature = KB_FEATURE_RELU }, 1 },
     { { .batch = 1, .heads = 8, .kv_heads = 8, .seq_len = 200, .head_dim = 32, .causal = 1, .chunk = 48, .feature = KB_FEATURE_ELU1, .decay = 1 }, 2 },
+    /* a chunk of 1000 with decay: head 0's λ^C about 2^-46, and a last chunk of 100 */
+    { { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 1100, .head_dim = 16, .causal = 1, .chunk = 1000, .feature = KB_FEATURE_ELU1, .decay = 1 }, 1 },
 };
 
 static void test_linear_matches_recurrence_on_every_path(void **state)
