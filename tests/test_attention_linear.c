@@ -140,6 +140,8 @@ static const struct lin_case lin_cases[] = {
     { { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 45, .head_dim = 64, .causal = 1, .chunk = 1000, .feature = KB_FEATURE_ELU1, .decay = 1 }, 1 },
     { { .batch = 1, .heads = 1, .kv_heads = 1, .seq_len = 29, .head_dim = 7, .causal = 1, .chunk = 1, .feature = KB_FEATURE_RELU }, 1 },
     { { .batch = 1, .heads = 8, .kv_heads = 8, .seq_len = 200, .head_dim = 32, .causal = 1, .chunk = 48, .feature = KB_FEATURE_ELU1, .decay = 1 }, 2 },
+    /* a chunk of 1000 with decay: head 0's λ^C about 2^-46, and a last chunk of 100 */
+    { { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 1100, .head_dim = 16, .causal = 1, .chunk = 1000, .feature = KB_FEATURE_ELU1, .decay = 1 }, 1 },
 };
 
 static void test_linear_matches_recurrence_on_every_path(void **state)
@@ -671,13 +673,16 @@ static void test_lightning_references_agree(void **state)
 }
 
 /* Chunks that do not divide N (and one longer than N, and 1), GQA, one and two threads, on
- * every SIMD path this CPU runs. */
+ * every SIMD path this CPU runs; chunks of 1000 so long that head 0's λ^C is below the kernel's
+ * threshold for folding the decay into Kᵀ (its first chunk takes the unfolded weights, its
+ * second, of 100, the folded ones). */
 static void test_lightning_cpu_matches_recurrence(void **state)
 {
     (void)state;
     const struct lin_case cases[] = {
         { lt_shape(1, 2, 2, 100, 16, 32), 1 }, { lt_shape(2, 4, 2, 77, 24, 16), 2 }, { lt_shape(1, 3, 1, 130, 33, 64), 2 },
         { lt_shape(1, 2, 1, 45, 64, 1000), 1 }, { lt_shape(1, 1, 1, 29, 7, 1), 1 }, { lt_shape(1, 8, 8, 300, 32, 48), 2 },
+        { lt_shape(1, 2, 1, 1100, 16, 1000), 1 },
     };
     struct case_paths run = case_paths_start("attention.lightning@cpu");
     for (enum kb_cpu_path p = 0; p < KB_PATH_COUNT; p++) {

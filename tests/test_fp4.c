@@ -191,9 +191,9 @@ static void quantize_on_one_path(enum kb_cpu_path p)
 {
     (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_MXFP4, KB_DTYPE_NVFP4 };
-    const int shapes[][2] = { { 37, 301 }, { 8, 128 }, { 1, 7 }, { 65, 77 }, { 3, 33 } };
+    const int shapes[][2] = { { 37, 301 }, { 8, 128 }, { 1, 7 }, { 65, 77 }, { 3, 33 }, { 5, 4096 + 35 } };
     for (size_t ti = 0; ti < 2; ti++)
-        for (size_t si = 0; si < 5; si++)
+        for (size_t si = 0; si < 6; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .k = shapes[si][1], .input = input };
                 struct kb_case c = make_case(&kb_quant_fp4_quantize_cpu, s, types[ti], 1 + (int)(si & 1), 5 + si);
@@ -243,6 +243,28 @@ static void test_quantize_special_values(void **state)
     }
 }
 
+/* NVFP4 block scales across E4M3's whole range (subnormal, normal, saturated) and zero scales,
+ * many blocks a row, so the AVX-512 path's 16-block groups (vector FP8 scale encoding) meet
+ * every kind of scale: its codes and scales must equal the scalar definition's. */
+static void test_quantize_nv_scale_range(void **state)
+{
+    (void)state;
+    struct kb_shape s = { .m = 3, .k = 1024 + 48, .input = KB_INPUT_NORMAL };
+    struct kb_case c = make_case(&kb_quant_fp4_quantize_cpu, s, KB_DTYPE_NVFP4, 1, 17);
+    case_setup_ok(&c);
+    float *x = c.io.buffer[KB_FP4Q_X];
+    for (int j = 0; j < s.k; j++) {
+        x[j] *= ldexpf(1.0f, j / 16 - 40);                 /* a binade per block: 2^-40 .. 2^26 */
+        x[s.k + j] *= j / 16 == 5 ? 1e4f : 1e-3f;          /* one large block: the rest scale ~0 */
+        x[2 * s.k + j] *= ldexpf(1.0f, (j / 16) % 24 - 12); /* scales up and down again */
+    }
+    assert_int_equal(kb_case_run(&c), KB_OK);
+    struct kb_accuracy a = verdict_now(&c);
+    assert_int_equal(a.exact_mismatches, 0);
+    assert_true(a.exact_checked > 0);
+    case_teardown(&c);
+}
+
 static void test_quantize_planted_bugs_fail(void **state)
 {
     (void)state;
@@ -272,9 +294,10 @@ static void gemm_on_one_path(enum kb_cpu_path p)
 {
     (void)p;
     const enum kb_dtype types[] = { KB_DTYPE_MXFP4, KB_DTYPE_NVFP4 };
-    const int shapes[][3] = { { 37, 29, 301 }, { 1, 7, 33 }, { 65, 130, 77 }, { 8, 16, 1040 } }; /* m n k */
+    /* m n k; the last spans several of the kernel's column and K blocks */
+    const int shapes[][3] = { { 37, 29, 301 }, { 1, 7, 33 }, { 65, 130, 77 }, { 8, 16, 1040 }, { 13, 600, 290 } };
     for (size_t ti = 0; ti < 2; ti++)
-        for (size_t si = 0; si < 4; si++)
+        for (size_t si = 0; si < 5; si++)
             for (int input = KB_INPUT_NORMAL; input <= KB_INPUT_OUTLIER; input++) {
                 struct kb_shape s = { .m = shapes[si][0], .n = shapes[si][1], .k = shapes[si][2], .input = input };
                 struct kb_case c = make_case(&kb_quant_fp4_gemm_cpu, s, types[ti], 1 + (int)(si & 1), 21 + si);
@@ -353,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_mx_scale),
         cmocka_unit_test(test_nv_scale),
         cmocka_unit_test(test_quantize_every_path),
+        cmocka_unit_test(test_quantize_nv_scale_range),
         cmocka_unit_test(test_quantize_special_values),
         cmocka_unit_test(test_quantize_planted_bugs_fail),
         cmocka_unit_test(test_gemm_every_path),

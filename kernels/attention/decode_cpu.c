@@ -7,7 +7,9 @@
  * folded into a running max m, sum l and unnormalised output per query head (online softmax,
  * base 2). No packing pass: decode reads each K and V row once, as the operation's bytes()
  * counts. The two inner loops (a row's dot product with a query, and o += p·v) come in
- * AVX-512, AVX2+FMA and portable versions, chosen at setup through kernels/cpu_features.h.
+ * AVX2+FMA and portable versions, chosen at setup through kernels/cpu_features.h; the AVX-512
+ * path folds a whole segment for up to four heads at a time instead (fold_segment_avx512:
+ * each K and V load feeds every head, vector exponentials, the next segment fetched ahead).
  *
  * An implementation of attention.softmax (softmax_ops.h) for decode = 1 only: prefill cases
  * are never planned (required_axes) and refused by setup; the planner refuses page > 0
@@ -178,6 +180,113 @@ AVX512 static void axpy_avx512(float *acc, float p, const float *v, int d)
     for (; e < d; e++)
         acc[e] += p * v[e];
 }
+
+/* 2^x for x <= 0 (scores minus their running max): 2^f of the fraction by the degree-6
+ * polynomial of attention.flash's CPU paths, 2^n by vscalefps; below -126 it tends to 0. */
+static inline __attribute__((always_inline, target("avx512f"))) __m512 exp2_avx512(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 f = _mm512_sub_ps(x, n);
+    __m512 p = _mm512_set1_ps(1.533757750e-4f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339985989e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618519805e-3f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550329015e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264625e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931471825e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static inline __mmask16 lanes16(int left)
+{
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+enum { FOLD_HEADS = 4 }; /* query heads sharing each K and V load */
+
+/* fold_segment for AVX-512 with every query head of the group in one walk over the rows: each
+ * K row's chunks of 16 feed up to FOLD_HEADS dot products, the exponentials go 16 scores at a
+ * time, and each V chunk feeds the heads' accumulators (rescaled by alpha as they load). While
+ * a head block's scores are computed the next segment's K and V rows (k_next, v_next:
+ * rows_next of them, or none) are fetched, a row of each per row of this one, so a paged
+ * cache's next page arrives behind this page's arithmetic. */
+AVX512 static void fold_segment_avx512(const float *q, int g, int d, const float *k, const float *v, int rows,
+                                       float c, float *sc, float *acc, float *m, float *l, int seg,
+                                       const float *k_next, const float *v_next, int rows_next)
+{
+    const int chunks = (d + 15) / 16;
+    const __mmask16 tail = lanes16(d - 16 * (chunks - 1));
+    for (int h0 = 0; h0 < g; h0 += FOLD_HEADS) {
+        const int hb = g - h0 < FOLD_HEADS ? g - h0 : FOLD_HEADS;
+        const float *qb = q + (size_t)h0 * d;
+        /* scores: s[h][j] = c · q_h·k_j */
+        for (int j = 0; j < rows; j++) {
+            const float *kj = k + (size_t)j * d;
+            if (h0 == 0 && j < rows_next)
+                for (int e = 0; e < d; e += 16) {
+                    _mm_prefetch((const char *)(k_next + (size_t)j * d + e), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(v_next + (size_t)j * d + e), _MM_HINT_T0);
+                }
+            __m512 a[FOLD_HEADS] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                     _mm512_setzero_ps() };
+            for (int ch = 0; ch < chunks; ch++) {
+                const __mmask16 mk = ch == chunks - 1 ? tail : (__mmask16)0xFFFF;
+                const __m512 kv = _mm512_maskz_loadu_ps(mk, kj + 16 * ch);
+#pragma GCC unroll 4
+                for (int h = 0; h < FOLD_HEADS; h++)
+                    if (h < hb)
+                        a[h] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, qb + (size_t)h * d + 16 * ch), kv, a[h]);
+            }
+#pragma GCC unroll 4
+            for (int h = 0; h < FOLD_HEADS; h++)
+                if (h < hb)
+                    sc[(size_t)(h0 + h) * seg + j] = _mm512_reduce_add_ps(a[h]) * c;
+        }
+        /* per head: the new max, the exponentials and their sum, the old state's factor */
+        float alpha[FOLD_HEADS] = { 0 };
+        for (int h = h0; h < h0 + hb; h++) {
+            float *si = sc + (size_t)h * seg;
+            __m512 mx = _mm512_set1_ps(m[h]);
+            for (int j = 0; j < rows; j += 16)
+                mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, lanes16(rows - j), si + j));
+            const float mnew = _mm512_reduce_max_ps(mx);
+            const __m512 vm = _mm512_set1_ps(mnew);
+            __m512 sum = _mm512_setzero_ps();
+            for (int j = 0; j < rows; j += 16) {
+                const __mmask16 mr = lanes16(rows - j);
+                const __m512 p = exp2_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mr, si + j), vm));
+                _mm512_mask_storeu_ps(si + j, mr, p);
+                sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(mr, p));
+            }
+            alpha[h - h0] = exp2f(m[h] - mnew); /* 0 on the first segment: m = -inf */
+            l[h] = l[h] * alpha[h - h0] + _mm512_reduce_add_ps(sum);
+            m[h] = mnew;
+        }
+        /* acc_h ← alpha_h·acc_h + Σ_j p_hj v_j, a chunk of 16 columns at a time */
+        for (int ch = 0; ch < chunks; ch++) {
+            const __mmask16 mk = ch == chunks - 1 ? tail : (__mmask16)0xFFFF;
+            __m512 o[FOLD_HEADS] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                                     _mm512_setzero_ps() };
+#pragma GCC unroll 4
+            for (int h = 0; h < FOLD_HEADS; h++)
+                if (h < hb)
+                    o[h] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, acc + (size_t)(h0 + h) * d + 16 * ch),
+                                         _mm512_set1_ps(alpha[h]));
+            for (int j = 0; j < rows; j++) {
+                const __m512 vv = _mm512_maskz_loadu_ps(mk, v + (size_t)j * d + 16 * ch);
+#pragma GCC unroll 4
+                for (int h = 0; h < FOLD_HEADS; h++)
+                    if (h < hb)
+                        o[h] = _mm512_fmadd_ps(_mm512_set1_ps(sc[(size_t)(h0 + h) * seg + j]), vv, o[h]);
+            }
+#pragma GCC unroll 4
+            for (int h = 0; h < FOLD_HEADS; h++)
+                if (h < hb)
+                    _mm512_mask_storeu_ps(acc + (size_t)(h0 + h) * d + 16 * ch, mk, o[h]);
+        }
+    }
+}
 #endif
 
 static const struct decode_isa isa_scalar = { "scalar", dot_scalar, axpy_scalar };
@@ -250,6 +359,17 @@ static int decode_run(struct kb_case *c)
             const int rows = n - t0 < seg ? n - t0 : seg;
             size_t at = table ? paged_kv_row(s, table[(int64_t)b * pages + t0 / seg], kvh, 0)
                               : (((size_t)b * s->kv_heads + kvh) * (size_t)n + (size_t)t0) * d;
+#if defined(__x86_64__)
+            if (st->isa == &isa_avx512) {
+                const int t1 = t0 + rows, rows_next = n - t1 < seg ? n - t1 : seg;
+                size_t next = at;
+                if (rows_next > 0)
+                    next = table ? paged_kv_row(s, table[(int64_t)b * pages + t1 / seg], kvh, 0) : at + (size_t)rows * d;
+                fold_segment_avx512(qg, g, d, k + at, v + at, rows, cl2, sc, acc, m, l, seg, k + next, v + next,
+                                    rows_next > 0 ? rows_next : 0);
+                continue;
+            }
+#endif
             fold_segment(st->isa, qg, g, d, k + at, v + at, rows, cl2, sc, acc, m, l, seg);
         }
         float *og = o + ((size_t)b * s->heads + (size_t)kvh * g) * d;

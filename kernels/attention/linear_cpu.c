@@ -44,7 +44,8 @@ struct linear_state {
 
 size_t linear_cpu_scratch_floats(size_t chunk, size_t d)
 {
-    return 3 * attention_round16(chunk * d) + attention_round16(chunk * chunk) + attention_round16(chunk) + attention_round16((d + 1) * d);
+    return 3 * attention_round16(chunk * d) + 2 * attention_round16(chunk * chunk) + 2 * attention_round16(chunk) +
+           attention_round16((d + 1) * d);
 }
 
 static size_t scratch_floats_of(size_t chunk, size_t d)
@@ -68,7 +69,11 @@ struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
     p += attention_round16(c * d);
     w.p = p;
     p += attention_round16(c * c);
+    w.mask = p;
+    p += attention_round16(c * c);
     w.den = p;
+    p += attention_round16(c);
+    w.wdec = p;
     p += attention_round16(c);
     w.s = p;
     return w;
@@ -86,8 +91,22 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     hv.dec = st->buf.decay_pow + (size_t)h * (st->buf.chunk + 1);
     hv.feature = s->feature;
     hv.d = d;
+    hv.ldq = hv.ldkv = hv.ldo = d;
     hv.chunk = st->buf.chunk;
     return hv;
+}
+
+/* φ of c rows at x (row stride ld) into y [c][d]. */
+static void feature_rows(const struct linear_isa *isa, const struct head_view *hv, const float *x, size_t ld, int c,
+                         float *y)
+{
+    const size_t d = (size_t)hv->d;
+    if (ld == d) {
+        isa->feature(hv->feature, x, y, (size_t)c * d);
+        return;
+    }
+    for (int i = 0; i < c; i++)
+        isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * d, d);
 }
 
 /* φ(K) of rows t0..t0+c transposed into fkt [d][C] (through fk [c][d]). */
@@ -95,121 +114,114 @@ static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, i
                      float *fk, float *fkt)
 {
     const int d = hv->d, C = hv->chunk;
-    linear_feature_rows(isa, hv->feature, hv->k + (size_t)t0 * d, fk, (size_t)c * d);
-    for (int j = 0; j < c; j++)
-        for (int p = 0; p < d; p++)
-            fkt[(size_t)p * C + j] = fk[(size_t)j * d + p];
+    feature_rows(isa, hv, hv->k + (size_t)t0 * hv->ldkv, (size_t)hv->ldkv, c, fk);
+    isa->transpose(c, d, fk, d, fkt, C, NULL);
 }
 
 static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
 {
-    const size_t d = (size_t)hv->d;
-    linear_feature_rows(isa, hv->feature, hv->q + (size_t)t0 * d, fq, (size_t)c * d);
+    feature_rows(isa, hv, hv->q + (size_t)t0 * hv->ldq, (size_t)hv->ldq, c, fq);
+}
+
+/* rows r0..r0+n of a tensor with row stride ld (floats) from base, as a fetch for gemm_ex */
+static struct linear_ahead rows_ahead(const float *base, int ld, int r0, int n, int d)
+{
+    struct linear_ahead a = { NULL, 0, 0, 0 };
+    if (n > 0)
+        a = (struct linear_ahead){ base + (size_t)r0 * ld, (size_t)d * sizeof(float), (size_t)ld * sizeof(float), n };
+    return a;
 }
 
 /* S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise, for the chunk at t0 whose φ(K)ᵀ is in fkt
- * (its columns get scaled here). */
+ * (its columns get scaled here, by wdec: λ^(c−1−j), or 1 without decay); the product brings
+ * ahead into the cache meanwhile. */
 static void state_update(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
-                         int decay, float *fkt, float *s)
+                         int decay, float *fkt, float *wdec, float *s, const struct linear_ahead *ahead)
 {
     const int d = hv->d, C = hv->chunk;
     float *z = s + (size_t)d * d;
-    if (decay) {
-        const float lc = hv->dec[c];
-        for (size_t e = 0; e < (size_t)(d + 1) * d; e++)
-            s[e] *= lc;
-        for (int p = 0; p < d; p++)
-            for (int j = 0; j < c; j++)
-                fkt[(size_t)p * C + j] *= hv->dec[c - 1 - j];
-    }
-    isa->gemm_acc(d, d, c, fkt, C, hv->v + (size_t)t0 * d, d, s, d);
-    for (int p = 0; p < d; p++) {
-        float acc = 0;
-        for (int j = 0; j < c; j++)
-            acc += fkt[(size_t)p * C + j];
-        z[p] += acc;
-    }
+    for (int j = 0; j < c; j++)
+        wdec[j] = decay ? hv->dec[c - 1 - j] : 1.0f;
+    const float lc = decay ? hv->dec[c] : 1.0f;
+    if (decay)
+        isa->scale_rows(1, d, z, 0, &lc);
+    isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
+    isa->gemm_ex(d, d, c, fkt, C, hv->v + (size_t)t0 * hv->ldkv, hv->ldkv, s, d, lc, NULL, ahead);
 }
 
-/* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride d)
- * unless out is NULL; the final state stays in w->s. */
+/* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
+enum { INTRA_ROWS = 16 };
+
+/* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride
+ * hv->ldo) unless out is NULL; the final state stays in w->s. */
 void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
                         int decay, float *out, const struct linear_scratch *w)
 {
-    const int d = hv->d, C = hv->chunk;
+    const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
     float *z = w->s + (size_t)d * d;
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
+    if (out) /* the causal weights: λ^(i−j) at and below the diagonal (1 without decay), 0 above */
+        for (int i = 0; i < C; i++)
+            for (int j = 0; j < C; j++)
+                w->mask[(size_t)i * C + j] = j <= i ? (decay ? hv->dec[i - j] : 1.0f) : 0.0f;
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
+        /* the next chunk's rows (cn of them, from t1), brought into the cache while this
+         * chunk's products run */
+        const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
         load_fkt(isa, hv, t0, c, w->fk, w->fkt);
         if (out) {
-            float *o = out + (size_t)t0 * d;
+            float *o = out + (size_t)t0 * ldo;
+            const float *vc = hv->v + (size_t)t0 * ldkv;
             load_fq(isa, hv, t0, c, w->fq);
-            memset(o, 0, (size_t)c * d * sizeof(float));
-            isa->gemm_acc(c, d, d, w->fq, d, w->s, d, o, d); /* inter: φ(Q)·S */
-            for (int i = 0; i < c; i++) {
-                const float *fqi = w->fq + (size_t)i * d;
-                float dz = 0;
-                for (int p = 0; p < d; p++)
-                    dz += fqi[p] * z[p];
-                if (decay) {
-                    const float li = hv->dec[i + 1];
-                    for (int p = 0; p < d; p++)
-                        o[(size_t)i * d + p] *= li;
-                    dz *= li;
-                }
-                w->den[i] = dz;
-            }
-            memset(w->p, 0, (size_t)c * C * sizeof(float));
-            isa->gemm_acc(c, c, d, w->fq, d, w->fkt, C, w->p, C); /* intra: φ(Q)·φ(K)ᵀ */
-            for (int i = 0; i < c; i++) {
-                float *pi = w->p + (size_t)i * C, sum = 0;
-                for (int j = 0; j <= i; j++) {
-                    if (decay)
-                        pi[j] *= hv->dec[i - j];
-                    sum += pi[j];
-                }
-                for (int j = i + 1; j < c; j++)
-                    pi[j] = 0;
-                w->den[i] += sum;
-            }
-            isa->gemm_acc(c, d, c, w->p, C, hv->v + (size_t)t0 * d, d, o, d); /* intra: P·V */
-            for (int i = 0; i < c; i++) {
-                const float inv = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-                for (int p = 0; p < d; p++)
-                    o[(size_t)i * d + p] *= inv;
+            /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
+            const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
+            isa->row_dots(c, d, w->fq, d, z, w->den);
+            if (decay)
+                for (int i = 0; i < c; i++)
+                    w->den[i] *= hv->dec[i + 1];
+            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
+             * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
+            for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
+                const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
+                float *pb = w->p + (size_t)i0 * C;
+                /* a quarter of the next chunk's V and output rows during each block's products */
+                const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
+                const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
+                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + i0, pr, d);
+                isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
+                isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
+                for (int i = i0; i < i0 + rows; i++)
+                    w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+                isa->gemm_ex(rows, d, cols, pb, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f, w->den + i0,
+                             &next_o);
             }
         }
-        state_update(isa, hv, t0, c, decay, w->fkt, w->s);
+        const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
+        state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
     }
 }
 
 void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
                            float *out, const struct linear_scratch *w)
 {
-    const int d = hv->d, C = hv->chunk;
+    const int d = hv->d, C = hv->chunk, ldo = hv->ldo;
     const float *z = w->s + (size_t)d * d;
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         load_fkt(isa, hv, t0, c, w->fk, w->fkt);
-        state_update(isa, hv, t0, c, 0, w->fkt, w->s);
+        state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s, NULL);
     }
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
-        float *o = out + (size_t)t0 * d;
+        float *o = out + (size_t)t0 * ldo;
         load_fq(isa, hv, t0, c, w->fq);
-        memset(o, 0, (size_t)c * d * sizeof(float));
-        isa->gemm_acc(c, d, d, w->fq, d, w->s, d, o, d);
-        for (int i = 0; i < c; i++) {
-            const float *fqi = w->fq + (size_t)i * d;
-            float den = 0;
-            for (int p = 0; p < d; p++)
-                den += fqi[p] * z[p];
-            const float inv = den > 0 ? 1.0f / den : 0.0f;
-            for (int p = 0; p < d; p++)
-                o[(size_t)i * d + p] *= inv;
-        }
+        isa->row_dots(c, d, w->fq, d, z, w->den);
+        for (int i = 0; i < c; i++)
+            w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+        isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, w->den, NULL);
     }
 }
 

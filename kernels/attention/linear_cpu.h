@@ -13,8 +13,10 @@ struct linear_scratch {
     float *fq;  /* [C][d]   φ(Q) of a chunk */
     float *fk;  /* [C][d]   φ(K) of a chunk */
     float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
-    float *p;   /* [C][C]   intra-chunk weights */
-    float *den; /* [C] */
+    float *p;    /* [C][C]   intra-chunk weights */
+    float *mask; /* [C][C]   the causal weights λ^(i−j) at and below the diagonal, 0 above */
+    float *den;  /* [C]      normalisers, then their inverses */
+    float *wdec; /* [C]      the state update's column weights λ^(c−1−j) */
     float *s;   /* [d][d]   running state S, then z [d] right after it */
 };
 /* Floats of one scratch; each piece stays 64-byte aligned when mem is. */
@@ -22,15 +24,17 @@ size_t linear_cpu_scratch_floats(size_t chunk, size_t d);
 /* The scratch laid out in mem (linear_cpu_scratch_floats(chunk, d) floats). */
 struct linear_scratch linear_cpu_scratch_bind(float *mem, size_t chunk, size_t d);
 
-/* One head's rows: token t of Q, K, V at q + t·d, k + t·d, v + t·d. */
+/* One head's rows: token t of Q at q + t·ldq, of K and V at k + t·ldkv, v + t·ldkv, of the
+ * output at out + t·ldo (d for a head's contiguous rows; heads·d for a packed batch's). */
 struct head_view {
     const float *q, *k, *v; /* first token of this head's rows */
     const float *dec;       /* λ^m, m = 0..C (all 1 without decay; read only with decay) */
     int feature, d, chunk;
+    int ldq, ldkv, ldo;     /* row strides in floats */
 };
 
 /* Causal, chunked: tokens 0..ntok of the head from a zero state, outputs into out (rows
- * 0..ntok, stride d) unless out is NULL; the final state stays in w->s. */
+ * 0..ntok, stride hv->ldo) unless out is NULL; the final state stays in w->s. */
 void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, int decay, float *out,
                             const struct linear_scratch *w);
 /* Non-causal: the state of all ntok tokens, then every row's output into out. */

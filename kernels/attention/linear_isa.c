@@ -31,10 +31,88 @@ static void vexp_scalar(float *x, int len)
     }
 }
 
+static void feature_scalar(int feature, const float *x, float *y, size_t len)
+{
+    if (feature == KB_FEATURE_RELU) {
+        for (size_t e = 0; e < len; e++)
+            y[e] = x[e] > 0 ? x[e] : 0;
+        return;
+    }
+    /* elu(x) + 1: x + 1 above zero, e^x at or below (clamped as vexp clamps) */
+    for (size_t e = 0; e < len; e++)
+        y[e] = x[e] > 0 ? x[e] + 1.0f : expf(x[e] < -87.0f ? -87.0f : x[e]);
+}
+
+static void transpose_scalar(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
+{
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
+}
+
+static void row_dots_scalar(int m, int k, const float *a, int lda, const float *x, float *out)
+{
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (size_t)i * lda;
+        float acc = 0;
+        for (int p = 0; p < k; p++)
+            acc += ai[p] * x[p];
+        out[i] = acc;
+    }
+}
+
+static void mul_rowsum_scalar(int m, int n, float *a, int lda, const float *w, int ldw, float *sums)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda, acc = 0;
+        const float *wi = w + (size_t)i * ldw;
+        for (int j = 0; j < n; j++) {
+            ai[j] *= wi[j];
+            acc += ai[j];
+        }
+        if (sums)
+            sums[i] += acc;
+    }
+}
+
+static void scale_rows_scalar(int m, int n, float *a, int lda, const float *s)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            a[(size_t)i * lda + j] *= s[i];
+}
+
+/* gemm_ex as C ← beta·C (zeroed for beta 0), the product accumulated, then the rows scaled
+ * (no prefetching on this path). */
+static void gemm_ex_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                           int ldc, float beta, const float *rowscale, const struct linear_ahead *ahead)
+{
+    (void)ahead;
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(ci, 0, (size_t)n * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < n; j++)
+                ci[j] *= beta;
+    }
+    gemm_acc_scalar(m, n, k, a, lda, b, ldb, c, ldc);
+    if (rowscale)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] *= rowscale[i];
+}
+
 const struct linear_isa linear_isa_scalar = {
     .name = "scalar",
     .gemm_acc = gemm_acc_scalar,
+    .gemm_ex = gemm_ex_scalar,
     .vexp = vexp_scalar,
+    .feature = feature_scalar,
+    .transpose = transpose_scalar,
+    .row_dots = row_dots_scalar,
+    .mul_rowsum = mul_rowsum_scalar,
+    .scale_rows = scale_rows_scalar,
 };
 
 static int runs_here(const struct linear_isa *isa)
@@ -76,20 +154,5 @@ const struct linear_isa *linear_isa_by_name(const char *name)
 
 void linear_feature_rows(const struct linear_isa *isa, int feature, const float *x, float *y, size_t len)
 {
-    if (feature == KB_FEATURE_RELU) {
-        for (size_t e = 0; e < len; e++)
-            y[e] = x[e] > 0 ? x[e] : 0;
-        return;
-    }
-    /* elu(x) + 1: x + 1 above zero, e^x at or below (the exponential taken of min(x, 0) so the
-     * vector pass never sees large arguments) */
-    for (size_t e = 0; e < len; e++)
-        y[e] = x[e] < 0 ? x[e] : 0;
-    for (size_t e = 0; e < len; e += 1 << 20) {
-        size_t part = len - e < (size_t)1 << 20 ? len - e : (size_t)1 << 20;
-        isa->vexp(y + e, (int)part);
-    }
-    for (size_t e = 0; e < len; e++)
-        if (x[e] > 0)
-            y[e] = x[e] + 1.0f;
+    isa->feature(feature, x, y, len);
 }

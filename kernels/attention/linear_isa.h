@@ -16,15 +16,43 @@
 #define LINEAR_AVX512_NEEDS KB_CPU_AVX512F
 #define LINEAR_AVX2_NEEDS (KB_CPU_AVX2 | KB_CPU_FMA)
 
+/* Memory a product may bring into the cache while it runs: rows of row_bytes, stride bytes
+ * apart (stride >= row_bytes), starting at first. */
+struct linear_ahead {
+    const void *first;
+    size_t row_bytes, stride;
+    int rows;
+};
+
 struct linear_isa {
     const char *name; /* "avx512", "avx2", "scalar" */
     /* C[m×n] += A[m×k]·B[k×n], all row-major with leading dimensions lda, ldb, ldc; any sizes
      * (no padding needed, nothing read or written outside the three matrices). */
     void (*gemm_acc)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc);
+    /* C_i = rowscale_i·(beta·C_i + A_i·B) for the m rows of C (rowscale NULL: 1; beta 0: C is
+     * not read, so it may hold anything), same sizes and layout as gemm_acc; meanwhile the rows
+     * of ahead (NULL: none) are brought into the cache, spread over the product's arithmetic
+     * (the next chunk's rows: their memory latency then hides behind this product). The fetch
+     * is a hint: paths without it do the product alone. */
+    void (*gemm_ex)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                    float beta, const float *rowscale, const struct linear_ahead *ahead);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);
+    /* y[e] = φ(x[e]) for e < len (enum kb_feature_map; elu+1 through this path's exp), in one
+     * pass without branches on the data; x and y must not overlap. */
+    void (*feature)(int feature, const float *x, float *y, size_t len);
+    /* dst[j·ldd + i] = src[i·lds + j]·w[i] for i < rows, j < cols (w NULL: 1; the matrices must
+     * not overlap): a transpose, its columns weighted on the way. */
+    void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
+    /* out[i] = a_i · x for the m rows a_i of length k. */
+    void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
+    /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then
+     * sums[i] += Σ_j a_i[j] when sums is not NULL. */
+    void (*mul_rowsum)(int m, int n, float *a, int lda, const float *w, int ldw, float *sums);
+    /* a_i[j] *= s[i] for i < m, j < n. */
+    void (*scale_rows)(int m, int n, float *a, int lda, const float *s);
 };
 
 extern const struct linear_isa linear_isa_scalar;

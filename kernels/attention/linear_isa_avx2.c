@@ -11,6 +11,10 @@
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <string.h>
+
+#include "kernels/kernel.h"
+#include "kernels/attention/linear_transpose.h"
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE_AVX2 static inline __attribute__((always_inline, target("avx2,fma")))
@@ -115,10 +119,137 @@ AVX2 static void vexp_avx2(float *x, int len)
     }
 }
 
+/* φ in one pass: relu as a max, elu+1 as e^min(x, 0) blended with x + 1 where x > 0. */
+INLINE_AVX2 __m256 feature8(int feature, __m256 v)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    if (feature == KB_FEATURE_RELU)
+        return _mm256_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
+    const __m256 pos = _mm256_cmp_ps(v, zero, _CMP_GT_OQ);
+    return _mm256_blendv_ps(exp_avx2(_mm256_min_ps(v, zero)), _mm256_add_ps(v, _mm256_set1_ps(1.0f)), pos);
+}
+
+AVX2 static void feature_avx2(int feature, const float *x, float *y, size_t len)
+{
+    size_t e = 0;
+    for (; e + 8 <= len; e += 8)
+        _mm256_storeu_ps(y + e, feature8(feature, _mm256_loadu_ps(x + e)));
+    if (e < len) {
+        float tail[8] = { 0 };
+        for (size_t t = 0; e + t < len; t++)
+            tail[t] = x[e + t];
+        _mm256_storeu_ps(tail, feature8(feature, _mm256_loadu_ps(tail)));
+        for (size_t t = 0; e + t < len; t++)
+            y[e + t] = tail[t];
+    }
+}
+
+/* 8×8 blocks transposed in registers; the edges element by element. */
+AVX2 static void transpose_avx2(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
+{
+    int i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            linear_transpose8x8(src + (size_t)i * lds + j, lds, dst + (size_t)j * ldd + i, ldd, w ? w + i : NULL);
+        for (; j < cols; j++)
+            for (int r = 0; r < 8; r++)
+                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j] * (w ? w[i + r] : 1.0f);
+    }
+    for (; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
+}
+
+INLINE_AVX2 float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void row_dots_avx2(int m, int k, const float *a, int lda, const float *x, float *out)
+{
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (size_t)i * lda;
+        __m256 acc = _mm256_setzero_ps();
+        int p = 0;
+        for (; p + 8 <= k; p += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(ai + p), _mm256_loadu_ps(x + p), acc);
+        float sum = hsum8(acc);
+        for (; p < k; p++)
+            sum += ai[p] * x[p];
+        out[i] = sum;
+    }
+}
+
+AVX2 static void mul_rowsum_avx2(int m, int n, float *a, int lda, const float *w, int ldw, float *sums)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const float *wi = w + (size_t)i * ldw;
+        __m256 acc = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 8 <= n; j += 8) {
+            const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(ai + j), _mm256_loadu_ps(wi + j));
+            _mm256_storeu_ps(ai + j, v);
+            acc = _mm256_add_ps(acc, v);
+        }
+        float sum = hsum8(acc);
+        for (; j < n; j++) {
+            ai[j] *= wi[j];
+            sum += ai[j];
+        }
+        if (sums)
+            sums[i] += sum;
+    }
+}
+
+AVX2 static void scale_rows_avx2(int m, int n, float *a, int lda, const float *s)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const __m256 f = _mm256_set1_ps(s[i]);
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(ai + j, _mm256_mul_ps(_mm256_loadu_ps(ai + j), f));
+        for (; j < n; j++)
+            ai[j] *= s[i];
+    }
+}
+
+/* gemm_ex as C ← beta·C (zeroed for beta 0), the product accumulated, then the rows scaled
+ * (no prefetching on this path). */
+AVX2 static void gemm_ex_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                           int ldc, float beta, const float *rowscale, const struct linear_ahead *ahead)
+{
+    (void)ahead;
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(ci, 0, (size_t)n * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < n; j++)
+                ci[j] *= beta;
+    }
+    gemm_acc_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+    if (rowscale)
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] *= rowscale[i];
+}
+
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
+    .gemm_ex = gemm_ex_avx2,
     .vexp = vexp_avx2,
+    .feature = feature_avx2,
+    .transpose = transpose_avx2,
+    .row_dots = row_dots_avx2,
+    .mul_rowsum = mul_rowsum_avx2,
+    .scale_rows = scale_rows_avx2,
 };
 
 #else

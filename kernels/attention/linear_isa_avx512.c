@@ -10,66 +10,162 @@
 #include <immintrin.h>
 #include <stddef.h>
 
+#include "kernels/kernel.h"
+#include "kernels/attention/linear_transpose.h"
+
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE_AVX512 static inline __attribute__((always_inline, target("avx512f")))
 
-/* C[R×16V] += A[R×k]·B[k×16V], the last vector's lanes limited by mask. */
+/* What a product does besides C += A·B: lines to bring into the cache while it runs (one every
+ * (mask + 1) steps of its k loops until next reaches end) and, for gemm_ex, how C is formed. */
+struct tile_job {
+    const char *next, *end;   /* the next line, and where the rows end */
+    const char *row_end;      /* the end of next's row */
+    size_t row_bytes, stride; /* of the rows */
+    int mask;
+    int ex;               /* 0: C += A·B; 1: C_i = rowscale_i·(beta·C_i + A_i·B) */
+    float beta;           /* ex: 0 leaves C unread */
+    const float *rowscale; /* ex: per row of C, NULL for 1 */
+};
+
+/* acc[R][V] += A[R][p]·B[p][16V]: one step of a tile's k loop. */
+#define TILE_STEP(p)                                                                                            \
+    do {                                                                                                        \
+        const float *bp = b + (size_t)(p) * ldb;                                                                \
+        __m512 bv[4];                                                                                           \
+        _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                                     \
+            bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);                   \
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                                                     \
+        {                                                                                                       \
+            __m512 x = _mm512_set1_ps(a[(size_t)r * lda + (p)]);                                               \
+            _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]); \
+        }                                                                                                       \
+    } while (0)
+
+/* C[R×16V] (+)= A[R×k]·B[k×16V] as job says, the last vector's lanes limited by mask; rs: the
+ * tile's first row's scale (ex with a rowscale). The k loop goes two steps at a time, so the
+ * fetch-ahead check costs a branch every other step. */
 INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
-                        const float *b, int ldb, float *c, int ldc)
+                        const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
-    __m512 acc[6][2];
+    const char *pf_next = job->next, *pf_row_end = job->row_end, *const pf_end = job->end;
+    const int pf_mask = job->mask;
+    __m512 acc[6][4];
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < V; v++)
-            acc[r][v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
-    for (int p = 0; p < k; p++) {
-        const float *bp = b + (size_t)p * ldb;
-        __m512 bv[2];
-#pragma GCC unroll 2
-        for (int v = 0; v < V; v++)
-            bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);
-#pragma GCC unroll 6
-        for (int r = 0; r < R; r++) {
-            __m512 x = _mm512_set1_ps(a[(size_t)r * lda + p]);
-#pragma GCC unroll 2
-            for (int v = 0; v < V; v++)
-                acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
+            acc[r][v] = job->ex ? _mm512_setzero_ps()
+                                : _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, c + (size_t)r * ldc + 16 * v);
+    int p = 0;
+    for (; p + 2 <= k; p += 2) {
+        if (pf_next < pf_end && (p & pf_mask) == 0) {
+            _mm_prefetch(pf_next, _MM_HINT_T0);
+            pf_next += 64;
+            if (pf_next >= pf_row_end) { /* the next row */
+                pf_next = pf_row_end - job->row_bytes + job->stride;
+                pf_row_end = pf_next + job->row_bytes;
+            }
         }
+        TILE_STEP(p);
+        TILE_STEP(p + 1);
+    }
+    if (p < k)
+        TILE_STEP(p);
+    if (job->ex) {
+        const __m512 beta = _mm512_set1_ps(job->beta);
+#pragma GCC unroll 6
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                const __mmask16 l = v == V - 1 ? mask : (__mmask16)0xFFFF;
+                if (job->beta != 0.0f)
+                    acc[r][v] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, c + (size_t)r * ldc + 16 * v), beta, acc[r][v]);
+                if (rs)
+                    acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_set1_ps(rs[r]));
+            }
     }
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int v = 0; v < V; v++)
             _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, acc[r][v]);
+    job->next = pf_next;
+    job->row_end = pf_row_end;
 }
 
 INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const float *a, int lda,
-                             const float *b, int ldb, float *c, int ldc)
+                             const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
     switch (rows) {
-    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc); break;
-    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc); break;
+    case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 3: tile(3, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    case 2: tile(2, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
+    default: tile(1, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     }
 }
 
-AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b,
-                                   int ldb, float *c, int ldc)
+AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                              int ldc, struct tile_job *job)
 {
+#define ROW_SCALE(i) (job->rowscale ? job->rowscale + (i) : NULL)
     int j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc);
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j < n; j += 16) {
         __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
-                      c + (size_t)i * ldc + j, ldc);
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
+    }
+#undef ROW_SCALE
+}
+
+AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   float *c, int ldc)
+{
+    struct tile_job job = { NULL, NULL, NULL, 0, 0, 0, 0, 0.0f, NULL };
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job);
+}
+
+/* The lines spread evenly over the k steps of every tile: one every 2, 4 or 8 steps, the
+ * sparsest spacing that still reaches the last line (if even one a step cannot, the rest go
+ * after the product). */
+AVX512 static void gemm_ex_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                  float *c, int ldc, float beta, const float *rowscale,
+                                  const struct linear_ahead *ahead)
+{
+    struct tile_job job = { NULL, NULL, NULL, 0, 0, 7, 1, beta, rowscale }; /* mask: odd, as p is even */
+    if (ahead && ahead->first && ahead->rows > 0 && ahead->row_bytes > 0) {
+        /* whole lines: the row's first byte rounded down, its length rounded up */
+        const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
+        const size_t lines = lines_per_row * (size_t)ahead->rows;
+        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
+        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+        while (job.mask > 1 && steps / (size_t)(job.mask + 1) < lines)
+            job.mask >>= 1;
+        job.next = ahead->first;
+        job.row_bytes = ahead->row_bytes;
+        job.stride = ahead->stride;
+        job.row_end = job.next + ahead->row_bytes;
+        job.end = job.next + (size_t)ahead->rows * ahead->stride;
+    }
+    gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job); /* k = 0 works too: C is only scaled */
+    while (job.next < job.end) {
+        _mm_prefetch(job.next, _MM_HINT_T0);
+        job.next += 64;
+        if (job.next >= job.row_end) {
+            job.next = job.row_end - job.row_bytes + job.stride;
+            job.row_end = job.next + job.row_bytes;
+        }
     }
 }
 
@@ -97,10 +193,99 @@ AVX512 static void vexp_avx512(float *x, int len)
     }
 }
 
+static inline __mmask16 lanes(size_t left)
+{
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+/* φ in one pass: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
+ * x + 1 under a mask. */
+AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t len)
+{
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    for (size_t e = 0; e < len; e += 16) {
+        const __mmask16 m = lanes(len - e);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + e);
+        __m512 r;
+        if (feature == KB_FEATURE_RELU) {
+            r = _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
+        } else {
+            const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+            r = _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, one);
+        }
+        _mm512_mask_storeu_ps(y + e, m, r);
+    }
+}
+
+/* 8×8 blocks transposed in registers; the edges element by element. */
+AVX512 static void transpose_avx512(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
+{
+    int i = 0;
+    for (; i + 8 <= rows; i += 8) {
+        int j = 0;
+        for (; j + 8 <= cols; j += 8)
+            linear_transpose8x8(src + (size_t)i * lds + j, lds, dst + (size_t)j * ldd + i, ldd, w ? w + i : NULL);
+        for (; j < cols; j++)
+            for (int r = 0; r < 8; r++)
+                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j] * (w ? w[i + r] : 1.0f);
+    }
+    for (; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
+}
+
+AVX512 static void row_dots_avx512(int m, int k, const float *a, int lda, const float *x, float *out)
+{
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (size_t)i * lda;
+        __m512 acc = _mm512_setzero_ps();
+        for (int p = 0; p < k; p += 16) {
+            const __mmask16 l = lanes((size_t)(k - p));
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, ai + p), _mm512_maskz_loadu_ps(l, x + p), acc);
+        }
+        out[i] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+AVX512 static void mul_rowsum_avx512(int m, int n, float *a, int lda, const float *w, int ldw, float *sums)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const float *wi = w + (size_t)i * ldw;
+        __m512 acc = _mm512_setzero_ps();
+        for (int j = 0; j < n; j += 16) {
+            const __mmask16 l = lanes((size_t)(n - j));
+            const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(l, ai + j), _mm512_maskz_loadu_ps(l, wi + j));
+            _mm512_mask_storeu_ps(ai + j, l, v);
+            acc = _mm512_add_ps(acc, v);
+        }
+        if (sums)
+            sums[i] += _mm512_reduce_add_ps(acc);
+    }
+}
+
+AVX512 static void scale_rows_avx512(int m, int n, float *a, int lda, const float *s)
+{
+    for (int i = 0; i < m; i++) {
+        float *ai = a + (size_t)i * lda;
+        const __m512 f = _mm512_set1_ps(s[i]);
+        for (int j = 0; j < n; j += 16) {
+            const __mmask16 l = lanes((size_t)(n - j));
+            _mm512_mask_storeu_ps(ai + j, l, _mm512_mul_ps(_mm512_maskz_loadu_ps(l, ai + j), f));
+        }
+    }
+}
+
 const struct linear_isa linear_isa_avx512 = {
     .name = "avx512",
     .gemm_acc = gemm_acc_avx512,
+    .gemm_ex = gemm_ex_avx512,
     .vexp = vexp_avx512,
+    .feature = feature_avx512,
+    .transpose = transpose_avx512,
+    .row_dots = row_dots_avx512,
+    .mul_rowsum = mul_rowsum_avx512,
+    .scale_rows = scale_rows_avx512,
 };
 
 #else

@@ -1,10 +1,9 @@
 /* varlen_linear_cpu.c - attention.linear_varlen@cpu: feature-map linear attention over a packed
  * ragged batch (varlen_ops.h) on attention.linear@cpu's per-head passes (linear_cpu.h),
  * float32: each (sequence, head) is a head of the padded kernel with its own offset and length
- * and a state that starts at zero. The inputs are token-major ([T, H, d]); the passes read
- * contiguous rows, so each item first gathers its sequence's Q, K, V rows of its head into the
- * thread's scratch and afterwards scatters the output rows back (n·d floats each way against the
- * passes' n·d² work: under 1% at d = 128). The work of a (sequence, head) grows linearly with
+ * and a state that starts at zero. The inputs are token-major ([T, H, d]); the passes read and
+ * write the head's rows in place through their row strides (H·d, H_kv·d): copying them into
+ * contiguous rows first cost as much time as the products at d = 128. The work of a (sequence, head) grows linearly with
  * its length, so the items are taken longest first, dynamically (a long-tail mix's long
  * sequences start early instead of last). */
 #include "kernels/attention/varlen.h"
@@ -23,7 +22,7 @@ struct linear_varlen_cpu {
     struct linear_item *order; /* [B·H] (sequence, head) items, longest sequence first */
     float *ones;         /* [chunk + 1] the decay table without decay */
     int nthreads;
-    size_t scratch_floats; /* the passes' scratch, then 4 gathered [N][d] blocks: q, k, v, o */
+    size_t scratch_floats; /* the passes' scratch */
     float *scratch_mem;
     const struct linear_isa *isa;
 };
@@ -61,8 +60,7 @@ static double footprint(const struct kb_shape *s, enum kb_dtype t)
     (void)t;
     size_t chunk = (size_t)(s->chunk > 0 ? s->chunk : 1);
     return (double)s->batch * s->heads * sizeof(struct linear_item) +
-           4.0 * (chunk + 1.0 + (double)linear_cpu_scratch_floats(chunk, (size_t)s->head_dim) +
-                  4.0 * s->seq_len * s->head_dim);
+           4.0 * (chunk + 1.0 + (double)linear_cpu_scratch_floats(chunk, (size_t)s->head_dim));
 }
 
 static int setup(struct kb_case *c, char *err, size_t errlen)
@@ -82,8 +80,7 @@ static int setup(struct kb_case *c, char *err, size_t errlen)
     st->chunk = s->chunk < s->seq_len ? s->chunk : s->seq_len;
     st->isa = linear_isa_best();
     st->nthreads = c->threads > 0 ? c->threads : 1;
-    st->scratch_floats = linear_cpu_scratch_floats((size_t)st->chunk, (size_t)s->head_dim) +
-                         4 * attention_round16((size_t)s->seq_len * s->head_dim);
+    st->scratch_floats = linear_cpu_scratch_floats((size_t)st->chunk, (size_t)s->head_dim);
     const size_t items = (size_t)s->batch * s->heads;
     st->order = malloc(items * sizeof *st->order);
     st->ones = malloc(((size_t)st->chunk + 1) * sizeof *st->ones);
@@ -115,25 +112,18 @@ static int run(struct kb_case *c)
         const int kvh = h / (s->heads / s->kv_heads);
         float *mem = st->scratch_mem + (size_t)attention_thread() * st->scratch_floats;
         struct linear_scratch w = linear_cpu_scratch_bind(mem, (size_t)st->chunk, (size_t)d);
-        /* the sequence's rows of this head, gathered: q, k, v, then the output */
-        const size_t block = attention_round16((size_t)s->seq_len * d);
-        float *gq = mem + linear_cpu_scratch_floats((size_t)st->chunk, (size_t)d);
-        float *gk = gq + block, *gv = gk + block, *go = gv + block;
+        /* the sequence's rows of this head, in place in the packed tensors */
         const size_t ldq = (size_t)s->heads * d, ldkv = (size_t)s->kv_heads * d;
         const float *q = st->in.q + (size_t)st->in.cu[b] * ldq + (size_t)h * d;
         const float *k = st->in.k + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d;
         const float *v = st->in.v + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d;
-        varlen_rows_gather(gq, q, ldq, n, d);
-        varlen_rows_gather(gk, k, ldkv, n, d);
-        varlen_rows_gather(gv, v, ldkv, n, d);
-        struct head_view hv = { .q = gq, .k = gk, .v = gv, .dec = st->ones, .feature = s->feature, .d = d,
-                                .chunk = st->chunk };
-        if (s->causal)
-            linear_cpu_causal_head(st->isa, &hv, n, 0, go, &w);
-        else
-            linear_cpu_noncausal_head(st->isa, &hv, n, go, &w);
         float *o = st->in.o + (size_t)st->in.cu[b] * ldq + (size_t)h * d;
-        varlen_rows_scatter(o, ldq, go, n, d);
+        struct head_view hv = { .q = q, .k = k, .v = v, .dec = st->ones, .feature = s->feature, .d = d,
+                                .chunk = st->chunk, .ldq = (int)ldq, .ldkv = (int)ldkv, .ldo = (int)ldq };
+        if (s->causal)
+            linear_cpu_causal_head(st->isa, &hv, n, 0, o, &w);
+        else
+            linear_cpu_noncausal_head(st->isa, &hv, n, o, &w);
     }
     return KB_OK;
 }
