@@ -48,6 +48,7 @@ extern "C" {
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_ring.cuh"
 
 namespace {
 
@@ -55,21 +56,12 @@ using namespace kb_ptx;
 using namespace kb_tma;
 using kb_wgmma::pin;
 
-constexpr int BM = MOE_CUDA_BM, BN = MOE_WG_BN; /* output tile; BM is the sort's row tile */
-constexpr int BK = 64;                          /* bf16 per stage: one 128-byte swizzle row */
-constexpr int BK_BYTES = BK * 2;
-constexpr int STAGES = 4;    /* 4 × 48 KiB: as deep as 227 KiB of shared memory allows */
-constexpr int CONSUMERS = 2; /* warpgroups of 64 rows each */
-constexpr int THREADS = 128 * (1 + CONSUMERS);
-constexpr int A_BYTES = BM * BK_BYTES, B_BYTES = BN * BK_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
-/* +1024: the stages are aligned up to 1024 bytes; then a full and an empty barrier per stage */
-constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
-/* registers a thread: producer 40, consumers 232 (128 accumulators and addresses), as gemm_wgmma.cu */
-constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
-static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
-static_assert(BK_BYTES == 128, "a stage row is one 128-byte swizzle row");
-static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
-static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+using kb_wgring::BM;
+using kb_wgring::BN;
+using kb_wgring::SMEM;
+using kb_wgring::THREADS;
+constexpr int BK = kb_wgring::ROW_BYTES / 2; /* bf16 per stage row: one 128-byte swizzle row */
+static_assert(BM == MOE_CUDA_BM && BN == MOE_WG_BN, "the sort's row tile and the host's column tile are the ring's");
 static_assert(BN <= 256 && BM <= 256, "a TMA box is at most 256 rows");
 
 struct Args {
@@ -81,10 +73,6 @@ struct Args {
     int c_div;
     const float *c_scale;
 };
-
-/* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
- * leading offset is unused for swizzled K-major layouts (16 by convention). */
-__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) { return kb_wgmma::desc_sw128(addr, 16, 1024); }
 
 /* d (64×256) += A (64×16 bf16, descriptor) · B (16×256 bf16, descriptor), both K-major
  * (transpose bits 0), scale-d 1: the accumulators start at zero and always accumulate. */
@@ -125,61 +113,16 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int row0 = p.group_off[e] + (int)(local % mt_e) * BM, row_end = p.group_off[e + 1];
 
     extern __shared__ unsigned char smem_raw[];
-    const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-    const uint32_t full0 = base + STAGES * STAGE_BYTES, empty0 = full0 + 8 * STAGES;
+    const kb_wgring::Ring ring = kb_wgring::ring_init(smem_raw);
     const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
-            mbar_init(empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
-        }
-        fence_barrier_init();
-    }
-    __syncthreads();
-
-    if (wg == 0) { /* ---- producer ---- */
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PRODUCER_REGS));
-        if (threadIdx.x == 0) {
-            prefetch_map(&map_a);
-            prefetch_map(&map_b);
-            const int b_row0 = e * p.n + n0; /* group e's weights are rows [e·n, e·n + n) */
-            for (int kt = 0; kt < p.ktiles; kt++) {
-                const int s = kt % STAGES;
-                if (kt >= STAGES) /* the consumers released this stage's previous use, kt − STAGES */
-                    mbar_wait(empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
-                const uint32_t sa = base + s * STAGE_BYTES, full = full0 + 8 * s;
-                mbar_expect_tx(full, STAGE_BYTES); /* whole boxes, zero-filled parts included */
-                load_2d(sa, &map_a, kt * BK, row0, full);
-                load_2d(sa + A_BYTES, &map_b, kt * BK, b_row0, full);
-            }
-        }
+    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b */
+        kb_wgring::produce(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
         return; /* nothing below synchronises the whole block */
     }
-
-    /* ---- consumers ---- */
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CONSUMER_REGS));
     const int c = wg - 1;
     float d[128];
-#pragma unroll
-    for (int i = 0; i < 128; i++)
-        d[i] = 0.f;
-    pin(d);
-    for (int kt = 0; kt < p.ktiles; kt++) {
-        const int s = kt % STAGES;
-        mbar_wait(full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
-        const uint32_t sa = base + s * STAGE_BYTES + c * 64 * BK_BYTES, sb = base + s * STAGE_BYTES + A_BYTES;
-        kb_wgmma::fence();
-#pragma unroll
-        for (int kk = 0; kk < BK / 16; kk++) /* 16 bf16 = 32 bytes into the swizzled row */
-            wgmma_k16(d, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk));
-        kb_wgmma::commit();
-        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
-        if (kt > 0 && lane == 0)
-            mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
-    }
-    kb_wgmma::wait<0>();
-    pin(d);
+    kb_wgring::consume<BK / 16>(ring, c, p.ktiles, d,
+                                [](float(&acc)[128], uint64_t da, uint64_t db) { wgmma_k16(acc, da, db); });
 
     /* epilogue: straight from the accumulators; rows of other groups and columns ≥ n skipped */
     const int w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;

@@ -9,7 +9,8 @@
  * TMA moves whole tiles global → shared with one instruction from one thread, so nearly every
  * consumer cycle is tensor-core issue.
  *
- * Block: 384 threads = 3 warpgroups, one 128×256 output tile (M × N).
+ * Block: 384 threads = 3 warpgroups, one 128×256 output tile (M × N); the loop below is
+ * kernels/gpu/wgmma_ring.cuh, shared with moe_gemm_wgmma.cu.
  *   warpgroup 0  producer: one thread issues, per k-tile of 128 bytes, two TMA loads (A 128×128
  *                and W 256×128 bytes) into a STAGES-deep ring of shared-memory stages; each stage
  *                has a "full" mbarrier (TMA completes its byte count) and an "empty" one (the 8
@@ -55,6 +56,7 @@ extern "C" {
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_ring.cuh"
 #include "kernels/quant/gemm_dev.cuh"
 
 namespace {
@@ -64,21 +66,12 @@ using namespace kb_qgemm;
 using namespace kb_tma;
 using kb_wgmma::pin;
 
-constexpr int BM = 128, BN = 256;  /* output tile */
-constexpr int BK = 128;            /* k bytes (= elements) per stage: one 128-byte swizzle row */
-constexpr int STAGES = 4;          /* 4 × 48 KiB: as deep as 227 KiB of shared memory allows */
-constexpr int CONSUMERS = 2;       /* warpgroups of 64 rows each */
-constexpr int THREADS = 128 * (1 + CONSUMERS);
+using kb_wgring::BM;
+using kb_wgring::BN;
+using kb_wgring::SMEM;
+using kb_wgring::THREADS;
+constexpr int BK = kb_wgring::ROW_BYTES; /* k bytes (= elements) per stage: one 128-byte swizzle row */
 constexpr int GROUP_M = 8;
-constexpr int A_BYTES = BM * BK, W_BYTES = BN * BK, STAGE_BYTES = A_BYTES + W_BYTES;
-/* +1024: the stages are aligned up to 1024 bytes; then a full and an empty barrier per stage */
-constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
-/* registers a thread: producer 40, consumers 232 (the 128 accumulators and addresses);
- * 128·40 + 256·232 = 64512 ≤ the SM's 65536 */
-constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
-static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
-static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
-static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
 
 struct Args {
     int m, n, ktiles;
@@ -86,10 +79,6 @@ struct Args {
     const int32_t *dyb, *dyc; /* int8 epilogue */
     float scale;              /* fp8 epilogue */
 };
-
-/* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
- * leading offset is unused for swizzled K-major layouts (16 by convention). */
-__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) { return kb_wgmma::desc_sw128(addr, 16, 1024); }
 
 /* d (64×256) += A (64×32, descriptor) · B (32×256, descriptor), 8-bit inputs. scale-d is 1:
  * the accumulators start at zero and always accumulate. */
@@ -123,63 +112,18 @@ __global__ void __launch_bounds__(THREADS, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using Acc = typename std::conditional<FP8, float, int>::type;
     extern __shared__ unsigned char smem_raw[];
-    const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;
-    const uint32_t full0 = base + STAGES * STAGE_BYTES, empty0 = full0 + 8 * STAGES;
-    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-
     int m0, n0;
     grouped_tile((int)blockIdx.x, p.m, p.n, BM, BN, GROUP_M, m0, n0);
-
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(full0 + 8 * s, 1);                 /* the producer's expect_tx arrival */
-            mbar_init(empty0 + 8 * s, CONSUMERS * 4);    /* lane 0 of every consumer warp */
-        }
-        fence_barrier_init();
-    }
-    __syncthreads();
-
-    if (wg == 0) { /* ---- producer ---- */
-        regs_dec<PRODUCER_REGS>();
-        if (threadIdx.x == 0) {
-            prefetch_map(&map_a);
-            prefetch_map(&map_w);
-            for (int kt = 0; kt < p.ktiles; kt++) {
-                const int s = kt % STAGES;
-                if (kt >= STAGES) /* the consumers released this stage's previous use, kt − STAGES */
-                    mbar_wait(empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
-                const uint32_t sa = base + s * STAGE_BYTES, full = full0 + 8 * s;
-                mbar_expect_tx(full, STAGE_BYTES);
-                load_2d(sa, &map_a, kt * BK, m0, full);
-                load_2d(sa + A_BYTES, &map_w, kt * BK, n0, full);
-            }
-        }
+    const kb_wgring::Ring ring = kb_wgring::ring_init(smem_raw);
+    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
+    if (wg == 0) {
+        kb_wgring::produce(ring, &map_a, m0, &map_w, n0, p.ktiles, BK);
         return; /* nothing below synchronises the whole block */
     }
-
-    /* ---- consumers ---- */
-    regs_inc<CONSUMER_REGS>();
     const int c = wg - 1;
     Acc d[128];
-#pragma unroll
-    for (int i = 0; i < 128; i++)
-        d[i] = 0;
-    pin(d);
-    for (int kt = 0; kt < p.ktiles; kt++) {
-        const int s = kt % STAGES;
-        mbar_wait(full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
-        const uint32_t sa = base + s * STAGE_BYTES + c * 64 * BK, sw = base + s * STAGE_BYTES + A_BYTES;
-        kb_wgmma::fence();
-#pragma unroll
-        for (int kk = 0; kk < BK / 32; kk++)
-            wgmma_k32(d, smem_desc(sa + 32 * kk), smem_desc(sw + 32 * kk));
-        kb_wgmma::commit();
-        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
-        if (kt > 0 && lane == 0)
-            mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
-    }
-    kb_wgmma::wait<0>();
-    pin(d);
+    kb_wgring::consume<BK / 32>(ring, c, p.ktiles, d,
+                                [](Acc(&acc)[128], uint64_t da, uint64_t db) { wgmma_k32(acc, da, db); });
 
     /* epilogue: straight from the accumulators (layout in the header comment) */
     const int w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;

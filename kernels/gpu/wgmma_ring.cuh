@@ -1,0 +1,116 @@
+/* wgmma_ring.cuh - the main loop of kbench's Hopper GEMMs (quant/gemm_wgmma.cu: INT8 and FP8;
+ * moe/moe_gemm_wgmma.cu: the grouped bf16 MoE GEMM): a 128 × 256 output tile per block of three
+ * warpgroups. Warpgroup 0 is the producer: it gives its registers away and one of its threads
+ * streams k-tiles of A (128 rows) and B (256 rows), each row 128 bytes of k, through TMA into a
+ * 4-stage ring (tma.cuh's full/empty mbarriers). Warpgroups 1 and 2 are the consumers, 64 output
+ * rows each: per stage they issue the wgmma k-steps the caller's instruction takes (a step reads
+ * 32 bytes further into the 128-byte swizzled rows), commit, and release the previous stage once
+ * its products are done. What differs between the GEMMs (element type, instruction, which rows a
+ * block loads, the epilogue) stays in the kernels. Include only from code built for sm_90a. */
+#ifndef KB_WGMMA_RING_CUH
+#define KB_WGMMA_RING_CUH
+
+#include <cuda.h>
+#include <stdint.h>
+
+#include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/tma.cuh"
+#include "kernels/gpu/wgmma.cuh"
+
+namespace kb_wgring {
+
+constexpr int BM = 128, BN = 256; /* output tile */
+constexpr int ROW_BYTES = 128;    /* k bytes of a stage's row: one 128-byte swizzle row */
+constexpr int STAGES = 4;         /* 4 × 48 KiB: as deep as 227 KiB of shared memory allows */
+constexpr int CONSUMERS = 2;      /* warpgroups of 64 rows each */
+constexpr int THREADS = 128 * (1 + CONSUMERS);
+constexpr int A_BYTES = BM * ROW_BYTES, B_BYTES = BN * ROW_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
+/* +1024: the stages are aligned up to 1024 bytes; then a full and an empty barrier per stage */
+constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
+/* registers a thread: producer 40, consumers 232 (the 128 accumulators and addresses); the
+ * block's 384 threads then fit one SM's 64K registers */
+constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
+static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
+static_assert(STAGE_BYTES % 1024 == 0 && A_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
+static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+
+/* A K-major operand tile in the 128B-swizzle layout: 8-row groups 1024 bytes apart (SBO); the
+ * leading offset is unused for swizzled K-major layouts (16 by convention). */
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) { return kb_wgmma::desc_sw128(addr, 16, 1024); }
+
+struct Ring {
+    uint32_t base, full0, empty0; /* the stages, then the full and the empty barriers */
+};
+
+/* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
+ * it; it ends in __syncthreads). */
+__device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
+{
+    Ring r;
+    r.base = (kb_ptx::smem_u32(smem_raw) + 1023u) & ~1023u;
+    r.full0 = r.base + STAGES * STAGE_BYTES;
+    r.empty0 = r.full0 + 8 * STAGES;
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < STAGES; s++) {
+            kb_tma::mbar_init(r.full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
+            kb_tma::mbar_init(r.empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
+        }
+        kb_tma::fence_barrier_init();
+    }
+    __syncthreads();
+    return r;
+}
+
+/* Warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row (map_b) into stage
+ * kt % STAGES, k_per_tile elements (128 bytes) along k per tile. */
+__device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a, int a_row, const CUtensorMap *map_b,
+                                        int b_row, int ktiles, int k_per_tile)
+{
+    kb_tma::regs_dec<PRODUCER_REGS>();
+    if (threadIdx.x != 0)
+        return;
+    kb_tma::prefetch_map(map_a);
+    kb_tma::prefetch_map(map_b);
+    for (int kt = 0; kt < ktiles; kt++) {
+        const int s = kt % STAGES;
+        if (kt >= STAGES) /* the consumers released this stage's previous use, kt − STAGES */
+            kb_tma::mbar_wait(r.empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
+        const uint32_t sa = r.base + s * STAGE_BYTES, full = r.full0 + 8 * s;
+        kb_tma::mbar_expect_tx(full, STAGE_BYTES); /* whole boxes, zero-filled parts included */
+        kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
+        kb_tma::load_2d(sa + A_BYTES, map_b, kt * k_per_tile, b_row, full);
+    }
+}
+
+/* Consumer c (0 or 1): d (its 64 × 256 accumulators, zeroed here) += its A rows · B over every
+ * k-tile, STEPS calls of mma(d, desc_a, desc_b) per stage, each 32 bytes further along k. */
+template <int STEPS, class Acc, class Mma>
+__device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&d)[128], Mma mma)
+{
+    static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
+    kb_tma::regs_inc<CONSUMER_REGS>();
+    const int lane = threadIdx.x % 32;
+#pragma unroll
+    for (int i = 0; i < 128; i++)
+        d[i] = 0;
+    kb_wgmma::pin(d);
+    for (int kt = 0; kt < ktiles; kt++) {
+        const int s = kt % STAGES;
+        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
+        const uint32_t sa = r.base + s * STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * STAGE_BYTES + A_BYTES;
+        kb_wgmma::fence();
+#pragma unroll
+        for (int kk = 0; kk < STEPS; kk++)
+            mma(d, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk));
+        kb_wgmma::commit();
+        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
+        if (kt > 0 && lane == 0)
+            kb_tma::mbar_arrive(r.empty0 + 8 * ((kt - 1) % STAGES));
+    }
+    kb_wgmma::wait<0>();
+    kb_wgmma::pin(d);
+}
+
+} // namespace kb_wgring
+
+#endif
