@@ -6,8 +6,9 @@
  *
  * Isolation is kept where it matters. A case that fails, crashes or hangs takes its process with
  * it (a CUDA error may be sticky; a wrong answer may have written past its buffers), and so does
- * one that leaves device memory behind or ran CUPTI's range profiler (which may leave the GPU
- * slower for what follows); the next case then starts a fresh process. The parent never touches
+ * one that leaves memory behind (256 MiB of device memory, 1 GiB of host memory; both
+ * KBENCH_PROCESS_LEAK_MB when set) or ran CUPTI's range profiler (which may leave the GPU slower
+ * for what follows); the next case then starts a fresh process. The parent never touches
  * CUDA, so every process starts clean.
  *
  * `--process warm` puts CPU cases in warm processes too (tests use it: no GPU there), `fresh`
@@ -42,6 +43,8 @@
 /* Device memory a case may leave unreturned before its process is retired: the lazy loading of a
  * new kernel module, a library's first handle, a few MiB each; a leaking kernel, much more. */
 #define LEAK_BYTES (256.0 * 1048576.0)
+/* Host memory likewise: resident bytes a case may leave behind (a leaking kernel or plugin). */
+#define HOST_LEAK_BYTES (1024.0 * 1048576.0)
 /* How long a closed worker may take to exit before it is killed. */
 #define CLOSE_WAIT_S 5.0
 
@@ -94,6 +97,29 @@ static int read_all(int fd, void *buf, size_t len)
     return 0;
 }
 
+/* This process's resident memory in bytes (Linux /proc); -1 where it cannot be read. */
+static double resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = -1;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = -1;
+        fclose(f);
+    }
+    return resident < 0 ? -1 : (double)resident * (double)sysconf(_SC_PAGESIZE);
+}
+
+/* The memory a case may leave behind before its process is retired: KBENCH_PROCESS_LEAK_MB, or
+ * the default given. */
+static double leak_limit(double default_bytes)
+{
+    const char *e = getenv("KBENCH_PROCESS_LEAK_MB");
+    char *end;
+    double mb = e ? strtod(e, &end) : -1;
+    return e && end != e && mb >= 0 ? mb * 1048576.0 : default_bytes;
+}
+
 static int metrics_requested(const struct runner_options *o)
 {
     int counters = !(o->papi_events && !*o->papi_events);
@@ -104,7 +130,7 @@ static int metrics_requested(const struct runner_options *o)
 /* The warm process: case after case until the parent closes the socket or a case retires it. */
 static void worker_main(int fd, int device_index)
 {
-    double baseline = -1;
+    double baseline = -1, host_baseline = -1;
     long cases = 0;
     for (;;) {
         struct worker_request rq;
@@ -125,7 +151,14 @@ static void worker_main(int fd, int device_index)
             double free_now = gpu_free_memory(device_index);
             if (baseline < 0 || free_now > baseline)
                 baseline = free_now;
-            else if (free_now >= 0 && baseline - free_now > LEAK_BYTES)
+            else if (free_now >= 0 && baseline - free_now > leak_limit(LEAK_BYTES))
+                keep = 0;
+        }
+        if (keep) {
+            double rss = resident_bytes();
+            if (host_baseline < 0 || (rss >= 0 && rss < host_baseline))
+                host_baseline = rss;
+            else if (rss >= 0 && rss - host_baseline > leak_limit(HOST_LEAK_BYTES))
                 keep = 0;
         }
         res.process_retires = !keep;

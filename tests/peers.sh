@@ -68,6 +68,20 @@ DB="$TMP/warm.db"
 expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER), ' ') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' ORDER BY c.id;")" \
     "ok:1 ok:2 ok:3 verify_failed:4 verify_failed:1 verify_failed:1" "warm: verified cases share a process; a wrong answer ends it"
 
+# a warm process that keeps host memory past KBENCH_PROCESS_LEAK_MB is retired after the case
+# (the fixture keeps 48 MiB a case; the first case sets the baseline, the second exceeds it)
+for lim in 32 4096; do
+    KBENCH_PROCESS_LEAK_MB=$lim "$KBENCH" run --db "$TMP/leak$lim.db" --process warm --plugin "$P/leaky.py" \
+        --kernels 'attention.numpy@cpu.leaky' --seq 16,17,18 --heads 2 --head-dim 8 --max-time 0.01 --no-counters \
+        --quiet --no-show >/dev/null 2>&1
+done
+DB="$TMP/leak32.db"
+expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER), ' ') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' ORDER BY c.id;")" \
+    "ok:1 ok:2 ok:1" "warm: a process that kept more than KBENCH_PROCESS_LEAK_MB of host memory is replaced"
+DB="$TMP/leak4096.db"
+expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER), ' ') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' ORDER BY c.id;")" \
+    "ok:1 ok:2 ok:3" "and one under the limit is kept"
+
 SLOW="--plugin $P/slow_setup.py --kernels attention.numpy@cpu.slow_setup --seq 16 --heads 1 --head-dim 8 --causal 0 --max-time 0.05 --min-samples 3 --no-counters --quiet --no-show"
 expect_exit 0 "a Python implementation whose setup outlasts --timeout (exit 0)" "$KBENCH" run --db "$TMP/slow.db" $SLOW --timeout 2
 expect_eq "$(sqlite3 "$TMP/slow.db" "SELECT status FROM cases;")" "ok" "is verified and timed: Python setup has 300 s of its own"
