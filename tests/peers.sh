@@ -81,6 +81,7 @@ expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER),
 DB="$TMP/leak4096.db"
 expect_eq "$(q "SELECT group_concat(c.status || ':' || CAST(k.value AS INTEGER), ' ') FROM cases c JOIN counters k ON k.case_id = c.id AND k.name = 'process_case' ORDER BY c.id;")" \
     "ok:1 ok:2 ok:3" "and one under the limit is kept"
+DB="$TMP/peers.db"
 
 SLOW="--plugin $P/slow_setup.py --kernels attention.numpy@cpu.slow_setup --seq 16 --heads 1 --head-dim 8 --causal 0 --max-time 0.05 --min-samples 3 --no-counters --quiet --no-show"
 expect_exit 0 "a Python implementation whose setup outlasts --timeout (exit 0)" "$KBENCH" run --db "$TMP/slow.db" $SLOW --timeout 2
