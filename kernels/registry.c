@@ -104,6 +104,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_lightning_cuda,
     &kb_attention_delta_cuda_chunked,
     &kb_attention_delta_cuda_recurrent,
+    &kb_attention_delta_cuda_mma,
     &kb_attention_decode_cuda,
     &kb_attention_block_sparse_cuda,
     &kb_attention_hybrid_cuda,

@@ -176,12 +176,25 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
   job lightning4 "$KBENCH" run --db "$TMP/lightning.db" --devices cuda:0 --kernels attention.lightning@cuda.mma \
       --dtype bf16 --seq 100 --chunk 32 --quiet --no-show ) &
 # the delta rule (DeltaNet, Gated DeltaNet; β up to 2 on odd heads): chunk 64 divides none of
-# N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses
-( dl() { "$KBENCH" run --db "$TMP/delta.db" $VFLAGS --kernels 'attention.delta@cuda*' --batch 2 --heads 3 "$@"; }
+# N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses.
+# deltamma: the tensor-core form (@cuda.mma) the same way and at N = 4099 (65 chunks, the last of
+# 3 tokens), d 64 and 128 (its only two), decode from the state its own passes build, 16 heads
+# at N = 16385 (257 chunks: f16's range over a long state pass), and a head_dim and a chunk it
+# is not compiled for (the op has no GQA: kv_heads = heads)
+DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
+( dl() { "$KBENCH" run --db "$TMP/delta.db" $VFLAGS --kernels "$DELTA_PLAIN" --batch 2 --heads 3 "$@"; }
   job delta1 dl --dtype f16,bf16 --seq 1,77,300,1000 --head-dim 64,128 --decay 0,1
   job delta2 dl --dtype bf16 --seq 1,300,1000 --head-dim 64 --decay 0,1 --decode 1
-  job delta3 "$KBENCH" run --db "$TMP/delta.db" --devices cuda:0 --kernels 'attention.delta@cuda*' --dtype bf16 \
-      --seq 100 --head-dim 40 --quiet --no-show ) &
+  job delta3 "$KBENCH" run --db "$TMP/delta.db" --devices cuda:0 --kernels "$DELTA_PLAIN" --dtype bf16 \
+      --seq 100 --head-dim 40 --quiet --no-show
+  dm() { "$KBENCH" run --db "$TMP/deltamma.db" $VFLAGS --kernels attention.delta@cuda.mma "$@"; }
+  job deltamma dm --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
+  job deltamma2 dm --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1
+  job deltamma3 dm --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1
+  job deltamma4 "$KBENCH" run --db "$TMP/deltamma.db" --devices cuda:0 --kernels attention.delta@cuda.mma \
+      --dtype bf16 --seq 100 --head-dim 96 --quiet --no-show
+  job deltamma5 "$KBENCH" run --db "$TMP/deltamma.db" --devices cuda:0 --kernels attention.delta@cuda.mma \
+      --dtype bf16 --seq 100 --head-dim 64 --chunk 32 --quiet --no-show ) &
 # flash-decoding (decode = 1 only): odd cache lengths (1 token, 1000, 4097: ragged splits and
 # a ragged last page), batch 1 and 3, MHA and GQA, contiguous and paged caches (16- and 64-token
 # pages through a shuffled block table), d 64/128 (256 apart); GQA groups of 6 and 12 (one CTA
@@ -428,6 +441,17 @@ q "SELECT impl, dtype, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok
 q "SELECT impl, dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 expect_job delta3 "the delta-rule kernels refuse a head_dim they are not built for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 40 AND status = 'skipped' AND error LIKE '%multiple of 32%';")" "2" "and say why"
+DB="$TMP/deltamma.db"
+expect_job deltamma "attention.delta@cuda.mma passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
+expect_job deltamma2 "and its decode steps (from the state its passes build)"
+expect_job deltamma3 "and over 16 heads of 16385 tokens (257 chunks)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma';")" "56" "56 verified delta-rule tensor-core cases (40 prefill, 12 decode, 4 long)"
+q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma worst error: /'
+q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+expect_job deltamma4 "attention.delta@cuda.mma refuses a head_dim it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 96 AND status = 'skipped' AND error LIKE '%64 and 128%';")" "1" "and says why"
+expect_job deltamma5 "and a chunk it is not compiled for"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 DB="$TMP/decode.db"
 expect_job decode1 "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
 expect_job decode2 "and at d = 256"

@@ -1,6 +1,7 @@
-/* delta_cuda.c - attention.delta@cuda.chunked and @cuda.recurrent: the descriptors of the
- * delta rule on the GPU (device code in delta_dev.cu, algorithms in delta_cuda.h). f16 and
- * bf16 Q, K, V; β and the gates, the state and every sum in float32; O in float32.
+/* delta_cuda.c - attention.delta@cuda.chunked, @cuda.recurrent and @cuda.mma: the descriptors
+ * of the delta rule on the GPU (device code in delta_dev.cu and delta_mma.cu, algorithms in
+ * delta_cuda.h). f16 and bf16 Q, K, V; β and the gates float32; the state and every sum in
+ * float32 (@cuda.mma: 16-bit GEMM operands, float32 accumulators); O in float32.
  *
  * Verification is the operation's (delta_op.c): Q, K, V hold values of the dtype already, so
  * the float64 recurrence measures only the kernel's float32 arithmetic, far inside the dtype's
@@ -22,10 +23,27 @@ struct delta_cuda_state {
     void *q, *k, *v;           /* [B·H][T][d] in the dtype */
     float *beta, *g, *o;       /* [B·H][T], [B·H][T], [B·H][rows][d] */
     float *state_in, *state_out; /* decode: [B·H][d][d] */
-    float *scratch[4];           /* the chunked form's L, P, chunk states, U (delta_cuda.h) */
+    float *scratch[4];           /* the chunked forms' scratch (delta_cuda.h) */
     struct delta_cuda_args args;
-    int chunked;
+    int form;
 };
+
+enum { FORM_RECURRENT, FORM_CHUNKED, FORM_MMA };
+
+static const char *form_name(int form)
+{
+    return form == FORM_MMA       ? "attention.delta@cuda.mma"
+           : form == FORM_CHUNKED ? "attention.delta@cuda.chunked"
+                                  : "attention.delta@cuda.recurrent";
+}
+
+/* The whole sequence (or the state before decode) in the case's form. */
+static int launch_form(int form, const struct delta_cuda_args *a, void *stream)
+{
+    if (form == FORM_MMA)
+        return delta_cuda_mma_launch(a, stream);
+    return form == FORM_CHUNKED ? delta_cuda_chunked_launch(a, stream) : delta_cuda_recurrent_launch(a, stream);
+}
 
 static void delta_cuda_teardown(struct kb_case *c)
 {
@@ -53,13 +71,19 @@ static int fail_cuda(struct kb_case *c, cudaError_t e, const char *what, char *e
     return KB_ERROR;
 }
 
-static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t errlen)
+static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errlen)
 {
     const struct kb_shape *s = &c->shape;
-    const char *name = chunked ? "attention.delta@cuda.chunked" : "attention.delta@cuda.recurrent";
+    const char *name = form_name(form);
+    const int chunked = form != FORM_RECURRENT;
     if (c->dtype != KB_DTYPE_F16 && c->dtype != KB_DTYPE_BF16) {
         snprintf(err, errlen, "%s: dtype %s not supported (f16 or bf16)", name,
                  kb_dtype_name(c->dtype) ? kb_dtype_name(c->dtype) : "?");
+        return KB_UNSUPPORTED;
+    }
+    if (form == FORM_MMA && s->head_dim != 64 && s->head_dim != 128) {
+        snprintf(err, errlen, "%s: head_dim = %d, the tensor-core tiles are compiled for 64 and 128", name,
+                 s->head_dim);
         return KB_UNSUPPORTED;
     }
     if (s->head_dim % DELTA_CUDA_VS != 0 || s->head_dim > DELTA_CUDA_MAX_D) {
@@ -72,7 +96,12 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
                  DELTA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    if (chunked && (s->seq_len + DELTA_CUDA_CHUNK - 1) / DELTA_CUDA_CHUNK > 65535) {
+    if (form == FORM_MMA && (long)s->batch * s->heads > 65535) {
+        snprintf(err, errlen, "%s: batch x heads = %ld, more than 65535 (a grid dimension)", name,
+                 (long)s->batch * s->heads);
+        return KB_UNSUPPORTED;
+    }
+    if (form == FORM_CHUNKED && (s->seq_len + DELTA_CUDA_CHUNK - 1) / DELTA_CUDA_CHUNK > 65535) {
         snprintf(err, errlen, "%s: N = %d is more than 65535 chunks of %d (a grid dimension)", name, s->seq_len,
                  DELTA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
@@ -81,7 +110,9 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
     const size_t bh = (size_t)s->batch * s->heads, d = (size_t)s->head_dim;
     const size_t nqkv = bh * (size_t)tokens * d, nout = bh * (size_t)rows * d;
     size_t scratch[4] = { 0, 0, 0, 0 };
-    if (chunked)
+    if (form == FORM_MMA)
+        delta_cuda_mma_scratch_floats((int)bh, s->seq_len, (int)d, scratch);
+    else if (chunked)
         delta_cuda_chunked_scratch_floats((int)bh, s->seq_len, (int)d, scratch);
     double need = 3.0 * nqkv * kb_dtype_size(c->dtype) + 4.0 * nqkv /* upload scratch */ + 8.0 * bh * tokens +
                   4.0 * nout + (s->decode ? 8.0 * bh * d * d : 0.0) +
@@ -95,7 +126,7 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
         return KB_ERROR;
     }
     c->state = st;
-    st->chunked = chunked;
+    st->form = form;
     void **dev[3] = { &st->q, &st->k, &st->v };
     for (int i = 0; i < 3; i++)
         if (attention_cuda_upload_f32(kb_input(c, i), nqkv, c->dtype, dev[i], c->stream, err, errlen) != KB_OK) {
@@ -123,8 +154,10 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
         e = cudaMemcpyAsync(st->g, kb_input(c, KB_DELTA_G), nscal * sizeof(float), cudaMemcpyHostToDevice, stream);
     if (e == cudaSuccess) /* poisoned: 0xFFFFFFFF is a NaN, so an unwritten element fails verify */
         e = cudaMemsetAsync(st->o, 0xFF, nout * sizeof(float), stream);
-    if (e == cudaSuccess && chunked)
+    if (e == cudaSuccess && form == FORM_CHUNKED)
         e = (cudaError_t)delta_cuda_chunked_prepare(c->dtype == KB_DTYPE_BF16);
+    if (e == cudaSuccess && form == FORM_MMA)
+        e = (cudaError_t)delta_cuda_mma_prepare(c->dtype == KB_DTYPE_BF16, s->head_dim);
     if (e != cudaSuccess)
         return fail_cuda(c, e, name, err, errlen);
     struct delta_cuda_args *a = &st->args;
@@ -148,8 +181,7 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
         build.begin = 0;
         build.end = s->seq_len;
         build.state_out = st->state_in;
-        e = (cudaError_t)(chunked ? delta_cuda_chunked_launch(&build, stream)
-                                  : delta_cuda_recurrent_launch(&build, stream));
+        e = (cudaError_t)launch_form(form, &build, stream);
         a->begin = s->seq_len;
         a->end = tokens;
         a->state_in = st->state_in;
@@ -168,19 +200,23 @@ static int delta_cuda_setup(struct kb_case *c, int chunked, char *err, size_t er
 
 static int chunked_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return delta_cuda_setup(c, 1, err, errlen);
+    return delta_cuda_setup(c, FORM_CHUNKED, err, errlen);
 }
 static int recurrent_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return delta_cuda_setup(c, 0, err, errlen);
+    return delta_cuda_setup(c, FORM_RECURRENT, err, errlen);
+}
+static int mma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    return delta_cuda_setup(c, FORM_MMA, err, errlen);
 }
 
 static int delta_cuda_run(struct kb_case *c)
 {
     struct delta_cuda_state *st = c->state;
     /* decode is one recurrent step whichever form built the state */
-    int e = st->chunked && !c->shape.decode ? delta_cuda_chunked_launch(&st->args, c->stream)
-                                             : delta_cuda_recurrent_launch(&st->args, c->stream);
+    int e = c->shape.decode ? delta_cuda_recurrent_launch(&st->args, c->stream)
+                            : launch_form(st->form, &st->args, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "delta rule launch: %s", cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
@@ -232,6 +268,23 @@ const struct kb_kernel kb_attention_delta_cuda_recurrent = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = DELTA_CUDA_AXES,
     .setup = recurrent_setup,
+    .run = delta_cuda_run,
+    .collect = delta_cuda_collect,
+    .teardown = delta_cuda_teardown,
+    .op = &kb_op_attention_delta,
+};
+
+const struct kb_kernel kb_attention_delta_cuda_mma = {
+    .name = "attention.delta",
+    .impl = "cuda.mma",
+    .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
+                   "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 64 "
+                   "value channels; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
+                   "accumulators, d 64 or 128",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = DELTA_CUDA_AXES | KB_AXIS_BIT(KB_AXIS_CHUNK),
+    .setup = mma_setup,
     .run = delta_cuda_run,
     .collect = delta_cuda_collect,
     .teardown = delta_cuda_teardown,

@@ -21,6 +21,18 @@
  * numbers as forming T, W and U, in fewer steps.
  * @cuda.recurrent walks the tokens of its slice; decode is its one step from a state that
  * setup built (with the block's own form over the first N tokens).
+ *
+ * @cuda.mma (delta_mma.cu) is the same chunked form in fla's structure on mma.sync tensor
+ * cores, d = 64 or 128, chunk 64, in three kernels:
+ *   prep  (chunk, head):        T = (I + L)⁻¹ (forward substitution, float32), W = T diag(βe^γ) K̂,
+ *                               U = T diag(β) V, K̃ = diag(e^{γ_last − γ}) K̂, γ; 16-bit W, U, K̃
+ *   state (DELTA_MMA_VS value channels, head), chunk after chunk: the 16-bit state before the
+ *                               chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in registers)
+ *   out   (chunk, head):        O = (diag(e^γ) Q̂ S_chunk + (Q̂K̂ᵀ ⊙ Γ ⊙ causal) V') / √d
+ * It uses the four scratch buffers of delta_cuda_args as: scratch_l W then U, scratch_p K̃ then
+ * V' ([B·H][nc·C][d] 16-bit each), scratch_s the 16-bit state before each chunk
+ * [B·H][nc][d][d], scratch_u γ [B·H][nc·C] float32 (delta_cuda_mma_scratch_floats). Decode is
+ * @cuda.recurrent's step from the state its own passes built in setup.
  */
 #ifndef KB_DELTA_CUDA_H
 #define KB_DELTA_CUDA_H
@@ -29,10 +41,12 @@
 
 extern const struct kb_kernel kb_attention_delta_cuda_chunked;
 extern const struct kb_kernel kb_attention_delta_cuda_recurrent;
+extern const struct kb_kernel kb_attention_delta_cuda_mma;
 
 #define DELTA_CUDA_CHUNK 64 /* the chunk the device code is compiled for */
 #define DELTA_CUDA_VS 32    /* value channels per block; head_dim must be a multiple, at most 128 */
 #define DELTA_CUDA_MAX_D 128
+#define DELTA_MMA_VS 64     /* value channels per block of @cuda.mma's state pass */
 
 /* The device operands of one case. q, k, v [B·H][tokens][d] in the dtype; beta, g [B·H][tokens]
  * float32; o [B·H][rows][d] float32. */
@@ -59,5 +73,12 @@ int delta_cuda_chunked_launch(const struct delta_cuda_args *a, void *stream);
 int delta_cuda_recurrent_launch(const struct delta_cuda_args *a, void *stream);
 /* Allows the chunked kernel its shared memory (once per process; setup calls it). */
 int delta_cuda_chunked_prepare(int bf16);
+
+/* @cuda.mma (d = 64 or 128, chunk DELTA_CUDA_CHUNK): the launcher (begin = 0, no state_in;
+ * o NULL runs only the first two passes), the floats of its four scratch buffers, and its
+ * shared-memory allowances (setup calls it). */
+int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
+void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
+int delta_cuda_mma_prepare(int bf16, int d);
 
 #endif

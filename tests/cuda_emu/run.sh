@@ -22,19 +22,26 @@ trap 'rm -rf "$out"' EXIT
 emu_source() {
     echo '#include "shim.h"'
     sed -e '/#include <cuda_bf16.h>/d' -e '/#include <cuda_fp16.h>/d' -e '/#include <cuda_runtime.h>/d' \
-        -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' "$1" |
+        -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' \
+        -e 's/extern __shared__ __align__(128) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' "$1" |
         awk '{ buf = buf $0 "\n" }
              /^}/ { if (buf !~ /<<<|cudaError_t|cudaStream_t|cudaFunc|extern "C" [a-z]/) printf "%s", buf; buf = "" }
              END { printf "%s", buf }'
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta ssd decode_split vit_gemm"}
+drivers=${*:-"delta delta_mma ssd decode_split vit_gemm"}
 cp "$here/shim.h" "$out/"
+# the tensor-core kernels' shared headers: ptx.cuh emulated (ptx_emu.h), chunk_tiles.cuh made C++;
+# -I"$out" comes first so these shadow the real ones
+mkdir -p "$out/kernels/gpu" "$out/kernels/attention"
+cp "$here/ptx_emu.h" "$out/kernels/gpu/ptx.cuh"
+emu_source "$top/kernels/attention/chunk_tiles.cuh" > "$out/kernels/attention/chunk_tiles.cuh"
 bad=0
 for d in $drivers; do
     case $d in
     delta) src=kernels/attention/delta_dev.cu ;;
+    delta_mma) src=kernels/attention/delta_mma.cu ;;
     ssd) src=kernels/attention/ssd_dev.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
@@ -42,7 +49,7 @@ for d in $drivers; do
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"
     echo "== $d ($src)"
-    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
     "$out/$d" || bad=$((bad + 1))
 done

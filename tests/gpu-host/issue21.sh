@@ -15,12 +15,12 @@ run() { name=$1; shift; echo "=== $name $(date -u +%T)"; timeout "${STEP_LIMIT:-
 run decode --kernels attention.flash@cuda.decode --decode 1 --page 0,16,64 --seq 4096:65536:x2 --batch 1,8 --kv-heads 4
 run block-sparse --kernels 'attention.block_sparse@cuda.mma,attention.flash@cuda.mma,attention.flash@cuda.wgmma' \
     --seq 32768 --causal 1 --block 64 --topk-blocks 149,67,25
-run delta --kernels 'attention.delta@cuda.chunked,attention.delta@cuda.recurrent,attention.linear@cuda.mma' \
+run delta --kernels 'attention.delta@cuda.mma,attention.delta@cuda.chunked,attention.delta@cuda.recurrent,attention.linear@cuda.mma' \
     --seq 1024:65536:x4 --chunk 64 --decay 0,1 --causal 1
 run ssd --kernels 'attention.ssd@cuda.*,attention.flash@cuda.wgmma' --kv-heads 1 --seq 4096:131072:x2 --causal 1 --state 128 --chunk 64
 run decode-step --kernels 'attention.delta@cuda.*,attention.ssd@cuda.*,attention.linear@cuda.mma' --decode 1 \
     --seq 4096:65536:x4 --chunk 64 --decay 1 --causal 1 --state 128
-run fla-delta --plugin fla_delta.py --kernels 'attention.delta@cuda.fla-*,attention.delta@cuda.chunked' --seq 4096,16384 --chunk 64 --decay 0,1 --causal 1
+run fla-delta --plugin fla_delta.py --kernels 'attention.delta@cuda.fla-*,attention.delta@cuda.mma,attention.delta@cuda.chunked' --seq 4096,16384 --chunk 64 --decay 0,1 --causal 1
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT kernel || '@' || impl, 'b' || batch, 'n' || seq_len, CASE WHEN decode THEN 'dec' ELSE '' END, coalesce('pg' || nullif(page_size, 0), ''), coalesce('top' || topk_blocks, ''), coalesce('decay' || decay, ''), status, printf('%.1fus', median_us), printf('%.0fTF', gflops / 1000), printf('%.0fGB/s', gbytes_per_s), printf('err%.1e', rel_l2_err) FROM v_results ORDER BY case_id;" | sed 's/  */ /g'
 sqlite3 "$DB" "SELECT substr(error, 1, 150) FROM cases WHERE status NOT IN ('ok') LIMIT 5;"

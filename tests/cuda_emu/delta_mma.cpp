@@ -1,0 +1,127 @@
+// delta_mma.cpp - attention.delta@cuda.mma's three passes (kernels/attention/delta_mma.cu) run on
+// the host under shim.h with ptx_emu.h standing in for ldmatrix, mma.sync and cp.async, on the
+// operation's own inputs (f16 and bf16), judged by the operation's float64 verify: a check of
+// the fragment layouts, masks, the forward substitution and the state pass's staging on a
+// machine without a GPU. Scratch is poisoned with NaN. Not part of `make check`; run.sh builds
+// and runs it. tests/gpu.sh verifies the same kernels on a real GPU.
+extern "C" {
+#include "kernels/kernel.h"
+}
+#include "dev_emu.cpp" /* delta_mma.cu made C++ by run.sh */
+extern "C" {
+#include "kernels/attention/delta.h"
+#include "kernels/verify.h"
+}
+#include <cstdio>
+#include <cstdlib>
+
+static std::vector<uint16_t> to16(const float *x, size_t n, bool bf16)
+{
+    std::vector<uint16_t> r(n);
+    for (size_t i = 0; i < n; i++)
+        r[i] = bf16 ? __float2bfloat16_rn(x[i]).x : __float2half_rn(x[i]).x;
+    return r;
+}
+
+template <int D, bool BF16>
+static void mma_run(const uint16_t *q, const uint16_t *k, const uint16_t *v, const float *beta, const float *g, float *o,
+                    float *state_out, int T, int N, int BH)
+{
+    const int nch = (N + C - 1) / C;
+    const size_t rows = (size_t)BH * nch * C * D;
+    const uint16_t nan16 = BF16 ? 0x7FC0 : 0x7E00;
+    std::vector<uint16_t> W(rows, nan16), U(rows, nan16), Kt(rows, nan16), Vn(rows, nan16),
+        S((size_t)BH * nch * D * D, nan16);
+    std::vector<float> gam((size_t)BH * nch * C, NAN);
+    emu_launch(nch, BH, 1, 128, prep_smem_bytes<D>(), [&] {
+        delta_mma_prep<D, BF16>(k, v, beta, g, W.data(), U.data(), Kt.data(), gam.data(), T, N); });
+    emu_launch(D / DV, BH, 1, STATE_THREADS, state_smem_bytes<D>(), [&] {
+        delta_mma_state<D, BF16>(W.data(), U.data(), Kt.data(), gam.data(), Vn.data(), S.data(), state_out, N, nch); });
+    if (o)
+        emu_launch(nch, BH, 1, 128, out_smem_bytes<D>(), [&] {
+            delta_mma_out<D, BF16>(q, k, Vn.data(), S.data(), gam.data(), o, T, N); });
+}
+
+/* Relative L2 error of the state pass's final state (what decode starts from) against the float64
+ * recurrence over the same 16-bit inputs, all heads. */
+static double state_error(const uint16_t *k16, const uint16_t *v16, const float *beta, const float *g, const float *st,
+                          int T, int N, int D, int BH, bool bf16)
+{
+    auto f = [&](uint16_t h) { return bf16 ? __bfloat162float(__nv_bfloat16{ h }) : __half2float(__half{ h }); };
+    double err = 0, ref = 0;
+    std::vector<double> S((size_t)D * D), kn(D), u(D);
+    for (int h = 0; h < BH; h++) {
+        std::fill(S.begin(), S.end(), 0.0);
+        for (int t = 0; t < N; t++) {
+            const uint16_t *k = k16 + ((size_t)h * T + t) * D, *v = v16 + ((size_t)h * T + t) * D;
+            double ss = 0;
+            for (int i = 0; i < D; i++)
+                ss += (double)f(k[i]) * f(k[i]);
+            for (int i = 0; i < D; i++)
+                kn[i] = ss > 0 ? f(k[i]) / sqrt(ss) : 0.0;
+            const double a = exp((double)g[(size_t)h * T + t]), b = beta[(size_t)h * T + t];
+            for (int j = 0; j < D; j++) {
+                double x = 0;
+                for (int i = 0; i < D; i++)
+                    x += S[(size_t)i * D + j] * kn[i];
+                u[j] = b * (f(v[j]) - a * x);
+            }
+            for (int i = 0; i < D; i++)
+                for (int j = 0; j < D; j++)
+                    S[(size_t)i * D + j] = a * S[(size_t)i * D + j] + kn[i] * u[j];
+        }
+        for (size_t e = 0; e < S.size(); e++) {
+            const double d = st[(size_t)h * D * D + e] - S[e];
+            err += d * d;
+            ref += S[e] * S[e];
+        }
+    }
+    return ref > 0 ? sqrt(err / ref) : sqrt(err);
+}
+
+static int run(int B, int H, int N, int D, int decay, bool bf16)
+{
+    struct kb_shape s = {};
+    s.batch = B; s.heads = H; s.seq_len = N; s.head_dim = D; s.chunk = 64; s.decay = decay;
+    s.input = KB_INPUT_NORMAL;
+    const enum kb_dtype t = bf16 ? KB_DTYPE_BF16 : KB_DTYPE_F16;
+    struct kb_operands io = {};
+    char err[256];
+    if (kb_op_attention_delta.inputs(&io, &s, t, 42, err, sizeof err) != KB_OK) { printf("inputs: %s\n", err); return 1; }
+    const int T = delta_tokens(&s), BH = B * H;
+    const size_t nq = (size_t)BH * T * D;
+    auto q = to16((float *)io.buffer[KB_DELTA_Q], nq, bf16), k = to16((float *)io.buffer[KB_DELTA_K], nq, bf16),
+         v = to16((float *)io.buffer[KB_DELTA_V], nq, bf16);
+    const float *beta = (float *)io.buffer[KB_DELTA_BETA], *g = (float *)io.buffer[KB_DELTA_G];
+    float *o = (float *)io.buffer[KB_DELTA_O];
+    std::vector<float> st((size_t)BH * D * D, NAN);
+    if (D == 64)
+        bf16 ? mma_run<64, true>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH)
+             : mma_run<64, false>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH);
+    else
+        bf16 ? mma_run<128, true>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH)
+             : mma_run<128, false>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH);
+    const double serr = state_error(k.data(), v.data(), beta, g, st.data(), T, N, D, BH, bf16);
+    struct kb_accuracy acc;
+    kb_op_attention_delta.verify(&io, &s, t, 42, 1, &acc);
+    const bool ok = acc.passed && serr <= verify_default_tolerance(t); /* NaN fails */
+    printf("mma %s B=%d H=%d N=%d d=%d decay=%d: rel_l2 %.3g max_abs %.3g, final state rel_l2 %.3g: %s\n",
+           bf16 ? "bf16" : "f16 ", B, H, N, D, decay, acc.rel_l2_err, acc.max_abs_err, serr, ok ? "PASS" : "FAIL");
+    kb_operands_free(&io);
+    return !ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 7) /* one case: B H N d decay bf16 (e.g. a long one by hand) */
+        return run(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]) != 0);
+    int bad = 0;
+    bad += run(1, 2, 77, 64, 0, true);
+    bad += run(1, 2, 77, 64, 1, false);
+    bad += run(2, 1, 130, 128, 1, true);
+    bad += run(1, 2, 1, 64, 0, false);
+    bad += run(1, 2, 200, 128, 0, false);
+    bad += run(1, 2, 300, 64, 1, true);
+    printf("%d failed\n", bad);
+    return bad != 0;
+}
