@@ -1,6 +1,7 @@
 /* chunk_tiles.cuh - the tile code the chunk-parallel linear-attention kernels share
- * (linear_mma.cu, gla_mma.cu, lightning_mma.cu, ssd_mma.cu): 16-bit conversions, the swizzled [rows][D] shared-memory tiles,
- * their cp.async loads, and a chunk's state product L = K̃ᵀ V on tensor cores.
+ * (linear_mma.cu, gla_mma.cu, lightning_mma.cu, ssd_mma.cu): 16-bit conversions, the swizzled
+ * [rows][D] shared-memory tiles, their cp.async loads, and a chunk's state product L = K̃ᵀ V on
+ * tensor cores (square, or rectangular with per-token weights).
  *
  * A tile of D-wide rows keeps row r's 16-byte chunk ch at chunk ch ^ (r % 8), so the 8 rows one
  * ldmatrix phase reads fall in 8 different bank groups. */

@@ -29,20 +29,25 @@ emu_source() {
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta ssd decode_split vit_gemm"}
+drivers=${*:-"delta ssd ssd_mma decode_split vit_gemm"}
 cp "$here/shim.h" "$out/"
+# the mma drivers: ptx.cuh's instructions emulated (ptx_emu.h), found before the tree's own header
+mkdir -p "$out/kernels/gpu"
+cp "$here/ptx_emu.h" "$out/kernels/gpu/ptx.cuh"
+cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
 bad=0
 for d in $drivers; do
     case $d in
     delta) src=kernels/attention/delta_dev.cu ;;
     ssd) src=kernels/attention/ssd_dev.cu ;;
+    ssd_mma) src=kernels/attention/ssd_mma.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"
     echo "== $d ($src)"
-    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$top" -I"$out" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
     "$out/$d" || bad=$((bad + 1))
 done
