@@ -1,6 +1,6 @@
 /* ssd_cuda.c - attention.ssd@cuda.chunked, @cuda.recurrent and @cuda.mma: the descriptors (device
- * code in ssd_dev.cu and ssd_mma.cu, passes in ssd_cuda.h). f16/bf16 x, B, C (the values the operation rounded, so
- * the upload is exact), float32 dt, A, states and output.
+ * code in ssd_dev.cu and ssd_mma.cu, passes in ssd_cuda.h). f16/bf16 x, B, C (the values the
+ * operation rounded, so the upload is exact), float32 dt, A, states and output.
  *
  * Verification is the operation's (ssd_op.c): the float64 recurrence on sampled rows, bound
  * verify_default_tolerance (relative L2: f16 5e-3, bf16 2e-2). The kernels compute in float32
