@@ -22,14 +22,15 @@ trap 'rm -rf "$out"' EXIT
 emu_source() {
     echo '#include "shim.h"'
     sed -e '/#include <cuda_bf16.h>/d' -e '/#include <cuda_fp16.h>/d' -e '/#include <cuda_runtime.h>/d' \
-        -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' "$1" |
+        -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' \
+        -e 's/extern __shared__ __align__(128) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' "$1" |
         awk '{ buf = buf $0 "\n" }
              /^}/ { if (buf !~ /<<<|cudaError_t|cudaStream_t|cudaFunc|extern "C" [a-z]/) printf "%s", buf; buf = "" }
              END { printf "%s", buf }'
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta ssd ssd_mma decode_split vit_gemm"}
+drivers=${*:-"delta ssd gla_mma ssd_mma decode_split vit_gemm"}
 cp "$here/shim.h" "$out/"
 # the mma drivers: ptx.cuh's instructions emulated (ptx_emu.h), found before the tree's own header
 mkdir -p "$out/kernels/gpu"
@@ -41,6 +42,7 @@ for d in $drivers; do
     delta) src=kernels/attention/delta_dev.cu ;;
     ssd) src=kernels/attention/ssd_dev.cu ;;
     ssd_mma) src=kernels/attention/ssd_mma.cu ;;
+    gla_mma) src=kernels/attention/gla_mma.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
