@@ -93,7 +93,7 @@ __global__ void __launch_bounds__(THREADS) ssd_mma_states(Geo d, const uint16_t 
                                                           const float *__restrict__ A, float *__restrict__ local,
                                                           float *__restrict__ decays, int dir)
 {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sB = reinterpret_cast<uint16_t *>(smem); /* [CH][S] */
     uint16_t *sX = sB + CH * S;                          /* [CH][P] */
     __shared__ float dts[CH], cum[CH], wts[CH];
@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(THREADS) ssd_mma_output(Geo d, const uint16_t 
                                                           const uint16_t *__restrict__ prefix, float *__restrict__ y,
                                                           int dir)
 {
-    extern __shared__ float smem[];
+    extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sC = reinterpret_cast<uint16_t *>(smem); /* [CH][S] */
     uint16_t *sB = sC + CH * S;                          /* [CH][S] */
     uint16_t *sX = sB + CH * S;                          /* [CH][P] */
