@@ -110,6 +110,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_hybrid_cuda,
     &kb_attention_ssd_cuda_chunked,
     &kb_attention_ssd_cuda_recurrent,
+    &kb_attention_ssd_cuda_mma,
     &kb_quant_quantize_cuda,
     &kb_quant_gemm_w4a8_cuda,
     &kb_quant_ivit_shiftmax_cuda,

@@ -225,7 +225,8 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
 # Mamba-2 SSD: chunk 64 divides none of N = 1, 77, 1000, 4099; groups 1 and 2 of 4 heads, batch 2;
 # causal and bidirectional; the decode step; the recurrent kernel at S and P that are no tile size;
 # a grid of several waves; a chunk the chunked kernel is not built for
-( ssd() { "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels 'attention.ssd@cuda.*' --dtype f16,bf16 --batch 2 \
+( ssd() { "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels 'attention.ssd@cuda.chunked,attention.ssd@cuda.recurrent' \
+      --dtype f16,bf16 --batch 2 \
       --heads 4 --chunk 64 "$@"; }
   job ssd1 ssd --kv-heads 1,2 --seq 1,77,1000 --head-dim 64,128 --state 64,128 --causal 0,1
   job ssd2 ssd --kv-heads 1 --seq 4099 --head-dim 64,128 --state 64,128 --causal 0,1
@@ -235,6 +236,18 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job ssd5 "$KBENCH" run --db "$TMP/ssd.db" $VFLAGS --kernels attention.ssd@cuda.chunked --dtype bf16 --heads 16 \
       --seq 8193 --head-dim 64 --state 128 --causal 1
   job ssd6 "$KBENCH" run --db "$TMP/ssd.db" --devices cuda:0 --kernels attention.ssd@cuda.chunked --dtype bf16 \
+      --seq 100 --chunk 32 --causal 1 --quiet --no-show ) &
+# attention.ssd@cuda.mma (tensor cores), its own database: the same odd sizes (N = 1, 77, 1000,
+# 4099; P, S 64 and 128; groups 1 and 2 of 4 heads; batch 2; causal and bidirectional; f16, bf16),
+# the decode step it shares with @cuda.chunked, 16 heads of their own groups over several waves,
+# and a chunk it is not built for
+( ssdmma() { "$KBENCH" run --db "$TMP/ssdmma.db" $VFLAGS --kernels attention.ssd@cuda.mma --dtype f16,bf16 \
+      --batch 2 --heads 4 --chunk 64 "$@"; }
+  job ssdmma1 ssdmma --kv-heads 1,2 --seq 1,77,1000,4099 --head-dim 64,128 --state 64,128 --causal 0,1
+  job ssdmma2 ssdmma --kv-heads 2 --seq 1,77,1000 --head-dim 64,128 --state 128 --decode 1
+  job ssdmma3 "$KBENCH" run --db "$TMP/ssdmma.db" $VFLAGS --kernels attention.ssd@cuda.mma --dtype bf16 --heads 16 \
+      --seq 8193 --head-dim 128 --state 128 --causal 1
+  job ssdmma4 "$KBENCH" run --db "$TMP/ssdmma.db" --devices cuda:0 --kernels attention.ssd@cuda.mma --dtype bf16 \
       --seq 100 --chunk 32 --causal 1 --quiet --no-show ) &
 # packed ragged batches (cu_seqlens): odd longest lengths (1: every sequence one token), the
 # uniform, long-tail and equal mixes (sequences shorter than a tile beside the longest), GQA,
@@ -495,6 +508,15 @@ q "SELECT impl, dtype, causal, decode, max(rel_l2_err) FROM v_results WHERE kern
 q "SELECT impl, dtype, seq_len, head_dim, state_size, causal, decode, status, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.ssd' AND (status NOT IN ('ok', 'skipped') OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_job ssd6 "the chunked SSD refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.ssd' AND chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
+DB="$TMP/ssdmma.db"
+expect_job ssdmma1 "attention.ssd@cuda.mma passes at odd sizes (N = 1, 77, 1000, 4099; f16, bf16; P, S 64, 128; groups; causal and bidirectional)"
+expect_job ssdmma2 "and the decode step (N = 1, 77, 1000)"
+expect_job ssdmma3 "and over several waves (16 heads, N = 8193)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.ssd' AND c.impl = 'cuda.mma';")" "141" "141 verified tensor-core SSD cases (128 + 12 + 1)"
+q "SELECT dtype, causal, decode, head_dim, state_size, max(rel_l2_err) FROM v_results WHERE impl = 'cuda.mma' AND kernel = 'attention.ssd' GROUP BY dtype, causal, decode, head_dim, state_size;" | sed 's/^/# ssd mma worst error: /'
+q "SELECT dtype, batch, kv_heads, seq_len, head_dim, state_size, causal, decode, status, substr(error, 1, 160) FROM v_results WHERE impl = 'cuda.mma' AND kernel = 'attention.ssd' AND (status NOT IN ('ok', 'skipped') OR passed = 0);" | head -5 | sed 's/^/# /'
+expect_job ssdmma4 "the tensor-core SSD refuses a chunk it is not compiled for, without failing the sweep"
+expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.ssd' AND impl = 'cuda.mma' AND chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 
 DB="$TMP/naive.db"
 expect_job naive1 "attention.window@cuda.naive passes at odd sizes (f16, bf16; d 40, 128; W 1, 100 and 4096 > N; GQA)"

@@ -1,6 +1,7 @@
 /* chunk_tiles.cuh - the tile code the chunk-parallel linear-attention kernels share
- * (linear_mma.cu, gla_mma.cu): 16-bit conversions, the swizzled [rows][D] shared-memory tiles,
- * their cp.async loads, and a chunk's state product L = K̃ᵀ V on tensor cores.
+ * (linear_mma.cu, gla_mma.cu, lightning_mma.cu, ssd_mma.cu): 16-bit conversions, the swizzled
+ * [rows][D] shared-memory tiles, their cp.async loads, and a chunk's state product L = K̃ᵀ V on
+ * tensor cores (square, or rectangular with per-token weights).
  *
  * A tile of D-wide rows keeps row r's 16-byte chunk ch at chunk ch ^ (r % 8), so the 8 rows one
  * ldmatrix phase reads fall in 8 different bank groups. */
@@ -102,6 +103,53 @@ __device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16
             uint32_t r[4];
             int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
             ldsm_x4_trans(r, smem_u32(sV + swz<D>(vr, dp * 2 + lane / 16)));
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
+                mma_16816<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
+            }
+        }
+    }
+}
+
+/* acc += Σ_j w_j · sK[j][p] · sV[j][e] over the C tokens of a chunk: chunk_state_mma for a
+ * rectangular DK×DV state (DK, DV multiples of 64) with per-token weights w (shared memory, C
+ * floats; nullptr: 1) applied to the A fragments in float32 and rounded once to 16 bits. Four
+ * warps (threads 0..127); warp w owns state rows [16·MT·w, +16·MT), MT = DK / 64: row
+ * p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1). The fragment walk is
+ * chunk_state_mma's: registers a[0], a[1] hold tokens 16kc + 2t4, +1 and a[2], a[3] tokens
+ * 16kc + 8 + 2t4, +1. */
+template <int DK, int DV, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, const uint16_t *sV, const float *w,
+                                                         float (&acc)[DK / 64][DV / 8][4])
+{
+    constexpr int MT = DK / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int p0 = warp * 16 * MT;
+#pragma unroll
+    for (int kc = 0; kc < C / 16; kc++) {
+        uint32_t a[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            int j = kc * 16 + 8 * (lane / 16) + lane % 8;
+            ldsm_x4_trans(a[mt], smem_u32(sK + swz<DK>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
+        }
+        if (w) {
+            const int j0 = kc * 16 + 2 * (lane % 4);
+            const float w0 = w[j0], w1 = w[j0 + 1], w8 = w[j0 + 8], w9 = w[j0 + 9];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) {
+                    const float2 x = unpack2<BF16>(a[mt][r]);
+                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w0, x.y * w1) : pack2<BF16>(x.x * w8, x.y * w9);
+                }
+        }
+#pragma unroll
+        for (int dp = 0; dp < DV / 16; dp++) {
+            uint32_t r[4];
+            int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
+            ldsm_x4_trans(r, smem_u32(sV + swz<DV>(vr, dp * 2 + lane / 16)));
 #pragma unroll
             for (int mt = 0; mt < MT; mt++) {
                 mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);

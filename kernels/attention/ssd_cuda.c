@@ -1,10 +1,11 @@
-/* ssd_cuda.c - attention.ssd@cuda.chunked and @cuda.recurrent: the descriptors (device code in
- * ssd_dev.cu, passes in ssd_cuda.h). f16/bf16 x, B, C (the values the operation rounded, so
- * the upload is exact), float32 dt, A, states and output.
+/* ssd_cuda.c - attention.ssd@cuda.chunked, @cuda.recurrent and @cuda.mma: the descriptors (device
+ * code in ssd_dev.cu and ssd_mma.cu, passes in ssd_cuda.h). f16/bf16 x, B, C (the values the
+ * operation rounded, so the upload is exact), float32 dt, A, states and output.
  *
  * Verification is the operation's (ssd_op.c): the float64 recurrence on sampled rows, bound
  * verify_default_tolerance (relative L2: f16 5e-3, bf16 2e-2). The kernels compute in float32
- * on exactly the reference's inputs, so their error is float32 rounding (~1e-6): far inside. */
+ * on exactly the reference's inputs, so their error is float32 rounding (~1e-6): far inside; the
+ * mma kernel's 16-bit roundings of its weights and states (ssd_mma.cu) stay near 2^-9 relative. */
 #include "kernels/attention/ssd_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -17,11 +18,17 @@
 #include "kernels/attention/ssd_ops.h"
 #include "kernels/gpu/device_memory.h"
 
+/* The three implementations share the upload, scratch and decode path. */
+enum ssd_cuda_mode { SSD_RECURRENT, SSD_CHUNKED, SSD_MMA };
+
+static const char *const mode_names[] = { "attention.ssd@cuda.recurrent", "attention.ssd@cuda.chunked",
+                                          "attention.ssd@cuda.mma" };
+
 struct ssd_cuda_state {
     struct ssd_cuda_args a;
     void *x, *b, *c; /* owned device copies (a's const pointers alias them) */
     float *dt, *A;
-    int chunked;
+    enum ssd_cuda_mode mode;
     size_t y_elems;
 };
 
@@ -30,13 +37,17 @@ static long chunks_of(const struct kb_shape *s)
     return (s->seq_len + SSD_CUDA_CHUNK - 1) / SSD_CUDA_CHUNK;
 }
 
-/* Device bytes beyond the operands: chunk states and decays, or the decode states. */
-static double scratch_bytes(const struct kb_shape *s, int chunked)
+/* Device bytes beyond the operands: chunk states and decays (and mma's 16-bit prefix states),
+ * or the decode states. */
+static double scratch_bytes(const struct kb_shape *s, enum ssd_cuda_mode mode, enum kb_dtype t)
 {
     const double bh = (double)s->batch * s->heads, sp = (double)s->state * s->head_dim;
     if (s->decode)
         return 2.0 * 4.0 * bh * sp;
-    return chunked ? 4.0 * bh * (double)chunks_of(s) * (sp + 1) : 0;
+    const double chunks = 4.0 * bh * (double)chunks_of(s) * (sp + 1);
+    if (mode == SSD_MMA)
+        return chunks + (double)kb_dtype_size(t) * bh * (double)chunks_of(s) * sp;
+    return mode == SSD_CHUNKED ? chunks : 0;
 }
 
 static void ssd_cuda_teardown(struct kb_case *c)
@@ -52,6 +63,7 @@ static void ssd_cuda_teardown(struct kb_case *c)
         cudaFree(st->a.states);
         cudaFree(st->a.decays);
         cudaFree(st->a.states_new);
+        cudaFree(st->a.prefix);
         free(st);
     }
     c->state = NULL;
@@ -65,9 +77,10 @@ static int copy_f32(const float *host, size_t n, float **dst, cudaStream_t strea
     return (int)e;
 }
 
-static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t errlen)
+static int ssd_cuda_setup_as(struct kb_case *c, enum ssd_cuda_mode mode, char *err, size_t errlen)
 {
-    const char *name = chunked ? "attention.ssd@cuda.chunked" : "attention.ssd@cuda.recurrent";
+    const char *name = mode_names[mode];
+    const int chunked = mode != SSD_RECURRENT;
     const struct kb_shape *s = &c->shape;
     if (c->dtype != KB_DTYPE_F16 && c->dtype != KB_DTYPE_BF16) {
         snprintf(err, errlen, "%s: dtype %s not supported (f16 or bf16)", name,
@@ -97,7 +110,7 @@ static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t e
     const double T = ssd_tokens(s), B = s->batch, H = s->heads, G = ssd_groups(s);
     const double rows = s->decode ? 1 : s->seq_len;
     double need = kb_dtype_size(c->dtype) * (B * H * T * s->head_dim + 2.0 * B * G * T * s->state) + 4.0 * B * H * T +
-                  4.0 * B * H * rows * s->head_dim + scratch_bytes(s, chunked) +
+                  4.0 * B * H * rows * s->head_dim + scratch_bytes(s, mode, c->dtype) +
                   4.0 * B * H * T * s->head_dim; /* the upload's float32 scratch */
     int rc = gpu_memory_fits(need, 1.0, name, err, errlen);
     if (rc != KB_OK)
@@ -108,7 +121,7 @@ static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t e
         return KB_ERROR;
     }
     c->state = st;
-    st->chunked = chunked;
+    st->mode = mode;
     cudaStream_t stream = (cudaStream_t)c->stream;
     if (attention_cuda_upload_f32(kb_input(c, KB_SSD_X), kb_operands_elems(&c->io, KB_SSD_X), c->dtype, &st->x,
                                   c->stream, err, errlen) != KB_OK ||
@@ -134,6 +147,8 @@ static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t e
         e = cudaMalloc((void **)&st->a.states, bh * (size_t)chunks_of(s) * sp * sizeof(float));
         if (e == cudaSuccess)
             e = cudaMalloc((void **)&st->a.decays, bh * (size_t)chunks_of(s) * sizeof(float));
+        if (e == cudaSuccess && mode == SSD_MMA)
+            e = cudaMalloc(&st->a.prefix, bh * (size_t)chunks_of(s) * sp * kb_dtype_size(c->dtype));
     }
     st->a.x = st->x, st->a.b = st->b, st->a.c = st->c, st->a.dt = st->dt, st->a.A = st->A;
     if (e == cudaSuccess && s->decode) /* the state of the first N tokens, untimed */
@@ -142,7 +157,7 @@ static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t e
         e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess) {
         snprintf(err, errlen, "%s: device buffers (%.2f GiB of chunk states): %s", name,
-                 scratch_bytes(s, chunked) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
+                 scratch_bytes(s, mode, c->dtype) / (1024.0 * 1024 * 1024), cudaGetErrorString(e));
         ssd_cuda_teardown(c);
         return KB_ERROR;
     }
@@ -151,12 +166,17 @@ static int ssd_cuda_setup_as(struct kb_case *c, int chunked, char *err, size_t e
 
 static int ssd_cuda_chunked_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return ssd_cuda_setup_as(c, 1, err, errlen);
+    return ssd_cuda_setup_as(c, SSD_CHUNKED, err, errlen);
 }
 
 static int ssd_cuda_recurrent_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return ssd_cuda_setup_as(c, 0, err, errlen);
+    return ssd_cuda_setup_as(c, SSD_RECURRENT, err, errlen);
+}
+
+static int ssd_cuda_mma_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    return ssd_cuda_setup_as(c, SSD_MMA, err, errlen);
 }
 
 static int ssd_cuda_run(struct kb_case *c)
@@ -165,8 +185,10 @@ static int ssd_cuda_run(struct kb_case *c)
     int e;
     if (c->shape.decode)
         e = ssd_cuda_decode_launch(&c->shape, c->dtype, &st->a, c->stream);
-    else if (st->chunked)
+    else if (st->mode == SSD_CHUNKED)
         e = ssd_cuda_chunked_launch(&c->shape, c->dtype, &st->a, c->stream);
+    else if (st->mode == SSD_MMA)
+        e = ssd_cuda_mma_launch(&c->shape, c->dtype, &st->a, c->stream);
     else
         e = ssd_cuda_recurrent_launch(&c->shape, c->dtype, &st->a, c->stream);
     if (e != 0) {
@@ -219,6 +241,22 @@ const struct kb_kernel kb_attention_ssd_cuda_recurrent = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = SSD_CUDA_AXES,
     .setup = ssd_cuda_recurrent_setup,
+    .run = ssd_cuda_run,
+    .collect = ssd_cuda_collect,
+    .teardown = ssd_cuda_teardown,
+    .op = &kb_op_attention_ssd,
+};
+
+const struct kb_kernel kb_attention_ssd_cuda_mma = {
+    .name = "attention.ssd",
+    .impl = "cuda.mma",
+    .description = "Mamba-2 SSD, chunked on mma.sync tensor cores: chunk states B̃ᵀX, a float32 scan over chunks, "
+                   "per-chunk C·Bᵀ with the segment-sum decay on the fragments plus C·H; f16/bf16 in, float32 "
+                   "accumulation and output; chunk 64, S and P 64 or 128; decode: @cuda.chunked's step",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .axes = SSD_CUDA_AXES,
+    .setup = ssd_cuda_mma_setup,
     .run = ssd_cuda_run,
     .collect = ssd_cuda_collect,
     .teardown = ssd_cuda_teardown,

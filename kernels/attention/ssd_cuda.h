@@ -1,5 +1,6 @@
-/* ssd_cuda.h - attention.ssd@cuda.chunked and @cuda.recurrent: the descriptors (ssd_cuda.c)
- * and the launchers of their device code (ssd_dev.cu). Definition: ssd_ops.h.
+/* ssd_cuda.h - attention.ssd@cuda.chunked, @cuda.recurrent and @cuda.mma: the descriptors
+ * (ssd_cuda.c) and the launchers of their device code (ssd_dev.cu, ssd_mma.cu). Definition:
+ * ssd_ops.h.
  *
  * Operands on the device: x [B,H,T,P] and b, c [B,G,T,S] in the case's dtype (f16/bf16, the
  * values the operation rounded), dt [B,H,T] and A [H] float32; y [B,H,N,P] float32 (the
@@ -15,7 +16,16 @@
  *             before each chunk)
  *   3 output  per chunk: Y = (C Bᵀ ∘ exp(cum_i − cum_j) dt_j, j ≤ i) X + diag(exp(cum)) C H_k
  *   (bidirectional: the three passes again over the reversed sequence, j < i, added to y).
- * decode (both): setup builds every head's state over the first N tokens with the recurrent
+ * mma (chunk SSD_CUDA_CHUNK, S and P 64 or 128): the chunked algorithm's three passes on
+ *   mma.sync tensor cores (ssd_mma.cu), f16/bf16 operands, float32 accumulation:
+ *   1 states  grid (nc, H, B), 4 warps: L_k = B̃ᵀ X (S×P, B̃ the decay- and dt-weighted B rows
+ *             applied to the A fragments), float32, and a_k
+ *   2 scan    grid (S·P/512, H, B), a thread per pair of elements: H_k in float32, stored in
+ *             16 bits (prefix) as the next pass's mma operand
+ *   3 output  grid (nc, H, B), 4 warps of 16 rows: Y = exp(cum_i) C H_k + (C Bᵀ ∘ decay ∘ dt,
+ *             masked) X, the decay applied to the score fragments, C's fragments shared
+ *   (bidirectional: the three passes again over the reversed sequence, j < i, added to y).
+ * decode (all three): setup builds every head's state over the first N tokens with the recurrent
  *   kernel; run is one step per head into a second state buffer (repeatable). */
 #ifndef KB_SSD_CUDA_H
 #define KB_SSD_CUDA_H
@@ -24,6 +34,7 @@
 
 extern const struct kb_kernel kb_attention_ssd_cuda_chunked;
 extern const struct kb_kernel kb_attention_ssd_cuda_recurrent;
+extern const struct kb_kernel kb_attention_ssd_cuda_mma;
 
 #define SSD_CUDA_CHUNK 64
 #define SSD_CUDA_MAX_P 128
@@ -37,6 +48,7 @@ struct ssd_cuda_args {
     float *states;     /* chunked: [2][B·H][nc][S·P] (one set per direction); decode: [B·H][S·P] */
     float *decays;     /* chunked: [2][B·H][nc] */
     float *states_new; /* decode: [B·H][S·P] */
+    void *prefix;      /* mma: [B·H][nc][S·P] in the dtype, the state before each chunk */
 };
 
 /* Enqueue on stream (a cudaStream_t); return a cudaError_t (0 = success). tokens: the tokens
@@ -44,6 +56,7 @@ struct ssd_cuda_args {
 int ssd_cuda_recurrent_launch(const struct kb_shape *s, enum kb_dtype t, const struct ssd_cuda_args *a,
                               void *stream);
 int ssd_cuda_chunked_launch(const struct kb_shape *s, enum kb_dtype t, const struct ssd_cuda_args *a, void *stream);
+int ssd_cuda_mma_launch(const struct kb_shape *s, enum kb_dtype t, const struct ssd_cuda_args *a, void *stream);
 /* Decode: states ← the forward scan of the first N tokens (setup), then one step (run). */
 int ssd_cuda_build_states(const struct kb_shape *s, enum kb_dtype t, const struct ssd_cuda_args *a, void *stream);
 int ssd_cuda_decode_launch(const struct kb_shape *s, enum kb_dtype t, const struct ssd_cuda_args *a, void *stream);

@@ -30,19 +30,23 @@ emu_source() {
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta delta_mma ssd decode_split vit_gemm"}
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm"}
 cp "$here/shim.h" "$out/"
-# the tensor-core kernels' shared headers: ptx.cuh emulated (ptx_emu.h), chunk_tiles.cuh made C++;
-# -I"$out" comes first so these shadow the real ones
+# the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
+# and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
+# shadow the real ones
 mkdir -p "$out/kernels/gpu" "$out/kernels/attention"
 cp "$here/ptx_emu.h" "$out/kernels/gpu/ptx.cuh"
 emu_source "$top/kernels/attention/chunk_tiles.cuh" > "$out/kernels/attention/chunk_tiles.cuh"
+cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
 bad=0
 for d in $drivers; do
     case $d in
     delta) src=kernels/attention/delta_dev.cu ;;
     delta_mma) src=kernels/attention/delta_mma.cu ;;
     ssd) src=kernels/attention/ssd_dev.cu ;;
+    ssd_mma) src=kernels/attention/ssd_mma.cu ;;
+    gla_mma) src=kernels/attention/gla_mma.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
