@@ -1,0 +1,33 @@
+#!/bin/bash
+# issue20-next.sh - what issue 20 still needs measured on the H100, in one call: the targets
+# missed in the third session with CUPTI's metrics stored beside them (flash wgmma-ws at N = 2k,
+# moe.experts wgmma on Mixtral), wgmma-ws at f16 and d = 64, Lightning against fla's
+# chunk_simple_gla, and INT8 attention against the new bf16 flash. Results print as one table.
+cd "$(dirname "$0")/../.." || exit 1
+. .gpudeps/env.sh
+export PYTHONPATH=/tmp/site
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
+DB=$OUT/issue20.db
+P="--db $DB --devices cuda:0 --max-time 0.3 --quiet --no-show"
+step() { name=$1; lim=$2; shift 2; echo "=== $name $(date -u +%T)"; timeout "$lim" ./kbench run $P "$@" >/dev/null 2>&1; echo "exit $?"; }
+# the misses, with the default metric set (tensor pipe, DRAM bytes, SM throughput, occupancy)
+step flash-2k-metrics 90 --plugin torch_attention.py --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' \
+    --dtype bf16 --heads 16 --head-dim 128 --batch 8 --seq 2048 --causal 0,1
+step moe-metrics 120 --kernels 'moe.experts@cuda.wgmma,gemm.dense@cuda.cublas' --dtype bf16 --preset mixtral-8x7b \
+    --tokens 4096 --m 8192 --n 43008 --k 4096
+# f16 and d = 64 (no metrics)
+step flash-f16-d64 120 --no-metrics --plugin torch_attention.py \
+    --kernels 'attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma,attention.sdpa@cuda.torch-cudnn' \
+    --dtype f16,bf16 --heads 16 --head-dim 64,128 --batch 4 --seq 4096 --causal 0,1
+# Lightning (un-normalised decay) against fla's chunk_simple_gla, 4k..64k
+step lightning 150 --no-metrics --plugin fla_attention.py \
+    --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' --dtype bf16 --batch 1 \
+    --heads 16 --head-dim 128 --seq 4096:65536:x4 --chunk 64
+# INT8 attention (SageAttention2's shape) against the bf16 flash kernels
+step int8 90 --no-metrics --kernels 'attention.int8@cuda.*,attention.flash@cuda.wgmma-ws' --dtype i8,bf16 --input outlier \
+    --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0
+echo "=== results $(date -u +%T)"
+sqlite3 -separator ' ' "$DB" "SELECT kernel || '@' || impl, dtype, 'b' || coalesce(batch, '-'), 'n' || coalesce(seq_len, gemm_m), 'd' || coalesce(head_dim, '-'), 'causal' || coalesce(causal, '-'), status, printf('%.1f us', median_us), printf('%.0f TF/s', gflops / 1000) FROM v_results ORDER BY case_id;"
+sqlite3 -separator ' ' "$DB" "SELECT c.kernel || '@' || c.impl, 'n' || coalesce(c.seq_len, c.gemm_m), k.name, printf('%.3g', k.value) FROM counters k JOIN cases c ON c.id = k.case_id WHERE k.name LIKE 'sm__%' OR k.name LIKE 'dram__%' OR k.name LIKE '%tensor%' ORDER BY c.id, k.name;" | head -40
+echo "done $(date -u +%T)"
