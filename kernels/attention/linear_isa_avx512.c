@@ -198,22 +198,55 @@ static inline __mmask16 lanes(size_t left)
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
 }
 
-/* φ in one pass: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
+/* φ of 16 lanes: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
  * x + 1 under a mask. */
+INLINE_AVX512 __m512 phi_avx512(int feature, __m512 v)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    if (feature == KB_FEATURE_RELU)
+        return _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
+    const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+    return _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, _mm512_set1_ps(1.0f));
+}
+
+/* φ in one pass, without branches on the data. */
 AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t len)
 {
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     for (size_t e = 0; e < len; e += 16) {
         const __mmask16 m = lanes(len - e);
-        const __m512 v = _mm512_maskz_loadu_ps(m, x + e);
-        __m512 r;
-        if (feature == KB_FEATURE_RELU) {
-            r = _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
-        } else {
-            const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
-            r = _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, one);
+        _mm512_mask_storeu_ps(y + e, m, phi_avx512(feature, _mm512_maskz_loadu_ps(m, x + e)));
+    }
+}
+
+/* Blocks of 8 rows × 16 columns: φ on the eight 16-lane rows, then each half transposed as an
+ * 8×8 block in registers; the edges through a small buffer. */
+AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, const float *src, int lds, float *dst,
+                                            int ldd)
+{
+    float buf[8 * 16];
+    for (int i = 0; i < rows; i += 8) {
+        const int r = rows - i < 8 ? rows - i : 8;
+        for (int j = 0; j < cols; j += 16) {
+            const int n = cols - j < 16 ? cols - j : 16;
+            if (r == 8 && n == 16) {
+                __m256 lo[8], hi[8];
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++) {
+                    const __m512 v = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i + q) * lds + j));
+                    lo[q] = _mm512_castps512_ps256(v);
+                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+                }
+                linear_transpose8x8_regs(lo, dst + (size_t)j * ldd + i, ldd, NULL);
+                linear_transpose8x8_regs(hi, dst + (size_t)(j + 8) * ldd + i, ldd, NULL);
+                continue;
+            }
+            for (int q = 0; q < r; q++)
+                _mm512_storeu_ps(buf + 16 * q,
+                                 phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j)));
+            for (int jj = 0; jj < n; jj++)
+                for (int q = 0; q < r; q++)
+                    dst[(size_t)(j + jj) * ldd + i + q] = buf[16 * q + jj];
         }
-        _mm512_mask_storeu_ps(y + e, m, r);
     }
 }
 
@@ -283,6 +316,7 @@ const struct linear_isa linear_isa_avx512 = {
     .vexp = vexp_avx512,
     .feature = feature_avx512,
     .transpose = transpose_avx512,
+    .feature_transpose = feature_transpose_avx512,
     .row_dots = row_dots_avx512,
     .mul_rowsum = mul_rowsum_avx512,
     .scale_rows = scale_rows_avx512,
