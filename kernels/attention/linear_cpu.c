@@ -42,19 +42,10 @@ struct linear_state {
                                         [B,H][(d + 1)·d] (S rows then z), scratch */
 };
 
-/* Columns of a panel of the packed state-and-values operand (struct linear_scratch's sv). */
-enum { PANEL = 64 };
-
-static size_t panels_of(size_t d)
-{
-    return (d + PANEL - 1) / PANEL;
-}
-
 size_t linear_cpu_scratch_floats(size_t chunk, size_t d)
 {
-    return 3 * attention_round16(chunk * d) + 2 * attention_round16(chunk * chunk) + 2 * attention_round16(chunk) +
-           attention_round16((d + 1) * d) + attention_round16(chunk * (d + chunk)) +
-           attention_round16(panels_of(d) * PANEL * (d + chunk));
+    return 2 * attention_round16(chunk * d) + 2 * attention_round16(chunk * chunk) + 2 * attention_round16(chunk) +
+           attention_round16((d + 1) * d);
 }
 
 static size_t scratch_floats_of(size_t chunk, size_t d)
@@ -72,8 +63,6 @@ struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
     struct linear_scratch w;
     w.fq = p;
     p += attention_round16(c * d);
-    w.fk = p;
-    p += attention_round16(c * d);
     w.fkt = p;
     p += attention_round16(c * d);
     w.p = p;
@@ -85,10 +74,6 @@ struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
     w.wdec = p;
     p += attention_round16(c);
     w.s = p;
-    p += attention_round16((d + 1) * d);
-    w.qp = p;
-    p += attention_round16(c * (d + c));
-    w.sv = p;
     return w;
 }
 
@@ -109,27 +94,21 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     return hv;
 }
 
-/* φ of c rows at x (row stride ld) into the rows of y (row stride ldy). */
-static void feature_rows_to(const struct linear_isa *isa, const struct head_view *hv, const float *x, size_t ld,
-                            int c, float *y, size_t ldy)
-{
-    const size_t d = (size_t)hv->d;
-    if (ld == d && ldy == d) {
-        isa->feature(hv->feature, x, y, (size_t)c * d);
-        return;
-    }
-    for (int i = 0; i < c; i++)
-        isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * ldy, d);
-}
-
 /* φ of c rows at x (row stride ld) into y [c][d]. */
 static void feature_rows(const struct linear_isa *isa, const struct head_view *hv, const float *x, size_t ld, int c,
                          float *y)
 {
-    feature_rows_to(isa, hv, x, ld, c, y, (size_t)hv->d);
+    const size_t d = (size_t)hv->d;
+    if (ld == d) {
+        isa->feature(hv->feature, x, y, (size_t)c * d);
+        return;
+    }
+    for (int i = 0; i < c; i++)
+        isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * d, d);
 }
 
-/* φ(K) of rows t0..t0+c transposed into fkt [d][C]. */
+/* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
+ * the transpose's shuffles overlap, and no φ(K) rows are written and read back). */
 static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt)
 {
     isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk);
@@ -166,49 +145,17 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
     isa->gemm_ex(d, d, c, fkt, C, hv->v + (size_t)t0 * hv->ldkv, hv->ldkv, s, d, lc, NULL, ahead);
 }
 
-#ifndef PROF
-#define PROF(i) ((void)0)
-#define PROF0 ((void)0)
-#endif
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
 enum { INTRA_ROWS = 16 };
 
-static int panel_cols(int d, int j)
-{
-    return d - PANEL * j < PANEL ? d - PANEL * j : PANEL;
-}
-
-/* rows of x (row stride ld, d columns) into the 64-column panels at dst (panel stride ps,
- * rows PANEL floats apart) */
-static void pack_rows(const float *x, size_t ld, int rows, int d, float *dst, size_t ps)
-{
-    const int np = (int)panels_of((size_t)d);
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < np; j++)
-            memcpy(dst + (size_t)j * ps + (size_t)r * PANEL, x + (size_t)r * ld + (size_t)j * PANEL,
-                   (size_t)panel_cols(d, j) * sizeof(float));
-}
-
 /* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride
- * hv->ldo) unless out is NULL; the final state stays in w->s.
- *
- * Per chunk the output is one product over a concatenated depth, (φ(Q) | P)·(S ; V): φ(Q)
- * and the intra weights P side by side in qp, the state S and the chunk's V rows one above
- * the other in sv's packed 64-column panels (where the state update also writes S). So the
- * inter and intra products share their output tiles (no second pass over O), every tile's
- * depth is d plus its block's columns, and B is read contiguously. */
+ * hv->ldo) unless out is NULL; the final state stays in w->s. */
 void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
                         int decay, float *out, const struct linear_scratch *w)
 {
     const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
-    const int np = (int)panels_of((size_t)d), ldqp = d + C;
-    const size_t ps = (size_t)PANEL * (size_t)(d + C); /* floats from one panel to the next */
-    float *z = w->s + (size_t)d * d, *qp = w->qp, *sv = w->sv;
-    for (int j = 0; j < np; j++)
-        memset(sv + (size_t)j * ps, 0, (size_t)d * PANEL * sizeof(float));
-    memset(z, 0, (size_t)d * sizeof(float));
-    for (int i = 0; i < C; i++) /* P above the diagonal, never written */
-        memset(qp + (size_t)i * ldqp + d, 0, (size_t)C * sizeof(float));
+    float *z = w->s + (size_t)d * d;
+    memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
     if (out) /* the causal weights: λ^(i−j) at and below the diagonal (1 without decay), 0 above */
         for (int i = 0; i < C; i++)
             for (int j = 0; j < C; j++)
@@ -218,69 +165,38 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
         /* the next chunk's rows (cn of them, from t1), brought into the cache while this
          * chunk's products run */
         const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-        PROF0; load_fkt(isa, hv, t0, c, w->fkt); PROF(0);
-        pack_rows(hv->v + (size_t)t0 * ldkv, (size_t)ldkv, c, d, sv + (size_t)d * PANEL, ps); PROF(1);
+        load_fkt(isa, hv, t0, c, w->fkt);
         if (out) {
             float *o = out + (size_t)t0 * ldo;
-            feature_rows_to(isa, hv, hv->q + (size_t)t0 * hv->ldq, (size_t)hv->ldq, c, qp, (size_t)ldqp); PROF(2);
-            /* den = φ(Q)·z, row i scaled by λ^(i+1) */
-            isa->row_dots(c, d, qp, ldqp, z, w->den);
+            const float *vc = hv->v + (size_t)t0 * ldkv;
+            load_fq(isa, hv, t0, c, w->fq);
+            /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
+            const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
+            isa->row_dots(c, d, w->fq, d, z, w->den);
             if (decay)
                 for (int i = 0; i < c; i++)
                     w->den[i] *= hv->dec[i + 1];
-            PROF(3);
-            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask into qp's right part, its row sums
-             * completing den; per block of rows only the columns up to the block's last row */
+            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
+             * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
-                float *pb = qp + (size_t)i0 * ldqp + d;
-                /* a quarter of the next chunk's K rows during each block's product */
+                float *pb = w->p + (size_t)i0 * C;
+                /* a quarter of the next chunk's V and output rows during each block's products */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1 + i0, pr, d);
-                isa->gemm_ex(rows, cols, d, qp + (size_t)i0 * ldqp, ldqp, w->fkt, C, pb, ldqp, 0.0f, NULL, &next_k); PROF(4);
-                isa->mul_rowsum(rows, cols, pb, ldqp, w->mask + (size_t)i0 * C, C, w->den + i0); PROF(5);
+                const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
+                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + i0, pr, d);
+                isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
+                isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
+                for (int i = i0; i < i0 + rows; i++)
+                    w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+                isa->gemm_ex(rows, d, cols, pb, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f, w->den + i0,
+                             &next_o);
             }
-            for (int i = 0; i < c; i++)
-                w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-            if (decay) /* the inter rows' λ^(i+1), now that P is made */
-                isa->scale_rows(c, d, qp, ldqp, hv->dec + 1);
-            /* O = ((φ(Q) | P)·(S ; V)) / den, a block's depth d plus its columns */
-            for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
-                const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
-                const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                for (int j = 0; j < np; j++) {
-                    /* the next chunk's V rows during panel 0, its output rows during panel 1 */
-                    const struct linear_ahead next = j == 0   ? rows_ahead(hv->v, ldkv, t1 + i0, pr, d)
-                                                     : j == 1 ? rows_ahead(out, ldo, t1 + i0, pr, d)
-                                                              : rows_ahead(NULL, 0, 0, 0, d);
-                    isa->gemm_ex(rows, panel_cols(d, j), d + cols, qp + (size_t)i0 * ldqp, ldqp, sv + (size_t)j * ps,
-                                 PANEL, o + (size_t)i0 * ldo + (size_t)j * PANEL, ldo, 0.0f, w->den + i0, &next);
-                }
-            }
-            PROF(6);
         }
-        /* state: S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise */
-        for (int j = 0; j < c; j++)
-            w->wdec[j] = decay ? hv->dec[c - 1 - j] : 1.0f;
-        const float lc = decay ? hv->dec[c] : 1.0f;
-        if (decay)
-            isa->scale_rows(1, d, z, 0, &lc);
-        isa->mul_rowsum(d, c, w->fkt, C, w->wdec, 0, z);
-        for (int j = 0; j < np; j++) {
-            /* the next chunk's Q rows, half during each of the first two panels */
-            const int half = (cn + 1) / 2, from = j == 0 ? 0 : half, n = !out || j > 1 ? 0 : j == 0 ? half : cn - half;
-            const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1 + from, np == 1 && out ? cn : n, d);
-            float *sj = sv + (size_t)j * ps;
-            isa->gemm_ex(d, panel_cols(d, j), c, w->fkt, C, sj + (size_t)d * PANEL, PANEL, sj, PANEL, lc, NULL,
-                         &next_q);
-        }
-        PROF(7);
+        const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
+        state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
     }
-    /* the final state back to w->s's row-major S (z is already there) */
-    for (int r = 0; r < d; r++)
-        for (int j = 0; j < np; j++)
-            memcpy(w->s + (size_t)r * d + (size_t)j * PANEL, sv + (size_t)j * ps + (size_t)r * PANEL,
-                   (size_t)panel_cols(d, j) * sizeof(float));
 }
 
 void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,

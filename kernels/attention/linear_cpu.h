@@ -11,18 +11,12 @@
 /* One thread's working set (chunk C, head dim d). */
 struct linear_scratch {
     float *fq;  /* [C][d]   φ(Q) of a chunk */
-    float *fk;  /* [C][d]   φ(K) of a chunk */
     float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
     float *p;    /* [C][C]   intra-chunk weights */
     float *mask; /* [C][C]   the causal weights λ^(i−j) at and below the diagonal, 0 above */
     float *den;  /* [C]      normalisers, then their inverses */
     float *wdec; /* [C]      the state update's column weights λ^(c−1−j) */
     float *s;   /* [d][d]   running state S, then z [d] right after it */
-    /* The causal pass's operands of its two big products, laid out so each is one product over
-     * a concatenated depth (linear_cpu.c): */
-    float *qp;  /* [C][d + C]  φ(Q) of a chunk in columns 0..d−1, its intra weights P after */
-    float *sv;  /* panels of 64 columns, [(d + C) rows][64] each: the state S's rows, then a
-                   chunk's V rows (the causal pass keeps S here, and z in s + d·d) */
 };
 /* Floats of one scratch; each piece stays 64-byte aligned when mem is. */
 size_t linear_cpu_scratch_floats(size_t chunk, size_t d);
