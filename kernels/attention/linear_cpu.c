@@ -147,6 +147,11 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
 
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
 enum { INTRA_ROWS = 16 };
+/* Rows of each P·V product (one row tile of the SIMD products), and how many a chunk of 64 has. */
+#ifndef PV_ROWS
+#define PV_ROWS 6
+#endif
+enum { PV_TILES = (64 + PV_ROWS - 1) / PV_ROWS };
 
 /* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride
  * hv->ldo) unless out is NULL; the final state stays in w->s. */
@@ -156,6 +161,8 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
     const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
     float *z = w->s + (size_t)d * d;
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
+    if (out) /* P above the diagonal blocks: never written, read as 0 by the P·V tiles */
+        memset(w->p, 0, (size_t)C * C * sizeof(float));
     if (out) /* the causal weights: λ^(i−j) at and below the diagonal (1 without decay), 0 above */
         for (int i = 0; i < C; i++)
             for (int j = 0; j < C; j++)
@@ -182,16 +189,23 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
                 float *pb = w->p + (size_t)i0 * C;
-                /* a quarter of the next chunk's V and output rows during each block's products */
+                /* a quarter of the next chunk's V rows during each block's product */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
                 const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
-                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + i0, pr, d);
                 isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
-                for (int i = i0; i < i0 + rows; i++)
-                    w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-                isa->gemm_ex(rows, d, cols, pb, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f, w->den + i0,
-                             &next_o);
+            }
+            for (int i = 0; i < c; i++)
+                w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+            /* O ← (O + P·V) / den, each tile of PV_ROWS rows to the depth of its last row (P is
+             * 0 beyond: mask-weighted where written, zeroed before the first chunk elsewhere) */
+            for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
+                const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
+                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
+                isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
+                             w->den + i0, &next_o);
             }
         }
         const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
