@@ -172,6 +172,51 @@ static void test_linear_matches_recurrence_on_every_path(void **state)
     case_paths_end(&run);
 }
 
+/* feature_transpose on every path this CPU runs equals the path's φ (feature) element by
+ * element, transposed, at
+ * sizes on and off the vector blocks (8 rows, 16 columns), with strides wider than the rows;
+ * nothing outside the rows × cols block of dst is written. */
+static void test_feature_transpose_on_every_path(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = { { 1, 1 }, { 7, 13 }, { 8, 16 }, { 9, 17 }, { 23, 40 }, { 64, 128 }, { 16, 5 } };
+    for (int p = 0; p < KB_PATH_COUNT; p++) {
+        const struct linear_isa *isa = linear_isa_by_name(paths[p]);
+        if (!isa)
+            continue;
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+            for (int feature = KB_FEATURE_ELU1; feature <= KB_FEATURE_RELU; feature++) {
+                const int rows = sizes[z][0], cols = sizes[z][1], lds = cols + 3, ldd = rows + 5;
+                float *src = malloc(sizeof(float) * (size_t)rows * lds);
+                float *dst = malloc(sizeof(float) * (size_t)cols * ldd);
+                assert_non_null(src);
+                assert_non_null(dst);
+                for (int e = 0; e < rows * lds; e++) /* both signs, a wide range, some huge */
+                    src[e] = (float)((e * 37 % 101) - 60) * (e % 7 == 0 ? 10.0f : 0.1f);
+                for (int e = 0; e < cols * ldd; e++)
+                    dst[e] = -12345.0f;
+                isa->feature_transpose(feature, rows, cols, src, lds, dst, ldd);
+                for (int j = 0; j < cols; j++)
+                    for (int i = 0; i < ldd; i++) {
+                        const float got = dst[(size_t)j * ldd + i];
+                        if (i >= rows) {
+                            assert_true(got == -12345.0f);
+                            continue;
+                        }
+                        /* the path's own map, bit for bit; and φ itself, to float accuracy */
+                        float want;
+                        isa->feature(feature, src + (size_t)i * lds + j, &want, 1);
+                        const float exact = linear_feature_f32(feature, src[(size_t)i * lds + j]);
+                        if (got != want || fabsf(got - exact) > 1e-5f * fabsf(exact) + 1e-37f)
+                            fail_msg("path %s %dx%d feature %d: [%d][%d] %.9g, its map %.9g, φ %.9g", paths[p], rows,
+                                     cols, feature, j, i, got, want, exact);
+                    }
+                free(src);
+                free(dst);
+            }
+    }
+}
+
 static void test_naive_matches_recurrence(void **state)
 {
     (void)state;
@@ -822,6 +867,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_forms_agree),
         cmocka_unit_test(test_linear_matches_recurrence_on_every_path),
+        cmocka_unit_test(test_feature_transpose_on_every_path),
         cmocka_unit_test(test_naive_matches_recurrence),
         cmocka_unit_test(test_linear_result_independent_of_chunk),
         cmocka_unit_test(test_decode_step),

@@ -93,6 +93,8 @@ static struct head_view head_view_of(const struct lightning_state *st, const str
 
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
 enum { INTRA_ROWS = 16 };
+/* Rows of each P·V product (one row tile of the SIMD products), and how many a chunk of 64 has. */
+enum { PV_ROWS = 6, PV_TILES = (64 + PV_ROWS - 1) / PV_ROWS };
 
 /* The intra-chunk weights of a chunk of c rows: with the state's weights folded into Kᵀ (folded:
  * Kᵀ's column j already carries λ^(c−1−j)), λ^(i−j) = λ^(i+1−c) · λ^(c−1−j) leaves a factor per
@@ -116,6 +118,8 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
     const int d = hv->d, C = hv->chunk;
     int mask_of = -1; /* the mask holds: c when folded, 0 when not, -1 nothing yet */
     memset(w->s, 0, (size_t)d * d * sizeof(float));
+    if (out) /* P above the diagonal blocks: never written, read as 0 by the P·V tiles */
+        memset(w->p, 0, (size_t)C * C * sizeof(float));
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         const float *qc = hv->q + (size_t)t0 * d, *kc = hv->k + (size_t)t0 * d, *vc = hv->v + (size_t)t0 * d;
@@ -145,13 +149,21 @@ static void causal_head(const struct linear_isa *isa, const struct head_view *hv
             for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
                 const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
                 float *pb = w->p + (size_t)i0 * C;
-                /* a quarter of the next chunk's V and output rows during each block's products */
+                /* a quarter of the next chunk's V rows during each block's product */
                 const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
                 const struct linear_ahead next_v = { hv->v + next + (size_t)i0 * d, row_bytes, row_bytes, pr };
-                const struct linear_ahead next_o = { out + next + (size_t)i0 * d, row_bytes, row_bytes, pr };
                 isa->gemm_ex(rows, cols, d, qc + (size_t)i0 * d, d, w->kt, C, pb, C, 0.0f, NULL, &next_v);
                 isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, NULL);
-                isa->gemm_ex(rows, d, cols, pb, C, vc, d, o + (size_t)i0 * d, d, 1.0f, NULL, &next_o);
+            }
+            /* O += P·V, each tile of PV_ROWS rows to the depth of its last row (P is 0 beyond:
+             * mask-weighted where written, zeroed before the first chunk elsewhere) */
+            for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
+                const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
+                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const struct linear_ahead next_o = { out + next + (size_t)from * d, row_bytes, row_bytes, pr };
+                isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, d, o + (size_t)i0 * d, d, 1.0f, NULL,
+                             &next_o);
             }
         }
         /* S ← λ^c S + (K decay-weighted)ᵀ V */

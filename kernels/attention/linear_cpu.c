@@ -44,7 +44,7 @@ struct linear_state {
 
 size_t linear_cpu_scratch_floats(size_t chunk, size_t d)
 {
-    return 3 * attention_round16(chunk * d) + 2 * attention_round16(chunk * chunk) + 2 * attention_round16(chunk) +
+    return 2 * attention_round16(chunk * d) + 2 * attention_round16(chunk * chunk) + 2 * attention_round16(chunk) +
            attention_round16((d + 1) * d);
 }
 
@@ -62,8 +62,6 @@ struct linear_scratch linear_cpu_scratch_bind(float *p, size_t c, size_t d)
 {
     struct linear_scratch w;
     w.fq = p;
-    p += attention_round16(c * d);
-    w.fk = p;
     p += attention_round16(c * d);
     w.fkt = p;
     p += attention_round16(c * d);
@@ -109,13 +107,11 @@ static void feature_rows(const struct linear_isa *isa, const struct head_view *h
         isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * d, d);
 }
 
-/* φ(K) of rows t0..t0+c transposed into fkt [d][C] (through fk [c][d]). */
-static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
-                     float *fk, float *fkt)
+/* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
+ * the transpose's shuffles overlap, and no φ(K) rows are written and read back). */
+static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt)
 {
-    const int d = hv->d, C = hv->chunk;
-    feature_rows(isa, hv, hv->k + (size_t)t0 * hv->ldkv, (size_t)hv->ldkv, c, fk);
-    isa->transpose(c, d, fk, d, fkt, C, NULL);
+    isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk);
 }
 
 static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
@@ -151,56 +147,77 @@ static void state_update(const struct linear_isa *isa, const struct head_view *h
 
 /* Rows of the intra-chunk product done together: the blocks above the diagonal are skipped. */
 enum { INTRA_ROWS = 16 };
+/* Rows of each P·V product (one row tile of the SIMD products), and how many a chunk of 64 has. */
+enum { PV_ROWS = 6, PV_TILES = (64 + PV_ROWS - 1) / PV_ROWS };
 
-/* Tokens 0..ntok of the head, from a zero state: outputs into out (rows 0..ntok, stride
- * hv->ldo) unless out is NULL; the final state stays in w->s. */
-void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
-                        int decay, float *out, const struct linear_scratch *w)
+void linear_cpu_causal_begin(const struct head_view *hv, int decay, int outputs, const struct linear_scratch *w)
+{
+    const int d = hv->d, C = hv->chunk;
+    memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
+    if (!outputs)
+        return;
+    memset(w->p, 0, (size_t)C * C * sizeof(float)); /* P above the diagonal blocks: never written, read as 0 */
+    /* the causal weights: λ^(i−j) at and below the diagonal (1 without decay), 0 above */
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < C; j++)
+            w->mask[(size_t)i * C + j] = j <= i ? (decay ? hv->dec[i - j] : 1.0f) : 0.0f;
+}
+
+void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
+                             int decay, float *out, const struct linear_scratch *w)
 {
     const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
     float *z = w->s + (size_t)d * d;
-    memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
-    if (out) /* the causal weights: λ^(i−j) at and below the diagonal (1 without decay), 0 above */
-        for (int i = 0; i < C; i++)
-            for (int j = 0; j < C; j++)
-                w->mask[(size_t)i * C + j] = j <= i ? (decay ? hv->dec[i - j] : 1.0f) : 0.0f;
-    for (int t0 = 0; t0 < ntok; t0 += C) {
-        const int c = ntok - t0 < C ? ntok - t0 : C;
-        /* the next chunk's rows (cn of them, from t1), brought into the cache while this
-         * chunk's products run */
-        const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-        load_fkt(isa, hv, t0, c, w->fk, w->fkt);
-        if (out) {
-            float *o = out + (size_t)t0 * ldo;
-            const float *vc = hv->v + (size_t)t0 * ldkv;
-            load_fq(isa, hv, t0, c, w->fq);
-            /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
-            const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
-            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
-            isa->row_dots(c, d, w->fq, d, z, w->den);
-            if (decay)
-                for (int i = 0; i < c; i++)
-                    w->den[i] *= hv->dec[i + 1];
-            /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
-             * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
-            for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
-                const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
-                float *pb = w->p + (size_t)i0 * C;
-                /* a quarter of the next chunk's V and output rows during each block's products */
-                const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-                const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
-                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + i0, pr, d);
-                isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
-                isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
-                for (int i = i0; i < i0 + rows; i++)
-                    w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-                isa->gemm_ex(rows, d, cols, pb, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f, w->den + i0,
-                             &next_o);
-            }
+    const int c = ntok - t0 < C ? ntok - t0 : C;
+    /* the next chunk's rows (cn of them, from t1), brought into the cache while this
+     * chunk's products run */
+    const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
+    load_fkt(isa, hv, t0, c, w->fkt);
+    if (out) {
+        float *o = out + (size_t)t0 * ldo;
+        const float *vc = hv->v + (size_t)t0 * ldkv;
+        load_fq(isa, hv, t0, c, w->fq);
+        /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
+        const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+        isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
+        isa->row_dots(c, d, w->fq, d, z, w->den);
+        if (decay)
+            for (int i = 0; i < c; i++)
+                w->den[i] *= hv->dec[i + 1];
+        /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
+         * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
+        for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
+            const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
+            float *pb = w->p + (size_t)i0 * C;
+            /* a quarter of the next chunk's V rows during each block's product */
+            const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
+            const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
+            isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
+            isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
         }
-        const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
-        state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
+        for (int i = 0; i < c; i++)
+            w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
+        /* O ← (O + P·V) / den, each tile of PV_ROWS rows to the depth of its last row (P is
+         * 0 beyond: mask-weighted where written, zeroed before the first chunk elsewhere) */
+        for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
+            const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
+            const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
+            const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+            const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
+            isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
+                         w->den + i0, &next_o);
+        }
     }
+    const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
+    state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
+}
+
+void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, int decay, float *out,
+                            const struct linear_scratch *w)
+{
+    linear_cpu_causal_begin(hv, decay, out != NULL, w);
+    for (int t0 = 0; t0 < ntok; t0 += hv->chunk)
+        linear_cpu_causal_chunk(isa, hv, ntok, t0, decay, out, w);
 }
 
 void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok,
@@ -211,7 +228,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
-        load_fkt(isa, hv, t0, c, w->fk, w->fkt);
+        load_fkt(isa, hv, t0, c, w->fkt);
         state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s, NULL);
     }
     for (int t0 = 0; t0 < ntok; t0 += C) {

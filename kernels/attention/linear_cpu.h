@@ -11,7 +11,6 @@
 /* One thread's working set (chunk C, head dim d). */
 struct linear_scratch {
     float *fq;  /* [C][d]   φ(Q) of a chunk */
-    float *fk;  /* [C][d]   φ(K) of a chunk */
     float *fkt; /* [d][C]   φ(K)ᵀ of a chunk (its columns decay-weighted for the state update) */
     float *p;    /* [C][C]   intra-chunk weights */
     float *mask; /* [C][C]   the causal weights λ^(i−j) at and below the diagonal, 0 above */
@@ -37,6 +36,12 @@ struct head_view {
  * 0..ntok, stride hv->ldo) unless out is NULL; the final state stays in w->s. */
 void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, int decay, float *out,
                             const struct linear_scratch *w);
+/* The same a chunk at a time (several heads can then go chunk by chunk together, each with
+ * its own scratch): begin (outputs: out will not be NULL), then the chunks at t0 = 0, C, 2C, ...
+ * below ntok in order. */
+void linear_cpu_causal_begin(const struct head_view *hv, int decay, int outputs, const struct linear_scratch *w);
+void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0, int decay,
+                             float *out, const struct linear_scratch *w);
 /* Non-causal: the state of all ntok tokens, then every row's output into out. */
 void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, float *out,
                                const struct linear_scratch *w);

@@ -50,6 +50,27 @@ static void transpose_scalar(int rows, int cols, const float *src, int lds, floa
             dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j] * (w ? w[i] : 1.0f);
 }
 
+void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
+                                      int lds, float *dst, int ldd)
+{
+    enum { BR = 8, BC = 64 };
+    float buf[BR * BC];
+    for (int i = 0; i < rows; i += BR) {
+        const int r = rows - i < BR ? rows - i : BR;
+        for (int j = 0; j < cols; j += BC) {
+            const int n = cols - j < BC ? cols - j : BC;
+            for (int q = 0; q < r; q++)
+                isa->feature(feature, src + (size_t)(i + q) * lds + j, buf + (size_t)q * BC, (size_t)n);
+            isa->transpose(r, n, buf, BC, dst + (size_t)j * ldd + i, ldd, NULL);
+        }
+    }
+}
+
+static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+{
+    linear_feature_transpose_blocked(&linear_isa_scalar, feature, rows, cols, src, lds, dst, ldd);
+}
+
 static void row_dots_scalar(int m, int k, const float *a, int lda, const float *x, float *out)
 {
     for (int i = 0; i < m; i++) {
@@ -110,6 +131,7 @@ const struct linear_isa linear_isa_scalar = {
     .vexp = vexp_scalar,
     .feature = feature_scalar,
     .transpose = transpose_scalar,
+    .feature_transpose = feature_transpose_scalar,
     .row_dots = row_dots_scalar,
     .mul_rowsum = mul_rowsum_scalar,
     .scale_rows = scale_rows_scalar,

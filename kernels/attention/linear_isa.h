@@ -46,6 +46,9 @@ struct linear_isa {
     /* dst[j·ldd + i] = src[i·lds + j]·w[i] for i < rows, j < cols (w NULL: 1; the matrices must
      * not overlap): a transpose, its columns weighted on the way. */
     void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
+    /* dst[j·ldd + i] = φ(src[i·lds + j]) for i < rows, j < cols (enum kb_feature_map, as
+     * feature; the matrices must not overlap): the map and the transpose in one pass. */
+    void (*feature_transpose)(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd);
     /* out[i] = a_i · x for the m rows a_i of length k. */
     void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
     /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then
@@ -60,6 +63,11 @@ extern const struct linear_isa linear_isa_scalar;
 extern const struct linear_isa linear_isa_avx2;
 extern const struct linear_isa linear_isa_avx512;
 #endif
+
+/* feature_transpose through isa's feature and transpose, a block of rows at a time in a small
+ * buffer (the paths without a fused form use it). */
+void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
+                                      int lds, float *dst, int ldd);
 
 /* The fastest path this CPU runs. */
 const struct linear_isa *linear_isa_best(void);

@@ -240,6 +240,11 @@ AVX2 static void gemm_ex_avx2(int m, int n, int k, const float *a, int lda, cons
                 c[(size_t)i * ldc + j] *= rowscale[i];
 }
 
+AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+{
+    linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd);
+}
+
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
@@ -247,6 +252,7 @@ const struct linear_isa linear_isa_avx2 = {
     .vexp = vexp_avx2,
     .feature = feature_avx2,
     .transpose = transpose_avx2,
+    .feature_transpose = feature_transpose_avx2,
     .row_dots = row_dots_avx2,
     .mul_rowsum = mul_rowsum_avx2,
     .scale_rows = scale_rows_avx2,

@@ -198,22 +198,110 @@ static inline __mmask16 lanes(size_t left)
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
 }
 
-/* φ in one pass: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
+/* φ of 16 lanes: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
  * x + 1 under a mask. */
+INLINE_AVX512 __m512 phi_avx512(int feature, __m512 v)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    if (feature == KB_FEATURE_RELU)
+        return _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
+    const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+    return _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, _mm512_set1_ps(1.0f));
+}
+
+/* φ in one pass, without branches on the data. */
 AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t len)
 {
-    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     for (size_t e = 0; e < len; e += 16) {
         const __mmask16 m = lanes(len - e);
-        const __m512 v = _mm512_maskz_loadu_ps(m, x + e);
-        __m512 r;
-        if (feature == KB_FEATURE_RELU) {
-            r = _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
-        } else {
-            const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
-            r = _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, one);
+        _mm512_mask_storeu_ps(y + e, m, phi_avx512(feature, _mm512_maskz_loadu_ps(m, x + e)));
+    }
+}
+
+/* dst[c·ldd + r] = r_in[r][c] for r, c < 16: sixteen rows in registers, transposed in four
+ * rounds of 16 shuffles (32-bit and 64-bit interleaves within 128-bit lanes, then two rounds of
+ * 128-bit lane moves): a third fewer shuffles than four 8×8 blocks, half the loads and stores. */
+INLINE_AVX512 void transpose16x16_regs(const __m512 *r, float *dst, int ldd)
+{
+    __m512 a[16], b[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 16; i += 2) { /* lane k: r_i[4k], r_i+1[4k], r_i[4k+1], r_i+1[4k+1] / the +2, +3 */
+        a[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        a[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) { /* b[g + m], lane k: rows g..g+3 at column 4k + m */
+        b[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[g]), _mm512_castps_pd(a[g + 2])));
+        b[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[g]), _mm512_castps_pd(a[g + 2])));
+        b[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a[g + 1]), _mm512_castps_pd(a[g + 3])));
+        b[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a[g + 1]), _mm512_castps_pd(a[g + 3])));
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) {
+        /* lanes: rows 0-3 and 4-7 (c, d), 8-11 and 12-15 (e, f) at columns m, 4+m (c, e), 8+m, 12+m (d, f) */
+        const __m512 c = _mm512_shuffle_f32x4(b[m], b[4 + m], 0x44), d = _mm512_shuffle_f32x4(b[m], b[4 + m], 0xEE);
+        const __m512 e = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0x44),
+                     f = _mm512_shuffle_f32x4(b[8 + m], b[12 + m], 0xEE);
+        _mm512_storeu_ps(dst + (size_t)m * ldd, _mm512_shuffle_f32x4(c, e, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(4 + m) * ldd, _mm512_shuffle_f32x4(c, e, 0xDD));
+        _mm512_storeu_ps(dst + (size_t)(8 + m) * ldd, _mm512_shuffle_f32x4(d, f, 0x88));
+        _mm512_storeu_ps(dst + (size_t)(12 + m) * ldd, _mm512_shuffle_f32x4(d, f, 0xDD));
+    }
+}
+
+AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
+                                           int ldd);
+
+/* Blocks of 16 × 16 (φ on sixteen 16-lane rows, then transpose16x16_regs), the rest in blocks of
+ * 8 rows × 16 columns: φ on the eight 16-lane rows, then each half transposed as an
+ * 8×8 block in registers; the edges through a small buffer. */
+AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, const float *src, int lds, float *dst,
+                                            int ldd)
+{
+    int i0 = 0;
+    for (; i0 + 16 <= rows && cols >= 16; i0 += 16) { /* 16×16 blocks */
+        int j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int q = 0; q < 16; q++)
+                r[q] = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i0 + q) * lds + j));
+            transpose16x16_regs(r, dst + (size_t)j * ldd + i0, ldd);
         }
-        _mm512_mask_storeu_ps(y + e, m, r);
+        if (j < cols) /* the last columns of these rows: the blocks of 8 rows below */
+            feature_transpose_rows8(feature, 16, cols - j, src + (size_t)i0 * lds + j, lds, dst + (size_t)j * ldd + i0, ldd);
+    }
+    feature_transpose_rows8(feature, rows - i0, cols, src + (size_t)i0 * lds, lds, dst + i0, ldd);
+}
+
+/* feature_transpose in blocks of 8 rows × 16 columns (the edges through a small buffer). */
+AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
+                                           int ldd)
+{
+    float buf[8 * 16];
+    for (int i = 0; i < rows; i += 8) {
+        const int r = rows - i < 8 ? rows - i : 8;
+        for (int j = 0; j < cols; j += 16) {
+            const int n = cols - j < 16 ? cols - j : 16;
+            if (r == 8 && n == 16) {
+                __m256 lo[8], hi[8];
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++) {
+                    const __m512 v = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i + q) * lds + j));
+                    lo[q] = _mm512_castps512_ps256(v);
+                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+                }
+                linear_transpose8x8_regs(lo, dst + (size_t)j * ldd + i, ldd, NULL);
+                linear_transpose8x8_regs(hi, dst + (size_t)(j + 8) * ldd + i, ldd, NULL);
+                continue;
+            }
+            for (int q = 0; q < r; q++)
+                _mm512_storeu_ps(buf + 16 * q,
+                                 phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j)));
+            for (int jj = 0; jj < n; jj++)
+                for (int q = 0; q < r; q++)
+                    dst[(size_t)(j + jj) * ldd + i + q] = buf[16 * q + jj];
+        }
     }
 }
 
@@ -221,6 +309,22 @@ AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t 
 AVX512 static void transpose_avx512(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w)
 {
     int i = 0;
+    for (; i + 16 <= rows && cols >= 16; i += 16) { /* 16×16 blocks, the weights on the rows first */
+        int j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int q = 0; q < 16; q++) {
+                r[q] = _mm512_loadu_ps(src + (size_t)(i + q) * lds + j);
+                if (w)
+                    r[q] = _mm512_mul_ps(r[q], _mm512_set1_ps(w[i + q]));
+            }
+            transpose16x16_regs(r, dst + (size_t)j * ldd + i, ldd);
+        }
+        for (; j < cols; j++)
+            for (int r = 0; r < 16; r++)
+                dst[(size_t)j * ldd + i + r] = src[(size_t)(i + r) * lds + j] * (w ? w[i + r] : 1.0f);
+    }
     for (; i + 8 <= rows; i += 8) {
         int j = 0;
         for (; j + 8 <= cols; j += 8)
@@ -283,6 +387,7 @@ const struct linear_isa linear_isa_avx512 = {
     .vexp = vexp_avx512,
     .feature = feature_avx512,
     .transpose = transpose_avx512,
+    .feature_transpose = feature_transpose_avx512,
     .row_dots = row_dots_avx512,
     .mul_rowsum = mul_rowsum_avx512,
     .scale_rows = scale_rows_avx512,
