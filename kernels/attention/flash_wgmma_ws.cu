@@ -9,7 +9,9 @@
  * consumer instructions, and the two consumers are kept out of phase so one's softmax overlaps
  * the other's matrix products.
  *
- * Everything per tile is flash_wgmma's, through flash_wgmma.cuh: the 128B-swizzled tiles (a
+ * The schedule below (layout, rings, producer, ping-pong consumers) is code of flash_ws.cuh,
+ * shared with attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu); this file gives it S = Q·Kᵀ in
+ * f16/bf16 (Scores16). Everything per tile is flash_wgmma's, through flash_wgmma.cuh: the 128B-swizzled tiles (a
  * 128-row × 128-column 16-bit tile is two column blocks of 64, 16 KiB each), the descriptors,
  * the wgmma m64n128k16 instructions (S = Q·Kᵀ with both operands in shared memory, O += P·V
  * with P from registers and V MN-major), the masks, the online softmax, the output store. Only
@@ -66,49 +68,17 @@ extern "C" {
 #include "kernels/attention/attention_cuda.h"
 }
 
-#include "kernels/attention/flash_wgmma.cuh"
-#include "kernels/gpu/tma.cuh"
+#include "kernels/attention/flash_ws.cuh"
 
 namespace {
 
-using namespace kb_fwgmma;
-using namespace kb_tma;
+using namespace kb_fws;
 
-constexpr int CONSUMERS = 2;                     /* warpgroups of 64 query rows */
-constexpr int WS_THREADS = 128 * (1 + CONSUMERS); /* + the producer warpgroup */
-constexpr int STAGES = 2;                        /* per ring (K and V each) */
-constexpr int BOX_COLS = 64;                     /* one 128-byte swizzle row of 16-bit values */
-constexpr int BOX_ROWS = 128;                    /* = BM = BN: one box shape for Q, K and V */
-constexpr int HALF_BYTES = BOX_ROWS * BOX_COLS * 2; /* one 64-column block of a tile: 16 KiB */
-constexpr int N_BARS = 1 + 4 * STAGES; /* Q full; K full, V full, K empty, V empty per stage */
 /* Shared memory for head_dim DH (128 or 64): a Q, K or V tile of 128 rows is DH / 64 column
- * blocks (boxes), Q once, then the K ring, the V ring and the barriers. */
-template <int DH> struct Layout {
-    static constexpr int BLOCKS = DH / BOX_COLS;
-    static constexpr int TILE_BYTES = BLOCKS * HALF_BYTES;
-    static constexpr int OFF_Q = 0, OFF_K = OFF_Q + TILE_BYTES, OFF_V = OFF_K + STAGES * TILE_BYTES;
-    static constexpr int OFF_BAR = OFF_V + STAGES * TILE_BYTES;
-    static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
+ * blocks (boxes) of 16 KiB (flash_ws.cuh's WsLayout). */
+template <int DH> struct Layout : WsLayout<DH / 64, DH / 64, DH / 64> {
     static_assert(DH == 128 || DH == 64, "head_dim 128 or 64");
-    static_assert(TILE_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
-    static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
 };
-constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
-constexpr int TURN_THREADS = 256; /* a named barrier of the two consumer warpgroups */
-/* Switches for bisecting a failure or measuring what each overlap buys (both 1 is the design;
- * e.g. make NVCCFLAGS='-O3 -std=c++17 -DKB_FLASH_WS_PING_PONG=0'): without ping-pong the
- * consumers issue whenever they are ready; without the intra-warpgroup overlap each waits for
- * S_j and P_{j-1}·V_{j-1} together before its softmax. Either way the result is the same. */
-#ifndef KB_FLASH_WS_PING_PONG
-#define KB_FLASH_WS_PING_PONG 1
-#endif
-#ifndef KB_FLASH_WS_OVERLAP
-#define KB_FLASH_WS_OVERLAP 1
-#endif
-static_assert(BM == BOX_ROWS && BN == BOX_ROWS, "Q, K and V tiles are 128-row boxes");
-static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
-static_assert(HALF_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
-static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "the register file of one SM");
 
 /* S = Q·Kᵀ for one tile: DH / 16 k-steps of 16 over d as one committed group, not waited for.
  * qw: the consumer's 64 rows of Q (in each column block), kt: the K tile. */
@@ -127,6 +97,20 @@ __device__ __forceinline__ void issue_s(float (&s)[64], const uint16_t *qw, cons
     wg_commit();
 }
 
+/* flash_ws.cuh's scores policy of 16-bit inputs: S is the wgmma's f32 accumulator itself. */
+template <bool BF16, int DH> struct Scores16 {
+    static constexpr bool P_BF16 = BF16;
+    static constexpr int NACC = DH / 2;
+    struct Regs {};
+    float scale_log2;
+    __device__ __forceinline__ void begin(Regs &, int) {}
+    __device__ __forceinline__ void issue(float (&s)[64], Regs &, const uint16_t *qw, const uint16_t *kt, int)
+    {
+        issue_s<BF16, DH>(s, qw, kt);
+    }
+    __device__ __forceinline__ void ready(float (&s)[64], Regs &, int) { pin(s); }
+};
+
 template <bool CAUSAL, bool BF16, int DH>
 __global__ void __launch_bounds__(WS_THREADS, 1)
     flash_wgmma_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
@@ -134,161 +118,9 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
                    float scale_log2)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    using L = Layout<DH>;
     extern __shared__ unsigned char smem_raw[];
-    /* TMA's 128B swizzle and the wgmma descriptors both assume 1024-byte aligned atoms */
-    const uint32_t raw = smem_u32(smem_raw), base = (raw + 1023u) & ~1023u;
-    uint16_t *const tiles = reinterpret_cast<uint16_t *>(smem_raw + (base - raw));
-    const uint32_t bars = base + L::OFF_BAR;
-    const uint32_t q_full = bars;
-    auto k_full = [&](int s) { return bars + 8u * (1 + s); };
-    auto v_full = [&](int s) { return bars + 8u * (1 + STAGES + s); };
-    auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * STAGES + s); };
-    auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * STAGES + s); };
-
-    const int wg = threadIdx.x / 128;
-    const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* heaviest first */
-    const int h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const int q0 = qb * BM;
-    int n_tiles = (n + BN - 1) / BN;
-    if (CAUSAL)
-        n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
-
-    if (threadIdx.x == 0) {
-        mbar_init(q_full, 1);
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(k_full(s), 1); /* the producer's expect_tx arrival */
-            mbar_init(v_full(s), 1);
-            mbar_init(k_empty(s), CONSUMERS * 4); /* lane 0 of every consumer warp */
-            mbar_init(v_empty(s), CONSUMERS * 4);
-        }
-        fence_barrier_init();
-    }
-    __syncthreads(); /* the last block-wide barrier: the producer leaves early */
-
-    if (wg == 0) { /* ---- producer ---- */
-        regs_dec<PRODUCER_REGS>();
-        if (threadIdx.x == 0) {
-            const int zq = b * heads + h, zkv = b * kv_heads + kh; /* the (batch, head) plane of each map */
-            prefetch_map(&map_q);
-            prefetch_map(&map_k);
-            prefetch_map(&map_v);
-            mbar_expect_tx(q_full, L::TILE_BYTES);
-#pragma unroll
-            for (int cb = 0; cb < L::BLOCKS; cb++)
-                load_3d(base + L::OFF_Q + cb * HALF_BYTES, &map_q, cb * BOX_COLS, q0, zq, q_full);
-            /* tile t of K or V into its ring once the consumers released use t − STAGES */
-            auto load = [&](const CUtensorMap *map, uint32_t ring, uint32_t full, uint32_t empty, int t) {
-                if (t >= STAGES)
-                    mbar_wait(empty, (uint32_t)((t / STAGES - 1) & 1));
-                const uint32_t dst = ring + (uint32_t)(t % STAGES) * L::TILE_BYTES;
-                mbar_expect_tx(full, L::TILE_BYTES);
-#pragma unroll
-                for (int cb = 0; cb < L::BLOCKS; cb++)
-                    load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
-            };
-            load(&map_k, base + L::OFF_K, k_full(0), k_empty(0), 0);
-            for (int j = 1; j < n_tiles; j++) {
-                load(&map_k, base + L::OFF_K, k_full(j % STAGES), k_empty(j % STAGES), j);
-                load(&map_v, base + L::OFF_V, v_full((j - 1) % STAGES), v_empty((j - 1) % STAGES), j - 1);
-            }
-            load(&map_v, base + L::OFF_V, v_full((n_tiles - 1) % STAGES), v_empty((n_tiles - 1) % STAGES), n_tiles - 1);
-        }
-        return; /* nothing below synchronises the whole block */
-    }
-
-    /* ---- consumers ---- */
-    regs_inc<CONSUMER_REGS>();
-    const int c = wg - 1;
-    const int lane = threadIdx.x % 32, wl = (threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
-    const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
-    const int row_a = wrow0 + g, row_b = row_a + 8;
-    /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
-    auto wait_turn = [&]() {
-        if (!KB_FLASH_WS_PING_PONG)
-            return;
-        if (c == 0)
-            bar_sync(1, TURN_THREADS);
-        else
-            bar_sync(2, TURN_THREADS);
-    };
-    auto pass_turn = [&]() {
-        if (!KB_FLASH_WS_PING_PONG)
-            return;
-        if (c == 0)
-            bar_arrive(2, TURN_THREADS);
-        else
-            bar_arrive(1, TURN_THREADS);
-    };
-    const uint16_t *qw = tiles + L::OFF_Q / 2 + c * 64 * 64; /* this warpgroup's 64 rows, in each column block */
-    auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::TILE_BYTES) / 2; };
-    auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::TILE_BYTES) / 2; };
-
-    float o[DH / 2], s[64]; /* O: 64 rows × DH; S: 64 rows × 128 keys */
-#pragma unroll
-    for (int i = 0; i < DH / 2; i++)
-        o[i] = 0.f;
-#pragma unroll
-    for (int i = 0; i < 64; i++)
-        s[i] = 0.f;
-    float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
-    uint32_t pa[BN / 16][4]; /* P of the previous tile, the A fragments of its P·V */
-
-    if (c == 1 && KB_FLASH_WS_PING_PONG)
-        bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
-    mbar_wait(q_full, 0);
-
-    /* tile 0: S_0 alone */
-    mbar_wait(k_full(0), 0);
-    wait_turn();
-    issue_s<BF16, DH>(s, qw, k_tile(0));
-    pass_turn();
-    wg_wait_all();
-    pin(s);
-    if (lane == 0)
-        mbar_arrive(k_empty(0));
-    mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
-    softmax_exp(s, m, l, scale_log2, alpha); /* O is still zero: no rescale */
-    pack_p<BF16>(s, pa);
-
-    for (int j = 1; j < n_tiles; j++) {
-        const int sk = j % STAGES, sv = (j - 1) % STAGES;
-        mbar_wait(k_full(sk), (uint32_t)((j / STAGES) & 1));
-        mbar_wait(v_full(sv), (uint32_t)(((j - 1) / STAGES) & 1));
-        wait_turn();
-        issue_s<BF16, DH>(s, qw, k_tile(sk));       /* group 1: S_j */
-        issue_pv<BF16>(o, pa, v_tile(sv));      /* group 2: O += P_{j−1}·V_{j−1} */
-        pass_turn();
-        if (KB_FLASH_WS_OVERLAP)
-            kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
-        else
-            kb_wgmma::wait<0>();
-        pin(s);
-        if (lane == 0)
-            mbar_arrive(k_empty(sk));
-        mask_tile<CAUSAL>(s, j * BN, n, wrow0, row_a, row_b, t4);
-        softmax_exp(s, m, l, scale_log2, alpha);
-        wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
-        pin(o);
-        pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */
-        if (lane == 0)
-            mbar_arrive(v_empty(sv));
-        rescale_o(o, alpha);
-        pack_p<BF16>(s, pa);
-    }
-
-    /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
-    const int sv = (n_tiles - 1) % STAGES;
-    mbar_wait(v_full(sv), (uint32_t)(((n_tiles - 1) / STAGES) & 1));
-    wait_turn();
-    issue_pv<BF16>(o, pa, v_tile(sv));
-    if (c == 0)
-        pass_turn();
-    wg_wait_all();
-    pin(o);
-
-    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * DH;
-    store_o<BF16>(o, l, O + qoff, row_a, row_b, n, t4);
+    Scores16<BF16, DH> sc{ scale_log2 };
+    ws_attention<Layout<DH>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2;
     __trap(); /* built without sm_90a: the host side never launches this */
@@ -299,13 +131,7 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
  * row), 128-byte swizzled into shared memory, zero-filled past row n. */
 CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const void *ptr, int n, int planes, int dh)
 {
-    const cuuint64_t dims[3] = { (cuuint64_t)dh, (cuuint64_t)n, (cuuint64_t)planes };
-    const cuuint64_t strides[2] = { (cuuint64_t)dh * 2, (cuuint64_t)n * dh * 2 }; /* bytes, dimensions 1 and 2 */
-    const cuuint32_t box[3] = { (cuuint32_t)BOX_COLS, (cuuint32_t)BOX_ROWS, 1 };
-    const cuuint32_t elem_strides[3] = { 1, 1, 1 };
-    return fn(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 3, const_cast<void *>(ptr), dims, strides, box, elem_strides,
-              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2);
 }
 
 template <bool CAUSAL, bool BF16, int DH>

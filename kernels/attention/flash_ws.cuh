@@ -1,0 +1,259 @@
+/* flash_ws.cuh - the FlashAttention-3 schedule of the Hopper warp-specialised attention kernels,
+ * shared by attention.flash@cuda.wgmma-ws (flash_wgmma_ws.cu: f16/bf16 Q·Kᵀ, d = 64 or 128) and
+ * attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu: INT8 Q₈·K₈ᵀ, d = 128): the shared-memory
+ * layout, the mbarrier rings, the TMA producer warpgroup, the two ping-pong consumer warpgroups
+ * and their loop (Q·K_{j+1}ᵀ issued before the softmax of tile j). flash_wgmma_ws.cu's header
+ * comment describes the schedule; this file is its code, with what differs between the kernels
+ * behind a "scores" policy (the Sc parameter of ws_attention):
+ *   Sc::P_BF16      P, V and O are bf16 (else f16)
+ *   Sc::NACC        O's accumulators a thread: head_dim / 2
+ *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
+ *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
+ *   sc.begin(r, c)  once per consumer before its first tile (c: 0 or 1, its 64 rows)
+ *   sc.issue(s, r, qw, kt, j)  issues S_j of the consumer's rows of Q (qw) and K tile j (kt) as
+ *                   one committed wgmma group, not waited for
+ *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 scores in s
+ * Include only from code built for sm_90a. */
+#ifndef KB_FLASH_WS_CUH
+#define KB_FLASH_WS_CUH
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <stdint.h>
+#include <type_traits>
+
+#include "kernels/attention/flash_wgmma.cuh"
+#include "kernels/gpu/tma.cuh"
+
+/* Switches for bisecting a failure or measuring what each overlap buys (both 1 is the design;
+ * e.g. make NVCCFLAGS='-O3 -std=c++17 -DKB_FLASH_WS_PING_PONG=0'): without ping-pong the
+ * consumers issue whenever they are ready; without the intra-warpgroup overlap each waits for
+ * S_j and P_{j-1}·V_{j-1} together before its softmax. Either way the result is the same. */
+#ifndef KB_FLASH_WS_PING_PONG
+#define KB_FLASH_WS_PING_PONG 1
+#endif
+#ifndef KB_FLASH_WS_OVERLAP
+#define KB_FLASH_WS_OVERLAP 1
+#endif
+
+namespace kb_fws {
+
+using namespace kb_fwgmma;
+using namespace kb_tma;
+
+constexpr int CONSUMERS = 2;                      /* warpgroups of 64 query rows */
+constexpr int WS_THREADS = 128 * (1 + CONSUMERS); /* + the producer warpgroup */
+constexpr int STAGES = 2;                         /* per ring (K and V each) */
+constexpr int BOX_COLS = 64;                      /* one 128-byte swizzle row of 16-bit values */
+constexpr int BOX_ROWS = 128;                     /* = BM = BN: one box shape for Q, K and V */
+constexpr int HALF_BYTES = BOX_ROWS * 128;        /* one box: 128 rows of 128 bytes, 16 KiB */
+constexpr int N_BARS = 1 + 4 * STAGES; /* Q full; K full, V full, K empty, V empty per stage */
+constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
+constexpr int TURN_THREADS = 256; /* a named barrier of the two consumer warpgroups */
+static_assert(BM == BOX_ROWS && BN == BOX_ROWS, "Q, K and V tiles are 128-row boxes");
+static_assert(BM == 64 * CONSUMERS, "one m64 wgmma row block per consumer warpgroup");
+static_assert(HALF_BYTES % 1024 == 0, "1024-byte aligned swizzle atoms");
+static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "the register file of one SM");
+
+/* Shared memory: a Q, K or V tile of 128 rows is QB, KB or VB boxes of 128 rows × 128 bytes
+ * (a 16-bit tile of head_dim DH: DH / 64 boxes of 64 columns; an INT8 tile of 128 channels:
+ * one box), Q once, then the K ring, the V ring and the barriers. Box cb of a tile is loaded
+ * from column cb · BOX_COLS (only 16-bit tiles have more than one box). */
+template <int QB, int KB, int VB> struct WsLayout {
+    static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
+    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * HALF_BYTES, V_BYTES = VB * HALF_BYTES;
+    static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
+    static constexpr int OFF_BAR = OFF_V + STAGES * V_BYTES;
+    static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
+    static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+};
+
+/* The whole kernel after its arguments: barriers, producer, consumers, output store. smem_raw:
+ * the kernel's dynamic shared memory (L::SMEM bytes, declared by the kernel so each file keeps
+ * its own symbol); map_q, map_k, map_v: 3D tensor maps ({row bytes, N, batch·heads}, boxes of 128 rows × 128 bytes,
+ * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit. */
+template <class L, bool CAUSAL, class Sc>
+__device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
+                                             const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
+                                             int kv_heads, Sc &sc)
+{
+    constexpr int NACC = Sc::NACC;
+    /* TMA's 128B swizzle and the wgmma descriptors both assume 1024-byte aligned atoms */
+    const uint32_t raw = smem_u32(smem_raw), base = (raw + 1023u) & ~1023u;
+    uint16_t *const tiles = reinterpret_cast<uint16_t *>(smem_raw + (base - raw));
+    const uint32_t bars = base + L::OFF_BAR;
+    const uint32_t q_full = bars;
+    auto k_full = [&](int s) { return bars + 8u * (1 + s); };
+    auto v_full = [&](int s) { return bars + 8u * (1 + STAGES + s); };
+    auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * STAGES + s); };
+    auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * STAGES + s); };
+
+    const int wg = threadIdx.x / 128;
+    const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* heaviest first */
+    const int h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    const int q0 = qb * BM;
+    int n_tiles = (n + BN - 1) / BN;
+    if (CAUSAL)
+        n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
+
+    if (threadIdx.x == 0) {
+        mbar_init(q_full, 1);
+        for (int s = 0; s < STAGES; s++) {
+            mbar_init(k_full(s), 1); /* the producer's expect_tx arrival */
+            mbar_init(v_full(s), 1);
+            mbar_init(k_empty(s), CONSUMERS * 4); /* lane 0 of every consumer warp */
+            mbar_init(v_empty(s), CONSUMERS * 4);
+        }
+        fence_barrier_init();
+    }
+    __syncthreads(); /* the last block-wide barrier: the producer leaves early */
+
+    if (wg == 0) { /* ---- producer ---- */
+        regs_dec<PRODUCER_REGS>();
+        if (threadIdx.x == 0) {
+            const int zq = b * heads + h, zkv = b * kv_heads + kh; /* the (batch, head) plane of each map */
+            prefetch_map(map_q);
+            prefetch_map(map_k);
+            prefetch_map(map_v);
+            mbar_expect_tx(q_full, L::Q_BYTES);
+#pragma unroll
+            for (int cb = 0; cb < L::Q_BLOCKS; cb++)
+                load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
+            /* tile t of K or V (BLOCKS boxes, BYTES) into its ring once the consumers released use t − STAGES */
+            auto load = [&](auto blocks, int bytes, const CUtensorMap *map, uint32_t ring, uint32_t full,
+                            uint32_t empty, int t) {
+                if (t >= STAGES)
+                    mbar_wait(empty, (uint32_t)((t / STAGES - 1) & 1));
+                const uint32_t dst = ring + (uint32_t)(t % STAGES) * bytes;
+                mbar_expect_tx(full, bytes);
+#pragma unroll
+                for (int cb = 0; cb < decltype(blocks)::value; cb++)
+                    load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
+            };
+            using KBL = std::integral_constant<int, L::K_BLOCKS>;
+            using VBL = std::integral_constant<int, L::V_BLOCKS>;
+            load(KBL(), L::K_BYTES, map_k, base + L::OFF_K, k_full(0), k_empty(0), 0);
+            for (int j = 1; j < n_tiles; j++) {
+                load(KBL(), L::K_BYTES, map_k, base + L::OFF_K, k_full(j % STAGES), k_empty(j % STAGES), j);
+                load(VBL(), L::V_BYTES, map_v, base + L::OFF_V, v_full((j - 1) % STAGES), v_empty((j - 1) % STAGES),
+                     j - 1);
+            }
+            load(VBL(), L::V_BYTES, map_v, base + L::OFF_V, v_full((n_tiles - 1) % STAGES),
+                 v_empty((n_tiles - 1) % STAGES), n_tiles - 1);
+        }
+        return; /* nothing below synchronises the whole block */
+    }
+
+    /* ---- consumers ---- */
+    regs_inc<CONSUMER_REGS>();
+    const int c = wg - 1;
+    const int lane = threadIdx.x % 32, wl = (threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
+    const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
+    const int row_a = wrow0 + g, row_b = row_a + 8;
+    /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
+    auto wait_turn = [&]() {
+        if (!KB_FLASH_WS_PING_PONG)
+            return;
+        if (c == 0)
+            bar_sync(1, TURN_THREADS);
+        else
+            bar_sync(2, TURN_THREADS);
+    };
+    auto pass_turn = [&]() {
+        if (!KB_FLASH_WS_PING_PONG)
+            return;
+        if (c == 0)
+            bar_arrive(2, TURN_THREADS);
+        else
+            bar_arrive(1, TURN_THREADS);
+    };
+    /* this warpgroup's 64 rows of Q (8 KiB into each box: 64 rows of 128 bytes), a K and a V tile */
+    const uint16_t *qw = tiles + L::OFF_Q / 2 + c * 64 * 64;
+    auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::K_BYTES) / 2; };
+    auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_BYTES) / 2; };
+
+    typename Sc::Regs r;
+    float o[NACC], s[64]; /* O: 64 rows × head_dim; S: 64 rows × 128 keys */
+#pragma unroll
+    for (int i = 0; i < NACC; i++)
+        o[i] = 0.f;
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        s[i] = 0.f;
+    sc.begin(r, c);
+    float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
+    uint32_t pa[BN / 16][4]; /* P of the previous tile, the A fragments of its P·V */
+
+    if (c == 1 && KB_FLASH_WS_PING_PONG)
+        bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
+    mbar_wait(q_full, 0);
+
+    /* tile 0: S_0 alone */
+    mbar_wait(k_full(0), 0);
+    wait_turn();
+    sc.issue(s, r, qw, k_tile(0), 0);
+    pass_turn();
+    wg_wait_all();
+    sc.ready(s, r, 0);
+    if (lane == 0)
+        mbar_arrive(k_empty(0));
+    mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
+    softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
+    pack_p<Sc::P_BF16>(s, pa);
+
+    for (int j = 1; j < n_tiles; j++) {
+        const int sk = j % STAGES, sv = (j - 1) % STAGES;
+        mbar_wait(k_full(sk), (uint32_t)((j / STAGES) & 1));
+        mbar_wait(v_full(sv), (uint32_t)(((j - 1) / STAGES) & 1));
+        wait_turn();
+        sc.issue(s, r, qw, k_tile(sk), j);          /* group 1: S_j */
+        issue_pv<Sc::P_BF16>(o, pa, v_tile(sv)); /* group 2: O += P_{j−1}·V_{j−1} */
+        pass_turn();
+        if (KB_FLASH_WS_OVERLAP)
+            kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
+        else
+            kb_wgmma::wait<0>();
+        sc.ready(s, r, j);
+        if (lane == 0)
+            mbar_arrive(k_empty(sk));
+        mask_tile<CAUSAL>(s, j * BN, n, wrow0, row_a, row_b, t4);
+        softmax_exp(s, m, l, sc.scale_log2, alpha);
+        wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
+        pin(o);
+        pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */
+        if (lane == 0)
+            mbar_arrive(v_empty(sv));
+        rescale_o(o, alpha);
+        pack_p<Sc::P_BF16>(s, pa);
+    }
+
+    /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
+    const int sv = (n_tiles - 1) % STAGES;
+    mbar_wait(v_full(sv), (uint32_t)(((n_tiles - 1) / STAGES) & 1));
+    wait_turn();
+    issue_pv<Sc::P_BF16>(o, pa, v_tile(sv));
+    if (c == 0)
+        pass_turn();
+    wg_wait_all();
+    pin(o);
+
+    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
+    store_o<Sc::P_BF16>(o, l, O + qoff, row_a, row_b, n, t4);
+}
+
+/* A [planes, n, row_bytes] tensor of `type` elements as boxes of 128 rows × box_cols elements
+ * (128 bytes: the swizzle row), 128-byte swizzled into shared memory, zero-filled past row n. */
+static inline CUresult encode_rows(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
+                                   const void *ptr, int n, int planes, int cols, int elem_bytes)
+{
+    const cuuint64_t dims[3] = { (cuuint64_t)cols, (cuuint64_t)n, (cuuint64_t)planes };
+    const cuuint64_t strides[2] = { (cuuint64_t)cols * elem_bytes, (cuuint64_t)n * cols * elem_bytes }; /* bytes, dimensions 1 and 2 */
+    const cuuint32_t box[3] = { (cuuint32_t)(128 / elem_bytes), (cuuint32_t)BOX_ROWS, 1 };
+    const cuuint32_t elem_strides[3] = { 1, 1, 1 };
+    return fn(map, type, 3, const_cast<void *>(ptr), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+              CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+}
+
+} // namespace kb_fws
+
+#endif
