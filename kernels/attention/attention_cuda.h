@@ -18,6 +18,7 @@
 extern const struct kb_kernel kb_attention_window_cuda; /* sliding window, tensor cores */
 extern const struct kb_kernel kb_attention_int8_cuda;   /* SageAttention-style INT8 QKᵀ */
 extern const struct kb_kernel kb_attention_int8_wgmma;  /* the same on Hopper wgmma (sm_90a builds) */
+extern const struct kb_kernel kb_attention_int8_wgmma_ws; /* the same, FlashAttention-3 scheduling (sm_90a builds) */
 
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
@@ -141,6 +142,13 @@ int int8_cuda_attend(const struct kb_shape *s, const void *q8, const void *k8, c
  * wgmma and the rest flash_wgmma.cu's. */
 int int8_cuda_attend_wgmma(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                            const float *kscale, const void *v, void *o, void *stream);
+/* attention.int8@cuda.wgmma-ws's (int8_wgmma_ws.cu, sm_90a, d = 128): the same on the FlashAttention-3
+ * schedule of flash_wgmma_ws.cu (TMA producer, ping-pong consumers). prepare once per process
+ * before the first launch (the driver's TMA encoder, the shared-memory limit): KB_OK, or
+ * KB_UNSUPPORTED / KB_ERROR with the reason in err. attend returns a cudaError_t. */
+int int8_wgmma_ws_prepare(char *err, size_t errlen);
+int int8_cuda_attend_wgmma_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                              const float *kscale, const void *v, void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

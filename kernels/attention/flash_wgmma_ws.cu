@@ -103,7 +103,7 @@ template <bool BF16, int DH> struct Scores16 {
     static constexpr int NACC = DH / 2;
     struct Regs {};
     float scale_log2;
-    __device__ __forceinline__ void begin(Regs &, int) {}
+    __device__ __forceinline__ void begin(Regs &, int, int, int) {}
     __device__ __forceinline__ void issue(float (&s)[64], Regs &, const uint16_t *qw, const uint16_t *kt, int)
     {
         issue_s<BF16, DH>(s, qw, kt);

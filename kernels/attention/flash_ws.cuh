@@ -9,7 +9,8 @@
  *   Sc::NACC        O's accumulators a thread: head_dim / 2
  *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
  *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
- *   sc.begin(r, c)  once per consumer before its first tile (c: 0 or 1, its 64 rows)
+ *   sc.begin(r, row0, qhead, kvhead)  once per consumer before its first tile: row0 its first
+ *                   of 64 query rows, qhead and kvhead the (batch, head) planes of Q and of K, V
  *   sc.issue(s, r, qw, kt, j)  issues S_j of the consumer's rows of Q (qw) and K tile j (kt) as
  *                   one committed wgmma group, not waited for
  *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 scores in s
@@ -180,7 +181,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
 #pragma unroll
     for (int i = 0; i < 64; i++)
         s[i] = 0.f;
-    sc.begin(r, c);
+    sc.begin(r, q0 + c * 64, b * heads + h, b * kv_heads + kh);
     float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
     uint32_t pa[BN / 16][4]; /* P of the previous tile, the A fragments of its P·V */
 

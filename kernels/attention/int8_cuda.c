@@ -11,6 +11,9 @@
  *   cuda.mma    flash_mma.cu's QK8 variant, mma.sync m16n8k32, sm_80 on, d = 64 or 128;
  *   cuda.wgmma  int8_wgmma.cu, Hopper's wgmma m64n128k32 s8 (sm_90a builds, compute capability
  *               9.0 only, d = 128).
+ *   cuda.wgmma-ws  int8_wgmma_ws.cu, the same instructions on attention.flash@cuda.wgmma-ws's
+ *               FlashAttention-3 schedule (TMA producer warpgroup, mbarrier rings, ping-pong
+ *               consumers; sm_90a builds, compute capability 9.0, d = 128).
  *
  * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Implementations of
  * attention.softmax (softmax_ops.h): the operation's Q, K, V are f16 values at i8, copied to
@@ -45,7 +48,7 @@
 /* The fused kernel's own error bound (relative L2): P and O in f16, as attention.flash f16. */
 #define INT8_CUDA_KERNEL_TOLERANCE 5e-3
 
-/* The attention after the pre-pass: int8_cuda_attend or int8_cuda_attend_wgmma. */
+/* The attention after the pre-pass: int8_cuda_attend, int8_cuda_attend_wgmma or _wgmma_ws. */
 typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
 
@@ -406,6 +409,34 @@ const struct kb_kernel kb_attention_int8_wgmma = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
     .setup = int8_wgmma_setup,
+    .run = int8_cuda_run,
+    .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
+    .stats = int8_cuda_stats,
+};
+
+/* The same codes on the warp-specialised schedule: also needs the driver's TMA encoder. */
+static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_wgmma_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = int8_wgmma_ws_prepare(err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, "int8_wgmma_ws");
+}
+
+const struct kb_kernel kb_attention_int8_wgmma_ws = {
+    .name = "attention.int8",
+    .impl = "cuda.wgmma-ws",
+    .description = "SageAttention-style: K smoothed, Q/K INT8 per 64 tokens, QK on Hopper INT8 wgmma, FlashAttention-3 schedule (TMA, ping-pong; sm_90a, d = 128), f32 softmax, f16 PV",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .is_reference = 0,
+    .setup = int8_wgmma_ws_setup,
     .run = int8_cuda_run,
     .teardown = int8_cuda_teardown,
     .axes = KB_AXES_ATTENTION, /* no decode */

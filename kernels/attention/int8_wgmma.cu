@@ -42,6 +42,7 @@ extern "C" {
 }
 
 #include "kernels/attention/flash_wgmma.cuh"
+#include "kernels/attention/int8_wgmma.cuh"
 
 namespace {
 
@@ -49,7 +50,6 @@ using namespace kb_fwgmma;
 
 static_assert(INT8_BLOCK == 64 && BM == 2 * INT8_BLOCK && BN == 2 * INT8_BLOCK,
               "a warpgroup's 64 rows are one Q block; a key tile is two K blocks");
-static_assert(128 * 127 * 127 < (1 << 22), "the exact s32 -> f32 conversion needs |S8| < 2^22");
 
 /* Q codes, two stages of K codes (bytes: D = 128 a row), two stages of V (f16), +1024: alignment */
 constexpr size_t SMEM_BYTES = (size_t)(BM + 2 * BN) * D + (size_t)2 * BN * D * sizeof(uint16_t) + 1024;
@@ -64,36 +64,6 @@ template <int R> __device__ __forceinline__ void load_tile8(uint8_t *tile, const
         bool ok = gr < n;
         cp_async16(smem_u32(tile + r * D + ((ch ^ (r % 8)) << 4)), src + (size_t)(ok ? gr : 0) * D + ch * 16, ok);
     }
-}
-
-/* d (64×128, s32) (+)= A (64×32 s8) · B (32×128 s8), both K-major in shared memory. */
-__device__ __forceinline__ void wgmma_s8(int (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
-{
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " WGMMA_D ", %64, %65, p;\n}\n"
-                 : WGMMA_D_OPERANDS(WGMMA_S32)
-                 : "l"(desc_a), "l"(desc_b), "r"(accumulate));
-#else
-    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
-#endif
-}
-
-/* Issues S₈ = Q₈·K₈ᵀ of the warpgroup's 64 rows (qw) and a tile of 128 keys (kt): four k-steps
- * of 32 channels, 32 bytes apart inside the 128-byte swizzled rows, as one committed group. */
-__device__ __forceinline__ void issue_qk(int (&si)[64], const uint8_t *qw, const uint8_t *kt)
-{
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 32; kk++)
-        wgmma_s8(si, smem_desc(qw + 32 * kk, 16, 1024), smem_desc(kt + 32 * kk, 16, 1024), kk > 0);
-    wg_commit();
-}
-
-/* x exactly as a float, for |x| < 2^22 (see the top of the file). */
-__device__ __forceinline__ float exact_s32_to_f32(int x)
-{
-    return __int_as_float(x + 0x4B400000) - 12582912.f; /* 0x4B400000 = bits of 1.5·2^23 = 12582912 */
 }
 
 template <bool CAUSAL>
@@ -174,9 +144,7 @@ __global__ void __launch_bounds__(THREADS, 1)
         const float deq0 = q_scale * ks[2 * j];
         const float deq1 = 2 * j + 1 < qblocks ? q_scale * ks[2 * j + 1] : 0.f;
         float s[64];
-#pragma unroll
-        for (int i = 0; i < 64; i++)
-            s[i] = exact_s32_to_f32(si[i]) * (i < 32 ? deq0 : deq1);
+        dequantize(s, si, deq0, deq1);
 
         if (j + 1 < n_tiles) {
             pin(si);
