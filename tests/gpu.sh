@@ -80,11 +80,17 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 # window and INT8 attention (their own axes: the window; i8 and the input distribution)
 ( job window "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels attention.window@cuda.mma --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --window 1,100,4096
-  job int8 "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda*' --dtype i8 --batch 2 \
-      --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --input normal,outlier
+  job int8 "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda.mma,attention.int8@cuda.wgmma' \
+      --dtype i8 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 --input normal,outlier
   # the wgmma kernel over many tiles (33 of 128 keys, the last ragged: one key of K block 64)
   job int8_long "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --kernels 'attention.int8@cuda.wgmma' --dtype i8 \
-      --heads 4 --kv-heads 2 --seq 4097 --head-dim 128 --causal 0,1 --input outlier ) &
+      --heads 4 --kv-heads 2 --seq 4097 --head-dim 128 --causal 0,1 --input outlier
+  # the warp-specialised INT8 kernel (flash_ws.cuh's TMA rings and ping-pong): N = 4097 turns its
+  # rings 16 times and ends in a 1-key tile (K block 64 of one key, block 65 past the end);
+  # GQA 4:1, 2:1, none; batch 2; causal and not; d = 64 is refused (d = 128 only)
+  job int8ws "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --timeout 10 --kernels 'attention.int8@cuda.wgmma-ws' \
+      --dtype i8 --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4097 --head-dim 64,128 --causal 0,1 \
+      --input normal,outlier ) &
 # the FlashAttention-3-style flash (also in the sweep above at N <= 1000): N = 4099 turns its
 # 2-stage K and V rings over 16 times (mbarrier phases) and ends in a 3-key tile; GQA 4:1, 2:1,
 # none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64 and 128
@@ -335,6 +341,21 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8.*cuda.wgmma'; then
         expect_job int8_long "attention.int8@cuda.wgmma passes over 33 key tiles (N = 4097, GQA, causal and not)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma';")" "26" "26 verified INT8 wgmma attention cases (d = 128)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "26" "its codes and scales (the same pre-pass) match the host emulation bit for bit"
+    fi
+fi
+# attention.int8@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 128 only
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8 .*cuda.wgmma-ws'; then
+    if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma-ws' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "96" ]; then
+        ok "attention.int8@cuda.wgmma-ws verified # SKIP all 96 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_job int8ws "attention.int8@cuda.wgmma-ws runs its 96 cases (N 1, 77, 1000, 4097; d 64, 128; causal and not; GQA; batch 2; normal and outlier)"
+        expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma-ws' AND head_dim = 64 AND status = 'skipped' AND error LIKE '%d = 128%';")" "48" "attention.int8@cuda.wgmma-ws refuses d = 64, saying why"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-ws';")" "48" "48 verified INT8 wgmma-ws attention cases (d = 128; TMA rings, ping-pong consumers)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-ws' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "48" "its codes and scales (the same pre-pass) match the host emulation bit for bit"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-ws' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'int8.quantize_s' AND k.value > 0;")" "48" "and its pre-pass is timed apart (int8.quantize_s) in every case"
+        # the same arithmetic in the same order as @cuda.wgmma (only the schedule differs): the
+        # shared cases should have the same error; a difference points at the schedule
+        q "SELECT count(*), sum(a.rel_l2_err = b.rel_l2_err) FROM v_results a JOIN v_results b ON a.batch = b.batch AND a.seq_len = b.seq_len AND a.head_dim = b.head_dim AND a.causal = b.causal AND a.kv_heads = b.kv_heads AND a.heads = b.heads AND a.input_dist = b.input_dist WHERE a.kernel = 'attention.int8' AND b.kernel = 'attention.int8' AND a.impl = 'cuda.wgmma' AND b.impl = 'cuda.wgmma-ws' AND a.status = 'ok' AND b.status = 'ok';" | sed 's/^/# int8 cases of wgmma and wgmma-ws | with the same error: /'
     fi
 fi
 expect_eq "$(q "SELECT min(a.cosine) >= 0.999 FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.input_dist = 'outlier';")" "1" "cosine similarity >= 0.999 against float64 on outlier inputs (K smoothed)"
