@@ -11,8 +11,9 @@
  *
  * The schedule below (layout, rings, producer, ping-pong consumers) is code of flash_ws.cuh,
  * shared with attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu); this file gives it S = Q·Kᵀ in
- * f16/bf16 (Scores16). Everything per tile is flash_wgmma's, through flash_wgmma.cuh: the 128B-swizzled tiles (a
- * 128-row × 128-column 16-bit tile is two column blocks of 64, 16 KiB each), the descriptors,
+ * f16/bf16 (Scores16). Everything per tile is flash_wgmma's, through flash_wgmma.cuh: the
+ * 128B-swizzled tiles (a 128-row × 128-column 16-bit tile is two column blocks of 64, 16 KiB
+ * each), the descriptors,
  * the wgmma m64n128k16 instructions (S = Q·Kᵀ with both operands in shared memory, O += P·V
  * with P from registers and V MN-major), the masks, the online softmax, the output store. Only
  * who loads and when is new. Head_dim 64 (template DH) is the same with one column block per

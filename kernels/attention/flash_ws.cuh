@@ -242,8 +242,9 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     store_o<Sc::P_BF16>(o, l, O + qoff, row_a, row_b, n, t4);
 }
 
-/* A [planes, n, row_bytes] tensor of `type` elements as boxes of 128 rows × box_cols elements
- * (128 bytes: the swizzle row), 128-byte swizzled into shared memory, zero-filled past row n. */
+/* A [planes, n, cols] tensor of `type` elements of elem_bytes bytes (a row: cols · elem_bytes, a
+ * multiple of 16) as boxes of 128 rows × 128 bytes (the swizzle row: 64 16-bit or 128 8-bit
+ * columns), 128-byte swizzled into shared memory, zero-filled past row n. */
 static inline CUresult encode_rows(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
                                    const void *ptr, int n, int planes, int cols, int elem_bytes)
 {
