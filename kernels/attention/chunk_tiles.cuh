@@ -217,6 +217,23 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
         }
 }
 
+/* o += a · S[16·kk .. 16·kk + 16)[0 .. D) for one warp's 16 rows: a is their A fragment at k-step
+ * kk (16 channels), S a swizzled [D][D] 16-bit state read transposed (.trans) as the B operand,
+ * o those rows' accumulators over all D columns (the C/D fragment layout). The inter-chunk part
+ * o = Q·S of the chunked linear-family kernels, one k-step at a time. */
+template <int D, bool BF16>
+__device__ __forceinline__ void mma_rows_state(float (&o)[D / 8][4], const uint32_t (&a)[4], const uint16_t *sS, int kk,
+                                               int lane)
+{
+#pragma unroll
+    for (int dp = 0; dp < D / 16; dp++) {
+        uint32_t r[4];
+        ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
+        mma_16816<BF16>(o[2 * dp], a, r[0], r[1]);
+        mma_16816<BF16>(o[2 * dp + 1], a, r[2], r[3]);
+    }
+}
+
 /* O += (τ·W)·V for one warp's 16 query rows of a chunk: W is the warp's masked in-chunk weights
  * in the S-accumulator layout (s[n-tile][4], which is already the A-fragment layout of P·V, two
  * n-tiles a k-step), τ the per-row scale (rows g and g + 8) applied before rounding to 16 bits;

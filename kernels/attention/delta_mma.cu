@@ -491,13 +491,7 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     for (int kk = 0; kk < D / 16; kk++) {
         uint32_t qa[4];
         ldsm_x4(qa, smem_u32(sQ + swz<D>(warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
-#pragma unroll
-        for (int dp = 0; dp < D / 16; dp++) {
-            uint32_t r[4];
-            ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-            mma_16816<BF16>(o[2 * dp], qa, r[0], r[1]);
-            mma_16816<BF16>(o[2 * dp + 1], qa, r[2], r[3]);
-        }
+        mma_rows_state<D, BF16>(o, qa, sS, kk, lane);
     }
     lower_scores<D, BF16>(sQ, sK, s, warp, lane);
 

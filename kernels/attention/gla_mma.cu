@@ -230,13 +230,7 @@ __global__ void __launch_bounds__(THREADS) gla_out(const uint16_t *__restrict__ 
             f[u] = expf(Rw[ch[u]]);
         uint32_t qi[4];
         scale_a<BF16>(qi, qa, f); /* q̃ = q̂ ⊙ exp(R_w) */
-#pragma unroll
-        for (int dp = 0; dp < D / 16; dp++) {
-            uint32_t r[4];
-            ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-            mma_16816<BF16>(o[2 * dp], qi, r[0], r[1]);
-            mma_16816<BF16>(o[2 * dp + 1], qi, r[2], r[3]);
-        }
+        mma_rows_state<D, BF16>(o, qi, sS, kk, lane);
 #pragma unroll
         for (int m = 0; m < TILES; m++) {
             if (m > warp)

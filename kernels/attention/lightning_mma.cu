@@ -201,13 +201,7 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
         for (int kk = 0; kk < D / 16; kk++) {
             uint32_t qa[4];
             ldsm_x4(qa, smem_u32(sQ + swz<D>(r0 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
-#pragma unroll
-            for (int dp = 0; dp < D / 16; dp++) {
-                uint32_t r[4];
-                ldsm_x4_trans(r, smem_u32(sS + swz<D>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2), dp * 2 + lane / 16)));
-                mma_16816<BF16>(o[2 * dp], qa, r[0], r[1]);
-                mma_16816<BF16>(o[2 * dp + 1], qa, r[2], r[3]);
-            }
+            mma_rows_state<D, BF16>(o, qa, sS, kk, lane);
 #pragma unroll
             for (int np = 0; np < C / 16; np++) {
                 if (np > warp)
