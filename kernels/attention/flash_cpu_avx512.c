@@ -1,8 +1,9 @@
 /* flash_cpu_avx512.c - AVX-512F micro-kernels of attention.flash@cpu (see flash_cpu.h).
  *
- * Same structure as the AVX2 path with 16-float vectors: the score tile is 6 rows × 32 keys
- * (two K panels) and the P·V tile 6 rows × 32 output columns, 12 zmm accumulators each, so
- * every broadcast feeds two FMAs and the 32 registers leave room for the streamed operands. */
+ * Same structure as the AVX2 path with 16-float vectors, wider tiles: the score tile is 6 rows
+ * × 64 keys (four K panels) and the P·V tile 6 rows × 64 output columns, 24 zmm accumulators
+ * each, so every broadcast feeds four FMAs and 8 registers are left for the streamed operands.
+ * Narrower 6×32 and 6×16 tiles take the leftover panels and columns. */
 #include "kernels/attention/flash_cpu.h"
 
 #if defined(__x86_64__)
