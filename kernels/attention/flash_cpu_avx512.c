@@ -1,8 +1,9 @@
 /* flash_cpu_avx512.c - AVX-512F micro-kernels of attention.flash@cpu (see flash_cpu.h).
  *
- * Same structure as the AVX2 path with 16-float vectors: the score tile is 6 rows × 32 keys
- * (two K panels) and the P·V tile 6 rows × 32 output columns, 12 zmm accumulators each, so
- * every broadcast feeds two FMAs and the 32 registers leave room for the streamed operands. */
+ * Same structure as the AVX2 path with 16-float vectors, wider tiles: the score tile is 6 rows
+ * × 64 keys (four K panels) and the P·V tile 6 rows × 64 output columns, 24 zmm accumulators
+ * each, so every broadcast feeds four FMAs and 8 registers are left for the streamed operands.
+ * Narrower 6×32 and 6×16 tiles take the leftover panels and columns. */
 #include "kernels/attention/flash_cpu.h"
 
 #if defined(__x86_64__)
@@ -33,10 +34,44 @@ AVX512 static void scores_one_panel(const float *a, const float *b, int d, float
     _mm512_store_ps(o + 5 * FLASH_BC, c5);
 }
 
+/* One 6×64 tile (four K panels): 24 accumulators, each broadcast of Q feeding four FMAs, and
+ * the packed Q block read once per four panels instead of per two. */
+AVX512 static void scores_four_panels(const float *a, const float *k0, int d, float *o)
+{
+    const size_t panel = (size_t)d * FLASH_KP;
+    __m512 c[FLASH_MR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < FLASH_MR; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            c[i][q] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int p = 0; p < d; p++, a += FLASH_MR, k0 += FLASH_KP) {
+        const __m512 b0 = _mm512_load_ps(k0), b1 = _mm512_load_ps(k0 + panel);
+        const __m512 b2 = _mm512_load_ps(k0 + 2 * panel), b3 = _mm512_load_ps(k0 + 3 * panel);
+#pragma GCC unroll 6
+        for (int i = 0; i < FLASH_MR; i++) {
+            const __m512 x = _mm512_set1_ps(a[i]);
+            c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+            c[i][2] = _mm512_fmadd_ps(x, b2, c[i][2]);
+            c[i][3] = _mm512_fmadd_ps(x, b3, c[i][3]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < FLASH_MR; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            _mm512_store_ps(o + (size_t)i * FLASH_BC + 16 * q, c[i][q]);
+}
+
 AVX512 static void scores_avx512(const float *qpack, int d, const float *kpan, int npan, int rows, float *s)
 {
     const size_t panel = (size_t)d * FLASH_KP;
     int pn = 0;
+    for (; pn + 3 < npan; pn += 4)
+        for (int r = 0; r < rows; r += FLASH_MR)
+            scores_four_panels(qpack + (size_t)r * d, kpan + pn * panel, d, s + (size_t)r * FLASH_BC + pn * FLASH_KP);
     for (; pn + 1 < npan; pn += 2) {
         const float *k0 = kpan + pn * panel, *k1 = k0 + panel;
         for (int r = 0; r < rows; r += FLASH_MR) {
@@ -104,10 +139,55 @@ AVX512 static float row_exp2_sum_avx512(float *s, int cols, float c, float mc)
     return _mm512_reduce_add_ps(acc);
 }
 
+/* One 6×64 tile of o = alpha·o + p·v: 24 accumulators, so each broadcast of p feeds four FMAs
+ * and every 64-column strip re-reads the P block half as often as 32-column strips would. */
+AVX512 static void pv_tile64(const float *pr, int keys, const float *vj, int d, float *orow, int ldo,
+                             const float *alpha)
+{
+    __m512 c[FLASH_MR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < FLASH_MR; i++) {
+        const __m512 x = _mm512_set1_ps(alpha[i]);
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            c[i][q] = _mm512_mul_ps(x, _mm512_load_ps(orow + (size_t)i * ldo + 16 * q));
+    }
+#pragma GCC unroll 2
+    for (int j = 0; j < keys; j++, vj += d) {
+        const __m512 b0 = _mm512_loadu_ps(vj), b1 = _mm512_loadu_ps(vj + 16);
+        const __m512 b2 = _mm512_loadu_ps(vj + 32), b3 = _mm512_loadu_ps(vj + 48);
+#pragma GCC unroll 6
+        for (int i = 0; i < FLASH_MR; i++) {
+            const __m512 x = _mm512_set1_ps(pr[i * FLASH_BC + j]);
+            c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+            c[i][2] = _mm512_fmadd_ps(x, b2, c[i][2]);
+            c[i][3] = _mm512_fmadd_ps(x, b3, c[i][3]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < FLASH_MR; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            _mm512_store_ps(orow + (size_t)i * ldo + 16 * q, c[i][q]);
+}
+
 AVX512 static void pv_avx512(const float *p, int keys, const float *v, int d, float *o, int ldo,
                              const float *alpha, int rows)
 {
-    for (int col = 0; col < ldo; col += 32) {
+    /* Each strip of V (keys × 64 floats) is copied to a contiguous buffer first: in place its
+     * rows are d floats apart (512 bytes at d 128), so a strip's lines fall in only a part of
+     * L1's sets and evict each other before the next row tile reuses them. */
+    static _Thread_local _Alignas(64) float vstrip[FLASH_BC * 64];
+    int col0 = 0;
+    for (; col0 + 64 <= ldo; col0 += 64) {
+        for (int j = 0; j < keys; j++)
+            for (int q = 0; q < 64; q += 16)
+                _mm512_store_ps(vstrip + j * 64 + q, _mm512_loadu_ps(v + (size_t)j * d + col0 + q));
+        for (int r = 0; r < rows; r += FLASH_MR)
+            pv_tile64(p + (size_t)r * FLASH_BC, keys, vstrip, 64, o + (size_t)r * ldo + col0, ldo, alpha + r);
+    }
+    for (int col = col0; col < ldo; col += 32) {
         for (int r = 0; r < rows; r += FLASH_MR) {
             float *orow = o + (size_t)r * ldo + col;
             const float *pr = p + (size_t)r * FLASH_BC;
