@@ -58,70 +58,19 @@ __device__ __forceinline__ void load_tile(uint16_t *tile, const uint16_t *src, i
     }
 }
 
-/* acc += Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk, in float32 registers (a [D][D]
- * state): M = N = D, K = C. Four warps (threads 0..127); warp w owns state rows
- * [16·MT·w, +16·MT) with MT = D / 64: row p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1)
- * in the C/D fragment layout. The A operand is Kᵀ, read transposed from the [C][D] tile; so is
- * V, the col-major B operand.
- * DECAYED: key j is weighted by 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of
- * base + C tokens) in the A fragments, rounded to 16 bits as a weighted tile would be: with
- * lane = 4g + t4, registers a[0], a[1] hold tokens 16kc + 2t4, +1 (channels g, g + 8) and a[2],
- * a[3] tokens 16kc + 8 + 2t4, +1 (the .trans load of matrices 0..3 below). */
-template <int D, int C, bool BF16, bool DECAYED = false>
-__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4],
-                                                float log2_w = 0.f, int base = 0)
-{
-    constexpr int MT = D / 64;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int p0 = warp * 16 * MT;
-#pragma unroll
-    for (int kc = 0; kc < C / 16; kc++) {
-        uint32_t a[MT][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++) {
-            /* matrix i = lane/8: rows (tokens) kc·16 + 8·(i/2) + lane%8, columns p0 + 16·mt + 8·(i%2) */
-            int j = kc * 16 + 8 * (lane / 16) + lane % 8;
-            ldsm_x4_trans(a[mt], smem_u32(sK + swz<D>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
-        }
-        if (DECAYED) {
-            const int j0 = kc * 16 + 2 * (lane % 4); /* the tokens of a[0], a[1]; +8 for a[2], a[3] */
-            const float w0 = exp2f(log2_w * (float)(base + C - 1 - j0));
-            const float w1 = exp2f(log2_w * (float)(base + C - 2 - j0));
-            const float w8 = exp2f(log2_w * (float)(base + C - 9 - j0));
-            const float w9 = exp2f(log2_w * (float)(base + C - 10 - j0));
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                for (int r = 0; r < 4; r++) {
-                    const float2 x = unpack2<BF16>(a[mt][r]);
-                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w0, x.y * w1) : pack2<BF16>(x.x * w8, x.y * w9);
-                }
-        }
-#pragma unroll
-        for (int dp = 0; dp < D / 16; dp++) {
-            /* matrix i: tokens kc·16 + 8·(i%2) + lane%8, columns 16·dp + 8·(i/2) */
-            uint32_t r[4];
-            int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
-            ldsm_x4_trans(r, smem_u32(sV + swz<D>(vr, dp * 2 + lane / 16)));
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++) {
-                mma_16816<BF16>(acc[mt][2 * dp], a[mt], r[0], r[1]);
-                mma_16816<BF16>(acc[mt][2 * dp + 1], a[mt], r[2], r[3]);
-            }
-        }
-    }
-}
-
-/* acc += Σ_j w_j · sK[j][p] · sV[j][e] over the C tokens of a chunk: chunk_state_mma for a
- * rectangular DK×DV state (DK, DV multiples of 64) with per-token weights w (shared memory, C
- * floats; nullptr: 1) applied to the A fragments in float32 and rounded once to 16 bits. Four
- * warps (threads 0..127); warp w owns state rows [16·MT·w, +16·MT), MT = DK / 64: row
- * p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1). The fragment walk is
- * chunk_state_mma's: registers a[0], a[1] hold tokens 16kc + 2t4, +1 and a[2], a[3] tokens
- * 16kc + 8 + 2t4, +1. */
-template <int DK, int DV, int C, bool BF16>
-__device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, const uint16_t *sV, const float *w,
-                                                         float (&acc)[DK / 64][DV / 8][4])
+/* The fragment walk of the chunk-state products below: acc += Σ_j w_j · sK[j][p] · sV[j][e] over
+ * the C tokens of a chunk, for a DK×DV state (multiples of 64) in float32 registers, M = DK,
+ * N = DV, K = C. Four warps (threads 0..127); warp w owns state rows [16·MT·w, +16·MT) with
+ * MT = DK / 64: row p = 16·MT·w + 16·mt + g (+8), columns 8·nt + 2·t4 (+1) in the C/D fragment
+ * layout. The A operand is Kᵀ, read transposed from the [C][DK] tile; so is V, the col-major B
+ * operand. weights(j0, w) gives the weights of tokens j0, j0 + 1, j0 + 8, j0 + 9 (with
+ * lane = 4g + t4, registers a[0], a[1] hold tokens 16kc + 2t4, +1 and a[2], a[3] tokens
+ * 16kc + 8 + 2t4, +1: the .trans load of matrices 0..3 below) and returns true, or returns
+ * false for unweighted tokens; the weights scale the A fragments in float32, rounded once to 16
+ * bits as a weighted tile would be. */
+template <int DK, int DV, int C, bool BF16, class Weights>
+__device__ __forceinline__ void chunk_state_walk(const uint16_t *sK, const uint16_t *sV,
+                                                 float (&acc)[DK / 64][DV / 8][4], Weights weights)
 {
     constexpr int MT = DK / 64;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -131,22 +80,23 @@ __device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, con
         uint32_t a[MT][4];
 #pragma unroll
         for (int mt = 0; mt < MT; mt++) {
+            /* matrix i = lane/8: rows (tokens) kc·16 + 8·(i/2) + lane%8, columns p0 + 16·mt + 8·(i%2) */
             int j = kc * 16 + 8 * (lane / 16) + lane % 8;
             ldsm_x4_trans(a[mt], smem_u32(sK + swz<DK>(j, (p0 + mt * 16) / 8 + (lane / 8) % 2)));
         }
-        if (w) {
-            const int j0 = kc * 16 + 2 * (lane % 4);
-            const float w0 = w[j0], w1 = w[j0 + 1], w8 = w[j0 + 8], w9 = w[j0 + 9];
+        float w[4];
+        if (weights(kc * 16 + 2 * (lane % 4), w)) {
 #pragma unroll
             for (int mt = 0; mt < MT; mt++)
 #pragma unroll
                 for (int r = 0; r < 4; r++) {
                     const float2 x = unpack2<BF16>(a[mt][r]);
-                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w0, x.y * w1) : pack2<BF16>(x.x * w8, x.y * w9);
+                    a[mt][r] = r < 2 ? pack2<BF16>(x.x * w[0], x.y * w[1]) : pack2<BF16>(x.x * w[2], x.y * w[3]);
                 }
         }
 #pragma unroll
         for (int dp = 0; dp < DV / 16; dp++) {
+            /* matrix i: tokens kc·16 + 8·(i%2) + lane%8, columns 16·dp + 8·(i/2) */
             uint32_t r[4];
             int vr = kc * 16 + (lane % 8) + 8 * ((lane / 8) % 2);
             ldsm_x4_trans(r, smem_u32(sV + swz<DV>(vr, dp * 2 + lane / 16)));
@@ -157,6 +107,42 @@ __device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, con
             }
         }
     }
+}
+
+/* acc += Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk (a [D][D] state; chunk_state_walk).
+ * DECAYED: key j is weighted by 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of
+ * base + C tokens). */
+template <int D, int C, bool BF16, bool DECAYED = false>
+__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4],
+                                                float log2_w = 0.f, int base = 0)
+{
+    chunk_state_walk<D, D, C, BF16>(sK, sV, acc, [&](int j0, float (&w)[4]) {
+        if (!DECAYED)
+            return false;
+        w[0] = exp2f(log2_w * (float)(base + C - 1 - j0));
+        w[1] = exp2f(log2_w * (float)(base + C - 2 - j0));
+        w[2] = exp2f(log2_w * (float)(base + C - 9 - j0));
+        w[3] = exp2f(log2_w * (float)(base + C - 10 - j0));
+        return true;
+    });
+}
+
+/* acc += Σ_j w_j · sK[j][p] · sV[j][e] over the C tokens of a chunk: chunk_state_mma for a
+ * rectangular DK×DV state (DK, DV multiples of 64) with per-token weights w (shared memory, C
+ * floats; nullptr: 1) applied to the A fragments in float32 and rounded once to 16 bits. */
+template <int DK, int DV, int C, bool BF16>
+__device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, const uint16_t *sV, const float *w,
+                                                         float (&acc)[DK / 64][DV / 8][4])
+{
+    chunk_state_walk<DK, DV, C, BF16>(sK, sV, acc, [&](int j0, float (&wt)[4]) {
+        if (!w)
+            return false;
+        wt[0] = w[j0];
+        wt[1] = w[j0 + 1];
+        wt[2] = w[j0 + 8];
+        wt[3] = w[j0 + 9];
+        return true;
+    });
 }
 
 /* acc = 0 (a state accumulator of chunk_state_mma). */
