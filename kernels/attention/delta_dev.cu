@@ -110,6 +110,33 @@ __host__ __device__ inline size_t smem_c(int d)
     return (size_t)C * (d + 1) + (size_t)d * VS + (size_t)C * (C + 1) + (size_t)C * VS + 4 * (size_t)C;
 }
 
+/* acc = rows 2·oy and 2·oy + 1 of A (row stride dp) times columns ox + 8·b (b < 4) of the
+ * [d][VS] state sS: a 2 × 4 tile a thread, the product both the chunked pass (K̂S) and the
+ * output pass (Q̂S) take. */
+__device__ __forceinline__ void rows_times_state(const float *sA, int dp, const float *sS, int d, int oy, int ox,
+                                                 float (&acc)[2][4])
+{
+#pragma unroll
+    for (int a = 0; a < 2; a++)
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            acc[a][b] = 0.f;
+    for (int p = 0; p < d; p++) {
+        float ai[2], sv[4];
+#pragma unroll
+        for (int a = 0; a < 2; a++)
+            ai[a] = sA[(2 * oy + a) * dp + p];
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            sv[b] = sS[p * VS + ox + 8 * b];
+#pragma unroll
+        for (int a = 0; a < 2; a++)
+#pragma unroll
+            for (int b = 0; b < 4; b++)
+                acc[a][b] += ai[a] * sv[b];
+    }
+}
+
 /* A: L = strictly-lower(diag(β)(K̂K̂ᵀ ⊙ Γ)) and P = (Q̂K̂ᵀ/√d ⊙ Γ) with the diagonal, for chunk
  * blockIdx.y of head blockIdx.x, into lg and pg [C][C]; a 4 × 4 tile a thread, rows 4·ty + a,
  * columns tx + 16·b (a half-warp's 16 columns in distinct banks). */
@@ -203,25 +230,7 @@ __global__ void __launch_bounds__(THREADS) delta_state_kernel(const T *__restric
         /* X = diag(β)(V − diag(e^γ) K̂ S) */
         {
             float ks[2][4];
-#pragma unroll
-            for (int a = 0; a < 2; a++)
-#pragma unroll
-                for (int b = 0; b < 4; b++)
-                    ks[a][b] = 0.f;
-            for (int p = 0; p < d; p++) {
-                float ki[2], sv[4];
-#pragma unroll
-                for (int a = 0; a < 2; a++)
-                    ki[a] = sK[(2 * oy + a) * dp + p];
-#pragma unroll
-                for (int b = 0; b < 4; b++)
-                    sv[b] = sS[p * VS + ox + 8 * b];
-#pragma unroll
-                for (int a = 0; a < 2; a++)
-#pragma unroll
-                    for (int b = 0; b < 4; b++)
-                        ks[a][b] += ki[a] * sv[b];
-            }
+            rows_times_state(sK, dp, sS, d, oy, ox, ks);
 #pragma unroll
             for (int a = 0; a < 2; a++)
 #pragma unroll
@@ -327,25 +336,7 @@ __global__ void __launch_bounds__(THREADS) delta_out_kernel(const T *__restrict_
     load_gates(g + head * tokens, g + head * tokens, t0, c, sB, sGam, sEg, sEng); /* only γ is used */
     const int oy = tid >> 3, ox = tid & 7;
     float acc[2][4];
-#pragma unroll
-    for (int a = 0; a < 2; a++)
-#pragma unroll
-        for (int b = 0; b < 4; b++)
-            acc[a][b] = 0.f;
-    for (int p = 0; p < d; p++) {
-        float qi[2], sv[4];
-#pragma unroll
-        for (int a = 0; a < 2; a++)
-            qi[a] = sQ[(2 * oy + a) * dp + p];
-#pragma unroll
-        for (int b = 0; b < 4; b++)
-            sv[b] = sS[p * VS + ox + 8 * b];
-#pragma unroll
-        for (int a = 0; a < 2; a++)
-#pragma unroll
-            for (int b = 0; b < 4; b++)
-                acc[a][b] += qi[a] * sv[b];
-    }
+    rows_times_state(sQ, dp, sS, d, oy, ox, acc);
 #pragma unroll
     for (int a = 0; a < 2; a++) {
         const int i = 2 * oy + a;
