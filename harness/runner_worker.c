@@ -24,6 +24,7 @@
 #include "harness/python_plugin.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,17 @@ static double leak_limit(double default_bytes)
     return e && end != e && mb >= 0 ? mb * 1048576.0 : default_bytes;
 }
 
+/* 1 when `used` (memory in use now) exceeds the least in use after any earlier kept case by
+ * more than the leak limit; else 0, lowering *least when it is the new least. */
+static int kept_too_much(double *least, double used, double default_limit)
+{
+    if (isnan(*least) || used < *least) {
+        *least = used;
+        return 0;
+    }
+    return used - *least > leak_limit(default_limit);
+}
+
 static int metrics_requested(const struct runner_options *o)
 {
     int counters = !(o->papi_events && !*o->papi_events);
@@ -130,7 +142,7 @@ static int metrics_requested(const struct runner_options *o)
 /* The warm process: case after case until the parent closes the socket or a case retires it. */
 static void worker_main(int fd, int device_index)
 {
-    double baseline = -1, host_baseline = -1;
+    double device_least = NAN, host_least = NAN; /* memory in use after a kept case, least seen */
     long cases = 0;
     for (;;) {
         struct worker_request rq;
@@ -149,17 +161,11 @@ static void worker_main(int fd, int device_index)
             keep = 0;
         if (keep && rq.pc.kernel->device == KB_DEVICE_CUDA) {
             double free_now = gpu_free_memory(device_index);
-            if (baseline < 0 || free_now > baseline)
-                baseline = free_now;
-            else if (free_now >= 0 && baseline - free_now > leak_limit(LEAK_BYTES))
-                keep = 0;
+            keep = free_now < 0 || !kept_too_much(&device_least, -free_now, LEAK_BYTES);
         }
         if (keep) {
             double rss = resident_bytes();
-            if (host_baseline < 0 || (rss >= 0 && rss < host_baseline))
-                host_baseline = rss;
-            else if (rss >= 0 && rss - host_baseline > leak_limit(HOST_LEAK_BYTES))
-                keep = 0;
+            keep = rss < 0 || !kept_too_much(&host_least, rss, HOST_LEAK_BYTES);
         }
         res.process_retires = !keep;
         int bad = runner_write_result(fd, &res, &samples) != 0;
