@@ -410,7 +410,7 @@ static void count_events(const struct runner_options *o, struct kb_case *c,
                          struct child_result *res)
 {
     struct kb_counter_report *r = &res->counters;
-    if (o->papi_events && !*o->papi_events) {
+    if (runner_counters_off(o)) {
         snprintf(r->papi_status, sizeof r->papi_status, "not requested (--no-counters)");
         return;
     }

@@ -83,6 +83,11 @@ void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct
  * the parent waits for it (o->ready_fd >= 0); the timeout counts from here. */
 void runner_signal_ready(const struct runner_options *o, struct child_result *res);
 
+/* --no-counters (papi_events ""): no counting passes at all; --no-metrics (cupti_metrics ""): no
+ * range-profiler pass. */
+static inline int runner_counters_off(const struct runner_options *o) { return o->papi_events && !*o->papi_events; }
+static inline int runner_metrics_off(const struct runner_options *o) { return o->cupti_metrics && !*o->cupti_metrics; }
+
 /* A new case process's first steps: it dies with the harness, and a crash ends it with its
  * signal whatever handlers the parent had installed, so the parent can record it. */
 void runner_child_prepare(void);

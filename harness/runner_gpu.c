@@ -182,7 +182,7 @@ void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct
 {
     /* --no-counters: the timing alone, as for the PAPI pass on the CPU (verification sweeps of
      * hundreds of small cases would otherwise spend most of their time here) */
-    if (o->papi_events && !*o->papi_events) {
+    if (runner_counters_off(o)) {
         snprintf(res->nvml_status, sizeof res->nvml_status, "not requested (--no-counters)");
         snprintf(res->gpu_trace.status, sizeof res->gpu_trace.status, "not requested (--no-counters)");
         snprintf(res->metrics_status, sizeof res->metrics_status, "not requested (--no-counters)");
@@ -194,7 +194,7 @@ void runner_gpu_passes(const struct runner_options *o, struct kb_case *c, struct
     if (cupti_trace_calls(t, c->kernel->run, c, per_call > 0.02 ? 3 : 11, &res->gpu_trace) == 0)
         counter_report_add(&res->counters, "harness", "traced_call_event_s", res->gpu_trace.event_s, "s");
     /* the range profiler replays one call per pass; last, since it may leave the GPU slower */
-    if (o->cupti_metrics && !*o->cupti_metrics)
+    if (runner_metrics_off(o))
         snprintf(res->metrics_status, sizeof res->metrics_status, "not requested (--no-metrics)");
     else
         cupti_metrics_collect(t, c->kernel->run, c, o->cupti_metrics, &res->counters, res->metrics_status,

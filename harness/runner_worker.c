@@ -132,13 +132,6 @@ static int kept_too_much(double *least, double used, double default_limit)
     return used - *least > leak_limit(default_limit);
 }
 
-static int metrics_requested(const struct runner_options *o)
-{
-    int counters = !(o->papi_events && !*o->papi_events);
-    int metrics = !(o->cupti_metrics && !*o->cupti_metrics);
-    return counters && metrics;
-}
-
 /* The warm process: case after case until the parent closes the socket or a case retires it. */
 static void worker_main(int fd, int device_index)
 {
@@ -157,7 +150,7 @@ static void worker_main(int fd, int device_index)
         cases++;
         counter_report_add(&res.counters, "harness", "process_case", (double)cases, "");
         int keep = res.status == CASE_OK || res.status == CASE_SKIPPED;
-        if (keep && res.status == CASE_OK && metrics_requested(&co))
+        if (keep && res.status == CASE_OK && !runner_counters_off(&co) && !runner_metrics_off(&co))
             keep = 0;
         if (keep && rq.pc.kernel->device == KB_DEVICE_CUDA) {
             double free_now = gpu_free_memory(device_index);
