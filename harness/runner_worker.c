@@ -150,7 +150,9 @@ static void worker_main(int fd, int device_index)
         cases++;
         counter_report_add(&res.counters, "harness", "process_case", (double)cases, "");
         int keep = res.status == CASE_OK || res.status == CASE_SKIPPED;
-        if (keep && res.status == CASE_OK && !runner_counters_off(&co) && !runner_metrics_off(&co))
+        /* CUPTI's range profiler ran for a CUDA case with counters and metrics on */
+        if (keep && res.status == CASE_OK && rq.pc.kernel->device == KB_DEVICE_CUDA && !runner_counters_off(&co) &&
+            !runner_metrics_off(&co))
             keep = 0;
         if (keep && rq.pc.kernel->device == KB_DEVICE_CUDA) {
             double free_now = gpu_free_memory(device_index);

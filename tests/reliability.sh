@@ -55,6 +55,10 @@ pcase() { q "SELECT group_concat(CAST(k.value AS INTEGER), ',') FROM cases c JOI
 expect_eq "$(pcase selftest.noop)" "1,2" "warm: the healthy cases before the faults share one process (its 1st and 2nd case)"
 expect_eq "$(pcase attention.flash)" "1,2" "warm: after the faults a new process runs the next cases"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.flash' AND c.status = 'ok' AND a.passed = 1;")" "2" "warm: and verifies them"
+DB="$TMP/warmcounters.db"
+expect_exit 0 "CPU cases in warm processes with counters on" "$KBENCH" run --db "$DB" --process warm \
+    --kernels selftest.noop --seq 16,17,18 --max-time 0.01 --quiet --no-show
+expect_eq "$(pcase selftest.noop)" "1,2,3" "warm: counters on, CPU cases still share one process (only CUDA's range profiler retires it)"
 DB="$TMP/fresh.db"
 expect_exit 0 "--process fresh" "$KBENCH" run --db "$DB" --process fresh --kernels selftest.noop --seq 16,17 --max-time 0.01 --quiet --no-show
 expect_eq "$(q "SELECT count(*) FROM counters WHERE name = 'process_case';")" "0" "--process fresh: every case its own process (no process_case counter)"
