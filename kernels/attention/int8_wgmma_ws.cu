@@ -27,8 +27,8 @@
  * Shared memory: Q 16 KiB, K 2 × 16 KiB, V 2 × 32 KiB, barriers, +1024: 115784 bytes.
  *
  * SageAttention2's further step, P·V in FP8 (e4m3 P and V, f32 accumulated per tile and added
- * into O: two-level accumulation), is not built: P·V here is the f16 wgmma of the 16-bit
- * kernel. */
+ * into O: two-level accumulation), is attention.int8@cuda.wgmma-fp8 (int8_fp8_ws.cu): P·V
+ * here stays the f16 wgmma of the 16-bit kernel, the baseline that one is compared with. */
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_fp16.h>

@@ -25,9 +25,10 @@ step lightning 150 --no-metrics --plugin fla_attention.py \
     --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' --dtype bf16 --batch 1 \
     --heads 16 --head-dim 128 --seq 4096:65536:x4 --chunk 64
 # INT8 attention (SageAttention2's shape) against the bf16 flash kernels; the target: INT8 >= 1.5x
-# the bf16 wgmma-ws (attention.int8@cuda.wgmma-ws is the INT8 recipe on the same schedule)
-step int8 120 --no-metrics \
-    --kernels 'attention.int8@cuda.mma,attention.int8@cuda.wgmma,attention.int8@cuda.wgmma-ws,attention.flash@cuda.wgmma-ws' \
+# the bf16 wgmma-ws (attention.int8@cuda.wgmma-ws is the INT8 recipe on the same schedule,
+# @cuda.wgmma-fp8 adds SageAttention2's FP8 P·V)
+step int8 150 --no-metrics \
+    --kernels 'attention.int8@cuda.mma,attention.int8@cuda.wgmma,attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws' \
     --dtype i8,bf16 --input outlier \
     --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0
 echo "=== results $(date -u +%T)"
