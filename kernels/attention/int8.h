@@ -95,6 +95,10 @@ static inline int int8_fp8_pv_key(int p)
 /* V [n][d] of one KV head to its transposed, permuted e4m3 codes vt [d][int8_fp8_v_keys(n)]
  * and channel scales scale [d], as above: the definition the pre-pass must match bit for bit. */
 void int8_fp8_quantize_v(const float *v, int n, int d, uint8_t *vt, float *scale);
+/* attention.flash@cuda.wgmma-fp8's Q and K: one block of `rows` tokens of X [rows][d] (minus
+ * `shift` [d] per channel when not NULL, K's channel mean as in step 1) to e4m3 codes [rows][d]
+ * by the rule of V above with the block's absmax; returns the block's scale (absmax / 448). */
+float int8_e4m3_quantize_block(const float *x, int rows, int d, const float *shift, uint8_t *codes);
 
 /* ---- CPU micro-kernels (int8_cpu*.c) ----------------------------------------------------- */
 

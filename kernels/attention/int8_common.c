@@ -70,6 +70,21 @@ float int8_quantize_block(const float *x, int rows, int d, const float *shift, i
     return absmax / 127.0f;
 }
 
+float int8_e4m3_quantize_block(const float *x, int rows, int d, const float *shift, uint8_t *codes)
+{
+    float absmax = 0;
+    for (int t = 0; t < rows; t++)
+        for (int c = 0; c < d; c++) {
+            float v = x[(size_t)t * d + c] - (shift ? shift[c] : 0.0f);
+            absmax = fabsf(v) > absmax ? fabsf(v) : absmax;
+        }
+    const float inv = absmax > 0 ? INT8_FP8_MAX / absmax : 0.0f;
+    for (int t = 0; t < rows; t++)
+        for (int c = 0; c < d; c++)
+            codes[(size_t)t * d + c] = fp8_encode((x[(size_t)t * d + c] - (shift ? shift[c] : 0.0f)) * inv, FP8_E4M3);
+    return absmax / INT8_FP8_MAX;
+}
+
 void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *scale)
 {
     for (int c = 0; c < d; c++)

@@ -18,6 +18,11 @@
  *               e4m3, V per channel; wgmma .e4m3, each tile's product in its own f32
  *               accumulator added into O). Its pre-pass also makes V's codes and channel scales
  *               (int8_cuda_quantize_v_fp8, timed with the rest); the kernel reads no f16 V.
+ * attention.flash@cuda.wgmma-fp8 (flash_fp8_ws.cu, dtype e4m3) shares all of it: the same
+ * pre-pass with e4m3 codes for Q and K (int8_e4m3_quantize_block: scale absmax/448 per block of
+ * 64 tokens, K smoothed first), V as cuda.wgmma-fp8's, S on e4m3 wgmma, the same FP8 P·V, the
+ * same two checks (its codes bit for bit, then float64 attention on its dequantized Q, K, V);
+ * its pre-pass time is the counter fp8.quantize_s.
  *
  * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Implementations of
  * attention.softmax (softmax_ops.h): the operation's Q, K, V are f16 values at i8, copied to
@@ -61,9 +66,12 @@
  * measured in a host simulation): the bound is the unit roundoff itself. */
 #define INT8_FP8_KERNEL_TOLERANCE 0.0625
 
-/* The attention after the pre-pass: int8_cuda_attend, int8_cuda_attend_wgmma or _wgmma_ws. */
+/* The attention after the pre-pass: int8_cuda_attend, int8_cuda_attend_wgmma or _wgmma_ws; with
+ * V's e4m3 codes instead of f16 V: int8_cuda_attend_fp8_ws or flash_cuda_attend_fp8_ws. */
 typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
+typedef int (*fp8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                             const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
 
 struct int8_cuda {
     struct attention_cuda a; /* Q, K, V, O in f16 */
@@ -80,6 +88,8 @@ struct int8_cuda {
     void *vt;
     float *vscale;
     unsigned *vmax;
+    fp8_attend_fn fp8_attend;
+    int e4m3_qk; /* attention.flash@cuda.wgmma-fp8: Q and K codes in e4m3 (else INT8) */
 };
 
 static size_t vt_bytes(const struct kb_shape *s)
@@ -124,8 +134,9 @@ static int quantize_timed(struct int8_cuda *st, const struct kb_shape *s, char *
     for (int rep = 0; rep <= INT8_QUANT_REPS && e == 0; rep++) {
         e = cudaEventRecord(t0, stream);
         if (e == 0)
-            e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kpartial, st->kmean, st->q8, st->k8, st->qscale,
-                                   st->kscale, stream);
+            e = (st->e4m3_qk ? int8_cuda_quantize_e4m3 : int8_cuda_quantize)(s, st->a.q, st->a.k, st->kpartial,
+                                                                            st->kmean, st->q8, st->k8, st->qscale,
+                                                                            st->kscale, stream);
         if (e == 0 && st->vt)
             e = int8_cuda_quantize_v_fp8(s, st->a.v, st->vmax, st->vt, st->vscale, stream);
         if (e == 0)
@@ -143,17 +154,21 @@ static int quantize_timed(struct int8_cuda *st, const struct kb_shape *s, char *
     if (t1)
         cudaEventDestroy(t1);
     if (e != 0) {
-        snprintf(err, errlen, "int8 quantize pre-pass: %s", cudaGetErrorString((cudaError_t)e));
+        snprintf(err, errlen, "%s quantize pre-pass: %s", st->e4m3_qk ? "e4m3" : "int8",
+                 cudaGetErrorString((cudaError_t)e));
         return -1;
     }
     st->quantize_s = 1e-3 * best;
     return 0;
 }
 
-/* What both implementations set up; `impl` names the case in messages. */
+/* What the implementations set up; `impl` names the case in messages. With fp8_attend (not
+ * NULL) the pre-pass also makes V's e4m3 codes and that kernel runs; e4m3_qk: Q and K codes
+ * in e4m3. */
 static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const char *impl, int8_attend_fn attend,
-                           const char *attend_name, int fp8_v)
+                           fp8_attend_fn fp8_attend, int e4m3_qk, const char *attend_name)
 {
+    const int fp8_v = fp8_attend != NULL;
     (void)impl;
     struct int8_cuda *st = calloc(1, sizeof *st);
     if (!st) {
@@ -168,6 +183,8 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     }
     c->state = st;
     st->attend = attend;
+    st->fp8_attend = fp8_attend;
+    st->e4m3_qk = e4m3_qk;
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -214,7 +231,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
 
 static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, "flash_fwd (int8)", 0);
+    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, NULL, 0, "flash_fwd (int8)");
 }
 
 /* The attention kernel alone: the codes and scales are setup's (quantize_timed). */
@@ -297,14 +314,18 @@ static int emulate(const struct int8_cuda *st, const struct kb_case *c, struct c
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->qscale[h * st->blocks + b] =
-                int8_quantize_block(q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
+                st->e4m3_qk
+                    ? int8_e4m3_quantize_block(q + (h * n + t0) * d, rows, d, NULL, (uint8_t *)x->q8 + (h * n + t0) * d)
+                    : int8_quantize_block(q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
         }
     for (size_t h = 0; h < bhkv; h++) {
         int8_channel_mean(k + h * n * d, n, d, mean);
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->kscale[h * st->blocks + b] =
-                int8_quantize_block(k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
+                st->e4m3_qk
+                    ? int8_e4m3_quantize_block(k + (h * n + t0) * d, rows, d, mean, (uint8_t *)x->k8 + (h * n + t0) * d)
+                    : int8_quantize_block(k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
         }
     }
     free(mean);
@@ -350,6 +371,16 @@ static double fp8_v(const uint8_t *vt, const float *vs, size_t keys, const int *
     return (double)fp8_decode(vt[(size_t)c * keys + p], FP8_E4M3) * vs[c];
 }
 
+/* Σ_c a[c]·b[c] of two rows of e4m3 codes, in float64 (exact: each product of two e4m3 values
+ * has at most 8 significant bits, and the sum of 128 stays within 53). */
+static double e4m3_dot(const uint8_t *a, const uint8_t *b, int d)
+{
+    double acc = 0;
+    for (int c = 0; c < d; c++)
+        acc += (double)fp8_decode(a[c], FP8_E4M3) * fp8_decode(b[c], FP8_E4M3);
+    return acc;
+}
+
 /* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K),
  * and with cuda.wgmma-fp8 its dequantized V. */
 static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const float *vin,
@@ -367,7 +398,9 @@ static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s
     if (!score)
         return;
     for (int j = 0; j < keys; j++) {
-        score[j] = int8_dot(qr, k + (size_t)j * d, d) * sq * ks[j / INT8_BLOCK] * scale;
+        const double dot = st->e4m3_qk ? e4m3_dot((const uint8_t *)qr, (const uint8_t *)k + (size_t)j * d, d)
+                                       : int8_dot(qr, k + (size_t)j * d, d);
+        score[j] = dot * sq * ks[j / INT8_BLOCK] * scale;
         mx = score[j] > mx ? score[j] : mx;
     }
     for (int c = 0; c < d; c++)
@@ -444,7 +477,7 @@ static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int 
     const struct int8_cuda *st = c->state;
     if (max < 1 || !st)
         return 0;
-    snprintf(out[0].name, sizeof out[0].name, "int8.quantize_s");
+    snprintf(out[0].name, sizeof out[0].name, st->e4m3_qk ? "fp8.quantize_s" : "int8.quantize_s");
     out[0].value = st->quantize_s;
     snprintf(out[0].unit, sizeof out[0].unit, "s");
     return 1;
@@ -481,7 +514,7 @@ static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
     int rc = attention_wgmma_check(c, err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, "int8_wgmma", 0);
+    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, NULL, 0, "int8_wgmma");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma = {
@@ -509,7 +542,7 @@ static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_wgmma_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, "int8_wgmma_ws", 0);
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma_ws = {
@@ -537,15 +570,14 @@ static int int8_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_fp8_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, "int8_fp8_ws", 1);
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
 }
 
 /* The attention kernel alone: Q, K and V codes and scales are setup's. */
 static int int8_fp8_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
-    int e = int8_cuda_attend_fp8_ws(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale, st->a.o,
-                                    c->stream);
+    int e = st->fp8_attend(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale, st->a.o, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "%s launch: %s", st->attend_name, cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;
@@ -561,6 +593,34 @@ const struct kb_kernel kb_attention_int8_wgmma_fp8 = {
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
     .is_reference = 0,
     .setup = int8_wgmma_fp8_setup,
+    .run = int8_fp8_run,
+    .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
+    .stats = int8_cuda_stats,
+};
+
+/* attention.flash in FP8: the same pre-pass with e4m3 codes for Q and K, the same checks. */
+static int flash_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_wgmma_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = flash_fp8_ws_prepare(err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
+}
+
+const struct kb_kernel kb_attention_flash_wgmma_fp8 = {
+    .name = "attention.flash",
+    .impl = "cuda.wgmma-fp8",
+    .description = "FlashAttention in FP8 on Hopper (sm_90a, d = 128): K smoothed, Q/K e4m3 per 64 tokens, V e4m3 per channel (pre-pass timed apart), QK and PV on e4m3 wgmma, f32 per-tile PV accumulation, FlashAttention-3 schedule, f16 out",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
+    .is_reference = 0,
+    .setup = flash_wgmma_fp8_setup,
     .run = int8_fp8_run,
     .teardown = int8_cuda_teardown,
     .axes = KB_AXES_ATTENTION, /* no decode */

@@ -55,7 +55,10 @@ __global__ void channel_mean(const double *__restrict__ partial, float *__restri
     mean[idx] = (float)(sum / n);
 }
 
-/* One block of INT8_BLOCK tokens of one head per thread block; 4 channels per thread step. */
+/* One block of INT8_BLOCK tokens of one head per thread block; 4 channels per thread step.
+ * E4M3 (attention.flash@cuda.wgmma-fp8): the same block with 448 for 127 and e4m3 codes
+ * (round to nearest even, saturating) for the clamped integers: int8.h's fp8_quantize_block. */
+template <bool E4M3>
 __global__ void __launch_bounds__(QUANT_THREADS)
 quantize_blocks(const __half *__restrict__ x, const float *__restrict__ shift, int8_t *__restrict__ codes,
                 float *__restrict__ scale, int n, int d, int blocks)
@@ -87,8 +90,9 @@ quantize_blocks(const __half *__restrict__ x, const float *__restrict__ shift, i
         float m = 0.f;
         for (int w = 0; w < QUANT_THREADS / 32; w++)
             m = fmaxf(m, warp_max[w]);
-        block_inv = m > 0.f ? __fdiv_rn(127.f, m) : 0.f;
-        scale[(size_t)head * blocks + blk] = __fdiv_rn(m, 127.f);
+        const float qmax = E4M3 ? INT8_FP8_MAX : 127.f;
+        block_inv = m > 0.f ? __fdiv_rn(qmax, m) : 0.f;
+        scale[(size_t)head * blocks + blk] = __fdiv_rn(m, qmax);
     }
     __syncthreads();
     const float inv = block_inv;
@@ -101,8 +105,12 @@ quantize_blocks(const __half *__restrict__ x, const float *__restrict__ shift, i
 #pragma unroll
         for (int e = 0; e < 4; e++) {
             float v = __fmul_rn(__fsub_rn(__half2float(hv[e]), sh ? sh[c + e] : 0.f), inv);
-            int r = min(127, max(-127, __float2int_rn(v)));
-            word |= (uint32_t)(uint8_t)(int8_t)r << (8 * e);
+            if constexpr (E4M3) {
+                word |= (uint32_t)__nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3) << (8 * e);
+            } else {
+                int r = min(127, max(-127, __float2int_rn(v)));
+                word |= (uint32_t)(uint8_t)(int8_t)r << (8 * e);
+            }
         }
         dst[i] = word;
     }
@@ -193,8 +201,12 @@ extern "C" int int8_cuda_quantize_v_fp8(const struct kb_shape *s, const void *v,
     return (int)cudaGetLastError();
 }
 
-extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, double *kpartial,
-                                  float *kmean, void *q8, void *k8, float *qscale, float *kscale, void *stream)
+namespace {
+
+/* The pre-pass of both code formats: K's channel means, then Q's and K's blocks. */
+template <bool E4M3>
+int quantize_qk(const struct kb_shape *s, const void *q, const void *k, double *kpartial, float *kmean, void *q8,
+                void *k8, float *qscale, float *kscale, void *stream)
 {
     cudaStream_t st = (cudaStream_t)stream;
     const int n = s->seq_len, d = s->head_dim, blocks = (n + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -204,9 +216,25 @@ extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const
     channel_partials<<<dim3(chunks, s->batch * s->kv_heads), (d + 31) / 32 * 32, 0, st>>>((const __half *)k, kpartial,
                                                                                          n, d);
     channel_mean<<<(channels + 127) / 128, 128, 0, st>>>(kpartial, kmean, n, d, chunks, channels);
-    quantize_blocks<<<dim3(blocks, s->batch * s->heads), QUANT_THREADS, 0, st>>>((const __half *)q, nullptr,
-                                                                                 (int8_t *)q8, qscale, n, d, blocks);
-    quantize_blocks<<<dim3(blocks, s->batch * s->kv_heads), QUANT_THREADS, 0, st>>>((const __half *)k, kmean,
-                                                                                    (int8_t *)k8, kscale, n, d, blocks);
+    quantize_blocks<E4M3><<<dim3(blocks, s->batch * s->heads), QUANT_THREADS, 0, st>>>((const __half *)q, nullptr,
+                                                                                       (int8_t *)q8, qscale, n, d,
+                                                                                       blocks);
+    quantize_blocks<E4M3><<<dim3(blocks, s->batch * s->kv_heads), QUANT_THREADS, 0, st>>>((const __half *)k, kmean,
+                                                                                          (int8_t *)k8, kscale, n, d,
+                                                                                          blocks);
     return (int)cudaGetLastError();
+}
+
+} // namespace
+
+extern "C" int int8_cuda_quantize(const struct kb_shape *s, const void *q, const void *k, double *kpartial,
+                                  float *kmean, void *q8, void *k8, float *qscale, float *kscale, void *stream)
+{
+    return quantize_qk<false>(s, q, k, kpartial, kmean, q8, k8, qscale, kscale, stream);
+}
+
+extern "C" int int8_cuda_quantize_e4m3(const struct kb_shape *s, const void *q, const void *k, double *kpartial,
+                                       float *kmean, void *q8, void *k8, float *qscale, float *kscale, void *stream)
+{
+    return quantize_qk<true>(s, q, k, kpartial, kmean, q8, k8, qscale, kscale, stream);
 }
