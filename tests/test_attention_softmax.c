@@ -127,11 +127,12 @@ static void test_inputs_round_to_the_dtype(void **state)
     (void)state;
     struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 300, .head_dim = 64, .causal = 0 };
     s.input = KB_INPUT_OUTLIER; /* values up to about 100 and many tiny ones */
-    struct kb_operands f32, bf16, f16, i8;
+    struct kb_operands f32, bf16, f16, i8, e4m3;
     op_inputs(&f32, &s, KB_DTYPE_F32, 3);
     op_inputs(&bf16, &s, KB_DTYPE_BF16, 3);
     op_inputs(&f16, &s, KB_DTYPE_F16, 3);
     op_inputs(&i8, &s, KB_DTYPE_I8, 3);
+    op_inputs(&e4m3, &s, KB_DTYPE_FP8_E4M3, 3);
     long f16_changed = 0, tiny = 0;
     for (int t = KB_ATTN_Q; t <= KB_ATTN_V; t++) {
         const float *x = f32.tensor[t].data, *b = bf16.tensor[t].data, *h = f16.tensor[t].data;
@@ -147,6 +148,7 @@ static void test_inputs_round_to_the_dtype(void **state)
             tiny += fabsf(x[j]) < 6.1e-5f;
         }
         assert_memory_equal(i8.tensor[t].data, f16.tensor[t].data, n * sizeof(float));
+        assert_memory_equal(e4m3.tensor[t].data, f16.tensor[t].data, n * sizeof(float)); /* quantized by the kernel */
     }
     assert_true(f16_changed > 0); /* the rounding happened */
     print_message("# f16 inputs: %ld values changed, %ld below f16's normal range\n", f16_changed, tiny);
@@ -158,6 +160,7 @@ static void test_inputs_round_to_the_dtype(void **state)
     kb_operands_free(&bf16);
     kb_operands_free(&f16);
     kb_operands_free(&i8);
+    kb_operands_free(&e4m3);
 }
 
 static void test_inputs_refuse_what_is_not_defined(void **state)
@@ -604,6 +607,22 @@ static void test_int8_fp8_v_layout(void **state)
     assert_int_equal(vt[32 + pos[4]], 0x7E);      /* key 36: +4.5 */
     assert_int_equal(vt[2 * keys + pos[5]], 0x7E); /* key 5 of channel 2: its maximum */
     assert_int_equal(vt[32 + pos[5]], 0);         /* key 37: past N */
+
+    /* Q and K blocks in e4m3 (attention.flash@cuda.wgmma-fp8): absmax of x − shift to ±448 */
+    float x[2 * 3] = { 1.0f, -2.5f, 0.5f, 0.25f, 0.0f, -0.001f }, shift[3] = { 0.0f, 0.0f, 0.5f };
+    uint8_t codes[2 * 3];
+    float sc = int8_e4m3_quantize_block(x, 2, 3, shift, codes);
+    assert_true(sc == 2.5f / 448.0f);
+    assert_int_equal(codes[1], 0xFE);                                   /* -2.5 -> -448 */
+    assert_int_equal(codes[2], 0x00);                                   /* 0.5 − 0.5 */
+    assert_int_equal(codes[0], fp8_encode(1.0f * (448.0f / 2.5f), FP8_E4M3)); /* 179.2 -> 176 */
+    assert_true(fp8_decode(codes[0], FP8_E4M3) == 176.0f);
+    assert_int_equal(codes[4], 0x00);
+    assert_true(fp8_decode(codes[5], FP8_E4M3) == -88.0f);              /* -0.501 · 179.2 = -89.8 */
+    float zero[4] = { 0 };
+    assert_true(int8_e4m3_quantize_block(zero, 1, 4, NULL, codes) == 0.0f);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(codes[i], 0);
 }
 
 /* ---- attention.softmax@cpu.blas ------------------------------------------------------------ */
