@@ -365,7 +365,7 @@ static long count_mismatches(const struct kb_shape *s, int blocks, const struct 
 
 /* V[j][c] of a KV head from the kernel's e4m3 codes vt [d][keys] (int8.h's layout) and channel
  * scales vs [d]: the V its FP8 P·V multiplies. pos[]: the inverse of int8_fp8_pv_key. */
-static double fp8_v(const uint8_t *vt, const float *vs, size_t keys, const int *pos, int j, int c)
+static double fp8_v_dequant(const uint8_t *vt, const float *vs, size_t keys, const int *pos, int j, int c)
 {
     const size_t p = (size_t)(j / 32 * 32 + pos[j % 32]);
     return (double)fp8_decode(vt[(size_t)c * keys + p], FP8_E4M3) * vs[c];
@@ -415,7 +415,7 @@ static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s
         double p = exp(score[j] - mx);
         sum += p;
         for (int c = 0; c < d; c++)
-            out[c] += p * (vt ? fp8_v(vt, vs, vkeys, pos, j, c) : v[(size_t)j * d + c]);
+            out[c] += p * (vt ? fp8_v_dequant(vt, vs, vkeys, pos, j, c) : v[(size_t)j * d + c]);
     }
     for (int c = 0; c < d; c++)
         out[c] /= sum;
