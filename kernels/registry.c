@@ -143,6 +143,8 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_flash_wgmma_ws,
     &kb_attention_int8_wgmma,
     &kb_attention_int8_wgmma_ws,
+    &kb_attention_int8_wgmma_fp8,
+    &kb_attention_flash_wgmma_fp8,
 #endif
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,

@@ -96,6 +96,16 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 # none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64 and 128
 ( job flashws "$KBENCH" run --db "$TMP/flashws.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 ) &
+# SageAttention2's FP8 P·V (attention.int8@cuda.wgmma-fp8) beside its f16-P·V baseline
+# @cuda.wgmma-ws on the same cases: N = 4099 ends in a 3-key tile (Vᵀ padded to 4224 keys), N = 1
+# is one key; 3 heads on 1 or 3 KV heads (GQA 3:1), batch 2, causal and not, normal and outlier
+# attention.flash@cuda.wgmma-fp8 (e4m3 Q, K, P, V) on the same cases after it
+( job int8fp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 10 \
+      --kernels 'attention.int8@cuda.wgmma-fp8,attention.int8@cuda.wgmma-ws' --dtype i8 --batch 2 --heads 3 \
+      --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier
+  job flashfp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-fp8' \
+      --dtype e4m3 --batch 2 --heads 3 --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 \
+      --input normal,outlier ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
 # 64-byte tile nor of 16, one row, N odd; normal and outlier inputs)
 ( job gemm "$KBENCH" run --db "$TMP/gemm.db" $VFLAGS --kernels 'gemm.*@cuda.cublas' --dtype f32,f16,bf16 --m 1,333 \
@@ -361,6 +371,33 @@ fi
 expect_eq "$(q "SELECT min(a.cosine) >= 0.999 FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.input_dist = 'outlier';")" "1" "cosine similarity >= 0.999 against float64 on outlier inputs (K smoothed)"
 q "SELECT c.input_dist, c.causal, max(a.rel_l2_err), min(a.cosine) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' GROUP BY c.input_dist, c.causal;" | sed 's/^/# int8 worst error: /'
 q "SELECT kernel, dtype, seq_len, head_dim, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# /'
+# attention.int8@cuda.wgmma-fp8 (own database): built where nvcc has sm_90a; compute capability 9.0, d = 128
+DB="$TMP/int8fp8.db"
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8 .*cuda.wgmma-fp8'; then
+    if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.int8' AND impl = 'cuda.wgmma-fp8' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "32" ]; then
+        ok "attention.int8@cuda.wgmma-fp8 verified # SKIP all 32 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_job int8fp8 "attention.int8@cuda.wgmma-fp8 and @cuda.wgmma-ws pass (N 1, 77, 1000, 4099; GQA 3:1; batch 2; causal and not; normal and outlier)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8';")" "32" "32 verified FP8 P·V attention cases (e4m3 P and V, two-level accumulation)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "32" "its Q, K codes and V's transposed, key-permuted e4m3 codes and channel scales match the host emulation bit for bit"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'int8.quantize_s' AND k.value > 0;")" "32" "and its pre-pass (with V's) is timed apart (int8.quantize_s) in every case"
+    fi
+fi
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-fp8'; then
+    if [ "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.flash' AND impl = 'cuda.wgmma-fp8' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "32" ]; then
+        ok "attention.flash@cuda.wgmma-fp8 verified # SKIP all 32 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_job flashfp8 "attention.flash@cuda.wgmma-fp8 passes (e4m3; N 1, 77, 1000, 4099; GQA 3:1; batch 2; causal and not; normal and outlier)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-fp8';")" "32" "32 verified FP8 flash cases (e4m3 Q·Kᵀ and P·V)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-fp8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "32" "its e4m3 codes of Q, K and V and their scales match the host emulation bit for bit"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-fp8' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'fp8.quantize_s' AND k.value > 0;")" "32" "and its pre-pass is timed apart (fp8.quantize_s) in every case"
+    fi
+fi
+if [ -s "$DB" ]; then
+    # what FP8 costs in accuracy: INT8 Q·Kᵀ with f16 P·V, with FP8 P·V, and all-e4m3 flash
+    q "SELECT c.kernel || '@' || c.impl, c.input_dist, c.causal, max(a.rel_l2_err), min(a.cosine) FROM cases c JOIN accuracy a ON a.case_id = c.id GROUP BY c.kernel, c.impl, c.input_dist, c.causal;" | sed 's/^/# int8fp8 impl|input|causal|worst rel L2|min cosine: /'
+    q "SELECT kernel, impl, seq_len, kv_heads, causal, input_dist, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# int8fp8: /'
+fi
 
 DB="$TMP/gemm.db"
 expect_job gemm "every cuBLAS GEMM passes at odd sizes (f32, f16, bf16; normal and outlier inputs)"

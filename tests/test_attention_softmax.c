@@ -28,6 +28,7 @@
 #include "kernels/attention/paged_kv.h"
 #include "kernels/attention/softmax_ops.h"
 #include "kernels/attention/sparse.h"
+#include "kernels/quant/fp8.h"
 #include "kernels/kernel.h"
 #include "kernels/verify.h"
 
@@ -126,11 +127,12 @@ static void test_inputs_round_to_the_dtype(void **state)
     (void)state;
     struct kb_shape s = { .batch = 1, .heads = 2, .kv_heads = 1, .seq_len = 300, .head_dim = 64, .causal = 0 };
     s.input = KB_INPUT_OUTLIER; /* values up to about 100 and many tiny ones */
-    struct kb_operands f32, bf16, f16, i8;
+    struct kb_operands f32, bf16, f16, i8, e4m3;
     op_inputs(&f32, &s, KB_DTYPE_F32, 3);
     op_inputs(&bf16, &s, KB_DTYPE_BF16, 3);
     op_inputs(&f16, &s, KB_DTYPE_F16, 3);
     op_inputs(&i8, &s, KB_DTYPE_I8, 3);
+    op_inputs(&e4m3, &s, KB_DTYPE_FP8_E4M3, 3);
     long f16_changed = 0, tiny = 0;
     for (int t = KB_ATTN_Q; t <= KB_ATTN_V; t++) {
         const float *x = f32.tensor[t].data, *b = bf16.tensor[t].data, *h = f16.tensor[t].data;
@@ -146,6 +148,7 @@ static void test_inputs_round_to_the_dtype(void **state)
             tiny += fabsf(x[j]) < 6.1e-5f;
         }
         assert_memory_equal(i8.tensor[t].data, f16.tensor[t].data, n * sizeof(float));
+        assert_memory_equal(e4m3.tensor[t].data, f16.tensor[t].data, n * sizeof(float)); /* quantized by the kernel */
     }
     assert_true(f16_changed > 0); /* the rounding happened */
     print_message("# f16 inputs: %ld values changed, %ld below f16's normal range\n", f16_changed, tiny);
@@ -157,6 +160,7 @@ static void test_inputs_round_to_the_dtype(void **state)
     kb_operands_free(&bf16);
     kb_operands_free(&f16);
     kb_operands_free(&i8);
+    kb_operands_free(&e4m3);
 }
 
 static void test_inputs_refuse_what_is_not_defined(void **state)
@@ -544,6 +548,83 @@ static void test_int8_quantizer(void **state)
     assert_int_equal(int8_dot(a, b, 4), -6);
 }
 
+/* attention.int8@cuda.wgmma-fp8's V layout (int8.h): the key order of a group of 32 is the one
+ * in which fp8_pv.cuh packs P from the f32 accumulator of S into the 8-bit A fragment, derived
+ * here again from the two fragment layouts; and the codes are V per channel, transposed, in
+ * that order, zero past N. */
+static void test_int8_fp8_v_layout(void **state)
+{
+    (void)state;
+    int seen[32] = { 0 };
+    for (int p = 0; p < 32; p++) {
+        assert_in_range(int8_fp8_pv_key(p), 0, 31);
+        seen[int8_fp8_pv_key(p)]++;
+    }
+    for (int k = 0; k < 32; k++)
+        assert_int_equal(seen[k], 1);
+    /* thread t4 of a quad, row g: A register 0 (k = 4t4 + e) packs accumulators {0, 1, 4, 5}[e]
+     * of the group's 16, register 2 (k = 16 + 4t4 + e) those + 8; accumulator i holds column
+     * 8(i / 4) + 2t4 + i % 2 (rows g for i % 4 < 2) */
+    static const int packed[4] = { 0, 1, 4, 5 };
+    for (int t4 = 0; t4 < 4; t4++)
+        for (int h = 0; h < 2; h++)
+            for (int e = 0; e < 4; e++) {
+                int i = packed[e] + 8 * h, col = 8 * (i / 4) + 2 * t4 + i % 2;
+                assert_int_equal(int8_fp8_pv_key(16 * h + 4 * t4 + e), col);
+            }
+
+    enum { N = 37, D = 3 };
+    float v[N * D];
+    for (int t = 0; t < N; t++) {
+        v[t * D] = (float)(t - 18) / 4.0f; /* absmax 4.5 at t = 0 (-4.5) and 36 (+4.5) */
+        v[t * D + 1] = 0.0f;               /* an all-zero channel: scale 0, codes 0 */
+        v[t * D + 2] = t == 5 ? 1e-3f : 1e-6f;
+    }
+    const int keys = int8_fp8_v_keys(N);
+    assert_int_equal(keys, 128);
+    uint8_t vt[D * 128];
+    float scale[D];
+    memset(vt, 0xAB, sizeof vt);
+    int8_fp8_quantize_v(v, N, D, vt, scale);
+    assert_true(scale[0] == 4.5f / 448.0f);
+    assert_true(scale[1] == 0.0f);
+    assert_true(scale[2] == 1e-3f / 448.0f);
+    for (int p = 0; p < keys; p++) {
+        int t = p / 32 * 32 + int8_fp8_pv_key(p % 32);
+        for (int c = 0; c < D; c++) {
+            uint8_t want = t < N ? fp8_encode(v[t * D + c] * (448.0f / (c == 0 ? 4.5f : 1e-3f)), FP8_E4M3) : 0;
+            if (c == 1)
+                want = 0;
+            assert_int_equal(vt[c * keys + p], want);
+        }
+    }
+    /* the extremes: ±absmax is ±448 (0x7E, 0xFE); key 37 = N is padding */
+    int pos[32];
+    for (int p = 0; p < 32; p++)
+        pos[int8_fp8_pv_key(p)] = p;
+    assert_int_equal(pos[4], 8); /* 16·0 + 4·2 + 0 -> 16·0 + 8·0 + 2·2 + 0 */
+    assert_int_equal(vt[pos[0]], 0xFE);           /* key 0, channel 0: -4.5 */
+    assert_int_equal(vt[32 + pos[4]], 0x7E);      /* key 36: +4.5 */
+    assert_int_equal(vt[2 * keys + pos[5]], 0x7E); /* key 5 of channel 2: its maximum */
+    assert_int_equal(vt[32 + pos[5]], 0);         /* key 37: past N */
+
+    /* Q and K blocks in e4m3 (attention.flash@cuda.wgmma-fp8): absmax of x − shift to ±448 */
+    float x[2 * 3] = { 1.0f, -2.5f, 0.5f, 0.25f, 0.0f, -0.001f }, shift[3] = { 0.0f, 0.0f, 0.5f };
+    uint8_t codes[2 * 3];
+    float sc = int8_e4m3_quantize_block(x, 2, 3, shift, codes);
+    assert_true(sc == 2.5f / 448.0f);
+    assert_int_equal(codes[1], 0xFE);                                   /* -2.5 -> -448 */
+    assert_int_equal(codes[2], 0x00);                                   /* 0.5 − 0.5 */
+    assert_int_equal(codes[0], fp8_encode(1.0f * (448.0f / 2.5f), FP8_E4M3)); /* 179.2 -> 176 */
+    assert_true(fp8_decode(codes[0], FP8_E4M3) == 176.0f);
+    assert_int_equal(codes[4], 0x00);
+    assert_true(fp8_decode(codes[5], FP8_E4M3) == -88.0f);              /* -0.501 · 179.2 = -89.8 */
+    float zero[4] = { 0 };
+    assert_true(int8_e4m3_quantize_block(zero, 1, 4, NULL, codes) == 0.0f);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(codes[i], 0);
+}
+
 /* ---- attention.softmax@cpu.blas ------------------------------------------------------------ */
 
 static void test_softmax_blas(void **state)
@@ -603,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_int8_smoothing_matters_on_outliers),
         cmocka_unit_test(test_int8_corrupted_code_fails),
         cmocka_unit_test(test_int8_quantizer),
+        cmocka_unit_test(test_int8_fp8_v_layout),
         cmocka_unit_test(test_softmax_blas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

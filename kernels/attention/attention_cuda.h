@@ -19,6 +19,8 @@ extern const struct kb_kernel kb_attention_window_cuda; /* sliding window, tenso
 extern const struct kb_kernel kb_attention_int8_cuda;   /* SageAttention-style INT8 QKᵀ */
 extern const struct kb_kernel kb_attention_int8_wgmma;  /* the same on Hopper wgmma (sm_90a builds) */
 extern const struct kb_kernel kb_attention_int8_wgmma_ws; /* the same, FlashAttention-3 scheduling (sm_90a builds) */
+extern const struct kb_kernel kb_attention_int8_wgmma_fp8; /* the same with FP8 P·V (SageAttention2; sm_90a builds) */
+extern const struct kb_kernel kb_attention_flash_wgmma_fp8; /* attention.flash in e4m3 on that schedule (sm_90a builds) */
 
 /* A CUDA attention case: host inputs (rounded), device Q, K, V, O in the case's dtype. */
 struct attention_cuda {
@@ -149,6 +151,26 @@ int int8_cuda_attend_wgmma(const struct kb_shape *s, const void *q8, const void 
 int int8_wgmma_ws_prepare(char *err, size_t errlen);
 int int8_cuda_attend_wgmma_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
+/* attention.int8@cuda.wgmma-fp8's pre-pass addition (int8_quant.cu, d = 128): V's e4m3 codes
+ * vt [B·H_kv][d][int8_fp8_v_keys(N)] (transposed, the keys of each group of 32 permuted as
+ * int8.h defines) and channel scales vscale [B·H_kv][d], through vmax [B·H_kv][d] (scratch).
+ * Its attention (int8_fp8_ws.cu, sm_90a): the wgmma-ws kernel's Q·Kᵀ with P·V on FP8 wgmma
+ * (P·448 and V as e4m3, f32 accumulated per tile and added into O); prepare as
+ * int8_wgmma_ws_prepare. Both return a cudaError_t (prepare: KB_OK or the reason in err). */
+int int8_cuda_quantize_v_fp8(const struct kb_shape *s, const void *v, unsigned *vmax, void *vt, float *vscale,
+                             void *stream);
+int int8_fp8_ws_prepare(char *err, size_t errlen);
+int int8_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                            const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
+/* attention.flash@cuda.wgmma-fp8's pre-pass (int8_quant.cu): int8_cuda_quantize's with e4m3
+ * codes (int8_e4m3_quantize_block, int8.h) for the INT8 ones, then int8_cuda_quantize_v_fp8; its
+ * attention (flash_fp8_ws.cu, sm_90a, d = 128): S = Q·Kᵀ on FP8 wgmma, then int8_fp8_ws.cu's
+ * FP8 P·V. Arguments and results as the INT8 ones. */
+int int8_cuda_quantize_e4m3(const struct kb_shape *s, const void *q, const void *k, double *kpartial, float *kmean,
+                            void *q8, void *k8, float *qscale, float *kscale, void *stream);
+int flash_fp8_ws_prepare(char *err, size_t errlen);
+int flash_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                             const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

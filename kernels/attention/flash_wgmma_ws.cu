@@ -98,9 +98,9 @@ __device__ __forceinline__ void issue_s(float (&s)[64], const uint16_t *qw, cons
     wg_commit();
 }
 
-/* flash_ws.cuh's scores policy of 16-bit inputs: S is the wgmma's f32 accumulator itself. */
-template <bool BF16, int DH> struct Scores16 {
-    static constexpr bool P_BF16 = BF16;
+/* flash_ws.cuh's scores policy of 16-bit inputs: S is the wgmma's f32 accumulator itself; P·V
+ * in the same 16-bit type (PvHalf). */
+template <bool BF16, int DH> struct Scores16 : PvHalf<BF16, DH / 2> {
     static constexpr int NACC = DH / 2;
     struct Regs {};
     float scale_log2;
@@ -120,7 +120,8 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    Scores16<BF16, DH> sc{ scale_log2 };
+    Scores16<BF16, DH> sc;
+    sc.scale_log2 = scale_log2;
     ws_attention<Layout<DH>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2;

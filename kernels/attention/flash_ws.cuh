@@ -5,7 +5,6 @@
  * and their loop (Q·K_{j+1}ᵀ issued before the softmax of tile j). flash_wgmma_ws.cu's header
  * comment describes the schedule; this file is its code, with what differs between the kernels
  * behind a "scores" policy (the Sc parameter of ws_attention):
- *   Sc::P_BF16      P, V and O are bf16 (else f16)
  *   Sc::NACC        O's accumulators a thread: head_dim / 2
  *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
  *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
@@ -14,6 +13,15 @@
  *   sc.issue(s, r, qw, kt, j)  issues S_j of the consumer's rows of Q (qw) and K tile j (kt) as
  *                   one committed wgmma group, not waited for
  *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 scores in s
+ * and the P·V behind it (PvHalf below: P in f16/bf16 accumulated straight into O; fp8_pv.cuh:
+ * P and V in e4m3, each tile's product in its own f32 accumulator added into O):
+ *   Sc::P_STEPS     k-steps of one tile's P·V: P is held as uint32_t pa[P_STEPS][4]
+ *   sc.begin_pv(r, kvhead)  from sc.begin
+ *   sc.pack(s, pa)  P (s after softmax_exp) into the A fragments of P·V
+ *   sc.issue_pv(o, r, pa, vt)  issues P·V of the V tile vt as one committed group
+ *   sc.add_pv(o, r, alpha)  after that group is waited for: O = α·(O + P·V)
+ *   sc.add_last_pv(o, r)    the same for the last tile, without α
+ *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
  * Include only from code built for sm_90a. */
 #ifndef KB_FLASH_WS_CUH
 #define KB_FLASH_WS_CUH
@@ -59,14 +67,43 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "t
 /* Shared memory: a Q, K or V tile of 128 rows is QB, KB or VB boxes of 128 rows × 128 bytes
  * (a 16-bit tile of head_dim DH: DH / 64 boxes of 64 columns; an INT8 tile of 128 channels:
  * one box), Q once, then the K ring, the V ring and the barriers. Box cb of a tile is loaded
- * from column cb · BOX_COLS (only 16-bit tiles have more than one box). */
-template <int QB, int KB, int VB> struct WsLayout {
+ * from column cb · BOX_COLS (only 16-bit tiles have more than one box). VT: V is stored
+ * transposed, [channels][keys] of 8-bit codes (fp8_pv.cuh), so a V tile is boxes of 128
+ * channel rows × 128 keys, box cb loaded from key t · BN, channel row cb · BOX_ROWS. */
+template <int QB, int KB, int VB, bool VT = false> struct WsLayout {
     static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
+    static constexpr bool V_KEYS_INNER = VT;
     static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * HALF_BYTES, V_BYTES = VB * HALF_BYTES;
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
     static constexpr int OFF_BAR = OFF_V + STAGES * V_BYTES;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
     static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+};
+
+/* The P·V of 16-bit P and V (the policy the f16/bf16 and INT8 kernels' scores derive from): P
+ * rounded to f16 or bf16, accumulated by the wgmma straight into O, V a [keys][channels] tile
+ * (MN-major B); flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
+template <bool BF16, int NACC> struct PvHalf {
+    static constexpr int P_STEPS = BN / 16;
+    struct PvRegs {}; /* nothing a thread keeps for P·V beyond O */
+    template <class R> __device__ __forceinline__ void begin_pv(R &, int) {}
+    __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
+    template <class R>
+    __device__ __forceinline__ void issue_pv(float (&o)[NACC], R &, const uint32_t (&pa)[P_STEPS][4], const uint16_t *vt)
+    {
+        kb_fwgmma::issue_pv<BF16>(o, pa, vt);
+    }
+    template <class R> __device__ __forceinline__ void add_pv(float (&o)[NACC], R &, const float (&alpha)[2])
+    {
+        rescale_o(o, alpha); /* the wgmma already added P·V */
+    }
+    template <class R> __device__ __forceinline__ void add_last_pv(float (&)[NACC], R &) {}
+    template <class R>
+    __device__ __forceinline__ void store(const float (&o)[NACC], const float (&l)[2], R &, uint16_t *out, int row_a,
+                                          int row_b, int n, int t4)
+    {
+        store_o<BF16>(o, l, out, row_a, row_b, n, t4);
+    }
 };
 
 /* The whole kernel after its arguments: barriers, producer, consumers, output store. smem_raw:
@@ -120,26 +157,33 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
 #pragma unroll
             for (int cb = 0; cb < L::Q_BLOCKS; cb++)
                 load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
-            /* tile t of K or V (BLOCKS boxes, BYTES) into its ring once the consumers released use t − STAGES */
-            auto load = [&](auto blocks, int bytes, const CUtensorMap *map, uint32_t ring, uint32_t full,
-                            uint32_t empty, int t) {
+            /* tile t of K or V (BLOCKS boxes, BYTES; KEYS_INNER: a transposed tile, keys along the
+             * box rows) into its ring once the consumers released use t − STAGES */
+            auto load = [&](auto blocks, auto keys_inner, int bytes, const CUtensorMap *map, uint32_t ring,
+                            uint32_t full, uint32_t empty, int t) {
                 if (t >= STAGES)
                     mbar_wait(empty, (uint32_t)((t / STAGES - 1) & 1));
                 const uint32_t dst = ring + (uint32_t)(t % STAGES) * bytes;
                 mbar_expect_tx(full, bytes);
 #pragma unroll
-                for (int cb = 0; cb < decltype(blocks)::value; cb++)
-                    load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
+                for (int cb = 0; cb < decltype(blocks)::value; cb++) {
+                    if constexpr (decltype(keys_inner)::value)
+                        load_3d(dst + cb * HALF_BYTES, map, t * BN, cb * BOX_ROWS, zkv, full);
+                    else
+                        load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
+                }
             };
             using KBL = std::integral_constant<int, L::K_BLOCKS>;
             using VBL = std::integral_constant<int, L::V_BLOCKS>;
-            load(KBL(), L::K_BYTES, map_k, base + L::OFF_K, k_full(0), k_empty(0), 0);
+            using ROWS = std::integral_constant<bool, false>;
+            using VT = std::integral_constant<bool, L::V_KEYS_INNER>;
+            load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(0), k_empty(0), 0);
             for (int j = 1; j < n_tiles; j++) {
-                load(KBL(), L::K_BYTES, map_k, base + L::OFF_K, k_full(j % STAGES), k_empty(j % STAGES), j);
-                load(VBL(), L::V_BYTES, map_v, base + L::OFF_V, v_full((j - 1) % STAGES), v_empty((j - 1) % STAGES),
-                     j - 1);
+                load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(j % STAGES), k_empty(j % STAGES), j);
+                load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((j - 1) % STAGES),
+                     v_empty((j - 1) % STAGES), j - 1);
             }
-            load(VBL(), L::V_BYTES, map_v, base + L::OFF_V, v_full((n_tiles - 1) % STAGES),
+            load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((n_tiles - 1) % STAGES),
                  v_empty((n_tiles - 1) % STAGES), n_tiles - 1);
         }
         return; /* nothing below synchronises the whole block */
@@ -183,7 +227,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         s[i] = 0.f;
     sc.begin(r, q0 + c * 64, b * heads + h, b * kv_heads + kh);
     float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
-    uint32_t pa[BN / 16][4]; /* P of the previous tile, the A fragments of its P·V */
+    uint32_t pa[Sc::P_STEPS][4]; /* P of the previous tile, the A fragments of its P·V */
 
     if (c == 1 && KB_FLASH_WS_PING_PONG)
         bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
@@ -200,7 +244,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         mbar_arrive(k_empty(0));
     mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
     softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
-    pack_p<Sc::P_BF16>(s, pa);
+    sc.pack(s, pa);
 
     for (int j = 1; j < n_tiles; j++) {
         const int sk = j % STAGES, sv = (j - 1) % STAGES;
@@ -208,7 +252,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         mbar_wait(v_full(sv), (uint32_t)(((j - 1) / STAGES) & 1));
         wait_turn();
         sc.issue(s, r, qw, k_tile(sk), j);          /* group 1: S_j */
-        issue_pv<Sc::P_BF16>(o, pa, v_tile(sv)); /* group 2: O += P_{j−1}·V_{j−1} */
+        sc.issue_pv(o, r, pa, v_tile(sv)); /* group 2: P_{j−1}·V_{j−1} */
         pass_turn();
         if (KB_FLASH_WS_OVERLAP)
             kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
@@ -224,22 +268,23 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */
         if (lane == 0)
             mbar_arrive(v_empty(sv));
-        rescale_o(o, alpha);
-        pack_p<Sc::P_BF16>(s, pa);
+        sc.add_pv(o, r, alpha); /* O = α·(O + P_{j−1}·V_{j−1}) */
+        sc.pack(s, pa);
     }
 
     /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
     const int sv = (n_tiles - 1) % STAGES;
     mbar_wait(v_full(sv), (uint32_t)(((n_tiles - 1) / STAGES) & 1));
     wait_turn();
-    issue_pv<Sc::P_BF16>(o, pa, v_tile(sv));
+    sc.issue_pv(o, r, pa, v_tile(sv));
     if (c == 0)
         pass_turn();
     wg_wait_all();
     pin(o);
+    sc.add_last_pv(o, r);
 
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
-    store_o<Sc::P_BF16>(o, l, O + qoff, row_a, row_b, n, t4);
+    sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
 }
 
 /* A [planes, n, cols] tensor of `type` elements of elem_bytes bytes (a row: cols · elem_bytes, a

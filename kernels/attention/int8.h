@@ -72,6 +72,34 @@ void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *
 /* Σ_c a[c]·b[c] of two code rows, exactly. */
 int32_t int8_dot(const int8_t *a, const int8_t *b, int dq);
 
+/* ---- FP8 P·V (attention.int8@cuda.wgmma-fp8, SageAttention2's step) --------------------------
+ * V quantized per channel over all N tokens of a KV head to OCP e4m3 (kernels/quant/fp8.h):
+ * absmax = max_t |v[t][c]| (float), inv = 448 / absmax, scale = absmax / 448 (float divisions),
+ * code = e4m3(v · inv) rounded to nearest even and saturating; absmax 0: scale 0, codes of
+ * v · 0. The codes are stored transposed, Vᵀ [d][int8_fp8_v_keys(N)], with the keys of each
+ * group of 32 permuted: position p of a group holds key int8_fp8_pv_key(p) of it (the order in
+ * which the wgmma's 8-bit A fragment takes P straight from the f32 accumulator of S; the
+ * derivation is in kernels/attention/fp8_pv.cuh); positions of keys ≥ N hold code 0. P (≤ 1
+ * after the softmax) is rounded to e4m3 as P · INT8_FP8_MAX. */
+#define INT8_FP8_MAX 448.0f /* e4m3's largest finite value */
+/* Keys of a row of Vᵀ: N rounded up to whole tiles of 128 keys. */
+static inline int int8_fp8_v_keys(int n)
+{
+    return (n + 127) / 128 * 128;
+}
+/* The key (0..31) at position p (0..31) of a group: p = 16h + 4t + e -> 16h + 8(e/2) + 2t + e%2. */
+static inline int int8_fp8_pv_key(int p)
+{
+    return 16 * (p / 16) + 8 * ((p % 4) / 2) + 2 * ((p % 16) / 4) + p % 2;
+}
+/* V [n][d] of one KV head to its transposed, permuted e4m3 codes vt [d][int8_fp8_v_keys(n)]
+ * and channel scales scale [d], as above: the definition the pre-pass must match bit for bit. */
+void int8_fp8_quantize_v(const float *v, int n, int d, uint8_t *vt, float *scale);
+/* attention.flash@cuda.wgmma-fp8's Q and K: one block of `rows` tokens of X [rows][d] (minus
+ * `shift` [d] per channel when not NULL, K's channel mean as in step 1) to e4m3 codes [rows][d]
+ * by the rule of V above with the block's absmax; returns the block's scale (absmax / 448). */
+float int8_e4m3_quantize_block(const float *x, int rows, int d, const float *shift, uint8_t *codes);
+
 /* ---- CPU micro-kernels (int8_cpu*.c) ----------------------------------------------------- */
 
 /* K of one head packed in panels of 16 keys: panel p holds keys 16p..16p+15 as

@@ -2,6 +2,7 @@
  * kernel must reproduce bit for bit and which a CUDA implementation can share. */
 #include "kernels/attention/int8.h"
 #include "kernels/attention/attention.h"
+#include "kernels/quant/fp8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,6 +70,21 @@ float int8_quantize_block(const float *x, int rows, int d, const float *shift, i
     return absmax / 127.0f;
 }
 
+float int8_e4m3_quantize_block(const float *x, int rows, int d, const float *shift, uint8_t *codes)
+{
+    float absmax = 0;
+    for (int t = 0; t < rows; t++)
+        for (int c = 0; c < d; c++) {
+            float v = x[(size_t)t * d + c] - (shift ? shift[c] : 0.0f);
+            absmax = fabsf(v) > absmax ? fabsf(v) : absmax;
+        }
+    const float inv = absmax > 0 ? INT8_FP8_MAX / absmax : 0.0f;
+    for (int t = 0; t < rows; t++)
+        for (int c = 0; c < d; c++)
+            codes[(size_t)t * d + c] = fp8_encode((x[(size_t)t * d + c] - (shift ? shift[c] : 0.0f)) * inv, FP8_E4M3);
+    return absmax / INT8_FP8_MAX;
+}
+
 void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *scale)
 {
     for (int c = 0; c < d; c++)
@@ -84,6 +100,22 @@ void int8_quantize_channels(const float *v, int n, int d, int8_t *codes, float *
         }
     for (int c = 0; c < d; c++)
         scale[c] = scale[c] / 127.0f;
+}
+
+void int8_fp8_quantize_v(const float *v, int n, int d, uint8_t *vt, float *scale)
+{
+    const int keys = int8_fp8_v_keys(n);
+    for (int c = 0; c < d; c++) {
+        float amax = 0;
+        for (int t = 0; t < n; t++)
+            amax = fabsf(v[(size_t)t * d + c]) > amax ? fabsf(v[(size_t)t * d + c]) : amax;
+        const float inv = amax > 0 ? INT8_FP8_MAX / amax : 0.0f;
+        scale[c] = amax / INT8_FP8_MAX;
+        for (int p = 0; p < keys; p++) {
+            const int t = p / 32 * 32 + int8_fp8_pv_key(p % 32);
+            vt[(size_t)c * keys + p] = t < n ? fp8_encode(v[(size_t)t * d + c] * inv, FP8_E4M3) : 0;
+        }
+    }
 }
 
 int32_t int8_dot(const int8_t *a, const int8_t *b, int dq)

@@ -14,6 +14,15 @@
  *   cuda.wgmma-ws  int8_wgmma_ws.cu, the same instructions on attention.flash@cuda.wgmma-ws's
  *               FlashAttention-3 schedule (TMA producer warpgroup, mbarrier rings, ping-pong
  *               consumers; sm_90a builds, compute capability 9.0, d = 128).
+ *   cuda.wgmma-fp8  int8_fp8_ws.cu, SageAttention2's step on top: P·V in FP8 (P·448 and V as
+ *               e4m3, V per channel; wgmma .e4m3, each tile's product in its own f32
+ *               accumulator added into O). Its pre-pass also makes V's codes and channel scales
+ *               (int8_cuda_quantize_v_fp8, timed with the rest); the kernel reads no f16 V.
+ * attention.flash@cuda.wgmma-fp8 (flash_fp8_ws.cu, dtype e4m3) shares all of it: the same
+ * pre-pass with e4m3 codes for Q and K (int8_e4m3_quantize_block: scale absmax/448 per block of
+ * 64 tokens, K smoothed first), V as cuda.wgmma-fp8's, S on e4m3 wgmma, the same FP8 P·V, the
+ * same two checks (its codes bit for bit, then float64 attention on its dequantized Q, K, V);
+ * its pre-pass time is the counter fp8.quantize_s.
  *
  * Precision: the case's dtype is i8 (it names the kernel: INT8 Q·Kᵀ). Implementations of
  * attention.softmax (softmax_ops.h): the operation's Q, K, V are f16 values at i8, copied to
@@ -27,12 +36,16 @@
  *             emulation (int8_channel_mean, int8_quantize_block of int8_common.c) over every
  *             head, bit for bit (exact_checked / exact_mismatches), and the sampled rows
  *             against float64 attention on its own dequantized Q, K (its own error: f16 P and
- *             O, bound INT8_CUDA_KERNEL_TOLERANCE).
+ *             O, bound INT8_CUDA_KERNEL_TOLERANCE). cuda.wgmma-fp8 adds V's codes and channel
+ *             scales to the bit-exact comparison (int8_fp8_quantize_v) and takes its own
+ *             dequantized V in the float64 attention (its error: e4m3 P, bound
+ *             INT8_FP8_KERNEL_TOLERANCE).
  * The int32 Q·Kᵀ values themselves stay in registers; a wrong one shows in the last bound. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/softmax_ops.h"
+#include "kernels/quant/fp8.h"
 
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -47,10 +60,18 @@
 
 /* The fused kernel's own error bound (relative L2): P and O in f16, as attention.flash f16. */
 #define INT8_CUDA_KERNEL_TOLERANCE 5e-3
+/* The same with P in e4m3 (3 mantissa bits): each P is off by at most 2^-4 relative (its unit
+ * roundoff), so O = Σ p·v / l, a weighted sum of the dequantized V with independently rounded
+ * weights, is off by about the rms of that relative error (~2^-4/√3 ≈ 0.036 at most, ~0.025
+ * measured in a host simulation): the bound is the unit roundoff itself. */
+#define INT8_FP8_KERNEL_TOLERANCE 0.0625
 
-/* The attention after the pre-pass: int8_cuda_attend, int8_cuda_attend_wgmma or _wgmma_ws. */
+/* The attention after the pre-pass: int8_cuda_attend, int8_cuda_attend_wgmma or _wgmma_ws; with
+ * V's e4m3 codes instead of f16 V: int8_cuda_attend_fp8_ws or flash_cuda_attend_fp8_ws. */
 typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
+typedef int (*fp8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                             const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
 
 struct int8_cuda {
     struct attention_cuda a; /* Q, K, V, O in f16 */
@@ -62,7 +83,20 @@ struct int8_cuda {
     double *kpartial;        /* device [B·H_kv][int8_mean_chunks(N)][d]: kmean's partial sums */
     int blocks;              /* per head: ceil(N / INT8_BLOCK) */
     double quantize_s;       /* the pre-pass, timed in setup: best of INT8_QUANT_REPS */
+    /* cuda.wgmma-fp8 only (else NULL): V's e4m3 codes [B·H_kv][d][int8_fp8_v_keys(N)], its
+     * channel scales [B·H_kv][d] and their scratch absmax */
+    void *vt;
+    float *vscale;
+    unsigned *vmax;
+    fp8_attend_fn fp8_attend;
+    int e4m3_qk; /* attention.flash@cuda.wgmma-fp8: Q and K codes in e4m3 (else INT8) */
 };
+
+static size_t vt_bytes(const struct kb_shape *s)
+{
+    return (size_t)s->batch * s->kv_heads * s->head_dim * int8_fp8_v_keys(s->seq_len);
+}
+static size_t vscale_elems(const struct kb_shape *s) { return (size_t)s->batch * s->kv_heads * s->head_dim; }
 
 static size_t q_elems(const struct kb_shape *s) { return (size_t)s->batch * s->heads * s->seq_len * s->head_dim; }
 static size_t kv_elems(const struct kb_shape *s) { return (size_t)s->batch * s->kv_heads * s->seq_len * s->head_dim; }
@@ -78,6 +112,9 @@ static void int8_cuda_teardown(struct kb_case *c)
         cudaFree(st->kscale);
         cudaFree(st->kmean);
         cudaFree(st->kpartial);
+        cudaFree(st->vt);
+        cudaFree(st->vscale);
+        cudaFree(st->vmax);
         free(st);
     }
     c->state = NULL;
@@ -97,8 +134,11 @@ static int quantize_timed(struct int8_cuda *st, const struct kb_shape *s, char *
     for (int rep = 0; rep <= INT8_QUANT_REPS && e == 0; rep++) {
         e = cudaEventRecord(t0, stream);
         if (e == 0)
-            e = int8_cuda_quantize(s, st->a.q, st->a.k, st->kpartial, st->kmean, st->q8, st->k8, st->qscale,
-                                   st->kscale, stream);
+            e = (st->e4m3_qk ? int8_cuda_quantize_e4m3 : int8_cuda_quantize)(s, st->a.q, st->a.k, st->kpartial,
+                                                                            st->kmean, st->q8, st->k8, st->qscale,
+                                                                            st->kscale, stream);
+        if (e == 0 && st->vt)
+            e = int8_cuda_quantize_v_fp8(s, st->a.v, st->vmax, st->vt, st->vscale, stream);
         if (e == 0)
             e = cudaEventRecord(t1, stream);
         if (e == 0)
@@ -114,17 +154,21 @@ static int quantize_timed(struct int8_cuda *st, const struct kb_shape *s, char *
     if (t1)
         cudaEventDestroy(t1);
     if (e != 0) {
-        snprintf(err, errlen, "int8 quantize pre-pass: %s", cudaGetErrorString((cudaError_t)e));
+        snprintf(err, errlen, "%s quantize pre-pass: %s", st->e4m3_qk ? "e4m3" : "int8",
+                 cudaGetErrorString((cudaError_t)e));
         return -1;
     }
     st->quantize_s = 1e-3 * best;
     return 0;
 }
 
-/* What both implementations set up; `impl` names the case in messages. */
+/* What the implementations set up; `impl` names the case in messages. With fp8_attend (not
+ * NULL) the pre-pass also makes V's e4m3 codes and that kernel runs; e4m3_qk: Q and K codes
+ * in e4m3. */
 static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const char *impl, int8_attend_fn attend,
-                           const char *attend_name)
+                           fp8_attend_fn fp8_attend, int e4m3_qk, const char *attend_name)
 {
+    const int fp8_v = fp8_attend != NULL;
     (void)impl;
     struct int8_cuda *st = calloc(1, sizeof *st);
     if (!st) {
@@ -139,6 +183,8 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     }
     c->state = st;
     st->attend = attend;
+    st->fp8_attend = fp8_attend;
+    st->e4m3_qk = e4m3_qk;
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -164,6 +210,17 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
         e = cudaMemset(st->qscale, 0xFF, nqs * sizeof(float));
     if (e == cudaSuccess)
         e = cudaMemset(st->kscale, 0xFF, nks * sizeof(float));
+    /* V's e4m3 codes poisoned with 0xFF, e4m3's NaN */
+    if (e == cudaSuccess && fp8_v)
+        e = cudaMalloc(&st->vt, vt_bytes(s));
+    if (e == cudaSuccess && fp8_v)
+        e = cudaMalloc((void **)&st->vscale, vscale_elems(s) * sizeof(float));
+    if (e == cudaSuccess && fp8_v)
+        e = cudaMalloc((void **)&st->vmax, vscale_elems(s) * sizeof(unsigned));
+    if (e == cudaSuccess && fp8_v)
+        e = cudaMemset(st->vt, 0xFF, vt_bytes(s));
+    if (e == cudaSuccess && fp8_v)
+        e = cudaMemset(st->vscale, 0xFF, vscale_elems(s) * sizeof(float));
     if (e != cudaSuccess) {
         snprintf(err, errlen, "allocating codes and scales: %s", cudaGetErrorString(e));
         int8_cuda_teardown(c);
@@ -174,7 +231,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
 
 static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, "flash_fwd (int8)");
+    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, NULL, 0, "flash_fwd (int8)");
 }
 
 /* The attention kernel alone: the codes and scales are setup's (quantize_timed). */
@@ -196,6 +253,8 @@ static int int8_cuda_run(struct kb_case *c)
 struct codes {
     int8_t *q8, *k8;
     float *qscale, *kscale;
+    uint8_t *vt;   /* cuda.wgmma-fp8: V's e4m3 codes and channel scales, else NULL */
+    float *vscale;
 };
 
 static void codes_free(struct codes *x)
@@ -204,14 +263,22 @@ static void codes_free(struct codes *x)
     free(x->k8);
     free(x->qscale);
     free(x->kscale);
+    free(x->vt);
+    free(x->vscale);
 }
 
-static int codes_alloc(struct codes *x, const struct kb_shape *s, int blocks)
+static int codes_alloc(struct codes *x, const struct kb_shape *s, int blocks, int fp8_v)
 {
     x->q8 = malloc(q_elems(s));
     x->k8 = malloc(kv_elems(s));
     x->qscale = malloc((size_t)s->batch * s->heads * blocks * sizeof(float));
     x->kscale = malloc((size_t)s->batch * s->kv_heads * blocks * sizeof(float));
+    if (fp8_v) {
+        x->vt = malloc(vt_bytes(s));
+        x->vscale = malloc(vscale_elems(s) * sizeof(float));
+        if (!x->vt || !x->vscale)
+            return -1;
+    }
     return x->q8 && x->k8 && x->qscale && x->kscale ? 0 : -1;
 }
 
@@ -226,6 +293,10 @@ static int codes_download(const struct int8_cuda *st, const struct kb_shape *s, 
     if (e == cudaSuccess)
         e = cudaMemcpy(x->kscale, st->kscale, (size_t)s->batch * s->kv_heads * st->blocks * sizeof(float),
                        cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess && st->vt)
+        e = cudaMemcpy(x->vt, st->vt, vt_bytes(s), cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess && st->vt)
+        e = cudaMemcpy(x->vscale, st->vscale, vscale_elems(s) * sizeof(float), cudaMemcpyDeviceToHost);
     return e == cudaSuccess ? 0 : -1;
 }
 
@@ -243,17 +314,27 @@ static int emulate(const struct int8_cuda *st, const struct kb_case *c, struct c
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->qscale[h * st->blocks + b] =
-                int8_quantize_block(q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
+                st->e4m3_qk
+                    ? int8_e4m3_quantize_block(q + (h * n + t0) * d, rows, d, NULL, (uint8_t *)x->q8 + (h * n + t0) * d)
+                    : int8_quantize_block(q + (h * n + t0) * d, rows, d, NULL, x->q8 + (h * n + t0) * d);
         }
     for (size_t h = 0; h < bhkv; h++) {
         int8_channel_mean(k + h * n * d, n, d, mean);
         for (int b = 0; b < st->blocks; b++) {
             int t0 = b * INT8_BLOCK, rows = n - t0 < INT8_BLOCK ? n - t0 : INT8_BLOCK;
             x->kscale[h * st->blocks + b] =
-                int8_quantize_block(k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
+                st->e4m3_qk
+                    ? int8_e4m3_quantize_block(k + (h * n + t0) * d, rows, d, mean, (uint8_t *)x->k8 + (h * n + t0) * d)
+                    : int8_quantize_block(k + (h * n + t0) * d, rows, d, mean, x->k8 + (h * n + t0) * d);
         }
     }
     free(mean);
+    if (x->vt) {
+        const float *v = kb_input(c, KB_ATTN_V);
+        const size_t keys = (size_t)int8_fp8_v_keys(n);
+        for (size_t h = 0; h < bhkv; h++)
+            int8_fp8_quantize_v(v + h * n * d, n, d, x->vt + h * d * keys, x->vscale + h * d);
+    }
     return 0;
 }
 
@@ -272,10 +353,36 @@ static long count_mismatches(const struct kb_shape *s, int blocks, const struct 
     for (size_t i = 0; i < nks; i++)
         bad += memcmp(&got->kscale[i], &want->kscale[i], sizeof(float)) != 0;
     *checked = (long)(q_elems(s) + kv_elems(s) + nqs + nks);
+    if (got->vt) {
+        for (size_t i = 0; i < vt_bytes(s); i++)
+            bad += got->vt[i] != want->vt[i];
+        for (size_t i = 0; i < vscale_elems(s); i++)
+            bad += memcmp(&got->vscale[i], &want->vscale[i], sizeof(float)) != 0;
+        *checked += (long)(vt_bytes(s) + vscale_elems(s));
+    }
     return bad;
 }
 
-/* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K). */
+/* V[j][c] of a KV head from the kernel's e4m3 codes vt [d][keys] (int8.h's layout) and channel
+ * scales vs [d]: the V its FP8 P·V multiplies. pos[]: the inverse of int8_fp8_pv_key. */
+static double fp8_v_dequant(const uint8_t *vt, const float *vs, size_t keys, const int *pos, int j, int c)
+{
+    const size_t p = (size_t)(j / 32 * 32 + pos[j % 32]);
+    return (double)fp8_decode(vt[(size_t)c * keys + p], FP8_E4M3) * vs[c];
+}
+
+/* Σ_c a[c]·b[c] of two rows of e4m3 codes, in float64 (exact: each product of two e4m3 values
+ * has at most 8 significant bits, and the sum of 128 stays within 53). */
+static double e4m3_dot(const uint8_t *a, const uint8_t *b, int d)
+{
+    double acc = 0;
+    for (int c = 0; c < d; c++)
+        acc += (double)fp8_decode(a[c], FP8_E4M3) * fp8_decode(b[c], FP8_E4M3);
+    return acc;
+}
+
+/* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K),
+ * and with cuda.wgmma-fp8 its dequantized V. */
 static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const float *vin,
                             const struct codes *x, long row, double *out)
 {
@@ -291,16 +398,24 @@ static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s
     if (!score)
         return;
     for (int j = 0; j < keys; j++) {
-        score[j] = int8_dot(qr, k + (size_t)j * d, d) * sq * ks[j / INT8_BLOCK] * scale;
+        const double dot = st->e4m3_qk ? e4m3_dot((const uint8_t *)qr, (const uint8_t *)k + (size_t)j * d, d)
+                                       : int8_dot(qr, k + (size_t)j * d, d);
+        score[j] = dot * sq * ks[j / INT8_BLOCK] * scale;
         mx = score[j] > mx ? score[j] : mx;
     }
     for (int c = 0; c < d; c++)
         out[c] = 0;
+    int pos[32];
+    for (int p = 0; p < 32; p++)
+        pos[int8_fp8_pv_key(p)] = p;
+    const size_t vkeys = (size_t)int8_fp8_v_keys(n);
+    const uint8_t *vt = x->vt ? x->vt + kv_head * d * vkeys : NULL;
+    const float *vs = x->vt ? x->vscale + kv_head * d : NULL;
     for (int j = 0; j < keys; j++) {
         double p = exp(score[j] - mx);
         sum += p;
         for (int c = 0; c < d; c++)
-            out[c] += p * v[(size_t)j * d + c];
+            out[c] += p * (vt ? fp8_v_dequant(vt, vs, vkeys, pos, j, c) : v[(size_t)j * d + c]);
     }
     for (int c = 0; c < d; c++)
         out[c] /= sum;
@@ -327,7 +442,7 @@ static void judge(const struct int8_cuda *st, const struct kb_case *c, const str
         for (int j = 0; j < d; j++)
             verify_add(&kernel_err, o[(size_t)rows[t] * d + j], ref[(size_t)t * d + j]);
     struct kb_accuracy kacc;
-    verify_finish(&kernel_err, INT8_CUDA_KERNEL_TOLERANCE, &kacc);
+    verify_finish(&kernel_err, got->vt ? INT8_FP8_KERNEL_TOLERANCE : INT8_CUDA_KERNEL_TOLERANCE, &kacc);
     acc->exact_checked = checked;
     acc->exact_mismatches = bad;
     if (!kacc.passed || bad != 0)
@@ -342,7 +457,8 @@ static int int8_cuda_check(const struct kb_case *c, struct kb_accuracy *acc)
     long *rows = malloc(ATTENTION_VERIFY_ROWS * sizeof *rows);
     double *ref = malloc((size_t)ATTENTION_VERIFY_ROWS * s->head_dim * sizeof *ref);
     /* the codes and scales are setup's pre-pass (synchronised there), which every run reads */
-    int ok = rows && ref && codes_alloc(&got, s, st->blocks) == 0 && codes_alloc(&want, s, st->blocks) == 0 &&
+    const int fp8_v = st->vt != NULL;
+    int ok = rows && ref && codes_alloc(&got, s, st->blocks, fp8_v) == 0 && codes_alloc(&want, s, st->blocks, fp8_v) == 0 &&
              codes_download(st, s, &got) == 0 && emulate(st, c, &want) == 0;
     if (ok)
         judge(st, c, &got, &want, rows, ref, acc);
@@ -361,7 +477,7 @@ static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int 
     const struct int8_cuda *st = c->state;
     if (max < 1 || !st)
         return 0;
-    snprintf(out[0].name, sizeof out[0].name, "int8.quantize_s");
+    snprintf(out[0].name, sizeof out[0].name, st->e4m3_qk ? "fp8.quantize_s" : "int8.quantize_s");
     out[0].value = st->quantize_s;
     snprintf(out[0].unit, sizeof out[0].unit, "s");
     return 1;
@@ -398,7 +514,7 @@ static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
     int rc = attention_wgmma_check(c, err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, "int8_wgmma");
+    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, NULL, 0, "int8_wgmma");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma = {
@@ -426,7 +542,7 @@ static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_wgmma_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, "int8_wgmma_ws");
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma_ws = {
@@ -438,6 +554,74 @@ const struct kb_kernel kb_attention_int8_wgmma_ws = {
     .is_reference = 0,
     .setup = int8_wgmma_ws_setup,
     .run = int8_cuda_run,
+    .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
+    .stats = int8_cuda_stats,
+};
+
+/* SageAttention2's FP8 P·V on the same schedule: V's codes come from the pre-pass too. */
+static int int8_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_wgmma_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = int8_fp8_ws_prepare(err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
+}
+
+/* The attention kernel alone: Q, K and V codes and scales are setup's. */
+static int int8_fp8_run(struct kb_case *c)
+{
+    struct int8_cuda *st = c->state;
+    int e = st->fp8_attend(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale, st->a.o, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "%s launch: %s", st->attend_name, cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+const struct kb_kernel kb_attention_int8_wgmma_fp8 = {
+    .name = "attention.int8",
+    .impl = "cuda.wgmma-fp8",
+    .description = "SageAttention2-style: K smoothed, Q/K INT8 per 64 tokens, QK on Hopper INT8 wgmma, PV in FP8 (e4m3 P, V per channel, f32 per-tile accumulation), FlashAttention-3 schedule (sm_90a, d = 128)",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_I8),
+    .is_reference = 0,
+    .setup = int8_wgmma_fp8_setup,
+    .run = int8_fp8_run,
+    .teardown = int8_cuda_teardown,
+    .axes = KB_AXES_ATTENTION, /* no decode */
+    .op = &kb_op_attention_softmax,
+    .collect = int8_cuda_collect,
+    .check = int8_cuda_check,
+    .stats = int8_cuda_stats,
+};
+
+/* attention.flash in FP8: the same pre-pass with e4m3 codes for Q and K, the same checks. */
+static int flash_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = attention_wgmma_check(c, err, errlen);
+    if (rc == KB_OK)
+        rc = flash_fp8_ws_prepare(err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
+}
+
+const struct kb_kernel kb_attention_flash_wgmma_fp8 = {
+    .name = "attention.flash",
+    .impl = "cuda.wgmma-fp8",
+    .description = "FlashAttention in FP8 on Hopper (sm_90a, d = 128): K smoothed, Q/K e4m3 per 64 tokens, V e4m3 per channel (pre-pass timed apart), QK and PV on e4m3 wgmma, f32 per-tile PV accumulation, FlashAttention-3 schedule, f16 out",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
+    .is_reference = 0,
+    .setup = flash_wgmma_fp8_setup,
+    .run = int8_fp8_run,
     .teardown = int8_cuda_teardown,
     .axes = KB_AXES_ATTENTION, /* no decode */
     .op = &kb_op_attention_softmax,

@@ -11,7 +11,7 @@
  *              one 128-byte swizzle row, the layout int8_wgmma.cu's cp.async loads build by
  *              hand and TMA's SWIZZLE_128B builds here); K codes: one such box a ring stage;
  *              V: f16, two boxes of 64 columns a stage, as the 16-bit kernel's;
- *   the scores (Scores8)  S₈ = Q₈·K₈ᵀ on wgmma m64n128k32 .s32.s8.s8 (four k-steps of 32
+ *   the scores (Scores8, int8_ws_scores.cuh: shared with int8_fp8_ws.cu)  S₈ = Q₈·K₈ᵀ on wgmma m64n128k32 .s32.s8.s8 (four k-steps of 32
  *              channels, int8_wgmma.cuh), then S = S₈ · s_q · s_k · log2(e)/√d exactly as
  *              int8_wgmma.cu dequantizes: a consumer's 64 rows are one Q block (row0 / 64), a
  *              128-key tile spans K blocks 2j (its columns 0..63) and 2j + 1 (64..127; past
@@ -27,8 +27,8 @@
  * Shared memory: Q 16 KiB, K 2 × 16 KiB, V 2 × 32 KiB, barriers, +1024: 115784 bytes.
  *
  * SageAttention2's further step, P·V in FP8 (e4m3 P and V, f32 accumulated per tile and added
- * into O: two-level accumulation), is not built: P·V here is the f16 wgmma of the 16-bit
- * kernel. */
+ * into O: two-level accumulation), is attention.int8@cuda.wgmma-fp8 (int8_fp8_ws.cu): P·V
+ * here stays the f16 wgmma of the 16-bit kernel, the baseline that one is compared with. */
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_fp16.h>
@@ -42,58 +42,17 @@ extern "C" {
 #include "kernels/attention/int8.h"
 }
 
-#include "kernels/attention/flash_ws.cuh"
-#include "kernels/attention/int8_wgmma.cuh"
+#include "kernels/attention/int8_ws_scores.cuh"
 
 namespace {
 
 using namespace kb_fws;
 
-static_assert(INT8_BLOCK == 64 && BM == 2 * INT8_BLOCK && BN == 2 * INT8_BLOCK,
-              "a consumer's 64 rows are one Q block; a key tile is two K blocks");
-static_assert(D == 128, "one INT8 row of Q or K is one 128-byte box row");
-
 /* Q codes one box, K codes one box a stage, V (f16, 128 columns) two boxes a stage */
 using Layout = WsLayout<1, 1, 2>;
 
-/* flash_ws.cuh's scores policy of INT8 codes. */
-struct Scores8 {
-    static constexpr bool P_BF16 = false; /* P, V, O in f16 */
-    static constexpr int NACC = D / 2;
-    struct Regs {
-        int si[64];          /* S₈ in flight */
-        float q_scale;       /* this consumer's Q block scale · log2(e)/√d */
-        float ks0, ks1;      /* the scales of the K blocks of the tile in flight */
-        const float *ks;     /* the K scales of this (batch, KV head) */
-    };
-    const float *qscale, *kscale; /* [B·H][qblocks], [B·H_kv][qblocks] */
-    int qblocks;                  /* ceil(N / 64) */
-    float qk_scale_log2;          /* log2(e)/√d */
-    float scale_log2;             /* 1: the scores leave ready in base-2 units */
-
-    __device__ __forceinline__ void begin(Regs &r, int row0, int qhead, int kvhead)
-    {
-        const int qblk = row0 / INT8_BLOCK; /* past the last block: rows past N, never stored */
-        r.q_scale = qblk < qblocks ? qscale[(size_t)qhead * qblocks + qblk] * qk_scale_log2 : 0.f;
-        r.ks = kscale + (size_t)kvhead * qblocks;
-    }
-    __device__ __forceinline__ void issue(float (&s)[64], Regs &r, const uint16_t *qw, const uint16_t *kt, int j)
-    {
-        r.ks0 = r.ks[2 * j];
-        r.ks1 = 2 * j + 1 < qblocks ? r.ks[2 * j + 1] : 0.f;
-        /* s holds the previous tile's P, already packed: its registers become S₈'s */
-#pragma unroll
-        for (int i = 0; i < 64; i++)
-            r.si[i] = __float_as_int(s[i]);
-        pin(r.si);
-        issue_qk(r.si, reinterpret_cast<const uint8_t *>(qw), reinterpret_cast<const uint8_t *>(kt));
-    }
-    __device__ __forceinline__ void ready(float (&s)[64], Regs &r, int)
-    {
-        pin(r.si);
-        dequantize(s, r.si, r.q_scale * r.ks0, r.q_scale * r.ks1);
-    }
-};
+/* The scores of INT8 codes (int8_ws_scores.cuh: Scores8), P·V in f16. */
+using Scores = Scores8<PvHalf<false, D / 2>>;
 
 template <bool CAUSAL>
 __global__ void __launch_bounds__(WS_THREADS, 1)
@@ -104,7 +63,8 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    Scores8 sc{ qscale, kscale, qblocks, qk_scale_log2, 1.f };
+    Scores sc;
+    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2, sc.scale_log2 = 1.f;
     ws_attention<Layout, CAUSAL>(smem_raw, &map_q8, &map_k8, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q8, (void)map_k8, (void)map_v, (void)qscale, (void)kscale, (void)O, (void)n, (void)heads,

@@ -25,11 +25,16 @@ step lightning 150 --no-metrics --plugin fla_attention.py \
     --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' --dtype bf16 --batch 1 \
     --heads 16 --head-dim 128 --seq 4096:65536:x4 --chunk 64
 # INT8 attention (SageAttention2's shape) against the bf16 flash kernels; the target: INT8 >= 1.5x
-# the bf16 wgmma-ws (attention.int8@cuda.wgmma-ws is the INT8 recipe on the same schedule)
-step int8 120 --no-metrics \
-    --kernels 'attention.int8@cuda.mma,attention.int8@cuda.wgmma,attention.int8@cuda.wgmma-ws,attention.flash@cuda.wgmma-ws' \
-    --dtype i8,bf16 --input outlier \
+# the bf16 wgmma-ws (attention.int8@cuda.wgmma-ws is the INT8 recipe on the same schedule,
+# @cuda.wgmma-fp8 adds SageAttention2's FP8 P·V; attention.flash@cuda.wgmma-fp8 is all-e4m3 flash)
+step int8 150 --no-metrics \
+    --kernels 'attention.int8@cuda.mma,attention.int8@cuda.wgmma,attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8' \
+    --dtype i8,bf16,e4m3 --input outlier \
     --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0
+# the FP8 kernels at issue 20's shape (16 heads, d = 128), causal and not, beside their baselines
+step fp8 240 --no-metrics \
+    --kernels 'attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8' \
+    --dtype i8,bf16,e4m3 --heads 16 --head-dim 128 --seq 4096,16384 --batch 4,1 --causal 0,1
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT kernel || '@' || impl, dtype, 'b' || coalesce(batch, '-'), 'n' || coalesce(seq_len, gemm_m), 'd' || coalesce(head_dim, '-'), 'causal' || coalesce(causal, '-'), status, printf('%.1f us', median_us), printf('%.0f TF/s', gflops / 1000) FROM v_results ORDER BY case_id;"
 sqlite3 -separator ' ' "$DB" "SELECT c.kernel || '@' || c.impl, 'n' || coalesce(c.seq_len, c.gemm_m), k.name, printf('%.3g', k.value) FROM counters k JOIN cases c ON c.id = k.case_id WHERE k.name LIKE 'sm__%' OR k.name LIKE 'dram__%' OR k.name LIKE '%tensor%' ORDER BY c.id, k.name;" | head -40

@@ -1,0 +1,163 @@
+/* fp8_pv.cuh - SageAttention2's FP8 P·V for flash_ws.cuh's schedule (the P·V policy PvFp8):
+ * P (after the softmax, in [0, 1]) times FP8_P_SCALE = 448 rounded to e4m3, V as e4m3 codes
+ * with one float scale per (batch, KV head, channel) made by a pre-pass, and O += P·V on
+ * wgmma m64n128k32 .f32.e4m3.e4m3 with P from registers (A) and V from shared memory (B).
+ *
+ * V transposed. An 8-bit wgmma B operand must be K-major: the pre-pass (int8_quant.cu) stores
+ * V's codes as Vᵀ [B·H_kv][d = 128 channels][keys, padded to a multiple of 128], so a tile is
+ * one TMA box of 128 channel rows × 128 key bytes, 128B-swizzled: exactly the layout of an
+ * INT8 K tile (one 128-byte swizzle row of 128 channels), and the four k-steps of 32 keys are
+ * 32 bytes apart in the row, as issue_qk's are (int8_wgmma.cuh).
+ *
+ * Keys permuted, so P needs no shuffle. The f32 accumulator of S (PTX ISA, wgmma D fragments,
+ * m64nN) gives thread (warp w, g = lane/4, t4 = lane%4) of 32 keys 32kc.. (d[16kc..16kc+15]):
+ *   row g:      keys 2t4, 2t4+1 (d[16kc], d[16kc+1]), 8+2t4, 9+2t4 (d[16kc+4], +5),
+ *               16+2t4, 17+2t4 (d[16kc+8], +9), 24+2t4, 25+2t4 (d[16kc+12], +13);
+ *   row g + 8:  the same keys in d[16kc+2], +3, +6, +7, +10, +11, +14, +15.
+ * The 8-bit A fragment of m64nNk32 (PTX ISA, wgmma register fragments; CUTLASS's
+ * ALayout_64x32) wants of thread (g, t4) four registers of four bytes, low byte first:
+ *   a0..a3 row g, k = 4t4 + 0..3;     a4..a7 row g + 8, k = 4t4 + 0..3;
+ *   a8..a11 row g, k = 16 + 4t4 + 0..3; a12..a15 row g + 8, k = 16 + 4t4 + 0..3.
+ * Packing the thread's own values in order (register 0: d[16kc], d[16kc+1], d[16kc+4], +5;
+ * register 1: +2, +3, +6, +7; register 2: +8, +9, +12, +13; register 3: +10, +11, +14, +15)
+ * makes the wgmma's k position p = 16h + 4t + e (h < 2, t < 4, e < 4) hold key
+ * int8_fp8_pv_key(p) = 16h + 8(e / 2) + 2t + e % 2 of the 32 (int8.h). A permutation of the
+ * reduction index leaves P·V unchanged as long as V's row p holds that key too: the pre-pass
+ * stores Vᵀ[c][32·grp + p] = code(V[32·grp + int8_fp8_pv_key(p)][c]), and the check's emulation
+ * uses the same function.
+ *
+ * Two-level accumulation. Hopper's FP8 wgmma accumulates with fewer mantissa bits than f32
+ * (SageAttention2, §4), so each tile's P·V goes to a fresh f32 accumulator (pv, first k-step
+ * overwriting it) that is added into O in f32 with the online-softmax rescale:
+ * O = α·(O + pv). The output is O · s_v[c] / (448 · l), l the f32 row sum of the unrounded P.
+ * Include only from code built for sm_90a. */
+#ifndef KB_FP8_PV_CUH
+#define KB_FP8_PV_CUH
+
+#include <stdint.h>
+
+#include "kernels/attention/flash_wgmma.cuh"
+
+namespace kb_fwgmma {
+
+constexpr float FP8_P_SCALE = 448.f; /* P ≤ 1 to the top of e4m3's range */
+
+/* Four floats as e4m3 (round to nearest even, saturating), x0 in the lowest byte. cvt's first
+ * source goes to the upper byte of each pair. */
+__device__ __forceinline__ uint32_t pack4_e4m3(float x0, float x1, float x2, float x3)
+{
+    uint32_t r;
+    asm("{\n.reg .b16 lo, hi;\n"
+        "cvt.rn.satfinite.e4m3x2.f32 lo, %2, %1;\n"
+        "cvt.rn.satfinite.e4m3x2.f32 hi, %4, %3;\n"
+        "mov.b32 %0, {lo, hi};\n}\n"
+        : "=r"(r)
+        : "f"(x0), "f"(x1), "f"(x2), "f"(x3));
+    return r;
+}
+
+/* d (64×128, f32) (+)= A (64×32 e4m3, this thread's four registers) · B (32×128 e4m3, K-major
+ * in shared memory). */
+__device__ __forceinline__ void wgmma_rs_e4m3(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WGMMA_D
+                 ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+                 : WGMMA_D_OPERANDS(WGMMA_F32)
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
+#else
+    (void)d, (void)a, (void)desc_b, (void)accumulate;
+#endif
+}
+
+/* flash_ws.cuh's P·V policy in FP8 (head_dim 128, output f16). vscale: the V channel scales
+ * [B·H_kv][128]. */
+struct PvFp8 {
+    static constexpr int P_STEPS = BN / 32; /* k-steps of 32 keys */
+    struct PvRegs {
+        float pv[64];     /* this tile's P·V, apart from O */
+        const float *vs;  /* the channel scales of this (batch, KV head) */
+    };
+    const float *vscale;
+
+    template <class R> __device__ __forceinline__ void begin_pv(R &r, int kvhead)
+    {
+        r.vs = vscale + (size_t)kvhead * D;
+#pragma unroll
+        for (int i = 0; i < 64; i++)
+            r.pv[i] = 0.f;
+    }
+    /* P·448 as e4m3 in the A fragments: the layout in the header comment */
+    __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4])
+    {
+#pragma unroll
+        for (int kc = 0; kc < P_STEPS; kc++) {
+            const float *x = s + 16 * kc;
+            const float f = FP8_P_SCALE;
+            pa[kc][0] = pack4_e4m3(x[0] * f, x[1] * f, x[4] * f, x[5] * f);
+            pa[kc][1] = pack4_e4m3(x[2] * f, x[3] * f, x[6] * f, x[7] * f);
+            pa[kc][2] = pack4_e4m3(x[8] * f, x[9] * f, x[12] * f, x[13] * f);
+            pa[kc][3] = pack4_e4m3(x[10] * f, x[11] * f, x[14] * f, x[15] * f);
+        }
+    }
+    /* pv = P·V of the tile vt (Vᵀ codes, one 128 × 128-byte box), one committed group */
+    template <class R>
+    __device__ __forceinline__ void issue_pv(float (&)[64], R &r, const uint32_t (&pa)[P_STEPS][4], const uint16_t *vt)
+    {
+        const uint8_t *v8 = reinterpret_cast<const uint8_t *>(vt);
+        pin(r.pv);
+        wg_fence();
+#pragma unroll
+        for (int kc = 0; kc < P_STEPS; kc++)
+            wgmma_rs_e4m3(r.pv, pa[kc], smem_desc(v8 + 32 * kc, 16, 1024), kc > 0);
+        wg_commit();
+    }
+    template <class R> __device__ __forceinline__ void add_pv(float (&o)[64], R &r, const float (&alpha)[2])
+    {
+        pin(r.pv);
+#pragma unroll
+        for (int dt = 0; dt < 16; dt++) {
+            o[4 * dt] = (o[4 * dt] + r.pv[4 * dt]) * alpha[0];
+            o[4 * dt + 1] = (o[4 * dt + 1] + r.pv[4 * dt + 1]) * alpha[0];
+            o[4 * dt + 2] = (o[4 * dt + 2] + r.pv[4 * dt + 2]) * alpha[1];
+            o[4 * dt + 3] = (o[4 * dt + 3] + r.pv[4 * dt + 3]) * alpha[1];
+        }
+    }
+    template <class R> __device__ __forceinline__ void add_last_pv(float (&o)[64], R &r)
+    {
+        pin(r.pv);
+#pragma unroll
+        for (int i = 0; i < 64; i++)
+            o[i] += r.pv[i];
+    }
+    /* O · s_v[c] / (448 · l) as f16, rows below n */
+    template <class R>
+    __device__ __forceinline__ void store(const float (&o)[64], const float (&l)[2], R &r, uint16_t *out, int row_a,
+                                          int row_b, int n, int t4)
+    {
+        float inv[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float li = l[i];
+            li += __shfl_xor_sync(0xffffffffu, li, 1);
+            li += __shfl_xor_sync(0xffffffffu, li, 2);
+            inv[i] = 1.f / (li * FP8_P_SCALE);
+        }
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            const int col = dt * 8 + 2 * t4;
+            const float s0 = r.vs[col], s1 = r.vs[col + 1];
+            if (row_a < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_a * D + col) =
+                    pack2<false>(o[4 * dt] * inv[0] * s0, o[4 * dt + 1] * inv[0] * s1);
+            if (row_b < n)
+                *reinterpret_cast<uint32_t *>(out + (size_t)row_b * D + col) =
+                    pack2<false>(o[4 * dt + 2] * inv[1] * s0, o[4 * dt + 3] * inv[1] * s1);
+        }
+    }
+};
+
+} // namespace kb_fwgmma
+
+#endif
