@@ -91,6 +91,7 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     hv.d = d;
     hv.ldq = hv.ldkv = hv.ldo = d;
     hv.chunk = st->buf.chunk;
+    hv.stream_out = 0; /* a hybrid stack's next layer reads these outputs */
     return hv;
 }
 
@@ -176,16 +177,19 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
     if (out) {
         float *o = out + (size_t)t0 * ldo;
         const float *vc = hv->v + (size_t)t0 * ldkv;
-        load_fq(isa, hv, t0, c, w->fq);
-        /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
         const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
-        isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
-        isa->row_dots(c, d, w->fq, d, z, w->den);
-        if (decay)
+        load_fq(isa, hv, t0, c, w->fq);
+        if (decay) {
+            /* inter: O = φ(Q)·S, row i scaled by λ^(i+1); den likewise */
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, hv->dec + 1, &next_k);
+            isa->row_dots(c, d, w->fq, d, z, w->den);
             for (int i = 0; i < c; i++)
                 w->den[i] *= hv->dec[i + 1];
-        /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
-         * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
+        } else {
+            isa->row_dots(c, d, w->fq, d, z, w->den);
+        }
+        /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den; per block
+         * of rows only the columns up to the block's last row */
         for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
             const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
             float *pb = w->p + (size_t)i0 * C;
@@ -197,15 +201,23 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
         }
         for (int i = 0; i < c; i++)
             w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-        /* O ← (O + P·V) / den, each tile of PV_ROWS rows to the depth of its last row (P is
-         * 0 beyond: mask-weighted where written, zeroed before the first chunk elsewhere) */
-        for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
-            const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
-            const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
-            const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
-            const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
-            isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
-                         w->den + i0, &next_o);
+        if (!decay) {
+            /* O = (φ(Q)·S + P·V) / den as one product, each tile's P·V to the depth of its last
+             * row (P is 0 beyond: mask-weighted where written, zeroed before the first chunk
+             * elsewhere): the inter rows are neither stored nor read back */
+            isa->gemm_plus_lower(c, d, d, w->fq, d, w->s, d, w->p, C, vc, ldkv, o, ldo, w->den, hv->stream_out,
+                                 &next_k);
+        } else {
+            /* with decay the inter rows carry λ^(i+1), the intra ones not: O ← (O + P·V) / den,
+             * each tile of PV_ROWS rows to the depth of its last row */
+            for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
+                const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
+                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
+                isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
+                             w->den + i0, &next_o);
+            }
         }
     }
     const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);

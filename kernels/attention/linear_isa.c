@@ -124,10 +124,33 @@ static void gemm_ex_scalar(int m, int n, int k, const float *a, int lda, const f
                 c[(size_t)i * ldc + j] *= rowscale[i];
 }
 
+void linear_gemm_plus_lower_composed(const struct linear_isa *isa, int m, int n, int k, const float *a, int lda,
+                                     const float *b, int ldb, const float *l, int ldl, const float *d, int ldd,
+                                     float *c, int ldc, const float *rowscale, const struct linear_ahead *ahead)
+{
+    enum { ROWS = 6 };
+    isa->gemm_ex(m, n, k, a, lda, b, ldb, c, ldc, 0.0f, NULL, ahead);
+    for (int i0 = 0; i0 < m; i0 += ROWS) {
+        const int rows = m - i0 < ROWS ? m - i0 : ROWS;
+        isa->gemm_ex(rows, n, i0 + rows, l + (size_t)i0 * ldl, ldl, d, ldd, c + (size_t)i0 * ldc, ldc, 1.0f,
+                     rowscale ? rowscale + i0 : NULL, NULL);
+    }
+}
+
+static void gemm_plus_lower_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   const float *l, int ldl, const float *d, int ldd, float *c, int ldc,
+                                   const float *rowscale, int stream, const struct linear_ahead *ahead)
+{
+    (void)stream;
+    linear_gemm_plus_lower_composed(&linear_isa_scalar, m, n, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, rowscale,
+                                    ahead);
+}
+
 const struct linear_isa linear_isa_scalar = {
     .name = "scalar",
     .gemm_acc = gemm_acc_scalar,
     .gemm_ex = gemm_ex_scalar,
+    .gemm_plus_lower = gemm_plus_lower_scalar,
     .vexp = vexp_scalar,
     .feature = feature_scalar,
     .transpose = transpose_scalar,

@@ -3,8 +3,8 @@
  * the CPU kernels (linear_cpu.c, linear_naive.c, gla_cpu.c), not part of the kernel contract.
  *
  * Every heavy step of chunked linear attention is a small dense product on one chunk (φ(Q)·S,
- * φ(Q)·φ(K)ᵀ, P·V, φ(K)ᵀ·V), so one register-tiled C += A·B serves all of them; the gated
- * kernel also needs exponentials of whole rows. */
+ * φ(Q)·φ(K)ᵀ, P·V, φ(K)ᵀ·V), so one register-tiled C += A·B serves all of them (and
+ * gemm_plus_lower two of them at once); the gated kernel also needs exponentials of whole rows. */
 #ifndef KB_LINEAR_ISA_H
 #define KB_LINEAR_ISA_H
 
@@ -37,6 +37,15 @@ struct linear_isa {
      * is a hint: paths without it do the product alone. */
     void (*gemm_ex)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                     float beta, const float *rowscale, const struct linear_ahead *ahead);
+    /* C_i = rowscale_i·(A_i·B + L_i·D) for the m rows of C (rowscale NULL: 1; C is not read):
+     * gemm_ex's product plus a second whose L [m×m] is lower triangular (its entries above the
+     * diagonal must hold 0: a path may read them) with D [m×n] (leading dimensions ldl, ldd),
+     * in the same accumulators: the causal chunk's (φ(Q)·S + P·V) / den without storing C and
+     * reading it back in between. stream: C is not read again soon (an output), so a path may
+     * write it past the caches. ahead as gemm_ex. */
+    void (*gemm_plus_lower)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, const float *l,
+                            int ldl, const float *d, int ldd, float *c, int ldc, const float *rowscale, int stream,
+                            const struct linear_ahead *ahead);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);
@@ -68,6 +77,12 @@ extern const struct linear_isa linear_isa_avx512;
  * buffer (the paths without a fused form use it). */
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
                                       int lds, float *dst, int ldd);
+
+/* gemm_plus_lower through isa's gemm_ex (the paths without a fused form): C = A·B, then
+ * C_i ← rowscale_i·(C_i + L_i·D) in row blocks of 6, each to the depth of its last row. */
+void linear_gemm_plus_lower_composed(const struct linear_isa *isa, int m, int n, int k, const float *a, int lda,
+                                     const float *b, int ldb, const float *l, int ldl, const float *d, int ldd,
+                                     float *c, int ldc, const float *rowscale, const struct linear_ahead *ahead);
 
 /* The fastest path this CPU runs. */
 const struct linear_isa *linear_isa_best(void);

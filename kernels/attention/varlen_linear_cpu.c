@@ -123,7 +123,7 @@ static struct head_view head_of(const struct linear_varlen_cpu *st, const struct
                                .k = st->in.k + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d,
                                .v = st->in.v + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d,
                                .dec = st->ones, .feature = s->feature, .d = d, .chunk = st->chunk,
-                               .ldq = (int)ldq, .ldkv = (int)ldkv, .ldo = (int)ldq };
+                               .ldq = (int)ldq, .ldkv = (int)ldkv, .ldo = (int)ldq, .stream_out = 1 };
 }
 
 static int run(struct kb_case *c)
