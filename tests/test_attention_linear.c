@@ -195,7 +195,10 @@ static void test_feature_transpose_on_every_path(void **state)
                     src[e] = (float)((e * 37 % 101) - 60) * (e % 7 == 0 ? 10.0f : 0.1f);
                 for (int e = 0; e < cols * ldd; e++)
                     dst[e] = -12345.0f;
-                isa->feature_transpose(feature, rows, cols, src, lds, dst, ldd);
+                float colsum[128 + 1];
+                for (int j = 0; j <= cols; j++)
+                    colsum[j] = 0.25f * (float)j; /* added to, not overwritten */
+                isa->feature_transpose(feature, rows, cols, src, lds, dst, ldd, colsum);
                 for (int j = 0; j < cols; j++)
                     for (int i = 0; i < ldd; i++) {
                         const float got = dst[(size_t)j * ldd + i];
@@ -211,6 +214,17 @@ static void test_feature_transpose_on_every_path(void **state)
                             fail_msg("path %s %dx%d feature %d: [%d][%d] %.9g, its map %.9g, φ %.9g", paths[p], rows,
                                      cols, feature, j, i, got, want, exact);
                     }
+                /* the column sums: each column's φ values (as transposed) added to what was there */
+                for (int j = 0; j <= cols; j++) {
+                    double sum = 0.25 * j, mag = 0.25 * j;
+                    for (int i = 0; j < cols && i < rows; i++) {
+                        sum += dst[(size_t)j * ldd + i];
+                        mag += fabs(dst[(size_t)j * ldd + i]);
+                    }
+                    if (fabs(colsum[j] - sum) > 1e-6 * mag + 1e-30)
+                        fail_msg("path %s %dx%d feature %d: column sum %d %.9g, want %.9g", paths[p], rows, cols,
+                                 feature, j, colsum[j], sum);
+                }
                 free(src);
                 free(dst);
             }

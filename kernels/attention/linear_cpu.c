@@ -109,10 +109,11 @@ static void feature_rows(const struct linear_isa *isa, const struct head_view *h
 }
 
 /* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
- * the transpose's shuffles overlap, and no φ(K) rows are written and read back). */
-static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt)
+ * the transpose's shuffles overlap, and no φ(K) rows are written and read back); without
+ * decay z += Σ_j φ(k_j) in the same pass (z not NULL). */
+static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt, float *z)
 {
-    isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk);
+    isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk, z);
 }
 
 static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
@@ -129,20 +130,21 @@ static struct linear_ahead rows_ahead(const float *base, int ld, int r0, int n, 
     return a;
 }
 
-/* S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise, for the chunk at t0 whose φ(K)ᵀ is in fkt
- * (its columns get scaled here, by wdec: λ^(c−1−j), or 1 without decay); the product brings
- * ahead into the cache meanwhile. */
+/* S ← λ^c S + (φ(K) decay-weighted)ᵀ V for the chunk at t0 whose φ(K)ᵀ is in fkt, and with
+ * decay z likewise (its columns get scaled here, by wdec: λ^(c−1−j); without decay load_fkt
+ * added to z); the product brings ahead into the cache meanwhile. */
 static void state_update(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
                          int decay, float *fkt, float *wdec, float *s, const struct linear_ahead *ahead)
 {
     const int d = hv->d, C = hv->chunk;
     float *z = s + (size_t)d * d;
-    for (int j = 0; j < c; j++)
-        wdec[j] = decay ? hv->dec[c - 1 - j] : 1.0f;
     const float lc = decay ? hv->dec[c] : 1.0f;
-    if (decay)
+    if (decay) {
+        for (int j = 0; j < c; j++)
+            wdec[j] = hv->dec[c - 1 - j];
         isa->scale_rows(1, d, z, 0, &lc);
-    isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
+        isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
+    }
     isa->gemm_ex(d, d, c, fkt, C, hv->v + (size_t)t0 * hv->ldkv, hv->ldkv, s, d, lc, NULL, ahead);
 }
 
@@ -173,21 +175,24 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
     /* the next chunk's rows (cn of them, from t1), brought into the cache while this
      * chunk's products run */
     const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-    load_fkt(isa, hv, t0, c, w->fkt);
+    const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
     if (out) {
-        float *o = out + (size_t)t0 * ldo;
-        const float *vc = hv->v + (size_t)t0 * ldkv;
-        const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
         load_fq(isa, hv, t0, c, w->fq);
         if (decay) {
             /* inter: O = φ(Q)·S, row i scaled by λ^(i+1); den likewise */
-            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, hv->dec + 1, &next_k);
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, out + (size_t)t0 * ldo, ldo, 0.0f, hv->dec + 1, &next_k);
             isa->row_dots(c, d, w->fq, d, z, w->den);
             for (int i = 0; i < c; i++)
                 w->den[i] *= hv->dec[i + 1];
         } else {
             isa->row_dots(c, d, w->fq, d, z, w->den);
         }
+    }
+    /* φ(K)ᵀ, and without decay z's update (den above read the z before this chunk) */
+    load_fkt(isa, hv, t0, c, w->fkt, decay ? NULL : z);
+    if (out) {
+        float *o = out + (size_t)t0 * ldo;
+        const float *vc = hv->v + (size_t)t0 * ldkv;
         /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den; per block
          * of rows only the columns up to the block's last row */
         for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
@@ -240,7 +245,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
-        load_fkt(isa, hv, t0, c, w->fkt);
+        load_fkt(isa, hv, t0, c, w->fkt, w->s + (size_t)d * d);
         state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s, NULL);
     }
     for (int t0 = 0; t0 < ntok; t0 += C) {

@@ -51,7 +51,7 @@ static void transpose_scalar(int rows, int cols, const float *src, int lds, floa
 }
 
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
-                                      int lds, float *dst, int ldd)
+                                      int lds, float *dst, int ldd, float *colsum)
 {
     enum { BR = 8, BC = 64 };
     float buf[BR * BC];
@@ -62,13 +62,18 @@ void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature,
             for (int q = 0; q < r; q++)
                 isa->feature(feature, src + (size_t)(i + q) * lds + j, buf + (size_t)q * BC, (size_t)n);
             isa->transpose(r, n, buf, BC, dst + (size_t)j * ldd + i, ldd, NULL);
+            if (colsum)
+                for (int q = 0; q < r; q++)
+                    for (int jj = 0; jj < n; jj++)
+                        colsum[j + jj] += buf[(size_t)q * BC + jj];
         }
     }
 }
 
-static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                                     float *colsum)
 {
-    linear_feature_transpose_blocked(&linear_isa_scalar, feature, rows, cols, src, lds, dst, ldd);
+    linear_feature_transpose_blocked(&linear_isa_scalar, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
 static void row_dots_scalar(int m, int k, const float *a, int lda, const float *x, float *out)

@@ -56,8 +56,10 @@ struct linear_isa {
      * not overlap): a transpose, its columns weighted on the way. */
     void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
     /* dst[j·ldd + i] = φ(src[i·lds + j]) for i < rows, j < cols (enum kb_feature_map, as
-     * feature; the matrices must not overlap): the map and the transpose in one pass. */
-    void (*feature_transpose)(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd);
+     * feature; the matrices must not overlap): the map and the transpose in one pass; with
+     * colsum (not NULL), also colsum[j] += Σ_i φ(src[i·lds + j]) (the normaliser's Σ φ(k)). */
+    void (*feature_transpose)(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                              float *colsum);
     /* out[i] = a_i · x for the m rows a_i of length k. */
     void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
     /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then
@@ -76,7 +78,7 @@ extern const struct linear_isa linear_isa_avx512;
 /* feature_transpose through isa's feature and transpose, a block of rows at a time in a small
  * buffer (the paths without a fused form use it). */
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
-                                      int lds, float *dst, int ldd);
+                                      int lds, float *dst, int ldd, float *colsum);
 
 /* gemm_plus_lower through isa's gemm_ex (the paths without a fused form): C = A·B, then
  * C_i ← rowscale_i·(C_i + L_i·D) in row blocks of 6, each to the depth of its last row. */

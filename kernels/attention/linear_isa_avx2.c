@@ -249,9 +249,10 @@ static void gemm_plus_lower_avx2(int m, int n, int k, const float *a, int lda, c
                                     ahead);
 }
 
-AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                                       float *colsum)
 {
-    linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd);
+    linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
 const struct linear_isa linear_isa_avx2 = {

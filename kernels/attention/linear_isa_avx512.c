@@ -359,13 +359,25 @@ INLINE_AVX512 void transpose16x16_regs(const __m512 *r, float *dst, int ldd)
 }
 
 AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                           int ldd);
+                                           int ldd, float *colsum);
+
+/* colsum[0..16) += the sum of the n vectors r (lanes limited by mask), when colsum is not NULL */
+INLINE_AVX512 void add_colsum(float *colsum, const __m512 *r, int n, __mmask16 mask)
+{
+    if (!colsum)
+        return;
+    __m512 t = r[0];
+    for (int q = 1; q < n; q++)
+        t = _mm512_add_ps(t, r[q]);
+    _mm512_mask_storeu_ps(colsum, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, colsum), t));
+}
 
 /* Blocks of 16 × 16 (φ on sixteen 16-lane rows, then transpose16x16_regs), the rest in blocks of
  * 8 rows × 16 columns: φ on the eight 16-lane rows, then each half transposed as an
- * 8×8 block in registers; the edges through a small buffer. */
+ * 8×8 block in registers; the edges through a small buffer. The column sums add the φ rows
+ * in registers before the transpose. */
 AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                            int ldd)
+                                            int ldd, float *colsum)
 {
     int i0 = 0;
     for (; i0 + 16 <= rows && cols >= 16; i0 += 16) { /* 16×16 blocks */
@@ -375,38 +387,42 @@ AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, con
 #pragma GCC unroll 16
             for (int q = 0; q < 16; q++)
                 r[q] = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i0 + q) * lds + j));
+            add_colsum(colsum ? colsum + j : NULL, r, 16, 0xFFFF);
             transpose16x16_regs(r, dst + (size_t)j * ldd + i0, ldd);
         }
         if (j < cols) /* the last columns of these rows: the blocks of 8 rows below */
-            feature_transpose_rows8(feature, 16, cols - j, src + (size_t)i0 * lds + j, lds, dst + (size_t)j * ldd + i0, ldd);
+            feature_transpose_rows8(feature, 16, cols - j, src + (size_t)i0 * lds + j, lds, dst + (size_t)j * ldd + i0, ldd,
+                                    colsum ? colsum + j : NULL);
     }
-    feature_transpose_rows8(feature, rows - i0, cols, src + (size_t)i0 * lds, lds, dst + i0, ldd);
+    feature_transpose_rows8(feature, rows - i0, cols, src + (size_t)i0 * lds, lds, dst + i0, ldd, colsum);
 }
 
 /* feature_transpose in blocks of 8 rows × 16 columns (the edges through a small buffer). */
 AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                           int ldd)
+                                           int ldd, float *colsum)
 {
     float buf[8 * 16];
     for (int i = 0; i < rows; i += 8) {
         const int r = rows - i < 8 ? rows - i : 8;
         for (int j = 0; j < cols; j += 16) {
             const int n = cols - j < 16 ? cols - j : 16;
+            __m512 v[8];
+            for (int q = 0; q < r; q++)
+                v[q] = phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j));
+            add_colsum(colsum ? colsum + j : NULL, v, r, lanes((size_t)n));
             if (r == 8 && n == 16) {
                 __m256 lo[8], hi[8];
 #pragma GCC unroll 8
                 for (int q = 0; q < 8; q++) {
-                    const __m512 v = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i + q) * lds + j));
-                    lo[q] = _mm512_castps512_ps256(v);
-                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+                    lo[q] = _mm512_castps512_ps256(v[q]);
+                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[q]), 1));
                 }
                 linear_transpose8x8_regs(lo, dst + (size_t)j * ldd + i, ldd, NULL);
                 linear_transpose8x8_regs(hi, dst + (size_t)(j + 8) * ldd + i, ldd, NULL);
                 continue;
             }
             for (int q = 0; q < r; q++)
-                _mm512_storeu_ps(buf + 16 * q,
-                                 phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j)));
+                _mm512_storeu_ps(buf + 16 * q, v[q]);
             for (int jj = 0; jj < n; jj++)
                 for (int q = 0; q < r; q++)
                     dst[(size_t)(j + jj) * ldd + i + q] = buf[16 * q + jj];
