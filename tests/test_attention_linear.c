@@ -239,7 +239,7 @@ static void test_gemm_plus_lower_on_every_path(void **state)
 {
     (void)state;
     static const int sizes[][3] = { { 1, 1, 1 }, { 5, 16, 7 }, { 6, 64, 128 }, { 13, 40, 9 }, { 64, 128, 128 },
-                                    { 23, 130, 33 }, { 7, 96, 64 } };
+                                    { 23, 130, 33 }, { 7, 96, 64 }, { 9, 112, 20 }, { 6, 48, 64 } };
     for (int p = 0; p < KB_PATH_COUNT; p++) {
         const struct linear_isa *isa = linear_isa_by_name(paths[p]);
         if (!isa)

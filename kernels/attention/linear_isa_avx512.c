@@ -1,8 +1,8 @@
 /* linear_isa_avx512.c - AVX-512F primitives of the linear-attention kernels (linear_isa.h).
  *
- * As the AVX2 path with 16-float vectors: tiles of 6 rows × 32 columns (12 zmm accumulators),
- * then 16 columns, and the last partial vector of columns through a lane mask instead of a
- * scalar loop. */
+ * As the AVX2 path with 16-float vectors: tiles of 6 rows × 64 columns (24 zmm accumulators),
+ * then 48, 32 or 16 columns, and the last partial vector of columns through a lane mask
+ * instead of a scalar loop. */
 #include "kernels/attention/linear_isa.h"
 
 #if defined(__x86_64__)
@@ -189,6 +189,10 @@ AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, cons
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
+    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 accumulators, not 32 + 16 */
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
@@ -218,7 +222,7 @@ static void job_ahead(struct tile_job *job, int m, int n, int k, const struct li
         /* whole lines: the row's first byte rounded down, its length rounded up */
         const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
         const size_t lines = lines_per_row * (size_t)ahead->rows;
-        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
+        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 48 + (n % 64 % 48) / 32 + (n % 64 % 48 % 32 + 15) / 16);
         const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
         while (job->mask > 1 && steps / (size_t)(job->mask + 1) < lines)
             job->mask >>= 1;
@@ -265,6 +269,9 @@ AVX512 static void gemm_plus_lower_avx512(int m, int n, int k, const float *a, i
     for (; j + 64 <= n; j += 64)
         for (int i = 0; i < m; i += 6)
             tile_lower_rows(m, i, j, 4, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
+    for (; j + 48 <= n; j += 48)
+        for (int i = 0; i < m; i += 6)
+            tile_lower_rows(m, i, j, 3, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
             tile_lower_rows(m, i, j, 2, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
