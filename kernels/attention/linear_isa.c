@@ -54,6 +54,7 @@ void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature,
                                       int lds, float *dst, int ldd, float *colsum)
 {
     enum { BR = 8, BC = 64 };
+    static const float ones[BR] = { 1, 1, 1, 1, 1, 1, 1, 1 };
     float buf[BR * BC];
     for (int i = 0; i < rows; i += BR) {
         const int r = rows - i < BR ? rows - i : BR;
@@ -62,10 +63,8 @@ void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature,
             for (int q = 0; q < r; q++)
                 isa->feature(feature, src + (size_t)(i + q) * lds + j, buf + (size_t)q * BC, (size_t)n);
             isa->transpose(r, n, buf, BC, dst + (size_t)j * ldd + i, ldd, NULL);
-            if (colsum)
-                for (int q = 0; q < r; q++)
-                    for (int jj = 0; jj < n; jj++)
-                        colsum[j + jj] += buf[(size_t)q * BC + jj];
+            if (colsum) /* colsum += 1·buf, through the path's vector product */
+                isa->gemm_acc(1, n, r, ones, BR, buf, BC, colsum + j, n);
         }
     }
 }
