@@ -12,7 +12,9 @@
  *   state  S ← λ^c S + Σ_j λ^(c−1−j) φ(k_j)ᵀ v_j,  z likewise           (c·d² work)
  *   o_i = O_i / den_i
  * so the cost is linear in N and the memory a d×d state plus one chunk's c×c scores per
- * thread: nothing grows with N but the inputs and output.
+ * thread: nothing grows with N but the inputs and output. Without decay the inter and intra
+ * products of O go into the same accumulators (linear_isa's gemm_plus_lower), and z's update
+ * rides on φ(K)ᵀ's pass.
  *
  * Decode (decode = 1): the inputs hold N + 1 tokens. setup runs the chunked state update over
  * the first N (outside the timed region) and keeps S, z per (batch, head); run takes one step
