@@ -195,7 +195,10 @@ static void test_feature_transpose_on_every_path(void **state)
                     src[e] = (float)((e * 37 % 101) - 60) * (e % 7 == 0 ? 10.0f : 0.1f);
                 for (int e = 0; e < cols * ldd; e++)
                     dst[e] = -12345.0f;
-                isa->feature_transpose(feature, rows, cols, src, lds, dst, ldd);
+                float colsum[128 + 1];
+                for (int j = 0; j <= cols; j++)
+                    colsum[j] = 0.25f * (float)j; /* added to, not overwritten */
+                isa->feature_transpose(feature, rows, cols, src, lds, dst, ldd, colsum);
                 for (int j = 0; j < cols; j++)
                     for (int i = 0; i < ldd; i++) {
                         const float got = dst[(size_t)j * ldd + i];
@@ -211,8 +214,91 @@ static void test_feature_transpose_on_every_path(void **state)
                             fail_msg("path %s %dx%d feature %d: [%d][%d] %.9g, its map %.9g, φ %.9g", paths[p], rows,
                                      cols, feature, j, i, got, want, exact);
                     }
+                /* the column sums: each column's φ values (as transposed) added to what was there */
+                for (int j = 0; j <= cols; j++) {
+                    double sum = 0.25 * j, mag = 0.25 * j;
+                    for (int i = 0; j < cols && i < rows; i++) {
+                        sum += dst[(size_t)j * ldd + i];
+                        mag += fabs(dst[(size_t)j * ldd + i]);
+                    }
+                    if (fabs(colsum[j] - sum) > 1e-6 * mag + 1e-30)
+                        fail_msg("path %s %dx%d feature %d: column sum %d %.9g, want %.9g", paths[p], rows, cols,
+                                 feature, j, colsum[j], sum);
+                }
                 free(src);
                 free(dst);
+            }
+    }
+}
+
+/* gemm_plus_lower on every path this CPU runs against float64: rowscale·(A·B + L·D) with L
+ * lower triangular, at sizes on and off the tiles (6 rows, 16/32/64 columns), row scales or
+ * none, streaming stores asked for on 64-byte aligned rows and on rows that are not (then the
+ * path must store normally); nothing outside the m × n block of C is written. */
+static void test_gemm_plus_lower_on_every_path(void **state)
+{
+    (void)state;
+    static const int sizes[][3] = { { 1, 1, 1 }, { 5, 16, 7 }, { 6, 64, 128 }, { 13, 40, 9 }, { 64, 128, 128 },
+                                    { 23, 130, 33 }, { 7, 96, 64 }, { 9, 112, 20 }, { 6, 48, 64 } };
+    for (int p = 0; p < KB_PATH_COUNT; p++) {
+        const struct linear_isa *isa = linear_isa_by_name(paths[p]);
+        if (!isa)
+            continue;
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+            for (int variant = 0; variant < 4; variant++) {
+                const int m = sizes[z][0], n = sizes[z][1], k = sizes[z][2];
+                const int scaled = variant & 1, stream = variant >= 2;
+                /* variant 3: rows 64-byte aligned (ldc a multiple of 16); else an odd stride */
+                const int lda = k + 1, ldb = n + 2, ldl = m + 3, ldd = n + 1, ldc = variant == 3 ? (n + 15) / 16 * 16 + 16 : n + 5;
+                float *a = malloc(sizeof(float) * (size_t)m * lda), *b = malloc(sizeof(float) * (size_t)k * ldb);
+                float *l = malloc(sizeof(float) * (size_t)m * ldl), *d = malloc(sizeof(float) * (size_t)m * ldd);
+                float *c = aligned_alloc(64, sizeof(float) * (size_t)(m * ldc + 16)), rs[64];
+                assert_true(a && b && l && d && c);
+                for (int e = 0; e < m * lda; e++)
+                    a[e] = (float)((e * 29 % 53) - 26) * 0.03f;
+                for (int e = 0; e < k * ldb; e++)
+                    b[e] = (float)((e * 17 % 41) - 20) * 0.05f;
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < ldl; j++) /* 0 above the diagonal, as the contract asks */
+                        l[(size_t)i * ldl + j] = j <= i ? (float)(((i * 13 + j * 7) % 23) - 11) * 0.04f : 0.0f;
+                for (int e = 0; e < m * ldd; e++)
+                    d[e] = (float)((e * 11 % 37) - 18) * 0.06f;
+                for (int i = 0; i < m; i++)
+                    rs[i] = 0.5f + 0.125f * (float)(i % 5);
+                for (int e = 0; e < m * ldc + 16; e++)
+                    c[e] = -12345.0f;
+                isa->gemm_plus_lower(m, n, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, scaled ? rs : NULL, stream,
+                                     NULL);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < ldc; j++) {
+                        const float got = c[(size_t)i * ldc + j];
+                        if (j >= n) {
+                            assert_true(got == -12345.0f);
+                            continue;
+                        }
+                        double want = 0, mag = 0;
+                        for (int q = 0; q < k; q++) {
+                            want += (double)a[(size_t)i * lda + q] * b[(size_t)q * ldb + j];
+                            mag += fabs((double)a[(size_t)i * lda + q] * b[(size_t)q * ldb + j]);
+                        }
+                        for (int q = 0; q <= i; q++) {
+                            want += (double)l[(size_t)i * ldl + q] * d[(size_t)q * ldd + j];
+                            mag += fabs((double)l[(size_t)i * ldl + q] * d[(size_t)q * ldd + j]);
+                        }
+                        if (scaled) {
+                            want *= rs[i];
+                            mag *= rs[i];
+                        }
+                        if (fabs(got - want) > 1e-6 * mag + 1e-30)
+                            fail_msg("path %s m %d n %d k %d variant %d: C[%d][%d] %.9g, want %.9g", paths[p], m, n, k,
+                                     variant, i, j, got, want);
+                    }
+                assert_true(c[(size_t)m * ldc] == -12345.0f);
+                free(a);
+                free(b);
+                free(l);
+                free(d);
+                free(c);
             }
     }
 }
@@ -868,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_reference_forms_agree),
         cmocka_unit_test(test_linear_matches_recurrence_on_every_path),
         cmocka_unit_test(test_feature_transpose_on_every_path),
+        cmocka_unit_test(test_gemm_plus_lower_on_every_path),
         cmocka_unit_test(test_naive_matches_recurrence),
         cmocka_unit_test(test_linear_result_independent_of_chunk),
         cmocka_unit_test(test_decode_step),

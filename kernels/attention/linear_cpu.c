@@ -12,7 +12,9 @@
  *   state  S ← λ^c S + Σ_j λ^(c−1−j) φ(k_j)ᵀ v_j,  z likewise           (c·d² work)
  *   o_i = O_i / den_i
  * so the cost is linear in N and the memory a d×d state plus one chunk's c×c scores per
- * thread: nothing grows with N but the inputs and output.
+ * thread: nothing grows with N but the inputs and output. Without decay the inter and intra
+ * products of O go into the same accumulators (linear_isa's gemm_plus_lower), and z's update
+ * rides on φ(K)ᵀ's pass.
  *
  * Decode (decode = 1): the inputs hold N + 1 tokens. setup runs the chunked state update over
  * the first N (outside the timed region) and keeps S, z per (batch, head); run takes one step
@@ -91,6 +93,7 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     hv.d = d;
     hv.ldq = hv.ldkv = hv.ldo = d;
     hv.chunk = st->buf.chunk;
+    hv.stream_out = 0; /* a hybrid stack's next layer reads these outputs */
     return hv;
 }
 
@@ -108,10 +111,11 @@ static void feature_rows(const struct linear_isa *isa, const struct head_view *h
 }
 
 /* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
- * the transpose's shuffles overlap, and no φ(K) rows are written and read back). */
-static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt)
+ * the transpose's shuffles overlap, and no φ(K) rows are written and read back); without
+ * decay z += Σ_j φ(k_j) in the same pass (z not NULL). */
+static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fkt, float *z)
 {
-    isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk);
+    isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk, z);
 }
 
 static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
@@ -128,20 +132,21 @@ static struct linear_ahead rows_ahead(const float *base, int ld, int r0, int n, 
     return a;
 }
 
-/* S ← λ^c S + (φ(K) decay-weighted)ᵀ V, z likewise, for the chunk at t0 whose φ(K)ᵀ is in fkt
- * (its columns get scaled here, by wdec: λ^(c−1−j), or 1 without decay); the product brings
- * ahead into the cache meanwhile. */
+/* S ← λ^c S + (φ(K) decay-weighted)ᵀ V for the chunk at t0 whose φ(K)ᵀ is in fkt, and with
+ * decay z likewise (its columns get scaled here, by wdec: λ^(c−1−j); without decay load_fkt
+ * added to z); the product brings ahead into the cache meanwhile. */
 static void state_update(const struct linear_isa *isa, const struct head_view *hv, int t0, int c,
                          int decay, float *fkt, float *wdec, float *s, const struct linear_ahead *ahead)
 {
     const int d = hv->d, C = hv->chunk;
     float *z = s + (size_t)d * d;
-    for (int j = 0; j < c; j++)
-        wdec[j] = decay ? hv->dec[c - 1 - j] : 1.0f;
     const float lc = decay ? hv->dec[c] : 1.0f;
-    if (decay)
+    if (decay) {
+        for (int j = 0; j < c; j++)
+            wdec[j] = hv->dec[c - 1 - j];
         isa->scale_rows(1, d, z, 0, &lc);
-    isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
+        isa->mul_rowsum(d, c, fkt, C, wdec, 0, z); /* the weights, and z += Σ_j of each row */
+    }
     isa->gemm_ex(d, d, c, fkt, C, hv->v + (size_t)t0 * hv->ldkv, hv->ldkv, s, d, lc, NULL, ahead);
 }
 
@@ -172,20 +177,26 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
     /* the next chunk's rows (cn of them, from t1), brought into the cache while this
      * chunk's products run */
     const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-    load_fkt(isa, hv, t0, c, w->fkt);
+    const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+    if (out) {
+        load_fq(isa, hv, t0, c, w->fq);
+        if (decay) {
+            /* inter: O = φ(Q)·S, row i scaled by λ^(i+1); den likewise */
+            isa->gemm_ex(c, d, d, w->fq, d, w->s, d, out + (size_t)t0 * ldo, ldo, 0.0f, hv->dec + 1, &next_k);
+            isa->row_dots(c, d, w->fq, d, z, w->den);
+            for (int i = 0; i < c; i++)
+                w->den[i] *= hv->dec[i + 1];
+        } else {
+            isa->row_dots(c, d, w->fq, d, z, w->den);
+        }
+    }
+    /* φ(K)ᵀ, and without decay z's update (den above read the z before this chunk) */
+    load_fkt(isa, hv, t0, c, w->fkt, decay ? NULL : z);
     if (out) {
         float *o = out + (size_t)t0 * ldo;
         const float *vc = hv->v + (size_t)t0 * ldkv;
-        load_fq(isa, hv, t0, c, w->fq);
-        /* inter: O = φ(Q)·S and den = φ(Q)·z, row i scaled by λ^(i+1) */
-        const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
-        isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, decay ? hv->dec + 1 : NULL, &next_k);
-        isa->row_dots(c, d, w->fq, d, z, w->den);
-        if (decay)
-            for (int i = 0; i < c; i++)
-                w->den[i] *= hv->dec[i + 1];
-        /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den, then
-         * O ← (O + P·V) / den; per block of rows only the columns up to the block's last row */
+        /* intra: P = φ(Q)·φ(K)ᵀ weighted by the mask, its row sums completing den; per block
+         * of rows only the columns up to the block's last row */
         for (int i0 = 0; i0 < c; i0 += INTRA_ROWS) {
             const int rows = c - i0 < INTRA_ROWS ? c - i0 : INTRA_ROWS, cols = i0 + rows;
             float *pb = w->p + (size_t)i0 * C;
@@ -197,15 +208,23 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
         }
         for (int i = 0; i < c; i++)
             w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
-        /* O ← (O + P·V) / den, each tile of PV_ROWS rows to the depth of its last row (P is
-         * 0 beyond: mask-weighted where written, zeroed before the first chunk elsewhere) */
-        for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
-            const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
-            const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
-            const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
-            const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
-            isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
-                         w->den + i0, &next_o);
+        if (!decay) {
+            /* O = (φ(Q)·S + P·V) / den as one product, each tile's P·V to the depth of its last
+             * row (P is 0 beyond: mask-weighted where written, zeroed before the first chunk
+             * elsewhere): the inter rows are neither stored nor read back */
+            isa->gemm_plus_lower(c, d, d, w->fq, d, w->s, d, w->p, C, vc, ldkv, o, ldo, w->den, hv->stream_out,
+                                 &next_k);
+        } else {
+            /* with decay the inter rows carry λ^(i+1), the intra ones not: O ← (O + P·V) / den,
+             * each tile of PV_ROWS rows to the depth of its last row */
+            for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
+                const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
+                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
+                isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
+                             w->den + i0, &next_o);
+            }
         }
     }
     const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
@@ -228,7 +247,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     memset(w->s, 0, (size_t)(d + 1) * d * sizeof(float));
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
-        load_fkt(isa, hv, t0, c, w->fkt);
+        load_fkt(isa, hv, t0, c, w->fkt, w->s + (size_t)d * d);
         state_update(isa, hv, t0, c, 0, w->fkt, w->wdec, w->s, NULL);
     }
     for (int t0 = 0; t0 < ntok; t0 += C) {

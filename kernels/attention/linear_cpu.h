@@ -30,6 +30,8 @@ struct head_view {
     const float *dec;       /* λ^m, m = 0..C (all 1 without decay; read only with decay) */
     int feature, d, chunk;
     int ldq, ldkv, ldo;     /* row strides in floats */
+    int stream_out;         /* 1: the outputs are not read again soon (the caller's final result, larger
+                               than the caches): the causal pass may write them past the caches */
 };
 
 /* Causal, chunked: tokens 0..ntok of the head from a zero state, outputs into out (rows

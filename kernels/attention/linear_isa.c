@@ -51,9 +51,10 @@ static void transpose_scalar(int rows, int cols, const float *src, int lds, floa
 }
 
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
-                                      int lds, float *dst, int ldd)
+                                      int lds, float *dst, int ldd, float *colsum)
 {
     enum { BR = 8, BC = 64 };
+    static const float ones[BR] = { 1, 1, 1, 1, 1, 1, 1, 1 };
     float buf[BR * BC];
     for (int i = 0; i < rows; i += BR) {
         const int r = rows - i < BR ? rows - i : BR;
@@ -62,13 +63,16 @@ void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature,
             for (int q = 0; q < r; q++)
                 isa->feature(feature, src + (size_t)(i + q) * lds + j, buf + (size_t)q * BC, (size_t)n);
             isa->transpose(r, n, buf, BC, dst + (size_t)j * ldd + i, ldd, NULL);
+            if (colsum) /* colsum += 1·buf, through the path's vector product */
+                isa->gemm_acc(1, n, r, ones, BR, buf, BC, colsum + j, n);
         }
     }
 }
 
-static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                                     float *colsum)
 {
-    linear_feature_transpose_blocked(&linear_isa_scalar, feature, rows, cols, src, lds, dst, ldd);
+    linear_feature_transpose_blocked(&linear_isa_scalar, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
 static void row_dots_scalar(int m, int k, const float *a, int lda, const float *x, float *out)
@@ -124,10 +128,33 @@ static void gemm_ex_scalar(int m, int n, int k, const float *a, int lda, const f
                 c[(size_t)i * ldc + j] *= rowscale[i];
 }
 
+void linear_gemm_plus_lower_composed(const struct linear_isa *isa, int m, int n, int k, const float *a, int lda,
+                                     const float *b, int ldb, const float *l, int ldl, const float *d, int ldd,
+                                     float *c, int ldc, const float *rowscale, const struct linear_ahead *ahead)
+{
+    enum { ROWS = 6 };
+    isa->gemm_ex(m, n, k, a, lda, b, ldb, c, ldc, 0.0f, NULL, ahead);
+    for (int i0 = 0; i0 < m; i0 += ROWS) {
+        const int rows = m - i0 < ROWS ? m - i0 : ROWS;
+        isa->gemm_ex(rows, n, i0 + rows, l + (size_t)i0 * ldl, ldl, d, ldd, c + (size_t)i0 * ldc, ldc, 1.0f,
+                     rowscale ? rowscale + i0 : NULL, NULL);
+    }
+}
+
+static void gemm_plus_lower_scalar(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                   const float *l, int ldl, const float *d, int ldd, float *c, int ldc,
+                                   const float *rowscale, int stream, const struct linear_ahead *ahead)
+{
+    (void)stream;
+    linear_gemm_plus_lower_composed(&linear_isa_scalar, m, n, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, rowscale,
+                                    ahead);
+}
+
 const struct linear_isa linear_isa_scalar = {
     .name = "scalar",
     .gemm_acc = gemm_acc_scalar,
     .gemm_ex = gemm_ex_scalar,
+    .gemm_plus_lower = gemm_plus_lower_scalar,
     .vexp = vexp_scalar,
     .feature = feature_scalar,
     .transpose = transpose_scalar,

@@ -3,8 +3,8 @@
  * the CPU kernels (linear_cpu.c, linear_naive.c, gla_cpu.c), not part of the kernel contract.
  *
  * Every heavy step of chunked linear attention is a small dense product on one chunk (φ(Q)·S,
- * φ(Q)·φ(K)ᵀ, P·V, φ(K)ᵀ·V), so one register-tiled C += A·B serves all of them; the gated
- * kernel also needs exponentials of whole rows. */
+ * φ(Q)·φ(K)ᵀ, P·V, φ(K)ᵀ·V), so one register-tiled C += A·B serves all of them (and
+ * gemm_plus_lower two of them at once); the gated kernel also needs exponentials of whole rows. */
 #ifndef KB_LINEAR_ISA_H
 #define KB_LINEAR_ISA_H
 
@@ -37,6 +37,15 @@ struct linear_isa {
      * is a hint: paths without it do the product alone. */
     void (*gemm_ex)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                     float beta, const float *rowscale, const struct linear_ahead *ahead);
+    /* C_i = rowscale_i·(A_i·B + L_i·D) for the m rows of C (rowscale NULL: 1; C is not read):
+     * gemm_ex's product plus a second whose L [m×m] is lower triangular (its entries above the
+     * diagonal must hold 0: a path may read them) with D [m×n] (leading dimensions ldl, ldd),
+     * in the same accumulators: the causal chunk's (φ(Q)·S + P·V) / den without storing C and
+     * reading it back in between. stream: C is not read again soon (an output), so a path may
+     * write it past the caches. ahead as gemm_ex. */
+    void (*gemm_plus_lower)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, const float *l,
+                            int ldl, const float *d, int ldd, float *c, int ldc, const float *rowscale, int stream,
+                            const struct linear_ahead *ahead);
     /* x[j] = exp(x[j]) for j < len, relative error below 2e-7 for x in [−87, 88]; inputs
      * outside are clamped to that range. */
     void (*vexp)(float *x, int len);
@@ -47,8 +56,10 @@ struct linear_isa {
      * not overlap): a transpose, its columns weighted on the way. */
     void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
     /* dst[j·ldd + i] = φ(src[i·lds + j]) for i < rows, j < cols (enum kb_feature_map, as
-     * feature; the matrices must not overlap): the map and the transpose in one pass. */
-    void (*feature_transpose)(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd);
+     * feature; the matrices must not overlap): the map and the transpose in one pass; with
+     * colsum (not NULL), also colsum[j] += Σ_i φ(src[i·lds + j]) (the normaliser's Σ φ(k)). */
+    void (*feature_transpose)(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                              float *colsum);
     /* out[i] = a_i · x for the m rows a_i of length k. */
     void (*row_dots)(int m, int k, const float *a, int lda, const float *x, float *out);
     /* a_i[j] *= w_i[j] for i < m, j < n (ldw 0: the one row w for every row), then
@@ -67,7 +78,13 @@ extern const struct linear_isa linear_isa_avx512;
 /* feature_transpose through isa's feature and transpose, a block of rows at a time in a small
  * buffer (the paths without a fused form use it). */
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
-                                      int lds, float *dst, int ldd);
+                                      int lds, float *dst, int ldd, float *colsum);
+
+/* gemm_plus_lower through isa's gemm_ex (the paths without a fused form): C = A·B, then
+ * C_i ← rowscale_i·(C_i + L_i·D) in row blocks of 6, each to the depth of its last row. */
+void linear_gemm_plus_lower_composed(const struct linear_isa *isa, int m, int n, int k, const float *a, int lda,
+                                     const float *b, int ldb, const float *l, int ldl, const float *d, int ldd,
+                                     float *c, int ldc, const float *rowscale, const struct linear_ahead *ahead);
 
 /* The fastest path this CPU runs. */
 const struct linear_isa *linear_isa_best(void);

@@ -240,15 +240,26 @@ AVX2 static void gemm_ex_avx2(int m, int n, int k, const float *a, int lda, cons
                 c[(size_t)i * ldc + j] *= rowscale[i];
 }
 
-AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd)
+static void gemm_plus_lower_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                 const float *l, int ldl, const float *d, int ldd, float *c, int ldc,
+                                 const float *rowscale, int stream, const struct linear_ahead *ahead)
 {
-    linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd);
+    (void)stream;
+    linear_gemm_plus_lower_composed(&linear_isa_avx2, m, n, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, rowscale,
+                                    ahead);
+}
+
+AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
+                                       float *colsum)
+{
+    linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
     .gemm_ex = gemm_ex_avx2,
+    .gemm_plus_lower = gemm_plus_lower_avx2,
     .vexp = vexp_avx2,
     .feature = feature_avx2,
     .transpose = transpose_avx2,

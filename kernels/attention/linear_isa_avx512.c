@@ -1,14 +1,15 @@
 /* linear_isa_avx512.c - AVX-512F primitives of the linear-attention kernels (linear_isa.h).
  *
- * As the AVX2 path with 16-float vectors: tiles of 6 rows × 32 columns (12 zmm accumulators),
- * then 16 columns, and the last partial vector of columns through a lane mask instead of a
- * scalar loop. */
+ * As the AVX2 path with 16-float vectors: tiles of 6 rows × 64 columns (24 zmm accumulators),
+ * then 48, 32 or 16 columns, and the last partial vector of columns through a lane mask
+ * instead of a scalar loop. */
 #include "kernels/attention/linear_isa.h"
 
 #if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/kernel.h"
 #include "kernels/attention/linear_transpose.h"
@@ -28,19 +29,20 @@ struct tile_job {
     const float *rowscale; /* ex: per row of C, NULL for 1 */
 };
 
-/* acc[R][V] += A[R][p]·B[p][16V]: one step of a tile's k loop. */
-#define TILE_STEP(p)                                                                                            \
+/* acc[R][V] += A[R][p]·B[p][16V]: one step of a tile's k loop (TILE_STEP: of the tile's a, b). */
+#define TILE_STEP_OF(p, a, lda, b, ldb)                                                                         \
     do {                                                                                                        \
-        const float *bp = b + (size_t)(p) * ldb;                                                                \
+        const float *bp = (b) + (size_t)(p) * (ldb);                                                            \
         __m512 bv[4];                                                                                           \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                                     \
             bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);                   \
         _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                                                     \
         {                                                                                                       \
-            __m512 x = _mm512_set1_ps(a[(size_t)r * lda + (p)]);                                               \
+            __m512 x = _mm512_set1_ps((a)[(size_t)r * (lda) + (p)]);                                            \
             _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]); \
         }                                                                                                       \
     } while (0)
+#define TILE_STEP(p) TILE_STEP_OF(p, a, lda, b, ldb)
 
 /* C[R×16V] (+)= A[R×k]·B[k×16V] as job says, the last vector's lanes limited by mask; rs: the
  * tile's first row's scale (ex with a rowscale). The k loop goes two steps at a time, so the
@@ -107,6 +109,77 @@ INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const
     }
 }
 
+/* C[R×16V] = rs·(A[R×k]·B[k×16V] + L[R×depth]·D[depth×16V]) (gemm_plus_lower's tile: one set
+ * of accumulators, one store; rs NULL: 1), fetching ahead during the A·B steps as tile does;
+ * stream: C's whole vectors go past the caches (c and ldc then keep them 64-byte aligned). */
+INLINE_AVX512 void tile_lower(const int R, const int V, __mmask16 mask, int k, const float *a, int lda,
+                              const float *b, int ldb, const float *l, int ldl, const float *dd, int lddd, int depth,
+                              float *c, int ldc, struct tile_job *job, const float *rs, int stream)
+{
+    const char *pf_next = job->next, *pf_row_end = job->row_end, *const pf_end = job->end;
+    const int pf_mask = job->mask;
+    __m512 acc[6][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            acc[r][v] = _mm512_setzero_ps();
+    int p = 0;
+    for (; p + 2 <= k; p += 2) {
+        if (pf_next < pf_end && (p & pf_mask) == 0) {
+            _mm_prefetch(pf_next, _MM_HINT_T0);
+            pf_next += 64;
+            if (pf_next >= pf_row_end) { /* the next row */
+                pf_next = pf_row_end - job->row_bytes + job->stride;
+                pf_row_end = pf_next + job->row_bytes;
+            }
+        }
+        TILE_STEP(p);
+        TILE_STEP(p + 1);
+    }
+    if (p < k)
+        TILE_STEP(p);
+    for (p = 0; p + 2 <= depth; p += 2) {
+        TILE_STEP_OF(p, l, ldl, dd, lddd);
+        TILE_STEP_OF(p + 1, l, ldl, dd, lddd);
+    }
+    if (p < depth)
+        TILE_STEP_OF(p, l, ldl, dd, lddd);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) {
+            const __m512 x = rs ? _mm512_mul_ps(acc[r][v], _mm512_set1_ps(rs[r])) : acc[r][v];
+            if (stream && (v < V - 1 || mask == (__mmask16)0xFFFF))
+                _mm512_stream_ps(c + (size_t)r * ldc + 16 * v, x);
+            else
+                _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * v, v == V - 1 ? mask : (__mmask16)0xFFFF, x);
+        }
+    job->next = pf_next;
+    job->row_end = pf_row_end;
+}
+
+/* gemm_plus_lower's tile of rows i.. and columns j..: L's row i + r is 0 beyond column i + r,
+ * so the tile's L·D goes to the depth of its last row. */
+INLINE_AVX512 void tile_lower_rows(int m, int i, int j, const int V, __mmask16 mask, int k, const float *a, int lda,
+                                   const float *b, int ldb, const float *l, int ldl, const float *d, int ldd,
+                                   float *c, int ldc, struct tile_job *job, const float *rowscale, int stream)
+{
+    const int rows = m - i < 6 ? m - i : 6, depth = i + rows;
+    a += (size_t)i * lda;
+    l += (size_t)i * ldl;
+    c += (size_t)i * ldc + j;
+    const float *rs = rowscale ? rowscale + i : NULL;
+    switch (rows) {
+    case 6: tile_lower(6, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    case 5: tile_lower(5, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    case 4: tile_lower(4, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    case 3: tile_lower(3, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    case 2: tile_lower(2, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    default: tile_lower(1, V, mask, k, a, lda, b + j, ldb, l, ldl, d + j, ldd, depth, c, ldc, job, rs, stream); break;
+    }
+}
+
 AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
                               int ldc, struct tile_job *job)
 {
@@ -115,6 +188,10 @@ AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, cons
     for (; j + 64 <= n; j += 64)
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+                      c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
+    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 accumulators, not 32 + 16 */
+        for (int i = 0; i < m; i += 6)
+            tile_rows(m - i < 6 ? m - i : 6, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
         for (int i = 0; i < m; i += 6)
@@ -138,35 +215,74 @@ AVX512 static void gemm_acc_avx512(int m, int n, int k, const float *a, int lda,
 
 /* The lines spread evenly over the k steps of every tile: one every 2, 4 or 8 steps, the
  * sparsest spacing that still reaches the last line (if even one a step cannot, the rest go
- * after the product). */
+ * after the product: job_ahead_rest). */
+static void job_ahead(struct tile_job *job, int m, int n, int k, const struct linear_ahead *ahead)
+{
+    if (ahead && ahead->first && ahead->rows > 0 && ahead->row_bytes > 0) {
+        /* whole lines: the row's first byte rounded down, its length rounded up */
+        const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
+        const size_t lines = lines_per_row * (size_t)ahead->rows;
+        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 48 + (n % 64 % 48) / 32 + (n % 64 % 48 % 32 + 15) / 16);
+        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+        while (job->mask > 1 && steps / (size_t)(job->mask + 1) < lines)
+            job->mask >>= 1;
+        job->next = ahead->first;
+        job->row_bytes = ahead->row_bytes;
+        job->stride = ahead->stride;
+        job->row_end = job->next + ahead->row_bytes;
+        job->end = job->next + (size_t)ahead->rows * ahead->stride;
+    }
+}
+
+AVX512 static void job_ahead_rest(struct tile_job *job)
+{
+    while (job->next < job->end) {
+        _mm_prefetch(job->next, _MM_HINT_T0);
+        job->next += 64;
+        if (job->next >= job->row_end) {
+            job->next = job->row_end - job->row_bytes + job->stride;
+            job->row_end = job->next + job->row_bytes;
+        }
+    }
+}
+
 AVX512 static void gemm_ex_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                                   float *c, int ldc, float beta, const float *rowscale,
                                   const struct linear_ahead *ahead)
 {
     struct tile_job job = { NULL, NULL, NULL, 0, 0, 7, 1, beta, rowscale }; /* mask: odd, as p is even */
-    if (ahead && ahead->first && ahead->rows > 0 && ahead->row_bytes > 0) {
-        /* whole lines: the row's first byte rounded down, its length rounded up */
-        const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
-        const size_t lines = lines_per_row * (size_t)ahead->rows;
-        const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 32 + (n % 32 + 15) / 16);
-        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
-        while (job.mask > 1 && steps / (size_t)(job.mask + 1) < lines)
-            job.mask >>= 1;
-        job.next = ahead->first;
-        job.row_bytes = ahead->row_bytes;
-        job.stride = ahead->stride;
-        job.row_end = job.next + ahead->row_bytes;
-        job.end = job.next + (size_t)ahead->rows * ahead->stride;
-    }
+    job_ahead(&job, m, n, k, ahead);
     gemm_tiles(m, n, k, a, lda, b, ldb, c, ldc, &job); /* k = 0 works too: C is only scaled */
-    while (job.next < job.end) {
-        _mm_prefetch(job.next, _MM_HINT_T0);
-        job.next += 64;
-        if (job.next >= job.row_end) {
-            job.next = job.row_end - job.row_bytes + job.stride;
-            job.row_end = job.next + job.row_bytes;
-        }
+    job_ahead_rest(&job);
+}
+
+/* Both products in each tile's accumulators, the tiles in gemm_tiles' order. Streaming stores
+ * need 64-byte aligned rows: otherwise (or when not asked) ordinary ones. */
+AVX512 static void gemm_plus_lower_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                          const float *l, int ldl, const float *d, int ldd, float *c, int ldc,
+                                          const float *rowscale, int stream, const struct linear_ahead *ahead)
+{
+    struct tile_job job = { NULL, NULL, NULL, 0, 0, 7, 1, 0.0f, rowscale };
+    stream = stream && ((uintptr_t)c & 63) == 0 && ldc % 16 == 0;
+    job_ahead(&job, m, n, k, ahead);
+    int j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (int i = 0; i < m; i += 6)
+            tile_lower_rows(m, i, j, 4, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
+    for (; j + 48 <= n; j += 48)
+        for (int i = 0; i < m; i += 6)
+            tile_lower_rows(m, i, j, 3, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
+    for (; j + 32 <= n; j += 32)
+        for (int i = 0; i < m; i += 6)
+            tile_lower_rows(m, i, j, 2, 0xFFFF, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
+    for (; j < n; j += 16) {
+        __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
+        for (int i = 0; i < m; i += 6)
+            tile_lower_rows(m, i, j, 1, mask, k, a, lda, b, ldb, l, ldl, d, ldd, c, ldc, &job, rowscale, stream);
     }
+    job_ahead_rest(&job);
+    if (stream) /* the streamed lines ordered before whatever follows (another thread's reads) */
+        _mm_sfence();
 }
 
 INLINE_AVX512 __m512 exp_avx512(__m512 x)
@@ -250,13 +366,25 @@ INLINE_AVX512 void transpose16x16_regs(const __m512 *r, float *dst, int ldd)
 }
 
 AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                           int ldd);
+                                           int ldd, float *colsum);
+
+/* colsum[0..16) += the sum of the n vectors r (lanes limited by mask), when colsum is not NULL */
+INLINE_AVX512 void add_colsum(float *colsum, const __m512 *r, int n, __mmask16 mask)
+{
+    if (!colsum)
+        return;
+    __m512 t = r[0];
+    for (int q = 1; q < n; q++)
+        t = _mm512_add_ps(t, r[q]);
+    _mm512_mask_storeu_ps(colsum, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, colsum), t));
+}
 
 /* Blocks of 16 × 16 (φ on sixteen 16-lane rows, then transpose16x16_regs), the rest in blocks of
  * 8 rows × 16 columns: φ on the eight 16-lane rows, then each half transposed as an
- * 8×8 block in registers; the edges through a small buffer. */
+ * 8×8 block in registers; the edges through a small buffer. The column sums add the φ rows
+ * in registers before the transpose. */
 AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                            int ldd)
+                                            int ldd, float *colsum)
 {
     int i0 = 0;
     for (; i0 + 16 <= rows && cols >= 16; i0 += 16) { /* 16×16 blocks */
@@ -266,38 +394,42 @@ AVX512 static void feature_transpose_avx512(int feature, int rows, int cols, con
 #pragma GCC unroll 16
             for (int q = 0; q < 16; q++)
                 r[q] = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i0 + q) * lds + j));
+            add_colsum(colsum ? colsum + j : NULL, r, 16, 0xFFFF);
             transpose16x16_regs(r, dst + (size_t)j * ldd + i0, ldd);
         }
         if (j < cols) /* the last columns of these rows: the blocks of 8 rows below */
-            feature_transpose_rows8(feature, 16, cols - j, src + (size_t)i0 * lds + j, lds, dst + (size_t)j * ldd + i0, ldd);
+            feature_transpose_rows8(feature, 16, cols - j, src + (size_t)i0 * lds + j, lds, dst + (size_t)j * ldd + i0, ldd,
+                                    colsum ? colsum + j : NULL);
     }
-    feature_transpose_rows8(feature, rows - i0, cols, src + (size_t)i0 * lds, lds, dst + i0, ldd);
+    feature_transpose_rows8(feature, rows - i0, cols, src + (size_t)i0 * lds, lds, dst + i0, ldd, colsum);
 }
 
 /* feature_transpose in blocks of 8 rows × 16 columns (the edges through a small buffer). */
 AVX512 static void feature_transpose_rows8(int feature, int rows, int cols, const float *src, int lds, float *dst,
-                                           int ldd)
+                                           int ldd, float *colsum)
 {
     float buf[8 * 16];
     for (int i = 0; i < rows; i += 8) {
         const int r = rows - i < 8 ? rows - i : 8;
         for (int j = 0; j < cols; j += 16) {
             const int n = cols - j < 16 ? cols - j : 16;
+            __m512 v[8];
+            for (int q = 0; q < r; q++)
+                v[q] = phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j));
+            add_colsum(colsum ? colsum + j : NULL, v, r, lanes((size_t)n));
             if (r == 8 && n == 16) {
                 __m256 lo[8], hi[8];
 #pragma GCC unroll 8
                 for (int q = 0; q < 8; q++) {
-                    const __m512 v = phi_avx512(feature, _mm512_loadu_ps(src + (size_t)(i + q) * lds + j));
-                    lo[q] = _mm512_castps512_ps256(v);
-                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+                    lo[q] = _mm512_castps512_ps256(v[q]);
+                    hi[q] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[q]), 1));
                 }
                 linear_transpose8x8_regs(lo, dst + (size_t)j * ldd + i, ldd, NULL);
                 linear_transpose8x8_regs(hi, dst + (size_t)(j + 8) * ldd + i, ldd, NULL);
                 continue;
             }
             for (int q = 0; q < r; q++)
-                _mm512_storeu_ps(buf + 16 * q,
-                                 phi_avx512(feature, _mm512_maskz_loadu_ps(lanes((size_t)n), src + (size_t)(i + q) * lds + j)));
+                _mm512_storeu_ps(buf + 16 * q, v[q]);
             for (int jj = 0; jj < n; jj++)
                 for (int q = 0; q < r; q++)
                     dst[(size_t)(j + jj) * ldd + i + q] = buf[16 * q + jj];
@@ -384,6 +516,7 @@ const struct linear_isa linear_isa_avx512 = {
     .name = "avx512",
     .gemm_acc = gemm_acc_avx512,
     .gemm_ex = gemm_ex_avx512,
+    .gemm_plus_lower = gemm_plus_lower_avx512,
     .vexp = vexp_avx512,
     .feature = feature_avx512,
     .transpose = transpose_avx512,

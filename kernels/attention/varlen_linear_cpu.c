@@ -11,7 +11,11 @@
  * thread), an item is a whole sequence whose heads go chunk by chunk together, each with its own
  * state: a chunk's rows of every head, which share the packed tensors' pages, are then read
  * while they are in the cache (head by head, the hardware prefetcher's lines of the other heads
- * had left the cache by the time those heads came); else an item is one (sequence, head). */
+ * had left the cache by the time those heads came); else an item is one (sequence, head).
+ *
+ * The outputs go out with streaming stores (head_view.stream_out): nothing here reads them
+ * again, and a packed batch worth timing is larger than the caches, so an ordinary store would
+ * first read each line from memory. */
 #include "kernels/attention/varlen.h"
 #include "kernels/attention/varlen_ops.h"
 #include "kernels/attention/attention.h"
@@ -123,7 +127,7 @@ static struct head_view head_of(const struct linear_varlen_cpu *st, const struct
                                .k = st->in.k + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d,
                                .v = st->in.v + (size_t)st->in.cu[b] * ldkv + (size_t)kvh * d,
                                .dec = st->ones, .feature = s->feature, .d = d, .chunk = st->chunk,
-                               .ldq = (int)ldq, .ldkv = (int)ldkv, .ldo = (int)ldq };
+                               .ldq = (int)ldq, .ldkv = (int)ldkv, .ldo = (int)ldq, .stream_out = 1 };
 }
 
 static int run(struct kb_case *c)
