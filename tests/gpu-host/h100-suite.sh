@@ -2,11 +2,11 @@
 # h100-suite.sh - `kbench run --suite h100` as ONE run over several device calls (the suite takes
 # longer than one call may): the first call calibrates and starts the run, every later call
 # resumes it (`kbench run --resume`), until it is complete. A run resumes on the machine that
-# started it only, so make the calls back to back while the lent machine is still held: its
-# database stays there in .gpurun/ (an ignored folder the device keeps between calls), and a
-# copy comes back in $OUT each call. SUITE_LIMIT (seconds, default 520) bounds this call's share;
-# kbench stores every finished case and marks the run interrupted when the time is up
-# (SIGTERM), so nothing measured is lost.
+# started it only, so make the calls back to back while the lent machine is still held. The
+# device does NOT keep ignored folders between calls: after each call copy the returned
+# $OUT/h100.db to .gpurun/h100.db here and name .gpurun in the next call's carry. SUITE_LIMIT
+# (seconds, default 520) bounds this call's share; kbench stores every finished case and marks
+# the run interrupted when the time is up (SIGTERM), so nothing measured is lost.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 export PYTHONPATH=/tmp/site

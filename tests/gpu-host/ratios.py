@@ -28,7 +28,7 @@ groups = defaultdict(list)
 for r in db.execute(q.replace("RUNS", ",".join("?" * len(runs))), runs):
     kernel, impl, dtype, status, med, fps = r[:6]
     shape = dict(zip(axes, r[6:]))
-    if shape.get("decode") is None and "causal" in shape and shape["causal"] is not None:
+    if shape.get("decode") is None and "decode" in shape:
         shape["decode"] = 0  # kernels without a decode axis measure prefill
     g = group_of(kernel, dtype)
     key = (g,) + tuple((a, v) for a, v in shape.items() if v is not None and not (g.startswith("gemm") and a in ("batch", "heads")))
