@@ -28,6 +28,9 @@
 #include "harness/case.h"
 #include "kernels/attention/attention.h"
 #include "kernels/attention/lightning.h"
+#ifdef HAVE_CUDA
+#include "kernels/attention/lightning_cuda.h"
+#endif
 #include "kernels/attention/linear.h"
 #include "kernels/attention/linear_isa.h"
 #include "kernels/attention/linear_ops.h"
@@ -942,6 +945,19 @@ static void test_lightning_shapes_and_counts(void **state)
     assert_int_equal(k->device, KB_DEVICE_CUDA);
     struct kb_shape cs = lt_shape(1, 4, 2, 4099, 128, 32);
     case_expect_refused(k, cs, KB_DTYPE_BF16, "chunk 64 and 128");
+    /* chunks per group: a power of two up to 16, never fewer than 2048 blocks once above 1, and
+     * growing with N (one state per chunk at short N, one per 16 chunks at long N) */
+    int last = 1;
+    for (int n = 1024; n <= 1 << 20; n *= 2) {
+        struct kb_shape gs = lt_shape(1, 16, 16, n, 128, 64);
+        const int g = lightning_cuda_group(&gs), nc = (n + 63) / 64;
+        assert_true(g >= last && g <= 16 && (g & (g - 1)) == 0);
+        if (g > 1)
+            assert_true(16L * ((nc + g - 1) / g) >= 2048);
+        last = g;
+    }
+    assert_int_equal(lightning_cuda_group(&s), 1);
+    assert_int_equal(last, 16);
 #else
     assert_null(k);
     assert_int_equal(impls, 1);

@@ -40,6 +40,23 @@ static long chunks_of(const struct kb_shape *s)
     return (s->seq_len + s->chunk - 1) / s->chunk;
 }
 
+int lightning_cuda_group(const struct kb_shape *s)
+{
+    static int forced = -1; /* KBENCH_LIGHTNING_GROUP, read once: 0 when unset or not a power of two <= 16 */
+    if (forced < 0) {
+        const char *e = getenv("KBENCH_LIGHTNING_GROUP");
+        const int g = e ? atoi(e) : 0;
+        forced = g >= 1 && g <= 16 && (g & (g - 1)) == 0 ? g : 0;
+    }
+    if (forced)
+        return forced;
+    const long bh = (long)s->batch * s->heads, nc = chunks_of(s);
+    int g = 1;
+    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= 2048)
+        g *= 2;
+    return g;
+}
+
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     double states = (double)s->batch * s->heads * chunks_of(s), d = s->head_dim;
@@ -113,6 +130,16 @@ static int lightning_cuda_collect(struct kb_case *c)
     return attention_cuda_collect(c, &st->a, KB_LIN_O);
 }
 
+static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    if (max < 1)
+        return 0;
+    snprintf(out[0].name, sizeof out[0].name, "lightning.group");
+    out[0].value = lightning_cuda_group(&c->shape);
+    snprintf(out[0].unit, sizeof out[0].unit, "count");
+    return 1;
+}
+
 const struct kb_kernel kb_attention_lightning_cuda = {
     .name = "attention.lightning",
     .impl = "cuda.mma",
@@ -130,4 +157,5 @@ const struct kb_kernel kb_attention_lightning_cuda = {
     .teardown = lightning_cuda_teardown,
     .op = &kb_op_attention_lightning,
     .collect = lightning_cuda_collect,
+    .stats = lightning_cuda_stats,
 };

@@ -34,6 +34,14 @@ struct lightning_cuda_scratch {
 /* 1 when the device code is compiled for this chunk length (64 or 128). */
 int lightning_cuda_chunk_ok(int chunk);
 
+/* Chunks per group G the launcher uses for a shape (chunk 64 or 128): the largest power of two up
+ * to 16 that still leaves at least 2048 blocks (B·H·groups), so a short sequence keeps its
+ * parallelism (G = 1: one state per chunk) and a long one stores one state per 16 chunks. The
+ * environment variable KBENCH_LIGHTNING_GROUP (1, 2, 4, 8 or 16) overrides it, to measure the
+ * trade between state traffic and parallelism; each case stores the G it ran with as the counter
+ * lightning.group. */
+int lightning_cuda_group(const struct kb_shape *s);
+
 /* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
  * nc = ceil(N / chunk) chunks per head. */
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);

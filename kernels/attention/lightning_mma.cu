@@ -298,23 +298,11 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     }
 }
 
-/* Chunks per group: the largest power of two up to 16 that still leaves at least 2048 blocks
- * (B·H·groups), so a short sequence keeps its parallelism (G = 1: one state per chunk) and a long
- * one stores one state per 16 chunks. */
-int group_for(const struct kb_shape *s, int nc)
-{
-    const long bh = (long)s->batch * s->heads;
-    int g = 1;
-    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= 2048)
-        g *= 2;
-    return g;
-}
-
 template <int D, int C, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
                    const struct lightning_cuda_scratch *scr, cudaStream_t st)
 {
-    const int n = s->seq_len, nc = (n + C - 1) / C, group = group_for(s, nc), ng = (nc + group - 1) / group;
+    const int n = s->seq_len, nc = (n + C - 1) / C, group = lightning_cuda_group(s), ng = (nc + group - 1) / group;
     const uint16_t *Q = (const uint16_t *)q, *K = (const uint16_t *)k, *V = (const uint16_t *)v;
     uint16_t *local = (uint16_t *)scr->local, *prefix = (uint16_t *)scr->prefix;
     const dim3 groups(ng, s->heads, s->batch);

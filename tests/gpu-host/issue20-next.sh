@@ -20,10 +20,16 @@ step moe-metrics 120 --kernels 'moe.experts@cuda.wgmma,gemm.dense@cuda.cublas' -
 step flash-f16-d64 120 --no-metrics --plugin torch_attention.py \
     --kernels 'attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma,attention.sdpa@cuda.torch-cudnn' \
     --dtype f16,bf16 --heads 16 --head-dim 64,128 --batch 4 --seq 4096 --causal 0,1
-# Lightning (un-normalised decay) against fla's chunk_simple_gla, 4k..64k
+# Lightning (un-normalised decay) against fla's chunk_simple_gla, 4k..64k; then where it misses
+# (4k, 8k: 0.74x in the fourth session) with chunks per group forced to 2 and 4 (the counter
+# lightning.group says which ran): less state traffic against fewer blocks
 step lightning 150 --no-metrics --plugin fla_attention.py \
     --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' --dtype bf16 --batch 1 \
     --heads 16 --head-dim 128 --seq 4096:65536:x4 --chunk 64
+for g in 2 4; do
+    KBENCH_LIGHTNING_GROUP=$g step lightning-g$g 40 --no-metrics --kernels attention.lightning@cuda.mma --dtype bf16 \
+        --batch 1 --heads 16 --head-dim 128 --seq 4096,8192 --chunk 64
+done
 # INT8 attention (SageAttention2's shape) against the bf16 flash kernels; the target: INT8 >= 1.5x
 # the bf16 wgmma-ws (attention.int8@cuda.wgmma-ws is the INT8 recipe on the same schedule,
 # @cuda.wgmma-fp8 adds SageAttention2's FP8 P·V; attention.flash@cuda.wgmma-fp8 is all-e4m3 flash)
