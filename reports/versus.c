@@ -114,24 +114,39 @@ const char *versus_verdict(const struct versus_pair *p)
     return "no difference shown";
 }
 
+/* The row labels of pair p: A's and B's NAME@IMPL (B's dtype when it differs) and the shape. */
+static void pair_labels(const struct versus_pair *p, char *an, size_t alen, char *bn, size_t blen, char *shape, size_t slen)
+{
+    const int other_dtype = strcmp(p->a->dtype, p->b->dtype) != 0;
+    snprintf(an, alen, "%s@%s", p->a->kernel, p->a->impl);
+    snprintf(bn, blen, "%s@%s%s%s", p->b->kernel, p->b->impl, other_dtype ? " " : "", other_dtype ? p->b->dtype : "");
+    report_shape_text(p->a, shape, slen);
+}
+
 void versus_table(FILE *out, const struct versus_pair *p, long n, const char *a, const char *b)
 {
+    /* columns as wide as their longest label (peers' names run long: attention.sdpa@cuda.torch-cudnn) */
+    int wa = 1, wb = 1, ws = 5;
+    for (long i = 0; i < n; i++) {
+        char an[96], bn[96], shape[192];
+        pair_labels(&p[i], an, sizeof an, bn, sizeof bn, shape, sizeof shape);
+        wa = (int)strlen(an) > wa ? (int)strlen(an) : wa;
+        wb = (int)strlen(bn) > wb ? (int)strlen(bn) : wb;
+        ws = (int)strlen(shape) > ws ? (int)strlen(shape) : ws;
+    }
     fprintf(out, "A = %s, B = %s: ratio = median(B) / median(A), < 1 where B is faster; 95%% bootstrap CI\n", a, b);
-    fprintf(out, "%-22s %-22s %-44s %10s %10s %7s %-15s %s\n", "A", "B", "shape", "A median", "B median", "B/A",
+    fprintf(out, "%-*s %-*s %-*s %10s %10s %7s %-15s %s\n", wa, "A", wb, "B", ws, "shape", "A median", "B median", "B/A",
             "95% CI", "verdict");
     double log_sum = 0;
     int logs = 0;
     for (long i = 0; i < n; i++) {
         char an[96], bn[96], shape[192], ma[32], mb[32], ci[48] = "-";
-        snprintf(an, sizeof an, "%s@%s", p[i].a->kernel, p[i].a->impl);
-        snprintf(bn, sizeof bn, "%s@%s%s%s", p[i].b->kernel, p[i].b->impl,
-                 strcmp(p[i].a->dtype, p[i].b->dtype) ? " " : "", strcmp(p[i].a->dtype, p[i].b->dtype) ? p[i].b->dtype : "");
-        report_shape_text(p[i].a, shape, sizeof shape);
+        pair_labels(&p[i], an, sizeof an, bn, sizeof bn, shape, sizeof shape);
         report_format_seconds(p[i].a->stats.median, ma, sizeof ma);
         report_format_seconds(p[i].b->stats.median, mb, sizeof mb);
         if (isfinite(p[i].lo))
             snprintf(ci, sizeof ci, "%.3f-%.3f", p[i].lo, p[i].hi);
-        fprintf(out, "%-22s %-22s %-44s %10s %10s %7.3f %-15s %s\n", an, bn, shape, ma, mb, p[i].ratio, ci,
+        fprintf(out, "%-*s %-*s %-*s %10s %10s %7.3f %-15s %s\n", wa, an, wb, bn, ws, shape, ma, mb, p[i].ratio, ci,
                 versus_verdict(&p[i]));
         if (p[i].ratio > 0) {
             log_sum += log(p[i].ratio);

@@ -192,6 +192,12 @@ grep -Eq " [0-9]+\.[0-9]{3} [0-9.]+-[0-9.]+ +(B faster|A faster|no difference sh
     ok "each pair has B/A, its CI and a verdict" || bad "versus rows: $(sed -n 3p "$TMP/out")"
 expect_exit 0 "versus across dtypes: INT8 GEMM against float32" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8@cpu gemm.f32
 expect_text "$TMP/out" "gemm.f32@cpu.blas f32" "the float partner names its dtype"
+"$KBENCH" run --db "$TMP/vlong.db" --kernels 'attention.flash@cpu,attention.flash@cpu.paged' --decode 1 --seq 64,65 \
+    --head-dim 16 --heads 2 --max-time 0.01 --quiet --no-show --no-counters >/dev/null 2>&1
+expect_exit 0 "versus of an implementation with a long name" "$KBENCH" versus 1 --db "$TMP/vlong.db" attention.flash@cpu.paged attention.flash@cpu
+awk 'NR == 2 { h = index($0, " B ") + 1 } NR > 2 && /@/ { n++; if (index($0, " " $2 " ") + 1 != h) bad = 1 } END { exit bad || n != 2 }' "$TMP/out" &&
+    ok "versus: B's column starts where its header does on every row (widths from the longest name)" ||
+    bad "versus columns misaligned: $(sed -n 2,3p "$TMP/out")"
 expect_exit 2 "versus with an unknown implementation" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8 nothing.here
 expect_text "$TMP/err" "no case of 'nothing.here'" "the missing one is named"
 expect_exit 2 "versus without B" "$KBENCH" versus 2 --db "$FDB" quant.gemm_int8
