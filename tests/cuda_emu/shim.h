@@ -109,13 +109,17 @@ template <typename T> std::vector<T> emu_convert(const float *x, size_t n)
 template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_t smem_bytes, F body)
 {
     assert(threads % 32 == 0 && threads / 32 <= EMU_MAX_WARPS);
-    std::vector<float> smem(smem_bytes / 4 + 1);
-    g_smem = smem.data();
+    /* 1024-byte aligned, as the GPU's shared window starts at address 0: a kernel that aligns
+     * its tiles by the generic pointer then agrees with the offsets smem_u32 gives */
+    std::vector<float> buffer(smem_bytes / 4 + 1 + 256);
+    float *const smem_begin = (float *)(((uintptr_t)buffer.data() + 1023) & ~(uintptr_t)1023);
+    std::fill(buffer.begin(), buffer.end(), NAN);
+    g_smem = smem_begin;
     g_smem_bytes = smem_bytes;
     for (int bz = 0; bz < gz; bz++)
         for (int by = 0; by < gy; by++)
             for (int bx = 0; bx < gx; bx++) {
-                std::fill(smem.begin(), smem.end(), NAN); /* unwritten shared memory reads as NaN */
+                std::fill(buffer.begin(), buffer.end(), NAN); /* unwritten shared memory reads as NaN */
                 if (g_block_begin)
                     g_block_begin();
                 std::barrier<> bb(threads);
