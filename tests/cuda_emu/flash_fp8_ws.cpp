@@ -26,7 +26,7 @@ template <bool CAUSAL> static int run(int B, int H, int KV, int N)
         flash_fp8_ws<CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
                              qk_scale_log2);
     });
-    return quant_judge(c, "flash wgmma-fp8", o, INT8_FP8_KERNEL_TOLERANCE);
+    return quant_judge(c, "flash wgmma-fp8", o, INT8_FP8_KERNEL_TOLERANCE, true);
 }
 
 int main()
