@@ -56,6 +56,8 @@ int main()
     bad += run<__half, 128, true>(KB_DTYPE_F16, 1, 2, 2, 300);
     bad += run<__half, 64, false>(KB_DTYPE_F16, 1, 1, 1, 300);
     bad += run<__nv_bfloat16, 64, true>(KB_DTYPE_BF16, 2, 2, 1, 200);
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 4, 2, 128);
+    bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 1, 1, 1);
     printf("%d failed\n", bad);
     return bad != 0;
 }

@@ -34,6 +34,8 @@ int main()
     bad += run<false>(1, 2, 1, 77);
     bad += run<true>(1, 2, 2, 300);
     bad += run<false>(2, 2, 1, 200);
+    bad += run<true>(2, 4, 2, 128);
+    bad += run<false>(1, 1, 1, 1);
     printf("%d failed\n", bad);
     return bad != 0;
 }
