@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh - builds and runs the host emulation of kbench's plain-CUDA kernels (README.md) against
-# a built tree's libkbench.a. Usage, from the top of a built tree:
+# run.sh - builds and runs the host emulation of kbench's CUDA kernels (plain, mma.sync, Hopper's
+# wgmma/TMA; README.md) against a built tree's libkbench.a. Usage, from the top of a built tree:
 #     sh tests/cuda_emu/run.sh [driver ...]      (default: every driver below)
 # Needs g++ with C++20 (<barrier>, _Float16) and libcudart to link libkbench.a. Built with
 # -fno-strict-aliasing: device code reads uint4 loads as __half2 pairs, as nvcc allows. Each device
