@@ -46,14 +46,7 @@ using Layout = WsLayout<1, 1, 1, true>;
 /* d (64×128, f32) (+)= A (64×32 e4m3) · B (32×128 e4m3), both K-major in shared memory. */
 __device__ __forceinline__ void wgmma_ss_e4m3(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WGMMA_D ", %64, %65, p, 1, 1;\n}\n"
-                 : WGMMA_D_OPERANDS(WGMMA_F32)
-                 : "l"(desc_a), "l"(desc_b), "r"(accumulate));
-#else
-    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
-#endif
+    kb_wgmma::mma_m64n128k32_e4m3_ss(d, desc_a, desc_b, accumulate);
 }
 
 /* flash_ws.cuh's scores policy of e4m3 codes; P·V in FP8 (PvFp8). */

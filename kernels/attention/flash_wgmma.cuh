@@ -1,8 +1,9 @@
 /* flash_wgmma.cuh - what the two Hopper flash kernels share (flash_wgmma.cu: f16/bf16 Q·Kᵀ;
  * int8_wgmma.cu: INT8 Q·Kᵀ): the block shape, the 128B-swizzled 16-bit tiles and their cp.async
- * loads, the m64n128k16 wgmma instructions (and m64n64k16 for the P·V of d = 64,
- * flash_wgmma_ws.cu), and everything after S: the masks, the online
- * softmax, O = α·O + P·V with P from registers and V from shared memory, and the output store.
+ * loads, the m64n128k16 wgmma calls (and m64n64k16 for the P·V of d = 64, flash_wgmma_ws.cu;
+ * the instructions themselves are kernels/gpu/wgmma_mma.cuh's), and everything after S: the
+ * masks, the online softmax, O = α·O + P·V with P from registers and V from shared memory, and
+ * the output store.
  * One definition, so the INT8 kernel's P·V path is the f16 flash kernel's by construction.
  *
  * Shared-memory layout (see flash_wgmma.cu): a tile of R rows × 128 16-bit columns is two column
@@ -22,6 +23,7 @@
 
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_mma.cuh"
 
 namespace kb_fwgmma {
 
@@ -31,8 +33,6 @@ constexpr int D = 128;      /* head_dim */
 constexpr int BM = 128;     /* query rows per block: two warpgroups of 64 */
 constexpr int BN = 128;     /* keys per tile */
 constexpr int THREADS = 256;
-
-__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
 /* Element offset of (row, col) in a 128-column 16-bit tile of R rows, 128B-swizzled. */
 template <int R> __device__ __forceinline__ int sw128(int row, int col)
@@ -61,107 +61,25 @@ __device__ __forceinline__ void wg_fence() { kb_wgmma::fence(); }
 __device__ __forceinline__ void wg_commit() { kb_wgmma::commit(); }
 __device__ __forceinline__ void wg_wait_all() { kb_wgmma::wait<0>(); }
 
-/* Pins the accumulator registers at this point: the compiler may not move their reads or
- * writes across it (wgmma writes them asynchronously, behind its back). */
-__device__ __forceinline__ void pin(float (&d)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; i++)
-        asm volatile("" : "+f"(d[i])::"memory");
-}
-__device__ __forceinline__ void pin(int (&d)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; i++)
-        asm volatile("" : "+r"(d[i])::"memory");
-}
-__device__ __forceinline__ void pin(float (&d)[32])
-{
-#pragma unroll
-    for (int i = 0; i < 32; i++)
-        asm volatile("" : "+f"(d[i])::"memory");
-}
-
-/* The 64 accumulator operands of an m64n128 wgmma (f32 or s32), and the f16/bf16 instructions
- * for one input type TY ("bf16" or "f16"): SS reads A and B from shared memory, RS takes A from
- * registers. Both accumulate into d when `accumulate` is nonzero and overwrite it otherwise. */
-#define WGMMA_D \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
-    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
-    "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
-    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
-#define WGMMA_D_OPERANDS(C) \
-      C(d[0]), C(d[1]), C(d[2]), C(d[3]), C(d[4]), C(d[5]), C(d[6]), C(d[7]), \
-      C(d[8]), C(d[9]), C(d[10]), C(d[11]), C(d[12]), C(d[13]), C(d[14]), C(d[15]), \
-      C(d[16]), C(d[17]), C(d[18]), C(d[19]), C(d[20]), C(d[21]), C(d[22]), C(d[23]), \
-      C(d[24]), C(d[25]), C(d[26]), C(d[27]), C(d[28]), C(d[29]), C(d[30]), C(d[31]), \
-      C(d[32]), C(d[33]), C(d[34]), C(d[35]), C(d[36]), C(d[37]), C(d[38]), C(d[39]), \
-      C(d[40]), C(d[41]), C(d[42]), C(d[43]), C(d[44]), C(d[45]), C(d[46]), C(d[47]), \
-      C(d[48]), C(d[49]), C(d[50]), C(d[51]), C(d[52]), C(d[53]), C(d[54]), C(d[55]), \
-      C(d[56]), C(d[57]), C(d[58]), C(d[59]), C(d[60]), C(d[61]), C(d[62]), C(d[63])
-#define WGMMA_F32(x) "+f"(x)
-#define WGMMA_S32(x) "+r"(x)
-#define WGMMA_SS(TY)                                                                                \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"                                      \
-                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " WGMMA_D               \
-                 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                  \
-                 : WGMMA_D_OPERANDS(WGMMA_F32)                                                      \
-                 : "l"(desc_a), "l"(desc_b), "r"(accumulate))
-#define WGMMA_RS(TY)                                                                                \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"                                      \
-                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " WGMMA_D               \
-                 ", {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"                                    \
-                 : WGMMA_D_OPERANDS(WGMMA_F32)                                                      \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
-
-/* The same RS instruction for N = 64 (P·V of head_dim 64): 32 accumulators. */
-#define WGMMA_D32 \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
-    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
-#define WGMMA_D32_OPERANDS(C) \
-      C(d[0]), C(d[1]), C(d[2]), C(d[3]), C(d[4]), C(d[5]), C(d[6]), C(d[7]), \
-      C(d[8]), C(d[9]), C(d[10]), C(d[11]), C(d[12]), C(d[13]), C(d[14]), C(d[15]), \
-      C(d[16]), C(d[17]), C(d[18]), C(d[19]), C(d[20]), C(d[21]), C(d[22]), C(d[23]), \
-      C(d[24]), C(d[25]), C(d[26]), C(d[27]), C(d[28]), C(d[29]), C(d[30]), C(d[31])
-#define WGMMA_RS_N64(TY)                                                                            \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"                                      \
-                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " WGMMA_D32              \
-                 ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"                                    \
-                 : WGMMA_D32_OPERANDS(WGMMA_F32)                                                    \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
+using kb_wgmma::pin; /* the accumulators held where wgmma writes them behind the compiler's back */
 
 /* d (64×128, f32) (+)= A·B with A and B described in shared memory. */
 template <bool BF16> __device__ __forceinline__ void wgmma_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (BF16)
-        WGMMA_SS("bf16");
-    else
-        WGMMA_SS("f16");
-#endif
+    kb_wgmma::mma_m64n128k16_ss<BF16>(d, desc_a, desc_b, accumulate);
 }
 
 /* d (64×128, f32) += A·B with A (this thread's 4 registers of the 64×16 A fragment) and B
  * (16×128, MN-major) in shared memory. */
 template <bool BF16> __device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (BF16)
-        WGMMA_RS("bf16");
-    else
-        WGMMA_RS("f16");
-#endif
+    kb_wgmma::mma_m64n128k16_rs<BF16>(d, a, desc_b, accumulate);
 }
 
 /* d (64×64, f32) += A·B, A from registers as in wgmma_rs, B (16×64, MN-major) in shared memory. */
 template <bool BF16> __device__ __forceinline__ void wgmma_rs_n64(float (&d)[32], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (BF16)
-        WGMMA_RS_N64("bf16");
-    else
-        WGMMA_RS_N64("f16");
-#endif
+    kb_wgmma::mma_m64n64k16_rs<BF16>(d, a, desc_b, accumulate);
 }
 
 /* Keys past n, and with CAUSAL keys past the row, get −inf. wrow0: the warp's first row; row_a,

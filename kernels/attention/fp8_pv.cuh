@@ -46,29 +46,14 @@ constexpr float FP8_P_SCALE = 448.f; /* P ≤ 1 to the top of e4m3's range */
  * source goes to the upper byte of each pair. */
 __device__ __forceinline__ uint32_t pack4_e4m3(float x0, float x1, float x2, float x3)
 {
-    uint32_t r;
-    asm("{\n.reg .b16 lo, hi;\n"
-        "cvt.rn.satfinite.e4m3x2.f32 lo, %2, %1;\n"
-        "cvt.rn.satfinite.e4m3x2.f32 hi, %4, %3;\n"
-        "mov.b32 %0, {lo, hi};\n}\n"
-        : "=r"(r)
-        : "f"(x0), "f"(x1), "f"(x2), "f"(x3));
-    return r;
+    return kb_wgmma::cvt_e4m3x4(x0, x1, x2, x3);
 }
 
 /* d (64×128, f32) (+)= A (64×32 e4m3, this thread's four registers) · B (32×128 e4m3, K-major
  * in shared memory). */
 __device__ __forceinline__ void wgmma_rs_e4m3(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " WGMMA_D
-                 ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
-                 : WGMMA_D_OPERANDS(WGMMA_F32)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
-#else
-    (void)d, (void)a, (void)desc_b, (void)accumulate;
-#endif
+    kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, desc_b, accumulate);
 }
 
 /* flash_ws.cuh's P·V policy in FP8 (head_dim 128, output f16). vscale: the V channel scales

@@ -153,6 +153,15 @@ void int8_cpu_corrupt_code(struct kb_case *c);
  * Q, K, V; the block-wise online softmax with P quantized as above): the kernel's own error,
  * float32 arithmetic and the rare P code that float32 rounds the other way at a half. */
 #define INT8_KERNEL_TOLERANCE 1e-3
+/* The CUDA kernels' own error bounds (int8_cuda.c's check, and tests/cuda_emu's drivers): the
+ * relative L2 error of the sampled output rows against float64 attention on the kernel's
+ * dequantized Q, K (and V). With P and O in f16, as attention.flash f16: */
+#define INT8_CUDA_KERNEL_TOLERANCE 5e-3
+/* The same with P in e4m3 (3 mantissa bits): each P is off by at most 2^-4 relative (its unit
+ * roundoff), so O = Σ p·v / l, a weighted sum of the dequantized V with independently rounded
+ * weights, is off by about the rms of that relative error (~2^-4/√3 ≈ 0.036 at most, ~0.025
+ * measured in a host simulation): the bound is the unit roundoff itself. */
+#define INT8_FP8_KERNEL_TOLERANCE 0.0625
 /* Seconds the case's quantization (smoothing and quantizing Q, K, V) took in setup. */
 double int8_cpu_quantize_seconds(const struct kb_case *c);
 

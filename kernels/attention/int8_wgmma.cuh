@@ -17,14 +17,7 @@ static_assert(128 * 127 * 127 < (1 << 22), "the exact s32 -> f32 conversion need
 /* d (64×128, s32) (+)= A (64×32 s8) · B (32×128 s8), both K-major in shared memory. */
 __device__ __forceinline__ void wgmma_s8(int (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " WGMMA_D ", %64, %65, p;\n}\n"
-                 : WGMMA_D_OPERANDS(WGMMA_S32)
-                 : "l"(desc_a), "l"(desc_b), "r"(accumulate));
-#else
-    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
-#endif
+    kb_wgmma::mma_m64n128k32_s8_ss(d, desc_a, desc_b, accumulate);
 }
 
 /* Issues S₈ = Q₈·K₈ᵀ of the warpgroup's 64 rows (qw) and a tile of 128 keys (kt): four k-steps

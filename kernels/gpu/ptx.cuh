@@ -35,6 +35,8 @@ __device__ __forceinline__ void cp_async16(uint32_t dst, const void *src)
 __device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 /* Waits until at most N committed groups are still in flight. */
 template <int N> __device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+/* Waits for every committed group, and keeps the compiler's shared-memory accesses after it. */
+__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 
 /* Four 8x8 b16 matrices from shared memory (lane i gives the address of row i % 8 of matrix
  * i / 8), optionally transposed. */

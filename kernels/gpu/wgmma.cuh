@@ -2,9 +2,10 @@
  * gemm_wgmma.cu, moe_gemm_wgmma.cu): the shared-memory matrix descriptor of the 128-byte-swizzle
  * layout, the fence / commit / wait instructions around wgmma.mma_async (PTX ISA 8.0,
  * "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"), and the 128 accumulator operands
- * of the m64n256 shape with the pin that keeps the compiler off them. The MMA instructions
- * themselves differ in types per kernel and stay in their kernel files. Include only from code
- * built for sm_90a. */
+ * of the m64n256 shape with the pin that keeps the compiler off them (and the pins of the
+ * m64n128 and m64n64 accumulators of the attention kernels). The m64n256 MMA instructions of the
+ * GEMMs stay in their kernel files; the attention kernels' are wgmma_mma.cuh's. Include only from
+ * code built for sm_90a. */
 #ifndef KB_WGMMA_CUH
 #define KB_WGMMA_CUH
 
@@ -93,6 +94,25 @@ __device__ __forceinline__ void pin(int (&d)[128])
 #pragma unroll
     for (int i = 0; i < 128; i++)
         asm volatile("" : "+r"(d[i])::"memory");
+}
+/* The same for the m64n128 accumulators (f32 or s32) and the m64n64 ones (f32). */
+__device__ __forceinline__ void pin(float (&d)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        asm volatile("" : "+f"(d[i])::"memory");
+}
+__device__ __forceinline__ void pin(int (&d)[64])
+{
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        asm volatile("" : "+r"(d[i])::"memory");
+}
+__device__ __forceinline__ void pin(float (&d)[32])
+{
+#pragma unroll
+    for (int i = 0; i < 32; i++)
+        asm volatile("" : "+f"(d[i])::"memory");
 }
 
 } // namespace kb_wgmma

@@ -35,6 +35,7 @@ inline void cp_async16(uint32_t dst, const void *src, bool valid)
 inline void cp_async16(uint32_t dst, const void *src) { memcpy(emu_smem_base() + dst, src, 16); }
 inline void cp_commit() {}
 template <int N> inline void cp_wait() {}
+inline void cp_wait_all() {}
 
 static uint32_t g_emu_addr[EMU_MAX_WARPS][32];
 static uint32_t g_emu_frag[EMU_MAX_WARPS][32][6];

@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh - builds and runs the host emulation of kbench's plain-CUDA kernels (README.md) against
-# a built tree's libkbench.a. Usage, from the top of a built tree:
+# run.sh - builds and runs the host emulation of kbench's CUDA kernels (plain, mma.sync, Hopper's
+# wgmma/TMA; README.md) against a built tree's libkbench.a. Usage, from the top of a built tree:
 #     sh tests/cuda_emu/run.sh [driver ...]      (default: every driver below)
 # Needs g++ with C++20 (<barrier>, _Float16) and libcudart to link libkbench.a. Built with
 # -fno-strict-aliasing: device code reads uint4 loads as __half2 pairs, as nvcc allows. Each device
@@ -23,14 +23,15 @@ emu_source() {
     echo '#include "shim.h"'
     sed -e '/#include <cuda_bf16.h>/d' -e '/#include <cuda_fp16.h>/d' -e '/#include <cuda_runtime.h>/d' \
         -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' \
-        -e 's/extern __shared__ __align__(128) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' "$1" |
+        -e 's/extern __shared__ __align__(128) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' \
+        -e 's/extern __shared__ unsigned char smem_raw\[\];/unsigned char *smem_raw = (unsigned char *)g_smem;/' "$1" |
         awk '{ buf = buf $0 "\n" }
              /^}/ { if (buf !~ /<<<|cudaError_t|cudaStream_t|cudaFunc|extern "C" [a-z]/) printf "%s", buf; buf = "" }
              END { printf "%s", buf }'
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm"}
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws"}
 cp "$here/shim.h" "$out/"
 # the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
 # and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
@@ -39,6 +40,13 @@ mkdir -p "$out/kernels/gpu" "$out/kernels/attention"
 cp "$here/ptx_emu.h" "$out/kernels/gpu/ptx.cuh"
 emu_source "$top/kernels/attention/chunk_tiles.cuh" > "$out/kernels/attention/chunk_tiles.cuh"
 cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
+# the Hopper kernels: wgmma, TMA, mbarriers and named barriers emulated (hopper_emu.h, one header
+# installed as the three kernels/gpu headers that hold those instructions), the driver API's
+# tensor-map names (cuda_driver_emu.h) and the 16-bit types the attention headers include
+for h in wgmma.cuh wgmma_mma.cuh tma.cuh; do cp "$here/hopper_emu.h" "$out/kernels/gpu/$h"; done
+cp "$here/cuda_driver_emu.h" "$out/cuda.h"
+cp "$here/cuda_driver_emu.h" "$out/cudaTypedefs.h"
+for h in cuda_bf16.h cuda_fp16.h; do echo '#include "shim.h"' > "$out/$h"; done
 bad=0
 for d in $drivers; do
     case $d in
@@ -49,11 +57,17 @@ for d in $drivers; do
     gla_mma) src=kernels/attention/gla_mma.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
+    flash_wgmma) src=kernels/attention/flash_wgmma.cu ;;
+    flash_wgmma_ws) src=kernels/attention/flash_wgmma_ws.cu ;;
+    int8_wgmma) src=kernels/attention/int8_wgmma.cu ;;
+    int8_wgmma_ws) src=kernels/attention/int8_wgmma_ws.cu ;;
+    int8_fp8_ws) src=kernels/attention/int8_fp8_ws.cu ;;
+    flash_fp8_ws) src=kernels/attention/flash_fp8_ws.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"
     echo "== $d ($src)"
-    g++ -std=c++20 -O2 -fno-strict-aliasing $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
+    g++ -std=c++20 -O2 -fno-strict-aliasing -Wno-psabi $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
     "$out/$d" || bad=$((bad + 1))
 done

@@ -1,7 +1,8 @@
 // shim.h - host emulation of the plain-CUDA features kbench's simple kernels use: one std::thread
 // per CUDA thread of a block (blocks one after another), std::barrier for __syncthreads and for
 // the warp exchanges (shuffles), `__shared__` arrays as statics, dynamic shared memory as a
-// NaN-poisoned buffer. For a correctness check only (README.md); no mma, wgmma, cp.async or PTX.
+// NaN-poisoned buffer. For a correctness check only (README.md); the PTX of mma.sync and friends
+// is ptx_emu.h's, Hopper's (wgmma, TMA, mbarriers) hopper_emu.h's.
 // A shuffle that not every lane of a warp reaches deadlocks here, as it is undefined on the GPU.
 #pragma once
 #include <algorithm>
@@ -26,6 +27,9 @@ thread_local dim3e threadIdx, blockIdx, gridDim, blockDim;
 constexpr int EMU_MAX_WARPS = 32;
 static std::barrier<> *g_block_bar;
 static std::barrier<> *g_warp_bar[EMU_MAX_WARPS];
+static std::barrier<> *g_wg_bar[EMU_MAX_WARPS / 4]; /* warpgroups of 128 threads (hopper_emu.h) */
+static size_t g_smem_bytes;
+static void (*g_block_begin)(); /* state to reset before each block (hopper_emu.h's barriers) */
 alignas(8) static unsigned char g_xch[EMU_MAX_WARPS][32][8];
 static float *g_smem;
 inline void __syncthreads() { g_block_bar->arrive_and_wait(); }
@@ -61,6 +65,8 @@ template <typename V> V __shfl_sync(unsigned, V v, int src, int width = 32)
     return emu_exchange(v, [=](int l) { return l / width * width + src % width; });
 }
 template <typename V> V __ldg(const V *p) { return *p; }
+inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
+inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline float __expf(float x) { return expf(x); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 struct uint4 { unsigned x, y, z, w; };
@@ -103,16 +109,25 @@ template <typename T> std::vector<T> emu_convert(const float *x, size_t n)
 template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_t smem_bytes, F body)
 {
     assert(threads % 32 == 0 && threads / 32 <= EMU_MAX_WARPS);
-    std::vector<float> smem(smem_bytes / 4 + 1);
-    g_smem = smem.data();
+    /* 1024-byte aligned, as the GPU's shared window starts at address 0: a kernel that aligns
+     * its tiles by the generic pointer then agrees with the offsets smem_u32 gives */
+    std::vector<float> buffer(smem_bytes / 4 + 1 + 256);
+    float *const smem_begin = (float *)(((uintptr_t)buffer.data() + 1023) & ~(uintptr_t)1023);
+    std::fill(buffer.begin(), buffer.end(), NAN);
+    g_smem = smem_begin;
+    g_smem_bytes = smem_bytes;
     for (int bz = 0; bz < gz; bz++)
         for (int by = 0; by < gy; by++)
             for (int bx = 0; bx < gx; bx++) {
-                std::fill(smem.begin(), smem.end(), NAN); /* unwritten shared memory reads as NaN */
+                std::fill(buffer.begin(), buffer.end(), NAN); /* unwritten shared memory reads as NaN */
+                if (g_block_begin)
+                    g_block_begin();
                 std::barrier<> bb(threads);
                 g_block_bar = &bb;
                 for (int w = 0; w < threads / 32; w++)
                     g_warp_bar[w] = new std::barrier<>(32);
+                for (int w = 0; w < threads / 128; w++)
+                    g_wg_bar[w] = new std::barrier<>(128);
                 std::vector<std::thread> ts;
                 for (int t = 0; t < threads; t++)
                     ts.emplace_back([=] {
@@ -126,5 +141,7 @@ template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_
                     t.join();
                 for (int w = 0; w < threads / 32; w++)
                     delete g_warp_bar[w];
+                for (int w = 0; w < threads / 128; w++)
+                    delete g_wg_bar[w];
             }
 }

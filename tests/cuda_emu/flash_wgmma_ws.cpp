@@ -1,0 +1,63 @@
+// flash_wgmma_ws.cpp - attention.flash@cuda.wgmma-ws's kernel (kernels/attention/flash_wgmma_ws.cu
+// on flash_ws.cuh's FlashAttention-3 schedule, verified on an H100 by tests/gpu.sh) under
+// hopper_emu.h: the check of the Hopper emulation itself (wgmma SS with K-major operands, RS with
+// an MN-major B, m64n128 and m64n64, TMA boxes of 16-bit rows, the mbarrier rings, the ping-pong
+// named barriers), since a kernel the hardware accepts must pass here too. The launcher's grid
+// and tensor maps (its encode, through the emulated cuTensorMapEncodeTiled), 384 threads a block;
+// f16 and bf16, d 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
+// by attention.softmax's verify.
+extern "C" {
+#include "kernels/kernel.h"
+}
+#include "dev_emu.cpp" /* flash_wgmma_ws.cu made C++ by run.sh */
+extern "C" {
+#include "kernels/attention/softmax_ops.h"
+}
+#include <cstdio>
+#include <type_traits>
+
+template <typename T, int DH, bool CAUSAL>
+static int run(enum kb_dtype dt, int B, int H, int KV, int N)
+{
+    constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
+    kb_shape s = {};
+    s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = DH; s.causal = CAUSAL;
+    s.input = KB_INPUT_NORMAL;
+    kb_operands io = {};
+    char err[256];
+    if (kb_op_attention_softmax.inputs(&io, &s, dt, 42, err, sizeof err) != KB_OK) { printf("inputs: %s\n", err); return 1; }
+    auto q = emu_convert<T>((float *)io.buffer[KB_ATTN_Q], kb_operands_elems(&io, KB_ATTN_Q));
+    auto k = emu_convert<T>((float *)io.buffer[KB_ATTN_K], kb_operands_elems(&io, KB_ATTN_K));
+    auto v = emu_convert<T>((float *)io.buffer[KB_ATTN_V], kb_operands_elems(&io, KB_ATTN_V));
+    const size_t no = kb_operands_elems(&io, KB_ATTN_O);
+    std::vector<uint16_t> o(no, 0x7fff); /* NaN in f16 and bf16 */
+    CUtensorMap mq, mk, mv;
+    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
+    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH) != CUDA_SUCCESS ||
+        encode(fn, &mv, v.data(), N, B * KV, DH) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+    const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
+    emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout<DH>::SMEM,
+               [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, scale_log2); });
+    float *out = (float *)io.buffer[KB_ATTN_O];
+    for (size_t e = 0; e < no; e++)
+        out[e] = emu_to_float(T{ o[e] });
+    kb_accuracy acc;
+    kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
+    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B, H,
+           KV, N, DH, CAUSAL, acc.rel_l2_err, acc.max_abs_err, acc.passed ? "PASS" : "FAIL");
+    kb_operands_free(&io);
+    return !acc.passed;
+}
+
+int main()
+{
+    int bad = 0;
+    bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 2, 1, 77);
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 1, 2, 2, 300);
+    bad += run<__half, 64, false>(KB_DTYPE_F16, 1, 1, 1, 300);
+    bad += run<__nv_bfloat16, 64, true>(KB_DTYPE_BF16, 2, 2, 1, 200);
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 4, 2, 128);
+    bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 1, 1, 1);
+    printf("%d failed\n", bad);
+    return bad != 0;
+}
