@@ -1,5 +1,6 @@
 /* wgmma_ring.cuh - the main loop of kbench's Hopper GEMMs (quant/gemm_wgmma.cu: INT8 and FP8;
- * moe/moe_gemm_wgmma.cu: the grouped bf16 MoE GEMM): a 128 × 256 output tile per block of three
+ * moe/moe_gemm_wgmma.cu: the grouped bf16 MoE GEMM; moe/moe_fp8_wgmma.cu: the grouped FP8 one, with
+ * its own Layout and consume_promoted below): a 128 × 256 output tile per block of three
  * warpgroups. Warpgroup 0 is the producer: it gives its registers away and one of its threads
  * streams k-tiles of A (128 rows) and B (256 rows), each row 128 bytes of k, through TMA into a
  * 4-stage ring (tma.cuh's full/empty mbarriers). Warpgroups 1 and 2 are the consumers, 64 output
@@ -27,6 +28,20 @@ constexpr int THREADS = 128 * (1 + CONSUMERS);
 constexpr int A_BYTES = BM * ROW_BYTES, B_BYTES = BN * ROW_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
 /* +1024: the stages are aligned up to 1024 bytes; then a full and an empty barrier per stage */
 constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
+
+/* The ring's geometry: B_ROWS rows of B per stage (the output tile's columns), NSTAGES stages.
+ * Wide is the 128 × 256 tile above (the default of every function below); the block-scaled FP8
+ * MoE GEMM (moe_fp8_wgmma.cu) uses Layout<128, 6>: its two-level accumulation needs two sets of
+ * accumulators, which only a 64 × 128 consumer tile leaves registers for. */
+template <int B_ROWS, int NSTAGES> struct Layout {
+    static constexpr int B_TILE = B_ROWS, STAGES = NSTAGES;
+    static constexpr int B_BYTES = B_ROWS * ROW_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
+    static constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
+    static_assert(STAGE_BYTES % 1024 == 0 && B_ROWS <= 256, "1024-byte aligned stages, one TMA box of B");
+    static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+};
+using Wide = Layout<BN, STAGES>;
+static_assert(Wide::SMEM == SMEM && Wide::STAGE_BYTES == STAGE_BYTES, "the default layout is the constants above");
 /* registers a thread: producer 40, consumers 232 (the 128 accumulators and addresses); the
  * block's 384 threads then fit one SM's 64K registers */
 constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;
@@ -44,14 +59,14 @@ struct Ring {
 
 /* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
  * it; it ends in __syncthreads). */
-__device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
+template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
 {
     Ring r;
     r.base = (kb_ptx::smem_u32(smem_raw) + 1023u) & ~1023u;
-    r.full0 = r.base + STAGES * STAGE_BYTES;
-    r.empty0 = r.full0 + 8 * STAGES;
+    r.full0 = r.base + L::STAGES * L::STAGE_BYTES;
+    r.empty0 = r.full0 + 8 * L::STAGES;
     if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
+        for (int s = 0; s < L::STAGES; s++) {
             kb_tma::mbar_init(r.full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
             kb_tma::mbar_init(r.empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
         }
@@ -63,6 +78,7 @@ __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
 
 /* Warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row (map_b) into stage
  * kt % STAGES, k_per_tile elements (128 bytes) along k per tile. */
+template <class L = Wide>
 __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a, int a_row, const CUtensorMap *map_b,
                                         int b_row, int ktiles, int k_per_tile)
 {
@@ -72,11 +88,11 @@ __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a,
     kb_tma::prefetch_map(map_a);
     kb_tma::prefetch_map(map_b);
     for (int kt = 0; kt < ktiles; kt++) {
-        const int s = kt % STAGES;
-        if (kt >= STAGES) /* the consumers released this stage's previous use, kt − STAGES */
-            kb_tma::mbar_wait(r.empty0 + 8 * s, (uint32_t)((kt / STAGES - 1) & 1));
-        const uint32_t sa = r.base + s * STAGE_BYTES, full = r.full0 + 8 * s;
-        kb_tma::mbar_expect_tx(full, STAGE_BYTES); /* whole boxes, zero-filled parts included */
+        const int s = kt % L::STAGES;
+        if (kt >= L::STAGES) /* the consumers released this stage's previous use, kt − STAGES */
+            kb_tma::mbar_wait(r.empty0 + 8 * s, (uint32_t)((kt / L::STAGES - 1) & 1));
+        const uint32_t sa = r.base + s * L::STAGE_BYTES, full = r.full0 + 8 * s;
+        kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
         kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
         kb_tma::load_2d(sa + A_BYTES, map_b, kt * k_per_tile, b_row, full);
     }
@@ -109,6 +125,40 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
     }
     kb_wgmma::wait<0>();
     kb_wgmma::pin(d);
+}
+
+/* Consumer c with two-level accumulation (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums
+ * keep fewer bits than f32, so each k-tile's partial sum is promoted into f32 accumulators the
+ * caller holds, scaled per k-block). Per k-tile kt: STEPS calls of mma(part, desc_a, desc_b,
+ * accumulate) into part (the first overwrites it: accumulate 0), each 32 bytes further along k;
+ * pending = load(kt) (the k-tile's scales, loaded while the products run); once they are done
+ * the stage is released and promote(part, pending) folds part into the caller's accumulators.
+ * The wait for this k-tile's products before promoting leaves the tensor cores to the other
+ * consumer warpgroup meanwhile. */
+template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
+__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, Part &part, Mma mma, Load load,
+                                                 Promote promote)
+{
+    static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
+    kb_tma::regs_inc<CONSUMER_REGS>();
+    const int lane = threadIdx.x % 32;
+    for (int kt = 0; kt < ktiles; kt++) {
+        const int s = kt % L::STAGES;
+        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / L::STAGES) & 1));
+        const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
+        kb_wgmma::pin(part);
+        kb_wgmma::fence(); /* part was read by the last promotion */
+#pragma unroll
+        for (int kk = 0; kk < STEPS; kk++)
+            mma(part, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk), kk > 0);
+        kb_wgmma::commit();
+        const auto pending = load(kt);
+        kb_wgmma::wait<0>();
+        kb_wgmma::pin(part);
+        if (lane == 0) /* this k-tile's products are done: its stage may be refilled */
+            kb_tma::mbar_arrive(r.empty0 + 8 * s);
+        promote(part, pending);
+    }
 }
 
 } // namespace kb_wgring

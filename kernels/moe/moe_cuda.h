@@ -118,4 +118,39 @@ struct moe_wg_gemm {
 };
 int moe_wg_gemm_launch(const struct moe_wg_gemm *g, void *stream);
 
+/* ---- Hopper FP8 (moe_fp8_wgmma.cu, sm_90a only): moe.experts@cuda.wgmma-fp8 -------------------
+ * DeepSeek-V3's block-scaled FP8: e4m3 activations with a float scale per row per 128 columns,
+ * e4m3 weights with a float scale per 128 × 128 block, wgmma .e4m3 with each 128-wide k-block's
+ * partial sum promoted into f32 accumulators scaled by scale_a · scale_b. Layouts (k-major as the
+ * bf16 kernels'; k and n multiples of MOE_FP8_BLOCK):
+ *   A  e4m3 [rows][k], scales a_scale [k/128][a_scale_ld] (k-block major: row s of block kb at
+ *      kb · a_scale_ld + s)
+ *   B  e4m3 [groups · n][k] (group g's rows g·n .. g·n + n − 1, as moe_wg_gemm's B map),
+ *      scales b_scale [groups · n / 128][k / 128] */
+#define MOE_FP8_BLOCK 128
+/* Raises the kernels' shared-memory limit; a cudaError_t. */
+int moe_fp8_prepare(void);
+/* The map of a row-major e4m3 [rows][cols] matrix (cols a multiple of 128), as A or B. A kb
+ * status, the reason in err. */
+int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long rows, int cols, char *err, size_t errlen);
+/* One grouped FP8 GEMM (moe_wg_gemm's grouping and tiles; 128 × 128 tiles): epilogues
+ * MOE_EPI_SWIGLU (c bf16: gate and up 8-column blocks pair inside a tile) and MOE_EPI_BF16. */
+struct moe_fp8_gemm {
+    const struct moe_wg_map *a, *b;
+    const float *a_scale, *b_scale;
+    long a_scale_ld;
+    int n, k;
+    const int *group_off;
+    const int *mtile_start;
+    int groups;
+    int max_mtiles;
+    enum moe_cuda_epilogue epilogue;
+    void *c;
+    long ldc;
+};
+int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream);
+/* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
+ * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
+int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);
+
 #endif

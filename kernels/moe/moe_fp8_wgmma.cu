@@ -1,0 +1,275 @@
+/* moe_fp8_wgmma.cu - the device code of moe.experts@cuda.wgmma-fp8 (moe_fp8_cuda.c): the grouped
+ * GEMM of moe_gemm_wgmma.cu with e4m3 operands and DeepSeek-V3's block scales, and the activation
+ * quantizer that feeds it. sm_90a only.
+ *
+ * The recipe (DeepSeek-V3 technical report, §3.3): activations are quantized per token per 128
+ * channels (a 1 × 128 block, one float scale each: moe_fp8_quantize below), weights per 128 × 128
+ * block (one float scale each, quantized once on the host: moe_fp8_cuda.c). The GEMM runs on
+ * wgmma .e4m3 (k32) with f32 accumulation, and because the tensor cores' FP8 accumulation keeps
+ * fewer bits than f32, every 128-wide k-block's partial sum is promoted into a separate f32
+ * accumulator with scale_a(row, kb) · scale_b(n-block, kb): two-level accumulation. A k-tile of
+ * the ring (128 bytes = 128 e4m3) is exactly one k-block, so one promotion per stage.
+ *
+ * Grid and main loop: moe_gemm_wgmma.cu's (one block per (group, column tile, row tile), the
+ * group found by binary search over mtile_start; kernels/gpu/wgmma_ring.cuh's producer and ring),
+ * but with a 128 × 128 output tile: the consumers hold the partial sums (64 f32) and the promoted
+ * ones (64 f32) of an m64n128 tile; an m64n256 tile would need 256 accumulator registers, more
+ * than a thread has. The ring is kb_wgring::Layout<128, 6> (6 stages of 16 + 16 KiB); the
+ * consumer loop is kb_wgring::consume_promoted. Per k-tile and consumer: four wgmma
+ * m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k each), commit, load the three scales
+ * (rows r and r + 8 of A, the B block), wait, release the stage, promote.
+ *
+ * Scales: A's k-block major, sa[kb · lds + row] (the 8 rows of a warp's quad column read one
+ * segment); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
+ * of the B map never straddles two experts because n is a multiple of 128 (the host checks it).
+ * Rows past the group's end read the last row's scale (they are computed and never stored).
+ *
+ * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu)
+ * and MOE_EPI_BF16 (bf16 yp). Accumulator layout (m64n128, f32): warp w of the warpgroup holds
+ * rows 16w + lane/4 (+ 8); d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1}
+ * (j = 0..15). */
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+extern "C" {
+#include "kernels/moe/moe_cuda.h"
+}
+
+#include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/tma.cuh"
+#include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_mma.cuh"
+#include "kernels/gpu/wgmma_ring.cuh"
+
+namespace {
+
+using namespace kb_ptx;
+using kb_wgring::BM;
+using kb_wgring::THREADS;
+using FP8Ring = kb_wgring::Layout<128, 6>;
+constexpr int BN = FP8Ring::B_TILE;    /* output columns of a block */
+constexpr int BK = kb_wgring::ROW_BYTES; /* e4m3 per stage row: one k-block */
+static_assert(BK == MOE_FP8_BLOCK && BN == MOE_FP8_BLOCK, "a stage is one 128-wide k-block, a column tile one n-block");
+static_assert(BM == MOE_CUDA_BM, "the sort's row tile is the ring's");
+
+struct Args {
+    int n, ktiles, groups;
+    const int *group_off, *mtile_start;
+    const float *sa; /* [ktiles][lds] */
+    long lds;
+    const float *sb; /* [groups · n / 128][ktiles] */
+    void *c;
+    long ldc;
+};
+
+struct RowScales {
+    float r0, r8; /* scale_a · scale_b of the thread's two rows */
+};
+
+template <int EPI>
+__global__ void __launch_bounds__(THREADS, 1)
+    moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    /* which (group, column tile, row tile) this block computes (moe_gemm_wgmma.cu's mapping) */
+    const int ntn = p.n / BN;
+    const long bid = blockIdx.x;
+    if (bid >= (long)p.mtile_start[p.groups] * ntn)
+        return; /* the whole block, before any barrier */
+    int lo = 0, hi = p.groups; /* the last group e with mtile_start[e]·ntn <= bid: it has tiles */
+    while (hi - lo > 1) {
+        const int mid = (lo + hi) / 2;
+        if ((long)p.mtile_start[mid] * ntn <= bid)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const int e = lo;
+    const int mt_e = p.mtile_start[e + 1] - p.mtile_start[e];
+    const long local = bid - (long)p.mtile_start[e] * ntn;
+    const int n0 = (int)(local / mt_e) * BN;
+    const int row0 = p.group_off[e] + (int)(local % mt_e) * BM, row_end = p.group_off[e + 1];
+
+    extern __shared__ unsigned char smem_raw[];
+    const kb_wgring::Ring ring = kb_wgring::ring_init<FP8Ring>(smem_raw);
+    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
+    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b */
+        kb_wgring::produce<FP8Ring>(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
+        return; /* nothing below synchronises the whole block */
+    }
+    const int c = wg - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
+    const int r = row0 + c * 64 + w * 16 + g; /* this thread's rows r and r + 8 */
+    const float *sa0 = p.sa + (r < row_end ? r : row_end - 1);
+    const float *sa8 = p.sa + (r + 8 < row_end ? r + 8 : row_end - 1);
+    const float *sb = p.sb + (long)((e * p.n + n0) / BN) * p.ktiles;
+    const long lds = p.lds;
+
+    float acc[64], part[64];
+#pragma unroll
+    for (int i = 0; i < 64; i++)
+        acc[i] = 0.f;
+    kb_wgring::consume_promoted<BK / 32, FP8Ring>(
+        ring, c, p.ktiles, part,
+        [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
+            kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
+        },
+        [&](int kt) {
+            const float b = __ldg(sb + kt);
+            return RowScales{ __ldg(sa0 + kt * lds) * b, __ldg(sa8 + kt * lds) * b };
+        },
+        [&](const float(&d)[64], RowScales s) {
+#pragma unroll
+            for (int i = 0; i < 64; i++)
+                acc[i] += d[i] * ((i / 2) % 2 ? s.r8 : s.r0);
+        });
+
+    /* epilogue: straight from the promoted accumulators; rows of other groups skipped (every
+     * column of the tile is < n: n is a multiple of BN) */
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const long row = r + 8 * h;
+        if (row >= row_end)
+            continue;
+        if (EPI == MOE_EPI_SWIGLU) {
+#pragma unroll
+            for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
+                const float v0 = acc[4 * j + 2 * h], v1 = acc[4 * j + 2 * h + 1];
+                const float u0 = acc[4 * j + 4 + 2 * h], u1 = acc[4 * j + 4 + 2 * h + 1];
+                const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                const int a = (n0 + j * 8) / 2 + 2 * t;
+                *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
+            }
+        } else {
+#pragma unroll
+            for (int j = 0; j < BN / 8; j++) {
+                const int col = n0 + j * 8 + 2 * t;
+                *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
+                    pack2<true>(acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+            }
+        }
+    }
+#else
+    (void)map_a, (void)map_b, (void)p;
+    __trap(); /* built without sm_90a: the host side never launches this */
+#endif
+}
+
+/* x bf16 [rows][ld] → q e4m3 [rows][ld] and scale[(col / 128) · rows + row] = amax / 448 of the
+ * row's 128-column block (0 for an all-zero block, whose codes are then 0). One warp per (row,
+ * block), 4 columns a lane; ld a multiple of 128. Codes are e4m3(x · 448 / amax), round to
+ * nearest even, saturating (the product may round past 448). */
+__global__ void moe_fp8_quantize(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    const int blocks = (int)(ld / MOE_FP8_BLOCK), lane = threadIdx.x % 32;
+    const long warp = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    if (warp >= (long)rows * blocks)
+        return; /* whole warps: blockDim.x is a multiple of 32 */
+    const long row = warp / blocks;
+    const int kb = (int)(warp % blocks);
+    const long at = row * ld + (long)kb * MOE_FP8_BLOCK + 4 * lane;
+    const __nv_bfloat162 *src = reinterpret_cast<const __nv_bfloat162 *>(x + at);
+    const float2 lo = __bfloat1622float2(src[0]), hi = __bfloat1622float2(src[1]);
+    float amax = fmaxf(fmaxf(fabsf(lo.x), fabsf(lo.y)), fmaxf(fabsf(hi.x), fabsf(hi.y)));
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    const float inv = amax > 0.f ? 448.f / amax : 0.f;
+    *reinterpret_cast<uint32_t *>(q + at) = kb_wgmma::cvt_e4m3x4(lo.x * inv, lo.y * inv, hi.x * inv, hi.y * inv);
+    if (lane == 0)
+        scale[(long)kb * rows + row] = amax / 448.f;
+#else
+    (void)x, (void)ld, (void)rows, (void)q, (void)scale;
+    __trap();
+#endif
+}
+
+template <int EPI> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
+{
+    const long ntn = g->n / BN, blocks = ntn * g->max_mtiles;
+    if (blocks <= 0)
+        return cudaSuccess;
+    if (blocks > 0x7fffffffL)
+        return cudaErrorInvalidConfiguration;
+    CUtensorMap ma, mb;
+    memcpy(&ma, g->a->bytes, sizeof ma);
+    memcpy(&mb, g->b->bytes, sizeof mb);
+    Args p;
+    memset(&p, 0, sizeof p);
+    p.n = g->n, p.ktiles = g->k / BK, p.groups = g->groups;
+    p.group_off = g->group_off, p.mtile_start = g->mtile_start;
+    p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
+    p.c = g->c, p.ldc = g->ldc;
+    moe_fp8_wgmma<EPI><<<(unsigned)blocks, THREADS, FP8Ring::SMEM, st>>>(ma, mb, p);
+    return cudaGetLastError();
+}
+
+} // namespace
+
+extern "C" int moe_fp8_prepare(void)
+{
+    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         FP8Ring::SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 FP8Ring::SMEM);
+    return (int)e;
+}
+
+extern "C" int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long rows, int cols, char *err,
+                               size_t errlen)
+{
+    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
+    if (!fn) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+        return KB_UNSUPPORTED;
+    }
+    if (rows < 1 || cols < MOE_FP8_BLOCK || cols % MOE_FP8_BLOCK) {
+        snprintf(err, errlen, "tensor map of %ld × %d e4m3: rows must be ≥ 1, columns a multiple of %d", rows, cols,
+                 MOE_FP8_BLOCK);
+        return KB_ERROR;
+    }
+    /* the A boxes are BM rows, the B boxes BN: both 128 */
+    CUtensorMap m;
+    CUresult r = kb_tma::encode_2d_sw128(fn, &m, CU_TENSOR_MAP_DATA_TYPE_UINT8, ptr, (uint64_t)rows, (uint64_t)cols,
+                                         (uint64_t)cols, (uint32_t)BK, (uint32_t)BM);
+    if (r != CUDA_SUCCESS) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled (%ld rows of %d e4m3): CUresult %d", rows, cols, (int)r);
+        return KB_ERROR;
+    }
+    memcpy(map->bytes, &m, sizeof m);
+    return KB_OK;
+}
+
+extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
+{
+    cudaStream_t st = (cudaStream_t)stream;
+    if (g->k % BK || g->k < BK || g->n % BN || g->n < BN || g->ldc % 2 || g->groups < 1 || g->a_scale_ld < 1)
+        return (int)cudaErrorInvalidValue;
+    switch (g->epilogue) {
+    case MOE_EPI_BF16: return (int)launch<MOE_EPI_BF16>(g, st);
+    case MOE_EPI_SWIGLU: return (int)launch<MOE_EPI_SWIGLU>(g, st);
+    default: break; /* the router's and the layer's: not built here */
+    }
+    return (int)cudaErrorInvalidValue;
+}
+
+extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
+{
+    if (ld % MOE_FP8_BLOCK || ld < MOE_FP8_BLOCK || rows < 0)
+        return (int)cudaErrorInvalidValue;
+    const long warps = (long)rows * (ld / MOE_FP8_BLOCK);
+    if (warps == 0)
+        return (int)cudaSuccess;
+    const int threads = 256;
+    const long grid = (warps * 32 + threads - 1) / threads;
+    if (grid > 0x7fffffffL)
+        return (int)cudaErrorInvalidConfiguration;
+    moe_fp8_quantize<<<(unsigned)grid, threads, 0, (cudaStream_t)stream>>>(x, ld, rows, q, scale);
+    return (int)cudaGetLastError();
+}
