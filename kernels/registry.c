@@ -158,6 +158,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_quant_gemm_int8_wgmma,
     &kb_quant_gemm_fp8_wgmma,
     &kb_moe_experts_cuda_wgmma,
+    &kb_moe_experts_cuda_wgmma_fp8,
     &kb_moe_layer_cuda_wgmma,
 #endif
 #ifdef HAVE_CUBLASLT

@@ -29,6 +29,8 @@ extern const struct kb_kernel kb_moe_layer_cuda_ep; /* moe_ep.c: over --span GPU
 /* sm_90a builds (HAVE_SM90A): the grouped GEMMs on wgmma with TMA (moe_gemm_wgmma.cu) */
 extern const struct kb_kernel kb_moe_experts_cuda_wgmma;
 extern const struct kb_kernel kb_moe_layer_cuda_wgmma;
+/* moe.experts@cuda.wgmma-fp8 (moe_fp8_cuda.c, moe_fp8_wgmma.cu): DeepSeek-V3's block-scaled FP8 */
+extern const struct kb_kernel kb_moe_experts_cuda_wgmma_fp8;
 
 /* ---- shapes and counts (the catalogue's formulas) ------------------------------------------ */
 
@@ -235,6 +237,35 @@ int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, cons
  * (gates, combine, experts, layer): verify_default_tolerance(f32) = 1e-4. The layer's dot
  * products run over h and then f terms, the same growth the attention kernels allow for. */
 #define MOE_TOLERANCE 1e-4
+/* moe.experts at e4m3 (DeepSeek-V3's recipe: activations in 1 × 128 blocks, weights in
+ * 128 × 128 blocks, a float scale each). Per-block scaling puts each block's largest magnitude at
+ * e4m3's 448, so every element is rounded with the format's relative step: 3 mantissa bits, a
+ * spacing of 2^-3 of the power of two, at most u = 2^-4 of the value, whatever the K/128 blocks
+ * of a row (the scales only move the exponent). As independent errors (uniform over ±u: RMS
+ * u/√3), a sum of incoherent products keeps the RMS relative error of its terms. The experts'
+ * output carries six roundings: x and W1/W3 in the up projection (the SwiGLU passes relative
+ * errors through with a factor near 1), then h and W2: RMS ≤ √6 · u/√3 = √2 · 2^-4 ≈ 0.088. The
+ * bound is 2^-3: that estimate with 40% to spare (tests/cuda_emu/moe_fp8.cpp measures 0.063-0.066). */
+#define MOE_FP8_TOLERANCE 0.125
+/* The FP8 kernel's own check: its output against a float64 evaluation on its dequantized inputs
+ * (the e4m3 codes times their scales: xq, W13, the kernel's h codes and W2), so the quantization
+ * is no longer error; what remains is the bf16 output (2^-9 relative) and the f32 sums. 2^-8. */
+#define MOE_FP8_KERNEL_TOLERANCE (1.0 / 256)
+
+/* ---- the FP8 experts' host-side quantization (moe_fp8.c) --------------------------------------
+ * The same rule as the GPU pre-pass (moe_fp8_wgmma.cu): per block, scale = amax / 448 and code =
+ * e4m3(x · (448 / amax)) (round to nearest even, saturating; an all-zero block: scale 0, codes
+ * 0), so the host quantizes a row exactly as the GPU does. */
+#define MOE_FP8_QBLOCK 128
+/* A row of `cols` (a multiple of 128) into codes, and its cols/128 scales at scales[kb · stride]. */
+void moe_fp8_quantize_row(const float *x, int cols, uint8_t *codes, float *scales, long stride);
+/* One expert's W1, W3 [h][f] as the K-major, 8-column-interleaved w13 [2f][h] (moe_cuda.h's w13t)
+ * in e4m3 with scales [2f/128][h/128]; h and f multiples of 128. KB_OK, or KB_ERROR (out of
+ * memory). */
+int moe_fp8_quantize_w13(const float *w1, const float *w3, int h, int f, uint8_t *codes, float *scales);
+/* One expert's W2 [f][h] as the K-major w2 [h][f] in e4m3, scales [h/128][f/128]; likewise. */
+int moe_fp8_quantize_w2(const float *w2, int f, int h, uint8_t *codes, float *scales);
+
 /* Reference evaluations are budgeted: verify checks at most this many sampled rows (tokens or
  * slots), fewer when one row costs more than MOE_VERIFY_FLOPS / MOE_VERIFY_MIN_ROWS. */
 #define MOE_VERIFY_ROWS 256

@@ -62,8 +62,10 @@ static int experts_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dt
                           size_t errlen)
 {
     int rc = moe_check_shape(s, 1, err, errlen);
+    /* e4m3: the bf16 case's inputs (a bf16 model), quantized by the FP8 implementations */
+    const enum kb_dtype gen = t == KB_DTYPE_FP8_E4M3 ? KB_DTYPE_BF16 : t;
     if (rc == KB_OK)
-        rc = moe_op_check_dtype(t, err, errlen);
+        rc = moe_op_check_dtype(gen, err, errlen);
     if (rc != KB_OK)
         return rc;
     const int64_t T = s->tokens, h = s->hidden, f = s->ffn, E = s->experts, k = s->top_k, slots = T * k;
@@ -85,9 +87,9 @@ static int experts_inputs(struct kb_operands *io, struct kb_shape *s, enum kb_dt
     if (!x || !slot_of || !st->ids || !st->perm || !st->counts) {
         snprintf(err, errlen, "moe: out of memory deriving the routing");
     } else {
-        moe_generate(s, t, seed, x, NULL, NULL, io->buffer[KB_MOE_EXPERTS_W1], io->buffer[KB_MOE_EXPERTS_W3],
+        moe_generate(s, gen, seed, x, NULL, NULL, io->buffer[KB_MOE_EXPERTS_W1], io->buffer[KB_MOE_EXPERTS_W3],
                      io->buffer[KB_MOE_EXPERTS_W2]);
-        rc = moe_op_route(s, t, seed, x, st->ids, NULL, st->counts, err, errlen);
+        rc = moe_op_route(s, gen, seed, x, st->ids, NULL, st->counts, err, errlen);
     }
     /* the groups: the routing of the case's tokens, dispatched */
     if (rc == KB_OK)
@@ -105,7 +107,8 @@ static int experts_verify(const struct kb_operands *io, const struct kb_shape *s
     const struct moe_inputs in = { .w1 = io->tensor[KB_MOE_EXPERTS_W1].data, .w3 = io->tensor[KB_MOE_EXPERTS_W3].data,
                                    .w2 = io->tensor[KB_MOE_EXPERTS_W2].data };
     return moe_verify_experts(&in, s, st->ids, st->perm, io->tensor[KB_MOE_EXPERTS_XP].data,
-                              io->tensor[KB_MOE_EXPERTS_YP].data, seed, threads, moe_ffn_tolerance(t), acc);
+                              io->tensor[KB_MOE_EXPERTS_YP].data, seed, threads,
+                              t == KB_DTYPE_FP8_E4M3 ? MOE_FP8_TOLERANCE : moe_ffn_tolerance(t), acc);
 }
 
 const struct kb_operation kb_op_moe_experts = {
@@ -113,10 +116,10 @@ const struct kb_operation kb_op_moe_experts = {
     .description = "MoE experts: SwiGLU FFN of each expert over its group of expert-contiguous rows (a grouped GEMM)",
     .family = KB_FAMILY_MOE,
     .axes = KB_AXES_MOE,
-    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F32) | KB_DTYPE_BIT(KB_DTYPE_BF16) | KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
     .layout = "row-major; xp [tokens*top_k,hidden] in expert order, offsets [experts+1], w1 and w3 "
-              "[experts,hidden,ffn], w2 [experts,ffn,hidden] in; yp [tokens*top_k,hidden] out; f32 (bf16 cases: "
-              "inputs hold bf16 values), offsets int32",
+              "[experts,hidden,ffn], w2 [experts,ffn,hidden] in; yp [tokens*top_k,hidden] out; f32 (bf16 and e4m3 "
+              "cases: inputs hold bf16 values, e4m3 ones are quantized by the implementation), offsets int32",
     .flops = moe_experts_flops,
     .bytes = moe_experts_bytes,
     .footprint = experts_footprint,

@@ -31,7 +31,7 @@ emu_source() {
 }
 
 # driver name and the device file it emulates
-drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws"}
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws moe_fp8"}
 cp "$here/shim.h" "$out/"
 # the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
 # and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
@@ -63,6 +63,7 @@ for d in $drivers; do
     int8_wgmma_ws) src=kernels/attention/int8_wgmma_ws.cu ;;
     int8_fp8_ws) src=kernels/attention/int8_fp8_ws.cu ;;
     flash_fp8_ws) src=kernels/attention/flash_fp8_ws.cu ;;
+    moe_fp8) src=kernels/moe/moe_fp8_wgmma.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
     esac
     emu_source "$top/$src" > "$out/dev_emu.cpp"

@@ -1,0 +1,468 @@
+/* moe_fp8_cuda.c - moe.experts@cuda.wgmma-fp8: the experts' two grouped GEMMs in DeepSeek-V3's
+ * block-scaled FP8 on Hopper (device code in moe_fp8_wgmma.cu, layouts in moe_cuda.h "Hopper
+ * FP8"; HAVE_SM90A builds, compute capability 9.0 only).
+ *
+ * setup  the weights quantized once on the host (static weights: moe_fp8.c, e4m3 in 128 × 128
+ *        blocks of the K-major w13t [E][2f][h] and w2t [E][h][f], a float scale each) and
+ *        uploaded; xp uploaded as bf16 (the e4m3 case's inputs hold bf16 values) and quantized on
+ *        the device per token per 128 channels, the activations' pre-pass: timed apart (events,
+ *        best of MOE_FP8_QUANT_REPS) into the counter fp8.quantize_s, so the case's time is the
+ *        GEMMs, as attention.int8's int8.quantize_s.
+ * run    up GEMM (xq · W13, SwiGLU epilogue → hb bf16), the quantizer on hb (h in 1 × 128 blocks,
+ *        as DeepSeek-V3 feeds its down projection), down GEMM (hq · W2 → yp bf16): three kernels.
+ *        hb's quantizer is part of the experts and is timed with them.
+ * check  beyond moe.experts' verdict (float64 FFN on the unquantized inputs, MOE_FP8_TOLERANCE):
+ *        the pre-pass's codes and scales bit for bit against the host rule (exact_checked), and
+ *        sampled rows against float64 on the kernel's own dequantized operands (xq · W13 → h
+ *        against hb; hq · W2 against yp) within MOE_FP8_KERNEL_TOLERANCE.
+ * Shapes: hidden and ffn multiples of 128 (the quantization blocks and the 128 × 128 tiles);
+ * anything else is refused with the reason. */
+#include "config.h"
+
+#include "kernels/moe/moe.h"
+#include "kernels/moe/moe_cuda.h"
+#include "kernels/moe/moe_cuda_host.h"
+#include "kernels/gpu/wgmma_device.h"
+#include "kernels/quant/fp8.h"
+
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MOE_FP8_QUANT_REPS 5
+static const char who[] = "moe.experts@cuda.wgmma-fp8";
+
+enum { MAP_UP_A, MAP_UP_B, MAP_DOWN_A, MAP_DOWN_B, MAPS };
+
+struct moe_fp8_gpu {
+    int max_mtiles;
+    long slots;
+    uint16_t *xp, *hb, *yp;    /* bf16 [slots][h], [slots][f], [slots][h] */
+    uint8_t *xq, *hq;          /* e4m3 activations, [slots][h] and [slots][f] */
+    float *xs, *hs;            /* their scales, [h/128][slots] and [f/128][slots] */
+    uint8_t *w13, *w2;         /* e4m3 [E][2f][h], [E][h][f] */
+    float *s13, *s2;           /* [E][2f/128][h/128], [E][h/128][f/128] */
+    int *offsets, *mtile_start;
+    struct moe_wg_map maps[MAPS];
+    double quantize_s;
+};
+
+static int fail(cudaError_t e, const char *doing, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s: %s", who, doing, cudaGetErrorString(e));
+    return KB_ERROR;
+}
+
+static void fp8_teardown(struct kb_case *c)
+{
+    struct moe_fp8_gpu *g = c->state;
+    if (!g)
+        return;
+    void *bufs[] = { g->xp, g->hb, g->yp, g->xq, g->hq, g->xs, g->hs, g->w13, g->w2, g->s13, g->s2, g->offsets, g->mtile_start };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        cudaFree(bufs[i]);
+    free(g);
+    c->state = NULL;
+}
+
+/* Every expert's weights quantized (moe_fp8.c) and uploaded, one expert's staging at a time. */
+static cudaError_t upload_weights(struct moe_fp8_gpu *g, const struct kb_case *c)
+{
+    const struct kb_shape *s = &c->shape;
+    const int h = s->hidden, f = s->ffn, E = s->experts;
+    const size_t n13 = (size_t)2 * f * h, n2 = (size_t)h * f;
+    const size_t k13 = n13 / (MOE_FP8_BLOCK * MOE_FP8_BLOCK), k2 = n2 / (MOE_FP8_BLOCK * MOE_FP8_BLOCK);
+    uint8_t *codes = malloc(n13);
+    float *scales = malloc(k13 * sizeof *scales);
+    cudaError_t e = codes && scales ? cudaSuccess : cudaErrorMemoryAllocation;
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&g->w13, (size_t)E * n13);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&g->w2, (size_t)E * n2);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&g->s13, (size_t)E * k13 * sizeof(float));
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&g->s2, (size_t)E * k2 * sizeof(float));
+    const float *w1 = kb_input(c, KB_MOE_EXPERTS_W1), *w3 = kb_input(c, KB_MOE_EXPERTS_W3);
+    const float *w2 = kb_input(c, KB_MOE_EXPERTS_W2);
+    for (int x = 0; x < E && e == cudaSuccess; x++) {
+        const size_t wx = (size_t)x * h * f;
+        if (moe_fp8_quantize_w13(w1 + wx, w3 + wx, h, f, codes, scales) != KB_OK)
+            e = cudaErrorMemoryAllocation;
+        if (e == cudaSuccess)
+            e = (cudaError_t)gpu_copy_to_device(g->w13 + x * n13, codes, n13);
+        if (e == cudaSuccess)
+            e = (cudaError_t)gpu_copy_to_device(g->s13 + x * k13, scales, k13 * sizeof(float));
+        if (e == cudaSuccess && moe_fp8_quantize_w2(w2 + wx, f, h, codes, scales) != KB_OK)
+            e = cudaErrorMemoryAllocation;
+        if (e == cudaSuccess)
+            e = (cudaError_t)gpu_copy_to_device(g->w2 + x * n2, codes, n2);
+        if (e == cudaSuccess)
+            e = (cudaError_t)gpu_copy_to_device(g->s2 + x * k2, scales, k2 * sizeof(float));
+    }
+    free(codes);
+    free(scales);
+    return e;
+}
+
+/* The activations' pre-pass, run MOE_FP8_QUANT_REPS times: the best time into quantize_s. */
+static cudaError_t time_prepass(struct moe_fp8_gpu *g, const struct kb_shape *s, cudaStream_t st)
+{
+    cudaEvent_t t0, t1;
+    cudaError_t e = cudaEventCreate(&t0);
+    if (e != cudaSuccess)
+        return e;
+    e = cudaEventCreate(&t1);
+    float best = INFINITY;
+    for (int i = 0; e == cudaSuccess && i < MOE_FP8_QUANT_REPS; i++) {
+        float ms = 0;
+        e = cudaEventRecord(t0, st);
+        if (e == cudaSuccess)
+            e = (cudaError_t)moe_fp8_quantize_launch(g->xp, s->hidden, (int)g->slots, g->xq, g->xs, st);
+        if (e == cudaSuccess)
+            e = cudaEventRecord(t1, st);
+        if (e == cudaSuccess)
+            e = cudaEventSynchronize(t1);
+        if (e == cudaSuccess)
+            e = cudaEventElapsedTime(&ms, t0, t1);
+        if (e == cudaSuccess && ms < best)
+            best = ms;
+    }
+    g->quantize_s = 1e-3 * best;
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    return e;
+}
+
+static int fp8_maps(struct moe_fp8_gpu *g, const struct kb_shape *s, char *err, size_t errlen)
+{
+    cudaError_t e = (cudaError_t)moe_fp8_prepare();
+    if (e != cudaSuccess)
+        return fail(e, "raising the kernels' shared-memory limit", err, errlen);
+    const long E = s->experts;
+    const int h = s->hidden, f = s->ffn;
+    char why[256];
+    int rc = moe_fp8_map_new(&g->maps[MAP_UP_A], g->xq, g->slots, h, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_fp8_map_new(&g->maps[MAP_UP_B], g->w13, E * 2 * f, h, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_fp8_map_new(&g->maps[MAP_DOWN_A], g->hq, g->slots, f, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_fp8_map_new(&g->maps[MAP_DOWN_B], g->w2, E * h, f, why, sizeof why);
+    if (rc != KB_OK)
+        snprintf(err, errlen, "%s: %s", who, why);
+    return rc;
+}
+
+static int fp8_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
+    if (s->hidden % MOE_FP8_BLOCK || s->ffn % MOE_FP8_BLOCK) {
+        snprintf(err, errlen, "%s: hidden (%d) and ffn (%d) must be multiples of %d (the FP8 blocks)", who, s->hidden,
+                 s->ffn, MOE_FP8_BLOCK);
+        return KB_UNSUPPORTED;
+    }
+    int rc = wgmma_device_check(c->device_index, err, errlen);
+    if (rc != KB_OK)
+        return rc;
+    struct moe_fp8_gpu *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(err, errlen, "%s: out of memory", who);
+        return KB_ERROR;
+    }
+    c->state = g;
+    const int E = s->experts, h = s->hidden, f = s->ffn;
+    g->slots = (long)s->tokens * s->top_k;
+    const size_t slots = (size_t)g->slots;
+    const int *offsets = kb_input(c, KB_MOE_EXPERTS_OFFSETS);
+    int *mts = malloc(((size_t)E + 1) * sizeof *mts);
+    uint16_t *stage = malloc(slots * h * sizeof *stage + 2);
+    cudaError_t e = mts && stage ? cudaSuccess : cudaErrorMemoryAllocation;
+    if (e == cudaSuccess) {
+        mts[0] = 0;
+        for (int x = 0; x < E; x++)
+            mts[x + 1] = mts[x] + (offsets[x + 1] - offsets[x] + MOE_CUDA_BM - 1) / MOE_CUDA_BM;
+        g->max_mtiles = mts[E];
+        const float *xp = kb_input(c, KB_MOE_EXPERTS_XP);
+        for (size_t i = 0; i < slots * h; i++)
+            stage[i] = moe_bf16_of(xp[i]);
+        e = moe_dev_copy(&g->xp, stage, slots * h * sizeof *stage);
+    }
+    if (e == cudaSuccess)
+        e = moe_dev_copy(&g->offsets, offsets, ((size_t)E + 1) * sizeof(int));
+    if (e == cudaSuccess)
+        e = moe_dev_copy(&g->mtile_start, mts, ((size_t)E + 1) * sizeof(int));
+    free(mts);
+    free(stage);
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->xq, slots * h);
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->xs, slots * (h / MOE_FP8_BLOCK) * sizeof(float));
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->hb, slots * f * sizeof(uint16_t));
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->hq, slots * f);
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->hs, slots * (f / MOE_FP8_BLOCK) * sizeof(float));
+    if (e == cudaSuccess)
+        e = moe_dev_alloc(&g->yp, slots * h * sizeof(uint16_t));
+    if (e == cudaSuccess)
+        e = upload_weights(g, c);
+    if (e == cudaSuccess)
+        e = cudaDeviceSynchronize();
+    if (e == cudaSuccess)
+        e = time_prepass(g, s, (cudaStream_t)c->stream);
+    if (e != cudaSuccess) {
+        rc = fail(e, "setting up the device buffers and the pre-pass", err, errlen);
+        fp8_teardown(c);
+        return rc;
+    }
+    rc = fp8_maps(g, s, err, errlen);
+    if (rc != KB_OK)
+        fp8_teardown(c);
+    return rc;
+}
+
+static int fp8_run(struct kb_case *c)
+{
+    struct moe_fp8_gpu *g = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int h = s->hidden, f = s->ffn;
+    struct moe_fp8_gemm up = {
+        .a = &g->maps[MAP_UP_A], .b = &g->maps[MAP_UP_B], .a_scale = g->xs, .b_scale = g->s13, .a_scale_ld = g->slots,
+        .n = 2 * f, .k = h, .group_off = g->offsets, .mtile_start = g->mtile_start, .groups = s->experts,
+        .max_mtiles = g->max_mtiles, .epilogue = MOE_EPI_SWIGLU, .c = g->hb, .ldc = f,
+    };
+    struct moe_fp8_gemm down = {
+        .a = &g->maps[MAP_DOWN_A], .b = &g->maps[MAP_DOWN_B], .a_scale = g->hs, .b_scale = g->s2, .a_scale_ld = g->slots,
+        .n = h, .k = f, .group_off = g->offsets, .mtile_start = g->mtile_start, .groups = s->experts,
+        .max_mtiles = g->max_mtiles, .epilogue = MOE_EPI_BF16, .c = g->yp, .ldc = h,
+    };
+    int e = moe_fp8_gemm_launch(&up, c->stream);
+    if (e == 0)
+        e = moe_fp8_quantize_launch(g->hb, f, (int)g->slots, g->hq, g->hs, c->stream);
+    if (e == 0)
+        e = moe_fp8_gemm_launch(&down, c->stream);
+    if (e != 0) {
+        snprintf(c->error, sizeof c->error, "%s launch: %s", who, cudaGetErrorString((cudaError_t)e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+static float bf16_value(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static int fp8_collect(struct kb_case *c)
+{
+    const struct moe_fp8_gpu *g = c->state;
+    const size_t n = (size_t)g->slots * c->shape.hidden;
+    uint16_t *tmp = malloc(n * sizeof *tmp + 2);
+    cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    if (e == cudaSuccess)
+        e = tmp ? cudaMemcpy(tmp, g->yp, n * sizeof *tmp, cudaMemcpyDeviceToHost) : cudaErrorMemoryAllocation;
+    float *yp = kb_output(c, KB_MOE_EXPERTS_YP);
+    for (size_t i = 0; e == cudaSuccess && i < n; i++)
+        yp[i] = bf16_value(tmp[i]);
+    free(tmp);
+    if (e == cudaSuccess)
+        return KB_OK;
+    snprintf(c->error, sizeof c->error, "%s collect: %s", who, cudaGetErrorString(e));
+    return KB_ERROR;
+}
+
+/* ---- check: the kernel's arithmetic on its own codes -------------------------------------------- */
+
+struct fp8_host {
+    uint8_t *xq, *hq, *w13, *w2; /* activations whole; one expert's weights at a time */
+    float *xs, *hs, *s13, *s2;
+    uint16_t *hb;
+};
+
+static cudaError_t fetch(void *dst, const void *src, size_t bytes)
+{
+    return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
+}
+
+/* Codes and scales of the quantizer against the host rule (moe_fp8_quantize_row), on the
+ * operation's xp (the pre-pass) and on the last run's hb: the 128-blocks that differ. */
+static long prepass_mismatches(const struct kb_case *c, const struct fp8_host *hs, long *checked)
+{
+    const int h = c->shape.hidden, kb = h / MOE_FP8_BLOCK;
+    const long slots = (long)c->shape.tokens * c->shape.top_k;
+    const float *xp = kb_input(c, KB_MOE_EXPERTS_XP);
+    long bad = 0;
+#pragma omp parallel for reduction(+ : bad) schedule(static)
+    for (long r = 0; r < slots; r++) {
+        uint8_t codes[MOE_FP8_BLOCK];
+        float sc;
+        for (int b = 0; b < kb; b++) {
+            moe_fp8_quantize_row(xp + (size_t)r * h + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK, codes, &sc, 1);
+            bad += memcmp(codes, hs->xq + (size_t)r * h + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK) != 0;
+            bad += memcmp(&sc, hs->xs + (size_t)b * slots + r, sizeof sc) != 0;
+        }
+    }
+    /* and the same quantizer on the last run's hb, against its hq and scales */
+    const int f = c->shape.ffn, fb = f / MOE_FP8_BLOCK;
+#pragma omp parallel for reduction(+ : bad) schedule(static)
+    for (long r = 0; r < slots; r++) {
+        uint8_t codes[MOE_FP8_BLOCK];
+        float row[MOE_FP8_BLOCK], sc;
+        for (int b = 0; b < fb; b++) {
+            for (int j = 0; j < MOE_FP8_BLOCK; j++)
+                row[j] = bf16_value(hs->hb[(size_t)r * f + (size_t)b * MOE_FP8_BLOCK + j]);
+            moe_fp8_quantize_row(row, MOE_FP8_BLOCK, codes, &sc, 1);
+            bad += memcmp(codes, hs->hq + (size_t)r * f + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK) != 0;
+            bad += memcmp(&sc, hs->hs + (size_t)b * slots + r, sizeof sc) != 0;
+        }
+    }
+    *checked = slots * (kb + fb);
+    return bad;
+}
+
+/* Row r of expert x in float64 on the dequantized codes: h (f values) and y (h values). */
+static void dequantized_row(const struct kb_case *c, const struct fp8_host *hs, long r, double *hrow, double *yrow)
+{
+    const int h = c->shape.hidden, f = c->shape.ffn;
+    const long slots = (long)c->shape.tokens * c->shape.top_k;
+    const int hk = h / MOE_FP8_BLOCK, fk = f / MOE_FP8_BLOCK;
+    for (int j = 0; j < f; j++) {
+        const int ng = 16 * (j / 8) + j % 8, nu = ng + 8; /* w13's 8-column interleave */
+        double gsum = 0, usum = 0;
+        for (int k = 0; k < h; k++) {
+            const double x = (double)fp8_decode(hs->xq[(size_t)r * h + k], FP8_E4M3) * hs->xs[(size_t)(k / 128) * slots + r];
+            gsum += x * fp8_decode(hs->w13[(size_t)ng * h + k], FP8_E4M3) * hs->s13[(size_t)(ng / 128) * hk + k / 128];
+            usum += x * fp8_decode(hs->w13[(size_t)nu * h + k], FP8_E4M3) * hs->s13[(size_t)(nu / 128) * hk + k / 128];
+        }
+        hrow[j] = gsum / (1.0 + exp(-gsum)) * usum;
+    }
+    for (int col = 0; col < h; col++) {
+        double y = 0;
+        for (int j = 0; j < f; j++)
+            y += (double)fp8_decode(hs->hq[(size_t)r * f + j], FP8_E4M3) * hs->hs[(size_t)(j / 128) * slots + r] *
+                 fp8_decode(hs->w2[(size_t)col * f + j], FP8_E4M3) * hs->s2[(size_t)(col / 128) * fk + j / 128];
+        yrow[col] = y;
+    }
+}
+
+static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
+{
+    const struct moe_fp8_gpu *g = c->state;
+    const struct kb_shape *s = &c->shape;
+    const int h = s->hidden, f = s->ffn, E = s->experts;
+    const size_t slots = (size_t)g->slots, n13 = (size_t)2 * f * h, n2 = (size_t)h * f;
+    const size_t k13 = n13 / (MOE_FP8_BLOCK * MOE_FP8_BLOCK), k2 = n2 / (MOE_FP8_BLOCK * MOE_FP8_BLOCK);
+    const int *off = kb_input(c, KB_MOE_EXPERTS_OFFSETS);
+    const float *yp = c->io.tensor[KB_MOE_EXPERTS_YP].data;
+    struct fp8_host hs = { 0 };
+    long nrows = moe_verify_rows((long)slots, 6.0 * h * f);
+    long *rows = malloc((size_t)nrows * sizeof *rows + 8);
+    double *href = malloc((size_t)nrows * f * sizeof *href + 8), *yref = malloc((size_t)nrows * h * sizeof *yref + 8);
+    hs.xq = malloc(slots * h + 1), hs.hq = malloc(slots * f + 1), hs.w13 = malloc(n13), hs.w2 = malloc(n2);
+    hs.xs = malloc(slots * (h / 128) * sizeof(float) + 4), hs.hs = malloc(slots * (f / 128) * sizeof(float) + 4);
+    hs.s13 = malloc(k13 * sizeof(float)), hs.s2 = malloc(k2 * sizeof(float));
+    hs.hb = malloc(slots * f * sizeof(uint16_t) + 2);
+    cudaError_t e = rows && href && yref && hs.xq && hs.hq && hs.w13 && hs.w2 && hs.xs && hs.hs && hs.s13 && hs.s2 && hs.hb
+                        ? cudaSuccess
+                        : cudaErrorMemoryAllocation;
+    if (e == cudaSuccess)
+        e = fetch(hs.xq, g->xq, slots * h);
+    if (e == cudaSuccess)
+        e = fetch(hs.xs, g->xs, slots * (h / 128) * sizeof(float));
+    if (e == cudaSuccess)
+        e = fetch(hs.hq, g->hq, slots * f);
+    if (e == cudaSuccess)
+        e = fetch(hs.hs, g->hs, slots * (f / 128) * sizeof(float));
+    if (e == cudaSuccess)
+        e = fetch(hs.hb, g->hb, slots * f * sizeof(uint16_t));
+    struct verify_acc hv, yv;
+    verify_begin(&hv);
+    verify_begin(&yv);
+    if (e == cudaSuccess) {
+        acc->exact_mismatches = prepass_mismatches(c, &hs, &acc->exact_checked);
+        nrows = verify_sample_rows((long)slots, nrows, c->seed, rows);
+        /* expert by expert (the sample ascends, the groups are contiguous): one download each,
+         * then that expert's rows in parallel */
+        for (long i = 0; e == cudaSuccess && i < nrows;) {
+            int x = 0;
+            while (x + 1 < E && off[x + 1] <= rows[i])
+                x++;
+            long end = i;
+            while (end < nrows && rows[end] < off[x + 1])
+                end++;
+            e = fetch(hs.w13, g->w13 + x * n13, n13);
+            if (e == cudaSuccess)
+                e = fetch(hs.w2, g->w2 + x * n2, n2);
+            if (e == cudaSuccess)
+                e = fetch(hs.s13, g->s13 + x * k13, k13 * sizeof(float));
+            if (e == cudaSuccess)
+                e = fetch(hs.s2, g->s2 + x * k2, k2 * sizeof(float));
+            if (e != cudaSuccess)
+                break;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
+            for (long t = i; t < end; t++)
+                dequantized_row(c, &hs, rows[t], href + (size_t)t * f, yref + (size_t)t * h);
+            i = end;
+        }
+        for (long t = 0; e == cudaSuccess && t < nrows; t++) {
+            for (int j = 0; j < f; j++)
+                verify_add(&hv, bf16_value(hs.hb[(size_t)rows[t] * f + j]), href[(size_t)t * f + j]);
+            for (int j = 0; j < h; j++)
+                verify_add(&yv, yp[(size_t)rows[t] * h + j], yref[(size_t)t * h + j]);
+        }
+    }
+    struct kb_accuracy ha, ya;
+    verify_finish(&hv, MOE_FP8_KERNEL_TOLERANCE, &ha);
+    verify_finish(&yv, MOE_FP8_KERNEL_TOLERANCE, &ya);
+    if (e != cudaSuccess || !ha.passed || !ya.passed || acc->exact_mismatches != 0)
+        acc->passed = 0;
+    free(rows);
+    free(href);
+    free(yref);
+    free(hs.xq), free(hs.hq), free(hs.w13), free(hs.w2), free(hs.xs), free(hs.hs), free(hs.s13), free(hs.s2), free(hs.hb);
+    return e == cudaSuccess ? KB_OK : KB_ERROR;
+}
+
+/* ---- stats, descriptor -------------------------------------------------------------------------- */
+
+static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    const struct moe_fp8_gpu *g = c->state;
+    int n = moe_case_stats(c, -1, 0, out, max);
+    if (g && n < max) {
+        snprintf(out[n].name, sizeof out[n].name, "fp8.quantize_s");
+        out[n].value = g->quantize_s;
+        snprintf(out[n].unit, sizeof out[n].unit, "s");
+        n++;
+    }
+    return n;
+}
+
+/* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;
+ * check's copies of the codes (activations whole, one expert's weights), hb and the sample. */
+static double fp8_footprint(const struct kb_shape *s, enum kb_dtype t)
+{
+    (void)t;
+    const double slots = (double)s->tokens * s->top_k, h = s->hidden, f = s->ffn;
+    const double setup = 2.0 * slots * h + 2.0 * f * h * (1.0 + 4.0 / (128.0 * 128.0));
+    const double check = slots * (h + f) * (1.0 + 4.0 / 128.0) + 3.0 * f * h + 2.0 * slots * f +
+                         8.0 * MOE_VERIFY_ROWS * (h + f + 1.0);
+    return (setup > check ? setup : check) + 4.0 * (s->experts + 1.0);
+}
+
+const struct kb_kernel kb_moe_experts_cuda_wgmma_fp8 = {
+    .name = "moe.experts", .impl = "cuda.wgmma-fp8",
+    .description = "MoE experts on Hopper in DeepSeek-V3's FP8: e4m3 1x128 activations, 128x128 weight blocks, wgmma "
+                   "m64n128k32 e4m3 with per-k-block f32 promotion (sm_90a), SwiGLU epilogue",
+    .device = KB_DEVICE_CUDA, .dtypes = KB_DTYPE_BIT(KB_DTYPE_FP8_E4M3),
+    .footprint = fp8_footprint,
+    .setup = fp8_setup, .run = fp8_run, .collect = fp8_collect, .check = fp8_check, .teardown = fp8_teardown,
+    .stats = fp8_stats, .op = &kb_op_moe_experts,
+};

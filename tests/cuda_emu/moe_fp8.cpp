@@ -1,0 +1,179 @@
+// moe_fp8.cpp - moe.experts@cuda.wgmma-fp8's kernels (kernels/moe/moe_fp8_wgmma.cu: the 1 × 128
+// activation quantizer and the block-scaled grouped GEMM on wgmma m64n128k32 .e4m3 with k-block
+// promotion) under hopper_emu.h, before they have run on a GPU. The launcher sequence of
+// moe_fp8_cuda.c (quantize xp; up GEMM with SwiGLU into hb; quantize hb; down GEMM into yp) with
+// its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
+// quantized by moe_fp8.c as setup does. Judged four ways:
+//   the pre-pass's codes and scales against moe_fp8_quantize_row bit for bit (xp and hb);
+//   hb (bf16) against float64 SwiGLU(xq · W13) on the dequantized codes, and yp against float64
+//     hq · W2 on the kernel's own dequantized h: MOE_FP8_KERNEL_TOLERANCE (2^-8), where only the
+//     bf16 outputs and f32 sums differ, so a scale taken from the wrong block fails;
+//   moe.experts' verify at e4m3 (float64 FFN on the unquantized inputs, MOE_FP8_TOLERANCE).
+#include "dev_emu.cpp" /* moe_fp8_wgmma.cu made C++ by run.sh */
+extern "C" {
+#include "kernels/moe/moe.h"
+#include "kernels/quant/fp8.h"
+}
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+static float bf16_value(uint16_t b) { return __bfloat162float(__nv_bfloat16{ b }); }
+static uint16_t bf16_code(float f) { return __float2bfloat16_rn(f).x; }
+
+static double rel_l2(const std::vector<double> &got, const std::vector<double> &ref)
+{
+    double e = 0, r = 0;
+    for (size_t i = 0; i < got.size(); i++)
+        e += (got[i] - ref[i]) * (got[i] - ref[i]), r += ref[i] * ref[i];
+    return r > 0 ? sqrt(e / r) : sqrt(e);
+}
+
+static CUtensorMap map_of(const uint8_t *p, long rows, int cols)
+{
+    CUtensorMap m;
+    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)cols };
+    const cuuint32_t box[2] = { (cuuint32_t)BK, (cuuint32_t)BM }, es[2] = { 1, 1 };
+    if (kb_tma::encode_tiled()(&m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, (void *)p, dims, strides, box, es,
+                               CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE,
+                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
+        printf("encode failed (%ld × %d)\n", rows, cols);
+        exit(1);
+    }
+    return m;
+}
+
+/* the emulated pre-pass: x bf16 [rows][ld] → q, scale; checked against the host rule */
+static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vector<uint8_t> &q, std::vector<float> &sc,
+                    const char *what)
+{
+    q.assign((size_t)rows * ld, 0xAA);
+    sc.assign((size_t)(ld / MOE_FP8_BLOCK) * (rows ? rows : 1), NAN);
+    const long warps = (long)rows * (ld / MOE_FP8_BLOCK);
+    if (warps)
+        emu_launch((int)((warps * 32 + 255) / 256), 1, 1, 256, 0, [&] { moe_fp8_quantize(x.data(), ld, rows, q.data(), sc.data()); });
+    std::vector<float> row(ld), hs(ld / MOE_FP8_BLOCK);
+    std::vector<uint8_t> hq(ld);
+    long bad = 0;
+    for (int r = 0; r < rows; r++) {
+        for (long j = 0; j < ld; j++)
+            row[j] = bf16_value(x[(size_t)r * ld + j]);
+        moe_fp8_quantize_row(row.data(), (int)ld, hq.data(), hs.data(), 1);
+        for (long j = 0; j < ld; j++)
+            bad += hq[j] != q[(size_t)r * ld + j];
+        for (long kb = 0; kb < ld / MOE_FP8_BLOCK; kb++)
+            bad += memcmp(&hs[kb], &sc[(size_t)kb * rows + r], 4) != 0;
+    }
+    printf("  %s quantized: %ld codes or scales differ from the host rule\n", what, bad);
+    return bad != 0;
+}
+
+static int run(int T, int h, int f, int E, int k, int routing)
+{
+    kb_shape s = {};
+    s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
+    kb_operands io = {};
+    char err[256];
+    if (kb_op_moe_experts.inputs(&io, &s, KB_DTYPE_FP8_E4M3, 7, err, sizeof err) != KB_OK) {
+        printf("inputs: %s\n", err);
+        return 1;
+    }
+    const int slots = T * k;
+    const int *off = (const int *)io.tensor[KB_MOE_EXPERTS_OFFSETS].data;
+    std::vector<int> mts(E + 1, 0);
+    printf("T %d h %d f %d E %d k %d, groups:", T, h, f, E, k);
+    for (int e = 0; e < E; e++) {
+        mts[e + 1] = mts[e] + (off[e + 1] - off[e] + BM - 1) / BM;
+        printf(" %d", off[e + 1] - off[e]);
+    }
+    printf("\n");
+    /* setup: xp as bf16 (exact: e4m3 cases hold bf16 values); the weights quantized on the host */
+    const float *xpf = (const float *)io.tensor[KB_MOE_EXPERTS_XP].data;
+    std::vector<uint16_t> xp((size_t)slots * h);
+    for (size_t i = 0; i < xp.size(); i++)
+        xp[i] = bf16_code(xpf[i]);
+    const int n13 = 2 * f;
+    std::vector<uint8_t> w13((size_t)E * n13 * h), w2((size_t)E * h * f);
+    std::vector<float> s13((size_t)E * (n13 / 128) * (h / 128)), s2((size_t)E * (h / 128) * (f / 128));
+    const float *w1a = (const float *)io.tensor[KB_MOE_EXPERTS_W1].data, *w3a = (const float *)io.tensor[KB_MOE_EXPERTS_W3].data;
+    const float *w2a = (const float *)io.tensor[KB_MOE_EXPERTS_W2].data;
+    for (int e = 0; e < E; e++) {
+        if (moe_fp8_quantize_w13(w1a + (size_t)e * h * f, w3a + (size_t)e * h * f, h, f, &w13[(size_t)e * n13 * h],
+                                 &s13[(size_t)e * (n13 / 128) * (h / 128)]) != KB_OK ||
+            moe_fp8_quantize_w2(w2a + (size_t)e * f * h, f, h, &w2[(size_t)e * h * f], &s2[(size_t)e * (h / 128) * (f / 128)]) != KB_OK)
+            return 1;
+    }
+    int bad = 0;
+    /* run: the launcher's sequence */
+    std::vector<uint8_t> xq, hq;
+    std::vector<float> xs, hs;
+    bad += quantize(xp, h, slots, xq, xs, "xp");
+    std::vector<uint16_t> hb((size_t)slots * f, 0x7fff), yp((size_t)slots * h, 0x7fff); /* NaN */
+    const CUtensorMap a_up = map_of(xq.data(), slots, h), b_up = map_of(w13.data(), (long)E * n13, h);
+    Args up = {};
+    up.n = n13, up.ktiles = h / BK, up.groups = E, up.group_off = off, up.mtile_start = mts.data();
+    up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
+    emu_launch((n13 / BN) * mts[E], 1, 1, THREADS, FP8Ring::SMEM, [&] { moe_fp8_wgmma<MOE_EPI_SWIGLU>(a_up, b_up, up); });
+    bad += quantize(hb, f, slots, hq, hs, "hb");
+    const CUtensorMap a_down = map_of(hq.data(), slots, f), b_down = map_of(w2.data(), (long)E * h, f);
+    Args down = {};
+    down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
+    down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
+    emu_launch((h / BN) * mts[E], 1, 1, THREADS, FP8Ring::SMEM, [&] { moe_fp8_wgmma<MOE_EPI_BF16>(a_down, b_down, down); });
+
+    /* float64 on the dequantized codes: hb against SwiGLU(xq · W13), yp against hq · W2 */
+    std::vector<double> hg, hr, yg, yr;
+    for (int e = 0; e < E; e++)
+        for (int r = off[e]; r < off[e + 1]; r++) {
+            for (int j = 0; j < f; j++) {
+                const int ng = 16 * (j / 8) + j % 8, nu = ng + 8; /* w13's interleave */
+                double g = 0, u = 0;
+                for (int kk = 0; kk < h; kk++) {
+                    const double x = (double)fp8_decode(xq[(size_t)r * h + kk], FP8_E4M3) * xs[(size_t)(kk / 128) * slots + r];
+                    const size_t sg = (size_t)e * (n13 / 128) * (h / 128) + (size_t)(ng / 128) * (h / 128) + kk / 128;
+                    const size_t su = (size_t)e * (n13 / 128) * (h / 128) + (size_t)(nu / 128) * (h / 128) + kk / 128;
+                    g += x * fp8_decode(w13[((size_t)e * n13 + ng) * h + kk], FP8_E4M3) * s13[sg];
+                    u += x * fp8_decode(w13[((size_t)e * n13 + nu) * h + kk], FP8_E4M3) * s13[su];
+                }
+                hr.push_back(g / (1 + exp(-g)) * u);
+                hg.push_back(bf16_value(hb[(size_t)r * f + j]));
+            }
+            for (int c = 0; c < h; c++) {
+                double y = 0;
+                for (int j = 0; j < f; j++)
+                    y += (double)fp8_decode(hq[(size_t)r * f + j], FP8_E4M3) * hs[(size_t)(j / 128) * slots + r] *
+                         fp8_decode(w2[((size_t)e * h + c) * f + j], FP8_E4M3) *
+                         s2[(size_t)e * (h / 128) * (f / 128) + (size_t)(c / 128) * (f / 128) + j / 128];
+                yr.push_back(y);
+                yg.push_back(bf16_value(yp[(size_t)r * h + c]));
+            }
+        }
+    const double eh = rel_l2(hg, hr), ey = rel_l2(yg, yr);
+    const bool tight = eh <= MOE_FP8_KERNEL_TOLERANCE && ey <= MOE_FP8_KERNEL_TOLERANCE;
+    printf("  on the dequantized codes: h rel_l2 %.3g, y rel_l2 %.3g (bound %.3g) %s\n", eh, ey, MOE_FP8_KERNEL_TOLERANCE,
+           tight ? "ok" : "FAIL");
+    bad += !tight;
+
+    /* moe.experts' verdict at e4m3 */
+    float *out = (float *)io.buffer[KB_MOE_EXPERTS_YP];
+    for (size_t i = 0; i < yp.size(); i++)
+        out[i] = bf16_value(yp[i]);
+    kb_accuracy acc = {};
+    kb_op_moe_experts.verify(&io, &s, KB_DTYPE_FP8_E4M3, 7, 2, &acc);
+    printf("  moe.experts verify (e4m3): rel_l2 %.3g (tolerance %.3g) %s\n", acc.rel_l2_err, acc.tolerance,
+           acc.passed ? "ok" : "FAIL");
+    bad += !acc.passed;
+    kb_operands_free(&io);
+    return bad != 0;
+}
+
+int main()
+{
+    int bad = 0;
+    bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF);    /* 202 slots, skewed: a group past one row tile */
+    bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM);  /* 150 slots, 3 w13 column pairs */
+    bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE);     /* every row to one expert (two row tiles), three empty groups */
+    bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM); /* 602 slots: groups of two row tiles and more */
+    printf("%d failed\n", bad);
+    return bad != 0;
+}
