@@ -57,13 +57,14 @@ int moe_fp8_quantize_w13(const float *w1, const float *w3, int h, int f, uint8_t
             failed = 1;
             continue;
         }
-        for (int r = 0; r < MOE_FP8_QBLOCK; r++) {
-            /* interleaved column n = 16q + c: W1's column 8q + c (c < 8), else W3's 8q + c − 8 */
-            const int n = nb * MOE_FP8_QBLOCK + r, q = n / 16, c = n % 16;
-            const float *src = c < 8 ? w1 + 8 * q + c : w3 + 8 * q + c - 8;
-            for (int k = 0; k < h; k++)
+        /* interleaved column n = 16q + c: W1's column 8q + c (c < 8), else W3's 8q + c − 8; row
+         * by row of W1 and W3, whose 64 columns of this slab are contiguous */
+        for (int k = 0; k < h; k++)
+            for (int r = 0; r < MOE_FP8_QBLOCK; r++) {
+                const int n = nb * MOE_FP8_QBLOCK + r, q = n / 16, c = n % 16;
+                const float *src = c < 8 ? w1 + 8 * q + c : w3 + 8 * q + c - 8;
                 slab[(size_t)r * h + k] = src[(size_t)k * f];
-        }
+            }
         quantize_slab(slab, h, codes + (size_t)nb * MOE_FP8_QBLOCK * h, scales + (size_t)nb * kblocks);
         free(slab);
     }
