@@ -330,9 +330,11 @@ static long prepass_mismatches(const struct kb_case *c, const struct fp8_host *h
 /* Row r of expert x in float64 on the dequantized codes: h (f values) and y (h values). */
 static void dequantized_row(const struct kb_case *c, const struct fp8_host *hs, long r, double *hrow, double *yrow)
 {
+    /* parallel within the row: a sampled expert often has one sampled row (256 experts) */
     const int h = c->shape.hidden, f = c->shape.ffn;
     const long slots = (long)c->shape.tokens * c->shape.top_k;
     const int hk = h / MOE_FP8_BLOCK, fk = f / MOE_FP8_BLOCK;
+#pragma omp parallel for schedule(static) num_threads(c->threads)
     for (int j = 0; j < f; j++) {
         const int ng = 16 * (j / 8) + j % 8, nu = ng + 8; /* w13's 8-column interleave */
         double gsum = 0, usum = 0;
@@ -343,6 +345,7 @@ static void dequantized_row(const struct kb_case *c, const struct fp8_host *hs, 
         }
         hrow[j] = gsum / (1.0 + exp(-gsum)) * usum;
     }
+#pragma omp parallel for schedule(static) num_threads(c->threads)
     for (int col = 0; col < h; col++) {
         double y = 0;
         for (int j = 0; j < f; j++)
@@ -388,8 +391,7 @@ static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
     if (e == cudaSuccess) {
         acc->exact_mismatches = prepass_mismatches(c, &hs, &acc->exact_checked);
         nrows = verify_sample_rows((long)slots, nrows, c->seed, rows);
-        /* expert by expert (the sample ascends, the groups are contiguous): one download each,
-         * then that expert's rows in parallel */
+        /* expert by expert (the sample ascends, the groups are contiguous): one download each */
         for (long i = 0; e == cudaSuccess && i < nrows;) {
             int x = 0;
             while (x + 1 < E && off[x + 1] <= rows[i])
@@ -406,7 +408,6 @@ static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
                 e = fetch(hs.s2, g->s2 + x * k2, k2 * sizeof(float));
             if (e != cudaSuccess)
                 break;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(c->threads)
             for (long t = i; t < end; t++)
                 dequantized_row(c, &hs, rows[t], href + (size_t)t * f, yref + (size_t)t * h);
             i = end;
