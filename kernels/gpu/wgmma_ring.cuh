@@ -134,10 +134,13 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * pending = load(kt) (the k-tile's scales, loaded while the products run); once they are done
  * the stage is released and promote(part, pending) folds part into the caller's accumulators.
  * The wait for this k-tile's products before promoting leaves the tensor cores to the other
- * consumer warpgroup meanwhile. */
+ * consumer warpgroup meanwhile. A consumer whose rows are all past the block's last real row
+ * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
+ * stage after it was filled (an arrival before the fill would count towards the other
+ * consumer's release of the stage's previous use), so the other has the tensor cores alone. */
 template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
-__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, Part &part, Mma mma, Load load,
-                                                 Promote promote)
+__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, bool active, Part &part, Mma mma,
+                                                 Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
     kb_tma::regs_inc<CONSUMER_REGS>();
@@ -145,6 +148,11 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
     for (int kt = 0; kt < ktiles; kt++) {
         const int s = kt % L::STAGES;
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / L::STAGES) & 1));
+        if (!active) {
+            if (lane == 0)
+                kb_tma::mbar_arrive(r.empty0 + 8 * s);
+            continue;
+        }
         const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
         kb_wgmma::pin(part);
         kb_wgmma::fence(); /* part was read by the last promotion */

@@ -17,7 +17,9 @@
  * than a thread has. The ring is kb_wgring::Layout<128, 6> (6 stages of 16 + 16 KiB); the
  * consumer loop is kb_wgring::consume_promoted. Per k-tile and consumer: four wgmma
  * m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k each), commit, load the three scales
- * (rows r and r + 8 of A, the B block), wait, release the stage, promote.
+ * (rows r and r + 8 of A, the B block), wait, release the stage, promote. In a group's tail
+ * tile of 64 rows or fewer the second consumer only releases the stages (consume_promoted's
+ * active), leaving the tensor cores to the first.
  *
  * Scales: A's k-block major, sa[kb · lds + row] (the 8 rows of a warp's quad column read one
  * segment); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
@@ -113,8 +115,10 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
     for (int i = 0; i < 64; i++)
         acc[i] = 0.f;
+    /* a tail tile of 64 rows or fewer: consumer 1 has no rows (the epilogue stores none of them) */
+    const bool active = row0 + c * 64 < row_end;
     kb_wgring::consume_promoted<BK / 32, FP8Ring>(
-        ring, c, p.ktiles, part,
+        ring, c, p.ktiles, active, part,
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },

@@ -174,6 +174,7 @@ int main()
     bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM);  /* 150 slots, 3 w13 column pairs */
     bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE);     /* every row to one expert (two row tiles), three empty groups */
     bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM); /* 602 slots: groups of two row tiles and more */
+    bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF);    /* 13 and 7 k-tiles: the 6-stage ring turns over */
     printf("%d failed\n", bad);
     return bad != 0;
 }
