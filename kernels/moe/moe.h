@@ -245,7 +245,7 @@ int moe_verify_layer(const struct moe_inputs *in, const struct kb_shape *s, cons
  * u/√3), a sum of incoherent products keeps the RMS relative error of its terms. The experts'
  * output carries six roundings: x and W1/W3 in the up projection (the SwiGLU passes relative
  * errors through with a factor near 1), then h and W2: RMS ≤ √6 · u/√3 = √2 · 2^-4 ≈ 0.088. The
- * bound is 2^-3: that estimate with 40% to spare (tests/cuda_emu/moe_fp8.cpp measures 0.063-0.066). */
+ * bound is 2^-3: that estimate with 40% to spare (tests/cuda_emu/moe_fp8.cpp measures 0.063-0.065). */
 #define MOE_FP8_TOLERANCE 0.125
 /* The FP8 kernel's own check: its output against a float64 evaluation on its dequantized inputs
  * (the e4m3 codes times their scales: xq, W13, the kernel's h codes and W2), so the quantization
