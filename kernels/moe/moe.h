@@ -265,6 +265,24 @@ void moe_fp8_quantize_row(const float *x, int cols, uint8_t *codes, float *scale
 int moe_fp8_quantize_w13(const float *w1, const float *w3, int h, int f, uint8_t *codes, float *scales);
 /* One expert's W2 [f][h] as the K-major w2 [h][f] in e4m3, scales [h/128][f/128]; likewise. */
 int moe_fp8_quantize_w2(const float *w2, int f, int h, uint8_t *codes, float *scales);
+/* The quantizer's codes q [rows][cols] and scales [cols/128][rows] against the host rule applied
+ * to x (float32 rows x_f32, or bf16 rows x_bf16 when x_f32 is NULL): the 128-blocks whose codes
+ * differ plus the scales that differ (0: bit for bit). */
+long moe_fp8_quantizer_mismatches(const float *x_f32, const uint16_t *x_bf16, long rows, int cols, const uint8_t *q,
+                                  const float *scale);
+/* The FP8 experts' operands as the kernel read them, for float64 evaluations on the dequantized
+ * codes: the activations (xq, xs: the up projection's A; hq, hs: the down projection's) and one
+ * expert's weights (w13 [2f][h], s13 [2f/128][h/128]; w2 [h][f], s2 [h/128][f/128]). */
+struct moe_fp8_operands {
+    const uint8_t *xq, *hq, *w13, *w2;
+    const float *xs, *hs, *s13, *s2;
+    long slots;
+    int h, f;
+};
+/* Row r (of the expert whose weights o holds) in float64 on the dequantized codes: hrow [f] =
+ * SwiGLU(xq·W13) (the gate and up columns of w13's 8-column interleave), yrow [h] = hq·W2.
+ * Parallel over the row's outputs on `threads` threads. */
+void moe_fp8_reference_row(const struct moe_fp8_operands *o, long r, int threads, double *hrow, double *yrow);
 
 /* Reference evaluations are budgeted: verify checks at most this many sampled rows (tokens or
  * slots), fewer when one row costs more than MOE_VERIFY_FLOPS / MOE_VERIFY_MIN_ROWS. */

@@ -23,7 +23,6 @@
 #include "kernels/moe/moe_cuda.h"
 #include "kernels/moe/moe_cuda_host.h"
 #include "kernels/gpu/wgmma_device.h"
-#include "kernels/quant/fp8.h"
 
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -291,68 +290,10 @@ static cudaError_t fetch(void *dst, const void *src, size_t bytes)
     return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 
-/* Codes and scales of the quantizer against the host rule (moe_fp8_quantize_row), on the
- * operation's xp (the pre-pass) and on the last run's hb: the 128-blocks that differ. */
-static long prepass_mismatches(const struct kb_case *c, const struct fp8_host *hs, long *checked)
+static void host_free(struct fp8_host *hs)
 {
-    const int h = c->shape.hidden, kb = h / MOE_FP8_BLOCK;
-    const long slots = (long)c->shape.tokens * c->shape.top_k;
-    const float *xp = kb_input(c, KB_MOE_EXPERTS_XP);
-    long bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-    for (long r = 0; r < slots; r++) {
-        uint8_t codes[MOE_FP8_BLOCK];
-        float sc;
-        for (int b = 0; b < kb; b++) {
-            moe_fp8_quantize_row(xp + (size_t)r * h + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK, codes, &sc, 1);
-            bad += memcmp(codes, hs->xq + (size_t)r * h + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK) != 0;
-            bad += memcmp(&sc, hs->xs + (size_t)b * slots + r, sizeof sc) != 0;
-        }
-    }
-    /* and the same quantizer on the last run's hb, against its hq and scales */
-    const int f = c->shape.ffn, fb = f / MOE_FP8_BLOCK;
-#pragma omp parallel for reduction(+ : bad) schedule(static)
-    for (long r = 0; r < slots; r++) {
-        uint8_t codes[MOE_FP8_BLOCK];
-        float row[MOE_FP8_BLOCK], sc;
-        for (int b = 0; b < fb; b++) {
-            for (int j = 0; j < MOE_FP8_BLOCK; j++)
-                row[j] = bf16_value(hs->hb[(size_t)r * f + (size_t)b * MOE_FP8_BLOCK + j]);
-            moe_fp8_quantize_row(row, MOE_FP8_BLOCK, codes, &sc, 1);
-            bad += memcmp(codes, hs->hq + (size_t)r * f + (size_t)b * MOE_FP8_BLOCK, MOE_FP8_BLOCK) != 0;
-            bad += memcmp(&sc, hs->hs + (size_t)b * slots + r, sizeof sc) != 0;
-        }
-    }
-    *checked = slots * (kb + fb);
-    return bad;
-}
-
-/* Row r of expert x in float64 on the dequantized codes: h (f values) and y (h values). */
-static void dequantized_row(const struct kb_case *c, const struct fp8_host *hs, long r, double *hrow, double *yrow)
-{
-    /* parallel within the row: a sampled expert often has one sampled row (256 experts) */
-    const int h = c->shape.hidden, f = c->shape.ffn;
-    const long slots = (long)c->shape.tokens * c->shape.top_k;
-    const int hk = h / MOE_FP8_BLOCK, fk = f / MOE_FP8_BLOCK;
-#pragma omp parallel for schedule(static) num_threads(c->threads)
-    for (int j = 0; j < f; j++) {
-        const int ng = 16 * (j / 8) + j % 8, nu = ng + 8; /* w13's 8-column interleave */
-        double gsum = 0, usum = 0;
-        for (int k = 0; k < h; k++) {
-            const double x = (double)fp8_decode(hs->xq[(size_t)r * h + k], FP8_E4M3) * hs->xs[(size_t)(k / 128) * slots + r];
-            gsum += x * fp8_decode(hs->w13[(size_t)ng * h + k], FP8_E4M3) * hs->s13[(size_t)(ng / 128) * hk + k / 128];
-            usum += x * fp8_decode(hs->w13[(size_t)nu * h + k], FP8_E4M3) * hs->s13[(size_t)(nu / 128) * hk + k / 128];
-        }
-        hrow[j] = gsum / (1.0 + exp(-gsum)) * usum;
-    }
-#pragma omp parallel for schedule(static) num_threads(c->threads)
-    for (int col = 0; col < h; col++) {
-        double y = 0;
-        for (int j = 0; j < f; j++)
-            y += (double)fp8_decode(hs->hq[(size_t)r * f + j], FP8_E4M3) * hs->hs[(size_t)(j / 128) * slots + r] *
-                 fp8_decode(hs->w2[(size_t)col * f + j], FP8_E4M3) * hs->s2[(size_t)(col / 128) * fk + j / 128];
-        yrow[col] = y;
-    }
+    free(hs->xq), free(hs->hq), free(hs->w13), free(hs->w2), free(hs->xs), free(hs->hs), free(hs->s13), free(hs->s2);
+    free(hs->hb);
 }
 
 static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
@@ -367,7 +308,7 @@ static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
     struct fp8_host hs = { 0 };
     long nrows = moe_verify_rows((long)slots, 6.0 * h * f);
     long *rows = malloc((size_t)nrows * sizeof *rows + 8);
-    double *href = malloc((size_t)nrows * f * sizeof *href + 8), *yref = malloc((size_t)nrows * h * sizeof *yref + 8);
+    double *href = malloc((size_t)f * sizeof *href), *yref = malloc((size_t)h * sizeof *yref);
     hs.xq = malloc(slots * h + 1), hs.hq = malloc(slots * f + 1), hs.w13 = malloc(n13), hs.w2 = malloc(n2);
     hs.xs = malloc(slots * (h / 128) * sizeof(float) + 4), hs.hs = malloc(slots * (f / 128) * sizeof(float) + 4);
     hs.s13 = malloc(k13 * sizeof(float)), hs.s2 = malloc(k2 * sizeof(float));
@@ -389,34 +330,38 @@ static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
     verify_begin(&hv);
     verify_begin(&yv);
     if (e == cudaSuccess) {
-        acc->exact_mismatches = prepass_mismatches(c, &hs, &acc->exact_checked);
+        /* the quantizer bit for bit: setup's pre-pass on xp, the last run's on hb */
+        acc->exact_mismatches =
+            moe_fp8_quantizer_mismatches(kb_input(c, KB_MOE_EXPERTS_XP), NULL, (long)slots, h, hs.xq, hs.xs) +
+            moe_fp8_quantizer_mismatches(NULL, hs.hb, (long)slots, f, hs.hq, hs.hs);
+        acc->exact_checked = (long)slots * ((h + f) / MOE_FP8_BLOCK);
         nrows = verify_sample_rows((long)slots, nrows, c->seed, rows);
-        /* expert by expert (the sample ascends, the groups are contiguous): one download each */
-        for (long i = 0; e == cudaSuccess && i < nrows;) {
-            int x = 0;
-            while (x + 1 < E && off[x + 1] <= rows[i])
-                x++;
-            long end = i;
-            while (end < nrows && rows[end] < off[x + 1])
-                end++;
-            e = fetch(hs.w13, g->w13 + x * n13, n13);
-            if (e == cudaSuccess)
-                e = fetch(hs.w2, g->w2 + x * n2, n2);
-            if (e == cudaSuccess)
-                e = fetch(hs.s13, g->s13 + x * k13, k13 * sizeof(float));
-            if (e == cudaSuccess)
-                e = fetch(hs.s2, g->s2 + x * k2, k2 * sizeof(float));
-            if (e != cudaSuccess)
-                break;
-            for (long t = i; t < end; t++)
-                dequantized_row(c, &hs, rows[t], href + (size_t)t * f, yref + (size_t)t * h);
-            i = end;
-        }
+        struct moe_fp8_operands o = { .xq = hs.xq, .hq = hs.hq, .w13 = hs.w13, .w2 = hs.w2, .xs = hs.xs, .hs = hs.hs,
+                                      .s13 = hs.s13, .s2 = hs.s2, .slots = (long)slots, .h = h, .f = f };
+        /* the sample ascends and the groups are contiguous: each expert's weights downloaded once */
+        int x = -1;
         for (long t = 0; e == cudaSuccess && t < nrows; t++) {
+            const long r = rows[t];
+            int owner = x < 0 ? 0 : x;
+            while (owner + 1 < E && off[owner + 1] <= r)
+                owner++;
+            if (owner != x) {
+                x = owner;
+                e = fetch(hs.w13, g->w13 + x * n13, n13);
+                if (e == cudaSuccess)
+                    e = fetch(hs.w2, g->w2 + x * n2, n2);
+                if (e == cudaSuccess)
+                    e = fetch(hs.s13, g->s13 + x * k13, k13 * sizeof(float));
+                if (e == cudaSuccess)
+                    e = fetch(hs.s2, g->s2 + x * k2, k2 * sizeof(float));
+                if (e != cudaSuccess)
+                    break;
+            }
+            moe_fp8_reference_row(&o, r, c->threads, href, yref);
             for (int j = 0; j < f; j++)
-                verify_add(&hv, bf16_value(hs.hb[(size_t)rows[t] * f + j]), href[(size_t)t * f + j]);
+                verify_add(&hv, bf16_value(hs.hb[(size_t)r * f + j]), href[j]);
             for (int j = 0; j < h; j++)
-                verify_add(&yv, yp[(size_t)rows[t] * h + j], yref[(size_t)t * h + j]);
+                verify_add(&yv, yp[(size_t)r * h + j], yref[j]);
         }
     }
     struct kb_accuracy ha, ya;
@@ -427,7 +372,7 @@ static int fp8_check(const struct kb_case *c, struct kb_accuracy *acc)
     free(rows);
     free(href);
     free(yref);
-    free(hs.xq), free(hs.hq), free(hs.w13), free(hs.w2), free(hs.xs), free(hs.hs), free(hs.s13), free(hs.s2), free(hs.hb);
+    host_free(&hs);
     return e == cudaSuccess ? KB_OK : KB_ERROR;
 }
 
@@ -454,7 +399,7 @@ static double fp8_footprint(const struct kb_shape *s, enum kb_dtype t)
     const double slots = (double)s->tokens * s->top_k, h = s->hidden, f = s->ffn;
     const double setup = 2.0 * slots * h + 2.0 * f * h * (1.0 + 4.0 / (128.0 * 128.0));
     const double check = slots * (h + f) * (1.0 + 4.0 / 128.0) + 3.0 * f * h + 2.0 * slots * f +
-                         8.0 * MOE_VERIFY_ROWS * (h + f + 1.0);
+                         8.0 * (h + f + MOE_VERIFY_ROWS);
     return (setup > check ? setup : check) + 4.0 * (s->experts + 1.0);
 }
 

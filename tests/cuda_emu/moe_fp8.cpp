@@ -4,15 +4,16 @@
 // moe_fp8_cuda.c (quantize xp; up GEMM with SwiGLU into hb; quantize hb; down GEMM into yp) with
 // its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
 // quantized by moe_fp8.c as setup does. Judged four ways:
-//   the pre-pass's codes and scales against moe_fp8_quantize_row bit for bit (xp and hb);
+//   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
+//     moe_fp8_quantizer_mismatches, as the kernel's check on the GPU host);
 //   hb (bf16) against float64 SwiGLU(xq · W13) on the dequantized codes, and yp against float64
-//     hq · W2 on the kernel's own dequantized h: MOE_FP8_KERNEL_TOLERANCE (2^-8), where only the
-//     bf16 outputs and f32 sums differ, so a scale taken from the wrong block fails;
+//     hq · W2 on the kernel's own dequantized h (moe_fp8_reference_row, as that check):
+//     MOE_FP8_KERNEL_TOLERANCE (2^-8), where only the bf16 outputs and f32 sums differ, so a
+//     scale taken from the wrong block fails;
 //   moe.experts' verify at e4m3 (float64 FFN on the unquantized inputs, MOE_FP8_TOLERANCE).
 #include "dev_emu.cpp" /* moe_fp8_wgmma.cu made C++ by run.sh */
 extern "C" {
 #include "kernels/moe/moe.h"
-#include "kernels/quant/fp8.h"
 }
 #include <cmath>
 #include <cstdio>
@@ -52,19 +53,8 @@ static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vect
     const long warps = (long)rows * (ld / MOE_FP8_BLOCK);
     if (warps)
         emu_launch((int)((warps * 32 + 255) / 256), 1, 1, 256, 0, [&] { moe_fp8_quantize(x.data(), ld, rows, q.data(), sc.data()); });
-    std::vector<float> row(ld), hs(ld / MOE_FP8_BLOCK);
-    std::vector<uint8_t> hq(ld);
-    long bad = 0;
-    for (int r = 0; r < rows; r++) {
-        for (long j = 0; j < ld; j++)
-            row[j] = bf16_value(x[(size_t)r * ld + j]);
-        moe_fp8_quantize_row(row.data(), (int)ld, hq.data(), hs.data(), 1);
-        for (long j = 0; j < ld; j++)
-            bad += hq[j] != q[(size_t)r * ld + j];
-        for (long kb = 0; kb < ld / MOE_FP8_BLOCK; kb++)
-            bad += memcmp(&hs[kb], &sc[(size_t)kb * rows + r], 4) != 0;
-    }
-    printf("  %s quantized: %ld codes or scales differ from the host rule\n", what, bad);
+    const long bad = moe_fp8_quantizer_mismatches(NULL, x.data(), rows, (int)ld, q.data(), sc.data());
+    printf("  %s quantized: %ld blocks' codes or scales differ from the host rule\n", what, bad);
     return bad != 0;
 }
 
@@ -121,33 +111,22 @@ static int run(int T, int h, int f, int E, int k, int routing)
     down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
     emu_launch((h / BN) * mts[E], 1, 1, THREADS, FP8Ring::SMEM, [&] { moe_fp8_wgmma<MOE_EPI_BF16>(a_down, b_down, down); });
 
-    /* float64 on the dequantized codes: hb against SwiGLU(xq · W13), yp against hq · W2 */
-    std::vector<double> hg, hr, yg, yr;
-    for (int e = 0; e < E; e++)
+    /* float64 on the dequantized codes (moe_fp8_reference_row: what the kernel's check runs on
+     * the GPU host): hb against SwiGLU(xq · W13), yp against hq · W2 */
+    std::vector<double> hg, hr, yg, yr, hrow(f), yrow(h);
+    for (int e = 0; e < E; e++) {
+        moe_fp8_operands o = {};
+        o.xq = xq.data(), o.hq = hq.data(), o.xs = xs.data(), o.hs = hs.data(), o.slots = slots, o.h = h, o.f = f;
+        o.w13 = &w13[(size_t)e * n13 * h], o.s13 = &s13[(size_t)e * (n13 / 128) * (h / 128)];
+        o.w2 = &w2[(size_t)e * h * f], o.s2 = &s2[(size_t)e * (h / 128) * (f / 128)];
         for (int r = off[e]; r < off[e + 1]; r++) {
-            for (int j = 0; j < f; j++) {
-                const int ng = 16 * (j / 8) + j % 8, nu = ng + 8; /* w13's interleave */
-                double g = 0, u = 0;
-                for (int kk = 0; kk < h; kk++) {
-                    const double x = (double)fp8_decode(xq[(size_t)r * h + kk], FP8_E4M3) * xs[(size_t)(kk / 128) * slots + r];
-                    const size_t sg = (size_t)e * (n13 / 128) * (h / 128) + (size_t)(ng / 128) * (h / 128) + kk / 128;
-                    const size_t su = (size_t)e * (n13 / 128) * (h / 128) + (size_t)(nu / 128) * (h / 128) + kk / 128;
-                    g += x * fp8_decode(w13[((size_t)e * n13 + ng) * h + kk], FP8_E4M3) * s13[sg];
-                    u += x * fp8_decode(w13[((size_t)e * n13 + nu) * h + kk], FP8_E4M3) * s13[su];
-                }
-                hr.push_back(g / (1 + exp(-g)) * u);
-                hg.push_back(bf16_value(hb[(size_t)r * f + j]));
-            }
-            for (int c = 0; c < h; c++) {
-                double y = 0;
-                for (int j = 0; j < f; j++)
-                    y += (double)fp8_decode(hq[(size_t)r * f + j], FP8_E4M3) * hs[(size_t)(j / 128) * slots + r] *
-                         fp8_decode(w2[((size_t)e * h + c) * f + j], FP8_E4M3) *
-                         s2[(size_t)e * (h / 128) * (f / 128) + (size_t)(c / 128) * (f / 128) + j / 128];
-                yr.push_back(y);
-                yg.push_back(bf16_value(yp[(size_t)r * h + c]));
-            }
+            moe_fp8_reference_row(&o, r, 2, hrow.data(), yrow.data());
+            for (int j = 0; j < f; j++)
+                hr.push_back(hrow[j]), hg.push_back(bf16_value(hb[(size_t)r * f + j]));
+            for (int c = 0; c < h; c++)
+                yr.push_back(yrow[c]), yg.push_back(bf16_value(yp[(size_t)r * h + c]));
         }
+    }
     const double eh = rel_l2(hg, hr), ey = rel_l2(yg, yr);
     const bool tight = eh <= MOE_FP8_KERNEL_TOLERANCE && ey <= MOE_FP8_KERNEL_TOLERANCE;
     printf("  on the dequantized codes: h rel_l2 %.3g, y rel_l2 %.3g (bound %.3g) %s\n", eh, ey, MOE_FP8_KERNEL_TOLERANCE,
