@@ -60,8 +60,9 @@ int attention_cuda_fail(int cuda_error, const char *doing, char *err, size_t err
  * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
  * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
 int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen);
-/* The same, also accepting head_dim 64 when also_64 (attention.flash@cuda.wgmma-ws). */
-int attention_wgmma_check_dims(const struct kb_case *c, int also_64, char *err, size_t errlen);
+/* The same for the n_dims head_dims in dims_ok (attention.flash@cuda.wgmma-ws: 64, 128, 256); the
+ * refusal lists them. */
+int attention_wgmma_check_dims(const struct kb_case *c, const int *dims_ok, int n_dims, char *err, size_t errlen);
 /* Makes the Q, K, V copies a cold-cache case asks for (kb_case.input_copies_wanted) and sets
  * c->input_copies; a no-op when none are wanted. */
 void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s);

@@ -1,11 +1,12 @@
 /* flash_ws.cuh - the FlashAttention-3 schedule of the Hopper warp-specialised attention kernels,
- * shared by attention.flash@cuda.wgmma-ws (flash_wgmma_ws.cu: f16/bf16 Q·Kᵀ, d = 64 or 128) and
+ * shared by attention.flash@cuda.wgmma-ws (flash_wgmma_ws.cu: f16/bf16 Q·Kᵀ, d = 64, 128, 256) and
  * attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu: INT8 Q₈·K₈ᵀ, d = 128): the shared-memory
  * layout, the mbarrier rings, the TMA producer warpgroup, the two ping-pong consumer warpgroups
  * and their loop (Q·K_{j+1}ᵀ issued before the softmax of tile j). flash_wgmma_ws.cu's header
  * comment describes the schedule; this file is its code, with what differs between the kernels
  * behind a "scores" policy (the Sc parameter of ws_attention):
  *   Sc::NACC        O's accumulators a thread: head_dim / 2
+ *   (S is float s[L::KEYS / 2]: the layout's keys per K/V tile, 128, or 64 for d = 256)
  *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
  *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
  *   sc.begin(r, row0, qhead, kvhead)  once per consumer before its first tile: row0 its first
@@ -70,10 +71,14 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "t
  * from column cb · BOX_COLS (only 16-bit tiles have more than one box). VT: V is stored
  * transposed, [channels][keys] of 8-bit codes (fp8_pv.cuh), so a V tile is boxes of 128
  * channel rows × 128 keys, box cb loaded from key t · BN, channel row cb · BOX_ROWS. */
-template <int QB, int KB, int VB, bool VT = false> struct WsLayout {
+template <int QB, int KB, int VB, bool VT = false, int KN = BN> struct WsLayout {
     static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
     static constexpr bool V_KEYS_INNER = VT;
-    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * HALF_BYTES, V_BYTES = VB * HALF_BYTES;
+    /* KN: keys per K/V tile, the rows of their boxes (128; 64 for head_dim 256, whose O leaves a
+     * consumer no registers for a 128-key S and P), KV_BOX_BYTES one such box */
+    static constexpr int KEYS = KN, KV_BOX_BYTES = KN * 128;
+    static_assert(KN == BN || (KN == 64 && !VT), "64-key tiles only for [keys][channels] V");
+    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
     static constexpr int OFF_BAR = OFF_V + STAGES * V_BYTES;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
@@ -82,12 +87,12 @@ template <int QB, int KB, int VB, bool VT = false> struct WsLayout {
 
 /* The P·V of 16-bit P and V (the policy the f16/bf16 and INT8 kernels' scores derive from): P
  * rounded to f16 or bf16, accumulated by the wgmma straight into O, V a [keys][channels] tile
- * (MN-major B); flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
-template <bool BF16, int NACC> struct PvHalf {
-    static constexpr int P_STEPS = BN / 16;
+ * (MN-major B) of KN keys; flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
+template <bool BF16, int NACC, int KN = BN> struct PvHalf {
+    static constexpr int P_STEPS = KN / 16;
     struct PvRegs {}; /* nothing a thread keeps for P·V beyond O */
     template <class R> __device__ __forceinline__ void begin_pv(R &, int) {}
-    __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
+    __device__ __forceinline__ void pack(const float (&s)[KN / 2], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
     template <class R>
     __device__ __forceinline__ void issue_pv(float (&o)[NACC], R &, const uint32_t (&pa)[P_STEPS][4], const uint16_t *vt)
     {
@@ -116,6 +121,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                                              int kv_heads, Sc &sc)
 {
     constexpr int NACC = Sc::NACC;
+    constexpr int KN = L::KEYS; /* keys per K/V tile */
     /* TMA's 128B swizzle and the wgmma descriptors both assume 1024-byte aligned atoms */
     const uint32_t raw = smem_u32(smem_raw), base = (raw + 1023u) & ~1023u;
     uint16_t *const tiles = reinterpret_cast<uint16_t *>(smem_raw + (base - raw));
@@ -130,9 +136,9 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* heaviest first */
     const int h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
     const int q0 = qb * BM;
-    int n_tiles = (n + BN - 1) / BN;
+    int n_tiles = (n + KN - 1) / KN;
     if (CAUSAL)
-        n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
+        n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
 
     if (threadIdx.x == 0) {
         mbar_init(q_full, 1);
@@ -170,7 +176,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                     if constexpr (decltype(keys_inner)::value)
                         load_3d(dst + cb * HALF_BYTES, map, t * BN, cb * BOX_ROWS, zkv, full);
                     else
-                        load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
+                        load_3d(dst + cb * L::KV_BOX_BYTES, map, cb * BOX_COLS, t * KN, zkv, full);
                 }
             };
             using KBL = std::integral_constant<int, L::K_BLOCKS>;
@@ -218,12 +224,12 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_BYTES) / 2; };
 
     typename Sc::Regs r;
-    float o[NACC], s[64]; /* O: 64 rows × head_dim; S: 64 rows × 128 keys */
+    float o[NACC], s[KN / 2]; /* O: 64 rows × head_dim; S: 64 rows × KN keys */
 #pragma unroll
     for (int i = 0; i < NACC; i++)
         o[i] = 0.f;
 #pragma unroll
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < KN / 2; i++)
         s[i] = 0.f;
     sc.begin(r, q0 + c * 64, b * heads + h, b * kv_heads + kh);
     float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
@@ -261,7 +267,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         sc.ready(s, r, j);
         if (lane == 0)
             mbar_arrive(k_empty(sk));
-        mask_tile<CAUSAL>(s, j * BN, n, wrow0, row_a, row_b, t4);
+        mask_tile<CAUSAL>(s, j * KN, n, wrow0, row_a, row_b, t4);
         softmax_exp(s, m, l, sc.scale_log2, alpha);
         wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
         pin(o);
@@ -288,14 +294,16 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
 }
 
 /* A [planes, n, cols] tensor of `type` elements of elem_bytes bytes (a row: cols · elem_bytes, a
- * multiple of 16) as boxes of 128 rows × 128 bytes (the swizzle row: 64 16-bit or 128 8-bit
- * columns), 128-byte swizzled into shared memory, zero-filled past row n. */
+ * multiple of 16) as boxes of box_rows rows (128, or a WsLayout's KEYS for K and V) × 128 bytes
+ * (the swizzle row: 64 16-bit or 128 8-bit columns), 128-byte swizzled into shared memory,
+ * zero-filled past row n. */
 static inline CUresult encode_rows(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
-                                   const void *ptr, int n, int planes, int cols, int elem_bytes)
+                                   const void *ptr, int n, int planes, int cols, int elem_bytes,
+                                   int box_rows = BOX_ROWS)
 {
     const cuuint64_t dims[3] = { (cuuint64_t)cols, (cuuint64_t)n, (cuuint64_t)planes };
     const cuuint64_t strides[2] = { (cuuint64_t)cols * elem_bytes, (cuuint64_t)n * cols * elem_bytes }; /* bytes, dimensions 1 and 2 */
-    const cuuint32_t box[3] = { (cuuint32_t)(128 / elem_bytes), (cuuint32_t)BOX_ROWS, 1 };
+    const cuuint32_t box[3] = { (cuuint32_t)(128 / elem_bytes), (cuuint32_t)box_rows, 1 };
     const cuuint32_t elem_strides[3] = { 1, 1, 1 };
     return fn(map, type, 3, const_cast<void *>(ptr), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);

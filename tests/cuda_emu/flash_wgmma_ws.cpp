@@ -4,7 +4,7 @@
 // an MN-major B, m64n128 and m64n64, TMA boxes of 16-bit rows, the mbarrier rings, the ping-pong
 // named barriers), since a kernel the hardware accepts must pass here too. The launcher's grid
 // and tensor maps (its encode, through the emulated cuTensorMapEncodeTiled), 384 threads a block;
-// f16 and bf16, d 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
+// f16 and bf16, d 256 (64-key K/V tiles: m64n64k16 SS, m64n256k16 RS), 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
 // by attention.softmax's verify.
 extern "C" {
 #include "kernels/kernel.h"
@@ -33,8 +33,8 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N)
     std::vector<uint16_t> o(no, 0x7fff); /* NaN in f16 and bf16 */
     CUtensorMap mq, mk, mv;
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH) != CUDA_SUCCESS ||
-        encode(fn, &mv, v.data(), N, B * KV, DH) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS ||
+        encode(fn, &mv, v.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout<DH>::SMEM,
                [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, scale_log2); });
@@ -58,6 +58,13 @@ int main()
     bad += run<__nv_bfloat16, 64, true>(KB_DTYPE_BF16, 2, 2, 1, 200);
     bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 4, 2, 128);
     bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 1, 1, 1);
+    /* head_dim 256: 64-key K/V tiles (m64n64k16 S, m64n256k16 P·V), so the tile boundaries and
+     * the causal diagonal fall inside the 128-row query blocks */
+    bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 2, 1, 77);
+    bad += run<__nv_bfloat16, 256, true>(KB_DTYPE_BF16, 1, 2, 2, 300);
+    bad += run<__half, 256, true>(KB_DTYPE_F16, 2, 4, 2, 200);
+    bad += run<__nv_bfloat16, 256, false>(KB_DTYPE_BF16, 1, 2, 1, 300);
+    bad += run<__half, 256, true>(KB_DTYPE_F16, 1, 1, 1, 1);
     printf("%d failed\n", bad);
     return bad != 0;
 }
