@@ -116,6 +116,18 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
+/* Which of the two kernels ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one. */
+static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    (void)c;
+    if (max < 1)
+        return 0;
+    snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
+    out[0].value = flash_wgmma_ws_persistent();
+    snprintf(out[0].unit, sizeof out[0].unit, "count");
+    return 1;
+}
+
 const struct kb_kernel kb_attention_flash_wgmma_ws = {
     .name = "attention.flash",
     .impl = "cuda.wgmma-ws",
@@ -130,5 +142,6 @@ const struct kb_kernel kb_attention_flash_wgmma_ws = {
     .axes = KB_AXES_ATTENTION, /* no decode */
     .op = &kb_op_attention_softmax,
     .collect = flash_collect,
+    .stats = flash_wgmma_ws_stats,
 };
 #endif

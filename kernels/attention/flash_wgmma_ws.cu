@@ -58,6 +58,16 @@
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
  *
+ * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
+ * scheduler for short sequences, where each 128-row block of few key tiles pays its own
+ * prologue and epilogue): a grid of min(#SMs, work tiles) blocks, block i running work tiles i,
+ * i + grid, ... of all (query block, head, batch), numbered heaviest first. The producer loads
+ * the next tile's Q once the consumers released the last (q_empty: count 8, arrived after their
+ * last S), then its K/V, while the consumers still finish the previous tile's last P·V and store
+ * O; the K/V rings' uses (stage u % STAGES, parity (u / STAGES) & 1) count on across tiles, the
+ * last V of a tile is released too, and the ping-pong turns start over per tile. The same
+ * template (ws_attention's PERSISTENT), so the non-persistent kernels' PTX is unchanged.
+ *
  * Registers: producer 40, consumers 232 a thread (128·40 + 256·232 = 64512 ≤ 65536); the kernel
  * is compiled for 384 threads at one block per SM (168 a thread at launch).
  * Shared memory: Q 32 KiB, K 2 × 32 KiB, V 2 × 32 KiB, 9 mbarriers, +1024 for alignment:
@@ -71,6 +81,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 extern "C" {
 #include "kernels/attention/attention_cuda.h"
@@ -143,6 +154,29 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 #endif
 }
 
+/* The same over persistent blocks (flash_ws.cuh's ws_attention with PERSISTENT): a grid of at
+ * most one block per SM, each looping over every gridDim.x-th work tile (128 query rows of one
+ * (batch, head); heaviest first), so a block's prologue (barrier init, tensor-map prefetch) is
+ * paid once and the next tile's Q and K/V loads overlap the last P·V and O store of the one
+ * before. batch: the number of (batch) planes, which the 1D grid no longer gives. */
+template <bool CAUSAL, bool BF16, int DH>
+__global__ void __launch_bounds__(WS_THREADS, 1)
+    flash_wgmma_ws_persistent(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+                              const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads,
+                              int kv_heads, int batch, float scale_log2)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ unsigned char smem_raw[];
+    Scores16<BF16, DH> sc;
+    sc.scale_log2 = scale_log2;
+    ws_attention<Layout<DH>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads,
+                                                                sc, batch);
+#else
+    (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch, (void)scale_log2;
+    __trap(); /* built without sm_90a: the host side never launches this */
+#endif
+}
+
 /* A [planes, n, dh] 16-bit tensor as boxes of `rows` rows (128 for Q; Layout<dh>::KEYS for K and
  * V) × 64 columns (128 bytes: the swizzle row), 128-byte swizzled into shared memory,
  * zero-filled past row n. */
@@ -152,14 +186,39 @@ CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const vo
     return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2, rows);
 }
 
+/* KBENCH_FLASH_WS_PERSISTENT=1 in the environment (read once): the persistent kernel, to time
+ * the two against each other on the same build (the short-sequence case: N = 2k). */
+bool persistent_wanted()
+{
+    static int wanted = -1;
+    if (wanted < 0) {
+        const char *e = getenv("KBENCH_FLASH_WS_PERSISTENT");
+        wanted = e && atoi(e) == 1;
+    }
+    return wanted == 1;
+}
+
 template <bool CAUSAL, bool BF16, int DH>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                    void *o, cudaStream_t st)
 {
-    dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
-    flash_wgmma_ws<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
-                                                                                  s->heads, s->kv_heads, scale_log2);
+    if (!persistent_wanted()) {
+        dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+        flash_wgmma_ws<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM, st>>>(
+            mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2);
+        return cudaGetLastError();
+    }
+    int dev = 0, sms = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    if (e != cudaSuccess)
+        return e;
+    const long work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
+    const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
+    flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
+        mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2);
     return cudaGetLastError();
 }
 
@@ -175,13 +234,30 @@ template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, con
 template <int DH> cudaError_t raise_smem_limit()
 {
     const int bytes = Layout<DH>::SMEM;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH>, a, bytes);
+    return e;
+}
+
+/* And the persistent ones (instantiated after all of the above, so those keep their place, and
+ * their PTX, in the module). */
+template <int DH> cudaError_t raise_smem_limit_persistent()
+{
+    const int pbytes = Layout<DH>::SMEM_PERSISTENT;
+    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, false, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, true, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, false, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, true, DH>, a, pbytes);
     return e;
 }
 
@@ -198,13 +274,21 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
         e = raise_smem_limit<64>();
     if (e == cudaSuccess)
         e = raise_smem_limit<256>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<128>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<64>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<256>();
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<256>::SMEM,
+        snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<256>::SMEM_PERSISTENT,
                  cudaGetErrorString(e));
         return KB_ERROR;
     }
     return KB_OK;
 }
+
+extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
 
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, void *stream)
