@@ -325,11 +325,11 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 64;")" "48" "and 48 at d = 64 (one column block, m64n64k16 P·V)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 256;")" "48" "and 48 at d = 256 (64-key tiles: m64n64k16 S, m64n256k16 P·V)"
         expect_job flashws2 "attention.flash@cuda.wgmma-ws refuses a head_dim it is not compiled for, without failing the sweep"
+        expect_eq "$(DB="$TMP/flashws2.db" q "SELECT count(*) FROM cases WHERE head_dim = 96 AND status = 'skipped' AND error LIKE '%d = 64, 128 and 256%';")" "1" "and says which it has"
         expect_job flashwsp "its persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1) runs its 96 cases (N 1, 77, 1000, 4099; d 64, 128, 256; causal and not; GQA)"
         expect_job flashwsp2 "and 4 cases of 512 work tiles over the SMs (batch 4, 16 heads, N 1000; d 128, 256)"
         expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 1;")" "100" "100 verified cases of the persistent kernel (counter flash_ws.persistent = 1)"
-        DB="$TMP/flashwsp.db" q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# flashwsp: /'
-        expect_eq "$(DB="$TMP/flashws2.db" q "SELECT count(*) FROM cases WHERE head_dim = 96 AND status = 'skipped' AND error LIKE '%d = 64, 128 and 256%';")" "1" "and says which it has"
+        (DB="$TMP/flashwsp.db"; q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;") | head -5 | sed 's/^/# flashwsp: /'
     fi
     q "SELECT dtype, head_dim, seq_len, kv_heads, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# flashws: /'
     q "SELECT dtype, head_dim, causal, max(rel_l2_err), min(cosine) FROM v_results GROUP BY dtype, head_dim, causal;" | sed 's/^/# flashws worst error: /'
