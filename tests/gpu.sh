@@ -93,9 +93,22 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
       --input normal,outlier ) &
 # the FlashAttention-3-style flash (also in the sweep above at N <= 1000): N = 4099 turns its
 # 2-stage K and V rings over 16 times (mbarrier phases) and ends in a 3-key tile; GQA 4:1, 2:1,
-# none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64 and 128
+# none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64, 128 and 256
+# (d 256: 64-key tiles, so N = 4099 turns the rings 32 times and the causal diagonal falls
+# inside each 128-row query block, whose first consumer sees no key of the last tile)
 ( job flashws "$KBENCH" run --db "$TMP/flashws.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
-      --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 ) &
+      --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
+( job flashws2 "$KBENCH" run --db "$TMP/flashws2.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+      --seq 77 --head-dim 96 ) &
+# its persistent form (KBENCH_FLASH_WS_PERSISTENT=1: at most one block per SM looping over the
+# work tiles, the rings running on across them): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a
+# block on 132 SMs; batch 4 over 16 heads at N = 1000 (512 tiles) about four a block; every
+# case's counter flash_ws.persistent = 1
+( export KBENCH_FLASH_WS_PERSISTENT=1
+  job flashwsp "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1
+  job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+      --batch 4 --heads 16 --kv-heads 4 --seq 1000 --head-dim 128,256 --causal 0,1 ) &
 # SageAttention2's FP8 P·V (attention.int8@cuda.wgmma-fp8) beside its f16-P·V baseline
 # @cuda.wgmma-ws on the same cases: N = 4099 ends in a 3-key tile (Vᵀ padded to 4224 keys), N = 1
 # is one key; 3 heads on 1 or 3 KV heads (GQA 3:1), batch 2, causal and not, normal and outlier
@@ -313,15 +326,22 @@ q "SELECT impl, dtype, max(rel_l2_err), min(cosine) FROM v_results GROUP BY impl
 # the two should agree to the last bit on the same inputs: a diagnostic, printed, not asserted
 q "SELECT count(*), sum(a.rel_l2_err = b.rel_l2_err) FROM v_results a JOIN v_results b ON a.dtype = b.dtype AND a.batch = b.batch AND a.seq_len = b.seq_len AND a.head_dim = b.head_dim AND a.causal = b.causal AND a.kv_heads = b.kv_heads WHERE a.impl = 'cuda.wgmma' AND b.impl = 'cuda.wgmma-ws' AND a.status = 'ok' AND b.status = 'ok';" | sed 's/^/# cases of wgmma and wgmma-ws | with the same error: /'
 
-# attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 64 and 128
+# attention.flash@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only, d = 64, 128, 256
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
     DB="$TMP/flashws.db"
-    expect_job flashws "attention.flash@cuda.wgmma-ws runs its 96 cases (N 1, 77, 1000, 4099; d 64, 128; causal and not; GQA; batch 2; f16, bf16)"
-    if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-ws' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "96" ]; then
-        ok "attention.flash@cuda.wgmma-ws verified # SKIP all 96 cases refused: this GPU is not compute capability 9.0"
+    expect_job flashws "attention.flash@cuda.wgmma-ws runs its 144 cases (N 1, 77, 1000, 4099; d 64, 128, 256; causal and not; GQA; batch 2; f16, bf16)"
+    if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-ws' AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "144" ]; then
+        ok "attention.flash@cuda.wgmma-ws verified # SKIP all 144 cases refused: this GPU is not compute capability 9.0"
     else
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 128;")" "48" "48 verified attention.flash@cuda.wgmma-ws cases at d = 128 (TMA ring, ping-pong consumers)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 64;")" "48" "and 48 at d = 64 (one column block, m64n64k16 P·V)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.flash' AND c.impl = 'cuda.wgmma-ws' AND c.head_dim = 256;")" "48" "and 48 at d = 256 (64-key tiles: m64n64k16 S, m64n256k16 P·V)"
+        expect_job flashws2 "attention.flash@cuda.wgmma-ws refuses a head_dim it is not compiled for, without failing the sweep"
+        expect_eq "$(DB="$TMP/flashws2.db" q "SELECT count(*) FROM cases WHERE head_dim = 96 AND status = 'skipped' AND error LIKE '%d = 64, 128 and 256%';")" "1" "and says which it has"
+        expect_job flashwsp "its persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1) runs its 96 cases (N 1, 77, 1000, 4099; d 64, 128, 256; causal and not; GQA)"
+        expect_job flashwsp2 "and 4 cases of 512 work tiles over the SMs (batch 4, 16 heads, N 1000; d 128, 256)"
+        expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 1;")" "100" "100 verified cases of the persistent kernel (counter flash_ws.persistent = 1)"
+        (DB="$TMP/flashwsp.db"; q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;") | head -5 | sed 's/^/# flashwsp: /'
     fi
     q "SELECT dtype, head_dim, seq_len, kv_heads, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# flashws: /'
     q "SELECT dtype, head_dim, causal, max(rel_l2_err), min(cosine) FROM v_results GROUP BY dtype, head_dim, causal;" | sed 's/^/# flashws worst error: /'

@@ -97,6 +97,14 @@ int attention_cuda_new(struct attention_cuda *a, struct kb_shape *s, enum kb_dty
     return rc;
 }
 
+/* "head_dim = D: this kernel is compiled for d = 64, 128 and 256" (the dims listed) into err. */
+static void head_dim_refusal(int d, const int *dims_ok, int n_dims, char *err, size_t errlen)
+{
+    int at = snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = ", d);
+    for (int i = 0; i < n_dims && at >= 0 && (size_t)at < errlen; i++)
+        at += snprintf(err + at, errlen - (size_t)at, "%s%d", i == 0 ? "" : i + 1 < n_dims ? ", " : " and ", dims_ok[i]);
+}
+
 /* head_dim among dims_ok (none given: any). */
 static int head_dim_ok(int d, const int *dims_ok, int n_dims, char *err, size_t errlen)
 {
@@ -105,7 +113,7 @@ static int head_dim_ok(int d, const int *dims_ok, int n_dims, char *err, size_t 
     for (int i = 0; i < n_dims; i++)
         if (d == dims_ok[i])
             return KB_OK;
-    snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 64 and 128", d);
+    head_dim_refusal(d, dims_ok, n_dims, err, errlen);
     return KB_UNSUPPORTED;
 }
 
@@ -292,16 +300,14 @@ int attention_cuda_tensors(struct attention_cuda *a, const struct kb_shape *s, s
 
 int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen)
 {
-    return attention_wgmma_check_dims(c, 0, err, errlen);
+    static const int d128[] = { 128 };
+    return attention_wgmma_check_dims(c, d128, 1, err, errlen);
 }
 
-int attention_wgmma_check_dims(const struct kb_case *c, int also_64, char *err, size_t errlen)
+int attention_wgmma_check_dims(const struct kb_case *c, const int *dims_ok, int n_dims, char *err, size_t errlen)
 {
     int rc = wgmma_device_check(c->device_index, err, errlen);
-    int d = c->shape.head_dim;
-    if (rc == KB_OK && d != 128 && !(also_64 && d == 64)) {
-        snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = %s", d, also_64 ? "64 and 128" : "128");
-        rc = KB_UNSUPPORTED;
-    }
+    if (rc == KB_OK)
+        rc = head_dim_ok(c->shape.head_dim, dims_ok, n_dims, err, errlen);
     return rc;
 }

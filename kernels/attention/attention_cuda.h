@@ -60,8 +60,9 @@ int attention_cuda_fail(int cuda_error, const char *doing, char *err, size_t err
  * a compute capability 9.0 device (kernels/gpu/wgmma_device.h) and head_dim 128, the one they
  * are compiled for. KB_OK, else KB_UNSUPPORTED (or KB_ERROR) with the reason in err. */
 int attention_wgmma_check(const struct kb_case *c, char *err, size_t errlen);
-/* The same, also accepting head_dim 64 when also_64 (attention.flash@cuda.wgmma-ws). */
-int attention_wgmma_check_dims(const struct kb_case *c, int also_64, char *err, size_t errlen);
+/* The same for the n_dims head_dims in dims_ok (attention.flash@cuda.wgmma-ws: 64, 128, 256); the
+ * refusal lists them. */
+int attention_wgmma_check_dims(const struct kb_case *c, const int *dims_ok, int n_dims, char *err, size_t errlen);
 /* Makes the Q, K, V copies a cold-cache case asks for (kb_case.input_copies_wanted) and sets
  * c->input_copies; a no-op when none are wanted. */
 void attention_cuda_copies(struct attention_cuda *a, struct kb_case *c, const struct kb_shape *s);
@@ -106,13 +107,16 @@ int varlen_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q,
 int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                        void *o, void *stream);
 /* attention.flash@cuda.wgmma-ws: the same scheduled as FlashAttention-3 (flash_wgmma_ws.cu,
- * sm_90a, d = 64 or 128): a TMA producer warpgroup and two ping-pong consumer warpgroups. prepare once
+ * sm_90a, d = 64, 128 or 256): a TMA producer warpgroup and two ping-pong consumer warpgroups. prepare once
  * per process before the first launch (checks the driver's TMA encoder, raises the kernels'
  * shared-memory limit): KB_OK, or KB_UNSUPPORTED / KB_ERROR with the reason in err. launch
  * encodes the tensor maps of q, k, v (host only) and enqueues; returns a cudaError_t. */
 int flash_wgmma_ws_prepare(char *err, size_t errlen);
 int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                           void *o, void *stream);
+/* 1 when launch runs the persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1: a grid of at most one
+ * block per SM looping over the work tiles), else 0. */
+int flash_wgmma_ws_persistent(void);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

@@ -1,7 +1,8 @@
 /* flash_cuda.c - attention.flash@cuda.mma, @cuda.wgmma and @cuda.wgmma-ws: the kernel
  * descriptors of the tensor-core flash attention (device code in flash_mma.cu, for sm_80 on, and
- * flash_wgmma.cu and flash_wgmma_ws.cu, for Hopper's sm_90a alone: d = 128, and 64 for the
- * latter). f16 and bf16, d = 64 and 128, causal or not, GQA. All three share setup, collect and teardown.
+ * flash_wgmma.cu and flash_wgmma_ws.cu, for Hopper's sm_90a alone: d = 128, and 64 and 256 for
+ * the latter). f16 and bf16, d = 64 and 128 (wgmma-ws also 256), causal or not, GQA. All three
+ * share setup, collect and teardown.
  * Implementations of attention.softmax (softmax_ops.h): setup copies the operation's Q, K, V
  * (already f16 or bf16 values) to the GPU in the case's dtype, collect copies O back widened
  * to float32, and the operation verifies it against the float64 reference over the same
@@ -16,15 +17,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int flash_setup(struct kb_case *c, char *err, size_t errlen)
+static const int dims_mma[] = { 64, 128 };
+static const int dims_ws[] = { 64, 128, 256 }; /* @cuda.wgmma-ws: d = 256 on 64-key tiles */
+
+/* The inputs on the GPU for a kernel compiled for the n_dims head_dims in dims. */
+static int flash_setup_dims(struct kb_case *c, const int *dims, int n_dims, char *err, size_t errlen)
 {
     struct attention_cuda *a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
-    static const int dims[] = { 64, 128 };
-    int rc = attention_cuda_upload(a, c, c->dtype, dims, 2, err, errlen);
+    int rc = attention_cuda_upload(a, c, c->dtype, dims, n_dims, err, errlen);
     if (rc != KB_OK) {
         free(a);
         return rc;
@@ -33,6 +37,8 @@ static int flash_setup(struct kb_case *c, char *err, size_t errlen)
     c->state = a;
     return KB_OK;
 }
+
+static int flash_setup(struct kb_case *c, char *err, size_t errlen) { return flash_setup_dims(c, dims_mma, 2, err, errlen); }
 
 static int flash_run(struct kb_case *c) { return attention_cuda_run(c, flash_cuda_launch, "flash_fwd"); }
 
@@ -97,12 +103,12 @@ const struct kb_kernel kb_attention_flash_wgmma = {
  * shared-memory limit (once per process is enough; cheap to repeat). */
 static int flash_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    int rc = attention_wgmma_check_dims(c, 1, err, errlen);
+    int rc = attention_wgmma_check_dims(c, dims_ws, 3, err, errlen);
     if (rc == KB_OK)
         rc = flash_wgmma_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return flash_setup(c, err, errlen);
+    return flash_setup_dims(c, dims_ws, 3, err, errlen);
 }
 
 static int flash_wgmma_ws_run(struct kb_case *c)
@@ -110,11 +116,23 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
+/* Which of the two kernels ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one. */
+static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    (void)c;
+    if (max < 1)
+        return 0;
+    snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
+    out[0].value = flash_wgmma_ws_persistent();
+    snprintf(out[0].unit, sizeof out[0].unit, "count");
+    return 1;
+}
+
 const struct kb_kernel kb_attention_flash_wgmma_ws = {
     .name = "attention.flash",
     .impl = "cuda.wgmma-ws",
     .description = "FlashAttention-3-style forward on Hopper (sm_90a): TMA producer warpgroup, 2-stage K/V ring, "
-                   "two ping-pong wgmma consumer warpgroups, f16/bf16, d = 64 or 128, causal, GQA",
+                   "two ping-pong wgmma consumer warpgroups, f16/bf16, d = 64, 128 or 256 (64-key tiles), causal, GQA",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .is_reference = 0,
@@ -124,5 +142,6 @@ const struct kb_kernel kb_attention_flash_wgmma_ws = {
     .axes = KB_AXES_ATTENTION, /* no decode */
     .op = &kb_op_attention_softmax,
     .collect = flash_collect,
+    .stats = flash_wgmma_ws_stats,
 };
 #endif

@@ -1,6 +1,7 @@
 /* flash_wgmma.cuh - what the two Hopper flash kernels share (flash_wgmma.cu: f16/bf16 Q·Kᵀ;
  * int8_wgmma.cu: INT8 Q·Kᵀ): the block shape, the 128B-swizzled 16-bit tiles and their cp.async
- * loads, the m64n128k16 wgmma calls (and m64n64k16 for the P·V of d = 64, flash_wgmma_ws.cu;
+ * loads, the m64n128k16 wgmma calls (and m64n64k16 for the P·V of d = 64 and m64n256k16 for that
+ * of d = 256, flash_wgmma_ws.cu, whose S of 64-key tiles the masks and softmax also take;
  * the instructions themselves are kernels/gpu/wgmma_mma.cuh's), and everything after S: the
  * masks, the online softmax, O = α·O + P·V with P from registers and V from shared memory, and
  * the output store.
@@ -82,14 +83,19 @@ template <bool BF16> __device__ __forceinline__ void wgmma_rs_n64(float (&d)[32]
     kb_wgmma::mma_m64n64k16_rs<BF16>(d, a, desc_b, accumulate);
 }
 
+/* The functions below take a score tile of any key width: s is this thread's NS accumulators
+ * of a 64-row × 2·NS-key tile (NS = 64 for the 128-key tiles above; flash_wgmma_ws.cu's
+ * head_dim 256 uses 64-key tiles, NS = 32), P then NS / 8 k-steps of 16 keys. */
+
 /* Keys past n, and with CAUSAL keys past the row, get −inf. wrow0: the warp's first row; row_a,
  * row_b: this thread's two rows (wrow0 + lane/4, +8); k0: the tile's first key. */
-template <bool CAUSAL>
-__device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wrow0, int row_a, int row_b, int t4)
+template <bool CAUSAL, int NS>
+__device__ __forceinline__ void mask_tile(float (&s)[NS], int k0, int n, int wrow0, int row_a, int row_b, int t4)
 {
-    if (k0 + BN > n || (CAUSAL && k0 + BN - 1 > wrow0)) {
+    constexpr int KN = 2 * NS; /* keys in the tile */
+    if (k0 + KN > n || (CAUSAL && k0 + KN - 1 > wrow0)) {
 #pragma unroll
-        for (int nt = 0; nt < BN / 8; nt++)
+        for (int nt = 0; nt < KN / 8; nt++)
 #pragma unroll
             for (int e = 0; e < 4; e++) {
                 int key = k0 + nt * 8 + 2 * t4 + (e & 1), row = e < 2 ? row_a : row_b;
@@ -104,12 +110,13 @@ __device__ __forceinline__ void mask_tile(float (&s)[64], int k0, int n, int wro
  * (shared by the 4 lanes of a quad). s becomes P = 2^(s·scale_log2 − m), l is updated, and alpha
  * is what O must be multiplied by (rescale_o) before P·V is added. Split from the rest so a
  * kernel can run it while the previous tile's P·V is still writing O (flash_wgmma_ws.cu). */
-__device__ __forceinline__ void softmax_exp(float (&s)[64], float (&m)[2], float (&l)[2], float scale_log2,
+template <int NS>
+__device__ __forceinline__ void softmax_exp(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_log2,
                                             float (&alpha)[2])
 {
     float tmax[2] = { -INFINITY, -INFINITY };
 #pragma unroll
-    for (int nt = 0; nt < BN / 8; nt++) {
+    for (int nt = 0; nt < NS / 4; nt++) {
         tmax[0] = fmaxf(tmax[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
         tmax[1] = fmaxf(tmax[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
     }
@@ -124,7 +131,7 @@ __device__ __forceinline__ void softmax_exp(float (&s)[64], float (&m)[2], float
         m[i] = mnew;
     }
 #pragma unroll
-    for (int nt = 0; nt < BN / 8; nt++) {
+    for (int nt = 0; nt < NS / 4; nt++) {
         s[4 * nt] = ex2(fmaf(s[4 * nt], scale_log2, -msub[0]));
         s[4 * nt + 1] = ex2(fmaf(s[4 * nt + 1], scale_log2, -msub[0]));
         s[4 * nt + 2] = ex2(fmaf(s[4 * nt + 2], scale_log2, -msub[1]));
@@ -151,10 +158,10 @@ template <int NACC> __device__ __forceinline__ void rescale_o(float (&o)[NACC], 
 
 /* P (the S accumulator after softmax_exp) in the A-fragment layout of P·V: 16 keys (two
  * 8-column blocks) per k-step, rounded to the input type. */
-template <bool BF16> __device__ __forceinline__ void pack_p(const float (&s)[64], uint32_t (&pa)[BN / 16][4])
+template <bool BF16, int NS> __device__ __forceinline__ void pack_p(const float (&s)[NS], uint32_t (&pa)[NS / 8][4])
 {
 #pragma unroll
-    for (int kc = 0; kc < BN / 16; kc++) {
+    for (int kc = 0; kc < NS / 8; kc++) {
         pa[kc][0] = pack2<BF16>(s[8 * kc], s[8 * kc + 1]);
         pa[kc][1] = pack2<BF16>(s[8 * kc + 2], s[8 * kc + 3]);
         pa[kc][2] = pack2<BF16>(s[8 * kc + 4], s[8 * kc + 5]);
@@ -174,21 +181,24 @@ __device__ __forceinline__ void softmax_p(float (&s)[64], float (&o)[64], float 
     pack_p<BF16>(s, pa);
 }
 
-/* Issues O += P·V (vt: the tile's V, 128 keys × head_dim, MN-major, head_dim = 2·NACC = 128 or
- * 64) as one committed group; the caller waits for it. With d = 64 V is one column block and
- * the leading offset (the next 64 columns) is unused. */
-template <bool BF16, int NACC>
-__device__ __forceinline__ void issue_pv(float (&o)[NACC], const uint32_t (&pa)[BN / 16][4], const uint16_t *vt)
+/* Issues O += P·V (vt: the tile's V, 16·KS keys × head_dim, MN-major, head_dim = 2·NACC = 256,
+ * 128 or 64; KS: P's k-steps) as one committed group; the caller waits for it. V is head_dim / 64
+ * column blocks of 16·KS rows, the leading offset from one to the next (unused with d = 64). */
+template <bool BF16, int NACC, int KS>
+__device__ __forceinline__ void issue_pv(float (&o)[NACC], const uint32_t (&pa)[KS][4], const uint16_t *vt)
 {
-    static_assert(NACC == 64 || NACC == 32, "head_dim 128 or 64");
+    static_assert(NACC == 128 || NACC == 64 || NACC == 32, "head_dim 256, 128 or 64");
+    constexpr uint32_t block_bytes = KS * 16 * 128; /* one column block of the V tile */
     pin(o);
     wg_fence();
 #pragma unroll
-    for (int kc = 0; kc < BN / 16; kc++) {
-        if constexpr (NACC == 64)
-            wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+    for (int kc = 0; kc < KS; kc++) {
+        if constexpr (NACC == 128)
+            kb_wgmma::mma_m64n256k16_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, block_bytes, 1024), 1);
+        else if constexpr (NACC == 64)
+            wgmma_rs<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, block_bytes, 1024), 1);
         else
-            wgmma_rs_n64<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, BN * 128, 1024), 1);
+            wgmma_rs_n64<BF16>(o, pa[kc], smem_desc(vt + kc * 16 * 64, block_bytes, 1024), 1);
     }
     wg_commit();
 }

@@ -1,7 +1,7 @@
 /* flash_wgmma_ws.cu - the device code of attention.flash@cuda.wgmma-ws: FlashAttention's forward
  * pass on Hopper (sm_90a only) scheduled as FlashAttention-3 showed (Shah et al., 2024): warp
  * specialization, a TMA ring, ping-pong between consumer warpgroups, and Q·Kᵀ of the next tile
- * issued before the softmax of this one. Head_dim 128 or 64, f16/bf16 in, f32 accumulate.
+ * issued before the softmax of this one. Head_dim 256, 128 or 64, f16/bf16 in, f32 accumulate.
  *
  * Why a third flash: flash_wgmma.cu loads with cp.async from all 256 threads and runs both
  * warpgroups in lock-step (a block-wide barrier per tile), so while they compute the softmax the
@@ -17,9 +17,16 @@
  * the wgmma m64n128k16 instructions (S = Q·Kᵀ with both operands in shared memory, O += P·V
  * with P from registers and V MN-major), the masks, the online softmax, the output store. Only
  * who loads and when is new. Head_dim 64 (template DH) is the same with one column block per
- * tile, four k-steps for S and P·V on m64n64k16 (32 O accumulators). Head_dim 256 is not built:
- * its O alone is 128 registers, and with S and P of 128-key tiles (96 more) a consumer would
- * need more than 232; it wants narrower key tiles, i.e. a softmax over another tile width.
+ * tile, four k-steps for S and P·V on m64n64k16 (32 O accumulators). Head_dim 256 (template
+ * DH, as FlashAttention-3 does it with narrower key tiles): its O alone is 128 registers a
+ * thread, and with S and P of 128-key tiles (96 more) a consumer would need more than 232, so
+ * its K and V tiles are 64 keys (flash_ws.cuh's WsLayout KEYS; boxes of 64 rows × 64 columns):
+ * S is m64n64k16 (32 accumulators, 16 k-steps over Q's four column blocks), P 16 registers of
+ * four k-steps, P·V m64n256k16 with P from registers (one wgmma spans all four V column blocks,
+ * the leading offset 8 KiB). Live across the wgmmas: 128 + 32 + 16 = 176 registers a thread.
+ * The masks, the online softmax and the P packing take the tile width from S's array size.
+ * The causal diagonal then falls inside a 128-row query block: in its last key tile consumer 0's
+ * rows see no key (all −inf, P = 0, α = 1), a wasted half tile FA3 would skip.
  *
  * A block is 3 warpgroups (384 threads) and owns 128 query rows of one (batch, head):
  *   warpgroup 0, producer: gives registers away (setmaxnreg.dec 40); one thread issues TMA loads
@@ -51,11 +58,21 @@
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
  *
+ * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
+ * scheduler for short sequences, where each 128-row block of few key tiles pays its own
+ * prologue and epilogue): a grid of min(#SMs, work tiles) blocks, block i running work tiles i,
+ * i + grid, ... of all (query block, head, batch), numbered heaviest first. The producer loads
+ * the next tile's Q once the consumers released the last (q_empty: count 8, arrived after their
+ * last S), then its K/V, while the consumers still finish the previous tile's last P·V and store
+ * O; the K/V rings' uses (stage u % STAGES, parity (u / STAGES) & 1) count on across tiles, the
+ * last V of a tile is released too, and the ping-pong turns start over per tile. The same
+ * template (ws_attention's PERSISTENT), so the non-persistent kernels' PTX is unchanged.
+ *
  * Registers: producer 40, consumers 232 a thread (128·40 + 256·232 = 64512 ≤ 65536); the kernel
  * is compiled for 384 threads at one block per SM (168 a thread at launch).
  * Shared memory: Q 32 KiB, K 2 × 32 KiB, V 2 × 32 KiB, 9 mbarriers, +1024 for alignment:
  * 164936 bytes, one block per SM (d = 64: half the tiles, 83016 bytes; still one block per SM,
- * by registers). */
+ * by registers; d = 256: Q 64 KiB, K and V stages of 64 keys × 256, 32 KiB each, 197704 bytes). */
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
@@ -64,6 +81,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 extern "C" {
 #include "kernels/attention/attention_cuda.h"
@@ -75,16 +93,20 @@ namespace {
 
 using namespace kb_fws;
 
-/* Shared memory for head_dim DH (128 or 64): a Q, K or V tile of 128 rows is DH / 64 column
- * blocks (boxes) of 16 KiB (flash_ws.cuh's WsLayout). */
-template <int DH> struct Layout : WsLayout<DH / 64, DH / 64, DH / 64> {
-    static_assert(DH == 128 || DH == 64, "head_dim 128 or 64");
+/* Keys per K/V tile for head_dim DH: 128, but 64 for DH = 256 (see the header). */
+template <int DH> constexpr int keys_per_tile() { return DH == 256 ? 64 : BN; }
+
+/* Shared memory for head_dim DH (256, 128 or 64): a Q tile of 128 rows is DH / 64 column blocks
+ * (boxes) of 16 KiB, a K or V tile of keys_per_tile rows DH / 64 boxes of that many rows
+ * (flash_ws.cuh's WsLayout). */
+template <int DH> struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, keys_per_tile<DH>()> {
+    static_assert(DH == 256 || DH == 128 || DH == 64, "head_dim 256, 128 or 64");
 };
 
-/* S = Q·Kᵀ for one tile: DH / 16 k-steps of 16 over d as one committed group, not waited for.
- * qw: the consumer's 64 rows of Q (in each column block), kt: the K tile. */
-template <bool BF16, int DH>
-__device__ __forceinline__ void issue_s(float (&s)[64], const uint16_t *qw, const uint16_t *kt)
+/* S = Q·Kᵀ for one tile of KN keys: DH / 16 k-steps of 16 over d as one committed group, not
+ * waited for. qw: the consumer's 64 rows of Q (in each column block), kt: the K tile. */
+template <bool BF16, int DH, int KN>
+__device__ __forceinline__ void issue_s(float (&s)[KN / 2], const uint16_t *qw, const uint16_t *kt)
 {
     pin(s);
     wg_fence();
@@ -92,24 +114,27 @@ __device__ __forceinline__ void issue_s(float (&s)[64], const uint16_t *qw, cons
     for (int kk = 0; kk < DH / 16; kk++) {
         const int cb = kk / 4, koff = (kk % 4) * 16;
         uint64_t da = smem_desc(qw + cb * BM * 64 + koff, 16, 1024);
-        uint64_t db = smem_desc(kt + cb * BN * 64 + koff, 16, 1024);
-        wgmma_ss<BF16>(s, da, db, kk > 0); /* the first k-step overwrites s */
+        uint64_t db = smem_desc(kt + cb * KN * 64 + koff, 16, 1024);
+        if constexpr (KN == 64)
+            kb_wgmma::mma_m64n64k16_ss<BF16>(s, da, db, kk > 0);
+        else
+            wgmma_ss<BF16>(s, da, db, kk > 0); /* the first k-step overwrites s */
     }
     wg_commit();
 }
 
 /* flash_ws.cuh's scores policy of 16-bit inputs: S is the wgmma's f32 accumulator itself; P·V
  * in the same 16-bit type (PvHalf). */
-template <bool BF16, int DH> struct Scores16 : PvHalf<BF16, DH / 2> {
+template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvHalf<BF16, DH / 2, KN> {
     static constexpr int NACC = DH / 2;
     struct Regs {};
     float scale_log2;
     __device__ __forceinline__ void begin(Regs &, int, int, int) {}
-    __device__ __forceinline__ void issue(float (&s)[64], Regs &, const uint16_t *qw, const uint16_t *kt, int)
+    __device__ __forceinline__ void issue(float (&s)[KN / 2], Regs &, const uint16_t *qw, const uint16_t *kt, int)
     {
-        issue_s<BF16, DH>(s, qw, kt);
+        issue_s<BF16, DH, KN>(s, qw, kt);
     }
-    __device__ __forceinline__ void ready(float (&s)[64], Regs &, int) { pin(s); }
+    __device__ __forceinline__ void ready(float (&s)[KN / 2], Regs &, int) { pin(s); }
 };
 
 template <bool CAUSAL, bool BF16, int DH>
@@ -129,21 +154,71 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 #endif
 }
 
-/* A [planes, n, dh] 16-bit tensor as boxes of 128 rows × 64 columns (128 bytes: the swizzle
- * row), 128-byte swizzled into shared memory, zero-filled past row n. */
-CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const void *ptr, int n, int planes, int dh)
+/* The same over persistent blocks (flash_ws.cuh's ws_attention with PERSISTENT): a grid of at
+ * most one block per SM, each looping over every gridDim.x-th work tile (128 query rows of one
+ * (batch, head); heaviest first), so a block's prologue (barrier init, tensor-map prefetch) is
+ * paid once and the next tile's Q and K/V loads overlap the last P·V and O store of the one
+ * before. batch: the number of (batch) planes, which the 1D grid no longer gives. */
+template <bool CAUSAL, bool BF16, int DH>
+__global__ void __launch_bounds__(WS_THREADS, 1)
+    flash_wgmma_ws_persistent(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+                              const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads,
+                              int kv_heads, int batch, float scale_log2)
 {
-    return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2);
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ unsigned char smem_raw[];
+    Scores16<BF16, DH> sc;
+    sc.scale_log2 = scale_log2;
+    ws_attention<Layout<DH>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads,
+                                                                sc, batch);
+#else
+    (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch, (void)scale_log2;
+    __trap(); /* built without sm_90a: the host side never launches this */
+#endif
+}
+
+/* A [planes, n, dh] 16-bit tensor as boxes of `rows` rows (128 for Q; Layout<dh>::KEYS for K and
+ * V) × 64 columns (128 bytes: the swizzle row), 128-byte swizzled into shared memory,
+ * zero-filled past row n. */
+CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const void *ptr, int n, int planes, int dh,
+                int rows = BOX_ROWS)
+{
+    return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2, rows);
+}
+
+/* KBENCH_FLASH_WS_PERSISTENT=1 in the environment (read once): the persistent kernel, to time
+ * the two against each other on the same build (the short-sequence case: N = 2k). */
+bool persistent_wanted()
+{
+    static int wanted = -1;
+    if (wanted < 0) {
+        const char *e = getenv("KBENCH_FLASH_WS_PERSISTENT");
+        wanted = e && atoi(e) == 1;
+    }
+    return wanted == 1;
 }
 
 template <bool CAUSAL, bool BF16, int DH>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                    void *o, cudaStream_t st)
 {
-    dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
-    flash_wgmma_ws<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
-                                                                                  s->heads, s->kv_heads, scale_log2);
+    if (!persistent_wanted()) {
+        dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+        flash_wgmma_ws<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM, st>>>(
+            mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2);
+        return cudaGetLastError();
+    }
+    int dev = 0, sms = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    if (e != cudaSuccess)
+        return e;
+    const long work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
+    const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
+    flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
+        mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2);
     return cudaGetLastError();
 }
 
@@ -159,13 +234,30 @@ template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, con
 template <int DH> cudaError_t raise_smem_limit()
 {
     const int bytes = Layout<DH>::SMEM;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH>, a, bytes);
+    return e;
+}
+
+/* And the persistent ones (instantiated after all of the above, so those keep their place, and
+ * their PTX, in the module). */
+template <int DH> cudaError_t raise_smem_limit_persistent()
+{
+    const int pbytes = Layout<DH>::SMEM_PERSISTENT;
+    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, false, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, true, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, false, DH>, a, pbytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, true, DH>, a, pbytes);
     return e;
 }
 
@@ -180,13 +272,23 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
     cudaError_t e = raise_smem_limit<128>();
     if (e == cudaSuccess)
         e = raise_smem_limit<64>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit<256>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<128>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<64>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<256>();
     if (e != cudaSuccess) {
-        snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<128>::SMEM,
+        snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<256>::SMEM_PERSISTENT,
                  cudaGetErrorString(e));
         return KB_ERROR;
     }
     return KB_OK;
 }
+
+extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
 
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, void *stream)
@@ -194,7 +296,7 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     cudaStream_t st = (cudaStream_t)stream;
     const bool bf16 = t == KB_DTYPE_BF16;
     const int dh = s->head_dim;
-    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || (dh != 128 && dh != 64) || s->heads % s->kv_heads != 0)
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || (dh != 256 && dh != 128 && dh != 64) || s->heads % s->kv_heads != 0)
         return (int)cudaErrorInvalidValue;
     PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
     if (!fn)
@@ -202,9 +304,12 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     /* host-only encoding, a few hundred ns each: the maps hold this call's pointers, which the
      * harness rotates between input copies */
     CUtensorMap mq, mk, mv;
+    const int kv_rows = dh == 256 ? Layout<256>::KEYS : BOX_ROWS; /* the K and V tiles' rows */
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh) != CUDA_SUCCESS ||
-        encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh) != CUDA_SUCCESS ||
-        encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh) != CUDA_SUCCESS)
+        encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
+        encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS)
         return (int)cudaErrorInvalidValue;
+    if (dh == 256)
+        return (int)launch_dh<256>(s, bf16, mq, mk, mv, o, st);
     return (int)(dh == 128 ? launch_dh<128>(s, bf16, mq, mk, mv, o, st) : launch_dh<64>(s, bf16, mq, mk, mv, o, st));
 }

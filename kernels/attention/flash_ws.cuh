@@ -1,11 +1,12 @@
 /* flash_ws.cuh - the FlashAttention-3 schedule of the Hopper warp-specialised attention kernels,
- * shared by attention.flash@cuda.wgmma-ws (flash_wgmma_ws.cu: f16/bf16 Q·Kᵀ, d = 64 or 128) and
+ * shared by attention.flash@cuda.wgmma-ws (flash_wgmma_ws.cu: f16/bf16 Q·Kᵀ, d = 64, 128, 256) and
  * attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu: INT8 Q₈·K₈ᵀ, d = 128): the shared-memory
  * layout, the mbarrier rings, the TMA producer warpgroup, the two ping-pong consumer warpgroups
  * and their loop (Q·K_{j+1}ᵀ issued before the softmax of tile j). flash_wgmma_ws.cu's header
  * comment describes the schedule; this file is its code, with what differs between the kernels
  * behind a "scores" policy (the Sc parameter of ws_attention):
  *   Sc::NACC        O's accumulators a thread: head_dim / 2
+ *   (S is float s[L::KEYS / 2]: the layout's keys per K/V tile, 128, or 64 for d = 256)
  *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
  *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
  *   sc.begin(r, row0, qhead, kvhead)  once per consumer before its first tile: row0 its first
@@ -22,6 +23,9 @@
  *   sc.add_pv(o, r, alpha)  after that group is waited for: O = α·(O + P·V)
  *   sc.add_last_pv(o, r)    the same for the last tile, without α
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
+ * PERSISTENT (flash_wgmma_ws.cu's persistent kernel; batch then an argument): each block loops
+ * over every gridDim.x-th work tile (see that file's header), with one more barrier, q_empty
+ * (WsLayout's SMEM_PERSISTENT).
  * Include only from code built for sm_90a. */
 #ifndef KB_FLASH_WS_CUH
 #define KB_FLASH_WS_CUH
@@ -70,24 +74,29 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "t
  * from column cb · BOX_COLS (only 16-bit tiles have more than one box). VT: V is stored
  * transposed, [channels][keys] of 8-bit codes (fp8_pv.cuh), so a V tile is boxes of 128
  * channel rows × 128 keys, box cb loaded from key t · BN, channel row cb · BOX_ROWS. */
-template <int QB, int KB, int VB, bool VT = false> struct WsLayout {
+template <int QB, int KB, int VB, bool VT = false, int KN = BN> struct WsLayout {
     static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
     static constexpr bool V_KEYS_INNER = VT;
-    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * HALF_BYTES, V_BYTES = VB * HALF_BYTES;
+    /* KN: keys per K/V tile, the rows of their boxes (128; 64 for head_dim 256, whose O leaves a
+     * consumer no registers for a 128-key S and P), KV_BOX_BYTES one such box */
+    static constexpr int KEYS = KN, KV_BOX_BYTES = KN * 128;
+    static_assert(KN == BN || (KN == 64 && !VT), "64-key tiles only for [keys][channels] V");
+    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
     static constexpr int OFF_BAR = OFF_V + STAGES * V_BYTES;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
-    static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+    static constexpr int SMEM_PERSISTENT = SMEM + 8;         /* ws_attention's q_empty barrier */
+    static_assert(SMEM_PERSISTENT <= 227 * 1024, "shared memory of one H100 block");
 };
 
 /* The P·V of 16-bit P and V (the policy the f16/bf16 and INT8 kernels' scores derive from): P
  * rounded to f16 or bf16, accumulated by the wgmma straight into O, V a [keys][channels] tile
- * (MN-major B); flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
-template <bool BF16, int NACC> struct PvHalf {
-    static constexpr int P_STEPS = BN / 16;
+ * (MN-major B) of KN keys; flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
+template <bool BF16, int NACC, int KN = BN> struct PvHalf {
+    static constexpr int P_STEPS = KN / 16;
     struct PvRegs {}; /* nothing a thread keeps for P·V beyond O */
     template <class R> __device__ __forceinline__ void begin_pv(R &, int) {}
-    __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
+    __device__ __forceinline__ void pack(const float (&s)[KN / 2], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
     template <class R>
     __device__ __forceinline__ void issue_pv(float (&o)[NACC], R &, const uint32_t (&pa)[P_STEPS][4], const uint16_t *vt)
     {
@@ -110,12 +119,13 @@ template <bool BF16, int NACC> struct PvHalf {
  * the kernel's dynamic shared memory (L::SMEM bytes, declared by the kernel so each file keeps
  * its own symbol); map_q, map_k, map_v: 3D tensor maps ({row bytes, N, batch·heads}, boxes of 128 rows × 128 bytes,
  * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit. */
-template <class L, bool CAUSAL, class Sc>
+template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false>
 __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
                                              const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
-                                             int kv_heads, Sc &sc)
+                                             int kv_heads, Sc &sc, int batch = 1)
 {
     constexpr int NACC = Sc::NACC;
+    constexpr int KN = L::KEYS; /* keys per K/V tile */
     /* TMA's 128B swizzle and the wgmma descriptors both assume 1024-byte aligned atoms */
     const uint32_t raw = smem_u32(smem_raw), base = (raw + 1023u) & ~1023u;
     uint16_t *const tiles = reinterpret_cast<uint16_t *>(smem_raw + (base - raw));
@@ -125,14 +135,44 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     auto v_full = [&](int s) { return bars + 8u * (1 + STAGES + s); };
     auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * STAGES + s); };
     auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * STAGES + s); };
+    const uint32_t q_empty = bars + 8u * N_BARS; /* PERSISTENT: Q released for the next work tile */
 
     const int wg = threadIdx.x / 128;
-    const int qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* heaviest first */
-    const int h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const int q0 = qb * BM;
-    int n_tiles = (n + BN - 1) / BN;
+    /* The work tile (128 query rows of one (batch, head)): the block's own (blockIdx), or with
+     * PERSISTENT the block's every gridDim.x-th of all n_qb · heads · batch, numbered heaviest
+     * first (causal: the last query blocks of every head, then the ones before); next_work moves
+     * a thread's copy of qb, h, b, kh, q0, n_tiles on to its next one. */
+    const int n_qb = PERSISTENT ? (n + BM - 1) / BM : 1, n_work = n_qb * heads * batch;
+    int w = PERSISTENT ? (int)blockIdx.x : 0;
+    if (PERSISTENT && w >= n_work)
+        return; /* more blocks than work (the host launches none such) */
+    auto work_qb = [&]() {
+        if constexpr (PERSISTENT)
+            return CAUSAL ? n_qb - 1 - w / (heads * batch) : w / (heads * batch);
+        else
+            return CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x; /* heaviest first */
+    };
+    int qb = work_qb();
+    int h = PERSISTENT ? w % (heads * batch) % heads : (int)blockIdx.y;
+    int b = PERSISTENT ? w % (heads * batch) / heads : (int)blockIdx.z;
+    int kh = h / (heads / kv_heads);
+    int q0 = qb * BM;
+    int n_tiles = (n + KN - 1) / KN;
     if (CAUSAL)
-        n_tiles = min(n_tiles, (q0 + BM - 1) / BN + 1);
+        n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+    auto next_work = [&]() {
+        if (!PERSISTENT)
+            return false;
+        w += gridDim.x;
+        if (w >= n_work)
+            return false;
+        qb = work_qb(), h = w % (heads * batch) % heads, b = w % (heads * batch) / heads, kh = h / (heads / kv_heads);
+        q0 = qb * BM;
+        n_tiles = (n + KN - 1) / KN;
+        if (CAUSAL)
+            n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+        return true;
+    };
 
     if (threadIdx.x == 0) {
         mbar_init(q_full, 1);
@@ -142,6 +182,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_init(k_empty(s), CONSUMERS * 4); /* lane 0 of every consumer warp */
             mbar_init(v_empty(s), CONSUMERS * 4);
         }
+        if (PERSISTENT)
+            mbar_init(q_empty, CONSUMERS * 4);
         fence_barrier_init();
     }
     __syncthreads(); /* the last block-wide barrier: the producer leaves early */
@@ -149,42 +191,55 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     if (wg == 0) { /* ---- producer ---- */
         regs_dec<PRODUCER_REGS>();
         if (threadIdx.x == 0) {
-            const int zq = b * heads + h, zkv = b * kv_heads + kh; /* the (batch, head) plane of each map */
+            int zq = b * heads + h, zkv = b * kv_heads + kh; /* the (batch, head) plane of each map */
             prefetch_map(map_q);
             prefetch_map(map_k);
             prefetch_map(map_v);
-            mbar_expect_tx(q_full, L::Q_BYTES);
+            /* it: the block's work tiles before this one; u: K (and V) tiles loaded before it,
+             * the rings' running count */
+            for (int it = 0, u = 0;; it++) {
+                if (PERSISTENT && it > 0)
+                    mbar_wait(q_empty, (uint32_t)((it - 1) & 1)); /* the consumers' last S of work tile it − 1 */
+                mbar_expect_tx(q_full, L::Q_BYTES);
 #pragma unroll
-            for (int cb = 0; cb < L::Q_BLOCKS; cb++)
-                load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
-            /* tile t of K or V (BLOCKS boxes, BYTES; KEYS_INNER: a transposed tile, keys along the
-             * box rows) into its ring once the consumers released use t − STAGES */
-            auto load = [&](auto blocks, auto keys_inner, int bytes, const CUtensorMap *map, uint32_t ring,
-                            uint32_t full, uint32_t empty, int t) {
-                if (t >= STAGES)
-                    mbar_wait(empty, (uint32_t)((t / STAGES - 1) & 1));
-                const uint32_t dst = ring + (uint32_t)(t % STAGES) * bytes;
-                mbar_expect_tx(full, bytes);
+                for (int cb = 0; cb < L::Q_BLOCKS; cb++)
+                    load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
+                /* tile t of K or V (BLOCKS boxes, BYTES; KEYS_INNER: a transposed tile, keys along
+                 * the box rows) into its ring as use r = u + t once the consumers released use
+                 * r − STAGES */
+                auto load = [&](auto blocks, auto keys_inner, int bytes, const CUtensorMap *map, uint32_t ring,
+                                uint32_t full, uint32_t empty, int t) {
+                    const int r = u + t;
+                    if (r >= STAGES)
+                        mbar_wait(empty, (uint32_t)((r / STAGES - 1) & 1));
+                    const uint32_t dst = ring + (uint32_t)(r % STAGES) * bytes;
+                    mbar_expect_tx(full, bytes);
 #pragma unroll
-                for (int cb = 0; cb < decltype(blocks)::value; cb++) {
-                    if constexpr (decltype(keys_inner)::value)
-                        load_3d(dst + cb * HALF_BYTES, map, t * BN, cb * BOX_ROWS, zkv, full);
-                    else
-                        load_3d(dst + cb * HALF_BYTES, map, cb * BOX_COLS, t * BN, zkv, full);
+                    for (int cb = 0; cb < decltype(blocks)::value; cb++) {
+                        if constexpr (decltype(keys_inner)::value)
+                            load_3d(dst + cb * HALF_BYTES, map, t * BN, cb * BOX_ROWS, zkv, full);
+                        else
+                            load_3d(dst + cb * L::KV_BOX_BYTES, map, cb * BOX_COLS, t * KN, zkv, full);
+                    }
+                };
+                using KBL = std::integral_constant<int, L::K_BLOCKS>;
+                using VBL = std::integral_constant<int, L::V_BLOCKS>;
+                using ROWS = std::integral_constant<bool, false>;
+                using VT = std::integral_constant<bool, L::V_KEYS_INNER>;
+                load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(u % STAGES), k_empty(u % STAGES), 0);
+                for (int j = 1; j < n_tiles; j++) {
+                    load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full((u + j) % STAGES),
+                         k_empty((u + j) % STAGES), j);
+                    load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((u + j - 1) % STAGES),
+                         v_empty((u + j - 1) % STAGES), j - 1);
                 }
-            };
-            using KBL = std::integral_constant<int, L::K_BLOCKS>;
-            using VBL = std::integral_constant<int, L::V_BLOCKS>;
-            using ROWS = std::integral_constant<bool, false>;
-            using VT = std::integral_constant<bool, L::V_KEYS_INNER>;
-            load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(0), k_empty(0), 0);
-            for (int j = 1; j < n_tiles; j++) {
-                load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(j % STAGES), k_empty(j % STAGES), j);
-                load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((j - 1) % STAGES),
-                     v_empty((j - 1) % STAGES), j - 1);
+                load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((u + n_tiles - 1) % STAGES),
+                     v_empty((u + n_tiles - 1) % STAGES), n_tiles - 1);
+                u += n_tiles;
+                if (!next_work())
+                    break;
+                zq = b * heads + h, zkv = b * kv_heads + kh;
             }
-            load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((n_tiles - 1) % STAGES),
-                 v_empty((n_tiles - 1) % STAGES), n_tiles - 1);
         }
         return; /* nothing below synchronises the whole block */
     }
@@ -193,8 +248,6 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     regs_inc<CONSUMER_REGS>();
     const int c = wg - 1;
     const int lane = threadIdx.x % 32, wl = (threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
-    const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
-    const int row_a = wrow0 + g, row_b = row_a + 8;
     /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
     auto wait_turn = [&]() {
         if (!KB_FLASH_WS_PING_PONG)
@@ -217,85 +270,101 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::K_BYTES) / 2; };
     auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_BYTES) / 2; };
 
-    typename Sc::Regs r;
-    float o[NACC], s[64]; /* O: 64 rows × head_dim; S: 64 rows × 128 keys */
+    /* per work tile, as the producer: it its number in this block, u the rings' running count;
+     * the turns start over (consumer 1 gives consumer 0 the first, takes the last) */
+    for (int it = 0, u = 0;; it++) {
+        const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
+        const int row_a = wrow0 + g, row_b = row_a + 8;
+
+        typename Sc::Regs r;
+        float o[NACC], s[KN / 2]; /* O: 64 rows × head_dim; S: 64 rows × KN keys */
 #pragma unroll
-    for (int i = 0; i < NACC; i++)
-        o[i] = 0.f;
+        for (int i = 0; i < NACC; i++)
+            o[i] = 0.f;
 #pragma unroll
-    for (int i = 0; i < 64; i++)
-        s[i] = 0.f;
-    sc.begin(r, q0 + c * 64, b * heads + h, b * kv_heads + kh);
-    float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
-    uint32_t pa[Sc::P_STEPS][4]; /* P of the previous tile, the A fragments of its P·V */
+        for (int i = 0; i < KN / 2; i++)
+            s[i] = 0.f;
+        sc.begin(r, q0 + c * 64, b * heads + h, b * kv_heads + kh);
+        float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
+        uint32_t pa[Sc::P_STEPS][4]; /* P of the previous tile, the A fragments of its P·V */
 
-    if (c == 1 && KB_FLASH_WS_PING_PONG)
-        bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
-    mbar_wait(q_full, 0);
+        if (c == 1 && KB_FLASH_WS_PING_PONG)
+            bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
+        mbar_wait(q_full, (uint32_t)(it & 1));
 
-    /* tile 0: S_0 alone */
-    mbar_wait(k_full(0), 0);
-    wait_turn();
-    sc.issue(s, r, qw, k_tile(0), 0);
-    pass_turn();
-    wg_wait_all();
-    sc.ready(s, r, 0);
-    if (lane == 0)
-        mbar_arrive(k_empty(0));
-    mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
-    softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
-    sc.pack(s, pa);
-
-    for (int j = 1; j < n_tiles; j++) {
-        const int sk = j % STAGES, sv = (j - 1) % STAGES;
-        mbar_wait(k_full(sk), (uint32_t)((j / STAGES) & 1));
-        mbar_wait(v_full(sv), (uint32_t)(((j - 1) / STAGES) & 1));
+        /* tile 0: S_0 alone */
+        mbar_wait(k_full(u % STAGES), (uint32_t)((u / STAGES) & 1));
         wait_turn();
-        sc.issue(s, r, qw, k_tile(sk), j);          /* group 1: S_j */
-        sc.issue_pv(o, r, pa, v_tile(sv)); /* group 2: P_{j−1}·V_{j−1} */
+        sc.issue(s, r, qw, k_tile(u % STAGES), 0);
         pass_turn();
-        if (KB_FLASH_WS_OVERLAP)
-            kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
-        else
-            kb_wgmma::wait<0>();
-        sc.ready(s, r, j);
+        wg_wait_all();
+        sc.ready(s, r, 0);
         if (lane == 0)
-            mbar_arrive(k_empty(sk));
-        mask_tile<CAUSAL>(s, j * BN, n, wrow0, row_a, row_b, t4);
-        softmax_exp(s, m, l, sc.scale_log2, alpha);
-        wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
-        pin(o);
-        pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */
-        if (lane == 0)
-            mbar_arrive(v_empty(sv));
-        sc.add_pv(o, r, alpha); /* O = α·(O + P_{j−1}·V_{j−1}) */
+            mbar_arrive(k_empty(u % STAGES));
+        mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
+        softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
         sc.pack(s, pa);
+
+        for (int j = 1; j < n_tiles; j++) {
+            const int sk = (u + j) % STAGES, sv = (u + j - 1) % STAGES;
+            mbar_wait(k_full(sk), (uint32_t)(((u + j) / STAGES) & 1));
+            mbar_wait(v_full(sv), (uint32_t)(((u + j - 1) / STAGES) & 1));
+            wait_turn();
+            sc.issue(s, r, qw, k_tile(sk), j);          /* group 1: S_j */
+            sc.issue_pv(o, r, pa, v_tile(sv)); /* group 2: P_{j−1}·V_{j−1} */
+            pass_turn();
+            if (KB_FLASH_WS_OVERLAP)
+                kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
+            else
+                kb_wgmma::wait<0>();
+            sc.ready(s, r, j);
+            if (lane == 0)
+                mbar_arrive(k_empty(sk));
+            mask_tile<CAUSAL>(s, j * KN, n, wrow0, row_a, row_b, t4);
+            softmax_exp(s, m, l, sc.scale_log2, alpha);
+            wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
+            pin(o);
+            pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */
+            if (lane == 0)
+                mbar_arrive(v_empty(sv));
+            sc.add_pv(o, r, alpha); /* O = α·(O + P_{j−1}·V_{j−1}) */
+            sc.pack(s, pa);
+        }
+        if (PERSISTENT && lane == 0)
+            mbar_arrive(q_empty); /* every S of this work tile is done: the producer may load the next Q */
+
+        /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
+        const int sv = (u + n_tiles - 1) % STAGES;
+        mbar_wait(v_full(sv), (uint32_t)(((u + n_tiles - 1) / STAGES) & 1));
+        wait_turn();
+        sc.issue_pv(o, r, pa, v_tile(sv));
+        if (c == 0)
+            pass_turn();
+        wg_wait_all();
+        pin(o);
+        if (PERSISTENT && lane == 0)
+            mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
+        sc.add_last_pv(o, r);
+
+        const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
+        sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
+        u += n_tiles;
+        if (!next_work())
+            break;
     }
-
-    /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
-    const int sv = (n_tiles - 1) % STAGES;
-    mbar_wait(v_full(sv), (uint32_t)(((n_tiles - 1) / STAGES) & 1));
-    wait_turn();
-    sc.issue_pv(o, r, pa, v_tile(sv));
-    if (c == 0)
-        pass_turn();
-    wg_wait_all();
-    pin(o);
-    sc.add_last_pv(o, r);
-
-    const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
-    sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
 }
 
 /* A [planes, n, cols] tensor of `type` elements of elem_bytes bytes (a row: cols · elem_bytes, a
- * multiple of 16) as boxes of 128 rows × 128 bytes (the swizzle row: 64 16-bit or 128 8-bit
- * columns), 128-byte swizzled into shared memory, zero-filled past row n. */
+ * multiple of 16) as boxes of box_rows rows (128, or a WsLayout's KEYS for K and V) × 128 bytes
+ * (the swizzle row: 64 16-bit or 128 8-bit columns), 128-byte swizzled into shared memory,
+ * zero-filled past row n. */
 static inline CUresult encode_rows(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
-                                   const void *ptr, int n, int planes, int cols, int elem_bytes)
+                                   const void *ptr, int n, int planes, int cols, int elem_bytes,
+                                   int box_rows = BOX_ROWS)
 {
     const cuuint64_t dims[3] = { (cuuint64_t)cols, (cuuint64_t)n, (cuuint64_t)planes };
     const cuuint64_t strides[2] = { (cuuint64_t)cols * elem_bytes, (cuuint64_t)n * cols * elem_bytes }; /* bytes, dimensions 1 and 2 */
-    const cuuint32_t box[3] = { (cuuint32_t)(128 / elem_bytes), (cuuint32_t)BOX_ROWS, 1 };
+    const cuuint32_t box[3] = { (cuuint32_t)(128 / elem_bytes), (cuuint32_t)box_rows, 1 };
     const cuuint32_t elem_strides[3] = { 1, 1, 1 };
     return fn(map, type, 3, const_cast<void *>(ptr), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);

@@ -4,7 +4,7 @@
 // an MN-major B, m64n128 and m64n64, TMA boxes of 16-bit rows, the mbarrier rings, the ping-pong
 // named barriers), since a kernel the hardware accepts must pass here too. The launcher's grid
 // and tensor maps (its encode, through the emulated cuTensorMapEncodeTiled), 384 threads a block;
-// f16 and bf16, d 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
+// f16 and bf16, d 256 (64-key K/V tiles: m64n64k16 SS, m64n256k16 RS), 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
 // by attention.softmax's verify.
 extern "C" {
 #include "kernels/kernel.h"
@@ -16,8 +16,10 @@ extern "C" {
 #include <cstdio>
 #include <type_traits>
 
+/* persistent_grid > 0: the persistent kernel (flash_wgmma_ws_persistent) on that many blocks,
+ * fewer than the work tiles, so each block runs several and its rings run on across them */
 template <typename T, int DH, bool CAUSAL>
-static int run(enum kb_dtype dt, int B, int H, int KV, int N)
+static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0)
 {
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
     kb_shape s = {};
@@ -33,18 +35,25 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N)
     std::vector<uint16_t> o(no, 0x7fff); /* NaN in f16 and bf16 */
     CUtensorMap mq, mk, mv;
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH) != CUDA_SUCCESS ||
-        encode(fn, &mv, v.data(), N, B * KV, DH) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS ||
+        encode(fn, &mv, v.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
-    emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout<DH>::SMEM,
-               [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, scale_log2); });
+    if (persistent_grid > 0)
+        emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
+                   [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, B, scale_log2); });
+    else
+        emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout<DH>::SMEM,
+                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, scale_log2); });
     float *out = (float *)io.buffer[KB_ATTN_O];
     for (size_t e = 0; e < no; e++)
         out[e] = emu_to_float(T{ o[e] });
     kb_accuracy acc;
     kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
-    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B, H,
-           KV, N, DH, CAUSAL, acc.rel_l2_err, acc.max_abs_err, acc.passed ? "PASS" : "FAIL");
+    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B, H,
+           KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", acc.rel_l2_err, acc.max_abs_err,
+           acc.passed ? "PASS" : "FAIL");
+    if (persistent_grid > 0)
+        printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
     kb_operands_free(&io);
     return !acc.passed;
 }
@@ -58,6 +67,21 @@ int main()
     bad += run<__nv_bfloat16, 64, true>(KB_DTYPE_BF16, 2, 2, 1, 200);
     bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 4, 2, 128);
     bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 1, 1, 1);
+    /* head_dim 256: 64-key K/V tiles (m64n64k16 S, m64n256k16 P·V), so the tile boundaries and
+     * the causal diagonal fall inside the 128-row query blocks */
+    bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 2, 1, 77);
+    bad += run<__nv_bfloat16, 256, true>(KB_DTYPE_BF16, 1, 2, 2, 300);
+    bad += run<__half, 256, true>(KB_DTYPE_F16, 2, 4, 2, 200);
+    bad += run<__nv_bfloat16, 256, false>(KB_DTYPE_BF16, 1, 2, 1, 300);
+    bad += run<__half, 256, true>(KB_DTYPE_F16, 1, 1, 1, 1);
+    /* persistent: 3 blocks over 2..24 work tiles (uneven shares: some blocks run one tile more;
+     * causal heaviest first), d 128, 64 and 256, GQA, batch 2, N 1 (one tile a block or none) */
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 2, 1, 300, 3);
+    bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 4, 2, 200, 3);
+    bad += run<__half, 64, true>(KB_DTYPE_F16, 2, 4, 2, 300, 3);
+    bad += run<__nv_bfloat16, 256, true>(KB_DTYPE_BF16, 2, 2, 1, 300, 3);
+    bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 2, 2, 77, 3);
+    bad += run<__half, 128, false>(KB_DTYPE_F16, 2, 1, 1, 1, 1);
     printf("%d failed\n", bad);
     return bad != 0;
 }

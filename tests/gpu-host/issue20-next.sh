@@ -1,7 +1,7 @@
 #!/bin/bash
 # issue20-next.sh - what issue 20 still needs measured on the H100, in one call: the targets
 # missed in the third session with CUPTI's metrics stored beside them (flash wgmma-ws at N = 2k,
-# moe.experts wgmma on Mixtral), wgmma-ws at f16 and d = 64, Lightning against fla's
+# moe.experts wgmma on Mixtral), wgmma-ws at f16 and d = 64 and 256, its persistent form at N = 2k, Lightning against fla's
 # chunk_simple_gla, and INT8 attention against the new bf16 flash. Results print as one table.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
@@ -16,10 +16,21 @@ step flash-2k-metrics 90 --plugin torch_attention.py --kernels 'attention.flash@
     --dtype bf16 --heads 16 --head-dim 128 --batch 8 --seq 2048 --causal 0,1
 step moe-metrics 120 --kernels 'moe.experts@cuda.wgmma,gemm.dense@cuda.cublas' --dtype bf16 --preset mixtral-8x7b \
     --tokens 4096 --m 8192 --n 43008 --k 4096
-# f16 and d = 64 (no metrics)
+# f16, d = 64 and d = 256 (wgmma-ws only: @cuda.wgmma skips 256, saying so; no metrics)
 step flash-f16-d64 120 --no-metrics --plugin torch_attention.py \
     --kernels 'attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma,attention.sdpa@cuda.torch-cudnn' \
-    --dtype f16,bf16 --heads 16 --head-dim 64,128 --batch 4 --seq 4096 --causal 0,1
+    --dtype f16,bf16 --heads 16 --head-dim 64,128,256 --batch 4 --seq 4096 --causal 0,1
+# the N = 2k miss (0.89-0.91x cuDNN) with the persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1: one
+# block per SM looping over the 128-row work tiles; the counter flash_ws.persistent says which
+# ran), beside the non-persistent one and cuDNN again in the same step's neighbour
+step flash-2k 60 --no-metrics --plugin torch_attention.py \
+    --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' \
+    --dtype bf16 --heads 16 --head-dim 128 --batch 8 --seq 2048 --causal 0,1
+KBENCH_FLASH_WS_PERSISTENT=1 step flash-2k-persistent 60 --no-metrics --kernels 'attention.flash@cuda.wgmma-ws' \
+    --dtype bf16 --heads 16 --head-dim 128 --batch 8 --seq 2048 --causal 0,1
+# and at d = 256 beside flash-f16-d64's bf16 rows (batch 4, N = 4k)
+KBENCH_FLASH_WS_PERSISTENT=1 step flash-d256-persistent 60 --no-metrics --kernels 'attention.flash@cuda.wgmma-ws' \
+    --dtype bf16 --heads 16 --head-dim 256 --batch 4 --seq 4096 --causal 0,1
 # Lightning (un-normalised decay) against fla's chunk_simple_gla, 4k..64k; then where it misses
 # (4k, 8k: 0.74x in the fourth session) with chunks per group forced to 2 and 4 (the counter
 # lightning.group says which ran): less state traffic against fewer blocks
@@ -43,5 +54,6 @@ step fp8 240 --no-metrics \
     --dtype i8,bf16,e4m3 --heads 16 --head-dim 128 --seq 4096,16384 --batch 4,1 --causal 0,1
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT kernel || '@' || impl, dtype, 'b' || coalesce(batch, '-'), 'n' || coalesce(seq_len, gemm_m), 'd' || coalesce(head_dim, '-'), 'causal' || coalesce(causal, '-'), status, printf('%.1f us', median_us), printf('%.0f TF/s', gflops / 1000) FROM v_results ORDER BY case_id;"
+sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, 'd' || c.head_dim, 'causal' || c.causal, k.name, k.value FROM counters k JOIN cases c ON c.id = k.case_id WHERE k.name = 'flash_ws.persistent' AND k.value = 1 ORDER BY c.id;" | sed 's/^/persistent: case /'
 sqlite3 -separator ' ' "$DB" "SELECT c.kernel || '@' || c.impl, 'n' || coalesce(c.seq_len, c.gemm_m), k.name, printf('%.3g', k.value) FROM counters k JOIN cases c ON c.id = k.case_id WHERE k.name LIKE 'sm__%' OR k.name LIKE 'dram__%' OR k.name LIKE '%tensor%' ORDER BY c.id, k.name;" | head -40
 echo "done $(date -u +%T)"
