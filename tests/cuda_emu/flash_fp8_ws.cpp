@@ -22,8 +22,8 @@ template <bool CAUSAL> static int run(int B, int H, int KV, int N)
     }
     const int qblocks = (N + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout::SMEM, [&] {
-        flash_fp8_ws<CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
+    emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Fp8PvLayout::SMEM, [&] {
+        fp8_pv_ws<ScoresE4M3, CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
                              qk_scale_log2);
     });
     return quant_judge(c, "flash wgmma-fp8", o, INT8_FP8_KERNEL_TOLERANCE, true);

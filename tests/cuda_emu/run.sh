@@ -39,6 +39,8 @@ cp "$here/shim.h" "$out/"
 mkdir -p "$out/kernels/gpu" "$out/kernels/attention"
 cp "$here/ptx_emu.h" "$out/kernels/gpu/ptx.cuh"
 emu_source "$top/kernels/attention/chunk_tiles.cuh" > "$out/kernels/attention/chunk_tiles.cuh"
+# the FP8 P·V kernels' shared kernel template, its host launcher cut as a .cu file's is
+emu_source "$top/kernels/attention/fp8_pv_ws.cuh" > "$out/kernels/attention/fp8_pv_ws.cuh"
 cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
 # the Hopper kernels: wgmma, TMA, mbarriers and named barriers emulated (hopper_emu.h, one header
 # installed as the three kernels/gpu headers that hold those instructions), the driver API's

@@ -1,0 +1,93 @@
+/* fp8_pv_ws.cuh - the kernel and host launcher the two FP8 P·V kernels on the FlashAttention-3
+ * schedule share: attention.int8@cuda.wgmma-fp8 (int8_fp8_ws.cu: INT8 Q·Kᵀ, Scores8<PvFp8>) and
+ * attention.flash@cuda.wgmma-fp8 (flash_fp8_ws.cu: e4m3 Q·Kᵀ, ScoresE4M3). They differ only in
+ * the scores policy Sc (block-scaled codes, int8_ws_scores.cuh's BlockScaled<PvFp8>); the tiles
+ * are the same: Q and K codes of 128 channels (one 128 × 128-byte box each, 8-bit either way) and
+ * Vᵀ's e4m3 codes (one box of 128 channel rows × 128 key bytes, fp8_pv.cuh), after the pre-pass
+ * of int8_quant.cu that setup runs and times apart (int8_cuda.c). sm_90a only, head_dim 128.
+ * Include only from a .cu file, after kernels/attention/attention_cuda.h and int8.h. */
+#ifndef KB_FP8_PV_WS_CUH
+#define KB_FP8_PV_WS_CUH
+
+#include <math.h>
+#include <stdio.h>
+
+#include "kernels/attention/fp8_pv.cuh"
+#include "kernels/attention/int8_ws_scores.cuh"
+
+namespace kb_fws {
+
+static_assert(FP8_P_SCALE == INT8_FP8_MAX, "P's e4m3 scale is int8.h's");
+
+/* Q codes one box, K codes one box a stage, Vᵀ codes one box a stage (keys along the rows) */
+using Fp8PvLayout = WsLayout<1, 1, 1, true>;
+
+template <class Sc, bool CAUSAL>
+__global__ void __launch_bounds__(WS_THREADS, 1)
+    fp8_pv_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+              const __grid_constant__ CUtensorMap map_vt, const float *__restrict__ qscale,
+              const float *__restrict__ kscale, const float *__restrict__ vscale, uint16_t *__restrict__ O, int n,
+              int heads, int kv_heads, int qblocks, float qk_scale_log2)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    extern __shared__ unsigned char smem_raw[];
+    Sc sc;
+    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2, sc.scale_log2 = 1.f;
+    sc.vscale = vscale;
+    ws_attention<Fp8PvLayout, CAUSAL>(smem_raw, &map_q, &map_k, &map_vt, O, n, heads, kv_heads, sc);
+#else
+    (void)map_q, (void)map_k, (void)map_vt, (void)qscale, (void)kscale, (void)vscale, (void)O, (void)n, (void)heads,
+        (void)kv_heads, (void)qblocks, (void)qk_scale_log2;
+    __trap(); /* built without sm_90a: the host side never launches this */
+#endif
+}
+
+/* Raises both instantiations' shared-memory limit; name says whose in the error. */
+template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t errlen)
+{
+    if (!encode_tiled()) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+        return KB_UNSUPPORTED;
+    }
+    const int bytes = Fp8PvLayout::SMEM;
+    cudaError_t e = cudaFuncSetAttribute(fp8_pv_ws<Sc, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(fp8_pv_ws<Sc, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (e != cudaSuccess) {
+        snprintf(err, errlen, "raising %s's shared-memory limit to %d bytes: %s", name, bytes, cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    return KB_OK;
+}
+
+/* Encodes the maps of setup's codes (host only: they hold this call's pointers) and launches on
+ * stream; a cudaError_t. Vᵀ rows are whole tiles of keys (int8_fp8_v_keys), so every box of it
+ * is in bounds. */
+template <class Sc>
+int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
+                     const float *kscale, const void *vt, const float *vscale, void *o, void *stream)
+{
+    if (s->head_dim != D || s->heads % s->kv_heads != 0)
+        return (int)cudaErrorInvalidValue;
+    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
+    if (!fn)
+        return (int)cudaErrorNotSupported;
+    CUtensorMap mq, mk, mv;
+    if (encode_rows(fn, &mq, CU_TENSOR_MAP_DATA_TYPE_UINT8, q8, s->seq_len, s->batch * s->heads, D, 1) != CUDA_SUCCESS ||
+        encode_rows(fn, &mk, CU_TENSOR_MAP_DATA_TYPE_UINT8, k8, s->seq_len, s->batch * s->kv_heads, D, 1) != CUDA_SUCCESS ||
+        encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, vt, D, s->batch * s->kv_heads, int8_fp8_v_keys(s->seq_len),
+                    1) != CUDA_SUCCESS)
+        return (int)cudaErrorInvalidValue;
+    const dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+    const int qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
+    const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
+    auto kernel = s->causal ? fp8_pv_ws<Sc, true> : fp8_pv_ws<Sc, false>;
+    kernel<<<grid, WS_THREADS, Fp8PvLayout::SMEM, (cudaStream_t)stream>>>(mq, mk, mv, qscale, kscale, vscale,
+                                                                           (uint16_t *)o, s->seq_len, s->heads,
+                                                                           s->kv_heads, qblocks, qk_scale_log2);
+    return (int)cudaGetLastError();
+}
+
+} // namespace kb_fws
+
+#endif
