@@ -1,0 +1,45 @@
+// fp8_pv_ws_driver.h - what the drivers of the two FP8 P·V kernels share (int8_fp8_ws.cpp,
+// flash_fp8_ws.cpp): fp8_pv_ws.cuh's launcher's maps (Vᵀ rows of whole 128-key tiles), grid and
+// arguments on the pre-pass's codes (quant_emu.h), judged by quant_judge against the operation,
+// float64 on the kernel's dequantized inputs and the FP8 recipe. Include after "dev_emu.cpp".
+#pragma once
+#include "quant_emu.h"
+
+// One case of the kernel with scores policy Sc: dtype dt (i8 or e4m3 Q and K codes).
+template <class Sc, bool CAUSAL> int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N)
+{
+    quant_case c;
+    if (quant_setup(c, dt, B, H, KV, N, CAUSAL, dt == KB_DTYPE_FP8_E4M3, true))
+        return 1;
+    std::vector<uint16_t> o(c.q8.size(), 0x7fff); /* NaN */
+    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
+    CUtensorMap mq, mk, mv;
+    if (encode_rows(fn, &mq, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.q8.data(), N, B * H, D, 1) != CUDA_SUCCESS ||
+        encode_rows(fn, &mk, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.k8.data(), N, B * KV, D, 1) != CUDA_SUCCESS ||
+        encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.vt.data(), D, B * KV, int8_fp8_v_keys(N), 1) != CUDA_SUCCESS) {
+        printf("encode failed\n");
+        return 1;
+    }
+    const int qblocks = (N + INT8_BLOCK - 1) / INT8_BLOCK;
+    const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
+    emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Fp8PvLayout::SMEM, [&] {
+        fp8_pv_ws<Sc, CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
+                              qk_scale_log2);
+    });
+    return quant_judge(c, name, o, INT8_FP8_KERNEL_TOLERANCE, true);
+}
+
+// The cases both drivers run: N not a multiple of 128 (and one whole tile, and one token),
+// causal and not, GQA, batch 2.
+template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name)
+{
+    int bad = 0;
+    bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 1, 77);
+    bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 2, 300);
+    bad += fp8_pv_run<Sc, false>(dt, name, 2, 2, 1, 200);
+    bad += fp8_pv_run<Sc, true>(dt, name, 2, 4, 2, 128);
+    bad += fp8_pv_run<Sc, false>(dt, name, 1, 1, 1, 1);
+    bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 1, 129);
+    printf("%d failed\n", bad);
+    return bad != 0;
+}
