@@ -31,6 +31,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/moe/moe_tile.cuh"
 
 namespace {
 
@@ -49,24 +50,12 @@ template <int EPI> __global__ void __launch_bounds__(THREADS) grouped_gemm(const
     uint16_t *sA = reinterpret_cast<uint16_t *>(smem);
     uint16_t *sB = sA + STAGES * A_STAGE;
 
-    /* which (group, column tile, row tile) this block computes */
+    /* which (group, column tile, row tile) this block computes (moe_tile.cuh) */
     const int ntn = (g.n + BN - 1) / BN;
-    const long bid = blockIdx.x;
-    if (bid >= (long)g.mtile_start[g.groups] * ntn)
-        return;
-    int lo = 0, hi = g.groups; /* the last group e with mtile_start[e]·ntn <= bid */
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if ((long)g.mtile_start[mid] * ntn <= bid)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    const int e = lo;
-    const int mt_e = g.mtile_start[e + 1] - g.mtile_start[e];
-    const long local = bid - (long)g.mtile_start[e] * ntn;
-    const int n0 = (int)(local / mt_e) * BN;
-    const int row0 = g.group_off[e] + (int)(local % mt_e) * BM, row_end = g.group_off[e + 1];
+    struct moe_tile tile;
+    if (!moe_tile_of(blockIdx.x, ntn, BM, BN, g.mtile_start, g.group_off, g.groups, &tile))
+        return; /* the whole block, before any barrier */
+    const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
     const uint16_t *B = g.b + (long)e * g.b_group_stride;
 
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;

@@ -46,6 +46,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/moe/moe_tile.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/gpu/wgmma_ring.cuh"
@@ -93,24 +94,12 @@ __global__ void __launch_bounds__(THREADS, 1)
     moe_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    /* which (group, column tile, row tile) this block computes (moe_gemm_mma.cu's mapping) */
+    /* which (group, column tile, row tile) this block computes (moe_tile.cuh) */
     const int ntn = (p.n + BN - 1) / BN;
-    const long bid = blockIdx.x;
-    if (bid >= (long)p.mtile_start[p.groups] * ntn)
+    struct moe_tile tile;
+    if (!moe_tile_of(blockIdx.x, ntn, BM, BN, p.mtile_start, p.group_off, p.groups, &tile))
         return; /* the whole block, before any barrier */
-    int lo = 0, hi = p.groups; /* the last group e with mtile_start[e]·ntn <= bid: it has tiles */
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if ((long)p.mtile_start[mid] * ntn <= bid)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    const int e = lo;
-    const int mt_e = p.mtile_start[e + 1] - p.mtile_start[e];
-    const long local = bid - (long)p.mtile_start[e] * ntn;
-    const int n0 = (int)(local / mt_e) * BN;
-    const int row0 = p.group_off[e] + (int)(local % mt_e) * BM, row_end = p.group_off[e + 1];
+    const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
 
     extern __shared__ unsigned char smem_raw[];
     const kb_wgring::Ring ring = kb_wgring::ring_init(smem_raw);
