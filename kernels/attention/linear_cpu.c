@@ -97,19 +97,6 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     return hv;
 }
 
-/* φ of c rows at x (row stride ld) into y [c][d]. */
-static void feature_rows(const struct linear_isa *isa, const struct head_view *hv, const float *x, size_t ld, int c,
-                         float *y)
-{
-    const size_t d = (size_t)hv->d;
-    if (ld == d) {
-        isa->feature(hv->feature, x, y, (size_t)c * d);
-        return;
-    }
-    for (int i = 0; i < c; i++)
-        isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * d, d);
-}
-
 /* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
  * the transpose's shuffles overlap, and no φ(K) rows are written and read back); without
  * decay z += Σ_j φ(k_j) in the same pass (z not NULL). */
@@ -118,9 +105,11 @@ static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, i
     isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk, z);
 }
 
-static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
+/* φ(Q) of rows t0..t0+c into fq [c][d], and den_i = φ(q_i)·z in the same pass. */
+static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq, const float *z,
+                    float *den)
 {
-    feature_rows(isa, hv, hv->q + (size_t)t0 * hv->ldq, (size_t)hv->ldq, c, fq);
+    isa->feature_dot(hv->feature, c, hv->d, hv->q + (size_t)t0 * hv->ldq, hv->ldq, fq, z, den);
 }
 
 /* rows r0..r0+n of a tensor with row stride ld (floats) from base, as a fetch for gemm_ex */
@@ -179,15 +168,12 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
     const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
     const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
     if (out) {
-        load_fq(isa, hv, t0, c, w->fq);
+        load_fq(isa, hv, t0, c, w->fq, z, w->den);
         if (decay) {
             /* inter: O = φ(Q)·S, row i scaled by λ^(i+1); den likewise */
             isa->gemm_ex(c, d, d, w->fq, d, w->s, d, out + (size_t)t0 * ldo, ldo, 0.0f, hv->dec + 1, &next_k);
-            isa->row_dots(c, d, w->fq, d, z, w->den);
             for (int i = 0; i < c; i++)
                 w->den[i] *= hv->dec[i + 1];
-        } else {
-            isa->row_dots(c, d, w->fq, d, z, w->den);
         }
     }
     /* φ(K)ᵀ, and without decay z's update (den above read the z before this chunk) */
@@ -253,8 +239,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         float *o = out + (size_t)t0 * ldo;
-        load_fq(isa, hv, t0, c, w->fq);
-        isa->row_dots(c, d, w->fq, d, z, w->den);
+        load_fq(isa, hv, t0, c, w->fq, z, w->den);
         for (int i = 0; i < c; i++)
             w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
         isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, w->den, NULL);

@@ -255,6 +255,12 @@ AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const f
     linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
+AVX2 static void feature_dot_avx2(int feature, int m, int k, const float *x, int ldx, float *y, const float *z,
+                                 float *dots)
+{
+    linear_feature_dot_composed(&linear_isa_avx2, feature, m, k, x, ldx, y, z, dots);
+}
+
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
@@ -264,6 +270,7 @@ const struct linear_isa linear_isa_avx2 = {
     .feature = feature_avx2,
     .transpose = transpose_avx2,
     .feature_transpose = feature_transpose_avx2,
+    .feature_dot = feature_dot_avx2,
     .row_dots = row_dots_avx2,
     .mul_rowsum = mul_rowsum_avx2,
     .scale_rows = scale_rows_avx2,
