@@ -36,7 +36,7 @@ struct tile_job {
         __m512 bv[4];                                                                                           \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                                     \
             bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);                   \
-        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                                                     \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                                     \
         {                                                                                                       \
             __m512 x = _mm512_set1_ps((a)[(size_t)r * (lda) + (p)]);                                            \
             _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]); \
@@ -52,8 +52,8 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
 {
     const char *pf_next = job->next, *pf_row_end = job->row_end, *const pf_end = job->end;
     const int pf_mask = job->mask;
-    __m512 acc[6][4];
-#pragma GCC unroll 6
+    __m512 acc[8][4];
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
@@ -76,7 +76,7 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
         TILE_STEP(p);
     if (job->ex) {
         const __m512 beta = _mm512_set1_ps(job->beta);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
@@ -87,7 +87,7 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
                     acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_set1_ps(rs[r]));
             }
     }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
@@ -100,6 +100,7 @@ INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const
                              const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
     switch (rows) {
+    case 8: tile(8, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
@@ -189,18 +190,22 @@ AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, cons
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
-    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 accumulators, not 32 + 16 */
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+    /* up to 48 columns, rows in tiles of 8 where they divide m and 6 leaves a short tile (the
+     * causal chunk's intra blocks of 16 rows: 8 + 8, not 6 + 6 + 4, whose 16-column tiles had
+     * 6 and 4 accumulators, too few to cover the FMA latency) */
+    const int rt = m % 8 == 0 && m % 6 != 0 ? 8 : 6;
+    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 or 24 accumulators, not 32 + 16 */
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j < n; j += 16) {
         __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     }
 #undef ROW_SCALE
@@ -223,7 +228,8 @@ static void job_ahead(struct tile_job *job, int m, int n, int k, const struct li
         const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
         const size_t lines = lines_per_row * (size_t)ahead->rows;
         const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 48 + (n % 64 % 48) / 32 + (n % 64 % 48 % 32 + 15) / 16);
-        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+        const int rt = m % 8 == 0 && m % 6 != 0 && n < 64 ? 8 : 6; /* gemm_tiles' row tiles (roughly, past 64 columns) */
+        const size_t steps = (size_t)((m + rt - 1) / rt) * col_tiles * (size_t)k;
         while (job->mask > 1 && steps / (size_t)(job->mask + 1) < lines)
             job->mask >>= 1;
         job->next = ahead->first;
