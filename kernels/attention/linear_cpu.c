@@ -160,13 +160,20 @@ void linear_cpu_causal_begin(const struct head_view *hv, int decay, int outputs,
 void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
                              int decay, float *out, const struct linear_scratch *w)
 {
+    const int c = ntok - t0 < hv->chunk ? ntok - t0 : hv->chunk, t1 = t0 + c;
+    linear_cpu_causal_chunk_then(isa, hv, ntok, t0, decay, out, w, hv, t1, ntok - t1 < hv->chunk ? ntok - t1 : hv->chunk);
+}
+
+void linear_cpu_causal_chunk_then(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
+                                  int decay, float *out, const struct linear_scratch *w, const struct head_view *nx,
+                                  int t1, int cn)
+{
     const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
     float *z = w->s + (size_t)d * d;
     const int c = ntok - t0 < C ? ntok - t0 : C;
-    /* the next chunk's rows (cn of them, from t1), brought into the cache while this
-     * chunk's products run */
-    const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-    const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+    /* the rows the next chunk to run reads (cn of them, from t1 of head nx), brought into the
+     * cache while this chunk's products run */
+    const struct linear_ahead next_k = rows_ahead(nx->k, nx->ldkv, t1, cn, d);
     if (out) {
         load_fq(isa, hv, t0, c, w->fq, z, w->den);
         if (decay) {
@@ -188,7 +195,7 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
             float *pb = w->p + (size_t)i0 * C;
             /* a quarter of the next chunk's V rows during each block's product */
             const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-            const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
+            const struct linear_ahead next_v = rows_ahead(nx->v, nx->ldkv, t1 + i0, pr, d);
             isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
             isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
         }
@@ -205,15 +212,16 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
              * each tile of PV_ROWS rows to the depth of its last row */
             for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
                 const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
-                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
-                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const int on = nx == hv ? cn : 0; /* this head's next output rows */
+                const int per = (on + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < on ? (on - from < per ? on - from : per) : 0;
                 const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
                 isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
                              w->den + i0, &next_o);
             }
         }
     }
-    const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
+    const struct linear_ahead next_q = rows_ahead(nx->q, nx->ldq, t1, out ? cn : 0, d);
     state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
 }
 

@@ -157,13 +157,18 @@ static int run(struct kb_case *c)
                 linear_cpu_scratch_bind(mem + (size_t)(h - h0) * st->scratch_floats, (size_t)st->chunk, (size_t)d);
             linear_cpu_causal_begin(&hv, 0, 1, &w);
         }
+        /* each chunk fetches the rows of the one that runs after it (the next head's at the same
+         * t0, or the first head's next chunk), so they arrive one chunk ahead, not one per head */
         for (int t0 = 0; t0 < n; t0 += st->chunk)
             for (int h = h0; h < h0 + nh; h++) {
-                float *o;
+                float *o, *no;
                 const struct head_view hv = head_of(st, s, b, h, &o);
+                const int last = h + 1 == h0 + nh, t1 = last ? t0 + st->chunk : t0;
+                const struct head_view nx = head_of(st, s, b, last ? h0 : h + 1, &no);
+                const int cn = n - t1 < st->chunk ? (n - t1 > 0 ? n - t1 : 0) : st->chunk;
                 const struct linear_scratch w = linear_cpu_scratch_bind(mem + (size_t)(h - h0) * st->scratch_floats,
                                                                         (size_t)st->chunk, (size_t)d);
-                linear_cpu_causal_chunk(st->isa, &hv, n, t0, 0, o, &w);
+                linear_cpu_causal_chunk_then(st->isa, &hv, n, t0, 0, o, &w, &nx, t1, cn);
             }
     }
     return KB_OK;
