@@ -255,10 +255,29 @@ AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const f
     linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
+/* φ of each row, stored, and its dot product with z from the φ vectors in registers (the
+ * order of row_dots_avx2's: the same floats); the row's last k % 8 through feature_avx2. */
 AVX2 static void feature_dot_avx2(int feature, int m, int k, const float *x, int ldx, float *y, const float *z,
                                  float *dots)
 {
-    linear_feature_dot_composed(&linear_isa_avx2, feature, m, k, x, ldx, y, z, dots);
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * ldx;
+        float *yi = y + (size_t)i * k;
+        __m256 acc = _mm256_setzero_ps();
+        int p = 0;
+        for (; p + 8 <= k; p += 8) {
+            const __m256 v = feature8(feature, _mm256_loadu_ps(xi + p));
+            _mm256_storeu_ps(yi + p, v);
+            acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(z + p), acc);
+        }
+        float sum = hsum8(acc);
+        if (p < k) {
+            feature_avx2(feature, xi + p, yi + p, (size_t)(k - p));
+            for (; p < k; p++)
+                sum += yi[p] * z[p];
+        }
+        dots[i] = sum;
+    }
 }
 
 const struct linear_isa linear_isa_avx2 = {
