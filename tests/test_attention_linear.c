@@ -234,6 +234,61 @@ static void test_feature_transpose_on_every_path(void **state)
     }
 }
 
+/* feature_dot on every path this CPU runs: y is the path's own φ (feature) bit for bit, the
+ * dots are the path's own row_dots of y with z bit for bit and φ(x)·z in float64 to float
+ * accuracy, at sizes on and off the vectors (8, 16 lanes) with a row stride wider than the
+ * rows; nothing past the m × k block of y is written. */
+static void test_feature_dot_on_every_path(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = { { 1, 1 }, { 3, 7 }, { 5, 16 }, { 6, 17 }, { 2, 130 }, { 64, 128 } };
+    for (int p = 0; p < KB_PATH_COUNT; p++) {
+        const struct linear_isa *isa = linear_isa_by_name(paths[p]);
+        if (!isa)
+            continue;
+        for (size_t q = 0; q < sizeof sizes / sizeof sizes[0]; q++)
+            for (int feature = KB_FEATURE_ELU1; feature <= KB_FEATURE_RELU; feature++) {
+                const int m = sizes[q][0], k = sizes[q][1], ldx = k + 3;
+                float *x = malloc(sizeof(float) * (size_t)m * ldx), *y = malloc(sizeof(float) * ((size_t)m * k + 4));
+                float *z = malloc(sizeof(float) * (size_t)k), *dots = malloc(sizeof(float) * (size_t)m);
+                float *want = malloc(sizeof(float) * (size_t)m * k), *want_dots = malloc(sizeof(float) * (size_t)m);
+                assert_true(x && y && z && dots && want && want_dots);
+                for (int e = 0; e < m * ldx; e++) /* both signs, a wide range, some huge */
+                    x[e] = (float)((e * 37 % 101) - 60) * (e % 7 == 0 ? 10.0f : 0.1f);
+                for (int j = 0; j < k; j++)
+                    z[j] = 0.5f + (float)(j % 5);
+                for (int e = 0; e < m * k + 4; e++)
+                    y[e] = -12345.0f;
+                isa->feature_dot(feature, m, k, x, ldx, y, z, dots);
+                for (int i = 0; i < m; i++)
+                    isa->feature(feature, x + (size_t)i * ldx, want + (size_t)i * k, (size_t)k);
+                isa->row_dots(m, k, want, k, z, want_dots);
+                for (int e = 0; e < 4; e++)
+                    assert_true(y[(size_t)m * k + e] == -12345.0f);
+                for (int i = 0; i < m; i++) {
+                    double exact = 0, mag = 0;
+                    for (int j = 0; j < k; j++) {
+                        if (y[(size_t)i * k + j] != want[(size_t)i * k + j])
+                            fail_msg("path %s %dx%d feature %d: y[%d][%d] %.9g, its map %.9g", paths[p], m, k,
+                                     feature, i, j, y[(size_t)i * k + j], want[(size_t)i * k + j]);
+                        const double f = linear_feature_f32(feature, x[(size_t)i * ldx + j]);
+                        exact += f * z[j];
+                        mag += fabs(f * z[j]);
+                    }
+                    if (dots[i] != want_dots[i] || fabs(dots[i] - exact) > 1e-5 * mag + 1e-30)
+                        fail_msg("path %s %dx%d feature %d: dot %d %.9g, its row_dots %.9g, float64 %.9g", paths[p],
+                                 m, k, feature, i, dots[i], want_dots[i], exact);
+                }
+                free(x);
+                free(y);
+                free(z);
+                free(dots);
+                free(want);
+                free(want_dots);
+            }
+    }
+}
+
 /* gemm_plus_lower on every path this CPU runs against float64: rowscale·(A·B + L·D) with L
  * lower triangular, at sizes on and off the tiles (6 rows, 16/32/64 columns), row scales or
  * none, streaming stores asked for on 64-byte aligned rows and on rows that are not (then the
@@ -970,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_reference_forms_agree),
         cmocka_unit_test(test_linear_matches_recurrence_on_every_path),
         cmocka_unit_test(test_feature_transpose_on_every_path),
+        cmocka_unit_test(test_feature_dot_on_every_path),
         cmocka_unit_test(test_gemm_plus_lower_on_every_path),
         cmocka_unit_test(test_naive_matches_recurrence),
         cmocka_unit_test(test_linear_result_independent_of_chunk),

@@ -97,19 +97,6 @@ static struct head_view head_view_of(const struct linear_state *st, const struct
     return hv;
 }
 
-/* φ of c rows at x (row stride ld) into y [c][d]. */
-static void feature_rows(const struct linear_isa *isa, const struct head_view *hv, const float *x, size_t ld, int c,
-                         float *y)
-{
-    const size_t d = (size_t)hv->d;
-    if (ld == d) {
-        isa->feature(hv->feature, x, y, (size_t)c * d);
-        return;
-    }
-    for (int i = 0; i < c; i++)
-        isa->feature(hv->feature, x + (size_t)i * ld, y + (size_t)i * d, d);
-}
-
 /* φ(K) of rows t0..t0+c transposed into fkt [d][C], in one pass (the map's exponentials and
  * the transpose's shuffles overlap, and no φ(K) rows are written and read back); without
  * decay z += Σ_j φ(k_j) in the same pass (z not NULL). */
@@ -118,9 +105,11 @@ static void load_fkt(const struct linear_isa *isa, const struct head_view *hv, i
     isa->feature_transpose(hv->feature, c, hv->d, hv->k + (size_t)t0 * hv->ldkv, hv->ldkv, fkt, hv->chunk, z);
 }
 
-static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq)
+/* φ(Q) of rows t0..t0+c into fq [c][d], and den_i = φ(q_i)·z in the same pass. */
+static void load_fq(const struct linear_isa *isa, const struct head_view *hv, int t0, int c, float *fq, const float *z,
+                    float *den)
 {
-    feature_rows(isa, hv, hv->q + (size_t)t0 * hv->ldq, (size_t)hv->ldq, c, fq);
+    isa->feature_dot(hv->feature, c, hv->d, hv->q + (size_t)t0 * hv->ldq, hv->ldq, fq, z, den);
 }
 
 /* rows r0..r0+n of a tensor with row stride ld (floats) from base, as a fetch for gemm_ex */
@@ -171,23 +160,27 @@ void linear_cpu_causal_begin(const struct head_view *hv, int decay, int outputs,
 void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
                              int decay, float *out, const struct linear_scratch *w)
 {
+    const int c = ntok - t0 < hv->chunk ? ntok - t0 : hv->chunk, t1 = t0 + c;
+    linear_cpu_causal_chunk_then(isa, hv, ntok, t0, decay, out, w, hv, t1, ntok - t1 < hv->chunk ? ntok - t1 : hv->chunk);
+}
+
+void linear_cpu_causal_chunk_then(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
+                                  int decay, float *out, const struct linear_scratch *w, const struct head_view *nx,
+                                  int t1, int cn)
+{
     const int d = hv->d, C = hv->chunk, ldo = hv->ldo, ldkv = hv->ldkv;
     float *z = w->s + (size_t)d * d;
     const int c = ntok - t0 < C ? ntok - t0 : C;
-    /* the next chunk's rows (cn of them, from t1), brought into the cache while this
-     * chunk's products run */
-    const int t1 = t0 + c, cn = ntok - t1 < C ? ntok - t1 : C;
-    const struct linear_ahead next_k = rows_ahead(hv->k, ldkv, t1, cn, d);
+    /* the rows the next chunk to run reads (cn of them, from t1 of head nx), brought into the
+     * cache while this chunk's products run */
+    const struct linear_ahead next_k = rows_ahead(nx->k, nx->ldkv, t1, cn, d);
     if (out) {
-        load_fq(isa, hv, t0, c, w->fq);
+        load_fq(isa, hv, t0, c, w->fq, z, w->den);
         if (decay) {
             /* inter: O = φ(Q)·S, row i scaled by λ^(i+1); den likewise */
             isa->gemm_ex(c, d, d, w->fq, d, w->s, d, out + (size_t)t0 * ldo, ldo, 0.0f, hv->dec + 1, &next_k);
-            isa->row_dots(c, d, w->fq, d, z, w->den);
             for (int i = 0; i < c; i++)
                 w->den[i] *= hv->dec[i + 1];
-        } else {
-            isa->row_dots(c, d, w->fq, d, z, w->den);
         }
     }
     /* φ(K)ᵀ, and without decay z's update (den above read the z before this chunk) */
@@ -202,7 +195,7 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
             float *pb = w->p + (size_t)i0 * C;
             /* a quarter of the next chunk's V rows during each block's product */
             const int pr = i0 < cn ? (cn - i0 < INTRA_ROWS ? cn - i0 : INTRA_ROWS) : 0;
-            const struct linear_ahead next_v = rows_ahead(hv->v, ldkv, t1 + i0, pr, d);
+            const struct linear_ahead next_v = rows_ahead(nx->v, nx->ldkv, t1 + i0, pr, d);
             isa->gemm_ex(rows, cols, d, w->fq + (size_t)i0 * d, d, w->fkt, C, pb, C, 0.0f, NULL, &next_v);
             isa->mul_rowsum(rows, cols, pb, C, w->mask + (size_t)i0 * C, C, w->den + i0);
         }
@@ -219,15 +212,16 @@ void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_vie
              * each tile of PV_ROWS rows to the depth of its last row */
             for (int i0 = 0, n = 0; i0 < c; i0 += PV_ROWS, n++) {
                 const int rows = c - i0 < PV_ROWS ? c - i0 : PV_ROWS, depth = i0 + rows;
-                const int per = (cn + PV_TILES - 1) / PV_TILES, from = n * per;
-                const int pr = from < cn ? (cn - from < per ? cn - from : per) : 0;
+                const int on = nx == hv ? cn : 0; /* this head's next output rows */
+                const int per = (on + PV_TILES - 1) / PV_TILES, from = n * per;
+                const int pr = from < on ? (on - from < per ? on - from : per) : 0;
                 const struct linear_ahead next_o = rows_ahead(out, ldo, t1 + from, pr, d);
                 isa->gemm_ex(rows, d, depth, w->p + (size_t)i0 * C, C, vc, ldkv, o + (size_t)i0 * ldo, ldo, 1.0f,
                              w->den + i0, &next_o);
             }
         }
     }
-    const struct linear_ahead next_q = rows_ahead(hv->q, hv->ldq, t1, out ? cn : 0, d);
+    const struct linear_ahead next_q = rows_ahead(nx->q, nx->ldq, t1, out ? cn : 0, d);
     state_update(isa, hv, t0, c, decay, w->fkt, w->wdec, w->s, &next_q);
 }
 
@@ -253,8 +247,7 @@ void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_v
     for (int t0 = 0; t0 < ntok; t0 += C) {
         const int c = ntok - t0 < C ? ntok - t0 : C;
         float *o = out + (size_t)t0 * ldo;
-        load_fq(isa, hv, t0, c, w->fq);
-        isa->row_dots(c, d, w->fq, d, z, w->den);
+        load_fq(isa, hv, t0, c, w->fq, z, w->den);
         for (int i = 0; i < c; i++)
             w->den[i] = w->den[i] > 0 ? 1.0f / w->den[i] : 0.0f;
         isa->gemm_ex(c, d, d, w->fq, d, w->s, d, o, ldo, 0.0f, w->den, NULL);

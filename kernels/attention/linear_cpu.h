@@ -44,6 +44,11 @@ void linear_cpu_causal_head(const struct linear_isa *isa, const struct head_view
 void linear_cpu_causal_begin(const struct head_view *hv, int decay, int outputs, const struct linear_scratch *w);
 void linear_cpu_causal_chunk(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0, int decay,
                              float *out, const struct linear_scratch *w);
+/* A chunk as linear_cpu_causal_chunk, fetching into the cache meanwhile the cn rows from t1
+ * of head nx (the chunk that will run next: this head's next one, or another head's). */
+void linear_cpu_causal_chunk_then(const struct linear_isa *isa, const struct head_view *hv, int ntok, int t0,
+                                  int decay, float *out, const struct linear_scratch *w, const struct head_view *nx,
+                                  int t1, int cn);
 /* Non-causal: the state of all ntok tokens, then every row's output into out. */
 void linear_cpu_noncausal_head(const struct linear_isa *isa, const struct head_view *hv, int ntok, float *out,
                                const struct linear_scratch *w);

@@ -69,6 +69,23 @@ void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature,
     }
 }
 
+void linear_feature_dot_composed(const struct linear_isa *isa, int feature, int m, int k, const float *x, int ldx,
+                                 float *y, const float *z, float *dots)
+{
+    if (ldx == k)
+        isa->feature(feature, x, y, (size_t)m * k);
+    else
+        for (int i = 0; i < m; i++)
+            isa->feature(feature, x + (size_t)i * ldx, y + (size_t)i * k, (size_t)k);
+    isa->row_dots(m, k, y, k, z, dots);
+}
+
+static void feature_dot_scalar(int feature, int m, int k, const float *x, int ldx, float *y, const float *z,
+                               float *dots)
+{
+    linear_feature_dot_composed(&linear_isa_scalar, feature, m, k, x, ldx, y, z, dots);
+}
+
 static void feature_transpose_scalar(int feature, int rows, int cols, const float *src, int lds, float *dst, int ldd,
                                      float *colsum)
 {
@@ -159,6 +176,7 @@ const struct linear_isa linear_isa_scalar = {
     .feature = feature_scalar,
     .transpose = transpose_scalar,
     .feature_transpose = feature_transpose_scalar,
+    .feature_dot = feature_dot_scalar,
     .row_dots = row_dots_scalar,
     .mul_rowsum = mul_rowsum_scalar,
     .scale_rows = scale_rows_scalar,

@@ -52,6 +52,9 @@ struct linear_isa {
     /* y[e] = φ(x[e]) for e < len (enum kb_feature_map; elu+1 through this path's exp), in one
      * pass without branches on the data; x and y must not overlap. */
     void (*feature)(int feature, const float *x, float *y, size_t len);
+    /* y[i·k + j] = φ(x[i·ldx + j]) for i < m, j < k (as feature), and dots[i] = y_i · z: φ(Q)
+     * and the normaliser's φ(q_i)·z in one pass (the dots as row_dots would form them). */
+    void (*feature_dot)(int feature, int m, int k, const float *x, int ldx, float *y, const float *z, float *dots);
     /* dst[j·ldd + i] = src[i·lds + j]·w[i] for i < rows, j < cols (w NULL: 1; the matrices must
      * not overlap): a transpose, its columns weighted on the way. */
     void (*transpose)(int rows, int cols, const float *src, int lds, float *dst, int ldd, const float *w);
@@ -79,6 +82,10 @@ extern const struct linear_isa linear_isa_avx512;
  * buffer (the paths without a fused form use it). */
 void linear_feature_transpose_blocked(const struct linear_isa *isa, int feature, int rows, int cols, const float *src,
                                       int lds, float *dst, int ldd, float *colsum);
+
+/* feature_dot through isa's feature and row_dots (the paths without a fused form). */
+void linear_feature_dot_composed(const struct linear_isa *isa, int feature, int m, int k, const float *x, int ldx,
+                                 float *y, const float *z, float *dots);
 
 /* gemm_plus_lower through isa's gemm_ex (the paths without a fused form): C = A·B, then
  * C_i ← rowscale_i·(C_i + L_i·D) in row blocks of 6, each to the depth of its last row. */

@@ -7,6 +7,15 @@
  * stay in registers). */
 #include "kernels/attention/linear_isa.h"
 
+/* The products' k loops start on 64-byte boundaries (GCC; as -falign-loops=64 for this file
+ * alone): where they fall otherwise moves with any code around them, and on the machine of
+ * docs/performance.md's tier-2 table that alone measured ±2% for the same instructions
+ * (attention.linear_varlen@cpu's rounds: +0.5-1.3% on AVX-512, and AVX2's 2% loss after an
+ * unrelated change recovered). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("align-loops=64")
+#endif
+
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -255,6 +264,31 @@ AVX2 static void feature_transpose_avx2(int feature, int rows, int cols, const f
     linear_feature_transpose_blocked(&linear_isa_avx2, feature, rows, cols, src, lds, dst, ldd, colsum);
 }
 
+/* φ of each row, stored, and its dot product with z from the φ vectors in registers (the
+ * order of row_dots_avx2's: the same floats); the row's last k % 8 through feature_avx2. */
+AVX2 static void feature_dot_avx2(int feature, int m, int k, const float *x, int ldx, float *y, const float *z,
+                                 float *dots)
+{
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * ldx;
+        float *yi = y + (size_t)i * k;
+        __m256 acc = _mm256_setzero_ps();
+        int p = 0;
+        for (; p + 8 <= k; p += 8) {
+            const __m256 v = feature8(feature, _mm256_loadu_ps(xi + p));
+            _mm256_storeu_ps(yi + p, v);
+            acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(z + p), acc);
+        }
+        float sum = hsum8(acc);
+        if (p < k) {
+            feature_avx2(feature, xi + p, yi + p, (size_t)(k - p));
+            for (; p < k; p++)
+                sum += yi[p] * z[p];
+        }
+        dots[i] = sum;
+    }
+}
+
 const struct linear_isa linear_isa_avx2 = {
     .name = "avx2",
     .gemm_acc = gemm_acc_avx2,
@@ -264,6 +298,7 @@ const struct linear_isa linear_isa_avx2 = {
     .feature = feature_avx2,
     .transpose = transpose_avx2,
     .feature_transpose = feature_transpose_avx2,
+    .feature_dot = feature_dot_avx2,
     .row_dots = row_dots_avx2,
     .mul_rowsum = mul_rowsum_avx2,
     .scale_rows = scale_rows_avx2,

@@ -5,6 +5,15 @@
  * instead of a scalar loop. */
 #include "kernels/attention/linear_isa.h"
 
+/* The products' k loops start on 64-byte boundaries (GCC; as -falign-loops=64 for this file
+ * alone): where they fall otherwise moves with any code around them, and on the machine of
+ * docs/performance.md's tier-2 table that alone measured ±2% for the same instructions
+ * (attention.linear_varlen@cpu's rounds: +0.5-1.3% on AVX-512, and AVX2's 2% loss after an
+ * unrelated change recovered). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("align-loops=64")
+#endif
+
 #if defined(__x86_64__)
 
 #include <immintrin.h>
@@ -36,7 +45,7 @@ struct tile_job {
         __m512 bv[4];                                                                                           \
         _Pragma("GCC unroll 4") for (int v = 0; v < V; v++)                                                     \
             bv[v] = _mm512_maskz_loadu_ps(v == V - 1 ? mask : (__mmask16)0xFFFF, bp + 16 * v);                   \
-        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)                                                     \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                                     \
         {                                                                                                       \
             __m512 x = _mm512_set1_ps((a)[(size_t)r * (lda) + (p)]);                                            \
             _Pragma("GCC unroll 4") for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]); \
@@ -52,8 +61,8 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
 {
     const char *pf_next = job->next, *pf_row_end = job->row_end, *const pf_end = job->end;
     const int pf_mask = job->mask;
-    __m512 acc[6][4];
-#pragma GCC unroll 6
+    __m512 acc[8][4];
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
@@ -76,7 +85,7 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
         TILE_STEP(p);
     if (job->ex) {
         const __m512 beta = _mm512_set1_ps(job->beta);
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
             for (int v = 0; v < V; v++) {
@@ -87,7 +96,7 @@ INLINE_AVX512 void tile(const int R, const int V, __mmask16 mask, int k, const f
                     acc[r][v] = _mm512_mul_ps(acc[r][v], _mm512_set1_ps(rs[r]));
             }
     }
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++)
@@ -100,6 +109,7 @@ INLINE_AVX512 void tile_rows(int rows, const int V, __mmask16 mask, int k, const
                              const float *b, int ldb, float *c, int ldc, struct tile_job *job, const float *rs)
 {
     switch (rows) {
+    case 8: tile(8, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 6: tile(6, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 5: tile(5, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
     case 4: tile(4, V, mask, k, a, lda, b, ldb, c, ldc, job, rs); break;
@@ -189,18 +199,22 @@ AVX512 static void gemm_tiles(int m, int n, int k, const float *a, int lda, cons
         for (int i = 0; i < m; i += 6)
             tile_rows(m - i < 6 ? m - i : 6, 4, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
-    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 accumulators, not 32 + 16 */
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+    /* up to 48 columns, rows in tiles of 8 where they divide m and 6 leaves a short tile (the
+     * causal chunk's intra blocks of 16 rows: 8 + 8, not 6 + 6 + 4, whose 16-column tiles had
+     * 6 and 4 accumulators, too few to cover the FMA latency) */
+    const int rt = m % 8 == 0 && m % 6 != 0 ? 8 : 6;
+    for (; j + 48 <= n; j += 48) /* 48 columns: one tile of 18 or 24 accumulators, not 32 + 16 */
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 3, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j + 32 <= n; j += 32)
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 2, 0xFFFF, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     for (; j < n; j += 16) {
         __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1u);
-        for (int i = 0; i < m; i += 6)
-            tile_rows(m - i < 6 ? m - i : 6, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
+        for (int i = 0; i < m; i += rt)
+            tile_rows(m - i < rt ? m - i : rt, 1, mask, k, a + (size_t)i * lda, lda, b + j, ldb,
                       c + (size_t)i * ldc + j, ldc, job, ROW_SCALE(i));
     }
 #undef ROW_SCALE
@@ -223,7 +237,8 @@ static void job_ahead(struct tile_job *job, int m, int n, int k, const struct li
         const size_t lines_per_row = (ahead->row_bytes + 63) / 64 + 1;
         const size_t lines = lines_per_row * (size_t)ahead->rows;
         const size_t col_tiles = (size_t)(n / 64 + (n % 64) / 48 + (n % 64 % 48) / 32 + (n % 64 % 48 % 32 + 15) / 16);
-        const size_t steps = (size_t)((m + 5) / 6) * col_tiles * (size_t)k;
+        const int rt = m % 8 == 0 && m % 6 != 0 && n < 64 ? 8 : 6; /* gemm_tiles' row tiles (roughly, past 64 columns) */
+        const size_t steps = (size_t)((m + rt - 1) / rt) * col_tiles * (size_t)k;
         while (job->mask > 1 && steps / (size_t)(job->mask + 1) < lines)
             job->mask >>= 1;
         job->next = ahead->first;
@@ -314,15 +329,42 @@ static inline __mmask16 lanes(size_t left)
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
 }
 
-/* φ of 16 lanes: relu as a max, elu+1 as e^min(x, 0) with the lanes above zero replaced by
- * x + 1 under a mask. */
+/* e^x for the lanes x <= 0 only, as elu+1 needs it (the others' results are discarded, so
+ * they may be anything, inf or NaN included): no upper clamp, the range reduction through a
+ * shifter constant and a polynomial of degree 4 for 2^f, f in [-1/2, 1/2] (fitted for
+ * relative error, at most 3.7e-6 in float; exp_avx512's degree 6 has 2e-7). The operation's
+ * tolerance is 1e-4 and its outputs, ratios of sums of φ, keep ~2e-7 (kbench's rel.err at
+ * B 3, N 1000, d 128: 1.7e-7 before, 2.1e-7 after), so the margin stays wide. The lower clamp
+ * (as exp_avx512's) keeps −inf from giving NaN and the results normal floats (a denormal
+ * would slow the products that read them). Nine vector instructions where exp_avx512 with the
+ * min(x, 0) before it took thirteen, on the ports the products use: the map is bound by them (a chunk
+ * maps 1024 vectors), and each operation fewer a vector measured ~0.5% of the pass. */
+INLINE_AVX512 __m512 exp_nonpositive_avx512(__m512 x)
+{
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), shift = _mm512_set1_ps(12582912.0f); /* 1.5·2^23 */
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    /* n = round(x·log2 e) by the shift's rounding (|x·log2 e| < 2^22 where it matters), and
+     * f = x·log2 e − n in one rounding: three operations where a roundscale (two) and the
+     * product and difference took four */
+    const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, log2e, shift), shift);
+    const __m512 f = _mm512_fmsub_ps(x, log2e, n);
+    __m512 p = _mm512_set1_ps(9.570096619e-03f);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.591785908e-02f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402474433e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931217909e-01f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* φ of 16 lanes: relu as a max, elu+1 as e^x with the lanes above zero replaced by x + 1
+ * under a mask. */
 INLINE_AVX512 __m512 phi_avx512(int feature, __m512 v)
 {
     const __m512 zero = _mm512_setzero_ps();
     if (feature == KB_FEATURE_RELU)
         return _mm512_max_ps(v, zero); /* NaN and -0 give +0, as x > 0 ? x : 0 */
     const __mmask16 pos = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
-    return _mm512_mask_add_ps(exp_avx512(_mm512_min_ps(v, zero)), pos, v, _mm512_set1_ps(1.0f));
+    return _mm512_mask_add_ps(exp_nonpositive_avx512(v), pos, v, _mm512_set1_ps(1.0f));
 }
 
 /* φ in one pass, without branches on the data. */
@@ -331,6 +373,25 @@ AVX512 static void feature_avx512(int feature, const float *x, float *y, size_t 
     for (size_t e = 0; e < len; e += 16) {
         const __mmask16 m = lanes(len - e);
         _mm512_mask_storeu_ps(y + e, m, phi_avx512(feature, _mm512_maskz_loadu_ps(m, x + e)));
+    }
+}
+
+/* φ of each row, stored, and its dot product with z from the φ vectors in registers (the
+ * order of row_dots_avx512's: the same floats). */
+AVX512 static void feature_dot_avx512(int feature, int m, int k, const float *x, int ldx, float *y, const float *z,
+                                      float *dots)
+{
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * ldx;
+        float *yi = y + (size_t)i * k;
+        __m512 acc = _mm512_setzero_ps();
+        for (int p = 0; p < k; p += 16) {
+            const __mmask16 l = lanes((size_t)(k - p));
+            const __m512 v = phi_avx512(feature, _mm512_maskz_loadu_ps(l, xi + p));
+            _mm512_mask_storeu_ps(yi + p, l, v);
+            acc = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(l, z + p), acc);
+        }
+        dots[i] = _mm512_reduce_add_ps(acc);
     }
 }
 
@@ -521,6 +582,7 @@ const struct linear_isa linear_isa_avx512 = {
     .feature = feature_avx512,
     .transpose = transpose_avx512,
     .feature_transpose = feature_transpose_avx512,
+    .feature_dot = feature_dot_avx512,
     .row_dots = row_dots_avx512,
     .mul_rowsum = mul_rowsum_avx512,
     .scale_rows = scale_rows_avx512,

@@ -157,13 +157,27 @@ static int run(struct kb_case *c)
                 linear_cpu_scratch_bind(mem + (size_t)(h - h0) * st->scratch_floats, (size_t)st->chunk, (size_t)d);
             linear_cpu_causal_begin(&hv, 0, 1, &w);
         }
+        /* each chunk fetches the rows of the one that runs after it (the next head's at the same
+         * t0, or the first head's next chunk), so they arrive one chunk ahead, not one per head */
         for (int t0 = 0; t0 < n; t0 += st->chunk)
             for (int h = h0; h < h0 + nh; h++) {
-                float *o;
+                float *o, *no;
                 const struct head_view hv = head_of(st, s, b, h, &o);
+                const int last = h + 1 == h0 + nh;
+                int t1 = last ? t0 + st->chunk : t0;
+                struct head_view nx = head_of(st, s, b, last ? h0 : h + 1, &no);
+                int cn = n - t1 < st->chunk ? (n - t1 > 0 ? n - t1 : 0) : st->chunk;
+                if (cn == 0 && st->nthreads == 1 && i + 1 < st->items) {
+                    /* the sequence's last chunk: one thread takes the items in order, so the
+                     * next item's first chunk is the one that runs next */
+                    const struct linear_item *ni = &st->order[i + 1];
+                    nx = head_of(st, s, ni->b, ni->h < 0 ? 0 : ni->h, &no);
+                    t1 = 0;
+                    cn = ni->n < st->chunk ? ni->n : st->chunk;
+                }
                 const struct linear_scratch w = linear_cpu_scratch_bind(mem + (size_t)(h - h0) * st->scratch_floats,
                                                                         (size_t)st->chunk, (size_t)d);
-                linear_cpu_causal_chunk(st->isa, &hv, n, t0, 0, o, &w);
+                linear_cpu_causal_chunk_then(st->isa, &hv, n, t0, 0, o, &w, &nx, t1, cn);
             }
     }
     return KB_OK;
