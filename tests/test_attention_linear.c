@@ -310,7 +310,9 @@ static void test_gemm_plus_lower_on_every_path(void **state)
                 const int lda = k + 1, ldb = n + 2, ldl = m + 3, ldd = n + 1, ldc = variant == 3 ? (n + 15) / 16 * 16 + 16 : n + 5;
                 float *a = malloc(sizeof(float) * (size_t)m * lda), *b = malloc(sizeof(float) * (size_t)k * ldb);
                 float *l = malloc(sizeof(float) * (size_t)m * ldl), *d = malloc(sizeof(float) * (size_t)m * ldd);
-                float *c = aligned_alloc(64, sizeof(float) * (size_t)(m * ldc + 16)), rs[64];
+                /* C11's aligned_alloc wants a size that is a multiple of the alignment */
+                const size_t c_bytes = (sizeof(float) * (size_t)(m * ldc + 16) + 63) / 64 * 64;
+                float *c = aligned_alloc(64, c_bytes), rs[64];
                 assert_true(a && b && l && d && c);
                 for (int e = 0; e < m * lda; e++)
                     a[e] = (float)((e * 29 % 53) - 26) * 0.03f;
@@ -1003,9 +1005,9 @@ static void test_lightning_shapes_and_counts(void **state)
     /* chunks per group: a power of two up to 16, never fewer than 2048 blocks once above 1, and
      * growing with N (one state per chunk at short N, one per 16 chunks at long N) */
     int last = 1;
-    for (int n = 1024; n <= 1 << 20; n *= 2) {
-        struct kb_shape gs = lt_shape(1, 16, 16, n, 128, 64);
-        const int g = lightning_cuda_group(&gs), nc = (n + 63) / 64;
+    for (int len = 1024; len <= 1 << 20; len *= 2) {
+        struct kb_shape gs = lt_shape(1, 16, 16, len, 128, 64);
+        const int g = lightning_cuda_group(&gs), nc = (len + 63) / 64;
         assert_true(g >= last && g <= 16 && (g & (g - 1)) == 0);
         if (g > 1)
             assert_true(16L * ((nc + g - 1) / g) >= 2048);
