@@ -3,8 +3,8 @@
  * [rows][D] shared-memory tiles, their cp.async loads, and a chunk's state product L = K̃ᵀ V on
  * tensor cores (square, or rectangular with per-token weights).
  *
- * A tile of D-wide rows keeps row r's 16-byte chunk ch at chunk ch ^ (r % 8), so the 8 rows one
- * ldmatrix phase reads fall in 8 different bank groups. */
+ * A tile of D-wide rows keeps row r's 16-byte chunk ch at chunk ch ^ (r % 8) (32-wide rows:
+ * ch ^ ((r / 2) % 4)), so the 8 rows one ldmatrix phase reads fall in 8 different bank groups. */
 #ifndef KB_CHUNK_TILES_CUH
 #define KB_CHUNK_TILES_CUH
 
@@ -34,10 +34,16 @@ template <bool BF16> __device__ __forceinline__ float from16(uint16_t x)
     return unpack2<BF16>((uint32_t)x).x;
 }
 
-/* Index of element 0 of 16-byte chunk ch of row `row` in a swizzled tile of D-wide rows. */
+/* Index of element 0 of 16-byte chunk ch of row `row` in a swizzled tile of D-wide rows. Rows of
+ * 32 values (4 chunks, two rows to a 128-byte line) use the 64-byte pattern ch ^ ((row / 2) % 4)
+ * instead: the 8 rows of an ldmatrix phase then still fill the 8 distinct 16-byte bank groups. */
 template <int D> __device__ __forceinline__ int swz(int row, int ch)
 {
-    return row * D + ((ch ^ (row & 7)) << 3);
+    static_assert(D == 32 || D % 64 == 0, "swizzled rows are 32 or a multiple of 64 16-bit values");
+    if constexpr (D >= 64)
+        return row * D + ((ch ^ (row & 7)) << 3);
+    else
+        return row * D + ((ch ^ ((row >> 1) & 3)) << 3);
 }
 /* Index of element p of row `row`. */
 template <int D> __device__ __forceinline__ int swz_elem(int row, int p)

@@ -45,6 +45,16 @@ static int launch_form(int form, const struct delta_cuda_args *a, void *stream)
     return form == FORM_CHUNKED ? delta_cuda_chunked_launch(a, stream) : delta_cuda_recurrent_launch(a, stream);
 }
 
+int delta_cuda_mma_state_channels(void)
+{
+    static int vs; /* 0 until read */
+    if (!vs) {
+        const char *e = getenv("KBENCH_DELTA_VS");
+        vs = e && atoi(e) == 32 ? 32 : DELTA_MMA_VS;
+    }
+    return vs;
+}
+
 static void delta_cuda_teardown(struct kb_case *c)
 {
     struct delta_cuda_state *st = c->state;
@@ -170,6 +180,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     a->tokens = tokens;
     a->d = s->head_dim;
     a->bf16 = c->dtype == KB_DTYPE_BF16;
+    a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels() : 0;
     a->scratch_l = st->scratch[0];
     a->scratch_p = st->scratch[1];
     a->scratch_s = st->scratch[2];
@@ -238,6 +249,17 @@ static int delta_cuda_collect(struct kb_case *c)
     return KB_OK;
 }
 
+static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
+{
+    (void)c;
+    if (max < 1)
+        return 0;
+    snprintf(out[0].name, sizeof out[0].name, "delta.state_channels");
+    out[0].value = delta_cuda_mma_state_channels();
+    snprintf(out[0].unit, sizeof out[0].unit, "count");
+    return 1;
+}
+
 #define DELTA_CUDA_AXES                                                                                      \
     (KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_SEQ) |                   \
      KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_DECAY) | KB_AXIS_BIT(KB_AXIS_DECODE) |             \
@@ -279,7 +301,7 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .impl = "cuda.mma",
     .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
                    "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 64 "
-                   "value channels; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
+                   "value channels, 32 with KBENCH_DELTA_VS=32; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
                    "accumulators, d 64 or 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
@@ -289,4 +311,5 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .collect = delta_cuda_collect,
     .teardown = delta_cuda_teardown,
     .op = &kb_op_attention_delta,
+    .stats = mma_stats,
 };

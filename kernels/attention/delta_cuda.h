@@ -27,7 +27,8 @@
  *   prep  (chunk, head):        T = (I + L)⁻¹ (forward substitution, float32), W = T diag(βe^γ) K̂,
  *                               U = T diag(β) V, K̃ = diag(e^{γ_last − γ}) K̂, γ; 16-bit W, U, K̃
  *   state (DELTA_MMA_VS value channels, head), chunk after chunk: the 16-bit state before the
- *                               chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in registers)
+ *                               chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in registers);
+ *                               32 value channels a block (twice the blocks) with KBENCH_DELTA_VS=32
  *   out   (chunk, head):        O = (diag(e^γ) Q̂ S_chunk + (Q̂K̂ᵀ ⊙ Γ ⊙ causal) V') / √d
  * It uses the four scratch buffers of delta_cuda_args as: scratch_l W then U, scratch_p K̃ then
  * V' ([B·H][nc·C][d] 16-bit each), scratch_s the 16-bit state before each chunk
@@ -46,7 +47,7 @@ extern const struct kb_kernel kb_attention_delta_cuda_mma;
 #define DELTA_CUDA_CHUNK 64 /* the chunk the device code is compiled for */
 #define DELTA_CUDA_VS 32    /* value channels per block; head_dim must be a multiple, at most 128 */
 #define DELTA_CUDA_MAX_D 128
-#define DELTA_MMA_VS 64     /* value channels per block of @cuda.mma's state pass */
+#define DELTA_MMA_VS 64     /* value channels per block of @cuda.mma's state pass (default) */
 
 /* The device operands of one case. q, k, v [B·H][tokens][d] in the dtype; beta, g [B·H][tokens]
  * float32; o [B·H][rows][d] float32. */
@@ -59,6 +60,7 @@ struct delta_cuda_args {
     const float *state_in; /* [B·H][d][d] the state before `begin`, or NULL: zero */
     float *state_out;      /* [B·H][d][d] the state after `end − 1`, or NULL */
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
+    int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64 (0: DELTA_MMA_VS) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
      * L and P [B·H][nc][C][C], the state before each chunk [B·H][nc][d][d], U [B·H][nc·C][d] */
     float *scratch_l, *scratch_p, *scratch_s, *scratch_u;
@@ -80,5 +82,8 @@ int delta_cuda_chunked_prepare(int bf16);
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
+/* The value channels per block @cuda.mma's state pass runs with: 32 when the environment sets
+ * KBENCH_DELTA_VS=32, else DELTA_MMA_VS (read once). Reported as the counter delta.state_channels. */
+int delta_cuda_mma_state_channels(void);
 
 #endif

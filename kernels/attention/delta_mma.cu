@@ -10,11 +10,12 @@
  *   O = (diag(e^γ) Q̂ S + (Q̂K̂ᵀ ⊙ Γ ⊙ causal) V') / √d
  * in three kernels:
  *   delta_mma_prep  (chunk, head):       T by forward substitution in float32, W, U, K̃, γ
- *   delta_mma_state (64 value channels, head), chunk after chunk: V' and S; the 16-bit state
+ *   delta_mma_state (DV value channels, head), chunk after chunk: V' and S; the 16-bit state
  *                    before each chunk and V' stored for the next pass; the next chunk's W,
- *                    U, K̃ load (cp.async) while this one computes
+ *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS = 64,
+ *                    or 32 when KBENCH_DELTA_VS=32 (twice the blocks for a short pass)
  *   delta_mma_out   (chunk, head):       O
- * Only the state pass is sequential: per chunk a 64×64×d product (W S) and a d×64×64 one
+ * Only the state pass is sequential: per chunk a 64×DV×d product (W S) and a d×DV×64 one
  * (K̃ᵀ V') a block, on tensor cores.
  *
  * Fragment layouts and swizzled tiles are those of chunk_tiles.cuh and linear_mma.cu (lane =
@@ -45,11 +46,10 @@ using namespace kb_ptx;
 using namespace kb_chunk;
 
 constexpr int C = DELTA_CUDA_CHUNK;
-constexpr int DV = DELTA_MMA_VS; /* value channels of a state-pass block */
 constexpr int LDT = C + 8;       /* floats per row of T in shared memory (float2 reads of a quad's
                                     8 rows fall in distinct banks per half-warp) */
 static_assert(C == 64, "the gate scan gives each lane of one warp two tokens; 4 warps of 16 rows");
-static_assert(DV == 64, "the swizzled tiles need rows of at least 64 16-bit values");
+static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32, "the state pass is compiled for 32 or 64 value channels");
 
 __device__ __forceinline__ float warp_sum(float x)
 {
@@ -297,19 +297,20 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 
 constexpr int STATE_THREADS = 256; /* 8 warps */
 
-template <int D> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
-template <int D> constexpr size_t state_smem_bytes()
+template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
+template <int D, int DV> constexpr size_t state_smem_bytes()
 {
-    return (2 * state_stage_elems<D>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
+    return (2 * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
 
-/* Block (value channels j0 = 64·blockIdx.x .., head blockIdx.y), 8 warps. The state slice
- * S [D][64] is a float32 accumulator: warp w owns rows p0 = 16·(w % (D/16)) .. + 15 and the
- * 64/CS columns from c0 (CS = 128/D column splits: 1 at d = 128, 2 at d = 64). V' = U − W S
- * (64 × 64) is split 4 row tiles × 2 column halves: warp w rows 16·(w % 4), columns 32·(w / 4).
+/* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64 or 32. The
+ * state slice S [D][DV] is a float32 accumulator: warp w owns rows p0 = 16·(w % (D/16)) .. + 15
+ * and the DV/CS columns from c0 (CS = 128/D column splits: 1 at d = 128, 2 at d = 64; NT = DV/8/CS
+ * n-tiles of 8, even, as the ldmatrix pairs need). V' = U − W S (64 × DV) is split 4 row tiles ×
+ * 2 column halves: warp w rows 16·(w % 4), the VW = DV/2 columns from VW·(w / 4).
  * Per chunk: S → 16 bits (the stored chunk state and sS); V' (stored, and in sVn); then
  * S ← e^{γ_last} S + K̃ᵀ V'. */
-template <int D, bool BF16>
+template <int D, int DV, bool BF16>
 __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t *__restrict__ Wg,
                                                                  const uint16_t *__restrict__ Ug,
                                                                  const uint16_t *__restrict__ Ktg,
@@ -317,15 +318,17 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
                                                                  uint16_t *__restrict__ Vng, uint16_t *__restrict__ Sg,
                                                                  float *__restrict__ state_out, int n, int nch)
 {
-    constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS;
+    constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV / 2;
+    static_assert(DV == 64 || DV == 32, "value-channel blocks of 64 or 32 (32-wide tiles: swz<32>)");
+    static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
-    uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][64] */
-    uint16_t *sS = stages + 2 * state_stage_elems<D>(), *sVn = sS + D * DV;
+    uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
+    uint16_t *sS = stages + 2 * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
     const int j0 = blockIdx.x * DV;
     const size_t head = blockIdx.y, rows_at = head * (size_t)nch * C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
     const int p0 = 16 * (warp % RT), c0 = (DV / CS) * (warp / RT); /* this warp's part of S */
-    const int v_r0 = 16 * (warp % 4), v_c0 = 32 * (warp / 4);       /* ... and of V' */
+    const int v_r0 = 16 * (warp % 4), v_c0 = VW * (warp / 4);       /* ... and of V' */
     const int rows = nch * C;                                         /* rows of W, U, K̃, V' a head */
 
     float s[NT][4];
@@ -334,7 +337,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
     auto load_stage = [&](int ch) {
-        uint16_t *st = stages + (size_t)(ch & 1) * state_stage_elems<D>();
+        uint16_t *st = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>();
         load_tile<D, C, THREADS>(st, Wg + rows_at * D, ch * C, rows);
         load_tile<D, C, THREADS>(st + C * D, Ktg + rows_at * D, ch * C, rows);
         load_tile<DV, C, THREADS>(st + 2 * C * D, Ug + rows_at * D + j0, ch * C, rows, D);
@@ -342,7 +345,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     };
     load_stage(0);
     for (int ch = 0; ch < nch; ch++) {
-        const uint16_t *sW = stages + (size_t)(ch & 1) * state_stage_elems<D>(), *sKt = sW + C * D,
+        const uint16_t *sW = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
          * barrier at the end of its iteration closed) and out for the output pass */
@@ -368,18 +371,18 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         }
         __syncthreads();
 
-        /* V' = U − W S over this warp's 16 × 32 */
+        /* V' = U − W S over this warp's 16 × VW */
         {
-            float a[4][4];
+            float a[VW / 8][4];
 #pragma unroll
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < VW / 8; i++)
                 a[i][0] = a[i][1] = a[i][2] = a[i][3] = 0.f;
 #pragma unroll
             for (int kk = 0; kk < D / 16; kk++) {
                 uint32_t wa[4];
                 ldsm_x4(wa, smem_u32(sW + swz<D>(v_r0 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
 #pragma unroll
-                for (int dp = 0; dp < 2; dp++) {
+                for (int dp = 0; dp < VW / 16; dp++) {
                     uint32_t r[4];
                     ldsm_x4_trans(r, smem_u32(sS + swz<DV>(kk * 16 + (lane % 8) + 8 * ((lane / 8) % 2),
                                                           v_c0 / 8 + dp * 2 + lane / 16)));
@@ -389,7 +392,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
             }
             uint16_t *vout = Vng + (rows_at + (size_t)ch * C) * D + j0;
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
+            for (int nt = 0; nt < VW / 8; nt++) {
                 const int col = v_c0 + nt * 8 + 2 * t4;
 #pragma unroll
                 for (int half = 0; half < 2; half++) {
@@ -536,10 +539,12 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, o;
+    static bool p, s, s32, o;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, BF16>, state_smem_bytes<D>(), &s);
+        e = allow_smem(delta_mma_state<D, DELTA_MMA_VS, BF16>, state_smem_bytes<D, DELTA_MMA_VS>(), &s);
+    if (e == cudaSuccess)
+        e = allow_smem(delta_mma_state<D, 32, BF16>, state_smem_bytes<D, 32>(), &s32);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_out<D, BF16>, out_smem_bytes<D>(), &o);
     return e;
@@ -559,8 +564,13 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    delta_mma_state<D, BF16><<<dim3(D / DV, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D>(), st>>>(
-        W, U, Kt, gam, Vn, S, a->state_out, n, nch);
+    if (a->state_channels == 32)
+        delta_mma_state<D, 32, BF16><<<dim3(D / 32, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 32>(), st>>>(
+            W, U, Kt, gam, Vn, S, a->state_out, n, nch);
+    else
+        delta_mma_state<D, DELTA_MMA_VS, BF16>
+            <<<dim3(D / DELTA_MMA_VS, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, DELTA_MMA_VS>(), st>>>(
+                W, U, Kt, gam, Vn, S, a->state_out, n, nch);
     if (a->o)
         delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
             q, k, Vn, S, gam, a->o, a->tokens, n);
@@ -576,7 +586,8 @@ template <bool BF16> cudaError_t launch_d(const delta_cuda_args *a, cudaStream_t
 
 extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream)
 {
-    if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1)
+    if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
+        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != DELTA_MMA_VS))
         return (int)cudaErrorInvalidValue;
     return (int)(a->bf16 ? launch_d<true>(a, (cudaStream_t)stream) : launch_d<false>(a, (cudaStream_t)stream));
 }

@@ -21,6 +21,10 @@ run ssd --kernels 'attention.ssd@cuda.*,attention.flash@cuda.wgmma' --kv-heads 1
 run decode-step --kernels 'attention.delta@cuda.*,attention.ssd@cuda.*,attention.linear@cuda.mma' --decode 1 \
     --seq 4096:65536:x4 --chunk 64 --decay 1 --causal 1 --state 128
 run fla-delta --plugin fla_delta.py --kernels 'attention.delta@cuda.fla-*,attention.delta@cuda.mma,attention.delta@cuda.chunked' --seq 4096,16384 --chunk 64 --decay 0,1 --causal 1
+# @cuda.mma's state pass in 32-wide value-channel blocks (64 blocks at batch 1, 16 heads, d 128),
+# beside the default 64 and fla (the line above): kept as the default only if faster here
+(export KBENCH_DELTA_VS=32; run delta-vs32 --plugin fla_delta.py --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-*' --batch 1 --seq 4096,16384 --chunk 64 --decay 0,1 --causal 1)
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT kernel || '@' || impl, 'b' || batch, 'n' || seq_len, CASE WHEN decode THEN 'dec' ELSE '' END, coalesce('pg' || nullif(page_size, 0), ''), coalesce('top' || topk_blocks, ''), coalesce('decay' || decay, ''), status, printf('%.1fus', median_us), printf('%.0fTF', gflops / 1000), printf('%.0fGB/s', gbytes_per_s), printf('err%.1e', rel_l2_err) FROM v_results ORDER BY case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, 'vs' || CAST(k.value AS INTEGER), printf('%.1fus', r.median_us), printf('err%.1e', r.rel_l2_err) FROM v_results r JOIN counters k ON k.case_id = r.case_id AND k.name = 'delta.state_channels' WHERE r.decode = 0 AND r.seq_len IN (4096, 16384) ORDER BY r.seq_len, r.decay, k.value;" | sed 's/^/delta state channels: /'
 sqlite3 "$DB" "SELECT substr(error, 1, 150) FROM cases WHERE status NOT IN ('ok') LIMIT 5;"
