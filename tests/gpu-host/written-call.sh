@@ -19,10 +19,13 @@ sweep fp8attn --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmm
     --heads 3 --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
 sweep moefp8 --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384 --ffn 640 \
     --experts 8,64 --top-k 1,2,8 --routing zipf &
+( export KBENCH_DELTA_VS=32
+  sweep deltavs32 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
+      --head-dim 64,128 --decay 0,1 ) &
 sweep lightning --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 2 --heads 4 --seq 1,77,1000,4099 \
     --head-dim 64,128 --chunk 64,128 &
 wait
-for f in "$OUT"/{flashws,flashwsp,fp8attn,moefp8,lightning}.db; do
+for f in "$OUT"/{flashws,flashwsp,fp8attn,moefp8,deltavs32,lightning}.db; do
     echo "$(basename "$f" .db): $(sqlite3 "$f" "SELECT count(*) || ' cases, ' || sum(c.status = 'ok' AND a.passed = 1) || ' verified ok' FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id;")"
     sqlite3 "$f" "SELECT kernel || '@' || impl, dtype, seq_len, head_dim, status, substr(coalesce(error, ''), 1, 160) FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id WHERE c.status != 'ok' OR a.passed = 0 LIMIT 6;"
 done
