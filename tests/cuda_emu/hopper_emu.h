@@ -441,9 +441,10 @@ inline void prefetch_map(const CUtensorMap *) {}
 template <int N> inline void regs_dec() {}
 template <int N> inline void regs_inc() {}
 
-inline void bar_sync(int id, int threads)
+/* bar.sync and bar.arrive both join named barrier id of `threads` (kb_hopper_emu::mu held): true
+ * when this arrival completed it; *gen is the generation joined, which a waiter waits to see pass. */
+inline bool named_join(int id, int threads, uint64_t *gen)
 {
-    std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);
     if (id < 1 || id > 15 || threads % 32)
         kb_hopper_emu::fail("named barrier id outside 1..15 or a count that is not whole warps", (uint64_t)id);
     kb_hopper_emu::named_barrier &b = kb_hopper_emu::named[id];
@@ -451,27 +452,28 @@ inline void bar_sync(int id, int threads)
         b.count = threads;
     else if (b.count != threads)
         kb_hopper_emu::fail("named barrier used with two thread counts", (uint64_t)id);
-    const uint64_t gen = b.gen;
-    if (++b.arrived == b.count) {
-        b.arrived = 0, b.gen++;
-        kb_hopper_emu::cv.notify_all();
-    } else
+    *gen = b.gen;
+    if (++b.arrived < b.count)
+        return false;
+    b.arrived = 0, b.gen++;
+    kb_hopper_emu::cv.notify_all();
+    return true;
+}
+
+inline void bar_sync(int id, int threads)
+{
+    std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);
+    uint64_t gen;
+    if (!named_join(id, threads, &gen)) {
+        const kb_hopper_emu::named_barrier &b = kb_hopper_emu::named[id];
         kb_hopper_emu::wait_until(lk, [&] { return b.gen != gen; }, "bar.sync never completes", (uint32_t)id);
+    }
 }
 inline void bar_arrive(int id, int threads)
 {
     std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
-    if (id < 1 || id > 15 || threads % 32)
-        kb_hopper_emu::fail("named barrier id outside 1..15 or a count that is not whole warps", (uint64_t)id);
-    kb_hopper_emu::named_barrier &b = kb_hopper_emu::named[id];
-    if (b.arrived == 0)
-        b.count = threads;
-    else if (b.count != threads)
-        kb_hopper_emu::fail("named barrier used with two thread counts", (uint64_t)id);
-    if (++b.arrived == b.count) {
-        b.arrived = 0, b.gen++;
-        kb_hopper_emu::cv.notify_all();
-    }
+    uint64_t gen;
+    named_join(id, threads, &gen);
 }
 
 /* The host's encoder: the emulation's, always there. */
