@@ -10,18 +10,14 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 t0=$(date +%s)
 bash tests/gpu-host/build.sh || exit 1
 V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show"
-D=$OUT/new.db
-sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
+. tests/gpu-host/sweeps.sh
 sweep deltamma --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1 &
 sweep deltamma-dec --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1 &
 sweep ssdmma --kernels attention.ssd@cuda.mma --dtype f16,bf16 --batch 2 --heads 4 --chunk 64 --kv-heads 1,2 --seq 1,77,1000,4099 --head-dim 64,128 --state 64,128 --causal 0,1 &
 sweep int8ws --kernels 'attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma' --dtype i8 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input outlier,normal &
 sweep varlen --kernels attention.varlen@cuda.mma --dtype f16,bf16 --batch 5 --heads 4 --head-dim 64,128 --causal 0,1 --lengths uniform,longtail,equal --kv-heads 1,4 --seq 1,77,1000 &
 wait
-for f in "$OUT"/{deltamma,deltamma-dec,ssdmma,int8ws,varlen}.db; do
-    echo "$(basename "$f" .db): $(sqlite3 "$f" "SELECT count(*) || ' cases, ' || sum(c.status = 'ok' AND a.passed = 1) || ' verified ok' FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id;")"
-    sqlite3 "$f" "SELECT kernel || '@' || impl, dtype, seq_len, head_dim, status, substr(coalesce(error, ''), 1, 160) FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id WHERE c.status != 'ok' OR a.passed = 0 LIMIT 6;"
-done
+sweep_report deltamma deltamma-dec ssdmma int8ws varlen
 left=$(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) ))
 echo "=== $(date -u +%T): $left s left for the suite"
 [ "$left" -gt 60 ] && SUITE_LIMIT=$left bash tests/gpu-host/h100-suite.sh

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.." || exit 1
 t0=$(date +%s)
 bash tests/gpu-host/build.sh || exit 1
 V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 10"
-sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
+. tests/gpu-host/sweeps.sh
 sweep flashws --kernels attention.flash@cuda.wgmma-ws --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 \
     --seq 1,77,1000,4099 --head-dim 256 --causal 0,1 &
 ( export KBENCH_FLASH_WS_PERSISTENT=1
@@ -25,10 +25,7 @@ sweep moefp8 --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,100
 sweep lightning --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 2 --heads 4 --seq 1,77,1000,4099 \
     --head-dim 64,128 --chunk 64,128 &
 wait
-for f in "$OUT"/{flashws,flashwsp,fp8attn,moefp8,deltavs32,lightning}.db; do
-    echo "$(basename "$f" .db): $(sqlite3 "$f" "SELECT count(*) || ' cases, ' || sum(c.status = 'ok' AND a.passed = 1) || ' verified ok' FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id;")"
-    sqlite3 "$f" "SELECT kernel || '@' || impl, dtype, seq_len, head_dim, status, substr(coalesce(error, ''), 1, 160) FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id WHERE c.status != 'ok' OR a.passed = 0 LIMIT 6;"
-done
+sweep_report flashws flashwsp fp8attn moefp8 deltavs32 lightning
 left=$(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) ))
 echo "=== $(date -u +%T): $left s left for issue20-next.sh"
 [ "$left" -gt 60 ] && timeout "$left" bash tests/gpu-host/issue20-next.sh

@@ -1,0 +1,12 @@
+# sweeps.sh - sourced by first-call.sh and written-call.sh: verification sweeps side by side, each
+# into $OUT/NAME.db with its log, then one line per sweep of what verified and what did not.
+#   sweep NAME ARGS...     kbench run $V ARGS (V set by the caller), bounded by NEW_LIMIT seconds
+#   sweep_report NAME...   cases and verified cases of each, and up to 6 that failed
+sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
+sweep_report() {
+    for name in "$@"; do
+        f=$OUT/$name.db
+        echo "$name: $(sqlite3 "$f" "SELECT count(*) || ' cases, ' || sum(c.status = 'ok' AND a.passed = 1) || ' verified ok' FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id;")"
+        sqlite3 "$f" "SELECT kernel || '@' || impl, dtype, seq_len, head_dim, status, substr(coalesce(error, ''), 1, 160) FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id WHERE c.status != 'ok' OR a.passed = 0 LIMIT 6;"
+    done
+}
