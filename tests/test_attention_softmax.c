@@ -413,14 +413,14 @@ static void test_decode_cuda_split_rule(void **state)
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
         for (size_t r = 0; r < sizeof rows_of / sizeof rows_of[0]; r++) {
             int splits, chunk;
-            decode_cuda_split(ns[i], rows_of[r], 132, &splits, &chunk);
+            decode_cuda_split(ns[i], rows_of[r], 132, DECODE_CUDA_CTAS_PER_SM, &splits, &chunk);
             assert_true(splits >= 1 && splits <= DECODE_CUDA_MAX_SPLITS);
             assert_true((long)splits * chunk >= ns[i]);
             assert_true((long)(splits - 1) * chunk < ns[i]); /* the last split holds a token */
             if (splits > 1)
                 assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / MIN)) */
-            if ((long)ns[i] >= 8L * 132 * DECODE_CUDA_MIN_SPLIT && rows_of[r] <= 8) { /* the GPU is filled */
-                long want = 8L * 132 < DECODE_CUDA_MAX_SPLITS * rows_of[r] ? 8L * 132 : DECODE_CUDA_MAX_SPLITS * rows_of[r];
+            if ((long)ns[i] >= (long)DECODE_CUDA_CTAS_PER_SM * 132 * DECODE_CUDA_MIN_SPLIT && rows_of[r] <= 8) { /* the GPU is filled */
+                long want = (long)DECODE_CUDA_CTAS_PER_SM * 132 < DECODE_CUDA_MAX_SPLITS * rows_of[r] ? (long)DECODE_CUDA_CTAS_PER_SM * 132 : DECODE_CUDA_MAX_SPLITS * rows_of[r];
                 assert_true((long)splits * rows_of[r] >= want - rows_of[r]);
             }
         }

@@ -14,15 +14,17 @@
 /* Fewest tokens a split gets: below it the combine's reads outweigh what splitting gains. */
 #define DECODE_CUDA_MIN_SPLIT 128
 #define DECODE_CUDA_MAX_SPLITS 1024 /* gridDim.y: at most 65535 */
+#define DECODE_CUDA_CTAS_PER_SM 8  /* the default split target; KBENCH_DECODE_CTAS_PER_SM overrides it */
 
 /* How the N tokens of each (batch, KV head) are split: `splits` CTAs of `chunk` tokens (the
  * last may hold fewer, none holds zero). rows is the number of CTAs per split index (batch x
- * KV heads x head chunks), sms the GPU's multiprocessors: aim at 8 CTAs per SM so every SM has
- * loads in flight, without splits much shorter than DECODE_CUDA_MIN_SPLIT tokens (at most
- * ceil(N / DECODE_CUDA_MIN_SPLIT) splits, so a split holds more than half of it). */
-static inline void decode_cuda_split(int n, long rows, int sms, int *splits, int *chunk)
+ * KV heads x head chunks), sms the GPU's multiprocessors: aim at per_sm CTAs per SM
+ * (DECODE_CUDA_CTAS_PER_SM by default) so every SM has loads in flight, without splits much
+ * shorter than DECODE_CUDA_MIN_SPLIT tokens (at most ceil(N / DECODE_CUDA_MIN_SPLIT) splits, so
+ * a split holds more than half of it). */
+static inline void decode_cuda_split(int n, long rows, int sms, int per_sm, int *splits, int *chunk)
 {
-    long target = 8L * (sms > 0 ? sms : 1);
+    long target = (long)(per_sm > 0 ? per_sm : 1) * (sms > 0 ? sms : 1);
     long s = (target + rows - 1) / (rows > 0 ? rows : 1);
     long most = ((long)n + DECODE_CUDA_MIN_SPLIT - 1) / DECODE_CUDA_MIN_SPLIT;
     if (s > most)
@@ -53,6 +55,7 @@ struct decode_cuda_args {
     float *part_o;                          /* [B·H][splits][d] unnormalised partial outputs */
     float *part_ml;                         /* [B·H][splits][2]: running max (base 2) and sum */
     int splits, chunk;
+    int pipelined; /* 1: each CTA loads step i + 1 while it computes step i (the default) */
 };
 
 /* Enqueues the split kernel and the combine on stream; returns a cudaError_t (0: success). */
