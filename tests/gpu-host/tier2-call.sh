@@ -1,0 +1,53 @@
+#!/bin/bash
+# tier2-call.sh - one device call for what issue 21 still needs measured on the GPU, and the FP8
+# MoE experts of issue 20, all into $OUT/tier2.db (bounded by CALL_LIMIT seconds in all):
+#   1. flash-decoding at batch 1 (the 64k miss: 60% of the copy bandwidth): the pipelined loads
+#      against the old kernel (KBENCH_DECODE_PIPELINE=0) and the split target at 4, 8 and 16 CTAs
+#      per SM, with the calibrated copy bandwidth beside them;
+#   2. the delta rule on tensor cores (@cuda.mma, 64- and 32-channel state passes) against its
+#      recurrent form at 16k and fla's chunked kernels at 4k and 16k;
+#   3. moe.experts@cuda.wgmma-fp8 verified at odd sizes, then Mixtral and DeepSeek-V3 (16 of its
+#      256 experts: the full preset's host weights are 45 GB) beside the bf16 experts and cuBLAS's
+#      dense GEMMs of the same FLOPs.
+# Results print as one table (and the database comes back under $OUT).
+cd "$(dirname "$0")/../.." || exit 1
+. .gpudeps/env.sh
+t0=$(date +%s)
+export PYTHONPATH=/tmp/site
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
+DB=$OUT/tier2.db
+P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+left() { echo $(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) )); }
+step() {
+    name=$1; lim=$2; shift 2
+    l=$(left); [ "$lim" -gt "$l" ] && lim=$l
+    [ "$lim" -lt 10 ] && { echo "=== $name skipped: $l s left"; return; }
+    echo "=== $name $(date -u +%T) (at most $lim s)"
+    timeout "$lim" ./kbench run $P "$@" >"$OUT/$name.log" 2>&1
+    echo "exit $?"
+}
+echo "=== calibrate $(date -u +%T)"
+timeout 60 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy|bandwidth|error' | head -3
+D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1"
+step decode 60 $D --page 0,64 --seq 16384,65536
+KBENCH_DECODE_PIPELINE=0 step decode-unpipelined 30 $D --page 0,64 --seq 16384,65536
+for c in 4 16; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 30 $D --page 0 --seq 65536; done
+step decode-b8 30 $D --batch 8 --page 0,64 --seq 65536
+step moefp8-verify 100 --max-time 0.02 --min-time 0.005 --no-counters --kernels moe.experts@cuda.wgmma-fp8 \
+    --dtype e4m3 --tokens 1,77,1001 --hidden 384 --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf
+step delta 150 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
+    --kernels 'attention.delta@cuda.mma,attention.delta@cuda.recurrent,attention.delta@cuda.fla-*' \
+    --seq 4096,16384 --decay 0,1
+KBENCH_DELTA_VS=32 step delta-vs32 40 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
+    --kernels attention.delta@cuda.mma --seq 4096,16384 --decay 0,1
+step moe-mixtral 80 --max-time 0.3 \
+    --kernels 'moe.experts@cuda.wgmma-fp8,moe.experts@cuda.wgmma,gemm.dense@cuda.cublas,gemm.dense@cuda.cublaslt' \
+    --dtype e4m3,bf16 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096
+step moe-deepseek 120 --max-time 0.3 \
+    --kernels 'moe.experts@cuda.wgmma-fp8,moe.experts@cuda.wgmma,gemm.dense@cuda.cublas,gemm.dense@cuda.cublaslt' \
+    --dtype e4m3,bf16 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168
+echo "=== results $(date -u +%T)"
+sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, r.dtype, 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), coalesce('pg' || nullif(r.page_size, 0), ''), coalesce('decay' || r.decay, ''), coalesce('E' || r.experts, ''), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('%.0fGB/s', r.gbytes_per_s), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('decode.splits', 'decode.pipelined', 'delta.state_channels', 'fp8.quantize_s')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 8;"
+echo "done $(date -u +%T), $(left) s of the call left"
