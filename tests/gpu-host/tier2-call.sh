@@ -6,7 +6,8 @@
 #      per SM, with the calibrated copy bandwidth beside them;
 #   2. the delta rule on tensor cores (@cuda.mma, 64- and 32-channel state passes) against its
 #      recurrent form at 16k and fla's chunked kernels at 4k and 16k;
-#   3. moe.experts@cuda.wgmma-fp8 verified at odd sizes, then Mixtral and DeepSeek-V3 (16 of its
+#   3. block-sparse at 90% against dense wgmma-ws flash at 32k, with its kernels' traced times;
+#   4. moe.experts@cuda.wgmma-fp8 verified at odd sizes, then Mixtral and DeepSeek-V3 (16 of its
 #      256 experts: the full preset's host weights are 45 GB) beside the bf16 experts and cuBLAS's
 #      dense GEMMs of the same FLOPs.
 # Results print as one table (and the database comes back under $OUT).
@@ -41,6 +42,10 @@ step delta 150 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-di
     --seq 4096,16384 --decay 0,1
 KBENCH_DELTA_VS=32 step delta-vs32 40 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels attention.delta@cuda.mma --seq 4096,16384 --decay 0,1
+# block-sparse at 90% (top-k 25 of 512 blocks) against the fastest dense flash, with each of its
+# kernels' traced time (selection against attention) printed below
+step block-sparse 60 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --seq 32768 --causal 1 \
+    --kernels 'attention.block_sparse@cuda.mma,attention.flash@cuda.wgmma-ws' --block 64 --topk-blocks 25
 step moe-mixtral 80 --max-time 0.3 \
     --kernels 'moe.experts@cuda.wgmma-fp8,moe.experts@cuda.wgmma,gemm.dense@cuda.cublas,gemm.dense@cuda.cublaslt' \
     --dtype e4m3,bf16 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096
@@ -49,5 +54,6 @@ step moe-deepseek 120 --max-time 0.3 \
     --dtype e4m3,bf16 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, r.dtype, 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), coalesce('pg' || nullif(r.page_size, 0), ''), coalesce('decay' || r.decay, ''), coalesce('E' || r.experts, ''), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('%.0fGB/s', r.gbytes_per_s), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('decode.splits', 'decode.pipelined', 'delta.state_channels', 'fp8.quantize_s')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT c.kernel || '@' || c.impl, substr(g.name, 1, 60), count(*), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'attention.block_sparse' GROUP BY c.id, g.name;" | sed 's/^/block-sparse kernels: /'
 sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 8;"
 echo "done $(date -u +%T), $(left) s of the call left"
