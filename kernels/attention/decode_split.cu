@@ -141,9 +141,13 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(
         for (int u = 0; u < U; u++) {
             ok[u] = base + u * NS + sub < t_end;
             if (!Pipelined) {
-                const size_t at = row_offset<D>(base + u * NS + sub, b, kvh, kv_heads, n, page, pages, table) + sl * 8;
-                kn[u] = ok[u] ? __ldg(reinterpret_cast<const uint4 *>(k + at)) : make_uint4(0, 0, 0, 0);
-                vn[u] = ok[u] ? __ldg(reinterpret_cast<const uint4 *>(v + at)) : make_uint4(0, 0, 0, 0);
+                kn[u] = make_uint4(0, 0, 0, 0);
+                vn[u] = make_uint4(0, 0, 0, 0);
+                if (ok[u]) { /* a token past the end has no row (nor block-table entry) */
+                    const size_t at = row_offset<D>(base + u * NS + sub, b, kvh, kv_heads, n, page, pages, table) + sl * 8;
+                    kn[u] = __ldg(reinterpret_cast<const uint4 *>(k + at));
+                    vn[u] = __ldg(reinterpret_cast<const uint4 *>(v + at));
+                }
             }
             kr[u] = kn[u];
             vr[u] = vn[u];
