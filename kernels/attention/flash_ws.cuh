@@ -124,10 +124,6 @@ template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     }
 };
 
-/* The whole kernel after its arguments: barriers, producer, consumers, output store. smem_raw:
- * the kernel's dynamic shared memory (L::SMEM bytes, declared by the kernel so each file keeps
- * its own symbol); map_q, map_k, map_v: 3D tensor maps ({row bytes, N, batch·heads}, boxes of 128 rows × 128 bytes,
- * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit. */
 /* The dense kernels' key tiles: every one up to n_tiles, each masked where it needs it. */
 struct AllTiles {
     __device__ __forceinline__ int begin(int n_tiles, int, int) { return n_tiles; }
@@ -135,6 +131,11 @@ struct AllTiles {
     __device__ __forceinline__ bool masked(int, int) const { return true; }
 };
 
+/* The whole kernel after its arguments: barriers, producer, consumers, output store. smem_raw:
+ * the kernel's dynamic shared memory (L::SMEM bytes, declared by the kernel so each file keeps
+ * its own symbol); map_q, map_k, map_v: 3D tensor maps ({row bytes, N, batch·heads}, boxes of 128 rows × 128 bytes,
+ * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit; walk: the key tiles' policy (each
+ * thread keeps its own copy). */
 template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false, class Walk = AllTiles>
 __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
                                              const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
