@@ -145,6 +145,7 @@ static const struct kb_kernel *const registry[] = {
     &kb_attention_int8_wgmma_ws,
     &kb_attention_int8_wgmma_fp8,
     &kb_attention_flash_wgmma_fp8,
+    &kb_attention_block_sparse_wgmma_ws,
 #endif
 #ifdef HAVE_CUBLAS
     &kb_attention_softmax_cublas,

@@ -271,6 +271,15 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
       --block 64 --topk-blocks 1,3,8
   job bsa2 bsa --dtype bf16 --heads 4 --kv-heads 2 --seq 8191 --head-dim 128 --block 64 --topk-blocks 64,32,12
   job bsa3 bsa --dtype bf16 --seq 100 --block 32 ) &
+# the same on the Hopper schedule (attention.block_sparse@cuda.wgmma-ws; sm_90a, compute capability
+# 9.0, block 128: one Q tile and one K/V tile a block): odd N (1 and 77: only the own block; 1000
+# and 4099: 8 and 33 blocks, the last short), GQA, batch 2, top-k above, at and below the past
+# blocks; 50/75/90% sparsity at N = 8191 (64 blocks: top-k 17, 7, 2); block 64 is refused
+( bsw() { "$KBENCH" run --db "$TMP/bsaws.db" $VFLAGS --timeout 10 --kernels attention.block_sparse@cuda.wgmma-ws "$@"; }
+  job bsaws1 bsw --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128 \
+      --block 128 --topk-blocks 1,3,8
+  job bsaws2 bsw --dtype bf16 --heads 4 --kv-heads 2 --seq 8191 --head-dim 128 --block 128 --topk-blocks 17,7,2
+  job bsaws3 bsw --dtype bf16 --seq 100 --block 64 ) &
 # hybrid stacks (attention.hybrid@cuda: flash@cuda.mma and linear@cuda.mma layers): every ratio, L = 5
 # (not a multiple of 2, 4 or 7), ragged N, GQA, batch 2; then one case with counters for the memory stat
 ( job hybrid1 "$KBENCH" run --db "$TMP/hybrid.db" $VFLAGS --kernels attention.hybrid@cuda --dtype f16,bf16 --batch 2 \
@@ -625,6 +634,22 @@ q "SELECT dtype, head_dim, topk_blocks, max(rel_l2_err) FROM v_results WHERE ker
 q "SELECT dtype, seq_len, head_dim, kv_heads, topk_blocks, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE kernel = 'attention.block_sparse' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_job bsa3 "block-sparse refuses a block it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE kernel = 'attention.block_sparse' AND block_size = 32 AND status = 'skipped' AND error LIKE '%block 64%';")" "1" "and says why"
+# attention.block_sparse@cuda.wgmma-ws: built where nvcc has sm_90a; compute capability 9.0 only
+if "$KBENCH" list 2>/dev/null | grep -q 'attention.block_sparse .*cuda.wgmma-ws'; then
+    DB="$TMP/bsaws.db"
+    expect_job bsaws1 "attention.block_sparse@cuda.wgmma-ws runs its 96 cases (N 1, 77, 1000, 4099; GQA; batch 2; d 64, 128; top-k 1, 3, 8)"
+    expect_job bsaws2 "and 3 at 50/75/90% sparsity (N = 8191)"
+    if [ "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-ws' AND block_size = 128 AND status = 'skipped' AND error LIKE '%compute capability 9.0%';")" = "99" ]; then
+        ok "attention.block_sparse@cuda.wgmma-ws verified # SKIP all 99 cases refused: this GPU is not compute capability 9.0"
+    else
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND c.block_size = 128;")" "99" "99 verified block-sparse wgmma-ws cases"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.impl = 'cuda.wgmma-ws' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "51" "each with a past block to choose from (N > 128: 51) chose exactly the operation's blocks"
+        expect_eq "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-ws' AND block_size = 64 AND status = 'skipped' AND error LIKE '%block 128%';")" "1" "block 64 is refused, saying it has block 128"
+    fi
+    expect_job bsaws3 "block-sparse wgmma-ws refuses a block it is not compiled for, without failing the sweep"
+    q "SELECT dtype, head_dim, topk_blocks, max(rel_l2_err) FROM v_results WHERE impl = 'cuda.wgmma-ws' GROUP BY dtype, head_dim, topk_blocks;" | sed 's/^/# block-sparse wgmma-ws worst error: /'
+    q "SELECT dtype, seq_len, head_dim, kv_heads, topk_blocks, status, exact_mismatches, substr(error, 1, 160) FROM v_results WHERE block_size = 128 AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
+fi
 DB="$TMP/hybrid.db"
 expect_job hybrid1 "attention.hybrid@cuda passes every ratio at odd sizes (f16, bf16; d 64, 128; GQA; batch 2; L = 5)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.layers = 5 AND c.linear_kind = 'linear';")" "120" "120 verified hybrid cases"

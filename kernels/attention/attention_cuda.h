@@ -134,6 +134,16 @@ int block_sparse_cuda_attend(const struct kb_shape *s, enum kb_dtype t, const vo
  * [B·H][nb][d] and kmean [B·H_kv][d][nb] (channel-major) are scratch. Returns a cudaError_t. */
 int block_sparse_cuda_select(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, double *qmean,
                              double *kmean, int *kept, void *stream);
+/* attention.block_sparse@cuda.wgmma-ws's attention (block_sparse_ws.cu, sm_90a): the same walk
+ * of the kept blocks, then the own block, on attention.flash@cuda.wgmma-ws's schedule
+ * (flash_ws.cuh); block = 128 (one 128-row Q tile, one 128-key K/V tile per block), d = 128 or
+ * 64. prepare once per process before the first launch (the driver's TMA encoder, the
+ * shared-memory limit): KB_OK, or KB_UNSUPPORTED / KB_ERROR with the reason in err. attend
+ * returns a cudaError_t (cudaErrorInvalidValue for a block other than 128, a d other than
+ * 64/128). */
+int block_sparse_ws_prepare(char *err, size_t errlen);
+int block_sparse_ws_attend(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                           const int *kept, void *o, void *stream);
 /* attention.int8@cuda.mma's pre-pass (int8_quant.cu): from f16 Q and K, the K channel means
  * kmean [B·H_kv][d] (through the partial sums kpartial [B·H_kv][int8_mean_chunks(N)][d]),
  * codes q8 [B,H,N,d] and k8 [B,H_kv,N,d] (K smoothed), and the scales of each block of

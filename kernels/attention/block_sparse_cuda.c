@@ -1,5 +1,7 @@
 /* block_sparse_cuda.c - attention.block_sparse@cuda.mma: MoBA-style causal mixture of block
- * attention on tensor cores, f16/bf16, d = 64 or 128, block = 64, GQA.
+ * attention on tensor cores, f16/bf16, d = 64 or 128, block = 64, GQA; and (sm_90a builds)
+ * attention.block_sparse@cuda.wgmma-ws, the same with block = 128 on the Hopper schedule of
+ * attention.flash@cuda.wgmma-ws (block_sparse_ws.cu).
  *
  * One run, all timed, as attention.block_sparse@cpu: the block means and each query block's
  * top-k past blocks (block_sparse_select.cu, float64, the operation's exact choice), then the
@@ -7,7 +9,8 @@
  * (flash_mma.cu, BLOCKS: one CTA per 64-row query block, each kept block one 64-key tile).
  * An implementation of attention.block_sparse (sparse_ops.h): setup copies the operation's Q,
  * K, V (f16/bf16 values) to the GPU; collect copies O back widened to float32 and the choice
- * into the operation's "kept_blocks", which verify compares exactly before the sampled rows. */
+ * into the operation's "kept_blocks", which verify compares exactly before the sampled rows.
+ * The two implementations differ only in the attention they launch after the same selection. */
 #include "config.h"
 #include "kernels/attention/attention_cuda.h"
 #include "kernels/attention/attention_cuda_io.h"
@@ -19,7 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The attention after the selection: block_sparse_cuda_attend or block_sparse_ws_attend. */
+typedef int (*bsa_attend_fn)(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
+                             const int *kept, void *o, void *stream);
+
 struct bsa_cuda {
+    bsa_attend_fn attend;
     void *q, *k, *v, *o;            /* device, in the case's dtype */
     double *qmean, *kmean;          /* [B·H][nb][d], [B·H_kv][nb][d] */
     int *kept;                      /* [B·H][nb][topk] */
@@ -48,7 +56,9 @@ static void bsa_cuda_teardown(struct kb_case *c)
     c->state = NULL;
 }
 
-static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+/* KB_OK when the kernel is compiled for the case's dtype, head_dim and block (tile: the query
+ * and key tile that one block is), else KB_UNSUPPORTED saying why. */
+static int bsa_cuda_check(const struct kb_case *c, int tile, char *err, size_t errlen)
 {
     const struct kb_shape *s = &c->shape;
     if (c->dtype != KB_DTYPE_F16 && c->dtype != KB_DTYPE_BF16) {
@@ -59,16 +69,24 @@ static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
         snprintf(err, errlen, "head_dim = %d: this kernel is compiled for d = 64 and 128", s->head_dim);
         return KB_UNSUPPORTED;
     }
-    if (s->block != 64) {
-        snprintf(err, errlen, "block = %d: this kernel is compiled for block 64 (one 64-row query tile, one 64-key "
-                 "tile per block)", s->block);
+    if (s->block != tile) {
+        snprintf(err, errlen, "block = %d: this kernel is compiled for block %d (one %d-row query tile, one %d-key "
+                 "tile per block)", s->block, tile, tile, tile);
         return KB_UNSUPPORTED;
     }
+    return KB_OK;
+}
+
+/* Device Q, K, V, O, the selection's scratch and the choice, for attention `attend`. */
+static int bsa_cuda_alloc(struct kb_case *c, bsa_attend_fn attend, char *err, size_t errlen)
+{
+    const struct kb_shape *s = &c->shape;
     struct bsa_cuda *a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "out of memory");
         return KB_ERROR;
     }
+    a->attend = attend;
     c->state = a;
     const size_t nq = kb_operands_elems(&c->io, KB_BSA_Q), nkv = kb_operands_elems(&c->io, KB_BSA_K);
     const size_t nb = (size_t)bsa_blocks(s), d = (size_t)s->head_dim;
@@ -101,6 +119,12 @@ static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     return KB_OK;
 }
 
+static int bsa_cuda_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    int rc = bsa_cuda_check(c, 64, err, errlen);
+    return rc == KB_OK ? bsa_cuda_alloc(c, block_sparse_cuda_attend, err, errlen) : rc;
+}
+
 static int bsa_cuda_run(struct kb_case *c)
 {
     struct bsa_cuda *a = c->state;
@@ -113,7 +137,7 @@ static int bsa_cuda_run(struct kb_case *c)
     int e = block_sparse_cuda_select(&c->shape, c->dtype, q, k, a->qmean, a->kmean, a->kept, c->stream);
     const char *what = "block selection";
     if (e == 0) {
-        e = block_sparse_cuda_attend(&c->shape, c->dtype, q, k, v, a->kept, a->o, c->stream);
+        e = a->attend(&c->shape, c->dtype, q, k, v, a->kept, a->o, c->stream);
         what = "block-sparse attention";
     }
     if (e != 0) {
@@ -168,3 +192,38 @@ const struct kb_kernel kb_attention_block_sparse_cuda = {
     .teardown = bsa_cuda_teardown,
     .op = &kb_op_attention_block_sparse,
 };
+
+#ifdef HAVE_SM90A
+/* The Hopper kernel is built for sm_90a only: other GPUs have no code for it (the device check
+ * says so first). Then its TMA encoder and shared-memory limit (cheap to repeat per case). */
+static int bsa_ws_setup(struct kb_case *c, char *err, size_t errlen)
+{
+    static const int dims[] = { 64, 128 };
+    int rc = attention_wgmma_check_dims(c, dims, 2, err, errlen);
+    if (rc == KB_OK)
+        rc = bsa_cuda_check(c, 128, err, errlen);
+    if (rc == KB_OK)
+        rc = block_sparse_ws_prepare(err, errlen);
+    return rc == KB_OK ? bsa_cuda_alloc(c, block_sparse_ws_attend, err, errlen) : rc;
+}
+
+const struct kb_kernel kb_attention_block_sparse_wgmma_ws = {
+    .name = "attention.block_sparse",
+    .impl = "cuda.wgmma-ws",
+    .description = "MoBA-style causal block attention on Hopper (sm_90a): float64 top-k block selection, then "
+                   "attention.flash@cuda.wgmma-ws's TMA/ping-pong wgmma schedule over the kept 128-token blocks only; "
+                   "f16/bf16, d = 64/128, block 128, GQA",
+    .device = KB_DEVICE_CUDA,
+    .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
+    .is_reference = 0,
+    .axes = KB_AXIS_BIT(KB_AXIS_BATCH) | KB_AXIS_BIT(KB_AXIS_HEADS) | KB_AXIS_BIT(KB_AXIS_KV_HEADS) |
+            KB_AXIS_BIT(KB_AXIS_SEQ) | KB_AXIS_BIT(KB_AXIS_HEAD_DIM) | KB_AXIS_BIT(KB_AXIS_BLOCK) |
+            KB_AXIS_BIT(KB_AXIS_TOPK_BLOCKS) | KB_AXIS_BIT(KB_AXIS_INPUT),
+    .footprint = bsa_cuda_footprint,
+    .setup = bsa_ws_setup,
+    .run = bsa_cuda_run,
+    .collect = bsa_cuda_collect,
+    .teardown = bsa_cuda_teardown,
+    .op = &kb_op_attention_block_sparse,
+};
+#endif

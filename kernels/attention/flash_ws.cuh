@@ -12,7 +12,7 @@
  *   sc.begin(r, row0, qhead, kvhead)  once per consumer before its first tile: row0 its first
  *                   of 64 query rows, qhead and kvhead the (batch, head) planes of Q and of K, V
  *   sc.issue(s, r, qw, kt, j)  issues S_j of the consumer's rows of Q (qw) and K tile j (kt) as
- *                   one committed wgmma group, not waited for
+ *                   one committed wgmma group, not waited for (j: the key tile, walk.tile below)
  *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 scores in s
  * and the P·V behind it (PvHalf below: P in f16/bf16 accumulated straight into O; fp8_pv.cuh:
  * P and V in e4m3, each tile's product in its own f32 accumulator added into O):
@@ -26,6 +26,15 @@
  * PERSISTENT (flash_wgmma_ws.cu's persistent kernel; batch then an argument): each block loops
  * over every gridDim.x-th work tile (see that file's header), with one more barrier, q_empty
  * (WsLayout's SMEM_PERSISTENT).
+ * Which K/V tiles a work tile visits, in order, is a second policy (the Walk parameter: the
+ * default AllTiles is the dense kernels' 0 .. n_tiles − 1 and compiles to the code they had
+ * before; block_sparse_ws.cu's KeptTiles walks MoBA's kept blocks, then the diagonal):
+ *   walk.begin(n_tiles, qb, qhead)  per work tile: the steps it takes, given the dense count
+ *                   n_tiles (causal: up to the diagonal), its query block qb and Q plane qhead
+ *   walk.tile(j)    the key tile of step j (what the producer loads; the j that the scores
+ *                   policy's issue and ready see)
+ *   walk.masked(j, steps)  whether step j may need mask_tile (else every key of the tile is
+ *                   below N and, causal, at most the first row of the work tile)
  * Include only from code built for sm_90a. */
 #ifndef KB_FLASH_WS_CUH
 #define KB_FLASH_WS_CUH
@@ -115,14 +124,22 @@ template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     }
 };
 
+/* The dense kernels' key tiles: every one up to n_tiles, each masked where it needs it. */
+struct AllTiles {
+    __device__ __forceinline__ int begin(int n_tiles, int, int) { return n_tiles; }
+    __device__ __forceinline__ int tile(int j) const { return j; }
+    __device__ __forceinline__ bool masked(int, int) const { return true; }
+};
+
 /* The whole kernel after its arguments: barriers, producer, consumers, output store. smem_raw:
  * the kernel's dynamic shared memory (L::SMEM bytes, declared by the kernel so each file keeps
  * its own symbol); map_q, map_k, map_v: 3D tensor maps ({row bytes, N, batch·heads}, boxes of 128 rows × 128 bytes,
- * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit. */
-template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false>
+ * 128B-swizzled, zero past row N); O: [B, H, N, 2·NACC] 16-bit; walk: the key tiles' policy (each
+ * thread keeps its own copy). */
+template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false, class Walk = AllTiles>
 __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
                                              const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
-                                             int kv_heads, Sc &sc, int batch = 1)
+                                             int kv_heads, Sc &sc, int batch = 1, Walk walk = Walk())
 {
     constexpr int NACC = Sc::NACC;
     constexpr int KN = L::KEYS; /* keys per K/V tile */
@@ -160,6 +177,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     int n_tiles = (n + KN - 1) / KN;
     if (CAUSAL)
         n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+    n_tiles = walk.begin(n_tiles, qb, b * heads + h); /* from here: the steps of the work tile */
     auto next_work = [&]() {
         if (!PERSISTENT)
             return false;
@@ -171,6 +189,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         n_tiles = (n + KN - 1) / KN;
         if (CAUSAL)
             n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+        n_tiles = walk.begin(n_tiles, qb, b * heads + h);
         return true;
     };
 
@@ -204,12 +223,12 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
 #pragma unroll
                 for (int cb = 0; cb < L::Q_BLOCKS; cb++)
                     load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
-                /* tile t of K or V (BLOCKS boxes, BYTES; KEYS_INNER: a transposed tile, keys along
-                 * the box rows) into its ring as use r = u + t once the consumers released use
-                 * r − STAGES */
+                /* the K or V tile of step t (walk.tile(t); BLOCKS boxes, BYTES; KEYS_INNER: a
+                 * transposed tile, keys along the box rows) into its ring as use r = u + t once
+                 * the consumers released use r − STAGES */
                 auto load = [&](auto blocks, auto keys_inner, int bytes, const CUtensorMap *map, uint32_t ring,
-                                uint32_t full, uint32_t empty, int t) {
-                    const int r = u + t;
+                                uint32_t full, uint32_t empty, int step) {
+                    const int r = u + step, t = walk.tile(step);
                     if (r >= STAGES)
                         mbar_wait(empty, (uint32_t)((r / STAGES - 1) & 1));
                     const uint32_t dst = ring + (uint32_t)(r % STAGES) * bytes;
@@ -295,13 +314,14 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         /* tile 0: S_0 alone */
         mbar_wait(k_full(u % STAGES), (uint32_t)((u / STAGES) & 1));
         wait_turn();
-        sc.issue(s, r, qw, k_tile(u % STAGES), 0);
+        sc.issue(s, r, qw, k_tile(u % STAGES), walk.tile(0));
         pass_turn();
         wg_wait_all();
-        sc.ready(s, r, 0);
+        sc.ready(s, r, walk.tile(0));
         if (lane == 0)
             mbar_arrive(k_empty(u % STAGES));
-        mask_tile<CAUSAL>(s, 0, n, wrow0, row_a, row_b, t4);
+        if (walk.masked(0, n_tiles))
+            mask_tile<CAUSAL>(s, walk.tile(0) * KN, n, wrow0, row_a, row_b, t4);
         softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
         sc.pack(s, pa);
 
@@ -310,17 +330,18 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_wait(k_full(sk), (uint32_t)(((u + j) / STAGES) & 1));
             mbar_wait(v_full(sv), (uint32_t)(((u + j - 1) / STAGES) & 1));
             wait_turn();
-            sc.issue(s, r, qw, k_tile(sk), j);          /* group 1: S_j */
+            sc.issue(s, r, qw, k_tile(sk), walk.tile(j)); /* group 1: S_j */
             sc.issue_pv(o, r, pa, v_tile(sv)); /* group 2: P_{j−1}·V_{j−1} */
             pass_turn();
             if (KB_FLASH_WS_OVERLAP)
                 kb_wgmma::wait<1>(); /* S_j is done; P·V may still run */
             else
                 kb_wgmma::wait<0>();
-            sc.ready(s, r, j);
+            sc.ready(s, r, walk.tile(j));
             if (lane == 0)
                 mbar_arrive(k_empty(sk));
-            mask_tile<CAUSAL>(s, j * KN, n, wrow0, row_a, row_b, t4);
+            if (walk.masked(j, n_tiles))
+                mask_tile<CAUSAL>(s, walk.tile(j) * KN, n, wrow0, row_a, row_b, t4);
             softmax_exp(s, m, l, sc.scale_log2, alpha);
             wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
             pin(o);

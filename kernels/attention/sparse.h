@@ -19,6 +19,7 @@ extern const struct kb_kernel kb_attention_window_cpu;   /* fused sliding window
 extern const struct kb_kernel kb_attention_window_naive; /* per-query scalar baseline */
 extern const struct kb_kernel kb_attention_block_sparse_cpu; /* MoBA-style top-k blocks */
 extern const struct kb_kernel kb_attention_block_sparse_cuda; /* the same on tensor cores (CUDA builds) */
+extern const struct kb_kernel kb_attention_block_sparse_wgmma_ws; /* the same on Hopper wgmma-ws (sm_90a builds) */
 
 /* A half-open key interval [lo, hi). */
 struct key_range {

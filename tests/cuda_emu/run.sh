@@ -23,15 +23,15 @@ emu_source() {
     echo '#include "shim.h"'
     sed -e '/#include <cuda_bf16.h>/d' -e '/#include <cuda_fp16.h>/d' -e '/#include <cuda_runtime.h>/d' \
         -e 's/extern __shared__ float smem\[\];/float *smem = g_smem;/' \
-        -e 's/extern __shared__ __align__(128) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' \
+        -e 's/extern __shared__ __align__([0-9]*) unsigned char smem\[\];/unsigned char *smem = (unsigned char *)g_smem;/' \
         -e 's/extern __shared__ unsigned char smem_raw\[\];/unsigned char *smem_raw = (unsigned char *)g_smem;/' "$1" |
         awk '{ buf = buf $0 "\n" }
              /^}/ { if (buf !~ /<<<|cudaError_t|cudaStream_t|cudaFunc|extern "C" [a-z]/) printf "%s", buf; buf = "" }
              END { printf "%s", buf }'
 }
 
-# driver name and the device file it emulates
-drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws moe_fp8"}
+# driver name and the device files it emulates (several: one C++ file, in that order)
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws block_sparse_ws moe_fp8"}
 cp "$here/shim.h" "$out/"
 # the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
 # and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
@@ -65,10 +65,11 @@ for d in $drivers; do
     int8_wgmma_ws) src=kernels/attention/int8_wgmma_ws.cu ;;
     int8_fp8_ws) src=kernels/attention/int8_fp8_ws.cu ;;
     flash_fp8_ws) src=kernels/attention/flash_fp8_ws.cu ;;
+    block_sparse_ws) src="kernels/attention/block_sparse_select.cu kernels/attention/block_sparse_ws.cu" ;;
     moe_fp8) src=kernels/moe/moe_fp8_wgmma.cu ;;
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
     esac
-    emu_source "$top/$src" > "$out/dev_emu.cpp"
+    for f in $src; do emu_source "$top/$f"; done > "$out/dev_emu.cpp"
     echo "== $d ($src)"
     g++ -std=c++20 -O2 -fno-strict-aliasing -Wno-psabi $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread

@@ -65,6 +65,24 @@ template <typename V> V __shfl_sync(unsigned, V v, int src, int width = 32)
     return emu_exchange(v, [=](int l) { return l / width * width + src % width; });
 }
 template <typename V> V __ldg(const V *p) { return *p; }
+// Each lane's predicate as bit `lane` of the warp's mask (every lane takes part, as the kernels'
+// full-mask ballots ask).
+inline unsigned __ballot_sync(unsigned, int pred)
+{
+    const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
+    g_xch[w][l][0] = pred != 0;
+    g_warp_bar[w]->arrive_and_wait();
+    unsigned mask = 0;
+    for (int i = 0; i < 32; i++)
+        mask |= (unsigned)g_xch[w][i][0] << i;
+    g_warp_bar[w]->arrive_and_wait();
+    return mask;
+}
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+// float64 with round-to-nearest and no contraction into a fused multiply-add (volatile keeps the
+// product a rounded double even where the compiler would fuse)
+inline double __dmul_rn(double a, double b) { volatile double p = a * b; return p; }
+inline double __dadd_rn(double a, double b) { volatile double s = a + b; return s; }
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline float __expf(float x) { return expf(x); }

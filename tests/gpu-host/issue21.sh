@@ -15,6 +15,10 @@ run() { name=$1; shift; echo "=== $name $(date -u +%T)"; timeout "${STEP_LIMIT:-
 run decode --kernels attention.flash@cuda.decode --decode 1 --page 0,16,64 --seq 4096:65536:x2 --batch 1,8 --kv-heads 4
 run block-sparse --kernels 'attention.block_sparse@cuda.mma,attention.flash@cuda.mma,attention.flash@cuda.wgmma' \
     --seq 32768 --causal 1 --block 64 --topk-blocks 149,67,25
+# the same sparsities on the Hopper schedule: block 128 (256 blocks), top-k 74, 33, 12 (density
+# 0.499, 0.248, 0.099), beside dense wgmma-ws causal: issue 21's bar is 5x dense at 90%
+run block-sparse-ws --kernels 'attention.block_sparse@cuda.wgmma-ws,attention.flash@cuda.wgmma-ws' \
+    --seq 32768 --causal 1 --block 128 --topk-blocks 74,33,12
 run delta --kernels 'attention.delta@cuda.mma,attention.delta@cuda.chunked,attention.delta@cuda.recurrent,attention.linear@cuda.mma' \
     --seq 1024:65536:x4 --chunk 64 --decay 0,1 --causal 1
 run ssd --kernels 'attention.ssd@cuda.*,attention.flash@cuda.wgmma' --kv-heads 1 --seq 4096:131072:x2 --causal 1 --state 128 --chunk 64
