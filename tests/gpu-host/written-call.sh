@@ -24,8 +24,10 @@ sweep moefp8 --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,100
       --head-dim 64,128 --decay 0,1 ) &
 sweep lightning --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 2 --heads 4 --seq 1,77,1000,4099 \
     --head-dim 64,128 --chunk 64,128 &
+sweep bsaws --kernels attention.block_sparse@cuda.wgmma-ws --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 \
+    --seq 1,77,1000,4099 --head-dim 64,128 --block 128 --topk-blocks 1,3,8 &
 wait
-sweep_report flashws flashwsp fp8attn moefp8 deltavs32 lightning
+sweep_report flashws flashwsp fp8attn moefp8 deltavs32 lightning bsaws
 left=$(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) ))
 echo "=== $(date -u +%T): $left s left for issue20-next.sh"
 [ "$left" -gt 60 ] && LIMIT=$left bash tests/gpu-host/issue20-next.sh
