@@ -16,8 +16,8 @@
  * that can need a mask (causal, and keys past N in a short last block), since a kept block
  * kb < qb is whole and before every row of the Q tile. The producer reads the list (one
  * thread, __ldg), the consumers need only its length. The scores are the dense kernel's
- * (Scores16 of flash_wgmma_ws.cu: S = Q·Kᵀ on m64n128k16 SS wgmma, P·V in the input type
- * through flash_ws.cuh's PvHalf), written out here for the 128-key tiles alone.
+ * (ws_scores16.cuh's Scores16: S = Q·Kᵀ on m64n128k16 SS wgmma, P·V in the input type through
+ * flash_ws.cuh's PvHalf).
  *
  * Shared memory and registers as the dense kernel's d = 128 and 64 (164936 and 83016 bytes, one
  * block per SM); the grid (nb, heads, batch), heaviest first as the dense causal kernel, though
@@ -36,6 +36,7 @@ extern "C" {
 }
 
 #include "kernels/attention/flash_ws.cuh"
+#include "kernels/attention/ws_scores16.cuh"
 
 namespace {
 
@@ -70,36 +71,6 @@ struct KeptTiles {
     __device__ __forceinline__ bool masked(int j, int steps) const { return j == steps - 1; }
 };
 
-/* S = Q·K_jᵀ for one 128-key tile: DH / 16 k-steps of m64n128k16 over d as one committed group,
- * not waited for; qw: the consumer's 64 rows of Q (in each column block), kt: the K tile. */
-template <bool BF16, int DH> __device__ __forceinline__ void issue_s(float (&s)[64], const uint16_t *qw, const uint16_t *kt)
-{
-    pin(s);
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < DH / 16; kk++) {
-        const int cb = kk / 4, koff = (kk % 4) * 16;
-        uint64_t da = smem_desc(qw + cb * BM * 64 + koff, 16, 1024);
-        uint64_t db = smem_desc(kt + cb * BN * 64 + koff, 16, 1024);
-        wgmma_ss<BF16>(s, da, db, kk > 0); /* the first k-step overwrites s */
-    }
-    wg_commit();
-}
-
-/* flash_ws.cuh's scores policy of 16-bit inputs (the dense kernel's): S is the wgmma's f32
- * accumulator itself, P·V in the same 16-bit type. */
-template <bool BF16, int DH> struct BsaScores : PvHalf<BF16, DH / 2> {
-    static constexpr int NACC = DH / 2;
-    struct Regs {};
-    float scale_log2;
-    __device__ __forceinline__ void begin(Regs &, int, int, int) {}
-    __device__ __forceinline__ void issue(float (&s)[64], Regs &, const uint16_t *qw, const uint16_t *kt, int)
-    {
-        issue_s<BF16, DH>(s, qw, kt);
-    }
-    __device__ __forceinline__ void ready(float (&s)[64], Regs &, int) { pin(s); }
-};
-
 /* grid (nb, heads, batch): CTA (x, h, b) is query block nb − 1 − x of head h of batch b. */
 template <bool BF16, int DH>
 __global__ void __launch_bounds__(WS_THREADS, 1)
@@ -109,11 +80,11 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    BsaScores<BF16, DH> sc;
+    Scores16<BF16, DH> sc;
     sc.scale_log2 = scale_log2;
     KeptTiles walk;
     walk.kept = kept, walk.nb = (n + BSA_BLOCK - 1) / BSA_BLOCK, walk.topk = topk;
-    ws_attention<BsaLayout<DH>, true, BsaScores<BF16, DH>, false, KeptTiles>(smem_raw, &map_q, &map_k, &map_v, O, n,
+    ws_attention<BsaLayout<DH>, true, Scores16<BF16, DH>, false, KeptTiles>(smem_raw, &map_q, &map_k, &map_v, O, n,
                                                                             heads, kv_heads, sc, 1, walk);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)O, (void)kept, (void)n, (void)heads, (void)kv_heads, (void)topk,

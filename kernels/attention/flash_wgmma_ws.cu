@@ -88,53 +88,17 @@ extern "C" {
 }
 
 #include "kernels/attention/flash_ws.cuh"
+#include "kernels/attention/ws_scores16.cuh"
 
 namespace {
 
 using namespace kb_fws;
-
-/* Keys per K/V tile for head_dim DH: 128, but 64 for DH = 256 (see the header). */
-template <int DH> constexpr int keys_per_tile() { return DH == 256 ? 64 : BN; }
 
 /* Shared memory for head_dim DH (256, 128 or 64): a Q tile of 128 rows is DH / 64 column blocks
  * (boxes) of 16 KiB, a K or V tile of keys_per_tile rows DH / 64 boxes of that many rows
  * (flash_ws.cuh's WsLayout). */
 template <int DH> struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, keys_per_tile<DH>()> {
     static_assert(DH == 256 || DH == 128 || DH == 64, "head_dim 256, 128 or 64");
-};
-
-/* S = Q·Kᵀ for one tile of KN keys: DH / 16 k-steps of 16 over d as one committed group, not
- * waited for. qw: the consumer's 64 rows of Q (in each column block), kt: the K tile. */
-template <bool BF16, int DH, int KN>
-__device__ __forceinline__ void issue_s(float (&s)[KN / 2], const uint16_t *qw, const uint16_t *kt)
-{
-    pin(s);
-    wg_fence();
-#pragma unroll
-    for (int kk = 0; kk < DH / 16; kk++) {
-        const int cb = kk / 4, koff = (kk % 4) * 16;
-        uint64_t da = smem_desc(qw + cb * BM * 64 + koff, 16, 1024);
-        uint64_t db = smem_desc(kt + cb * KN * 64 + koff, 16, 1024);
-        if constexpr (KN == 64)
-            kb_wgmma::mma_m64n64k16_ss<BF16>(s, da, db, kk > 0);
-        else
-            wgmma_ss<BF16>(s, da, db, kk > 0); /* the first k-step overwrites s */
-    }
-    wg_commit();
-}
-
-/* flash_ws.cuh's scores policy of 16-bit inputs: S is the wgmma's f32 accumulator itself; P·V
- * in the same 16-bit type (PvHalf). */
-template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvHalf<BF16, DH / 2, KN> {
-    static constexpr int NACC = DH / 2;
-    struct Regs {};
-    float scale_log2;
-    __device__ __forceinline__ void begin(Regs &, int, int, int) {}
-    __device__ __forceinline__ void issue(float (&s)[KN / 2], Regs &, const uint16_t *qw, const uint16_t *kt, int)
-    {
-        issue_s<BF16, DH, KN>(s, qw, kt);
-    }
-    __device__ __forceinline__ void ready(float (&s)[KN / 2], Regs &, int) { pin(s); }
 };
 
 template <bool CAUSAL, bool BF16, int DH>
