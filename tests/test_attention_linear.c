@@ -1002,7 +1002,7 @@ static void test_lightning_shapes_and_counts(void **state)
     assert_int_equal(k->device, KB_DEVICE_CUDA);
     struct kb_shape cs = lt_shape(1, 4, 2, 4099, 128, 32);
     case_expect_refused(k, cs, KB_DTYPE_BF16, "chunk 64 and 128");
-    /* chunks per group: a power of two up to 16, never fewer than 2048 blocks once above 1, and
+    /* chunks per group: a power of two up to 16, never fewer than LIGHTNING_CUDA_MIN_BLOCKS blocks once above 1, and
      * growing with N (one state per chunk at short N, one per 16 chunks at long N) */
     int last = 1;
     for (int len = 1024; len <= 1 << 20; len *= 2) {
@@ -1010,10 +1010,11 @@ static void test_lightning_shapes_and_counts(void **state)
         const int g = lightning_cuda_group(&gs), nc = (len + 63) / 64;
         assert_true(g >= last && g <= 16 && (g & (g - 1)) == 0);
         if (g > 1)
-            assert_true(16L * ((nc + g - 1) / g) >= 2048);
+            assert_true(16L * ((nc + g - 1) / g) >= LIGHTNING_CUDA_MIN_BLOCKS);
         last = g;
     }
-    assert_int_equal(lightning_cuda_group(&s), 1);
+    struct kb_shape short_seq = lt_shape(1, 16, 16, 1024, 128, 64); /* 16 chunks a head: no grouping */
+    assert_int_equal(lightning_cuda_group(&short_seq), 1);
     assert_int_equal(last, 16);
 #else
     assert_null(k);

@@ -52,7 +52,7 @@ int lightning_cuda_group(const struct kb_shape *s)
         return forced;
     const long bh = (long)s->batch * s->heads, nc = chunks_of(s);
     int g = 1;
-    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= 2048)
+    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= LIGHTNING_CUDA_MIN_BLOCKS)
         g *= 2;
     return g;
 }

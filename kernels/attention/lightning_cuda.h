@@ -4,9 +4,8 @@
  * Chunk-parallel in three kernels (the design of fla's chunk_simple_gla and Lightning
  * Attention-2, with the walk over the sequence made a parallel scan over state elements). The
  * tokens go in chunks of C (the shape's chunk: 64 or 128, both compiled) and the chunks in
- * groups of G (1..16, chosen at launch: the largest power of two that keeps B·H·groups >= 2048
- * blocks, so a short sequence keeps its parallelism and a long one stores one state per G
- * chunks). With k̃_j = λ^(G·C−1−j) k_j (j the token's index in its group):
+ * groups of G (1..16, chosen at launch: lightning_cuda_group below, so a short sequence keeps
+ * its parallelism and a long one stores one state per G chunks). With k̃_j = λ^(G·C−1−j) k_j (j the token's index in its group):
  *   1 local   per group q: L_q = Σ_j k̃_jᵀ v_j (d×d, tensor cores, float32 accumulation over
  *             the group's chunks), stored in 16 bits times 1/C          -> local [B·H·ng][d·d]
  *   2 scan    per pair of state elements: P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32,
@@ -25,6 +24,9 @@
 
 extern const struct kb_kernel kb_attention_lightning_cuda;
 
+/* The fewest blocks a group size may leave (about two per SM of an H100). */
+#define LIGHTNING_CUDA_MIN_BLOCKS 256
+
 /* Scratch the three passes share, in device memory, in the case's 16-bit dtype. */
 struct lightning_cuda_scratch {
     void *local;  /* [B·H·ng][d·d]: each group's own state L_q (sized for G = 1: ng = nc) */
@@ -35,8 +37,11 @@ struct lightning_cuda_scratch {
 int lightning_cuda_chunk_ok(int chunk);
 
 /* Chunks per group G the launcher uses for a shape (chunk 64 or 128): the largest power of two up
- * to 16 that still leaves at least 2048 blocks (B·H·groups), so a short sequence keeps its
- * parallelism (G = 1: one state per chunk) and a long one stores one state per 16 chunks. The
+ * to 16 that still leaves at least LIGHTNING_CUDA_MIN_BLOCKS blocks (B·H·groups), so a short
+ * sequence keeps some parallelism and a long one stores one state per 16 chunks. Measured on an
+ * H100 (2026-12-06, batch 1, 16 heads, d 128, chunk 64; docs/performance.md): at 4k G = 4 beat
+ * G = 1, 2 and 8 (82 us against 114, 94, 110), at 16k..256k G = 16 was fastest; the old
+ * threshold of 2048 blocks chose G = 1 at 4k and 2 at 16k, 0.74x fla's chunk_simple_gla. The
  * environment variable KBENCH_LIGHTNING_GROUP (1, 2, 4, 8 or 16) overrides it, to measure the
  * trade between state traffic and parallelism; each case stores the G it ran with as the counter
  * lightning.group. */
