@@ -237,10 +237,10 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
       --dtype bf16 --seq 100 --head-dim 96 --quiet --no-show
   job deltamma5 "$KBENCH" run --db "$TMP/deltamma.db" --devices cuda:0 --kernels attention.delta@cuda.mma \
       --dtype bf16 --seq 100 --head-dim 64 --chunk 32 --quiet --no-show ) &
-# deltamma32: @cuda.mma with its state pass in blocks of 32 value channels (KBENCH_DELTA_VS=32:
-# 32-wide swizzled tiles, twice the blocks) at deltamma's sizes, its decode steps and 16 heads of
-# 16385 tokens; every case's counter delta.state_channels = 32
-( export KBENCH_DELTA_VS=32
+# deltamma64: @cuda.mma with its state pass in blocks of 64 value channels (KBENCH_DELTA_VS=64:
+# 64-wide swizzled tiles, half the blocks of the default 32) at deltamma's sizes, its decode
+# steps and 16 heads of 16385 tokens; every case's counter delta.state_channels = 64
+( export KBENCH_DELTA_VS=64
   dm32() { "$KBENCH" run --db "$TMP/deltamma32.db" $VFLAGS --kernels attention.delta@cuda.mma "$@"; }
   job deltamma32 dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
   job deltamma32b dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1
@@ -592,7 +592,7 @@ expect_job deltamma "attention.delta@cuda.mma passes at odd sizes (f16, bf16; N 
 expect_job deltamma2 "and its decode steps (from the state its passes build)"
 expect_job deltamma3 "and over 16 heads of 16385 tokens (257 chunks)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma';")" "56" "56 verified delta-rule tensor-core cases (40 prefill, 12 decode, 4 long)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 64;")" "56" "by default with 64 value channels a state-pass block (delta.state_channels = 64)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 32;")" "56" "by default with 32 value channels a state-pass block (delta.state_channels = 32)"
 q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 expect_job deltamma4 "attention.delta@cuda.mma refuses a head_dim it is not compiled for, without failing the sweep"
@@ -600,11 +600,11 @@ expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 96 AND status = 'ski
 expect_job deltamma5 "and a chunk it is not compiled for"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64%';")" "1" "and says why"
 DB="$TMP/deltamma32.db"
-expect_job deltamma32 "attention.delta@cuda.mma with 32-wide state blocks (KBENCH_DELTA_VS=32) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
-expect_job deltamma32b "and its decode steps (from the state its 32-wide passes build)"
+expect_job deltamma32 "attention.delta@cuda.mma with 64-wide state blocks (KBENCH_DELTA_VS=64) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
+expect_job deltamma32b "and its decode steps (from the state its 64-wide passes build)"
 expect_job deltamma32c "and over 16 heads of 16385 tokens (257 chunks)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 32;")" "56" "56 verified cases (40 prefill, 12 decode, 4 long), each with delta.state_channels = 32"
-q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma vs32 worst error: /'
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 64;")" "56" "56 verified cases (40 prefill, 12 decode, 4 long), each with delta.state_channels = 64"
+q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma vs64 worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 DB="$TMP/decode.db"
 expect_job decode1 "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"

@@ -50,7 +50,7 @@ int delta_cuda_mma_state_channels(void)
     static int vs; /* 0 until read */
     if (!vs) {
         const char *e = getenv("KBENCH_DELTA_VS");
-        vs = e && atoi(e) == 32 ? 32 : DELTA_MMA_VS;
+        vs = e && (atoi(e) == 32 || atoi(e) == 64) ? atoi(e) : DELTA_MMA_VS;
     }
     return vs;
 }
@@ -300,8 +300,8 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .name = "attention.delta",
     .impl = "cuda.mma",
     .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
-                   "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 64 "
-                   "value channels, 32 with KBENCH_DELTA_VS=32; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
+                   "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 32 "
+                   "value channels, 64 with KBENCH_DELTA_VS=64; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
                    "accumulators, d 64 or 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),

@@ -28,7 +28,7 @@
  *                               U = T diag(β) V, K̃ = diag(e^{γ_last − γ}) K̂, γ; 16-bit W, U, K̃
  *   state (DELTA_MMA_VS value channels, head), chunk after chunk: the 16-bit state before the
  *                               chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in registers);
- *                               32 value channels a block (twice the blocks) with KBENCH_DELTA_VS=32
+ *                               64 value channels a block (half the blocks) with KBENCH_DELTA_VS=64
  *   out   (chunk, head):        O = (diag(e^γ) Q̂ S_chunk + (Q̂K̂ᵀ ⊙ Γ ⊙ causal) V') / √d
  * It uses the four scratch buffers of delta_cuda_args as: scratch_l W then U, scratch_p K̃ then
  * V' ([B·H][nc·C][d] 16-bit each), scratch_s the 16-bit state before each chunk
@@ -47,7 +47,7 @@ extern const struct kb_kernel kb_attention_delta_cuda_mma;
 #define DELTA_CUDA_CHUNK 64 /* the chunk the device code is compiled for */
 #define DELTA_CUDA_VS 32    /* value channels per block; head_dim must be a multiple, at most 128 */
 #define DELTA_CUDA_MAX_D 128
-#define DELTA_MMA_VS 64     /* value channels per block of @cuda.mma's state pass (default) */
+#define DELTA_MMA_VS 32     /* value channels per block of @cuda.mma's state pass (default; or 64) */
 
 /* The device operands of one case. q, k, v [B·H][tokens][d] in the dtype; beta, g [B·H][tokens]
  * float32; o [B·H][rows][d] float32. */
@@ -82,8 +82,10 @@ int delta_cuda_chunked_prepare(int bf16);
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
-/* The value channels per block @cuda.mma's state pass runs with: 32 when the environment sets
- * KBENCH_DELTA_VS=32, else DELTA_MMA_VS (read once). Reported as the counter delta.state_channels. */
+/* The value channels per block @cuda.mma's state pass runs with: 64 or 32 when the environment
+ * sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at batch 1, 16 heads, d 128 the
+ * pass took 509 us at 32 against 857 at 64 on an H100, twice the blocks). Reported as the
+ * counter delta.state_channels. */
 int delta_cuda_mma_state_channels(void);
 
 #endif

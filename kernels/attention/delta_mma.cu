@@ -12,8 +12,8 @@
  *   delta_mma_prep  (chunk, head):       T by forward substitution in float32, W, U, K̃, γ
  *   delta_mma_state (DV value channels, head), chunk after chunk: V' and S; the 16-bit state
  *                    before each chunk and V' stored for the next pass; the next chunk's W,
- *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS = 64,
- *                    or 32 when KBENCH_DELTA_VS=32 (twice the blocks for a short pass)
+ *                    U, K̃ load (cp.async, three stages) while this one computes. DV =
+ *                    DELTA_MMA_VS = 32, or 64 when KBENCH_DELTA_VS=64 (half the blocks)
  *   delta_mma_out   (chunk, head):       O
  * Only the state pass is sequential: per chunk a 64×DV×d product (W S) and a d×DV×64 one
  * (K̃ᵀ V') a block, on tensor cores.
@@ -296,11 +296,15 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 /* ---- pass 2: the state, chunk after chunk ------------------------------------------------- */
 
 constexpr int STATE_THREADS = 256; /* 8 warps */
+/* W, K̃, U tiles of the chunks ch, ch + 1 and ch + 2 in flight: at batch 1 the pass has few
+ * blocks, and with one chunk loaded ahead a chunk's loads (L2 latency and 36-40 KiB a block)
+ * took longer than its arithmetic (2 us a chunk at d = 128 on an H100, fla's pass 1.2) */
+constexpr int STATE_STAGES = 3;
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
 template <int D, int DV> constexpr size_t state_smem_bytes()
 {
-    return (2 * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
+    return (STATE_STAGES * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
 
 /* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64 or 32. The
@@ -323,7 +327,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
-    uint16_t *sS = stages + 2 * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
+    uint16_t *sS = stages + STATE_STAGES * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
     const int j0 = blockIdx.x * DV;
     const size_t head = blockIdx.y, rows_at = head * (size_t)nch * C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -337,15 +341,17 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
     auto load_stage = [&](int ch) {
-        uint16_t *st = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>();
+        uint16_t *st = stages + (size_t)(ch % STATE_STAGES) * state_stage_elems<D, DV>();
         load_tile<D, C, THREADS>(st, Wg + rows_at * D, ch * C, rows);
         load_tile<D, C, THREADS>(st + C * D, Ktg + rows_at * D, ch * C, rows);
         load_tile<DV, C, THREADS>(st + 2 * C * D, Ug + rows_at * D + j0, ch * C, rows, D);
         cp_commit();
     };
     load_stage(0);
+    if (nch > 1)
+        load_stage(1);
     for (int ch = 0; ch < nch; ch++) {
-        const uint16_t *sW = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
+        const uint16_t *sW = stages + (size_t)(ch % STATE_STAGES) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
          * barrier at the end of its iteration closed) and out for the output pass */
@@ -361,10 +367,13 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
                 *reinterpret_cast<uint32_t *>(snap + (size_t)p * D + j0 + col) = x;
             }
         }
-        /* the next chunk's tiles into the other stage (its last readers finished before the
-         * barrier that ended the previous iteration) */
-        if (ch + 1 < nch) {
-            load_stage(ch + 1);
+        /* chunk ch + 2's tiles into the stage of chunk ch − 1 (whose last readers finished before
+         * the barrier that ended the previous iteration); then wait for chunk ch's group, the
+         * oldest: the groups committed after it (ch + 1, ch + 2) may stay in flight */
+        if (ch + 2 < nch) {
+            load_stage(ch + 2);
+            cp_wait<2>();
+        } else if (ch + 1 < nch) {
             cp_wait<1>();
         } else {
             cp_wait<0>();
@@ -542,7 +551,7 @@ template <int D, bool BF16> cudaError_t allow_all()
     static bool p, s, s32, o;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, DELTA_MMA_VS, BF16>, state_smem_bytes<D, DELTA_MMA_VS>(), &s);
+        e = allow_smem(delta_mma_state<D, 64, BF16>, state_smem_bytes<D, 64>(), &s);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 32, BF16>, state_smem_bytes<D, 32>(), &s32);
     if (e == cudaSuccess)
@@ -564,13 +573,12 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    if (a->state_channels == 32)
-        delta_mma_state<D, 32, BF16><<<dim3(D / 32, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 32>(), st>>>(
+    if ((a->state_channels ? a->state_channels : DELTA_MMA_VS) == 64)
+        delta_mma_state<D, 64, BF16><<<dim3(D / 64, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 64>(), st>>>(
             W, U, Kt, gam, Vn, S, a->state_out, n, nch);
     else
-        delta_mma_state<D, DELTA_MMA_VS, BF16>
-            <<<dim3(D / DELTA_MMA_VS, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, DELTA_MMA_VS>(), st>>>(
-                W, U, Kt, gam, Vn, S, a->state_out, n, nch);
+        delta_mma_state<D, 32, BF16><<<dim3(D / 32, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 32>(), st>>>(
+            W, U, Kt, gam, Vn, S, a->state_out, n, nch);
     if (a->o)
         delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
             q, k, Vn, S, gam, a->o, a->tokens, n);
@@ -587,7 +595,7 @@ template <bool BF16> cudaError_t launch_d(const delta_cuda_args *a, cudaStream_t
 extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream)
 {
     if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
-        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != DELTA_MMA_VS))
+        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != 64))
         return (int)cudaErrorInvalidValue;
     return (int)(a->bf16 ? launch_d<true>(a, (cudaStream_t)stream) : launch_d<false>(a, (cudaStream_t)stream));
 }

@@ -96,12 +96,12 @@ static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_
     float *o = (float *)io.buffer[KB_DELTA_O];
     std::vector<float> st((size_t)BH * D * D, NAN);
 #define MMA_RUN(d, vw, b) mma_run<d, vw, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH)
-    if (vs == 32) /* the state pass's 32-wide blocks (KBENCH_DELTA_VS=32) */
+    if (vs == 64) /* the state pass's 64-wide blocks (KBENCH_DELTA_VS=64) */
+        D == 64 ? (bf16 ? MMA_RUN(64, 64, true) : MMA_RUN(64, 64, false))
+                : (bf16 ? MMA_RUN(128, 64, true) : MMA_RUN(128, 64, false));
+    else /* 32, the default */
         D == 64 ? (bf16 ? MMA_RUN(64, 32, true) : MMA_RUN(64, 32, false))
                 : (bf16 ? MMA_RUN(128, 32, true) : MMA_RUN(128, 32, false));
-    else
-        D == 64 ? (bf16 ? MMA_RUN(64, DELTA_MMA_VS, true) : MMA_RUN(64, DELTA_MMA_VS, false))
-                : (bf16 ? MMA_RUN(128, DELTA_MMA_VS, true) : MMA_RUN(128, DELTA_MMA_VS, false));
 #undef MMA_RUN
     const double serr = state_error(k.data(), v.data(), beta, g, st.data(), T, N, D, BH, bf16);
     struct kb_accuracy acc;
@@ -125,13 +125,14 @@ int main(int argc, char **argv)
     bad += run(1, 2, 1, 64, 0, false);
     bad += run(1, 2, 200, 128, 0, false);
     bad += run(1, 2, 300, 64, 1, true);
-    /* the 32-wide state blocks: both dtypes, d 64 and 128, decay 0 and 1, N not a multiple of 64 */
-    bad += run(1, 2, 77, 64, 0, true, 32);
-    bad += run(1, 2, 150, 64, 1, false, 32);
-    bad += run(2, 1, 130, 128, 1, true, 32);
-    bad += run(1, 2, 200, 128, 0, false, 32);
-    bad += run(1, 1, 1, 128, 1, false, 32);
-    bad += run(1, 2, 300, 64, 1, true, 32);
+    /* the 64-wide state blocks: both dtypes, d 64 and 128, decay 0 and 1, N not a multiple of 64;
+     * N = 130..300: 3..5 chunks, so the three-stage ring wraps */
+    bad += run(1, 2, 77, 64, 0, true, 64);
+    bad += run(1, 2, 150, 64, 1, false, 64);
+    bad += run(2, 1, 130, 128, 1, true, 64);
+    bad += run(1, 2, 200, 128, 0, false, 64);
+    bad += run(1, 1, 1, 128, 1, false, 64);
+    bad += run(1, 2, 300, 64, 1, true, 64);
     printf("%d failed\n", bad);
     return bad != 0;
 }
