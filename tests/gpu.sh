@@ -256,11 +256,8 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job decode4 "$KBENCH" run --db "$TMP/decode.db" --devices cuda:0 --max-time 0.05 --no-metrics --quiet --no-show \
       --kernels attention.flash@cuda.decode --decode 1 --dtype bf16 --batch 1 --heads 8 --seq 65537 --head-dim 128 \
       --page 0,64
-  # the kernel without software-pipelined loads (KBENCH_DECODE_PIPELINE=0), at decode1's odd sizes
-  # and 4 CTAs per SM (fewer, longer splits; KBENCH_DECODE_CTAS_PER_SM)
+  # 4 CTAs per SM setting the splits (fewer, longer ones; KBENCH_DECODE_CTAS_PER_SM)
   decv() { "$KBENCH" run --db "$TMP/decodev.db" $VFLAGS --kernels attention.flash@cuda.decode --decode 1 "$@"; }
-  ( export KBENCH_DECODE_PIPELINE=0
-    job decode5 decv --dtype bf16 --batch 1,3 --heads 8 --kv-heads 2 --seq 1,1000,4097 --head-dim 64,128 --page 0,16 )
   ( export KBENCH_DECODE_CTAS_PER_SM=4
     job decode6 decv --dtype f16 --batch 1 --heads 8 --kv-heads 8,2 --seq 1000,65537 --head-dim 128 --page 0,64 ) ) &
 # MoBA block-sparse attention: odd N (1, 77, 1000, 4099: a short last block), GQA, batch 2, a
@@ -619,10 +616,8 @@ q "SELECT c.page_size, k.name, k.value FROM counters k JOIN cases c ON c.id = k.
 q "SELECT dtype, head_dim, page_size, max(rel_l2_err) FROM v_results WHERE impl = 'cuda.decode' GROUP BY dtype, head_dim, page_size;" | sed 's/^/# decode worst error: /'
 q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE impl = 'cuda.decode' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 DB="$TMP/decodev.db"
-expect_job decode5 "attention.flash@cuda.decode without pipelined loads (KBENCH_DECODE_PIPELINE=0) passes at odd N, batch 1 and 3, page 0/16, d 64 and 128"
-expect_job decode6 "and with 4 CTAs per SM setting the splits (KBENCH_DECODE_CTAS_PER_SM=4), up to a 65537-token cache"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "32" "32 verified cases of the two variants"
-expect_eq "$(q "SELECT count(*) FROM counters WHERE name = 'decode.pipelined' AND value = 0;")" "24" "the 24 of KBENCH_DECODE_PIPELINE=0 ran unpipelined (counter decode.pipelined)"
+expect_job decode6 "attention.flash@cuda.decode with 4 CTAs per SM setting the splits (KBENCH_DECODE_CTAS_PER_SM=4) passes, up to a 65537-token cache"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "8" "8 verified cases"
 q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 
 DB="$TMP/bsa.db"

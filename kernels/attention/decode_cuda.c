@@ -40,9 +40,8 @@ static double decode_footprint(const struct kb_shape *s, enum kb_dtype t)
     return partial_bytes(s, (s->seq_len + DECODE_CUDA_MIN_SPLIT - 1) / DECODE_CUDA_MIN_SPLIT);
 }
 
-/* Variants kept for comparison, read once from the environment: the split target
- * (KBENCH_DECODE_CTAS_PER_SM, 1..64; the counter decode.splits shows what ran) and the loads
- * without software pipelining (KBENCH_DECODE_PIPELINE=0; counter decode.pipelined). */
+/* The split target, read once from the environment to compare others: KBENCH_DECODE_CTAS_PER_SM
+ * (1..64; the counter decode.splits shows what ran). */
 static int decode_ctas_per_sm(void)
 {
     static int per_sm = -1;
@@ -54,11 +53,6 @@ static int decode_ctas_per_sm(void)
     return per_sm;
 }
 
-static int decode_pipelined(void)
-{
-    const char *e = getenv("KBENCH_DECODE_PIPELINE");
-    return !(e && strcmp(e, "0") == 0);
-}
 
 static void decode_teardown(struct kb_case *c)
 {
@@ -109,7 +103,6 @@ static int decode_setup(struct kb_case *c, char *err, size_t errlen)
     g->dtype = c->dtype;
     long rows = (long)s->batch * s->kv_heads * decode_cuda_head_chunks(s->heads / s->kv_heads);
     decode_cuda_split(s->seq_len, rows, sms, decode_ctas_per_sm(), &g->splits, &g->chunk);
-    g->pipelined = decode_pipelined();
 
     const size_t nkv = kb_operands_elems(&c->io, KB_ATTN_K), nq = kb_operands_elems(&c->io, KB_ATTN_Q);
     cudaStream_t st = (cudaStream_t)c->stream;
@@ -179,7 +172,7 @@ static int decode_collect(struct kb_case *c)
 static int decode_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct decode_cuda *a = c->state;
-    if (!a || max < 3)
+    if (!a || max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "decode.splits");
     out[0].value = a->args.splits;
@@ -187,10 +180,7 @@ static int decode_stats(const struct kb_case *c, struct kb_counter *out, int max
     snprintf(out[1].name, sizeof out[1].name, "decode.split_tokens");
     out[1].value = a->args.chunk;
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    snprintf(out[2].name, sizeof out[2].name, "decode.pipelined");
-    out[2].value = a->args.pipelined;
-    snprintf(out[2].unit, sizeof out[2].unit, "flag");
-    return 3;
+    return 2;
 }
 
 const struct kb_kernel kb_attention_decode_cuda = {

@@ -55,7 +55,6 @@ struct decode_cuda_args {
     float *part_o;                          /* [B·H][splits][d] unnormalised partial outputs */
     float *part_ml;                         /* [B·H][splits][2]: running max (base 2) and sum */
     int splits, chunk;
-    int pipelined; /* 1: each CTA loads step i + 1 while it computes step i (the default) */
 };
 
 /* Enqueues the split kernel and the combine on stream; returns a cudaError_t (0: success). */

@@ -71,7 +71,7 @@ __device__ __forceinline__ size_t row_offset(int t, int b, int kvh, int kv_heads
 /* One CTA: tokens [split·chunk, min(N, (split+1)·chunk)) of one (batch, KV head), query heads
  * h0 .. h0 + nh − 1 (G >= nh, a power of two). grid: (B·H_kv·head_chunks, splits): the long
  * dimension in x, which has no 65535 limit. */
-template <typename T, int D, int G, bool Pipelined>
+template <typename T, int D, int G>
 __global__ void __launch_bounds__(kThreads) decode_split_kernel(
     const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, const int32_t *__restrict__ table,
     float *__restrict__ part_o, float *__restrict__ part_ml, int heads, int kv_heads, int n, int page, int pages,
@@ -117,45 +117,20 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(
 
     const int t_begin = split * chunk;
     const int t_end = n - t_begin < chunk ? n : t_begin + chunk;
-    /* Pipelined: the K and V rows of step base + NS·U are loaded before step base is computed,
-     * so a CTA always has one step's loads in flight (its range is only a few steps long at
-     * batch 1, where a step's loads and its arithmetic would otherwise alternate), at the cost of
-     * U·8 more registers a thread. Not pipelined: each step loads, then computes. */
-    uint4 kn[U], vn[U];
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-        const int t = t_begin + u * NS + sub;
-        kn[u] = make_uint4(0, 0, 0, 0);
-        vn[u] = make_uint4(0, 0, 0, 0);
-        if (Pipelined && t < t_end) {
-            const size_t at = row_offset<D>(t, b, kvh, kv_heads, n, page, pages, table) + sl * 8;
-            kn[u] = __ldg(reinterpret_cast<const uint4 *>(k + at));
-            vn[u] = __ldg(reinterpret_cast<const uint4 *>(v + at));
-        }
-    }
     /* the loop bound is the same for every thread, so the shuffles below see whole warps */
     for (int base = t_begin; base < t_end; base += NS * U) {
         uint4 kr[U], vr[U];
         bool ok[U];
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            ok[u] = base + u * NS + sub < t_end;
-            if (!Pipelined) {
-                kn[u] = make_uint4(0, 0, 0, 0);
-                vn[u] = make_uint4(0, 0, 0, 0);
-                if (ok[u]) { /* a token past the end has no row (nor block-table entry) */
-                    const size_t at = row_offset<D>(base + u * NS + sub, b, kvh, kv_heads, n, page, pages, table) + sl * 8;
-                    kn[u] = __ldg(reinterpret_cast<const uint4 *>(k + at));
-                    vn[u] = __ldg(reinterpret_cast<const uint4 *>(v + at));
-                }
-            }
-            kr[u] = kn[u];
-            vr[u] = vn[u];
-            const int t = base + NS * U + u * NS + sub;
-            if (Pipelined && t < t_end) {
+            const int t = base + u * NS + sub;
+            ok[u] = t < t_end;
+            kr[u] = make_uint4(0, 0, 0, 0);
+            vr[u] = make_uint4(0, 0, 0, 0);
+            if (ok[u]) {
                 const size_t at = row_offset<D>(t, b, kvh, kv_heads, n, page, pages, table) + sl * 8;
-                kn[u] = __ldg(reinterpret_cast<const uint4 *>(k + at));
-                vn[u] = __ldg(reinterpret_cast<const uint4 *>(v + at));
+                kr[u] = __ldg(reinterpret_cast<const uint4 *>(k + at));
+                vr[u] = __ldg(reinterpret_cast<const uint4 *>(v + at));
             }
         }
         float s[U][G];
@@ -285,13 +260,13 @@ __global__ void __launch_bounds__(D) decode_combine_kernel(const float *__restri
     from_float(acc / sum, o + row * D + e);
 }
 
-template <typename T, int D, int G, bool Pipelined>
+template <typename T, int D, int G>
 cudaError_t launch_split(const struct decode_cuda_args *a, int head_chunks, cudaStream_t st)
 {
     const int pages = a->page > 0 ? (a->n + a->page - 1) / a->page : 0;
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     dim3 grid((unsigned)(a->batch * a->kv_heads * head_chunks), (unsigned)a->splits);
-    decode_split_kernel<T, D, G, Pipelined><<<grid, kThreads, 0, st>>>(
+    decode_split_kernel<T, D, G><<<grid, kThreads, 0, st>>>(
         (const T *)a->q, (const T *)a->k, (const T *)a->v, a->page > 0 ? a->table : nullptr, a->part_o, a->part_ml,
         a->heads, a->kv_heads, a->n, a->page, pages, a->chunk, a->splits, head_chunks, scale_log2);
     cudaError_t e = cudaGetLastError();
@@ -309,19 +284,11 @@ cudaError_t launch_d(const struct decode_cuda_args *a, cudaStream_t st)
     const int g = group < DECODE_CUDA_MAX_GROUP ? group : DECODE_CUDA_MAX_GROUP;
     const int G = g <= 1 ? 1 : g <= 2 ? 2 : g <= 4 ? 4 : 8;
     const int head_chunks = decode_cuda_head_chunks(group); /* G < 8 only where the group fits one chunk */
-    if (!a->pipelined) {
-        switch (G) {
-        case 1: return launch_split<T, D, 1, false>(a, head_chunks, st);
-        case 2: return launch_split<T, D, 2, false>(a, head_chunks, st);
-        case 4: return launch_split<T, D, 4, false>(a, head_chunks, st);
-        default: return launch_split<T, D, 8, false>(a, head_chunks, st);
-        }
-    }
     switch (G) {
-    case 1: return launch_split<T, D, 1, true>(a, head_chunks, st);
-    case 2: return launch_split<T, D, 2, true>(a, head_chunks, st);
-    case 4: return launch_split<T, D, 4, true>(a, head_chunks, st);
-    default: return launch_split<T, D, 8, true>(a, head_chunks, st);
+    case 1: return launch_split<T, D, 1>(a, head_chunks, st);
+    case 2: return launch_split<T, D, 2>(a, head_chunks, st);
+    case 4: return launch_split<T, D, 4>(a, head_chunks, st);
+    default: return launch_split<T, D, 8>(a, head_chunks, st);
     }
 }
 

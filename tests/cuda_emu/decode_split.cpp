@@ -20,14 +20,9 @@ static void launch(const decode_cuda_args &a, int head_chunks)
     const int pages = a.page > 0 ? (a.n + a.page - 1) / a.page : 0;
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     emu_launch(a.batch * a.kv_heads * head_chunks, a.splits, 1, kThreads, 0, [&] {
-        if (a.pipelined)
-            decode_split_kernel<T, D, G, true>((const T *)a.q, (const T *)a.k, (const T *)a.v,
-                                               a.page > 0 ? a.table : nullptr, a.part_o, a.part_ml, a.heads, a.kv_heads,
-                                               a.n, a.page, pages, a.chunk, a.splits, head_chunks, scale_log2);
-        else
-            decode_split_kernel<T, D, G, false>((const T *)a.q, (const T *)a.k, (const T *)a.v,
-                                                a.page > 0 ? a.table : nullptr, a.part_o, a.part_ml, a.heads, a.kv_heads,
-                                                a.n, a.page, pages, a.chunk, a.splits, head_chunks, scale_log2); });
+        decode_split_kernel<T, D, G>((const T *)a.q, (const T *)a.k, (const T *)a.v, a.page > 0 ? a.table : nullptr,
+                                     a.part_o, a.part_ml, a.heads, a.kv_heads, a.n, a.page, pages, a.chunk, a.splits,
+                                     head_chunks, scale_log2); });
     emu_launch(a.batch * a.heads, 1, 1, D, 0, [&] {
         decode_combine_kernel<T, D>(a.part_o, a.part_ml, (T *)a.o, a.splits); });
 }
@@ -48,10 +43,9 @@ static void launch_d(const decode_cuda_args &a)
         launch<T, D, 8>(a, hc);
 }
 
-/* sms > 0: decode_cuda_split's choice for that GPU; sms < 0: chunk = -sms tokens per split.
- * Pipelined and not (KBENCH_DECODE_PIPELINE=0's kernel), each judged on its own. */
+/* sms > 0: decode_cuda_split's choice for that GPU; sms < 0: chunk = -sms tokens per split. */
 template <typename T>
-static int run_one(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, int sms, int pipelined)
+static int run(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, int sms)
 {
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = Hkv; s.seq_len = N; s.head_dim = d; s.decode = 1; s.page = page;
@@ -66,7 +60,6 @@ static int run_one(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int pa
     std::vector<T> o(no, T{ 0xFFFF }); /* NaN in f16 and bf16, as decode_cuda.c poisons it */
     decode_cuda_args a = {};
     a.batch = B; a.heads = H; a.kv_heads = s.kv_heads; a.n = N; a.d = d; a.page = page; a.dtype = dt;
-    a.pipelined = pipelined;
     if (sms > 0)
         decode_cuda_split(N, (long)B * s.kv_heads * decode_cuda_head_chunks(H / s.kv_heads), sms, DECODE_CUDA_CTAS_PER_SM, &a.splits, &a.chunk);
     else {
@@ -88,17 +81,11 @@ static int run_one(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int pa
         of[i] = emu_to_float(o[i]);
     kb_accuracy acc;
     kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
-    printf("decode %s B=%d H=%d H_kv=%d N=%d d=%d page=%d%s: %d splits of %d: rel_l2 %.3g max_abs %.3g %s\n",
-           kb_dtype_name(dt), B, H, s.kv_heads, N, d, page, pipelined ? " pipelined" : "", a.splits, a.chunk,
-           acc.rel_l2_err, acc.max_abs_err, acc.passed ? "PASS" : "FAIL");
+    printf("decode %s B=%d H=%d H_kv=%d N=%d d=%d page=%d: %d splits of %d: rel_l2 %.3g max_abs %.3g %s\n",
+           kb_dtype_name(dt), B, H, s.kv_heads, N, d, page, a.splits, a.chunk, acc.rel_l2_err, acc.max_abs_err,
+           acc.passed ? "PASS" : "FAIL");
     kb_operands_free(&io);
     return !acc.passed;
-}
-
-template <typename T>
-static int run(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, int sms)
-{
-    return run_one<T>(dt, B, H, Hkv, N, d, page, sms, 1) + run_one<T>(dt, B, H, Hkv, N, d, page, sms, 0);
 }
 
 int main(int argc, char **argv)

@@ -60,7 +60,8 @@ KBENCH_FLASH_WS_PERSISTENT=1 step flash-2k-persistent 25 --kernels attention.fla
     --dtype bf16 --heads 16 --head-dim 128 --batch 8 --seq 2048 --causal 0,1
 step int8 70 --input outlier --dtype i8,bf16,e4m3 --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0 \
     --kernels 'attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8'
-# flash-decoding at batch 1, 64k: pipelined (the default) and not
+# flash-decoding at batch 1, 64k: with software-pipelined loads (this session's first try, since
+# removed: 77.5 us against 73.7 without) and not
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536 --page 0"
 timeout 40 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy|error' | head -2
 step decode 20 $D
