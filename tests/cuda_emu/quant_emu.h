@@ -13,6 +13,8 @@
 #pragma once
 extern "C" {
 #include "kernels/kernel.h"
+#include <cstdlib>
+#include <cstring>
 #include "kernels/attention/attention.h"
 #include "kernels/attention/int8.h"
 #include "kernels/attention/softmax_ops.h"
@@ -40,7 +42,8 @@ static int quant_setup(quant_case &c, enum kb_dtype dt, int B, int H, int KV, in
     kb_shape &s = c.s;
     s = {};
     s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = 128; s.causal = causal;
-    s.input = KB_INPUT_NORMAL;
+    /* EMU_INPUT=outlier: attention.softmax's outlier inputs (channel bias and outlier channels) */
+    s.input = getenv("EMU_INPUT") && strcmp(getenv("EMU_INPUT"), "outlier") == 0 ? KB_INPUT_OUTLIER : KB_INPUT_NORMAL;
     c.dt = dt;
     c.io = {};
     char err[256];
