@@ -37,14 +37,6 @@ sweep_report flashws flashwsp fp8attn moefp8 deltavs32 bsaws decodeu decodep
 
 DB=$OUT/one.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
-step() {
-    name=$1; lim=$2; shift 2
-    left=$(( ${CALL_LIMIT:-560} - 25 - ($(date +%s) - t0) )); [ "$lim" -gt "$left" ] && lim=$left
-    [ "$lim" -lt 10 ] && { echo "=== $name skipped: the call's time is spent"; return; }
-    echo "=== $name $(date -u +%T) (at most $lim s)"
-    timeout "$lim" ./kbench run $P "$@" >"$OUT/$name.log" 2>&1
-    echo "exit $?"
-}
 # issue 21: block-sparse on the warp-specialised schedule at 90% (block 128, top-k 12 of 256)
 # against dense wgmma-ws flash; the delta rule on tensor cores against recurrent and fla at 16k
 step block-sparse-ws 45 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --seq 32768 --causal 1 \

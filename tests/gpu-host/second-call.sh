@@ -8,16 +8,9 @@ t0=$(date +%s)
 export PYTHONPATH=/tmp/site
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
+. tests/gpu-host/sweeps.sh
 DB=$OUT/two.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
-step() {
-    name=$1; lim=$2; shift 2
-    left=$(( ${CALL_LIMIT:-500} - 20 - ($(date +%s) - t0) )); [ "$lim" -gt "$left" ] && lim=$left
-    [ "$lim" -lt 10 ] && { echo "=== $name skipped"; return; }
-    echo "=== $name $(date -u +%T) (at most $lim s)"
-    timeout "$lim" ./kbench run $P "$@" >>"$OUT/steps.log" 2>&1
-    echo "exit $?"
-}
 L="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536,262144"
 step lightning 90 --plugin fla_attention.py $L --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 for g in 4 8 16; do KBENCH_LIGHTNING_GROUP=$g step lightning-g$g 40 $L --kernels attention.lightning@cuda.mma; done

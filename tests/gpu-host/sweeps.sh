@@ -2,6 +2,9 @@
 # into $OUT/NAME.db with its log, then one line per sweep of what verified and what did not.
 #   sweep NAME ARGS...     kbench run $V ARGS (V set by the caller), bounded by NEW_LIMIT seconds
 #   sweep_report NAME...   cases and verified cases of each, and up to 6 that failed
+#   step NAME LIMIT ARGS... kbench run $P ARGS (P set by the caller), its output appended to
+#                          $OUT/steps.log, bounded by LIMIT seconds and by what is left of the
+#                          call (CALL_LIMIT seconds from t0, less 20 s so the results still print)
 sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
 sweep_report() {
     for name in "$@"; do
@@ -9,4 +12,12 @@ sweep_report() {
         echo "$name: $(sqlite3 "$f" "SELECT count(*) || ' cases, ' || sum(c.status = 'ok' AND a.passed = 1) || ' verified ok' FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id;")"
         sqlite3 "$f" "SELECT kernel || '@' || impl, dtype, seq_len, head_dim, status, substr(coalesce(error, ''), 1, 160) FROM cases c LEFT JOIN accuracy a ON a.case_id = c.id WHERE c.status != 'ok' OR a.passed = 0 LIMIT 6;"
     done
+}
+step() {
+    name=$1; lim=$2; shift 2
+    left=$(( ${CALL_LIMIT:-500} - 20 - ($(date +%s) - t0) )); [ "$lim" -gt "$left" ] && lim=$left
+    [ "$lim" -lt 10 ] && { echo "=== $name skipped: the call's time is spent"; return; }
+    echo "=== $name $(date -u +%T) (at most $lim s)"
+    timeout "$lim" ./kbench run $P "$@" >>"$OUT/steps.log" 2>&1
+    echo "exit $?"
 }

@@ -11,32 +11,24 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 bash tests/gpu-host/build.sh || exit 1
 V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 20"
 . tests/gpu-host/sweeps.sh
-export NEW_LIMIT=${NEW_LIMIT:-70}
+export NEW_LIMIT=${NEW_LIMIT:-45}
 sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
     --head-dim 64,128 --decay 0,1 &
 ( export KBENCH_DELTA_VS=64
   sweep delta64 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,1000,4099 \
       --head-dim 64,128 --decay 0,1 ) &
-sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 1,2 --heads 4,16 --seq 77,1000,4099,16385 \
+sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 1,2 --heads 4,16 --seq 77,4099,16385 \
     --head-dim 128 --chunk 64 &
 wait
 sweep_report deltav delta64 lightv
 DB=$OUT/three.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
-step() {
-    name=$1; lim=$2; shift 2
-    left=$(( ${CALL_LIMIT:-300} - 20 - ($(date +%s) - t0) )); [ "$lim" -gt "$left" ] && lim=$left
-    [ "$lim" -lt 10 ] && { echo "=== $name skipped"; return; }
-    echo "=== $name $(date -u +%T) (at most $lim s)"
-    timeout "$lim" ./kbench run $P "$@" >>"$OUT/steps.log" 2>&1
-    echo "exit $?"
-}
-step delta 60 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
+step delta 45 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk' --seq 4096,16384 --decay 0,1
 step lightning 50 --plugin fla_attention.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \
     --seq 4096,16384,65536,262144 --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536"
-for c in 4 8 16 32; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 12 $D; done
+for c in 4 8 16 32; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 10 $D; done
 step flash-dims 70 --plugin torch_attention.py --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' \
     --dtype f16,bf16 --heads 16 --head-dim 64,256 --batch 4 --seq 4096 --causal 0,1
 echo "=== results $(date -u +%T)"

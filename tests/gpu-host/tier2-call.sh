@@ -18,17 +18,10 @@ t0=$(date +%s)
 export PYTHONPATH=/tmp/site
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
+. tests/gpu-host/sweeps.sh
 DB=$OUT/tier2.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
 left() { echo $(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) )); }
-step() {
-    name=$1; lim=$2; shift 2
-    l=$(left); [ "$lim" -gt "$l" ] && lim=$l
-    [ "$lim" -lt 10 ] && { echo "=== $name skipped: $l s left"; return; }
-    echo "=== $name $(date -u +%T) (at most $lim s)"
-    timeout "$lim" ./kbench run $P "$@" >"$OUT/$name.log" 2>&1
-    echo "exit $?"
-}
 echo "=== calibrate $(date -u +%T)"
 timeout 60 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy|bandwidth|error' | head -3
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1"
