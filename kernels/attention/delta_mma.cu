@@ -12,8 +12,9 @@
  *   delta_mma_prep  (chunk, head):       T by forward substitution in float32, W, U, K̃, γ
  *   delta_mma_state (DV value channels, head), chunk after chunk: V' and S; the 16-bit state
  *                    before each chunk and V' stored for the next pass; the next chunk's W,
- *                    U, K̃ load (cp.async, three stages) while this one computes. DV =
- *                    DELTA_MMA_VS = 32, or 64 when KBENCH_DELTA_VS=64 (half the blocks)
+ *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS = 32
+ *                    (measured faster on the H100 at batch 1: twice the blocks of 64), or 64
+ *                    when KBENCH_DELTA_VS=64
  *   delta_mma_out   (chunk, head):       O
  * Only the state pass is sequential: per chunk a 64×DV×d product (W S) and a d×DV×64 one
  * (K̃ᵀ V') a block, on tensor cores.
@@ -296,15 +297,11 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 /* ---- pass 2: the state, chunk after chunk ------------------------------------------------- */
 
 constexpr int STATE_THREADS = 256; /* 8 warps */
-/* W, K̃, U tiles of the chunks ch, ch + 1 and ch + 2 in flight: at batch 1 the pass has few
- * blocks, and with one chunk loaded ahead a chunk's loads (L2 latency and 36-40 KiB a block)
- * took longer than its arithmetic (2 us a chunk at d = 128 on an H100, fla's pass 1.2) */
-constexpr int STATE_STAGES = 3;
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
 template <int D, int DV> constexpr size_t state_smem_bytes()
 {
-    return (STATE_STAGES * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
+    return (2 * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
 
 /* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64 or 32. The
@@ -327,7 +324,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
-    uint16_t *sS = stages + STATE_STAGES * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
+    uint16_t *sS = stages + 2 * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
     const int j0 = blockIdx.x * DV;
     const size_t head = blockIdx.y, rows_at = head * (size_t)nch * C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -341,17 +338,15 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
     auto load_stage = [&](int ch) {
-        uint16_t *st = stages + (size_t)(ch % STATE_STAGES) * state_stage_elems<D, DV>();
+        uint16_t *st = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>();
         load_tile<D, C, THREADS>(st, Wg + rows_at * D, ch * C, rows);
         load_tile<D, C, THREADS>(st + C * D, Ktg + rows_at * D, ch * C, rows);
         load_tile<DV, C, THREADS>(st + 2 * C * D, Ug + rows_at * D + j0, ch * C, rows, D);
         cp_commit();
     };
     load_stage(0);
-    if (nch > 1)
-        load_stage(1);
     for (int ch = 0; ch < nch; ch++) {
-        const uint16_t *sW = stages + (size_t)(ch % STATE_STAGES) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
+        const uint16_t *sW = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
          * barrier at the end of its iteration closed) and out for the output pass */
@@ -367,13 +362,10 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
                 *reinterpret_cast<uint32_t *>(snap + (size_t)p * D + j0 + col) = x;
             }
         }
-        /* chunk ch + 2's tiles into the stage of chunk ch − 1 (whose last readers finished before
-         * the barrier that ended the previous iteration); then wait for chunk ch's group, the
-         * oldest: the groups committed after it (ch + 1, ch + 2) may stay in flight */
-        if (ch + 2 < nch) {
-            load_stage(ch + 2);
-            cp_wait<2>();
-        } else if (ch + 1 < nch) {
+        /* the next chunk's tiles into the other stage (its last readers finished before the
+         * barrier that ended the previous iteration) */
+        if (ch + 1 < nch) {
+            load_stage(ch + 1);
             cp_wait<1>();
         } else {
             cp_wait<0>();
