@@ -6,12 +6,10 @@
 # tier2-call.sh for later calls. Results print as one table.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
-t0=$(date +%s)
-export PYTHONPATH=/tmp/site
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+. tests/gpu-host/sweeps.sh
+call_start
 bash tests/gpu-host/build.sh || exit 1
 V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 10"
-. tests/gpu-host/sweeps.sh
 export NEW_LIMIT=${NEW_LIMIT:-120}
 sweep flashws --kernels attention.flash@cuda.wgmma-ws --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 \
     --seq 1,77,1000,4099 --head-dim 256 --causal 0,1 &

@@ -4,11 +4,9 @@
 # state pass, DeepSeek-V3's FP8 experts; into $OUT/two.db, each step bounded by CALL_LIMIT.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
-t0=$(date +%s)
-export PYTHONPATH=/tmp/site
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
 . tests/gpu-host/sweeps.sh
+call_start
+[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
 DB=$OUT/two.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
 L="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536,262144"

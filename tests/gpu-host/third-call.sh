@@ -5,12 +5,10 @@
 # SM; the wgmma-ws flash at f16 and d = 64/256 against cuDNN. Into $OUT (at most 8 files).
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
-t0=$(date +%s)
-export PYTHONPATH=/tmp/site
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+. tests/gpu-host/sweeps.sh
+call_start
 bash tests/gpu-host/build.sh || exit 1
 V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 20"
-. tests/gpu-host/sweeps.sh
 export NEW_LIMIT=${NEW_LIMIT:-45}
 sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
     --head-dim 64,128 --decay 0,1 &

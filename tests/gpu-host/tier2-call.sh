@@ -14,11 +14,9 @@
 # Results print as one table (and the database comes back under $OUT).
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
-t0=$(date +%s)
-export PYTHONPATH=/tmp/site
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
 . tests/gpu-host/sweeps.sh
+call_start
+[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
 DB=$OUT/tier2.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
 left() { echo $(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) )); }
