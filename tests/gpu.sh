@@ -245,6 +245,13 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job deltamma32 dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
   job deltamma32b dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1
   job deltamma32c dm32 --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
+# deltastages: @cuda.mma's state pass with a three-stage load ring (KBENCH_DELTA_STAGES=3: two
+# chunks' W, K̃, U in flight) at deltamma's prefill sizes and 16 heads of 16385 tokens; every
+# case's counter delta.state_stages = 3
+( export KBENCH_DELTA_STAGES=3
+  dms() { "$KBENCH" run --db "$TMP/deltastages.db" $VFLAGS --kernels attention.delta@cuda.mma "$@"; }
+  job deltastages dms --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
+  job deltastagesb dms --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
 # flash-decoding (decode = 1 only): odd cache lengths (1 token, 1000, 4097: ragged splits and
 # a ragged last page), batch 1 and 3, MHA and GQA, contiguous and paged caches (16- and 64-token
 # pages through a shuffled block table), d 64/128 (256 apart); GQA groups of 6 and 12 (one CTA
@@ -603,6 +610,11 @@ expect_job deltamma32c "and over 16 heads of 16385 tokens (257 chunks)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 64;")" "56" "56 verified cases (40 prefill, 12 decode, 4 long), each with delta.state_channels = 64"
 q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma vs64 worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+DB="$TMP/deltastages.db"
+expect_job deltastages "attention.delta@cuda.mma with a three-stage state pass (KBENCH_DELTA_STAGES=3) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
+expect_job deltastagesb "and over 16 heads of 16385 tokens"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_stages' AND k.value = 3;")" "44" "44 verified cases, each with delta.state_stages = 3"
+q "SELECT dtype, seq_len, head_dim, decay, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 DB="$TMP/decode.db"
 expect_job decode1 "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
 expect_job decode2 "and at d = 256"

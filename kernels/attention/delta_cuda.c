@@ -55,6 +55,16 @@ int delta_cuda_mma_state_channels(void)
     return vs;
 }
 
+int delta_cuda_mma_state_stages(void)
+{
+    static int stages; /* 0 until read */
+    if (!stages) {
+        const char *e = getenv("KBENCH_DELTA_STAGES");
+        stages = e && atoi(e) == 3 ? 3 : 2;
+    }
+    return stages;
+}
+
 static void delta_cuda_teardown(struct kb_case *c)
 {
     struct delta_cuda_state *st = c->state;
@@ -181,6 +191,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     a->d = s->head_dim;
     a->bf16 = c->dtype == KB_DTYPE_BF16;
     a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels() : 0;
+    a->state_stages = form == FORM_MMA ? delta_cuda_mma_state_stages() : 0;
     a->scratch_l = st->scratch[0];
     a->scratch_p = st->scratch[1];
     a->scratch_s = st->scratch[2];
@@ -252,12 +263,15 @@ static int delta_cuda_collect(struct kb_case *c)
 static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     (void)c;
-    if (max < 1)
+    if (max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "delta.state_channels");
     out[0].value = delta_cuda_mma_state_channels();
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    return 1;
+    snprintf(out[1].name, sizeof out[1].name, "delta.state_stages");
+    out[1].value = delta_cuda_mma_state_stages();
+    snprintf(out[1].unit, sizeof out[1].unit, "count");
+    return 2;
 }
 
 #define DELTA_CUDA_AXES                                                                                      \

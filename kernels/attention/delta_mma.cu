@@ -299,9 +299,12 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 constexpr int STATE_THREADS = 256; /* 8 warps */
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
-template <int D, int DV> constexpr size_t state_smem_bytes()
+/* ST: stages of W, K̃, U tiles in the ring: 2 (this chunk and the next, the default) or 3
+ * (KBENCH_DELTA_STAGES=3: two chunks ahead in flight; at batch 1 the pass has few blocks and a
+ * chunk took 2 us on an H100 at d = 128 against fla's 1.2, its loads one chunk ahead) */
+template <int D, int DV, int ST = 2> constexpr size_t state_smem_bytes()
 {
-    return (2 * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
+    return (ST * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
 
 /* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64 or 32. The
@@ -311,7 +314,7 @@ template <int D, int DV> constexpr size_t state_smem_bytes()
  * 2 column halves: warp w rows 16·(w % 4), the VW = DV/2 columns from VW·(w / 4).
  * Per chunk: S → 16 bits (the stored chunk state and sS); V' (stored, and in sVn); then
  * S ← e^{γ_last} S + K̃ᵀ V'. */
-template <int D, int DV, bool BF16>
+template <int D, int DV, int ST, bool BF16>
 __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t *__restrict__ Wg,
                                                                  const uint16_t *__restrict__ Ug,
                                                                  const uint16_t *__restrict__ Ktg,
@@ -321,10 +324,11 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 {
     constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV / 2;
     static_assert(DV == 64 || DV == 32, "value-channel blocks of 64 or 32 (32-wide tiles: swz<32>)");
+    static_assert(ST == 2 || ST == 3, "two or three stages");
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
-    uint16_t *sS = stages + 2 * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
+    uint16_t *sS = stages + ST * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
     const int j0 = blockIdx.x * DV;
     const size_t head = blockIdx.y, rows_at = head * (size_t)nch * C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -338,15 +342,17 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
     auto load_stage = [&](int ch) {
-        uint16_t *st = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>();
+        uint16_t *st = stages + (size_t)(ST == 2 ? ch & 1 : ch % ST) * state_stage_elems<D, DV>();
         load_tile<D, C, THREADS>(st, Wg + rows_at * D, ch * C, rows);
         load_tile<D, C, THREADS>(st + C * D, Ktg + rows_at * D, ch * C, rows);
         load_tile<DV, C, THREADS>(st + 2 * C * D, Ug + rows_at * D + j0, ch * C, rows, D);
         cp_commit();
     };
     load_stage(0);
+    if (ST == 3 && nch > 1)
+        load_stage(1);
     for (int ch = 0; ch < nch; ch++) {
-        const uint16_t *sW = stages + (size_t)(ch & 1) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
+        const uint16_t *sW = stages + (size_t)(ST == 2 ? ch & 1 : ch % ST) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
          * barrier at the end of its iteration closed) and out for the output pass */
@@ -362,10 +368,16 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
                 *reinterpret_cast<uint32_t *>(snap + (size_t)p * D + j0 + col) = x;
             }
         }
-        /* the next chunk's tiles into the other stage (its last readers finished before the
-         * barrier that ended the previous iteration) */
-        if (ch + 1 < nch) {
+        /* chunk ch + ST − 1's tiles into the stage of chunk ch − 1 (its last readers finished
+         * before the barrier that ended the previous iteration); then wait for chunk ch's group,
+         * the oldest in flight: those committed after it may stay in flight */
+        if (ST == 3 && ch + 2 < nch) {
+            load_stage(ch + 2);
+            cp_wait<2>();
+        } else if (ST == 2 && ch + 1 < nch) {
             load_stage(ch + 1);
+            cp_wait<1>();
+        } else if (ST == 3 && ch + 1 < nch) {
             cp_wait<1>();
         } else {
             cp_wait<0>();
@@ -540,15 +552,42 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, s32, o;
+    static bool p, s, s32, s3, s32_3, o;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 64, BF16>, state_smem_bytes<D, 64>(), &s);
+        e = allow_smem(delta_mma_state<D, 64, 2, BF16>, state_smem_bytes<D, 64>(), &s);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 32, BF16>, state_smem_bytes<D, 32>(), &s32);
+        e = allow_smem(delta_mma_state<D, 32, 2, BF16>, state_smem_bytes<D, 32>(), &s32);
+    if (e == cudaSuccess)
+        e = allow_smem(delta_mma_state<D, 64, 3, BF16>, state_smem_bytes<D, 64, 3>(), &s3);
+    if (e == cudaSuccess)
+        e = allow_smem(delta_mma_state<D, 32, 3, BF16>, state_smem_bytes<D, 32, 3>(), &s32_3);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_out<D, BF16>, out_smem_bytes<D>(), &o);
     return e;
+}
+
+template <int D, int DV, int ST, bool BF16>
+void launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam, uint16_t *Vn,
+                     uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
+{
+    delta_mma_state<D, DV, ST, BF16><<<dim3(D / DV, bh), STATE_THREADS, state_smem_bytes<D, DV, ST>(), st>>>(
+        W, U, Kt, gam, Vn, S, state_out, n, nch);
+}
+
+/* The state pass at vs value channels a block (32 or 64) and `stages` ring stages (2 or 3). */
+template <int D, bool BF16>
+void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
+                  uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
+{
+    if (vs == 64 && stages == 3)
+        launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+    else if (vs == 64)
+        launch_state_as<D, 64, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+    else if (stages == 3)
+        launch_state_as<D, 32, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+    else
+        launch_state_as<D, 32, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
 }
 
 template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStream_t st)
@@ -565,12 +604,8 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    if ((a->state_channels ? a->state_channels : DELTA_MMA_VS) == 64)
-        delta_mma_state<D, 64, BF16><<<dim3(D / 64, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 64>(), st>>>(
-            W, U, Kt, gam, Vn, S, a->state_out, n, nch);
-    else
-        delta_mma_state<D, 32, BF16><<<dim3(D / 32, (unsigned)a->bh), STATE_THREADS, state_smem_bytes<D, 32>(), st>>>(
-            W, U, Kt, gam, Vn, S, a->state_out, n, nch);
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages == 3 ? 3 : 2, W, U,
+                          Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
     if (a->o)
         delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
             q, k, Vn, S, gam, a->o, a->tokens, n);
@@ -587,7 +622,8 @@ template <bool BF16> cudaError_t launch_d(const delta_cuda_args *a, cudaStream_t
 extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream)
 {
     if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
-        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != 64))
+        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != 64) ||
+        (a->state_stages != 0 && a->state_stages != 2 && a->state_stages != 3))
         return (int)cudaErrorInvalidValue;
     return (int)(a->bf16 ? launch_d<true>(a, (cudaStream_t)stream) : launch_d<false>(a, (cudaStream_t)stream));
 }

@@ -23,7 +23,7 @@ static std::vector<uint16_t> to16(const float *x, size_t n, bool bf16)
     return r;
 }
 
-template <int D, int DV, bool BF16>
+template <int D, int DV, int ST, bool BF16>
 static void mma_run(const uint16_t *q, const uint16_t *k, const uint16_t *v, const float *beta, const float *g, float *o,
                     float *state_out, int T, int N, int BH)
 {
@@ -35,8 +35,8 @@ static void mma_run(const uint16_t *q, const uint16_t *k, const uint16_t *v, con
     std::vector<float> gam((size_t)BH * nch * C, NAN);
     emu_launch(nch, BH, 1, 128, prep_smem_bytes<D>(), [&] {
         delta_mma_prep<D, BF16>(k, v, beta, g, W.data(), U.data(), Kt.data(), gam.data(), T, N); });
-    emu_launch(D / DV, BH, 1, STATE_THREADS, state_smem_bytes<D, DV>(), [&] {
-        delta_mma_state<D, DV, BF16>(W.data(), U.data(), Kt.data(), gam.data(), Vn.data(), S.data(), state_out, N, nch); });
+    emu_launch(D / DV, BH, 1, STATE_THREADS, state_smem_bytes<D, DV, ST>(), [&] {
+        delta_mma_state<D, DV, ST, BF16>(W.data(), U.data(), Kt.data(), gam.data(), Vn.data(), S.data(), state_out, N, nch); });
     if (o)
         emu_launch(nch, BH, 1, 128, out_smem_bytes<D>(), [&] {
             delta_mma_out<D, BF16>(q, k, Vn.data(), S.data(), gam.data(), o, T, N); });
@@ -79,7 +79,7 @@ static double state_error(const uint16_t *k16, const uint16_t *v16, const float 
     return ref > 0 ? sqrt(err / ref) : sqrt(err);
 }
 
-static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_MMA_VS)
+static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_MMA_VS, int stages = 2)
 {
     struct kb_shape s = {};
     s.batch = B; s.heads = H; s.seq_len = N; s.head_dim = D; s.chunk = 64; s.decay = decay;
@@ -95,7 +95,9 @@ static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_
     const float *beta = (float *)io.buffer[KB_DELTA_BETA], *g = (float *)io.buffer[KB_DELTA_G];
     float *o = (float *)io.buffer[KB_DELTA_O];
     std::vector<float> st((size_t)BH * D * D, NAN);
-#define MMA_RUN(d, vw, b) mma_run<d, vw, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH)
+#define MMA_RUN(d, vw, b) \
+    (stages == 3 ? mma_run<d, vw, 3, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) \
+                 : mma_run<d, vw, 2, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH))
     if (vs == 64) /* the state pass's 64-wide blocks (KBENCH_DELTA_VS=64) */
         D == 64 ? (bf16 ? MMA_RUN(64, 64, true) : MMA_RUN(64, 64, false))
                 : (bf16 ? MMA_RUN(128, 64, true) : MMA_RUN(128, 64, false));
@@ -107,8 +109,8 @@ static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_
     struct kb_accuracy acc;
     kb_op_attention_delta.verify(&io, &s, t, 42, 1, &acc);
     const bool ok = acc.passed && serr <= verify_default_tolerance(t); /* NaN fails */
-    printf("mma %s vs=%d B=%d H=%d N=%d d=%d decay=%d: rel_l2 %.3g max_abs %.3g, final state rel_l2 %.3g: %s\n",
-           bf16 ? "bf16" : "f16 ", vs, B, H, N, D, decay, acc.rel_l2_err, acc.max_abs_err, serr, ok ? "PASS" : "FAIL");
+    printf("mma %s vs=%d stages=%d B=%d H=%d N=%d d=%d decay=%d: rel_l2 %.3g max_abs %.3g, final state rel_l2 %.3g: %s\n",
+           bf16 ? "bf16" : "f16 ", vs, stages, B, H, N, D, decay, acc.rel_l2_err, acc.max_abs_err, serr, ok ? "PASS" : "FAIL");
     kb_operands_free(&io);
     return !ok;
 }
@@ -133,6 +135,14 @@ int main(int argc, char **argv)
     bad += run(1, 2, 200, 128, 0, false, 64);
     bad += run(1, 1, 1, 128, 1, false, 64);
     bad += run(1, 2, 300, 64, 1, true, 64);
+    /* the three-stage ring (KBENCH_DELTA_STAGES=3), both widths: 1, 2 (no chunk two ahead), 3
+     * and 5 chunks (the ring wraps) */
+    bad += run(1, 2, 77, 64, 1, true, 32, 3);
+    bad += run(2, 1, 130, 128, 1, true, 32, 3);
+    bad += run(1, 2, 300, 128, 0, false, 32, 3);
+    bad += run(1, 1, 1, 64, 0, false, 64, 3);
+    bad += run(1, 2, 200, 64, 1, true, 64, 3);
+    bad += run(1, 2, 300, 128, 1, false, 64, 3);
     printf("%d failed\n", bad);
     return bad != 0;
 }

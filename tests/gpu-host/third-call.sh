@@ -1,7 +1,7 @@
 #!/bin/bash
-# third-call.sh - the fifth session's third call: the delta rule's three-stage state pass (32
-# value channels by default now, 64 with KBENCH_DELTA_VS=64) and Lightning's new group rule
-# verified at odd sizes, then timed against fla; flash-decoding's split target at 4/8/16 CTAs per
+# third-call.sh - the call the fifth session could not make (no device time left), for the next
+# lease: the delta rule's three-stage state pass (KBENCH_DELTA_STAGES=3), the 32-wide default and
+# the 64-wide one, and Lightning's new group rule verified at odd sizes, then timed against fla; flash-decoding's split target at 4/8/16 CTAs per
 # SM; the wgmma-ws flash at f16 and d = 64/256 against cuDNN. Into $OUT (at most 8 files).
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
@@ -12,17 +12,19 @@ V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics 
 export NEW_LIMIT=${NEW_LIMIT:-45}
 sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
     --head-dim 64,128 --decay 0,1 &
-( export KBENCH_DELTA_VS=64
-  sweep delta64 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,1000,4099 \
+( export KBENCH_DELTA_STAGES=3
+  sweep deltas3 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,1000,4099 \
       --head-dim 64,128 --decay 0,1 ) &
 sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 1,2 --heads 4,16 --seq 77,4099,16385 \
     --head-dim 128 --chunk 64 &
 wait
-sweep_report deltav delta64 lightv
+sweep_report deltav deltas3 lightv
 DB=$OUT/three.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
 step delta 45 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk' --seq 4096,16384 --decay 0,1
+KBENCH_DELTA_STAGES=3 step delta-3stages 20 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
+    --kernels attention.delta@cuda.mma --seq 4096,16384 --decay 0,1
 step lightning 50 --plugin fla_attention.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \
     --seq 4096,16384,65536,262144 --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536"
@@ -30,7 +32,7 @@ for c in 4 8 16 32; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 10 $D; done
 step flash-dims 70 --plugin torch_attention.py --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' \
     --dtype f16,bf16 --heads 16 --head-dim 64,256 --batch 4 --seq 4096 --causal 0,1
 echo "=== results $(date -u +%T)"
-sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, r.dtype, 'b' || r.batch, 'n' || r.seq_len, 'd' || r.head_dim, coalesce('c' || r.causal, ''), coalesce('decay' || r.decay, ''), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('%.0fGB/s', r.gbytes_per_s), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('lightning.group', 'delta.state_channels', 'decode.splits')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, r.dtype, 'b' || r.batch, 'n' || r.seq_len, 'd' || r.head_dim, coalesce('c' || r.causal, ''), coalesce('decay' || r.decay, ''), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('%.0fGB/s', r.gbytes_per_s), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('lightning.group', 'delta.state_channels', 'delta.state_stages', 'decode.splits')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 -separator ' ' "$DB" "SELECT c.seq_len, c.decay, substr(g.name, 1, 48), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.kernel = 'attention.delta' ORDER BY c.id, g.idx;" | sed 's/^/delta kernels: /'
 sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
 echo "done $(date -u +%T)"
