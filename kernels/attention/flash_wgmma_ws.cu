@@ -229,10 +229,8 @@ template <int DH> cudaError_t raise_smem_limit_persistent()
 
 extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
 {
-    if (!encode_tiled()) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    if (!encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
-    }
     cudaError_t e = raise_smem_limit<128>();
     if (e == cudaSuccess)
         e = raise_smem_limit<64>();

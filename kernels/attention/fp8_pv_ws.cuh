@@ -45,10 +45,8 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 /* Raises both instantiations' shared-memory limit; name says whose in the error. */
 template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t errlen)
 {
-    if (!encode_tiled()) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    if (!encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
-    }
     const int bytes = Fp8PvLayout::SMEM;
     cudaError_t e = cudaFuncSetAttribute(fp8_pv_ws<Sc, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
     if (e == cudaSuccess)

@@ -90,10 +90,8 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
 
 extern "C" int int8_wgmma_ws_prepare(char *err, size_t errlen)
 {
-    if (!kb_tma::encode_tiled()) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    if (!kb_tma::encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
-    }
     cudaError_t e = cudaFuncSetAttribute(int8_wgmma_ws<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, Layout::SMEM);
     if (e == cudaSuccess)
         e = cudaFuncSetAttribute(int8_wgmma_ws<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, Layout::SMEM);

@@ -17,6 +17,7 @@
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kernels/gpu/wgmma.cuh"
 
@@ -109,6 +110,16 @@ static inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled(void)
             q == cudaDriverEntryPointSuccess)
             fn = (PFN_cuTensorMapEncodeTiled_v12000)f;
     }
+    return fn;
+}
+
+/* encode_tiled, or NULL with the reason written to err (the callers then skip the case:
+ * KB_UNSUPPORTED). */
+static inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled_or_say(char *err, size_t errlen)
+{
+    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
+    if (!fn)
+        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
     return fn;
 }
 

@@ -217,11 +217,9 @@ extern "C" int moe_fp8_prepare(void)
 extern "C" int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long rows, int cols, char *err,
                                size_t errlen)
 {
-    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    if (!fn) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled_or_say(err, errlen);
+    if (!fn)
         return KB_UNSUPPORTED;
-    }
     if (rows < 1 || cols < MOE_FP8_BLOCK || cols % MOE_FP8_BLOCK) {
         snprintf(err, errlen, "tensor map of %ld × %d e4m3: rows must be ≥ 1, columns a multiple of %d", rows, cols,
                  MOE_FP8_BLOCK);

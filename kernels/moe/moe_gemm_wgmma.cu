@@ -199,11 +199,9 @@ extern "C" int moe_wg_prepare(void)
 extern "C" int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand,
                               char *err, size_t errlen)
 {
-    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
-    if (!fn) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled_or_say(err, errlen);
+    if (!fn)
         return KB_UNSUPPORTED;
-    }
     if (rows < 1 || cols < 8 || cols % 8) { /* TMA: row strides a multiple of 16 bytes */
         snprintf(err, errlen, "tensor map of %ld × %d bf16: rows must be ≥ 1 and a multiple of 8 elements", rows, cols);
         return KB_ERROR;

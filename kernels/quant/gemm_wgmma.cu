@@ -196,11 +196,9 @@ extern "C" int qgemm_wgmma_prepare(void)
 extern "C" int qgemm_wgmma_tma_new(struct qgemm_tma *t, const void *a, const void *w, int m, int n, size_t lda,
                                    char *err, size_t errlen)
 {
-    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
-    if (!fn) {
-        snprintf(err, errlen, "cuTensorMapEncodeTiled not found in the CUDA driver (TMA needs driver 12.0+)");
+    PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled_or_say(err, errlen);
+    if (!fn)
         return KB_UNSUPPORTED;
-    }
     CUtensorMap ma, mw;
     CUresult r = encode(fn, &ma, a, m, lda, BM);
     if (r == CUDA_SUCCESS)
