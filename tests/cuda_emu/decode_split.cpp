@@ -11,6 +11,7 @@ extern "C" {
 extern "C" {
 #include "kernels/attention/softmax_ops.h"
 }
+#include "softmax_case.h"
 #include <cstdio>
 #include <cstdlib>
 
@@ -50,14 +51,9 @@ static int run(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, 
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = Hkv; s.seq_len = N; s.head_dim = d; s.decode = 1; s.page = page;
     s.input = KB_INPUT_NORMAL;
-    kb_operands io = {};
-    char err[256];
-    if (kb_op_attention_softmax.inputs(&io, &s, dt, 42, err, sizeof err) != KB_OK) { printf("inputs: %s\n", err); return 1; }
-    auto q = emu_convert<T>((float *)io.buffer[KB_ATTN_Q], kb_operands_elems(&io, KB_ATTN_Q));
-    auto k = emu_convert<T>((float *)io.buffer[KB_ATTN_K], kb_operands_elems(&io, KB_ATTN_K));
-    auto v = emu_convert<T>((float *)io.buffer[KB_ATTN_V], kb_operands_elems(&io, KB_ATTN_V));
-    const size_t no = kb_operands_elems(&io, KB_ATTN_O);
-    std::vector<T> o(no, T{ 0xFFFF }); /* NaN in f16 and bf16, as decode_cuda.c poisons it */
+    softmax_case<T> c; /* O starts as NaN, as decode_cuda.c poisons it */
+    if (c.setup(s, dt))
+        return 1;
     decode_cuda_args a = {};
     a.batch = B; a.heads = H; a.kv_heads = s.kv_heads; a.n = N; a.d = d; a.page = page; a.dtype = dt;
     if (sms > 0)
@@ -67,8 +63,8 @@ static int run(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, 
         a.splits = (N + a.chunk - 1) / a.chunk;
     }
     std::vector<float> part((size_t)B * H * a.splits * (d + 2), NAN);
-    a.q = q.data(); a.k = k.data(); a.v = v.data(); a.o = o.data();
-    a.table = page > 0 ? (const int32_t *)io.buffer[KB_ATTN_BLOCK_TABLE] : nullptr;
+    a.q = c.q.data(); a.k = c.k.data(); a.v = c.v.data(); a.o = c.o.data();
+    a.table = page > 0 ? (const int32_t *)c.io.buffer[KB_ATTN_BLOCK_TABLE] : nullptr;
     a.part_o = part.data(); a.part_ml = part.data() + (size_t)B * H * a.splits * d;
     if (d == 64)
         launch_d<T, 64>(a);
@@ -76,15 +72,10 @@ static int run(enum kb_dtype dt, int B, int H, int Hkv, int N, int d, int page, 
         launch_d<T, 128>(a);
     else
         launch_d<T, 256>(a);
-    float *of = (float *)io.buffer[KB_ATTN_O];
-    for (size_t i = 0; i < no; i++)
-        of[i] = emu_to_float(o[i]);
-    kb_accuracy acc;
-    kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
+    const kb_accuracy acc = c.judge(dt);
     printf("decode %s B=%d H=%d H_kv=%d N=%d d=%d page=%d: %d splits of %d: rel_l2 %.3g max_abs %.3g %s\n",
            kb_dtype_name(dt), B, H, s.kv_heads, N, d, page, a.splits, a.chunk, acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
-    kb_operands_free(&io);
     return !acc.passed;
 }
 

@@ -12,6 +12,7 @@ extern "C" {
 extern "C" {
 #include "kernels/attention/softmax_ops.h"
 }
+#include "softmax_case.h"
 #include <cstdio>
 #include <type_traits>
 
@@ -22,27 +23,17 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N)
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = D; s.causal = CAUSAL;
     s.input = KB_INPUT_NORMAL;
-    kb_operands io = {};
-    char err[256];
-    if (kb_op_attention_softmax.inputs(&io, &s, dt, 42, err, sizeof err) != KB_OK) { printf("inputs: %s\n", err); return 1; }
-    auto q = emu_convert<T>((float *)io.buffer[KB_ATTN_Q], kb_operands_elems(&io, KB_ATTN_Q));
-    auto k = emu_convert<T>((float *)io.buffer[KB_ATTN_K], kb_operands_elems(&io, KB_ATTN_K));
-    auto v = emu_convert<T>((float *)io.buffer[KB_ATTN_V], kb_operands_elems(&io, KB_ATTN_V));
-    const size_t no = kb_operands_elems(&io, KB_ATTN_O);
-    std::vector<uint16_t> o(no, 0x7fff); /* NaN in f16 and bf16 */
+    softmax_case<T> c;
+    if (c.setup(s, dt))
+        return 1;
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     emu_launch((N + BM - 1) / BM, H, B, THREADS, SMEM_BYTES, [&] {
-        flash_wgmma<CAUSAL, BF16>((const uint16_t *)q.data(), (const uint16_t *)k.data(), (const uint16_t *)v.data(),
-                                  o.data(), N, H, KV, scale_log2);
+        flash_wgmma<CAUSAL, BF16>((const uint16_t *)c.q.data(), (const uint16_t *)c.k.data(), (const uint16_t *)c.v.data(),
+                                  c.o.data(), N, H, KV, scale_log2);
     });
-    float *out = (float *)io.buffer[KB_ATTN_O];
-    for (size_t e = 0; e < no; e++)
-        out[e] = emu_to_float(T{ o[e] });
-    kb_accuracy acc;
-    kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
+    const kb_accuracy acc = c.judge(dt);
     printf("flash wgmma %s B=%d H=%d KV=%d N=%d causal=%d: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B, H, KV, N,
            CAUSAL, acc.rel_l2_err, acc.max_abs_err, acc.passed ? "PASS" : "FAIL");
-    kb_operands_free(&io);
     return !acc.passed;
 }
 

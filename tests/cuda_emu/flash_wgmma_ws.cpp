@@ -13,6 +13,7 @@ extern "C" {
 extern "C" {
 #include "kernels/attention/softmax_ops.h"
 }
+#include "softmax_case.h"
 #include <cstdio>
 #include <type_traits>
 
@@ -25,36 +26,26 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = DH; s.causal = CAUSAL;
     s.input = KB_INPUT_NORMAL;
-    kb_operands io = {};
-    char err[256];
-    if (kb_op_attention_softmax.inputs(&io, &s, dt, 42, err, sizeof err) != KB_OK) { printf("inputs: %s\n", err); return 1; }
-    auto q = emu_convert<T>((float *)io.buffer[KB_ATTN_Q], kb_operands_elems(&io, KB_ATTN_Q));
-    auto k = emu_convert<T>((float *)io.buffer[KB_ATTN_K], kb_operands_elems(&io, KB_ATTN_K));
-    auto v = emu_convert<T>((float *)io.buffer[KB_ATTN_V], kb_operands_elems(&io, KB_ATTN_V));
-    const size_t no = kb_operands_elems(&io, KB_ATTN_O);
-    std::vector<uint16_t> o(no, 0x7fff); /* NaN in f16 and bf16 */
+    softmax_case<T> c;
+    if (c.setup(s, dt))
+        return 1;
     CUtensorMap mq, mk, mv;
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    if (encode(fn, &mq, q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, k.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS ||
-        encode(fn, &mv, v.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+    if (encode(fn, &mq, c.q.data(), N, B * H, DH) != CUDA_SUCCESS || encode(fn, &mk, c.k.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS ||
+        encode(fn, &mv, c.v.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (persistent_grid > 0)
         emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
-                   [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, B, scale_log2); });
+                   [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, B, scale_log2); });
     else
         emu_launch((N + BM - 1) / BM, H, B, WS_THREADS, Layout<DH>::SMEM,
-                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, o.data(), N, H, KV, scale_log2); });
-    float *out = (float *)io.buffer[KB_ATTN_O];
-    for (size_t e = 0; e < no; e++)
-        out[e] = emu_to_float(T{ o[e] });
-    kb_accuracy acc;
-    kb_op_attention_softmax.verify(&io, &s, dt, 42, 1, &acc);
+                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, scale_log2); });
+    const kb_accuracy acc = c.judge(dt);
     printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B, H,
            KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
         printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
-    kb_operands_free(&io);
     return !acc.passed;
 }
 
