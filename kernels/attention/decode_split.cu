@@ -14,6 +14,9 @@
  *     partial (m, l, o) per query head and split, in float32.
  * A second kernel combines the splits of each (batch, head) by log-sum-exp: with M the largest
  * m_s, O = Σ 2^(m_s − M)·o_s / Σ 2^(m_s − M)·l_s, written in the case's dtype.
+ * The combine is launched with programmatic dependent launch (pdl.cuh), so at batch 1, where
+ * the whole step is some tens of microseconds, it does not add a launch gap after the split
+ * kernel's tail.
  * Paged cache: logical token t of sequence b is row t % page of physical page
  * table[b][t / page] (pool [pages, H_kv, page, d], paged_kv.h); the lookup is per token, so
  * any page size works and pages need not be contiguous. */
@@ -22,6 +25,8 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
+
+#include "kernels/gpu/pdl.cuh"
 
 extern "C" {
 #include "kernels/attention/decode_cuda.h"
@@ -84,6 +89,8 @@ __global__ void __launch_bounds__(kThreads) decode_split_kernel(
     __shared__ float sm_m[NS][G], sm_l[NS][G];
     __shared__ float sm_acc[NS][G][D];
 
+    /* the combine may take the SMs this grid's last wave leaves idle; it waits for our end */
+    kb_pdl::launch_dependents();
     const int split = blockIdx.y;
     const int hc = blockIdx.x % head_chunks, bk = blockIdx.x / head_chunks;
     const int b = bk / kv_heads, kvh = bk % kv_heads;
@@ -221,6 +228,7 @@ __global__ void __launch_bounds__(D) decode_combine_kernel(const float *__restri
 {
     __shared__ float weight[DECODE_CUDA_MAX_SPLITS];
     __shared__ float red[D / 32];
+    kb_pdl::wait(); /* launched early (PDL): the split kernel's partials are complete only now */
     const size_t row = blockIdx.x;
     const int e = threadIdx.x, warp = e / 32, lane = e % 32;
     const float *ml = part_ml + row * splits * 2;
@@ -272,9 +280,9 @@ cudaError_t launch_split(const struct decode_cuda_args *a, int head_chunks, cuda
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return e;
-    decode_combine_kernel<T, D><<<(unsigned)(a->batch * a->heads), D, 0, st>>>(a->part_o, a->part_ml, (T *)a->o,
-                                                                               a->splits);
-    return cudaGetLastError();
+    /* PDL: the combine is launched while the split kernel's last wave runs, not after it */
+    return kb_pdl::launch_pdl(decode_combine_kernel<T, D>, dim3((unsigned)(a->batch * a->heads)), dim3(D), 0, st,
+                              a->part_o, a->part_ml, (T *)a->o, a->splits);
 }
 
 template <typename T, int D>
