@@ -42,6 +42,8 @@ emu_source "$top/kernels/attention/chunk_tiles.cuh" > "$out/kernels/attention/ch
 # the FP8 P·V kernels' shared kernel template, its host launcher cut as a .cu file's is
 emu_source "$top/kernels/attention/fp8_pv_ws.cuh" > "$out/kernels/attention/fp8_pv_ws.cuh"
 cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
+# programmatic dependent launch: the emulated kernels already run one after another
+cp "$here/pdl_emu.h" "$out/kernels/gpu/pdl.cuh"
 # the Hopper kernels: wgmma, TMA, mbarriers and named barriers emulated (hopper_emu.h, one header
 # installed as the three kernels/gpu headers that hold those instructions), the driver API's
 # tensor-map names (cuda_driver_emu.h) and the 16-bit types the attention headers include
