@@ -1,7 +1,9 @@
 /* delta_cuda.c - attention.delta@cuda.chunked, @cuda.recurrent and @cuda.mma: the descriptors
  * of the delta rule on the GPU (device code in delta_dev.cu and delta_mma.cu, algorithms in
  * delta_cuda.h). f16 and bf16 Q, K, V; β and the gates float32; the state and every sum in
- * float32 (@cuda.mma: 16-bit GEMM operands, float32 accumulators); O in float32.
+ * float32 (@cuda.mma: 16-bit GEMM operands, float32 accumulators); O in float32, except
+ * @cuda.mma's prefill, which writes O in the inputs' 16-bit dtype as fla does (widened to float32
+ * when collected, so verify sees that rounding too).
  *
  * Verification is the operation's (delta_op.c): Q, K, V hold values of the dtype already, so
  * the float64 recurrence measures only the kernel's float32 arithmetic, far inside the dtype's
@@ -22,6 +24,7 @@
 struct delta_cuda_state {
     void *q, *k, *v;           /* [B·H][T][d] in the dtype */
     float *beta, *g, *o;       /* [B·H][T], [B·H][T], [B·H][rows][d] */
+    void *o16;                 /* @cuda.mma prefill: O [B·H][N][d] in the dtype, in place of o */
     float *state_in, *state_out; /* decode: [B·H][d][d] */
     float *scratch[4];           /* the chunked forms' scratch (delta_cuda.h) */
     struct delta_cuda_args args;
@@ -75,6 +78,7 @@ static void delta_cuda_teardown(struct kb_case *c)
         cudaFree(st->beta);
         cudaFree(st->g);
         cudaFree(st->o);
+        cudaFree(st->o16);
         cudaFree(st->state_in);
         cudaFree(st->state_out);
         for (int i = 0; i < 4; i++)
@@ -158,7 +162,10 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     cudaError_t e = cudaMalloc((void **)&st->beta, nscal * sizeof(float));
     if (e == cudaSuccess)
         e = cudaMalloc((void **)&st->g, nscal * sizeof(float));
-    if (e == cudaSuccess)
+    const int out16 = form == FORM_MMA && !s->decode;
+    if (e == cudaSuccess && out16)
+        e = cudaMalloc(&st->o16, nout * kb_dtype_size(c->dtype));
+    else if (e == cudaSuccess)
         e = cudaMalloc((void **)&st->o, nout * sizeof(float));
     if (e == cudaSuccess && s->decode)
         e = cudaMalloc((void **)&st->state_in, bh * d * d * sizeof(float));
@@ -172,8 +179,10 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
                             stream);
     if (e == cudaSuccess)
         e = cudaMemcpyAsync(st->g, kb_input(c, KB_DELTA_G), nscal * sizeof(float), cudaMemcpyHostToDevice, stream);
-    if (e == cudaSuccess) /* poisoned: 0xFFFFFFFF is a NaN, so an unwritten element fails verify */
-        e = cudaMemsetAsync(st->o, 0xFF, nout * sizeof(float), stream);
+    /* poisoned: all-ones is a NaN in float32, f16 and bf16, so an unwritten element fails verify */
+    if (e == cudaSuccess)
+        e = out16 ? cudaMemsetAsync(st->o16, 0xFF, nout * kb_dtype_size(c->dtype), stream)
+                  : cudaMemsetAsync(st->o, 0xFF, nout * sizeof(float), stream);
     if (e == cudaSuccess && form == FORM_CHUNKED)
         e = (cudaError_t)delta_cuda_chunked_prepare(c->dtype == KB_DTYPE_BF16);
     if (e == cudaSuccess && form == FORM_MMA)
@@ -213,6 +222,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
         a->end = s->seq_len;
     }
     a->o = st->o;
+    a->o16 = st->o16;
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess)
@@ -249,10 +259,18 @@ static int delta_cuda_run(struct kb_case *c)
 static int delta_cuda_collect(struct kb_case *c)
 {
     const struct delta_cuda_state *st = c->state;
+    const size_t n = kb_operands_elems(&c->io, KB_DELTA_O);
     cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
+    float *wide = st->o;
+    if (e == cudaSuccess && st->o16) { /* widened on the device, then copied as the other forms' O */
+        e = cudaMalloc((void **)&wide, n * sizeof(float));
+        if (e == cudaSuccess)
+            e = (cudaError_t)attention_cuda_widen(st->o16, wide, n, c->dtype, c->stream);
+    }
     if (e == cudaSuccess)
-        e = cudaMemcpy(kb_output(c, KB_DELTA_O), st->o, kb_operands_elems(&c->io, KB_DELTA_O) * sizeof(float),
-                       cudaMemcpyDeviceToHost);
+        e = cudaMemcpy(kb_output(c, KB_DELTA_O), wide, n * sizeof(float), cudaMemcpyDeviceToHost);
+    if (st->o16 && wide)
+        cudaFree(wide);
     if (e != cudaSuccess) {
         snprintf(c->error, sizeof c->error, "copying O back: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
         return KB_ERROR;
@@ -315,7 +333,7 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .impl = "cuda.mma",
     .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
                    "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 32 "
-                   "value channels, 64 with KBENCH_DELTA_VS=64; outputs per chunk), decode step; f16/bf16 inputs and GEMM operands, float32 "
+                   "value channels, 64 with KBENCH_DELTA_VS=64; outputs per chunk), decode step; f16/bf16 inputs, GEMM operands and output, float32 "
                    "accumulators, d 64 or 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),

@@ -55,6 +55,8 @@ struct delta_cuda_args {
     const void *q, *k, *v;
     const float *beta, *g;
     float *o;           /* NULL: outputs not written (building a decode state) */
+    void *o16;          /* @cuda.mma: O [B·H][N][d] in the inputs' 16-bit dtype, in place of o
+                           (NULL: outputs not written) */
     int bh, tokens, d;  /* heads over the batch, tokens per head in the buffers, head dim */
     int begin, end;     /* the tokens processed: [begin, end); output row t − begin */
     const float *state_in; /* [B·H][d][d] the state before `begin`, or NULL: zero */
@@ -78,7 +80,7 @@ int delta_cuda_recurrent_launch(const struct delta_cuda_args *a, void *stream);
 int delta_cuda_chunked_prepare(int bf16);
 
 /* @cuda.mma (d = 64 or 128, chunk DELTA_CUDA_CHUNK): the launcher (begin = 0, no state_in;
- * o NULL runs only the first two passes), the floats of its four scratch buffers, and its
+ * o16 NULL runs only the first two passes; o is not used), the floats of its four scratch buffers, and its
  * shared-memory allowances (setup calls it). */
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);

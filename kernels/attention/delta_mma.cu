@@ -15,7 +15,8 @@
  *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS = 32
  *                    (measured faster on the H100 at batch 1: twice the blocks of 64), or 64
  *                    when KBENCH_DELTA_VS=64
- *   delta_mma_out   (chunk, head):       O
+ *   delta_mma_out   (chunk, head):       O, written in the inputs' 16-bit dtype (as fla's kernels
+ *                    write theirs: a float32 O was a third more of this pass's traffic)
  * Only the state pass is sequential: per chunk a 64×DV×d product (W S) and a d×DV×64 one
  * (K̃ᵀ V') a block, on tensor cores.
  *
@@ -471,7 +472,7 @@ template <int D> constexpr size_t out_smem_bytes()
 template <int D, bool BF16>
 __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict__ Q, const uint16_t *__restrict__ K,
                                                      const uint16_t *__restrict__ Vng, const uint16_t *__restrict__ Sg,
-                                                     const float *__restrict__ gamg, float *__restrict__ O, int tokens,
+                                                     const float *__restrict__ gamg, uint16_t *__restrict__ O, int tokens,
                                                      int n)
 {
     constexpr int THREADS = 128;
@@ -535,16 +536,16 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     chunk_intra_pv<D, C, BF16>(o, s, one, sV, warp, lane);
 
     const float scale = rsqrtf((float)D);
-    float *out = O + head * (size_t)n * D;
+    uint16_t *out = O + head * (size_t)n * D;
 #pragma unroll
     for (int dt = 0; dt < D / 8; dt++) {
         const int col = dt * 8 + 2 * t4;
         if (t0 + ia < n)
-            *reinterpret_cast<float2 *>(out + (size_t)(t0 + ia) * D + col) =
-                make_float2(o[dt][0] * scale, o[dt][1] * scale);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * D + col) =
+                pack2<BF16>(o[dt][0] * scale, o[dt][1] * scale);
         if (t0 + ib < n)
-            *reinterpret_cast<float2 *>(out + (size_t)(t0 + ib) * D + col) =
-                make_float2(o[dt][2] * scale, o[dt][3] * scale);
+            *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ib) * D + col) =
+                pack2<BF16>(o[dt][2] * scale, o[dt][3] * scale);
     }
 }
 
@@ -606,9 +607,9 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
     launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages == 3 ? 3 : 2, W, U,
                           Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
-    if (a->o)
+    if (a->o16)
         delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
-            q, k, Vn, S, gam, a->o, a->tokens, n);
+            q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
     return cudaGetLastError();
 }
 

@@ -37,9 +37,13 @@ static void mma_run(const uint16_t *q, const uint16_t *k, const uint16_t *v, con
         delta_mma_prep<D, BF16>(k, v, beta, g, W.data(), U.data(), Kt.data(), gam.data(), T, N); });
     emu_launch(D / DV, BH, 1, STATE_THREADS, state_smem_bytes<D, DV, ST>(), [&] {
         delta_mma_state<D, DV, ST, BF16>(W.data(), U.data(), Kt.data(), gam.data(), Vn.data(), S.data(), state_out, N, nch); });
-    if (o)
+    if (o) { /* O in the 16-bit dtype (poisoned), widened into the operation's float32 output */
+        std::vector<uint16_t> o16((size_t)BH * N * D, nan16);
         emu_launch(nch, BH, 1, 128, out_smem_bytes<D>(), [&] {
-            delta_mma_out<D, BF16>(q, k, Vn.data(), S.data(), gam.data(), o, T, N); });
+            delta_mma_out<D, BF16>(q, k, Vn.data(), S.data(), gam.data(), o16.data(), T, N); });
+        for (size_t i = 0; i < o16.size(); i++)
+            o[i] = BF16 ? __bfloat162float(__nv_bfloat16{ o16[i] }) : __half2float(__half{ o16[i] });
+    }
 }
 
 /* Relative L2 error of the state pass's final state (what decode starts from) against the float64
