@@ -63,7 +63,7 @@ int delta_cuda_mma_state_stages(void)
     static int stages; /* 0 until read */
     if (!stages) {
         const char *e = getenv("KBENCH_DELTA_STAGES");
-        stages = e && atoi(e) == 3 ? 3 : 2;
+        stages = e && (atoi(e) == 3 || atoi(e) == 4) ? atoi(e) : 2;
     }
     return stages;
 }
@@ -118,6 +118,11 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     if (chunked && s->chunk != DELTA_CUDA_CHUNK) {
         snprintf(err, errlen, "%s: chunk = %d, the device code is compiled for chunk %d", name, s->chunk,
                  DELTA_CUDA_CHUNK);
+        return KB_UNSUPPORTED;
+    }
+    if (form == FORM_MMA && delta_cuda_mma_state_stages() == 4 && delta_cuda_mma_state_channels() == 64) {
+        snprintf(err, errlen, "%s: KBENCH_DELTA_STAGES=4 is compiled for the 32-wide state pass only (not with "
+                 "KBENCH_DELTA_VS=64)", name);
         return KB_UNSUPPORTED;
     }
     if (form == FORM_MMA && (long)s->batch * s->heads > 65535) {

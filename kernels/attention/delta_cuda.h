@@ -63,7 +63,7 @@ struct delta_cuda_args {
     float *state_out;      /* [B·H][d][d] the state after `end − 1`, or NULL */
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
     int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64 (0: DELTA_MMA_VS) */
-    int state_stages;   /* @cuda.mma: the state pass's load stages, 2 or 3 (0: 2) */
+    int state_stages;   /* @cuda.mma: the state pass's load stages, 2, 3 or 4 (4: 32 channels only; 0: 2) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
      * L and P [B·H][nc][C][C], the state before each chunk [B·H][nc][d][d], U [B·H][nc·C][d] */
     float *scratch_l, *scratch_p, *scratch_s, *scratch_u;
@@ -90,9 +90,10 @@ int delta_cuda_mma_prepare(int bf16, int d);
  * pass took 509 us at 32 against 857 at 64 on an H100, twice the blocks). Reported as the
  * counter delta.state_channels. */
 int delta_cuda_mma_state_channels(void);
-/* The stages of the state pass's load ring: 3 when the environment sets KBENCH_DELTA_STAGES=3
- * (two chunks' tiles in flight; verified under tests/cuda_emu, not yet timed on a GPU), else 2
- * (read once). Reported as the counter delta.state_stages. */
+/* The stages of the state pass's load ring: 3 or 4 when the environment sets KBENCH_DELTA_STAGES
+ * to it (two or three chunks' tiles in flight; 4 only with the 32-wide pass; verified under
+ * tests/cuda_emu, not yet timed on a GPU), else 2 (read once). Reported as the counter
+ * delta.state_stages. */
 int delta_cuda_mma_state_stages(void);
 
 #endif

@@ -300,9 +300,10 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 constexpr int STATE_THREADS = 256; /* 8 warps */
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
-/* ST: stages of W, K̃, U tiles in the ring: 2 (this chunk and the next, the default) or 3
- * (KBENCH_DELTA_STAGES=3: two chunks ahead in flight; at batch 1 the pass has few blocks and a
- * chunk took 2 us on an H100 at d = 128 against fla's 1.2, its loads one chunk ahead) */
+/* ST: stages of W, K̃, U tiles in the ring: 2 (this chunk and the next, the default), 3 or 4
+ * (KBENCH_DELTA_STAGES: ST − 1 chunks ahead in flight; at batch 1 the pass has few blocks and a
+ * chunk took 2 us on an H100 at d = 128 against fla's 1.2, its loads one chunk ahead: the
+ * chain is the latency of each chunk's 36 KiB from memory, not its 1 MFLOP) */
 template <int D, int DV, int ST = 2> constexpr size_t state_smem_bytes()
 {
     return (ST * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
@@ -325,7 +326,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 {
     constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV / 2;
     static_assert(DV == 64 || DV == 32, "value-channel blocks of 64 or 32 (32-wide tiles: swz<32>)");
-    static_assert(ST == 2 || ST == 3, "two or three stages");
+    static_assert(ST >= 2 && ST <= 4, "two to four stages");
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
@@ -343,17 +344,16 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 
     auto load_stage = [&](int ch) {
-        uint16_t *st = stages + (size_t)(ST == 2 ? ch & 1 : ch % ST) * state_stage_elems<D, DV>();
+        uint16_t *st = stages + (size_t)(ch % ST) * state_stage_elems<D, DV>();
         load_tile<D, C, THREADS>(st, Wg + rows_at * D, ch * C, rows);
         load_tile<D, C, THREADS>(st + C * D, Ktg + rows_at * D, ch * C, rows);
         load_tile<DV, C, THREADS>(st + 2 * C * D, Ug + rows_at * D + j0, ch * C, rows, D);
         cp_commit();
     };
-    load_stage(0);
-    if (ST == 3 && nch > 1)
-        load_stage(1);
+    for (int ch = 0; ch < ST - 1 && ch < nch; ch++)
+        load_stage(ch);
     for (int ch = 0; ch < nch; ch++) {
-        const uint16_t *sW = stages + (size_t)(ST == 2 ? ch & 1 : ch % ST) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
+        const uint16_t *sW = stages + (size_t)(ch % ST) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
          * barrier at the end of its iteration closed) and out for the output pass */
@@ -371,18 +371,18 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         }
         /* chunk ch + ST − 1's tiles into the stage of chunk ch − 1 (its last readers finished
          * before the barrier that ended the previous iteration); then wait for chunk ch's group,
-         * the oldest in flight: those committed after it may stay in flight */
-        if (ST == 3 && ch + 2 < nch) {
-            load_stage(ch + 2);
+         * the oldest in flight: the `ahead` groups committed after it may stay in flight */
+        if (ch + ST - 1 < nch)
+            load_stage(ch + ST - 1);
+        const int ahead = min(ch + ST - 1, nch - 1) - ch;
+        if (ahead >= 3)
+            cp_wait<3>();
+        else if (ahead == 2)
             cp_wait<2>();
-        } else if (ST == 2 && ch + 1 < nch) {
-            load_stage(ch + 1);
+        else if (ahead == 1)
             cp_wait<1>();
-        } else if (ST == 3 && ch + 1 < nch) {
-            cp_wait<1>();
-        } else {
+        else
             cp_wait<0>();
-        }
         __syncthreads();
 
         /* V' = U − W S over this warp's 16 × VW */
@@ -553,7 +553,7 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, s32, s3, s32_3, o;
+    static bool p, s, s32, s3, s32_3, s32_4, o;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 64, 2, BF16>, state_smem_bytes<D, 64>(), &s);
@@ -563,6 +563,8 @@ template <int D, bool BF16> cudaError_t allow_all()
         e = allow_smem(delta_mma_state<D, 64, 3, BF16>, state_smem_bytes<D, 64, 3>(), &s3);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 32, 3, BF16>, state_smem_bytes<D, 32, 3>(), &s32_3);
+    if (e == cudaSuccess)
+        e = allow_smem(delta_mma_state<D, 32, 4, BF16>, state_smem_bytes<D, 32, 4>(), &s32_4);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_out<D, BF16>, out_smem_bytes<D>(), &o);
     return e;
@@ -576,7 +578,8 @@ void launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, c
         W, U, Kt, gam, Vn, S, state_out, n, nch);
 }
 
-/* The state pass at vs value channels a block (32 or 64) and `stages` ring stages (2 or 3). */
+/* The state pass at vs value channels a block (32 or 64) and `stages` ring stages (2 or 3; 4
+ * at 32 channels, where four stages still fit shared memory at d = 128). */
 template <int D, bool BF16>
 void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
                   uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
@@ -585,6 +588,8 @@ void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, cons
         launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (vs == 64)
         launch_state_as<D, 64, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+    else if (stages == 4)
+        launch_state_as<D, 32, 4, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (stages == 3)
         launch_state_as<D, 32, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else
@@ -605,7 +610,7 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages == 3 ? 3 : 2, W, U,
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2, W, U,
                           Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
     if (a->o16)
         delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
@@ -624,7 +629,8 @@ extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stre
 {
     if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
         (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != 64) ||
-        (a->state_stages != 0 && a->state_stages != 2 && a->state_stages != 3))
+        (a->state_stages != 0 && a->state_stages != 2 && a->state_stages != 3 && a->state_stages != 4) ||
+        (a->state_stages == 4 && a->state_channels == 64))
         return (int)cudaErrorInvalidValue;
     return (int)(a->bf16 ? launch_d<true>(a, (cudaStream_t)stream) : launch_d<false>(a, (cudaStream_t)stream));
 }

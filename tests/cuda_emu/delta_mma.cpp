@@ -100,7 +100,8 @@ static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_
     float *o = (float *)io.buffer[KB_DELTA_O];
     std::vector<float> st((size_t)BH * D * D, NAN);
 #define MMA_RUN(d, vw, b) \
-    (stages == 3 ? mma_run<d, vw, 3, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) \
+    (stages == 4 ? mma_run<d, vw, 4, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) : \
+     stages == 3 ? mma_run<d, vw, 3, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) \
                  : mma_run<d, vw, 2, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH))
     if (vs == 64) /* the state pass's 64-wide blocks (KBENCH_DELTA_VS=64) */
         D == 64 ? (bf16 ? MMA_RUN(64, 64, true) : MMA_RUN(64, 64, false))
@@ -147,6 +148,13 @@ int main(int argc, char **argv)
     bad += run(1, 1, 1, 64, 0, false, 64, 3);
     bad += run(1, 2, 200, 64, 1, true, 64, 3);
     bad += run(1, 2, 300, 128, 1, false, 64, 3);
+    /* four stages (KBENCH_DELTA_STAGES=4, 32 channels): 1, 2, 3 (no chunk three ahead), 4 and 5
+     * chunks (the ring wraps) */
+    bad += run(1, 2, 1, 128, 1, true, 32, 4);
+    bad += run(1, 2, 77, 64, 1, false, 32, 4);
+    bad += run(2, 1, 130, 128, 0, true, 32, 4);
+    bad += run(1, 2, 200, 128, 1, false, 32, 4);
+    bad += run(1, 2, 300, 64, 1, true, 32, 4);
     printf("%d failed\n", bad);
     return bad != 0;
 }

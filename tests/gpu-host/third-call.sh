@@ -14,17 +14,24 @@ sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,
     --head-dim 64,128 --decay 0,1 &
 ( export KBENCH_DELTA_STAGES=3
   sweep deltas3 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,1000,4099 \
+      --head-dim 64,128 --decay 0,1
+  export KBENCH_DELTA_STAGES=4
+  sweep deltas4 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16 --seq 1,77,1000,4099 \
       --head-dim 64,128 --decay 0,1 ) &
 sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 --batch 1,2 --heads 4,16 --seq 77,4099,16385 \
     --head-dim 128 --chunk 64 &
 wait
-sweep_report deltav deltas3 lightv
+sweep_report deltav deltas3 deltas4 lightv
+# at most 8 files come back: the sweeps' logs as one
+for f in deltav deltas3 deltas4 lightv; do echo "=== $f"; cat "$OUT/$f.log"; rm -f "$OUT/$f.log"; done >"$OUT/sweeps.log"
 DB=$OUT/three.db
 P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
 step delta 45 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk' --seq 4096,16384 --decay 0,1
-KBENCH_DELTA_STAGES=3 step delta-3stages 20 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
-    --kernels attention.delta@cuda.mma --seq 4096,16384 --decay 0,1
+for st in 3 4; do
+    KBENCH_DELTA_STAGES=$st step delta-${st}stages 20 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \
+        --causal 1 --kernels attention.delta@cuda.mma --seq 4096,16384 --decay 0,1
+done
 step lightning 50 --plugin fla_attention.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \
     --seq 4096,16384,65536,262144 --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536"
