@@ -18,6 +18,7 @@ timeout 40 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy|
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536"
 step decode 25 $M $D
 KBENCH_DECODE_CTAS_PER_SM=4 step decode-sm4 20 $M $D
+KBENCH_DECODE_CTAS_PER_SM=2 step decode-sm2 20 $M $D
 step delta 60 $M --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk' --seq 16384 --decay 1
 KBENCH_DELTA_STAGES=3 step delta-3stages 25 $M --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \

@@ -35,7 +35,7 @@ done
 step lightning 50 --plugin fla_attention.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 \
     --seq 4096,16384,65536,262144 --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 D="--kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 --batch 1 --seq 65536"
-for c in 4 8 16 32; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 10 $D; done
+for c in 2 3 4 8; do KBENCH_DECODE_CTAS_PER_SM=$c step decode-sm$c 10 $D; done
 step flash-dims 70 --plugin torch_attention.py --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' \
     --dtype f16,bf16 --heads 16 --head-dim 64,256 --batch 4 --seq 4096 --causal 0,1
 echo "=== results $(date -u +%T)"
