@@ -6,4 +6,4 @@
 #include "dev_emu.cpp" /* flash_fp8_ws.cu made C++ by run.sh */
 #include "fp8_pv_ws_driver.h"
 
-int main() { return fp8_pv_main<ScoresE4M3>(KB_DTYPE_FP8_E4M3, "flash wgmma-fp8"); }
+int main(int argc, char **argv) { return fp8_pv_main<ScoresE4M3>(KB_DTYPE_FP8_E4M3, "flash wgmma-fp8", argc, argv); }

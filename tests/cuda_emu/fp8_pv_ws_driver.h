@@ -30,9 +30,13 @@ template <class Sc, bool CAUSAL> int fp8_pv_run(enum kb_dtype dt, const char *na
 }
 
 // The cases both drivers run: N not a multiple of 128 (and one whole tile, and one token),
-// causal and not, GQA, batch 2.
-template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name)
+// causal and not, GQA, batch 2. With arguments B H KV N causal, that one case (with EMU_SEED and
+// EMU_INPUT: the inputs of a kbench case, to hold a GPU result against the emulation).
+template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name, int argc = 0, char **argv = nullptr)
 {
+    if (argc == 6)
+        return atoi(argv[5]) ? fp8_pv_run<Sc, true>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]))
+                             : fp8_pv_run<Sc, false>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
     int bad = 0;
     bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 1, 77);
     bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 2, 300);

@@ -7,4 +7,4 @@
 #include "dev_emu.cpp" /* int8_fp8_ws.cu made C++ by run.sh */
 #include "fp8_pv_ws_driver.h"
 
-int main() { return fp8_pv_main<Scores>(KB_DTYPE_I8, "int8 wgmma-fp8"); }
+int main(int argc, char **argv) { return fp8_pv_main<Scores>(KB_DTYPE_I8, "int8 wgmma-fp8", argc, argv); }

@@ -9,6 +9,7 @@
 # (<<<, cudaError_t, cudaStream_t, cudaFunc*, extern "C" functions: the host side) cut; the
 # driver then runs the kernels in their launchers' sequence and judges the result by the
 # operation's float64 reference.
+# EMU_ARGS is passed to each driver (one case, where a driver takes one: see its main).
 # EMU_CXXFLAGS adds compiler flags, e.g. EMU_CXXFLAGS="-fsanitize=address,undefined" to catch
 # a read or write outside a buffer (the drivers size every buffer exactly).
 set -e
@@ -75,7 +76,7 @@ for d in $drivers; do
     echo "== $d ($src)"
     g++ -std=c++20 -O2 -fno-strict-aliasing -Wno-psabi $EMU_CXXFLAGS -I"$out" -I"$top" -o "$out/$d" "$here/$d.cpp" "$top/libkbench.a" -fopenmp -lm \
         -L/usr/local/cuda/lib64 -lcudart -lsqlite3 -lpthread
-    "$out/$d" || bad=$((bad + 1))
+    "$out/$d" ${EMU_ARGS:-} || bad=$((bad + 1))
 done
 echo "cuda_emu: $bad driver(s) failed"
 [ "$bad" -eq 0 ]
