@@ -483,17 +483,20 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
 
+    /* three load groups in the order they are used, so Q̂ S runs while K and V' are in flight
+     * (two blocks fit an SM: without this the memory pipe idled through each block's math) */
     load_tile<D, C, THREADS>(sQ, Q + in_at, t0, n);
-    load_tile<D, C, THREADS>(sK, K + in_at, t0, n);
-    load_tile<D, C, THREADS>(sV, Vng + rows_at * D, 0, C);
     load_tile<D, D, THREADS>(sS, Sg + (head * nch + chunk) * (size_t)D * D, 0, D);
+    cp_commit();
+    load_tile<D, C, THREADS>(sK, K + in_at, t0, n);
+    cp_commit();
+    load_tile<D, C, THREADS>(sV, Vng + rows_at * D, 0, C);
     cp_commit();
     if (threadIdx.x < C)
         sGam[threadIdx.x] = gamg[rows_at + threadIdx.x];
-    cp_wait<0>();
+    cp_wait<2>();
     __syncthreads();
     normalise_rows<D, THREADS, BF16>(sQ);
-    normalise_rows<D, THREADS, BF16>(sK);
     __syncthreads();
 
     float o[D / 8][4], s[C / 8][4];
@@ -510,6 +513,10 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
         ldsm_x4(qa, smem_u32(sQ + swz<D>(warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
         mma_rows_state<D, BF16>(o, qa, sS, kk, lane);
     }
+    cp_wait<1>();
+    __syncthreads();
+    normalise_rows<D, THREADS, BF16>(sK);
+    __syncthreads();
     lower_scores<D, BF16>(sQ, sK, s, warp, lane);
 
     const int ia = warp * 16 + g4, ib = ia + 8;
@@ -533,6 +540,8 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
         o[dt][3] *= eb;
     }
     const float one[2] = { 1.f, 1.f }; /* |q̂·k̂| ≤ 1: no per-row range scaling needed */
+    cp_wait<0>();
+    __syncthreads();
     chunk_intra_pv<D, C, BF16>(o, s, one, sV, warp, lane);
 
     const float scale = rsqrtf((float)D);
