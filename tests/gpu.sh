@@ -263,9 +263,9 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job decode4 "$KBENCH" run --db "$TMP/decode.db" --devices cuda:0 --max-time 0.05 --no-metrics --quiet --no-show \
       --kernels attention.flash@cuda.decode --decode 1 --dtype bf16 --batch 1 --heads 8 --seq 65537 --head-dim 128 \
       --page 0,64
-  # 4 CTAs per SM setting the splits (fewer, longer ones; KBENCH_DECODE_CTAS_PER_SM)
+  # 8 CTAs per SM setting the splits (more, shorter ones than the default 4; KBENCH_DECODE_CTAS_PER_SM)
   decv() { "$KBENCH" run --db "$TMP/decodev.db" $VFLAGS --kernels attention.flash@cuda.decode --decode 1 "$@"; }
-  ( export KBENCH_DECODE_CTAS_PER_SM=4
+  ( export KBENCH_DECODE_CTAS_PER_SM=8
     job decode6 decv --dtype f16 --batch 1 --heads 8 --kv-heads 8,2 --seq 1000,65537 --head-dim 128 --page 0,64 ) ) &
 # MoBA block-sparse attention: odd N (1, 77, 1000, 4099: a short last block), GQA, batch 2, a
 # top-k above, at and below the past blocks; 50/75/90% sparsity at N = 8191 (128 blocks: top-k
@@ -628,7 +628,7 @@ q "SELECT c.page_size, k.name, k.value FROM counters k JOIN cases c ON c.id = k.
 q "SELECT dtype, head_dim, page_size, max(rel_l2_err) FROM v_results WHERE impl = 'cuda.decode' GROUP BY dtype, head_dim, page_size;" | sed 's/^/# decode worst error: /'
 q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE impl = 'cuda.decode' AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 DB="$TMP/decodev.db"
-expect_job decode6 "attention.flash@cuda.decode with 4 CTAs per SM setting the splits (KBENCH_DECODE_CTAS_PER_SM=4) passes, up to a 65537-token cache"
+expect_job decode6 "attention.flash@cuda.decode with 8 CTAs per SM setting the splits (KBENCH_DECODE_CTAS_PER_SM=8) passes, up to a 65537-token cache"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "8" "8 verified cases"
 q "SELECT dtype, batch, kv_heads, seq_len, head_dim, page_size, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 

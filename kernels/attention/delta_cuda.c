@@ -272,8 +272,13 @@ static int delta_cuda_collect(struct kb_case *c)
         if (e == cudaSuccess)
             e = (cudaError_t)attention_cuda_widen(st->o16, wide, n, c->dtype, c->stream);
     }
+    /* on the case's stream, which does not wait for the legacy default stream's cudaMemcpy: a
+     * plain cudaMemcpy raced the widening and copied a zero O in some cases on the H100 */
     if (e == cudaSuccess)
-        e = cudaMemcpy(kb_output(c, KB_DELTA_O), wide, n * sizeof(float), cudaMemcpyDeviceToHost);
+        e = cudaMemcpyAsync(kb_output(c, KB_DELTA_O), wide, n * sizeof(float), cudaMemcpyDeviceToHost,
+                            (cudaStream_t)c->stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize((cudaStream_t)c->stream);
     if (st->o16 && wide)
         cudaFree(wide);
     if (e != cudaSuccess) {

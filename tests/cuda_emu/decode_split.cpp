@@ -24,7 +24,7 @@ static void launch(const decode_cuda_args &a, int head_chunks)
         decode_split_kernel<T, D, G>((const T *)a.q, (const T *)a.k, (const T *)a.v, a.page > 0 ? a.table : nullptr,
                                      a.part_o, a.part_ml, a.heads, a.kv_heads, a.n, a.page, pages, a.chunk, a.splits,
                                      head_chunks, scale_log2); });
-    emu_launch(a.batch * a.heads, 1, 1, D, 0, [&] {
+    emu_launch(a.batch * a.heads, 1, 1, COMBINE_THREADS, 0, [&] {
         decode_combine_kernel<T, D>(a.part_o, a.part_ml, (T *)a.o, a.splits); });
 }
 
