@@ -352,7 +352,14 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     };
     for (int ch = 0; ch < ST - 1 && ch < nch; ch++)
         load_stage(ch);
+    /* γ_last of a chunk, read one chunk ahead: read where it is used, after a barrier, its
+     * global-memory latency stood in the chain of every chunk */
+    auto gamma_last = [&](int ch) { return gamg[rows_at + (size_t)ch * C + min(C, n - ch * C) - 1]; };
+    float gam_next = gamma_last(0);
     for (int ch = 0; ch < nch; ch++) {
+        const float gam_this = gam_next;
+        if (ch + 1 < nch)
+            gam_next = gamma_last(ch + 1);
         const uint16_t *sW = stages + (size_t)(ch % ST) * state_stage_elems<D, DV>(), *sKt = sW + C * D,
                        *sU = sW + 2 * C * D;
         /* the state before this chunk, 16 bits: into sS (read by the last chunk's W·S, which the
@@ -422,8 +429,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 
         /* S ← e^{γ_last} S + K̃ᵀ V' (K̃ᵀ read .trans from the [C][D] tile, as chunk_state_mma) */
         {
-            const int last = min(C, n - ch * C) - 1;
-            const float decay = __expf(gamg[rows_at + (size_t)ch * C + last]);
+            const float decay = __expf(gam_this);
 #pragma unroll
             for (int nt = 0; nt < NT; nt++)
 #pragma unroll
