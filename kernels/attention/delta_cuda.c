@@ -58,6 +58,16 @@ int delta_cuda_mma_state_channels(void)
     return vs;
 }
 
+int delta_cuda_mma_out_split(void)
+{
+    static int split = -1; /* unknown until read */
+    if (split < 0) {
+        const char *e = getenv("KBENCH_DELTA_OUT");
+        split = e && strcmp(e, "split") == 0;
+    }
+    return split;
+}
+
 int delta_cuda_mma_state_stages(void)
 {
     static int stages; /* 0 until read */
@@ -206,6 +216,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     a->bf16 = c->dtype == KB_DTYPE_BF16;
     a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels() : 0;
     a->state_stages = form == FORM_MMA ? delta_cuda_mma_state_stages() : 0;
+    a->out_split = form == FORM_MMA ? delta_cuda_mma_out_split() : 0;
     a->scratch_l = st->scratch[0];
     a->scratch_p = st->scratch[1];
     a->scratch_s = st->scratch[2];
@@ -291,7 +302,7 @@ static int delta_cuda_collect(struct kb_case *c)
 static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     (void)c;
-    if (max < 2)
+    if (max < 3)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "delta.state_channels");
     out[0].value = delta_cuda_mma_state_channels();
@@ -299,7 +310,10 @@ static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
     snprintf(out[1].name, sizeof out[1].name, "delta.state_stages");
     out[1].value = delta_cuda_mma_state_stages();
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    return 2;
+    snprintf(out[2].name, sizeof out[2].name, "delta.out_split");
+    out[2].value = delta_cuda_mma_out_split();
+    snprintf(out[2].unit, sizeof out[2].unit, "count");
+    return 3;
 }
 
 #define DELTA_CUDA_AXES                                                                                      \

@@ -64,6 +64,7 @@ struct delta_cuda_args {
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
     int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64 (0: DELTA_MMA_VS) */
     int state_stages;   /* @cuda.mma: the state pass's load stages, 2, 3 or 4 (4: 32 channels only; 0: 2) */
+    int out_split;      /* @cuda.mma: 1: the output pass computes 64 channels a block (d = 128: two a chunk) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
      * L and P [B·H][nc][C][C], the state before each chunk [B·H][nc][d][d], U [B·H][nc·C][d] */
     float *scratch_l, *scratch_p, *scratch_s, *scratch_u;
@@ -90,6 +91,10 @@ int delta_cuda_mma_prepare(int bf16, int d);
  * pass took 509 us at 32 against 857 at 64 on an H100, twice the blocks). Reported as the
  * counter delta.state_channels. */
 int delta_cuda_mma_state_channels(void);
+/* 1 when the environment sets KBENCH_DELTA_OUT=split: @cuda.mma's output pass then computes 64
+ * output channels a block, two blocks a chunk at d = 128 (read once; the counter
+ * delta.out_split). */
+int delta_cuda_mma_out_split(void);
 /* The stages of the state pass's load ring: 3 or 4 when the environment sets KBENCH_DELTA_STAGES
  * to it (two or three chunks' tiles in flight; 4 only with the 32-wide pass; verified under
  * tests/cuda_emu, not yet timed on a GPU), else 2 (read once). Reported as the counter

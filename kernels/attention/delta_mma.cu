@@ -468,35 +468,40 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 
 /* ---- pass 3: the outputs of each chunk ------------------------------------------------------ */
 
-template <int D> constexpr size_t out_smem_bytes()
+/* DO: the output channels a block computes, D or 64 (KBENCH_DELTA_OUT=split: two blocks a chunk
+ * at d = 128, each with half of S and V'; 56 KiB of shared memory, so four blocks fit an SM
+ * where two 80-KiB ones did; both compute the chunk's Q̂K̂ᵀ) */
+template <int D, int DO = D> constexpr size_t out_smem_bytes()
 {
-    return ((size_t)3 * C * D + (size_t)D * D) * sizeof(uint16_t) + C * sizeof(float);
+    return ((size_t)2 * C * D + (size_t)C * DO + (size_t)D * DO) * sizeof(uint16_t) + C * sizeof(float);
 }
 
-/* Block (chunk, head), 4 warps, warp w owns the chunk's rows [16w, 16w + 16): o = e^{γ_i} q̂_i S
- * + Σ_{j≤i} e^{γ_i − γ_j}(q̂_i·k̂_j) v'_j, times 1/√d, in float32. */
-template <int D, bool BF16>
+/* Block (chunk, head, channel slice z: output channels [DO·z, DO·z + DO)), 4 warps, warp w owns
+ * the chunk's rows [16w, 16w + 16): o = e^{γ_i} q̂_i S + Σ_{j≤i} e^{γ_i − γ_j}(q̂_i·k̂_j) v'_j,
+ * times 1/√d, in float32, written in 16 bits. */
+template <int D, int DO, bool BF16>
 __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict__ Q, const uint16_t *__restrict__ K,
                                                      const uint16_t *__restrict__ Vng, const uint16_t *__restrict__ Sg,
                                                      const float *__restrict__ gamg, uint16_t *__restrict__ O, int tokens,
                                                      int n)
 {
+    static_assert(DO == D || (DO == 64 && D % 64 == 0), "a block's output channels: all, or 64");
     constexpr int THREADS = 128;
     extern __shared__ __align__(128) unsigned char smem[];
-    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * D;
-    float *sGam = reinterpret_cast<float *>(sS + D * D);
-    const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C;
+    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * DO;
+    float *sGam = reinterpret_cast<float *>(sS + D * DO);
+    const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C, j0 = DO * blockIdx.z;
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
 
-    /* three load groups in the order they are used, so Q̂ S runs while K and V' are in flight
-     * (two blocks fit an SM: without this the memory pipe idled through each block's math) */
+    /* three load groups in the order they are used, so Q̂ S runs while K and V' are in flight;
+     * S and V' are this block's columns of the [D][D] state and the [C][D] V' (rows D apart) */
     load_tile<D, C, THREADS>(sQ, Q + in_at, t0, n);
-    load_tile<D, D, THREADS>(sS, Sg + (head * nch + chunk) * (size_t)D * D, 0, D);
+    load_tile<DO, D, THREADS>(sS, Sg + (head * nch + chunk) * (size_t)D * D + j0, 0, D, D);
     cp_commit();
     load_tile<D, C, THREADS>(sK, K + in_at, t0, n);
     cp_commit();
-    load_tile<D, C, THREADS>(sV, Vng + rows_at * D, 0, C);
+    load_tile<DO, C, THREADS>(sV, Vng + rows_at * D + j0, 0, C, D);
     cp_commit();
     if (threadIdx.x < C)
         sGam[threadIdx.x] = gamg[rows_at + threadIdx.x];
@@ -505,19 +510,19 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     normalise_rows<D, THREADS, BF16>(sQ);
     __syncthreads();
 
-    float o[D / 8][4], s[C / 8][4];
+    float o[DO / 8][4], s[C / 8][4];
 #pragma unroll
-    for (int i = 0; i < D / 8; i++)
+    for (int i = 0; i < DO / 8; i++)
         o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
 #pragma unroll
     for (int i = 0; i < C / 8; i++)
         s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-    /* o = Q̂ S (S [D][D], k = its rows: .trans), as linear_out */
+    /* o = Q̂ S (S [D][DO], k = its rows: .trans), as linear_out */
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
         uint32_t qa[4];
         ldsm_x4(qa, smem_u32(sQ + swz<D>(warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
-        mma_rows_state<D, BF16>(o, qa, sS, kk, lane);
+        mma_rows_state<DO, BF16>(o, qa, sS, kk, lane);
     }
     cp_wait<1>();
     __syncthreads();
@@ -539,7 +544,7 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     }
     const float ea = __expf(sGam[ia]), eb = __expf(sGam[ib]);
 #pragma unroll
-    for (int dt = 0; dt < D / 8; dt++) {
+    for (int dt = 0; dt < DO / 8; dt++) {
         o[dt][0] *= ea;
         o[dt][1] *= ea;
         o[dt][2] *= eb;
@@ -548,12 +553,12 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     const float one[2] = { 1.f, 1.f }; /* |q̂·k̂| ≤ 1: no per-row range scaling needed */
     cp_wait<0>();
     __syncthreads();
-    chunk_intra_pv<D, C, BF16>(o, s, one, sV, warp, lane);
+    chunk_intra_pv<DO, C, BF16>(o, s, one, sV, warp, lane);
 
     const float scale = rsqrtf((float)D);
-    uint16_t *out = O + head * (size_t)n * D;
+    uint16_t *out = O + head * (size_t)n * D + j0;
 #pragma unroll
-    for (int dt = 0; dt < D / 8; dt++) {
+    for (int dt = 0; dt < DO / 8; dt++) {
         const int col = dt * 8 + 2 * t4;
         if (t0 + ia < n)
             *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * D + col) =
@@ -568,7 +573,7 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, s32, s3, s32_3, s32_4, o;
+    static bool p, s, s32, s3, s32_3, s32_4, o, o64;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 64, 2, BF16>, state_smem_bytes<D, 64>(), &s);
@@ -581,7 +586,9 @@ template <int D, bool BF16> cudaError_t allow_all()
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 32, 4, BF16>, state_smem_bytes<D, 32, 4>(), &s32_4);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_out<D, BF16>, out_smem_bytes<D>(), &o);
+        e = allow_smem(delta_mma_out<D, D, BF16>, out_smem_bytes<D>(), &o);
+    if (e == cudaSuccess && D > 64)
+        e = allow_smem(delta_mma_out<D, 64, BF16>, out_smem_bytes<D, 64>(), &o64);
     return e;
 }
 
@@ -627,8 +634,11 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
     launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2, W, U,
                           Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
-    if (a->o16)
-        delta_mma_out<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
+    if (a->o16 && a->out_split && D > 64)
+        delta_mma_out<D, 64, BF16><<<dim3((unsigned)nch, (unsigned)a->bh, D / 64), 128, out_smem_bytes<D, 64>(), st>>>(
+            q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
+    else if (a->o16)
+        delta_mma_out<D, D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
             q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
     return cudaGetLastError();
 }
