@@ -252,6 +252,11 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   dms() { "$KBENCH" run --db "$TMP/deltastages.db" $VFLAGS --kernels attention.delta@cuda.mma "$@"; }
   job deltastages dms --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
   job deltastagesb dms --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
+# deltasplit: @cuda.mma's output pass at 64 output channels a block (KBENCH_DELTA_OUT=split: two
+# blocks a chunk at d = 128, one at 64) at deltamma's prefill sizes; counter delta.out_split = 1
+( export KBENCH_DELTA_OUT=split
+  job deltasplit "$KBENCH" run --db "$TMP/deltasplit.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 2 --heads 3 \
+      --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1 ) &
 # flash-decoding (decode = 1 only): odd cache lengths (1 token, 1000, 4097: ragged splits and
 # a ragged last page), batch 1 and 3, MHA and GQA, contiguous and paged caches (16- and 64-token
 # pages through a shuffled block table), d 64/128 (256 apart); GQA groups of 6 and 12 (one CTA
@@ -614,6 +619,10 @@ DB="$TMP/deltastages.db"
 expect_job deltastages "attention.delta@cuda.mma with a three-stage state pass (KBENCH_DELTA_STAGES=3) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
 expect_job deltastagesb "and over 16 heads of 16385 tokens"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_stages' AND k.value = 3;")" "44" "44 verified cases, each with delta.state_stages = 3"
+q "SELECT dtype, seq_len, head_dim, decay, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+DB="$TMP/deltasplit.db"
+expect_job deltasplit "attention.delta@cuda.mma with its output pass at 64 channels a block (KBENCH_DELTA_OUT=split) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.out_split' AND k.value = 1;")" "40" "40 verified cases, each with delta.out_split = 1"
 q "SELECT dtype, seq_len, head_dim, decay, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 DB="$TMP/decode.db"
 expect_job decode1 "attention.flash@cuda.decode passes at odd N (1, 1000, 4097), batch 1 and 3, MHA and GQA, page 0/16/64, d 64 and 128"
