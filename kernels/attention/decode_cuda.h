@@ -25,7 +25,7 @@
 static inline void decode_cuda_split(int n, long rows, int sms, int per_sm, int *splits, int *chunk)
 {
     long target = (long)(per_sm > 0 ? per_sm : 1) * (sms > 0 ? sms : 1);
-    long s = (target + rows - 1) / (rows > 0 ? rows : 1);
+    long s = target / (rows > 0 ? rows : 1); /* rounded down: rows·s past the target spills a small last wave */
     long most = ((long)n + DECODE_CUDA_MIN_SPLIT - 1) / DECODE_CUDA_MIN_SPLIT;
     if (s > most)
         s = most;
