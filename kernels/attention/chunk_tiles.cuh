@@ -36,14 +36,17 @@ template <bool BF16> __device__ __forceinline__ float from16(uint16_t x)
 
 /* Index of element 0 of 16-byte chunk ch of row `row` in a swizzled tile of D-wide rows. Rows of
  * 32 values (4 chunks, two rows to a 128-byte line) use the 64-byte pattern ch ^ ((row / 2) % 4)
- * instead: the 8 rows of an ldmatrix phase then still fill the 8 distinct 16-byte bank groups. */
+ * instead, rows of 16 (2 chunks, four rows to a line) ch ^ ((row / 4) % 2): the 8 rows of an
+ * ldmatrix phase then still fill the 8 distinct 16-byte bank groups. */
 template <int D> __device__ __forceinline__ int swz(int row, int ch)
 {
-    static_assert(D == 32 || D % 64 == 0, "swizzled rows are 32 or a multiple of 64 16-bit values");
+    static_assert(D == 16 || D == 32 || D % 64 == 0, "swizzled rows are 16, 32 or a multiple of 64 16-bit values");
     if constexpr (D >= 64)
         return row * D + ((ch ^ (row & 7)) << 3);
-    else
+    else if constexpr (D == 32)
         return row * D + ((ch ^ ((row >> 1) & 3)) << 3);
+    else /* 2 chunks a row, four rows to a line: rows 4..7 take the other half of each pair */
+        return row * D + ((ch ^ ((row >> 2) & 1)) << 3);
 }
 /* Index of element p of row `row`. */
 template <int D> __device__ __forceinline__ int swz_elem(int row, int p)

@@ -53,7 +53,7 @@ int delta_cuda_mma_state_channels(void)
     static int vs; /* 0 until read */
     if (!vs) {
         const char *e = getenv("KBENCH_DELTA_VS");
-        vs = e && (atoi(e) == 32 || atoi(e) == 64) ? atoi(e) : DELTA_MMA_VS;
+        vs = e && (atoi(e) == 16 || atoi(e) == 32 || atoi(e) == 64) ? atoi(e) : DELTA_MMA_VS;
     }
     return vs;
 }
@@ -133,6 +133,11 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     if (form == FORM_MMA && delta_cuda_mma_state_stages() == 4 && delta_cuda_mma_state_channels() == 64) {
         snprintf(err, errlen, "%s: KBENCH_DELTA_STAGES=4 is compiled for the 32-wide state pass only (not with "
                  "KBENCH_DELTA_VS=64)", name);
+        return KB_UNSUPPORTED;
+    }
+    if (form == FORM_MMA && delta_cuda_mma_state_channels() == 16 &&
+        (s->head_dim != 128 || delta_cuda_mma_state_stages() != 2)) {
+        snprintf(err, errlen, "%s: KBENCH_DELTA_VS=16 is compiled for d = 128 and the two-stage ring only", name);
         return KB_UNSUPPORTED;
     }
     if (form == FORM_MMA && (long)s->batch * s->heads > 65535) {

@@ -62,7 +62,8 @@ struct delta_cuda_args {
     const float *state_in; /* [B·H][d][d] the state before `begin`, or NULL: zero */
     float *state_out;      /* [B·H][d][d] the state after `end − 1`, or NULL */
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
-    int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64 (0: DELTA_MMA_VS) */
+    int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64, or 16 at d = 128
+                           with two stages (0: DELTA_MMA_VS) */
     int state_stages;   /* @cuda.mma: the state pass's load stages, 2, 3 or 4 (4: 32 channels only; 0: 2) */
     int out_split;      /* @cuda.mma: 1: the output pass computes 64 channels a block (d = 128: two a chunk) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
@@ -86,8 +87,8 @@ int delta_cuda_chunked_prepare(int bf16);
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
-/* The value channels per block @cuda.mma's state pass runs with: 64 or 32 when the environment
- * sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at batch 1, 16 heads, d 128 the
+/* The value channels per block @cuda.mma's state pass runs with: 64, 32 or 16 (d = 128, two
+ * stages) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at batch 1, 16 heads, d 128 the
  * pass took 509 us at 32 against 857 at 64 on an H100, twice the blocks). Reported as the
  * counter delta.state_channels. */
 int delta_cuda_mma_state_channels(void);

@@ -51,7 +51,7 @@ constexpr int C = DELTA_CUDA_CHUNK;
 constexpr int LDT = C + 8;       /* floats per row of T in shared memory (float2 reads of a quad's
                                     8 rows fall in distinct banks per half-warp) */
 static_assert(C == 64, "the gate scan gives each lane of one warp two tokens; 4 warps of 16 rows");
-static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32, "the state pass is compiled for 32 or 64 value channels");
+static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32, "the default state pass is compiled for 32 or 64 value channels");
 
 __device__ __forceinline__ float warp_sum(float x)
 {
@@ -324,8 +324,10 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
                                                                  uint16_t *__restrict__ Vng, uint16_t *__restrict__ Sg,
                                                                  float *__restrict__ state_out, int n, int nch)
 {
-    constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV / 2;
-    static_assert(DV == 64 || DV == 32, "value-channel blocks of 64 or 32 (32-wide tiles: swz<32>)");
+    /* DV = 16 (d = 128 only): V' is 64 × 16, one 16-column tile per row tile, so warps 0-3
+     * compute it and 4-7 wait at the barrier */
+    constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV == 16 ? 16 : DV / 2;
+    static_assert(DV == 64 || DV == 32 || (DV == 16 && D == 128), "value-channel blocks of 64, 32 or (d = 128) 16");
     static_assert(ST >= 2 && ST <= 4, "two to four stages");
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
@@ -336,6 +338,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
     const int p0 = 16 * (warp % RT), c0 = (DV / CS) * (warp / RT); /* this warp's part of S */
     const int v_r0 = 16 * (warp % 4), v_c0 = VW * (warp / 4);       /* ... and of V' */
+    const bool v_warp = DV != 16 || warp < 4;                         /* computes a part of V' */
     const int rows = nch * C;                                         /* rows of W, U, K̃, V' a head */
 
     float s[NT][4];
@@ -393,7 +396,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
         __syncthreads();
 
         /* V' = U − W S over this warp's 16 × VW */
-        {
+        if (v_warp) {
             float a[VW / 8][4];
 #pragma unroll
             for (int i = 0; i < VW / 8; i++)
@@ -573,12 +576,15 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, s32, s3, s32_3, s32_4, o, o64;
+    static bool p, s, s32, s16, s3, s32_3, s32_4, o, o64;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 64, 2, BF16>, state_smem_bytes<D, 64>(), &s);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 32, 2, BF16>, state_smem_bytes<D, 32>(), &s32);
+    if constexpr (D == 128)
+        if (e == cudaSuccess)
+            e = allow_smem(delta_mma_state<D, 16, 2, BF16>, state_smem_bytes<D, 16>(), &s16);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_state<D, 64, 3, BF16>, state_smem_bytes<D, 64, 3>(), &s3);
     if (e == cudaSuccess)
@@ -600,12 +606,18 @@ void launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, c
         W, U, Kt, gam, Vn, S, state_out, n, nch);
 }
 
-/* The state pass at vs value channels a block (32 or 64) and `stages` ring stages (2 or 3; 4
- * at 32 channels, where four stages still fit shared memory at d = 128). */
+/* The state pass at vs value channels a block (32 or 64; 16 at d = 128, two stages only) and
+ * `stages` ring stages (2 or 3; 4 at 32 channels, where four stages still fit shared memory at
+ * d = 128). */
 template <int D, bool BF16>
 void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
                   uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
 {
+    if constexpr (D == 128)
+        if (vs == 16) {
+            launch_state_as<D, 16, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+            return;
+        }
     if (vs == 64 && stages == 3)
         launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (vs == 64)
@@ -653,7 +665,8 @@ template <bool BF16> cudaError_t launch_d(const delta_cuda_args *a, cudaStream_t
 extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream)
 {
     if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
-        (a->state_channels != 0 && a->state_channels != 32 && a->state_channels != 64) ||
+        (a->state_channels != 0 && a->state_channels != 16 && a->state_channels != 32 && a->state_channels != 64) ||
+        (a->state_channels == 16 && (a->d != 128 || a->state_stages > 2)) ||
         (a->state_stages != 0 && a->state_stages != 2 && a->state_stages != 3 && a->state_stages != 4) ||
         (a->state_stages == 4 && a->state_channels == 64))
         return (int)cudaErrorInvalidValue;

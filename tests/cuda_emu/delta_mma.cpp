@@ -109,7 +109,10 @@ static int run(int B, int H, int N, int D, int decay, bool bf16, int vs = DELTA_
     (stages == 4 ? mma_run<d, vw, 4, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) : \
      stages == 3 ? mma_run<d, vw, 3, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH) \
                  : mma_run<d, vw, 2, b>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH))
-    if (vs == 64) /* the state pass's 64-wide blocks (KBENCH_DELTA_VS=64) */
+    if (vs == 16 && D == 128) /* the 16-wide blocks (KBENCH_DELTA_VS=16, d 128, two stages) */
+        bf16 ? mma_run<128, 16, 2, true>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH)
+             : mma_run<128, 16, 2, false>(q.data(), k.data(), v.data(), beta, g, o, st.data(), T, N, BH);
+    else if (vs == 64) /* the state pass's 64-wide blocks (KBENCH_DELTA_VS=64) */
         D == 64 ? (bf16 ? MMA_RUN(64, 64, true) : MMA_RUN(64, 64, false))
                 : (bf16 ? MMA_RUN(128, 64, true) : MMA_RUN(128, 64, false));
     else /* 32, the default */
@@ -170,6 +173,12 @@ int main(int argc, char **argv)
     bad += run(1, 1, 1, 128, 0, true);
     bad += run(1, 2, 150, 64, 1, true);
     g_out_split = false;
+    /* the 16-wide state pass (KBENCH_DELTA_VS=16, d = 128): 1, 2, 3 and 5 chunks, both dtypes,
+     * gated or not, batch 2 */
+    bad += run(1, 2, 1, 128, 1, true, 16);
+    bad += run(1, 2, 77, 128, 0, false, 16);
+    bad += run(2, 1, 130, 128, 1, true, 16);
+    bad += run(1, 2, 300, 128, 1, false, 16);
     printf("%d failed\n", bad);
     return bad != 0;
 }

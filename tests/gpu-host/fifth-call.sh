@@ -1,0 +1,25 @@
+#!/bin/bash
+# fifth-call.sh - the sixth session's last call: the delta rule's state pass at 16 value channels
+# a block (KBENCH_DELTA_VS=16, d = 128: 128 blocks at batch 1 and 16 heads, where 32 channels
+# fill 64 of the 132 SMs), verified at odd sizes, then timed beside the default and fla's gated
+# kernel at 4k and 16k. Into $OUT: vs16.db, vs16.log, five.db, steps.log.
+cd "$(dirname "$0")/../.." || exit 1
+. .gpudeps/env.sh
+. tests/gpu-host/sweeps.sh
+call_start
+bash tests/gpu-host/build.sh || exit 1
+V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 20"
+( export KBENCH_DELTA_VS=16 NEW_LIMIT=60
+  sweep vs16 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
+      --head-dim 128 --decay 0,1 )
+sweep_report vs16
+DB=$OUT/five.db
+P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 0,1"
+KBENCH_DELTA_VS=16 step delta-vs16 30 $T --kernels attention.delta@cuda.mma
+step delta 110 --plugin fla_delta.py $T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
+echo "=== results $(date -u +%T)"
+sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
+sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+echo "done $(date -u +%T)"
