@@ -6,9 +6,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
-call_start
-bash tests/gpu-host/build.sh || exit 1
-V="--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 20"
+call_start build || exit 1
 ( export KBENCH_DELTA_VS=16 NEW_LIMIT=60
   sweep vs16 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
       --head-dim 128 --decay 0,1 )

@@ -2,7 +2,8 @@
 # into $OUT/NAME.db with its log, then one line per sweep of what verified and what did not.
 #   sweep NAME ARGS...     kbench run $V ARGS (V set by the caller), bounded by NEW_LIMIT seconds
 #   sweep_report NAME...   cases and verified cases of each, and up to 6 that failed
-#   call_start             the call's clock (t0) and fla's wheel from .whl on PYTHONPATH
+#   call_start [build]     the call's clock (t0) and fla's wheel from .whl on PYTHONPATH; with
+#                          `build`, then tests/gpu-host/build.sh (its status is call_start's)
 #   step NAME LIMIT ARGS... kbench run $P ARGS (P set by the caller), its output appended to
 #                          $OUT/steps.log, bounded by LIMIT seconds and by what is left of the
 #                          call (CALL_LIMIT seconds from t0, less 20 s so the results still print)
@@ -22,9 +23,12 @@ step() {
     timeout "$lim" ./kbench run $P "$@" >>"$OUT/steps.log" 2>&1
     echo "exit $?"
 }
+# The flags of a verification sweep (tests/gpu.sh's), unless the caller set V.
+V=${V:-"--devices cuda:0 --max-time 0.02 --min-time 0.005 --no-counters --no-metrics --quiet --no-show --timeout 20"}
 call_start() {
     t0=$(date +%s)
     export PYTHONPATH=/tmp/site
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
         .whl/*.whl >/dev/null 2>&1
+    [ "$1" != build ] || bash tests/gpu-host/build.sh
 }
