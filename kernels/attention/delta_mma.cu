@@ -41,7 +41,6 @@ extern "C" {
 }
 
 #include "kernels/attention/chunk_tiles.cuh"
-#include "kernels/gpu/pdl.cuh"
 
 namespace {
 
@@ -202,7 +201,6 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sK = reinterpret_cast<uint16_t *>(smem), *sV = sK + C * D;
     float *sL = reinterpret_cast<float *>(sV + C * D), *sT = sL + C * LDT, *sB = sT + C * LDT, *sGam = sB + C;
-    kb_pdl::launch_dependents(); /* the state pass may place its blocks; it waits for this grid */
     const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C, c = min(C, n - t0);
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -335,8 +333,6 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
     uint16_t *sS = stages + ST * state_stage_elems<D, DV>(), *sVn = sS + D * DV;
-    kb_pdl::launch_dependents(); /* the output pass may place its blocks on the SMs this one leaves */
-    kb_pdl::wait();              /* for the prep pass's W, U, K̃ and γ */
     const int j0 = blockIdx.x * DV;
     const size_t head = blockIdx.y, rows_at = head * (size_t)nch * C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -497,7 +493,6 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * DO;
     float *sGam = reinterpret_cast<float *>(sS + D * DO);
-    kb_pdl::wait(); /* for the state pass's chunk states and V' */
     const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C, j0 = DO * blockIdx.z;
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
@@ -604,33 +599,35 @@ template <int D, bool BF16> cudaError_t allow_all()
 }
 
 template <int D, int DV, int ST, bool BF16>
-cudaError_t launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam, uint16_t *Vn,
+void launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam, uint16_t *Vn,
                      uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
 {
-    return kb_pdl::launch_pdl(delta_mma_state<D, DV, ST, BF16>, dim3(D / DV, bh), dim3(STATE_THREADS),
-                              state_smem_bytes<D, DV, ST>(), st, W, U, Kt, gam, Vn, S, state_out, n, nch);
+    delta_mma_state<D, DV, ST, BF16><<<dim3(D / DV, bh), STATE_THREADS, state_smem_bytes<D, DV, ST>(), st>>>(
+        W, U, Kt, gam, Vn, S, state_out, n, nch);
 }
 
 /* The state pass at vs value channels a block (32 or 64; 16 at d = 128, two stages only) and
  * `stages` ring stages (2 or 3; 4 at 32 channels, where four stages still fit shared memory at
  * d = 128). */
 template <int D, bool BF16>
-cudaError_t launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
-                         uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
+void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
+                  uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
 {
     if constexpr (D == 128)
-        if (vs == 16)
-            return launch_state_as<D, 16, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        if (vs == 16) {
+            launch_state_as<D, 16, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+            return;
+        }
     if (vs == 64 && stages == 3)
-        return launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (vs == 64)
-        return launch_state_as<D, 64, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 64, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (stages == 4)
-        return launch_state_as<D, 32, 4, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 32, 4, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else if (stages == 3)
-        return launch_state_as<D, 32, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 32, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else
-        return launch_state_as<D, 32, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 32, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
 }
 
 template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStream_t st)
@@ -647,24 +644,15 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    e = cudaGetLastError();
-    if (e == cudaSuccess)
-        e = launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS,
-                                  a->state_stages ? a->state_stages : 2, W, U, Kt, gam, Vn, S, a->state_out, n, nch,
-                                  (unsigned)a->bh, st);
-    if (e != cudaSuccess)
-        return e;
-    /* both later passes by programmatic dependent launch (pdl.cuh): each is placed while the one
-     * before drains, so the three kernels pay no launch gap between them */
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2, W, U,
+                          Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
     if (a->o16 && a->out_split && D > 64)
-        e = kb_pdl::launch_pdl(delta_mma_out<D, 64, BF16>, dim3((unsigned)nch, (unsigned)a->bh, D / 64), dim3(128),
-                           out_smem_bytes<D, 64>(), st, q, k, (const uint16_t *)Vn, (const uint16_t *)S,
-                           (const float *)gam, (uint16_t *)a->o16, a->tokens, n);
+        delta_mma_out<D, 64, BF16><<<dim3((unsigned)nch, (unsigned)a->bh, D / 64), 128, out_smem_bytes<D, 64>(), st>>>(
+            q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
     else if (a->o16)
-        e = kb_pdl::launch_pdl(delta_mma_out<D, D, BF16>, dim3((unsigned)nch, (unsigned)a->bh), dim3(128),
-                           out_smem_bytes<D>(), st, q, k, (const uint16_t *)Vn, (const uint16_t *)S, (const float *)gam,
-                           (uint16_t *)a->o16, a->tokens, n);
-    return e;
+        delta_mma_out<D, D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, out_smem_bytes<D>(), st>>>(
+            q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
+    return cudaGetLastError();
 }
 
 template <bool BF16> cudaError_t launch_d(const delta_cuda_args *a, cudaStream_t st)

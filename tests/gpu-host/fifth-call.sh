@@ -4,6 +4,8 @@
 # (KBENCH_DELTA_VS=16, d = 128: 128 blocks at batch 1 and 16 heads, where 32 channels fill 64 of
 # the 132 SMs), verified too; then both timed beside fla's gated kernel at 4k and 16k. Into
 # $OUT: vs16.db, deltav.db, sweeps.log, five.db, steps.log.
+# Ran once (17:06 UTC): the PDL chain made the default 35% slower (1331 against 984-990 us at
+# 16k) and was reverted; docs/performance.md, "Sixth session", has the numbers.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
