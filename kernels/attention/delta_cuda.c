@@ -282,9 +282,12 @@ static int delta_cuda_collect(struct kb_case *c)
     const struct delta_cuda_state *st = c->state;
     const size_t n = kb_operands_elems(&c->io, KB_DELTA_O);
     cudaError_t e = cudaStreamSynchronize((cudaStream_t)c->stream);
-    float *wide = st->o;
+    float *widened = NULL, *wide = st->o;
     if (e == cudaSuccess && st->o16) { /* widened on the device, then copied as the other forms' O */
-        e = cudaMalloc((void **)&wide, n * sizeof(float));
+        e = cudaMalloc((void **)&widened, n * sizeof(float));
+        if (e != cudaSuccess)
+            widened = NULL;
+        wide = widened;
         if (e == cudaSuccess)
             e = (cudaError_t)attention_cuda_widen(st->o16, wide, n, c->dtype, c->stream);
     }
@@ -295,8 +298,7 @@ static int delta_cuda_collect(struct kb_case *c)
                             (cudaStream_t)c->stream);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize((cudaStream_t)c->stream);
-    if (st->o16 && wide)
-        cudaFree(wide);
+    cudaFree(widened); /* NULL: nothing */
     if (e != cudaSuccess) {
         snprintf(c->error, sizeof c->error, "copying O back: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
         return KB_ERROR;
@@ -362,7 +364,7 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .impl = "cuda.mma",
     .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
                    "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 32 "
-                   "value channels, 64 with KBENCH_DELTA_VS=64; outputs per chunk), decode step; f16/bf16 inputs, GEMM operands and output, float32 "
+                   "value channels (KBENCH_DELTA_VS=16 or 64 for others); outputs per chunk), decode step; f16/bf16 inputs, GEMM operands and output, float32 "
                    "accumulators, d 64 or 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
