@@ -5,7 +5,9 @@
 # the 132 SMs), verified too; then both timed beside fla's gated kernel at 4k and 16k. Into
 # $OUT: vs16.db, deltav.db, sweeps.log, five.db, steps.log.
 # Ran once (17:06 UTC): the PDL chain made the default 35% slower (1331 against 984-990 us at
-# 16k) and was reverted; docs/performance.md, "Sixth session", has the numbers.
+# 16k) and was reverted; docs/performance.md, "Sixth session", has the numbers. Run again as it
+# is, it times the 16-wide pass without PDL: the next lease's first measurement. If that pass
+# wins, make it the default at d = 128 (delta_cuda.c) and re-run tests/gpu.sh.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
