@@ -404,26 +404,33 @@ static void test_decode_cpu_paged(void **state)
 }
 
 /* flash-decoding's split rule (attention.flash@cuda.decode): every split non-empty and covering
- * N, enough CTAs to fill the GPU where N allows, no split shorter than the minimum. */
+ * N, enough CTAs to fill the GPU where N allows, no split shorter than the minimum, and never
+ * more CTAs than the target (a few past it were a nearly empty second wave: at 32 rows and 4 per
+ * SM, 17 splits put 544 blocks on 528 slots). */
 static void test_decode_cuda_split_rule(void **state)
 {
     (void)state;
     const int ns[] = { 1, 255, 1000, 4097, 65536, 1 << 20 };
-    const long rows_of[] = { 1, 8, 64, 1024 };
-    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
-        for (size_t r = 0; r < sizeof rows_of / sizeof rows_of[0]; r++) {
-            int splits, chunk;
-            decode_cuda_split(ns[i], rows_of[r], 132, DECODE_CUDA_CTAS_PER_SM, &splits, &chunk);
-            assert_true(splits >= 1 && splits <= DECODE_CUDA_MAX_SPLITS);
-            assert_true((long)splits * chunk >= ns[i]);
-            assert_true((long)(splits - 1) * chunk < ns[i]); /* the last split holds a token */
-            if (splits > 1)
-                assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / MIN)) */
-            if ((long)ns[i] >= (long)DECODE_CUDA_CTAS_PER_SM * 132 * DECODE_CUDA_MIN_SPLIT && rows_of[r] <= 8) { /* the GPU is filled */
-                long want = (long)DECODE_CUDA_CTAS_PER_SM * 132 < DECODE_CUDA_MAX_SPLITS * rows_of[r] ? (long)DECODE_CUDA_CTAS_PER_SM * 132 : DECODE_CUDA_MAX_SPLITS * rows_of[r];
-                assert_true((long)splits * rows_of[r] >= want - rows_of[r]);
+    const long rows_of[] = { 1, 8, 32, 64, 1024 };
+    const int per_sm_of[] = { DECODE_CUDA_CTAS_PER_SM, 8 }, sms = 132;
+    for (size_t p = 0; p < sizeof per_sm_of / sizeof per_sm_of[0]; p++)
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            for (size_t r = 0; r < sizeof rows_of / sizeof rows_of[0]; r++) {
+                const long rows = rows_of[r], target = (long)per_sm_of[p] * sms;
+                int splits, chunk;
+                decode_cuda_split(ns[i], rows, sms, per_sm_of[p], &splits, &chunk);
+                assert_true(splits >= 1 && splits <= DECODE_CUDA_MAX_SPLITS);
+                assert_true((long)splits * chunk >= ns[i]);
+                assert_true((long)(splits - 1) * chunk < ns[i]); /* the last split holds a token */
+                if (splits > 1) {
+                    assert_true(chunk > DECODE_CUDA_MIN_SPLIT / 2); /* ceil(N / ceil(N / MIN)) */
+                    assert_true((long)splits * rows <= target);      /* no spill into a second wave */
+                }
+                if ((long)ns[i] >= target * DECODE_CUDA_MIN_SPLIT && rows <= 32) { /* the GPU is filled */
+                    const long want = target < DECODE_CUDA_MAX_SPLITS * rows ? target : DECODE_CUDA_MAX_SPLITS * rows;
+                    assert_true((long)splits * rows > want - rows);
+                }
             }
-        }
     assert_int_equal(decode_cuda_head_chunks(1), 1);
     assert_int_equal(decode_cuda_head_chunks(8), 1);
     assert_int_equal(decode_cuda_head_chunks(9), 2);
