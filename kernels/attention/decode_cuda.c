@@ -53,7 +53,6 @@ static int decode_ctas_per_sm(void)
     return per_sm;
 }
 
-
 static void decode_teardown(struct kb_case *c)
 {
     struct decode_cuda *a = c->state;

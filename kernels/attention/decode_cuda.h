@@ -14,7 +14,9 @@
 /* Fewest tokens a split gets: below it the combine's reads outweigh what splitting gains. */
 #define DECODE_CUDA_MIN_SPLIT 128
 #define DECODE_CUDA_MAX_SPLITS 1024 /* gridDim.y: at most 65535 */
-#define DECODE_CUDA_CTAS_PER_SM 4  /* the default split target (one wave of the 4 blocks an SM holds at d = 128, G = 4: 61.2 us at batch 1, 64k on an H100 against 71.1 at 8); KBENCH_DECODE_CTAS_PER_SM overrides it */
+/* The default split target: one wave of the 4 blocks an SM holds at d = 128, G = 4 (61.2 us at
+ * batch 1, 64k on an H100 against 71.1 at 8); KBENCH_DECODE_CTAS_PER_SM overrides it. */
+#define DECODE_CUDA_CTAS_PER_SM 4
 
 /* How the N tokens of each (batch, KV head) are split: `splits` CTAs of `chunk` tokens (the
  * last may hold fewer, none holds zero). rows is the number of CTAs per split index (batch x

@@ -82,24 +82,24 @@ int delta_cuda_recurrent_launch(const struct delta_cuda_args *a, void *stream);
 int delta_cuda_chunked_prepare(int bf16);
 
 /* @cuda.mma (d = 64 or 128, chunk DELTA_CUDA_CHUNK): the launcher (begin = 0, no state_in;
- * o16 NULL runs only the first two passes; o is not used), the floats of its four scratch buffers, and its
- * shared-memory allowances (setup calls it). */
+ * o16 NULL runs only the first two passes; o is not used), the floats of its four scratch
+ * buffers, and its shared-memory allowances (setup calls it). */
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
 /* The value channels per block @cuda.mma's state pass runs with: 64, 32 or 16 (d = 128, two
- * stages) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at batch 1, 16 heads, d 128 the
- * pass took 509 us at 32 against 857 at 64 on an H100, twice the blocks). Reported as the
- * counter delta.state_channels. */
+ * stages) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at
+ * batch 1, 16 heads, d 128 the pass took 509 us at 32 against 857 at 64 on an H100, twice the
+ * blocks; 16 is verified on the H100 but not yet timed alone). Reported as the counter
+ * delta.state_channels. */
 int delta_cuda_mma_state_channels(void);
 /* 1 when the environment sets KBENCH_DELTA_OUT=split: @cuda.mma's output pass then computes 64
  * output channels a block, two blocks a chunk at d = 128 (read once; the counter
  * delta.out_split). */
 int delta_cuda_mma_out_split(void);
 /* The stages of the state pass's load ring: 3 or 4 when the environment sets KBENCH_DELTA_STAGES
- * to it (two or three chunks' tiles in flight; 4 only with the 32-wide pass; verified under
- * tests/cuda_emu, not yet timed on a GPU), else 2 (read once). Reported as the counter
- * delta.state_stages. */
+ * to it (two or three chunks' tiles in flight; 4 only with the 32-wide pass; on an H100 no
+ * faster than 2), else 2 (read once). Reported as the counter delta.state_stages. */
 int delta_cuda_mma_state_stages(void);
 
 #endif

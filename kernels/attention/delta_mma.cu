@@ -51,7 +51,8 @@ constexpr int C = DELTA_CUDA_CHUNK;
 constexpr int LDT = C + 8;       /* floats per row of T in shared memory (float2 reads of a quad's
                                     8 rows fall in distinct banks per half-warp) */
 static_assert(C == 64, "the gate scan gives each lane of one warp two tokens; 4 warps of 16 rows");
-static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32, "the default state pass is compiled for 32 or 64 value channels");
+static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32,
+              "the default state pass is compiled for 32 or 64 value channels");
 
 __device__ __forceinline__ float warp_sum(float x)
 {
@@ -301,19 +302,20 @@ constexpr int STATE_THREADS = 256; /* 8 warps */
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
 /* ST: stages of W, K̃, U tiles in the ring: 2 (this chunk and the next, the default), 3 or 4
- * (KBENCH_DELTA_STAGES: ST − 1 chunks ahead in flight; at batch 1 the pass has few blocks and a
- * chunk took 2 us on an H100 at d = 128 against fla's 1.2, its loads one chunk ahead: the
- * chain is the latency of each chunk's 36 KiB from memory, not its 1 MFLOP) */
+ * (KBENCH_DELTA_STAGES: ST − 1 chunks ahead in flight). Measured on an H100 at batch 1, 16 heads,
+ * d 128, 16k: 513, 504 and 500 us at 2, 3 and 4 stages, so these loads are not what holds a
+ * chunk to its ~2 us (fla's: 1.2) */
 template <int D, int DV, int ST = 2> constexpr size_t state_smem_bytes()
 {
     return (ST * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
 
-/* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64 or 32. The
+/* Block (value channels j0 = DV·blockIdx.x .., head blockIdx.y), 8 warps, DV = 64, 32 or 16. The
  * state slice S [D][DV] is a float32 accumulator: warp w owns rows p0 = 16·(w % (D/16)) .. + 15
  * and the DV/CS columns from c0 (CS = 128/D column splits: 1 at d = 128, 2 at d = 64; NT = DV/8/CS
  * n-tiles of 8, even, as the ldmatrix pairs need). V' = U − W S (64 × DV) is split 4 row tiles ×
- * 2 column halves: warp w rows 16·(w % 4), the VW = DV/2 columns from VW·(w / 4).
+ * 2 column halves: warp w rows 16·(w % 4), the VW = DV/2 columns from VW·(w / 4) (DV = 16: 4
+ * row tiles of all 16 columns, warps 0-3).
  * Per chunk: S → 16 bits (the stored chunk state and sS); V' (stored, and in sVn); then
  * S ← e^{γ_last} S + K̃ᵀ V'. */
 template <int D, int DV, int ST, bool BF16>
@@ -485,8 +487,8 @@ template <int D, int DO = D> constexpr size_t out_smem_bytes()
 template <int D, int DO, bool BF16>
 __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict__ Q, const uint16_t *__restrict__ K,
                                                      const uint16_t *__restrict__ Vng, const uint16_t *__restrict__ Sg,
-                                                     const float *__restrict__ gamg, uint16_t *__restrict__ O, int tokens,
-                                                     int n)
+                                                     const float *__restrict__ gamg, uint16_t *__restrict__ O,
+                                                     int tokens, int n)
 {
     static_assert(DO == D || (DO == 64 && D % 64 == 0), "a block's output channels: all, or 64");
     constexpr int THREADS = 128;
@@ -644,8 +646,8 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2, W, U,
-                          Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2,
+                          W, U, Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
     if (a->o16 && a->out_split && D > 64)
         delta_mma_out<D, 64, BF16><<<dim3((unsigned)nch, (unsigned)a->bh, D / 64), 128, out_smem_bytes<D, 64>(), st>>>(
             q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);

@@ -5,7 +5,8 @@
  * Attention-2, with the walk over the sequence made a parallel scan over state elements). The
  * tokens go in chunks of C (the shape's chunk: 64 or 128, both compiled) and the chunks in
  * groups of G (1..16, chosen at launch: lightning_cuda_group below, so a short sequence keeps
- * its parallelism and a long one stores one state per G chunks). With k̃_j = λ^(G·C−1−j) k_j (j the token's index in its group):
+ * its parallelism and a long one stores one state per G chunks). With k̃_j = λ^(G·C−1−j) k_j
+ * (j the token's index in its group):
  *   1 local   per group q: L_q = Σ_j k̃_jᵀ v_j (d×d, tensor cores, float32 accumulation over
  *             the group's chunks), stored in 16 bits times 1/C          -> local [B·H·ng][d·d]
  *   2 scan    per pair of state elements: P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32,

@@ -9,8 +9,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
-call_start
-[ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
+call_start build || exit 1
 DB=$OUT/misses.db
 P="--db $DB --devices cuda:0 --max-time 0.1 --quiet --no-show"
 M="--metrics dram__bytes_read.sum,dram__bytes_write.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,gpu__compute_memory_throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,lts__t_sector_hit_rate.pct"
