@@ -474,11 +474,12 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 /* ---- pass 3: the outputs of each chunk ------------------------------------------------------ */
 
 /* DO: the output channels a block computes, D or 64 (KBENCH_DELTA_OUT=split: two blocks a chunk
- * at d = 128, each with half of S and V'; 56 KiB of shared memory, so four blocks fit an SM
- * where two 80-KiB ones did; both compute the chunk's Q̂K̂ᵀ) */
+ * at d = 128, each with half of S and V'; both compute the chunk's Q̂K̂ᵀ). V' is loaded into S's
+ * space once Q̂ S is done, so at d = 128 a block takes 64 KiB and three fit an SM (two did at
+ * 80 KiB, with S and V' side by side) */
 template <int D, int DO = D> constexpr size_t out_smem_bytes()
 {
-    return ((size_t)2 * C * D + (size_t)C * DO + (size_t)D * DO) * sizeof(uint16_t) + C * sizeof(float);
+    return ((size_t)2 * C * D + (size_t)(D > C ? D : C) * DO) * sizeof(uint16_t) + C * sizeof(float);
 }
 
 /* Block (chunk, head, channel slice z: output channels [DO·z, DO·z + DO)), 4 warps, warp w owns
@@ -493,24 +494,23 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     static_assert(DO == D || (DO == 64 && D % 64 == 0), "a block's output channels: all, or 64");
     constexpr int THREADS = 128;
     extern __shared__ __align__(128) unsigned char smem[];
-    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * DO;
-    float *sGam = reinterpret_cast<float *>(sS + D * DO);
+    /* sS holds S [D][DO] until Q̂ S is done, then V' [C][DO] */
+    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sS = sK + C * D, *sV = sS;
+    float *sGam = reinterpret_cast<float *>(sS + (D > C ? D : C) * DO);
     const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C, j0 = DO * blockIdx.z;
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
 
-    /* three load groups in the order they are used, so Q̂ S runs while K and V' are in flight;
+    /* load groups in the order they are used: Q̂ S runs while K is in flight, Q̂K̂ᵀ while V' is;
      * S and V' are this block's columns of the [D][D] state and the [C][D] V' (rows D apart) */
     load_tile<D, C, THREADS>(sQ, Q + in_at, t0, n);
     load_tile<DO, D, THREADS>(sS, Sg + (head * nch + chunk) * (size_t)D * D + j0, 0, D, D);
     cp_commit();
     load_tile<D, C, THREADS>(sK, K + in_at, t0, n);
     cp_commit();
-    load_tile<DO, C, THREADS>(sV, Vng + rows_at * D + j0, 0, C, D);
-    cp_commit();
     if (threadIdx.x < C)
         sGam[threadIdx.x] = gamg[rows_at + threadIdx.x];
-    cp_wait<2>();
+    cp_wait<1>();
     __syncthreads();
     normalise_rows<D, THREADS, BF16>(sQ);
     __syncthreads();
@@ -529,6 +529,9 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
         ldsm_x4(qa, smem_u32(sQ + swz<D>(warp * 16 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
         mma_rows_state<DO, BF16>(o, qa, sS, kk, lane);
     }
+    __syncthreads(); /* every warp is done with S: V' into its space */
+    load_tile<DO, C, THREADS>(sV, Vng + rows_at * D + j0, 0, C, D);
+    cp_commit();
     cp_wait<1>();
     __syncthreads();
     normalise_rows<D, THREADS, BF16>(sK);

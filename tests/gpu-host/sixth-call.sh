@@ -1,0 +1,49 @@
+#!/bin/bash
+# sixth-call.sh - the seventh session's first call: the delta rule's state pass at 16 value
+# channels a block (KBENCH_DELTA_VS=16, verified 20 of 20 in the sixth session, timed then only
+# with the PDL chain since reverted) beside the default (32) and fla's gated kernel at 4k and
+# 16k; then Nsight Compute's stall and throughput sections of the state and output passes at 16k
+# (ncu --clock-control none), to see where their time goes. First the output pass that loads V'
+# into S's space (64 KiB a block at d = 128, three an SM) is verified at odd sizes, with its
+# 64-channel split. Into $OUT: deltav.db, deltav.log, six.db, steps.log, ncu.txt.
+cd "$(dirname "$0")/../.." || exit 1
+. .gpudeps/env.sh
+. tests/gpu-host/sweeps.sh
+call_start build || exit 1
+export NEW_LIMIT=60
+( export KBENCH_DELTA_OUT=split
+  sweep deltasplit --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,300,1000 \
+      --head-dim 128 --decay 0,1 ) &
+sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
+    --head-dim 64,128 --decay 0,1 &
+wait
+sweep_report deltav deltasplit
+cat "$OUT/deltasplit.log" >>"$OUT/deltav.log"; rm -f "$OUT/deltasplit.log" "$OUT/deltasplit.db"
+DB=$OUT/six.db
+P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 0,1"
+KBENCH_DELTA_VS=16 step delta-vs16 30 $T --kernels attention.delta@cuda.mma
+step delta 110 --plugin fla_delta.py $T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
+echo "=== results $(date -u +%T)"
+sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
+sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+left=$(( ${CALL_LIMIT:-500} - 30 - ($(date +%s) - t0) ))
+if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
+    echo "=== ncu $(date -u +%T) (at most $left s)"
+    for vs in 32 16; do
+        echo "##### KBENCH_DELTA_VS=$vs"
+        KBENCH_DELTA_VS=$vs timeout $((left / 2)) "$NCU" --clock-control none -k regex:'delta_mma_(state|out)' \
+            --launch-skip 4 --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats \
+            --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+            --section InstructionStats --section SourceCounters \
+            ./kbench run --db /tmp/ncu.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 \
+            --no-metrics --no-counters --quiet --no-show ${T%% --seq*} --seq 16384 --decay 1 --kernels attention.delta@cuda.mma
+        echo "ncu exit $?"
+    done >"$OUT/ncu.txt" 2>&1
+    grep -E '^  delta_mma|Duration|Achieved Occupancy|Registers Per|Issue Slots Busy|No Eligible|Stall|Warp Cycles Per Issued|Compute \(SM\) Throughput|Memory Throughput|L1/TEX Hit|Block Limit' "$OUT/ncu.txt" | head -80
+else
+    echo "=== ncu skipped (ncu: '${NCU}', $left s left)"
+fi
+echo "done $(date -u +%T)"
