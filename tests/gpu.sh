@@ -245,20 +245,8 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job deltamma32 dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
   job deltamma32b dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1
   job deltamma32c dm32 --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
-# deltastages: @cuda.mma's state pass with a three-stage load ring (KBENCH_DELTA_STAGES=3: two
-# chunks' W, K̃, U in flight) at deltamma's prefill sizes and 16 heads of 16385 tokens; every
-# case's counter delta.state_stages = 3
-( export KBENCH_DELTA_STAGES=3
-  dms() { "$KBENCH" run --db "$TMP/deltastages.db" $VFLAGS --kernels attention.delta@cuda.mma "$@"; }
-  job deltastages dms --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
-  job deltastagesb dms --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
-# deltastages4: the four-stage ring (KBENCH_DELTA_STAGES=4, 32-wide pass only) at the same sizes;
-# counter delta.state_stages = 4
-( export KBENCH_DELTA_STAGES=4
-  job deltastages4 "$KBENCH" run --db "$TMP/deltastages4.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 2 \
-      --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1 ) &
-# deltavs16: @cuda.mma's state pass at 16 value channels a block (KBENCH_DELTA_VS=16: d = 128 and
-# two stages only, so d = 64 is refused with the reason); counter delta.state_channels = 16
+# deltavs16: @cuda.mma's state pass at 16 value channels a block (KBENCH_DELTA_VS=16: d = 128
+# only, so d = 64 is refused with the reason); counter delta.state_channels = 16
 ( export KBENCH_DELTA_VS=16
   job deltavs16 "$KBENCH" run --db "$TMP/deltavs16.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 2 --heads 3 \
       --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 128 --decay 0,1
@@ -627,14 +615,6 @@ expect_job deltamma32c "and over 16 heads of 16385 tokens (257 chunks)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 64;")" "56" "56 verified cases (40 prefill, 12 decode, 4 long), each with delta.state_channels = 64"
 q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma vs64 worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
-DB="$TMP/deltastages.db"
-expect_job deltastages "attention.delta@cuda.mma with a three-stage state pass (KBENCH_DELTA_STAGES=3) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
-expect_job deltastagesb "and over 16 heads of 16385 tokens"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_stages' AND k.value = 3;")" "44" "44 verified cases, each with delta.state_stages = 3"
-q "SELECT dtype, seq_len, head_dim, decay, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
-DB="$TMP/deltastages4.db"
-expect_job deltastages4 "attention.delta@cuda.mma with a four-stage state pass (KBENCH_DELTA_STAGES=4) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_stages' AND k.value = 4;")" "40" "40 verified cases, each with delta.state_stages = 4"
 DB="$TMP/deltavs16.db"
 expect_job deltavs16 "attention.delta@cuda.mma with 16-wide state blocks (KBENCH_DELTA_VS=16) passes at odd sizes (f16, bf16; N up to 4099; d 128; gated or not; batch 2)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 16;")" "20" "20 verified cases, each with delta.state_channels = 16"

@@ -68,16 +68,6 @@ int delta_cuda_mma_out_split(void)
     return split;
 }
 
-int delta_cuda_mma_state_stages(void)
-{
-    static int stages; /* 0 until read */
-    if (!stages) {
-        const char *e = getenv("KBENCH_DELTA_STAGES");
-        stages = e && (atoi(e) == 3 || atoi(e) == 4) ? atoi(e) : 2;
-    }
-    return stages;
-}
-
 static void delta_cuda_teardown(struct kb_case *c)
 {
     struct delta_cuda_state *st = c->state;
@@ -130,14 +120,8 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
                  DELTA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    if (form == FORM_MMA && delta_cuda_mma_state_stages() == 4 && delta_cuda_mma_state_channels() == 64) {
-        snprintf(err, errlen, "%s: KBENCH_DELTA_STAGES=4 is compiled for the 32-wide state pass only (not with "
-                 "KBENCH_DELTA_VS=64)", name);
-        return KB_UNSUPPORTED;
-    }
-    if (form == FORM_MMA && delta_cuda_mma_state_channels() == 16 &&
-        (s->head_dim != 128 || delta_cuda_mma_state_stages() != 2)) {
-        snprintf(err, errlen, "%s: KBENCH_DELTA_VS=16 is compiled for d = 128 and the two-stage ring only", name);
+    if (form == FORM_MMA && delta_cuda_mma_state_channels() == 16 && s->head_dim != 128) {
+        snprintf(err, errlen, "%s: KBENCH_DELTA_VS=16 is compiled for d = 128 only", name);
         return KB_UNSUPPORTED;
     }
     if (form == FORM_MMA && (long)s->batch * s->heads > 65535) {
@@ -220,7 +204,6 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     a->d = s->head_dim;
     a->bf16 = c->dtype == KB_DTYPE_BF16;
     a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels() : 0;
-    a->state_stages = form == FORM_MMA ? delta_cuda_mma_state_stages() : 0;
     a->out_split = form == FORM_MMA ? delta_cuda_mma_out_split() : 0;
     a->scratch_l = st->scratch[0];
     a->scratch_p = st->scratch[1];
@@ -309,18 +292,15 @@ static int delta_cuda_collect(struct kb_case *c)
 static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     (void)c;
-    if (max < 3)
+    if (max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "delta.state_channels");
     out[0].value = delta_cuda_mma_state_channels();
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    snprintf(out[1].name, sizeof out[1].name, "delta.state_stages");
-    out[1].value = delta_cuda_mma_state_stages();
+    snprintf(out[1].name, sizeof out[1].name, "delta.out_split");
+    out[1].value = delta_cuda_mma_out_split();
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    snprintf(out[2].name, sizeof out[2].name, "delta.out_split");
-    out[2].value = delta_cuda_mma_out_split();
-    snprintf(out[2].unit, sizeof out[2].unit, "count");
-    return 3;
+    return 2;
 }
 
 #define DELTA_CUDA_AXES                                                                                      \

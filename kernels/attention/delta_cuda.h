@@ -63,8 +63,7 @@ struct delta_cuda_args {
     float *state_out;      /* [B·H][d][d] the state after `end − 1`, or NULL */
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
     int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64, or 16 at d = 128
-                           with two stages (0: DELTA_MMA_VS) */
-    int state_stages;   /* @cuda.mma: the state pass's load stages, 2, 3 or 4 (4: 32 channels only; 0: 2) */
+                           (0: DELTA_MMA_VS) */
     int out_split;      /* @cuda.mma: 1: the output pass computes 64 channels a block (d = 128: two a chunk) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
      * L and P [B·H][nc][C][C], the state before each chunk [B·H][nc][d][d], U [B·H][nc·C][d] */
@@ -87,8 +86,7 @@ int delta_cuda_chunked_prepare(int bf16);
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
-/* The value channels per block @cuda.mma's state pass runs with: 64, 32 or 16 (d = 128, two
- * stages) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at
+/* The value channels per block @cuda.mma's state pass runs with: 64, 32 or 16 (d = 128) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at
  * batch 1, 16 heads, d 128 the pass took 509 us at 32 against 857 at 64 on an H100, twice the
  * blocks; 16 is verified on the H100 but not yet timed alone). Reported as the counter
  * delta.state_channels. */
@@ -97,9 +95,5 @@ int delta_cuda_mma_state_channels(void);
  * output channels a block, two blocks a chunk at d = 128 (read once; the counter
  * delta.out_split). */
 int delta_cuda_mma_out_split(void);
-/* The stages of the state pass's load ring: 3 or 4 when the environment sets KBENCH_DELTA_STAGES
- * to it (two or three chunks' tiles in flight; 4 only with the 32-wide pass; on an H100 no
- * faster than 2), else 2 (read once). Reported as the counter delta.state_stages. */
-int delta_cuda_mma_state_stages(void);
 
 #endif

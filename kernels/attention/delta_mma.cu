@@ -301,11 +301,12 @@ __global__ void __launch_bounds__(128) delta_mma_prep(const uint16_t *__restrict
 constexpr int STATE_THREADS = 256; /* 8 warps */
 
 template <int D, int DV> __host__ __device__ constexpr size_t state_stage_elems() { return (size_t)2 * C * D + (size_t)C * DV; } /* W, K̃, U */
-/* ST: stages of W, K̃, U tiles in the ring: 2 (this chunk and the next, the default), 3 or 4
- * (KBENCH_DELTA_STAGES: ST − 1 chunks ahead in flight). Measured on an H100 at batch 1, 16 heads,
- * d 128, 16k: 513, 504 and 500 us at 2, 3 and 4 stages, so these loads are not what holds a
- * chunk to its ~2 us (fla's: 1.2) */
-template <int D, int DV, int ST = 2> constexpr size_t state_smem_bytes()
+/* ST: stages of W, K̃, U tiles in the ring, ST − 1 chunks ahead in flight. Two: this chunk and
+ * the next. Three and four were measured on an H100 (batch 1, 16 heads, d 128, 16k: 513, 504
+ * and 500 us at 2, 3 and 4 stages) and taken out again: these loads are not what holds a chunk
+ * to its ~2 us (fla's: 1.2). The ring below is written for any ST. */
+constexpr int STATE_STAGES = 2;
+template <int D, int DV, int ST = STATE_STAGES> constexpr size_t state_smem_bytes()
 {
     return (ST * state_stage_elems<D, DV>() + (size_t)D * DV + (size_t)C * DV) * sizeof(uint16_t);
 }
@@ -330,7 +331,7 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
      * compute it and 4-7 wait at the barrier */
     constexpr int THREADS = STATE_THREADS, RT = D / 16, CS = 8 / RT, NT = DV / 8 / CS, VW = DV == 16 ? 16 : DV / 2;
     static_assert(DV == 64 || DV == 32 || (DV == 16 && D == 128), "value-channel blocks of 64, 32 or (d = 128) 16");
-    static_assert(ST >= 2 && ST <= 4, "two to four stages");
+    static_assert(ST >= 2 && ST <= 4, "two to four stages (cp_wait below)");
     static_assert(NT % 2 == 0 && VW % 16 == 0, "whole ldmatrix x4 pairs of n-tiles");
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *stages = reinterpret_cast<uint16_t *>(smem); /* stage s: W [C][D], K̃ [C][D], U [C][DV] */
@@ -581,21 +582,15 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
 
 template <int D, bool BF16> cudaError_t allow_all()
 {
-    static bool p, s, s32, s16, s3, s32_3, s32_4, o, o64;
+    static bool p, s, s32, s16, o, o64;
     cudaError_t e = allow_smem(delta_mma_prep<D, BF16>, prep_smem_bytes<D>(), &p);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 64, 2, BF16>, state_smem_bytes<D, 64>(), &s);
+        e = allow_smem(delta_mma_state<D, 64, STATE_STAGES, BF16>, state_smem_bytes<D, 64>(), &s);
     if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 32, 2, BF16>, state_smem_bytes<D, 32>(), &s32);
+        e = allow_smem(delta_mma_state<D, 32, STATE_STAGES, BF16>, state_smem_bytes<D, 32>(), &s32);
     if constexpr (D == 128)
         if (e == cudaSuccess)
-            e = allow_smem(delta_mma_state<D, 16, 2, BF16>, state_smem_bytes<D, 16>(), &s16);
-    if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 64, 3, BF16>, state_smem_bytes<D, 64, 3>(), &s3);
-    if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 32, 3, BF16>, state_smem_bytes<D, 32, 3>(), &s32_3);
-    if (e == cudaSuccess)
-        e = allow_smem(delta_mma_state<D, 32, 4, BF16>, state_smem_bytes<D, 32, 4>(), &s32_4);
+            e = allow_smem(delta_mma_state<D, 16, STATE_STAGES, BF16>, state_smem_bytes<D, 16>(), &s16);
     if (e == cudaSuccess)
         e = allow_smem(delta_mma_out<D, D, BF16>, out_smem_bytes<D>(), &o);
     if (e == cudaSuccess && D > 64)
@@ -603,36 +598,28 @@ template <int D, bool BF16> cudaError_t allow_all()
     return e;
 }
 
-template <int D, int DV, int ST, bool BF16>
+template <int D, int DV, bool BF16>
 void launch_state_as(const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam, uint16_t *Vn,
                      uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
 {
-    delta_mma_state<D, DV, ST, BF16><<<dim3(D / DV, bh), STATE_THREADS, state_smem_bytes<D, DV, ST>(), st>>>(
+    delta_mma_state<D, DV, STATE_STAGES, BF16><<<dim3(D / DV, bh), STATE_THREADS, state_smem_bytes<D, DV>(), st>>>(
         W, U, Kt, gam, Vn, S, state_out, n, nch);
 }
 
-/* The state pass at vs value channels a block (32 or 64; 16 at d = 128, two stages only) and
- * `stages` ring stages (2 or 3; 4 at 32 channels, where four stages still fit shared memory at
- * d = 128). */
+/* The state pass at vs value channels a block: 32 or 64; 16 at d = 128. */
 template <int D, bool BF16>
-void launch_state(int vs, int stages, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam,
-                  uint16_t *Vn, uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
+void launch_state(int vs, const uint16_t *W, const uint16_t *U, const uint16_t *Kt, const float *gam, uint16_t *Vn,
+                  uint16_t *S, float *state_out, int n, int nch, unsigned bh, cudaStream_t st)
 {
     if constexpr (D == 128)
         if (vs == 16) {
-            launch_state_as<D, 16, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+            launch_state_as<D, 16, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
             return;
         }
-    if (vs == 64 && stages == 3)
-        launch_state_as<D, 64, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
-    else if (vs == 64)
-        launch_state_as<D, 64, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
-    else if (stages == 4)
-        launch_state_as<D, 32, 4, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
-    else if (stages == 3)
-        launch_state_as<D, 32, 3, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+    if (vs == 64)
+        launch_state_as<D, 64, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
     else
-        launch_state_as<D, 32, 2, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
+        launch_state_as<D, 32, BF16>(W, U, Kt, gam, Vn, S, state_out, n, nch, bh, st);
 }
 
 template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStream_t st)
@@ -649,8 +636,8 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, a->state_stages ? a->state_stages : 2,
-                          W, U, Kt, gam, Vn, S, a->state_out, n, nch, (unsigned)a->bh, st);
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, W, U, Kt, gam, Vn, S, a->state_out, n,
+                          nch, (unsigned)a->bh, st);
     if (a->o16 && a->out_split && D > 64)
         delta_mma_out<D, 64, BF16><<<dim3((unsigned)nch, (unsigned)a->bh, D / 64), 128, out_smem_bytes<D, 64>(), st>>>(
             q, k, Vn, S, gam, (uint16_t *)a->o16, a->tokens, n);
@@ -671,9 +658,7 @@ extern "C" int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stre
 {
     if (a->begin != 0 || a->state_in || (a->d != 64 && a->d != 128) || a->end < 1 ||
         (a->state_channels != 0 && a->state_channels != 16 && a->state_channels != 32 && a->state_channels != 64) ||
-        (a->state_channels == 16 && (a->d != 128 || a->state_stages > 2)) ||
-        (a->state_stages != 0 && a->state_stages != 2 && a->state_stages != 3 && a->state_stages != 4) ||
-        (a->state_stages == 4 && a->state_channels == 64))
+        (a->state_channels == 16 && a->d != 128))
         return (int)cudaErrorInvalidValue;
     return (int)(a->bf16 ? launch_d<true>(a, (cudaStream_t)stream) : launch_d<false>(a, (cudaStream_t)stream));
 }
