@@ -36,13 +36,13 @@ if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
         echo "##### KBENCH_DELTA_VS=$vs"
         KBENCH_DELTA_VS=$vs timeout $((left / 2)) "$NCU" --clock-control none -k regex:'delta_mma_(state|out)' \
             --launch-skip 4 --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats \
-            --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+            --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables \
             --section InstructionStats --section SourceCounters \
             ./kbench run --db /tmp/ncu.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 \
             --no-metrics --no-counters --quiet --no-show ${T%% --seq*} --seq 16384 --decay 1 --kernels attention.delta@cuda.mma
         echo "ncu exit $?"
     done >"$OUT/ncu.txt" 2>&1
-    grep -E '^  delta_mma|Duration|Achieved Occupancy|Registers Per|Issue Slots Busy|No Eligible|Stall|Warp Cycles Per Issued|Compute \(SM\) Throughput|Memory Throughput|L1/TEX Hit|Block Limit' "$OUT/ncu.txt" | head -80
+    grep -E '^  delta_mma|Duration|Achieved Occupancy|Registers Per|Issue Slots Busy|No Eligible|Stall|Warp Cycles Per Issued|Compute \(SM\) Throughput|Memory Throughput|L1/TEX Hit|Block Limit|Bank|Shared' "$OUT/ncu.txt" | head -80
 else
     echo "=== ncu skipped (ncu: '${NCU}', $left s left)"
 fi
