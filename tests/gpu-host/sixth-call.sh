@@ -25,9 +25,7 @@ T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 
 KBENCH_DELTA_VS=16 step delta-vs16 30 $T --kernels attention.delta@cuda.mma
 step delta 110 --plugin fla_delta.py $T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
 echo "=== results $(date -u +%T)"
-sqlite3 -separator ' ' "$DB" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
-sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
-sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+delta_report "$DB"
 NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 left=$(( ${CALL_LIMIT:-500} - 30 - ($(date +%s) - t0) ))
 if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then

@@ -7,6 +7,8 @@
 #   step NAME LIMIT ARGS... kbench run $P ARGS (P set by the caller), its output appended to
 #                          $OUT/steps.log, bounded by LIMIT seconds and by what is left of the
 #                          call (CALL_LIMIT seconds from t0, less 20 s so the results still print)
+#   delta_report DB        the delta-rule timings of DB (kbench's and fla's, with the state pass's
+#                          width), @cuda.mma's kernels at 16k (CUPTI trace), and the cases not ok
 sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
 sweep_report() {
     for name in "$@"; do
@@ -31,4 +33,9 @@ call_start() {
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
         .whl/*.whl >/dev/null 2>&1
     [ "$1" != build ] || bash tests/gpu-host/build.sh
+}
+delta_report() {
+    sqlite3 -separator ' ' "$1" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+    sqlite3 -separator ' ' "$1" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
+    sqlite3 "$1" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
 }
