@@ -245,12 +245,14 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
   job deltamma32 dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 64,128 --decay 0,1
   job deltamma32b dm32 --batch 2 --heads 3 --dtype f16,bf16 --seq 1,300,1000 --head-dim 64,128 --decay 1 --decode 1
   job deltamma32c dm32 --batch 1 --heads 16 --dtype f16,bf16 --seq 16385 --head-dim 128 --decay 0,1 ) &
-# deltavs16: @cuda.mma's state pass at 16 value channels a block (KBENCH_DELTA_VS=16: d = 128
-# only, so d = 64 is refused with the reason); counter delta.state_channels = 16
+# deltavs32: @cuda.mma's state pass at 32 value channels a block at d = 128 (KBENCH_DELTA_VS=32;
+# the default there is 16, at d = 64 it is 32); counter delta.state_channels = 32. deltavs16: 16
+# is built for d = 128 only, so KBENCH_DELTA_VS=16 at d = 64 is refused with the reason
+( export KBENCH_DELTA_VS=32
+  job deltavs32 "$KBENCH" run --db "$TMP/deltavs.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 2 --heads 3 \
+      --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 128 --decay 0,1 ) &
 ( export KBENCH_DELTA_VS=16
-  job deltavs16 "$KBENCH" run --db "$TMP/deltavs16.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 2 --heads 3 \
-      --dtype f16,bf16 --seq 1,77,300,1000,4099 --head-dim 128 --decay 0,1
-  job deltavs16b "$KBENCH" run --db "$TMP/deltavs16.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 1 --heads 2 \
+  job deltavs16 "$KBENCH" run --db "$TMP/deltavs16.db" $VFLAGS --kernels attention.delta@cuda.mma --batch 1 --heads 2 \
       --dtype bf16 --seq 77 --head-dim 64 ) &
 # deltasplit: @cuda.mma's output pass at 64 output channels a block (KBENCH_DELTA_OUT=split: two
 # blocks a chunk at d = 128, one at 64) at deltamma's prefill sizes; counter delta.out_split = 1
@@ -601,7 +603,7 @@ expect_job deltamma "attention.delta@cuda.mma passes at odd sizes (f16, bf16; N 
 expect_job deltamma2 "and its decode steps (from the state its passes build)"
 expect_job deltamma3 "and over 16 heads of 16385 tokens (257 chunks)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma';")" "56" "56 verified delta-rule tensor-core cases (40 prefill, 12 decode, 4 long)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 32;")" "56" "by default with 32 value channels a state-pass block (delta.state_channels = 32)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = CASE c.head_dim WHEN 128 THEN 16 ELSE 32 END;")" "56" "by default with 16 value channels a state-pass block at d = 128, 32 at d = 64 (delta.state_channels)"
 q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
 expect_job deltamma4 "attention.delta@cuda.mma refuses a head_dim it is not compiled for, without failing the sweep"
@@ -615,10 +617,11 @@ expect_job deltamma32c "and over 16 heads of 16385 tokens (257 chunks)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.mma' AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 64;")" "56" "56 verified cases (40 prefill, 12 decode, 4 long), each with delta.state_channels = 64"
 q "SELECT dtype, head_dim, decay, decode, max(rel_l2_err) FROM v_results WHERE status = 'ok' GROUP BY dtype, head_dim, decay, decode;" | sed 's/^/# delta mma vs64 worst error: /'
 q "SELECT dtype, seq_len, head_dim, decay, decode, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# /'
+DB="$TMP/deltavs.db"
+expect_job deltavs32 "attention.delta@cuda.mma with 32-wide state blocks at d = 128 (KBENCH_DELTA_VS=32) passes at odd sizes (f16, bf16; N up to 4099; gated or not; batch 2)"
+expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 32;")" "20" "20 verified cases, each with delta.state_channels = 32"
 DB="$TMP/deltavs16.db"
-expect_job deltavs16 "attention.delta@cuda.mma with 16-wide state blocks (KBENCH_DELTA_VS=16) passes at odd sizes (f16, bf16; N up to 4099; d 128; gated or not; batch 2)"
-expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'delta.state_channels' AND k.value = 16;")" "20" "20 verified cases, each with delta.state_channels = 16"
-expect_job deltavs16b "and refuses d = 64 without failing the sweep"
+expect_job deltavs16 "KBENCH_DELTA_VS=16 at d = 64 is refused without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE head_dim = 64 AND status = 'skipped' AND error LIKE '%KBENCH_DELTA_VS=16%';")" "1" "and says why"
 DB="$TMP/deltasplit.db"
 expect_job deltasplit "attention.delta@cuda.mma with its output pass at 64 channels a block (KBENCH_DELTA_OUT=split) passes at odd sizes (f16, bf16; N up to 4099; d 64, 128; gated or not; batch 2)"

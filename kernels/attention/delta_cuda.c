@@ -48,14 +48,14 @@ static int launch_form(int form, const struct delta_cuda_args *a, void *stream)
     return form == FORM_CHUNKED ? delta_cuda_chunked_launch(a, stream) : delta_cuda_recurrent_launch(a, stream);
 }
 
-int delta_cuda_mma_state_channels(void)
+int delta_cuda_mma_state_channels(int d)
 {
-    static int vs; /* 0 until read */
-    if (!vs) {
+    static int vs = -1; /* -1 until read; 0: not set */
+    if (vs < 0) {
         const char *e = getenv("KBENCH_DELTA_VS");
-        vs = e && (atoi(e) == 16 || atoi(e) == 32 || atoi(e) == 64) ? atoi(e) : DELTA_MMA_VS;
+        vs = e && (atoi(e) == 16 || atoi(e) == 32 || atoi(e) == 64) ? atoi(e) : 0;
     }
-    return vs;
+    return vs ? vs : DELTA_MMA_VS(d);
 }
 
 int delta_cuda_mma_out_split(void)
@@ -120,7 +120,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
                  DELTA_CUDA_CHUNK);
         return KB_UNSUPPORTED;
     }
-    if (form == FORM_MMA && delta_cuda_mma_state_channels() == 16 && s->head_dim != 128) {
+    if (form == FORM_MMA && delta_cuda_mma_state_channels(s->head_dim) == 16 && s->head_dim != 128) {
         snprintf(err, errlen, "%s: KBENCH_DELTA_VS=16 is compiled for d = 128 only", name);
         return KB_UNSUPPORTED;
     }
@@ -203,7 +203,7 @@ static int delta_cuda_setup(struct kb_case *c, int form, char *err, size_t errle
     a->tokens = tokens;
     a->d = s->head_dim;
     a->bf16 = c->dtype == KB_DTYPE_BF16;
-    a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels() : 0;
+    a->state_channels = form == FORM_MMA ? delta_cuda_mma_state_channels(s->head_dim) : 0;
     a->out_split = form == FORM_MMA ? delta_cuda_mma_out_split() : 0;
     a->scratch_l = st->scratch[0];
     a->scratch_p = st->scratch[1];
@@ -291,11 +291,10 @@ static int delta_cuda_collect(struct kb_case *c)
 
 static int mma_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    (void)c;
     if (max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "delta.state_channels");
-    out[0].value = delta_cuda_mma_state_channels();
+    out[0].value = delta_cuda_mma_state_channels(c->shape.head_dim);
     snprintf(out[0].unit, sizeof out[0].unit, "count");
     snprintf(out[1].name, sizeof out[1].name, "delta.out_split");
     out[1].value = delta_cuda_mma_out_split();
@@ -343,9 +342,9 @@ const struct kb_kernel kb_attention_delta_cuda_mma = {
     .name = "attention.delta",
     .impl = "cuda.mma",
     .description = "delta rule, chunkwise WY/UT form in fla's three passes on mma.sync tensor cores (chunk 64: T by "
-                   "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 32 "
-                   "value channels (KBENCH_DELTA_VS=16 or 64 for others); outputs per chunk), decode step; f16/bf16 inputs, GEMM operands and output, float32 "
-                   "accumulators, d 64 or 128",
+                   "float32 forward substitution, W, U per chunk in parallel; the state pass a block per head and 16 "
+                   "value channels at d 128, 32 at d 64 (KBENCH_DELTA_VS=32 or 64 for others); outputs per chunk), "
+                   "decode step; f16/bf16 inputs, GEMM operands and output, float32 accumulators, d 64 or 128",
     .device = KB_DEVICE_CUDA,
     .dtypes = KB_DTYPE_BIT(KB_DTYPE_F16) | KB_DTYPE_BIT(KB_DTYPE_BF16),
     .axes = DELTA_CUDA_AXES | KB_AXIS_BIT(KB_AXIS_CHUNK),

@@ -26,9 +26,10 @@
  * cores, d = 64 or 128, chunk 64, in three kernels:
  *   prep  (chunk, head):        T = (I + L)⁻¹ (forward substitution, float32), W = T diag(βe^γ) K̂,
  *                               U = T diag(β) V, K̃ = diag(e^{γ_last − γ}) K̂, γ; 16-bit W, U, K̃
- *   state (DELTA_MMA_VS value channels, head), chunk after chunk: the 16-bit state before the
- *                               chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in registers);
- *                               64 value channels a block (half the blocks) with KBENCH_DELTA_VS=64
+ *   state (DELTA_MMA_VS(d) value channels, head), chunk after chunk: the 16-bit state before
+ *                               the chunk, V' = U − W S, S ← e^{γ_last} S + K̃ᵀ V' (float32 in
+ *                               registers); 16 channels a block at d = 128, 32 at d = 64, or the
+ *                               width KBENCH_DELTA_VS names
  *   out   (chunk, head):        O = (diag(e^γ) Q̂ S_chunk + (Q̂K̂ᵀ ⊙ Γ ⊙ causal) V') / √d
  * It uses the four scratch buffers of delta_cuda_args as: scratch_l W then U, scratch_p K̃ then
  * V' ([B·H][nc·C][d] 16-bit each), scratch_s the 16-bit state before each chunk
@@ -47,7 +48,11 @@ extern const struct kb_kernel kb_attention_delta_cuda_mma;
 #define DELTA_CUDA_CHUNK 64 /* the chunk the device code is compiled for */
 #define DELTA_CUDA_VS 32    /* value channels per block; head_dim must be a multiple, at most 128 */
 #define DELTA_CUDA_MAX_D 128
-#define DELTA_MMA_VS 32     /* value channels per block of @cuda.mma's state pass (default; or 64) */
+/* Value channels per block of @cuda.mma's state pass by default: the fewest the kernel is built
+ * for at each d, so the most blocks (batch 1, 16 heads: 128). On an H100 at d = 128, 16k tokens,
+ * the pass took 336 us at 16, 504 at 32 and 857 at 64: it walks the chunks one after another,
+ * so its time is the chain of one chunk after another, and more blocks shorten each link. */
+#define DELTA_MMA_VS(d) ((d) == 128 ? 16 : 32)
 
 /* The device operands of one case. q, k, v [B·H][tokens][d] in the dtype; beta, g [B·H][tokens]
  * float32; o [B·H][rows][d] float32. */
@@ -63,7 +68,7 @@ struct delta_cuda_args {
     float *state_out;      /* [B·H][d][d] the state after `end − 1`, or NULL */
     int bf16;           /* 1: q, k, v are bf16, 0: f16 */
     int state_channels; /* @cuda.mma: value channels per state-pass block, 32 or 64, or 16 at d = 128
-                           (0: DELTA_MMA_VS) */
+                           (0: DELTA_MMA_VS(d)) */
     int out_split;      /* @cuda.mma: 1: the output pass computes 64 channels a block (d = 128: two a chunk) */
     /* the chunked form's device scratch (delta_cuda_chunked_scratch_floats), nc = ceil(end / C):
      * L and P [B·H][nc][C][C], the state before each chunk [B·H][nc][d][d], U [B·H][nc·C][d] */
@@ -86,11 +91,10 @@ int delta_cuda_chunked_prepare(int bf16);
 int delta_cuda_mma_launch(const struct delta_cuda_args *a, void *stream);
 void delta_cuda_mma_scratch_floats(int bh, int n, int d, size_t out[4]);
 int delta_cuda_mma_prepare(int bf16, int d);
-/* The value channels per block @cuda.mma's state pass runs with: 64, 32 or 16 (d = 128) when the environment sets KBENCH_DELTA_VS to it, else DELTA_MMA_VS (read once; 32: at
- * batch 1, 16 heads, d 128 the pass took 509 us at 32 against 857 at 64 on an H100, twice the
- * blocks; 16 is verified on the H100 but not yet timed alone). Reported as the counter
- * delta.state_channels. */
-int delta_cuda_mma_state_channels(void);
+/* The value channels per block @cuda.mma's state pass runs with at head dim d: 64, 32 or 16
+ * (d = 128 only) when the environment sets KBENCH_DELTA_VS to it (read once), else
+ * DELTA_MMA_VS(d). Reported as the counter delta.state_channels. */
+int delta_cuda_mma_state_channels(int d);
 /* 1 when the environment sets KBENCH_DELTA_OUT=split: @cuda.mma's output pass then computes 64
  * output channels a block, two blocks a chunk at d = 128 (read once; the counter
  * delta.out_split). */

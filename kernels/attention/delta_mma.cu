@@ -12,11 +12,12 @@
  *   delta_mma_prep  (chunk, head):       T by forward substitution in float32, W, U, K̃, γ
  *   delta_mma_state (DV value channels, head), chunk after chunk: V' and S; the 16-bit state
  *                    before each chunk and V' stored for the next pass; the next chunk's W,
- *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS = 32
- *                    (measured faster on the H100 at batch 1: twice the blocks of 64), or 64
- *                    when KBENCH_DELTA_VS=64
+ *                    U, K̃ load (cp.async) while this one computes. DV = DELTA_MMA_VS(d):
+ *                    16 at d = 128, 32 at d = 64 (the most blocks: faster on the H100 at
+ *                    batch 1), or the 32 or 64 KBENCH_DELTA_VS names
  *   delta_mma_out   (chunk, head):       O, written in the inputs' 16-bit dtype (as fla's kernels
- *                    write theirs: a float32 O was a third more of this pass's traffic)
+ *                    write theirs: a float32 O was a third more of this pass's traffic); V'
+ *                    loaded into S's shared memory once Q̂ S is done, so three blocks fit an SM
  * Only the state pass is sequential: per chunk a 64×DV×d product (W S) and a d×DV×64 one
  * (K̃ᵀ V') a block, on tensor cores.
  *
@@ -51,8 +52,8 @@ constexpr int C = DELTA_CUDA_CHUNK;
 constexpr int LDT = C + 8;       /* floats per row of T in shared memory (float2 reads of a quad's
                                     8 rows fall in distinct banks per half-warp) */
 static_assert(C == 64, "the gate scan gives each lane of one warp two tokens; 4 warps of 16 rows");
-static_assert(DELTA_MMA_VS == 64 || DELTA_MMA_VS == 32,
-              "the default state pass is compiled for 32 or 64 value channels");
+static_assert(DELTA_MMA_VS(64) == 32 && DELTA_MMA_VS(128) == 16,
+              "launch_state below is compiled for these default widths");
 
 __device__ __forceinline__ float warp_sum(float x)
 {
@@ -636,7 +637,7 @@ template <int D, bool BF16> cudaError_t launch(const delta_cuda_args *a, cudaStr
     float *gam = a->scratch_u;
     delta_mma_prep<D, BF16><<<dim3((unsigned)nch, (unsigned)a->bh), 128, prep_smem_bytes<D>(), st>>>(
         k, v, a->beta, a->g, W, U, Kt, gam, a->tokens, n);
-    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS, W, U, Kt, gam, Vn, S, a->state_out, n,
+    launch_state<D, BF16>(a->state_channels ? a->state_channels : DELTA_MMA_VS(D), W, U, Kt, gam, Vn, S, a->state_out, n,
                           nch, (unsigned)a->bh, st);
     if (a->o16 && a->out_split && D > 64)
         delta_mma_out<D, 64, BF16><<<dim3((unsigned)nch, (unsigned)a->bh, D / 64), 128, out_smem_bytes<D, 64>(), st>>>(
