@@ -192,7 +192,10 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
       --hidden 384 --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf
   job moefp82 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --tokens 999 --hidden 640 \
       --ffn 384 --experts 8 --top-k 2 --routing uniform,one
-  job moefp83 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --preset mixtral-8x7b --tokens 77
+  # --timeout 300: the case takes 48 s alone on an H100 host (1.4 G weights made, quantized and
+  # checked on the host), over the default 60 s while the other jobs share the host's cores
+  job moefp83 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --timeout 300 --kernels "$fp8" --dtype e4m3 \
+      --preset mixtral-8x7b --tokens 77
   job moefp84 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 33 ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
