@@ -6,8 +6,11 @@
 # 2. Nsight Compute's stall, occupancy and memory sections of attention.flash@cuda.wgmma-ws and of
 #    cuDNN's kernel (PyTorch's SDPA) at issue 20's missed shape, N = 2k, batch 8, 16 heads, d 128,
 #    bf16, non-causal: the CUPTI metrics of the sixth session put the tensor pipe at 64.7% against
-#    cuDNN's 73.7%; these sections say what its warps wait on instead.
-# Into $OUT: eight.db, steps.log, ncu.txt.
+#    cuDNN's 73.7%; these sections say what its warps wait on instead;
+# 3. the same sections of moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's shape (16 of its experts,
+#    4096 tokens), 0.47x cuBLASLt's FP8 GEMM with its tensor pipe 37% busy: whether shared memory
+#    (both wgmma operands read from it, m64n128k32) or the per-k-block promotion holds it.
+# Into $OUT: eight.db, steps.log, ncu.txt, ncu-moe.txt.
 cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
@@ -32,6 +35,13 @@ if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
         --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' --dtype bf16 --heads 16 \
         --head-dim 128 --batch 8 --seq 2048 --causal 0 >"$OUT/ncu.txt" 2>&1
     echo "ncu exit $?"
+    left=$(( ${CALL_LIMIT:-500} - 20 - ($(date +%s) - t0) ))
+    [ "$left" -gt 30 ] && timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 3 \
+        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
+        --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Chart --print-details all \
+        ./kbench run --db /tmp/ncu-moe.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 \
+        --no-metrics --no-counters --quiet --no-show --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+        --preset deepseek-v3 --experts 16 --tokens 4096 >"$OUT/ncu-moe.txt" 2>&1
     grep -E '^  [a-zA-Z_].*\(|Duration|Achieved Occupancy|Registers Per|No Eligible|Warp Cycles Per Issued|Stall|Compute \(SM\) Throughput|Memory Throughput' \
         "$OUT/ncu.txt" | cut -c1-160 | head -80
 fi
