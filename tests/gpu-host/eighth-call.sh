@@ -15,21 +15,16 @@ cd "$(dirname "$0")/../.." || exit 1
 . .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
-DB=$OUT/eight.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db eight
 B="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 1"
 KBENCH_DELTA_OUT=split step delta-split 30 $B --kernels attention.delta@cuda.mma
 step delta 30 $B --kernels attention.delta@cuda.mma
 echo "=== results $(date -u +%T)"
 delta_report "$DB"
-NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-left=$(( ${CALL_LIMIT:-500} - 30 - ($(date +%s) - t0) ))
-if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
-    echo "=== ncu $(date -u +%T) (at most $left s)"
+if ncu_start; then
     # the first launches are warm-up; one of each kernel after them
     timeout "$left" "$NCU" --clock-control none -k regex:'flash_wgmma_ws|sdpa|fmha|cudnn' --launch-skip 6 \
-        --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
-        --section SchedulerStats --section MemoryWorkloadAnalysis --section InstructionStats --print-details all \
+        --launch-count 2 $NCU_SECTIONS --section InstructionStats --print-details all \
         ./kbench run --db /tmp/ncu.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics \
         --no-counters --quiet --no-show --plugin torch_attention.py \
         --kernels 'attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn' --dtype bf16 --heads 16 \
@@ -37,8 +32,7 @@ if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
     echo "ncu exit $?"
     left=$(( ${CALL_LIMIT:-500} - 20 - ($(date +%s) - t0) ))
     [ "$left" -gt 30 ] && timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 3 \
-        --launch-count 1 --section SpeedOfLight --section Occupancy --section WarpStateStats --section SchedulerStats \
-        --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Chart --print-details all \
+        --launch-count 1 $NCU_SECTIONS --section MemoryWorkloadAnalysis_Chart --print-details all \
         ./kbench run --db /tmp/ncu-moe.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 \
         --no-metrics --no-counters --quiet --no-show --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
         --preset deepseek-v3 --experts 16 --tokens 4096 >"$OUT/ncu-moe.txt" 2>&1

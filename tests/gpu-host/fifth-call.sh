@@ -13,19 +13,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60
-( export KBENCH_DELTA_VS=16
-  sweep vs16 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-      --head-dim 128 --decay 0,1 ) &
-sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-    --head-dim 64,128 --decay 0,1 &
-wait
-sweep_report vs16 deltav
+delta_sweeps vs16 KBENCH_DELTA_VS=16 $DELTA_ODD --head-dim 128
 for f in vs16 deltav; do echo "=== $f"; cat "$OUT/$f.log"; rm -f "$OUT/$f.log"; done >"$OUT/sweeps.log"
-DB=$OUT/five.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
-T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 0,1"
-KBENCH_DELTA_VS=16 step delta-vs16 30 $T --kernels attention.delta@cuda.mma
-step delta 110 --plugin fla_delta.py $T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
+timing_db five
+delta_vs16_and_fla
 echo "=== results $(date -u +%T)"
 delta_report "$DB"
 echo "done $(date -u +%T)"

@@ -24,8 +24,7 @@ sweep decodev --kernels attention.flash@cuda.decode --decode 1 --dtype f16,bf16 
 wait
 sweep_report deltav deltasplit decodev
 for f in deltav deltasplit decodev; do echo "=== $f"; cat "$OUT/$f.log"; rm -f "$OUT/$f.log"; done >"$OUT/sweeps.log"
-DB=$OUT/four.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db four
 timeout 40 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy_bw|error' | head -2
 step decode 40 --kernels attention.flash@cuda.decode --dtype bf16 --heads 16 --kv-heads 4 --head-dim 128 --decode 1 \
     --batch 1,8 --seq 16384,65536 --page 0,16

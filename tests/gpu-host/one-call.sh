@@ -33,8 +33,7 @@ sweep decodep --kernels attention.flash@cuda.decode --decode 1 --dtype f16,bf16 
 wait
 sweep_report flashws flashwsp fp8attn moefp8 deltavs32 bsaws decodeu decodep
 
-DB=$OUT/one.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db one
 # issue 21: block-sparse on the warp-specialised schedule at 90% (block 128, top-k 12 of 256)
 # against dense wgmma-ws flash; the delta rule on tensor cores against recurrent and fla at 16k
 step block-sparse-ws 45 --dtype bf16 --batch 1 --heads 16 --head-dim 128 --seq 32768 --causal 1 \

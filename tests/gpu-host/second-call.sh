@@ -7,8 +7,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
-DB=$OUT/two.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db two
 L="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536,262144"
 step lightning 90 --plugin fla_attention.py $L --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla'
 for g in 4 8 16; do KBENCH_LIGHTNING_GROUP=$g step lightning-g$g 40 $L --kernels attention.lightning@cuda.mma; done

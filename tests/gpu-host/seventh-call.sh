@@ -10,16 +10,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60
-( export KBENCH_DELTA_VS=32
-  sweep deltavs32 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-      --head-dim 128 --decay 0,1 ) &
-sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-    --head-dim 64,128 --decay 0,1 &
-wait
-sweep_report deltav deltavs32
+delta_sweeps deltavs32 KBENCH_DELTA_VS=32 $DELTA_ODD --head-dim 128
 cat "$OUT/deltavs32.log" >>"$OUT/deltav.log"; rm -f "$OUT/deltavs32.log" "$OUT/deltavs32.db"
-DB=$OUT/seven.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db seven
 B="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1"
 step delta 100 --plugin fla_delta.py $B --seq 4096,16384 --decay 0,1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'

@@ -11,37 +11,23 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60
-( export KBENCH_DELTA_OUT=split
-  sweep deltasplit --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,300,1000 \
-      --head-dim 128 --decay 0,1 ) &
-sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-    --head-dim 64,128 --decay 0,1 &
-wait
-sweep_report deltav deltasplit
+delta_sweeps deltasplit KBENCH_DELTA_OUT=split --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 \
+    --seq 1,77,300,1000 --head-dim 128 --decay 0,1
 cat "$OUT/deltasplit.log" >>"$OUT/deltav.log"; rm -f "$OUT/deltasplit.log" "$OUT/deltasplit.db"
-DB=$OUT/six.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
-T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 0,1"
-KBENCH_DELTA_VS=16 step delta-vs16 30 $T --kernels attention.delta@cuda.mma
-step delta 110 --plugin fla_delta.py $T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
+timing_db six
+delta_vs16_and_fla
 echo "=== results $(date -u +%T)"
 delta_report "$DB"
-NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
-left=$(( ${CALL_LIMIT:-500} - 30 - ($(date +%s) - t0) ))
-if [ -n "$NCU" ] && [ "$left" -gt 30 ]; then
-    echo "=== ncu $(date -u +%T) (at most $left s)"
+if ncu_start; then
     for vs in 32 16; do
         echo "##### KBENCH_DELTA_VS=$vs"
         KBENCH_DELTA_VS=$vs timeout $((left / 2)) "$NCU" --clock-control none -k regex:'delta_mma_(state|out)' \
-            --launch-skip 4 --launch-count 2 --section SpeedOfLight --section Occupancy --section LaunchStats \
-            --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis --section MemoryWorkloadAnalysis_Tables \
+            --launch-skip 4 --launch-count 2 $NCU_SECTIONS --section MemoryWorkloadAnalysis_Tables \
             --section InstructionStats --section SourceCounters \
             ./kbench run --db /tmp/ncu.db --no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 \
-            --no-metrics --no-counters --quiet --no-show ${T%% --seq*} --seq 16384 --decay 1 --kernels attention.delta@cuda.mma
+            --no-metrics --no-counters --quiet --no-show ${DELTA_T%% --seq*} --seq 16384 --decay 1 --kernels attention.delta@cuda.mma
         echo "ncu exit $?"
     done >"$OUT/ncu.txt" 2>&1
     grep -E '^  delta_mma|Duration|Achieved Occupancy|Registers Per|Issue Slots Busy|No Eligible|Stall|Warp Cycles Per Issued|Compute \(SM\) Throughput|Memory Throughput|L1/TEX Hit|Block Limit|Bank|Shared' "$OUT/ncu.txt" | head -80
-else
-    echo "=== ncu skipped (ncu: '${NCU}', $left s left)"
 fi
 echo "done $(date -u +%T)"

@@ -7,6 +7,15 @@
 #   step NAME LIMIT ARGS... kbench run $P ARGS (P set by the caller), its output appended to
 #                          $OUT/steps.log, bounded by LIMIT seconds and by what is left of the
 #                          call (CALL_LIMIT seconds from t0, less 20 s so the results still print)
+#   timing_db NAME         DB = $OUT/NAME.db and P, the flags of a timing step into it
+#   delta_sweeps NAME VAR=VALUE ARGS...
+#                          side by side: sweep NAME ARGS with VAR=VALUE in its environment, and
+#                          sweep deltav, attention.delta@cuda.mma's default at DELTA_ODD (d 64,
+#                          128); then sweep_report of both
+#   ncu_start              NCU (ncu's path) and left (the call's seconds left, less 30), and a
+#                          line saying so; fails, saying why, without ncu or with 30 s or less
+#   delta_vs16_and_fla     the delta rule at DELTA_T with KBENCH_DELTA_VS=16, then its default
+#                          beside fla's gated kernel (steps into $P)
 #   delta_report DB        the delta-rule timings of DB (kbench's and fla's, with the state pass's
 #                          width), @cuda.mma's kernels at 16k (CUPTI trace), and the cases not ok
 sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
@@ -38,4 +47,35 @@ delta_report() {
     sqlite3 -separator ' ' "$1" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
     sqlite3 -separator ' ' "$1" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
     sqlite3 "$1" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+}
+timing_db() { DB=$OUT/$1.db; P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"; }
+# The odd sizes tests/gpu.sh verifies attention.delta@cuda.mma at (a sweep adds --head-dim).
+DELTA_ODD="--kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --decay 0,1"
+# The shape the delta rule is timed at beside fla (issue 21's: batch 1, 16 heads, d 128, 4k and 16k).
+DELTA_T="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 --seq 4096,16384 --decay 0,1"
+# ncu's path (empty where there is none) and the sections the calls print: throughput, occupancy,
+# what the warps wait on, memory
+find_ncu() { command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1; }
+NCU_SECTIONS="--section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats
+    --section SchedulerStats --section MemoryWorkloadAnalysis"
+delta_vs16_and_fla() {
+    KBENCH_DELTA_VS=16 step delta-vs16 30 $DELTA_T --kernels attention.delta@cuda.mma
+    step delta 110 --plugin fla_delta.py $DELTA_T --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk'
+}
+delta_sweeps() {
+    local name=$1 assign=$2
+    shift 2
+    ( export "$assign"; sweep "$name" "$@" ) &
+    sweep deltav $DELTA_ODD --head-dim 64,128 &
+    wait
+    sweep_report deltav "$name"
+}
+ncu_start() {
+    NCU=$(find_ncu)
+    left=$(( ${CALL_LIMIT:-500} - 30 - ($(date +%s) - t0) ))
+    if [ -z "$NCU" ] || [ "$left" -le 30 ]; then
+        echo "=== ncu skipped (ncu: '$NCU', $left s left)"
+        return 1
+    fi
+    echo "=== ncu $(date -u +%T) (at most $left s)"
 }

@@ -22,8 +22,7 @@ wait
 sweep_report deltav deltas3 deltas4 lightv
 # at most 8 files come back: the sweeps' logs as one
 for f in deltav deltas3 deltas4 lightv; do echo "=== $f"; cat "$OUT/$f.log"; rm -f "$OUT/$f.log"; done >"$OUT/sweeps.log"
-DB=$OUT/three.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db three
 step delta 45 --plugin fla_delta.py --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --causal 1 \
     --kernels 'attention.delta@cuda.mma,attention.delta@cuda.fla-gated-chunk' --seq 4096,16384 --decay 0,1
 for st in 3 4; do

@@ -17,8 +17,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
-DB=$OUT/tier2.db
-P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"
+timing_db tier2
 left() { echo $(( ${CALL_LIMIT:-560} - ($(date +%s) - t0) )); }
 echo "=== calibrate $(date -u +%T)"
 timeout 60 ./kbench calibrate --db "$DB" --devices cuda:0 2>&1 | grep -iE 'copy|bandwidth|error' | head -3
