@@ -43,7 +43,7 @@ int report_export_json(FILE *out, struct store *s, int64_t run_id);
 long report_load_results(struct store *s, int64_t run_id, struct result_row **rows);
 
 /* Length of the valid UTF-8 sequence that starts at s, or 0 where none does: the exports write
- * such bytes as U+FFFD so every decoder accepts them (csv.c). */
+ * such bytes as U+FFFD so every decoder accepts them (utf8.c). */
 int report_utf8_sequence(const char *s);
 
 /* Human-readable duration: "812 ns", "3.41 us", "12.0 ms", "1.25 s". */
