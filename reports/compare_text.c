@@ -1,36 +1,11 @@
-/* compare_text.c - a comparison as a terminal table and as JSON (compare_report.h). */
+/* compare_text.c - a comparison as a terminal table and as JSON (compare_report.h), and what every
+ * format states: the outcome line, the warnings, which cases list their counters. */
 #include "reports/compare_report.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "reports/reports.h"
-
-int compare_format_parse(const char *name, enum compare_format *out)
-{
-    if (strcmp(name, "text") == 0)
-        *out = COMPARE_TEXT;
-    else if (strcmp(name, "md") == 0 || strcmp(name, "markdown") == 0)
-        *out = COMPARE_MARKDOWN;
-    else if (strcmp(name, "json") == 0)
-        *out = COMPARE_JSON;
-    else if (strcmp(name, "junit") == 0)
-        *out = COMPARE_JUNIT;
-    else
-        return -1;
-    return 0;
-}
-
-int report_compare(FILE *out, const struct compare_result *r, enum compare_format fmt)
-{
-    switch (fmt) {
-    case COMPARE_TEXT: return report_compare_text(out, r);
-    case COMPARE_MARKDOWN: return report_compare_markdown(out, r);
-    case COMPARE_JSON: return report_compare_json(out, r);
-    case COMPARE_JUNIT: return report_compare_junit(out, r);
-    }
-    return -1;
-}
 
 void report_compare_outcome(const struct compare_result *r, char *buf, size_t len)
 {
