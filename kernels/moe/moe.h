@@ -179,6 +179,10 @@ void moe_experts_forward(const struct moe_inputs *in, const struct kb_shape *s, 
 int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int max);
 /* Appends one counter (name, value, unit) when n < max; returns the new count. */
 int moe_put_counter(struct kb_counter *out, int n, int max, const char *name, double value, const char *unit);
+/* The loads (and near ties when with_ties) of a case, for .stats: counts from the operand at
+ * counts_index when >= 0, else from the operation's state
+ * (moe_op_state below). */
+int moe_case_stats(const struct kb_case *c, int counts_index, int with_ties, struct kb_counter *out, int max);
 
 /* ---- the operations (moe_op.c and the *_op.c files) ----------------------------------------- */
 
@@ -213,9 +217,6 @@ int moe_op_check_dtype(enum kb_dtype t, char *err, size_t errlen);
 double moe_ffn_tolerance(enum kb_dtype t);
 /* Host bytes the routing derivation of moe_op_route needs at most. */
 double moe_op_route_bytes(const struct kb_shape *s);
-/* The loads (and near ties when with_ties) of a case, for .stats: counts from the operand at
- * counts_index when >= 0, else from the operation's state. */
-int moe_case_stats(const struct kb_case *c, int counts_index, int with_ties, struct kb_counter *out, int max);
 
 /* The verdicts (moe_*_op.c). tolerance bounds the relative L2 error of the float outputs.
  * KB_OK, or KB_ERROR without memory (acc then fails). */

@@ -325,3 +325,15 @@ int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int m
         }
     return n;
 }
+
+int moe_case_stats(const struct kb_case *c, int counts_index, int with_ties, struct kb_counter *out, int max)
+{
+    const struct moe_op_state *st = moe_op_state_of(&c->io);
+    const int *counts = counts_index >= 0 ? (const int *)kb_input(c, counts_index) : st ? st->counts : NULL;
+    if (!counts)
+        return 0;
+    int n = moe_load_stats(counts, c->shape.experts, out, max);
+    if (with_ties && st)
+        n = moe_put_counter(out, n, max, "moe.route.near_ties", (double)st->near_ties, "count");
+    return n;
+}

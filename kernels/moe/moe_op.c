@@ -1,5 +1,5 @@
 /* moe_op.c - what the moe.* operations share: their state, operand allocation, the routing
- * their inputs derive from, and the implementations' stats over that routing. */
+ * their inputs derive from. */
 #include "kernels/moe/moe.h"
 
 #include <stdio.h>
@@ -101,16 +101,4 @@ done:
     free(wr);
     free(bias);
     return rc;
-}
-
-int moe_case_stats(const struct kb_case *c, int counts_index, int with_ties, struct kb_counter *out, int max)
-{
-    const struct moe_op_state *st = moe_op_state_of(&c->io);
-    const int *counts = counts_index >= 0 ? (const int *)kb_input(c, counts_index) : st ? st->counts : NULL;
-    if (!counts)
-        return 0;
-    int n = moe_load_stats(counts, c->shape.experts, out, max);
-    if (with_ties && st)
-        n = moe_put_counter(out, n, max, "moe.route.near_ties", (double)st->near_ties, "count");
-    return n;
 }
