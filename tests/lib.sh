@@ -29,8 +29,9 @@ expect_eq() {
     if [ "$1" = "$2" ]; then ok "$3"; else bad "$3: got '$1', wanted '$2'"; fi
 }
 # The tests that plant a busy neighbour on a CPU (confirm.sh, counters_moved.sh) and those that
-# judge "slower" from timings (bisect.sh) take turns: side by side (under `make -j check`, or two
-# builds on one machine) a neighbour would slow the other test's cases. The lock is machine-wide,
+# judge "slower" from timings (bisect.sh, regress.sh's nightlies, slurm.sh's nightly step) take
+# turns: side by side (under `make -j check`, or two builds on one machine) a neighbour would
+# slow the other test's cases. The lock is machine-wide,
 # in $TMPDIR, and is released when the test exits.
 timing_lock() {
     if command -v flock >/dev/null 2>&1; then

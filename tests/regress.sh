@@ -148,6 +148,7 @@ expect_exit 2 "tag:NAME means this machine's newest run with the tag" "$KBENCH" 
 expect_text "$TMP/err" "on this machine" "says the tag is only on other machines"
 
 # ---- nightly ----------------------------------------------------------------------------------------
+timing_lock # from here on "slower" is judged from timings: not beside a test that plants a busy neighbour
 NDB="$TMP/n.db"; R="$TMP/report"
 printf 'name = tiny\n[spin]\nkernels = selftest.spin\nseq = 200,400\n' >"$TMP/tiny.suite"
 night() { "$KBENCH" nightly --db "$NDB" --suite "$TMP/tiny.suite" --baseline tag:good --max-time 0.1 --no-counters --quiet "$@"; }
