@@ -476,12 +476,13 @@ __global__ void __launch_bounds__(STATE_THREADS) delta_mma_state(const uint16_t 
 /* ---- pass 3: the outputs of each chunk ------------------------------------------------------ */
 
 /* DO: the output channels a block computes, D or 64 (KBENCH_DELTA_OUT=split: two blocks a chunk
- * at d = 128, each with half of S and V'; both compute the chunk's Q̂K̂ᵀ). V' is loaded into S's
- * space once Q̂ S is done, so at d = 128 a block takes 64 KiB and three fit an SM (two did at
- * 80 KiB, with S and V' side by side) */
+ * at d = 128, each with half of S and V'; both compute the chunk's Q̂K̂ᵀ). V' [C][DO] is loaded
+ * into S's [D][DO] space (D >= C) once Q̂ S is done, so at d = 128 a block takes 64 KiB and three
+ * fit an SM (two did at 80 KiB, with S and V' side by side) */
 template <int D, int DO = D> constexpr size_t out_smem_bytes()
 {
-    return ((size_t)2 * C * D + (size_t)(D > C ? D : C) * DO) * sizeof(uint16_t) + C * sizeof(float);
+    static_assert(D >= C, "V' fits in S's space");
+    return ((size_t)2 * C * D + (size_t)D * DO) * sizeof(uint16_t) + C * sizeof(float);
 }
 
 /* Block (chunk, head, channel slice z: output channels [DO·z, DO·z + DO)), 4 warps, warp w owns
@@ -498,7 +499,7 @@ __global__ void __launch_bounds__(128) delta_mma_out(const uint16_t *__restrict_
     extern __shared__ __align__(128) unsigned char smem[];
     /* sS holds S [D][DO] until Q̂ S is done, then V' [C][DO] */
     uint16_t *sQ = reinterpret_cast<uint16_t *>(smem), *sK = sQ + C * D, *sS = sK + C * D, *sV = sS;
-    float *sGam = reinterpret_cast<float *>(sS + (D > C ? D : C) * DO);
+    float *sGam = reinterpret_cast<float *>(sS + D * DO);
     const int chunk = blockIdx.x, nch = gridDim.x, t0 = chunk * C, j0 = DO * blockIdx.z;
     const size_t head = blockIdx.y, in_at = head * (size_t)tokens * D, rows_at = (head * nch + chunk) * (size_t)C;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g4 = lane / 4, t4 = lane % 4;
