@@ -12,7 +12,6 @@
 #    (both wgmma operands read from it, m64n128k32) or the per-k-block promotion holds it.
 # Into $OUT: eight.db, steps.log, ncu.txt, ncu-moe.txt.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 timing_db eight

@@ -9,7 +9,6 @@
 # is, it times the 16-wide pass without PDL: the next lease's first measurement. If that pass
 # wins, make it the default at d = 128 (delta_cuda.c) and re-run tests/gpu.sh.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60

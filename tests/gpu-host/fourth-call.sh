@@ -10,12 +10,10 @@
 # Then decode at batch 1 and 8 (64k, contiguous and paged), and the delta rule against fla's gated
 # kernel. Into $OUT: two sweep databases, sweeps.log, four.db, steps.log.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=${NEW_LIMIT:-70}
-sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-    --head-dim 64,128 --decay 0,1 &
+sweep deltav $DELTA_ODD --head-dim 64,128 &
 ( export KBENCH_DELTA_OUT=split
   sweep deltasplit --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,1000,4099 \
       --head-dim 128 --decay 0,1 ) &

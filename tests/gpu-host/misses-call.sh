@@ -7,7 +7,6 @@
 #   DeepSeek-V3's experts (bf16, FP8) beside the dense GEMMs;  the delta rule at 16k (16-bit O);
 #   flash-decoding at batch 1, 64k (combine launched with PDL) after `kbench calibrate`.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 DB=$OUT/misses.db

@@ -5,7 +5,6 @@
 # is left of CALL_LIMIT, into $OUT/one.db; the rest is in written-call.sh / issue20-next.sh and
 # tier2-call.sh for later calls. Results print as one table.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start
 bash tests/gpu-host/build.sh || exit 1

@@ -3,7 +3,6 @@
 # against fla over 4k..256k, the gated delta rule against fla's gated kernel, the 32-channel
 # state pass, DeepSeek-V3's FP8 experts; into $OUT/two.db, each step bounded by CALL_LIMIT.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1

@@ -6,7 +6,6 @@
 # fla, its own recurrent form and attention.linear@cuda.mma from 1k to 64k (decay 1).
 # Into $OUT: deltav.db, deltav.log, seven.db, steps.log.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60

@@ -7,7 +7,6 @@
 # into S's space (64 KiB a block at d = 128, three an SM) is verified at odd sizes, with its
 # 64-channel split. Into $OUT: deltav.db, deltav.log, six.db, steps.log, ncu.txt.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=60

@@ -1,4 +1,4 @@
-# sweeps.sh - sourced by first-call.sh and written-call.sh: verification sweeps side by side, each
+# sweeps.sh - sourced by the call scripts (first-call.sh and after): verification sweeps side by side, each
 # into $OUT/NAME.db with its log, then one line per sweep of what verified and what did not.
 #   sweep NAME ARGS...     kbench run $V ARGS (V set by the caller), bounded by NEW_LIMIT seconds
 #   sweep_report NAME...   cases and verified cases of each, and up to 6 that failed
@@ -18,6 +18,9 @@
 #                          beside fla's gated kernel (steps into $P)
 #   delta_report DB        the delta-rule timings of DB (kbench's and fla's, with the state pass's
 #                          width), @cuda.mma's kernels at 16k (CUPTI trace), and the cases not ok
+# The headers and the sqlite3 CLI the GPU host lacks (made by ../shared/gpu-host/fetch-deps.sh):
+# every script that sources this file runs from the repository root.
+. .gpudeps/env.sh
 sweep() { name=$1; shift; ( timeout "${NEW_LIMIT:-150}" ./kbench run --db "$OUT/$name.db" $V "$@" >"$OUT/$name.log" 2>&1; echo "$name exit $?" ); }
 sweep_report() {
     for name in "$@"; do

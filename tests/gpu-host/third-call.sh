@@ -3,13 +3,13 @@
 # lease: the delta rule's three-stage state pass (KBENCH_DELTA_STAGES=3), the 32-wide default and
 # the 64-wide one, and Lightning's new group rule verified at odd sizes, then timed against fla; flash-decoding's split target at 4/8/16 CTAs per
 # SM; the wgmma-ws flash at f16 and d = 64/256 against cuDNN. Into $OUT (at most 8 files).
+# KBENCH_DELTA_STAGES was taken out in the seventh session (no gain): run again, its deltas3,
+# deltas4 sweeps and stage steps run the default two-stage pass.
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 export NEW_LIMIT=${NEW_LIMIT:-45}
-sweep deltav --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 \
-    --head-dim 64,128 --decay 0,1 &
+sweep deltav $DELTA_ODD --head-dim 64,128 &
 ( export KBENCH_DELTA_STAGES=3
   sweep deltas3 --kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype bf16 --seq 1,77,1000,4099 \
       --head-dim 64,128 --decay 0,1

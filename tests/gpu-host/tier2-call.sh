@@ -13,7 +13,6 @@
 # The steps run most wanted first, in the order 1, 2, 3, 4 with the extras last.
 # Results print as one table (and the database comes back under $OUT).
 cd "$(dirname "$0")/../.." || exit 1
-. .gpudeps/env.sh
 . tests/gpu-host/sweeps.sh
 call_start
 [ -x kbench ] || bash tests/gpu-host/build.sh || exit 1
