@@ -51,13 +51,11 @@ struct ScoresE4M3 : BlockScaled<PvFp8> {
                                              kk > 0);
         wg_commit();
     }
-    __device__ __forceinline__ void ready(float (&s)[64], Regs &r, int)
+    /* the products of the codes, scaled inside the softmax (BlockScaled's softmax_scaled) */
+    __device__ __forceinline__ void ready(float (&s)[64], Regs &, int) { pin(s); }
+    __device__ __forceinline__ void softmax(float (&s)[64], Regs &r, float (&m)[2], float (&l)[2], float (&alpha)[2])
     {
-        pin(s);
-        const float deq0 = r.q_scale * r.ks0, deq1 = r.q_scale * r.ks1;
-#pragma unroll
-        for (int i = 0; i < 64; i++)
-            s[i] *= i < 32 ? deq0 : deq1;
+        softmax_scaled(s, r, m, l, alpha);
     }
 };
 

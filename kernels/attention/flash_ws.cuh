@@ -8,12 +8,15 @@
  *   Sc::NACC        O's accumulators a thread: head_dim / 2
  *   (S is float s[L::KEYS / 2]: the layout's keys per K/V tile, 128, or 64 for d = 256)
  *   Sc::Regs        registers the policy keeps per consumer thread (the INT8 kernel: its s32 S₈)
- *   sc.scale_log2   what softmax_exp multiplies the scores by (1 once the policy scaled them)
  *   sc.begin(r, row0, qhead, kvhead)  once per consumer before its first tile: row0 its first
  *                   of 64 query rows, qhead and kvhead the (batch, head) planes of Q and of K, V
  *   sc.issue(s, r, qw, kt, j)  issues S_j of the consumer's rows of Q (qw) and K tile j (kt) as
  *                   one committed wgmma group, not waited for (j: the key tile, walk.tile below)
- *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 scores in s
+ *   sc.ready(s, r, j)  after that group is waited for: S_j as f32 values in s, in whatever
+ *                   units the policy's softmax takes (masked keys are set to −∞ in them)
+ *   sc.softmax(s, r, m, l, alpha)  flash_wgmma.cuh's softmax_exp of those values: s becomes P
+ *                   (times the P·V policy's scale), m and l the running maximum (base-2 units)
+ *                   and sum, alpha O's rescale
  * and the P·V behind it (PvHalf below: P in f16/bf16 accumulated straight into O; fp8_pv.cuh:
  * P and V in e4m3, each tile's product in its own f32 accumulator added into O):
  *   Sc::P_STEPS     k-steps of one tile's P·V: P is held as uint32_t pa[P_STEPS][4]
@@ -103,6 +106,7 @@ template <int QB, int KB, int VB, bool VT = false, int KN = BN> struct WsLayout 
  * (MN-major B) of KN keys; flash_wgmma.cuh's pack_p, issue_pv, rescale_o and store_o. */
 template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     static constexpr int P_STEPS = KN / 16;
+    static constexpr float P_LOG2 = 0.f; /* P itself, in [0, 1] */
     struct PvRegs {}; /* nothing a thread keeps for P·V beyond O */
     template <class R> __device__ __forceinline__ void begin_pv(R &, int) {}
     __device__ __forceinline__ void pack(const float (&s)[KN / 2], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
@@ -322,7 +326,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_arrive(k_empty(u % STAGES));
         if (walk.masked(0, n_tiles))
             mask_tile<CAUSAL>(s, walk.tile(0) * KN, n, wrow0, row_a, row_b, t4);
-        softmax_exp(s, m, l, sc.scale_log2, alpha); /* O is still zero: no rescale */
+        sc.softmax(s, r, m, l, alpha); /* O is still zero: no rescale */
         sc.pack(s, pa);
 
         for (int j = 1; j < n_tiles; j++) {
@@ -342,7 +346,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 mbar_arrive(k_empty(sk));
             if (walk.masked(j, n_tiles))
                 mask_tile<CAUSAL>(s, walk.tile(j) * KN, n, wrow0, row_a, row_b, t4);
-            softmax_exp(s, m, l, sc.scale_log2, alpha);
+            sc.softmax(s, r, m, l, alpha);
             wg_wait_all(); /* P_{j−1}·V_{j−1} is done: O and pa may be touched */
             pin(o);
             pin(s); /* keeps P_j's packing below the wait: pa is read by the P·V until then */

@@ -29,7 +29,7 @@
  * Two-level accumulation. Hopper's FP8 wgmma accumulates with fewer mantissa bits than f32
  * (SageAttention2, §4), so each tile's P·V goes to a fresh f32 accumulator (pv, first k-step
  * overwriting it) that is added into O in f32 with the online-softmax rescale:
- * O = α·(O + pv). The output is O · s_v[c] / (448 · l), l the f32 row sum of the unrounded P.
+ * O = α·(O + pv). The output is O · s_v[c] / l, l the f32 row sum of the unrounded P · 448.
  * Include only from code built for sm_90a. */
 #ifndef KB_FP8_PV_CUH
 #define KB_FP8_PV_CUH
@@ -41,6 +41,7 @@
 namespace kb_fwgmma {
 
 constexpr float FP8_P_SCALE = 448.f; /* P ≤ 1 to the top of e4m3's range */
+static_assert(FP8_P_SCALE == 448.f, "PvFp8::P_LOG2 is log2 448");
 
 /* Four floats as e4m3 (round to nearest even, saturating), x0 in the lowest byte. cvt's first
  * source goes to the upper byte of each pair. */
@@ -60,6 +61,8 @@ __device__ __forceinline__ void wgmma_rs_e4m3(float (&d)[64], const uint32_t (&a
  * [B·H_kv][128]. */
 struct PvFp8 {
     static constexpr int P_STEPS = BN / 32; /* k-steps of 32 keys */
+    /* the scores policy's softmax makes P · 448 (the exponent shifted by log2 448), and l its sum */
+    static constexpr float P_LOG2 = 8.807354922057604f;
     struct PvRegs {
         float pv[64];     /* this tile's P·V, apart from O */
         const float *vs;  /* the channel scales of this (batch, KV head) */
@@ -73,17 +76,16 @@ struct PvFp8 {
         for (int i = 0; i < 64; i++)
             r.pv[i] = 0.f;
     }
-    /* P·448 as e4m3 in the A fragments: the layout in the header comment */
+    /* P·448 (s, from the softmax) as e4m3 in the A fragments: the layout in the header comment */
     __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4])
     {
 #pragma unroll
         for (int kc = 0; kc < P_STEPS; kc++) {
             const float *x = s + 16 * kc;
-            const float f = FP8_P_SCALE;
-            pa[kc][0] = pack4_e4m3(x[0] * f, x[1] * f, x[4] * f, x[5] * f);
-            pa[kc][1] = pack4_e4m3(x[2] * f, x[3] * f, x[6] * f, x[7] * f);
-            pa[kc][2] = pack4_e4m3(x[8] * f, x[9] * f, x[12] * f, x[13] * f);
-            pa[kc][3] = pack4_e4m3(x[10] * f, x[11] * f, x[14] * f, x[15] * f);
+            pa[kc][0] = pack4_e4m3(x[0], x[1], x[4], x[5]);
+            pa[kc][1] = pack4_e4m3(x[2], x[3], x[6], x[7]);
+            pa[kc][2] = pack4_e4m3(x[8], x[9], x[12], x[13]);
+            pa[kc][3] = pack4_e4m3(x[10], x[11], x[14], x[15]);
         }
     }
     /* pv = P·V of the tile vt (Vᵀ codes, one 128 × 128-byte box), one committed group */
@@ -116,7 +118,7 @@ struct PvFp8 {
         for (int i = 0; i < 64; i++)
             o[i] += r.pv[i];
     }
-    /* O · s_v[c] / (448 · l) as f16, rows below n */
+    /* O · s_v[c] / l as f16 (l: the sum of P · 448), rows below n */
     template <class R>
     __device__ __forceinline__ void store(const float (&o)[64], const float (&l)[2], R &r, uint16_t *out, int row_a,
                                           int row_b, int n, int t4)
@@ -127,7 +129,7 @@ struct PvFp8 {
             float li = l[i];
             li += __shfl_xor_sync(0xffffffffu, li, 1);
             li += __shfl_xor_sync(0xffffffffu, li, 2);
-            inv[i] = 1.f / (li * FP8_P_SCALE);
+            inv[i] = 1.f / li;
         }
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {

@@ -32,7 +32,7 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Sc sc;
-    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2, sc.scale_log2 = 1.f;
+    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2;
     sc.vscale = vscale;
     ws_attention<Fp8PvLayout, CAUSAL>(smem_raw, &map_q, &map_k, &map_vt, O, n, heads, kv_heads, sc);
 #else

@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Scores sc;
-    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2, sc.scale_log2 = 1.f;
+    sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2;
     ws_attention<Layout, CAUSAL>(smem_raw, &map_q8, &map_k8, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q8, (void)map_k8, (void)map_v, (void)qscale, (void)kscale, (void)O, (void)n, (void)heads,

@@ -8,6 +8,8 @@
 #ifndef KB_INT8_WS_SCORES_CUH
 #define KB_INT8_WS_SCORES_CUH
 
+#include <float.h>
+
 #include "kernels/attention/flash_ws.cuh"
 #include "kernels/attention/int8_wgmma.cuh"
 
@@ -20,24 +22,34 @@ static_assert(D == 128, "one INT8 row of Q or K is one 128-byte box row");
 /* What the scores policies of block-scaled codes share (Scores8 here; ScoresE4M3 of
  * flash_fp8_ws.cu): one float scale per 64-token block of Q and of K, S = S_codes · s_q · s_k ·
  * log2(e)/√d; a consumer's 64 rows are one Q block (row0 / 64), a 128-key tile spans K blocks 2j
- * (its columns 0..63) and 2j + 1 (64..127; past the end when N <= 64·(2j + 1): scale 0, its
- * keys are masked anyway). The P·V policy PV is the base. */
+ * (its columns 0..63) and 2j + 1 (64..127; past the end when N <= 64·(2j + 1): its keys are
+ * masked anyway). The P·V policy PV is the base.
+ *
+ * The scales are applied inside the softmax, not to S first: ready leaves the products of the
+ * codes v as floats, and the base-2 logit of column block h is v·a_h with a_h = s_q·s_k·log2(e)/√d,
+ * in the one FFMA per score that also subtracts the row maximum and adds the P·V policy's log2 of
+ * P's scale (PV::P_LOG2: P·448 for e4m3 P comes out of the exponential, not a multiply). The
+ * softmax sets these kernels' pace (the tensor pipe is 17-39% busy), so every instruction per
+ * score it sheds counts: here a multiply by the scale and one by 448. (Folding the INT8 kernels'
+ * exact s32 → f32 subtraction into the FFMA too was tried on the host emulation: the offset
+ * 1.5·2²³·a_h, rounded to f32, moved P by up to 4e-4 and the output 7x further from the recipe.)
+ * A scale of 0 (an all-zero block: its scores are exactly 0 whatever a is) becomes FLT_MIN, so a
+ * masked key stays −∞ (−∞·0 would be NaN). */
 template <class PV> struct BlockScaled : PV {
     static constexpr int NACC = D / 2;
     struct ScaleRegs : PV::PvRegs {
-        float q_scale;       /* this consumer's Q block scale · log2(e)/√d */
+        float q_scale;       /* this consumer's Q block scale · log2(e)/√d (1 past the last block) */
         float ks0, ks1;      /* the scales of the K blocks of the tile in flight */
         const float *ks;     /* the K scales of this (batch, KV head) */
     };
     const float *qscale, *kscale; /* [B·H][qblocks], [B·H_kv][qblocks] */
     int qblocks;                  /* ceil(N / 64) */
     float qk_scale_log2;          /* log2(e)/√d */
-    float scale_log2;             /* 1: the scores leave ready in base-2 units */
 
     template <class R> __device__ __forceinline__ void begin(R &r, int row0, int qhead, int kvhead)
     {
         const int qblk = row0 / INT8_BLOCK; /* past the last block: rows past N, never stored */
-        r.q_scale = qblk < qblocks ? qscale[(size_t)qhead * qblocks + qblk] * qk_scale_log2 : 0.f;
+        r.q_scale = qblk < qblocks ? qscale[(size_t)qhead * qblocks + qblk] * qk_scale_log2 : 1.f;
         r.ks = kscale + (size_t)kvhead * qblocks;
         PV::begin_pv(r, kvhead);
     }
@@ -45,7 +57,49 @@ template <class PV> struct BlockScaled : PV {
     template <class R> __device__ __forceinline__ void key_scales(R &r, int j)
     {
         r.ks0 = r.ks[2 * j];
-        r.ks1 = 2 * j + 1 < qblocks ? r.ks[2 * j + 1] : 0.f;
+        r.ks1 = 2 * j + 1 < qblocks ? r.ks[2 * j + 1] : 1.f;
+    }
+    /* flash_wgmma.cuh's softmax_exp with the scales folded in (the comment above): s holds the
+     * products of the codes (masked keys −∞); s becomes P · 2^P_LOG2 */
+    template <class R>
+    __device__ __forceinline__ void softmax_scaled(float (&s)[64], R &r, float (&m)[2], float (&l)[2],
+                                                   float (&alpha)[2])
+    {
+        const float a0 = fmaxf(r.q_scale * r.ks0, FLT_MIN), a1 = fmaxf(r.q_scale * r.ks1, FLT_MIN);
+        /* the raw maxima of each row (i: rows g, g + 8) in each K block (accumulators 0..31 are
+         * columns 0..63: 8-column blocks 0..7) */
+        float t0[2] = { -INFINITY, -INFINITY }, t1[2] = { -INFINITY, -INFINITY };
+#pragma unroll
+        for (int nt = 0; nt < 8; nt++) {
+            t0[0] = fmaxf(t0[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
+            t0[1] = fmaxf(t0[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
+            t1[0] = fmaxf(t1[0], fmaxf(s[32 + 4 * nt], s[32 + 4 * nt + 1]));
+            t1[1] = fmaxf(t1[1], fmaxf(s[32 + 4 * nt + 2], s[32 + 4 * nt + 3]));
+        }
+        float c[2], rs[2] = { 0.f, 0.f };
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float tmax = fmaxf(t0[i] * a0, t1[i] * a1); /* base-2 units */
+            tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+            tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 2));
+            const float mnew = fmaxf(m[i], tmax);
+            const float msub = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+            alpha[i] = ex2(m[i] - msub);
+            m[i] = mnew;
+            c[i] = PV::P_LOG2 - msub;
+        }
+#pragma unroll
+        for (int nt = 0; nt < 16; nt++) {
+            const float a = nt < 8 ? a0 : a1;
+            s[4 * nt] = ex2(fmaf(s[4 * nt], a, c[0]));
+            s[4 * nt + 1] = ex2(fmaf(s[4 * nt + 1], a, c[0]));
+            s[4 * nt + 2] = ex2(fmaf(s[4 * nt + 2], a, c[1]));
+            s[4 * nt + 3] = ex2(fmaf(s[4 * nt + 3], a, c[1]));
+            rs[0] += s[4 * nt] + s[4 * nt + 1];
+            rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
+        }
+        l[0] = l[0] * alpha[0] + rs[0];
+        l[1] = l[1] * alpha[1] + rs[1];
     }
 };
 
@@ -64,10 +118,19 @@ template <class PV> struct Scores8 : BlockScaled<PV> {
         pin(r.si);
         issue_qk(r.si, reinterpret_cast<const uint8_t *>(qw), reinterpret_cast<const uint8_t *>(kt));
     }
+    /* S₈ as floats, exactly (int8_wgmma.cuh's exact_s32_to_f32: an integer add and a float
+     * subtraction, both on full-rate pipes, where I2F runs at 16 a clock an SM); scaled in the
+     * softmax */
     __device__ __forceinline__ void ready(float (&s)[64], Regs &r, int)
     {
         pin(r.si);
-        dequantize(s, r.si, r.q_scale * r.ks0, r.q_scale * r.ks1);
+#pragma unroll
+        for (int i = 0; i < 64; i++)
+            s[i] = exact_s32_to_f32(r.si[i]);
+    }
+    __device__ __forceinline__ void softmax(float (&s)[64], Regs &r, float (&m)[2], float (&l)[2], float (&alpha)[2])
+    {
+        this->softmax_scaled(s, r, m, l, alpha);
     }
 };
 

@@ -45,6 +45,10 @@ template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvH
         issue_s<BF16, DH, KN>(s, qw, kt);
     }
     __device__ __forceinline__ void ready(float (&s)[KN / 2], Regs &, int) { pin(s); }
+    __device__ __forceinline__ void softmax(float (&s)[KN / 2], Regs &, float (&m)[2], float (&l)[2], float (&alpha)[2])
+    {
+        softmax_exp(s, m, l, scale_log2, alpha);
+    }
 };
 
 } // namespace kb_fws

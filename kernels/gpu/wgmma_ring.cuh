@@ -131,7 +131,7 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * keep fewer bits than f32, so each k-tile's partial sum is promoted into f32 accumulators the
  * caller holds, scaled per k-block). Per k-tile kt: STEPS calls of mma(part, desc_a, desc_b,
  * accumulate) into part (the first overwrites it: accumulate 0), each 32 bytes further along k;
- * pending = load(kt) (the k-tile's scales, loaded while the products run); once they are done
+ * pending = load(kt) (the k-tile's scales, loaded under the previous k-tile's products); once they are done
  * the stage is released and promote(part, pending) folds part into the caller's accumulators.
  * The wait for this k-tile's products before promoting leaves the tensor cores to the other
  * consumer warpgroup meanwhile. A consumer whose rows are all past the block's last real row
@@ -145,6 +145,9 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
     kb_tma::regs_inc<CONSUMER_REGS>();
     const int lane = threadIdx.x % 32;
+    /* the scales of k-tile kt + 1 are loaded while k-tile kt's products run: a load issued after
+     * the commit of its own k-tile would wait its global latency out in front of the promotion */
+    auto next = load(0);
     for (int kt = 0; kt < ktiles; kt++) {
         const int s = kt % L::STAGES;
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / L::STAGES) & 1));
@@ -160,7 +163,9 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         for (int kk = 0; kk < STEPS; kk++)
             mma(part, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk), kk > 0);
         kb_wgmma::commit();
-        const auto pending = load(kt);
+        const auto pending = next;
+        if (kt + 1 < ktiles)
+            next = load(kt + 1);
         kb_wgmma::wait<0>();
         kb_wgmma::pin(part);
         if (lane == 0) /* this k-tile's products are done: its stage may be refilled */
