@@ -45,6 +45,9 @@ cat > /tmp/ex2.cu <<'CU'
 __global__ void k(unsigned *x) { unsigned y; asm("ex2.approx.f16x2 %0, %1;" : "=r"(y) : "r"(x[threadIdx.x])); x[threadIdx.x] = y; }
 CU
 ( cd /tmp && nvcc -cubin -arch=sm_90a -o ex2.cubin ex2.cu && cuobjdump -sass ex2.cubin | grep -E 'MUFU|HADD|F2F|PRMT' ) 2>&1 | head
+# the instruction mix of the FP8 flash kernels (causal and not; rebuilt): opcodes by count
+cuobjdump -sass kernels/attention/flash_fp8_ws.o 2>/dev/null | grep -oE '^ +/\*[0-9a-f]{4}\*/ +[A-Z0-9]+[A-Z0-9._]*' | awk '{print $2}' |
+    sed 's/\..*//' | sort | uniq -c | sort -rn | head -24 | tr '\n' ' '; echo
 if ncu_start; then
     K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
     timeout "$left" "$NCU" --clock-control none -k regex:'flash_wgmma_ws|sdpa|fmha|cudnn' --launch-skip 6 \
