@@ -22,11 +22,27 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "kernels/gpu/ex2_fma.cuh"
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/gpu/wgmma_mma.cuh"
 
+/* The share of the softmax's exponentials computed on the FMA pipe (kernels/gpu/ex2_fma.cuh):
+ * every KB_EX2_FMA_EVERY-th 8-column block of a thread's scores, 0 for none (all on MUFU), e.g.
+ * make NVCCFLAGS='-O3 -std=c++17 -DKB_EX2_FMA_EVERY=4' for a quarter. */
+#ifndef KB_EX2_FMA_EVERY
+#define KB_EX2_FMA_EVERY 0
+#endif
+
 namespace kb_fwgmma {
+
+/* 2^x of a score in 8-column block nt: on the FMA pipe for every KB_EX2_FMA_EVERY-th block */
+__device__ __forceinline__ float ex2_score(float x, int nt)
+{
+    if (KB_EX2_FMA_EVERY > 0 && nt % (KB_EX2_FMA_EVERY > 0 ? KB_EX2_FMA_EVERY : 1) == 0)
+        return kb_ex2::ex2_fma(x);
+    return kb_ptx::ex2(x);
+}
 
 using namespace kb_ptx;
 
@@ -132,10 +148,10 @@ __device__ __forceinline__ void softmax_exp(float (&s)[NS], float (&m)[2], float
     }
 #pragma unroll
     for (int nt = 0; nt < NS / 4; nt++) {
-        s[4 * nt] = ex2(fmaf(s[4 * nt], scale_log2, -msub[0]));
-        s[4 * nt + 1] = ex2(fmaf(s[4 * nt + 1], scale_log2, -msub[0]));
-        s[4 * nt + 2] = ex2(fmaf(s[4 * nt + 2], scale_log2, -msub[1]));
-        s[4 * nt + 3] = ex2(fmaf(s[4 * nt + 3], scale_log2, -msub[1]));
+        s[4 * nt] = ex2_score(fmaf(s[4 * nt], scale_log2, -msub[0]), nt);
+        s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], scale_log2, -msub[0]), nt);
+        s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], scale_log2, -msub[1]), nt);
+        s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], scale_log2, -msub[1]), nt);
         rs[0] += s[4 * nt] + s[4 * nt + 1];
         rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
     }

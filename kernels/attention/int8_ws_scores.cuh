@@ -91,10 +91,10 @@ template <class PV> struct BlockScaled : PV {
 #pragma unroll
         for (int nt = 0; nt < 16; nt++) {
             const float a = nt < 8 ? a0 : a1;
-            s[4 * nt] = ex2(fmaf(s[4 * nt], a, c[0]));
-            s[4 * nt + 1] = ex2(fmaf(s[4 * nt + 1], a, c[0]));
-            s[4 * nt + 2] = ex2(fmaf(s[4 * nt + 2], a, c[1]));
-            s[4 * nt + 3] = ex2(fmaf(s[4 * nt + 3], a, c[1]));
+            s[4 * nt] = ex2_score(fmaf(s[4 * nt], a, c[0]), nt);
+            s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], a, c[0]), nt);
+            s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], a, c[1]), nt);
+            s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], a, c[1]), nt);
             rs[0] += s[4 * nt] + s[4 * nt + 1];
             rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
         }
