@@ -22,12 +22,12 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "kernels/gpu/ex2_fma.cuh"
+#include "kernels/gpu/ex2_fma.h"
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/gpu/wgmma_mma.cuh"
 
-/* The share of the softmax's exponentials computed on the FMA pipe (kernels/gpu/ex2_fma.cuh):
+/* The share of the softmax's exponentials computed on the FMA pipe (kernels/gpu/ex2_fma.h):
  * every KB_EX2_FMA_EVERY-th 8-column block of a thread's scores, 0 for none (all on MUFU), e.g.
  * make NVCCFLAGS='-O3 -std=c++17 -DKB_EX2_FMA_EVERY=4' for a quarter. */
 #ifndef KB_EX2_FMA_EVERY
@@ -40,7 +40,7 @@ namespace kb_fwgmma {
 __device__ __forceinline__ float ex2_score(float x, int nt)
 {
     if (KB_EX2_FMA_EVERY > 0 && nt % (KB_EX2_FMA_EVERY > 0 ? KB_EX2_FMA_EVERY : 1) == 0)
-        return kb_ex2::ex2_fma(x);
+        return kb_ex2_fma(x);
     return kb_ptx::ex2(x);
 }
 
