@@ -121,42 +121,60 @@ __device__ __forceinline__ void mask_tile(float (&s)[NS], int k0, int n, int wro
     }
 }
 
-/* One tile of the online softmax, without touching O: the masked scores s (times scale_log2
- * they are the base-2 logits), the running maximum m and sum l of rows lane/4 and lane/4 + 8
- * (shared by the 4 lanes of a quad). s becomes P = 2^(s·scale_log2 − m), l is updated, and alpha
- * is what O must be multiplied by (rescale_o) before P·V is added. Split from the rest so a
- * kernel can run it while the previous tile's P·V is still writing O (flash_wgmma_ws.cu). */
+/* One tile of the online softmax, without touching O: the masked scores s (times their scale
+ * they are the base-2 logits: scale_lo for the first half of the tile's columns, accumulators
+ * 0..NS/2 − 1, scale_hi for the rest, both > 0; the block-scaled kernels' two K blocks,
+ * int8_ws_scores.cuh, and one scale twice elsewhere), the running maximum m and sum l of rows
+ * lane/4 and lane/4 + 8 (shared by the 4 lanes of a quad). s becomes P · 2^p_log2 with
+ * P = 2^(s·scale − m) (p_log2: the P·V policy's scale of P, folded into the exponent), l is
+ * updated with it, and alpha is what O must be multiplied by (rescale_o) before P·V is added.
+ * Split from the rest so a kernel can run it while the previous tile's P·V is still writing O
+ * (flash_wgmma_ws.cu). */
 template <int NS>
-__device__ __forceinline__ void softmax_exp(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_log2,
-                                            float (&alpha)[2])
+__device__ __forceinline__ void softmax_exp_scaled(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_lo,
+                                                   float scale_hi, float p_log2, float (&alpha)[2])
 {
-    float tmax[2] = { -INFINITY, -INFINITY };
+    /* the raw maxima of each row (i: rows g, g + 8) in each half; scaled before they meet,
+     * which for one scale is the maximum scaled (rounding is monotonic) */
+    float t_lo[2] = { -INFINITY, -INFINITY }, t_hi[2] = { -INFINITY, -INFINITY };
 #pragma unroll
     for (int nt = 0; nt < NS / 4; nt++) {
-        tmax[0] = fmaxf(tmax[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
-        tmax[1] = fmaxf(tmax[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
+        float(&t)[2] = nt < NS / 8 ? t_lo : t_hi;
+        t[0] = fmaxf(t[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
+        t[1] = fmaxf(t[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
     }
-    float msub[2], rs[2] = { 0.f, 0.f };
+    float c[2], rs[2] = { 0.f, 0.f };
 #pragma unroll
     for (int i = 0; i < 2; i++) {
-        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
-        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
-        float mnew = fmaxf(m[i], tmax[i] * scale_log2);
-        msub[i] = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
-        alpha[i] = ex2(m[i] - msub[i]);
+        float tmax = fmaxf(t_lo[i] * scale_lo, t_hi[i] * scale_hi);
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 2));
+        const float mnew = fmaxf(m[i], tmax);
+        const float msub = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+        alpha[i] = ex2(m[i] - msub);
         m[i] = mnew;
+        c[i] = p_log2 - msub;
     }
 #pragma unroll
     for (int nt = 0; nt < NS / 4; nt++) {
-        s[4 * nt] = ex2_score(fmaf(s[4 * nt], scale_log2, -msub[0]), nt);
-        s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], scale_log2, -msub[0]), nt);
-        s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], scale_log2, -msub[1]), nt);
-        s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], scale_log2, -msub[1]), nt);
+        const float a = nt < NS / 8 ? scale_lo : scale_hi;
+        s[4 * nt] = ex2_score(fmaf(s[4 * nt], a, c[0]), nt);
+        s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], a, c[0]), nt);
+        s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], a, c[1]), nt);
+        s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], a, c[1]), nt);
         rs[0] += s[4 * nt] + s[4 * nt + 1];
         rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
     }
     l[0] = l[0] * alpha[0] + rs[0];
     l[1] = l[1] * alpha[1] + rs[1];
+}
+
+/* softmax_exp_scaled with one scale, scale_log2 (> 0), over the whole tile, and P itself */
+template <int NS>
+__device__ __forceinline__ void softmax_exp(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_log2,
+                                            float (&alpha)[2])
+{
+    softmax_exp_scaled(s, m, l, scale_log2, scale_log2, 0.f, alpha);
 }
 
 /* O *= alpha, per row (this thread's rows lane/4 and lane/4 + 8). NACC: O's accumulators a

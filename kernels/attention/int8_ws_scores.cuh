@@ -59,47 +59,14 @@ template <class PV> struct BlockScaled : PV {
         r.ks0 = r.ks[2 * j];
         r.ks1 = 2 * j + 1 < qblocks ? r.ks[2 * j + 1] : 1.f;
     }
-    /* flash_wgmma.cuh's softmax_exp with the scales folded in (the comment above): s holds the
-     * products of the codes (masked keys −∞); s becomes P · 2^P_LOG2 */
+    /* flash_wgmma.cuh's softmax_exp_scaled with the block scales (the comment above): s holds
+     * the products of the codes (masked keys −∞); s becomes P · 2^P_LOG2 */
     template <class R>
     __device__ __forceinline__ void softmax_scaled(float (&s)[64], R &r, float (&m)[2], float (&l)[2],
                                                    float (&alpha)[2])
     {
-        const float a0 = fmaxf(r.q_scale * r.ks0, FLT_MIN), a1 = fmaxf(r.q_scale * r.ks1, FLT_MIN);
-        /* the raw maxima of each row (i: rows g, g + 8) in each K block (accumulators 0..31 are
-         * columns 0..63: 8-column blocks 0..7) */
-        float t0[2] = { -INFINITY, -INFINITY }, t1[2] = { -INFINITY, -INFINITY };
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            t0[0] = fmaxf(t0[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
-            t0[1] = fmaxf(t0[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
-            t1[0] = fmaxf(t1[0], fmaxf(s[32 + 4 * nt], s[32 + 4 * nt + 1]));
-            t1[1] = fmaxf(t1[1], fmaxf(s[32 + 4 * nt + 2], s[32 + 4 * nt + 3]));
-        }
-        float c[2], rs[2] = { 0.f, 0.f };
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            float tmax = fmaxf(t0[i] * a0, t1[i] * a1); /* base-2 units */
-            tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
-            tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 2));
-            const float mnew = fmaxf(m[i], tmax);
-            const float msub = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
-            alpha[i] = ex2(m[i] - msub);
-            m[i] = mnew;
-            c[i] = PV::P_LOG2 - msub;
-        }
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const float a = nt < 8 ? a0 : a1;
-            s[4 * nt] = ex2_score(fmaf(s[4 * nt], a, c[0]), nt);
-            s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], a, c[0]), nt);
-            s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], a, c[1]), nt);
-            s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], a, c[1]), nt);
-            rs[0] += s[4 * nt] + s[4 * nt + 1];
-            rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
-        }
-        l[0] = l[0] * alpha[0] + rs[0];
-        l[1] = l[1] * alpha[1] + rs[1];
+        softmax_exp_scaled(s, m, l, fmaxf(r.q_scale * r.ks0, FLT_MIN), fmaxf(r.q_scale * r.ks1, FLT_MIN), PV::P_LOG2,
+                           alpha);
     }
 };
 
