@@ -128,9 +128,11 @@ __device__ __forceinline__ void mask_tile(float (&s)[NS], int k0, int n, int wro
  * lane/4 and lane/4 + 8 (shared by the 4 lanes of a quad). s becomes P · 2^p_log2 with
  * P = 2^(s·scale − m) (p_log2: the P·V policy's scale of P, folded into the exponent), l is
  * updated with it, and alpha is what O must be multiplied by (rescale_o) before P·V is added.
+ * ROW_SUM false leaves l alone: the P·V sums the rows itself (fp8_pv.cuh's ones rows of V), and
+ * the FADDs of the row sums, a fifth of the softmax's instructions, go.
  * Split from the rest so a kernel can run it while the previous tile's P·V is still writing O
  * (flash_wgmma_ws.cu). */
-template <int NS>
+template <int NS, bool ROW_SUM = true>
 __device__ __forceinline__ void softmax_exp_scaled(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_lo,
                                                    float scale_hi, float p_log2, float (&alpha)[2])
 {
@@ -162,11 +164,15 @@ __device__ __forceinline__ void softmax_exp_scaled(float (&s)[NS], float (&m)[2]
         s[4 * nt + 1] = ex2_score(fmaf(s[4 * nt + 1], a, c[0]), nt);
         s[4 * nt + 2] = ex2_score(fmaf(s[4 * nt + 2], a, c[1]), nt);
         s[4 * nt + 3] = ex2_score(fmaf(s[4 * nt + 3], a, c[1]), nt);
-        rs[0] += s[4 * nt] + s[4 * nt + 1];
-        rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
+        if (ROW_SUM) {
+            rs[0] += s[4 * nt] + s[4 * nt + 1];
+            rs[1] += s[4 * nt + 2] + s[4 * nt + 3];
+        }
     }
-    l[0] = l[0] * alpha[0] + rs[0];
-    l[1] = l[1] * alpha[1] + rs[1];
+    if (ROW_SUM) {
+        l[0] = l[0] * alpha[0] + rs[0];
+        l[1] = l[1] * alpha[1] + rs[1];
+    }
 }
 
 /* softmax_exp_scaled with one scale, scale_log2 (> 0), over the whole tile, and P itself */

@@ -25,6 +25,7 @@
  *   sc.issue_pv(o, r, pa, vt)  issues P·V of the V tile vt as one committed group
  *   sc.add_pv(o, r, alpha)  after that group is waited for: O = α·(O + P·V)
  *   sc.add_last_pv(o, r)    the same for the last tile, without α
+ *   Sc::SUMS_ROWS   the P·V sums P's rows itself (fp8_pv.cuh): the softmax leaves l alone
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
  * PERSISTENT (flash_wgmma_ws.cu's persistent kernel; batch then an argument): each block loops
  * over every gridDim.x-th work tile (see that file's header), with one more barrier, q_empty
@@ -85,17 +86,23 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "t
  * one box), Q once, then the K ring, the V ring and the barriers. Box cb of a tile is loaded
  * from column cb · BOX_COLS (only 16-bit tiles have more than one box). VT: V is stored
  * transposed, [channels][keys] of 8-bit codes (fp8_pv.cuh), so a V tile is boxes of 128
- * channel rows × 128 keys, box cb loaded from key t · BN, channel row cb · BOX_ROWS. */
-template <int QB, int KB, int VB, bool VT = false, int KN = BN> struct WsLayout {
+ * channel rows × 128 keys, box cb loaded from key t · BN, channel row cb · BOX_ROWS.
+ * V_ONES (transposed V only): each V stage is followed by 8 rows of 128 bytes of e4m3 1.0
+ * (0x38), written once before the loop, so a K-major wgmma of N = 136 over the stage gives P's
+ * row sums in its last 8 columns (fp8_pv.cuh); the swizzle cannot move a constant. */
+template <int QB, int KB, int VB, bool VT = false, int KN = BN, bool V_ONES = false> struct WsLayout {
     static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
     static constexpr bool V_KEYS_INNER = VT;
+    static_assert(!V_ONES || VT, "the ones rows extend a transposed ([channels][keys]) V tile");
     /* KN: keys per K/V tile, the rows of their boxes (128; 64 for head_dim 256, whose O leaves a
      * consumer no registers for a 128-key S and P), KV_BOX_BYTES one such box */
     static constexpr int KEYS = KN, KV_BOX_BYTES = KN * 128;
     static_assert(KN == BN || (KN == 64 && !VT), "64-key tiles only for [keys][channels] V");
     static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;
+    /* V_BYTES are loaded into each V stage, V_STRIDE apart (the ones rows after each) */
+    static constexpr int ONES_BYTES = V_ONES ? 8 * 128 : 0, V_STRIDE = V_BYTES + ONES_BYTES;
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
-    static constexpr int OFF_BAR = OFF_V + STAGES * V_BYTES;
+    static constexpr int OFF_BAR = OFF_V + STAGES * V_STRIDE;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
     static constexpr int SMEM_PERSISTENT = SMEM + 8;         /* ws_attention's q_empty barrier */
     static_assert(SMEM_PERSISTENT <= 227 * 1024, "shared memory of one H100 block");
@@ -107,6 +114,7 @@ template <int QB, int KB, int VB, bool VT = false, int KN = BN> struct WsLayout 
 template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     static constexpr int P_STEPS = KN / 16;
     static constexpr float P_LOG2 = 0.f; /* P itself, in [0, 1] */
+    static constexpr bool SUMS_ROWS = false; /* the softmax keeps l */
     struct PvRegs {}; /* nothing a thread keeps for P·V beyond O */
     template <class R> __device__ __forceinline__ void begin_pv(R &, int) {}
     __device__ __forceinline__ void pack(const float (&s)[KN / 2], uint32_t (&pa)[P_STEPS][4]) { pack_p<BF16>(s, pa); }
@@ -209,6 +217,14 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_init(q_empty, CONSUMERS * 4);
         fence_barrier_init();
     }
+    if constexpr (L::ONES_BYTES > 0) { /* the constant rows after each V stage, e4m3 1.0 */
+        for (int i = threadIdx.x; i < STAGES * L::ONES_BYTES / 4; i += WS_THREADS) {
+            const int st = i / (L::ONES_BYTES / 4), w4 = i % (L::ONES_BYTES / 4);
+            reinterpret_cast<uint32_t *>(smem_raw + (base - raw) + L::OFF_V + st * L::V_STRIDE + L::V_BYTES)[w4] =
+                0x38383838u;
+        }
+        fence_proxy_async(); /* written through the generic proxy, read by wgmma through the async one */
+    }
     __syncthreads(); /* the last block-wide barrier: the producer leaves early */
 
     if (wg == 0) { /* ---- producer ---- */
@@ -230,12 +246,12 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 /* the K or V tile of step t (walk.tile(t); BLOCKS boxes, BYTES; KEYS_INNER: a
                  * transposed tile, keys along the box rows) into its ring as use r = u + t once
                  * the consumers released use r − STAGES */
-                auto load = [&](auto blocks, auto keys_inner, int bytes, const CUtensorMap *map, uint32_t ring,
-                                uint32_t full, uint32_t empty, int step) {
+                auto load = [&](auto blocks, auto keys_inner, int bytes, int stride, const CUtensorMap *map,
+                                uint32_t ring, uint32_t full, uint32_t empty, int step) {
                     const int r = u + step, t = walk.tile(step);
                     if (r >= STAGES)
                         mbar_wait(empty, (uint32_t)((r / STAGES - 1) & 1));
-                    const uint32_t dst = ring + (uint32_t)(r % STAGES) * bytes;
+                    const uint32_t dst = ring + (uint32_t)(r % STAGES) * stride;
                     mbar_expect_tx(full, bytes);
 #pragma unroll
                     for (int cb = 0; cb < decltype(blocks)::value; cb++) {
@@ -249,14 +265,14 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 using VBL = std::integral_constant<int, L::V_BLOCKS>;
                 using ROWS = std::integral_constant<bool, false>;
                 using VT = std::integral_constant<bool, L::V_KEYS_INNER>;
-                load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full(u % STAGES), k_empty(u % STAGES), 0);
+                load(KBL(), ROWS(), L::K_BYTES, L::K_BYTES, map_k, base + L::OFF_K, k_full(u % STAGES), k_empty(u % STAGES), 0);
                 for (int j = 1; j < n_tiles; j++) {
-                    load(KBL(), ROWS(), L::K_BYTES, map_k, base + L::OFF_K, k_full((u + j) % STAGES),
+                    load(KBL(), ROWS(), L::K_BYTES, L::K_BYTES, map_k, base + L::OFF_K, k_full((u + j) % STAGES),
                          k_empty((u + j) % STAGES), j);
-                    load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((u + j - 1) % STAGES),
+                    load(VBL(), VT(), L::V_BYTES, L::V_STRIDE, map_v, base + L::OFF_V, v_full((u + j - 1) % STAGES),
                          v_empty((u + j - 1) % STAGES), j - 1);
                 }
-                load(VBL(), VT(), L::V_BYTES, map_v, base + L::OFF_V, v_full((u + n_tiles - 1) % STAGES),
+                load(VBL(), VT(), L::V_BYTES, L::V_STRIDE, map_v, base + L::OFF_V, v_full((u + n_tiles - 1) % STAGES),
                      v_empty((u + n_tiles - 1) % STAGES), n_tiles - 1);
                 u += n_tiles;
                 if (!next_work())
@@ -291,7 +307,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     /* this warpgroup's 64 rows of Q (8 KiB into each box: 64 rows of 128 bytes), a K and a V tile */
     const uint16_t *qw = tiles + L::OFF_Q / 2 + c * 64 * 64;
     auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::K_BYTES) / 2; };
-    auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_BYTES) / 2; };
+    auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_STRIDE) / 2; };
 
     /* per work tile, as the producer: it its number in this block, u the rings' running count;
      * the turns start over (consumer 1 gives consumer 0 the first, takes the last) */

@@ -28,9 +28,18 @@
  *
  * Two-level accumulation. Hopper's FP8 wgmma accumulates with fewer mantissa bits than f32
  * (SageAttention2, §4), so each tile's P·V goes to a fresh f32 accumulator (pv, first k-step
- * overwriting it) that is added into O in f32 with the online-softmax rescale:
- * O = α·(O + pv). The output is O · s_v[c] / l, l the f32 row sum of the unrounded P · 448.
- * Include only from code built for sm_90a. */
+ * overwriting it) that is added into O in f32 with the online-softmax rescale, one FFMA an
+ * element: O is kept one tile behind the softmax's maximum, O_j = α_{j−1}·O_{j−1} + pv_{j−1}
+ * (pv of tile j − 1 is in units of m_{j−1}; O before it in those of m_{j−2}), which needs the
+ * α of the tile before, where α·(O + pv) with the newest α needs an add and a multiply.
+ *
+ * Row sums from the tensor cores. l is the sum of the e4m3-rounded P · 448 that the P·V actually
+ * multiplied: the wgmma is m64n136, V's tile followed by 8 rows of ones (flash_ws.cuh's V_ONES),
+ * so pv[64..67] are this tile's row sums of rows g (64, 65) and g + 8 (66, 67), summed over the
+ * whole row by the instruction (no quad shuffles), and accumulated like O. The softmax then
+ * computes no row sums (SUMS_ROWS): 64 FADDs a tile a thread fewer, for 6% more P·V work on
+ * tensor cores that the softmax leaves idle more than half the time. The output is
+ * O · s_v[c] / l. Include only from code built for sm_90a. */
 #ifndef KB_FP8_PV_CUH
 #define KB_FP8_PV_CUH
 
@@ -50,11 +59,11 @@ __device__ __forceinline__ uint32_t pack4_e4m3(float x0, float x1, float x2, flo
     return kb_wgmma::cvt_e4m3x4(x0, x1, x2, x3);
 }
 
-/* d (64×128, f32) (+)= A (64×32 e4m3, this thread's four registers) · B (32×128 e4m3, K-major
- * in shared memory). */
-__device__ __forceinline__ void wgmma_rs_e4m3(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
+/* d (64×136, f32) (+)= A (64×32 e4m3, this thread's four registers) · B (32×136 e4m3, K-major
+ * in shared memory: V's 128 channels, then the 8 rows of ones). */
+__device__ __forceinline__ void wgmma_rs_e4m3_sums(float (&d)[68], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, desc_b, accumulate);
+    kb_wgmma::mma_m64n136k32_e4m3_rs(d, a, desc_b, accumulate);
 }
 
 /* flash_ws.cuh's P·V policy in FP8 (head_dim 128, output f16). vscale: the V channel scales
@@ -63,9 +72,12 @@ struct PvFp8 {
     static constexpr int P_STEPS = BN / 32; /* k-steps of 32 keys */
     /* the scores policy's softmax makes P · 448 (the exponent shifted by log2 448), and l its sum */
     static constexpr float P_LOG2 = 8.807354922057604f;
+    static constexpr bool SUMS_ROWS = true; /* l from the ones rows, not the softmax */
     struct PvRegs {
-        float pv[64];     /* this tile's P·V, apart from O */
-        const float *vs;  /* the channel scales of this (batch, KV head) */
+        float pv[68];       /* this tile's P·V, apart from O, and its row sums (64..67) */
+        float sum[2];       /* l of rows g, g + 8, in O's units (one tile behind) */
+        float alpha_old[2]; /* the α of the softmax before the last: O's rescale at the next add */
+        const float *vs;    /* the channel scales of this (batch, KV head) */
     };
     const float *vscale;
 
@@ -73,8 +85,10 @@ struct PvFp8 {
     {
         r.vs = vscale + (size_t)kvhead * D;
 #pragma unroll
-        for (int i = 0; i < 64; i++)
+        for (int i = 0; i < 68; i++)
             r.pv[i] = 0.f;
+        r.sum[0] = r.sum[1] = 0.f;
+        r.alpha_old[0] = r.alpha_old[1] = 0.f; /* O is still zero at the first add */
     }
     /* P·448 (s, from the softmax) as e4m3 in the A fragments: the layout in the header comment */
     __device__ __forceinline__ void pack(const float (&s)[64], uint32_t (&pa)[P_STEPS][4])
@@ -88,7 +102,8 @@ struct PvFp8 {
             pa[kc][3] = pack4_e4m3(x[10], x[11], x[14], x[15]);
         }
     }
-    /* pv = P·V of the tile vt (Vᵀ codes, one 128 × 128-byte box), one committed group */
+    /* pv = P·V of the tile vt (Vᵀ codes, one 128 × 128-byte box, the ones rows after it), one
+     * committed group */
     template <class R>
     __device__ __forceinline__ void issue_pv(float (&)[64], R &r, const uint32_t (&pa)[P_STEPS][4], const uint16_t *vt)
     {
@@ -97,40 +112,34 @@ struct PvFp8 {
         wg_fence();
 #pragma unroll
         for (int kc = 0; kc < P_STEPS; kc++)
-            wgmma_rs_e4m3(r.pv, pa[kc], smem_desc(v8 + 32 * kc, 16, 1024), kc > 0);
+            wgmma_rs_e4m3_sums(r.pv, pa[kc], smem_desc(v8 + 32 * kc, 16, 1024), kc > 0);
         wg_commit();
     }
+    /* O = α_old·O + pv (the header comment), then α_old = alpha: the newest softmax's */
     template <class R> __device__ __forceinline__ void add_pv(float (&o)[64], R &r, const float (&alpha)[2])
     {
-        pin(r.pv);
-#pragma unroll
-        for (int dt = 0; dt < 16; dt++) {
-            o[4 * dt] = (o[4 * dt] + r.pv[4 * dt]) * alpha[0];
-            o[4 * dt + 1] = (o[4 * dt + 1] + r.pv[4 * dt + 1]) * alpha[0];
-            o[4 * dt + 2] = (o[4 * dt + 2] + r.pv[4 * dt + 2]) * alpha[1];
-            o[4 * dt + 3] = (o[4 * dt + 3] + r.pv[4 * dt + 3]) * alpha[1];
-        }
+        add_last_pv(o, r);
+        r.alpha_old[0] = alpha[0], r.alpha_old[1] = alpha[1];
     }
     template <class R> __device__ __forceinline__ void add_last_pv(float (&o)[64], R &r)
     {
         pin(r.pv);
 #pragma unroll
-        for (int i = 0; i < 64; i++)
-            o[i] += r.pv[i];
+        for (int dt = 0; dt < 16; dt++) {
+            o[4 * dt] = fmaf(o[4 * dt], r.alpha_old[0], r.pv[4 * dt]);
+            o[4 * dt + 1] = fmaf(o[4 * dt + 1], r.alpha_old[0], r.pv[4 * dt + 1]);
+            o[4 * dt + 2] = fmaf(o[4 * dt + 2], r.alpha_old[1], r.pv[4 * dt + 2]);
+            o[4 * dt + 3] = fmaf(o[4 * dt + 3], r.alpha_old[1], r.pv[4 * dt + 3]);
+        }
+        r.sum[0] = fmaf(r.sum[0], r.alpha_old[0], r.pv[64]);
+        r.sum[1] = fmaf(r.sum[1], r.alpha_old[1], r.pv[66]);
     }
-    /* O · s_v[c] / l as f16 (l: the sum of P · 448), rows below n */
+    /* O · s_v[c] / l as f16 (l: the sum of the rounded P · 448, from the P·V), rows below n */
     template <class R>
-    __device__ __forceinline__ void store(const float (&o)[64], const float (&l)[2], R &r, uint16_t *out, int row_a,
+    __device__ __forceinline__ void store(const float (&o)[64], const float (&)[2], R &r, uint16_t *out, int row_a,
                                           int row_b, int n, int t4)
     {
-        float inv[2];
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            float li = l[i];
-            li += __shfl_xor_sync(0xffffffffu, li, 1);
-            li += __shfl_xor_sync(0xffffffffu, li, 2);
-            inv[i] = 1.f / li;
-        }
+        const float inv[2] = { 1.f / r.sum[0], 1.f / r.sum[1] };
 #pragma unroll
         for (int dt = 0; dt < D / 8; dt++) {
             const int col = dt * 8 + 2 * t4;

@@ -19,8 +19,9 @@ namespace kb_fws {
 
 static_assert(FP8_P_SCALE == INT8_FP8_MAX, "P's e4m3 scale is int8.h's");
 
-/* Q codes one box, K codes one box a stage, Vᵀ codes one box a stage (keys along the rows) */
-using Fp8PvLayout = WsLayout<1, 1, 1, true>;
+/* Q codes one box, K codes one box a stage, Vᵀ codes one box a stage (keys along the rows) and
+ * the ones rows of PvFp8's row sums after it */
+using Fp8PvLayout = WsLayout<1, 1, 1, true, BN, true>;
 
 template <class Sc, bool CAUSAL>
 __global__ void __launch_bounds__(WS_THREADS, 1)

@@ -65,8 +65,8 @@ template <class PV> struct BlockScaled : PV {
     __device__ __forceinline__ void softmax_scaled(float (&s)[64], R &r, float (&m)[2], float (&l)[2],
                                                    float (&alpha)[2])
     {
-        softmax_exp_scaled(s, m, l, fmaxf(r.q_scale * r.ks0, FLT_MIN), fmaxf(r.q_scale * r.ks1, FLT_MIN), PV::P_LOG2,
-                           alpha);
+        softmax_exp_scaled<64, !PV::SUMS_ROWS>(s, m, l, fmaxf(r.q_scale * r.ks0, FLT_MIN),
+                                               fmaxf(r.q_scale * r.ks1, FLT_MIN), PV::P_LOG2, alpha);
     }
 };
 

@@ -82,37 +82,19 @@ __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.
     "+r"(d[120]), "+r"(d[121]), "+r"(d[122]), "+r"(d[123]), "+r"(d[124]), "+r"(d[125]), "+r"(d[126]), "+r"(d[127])
 
 /* Keeps the compiler from moving accumulator reads or writes across this point (wgmma writes
- * them asynchronously, behind its back). */
-__device__ __forceinline__ void pin(float (&d)[128])
+ * them asynchronously, behind its back): any accumulator array, f32 or s32 (m64n256: 128 of
+ * them, m64n136: 68, m64n128: 64, m64n64: 32). */
+template <int N> __device__ __forceinline__ void pin(float (&d)[N])
 {
 #pragma unroll
-    for (int i = 0; i < 128; i++)
+    for (int i = 0; i < N; i++)
         asm volatile("" : "+f"(d[i])::"memory");
 }
-__device__ __forceinline__ void pin(int (&d)[128])
+template <int N> __device__ __forceinline__ void pin(int (&d)[N])
 {
 #pragma unroll
-    for (int i = 0; i < 128; i++)
+    for (int i = 0; i < N; i++)
         asm volatile("" : "+r"(d[i])::"memory");
-}
-/* The same for the m64n128 accumulators (f32 or s32) and the m64n64 ones (f32). */
-__device__ __forceinline__ void pin(float (&d)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; i++)
-        asm volatile("" : "+f"(d[i])::"memory");
-}
-__device__ __forceinline__ void pin(int (&d)[64])
-{
-#pragma unroll
-    for (int i = 0; i < 64; i++)
-        asm volatile("" : "+r"(d[i])::"memory");
-}
-__device__ __forceinline__ void pin(float (&d)[32])
-{
-#pragma unroll
-    for (int i = 0; i < 32; i++)
-        asm volatile("" : "+f"(d[i])::"memory");
 }
 
 } // namespace kb_wgmma

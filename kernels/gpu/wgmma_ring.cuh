@@ -37,7 +37,7 @@ template <int B_ROWS, int NSTAGES> struct Layout {
     static constexpr int B_TILE = B_ROWS, STAGES = NSTAGES;
     static constexpr int B_BYTES = B_ROWS * ROW_BYTES, STAGE_BYTES = A_BYTES + B_BYTES;
     static constexpr int SMEM = 1024 + STAGES * STAGE_BYTES + 2 * STAGES * 8;
-    static_assert(STAGE_BYTES % 1024 == 0 && B_ROWS <= 256, "1024-byte aligned stages, one TMA box of B");
+    static_assert(STAGE_BYTES % 1024 == 0 && B_ROWS <= 256, "1024-byte aligned stages, at most 256 rows of B");
     static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
 };
 using Wide = Layout<BN, STAGES>;
@@ -77,8 +77,9 @@ template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned cha
 }
 
 /* Warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row (map_b) into stage
- * kt % STAGES, k_per_tile elements (128 bytes) along k per tile. */
-template <class L = Wide>
+ * kt % STAGES, k_per_tile elements (128 bytes) along k per tile. B_BOX: the rows of map_b's box,
+ * B_TILE / B_BOX loads of it a stage (the FP8 MoE GEMM's 256-row tiles from 128-row boxes). */
+template <class L = Wide, int B_BOX = L::B_TILE>
 __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a, int a_row, const CUtensorMap *map_b,
                                         int b_row, int ktiles, int k_per_tile)
 {
@@ -94,7 +95,9 @@ __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a,
         const uint32_t sa = r.base + s * L::STAGE_BYTES, full = r.full0 + 8 * s;
         kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
         kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
-        kb_tma::load_2d(sa + A_BYTES, map_b, kt * k_per_tile, b_row, full);
+#pragma unroll
+        for (int bb = 0; bb < L::B_TILE / B_BOX; bb++)
+            kb_tma::load_2d(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX, full);
     }
 }
 
@@ -129,10 +132,15 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
 
 /* Consumer c with two-level accumulation (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums
  * keep fewer bits than f32, so each k-tile's partial sum is promoted into f32 accumulators the
- * caller holds, scaled per k-block). Per k-tile kt: STEPS calls of mma(part, desc_a, desc_b,
- * accumulate) into part (the first overwrites it: accumulate 0), each 32 bytes further along k;
- * pending = load(kt) (the k-tile's scales, loaded under the previous k-tile's products); once they are done
- * the stage is released and promote(part, pending) folds part into the caller's accumulators.
+ * caller holds, scaled per k-block). Per k-tile kt and 128-column half h of the stage's B rows
+ * (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b, accumulate) into part (the
+ * first overwrites it: accumulate 0), each 32 bytes further along k; pending = load(kt) (the
+ * k-tile's scales, loaded under the previous k-tile's products); once they are done
+ * promote(part, pending, h) folds part into the caller's accumulators of half h, and after the
+ * last half the stage is released. One part of 64 columns serves both halves of a 256-column
+ * tile, which is what lets that tile's 128 promoted accumulators fit beside it: the tile loads
+ * 384 bytes of A and B a k for 2·128·256 products where a 128 × 128 tile loads 256 for half as
+ * many, and the FP8 GEMM at 128 × 128 is bound by L2 → shared-memory bandwidth.
  * The wait for this k-tile's products before promoting leaves the tensor cores to the other
  * consumer warpgroup meanwhile. A consumer whose rows are all past the block's last real row
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
@@ -143,6 +151,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
                                                  Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
+    static_assert(L::B_TILE % 128 == 0, "whole 128-column halves");
     kb_tma::regs_inc<CONSUMER_REGS>();
     const int lane = threadIdx.x % 32;
     /* the scales of k-tile kt + 1 are loaded while k-tile kt's products run: a load issued after
@@ -157,20 +166,24 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             continue;
         }
         const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
-        kb_wgmma::pin(part);
-        kb_wgmma::fence(); /* part was read by the last promotion */
-#pragma unroll
-        for (int kk = 0; kk < STEPS; kk++)
-            mma(part, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk), kk > 0);
-        kb_wgmma::commit();
         const auto pending = next;
-        if (kt + 1 < ktiles)
-            next = load(kt + 1);
-        kb_wgmma::wait<0>();
-        kb_wgmma::pin(part);
-        if (lane == 0) /* this k-tile's products are done: its stage may be refilled */
-            kb_tma::mbar_arrive(r.empty0 + 8 * s);
-        promote(part, pending);
+#pragma unroll
+        for (int h = 0; h < L::B_TILE / 128; h++) {
+            const uint32_t sbh = sb + h * 128 * ROW_BYTES;
+            kb_wgmma::pin(part);
+            kb_wgmma::fence(); /* part was read by the last promotion */
+#pragma unroll
+            for (int kk = 0; kk < STEPS; kk++)
+                mma(part, smem_desc(sa + 32 * kk), smem_desc(sbh + 32 * kk), kk > 0);
+            kb_wgmma::commit();
+            if (h == 0 && kt + 1 < ktiles)
+                next = load(kt + 1);
+            kb_wgmma::wait<0>();
+            kb_wgmma::pin(part);
+            if (h == L::B_TILE / 128 - 1 && lane == 0) /* this k-tile's products are done: its stage may be refilled */
+                kb_tma::mbar_arrive(r.empty0 + 8 * s);
+            promote(part, pending, h);
+        }
     }
 }
 

@@ -12,14 +12,20 @@
  *
  * Grid and main loop: moe_gemm_wgmma.cu's (one block per (group, column tile, row tile), the
  * group found by binary search over mtile_start; kernels/gpu/wgmma_ring.cuh's producer and ring),
- * but with a 128 × 128 output tile: the consumers hold the partial sums (64 f32) and the promoted
- * ones (64 f32) of an m64n128 tile; an m64n256 tile would need 256 accumulator registers, more
- * than a thread has. The ring is kb_wgring::Layout<128, 6> (6 stages of 16 + 16 KiB); the
- * consumer loop is kb_wgring::consume_promoted. Per k-tile and consumer: four wgmma
- * m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k each), commit, load the three scales
- * (rows r and r + 8 of A, the B block), wait, release the stage, promote. In a group's tail
- * tile of 64 rows or fewer the second consumer only releases the stages (consume_promoted's
- * active), leaving the tensor cores to the first.
+ * with an output tile of 128 rows × TN columns, TN = 256 where n is a multiple of 256, else 128.
+ * The 128 × 128 tile loads 256 bytes of A and B per k for 32K products, and at that ratio the
+ * GEMM was bound by L2 → shared-memory bandwidth (tensor pipe 33% busy, DeepSeek-V3's shape on
+ * an H100); the 256-wide tile loads 384 for twice the products. Its consumers hold the promoted
+ * sums of an m64n256 tile (128 f32) and one m64n128 partial sum (64 f32), used for each
+ * 128-column half in turn (an m64n256 partial sum beside them would need 256 registers, more than
+ * a thread has). Rings: kb_wgring::Layout<128, 6> (6 stages of 16 + 16 KiB) and Layout<256, 4>
+ * (4 of 16 + 32 KiB, B as two 128-row boxes); the consumer loop is kb_wgring::consume_promoted.
+ * Per k-tile, consumer and half: four wgmma m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k
+ * each), commit, (first half) load the next k-tile's scales (rows r and r + 8 of A, the B
+ * block of each half), wait, (last half) release the stage, promote. In a group's tail tile of
+ * 64 rows or fewer the second consumer only releases the stages (consume_promoted's active),
+ * leaving the tensor cores to the first. KBENCH_MOE_FP8_TILE=128 keeps the narrow tile for every
+ * n (to measure one against the other).
  *
  * Scales: A's k-block major, sa[kb · lds + row] (the 8 rows of a warp's quad column read one
  * segment); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
@@ -36,6 +42,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern "C" {
@@ -54,10 +61,11 @@ namespace {
 using namespace kb_ptx;
 using kb_wgring::BM;
 using kb_wgring::THREADS;
-using FP8Ring = kb_wgring::Layout<128, 6>;
-constexpr int BN = FP8Ring::B_TILE;    /* output columns of a block */
+/* the ring of a TN-column output tile */
+template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
+constexpr int BN = 128;                  /* an n-block: the narrow tile, a half of the wide one */
 constexpr int BK = kb_wgring::ROW_BYTES; /* e4m3 per stage row: one k-block */
-static_assert(BK == MOE_FP8_BLOCK && BN == MOE_FP8_BLOCK, "a stage is one 128-wide k-block, a column tile one n-block");
+static_assert(BK == MOE_FP8_BLOCK && BN == MOE_FP8_BLOCK, "a stage is one 128-wide k-block, a half tile one n-block");
 static_assert(BM == MOE_CUDA_BM, "the sort's row tile is the ring's");
 
 struct Args {
@@ -70,27 +78,32 @@ struct Args {
     long ldc;
 };
 
-struct RowScales {
-    float r0, r8; /* scale_a · scale_b of the thread's two rows */
+/* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves: loaded a
+ * k-tile ahead and multiplied only in the promotion, which is the loads' first use (a product in
+ * the load would wait for them right there) */
+template <int HALVES> struct RowScales {
+    float a0, a8, b[HALVES];
 };
 
-template <int EPI>
+template <int EPI, int TN>
 __global__ void __launch_bounds__(THREADS, 1)
     moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using Ring = FP8Ring<TN>;
+    constexpr int HALVES = TN / BN;
     /* which (group, column tile, row tile) this block computes (moe_tile.cuh) */
-    const int ntn = p.n / BN;
+    const int ntn = p.n / TN;
     struct moe_tile tile;
-    if (!moe_tile_of(blockIdx.x, ntn, BM, BN, p.mtile_start, p.group_off, p.groups, &tile))
+    if (!moe_tile_of(blockIdx.x, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile))
         return; /* the whole block, before any barrier */
     const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
 
     extern __shared__ unsigned char smem_raw[];
-    const kb_wgring::Ring ring = kb_wgring::ring_init<FP8Ring>(smem_raw);
+    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw);
     const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b */
-        kb_wgring::produce<FP8Ring>(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
+    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
+        kb_wgring::produce<Ring, BN>(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
         return; /* nothing below synchronises the whole block */
     }
     const int c = wg - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
@@ -100,49 +113,60 @@ __global__ void __launch_bounds__(THREADS, 1)
     const float *sb = p.sb + (long)((e * p.n + n0) / BN) * p.ktiles;
     const long lds = p.lds;
 
-    float acc[64], part[64];
+    float acc[HALVES][64], part[64];
 #pragma unroll
-    for (int i = 0; i < 64; i++)
-        acc[i] = 0.f;
+    for (int hv = 0; hv < HALVES; hv++)
+#pragma unroll
+        for (int i = 0; i < 64; i++)
+            acc[hv][i] = 0.f;
     /* a tail tile of 64 rows or fewer: consumer 1 has no rows (the epilogue stores none of them) */
     const bool active = row0 + c * 64 < row_end;
-    kb_wgring::consume_promoted<BK / 32, FP8Ring>(
+    kb_wgring::consume_promoted<BK / 32, Ring>(
         ring, c, p.ktiles, active, part,
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },
         [&](int kt) {
-            const float b = __ldg(sb + kt);
-            return RowScales{ __ldg(sa0 + kt * lds) * b, __ldg(sa8 + kt * lds) * b };
+            RowScales<HALVES> s;
+            s.a0 = __ldg(sa0 + kt * lds), s.a8 = __ldg(sa8 + kt * lds);
+#pragma unroll
+            for (int hv = 0; hv < HALVES; hv++)
+                s.b[hv] = __ldg(sb + hv * p.ktiles + kt); /* the next n-block's row of sb */
+            return s;
         },
-        [&](const float(&d)[64], RowScales s) {
+        [&](const float(&d)[64], const RowScales<HALVES> &s, int hv) {
+            const float r0 = s.a0 * s.b[hv], r8 = s.a8 * s.b[hv];
 #pragma unroll
             for (int i = 0; i < 64; i++)
-                acc[i] += d[i] * ((i / 2) % 2 ? s.r8 : s.r0);
+                acc[hv][i] += d[i] * ((i / 2) % 2 ? r8 : r0);
         });
 
-    /* epilogue: straight from the promoted accumulators; rows of other groups skipped (every
-     * column of the tile is < n: n is a multiple of BN) */
+    /* epilogue: straight from the promoted accumulators, half hv's columns from n0 + 128·hv;
+     * rows of other groups skipped (every column of the tile is < n: n is a multiple of TN) */
 #pragma unroll
     for (int h = 0; h < 2; h++) {
         const long row = r + 8 * h;
         if (row >= row_end)
             continue;
-        if (EPI == MOE_EPI_SWIGLU) {
 #pragma unroll
-            for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
-                const float v0 = acc[4 * j + 2 * h], v1 = acc[4 * j + 2 * h + 1];
-                const float u0 = acc[4 * j + 4 + 2 * h], u1 = acc[4 * j + 4 + 2 * h + 1];
-                const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
-                const int a = (n0 + j * 8) / 2 + 2 * t;
-                *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
-            }
-        } else {
+        for (int hv = 0; hv < HALVES; hv++) {
+            const int c0 = n0 + hv * BN;
+            if (EPI == MOE_EPI_SWIGLU) {
 #pragma unroll
-            for (int j = 0; j < BN / 8; j++) {
-                const int col = n0 + j * 8 + 2 * t;
-                *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
-                    pack2<true>(acc[4 * j + 2 * h], acc[4 * j + 2 * h + 1]);
+                for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
+                    const float v0 = acc[hv][4 * j + 2 * h], v1 = acc[hv][4 * j + 2 * h + 1];
+                    const float u0 = acc[hv][4 * j + 4 + 2 * h], u1 = acc[hv][4 * j + 4 + 2 * h + 1];
+                    const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                    const int a = (c0 + j * 8) / 2 + 2 * t;
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
+                }
+            } else {
+#pragma unroll
+                for (int j = 0; j < BN / 8; j++) {
+                    const int col = c0 + j * 8 + 2 * t;
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
+                        pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
+                }
             }
         }
     }
@@ -182,9 +206,16 @@ __global__ void moe_fp8_quantize(const uint16_t *x, long ld, int rows, uint8_t *
 #endif
 }
 
-template <int EPI> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
+/* the wide tile where n allows it, unless KBENCH_MOE_FP8_TILE=128 */
+static bool wide_tile(int n)
 {
-    const long ntn = g->n / BN, blocks = ntn * g->max_mtiles;
+    static const char *const force = getenv("KBENCH_MOE_FP8_TILE");
+    return n % 256 == 0 && !(force && strcmp(force, "128") == 0);
+}
+
+template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
+{
+    const long ntn = g->n / TN, blocks = ntn * g->max_mtiles;
     if (blocks <= 0)
         return cudaSuccess;
     if (blocks > 0x7fffffffL)
@@ -198,7 +229,7 @@ template <int EPI> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t
     p.group_off = g->group_off, p.mtile_start = g->mtile_start;
     p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
     p.c = g->c, p.ldc = g->ldc;
-    moe_fp8_wgmma<EPI><<<(unsigned)blocks, THREADS, FP8Ring::SMEM, st>>>(ma, mb, p);
+    moe_fp8_wgmma<EPI, TN><<<(unsigned)blocks, THREADS, FP8Ring<TN>::SMEM, st>>>(ma, mb, p);
     return cudaGetLastError();
 }
 
@@ -206,11 +237,17 @@ template <int EPI> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t
 
 extern "C" int moe_fp8_prepare(void)
 {
-    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         FP8Ring::SMEM);
+    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, 128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         FP8Ring<128>::SMEM);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 FP8Ring::SMEM);
+        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, 128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 FP8Ring<128>::SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 FP8Ring<256>::SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 FP8Ring<256>::SMEM);
     return (int)e;
 }
 
@@ -242,9 +279,10 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
     cudaStream_t st = (cudaStream_t)stream;
     if (g->k % BK || g->k < BK || g->n % BN || g->n < BN || g->ldc % 2 || g->groups < 1 || g->a_scale_ld < 1)
         return (int)cudaErrorInvalidValue;
+    const bool wide = wide_tile(g->n);
     switch (g->epilogue) {
-    case MOE_EPI_BF16: return (int)launch<MOE_EPI_BF16>(g, st);
-    case MOE_EPI_SWIGLU: return (int)launch<MOE_EPI_SWIGLU>(g, st);
+    case MOE_EPI_BF16: return (int)(wide ? launch<MOE_EPI_BF16, 256>(g, st) : launch<MOE_EPI_BF16, 128>(g, st));
+    case MOE_EPI_SWIGLU: return (int)(wide ? launch<MOE_EPI_SWIGLU, 256>(g, st) : launch<MOE_EPI_SWIGLU, 128>(g, st));
     default: break; /* the router's and the layer's: not built here */
     }
     return (int)cudaErrorInvalidValue;

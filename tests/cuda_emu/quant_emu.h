@@ -125,7 +125,8 @@ static void dequantized_row(const void *ctx, const struct kb_shape *s, long row,
 /* The FP8 P·V recipe of fp8_pv.cuh and flash_ws.cuh in float64, on the dequantized inputs:
  * tiles of 128 keys; after tile t the running maximum m_t of the base-2 scores; the tile's P =
  * 2^(s − m_t) rounded as e4m3(448·P) (the library's fp8_encode, round to nearest even) times V,
- * added into O after O is scaled by 2^(m_{t-1} − m_t); l the sum of the unrounded P; O / (448 l).
+ * added into O after O is scaled by 2^(m_{t-1} − m_t); l the sum of the rounded 448·P (the
+ * kernel's P·V sums them with its ones rows); O / l.
  * What the kernel computes up to float32 arithmetic and the f16 output: a P whose float32 and
  * float64 values round to different e4m3 codes is the rare exception. */
 #define FP8_RECIPE_TOLERANCE 2e-3
@@ -157,14 +158,14 @@ static void fp8_recipe_row(const void *ctx, const struct kb_shape *s, long row, 
         for (int j = t0; j < t1; j++) {
             const double p = exp2(sc[j] - mnew);
             const double p8 = fp8_decode(fp8_encode((float)(p * 448.0), FP8_E4M3), FP8_E4M3);
-            l += p;
+            l += p8;
             for (int e = 0; e < d; e++)
                 o[e] += p8 * v[(size_t)j * d + e];
         }
         m = mnew;
     }
     for (int e = 0; e < d; e++)
-        out[e] = o[e] / (448.0 * l);
+        out[e] = o[e] / l;
 }
 
 /* O (f16 [B, H, N, 128]) judged twice (three times with fp8_recipe); prints one line; 0 when all pass. */
