@@ -1,0 +1,73 @@
+#!/bin/bash
+# eleventh-call.sh - the ninth session's lease: its FP8 P·V (row sums from the tensor cores, one
+# FFMA per O element) and its 128 × 256 FP8 MoE tile, verified at tests/gpu.sh's odd sizes and
+# timed in one call beside the kernels they replace and their peers:
+#   kbench         this tree (.gpubuild/cuobj.tar.gz: its .cu objects, compiled elsewhere)
+#   kbench.before  the FP8 attention and MoE objects of cd085fc (.gpubuild/before.tar.gz)
+#   kbench.ex2     this tree with a quarter of the softmax's exponentials on the FMA pipe
+#                  (KB_EX2_FMA_EVERY=4, .gpubuild/ex2.tar.gz)
+# Timed: the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
+# binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
+# FP8 dense GEMM of the same FLOPs, and with KBENCH_MOE_FP8_TILE=128 (the old tile); then Nsight
+# Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
+# Everything lands in one file, $OUT/eleven.tar.gz (the sweeps' and timings' databases, logs).
+cd "$(dirname "$0")/../.." || exit 1
+REAL_OUT=$OUT
+OUT=/tmp/o11
+rm -rf "$OUT" && mkdir -p "$OUT"
+. tests/gpu-host/sweeps.sh
+call_start build || exit 1
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
+# the three binaries: objects swapped in, the library and kbench relinked (no nvcc: objects are newer)
+swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2 | grep '\.o$' | xargs touch; }
+FP8_OBJS="kernels/attention/flash_fp8_ws.o kernels/attention/int8_fp8_ws.o kernels/moe/moe_fp8_wgmma.o"
+cp kbench kbench.new
+swap_in before && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.before || { tail /tmp/link.log; exit 1; }
+swap_in cuobj "$FP8_OBJS" && swap_in ex2 && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.ex2 ||
+    { tail /tmp/link.log; exit 1; }
+swap_in cuobj "$FP8_OBJS" && make -s kbench >/tmp/link.log 2>&1 && echo "three binaries $(date -u +%T)"
+NEW_LIMIT=200 sweep int8fp8v --kernels 'attention.int8@cuda.wgmma-fp8' --dtype i8 --batch 2 --heads 3 --kv-heads 1,3 \
+    --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
+NEW_LIMIT=200 sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8' --dtype e4m3 --batch 2 --heads 3 \
+    --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
+NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 \
+    --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
+NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+    --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf &
+( export KBENCH_MOE_FP8_TILE=128; NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+    --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
+wait
+sweep_report int8fp8v flashfp8v flashwsv moefp8v moefp8n
+timing_db eleven
+SAGE="--input outlier --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0"
+FP8ATT="attention.flash@cuda.wgmma-fp8,attention.int8@cuda.wgmma-fp8"
+DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168"
+MIXTRAL="--dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096"
+step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
+step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK
+( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+mv kbench kbench.tmp && cp kbench.before kbench
+step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
+cp kbench.ex2 kbench
+step att-ex2 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
+mv kbench.tmp kbench
+step att-new2 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
+step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL
+echo "=== results $(date -u +%T)"
+sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT printf('cos %.6f', a.cosine) FROM accuracy a WHERE a.case_id = r.case_id), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+# where the wide MoE GEMM's warps wait, by SASS instruction (stall samples), while the call has time
+if ncu_start; then
+    K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
+    timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 2 --launch-count 1 \
+        --section SpeedOfLight --section WarpStateStats --section SourceCounters --section MemoryWorkloadAnalysis \
+        --print-details all -o /tmp/moe ./kbench run --db /tmp/ncu-moe.db $K \
+        --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 \
+        >"$OUT/ncu-moe.log" 2>&1
+    "$NCU" -i /tmp/moe.ncu-rep --print-details all >"$OUT/ncu-moe.txt" 2>&1
+    "$NCU" -i /tmp/moe.ncu-rep --page source --print-source sass --csv >"$OUT/ncu-moe-sass.csv" 2>&1
+    grep -E '^  [a-zA-Z_].*\(|Duration|Throughput|Stall|L2|Busy|Pipe' "$OUT/ncu-moe.txt" | cut -c1-150 | head -40
+    head -2 "$OUT/ncu-moe-sass.csv" | cut -c1-400
+fi
+tar czf "$REAL_OUT/eleven.tar.gz" -C "$OUT" .
+echo "done $(date -u +%T)"
