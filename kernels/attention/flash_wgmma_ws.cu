@@ -94,15 +94,16 @@ namespace {
 
 using namespace kb_fws;
 
-/* Shared memory for head_dim DH (256, 128 or 64): a Q tile of 128 rows is DH / 64 column blocks
- * (boxes) of 16 KiB, a K or V tile of keys_per_tile rows DH / 64 boxes of that many rows
- * (flash_ws.cuh's WsLayout). */
-template <int DH> struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, keys_per_tile<DH>()> {
+/* Shared memory for head_dim DH (256, 128 or 64) and C consumer warpgroups (3 only for d = 64):
+ * a Q tile of 64·C rows is DH / 64 column blocks (boxes) of 64·C rows × 128 bytes, a K or V tile
+ * of keys_per_tile rows DH / 64 boxes of that many rows (flash_ws.cuh's WsLayout). */
+template <int DH, int C = CONSUMERS>
+struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, keys_per_tile<DH>(), false, C> {
     static_assert(DH == 256 || DH == 128 || DH == 64, "head_dim 256, 128 or 64");
 };
 
-template <bool CAUSAL, bool BF16, int DH>
-__global__ void __launch_bounds__(WS_THREADS, 1)
+template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS>
+__global__ void __launch_bounds__(Layout<DH, C>::THREADS, 1)
     flash_wgmma_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                    const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads, int kv_heads,
                    float scale_log2)
@@ -111,7 +112,7 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     extern __shared__ unsigned char smem_raw[];
     Scores16<BF16, DH> sc;
     sc.scale_log2 = scale_log2;
-    ws_attention<Layout<DH>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
+    ws_attention<Layout<DH, C>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2;
     __trap(); /* built without sm_90a: the host side never launches this */
@@ -141,13 +142,26 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
 #endif
 }
 
-/* A [planes, n, dh] 16-bit tensor as boxes of `rows` rows (128 for Q; Layout<dh>::KEYS for K and
- * V) × 64 columns (128 bytes: the swizzle row), 128-byte swizzled into shared memory,
+/* A [planes, n, dh] 16-bit tensor as boxes of `rows` rows (Layout's Q_ROWS for Q; its KEYS for K
+ * and V) × 64 columns (128 bytes: the swizzle row), 128-byte swizzled into shared memory,
  * zero-filled past row n. */
 CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const void *ptr, int n, int planes, int dh,
                 int rows = BOX_ROWS)
 {
     return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2, rows);
+}
+
+/* KBENCH_FLASH_WS_D64_CONSUMERS=3 (read once): head_dim 64 on three consumer warpgroups of 64
+ * query rows (192 a block, FlashAttention-3's tile for d = 64), else two, to time one against the
+ * other on the same build. Not with the persistent kernel. */
+int d64_consumers()
+{
+    static int c = 0;
+    if (c == 0) {
+        const char *e = getenv("KBENCH_FLASH_WS_D64_CONSUMERS");
+        c = e && atoi(e) == 3 ? 3 : 2;
+    }
+    return c;
 }
 
 /* KBENCH_FLASH_WS_PERSISTENT=1 in the environment (read once): the persistent kernel, to time
@@ -162,16 +176,27 @@ bool persistent_wanted()
     return wanted == 1;
 }
 
+/* The non-persistent kernel of C consumers; mq's boxes are its Q_ROWS rows. */
+template <bool CAUSAL, bool BF16, int DH, int C>
+cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
+                          void *o, cudaStream_t st, float scale_log2)
+{
+    using L = Layout<DH, C>;
+    dim3 grid((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS, s->heads, s->batch);
+    flash_wgmma_ws<CAUSAL, BF16, DH, C><<<grid, L::THREADS, L::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
+                                                                          s->heads, s->kv_heads, scale_log2);
+    return cudaGetLastError();
+}
+
 template <bool CAUSAL, bool BF16, int DH>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                    void *o, cudaStream_t st)
 {
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (!persistent_wanted()) {
-        dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
-        flash_wgmma_ws<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM, st>>>(
-            mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2);
-        return cudaGetLastError();
+        if (DH == 64 && d64_consumers() == 3)
+            return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, o, st, scale_log2);
+        return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, o, st, scale_log2);
     }
     int dev = 0, sms = 0;
     cudaError_t e = cudaGetDevice(&dev);
@@ -194,18 +219,18 @@ template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, con
     return bf16 ? launch<false, true, DH>(s, mq, mk, mv, o, st) : launch<false, false, DH>(s, mq, mk, mv, o, st);
 }
 
-/* The four instantiations of head_dim DH may use its shared memory. */
-template <int DH> cudaError_t raise_smem_limit()
+/* The four instantiations of head_dim DH with C consumers may use its shared memory. */
+template <int DH, int C = CONSUMERS> cudaError_t raise_smem_limit()
 {
-    const int bytes = Layout<DH>::SMEM;
+    const int bytes = Layout<DH, C>::SMEM;
     const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH>, a, bytes);
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH, C>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH, C>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH, C>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH, C>, a, bytes);
     return e;
 }
 
@@ -237,6 +262,8 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
     if (e == cudaSuccess)
         e = raise_smem_limit<256>();
     if (e == cudaSuccess)
+        e = raise_smem_limit<64, 3>();
+    if (e == cudaSuccess)
         e = raise_smem_limit_persistent<128>();
     if (e == cudaSuccess)
         e = raise_smem_limit_persistent<64>();
@@ -267,7 +294,8 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
      * harness rotates between input copies */
     CUtensorMap mq, mk, mv;
     const int kv_rows = dh == 256 ? Layout<256>::KEYS : BOX_ROWS; /* the K and V tiles' rows */
-    if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh) != CUDA_SUCCESS ||
+    const int q_rows = dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? Layout<64, 3>::Q_ROWS : BOX_ROWS;
+    if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
         encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS)
         return (int)cudaErrorInvalidValue;

@@ -90,15 +90,25 @@ static_assert(128 * PRODUCER_REGS + 128 * CONSUMERS * CONSUMER_REGS <= 65536, "t
  * V_ONES (transposed V only): each V stage is followed by 8 rows of 128 bytes of e4m3 1.0
  * (0x38), written once before the loop, so a K-major wgmma of N = 136 over the stage gives P's
  * row sums in its last 8 columns (fp8_pv.cuh); the swizzle cannot move a constant. */
-template <int QB, int KB, int VB, bool VT = false, int KN = BN, bool V_ONES = false> struct WsLayout {
+template <int QB, int KB, int VB, bool VT = false, int KN = BN, bool V_ONES = false, int C = CONSUMERS>
+struct WsLayout {
     static constexpr int Q_BLOCKS = QB, K_BLOCKS = KB, V_BLOCKS = VB;
     static constexpr bool V_KEYS_INNER = VT;
+    /* C consumer warpgroups of 64 query rows (2, or 3 as FlashAttention-3 runs head_dim 64: a
+     * third softmax to hide under the tensor cores, and K/V read once for 192 rows); the block's
+     * threads and the registers setmaxnreg gives each side (the producer's floor is 24) */
+    static constexpr int CONS = C, Q_ROWS = 64 * C, THREADS = 128 * (1 + C);
+    static constexpr int PRODUCER_NREGS = C == 2 ? PRODUCER_REGS : 24, CONSUMER_NREGS = C == 2 ? CONSUMER_REGS : 160;
+    static_assert(C == 2 || (C == 3 && QB == 1 && !VT), "3 consumers: 16-bit head_dim 64 (one Q column block)");
+    static_assert(128 * PRODUCER_NREGS + 128 * C * CONSUMER_NREGS <= 65536, "the register file of one SM");
     static_assert(!V_ONES || VT, "the ones rows extend a transposed ([channels][keys]) V tile");
     /* KN: keys per K/V tile, the rows of their boxes (128; 64 for head_dim 256, whose O leaves a
      * consumer no registers for a 128-key S and P), KV_BOX_BYTES one such box */
     static constexpr int KEYS = KN, KV_BOX_BYTES = KN * 128;
     static_assert(KN == BN || (KN == 64 && !VT), "64-key tiles only for [keys][channels] V");
-    static constexpr int Q_BYTES = QB * HALF_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;
+    /* a Q box: Q_ROWS rows of 128 bytes (the Q map's box rows) */
+    static constexpr int Q_BOX_BYTES = Q_ROWS * 128;
+    static constexpr int Q_BYTES = QB * Q_BOX_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;
     /* V_BYTES are loaded into each V stage, V_STRIDE apart (the ones rows after each) */
     static constexpr int ONES_BYTES = V_ONES ? 8 * 128 : 0, V_STRIDE = V_BYTES + ONES_BYTES;
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
@@ -171,7 +181,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
      * PERSISTENT the block's every gridDim.x-th of all n_qb · heads · batch, numbered heaviest
      * first (causal: the last query blocks of every head, then the ones before); next_work moves
      * a thread's copy of qb, h, b, kh, q0, n_tiles on to its next one. */
-    const int n_qb = PERSISTENT ? (n + BM - 1) / BM : 1, n_work = n_qb * heads * batch;
+    constexpr int QR = L::Q_ROWS, NC = L::CONS; /* query rows of a work tile, consumer warpgroups */
+    const int n_qb = PERSISTENT ? (n + QR - 1) / QR : 1, n_work = n_qb * heads * batch;
     int w = PERSISTENT ? (int)blockIdx.x : 0;
     if (PERSISTENT && w >= n_work)
         return; /* more blocks than work (the host launches none such) */
@@ -185,10 +196,10 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     int h = PERSISTENT ? w % (heads * batch) % heads : (int)blockIdx.y;
     int b = PERSISTENT ? w % (heads * batch) / heads : (int)blockIdx.z;
     int kh = h / (heads / kv_heads);
-    int q0 = qb * BM;
+    int q0 = qb * QR;
     int n_tiles = (n + KN - 1) / KN;
     if (CAUSAL)
-        n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+        n_tiles = min(n_tiles, (q0 + QR - 1) / KN + 1);
     n_tiles = walk.begin(n_tiles, qb, b * heads + h); /* from here: the steps of the work tile */
     auto next_work = [&]() {
         if (!PERSISTENT)
@@ -197,10 +208,10 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         if (w >= n_work)
             return false;
         qb = work_qb(), h = w % (heads * batch) % heads, b = w % (heads * batch) / heads, kh = h / (heads / kv_heads);
-        q0 = qb * BM;
+        q0 = qb * QR;
         n_tiles = (n + KN - 1) / KN;
         if (CAUSAL)
-            n_tiles = min(n_tiles, (q0 + BM - 1) / KN + 1);
+            n_tiles = min(n_tiles, (q0 + QR - 1) / KN + 1);
         n_tiles = walk.begin(n_tiles, qb, b * heads + h);
         return true;
     };
@@ -210,15 +221,15 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         for (int s = 0; s < STAGES; s++) {
             mbar_init(k_full(s), 1); /* the producer's expect_tx arrival */
             mbar_init(v_full(s), 1);
-            mbar_init(k_empty(s), CONSUMERS * 4); /* lane 0 of every consumer warp */
-            mbar_init(v_empty(s), CONSUMERS * 4);
+            mbar_init(k_empty(s), NC * 4); /* lane 0 of every consumer warp */
+            mbar_init(v_empty(s), NC * 4);
         }
         if (PERSISTENT)
-            mbar_init(q_empty, CONSUMERS * 4);
+            mbar_init(q_empty, NC * 4);
         fence_barrier_init();
     }
     if constexpr (L::ONES_BYTES > 0) { /* the constant rows after each V stage, e4m3 1.0 */
-        for (int i = threadIdx.x; i < STAGES * L::ONES_BYTES / 4; i += WS_THREADS) {
+        for (int i = threadIdx.x; i < STAGES * L::ONES_BYTES / 4; i += L::THREADS) {
             const int st = i / (L::ONES_BYTES / 4), w4 = i % (L::ONES_BYTES / 4);
             reinterpret_cast<uint32_t *>(smem_raw + (base - raw) + L::OFF_V + st * L::V_STRIDE + L::V_BYTES)[w4] =
                 0x38383838u;
@@ -228,7 +239,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     __syncthreads(); /* the last block-wide barrier: the producer leaves early */
 
     if (wg == 0) { /* ---- producer ---- */
-        regs_dec<PRODUCER_REGS>();
+        regs_dec<L::PRODUCER_NREGS>();
         if (threadIdx.x == 0) {
             int zq = b * heads + h, zkv = b * kv_heads + kh; /* the (batch, head) plane of each map */
             prefetch_map(map_q);
@@ -242,7 +253,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 mbar_expect_tx(q_full, L::Q_BYTES);
 #pragma unroll
                 for (int cb = 0; cb < L::Q_BLOCKS; cb++)
-                    load_3d(base + L::OFF_Q + cb * HALF_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
+                    load_3d(base + L::OFF_Q + cb * L::Q_BOX_BYTES, map_q, cb * BOX_COLS, q0, zq, q_full);
                 /* the K or V tile of step t (walk.tile(t); BLOCKS boxes, BYTES; KEYS_INNER: a
                  * transposed tile, keys along the box rows) into its ring as use r = u + t once
                  * the consumers released use r − STAGES */
@@ -284,33 +295,38 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     }
 
     /* ---- consumers ---- */
-    regs_inc<CONSUMER_REGS>();
+    regs_inc<L::CONSUMER_NREGS>();
     const int c = wg - 1;
     const int lane = threadIdx.x % 32, wl = (threadIdx.x / 32) % 4, g = lane / 4, t4 = lane % 4;
-    /* named barrier 1 + c: consumer c's turn (constant ids: ptxas then reserves only those) */
+    /* named barrier 1 + c: consumer c's turn, passed on to consumer c + 1 (mod NC) after its
+     * issues (constant ids: ptxas then reserves only those) */
     auto wait_turn = [&]() {
         if (!KB_FLASH_WS_PING_PONG)
             return;
         if (c == 0)
             bar_sync(1, TURN_THREADS);
-        else
+        else if (NC == 2 || c == 1) /* barrier 3 only where there is a third consumer */
             bar_sync(2, TURN_THREADS);
+        else
+            bar_sync(3, TURN_THREADS);
     };
     auto pass_turn = [&]() {
         if (!KB_FLASH_WS_PING_PONG)
             return;
-        if (c == 0)
+        if (c == NC - 1)
+            bar_arrive(1, TURN_THREADS);
+        else if (NC == 2 || c == 0)
             bar_arrive(2, TURN_THREADS);
         else
-            bar_arrive(1, TURN_THREADS);
+            bar_arrive(3, TURN_THREADS);
     };
-    /* this warpgroup's 64 rows of Q (8 KiB into each box: 64 rows of 128 bytes), a K and a V tile */
+    /* this warpgroup's 64 rows of Q (8 KiB a consumer into each box: 64 rows of 128 bytes), a K and a V tile */
     const uint16_t *qw = tiles + L::OFF_Q / 2 + c * 64 * 64;
     auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::K_BYTES) / 2; };
     auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_STRIDE) / 2; };
 
     /* per work tile, as the producer: it its number in this block, u the rings' running count;
-     * the turns start over (consumer 1 gives consumer 0 the first, takes the last) */
+     * the turns start over (the last consumer gives consumer 0 the first, takes the last) */
     for (int it = 0, u = 0;; it++) {
         const int wrow0 = q0 + c * 64 + wl * 16; /* this warp's first row */
         const int row_a = wrow0 + g, row_b = row_a + 8;
@@ -327,7 +343,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         float m[2] = { -INFINITY, -INFINITY }, l[2] = { 0.f, 0.f }, alpha[2];
         uint32_t pa[Sc::P_STEPS][4]; /* P of the previous tile, the A fragments of its P·V */
 
-        if (c == 1 && KB_FLASH_WS_PING_PONG)
+        if (c == NC - 1 && KB_FLASH_WS_PING_PONG)
             bar_arrive(1, TURN_THREADS); /* consumer 0 takes the first turn */
         mbar_wait(q_full, (uint32_t)(it & 1));
 
@@ -374,12 +390,12 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         if (PERSISTENT && lane == 0)
             mbar_arrive(q_empty); /* every S of this work tile is done: the producer may load the next Q */
 
-        /* the last tile's P·V, in turn; consumer 1's is the last turn: no arrive after it */
+        /* the last tile's P·V, in turn; the last consumer's is the last turn: no arrive after it */
         const int sv = (u + n_tiles - 1) % STAGES;
         mbar_wait(v_full(sv), (uint32_t)(((u + n_tiles - 1) / STAGES) & 1));
         wait_turn();
         sc.issue_pv(o, r, pa, v_tile(sv));
-        if (c == 0)
+        if (c != NC - 1)
             pass_turn();
         wg_wait_all();
         pin(o);

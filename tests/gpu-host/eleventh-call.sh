@@ -6,7 +6,8 @@
 #   kbench.before  the FP8 attention and MoE objects of cd085fc (.gpubuild/before.tar.gz)
 #   kbench.ex2     this tree with a quarter of the softmax's exponentials on the FMA pipe
 #                  (KB_EX2_FMA_EVERY=4, .gpubuild/ex2.tar.gz)
-# Timed: the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
+# Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
+# beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
 # FP8 dense GEMM of the same FLOPs, and with KBENCH_MOE_FP8_TILE=128 (the old tile); then Nsight
 # Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
@@ -34,15 +35,20 @@ NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f
     --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
 NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
     --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf &
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3; NEW_LIMIT=200 sweep flashws3v --kernels 'attention.flash@cuda.wgmma-ws' \
+    --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
 ( export KBENCH_MOE_FP8_TILE=128; NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 wait
-sweep_report int8fp8v flashfp8v flashwsv moefp8v moefp8n
+sweep_report int8fp8v flashfp8v flashwsv flashws3v moefp8v moefp8n
 timing_db eleven
 SAGE="--input outlier --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0"
 FP8ATT="attention.flash@cuda.wgmma-fp8,attention.int8@cuda.wgmma-fp8"
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168"
 MIXTRAL="--dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096"
+D64="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn --dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
+step d64-two 40 $D64
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 40 $D64 --kernels attention.flash@cuda.wgmma-ws )
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK
 ( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
