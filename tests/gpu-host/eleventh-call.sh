@@ -46,9 +46,9 @@ SAGE="--input outlier --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0"
 FP8ATT="attention.flash@cuda.wgmma-fp8,attention.int8@cuda.wgmma-fp8"
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168"
 MIXTRAL="--dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096"
-D64="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn --dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
-step d64-two 40 $D64
-( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 40 $D64 --kernels attention.flash@cuda.wgmma-ws )
+D64="--dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
+step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK
 ( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
