@@ -54,6 +54,11 @@
  * state. With 3 consumers a block is 512 threads, and after the producer's minimum (24) a
  * consumer can get at most (65536 − 128·24) / 384 = 162 registers: it would spill. Giving one
  * warpgroup 128 rows instead doubles S and O (two m64 row blocks): 288 registers.
+ * Head_dim 64 is different: O is 32 registers, S, O and P 128, so three consumers fit in 160
+ * (FA3's tile for d = 64: 192 query rows, 512 threads, setmaxnreg 24/160), and there the third
+ * softmax matters most: a d-64 tile's matrix products are half a d-128 tile's and its softmax the
+ * same. KBENCH_FLASH_WS_D64_CONSUMERS=3 runs it (the Q map's boxes are then 192 rows; the turns
+ * go 0 → 1 → 2 → 0 on named barriers 1-3); two stay the default until the H100 has timed both. 
  * Why 2 stages: K and V have their own rings, so a 2-deep ring already lets the producer run a
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
