@@ -117,6 +117,9 @@ int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void 
 /* 1 when launch runs the persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1: a grid of at most one
  * block per SM looping over the work tiles), else 0. */
 int flash_wgmma_ws_persistent(void);
+/* The consumer warpgroups launch runs at head_dim dh: 3 at d = 64 with
+ * KBENCH_FLASH_WS_D64_CONSUMERS=3 (192 query rows a block; not the persistent kernel), else 2. */
+int flash_wgmma_ws_consumers(int dh);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

@@ -116,16 +116,19 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
-/* Which of the two kernels ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one. */
+/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one, and
+ * KBENCH_FLASH_WS_D64_CONSUMERS=3 three consumer warpgroups at d = 64. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    (void)c;
-    if (max < 1)
+    if (max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
     out[0].value = flash_wgmma_ws_persistent();
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    return 1;
+    snprintf(out[1].name, sizeof out[1].name, "flash_ws.consumers");
+    out[1].value = flash_wgmma_ws_consumers(c->shape.head_dim);
+    snprintf(out[1].unit, sizeof out[1].unit, "count");
+    return 2;
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_ws = {

@@ -284,6 +284,11 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
 
 extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
 
+extern "C" int flash_wgmma_ws_consumers(int dh)
+{
+    return dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? 3 : CONSUMERS;
+}
+
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, void *stream)
 {

@@ -288,6 +288,8 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
     return (int)cudaErrorInvalidValue;
 }
 
+extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
+
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {
     if (ld % MOE_FP8_BLOCK || ld < MOE_FP8_BLOCK || rows < 0)
