@@ -41,12 +41,20 @@ NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 wait
 sweep_report int8fp8v flashfp8v flashwsv flashws3v moefp8v moefp8n
+eval "_$(declare -f step)" # sweeps.sh's step, wrapped below to print each step's rows
 timing_db eleven
 SAGE="--input outlier --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0"
 FP8ATT="attention.flash@cuda.wgmma-fp8,attention.int8@cuda.wgmma-fp8"
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168"
 MIXTRAL="--dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096"
 D64="--dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
+# each step's results as soon as it ends (a call cut short by the device budget keeps its output)
+shown=0
+rows() {
+    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.tile%' OR k.name = 'flash_ws.consumers')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
+    shown=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM cases;" 2>/dev/null || echo "$shown")
+}
+step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK
