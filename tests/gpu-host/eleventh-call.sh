@@ -27,6 +27,8 @@ swap_in before && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.before 
 swap_in cuobj "$FP8_OBJS" && swap_in ex2 && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.ex2 ||
     { tail /tmp/link.log; exit 1; }
 swap_in cuobj "$FP8_OBJS" && make -s kbench >/tmp/link.log 2>&1 && echo "three binaries $(date -u +%T)"
+# SWEEPS=0: timings only (each timed case is still verified at its own shape first)
+if [ "${SWEEPS:-1}" = 1 ]; then
 NEW_LIMIT=200 sweep int8fp8v --kernels 'attention.int8@cuda.wgmma-fp8' --dtype i8 --batch 2 --heads 3 --kv-heads 1,3 \
     --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
 NEW_LIMIT=200 sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8' --dtype e4m3 --batch 2 --heads 3 \
@@ -41,6 +43,7 @@ NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 wait
 sweep_report int8fp8v flashfp8v flashwsv flashws3v moefp8v moefp8n
+fi
 eval "_$(declare -f step)" # sweeps.sh's step, wrapped below to print each step's rows
 timing_db eleven
 SAGE="--input outlier --batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0"
