@@ -388,7 +388,7 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
         snprintf(out[n].unit, sizeof out[n].unit, "s");
         n++;
     }
-    /* the output tiles the two GEMMs ran with (KBENCH_MOE_FP8_TILE=128 keeps the narrow one) */
+    /* the output tiles the two GEMMs ran with (KBENCH_MOE_FP8_TILE=256 asks for the wide one) */
     if (n + 2 <= max) {
         snprintf(out[n].name, sizeof out[n].name, "moe_fp8.tile_up");
         out[n].value = moe_fp8_tile_columns(2 * c->shape.ffn);

@@ -3,9 +3,9 @@
 // promotion) under hopper_emu.h, before they have run on a GPU. The launcher sequence of
 // moe_fp8_cuda.c (quantize xp; up GEMM with SwiGLU into hb; quantize hb; down GEMM into yp) with
 // its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
-// quantized by moe_fp8.c as setup does, each GEMM with the tile the launcher picks (256 columns
-// where n is a multiple of 256; KBENCH_MOE_FP8_TILE=128 for the narrow one throughout). Judged
-// four ways:
+// quantized by moe_fp8.c as setup does; every case twice, with the 128-column tiles (the
+// default) and with the 256-column ones where n is a multiple of 256 (KBENCH_MOE_FP8_TILE=256).
+// Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
 //     moe_fp8_quantizer_mismatches, as the kernel's check on the GPU host);
 //   hb (bf16) against float64 SwiGLU(xq · W13) on the dequantized codes, and yp against float64
@@ -60,17 +60,18 @@ static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vect
     return bad != 0;
 }
 
-/* one GEMM as moe_fp8_gemm_launch runs it: the 256-column tile where n allows (wide_tile) */
-template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, const Args &p, int mtiles)
+/* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows */
+template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, const Args &p, int mtiles, bool wide)
 {
-    if (wide_tile(p.n))
+    wide = wide && p.n % 256 == 0;
+    if (wide)
         emu_launch((p.n / 256) * mtiles, 1, 1, THREADS, FP8Ring<256>::SMEM, [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
     else
         emu_launch((p.n / 128) * mtiles, 1, 1, THREADS, FP8Ring<128>::SMEM, [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
-    printf("  n %d: %d-column tiles\n", p.n, wide_tile(p.n) ? 256 : 128);
+    printf("  n %d: %d-column tiles\n", p.n, wide ? 256 : 128);
 }
 
-static int run(int T, int h, int f, int E, int k, int routing)
+static int run(int T, int h, int f, int E, int k, int routing, bool wide)
 {
     kb_shape s = {};
     s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
@@ -115,13 +116,13 @@ static int run(int T, int h, int f, int E, int k, int routing)
     Args up = {};
     up.n = n13, up.ktiles = h / BK, up.groups = E, up.group_off = off, up.mtile_start = mts.data();
     up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
-    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E]);
+    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], wide);
     bad += quantize(hb, f, slots, hq, hs, "hb");
     const CUtensorMap a_down = map_of(hq.data(), slots, f), b_down = map_of(w2.data(), (long)E * h, f);
     Args down = {};
     down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
     down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
-    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E]);
+    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], wide);
 
     /* float64 on the dequantized codes (moe_fp8_reference_row: what the kernel's check runs on
      * the GPU host): hb against SwiGLU(xq · W13), yp against hq · W2 */
@@ -161,11 +162,13 @@ static int run(int T, int h, int f, int E, int k, int routing)
 int main()
 {
     int bad = 0;
-    bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF);    /* 202 slots, skewed: a group past one row tile */
-    bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM);  /* 150 slots, 3 w13 column pairs */
-    bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE);     /* every row to one expert (two row tiles), three empty groups */
-    bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM); /* 602 slots: groups of two row tiles and more */
-    bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
+    for (int wide = 0; wide < 2; wide++) {
+        bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, wide);    /* 202 slots, skewed: a group past one row tile */
+        bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, wide);  /* 150 slots, 3 w13 column pairs */
+        bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, wide);     /* every row to one expert (two row tiles), three empty groups */
+        bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM, wide); /* 602 slots: groups of two row tiles and more */
+        bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF, wide);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
+    }
     printf("%d failed\n", bad);
     return bad != 0;
 }

@@ -9,7 +9,8 @@
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
-# FP8 dense GEMM of the same FLOPs, and with KBENCH_MOE_FP8_TILE=128 (the old tile); then Nsight
+# FP8 dense GEMM of the same FLOPs, with its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) and the
+# default 128 x 128; then Nsight
 # Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
 # Everything lands in one file, $OUT/eleven.tar.gz (the sweeps' and timings' databases, logs).
 cd "$(dirname "$0")/../.." || exit 1
@@ -35,11 +36,11 @@ NEW_LIMIT=200 sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8' --dtype
     --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
 NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 \
     --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
-NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
-    --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf &
+( export KBENCH_MOE_FP8_TILE=256; NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+    --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; NEW_LIMIT=200 sweep flashws3v --kernels 'attention.flash@cuda.wgmma-ws' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
-( export KBENCH_MOE_FP8_TILE=128; NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+( NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 wait
 sweep_report int8fp8v flashfp8v flashwsv flashws3v moefp8v moefp8n
@@ -60,16 +61,16 @@ rows() {
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
-step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK
+( export KBENCH_MOE_FP8_TILE=256; step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
-( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 cp kbench.ex2 kbench
 step att-ex2 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 mv kbench.tmp kbench
-step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL
+( export KBENCH_MOE_FP8_TILE=256; step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL )
 step att-new2 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT printf('cos %.6f', a.cosine) FROM accuracy a WHERE a.case_id = r.case_id), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
@@ -77,7 +78,7 @@ sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FRO
 # where the wide MoE GEMM's warps wait, by SASS instruction (stall samples), while the call has time
 if ncu_start; then
     K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
-    timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 2 --launch-count 1 \
+    KBENCH_MOE_FP8_TILE=256 timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 2 --launch-count 1 \
         --section SpeedOfLight --section WarpStateStats --section SourceCounters --section MemoryWorkloadAnalysis \
         --print-details all -o /tmp/moe ./kbench run --db /tmp/ncu-moe.db $K \
         --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 \
