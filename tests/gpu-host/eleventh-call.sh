@@ -13,6 +13,7 @@
 # default 128 x 128; then Nsight
 # Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
 # Everything lands in one file, $OUT/eleven.tar.gz (the sweeps' and timings' databases, logs).
+# The three object tarballs come from tests/gpu-host/pack-objects.sh, run here first.
 cd "$(dirname "$0")/../.." || exit 1
 REAL_OUT=$OUT
 OUT=/tmp/o11

@@ -1,0 +1,32 @@
+#!/bin/bash
+# pack-objects.sh [COMMIT] - the object tarballs eleventh-call.sh links its binaries from, made
+# here (nvcc, no GPU) so the GPU host spends no device time compiling:
+#   .gpubuild/cuobj.tar.gz   every tracked .cu's object of this built tree (`make kbench` first)
+#   .gpubuild/before.tar.gz  COMMIT's (default cd085fc) FP8 attention and FP8 MoE objects
+#   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with -DKB_EX2_FMA_EVERY=4
+# Run from the repository root of a configured, built tree.
+set -e
+before=${1:-cd085fc}
+[ -f Makefile ] || { echo "pack-objects.sh: configure and build first (no Makefile)" >&2; exit 2; }
+nvcc=$(sed -n 's/^NVCC = //p' Makefile)
+[ -n "$nvcc" ] || { echo "pack-objects.sh: this tree was configured without CUDA" >&2; exit 2; }
+flags="-O3 -std=c++17 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler -fPIC $(sed -n 's/^CUDA_CFLAGS = //p' Makefile)"
+fp8="kernels/attention/flash_fp8_ws kernels/attention/int8_fp8_ws"
+mkdir -p .gpubuild
+objs=$(git ls-files '*.cu' | grep -v -e '^examples/' -e '^tests/' | sed 's/\.cu$/.o/')
+for o in $objs; do [ -f "$o" ] || { echo "pack-objects.sh: $o is missing: make kbench first" >&2; exit 2; }; done
+tar czf .gpubuild/cuobj.tar.gz $objs
+tmp=$(mktemp -d)
+trap 'git worktree remove --force "$tmp/wt" 2>/dev/null; rm -rf "$tmp"' EXIT
+git worktree add -q "$tmp/wt" "$before"
+for f in $fp8 kernels/moe/moe_fp8_wgmma; do
+    mkdir -p "$tmp/before/$(dirname $f)"
+    (cd "$tmp/wt" && $nvcc $flags -I. -c -o "$tmp/before/$f.o" $f.cu)
+done
+for f in $fp8; do
+    mkdir -p "$tmp/ex2/$(dirname $f)"
+    $nvcc $flags -I. -DKB_EX2_FMA_EVERY=4 -c -o "$tmp/ex2/$f.o" $f.cu
+done
+tar czf .gpubuild/before.tar.gz -C "$tmp/before" kernels
+tar czf .gpubuild/ex2.tar.gz -C "$tmp/ex2" kernels
+ls -l .gpubuild
