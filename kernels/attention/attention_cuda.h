@@ -120,6 +120,9 @@ int flash_wgmma_ws_persistent(void);
 /* The consumer warpgroups launch runs at head_dim dh: 3 at d = 64 with
  * KBENCH_FLASH_WS_D64_CONSUMERS=3 (192 query rows a block; not the persistent kernel), else 2. */
 int flash_wgmma_ws_consumers(int dh);
+/* The keys of a K/V tile launch runs at head_dim dh: 176 at d = 128 with KBENCH_FLASH_WS_KEYS=176
+ * (not the persistent kernel), 64 at d = 256, else 128. */
+int flash_wgmma_ws_keys(int dh);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

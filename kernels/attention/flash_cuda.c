@@ -116,11 +116,12 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
-/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one, and
- * KBENCH_FLASH_WS_D64_CONSUMERS=3 three consumer warpgroups at d = 64. */
+/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one,
+ * KBENCH_FLASH_WS_D64_CONSUMERS=3 three consumer warpgroups at d = 64, KBENCH_FLASH_WS_KEYS=176
+ * 176-key tiles at d = 128. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 2)
+    if (max < 3)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
     out[0].value = flash_wgmma_ws_persistent();
@@ -128,7 +129,10 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     snprintf(out[1].name, sizeof out[1].name, "flash_ws.consumers");
     out[1].value = flash_wgmma_ws_consumers(c->shape.head_dim);
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    return 2;
+    snprintf(out[2].name, sizeof out[2].name, "flash_ws.keys");
+    out[2].value = flash_wgmma_ws_keys(c->shape.head_dim);
+    snprintf(out[2].unit, sizeof out[2].unit, "count");
+    return 3;
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_ws = {

@@ -58,7 +58,12 @@
  * (FA3's tile for d = 64: 192 query rows, 512 threads, setmaxnreg 24/160), and there the third
  * softmax matters most: a d-64 tile's matrix products are half a d-128 tile's and its softmax the
  * same. KBENCH_FLASH_WS_D64_CONSUMERS=3 runs it (the Q map's boxes are then 192 rows; the turns
- * go 0 → 1 → 2 → 0 on named barriers 1-3); two stay the default until the H100 has timed both. 
+ * go 0 → 1 → 2 → 0 on named barriers 1-3); two stay the default until the H100 has timed both.
+ * Head_dim 128 with 176-key tiles (KBENCH_FLASH_WS_KEYS=176, FlashAttention-3's non-causal tile):
+ * a tile's fixed costs (its barrier waits, the wgmma group waits, O's rescale: 64 multiplies a
+ * thread) spread over 176 keys instead of 128; S is m64n176k16 (88 accumulators), P 11 k-steps
+ * (44 registers), 196 live across the wgmmas with O, and K and V stages of 176 rows × 256 bytes
+ * (shared memory 214 KiB). Opt-in until timed. 
  * Why 2 stages: K and V have their own rings, so a 2-deep ring already lets the producer run a
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
@@ -102,22 +107,23 @@ using namespace kb_fws;
 /* Shared memory for head_dim DH (256, 128 or 64) and C consumer warpgroups (3 only for d = 64):
  * a Q tile of 64·C rows is DH / 64 column blocks (boxes) of 64·C rows × 128 bytes, a K or V tile
  * of keys_per_tile rows DH / 64 boxes of that many rows (flash_ws.cuh's WsLayout). */
-template <int DH, int C = CONSUMERS>
-struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, keys_per_tile<DH>(), false, C> {
+template <int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
+struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, KN, false, C> {
     static_assert(DH == 256 || DH == 128 || DH == 64, "head_dim 256, 128 or 64");
+    static_assert(KN == keys_per_tile<DH>() || (DH == 128 && KN == 176), "176-key tiles at d = 128 only");
 };
 
-template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS>
-__global__ void __launch_bounds__(Layout<DH, C>::THREADS, 1)
+template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
+__global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
     flash_wgmma_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                    const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads, int kv_heads,
                    float scale_log2)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
-    Scores16<BF16, DH> sc;
+    Scores16<BF16, DH, KN> sc;
     sc.scale_log2 = scale_log2;
-    ws_attention<Layout<DH, C>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
+    ws_attention<Layout<DH, C, KN>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2;
     __trap(); /* built without sm_90a: the host side never launches this */
@@ -169,6 +175,20 @@ int d64_consumers()
     return c;
 }
 
+/* KBENCH_FLASH_WS_KEYS=176 (read once): head_dim 128 with 176-key K/V tiles (FlashAttention-3's
+ * non-causal tile: each tile's fixed costs, its barriers, the O rescale and the wgmma waits, over
+ * 176 keys instead of 128; S 88 and P 44 registers a thread), else 128. Not with the persistent
+ * kernel. */
+int d128_keys()
+{
+    static int k = 0;
+    if (k == 0) {
+        const char *e = getenv("KBENCH_FLASH_WS_KEYS");
+        k = e && atoi(e) == 176 ? 176 : BN;
+    }
+    return k;
+}
+
 /* KBENCH_FLASH_WS_PERSISTENT=1 in the environment (read once): the persistent kernel, to time
  * the two against each other on the same build (the short-sequence case: N = 2k). */
 bool persistent_wanted()
@@ -181,15 +201,16 @@ bool persistent_wanted()
     return wanted == 1;
 }
 
-/* The non-persistent kernel of C consumers; mq's boxes are its Q_ROWS rows. */
-template <bool CAUSAL, bool BF16, int DH, int C>
+/* The non-persistent kernel of C consumers and KN-key tiles; mq's boxes are its Q_ROWS rows, mk's
+ * and mv's its KN. */
+template <bool CAUSAL, bool BF16, int DH, int C, int KN = keys_per_tile<DH>()>
 cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                           void *o, cudaStream_t st, float scale_log2)
 {
-    using L = Layout<DH, C>;
+    using L = Layout<DH, C, KN>;
     dim3 grid((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS, s->heads, s->batch);
-    flash_wgmma_ws<CAUSAL, BF16, DH, C><<<grid, L::THREADS, L::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
-                                                                          s->heads, s->kv_heads, scale_log2);
+    flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<grid, L::THREADS, L::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
+                                                                              s->heads, s->kv_heads, scale_log2);
     return cudaGetLastError();
 }
 
@@ -201,6 +222,8 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
     if (!persistent_wanted()) {
         if (DH == 64 && d64_consumers() == 3)
             return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, o, st, scale_log2);
+        if (DH == 128 && d128_keys() == 176)
+            return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, o, st, scale_log2);
         return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, o, st, scale_log2);
     }
     int dev = 0, sms = 0;
@@ -224,18 +247,19 @@ template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, con
     return bf16 ? launch<false, true, DH>(s, mq, mk, mv, o, st) : launch<false, false, DH>(s, mq, mk, mv, o, st);
 }
 
-/* The four instantiations of head_dim DH with C consumers may use its shared memory. */
-template <int DH, int C = CONSUMERS> cudaError_t raise_smem_limit()
+/* The four instantiations of head_dim DH with C consumers and KN-key tiles may use its shared
+ * memory. */
+template <int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()> cudaError_t raise_smem_limit()
 {
-    const int bytes = Layout<DH, C>::SMEM;
+    const int bytes = Layout<DH, C, KN>::SMEM;
     const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH, C>, a, bytes);
+    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH, C, KN>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH, C>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH, C, KN>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH, C>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH, C, KN>, a, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH, C>, a, bytes);
+        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH, C, KN>, a, bytes);
     return e;
 }
 
@@ -269,6 +293,8 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
     if (e == cudaSuccess)
         e = raise_smem_limit<64, 3>();
     if (e == cudaSuccess)
+        e = raise_smem_limit<128, CONSUMERS, 176>();
+    if (e == cudaSuccess)
         e = raise_smem_limit_persistent<128>();
     if (e == cudaSuccess)
         e = raise_smem_limit_persistent<64>();
@@ -289,6 +315,13 @@ extern "C" int flash_wgmma_ws_consumers(int dh)
     return dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? 3 : CONSUMERS;
 }
 
+extern "C" int flash_wgmma_ws_keys(int dh)
+{
+    if (dh == 256)
+        return Layout<256>::KEYS;
+    return dh == 128 && !persistent_wanted() ? d128_keys() : BN;
+}
+
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, void *stream)
 {
@@ -303,7 +336,8 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     /* host-only encoding, a few hundred ns each: the maps hold this call's pointers, which the
      * harness rotates between input copies */
     CUtensorMap mq, mk, mv;
-    const int kv_rows = dh == 256 ? Layout<256>::KEYS : BOX_ROWS; /* the K and V tiles' rows */
+    /* the K and V tiles' rows */
+    const int kv_rows = dh == 256 ? Layout<256>::KEYS : dh == 128 && !persistent_wanted() ? d128_keys() : BOX_ROWS;
     const int q_rows = dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? Layout<64, 3>::Q_ROWS : BOX_ROWS;
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||

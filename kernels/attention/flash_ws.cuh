@@ -103,9 +103,10 @@ struct WsLayout {
     static_assert(128 * PRODUCER_NREGS + 128 * C * CONSUMER_NREGS <= 65536, "the register file of one SM");
     static_assert(!V_ONES || VT, "the ones rows extend a transposed ([channels][keys]) V tile");
     /* KN: keys per K/V tile, the rows of their boxes (128; 64 for head_dim 256, whose O leaves a
-     * consumer no registers for a 128-key S and P), KV_BOX_BYTES one such box */
+     * consumer no registers for a 128-key S and P; 176 for head_dim 128 on request, the tile
+     * FlashAttention-3 runs non-causal d = 128 with), KV_BOX_BYTES one such box */
     static constexpr int KEYS = KN, KV_BOX_BYTES = KN * 128;
-    static_assert(KN == BN || (KN == 64 && !VT), "64-key tiles only for [keys][channels] V");
+    static_assert(KN == BN || ((KN == 64 || KN == 176) && !VT), "64- and 176-key tiles only for [keys][channels] V");
     /* a Q box: Q_ROWS rows of 128 bytes (the Q map's box rows) */
     static constexpr int Q_BOX_BYTES = Q_ROWS * 128;
     static constexpr int Q_BYTES = QB * Q_BOX_BYTES, K_BYTES = KB * KV_BOX_BYTES, V_BYTES = VB * KV_BOX_BYTES;

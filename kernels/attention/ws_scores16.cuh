@@ -10,7 +10,8 @@
 
 namespace kb_fws {
 
-/* Keys per K/V tile for head_dim DH: 128, but 64 for DH = 256 (see the header). */
+/* Keys per K/V tile for head_dim DH: 128, but 64 for DH = 256 (see the header); flash_wgmma_ws.cu
+ * also runs d = 128 with 176 on request. */
 template <int DH> constexpr int keys_per_tile() { return DH == 256 ? 64 : BN; }
 
 /* S = Q·Kᵀ for one tile of KN keys: DH / 16 k-steps of 16 over d as one committed group, not
@@ -27,6 +28,8 @@ __device__ __forceinline__ void issue_s(float (&s)[KN / 2], const uint16_t *qw, 
         uint64_t db = smem_desc(kt + cb * KN * 64 + koff, 16, 1024);
         if constexpr (KN == 64)
             kb_wgmma::mma_m64n64k16_ss<BF16>(s, da, db, kk > 0);
+        else if constexpr (KN == 176)
+            kb_wgmma::mma_m64n176k16_ss<BF16>(s, da, db, kk > 0);
         else
             wgmma_ss<BF16>(s, da, db, kk > 0); /* the first k-step overwrites s */
     }

@@ -164,6 +164,33 @@ __device__ __forceinline__ void mma_m64n64k16_ss(float (&d)[32], uint64_t desc_a
 #endif
 }
 
+/* S of 176-key tiles (flash_wgmma_ws.cu's KBENCH_FLASH_WS_KEYS=176 at d = 128, FlashAttention-3's
+ * non-causal tile): d (64×176, f32) (+)= A (64×16) · B (16×176), bf16 or f16, both K-major in
+ * shared memory. 88 accumulators. */
+#define WGMMA_D88 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87}"
+#define WGMMA_D88_OPERANDS(C) WGMMA_D_OPERANDS(C), \
+      C(d[64]), C(d[65]), C(d[66]), C(d[67]), C(d[68]), C(d[69]), C(d[70]), C(d[71]), \
+      C(d[72]), C(d[73]), C(d[74]), C(d[75]), C(d[76]), C(d[77]), C(d[78]), C(d[79]), \
+      C(d[80]), C(d[81]), C(d[82]), C(d[83]), C(d[84]), C(d[85]), C(d[86]), C(d[87])
+#define WGMMA_SS_N176(TY)                                                                           \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %90, 0;\n"                                      \
+                 "wgmma.mma_async.sync.aligned.m64n176k16.f32." TY "." TY " " WGMMA_D88             \
+                 ", %88, %89, p, 1, 1, 0, 0;\n}\n"                                                  \
+                 : WGMMA_D88_OPERANDS(WGMMA_F32)                                                    \
+                 : "l"(desc_a), "l"(desc_b), "r"(accumulate))
+template <bool BF16>
+__device__ __forceinline__ void mma_m64n176k16_ss(float (&d)[88], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (BF16)
+        WGMMA_SS_N176("bf16");
+    else
+        WGMMA_SS_N176("f16");
+#else
+    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
+#endif
+}
+
 /* d (64×256, f32) (+)= A (registers, as mma_m64n128k16_rs) · B (16×256, MN-major), bf16 or f16. */
 template <bool BF16>
 __device__ __forceinline__ void mma_m64n256k16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)

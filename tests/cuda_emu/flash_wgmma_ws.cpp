@@ -20,10 +20,10 @@ extern "C" {
 /* persistent_grid > 0: the persistent kernel (flash_wgmma_ws_persistent) on that many blocks,
  * fewer than the work tiles, so each block runs several and its rings run on across them. C: the
  * consumer warpgroups (3: d 64's 192-row blocks, KBENCH_FLASH_WS_D64_CONSUMERS=3). */
-template <typename T, int DH, bool CAUSAL, int C = CONSUMERS>
+template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
 static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0)
 {
-    using L = Layout<DH, C>;
+    using L = Layout<DH, C, KN>;
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = DH; s.causal = CAUSAL;
@@ -33,19 +33,19 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
         return 1;
     CUtensorMap mq, mk, mv;
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    if (encode(fn, &mq, c.q.data(), N, B * H, DH, L::Q_ROWS) != CUDA_SUCCESS || encode(fn, &mk, c.k.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS ||
-        encode(fn, &mv, c.v.data(), N, B * KV, DH, Layout<DH>::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+    if (encode(fn, &mq, c.q.data(), N, B * H, DH, L::Q_ROWS) != CUDA_SUCCESS || encode(fn, &mk, c.k.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS ||
+        encode(fn, &mv, c.v.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (persistent_grid > 0)
         emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
                    [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, B, scale_log2); });
     else
         emu_launch((N + L::Q_ROWS - 1) / L::Q_ROWS, H, B, L::THREADS, L::SMEM,
-                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C>(mq, mk, mv, c.o.data(), N, H, KV, scale_log2); });
+                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, c.o.data(), N, H, KV, scale_log2); });
     const kb_accuracy acc = c.judge(dt);
-    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt), B,
-           H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", C == 3 ? " 3 consumers" : "", acc.rel_l2_err,
-           acc.max_abs_err,
+    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
+           B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", C == 3 ? " 3 consumers" : "",
+           KN == 176 ? " 176-key tiles" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
         printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
@@ -84,6 +84,13 @@ int main()
     bad += run<__nv_bfloat16, 64, false, 3>(KB_DTYPE_BF16, 2, 2, 2, 1000);
     bad += run<__half, 64, true, 3>(KB_DTYPE_F16, 1, 1, 1, 385);
     bad += run<__nv_bfloat16, 64, false, 3>(KB_DTYPE_BF16, 1, 1, 1, 1);
+    /* d 128 with 176-key K/V tiles (KBENCH_FLASH_WS_KEYS=176, m64n176k16 S, 11 P·V k-steps): N
+     * across several tiles and not a multiple of 176, the causal diagonal inside a tile, GQA */
+    bad += run<__nv_bfloat16, 128, false, CONSUMERS, 176>(KB_DTYPE_BF16, 1, 2, 1, 500);
+    bad += run<__half, 128, true, CONSUMERS, 176>(KB_DTYPE_F16, 2, 2, 2, 300);
+    bad += run<__half, 128, false, CONSUMERS, 176>(KB_DTYPE_F16, 1, 4, 2, 176);
+    bad += run<__nv_bfloat16, 128, true, CONSUMERS, 176>(KB_DTYPE_BF16, 1, 2, 1, 77);
+    bad += run<__half, 128, false, CONSUMERS, 176>(KB_DTYPE_F16, 1, 1, 1, 1);
     printf("%d failed\n", bad);
     return bad != 0;
 }

@@ -7,7 +7,7 @@
 #   kbench.ex2     this tree with a quarter of the softmax's exponentials on the FMA pipe
 #                  (KB_EX2_FMA_EVERY=4, .gpubuild/ex2.tar.gz)
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
-# beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
+# and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
 # FP8 dense GEMM of the same FLOPs, with its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) and the
 # default 128 x 128; then Nsight
@@ -39,12 +39,14 @@ NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f
     --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
 ( export KBENCH_MOE_FP8_TILE=256; NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
     --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf ) &
+( export KBENCH_FLASH_WS_KEYS=176; NEW_LIMIT=200 sweep flashws176v --kernels 'attention.flash@cuda.wgmma-ws' \
+    --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; NEW_LIMIT=200 sweep flashws3v --kernels 'attention.flash@cuda.wgmma-ws' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
 ( NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 wait
-sweep_report int8fp8v flashfp8v flashwsv flashws3v moefp8v moefp8n
+sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n
 fi
 eval "_$(declare -f step)" # sweeps.sh's step, wrapped below to print each step's rows
 timing_db eleven
@@ -65,6 +67,9 @@ step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma
 ( export KBENCH_MOE_FP8_TILE=256; step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
+D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
+step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
+( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
