@@ -109,6 +109,16 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1
   job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 4 --heads 16 --kv-heads 4 --seq 1000 --head-dim 128,256 --causal 0,1 ) &
+# two designs of it kept for timing against the default, each on the default's odd sizes at its
+# head_dim: d 64 on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3: 192-row blocks,
+# so N = 77 and 1000 end inside a block's third consumer) and d 128 with 176-key K/V tiles
+# (KBENCH_FLASH_WS_KEYS=176: N = 4099 ends 51 keys into its 24th tile); their counters say so
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3
+  job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
+( export KBENCH_FLASH_WS_KEYS=176
+  job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
 # SageAttention2's FP8 P·V (attention.int8@cuda.wgmma-fp8) beside its f16-P·V baseline
 # @cuda.wgmma-ws on the same cases: N = 4099 ends in a 3-key tile (Vᵀ padded to 4224 keys), N = 1
 # is one key; 3 heads on 1 or 3 KV heads (GQA 3:1), batch 2, causal and not, normal and outlier
@@ -197,6 +207,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
   job moefp83 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --timeout 300 --kernels "$fp8" --dtype e4m3 \
       --preset mixtral-8x7b --tokens 77
   job moefp84 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 33 ) &
+# its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256; h 512 and 2f 1280 are multiples of 256, so both
+# GEMMs take it): odd token counts, top-2 and top-8
+( export KBENCH_MOE_FP8_TILE=256
+  job moefp8w "$KBENCH" run --db "$TMP/moefp8w.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+      --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
 ( gla() { "$KBENCH" run --db "$TMP/gla.db" $VFLAGS --kernels attention.gla@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -381,6 +396,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_job flashwsp2 "and 4 cases of 512 work tiles over the SMs (batch 4, 16 heads, N 1000; d 128, 256)"
         expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 1;")" "100" "100 verified cases of the persistent kernel (counter flash_ws.persistent = 1)"
         (DB="$TMP/flashwsp.db"; q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;") | head -5 | sed 's/^/# flashwsp: /'
+        expect_job flashws3 "its d-64 kernel on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3) runs its 32 cases"
+        expect_eq "$(DB="$TMP/flashwsx.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3;")" "32" "32 verified, each with counter flash_ws.consumers = 3"
+        expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
+        expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi
     q "SELECT dtype, head_dim, seq_len, kv_heads, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok';" | head -5 | sed 's/^/# flashws: /'
     q "SELECT dtype, head_dim, causal, max(rel_l2_err), min(cosine) FROM v_results GROUP BY dtype, head_dim, causal;" | sed 's/^/# flashws worst error: /'
@@ -569,6 +588,8 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "22" "22 verified FP8 MoE cases (float64 FFN within 2^-3, and float64 on its own dequantized codes within 2^-8)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE a.exact_checked > 0 AND a.exact_mismatches = 0;")" "22" "its 1x128 codes and scales of xp and h match the host rule bit for bit"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'fp8.quantize_s' AND k.value > 0;")" "22" "and its activation pre-pass is timed apart (fp8.quantize_s) in every case"
+        expect_job moefp8w "its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.tile_down' AND k.value = 256;")" "6" "6 verified, both GEMMs on the wide tile (counter moe_fp8.tile_down = 256)"
     fi
     q "SELECT tokens, hidden, ffn, experts, top_k, routing, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# moefp8: /'
     q "SELECT max(rel_l2_err) FROM v_results;" | sed 's/^/# moefp8 worst error against the float64 FFN: /'
