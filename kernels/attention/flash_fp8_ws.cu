@@ -14,7 +14,8 @@
  * column half by s_q · s_k · log2(e)/√d (columns 0..63 are K block 2j, 64..127 block 2j + 1,
  * past the end when N <= 64·(2j + 1): scale 0, those keys are masked anyway). P·V is fp8_pv.cuh's
  * (e4m3 P·448 and V, each tile's product in its own f32 accumulator added into O).
- * Shared memory: Q 16 KiB, K 2 × 16 KiB, Vᵀ 2 × 16 KiB, barriers, +1024: 83016 bytes.
+ * Shared memory: Q 16 KiB, K 2 × 16 KiB, Vᵀ 2 × (16 + 1) KiB (the ones rows of fp8_pv.cuh's row
+ * sums after each stage), barriers, +1024: 85064 bytes.
  * The kernel and its launcher are fp8_pv_ws.cuh's, shared with attention.int8@cuda.wgmma-fp8;
  * this file gives the scores. */
 #include <cuda.h>

@@ -2,8 +2,9 @@
  * the FlashAttention-3 schedule of flash_ws.cuh. S = Q₈·K₈ᵀ exactly as
  * attention.int8@cuda.wgmma-ws (int8_wgmma_ws.cu: wgmma .s32.s8.s8, dequantized per Q block
  * and K block; the scores policy Scores8 of int8_ws_scores.cuh), and P·V in FP8 (fp8_pv.cuh:
- * P·448 and V as e4m3, wgmma m64n128k32 .f32.e4m3.e4m3 with P from registers, each tile's
- * product in a fresh f32 accumulator added into O, V's channel scales applied at the store).
+ * P·448 and V as e4m3, wgmma m64n136k32 .f32.e4m3.e4m3 with P from registers and V's tile
+ * followed by ones rows for P's row sums, each tile's product in a fresh f32 accumulator added
+ * into O, V's channel scales applied at the store).
  * sm_90a only, head_dim 128, after the pre-pass of int8_quant.cu (Q and K codes as the other
  * INT8 kernels, plus V's e4m3 codes transposed to [channel][keys] with the keys of each group
  * of 32 permuted as fp8_pv.cuh derives), which setup runs and times apart (int8_cuda.c).
@@ -11,10 +12,18 @@
  * What changes against @cuda.wgmma-ws: V is one 16 KiB box a stage (128 channel rows × 128 key
  * bytes) instead of two f16 boxes, P is 16 registers a thread instead of 32, and the P·V of a
  * tile needs its own 64 f32 accumulators (two-level accumulation) beside O, S and P: the
- * consumer holds O 64, S 64, pv 64 and P 16 across the wgmmas.
- * Shared memory: Q 16 KiB, K 2 × 16 KiB, V 2 × 16 KiB, barriers, +1024: 83016 bytes.
+ * consumer holds O 64, S 64, pv 68 and P 16 across the wgmmas.
+ * A quarter of the softmax's exponentials run on the FMA pipe (KB_EX2_FMA_EVERY = 4,
+ * kernels/gpu/ex2_fma.h): measured on an H100 (ninth session, SageAttention2's shape, one lease)
+ * 738 TOPS against 706 with all on MUFU; this kernel's exact s32 → f32 conversion keeps its XU
+ * and FMA pipes at a balance where the FP8 flash kernel gained nothing. -DKB_EX2_FMA_EVERY=0
+ * restores MUFU only.
+ * Shared memory: Q 16 KiB, K 2 × 16 KiB, V 2 × (16 + 1) KiB, barriers, +1024: 85064 bytes.
  * The kernel and its launcher are fp8_pv_ws.cuh's, shared with attention.flash@cuda.wgmma-fp8;
  * this file names the scores. */
+#ifndef KB_EX2_FMA_EVERY
+#define KB_EX2_FMA_EVERY 4 /* before flash_wgmma.cuh, whose default is 0 (the header comment) */
+#endif
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_fp16.h>

@@ -4,8 +4,9 @@
 # timed in one call beside the kernels they replace and their peers:
 #   kbench         this tree (.gpubuild/cuobj.tar.gz: its .cu objects, compiled elsewhere)
 #   kbench.before  the FP8 attention and MoE objects of cd085fc (.gpubuild/before.tar.gz)
-#   kbench.ex2     this tree with a quarter of the softmax's exponentials on the FMA pipe
-#                  (KB_EX2_FMA_EVERY=4, .gpubuild/ex2.tar.gz)
+#   kbench.ex2     this tree with the FP8 attention kernels' other share of exponentials on the
+#                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
+#                  a quarter; .gpubuild/ex2.tar.gz)
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's

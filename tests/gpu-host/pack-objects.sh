@@ -3,7 +3,8 @@
 # here (nvcc, no GPU) so the GPU host spends no device time compiling:
 #   .gpubuild/cuobj.tar.gz   every tracked .cu's object of this built tree (`make kbench` first)
 #   .gpubuild/before.tar.gz  COMMIT's (default cd085fc) FP8 attention and FP8 MoE objects
-#   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with -DKB_EX2_FMA_EVERY=4
+#   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with the other share of exponentials
+#                            on the FMA pipe than their default (flash_fp8_ws: 4, int8_fp8_ws: 0)
 # Run from the repository root of a configured, built tree.
 set -e
 before=${1:-cd085fc}
@@ -25,7 +26,9 @@ for f in $fp8 kernels/moe/moe_fp8_wgmma; do
 done
 for f in $fp8; do
     mkdir -p "$tmp/ex2/$(dirname $f)"
-    $nvcc $flags -I. -DKB_EX2_FMA_EVERY=4 -c -o "$tmp/ex2/$f.o" $f.cu
+    every=4
+    [ "$f" = kernels/attention/int8_fp8_ws ] && every=0
+    $nvcc $flags -I. -DKB_EX2_FMA_EVERY=$every -c -o "$tmp/ex2/$f.o" $f.cu
 done
 tar czf .gpubuild/before.tar.gz -C "$tmp/before" kernels
 tar czf .gpubuild/ex2.tar.gz -C "$tmp/ex2" kernels
