@@ -71,7 +71,10 @@
  * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
  * scheduler for short sequences, where each 128-row block of few key tiles pays its own
  * prologue and epilogue): a grid of min(#SMs, work tiles) blocks, block i running work tiles i,
- * i + grid, ... of all (query block, head, batch), numbered heaviest first. The producer loads
+ * i + grid, ... of all (query block, head, batch), in sections of (batch, head) planes whose K
+ * and V fit in a third of L2, query blocks (causal: heaviest first) slowest within a section
+ * (flash_ws.cuh's persistent_tile; numbering all planes' heaviest block first had every plane's
+ * K and V in flight at once, re-read from DRAM by each query block). The producer loads
  * the next tile's Q once the consumers released the last (q_empty: count 8, arrived after their
  * last S), then its K/V, while the consumers still finish the previous tile's last P·V and store
  * O; the K/V rings' uses (stage u % STAGES, parity (u / STAGES) & 1) count on across tiles, the

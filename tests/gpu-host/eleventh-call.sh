@@ -8,7 +8,8 @@
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
-# and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
+# and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) and persistent (its
+# new L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
 # FP8 dense GEMM of the same FLOPs, with its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) and the
 # default 128 x 128; then Nsight
@@ -71,6 +72,7 @@ step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
+( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
