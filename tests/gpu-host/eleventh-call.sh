@@ -3,7 +3,7 @@
 # FFMA per O element) and its 128 × 256 FP8 MoE tile, verified at tests/gpu.sh's odd sizes and
 # timed in one call beside the kernels they replace and their peers:
 #   kbench         this tree (.gpubuild/cuobj.tar.gz: its .cu objects, compiled elsewhere)
-#   kbench.before  the FP8 attention and MoE objects of cd085fc (.gpubuild/before.tar.gz)
+#   kbench.before  the FP8 attention objects of cd085fc (.gpubuild/before.tar.gz)
 #   kbench.ex2     this tree with the FP8 attention kernels' other share of exponentials on the
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
