@@ -165,43 +165,20 @@ CUresult encode(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, const vo
     return encode_rows(fn, map, CU_TENSOR_MAP_DATA_TYPE_UINT16, ptr, n, planes, dh, 2, rows);
 }
 
-/* KBENCH_FLASH_WS_D64_CONSUMERS=3 (read once): head_dim 64 on three consumer warpgroups of 64
- * query rows (192 a block, FlashAttention-3's tile for d = 64), else two, to time one against the
- * other on the same build. Not with the persistent kernel. */
-int d64_consumers()
+/* Whether an environment variable's value e (getenv's, NULL when unset) is the number `value`:
+ * how a design kept for timing against the default is asked for (each caller reads it once, into
+ * a static; the getenv stays at the call, where tests/env_doc.sh finds the variable's name). */
+bool env_is(const char *e, int value)
 {
-    static int c = 0;
-    if (c == 0) {
-        const char *e = getenv("KBENCH_FLASH_WS_D64_CONSUMERS");
-        c = e && atoi(e) == 3 ? 3 : 2;
-    }
-    return c;
+    return e && atoi(e) == value;
 }
 
-/* KBENCH_FLASH_WS_KEYS=176 (read once): head_dim 128 with 176-key K/V tiles (FlashAttention-3's
- * non-causal tile: each tile's fixed costs, its barriers, the O rescale and the wgmma waits, over
- * 176 keys instead of 128; S 88 and P 44 registers a thread), else 128. Not with the persistent
- * kernel. */
-int d128_keys()
-{
-    static int k = 0;
-    if (k == 0) {
-        const char *e = getenv("KBENCH_FLASH_WS_KEYS");
-        k = e && atoi(e) == 176 ? 176 : BN;
-    }
-    return k;
-}
-
-/* KBENCH_FLASH_WS_PERSISTENT=1 in the environment (read once): the persistent kernel, to time
- * the two against each other on the same build (the short-sequence case: N = 2k). */
+/* KBENCH_FLASH_WS_PERSISTENT=1: the persistent kernel, to time the two against each other on the
+ * same build (the short-sequence case: N = 2k). */
 bool persistent_wanted()
 {
-    static int wanted = -1;
-    if (wanted < 0) {
-        const char *e = getenv("KBENCH_FLASH_WS_PERSISTENT");
-        wanted = e && atoi(e) == 1;
-    }
-    return wanted == 1;
+    static const bool wanted = env_is(getenv("KBENCH_FLASH_WS_PERSISTENT"), 1);
+    return wanted;
 }
 
 /* The non-persistent kernel of C consumers and KN-key tiles; mq's boxes are its Q_ROWS rows, mk's
@@ -223,9 +200,9 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
 {
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (!persistent_wanted()) {
-        if (DH == 64 && d64_consumers() == 3)
+        if (DH == 64 && flash_wgmma_ws_consumers(DH) == 3)
             return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, o, st, scale_log2);
-        if (DH == 128 && d128_keys() == 176)
+        if (DH == 128 && flash_wgmma_ws_keys(DH) == 176)
             return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, o, st, scale_log2);
         return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, o, st, scale_log2);
     }
@@ -313,16 +290,25 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
 
 extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
 
+/* KBENCH_FLASH_WS_D64_CONSUMERS=3: head_dim 64 on three consumer warpgroups of 64 query rows
+ * (192 a block, FlashAttention-3's tile for d = 64), else two, to time one against the other on
+ * the same build. Not with the persistent kernel. launch and the Q map's boxes follow this. */
 extern "C" int flash_wgmma_ws_consumers(int dh)
 {
-    return dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? 3 : CONSUMERS;
+    static const bool three = env_is(getenv("KBENCH_FLASH_WS_D64_CONSUMERS"), 3);
+    return dh == 64 && three && !persistent_wanted() ? 3 : CONSUMERS;
 }
 
+/* KBENCH_FLASH_WS_KEYS=176: head_dim 128 with 176-key K/V tiles (FlashAttention-3's non-causal
+ * tile: each tile's fixed costs, its barriers, the O rescale and the wgmma waits, over 176 keys
+ * instead of 128; S 88 and P 44 registers a thread), else 128. Not with the persistent kernel.
+ * launch and the K and V maps' boxes follow this. */
 extern "C" int flash_wgmma_ws_keys(int dh)
 {
+    static const bool keys176 = env_is(getenv("KBENCH_FLASH_WS_KEYS"), 176);
     if (dh == 256)
         return Layout<256>::KEYS;
-    return dh == 128 && !persistent_wanted() ? d128_keys() : BN;
+    return dh == 128 && keys176 && !persistent_wanted() ? 176 : BN;
 }
 
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
@@ -339,9 +325,8 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     /* host-only encoding, a few hundred ns each: the maps hold this call's pointers, which the
      * harness rotates between input copies */
     CUtensorMap mq, mk, mv;
-    /* the K and V tiles' rows */
-    const int kv_rows = dh == 256 ? Layout<256>::KEYS : dh == 128 && !persistent_wanted() ? d128_keys() : BOX_ROWS;
-    const int q_rows = dh == 64 && d64_consumers() == 3 && !persistent_wanted() ? Layout<64, 3>::Q_ROWS : BOX_ROWS;
+    /* the tiles' rows: Q 64 per consumer warpgroup, K and V the keys of a tile */
+    const int q_rows = 64 * flash_wgmma_ws_consumers(dh), kv_rows = flash_wgmma_ws_keys(dh);
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
         encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS)
