@@ -382,23 +382,11 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct moe_fp8_gpu *g = c->state;
     int n = moe_case_stats(c, -1, 0, out, max);
-    if (g && n < max) {
-        snprintf(out[n].name, sizeof out[n].name, "fp8.quantize_s");
-        out[n].value = g->quantize_s;
-        snprintf(out[n].unit, sizeof out[n].unit, "s");
-        n++;
-    }
+    if (g)
+        n = moe_put_counter(out, n, max, "fp8.quantize_s", g->quantize_s, "s");
     /* the output tiles the two GEMMs ran with (KBENCH_MOE_FP8_TILE=256 asks for the wide one) */
-    if (n + 2 <= max) {
-        snprintf(out[n].name, sizeof out[n].name, "moe_fp8.tile_up");
-        out[n].value = moe_fp8_tile_columns(2 * c->shape.ffn);
-        snprintf(out[n].unit, sizeof out[n].unit, "count");
-        snprintf(out[n + 1].name, sizeof out[n + 1].name, "moe_fp8.tile_down");
-        out[n + 1].value = moe_fp8_tile_columns(c->shape.hidden);
-        snprintf(out[n + 1].unit, sizeof out[n + 1].unit, "count");
-        n += 2;
-    }
-    return n;
+    n = moe_put_counter(out, n, max, "moe_fp8.tile_up", moe_fp8_tile_columns(2 * c->shape.ffn), "count");
+    return moe_put_counter(out, n, max, "moe_fp8.tile_down", moe_fp8_tile_columns(c->shape.hidden), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

@@ -234,21 +234,23 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     return cudaGetLastError();
 }
 
+/* Both epilogues' kernels of a TN-column tile may use its ring's shared memory. */
+template <int TN> cudaError_t raise_smem_limit()
+{
+    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, TN>, a, FP8Ring<TN>::SMEM);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, TN>, a, FP8Ring<TN>::SMEM);
+    return e;
+}
+
 } // namespace
 
 extern "C" int moe_fp8_prepare(void)
 {
-    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, 128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         FP8Ring<128>::SMEM);
+    cudaError_t e = raise_smem_limit<128>();
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, 128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 FP8Ring<128>::SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 FP8Ring<256>::SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 FP8Ring<256>::SMEM);
+        e = raise_smem_limit<256>();
     return (int)e;
 }
 
