@@ -32,7 +32,7 @@ emu_source() {
 }
 
 # driver name and the device files it emulates (several: one C++ file, in that order)
-drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws block_sparse_ws moe_fp8"}
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma lightning decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws block_sparse_ws moe_fp8"}
 cp "$here/shim.h" "$out/"
 # the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
 # and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
@@ -60,6 +60,7 @@ for d in $drivers; do
     ssd) src=kernels/attention/ssd_dev.cu ;;
     ssd_mma) src=kernels/attention/ssd_mma.cu ;;
     gla_mma) src=kernels/attention/gla_mma.cu ;;
+    lightning) src=kernels/attention/lightning_mma.cu ;;
     decode_split) src=kernels/attention/decode_split.cu ;;
     vit_gemm) src=kernels/quant/vit_block_dev.cu ;;
     flash_wgmma) src=kernels/attention/flash_wgmma.cu ;;

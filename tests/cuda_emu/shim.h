@@ -79,6 +79,7 @@ inline unsigned __ballot_sync(unsigned, int pred)
     return mask;
 }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }
 // float64 with round-to-nearest and no contraction into a fused multiply-add (volatile keeps the
 // product a rounded double even where the compiler would fuse)
 inline double __dmul_rn(double a, double b) { volatile double p = a * b; return p; }

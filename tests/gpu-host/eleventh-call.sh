@@ -7,6 +7,8 @@
 #   kbench.ex2     this tree with the FP8 attention kernels' other share of exponentials on the
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
+# Also attention.lightning@cuda.mma's value slices (KBENCH_LIGHTNING_VSPLIT=2, 4), verified at odd
+# sizes and timed 4k..256k beside fla's chunk_simple_gla.
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) and persistent (its
 # new L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
@@ -47,8 +49,10 @@ NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
 ( NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
+( export KBENCH_LIGHTNING_VSPLIT=4; NEW_LIMIT=200 sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
+    --batch 2 --heads 4 --kv-heads 1,4 --seq 1,300,4097 --chunk 64,128 --head-dim 64,128 ) &
 wait
-sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n
+sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n lightv
 fi
 eval "_$(declare -f step)" # sweeps.sh's step, wrapped below to print each step's rows
 timing_db eleven
@@ -60,7 +64,7 @@ D64="--dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
 # each step's results as soon as it ends (a call cut short by the device budget keeps its output)
 shown=0
 rows() {
-    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.tile%' OR k.name = 'flash_ws.consumers')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
+    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.tile%' OR k.name = 'flash_ws.consumers' OR k.name LIKE 'lightning.%')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
     shown=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM cases;" 2>/dev/null || echo "$shown")
 }
 step() { _step "$@"; rows; }
@@ -73,6 +77,11 @@ D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
+# Lightning against fla's chunk_simple_gla, 4k..256k, then its value columns in 2 and 4 slices
+LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536,262144"
+step lightning 90 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
+( export KBENCH_LIGHTNING_VSPLIT=2; step lightning-vs2 30 --kernels attention.lightning@cuda.mma $LIGHT )
+( export KBENCH_LIGHTNING_VSPLIT=4; step lightning-vs4 30 --kernels attention.lightning@cuda.mma $LIGHT )
 ( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
