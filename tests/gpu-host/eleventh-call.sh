@@ -93,6 +93,9 @@ step att-new2 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmm
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT printf('cos %.6f', a.cosine) FROM accuracy a WHERE a.case_id = r.case_id), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
+# Lightning's three passes at 4k and 16k (CUPTI's kernel trace), each split
+sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, coalesce((SELECT 'vs' || k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'lightning.vsplit'), ''), substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.kernel = 'attention.lightning' AND c.seq_len <= 16384 GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
+
 # where the wide MoE GEMM's warps wait, by SASS instruction (stall samples), while the call has time
 if ncu_start; then
     K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
