@@ -33,23 +33,25 @@ swap_in before && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.before 
 swap_in cuobj "$FP8_OBJS" && swap_in ex2 && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.ex2 ||
     { tail /tmp/link.log; exit 1; }
 swap_in cuobj "$FP8_OBJS" && make -s kbench >/tmp/link.log 2>&1 && echo "three binaries $(date -u +%T)"
-# SWEEPS=0: timings only (each timed case is still verified at its own shape first)
+# SWEEPS=0: timings only (each timed case is still verified at its own shape first); SWEEP_LIMIT:
+# seconds the side-by-side sweeps may take (200)
+SWEEP_LIMIT=${SWEEP_LIMIT:-200}
 if [ "${SWEEPS:-1}" = 1 ]; then
-NEW_LIMIT=200 sweep int8fp8v --kernels 'attention.int8@cuda.wgmma-fp8' --dtype i8 --batch 2 --heads 3 --kv-heads 1,3 \
+NEW_LIMIT=$SWEEP_LIMIT sweep int8fp8v --kernels 'attention.int8@cuda.wgmma-fp8' --dtype i8 --batch 2 --heads 3 --kv-heads 1,3 \
     --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
-NEW_LIMIT=200 sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8' --dtype e4m3 --batch 2 --heads 3 \
+NEW_LIMIT=$SWEEP_LIMIT sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8' --dtype e4m3 --batch 2 --heads 3 \
     --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
-NEW_LIMIT=200 sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 \
+NEW_LIMIT=$SWEEP_LIMIT sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 \
     --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
-( export KBENCH_MOE_FP8_TILE=256; NEW_LIMIT=200 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+( export KBENCH_MOE_FP8_TILE=256; NEW_LIMIT=$SWEEP_LIMIT sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
     --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf ) &
-( export KBENCH_FLASH_WS_KEYS=176; NEW_LIMIT=200 sweep flashws176v --kernels 'attention.flash@cuda.wgmma-ws' \
+( export KBENCH_FLASH_WS_KEYS=176; NEW_LIMIT=$SWEEP_LIMIT sweep flashws176v --kernels 'attention.flash@cuda.wgmma-ws' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
-( export KBENCH_FLASH_WS_D64_CONSUMERS=3; NEW_LIMIT=200 sweep flashws3v --kernels 'attention.flash@cuda.wgmma-ws' \
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3; NEW_LIMIT=$SWEEP_LIMIT sweep flashws3v --kernels 'attention.flash@cuda.wgmma-ws' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
-( NEW_LIMIT=200 sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+( NEW_LIMIT=$SWEEP_LIMIT sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
-( export KBENCH_LIGHTNING_VSPLIT=4; NEW_LIMIT=200 sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
+( export KBENCH_LIGHTNING_VSPLIT=4; NEW_LIMIT=$SWEEP_LIMIT sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
     --batch 2 --heads 4 --kv-heads 1,4 --seq 1,300,4097 --chunk 64,128 --head-dim 64,128 ) &
 wait
 sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n lightv
@@ -71,17 +73,18 @@ step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 ( export KBENCH_MOE_FP8_TILE=256; step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
+# Lightning against fla's chunk_simple_gla, 4k..64k (256k: 12.8 ns a token in the fifth session,
+# G = 16 whatever the slices), then its value columns in 2 and 4 slices
+LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
+step lightning 70 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
+( export KBENCH_LIGHTNING_VSPLIT=2; step lightning-vs2 25 --kernels attention.lightning@cuda.mma $LIGHT )
+( export KBENCH_LIGHTNING_VSPLIT=4; step lightning-vs4 25 --kernels attention.lightning@cuda.mma $LIGHT )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
-# Lightning against fla's chunk_simple_gla, 4k..256k, then its value columns in 2 and 4 slices
-LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536,262144"
-step lightning 90 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
-( export KBENCH_LIGHTNING_VSPLIT=2; step lightning-vs2 30 --kernels attention.lightning@cuda.mma $LIGHT )
-( export KBENCH_LIGHTNING_VSPLIT=4; step lightning-vs4 30 --kernels attention.lightning@cuda.mma $LIGHT )
 ( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
