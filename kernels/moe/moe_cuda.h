@@ -149,8 +149,8 @@ struct moe_fp8_gemm {
     long ldc;
 };
 int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream);
-/* The columns of the output tile moe_fp8_gemm_launch uses for n: 256 where n % 256 == 0 and
- * KBENCH_MOE_FP8_TILE=256 asks for it, else 128. */
+/* The columns of the output tile moe_fp8_gemm_launch uses for n: 256 where n % 256 == 0 unless
+ * KBENCH_MOE_FP8_TILE=128 asks for the narrow tile, else 128. */
 int moe_fp8_tile_columns(int n);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */

@@ -1,10 +1,10 @@
 // moe_fp8.cpp - moe.experts@cuda.wgmma-fp8's kernels (kernels/moe/moe_fp8_wgmma.cu: the 1 × 128
 // activation quantizer and the block-scaled grouped GEMM on wgmma m64n128k32 .e4m3 with k-block
-// promotion) under hopper_emu.h, before they have run on a GPU. The launcher sequence of
+// promotion) under hopper_emu.h, as on the GPU. The launcher sequence of
 // moe_fp8_cuda.c (quantize xp; up GEMM with SwiGLU into hb; quantize hb; down GEMM into yp) with
 // its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
-// quantized by moe_fp8.c as setup does; every case twice, with the 128-column tiles (the
-// default) and with the 256-column ones where n is a multiple of 256 (KBENCH_MOE_FP8_TILE=256).
+// quantized by moe_fp8.c as setup does; every case twice, with the 128-column tiles
+// (KBENCH_MOE_FP8_TILE=128) and with the 256-column ones where n is a multiple of 256 (the default).
 // Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
 //     moe_fp8_quantizer_mismatches, as the kernel's check on the GPU host);
