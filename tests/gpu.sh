@@ -236,13 +236,7 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
   job lightning5 "$KBENCH" run --db "$TMP/lightning.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
       --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128
   job lightning4 "$KBENCH" run --db "$TMP/lightning.db" --devices cuda:0 --kernels attention.lightning@cuda.mma \
-      --dtype bf16 --seq 100 --chunk 32 --quiet --no-show
-  # the value columns split over blocks (KBENCH_LIGHTNING_VSPLIT): 4 slices of 32 at d 128 (2 at
-  # d 64, its most), then 2 of 64 at d 128
-  lv() { "$KBENCH" run --db "$TMP/lightningv$1.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
-      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,300,4097 --chunk 64,128 --head-dim "$2"; }
-  KBENCH_LIGHTNING_VSPLIT=4 job lightning6 lv 4 64,128
-  KBENCH_LIGHTNING_VSPLIT=2 job lightning7 lv 2 128 ) &
+      --dtype bf16 --seq 100 --chunk 32 --quiet --no-show ) &
 # the delta rule (DeltaNet, Gated DeltaNet; β up to 2 on odd heads): chunk 64 divides none of
 # N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses.
 # deltamma: the tensor-core form (@cuda.mma) the same way and at N = 4099 (65 chunks, the last of
@@ -624,13 +618,6 @@ q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHE
 q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_job lightning4 "Lightning refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"
-lightning_sliced() { # DB slices-at-d128: the verified cases whose counter lightning.vsplit is 2 at d 64, that at d 128
-    DB="$TMP/$1" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'lightning.vsplit' AND k.value = CASE c.head_dim WHEN 128 THEN $2 ELSE 2 END;"
-}
-expect_job lightning6 "Lightning with its value columns in 4 slices of 32 at d 128, 2 at d 64 (KBENCH_LIGHTNING_VSPLIT=4)"
-expect_eq "$(lightning_sliced lightningv4.db 4)" "48" "48 verified, each with counter lightning.vsplit = 4 at d 128, 2 at d 64"
-expect_job lightning7 "and in 2 slices of 64 at d 128 (KBENCH_LIGHTNING_VSPLIT=2)"
-expect_eq "$(lightning_sliced lightningv2.db 2)" "24" "24 verified, each with counter lightning.vsplit = 2"
 DB="$TMP/delta.db"
 expect_job delta1 "attention.delta@cuda.chunked and @cuda.recurrent pass at odd sizes (f16, bf16; d 64, 128; gated or not; batch 2)"
 expect_job delta2 "and their decode steps"

@@ -1007,19 +1007,14 @@ static void test_lightning_shapes_and_counts(void **state)
     int last = 1;
     for (int len = 1024; len <= 1 << 20; len *= 2) {
         struct kb_shape gs = lt_shape(1, 16, 16, len, 128, 64);
-        const int g = lightning_cuda_group(&gs), nc = (len + 63) / 64, slices = lightning_cuda_vsplit(&gs);
+        const int g = lightning_cuda_group(&gs), nc = (len + 63) / 64;
         assert_true(g >= last && g <= 16 && (g & (g - 1)) == 0);
-        /* value slices: the whole state unless KBENCH_LIGHTNING_VSPLIT asks for 2 or 4; each counts as a block */
-        assert_true(slices == 1 || slices == 2 || slices == 4);
-        if (!getenv("KBENCH_LIGHTNING_VSPLIT"))
-            assert_int_equal(slices, 1);
         if (g > 1)
-            assert_true(16L * slices * ((nc + g - 1) / g) >= LIGHTNING_CUDA_MIN_BLOCKS);
+            assert_true(16L * ((nc + g - 1) / g) >= LIGHTNING_CUDA_MIN_BLOCKS);
         last = g;
     }
     struct kb_shape short_seq = lt_shape(1, 16, 16, 1024, 128, 64); /* 16 chunks a head: no grouping */
-    if (!getenv("KBENCH_LIGHTNING_VSPLIT")) /* slices multiply the blocks, so fewer states suffice */
-        assert_int_equal(lightning_cuda_group(&short_seq), 1);
+    assert_int_equal(lightning_cuda_group(&short_seq), 1);
     assert_int_equal(last, 16);
 #else
     assert_null(k);

@@ -118,14 +118,14 @@ __device__ __forceinline__ void chunk_state_walk(const uint16_t *sK, const uint1
     }
 }
 
-/* acc += Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk (a [D][DV] state, square unless
- * the values are split into column slices; chunk_state_walk). DECAYED: key j is weighted by
- * 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of base + C tokens). */
-template <int D, int C, bool BF16, bool DECAYED = false, int DV = D>
-__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][DV / 8][4],
+/* acc += Σ_j sK[j][p] · sV[j][e] over the C tokens of a chunk (a [D][D] state; chunk_state_walk).
+ * DECAYED: key j is weighted by 2^(log2_w·(base + C−1−j)) (a decay to the end of a span of
+ * base + C tokens). */
+template <int D, int C, bool BF16, bool DECAYED = false>
+__device__ __forceinline__ void chunk_state_mma(const uint16_t *sK, const uint16_t *sV, float (&acc)[D / 64][D / 8][4],
                                                 float log2_w = 0.f, int base = 0)
 {
-    chunk_state_walk<D, DV, C, BF16>(sK, sV, acc, [&](int j0, float (&w)[4]) {
+    chunk_state_walk<D, D, C, BF16>(sK, sV, acc, [&](int j0, float (&w)[4]) {
         if (!DECAYED)
             return false;
         w[0] = exp2f(log2_w * (float)(base + C - 1 - j0));
@@ -155,12 +155,12 @@ __device__ __forceinline__ void chunk_state_mma_weighted(const uint16_t *sK, con
 }
 
 /* acc = 0 (a state accumulator of chunk_state_mma). */
-template <int D, int DV = D> __device__ __forceinline__ void chunk_state_zero(float (&acc)[D / 64][DV / 8][4])
+template <int D> __device__ __forceinline__ void chunk_state_zero(float (&acc)[D / 64][D / 8][4])
 {
 #pragma unroll
     for (int mt = 0; mt < D / 64; mt++)
 #pragma unroll
-        for (int i = 0; i < DV / 8; i++)
+        for (int i = 0; i < D / 8; i++)
             acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
 }
 
@@ -173,12 +173,10 @@ __device__ __forceinline__ void chunk_state_accumulate(const uint16_t *sK, const
     chunk_state_mma<D, C, BF16>(sK, sV, acc);
 }
 
-/* acc times `scale`, rounded to 16 bits, into a row-major [D][DV] state in global memory (half
- * the bytes of a float32 store; rows ld elements apart: DV, or the full width when this is a
- * column slice of a wider state); a power-of-two scale keeps long sums in f16's range exactly. */
-template <int D, bool BF16, int DV = D>
-__device__ __forceinline__ void chunk_state_store16(const float (&acc)[D / 64][DV / 8][4], float scale, uint16_t *out,
-                                                    size_t ld = DV)
+/* acc times `scale`, rounded to 16 bits, into a row-major [D][D] state in global memory (half
+ * the bytes of a float32 store); a power-of-two scale keeps long sums in f16's range exactly. */
+template <int D, bool BF16>
+__device__ __forceinline__ void chunk_state_store16(const float (&acc)[D / 64][D / 8][4], float scale, uint16_t *out)
 {
     constexpr int MT = D / 64;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
@@ -186,11 +184,11 @@ __device__ __forceinline__ void chunk_state_store16(const float (&acc)[D / 64][D
 #pragma unroll
     for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-        for (int nt = 0; nt < DV / 8; nt++) {
+        for (int nt = 0; nt < D / 8; nt++) {
             int p = p0 + mt * 16 + g, col = nt * 8 + 2 * t4;
-            *reinterpret_cast<uint32_t *>(out + (size_t)p * ld + col) =
+            *reinterpret_cast<uint32_t *>(out + (size_t)p * D + col) =
                 pack2<BF16>(acc[mt][nt][0] * scale, acc[mt][nt][1] * scale);
-            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * ld + col) =
+            *reinterpret_cast<uint32_t *>(out + (size_t)(p + 8) * D + col) =
                 pack2<BF16>(acc[mt][nt][2] * scale, acc[mt][nt][3] * scale);
         }
 }
@@ -215,10 +213,9 @@ __device__ __forceinline__ void chunk_state_product(const uint16_t *sK, const ui
 }
 
 /* o += a · S[16·kk .. 16·kk + 16)[0 .. D) for one warp's 16 rows: a is their A fragment at k-step
- * kk (16 channels), S a swizzled 16-bit state of D-wide rows (all the value columns, or a slice
- * of them) read transposed (.trans) as the B operand, o those rows' accumulators over its D
- * columns (the C/D fragment layout). The inter-chunk part o = Q·S of the chunked linear-family
- * kernels, one k-step at a time. */
+ * kk (16 channels), S a swizzled [D][D] 16-bit state read transposed (.trans) as the B operand,
+ * o those rows' accumulators over all D columns (the C/D fragment layout). The inter-chunk part
+ * o = Q·S of the chunked linear-family kernels, one k-step at a time. */
 template <int D, bool BF16>
 __device__ __forceinline__ void mma_rows_state(float (&o)[D / 8][4], const uint32_t (&a)[4], const uint16_t *sS, int kk,
                                                int lane)

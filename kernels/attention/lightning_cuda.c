@@ -50,23 +50,11 @@ int lightning_cuda_group(const struct kb_shape *s)
     }
     if (forced)
         return forced;
-    const long bh = (long)s->batch * s->heads * lightning_cuda_vsplit(s), nc = chunks_of(s);
+    const long bh = (long)s->batch * s->heads, nc = chunks_of(s);
     int g = 1;
     while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= LIGHTNING_CUDA_MIN_BLOCKS)
         g *= 2;
     return g;
-}
-
-int lightning_cuda_vsplit(const struct kb_shape *s)
-{
-    static int forced = -1; /* KBENCH_LIGHTNING_VSPLIT, read once: 1 when unset or not 2 or 4 */
-    if (forced < 0) {
-        const char *e = getenv("KBENCH_LIGHTNING_VSPLIT");
-        const int v = e ? atoi(e) : 1;
-        forced = v == 2 || v == 4 ? v : 1;
-    }
-    /* slices of at least 32 columns: 4 only at d = 128 */
-    return forced == 4 && s->head_dim < 128 ? 2 : forced;
 }
 
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -144,15 +132,12 @@ static int lightning_cuda_collect(struct kb_case *c)
 
 static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 2)
+    if (max < 1)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "lightning.group");
     out[0].value = lightning_cuda_group(&c->shape);
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    snprintf(out[1].name, sizeof out[1].name, "lightning.vsplit");
-    out[1].value = lightning_cuda_vsplit(&c->shape);
-    snprintf(out[1].unit, sizeof out[1].unit, "count");
-    return 2;
+    return 1;
 }
 
 const struct kb_kernel kb_attention_lightning_cuda = {

@@ -42,20 +42,11 @@ int lightning_cuda_chunk_ok(int chunk);
  * sequence keeps some parallelism and a long one stores one state per 16 chunks. Measured on an
  * H100 (2026-12-06, batch 1, 16 heads, d 128, chunk 64; docs/performance.md): at 4k G = 4 beat
  * G = 1, 2 and 8 (82 us against 114, 94, 110), at 16k..256k G = 16 was fastest; the old
- * threshold of 2048 blocks chose G = 1 at 4k and 2 at 16k, 0.74x fla's chunk_simple_gla. Blocks
- * are B·H·groups·S with S value slices (lightning_cuda_vsplit). The
+ * threshold of 2048 blocks chose G = 1 at 4k and 2 at 16k, 0.74x fla's chunk_simple_gla. The
  * environment variable KBENCH_LIGHTNING_GROUP (1, 2, 4, 8 or 16) overrides it, to measure the
  * trade between state traffic and parallelism; each case stores the G it ran with as the counter
  * lightning.group. */
 int lightning_cuda_group(const struct kb_shape *s);
-
-/* Value slices S per group the launcher uses for a shape (lightning_mma.cu): 1 (the whole d×d
- * state in one block), or, with the environment variable KBENCH_LIGHTNING_VSPLIT, 2 or 4 slices
- * of d/S value columns (at least 32: 4 only at d = 128), each in its own block of passes 1 and 3,
- * which multiplies the blocks of a short sequence by S for the same state traffic (pass 3 forms
- * Q·Kᵀ in each slice's block). Stored with each case as the counter lightning.vsplit; the group
- * rule counts a slice's block as a block. */
-int lightning_cuda_vsplit(const struct kb_shape *s);
 
 /* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
  * nc = ceil(N / chunk) chunks per head. */

@@ -4,11 +4,6 @@
  *
  * Tokens go in chunks of C (the in-chunk tile) and chunks in groups of G (the state's
  * granularity: one stored state per group, so the state traffic is 1/G of a state per chunk).
- * Passes 1 and 3 may split the value columns into S slices of DV = D/S (lightning_cuda_vsplit):
- * the state's columns and O's are independent, so S blocks share a group, each with its own
- * d×DV slice of the state and DV columns of V and O; pass 3 recomputes Q·Kᵀ in each. A short
- * sequence gets S times the blocks, each with a smaller serial state update, for no extra state
- * traffic.
  *
  * Fragment layouts and the swizzled [rows][D] shared tiles are those of linear_mma.cu and
  * chunk_tiles.cuh (lane = 4·g + t4; C/D fragment (row g, cols 2t4, 2t4+1), (row g+8, same)):
@@ -54,13 +49,12 @@ __device__ __forceinline__ float state_scale(int t)
 
 /* ---- pass 1: each group's own state --------------------------------------------------------- */
 
-/* Block (group q's value slice vs, head h, batch b; blockIdx.x = q·S + vs), 4 warps: the
- * d×DV slice vs of L_q = K̃ᵀ V over the group's G·C tokens with
+/* Block (group q, head h, batch b), 4 warps: L_q = K̃ᵀ V over the group's G·C tokens with
  * k̃_j = λ^(G·C−1−j) k_j (j the token's index in the group; tokens past N are zero), one chunk
  * of C at a time into the same float32 accumulator, the decay applied to the A fragments;
- * stored in 16 bits times 1/C at local[(b·H + h)·ng + q], columns [vs·DV, +DV). Two stages of
- * K, V tiles: the next chunk's loads are in flight while the tensor cores work on this one. */
-template <int D, int DV, int C, bool BF16>
+ * stored in 16 bits times 1/C at local[(b·H + h)·ng + q]. Two stages of K, V tiles: the next
+ * chunk's loads are in flight while the tensor cores work on this one. */
+template <int D, int C, bool BF16>
 __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
                                                         uint16_t *__restrict__ local, int n, int heads, int kv_heads,
                                                         int ng, int group)
@@ -68,29 +62,27 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
     constexpr int THREADS = 128;
     kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
     extern __shared__ __align__(128) unsigned char smem[];
-    constexpr int STAGE = C * (D + DV); /* stage s (0, 1): its K tile [C][D] at tiles + s·STAGE, its V slice [C][DV] after it */
+    /* stage s (0, 1): its K tile at tiles + 2·s·C·D, its V tile C·D after it, [C][D] each */
     uint16_t *tiles = reinterpret_cast<uint16_t *>(smem);
-    const int q = blockIdx.x / (D / DV), vs = blockIdx.x % (D / DV), h = blockIdx.y, b = blockIdx.z;
-    const int kh = h / (heads / kv_heads);
+    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
-    const uint16_t *Vs = V + kvoff + vs * DV; /* the slice's columns of this head's values */
     const float l2 = (float)log2_lambda(h, heads);
     const int first = q * group * C; /* the group's first token (< n) */
     /* chunks of the group that hold tokens: 1..group */
     const int chunks = min(group, (n - first + C - 1) / C);
 
-    float acc[D / 64][DV / 8][4];
-    chunk_state_zero<D, DV>(acc);
+    float acc[D / 64][D / 8][4];
+    chunk_state_zero<D>(acc);
     load_tile<D, C, THREADS>(tiles, K + kvoff, first, n);
-    load_tile<DV, C, THREADS>(tiles + C * D, Vs, first, n, D);
+    load_tile<D, C, THREADS>(tiles + C * D, V + kvoff, first, n);
     cp_commit();
     for (int u = 0; u < chunks; u++) {
-        uint16_t *sK = tiles + (size_t)(u & 1) * STAGE, *sV = sK + C * D;
+        uint16_t *sK = tiles + (size_t)(u & 1) * 2 * C * D, *sV = sK + C * D;
         if (u + 1 < chunks) {
             const int next = first + (u + 1) * C;
-            uint16_t *nK = tiles + (size_t)((u + 1) & 1) * STAGE;
+            uint16_t *nK = tiles + (size_t)((u + 1) & 1) * 2 * C * D;
             load_tile<D, C, THREADS>(nK, K + kvoff, next, n);
-            load_tile<DV, C, THREADS>(nK + C * D, Vs, next, n, D);
+            load_tile<D, C, THREADS>(nK + C * D, V + kvoff, next, n);
             cp_commit();
             cp_wait<1>(); /* chunk u's group is complete, chunk u + 1's may still be in flight */
         } else {
@@ -98,11 +90,11 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
         }
         __syncthreads();
         /* k_j weighted by λ^((group−1−u)·C + C−1−j): its decay to the group's last token */
-        chunk_state_mma<D, C, BF16, true, DV>(sK, sV, acc, l2, (group - 1 - u) * C);
+        chunk_state_mma<D, C, BF16, true>(sK, sV, acc, l2, (group - 1 - u) * C);
         __syncthreads(); /* every warp done with this stage before it is loaded again */
     }
     const size_t slot = ((size_t)b * heads + h) * ng + q;
-    chunk_state_store16<D, BF16, DV>(acc, 1.f / C, local + slot * D * D + vs * DV, D);
+    chunk_state_store16<D, BF16>(acc, 1.f / C, local + slot * D * D);
 }
 
 /* ---- pass 2: the scan over groups, one thread per pair of state elements -------------------- */
@@ -147,14 +139,13 @@ __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict
 
 /* ---- pass 3: the outputs, a group of chunks a block ------------------------------------------ */
 
-/* Block (group q's value slice vs, head h, batch b; blockIdx.x = q·S + vs), C/16 warps; warp w
- * owns rows [16w, 16w + 16) of each chunk and the slice's DV columns of them. sS holds the
- * slice of σ(t0)·S, the state before the chunk at t0, in 16 bits ([D][DV]): from the scan for
- * the group's first chunk, then updated in place after each chunk. Row i of a chunk (token t0 + i):
+/* Block (group q, head h, batch b), C/16 warps; warp w owns rows [16w, 16w + 16) of each chunk.
+ * sS holds σ(t0)·S, the state before the chunk at t0, in 16 bits: from the scan for the group's
+ * first chunk, then updated in place after each chunk. Row i of a chunk (token t0 + i):
  *   o_i = scale · ( λ^(i+1) q_i·S  +  Σ_{j≤i} λ^(i−j) (q_i·k_j) v_j )
  * and after the chunk S ← λ^C S + Σ_j λ^(C−1−j) k_jᵀ v_j (by threads 0..127, the four warps of
  * chunk_state_mma). */
-template <int D, int DV, int C, bool BF16>
+template <int D, int C, bool BF16>
 __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__restrict__ Q,
                                                              const uint16_t *__restrict__ K,
                                                              const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
@@ -164,10 +155,9 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     constexpr int W = C / 16, THREADS = 32 * W, MT = D / 64;
     extern __shared__ __align__(128) unsigned char smem[];
     uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
-    uint16_t *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * DV;
+    uint16_t *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * D;
 
-    const int q = blockIdx.x / (D / DV), vs = blockIdx.x % (D / DV), h = blockIdx.y, b = blockIdx.z;
-    const int kh = h / (heads / kv_heads);
+    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
     const size_t slot = ((size_t)b * heads + h) * ng + q;
@@ -177,7 +167,7 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
     const int r0 = warp * 16;
     const int ia = r0 + g, ib = ia + 8; /* the chunk-local rows this lane holds */
-    uint16_t *out = O + qoff + vs * DV;
+    uint16_t *out = O + qoff;
 
     for (int u = 0; u < group; u++) {
         const int t0 = (q * group + u) * C;
@@ -188,19 +178,19 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
          * the scan may still be running) */
         load_tile<D, C, THREADS>(sQ, Q + qoff, t0, n);
         load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
-        load_tile<DV, C, THREADS>(sV, V + kvoff + vs * DV, t0, n, D);
+        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
         cp_commit();
         if (u == 0) {
             kb_pdl::wait();
-            load_tile<DV, D, THREADS>(sS, prefix + slot * D * D + vs * DV, 0, D, D);
+            load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
             cp_commit();
         }
         cp_wait<0>();
         __syncthreads();
 
-        float o[DV / 8][4], s[C / 8][4];
+        float o[D / 8][4], s[C / 8][4];
 #pragma unroll
-        for (int i = 0; i < DV / 8; i++)
+        for (int i = 0; i < D / 8; i++)
             o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
 #pragma unroll
         for (int i = 0; i < C / 8; i++)
@@ -211,7 +201,7 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
         for (int kk = 0; kk < D / 16; kk++) {
             uint32_t qa[4];
             ldsm_x4(qa, smem_u32(sQ + swz<D>(r0 + (lane % 8) + 8 * ((lane / 8) % 2), kk * 2 + lane / 16)));
-            mma_rows_state<DV, BF16>(o, qa, sS, kk, lane);
+            mma_rows_state<D, BF16>(o, qa, sS, kk, lane);
 #pragma unroll
             for (int np = 0; np < C / 16; np++) {
                 if (np > warp)
@@ -247,16 +237,16 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
             /* the inter part: undo σ, apply λ^(i+1), and join the intra part's scale τ */
             const float m = exp2f(l2 * (float)((i ? ib : ia) + 1)) / sigma * tau[i];
 #pragma unroll
-            for (int dt = 0; dt < DV / 8; dt++) {
+            for (int dt = 0; dt < D / 8; dt++) {
                 o[dt][2 * i] *= m;
                 o[dt][2 * i + 1] *= m;
             }
         }
         /* o += (τ·W)·V */
-        chunk_intra_pv<DV, C, BF16>(o, s, tau, sV, warp, lane);
+        chunk_intra_pv<D, C, BF16>(o, s, tau, sV, warp, lane);
 
 #pragma unroll
-        for (int dt = 0; dt < DV / 8; dt++) {
+        for (int dt = 0; dt < D / 8; dt++) {
             int col = dt * 8 + 2 * t4;
             if (t0 + ia < n)
                 *reinterpret_cast<uint32_t *>(out + (size_t)(t0 + ia) * D + col) =
@@ -285,19 +275,18 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
             }
             __syncthreads();
             if (threadIdx.x < 128) { /* chunk_state_mma's four warps */
-                float acc[MT][DV / 8][4];
-                chunk_state_zero<D, DV>(acc);
-                chunk_state_mma<D, C, BF16, false, DV>(sK, sV, acc);
+                float acc[MT][D / 8][4];
+                chunk_state_accumulate<D, C, BF16>(sK, sV, acc);
                 /* σ'S' = σ'·(λ^C S + acc), each element read and written by the lane that owns it */
                 const float keep = decay_chunk / sigma, sigma_next = state_scale(t0 + C);
 #pragma unroll
                 for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-                    for (int nt = 0; nt < DV / 8; nt++) {
+                    for (int nt = 0; nt < D / 8; nt++) {
                         const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
 #pragma unroll
                         for (int half = 0; half < 2; half++) {
-                            uint32_t *cell = reinterpret_cast<uint32_t *>(sS + swz_elem<DV>(p + 8 * half, col));
+                            uint32_t *cell = reinterpret_cast<uint32_t *>(sS + swz_elem<D>(p + 8 * half, col));
                             const float2 old = unpack2<BF16>(*cell);
                             *cell = pack2<BF16>((old.x * keep + acc[mt][nt][2 * half]) * sigma_next,
                                                 (old.y * keep + acc[mt][nt][2 * half + 1]) * sigma_next);
@@ -309,21 +298,21 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     }
 }
 
-template <int D, int DV, int C, bool BF16>
+template <int D, int C, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
                    const struct lightning_cuda_scratch *scr, cudaStream_t st)
 {
     const int n = s->seq_len, nc = (n + C - 1) / C, group = lightning_cuda_group(s), ng = (nc + group - 1) / group;
     const uint16_t *Q = (const uint16_t *)q, *K = (const uint16_t *)k, *V = (const uint16_t *)v;
     uint16_t *local = (uint16_t *)scr->local, *prefix = (uint16_t *)scr->prefix;
-    const dim3 groups(ng * (D / DV), s->heads, s->batch); /* a block per group and value slice */
+    const dim3 groups(ng, s->heads, s->batch);
 
-    const size_t smem1 = (size_t)2 * C * (D + DV) * sizeof(uint16_t); /* two stages of K and the V slice */
+    const size_t smem1 = (size_t)4 * C * D * sizeof(uint16_t); /* two stages of K, V */
     static bool set1;
-    cudaError_t e = allow_smem(lightning_local<D, DV, C, BF16>, smem1, &set1);
+    cudaError_t e = allow_smem(lightning_local<D, C, BF16>, smem1, &set1);
     if (e != cudaSuccess)
         return e;
-    lightning_local<D, DV, C, BF16><<<groups, 128, smem1, st>>>(K, V, local, n, s->heads, s->kv_heads, ng, group);
+    lightning_local<D, C, BF16><<<groups, 128, smem1, st>>>(K, V, local, n, s->heads, s->kv_heads, ng, group);
     if ((e = cudaGetLastError()) != cudaSuccess)
         return e;
 
@@ -334,38 +323,21 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     if (e != cudaSuccess)
         return e;
 
-    const size_t smem3 = ((size_t)2 * C * D + (size_t)C * DV + (size_t)D * DV) * sizeof(uint16_t);
+    const size_t smem3 = ((size_t)3 * C * D + (size_t)D * D) * sizeof(uint16_t);
     static bool set3;
-    if ((e = allow_smem(lightning_out<D, DV, C, BF16>, smem3, &set3)) != cudaSuccess)
+    if ((e = allow_smem(lightning_out<D, C, BF16>, smem3, &set3)) != cudaSuccess)
         return e;
-    return kb_pdl::launch_pdl(lightning_out<D, DV, C, BF16>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
+    return kb_pdl::launch_pdl(lightning_out<D, C, BF16>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
                               (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group);
 }
 
-template <int D, int DV, bool BF16>
+template <int D, bool BF16>
 cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
                          const struct lightning_cuda_scratch *scr, cudaStream_t st)
 {
     if (s->chunk == 64)
-        return launch<D, DV, 64, BF16>(s, q, k, v, o, scr, st);
-    return launch<D, DV, 128, BF16>(s, q, k, v, o, scr, st);
-}
-
-/* the value slices: 1 or 2 at d = 64, 1, 2 or 4 at d = 128 (slices of 32 columns or more) */
-template <int D, bool BF16>
-cudaError_t launch_split(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                         const struct lightning_cuda_scratch *scr, cudaStream_t st)
-{
-    switch (lightning_cuda_vsplit(s)) {
-    case 1:
-        return launch_chunk<D, D, BF16>(s, q, k, v, o, scr, st);
-    case 2:
-        return launch_chunk<D, D / 2, BF16>(s, q, k, v, o, scr, st);
-    default:
-        if constexpr (D == 128)
-            return launch_chunk<D, D / 4, BF16>(s, q, k, v, o, scr, st);
-        return cudaErrorInvalidValue;
-    }
+        return launch<D, 64, BF16>(s, q, k, v, o, scr, st);
+    return launch<D, 128, BF16>(s, q, k, v, o, scr, st);
 }
 
 } // namespace
@@ -380,10 +352,10 @@ extern "C" int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, 
         (s->chunk != 64 && s->chunk != 128) || s->seq_len < 1)
         return (int)cudaErrorInvalidValue;
     if (s->head_dim == 64)
-        return (int)(bf16 ? launch_split<64, true>(s, q, k, v, o, scratch, st)
-                          : launch_split<64, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch_chunk<64, true>(s, q, k, v, o, scratch, st)
+                          : launch_chunk<64, false>(s, q, k, v, o, scratch, st));
     if (s->head_dim == 128)
-        return (int)(bf16 ? launch_split<128, true>(s, q, k, v, o, scratch, st)
-                          : launch_split<128, false>(s, q, k, v, o, scratch, st));
+        return (int)(bf16 ? launch_chunk<128, true>(s, q, k, v, o, scratch, st)
+                          : launch_chunk<128, false>(s, q, k, v, o, scratch, st));
     return (int)cudaErrorInvalidValue;
 }

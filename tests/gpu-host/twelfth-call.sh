@@ -4,7 +4,8 @@
 # matters most, each step's rows printed as it ends:
 #   att-new     FP8 flash and INT8 (FP8 P·V row sums from the tensor cores) beside bf16 flash at
 #               SageAttention2's shape (batch 4, 32 heads, d 128, N 8k, outlier inputs)
-#   lightning   attention.lightning@cuda.mma whole-state, 2 and 4 value slices
+#   lightning   attention.lightning@cuda.mma whole-state, 2 and 4 value slices (KBENCH_LIGHTNING_VSPLIT
+#               of d621d8e, removed after this call: both slower, see docs/performance.md)
 #               (KBENCH_LIGHTNING_VSPLIT) and fla's chunk_simple_gla at 4k and 16k
 #   moe-new     the FP8 MoE's 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) beside cuBLASLt e4m3 on
 #               DeepSeek-V3's shape
