@@ -6,7 +6,7 @@
 #               SageAttention2's shape (batch 4, 32 heads, d 128, N 8k, outlier inputs)
 #   lightning   attention.lightning@cuda.mma whole-state, 2 and 4 value slices (KBENCH_LIGHTNING_VSPLIT
 #               of d621d8e, removed after this call: both slower, see docs/performance.md)
-#               (KBENCH_LIGHTNING_VSPLIT) and fla's chunk_simple_gla at 4k and 16k
+#               and fla's chunk_simple_gla at 4k and 16k (fla's step ran out of its 40 s there)
 #   moe-new     the FP8 MoE's 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) beside cuBLASLt e4m3 on
 #               DeepSeek-V3's shape
 # Each timed case is verified at its own shape first. Output: $OUT/twelve.db and steps.log.
