@@ -8,15 +8,16 @@
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
 # Never run as a whole: the tenth session's device time went on refused starts, and
-# twelfth-call.sh ran its first steps. (The value slices below were removed after that call.)
-# Also attention.lightning@cuda.mma's value slices (KBENCH_LIGHTNING_VSPLIT=2, 4), verified at odd
-# sizes and timed 4k..256k beside fla's chunk_simple_gla.
+# twelfth-call.sh ran its first steps (FP8/INT8 attention, the wide MoE tile, which is now the
+# default, so KBENCH_MOE_FP8_TILE=128 below asks for the narrow one). Also
+# attention.lightning@cuda.mma 4k..64k beside fla's chunk_simple_gla (its step in the twelfth
+# call ran out of time while Triton compiled).
 # Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) and persistent (its
 # new L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
 # binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
-# FP8 dense GEMM of the same FLOPs, with its 128 x 256 tile (KBENCH_MOE_FP8_TILE=256) and the
-# default 128 x 128; then Nsight
+# FP8 dense GEMM of the same FLOPs, with its default 128 x 256 tile and the 128 x 128 one
+# (KBENCH_MOE_FP8_TILE=128); then Nsight
 # Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
 # Everything lands in one file, $OUT/eleven.tar.gz (the sweeps' and timings' databases, logs).
 # The three object tarballs come from tests/gpu-host/pack-objects.sh, run here first.
@@ -45,7 +46,7 @@ NEW_LIMIT=$SWEEP_LIMIT sweep flashfp8v --kernels 'attention.flash@cuda.wgmma-fp8
     --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier &
 NEW_LIMIT=$SWEEP_LIMIT sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 --batch 2 --heads 4 \
     --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 &
-( export KBENCH_MOE_FP8_TILE=256; NEW_LIMIT=$SWEEP_LIMIT sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+( NEW_LIMIT=$SWEEP_LIMIT sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
     --ffn 640 --experts 8,64 --top-k 1,2,8 --routing zipf ) &
 ( export KBENCH_FLASH_WS_KEYS=176; NEW_LIMIT=$SWEEP_LIMIT sweep flashws176v --kernels 'attention.flash@cuda.wgmma-ws' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
@@ -53,10 +54,8 @@ NEW_LIMIT=$SWEEP_LIMIT sweep flashwsv --kernels 'attention.flash@cuda.wgmma-ws' 
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
 ( NEW_LIMIT=$SWEEP_LIMIT sweep moefp8n --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
     --tokens 77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
-( export KBENCH_LIGHTNING_VSPLIT=4; NEW_LIMIT=$SWEEP_LIMIT sweep lightv --kernels attention.lightning@cuda.mma --dtype f16,bf16 \
-    --batch 2 --heads 4 --kv-heads 1,4 --seq 1,300,4097 --chunk 64,128 --head-dim 64,128 ) &
 wait
-sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n lightv
+sweep_report int8fp8v flashfp8v flashwsv flashws3v flashws176v moefp8v moefp8n
 fi
 eval "_$(declare -f step)" # sweeps.sh's step, wrapped below to print each step's rows
 timing_db eleven
@@ -74,37 +73,35 @@ rows() {
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
-( export KBENCH_MOE_FP8_TILE=256; step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
+( step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
 # Lightning against fla's chunk_simple_gla, 4k..64k (256k: 12.8 ns a token in the fifth session,
-# G = 16 whatever the slices), then its value columns in 2 and 4 slices
+# G = 16); fla's Triton compile took more than 40 s in the twelfth call
 LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
-step lightning 70 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
-( export KBENCH_LIGHTNING_VSPLIT=2; step lightning-vs2 25 --kernels attention.lightning@cuda.mma $LIGHT )
-( export KBENCH_LIGHTNING_VSPLIT=4; step lightning-vs4 25 --kernels attention.lightning@cuda.mma $LIGHT )
+step lightning 100 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
-( step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 cp kbench.ex2 kbench
 step att-ex2 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 mv kbench.tmp kbench
-( export KBENCH_MOE_FP8_TILE=256; step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL )
+( step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL )
 step att-new2 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT printf('cos %.6f', a.cosine) FROM accuracy a WHERE a.case_id = r.case_id), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
-# Lightning's three passes at 4k and 16k (CUPTI's kernel trace), each split
-sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, coalesce((SELECT 'vs' || k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'lightning.vsplit'), ''), substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.kernel = 'attention.lightning' AND c.seq_len <= 16384 GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
+# Lightning's three passes at 4k and 16k (CUPTI's kernel trace)
+sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.kernel = 'attention.lightning' AND c.seq_len <= 16384 GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
 
 # where the wide MoE GEMM's warps wait, by SASS instruction (stall samples), while the call has time
 if ncu_start; then
     K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
-    KBENCH_MOE_FP8_TILE=256 timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 2 --launch-count 1 \
+    timeout "$left" "$NCU" --clock-control none -k regex:'moe_fp8_wgmma' --launch-skip 2 --launch-count 1 \
         --section SpeedOfLight --section WarpStateStats --section SourceCounters --section MemoryWorkloadAnalysis \
         --print-details all -o /tmp/moe ./kbench run --db /tmp/ncu-moe.db $K \
         --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 \
