@@ -37,6 +37,7 @@ extern "C" {
 
 #include "kernels/attention/flash_ws.cuh"
 #include "kernels/attention/ws_scores16.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 
 namespace {
 
@@ -107,11 +108,7 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
 /* The two instantiations of head_dim DH may use its shared memory. */
 template <int DH> cudaError_t raise_smem_limit()
 {
-    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(block_sparse_ws<false, DH>, a, BsaLayout<DH>::SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(block_sparse_ws<true, DH>, a, BsaLayout<DH>::SMEM);
-    return e;
+    return kb_gpu::allow_dynamic_smem(BsaLayout<DH>::SMEM, block_sparse_ws<false, DH>, block_sparse_ws<true, DH>);
 }
 
 } // namespace

@@ -102,6 +102,7 @@ extern "C" {
 
 #include "kernels/attention/flash_ws.cuh"
 #include "kernels/attention/ws_scores16.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 
 namespace {
 
@@ -231,32 +232,19 @@ template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, con
  * memory. */
 template <int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()> cudaError_t raise_smem_limit()
 {
-    const int bytes = Layout<DH, C, KN>::SMEM;
-    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws<false, false, DH, C, KN>, a, bytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<false, true, DH, C, KN>, a, bytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, false, DH, C, KN>, a, bytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws<true, true, DH, C, KN>, a, bytes);
-    return e;
+    return kb_gpu::allow_dynamic_smem(Layout<DH, C, KN>::SMEM, flash_wgmma_ws<false, false, DH, C, KN>,
+                                      flash_wgmma_ws<false, true, DH, C, KN>, flash_wgmma_ws<true, false, DH, C, KN>,
+                                      flash_wgmma_ws<true, true, DH, C, KN>);
 }
 
 /* And the persistent ones (instantiated after all of the above, so those keep their place, and
  * their PTX, in the module). */
 template <int DH> cudaError_t raise_smem_limit_persistent()
 {
-    const int pbytes = Layout<DH>::SMEM_PERSISTENT;
-    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, false, DH>, a, pbytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<false, true, DH>, a, pbytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, false, DH>, a, pbytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(flash_wgmma_ws_persistent<true, true, DH>, a, pbytes);
-    return e;
+    return kb_gpu::allow_dynamic_smem(Layout<DH>::SMEM_PERSISTENT, flash_wgmma_ws_persistent<false, false, DH>,
+                                      flash_wgmma_ws_persistent<false, true, DH>,
+                                      flash_wgmma_ws_persistent<true, false, DH>,
+                                      flash_wgmma_ws_persistent<true, true, DH>);
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include "kernels/attention/fp8_pv.cuh"
 #include "kernels/attention/int8_ws_scores.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 
 namespace kb_fws {
 
@@ -49,9 +50,7 @@ template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t er
     if (!encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
     const int bytes = Fp8PvLayout::SMEM;
-    cudaError_t e = cudaFuncSetAttribute(fp8_pv_ws<Sc, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(fp8_pv_ws<Sc, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaError_t e = kb_gpu::allow_dynamic_smem(bytes, fp8_pv_ws<Sc, false>, fp8_pv_ws<Sc, true>);
     if (e != cudaSuccess) {
         snprintf(err, errlen, "raising %s's shared-memory limit to %d bytes: %s", name, bytes, cudaGetErrorString(e));
         return KB_ERROR;

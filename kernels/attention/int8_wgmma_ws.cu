@@ -43,6 +43,7 @@ extern "C" {
 }
 
 #include "kernels/attention/int8_ws_scores.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 
 namespace {
 
@@ -92,9 +93,7 @@ extern "C" int int8_wgmma_ws_prepare(char *err, size_t errlen)
 {
     if (!kb_tma::encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
-    cudaError_t e = cudaFuncSetAttribute(int8_wgmma_ws<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, Layout::SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(int8_wgmma_ws<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, Layout::SMEM);
+    cudaError_t e = kb_gpu::allow_dynamic_smem(Layout::SMEM, int8_wgmma_ws<false>, int8_wgmma_ws<true>);
     if (e != cudaSuccess) {
         snprintf(err, errlen, "raising int8_wgmma_ws's shared-memory limit to %d bytes: %s", Layout::SMEM,
                  cudaGetErrorString(e));

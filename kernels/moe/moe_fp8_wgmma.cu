@@ -52,6 +52,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 #include "kernels/moe/moe_tile.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
@@ -238,11 +239,8 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
 /* Both epilogues' kernels of a TN-column tile may use its ring's shared memory. */
 template <int TN> cudaError_t raise_smem_limit()
 {
-    const cudaFuncAttribute a = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_BF16, TN>, a, FP8Ring<TN>::SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_fp8_wgmma<MOE_EPI_SWIGLU, TN>, a, FP8Ring<TN>::SMEM);
-    return e;
+    return kb_gpu::allow_dynamic_smem(FP8Ring<TN>::SMEM, moe_fp8_wgmma<MOE_EPI_BF16, TN>,
+                                      moe_fp8_wgmma<MOE_EPI_SWIGLU, TN>);
 }
 
 } // namespace

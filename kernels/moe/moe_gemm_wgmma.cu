@@ -46,6 +46,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 #include "kernels/moe/moe_tile.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
@@ -188,12 +189,8 @@ static_assert(sizeof(CUtensorMap) == sizeof(((struct moe_wg_map *)0)->bytes), "m
 
 extern "C" int moe_wg_prepare(void)
 {
-    cudaError_t e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_BF16>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_SWIGLU>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(moe_wgmma<MOE_EPI_SCATTER>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
-    return (int)e;
+    return (int)kb_gpu::allow_dynamic_smem(SMEM, moe_wgmma<MOE_EPI_BF16>, moe_wgmma<MOE_EPI_SWIGLU>,
+                                           moe_wgmma<MOE_EPI_SCATTER>);
 }
 
 extern "C" int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand,

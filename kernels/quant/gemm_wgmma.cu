@@ -54,6 +54,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/gpu/wgmma_ring.cuh"
@@ -187,10 +188,7 @@ static_assert(sizeof(CUtensorMap) == sizeof(((struct qgemm_tma *)0)->a), "qgemm_
 
 extern "C" int qgemm_wgmma_prepare(void)
 {
-    cudaError_t e = cudaFuncSetAttribute(qgemm_wgmma<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
-    if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(qgemm_wgmma<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM);
-    return (int)e;
+    return (int)kb_gpu::allow_dynamic_smem(SMEM, qgemm_wgmma<true>, qgemm_wgmma<false>);
 }
 
 extern "C" int qgemm_wgmma_tma_new(struct qgemm_tma *t, const void *a, const void *w, int m, int n, size_t lda,
