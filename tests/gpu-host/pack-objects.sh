@@ -4,7 +4,7 @@
 #   .gpubuild/cuobj.tar.gz   every tracked .cu's object of this built tree (`make kbench` first)
 #   .gpubuild/before.tar.gz  COMMIT's (default cd085fc) FP8 attention objects (not the FP8 MoE's:
 #                            the host side now calls moe_fp8_tile_columns, which it lacks; its
-#                            old tile is KBENCH_MOE_FP8_TILE's default)
+#                            old tile is KBENCH_MOE_FP8_TILE=128)
 #   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with the other share of exponentials
 #                            on the FMA pipe than their default (flash_fp8_ws: 4, int8_fp8_ws: 0)
 # Run from the repository root of a configured, built tree.
