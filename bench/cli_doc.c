@@ -395,6 +395,8 @@ void cli_print_man(FILE *out, const char *version)
           "counter decode.splits), big or medium (the INT8/FP8 mma.sync GEMMs' tile), 128 (moe.experts@cuda.wgmma-fp8's "
           "128 x 128 tiles everywhere, where by default n a multiple of 256 gets 128 x 256; counters moe_fp8.tile_up, "
           "moe_fp8.tile_down)\n"
+          ".TP\n.B KBENCH_MOE_FP8_TURNS\n0: moe.experts@cuda.wgmma-fp8's two consumer warpgroups issue their products "
+          "whenever ready instead of taking turns (the default; counter moe_fp8.turns)\n"
           ".TP\n.B NO_COLOR\nset: no colours in tables and the dashboard\n"
           ".SH FILES\n"
           ".TP\n.I ./kbench.db\nthe default database (SQLite; the schema is in schema.md of the documentation)\n"

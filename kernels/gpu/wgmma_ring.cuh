@@ -141,19 +141,48 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * tile, which is what lets that tile's 128 promoted accumulators fit beside it: the tile loads
  * 384 bytes of A and B a k for 2·128·256 products where a 128 × 128 tile loads 256 for half as
  * many, and the FP8 GEMM at 128 × 128 is bound by L2 → shared-memory bandwidth.
- * The wait for this k-tile's products before promoting leaves the tensor cores to the other
- * consumer warpgroup meanwhile. A consumer whose rows are all past the block's last real row
+ * A consumer waits for its products before it promotes them, and its tensor work stops
+ * meanwhile. With turns (both consumers active), the two take turns to issue (ping-pong, as
+ * FlashAttention-3 schedules its softmax): named barrier 1 + c is consumer c's turn, passed to the
+ * other once its wgmmas of a half are issued. Their products then run back to back on the tensor
+ * cores, each consumer's promotion under the other's products; without turns both tend to issue
+ * together and promote together, the tensor cores idle for the length of a promotion (64 FFMA a
+ * thread a half). Consumer 1 gives consumer 0 the first turn and consumer 0 takes the last
+ * after its loop, so both barriers end the block with no arrival pending.
+ * A consumer whose rows are all past the block's last real row
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
- * consumer's release of the stage's previous use), so the other has the tensor cores alone. */
+ * consumer's release of the stage's previous use), so the other has the tensor cores alone;
+ * turns must then be false. */
 template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
-__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, bool active, Part &part, Mma mma,
-                                                 Load load, Promote promote)
+__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, bool active, bool turns, Part &part,
+                                                 Mma mma, Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
     static_assert(L::B_TILE % 128 == 0, "whole 128-column halves");
+    static_assert(CONSUMERS == 2, "turns pass between two consumers");
+    constexpr int TURN_THREADS = 128 * CONSUMERS;
     kb_tma::regs_inc<CONSUMER_REGS>();
     const int lane = threadIdx.x % 32;
+    /* constant barrier ids in each branch, so ptxas reserves only those two */
+    auto wait_turn = [&]() {
+        if (!turns)
+            return;
+        if (c == 0)
+            kb_tma::bar_sync(1, TURN_THREADS);
+        else
+            kb_tma::bar_sync(2, TURN_THREADS);
+    };
+    auto pass_turn = [&]() {
+        if (!turns)
+            return;
+        if (c == 0)
+            kb_tma::bar_arrive(2, TURN_THREADS);
+        else
+            kb_tma::bar_arrive(1, TURN_THREADS);
+    };
+    if (turns && c == 1)
+        kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
     /* the scales of k-tile kt + 1 are loaded while k-tile kt's products run: a load issued after
      * the commit of its own k-tile would wait its global latency out in front of the promotion */
     auto next = load(0);
@@ -171,11 +200,13 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         for (int h = 0; h < L::B_TILE / 128; h++) {
             const uint32_t sbh = sb + h * 128 * ROW_BYTES;
             kb_wgmma::pin(part);
+            wait_turn();
             kb_wgmma::fence(); /* part was read by the last promotion */
 #pragma unroll
             for (int kk = 0; kk < STEPS; kk++)
                 mma(part, smem_desc(sa + 32 * kk), smem_desc(sbh + 32 * kk), kk > 0);
             kb_wgmma::commit();
+            pass_turn();
             if (h == 0 && kt + 1 < ktiles)
                 next = load(kt + 1);
             kb_wgmma::wait<0>();
@@ -185,6 +216,8 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             promote(part, pending, h);
         }
     }
+    if (turns && c == 0)
+        kb_tma::bar_sync(1, TURN_THREADS); /* consumer 1's last pass */
 }
 
 } // namespace kb_wgring

@@ -152,6 +152,9 @@ int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream);
 /* The columns of the output tile moe_fp8_gemm_launch uses for n: 256 where n % 256 == 0 unless
  * KBENCH_MOE_FP8_TILE=128 asks for the narrow tile, else 128. */
 int moe_fp8_tile_columns(int n);
+/* 1 where the GEMMs' two consumer warpgroups take turns to issue their products (the default),
+ * 0 where KBENCH_MOE_FP8_TURNS=0 turns that off. */
+int moe_fp8_turns(void);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

@@ -386,7 +386,9 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
         n = moe_put_counter(out, n, max, "fp8.quantize_s", g->quantize_s, "s");
     /* the output tiles the two GEMMs ran with (KBENCH_MOE_FP8_TILE=128 keeps the narrow one) */
     n = moe_put_counter(out, n, max, "moe_fp8.tile_up", moe_fp8_tile_columns(2 * c->shape.ffn), "count");
-    return moe_put_counter(out, n, max, "moe_fp8.tile_down", moe_fp8_tile_columns(c->shape.hidden), "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.tile_down", moe_fp8_tile_columns(c->shape.hidden), "count");
+    /* whether the consumers took turns (KBENCH_MOE_FP8_TURNS=0 turns it off) */
+    return moe_put_counter(out, n, max, "moe_fp8.turns", moe_fp8_turns(), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

@@ -79,6 +79,7 @@ struct Args {
     const float *sb; /* [groups · n / 128][ktiles] */
     void *c;
     long ldc;
+    int turns; /* the consumers take turns to issue (consume_promoted) where both have rows */
 };
 
 /* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves: loaded a
@@ -124,8 +125,9 @@ __global__ void __launch_bounds__(THREADS, 1)
             acc[hv][i] = 0.f;
     /* a tail tile of 64 rows or fewer: consumer 1 has no rows (the epilogue stores none of them) */
     const bool active = row0 + c * 64 < row_end;
+    const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     kb_wgring::consume_promoted<BK / 32, Ring>(
-        ring, c, p.ktiles, active, part,
+        ring, c, p.ktiles, active, turns, part,
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },
@@ -209,6 +211,13 @@ __global__ void moe_fp8_quantize(const uint16_t *x, long ld, int rows, uint8_t *
 #endif
 }
 
+/* the consumers' turns, unless KBENCH_MOE_FP8_TURNS=0 turns them off */
+static bool turns_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_TURNS");
+    return !(want && strcmp(want, "0") == 0);
+}
+
 /* the wide tile where n allows it, unless KBENCH_MOE_FP8_TILE=128 asks for the narrow one */
 static bool wide_tile(int n)
 {
@@ -232,6 +241,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.group_off = g->group_off, p.mtile_start = g->mtile_start;
     p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
     p.c = g->c, p.ldc = g->ldc;
+    p.turns = turns_on();
     moe_fp8_wgmma<EPI, TN><<<(unsigned)blocks, THREADS, FP8Ring<TN>::SMEM, st>>>(ma, mb, p);
     return cudaGetLastError();
 }
@@ -291,6 +301,8 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
 }
 
 extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
+
+extern "C" int moe_fp8_turns(void) { return turns_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -97,6 +97,15 @@ inline void reset()
         n = {};
 }
 inline const bool reset_hooked = (g_block_begin = reset, true);
+/* A named barrier with arrivals pending when the block ends: on the GPU a bar.arrive that no
+ * bar.sync ever completes, the sign of turns passed once too often or taken once too few. */
+inline void check_named()
+{
+    for (int id = 1; id < 16; id++)
+        if (named[id].arrived)
+            fail("a named barrier has arrivals pending at the block's end", (uint64_t)id);
+}
+inline const bool end_hooked = (g_block_end = check_named, true);
 
 template <class P> void wait_until(std::unique_lock<std::mutex> &lk, P done, const char *what, uint32_t id)
 {

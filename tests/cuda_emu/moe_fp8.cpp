@@ -3,8 +3,11 @@
 // promotion) under hopper_emu.h, as on the GPU. The launcher sequence of
 // moe_fp8_cuda.c (quantize xp; up GEMM with SwiGLU into hb; quantize hb; down GEMM into yp) with
 // its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
-// quantized by moe_fp8.c as setup does; every case twice, with the 128-column tiles
-// (KBENCH_MOE_FP8_TILE=128) and with the 256-column ones where n is a multiple of 256 (the default).
+// quantized by moe_fp8.c as setup does; every case three times: the 128-column tiles
+// (KBENCH_MOE_FP8_TILE=128) and the 256-column ones where n is a multiple of 256 (the default),
+// both with the consumers taking turns to issue (the default), and the wide tile without turns
+// (KBENCH_MOE_FP8_TURNS=0). Turns that never pass, or a barrier left with arrivals pending at a
+// block's end, fail the run (hopper_emu.h).
 // Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
 //     moe_fp8_quantizer_mismatches, as the kernel's check on the GPU host);
@@ -61,17 +64,18 @@ static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vect
 }
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows */
-template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, const Args &p, int mtiles, bool wide)
+template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, Args p, int mtiles, bool wide, bool turns)
 {
+    p.turns = turns;
     wide = wide && p.n % 256 == 0;
     if (wide)
         emu_launch((p.n / 256) * mtiles, 1, 1, THREADS, FP8Ring<256>::SMEM, [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
     else
         emu_launch((p.n / 128) * mtiles, 1, 1, THREADS, FP8Ring<128>::SMEM, [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
-    printf("  n %d: %d-column tiles\n", p.n, wide ? 256 : 128);
+    printf("  n %d: %d-column tiles, %s\n", p.n, wide ? 256 : 128, turns ? "turns" : "no turns");
 }
 
-static int run(int T, int h, int f, int E, int k, int routing, bool wide)
+static int run(int T, int h, int f, int E, int k, int routing, bool wide, bool turns)
 {
     kb_shape s = {};
     s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
@@ -116,13 +120,13 @@ static int run(int T, int h, int f, int E, int k, int routing, bool wide)
     Args up = {};
     up.n = n13, up.ktiles = h / BK, up.groups = E, up.group_off = off, up.mtile_start = mts.data();
     up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
-    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], wide);
+    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], wide, turns);
     bad += quantize(hb, f, slots, hq, hs, "hb");
     const CUtensorMap a_down = map_of(hq.data(), slots, f), b_down = map_of(w2.data(), (long)E * h, f);
     Args down = {};
     down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
     down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
-    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], wide);
+    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], wide, turns);
 
     /* float64 on the dequantized codes (moe_fp8_reference_row: what the kernel's check runs on
      * the GPU host): hb against SwiGLU(xq · W13), yp against hq · W2 */
@@ -162,12 +166,16 @@ static int run(int T, int h, int f, int E, int k, int routing, bool wide)
 int main()
 {
     int bad = 0;
-    for (int wide = 0; wide < 2; wide++) {
-        bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, wide);    /* 202 slots, skewed: a group past one row tile */
-        bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, wide);  /* 150 slots, 3 w13 column pairs */
-        bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, wide);     /* every row to one expert (two row tiles), three empty groups */
-        bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM, wide); /* 602 slots: groups of two row tiles and more */
-        bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF, wide);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
+    const struct {
+        bool wide, turns;
+    } modes[] = { { false, true }, { true, true }, { true, false } };
+    for (const auto &m : modes) {
+        const bool w = m.wide, t = m.turns;
+        bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, w, t);    /* 202 slots, skewed: a group past one row tile */
+        bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, w, t);  /* 150 slots, 3 w13 column pairs */
+        bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, w, t);     /* every row to one expert (two row tiles), three empty groups */
+        bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM, w, t); /* 602 slots: groups of two row tiles and more */
+        bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF, w, t);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
     }
     printf("%d failed\n", bad);
     return bad != 0;

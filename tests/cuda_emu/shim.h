@@ -30,6 +30,7 @@ static std::barrier<> *g_warp_bar[EMU_MAX_WARPS];
 static std::barrier<> *g_wg_bar[EMU_MAX_WARPS / 4]; /* warpgroups of 128 threads (hopper_emu.h) */
 static size_t g_smem_bytes;
 static void (*g_block_begin)(); /* state to reset before each block (hopper_emu.h's barriers) */
+static void (*g_block_end)();   /* checks after each block (hopper_emu.h: no barrier left mid-phase) */
 alignas(8) static unsigned char g_xch[EMU_MAX_WARPS][32][8];
 static float *g_smem;
 inline void __syncthreads() { g_block_bar->arrive_and_wait(); }
@@ -158,6 +159,8 @@ template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_
                     });
                 for (auto &t : ts)
                     t.join();
+                if (g_block_end)
+                    g_block_end();
                 for (int w = 0; w < threads / 32; w++)
                     delete g_warp_bar[w];
                 for (int w = 0; w < threads / 128; w++)

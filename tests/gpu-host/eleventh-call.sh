@@ -67,23 +67,25 @@ D64="--dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
 # each step's results as soon as it ends (a call cut short by the device budget keeps its output)
 shown=0
 rows() {
-    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.tile%' OR k.name = 'flash_ws.consumers' OR k.name LIKE 'lightning.%')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
+    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.t%' OR k.name = 'flash_ws.consumers' OR k.name LIKE 'lightning.%')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
     shown=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM cases;" 2>/dev/null || echo "$shown")
 }
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 ( step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
-# Lightning against fla's chunk_simple_gla, 4k..64k (256k: 12.8 ns a token in the fifth session,
-# G = 16); fla's Triton compile took more than 40 s in the twelfth call
-LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
-step lightning 100 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
+# the FP8 MoE's consumers issuing whenever ready (the tenth session's 3165 us), against their turns above
+( export KBENCH_MOE_FP8_TURNS=0; step moe-noturns 50 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
+# Lightning against fla's chunk_simple_gla, 4k..64k (256k: 12.8 ns a token in the fifth session,
+# G = 16); fla's Triton compile took more than 40 s in the twelfth call
+LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
+step lightning 100 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
 ( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
