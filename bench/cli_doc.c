@@ -397,6 +397,8 @@ void cli_print_man(FILE *out, const char *version)
           "moe_fp8.tile_down)\n"
           ".TP\n.B KBENCH_MOE_FP8_TURNS\n0: moe.experts@cuda.wgmma-fp8's two consumer warpgroups issue their products "
           "whenever ready instead of taking turns (the default; counter moe_fp8.turns)\n"
+          ".TP\n.B KBENCH_MOE_FP8_PERSISTENT\n0: moe.experts@cuda.wgmma-fp8 runs a block per output tile instead of a "
+          "block per SM looping over tiles (the default; counter moe_fp8.persistent)\n"
           ".TP\n.B NO_COLOR\nset: no colours in tables and the dashboard\n"
           ".SH FILES\n"
           ".TP\n.I ./kbench.db\nthe default database (SQLite; the schema is in schema.md of the documentation)\n"

@@ -210,9 +210,10 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 # (above: its default 128 x 256 tile where n allows, so the up GEMM's 2f = 1280 and Mixtral's
 # shapes take it, h 384 and 640 the 128 x 128 one.) Its narrow tile everywhere
 # (KBENCH_MOE_FP8_TILE=128), where h 512 and 2f 1280 would allow the wide: odd token counts,
-# top-2 and top-8; and with the consumers not taking turns (KBENCH_MOE_FP8_TURNS=0), where every
-# other job runs the default, turns
-( export KBENCH_MOE_FP8_TILE=128 KBENCH_MOE_FP8_TURNS=0
+# top-2 and top-8; and with the consumers not taking turns and a block a tile
+# (KBENCH_MOE_FP8_TURNS=0, KBENCH_MOE_FP8_PERSISTENT=0), where every other job runs the defaults,
+# turns and a block an SM looping over tiles
+( export KBENCH_MOE_FP8_TILE=128 KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0
   job moefp8w "$KBENCH" run --db "$TMP/moefp8w.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
@@ -591,10 +592,12 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1;")" "22" "22 verified FP8 MoE cases (float64 FFN within 2^-3, and float64 on its own dequantized codes within 2^-8)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE a.exact_checked > 0 AND a.exact_mismatches = 0;")" "22" "its 1x128 codes and scales of xp and h match the host rule bit for bit"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'fp8.quantize_s' AND k.value > 0;")" "22" "and its activation pre-pass is timed apart (fp8.quantize_s) in every case"
-        expect_job moefp8w "its 128 x 128 tile (KBENCH_MOE_FP8_TILE=128) without turns (KBENCH_MOE_FP8_TURNS=0) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
-        expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 0;")" "6" "and recorded so (counter moe_fp8.turns = 0)"
+        expect_job moefp8w "its 128 x 128 tile (KBENCH_MOE_FP8_TILE=128), a block a tile, without turns (KBENCH_MOE_FP8_PERSISTENT=0, KBENCH_MOE_FP8_TURNS=0) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name = 'moe_fp8.turns' AND k.value = 0) OR (k.name = 'moe_fp8.persistent' AND k.value = 0));")" "12" "and recorded so (counters moe_fp8.turns = 0, moe_fp8.persistent = 0)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 1;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default its consumers take turns to issue (counter moe_fp8.turns = 1)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.persistent' AND k.value = 1;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "and its blocks loop over the output tiles, one an SM (counter moe_fp8.persistent = 1)"
         expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.tile_up' AND k.value = 128;")" "6" "6 verified, both GEMMs on the narrow tile where n would allow the wide (counter moe_fp8.tile_up = 128)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.tile_up' AND k.value = 256;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default every case's up GEMM (2f a multiple of 256) runs on the 128 x 256 tile (counter moe_fp8.tile_up)"

@@ -57,14 +57,22 @@ struct Ring {
     uint32_t base, full0, empty0; /* the stages, then the full and the empty barriers */
 };
 
-/* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
- * it; it ends in __syncthreads). */
-template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
+/* The addresses of the ring in the block's dynamic shared memory (cheap: a kernel may recompute
+ * them rather than keep them in registers). */
+template <class L = Wide> __device__ __forceinline__ Ring ring_at(unsigned char *smem_raw)
 {
     Ring r;
     r.base = (kb_ptx::smem_u32(smem_raw) + 1023u) & ~1023u;
     r.full0 = r.base + L::STAGES * L::STAGE_BYTES;
     r.empty0 = r.full0 + 8 * L::STAGES;
+    return r;
+}
+
+/* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
+ * it; it ends in __syncthreads). */
+template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
+{
+    const Ring r = ring_at<L>(smem_raw);
     if (threadIdx.x == 0) {
         for (int s = 0; s < L::STAGES; s++) {
             kb_tma::mbar_init(r.full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
@@ -76,9 +84,30 @@ template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned cha
     return r;
 }
 
-/* Warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row (map_b) into stage
- * kt % STAGES, k_per_tile elements (128 bytes) along k per tile. B_BOX: the rows of map_b's box,
- * B_TILE / B_BOX loads of it a stage (the FP8 MoE GEMM's 256-row tiles from 128-row boxes). */
+/* One thread of warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row
+ * (map_b) into the ring's use u0 + kt (stage (u0 + kt) % STAGES), k_per_tile elements (128 bytes)
+ * along k per tile. u0: the ring's uses by the block's earlier output tiles (0 for the first), so
+ * a persistent block's stages and phases run on from tile to tile. B_BOX: the rows of map_b's
+ * box, B_TILE / B_BOX loads of it a stage (the FP8 MoE GEMM's 256-row tiles from 128-row boxes). */
+template <class L = Wide, int B_BOX = L::B_TILE>
+__device__ __forceinline__ void produce_stages(const Ring &r, const CUtensorMap *map_a, int a_row,
+                                               const CUtensorMap *map_b, int b_row, int ktiles, int k_per_tile, int u0)
+{
+    for (int kt = 0; kt < ktiles; kt++) {
+        const int u = u0 + kt, s = u % L::STAGES;
+        if (u >= L::STAGES) /* the consumers released this stage's previous use, u − STAGES */
+            kb_tma::mbar_wait(r.empty0 + 8 * s, (uint32_t)((u / L::STAGES - 1) & 1));
+        const uint32_t sa = r.base + s * L::STAGE_BYTES, full = r.full0 + 8 * s;
+        kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
+        kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
+#pragma unroll
+        for (int bb = 0; bb < L::B_TILE / B_BOX; bb++)
+            kb_tma::load_2d(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX, full);
+    }
+}
+
+/* Warpgroup 0 of a block with one output tile: gives its registers away, and one thread streams
+ * the tile's k-tiles (produce_stages from the ring's first use). */
 template <class L = Wide, int B_BOX = L::B_TILE>
 __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a, int a_row, const CUtensorMap *map_b,
                                         int b_row, int ktiles, int k_per_tile)
@@ -88,17 +117,7 @@ __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a,
         return;
     kb_tma::prefetch_map(map_a);
     kb_tma::prefetch_map(map_b);
-    for (int kt = 0; kt < ktiles; kt++) {
-        const int s = kt % L::STAGES;
-        if (kt >= L::STAGES) /* the consumers released this stage's previous use, kt − STAGES */
-            kb_tma::mbar_wait(r.empty0 + 8 * s, (uint32_t)((kt / L::STAGES - 1) & 1));
-        const uint32_t sa = r.base + s * L::STAGE_BYTES, full = r.full0 + 8 * s;
-        kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
-        kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
-#pragma unroll
-        for (int bb = 0; bb < L::B_TILE / B_BOX; bb++)
-            kb_tma::load_2d(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX, full);
-    }
+    produce_stages<L, B_BOX>(r, map_a, a_row, map_b, b_row, ktiles, k_per_tile, 0);
 }
 
 /* Consumer c (0 or 1): d (its 64 × 256 accumulators, zeroed here) += its A rows · B over every
@@ -130,9 +149,10 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
     kb_wgmma::pin(d);
 }
 
-/* Consumer c with two-level accumulation (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums
+/* Consumer c (its registers raised to CONSUMER_REGS by the caller) with two-level accumulation (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums
  * keep fewer bits than f32, so each k-tile's partial sum is promoted into f32 accumulators the
- * caller holds, scaled per k-block). Per k-tile kt and 128-column half h of the stage's B rows
+ * caller holds, scaled per k-block). k-tile kt is the ring's use u0 + kt (produce_stages'
+ * count). Per k-tile kt and 128-column half h of the stage's B rows
  * (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b, accumulate) into part (the
  * first overwrites it: accumulate 0), each 32 bytes further along k; pending = load(kt) (the
  * k-tile's scales, loaded under the previous k-tile's products); once they are done
@@ -155,14 +175,13 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * consumer's release of the stage's previous use), so the other has the tensor cores alone;
  * turns must then be false. */
 template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
-__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, bool active, bool turns, Part &part,
-                                                 Mma mma, Load load, Promote promote)
+__device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
+                                                 Part &part, Mma mma, Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
     static_assert(L::B_TILE % 128 == 0, "whole 128-column halves");
     static_assert(CONSUMERS == 2, "turns pass between two consumers");
     constexpr int TURN_THREADS = 128 * CONSUMERS;
-    kb_tma::regs_inc<CONSUMER_REGS>();
     const int lane = threadIdx.x % 32;
     /* constant barrier ids in each branch, so ptxas reserves only those two */
     auto wait_turn = [&]() {
@@ -187,8 +206,8 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
      * the commit of its own k-tile would wait its global latency out in front of the promotion */
     auto next = load(0);
     for (int kt = 0; kt < ktiles; kt++) {
-        const int s = kt % L::STAGES;
-        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / L::STAGES) & 1));
+        const int u = u0 + kt, s = u % L::STAGES; /* the ring's use, as produce_stages counts them */
+        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
         if (!active) {
             if (lane == 0)
                 kb_tma::mbar_arrive(r.empty0 + 8 * s);

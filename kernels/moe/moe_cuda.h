@@ -155,6 +155,9 @@ int moe_fp8_tile_columns(int n);
 /* 1 where the GEMMs' two consumer warpgroups take turns to issue their products (the default),
  * 0 where KBENCH_MOE_FP8_TURNS=0 turns that off. */
 int moe_fp8_turns(void);
+/* 1 where the GEMMs run a block an SM, each looping over output tiles (the default), 0 where
+ * KBENCH_MOE_FP8_PERSISTENT=0 asks for a block per tile. */
+int moe_fp8_persistent(void);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

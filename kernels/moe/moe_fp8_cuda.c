@@ -388,7 +388,9 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.tile_up", moe_fp8_tile_columns(2 * c->shape.ffn), "count");
     n = moe_put_counter(out, n, max, "moe_fp8.tile_down", moe_fp8_tile_columns(c->shape.hidden), "count");
     /* whether the consumers took turns (KBENCH_MOE_FP8_TURNS=0 turns it off) */
-    return moe_put_counter(out, n, max, "moe_fp8.turns", moe_fp8_turns(), "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.turns", moe_fp8_turns(), "count");
+    /* a block an SM looping over tiles, or a block a tile (KBENCH_MOE_FP8_PERSISTENT=0) */
+    return moe_put_counter(out, n, max, "moe_fp8.persistent", moe_fp8_persistent(), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

@@ -89,29 +89,20 @@ template <int HALVES> struct RowScales {
     float a0, a8, b[HALVES];
 };
 
+/* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
+ * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
+ * rather than carried across the block's tiles, which leaves the registers to the sums. */
 template <int EPI, int TN>
-__global__ void __launch_bounds__(THREADS, 1)
-    moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+__device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const struct moe_tile &tile, int u0, const Args &p)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using Ring = FP8Ring<TN>;
+    const kb_wgring::Ring ring = kb_wgring::ring_at<Ring>(smem_raw);
     constexpr int HALVES = TN / BN;
-    /* which (group, column tile, row tile) this block computes (moe_tile.cuh) */
-    const int ntn = p.n / TN;
-    struct moe_tile tile;
-    if (!moe_tile_of(blockIdx.x, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile))
-        return; /* the whole block, before any barrier */
+    const int lane = threadIdx.x % 32, c = threadIdx.x / 128 - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
     const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
-
-    extern __shared__ unsigned char smem_raw[];
-    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw);
-    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
-        kb_wgring::produce<Ring, BN>(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
-        return; /* nothing below synchronises the whole block */
-    }
-    const int c = wg - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
     const int r = row0 + c * 64 + w * 16 + g; /* this thread's rows r and r + 8 */
+
     const float *sa0 = p.sa + (r < row_end ? r : row_end - 1);
     const float *sa8 = p.sa + (r + 8 < row_end ? r + 8 : row_end - 1);
     const float *sb = p.sb + (long)((e * p.n + n0) / BN) * p.ktiles;
@@ -127,7 +118,7 @@ __global__ void __launch_bounds__(THREADS, 1)
     const bool active = row0 + c * 64 < row_end;
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     kb_wgring::consume_promoted<BK / 32, Ring>(
-        ring, c, p.ktiles, active, turns, part,
+        ring, c, p.ktiles, u0, active, turns, part,
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },
@@ -160,8 +151,8 @@ __global__ void __launch_bounds__(THREADS, 1)
 #pragma unroll
                 for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
                     const float v0 = acc[hv][4 * j + 2 * h], v1 = acc[hv][4 * j + 2 * h + 1];
-                    const float u0 = acc[hv][4 * j + 4 + 2 * h], u1 = acc[hv][4 * j + 4 + 2 * h + 1];
-                    const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                    const float up0 = acc[hv][4 * j + 4 + 2 * h], up1 = acc[hv][4 * j + 4 + 2 * h + 1];
+                    const float h0 = v0 / (1.f + __expf(-v0)) * up0, h1 = v1 / (1.f + __expf(-v1)) * up1;
                     const int a = (c0 + j * 8) / 2 + 2 * t;
                     *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
                 }
@@ -175,6 +166,45 @@ __global__ void __launch_bounds__(THREADS, 1)
             }
         }
     }
+#else
+    (void)smem_raw, (void)tile, (void)u0, (void)p;
+#endif
+}
+
+template <int EPI, int TN>
+__global__ void __launch_bounds__(THREADS, 1)
+    moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    using Ring = FP8Ring<TN>;
+    /* the (group, column tile, row tile) output tiles this block computes (moe_tile.cuh): tiles
+     * blockIdx.x, + gridDim.x, ...; one where the grid has a block per tile */
+    const int ntn = p.n / TN;
+    struct moe_tile tile;
+    if (!moe_tile_of(blockIdx.x, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile))
+        return; /* the whole block, before any barrier */
+
+    extern __shared__ unsigned char smem_raw[];
+    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw);
+    if (threadIdx.x < 128) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
+        kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
+        if (threadIdx.x != 0)
+            return;
+        kb_tma::prefetch_map(&map_a);
+        kb_tma::prefetch_map(&map_b);
+        /* the next tile's k-tiles stream in while the consumers store this one */
+        int u = 0; /* the ring's uses so far */
+        for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
+             bid += gridDim.x, u += p.ktiles)
+            kb_wgring::produce_stages<Ring, BN>(ring, &map_a, tile.row0, &map_b, tile.group * p.n + tile.n0, p.ktiles,
+                                                BK, u);
+        return; /* nothing below synchronises the whole block */
+    }
+    kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
+    int u = 0;
+    for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
+         bid += gridDim.x, u += p.ktiles)
+        consume_tile<EPI, TN>(smem_raw, tile, u, p);
 #else
     (void)map_a, (void)map_b, (void)p;
     __trap(); /* built without sm_90a: the host side never launches this */
@@ -211,6 +241,24 @@ __global__ void moe_fp8_quantize(const uint16_t *x, long ld, int rows, uint8_t *
 #endif
 }
 
+/* a block per SM, each looping over output tiles, unless KBENCH_MOE_FP8_PERSISTENT=0 asks for a
+ * block per tile */
+static bool persistent_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_PERSISTENT");
+    return !(want && strcmp(want, "0") == 0);
+}
+
+/* the device's SMs (1 where the query fails: still a correct, if slow, grid) */
+static int sm_count()
+{
+    int dev = 0, n = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+    return e == cudaSuccess && n >= 1 ? n : 1;
+}
+
 /* the consumers' turns, unless KBENCH_MOE_FP8_TURNS=0 turns them off */
 static bool turns_on()
 {
@@ -242,7 +290,10 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
     p.c = g->c, p.ldc = g->ldc;
     p.turns = turns_on();
-    moe_fp8_wgmma<EPI, TN><<<(unsigned)blocks, THREADS, FP8Ring<TN>::SMEM, st>>>(ma, mb, p);
+    /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
+     * the row tiles from above, and blocks past the last tile return at once */
+    const long grid = persistent_on() ? (blocks < sm_count() ? blocks : sm_count()) : blocks;
+    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, FP8Ring<TN>::SMEM, st>>>(ma, mb, p);
     return cudaGetLastError();
 }
 
@@ -303,6 +354,8 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
 extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
 
 extern "C" int moe_fp8_turns(void) { return turns_on(); }
+
+extern "C" int moe_fp8_persistent(void) { return persistent_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -5,8 +5,10 @@
 // its grids and maps, on moe.experts' e4m3 inputs (uneven groups, an empty expert), the weights
 // quantized by moe_fp8.c as setup does; every case three times: the 128-column tiles
 // (KBENCH_MOE_FP8_TILE=128) and the 256-column ones where n is a multiple of 256 (the default),
-// both with the consumers taking turns to issue (the default), and the wide tile without turns
-// (KBENCH_MOE_FP8_TURNS=0). Turns that never pass, or a barrier left with arrivals pending at a
+// both persistent (here 3 blocks, so blocks loop over different numbers of tiles and the ring's
+// stages and phases run on from tile to tile) with the consumers taking turns to issue (the
+// defaults), and the wide tile with a block a tile and no turns (KBENCH_MOE_FP8_PERSISTENT=0,
+// KBENCH_MOE_FP8_TURNS=0). Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
@@ -63,19 +65,29 @@ static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vect
     return bad != 0;
 }
 
-/* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows */
-template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, Args p, int mtiles, bool wide, bool turns)
+/* the modes a case runs in */
+struct Mode {
+    bool wide, turns;
+    int persistent_blocks; /* 0: a block a tile */
+};
+
+/* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
+ * persistent grid as it would be on a GPU of m.persistent_blocks SMs */
+template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, Args p, int mtiles, const Mode &m)
 {
-    p.turns = turns;
-    wide = wide && p.n % 256 == 0;
+    p.turns = m.turns;
+    const bool wide = m.wide && p.n % 256 == 0;
+    const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
+    const int grid = m.persistent_blocks && m.persistent_blocks < tiles ? m.persistent_blocks : tiles;
     if (wide)
-        emu_launch((p.n / 256) * mtiles, 1, 1, THREADS, FP8Ring<256>::SMEM, [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
+        emu_launch(grid, 1, 1, THREADS, FP8Ring<256>::SMEM, [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
     else
-        emu_launch((p.n / 128) * mtiles, 1, 1, THREADS, FP8Ring<128>::SMEM, [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
-    printf("  n %d: %d-column tiles, %s\n", p.n, wide ? 256 : 128, turns ? "turns" : "no turns");
+        emu_launch(grid, 1, 1, THREADS, FP8Ring<128>::SMEM, [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
+    printf("  n %d: %d-column tiles, %d blocks for %d tiles, %s\n", p.n, wide ? 256 : 128, grid, tiles,
+           m.turns ? "turns" : "no turns");
 }
 
-static int run(int T, int h, int f, int E, int k, int routing, bool wide, bool turns)
+static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 {
     kb_shape s = {};
     s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
@@ -120,13 +132,13 @@ static int run(int T, int h, int f, int E, int k, int routing, bool wide, bool t
     Args up = {};
     up.n = n13, up.ktiles = h / BK, up.groups = E, up.group_off = off, up.mtile_start = mts.data();
     up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
-    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], wide, turns);
+    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], m);
     bad += quantize(hb, f, slots, hq, hs, "hb");
     const CUtensorMap a_down = map_of(hq.data(), slots, f), b_down = map_of(w2.data(), (long)E * h, f);
     Args down = {};
     down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
     down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
-    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], wide, turns);
+    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], m);
 
     /* float64 on the dequantized codes (moe_fp8_reference_row: what the kernel's check runs on
      * the GPU host): hb against SwiGLU(xq · W13), yp against hq · W2 */
@@ -166,16 +178,13 @@ static int run(int T, int h, int f, int E, int k, int routing, bool wide, bool t
 int main()
 {
     int bad = 0;
-    const struct {
-        bool wide, turns;
-    } modes[] = { { false, true }, { true, true }, { true, false } };
-    for (const auto &m : modes) {
-        const bool w = m.wide, t = m.turns;
-        bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, w, t);    /* 202 slots, skewed: a group past one row tile */
-        bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, w, t);  /* 150 slots, 3 w13 column pairs */
-        bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, w, t);     /* every row to one expert (two row tiles), three empty groups */
-        bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM, w, t); /* 602 slots: groups of two row tiles and more */
-        bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF, w, t);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
+    const Mode modes[] = { { false, true, 3 }, { true, true, 3 }, { true, false, 0 } };
+    for (const Mode &m : modes) {
+        bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, m);    /* 202 slots, skewed: a group past one row tile */
+        bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, m);  /* 150 slots, 3 w13 column pairs */
+        bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, m);     /* every row to one expert (two row tiles), three empty groups */
+        bad += run(301, 128, 256, 4, 2, KB_ROUTING_UNIFORM, m); /* 602 slots: groups of two row tiles and more */
+        bad += run(91, 1664, 896, 3, 2, KB_ROUTING_ZIPF, m);    /* 13 and 7 k-tiles: the 4- and 6-stage rings turn over */
     }
     printf("%d failed\n", bad);
     return bad != 0;

@@ -67,15 +67,18 @@ D64="--dtype bf16 --batch 4 --heads 16 --head-dim 64 --seq 4096 --causal 0,1"
 # each step's results as soon as it ends (a call cut short by the device budget keeps its output)
 shown=0
 rows() {
-    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.t%' OR k.name = 'flash_ws.consumers' OR k.name LIKE 'lightning.%')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
+    sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'c' || coalesce(r.causal, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND (k.name LIKE 'moe_fp8.%' OR k.name = 'flash_ws.consumers' OR k.name LIKE 'lightning.%')), '') FROM v_results r WHERE r.case_id > $shown ORDER BY r.case_id;" 2>/dev/null | sed 's/  */ /g'
     shown=$(sqlite3 "$DB" "SELECT coalesce(max(id), 0) FROM cases;" 2>/dev/null || echo "$shown")
 }
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 ( step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
-# the FP8 MoE's consumers issuing whenever ready (the tenth session's 3165 us), against their turns above
-( export KBENCH_MOE_FP8_TURNS=0; step moe-noturns 50 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+# the FP8 MoE without this session's two changes (the tenth session's 3165 us: a block a tile,
+# consumers issuing whenever ready), and with each alone, against both above
+( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-neither 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-turns-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TURNS=0; step moe-persistent-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
@@ -99,6 +102,9 @@ sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dty
 sqlite3 "$DB" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
 # Lightning's three passes at 4k and 16k (CUPTI's kernel trace)
 sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.kernel = 'attention.lightning' AND c.seq_len <= 16384 GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
+
+# the FP8 MoE's kernels (quantize, up GEMM, quantize, down GEMM) per case (CUPTI's kernel trace)
+sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 48), printf('%.1fus', 1e6 * avg(g.duration_s)), count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'moe.experts' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/moe kernels: /'
 
 # where the wide MoE GEMM's warps wait, by SASS instruction (stall samples), while the call has time
 if ncu_start; then
