@@ -7,18 +7,16 @@
 #   kbench.ex2     this tree with the FP8 attention kernels' other share of exponentials on the
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
-# Never run as a whole: the tenth session's device time went on refused starts, and
-# twelfth-call.sh ran its first steps (FP8/INT8 attention, the wide MoE tile, which is now the
-# default, so KBENCH_MOE_FP8_TILE=128 below asks for the narrow one). Also
-# attention.lightning@cuda.mma 4k..64k beside fla's chunk_simple_gla (its step in the twelfth
-# call ran out of time while Triton compiled).
-# Timed: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
+# Never run as a whole before the eleventh session, whose changes lead it: the FP8 MoE GEMM with
+# its consumers taking turns and its blocks persistent, timed beside cuBLASLt's FP8 dense GEMM of
+# the same FLOPs (DeepSeek-V3's and Mixtral's shapes) and beside itself without either change
+# (KBENCH_MOE_FP8_TURNS=0, KBENCH_MOE_FP8_PERSISTENT=0) and with each alone.
+# Then: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) and persistent (its
-# new L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside the bf16 flash (all three
-# binaries), moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's and Mixtral's shapes beside cuBLASLt's
-# FP8 dense GEMM of the same FLOPs, with its default 128 x 256 tile and the 128 x 128 one
-# (KBENCH_MOE_FP8_TILE=128); then Nsight
-# Compute's per-instruction stall samples of the wide MoE GEMM while the call has time.
+# L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside
+# the bf16 flash (all three binaries); attention.lightning@cuda.mma 4k..64k beside fla's
+# chunk_simple_gla; then Nsight Compute's per-instruction stall samples of the wide MoE GEMM
+# while the call has time. SWEEPS=0 skips the odd-size sweeps (tests/gpu.sh runs them all).
 # Everything lands in one file, $OUT/eleven.tar.gz (the sweeps' and timings' databases, logs).
 # The three object tarballs come from tests/gpu-host/pack-objects.sh, run here first.
 cd "$(dirname "$0")/../.." || exit 1
@@ -72,10 +70,9 @@ rows() {
 }
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
-step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 ( step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
-# the FP8 MoE without this session's two changes (the tenth session's 3165 us: a block a tile,
-# consumers issuing whenever ready), and with each alone, against both above
+# the FP8 MoE without the eleventh session's two changes (the tenth session's 3165 us: a block a
+# tile, consumers issuing whenever ready), and with each alone, against both above
 ( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-neither 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 ( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-turns-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 ( export KBENCH_MOE_FP8_TURNS=0; step moe-persistent-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
@@ -85,17 +82,17 @@ D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step d128-128 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D128
 ( export KBENCH_FLASH_WS_KEYS=176; step d128-176 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
 ( export KBENCH_FLASH_WS_PERSISTENT=1; step d128-persistent 30 --kernels attention.flash@cuda.wgmma-ws $D128 )
+( step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL )
+step att-new 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 # Lightning against fla's chunk_simple_gla, 4k..64k (256k: 12.8 ns a token in the fifth session,
 # G = 16); fla's Triton compile took more than 40 s in the twelfth call
 LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
 step lightning 100 --plugin fla_attention.py --kernels 'attention.lightning@cuda.mma,attention.lightning@cuda.fla-simple-gla' $LIGHT
-( export KBENCH_MOE_FP8_TILE=128; step moe-tile128 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench kbench.tmp && cp kbench.before kbench
 step att-before 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 cp kbench.ex2 kbench
 step att-ex2 50 $SAGE --dtype e4m3,i8 --kernels "$FP8ATT"
 mv kbench.tmp kbench
-( step moe-mixtral 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $MIXTRAL )
 step att-new2 60 $SAGE --dtype bf16,e4m3,i8 --kernels "attention.flash@cuda.wgmma-ws,$FP8ATT"
 echo "=== results $(date -u +%T)"
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT printf('cos %.6f', a.cosine) FROM accuracy a WHERE a.case_id = r.case_id), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
