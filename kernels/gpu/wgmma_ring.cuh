@@ -167,8 +167,9 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * other once its wgmmas of a half are issued. Their products then run back to back on the tensor
  * cores, each consumer's promotion under the other's products; without turns both tend to issue
  * together and promote together, the tensor cores idle for the length of a promotion (64 FFMA a
- * thread a half). Consumer 1 gives consumer 0 the first turn and consumer 0 takes the last
- * after its loop, so both barriers end the block with no arrival pending.
+ * thread a half). Consumer 1 gives consumer 0 the first turn and passes none after its last
+ * issue, so each call (each output tile) leaves both barriers with no arrival pending: a pass
+ * left over would let the next tile's first one complete barrier 1 without consumer 0.
  * A consumer whose rows are all past the block's last real row
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
@@ -209,6 +210,9 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         const int u = u0 + kt, s = u % L::STAGES; /* the ring's use, as produce_stages counts them */
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
         if (!active) {
+            /* every lane past this use's wait before lane 0 lets the stage be refilled: a lane
+             * left behind would wait for a phase the barrier has already gone past twice */
+            __syncwarp();
             if (lane == 0)
                 kb_tma::mbar_arrive(r.empty0 + 8 * s);
             continue;
@@ -225,7 +229,8 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             for (int kk = 0; kk < STEPS; kk++)
                 mma(part, smem_desc(sa + 32 * kk), smem_desc(sbh + 32 * kk), kk > 0);
             kb_wgmma::commit();
-            pass_turn();
+            if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
+                pass_turn();
             if (h == 0 && kt + 1 < ktiles)
                 next = load(kt + 1);
             kb_wgmma::wait<0>();
@@ -235,8 +240,6 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             promote(part, pending, h);
         }
     }
-    if (turns && c == 0)
-        kb_tma::bar_sync(1, TURN_THREADS); /* consumer 1's last pass */
 }
 
 } // namespace kb_wgring

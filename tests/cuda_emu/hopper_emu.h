@@ -48,6 +48,7 @@
 #include "shim.h"
 #include "cuda.h" /* cuda_driver_emu.h */
 #include "kernels/gpu/ptx.cuh" /* ptx_emu.h: smem_u32, the shared-memory base */
+#include <bitset>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -88,6 +89,7 @@ inline std::map<uint32_t, mbarrier> mbars; /* by shared-memory address */
 struct named_barrier {
     int arrived, count;
     uint64_t gen;
+    std::bitset<1024> in; /* the threads that joined this phase */
 };
 inline named_barrier named[16];
 inline void reset()
@@ -469,10 +471,15 @@ inline bool named_join(int id, int threads, uint64_t *gen)
         b.count = threads;
     else if (b.count != threads)
         kb_hopper_emu::fail("named barrier used with two thread counts", (uint64_t)id);
+    /* on the GPU a warp's second arrival in one phase counts again, completing the barrier
+     * without the threads it waits for: turns passed twice before they were taken */
+    if (b.in[threadIdx.x])
+        kb_hopper_emu::fail("a thread joins a named barrier twice in one phase", (uint64_t)id);
+    b.in[threadIdx.x] = true;
     *gen = b.gen;
     if (++b.arrived < b.count)
         return false;
-    b.arrived = 0, b.gen++;
+    b.arrived = 0, b.gen++, b.in.reset();
     kb_hopper_emu::cv.notify_all();
     return true;
 }
