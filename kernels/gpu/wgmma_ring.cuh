@@ -149,10 +149,11 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
     kb_wgmma::pin(d);
 }
 
-/* Consumer c (its registers raised to CONSUMER_REGS by the caller) with two-level accumulation (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums
- * keep fewer bits than f32, so each k-tile's partial sum is promoted into f32 accumulators the
- * caller holds, scaled per k-block). k-tile kt is the ring's use u0 + kt (produce_stages'
- * count). Per k-tile kt and 128-column half h of the stage's B rows
+/* Consumer c (its registers raised to CONSUMER_REGS by the caller) with two-level accumulation
+ * (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums keep fewer bits than f32, so each
+ * k-tile's partial sum is promoted into f32 accumulators the caller holds, scaled per k-block).
+ * k-tile kt is the ring's use u0 + kt (produce_stages' count). Per k-tile kt and 128-column half
+ * h of the stage's B rows
  * (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b, accumulate) into part (the
  * first overwrites it: accumulate 0), each 32 bytes further along k; pending = load(kt) (the
  * k-tile's scales, loaded under the previous k-tile's products); once they are done

@@ -10,9 +10,12 @@
  * accumulator with scale_a(row, kb) · scale_b(n-block, kb): two-level accumulation. A k-tile of
  * the ring (128 bytes = 128 e4m3) is exactly one k-block, so one promotion per stage.
  *
- * Grid and main loop: moe_gemm_wgmma.cu's (one block per (group, column tile, row tile), the
- * group found by binary search over mtile_start; kernels/gpu/wgmma_ring.cuh's producer and ring),
- * with an output tile of 128 rows × TN columns, TN = 256 where n is a multiple of 256, else 128.
+ * Grid and main loop: moe_gemm_wgmma.cu's output tiles ((group, column tile, row tile), the group
+ * found by binary search over mtile_start; kernels/gpu/wgmma_ring.cuh's producer and ring), with
+ * an output tile of 128 rows × TN columns, TN = 256 where n is a multiple of 256, else 128. The
+ * grid is persistent: a block an SM takes tiles blockIdx.x, + gridDim.x, ..., the ring's uses
+ * running on from tile to tile, so the producer loads the next tile while the consumers store
+ * the last (KBENCH_MOE_FP8_PERSISTENT=0: a block a tile).
  * The 128 × 128 tile loads 256 bytes of A and B per k for 32K products, and at that ratio the
  * GEMM was bound by L2 → shared-memory bandwidth (tensor pipe 33% busy, DeepSeek-V3's shape on
  * an H100); the 256-wide tile loads 384 for twice the products. Its consumers hold the promoted
@@ -22,7 +25,9 @@
  * (4 of 16 + 32 KiB, B as two 128-row boxes); the consumer loop is kb_wgring::consume_promoted.
  * Per k-tile, consumer and half: four wgmma m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k
  * each), commit, (first half) load the next k-tile's scales (rows r and r + 8 of A, the B
- * block of each half), wait, (last half) release the stage, promote. In a group's tail tile of
+ * block of each half), wait, (last half) release the stage, promote. The two consumers take
+ * turns to issue (consume_promoted's turns), so one promotes while the other's products run
+ * (KBENCH_MOE_FP8_TURNS=0: each issues when ready). In a group's tail tile of
  * 64 rows or fewer the second consumer only releases the stages (consume_promoted's active),
  * leaving the tensor cores to the first. The wide tile is the default where n allows it: on an
  * H100 (2026-12-07, DeepSeek-V3's shape, 4096 tokens, 16 experts, one lease) it ran in 3165 us
