@@ -69,13 +69,14 @@ template <class L = Wide> __device__ __forceinline__ Ring ring_at(unsigned char 
 }
 
 /* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
- * it; it ends in __syncthreads). */
-template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw)
+ * it; it ends in __syncthreads). full_arrivals: the arrivals that fill a stage besides its bytes,
+ * 1 (the producer's expect_tx) unless other producer threads also write the stage. */
+template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw, int full_arrivals = 1)
 {
     const Ring r = ring_at<L>(smem_raw);
     if (threadIdx.x == 0) {
         for (int s = 0; s < L::STAGES; s++) {
-            kb_tma::mbar_init(r.full0 + 8 * s, 1);              /* the producer's expect_tx arrival */
+            kb_tma::mbar_init(r.full0 + 8 * s, full_arrivals);
             kb_tma::mbar_init(r.empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
         }
         kb_tma::fence_barrier_init();
@@ -83,6 +84,11 @@ template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned cha
     __syncthreads();
     return r;
 }
+
+/* The shared-memory address just past the ring's barriers, where a kernel may keep per-stage
+ * data of its own (the FP8 MoE GEMM's block scales): 16-byte aligned, as the stages are 1024-byte
+ * aligned and each has 16 bytes of barriers. */
+template <class L = Wide> __device__ __forceinline__ uint32_t ring_end(const Ring &r) { return r.empty0 + 8 * L::STAGES; }
 
 /* One thread of warpgroup 0: k-tile kt of A's rows from a_row (map_a) and of B's from b_row
  * (map_b) into the ring's use u0 + kt (stage (u0 + kt) % STAGES), k_per_tile elements (128 bytes)
@@ -155,10 +161,10 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * k-tile kt is the ring's use u0 + kt (produce_stages' count). Per k-tile kt and 128-column half
  * h of the stage's B rows
  * (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b, accumulate) into part (the
- * first overwrites it: accumulate 0), each 32 bytes further along k; pending = load(kt) (the
- * k-tile's scales, loaded under the previous k-tile's products); once they are done
- * promote(part, pending, h) folds part into the caller's accumulators of half h, and after the
- * last half the stage is released. One part of 64 columns serves both halves of a 256-column
+ * first overwrites it: accumulate 0), each 32 bytes further along k; scales = load(kt, s) once
+ * stage s is full (the k-tile's scales, which the producer put beside the stage: read here, before
+ * the stage is released); once the products are done promote(part, scales, h) folds part into
+ * the caller's accumulators of half h, and after the last half the stage is released. One part of 64 columns serves both halves of a 256-column
  * tile, which is what lets that tile's 128 promoted accumulators fit beside it: the tile loads
  * 384 bytes of A and B a k for 2·128·256 products where a 128 × 128 tile loads 256 for half as
  * many, and the FP8 GEMM at 128 × 128 is bound by L2 → shared-memory bandwidth.
@@ -204,9 +210,6 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
     };
     if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
-    /* the scales of k-tile kt + 1 are loaded while k-tile kt's products run: a load issued after
-     * the commit of its own k-tile would wait its global latency out in front of the promotion */
-    auto next = load(0);
     for (int kt = 0; kt < ktiles; kt++) {
         const int u = u0 + kt, s = u % L::STAGES; /* the ring's use, as produce_stages counts them */
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
@@ -219,7 +222,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             continue;
         }
         const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
-        const auto pending = next;
+        const auto scales = load(kt, s);
 #pragma unroll
         for (int h = 0; h < L::B_TILE / 128; h++) {
             const uint32_t sbh = sb + h * 128 * ROW_BYTES;
@@ -232,13 +235,11 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             kb_wgmma::commit();
             if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
                 pass_turn();
-            if (h == 0 && kt + 1 < ktiles)
-                next = load(kt + 1);
             kb_wgmma::wait<0>();
             kb_wgmma::pin(part);
             if (h == L::B_TILE / 128 - 1 && lane == 0) /* this k-tile's products are done: its stage may be refilled */
                 kb_tma::mbar_arrive(r.empty0 + 8 * s);
-            promote(part, pending, h);
+            promote(part, scales, h);
         }
     }
 }

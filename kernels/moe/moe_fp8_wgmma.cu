@@ -23,9 +23,9 @@
  * 128-column half in turn (an m64n256 partial sum beside them would need 256 registers, more than
  * a thread has). Rings: kb_wgring::Layout<128, 6> (6 stages of 16 + 16 KiB) and Layout<256, 4>
  * (4 of 16 + 32 KiB, B as two 128-row boxes); the consumer loop is kb_wgring::consume_promoted.
- * Per k-tile, consumer and half: four wgmma m64n128k32 e4m3 SS (K-major A and B, 32 bytes of k
- * each), commit, (first half) load the next k-tile's scales (rows r and r + 8 of A, the B
- * block of each half), wait, (last half) release the stage, promote. The two consumers take
+ * Per k-tile, consumer and half: (first half) read the k-tile's scales from the stage's slot
+ * (rows r and r + 8 of A, the B block of each half), four wgmma m64n128k32 e4m3 SS (K-major A
+ * and B, 32 bytes of k each), commit, wait, (last half) release the stage, promote. The two consumers take
  * turns to issue (consume_promoted's turns), so one promotes while the other's products run
  * (KBENCH_MOE_FP8_TURNS=0: each issues when ready). In a group's tail tile of
  * 64 rows or fewer the second consumer only releases the stages (consume_promoted's active),
@@ -34,10 +34,12 @@
  * (912 TFLOP/s) against the narrow tile's 4124 (700), the same answer to the bit;
  * KBENCH_MOE_FP8_TILE=128 keeps the narrow one for comparison.
  *
- * Scales: A's k-block major, sa[kb · lds + row] (the 8 rows of a warp's quad column read one
- * segment); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
+ * Scales: A's k-block major, sa[kb · lds + row] (a tile's 128 rows read as four 128-byte
+ * segments); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
  * of the B map never straddles two experts because n is a multiple of 128 (the host checks it).
  * Rows past the group's end read the last row's scale (they are computed and never stored).
+ * Warp 1 of the producer warpgroup loads them into a slot per stage beside the ring, up to the
+ * ring's depth ahead of their use (produce_scales).
  *
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu)
  * and MOE_EPI_BF16 (bf16 yp). Accumulator layout (m64n128, f32): warp w of the warpgroup holds
@@ -71,6 +73,15 @@ using kb_wgring::BM;
 using kb_wgring::THREADS;
 /* the ring of a TN-column output tile */
 template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
+/* A stage's block scales, beside the ring (kb_wgring::ring_end): scale_a of the tile's 128 rows,
+ * then scale_b of its (one or two) 128-column halves, padded to 16 bytes. The producer's scale
+ * warp writes them with the stage's k-tile; the consumers read them from shared memory, where a
+ * global load a k-tile ahead still left its latency in front of the promotion. */
+constexpr int SCALE_SLOT = 128 + 4;    /* floats */
+constexpr int SCALE_WARP = 1;          /* the producer warpgroup's warp that loads them */
+constexpr int FULL_ARRIVALS = 1 + 32;  /* the TMA thread's expect_tx and the scale warp's lanes */
+template <int TN> constexpr int fp8_smem() { return FP8Ring<TN>::SMEM + FP8Ring<TN>::STAGES * SCALE_SLOT * 4; }
+static_assert(fp8_smem<128>() <= 227 * 1024 && fp8_smem<256>() <= 227 * 1024, "shared memory of one H100 block");
 constexpr int BN = 128;                  /* an n-block: the narrow tile, a half of the wide one */
 constexpr int BK = kb_wgring::ROW_BYTES; /* e4m3 per stage row: one k-block */
 static_assert(BK == MOE_FP8_BLOCK && BN == MOE_FP8_BLOCK, "a stage is one 128-wide k-block, a half tile one n-block");
@@ -87,12 +98,45 @@ struct Args {
     int turns; /* the consumers take turns to issue (consume_promoted) where both have rows */
 };
 
-/* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves: loaded a
- * k-tile ahead and multiplied only in the promotion, which is the loads' first use (a product in
- * the load would wait for them right there) */
+/* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves, read
+ * from the stage's slot once it is full */
 template <int HALVES> struct RowScales {
     float a0, a8, b[HALVES];
 };
+
+/* the stage slots of the block scales (generic pointer: the consumers read them as floats) */
+template <int TN> __device__ __forceinline__ float *scale_slots(unsigned char *smem_raw, const kb_wgring::Ring &ring)
+{
+    return reinterpret_cast<float *>(smem_raw + (kb_wgring::ring_end<FP8Ring<TN>>(ring) - smem_u32(smem_raw)));
+}
+
+/* The producer's scale warp: for each k-tile of the tile, once the stage is free, scale_a of the
+ * tile's 128 rows (rows past the group's end read its last row's: they are computed, never
+ * stored) and scale_b of its halves into the stage's slot; every lane then arrives on the
+ * stage's full barrier, so the consumers see them when they see the stage's operands. */
+template <int TN>
+__device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, float *slots, const struct moe_tile &tile,
+                                               int u0, const Args &p)
+{
+    using Ring = FP8Ring<TN>;
+    const int lane = threadIdx.x % 32;
+    const float *sb = p.sb + (long)((tile.group * p.n + tile.n0) / BN) * p.ktiles;
+    for (int kt = 0; kt < p.ktiles; kt++) {
+        const int u = u0 + kt, s = u % Ring::STAGES;
+        if (u >= Ring::STAGES) /* the consumers have read this slot's previous use */
+            kb_tma::mbar_wait(ring.empty0 + 8 * s, (uint32_t)((u / Ring::STAGES - 1) & 1));
+        float *slot = slots + s * SCALE_SLOT;
+        const float *sa = p.sa + (long)kt * p.lds;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int row = tile.row0 + lane + 32 * i;
+            slot[lane + 32 * i] = __ldg(sa + (row < tile.row_end ? row : tile.row_end - 1));
+        }
+        if (lane < TN / BN)
+            slot[128 + lane] = __ldg(sb + lane * p.ktiles + kt); /* the next n-block's row of sb */
+        kb_tma::mbar_arrive(ring.full0 + 8 * s);
+    }
+}
 
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
  * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
@@ -105,13 +149,10 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     const kb_wgring::Ring ring = kb_wgring::ring_at<Ring>(smem_raw);
     constexpr int HALVES = TN / BN;
     const int lane = threadIdx.x % 32, c = threadIdx.x / 128 - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
-    const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
+    const int n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
     const int r = row0 + c * 64 + w * 16 + g; /* this thread's rows r and r + 8 */
-
-    const float *sa0 = p.sa + (r < row_end ? r : row_end - 1);
-    const float *sa8 = p.sa + (r + 8 < row_end ? r + 8 : row_end - 1);
-    const float *sb = p.sb + (long)((e * p.n + n0) / BN) * p.ktiles;
-    const long lds = p.lds;
+    const float *slots = scale_slots<TN>(smem_raw, ring);
+    const int ra = r - row0; /* the thread's first row in the tile: its scale_a in a slot */
 
     float acc[HALVES][64], part[64];
 #pragma unroll
@@ -127,13 +168,14 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },
-        [&](int kt) {
-            RowScales<HALVES> s;
-            s.a0 = __ldg(sa0 + kt * lds), s.a8 = __ldg(sa8 + kt * lds);
+        [&](int, int s) {
+            const float *slot = slots + s * SCALE_SLOT;
+            RowScales<HALVES> sc;
+            sc.a0 = slot[ra], sc.a8 = slot[ra + 8];
 #pragma unroll
             for (int hv = 0; hv < HALVES; hv++)
-                s.b[hv] = __ldg(sb + hv * p.ktiles + kt); /* the next n-block's row of sb */
-            return s;
+                sc.b[hv] = slot[128 + hv];
+            return sc;
         },
         [&](const float(&d)[64], const RowScales<HALVES> &s, int hv) {
             const float r0 = s.a0 * s.b[hv], r8 = s.a8 * s.b[hv];
@@ -190,9 +232,17 @@ __global__ void __launch_bounds__(THREADS, 1)
         return; /* the whole block, before any barrier */
 
     extern __shared__ unsigned char smem_raw[];
-    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw);
+    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw, FULL_ARRIVALS);
     if (threadIdx.x < 128) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
         kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
+        if (threadIdx.x / 32 == SCALE_WARP) {
+            float *slots = scale_slots<TN>(smem_raw, ring);
+            int u = 0;
+            for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
+                 bid += gridDim.x, u += p.ktiles)
+                produce_scales<TN>(ring, slots, tile, u, p);
+            return;
+        }
         if (threadIdx.x != 0)
             return;
         kb_tma::prefetch_map(&map_a);
@@ -298,14 +348,14 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
      * the row tiles from above, and blocks past the last tile return at once */
     const long grid = persistent_on() ? (blocks < sm_count() ? blocks : sm_count()) : blocks;
-    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, FP8Ring<TN>::SMEM, st>>>(ma, mb, p);
+    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
     return cudaGetLastError();
 }
 
 /* Both epilogues' kernels of a TN-column tile may use its ring's shared memory. */
 template <int TN> cudaError_t raise_smem_limit()
 {
-    return kb_gpu::allow_dynamic_smem(FP8Ring<TN>::SMEM, moe_fp8_wgmma<MOE_EPI_BF16, TN>,
+    return kb_gpu::allow_dynamic_smem(fp8_smem<TN>(), moe_fp8_wgmma<MOE_EPI_BF16, TN>,
                                       moe_fp8_wgmma<MOE_EPI_SWIGLU, TN>);
 }
 

@@ -80,9 +80,9 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
     const int grid = m.persistent_blocks && m.persistent_blocks < tiles ? m.persistent_blocks : tiles;
     if (wide)
-        emu_launch(grid, 1, 1, THREADS, FP8Ring<256>::SMEM, [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
+        emu_launch(grid, 1, 1, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
     else
-        emu_launch(grid, 1, 1, THREADS, FP8Ring<128>::SMEM, [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
+        emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
     printf("  n %d: %d-column tiles, %d blocks for %d tiles, %s\n", p.n, wide ? 256 : 128, grid, tiles,
            m.turns ? "turns" : "no turns");
 }

@@ -4,13 +4,16 @@
 # timed in one call beside the kernels they replace and their peers:
 #   kbench         this tree (.gpubuild/cuobj.tar.gz: its .cu objects, compiled elsewhere)
 #   kbench.before  the FP8 attention objects of cd085fc (.gpubuild/before.tar.gz)
+#   kbench.moeprev this tree with the FP8 MoE GEMM of b858dc1 (.gpubuild/moeprev.tar.gz)
 #   kbench.ex2     this tree with the FP8 attention kernels' other share of exponentials on the
 #                  FMA pipe (flash: a quarter, KB_EX2_FMA_EVERY=4; int8: none, its default being
 #                  a quarter; .gpubuild/ex2.tar.gz)
 # Never run as a whole before the eleventh session, whose changes lead it: the FP8 MoE GEMM with
-# its consumers taking turns and its blocks persistent, timed beside cuBLASLt's FP8 dense GEMM of
-# the same FLOPs (DeepSeek-V3's and Mixtral's shapes) and beside itself without either change
-# (KBENCH_MOE_FP8_TURNS=0, KBENCH_MOE_FP8_PERSISTENT=0) and with each alone.
+# its consumers taking turns, its blocks persistent and its block scales staged in shared memory
+# by the producer, timed beside cuBLASLt's FP8 dense GEMM of the same FLOPs (DeepSeek-V3's and
+# Mixtral's shapes) and beside itself without the three (kbench.moeprev with
+# KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0), without the scales' change, and with
+# each of the other two turned off.
 # Then: bf16 flash at d 64 on two and on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3)
 # and at d 128, N 2k, with 128- and 176-key tiles (KBENCH_FLASH_WS_KEYS=176) and persistent (its
 # L2-sectioned order) beside cuDNN; the FP8 and INT8 attention at SageAttention2's shape beside
@@ -33,7 +36,9 @@ cp kbench kbench.new
 swap_in before && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.before || { tail /tmp/link.log; exit 1; }
 swap_in cuobj "$FP8_OBJS" && swap_in ex2 && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.ex2 ||
     { tail /tmp/link.log; exit 1; }
-swap_in cuobj "$FP8_OBJS" && make -s kbench >/tmp/link.log 2>&1 && echo "three binaries $(date -u +%T)"
+swap_in cuobj "$FP8_OBJS" && swap_in moeprev && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.moeprev ||
+    { tail /tmp/link.log; exit 1; }
+swap_in cuobj "$FP8_OBJS" && make -s kbench >/tmp/link.log 2>&1 && echo "four binaries $(date -u +%T)"
 # SWEEPS=0: timings only (each timed case is still verified at its own shape first); SWEEP_LIMIT:
 # seconds the side-by-side sweeps may take (200)
 SWEEP_LIMIT=${SWEEP_LIMIT:-200}
@@ -71,11 +76,16 @@ rows() {
 step() { _step "$@"; rows; }
 # in order of what matters most: a call cut short by its limit loses the last
 ( step moe-new 80 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK )
-# the FP8 MoE without the eleventh session's two changes (the tenth session's 3165 us: a block a
-# tile, consumers issuing whenever ready), and with each alone, against both above
-( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-neither 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
-( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-turns-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
-( export KBENCH_MOE_FP8_TURNS=0; step moe-persistent-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+# the FP8 MoE without the eleventh session's three changes (kbench.moeprev, its scales loaded by
+# the consumers from global memory, with neither turns nor persistence: the tenth session's
+# 3165 us), with two (kbench.moeprev's defaults), and this tree with each alone
+mv kbench kbench.tmp && cp kbench.moeprev kbench
+( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-tenth 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( step moe-prev 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+mv kbench.tmp kbench
+( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-scales-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-no-persistent 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TURNS=0; step moe-no-turns 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# pack-objects.sh [COMMIT] - the object tarballs eleventh-call.sh links its binaries from, made
+# pack-objects.sh [COMMIT [MOE_COMMIT]] - the object tarballs eleventh-call.sh links its binaries from, made
 # here (nvcc, no GPU) so the GPU host spends no device time compiling:
 #   .gpubuild/cuobj.tar.gz   every tracked .cu's object of this built tree (`make kbench` first)
 #   .gpubuild/before.tar.gz  COMMIT's (default cd085fc) FP8 attention objects (not the FP8 MoE's:
@@ -7,9 +7,13 @@
 #                            old tile is KBENCH_MOE_FP8_TILE=128)
 #   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with the other share of exponentials
 #                            on the FMA pipe than their default (flash_fp8_ws: 4, int8_fp8_ws: 0)
+#   .gpubuild/moeprev.tar.gz MOE_COMMIT's (default b858dc1: consumers' turns and persistent blocks,
+#                            the block scales still loaded from global memory by the consumers) FP8
+#                            MoE GEMM object
 # Run from the repository root of a configured, built tree.
 set -e
 before=${1:-cd085fc}
+moeprev=${2:-b858dc1}
 [ -f Makefile ] || { echo "pack-objects.sh: configure and build first (no Makefile)" >&2; exit 2; }
 nvcc=$(sed -n 's/^NVCC = //p' Makefile)
 [ -n "$nvcc" ] || { echo "pack-objects.sh: this tree was configured without CUDA" >&2; exit 2; }
@@ -20,7 +24,7 @@ objs=$(git ls-files '*.cu' | grep -v -e '^examples/' -e '^tests/' | sed 's/\.cu$
 for o in $objs; do [ -f "$o" ] || { echo "pack-objects.sh: $o is missing: make kbench first" >&2; exit 2; }; done
 tar czf .gpubuild/cuobj.tar.gz $objs
 tmp=$(mktemp -d)
-trap 'git worktree remove --force "$tmp/wt" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'git worktree remove --force "$tmp/wt" 2>/dev/null; git worktree remove --force "$tmp/wm" 2>/dev/null; rm -rf "$tmp"' EXIT
 git worktree add -q "$tmp/wt" "$before"
 for f in $fp8; do
     mkdir -p "$tmp/before/$(dirname $f)"
@@ -32,6 +36,10 @@ for f in $fp8; do
     [ "$f" = kernels/attention/int8_fp8_ws ] && every=0
     $nvcc $flags -I. -DKB_EX2_FMA_EVERY=$every -c -o "$tmp/ex2/$f.o" $f.cu
 done
+git worktree add -q "$tmp/wm" "$moeprev"
+mkdir -p "$tmp/moeprev/kernels/moe"
+(cd "$tmp/wm" && $nvcc $flags -I. -c -o "$tmp/moeprev/kernels/moe/moe_fp8_wgmma.o" kernels/moe/moe_fp8_wgmma.cu)
+tar czf .gpubuild/moeprev.tar.gz -C "$tmp/moeprev" kernels
 tar czf .gpubuild/before.tar.gz -C "$tmp/before" kernels
 tar czf .gpubuild/ex2.tar.gz -C "$tmp/ex2" kernels
 ls -l .gpubuild
