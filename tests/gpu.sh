@@ -109,13 +109,17 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1
   job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 4 --heads 16 --kv-heads 4 --seq 1000 --head-dim 128,256 --causal 0,1 ) &
-# two designs of it kept for timing against the default, each on the default's odd sizes at its
-# head_dim: d 64 on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3: 192-row blocks,
-# so N = 77 and 1000 end inside a block's third consumer) and d 128 with 176-key K/V tiles
+# the designs kept for timing against the default, each on the default's odd sizes at its
+# head_dim: d 64's other consumer count (by default three, 192-row blocks, where not causal, so
+# N = 77 and 1000 end inside a block's third consumer; two where causal): three causal and two
+# not (KBENCH_FLASH_WS_D64_CONSUMERS=3, =2); and d 128 with 176-key K/V tiles
 # (KBENCH_FLASH_WS_KEYS=176: N = 4099 ends 51 keys into its 24th tile); their counters say so
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3
   job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
-      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 1 ) &
+( export KBENCH_FLASH_WS_D64_CONSUMERS=2
+  job flashws2c "$KBENCH" run --db "$TMP/flashwsz.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0 ) &
 ( export KBENCH_FLASH_WS_KEYS=176
   job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
@@ -400,8 +404,12 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_job flashwsp2 "and 4 cases of 512 work tiles over the SMs (batch 4, 16 heads, N 1000; d 128, 256)"
         expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 1;")" "100" "100 verified cases of the persistent kernel (counter flash_ws.persistent = 1)"
         (DB="$TMP/flashwsp.db"; q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;") | head -5 | sed 's/^/# flashwsp: /'
-        expect_job flashws3 "its d-64 kernel on three consumer warpgroups (KBENCH_FLASH_WS_D64_CONSUMERS=3) runs its 32 cases"
-        expect_eq "$(DB="$TMP/flashwsx.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3;")" "32" "32 verified, each with counter flash_ws.consumers = 3"
+        expect_job flashws3 "its d-64 kernel on three consumer warpgroups, causal (KBENCH_FLASH_WS_D64_CONSUMERS=3), runs its 16 cases"
+        expect_eq "$(DB="$TMP/flashwsx.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3;")" "16" "16 verified, each with counter flash_ws.consumers = 3"
+        expect_job flashws2c "and on two, not causal (KBENCH_FLASH_WS_D64_CONSUMERS=2), its 16 cases"
+        expect_eq "$(DB="$TMP/flashwsz.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 2;")" "16" "16 verified, each with counter flash_ws.consumers = 2"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.head_dim = 64 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3 - c.causal;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND head_dim = 64;")" "by default d 64 runs on three consumers where not causal and two where causal (counter flash_ws.consumers)"
         expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
         expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi

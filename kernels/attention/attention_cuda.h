@@ -117,9 +117,10 @@ int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void 
 /* 1 when launch runs the persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1: a grid of at most one
  * block per SM looping over the work tiles), else 0. */
 int flash_wgmma_ws_persistent(void);
-/* The consumer warpgroups launch runs at head_dim dh: 3 at d = 64 with
- * KBENCH_FLASH_WS_D64_CONSUMERS=3 (192 query rows a block; not the persistent kernel), else 2. */
-int flash_wgmma_ws_consumers(int dh);
+/* The consumer warpgroups launch runs at head_dim dh: at d = 64, 3 (192 query rows a block) where
+ * not causal and 2 where causal, unless KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces one; 2 at
+ * other head_dims and in the persistent kernel. */
+int flash_wgmma_ws_consumers(int dh, int causal);
 /* The keys of a K/V tile launch runs at head_dim dh: 176 at d = 128 with KBENCH_FLASH_WS_KEYS=176
  * (not the persistent kernel), 64 at d = 256, else 128. */
 int flash_wgmma_ws_keys(int dh);

@@ -116,9 +116,9 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
-/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one,
- * KBENCH_FLASH_WS_D64_CONSUMERS=3 three consumer warpgroups at d = 64, KBENCH_FLASH_WS_KEYS=176
- * 176-key tiles at d = 128. */
+/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one; three consumer
+ * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
+ * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     if (max < 3)
@@ -127,7 +127,7 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     out[0].value = flash_wgmma_ws_persistent();
     snprintf(out[0].unit, sizeof out[0].unit, "count");
     snprintf(out[1].name, sizeof out[1].name, "flash_ws.consumers");
-    out[1].value = flash_wgmma_ws_consumers(c->shape.head_dim);
+    out[1].value = flash_wgmma_ws_consumers(c->shape.head_dim, c->shape.causal);
     snprintf(out[1].unit, sizeof out[1].unit, "count");
     snprintf(out[2].name, sizeof out[2].name, "flash_ws.keys");
     out[2].value = flash_wgmma_ws_keys(c->shape.head_dim);

@@ -57,13 +57,19 @@
  * Head_dim 64 is different: O is 32 registers, S, O and P 128, so three consumers fit in 160
  * (FA3's tile for d = 64: 192 query rows, 512 threads, setmaxnreg 24/160), and there the third
  * softmax matters most: a d-64 tile's matrix products are half a d-128 tile's and its softmax the
- * same. KBENCH_FLASH_WS_D64_CONSUMERS=3 runs it (the Q map's boxes are then 192 rows; the turns
- * go 0 → 1 → 2 → 0 on named barriers 1-3); two stay the default until the H100 has timed both.
+ * same (the Q map's boxes are then 192 rows; the turns go 0 → 1 → 2 → 0 on named barriers 1-3).
+ * It is the non-causal default: on an H100 (2026-12-07, bf16, 16 heads, one lease, against
+ * cuDNN through PyTorch) three consumers ran batch 4 × N 4k in 570.5 and 564.9 us against two's
+ * 641.7 and 648.2 and cuDNN's 579.2 and 576.0 (1.01-1.02x cuDNN), and batch 8 × N 2k in 314.0
+ * against 351.9 and cuDNN's 300.6 (0.96x). Causal, three were no better (371.5 / 223.4 us
+ * against two's 377.8 / 219.6), so two stay its default. KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3
+ * forces either.
  * Head_dim 128 with 176-key tiles (KBENCH_FLASH_WS_KEYS=176, FlashAttention-3's non-causal tile):
  * a tile's fixed costs (its barrier waits, the wgmma group waits, O's rescale: 64 multiplies a
  * thread) spread over 176 keys instead of 128; S is m64n176k16 (88 accumulators), P 11 k-steps
  * (44 registers), 196 live across the wgmmas with O, and K and V stages of 176 rows × 256 bytes
- * (shared memory 214 KiB). Opt-in until timed. 
+ * (shared memory 214 KiB). Opt-in: on an H100 (2026-12-07, batch 8, 16 heads, N 2k, bf16) it ran
+ * in 463.4 / 311.5 us (non-causal / causal) against 128-key tiles' 460.7 / 290.3: no gain.
  * Why 2 stages: K and V have their own rings, so a 2-deep ring already lets the producer run a
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
@@ -201,7 +207,7 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
 {
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (!persistent_wanted()) {
-        if (DH == 64 && flash_wgmma_ws_consumers(DH) == 3)
+        if (DH == 64 && flash_wgmma_ws_consumers(DH, CAUSAL) == 3)
             return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, o, st, scale_log2);
         if (DH == 128 && flash_wgmma_ws_keys(DH) == 176)
             return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, o, st, scale_log2);
@@ -278,13 +284,21 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
 
 extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
 
-/* KBENCH_FLASH_WS_D64_CONSUMERS=3: head_dim 64 on three consumer warpgroups of 64 query rows
- * (192 a block, FlashAttention-3's tile for d = 64), else two, to time one against the other on
- * the same build. Not with the persistent kernel. launch and the Q map's boxes follow this. */
-extern "C" int flash_wgmma_ws_consumers(int dh)
+/* Head_dim 64 on three consumer warpgroups of 64 query rows (192 a block, FlashAttention-3's
+ * tile for d = 64) where not causal, two where causal (the timings above);
+ * KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either, to time one against the other on the same
+ * build. Two at other head_dims and in the persistent kernel. launch and the Q map's boxes
+ * follow this. */
+extern "C" int flash_wgmma_ws_consumers(int dh, int causal)
 {
-    static const bool three = env_is(getenv("KBENCH_FLASH_WS_D64_CONSUMERS"), 3);
-    return dh == 64 && three && !persistent_wanted() ? 3 : CONSUMERS;
+    static const char *const forced = getenv("KBENCH_FLASH_WS_D64_CONSUMERS");
+    if (dh != 64 || persistent_wanted())
+        return CONSUMERS;
+    if (env_is(forced, 3))
+        return 3;
+    if (env_is(forced, 2))
+        return 2;
+    return causal ? CONSUMERS : 3;
 }
 
 /* KBENCH_FLASH_WS_KEYS=176: head_dim 128 with 176-key K/V tiles (FlashAttention-3's non-causal
@@ -314,7 +328,7 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
      * harness rotates between input copies */
     CUtensorMap mq, mk, mv;
     /* the tiles' rows: Q 64 per consumer warpgroup, K and V the keys of a tile */
-    const int q_rows = 64 * flash_wgmma_ws_consumers(dh), kv_rows = flash_wgmma_ws_keys(dh);
+    const int q_rows = 64 * flash_wgmma_ws_consumers(dh, s->causal), kv_rows = flash_wgmma_ws_keys(dh);
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
         encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS)
