@@ -19,7 +19,8 @@ extern "C" {
 
 /* persistent_grid > 0: the persistent kernel (flash_wgmma_ws_persistent) on that many blocks,
  * fewer than the work tiles, so each block runs several and its rings run on across them. C: the
- * consumer warpgroups (3: d 64's 192-row blocks, the non-causal default; KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
+ * consumer warpgroups (3: d 64's 192-row blocks, the non-causal default;
+ * KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
 template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
 static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0)
 {
