@@ -25,11 +25,13 @@
  * (4 of 16 + 32 KiB, B as two 128-row boxes); the consumer loop is kb_wgring::consume_promoted.
  * Per k-tile, consumer and half: (first half) read the k-tile's scales from the stage's slot
  * (rows r and r + 8 of A, the B block of each half), four wgmma m64n128k32 e4m3 SS (K-major A
- * and B, 32 bytes of k each), commit, wait, (last half) release the stage, promote. The two consumers take
- * turns to issue (consume_promoted's turns), so one promotes while the other's products run
- * (KBENCH_MOE_FP8_TURNS=0: each issues when ready). In a group's tail tile of
- * 64 rows or fewer the second consumer only releases the stages (consume_promoted's active),
- * leaving the tensor cores to the first. The wide tile is the default where n allows it: on an
+ * and B, 32 bytes of k each), commit, wait, (last half) release the stage, promote. The two
+ * consumers take turns to issue (consume_promoted's turns), so one promotes while the other's
+ * products run (KBENCH_MOE_FP8_TURNS=0: each issues when ready). In a group's tail tile of 64
+ * rows or fewer the second consumer only releases the stages (consume_promoted's active),
+ * leaving the tensor cores to the first. Turns, persistence and the scales in shared memory were
+ * each within the run-to-run spread on an H100 (2026-12-07: 3072-3527 us at DeepSeek-V3's
+ * shape, 0.61-0.64x cuBLASLt): kept, as verified and no worse. The wide tile is the default where n allows it: on an
  * H100 (2026-12-07, DeepSeek-V3's shape, 4096 tokens, 16 experts, one lease) it ran in 3165 us
  * (912 TFLOP/s) against the narrow tile's 4124 (700), the same answer to the bit;
  * KBENCH_MOE_FP8_TILE=128 keeps the narrow one for comparison.
@@ -138,6 +140,18 @@ __device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, floa
     }
 }
 
+/* f(tile, u0) for each output tile of this block, in order: tiles blockIdx.x, + gridDim.x, ...
+ * (moe_tile.cuh's numbering), u0 the ring's uses by the tiles before it. The producer, the scale
+ * warp and the consumers all walk the same sequence. */
+template <int TN, class F> __device__ __forceinline__ void for_each_tile(const Args &p, F f)
+{
+    struct moe_tile tile;
+    int u0 = 0;
+    for (int bid = blockIdx.x; moe_tile_of(bid, p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
+         bid += gridDim.x, u0 += p.ktiles)
+        f(tile, u0);
+}
+
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
  * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
  * rather than carried across the block's tiles, which leaves the registers to the sums. */
@@ -224,12 +238,10 @@ __global__ void __launch_bounds__(THREADS, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using Ring = FP8Ring<TN>;
-    /* the (group, column tile, row tile) output tiles this block computes (moe_tile.cuh): tiles
-     * blockIdx.x, + gridDim.x, ...; one where the grid has a block per tile */
-    const int ntn = p.n / TN;
-    struct moe_tile tile;
-    if (!moe_tile_of(blockIdx.x, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile))
-        return; /* the whole block, before any barrier */
+    /* the block's output tiles (for_each_tile); none: the whole block returns, before any barrier */
+    struct moe_tile first;
+    if (!moe_tile_of(blockIdx.x, p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, &first))
+        return;
 
     extern __shared__ unsigned char smem_raw[];
     const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw, FULL_ARRIVALS);
@@ -237,10 +249,7 @@ __global__ void __launch_bounds__(THREADS, 1)
         kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
         if (threadIdx.x / 32 == SCALE_WARP) {
             float *slots = scale_slots<TN>(smem_raw, ring);
-            int u = 0;
-            for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
-                 bid += gridDim.x, u += p.ktiles)
-                produce_scales<TN>(ring, slots, tile, u, p);
+            for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) { produce_scales<TN>(ring, slots, t, u0, p); });
             return;
         }
         if (threadIdx.x != 0)
@@ -248,18 +257,13 @@ __global__ void __launch_bounds__(THREADS, 1)
         kb_tma::prefetch_map(&map_a);
         kb_tma::prefetch_map(&map_b);
         /* the next tile's k-tiles stream in while the consumers store this one */
-        int u = 0; /* the ring's uses so far */
-        for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
-             bid += gridDim.x, u += p.ktiles)
-            kb_wgring::produce_stages<Ring, BN>(ring, &map_a, tile.row0, &map_b, tile.group * p.n + tile.n0, p.ktiles,
-                                                BK, u);
+        for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) {
+            kb_wgring::produce_stages<Ring, BN>(ring, &map_a, t.row0, &map_b, t.group * p.n + t.n0, p.ktiles, BK, u0);
+        });
         return; /* nothing below synchronises the whole block */
     }
     kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
-    int u = 0;
-    for (int bid = blockIdx.x; moe_tile_of(bid, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
-         bid += gridDim.x, u += p.ktiles)
-        consume_tile<EPI, TN>(smem_raw, tile, u, p);
+    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) { consume_tile<EPI, TN>(smem_raw, t, u0, p); });
 #else
     (void)map_a, (void)map_b, (void)p;
     __trap(); /* built without sm_90a: the host side never launches this */
