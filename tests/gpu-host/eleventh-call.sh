@@ -80,12 +80,12 @@ step() { _step "$@"; rows; }
 # the consumers from global memory, with neither turns nor persistence: the tenth session's
 # 3165 us), with two (kbench.moeprev's defaults), and this tree with each alone
 mv kbench kbench.tmp && cp kbench.moeprev kbench
-( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-tenth 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
-( step moe-prev 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-tenth 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( step moe-prev 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 mv kbench.tmp kbench
-( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-scales-only 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
-( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-no-persistent 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
-( export KBENCH_MOE_FP8_TURNS=0; step moe-no-turns 40 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TURNS=0 KBENCH_MOE_FP8_PERSISTENT=0; step moe-scales-only 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_PERSISTENT=0; step moe-no-persistent 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
+( export KBENCH_MOE_FP8_TURNS=0; step moe-no-turns 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=2; step d64-two 40 --plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn $D64 )
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3; step d64-three 30 --kernels attention.flash@cuda.wgmma-ws $D64 )
 D128="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
