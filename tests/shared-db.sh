@@ -75,7 +75,10 @@ as "$OWNER" "$SQLITE3" "$DB" < "$TMP/writer" >/dev/null 2>&1 &
 writer=$!
 exec 3>"$TMP/writer"
 echo "INSERT INTO run_tags (run_id, tag) VALUES (1, 'in-wal');" >&3
-i=0; while [ $i -lt 100 ] && ! [ -s "$DB-wal" ]; do sleep 0.1; i=$((i + 1)); done
+# until the commit is whole: a -wal that is merely non-empty may hold its frames but not yet the
+# commit record (the reader then rightly does not see the row), so ask the owner's own client
+committed() { [ "$(as "$OWNER" "$SQLITE3" "$DB" "SELECT count(*) FROM run_tags WHERE tag = 'in-wal';" 2>/dev/null)" = 1 ]; }
+i=0; while [ $i -lt 300 ] && ! committed; do sleep 0.1; i=$((i + 1)); done
 if [ -e "$DB-wal" ]; then
     expect_exit 0 "reader beside a WAL" as "$READER" "$KBENCH" runs --db "$DB" --limit 0
     expect_text "$TMP/out" "in-wal" "the reader sees a commit that is still in the WAL"
