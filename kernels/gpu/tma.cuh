@@ -96,6 +96,49 @@ __device__ __forceinline__ void bar_arrive(int id, int threads)
     asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
+/* ---- clusters ------------------------------------------------------------------------------ */
+/* For kernels launched in thread-block clusters (PTX ISA 8.0, "Cluster"): a block's rank, the
+ * address of the same shared-memory offset in another block of the cluster (mapa), an arrival on
+ * an mbarrier there, a TMA load delivered to several blocks at once (each block in ctaMask gets
+ * the box at dst and the bytes completed on its barrier at bar, both offsets in its own shared
+ * memory), and barrier.cluster (threads that have exited count as arrived). A block must not
+ * exit while another may still write its shared memory or arrive on its barriers: end with
+ * cluster_sync. tests/cuda_emu/hopper_emu.h emulates each. */
+__device__ __forceinline__ uint32_t cluster_ctarank()
+{
+    uint32_t r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+    return r;
+}
+__device__ __forceinline__ uint32_t cluster_size()
+{
+    uint32_t n;
+    asm volatile("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(n));
+    return n;
+}
+__device__ __forceinline__ uint32_t mapa(uint32_t addr, uint32_t rank)
+{
+    uint32_t r;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+    return r;
+}
+__device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar)
+{
+    asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void load_2d_multicast(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar,
+                                                  uint16_t mask)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+                 " [%0], [%1, {%2, %3}], [%4], %5;\n" ::"r"(dst),
+                 "l"((uint64_t)map), "r"(x), "r"(y), "r"(bar), "h"(mask)
+                 : "memory");
+}
+__device__ __forceinline__ void cluster_sync()
+{
+    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+
 /* ---- host: tensor maps --------------------------------------------------------------------- */
 
 /* cuTensorMapEncodeTiled from the driver the runtime has loaded (no link against libcuda), or

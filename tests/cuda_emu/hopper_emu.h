@@ -70,42 +70,69 @@ namespace kb_hopper_emu {
     abort();
 }
 inline uint32_t swizzle128(uint32_t a) { return a ^ (((a >> 7) & 7) << 4); }
-inline unsigned char *smem_at(uint32_t a, uint32_t bytes)
-{
-    if ((size_t)a + bytes > g_smem_bytes)
-        fail("shared-memory access past the block's dynamic shared memory", a);
-    return kb_ptx::emu_smem_base() + a;
-}
 
-/* ---- synchronisation state: one block at a time ---- */
-inline std::mutex mu;
+/* ---- synchronisation state: per block (shim.h's emu_cta::ext) ---- */
+inline std::mutex mu; /* one for every block: a cluster's blocks touch each other's barriers */
 inline std::condition_variable cv;
 struct mbarrier {
     int count, pending;
     int64_t tx;
     uint32_t phase; /* completed phases */
 };
-inline std::map<uint32_t, mbarrier> mbars; /* by shared-memory address */
 struct named_barrier {
     int arrived, count;
     uint64_t gen;
     std::bitset<1024> in; /* the threads that joined this phase */
 };
-inline named_barrier named[16];
-inline void reset()
+/* a warpgroup's wgmma operands, gathered from its threads */
+constexpr int MAX_N = 256, MAX_K = 32;
+struct stage {
+    float a[64][MAX_K], b[MAX_K][MAX_N];
+    uint32_t regs[128][4];
+    uint64_t desc_a[128], desc_b[128];
+};
+struct cta_state {
+    std::map<uint32_t, mbarrier> mbars; /* by shared-memory address */
+    named_barrier named[16];
+    stage stages[EMU_MAX_WARPS / 4];
+};
+inline cta_state &state_of(emu_cta *c) { return *static_cast<cta_state *>(c->ext); }
+inline cta_state &state() { return state_of(g_cta); }
+/* A shared::cluster address (mapa's): the rank of its block, plus one, above bit RANK_SHIFT
+ * (shared-memory offsets stay below it); an address without one is the calling block's. The
+ * block it names, a is made its offset there. */
+constexpr int RANK_SHIFT = 24;
+inline emu_cta *cta_of(uint32_t &a)
 {
-    mbars.clear();
-    for (auto &n : named)
-        n = {};
+    const uint32_t tag = a >> RANK_SHIFT;
+    if (tag == 0)
+        return g_cta;
+    if (!g_cluster || (int)tag > g_cluster->size)
+        fail("a shared::cluster address of a block outside the cluster", a);
+    a &= (1u << RANK_SHIFT) - 1;
+    emu_cta *const c = g_cluster->cta[tag - 1];
+    if (c->live == 0) /* on the GPU its shared memory may already be another block's */
+        fail("an access to a block of the cluster whose threads have all returned", a);
+    return c;
 }
+inline unsigned char *smem_at(uint32_t a, uint32_t bytes)
+{
+    emu_cta *const c = cta_of(a);
+    if ((size_t)a + bytes > c->smem_bytes)
+        fail("shared-memory access past the block's dynamic shared memory", a);
+    return reinterpret_cast<unsigned char *>(c->smem) + a;
+}
+inline void reset(emu_cta *c) { c->ext = new cta_state(); }
 inline const bool reset_hooked = (g_block_begin = reset, true);
 /* A named barrier with arrivals pending when the block ends: on the GPU a bar.arrive that no
  * bar.sync ever completes, the sign of turns passed once too often or taken once too few. */
-inline void check_named()
+inline void check_named(emu_cta *c)
 {
     for (int id = 1; id < 16; id++)
-        if (named[id].arrived)
+        if (state_of(c).named[id].arrived)
             fail("a named barrier has arrivals pending at the block's end", (uint64_t)id);
+    delete &state_of(c);
+    c->ext = nullptr;
 }
 inline const bool end_hooked = (g_block_end = check_named, true);
 
@@ -116,8 +143,9 @@ template <class P> void wait_until(std::unique_lock<std::mutex> &lk, P done, con
 }
 inline mbarrier &mbar(uint32_t bar)
 {
-    auto it = mbars.find(bar);
-    if (it == mbars.end())
+    cta_state &st = state_of(cta_of(bar));
+    auto it = st.mbars.find(bar);
+    if (it == st.mbars.end())
         fail("mbarrier used before mbarrier.init", bar);
     return it->second;
 }
@@ -226,13 +254,6 @@ inline float reg_value(type t, const uint32_t (*regs)[4], int m, int k)
     return t == E4M3 ? e4m3_value(c) : (float)(int8_t)c;
 }
 
-constexpr int MAX_N = 256, MAX_K = 32;
-struct stage {
-    float a[64][MAX_K], b[MAX_K][MAX_N];
-    uint32_t regs[128][4];
-    uint64_t desc_a[128], desc_b[128];
-};
-inline stage stages[EMU_MAX_WARPS / 4];
 
 /* d (64×N) (+)= A (64×K) · B (K×N) of type t for the calling warpgroup; a_regs: A from the
  * fragment registers (else desc_a, K-major); trans_b: B MN-major. Acc float or int. */
@@ -243,7 +264,7 @@ void mma(Acc *d, type t, int K, const uint32_t *a_regs, uint64_t desc_a, uint64_
     if (blockDim.x % 128 != 0)
         fail("wgmma in a block that is not whole warpgroups", blockDim.x);
     const int wg = threadIdx.x / 128, tid = threadIdx.x % 128, bytes = type_bytes(t);
-    stage &s = stages[wg];
+    stage &s = state().stages[wg];
     if (a_regs)
         memcpy(s.regs[tid], a_regs, sizeof s.regs[tid]);
     s.desc_a[tid] = desc_a, s.desc_b[tid] = desc_b;
@@ -426,7 +447,8 @@ inline void mbar_init(uint32_t bar, int count)
 {
     std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
     kb_hopper_emu::smem_at(bar, 8);
-    kb_hopper_emu::mbars[bar] = { count, count, 0, 0 };
+    uint32_t at = bar;
+    kb_hopper_emu::state_of(kb_hopper_emu::cta_of(at)).mbars[at] = { count, count, 0, 0 };
 }
 inline void fence_barrier_init() {}
 inline void mbar_expect_tx(uint32_t bar, uint32_t bytes)
@@ -466,7 +488,7 @@ inline bool named_join(int id, int threads, uint64_t *gen)
 {
     if (id < 1 || id > 15 || threads % 32)
         kb_hopper_emu::fail("named barrier id outside 1..15 or a count that is not whole warps", (uint64_t)id);
-    kb_hopper_emu::named_barrier &b = kb_hopper_emu::named[id];
+    kb_hopper_emu::named_barrier &b = kb_hopper_emu::state().named[id];
     if (b.arrived == 0)
         b.count = threads;
     else if (b.count != threads)
@@ -489,7 +511,7 @@ inline void bar_sync(int id, int threads)
     std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);
     uint64_t gen;
     if (!named_join(id, threads, &gen)) {
-        const kb_hopper_emu::named_barrier &b = kb_hopper_emu::named[id];
+        const kb_hopper_emu::named_barrier &b = kb_hopper_emu::state().named[id];
         kb_hopper_emu::wait_until(lk, [&] { return b.gen != gen; }, "bar.sync never completes", (uint32_t)id);
     }
 }
@@ -499,6 +521,35 @@ inline void bar_arrive(int id, int threads)
     uint64_t gen;
     named_join(id, threads, &gen);
 }
+
+/* ---- clusters (emu_launch_cluster) ---- */
+inline uint32_t cluster_ctarank() { return (uint32_t)g_cta->rank; }
+inline uint32_t cluster_size() { return (uint32_t)g_cluster->size; }
+/* addr (this block's shared memory) in block `rank` of the cluster: a shared::cluster address */
+inline uint32_t mapa(uint32_t addr, uint32_t rank)
+{
+    if (addr >> kb_hopper_emu::RANK_SHIFT || (int)rank >= g_cluster->size)
+        kb_hopper_emu::fail("mapa of a cluster address or to a rank outside the cluster", addr);
+    return addr | (rank + 1) << kb_hopper_emu::RANK_SHIFT;
+}
+/* One arrival on an mbarrier of any block of the cluster (a mapa address). */
+inline void mbar_arrive_cluster(uint32_t bar)
+{
+    std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
+    kb_hopper_emu::arrive_locked(bar);
+}
+/* load_2d into every block of the cluster in mask, at the same offsets dst and bar in each. */
+inline void load_2d_multicast(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar, uint16_t mask)
+{
+    if (mask >> g_cluster->size)
+        kb_hopper_emu::fail("multicast to a rank outside the cluster", mask);
+    const int c[2] = { x, y };
+    for (int r = 0; r < g_cluster->size; r++)
+        if (mask >> r & 1)
+            kb_hopper_emu::tma_load(mapa(dst, (uint32_t)r), map, 2, c, mapa(bar, (uint32_t)r));
+}
+/* barrier.cluster.arrive + wait: every thread of the cluster not yet returned */
+inline void cluster_sync() { g_cluster->bar->arrive_and_wait(); }
 
 /* The host's encoder: the emulation's, always there. */
 inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled() { return kb_hopper_emu::encode_tiled; }

@@ -37,7 +37,7 @@ inline void cp_commit() {}
 template <int N> inline void cp_wait() {}
 inline void cp_wait_all() {}
 
-static uint32_t g_emu_addr[EMU_MAX_WARPS][32];
+#define g_emu_addr (g_cta->addr) /* the block's (shim.h's emu_cta) */
 static uint32_t g_emu_frag[EMU_MAX_WARPS][32][6];
 
 inline uint16_t emu_half_at(uint32_t byte_addr)

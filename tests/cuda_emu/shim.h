@@ -1,11 +1,13 @@
 // shim.h - host emulation of the plain-CUDA features kbench's simple kernels use: one std::thread
-// per CUDA thread of a block (blocks one after another), std::barrier for __syncthreads and for
-// the warp exchanges (shuffles), `__shared__` arrays as statics, dynamic shared memory as a
-// NaN-poisoned buffer. For a correctness check only (README.md); the PTX of mma.sync and friends
+// per CUDA thread of a block (blocks one after another, or a cluster's blocks together:
+// emu_launch_cluster), std::barrier for __syncthreads and for the warp exchanges (shuffles),
+// `__shared__` arrays as statics (so not for kernels launched in clusters), dynamic shared memory
+// as a NaN-poisoned buffer per block. For a correctness check only (README.md); the PTX of mma.sync and friends
 // is ptx_emu.h's, Hopper's (wgmma, TMA, mbarriers) hopper_emu.h's.
 // A shuffle that not every lane of a warp reaches deadlocks here, as it is undefined on the GPU.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cassert>
 #include <cmath>
@@ -24,15 +26,39 @@ using std::max;
 using std::min;
 struct dim3e { unsigned x, y, z; };
 thread_local dim3e threadIdx, blockIdx, gridDim, blockDim;
-constexpr int EMU_MAX_WARPS = 32;
-static std::barrier<> *g_block_bar;
-static std::barrier<> *g_warp_bar[EMU_MAX_WARPS];
-static std::barrier<> *g_wg_bar[EMU_MAX_WARPS / 4]; /* warpgroups of 128 threads (hopper_emu.h) */
-static size_t g_smem_bytes;
-static void (*g_block_begin)(); /* state to reset before each block (hopper_emu.h's barriers) */
-static void (*g_block_end)();   /* checks after each block (hopper_emu.h: no barrier left mid-phase) */
-alignas(8) static unsigned char g_xch[EMU_MAX_WARPS][32][8];
-static float *g_smem;
+constexpr int EMU_MAX_WARPS = 32, EMU_MAX_CLUSTER = 8;
+// One block's state: its dynamic shared memory, its barriers, the warps' exchange buffers, and
+// what hopper_emu.h keeps per block (ext). The threads of a block point g_cta at it, so the
+// blocks of a cluster run side by side; the g_ names below are the calling thread's block's.
+struct emu_cta {
+    float *smem;
+    size_t smem_bytes;
+    std::barrier<> *block_bar;
+    std::barrier<> *warp_bar[EMU_MAX_WARPS];
+    std::barrier<> *wg_bar[EMU_MAX_WARPS / 4]; /* warpgroups of 128 threads (hopper_emu.h) */
+    alignas(8) unsigned char xch[EMU_MAX_WARPS][32][8];
+    uint32_t addr[EMU_MAX_WARPS][32]; /* ptx_emu.h's ldmatrix row addresses */
+    void *ext;
+    int rank;              /* in its cluster */
+    std::atomic<int> live; /* its threads not yet returned */
+};
+// The blocks of one cluster (size 1 for a plain launch) and its barrier.cluster, which a returning
+// thread leaves (arrive_and_drop), as an exited thread releases a barrier.cluster on the GPU.
+struct emu_cluster {
+    int size;
+    emu_cta *cta[EMU_MAX_CLUSTER];
+    std::barrier<> *bar;
+};
+thread_local emu_cta *g_cta;
+thread_local emu_cluster *g_cluster;
+#define g_smem (g_cta->smem)
+#define g_smem_bytes (g_cta->smem_bytes)
+#define g_block_bar (g_cta->block_bar)
+#define g_warp_bar (g_cta->warp_bar)
+#define g_wg_bar (g_cta->wg_bar)
+#define g_xch (g_cta->xch)
+static void (*g_block_begin)(emu_cta *); /* state to set up before each block (hopper_emu.h's barriers) */
+static void (*g_block_end)(emu_cta *);   /* checks after each block (hopper_emu.h: no barrier left mid-phase) */
 inline void __syncthreads() { g_block_bar->arrive_and_wait(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { g_warp_bar[threadIdx.x >> 5]->arrive_and_wait(); }
 // Every lane publishes v, then reads its source lane's (src < 0: keeps its own).
@@ -125,45 +151,74 @@ template <typename T> std::vector<T> emu_convert(const float *x, size_t n)
     return r;
 }
 
+// Runs body() as every thread of every block of the grid (gx, gy, gz) x threads, in clusters of
+// cx consecutive blocks along x (gx a multiple of cx): a cluster's blocks run together, each with
+// its own shared memory and barriers, the clusters one after another.
+template <typename F> void emu_launch_cluster(int gx, int gy, int gz, int cx, int threads, size_t smem_bytes, F body)
+{
+    assert(threads % 32 == 0 && threads / 32 <= EMU_MAX_WARPS && cx >= 1 && cx <= EMU_MAX_CLUSTER && gx % cx == 0);
+    for (int bz = 0; bz < gz; bz++)
+        for (int by = 0; by < gy; by++)
+            for (int bx0 = 0; bx0 < gx; bx0 += cx) {
+                std::vector<std::vector<float>> buffers(cx);
+                std::vector<emu_cta> ctas(cx);
+                emu_cluster cluster = {};
+                cluster.size = cx;
+                std::barrier<> cluster_bar(cx * threads);
+                cluster.bar = &cluster_bar;
+                for (int r = 0; r < cx; r++) {
+                    emu_cta &c = ctas[r]; /* value-initialised: zeros */
+                    /* 1024-byte aligned, as the GPU's shared window starts at address 0: a kernel
+                     * that aligns its tiles by the generic pointer then agrees with the offsets
+                     * smem_u32 gives; unwritten shared memory reads as NaN */
+                    buffers[r].assign(smem_bytes / 4 + 1 + 256, NAN);
+                    c.smem = (float *)(((uintptr_t)buffers[r].data() + 1023) & ~(uintptr_t)1023);
+                    c.smem_bytes = smem_bytes;
+                    c.block_bar = new std::barrier<>(threads);
+                    for (int w = 0; w < threads / 32; w++)
+                        c.warp_bar[w] = new std::barrier<>(32);
+                    for (int w = 0; w < threads / 128; w++)
+                        c.wg_bar[w] = new std::barrier<>(128);
+                    c.rank = r;
+                    c.live = threads;
+                    cluster.cta[r] = &c;
+                    if (g_block_begin)
+                        g_block_begin(&c);
+                }
+                std::vector<std::thread> ts;
+                for (int r = 0; r < cx; r++)
+                    for (int t = 0; t < threads; t++)
+                        ts.emplace_back([=, &ctas, &cluster] {
+                            g_cta = &ctas[r];
+                            g_cluster = &cluster;
+                            threadIdx = { (unsigned)t, 0, 0 };
+                            blockIdx = { (unsigned)(bx0 + r), (unsigned)by, (unsigned)bz };
+                            gridDim = { (unsigned)gx, (unsigned)gy, (unsigned)gz };
+                            blockDim = { (unsigned)threads, 1, 1 };
+                            body();
+                            g_cta->live--;
+                            g_cluster->bar->arrive_and_drop();
+                        });
+                for (auto &t : ts)
+                    t.join();
+                for (int r = 0; r < cx; r++) {
+                    emu_cta &c = ctas[r];
+                    g_cta = &c; /* the end hook's failure message names this block */
+                    blockIdx = { (unsigned)(bx0 + r), (unsigned)by, (unsigned)bz };
+                    if (g_block_end)
+                        g_block_end(&c);
+                    delete c.block_bar;
+                    for (int w = 0; w < threads / 32; w++)
+                        delete c.warp_bar[w];
+                    for (int w = 0; w < threads / 128; w++)
+                        delete c.wg_bar[w];
+                }
+                g_cta = nullptr;
+            }
+}
+
 // Runs body() as every thread of every block of the grid (gx, gy, gz) x threads, blocks in turn.
 template <typename F> void emu_launch(int gx, int gy, int gz, int threads, size_t smem_bytes, F body)
 {
-    assert(threads % 32 == 0 && threads / 32 <= EMU_MAX_WARPS);
-    /* 1024-byte aligned, as the GPU's shared window starts at address 0: a kernel that aligns
-     * its tiles by the generic pointer then agrees with the offsets smem_u32 gives */
-    std::vector<float> buffer(smem_bytes / 4 + 1 + 256);
-    float *const smem_begin = (float *)(((uintptr_t)buffer.data() + 1023) & ~(uintptr_t)1023);
-    std::fill(buffer.begin(), buffer.end(), NAN);
-    g_smem = smem_begin;
-    g_smem_bytes = smem_bytes;
-    for (int bz = 0; bz < gz; bz++)
-        for (int by = 0; by < gy; by++)
-            for (int bx = 0; bx < gx; bx++) {
-                std::fill(buffer.begin(), buffer.end(), NAN); /* unwritten shared memory reads as NaN */
-                if (g_block_begin)
-                    g_block_begin();
-                std::barrier<> bb(threads);
-                g_block_bar = &bb;
-                for (int w = 0; w < threads / 32; w++)
-                    g_warp_bar[w] = new std::barrier<>(32);
-                for (int w = 0; w < threads / 128; w++)
-                    g_wg_bar[w] = new std::barrier<>(128);
-                std::vector<std::thread> ts;
-                for (int t = 0; t < threads; t++)
-                    ts.emplace_back([=] {
-                        threadIdx = { (unsigned)t, 0, 0 };
-                        blockIdx = { (unsigned)bx, (unsigned)by, (unsigned)bz };
-                        gridDim = { (unsigned)gx, (unsigned)gy, (unsigned)gz };
-                        blockDim = { (unsigned)threads, 1, 1 };
-                        body();
-                    });
-                for (auto &t : ts)
-                    t.join();
-                if (g_block_end)
-                    g_block_end();
-                for (int w = 0; w < threads / 32; w++)
-                    delete g_warp_bar[w];
-                for (int w = 0; w < threads / 128; w++)
-                    delete g_wg_bar[w];
-            }
+    emu_launch_cluster(gx, gy, gz, 1, threads, smem_bytes, body);
 }
