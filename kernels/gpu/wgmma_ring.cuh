@@ -70,14 +70,17 @@ template <class L = Wide> __device__ __forceinline__ Ring ring_at(unsigned char 
 
 /* The ring in the block's dynamic shared memory, its barriers initialised (every thread calls
  * it; it ends in __syncthreads). full_arrivals: the arrivals that fill a stage besides its bytes,
- * 1 (the producer's expect_tx) unless other producer threads also write the stage. */
-template <class L = Wide> __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw, int full_arrivals = 1)
+ * 1 (the producer's expect_tx) unless other producer threads also write the stage;
+ * empty_arrivals: the consumer warps that release a stage, twice as many where the stages of a
+ * two-block cluster share their B (produce_stages' shared_box). */
+template <class L = Wide>
+__device__ __forceinline__ Ring ring_init(unsigned char *smem_raw, int full_arrivals = 1, int empty_arrivals = CONSUMERS * 4)
 {
     const Ring r = ring_at<L>(smem_raw);
     if (threadIdx.x == 0) {
         for (int s = 0; s < L::STAGES; s++) {
             kb_tma::mbar_init(r.full0 + 8 * s, full_arrivals);
-            kb_tma::mbar_init(r.empty0 + 8 * s, CONSUMERS * 4); /* lane 0 of every consumer warp */
+            kb_tma::mbar_init(r.empty0 + 8 * s, empty_arrivals); /* lane 0 of every consumer warp (of both blocks of a cluster) */
         }
         kb_tma::fence_barrier_init();
     }
@@ -94,10 +97,15 @@ template <class L = Wide> __device__ __forceinline__ uint32_t ring_end(const Rin
  * (map_b) into the ring's use u0 + kt (stage (u0 + kt) % STAGES), k_per_tile elements (128 bytes)
  * along k per tile. u0: the ring's uses by the block's earlier output tiles (0 for the first), so
  * a persistent block's stages and phases run on from tile to tile. B_BOX: the rows of map_b's
- * box, B_TILE / B_BOX loads of it a stage (the FP8 MoE GEMM's 256-row tiles from 128-row boxes). */
+ * box, B_TILE / B_BOX loads of it a stage (the FP8 MoE GEMM's 256-row tiles from 128-row boxes).
+ * shared_box >= 0: this block and the other of its two-block cluster compute tiles of the same
+ * B, so this block loads only box shared_box of B, multicast to both at its place in the stage,
+ * and the other block the other box (a stage then takes its bytes from both blocks; its empty
+ * barrier must count both blocks' consumers, which consume_promoted's peer_empty0 gives it). */
 template <class L = Wide, int B_BOX = L::B_TILE>
 __device__ __forceinline__ void produce_stages(const Ring &r, const CUtensorMap *map_a, int a_row,
-                                               const CUtensorMap *map_b, int b_row, int ktiles, int k_per_tile, int u0)
+                                               const CUtensorMap *map_b, int b_row, int ktiles, int k_per_tile, int u0,
+                                               int shared_box = -1)
 {
     for (int kt = 0; kt < ktiles; kt++) {
         const int u = u0 + kt, s = u % L::STAGES;
@@ -106,6 +114,12 @@ __device__ __forceinline__ void produce_stages(const Ring &r, const CUtensorMap 
         const uint32_t sa = r.base + s * L::STAGE_BYTES, full = r.full0 + 8 * s;
         kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
         kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
+        if (shared_box >= 0) {
+            const int bb = shared_box;
+            kb_tma::load_2d_multicast(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX,
+                                      full, 0x3);
+            continue;
+        }
 #pragma unroll
         for (int bb = 0; bb < L::B_TILE / B_BOX; bb++)
             kb_tma::load_2d(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX, full);
@@ -181,10 +195,12 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
  * consumer's release of the stage's previous use), so the other has the tensor cores alone;
- * turns must then be false. */
+ * turns must then be false. peer_empty0 (a shared::cluster address, kb_tma::mapa) is the other
+ * block's empty barriers in a two-block cluster whose stages take bytes from both blocks: every
+ * release then arrives there too; 0 in a block of its own. */
 template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
-                                                 Part &part, Mma mma, Load load, Promote promote)
+                                                 uint32_t peer_empty0, Part &part, Mma mma, Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
     static_assert(L::B_TILE % 128 == 0, "whole 128-column halves");
@@ -208,6 +224,11 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         else
             kb_tma::bar_arrive(1, TURN_THREADS);
     };
+    auto release = [&](int s) { /* lane 0 of each warp */
+        kb_tma::mbar_arrive(r.empty0 + 8 * s);
+        if (peer_empty0)
+            kb_tma::mbar_arrive_cluster(peer_empty0 + 8 * s);
+    };
     if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
     for (int kt = 0; kt < ktiles; kt++) {
@@ -218,7 +239,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
              * left behind would wait for a phase the barrier has already gone past twice */
             __syncwarp();
             if (lane == 0)
-                kb_tma::mbar_arrive(r.empty0 + 8 * s);
+                release(s);
             continue;
         }
         const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
@@ -238,7 +259,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             kb_wgmma::wait<0>();
             kb_wgmma::pin(part);
             if (h == L::B_TILE / 128 - 1 && lane == 0) /* this k-tile's products are done: its stage may be refilled */
-                kb_tma::mbar_arrive(r.empty0 + 8 * s);
+                release(s);
             promote(part, scales, h);
         }
     }

@@ -158,6 +158,9 @@ int moe_fp8_turns(void);
 /* 1 where the GEMMs run a block an SM, each looping over output tiles (the default), 0 where
  * KBENCH_MOE_FP8_PERSISTENT=0 asks for a block per tile. */
 int moe_fp8_persistent(void);
+/* The blocks of a cluster moe_fp8_gemm_launch uses for n: 2 (two blocks sharing each B tile) with
+ * KBENCH_MOE_FP8_CLUSTER=2 where n takes the wide tile, else 1. */
+int moe_fp8_cluster(int n);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

@@ -390,7 +390,10 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     /* whether the consumers took turns (KBENCH_MOE_FP8_TURNS=0 turns it off) */
     n = moe_put_counter(out, n, max, "moe_fp8.turns", moe_fp8_turns(), "count");
     /* a block an SM looping over tiles, or a block a tile (KBENCH_MOE_FP8_PERSISTENT=0) */
-    return moe_put_counter(out, n, max, "moe_fp8.persistent", moe_fp8_persistent(), "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.persistent", moe_fp8_persistent(), "count");
+    /* two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2), per GEMM */
+    n = moe_put_counter(out, n, max, "moe_fp8.cluster_up", moe_fp8_cluster(2 * c->shape.ffn), "count");
+    return moe_put_counter(out, n, max, "moe_fp8.cluster_down", moe_fp8_cluster(c->shape.hidden), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

@@ -97,7 +97,8 @@ struct Args {
     const float *sb; /* [groups · n / 128][ktiles] */
     void *c;
     long ldc;
-    int turns; /* the consumers take turns to issue (consume_promoted) where both have rows */
+    int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
+    int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
 };
 
 /* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves, read
@@ -140,16 +141,33 @@ __device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, floa
     }
 }
 
-/* f(tile, u0) for each output tile of this block, in order: tiles blockIdx.x, + gridDim.x, ...
- * (moe_tile.cuh's numbering), u0 the ring's uses by the tiles before it. The producer, the scale
- * warp and the consumers all walk the same sequence. */
+/* f(tile, u0, shared_box) for each output tile of this block, in order, u0 the ring's uses by
+ * the tiles before it. The producer, the scale warp and the consumers all walk the same
+ * sequence. A block of its own takes tiles blockIdx.x, + gridDim.x, ... (moe_tile.cuh's
+ * numbering); shared_box is -1. In two-block clusters the clusters take pairs of tiles q = the
+ * cluster's index, + the clusters, ...: tiles 2q and 2q + 1, one a block. Consecutive tiles are
+ * mostly row tiles of one expert's column tile, the same B: then shared_box is the block's rank
+ * (the B box it loads for both: produce_stages), else -1. A pair whose second tile does not exist
+ * gives block 1 the first's weights and no rows (row0 = row_end), so the ring's protocol stays
+ * the same for both blocks. */
 template <int TN, class F> __device__ __forceinline__ void for_each_tile(const Args &p, F f)
 {
-    struct moe_tile tile;
+    const int ntn = p.n / TN, cl = p.cluster, rank = cl == 2 ? (int)kb_tma::cluster_ctarank() : 0;
+    struct moe_tile t0, t1;
     int u0 = 0;
-    for (int bid = blockIdx.x; moe_tile_of(bid, p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, &tile);
-         bid += gridDim.x, u0 += p.ktiles)
-        f(tile, u0);
+    for (int q = blockIdx.x / cl; moe_tile_of((long)q * cl, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &t0);
+         q += gridDim.x / cl, u0 += p.ktiles) {
+        if (cl == 1) {
+            f(t0, u0, -1);
+            continue;
+        }
+        if (!moe_tile_of((long)q * 2 + 1, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &t1))
+            t1 = t0, t1.row0 = t0.row_end; /* no rows: row0 = row_end */
+        const bool shared = t0.group == t1.group && t0.n0 == t1.n0;
+        if (rank) /* a copy, not a pointer to one or the other: no local memory */
+            t0 = t1;
+        f(t0, u0, shared ? rank : -1);
+    }
 }
 
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
@@ -177,8 +195,9 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     /* a tail tile of 64 rows or fewer: consumer 1 has no rows (the epilogue stores none of them) */
     const bool active = row0 + c * 64 < row_end;
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
+    const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, kb_tma::cluster_ctarank() ^ 1u) : 0;
     kb_wgring::consume_promoted<BK / 32, Ring>(
-        ring, c, p.ktiles, u0, active, turns, part,
+        ring, c, p.ktiles, u0, active, turns, peer_empty0, part,
         [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
             kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
         },
@@ -238,18 +257,23 @@ __global__ void __launch_bounds__(THREADS, 1)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using Ring = FP8Ring<TN>;
-    /* the block's output tiles (for_each_tile); none: the whole block returns, before any barrier */
+    /* the block's output tiles (for_each_tile); none: the whole block (the whole cluster: both
+     * blocks see its first tile missing) returns, before any barrier */
     struct moe_tile first;
-    if (!moe_tile_of(blockIdx.x, p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, &first))
+    if (!moe_tile_of(blockIdx.x / p.cluster * p.cluster, p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, &first))
         return;
 
     extern __shared__ unsigned char smem_raw[];
-    const kb_wgring::Ring ring = kb_wgring::ring_init<Ring>(smem_raw, FULL_ARRIVALS);
+    /* in a cluster both blocks' consumers release each stage (its B comes from both) */
+    const kb_wgring::Ring ring =
+        kb_wgring::ring_init<Ring>(smem_raw, FULL_ARRIVALS, kb_wgring::CONSUMERS * 4 * p.cluster);
+    if (p.cluster == 2)
+        kb_tma::cluster_sync(); /* both blocks' barriers exist before either loads into or arrives on the other's */
     if (threadIdx.x < 128) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
         kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
         if (threadIdx.x / 32 == SCALE_WARP) {
             float *slots = scale_slots<TN>(smem_raw, ring);
-            for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) { produce_scales<TN>(ring, slots, t, u0, p); });
+            for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { produce_scales<TN>(ring, slots, t, u0, p); });
             return;
         }
         if (threadIdx.x != 0)
@@ -257,13 +281,17 @@ __global__ void __launch_bounds__(THREADS, 1)
         kb_tma::prefetch_map(&map_a);
         kb_tma::prefetch_map(&map_b);
         /* the next tile's k-tiles stream in while the consumers store this one */
-        for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) {
-            kb_wgring::produce_stages<Ring, BN>(ring, &map_a, t.row0, &map_b, t.group * p.n + t.n0, p.ktiles, BK, u0);
+        for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int shared_box) {
+            kb_wgring::produce_stages<Ring, BN>(ring, &map_a, t.row0, &map_b, t.group * p.n + t.n0, p.ktiles, BK, u0,
+                                                shared_box);
         });
-        return; /* nothing below synchronises the whole block */
+        return; /* nothing below synchronises the whole block; a returned thread counts as arrived
+                 * at the cluster barrier below */
     }
     kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
-    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0) { consume_tile<EPI, TN>(smem_raw, t, u0, p); });
+    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN>(smem_raw, t, u0, p); });
+    if (p.cluster == 2)
+        kb_tma::cluster_sync(); /* the other block may still load into this one or release its stages */
 #else
     (void)map_a, (void)map_b, (void)p;
     __trap(); /* built without sm_90a: the host side never launches this */
@@ -332,6 +360,41 @@ static bool wide_tile(int n)
     return n % 256 == 0 && !(want && strcmp(want, "128") == 0);
 }
 
+/* KBENCH_MOE_FP8_CLUSTER=2: the wide tile's blocks in two-block clusters sharing B (each loads
+ * half of it for both: for_each_tile, produce_stages), else blocks of their own. Opt-in until
+ * an H100 has timed it. */
+static int cluster_blocks(int n)
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_CLUSTER");
+    return wide_tile(n) && want && strcmp(want, "2") == 0 ? 2 : 1;
+}
+
+/* The kernel in two-block clusters: a cluster per pair of tiles, or with persistence as many as
+ * can run at once (cudaOccupancyMaxActiveClusters: a cluster's two blocks share a GPC). */
+template <int EPI, int TN>
+cudaError_t launch_clusters(const CUtensorMap &ma, const CUtensorMap &mb, const Args &p, long blocks, cudaStream_t st)
+{
+    cudaLaunchConfig_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cudaLaunchAttribute attr[1];
+    memset(attr, 0, sizeof attr);
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = 2, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
+    cfg.blockDim = dim3(THREADS), cfg.dynamicSmemBytes = fp8_smem<TN>(), cfg.stream = st;
+    cfg.attrs = attr, cfg.numAttrs = 1;
+    long clusters = (blocks + 1) / 2;
+    if (persistent_on()) {
+        cfg.gridDim = dim3((unsigned)(2 * clusters));
+        int fit = 0;
+        if (cudaOccupancyMaxActiveClusters(&fit, moe_fp8_wgmma<EPI, TN>, &cfg) != cudaSuccess || fit < 1)
+            fit = sm_count() / 2 > 0 ? sm_count() / 2 : 1;
+        if (clusters > fit)
+            clusters = fit;
+    }
+    cfg.gridDim = dim3((unsigned)(2 * clusters));
+    return cudaLaunchKernelEx(&cfg, moe_fp8_wgmma<EPI, TN>, ma, mb, p);
+}
+
 template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
 {
     const long ntn = g->n / TN, blocks = ntn * g->max_mtiles;
@@ -349,6 +412,9 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
     p.c = g->c, p.ldc = g->ldc;
     p.turns = turns_on();
+    p.cluster = cluster_blocks(g->n);
+    if (p.cluster == 2)
+        return launch_clusters<EPI, TN>(ma, mb, p, blocks, st);
     /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
      * the row tiles from above, and blocks past the last tile return at once */
     const long grid = persistent_on() ? (blocks < sm_count() ? blocks : sm_count()) : blocks;
@@ -415,6 +481,8 @@ extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
 extern "C" int moe_fp8_turns(void) { return turns_on(); }
 
 extern "C" int moe_fp8_persistent(void) { return persistent_on(); }
+
+extern "C" int moe_fp8_cluster(int n) { return cluster_blocks(n); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -8,7 +8,10 @@
 // both persistent (here 3 blocks, so blocks loop over different numbers of tiles and the ring's
 // stages and phases run on from tile to tile) with the consumers taking turns to issue (the
 // defaults), and the wide tile with a block a tile and no turns (KBENCH_MOE_FP8_PERSISTENT=0,
-// KBENCH_MOE_FP8_TURNS=0). Turns that never pass, or a barrier left with arrivals pending at a
+// KBENCH_MOE_FP8_TURNS=0); and the wide tile in two-block clusters sharing B
+// (KBENCH_MOE_FP8_CLUSTER=2), persistent on 2 clusters with turns and a cluster a pair of tiles
+// without (odd tile counts leave a pair's second block without rows; pairs that straddle two
+// column tiles or experts load B whole). Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
@@ -69,6 +72,7 @@ static int quantize(const std::vector<uint16_t> &x, long ld, int rows, std::vect
 struct Mode {
     bool wide, turns;
     int persistent_blocks; /* 0: a block a tile */
+    bool cluster;          /* the wide tile's blocks in two-block clusters sharing B */
 };
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
@@ -77,14 +81,19 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
 {
     p.turns = m.turns;
     const bool wide = m.wide && p.n % 256 == 0;
+    p.cluster = m.cluster && wide ? 2 : 1;
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
-    const int grid = m.persistent_blocks && m.persistent_blocks < tiles ? m.persistent_blocks : tiles;
+    int grid = m.persistent_blocks && m.persistent_blocks < tiles ? m.persistent_blocks : tiles;
+    if (p.cluster == 2) { /* a cluster per pair of tiles, or as many as the persistent grid holds */
+        const int clusters = (tiles + 1) / 2;
+        grid = 2 * (m.persistent_blocks && m.persistent_blocks / 2 < clusters ? m.persistent_blocks / 2 : clusters);
+    }
     if (wide)
-        emu_launch(grid, 1, 1, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
+        emu_launch_cluster(grid, 1, 1, p.cluster, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
     else
         emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
-    printf("  n %d: %d-column tiles, %d blocks for %d tiles, %s\n", p.n, wide ? 256 : 128, grid, tiles,
-           m.turns ? "turns" : "no turns");
+    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s\n", p.n, wide ? 256 : 128, grid,
+           p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns");
 }
 
 static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
@@ -178,7 +187,8 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 int main()
 {
     int bad = 0;
-    const Mode modes[] = { { false, true, 3 }, { true, true, 3 }, { true, false, 0 } };
+    const Mode modes[] = { { false, true, 3, false }, { true, true, 3, false }, { true, false, 0, false },
+                           { true, true, 4, true }, { true, false, 0, true } };
     for (const Mode &m : modes) {
         bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, m);    /* 202 slots, skewed: a group past one row tile */
         bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, m);  /* 150 slots, 3 w13 column pairs */
