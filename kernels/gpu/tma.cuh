@@ -110,12 +110,6 @@ __device__ __forceinline__ uint32_t cluster_ctarank()
     asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
     return r;
 }
-__device__ __forceinline__ uint32_t cluster_size()
-{
-    uint32_t n;
-    asm volatile("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(n));
-    return n;
-}
 __device__ __forceinline__ uint32_t mapa(uint32_t addr, uint32_t rank)
 {
     uint32_t r;

@@ -80,7 +80,7 @@ __device__ __forceinline__ Ring ring_init(unsigned char *smem_raw, int full_arri
     if (threadIdx.x == 0) {
         for (int s = 0; s < L::STAGES; s++) {
             kb_tma::mbar_init(r.full0 + 8 * s, full_arrivals);
-            kb_tma::mbar_init(r.empty0 + 8 * s, empty_arrivals); /* lane 0 of every consumer warp (of both blocks of a cluster) */
+            kb_tma::mbar_init(r.empty0 + 8 * s, empty_arrivals); /* lane 0 of every consumer warp */
         }
         kb_tma::fence_barrier_init();
     }
@@ -115,9 +115,8 @@ __device__ __forceinline__ void produce_stages(const Ring &r, const CUtensorMap 
         kb_tma::mbar_expect_tx(full, L::STAGE_BYTES); /* whole boxes, zero-filled parts included */
         kb_tma::load_2d(sa, map_a, kt * k_per_tile, a_row, full);
         if (shared_box >= 0) {
-            const int bb = shared_box;
-            kb_tma::load_2d_multicast(sa + A_BYTES + bb * B_BOX * ROW_BYTES, map_b, kt * k_per_tile, b_row + bb * B_BOX,
-                                      full, 0x3);
+            kb_tma::load_2d_multicast(sa + A_BYTES + shared_box * B_BOX * ROW_BYTES, map_b, kt * k_per_tile,
+                                      b_row + shared_box * B_BOX, full, 0x3);
             continue;
         }
 #pragma unroll
@@ -173,12 +172,12 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums keep fewer bits than f32, so each
  * k-tile's partial sum is promoted into f32 accumulators the caller holds, scaled per k-block).
  * k-tile kt is the ring's use u0 + kt (produce_stages' count). Per k-tile kt and 128-column half
- * h of the stage's B rows
- * (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b, accumulate) into part (the
- * first overwrites it: accumulate 0), each 32 bytes further along k; scales = load(kt, s) once
- * stage s is full (the k-tile's scales, which the producer put beside the stage: read here, before
- * the stage is released); once the products are done promote(part, scales, h) folds part into
- * the caller's accumulators of half h, and after the last half the stage is released. One part of 64 columns serves both halves of a 256-column
+ * h of the stage's B rows (L::B_TILE / 128 of them): STEPS calls of mma(part, desc_a, desc_b,
+ * accumulate) into part (the first overwrites it: accumulate 0), each 32 bytes further along k;
+ * scales = load(kt, s) once stage s is full (the k-tile's scales, which the producer put beside
+ * the stage: read here, before the stage is released); once the products are done
+ * promote(part, scales, h) folds part into the caller's accumulators of half h, and after the
+ * last half the stage is released. One part of 64 columns serves both halves of a 256-column
  * tile, which is what lets that tile's 128 promoted accumulators fit beside it: the tile loads
  * 384 bytes of A and B a k for 2·128·256 products where a 128 × 128 tile loads 256 for half as
  * many, and the FP8 GEMM at 128 × 128 is bound by L2 → shared-memory bandwidth.

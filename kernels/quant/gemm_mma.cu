@@ -42,6 +42,8 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/sm_count.cuh"
+#include "kernels/gpu/smem_limit.cuh"
 #include "kernels/quant/gemm_dev.cuh"
 
 namespace {
@@ -210,17 +212,6 @@ __global__ void __launch_bounds__(T::THREADS, T::MINB) qgemm_mma(const Args p)
     }
 }
 
-int sm_count(void)
-{
-    static int n = 0;
-    if (n <= 0) {
-        int dev = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0)
-            n = 1;
-    }
-    return n;
-}
-
 /* The big tile once there are two waves of its blocks; the medium one below (more blocks for
  * the SMs). KBENCH_QGEMM_TILE=big|medium overrides, for tuning runs only. */
 bool use_big(int m, int n)
@@ -231,7 +222,7 @@ bool use_big(int m, int n)
     if (e && strcmp(e, "medium") == 0)
         return false;
     long tiles = (long)((m + Big::BM - 1) / Big::BM) * ((n + Big::BN - 1) / Big::BN);
-    return tiles >= 2L * sm_count();
+    return tiles >= 2L * kb_gpu::sm_count();
 }
 
 template <class T, bool FP8> cudaError_t launch(const Args &p, cudaStream_t st)
@@ -241,23 +232,20 @@ template <class T, bool FP8> cudaError_t launch(const Args &p, cudaStream_t st)
     return cudaGetLastError();
 }
 
-template <class T, bool FP8> cudaError_t allow_smem(void)
+/* Both dtypes' kernels of tile T may use its shared memory. */
+template <class T> cudaError_t allow_smem(void)
 {
-    return cudaFuncSetAttribute(qgemm_mma<T, FP8>, cudaFuncAttributeMaxDynamicSharedMemorySize, T::SMEM);
+    return kb_gpu::allow_dynamic_smem(T::SMEM, qgemm_mma<T, false>, qgemm_mma<T, true>);
 }
 
 } // namespace
 
 extern "C" int qgemm_cuda_prepare(void)
 {
-    cudaError_t e = allow_smem<Big, false>();
+    cudaError_t e = allow_smem<Big>();
     if (e == cudaSuccess)
-        e = allow_smem<Medium, false>();
-    if (e == cudaSuccess)
-        e = allow_smem<Big, true>();
-    if (e == cudaSuccess)
-        e = allow_smem<Medium, true>();
-    (void)sm_count();
+        e = allow_smem<Medium>();
+    (void)kb_gpu::sm_count(); /* asked here, not in the first timed launch */
     return (int)e;
 }
 

@@ -70,16 +70,7 @@ void kernel(const CUtensorMap &map_a, const CUtensorMap &map_b, const Args p)
 
 CUtensorMap map_of(const uint8_t *p, int rows, int cols)
 {
-    CUtensorMap m;
-    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)cols };
-    const cuuint32_t box[2] = { COLS, ROWS }, es[2] = { 1, 1 };
-    if (kb_tma::encode_tiled()(&m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, (void *)p, dims, strides, box, es,
-                               CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE,
-                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
-        printf("encode failed (%d × %d)\n", rows, cols);
-        exit(1);
-    }
-    return m;
+    return kb_hopper_emu::map_2d_u8(p, rows, cols, COLS, ROWS, CU_TENSOR_MAP_SWIZZLE_NONE);
 }
 
 } // namespace

@@ -334,6 +334,23 @@ inline CUresult encode_tiled(CUtensorMap *map, CUtensorMapDataType type, cuuint3
     return CUDA_SUCCESS;
 }
 
+/* For drivers: a 2D map of a row-major [rows][cols] byte tensor in boxes of box_rows × box_cols,
+ * as a launcher would encode it; a map the encoder refuses ends the driver, saying so. */
+inline CUtensorMap map_2d_u8(const uint8_t *p, long rows, int cols, uint32_t box_cols, uint32_t box_rows,
+                             CUtensorMapSwizzle swizzle)
+{
+    CUtensorMap m;
+    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)cols };
+    const cuuint32_t box[2] = { box_cols, box_rows }, es[2] = { 1, 1 };
+    if (encode_tiled(&m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, (void *)p, dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                     swizzle, CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
+        fprintf(stderr, "hopper_emu: a %ld × %d byte tensor map in %u × %u boxes was refused\n", rows, cols, box_rows,
+                box_cols);
+        exit(1);
+    }
+    return m;
+}
+
 /* The box at coordinates c[rank] into shared memory at dst, then its bytes completed on bar. */
 inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *c, uint32_t bar)
 {
@@ -524,7 +541,6 @@ inline void bar_arrive(int id, int threads)
 
 /* ---- clusters (emu_launch_cluster) ---- */
 inline uint32_t cluster_ctarank() { return (uint32_t)g_cta->rank; }
-inline uint32_t cluster_size() { return (uint32_t)g_cluster->size; }
 /* addr (this block's shared memory) in block `rank` of the cluster: a shared::cluster address */
 inline uint32_t mapa(uint32_t addr, uint32_t rank)
 {

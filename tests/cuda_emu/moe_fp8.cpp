@@ -42,16 +42,7 @@ static double rel_l2(const std::vector<double> &got, const std::vector<double> &
 
 static CUtensorMap map_of(const uint8_t *p, long rows, int cols)
 {
-    CUtensorMap m;
-    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)cols };
-    const cuuint32_t box[2] = { (cuuint32_t)BK, (cuuint32_t)BM }, es[2] = { 1, 1 };
-    if (kb_tma::encode_tiled()(&m, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, (void *)p, dims, strides, box, es,
-                               CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_NONE,
-                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS) {
-        printf("encode failed (%ld × %d)\n", rows, cols);
-        exit(1);
-    }
-    return m;
+    return kb_hopper_emu::map_2d_u8(p, rows, cols, BK, BM, CU_TENSOR_MAP_SWIZZLE_128B);
 }
 
 /* the emulated pre-pass: x bf16 [rows][ld] → q, scale; checked against the host rule */
