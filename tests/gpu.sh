@@ -120,6 +120,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=2
   job flashws2c "$KBENCH" run --db "$TMP/flashwsz.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0 ) &
+# O stored from registers (KBENCH_FLASH_WS_TMA_STORE=0), where the default stages it in the Q
+# tile for TMA stores of 16-row boxes (N = 77, 1000 and 4099 end inside a box)
+( export KBENCH_FLASH_WS_TMA_STORE=0
+  job flashwsr "$KBENCH" run --db "$TMP/flashwsr.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
 ( export KBENCH_FLASH_WS_KEYS=176
   job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
@@ -415,6 +420,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_eq "$(DB="$TMP/flashwsz.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 2;")" "16" "16 verified, each with counter flash_ws.consumers = 2"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.head_dim = 64 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3 - c.causal;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok' AND head_dim = 64;")" "by default d 64 runs on three consumers where not causal and two where causal (counter flash_ws.consumers)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.tma_store' AND k.value = 1;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default every case stores O with TMA from shared memory (counter flash_ws.tma_store = 1)"
+        expect_job flashwsr "its O stored from registers (KBENCH_FLASH_WS_TMA_STORE=0) runs its 36 cases"
+        expect_eq "$(DB="$TMP/flashwsr.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.tma_store' AND k.value = 0;")" "36" "36 verified, each with counter flash_ws.tma_store = 0"
         expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
         expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi

@@ -124,6 +124,9 @@ int flash_wgmma_ws_consumers(int dh, int causal);
 /* The keys of a K/V tile launch runs at head_dim dh: 176 at d = 128 with KBENCH_FLASH_WS_KEYS=176
  * (not the persistent kernel), 64 at d = 256, else 128. */
 int flash_wgmma_ws_keys(int dh);
+/* 1 when launch's kernel stores O with TMA from the Q tile's shared memory (the non-persistent
+ * kernels, unless KBENCH_FLASH_WS_TMA_STORE=0), 0 when its threads store it from registers. */
+int flash_wgmma_ws_tma_store(void);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

@@ -281,6 +281,33 @@ __device__ __forceinline__ void store_o(const float (&o)[NACC], const float (&l)
     }
 }
 
+/* The same rows as 16-bit into shared memory for a TMA store (kb_tma::store_3d): dst the 128-byte
+ * row of the warp's first row (row_a's, whose index in its 8-row swizzle atom is `lane / 4`; row_b
+ * is 8 rows on, in the next atom), the DH / 64 column boxes box_bytes apart, each row's 16-byte
+ * chunk j at j ^ (row % 8): the 128B swizzle the tensor map reads back. A quad writes 16 bytes of
+ * each of 8 rows in one instruction, the rows' chunks in 8 different bank groups. */
+template <bool BF16, int NACC>
+__device__ __forceinline__ void stage_o_sw128(const float (&o)[NACC], const float (&l)[2], unsigned char *dst,
+                                              int box_bytes, int g, int t4)
+{
+    constexpr int DH = 2 * NACC;
+    float inv[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        float li = l[i];
+        li += __shfl_xor_sync(0xffffffffu, li, 1);
+        li += __shfl_xor_sync(0xffffffffu, li, 2);
+        inv[i] = 1.f / li;
+    }
+    unsigned char *const row = dst + g * 128 + 4 * t4;
+#pragma unroll
+    for (int dt = 0; dt < DH / 8; dt++) {
+        unsigned char *const at = row + (dt / 8) * box_bytes + (((dt % 8) ^ g) << 4);
+        *reinterpret_cast<uint32_t *>(at) = pack2<BF16>(o[4 * dt] * inv[0], o[4 * dt + 1] * inv[0]);
+        *reinterpret_cast<uint32_t *>(at + 8 * 128) = pack2<BF16>(o[4 * dt + 2] * inv[1], o[4 * dt + 3] * inv[1]);
+    }
+}
+
 } // namespace kb_fwgmma
 
 #endif

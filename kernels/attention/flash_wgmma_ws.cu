@@ -126,16 +126,18 @@ struct Layout : WsLayout<DH / 64, DH / 64, DH / 64, false, KN, false, C> {
 template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
 __global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
     flash_wgmma_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
-                   const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads, int kv_heads,
-                   float scale_log2)
+                   const __grid_constant__ CUtensorMap map_v, const __grid_constant__ CUtensorMap map_o,
+                   uint16_t *__restrict__ O, int n, int heads, int kv_heads, float scale_log2, int tma_store)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Scores16<BF16, DH, KN> sc;
     sc.scale_log2 = scale_log2;
-    ws_attention<Layout<DH, C, KN>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc);
+    ws_attention<Layout<DH, C, KN>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc, 1, AllTiles(),
+                                            tma_store ? &map_o : nullptr);
 #else
-    (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2;
+    (void)map_q, (void)map_k, (void)map_v, (void)map_o, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2,
+        (void)tma_store;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -188,30 +190,38 @@ bool persistent_wanted()
     return wanted;
 }
 
+/* KBENCH_FLASH_WS_TMA_STORE=0: the non-persistent kernels store O from registers, as the
+ * persistent one does, instead of staging it in the Q tile for TMA stores (flash_ws.cuh's map_o). */
+bool tma_store_wanted()
+{
+    static const bool off = env_is(getenv("KBENCH_FLASH_WS_TMA_STORE"), 0);
+    return !off && !persistent_wanted();
+}
+
 /* The non-persistent kernel of C consumers and KN-key tiles; mq's boxes are its Q_ROWS rows, mk's
- * and mv's its KN. */
+ * and mv's its KN, mo's 16 (a consumer warp's rows: used with tma_store_wanted). */
 template <bool CAUSAL, bool BF16, int DH, int C, int KN = keys_per_tile<DH>()>
 cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
-                          void *o, cudaStream_t st, float scale_log2)
+                          const CUtensorMap &mo, void *o, cudaStream_t st, float scale_log2)
 {
     using L = Layout<DH, C, KN>;
     dim3 grid((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS, s->heads, s->batch);
-    flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<grid, L::THREADS, L::SMEM, st>>>(mq, mk, mv, (uint16_t *)o, s->seq_len,
-                                                                              s->heads, s->kv_heads, scale_log2);
+    flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<grid, L::THREADS, L::SMEM, st>>>(
+        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2, tma_store_wanted() ? 1 : 0);
     return cudaGetLastError();
 }
 
 template <bool CAUSAL, bool BF16, int DH>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
-                   void *o, cudaStream_t st)
+                   const CUtensorMap &mo, void *o, cudaStream_t st)
 {
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (!persistent_wanted()) {
         if (DH == 64 && flash_wgmma_ws_consumers(DH, CAUSAL) == 3)
-            return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, o, st, scale_log2);
+            return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, mo, o, st, scale_log2);
         if (DH == 128 && flash_wgmma_ws_keys(DH) == 176)
-            return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, o, st, scale_log2);
-        return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, o, st, scale_log2);
+            return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, mo, o, st, scale_log2);
+        return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, mo, o, st, scale_log2);
     }
     int dev = 0, sms = 0;
     cudaError_t e = cudaGetDevice(&dev);
@@ -227,11 +237,11 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
 }
 
 template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, const CUtensorMap &mq, const CUtensorMap &mk,
-                                        const CUtensorMap &mv, void *o, cudaStream_t st)
+                                        const CUtensorMap &mv, const CUtensorMap &mo, void *o, cudaStream_t st)
 {
     if (s->causal)
-        return bf16 ? launch<true, true, DH>(s, mq, mk, mv, o, st) : launch<true, false, DH>(s, mq, mk, mv, o, st);
-    return bf16 ? launch<false, true, DH>(s, mq, mk, mv, o, st) : launch<false, false, DH>(s, mq, mk, mv, o, st);
+        return bf16 ? launch<true, true, DH>(s, mq, mk, mv, mo, o, st) : launch<true, false, DH>(s, mq, mk, mv, mo, o, st);
+    return bf16 ? launch<false, true, DH>(s, mq, mk, mv, mo, o, st) : launch<false, false, DH>(s, mq, mk, mv, mo, o, st);
 }
 
 /* The four instantiations of head_dim DH with C consumers and KN-key tiles may use its shared
@@ -326,14 +336,18 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
         return (int)cudaErrorNotSupported;
     /* host-only encoding, a few hundred ns each: the maps hold this call's pointers, which the
      * harness rotates between input copies */
-    CUtensorMap mq, mk, mv;
-    /* the tiles' rows: Q 64 per consumer warpgroup, K and V the keys of a tile */
+    CUtensorMap mq, mk, mv, mo = {}; /* mo: unused unless tma_store_wanted */
+    /* the tiles' rows: Q 64 per consumer warpgroup, K and V the keys of a tile; O's boxes a
+     * consumer warp's 16 rows */
     const int q_rows = 64 * flash_wgmma_ws_consumers(dh, s->causal), kv_rows = flash_wgmma_ws_keys(dh);
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
-        encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS)
+        encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
+        (tma_store_wanted() && encode(fn, &mo, o, s->seq_len, s->batch * s->heads, dh, 16) != CUDA_SUCCESS))
         return (int)cudaErrorInvalidValue;
     if (dh == 256)
-        return (int)launch_dh<256>(s, bf16, mq, mk, mv, o, st);
-    return (int)(dh == 128 ? launch_dh<128>(s, bf16, mq, mk, mv, o, st) : launch_dh<64>(s, bf16, mq, mk, mv, o, st));
+        return (int)launch_dh<256>(s, bf16, mq, mk, mv, mo, o, st);
+    return (int)(dh == 128 ? launch_dh<128>(s, bf16, mq, mk, mv, mo, o, st) : launch_dh<64>(s, bf16, mq, mk, mv, mo, o, st));
 }
+
+extern "C" int flash_wgmma_ws_tma_store(void) { return tma_store_wanted() ? 1 : 0; }

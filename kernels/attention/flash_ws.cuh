@@ -27,6 +27,13 @@
  *   sc.add_last_pv(o, r)    the same for the last tile, without α
  *   Sc::SUMS_ROWS   the P·V sums P's rows itself (fp8_pv.cuh): the softmax leaves l alone
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
+ *   sc.stage(o, l, r, dst, box_bytes, g, t4)  (PvHalf only: a kernel passing map_o) O / l as
+ *                   16-bit into the warp's rows of swizzled boxes for a TMA store
+ * map_o (non-persistent kernels of a PvHalf policy): a 3D map of O in boxes of 16 rows × 128
+ * bytes. With it each consumer warp stages its 16 rows into its own rows of the Q tile (free
+ * once the consumer's last S is done) and stores them with TMA, as FlashAttention-3's epilogue:
+ * one instruction a 16 × 64 box instead of 64 four-byte stores a thread, and the warp leaves
+ * as soon as the box is read (the kernel's end otherwise waited for the stores to drain).
  * PERSISTENT (flash_wgmma_ws.cu's persistent kernel; batch then an argument): each block loops
  * over every gridDim.x-th work tile (see that file's header), with one more barrier, q_empty
  * (WsLayout's SMEM_PERSISTENT).
@@ -146,6 +153,13 @@ template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     {
         store_o<BF16>(o, l, out, row_a, row_b, n, t4);
     }
+    static constexpr bool STAGES_O = true;
+    template <class R>
+    __device__ __forceinline__ void stage(const float (&o)[NACC], const float (&l)[2], R &, unsigned char *dst,
+                                          int box_bytes, int g, int t4)
+    {
+        stage_o_sw128<BF16>(o, l, dst, box_bytes, g, t4);
+    }
 };
 
 /* Work tile w of a persistent grid as its query block qb and (batch, head) plane: planes in
@@ -162,6 +176,10 @@ __host__ __device__ __forceinline__ void persistent_tile(int w, int n_qb, int pl
     plane = s0 + r % in;
 }
 
+/* Whether a scores policy can stage O for a TMA store (its P·V is PvHalf's: sc.stage). */
+template <class S, class = void> struct stages_o : std::false_type {};
+template <class S> struct stages_o<S, std::void_t<decltype(S::STAGES_O)>> : std::bool_constant<S::STAGES_O> {};
+
 /* The dense kernels' key tiles: every one up to n_tiles, each masked where it needs it. */
 struct AllTiles {
     __device__ __forceinline__ int begin(int n_tiles, int, int) { return n_tiles; }
@@ -177,7 +195,8 @@ struct AllTiles {
 template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false, class Walk = AllTiles>
 __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
                                              const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
-                                             int kv_heads, Sc &sc, int batch = 1, Walk walk = Walk())
+                                             int kv_heads, Sc &sc, int batch = 1, Walk walk = Walk(),
+                                             const CUtensorMap *map_o = nullptr)
 {
     constexpr int NACC = Sc::NACC;
     constexpr int KN = L::KEYS; /* keys per K/V tile */
@@ -430,6 +449,22 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
         sc.add_last_pv(o, r);
 
+        if constexpr (!PERSISTENT && stages_o<Sc>::value) { /* the Q tile is not loaded again: its rows may take O */
+            if (map_o) {
+                const int box = L::Q_BOX_BYTES, rows0 = c * 64 + wl * 16; /* the warp's rows in the Q tile */
+                sc.stage(o, l, r, reinterpret_cast<unsigned char *>(tiles) + L::OFF_Q + rows0 * 128, box, g, t4);
+                fence_proxy_async(); /* generic writes, read by the TMA store (async proxy) */
+                __syncwarp();
+                if (lane == 0) {
+#pragma unroll
+                    for (int cb = 0; cb < L::Q_BLOCKS; cb++)
+                        store_3d(map_o, cb * BOX_COLS, q0 + rows0, b * heads + h, base + L::OFF_Q + cb * box + rows0 * 128);
+                    bulk_commit();
+                    bulk_wait_read<0>(); /* the block's shared memory outlives the read */
+                }
+                break;
+            }
+        }
         const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
         sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
         u += n_tiles;

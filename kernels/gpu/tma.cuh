@@ -72,6 +72,23 @@ __device__ __forceinline__ void load_3d(uint32_t dst, const CUtensorMap *map, in
                  ::"r"(dst), "l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(bar)
                  : "memory");
 }
+/* The reverse: the box at (x, y, z) of a 3D tensor map from shared memory at src (laid out as a
+ * load would leave it, swizzle included); elements outside the tensor are not written. The
+ * stores a thread issued since its last commit form one bulk group; wait_read<N> returns once
+ * at most N of its groups still read shared memory (their global writes may still be under way),
+ * and a block must not exit or reuse src before. src's writes by other threads need
+ * fence_proxy_async (kb_wgmma) and a barrier first. */
+__device__ __forceinline__ void store_3d(const CUtensorMap *map, int x, int y, int z, uint32_t src)
+{
+    asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%1, %2, %3}], [%4];\n"
+                 ::"l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(src)
+                 : "memory");
+}
+__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void bulk_wait_read()
+{
+    asm volatile("cp.async.bulk.wait_group.read %0;\n" ::"n"(N) : "memory");
+}
 __device__ __forceinline__ void prefetch_map(const CUtensorMap *map)
 {
     asm volatile("prefetch.tensormap [%0];\n" ::"l"((uint64_t)map) : "memory");
@@ -116,9 +133,13 @@ __device__ __forceinline__ uint32_t mapa(uint32_t addr, uint32_t rank)
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
     return r;
 }
+/* The arrival's default semantics (release at CTA scope), as CUTLASS's ClusterBarrier::arrive: a
+ * consumer releasing a stage to another block orders nothing of its own but its wgmma reads,
+ * already complete. `.release.cluster` compiled to a MEMBAR and an ERRBAR before every arrival,
+ * and the FP8 MoE's clusters spent 31% of their stall samples there (H100, 2026-12-07). */
 __device__ __forceinline__ void mbar_arrive_cluster(uint32_t bar)
 {
-    asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(bar) : "memory");
+    asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
 __device__ __forceinline__ void load_2d_multicast(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar,
                                                   uint16_t mask)

@@ -4,7 +4,8 @@
 // an MN-major B, m64n128 and m64n64, TMA boxes of 16-bit rows, the mbarrier rings, the ping-pong
 // named barriers), since a kernel the hardware accepts must pass here too. The launcher's grid
 // and tensor maps (its encode, through the emulated cuTensorMapEncodeTiled), 384 threads a block;
-// f16 and bf16, d 256 (64-key K/V tiles: m64n64k16 SS, m64n256k16 RS), 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles; judged
+// f16 and bf16, d 256 (64-key K/V tiles: m64n64k16 SS, m64n256k16 RS), 128 and 64, causal or not, GQA, N not a multiple of the 128-row tiles;
+// O staged in the Q tile and stored by TMA (16-row boxes, rows past N dropped), or from registers; judged
 // by attention.softmax's verify.
 extern "C" {
 #include "kernels/kernel.h"
@@ -22,7 +23,7 @@ extern "C" {
  * consumer warpgroups (3: d 64's 192-row blocks, the non-causal default;
  * KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
 template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
-static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0)
+static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0, int tma_store = 1)
 {
     using L = Layout<DH, C, KN>;
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
@@ -32,20 +33,21 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
     softmax_case<T> c;
     if (c.setup(s, dt))
         return 1;
-    CUtensorMap mq, mk, mv;
+    CUtensorMap mq, mk, mv, mo;
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
     if (encode(fn, &mq, c.q.data(), N, B * H, DH, L::Q_ROWS) != CUDA_SUCCESS || encode(fn, &mk, c.k.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS ||
-        encode(fn, &mv, c.v.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
+        encode(fn, &mv, c.v.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS ||
+        encode(fn, &mo, c.o.data(), N, B * H, DH, 16) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     if (persistent_grid > 0)
         emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
                    [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, B, scale_log2); });
     else
         emu_launch((N + L::Q_ROWS - 1) / L::Q_ROWS, H, B, L::THREADS, L::SMEM,
-                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, c.o.data(), N, H, KV, scale_log2); });
+                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, mo, c.o.data(), N, H, KV, scale_log2, tma_store); });
     const kb_accuracy acc = c.judge(dt);
-    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
-           B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", C == 3 ? " 3 consumers" : "",
+    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
+           B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", persistent_grid > 0 || tma_store ? "" : " O from registers", C == 3 ? " 3 consumers" : "",
            KN == 176 ? " 176-key tiles" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
@@ -117,6 +119,11 @@ int main()
     bad += run<__half, 128, false, CONSUMERS, 176>(KB_DTYPE_F16, 1, 4, 2, 176);
     bad += run<__nv_bfloat16, 128, true, CONSUMERS, 176>(KB_DTYPE_BF16, 1, 2, 1, 77);
     bad += run<__half, 128, false, CONSUMERS, 176>(KB_DTYPE_F16, 1, 1, 1, 1);
+    /* O from registers (KBENCH_FLASH_WS_TMA_STORE=0), where the runs above stage it for TMA
+     * stores: d 128, 64 (three consumers) and 256, ragged N */
+    bad += run<__nv_bfloat16, 128, true>(KB_DTYPE_BF16, 1, 2, 1, 300, 0, 0);
+    bad += run<__half, 64, false, 3>(KB_DTYPE_F16, 1, 2, 2, 77, 0, 0);
+    bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 1, 1, 200, 0, 0);
     printf("%d failed\n", bad);
     return bad != 0;
 }

@@ -28,6 +28,9 @@
 //       shared memory (rows of box[0] elements one after another, 128B-swizzled as above when
 //       the map says so), zero-filling elements outside the tensor, then complete_tx the whole
 //       box's bytes on the mbarrier (out-of-bounds ones included, as the hardware counts them).
+//       store_3d is kept pending per thread and performed by that thread's bulk_wait_read (the
+//       reverse copy, elements outside the tensor skipped); one still pending when the block
+//       ends is a failure.
 //   mbarrier  init(count), arrive, arrive.expect_tx (tx += bytes, then arrive), complete_tx; a
 //       phase completes when its pending arrivals and its transaction count are both zero;
 //       try_wait.parity(P) succeeds once the phase with parity P has completed (the current
@@ -55,6 +58,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #ifndef EMU_DEADLOCK_S
 #define EMU_DEADLOCK_S 120
@@ -91,8 +95,15 @@ struct stage {
     uint32_t regs[128][4];
     uint64_t desc_a[128], desc_b[128];
 };
+/* a TMA store issued and not yet waited for (tma_store_now) */
+struct tma_store_op {
+    uint32_t src;
+    CUtensorMap map;
+    int rank, c[5];
+};
 struct cta_state {
     std::map<uint32_t, mbarrier> mbars; /* by shared-memory address */
+    std::map<unsigned, std::vector<tma_store_op>> stores; /* by thread */
     named_barrier named[16];
     stage stages[EMU_MAX_WARPS / 4];
 };
@@ -131,6 +142,9 @@ inline void check_named(emu_cta *c)
     for (int id = 1; id < 16; id++)
         if (state_of(c).named[id].arrived)
             fail("a named barrier has arrivals pending at the block's end", (uint64_t)id);
+    for (const auto &t : state_of(c).stores)
+        if (!t.second.empty()) /* on the GPU the block may be gone before its box was read */
+            fail("a TMA store never waited for (bulk_wait_read) at the block's end", t.first);
     delete &state_of(c);
     c->ext = nullptr;
 }
@@ -393,6 +407,48 @@ inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *
     complete_tx(bar, rows * row);
 }
 
+/* A TMA store (kb_tma::store_3d): the box at c[rank] from shared memory at src to the tensor,
+ * elements outside it skipped. Kept pending in the block until bulk_wait_read, which performs
+ * them: a store never waited for is a failure at the block's end (check_named), and a box read
+ * after its shared memory was overwritten stores the overwritten bytes, as on the GPU. */
+inline void tma_store_now(const tma_store_op &op)
+{
+    tensor_map m;
+    memcpy(&m, &op.map, sizeof m);
+    if (m.magic != MAP_MAGIC || (int)m.rank != op.rank)
+        fail("TMA store through a tensor map not encoded with this rank", (uint64_t)op.rank);
+    if (op.src % 128)
+        fail("TMA store source not 128-byte aligned", op.src);
+    const uint32_t eb = m.elem_bytes, row = m.box[0] * eb;
+    if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B && row != 128)
+        fail("128B-swizzled box rows other than 128 bytes are not emulated", row);
+    uint32_t rows = 1;
+    for (int i = 1; i < op.rank; i++)
+        rows *= m.box[i];
+    for (uint32_t r = 0; r < rows; r++) {
+        int64_t at[5];
+        uint32_t rest = r;
+        bool inside = true;
+        for (int i = 1; i < op.rank; i++) {
+            at[i] = (int64_t)op.c[i] + rest % m.box[i];
+            rest /= m.box[i];
+            inside = inside && at[i] >= 0 && at[i] < (int64_t)m.dims[i];
+        }
+        for (uint32_t e = 0; e < m.box[0] && inside; e++) {
+            at[0] = (int64_t)op.c[0] + e;
+            if (at[0] < 0 || at[0] >= (int64_t)m.dims[0])
+                continue;
+            uint32_t a = op.src + r * row + e * eb;
+            if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B)
+                a = swizzle128(a);
+            size_t off = (size_t)at[0] * eb;
+            for (int i = 1; i < op.rank; i++)
+                off += (size_t)at[i] * m.strides[i - 1];
+            memcpy(const_cast<unsigned char *>(m.ptr) + off, smem_at(a, eb), eb);
+        }
+    }
+}
+
 } // namespace kb_hopper_emu
 
 namespace kb_wgmma {
@@ -494,6 +550,21 @@ inline void load_3d(uint32_t dst, const CUtensorMap *map, int x, int y, int z, u
 {
     const int c[3] = { x, y, z };
     kb_hopper_emu::tma_load(dst, map, 3, c, bar);
+}
+inline void store_3d(const CUtensorMap *map, int x, int y, int z, uint32_t src)
+{
+    std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
+    kb_hopper_emu::tma_store_op op = { src, *map, 3, { x, y, z } };
+    kb_hopper_emu::state().stores[threadIdx.x].push_back(op);
+}
+inline void bulk_commit() {}
+/* every store this thread issued is performed here, whatever N (a thread waits for its own) */
+template <int N> inline void bulk_wait_read()
+{
+    std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
+    for (const kb_hopper_emu::tma_store_op &op : kb_hopper_emu::state().stores[threadIdx.x])
+        kb_hopper_emu::tma_store_now(op);
+    kb_hopper_emu::state().stores[threadIdx.x].clear();
 }
 inline void prefetch_map(const CUtensorMap *) {}
 template <int N> inline void regs_dec() {}
