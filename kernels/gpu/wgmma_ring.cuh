@@ -230,6 +230,12 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
     };
     if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
+    /* stage 0's descriptors of this consumer's A rows and of B: a start address below 256 KiB
+     * (/ 16: 14 bits) leaves the low word's upper bits to the leading byte offset, which the
+     * additions below never reach */
+    const uint64_t d0a = smem_desc(r.base + c * 64 * ROW_BYTES), d0b = smem_desc(r.base + A_BYTES);
+    const uint64_t hi = d0a & ~0xFFFFFFFFull;
+    const uint32_t a_lo = (uint32_t)d0a, b_lo = (uint32_t)d0b;
     for (int kt = 0; kt < ktiles; kt++) {
         const int u = u0 + kt, s = u % L::STAGES; /* the ring's use, as produce_stages counts them */
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
@@ -241,17 +247,20 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
                 release(s);
             continue;
         }
-        const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
+        /* the operands' descriptors differ only in their low words (the start address / 16):
+         * the stage's, then 2 a 32-byte k-step; the high word (stride, swizzle) is one constant */
+        const uint32_t stage16 = (uint32_t)(s * (L::STAGE_BYTES / 16));
+        const uint32_t da = a_lo + stage16, db = b_lo + stage16;
         const auto scales = load(kt, s);
 #pragma unroll
         for (int h = 0; h < L::B_TILE / 128; h++) {
-            const uint32_t sbh = sb + h * 128 * ROW_BYTES;
+            const uint32_t dbh = db + (uint32_t)(h * 128 * ROW_BYTES / 16);
             kb_wgmma::pin(part);
             wait_turn();
             kb_wgmma::fence(); /* part was read by the last promotion */
 #pragma unroll
             for (int kk = 0; kk < STEPS; kk++)
-                mma(part, smem_desc(sa + 32 * kk), smem_desc(sbh + 32 * kk), kk > 0);
+                mma(part, hi | (da + 2 * kk), hi | (dbh + 2 * kk), kk > 0);
             kb_wgmma::commit();
             if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
                 pass_turn();
