@@ -180,7 +180,11 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     using Ring = FP8Ring<TN>;
     const kb_wgring::Ring ring = kb_wgring::ring_at<Ring>(smem_raw);
     constexpr int HALVES = TN / BN;
-    const int lane = threadIdx.x % 32, c = threadIdx.x / 128 - 1, w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
+    /* c and w through a shuffle: values the compiler then knows are the same in every lane, so
+     * the wgmma descriptors built from c stay in uniform registers (DeepGEMM's device), where
+     * from threadIdx each took R2UR moves: 32 a k-tile in the H100's SASS */
+    const int lane = threadIdx.x % 32, c = __shfl_sync(0xffffffffu, (int)threadIdx.x / 128, 0) - 1;
+    const int w = __shfl_sync(0xffffffffu, (int)(threadIdx.x / 32) % 4, 0), g = lane / 4, t = lane % 4;
     const int n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
     const int r = row0 + c * 64 + w * 16 + g; /* this thread's rows r and r + 8 */
     const float *slots = scale_slots<TN>(smem_raw, ring);
