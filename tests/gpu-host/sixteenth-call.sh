@@ -1,0 +1,31 @@
+#!/bin/bash
+# sixteenth-call.sh - the FP8 MoE's consumer index through __shfl_sync (uniform-register
+# descriptors) against 3a1c1de's object (kbench.moeprev: `tests/gpu-host/pack-objects.sh cd085fc
+# 3a1c1de`), alternating twice on DeepSeek-V3's shape, then Mixtral's beside cuBLASLt; its odd
+# sizes verified first.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/gpu-host/sweeps.sh
+call_start build || exit 1
+nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2 | grep '\.o$' | xargs touch; }
+swap_in moeprev && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.moeprev || { tail /tmp/link.log; exit 1; }
+swap_in cuobj kernels/moe/moe_fp8_wgmma.o && make -s kbench >/tmp/link.log 2>&1 || { tail /tmp/link.log; exit 1; }
+NEW_LIMIT=90 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+    --ffn 640 --experts 8 --top-k 2,8 --routing zipf
+sweep_report moefp8v
+timing_db sixteen
+DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
+step moe-new 70 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
+mv kbench kbench.tmp && cp kbench.moeprev kbench
+step moe-prev 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+mv kbench.tmp kbench
+step moe-new2 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+mv kbench kbench.tmp && cp kbench.moeprev kbench
+step moe-prev2 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+mv kbench.tmp kbench
+step moe-mixtral 70 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' --dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096
+sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, 'n' || coalesce(r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err) FROM v_results r ORDER BY r.case_id;"
+sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'moe.experts' AND g.name LIKE '%wgmma%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/moe kernels: /'
+grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
+tar czf "$OUT/sixteen.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
+echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
