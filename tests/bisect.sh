@@ -64,8 +64,11 @@ tested=$(grep -c "^[0-9a-f]\{12\} *\(good\|bad\)" "$TMP/out")
 if [ "$tested" -le 6 ]; then ok "a binary search: $tested of 10 commits measured"; else bad "$tested commits measured: not a binary search"; fi
 runs=$(q "SELECT count(*) FROM v_runs WHERE tags LIKE 'bisect-%'")
 if [ "$runs" -ge "$tested" ]; then ok "every measurement is stored as a tagged run ($runs)"; else bad "$runs tagged runs for $tested commits"; fi
-expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-$(echo "$slow" | cut -c1-12),%'")" "1" \
-    "the slow commit's measurement is tagged with its name"
+# once, or twice where its first measurement could be shown neither good nor bad (a loaded
+# machine: harness/bisect.c's classify measures it again)
+slow_runs=$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-$(echo "$slow" | cut -c1-12),%'")
+if [ "$slow_runs" = 1 ] || [ "$slow_runs" = 2 ]; then ok "the slow commit's measurement is tagged with its name ($slow_runs)"
+else bad "the slow commit's measurement is tagged with its name: $slow_runs runs, wanted 1 or 2"; fi
 expect_eq "$(git -C "$R" status --porcelain | wc -l)" "0" "the repository's work tree is untouched"
 head=$(git -C "$R" rev-parse HEAD | cut -c1-12)
 expect_eq "$(q "SELECT count(*) FROM v_runs WHERE ','||tags||',' LIKE '%,bisect-first-bad,%' AND ','||tags||',' LIKE '%,bisect-$(echo "$slow" | cut -c1-12),%'")" "1" \

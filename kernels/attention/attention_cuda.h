@@ -127,6 +127,9 @@ int flash_wgmma_ws_keys(int dh);
 /* 1 when launch's kernel stores O with TMA from the Q tile's shared memory (the non-persistent
  * kernels, unless KBENCH_FLASH_WS_TMA_STORE=0), 0 when its threads store it from registers. */
 int flash_wgmma_ws_tma_store(void);
+/* 1 when launch's kernel keeps a row's maximum until it grows by more than 2^8, skipping O's
+ * rescale meanwhile (KBENCH_FLASH_WS_LAZY_RESCALE=1, not the persistent kernel), else 0. */
+int flash_wgmma_ws_lazy_rescale(void);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

@@ -119,10 +119,11 @@ static int flash_wgmma_ws_run(struct kb_case *c)
 /* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one; three consumer
  * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
  * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
- * KBENCH_FLASH_WS_TMA_STORE=0 or persistent. */
+ * KBENCH_FLASH_WS_TMA_STORE=0 or persistent; O's rescale skipped while a row's maximum grows by
+ * at most 2^8 with KBENCH_FLASH_WS_LAZY_RESCALE=1. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 4)
+    if (max < 5)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
     out[0].value = flash_wgmma_ws_persistent();
@@ -136,7 +137,10 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     snprintf(out[3].name, sizeof out[3].name, "flash_ws.tma_store");
     out[3].value = flash_wgmma_ws_tma_store();
     snprintf(out[3].unit, sizeof out[3].unit, "count");
-    return 4;
+    snprintf(out[4].name, sizeof out[4].name, "flash_ws.lazy_rescale");
+    out[4].value = flash_wgmma_ws_lazy_rescale();
+    snprintf(out[4].unit, sizeof out[4].unit, "count");
+    return 5;
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_ws = {

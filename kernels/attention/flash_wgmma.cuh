@@ -132,9 +132,9 @@ __device__ __forceinline__ void mask_tile(float (&s)[NS], int k0, int n, int wro
  * the FADDs of the row sums, a fifth of the softmax's instructions, go.
  * Split from the rest so a kernel can run it while the previous tile's P·V is still writing O
  * (flash_wgmma_ws.cu). */
-template <int NS, bool ROW_SUM = true>
+template <int NS, bool ROW_SUM = true, bool LAZY = false>
 __device__ __forceinline__ void softmax_exp_scaled(float (&s)[NS], float (&m)[2], float (&l)[2], float scale_lo,
-                                                   float scale_hi, float p_log2, float (&alpha)[2])
+                                                   float scale_hi, float p_log2, float (&alpha)[2], float lazy = 0.f)
 {
     /* the raw maxima of each row (i: rows g, g + 8) in each half; scaled before they meet,
      * which for one scale is the maximum scaled (rounding is monotonic) */
@@ -145,17 +145,33 @@ __device__ __forceinline__ void softmax_exp_scaled(float (&s)[NS], float (&m)[2]
         t[0] = fmaxf(t[0], fmaxf(s[4 * nt], s[4 * nt + 1]));
         t[1] = fmaxf(t[1], fmaxf(s[4 * nt + 2], s[4 * nt + 3]));
     }
-    float c[2], rs[2] = { 0.f, 0.f };
+    float c[2], rs[2] = { 0.f, 0.f }, tmax[2];
 #pragma unroll
     for (int i = 0; i < 2; i++) {
-        float tmax = fmaxf(t_lo[i] * scale_lo, t_hi[i] * scale_hi);
-        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
-        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 2));
-        const float mnew = fmaxf(m[i], tmax);
-        const float msub = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
-        alpha[i] = ex2(m[i] - msub);
-        m[i] = mnew;
-        c[i] = p_log2 - msub;
+        tmax[i] = fmaxf(t_lo[i] * scale_lo, t_hi[i] * scale_hi);
+        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 1));
+        tmax[i] = fmaxf(tmax[i], __shfl_xor_sync(0xffffffffu, tmax[i], 2));
+    }
+    /* LAZY: where no row of the warp's tile exceeds its running maximum by more than `lazy`
+     * (base-2 units), the maxima stay: α = 1 and O needs no rescale (add_pv skips it for the
+     * warp), P then up to 2^lazy (FlashAttention-4's conditional rescale). lazy = 0 keeps every
+     * value the exact update gives: a maximum that did not grow is kept by both. 16-bit P only:
+     * the FP8 P·V's P must stay within e4m3's range. */
+    if (LAZY && __all_sync(0xffffffffu, tmax[0] <= m[0] + lazy && tmax[1] <= m[1] + lazy)) {
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            alpha[i] = 1.f;
+            c[i] = p_log2 - (m[i] == -INFINITY ? 0.f : m[i]);
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            const float mnew = fmaxf(m[i], tmax[i]);
+            const float msub = mnew == -INFINITY ? 0.f : mnew; /* a row with nothing seen yet */
+            alpha[i] = ex2(m[i] - msub);
+            m[i] = mnew;
+            c[i] = p_log2 - msub;
+        }
     }
 #pragma unroll
     for (int nt = 0; nt < NS / 4; nt++) {
@@ -184,7 +200,12 @@ __device__ __forceinline__ void softmax_exp(float (&s)[NS], float (&m)[2], float
 }
 
 /* O *= alpha, per row (this thread's rows lane/4 and lane/4 + 8). NACC: O's accumulators a
- * thread, head_dim / 2 (64 for d = 128, 32 for d = 64). */
+ * thread, head_dim / 2 (64 for d = 128, 32 for d = 64). rescale_o_needed: whether any row of
+ * the warp has α ≠ 1 (else the multiplies change nothing). */
+__device__ __forceinline__ bool rescale_o_needed(const float (&alpha)[2])
+{
+    return __any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f);
+}
 template <int NACC> __device__ __forceinline__ void rescale_o(float (&o)[NACC], const float (&alpha)[2])
 {
 #pragma unroll

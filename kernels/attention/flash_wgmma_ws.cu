@@ -135,17 +135,19 @@ template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS, int KN = keys_per_t
 __global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
     flash_wgmma_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                    const __grid_constant__ CUtensorMap map_v, const __grid_constant__ CUtensorMap map_o,
-                   uint16_t *__restrict__ O, int n, int heads, int kv_heads, float scale_log2, int tma_store)
+                   uint16_t *__restrict__ O, int n, int heads, int kv_heads, float scale_log2, int tma_store,
+                   float lazy)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Scores16<BF16, DH, KN> sc;
     sc.scale_log2 = scale_log2;
+    sc.lazy = lazy;
     ws_attention<Layout<DH, C, KN>, CAUSAL>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads, sc, 1, AllTiles(),
                                             tma_store ? &map_o : nullptr);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)map_o, (void)O, (void)n, (void)heads, (void)kv_heads, (void)scale_log2,
-        (void)tma_store;
+        (void)tma_store, (void)lazy;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -206,6 +208,15 @@ bool tma_store_wanted()
     return !off && !persistent_wanted();
 }
 
+/* KBENCH_FLASH_WS_LAZY_RESCALE=1: the non-persistent kernels keep a row's running maximum until
+ * a tile's exceeds it by more than 2^8 (softmax_exp_scaled's LAZY), so most tiles skip O's
+ * rescale; else every grown maximum rescales O, as before. The threshold in base-2 units. */
+float lazy_rescale()
+{
+    static const bool on = env_is(getenv("KBENCH_FLASH_WS_LAZY_RESCALE"), 1);
+    return on && !persistent_wanted() ? 8.f : 0.f;
+}
+
 /* The non-persistent kernel of C consumers and KN-key tiles; mq's boxes are its Q_ROWS rows, mk's
  * and mv's its KN, mo's 16 (a consumer warp's rows: used with tma_store_wanted). */
 template <bool CAUSAL, bool BF16, int DH, int C, int KN = keys_per_tile<DH>()>
@@ -215,7 +226,8 @@ cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const
     using L = Layout<DH, C, KN>;
     dim3 grid((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS, s->heads, s->batch);
     flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<grid, L::THREADS, L::SMEM, st>>>(
-        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2, tma_store_wanted() ? 1 : 0);
+        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2, tma_store_wanted() ? 1 : 0,
+        lazy_rescale());
     return cudaGetLastError();
 }
 
@@ -359,3 +371,5 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
 }
 
 extern "C" int flash_wgmma_ws_tma_store(void) { return tma_store_wanted() ? 1 : 0; }
+
+extern "C" int flash_wgmma_ws_lazy_rescale(void) { return lazy_rescale() > 0.f ? 1 : 0; }

@@ -144,7 +144,8 @@ template <bool BF16, int NACC, int KN = BN> struct PvHalf {
     }
     template <class R> __device__ __forceinline__ void add_pv(float (&o)[NACC], R &, const float (&alpha)[2])
     {
-        rescale_o(o, alpha); /* the wgmma already added P·V */
+        if (rescale_o_needed(alpha)) /* the wgmma already added P·V */
+            rescale_o(o, alpha);
     }
     template <class R> __device__ __forceinline__ void add_last_pv(float (&)[NACC], R &) {}
     template <class R>

@@ -42,6 +42,7 @@ template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvH
     static constexpr int NACC = DH / 2;
     struct Regs {};
     float scale_log2;
+    float lazy = 0.f; /* softmax_exp_scaled's LAZY threshold (KBENCH_FLASH_WS_LAZY_RESCALE) */
     __device__ __forceinline__ void begin(Regs &, int, int, int) {}
     __device__ __forceinline__ void issue(float (&s)[KN / 2], Regs &, const uint16_t *qw, const uint16_t *kt, int)
     {
@@ -50,7 +51,7 @@ template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvH
     __device__ __forceinline__ void ready(float (&s)[KN / 2], Regs &, int) { pin(s); }
     __device__ __forceinline__ void softmax(float (&s)[KN / 2], Regs &, float (&m)[2], float (&l)[2], float (&alpha)[2])
     {
-        softmax_exp(s, m, l, scale_log2, alpha);
+        softmax_exp_scaled<KN / 2, true, true>(s, m, l, scale_log2, scale_log2, 0.f, alpha, lazy);
     }
 };
 

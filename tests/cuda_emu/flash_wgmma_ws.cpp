@@ -23,13 +23,14 @@ extern "C" {
  * consumer warpgroups (3: d 64's 192-row blocks, the non-causal default;
  * KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
 template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
-static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0, int tma_store = 1)
+static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0, int tma_store = 1,
+               float lazy = 0.f, enum kb_input input = KB_INPUT_NORMAL)
 {
     using L = Layout<DH, C, KN>;
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
     kb_shape s = {};
     s.batch = B; s.heads = H; s.kv_heads = KV; s.seq_len = N; s.head_dim = DH; s.causal = CAUSAL;
-    s.input = KB_INPUT_NORMAL;
+    s.input = input;
     softmax_case<T> c;
     if (c.setup(s, dt))
         return 1;
@@ -44,10 +45,11 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
                    [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, B, scale_log2); });
     else
         emu_launch((N + L::Q_ROWS - 1) / L::Q_ROWS, H, B, L::THREADS, L::SMEM,
-                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, mo, c.o.data(), N, H, KV, scale_log2, tma_store); });
+                   [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, mo, c.o.data(), N, H, KV, scale_log2, tma_store, lazy); });
     const kb_accuracy acc = c.judge(dt);
     printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
-           B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", persistent_grid > 0 || tma_store ? "" : " O from registers", C == 3 ? " 3 consumers" : "",
+           B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", persistent_grid > 0 || tma_store ? "" : " O from registers",
+           lazy > 0.f ? (input == KB_INPUT_OUTLIER ? " lazy rescale, outliers" : " lazy rescale") : C == 3 ? " 3 consumers" : "",
            KN == 176 ? " 176-key tiles" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
@@ -124,6 +126,12 @@ int main()
     bad += run<__nv_bfloat16, 128, true>(KB_DTYPE_BF16, 1, 2, 1, 300, 0, 0);
     bad += run<__half, 64, false, 3>(KB_DTYPE_F16, 1, 2, 2, 77, 0, 0);
     bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 1, 1, 200, 0, 0);
+    /* the lazy rescale (KBENCH_FLASH_WS_LAZY_RESCALE=1, threshold 2^8): maxima kept while they
+     * grow by less, O rescaled when one grows by more (outlier inputs: rows whose maximum jumps) */
+    bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 2, 1, 1000, 0, 1, 8.f);
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 1, 2, 2, 300, 0, 1, 8.f, KB_INPUT_OUTLIER);
+    bad += run<__half, 64, false, 3>(KB_DTYPE_F16, 1, 2, 1, 500, 0, 1, 8.f, KB_INPUT_OUTLIER);
+    bad += run<__nv_bfloat16, 256, true>(KB_DTYPE_BF16, 1, 1, 1, 300, 0, 1, 8.f);
     printf("%d failed\n", bad);
     return bad != 0;
 }

@@ -105,6 +105,8 @@ inline unsigned __ballot_sync(unsigned, int pred)
     g_warp_bar[w]->arrive_and_wait();
     return mask;
 }
+inline int __all_sync(unsigned m, int pred) { return __ballot_sync(m, pred) == 0xffffffffu; }
+inline int __any_sync(unsigned m, int pred) { return __ballot_sync(m, pred) != 0; }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }
 // float64 with round-to-nearest and no contraction into a fused multiply-add (volatile keeps the
