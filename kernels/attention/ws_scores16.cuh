@@ -51,7 +51,10 @@ template <bool BF16, int DH, int KN = keys_per_tile<DH>()> struct Scores16 : PvH
     __device__ __forceinline__ void ready(float (&s)[KN / 2], Regs &, int) { pin(s); }
     __device__ __forceinline__ void softmax(float (&s)[KN / 2], Regs &, float (&m)[2], float (&l)[2], float (&alpha)[2])
     {
-        softmax_exp_scaled<KN / 2, true, true>(s, m, l, scale_log2, scale_log2, 0.f, alpha, lazy);
+        if (lazy > 0.f) /* uniform: the launch's choice; without it the exact update alone */
+            softmax_exp_scaled<KN / 2, true, true>(s, m, l, scale_log2, scale_log2, 0.f, alpha, lazy);
+        else
+            softmax_exp(s, m, l, scale_log2, alpha);
     }
 };
 
