@@ -125,11 +125,14 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 ( export KBENCH_FLASH_WS_TMA_STORE=0
   job flashwsr "$KBENCH" run --db "$TMP/flashwsr.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
-# the lazy rescale (KBENCH_FLASH_WS_LAZY_RESCALE=1: a row's maximum kept until a tile's exceeds it
-# by 2^8), normal and outlier inputs (maxima that jump mid-row)
-( export KBENCH_FLASH_WS_LAZY_RESCALE=1
+# O rescaled whenever a row's maximum grows (KBENCH_FLASH_WS_LAZY_RESCALE=0), where by default a
+# maximum is kept until a tile's exceeds it by 2^8; the default's own outlier inputs (maxima that
+# jump mid-row) are in flashwso
+( export KBENCH_FLASH_WS_LAZY_RESCALE=0
   job flashwsl "$KBENCH" run --db "$TMP/flashwsl.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input normal,outlier ) &
+( job flashwso "$KBENCH" run --db "$TMP/flashwso.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+      --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input outlier ) &
 ( export KBENCH_FLASH_WS_KEYS=176
   job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
@@ -429,8 +432,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default every case stores O with TMA from shared memory (counter flash_ws.tma_store = 1)"
         expect_job flashwsr "its O stored from registers (KBENCH_FLASH_WS_TMA_STORE=0) runs its 36 cases"
         expect_eq "$(DB="$TMP/flashwsr.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.tma_store' AND k.value = 0;")" "36" "36 verified, each with counter flash_ws.tma_store = 0"
-        expect_job flashwsl "its lazy rescale (KBENCH_FLASH_WS_LAZY_RESCALE=1) runs its 48 cases"
-        expect_eq "$(DB="$TMP/flashwsl.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 1;")" "48" "48 verified, normal and outlier inputs, each with counter flash_ws.lazy_rescale = 1"
+        expect_job flashwsl "its exact rescale (KBENCH_FLASH_WS_LAZY_RESCALE=0) runs its 48 cases"
+        expect_eq "$(DB="$TMP/flashwsl.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 0;")" "48" "48 verified, normal and outlier inputs, each with counter flash_ws.lazy_rescale = 0"
+        expect_job flashwso "its default (lazy rescale) on outlier inputs runs its 24 cases"
+        expect_eq "$(DB="$TMP/flashwso.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 1;")" "24" "24 verified, each with counter flash_ws.lazy_rescale = 1"
         expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
         expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi

@@ -128,7 +128,7 @@ int flash_wgmma_ws_keys(int dh);
  * kernels, unless KBENCH_FLASH_WS_TMA_STORE=0), 0 when its threads store it from registers. */
 int flash_wgmma_ws_tma_store(void);
 /* 1 when launch's kernel keeps a row's maximum until it grows by more than 2^8, skipping O's
- * rescale meanwhile (KBENCH_FLASH_WS_LAZY_RESCALE=1, not the persistent kernel), else 0. */
+ * rescale meanwhile (the non-persistent kernels, unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
 int flash_wgmma_ws_lazy_rescale(void);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */

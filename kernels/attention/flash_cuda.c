@@ -120,7 +120,7 @@ static int flash_wgmma_ws_run(struct kb_case *c)
  * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
  * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
  * KBENCH_FLASH_WS_TMA_STORE=0 or persistent; O's rescale skipped while a row's maximum grows by
- * at most 2^8 with KBENCH_FLASH_WS_LAZY_RESCALE=1. */
+ * at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0 or persistent. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     if (max < 5)
