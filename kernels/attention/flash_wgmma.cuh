@@ -276,6 +276,19 @@ __device__ __forceinline__ void softmax_pv(float (&s)[64], float (&o)[64], float
     pin(o);
 }
 
+/* 1 / l of this thread's rows lane/4 and lane/4 + 8: each of a quad's four lanes holds a part of
+ * its rows' sums. */
+__device__ __forceinline__ void row_inverse_sums(const float (&l)[2], float (&inv)[2])
+{
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        float li = l[i];
+        li += __shfl_xor_sync(0xffffffffu, li, 1);
+        li += __shfl_xor_sync(0xffffffffu, li, 2);
+        inv[i] = 1.f / li;
+    }
+}
+
 /* O / l of this thread's rows row_a, row_b (those below n) into out ([n, head_dim], 16-bit;
  * head_dim = 2·NACC). */
 template <bool BF16, int NACC>
@@ -284,13 +297,7 @@ __device__ __forceinline__ void store_o(const float (&o)[NACC], const float (&l)
 {
     constexpr int DH = 2 * NACC;
     float inv[2];
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-        float li = l[i];
-        li += __shfl_xor_sync(0xffffffffu, li, 1);
-        li += __shfl_xor_sync(0xffffffffu, li, 2);
-        inv[i] = 1.f / li;
-    }
+    row_inverse_sums(l, inv);
 #pragma unroll
     for (int dt = 0; dt < DH / 8; dt++) {
         int col = dt * 8 + 2 * t4;
@@ -313,13 +320,7 @@ __device__ __forceinline__ void stage_o_sw128(const float (&o)[NACC], const floa
 {
     constexpr int DH = 2 * NACC;
     float inv[2];
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-        float li = l[i];
-        li += __shfl_xor_sync(0xffffffffu, li, 1);
-        li += __shfl_xor_sync(0xffffffffu, li, 2);
-        inv[i] = 1.f / li;
-    }
+    row_inverse_sums(l, inv);
     unsigned char *const row = dst + g * 128 + 4 * t4;
 #pragma unroll
     for (int dt = 0; dt < DH / 8; dt++) {

@@ -1,15 +1,15 @@
 #!/bin/bash
 # fourteenth-call.sh - the first lease of the twelfth session: what changed since the last GPU
 # verification checked at tests/gpu.sh's odd sizes (a subset of it, side by side), then the FP8
-# MoE's two-block clusters timed (thirteenth-call.sh's first half):
+# MoE's two-block clusters timed (the eleventh session's thirteenth-call.sh, first half):
 #   flashwsv    attention.flash@cuda.wgmma-ws's defaults (d 64 non-causal now on three consumers)
 #   flashws2cv  d 64 on two consumers, non-causal (KBENCH_FLASH_WS_D64_CONSUMERS=2)
 #   moefp8v     moe.experts@cuda.wgmma-fp8's defaults; moefp8cv the same with
 #               KBENCH_MOE_FP8_CLUSTER=2 (pairs of tiles, a pair without its second tile)
 #   qgemmv      quant.gemm_*@cuda (gemm_mma.cu's shared-memory raise moved to kb_gpu), with a long K
 # then DeepSeek-V3's shape, default and clusters alternating twice, beside cuBLASLt's FP8 GEMM of
-# the same FLOPs, and Mixtral's in clusters beside its cuBLASLt GEMM. NCU=1 then runs
-# thirteenth-call.sh's Nsight Compute profiles (MoE up/down, flash d 128 N 2k) if time is left.
+# the same FLOPs, and Mixtral's in clusters beside its cuBLASLt GEMM. profile-call.sh (its second
+# half) then runs on the warm machine.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1

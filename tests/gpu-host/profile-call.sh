@@ -1,5 +1,5 @@
 #!/bin/bash
-# profile-call.sh - thirteenth-call.sh's second half alone, for a warm machine after
+# profile-call.sh - the eleventh session's thirteenth-call.sh, second half, for a warm machine after
 # fourteenth-call.sh: Nsight Compute's stall reasons and per-SASS samples of the FP8 MoE's two
 # GEMMs (DeepSeek-V3's shape) and the bf16 flash at d 128, batch 8, N 2k, causal and not.
 cd "$(dirname "$0")/../.." || exit 1
