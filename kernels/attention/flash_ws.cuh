@@ -16,7 +16,8 @@
  *                   units the policy's softmax takes (masked keys are set to −∞ in them)
  *   sc.softmax(s, r, m, l, alpha)  flash_wgmma.cuh's softmax_exp of those values: s becomes P
  *                   (times the P·V policy's scale), m and l the running maximum (base-2 units)
- *                   and sum, alpha O's rescale
+ *                   and sum, alpha O's rescale (Scores16: with its lazy threshold, a row's
+ *                   maximum kept until it grows by more, α = 1 meanwhile)
  * and the P·V behind it (PvHalf below: P in f16/bf16 accumulated straight into O; fp8_pv.cuh:
  * P and V in e4m3, each tile's product in its own f32 accumulator added into O):
  *   Sc::P_STEPS     k-steps of one tile's P·V: P is held as uint32_t pa[P_STEPS][4]
