@@ -116,6 +116,7 @@ extern "C" {
 
 #include "kernels/attention/flash_ws.cuh"
 #include "kernels/attention/ws_scores16.cuh"
+#include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
 
 namespace {
@@ -247,13 +248,7 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
             return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, mo, o, st, scale_log2);
         return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, mo, o, st, scale_log2);
     }
-    int dev = 0, sms = 0;
-    cudaError_t e = cudaGetDevice(&dev);
-    if (e == cudaSuccess)
-        e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-    if (e != cudaSuccess)
-        return e;
-    const long work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
+    const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
     const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
     flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
         mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2);

@@ -74,10 +74,10 @@ __device__ __forceinline__ void load_3d(uint32_t dst, const CUtensorMap *map, in
 }
 /* The reverse: the box at (x, y, z) of a 3D tensor map from shared memory at src (laid out as a
  * load would leave it, swizzle included); elements outside the tensor are not written. The
- * stores a thread issued since its last commit form one bulk group; wait_read<N> returns once
- * at most N of its groups still read shared memory (their global writes may still be under way),
- * and a block must not exit or reuse src before. src's writes by other threads need
- * fence_proxy_async (kb_wgmma) and a barrier first. */
+ * stores a thread issued since its last bulk_commit form one bulk group; bulk_wait_read<N>
+ * returns once at most N of its groups still read shared memory (their global writes may still
+ * be under way), and a block must not exit or reuse src before. src's writes by other threads
+ * need fence_proxy_async (kb_wgmma) and a barrier first. */
 __device__ __forceinline__ void store_3d(const CUtensorMap *map, int x, int y, int z, uint32_t src)
 {
     asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%1, %2, %3}], [%4];\n"

@@ -380,8 +380,10 @@ cudaError_t launch_clusters(const CUtensorMap &ma, const CUtensorMap &mb, const 
     if (persistent_on()) {
         cfg.gridDim = dim3((unsigned)(2 * clusters));
         int fit = 0;
-        if (cudaOccupancyMaxActiveClusters(&fit, moe_fp8_wgmma<EPI, TN>, &cfg) != cudaSuccess || fit < 1)
-            fit = kb_gpu::sm_count() > 1 ? kb_gpu::sm_count() / 2 : 1;
+        if (cudaOccupancyMaxActiveClusters(&fit, moe_fp8_wgmma<EPI, TN>, &cfg) != cudaSuccess || fit < 1) {
+            const int pairs = kb_gpu::sm_count() / 2;
+            fit = pairs > 0 ? pairs : 1;
+        }
         if (clusters > fit)
             clusters = fit;
     }

@@ -365,15 +365,18 @@ inline CUtensorMap map_2d_u8(const uint8_t *p, long rows, int cols, uint32_t box
     return m;
 }
 
-/* The box at coordinates c[rank] into shared memory at dst, then its bytes completed on bar. */
-inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *c, uint32_t bar)
+/* Every element of the box at coordinates c[rank] of a tensor map and its place in shared memory
+ * from smem on (rows of box[0] elements one after another, 128B-swizzled when the map says so):
+ * f(the shared-memory bytes, the tensor's bytes or nullptr outside the tensor, the element's
+ * bytes). Returns the box's bytes. `what` names the operation in a failure. */
+template <class F> uint32_t walk_box(const CUtensorMap *map, int rank, const int *c, uint32_t smem, const char *what, F f)
 {
     tensor_map m;
     memcpy(&m, map, sizeof m);
     if (m.magic != MAP_MAGIC || (int)m.rank != rank)
-        fail("TMA load through a tensor map not encoded with this rank", (uint64_t)rank);
-    if (dst % 128)
-        fail("TMA destination not 128-byte aligned", dst);
+        fail(what, (uint64_t)rank);
+    if (smem % 128)
+        fail("TMA shared-memory address not 128-byte aligned", smem);
     const uint32_t eb = m.elem_bytes, row = m.box[0] * eb;
     if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B && row != 128)
         fail("128B-swizzled box rows other than 128 bytes are not emulated", row);
@@ -391,20 +394,34 @@ inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *
         }
         for (uint32_t e = 0; e < m.box[0]; e++) {
             at[0] = (int64_t)c[0] + e;
-            uint32_t a = dst + r * row + e * eb;
+            uint32_t a = smem + r * row + e * eb;
             if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B)
                 a = swizzle128(a);
-            unsigned char *to = smem_at(a, eb);
+            unsigned char *g = nullptr;
             if (inside && at[0] >= 0 && at[0] < (int64_t)m.dims[0]) {
                 size_t off = (size_t)at[0] * eb;
                 for (int i = 1; i < rank; i++)
                     off += (size_t)at[i] * m.strides[i - 1];
-                memcpy(to, m.ptr + off, eb);
-            } else
-                memset(to, 0, eb);
+                g = const_cast<unsigned char *>(m.ptr) + off;
+            }
+            f(smem_at(a, eb), g, eb);
         }
     }
-    complete_tx(bar, rows * row);
+    return rows * row;
+}
+
+/* The box at coordinates c[rank] into shared memory at dst, zero outside the tensor, then its
+ * bytes completed on bar. */
+inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *c, uint32_t bar)
+{
+    const uint32_t bytes = walk_box(map, rank, c, dst, "TMA load through a tensor map not encoded with this rank",
+                                    [](unsigned char *sm, const unsigned char *g, uint32_t eb) {
+                                        if (g)
+                                            memcpy(sm, g, eb);
+                                        else
+                                            memset(sm, 0, eb);
+                                    });
+    complete_tx(bar, bytes);
 }
 
 /* A TMA store (kb_tma::store_3d): the box at c[rank] from shared memory at src to the tensor,
@@ -413,40 +430,11 @@ inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *
  * after its shared memory was overwritten stores the overwritten bytes, as on the GPU. */
 inline void tma_store_now(const tma_store_op &op)
 {
-    tensor_map m;
-    memcpy(&m, &op.map, sizeof m);
-    if (m.magic != MAP_MAGIC || (int)m.rank != op.rank)
-        fail("TMA store through a tensor map not encoded with this rank", (uint64_t)op.rank);
-    if (op.src % 128)
-        fail("TMA store source not 128-byte aligned", op.src);
-    const uint32_t eb = m.elem_bytes, row = m.box[0] * eb;
-    if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B && row != 128)
-        fail("128B-swizzled box rows other than 128 bytes are not emulated", row);
-    uint32_t rows = 1;
-    for (int i = 1; i < op.rank; i++)
-        rows *= m.box[i];
-    for (uint32_t r = 0; r < rows; r++) {
-        int64_t at[5];
-        uint32_t rest = r;
-        bool inside = true;
-        for (int i = 1; i < op.rank; i++) {
-            at[i] = (int64_t)op.c[i] + rest % m.box[i];
-            rest /= m.box[i];
-            inside = inside && at[i] >= 0 && at[i] < (int64_t)m.dims[i];
-        }
-        for (uint32_t e = 0; e < m.box[0] && inside; e++) {
-            at[0] = (int64_t)op.c[0] + e;
-            if (at[0] < 0 || at[0] >= (int64_t)m.dims[0])
-                continue;
-            uint32_t a = op.src + r * row + e * eb;
-            if (m.swizzle == CU_TENSOR_MAP_SWIZZLE_128B)
-                a = swizzle128(a);
-            size_t off = (size_t)at[0] * eb;
-            for (int i = 1; i < op.rank; i++)
-                off += (size_t)at[i] * m.strides[i - 1];
-            memcpy(const_cast<unsigned char *>(m.ptr) + off, smem_at(a, eb), eb);
-        }
-    }
+    walk_box(&op.map, op.rank, op.c, op.src, "TMA store through a tensor map not encoded with this rank",
+             [](const unsigned char *sm, unsigned char *g, uint32_t eb) {
+                 if (g)
+                     memcpy(g, sm, eb);
+             });
 }
 
 } // namespace kb_hopper_emu
