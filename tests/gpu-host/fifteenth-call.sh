@@ -39,18 +39,14 @@ rows() {
 }
 eval "_$(declare -f step)"
 step() { _step "$@"; rows; }
-CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
 B4="--dtype bf16 --batch 4 --heads 16 --head-dim 64,128,256 --seq 4096 --causal 0,1"
 B8="--dtype bf16 --batch 8 --heads 16 --head-dim 128 --seq 2048 --causal 0,1"
 step flash-b4 70 $CUDNN $B4
 ( export KBENCH_FLASH_WS_TMA_STORE=0; step flash-b4-regs 40 --kernels attention.flash@cuda.wgmma-ws $B4 )
 step flash-b8 40 $CUDNN $B8
 ( export KBENCH_FLASH_WS_TMA_STORE=0; step flash-b8-regs 25 --kernels attention.flash@cuda.wgmma-ws $B8 )
-DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 step moe-new 85 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
-mv kbench kbench.tmp && cp kbench.moeprev kbench
-step moe-prev 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-mv kbench.tmp kbench
+step_as kbench.moeprev moe-prev 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 ( export KBENCH_MOE_FP8_CLUSTER=2; step moe-cluster 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK )
 step moe-new2 75 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 step flash-b8-again 30 $CUDNN $B8

@@ -36,7 +36,6 @@ done
 echo "flashwsv consumers: $(sqlite3 "$OUT/flashwsv.db" "SELECT group_concat(x, ' ') FROM (SELECT c.head_dim || '/' || c.causal || ':' || k.value AS x FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.consumers' GROUP BY c.head_dim, c.causal);")"
 echo "sweeps done $(date -u +%T), $(( $(date +%s) - t0 )) s"
 timing_db fourteen
-DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 MIXTRAL="--dtype e4m3 --preset mixtral-8x7b --tokens 4096"
 step moe-default 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
 KBENCH_MOE_FP8_CLUSTER=2 step moe-cluster 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK

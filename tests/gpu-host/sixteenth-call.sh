@@ -21,22 +21,16 @@ wait
 sweep_report moefp8v flashwslv flashwsv
 timing_db sixteen
 # the bf16 flash's lazy rescale (KBENCH_FLASH_WS_LAZY_RESCALE=1) against the default, beside cuDNN
-CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
 B4="--dtype bf16 --batch 4 --heads 16 --head-dim 64,128,256 --seq 4096 --causal 0,1"
 B8="--dtype bf16 --batch 8 --heads 16 --head-dim 64,128 --seq 2048 --causal 0,1"
 step flash-b4 40 $CUDNN $B4
 ( export KBENCH_FLASH_WS_LAZY_RESCALE=1; step flash-b4-lazy 25 --kernels attention.flash@cuda.wgmma-ws $B4 )
 step flash-b8 30 $CUDNN $B8
 ( export KBENCH_FLASH_WS_LAZY_RESCALE=1; step flash-b8-lazy 20 --kernels attention.flash@cuda.wgmma-ws $B8 )
-DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 step moe-new 70 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
-mv kbench kbench.tmp && cp kbench.moeprev kbench
-step moe-prev 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-mv kbench.tmp kbench
+step_as kbench.moeprev moe-prev 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 step moe-new2 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-mv kbench kbench.tmp && cp kbench.moeprev kbench
-step moe-prev2 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-mv kbench.tmp kbench
+step_as kbench.moeprev moe-prev2 60 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 step moe-mixtral 70 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' --dtype e4m3 --preset mixtral-8x7b --tokens 4096 --m 8192 --n 43008 --k 4096
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, 'd' || coalesce(r.head_dim, '-'), 'c' || coalesce(r.causal, '-'), 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), coalesce((SELECT 'lazy' || k.value FROM counters k WHERE k.case_id = r.case_id AND k.name = 'flash_ws.lazy_rescale'), ''), r.status, printf('%.1fus', r.median_us), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err) FROM v_results r ORDER BY r.case_id;"
 sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 40), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'moe.experts' AND g.name LIKE '%wgmma%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/moe kernels: /'

@@ -12,6 +12,11 @@
 #                          side by side: sweep NAME ARGS with VAR=VALUE in its environment, and
 #                          sweep deltav, attention.delta@cuda.mma's default at DELTA_ODD (d 64,
 #                          128); then sweep_report of both
+#   step_as BIN NAME LIMIT ARGS...
+#                          step with the binary BIN (kbench.moeprev, ...) in kbench's place, then
+#                          kbench back (whatever step the caller defines, wrapped or not)
+#   CUDNN, DEEPSEEK        the bf16 flash beside cuDNN through PyTorch's SDPA; DeepSeek-V3's FP8
+#                          MoE shape (16 of its experts, 4096 tokens)
 #   ncu_start              NCU (ncu's path) and left (the call's seconds left, less 30), and a
 #                          line saying so; fails, saying why, without ncu or with 30 s or less
 #   delta_vs16_and_fla     the delta rule at DELTA_T with KBENCH_DELTA_VS=16, then its default
@@ -51,6 +56,15 @@ delta_report() {
     sqlite3 -separator ' ' "$1" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
     sqlite3 "$1" "SELECT kernel || '@' || impl || ': ' || substr(error, 1, 160) FROM cases WHERE status NOT IN ('ok') LIMIT 6;"
 }
+step_as() {
+    local bin=$1
+    shift
+    mv kbench kbench.tmp && cp "$bin" kbench
+    step "$@"
+    mv kbench.tmp kbench
+}
+CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
+DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 timing_db() { DB=$OUT/$1.db; P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"; }
 # The odd sizes tests/gpu.sh verifies attention.delta@cuda.mma at (a sweep adds --head-dim).
 DELTA_ODD="--kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --decay 0,1"
