@@ -63,8 +63,10 @@ expect_job() {
 }
 
 # flash (mma.sync, wgmma) and the unfused cuBLAS attention: ragged tiles, one row, GQA, batch > 1
-# (--timeout 10: a case takes well under a second; a kernel that deadlocks costs 10 s, not 60)
-job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda*,attention.softmax@cuda*' \
+# (--timeout 30: a case takes well under a second alone, but up to 9.6 s with every job of this file
+# sharing the GPU and its host (an H100, 2026-12-07, where 10 s killed one case of six jobs); a
+# kernel that deadlocks then costs 30 s, not 60)
+job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda*,attention.softmax@cuda*' \
     --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000 --head-dim 64,128 --causal 0,1 &
 # linear attention on its own axes: chunk 64 divides none of N = 1, 77, 1000, 4099
 ( lin() { "$KBENCH" run --db "$TMP/linear.db" $VFLAGS --kernels attention.linear@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -88,7 +90,7 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
   # the warp-specialised INT8 kernel (flash_ws.cuh's TMA rings and ping-pong): N = 4097 turns its
   # rings 16 times and ends in a 1-key tile (K block 64 of one key, block 65 past the end);
   # GQA 4:1, 2:1, none; batch 2; causal and not; d = 64 is refused (d = 128 only)
-  job int8ws "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --timeout 10 --kernels 'attention.int8@cuda.wgmma-ws' \
+  job int8ws "$KBENCH" run --db "$TMP/window_int8.db" $VFLAGS --timeout 30 --kernels 'attention.int8@cuda.wgmma-ws' \
       --dtype i8 --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4097 --head-dim 64,128 --causal 0,1 \
       --input normal,outlier ) &
 # the FlashAttention-3-style flash (also in the sweep above at N <= 1000): N = 4099 turns its
@@ -96,18 +98,18 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 # none; batch 2; every q-block of a causal head stops at its own diagonal tile; d 64, 128 and 256
 # (d 256: 64-key tiles, so N = 4099 turns the rings 32 times and the causal diagonal falls
 # inside each 128-row query block, whose first consumer sees no key of the last tile)
-( job flashws "$KBENCH" run --db "$TMP/flashws.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+( job flashws "$KBENCH" run --db "$TMP/flashws.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
-( job flashws2 "$KBENCH" run --db "$TMP/flashws2.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+( job flashws2 "$KBENCH" run --db "$TMP/flashws2.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --seq 77 --head-dim 96 ) &
 # its persistent form (KBENCH_FLASH_WS_PERSISTENT=1: at most one block per SM looping over the
 # work tiles, the rings running on across them): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a
 # block on 132 SMs; batch 4 over 16 heads at N = 1000 (512 tiles) about four a block; every
 # case's counter flash_ws.persistent = 1
 ( export KBENCH_FLASH_WS_PERSISTENT=1
-  job flashwsp "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+  job flashwsp "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1
-  job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+  job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 4 --heads 16 --kv-heads 4 --seq 1000 --head-dim 128,256 --causal 0,1 ) &
 # the designs kept for timing against the default, each on the default's odd sizes at its
 # head_dim: d 64's other consumer count (by default three, 192-row blocks, where not causal, so
@@ -115,35 +117,35 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 10 --kernels 'a
 # not (KBENCH_FLASH_WS_D64_CONSUMERS=3, =2); and d 128 with 176-key K/V tiles
 # (KBENCH_FLASH_WS_KEYS=176: N = 4099 ends 51 keys into its 24th tile); their counters say so
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3
-  job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+  job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 1 ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=2
-  job flashws2c "$KBENCH" run --db "$TMP/flashwsz.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+  job flashws2c "$KBENCH" run --db "$TMP/flashwsz.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0 ) &
 # O stored from registers (KBENCH_FLASH_WS_TMA_STORE=0), where the default stages it in the Q
 # tile for TMA stores of 16-row boxes (N = 77, 1000 and 4099 end inside a box)
 ( export KBENCH_FLASH_WS_TMA_STORE=0
-  job flashwsr "$KBENCH" run --db "$TMP/flashwsr.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+  job flashwsr "$KBENCH" run --db "$TMP/flashwsr.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
 # O rescaled whenever a row's maximum grows (KBENCH_FLASH_WS_LAZY_RESCALE=0), where by default a
 # maximum is kept until a tile's exceeds it by 2^8; the default's own outlier inputs (maxima that
 # jump mid-row) are in flashwso
 ( export KBENCH_FLASH_WS_LAZY_RESCALE=0
-  job flashwsl "$KBENCH" run --db "$TMP/flashwsl.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+  job flashwsl "$KBENCH" run --db "$TMP/flashwsl.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input normal,outlier ) &
-( job flashwso "$KBENCH" run --db "$TMP/flashwso.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+( job flashwso "$KBENCH" run --db "$TMP/flashwso.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input outlier ) &
 ( export KBENCH_FLASH_WS_KEYS=176
-  job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
+  job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 ) &
 # SageAttention2's FP8 P·V (attention.int8@cuda.wgmma-fp8) beside its f16-P·V baseline
 # @cuda.wgmma-ws on the same cases: N = 4099 ends in a 3-key tile (Vᵀ padded to 4224 keys), N = 1
 # is one key; 3 heads on 1 or 3 KV heads (GQA 3:1), batch 2, causal and not, normal and outlier
 # attention.flash@cuda.wgmma-fp8 (e4m3 Q, K, P, V) on the same cases after it
-( job int8fp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 10 \
+( job int8fp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 30 \
       --kernels 'attention.int8@cuda.wgmma-fp8,attention.int8@cuda.wgmma-ws' --dtype i8 --batch 2 --heads 3 \
       --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier
-  job flashfp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 10 --kernels 'attention.flash@cuda.wgmma-fp8' \
+  job flashfp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-fp8' \
       --dtype e4m3 --batch 2 --heads 3 --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 \
       --input normal,outlier ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
@@ -330,7 +332,7 @@ DELTA_PLAIN='attention.delta@cuda.chunked,attention.delta@cuda.recurrent'
 # 9.0, block 128: one Q tile and one K/V tile a block): odd N (1 and 77: only the own block; 1000
 # and 4099: 8 and 33 blocks, the last short), GQA, batch 2, top-k above, at and below the past
 # blocks; 50/75/90% sparsity at N = 8191 (64 blocks: top-k 17, 7, 2); block 64 is refused
-( bsw() { "$KBENCH" run --db "$TMP/bsaws.db" $VFLAGS --timeout 10 --kernels attention.block_sparse@cuda.wgmma-ws "$@"; }
+( bsw() { "$KBENCH" run --db "$TMP/bsaws.db" $VFLAGS --timeout 30 --kernels attention.block_sparse@cuda.wgmma-ws "$@"; }
   job bsaws1 bsw --dtype f16,bf16 --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128 \
       --block 128 --topk-blocks 1,3,8
   job bsaws2 bsw --dtype bf16 --heads 4 --kv-heads 2 --seq 8191 --head-dim 128 --block 128 --topk-blocks 17,7,2
@@ -637,6 +639,9 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.tile_up' AND k.value = 128;")" "6" "6 verified, both GEMMs on the narrow tile where n would allow the wide (counter moe_fp8.tile_up = 128)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.tile_up' AND k.value = 256;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default every case's up GEMM (2f a multiple of 256) runs on the 128 x 256 tile (counter moe_fp8.tile_up)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.fused_quant' AND k.value = 1;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "and quantizes h in its epilogue (counter moe_fp8.fused_quant = 1; the codes checked bit for bit above)"
+        expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND a.exact_mismatches = 0 AND k.backend = 'kernel' AND k.name = 'moe_fp8.fused_quant' AND k.value = 0;")" "6" "the narrow tile's cases quantize h in a kernel of their own (counter moe_fp8.fused_quant = 0), codes exact"
     fi
     q "SELECT tokens, hidden, ffn, experts, top_k, routing, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;" | head -5 | sed 's/^/# moefp8: /'
     q "SELECT max(rel_l2_err) FROM v_results;" | sed 's/^/# moefp8 worst error against the float64 FFN: /'

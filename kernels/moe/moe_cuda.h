@@ -32,6 +32,8 @@ enum moe_cuda_epilogue {
     MOE_EPI_BF16 = 1,    /* c bf16 [rows][ldc] = acc (yp of the unfused experts) */
     MOE_EPI_SWIGLU = 2,  /* c bf16 [rows][ldc] column j = silu(acc[16q+r])·acc[16q+8+r], j = 8q+r */
     MOE_EPI_SCATTER = 3, /* c float [T][ldc]: row c_index[s]/c_div += c_scale[c_index[s]]·acc (atomic) */
+    MOE_EPI_SWIGLU_FP8 = 4, /* MOE_EPI_SWIGLU's h quantized as moe_fp8_quantize_launch would quantize
+                             * its bf16 c (the FP8 GEMM's 256-column tile only); c too where not NULL */
 };
 
 /* One grouped GEMM: for each group g (an expert), rows s in [group_off[g], group_off[g+1]):
@@ -134,7 +136,11 @@ int moe_fp8_prepare(void);
  * status, the reason in err. */
 int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long rows, int cols, char *err, size_t errlen);
 /* One grouped FP8 GEMM (moe_wg_gemm's grouping and tiles; 128 × 128 tiles): epilogues
- * MOE_EPI_SWIGLU (c bf16: gate and up 8-column blocks pair inside a tile) and MOE_EPI_BF16. */
+ * MOE_EPI_SWIGLU (c bf16: gate and up 8-column blocks pair inside a tile), MOE_EPI_BF16 and
+ * MOE_EPI_SWIGLU_FP8: h's e4m3 codes q [rows][ldc] and scales q_scale [ldc/128][q_scale_ld],
+ * bit for bit what moe_fp8_quantize_launch makes of MOE_EPI_SWIGLU's c (each 256-column tile's
+ * 128 h columns are one block of a row, so its scale needs no other tile), and that c as well
+ * where c is not NULL; it needs moe_fp8_fused_quant(n). */
 struct moe_fp8_gemm {
     const struct moe_wg_map *a, *b;
     const float *a_scale, *b_scale;
@@ -147,6 +153,9 @@ struct moe_fp8_gemm {
     enum moe_cuda_epilogue epilogue;
     void *c;
     long ldc;
+    uint8_t *q;
+    float *q_scale;
+    long q_scale_ld;
 };
 int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream);
 /* The columns of the output tile moe_fp8_gemm_launch uses for n: 256 where n % 256 == 0 unless
@@ -158,6 +167,10 @@ int moe_fp8_turns(void);
 /* 1 where the GEMMs run a block an SM, each looping over output tiles (the default), 0 where
  * KBENCH_MOE_FP8_PERSISTENT=0 asks for a block per tile. */
 int moe_fp8_persistent(void);
+/* 1 where the up GEMM of n (= 2·ffn) columns quantizes h in its epilogue (MOE_EPI_SWIGLU_FP8:
+ * the default where n takes the 256-column tile), 0 where it cannot or KBENCH_MOE_FP8_FUSED_QUANT=0
+ * keeps the separate quantizer. */
+int moe_fp8_fused_quant(int n);
 /* The blocks of a cluster moe_fp8_gemm_launch uses for n: 2 (two blocks sharing each B tile) with
  * KBENCH_MOE_FP8_CLUSTER=2 where n takes the wide tile, else 1. */
 int moe_fp8_cluster(int n);

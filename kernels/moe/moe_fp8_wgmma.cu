@@ -43,8 +43,9 @@
  * Warp 1 of the producer warpgroup loads them into a slot per stage beside the ring, up to the
  * ring's depth ahead of their use (produce_scales).
  *
- * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu)
- * and MOE_EPI_BF16 (bf16 yp). Accumulator layout (m64n128, f32): warp w of the warpgroup holds
+ * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
+ * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h_fp8: the
+ * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp). Accumulator layout (m64n128, f32): warp w of the warpgroup holds
  * rows 16w + lane/4 (+ 8); d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1}
  * (j = 0..15). */
 #include <cuda.h>
@@ -96,8 +97,11 @@ struct Args {
     const float *sa; /* [ktiles][lds] */
     long lds;
     const float *sb; /* [groups · n / 128][ktiles] */
-    void *c;
+    void *c; /* MOE_EPI_SWIGLU_FP8: may be NULL */
     long ldc;
+    uint8_t *q; /* MOE_EPI_SWIGLU_FP8's codes [rows][ldc] and scales [ldc / 128][ldqs] */
+    float *qs;
+    long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
 };
@@ -171,6 +175,93 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
     }
 }
 
+/* MOE_EPI_SWIGLU_FP8's epilogue, from the thread's promoted sums acc (rows r and r + 8, t its
+ * place in the row's quad): h = silu(gate)·up rounded to bf16 (as MOE_EPI_SWIGLU stores it), then
+ * quantized by moe_fp8_quantize's rule. A 256-column tile's h is columns n0/2 .. n0/2 + 127 of
+ * its rows: one quantization block, which the row's quad holds whole (32 values a thread), so
+ * the block's absmax takes two shuffles and no other tile. The h values replace the gate sums
+ * they came from. Rows past row_end (another group's) are computed but not stored; every lane
+ * takes part in the shuffles before that test. */
+template <int TN>
+__device__ __forceinline__ void store_h_fp8(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
+{
+    static_assert(TN == 2 * MOE_FP8_BLOCK, "a tile's h columns are one quantization block");
+    float amax[2] = { 0.f, 0.f };
+#pragma unroll
+    for (int hv = 0; hv < TN / BN; hv++)
+#pragma unroll
+        for (int j = 0; j < BN / 8; j += 2) /* gate block j, its up values in block j + 1 */
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float *v = &acc[hv][4 * j + 2 * h];
+                const float *up = &acc[hv][4 * j + 4 + 2 * h];
+                const float2 hb = __bfloat1622float2(
+                    __floats2bfloat162_rn(v[0] / (1.f + __expf(-v[0])) * up[0], v[1] / (1.f + __expf(-v[1])) * up[1]));
+                v[0] = hb.x, v[1] = hb.y;
+                amax[h] = fmaxf(amax[h], fmaxf(fabsf(hb.x), fabsf(hb.y)));
+            }
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 1));
+        amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 2));
+    }
+    const long block = n0 / TN; /* the h column block: (n0 / 2) / 128 */
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const long row = r + 8 * h;
+        if (row >= row_end)
+            continue;
+        const float inv = amax[h] > 0.f ? 448.f / amax[h] : 0.f;
+        if (t == 0)
+            p.qs[block * p.ldqs + row] = amax[h] / 448.f;
+#pragma unroll
+        for (int hv = 0; hv < TN / BN; hv++)
+#pragma unroll
+            for (int j = 0; j < BN / 8; j += 2) {
+                const float h0 = acc[hv][4 * j + 2 * h], h1 = acc[hv][4 * j + 2 * h + 1];
+                const long at = row * p.ldc + (n0 + hv * BN + j * 8) / 2 + 2 * t;
+                *reinterpret_cast<uint16_t *>(p.q + at) = (uint16_t)kb_wgmma::cvt_e4m3x4(h0 * inv, h1 * inv, 0.f, 0.f);
+                if (p.c) /* exact: h0 and h1 are bf16 values */
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + at) = pack2<true>(h0, h1);
+            }
+    }
+}
+
+/* MOE_EPI_SWIGLU's and MOE_EPI_BF16's epilogue: straight from the promoted accumulators, half
+ * hv's columns from n0 + 128·hv; rows of other groups skipped (every column of the tile is < n:
+ * n is a multiple of TN) */
+template <int EPI, int TN>
+__device__ __forceinline__ void store_tile(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
+{
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+        const long row = r + 8 * h;
+        if (row >= row_end)
+            continue;
+#pragma unroll
+        for (int hv = 0; hv < TN / BN; hv++) {
+            const int c0 = n0 + hv * BN;
+            if (EPI == MOE_EPI_SWIGLU) {
+#pragma unroll
+                for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
+                    const float v0 = acc[hv][4 * j + 2 * h], v1 = acc[hv][4 * j + 2 * h + 1];
+                    const float up0 = acc[hv][4 * j + 4 + 2 * h], up1 = acc[hv][4 * j + 4 + 2 * h + 1];
+                    const float h0 = v0 / (1.f + __expf(-v0)) * up0, h1 = v1 / (1.f + __expf(-v1)) * up1;
+                    const int a = (c0 + j * 8) / 2 + 2 * t;
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
+                }
+            } else {
+#pragma unroll
+                for (int j = 0; j < BN / 8; j++) {
+                    const int col = c0 + j * 8 + 2 * t;
+                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
+                        pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
+                }
+            }
+        }
+    }
+}
+
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
  * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
  * rather than carried across the block's tiles, which leaves the registers to the sums. */
@@ -222,35 +313,10 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
                 acc[hv][i] += d[i] * ((i / 2) % 2 ? r8 : r0);
         });
 
-    /* epilogue: straight from the promoted accumulators, half hv's columns from n0 + 128·hv;
-     * rows of other groups skipped (every column of the tile is < n: n is a multiple of TN) */
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-        const long row = r + 8 * h;
-        if (row >= row_end)
-            continue;
-#pragma unroll
-        for (int hv = 0; hv < HALVES; hv++) {
-            const int c0 = n0 + hv * BN;
-            if (EPI == MOE_EPI_SWIGLU) {
-#pragma unroll
-                for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
-                    const float v0 = acc[hv][4 * j + 2 * h], v1 = acc[hv][4 * j + 2 * h + 1];
-                    const float up0 = acc[hv][4 * j + 4 + 2 * h], up1 = acc[hv][4 * j + 4 + 2 * h + 1];
-                    const float h0 = v0 / (1.f + __expf(-v0)) * up0, h1 = v1 / (1.f + __expf(-v1)) * up1;
-                    const int a = (c0 + j * 8) / 2 + 2 * t;
-                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
-                }
-            } else {
-#pragma unroll
-                for (int j = 0; j < BN / 8; j++) {
-                    const int col = c0 + j * 8 + 2 * t;
-                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
-                        pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
-                }
-            }
-        }
-    }
+    if constexpr (EPI == MOE_EPI_SWIGLU_FP8)
+        store_h_fp8<TN>(acc, p, r, row_end, n0, t);
+    else
+        store_tile<EPI, TN>(acc, p, r, row_end, n0, t);
 }
 
 template <int EPI, int TN>
@@ -407,6 +473,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.group_off = g->group_off, p.mtile_start = g->mtile_start;
     p.sa = g->a_scale, p.lds = g->a_scale_ld, p.sb = g->b_scale;
     p.c = g->c, p.ldc = g->ldc;
+    p.q = g->q, p.qs = g->q_scale, p.ldqs = g->q_scale_ld;
     p.turns = turns_on();
     p.cluster = cluster_blocks(g->n);
     if (p.cluster == 2)
@@ -425,6 +492,14 @@ template <int TN> cudaError_t raise_smem_limit()
                                       moe_fp8_wgmma<MOE_EPI_SWIGLU, TN>);
 }
 
+/* h quantized in the up GEMM's epilogue where its tile is the wide one, unless
+ * KBENCH_MOE_FP8_FUSED_QUANT=0 keeps the separate quantizer */
+static bool fused_quant(int n)
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_FUSED_QUANT");
+    return wide_tile(n) && !(want && strcmp(want, "0") == 0);
+}
+
 } // namespace
 
 extern "C" int moe_fp8_prepare(void)
@@ -432,6 +507,8 @@ extern "C" int moe_fp8_prepare(void)
     cudaError_t e = raise_smem_limit<128>();
     if (e == cudaSuccess)
         e = raise_smem_limit<256>();
+    if (e == cudaSuccess)
+        e = kb_gpu::allow_dynamic_smem(fp8_smem<256>(), moe_fp8_wgmma<MOE_EPI_SWIGLU_FP8, 256>);
     (void)kb_gpu::sm_count(); /* asked here, not in the first timed launch */
     return (int)e;
 }
@@ -468,6 +545,10 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
     switch (g->epilogue) {
     case MOE_EPI_BF16: return (int)(wide ? launch<MOE_EPI_BF16, 256>(g, st) : launch<MOE_EPI_BF16, 128>(g, st));
     case MOE_EPI_SWIGLU: return (int)(wide ? launch<MOE_EPI_SWIGLU, 256>(g, st) : launch<MOE_EPI_SWIGLU, 128>(g, st));
+    case MOE_EPI_SWIGLU_FP8:
+        if (!fused_quant(g->n) || !g->q || !g->q_scale || g->q_scale_ld < 1)
+            return (int)cudaErrorInvalidValue;
+        return (int)launch<MOE_EPI_SWIGLU_FP8, 256>(g, st);
     default: break; /* the router's and the layer's: not built here */
     }
     return (int)cudaErrorInvalidValue;
@@ -480,6 +561,8 @@ extern "C" int moe_fp8_turns(void) { return turns_on(); }
 extern "C" int moe_fp8_persistent(void) { return persistent_on(); }
 
 extern "C" int moe_fp8_cluster(int n) { return cluster_blocks(n); }
+
+extern "C" int moe_fp8_fused_quant(int n) { return fused_quant(n); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

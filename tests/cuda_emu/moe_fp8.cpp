@@ -13,6 +13,9 @@
 // without (odd tile counts leave a pair's second block without rows; pairs that straddle two
 // column tiles or experts load B whole). Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
+// The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
+// the default where the up tile is the wide one), storing hb and not: its codes and scales must
+// be the host rule's on its hb, that hb MOE_EPI_SWIGLU's, and the codes without hb the same.
 // Judged four ways:
 //   the pre-pass's codes and scales against the host rule bit for bit (xp and hb:
 //     moe_fp8_quantizer_mismatches, as the kernel's check on the GPU host);
@@ -27,6 +30,7 @@ extern "C" {
 }
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 static float bf16_value(uint16_t b) { return __bfloat162float(__nv_bfloat16{ b }); }
@@ -81,8 +85,10 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
     }
     if (wide)
         emu_launch_cluster(grid, 1, 1, p.cluster, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
-    else
+    else if constexpr (EPI != MOE_EPI_SWIGLU_FP8) /* the fused quantization has the wide tile only */
         emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
+    else
+        printf("  FAIL: the fused quantization asked of a narrow tile\n");
     printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s\n", p.n, wide ? 256 : 128, grid,
            p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns");
 }
@@ -134,6 +140,24 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
     up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
     gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], m);
     bad += quantize(hb, f, slots, hq, hs, "hb");
+    if (m.wide) { /* the default up GEMM: h quantized in its epilogue, with hb and without */
+        std::vector<uint8_t> fq((size_t)slots * f, 0xAA), fq2((size_t)slots * f, 0x55);
+        std::vector<float> fs((size_t)(f / MOE_FP8_BLOCK) * slots, NAN), fs2(fs.size(), -1.f);
+        std::vector<uint16_t> fb((size_t)slots * f, 0x7fff);
+        Args fu = up;
+        fu.c = fb.data(), fu.q = fq.data(), fu.qs = fs.data(), fu.ldqs = slots;
+        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, fu, mts[E], m);
+        fu.c = nullptr, fu.q = fq2.data(), fu.qs = fs2.data();
+        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, fu, mts[E], m);
+        const long q_bad = moe_fp8_quantizer_mismatches(NULL, fb.data(), slots, f, fq.data(), fs.data());
+        const bool same_h = fb == hb, same_codes = fq == fq2 && memcmp(fs.data(), fs2.data(), fs.size() * sizeof(float)) == 0,
+                   same_as_pass = fq == hq && memcmp(fs.data(), hs.data(), fs.size() * sizeof(float)) == 0;
+        printf("  fused quantization: %ld blocks differ from the host rule; hb %s; codes without hb %s; codes %s the "
+               "separate pass's\n",
+               q_bad, same_h ? "as MOE_EPI_SWIGLU's" : "DIFFERS from MOE_EPI_SWIGLU's", same_codes ? "the same" : "DIFFER",
+               same_as_pass ? "equal" : "DIFFER from");
+        bad += q_bad != 0 || !same_h || !same_codes || !same_as_pass;
+    }
     const CUtensorMap a_down = map_of(hq.data(), slots, f), b_down = map_of(w2.data(), (long)E * h, f);
     Args down = {};
     down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
