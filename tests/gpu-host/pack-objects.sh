@@ -7,6 +7,9 @@
 #                            old tile is KBENCH_MOE_FP8_TILE=128)
 #   .gpubuild/ex2.tar.gz     this tree's FP8 attention objects with the other share of exponentials
 #                            on the FMA pipe than their default (flash_fp8_ws: 4, int8_fp8_ws: 0)
+#   .gpubuild/exflash.tar.gz this tree's bf16 flash (flash_wgmma_ws) with every 4th (ex4/) and
+#                            every 8th (ex8/) 8-column block of exponentials on the FMA pipe
+#                            (its default: none), for d 64, where MUFU and the tensor cores balance
 #   .gpubuild/moeprev.tar.gz MOE_COMMIT's (default b858dc1: consumers' turns and persistent blocks,
 #                            the block scales still loaded from global memory by the consumers) FP8
 #                            MoE GEMM object
@@ -36,6 +39,12 @@ for f in $fp8; do
     [ "$f" = kernels/attention/int8_fp8_ws ] && every=0
     $nvcc $flags -I. -DKB_EX2_FMA_EVERY=$every -c -o "$tmp/ex2/$f.o" $f.cu
 done
+for every in 4 8; do
+    mkdir -p "$tmp/exflash/ex$every/kernels/attention"
+    $nvcc $flags -I. -DKB_EX2_FMA_EVERY=$every -c -o "$tmp/exflash/ex$every/kernels/attention/flash_wgmma_ws.o" \
+        kernels/attention/flash_wgmma_ws.cu
+done
+tar czf .gpubuild/exflash.tar.gz -C "$tmp/exflash" ex4 ex8
 git worktree add -q "$tmp/wm" "$moeprev"
 mkdir -p "$tmp/moeprev/kernels/moe"
 (cd "$tmp/wm" && $nvcc $flags -I. -c -o "$tmp/moeprev/kernels/moe/moe_fp8_wgmma.o" kernels/moe/moe_fp8_wgmma.cu)
