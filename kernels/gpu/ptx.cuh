@@ -100,6 +100,14 @@ __device__ __forceinline__ float ex2(float x)
     return y;
 }
 
+/* 1/x on the special-function unit (flushes denormals; 0 for ±inf). */
+__device__ __forceinline__ float rcp(float x)
+{
+    float y;
+    asm("rcp.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+
 } // namespace kb_ptx
 
 #endif

@@ -266,6 +266,14 @@ __device__ __forceinline__ void mma_m64n136k32_e4m3_rs(float (&d)[68], const uin
 
 /* Four floats as e4m3 (round to nearest even, saturating), x0 in the lowest byte. cvt's first
  * source goes to the upper byte of each pair. */
+/* Two e4m3 codes (x0 in the low byte), as cvt_e4m3x4's first two: one conversion, no packing. */
+__device__ __forceinline__ uint16_t cvt_e4m3x2(float x0, float x1)
+{
+    uint16_t r;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %2, %1;\n" : "=h"(r) : "f"(x0), "f"(x1));
+    return r;
+}
+
 __device__ __forceinline__ uint32_t cvt_e4m3x4(float x0, float x1, float x2, float x3)
 {
     uint32_t r;

@@ -175,6 +175,17 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
     }
 }
 
+/* silu(gate)·up, for both SwiGLU epilogues (one definition: the fused quantization must see the
+ * h the separate quantizer would), on the special-function unit's approximations (ex2, rcp;
+ * relative error about 2^-22) where an IEEE division and __expf's denormal handling made 29
+ * instructions an element of the bf16 epilogue in the H100's SASS: h is rounded to bf16 (8
+ * bits) right after. A gate below about −88 makes 1 + 2^(−gate·log2 e) infinite and its
+ * reciprocal 0, silu's value (below 1e-36) to far under bf16's resolution there. */
+__device__ __forceinline__ float swiglu(float gate, float up)
+{
+    return gate * rcp(1.f + ex2(-1.44269504f * gate)) * up;
+}
+
 /* MOE_EPI_SWIGLU_FP8's epilogue, from the thread's promoted sums acc (rows r and r + 8, t its
  * place in the row's quad): h = silu(gate)·up rounded to bf16 (as MOE_EPI_SWIGLU stores it), then
  * quantized by moe_fp8_quantize's rule. A 256-column tile's h is columns n0/2 .. n0/2 + 127 of
@@ -195,8 +206,7 @@ __device__ __forceinline__ void store_h_fp8(float (&acc)[TN / BN][64], const Arg
             for (int h = 0; h < 2; h++) {
                 float *v = &acc[hv][4 * j + 2 * h];
                 const float *up = &acc[hv][4 * j + 4 + 2 * h];
-                const float2 hb = __bfloat1622float2(
-                    __floats2bfloat162_rn(v[0] / (1.f + __expf(-v[0])) * up[0], v[1] / (1.f + __expf(-v[1])) * up[1]));
+                const float2 hb = __bfloat1622float2(__floats2bfloat162_rn(swiglu(v[0], up[0]), swiglu(v[1], up[1])));
                 v[0] = hb.x, v[1] = hb.y;
                 amax[h] = fmaxf(amax[h], fmaxf(fabsf(hb.x), fabsf(hb.y)));
             }
@@ -214,16 +224,24 @@ __device__ __forceinline__ void store_h_fp8(float (&acc)[TN / BN][64], const Arg
         const float inv = amax[h] > 0.f ? 448.f / amax[h] : 0.f;
         if (t == 0)
             p.qs[block * p.ldqs + row] = amax[h] / 448.f;
+        /* the row's first column of this thread: every store below is at a constant offset */
+        const long at = row * p.ldc + n0 / 2 + 2 * t;
+        uint8_t *q = p.q + at;
 #pragma unroll
         for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
-            for (int j = 0; j < BN / 8; j += 2) {
-                const float h0 = acc[hv][4 * j + 2 * h], h1 = acc[hv][4 * j + 2 * h + 1];
-                const long at = row * p.ldc + (n0 + hv * BN + j * 8) / 2 + 2 * t;
-                *reinterpret_cast<uint16_t *>(p.q + at) = (uint16_t)kb_wgmma::cvt_e4m3x4(h0 * inv, h1 * inv, 0.f, 0.f);
-                if (p.c) /* exact: h0 and h1 are bf16 values */
-                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + at) = pack2<true>(h0, h1);
-            }
+            for (int j = 0; j < BN / 8; j += 2)
+                *reinterpret_cast<uint16_t *>(q + hv * BN / 2 + j * 4) =
+                    kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
+        if (p.c) { /* exact: the values are bf16's */
+            uint16_t *c = (uint16_t *)p.c + at;
+#pragma unroll
+            for (int hv = 0; hv < TN / BN; hv++)
+#pragma unroll
+                for (int j = 0; j < BN / 8; j += 2)
+                    *reinterpret_cast<uint32_t *>(c + hv * BN / 2 + j * 4) =
+                        pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
+        }
     }
 }
 
@@ -238,25 +256,23 @@ __device__ __forceinline__ void store_tile(const float (&acc)[TN / BN][64], cons
         const long row = r + 8 * h;
         if (row >= row_end)
             continue;
+        /* the row's first column of this thread (SwiGLU: of h, half the tile's columns): every
+         * store below is at a constant offset from it */
+        uint16_t *c = (uint16_t *)p.c + row * p.ldc + (EPI == MOE_EPI_SWIGLU ? n0 / 2 : n0) + 2 * t;
 #pragma unroll
         for (int hv = 0; hv < TN / BN; hv++) {
-            const int c0 = n0 + hv * BN;
             if (EPI == MOE_EPI_SWIGLU) {
 #pragma unroll
                 for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
-                    const float v0 = acc[hv][4 * j + 2 * h], v1 = acc[hv][4 * j + 2 * h + 1];
-                    const float up0 = acc[hv][4 * j + 4 + 2 * h], up1 = acc[hv][4 * j + 4 + 2 * h + 1];
-                    const float h0 = v0 / (1.f + __expf(-v0)) * up0, h1 = v1 / (1.f + __expf(-v1)) * up1;
-                    const int a = (c0 + j * 8) / 2 + 2 * t;
-                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + a) = pack2<true>(h0, h1);
+                    const float h0 = swiglu(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 4 + 2 * h]);
+                    const float h1 = swiglu(acc[hv][4 * j + 2 * h + 1], acc[hv][4 * j + 4 + 2 * h + 1]);
+                    *reinterpret_cast<uint32_t *>(c + hv * BN / 2 + j * 4) = pack2<true>(h0, h1);
                 }
             } else {
 #pragma unroll
-                for (int j = 0; j < BN / 8; j++) {
-                    const int col = c0 + j * 8 + 2 * t;
-                    *reinterpret_cast<uint32_t *>((uint16_t *)p.c + row * p.ldc + col) =
+                for (int j = 0; j < BN / 8; j++)
+                    *reinterpret_cast<uint32_t *>(c + hv * BN + j * 8) =
                         pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
-                }
             }
         }
     }

@@ -493,6 +493,11 @@ inline void mma_m64n136k32_e4m3_rs(float (&d)[68], const uint32_t (&a)[4], uint6
 {
     kb_hopper_emu::mma<136>(d, kb_hopper_emu::E4M3, 32, a, 0, desc_b, false, accumulate);
 }
+inline uint16_t cvt_e4m3x2(float x0, float x1)
+{
+    using kb_hopper_emu::e4m3_code;
+    return (uint16_t)(e4m3_code(x0) | e4m3_code(x1) << 8);
+}
 inline uint32_t cvt_e4m3x4(float x0, float x1, float x2, float x3)
 {
     using kb_hopper_emu::e4m3_code;

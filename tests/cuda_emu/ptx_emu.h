@@ -107,6 +107,7 @@ template <bool BF16> inline uint32_t pack2(float lo, float hi)
 }
 
 inline float ex2(float x) { return exp2f(x); }
+inline float rcp(float x) { return 1.f / x; }
 
 } // namespace kb_ptx
 

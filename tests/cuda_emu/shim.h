@@ -116,6 +116,7 @@ inline double __dadd_rn(double a, double b) { volatile double s = a + b; return 
 inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline float __expf(float x) { return expf(x); }
+inline float __fdividef(float a, float b) { return a / b; }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 struct uint4 { unsigned x, y, z, w; };
 struct float2 { float x, y; };
