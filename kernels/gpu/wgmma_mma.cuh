@@ -264,9 +264,8 @@ __device__ __forceinline__ void mma_m64n136k32_e4m3_rs(float (&d)[68], const uin
 #endif
 }
 
-/* Four floats as e4m3 (round to nearest even, saturating), x0 in the lowest byte. cvt's first
- * source goes to the upper byte of each pair. */
-/* Two e4m3 codes (x0 in the low byte), as cvt_e4m3x4's first two: one conversion, no packing. */
+/* Two floats as e4m3 (round to nearest even, saturating), x0 in the low byte: cvt_e4m3x4's
+ * first two, one conversion and no packing. cvt's first source goes to the upper byte. */
 __device__ __forceinline__ uint16_t cvt_e4m3x2(float x0, float x1)
 {
     uint16_t r;
@@ -274,6 +273,8 @@ __device__ __forceinline__ uint16_t cvt_e4m3x2(float x0, float x1)
     return r;
 }
 
+/* Four floats as e4m3 (round to nearest even, saturating), x0 in the lowest byte. cvt's first
+ * source goes to the upper byte of each pair. */
 __device__ __forceinline__ uint32_t cvt_e4m3x4(float x0, float x1, float x2, float x3)
 {
     uint32_t r;
