@@ -46,8 +46,8 @@
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
  * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h_fp8: the
  * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp).
- * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8); d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1}
- * (j = 0..15). */
+ * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
+ * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>
