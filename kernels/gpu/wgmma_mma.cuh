@@ -107,6 +107,13 @@ namespace kb_wgmma {
                  : WGMMA_D128_OPERANDS(WGMMA_F32)                                                   \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate))
 
+#define WGMMA_SS_N256(TY)                                                                           \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"                                     \
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32." TY "." TY " " WGMMA_D128            \
+                 ", %128, %129, p, 1, 1, 0, 0;\n}\n"                                                \
+                 : WGMMA_D128_OPERANDS(WGMMA_F32)                                                   \
+                 : "l"(desc_a), "l"(desc_b), "r"(accumulate))
+
 /* d (64×128, f32) (+)= A (64×16) · B (16×128), bf16 or f16, both K-major in shared memory. */
 template <bool BF16>
 __device__ __forceinline__ void mma_m64n128k16_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
@@ -186,6 +193,20 @@ __device__ __forceinline__ void mma_m64n176k16_ss(float (&d)[88], uint64_t desc_
         WGMMA_SS_N176("bf16");
     else
         WGMMA_SS_N176("f16");
+#else
+    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
+#endif
+}
+
+/* d (64×256, f32) (+)= A (64×16) · B (16×256), bf16 or f16, both K-major in shared memory. */
+template <bool BF16>
+__device__ __forceinline__ void mma_m64n256k16_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    if (BF16)
+        WGMMA_SS_N256("bf16");
+    else
+        WGMMA_SS_N256("f16");
 #else
     (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
 #endif

@@ -65,6 +65,7 @@ extern "C" {
 #include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
 #include "kernels/moe/moe_tile.cuh"
+#include "kernels/moe/swiglu.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
 #include "kernels/gpu/wgmma_mma.cuh"
@@ -75,6 +76,7 @@ namespace {
 using namespace kb_ptx;
 using kb_wgring::BM;
 using kb_wgring::THREADS;
+using kb_moe::swiglu;
 /* the ring of a TN-column output tile */
 template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
 /* A stage's block scales, beside the ring (kb_wgring::ring_end): scale_a of the tile's 128 rows,
@@ -173,17 +175,6 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
             t0 = t1;
         f(t0, u0, shared ? rank : -1);
     }
-}
-
-/* silu(gate)·up, for both SwiGLU epilogues (one definition: the fused quantization must see the
- * h the separate quantizer would), on the special-function unit's approximations (ex2, rcp;
- * relative error about 2^-22) where an IEEE division and __expf's denormal handling made 29
- * instructions an element of the bf16 epilogue in the H100's SASS: h is rounded to bf16 (8
- * bits) right after. A gate below about −88 makes 1 + 2^(−gate·log2 e) infinite and its
- * reciprocal 0, silu's value (below 1e-36) to far under bf16's resolution there. */
-__device__ __forceinline__ float swiglu(float gate, float up)
-{
-    return gate * rcp(1.f + ex2(-1.44269504f * gate)) * up;
 }
 
 /* MOE_EPI_SWIGLU_FP8's epilogue, from the thread's promoted sums acc (rows r and r + 8, t its

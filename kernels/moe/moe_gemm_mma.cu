@@ -32,6 +32,7 @@ extern "C" {
 
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/moe/moe_tile.cuh"
+#include "kernels/moe/swiglu.cuh"
 
 namespace {
 
@@ -169,7 +170,7 @@ template <int EPI> __global__ void __launch_bounds__(THREADS) grouped_gemm(const
                     if (nf % 2 == 1 || col >= g.n)
                         continue; /* odd tiles hold the up values, read with their even partner */
                     const float u0 = acc[mt][nf + 1][2 * half], u1 = acc[mt][nf + 1][2 * half + 1];
-                    const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                    const float h0 = kb_moe::swiglu(v0, u0), h1 = kb_moe::swiglu(v1, u1);
                     const int j = (n0 + wn * 32 + nf * 8) / 2 + 2 * t4;
                     *reinterpret_cast<uint32_t *>((uint16_t *)g.c + out_row * g.ldc + j) = pack2<true>(h0, h1);
                 } else if (col < g.n) {

@@ -48,8 +48,10 @@ extern "C" {
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/smem_limit.cuh"
 #include "kernels/moe/moe_tile.cuh"
+#include "kernels/moe/swiglu.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_mma.cuh"
 #include "kernels/gpu/wgmma_ring.cuh"
 
 namespace {
@@ -76,20 +78,6 @@ struct Args {
     const float *c_scale;
 };
 
-/* d (64×256) += A (64×16 bf16, descriptor) · B (16×256 bf16, descriptor), both K-major
- * (transpose bits 0), scale-d 1: the accumulators start at zero and always accumulate. */
-__device__ __forceinline__ void wgmma_k16(float (&d)[128], uint64_t desc_a, uint64_t desc_b)
-{
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {" WG_D_REGS "}, %128, %129, p, 1, 1, 0, 0;\n}\n"
-                 : WG_D_F32
-                 : "l"(desc_a), "l"(desc_b), "r"(1));
-#else
-    (void)d, (void)desc_a, (void)desc_b;
-#endif
-}
-
 template <int EPI>
 __global__ void __launch_bounds__(THREADS, 1)
     moe_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
@@ -112,7 +100,10 @@ __global__ void __launch_bounds__(THREADS, 1)
     const int c = wg - 1;
     float d[128];
     kb_wgring::consume<BK / 16>(ring, c, p.ktiles, d,
-                                [](float(&acc)[128], uint64_t da, uint64_t db) { wgmma_k16(acc, da, db); });
+                                [](float(&acc)[128], uint64_t da, uint64_t db) {
+                                    /* scale-d 1: the accumulators start at zero and always accumulate */
+                                    kb_wgmma::mma_m64n256k16_ss<true>(acc, da, db, 1);
+                                });
 
     /* epilogue: straight from the accumulators; rows of other groups and columns ≥ n skipped */
     const int w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
@@ -136,7 +127,7 @@ __global__ void __launch_bounds__(THREADS, 1)
                     continue;
                 const float v0 = d[4 * j + 2 * h], v1 = d[4 * j + 2 * h + 1];
                 const float u0 = d[4 * j + 4 + 2 * h], u1 = d[4 * j + 4 + 2 * h + 1];
-                const float h0 = v0 / (1.f + __expf(-v0)) * u0, h1 = v1 / (1.f + __expf(-v1)) * u1;
+                const float h0 = kb_moe::swiglu(v0, u0), h1 = kb_moe::swiglu(v1, u1);
                 const int a = (n0 + j * 8) / 2 + 2 * t;
                 *reinterpret_cast<uint32_t *>((uint16_t *)p.c + out_row * p.ldc + a) = pack2<true>(h0, h1);
             }

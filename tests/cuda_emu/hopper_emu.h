@@ -473,6 +473,10 @@ template <bool BF16> inline void mma_m64n176k16_ss(float (&d)[88], uint64_t desc
 {
     kb_hopper_emu::mma<176>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
 }
+template <bool BF16> inline void mma_m64n256k16_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+    kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
+}
 template <bool BF16> inline void mma_m64n256k16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
     kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate);

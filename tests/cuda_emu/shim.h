@@ -117,6 +117,8 @@ inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 inline int __float_as_int(float f) { int i; memcpy(&i, &f, 4); return i; }
 inline float __expf(float x) { return expf(x); }
 inline float __fdividef(float a, float b) { return a / b; }
+/* one float's read-modify-write, atomic among the emulated threads, as on the GPU */
+inline float atomicAdd(float *p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 struct uint4 { unsigned x, y, z, w; };
 struct float2 { float x, y; };
