@@ -12,7 +12,8 @@
 #                            (its default: none), for d 64, where MUFU and the tensor cores balance
 #   .gpubuild/moeprev.tar.gz MOE_COMMIT's (default b858dc1: consumers' turns and persistent blocks,
 #                            the block scales still loaded from global memory by the consumers) FP8
-#                            MoE GEMM object
+#                            MoE GEMM object, and its bf16 grouped GEMMs' (moe_gemm_wgmma,
+#                            moe_gemm_mma; built for sm_90a here, for the H100 alone)
 # Run from the repository root of a configured, built tree.
 set -e
 before=${1:-cd085fc}
@@ -47,7 +48,9 @@ done
 tar czf .gpubuild/exflash.tar.gz -C "$tmp/exflash" ex4 ex8
 git worktree add -q "$tmp/wm" "$moeprev"
 mkdir -p "$tmp/moeprev/kernels/moe"
-(cd "$tmp/wm" && $nvcc $flags -I. -c -o "$tmp/moeprev/kernels/moe/moe_fp8_wgmma.o" kernels/moe/moe_fp8_wgmma.cu)
+for f in moe_fp8_wgmma moe_gemm_wgmma moe_gemm_mma; do
+    (cd "$tmp/wm" && $nvcc $flags -I. -c -o "$tmp/moeprev/kernels/moe/$f.o" kernels/moe/$f.cu)
+done
 tar czf .gpubuild/moeprev.tar.gz -C "$tmp/moeprev" kernels
 tar czf .gpubuild/before.tar.gz -C "$tmp/before" kernels
 tar czf .gpubuild/ex2.tar.gz -C "$tmp/ex2" kernels

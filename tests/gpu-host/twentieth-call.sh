@@ -1,0 +1,41 @@
+#!/bin/bash
+# twentieth-call.sh - the thirteenth session's MoE epilogues (SwiGLU on the special-function
+# unit in every MoE GEMM, kernels/moe/swiglu.cuh; the fused FP8 epilogue's shorter stores),
+# written after its leases: verified at tests/gpu.sh's odd sizes, then timed against e47d4e6's
+# objects (kbench.moeprev: `bash tests/gpu-host/pack-objects.sh cd085fc e47d4e6`: the fused FP8
+# quantization with the old epilogue, the bf16 GEMMs' IEEE division), alternating:
+#   moe-fp8*       moe.experts@cuda.wgmma-fp8 on DeepSeek-V3's shape beside cuBLASLt (about 55 s
+#                  a case, most of it setup)
+#   moe-bf16*      moe.experts@cuda.wgmma and @cuda.mma on Mixtral's shape beside cuBLAS bf16
+#   layer*         moe.layer@cuda.wgmma (fused) against @cuda.unfused, Mixtral, 4096 tokens
+# The databases and the log come back as $OUT/twenty.tar.gz.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/gpu-host/sweeps.sh
+call_start build || exit 1
+nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2 | grep '\.o$' | xargs touch; }
+swap_in moeprev && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.moeprev || { tail /tmp/link.log; exit 1; }
+swap_in cuobj 'kernels/moe/moe_fp8_wgmma.o kernels/moe/moe_gemm_wgmma.o kernels/moe/moe_gemm_mma.o' &&
+    make -s kbench >/tmp/link.log 2>&1 || { tail /tmp/link.log; exit 1; }
+ODD="--dtype bf16 --tokens 1,77,1000 --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf"
+NEW_LIMIT=100 sweep moefp8v --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 \
+    --ffn 640 --experts 8 --top-k 2,8 --routing zipf &
+NEW_LIMIT=100 sweep moewgv --kernels 'moe.experts@cuda.wgmma,moe.layer@cuda.wgmma' $ODD &
+NEW_LIMIT=100 sweep moemmav --kernels 'moe.experts@cuda.mma,moe.layer@cuda.fused,moe.layer@cuda.unfused' $ODD &
+wait
+sweep_report moefp8v moewgv moemmav
+timing_db twenty
+step moe-fp8 75 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
+step_as kbench.moeprev moe-fp8-prev 65 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+step moe-fp8-2 65 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+step_as kbench.moeprev moe-fp8-prev2 65 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+MIXTRAL="--dtype bf16 --preset mixtral-8x7b --tokens 4096"
+step moe-bf16 90 --kernels 'moe.experts@cuda.wgmma,moe.experts@cuda.mma,gemm.dense@cuda.cublas' $MIXTRAL --m 8192 --n 43008 --k 4096
+step_as kbench.moeprev moe-bf16-prev 75 --kernels 'moe.experts@cuda.wgmma,moe.experts@cuda.mma' $MIXTRAL
+step layer 80 --kernels 'moe.layer@cuda.wgmma,moe.layer@cuda.fused,moe.layer@cuda.unfused' $MIXTRAL
+step_as kbench.moeprev layer-prev 70 --kernels 'moe.layer@cuda.wgmma,moe.layer@cuda.fused' $MIXTRAL
+sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err) FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 48), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
+grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
+tar czf "$OUT/twenty.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
+echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
