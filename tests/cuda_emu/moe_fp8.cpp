@@ -25,24 +25,13 @@
 //     scale taken from the wrong block fails;
 //   moe.experts' verify at e4m3 (float64 FFN on the unquantized inputs, MOE_FP8_TOLERANCE).
 #include "dev_emu.cpp" /* moe_fp8_wgmma.cu made C++ by run.sh */
-extern "C" {
-#include "kernels/moe/moe.h"
-}
-#include <cmath>
-#include <cstdio>
+#include "moe_driver.h"
+
 #include <cstring>
-#include <vector>
 
-static float bf16_value(uint16_t b) { return __bfloat162float(__nv_bfloat16{ b }); }
-static uint16_t bf16_code(float f) { return __float2bfloat16_rn(f).x; }
-
-static double rel_l2(const std::vector<double> &got, const std::vector<double> &ref)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < got.size(); i++)
-        e += (got[i] - ref[i]) * (got[i] - ref[i]), r += ref[i] * ref[i];
-    return r > 0 ? sqrt(e / r) : sqrt(e);
-}
+using moe_driver::bf16_code;
+using moe_driver::bf16_value;
+using moe_driver::rel_l2;
 
 static CUtensorMap map_of(const uint8_t *p, long rows, int cols)
 {
@@ -95,23 +84,13 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
 
 static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 {
-    kb_shape s = {};
-    s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
-    kb_operands io = {};
-    char err[256];
-    if (kb_op_moe_experts.inputs(&io, &s, KB_DTYPE_FP8_E4M3, 7, err, sizeof err) != KB_OK) {
-        printf("inputs: %s\n", err);
+    kb_shape s;
+    kb_operands io;
+    std::vector<int> mts;
+    if (!moe_driver::case_inputs(T, h, f, E, k, routing, KB_DTYPE_FP8_E4M3, 7, BM, s, io, mts))
         return 1;
-    }
     const int slots = T * k;
     const int *off = (const int *)io.tensor[KB_MOE_EXPERTS_OFFSETS].data;
-    std::vector<int> mts(E + 1, 0);
-    printf("T %d h %d f %d E %d k %d, groups:", T, h, f, E, k);
-    for (int e = 0; e < E; e++) {
-        mts[e + 1] = mts[e] + (off[e + 1] - off[e] + BM - 1) / BM;
-        printf(" %d", off[e + 1] - off[e]);
-    }
-    printf("\n");
     /* setup: xp as bf16 (exact: e4m3 cases hold bf16 values); the weights quantized on the host */
     const float *xpf = (const float *)io.tensor[KB_MOE_EXPERTS_XP].data;
     std::vector<uint16_t> xp((size_t)slots * h);

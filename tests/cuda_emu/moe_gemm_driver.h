@@ -1,4 +1,4 @@
-// moe_gemm_driver.h - what the two bf16 grouped-GEMM drivers share (moe_gemm.cpp: the wgmma
+// moe_gemm_driver.h - what the two bf16 grouped-GEMM drivers share (beyond moe_driver.h) (moe_gemm.cpp: the wgmma
 // kernel of moe_gemm_wgmma.cu; moe_gemm_mma.cpp: the mma.sync kernel of moe_gemm_mma.cu): one
 // case's moe.experts bf16 inputs in the layouts moe_cuda.c uploads (xp bf16 [slots][hp]; the
 // weights padded to multiples of 8, with W1's and W3's columns interleaved by 8: w13 [E][hp][2·fp]
@@ -14,12 +14,7 @@
 #ifndef KB_MOE_GEMM_DRIVER_H
 #define KB_MOE_GEMM_DRIVER_H
 
-extern "C" {
-#include "kernels/moe/moe.h"
-}
-#include <cmath>
-#include <cstdio>
-#include <vector>
+#include "moe_driver.h"
 
 struct MoeGemmCase {
     int T, h, f, E, k, slots, hp, fp;
@@ -31,46 +26,19 @@ struct MoeGemmCase {
     std::vector<int> index;       /* the scatter's assignment of each slot (the identity here) */
 };
 
-namespace moe_gemm_driver {
-
-inline float bf16_value(uint16_t b) { return __bfloat162float(__nv_bfloat16{ b }); }
-inline uint16_t bf16_code(float f) { return __float2bfloat16_rn(f).x; }
-inline int round8(int v) { return (v + 7) / 8 * 8; }
-
-inline double rel_l2(const std::vector<double> &got, const std::vector<double> &ref)
-{
-    double e = 0, r = 0;
-    for (size_t i = 0; i < got.size(); i++)
-        e += (got[i] - ref[i]) * (got[i] - ref[i]), r += ref[i] * ref[i];
-    return r > 0 ? sqrt(e / r) : sqrt(e);
-}
-
-} // namespace moe_gemm_driver
-
 /* One case: launch(c) runs the three GEMMs into c.hb, c.yp and c.y; 1 if a verdict fails. */
 template <class Launch> int moe_gemm_run(int T, int h, int f, int E, int k, int routing, Launch launch)
 {
-    using namespace moe_gemm_driver;
-    kb_shape s = {};
-    s.tokens = T, s.hidden = h, s.ffn = f, s.experts = E, s.top_k = k, s.routing = routing, s.input = KB_INPUT_NORMAL;
-    kb_operands io = {};
-    char err[256];
-    if (kb_op_moe_experts.inputs(&io, &s, KB_DTYPE_BF16, 11, err, sizeof err) != KB_OK) {
-        printf("inputs: %s\n", err);
-        return 1;
-    }
+    using namespace moe_driver;
+    kb_shape s;
+    kb_operands io;
     MoeGemmCase c;
-    c.T = T, c.h = h, c.f = f, c.E = E, c.k = k, c.slots = T * k, c.hp = round8(h), c.fp = round8(f);
+    if (!case_inputs(T, h, f, E, k, routing, KB_DTYPE_BF16, 11, MOE_CUDA_BM, s, io, c.mts))
+        return 1;
+    c.T = T, c.h = h, c.f = f, c.E = E, c.k = k, c.slots = T * k, c.hp = (h + 7) / 8 * 8, c.fp = (f + 7) / 8 * 8;
     const int slots = c.slots, hp = c.hp, fp = c.fp, n13 = 2 * fp;
     c.off = (const int *)io.tensor[KB_MOE_EXPERTS_OFFSETS].data;
     const int *off = c.off;
-    c.mts.assign(E + 1, 0);
-    printf("T %d h %d f %d E %d k %d, groups:", T, h, f, E, k);
-    for (int e = 0; e < E; e++) {
-        c.mts[e + 1] = c.mts[e] + (off[e + 1] - off[e] + MOE_CUDA_BM - 1) / MOE_CUDA_BM;
-        printf(" %d", off[e + 1] - off[e]);
-    }
-    printf("\n");
     /* the layouts moe_cuda.c uploads (the inputs hold bf16 values: exact) */
     const float *xpf = (const float *)io.tensor[KB_MOE_EXPERTS_XP].data;
     const float *w1 = (const float *)io.tensor[KB_MOE_EXPERTS_W1].data, *w3 = (const float *)io.tensor[KB_MOE_EXPERTS_W3].data;

@@ -15,6 +15,9 @@
 #   step_as BIN NAME LIMIT ARGS...
 #                          step with the binary BIN (kbench.moeprev, ...) in kbench's place, then
 #                          kbench back (whatever step the caller defines, wrapped or not)
+#   swap_in TARBALL [MEMBERS]
+#                          .gpubuild/TARBALL.tar.gz's objects (pack-objects.sh), or the MEMBERS named,
+#                          over the tree's, touched so that make relinks kbench with them
 #   CUDNN, DEEPSEEK        the bf16 flash beside cuDNN through PyTorch's SDPA; DeepSeek-V3's FP8
 #                          MoE shape (16 of its experts, 4096 tokens)
 #   ncu_start              NCU (ncu's path) and left (the call's seconds left, less 30), and a
@@ -63,6 +66,7 @@ step_as() {
     step "$@"
     mv kbench.tmp kbench
 }
+swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2 | grep '\.o$' | xargs touch; }
 CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 timing_db() { DB=$OUT/$1.db; P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"; }
