@@ -50,6 +50,25 @@ inline bool case_inputs(int T, int h, int f, int E, int k, int routing, kb_dtype
     return true;
 }
 
+/* moe.experts' verdict on yp, bf16 [slots][ld] (its first h columns the output), as the
+ * harness gives it (float64 FFN on the inputs, the operation's tolerance at dtype t); frees io.
+ * True if it passed. */
+inline bool experts_verdict(kb_operands &io, const kb_shape &s, kb_dtype t, uint64_t seed, const std::vector<uint16_t> &yp,
+                            int ld, const char *what)
+{
+    const int slots = s.tokens * s.top_k, h = s.hidden;
+    float *out = (float *)io.buffer[KB_MOE_EXPERTS_YP];
+    for (int r = 0; r < slots; r++)
+        for (int col = 0; col < h; col++)
+            out[(size_t)r * h + col] = bf16_value(yp[(size_t)r * ld + col]);
+    kb_accuracy acc = {};
+    kb_op_moe_experts.verify(&io, &s, t, seed, 2, &acc);
+    printf("  moe.experts verify (%s): rel_l2 %.3g (tolerance %.3g) %s\n", what, acc.rel_l2_err, acc.tolerance,
+           acc.passed ? "ok" : "FAIL");
+    kb_operands_free(&io);
+    return acc.passed;
+}
+
 } // namespace moe_driver
 
 #endif

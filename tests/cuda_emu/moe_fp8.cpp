@@ -165,16 +165,7 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
            tight ? "ok" : "FAIL");
     bad += !tight;
 
-    /* moe.experts' verdict at e4m3 */
-    float *out = (float *)io.buffer[KB_MOE_EXPERTS_YP];
-    for (size_t i = 0; i < yp.size(); i++)
-        out[i] = bf16_value(yp[i]);
-    kb_accuracy acc = {};
-    kb_op_moe_experts.verify(&io, &s, KB_DTYPE_FP8_E4M3, 7, 2, &acc);
-    printf("  moe.experts verify (e4m3): rel_l2 %.3g (tolerance %.3g) %s\n", acc.rel_l2_err, acc.tolerance,
-           acc.passed ? "ok" : "FAIL");
-    bad += !acc.passed;
-    kb_operands_free(&io);
+    bad += !moe_driver::experts_verdict(io, s, KB_DTYPE_FP8_E4M3, 7, yp, h, "e4m3");
     return bad != 0;
 }
 

@@ -1,5 +1,6 @@
-// moe_gemm_driver.h - what the two bf16 grouped-GEMM drivers share (beyond moe_driver.h) (moe_gemm.cpp: the wgmma
-// kernel of moe_gemm_wgmma.cu; moe_gemm_mma.cpp: the mma.sync kernel of moe_gemm_mma.cu): one
+// moe_gemm_driver.h - what the two bf16 grouped-GEMM drivers share beyond moe_driver.h
+// (moe_gemm.cpp: the wgmma kernel of moe_gemm_wgmma.cu; moe_gemm_mma.cpp: the mma.sync kernel of
+// moe_gemm_mma.cu): one
 // case's moe.experts bf16 inputs in the layouts moe_cuda.c uploads (xp bf16 [slots][hp]; the
 // weights padded to multiples of 8, with W1's and W3's columns interleaved by 8: w13 [E][hp][2·fp]
 // and w2 [E][fp][hp] for mma.sync, transposed (K-major) w13t [E][2·fp][hp] and w2t [E][hp][fp] for
@@ -97,17 +98,7 @@ template <class Launch> int moe_gemm_run(int T, int h, int f, int E, int k, int 
     printf("  hb against float64 SwiGLU(xp · W13): rel_l2 %.3g (bound %.3g) %s\n", eh, 0x1p-7, h_ok ? "ok" : "FAIL");
     printf("  scattered y against float64 on its own hb: rel_l2 %.3g (bound %.3g) %s\n", ey, 0x1p-12, y_ok ? "ok" : "FAIL");
     int bad = !h_ok + !y_ok;
-    /* moe.experts' verdict at bf16 */
-    float *out = (float *)io.buffer[KB_MOE_EXPERTS_YP];
-    for (int r = 0; r < slots; r++)
-        for (int col = 0; col < h; col++)
-            out[(size_t)r * h + col] = bf16_value(c.yp[(size_t)r * hp + col]);
-    kb_accuracy acc = {};
-    kb_op_moe_experts.verify(&io, &s, KB_DTYPE_BF16, 11, 2, &acc);
-    printf("  moe.experts verify (bf16): rel_l2 %.3g (tolerance %.3g) %s\n", acc.rel_l2_err, acc.tolerance,
-           acc.passed ? "ok" : "FAIL");
-    bad += !acc.passed;
-    kb_operands_free(&io);
+    bad += !experts_verdict(io, s, KB_DTYPE_BF16, 11, c.yp, hp, "bf16");
     return bad != 0;
 }
 
