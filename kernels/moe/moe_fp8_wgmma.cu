@@ -44,7 +44,7 @@
  * ring's depth ahead of their use (produce_scales).
  *
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
- * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h_fp8: the
+ * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h: the
  * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp).
  * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
  * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
@@ -177,54 +177,61 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
     }
 }
 
-/* MOE_EPI_SWIGLU_FP8's epilogue, from the thread's promoted sums acc (rows r and r + 8, t its
- * place in the row's quad): h = silu(gate)·up rounded to bf16 (as MOE_EPI_SWIGLU stores it), then
- * quantized by moe_fp8_quantize's rule. A 256-column tile's h is columns n0/2 .. n0/2 + 127 of
- * its rows: one quantization block, which the row's quad holds whole (32 values a thread), so
- * the block's absmax takes two shuffles and no other tile. The h values replace the gate sums
- * they came from. Rows past row_end (another group's) are computed but not stored; every lane
- * takes part in the shuffles before that test. */
-template <int TN>
-__device__ __forceinline__ void store_h_fp8(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
+/* The SwiGLU epilogues, from the thread's promoted sums acc (rows r and r + 8, t its place in the
+ * row's quad): h = silu(gate)·up into the places of the gate sums it came from (w13's 8-column
+ * gate/up interleave: block j gate, j + 1 up), stored as bf16 to p.c where not NULL (a tile's h
+ * is columns n0/2 .. n0/2 + TN/2 − 1). QUANT (MOE_EPI_SWIGLU_FP8) first rounds h to bf16, as
+ * the bf16 store would, and quantizes it by moe_fp8_quantize's rule: a 256-column tile's h is one
+ * quantization block of each row, which the row's quad holds whole (32 values a thread), so the
+ * block's absmax takes two shuffles and no other tile. Rows past row_end (another group's) are
+ * computed but not stored; every lane takes part in the shuffles before that test. */
+template <int TN, bool QUANT>
+__device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
 {
-    static_assert(TN == 2 * MOE_FP8_BLOCK, "a tile's h columns are one quantization block");
+    static_assert(!QUANT || TN == 2 * MOE_FP8_BLOCK, "a tile's h columns are one quantization block");
     float amax[2] = { 0.f, 0.f };
 #pragma unroll
     for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
-        for (int j = 0; j < BN / 8; j += 2) /* gate block j, its up values in block j + 1 */
+        for (int j = 0; j < BN / 8; j += 2)
 #pragma unroll
             for (int h = 0; h < 2; h++) {
                 float *v = &acc[hv][4 * j + 2 * h];
                 const float *up = &acc[hv][4 * j + 4 + 2 * h];
-                const float2 hb = __bfloat1622float2(__floats2bfloat162_rn(swiglu(v[0], up[0]), swiglu(v[1], up[1])));
-                v[0] = hb.x, v[1] = hb.y;
-                amax[h] = fmaxf(amax[h], fmaxf(fabsf(hb.x), fabsf(hb.y)));
+                v[0] = swiglu(v[0], up[0]), v[1] = swiglu(v[1], up[1]);
+                if (QUANT) {
+                    const float2 hb = __bfloat1622float2(__floats2bfloat162_rn(v[0], v[1]));
+                    v[0] = hb.x, v[1] = hb.y;
+                    amax[h] = fmaxf(amax[h], fmaxf(fabsf(hb.x), fabsf(hb.y)));
+                }
             }
+    if (QUANT) {
 #pragma unroll
-    for (int h = 0; h < 2; h++) {
-        amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 1));
-        amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 2));
+        for (int h = 0; h < 2; h++) {
+            amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 1));
+            amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 2));
+        }
     }
-    const long block = n0 / TN; /* the h column block: (n0 / 2) / 128 */
 #pragma unroll
     for (int h = 0; h < 2; h++) {
         const long row = r + 8 * h;
         if (row >= row_end)
             continue;
-        const float inv = amax[h] > 0.f ? 448.f / amax[h] : 0.f;
-        if (t == 0)
-            p.qs[block * p.ldqs + row] = amax[h] / 448.f;
-        /* the row's first column of this thread: every store below is at a constant offset */
+        /* the row's first h column of this thread: every store below is at a constant offset */
         const long at = row * p.ldc + n0 / 2 + 2 * t;
-        uint8_t *q = p.q + at;
+        if (QUANT) {
+            const float inv = amax[h] > 0.f ? 448.f / amax[h] : 0.f;
+            if (t == 0)
+                p.qs[(long)(n0 / TN) * p.ldqs + row] = amax[h] / 448.f; /* the block: (n0 / 2) / 128 */
+            uint8_t *q = p.q + at;
 #pragma unroll
-        for (int hv = 0; hv < TN / BN; hv++)
+            for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
-            for (int j = 0; j < BN / 8; j += 2)
-                *reinterpret_cast<uint16_t *>(q + hv * BN / 2 + j * 4) =
-                    kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
-        if (p.c) { /* exact: the values are bf16's */
+                for (int j = 0; j < BN / 8; j += 2)
+                    *reinterpret_cast<uint16_t *>(q + hv * BN / 2 + j * 4) =
+                        kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
+        }
+        if (p.c) { /* QUANT: exact, the values are bf16's */
             uint16_t *c = (uint16_t *)p.c + at;
 #pragma unroll
             for (int hv = 0; hv < TN / BN; hv++)
@@ -236,36 +243,23 @@ __device__ __forceinline__ void store_h_fp8(float (&acc)[TN / BN][64], const Arg
     }
 }
 
-/* MOE_EPI_SWIGLU's and MOE_EPI_BF16's epilogue: straight from the promoted accumulators, half
- * hv's columns from n0 + 128·hv; rows of other groups skipped (every column of the tile is < n:
- * n is a multiple of TN) */
-template <int EPI, int TN>
-__device__ __forceinline__ void store_tile(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
+/* MOE_EPI_BF16's epilogue: straight from the promoted accumulators, half hv's columns from
+ * n0 + 128·hv; rows of other groups skipped (every column of the tile is < n: n is a multiple of
+ * TN) */
+template <int TN>
+__device__ __forceinline__ void store_bf16(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
 {
 #pragma unroll
     for (int h = 0; h < 2; h++) {
         const long row = r + 8 * h;
         if (row >= row_end)
             continue;
-        /* the row's first column of this thread (SwiGLU: of h, half the tile's columns): every
-         * store below is at a constant offset from it */
-        uint16_t *c = (uint16_t *)p.c + row * p.ldc + (EPI == MOE_EPI_SWIGLU ? n0 / 2 : n0) + 2 * t;
+        uint16_t *c = (uint16_t *)p.c + row * p.ldc + n0 + 2 * t; /* every store at a constant offset */
 #pragma unroll
-        for (int hv = 0; hv < TN / BN; hv++) {
-            if (EPI == MOE_EPI_SWIGLU) {
+        for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
-                for (int j = 0; j < BN / 8; j += 2) { /* gate block j, its up values in block j + 1 */
-                    const float h0 = swiglu(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 4 + 2 * h]);
-                    const float h1 = swiglu(acc[hv][4 * j + 2 * h + 1], acc[hv][4 * j + 4 + 2 * h + 1]);
-                    *reinterpret_cast<uint32_t *>(c + hv * BN / 2 + j * 4) = pack2<true>(h0, h1);
-                }
-            } else {
-#pragma unroll
-                for (int j = 0; j < BN / 8; j++)
-                    *reinterpret_cast<uint32_t *>(c + hv * BN + j * 8) =
-                        pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
-            }
-        }
+            for (int j = 0; j < BN / 8; j++)
+                *reinterpret_cast<uint32_t *>(c + hv * BN + j * 8) = pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
     }
 }
 
@@ -320,10 +314,10 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
                 acc[hv][i] += d[i] * ((i / 2) % 2 ? r8 : r0);
         });
 
-    if constexpr (EPI == MOE_EPI_SWIGLU_FP8)
-        store_h_fp8<TN>(acc, p, r, row_end, n0, t);
+    if constexpr (EPI == MOE_EPI_BF16)
+        store_bf16<TN>(acc, p, r, row_end, n0, t);
     else
-        store_tile<EPI, TN>(acc, p, r, row_end, n0, t);
+        store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t);
 }
 
 template <int EPI, int TN>
