@@ -36,6 +36,8 @@ template <class Launch> int moe_gemm_run(int T, int h, int f, int E, int k, int 
     MoeGemmCase c;
     if (!case_inputs(T, h, f, E, k, routing, KB_DTYPE_BF16, 11, MOE_CUDA_BM, s, io, c.mts))
         return 1;
+    /* hp, fp: moe_cuda_host.h's moe_round8, which this build cannot include (it brings the real
+     * CUDA runtime's headers, which the emulated ones replace) */
     c.T = T, c.h = h, c.f = f, c.E = E, c.k = k, c.slots = T * k, c.hp = (h + 7) / 8 * 8, c.fp = (f + 7) / 8 * 8;
     const int slots = c.slots, hp = c.hp, fp = c.fp, n13 = 2 * fp;
     c.off = (const int *)io.tensor[KB_MOE_EXPERTS_OFFSETS].data;
