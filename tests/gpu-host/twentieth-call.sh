@@ -8,6 +8,8 @@
 #                  a case, most of it setup)
 #   moe-bf16*      moe.experts@cuda.wgmma and @cuda.mma on Mixtral's shape beside cuBLAS bf16
 #   layer*         moe.layer@cuda.wgmma (fused) against @cuda.unfused, Mixtral, 4096 tokens
+#   moe-bf16-ds    moe.experts@cuda.wgmma on DeepSeek-V3's shape beside cuBLAS bf16 (0.74x when
+#                  last timed, sessions ago)
 # The databases and the log come back as $OUT/twenty.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
@@ -32,7 +34,8 @@ MIXTRAL="--dtype bf16 --preset mixtral-8x7b --tokens 4096"
 step moe-bf16 90 --kernels 'moe.experts@cuda.wgmma,moe.experts@cuda.mma,gemm.dense@cuda.cublas' $MIXTRAL --m 8192 --n 43008 --k 4096
 step_as kbench.moeprev moe-bf16-prev 75 --kernels 'moe.experts@cuda.wgmma,moe.experts@cuda.mma' $MIXTRAL
 step layer 80 --kernels 'moe.layer@cuda.wgmma,moe.layer@cuda.fused,moe.layer@cuda.unfused' $MIXTRAL
-step_as kbench.moeprev layer-prev 70 --kernels 'moe.layer@cuda.wgmma,moe.layer@cuda.fused' $MIXTRAL
+step moe-bf16-ds 80 --kernels 'moe.experts@cuda.wgmma,gemm.dense@cuda.cublas' --dtype bf16 --preset deepseek-v3 \
+    --experts 16 --tokens 4096 --m 32768 --n 6144 --k 7168
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err) FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 48), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
 grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
