@@ -139,33 +139,74 @@ __device__ __forceinline__ void produce(const Ring &r, const CUtensorMap *map_a,
     produce_stages<L, B_BOX>(r, map_a, a_row, map_b, b_row, ktiles, k_per_tile, 0);
 }
 
-/* Consumer c (0 or 1): d (its 64 × 256 accumulators, zeroed here) += its A rows · B over every
- * k-tile, STEPS calls of mma(d, desc_a, desc_b) per stage, each 32 bytes further along k. */
-template <int STEPS, class Acc, class Mma>
-__device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&d)[128], Mma mma)
+/* The release of stage s by a consumer warp (its lane 0): an arrival on the stage's empty
+ * barrier, and with peer_empty0 (a shared::cluster address, kb_tma::mapa: the other block's empty
+ * barriers in a two-block cluster whose stages take bytes from both blocks) on the other block's
+ * too. */
+__device__ __forceinline__ void release_stage(const Ring &r, int s, uint32_t peer_empty0)
+{
+    kb_tma::mbar_arrive(r.empty0 + 8 * s);
+    if (peer_empty0)
+        kb_tma::mbar_arrive_cluster(peer_empty0 + 8 * s);
+}
+
+/* Consumer c (0 or 1, its registers raised to CONSUMER_REGS by the caller) of one output tile:
+ * d (its 64 × 256 accumulators, zeroed here) += its A rows · B over k-tiles kt = 0..ktiles − 1,
+ * the ring's uses u0 + kt (produce_stages' count, running on from the block's earlier tiles),
+ * STEPS calls of mma(d, desc_a, desc_b) per stage, each 32 bytes further along k. Two k-tiles'
+ * products are in flight: a stage is released once the next one's are issued and its own are
+ * done, and the last once all are, so the producer may fill the ring with the next tile's
+ * k-tiles while the caller stores this one. A consumer whose rows all lie past the tile's last
+ * real row (active false: a group's tail tile of 64 rows or fewer) computes nothing and only
+ * releases each stage once it was filled (an arrival before the fill would count towards the
+ * other consumer's release of the stage's previous use), leaving the tensor cores to the other.
+ * peer_empty0: release_stage's. */
+template <int STEPS, class L = Wide, class Acc, class Mma>
+__device__ __forceinline__ void consume_stages(const Ring &r, int c, int ktiles, int u0, bool active,
+                                               uint32_t peer_empty0, Acc (&d)[128], Mma mma)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
-    kb_tma::regs_inc<CONSUMER_REGS>();
     const int lane = threadIdx.x % 32;
 #pragma unroll
     for (int i = 0; i < 128; i++)
         d[i] = 0;
     kb_wgmma::pin(d);
     for (int kt = 0; kt < ktiles; kt++) {
-        const int s = kt % STAGES;
-        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((kt / STAGES) & 1));
-        const uint32_t sa = r.base + s * STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * STAGE_BYTES + A_BYTES;
+        const int u = u0 + kt, s = u % L::STAGES;
+        kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
+        if (!active) {
+            /* every lane past this use's wait before lane 0 lets the stage be refilled: a lane
+             * left behind would wait for a phase the barrier has already gone past twice */
+            __syncwarp();
+            if (lane == 0)
+                release_stage(r, s, peer_empty0);
+            continue;
+        }
+        const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
         kb_wgmma::fence();
 #pragma unroll
         for (int kk = 0; kk < STEPS; kk++)
             mma(d, smem_desc(sa + 32 * kk), smem_desc(sb + 32 * kk));
         kb_wgmma::commit();
-        kb_wgmma::wait<1>(); /* k-tile kt − 1's products are done: its stage may be refilled */
+        kb_wgmma::wait<1>(); /* use u − 1's products are done: its stage may be refilled */
         if (kt > 0 && lane == 0)
-            kb_tma::mbar_arrive(r.empty0 + 8 * ((kt - 1) % STAGES));
+            release_stage(r, (u - 1) % L::STAGES, peer_empty0);
     }
+    /* also where nothing was issued (!active): on a path without the wait, ptxas assumes the
+     * accumulators may still be written by a wgmma and serializes every wgmma of the kernel */
     kb_wgmma::wait<0>();
     kb_wgmma::pin(d);
+    if (active && ktiles > 0 && lane == 0)
+        release_stage(r, (u0 + ktiles - 1) % L::STAGES, peer_empty0);
+}
+
+/* Consumer c of a block with one output tile (the ring's uses from 0): raises its registers to
+ * CONSUMER_REGS, then consume_stages. */
+template <int STEPS, class Acc, class Mma>
+__device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&d)[128], Mma mma)
+{
+    kb_tma::regs_inc<CONSUMER_REGS>();
+    consume_stages<STEPS>(r, c, ktiles, 0, true, 0u, d, mma);
 }
 
 /* Consumer c (its registers raised to CONSUMER_REGS by the caller) with two-level accumulation
@@ -194,9 +235,7 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
  * consumer's release of the stage's previous use), so the other has the tensor cores alone;
- * turns must then be false. peer_empty0 (a shared::cluster address, kb_tma::mapa) is the other
- * block's empty barriers in a two-block cluster whose stages take bytes from both blocks: every
- * release then arrives there too; 0 in a block of its own. */
+ * turns must then be false. peer_empty0: release_stage's (0 in a block of its own). */
 template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
                                                  uint32_t peer_empty0, Part &part, Mma mma, Load load, Promote promote)
@@ -217,11 +256,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         if (turns)
             kb_tma::bar_arrive(2 - c, TURN_THREADS);
     };
-    auto release = [&](int s) { /* lane 0 of each warp */
-        kb_tma::mbar_arrive(r.empty0 + 8 * s);
-        if (peer_empty0)
-            kb_tma::mbar_arrive_cluster(peer_empty0 + 8 * s);
-    };
+    auto release = [&](int s) { release_stage(r, s, peer_empty0); }; /* lane 0 of each warp */
     if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
     /* stage 0's descriptors of this consumer's A rows and of B: a start address below 256 KiB

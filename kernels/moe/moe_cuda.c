@@ -582,19 +582,38 @@ fail:
 
 /* ---- stats, descriptors ------------------------------------------------------------------------- */
 
+/* The Hopper GEMMs' form after the case's own counters: persistent or a block a tile
+ * (KBENCH_MOE_WG_PERSISTENT), clusters (KBENCH_MOE_WG_CLUSTER). */
+static int wg_form_stats(const struct moe_gpu *g, struct kb_counter *out, int n, int max)
+{
+#ifdef HAVE_SM90A
+    if (is_wgmma(g->kind)) {
+        n = moe_put_counter(out, n, max, "moe_wg.persistent", moe_wg_persistent(), "count");
+        n = moe_put_counter(out, n, max, "moe_wg.cluster", moe_wg_cluster(), "count");
+    }
+#else
+    (void)g, (void)out, (void)max;
+#endif
+    return n;
+}
+
 static int gpu_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct moe_gpu *g = c->state;
+    int n;
     switch (g->kind) {
     case GPU_ROUTER:
         return moe_case_stats(c, KB_MOE_ROUTER_COUNTS, 1, out, max);
     case GPU_UNFUSED:
     case GPU_FUSED:
     case GPU_LAYER_WG:
-        return moe_case_stats(c, KB_MOE_LAYER_COUNTS, 1, out, max);
+        n = moe_case_stats(c, KB_MOE_LAYER_COUNTS, 1, out, max);
+        break;
     default: /* the loads of the routing the operation's inputs came from */
-        return moe_case_stats(c, -1, 0, out, max);
+        n = moe_case_stats(c, -1, 0, out, max);
+        break;
     }
+    return wg_form_stats(g, out, n, max);
 }
 
 /* Host bytes beyond the operands: the bf16 staging of the largest upload or download (tokens,

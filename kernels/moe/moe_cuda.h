@@ -96,8 +96,8 @@ struct moe_wg_map {
 /* Raises the kernels' shared-memory limit; a cudaError_t. */
 int moe_wg_prepare(void);
 /* The map of a row-major bf16 [rows][cols] matrix (cols a multiple of 8) as the A operand
- * (box_rows MOE_CUDA_BM) or the B operand (MOE_WG_BN) of moe_wg_gemm_launch. A kb status,
- * the reason in err. */
+ * (box_rows MOE_CUDA_BM) or the B operand (half of MOE_WG_BN: a tile's B is two boxes) of
+ * moe_wg_gemm_launch. A kb status, the reason in err. */
 int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand, char *err,
                    size_t errlen);
 /* One grouped GEMM: for each group g, rows s in [group_off[g], group_off[g+1]) of the A map
@@ -119,6 +119,10 @@ struct moe_wg_gemm {
     const float *c_scale;
 };
 int moe_wg_gemm_launch(const struct moe_wg_gemm *g, void *stream);
+/* Whether the launches are persistent (KBENCH_MOE_WG_PERSISTENT: 1 unless 0), and the blocks of
+ * a cluster (KBENCH_MOE_WG_CLUSTER: 2, else 1): the counters moe_wg.persistent, moe_wg.cluster. */
+int moe_wg_persistent(void);
+int moe_wg_cluster(void);
 
 /* ---- Hopper FP8 (moe_fp8_wgmma.cu, sm_90a only): moe.experts@cuda.wgmma-fp8 -------------------
  * DeepSeek-V3's block-scaled FP8: e4m3 activations with a float scale per row per 128 columns,

@@ -148,33 +148,11 @@ __device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, floa
     }
 }
 
-/* f(tile, u0, shared_box) for each output tile of this block, in order, u0 the ring's uses by
- * the tiles before it. The producer, the scale warp and the consumers all walk the same
- * sequence. A block of its own takes tiles blockIdx.x, + gridDim.x, ... (moe_tile.cuh's
- * numbering); shared_box is -1. In two-block clusters the clusters take pairs of tiles q = the
- * cluster's index, + the clusters, ...: tiles 2q and 2q + 1, one a block. Consecutive tiles are
- * mostly row tiles of one expert's column tile, the same B: then shared_box is the block's rank
- * (the B box it loads for both: produce_stages), else -1. A pair whose second tile does not exist
- * gives block 1 the first's weights and no rows (row0 = row_end), so the ring's protocol stays
- * the same for both blocks. */
+/* f(tile, u0, shared_box) for each output tile of this block (moe_tile.cuh's moe_for_each_tile) */
 template <int TN, class F> __device__ __forceinline__ void for_each_tile(const Args &p, F f)
 {
-    const int ntn = p.n / TN, cl = p.cluster, rank = cl == 2 ? (int)kb_tma::cluster_ctarank() : 0;
-    struct moe_tile t0, t1;
-    int u0 = 0;
-    for (int q = blockIdx.x / cl; moe_tile_of((long)q * cl, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &t0);
-         q += gridDim.x / cl, u0 += p.ktiles) {
-        if (cl == 1) {
-            f(t0, u0, -1);
-            continue;
-        }
-        if (!moe_tile_of((long)q * 2 + 1, ntn, BM, TN, p.mtile_start, p.group_off, p.groups, &t1))
-            t1 = t0, t1.row0 = t0.row_end; /* no rows: row0 = row_end */
-        const bool shared = t0.group == t1.group && t0.n0 == t1.n0;
-        if (rank) /* a copy, not a pointer to one or the other: no local memory */
-            t0 = t1;
-        f(t0, u0, shared ? rank : -1);
-    }
+    const int rank = p.cluster == 2 ? (int)kb_tma::cluster_ctarank() : 0;
+    moe_for_each_tile(p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, p.ktiles, p.cluster, rank, f);
 }
 
 /* The SwiGLU epilogues, from the thread's promoted sums acc (rows r and r + 8, t its place in the

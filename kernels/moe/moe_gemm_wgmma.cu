@@ -5,18 +5,27 @@
  * the shared pieces in kernels/gpu/tma.cuh and wgmma.cuh); only the tile → expert mapping and
  * the epilogues are new.
  *
- * Grid: one block per (group, 256-column tile, 128-row tile) as in moe_gemm_mma.cu: a block finds
- * its group by binary search over mtile_start (written on the device by the sort's scan), exits
- * when it lies past the last tile, and numbers row tiles fastest so the blocks resident at one
- * time share the group's weight panel. No host round trip: graph-capturable.
+ * Tiles: (group, 256-column tile, 128-row tile) as in moe_gemm_mma.cu: a block finds a tile's
+ * group by binary search over mtile_start (written on the device by the sort's scan), and row
+ * tiles are numbered fastest so the blocks resident at one time share the group's weight panel.
+ * No host round trip: graph-capturable. The grid is persistent: a block an SM takes tiles
+ * blockIdx.x, + gridDim.x, ..., the ring's uses running on from tile to tile, so the producer
+ * loads the next tile while the consumers store the last (KBENCH_MOE_WG_PERSISTENT=0: a block a
+ * tile). KBENCH_MOE_WG_CLUSTER=2 launches two-block clusters that take pairs of consecutive tiles
+ * (mostly two row tiles of one column tile: the same B tile), each block loading half of B for
+ * both by TMA multicast: 32 KiB of L2 reads a block a k-tile instead of 48, for a loop that at
+ * 600-660 TFLOP/s already moves about 7 TB/s from L2 (moe_tile.cuh's moe_for_each_tile).
  *
- * Block: 384 threads = 3 warpgroups, one 128 × 256 output tile.
- *   warpgroup 0  producer: one thread issues, per k-tile of 64 bf16 (128 bytes), two TMA loads (A
- *                rows row0..row0+127 of the A map, B rows g·n + n0 .. + 255 of the B map) into a
- *                4-deep ring of stages with a full and an empty mbarrier each;
+ * Block: 384 threads = 3 warpgroups, one 128 × 256 output tile at a time.
+ *   warpgroup 0  producer: one thread issues, per k-tile of 64 bf16 (128 bytes), TMA loads of A
+ *                (rows row0..row0+127 of the A map) and B (rows g·n + n0 .. + 255 of the B map,
+ *                two 128-row boxes, one from each block of a cluster) into a 4-deep ring of
+ *                stages with a full and an empty mbarrier each;
  *   warpgroups 1, 2  consumers: 64 rows × 256 columns each, 128 f32 accumulators a thread; per
  *                k-tile four wgmma m64n256k16 (16 bf16 = 32 bytes of k each), one commit group,
- *                wait_group 1, then the stage of the previous k-tile is released.
+ *                wait_group 1, then the stage of the previous k-tile is released
+ *                (kb_wgring::consume_stages); in a group's tail tile of 64 rows or fewer the
+ *                second consumer computes nothing and only releases the stages.
  * Shared layout: the 128B-swizzle canonical K-major layout of gemm_wgmma.cu, byte for byte (a
  * stage row is 128 bytes there too: 128 int8 or 64 bf16), so the descriptors (SBO 1024, k-step
  * +32 bytes) are the same; both operands K-major (transpose bits 0): A [rows][k] is, and the
@@ -39,6 +48,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern "C" {
@@ -46,6 +56,7 @@ extern "C" {
 }
 
 #include "kernels/gpu/ptx.cuh"
+#include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
 #include "kernels/moe/moe_tile.cuh"
 #include "kernels/moe/swiglu.cuh"
@@ -68,6 +79,9 @@ constexpr int BK = kb_wgring::ROW_BYTES / 2; /* bf16 per stage row: one 128-byte
 static_assert(BM == MOE_CUDA_BM && BN == MOE_WG_BN, "the sort's row tile and the host's column tile are the ring's");
 static_assert(BN <= 256 && BM <= 256, "a TMA box is at most 256 rows");
 
+constexpr int B_BOX = 128; /* rows of a B box: half the tile, what each block of a cluster loads for both */
+constexpr int CONSUMER_WARPS = kb_wgring::CONSUMERS * 4;
+
 struct Args {
     int n, ktiles, groups;
     const int *group_off, *mtile_start;
@@ -76,40 +90,18 @@ struct Args {
     const int *c_index;
     int c_div;
     const float *c_scale;
+    int cluster; /* 2: launched in two-block clusters sharing B, else 1 */
 };
 
+/* A consumer warpgroup's epilogue of one tile, straight from its accumulators d (rows r and
+ * r + 8 of the thread, t its place in the row's quad); rows of other groups (≥ row_end) and
+ * columns ≥ n skipped */
 template <int EPI>
-__global__ void __launch_bounds__(THREADS, 1)
-    moe_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+__device__ __forceinline__ void store_tile(const float (&d)[128], const Args &p, int r, int row_end, int n0, int t)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    /* which (group, column tile, row tile) this block computes (moe_tile.cuh) */
-    const int ntn = (p.n + BN - 1) / BN;
-    struct moe_tile tile;
-    if (!moe_tile_of(blockIdx.x, ntn, BM, BN, p.mtile_start, p.group_off, p.groups, &tile))
-        return; /* the whole block, before any barrier */
-    const int e = tile.group, n0 = tile.n0, row0 = tile.row0, row_end = tile.row_end;
-
-    extern __shared__ unsigned char smem_raw[];
-    const kb_wgring::Ring ring = kb_wgring::ring_init(smem_raw);
-    const int wg = threadIdx.x / 128, lane = threadIdx.x % 32;
-    if (wg == 0) { /* group e's weights are rows [e·n, e·n + n) of map_b */
-        kb_wgring::produce(ring, &map_a, row0, &map_b, e * p.n + n0, p.ktiles, BK);
-        return; /* nothing below synchronises the whole block */
-    }
-    const int c = wg - 1;
-    float d[128];
-    kb_wgring::consume<BK / 16>(ring, c, p.ktiles, d,
-                                [](float(&acc)[128], uint64_t da, uint64_t db) {
-                                    /* scale-d 1: the accumulators start at zero and always accumulate */
-                                    kb_wgmma::mma_m64n256k16_ss<true>(acc, da, db, 1);
-                                });
-
-    /* epilogue: straight from the accumulators; rows of other groups and columns ≥ n skipped */
-    const int w = (threadIdx.x / 32) % 4, g = lane / 4, t = lane % 4;
 #pragma unroll
     for (int h = 0; h < 2; h++) {
-        const int row = row0 + c * 64 + w * 16 + g + 8 * h;
+        const int row = r + 8 * h;
         if (row >= row_end)
             continue;
         long out_row = row;
@@ -148,18 +140,93 @@ __global__ void __launch_bounds__(THREADS, 1)
             }
         }
     }
+}
+
+/* A block loops over its output tiles (moe_tile.cuh's moe_for_each_tile: a block a tile, or on
+ * a persistent grid every gridDim.x-th, or pairs of them in two-block clusters sharing B), the
+ * ring's uses running on from tile to tile, so the producer loads the next tile's k-tiles while
+ * the consumers store the last. */
+template <int EPI>
+__global__ void __launch_bounds__(THREADS, 1)
+    moe_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    const int ntn = (p.n + BN - 1) / BN;
+    /* none: the whole block (the whole cluster: both blocks see its first tile missing) returns,
+     * before any barrier */
+    struct moe_tile first;
+    if (!moe_tile_of(blockIdx.x / p.cluster * p.cluster, ntn, BM, BN, p.mtile_start, p.group_off, p.groups, &first))
+        return;
+
+    extern __shared__ unsigned char smem_raw[];
+    /* in a cluster both blocks' consumers release each stage (its B comes from both) */
+    const kb_wgring::Ring ring = kb_wgring::ring_init(smem_raw, 1, CONSUMER_WARPS * p.cluster);
+    if (p.cluster == 2)
+        kb_tma::cluster_sync(); /* both blocks' barriers exist before either loads into or arrives on the other's */
+    const int rank = p.cluster == 2 ? (int)kb_tma::cluster_ctarank() : 0;
+    auto for_each_tile = [&](auto f) {
+        moe_for_each_tile(ntn, BM, BN, p.mtile_start, p.group_off, p.groups, p.ktiles, p.cluster, rank, f);
+    };
+    if (threadIdx.x < 128) { /* group e's weights are rows [e·n, e·n + n) of map_b, in 128-row boxes */
+        kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
+        if (threadIdx.x != 0)
+            return;
+        kb_tma::prefetch_map(&map_a);
+        kb_tma::prefetch_map(&map_b);
+        for_each_tile([&](const struct moe_tile &t, int u0, int shared_box) {
+            kb_wgring::produce_stages<kb_wgring::Wide, B_BOX>(ring, &map_a, t.row0, &map_b, t.group * p.n + t.n0,
+                                                              p.ktiles, BK, u0, shared_box);
+        });
+        return; /* nothing below synchronises the whole block; a returned thread counts as arrived
+                 * at the cluster barrier below */
+    }
+    kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
+    /* c and w through a shuffle, as moe_fp8_wgmma.cu does: values the compiler knows are the same
+     * in every lane, which keeps the descriptors built from c in uniform registers */
+    const int lane = threadIdx.x % 32, c = __shfl_sync(0xffffffffu, (int)threadIdx.x / 128, 0) - 1;
+    const int w = __shfl_sync(0xffffffffu, (int)(threadIdx.x / 32) % 4, 0);
+    const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, (uint32_t)rank ^ 1u) : 0;
+    for_each_tile([&](const struct moe_tile &t, int u0, int) {
+        float d[128];
+        const bool active = t.row0 + c * 64 < t.row_end; /* a tail tile of 64 rows or fewer: consumer 1 has none */
+        kb_wgring::consume_stages<BK / 16>(ring, c, p.ktiles, u0, active, peer_empty0, d,
+                                           [](float(&acc)[128], uint64_t da, uint64_t db) {
+                                               /* scale-d 1: the accumulators start at zero */
+                                               kb_wgmma::mma_m64n256k16_ss<true>(acc, da, db, 1);
+                                           });
+        if (active)
+            store_tile<EPI>(d, p, t.row0 + c * 64 + w * 16 + lane / 4, t.row_end, t.n0, lane % 4);
+    });
+    if (p.cluster == 2)
+        kb_tma::cluster_sync(); /* the other block may still load into this one or release its stages */
 #else
     (void)map_a, (void)map_b, (void)p;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
 
+/* a block an SM, each looping over output tiles, unless KBENCH_MOE_WG_PERSISTENT=0 asks for a
+ * block a tile */
+bool persistent_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_WG_PERSISTENT");
+    return !(want && strcmp(want, "0") == 0);
+}
+
+/* KBENCH_MOE_WG_CLUSTER=2: two-block clusters sharing B (each block loads half of each B tile
+ * for both by TMA multicast), else blocks of their own */
+int cluster_blocks()
+{
+    static const char *const want = getenv("KBENCH_MOE_WG_CLUSTER");
+    return want && strcmp(want, "2") == 0 ? 2 : 1;
+}
+
 template <int EPI> cudaError_t launch(const struct moe_wg_gemm *g, cudaStream_t st)
 {
-    const long ntn = (g->n + BN - 1) / BN, blocks = ntn * g->max_mtiles;
-    if (blocks <= 0)
+    const long ntn = (g->n + BN - 1) / BN, tiles = ntn * g->max_mtiles;
+    if (tiles <= 0)
         return cudaSuccess;
-    if (blocks > 0x7fffffffL)
+    if (tiles > 0x7fffffffL)
         return cudaErrorInvalidConfiguration;
     CUtensorMap ma, mb;
     memcpy(&ma, g->a->bytes, sizeof ma);
@@ -170,8 +237,33 @@ template <int EPI> cudaError_t launch(const struct moe_wg_gemm *g, cudaStream_t 
     p.group_off = g->group_off, p.mtile_start = g->mtile_start;
     p.c = g->c, p.ldc = g->ldc;
     p.c_index = g->c_index, p.c_div = g->c_div, p.c_scale = g->c_scale;
-    moe_wgmma<EPI><<<(unsigned)blocks, THREADS, SMEM, st>>>(ma, mb, p);
-    return cudaGetLastError();
+    p.cluster = cluster_blocks();
+    /* persistent: one block an SM (the ring's shared memory allows no second), or as many
+     * clusters as can run at once; max_mtiles bounds the row tiles from above, and blocks past
+     * the last tile return at once */
+    cudaLaunchConfig_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cudaLaunchAttribute attr[1];
+    memset(attr, 0, sizeof attr);
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = (unsigned)p.cluster, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
+    cfg.blockDim = dim3(THREADS), cfg.dynamicSmemBytes = SMEM, cfg.stream = st;
+    cfg.attrs = attr, cfg.numAttrs = p.cluster == 2 ? 1 : 0; /* blocks of their own: no cluster attribute */
+    const long groups_of_blocks = (tiles + p.cluster - 1) / p.cluster; /* clusters, or blocks */
+    long fit = groups_of_blocks;
+    if (persistent_on()) {
+        fit = kb_gpu::sm_count() / p.cluster;
+        if (p.cluster == 2) {
+            int clusters = 0;
+            cfg.gridDim = dim3((unsigned)(2 * groups_of_blocks));
+            if (cudaOccupancyMaxActiveClusters(&clusters, moe_wgmma<EPI>, &cfg) == cudaSuccess && clusters > 0)
+                fit = clusters;
+        }
+        if (fit < 1)
+            fit = 1;
+    }
+    cfg.gridDim = dim3((unsigned)(p.cluster * (groups_of_blocks < fit ? groups_of_blocks : fit)));
+    return cudaLaunchKernelEx(&cfg, moe_wgmma<EPI>, ma, mb, p);
 }
 
 } // namespace
@@ -180,9 +272,14 @@ static_assert(sizeof(CUtensorMap) == sizeof(((struct moe_wg_map *)0)->bytes), "m
 
 extern "C" int moe_wg_prepare(void)
 {
+    (void)kb_gpu::sm_count(); /* asked here, not in the first timed launch */
     return (int)kb_gpu::allow_dynamic_smem(SMEM, moe_wgmma<MOE_EPI_BF16>, moe_wgmma<MOE_EPI_SWIGLU>,
                                            moe_wgmma<MOE_EPI_SCATTER>);
 }
+
+extern "C" int moe_wg_persistent(void) { return persistent_on() ? 1 : 0; }
+
+extern "C" int moe_wg_cluster(void) { return cluster_blocks(); }
 
 extern "C" int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long rows, int cols, int b_operand,
                               char *err, size_t errlen)
@@ -196,7 +293,7 @@ extern "C" int moe_wg_map_new(struct moe_wg_map *map, const uint16_t *ptr, long 
     }
     CUtensorMap m;
     CUresult r = encode_2d_sw128(fn, &m, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, ptr, (uint64_t)rows, (uint64_t)cols,
-                                 (uint64_t)cols * 2, (uint32_t)BK, (uint32_t)(b_operand ? BN : BM));
+                                 (uint64_t)cols * 2, (uint32_t)BK, (uint32_t)(b_operand ? B_BOX : BM));
     if (r != CUDA_SUCCESS) {
         snprintf(err, errlen, "cuTensorMapEncodeTiled (%ld rows of %d bf16): CUresult %d", rows, cols, (int)r);
         return KB_ERROR;

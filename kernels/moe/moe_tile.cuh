@@ -1,8 +1,9 @@
-/* moe_tile.cuh - which output tile a block of the grouped expert GEMMs computes (moe_gemm_mma.cu,
- * moe_gemm_wgmma.cu, moe_fp8_wgmma.cu): one block per (group, column tile, row tile), row tiles
- * numbered fastest so the blocks resident at one time share the group's weight panel, found from
- * mtile_start (each group's first row tile, written on the device by the sort's scan) by a
- * binary search: no host round trip, graph-capturable. */
+/* moe_tile.cuh - which output tiles a block of the grouped expert GEMMs computes (moe_gemm_mma.cu,
+ * moe_gemm_wgmma.cu, moe_fp8_wgmma.cu): tiles numbered (group, column tile, row tile) with row
+ * tiles fastest, so the blocks resident at one time share the group's weight panel, each found
+ * from mtile_start (each group's first row tile, written on the device by the sort's scan) by a
+ * binary search: no host round trip, graph-capturable. A block takes one tile (moe_tile_of), or
+ * on a persistent grid every gridDim.x-th (moe_for_each_tile). */
 #ifndef KB_MOE_TILE_CUH
 #define KB_MOE_TILE_CUH
 
@@ -36,6 +37,38 @@ __device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, co
     t->row0 = group_off[e] + (int)(local % mt_e) * bm;
     t->row_end = group_off[e + 1];
     return 1;
+}
+
+/* f(tile, u0, shared_box) for each output tile of this block, in order, u0 the k-tiles (ring
+ * uses) of the block's tiles before it. The producer and the consumers of a block all walk the
+ * same sequence, so the ring's stages and phases run on from tile to tile. A block of its own
+ * (cluster 1) takes tiles blockIdx.x, + gridDim.x, ...; shared_box is -1. In two-block clusters
+ * (cluster 2, rank: the block's %cluster_ctarank, which the caller reads: this header is also
+ * built for GPUs without clusters) the clusters take pairs of tiles q = the cluster's index,
+ * + the clusters, ...: tiles 2q and 2q + 1, one a block. Consecutive tiles are mostly row tiles
+ * of one expert's column tile, the same B: then shared_box is the block's rank (the half of B it
+ * loads for both), else -1. A pair whose second tile does not exist gives block 1 the first's
+ * weights and no rows (row0 = row_end), so the ring's protocol stays the same for both blocks. */
+template <class F>
+__device__ __forceinline__ void moe_for_each_tile(int ntn, int bm, int bn, const int *mtile_start, const int *group_off,
+                                                  int groups, int ktiles, int cluster, int rank, F f)
+{
+    struct moe_tile t0, t1;
+    int u0 = 0;
+    for (int q = blockIdx.x / cluster;
+         moe_tile_of((long)q * cluster, ntn, bm, bn, mtile_start, group_off, groups, &t0);
+         q += gridDim.x / cluster, u0 += ktiles) {
+        if (cluster == 1) {
+            f(t0, u0, -1);
+            continue;
+        }
+        if (!moe_tile_of((long)q * 2 + 1, ntn, bm, bn, mtile_start, group_off, groups, &t1))
+            t1 = t0, t1.row0 = t0.row_end; /* no rows: row0 = row_end */
+        const bool shared = t0.group == t1.group && t0.n0 == t1.n0;
+        if (rank) /* a copy, not a pointer to one or the other: no local memory */
+            t0 = t1;
+        f(t0, u0, shared ? rank : -1);
+    }
 }
 
 #endif
