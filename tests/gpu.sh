@@ -249,6 +249,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 ( export KBENCH_MOE_FP8_CLUSTER=2
   job moefp8c "$KBENCH" run --db "$TMP/moefp8c.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
+# and with its A fragments in registers (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled
+# stage, the RS wgmma), the same sizes
+( export KBENCH_MOE_FP8_A_REGS=1
+  job moefp8a "$KBENCH" run --db "$TMP/moefp8a.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+      --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
 ( gla() { "$KBENCH" run --db "$TMP/gla.db" $VFLAGS --kernels attention.gla@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -646,6 +651,8 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name = 'moe_fp8.turns' AND k.value = 0) OR (k.name = 'moe_fp8.persistent' AND k.value = 0));")" "12" "and recorded so (counters moe_fp8.turns = 0, moe_fp8.persistent = 0)"
         expect_job moefp8c "its wide tile in two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_eq "$(DB="$TMP/moefp8c.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.cluster_up', 'moe_fp8.cluster_down') AND k.value = 2;")" "12" "6 verified, both GEMMs in clusters (counters moe_fp8.cluster_up, moe_fp8.cluster_down = 2)"
+        expect_job moefp8a "its wide tile with A in registers (KBENCH_MOE_FP8_A_REGS=1) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8a.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.a_regs_up', 'moe_fp8.a_regs_down') AND k.value = 1;")" "12" "6 verified, both GEMMs with A in registers (counters moe_fp8.a_regs_up, moe_fp8.a_regs_down = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 1;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default its consumers take turns to issue (counter moe_fp8.turns = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.persistent' AND k.value = 1;")" \

@@ -235,8 +235,30 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
  * consumer's release of the stage's previous use), so the other has the tensor cores alone;
- * turns must then be false. peer_empty0: release_stage's (0 in a block of its own). */
-template <int STEPS, class L, class Part, class Mma, class Load, class Promote>
+ * turns must then be false. peer_empty0: release_stage's (0 in a block of its own).
+ * A_REGS: the consumer loads its A fragments of the k-tile into registers once (load_a_frags)
+ * and the mma takes them (mma(part, a[kk], desc_b, accumulate): the RS form), where by default
+ * both halves' wgmmas read A from shared memory: 8 KiB a consumer a k-tile less shared-memory
+ * traffic, 16 registers more. */
+/* Consumer c's A fragments of a stage (its 64 rows of the 128 × 128-byte A tile at a_tile,
+ * 128B-swizzled: 16-byte chunk j of row r at chunk j ^ (r % 8)) for STEPS 32-byte k-steps, in
+ * the register layout of an 8-bit wgmma A operand: warp w's rows 16w + g and 16w + g + 8 (g =
+ * lane / 4), bytes 4t..4t+3 (t = lane % 4) of the step's first 16 and of its second 16, in
+ * a[kk][0..3] as rows (g, g + 8) × halves (first, second). That is the byte layout ldmatrix.x4
+ * gives for 16-bit matrices (lane i naming row i % 8 of matrix i / 8): matrix 0 rows 0-7 and 1
+ * rows 8-15 of the first 16 bytes, 2 and 3 of the second. */
+template <int STEPS>
+__device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&a)[STEPS][4])
+{
+    const int lane = threadIdx.x % 32, w = (threadIdx.x / 32) % 4, m = lane / 8;
+    const int row = c * 64 + w * 16 + (m & 1) * 8 + lane % 8; /* row % 8 = lane % 8 */
+    const uint32_t row_addr = a_tile + (uint32_t)row * ROW_BYTES;
+#pragma unroll
+    for (int kk = 0; kk < STEPS; kk++)
+        kb_ptx::ldsm_x4(a[kk], row_addr + (uint32_t)(((2 * kk + (m >> 1)) ^ (lane % 8)) << 4));
+}
+
+template <int STEPS, class L, bool A_REGS = false, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
                                                  uint32_t peer_empty0, Part &part, Mma mma, Load load, Promote promote)
 {
@@ -281,6 +303,9 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         const uint32_t stage16 = (uint32_t)(s * (L::STAGE_BYTES / 16));
         const uint32_t da = a_lo + stage16, db = b_lo + stage16;
         const auto scales = load(kt, s);
+        uint32_t afrag[A_REGS ? STEPS : 1][4];
+        if constexpr (A_REGS) /* once for both halves: the SS form reads A from shared memory for each */
+            load_a_frags<STEPS>(r.base + s * L::STAGE_BYTES, c, afrag);
 #pragma unroll
         for (int h = 0; h < L::B_TILE / 128; h++) {
             const uint32_t dbh = db + (uint32_t)(h * 128 * ROW_BYTES / 16);
@@ -289,7 +314,10 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             kb_wgmma::fence(); /* part was read by the last promotion */
 #pragma unroll
             for (int kk = 0; kk < STEPS; kk++)
-                mma(part, hi | (da + 2 * kk), hi | (dbh + 2 * kk), kk > 0);
+                if constexpr (A_REGS)
+                    mma(part, afrag[kk], hi | (dbh + 2 * kk), kk > 0);
+                else
+                    mma(part, hi | (da + 2 * kk), hi | (dbh + 2 * kk), kk > 0);
             kb_wgmma::commit();
             if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
                 pass_turn();

@@ -178,6 +178,9 @@ int moe_fp8_fused_quant(int n);
 /* The blocks of a cluster moe_fp8_gemm_launch uses for n: 2 (two blocks sharing each B tile) with
  * KBENCH_MOE_FP8_CLUSTER=2 where n takes the wide tile, else 1. */
 int moe_fp8_cluster(int n);
+/* 1 where the GEMM of n columns loads its A fragments into registers once a k-tile (the RS
+ * wgmma; KBENCH_MOE_FP8_A_REGS=1, the wide tile in blocks of their own), else 0. */
+int moe_fp8_a_regs(int n);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

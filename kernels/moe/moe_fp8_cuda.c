@@ -407,7 +407,10 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.persistent", moe_fp8_persistent(), "count");
     /* two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2), per GEMM */
     n = moe_put_counter(out, n, max, "moe_fp8.cluster_up", moe_fp8_cluster(2 * c->shape.ffn), "count");
-    return moe_put_counter(out, n, max, "moe_fp8.cluster_down", moe_fp8_cluster(c->shape.hidden), "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.cluster_down", moe_fp8_cluster(c->shape.hidden), "count");
+    /* A fragments in registers (KBENCH_MOE_FP8_A_REGS=1), per GEMM */
+    n = moe_put_counter(out, n, max, "moe_fp8.a_regs_up", moe_fp8_a_regs(2 * c->shape.ffn), "count");
+    return moe_put_counter(out, n, max, "moe_fp8.a_regs_down", moe_fp8_a_regs(c->shape.hidden), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

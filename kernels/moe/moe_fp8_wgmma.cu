@@ -244,7 +244,7 @@ __device__ __forceinline__ void store_bf16(const float (&acc)[TN / BN][64], cons
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
  * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
  * rather than carried across the block's tiles, which leaves the registers to the sums. */
-template <int EPI, int TN>
+template <int EPI, int TN, bool AR>
 __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const struct moe_tile &tile, int u0, const Args &p)
 {
     using Ring = FP8Ring<TN>;
@@ -271,10 +271,13 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     const bool active = row0 + c * 64 < row_end;
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, kb_tma::cluster_ctarank() ^ 1u) : 0;
-    kb_wgring::consume_promoted<BK / 32, Ring>(
+    kb_wgring::consume_promoted<BK / 32, Ring, AR>(
         ring, c, p.ktiles, u0, active, turns, peer_empty0, part,
-        [](float(&d)[64], uint64_t da, uint64_t db, int accumulate) {
-            kb_wgmma::mma_m64n128k32_e4m3_ss(d, da, db, accumulate);
+        [](float(&d)[64], const auto &a, uint64_t db, int accumulate) {
+            if constexpr (AR) /* a: the thread's A fragment of the k-step */
+                kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, db, accumulate);
+            else /* a: A's descriptor */
+                kb_wgmma::mma_m64n128k32_e4m3_ss(d, a, db, accumulate);
         },
         [&](int, int s) {
             const float *slot = slots + s * SCALE_SLOT;
@@ -298,7 +301,7 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
         store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t);
 }
 
-template <int EPI, int TN>
+template <int EPI, int TN, bool AR = false>
 __global__ void __launch_bounds__(THREADS, 1)
     moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
 {
@@ -336,7 +339,7 @@ __global__ void __launch_bounds__(THREADS, 1)
                  * at the cluster barrier below */
     }
     kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
-    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN>(smem_raw, t, u0, p); });
+    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN, AR>(smem_raw, t, u0, p); });
     if (p.cluster == 2)
         kb_tma::cluster_sync(); /* the other block may still load into this one or release its stages */
 #else
@@ -408,6 +411,18 @@ static int cluster_blocks(int n)
     return wide_tile(n) && want && strcmp(want, "2") == 0 ? 2 : 1;
 }
 
+/* KBENCH_MOE_FP8_A_REGS=1: the wide tile's consumers (blocks of their own) load their A
+ * fragments of a k-tile into registers once and issue the RS form of the wgmma for both
+ * 128-column halves (kb_wgring::consume_promoted's A_REGS), where by default each half reads A
+ * from shared memory again: a k-tile's shared-memory traffic 144 → 128 KiB (TMA writes 48, B
+ * reads 64, A reads 32 → 16), for a loop whose operand reads and TMA writes sit near the 128
+ * bytes a cycle shared memory delivers. */
+static bool a_regs_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_A_REGS");
+    return want && strcmp(want, "1") == 0;
+}
+
 /* The kernel in two-block clusters: a cluster per pair of tiles, or with persistence as many as
  * can run at once (cudaOccupancyMaxActiveClusters: a cluster's two blocks share a GPC). */
 template <int EPI, int TN>
@@ -460,7 +475,10 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
      * the row tiles from above, and blocks past the last tile return at once */
     const long sms = kb_gpu::sm_count(), grid = persistent_on() && sms < blocks ? sms : blocks;
-    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
+    if (TN == 256 && a_regs_on())
+        moe_fp8_wgmma<EPI, TN, true><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
+    else
+        moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
     return cudaGetLastError();
 }
 
@@ -487,7 +505,9 @@ extern "C" int moe_fp8_prepare(void)
     if (e == cudaSuccess)
         e = raise_smem_limit<256>();
     if (e == cudaSuccess)
-        e = kb_gpu::allow_dynamic_smem(fp8_smem<256>(), moe_fp8_wgmma<MOE_EPI_SWIGLU_FP8, 256>);
+        e = kb_gpu::allow_dynamic_smem(fp8_smem<256>(), moe_fp8_wgmma<MOE_EPI_SWIGLU_FP8, 256>,
+                                       moe_fp8_wgmma<MOE_EPI_SWIGLU_FP8, 256, true>, moe_fp8_wgmma<MOE_EPI_BF16, 256, true>,
+                                       moe_fp8_wgmma<MOE_EPI_SWIGLU, 256, true>);
     (void)kb_gpu::sm_count(); /* asked here, not in the first timed launch */
     return (int)e;
 }
@@ -536,6 +556,8 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
 extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
 
 extern "C" int moe_fp8_turns(void) { return turns_on(); }
+
+extern "C" int moe_fp8_a_regs(int n) { return wide_tile(n) && cluster_blocks(n) == 1 && a_regs_on() ? 1 : 0; }
 
 extern "C" int moe_fp8_persistent(void) { return persistent_on(); }
 
