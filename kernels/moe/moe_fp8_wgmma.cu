@@ -475,10 +475,12 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
      * the row tiles from above, and blocks past the last tile return at once */
     const long sms = kb_gpu::sm_count(), grid = persistent_on() && sms < blocks ? sms : blocks;
-    if (TN == 256 && a_regs_on())
-        moe_fp8_wgmma<EPI, TN, true><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
-    else
-        moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
+    if constexpr (TN == 256) /* A in registers: the wide tile's form only */
+        if (a_regs_on()) {
+            moe_fp8_wgmma<EPI, TN, true><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
+            return cudaGetLastError();
+        }
+    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
     return cudaGetLastError();
 }
 
