@@ -209,6 +209,24 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
     consume_stages<STEPS>(r, c, ktiles, 0, true, 0u, d, mma);
 }
 
+/* Consumer c's A fragments of a stage (its 64 rows of the 128 × 128-byte A tile at a_tile,
+ * 128B-swizzled: 16-byte chunk j of row r at chunk j ^ (r % 8)) for STEPS 32-byte k-steps, in
+ * the register layout of an 8-bit wgmma A operand: warp w's rows 16w + g and 16w + g + 8 (g =
+ * lane / 4), bytes 4t..4t+3 (t = lane % 4) of the step's first 16 and of its second 16, in
+ * a[kk][0..3] as rows (g, g + 8) × halves (first, second). That is the byte layout ldmatrix.x4
+ * gives for 16-bit matrices (lane i naming row i % 8 of matrix i / 8): matrix 0 rows 0-7 and 1
+ * rows 8-15 of the first 16 bytes, 2 and 3 of the second. */
+template <int STEPS>
+__device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&a)[STEPS][4])
+{
+    const int lane = threadIdx.x % 32, w = (threadIdx.x / 32) % 4, m = lane / 8;
+    const int row = c * 64 + w * 16 + (m & 1) * 8 + lane % 8; /* row % 8 = lane % 8 */
+    const uint32_t row_addr = a_tile + (uint32_t)row * ROW_BYTES;
+#pragma unroll
+    for (int kk = 0; kk < STEPS; kk++)
+        kb_ptx::ldsm_x4(a[kk], row_addr + (uint32_t)(((2 * kk + (m >> 1)) ^ (lane % 8)) << 4));
+}
+
 /* Consumer c (its registers raised to CONSUMER_REGS by the caller) with two-level accumulation
  * (DeepSeek-V3's FP8 recipe: the tensor cores' FP8 sums keep fewer bits than f32, so each
  * k-tile's partial sum is promoted into f32 accumulators the caller holds, scaled per k-block).
@@ -240,24 +258,6 @@ __device__ __forceinline__ void consume(const Ring &r, int c, int ktiles, Acc (&
  * and the mma takes them (mma(part, a[kk], desc_b, accumulate): the RS form), where by default
  * both halves' wgmmas read A from shared memory: 8 KiB a consumer a k-tile less shared-memory
  * traffic, 16 registers more. */
-/* Consumer c's A fragments of a stage (its 64 rows of the 128 × 128-byte A tile at a_tile,
- * 128B-swizzled: 16-byte chunk j of row r at chunk j ^ (r % 8)) for STEPS 32-byte k-steps, in
- * the register layout of an 8-bit wgmma A operand: warp w's rows 16w + g and 16w + g + 8 (g =
- * lane / 4), bytes 4t..4t+3 (t = lane % 4) of the step's first 16 and of its second 16, in
- * a[kk][0..3] as rows (g, g + 8) × halves (first, second). That is the byte layout ldmatrix.x4
- * gives for 16-bit matrices (lane i naming row i % 8 of matrix i / 8): matrix 0 rows 0-7 and 1
- * rows 8-15 of the first 16 bytes, 2 and 3 of the second. */
-template <int STEPS>
-__device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&a)[STEPS][4])
-{
-    const int lane = threadIdx.x % 32, w = (threadIdx.x / 32) % 4, m = lane / 8;
-    const int row = c * 64 + w * 16 + (m & 1) * 8 + lane % 8; /* row % 8 = lane % 8 */
-    const uint32_t row_addr = a_tile + (uint32_t)row * ROW_BYTES;
-#pragma unroll
-    for (int kk = 0; kk < STEPS; kk++)
-        kb_ptx::ldsm_x4(a[kk], row_addr + (uint32_t)(((2 * kk + (m >> 1)) ^ (lane % 8)) << 4));
-}
-
 template <int STEPS, class L, bool A_REGS = false, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
                                                  uint32_t peer_empty0, Part &part, Mma mma, Load load, Promote promote)
