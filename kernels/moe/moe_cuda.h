@@ -120,7 +120,7 @@ struct moe_wg_gemm {
 };
 int moe_wg_gemm_launch(const struct moe_wg_gemm *g, void *stream);
 /* Whether the launches are persistent (KBENCH_MOE_WG_PERSISTENT: 1 unless 0), and the blocks of
- * a cluster (KBENCH_MOE_WG_CLUSTER: 2, else 1): the counters moe_wg.persistent, moe_wg.cluster. */
+ * a cluster (KBENCH_MOE_WG_CLUSTER: 2 unless 1): the counters moe_wg.persistent, moe_wg.cluster. */
 int moe_wg_persistent(void);
 int moe_wg_cluster(void);
 

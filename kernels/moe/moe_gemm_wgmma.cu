@@ -11,10 +11,11 @@
  * No host round trip: graph-capturable. The grid is persistent: a block an SM takes tiles
  * blockIdx.x, + gridDim.x, ..., the ring's uses running on from tile to tile, so the producer
  * loads the next tile while the consumers store the last (KBENCH_MOE_WG_PERSISTENT=0: a block a
- * tile). KBENCH_MOE_WG_CLUSTER=2 launches two-block clusters that take pairs of consecutive tiles
- * (mostly two row tiles of one column tile: the same B tile), each block loading half of B for
- * both by TMA multicast: 32 KiB of L2 reads a block a k-tile instead of 48, for a loop that at
- * 600-660 TFLOP/s already moves about 7 TB/s from L2 (moe_tile.cuh's moe_for_each_tile).
+ * tile). The blocks run in two-block clusters that take pairs of consecutive tiles (mostly two
+ * row tiles of one column tile: the same B tile), each block loading half of B for both by TMA
+ * multicast: 32 KiB of L2 reads a block a k-tile instead of 48, for a loop that at 600-660
+ * TFLOP/s moved about 7 TB/s from L2 (moe_tile.cuh's moe_for_each_tile; cluster_blocks below
+ * has the timings; KBENCH_MOE_WG_CLUSTER=1: blocks of their own).
  *
  * Block: 384 threads = 3 warpgroups, one 128 × 256 output tile at a time.
  *   warpgroup 0  producer: one thread issues, per k-tile of 64 bf16 (128 bytes), TMA loads of A
@@ -213,12 +214,18 @@ bool persistent_on()
     return !(want && strcmp(want, "0") == 0);
 }
 
-/* KBENCH_MOE_WG_CLUSTER=2: two-block clusters sharing B (each block loads half of each B tile
- * for both by TMA multicast), else blocks of their own */
+/* Two-block clusters sharing B (each block loads half of each B tile for both by TMA
+ * multicast), unless KBENCH_MOE_WG_CLUSTER=1 asks for blocks of their own. On an H100
+ * (2026-12-07, bf16, 4096 tokens, alternating in one lease) the clusters ran Mixtral-8x7B's
+ * experts in 4085.7 / 4106.6 us against 4594.3 / 4629.1 (up GEMM 2720 against 3100-3150 us,
+ * down 1407-1411 against 1538-1594) and DeepSeek-V3's (16 experts) in 4183.7 against 4729.7
+ * (their first samples 4163-4215 against 4447-4550 where the card's drift under load lifted
+ * later ones). Where the FP8 GEMM's clusters lose (moe_fp8_wgmma.cu), these win: this loop has
+ * no promotion to wait on, and at 48 KiB of L2 reads a k-tile a block it is bound by them. */
 int cluster_blocks()
 {
     static const char *const want = getenv("KBENCH_MOE_WG_CLUSTER");
-    return want && strcmp(want, "2") == 0 ? 2 : 1;
+    return want && strcmp(want, "1") == 0 ? 1 : 2;
 }
 
 template <int EPI> cudaError_t launch(const struct moe_wg_gemm *g, cudaStream_t st)
