@@ -415,8 +415,11 @@ static int cluster_blocks(int n)
  * fragments of a k-tile into registers once and issue the RS form of the wgmma for both
  * 128-column halves (kb_wgring::consume_promoted's A_REGS), where by default each half reads A
  * from shared memory again: a k-tile's shared-memory traffic 144 → 128 KiB (TMA writes 48, B
- * reads 64, A reads 32 → 16), for a loop whose operand reads and TMA writes sit near the 128
- * bytes a cycle shared memory delivers. */
+ * reads 64, A reads 32 → 16). Opt-in: on an H100 (2026-12-07, DeepSeek-V3's shape, alternating
+ * with the default in one lease) its up GEMM took 1822.1 / 1808.8 us against 1757.1 / 1748.7,
+ * its down GEMM 1196.3 / 1169.5 against 1164.7 / 1161.1: the 16 registers and the ldmatrix
+ * latency ahead of each k-tile's first wgmma cost more than the shared memory it spares, which
+ * is not this loop's bound. */
 static bool a_regs_on()
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_A_REGS");
