@@ -239,6 +239,32 @@ __device__ __forceinline__ void mma_m64n128k32_s8_ss(int (&d)[64], uint64_t desc
 #endif
 }
 
+/* d (64×256, s32) (+)= A (64×32 s8) · B (32×256 s8), both K-major in shared memory. */
+__device__ __forceinline__ void mma_m64n256k32_s8_ss(int (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 " WGMMA_D128 ", %128, %129, p;\n}\n"
+                 : WGMMA_D128_OPERANDS(WGMMA_S32)
+                 : "l"(desc_a), "l"(desc_b), "r"(accumulate));
+#else
+    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
+#endif
+}
+
+/* d (64×256, f32) (+)= A (64×32 e4m3) · B (32×256 e4m3), both K-major in shared memory. */
+__device__ __forceinline__ void mma_m64n256k32_e4m3_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3 " WGMMA_D128 ", %128, %129, p, 1, 1;\n}\n"
+                 : WGMMA_D128_OPERANDS(WGMMA_F32)
+                 : "l"(desc_a), "l"(desc_b), "r"(accumulate));
+#else
+    (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
+#endif
+}
+
 /* d (64×128, f32) (+)= A (64×32 e4m3) · B (32×128 e4m3), both K-major in shared memory. */
 __device__ __forceinline__ void mma_m64n128k32_e4m3_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {

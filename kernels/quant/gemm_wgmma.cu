@@ -57,6 +57,7 @@ extern "C" {
 #include "kernels/gpu/smem_limit.cuh"
 #include "kernels/gpu/tma.cuh"
 #include "kernels/gpu/wgmma.cuh"
+#include "kernels/gpu/wgmma_mma.cuh"
 #include "kernels/gpu/wgmma_ring.cuh"
 #include "kernels/quant/gemm_dev.cuh"
 
@@ -81,29 +82,16 @@ struct Args {
     float scale;              /* fp8 epilogue */
 };
 
-/* d (64×256) += A (64×32, descriptor) · B (32×256, descriptor), 8-bit inputs. scale-d is 1:
- * the accumulators start at zero and always accumulate. */
+/* d (64×256) += A (64×32, descriptor) · B (32×256, descriptor), 8-bit inputs (wgmma_mma.cuh's
+ * instructions, which tests/cuda_emu emulates). scale-d is 1: the accumulators start at zero and
+ * always accumulate. */
 __device__ __forceinline__ void wgmma_k32(float (&d)[128], uint64_t desc_a, uint64_t desc_b)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3 {" WG_D_REGS "}, %128, %129, p, 1, 1;\n}\n"
-                 : WG_D_F32
-                 : "l"(desc_a), "l"(desc_b), "r"(1));
-#else
-    (void)d, (void)desc_a, (void)desc_b;
-#endif
+    kb_wgmma::mma_m64n256k32_e4m3_ss(d, desc_a, desc_b, 1);
 }
 __device__ __forceinline__ void wgmma_k32(int (&d)[128], uint64_t desc_a, uint64_t desc_b)
 {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 {" WG_D_REGS "}, %128, %129, p;\n}\n"
-                 : WG_D_S32
-                 : "l"(desc_a), "l"(desc_b), "r"(1));
-#else
-    (void)d, (void)desc_a, (void)desc_b;
-#endif
+    kb_wgmma::mma_m64n256k32_s8_ss(d, desc_a, desc_b, 1);
 }
 
 template <bool FP8>

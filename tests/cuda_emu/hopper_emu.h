@@ -485,6 +485,14 @@ inline void mma_m64n128k32_s8_ss(int (&d)[64], uint64_t desc_a, uint64_t desc_b,
 {
     kb_hopper_emu::mma<128>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate);
 }
+inline void mma_m64n256k32_s8_ss(int (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+    kb_hopper_emu::mma<256>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate);
+}
+inline void mma_m64n256k32_e4m3_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
+{
+    kb_hopper_emu::mma<256>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate);
+}
 inline void mma_m64n128k32_e4m3_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
     kb_hopper_emu::mma<128>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate);
@@ -637,6 +645,18 @@ inline void cluster_sync() { g_cluster->bar->arrive_and_wait(); }
 
 /* The host's encoder: the emulation's, always there. */
 inline PFN_cuTensorMapEncodeTiled_v12000 encode_tiled() { return kb_hopper_emu::encode_tiled; }
+
+/* tma.cuh's 2D map of 128B-swizzled boxes, through the encoder given (a launcher's own helper
+ * calls it, as gemm_wgmma.cu's encode does) */
+inline CUresult encode_2d_sw128(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *map, CUtensorMapDataType type,
+                                const void *ptr, uint64_t rows, uint64_t cols, uint64_t ld_bytes, uint32_t box_cols,
+                                uint32_t box_rows)
+{
+    const cuuint64_t dims[2] = { (cuuint64_t)cols, (cuuint64_t)rows }, strides[1] = { (cuuint64_t)ld_bytes };
+    const cuuint32_t box[2] = { box_cols, box_rows }, es[2] = { 1, 1 };
+    return fn(map, type, 2, const_cast<void *>(ptr), dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
+              CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+}
 
 } // namespace kb_tma
 

@@ -32,7 +32,7 @@ emu_source() {
 }
 
 # driver name and the device files it emulates (several: one C++ file, in that order)
-drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma lightning decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws block_sparse_ws moe_fp8 moe_gemm moe_gemm_mma cluster"}
+drivers=${*:-"delta delta_mma ssd ssd_mma gla_mma lightning decode_split vit_gemm flash_wgmma flash_wgmma_ws int8_wgmma int8_wgmma_ws int8_fp8_ws flash_fp8_ws block_sparse_ws moe_fp8 moe_gemm moe_gemm_mma qgemm_wgmma cluster"}
 cp "$here/shim.h" "$out/"
 # the tensor-core kernels: ptx.cuh's instructions emulated (ptx_emu.h), chunk_tiles.cuh made C++,
 # and the runtime calls their hosts make (cuda_runtime_emu.h); -I"$out" comes first so these
@@ -73,6 +73,7 @@ for d in $drivers; do
     moe_fp8) src=kernels/moe/moe_fp8_wgmma.cu ;;
     moe_gemm) src=kernels/moe/moe_gemm_wgmma.cu ;;
     moe_gemm_mma) src=kernels/moe/moe_gemm_mma.cu ;;
+    qgemm_wgmma) src=kernels/quant/gemm_wgmma.cu ;;
     cluster) src= ;; # the emulation's clusters, with a kernel of the driver's own
     *) echo "run.sh: no driver $d" >&2; exit 2 ;;
     esac

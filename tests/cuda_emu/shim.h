@@ -122,6 +122,8 @@ inline float atomicAdd(float *p, float v) { return std::atomic_ref<float>(*p).fe
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 struct uint4 { unsigned x, y, z, w; };
 struct float2 { float x, y; };
+struct char2 { signed char x, y; };
+inline char2 make_char2(signed char x, signed char y) { return { x, y }; }
 inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return { x, y, z, w }; }
 
 // The 16-bit types as their bits, converted as the CUDA intrinsics do (round to nearest even).
