@@ -19,14 +19,6 @@ extern "C" {
 #include <random>
 #include <vector>
 
-static float bf16_to_float(uint16_t h)
-{
-    const uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 template <bool FP8> static int run(int m, int n, int k, unsigned seed)
 {
     std::mt19937 rng(seed);
@@ -68,7 +60,7 @@ template <bool FP8> static int run(int m, int n, int k, unsigned seed)
                 double s = 0;
                 for (int c = 0; c < k; c++)
                     s += (double)fp8_decode(a[(size_t)r * lda + c], FP8_E4M3) * fp8_decode(w[(size_t)j * lda + c], FP8_E4M3);
-                const double want = s * scale, got = bf16_to_float(y16[(size_t)r * n + j]);
+                const double want = s * scale, got = __bfloat162float(__nv_bfloat16{ y16[(size_t)r * n + j] });
                 const double err = std::fabs(got - want) / (std::fabs(want) + 1e-3);
                 worst = err > worst ? err : worst;
                 bad += !(err <= 1.0 / 128);
