@@ -61,6 +61,7 @@ extern "C" {
 #include "kernels/moe/moe_cuda.h"
 }
 
+#include "kernels/gpu/cluster_grid.cuh"
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
@@ -426,34 +427,6 @@ static bool a_regs_on()
     return want && strcmp(want, "1") == 0;
 }
 
-/* The kernel in two-block clusters: a cluster per pair of tiles, or with persistence as many as
- * can run at once (cudaOccupancyMaxActiveClusters: a cluster's two blocks share a GPC). */
-template <int EPI, int TN>
-cudaError_t launch_clusters(const CUtensorMap &ma, const CUtensorMap &mb, const Args &p, long blocks, cudaStream_t st)
-{
-    cudaLaunchConfig_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cudaLaunchAttribute attr[1];
-    memset(attr, 0, sizeof attr);
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = 2, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
-    cfg.blockDim = dim3(THREADS), cfg.dynamicSmemBytes = fp8_smem<TN>(), cfg.stream = st;
-    cfg.attrs = attr, cfg.numAttrs = 1;
-    long clusters = (blocks + 1) / 2;
-    if (persistent_on()) {
-        cfg.gridDim = dim3((unsigned)(2 * clusters));
-        int fit = 0;
-        if (cudaOccupancyMaxActiveClusters(&fit, moe_fp8_wgmma<EPI, TN>, &cfg) != cudaSuccess || fit < 1) {
-            const int pairs = kb_gpu::sm_count() / 2;
-            fit = pairs > 0 ? pairs : 1;
-        }
-        if (clusters > fit)
-            clusters = fit;
-    }
-    cfg.gridDim = dim3((unsigned)(2 * clusters));
-    return cudaLaunchKernelEx(&cfg, moe_fp8_wgmma<EPI, TN>, ma, mb, p);
-}
-
 template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
 {
     const long ntn = g->n / TN, blocks = ntn * g->max_mtiles;
@@ -473,18 +446,14 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.q = g->q, p.qs = g->q_scale, p.ldqs = g->q_scale_ld;
     p.turns = turns_on();
     p.cluster = cluster_blocks(g->n);
-    if (p.cluster == 2)
-        return launch_clusters<EPI, TN>(ma, mb, p, blocks, st);
-    /* persistent: one block an SM (the ring's shared memory allows no second); max_mtiles bounds
-     * the row tiles from above, and blocks past the last tile return at once */
-    const long sms = kb_gpu::sm_count(), grid = persistent_on() && sms < blocks ? sms : blocks;
-    if constexpr (TN == 256) /* A in registers: the wide tile's form only */
-        if (a_regs_on()) {
-            moe_fp8_wgmma<EPI, TN, true><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
-            return cudaGetLastError();
-        }
-    moe_fp8_wgmma<EPI, TN><<<(unsigned)grid, THREADS, fp8_smem<TN>(), st>>>(ma, mb, p);
-    return cudaGetLastError();
+    /* persistent: one block an SM (the ring's shared memory allows no second), or as many
+     * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
+     * the last tile return at once */
+    auto kernel = moe_fp8_wgmma<EPI, TN>;
+    if constexpr (TN == 256) /* A in registers: the wide tile's form only, in blocks of their own */
+        if (a_regs_on() && p.cluster == 1)
+            kernel = moe_fp8_wgmma<EPI, TN, true>;
+    return kb_gpu::launch_tile_grid(kernel, blocks, p.cluster, persistent_on(), THREADS, fp8_smem<TN>(), st, ma, mb, p);
 }
 
 /* Both epilogues' kernels of a TN-column tile may use its ring's shared memory. */

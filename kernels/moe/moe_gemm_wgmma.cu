@@ -56,6 +56,7 @@ extern "C" {
 #include "kernels/moe/moe_cuda.h"
 }
 
+#include "kernels/gpu/cluster_grid.cuh"
 #include "kernels/gpu/ptx.cuh"
 #include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
@@ -246,37 +247,9 @@ template <int EPI> cudaError_t launch(const struct moe_wg_gemm *g, cudaStream_t 
     p.c_index = g->c_index, p.c_div = g->c_div, p.c_scale = g->c_scale;
     p.cluster = cluster_blocks();
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
-     * clusters as can run at once; max_mtiles bounds the row tiles from above, and blocks past
+     * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
-    cudaLaunchConfig_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cudaLaunchAttribute attr[1];
-    memset(attr, 0, sizeof attr);
-    attr[0].id = cudaLaunchAttributeClusterDimension;
-    attr[0].val.clusterDim.x = (unsigned)p.cluster, attr[0].val.clusterDim.y = 1, attr[0].val.clusterDim.z = 1;
-    cfg.blockDim = dim3(THREADS), cfg.dynamicSmemBytes = SMEM, cfg.stream = st;
-    cfg.attrs = attr, cfg.numAttrs = p.cluster == 2 ? 1 : 0; /* blocks of their own: no cluster attribute */
-    const long groups_of_blocks = (tiles + p.cluster - 1) / p.cluster; /* clusters, or blocks */
-    long fit = groups_of_blocks;
-    if (persistent_on()) {
-        fit = kb_gpu::sm_count() / p.cluster;
-        if (p.cluster == 2) {
-            /* asked once per epilogue (it depends on the kernel, its block and shared memory
-             * only), in the first launch, which the harness's verification makes, not a timed one */
-            static int clusters = 0;
-            if (clusters == 0) {
-                cfg.gridDim = dim3((unsigned)(2 * groups_of_blocks));
-                if (cudaOccupancyMaxActiveClusters(&clusters, moe_wgmma<EPI>, &cfg) != cudaSuccess || clusters < 1)
-                    clusters = -1; /* unknown: a cluster per two SMs */
-            }
-            if (clusters > 0)
-                fit = clusters;
-        }
-        if (fit < 1)
-            fit = 1;
-    }
-    cfg.gridDim = dim3((unsigned)(p.cluster * (groups_of_blocks < fit ? groups_of_blocks : fit)));
-    return cudaLaunchKernelEx(&cfg, moe_wgmma<EPI>, ma, mb, p);
+    return kb_gpu::launch_tile_grid(moe_wgmma<EPI>, tiles, p.cluster, persistent_on(), THREADS, SMEM, st, ma, mb, p);
 }
 
 } // namespace

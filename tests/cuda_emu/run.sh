@@ -45,6 +45,9 @@ emu_source "$top/kernels/attention/fp8_pv_ws.cuh" > "$out/kernels/attention/fp8_
 cp "$here/cuda_runtime_emu.h" "$out/cuda_runtime.h"
 # programmatic dependent launch: the emulated kernels already run one after another
 cp "$here/pdl_emu.h" "$out/kernels/gpu/pdl.cuh"
+# the grouped GEMMs' launch helper: their launchers are cut, and the drivers launch the kernels
+# themselves (emu_launch, emu_launch_cluster)
+: > "$out/kernels/gpu/cluster_grid.cuh"
 # the Hopper kernels: wgmma, TMA, mbarriers and named barriers emulated (hopper_emu.h, one header
 # installed as the three kernels/gpu headers that hold those instructions), the driver API's
 # tensor-map names (cuda_driver_emu.h) and the 16-bit types the attention headers include
