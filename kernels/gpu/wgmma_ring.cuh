@@ -278,7 +278,6 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         if (turns)
             kb_tma::bar_arrive(2 - c, TURN_THREADS);
     };
-    auto release = [&](int s) { release_stage(r, s, peer_empty0); }; /* lane 0 of each warp */
     if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
     /* stage 0's descriptors of this consumer's A rows and of B: a start address below 256 KiB
@@ -295,7 +294,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
              * left behind would wait for a phase the barrier has already gone past twice */
             __syncwarp();
             if (lane == 0)
-                release(s);
+                release_stage(r, s, peer_empty0);
             continue;
         }
         /* the operands' descriptors differ only in their low words (the start address / 16):
@@ -324,7 +323,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             kb_wgmma::wait<0>();
             kb_wgmma::pin(part);
             if (h == L::B_TILE / 128 - 1 && lane == 0) /* this k-tile's products are done: its stage may be refilled */
-                release(s);
+                release_stage(r, s, peer_empty0);
             promote(part, scales, h);
         }
     }
