@@ -1,11 +1,10 @@
 /* wgmma.cuh - Hopper's warpgroup MMA plumbing the sm_90a kernels share (flash_wgmma.cu,
  * gemm_wgmma.cu, moe_gemm_wgmma.cu): the shared-memory matrix descriptor of the 128-byte-swizzle
  * layout, the fence / commit / wait instructions around wgmma.mma_async (PTX ISA 8.0,
- * "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"), and the 128 accumulator operands
- * of the m64n256 shape with the pin that keeps the compiler off them (and the pins of the
- * m64n128 and m64n64 accumulators of the attention kernels). The m64n256 MMA instructions of the
- * GEMMs stay in their kernel files; the attention kernels' are wgmma_mma.cuh's. Include only from
- * code built for sm_90a. */
+ * "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"), and the pins that keep the
+ * compiler off the accumulators while a wgmma writes them. The MMA instructions themselves, every
+ * shape and type, are wgmma_mma.cuh's (which tests/cuda_emu emulates). Include only from code
+ * built for sm_90a. */
 #ifndef KB_WGMMA_CUH
 #define KB_WGMMA_CUH
 
@@ -33,7 +32,6 @@ template <int N> __device__ __forceinline__ void wait() { asm volatile("wgmma.wa
 /* Orders shared-memory writes of the generic proxy (st.shared, cp.async) before reads of the
  * async proxy (wgmma operands, TMA). */
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-
 
 /* Keeps the compiler from moving accumulator reads or writes across this point (wgmma writes
  * them asynchronously, behind its back): any accumulator array, f32 or s32 (m64n256: 128 of
