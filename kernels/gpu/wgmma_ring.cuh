@@ -150,6 +150,17 @@ __device__ __forceinline__ void release_stage(const Ring &r, int s, uint32_t pee
         kb_tma::mbar_arrive_cluster(peer_empty0 + 8 * s);
 }
 
+/* An idle consumer warp's part in stage s, once it is full: its release, by lane 0 after every
+ * lane has passed the full barrier's wait (a lane left behind would wait for a phase the barrier
+ * has already gone past twice). The release comes only after the fill: an earlier arrival would
+ * count towards the other consumer's release of the stage's previous use. */
+__device__ __forceinline__ void pass_stage(const Ring &r, int s, uint32_t peer_empty0)
+{
+    __syncwarp();
+    if (threadIdx.x % 32 == 0)
+        release_stage(r, s, peer_empty0);
+}
+
 /* Consumer c (0 or 1, its registers raised to CONSUMER_REGS by the caller) of one output tile:
  * d (its 64 × 256 accumulators, zeroed here) += its A rows · B over k-tiles kt = 0..ktiles − 1,
  * the ring's uses u0 + kt (produce_stages' count, running on from the block's earlier tiles),
@@ -175,11 +186,7 @@ __device__ __forceinline__ void consume_stages(const Ring &r, int c, int ktiles,
         const int u = u0 + kt, s = u % L::STAGES;
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
         if (!active) {
-            /* every lane past this use's wait before lane 0 lets the stage be refilled: a lane
-             * left behind would wait for a phase the barrier has already gone past twice */
-            __syncwarp();
-            if (lane == 0)
-                release_stage(r, s, peer_empty0);
+            pass_stage(r, s, peer_empty0);
             continue;
         }
         const uint32_t sa = r.base + s * L::STAGE_BYTES + c * 64 * ROW_BYTES, sb = r.base + s * L::STAGE_BYTES + A_BYTES;
@@ -290,11 +297,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         const int u = u0 + kt, s = u % L::STAGES; /* the ring's use, as produce_stages counts them */
         kb_tma::mbar_wait(r.full0 + 8 * s, (uint32_t)((u / L::STAGES) & 1));
         if (!active) {
-            /* every lane past this use's wait before lane 0 lets the stage be refilled: a lane
-             * left behind would wait for a phase the barrier has already gone past twice */
-            __syncwarp();
-            if (lane == 0)
-                release_stage(r, s, peer_empty0);
+            pass_stage(r, s, peer_empty0);
             continue;
         }
         /* the operands' descriptors differ only in their low words (the start address / 16):
