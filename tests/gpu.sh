@@ -232,10 +232,12 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
   job moefp82 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --tokens 999 --hidden 640 \
       --ffn 384 --experts 8 --top-k 2 --routing uniform,one
   # --timeout 300: the case takes 48 s alone on an H100 host (1.4 G weights made, quantized and
-  # checked on the host), over the default 60 s while the other jobs share the host's cores
+  # checked on the host), over the default 60 s while the other jobs share the host's cores;
+  # DeepSeek-V3's (0.7 G) went over 60 s so on an H100 host (2026-12-07)
   job moefp83 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --timeout 300 --kernels "$fp8" --dtype e4m3 \
       --preset mixtral-8x7b --tokens 77
-  job moefp84 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --kernels "$fp8" --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 33 ) &
+  job moefp84 "$KBENCH" run --db "$TMP/moefp8.db" $VFLAGS --timeout 300 --kernels "$fp8" --dtype e4m3 \
+      --preset deepseek-v3 --experts 16 --tokens 33 ) &
 # (above: its default 128 x 256 tile where n allows, so the up GEMM's 2f = 1280 and Mixtral's
 # shapes take it, h 384 and 640 the 128 x 128 one.) Its narrow tile everywhere
 # (KBENCH_MOE_FP8_TILE=128), where h 512 and 2f 1280 would allow the wide: odd token counts,
@@ -254,6 +256,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 # stage, the RS wgmma), the same sizes
 ( export KBENCH_MOE_FP8_A_REGS=1
   job moefp8a "$KBENCH" run --db "$TMP/moefp8a.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+      --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
+# and with its block scales loaded into the scale warp's registers and stored
+# (KBENCH_MOE_FP8_SCALES_ASYNC=0), where by default cp.async copies them, the same sizes
+( export KBENCH_MOE_FP8_SCALES_ASYNC=0
+  job moefp8s "$KBENCH" run --db "$TMP/moefp8s.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
@@ -654,6 +661,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(DB="$TMP/moefp8c.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.cluster_up', 'moe_fp8.cluster_down') AND k.value = 2;")" "12" "6 verified, both GEMMs in clusters (counters moe_fp8.cluster_up, moe_fp8.cluster_down = 2)"
         expect_job moefp8a "its wide tile with A in registers (KBENCH_MOE_FP8_A_REGS=1) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_eq "$(DB="$TMP/moefp8a.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.a_regs_up', 'moe_fp8.a_regs_down') AND k.value = 1;")" "12" "6 verified, both GEMMs with A in registers (counters moe_fp8.a_regs_up, moe_fp8.a_regs_down = 1)"
+        expect_job moefp8s "its block scales through the scale warp's registers (KBENCH_MOE_FP8_SCALES_ASYNC=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8s.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.scales_async' AND k.value = 0;")" "6" "6 verified, and recorded so (counter moe_fp8.scales_async = 0)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.scales_async' AND k.value = 1;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default cp.async copies the block scales (counter moe_fp8.scales_async = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 1;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default its consumers take turns to issue (counter moe_fp8.turns = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.persistent' AND k.value = 1;")" \

@@ -44,6 +44,12 @@ __device__ __forceinline__ void mbar_arrive(uint32_t bar)
 {
     asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
+/* The thread's arrival, made once every cp.async it issued before has landed, not waited for
+ * here (.noinc: it is one of the phase's expected arrivals, as mbar_arrive's) */
+__device__ __forceinline__ void mbar_arrive_after_cp_async(uint32_t bar)
+{
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
 /* Spins until the phase with parity `parity` of the barrier has completed. */
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity)
 {

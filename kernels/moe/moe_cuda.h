@@ -181,6 +181,10 @@ int moe_fp8_cluster(int n);
 /* 1 where the GEMM of n columns loads its A fragments into registers once a k-tile (the RS
  * wgmma; KBENCH_MOE_FP8_A_REGS=1, the wide tile in blocks of their own), else 0. */
 int moe_fp8_a_regs(int n);
+/* 1 where the GEMMs' scale warp copies each stage's block scales by cp.async, the stage's
+ * arrival made when they land (the default), 0 where KBENCH_MOE_FP8_SCALES_ASYNC=0 has it load
+ * them into registers and store them. */
+int moe_fp8_scales_async(void);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

@@ -410,7 +410,9 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.cluster_down", moe_fp8_cluster(c->shape.hidden), "count");
     /* A fragments in registers (KBENCH_MOE_FP8_A_REGS=1), per GEMM */
     n = moe_put_counter(out, n, max, "moe_fp8.a_regs_up", moe_fp8_a_regs(2 * c->shape.ffn), "count");
-    return moe_put_counter(out, n, max, "moe_fp8.a_regs_down", moe_fp8_a_regs(c->shape.hidden), "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.a_regs_down", moe_fp8_a_regs(c->shape.hidden), "count");
+    /* the scales copied by cp.async (1), or loaded and stored by the scale warp (KBENCH_MOE_FP8_SCALES_ASYNC=0) */
+    return moe_put_counter(out, n, max, "moe_fp8.scales_async", moe_fp8_scales_async(), "count");
 }
 
 /* Host bytes beyond the operands: setup's bf16 staging of xp and one expert's codes and scales;

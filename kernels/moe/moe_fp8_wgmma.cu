@@ -107,6 +107,7 @@ struct Args {
     long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
+    int scales_async; /* the scale warp copies the scales with cp.async (produce_scales) */
 };
 
 /* scale_a of the thread's two rows, scale_b of the column blocks of the tile's halves, read
@@ -124,14 +125,20 @@ template <int TN> __device__ __forceinline__ float *scale_slots(unsigned char *s
 /* The producer's scale warp: for each k-tile of the tile, once the stage is free, scale_a of the
  * tile's 128 rows (rows past the group's end read its last row's: they are computed, never
  * stored) and scale_b of its halves into the stage's slot; every lane then arrives on the
- * stage's full barrier, so the consumers see them when they see the stage's operands. */
-template <int TN>
+ * stage's full barrier, so the consumers see them when they see the stage's operands.
+ * ASYNC (the default): the copies are cp.async, and each lane's arrival waits for its own copies
+ * in the memory system (cp.async.mbarrier.arrive.noinc), not in the warp, which goes straight
+ * on to the next stage. Loaded into registers and stored (KBENCH_MOE_FP8_SCALES_ASYNC=0), a
+ * k-tile's scales cost the warp a global load's latency (from L2, under the TMA's traffic) each,
+ * which the consumers can outrun. (Loads issued a few k-tiles ahead into registers do not fit:
+ * ptxas holds the producer warpgroup to its 40 registers and spilled.) */
+template <int TN, bool ASYNC>
 __device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, float *slots, const struct moe_tile &tile,
                                                int u0, const Args &p)
 {
     using Ring = FP8Ring<TN>;
     const int lane = threadIdx.x % 32;
-    const float *sb = p.sb + (long)((tile.group * p.n + tile.n0) / BN) * p.ktiles;
+    const float *sb = p.sb + (long)((tile.group * p.n + tile.n0) / BN) * p.ktiles + lane * p.ktiles;
     for (int kt = 0; kt < p.ktiles; kt++) {
         const int u = u0 + kt, s = u % Ring::STAGES;
         if (u >= Ring::STAGES) /* the consumers have read this slot's previous use */
@@ -141,11 +148,22 @@ __device__ __forceinline__ void produce_scales(const kb_wgring::Ring &ring, floa
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             const int row = tile.row0 + lane + 32 * i;
-            slot[lane + 32 * i] = __ldg(sa + (row < tile.row_end ? row : tile.row_end - 1));
+            const float *from = sa + (row < tile.row_end ? row : tile.row_end - 1);
+            if constexpr (ASYNC)
+                cp_async4(smem_u32(slot + lane + 32 * i), from);
+            else
+                slot[lane + 32 * i] = __ldg(from);
         }
-        if (lane < TN / BN)
-            slot[128 + lane] = __ldg(sb + lane * p.ktiles + kt); /* the next n-block's row of sb */
-        kb_tma::mbar_arrive(ring.full0 + 8 * s);
+        if (lane < TN / BN) { /* the next n-block's row of sb */
+            if constexpr (ASYNC)
+                cp_async4(smem_u32(slot + 128 + lane), sb + kt);
+            else
+                slot[128 + lane] = __ldg(sb + kt);
+        }
+        if constexpr (ASYNC)
+            kb_tma::mbar_arrive_after_cp_async(ring.full0 + 8 * s);
+        else
+            kb_tma::mbar_arrive(ring.full0 + 8 * s);
     }
 }
 
@@ -324,7 +342,12 @@ __global__ void __launch_bounds__(THREADS, 1)
         kb_tma::regs_dec<kb_wgring::PRODUCER_REGS>();
         if (threadIdx.x / 32 == SCALE_WARP) {
             float *slots = scale_slots<TN>(smem_raw, ring);
-            for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { produce_scales<TN>(ring, slots, t, u0, p); });
+            for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) {
+                if (p.scales_async)
+                    produce_scales<TN, true>(ring, slots, t, u0, p);
+                else
+                    produce_scales<TN, false>(ring, slots, t, u0, p);
+            });
             return;
         }
         if (threadIdx.x != 0)
@@ -427,6 +450,14 @@ static bool a_regs_on()
     return want && strcmp(want, "1") == 0;
 }
 
+/* the scale warp's copies by cp.async, the stage's arrival when they land (produce_scales),
+ * unless KBENCH_MOE_FP8_SCALES_ASYNC=0 has it load them into registers and store them */
+static bool scales_async_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_SCALES_ASYNC");
+    return !(want && strcmp(want, "0") == 0);
+}
+
 template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cudaStream_t st)
 {
     const long ntn = g->n / TN, blocks = ntn * g->max_mtiles;
@@ -446,6 +477,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.q = g->q, p.qs = g->q_scale, p.ldqs = g->q_scale_ld;
     p.turns = turns_on();
     p.cluster = cluster_blocks(g->n);
+    p.scales_async = scales_async_on();
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
@@ -538,6 +570,8 @@ extern "C" int moe_fp8_persistent(void) { return persistent_on(); }
 extern "C" int moe_fp8_cluster(int n) { return cluster_blocks(n); }
 
 extern "C" int moe_fp8_fused_quant(int n) { return fused_quant(n); }
+
+extern "C" int moe_fp8_scales_async(void) { return scales_async_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -540,6 +540,7 @@ inline void mbar_arrive(uint32_t bar)
     std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
     kb_hopper_emu::arrive_locked(bar);
 }
+inline void mbar_arrive_after_cp_async(uint32_t bar) { mbar_arrive(bar); } /* the emulated cp.async has landed */
 inline void mbar_wait(uint32_t bar, uint32_t parity)
 {
     std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);

@@ -13,7 +13,9 @@
 // without (odd tile counts leave a pair's second block without rows; pairs that straddle two
 // column tiles or experts load B whole); and the wide tile with its A fragments in registers
 // (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled stage, the RS wgmma), persistent with
-// turns. Turns that never pass, or a barrier left with arrivals pending at a
+// turns. The block-a-tile mode's scale warp loads the block scales into registers and stores them
+// (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default).
+// Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
 // the default where the up tile is the wide one), storing hb and not: its codes and scales must
@@ -60,6 +62,7 @@ struct Mode {
     int persistent_blocks; /* 0: a block a tile */
     bool cluster;          /* the wide tile's blocks in two-block clusters sharing B */
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
+    bool scales_async;     /* the scale warp's copies by cp.async (the default) */
 };
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
@@ -67,6 +70,7 @@ struct Mode {
 template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, Args p, int mtiles, const Mode &m)
 {
     p.turns = m.turns;
+    p.scales_async = m.scales_async;
     const bool wide = m.wide && p.n % 256 == 0;
     p.cluster = m.cluster && wide ? 2 : 1;
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
@@ -83,9 +87,9 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
         emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
     else
         printf("  FAIL: the fused quantization asked of a narrow tile\n");
-    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s\n", p.n, wide ? 256 : 128, grid,
+    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s, scales %s\n", p.n, wide ? 256 : 128, grid,
            p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns",
-           wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "");
+           wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "", m.scales_async ? "by cp.async" : "through registers");
 }
 
 static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
@@ -178,9 +182,9 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 int main()
 {
     int bad = 0;
-    const Mode modes[] = { { false, true, 3, false, false }, { true, true, 3, false, false },
-                           { true, false, 0, false, false }, { true, true, 4, true, false },
-                           { true, false, 0, true, false }, { true, true, 3, false, true } };
+    const Mode modes[] = { { false, true, 3, false, false, true }, { true, true, 3, false, false, true },
+                           { true, false, 0, false, false, false }, { true, true, 4, true, false, true },
+                           { true, false, 0, true, false, true }, { true, true, 3, false, true, true } };
     for (const Mode &m : modes) {
         bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, m);    /* 202 slots, skewed: a group past one row tile */
         bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, m);  /* 150 slots, 3 w13 column pairs */

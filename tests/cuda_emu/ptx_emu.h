@@ -33,6 +33,7 @@ inline void cp_async16(uint32_t dst, const void *src, bool valid)
         memset(emu_smem_base() + dst, 0, 16);
 }
 inline void cp_async16(uint32_t dst, const void *src) { memcpy(emu_smem_base() + dst, src, 16); }
+inline void cp_async4(uint32_t dst, const void *src) { memcpy(emu_smem_base() + dst, src, 4); }
 inline void cp_commit() {}
 template <int N> inline void cp_wait() {}
 inline void cp_wait_all() {}
