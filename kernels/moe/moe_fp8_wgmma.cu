@@ -87,7 +87,13 @@ template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
 constexpr int SCALE_SLOT = 128 + 4;    /* floats */
 constexpr int SCALE_WARP = 1;          /* the producer warpgroup's warp that loads them */
 constexpr int FULL_ARRIVALS = 1 + 32;  /* the TMA thread's expect_tx and the scale warp's lanes */
-template <int TN> constexpr int fp8_smem() { return FP8Ring<TN>::SMEM + FP8Ring<TN>::STAGES * SCALE_SLOT * 4; }
+/* MOE_EPI_BF16's staging (store_bf16_staged): 16 rows × 64 columns of bf16 a consumer warp, past
+ * the scale slots */
+constexpr int STAGE_COLS = 64, STAGE_ROW_BYTES = STAGE_COLS * 2, STAGE_WARP_BYTES = 16 * STAGE_ROW_BYTES;
+template <int TN> constexpr int fp8_smem()
+{
+    return FP8Ring<TN>::SMEM + FP8Ring<TN>::STAGES * SCALE_SLOT * 4 + kb_wgring::CONSUMERS * 4 * STAGE_WARP_BYTES;
+}
 static_assert(fp8_smem<128>() <= 227 * 1024 && fp8_smem<256>() <= 227 * 1024, "shared memory of one H100 block");
 constexpr int BN = 128;                  /* an n-block: the narrow tile, a half of the wide one */
 constexpr int BK = kb_wgring::ROW_BYTES; /* e4m3 per stage row: one k-block */
@@ -106,6 +112,8 @@ struct Args {
     float *qs;
     long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
+    int turn_carry; /* consumer 1's last turn of a tile passes to consumer 0's first of the next */
+    int staged;     /* MOE_EPI_BF16 stores through shared memory (store_bf16_staged); ldc % 8 == 0 */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
     int scales_async; /* the scale warp copies the scales with cp.async (produce_scales) */
 };
@@ -120,6 +128,14 @@ template <int HALVES> struct RowScales {
 template <int TN> __device__ __forceinline__ float *scale_slots(unsigned char *smem_raw, const kb_wgring::Ring &ring)
 {
     return reinterpret_cast<float *>(smem_raw + (kb_wgring::ring_end<FP8Ring<TN>>(ring) - smem_u32(smem_raw)));
+}
+
+/* a consumer warp's staging buffer (store_bf16_staged), past the scale slots */
+template <int TN> __device__ __forceinline__ unsigned char *warp_stage(unsigned char *smem_raw, const kb_wgring::Ring &ring)
+{
+    const int warp = (int)threadIdx.x / 32 - 4; /* 0..7: the consumers' warps */
+    return reinterpret_cast<unsigned char *>(scale_slots<TN>(smem_raw, ring) + FP8Ring<TN>::STAGES * SCALE_SLOT) +
+           warp * STAGE_WARP_BYTES;
 }
 
 /* The producer's scale warp: for each k-tile of the tile, once the stage is free, scale_a of the
@@ -260,11 +276,51 @@ __device__ __forceinline__ void store_bf16(const float (&acc)[TN / BN][64], cons
     }
 }
 
+/* MOE_EPI_BF16's epilogue through shared memory: per 64-column chunk of a half, the warp's 16
+ * rows go into its staging buffer by stmatrix (a quad's row of 8 columns at once, from the
+ * accumulators' own layout), then back as 16-byte rows: each global store a whole 128-byte row
+ * segment of 8 lanes, 16 a thread in all, where store_bf16 makes 64 four-byte stores a thread,
+ * each warp's touching 8 rows' 16 bytes. The 16-byte units of a staged row are XOR-swizzled by
+ * the row (unit u of row q at u ^ (q % 8)), so the 8 rows of a matrix and the 8 units of a row
+ * each fall in distinct banks. stage: the warp's buffer (STAGE_WARP_BYTES). */
+template <int TN>
+__device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end,
+                                                  int n0, unsigned char *stage)
+{
+    const int lane = threadIdx.x % 32, m = lane / 8;
+    const int srow = (m & 1) * 8 + lane % 8; /* the row of matrix m this lane addresses */
+    const uint32_t row_at = smem_u32(stage) + (uint32_t)(srow * STAGE_ROW_BYTES);
+    const int wrow0 = r - lane / 4; /* the warp's first row */
+#pragma unroll
+    for (int hv = 0; hv < TN / BN; hv++)
+#pragma unroll
+        for (int q = 0; q < BN / STAGE_COLS; q++) {
+#pragma unroll
+            for (int jp = 0; jp < STAGE_COLS / 16; jp++) { /* matrices: rows 0-7, 8-15 of blocks j, j + 1 */
+                const int j = q * (STAGE_COLS / 8) + 2 * jp, unit = 2 * jp + (m >> 1);
+                const float *a = &acc[hv][4 * j];
+                stsm_x4(row_at + (uint32_t)((unit ^ (srow % 8)) << 4), pack2<true>(a[0], a[1]), pack2<true>(a[2], a[3]),
+                        pack2<true>(a[4], a[5]), pack2<true>(a[6], a[7]));
+            }
+            __syncwarp();
+#pragma unroll
+            for (int i = 0; i < 16 * STAGE_COLS / 8 / 32; i++) {
+                const int row = 4 * i + lane / 8, unit = lane % 8;
+                const uint4 v = *reinterpret_cast<const uint4 *>(stage + row * STAGE_ROW_BYTES + ((unit ^ (row % 8)) << 4));
+                if (wrow0 + row < row_end)
+                    *reinterpret_cast<uint4 *>((uint16_t *)p.c + (long)(wrow0 + row) * p.ldc + n0 + hv * BN +
+                                               q * STAGE_COLS + unit * 8) = v;
+            }
+            __syncwarp(); /* read before the next chunk overwrites it */
+        }
+}
+
 /* A consumer warpgroup's share of one output tile: its 64 rows' promoted sums over every k-tile
  * (the ring's uses u0 on), then the epilogue. The thread's place is recomputed from threadIdx
  * rather than carried across the block's tiles, which leaves the registers to the sums. */
 template <int EPI, int TN, bool AR>
-__device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const struct moe_tile &tile, int u0, const Args &p)
+__device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const struct moe_tile &tile, int u0, const Args &p,
+                                             bool &pass_left)
 {
     using Ring = FP8Ring<TN>;
     const kb_wgring::Ring ring = kb_wgring::ring_at<Ring>(smem_raw);
@@ -291,7 +347,7 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, kb_tma::cluster_ctarank() ^ 1u) : 0;
     kb_wgring::consume_promoted<BK / 32, Ring, AR>(
-        ring, c, p.ktiles, u0, active, turns, peer_empty0, part,
+        ring, c, p.ktiles, u0, active, turns, p.turn_carry, pass_left, peer_empty0, part,
         [](float(&d)[64], const auto &a, uint64_t db, int accumulate) {
             if constexpr (AR) /* a: the thread's A fragment of the k-step */
                 kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, db, accumulate);
@@ -314,8 +370,12 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
                 acc[hv][i] += d[i] * ((i / 2) % 2 ? r8 : r0);
         });
 
-    if constexpr (EPI == MOE_EPI_BF16)
-        store_bf16<TN>(acc, p, r, row_end, n0, t);
+    if constexpr (EPI == MOE_EPI_BF16) {
+        if (p.staged)
+            store_bf16_staged<TN>(acc, p, r, row_end, n0, warp_stage<TN>(smem_raw, ring));
+        else
+            store_bf16<TN>(acc, p, r, row_end, n0, t);
+    }
     else
         store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t);
 }
@@ -363,7 +423,9 @@ __global__ void __launch_bounds__(THREADS, 1)
                  * at the cluster barrier below */
     }
     kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
-    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN, AR>(smem_raw, t, u0, p); });
+    bool pass_left = false; /* consume_promoted's carry: consumer 1's last pass, pending on barrier 1 */
+    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN, AR>(smem_raw, t, u0, p, pass_left); });
+    kb_wgring::take_left_pass((int)threadIdx.x / 128 - 1, pass_left);
     if (p.cluster == 2)
         kb_tma::cluster_sync(); /* the other block may still load into this one or release its stages */
 #else
@@ -450,6 +512,24 @@ static bool a_regs_on()
     return want && strcmp(want, "1") == 0;
 }
 
+/* MOE_EPI_BF16 (the down GEMM) stores its tile through shared memory in 16-byte row segments
+ * (store_bf16_staged), unless KBENCH_MOE_FP8_STAGED_STORE=0 keeps the four-byte stores from the
+ * accumulators (store_bf16) */
+static bool staged_store_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_STAGED_STORE");
+    return !(want && strcmp(want, "0") == 0);
+}
+
+/* consumer 1's last turn of a tile passed on to consumer 0's first of the next
+ * (consume_promoted's carry), unless KBENCH_MOE_FP8_TURN_CARRY=0 has consumer 0 wait for consumer
+ * 1's epilogue at every tile boundary */
+static bool turn_carry_on()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_TURN_CARRY");
+    return !(want && strcmp(want, "0") == 0);
+}
+
 /* the scale warp's copies by cp.async, the stage's arrival when they land (produce_scales),
  * unless KBENCH_MOE_FP8_SCALES_ASYNC=0 has it load them into registers and store them */
 static bool scales_async_on()
@@ -478,6 +558,8 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.turns = turns_on();
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
+    p.turn_carry = turn_carry_on();
+    p.staged = EPI == MOE_EPI_BF16 && g->ldc % 8 == 0 && staged_store_on();
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
@@ -572,6 +654,10 @@ extern "C" int moe_fp8_cluster(int n) { return cluster_blocks(n); }
 extern "C" int moe_fp8_fused_quant(int n) { return fused_quant(n); }
 
 extern "C" int moe_fp8_scales_async(void) { return scales_async_on(); }
+
+extern "C" int moe_fp8_turn_carry(void) { return turns_on() && turn_carry_on(); }
+
+extern "C" int moe_fp8_staged_store(long ldc) { return ldc % 8 == 0 && staged_store_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -14,7 +14,12 @@
 // column tiles or experts load B whole); and the wide tile with its A fragments in registers
 // (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled stage, the RS wgmma), persistent with
 // turns. The block-a-tile mode's scale warp loads the block scales into registers and stores them
-// (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default).
+// (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default). Consumer 1's
+// last turn of a tile passes to consumer 0's first of the next (KBENCH_MOE_FP8_TURN_CARRY, the
+// default; the zipf and one-expert cases' tail tiles of 64 rows or fewer run without turns
+// between tiles with them), and the down GEMM stores through shared memory (stmatrix,
+// KBENCH_MOE_FP8_STAGED_STORE, the default): a persistent wide mode runs both off, the A-in-
+// registers mode the register stores.
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -63,6 +68,8 @@ struct Mode {
     bool cluster;          /* the wide tile's blocks in two-block clusters sharing B */
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
+    bool turn_carry;       /* consumer 1's last turn of a tile passes to consumer 0 (the default) */
+    bool staged;           /* MOE_EPI_BF16 stores through shared memory (the default) */
 };
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
@@ -71,6 +78,8 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
 {
     p.turns = m.turns;
     p.scales_async = m.scales_async;
+    p.turn_carry = m.turn_carry;
+    p.staged = EPI == MOE_EPI_BF16 && m.staged;
     const bool wide = m.wide && p.n % 256 == 0;
     p.cluster = m.cluster && wide ? 2 : 1;
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
@@ -87,9 +96,10 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
         emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
     else
         printf("  FAIL: the fused quantization asked of a narrow tile\n");
-    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s, scales %s\n", p.n, wide ? 256 : 128, grid,
+    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s%s, scales %s%s\n", p.n, wide ? 256 : 128, grid,
            p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns",
-           wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "", m.scales_async ? "by cp.async" : "through registers");
+           m.turns && m.turn_carry ? " carried" : "", wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "",
+           m.scales_async ? "by cp.async" : "through registers", p.staged ? ", stores staged" : "");
 }
 
 static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
@@ -182,9 +192,13 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 int main()
 {
     int bad = 0;
-    const Mode modes[] = { { false, true, 3, false, false, true }, { true, true, 3, false, false, true },
-                           { true, false, 0, false, false, false }, { true, true, 4, true, false, true },
-                           { true, false, 0, true, false, true }, { true, true, 3, false, true, true } };
+    const Mode modes[] = { { false, true, 3, false, false, true, true, true },
+                           { true, true, 3, false, false, true, true, true },
+                           { true, true, 3, false, false, true, false, false },
+                           { true, false, 0, false, false, false, true, true },
+                           { true, true, 4, true, false, true, true, true },
+                           { true, false, 0, true, false, true, true, true },
+                           { true, true, 3, false, true, true, true, false } };
     for (const Mode &m : modes) {
         bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, m);    /* 202 slots, skewed: a group past one row tile */
         bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, m);  /* 150 slots, 3 w13 column pairs */

@@ -67,6 +67,22 @@ inline void emu_ldsm(uint32_t (&r)[4], uint32_t addr, bool trans)
     g_warp_bar[w]->arrive_and_wait();
 }
 inline void ldsm_x4(uint32_t (&r)[4], uint32_t addr) { emu_ldsm(r, addr, false); }
+/* stmatrix .x4: lane l's row address (row l % 8 of matrix l / 8) and its four registers (matrix
+ * m's row l / 4, columns 2·(l % 4), + 1), gathered, then lane 0 writes the four matrices */
+inline void stsm_x4(uint32_t addr, uint32_t r0, uint32_t r1, uint32_t r2, uint32_t r3)
+{
+    const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
+    g_emu_addr[w][l] = addr;
+    uint32_t *mine = g_cta->stsm[w][l];
+    mine[0] = r0, mine[1] = r1, mine[2] = r2, mine[3] = r3;
+    g_warp_bar[w]->arrive_and_wait();
+    if (l == 0)
+        for (int m = 0; m < 4; m++)
+            for (int row = 0; row < 8; row++)
+                for (int t4 = 0; t4 < 4; t4++)
+                    memcpy(emu_smem_base() + g_emu_addr[w][8 * m + row] + 4 * t4, &g_cta->stsm[w][4 * row + t4][m], 4);
+    g_warp_bar[w]->arrive_and_wait();
+}
 inline void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr) { emu_ldsm(r, addr, true); }
 
 template <bool BF16> inline float emu_f16(uint32_t reg, int half)
