@@ -257,14 +257,20 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 ( export KBENCH_MOE_FP8_A_REGS=1
   job moefp8a "$KBENCH" run --db "$TMP/moefp8a.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
-# and in the fourteenth session's forms, the same sizes: its block scales loaded into the scale
-# warp's registers and stored (KBENCH_MOE_FP8_SCALES_ASYNC=0), where by default cp.async copies
-# them; consumer 0 waiting for consumer 1's epilogue at each tile boundary
-# (KBENCH_MOE_FP8_TURN_CARRY=0); the down GEMM's four-byte stores from the accumulators
-# (KBENCH_MOE_FP8_STAGED_STORE=0)
-( export KBENCH_MOE_FP8_SCALES_ASYNC=0 KBENCH_MOE_FP8_TURN_CARRY=0 KBENCH_MOE_FP8_STAGED_STORE=0
+# and with its block scales loaded into the scale warp's registers and stored
+# (KBENCH_MOE_FP8_SCALES_ASYNC=0), where by default cp.async copies them, the same sizes
+( export KBENCH_MOE_FP8_SCALES_ASYNC=0
   job moefp8s "$KBENCH" run --db "$TMP/moefp8s.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
+# and with consumer 1's last turn of a tile carried to consumer 0's first of the next
+# (KBENCH_MOE_FP8_TURN_CARRY=1) and the down GEMM's tile stored through shared memory
+# (KBENCH_MOE_FP8_STAGED_STORE=1), both opt-in, the same sizes and the uniform and one-expert
+# routings (tail tiles without turns between tiles with them)
+( export KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=1
+  job moefp8t "$KBENCH" run --db "$TMP/moefp8t.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+      --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf
+  job moefp8t2 "$KBENCH" run --db "$TMP/moefp8t.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
+      --tokens 999 --hidden 640 --ffn 384 --experts 8 --top-k 2 --routing uniform,one ) &
 # gated linear attention: chunk 64 divides none of N = 1, 77, 1000, 4099; GQA, batch 2; outlier
 # key channels (the in-chunk key scaling must stay in f16's range); a chunk it is not built for
 ( gla() { "$KBENCH" run --db "$TMP/gla.db" $VFLAGS --kernels attention.gla@cuda.mma --dtype f16,bf16 --batch 2 \
@@ -664,12 +670,13 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(DB="$TMP/moefp8c.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.cluster_up', 'moe_fp8.cluster_down') AND k.value = 2;")" "12" "6 verified, both GEMMs in clusters (counters moe_fp8.cluster_up, moe_fp8.cluster_down = 2)"
         expect_job moefp8a "its wide tile with A in registers (KBENCH_MOE_FP8_A_REGS=1) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_eq "$(DB="$TMP/moefp8a.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.a_regs_up', 'moe_fp8.a_regs_down') AND k.value = 1;")" "12" "6 verified, both GEMMs with A in registers (counters moe_fp8.a_regs_up, moe_fp8.a_regs_down = 1)"
-        expect_job moefp8s "its block scales through the scale warp's registers, no turn carried across tiles, the down GEMM's stores from the accumulators (KBENCH_MOE_FP8_SCALES_ASYNC=0, _TURN_CARRY=0, _STAGED_STORE=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
-        expect_eq "$(DB="$TMP/moefp8s.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.scales_async', 'moe_fp8.turn_carry', 'moe_fp8.staged_store') AND k.value = 0;")" "18" "6 verified, and recorded so (counters moe_fp8.scales_async, turn_carry, staged_store = 0)"
-        for form in scales_async turn_carry staged_store; do
-            expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.$form' AND k.value = 1;")" \
-                "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default every case with counter moe_fp8.$form = 1 (block scales by cp.async, turns carried across tiles, the down GEMM's stores staged)"
-        done
+        expect_job moefp8s "its block scales through the scale warp's registers (KBENCH_MOE_FP8_SCALES_ASYNC=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8s.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.scales_async' AND k.value = 0;")" "6" "6 verified, and recorded so (counter moe_fp8.scales_async = 0)"
+        expect_job moefp8t "its turns carried across tiles and the down GEMM's stores staged (KBENCH_MOE_FP8_TURN_CARRY=1, _STAGED_STORE=1) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_job moefp8t2 "and with uniform and all-to-one routing (T 999, h 640, f 384)"
+        expect_eq "$(DB="$TMP/moefp8t.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.turn_carry', 'moe_fp8.staged_store') AND k.value = 1;")" "16" "8 verified, and recorded so (counters moe_fp8.turn_carry, moe_fp8.staged_store = 1)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name = 'moe_fp8.scales_async' AND k.value = 1) OR (k.name IN ('moe_fp8.turn_carry', 'moe_fp8.staged_store') AND k.value = 0));")" \
+            "$(q "SELECT 3 * count(*) FROM cases WHERE status = 'ok';")" "by default the block scales by cp.async, no turn carried, the down GEMM's stores from the accumulators (counters moe_fp8.scales_async = 1, turn_carry = staged_store = 0)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 1;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default its consumers take turns to issue (counter moe_fp8.turns = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.persistent' AND k.value = 1;")" \
