@@ -40,12 +40,13 @@
  * segments); B's sb[(n_global / 128) · ktiles + kb] with n_global = g·n + column: a 128-row block
  * of the B map never straddles two experts because n is a multiple of 128 (the host checks it).
  * Rows past the group's end read the last row's scale (they are computed and never stored).
- * Warp 1 of the producer warpgroup loads them into a slot per stage beside the ring, up to the
- * ring's depth ahead of their use (produce_scales).
+ * Warp 1 of the producer warpgroup copies them (cp.async) into a slot per stage beside the ring,
+ * up to the ring's depth ahead of their use (produce_scales).
  *
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
  * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h: the
- * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp).
+ * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp: from the
+ * accumulators, or staged in shared memory with KBENCH_MOE_FP8_STAGED_STORE=1, store_bf16_staged).
  * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
  * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
 #include <cuda.h>
@@ -375,9 +376,9 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
             store_bf16_staged<TN>(acc, p, r, row_end, n0, warp_stage<TN>(smem_raw, ring));
         else
             store_bf16<TN>(acc, p, r, row_end, n0, t);
-    }
-    else
+    } else {
         store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t);
+    }
 }
 
 template <int EPI, int TN, bool AR = false>
