@@ -8,17 +8,6 @@ call_start build || exit 1
 K="--no-isolate --devices cuda:0 --max-time 0.01 --min-time 0.001 --no-metrics --no-counters --quiet --no-show"
 SECTIONS="--section SpeedOfLight --section WarpStateStats --section SourceCounters --section MemoryWorkloadAnalysis
     --section ComputeWorkloadAnalysis"
-# profile NAME KERNEL_REGEX SKIP KBENCH_ARGS...: one launch of the kernel after SKIP of them
-profile() {
-    local name=$1 regex=$2 skip=$3
-    shift 3
-    ncu_start || return 1
-    timeout "$left" "$NCU" --clock-control none --kernel-name-base demangled -k "regex:$regex" --launch-skip "$skip" --launch-count 1 $SECTIONS \
-        --print-details all -o "/tmp/$name" ./kbench run --db "/tmp/$name.db" $K "$@" >"$OUT/$name.log" 2>&1
-    "$NCU" -i "/tmp/$name.ncu-rep" --print-details all >"$OUT/$name.txt" 2>&1
-    "$NCU" -i "/tmp/$name.ncu-rep" --page source --print-source sass --csv >"$OUT/$name-sass.csv" 2>&1
-    grep -E '^  [a-zA-Z_].*\(|Duration|Throughput|Stall|Issue|Eligible|Pipe|Busy' "$OUT/$name.txt" | cut -c1-150 | head -40
-}
 MOE="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096"
 # the kernels' template arguments: <EPI, TN>, MOE_EPI_SWIGLU = 2 the up GEMM, MOE_EPI_BF16 = 1 the down
 profile moe-up 'moe_fp8_wgmma<.int.2' 2 $MOE

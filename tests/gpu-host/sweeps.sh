@@ -100,3 +100,16 @@ ncu_start() {
     fi
     echo "=== ncu $(date -u +%T) (at most $left s)"
 }
+# profile NAME KERNEL_REGEX SKIP KBENCH_ARGS...: Nsight Compute's $SECTIONS on one launch of the
+# kernel after SKIP of them, kbench run with the caller's flags $K; the report, its details and its
+# per-SASS source counters (CSV) into $OUT
+profile() {
+    local name=$1 regex=$2 skip=$3
+    shift 3
+    ncu_start || return 1
+    timeout "$left" "$NCU" --clock-control none --kernel-name-base demangled -k "regex:$regex" --launch-skip "$skip" --launch-count 1 $SECTIONS \
+        --print-details all -o "/tmp/$name" ./kbench run --db "/tmp/$name.db" $K "$@" >"$OUT/$name.log" 2>&1
+    "$NCU" -i "/tmp/$name.ncu-rep" --print-details all >"$OUT/$name.txt" 2>&1
+    "$NCU" -i "/tmp/$name.ncu-rep" --page source --print-source sass --csv >"$OUT/$name-sass.csv" 2>&1
+    grep -E '^  [a-zA-Z_].*\(|Duration|Throughput|Stall|Issue|Eligible|Pipe|Busy' "$OUT/$name.txt" | cut -c1-150 | head -40
+}
