@@ -39,7 +39,7 @@ template <int N> inline void cp_wait() {}
 inline void cp_wait_all() {}
 
 #define g_emu_addr (g_cta->addr) /* the block's (shim.h's emu_cta) */
-static uint32_t g_emu_frag[EMU_MAX_WARPS][32][6];
+#define g_emu_frag (g_cta->frag) /* and its warps' exchanged fragments: blocks of a cluster run at once */
 
 inline uint16_t emu_half_at(uint32_t byte_addr)
 {
@@ -73,14 +73,14 @@ inline void stsm_x4(uint32_t addr, uint32_t r0, uint32_t r1, uint32_t r2, uint32
 {
     const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
     g_emu_addr[w][l] = addr;
-    uint32_t *mine = g_cta->stsm[w][l];
+    uint32_t *mine = g_emu_frag[w][l];
     mine[0] = r0, mine[1] = r1, mine[2] = r2, mine[3] = r3;
     g_warp_bar[w]->arrive_and_wait();
     if (l == 0)
         for (int m = 0; m < 4; m++)
             for (int row = 0; row < 8; row++)
                 for (int t4 = 0; t4 < 4; t4++)
-                    memcpy(emu_smem_base() + g_emu_addr[w][8 * m + row] + 4 * t4, &g_cta->stsm[w][4 * row + t4][m], 4);
+                    memcpy(emu_smem_base() + g_emu_addr[w][8 * m + row] + 4 * t4, &g_emu_frag[w][4 * row + t4][m], 4);
     g_warp_bar[w]->arrive_and_wait();
 }
 inline void ldsm_x4_trans(uint32_t (&r)[4], uint32_t addr) { emu_ldsm(r, addr, true); }

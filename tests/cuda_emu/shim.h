@@ -38,7 +38,7 @@ struct emu_cta {
     std::barrier<> *wg_bar[EMU_MAX_WARPS / 4]; /* warpgroups of 128 threads (hopper_emu.h) */
     alignas(8) unsigned char xch[EMU_MAX_WARPS][32][8];
     uint32_t addr[EMU_MAX_WARPS][32]; /* ptx_emu.h's ldmatrix row addresses */
-    uint32_t stsm[EMU_MAX_WARPS][32][4]; /* and its stmatrix registers (per block: clusters run theirs at once) */
+    uint32_t frag[EMU_MAX_WARPS][32][6]; /* and the registers its mma.sync and stmatrix exchange */
     void *ext;
     int rank;              /* in its cluster */
     std::atomic<int> live; /* its threads not yet returned */
