@@ -514,13 +514,13 @@ static bool a_regs_on()
 }
 
 /* KBENCH_MOE_FP8_STAGED_STORE=1: MOE_EPI_BF16 (the down GEMM) stores its tile through shared
- * memory in 16-byte row segments (store_bf16_staged), where by default it stores four bytes at a
+ * memory in 16-byte row segments (store_bf16_staged; ldc, in bf16, a multiple of 8), where by default it stores four bytes at a
  * time from the accumulators (store_bf16). Opt-in until an H100 has verified and timed it (2026-12-07:
  * emulated only). */
-static bool staged_store_on()
+static bool staged_store_on(long ldc)
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_STAGED_STORE");
-    return want && strcmp(want, "1") == 0;
+    return ldc % 8 == 0 && want && strcmp(want, "1") == 0; /* 16-byte rows of bf16 */
 }
 
 /* KBENCH_MOE_FP8_TURN_CARRY=1: consumer 1's last turn of a tile passes on to consumer 0's first of
@@ -562,7 +562,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
     p.turn_carry = turn_carry_on();
-    p.staged = EPI == MOE_EPI_BF16 && g->ldc % 8 == 0 && staged_store_on();
+    p.staged = EPI == MOE_EPI_BF16 && staged_store_on(g->ldc);
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
@@ -660,7 +660,7 @@ extern "C" int moe_fp8_scales_async(void) { return scales_async_on(); }
 
 extern "C" int moe_fp8_turn_carry(void) { return turns_on() && turn_carry_on(); }
 
-extern "C" int moe_fp8_staged_store(long ldc) { return ldc % 8 == 0 && staged_store_on(); }
+extern "C" int moe_fp8_staged_store(long ldc) { return staged_store_on(ldc); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {
