@@ -190,8 +190,8 @@ int moe_fp8_scales_async(void);
  * consumers take turns), else 0. */
 int moe_fp8_turn_carry(void);
 /* 1 where the down GEMM (MOE_EPI_BF16, ldc bf16 a row) stores its tiles through shared memory in
- * 16-byte row segments (KBENCH_MOE_FP8_STAGED_STORE=1, where ldc is a multiple of 8), 0 where it
- * stores from the accumulators (the default). */
+ * 16-byte row segments (the default where ldc is a multiple of 8), 0 where it stores from the
+ * accumulators (KBENCH_MOE_FP8_STAGED_STORE=0). */
 int moe_fp8_staged_store(long ldc);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */

@@ -415,7 +415,7 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.scales_async", moe_fp8_scales_async(), "count");
     /* consumer 1's last turn of a tile passed to consumer 0's first of the next (KBENCH_MOE_FP8_TURN_CARRY=1) */
     n = moe_put_counter(out, n, max, "moe_fp8.turn_carry", moe_fp8_turn_carry(), "count");
-    /* the down GEMM's stores through shared memory (KBENCH_MOE_FP8_STAGED_STORE=1), or from the accumulators */
+    /* the down GEMM's stores through shared memory (the default), or from the accumulators (=0) */
     return moe_put_counter(out, n, max, "moe_fp8.staged_store", moe_fp8_staged_store(c->shape.hidden), "count");
 }
 

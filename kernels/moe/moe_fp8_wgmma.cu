@@ -46,7 +46,8 @@
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
  * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h: the
  * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp: from the
- * accumulators, or staged in shared memory with KBENCH_MOE_FP8_STAGED_STORE=1, store_bf16_staged).
+ * tile staged in shared memory, store_bf16_staged; KBENCH_MOE_FP8_STAGED_STORE=0: from the
+ * accumulators, store_bf16).
  * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
  * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
 #include <cuda.h>
@@ -513,20 +514,21 @@ static bool a_regs_on()
     return want && strcmp(want, "1") == 0;
 }
 
-/* KBENCH_MOE_FP8_STAGED_STORE=1: MOE_EPI_BF16 (the down GEMM) stores its tile through shared
- * memory in 16-byte row segments (store_bf16_staged; ldc, in bf16, a multiple of 8), where by default it stores four bytes at a
- * time from the accumulators (store_bf16). Opt-in until an H100 has verified and timed it (2026-12-07:
- * emulated only). */
+/* MOE_EPI_BF16 (the down GEMM) stores its tile through shared memory in 16-byte row segments
+ * (store_bf16_staged; ldc, in bf16, a multiple of 8), unless KBENCH_MOE_FP8_STAGED_STORE=0 has it
+ * store four bytes at a time from the accumulators (store_bf16). On an H100 (2026-12-07,
+ * DeepSeek-V3's shape, one lease, CUPTI) its down GEMM took 918.4 us against 1088.8 / 1139.5. */
 static bool staged_store_on(long ldc)
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_STAGED_STORE");
-    return ldc % 8 == 0 && want && strcmp(want, "1") == 0; /* 16-byte rows of bf16 */
+    return ldc % 8 == 0 && !(want && strcmp(want, "0") == 0); /* 16-byte rows of bf16 */
 }
 
 /* KBENCH_MOE_FP8_TURN_CARRY=1: consumer 1's last turn of a tile passes on to consumer 0's first of
  * the next (consume_promoted's carry), where by default consumer 0 waits for consumer 1's
- * epilogue at every tile boundary. Opt-in until an H100 has verified and timed it (2026-12-07:
- * emulated only). */
+ * epilogue at every tile boundary. Opt-in: on an H100 (2026-12-07, DeepSeek-V3's shape, one lease)
+ * it was no faster (down GEMM 1187.5 us alone against 1088.8 / 1139.5, 914.9 with the staged
+ * stores against their 918.4; the up GEMM 1768.7 and 1717.2 against 1717.0 / 1718.4). */
 static bool turn_carry_on()
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_TURN_CARRY");

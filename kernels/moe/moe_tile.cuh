@@ -3,7 +3,8 @@
  * tiles fastest, so the blocks resident at one time share the group's weight panel, each found
  * from mtile_start (each group's first row tile, written on the device by the sort's scan) by a
  * binary search: no host round trip, graph-capturable. A block takes one tile (moe_tile_of), or
- * on a persistent grid every gridDim.x-th (moe_for_each_tile). */
+ * on a persistent grid every gridDim.x-th (moe_for_each_tile, which starts each search from the
+ * group of the block's previous tile: moe_tile_after). */
 #ifndef KB_MOE_TILE_CUH
 #define KB_MOE_TILE_CUH
 
@@ -39,6 +40,43 @@ __device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, co
     return 1;
 }
 
+/* The tile of bid as moe_tile_of gives it, for a caller whose bids only grow: *group is the
+ * group of its previous tile (0 before the first), and becomes bid's. Mostly bid still lies in that
+ * group, and then its four loads are independent, one memory latency where the binary search
+ * chains one per halving: on an H100 (2026-12-07, DeepSeek-V3's shape, the FP8 down GEMM) the
+ * consumers spent about 5% of their time in that search at the start of each tile. Read through
+ * the non-coherent path: the sort wrote these arrays before this kernel began. */
+__device__ __forceinline__ int moe_tile_after(long bid, int ntn, int bm, int bn, const int *mtile_start,
+                                              const int *group_off, int groups, int *group, struct moe_tile *t)
+{
+    int e = *group;
+    int s0 = __ldg(mtile_start + e), s1 = __ldg(mtile_start + e + 1);
+    int g0 = __ldg(group_off + e), g1 = __ldg(group_off + e + 1);
+    if ((long)s1 * ntn <= bid) { /* a later group: mtile_start[e + 1]·ntn <= bid */
+        if (bid >= (long)__ldg(mtile_start + groups) * ntn)
+            return 0;
+        int lo = e + 1, hi = groups; /* mtile_start[lo]·ntn <= bid < mtile_start[hi]·ntn */
+        while (hi - lo > 1) {
+            const int mid = (lo + hi) / 2;
+            if ((long)__ldg(mtile_start + mid) * ntn <= bid)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        e = lo;
+        s0 = __ldg(mtile_start + e), s1 = __ldg(mtile_start + e + 1);
+        g0 = __ldg(group_off + e), g1 = __ldg(group_off + e + 1);
+    }
+    *group = e;
+    const int mt_e = s1 - s0;
+    const long local = bid - (long)s0 * ntn;
+    t->group = e;
+    t->n0 = (int)(local / mt_e) * bn;
+    t->row0 = g0 + (int)(local % mt_e) * bm;
+    t->row_end = g1;
+    return 1;
+}
+
 /* f(tile, u0, shared_box) for each output tile of this block, in order, u0 the k-tiles (ring
  * uses) of the block's tiles before it. The producer and the consumers of a block all walk the
  * same sequence, so the ring's stages and phases run on from tile to tile. A block of its own
@@ -54,15 +92,15 @@ __device__ __forceinline__ void moe_for_each_tile(int ntn, int bm, int bn, const
                                                   int groups, int ktiles, int cluster, int rank, F f)
 {
     struct moe_tile t0, t1;
-    int u0 = 0;
+    int u0 = 0, group = 0; /* moe_tile_after's: the group of the block's last tile */
     for (int q = blockIdx.x / cluster;
-         moe_tile_of((long)q * cluster, ntn, bm, bn, mtile_start, group_off, groups, &t0);
+         moe_tile_after((long)q * cluster, ntn, bm, bn, mtile_start, group_off, groups, &group, &t0);
          q += gridDim.x / cluster, u0 += ktiles) {
         if (cluster == 1) {
             f(t0, u0, -1);
             continue;
         }
-        if (!moe_tile_of((long)q * 2 + 1, ntn, bm, bn, mtile_start, group_off, groups, &t1))
+        if (!moe_tile_after((long)q * 2 + 1, ntn, bm, bn, mtile_start, group_off, groups, &group, &t1))
             t1 = t0, t1.row0 = t0.row_end; /* no rows: row0 = row_end */
         const bool shared = t0.group == t1.group && t0.n0 == t1.n0;
         if (rank) /* a copy, not a pointer to one or the other: no local memory */

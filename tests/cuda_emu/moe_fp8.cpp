@@ -15,11 +15,11 @@
 // (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled stage, the RS wgmma), persistent with
 // turns. The block-a-tile mode's scale warp loads the block scales into registers and stores them
 // (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default). Most modes
-// also run the two opt-in forms: consumer 1's last turn of a tile passed to consumer 0's first
-// of the next (KBENCH_MOE_FP8_TURN_CARRY=1; the zipf and one-expert cases' tail tiles of 64 rows
-// or fewer run without turns between tiles with them) and the down GEMM's stores through shared
-// memory (stmatrix, KBENCH_MOE_FP8_STAGED_STORE=1); a persistent wide mode runs both off (the
-// defaults), the A-in-registers mode the register stores.
+// also run the opt-in carry of consumer 1's last turn of a tile to consumer 0's first of the next
+// (KBENCH_MOE_FP8_TURN_CARRY=1; the zipf and one-expert cases' tail tiles of 64 rows or fewer run
+// without turns between tiles with them); a persistent wide mode runs the defaults (no carry, the
+// down GEMM's stores through shared memory by stmatrix), the A-in-registers mode the register
+// stores (KBENCH_MOE_FP8_STAGED_STORE=0).
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -69,7 +69,7 @@ struct Mode {
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
     bool turn_carry;       /* consumer 1's last turn of a tile passes to consumer 0 (opt-in) */
-    bool staged;           /* MOE_EPI_BF16 stores through shared memory (opt-in) */
+    bool staged;           /* MOE_EPI_BF16 stores through shared memory (the default) */
 };
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
@@ -194,7 +194,7 @@ int main()
     int bad = 0;
     const Mode modes[] = { { false, true, 3, false, false, true, true, true },
                            { true, true, 3, false, false, true, true, true },
-                           { true, true, 3, false, false, true, false, false },
+                           { true, true, 3, false, false, true, false, true },
                            { true, false, 0, false, false, false, true, true },
                            { true, true, 4, true, false, true, true, true },
                            { true, false, 0, true, false, true, true, true },
