@@ -45,9 +45,9 @@
  *
  * Epilogues: MOE_EPI_SWIGLU (bf16 h from w13's 8-column gate/up interleave, as moe_gemm_wgmma.cu),
  * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h: the
- * default, which saves the separate quantizer's pass over h) and MOE_EPI_BF16 (bf16 yp: from the
- * tile staged in shared memory, store_bf16_staged; KBENCH_MOE_FP8_STAGED_STORE=0: from the
- * accumulators, store_bf16).
+ * default, which saves the separate quantizer's pass over h; its codes staged in shared memory)
+ * and MOE_EPI_BF16 (bf16 yp: from the tile staged in shared memory, store_bf16_staged;
+ * KBENCH_MOE_FP8_STAGED_STORE=0: both from the accumulators, store_bf16).
  * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
  * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
 #include <cuda.h>
@@ -89,8 +89,9 @@ template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
 constexpr int SCALE_SLOT = 128 + 4;    /* floats */
 constexpr int SCALE_WARP = 1;          /* the producer warpgroup's warp that loads them */
 constexpr int FULL_ARRIVALS = 1 + 32;  /* the TMA thread's expect_tx and the scale warp's lanes */
-/* MOE_EPI_BF16's staging (store_bf16_staged): 16 rows × 64 columns of bf16 a consumer warp, past
- * the scale slots */
+/* The epilogues' staging, past the scale slots: a consumer warp's 16 rows of 128 bytes, 64 columns
+ * of bf16 (MOE_EPI_BF16, store_bf16_staged) or the 128 h codes of a row (MOE_EPI_SWIGLU_FP8,
+ * store_h) */
 constexpr int STAGE_COLS = 64, STAGE_ROW_BYTES = STAGE_COLS * 2, STAGE_WARP_BYTES = 16 * STAGE_ROW_BYTES;
 template <int TN> constexpr int fp8_smem()
 {
@@ -115,7 +116,7 @@ struct Args {
     long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
     int turn_carry; /* consumer 1's last turn of a tile passes to consumer 0's first of the next */
-    int staged;     /* MOE_EPI_BF16 stores through shared memory (store_bf16_staged); ldc % 8 == 0 */
+    int staged;     /* MOE_EPI_BF16's stores and MOE_EPI_SWIGLU_FP8's codes through shared memory */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
     int scales_async; /* the scale warp copies the scales with cp.async (produce_scales) */
 };
@@ -132,7 +133,7 @@ template <int TN> __device__ __forceinline__ float *scale_slots(unsigned char *s
     return reinterpret_cast<float *>(smem_raw + (kb_wgring::ring_end<FP8Ring<TN>>(ring) - smem_u32(smem_raw)));
 }
 
-/* a consumer warp's staging buffer (store_bf16_staged), past the scale slots */
+/* a consumer warp's staging buffer (store_bf16_staged, store_h), past the scale slots */
 template <int TN> __device__ __forceinline__ unsigned char *warp_stage(unsigned char *smem_raw, const kb_wgring::Ring &ring)
 {
     const int warp = (int)threadIdx.x / 32 - 4; /* 0..7: the consumers' warps */
@@ -198,12 +199,18 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
  * is columns n0/2 .. n0/2 + TN/2 − 1). QUANT (MOE_EPI_SWIGLU_FP8) first rounds h to bf16, as
  * the bf16 store would, and quantizes it by moe_fp8_quantize's rule: a 256-column tile's h is one
  * quantization block of each row, which the row's quad holds whole (32 values a thread), so the
- * block's absmax takes two shuffles and no other tile. Rows past row_end (another group's) are
- * computed but not stored; every lane takes part in the shuffles before that test. */
+ * block's absmax takes two shuffles and no other tile. Its codes go, with p.staged, into the
+ * warp's buffer (stage; 16-byte units XOR-swizzled by the row, as store_bf16_staged's) and out as
+ * whole 16-byte pieces of a row, 4 stores a thread, where straight from the quads they are 32
+ * two-byte stores a thread, each warp's touching 8 rows (on an H100 those stores were the up
+ * GEMM epilogue's largest stall, lg throttle). Rows past row_end (another group's) are computed
+ * but not stored; every lane takes part in the shuffles before that test. */
 template <int TN, bool QUANT>
-__device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t)
+__device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t,
+                                        unsigned char *stage)
 {
     static_assert(!QUANT || TN == 2 * MOE_FP8_BLOCK, "a tile's h columns are one quantization block");
+    static_assert(!QUANT || STAGE_ROW_BYTES == TN / 2, "a staged row holds a tile row's codes");
     float amax[2] = { 0.f, 0.f };
 #pragma unroll
     for (int hv = 0; hv < TN / BN; hv++)
@@ -227,6 +234,7 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
             amax[h] = fmaxf(amax[h], __shfl_xor_sync(0xffffffffu, amax[h], 2));
         }
     }
+    const int lane_row = (int)(threadIdx.x % 32) / 4; /* the thread's first row in its warp's 16 */
 #pragma unroll
     for (int h = 0; h < 2; h++) {
         const long row = r + 8 * h;
@@ -239,12 +247,19 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
             if (t == 0)
                 p.qs[(long)(n0 / TN) * p.ldqs + row] = amax[h] / 448.f; /* the block: (n0 / 2) / 128 */
             uint8_t *q = p.q + at;
+            /* staged: the row's 128 code bytes in the warp's buffer, 16-byte unit u at u ^ (row % 8) */
+            unsigned char *srow = stage + (lane_row + 8 * h) * STAGE_ROW_BYTES + 2 * t;
 #pragma unroll
             for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
-                for (int j = 0; j < BN / 8; j += 2)
-                    *reinterpret_cast<uint16_t *>(q + hv * BN / 2 + j * 4) =
-                        kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
+                for (int j = 0; j < BN / 8; j += 2) {
+                    const uint16_t codes = kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
+                    const int byte = hv * BN / 2 + j * 4; /* of the row's codes */
+                    if (p.staged)
+                        *reinterpret_cast<uint16_t *>(srow + (((byte >> 4) ^ lane_row) << 4) + (byte & 15)) = codes;
+                    else
+                        *reinterpret_cast<uint16_t *>(q + byte) = codes;
+                }
         }
         if (p.c) { /* QUANT: exact, the values are bf16's */
             uint16_t *c = (uint16_t *)p.c + at;
@@ -255,6 +270,18 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
                     *reinterpret_cast<uint32_t *>(c + hv * BN / 2 + j * 4) =
                         pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
         }
+    }
+    if (QUANT && p.staged) { /* the warp's 16 rows of codes, 16 bytes a lane: each 8 lanes a row's 128 */
+        __syncwarp();
+        const int lane = threadIdx.x % 32, wrow0 = r - lane_row;
+#pragma unroll
+        for (int i = 0; i < 16 * STAGE_ROW_BYTES / 16 / 32; i++) {
+            const int row = 4 * i + lane / 8, unit = lane % 8;
+            const uint4 v = *reinterpret_cast<const uint4 *>(stage + row * STAGE_ROW_BYTES + ((unit ^ (row % 8)) << 4));
+            if (wrow0 + row < row_end)
+                *reinterpret_cast<uint4 *>(p.q + (long)(wrow0 + row) * p.ldc + n0 / 2 + unit * 16) = v;
+        }
+        __syncwarp(); /* read before the next tile's codes overwrite it */
     }
 }
 
@@ -378,7 +405,7 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
         else
             store_bf16<TN>(acc, p, r, row_end, n0, t);
     } else {
-        store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t);
+        store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t, warp_stage<TN>(smem_raw, ring));
     }
 }
 
@@ -515,9 +542,11 @@ static bool a_regs_on()
 }
 
 /* MOE_EPI_BF16 (the down GEMM) stores its tile through shared memory in 16-byte row segments
- * (store_bf16_staged; ldc, in bf16, a multiple of 8), unless KBENCH_MOE_FP8_STAGED_STORE=0 has it
- * store four bytes at a time from the accumulators (store_bf16). On an H100 (2026-12-07,
- * DeepSeek-V3's shape, one lease, CUPTI) its down GEMM took 918.4 us against 1088.8 / 1139.5. */
+ * (store_bf16_staged; ldc, in bf16, a multiple of 8), and MOE_EPI_SWIGLU_FP8 (the up GEMM) its h
+ * codes (store_h; ldc a multiple of 128 there), unless KBENCH_MOE_FP8_STAGED_STORE=0 has them
+ * store four (bf16) or two (codes) bytes at a time from the accumulators. On an H100 (2026-12-07,
+ * DeepSeek-V3's shape, one lease, CUPTI) the down GEMM took 918.4 us staged against 1088.8 /
+ * 1139.5. */
 static bool staged_store_on(long ldc)
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_STAGED_STORE");
@@ -564,7 +593,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
     p.turn_carry = turn_carry_on();
-    p.staged = EPI == MOE_EPI_BF16 && staged_store_on(g->ldc);
+    p.staged = (EPI == MOE_EPI_BF16 || EPI == MOE_EPI_SWIGLU_FP8) && staged_store_on(g->ldc);
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */

@@ -18,8 +18,8 @@
 // also run the opt-in carry of consumer 1's last turn of a tile to consumer 0's first of the next
 // (KBENCH_MOE_FP8_TURN_CARRY=1; the zipf and one-expert cases' tail tiles of 64 rows or fewer run
 // without turns between tiles with them); a persistent wide mode runs the defaults (no carry, the
-// down GEMM's stores through shared memory by stmatrix), the A-in-registers mode the register
-// stores (KBENCH_MOE_FP8_STAGED_STORE=0).
+// down GEMM's stores through shared memory by stmatrix, the up GEMM's h codes too), the
+// A-in-registers mode the register stores (KBENCH_MOE_FP8_STAGED_STORE=0).
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -79,7 +79,7 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
     p.turns = m.turns;
     p.scales_async = m.scales_async;
     p.turn_carry = m.turn_carry;
-    p.staged = EPI == MOE_EPI_BF16 && m.staged;
+    p.staged = (EPI == MOE_EPI_BF16 || EPI == MOE_EPI_SWIGLU_FP8) && m.staged;
     const bool wide = m.wide && p.n % 256 == 0;
     p.cluster = m.cluster && wide ? 2 : 1;
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
