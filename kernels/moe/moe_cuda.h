@@ -193,6 +193,10 @@ int moe_fp8_turn_carry(void);
  * 16-byte row segments (the default where ldc is a multiple of 8), 0 where it stores from the
  * accumulators (KBENCH_MOE_FP8_STAGED_STORE=0). */
 int moe_fp8_staged_store(long ldc);
+/* 1 where the up GEMM of n columns quantizes h in its epilogue (moe_fp8_fused_quant) and stores
+ * its codes through shared memory in 16-byte row pieces (the default), 0 where it stores them two
+ * bytes at a time from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0 or =down) or has no codes. */
+int moe_fp8_staged_codes(int n);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

@@ -541,17 +541,23 @@ static bool a_regs_on()
     return want && strcmp(want, "1") == 0;
 }
 
-/* MOE_EPI_BF16 (the down GEMM) stores its tile through shared memory in 16-byte row segments
- * (store_bf16_staged; ldc, in bf16, a multiple of 8), and MOE_EPI_SWIGLU_FP8 (the up GEMM) its h
- * codes (store_h; ldc a multiple of 128 there), unless KBENCH_MOE_FP8_STAGED_STORE=0 has them
- * store four (bf16) or two (codes) bytes at a time from the accumulators. On an H100 (2026-12-07,
- * DeepSeek-V3's shape, one lease, CUPTI) the down GEMM took 918.4 us staged against 1088.8 /
- * 1139.5. */
-static bool staged_store_on(long ldc)
+/* KBENCH_MOE_FP8_STAGED_STORE: 2 (unset) where MOE_EPI_BF16 (the down GEMM) stores its tile
+ * through shared memory in 16-byte row segments (store_bf16_staged) and MOE_EPI_SWIGLU_FP8 (the up
+ * GEMM) its h codes (store_h), 1 (`down`) the down GEMM alone, 0 (`0`) neither: four (bf16) or two
+ * (codes) bytes a store from the accumulators. On an H100 (2026-12-07, DeepSeek-V3's shape, one
+ * lease, CUPTI) the down GEMM took 918.4 us staged against 1088.8 / 1139.5; the staged codes are
+ * verified there at tests/gpu.sh's odd sizes, not yet timed. */
+static int staged_mode()
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_STAGED_STORE");
-    return ldc % 8 == 0 && !(want && strcmp(want, "0") == 0); /* 16-byte rows of bf16 */
+    return !want ? 2 : strcmp(want, "0") == 0 ? 0 : strcmp(want, "down") == 0 ? 1 : 2;
 }
+
+/* the down GEMM's rows of ldc bf16 staged: 16-byte rows need ldc % 8 == 0 */
+static bool staged_store_on(long ldc) { return ldc % 8 == 0 && staged_mode() >= 1; }
+
+/* the up GEMM's h codes staged (its ldc, f, is a multiple of 128) */
+static bool staged_codes_on() { return staged_mode() == 2; }
 
 /* KBENCH_MOE_FP8_TURN_CARRY=1: consumer 1's last turn of a tile passes on to consumer 0's first of
  * the next (consume_promoted's carry), where by default consumer 0 waits for consumer 1's
@@ -593,7 +599,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
     p.turn_carry = turn_carry_on();
-    p.staged = (EPI == MOE_EPI_BF16 || EPI == MOE_EPI_SWIGLU_FP8) && staged_store_on(g->ldc);
+    p.staged = EPI == MOE_EPI_BF16 ? staged_store_on(g->ldc) : EPI == MOE_EPI_SWIGLU_FP8 && staged_codes_on();
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
@@ -692,6 +698,8 @@ extern "C" int moe_fp8_scales_async(void) { return scales_async_on(); }
 extern "C" int moe_fp8_turn_carry(void) { return turns_on() && turn_carry_on(); }
 
 extern "C" int moe_fp8_staged_store(long ldc) { return staged_store_on(ldc); }
+
+extern "C" int moe_fp8_staged_codes(int n) { return fused_quant(n) && staged_codes_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

@@ -5,18 +5,16 @@
 # pieces (store_h with p.staged, under KBENCH_MOE_FP8_STAGED_STORE as the down GEMM's stores).
 #   moefp8*v   verified at tests/gpu.sh's odd sizes: the defaults, the register stores with the
 #              carry, the clusters, a block a tile, uniform and one-expert routing
-#   fp8-ds*    DeepSeek-V3's shape (4096 tokens, 16 experts) beside cuBLASLt, this tree against
-#              kbench.moeprev (8d7f75c's MoE objects: `tests/gpu-host/pack-objects.sh cd085fc
-#              8d7f75c`; its up GEMM stores the codes from the quads), alternating
+#   fp8-ds*    DeepSeek-V3's shape (4096 tokens, 16 experts) beside cuBLASLt: the default against
+#              KBENCH_MOE_FP8_STAGED_STORE=down (the up GEMM's codes from the quads), alternating
+#              (each step 45-60 s, most of it the host's setup)
+# First run 2026-12-07 (against 8d7f75c's objects): the sweeps passed (12/12 in four forms, 2/2),
+# every DeepSeek-V3 step was cut at the 60-s case limit or its own 55 s on a slow host.
 # The databases and the log come back as $OUT/twenty-sixth.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
-cp kbench kbench.new
-swap_in moeprev && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.moeprev || { tail /tmp/link.log; exit 1; }
-swap_in cuobj "kernels/moe/moe_fp8_wgmma.o kernels/moe/moe_gemm_wgmma.o kernels/moe/moe_gemm_mma.o" &&
-    make -s kbench >/tmp/link.log 2>&1 || { tail /tmp/link.log; exit 1; }
 ODD8="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
 NEW_LIMIT=80 sweep moefp8v $ODD8 &
 ( export KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $ODD8 ) &
@@ -27,11 +25,11 @@ NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --
 wait
 sweep_report moefp8v moefp8tv moefp8cv moefp8bv moefp8ev
 timing_db twenty-sixth
-step fp8-ds 75 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
-step_as kbench.moeprev fp8-ds-prev 55 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-step fp8-ds-2 55 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-step_as kbench.moeprev fp8-ds-prev2 55 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
-sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), 'f' || r.ffn, r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err) FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
+step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
+KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+step fp8-ds-2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), 'f' || r.ffn, r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('moe_fp8.staged_store', 'moe_fp8.staged_codes')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 60), printf('%.1fus', 1e6 * avg(g.duration_s)), count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
 grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
 tar czf "$OUT/twenty-sixth.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
