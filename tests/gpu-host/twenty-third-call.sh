@@ -5,8 +5,8 @@
 # and 2048: 8 and 16 k-tiles a tile, the same tiles) outside the k-tiles' 0.77 us each: the
 # stall samples per SASS instruction say where a tile's fixed time goes (epilogue stores, the
 # consumers' turns, the ring's refill). Reports and the per-SASS CSVs come back as
-# $OUT/profiles23.tar.gz. Not yet run: the fifteenth session's device time ran out before it
-# (with KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=1 set it profiles those forms).
+# $OUT/profiles23.tar.gz. Run 2026-12-07 with KBENCH_MOE_FP8_STAGED_STORE=1 (then opt-in, now the
+# default): docs/performance.md, "Sixteenth session".
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
