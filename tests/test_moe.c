@@ -205,6 +205,28 @@ static void test_routing_skews(void **state)
     }
 }
 
+/* The load histogram is whole or absent: where the room left for a kernel's counters cannot hold
+ * every expert's, none is written (a part would plot as another distribution), the summary still is. */
+static void test_load_histogram_whole_or_absent(void **state)
+{
+    (void)state;
+    int counts[64];
+    for (int e = 0; e < 64; e++)
+        counts[e] = (e * 7) % 13;
+    struct kb_counter out[80];
+    const int full = moe_load_stats(counts, 64, out, 80);
+    assert_int_equal(full, 5 + 64);
+    assert_string_equal(out[5 + 63].name, "moe.load.e063");
+    assert_int_equal(out[5 + 63].value, counts[63]);
+    for (int max = 5; max < 5 + 64; max += 21) {
+        const int n = moe_load_stats(counts, 64, out, max);
+        assert_int_equal(n, 5);
+        for (int i = 0; i < n; i++)
+            assert_null(strstr(out[i].name, "moe.load.e"));
+    }
+    assert_int_equal(moe_load_stats(counts, 64, out, 3), 3); /* the summary itself as far as it fits */
+}
+
 /* Same seed, same routing; another seed, another hot expert placement or weights. */
 static void test_generator_seeded(void **state)
 {
@@ -615,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_fused_matches_unfused_everywhere),
         cmocka_unit_test(test_gemm_paths_agree),
         cmocka_unit_test(test_routing_skews),
+        cmocka_unit_test(test_load_histogram_whole_or_absent),
         cmocka_unit_test(test_generator_seeded),
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_planted_router),

@@ -175,7 +175,8 @@ void moe_experts_forward(const struct moe_inputs *in, const struct kb_shape *s, 
 
 /* The kernel stats every routed kernel reports (kb_kernel.stats): moe.load.max, .min, .mean,
  * .imbalance (max/mean), .active (experts with a token) and moe.load.eNNN for each expert when
- * E ≤ 64 (the load histogram). Returns how many were written. */
+ * E ≤ 64 and all E fit in max (the load histogram, whole or not at all). Returns how many were
+ * written. */
 int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int max);
 /* Appends one counter (name, value, unit) when n < max; returns the new count. */
 int moe_put_counter(struct kb_counter *out, int n, int max, const char *name, double value, const char *unit);

@@ -317,7 +317,8 @@ int moe_load_stats(const int *counts, int experts, struct kb_counter *out, int m
     n = moe_put_counter(out, n, max, "moe.load.mean", mean, "count");
     n = moe_put_counter(out, n, max, "moe.load.imbalance", mean > 0 ? (double)mx / mean : 0, "ratio");
     n = moe_put_counter(out, n, max, "moe.load.active", (double)active, "count");
-    if (experts <= 64)
+    /* each expert's load where all of them fit: a part of them would plot as a wrong distribution */
+    if (experts <= 64 && n + experts <= max)
         for (int e = 0; e < experts; e++) {
             char name[32];
             snprintf(name, sizeof name, "moe.load.e%03d", e);
