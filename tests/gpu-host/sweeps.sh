@@ -70,6 +70,19 @@ swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2
 CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
 # its case builds and quantizes 0.7 G weights on the host: 45-60 s on the GPU hosts seen, past the default 60-s case limit on a slow one
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --timeout 300"
+# The FP8 MoE at tests/gpu.sh's odd sizes in its forms, started in the background (the caller
+# waits, then reports $MOE_FP8_ODD): the defaults, both GEMMs' stores from the accumulators with
+# the turn carried, two-block clusters, a block a tile, uniform and one-expert routing.
+MOE_FP8_ODD="moefp8v moefp8tv moefp8cv moefp8bv moefp8ev"
+moe_fp8_odd_sweeps() {
+    local odd="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
+    NEW_LIMIT=80 sweep moefp8v $odd &
+    ( export KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $odd ) &
+    ( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $odd ) &
+    ( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $odd ) &
+    NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
+        --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
+}
 timing_db() { DB=$OUT/$1.db; P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"; }
 # The odd sizes tests/gpu.sh verifies attention.delta@cuda.mma at (a sweep adds --head-dim).
 DELTA_ODD="--kernels attention.delta@cuda.mma --batch 2 --heads 3 --dtype f16,bf16 --seq 1,77,300,1000,4099 --decay 0,1"

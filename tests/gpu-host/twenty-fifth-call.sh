@@ -21,18 +21,12 @@ swap_in moeprev && make -s kbench >/tmp/link.log 2>&1 && mv kbench kbench.moepre
 swap_in cuobj "kernels/moe/moe_fp8_wgmma.o kernels/moe/moe_gemm_wgmma.o kernels/moe/moe_gemm_mma.o" &&
     make -s kbench >/tmp/link.log 2>&1 && cmp -s kbench kbench.new && echo "two binaries $(date -u +%T)" ||
     { echo "relinked kbench differs from the built one"; tail /tmp/link.log; }
-ODD8="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
 WG="--kernels moe.experts@cuda.wgmma,moe.layer@cuda.wgmma --dtype bf16 --tokens 1,77,1000 --hidden 100 --ffn 333 --top-k 1,2,8 --routing zipf"
-NEW_LIMIT=80 sweep moefp8v $ODD8 &
-( export KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $ODD8 ) &
-( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $ODD8 ) &
-( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $ODD8 ) &
-NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
-    --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
+moe_fp8_odd_sweeps
 NEW_LIMIT=80 sweep moewgv $WG --experts 8,64 &
 ( export KBENCH_MOE_WG_CLUSTER=1; NEW_LIMIT=80 sweep moewg1v $WG --experts 8 ) &
 wait
-sweep_report moefp8v moefp8tv moefp8cv moefp8bv moefp8ev moewgv moewg1v
+sweep_report $MOE_FP8_ODD moewgv moewg1v
 for f in moefp8v moefp8tv; do
     echo "$f: $(sqlite3 "$OUT/$f.db" "SELECT group_concat(name || '=' || v, ' ') FROM (SELECT DISTINCT name, value AS v FROM counters WHERE name IN ('moe_fp8.scales_async', 'moe_fp8.turn_carry', 'moe_fp8.staged_store'));")"
 done

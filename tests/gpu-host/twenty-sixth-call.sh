@@ -15,15 +15,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
-ODD8="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
-NEW_LIMIT=80 sweep moefp8v $ODD8 &
-( export KBENCH_MOE_FP8_TURN_CARRY=1 KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $ODD8 ) &
-( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $ODD8 ) &
-( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $ODD8 ) &
-NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
-    --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
+moe_fp8_odd_sweeps
 wait
-sweep_report moefp8v moefp8tv moefp8cv moefp8bv moefp8ev
+sweep_report $MOE_FP8_ODD
 timing_db twenty-sixth
 step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
 KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
