@@ -45,7 +45,8 @@ __device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, co
  * group, and then its four loads are independent, one memory latency where the binary search
  * chains one per halving: on an H100 (2026-12-07, DeepSeek-V3's shape, the FP8 down GEMM) the
  * consumers spent about 5% of their time in that search at the start of each tile. Read through
- * the non-coherent path: the sort wrote these arrays before this kernel began. */
+ * the non-coherent path: the sort wrote these arrays before this kernel began. groups >= 1 (the
+ * kernels return before their loop where moe_tile_of finds no first tile). */
 __device__ __forceinline__ int moe_tile_after(long bid, int ntn, int bm, int bn, const int *mtile_start,
                                               const int *group_off, int groups, int *group, struct moe_tile *t)
 {
