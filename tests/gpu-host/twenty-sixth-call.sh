@@ -7,7 +7,8 @@
 #              carry, the clusters, a block a tile, uniform and one-expert routing
 #   fp8-ds*    DeepSeek-V3's shape (4096 tokens, 16 experts) beside cuBLASLt: the default against
 #              KBENCH_MOE_FP8_STAGED_STORE=down (the up GEMM's codes from the quads), alternating
-#              (each step 45-60 s, most of it the host's setup)
+#              (each step 45-60 s, most of it the host's setup); then hidden 3584 for the up
+#              GEMM's cost a tile outside its k-tiles
 # First run 2026-12-07 (against 8d7f75c's objects): the sweeps passed (12/12 in four forms, 2/2),
 # every DeepSeek-V3 step was cut at the 60-s case limit or its own 55 s on a slow host.
 # The databases and the log come back as $OUT/twenty-sixth.tar.gz.
@@ -23,6 +24,9 @@ step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $
 KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 step fp8-ds-2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
+# the up GEMM at half its k (hidden 3584: 28 k-tiles a tile, the same tiles): its cost a tile
+# outside the k-tiles is twice this up GEMM's time less the one at 7168 (CUPTI)
+step fp8-ds-h3584 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK --hidden 3584
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), 'f' || r.ffn, r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('moe_fp8.staged_store', 'moe_fp8.staged_codes')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 60), printf('%.1fus', 1e6 * avg(g.duration_s)), count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
 grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
