@@ -193,6 +193,29 @@ template <int TN, class F> __device__ __forceinline__ void for_each_tile(const A
     moe_for_each_tile(p.n / TN, BM, TN, p.mtile_start, p.group_off, p.groups, p.ktiles, p.cluster, rank, f);
 }
 
+/* The byte offset of a staged row's 16-byte unit, swizzled to u ^ (row % 8): the 8 rows of a
+ * stmatrix matrix, and the 8 units of a row, each fall in distinct banks. */
+__device__ __forceinline__ int staged_unit_at(int row, int unit) { return row * STAGE_ROW_BYTES + ((unit ^ (row % 8)) << 4); }
+
+/* The warp's 16 staged rows (STAGE_ROW_BYTES each, staged_unit_at's layout) out to global memory,
+ * once every lane has written its part: row i to dst + (wrow0 + i)·pitch bytes, rows from row_end
+ * on (another group's) left out; 16 bytes a lane, each 8 lanes a whole row. Returns once the warp
+ * has read the buffer, which the caller may then fill again. */
+__device__ __forceinline__ void copy_out_staged(const unsigned char *stage, unsigned char *dst, long pitch, int wrow0,
+                                                int row_end)
+{
+    const int lane = threadIdx.x % 32;
+    __syncwarp();
+#pragma unroll
+    for (int i = 0; i < 16 * STAGE_ROW_BYTES / 16 / 32; i++) {
+        const int row = 4 * i + lane / 8, unit = lane % 8;
+        const uint4 v = *reinterpret_cast<const uint4 *>(stage + staged_unit_at(row, unit));
+        if (wrow0 + row < row_end)
+            *reinterpret_cast<uint4 *>(dst + (long)(wrow0 + row) * pitch + unit * 16) = v;
+    }
+    __syncwarp();
+}
+
 /* The SwiGLU epilogues, from the thread's promoted sums acc (rows r and r + 8, t its place in the
  * row's quad): h = silu(gate)·up into the places of the gate sums it came from (w13's 8-column
  * gate/up interleave: block j gate, j + 1 up), stored as bf16 to p.c where not NULL (a tile's h
@@ -247,8 +270,8 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
             if (t == 0)
                 p.qs[(long)(n0 / TN) * p.ldqs + row] = amax[h] / 448.f; /* the block: (n0 / 2) / 128 */
             uint8_t *q = p.q + at;
-            /* staged: the row's 128 code bytes in the warp's buffer, 16-byte unit u at u ^ (row % 8) */
-            unsigned char *srow = stage + (lane_row + 8 * h) * STAGE_ROW_BYTES + 2 * t;
+            /* staged: the row's 128 code bytes in the warp's buffer (staged_unit_at) */
+            unsigned char *srow = stage + 2 * t;
 #pragma unroll
             for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
@@ -256,7 +279,7 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
                     const uint16_t codes = kb_wgmma::cvt_e4m3x2(acc[hv][4 * j + 2 * h] * inv, acc[hv][4 * j + 2 * h + 1] * inv);
                     const int byte = hv * BN / 2 + j * 4; /* of the row's codes */
                     if (p.staged)
-                        *reinterpret_cast<uint16_t *>(srow + (((byte >> 4) ^ lane_row) << 4) + (byte & 15)) = codes;
+                        *reinterpret_cast<uint16_t *>(srow + staged_unit_at(lane_row + 8 * h, byte >> 4) + (byte & 15)) = codes;
                     else
                         *reinterpret_cast<uint16_t *>(q + byte) = codes;
                 }
@@ -271,18 +294,8 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
                         pack2<true>(acc[hv][4 * j + 2 * h], acc[hv][4 * j + 2 * h + 1]);
         }
     }
-    if (QUANT && p.staged) { /* the warp's 16 rows of codes, 16 bytes a lane: each 8 lanes a row's 128 */
-        __syncwarp();
-        const int lane = threadIdx.x % 32, wrow0 = r - lane_row;
-#pragma unroll
-        for (int i = 0; i < 16 * STAGE_ROW_BYTES / 16 / 32; i++) {
-            const int row = 4 * i + lane / 8, unit = lane % 8;
-            const uint4 v = *reinterpret_cast<const uint4 *>(stage + row * STAGE_ROW_BYTES + ((unit ^ (row % 8)) << 4));
-            if (wrow0 + row < row_end)
-                *reinterpret_cast<uint4 *>(p.q + (long)(wrow0 + row) * p.ldc + n0 / 2 + unit * 16) = v;
-        }
-        __syncwarp(); /* read before the next tile's codes overwrite it */
-    }
+    if (QUANT && p.staged) /* the warp's 16 rows of codes */
+        copy_out_staged(stage, p.q + n0 / 2, p.ldc, r - lane_row, row_end);
 }
 
 /* MOE_EPI_BF16's epilogue: straight from the promoted accumulators, half hv's columns from
@@ -307,18 +320,16 @@ __device__ __forceinline__ void store_bf16(const float (&acc)[TN / BN][64], cons
 
 /* MOE_EPI_BF16's epilogue through shared memory: per 64-column chunk of a half, the warp's 16
  * rows go into its staging buffer by stmatrix (a quad's row of 8 columns at once, from the
- * accumulators' own layout), then back as 16-byte rows: each global store a whole 128-byte row
- * segment of 8 lanes, 16 a thread in all, where store_bf16 makes 64 four-byte stores a thread,
- * each warp's touching 8 rows' 16 bytes. The 16-byte units of a staged row are XOR-swizzled by
- * the row (unit u of row q at u ^ (q % 8)), so the 8 rows of a matrix and the 8 units of a row
- * each fall in distinct banks. stage: the warp's buffer (STAGE_WARP_BYTES). */
+ * accumulators' own layout, at staged_unit_at's places), then out by copy_out_staged: each
+ * global store a whole 128-byte row segment of 8 lanes, 16 a thread in all, where store_bf16
+ * makes 64 four-byte stores a thread, each warp's touching 8 rows' 16 bytes. stage: the warp's
+ * buffer (STAGE_WARP_BYTES). */
 template <int TN>
 __device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end,
                                                   int n0, unsigned char *stage)
 {
     const int lane = threadIdx.x % 32, m = lane / 8;
     const int srow = (m & 1) * 8 + lane % 8; /* the row of matrix m this lane addresses */
-    const uint32_t row_at = smem_u32(stage) + (uint32_t)(srow * STAGE_ROW_BYTES);
     const int wrow0 = r - lane / 4; /* the warp's first row */
 #pragma unroll
     for (int hv = 0; hv < TN / BN; hv++)
@@ -328,19 +339,11 @@ __device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64
             for (int jp = 0; jp < STAGE_COLS / 16; jp++) { /* matrices: rows 0-7, 8-15 of blocks j, j + 1 */
                 const int j = q * (STAGE_COLS / 8) + 2 * jp, unit = 2 * jp + (m >> 1);
                 const float *a = &acc[hv][4 * j];
-                stsm_x4(row_at + (uint32_t)((unit ^ (srow % 8)) << 4), pack2<true>(a[0], a[1]), pack2<true>(a[2], a[3]),
-                        pack2<true>(a[4], a[5]), pack2<true>(a[6], a[7]));
+                stsm_x4(smem_u32(stage) + (uint32_t)staged_unit_at(srow, unit), pack2<true>(a[0], a[1]),
+                        pack2<true>(a[2], a[3]), pack2<true>(a[4], a[5]), pack2<true>(a[6], a[7]));
             }
-            __syncwarp();
-#pragma unroll
-            for (int i = 0; i < 16 * STAGE_COLS / 8 / 32; i++) {
-                const int row = 4 * i + lane / 8, unit = lane % 8;
-                const uint4 v = *reinterpret_cast<const uint4 *>(stage + row * STAGE_ROW_BYTES + ((unit ^ (row % 8)) << 4));
-                if (wrow0 + row < row_end)
-                    *reinterpret_cast<uint4 *>((uint16_t *)p.c + (long)(wrow0 + row) * p.ldc + n0 + hv * BN +
-                                               q * STAGE_COLS + unit * 8) = v;
-            }
-            __syncwarp(); /* read before the next chunk overwrites it */
+            copy_out_staged(stage, reinterpret_cast<unsigned char *>((uint16_t *)p.c + n0 + hv * BN + q * STAGE_COLS),
+                            2 * p.ldc, wrow0, row_end);
         }
 }
 
