@@ -27,8 +27,4 @@ KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down2 80 --kernels moe.experts@cuda
 # the up GEMM at half its k (hidden 3584: 28 k-tiles a tile, the same tiles): its cost a tile
 # outside the k-tiles is twice this up GEMM's time less the one at 7168 (CUPTI)
 step fp8-ds-h3584 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK --hidden 3584
-sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), 'f' || r.ffn, r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('moe_fp8.staged_store', 'moe_fp8.staged_codes')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
-sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 60), printf('%.1fus', 1e6 * avg(g.duration_s)), count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
-grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
-tar czf "$OUT/twenty-sixth.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
-echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
+moe_call_report twenty-sixth "'moe_fp8.staged_store', 'moe_fp8.staged_codes'"
