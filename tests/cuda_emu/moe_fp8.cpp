@@ -69,7 +69,7 @@ struct Mode {
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
     bool turn_carry;       /* consumer 1's last turn of a tile passes to consumer 0 (opt-in) */
-    bool staged;           /* MOE_EPI_BF16 stores through shared memory (the default) */
+    bool staged;           /* the down GEMM's stores, the up GEMM's codes through shared memory (the default) */
 };
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
