@@ -90,6 +90,13 @@ __device__ __forceinline__ void store_3d(const CUtensorMap *map, int x, int y, i
                  ::"l"((uint64_t)map), "r"(x), "r"(y), "r"(z), "r"(src)
                  : "memory");
 }
+/* store_3d's two-dimensional form: the box at (x, y) of a 2D tensor map */
+__device__ __forceinline__ void store_2d(const CUtensorMap *map, int x, int y, uint32_t src)
+{
+    asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [%0, {%1, %2}], [%3];\n"
+                 ::"l"((uint64_t)map), "r"(x), "r"(y), "r"(src)
+                 : "memory");
+}
 __device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void bulk_wait_read()
 {

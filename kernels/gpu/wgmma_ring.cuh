@@ -253,15 +253,12 @@ __device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&
  * other once its wgmmas of a half are issued. Their products then run back to back on the tensor
  * cores, each consumer's promotion under the other's products; without turns both tend to issue
  * together and promote together, the tensor cores idle for the length of a promotion (64 FFMA a
- * thread a half). Consumer 1 gives consumer 0 the first turn of a run of tiles with turns.
- * carry (a persistent block's tiles): consumer 1 also passes after its tile's last issue, and
- * that pass, left pending on barrier 1 (pass_left, kept by the caller from call to call, false
- * before the first), is consumer 0's first turn of the next tile: consumer 0 starts it as soon
- * as its own epilogue is done, its products under consumer 1's epilogue. A tile without turns
- * after one with them first takes that pass (consumer 0), and after the block's last tile
- * take_left_pass does: a second pass on top of a pending one would complete barrier 1 without
- * consumer 0. Without carry consumer 1 passes none after its last issue and gives the first
- * turn again, so consumer 0 waits for consumer 1's epilogue at every tile boundary.
+ * thread a half). Consumer 1 gives consumer 0 the first turn of every tile with turns, and
+ * passes none after its tile's last issue, so each tile's turns start and end balanced.
+ * (Carrying consumer 1's last pass over to consumer 0's first turn of the next tile, so consumer
+ * 0 need not wait for consumer 1's epilogue, was no faster on an H100 (2026-12-07, DeepSeek-V3's
+ * shape), and it raced: consumer 1, idle in a tail tile of few k-tiles, could pass twice before
+ * consumer 0 took the first. Removed.)
  * A consumer whose rows are all past the block's last real row
  * (active false: a group's tail tile of 64 rows or fewer) computes nothing and only releases each
  * stage after it was filled (an arrival before the fill would count towards the other
@@ -273,7 +270,7 @@ __device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&
  * traffic, 16 registers more. */
 template <int STEPS, class L, bool A_REGS = false, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
-                                                 bool carry, bool &pass_left, uint32_t peer_empty0, Part &part,
+                                                 uint32_t peer_empty0, Part &part,
                                                  Mma mma, Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
@@ -292,11 +289,8 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         if (turns)
             kb_tma::bar_arrive(2 - c, TURN_THREADS);
     };
-    if (turns && c == 1 && !pass_left)
+    if (turns && c == 1)
         kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
-    if (!turns && pass_left && c == 0)
-        kb_tma::bar_sync(1, TURN_THREADS); /* the last tile's pass, not wanted here */
-    pass_left = turns && carry;
     /* stage 0's descriptors of this consumer's A rows and of B: a start address below 256 KiB
      * (/ 16: 14 bits) leaves the low word's upper bits to the leading byte offset, which the
      * additions below never reach */
@@ -331,7 +325,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
                 else
                     mma(part, hi | (da + 2 * kk), hi | (dbh + 2 * kk), kk > 0);
             kb_wgmma::commit();
-            if (c == 0 || carry || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
+            if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
                 pass_turn();
             kb_wgmma::wait<0>();
             kb_wgmma::pin(part);
@@ -340,14 +334,6 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
             promote(part, scales, h);
         }
     }
-}
-
-/* Consumer c after its block's last consume_promoted: consumer 0 takes a pass consumer 1 left
- * pending on barrier 1 (consume_promoted's carry), so the block ends with none. */
-__device__ __forceinline__ void take_left_pass(int c, bool pass_left)
-{
-    if (pass_left && c == 0)
-        kb_tma::bar_sync(1, 128 * CONSUMERS);
 }
 
 } // namespace kb_wgring

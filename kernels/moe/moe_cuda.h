@@ -139,6 +139,11 @@ int moe_fp8_prepare(void);
 /* The map of a row-major e4m3 [rows][cols] matrix (cols a multiple of 128), as A or B. A kb
  * status, the reason in err. */
 int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long rows, int cols, char *err, size_t errlen);
+/* The store map of a GEMM's output, row-major [rows][cols] of elem_bytes (2: bf16 c of
+ * MOE_EPI_BF16; 1: the codes q of MOE_EPI_SWIGLU_FP8), for moe_fp8_gemm's c_map. A kb status,
+ * the reason in err. */
+int moe_fp8_store_map_new(struct moe_wg_map *map, void *ptr, long rows, int cols, int elem_bytes, char *err,
+                          size_t errlen);
 /* One grouped FP8 GEMM (moe_wg_gemm's grouping and tiles; 128 × 128 tiles): epilogues
  * MOE_EPI_SWIGLU (c bf16: gate and up 8-column blocks pair inside a tile), MOE_EPI_BF16 and
  * MOE_EPI_SWIGLU_FP8: h's e4m3 codes q [rows][ldc] and scales q_scale [ldc/128][q_scale_ld],
@@ -160,6 +165,9 @@ struct moe_fp8_gemm {
     uint8_t *q;
     float *q_scale;
     long q_scale_ld;
+    /* moe_fp8_store_map_new's map of c (MOE_EPI_BF16) or q (MOE_EPI_SWIGLU_FP8), every row of it,
+     * for the staged epilogues' TMA stores (moe_fp8_tma_store); NULL: none */
+    const struct moe_wg_map *c_map;
 };
 int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream);
 /* The columns of the output tile moe_fp8_gemm_launch uses for n: 256 where n % 256 == 0 unless
@@ -185,10 +193,6 @@ int moe_fp8_a_regs(int n);
  * arrival made when they land (the default), 0 where KBENCH_MOE_FP8_SCALES_ASYNC=0 has it load
  * them into registers and store them. */
 int moe_fp8_scales_async(void);
-/* 1 where consumer 1's last turn of an output tile passes to consumer 0's first of the next, so
- * consumer 0 need not wait for consumer 1's epilogue (KBENCH_MOE_FP8_TURN_CARRY=1, where the
- * consumers take turns), else 0. */
-int moe_fp8_turn_carry(void);
 /* 1 where the down GEMM (MOE_EPI_BF16, ldc bf16 a row) stores its tiles through shared memory in
  * 16-byte row segments (the default where ldc is a multiple of 8), 0 where it stores from the
  * accumulators (KBENCH_MOE_FP8_STAGED_STORE=0). */
@@ -197,6 +201,9 @@ int moe_fp8_staged_store(long ldc);
  * its codes through shared memory in 16-byte row pieces (the default), 0 where it stores them two
  * bytes at a time from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0 or =down) or has no codes. */
 int moe_fp8_staged_codes(int n);
+/* 1 where the staged epilogues send a warp's rows by a TMA store through moe_fp8_gemm's c_map
+ * (KBENCH_MOE_FP8_TMA_STORE=1; a group's last rows still by the warp's own stores), else 0. */
+int moe_fp8_tma_store(void);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */
 int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream);

@@ -37,7 +37,8 @@
 #define MOE_FP8_QUANT_REPS 5
 static const char who[] = "moe.experts@cuda.wgmma-fp8";
 
-enum { MAP_UP_A, MAP_UP_B, MAP_DOWN_A, MAP_DOWN_B, MAPS };
+/* the GEMMs' operands, and their outputs' store maps: hq (the up GEMM's codes), yp */
+enum { MAP_UP_A, MAP_UP_B, MAP_DOWN_A, MAP_DOWN_B, MAP_UP_Q, MAP_DOWN_Y, MAPS };
 
 struct moe_fp8_gpu {
     int max_mtiles;
@@ -155,6 +156,10 @@ static int fp8_maps(struct moe_fp8_gpu *g, const struct kb_shape *s, char *err, 
         rc = moe_fp8_map_new(&g->maps[MAP_DOWN_A], g->hq, g->slots, f, why, sizeof why);
     if (rc == KB_OK)
         rc = moe_fp8_map_new(&g->maps[MAP_DOWN_B], g->w2, E * h, f, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_fp8_store_map_new(&g->maps[MAP_UP_Q], g->hq, g->slots, f, 1, why, sizeof why);
+    if (rc == KB_OK)
+        rc = moe_fp8_store_map_new(&g->maps[MAP_DOWN_Y], g->yp, g->slots, h, 2, why, sizeof why);
     if (rc != KB_OK)
         snprintf(err, errlen, "%s: %s", who, why);
     return rc;
@@ -242,13 +247,14 @@ static int fp8_run(struct kb_case *c)
     const int fused = moe_fp8_fused_quant(2 * f);
     if (fused) {
         up.epilogue = MOE_EPI_SWIGLU_FP8, up.q = g->hq, up.q_scale = g->hs, up.q_scale_ld = g->slots;
+        up.c_map = &g->maps[MAP_UP_Q];
         up.c = g->runs == 0 ? g->hb : NULL;
     }
     g->runs++;
     struct moe_fp8_gemm down = {
         .a = &g->maps[MAP_DOWN_A], .b = &g->maps[MAP_DOWN_B], .a_scale = g->hs, .b_scale = g->s2, .a_scale_ld = g->slots,
         .n = h, .k = f, .group_off = g->offsets, .mtile_start = g->mtile_start, .groups = s->experts,
-        .max_mtiles = g->max_mtiles, .epilogue = MOE_EPI_BF16, .c = g->yp, .ldc = h,
+        .max_mtiles = g->max_mtiles, .epilogue = MOE_EPI_BF16, .c = g->yp, .ldc = h, .c_map = &g->maps[MAP_DOWN_Y],
     };
     int e = moe_fp8_gemm_launch(&up, c->stream);
     if (e == 0 && !fused)
@@ -413,12 +419,14 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.a_regs_down", moe_fp8_a_regs(c->shape.hidden), "count");
     /* the scales copied by cp.async (1), or loaded and stored by the scale warp (KBENCH_MOE_FP8_SCALES_ASYNC=0) */
     n = moe_put_counter(out, n, max, "moe_fp8.scales_async", moe_fp8_scales_async(), "count");
-    /* consumer 1's last turn of a tile passed to consumer 0's first of the next (KBENCH_MOE_FP8_TURN_CARRY=1) */
-    n = moe_put_counter(out, n, max, "moe_fp8.turn_carry", moe_fp8_turn_carry(), "count");
     /* the down GEMM's stores and the up GEMM's h codes through shared memory (the default), or
      * from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0; =down: the down GEMM's alone staged) */
     n = moe_put_counter(out, n, max, "moe_fp8.staged_store", moe_fp8_staged_store(c->shape.hidden), "count");
     n = moe_put_counter(out, n, max, "moe_fp8.staged_codes", moe_fp8_staged_codes(2 * c->shape.ffn), "count");
+    /* those staged stores sent by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1) */
+    n = moe_put_counter(out, n, max, "moe_fp8.tma_store",
+                        moe_fp8_tma_store() && (moe_fp8_staged_store(c->shape.hidden) || moe_fp8_staged_codes(2 * c->shape.ffn)),
+                        "count");
     if (g)
         n = moe_put_counter(out, n, max, "fp8.quantize_s", g->quantize_s, "s");
     return n < max ? n + moe_case_stats(c, -1, 0, out + n, max - n) : n;

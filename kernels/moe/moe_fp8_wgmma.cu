@@ -89,13 +89,14 @@ template <int TN> using FP8Ring = kb_wgring::Layout<TN, TN == 128 ? 6 : 4>;
 constexpr int SCALE_SLOT = 128 + 4;    /* floats */
 constexpr int SCALE_WARP = 1;          /* the producer warpgroup's warp that loads them */
 constexpr int FULL_ARRIVALS = 1 + 32;  /* the TMA thread's expect_tx and the scale warp's lanes */
-/* The epilogues' staging, past the scale slots: a consumer warp's 16 rows of 128 bytes, 64 columns
- * of bf16 (MOE_EPI_BF16, store_bf16_staged) or the 128 h codes of a row (MOE_EPI_SWIGLU_FP8,
- * store_h) */
+/* The epilogues' staging, past the scale slots and aligned up to 1024 bytes: a consumer warp's 16
+ * rows of 128 bytes, 64 columns of bf16 (MOE_EPI_BF16, store_bf16_staged) or the 128 h codes of a
+ * row (MOE_EPI_SWIGLU_FP8, store_h). Aligned, each warp's buffer is a TMA store's 128-byte swizzled
+ * box as it stands (staged_unit_at). */
 constexpr int STAGE_COLS = 64, STAGE_ROW_BYTES = STAGE_COLS * 2, STAGE_WARP_BYTES = 16 * STAGE_ROW_BYTES;
 template <int TN> constexpr int fp8_smem()
 {
-    return FP8Ring<TN>::SMEM + FP8Ring<TN>::STAGES * SCALE_SLOT * 4 + kb_wgring::CONSUMERS * 4 * STAGE_WARP_BYTES;
+    return FP8Ring<TN>::SMEM + FP8Ring<TN>::STAGES * SCALE_SLOT * 4 + 1024 + kb_wgring::CONSUMERS * 4 * STAGE_WARP_BYTES;
 }
 static_assert(fp8_smem<128>() <= 227 * 1024 && fp8_smem<256>() <= 227 * 1024, "shared memory of one H100 block");
 constexpr int BN = 128;                  /* an n-block: the narrow tile, a half of the wide one */
@@ -115,8 +116,8 @@ struct Args {
     float *qs;
     long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
-    int turn_carry; /* consumer 1's last turn of a tile passes to consumer 0's first of the next */
     int staged;     /* MOE_EPI_BF16's stores and MOE_EPI_SWIGLU_FP8's codes through shared memory */
+    int tma_store;  /* staged: those go out by TMA stores through map_c (send_staged) */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
     int scales_async; /* the scale warp copies the scales with cp.async (produce_scales) */
 };
@@ -133,12 +134,13 @@ template <int TN> __device__ __forceinline__ float *scale_slots(unsigned char *s
     return reinterpret_cast<float *>(smem_raw + (kb_wgring::ring_end<FP8Ring<TN>>(ring) - smem_u32(smem_raw)));
 }
 
-/* a consumer warp's staging buffer (store_bf16_staged, store_h), past the scale slots */
+/* a consumer warp's staging buffer (store_bf16_staged, store_h), past the scale slots, 1024-byte
+ * aligned (fp8_smem) */
 template <int TN> __device__ __forceinline__ unsigned char *warp_stage(unsigned char *smem_raw, const kb_wgring::Ring &ring)
 {
     const int warp = (int)threadIdx.x / 32 - 4; /* 0..7: the consumers' warps */
-    return reinterpret_cast<unsigned char *>(scale_slots<TN>(smem_raw, ring) + FP8Ring<TN>::STAGES * SCALE_SLOT) +
-           warp * STAGE_WARP_BYTES;
+    const uint32_t end = kb_wgring::ring_end<FP8Ring<TN>>(ring) + FP8Ring<TN>::STAGES * SCALE_SLOT * 4;
+    return smem_raw + (((end + 1023u) & ~1023u) - smem_u32(smem_raw)) + warp * STAGE_WARP_BYTES;
 }
 
 /* The producer's scale warp: for each k-tile of the tile, once the stage is free, scale_a of the
@@ -216,6 +218,37 @@ __device__ __forceinline__ void copy_out_staged(const unsigned char *stage, unsi
     __syncwarp();
 }
 
+/* Before a warp writes its staging buffer: with TMA stores, the last one's read of it is over
+ * (lane 0 issued it, and a thread waits for its own bulk groups). */
+__device__ __forceinline__ void stage_free(bool tma)
+{
+    if (tma) {
+        if (threadIdx.x % 32 == 0)
+            kb_tma::bulk_wait_read<0>();
+        __syncwarp();
+    }
+}
+
+/* The warp's 16 staged rows out, as copy_out_staged's arguments say; with tma and every row the
+ * group's (below row_end), as one TMA store of map's box at (x, wrow0) instead, left in flight
+ * (stage_free waits for its read). Rows of another group in the box would be overwritten, so a
+ * group's last rows go by copy_out_staged. The rows under row_end but past the tensor's end do not
+ * arise (the output's rows are the groups'). */
+__device__ __forceinline__ void send_staged(const unsigned char *stage, bool tma, const CUtensorMap *map, int x,
+                                            unsigned char *dst, long pitch, int wrow0, int row_end)
+{
+    if (tma && wrow0 + 16 <= row_end) {
+        kb_wgmma::fence_proxy_async(); /* the warp's generic writes, read by the async proxy */
+        __syncwarp();
+        if (threadIdx.x % 32 == 0) {
+            kb_tma::store_2d(map, x, wrow0, smem_u32(stage));
+            kb_tma::bulk_commit();
+        }
+        return;
+    }
+    copy_out_staged(stage, dst, pitch, wrow0, row_end);
+}
+
 /* The SwiGLU epilogues, from the thread's promoted sums acc (rows r and r + 8, t its place in the
  * row's quad): h = silu(gate)·up into the places of the gate sums it came from (w13's 8-column
  * gate/up interleave: block j gate, j + 1 up), stored as bf16 to p.c where not NULL (a tile's h
@@ -229,8 +262,8 @@ __device__ __forceinline__ void copy_out_staged(const unsigned char *stage, unsi
  * GEMM epilogue's largest stall, lg throttle). Rows past row_end (another group's) are computed
  * but not stored; every lane takes part in the shuffles before that test. */
 template <int TN, bool QUANT>
-__device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p, int r, int row_end, int n0, int t,
-                                        unsigned char *stage)
+__device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p, const CUtensorMap *map_c, int r,
+                                        int row_end, int n0, int t, unsigned char *stage)
 {
     static_assert(!QUANT || TN == 2 * MOE_FP8_BLOCK, "a tile's h columns are one quantization block");
     static_assert(!QUANT || STAGE_ROW_BYTES == TN / 2, "a staged row holds a tile row's codes");
@@ -258,6 +291,8 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
         }
     }
     const int lane_row = (int)(threadIdx.x % 32) / 4; /* the thread's first row in its warp's 16 */
+    if (QUANT && p.staged)
+        stage_free(p.tma_store);
 #pragma unroll
     for (int h = 0; h < 2; h++) {
         const long row = r + 8 * h;
@@ -295,7 +330,7 @@ __device__ __forceinline__ void store_h(float (&acc)[TN / BN][64], const Args &p
         }
     }
     if (QUANT && p.staged) /* the warp's 16 rows of codes */
-        copy_out_staged(stage, p.q + n0 / 2, p.ldc, r - lane_row, row_end);
+        send_staged(stage, p.tma_store, map_c, n0 / 2, p.q + n0 / 2, p.ldc, r - lane_row, row_end);
 }
 
 /* MOE_EPI_BF16's epilogue: straight from the promoted accumulators, half hv's columns from
@@ -325,8 +360,8 @@ __device__ __forceinline__ void store_bf16(const float (&acc)[TN / BN][64], cons
  * makes 64 four-byte stores a thread, each warp's touching 8 rows' 16 bytes. stage: the warp's
  * buffer (STAGE_WARP_BYTES). */
 template <int TN>
-__device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64], const Args &p, int r, int row_end,
-                                                  int n0, unsigned char *stage)
+__device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64], const Args &p, const CUtensorMap *map_c,
+                                                  int r, int row_end, int n0, unsigned char *stage)
 {
     const int lane = threadIdx.x % 32, m = lane / 8;
     const int srow = (m & 1) * 8 + lane % 8; /* the row of matrix m this lane addresses */
@@ -335,6 +370,7 @@ __device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64
     for (int hv = 0; hv < TN / BN; hv++)
 #pragma unroll
         for (int q = 0; q < BN / STAGE_COLS; q++) {
+            stage_free(p.tma_store);
 #pragma unroll
             for (int jp = 0; jp < STAGE_COLS / 16; jp++) { /* matrices: rows 0-7, 8-15 of blocks j, j + 1 */
                 const int j = q * (STAGE_COLS / 8) + 2 * jp, unit = 2 * jp + (m >> 1);
@@ -342,8 +378,9 @@ __device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64
                 stsm_x4(smem_u32(stage) + (uint32_t)staged_unit_at(srow, unit), pack2<true>(a[0], a[1]),
                         pack2<true>(a[2], a[3]), pack2<true>(a[4], a[5]), pack2<true>(a[6], a[7]));
             }
-            copy_out_staged(stage, reinterpret_cast<unsigned char *>((uint16_t *)p.c + n0 + hv * BN + q * STAGE_COLS),
-                            2 * p.ldc, wrow0, row_end);
+            const int col = n0 + hv * BN + q * STAGE_COLS;
+            send_staged(stage, p.tma_store, map_c, col, reinterpret_cast<unsigned char *>((uint16_t *)p.c + col), 2 * p.ldc,
+                        wrow0, row_end);
         }
 }
 
@@ -352,7 +389,7 @@ __device__ __forceinline__ void store_bf16_staged(const float (&acc)[TN / BN][64
  * rather than carried across the block's tiles, which leaves the registers to the sums. */
 template <int EPI, int TN, bool AR>
 __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const struct moe_tile &tile, int u0, const Args &p,
-                                             bool &pass_left)
+                                             const CUtensorMap *map_c)
 {
     using Ring = FP8Ring<TN>;
     const kb_wgring::Ring ring = kb_wgring::ring_at<Ring>(smem_raw);
@@ -379,7 +416,7 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, kb_tma::cluster_ctarank() ^ 1u) : 0;
     kb_wgring::consume_promoted<BK / 32, Ring, AR>(
-        ring, c, p.ktiles, u0, active, turns, p.turn_carry, pass_left, peer_empty0, part,
+        ring, c, p.ktiles, u0, active, turns, peer_empty0, part,
         [](float(&d)[64], const auto &a, uint64_t db, int accumulate) {
             if constexpr (AR) /* a: the thread's A fragment of the k-step */
                 kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, db, accumulate);
@@ -404,17 +441,18 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
 
     if constexpr (EPI == MOE_EPI_BF16) {
         if (p.staged)
-            store_bf16_staged<TN>(acc, p, r, row_end, n0, warp_stage<TN>(smem_raw, ring));
+            store_bf16_staged<TN>(acc, p, map_c, r, row_end, n0, warp_stage<TN>(smem_raw, ring));
         else
             store_bf16<TN>(acc, p, r, row_end, n0, t);
     } else {
-        store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, r, row_end, n0, t, warp_stage<TN>(smem_raw, ring));
+        store_h<TN, EPI == MOE_EPI_SWIGLU_FP8>(acc, p, map_c, r, row_end, n0, t, warp_stage<TN>(smem_raw, ring));
     }
 }
 
 template <int EPI, int TN, bool AR = false>
 __global__ void __launch_bounds__(THREADS, 1)
-    moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b, const Args p)
+    moe_fp8_wgmma(const __grid_constant__ CUtensorMap map_a, const __grid_constant__ CUtensorMap map_b,
+                  const __grid_constant__ CUtensorMap map_c, const Args p)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     using Ring = FP8Ring<TN>;
@@ -446,6 +484,8 @@ __global__ void __launch_bounds__(THREADS, 1)
             return;
         kb_tma::prefetch_map(&map_a);
         kb_tma::prefetch_map(&map_b);
+        if (p.tma_store)
+            kb_tma::prefetch_map(&map_c);
         /* the next tile's k-tiles stream in while the consumers store this one */
         for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int shared_box) {
             kb_wgring::produce_stages<Ring, BN>(ring, &map_a, t.row0, &map_b, t.group * p.n + t.n0, p.ktiles, BK, u0,
@@ -455,13 +495,14 @@ __global__ void __launch_bounds__(THREADS, 1)
                  * at the cluster barrier below */
     }
     kb_tma::regs_inc<kb_wgring::CONSUMER_REGS>();
-    bool pass_left = false; /* consume_promoted's carry: consumer 1's last pass, pending on barrier 1 */
-    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) { consume_tile<EPI, TN, AR>(smem_raw, t, u0, p, pass_left); });
-    kb_wgring::take_left_pass((int)threadIdx.x / 128 - 1, pass_left);
+    for_each_tile<TN>(p, [&](const struct moe_tile &t, int u0, int) {
+        consume_tile<EPI, TN, AR>(smem_raw, t, u0, p, &map_c);
+    });
+    stage_free(p.tma_store); /* the shared memory outlives the last TMA store's read */
     if (p.cluster == 2)
         kb_tma::cluster_sync(); /* the other block may still load into this one or release its stages */
 #else
-    (void)map_a, (void)map_b, (void)p;
+    (void)map_a, (void)map_b, (void)map_c, (void)p;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -562,14 +603,13 @@ static bool staged_store_on(long ldc) { return ldc % 8 == 0 && staged_mode() >= 
 /* the up GEMM's h codes staged (its ldc, f, is a multiple of 128) */
 static bool staged_codes_on() { return staged_mode() == 2; }
 
-/* KBENCH_MOE_FP8_TURN_CARRY=1: consumer 1's last turn of a tile passes on to consumer 0's first of
- * the next (consume_promoted's carry), where by default consumer 0 waits for consumer 1's
- * epilogue at every tile boundary. Opt-in: on an H100 (2026-12-07, DeepSeek-V3's shape, one lease)
- * it was no faster (down GEMM 1187.5 us alone against 1088.8 / 1139.5, 914.9 with the staged
- * stores against their 918.4; the up GEMM 1768.7 and 1717.2 against 1717.0 / 1718.4). */
-static bool turn_carry_on()
+/* KBENCH_MOE_FP8_TMA_STORE=1: the staged epilogues send each warp's 16 rows by a TMA store
+ * (send_staged) where the launcher gave a store map, so the warp goes on to its next tile while
+ * the copy is under way, instead of 16-byte stores from every lane (lg throttle on an H100).
+ * Opt-in until timed. */
+static bool tma_store_on()
 {
-    static const char *const want = getenv("KBENCH_MOE_FP8_TURN_CARRY");
+    static const char *const want = getenv("KBENCH_MOE_FP8_TMA_STORE");
     return want && strcmp(want, "1") == 0;
 }
 
@@ -588,9 +628,12 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
         return cudaSuccess;
     if (blocks > 0x7fffffffL)
         return cudaErrorInvalidConfiguration;
-    CUtensorMap ma, mb;
+    CUtensorMap ma, mb, mc;
     memcpy(&ma, g->a->bytes, sizeof ma);
     memcpy(&mb, g->b->bytes, sizeof mb);
+    memset(&mc, 0, sizeof mc);
+    if (g->c_map)
+        memcpy(&mc, g->c_map->bytes, sizeof mc);
     Args p;
     memset(&p, 0, sizeof p);
     p.n = g->n, p.ktiles = g->k / BK, p.groups = g->groups;
@@ -601,8 +644,8 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.turns = turns_on();
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
-    p.turn_carry = turn_carry_on();
     p.staged = EPI == MOE_EPI_BF16 ? staged_store_on(g->ldc) : EPI == MOE_EPI_SWIGLU_FP8 && staged_codes_on();
+    p.tma_store = p.staged && g->c_map && tma_store_on();
     /* persistent: one block an SM (the ring's shared memory allows no second), or as many
      * clusters as can be resident; max_mtiles bounds the row tiles from above, and blocks past
      * the last tile return at once */
@@ -610,7 +653,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     if constexpr (TN == 256) /* A in registers: the wide tile's form only, in blocks of their own */
         if (a_regs_on() && p.cluster == 1)
             kernel = moe_fp8_wgmma<EPI, TN, true>;
-    return kb_gpu::launch_tile_grid(kernel, blocks, p.cluster, persistent_on(), THREADS, fp8_smem<TN>(), st, ma, mb, p);
+    return kb_gpu::launch_tile_grid(kernel, blocks, p.cluster, persistent_on(), THREADS, fp8_smem<TN>(), st, ma, mb, mc, p);
 }
 
 /* Both epilogues' kernels of a TN-column tile may use its ring's shared memory. */
@@ -626,6 +669,16 @@ static bool fused_quant(int n)
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_FUSED_QUANT");
     return wide_tile(n) && !(want && strcmp(want, "0") == 0);
+}
+
+/* moe_fp8_store_map_new's map, its arguments checked: the boxes are a warp's staged rows, 16 of
+ * 128 bytes (send_staged) */
+CUresult encode_store_map(PFN_cuTensorMapEncodeTiled_v12000 fn, CUtensorMap *m, void *ptr, long rows, int cols,
+                          int elem_bytes)
+{
+    return kb_tma::encode_2d_sw128(fn, m, elem_bytes == 2 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_UINT8,
+                                   ptr, (uint64_t)rows, (uint64_t)cols, (uint64_t)cols * elem_bytes,
+                                   (uint32_t)(STAGE_ROW_BYTES / elem_bytes), 16u);
 }
 
 } // namespace
@@ -666,6 +719,28 @@ extern "C" int moe_fp8_map_new(struct moe_wg_map *map, const uint8_t *ptr, long 
     return KB_OK;
 }
 
+extern "C" int moe_fp8_store_map_new(struct moe_wg_map *map, void *ptr, long rows, int cols, int elem_bytes, char *err,
+                                     size_t errlen)
+{
+    PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled_or_say(err, errlen);
+    if (!fn)
+        return KB_UNSUPPORTED;
+    const int box_cols = STAGE_ROW_BYTES / (elem_bytes > 0 ? elem_bytes : 1);
+    if (rows < 1 || (elem_bytes != 1 && elem_bytes != 2) || cols < box_cols || (long)cols * elem_bytes % 16) {
+        snprintf(err, errlen, "store map of %ld × %d elements of %d bytes: rows ≥ 1, 1- or 2-byte elements, rows of at "
+                 "least %d bytes and a multiple of 16", rows, cols, elem_bytes, STAGE_ROW_BYTES);
+        return KB_ERROR;
+    }
+    CUtensorMap m;
+    CUresult r = encode_store_map(fn, &m, ptr, rows, cols, elem_bytes);
+    if (r != CUDA_SUCCESS) {
+        snprintf(err, errlen, "cuTensorMapEncodeTiled (store map, %ld rows of %d elements): CUresult %d", rows, cols, (int)r);
+        return KB_ERROR;
+    }
+    memcpy(map->bytes, &m, sizeof m);
+    return KB_OK;
+}
+
 extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
 {
     cudaStream_t st = (cudaStream_t)stream;
@@ -698,11 +773,11 @@ extern "C" int moe_fp8_fused_quant(int n) { return fused_quant(n); }
 
 extern "C" int moe_fp8_scales_async(void) { return scales_async_on(); }
 
-extern "C" int moe_fp8_turn_carry(void) { return turns_on() && turn_carry_on(); }
-
 extern "C" int moe_fp8_staged_store(long ldc) { return staged_store_on(ldc); }
 
 extern "C" int moe_fp8_staged_codes(int n) { return fused_quant(n) && staged_codes_on(); }
+
+extern "C" int moe_fp8_tma_store(void) { return tma_store_on(); }
 
 extern "C" int moe_fp8_quantize_launch(const uint16_t *x, long ld, int rows, uint8_t *q, float *scale, void *stream)
 {

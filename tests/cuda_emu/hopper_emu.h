@@ -563,6 +563,12 @@ inline void store_3d(const CUtensorMap *map, int x, int y, int z, uint32_t src)
     kb_hopper_emu::tma_store_op op = { src, *map, 3, { x, y, z } };
     kb_hopper_emu::state().stores[threadIdx.x].push_back(op);
 }
+inline void store_2d(const CUtensorMap *map, int x, int y, uint32_t src)
+{
+    std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
+    kb_hopper_emu::tma_store_op op = { src, *map, 2, { x, y } };
+    kb_hopper_emu::state().stores[threadIdx.x].push_back(op);
+}
 inline void bulk_commit() {}
 /* every store this thread issued is performed here, whatever N (a thread waits for its own) */
 template <int N> inline void bulk_wait_read()

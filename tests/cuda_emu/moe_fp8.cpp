@@ -14,12 +14,11 @@
 // column tiles or experts load B whole); and the wide tile with its A fragments in registers
 // (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled stage, the RS wgmma), persistent with
 // turns. The block-a-tile mode's scale warp loads the block scales into registers and stores them
-// (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default). Most modes
-// also run the opt-in carry of consumer 1's last turn of a tile to consumer 0's first of the next
-// (KBENCH_MOE_FP8_TURN_CARRY=1; the zipf and one-expert cases' tail tiles of 64 rows or fewer run
-// without turns between tiles with them); a persistent wide mode runs the defaults (no carry, the
-// down GEMM's stores through shared memory by stmatrix, the up GEMM's h codes too), the
-// A-in-registers mode the register stores (KBENCH_MOE_FP8_STAGED_STORE=0).
+// (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default). The zipf and
+// one-expert cases' tail tiles of 64 rows or fewer run without turns between tiles with them.
+// The down GEMM's stores and the up GEMM's h codes go through shared memory by stmatrix (the
+// default) but in the A-in-registers mode (KBENCH_MOE_FP8_STAGED_STORE=0), and a persistent wide
+// mode and the persistent clusters send them by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1).
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -68,18 +67,30 @@ struct Mode {
     bool cluster;          /* the wide tile's blocks in two-block clusters sharing B */
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
-    bool turn_carry;       /* consumer 1's last turn of a tile passes to consumer 0 (opt-in) */
     bool staged;           /* the down GEMM's stores, the up GEMM's codes through shared memory (the default) */
+    bool tma_store;        /* those sent by TMA stores where a warp's rows are all the group's (opt-in) */
 };
+
+/* the store map of a GEMM's output, as moe_fp8_store_map_new makes it */
+static CUtensorMap store_map_of(void *p, long rows, int cols, int elem_bytes)
+{
+    CUtensorMap t;
+    if (encode_store_map(kb_tma::encode_tiled(), &t, p, rows, cols, elem_bytes) != CUDA_SUCCESS) {
+        printf("  FAIL: the store map of %ld × %d\n", rows, cols);
+        exit(1);
+    }
+    return t;
+}
 
 /* one GEMM as moe_fp8_gemm_launch runs it: with wide, the 256-column tile where n allows; a
  * persistent grid as it would be on a GPU of m.persistent_blocks SMs */
-template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, Args p, int mtiles, const Mode &m)
+template <int EPI>
+static void gemm(const CUtensorMap &a, const CUtensorMap &b, const CUtensorMap &c, Args p, int mtiles, const Mode &m)
 {
     p.turns = m.turns;
     p.scales_async = m.scales_async;
-    p.turn_carry = m.turn_carry;
     p.staged = (EPI == MOE_EPI_BF16 || EPI == MOE_EPI_SWIGLU_FP8) && m.staged;
+    p.tma_store = p.staged && m.tma_store;
     const bool wide = m.wide && p.n % 256 == 0;
     p.cluster = m.cluster && wide ? 2 : 1;
     const int tiles = (p.n / (wide ? 256 : 128)) * mtiles;
@@ -89,17 +100,18 @@ template <int EPI> static void gemm(const CUtensorMap &a, const CUtensorMap &b, 
         grid = 2 * (m.persistent_blocks && m.persistent_blocks / 2 < clusters ? m.persistent_blocks / 2 : clusters);
     }
     if (wide && m.a_regs && p.cluster == 1)
-        emu_launch(grid, 1, 1, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256, true>(a, b, p); });
+        emu_launch(grid, 1, 1, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256, true>(a, b, c, p); });
     else if (wide)
-        emu_launch_cluster(grid, 1, 1, p.cluster, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, p); });
+        emu_launch_cluster(grid, 1, 1, p.cluster, THREADS, fp8_smem<256>(), [&] { moe_fp8_wgmma<EPI, 256>(a, b, c, p); });
     else if constexpr (EPI != MOE_EPI_SWIGLU_FP8) /* the fused quantization has the wide tile only */
-        emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, p); });
+        emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, c, p); });
     else
         printf("  FAIL: the fused quantization asked of a narrow tile\n");
-    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s%s, scales %s%s\n", p.n, wide ? 256 : 128, grid,
+    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s, scales %s%s\n", p.n, wide ? 256 : 128, grid,
            p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns",
-           m.turns && m.turn_carry ? " carried" : "", wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "",
-           m.scales_async ? "by cp.async" : "through registers", p.staged ? ", stores staged" : "");
+           wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "",
+           m.scales_async ? "by cp.async" : "through registers",
+           p.tma_store ? ", stores staged, sent by TMA" : p.staged ? ", stores staged" : "");
 }
 
 static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
@@ -137,7 +149,8 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
     Args up = {};
     up.n = n13, up.ktiles = h / BK, up.groups = E, up.group_off = off, up.mtile_start = mts.data();
     up.sa = xs.data(), up.lds = slots, up.sb = s13.data(), up.c = hb.data(), up.ldc = f;
-    gemm<MOE_EPI_SWIGLU>(a_up, b_up, up, mts[E], m);
+    const CUtensorMap none = {};
+    gemm<MOE_EPI_SWIGLU>(a_up, b_up, none, up, mts[E], m);
     bad += quantize(hb, f, slots, hq, hs, "hb");
     if (m.wide) { /* the default up GEMM: h quantized in its epilogue, with hb and without */
         std::vector<uint8_t> fq((size_t)slots * f, 0xAA), fq2((size_t)slots * f, 0x55);
@@ -145,9 +158,9 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
         std::vector<uint16_t> fb((size_t)slots * f, 0x7fff);
         Args fu = up;
         fu.c = fb.data(), fu.q = fq.data(), fu.qs = fs.data(), fu.ldqs = slots;
-        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, fu, mts[E], m);
+        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, store_map_of(fq.data(), slots, f, 1), fu, mts[E], m);
         fu.c = nullptr, fu.q = fq2.data(), fu.qs = fs2.data();
-        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, fu, mts[E], m);
+        gemm<MOE_EPI_SWIGLU_FP8>(a_up, b_up, store_map_of(fq2.data(), slots, f, 1), fu, mts[E], m);
         const long q_bad = moe_fp8_quantizer_mismatches(NULL, fb.data(), slots, f, fq.data(), fs.data());
         const bool same_h = fb == hb, same_codes = fq == fq2 && memcmp(fs.data(), fs2.data(), fs.size() * sizeof(float)) == 0,
                    same_as_pass = fq == hq && memcmp(fs.data(), hs.data(), fs.size() * sizeof(float)) == 0;
@@ -161,7 +174,7 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
     Args down = {};
     down.n = h, down.ktiles = f / BK, down.groups = E, down.group_off = off, down.mtile_start = mts.data();
     down.sa = hs.data(), down.lds = slots, down.sb = s2.data(), down.c = yp.data(), down.ldc = h;
-    gemm<MOE_EPI_BF16>(a_down, b_down, down, mts[E], m);
+    gemm<MOE_EPI_BF16>(a_down, b_down, store_map_of(yp.data(), slots, h, 2), down, mts[E], m);
 
     /* float64 on the dequantized codes (moe_fp8_reference_row: what the kernel's check runs on
      * the GPU host): hb against SwiGLU(xq · W13), yp against hq · W2 */
@@ -189,17 +202,22 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
     return bad != 0;
 }
 
-int main()
+/* EMU_ARGS="I": mode I alone (0-based, in the list below) */
+int main(int argc, char **argv)
 {
     int bad = 0;
-    const Mode modes[] = { { false, true, 3, false, false, true, true, true },
+    const Mode modes[] = { { false, true, 3, false, false, true, true, false },
+                           { true, true, 3, false, false, true, true, false },
                            { true, true, 3, false, false, true, true, true },
-                           { true, true, 3, false, false, true, false, true },
-                           { true, false, 0, false, false, false, true, true },
+                           { true, false, 0, false, false, false, true, false },
                            { true, true, 4, true, false, true, true, true },
-                           { true, false, 0, true, false, true, true, true },
-                           { true, true, 3, false, true, true, true, false } };
-    for (const Mode &m : modes) {
+                           { true, false, 0, true, false, true, true, false },
+                           { true, true, 3, false, true, true, false, false } };
+    const int only = argc > 1 ? atoi(argv[1]) : -1;
+    for (int i = 0; i < (int)(sizeof modes / sizeof modes[0]); i++) {
+        if (only >= 0 && i != only)
+            continue;
+        const Mode &m = modes[i];
         bad += run(101, 256, 256, 8, 2, KB_ROUTING_ZIPF, m);    /* 202 slots, skewed: a group past one row tile */
         bad += run(75, 128, 384, 6, 2, KB_ROUTING_UNIFORM, m);  /* 150 slots, 3 w13 column pairs */
         bad += run(150, 256, 128, 4, 1, KB_ROUTING_ONE, m);     /* every row to one expert (two row tiles), three empty groups */
