@@ -255,6 +255,9 @@ __device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&
  * together and promote together, the tensor cores idle for the length of a promotion (64 FFMA a
  * thread a half). Consumer 1 gives consumer 0 the first turn of every tile with turns, and
  * passes none after its tile's last issue, so each tile's turns start and end balanced.
+ * turns_from: the turns start at that k-tile (consumer 1's first pass there), each consumer
+ * issuing when ready before it, so that consumer 0, done with its epilogue, need not wait for
+ * consumer 1's before its first products of the tile (the ring lets it run up to its depth ahead).
  * (Carrying consumer 1's last pass over to consumer 0's first turn of the next tile, so consumer
  * 0 need not wait for consumer 1's epilogue, was no faster on an H100 (2026-12-07, DeepSeek-V3's
  * shape), and it raced: consumer 1, idle in a tail tile of few k-tiles, could pass twice before
@@ -270,7 +273,7 @@ __device__ __forceinline__ void load_a_frags(uint32_t a_tile, int c, uint32_t (&
  * traffic, 16 registers more. */
 template <int STEPS, class L, bool A_REGS = false, class Part, class Mma, class Load, class Promote>
 __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktiles, int u0, bool active, bool turns,
-                                                 uint32_t peer_empty0, Part &part,
+                                                 int turns_from, uint32_t peer_empty0, Part &part,
                                                  Mma mma, Load load, Promote promote)
 {
     static_assert(STEPS * 32 == ROW_BYTES, "the k-steps of a stage cover its 128-byte rows");
@@ -281,16 +284,14 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
     /* the barrier id from c, not a branch per consumer with a constant id: on the H100 each
      * branch's bar.sync came with a WARPSYNC of its own, 20 instructions a k-tile, 12% of the
      * loop's stall samples with the BARs */
-    auto wait_turn = [&]() {
-        if (turns)
+    auto wait_turn = [&](int kt) {
+        if (turns && kt >= turns_from)
             kb_tma::bar_sync(1 + c, TURN_THREADS);
     };
-    auto pass_turn = [&]() {
-        if (turns)
+    auto pass_turn = [&](int kt) {
+        if (turns && kt >= turns_from)
             kb_tma::bar_arrive(2 - c, TURN_THREADS);
     };
-    if (turns && c == 1)
-        kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
     /* stage 0's descriptors of this consumer's A rows and of B: a start address below 256 KiB
      * (/ 16: 14 bits) leaves the low word's upper bits to the leading byte offset, which the
      * additions below never reach */
@@ -308,6 +309,8 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
          * the stage's, then 2 a 32-byte k-step; the high word (stride, swizzle) is one constant */
         const uint32_t stage16 = (uint32_t)(s * (L::STAGE_BYTES / 16));
         const uint32_t da = a_lo + stage16, db = b_lo + stage16;
+        if (turns && kt == turns_from && c == 1)
+            kb_tma::bar_arrive(1, TURN_THREADS); /* consumer 0 goes first */
         const auto scales = load(kt, s);
         uint32_t afrag[A_REGS ? STEPS : 1][4];
         if constexpr (A_REGS) /* once for both halves: the SS form reads A from shared memory for each */
@@ -316,7 +319,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
         for (int h = 0; h < L::B_TILE / 128; h++) {
             const uint32_t dbh = db + (uint32_t)(h * 128 * ROW_BYTES / 16);
             kb_wgmma::pin(part);
-            wait_turn();
+            wait_turn(kt);
             kb_wgmma::fence(); /* part was read by the last promotion */
 #pragma unroll
             for (int kk = 0; kk < STEPS; kk++)
@@ -326,7 +329,7 @@ __device__ __forceinline__ void consume_promoted(const Ring &r, int c, int ktile
                     mma(part, hi | (da + 2 * kk), hi | (dbh + 2 * kk), kk > 0);
             kb_wgmma::commit();
             if (c == 0 || kt + 1 < ktiles || h + 1 < L::B_TILE / 128)
-                pass_turn();
+                pass_turn(kt);
             kb_wgmma::wait<0>();
             kb_wgmma::pin(part);
             if (h == L::B_TILE / 128 - 1 && lane == 0) /* this k-tile's products are done: its stage may be refilled */

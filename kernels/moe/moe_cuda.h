@@ -176,6 +176,9 @@ int moe_fp8_tile_columns(int n);
 /* 1 where the GEMMs' two consumer warpgroups take turns to issue their products (the default),
  * 0 where KBENCH_MOE_FP8_TURNS=0 turns that off. */
 int moe_fp8_turns(void);
+/* The k-tile of each output tile from which the turns run (KBENCH_MOE_FP8_TURNS_FROM, 0-64; 0 by
+ * default, and where there are no turns), each consumer issuing when ready before it. */
+int moe_fp8_turns_from(void);
 /* 1 where the GEMMs run a block an SM, each looping over output tiles (the default), 0 where
  * KBENCH_MOE_FP8_PERSISTENT=0 asks for a block per tile. */
 int moe_fp8_persistent(void);

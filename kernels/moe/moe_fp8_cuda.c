@@ -407,6 +407,8 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.tile_down", moe_fp8_tile_columns(c->shape.hidden), "count");
     /* whether the consumers took turns (KBENCH_MOE_FP8_TURNS=0 turns it off) */
     n = moe_put_counter(out, n, max, "moe_fp8.turns", moe_fp8_turns(), "count");
+    /* and from which k-tile of a tile (KBENCH_MOE_FP8_TURNS_FROM) */
+    n = moe_put_counter(out, n, max, "moe_fp8.turns_from", moe_fp8_turns_from(), "count");
     /* h quantized in the up GEMM's epilogue (1), or by a kernel of its own (KBENCH_MOE_FP8_FUSED_QUANT=0) */
     n = moe_put_counter(out, n, max, "moe_fp8.fused_quant", moe_fp8_fused_quant(2 * c->shape.ffn), "count");
     /* a block an SM looping over tiles, or a block a tile (KBENCH_MOE_FP8_PERSISTENT=0) */

@@ -116,6 +116,7 @@ struct Args {
     float *qs;
     long ldqs;
     int turns;   /* the consumers take turns to issue (consume_promoted) where both have rows */
+    int turns_from; /* from this k-tile of each tile */
     int staged;     /* MOE_EPI_BF16's stores and MOE_EPI_SWIGLU_FP8's codes through shared memory */
     int tma_store;  /* staged: those go out by TMA stores through map_c (send_staged) */
     int cluster; /* 2: launched in two-block clusters sharing B (the wide tile only), else 1 */
@@ -416,7 +417,7 @@ __device__ __forceinline__ void consume_tile(unsigned char *smem_raw, const stru
     const bool turns = p.turns && row0 + 64 < row_end; /* the same in both consumers */
     const uint32_t peer_empty0 = p.cluster == 2 ? kb_tma::mapa(ring.empty0, kb_tma::cluster_ctarank() ^ 1u) : 0;
     kb_wgring::consume_promoted<BK / 32, Ring, AR>(
-        ring, c, p.ktiles, u0, active, turns, peer_empty0, part,
+        ring, c, p.ktiles, u0, active, turns, p.turns_from, peer_empty0, part,
         [](float(&d)[64], const auto &a, uint64_t db, int accumulate) {
             if constexpr (AR) /* a: the thread's A fragment of the k-step */
                 kb_wgmma::mma_m64n128k32_e4m3_rs(d, a, db, accumulate);
@@ -552,6 +553,16 @@ static bool turns_on()
     return !(want && strcmp(want, "0") == 0);
 }
 
+/* KBENCH_MOE_FP8_TURNS_FROM=K (0-64): the consumers' turns start at each tile's k-tile K, each
+ * issuing when ready before it (consume_promoted's turns_from), so consumer 0 can start a tile
+ * under consumer 1's epilogue. Opt-in (0) until timed. */
+static int turns_from()
+{
+    static const char *const want = getenv("KBENCH_MOE_FP8_TURNS_FROM");
+    const int k = want ? atoi(want) : 0;
+    return k < 0 ? 0 : k > 64 ? 64 : k;
+}
+
 /* the wide tile where n allows it, unless KBENCH_MOE_FP8_TILE=128 asks for the narrow one */
 static bool wide_tile(int n)
 {
@@ -642,6 +653,7 @@ template <int EPI, int TN> cudaError_t launch(const struct moe_fp8_gemm *g, cuda
     p.c = g->c, p.ldc = g->ldc;
     p.q = g->q, p.qs = g->q_scale, p.ldqs = g->q_scale_ld;
     p.turns = turns_on();
+    p.turns_from = turns_from();
     p.cluster = cluster_blocks(g->n);
     p.scales_async = scales_async_on();
     p.staged = EPI == MOE_EPI_BF16 ? staged_store_on(g->ldc) : EPI == MOE_EPI_SWIGLU_FP8 && staged_codes_on();
@@ -762,6 +774,8 @@ extern "C" int moe_fp8_gemm_launch(const struct moe_fp8_gemm *g, void *stream)
 extern "C" int moe_fp8_tile_columns(int n) { return wide_tile(n) ? 256 : BN; }
 
 extern "C" int moe_fp8_turns(void) { return turns_on(); }
+
+extern "C" int moe_fp8_turns_from(void) { return turns_on() ? turns_from() : 0; }
 
 extern "C" int moe_fp8_a_regs(int n) { return wide_tile(n) && cluster_blocks(n) == 1 && a_regs_on() ? 1 : 0; }
 

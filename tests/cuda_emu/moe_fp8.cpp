@@ -18,7 +18,9 @@
 // one-expert cases' tail tiles of 64 rows or fewer run without turns between tiles with them.
 // The down GEMM's stores and the up GEMM's h codes go through shared memory by stmatrix (the
 // default) but in the A-in-registers mode (KBENCH_MOE_FP8_STAGED_STORE=0), and a persistent wide
-// mode and the persistent clusters send them by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1).
+// mode and the persistent clusters send them by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1), their
+// turns starting at k-tile 2 and 1 (KBENCH_MOE_FP8_TURNS_FROM: the cases' 1-13 k-tiles make
+// tiles with and without turns).
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -69,6 +71,7 @@ struct Mode {
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
     bool staged;           /* the down GEMM's stores, the up GEMM's codes through shared memory (the default) */
     bool tma_store;        /* those sent by TMA stores where a warp's rows are all the group's (opt-in) */
+    int turns_from;        /* the turns from this k-tile of a tile (opt-in; 0: all) */
 };
 
 /* the store map of a GEMM's output, as moe_fp8_store_map_new makes it */
@@ -88,6 +91,7 @@ template <int EPI>
 static void gemm(const CUtensorMap &a, const CUtensorMap &b, const CUtensorMap &c, Args p, int mtiles, const Mode &m)
 {
     p.turns = m.turns;
+    p.turns_from = m.turns_from;
     p.scales_async = m.scales_async;
     p.staged = (EPI == MOE_EPI_BF16 || EPI == MOE_EPI_SWIGLU_FP8) && m.staged;
     p.tma_store = p.staged && m.tma_store;
@@ -107,8 +111,9 @@ static void gemm(const CUtensorMap &a, const CUtensorMap &b, const CUtensorMap &
         emu_launch(grid, 1, 1, THREADS, fp8_smem<128>(), [&] { moe_fp8_wgmma<EPI, 128>(a, b, c, p); });
     else
         printf("  FAIL: the fused quantization asked of a narrow tile\n");
-    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s, scales %s%s\n", p.n, wide ? 256 : 128, grid,
-           p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns",
+    printf("  n %d: %d-column tiles, %d blocks%s for %d tiles, %s%s%s, scales %s%s\n", p.n, wide ? 256 : 128,
+           grid, p.cluster == 2 ? " in two-block clusters" : "", tiles, m.turns ? "turns" : "no turns",
+           m.turns && m.turns_from ? (" from k-tile " + std::to_string(m.turns_from)).c_str() : "",
            wide && m.a_regs && p.cluster == 1 ? ", A in registers" : "",
            m.scales_async ? "by cp.async" : "through registers",
            p.tma_store ? ", stores staged, sent by TMA" : p.staged ? ", stores staged" : "");
@@ -208,9 +213,9 @@ int main(int argc, char **argv)
     int bad = 0;
     const Mode modes[] = { { false, true, 3, false, false, true, true, false },
                            { true, true, 3, false, false, true, true, false },
-                           { true, true, 3, false, false, true, true, true },
+                           { true, true, 3, false, false, true, true, true, 2 },
                            { true, false, 0, false, false, false, true, false },
-                           { true, true, 4, true, false, true, true, true },
+                           { true, true, 4, true, false, true, true, true, 1 },
                            { true, false, 0, true, false, true, true, false },
                            { true, true, 3, false, true, true, false, false } };
     const int only = argc > 1 ? atoi(argv[1]) : -1;
