@@ -84,6 +84,18 @@ moe_call_report() {
 # waits, then reports $MOE_FP8_ODD): the defaults, both GEMMs' stores from the accumulators,
 # two-block clusters, the staged stores sent by TMA with the turns from k-tile 2, a block a tile, uniform
 # and one-expert routing.
+# A call's opening for the FP8 MoE (NAME: its timing database): build, verify at the odd sizes
+# in every form (moe_fp8_odd_sweeps), then step fp8-ds, the default at DeepSeek-V3's shape beside
+# cuBLASLt's dense FP8 GEMM of the same FLOPs.
+moe_fp8_call_open() {
+    call_start build || exit 1
+    nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+    moe_fp8_odd_sweeps
+    wait
+    sweep_report $MOE_FP8_ODD
+    timing_db "$1"
+    step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
+}
 MOE_FP8_ODD="moefp8v moefp8tv moefp8cv moefp8mv moefp8bv moefp8ev"
 moe_fp8_odd_sweeps() {
     local odd="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"

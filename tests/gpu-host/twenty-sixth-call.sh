@@ -14,13 +14,7 @@
 # The databases and the log come back as $OUT/twenty-sixth.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
-call_start build || exit 1
-nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
-moe_fp8_odd_sweeps
-wait
-sweep_report $MOE_FP8_ODD
-timing_db twenty-sixth
-step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
+moe_fp8_call_open twenty-sixth
 KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 step fp8-ds-2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
 KBENCH_MOE_FP8_STAGED_STORE=down step fp8-ds-down2 80 --kernels moe.experts@cuda.wgmma-fp8 $DEEPSEEK
