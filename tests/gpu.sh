@@ -249,10 +249,9 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # and its wide tile in two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2): odd token counts
 # (pairs of tiles across column tiles and experts, a pair without its second tile), top-2 and -8;
-# with its staged stores sent by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1, opt-in: a group's last
-# rows still by the warps' own stores) and the consumers' turns from each tile's k-tile 2
-# (KBENCH_MOE_FP8_TURNS_FROM=2, opt-in; 4 and 5 k-tiles a tile here)
-( export KBENCH_MOE_FP8_CLUSTER=2 KBENCH_MOE_FP8_TMA_STORE=1 KBENCH_MOE_FP8_TURNS_FROM=2
+# with the consumers' turns from each tile's k-tile 2 (KBENCH_MOE_FP8_TURNS_FROM=2, opt-in; 4 and
+# 5 k-tiles a tile here)
+( export KBENCH_MOE_FP8_CLUSTER=2 KBENCH_MOE_FP8_TURNS_FROM=2
   job moefp8c "$KBENCH" run --db "$TMP/moefp8c.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # and with its A fragments in registers (KBENCH_MOE_FP8_A_REGS=1: ldmatrix from the swizzled
@@ -261,8 +260,10 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
   job moefp8a "$KBENCH" run --db "$TMP/moefp8a.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # and with its block scales loaded into the scale warp's registers and stored
-# (KBENCH_MOE_FP8_SCALES_ASYNC=0), where by default cp.async copies them, the same sizes
-( export KBENCH_MOE_FP8_SCALES_ASYNC=0
+# (KBENCH_MOE_FP8_SCALES_ASYNC=0), where by default cp.async copies them, and its staged tiles
+# stored by the warps' lanes (KBENCH_MOE_FP8_TMA_STORE=0), where by default a TMA store sends a
+# warp's rows, the same sizes
+( export KBENCH_MOE_FP8_SCALES_ASYNC=0 KBENCH_MOE_FP8_TMA_STORE=0
   job moefp8s "$KBENCH" run --db "$TMP/moefp8s.db" $VFLAGS --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 \
       --tokens 1,77,1001 --hidden 512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf ) &
 # and with the down GEMM's tile and the up GEMM's h codes stored from the accumulators
@@ -668,17 +669,17 @@ if "$KBENCH" list 2>/dev/null | grep -q 'moe.experts .*cuda.wgmma-fp8'; then
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'fp8.quantize_s' AND k.value > 0;")" "22" "and its activation pre-pass is timed apart (fp8.quantize_s) in every case"
         expect_job moefp8w "its 128 x 128 tile (KBENCH_MOE_FP8_TILE=128), a block a tile, without turns (KBENCH_MOE_FP8_PERSISTENT=0, KBENCH_MOE_FP8_TURNS=0) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_eq "$(DB="$TMP/moefp8w.db" q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name = 'moe_fp8.turns' AND k.value = 0) OR (k.name = 'moe_fp8.persistent' AND k.value = 0));")" "12" "and recorded so (counters moe_fp8.turns = 0, moe_fp8.persistent = 0)"
-        expect_job moefp8c "its wide tile in two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2), its stores by TMA, its turns from k-tile 2 (KBENCH_MOE_FP8_TMA_STORE=1, _TURNS_FROM=2), passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
-        expect_eq "$(DB="$TMP/moefp8c.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND ((k.name IN ('moe_fp8.cluster_up', 'moe_fp8.cluster_down') AND k.value = 2) OR (k.name = 'moe_fp8.tma_store' AND k.value = 1) OR (k.name = 'moe_fp8.turns_from' AND k.value = 2));")" "24" "6 verified, both GEMMs in clusters, stores by TMA, turns from k-tile 2 (counters moe_fp8.cluster_up, moe_fp8.cluster_down = 2, moe_fp8.tma_store = 1, moe_fp8.turns_from = 2)"
+        expect_job moefp8c "its wide tile in two-block clusters sharing B (KBENCH_MOE_FP8_CLUSTER=2), its turns from k-tile 2 (KBENCH_MOE_FP8_TURNS_FROM=2), passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8c.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND ((k.name IN ('moe_fp8.cluster_up', 'moe_fp8.cluster_down') AND k.value = 2) OR (k.name = 'moe_fp8.turns_from' AND k.value = 2));")" "18" "6 verified, both GEMMs in clusters, turns from k-tile 2 (counters moe_fp8.cluster_up, moe_fp8.cluster_down = 2, moe_fp8.turns_from = 2)"
         expect_job moefp8a "its wide tile with A in registers (KBENCH_MOE_FP8_A_REGS=1) passes at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_eq "$(DB="$TMP/moefp8a.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.a_regs_up', 'moe_fp8.a_regs_down') AND k.value = 1;")" "12" "6 verified, both GEMMs with A in registers (counters moe_fp8.a_regs_up, moe_fp8.a_regs_down = 1)"
-        expect_job moefp8s "its block scales through the scale warp's registers (KBENCH_MOE_FP8_SCALES_ASYNC=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
-        expect_eq "$(DB="$TMP/moefp8s.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'moe_fp8.scales_async' AND k.value = 0;")" "6" "6 verified, and recorded so (counter moe_fp8.scales_async = 0)"
+        expect_job moefp8s "its block scales through the scale warp's registers, its staged tiles by the lanes' stores (KBENCH_MOE_FP8_SCALES_ASYNC=0, _TMA_STORE=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
+        expect_eq "$(DB="$TMP/moefp8s.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.scales_async', 'moe_fp8.tma_store') AND k.value = 0;")" "12" "6 verified, and recorded so (counters moe_fp8.scales_async = tma_store = 0)"
         expect_job moefp8t "both its GEMMs' stores from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0) pass at odd sizes (T 1, 77, 1001; h 512; f 640; top-2/8)"
         expect_job moefp8t2 "and with uniform and all-to-one routing (T 999, h 640, f 384)"
         expect_eq "$(DB="$TMP/moefp8t.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name IN ('moe_fp8.staged_store', 'moe_fp8.staged_codes') AND k.value = 0;")" "16" "8 verified, and recorded so (counters moe_fp8.staged_store = staged_codes = 0)"
-        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name IN ('moe_fp8.scales_async', 'moe_fp8.staged_store', 'moe_fp8.staged_codes') AND k.value = 1) OR (k.name = 'moe_fp8.tma_store' AND k.value = 0));")" \
-            "$(q "SELECT 4 * count(*) FROM cases WHERE status = 'ok';")" "by default the block scales by cp.async, the down GEMM's stores and the up GEMM's codes staged, sent by the warps' own stores (counters moe_fp8.scales_async = staged_store = staged_codes = 1, tma_store = 0)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND ((k.name IN ('moe_fp8.scales_async', 'moe_fp8.staged_store', 'moe_fp8.staged_codes', 'moe_fp8.tma_store') AND k.value = 1) OR (k.name = 'moe_fp8.turns_from' AND k.value = 0));")" \
+            "$(q "SELECT 5 * count(*) FROM cases WHERE status = 'ok';")" "by default the block scales by cp.async, the down GEMM's stores and the up GEMM's codes staged and sent by TMA stores, the turns from each tile's first k-tile (counters moe_fp8.scales_async = staged_store = staged_codes = tma_store = 1, turns_from = 0)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.turns' AND k.value = 1;")" \
             "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default its consumers take turns to issue (counter moe_fp8.turns = 1)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'moe_fp8.persistent' AND k.value = 1;")" \

@@ -205,7 +205,8 @@ int moe_fp8_staged_store(long ldc);
  * bytes at a time from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0 or =down) or has no codes. */
 int moe_fp8_staged_codes(int n);
 /* 1 where the staged epilogues send a warp's rows by a TMA store through moe_fp8_gemm's c_map
- * (KBENCH_MOE_FP8_TMA_STORE=1; a group's last rows still by the warp's own stores), else 0. */
+ * (the default; a group's last rows still by the warp's own stores), 0 where
+ * KBENCH_MOE_FP8_TMA_STORE=0 has the warp's lanes store them. */
 int moe_fp8_tma_store(void);
 /* The activations' pre-pass: x bf16 [rows][ld] (ld a multiple of 128) → q e4m3 [rows][ld] and
  * scale [ld/128][rows] = amax/448 of each row's 128-column block; codes e4m3(x · 448/amax). */

@@ -425,7 +425,7 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
      * from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0; =down: the down GEMM's alone staged) */
     n = moe_put_counter(out, n, max, "moe_fp8.staged_store", moe_fp8_staged_store(c->shape.hidden), "count");
     n = moe_put_counter(out, n, max, "moe_fp8.staged_codes", moe_fp8_staged_codes(2 * c->shape.ffn), "count");
-    /* those staged stores sent by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1) */
+    /* those staged stores sent by TMA stores (the default), or by the lanes (KBENCH_MOE_FP8_TMA_STORE=0) */
     n = moe_put_counter(out, n, max, "moe_fp8.tma_store",
                         moe_fp8_tma_store() && (moe_fp8_staged_store(c->shape.hidden) || moe_fp8_staged_codes(2 * c->shape.ffn)),
                         "count");

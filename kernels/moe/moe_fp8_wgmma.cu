@@ -555,7 +555,9 @@ static bool turns_on()
 
 /* KBENCH_MOE_FP8_TURNS_FROM=K (0-64): the consumers' turns start at each tile's k-tile K, each
  * issuing when ready before it (consume_promoted's turns_from), so consumer 0 can start a tile
- * under consumer 1's epilogue. Opt-in (0) until timed. */
+ * under consumer 1's epilogue. Opt-in: on an H100 (2026-12-07, DeepSeek-V3's shape, with the TMA
+ * stores) no faster: 2571.1 us from k-tile 3 against 2550.3, best samples 2563.9 from k-tile 1
+ * against 2553.6-2555.7 (and 2567.8 without turns at all). */
 static int turns_from()
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_TURNS_FROM");
@@ -614,14 +616,16 @@ static bool staged_store_on(long ldc) { return ldc % 8 == 0 && staged_mode() >= 
 /* the up GEMM's h codes staged (its ldc, f, is a multiple of 128) */
 static bool staged_codes_on() { return staged_mode() == 2; }
 
-/* KBENCH_MOE_FP8_TMA_STORE=1: the staged epilogues send each warp's 16 rows by a TMA store
- * (send_staged) where the launcher gave a store map, so the warp goes on to its next tile while
- * the copy is under way, instead of 16-byte stores from every lane (lg throttle on an H100).
- * Opt-in until timed. */
+/* The staged epilogues send each warp's 16 rows by a TMA store (send_staged) where the launcher
+ * gave a store map, so the warp goes on to its next tile while the copy is under way, unless
+ * KBENCH_MOE_FP8_TMA_STORE=0 has every lane store 16-byte pieces (lg throttle on an H100). On an
+ * H100 (2026-12-07, DeepSeek-V3's shape, two leases alternating) the TMA stores' best samples were
+ * 2539.7-2555.7 us against 2563.8-2621.7, their medians lower in all four pairs (2550.3 against
+ * 2568.8 in the quieter lease): 1-2%. */
 static bool tma_store_on()
 {
     static const char *const want = getenv("KBENCH_MOE_FP8_TMA_STORE");
-    return want && strcmp(want, "1") == 0;
+    return !(want && strcmp(want, "0") == 0);
 }
 
 /* the scale warp's copies by cp.async, the stage's arrival when they land (produce_scales),

@@ -16,11 +16,11 @@
 // turns. The block-a-tile mode's scale warp loads the block scales into registers and stores them
 // (KBENCH_MOE_FP8_SCALES_ASYNC=0), the others copy them by cp.async (the default). The zipf and
 // one-expert cases' tail tiles of 64 rows or fewer run without turns between tiles with them.
-// The down GEMM's stores and the up GEMM's h codes go through shared memory by stmatrix (the
-// default) but in the A-in-registers mode (KBENCH_MOE_FP8_STAGED_STORE=0), and a persistent wide
-// mode and the persistent clusters send them by TMA stores (KBENCH_MOE_FP8_TMA_STORE=1), their
-// turns starting at k-tile 2 and 1 (KBENCH_MOE_FP8_TURNS_FROM: the cases' 1-13 k-tiles make
-// tiles with and without turns).
+// The down GEMM's stores and the up GEMM's h codes go through shared memory by stmatrix and out
+// by TMA stores (the defaults) but in the A-in-registers mode (KBENCH_MOE_FP8_STAGED_STORE=0) and
+// a persistent wide mode, where the lanes store them (KBENCH_MOE_FP8_TMA_STORE=0). That mode and
+// the persistent clusters start their turns at k-tile 2 and 1 (KBENCH_MOE_FP8_TURNS_FROM: the
+// cases' 1-13 k-tiles make tiles with and without turns).
 // Turns that never pass, or a barrier left with arrivals pending at a
 // block's end, fail the run (hopper_emu.h).
 // The wide modes also run the up GEMM with the quantization in its epilogue (MOE_EPI_SWIGLU_FP8,
@@ -70,7 +70,7 @@ struct Mode {
     bool a_regs;           /* the wide tile's A fragments in registers (blocks of their own) */
     bool scales_async;     /* the scale warp's copies by cp.async (the default) */
     bool staged;           /* the down GEMM's stores, the up GEMM's codes through shared memory (the default) */
-    bool tma_store;        /* those sent by TMA stores where a warp's rows are all the group's (opt-in) */
+    bool tma_store;        /* those sent by TMA stores where a warp's rows are all the group's (the default) */
     int turns_from;        /* the turns from this k-tile of a tile (opt-in; 0: all) */
 };
 
@@ -211,12 +211,12 @@ static int run(int T, int h, int f, int E, int k, int routing, const Mode &m)
 int main(int argc, char **argv)
 {
     int bad = 0;
-    const Mode modes[] = { { false, true, 3, false, false, true, true, false },
-                           { true, true, 3, false, false, true, true, false },
-                           { true, true, 3, false, false, true, true, true, 2 },
-                           { true, false, 0, false, false, false, true, false },
+    const Mode modes[] = { { false, true, 3, false, false, true, true, true },
+                           { true, true, 3, false, false, true, true, true },
+                           { true, true, 3, false, false, true, true, false, 2 },
+                           { true, false, 0, false, false, false, true, true },
                            { true, true, 4, true, false, true, true, true, 1 },
-                           { true, false, 0, true, false, true, true, false },
+                           { true, false, 0, true, false, true, true, true },
                            { true, true, 3, false, true, true, false, false } };
     const int only = argc > 1 ? atoi(argv[1]) : -1;
     for (int i = 0; i < (int)(sizeof modes / sizeof modes[0]); i++) {

@@ -82,7 +82,7 @@ moe_call_report() {
 }
 # The FP8 MoE at tests/gpu.sh's odd sizes in its forms, started in the background (the caller
 # waits, then reports $MOE_FP8_ODD): the defaults, both GEMMs' stores from the accumulators,
-# two-block clusters, the staged stores sent by TMA with the turns from k-tile 2, a block a tile, uniform
+# two-block clusters, the staged stores sent by the lanes with the turns from k-tile 2, a block a tile, uniform
 # and one-expert routing.
 # A call's opening for the FP8 MoE (NAME: its timing database): build, verify at the odd sizes
 # in every form (moe_fp8_odd_sweeps), then step fp8-ds, the default at DeepSeek-V3's shape beside
@@ -102,7 +102,7 @@ moe_fp8_odd_sweeps() {
     NEW_LIMIT=80 sweep moefp8v $odd &
     ( export KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $odd ) &
     ( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $odd ) &
-    ( export KBENCH_MOE_FP8_TMA_STORE=1 KBENCH_MOE_FP8_TURNS_FROM=2; NEW_LIMIT=80 sweep moefp8mv $odd ) &
+    ( export KBENCH_MOE_FP8_TMA_STORE=0 KBENCH_MOE_FP8_TURNS_FROM=2; NEW_LIMIT=80 sweep moefp8mv $odd ) &
     ( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $odd ) &
     NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
         --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
