@@ -47,7 +47,9 @@
  * MOE_EPI_SWIGLU_FP8 (that h quantized for the down GEMM in the epilogue, store_h: the
  * default, which saves the separate quantizer's pass over h; its codes staged in shared memory)
  * and MOE_EPI_BF16 (bf16 yp: from the tile staged in shared memory, store_bf16_staged;
- * KBENCH_MOE_FP8_STAGED_STORE=0: both from the accumulators, store_bf16).
+ * KBENCH_MOE_FP8_STAGED_STORE=0: both from the accumulators, store_bf16). A warp's staged rows
+ * go out by one TMA store where they are all its group's (send_staged; KBENCH_MOE_FP8_TMA_STORE=0:
+ * by its lanes' 16-byte stores).
  * Accumulator layout (m64n128, f32): warp w of the warpgroup holds rows 16w + lane/4 (+ 8);
  * d[4j + 2h + {0, 1}] is row lane/4 + 8h, columns 8j + 2(lane%4) + {0, 1} (j = 0..15). */
 #include <cuda.h>
