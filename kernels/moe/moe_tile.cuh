@@ -15,14 +15,10 @@ struct moe_tile {
     int row_end; /* the group's end: rows from here on belong to the next group */
 };
 
-/* The tile of block bid with ntn column tiles of width bn and row tiles of bm rows; 0 when bid
- * lies past the last tile (then the whole block returns, before any barrier). */
-__device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, const int *mtile_start,
-                                           const int *group_off, int groups, struct moe_tile *t)
+/* The last group e in [lo, hi) with mtile_start[e]·ntn <= bid, given mtile_start[lo]·ntn <= bid
+ * < mtile_start[hi]·ntn: a group with tiles. One dependent load per halving. */
+__device__ __forceinline__ int moe_group_search(long bid, int ntn, const int *mtile_start, int lo, int hi)
 {
-    if (bid >= (long)mtile_start[groups] * ntn)
-        return 0;
-    int lo = 0, hi = groups; /* the last group e with mtile_start[e]·ntn <= bid: it has tiles */
     while (hi - lo > 1) {
         const int mid = (lo + hi) / 2;
         if ((long)mtile_start[mid] * ntn <= bid)
@@ -30,13 +26,32 @@ __device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, co
         else
             hi = mid;
     }
-    const int e = lo;
-    const int mt_e = mtile_start[e + 1] - mtile_start[e];
-    const long local = bid - (long)mtile_start[e] * ntn;
+    return lo;
+}
+
+/* Tile bid of group e, from e's first row tile s0 and the next group's s1 (mtile_start[e],
+ * [e + 1]) and e's rows [g0, g1) (group_off[e], [e + 1]): the group's column tiles outer, its
+ * row tiles inner. */
+__device__ __forceinline__ void moe_tile_in(long bid, int ntn, int bm, int bn, int e, int s0, int s1, int g0, int g1,
+                                            struct moe_tile *t)
+{
+    const int mt_e = s1 - s0;
+    const long local = bid - (long)s0 * ntn;
     t->group = e;
     t->n0 = (int)(local / mt_e) * bn;
-    t->row0 = group_off[e] + (int)(local % mt_e) * bm;
-    t->row_end = group_off[e + 1];
+    t->row0 = g0 + (int)(local % mt_e) * bm;
+    t->row_end = g1;
+}
+
+/* The tile of block bid with ntn column tiles of width bn and row tiles of bm rows; 0 when bid
+ * lies past the last tile (then the whole block returns, before any barrier). */
+__device__ __forceinline__ int moe_tile_of(long bid, int ntn, int bm, int bn, const int *mtile_start,
+                                           const int *group_off, int groups, struct moe_tile *t)
+{
+    if (bid >= (long)mtile_start[groups] * ntn)
+        return 0;
+    const int e = moe_group_search(bid, ntn, mtile_start, 0, groups);
+    moe_tile_in(bid, ntn, bm, bn, e, mtile_start[e], mtile_start[e + 1], group_off[e], group_off[e + 1], t);
     return 1;
 }
 
@@ -56,25 +71,12 @@ __device__ __forceinline__ int moe_tile_after(long bid, int ntn, int bm, int bn,
     if ((long)s1 * ntn <= bid) { /* a later group: mtile_start[e + 1]·ntn <= bid */
         if (bid >= (long)__ldg(mtile_start + groups) * ntn)
             return 0;
-        int lo = e + 1, hi = groups; /* mtile_start[lo]·ntn <= bid < mtile_start[hi]·ntn */
-        while (hi - lo > 1) {
-            const int mid = (lo + hi) / 2;
-            if ((long)__ldg(mtile_start + mid) * ntn <= bid)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        e = lo;
+        e = moe_group_search(bid, ntn, mtile_start, e + 1, groups);
         s0 = __ldg(mtile_start + e), s1 = __ldg(mtile_start + e + 1);
         g0 = __ldg(group_off + e), g1 = __ldg(group_off + e + 1);
     }
     *group = e;
-    const int mt_e = s1 - s0;
-    const long local = bid - (long)s0 * ntn;
-    t->group = e;
-    t->n0 = (int)(local / mt_e) * bn;
-    t->row0 = g0 + (int)(local % mt_e) * bm;
-    t->row_end = g1;
+    moe_tile_in(bid, ntn, bm, bn, e, s0, s1, g0, g1, t);
     return 1;
 }
 
