@@ -423,12 +423,11 @@ static int fp8_stats(const struct kb_case *c, struct kb_counter *out, int max)
     n = moe_put_counter(out, n, max, "moe_fp8.scales_async", moe_fp8_scales_async(), "count");
     /* the down GEMM's stores and the up GEMM's h codes through shared memory (the default), or
      * from the accumulators (KBENCH_MOE_FP8_STAGED_STORE=0; =down: the down GEMM's alone staged) */
-    n = moe_put_counter(out, n, max, "moe_fp8.staged_store", moe_fp8_staged_store(c->shape.hidden), "count");
-    n = moe_put_counter(out, n, max, "moe_fp8.staged_codes", moe_fp8_staged_codes(2 * c->shape.ffn), "count");
+    const int staged_store = moe_fp8_staged_store(c->shape.hidden), staged_codes = moe_fp8_staged_codes(2 * c->shape.ffn);
+    n = moe_put_counter(out, n, max, "moe_fp8.staged_store", staged_store, "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.staged_codes", staged_codes, "count");
     /* those staged stores sent by TMA stores (the default), or by the lanes (KBENCH_MOE_FP8_TMA_STORE=0) */
-    n = moe_put_counter(out, n, max, "moe_fp8.tma_store",
-                        moe_fp8_tma_store() && (moe_fp8_staged_store(c->shape.hidden) || moe_fp8_staged_codes(2 * c->shape.ffn)),
-                        "count");
+    n = moe_put_counter(out, n, max, "moe_fp8.tma_store", moe_fp8_tma_store() && (staged_store || staged_codes), "count");
     if (g)
         n = moe_put_counter(out, n, max, "fp8.quantize_s", g->quantize_s, "s");
     return n < max ? n + moe_case_stats(c, -1, 0, out + n, max - n) : n;

@@ -82,8 +82,19 @@ moe_call_report() {
 }
 # The FP8 MoE at tests/gpu.sh's odd sizes in its forms, started in the background (the caller
 # waits, then reports $MOE_FP8_ODD): the defaults, both GEMMs' stores from the accumulators,
-# two-block clusters, the staged stores sent by the lanes with the turns from k-tile 2, a block a tile, uniform
-# and one-expert routing.
+# two-block clusters, the staged stores sent by the lanes with the turns from k-tile 2, a block a
+# tile, uniform and one-expert routing.
+MOE_FP8_ODD="moefp8v moefp8tv moefp8cv moefp8mv moefp8bv moefp8ev"
+moe_fp8_odd_sweeps() {
+    local odd="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
+    NEW_LIMIT=80 sweep moefp8v $odd &
+    ( export KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $odd ) &
+    ( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $odd ) &
+    ( export KBENCH_MOE_FP8_TMA_STORE=0 KBENCH_MOE_FP8_TURNS_FROM=2; NEW_LIMIT=80 sweep moefp8mv $odd ) &
+    ( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $odd ) &
+    NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
+        --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
+}
 # A call's opening for the FP8 MoE (NAME: its timing database): build, verify at the odd sizes
 # in every form (moe_fp8_odd_sweeps), then step fp8-ds, the default at DeepSeek-V3's shape beside
 # cuBLASLt's dense FP8 GEMM of the same FLOPs.
@@ -95,17 +106,6 @@ moe_fp8_call_open() {
     sweep_report $MOE_FP8_ODD
     timing_db "$1"
     step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
-}
-MOE_FP8_ODD="moefp8v moefp8tv moefp8cv moefp8mv moefp8bv moefp8ev"
-moe_fp8_odd_sweeps() {
-    local odd="--kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 1,77,1001 --hidden 384,512 --ffn 640 --experts 8 --top-k 2,8 --routing zipf"
-    NEW_LIMIT=80 sweep moefp8v $odd &
-    ( export KBENCH_MOE_FP8_STAGED_STORE=0; NEW_LIMIT=80 sweep moefp8tv $odd ) &
-    ( export KBENCH_MOE_FP8_CLUSTER=2; NEW_LIMIT=80 sweep moefp8cv $odd ) &
-    ( export KBENCH_MOE_FP8_TMA_STORE=0 KBENCH_MOE_FP8_TURNS_FROM=2; NEW_LIMIT=80 sweep moefp8mv $odd ) &
-    ( export KBENCH_MOE_FP8_PERSISTENT=0; NEW_LIMIT=80 sweep moefp8bv $odd ) &
-    NEW_LIMIT=80 sweep moefp8ev --kernels moe.experts@cuda.wgmma-fp8 --dtype e4m3 --tokens 999 --hidden 640 \
-        --ffn 384 --experts 8 --top-k 2 --routing uniform,one &
 }
 timing_db() { DB=$OUT/$1.db; P="--db $DB --devices cuda:0 --max-time 0.2 --no-metrics --quiet --no-show"; }
 # The odd sizes tests/gpu.sh verifies attention.delta@cuda.mma at (a sweep adds --head-dim).
