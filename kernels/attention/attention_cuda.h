@@ -130,6 +130,10 @@ int flash_wgmma_ws_tma_store(void);
 /* 1 when launch's kernel keeps a row's maximum until it grows by more than 2^8, skipping O's
  * rescale meanwhile (the non-persistent kernels, unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
 int flash_wgmma_ws_lazy_rescale(void);
+/* 1 when launch's causal grid is numbered in sections of (batch, head) planes, every plane's
+ * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, unless
+ * KBENCH_FLASH_WS_SECTIONS=0), 0 when a plane at a time or not causal. */
+int flash_wgmma_ws_sections(int causal);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

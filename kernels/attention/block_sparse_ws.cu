@@ -20,8 +20,9 @@
  * flash_ws.cuh's PvHalf).
  *
  * Shared memory and registers as the dense kernel's d = 128 and 64 (164936 and 83016 bytes, one
- * block per SM); the grid (nb, heads, batch), heaviest first as the dense causal kernel, though
- * here all but the first topk query blocks take the same topk + 1 steps. */
+ * block per SM); the grid (nb, heads, batch), heaviest first within each (batch, head) plane:
+ * here all but the first topk query blocks take the same topk + 1 steps, so the dense causal
+ * kernel's order of planes in sections (flash_ws.cuh's ws_grid) has no tail to save. */
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_bf16.h>

@@ -120,10 +120,11 @@ static int flash_wgmma_ws_run(struct kb_case *c)
  * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
  * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
  * KBENCH_FLASH_WS_TMA_STORE=0 or persistent; O's rescale skipped while a row's maximum grows by
- * at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0 or persistent. */
+ * at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0 or persistent; a causal grid numbered in
+ * sections of planes unless KBENCH_FLASH_WS_SECTIONS=0 or persistent. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 5)
+    if (max < 6)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
     out[0].value = flash_wgmma_ws_persistent();
@@ -140,7 +141,10 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     snprintf(out[4].name, sizeof out[4].name, "flash_ws.lazy_rescale");
     out[4].value = flash_wgmma_ws_lazy_rescale();
     snprintf(out[4].unit, sizeof out[4].unit, "count");
-    return 5;
+    snprintf(out[5].name, sizeof out[5].name, "flash_ws.sections");
+    out[5].value = flash_wgmma_ws_sections(c->shape.causal);
+    snprintf(out[5].unit, sizeof out[5].unit, "count");
+    return 6;
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_ws = {

@@ -74,6 +74,15 @@
  * whole tile ahead of both consumers; 3 stages would also fit (224 KiB with Q) and is one
  * constant.
  *
+ * Block order, causal: a causal query block's cost grows with its index, and one block an SM
+ * takes the next block in index order when one ends. Numbered a plane at a time (heaviest first
+ * within each), the last planes' heaviest blocks start near the end and run on alone; the grid
+ * is instead one dimension in sections of planes whose K and V share L2, every plane's heaviest
+ * block first (flash_ws.cuh's ws_grid: a greedy list-schedule model put the old order's tail at
+ * 7% of the work at batch 4, 16 heads, N 4k and 13% at N 2k, this one's at 1-2%; written in
+ * the eighteenth session without a GPU, to be timed). KBENCH_FLASH_WS_SECTIONS=0 keeps the old
+ * order (counter flash_ws.sections).
+ *
  * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
  * scheduler for short sequences, where each 128-row block of few key tiles pays its own
  * prologue and epilogue): a grid of min(#SMs, work tiles) blocks, block i running work tiles i,
@@ -229,8 +238,8 @@ cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const
                           const CUtensorMap &mo, void *o, cudaStream_t st, float scale_log2)
 {
     using L = Layout<DH, C, KN>;
-    dim3 grid((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS, s->heads, s->batch);
-    flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<grid, L::THREADS, L::SMEM, st>>>(
+    const WsGrid g = ws_grid(s->seq_len, s->heads, s->batch, L::Q_ROWS, CAUSAL, ws_sections_wanted());
+    flash_wgmma_ws<CAUSAL, BF16, DH, C, KN><<<dim3(g.x, g.y, g.z), L::THREADS, L::SMEM, st>>>(
         mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, scale_log2, tma_store_wanted() ? 1 : 0,
         lazy_rescale());
     return cudaGetLastError();
@@ -370,5 +379,7 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
 }
 
 extern "C" int flash_wgmma_ws_tma_store(void) { return tma_store_wanted() ? 1 : 0; }
+
+extern "C" int flash_wgmma_ws_sections(int causal) { return causal && !persistent_wanted() && ws_sections_wanted() ? 1 : 0; }
 
 extern "C" int flash_wgmma_ws_lazy_rescale(void) { return lazy_rescale() > 0.f ? 1 : 0; }

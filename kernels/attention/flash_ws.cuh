@@ -54,6 +54,8 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <type_traits>
 
 #include "kernels/attention/flash_wgmma.cuh"
@@ -178,6 +180,40 @@ __host__ __device__ __forceinline__ void persistent_tile(int w, int n_qb, int pl
     plane = s0 + r % in;
 }
 
+/* The grid of a non-persistent kernel of q_rows-row query blocks over n tokens, heads × batch
+ * (batch, head) planes. Causal (unless sections is false), the n_qb · planes blocks lie in one
+ * dimension and ws_attention numbers them as persistent_tile numbers a persistent grid's work
+ * tiles: planes in sections whose K and V fit in L2_SHARE, in a section every plane's heaviest
+ * query block first. Blocks start in the order of their index as SMs free up, so the light
+ * blocks of every plane in a section come last and the heaviest come early enough to finish
+ * with them. Numbered a plane at a time (the (n_qb, heads, batch) grid, heaviest first within
+ * each plane), the heaviest blocks of the last planes start near the end and run on alone:
+ * modelled as one block an SM taking blocks in index order (a greedy list schedule of block
+ * costs proportional to their key tiles), that tail is 7% of the work at batch 4, 16 heads, N 4k
+ * and 13% at N 2k (128-row blocks), the sections' order 1-2%. Not causal, every block costs the
+ * same and the grid stays (n_qb, heads, batch). */
+struct WsGrid {
+    int x, y, z;
+};
+static inline WsGrid ws_grid(int n, int heads, int batch, int q_rows, bool causal, bool sections)
+{
+    const int n_qb = (n + q_rows - 1) / q_rows;
+    if (causal && sections)
+        return WsGrid{ n_qb * heads * batch, 1, 1 };
+    return WsGrid{ n_qb, heads, batch };
+}
+
+/* KBENCH_FLASH_WS_SECTIONS=0 numbers a causal grid's blocks a plane at a time (ws_grid), for
+ * timing one order against the other on the same build. */
+static inline bool ws_sections_wanted()
+{
+    static const bool off = [] {
+        const char *e = getenv("KBENCH_FLASH_WS_SECTIONS");
+        return e != nullptr && strcmp(e, "0") == 0;
+    }();
+    return !off;
+}
+
 /* Whether a scores policy can stage O for a TMA store (its P·V is PvHalf's: sc.stage). */
 template <class S, class = void> struct stages_o : std::false_type {};
 template <class S> struct stages_o<S, std::void_t<decltype(S::STAGES_O)>> : std::bool_constant<S::STAGES_O> {};
@@ -215,7 +251,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
 
     const int wg = threadIdx.x / 128;
     /* The work tile (the query rows of one block of one (batch, head)): the block's own
-     * (blockIdx; causal: heaviest first), or with PERSISTENT the block's every gridDim.x-th of
+     * (blockIdx: in ws_grid's order where the grid has one dimension, else (query block, head,
+     * batch), causal heaviest first), or with PERSISTENT the block's every gridDim.x-th of
      * all n_qb · heads · batch, numbered by place() below; next_work moves a thread's copy of
      * qb, h, b, kh, q0, n_tiles on to its next one. */
     constexpr int QR = L::Q_ROWS, NC = L::CONS; /* query rows of a work tile, consumer warpgroups */
@@ -238,10 +275,20 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         persistent_tile(w, n_qb, planes, sec, CAUSAL, qb, plane);
         h = plane % heads, b = plane / heads;
     };
-    if constexpr (PERSISTENT)
+    if constexpr (PERSISTENT) {
         place();
-    else
+    } else if (gridDim.y == 1 && gridDim.z == 1) {
+        /* ws_grid's one dimension: n_qb · planes blocks (batch is not an argument here, so the
+         * planes come from the grid), numbered as the persistent order numbers work tiles; for
+         * one plane that is the (n_qb, 1, 1) grid's own numbering */
+        const int grid_qb = (n + QR - 1) / QR, grid_planes = (int)gridDim.x / grid_qb;
+        const int grid_sec = (int)max(1L, min((long)grid_planes, L2_SHARE / max(plane_bytes, 1L)));
+        int plane;
+        persistent_tile((int)blockIdx.x, grid_qb, grid_planes, grid_sec, CAUSAL, qb, plane);
+        h = plane % heads, b = plane / heads;
+    } else {
         qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
+    }
     int kh = h / (heads / kv_heads);
     int q0 = qb * QR;
     int n_tiles = (n + KN - 1) / KN;

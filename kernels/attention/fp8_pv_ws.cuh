@@ -76,7 +76,8 @@ int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, c
         encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, vt, D, s->batch * s->kv_heads, int8_fp8_v_keys(s->seq_len),
                     1) != CUDA_SUCCESS)
         return (int)cudaErrorInvalidValue;
-    const dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+    const WsGrid g = ws_grid(s->seq_len, s->heads, s->batch, BM, s->causal, ws_sections_wanted());
+    const dim3 grid(g.x, g.y, g.z);
     const int qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     auto kernel = s->causal ? fp8_pv_ws<Sc, true> : fp8_pv_ws<Sc, false>;

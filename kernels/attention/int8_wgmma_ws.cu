@@ -78,10 +78,10 @@ template <bool CAUSAL>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                    const float *qscale, const float *kscale, void *o, cudaStream_t st)
 {
-    dim3 grid((s->seq_len + BM - 1) / BM, s->heads, s->batch);
+    const WsGrid g = ws_grid(s->seq_len, s->heads, s->batch, BM, CAUSAL, ws_sections_wanted());
     const int qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    int8_wgmma_ws<CAUSAL><<<grid, WS_THREADS, Layout::SMEM, st>>>(mq, mk, mv, qscale, kscale, (uint16_t *)o,
+    int8_wgmma_ws<CAUSAL><<<dim3(g.x, g.y, g.z), WS_THREADS, Layout::SMEM, st>>>(mq, mk, mv, qscale, kscale, (uint16_t *)o,
                                                                   s->seq_len, s->heads, s->kv_heads, qblocks,
                                                                   qk_scale_log2);
     return cudaGetLastError();

@@ -25,7 +25,7 @@ extern "C" {
  * KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
 template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
 static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_grid = 0, int tma_store = 1,
-               float lazy = 8.f, enum kb_input input = KB_INPUT_NORMAL)
+               float lazy = 8.f, enum kb_input input = KB_INPUT_NORMAL, bool sections = true)
 {
     using L = Layout<DH, C, KN>;
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
@@ -44,14 +44,16 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
     if (persistent_grid > 0)
         emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
                    [&] { flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, c.o.data(), N, H, KV, B, scale_log2); });
-    else
-        emu_launch((N + L::Q_ROWS - 1) / L::Q_ROWS, H, B, L::THREADS, L::SMEM,
+    else {
+        const WsGrid g = ws_grid(N, H, B, L::Q_ROWS, CAUSAL, sections);
+        emu_launch(g.x, g.y, g.z, L::THREADS, L::SMEM,
                    [&] { flash_wgmma_ws<CAUSAL, BF16, DH, C, KN>(mq, mk, mv, mo, c.o.data(), N, H, KV, scale_log2, tma_store, lazy); });
+    }
     const kb_accuracy acc = c.judge(dt);
-    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
+    printf("flash wgmma-ws %s B=%d H=%d KV=%d N=%d d=%d causal=%d%s%s%s%s%s: rel_l2 %.3g max_abs %.3g %s\n", kb_dtype_name(dt),
            B, H, KV, N, DH, CAUSAL, persistent_grid > 0 ? " persistent" : "", persistent_grid > 0 || tma_store ? "" : " O from registers",
            persistent_grid == 0 && lazy == 0.f ? " exact rescale" : input == KB_INPUT_OUTLIER ? " outliers" : C == 3 ? " 3 consumers" : "",
-           KN == 176 ? " 176-key tiles" : "", acc.rel_l2_err, acc.max_abs_err,
+           KN == 176 ? " 176-key tiles" : "", CAUSAL && persistent_grid == 0 && !sections ? " a plane at a time" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
         printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
@@ -136,6 +138,11 @@ int main()
     bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 2, 1, 1000, 0, 1, 0.f);
     bad += run<__half, 64, true>(KB_DTYPE_F16, 1, 2, 2, 300, 0, 1, 0.f);
     bad += run<__nv_bfloat16, 256, false>(KB_DTYPE_BF16, 1, 1, 1, 200, 0, 1, 0.f);
+    /* causal grids a plane at a time (KBENCH_FLASH_WS_SECTIONS=0), where the runs above number
+     * them in sections of planes (ws_grid): d 128, 64 (three consumers) and 256, GQA, batch 2 */
+    bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 2, 1, 300, 0, 1, 8.f, KB_INPUT_NORMAL, false);
+    bad += run<__nv_bfloat16, 64, true, 3>(KB_DTYPE_BF16, 2, 2, 2, 200, 0, 1, 8.f, KB_INPUT_NORMAL, false);
+    bad += run<__half, 256, true>(KB_DTYPE_F16, 1, 4, 2, 77, 0, 1, 8.f, KB_INPUT_NORMAL, false);
     printf("%d failed\n", bad);
     return bad != 0;
 }
