@@ -9,7 +9,8 @@
 #              causal INT8 and FP8 kernels (attention.int8@cuda.wgmma-ws, @cuda.wgmma-fp8,
 #              attention.flash@cuda.wgmma-fp8) in the new one
 #   moe*v      the grouped GEMMs (bf16 and FP8) at tests/gpu.sh's odd sizes
-#   flash*c    causal bf16 flash beside cuDNN at the issue's shapes, alternating the two orders;
+#   flash*c    causal bf16 flash beside cuDNN at the issue's shapes, alternating the two orders
+#              (and d 64 on three consumers in the new one);
 #              the INT8 / FP8 kernels causal at SageAttention2's shape, both orders
 #   fp8-ds     the FP8 MoE's default beside cuBLASLt (is the day's card where it was?)
 # The databases and the log come back as $OUT/twenty-eighth.tar.gz.
@@ -40,6 +41,9 @@ step flash64c 60 $CUDNN $D64
 KBENCH_FLASH_WS_SECTIONS=0 step flash64c-plane 30 --kernels $WS $D64
 step flash64c-2 30 --kernels $WS $D64
 KBENCH_FLASH_WS_SECTIONS=0 step flash64c-plane2 30 --kernels $WS $D64
+# three consumers (192-row blocks, the non-causal default) were level with two causal in the
+# plane order (eleventh session); with the tail gone they may not be
+KBENCH_FLASH_WS_D64_CONSUMERS=3 step flash64c-3 30 --kernels $WS $D64
 step flash128c 60 $CUDNN $D128
 KBENCH_FLASH_WS_SECTIONS=0 step flash128c-plane 30 --kernels $WS $D128
 step flash128c-2 30 --kernels $WS $D128
