@@ -1,5 +1,5 @@
 #!/bin/bash
-# twenty-eighth-call.sh - the eighteenth session's change, written without a GPU lease: the causal
+# twenty-ninth-call.sh - the eighteenth session's change, written without a GPU lease: the causal
 # warp-specialised attention kernels number their blocks in sections of (batch, head) planes,
 # every plane's heaviest query block first (flash_ws.cuh's ws_grid; KBENCH_FLASH_WS_SECTIONS=0:
 # a plane at a time, as before). A model of the block scheduler put the old order's tail at 7-13%
@@ -13,7 +13,7 @@
 #              (and d 64 on three consumers in the new one);
 #              the INT8 / FP8 kernels causal at SageAttention2's shape, both orders
 #   fp8-ds     the FP8 MoE's default beside cuBLASLt (is the day's card where it was?)
-# The databases and the log come back as $OUT/twenty-eighth.tar.gz.
+# The databases and the log come back as $OUT/twenty-ninth.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
@@ -32,7 +32,7 @@ wait
 sweep_report flashcv flashcpv flashcqv flashcfv moewgv $MOE_FP8_ODD
 sqlite3 "$OUT/flashcv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
 sqlite3 "$OUT/flashcpv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
-timing_db twenty-eighth
+timing_db twenty-ninth
 WS=attention.flash@cuda.wgmma-ws
 D64="--dtype bf16 --head-dim 64 --heads 16 --causal 1 --batch 4,8 --seq 4096,2048"
 D128="--dtype bf16 --head-dim 128 --heads 16 --causal 1 --batch 4,8 --seq 4096,2048"
@@ -56,5 +56,5 @@ KBENCH_FLASH_WS_SECTIONS=0 step sagec-plane 60 $SAGE --dtype i8,bf16,e4m3 \
 step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
 sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'd' || coalesce(r.head_dim, '-'), 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('flash_ws.sections', 'flash_ws.consumers')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
 grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
-tar czf "$OUT/twenty-eighth.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
+tar czf "$OUT/twenty-ninth.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
 echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
