@@ -103,10 +103,14 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 ( job flashws2 "$KBENCH" run --db "$TMP/flashws2.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --seq 77 --head-dim 96 ) &
 # its persistent form (KBENCH_FLASH_WS_PERSISTENT=1: at most one block per SM looping over the
-# work tiles, the rings running on across them): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a
-# block on 132 SMs; batch 4 over 16 heads at N = 1000 (512 tiles) about four a block; every
-# case's counter flash_ws.persistent = 1
+# work tiles, the rings running on across them; O staged in a tile of its own for TMA stores at
+# d 64 and 128, from registers at d 256): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a block
+# on 132 SMs; batch 4 over 16 heads at N = 1000 (512 tiles) about four a block; every case's
+# counter flash_ws.persistent = 1; then without the TMA stores and the lazy rescale
 ( export KBENCH_FLASH_WS_PERSISTENT=1
+  ( export KBENCH_FLASH_WS_TMA_STORE=0 KBENCH_FLASH_WS_LAZY_RESCALE=0
+    job flashwspr "$KBENCH" run --db "$TMP/flashwspr.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' \
+        --dtype bf16 --batch 2 --heads 4 --seq 77,4099 --head-dim 64,128 --causal 0,1 )
   job flashwsp "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1
   job flashwsp2 "$KBENCH" run --db "$TMP/flashwsp.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
@@ -464,6 +468,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_job flashwsp2 "and 4 cases of 512 work tiles over the SMs (batch 4, 16 heads, N 1000; d 128, 256)"
         expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.impl = 'cuda.wgmma-ws' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 1;")" "100" "100 verified cases of the persistent kernel (counter flash_ws.persistent = 1)"
         (DB="$TMP/flashwsp.db"; q "SELECT dtype, head_dim, seq_len, causal, status, substr(error, 1, 160) FROM v_results WHERE status <> 'ok' OR passed = 0;") | head -5 | sed 's/^/# flashwsp: /'
+        expect_eq "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.tma_store' AND k.value = (c.head_dim < 256);")" \
+            "$(DB="$TMP/flashwsp.db" q "SELECT count(*) FROM cases WHERE status = 'ok';")" "the persistent kernel stores O with TMA at d 64 and 128, from registers at d 256 (counter flash_ws.tma_store)"
+        expect_job flashwspr "and without its TMA stores and lazy rescale (KBENCH_FLASH_WS_TMA_STORE=0, KBENCH_FLASH_WS_LAZY_RESCALE=0) its 8 cases"
+        expect_eq "$(DB="$TMP/flashwspr.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND (SELECT k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'flash_ws.tma_store') = 0 AND (SELECT k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'flash_ws.lazy_rescale') = 0;")" "8" "8 verified, each with counters flash_ws.tma_store = 0 and flash_ws.lazy_rescale = 0"
         expect_job flashws3 "its d-64 kernel on three consumer warpgroups, causal (KBENCH_FLASH_WS_D64_CONSUMERS=3), runs its 16 cases"
         expect_eq "$(DB="$TMP/flashwsx.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3;")" "16" "16 verified, each with counter flash_ws.consumers = 3"
         expect_job flashws2c "and on two, not causal (KBENCH_FLASH_WS_D64_CONSUMERS=2), its 16 cases"

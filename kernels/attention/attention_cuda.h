@@ -124,11 +124,12 @@ int flash_wgmma_ws_consumers(int dh, int causal);
 /* The keys of a K/V tile launch runs at head_dim dh: 176 at d = 128 with KBENCH_FLASH_WS_KEYS=176
  * (not the persistent kernel), 64 at d = 256, else 128. */
 int flash_wgmma_ws_keys(int dh);
-/* 1 when launch's kernel stores O with TMA from the Q tile's shared memory (the non-persistent
- * kernels, unless KBENCH_FLASH_WS_TMA_STORE=0), 0 when its threads store it from registers. */
-int flash_wgmma_ws_tma_store(void);
+/* 1 when launch's kernel at head_dim dh stores O with TMA from shared memory (the Q tile's, or
+ * the persistent kernel's staging tile at d 64 and 128; unless KBENCH_FLASH_WS_TMA_STORE=0), 0
+ * when its threads store it from registers. */
+int flash_wgmma_ws_tma_store(int dh);
 /* 1 when launch's kernel keeps a row's maximum until it grows by more than 2^8, skipping O's
- * rescale meanwhile (the non-persistent kernels, unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
+ * rescale meanwhile (unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
 int flash_wgmma_ws_lazy_rescale(void);
 /* 1 when launch's causal grid is numbered in sections of (batch, head) planes, every plane's
  * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, unless

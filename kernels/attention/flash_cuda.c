@@ -119,8 +119,8 @@ static int flash_wgmma_ws_run(struct kb_case *c)
 /* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one; three consumer
  * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
  * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
- * KBENCH_FLASH_WS_TMA_STORE=0 or persistent; O's rescale skipped while a row's maximum grows by
- * at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0 or persistent; a causal grid numbered in
+ * KBENCH_FLASH_WS_TMA_STORE=0 or persistent at d = 256; O's rescale skipped while a row's
+ * maximum grows by at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0; a causal grid numbered in
  * sections of planes unless KBENCH_FLASH_WS_SECTIONS=0 or persistent. */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
@@ -136,7 +136,7 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     out[2].value = flash_wgmma_ws_keys(c->shape.head_dim);
     snprintf(out[2].unit, sizeof out[2].unit, "count");
     snprintf(out[3].name, sizeof out[3].name, "flash_ws.tma_store");
-    out[3].value = flash_wgmma_ws_tma_store();
+    out[3].value = flash_wgmma_ws_tma_store(c->shape.head_dim);
     snprintf(out[3].unit, sizeof out[3].unit, "count");
     snprintf(out[4].name, sizeof out[4].name, "flash_ws.lazy_rescale");
     out[4].value = flash_wgmma_ws_lazy_rescale();

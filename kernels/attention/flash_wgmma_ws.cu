@@ -95,14 +95,18 @@
  * O; the K/V rings' uses (stage u % STAGES, parity (u / STAGES) & 1) count on across tiles, the
  * last V of a tile is released too, and the ping-pong turns start over per tile. The same
  * template (ws_attention's PERSISTENT), so the non-persistent kernels' PTX is unchanged.
+ * Measured before it had the TMA stores and the lazy rescale below, it was level with the
+ * default at best (d 64 causal: 3% faster at one shape, 1-3% slower at three) while those two
+ * were worth up to 10% to the default; it now has both (the eighteenth session, not yet timed).
  *
  * Output: each consumer warp stages its 16 rows of O / l in 16 bits in its rows of the Q tile
  * (free once its last S is done; 128B-swizzled, the O map's layout) and one lane stores the
  * boxes with TMA (flash_ws.cuh's map_o), FlashAttention-3's epilogue. On an H100 (2026-12-07, bf16,
  * 16 heads, one lease) it was faster than the 4-byte register stores at every shape timed:
  * 1-4% non-causal, up to 10% causal (d 128, batch 8 × N 2k causal: 276.0-278.7 us against 305.5,
- * cuDNN 264.1-264.5). KBENCH_FLASH_WS_TMA_STORE=0 keeps the register stores; the persistent
- * kernel (whose next Q reuses the tile) always uses them.
+ * cuDNN 264.1-264.5). KBENCH_FLASH_WS_TMA_STORE=0 keeps the register stores. The persistent
+ * kernel's next work tile reuses the Q tile, so it stages O in a tile of its own (flash_ws.cuh's
+ * OFF_O: 32 KiB more at d 128, 194 KiB in all; d 256 has no room and stores from registers).
  *
  * Registers: producer 40, consumers 232 a thread (128·40 + 256·232 = 64512 ≤ 65536); the kernel
  * is compiled for 384 threads at one block per SM (168 a thread at launch).
@@ -166,21 +170,26 @@ __global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
  * most one block per SM, each looping over every gridDim.x-th work tile (128 query rows of one
  * (batch, head); heaviest first), so a block's prologue (barrier init, tensor-map prefetch) is
  * paid once and the next tile's Q and K/V loads overlap the last P·V and O store of the one
- * before. batch: the number of (batch) planes, which the 1D grid no longer gives. */
+ * before. batch: the number of (batch) planes, which the 1D grid no longer gives. tma_store and
+ * lazy as the other kernel's (O staged in a tile of its own, d 64 and 128 only: flash_ws.cuh's
+ * OFF_O). */
 template <bool CAUSAL, bool BF16, int DH>
 __global__ void __launch_bounds__(WS_THREADS, 1)
     flash_wgmma_ws_persistent(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
-                              const __grid_constant__ CUtensorMap map_v, uint16_t *__restrict__ O, int n, int heads,
-                              int kv_heads, int batch, float scale_log2)
+                              const __grid_constant__ CUtensorMap map_v, const __grid_constant__ CUtensorMap map_o,
+                              uint16_t *__restrict__ O, int n, int heads, int kv_heads, int batch, float scale_log2,
+                              int tma_store, float lazy)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Scores16<BF16, DH> sc;
     sc.scale_log2 = scale_log2;
+    sc.lazy = lazy;
     ws_attention<Layout<DH>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads,
-                                                                sc, batch);
+                                                                sc, batch, AllTiles(), tma_store ? &map_o : nullptr);
 #else
-    (void)map_q, (void)map_k, (void)map_v, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch, (void)scale_log2;
+    (void)map_q, (void)map_k, (void)map_v, (void)map_o, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch,
+        (void)scale_log2, (void)tma_store, (void)lazy;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -210,15 +219,16 @@ bool persistent_wanted()
     return wanted;
 }
 
-/* KBENCH_FLASH_WS_TMA_STORE=0: the non-persistent kernels store O from registers, as the
- * persistent one does, instead of staging it in the Q tile for TMA stores (flash_ws.cuh's map_o). */
+/* KBENCH_FLASH_WS_TMA_STORE=0: the kernels store O from registers instead of staging it in
+ * shared memory for TMA stores (flash_ws.cuh's map_o; the persistent kernel at head_dim 256
+ * always stores from registers: no shared memory is left for a staging tile). */
 bool tma_store_wanted()
 {
     static const bool off = env_is(getenv("KBENCH_FLASH_WS_TMA_STORE"), 0);
-    return !off && !persistent_wanted();
+    return !off;
 }
 
-/* The non-persistent kernels keep a row's running maximum until a tile's exceeds it by more than
+/* The kernels keep a row's running maximum until a tile's exceeds it by more than
  * 2^8 (softmax_exp_scaled's LAZY, FlashAttention-4's conditional rescale), so most tiles skip O's
  * rescale; KBENCH_FLASH_WS_LAZY_RESCALE=0 rescales O whenever a maximum grows, as before. The
  * threshold in base-2 units. On an H100 (2026-12-07, bf16, 16 heads, one lease, beside cuDNN)
@@ -228,7 +238,7 @@ bool tma_store_wanted()
 float lazy_rescale()
 {
     static const bool off = env_is(getenv("KBENCH_FLASH_WS_LAZY_RESCALE"), 0);
-    return !off && !persistent_wanted() ? 8.f : 0.f;
+    return !off ? 8.f : 0.f;
 }
 
 /* The non-persistent kernel of C consumers and KN-key tiles; mq's boxes are its Q_ROWS rows, mk's
@@ -260,7 +270,8 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
     const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
     const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
     flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
-        mq, mk, mv, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2);
+        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2,
+        tma_store_wanted() ? 1 : 0, lazy_rescale());
     return cudaGetLastError();
 }
 
@@ -378,7 +389,13 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     return (int)(dh == 128 ? launch_dh<128>(s, bf16, mq, mk, mv, mo, o, st) : launch_dh<64>(s, bf16, mq, mk, mv, mo, o, st));
 }
 
-extern "C" int flash_wgmma_ws_tma_store(void) { return tma_store_wanted() ? 1 : 0; }
+extern "C" int flash_wgmma_ws_tma_store(int dh)
+{
+    const bool staged = !persistent_wanted() || (dh == 256   ? Layout<256>::O_STAGED_PERSISTENT
+                                                 : dh == 128 ? Layout<128>::O_STAGED_PERSISTENT
+                                                             : Layout<64>::O_STAGED_PERSISTENT);
+    return tma_store_wanted() && staged ? 1 : 0;
+}
 
 extern "C" int flash_wgmma_ws_sections(int causal) { return causal && !persistent_wanted() && ws_sections_wanted() ? 1 : 0; }
 

@@ -30,14 +30,17 @@
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
  *   sc.stage(o, l, r, dst, box_bytes, g, t4)  (PvHalf only: a kernel passing map_o) O / l as
  *                   16-bit into the warp's rows of swizzled boxes for a TMA store
- * map_o (non-persistent kernels of a PvHalf policy): a 3D map of O in boxes of 16 rows × 128
- * bytes. With it each consumer warp stages its 16 rows into its own rows of the Q tile (free
- * once the consumer's last S is done) and stores them with TMA, as FlashAttention-3's epilogue:
- * one instruction a 16 × 64 box instead of 64 four-byte stores a thread, and the warp leaves
- * as soon as the box is read (the kernel's end otherwise waited for the stores to drain).
+ * map_o (kernels of a PvHalf policy): a 3D map of O in boxes of 16 rows × 128 bytes. With it
+ * each consumer warp stages its 16 rows into its own rows of the Q tile (free once the
+ * consumer's last S is done) and stores them with TMA, as FlashAttention-3's epilogue: one
+ * instruction a 16 × 64 box instead of 64 four-byte stores a thread, and the warp leaves as soon
+ * as the box is read (the kernel's end otherwise waited for the stores to drain).
  * PERSISTENT (flash_wgmma_ws.cu's persistent kernel; batch then an argument): each block loops
  * over every gridDim.x-th work tile (see that file's header), with one more barrier, q_empty
- * (WsLayout's SMEM_PERSISTENT).
+ * (WsLayout's SMEM_PERSISTENT). There the next work tile's Q reuses the Q tile, so a warp stages
+ * O in its rows of a tile of its own (WsLayout's OFF_O, where shared memory allows it: head_dim
+ * 64 and 128), waiting only before it stages the next work tile's O for its last store to have
+ * read them: the store runs under the next work tile.
  * Which K/V tiles a work tile visits, in order, is a second policy (the Walk parameter: the
  * default AllTiles is the dense kernels' 0 .. n_tiles − 1 and compiles to the code they had
  * before; block_sparse_ws.cu's KeptTiles walks MoBA's kept blocks, then the diagonal):
@@ -126,7 +129,13 @@ struct WsLayout {
     static constexpr int OFF_Q = 0, OFF_K = OFF_Q + Q_BYTES, OFF_V = OFF_K + STAGES * K_BYTES;
     static constexpr int OFF_BAR = OFF_V + STAGES * V_STRIDE;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
-    static constexpr int SMEM_PERSISTENT = SMEM + 8;         /* ws_attention's q_empty barrier */
+    /* The persistent kernel's own O staging (its next work tile's Q reuses the Q tile, where the
+     * others stage O): a Q tile's geometry past the barriers (q_empty's included), 1024-byte
+     * aligned, where it fits in one H100 block's shared memory (head_dim 64 and 128; 256 stores
+     * O from registers) */
+    static constexpr int OFF_O = (OFF_BAR + 8 * (N_BARS + 1) + 1023) / 1024 * 1024;
+    static constexpr bool O_STAGED_PERSISTENT = 1024 + OFF_O + Q_BYTES <= 227 * 1024;
+    static constexpr int SMEM_PERSISTENT = O_STAGED_PERSISTENT ? 1024 + OFF_O + Q_BYTES : SMEM + 8;
     static_assert(SMEM_PERSISTENT <= 227 * 1024, "shared memory of one H100 block");
 };
 
@@ -420,6 +429,10 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     auto k_tile = [&](int s) { return tiles + (L::OFF_K + s * L::K_BYTES) / 2; };
     auto v_tile = [&](int s) { return tiles + (L::OFF_V + s * L::V_STRIDE) / 2; };
 
+    /* O staged for TMA stores (map_o): without PERSISTENT in the warp's rows of the Q tile (not
+     * loaded again), with it in the same rows of its own staging tile (OFF_O), once the warp's
+     * store of its previous work tile has read them */
+    constexpr bool STAGE_O = stages_o<Sc>::value && (!PERSISTENT || L::O_STAGED_PERSISTENT);
     /* per work tile, as the producer: it its number in this block, u the rings' running count;
      * the turns start over (the last consumer gives consumer 0 the first, takes the last) */
     for (int it = 0, u = 0;; it++) {
@@ -498,28 +511,38 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
         sc.add_last_pv(o, r);
 
-        if constexpr (!PERSISTENT && stages_o<Sc>::value) { /* the Q tile is not loaded again: its rows may take O */
+        bool staged = false;
+        if constexpr (STAGE_O) {
             if (map_o) {
-                const int box = L::Q_BOX_BYTES, rows0 = c * 64 + wl * 16; /* the warp's rows in the Q tile */
-                sc.stage(o, l, r, reinterpret_cast<unsigned char *>(tiles) + L::OFF_Q + rows0 * 128, box, g, t4);
+                const int box = L::Q_BOX_BYTES, rows0 = c * 64 + wl * 16; /* the warp's rows in the tile */
+                constexpr int OFF = PERSISTENT ? L::OFF_O : L::OFF_Q;
+                if (PERSISTENT && it > 0) {
+                    if (lane == 0)
+                        bulk_wait_read<0>(); /* long done: it was issued a work tile ago */
+                    __syncwarp();
+                }
+                sc.stage(o, l, r, reinterpret_cast<unsigned char *>(tiles) + OFF + rows0 * 128, box, g, t4);
                 fence_proxy_async(); /* generic writes, read by the TMA store (async proxy) */
                 __syncwarp();
                 if (lane == 0) {
 #pragma unroll
                     for (int cb = 0; cb < L::Q_BLOCKS; cb++)
-                        store_3d(map_o, cb * BOX_COLS, q0 + rows0, b * heads + h, base + L::OFF_Q + cb * box + rows0 * 128);
+                        store_3d(map_o, cb * BOX_COLS, q0 + rows0, b * heads + h, base + OFF + cb * box + rows0 * 128);
                     bulk_commit();
-                    bulk_wait_read<0>(); /* the block's shared memory outlives the read */
                 }
-                break;
+                staged = true;
             }
         }
-        const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
-        sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
+        if (!staged) {
+            const size_t qoff = ((size_t)b * heads + h) * (size_t)n * (2 * NACC);
+            sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
+        }
         u += n_tiles;
         if (!next_work())
             break;
     }
+    if (STAGE_O && map_o && lane == 0)
+        bulk_wait_read<0>(); /* the block's shared memory outlives the last store's read */
 }
 
 /* A [planes, n, cols] tensor of `type` elements of elem_bytes bytes (a row: cols · elem_bytes, a
