@@ -172,13 +172,14 @@ __global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
  * paid once and the next tile's Q and K/V loads overlap the last P·V and O store of the one
  * before. batch: the number of (batch) planes, which the 1D grid no longer gives. tma_store and
  * lazy as the other kernel's (O staged in a tile of its own, d 64 and 128 only: flash_ws.cuh's
- * OFF_O). */
+ * OFF_O). tile_counter: two ints, zero, on this device: causal, the blocks claim their work
+ * tiles through them (flash_ws.cuh's DYNAMIC) and leave them zero. */
 template <bool CAUSAL, bool BF16, int DH>
 __global__ void __launch_bounds__(WS_THREADS, 1)
     flash_wgmma_ws_persistent(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                               const __grid_constant__ CUtensorMap map_v, const __grid_constant__ CUtensorMap map_o,
                               uint16_t *__restrict__ O, int n, int heads, int kv_heads, int batch, float scale_log2,
-                              int tma_store, float lazy)
+                              int tma_store, float lazy, int *tile_counter)
 {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
@@ -186,10 +187,11 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     sc.scale_log2 = scale_log2;
     sc.lazy = lazy;
     ws_attention<Layout<DH>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads,
-                                                                sc, batch, AllTiles(), tma_store ? &map_o : nullptr);
+                                                                sc, batch, AllTiles(), tma_store ? &map_o : nullptr,
+                                                                tile_counter);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)map_o, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch,
-        (void)scale_log2, (void)tma_store, (void)lazy;
+        (void)scale_log2, (void)tma_store, (void)lazy, (void)tile_counter;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -217,6 +219,32 @@ bool persistent_wanted()
 {
     static const bool wanted = env_is(getenv("KBENCH_FLASH_WS_PERSISTENT"), 1);
     return wanted;
+}
+
+/* The causal persistent kernel's two tile counters on each device (flash_ws.cuh's DYNAMIC),
+ * allocated once for the process and zeroed by every case's prepare, so a case starts from zero
+ * even after a launch that was cut short (each launch leaves them zero). */
+constexpr int MAX_DEVICES = 64;
+int *tile_counters[MAX_DEVICES];
+
+cudaError_t tile_counter_reset()
+{
+    int d = 0;
+    cudaError_t e = cudaGetDevice(&d);
+    if (e != cudaSuccess)
+        return e;
+    if (d < 0 || d >= MAX_DEVICES)
+        return cudaErrorInvalidDevice;
+    if (!tile_counters[d] && (e = cudaMalloc(&tile_counters[d], 2 * sizeof(int))) != cudaSuccess)
+        return e;
+    return cudaMemset(tile_counters[d], 0, 2 * sizeof(int));
+}
+
+int *tile_counter()
+{
+    int d = 0;
+    const cudaError_t e = cudaGetDevice(&d);
+    return e == cudaSuccess && d >= 0 && d < MAX_DEVICES ? tile_counters[d] : nullptr;
 }
 
 /* KBENCH_FLASH_WS_TMA_STORE=0: the kernels store O from registers instead of staging it in
@@ -269,9 +297,12 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
     }
     const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
     const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
+    int *const counter = tile_counter();
+    if (CAUSAL && !counter)
+        return cudaErrorInitializationError; /* flash_wgmma_ws_prepare allocates it */
     flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
         mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2,
-        tma_store_wanted() ? 1 : 0, lazy_rescale());
+        tma_store_wanted() ? 1 : 0, lazy_rescale(), counter);
     return cudaGetLastError();
 }
 
@@ -326,6 +357,10 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
     if (e != cudaSuccess) {
         snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<256>::SMEM_PERSISTENT,
                  cudaGetErrorString(e));
+        return KB_ERROR;
+    }
+    if (persistent_wanted() && (e = tile_counter_reset()) != cudaSuccess) {
+        snprintf(err, errlen, "the persistent kernel's tile counters: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }
     return KB_OK;

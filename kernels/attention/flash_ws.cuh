@@ -130,12 +130,14 @@ struct WsLayout {
     static constexpr int OFF_BAR = OFF_V + STAGES * V_STRIDE;
     static constexpr int SMEM = 1024 + OFF_BAR + 8 * N_BARS; /* +1024: the tiles are aligned up to 1024 */
     /* The persistent kernel's own O staging (its next work tile's Q reuses the Q tile, where the
-     * others stage O): a Q tile's geometry past the barriers (q_empty's included), 1024-byte
+     * others stage O): a Q tile's geometry past the barriers (and the words after them), 1024-byte
      * aligned, where it fits in one H100 block's shared memory (head_dim 64 and 128; 256 stores
      * O from registers) */
-    static constexpr int OFF_O = (OFF_BAR + 8 * (N_BARS + 1) + 1023) / 1024 * 1024;
+    static constexpr int OFF_O = (OFF_BAR + 8 * (N_BARS + 2) + 1023) / 1024 * 1024;
     static constexpr bool O_STAGED_PERSISTENT = 1024 + OFF_O + Q_BYTES <= 227 * 1024;
-    static constexpr int SMEM_PERSISTENT = O_STAGED_PERSISTENT ? 1024 + OFF_O + Q_BYTES : SMEM + 8;
+    /* past the barriers: q_empty, then the two work-tile slots of the causal persistent kernel's
+     * dynamic schedule (ws_attention's tile_counter) */
+    static constexpr int SMEM_PERSISTENT = O_STAGED_PERSISTENT ? 1024 + OFF_O + Q_BYTES : SMEM + 16;
     static_assert(SMEM_PERSISTENT <= 227 * 1024, "shared memory of one H100 block");
 };
 
@@ -243,7 +245,7 @@ template <class L, bool CAUSAL, class Sc, bool PERSISTENT = false, class Walk = 
 __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUtensorMap *map_q, const CUtensorMap *map_k,
                                              const CUtensorMap *map_v, uint16_t *__restrict__ O, int n, int heads,
                                              int kv_heads, Sc &sc, int batch = 1, Walk walk = Walk(),
-                                             const CUtensorMap *map_o = nullptr)
+                                             const CUtensorMap *map_o = nullptr, int *tile_counter = nullptr)
 {
     constexpr int NACC = Sc::NACC;
     constexpr int KN = L::KEYS; /* keys per K/V tile */
@@ -257,6 +259,26 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * STAGES + s); };
     auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * STAGES + s); };
     const uint32_t q_empty = bars + 8u * N_BARS; /* PERSISTENT: Q released for the next work tile */
+    /* DYNAMIC (the causal persistent kernel): work tiles are claimed, not strided. Each block
+     * takes blockIdx.x first, then the producer claims the next with an atomic on
+     * tile_counter[0] (plus gridDim.x) once it has issued the loads of its current one (near
+     * the current one's end: a 2-stage ring ahead of the consumers) and passes it to the
+     * consumers in slot[it & 1], written before its arrival on q_full for that work tile; a
+     * claim past the last work tile ends the block (slot written, q_full arrived on without a
+     * load). Strided, the causal tiles' descending costs left some blocks far more work than
+     * others (a model of 132 SMs, 16 heads, batch 4-8, N 2k-4k: 3-72% over the ideal, which is
+     * why the persistent kernel lost causal; claimed, 0-3%, as the non-persistent grid:
+     * tests/gpu-host/block-order-model.py). The last block to finish claiming puts both
+     * counters back to 0 for the next launch. */
+    constexpr bool DYNAMIC = PERSISTENT && CAUSAL;
+    volatile int *const slot = reinterpret_cast<volatile int *>(smem_raw + (bars + 8u * (N_BARS + 1) - raw));
+    auto claims_done = [&]() { /* DYNAMIC, thread 0: this block claims no more */
+        __threadfence(); /* its last claim before its count on tile_counter[1] */
+        if (atomicAdd(tile_counter + 1, 1) == (int)gridDim.x - 1) { /* every block has claimed its last */
+            atomicExch(tile_counter, 0);
+            atomicExch(tile_counter + 1, 0);
+        }
+    };
 
     const int wg = threadIdx.x / 128;
     /* The work tile (the query rows of one block of one (batch, head)): the block's own
@@ -267,8 +289,11 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     constexpr int QR = L::Q_ROWS, NC = L::CONS; /* query rows of a work tile, consumer warpgroups */
     const int n_qb = PERSISTENT ? (n + QR - 1) / QR : 1, planes = heads * batch, n_work = n_qb * planes;
     int w = PERSISTENT ? (int)blockIdx.x : 0;
-    if (PERSISTENT && w >= n_work)
-        return; /* more blocks than work (the host launches none such) */
+    if (PERSISTENT && w >= n_work) { /* more blocks than work (the host launches none such) */
+        if (DYNAMIC && threadIdx.x == 0)
+            claims_done();
+        return;
+    }
     /* PERSISTENT's order: the (batch, head) planes in sections whose K and V fit in L2_SHARE, and
      * in a section the query blocks (causal: heaviest first) with its planes fastest. The blocks
      * running at once then read the K and V of a few planes, which stay in L2 for all their query
@@ -304,12 +329,27 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
     if (CAUSAL)
         n_tiles = min(n_tiles, (q0 + QR - 1) / KN + 1);
     n_tiles = walk.begin(n_tiles, qb, b * heads + h); /* from here: the steps of the work tile */
-    auto next_work = [&]() {
+    /* the next work tile of this thread's copy (next_it: its number in the block); the producer's
+     * dynamic claim past the last tile still returns true (its loop then ends the block) */
+    auto next_work = [&](int next_it) {
         if (!PERSISTENT)
             return false;
-        w += gridDim.x;
-        if (w >= n_work)
-            return false;
+        if constexpr (DYNAMIC) {
+            if (wg == 0) {
+                w = atomicAdd(tile_counter, 1) + (int)gridDim.x;
+                if (w >= n_work)
+                    return true;
+            } else {
+                mbar_wait(q_full, (uint32_t)(next_it & 1)); /* the producer wrote the slot before arriving */
+                w = slot[next_it & 1];
+                if (w >= n_work)
+                    return false;
+            }
+        } else {
+            w += gridDim.x;
+            if (w >= n_work)
+                return false;
+        }
         place();
         kh = h / (heads / kv_heads);
         q0 = qb * QR;
@@ -354,6 +394,13 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             for (int it = 0, u = 0;; it++) {
                 if (PERSISTENT && it > 0)
                     mbar_wait(q_empty, (uint32_t)((it - 1) & 1)); /* the consumers' last S of work tile it − 1 */
+                if constexpr (DYNAMIC) {
+                    slot[it & 1] = w; /* read by the consumers once q_full's phase it completes */
+                    if (w >= n_work) {
+                        mbar_arrive(q_full); /* no load: the phase completes on this arrival */
+                        break;
+                    }
+                }
                 mbar_expect_tx(q_full, L::Q_BYTES);
 #pragma unroll
                 for (int cb = 0; cb < L::Q_BLOCKS; cb++)
@@ -390,10 +437,12 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 load(VBL(), VT(), L::V_BYTES, L::V_STRIDE, map_v, base + L::OFF_V, v_full((u + n_tiles - 1) % STAGES),
                      v_empty((u + n_tiles - 1) % STAGES), n_tiles - 1);
                 u += n_tiles;
-                if (!next_work())
+                if (!next_work(it + 1))
                     break;
                 zq = b * heads + h, zkv = b * kv_heads + kh;
             }
+            if constexpr (DYNAMIC)
+                claims_done();
         }
         return; /* nothing below synchronises the whole block */
     }
@@ -538,7 +587,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             sc.store(o, l, r, O + qoff, row_a, row_b, n, t4);
         }
         u += n_tiles;
-        if (!next_work())
+        if (!next_work(it + 1))
             break;
     }
     if (STAGE_O && map_o && lane == 0)

@@ -20,7 +20,7 @@ extern "C" {
 #include <type_traits>
 
 /* persistent_grid > 0: the persistent kernel (flash_wgmma_ws_persistent) on that many blocks,
- * fewer than the work tiles, so each block runs several and its rings run on across them. C: the
+ * mostly fewer than the work tiles, so a block runs several and its rings run on across them. C: the
  * consumer warpgroups (3: d 64's 192-row blocks, the non-causal default;
  * KBENCH_FLASH_WS_D64_CONSUMERS=3 forces it causal). */
 template <typename T, int DH, bool CAUSAL, int C = CONSUMERS, int KN = keys_per_tile<DH>()>
@@ -41,11 +41,12 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
         encode(fn, &mv, c.v.data(), N, B * KV, DH, L::KEYS) != CUDA_SUCCESS ||
         encode(fn, &mo, c.o.data(), N, B * H, DH, 16) != CUDA_SUCCESS) { printf("encode failed\n"); return 1; }
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
+    std::vector<int> counter(2, 0); /* the causal persistent kernel's tile counters (its DYNAMIC schedule) */
     if (persistent_grid > 0)
         emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
                    [&] {
                        flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, mo, c.o.data(), N, H, KV, B, scale_log2,
-                                                                   tma_store, lazy);
+                                                                   tma_store, lazy, counter.data());
                    });
     else {
         const WsGrid g = ws_grid(N, H, B, L::Q_ROWS, CAUSAL, sections);
@@ -61,6 +62,10 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
         printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
+    if (counter[0] != 0 || counter[1] != 0) { /* a launch must leave them as it found them */
+        printf("  tile counters left at %d, %d: FAIL\n", counter[0], counter[1]);
+        return 1;
+    }
     return !acc.passed;
 }
 
@@ -113,6 +118,10 @@ int main()
     bad += run<__nv_bfloat16, 256, true>(KB_DTYPE_BF16, 2, 2, 1, 300, 3);
     bad += run<__half, 256, false>(KB_DTYPE_F16, 1, 2, 2, 77, 3);
     bad += run<__half, 128, false>(KB_DTYPE_F16, 2, 1, 1, 1, 1);
+    /* causal, the blocks claim their work tiles (flash_ws.cuh's DYNAMIC; here the blocks run one
+     * after another, so the first claims all but the other blocks' first tiles); every run
+     * checks the counters are left zero, here also with blocks that have no work at all */
+    bad += run<__nv_bfloat16, 64, true>(KB_DTYPE_BF16, 1, 1, 1, 1, 3);
     /* the persistent runs above stage O in their own tile for TMA stores (d 64, 128; d 256 has
      * no room and stores from registers) and keep maxima lazily; here without either, as the
      * persistent kernel ran before */

@@ -120,6 +120,9 @@ inline float __expf(float x) { return expf(x); }
 inline float __fdividef(float a, float b) { return a / b; }
 /* one float's read-modify-write, atomic among the emulated threads, as on the GPU */
 inline float atomicAdd(float *p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
+inline int atomicAdd(int *p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
+inline int atomicExch(int *p, int v) { return std::atomic_ref<int>(*p).exchange(v); }
+inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 struct uint4 { unsigned x, y, z, w; };
 struct float2 { float x, y; };

@@ -12,6 +12,11 @@ evenly over the SMs):
             every plane's heaviest block first within a section (the default)
   global    every plane's heaviest block before any plane's next (no L2 sections: K and V of all
             planes in flight at once, which the persistent kernel measured 1.5x slower for it)
+and for the persistent kernel (one block an SM, work tiles in the sections' order):
+  strided   block i runs work tiles i, i + SMs, ... (its order before the eighteenth session)
+  claimed   each block takes its next work tile from a shared counter when its producer has
+            issued the current one's last loads, AHEAD key tiles before its end (flash_ws.cuh's
+            DYNAMIC)
 Usage: python3 tests/gpu-host/block-order-model.py [SMS] (132, an H100 SXM's, by default)."""
 import heapq
 import sys
@@ -24,6 +29,33 @@ def makespan(costs, sms):
     for c in costs:
         heapq.heappush(free, heapq.heappop(free) + c)
     return max(free)
+
+
+def strided(costs, sms):
+    return max(sum(costs[i::sms]) for i in range(sms))
+
+
+AHEAD = 2  # key tiles: the 2-stage K/V ring the producer runs ahead of the consumers
+
+
+def claimed(costs, sms):
+    """Blocks claim in the order their claims come due: a block that starts a tile of cost c at
+    time t claims its next at t + c - AHEAD (the tile's fixed cost counted in c)."""
+    it = iter(costs)
+    due = []  # (claim time, tile end, sm)
+    for sm in range(sms):
+        c = next(it, None)
+        if c is None:
+            break
+        heapq.heappush(due, (max(0.0, c - AHEAD), c, sm))
+    end = 0.0
+    while due:
+        _, t_end, sm = heapq.heappop(due)
+        end = max(end, t_end)
+        c = next(it, None)
+        if c is not None:
+            heapq.heappush(due, (t_end + max(0.0, c - AHEAD), t_end + c, sm))
+    return end
 
 
 def orders(n, heads, batch, d, q_rows, key_rows, fixed):
@@ -43,13 +75,15 @@ def orders(n, heads, batch, d, q_rows, key_rows, fixed):
 
 def main():
     sms = int(sys.argv[1]) if len(sys.argv) > 1 else 132
-    print(f"{'shape':34} {'sec':>4} {'plane':>7} {'sections':>9} {'global':>7}")
+    print(f"{'shape':34} {'sec':>4} {'plane':>7} {'sections':>9} {'global':>7} {'strided':>8} {'claimed':>8}")
     for d, q_rows, key_rows in ((64, 128, 128), (128, 128, 128), (256, 128, 64)):
         for batch, n in ((4, 4096), (4, 2048), (8, 4096), (8, 2048)):
             sec, plane, sections, glob = orders(n, 16, batch, d, q_rows, key_rows, fixed=1.0)
             ideal = sum(plane) / sms
             row = [makespan(o, sms) / ideal for o in (plane, sections, glob)]
-            print(f"d {d:3} batch {batch} x N {n:5}, 16 heads {sec:>8} {row[0]:7.3f} {row[1]:9.3f} {row[2]:7.3f}")
+            row += [strided(sections, sms) / ideal, claimed(sections, sms) / ideal]
+            print(f"d {d:3} batch {batch} x N {n:5}, 16 heads {sec:>8} {row[0]:7.3f} {row[1]:9.3f} {row[2]:7.3f}"
+                  f" {row[3]:8.3f} {row[4]:8.3f}")
 
 
 if __name__ == "__main__":
