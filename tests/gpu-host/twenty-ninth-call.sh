@@ -39,16 +39,21 @@ WS=attention.flash@cuda.wgmma-ws
 D64="--dtype bf16 --head-dim 64 --heads 16 --causal 1 --batch 4,8 --seq 4096,2048"
 D128="--dtype bf16 --head-dim 128 --heads 16 --causal 1 --batch 4,8 --seq 4096,2048"
 D256="--dtype bf16 --head-dim 256 --heads 16 --causal 1 --batch 4 --seq 4096"
-step flash64c 60 $CUDNN $D64
-KBENCH_FLASH_WS_SECTIONS=0 step flash64c-plane 30 --kernels $WS $D64
-step flash64c-2 30 --kernels $WS $D64
-KBENCH_FLASH_WS_SECTIONS=0 step flash64c-plane2 30 --kernels $WS $D64
+# alternate NAME VAR=VALUE ARGS...: the default beside cuDNN, then the form VAR=VALUE asks for,
+# the default again and the form again (ARGS: the shapes)
+alternate() {
+    local name=$1 form=$2
+    shift 2
+    step "$name" 60 $CUDNN "$@"
+    ( export "$form"; step "$name-form" 30 --kernels $WS "$@" )
+    step "$name-2" 30 --kernels $WS "$@"
+    ( export "$form"; step "$name-form2" 30 --kernels $WS "$@" )
+}
+alternate flash64c KBENCH_FLASH_WS_SECTIONS=0 $D64
 # three consumers (192-row blocks, the non-causal default) were level with two causal in the
 # plane order (eleventh session); with the tail gone they may not be
 KBENCH_FLASH_WS_D64_CONSUMERS=3 step flash64c-3 30 --kernels $WS $D64
-step flash128c 60 $CUDNN $D128
-KBENCH_FLASH_WS_SECTIONS=0 step flash128c-plane 30 --kernels $WS $D128
-step flash128c-2 30 --kernels $WS $D128
+alternate flash128c KBENCH_FLASH_WS_SECTIONS=0 $D128
 step flash256c 40 $CUDNN $D256
 KBENCH_FLASH_WS_SECTIONS=0 step flash256c-plane 20 --kernels $WS $D256
 # the persistent kernel, now with the TMA stores (d 64, 128), the lazy rescale and (causal) work
@@ -56,10 +61,7 @@ KBENCH_FLASH_WS_SECTIONS=0 step flash256c-plane 20 --kernels $WS $D256
 # shapes still short of 0.95x cuDNN (d 128 non-causal, N 2k and 4k; d 64 N 2k), and causal
 N128="--dtype bf16 --head-dim 128 --heads 16 --causal 0 --batch 8,4 --seq 2048,4096"
 N64="--dtype bf16 --head-dim 64 --heads 16 --causal 0 --batch 8 --seq 2048"
-step flash128n 60 $CUDNN $N128
-KBENCH_FLASH_WS_PERSISTENT=1 step flash128n-pers 30 --kernels $WS $N128
-step flash128n-2 30 --kernels $WS $N128
-KBENCH_FLASH_WS_PERSISTENT=1 step flash128n-pers2 30 --kernels $WS $N128
+alternate flash128n KBENCH_FLASH_WS_PERSISTENT=1 $N128
 step flash64n 30 $CUDNN $N64
 KBENCH_FLASH_WS_PERSISTENT=1 step flash64n-pers 20 --kernels $WS $N64
 KBENCH_FLASH_WS_PERSISTENT=1 step flash128c-pers 30 --kernels $WS $D128
