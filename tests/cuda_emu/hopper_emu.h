@@ -540,7 +540,12 @@ inline void mbar_arrive(uint32_t bar)
     std::lock_guard<std::mutex> lk(kb_hopper_emu::mu);
     kb_hopper_emu::arrive_locked(bar);
 }
-inline void mbar_arrive_after_cp_async(uint32_t bar) { mbar_arrive(bar); } /* the emulated cp.async has landed */
+/* the arrival once all of the thread's cp.async copies have landed (ptx_emu.h defers them) */
+inline void mbar_arrive_after_cp_async(uint32_t bar)
+{
+    kb_ptx::emu_cp_land_all();
+    mbar_arrive(bar);
+}
 inline void mbar_wait(uint32_t bar, uint32_t parity)
 {
     std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);

@@ -2,7 +2,10 @@
 // functions the chunk-parallel tensor-core kernels use, with the PTX ISA's fragment layouts.
 // run.sh installs it as kernels/gpu/ptx.cuh ahead of the real one for drivers of mma kernels.
 //   smem_u32      the byte offset into the block's dynamic shared memory (all of it is dynamic)
-//   cp.async      an immediate 16-byte copy (zero fill when not valid); commit and wait do nothing
+//   cp.async      a 16- or 4-byte copy (zero fill when not valid) that lands only when the
+//                 thread's cp.async.wait_group lets it (or an mbarrier arrive after its cp.async,
+//                 hopper_emu.h): the latest the GPU may, so a tile read before the wait that
+//                 covers its copies reads what was there before (NaN in fresh shared memory)
 //   ldmatrix.x4   lane i names row i % 8 of matrix i / 8; a lane receives (row g, cols 2t4, 2t4+1)
 //                 of each matrix, or with .trans (rows 2t4, 2t4+1, col g), lane = 4g + t4
 //   mma m16n8k16  A a0 (row g, k 2t4..), a1 (row g+8), a2 (row g, k 8+2t4..), a3 (row g+8, k 8+..);
@@ -25,18 +28,53 @@ inline uint32_t smem_u32(const void *p)
 {
     return (uint32_t)(reinterpret_cast<const unsigned char *>(p) - emu_smem_base());
 }
-inline void cp_async16(uint32_t dst, const void *src, bool valid)
+/* This thread's cp.async copies not yet landed: those since its last commit, then its committed
+ * groups, oldest first (each emulated thread is a host thread of one block). */
+struct emu_cp {
+    uint32_t dst;
+    const void *src; /* nullptr: zero fill */
+    int bytes;
+};
+inline thread_local std::vector<emu_cp> emu_cp_open;
+inline thread_local std::vector<std::vector<emu_cp>> emu_cp_groups;
+inline void emu_cp_land(const std::vector<emu_cp> &group)
 {
-    if (valid)
-        memcpy(emu_smem_base() + dst, src, 16);
-    else
-        memset(emu_smem_base() + dst, 0, 16);
+    for (const emu_cp &c : group) {
+        if (c.src)
+            memcpy(emu_smem_base() + c.dst, c.src, c.bytes);
+        else
+            memset(emu_smem_base() + c.dst, 0, c.bytes);
+    }
 }
-inline void cp_async16(uint32_t dst, const void *src) { memcpy(emu_smem_base() + dst, src, 16); }
-inline void cp_async4(uint32_t dst, const void *src) { memcpy(emu_smem_base() + dst, src, 4); }
-inline void cp_commit() {}
-template <int N> inline void cp_wait() {}
-inline void cp_wait_all() {}
+/* all of this thread's copies, committed or not (cp.async.mbarrier.arrive's trigger) */
+inline void emu_cp_land_all()
+{
+    for (const auto &g : emu_cp_groups)
+        emu_cp_land(g);
+    emu_cp_groups.clear();
+    emu_cp_land(emu_cp_open);
+    emu_cp_open.clear();
+}
+inline void cp_async16(uint32_t dst, const void *src, bool valid) { emu_cp_open.push_back({ dst, valid ? src : nullptr, 16 }); }
+inline void cp_async16(uint32_t dst, const void *src) { emu_cp_open.push_back({ dst, src, 16 }); }
+inline void cp_async4(uint32_t dst, const void *src) { emu_cp_open.push_back({ dst, src, 4 }); }
+inline void cp_commit()
+{
+    emu_cp_groups.push_back(std::move(emu_cp_open));
+    emu_cp_open.clear();
+}
+/* the thread's committed groups but the N most recent have landed */
+template <int N> inline void cp_wait()
+{
+    const size_t keep = (size_t)N;
+    if (emu_cp_groups.size() <= keep)
+        return;
+    const size_t land = emu_cp_groups.size() - keep;
+    for (size_t i = 0; i < land; i++)
+        emu_cp_land(emu_cp_groups[i]);
+    emu_cp_groups.erase(emu_cp_groups.begin(), emu_cp_groups.begin() + (long)land);
+}
+inline void cp_wait_all() { cp_wait<0>(); }
 
 #define g_emu_addr (g_cta->addr) /* the block's (shim.h's emu_cta) */
 #define g_emu_frag (g_cta->frag) /* and its warps' exchanged fragments: blocks of a cluster run at once */
