@@ -381,7 +381,7 @@ void cli_print_man(FILE *out, const char *version)
           ".TP\n.B KBENCH_CPU_FEATURES\nmask the SIMD paths the kernels dispatch to: scalar, avx2, avx512; -NAME takes one away (avx2,-avxvnni)\n"
           ".TP\n.B KBENCH_PROCESS_LEAK_MB\nthe device or host memory (MiB) a case may keep before its warm case process is "
           "replaced (default 256 on the device, 1024 on the host)\n"
-          ".TP\n.B KBENCH_VARLEN_SCHEDULE, KBENCH_FLASH_TILE, KBENCH_LIGHTNING_GROUP, KBENCH_FLASH_WS_PERSISTENT, "
+          ".TP\n.B KBENCH_VARLEN_SCHEDULE, KBENCH_FLASH_TILE, KBENCH_LIGHTNING_GROUP, KBENCH_LIGHTNING_PREFETCH, KBENCH_FLASH_WS_PERSISTENT, "
           "KBENCH_FLASH_WS_D64_CONSUMERS, KBENCH_FLASH_WS_KEYS, KBENCH_FLASH_WS_TMA_STORE, KBENCH_FLASH_WS_LAZY_RESCALE, KBENCH_FLASH_WS_SECTIONS, KBENCH_DELTA_VS, KBENCH_DELTA_OUT, KBENCH_DECODE_CTAS_PER_SM, KBENCH_QGEMM_TILE, "
           "KBENCH_MOE_FP8_TILE\n"
           "kernel variants kept for comparison: "

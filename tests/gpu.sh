@@ -307,6 +307,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128
   job lightning4 "$KBENCH" run --db "$TMP/lightning.db" --devices cuda:0 --kernels attention.lightning@cuda.mma \
       --dtype bf16 --seq 100 --chunk 32 --quiet --no-show ) &
+# its output pass loading the next chunk under this one (KBENCH_LIGHTNING_PREFETCH=1): odd N, d 64
+# and 128, chunk 64 and 128, GQA, batch 2, and grouped chunks (N = 60001)
+( export KBENCH_LIGHTNING_PREFETCH=1
+  job lightningp "$KBENCH" run --db "$TMP/lightningp.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --head-dim 64,128 --chunk 64,128 --seq 1,300,4097
+  job lightningp2 "$KBENCH" run --db "$TMP/lightningp.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
+      --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128 ) &
 # the delta rule (DeltaNet, Gated DeltaNet; β up to 2 on odd heads): chunk 64 divides none of
 # N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses.
 # deltamma: the tensor-core form (@cuda.mma) the same way and at N = 4099 (65 chunks, the last of
@@ -729,6 +736,9 @@ expect_job lightning3 "and over a grid of several waves (16 heads, N = 16385)"
 expect_job lightning5 "and with the chunks in groups (batch 2, 16 heads, N = 60001)"
 expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.chunk IN (64, 128);")" "80" "80 verified Lightning cases (64 normal, 8 outlier, 8 long)"
 q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHERE chunk IN (64, 128) GROUP BY dtype, head_dim, chunk, input_dist;" | sed 's/^/# lightning worst error: /'
+expect_job lightningp "its output pass with the next chunk's loads under this one (KBENCH_LIGHTNING_PREFETCH=1) passes at odd sizes"
+expect_job lightningp2 "and with the chunks in groups (N = 60001)"
+expect_eq "$(DB="$TMP/lightningp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'lightning.prefetch' AND k.value = 1;")" "26" "26 verified, each with counter lightning.prefetch = 1"
 q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_job lightning4 "Lightning refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"

@@ -57,6 +57,16 @@ int lightning_cuda_group(const struct kb_shape *s)
     return g;
 }
 
+int lightning_cuda_prefetch(void)
+{
+    static int wanted = -1; /* KBENCH_LIGHTNING_PREFETCH, read once */
+    if (wanted < 0) {
+        const char *e = getenv("KBENCH_LIGHTNING_PREFETCH");
+        wanted = e && strcmp(e, "1") == 0;
+    }
+    return wanted;
+}
+
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     double states = (double)s->batch * s->heads * chunks_of(s), d = s->head_dim;
@@ -132,12 +142,15 @@ static int lightning_cuda_collect(struct kb_case *c)
 
 static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 1)
+    if (max < 2)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "lightning.group");
     out[0].value = lightning_cuda_group(&c->shape);
     snprintf(out[0].unit, sizeof out[0].unit, "count");
-    return 1;
+    snprintf(out[1].name, sizeof out[1].name, "lightning.prefetch");
+    out[1].value = lightning_cuda_prefetch();
+    snprintf(out[1].unit, sizeof out[1].unit, "count");
+    return 2;
 }
 
 const struct kb_kernel kb_attention_lightning_cuda = {

@@ -48,6 +48,12 @@ int lightning_cuda_chunk_ok(int chunk);
  * lightning.group. */
 int lightning_cuda_group(const struct kb_shape *s);
 
+/* 1 when the output pass loads the next chunk's Q, K and V while it computes this one
+ * (KBENCH_LIGHTNING_PREFETCH=1: Q and K in two copies each, 112 KiB of shared memory a block at
+ * d 128 and chunk 64; stored with each case as the counter lightning.prefetch), else 0: each
+ * chunk's loads after the last chunk is done. Opt-in until timed on a GPU. */
+int lightning_cuda_prefetch(void);
+
 /* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
  * nc = ceil(N / chunk) chunks per head. */
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);

@@ -144,8 +144,20 @@ __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict
  * first chunk, then updated in place after each chunk. Row i of a chunk (token t0 + i):
  *   o_i = scale · ( λ^(i+1) q_i·S  +  Σ_{j≤i} λ^(i−j) (q_i·k_j) v_j )
  * and after the chunk S ← λ^C S + Σ_j λ^(C−1−j) k_jᵀ v_j (by threads 0..127, the four warps of
- * chunk_state_mma). */
-template <int D, int C, bool BF16>
+ * chunk_state_mma).
+ * PREFETCH (lightning_out_smem's layout: Q and K twice): the next chunk's Q and K load into the
+ * other copies while this chunk computes, and its V once this chunk's state update is done with
+ * sV, so only the group's first chunk waits for its loads with nothing to do. Without it each
+ * chunk's Q, K and V load after the last chunk is done: at N 4k (batch 1, 16 heads) the 256
+ * blocks are one wave in step, and every chunk's loads and products took turns. cp.async groups,
+ * oldest first: A(u) = Q, K of chunk u (committed at the start of chunk u − 1, or before the
+ * loop), B(u) = V of chunk u (at the end of chunk u − 1, or before the loop), the scan's state
+ * (before the loop), then A(u + 1) at the start of chunk u (empty in the group's last chunk). */
+template <int D, int C> constexpr size_t lightning_out_smem(bool prefetch)
+{
+    return ((size_t)(prefetch ? 5 : 3) * C * D + (size_t)D * D) * sizeof(uint16_t);
+}
+template <int D, int C, bool BF16, bool PREFETCH = false>
 __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__restrict__ Q,
                                                              const uint16_t *__restrict__ K,
                                                              const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
@@ -154,8 +166,10 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
 {
     constexpr int W = C / 16, THREADS = 32 * W, MT = D / 64;
     extern __shared__ __align__(128) unsigned char smem[];
-    uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
-    uint16_t *sK = sQ + C * D, *sV = sK + C * D, *sS = sV + C * D;
+    /* sQ, sK, sV, sS; with PREFETCH the second Q and K after sS, both COPY elements on */
+    uint16_t *const sQ0 = reinterpret_cast<uint16_t *>(smem);
+    uint16_t *const sK0 = sQ0 + C * D, *const sV = sK0 + C * D, *const sS = sV + C * D;
+    constexpr int COPY = 3 * C * D + D * D;
 
     const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
@@ -169,23 +183,49 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     const int ia = r0 + g, ib = ia + 8; /* the chunk-local rows this lane holds */
     uint16_t *out = O + qoff;
 
+    if constexpr (PREFETCH) { /* A(0), B(0) (while the scan may still run), then its state */
+        const int t0 = q * group * C; /* < n: the grid has no group past N */
+        load_tile<D, C, THREADS>(sQ0, Q + qoff, t0, n);
+        load_tile<D, C, THREADS>(sK0, K + kvoff, t0, n);
+        cp_commit();
+        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+        cp_commit();
+        kb_pdl::wait();
+        load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+        cp_commit();
+    }
     for (int u = 0; u < group; u++) {
         const int t0 = (q * group + u) * C;
         if (t0 >= n) /* the same for every thread: the group's tail past N */
             break;
         const float sigma = state_scale(t0);
-        /* the chunk's inputs; for the first chunk then the scan's state (the inputs load while
-         * the scan may still be running) */
-        load_tile<D, C, THREADS>(sQ, Q + qoff, t0, n);
-        load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
-        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
-        cp_commit();
-        if (u == 0) {
-            kb_pdl::wait();
-            load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+        const int copy = PREFETCH ? (u & 1) * COPY : 0; /* chunk u's copy of Q and K */
+        uint16_t *const sQ = sQ0 + copy, *const sK = sK0 + copy;
+        if constexpr (PREFETCH) {
+            if (u + 1 < group && t0 + C < n) { /* A(u + 1), into the copies chunk u − 1 used */
+                load_tile<D, C, THREADS>(sQ0 + (COPY - copy), Q + qoff, t0 + C, n);
+                load_tile<D, C, THREADS>(sK0 + (COPY - copy), K + kvoff, t0 + C, n);
+            }
             cp_commit();
+            /* pending: A(u), B(u), A(u + 1); at u = 0 A(0), B(0), the state, A(1) */
+            if (u == 0)
+                cp_wait<1>();
+            else
+                cp_wait<2>();
+        } else {
+            /* the chunk's inputs; for the first chunk then the scan's state (the inputs load
+             * while the scan may still be running) */
+            load_tile<D, C, THREADS>(sQ, Q + qoff, t0, n);
+            load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
+            load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+            cp_commit();
+            if (u == 0) {
+                kb_pdl::wait();
+                load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
+                cp_commit();
+            }
+            cp_wait<0>();
         }
-        cp_wait<0>();
         __syncthreads();
 
         float o[D / 8][4], s[C / 8][4];
@@ -242,6 +282,10 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
                 o[dt][2 * i + 1] *= m;
             }
         }
+        if constexpr (PREFETCH) { /* B(u): this chunk's V (A(u + 1) may still be in flight) */
+            cp_wait<1>();
+            __syncthreads();
+        }
         /* o += (τ·W)·V */
         chunk_intra_pv<D, C, BF16>(o, s, tau, sV, warp, lane);
 
@@ -295,6 +339,10 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
             }
         }
         __syncthreads(); /* the tiles and the state are free for the next chunk */
+        if (PREFETCH && u + 1 < group && t0 + C < n) { /* B(u + 1) */
+            load_tile<D, C, THREADS>(sV, V + kvoff, t0 + C, n);
+            cp_commit();
+        }
     }
 }
 
@@ -323,7 +371,15 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     if (e != cudaSuccess)
         return e;
 
-    const size_t smem3 = ((size_t)3 * C * D + (size_t)D * D) * sizeof(uint16_t);
+    if (lightning_cuda_prefetch()) {
+        const size_t smem3 = lightning_out_smem<D, C>(true);
+        static bool set3p;
+        if ((e = allow_smem(lightning_out<D, C, BF16, true>, smem3, &set3p)) != cudaSuccess)
+            return e;
+        return kb_pdl::launch_pdl(lightning_out<D, C, BF16, true>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
+                                  (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group);
+    }
+    const size_t smem3 = lightning_out_smem<D, C>(false);
     static bool set3;
     if ((e = allow_smem(lightning_out<D, C, BF16>, smem3, &set3)) != cudaSuccess)
         return e;
