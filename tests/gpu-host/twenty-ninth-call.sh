@@ -1,21 +1,19 @@
 #!/bin/bash
-# twenty-ninth-call.sh - the eighteenth session's change, written without a GPU lease: the causal
-# warp-specialised attention kernels number their blocks in sections of (batch, head) planes,
-# every plane's heaviest query block first (flash_ws.cuh's ws_grid; KBENCH_FLASH_WS_SECTIONS=0:
-# a plane at a time, as before). A model of the block scheduler put the old order's tail at 7-13%
-# of the work at the issue's causal shapes. Also the seventeenth session's moe_tile.cuh tidy
-# (e54e65b), emulated but not yet run on a GPU; and the persistent flash kernel with the TMA
-# stores (from a staging tile of its own) and the lazy rescale it lacked when last timed, its
-# causal work tiles claimed from a counter (strided, a model put them 3-72% over the ideal); and
-# Lightning's output pass loading the next chunk while it computes (KBENCH_LIGHTNING_PREFETCH=1).
+# twenty-ninth-call.sh - the eighteenth session's flash changes, written without a GPU lease (the
+# first of two calls; thirtieth-call.sh is the second):
+#   the causal warp-specialised attention kernels number their blocks in sections of (batch,
+#   head) planes, every plane's heaviest query block first (flash_ws.cuh's ws_grid;
+#   KBENCH_FLASH_WS_SECTIONS=0: a plane at a time, as before); a model of the block scheduler
+#   put the old order's tail at 3-14% of the work at the issue's causal shapes;
+#   the persistent flash kernel (KBENCH_FLASH_WS_PERSISTENT=1) with the TMA stores (from a
+#   staging tile of its own) and the lazy rescale it lacked when last timed, and its causal work
+#   tiles claimed from a counter (strided, the model put them 3-72% over the ideal).
 #   flashc*v   verified at odd sizes: causal bf16 flash d 64/128/256 in both orders, and the
 #              causal INT8 and FP8 kernels (attention.int8@cuda.wgmma-ws, @cuda.wgmma-fp8,
 #              attention.flash@cuda.wgmma-fp8) in the new one
-#   moe*v      the grouped GEMMs (bf16 and FP8) at tests/gpu.sh's odd sizes
 #   flash*c    causal bf16 flash beside cuDNN at the issue's shapes, alternating the two orders
-#              (and d 64 on three consumers in the new one);
-#              the INT8 / FP8 kernels causal at SageAttention2's shape, both orders
-#   fp8-ds     the FP8 MoE's default beside cuBLASLt (is the day's card where it was?)
+#              (and d 64 on three consumers in the new one)
+#   flash*n    non-causal at the short shapes, the persistent kernel against the default
 # The databases and the log come back as $OUT/twenty-ninth.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
@@ -28,14 +26,8 @@ NEW_LIMIT=100 sweep flashcv --kernels attention.flash@cuda.wgmma-ws --dtype f16,
 NEW_LIMIT=100 sweep flashcqv --kernels 'attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8' --dtype i8 $odd \
     --head-dim 128 --input normal,outlier &
 NEW_LIMIT=100 sweep flashcfv --kernels attention.flash@cuda.wgmma-fp8 --dtype e4m3 $odd --head-dim 128 &
-( export KBENCH_LIGHTNING_PREFETCH=1
-  NEW_LIMIT=100 sweep lightpv --kernels attention.lightning@cuda.mma --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
-      --head-dim 64,128 --chunk 64,128 --seq 1,300,4097 ) &
-NEW_LIMIT=100 sweep moewgv --kernels 'moe.experts@cuda.wgmma,moe.layer@cuda.wgmma' --dtype bf16 --tokens 1,77,1000 \
-    --hidden 100 --ffn 333 --experts 8,64 --top-k 1,2,8 --routing zipf &
-moe_fp8_odd_sweeps
 wait
-sweep_report flashcv flashcpv flashcqv flashcfv lightpv moewgv $MOE_FP8_ODD
+sweep_report flashcv flashcpv flashcqv flashcfv
 sqlite3 "$OUT/flashcv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
 sqlite3 "$OUT/flashcpv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
 timing_db twenty-ninth
@@ -70,21 +62,4 @@ step flash64n 30 $CUDNN $N64
 KBENCH_FLASH_WS_PERSISTENT=1 step flash64n-pers 20 --kernels $WS $N64
 KBENCH_FLASH_WS_PERSISTENT=1 step flash128c-pers 30 --kernels $WS $D128
 KBENCH_FLASH_WS_PERSISTENT=1 step flash64c-pers 30 --kernels $WS $D64
-# Lightning's output pass with the next chunk's loads under this one (KBENCH_LIGHTNING_PREFETCH=1)
-# against its default, then beside fla's chunk_simple_gla (its Triton compile can take most of a
-# step)
-LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
-step light 40 --kernels attention.lightning@cuda.mma $LIGHT
-KBENCH_LIGHTNING_PREFETCH=1 step light-pre 40 --kernels attention.lightning@cuda.mma $LIGHT
-step light-2 40 --kernels attention.lightning@cuda.mma $LIGHT
-KBENCH_LIGHTNING_PREFETCH=1 step light-pre2 40 --kernels attention.lightning@cuda.mma $LIGHT
-step light-fla 60 --plugin fla_attention.py --kernels attention.lightning@cuda.fla-simple-gla $LIGHT
-SAGE="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 1 --input outlier"
-step sagec 60 $SAGE --dtype i8,bf16,e4m3 --kernels "attention.int8@cuda.wgmma-fp8,$WS,attention.flash@cuda.wgmma-fp8"
-KBENCH_FLASH_WS_SECTIONS=0 step sagec-plane 60 $SAGE --dtype i8,bf16,e4m3 \
-    --kernels "attention.int8@cuda.wgmma-fp8,$WS,attention.flash@cuda.wgmma-fp8"
-step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
-sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'd' || coalesce(r.head_dim, '-'), 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ('flash_ws.sections', 'flash_ws.consumers', 'flash_ws.persistent', 'flash_ws.tma_store', 'lightning.group', 'lightning.prefetch')), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
-grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
-tar czf "$OUT/twenty-ninth.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
-echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
+attention_call_report twenty-ninth "'flash_ws.sections', 'flash_ws.consumers', 'flash_ws.persistent', 'flash_ws.tma_store', 'lightning.group', 'lightning.prefetch'"
