@@ -223,7 +223,9 @@ bool persistent_wanted()
 
 /* The causal persistent kernel's two tile counters on each device (flash_ws.cuh's DYNAMIC),
  * allocated once for the process and zeroed by every case's prepare, so a case starts from zero
- * even after a launch that was cut short (each launch leaves them zero). */
+ * even after a launch that was cut short (each launch leaves them zero). One launch at a time
+ * may use them: a case's launches follow each other on its stream, and cases in other processes
+ * have counters of their own. */
 constexpr int MAX_DEVICES = 64;
 int *tile_counters[MAX_DEVICES];
 
