@@ -12,8 +12,12 @@
 //       m64nN 32-bit accumulators). A fragments in registers: 16-bit k16, register r of lane
 //       (g = lane/4, t = lane%4) holds row g + 8(r%2), k = 8(r/2) + 2t + {0, 1}; 8-bit k32,
 //       register r holds row g + 8(r%2), k = 16(r/2) + 4t + {0..3}, lowest byte first.
-//       Issue is immediate: commit, wait and fence do nothing, so a missing wgmma.wait_group
-//       (reading an accumulator too early) is not caught, nor a missing fence.
+//       Asynchronous as on the GPU, at its latest: each thread's issued products wait in
+//       commit groups and are computed only at the wgmma.wait_group that covers them (their
+//       shared-memory operands and A registers read, their accumulators written then). So an
+//       accumulator read before its wait holds its old value, and a stage or an A register
+//       overwritten before the wait (a ring stage released too early) feeds the product the new
+//       contents: either shows in the result. A missing fence is not caught.
 //   descriptors  start address bits 0-13, leading byte offset 16-29, stride byte offset 32-45
 //       (all >> 4), base offset 49-51 (must be 0), swizzle 62-63 (only 1 = 128B is emulated).
 //       K-major (A; B unless transposed): element (row, k) at start + (row/8)·SBO + (row%8)·128
@@ -56,6 +60,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -437,6 +442,13 @@ inline void tma_store_now(const tma_store_op &op)
              });
 }
 
+/* wgmma's asynchrony (see the top): this thread's issued products since its last commit, then
+ * its committed groups, oldest first. Every thread of a warpgroup issues, commits and waits
+ * together, so each computes its share of the same products in the same order. */
+inline thread_local std::vector<std::function<void()>> wg_open;
+inline thread_local std::vector<std::vector<std::function<void()>>> wg_groups;
+inline void issue(std::function<void()> product) { wg_open.push_back(std::move(product)); }
+
 } // namespace kb_hopper_emu
 
 namespace kb_wgmma {
@@ -447,63 +459,79 @@ inline uint64_t desc_sw128(uint32_t addr, uint32_t lbo, uint32_t sbo)
            ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
 }
 inline void fence() {}
-inline void commit() {}
-template <int N> inline void wait() {}
+inline void commit()
+{
+    kb_hopper_emu::wg_groups.push_back(std::move(kb_hopper_emu::wg_open));
+    kb_hopper_emu::wg_open.clear();
+}
+/* the committed groups but the N most recent computed */
+template <int N> inline void wait()
+{
+    auto &groups = kb_hopper_emu::wg_groups;
+    const size_t keep = (size_t)N;
+    if (groups.size() <= keep)
+        return;
+    const size_t done = groups.size() - keep;
+    for (size_t i = 0; i < done; i++)
+        for (auto &product : groups[i])
+            product();
+    groups.erase(groups.begin(), groups.begin() + (long)done);
+}
 inline void fence_proxy_async() {}
 template <size_t N> inline void pin(float (&)[N]) {}
 template <size_t N> inline void pin(int (&)[N]) {}
 
 template <bool BF16> inline void mma_m64n128k16_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<128>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<128>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate); });
 }
 template <bool BF16> inline void mma_m64n128k16_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<128>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate);
+    kb_hopper_emu::issue([&d, &a, desc_b, accumulate] { kb_hopper_emu::mma<128>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate); });
 }
 template <bool BF16> inline void mma_m64n64k16_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<64>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate);
+    kb_hopper_emu::issue([&d, &a, desc_b, accumulate] { kb_hopper_emu::mma<64>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate); });
 }
 template <bool BF16> inline void mma_m64n64k16_ss(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<64>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<64>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate); });
 }
 template <bool BF16> inline void mma_m64n176k16_ss(float (&d)[88], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<176>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<176>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate); });
 }
 template <bool BF16> inline void mma_m64n256k16_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, nullptr, desc_a, desc_b, false, accumulate); });
 }
 template <bool BF16> inline void mma_m64n256k16_rs(float (&d)[128], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate);
+    kb_hopper_emu::issue([&d, &a, desc_b, accumulate] { kb_hopper_emu::mma<256>(d, BF16 ? kb_hopper_emu::BF16 : kb_hopper_emu::F16, 16, a, 0, desc_b, true, accumulate); });
 }
 inline void mma_m64n128k32_s8_ss(int (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<128>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<128>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate); });
 }
 inline void mma_m64n256k32_s8_ss(int (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<256>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<256>(d, kb_hopper_emu::S8, 32, nullptr, desc_a, desc_b, false, accumulate); });
 }
 inline void mma_m64n256k32_e4m3_ss(float (&d)[128], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<256>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<256>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate); });
 }
 inline void mma_m64n128k32_e4m3_ss(float (&d)[64], uint64_t desc_a, uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<128>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, desc_a, desc_b, accumulate] { kb_hopper_emu::mma<128>(d, kb_hopper_emu::E4M3, 32, nullptr, desc_a, desc_b, false, accumulate); });
 }
 inline void mma_m64n128k32_e4m3_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<128>(d, kb_hopper_emu::E4M3, 32, a, 0, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, &a, desc_b, accumulate] { kb_hopper_emu::mma<128>(d, kb_hopper_emu::E4M3, 32, a, 0, desc_b, false, accumulate); });
 }
 inline void mma_m64n136k32_e4m3_rs(float (&d)[68], const uint32_t (&a)[4], uint64_t desc_b, int accumulate)
 {
-    kb_hopper_emu::mma<136>(d, kb_hopper_emu::E4M3, 32, a, 0, desc_b, false, accumulate);
+    kb_hopper_emu::issue([&d, &a, desc_b, accumulate] { kb_hopper_emu::mma<136>(d, kb_hopper_emu::E4M3, 32, a, 0, desc_b, false, accumulate); });
 }
 inline uint16_t cvt_e4m3x2(float x0, float x1)
 {
