@@ -31,7 +31,9 @@
 //       strides, box and swizzle in the CUtensorMap's bytes. load_2d/load_3d copy the box into
 //       shared memory (rows of box[0] elements one after another, 128B-swizzled as above when
 //       the map says so), zero-filling elements outside the tensor, then complete_tx the whole
-//       box's bytes on the mbarrier (out-of-bounds ones included, as the hardware counts them).
+//       box's bytes on the mbarrier (out-of-bounds ones included, as the hardware counts them):
+//       as late as the GPU may, when a thread first waits on that mbarrier, so a stage read
+//       before its full barrier's wait holds what was there before.
 //       store_3d is kept pending per thread and performed by that thread's bulk_wait_read (the
 //       reverse copy, elements outside the tensor skipped); one still pending when the block
 //       ends is a failure.
@@ -83,10 +85,18 @@ inline uint32_t swizzle128(uint32_t a) { return a ^ (((a >> 7) & 7) << 4); }
 /* ---- synchronisation state: per block (shim.h's emu_cta::ext) ---- */
 inline std::mutex mu; /* one for every block: a cluster's blocks touch each other's barriers */
 inline std::condition_variable cv;
+/* a TMA load issued and not yet landed (tma_load): its box's place in shared memory (a
+ * shared::cluster address for another block of the cluster), map, coordinates and bytes */
+struct tma_load_op {
+    uint32_t dst;
+    CUtensorMap map;
+    int rank, c[5];
+};
 struct mbarrier {
     int count, pending;
     int64_t tx;
     uint32_t phase; /* completed phases */
+    std::vector<tma_load_op> loads; /* TMA loads that complete their bytes on it, not yet landed */
 };
 struct named_barrier {
     int arrived, count;
@@ -415,18 +425,40 @@ template <class F> uint32_t walk_box(const CUtensorMap *map, int rank, const int
     return rows * row;
 }
 
-/* The box at coordinates c[rank] into shared memory at dst, zero outside the tensor, then its
- * bytes completed on bar. */
+/* The box of a TMA load into shared memory, zero outside the tensor; its bytes. */
+inline uint32_t tma_land(const tma_load_op &op)
+{
+    return walk_box(&op.map, op.rank, op.c, op.dst, "TMA load through a tensor map not encoded with this rank",
+                    [](unsigned char *sm, const unsigned char *g, uint32_t eb) {
+                        if (g)
+                            memcpy(sm, g, eb);
+                        else
+                            memset(sm, 0, eb);
+                    });
+}
+/* The box at coordinates c[rank] into shared memory at dst, its bytes completed on bar: as late
+ * as the GPU may, when a thread waits on bar (mbar_wait lands the loads pending there, also
+ * those issued while it waits), so a stage read before its full barrier's wait holds what was
+ * there before. */
 inline void tma_load(uint32_t dst, const CUtensorMap *map, int rank, const int *c, uint32_t bar)
 {
-    const uint32_t bytes = walk_box(map, rank, c, dst, "TMA load through a tensor map not encoded with this rank",
-                                    [](unsigned char *sm, const unsigned char *g, uint32_t eb) {
-                                        if (g)
-                                            memcpy(sm, g, eb);
-                                        else
-                                            memset(sm, 0, eb);
-                                    });
-    complete_tx(bar, bytes);
+    tma_load_op op = {};
+    op.dst = dst, op.map = *map, op.rank = rank;
+    for (int i = 0; i < rank; i++)
+        op.c[i] = c[i];
+    std::lock_guard<std::mutex> lk(mu);
+    mbar(bar).loads.push_back(op);
+    cv.notify_all(); /* a thread waiting on bar lands it */
+}
+/* The TMA loads pending on b landed and their bytes completed (mu held, by a thread waiting on it). */
+inline void tma_land_pending_locked(mbarrier &b)
+{
+    std::vector<tma_load_op> loads;
+    loads.swap(b.loads);
+    for (const tma_load_op &op : loads)
+        b.tx -= tma_land(op);
+    if (!loads.empty())
+        complete_if_done(b);
 }
 
 /* A TMA store (kb_tma::store_3d): the box at c[rank] from shared memory at src to the tensor,
@@ -578,7 +610,13 @@ inline void mbar_wait(uint32_t bar, uint32_t parity)
 {
     std::unique_lock<std::mutex> lk(kb_hopper_emu::mu);
     kb_hopper_emu::mbarrier &b = kb_hopper_emu::mbar(bar);
-    kb_hopper_emu::wait_until(lk, [&] { return (b.phase & 1) != (parity & 1); }, "mbarrier wait never completes", bar);
+    kb_hopper_emu::wait_until(
+        lk,
+        [&] {
+            kb_hopper_emu::tma_land_pending_locked(b);
+            return (b.phase & 1) != (parity & 1);
+        },
+        "mbarrier wait never completes", bar);
 }
 inline void load_2d(uint32_t dst, const CUtensorMap *map, int x, int y, uint32_t bar)
 {
