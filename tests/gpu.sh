@@ -139,11 +139,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input normal,outlier ) &
 ( job flashwso "$KBENCH" run --db "$TMP/flashwso.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input outlier ) &
-# causal grids numbered a plane at a time (KBENCH_FLASH_WS_SECTIONS=0), where by default their
-# blocks lie in one dimension in sections of (batch, head) planes, every plane's heaviest query
-# block first (flash_ws.cuh's ws_grid): batch 2 over 4 heads, GQA, N ending inside a block
-( export KBENCH_FLASH_WS_SECTIONS=0
-  job flashwsplane "$KBENCH" run --db "$TMP/flashwsq.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+# causal grids in one dimension, numbered in sections of (batch, head) planes, every plane's
+# heaviest query block first (KBENCH_FLASH_WS_SECTIONS=1, flash_ws.cuh's ws_grid), where by
+# default a plane at a time: batch 2 over 4 heads, GQA, N ending inside a block
+( export KBENCH_FLASH_WS_SECTIONS=1
+  job flashwssec "$KBENCH" run --db "$TMP/flashwsq.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 77,1000,4099 --head-dim 64,128,256 --causal 1 ) &
 ( export KBENCH_FLASH_WS_KEYS=176
   job flashws176 "$KBENCH" run --db "$TMP/flashwsy.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
@@ -493,10 +493,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_eq "$(DB="$TMP/flashwsl.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 0;")" "48" "48 verified, normal and outlier inputs, each with counter flash_ws.lazy_rescale = 0"
         expect_job flashwso "its default (lazy rescale) on outlier inputs runs its 24 cases"
         expect_eq "$(DB="$TMP/flashwso.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 1;")" "24" "24 verified, each with counter flash_ws.lazy_rescale = 1"
-        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = c.causal;")" \
-            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default a causal grid is numbered in sections of planes, heaviest blocks first (counter flash_ws.sections = 1 where causal, 0 where not)"
-        expect_job flashwsplane "its causal grid a plane at a time (KBENCH_FLASH_WS_SECTIONS=0) runs its 18 cases"
-        expect_eq "$(DB="$TMP/flashwsq.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 0;")" "18" "18 verified, each with counter flash_ws.sections = 0"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 0;")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default a causal grid is numbered a plane at a time (counter flash_ws.sections = 0)"
+        expect_job flashwssec "its causal grid in sections of planes (KBENCH_FLASH_WS_SECTIONS=1) runs its 18 cases"
+        expect_eq "$(DB="$TMP/flashwsq.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 1;")" "18" "18 verified, each with counter flash_ws.sections = 1"
         expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
         expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi

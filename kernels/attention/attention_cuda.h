@@ -132,8 +132,8 @@ int flash_wgmma_ws_tma_store(int dh);
  * rescale meanwhile (unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
 int flash_wgmma_ws_lazy_rescale(void);
 /* 1 when launch's causal grid is numbered in sections of (batch, head) planes, every plane's
- * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, unless
- * KBENCH_FLASH_WS_SECTIONS=0), 0 when a plane at a time or not causal. */
+ * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, with
+ * KBENCH_FLASH_WS_SECTIONS=1), 0 when a plane at a time (the default) or not causal. */
 int flash_wgmma_ws_sections(int causal);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */

@@ -121,7 +121,7 @@ static int flash_wgmma_ws_run(struct kb_case *c)
  * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
  * KBENCH_FLASH_WS_TMA_STORE=0 or persistent at d = 256; O's rescale skipped while a row's
  * maximum grows by at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0; a causal grid numbered in
- * sections of planes unless KBENCH_FLASH_WS_SECTIONS=0 or persistent. */
+ * sections of planes with KBENCH_FLASH_WS_SECTIONS=1 (not persistent). */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     if (max < 6)

@@ -76,12 +76,12 @@
  *
  * Block order, causal: a causal query block's cost grows with its index, and one block an SM
  * takes the next block in index order when one ends. Numbered a plane at a time (heaviest first
- * within each), the last planes' heaviest blocks start near the end and run on alone; the grid
- * is instead one dimension in sections of planes whose K and V share L2, every plane's heaviest
+ * within each), the last planes' heaviest blocks start near the end and run on alone; with
+ * sections the grid is instead one dimension in sections of planes whose K and V share L2, every plane's heaviest
  * block first (flash_ws.cuh's ws_grid: a greedy list-schedule model put the old order's tail at
  * 7% of the work at batch 4, 16 heads, N 4k and 13% at N 2k, this one's at 1-2%; written in
- * the eighteenth session without a GPU, to be timed). KBENCH_FLASH_WS_SECTIONS=0 keeps the old
- * order (counter flash_ws.sections).
+ * the eighteenth session without a GPU). Opt-in until timed: KBENCH_FLASH_WS_SECTIONS=1
+ * (counter flash_ws.sections); by default the old order.
  *
  * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
  * scheduler for short sequences, where each 128-row block of few key tiles pays its own

@@ -192,7 +192,7 @@ __host__ __device__ __forceinline__ void persistent_tile(int w, int n_qb, int pl
 }
 
 /* The grid of a non-persistent kernel of q_rows-row query blocks over n tokens, heads × batch
- * (batch, head) planes. Causal (unless sections is false), the n_qb · planes blocks lie in one
+ * (batch, head) planes. Causal with sections, the n_qb · planes blocks lie in one
  * dimension and ws_attention numbers them as persistent_tile numbers a persistent grid's work
  * tiles: planes in sections whose K and V fit in L2_SHARE, in a section every plane's heaviest
  * query block first. Blocks start in the order of their index as SMs free up, so the light
@@ -214,15 +214,16 @@ static inline WsGrid ws_grid(int n, int heads, int batch, int q_rows, bool causa
     return WsGrid{ n_qb, heads, batch };
 }
 
-/* KBENCH_FLASH_WS_SECTIONS=0 numbers a causal grid's blocks a plane at a time (ws_grid), for
- * timing one order against the other on the same build. */
+/* KBENCH_FLASH_WS_SECTIONS=1 numbers a causal grid's blocks in sections of planes (ws_grid);
+ * by default a plane at a time, as the kernels were timed, until the sections are timed on a GPU
+ * (written in the eighteenth session without one). */
 static inline bool ws_sections_wanted()
 {
-    static const bool off = [] {
+    static const bool on = [] {
         const char *e = getenv("KBENCH_FLASH_WS_SECTIONS");
-        return e != nullptr && strcmp(e, "0") == 0;
+        return e != nullptr && strcmp(e, "1") == 0;
     }();
-    return !off;
+    return on;
 }
 
 /* Whether a scores policy can stage O for a TMA store (its P·V is PvHalf's: sc.stage). */

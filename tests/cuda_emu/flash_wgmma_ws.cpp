@@ -157,8 +157,9 @@ int main()
     bad += run<__nv_bfloat16, 128, false>(KB_DTYPE_BF16, 1, 2, 1, 1000, 0, 1, 0.f);
     bad += run<__half, 64, true>(KB_DTYPE_F16, 1, 2, 2, 300, 0, 1, 0.f);
     bad += run<__nv_bfloat16, 256, false>(KB_DTYPE_BF16, 1, 1, 1, 200, 0, 1, 0.f);
-    /* causal grids a plane at a time (KBENCH_FLASH_WS_SECTIONS=0), where the runs above number
-     * them in sections of planes (ws_grid): d 128, 64 (three consumers) and 256, GQA, batch 2 */
+    /* causal grids a plane at a time (the launcher's default), where the runs above number them
+     * in sections of planes (ws_grid, KBENCH_FLASH_WS_SECTIONS=1): d 128, 64 (three consumers)
+     * and 256, GQA, batch 2 */
     bad += run<__half, 128, true>(KB_DTYPE_F16, 2, 2, 1, 300, 0, 1, 8.f, KB_INPUT_NORMAL, false);
     bad += run<__nv_bfloat16, 64, true, 3>(KB_DTYPE_BF16, 2, 2, 2, 200, 0, 1, 8.f, KB_INPUT_NORMAL, false);
     bad += run<__half, 256, true>(KB_DTYPE_F16, 1, 4, 2, 77, 0, 1, 8.f, KB_INPUT_NORMAL, false);

@@ -22,7 +22,7 @@ template <class Sc, bool CAUSAL> int fp8_pv_run(enum kb_dtype dt, const char *na
     }
     const int qblocks = (N + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    const WsGrid g = ws_grid(N, H, B, BM, CAUSAL, true); /* the launcher's grid (causal: in sections of planes) */
+    const WsGrid g = ws_grid(N, H, B, BM, CAUSAL, true); /* the launcher's grid with KBENCH_FLASH_WS_SECTIONS=1 (causal: in sections of planes) */
     emu_launch(g.x, g.y, g.z, WS_THREADS, Fp8PvLayout::SMEM, [&] {
         fp8_pv_ws<Sc, CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
                               qk_scale_log2);

@@ -7,9 +7,9 @@ block ends (a greedy list schedule), and a block's cost its key tiles plus a fix
 prologue and epilogue. It prints, per shape, each order's time over the ideal (the work spread
 evenly over the SMs):
   plane     the (n_qb, heads, batch) grid: a plane at a time, heaviest block first within it
-            (KBENCH_FLASH_WS_SECTIONS=0)
+            (the default)
   sections  ws_grid's one-dimensional grid: planes in sections whose K and V fit in 16 MiB,
-            every plane's heaviest block first within a section (the default)
+            every plane's heaviest block first within a section (KBENCH_FLASH_WS_SECTIONS=1)
   global    every plane's heaviest block before any plane's next (no L2 sections: K and V of all
             planes in flight at once, which the persistent kernel measured 1.5x slower for it)
 and for the persistent kernel (one block an SM, work tiles in the sections' order):

@@ -35,7 +35,7 @@ KBENCH_LIGHTNING_PREFETCH=1 step light-pre2 40 --kernels attention.lightning@cud
 step light-fla 60 --plugin fla_attention.py --kernels attention.lightning@cuda.fla-simple-gla $LIGHT
 SAGE="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 1 --input outlier"
 step sagec 60 $SAGE --dtype i8,bf16,e4m3 --kernels "attention.int8@cuda.wgmma-fp8,$WS,attention.flash@cuda.wgmma-fp8"
-KBENCH_FLASH_WS_SECTIONS=0 step sagec-plane 60 $SAGE --dtype i8,bf16,e4m3 \
+KBENCH_FLASH_WS_SECTIONS=1 step sagec-sec 60 $SAGE --dtype i8,bf16,e4m3 \
     --kernels "attention.int8@cuda.wgmma-fp8,$WS,attention.flash@cuda.wgmma-fp8"
 step fp8-ds 90 --kernels 'moe.experts@cuda.wgmma-fp8,gemm.dense@cuda.cublaslt' $DEEPSEEK --m 32768 --n 6144 --k 7168
 attention_call_report thirtieth "'flash_ws.sections', 'flash_ws.consumers', 'flash_ws.persistent', 'flash_ws.tma_store', 'lightning.group', 'lightning.prefetch'"
