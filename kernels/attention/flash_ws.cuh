@@ -288,8 +288,13 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
      * all n_qb · heads · batch, numbered by place() below; next_work moves a thread's copy of
      * qb, h, b, kh, q0, n_tiles on to its next one. */
     constexpr int QR = L::Q_ROWS, NC = L::CONS; /* query rows of a work tile, consumer warpgroups */
-    const int n_qb = PERSISTENT ? (n + QR - 1) / QR : 1, planes = heads * batch, n_work = n_qb * planes;
-    int w = PERSISTENT ? (int)blockIdx.x : 0;
+    /* numbered: blocks numbered as work tiles by place(), the persistent grid's and ws_grid's one
+     * dimension (its planes from the grid, as batch is not an argument of the kernels it
+     * launches; for one plane the same numbering as the (n_qb, 1, 1) grid's own) */
+    const bool numbered = PERSISTENT || (gridDim.y == 1 && gridDim.z == 1);
+    const int n_qb = numbered ? (n + QR - 1) / QR : 1;
+    const int planes = PERSISTENT || !numbered ? heads * batch : (int)gridDim.x / n_qb, n_work = n_qb * planes;
+    int w = numbered ? (int)blockIdx.x : 0;
     if (PERSISTENT && w >= n_work) { /* more blocks than work (the host launches none such) */
         if (DYNAMIC && threadIdx.x == 0)
             claims_done();
@@ -310,20 +315,10 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         persistent_tile(w, n_qb, planes, sec, CAUSAL, qb, plane);
         h = plane % heads, b = plane / heads;
     };
-    if constexpr (PERSISTENT) {
+    if (numbered)
         place();
-    } else if (gridDim.y == 1 && gridDim.z == 1) {
-        /* ws_grid's one dimension: n_qb · planes blocks (batch is not an argument here, so the
-         * planes come from the grid), numbered as the persistent order numbers work tiles; for
-         * one plane that is the (n_qb, 1, 1) grid's own numbering */
-        const int grid_qb = (n + QR - 1) / QR, grid_planes = (int)gridDim.x / grid_qb;
-        const int grid_sec = (int)max(1L, min((long)grid_planes, L2_SHARE / max(plane_bytes, 1L)));
-        int plane;
-        persistent_tile((int)blockIdx.x, grid_qb, grid_planes, grid_sec, CAUSAL, qb, plane);
-        h = plane % heads, b = plane / heads;
-    } else {
+    else
         qb = CAUSAL ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
-    }
     int kh = h / (heads / kv_heads);
     int q0 = qb * QR;
     int n_tiles = (n + KN - 1) / KN;
