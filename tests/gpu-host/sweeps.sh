@@ -21,7 +21,9 @@
 #   CUDNN, DEEPSEEK        the bf16 flash beside cuDNN through PyTorch's SDPA; DeepSeek-V3's FP8
 #                          MoE shape (16 of its experts, 4096 tokens)
 #   attention_call_report NAME COUNTERS
-#                          each case of $DB with the counters named, errors, throttling; $OUT/NAME.tar.gz
+#                          each case of $DB with the counters named, then call_end NAME
+#   call_end NAME          the steps' errors and throttling, every database and log into
+#                          $OUT/NAME.tar.gz, the call's time
 #   ncu_start              NCU (ncu's path) and left (the call's seconds left, less 30), and a
 #                          line saying so; fails, saying why, without ncu or with 30 s or less
 #   delta_vs16_and_fla     the delta rule at DELTA_T with KBENCH_DELTA_VS=16, then its default
@@ -72,24 +74,27 @@ swap_in() { tar xzf ".gpubuild/$1.tar.gz" $2 && tar tzf ".gpubuild/$1.tar.gz" $2
 CUDNN="--plugin torch_attention.py --kernels attention.flash@cuda.wgmma-ws,attention.sdpa@cuda.torch-cudnn"
 # its case builds and quantizes 0.7 G weights on the host: 45-60 s on the GPU hosts seen, past the default 60-s case limit on a slow one
 DEEPSEEK="--dtype e4m3 --preset deepseek-v3 --experts 16 --tokens 4096 --timeout 300"
+# The end of every timing call: the steps' errors and throttling, then every database and log
+# under $OUT into $OUT/$1.tar.gz, and the call's time.
+call_end() {
+    grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
+    tar czf "$OUT/$1.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
+    echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
+}
 # The end of a MoE timing call: each case of $DB (median, best sample, the counters named in $2,
 # an SQL list such as "'moe_fp8.staged_store'"), each MoE case's kernels by CUPTI, the steps'
 # errors and throttling, then every database and log under $OUT into $OUT/$1.tar.gz.
 moe_call_report() {
     sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'n' || coalesce(r.gemm_m, r.tokens), 'f' || r.ffn, r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ($2)), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
     sqlite3 -separator ' ' "$DB" "SELECT c.id, substr(g.name, 1, 60), printf('%.1fus', 1e6 * avg(g.duration_s)), printf('min %.1fus', 1e6 * min(g.duration_s)), count(*) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel LIKE 'moe.%' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/kernels: /'
-    grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
-    tar czf "$OUT/$1.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
-    echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
+    call_end "$1"
 }
 # The end of an attention timing call: each case of $DB (median, best sample, TFLOP/s, error, the
 # counters named in $2, an SQL list such as "'flash_ws.sections'"), the steps' errors and
 # throttling, then every database and log under $OUT into $OUT/$1.tar.gz.
 attention_call_report() {
     sqlite3 -separator ' ' "$DB" "SELECT r.case_id, r.kernel || '@' || r.impl, r.dtype, 'd' || coalesce(r.head_dim, '-'), 'b' || coalesce(r.batch, '-'), 'n' || coalesce(r.seq_len, r.gemm_m, r.tokens), r.status, printf('%.1fus', r.median_us), printf('min %.1fus', (SELECT 1e6 * min(s.seconds) FROM samples s WHERE s.case_id = r.case_id)), printf('%.0fTF', r.gflops / 1000), printf('err%.3g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name IN ($2)), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
-    grep -i -E 'error|fail|throttl' "$OUT/steps.log" | cut -c1-200 | head -6
-    tar czf "$OUT/$1.tar.gz" -C "$OUT" --remove-files $(cd "$OUT" && ls *.db *.log 2>/dev/null)
-    echo "done $(date -u +%T), $(( $(date +%s) - t0 )) s"
+    call_end "$1"
 }
 # The FP8 MoE at tests/gpu.sh's odd sizes in its forms, started in the background (the caller
 # waits, then reports $MOE_FP8_ODD): the defaults, both GEMMs' stores from the accumulators,
