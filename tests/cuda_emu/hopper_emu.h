@@ -193,13 +193,6 @@ inline void arrive_locked(uint32_t bar)
         fail("more arrivals on an mbarrier phase than its count", bar);
     complete_if_done(b);
 }
-inline void complete_tx(uint32_t bar, uint32_t bytes)
-{
-    std::lock_guard<std::mutex> lk(mu);
-    mbarrier &b = mbar(bar);
-    b.tx -= bytes; /* may go below zero for a while: TMA may finish before expect_tx */
-    complete_if_done(b);
-}
 
 /* ---- element types ---- */
 enum type { F16, BF16, E4M3, S8 };
@@ -491,23 +484,14 @@ inline uint64_t desc_sw128(uint32_t addr, uint32_t lbo, uint32_t sbo)
            ((uint64_t)((sbo >> 4) & 0x3FFF) << 32) | (1ull << 62);
 }
 inline void fence() {}
-inline void commit()
-{
-    kb_hopper_emu::wg_groups.push_back(std::move(kb_hopper_emu::wg_open));
-    kb_hopper_emu::wg_open.clear();
-}
+inline void commit() { kb_ptx::emu_commit_group(kb_hopper_emu::wg_open, kb_hopper_emu::wg_groups); }
 /* the committed groups but the N most recent computed */
 template <int N> inline void wait()
 {
-    auto &groups = kb_hopper_emu::wg_groups;
-    const size_t keep = (size_t)N;
-    if (groups.size() <= keep)
-        return;
-    const size_t done = groups.size() - keep;
-    for (size_t i = 0; i < done; i++)
-        for (auto &product : groups[i])
+    kb_ptx::emu_wait_groups(kb_hopper_emu::wg_groups, (size_t)N, [](std::vector<std::function<void()>> &products) {
+        for (auto &product : products)
             product();
-    groups.erase(groups.begin(), groups.begin() + (long)done);
+    });
 }
 inline void fence_proxy_async() {}
 template <size_t N> inline void pin(float (&)[N]) {}

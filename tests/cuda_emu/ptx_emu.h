@@ -28,6 +28,25 @@ inline uint32_t smem_u32(const void *p)
 {
     return (uint32_t)(reinterpret_cast<const unsigned char *>(p) - emu_smem_base());
 }
+/* The asynchronous operations' commit groups (cp.async here, wgmma in hopper_emu.h): a thread's
+ * operations since its last commit become its newest group, and a wait_group N finishes, oldest
+ * first, all its committed groups but the N most recent. */
+template <class Op> inline void emu_commit_group(std::vector<Op> &open, std::vector<std::vector<Op>> &groups)
+{
+    groups.push_back(std::move(open));
+    open.clear();
+}
+template <class Op, class Finish>
+inline void emu_wait_groups(std::vector<std::vector<Op>> &groups, size_t keep, Finish finish)
+{
+    if (groups.size() <= keep)
+        return;
+    const size_t done = groups.size() - keep;
+    for (size_t i = 0; i < done; i++)
+        finish(groups[i]);
+    groups.erase(groups.begin(), groups.begin() + (long)done);
+}
+
 /* This thread's cp.async copies not yet landed: those since its last commit, then its committed
  * groups, oldest first (each emulated thread is a host thread of one block). */
 struct emu_cp {
@@ -49,31 +68,15 @@ inline void emu_cp_land(const std::vector<emu_cp> &group)
 /* all of this thread's copies, committed or not (cp.async.mbarrier.arrive's trigger) */
 inline void emu_cp_land_all()
 {
-    for (const auto &g : emu_cp_groups)
-        emu_cp_land(g);
-    emu_cp_groups.clear();
-    emu_cp_land(emu_cp_open);
-    emu_cp_open.clear();
+    emu_commit_group(emu_cp_open, emu_cp_groups);
+    emu_wait_groups(emu_cp_groups, 0, emu_cp_land);
 }
 inline void cp_async16(uint32_t dst, const void *src, bool valid) { emu_cp_open.push_back({ dst, valid ? src : nullptr, 16 }); }
 inline void cp_async16(uint32_t dst, const void *src) { emu_cp_open.push_back({ dst, src, 16 }); }
 inline void cp_async4(uint32_t dst, const void *src) { emu_cp_open.push_back({ dst, src, 4 }); }
-inline void cp_commit()
-{
-    emu_cp_groups.push_back(std::move(emu_cp_open));
-    emu_cp_open.clear();
-}
+inline void cp_commit() { emu_commit_group(emu_cp_open, emu_cp_groups); }
 /* the thread's committed groups but the N most recent have landed */
-template <int N> inline void cp_wait()
-{
-    const size_t keep = (size_t)N;
-    if (emu_cp_groups.size() <= keep)
-        return;
-    const size_t land = emu_cp_groups.size() - keep;
-    for (size_t i = 0; i < land; i++)
-        emu_cp_land(emu_cp_groups[i]);
-    emu_cp_groups.erase(emu_cp_groups.begin(), emu_cp_groups.begin() + (long)land);
-}
+template <int N> inline void cp_wait() { emu_wait_groups(emu_cp_groups, (size_t)N, emu_cp_land); }
 inline void cp_wait_all() { cp_wait<0>(); }
 
 #define g_emu_addr (g_cta->addr) /* the block's (shim.h's emu_cta) */
