@@ -229,24 +229,32 @@ bool persistent_wanted()
 constexpr int MAX_DEVICES = 64;
 int *tile_counters[MAX_DEVICES];
 
-cudaError_t tile_counter_reset()
+/* the current device's entry of tile_counters, or nullptr and *e why */
+int **tile_counter_slot(cudaError_t *e)
 {
     int d = 0;
-    cudaError_t e = cudaGetDevice(&d);
-    if (e != cudaSuccess)
+    *e = cudaGetDevice(&d);
+    if (*e == cudaSuccess && (d < 0 || d >= MAX_DEVICES))
+        *e = cudaErrorInvalidDevice;
+    return *e == cudaSuccess ? &tile_counters[d] : nullptr;
+}
+
+cudaError_t tile_counter_reset()
+{
+    cudaError_t e;
+    int **const slot = tile_counter_slot(&e);
+    if (!slot)
         return e;
-    if (d < 0 || d >= MAX_DEVICES)
-        return cudaErrorInvalidDevice;
-    if (!tile_counters[d] && (e = cudaMalloc(&tile_counters[d], 2 * sizeof(int))) != cudaSuccess)
+    if (!*slot && (e = cudaMalloc(slot, 2 * sizeof(int))) != cudaSuccess)
         return e;
-    return cudaMemset(tile_counters[d], 0, 2 * sizeof(int));
+    return cudaMemset(*slot, 0, 2 * sizeof(int));
 }
 
 int *tile_counter()
 {
-    int d = 0;
-    const cudaError_t e = cudaGetDevice(&d);
-    return e == cudaSuccess && d >= 0 && d < MAX_DEVICES ? tile_counters[d] : nullptr;
+    cudaError_t e;
+    int **const slot = tile_counter_slot(&e);
+    return slot ? *slot : nullptr;
 }
 
 /* KBENCH_FLASH_WS_TMA_STORE=0: the kernels store O from registers instead of staging it in

@@ -300,7 +300,9 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
                     pack2<BF16>(o[dt][2] * out_scale[1], o[dt][3] * out_scale[1]);
         }
 
-        /* the state before the next chunk of the group, when there is one */
+        /* the state before the next chunk of the group, when there is one (the test written out
+         * at each use: kept in a register across the chunk, it cost the default kernel 84 more
+         * bytes of spills at d 128, chunk 64) */
         if (u + 1 < group && t0 + C < n) {
             __syncthreads(); /* every warp done reading sS and sK */
             /* k_j ← λ^(C−1−j) k_j in place (16-byte pieces of the swizzled tile) */
