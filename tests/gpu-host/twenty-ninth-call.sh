@@ -10,7 +10,8 @@
 #   tiles claimed from a counter (strided, the model put them 3-72% over the ideal).
 #   flashc*v   verified at odd sizes: causal bf16 flash d 64/128/256 in both orders, and the
 #              causal INT8 and FP8 kernels (attention.int8@cuda.wgmma-ws, @cuda.wgmma-fp8,
-#              attention.flash@cuda.wgmma-fp8) in the sectioned one
+#              attention.flash@cuda.wgmma-fp8) in the sectioned one; the persistent kernel
+#              (flashcrv) causal and not
 #   flash*c    causal bf16 flash beside cuDNN at the shapes, alternating the two orders
 #              (and d 64 on three consumers in the sectioned one)
 #   flash*n    non-causal at the short shapes, the persistent kernel against the default
@@ -27,8 +28,11 @@ NEW_LIMIT=100 sweep flashcv --kernels attention.flash@cuda.wgmma-ws --dtype f16,
   NEW_LIMIT=100 sweep flashcqv --kernels 'attention.int8@cuda.wgmma-ws,attention.int8@cuda.wgmma-fp8' --dtype i8 $odd \
       --head-dim 128 --input normal,outlier
   NEW_LIMIT=100 sweep flashcfv --kernels attention.flash@cuda.wgmma-fp8 --dtype e4m3 $odd --head-dim 128 ) &
+( export KBENCH_FLASH_WS_PERSISTENT=1
+  NEW_LIMIT=100 sweep flashcrv --kernels attention.flash@cuda.wgmma-ws --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
+      --seq 77,1000,4099 --causal 0,1 --head-dim 64,128,256 ) &
 wait
-sweep_report flashcv flashcpv flashcqv flashcfv
+sweep_report flashcv flashcpv flashcqv flashcfv flashcrv
 sqlite3 "$OUT/flashcv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
 sqlite3 "$OUT/flashcpv.db" "SELECT 'sections ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'flash_ws.sections' GROUP BY k.value;"
 timing_db twenty-ninth
@@ -50,9 +54,11 @@ alternate flash64c KBENCH_FLASH_WS_SECTIONS=1 $D64
 # three consumers (192-row blocks, the non-causal default) were level with two causal in the
 # plane order (eleventh session); with the tail gone they may not be
 KBENCH_FLASH_WS_SECTIONS=1 KBENCH_FLASH_WS_D64_CONSUMERS=3 step flash64c-3 30 --kernels $WS $D64
+# the persistent kernel (below) where the per-block prologue and epilogue weigh most: causal
+# blocks have half the key tiles of non-causal ones on average
+KBENCH_FLASH_WS_PERSISTENT=1 step flash64c-pers 30 --kernels $WS $D64
 alternate flash128c KBENCH_FLASH_WS_SECTIONS=1 $D128
-step flash256c 40 $CUDNN $D256
-KBENCH_FLASH_WS_SECTIONS=1 step flash256c-sec 20 --kernels $WS $D256
+KBENCH_FLASH_WS_PERSISTENT=1 step flash128c-pers 30 --kernels $WS $D128
 # the persistent kernel, now with the TMA stores (d 64, 128), the lazy rescale and (causal) work
 # tiles claimed from a counter rather than strided, against the default at the short-sequence
 # shapes still short of 0.95x cuDNN (d 128 non-causal, N 2k and 4k; d 64 N 2k), and causal
@@ -61,6 +67,7 @@ N64="--dtype bf16 --head-dim 64 --heads 16 --causal 0 --batch 8 --seq 2048"
 alternate flash128n KBENCH_FLASH_WS_PERSISTENT=1 $N128
 step flash64n 30 $CUDNN $N64
 KBENCH_FLASH_WS_PERSISTENT=1 step flash64n-pers 20 --kernels $WS $N64
-KBENCH_FLASH_WS_PERSISTENT=1 step flash128c-pers 30 --kernels $WS $D128
-KBENCH_FLASH_WS_PERSISTENT=1 step flash64c-pers 30 --kernels $WS $D64
+# d 256 last: it is already 0.97x cuDNN causal
+step flash256c 40 $CUDNN $D256
+KBENCH_FLASH_WS_SECTIONS=1 step flash256c-sec 20 --kernels $WS $D256
 attention_call_report twenty-ninth "'flash_ws.sections', 'flash_ws.consumers', 'flash_ws.persistent', 'flash_ws.tma_store', 'lightning.group', 'lightning.prefetch'"
