@@ -102,11 +102,12 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --batch 2 --heads 4 --kv-heads 1,2,4 --seq 1,77,1000,4099 --head-dim 64,128,256 --causal 0,1 ) &
 ( job flashws2 "$KBENCH" run --db "$TMP/flashws2.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --seq 77 --head-dim 96 ) &
-# its persistent form (KBENCH_FLASH_WS_PERSISTENT=1: at most one block per SM looping over the
-# work tiles, the rings running on across them; O staged in a tile of its own for TMA stores at
-# d 64 and 128, from registers at d 256): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a block
-# on 132 SMs; batch 4 over 16 heads at N = 1000 (512 tiles) about four a block; every case's
-# counter flash_ws.persistent = 1; then without the TMA stores and the lazy rescale
+# its persistent form at every head_dim (KBENCH_FLASH_WS_PERSISTENT=1; by default only at d 128
+# and d 64 causal: at most one block per SM looping over the work tiles, the rings running on
+# across them; O staged in a tile of its own for TMA stores at d 64 and 128, from registers at
+# d 256): at N = 4099, 2 · 4 · 33 = 264 work tiles, two a block on 132 SMs; batch 4 over 16 heads
+# at N = 1000 (512 tiles) about four a block; every case's counter flash_ws.persistent = 1; then
+# without the TMA stores and the lazy rescale
 ( export KBENCH_FLASH_WS_PERSISTENT=1
   ( export KBENCH_FLASH_WS_TMA_STORE=0 KBENCH_FLASH_WS_LAZY_RESCALE=0
     job flashwspr "$KBENCH" run --db "$TMP/flashwspr.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' \
@@ -120,7 +121,7 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 # N = 77 and 1000 end inside a block's third consumer; two where causal): three causal and two
 # not (KBENCH_FLASH_WS_D64_CONSUMERS=3, =2); and d 128 with 176-key K/V tiles
 # (KBENCH_FLASH_WS_KEYS=176: N = 4099 ends 51 keys into its 24th tile); their counters say so
-( export KBENCH_FLASH_WS_D64_CONSUMERS=3
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=0
   job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 1 ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=2
@@ -139,10 +140,15 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input normal,outlier ) &
 ( job flashwso "$KBENCH" run --db "$TMP/flashwso.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 4 --seq 77,4099 --head-dim 64,128,256 --causal 0,1 --input outlier ) &
-# causal grids in one dimension, numbered in sections of (batch, head) planes, every plane's
-# heaviest query block first (KBENCH_FLASH_WS_SECTIONS=1, flash_ws.cuh's ws_grid), where by
-# default a plane at a time: batch 2 over 4 heads, GQA, N ending inside a block
-( export KBENCH_FLASH_WS_SECTIONS=1
+# the one-block-a-tile kernel where the persistent one is the default (d 128, d 64 causal:
+# KBENCH_FLASH_WS_PERSISTENT=0), its causal grid in one dimension, numbered in sections of
+# (batch, head) planes, every plane's heaviest query block first (flash_ws.cuh's ws_grid)
+( export KBENCH_FLASH_WS_PERSISTENT=0
+  job flashwsnp "$KBENCH" run --db "$TMP/flashwsn.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64,128 --causal 0,1 ) &
+# and that grid numbered a plane at a time (KBENCH_FLASH_WS_SECTIONS=0): batch 2 over 4 heads,
+# GQA, N ending inside a block
+( export KBENCH_FLASH_WS_SECTIONS=0 KBENCH_FLASH_WS_PERSISTENT=0
   job flashwssec "$KBENCH" run --db "$TMP/flashwsq.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 77,1000,4099 --head-dim 64,128,256 --causal 1 ) &
 ( export KBENCH_FLASH_WS_KEYS=176
@@ -158,6 +164,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
   job flashfp8 "$KBENCH" run --db "$TMP/int8fp8.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-fp8' \
       --dtype e4m3 --batch 2 --heads 3 --kv-heads 1,3 --seq 1,77,1000,4099 --head-dim 128 --causal 0,1 \
       --input normal,outlier ) &
+# both FP8 P·V kernels with SageAttention2's recipe alone, the last key tile in e4m3 too
+# (KBENCH_FP8_PV_LAST16=0; by default on f16), on normal inputs (outlier V channels put two
+# cases past the bound: fp8_pv.cuh says why)
+( export KBENCH_FP8_PV_LAST16=0
+  job fp8rec "$KBENCH" run --db "$TMP/fp8rec.db" $VFLAGS --timeout 30 \
+      --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 --batch 2 --heads 3 \
+      --kv-heads 1,3 --seq 77,4099 --head-dim 128 --causal 0,1 ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
 # 64-byte tile nor of 16, one row, N odd; normal and outlier inputs)
 ( job gemm "$KBENCH" run --db "$TMP/gemm.db" $VFLAGS --kernels 'gemm.*@cuda.cublas' --dtype f32,f16,bf16 --m 1,333 \
@@ -493,10 +506,14 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_eq "$(DB="$TMP/flashwsl.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 0;")" "48" "48 verified, normal and outlier inputs, each with counter flash_ws.lazy_rescale = 0"
         expect_job flashwso "its default (lazy rescale) on outlier inputs runs its 24 cases"
         expect_eq "$(DB="$TMP/flashwso.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.lazy_rescale' AND k.value = 1;")" "24" "24 verified, each with counter flash_ws.lazy_rescale = 1"
-        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 0;")" \
-            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default a causal grid is numbered a plane at a time (counter flash_ws.sections = 0)"
-        expect_job flashwssec "its causal grid in sections of planes (KBENCH_FLASH_WS_SECTIONS=1) runs its 18 cases"
-        expect_eq "$(DB="$TMP/flashwsq.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 1;")" "18" "18 verified, each with counter flash_ws.sections = 1"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = (c.head_dim = 128 OR (c.head_dim = 64 AND c.causal = 1));")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "by default the persistent kernel runs at d 128 and d 64 causal (counter flash_ws.persistent)"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = (c.causal = 1 AND c.head_dim = 256);")" \
+            "$(q "SELECT count(*) FROM cases WHERE status = 'ok';")" "and the one-block-a-tile kernel's causal grid (d 256) is numbered in sections of planes (counter flash_ws.sections)"
+        expect_job flashwsnp "its one-block-a-tile kernel at d 64 and 128 (KBENCH_FLASH_WS_PERSISTENT=0) runs its 32 cases"
+        expect_eq "$(DB="$TMP/flashwsn.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.persistent' AND k.value = 0 AND (SELECT j.value FROM counters j WHERE j.case_id = c.id AND j.name = 'flash_ws.sections') = c.causal;")" "32" "32 verified, each with counter flash_ws.persistent = 0 and, causal, flash_ws.sections = 1"
+        expect_job flashwssec "its causal grid a plane at a time (KBENCH_FLASH_WS_SECTIONS=0) runs its 18 cases"
+        expect_eq "$(DB="$TMP/flashwsq.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.sections' AND k.value = 0;")" "18" "18 verified, each with counter flash_ws.sections = 0"
         expect_job flashws176 "its d-128 kernel with 176-key tiles (KBENCH_FLASH_WS_KEYS=176) runs its 32 cases"
         expect_eq "$(DB="$TMP/flashwsy.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.keys' AND k.value = 176;")" "32" "32 verified, each with counter flash_ws.keys = 176"
     fi
@@ -570,6 +587,10 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8 .*cuda.wgmma-fp8'; then
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8';")" "32" "32 verified FP8 P·V attention cases (e4m3 P and V, two-level accumulation)"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8' AND a.exact_checked > 0 AND a.exact_mismatches = 0;")" "32" "its Q, K codes and V's transposed, key-permuted e4m3 codes and channel scales match the host emulation bit for bit"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.kernel = 'attention.int8' AND c.impl = 'cuda.wgmma-fp8' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'int8.quantize_s' AND k.value > 0;")" "32" "and its pre-pass (with V's) is timed apart (int8.quantize_s) in every case"
+        expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.impl = 'cuda.wgmma-fp8' AND c.status = 'ok' AND k.backend = 'kernel' AND k.name = 'fp8_pv.last_tile16' AND k.value = 1;")" \
+            "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-fp8' AND status = 'ok';")" "by default both FP8 P·V kernels multiply each work tile's last key tile on f16 (counter fp8_pv.last_tile16 = 1)"
+        expect_job fp8rec "and with SageAttention2's recipe alone (KBENCH_FP8_PV_LAST16=0) both pass their 16 cases on normal inputs"
+        expect_eq "$(DB="$TMP/fp8rec.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'fp8_pv.last_tile16' AND k.value = 0;")" "16" "16 verified, each with counter fp8_pv.last_tile16 = 0"
     fi
 fi
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-fp8'; then

@@ -114,12 +114,13 @@ int flash_wgmma_launch(const struct kb_shape *s, enum kb_dtype t, const void *q,
 int flash_wgmma_ws_prepare(char *err, size_t errlen);
 int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
                           void *o, void *stream);
-/* 1 when launch runs the persistent kernel (KBENCH_FLASH_WS_PERSISTENT=1: a grid of at most one
- * block per SM looping over the work tiles), else 0. */
-int flash_wgmma_ws_persistent(void);
+/* 1 when launch runs the persistent kernel at head_dim dh (a grid of at most one block per SM
+ * looping over the work tiles: by default at d = 128 and at d = 64 causal;
+ * KBENCH_FLASH_WS_PERSISTENT=1 or 0 forces it everywhere or nowhere), else 0. */
+int flash_wgmma_ws_persistent(int dh, int causal);
 /* The consumer warpgroups launch runs at head_dim dh: at d = 64, 3 (192 query rows a block) where
  * not causal and 2 where causal, unless KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces one; 2 at
- * other head_dims and in the persistent kernel. */
+ * other head_dims and in the persistent kernel (which takes precedence). */
 int flash_wgmma_ws_consumers(int dh, int causal);
 /* The keys of a K/V tile launch runs at head_dim dh: 176 at d = 128 with KBENCH_FLASH_WS_KEYS=176
  * (not the persistent kernel), 64 at d = 256, else 128. */
@@ -127,14 +128,14 @@ int flash_wgmma_ws_keys(int dh);
 /* 1 when launch's kernel at head_dim dh stores O with TMA from shared memory (the Q tile's, or
  * the persistent kernel's staging tile at d 64 and 128; unless KBENCH_FLASH_WS_TMA_STORE=0), 0
  * when its threads store it from registers. */
-int flash_wgmma_ws_tma_store(int dh);
+int flash_wgmma_ws_tma_store(int dh, int causal);
 /* 1 when launch's kernel keeps a row's maximum until it grows by more than 2^8, skipping O's
  * rescale meanwhile (unless KBENCH_FLASH_WS_LAZY_RESCALE=0), else 0. */
 int flash_wgmma_ws_lazy_rescale(void);
 /* 1 when launch's causal grid is numbered in sections of (batch, head) planes, every plane's
- * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, with
- * KBENCH_FLASH_WS_SECTIONS=1), 0 when a plane at a time (the default) or not causal. */
-int flash_wgmma_ws_sections(int causal);
+ * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, unless
+ * KBENCH_FLASH_WS_SECTIONS=0), 0 when a plane at a time, persistent or not causal. */
+int flash_wgmma_ws_sections(int dh, int causal);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
@@ -187,13 +188,15 @@ int int8_cuda_attend_wgmma_ws(const struct kb_shape *s, const void *q8, const vo
  * vt [B·H_kv][d][int8_fp8_v_keys(N)] (transposed, the keys of each group of 32 permuted as
  * int8.h defines) and channel scales vscale [B·H_kv][d], through vmax [B·H_kv][d] (scratch).
  * Its attention (int8_fp8_ws.cu, sm_90a): the wgmma-ws kernel's Q·Kᵀ with P·V on FP8 wgmma
- * (P·448 and V as e4m3, f32 accumulated per tile and added into O); prepare as
+ * (P·448 and V as e4m3, f32 accumulated per tile and added into O); with v16 (V's f16 input,
+ * else NULL) each work tile's last key tile on f16 instead (fp8_pv.cuh); prepare as
  * int8_wgmma_ws_prepare. Both return a cudaError_t (prepare: KB_OK or the reason in err). */
 int int8_cuda_quantize_v_fp8(const struct kb_shape *s, const void *v, unsigned *vmax, void *vt, float *vscale,
                              void *stream);
 int int8_fp8_ws_prepare(char *err, size_t errlen);
 int int8_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                            const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
+                            const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
+                            void *stream);
 /* attention.flash@cuda.wgmma-fp8's pre-pass (int8_quant.cu): int8_cuda_quantize's with e4m3
  * codes (int8_e4m3_quantize_block, int8.h) for the INT8 ones, then int8_cuda_quantize_v_fp8; its
  * attention (flash_fp8_ws.cu, sm_90a, d = 128): S = Q·Kᵀ on FP8 wgmma, then int8_fp8_ws.cu's
@@ -202,7 +205,8 @@ int int8_cuda_quantize_e4m3(const struct kb_shape *s, const void *q, const void 
                             void *q8, void *k8, float *qscale, float *kscale, void *stream);
 int flash_fp8_ws_prepare(char *err, size_t errlen);
 int flash_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                             const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
+                             const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
+                             void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

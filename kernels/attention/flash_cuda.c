@@ -116,18 +116,19 @@ static int flash_wgmma_ws_run(struct kb_case *c)
     return attention_cuda_run(c, flash_wgmma_ws_launch, "flash_wgmma_ws");
 }
 
-/* Which kernel ran: KBENCH_FLASH_WS_PERSISTENT=1 picks the persistent one; three consumer
- * warpgroups at d = 64 where not causal, two where causal (KBENCH_FLASH_WS_D64_CONSUMERS forces 2
- * or 3); KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128; O stored with TMA unless
+/* Which kernel ran: the persistent one at d = 128 and at d = 64 causal (KBENCH_FLASH_WS_PERSISTENT=1
+ * or 0 forces it everywhere or nowhere); three consumer warpgroups at d = 64 where not causal and
+ * not persistent (KBENCH_FLASH_WS_D64_CONSUMERS forces 2 or 3), else two;
+ * KBENCH_FLASH_WS_KEYS=176 176-key tiles at d = 128 (not persistent); O stored with TMA unless
  * KBENCH_FLASH_WS_TMA_STORE=0 or persistent at d = 256; O's rescale skipped while a row's
  * maximum grows by at most 2^8 unless KBENCH_FLASH_WS_LAZY_RESCALE=0; a causal grid numbered in
- * sections of planes with KBENCH_FLASH_WS_SECTIONS=1 (not persistent). */
+ * sections of planes unless KBENCH_FLASH_WS_SECTIONS=0 (not persistent). */
 static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     if (max < 6)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "flash_ws.persistent");
-    out[0].value = flash_wgmma_ws_persistent();
+    out[0].value = flash_wgmma_ws_persistent(c->shape.head_dim, c->shape.causal);
     snprintf(out[0].unit, sizeof out[0].unit, "count");
     snprintf(out[1].name, sizeof out[1].name, "flash_ws.consumers");
     out[1].value = flash_wgmma_ws_consumers(c->shape.head_dim, c->shape.causal);
@@ -136,13 +137,13 @@ static int flash_wgmma_ws_stats(const struct kb_case *c, struct kb_counter *out,
     out[2].value = flash_wgmma_ws_keys(c->shape.head_dim);
     snprintf(out[2].unit, sizeof out[2].unit, "count");
     snprintf(out[3].name, sizeof out[3].name, "flash_ws.tma_store");
-    out[3].value = flash_wgmma_ws_tma_store(c->shape.head_dim);
+    out[3].value = flash_wgmma_ws_tma_store(c->shape.head_dim, c->shape.causal);
     snprintf(out[3].unit, sizeof out[3].unit, "count");
     snprintf(out[4].name, sizeof out[4].name, "flash_ws.lazy_rescale");
     out[4].value = flash_wgmma_ws_lazy_rescale();
     snprintf(out[4].unit, sizeof out[4].unit, "count");
     snprintf(out[5].name, sizeof out[5].name, "flash_ws.sections");
-    out[5].value = flash_wgmma_ws_sections(c->shape.causal);
+    out[5].value = flash_wgmma_ws_sections(c->shape.head_dim, c->shape.causal);
     snprintf(out[5].unit, sizeof out[5].unit, "count");
     return 6;
 }

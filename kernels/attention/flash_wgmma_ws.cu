@@ -213,12 +213,31 @@ bool env_is(const char *e, int value)
     return e && atoi(e) == value;
 }
 
-/* KBENCH_FLASH_WS_PERSISTENT=1: the persistent kernel, to time the two against each other on the
- * same build (the short-sequence case: N = 2k). */
-bool persistent_wanted()
+/* KBENCH_FLASH_WS_KEYS=176: head_dim 128 with 176-key K/V tiles (flash_wgmma_ws_keys) */
+bool keys176_wanted()
 {
-    static const bool wanted = env_is(getenv("KBENCH_FLASH_WS_PERSISTENT"), 1);
-    return wanted;
+    static const bool keys176 = env_is(getenv("KBENCH_FLASH_WS_KEYS"), 176);
+    return keys176;
+}
+
+/* Whether launch runs the persistent kernel at head_dim dh: by default at d = 128 and at d = 64
+ * causal, where it was faster than the one-block-a-tile kernel at every shape timed (an H100,
+ * 2026-12-08, bf16, 16 heads, one lease: d 128 causal batch 4/8 × N 2k/4k 10-18%, non-causal
+ * 5-10%, d 64 causal 13-18%; the header comment); d 64 non-causal keeps its three consumers (the
+ * persistent kernel has two) and d 256 stores O from registers when persistent. A request for
+ * 176-key tiles (non-persistent only) at d 128 keeps the non-persistent kernel.
+ * KBENCH_FLASH_WS_PERSISTENT=1 or 0 forces it at every head_dim or at none, to time the two on
+ * the same build. */
+bool persistent_for(int dh, int causal)
+{
+    static const char *const forced = getenv("KBENCH_FLASH_WS_PERSISTENT");
+    if (env_is(forced, 1))
+        return true;
+    if (forced && *forced && env_is(forced, 0))
+        return false;
+    if (dh == 128)
+        return !keys176_wanted();
+    return dh == 64 && causal;
 }
 
 /* The causal persistent kernel's two tile counters on each device (flash_ws.cuh's DYNAMIC),
@@ -298,7 +317,7 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
                    const CUtensorMap &mo, void *o, cudaStream_t st)
 {
     float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
-    if (!persistent_wanted()) {
+    if (!persistent_for(DH, CAUSAL)) {
         if (DH == 64 && flash_wgmma_ws_consumers(DH, CAUSAL) == 3)
             return launch_blocks<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, mo, o, st, scale_log2);
         if (DH == 128 && flash_wgmma_ws_keys(DH) == 176)
@@ -369,14 +388,14 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
                  cudaGetErrorString(e));
         return KB_ERROR;
     }
-    if (persistent_wanted() && (e = tile_counter_reset()) != cudaSuccess) {
+    if ((e = tile_counter_reset()) != cudaSuccess) { /* any shape may run the persistent kernel */
         snprintf(err, errlen, "the persistent kernel's tile counters: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }
     return KB_OK;
 }
 
-extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 : 0; }
+extern "C" int flash_wgmma_ws_persistent(int dh, int causal) { return persistent_for(dh, causal) ? 1 : 0; }
 
 /* Head_dim 64 on three consumer warpgroups of 64 query rows (192 a block, FlashAttention-3's
  * tile for d = 64) where not causal, two where causal (the timings above);
@@ -386,7 +405,7 @@ extern "C" int flash_wgmma_ws_persistent(void) { return persistent_wanted() ? 1 
 extern "C" int flash_wgmma_ws_consumers(int dh, int causal)
 {
     static const char *const forced = getenv("KBENCH_FLASH_WS_D64_CONSUMERS");
-    if (dh != 64 || persistent_wanted())
+    if (dh != 64 || persistent_for(dh, causal))
         return CONSUMERS;
     if (env_is(forced, 3))
         return 3;
@@ -401,10 +420,9 @@ extern "C" int flash_wgmma_ws_consumers(int dh, int causal)
  * launch and the K and V maps' boxes follow this. */
 extern "C" int flash_wgmma_ws_keys(int dh)
 {
-    static const bool keys176 = env_is(getenv("KBENCH_FLASH_WS_KEYS"), 176);
     if (dh == 256)
         return Layout<256>::KEYS;
-    return dh == 128 && keys176 && !persistent_wanted() ? 176 : BN;
+    return dh == 128 && keys176_wanted() && !persistent_for(dh, 0) ? 176 : BN; /* d 128: either mask */
 }
 
 extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
@@ -424,24 +442,28 @@ extern "C" int flash_wgmma_ws_launch(const struct kb_shape *s, enum kb_dtype t, 
     /* the tiles' rows: Q 64 per consumer warpgroup, K and V the keys of a tile; O's boxes a
      * consumer warp's 16 rows */
     const int q_rows = 64 * flash_wgmma_ws_consumers(dh, s->causal), kv_rows = flash_wgmma_ws_keys(dh);
+    const bool tma_store = flash_wgmma_ws_tma_store(dh, s->causal) != 0;
     if (encode(fn, &mq, q, s->seq_len, s->batch * s->heads, dh, q_rows) != CUDA_SUCCESS ||
         encode(fn, &mk, k, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
         encode(fn, &mv, v, s->seq_len, s->batch * s->kv_heads, dh, kv_rows) != CUDA_SUCCESS ||
-        (tma_store_wanted() && encode(fn, &mo, o, s->seq_len, s->batch * s->heads, dh, 16) != CUDA_SUCCESS))
+        (tma_store && encode(fn, &mo, o, s->seq_len, s->batch * s->heads, dh, 16) != CUDA_SUCCESS))
         return (int)cudaErrorInvalidValue;
     if (dh == 256)
         return (int)launch_dh<256>(s, bf16, mq, mk, mv, mo, o, st);
     return (int)(dh == 128 ? launch_dh<128>(s, bf16, mq, mk, mv, mo, o, st) : launch_dh<64>(s, bf16, mq, mk, mv, mo, o, st));
 }
 
-extern "C" int flash_wgmma_ws_tma_store(int dh)
+extern "C" int flash_wgmma_ws_tma_store(int dh, int causal)
 {
-    const bool staged = !persistent_wanted() || (dh == 256   ? Layout<256>::O_STAGED_PERSISTENT
+    const bool staged = !persistent_for(dh, causal) || (dh == 256   ? Layout<256>::O_STAGED_PERSISTENT
                                                  : dh == 128 ? Layout<128>::O_STAGED_PERSISTENT
                                                              : Layout<64>::O_STAGED_PERSISTENT);
     return tma_store_wanted() && staged ? 1 : 0;
 }
 
-extern "C" int flash_wgmma_ws_sections(int causal) { return causal && !persistent_wanted() && ws_sections_wanted() ? 1 : 0; }
+extern "C" int flash_wgmma_ws_sections(int dh, int causal)
+{
+    return causal && !persistent_for(dh, causal) && ws_sections_wanted() ? 1 : 0;
+}
 
 extern "C" int flash_wgmma_ws_lazy_rescale(void) { return lazy_rescale() > 0.f ? 1 : 0; }

@@ -27,6 +27,10 @@
  *   sc.add_pv(o, r, alpha)  after that group is waited for: O = α·(O + P·V)
  *   sc.add_last_pv(o, r)    the same for the last tile, without α
  *   Sc::SUMS_ROWS   the P·V sums P's rows itself (fp8_pv.cuh): the softmax leaves l alone
+ *   Sc::LAST_V16_BYTES, sc.map_v16, sc.issue_last_pv16(r, s, v16), sc.add_last_pv16(o, r, t4)
+ *                   (optional, fp8_pv.cuh) the last key tile's P·V from a 16-bit V tile that
+ *                   the producer loads with Q into L::OFF_V16 where map_v16 is set, in place
+ *                   of that tile's issue_pv and add_last_pv
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
  *   sc.stage(o, l, r, dst, box_bytes, g, t4)  (PvHalf only: a kernel passing map_o) O / l as
  *                   16-bit into the warp's rows of swizzled boxes for a TMA store
@@ -214,17 +218,24 @@ static inline WsGrid ws_grid(int n, int heads, int batch, int q_rows, bool causa
     return WsGrid{ n_qb, heads, batch };
 }
 
-/* KBENCH_FLASH_WS_SECTIONS=1 numbers a causal grid's blocks in sections of planes (ws_grid);
- * by default a plane at a time, as the kernels were timed, until the sections are timed on a GPU
- * (written in the eighteenth session without one). */
+/* A causal grid's blocks numbered in sections of planes (ws_grid), by default: on an H100
+ * (2026-12-08, bf16, 16 heads, one lease, alternating with the plane order) 1-3% faster at
+ * d 64 and 128 (batch 4/8 × N 2k/4k), 3.7% at d 256, level for the INT8 and FP8 kernels at
+ * SageAttention2's shape. KBENCH_FLASH_WS_SECTIONS=0 numbers them a plane at a time. */
 static inline bool ws_sections_wanted()
 {
     static const bool on = [] {
         const char *e = getenv("KBENCH_FLASH_WS_SECTIONS");
-        return e != nullptr && strcmp(e, "1") == 0;
+        return !(e != nullptr && strcmp(e, "0") == 0);
     }();
     return on;
 }
+
+/* The bytes of the 16-bit V tile a policy's P·V takes its last key tile from (fp8_pv.cuh's
+ * PvFp8: LAST_V16_BYTES, where sc.map_v16 is set; the layout's OFF_V16), else 0. */
+template <class S, class = void> struct last_v16 : std::integral_constant<int, 0> {};
+template <class S>
+struct last_v16<S, std::void_t<decltype(S::LAST_V16_BYTES)>> : std::integral_constant<int, S::LAST_V16_BYTES> {};
 
 /* Whether a scores policy can stage O for a TMA store (its P·V is PvHalf's: sc.stage). */
 template <class S, class = void> struct stages_o : std::false_type {};
@@ -272,6 +283,17 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
      * tests/gpu-host/block-order-model.py). The last block to finish claiming puts both
      * counters back to 0 for the next launch. */
     constexpr bool DYNAMIC = PERSISTENT && CAUSAL;
+    /* LAST_V16: the last key tile's V also as 16 bits (fp8_pv.cuh), loaded into L::OFF_V16 on a
+     * barrier of its own (v16_full, past the work-tile slots) after K_0, so Q and K_0 do not wait
+     * behind it, and multiplied there in place of that tile's ring stage (which is still loaded
+     * and waited for, so the rings' count stays the same). Loaded with Q on q_full, as first
+     * written, it cost 5-10% at SageAttention2's shape on an H100 (one lease, 2026-12-08). */
+    constexpr int LAST16 = last_v16<Sc>::value;
+    static_assert(LAST16 == 0 || !PERSISTENT, "the 16-bit last tile is loaded once per block, with Q");
+    bool last16 = false;
+    if constexpr (LAST16 > 0)
+        last16 = sc.map_v16 != nullptr;
+    const uint32_t v16_full = bars + 8u * (N_BARS + 2);
     volatile int *const slot = reinterpret_cast<volatile int *>(smem_raw + (bars + 8u * (N_BARS + 1) - raw));
     auto claims_done = [&]() { /* DYNAMIC, thread 0: this block claims no more */
         __threadfence(); /* its last claim before its count on tile_counter[1] */
@@ -366,6 +388,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         }
         if (PERSISTENT)
             mbar_init(q_empty, NC * 4);
+        if (last16)
+            mbar_init(v16_full, 1);
         fence_barrier_init();
     }
     if constexpr (L::ONES_BYTES > 0) { /* the constant rows after each V stage, e4m3 1.0 */
@@ -385,6 +409,9 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             prefetch_map(map_q);
             prefetch_map(map_k);
             prefetch_map(map_v);
+            if constexpr (LAST16 > 0)
+                if (last16)
+                    prefetch_map(sc.map_v16);
             /* it: the block's work tiles before this one; u: K (and V) tiles loaded before it,
              * the rings' running count */
             for (int it = 0, u = 0;; it++) {
@@ -424,6 +451,14 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 using ROWS = std::integral_constant<bool, false>;
                 using VT = std::integral_constant<bool, L::V_KEYS_INNER>;
                 load(KBL(), ROWS(), L::K_BYTES, L::K_BYTES, map_k, base + L::OFF_K, k_full(u % STAGES), k_empty(u % STAGES), 0);
+                if constexpr (LAST16 > 0) {
+                    if (last16) { /* [keys][channels], two boxes of 64 channels */
+                        mbar_expect_tx(v16_full, LAST16);
+                        for (int cb = 0; cb < LAST16 / HALF_BYTES; cb++)
+                            load_3d(base + L::OFF_V16 + cb * HALF_BYTES, sc.map_v16, cb * BOX_COLS,
+                                    walk.tile(n_tiles - 1) * KN, zkv, v16_full);
+                    }
+                }
                 for (int j = 1; j < n_tiles; j++) {
                     load(KBL(), ROWS(), L::K_BYTES, L::K_BYTES, map_k, base + L::OFF_K, k_full((u + j) % STAGES),
                          k_empty((u + j) % STAGES), j);
@@ -546,15 +581,32 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         /* the last tile's P·V, in turn; the last consumer's is the last turn: no arrive after it */
         const int sv = (u + n_tiles - 1) % STAGES;
         mbar_wait(v_full(sv), (uint32_t)(((u + n_tiles - 1) / STAGES) & 1));
+        if constexpr (LAST16 > 0)
+            if (last16)
+                mbar_wait(v16_full, 0u); /* one use a block (not PERSISTENT); before the turn, not in it */
         wait_turn();
-        sc.issue_pv(o, r, pa, v_tile(sv));
+        if constexpr (LAST16 > 0) {
+            if (last16)
+                sc.issue_last_pv16(r, s, tiles + L::OFF_V16 / 2); /* s: the last tile's P, packed but kept */
+            else
+                sc.issue_pv(o, r, pa, v_tile(sv));
+        } else {
+            sc.issue_pv(o, r, pa, v_tile(sv));
+        }
         if (c != NC - 1)
             pass_turn();
         wg_wait_all();
         pin(o);
         if (PERSISTENT && lane == 0)
             mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
-        sc.add_last_pv(o, r);
+        if constexpr (LAST16 > 0) {
+            if (last16)
+                sc.add_last_pv16(o, r, t4);
+            else
+                sc.add_last_pv(o, r);
+        } else {
+            sc.add_last_pv(o, r);
+        }
 
         bool staged = false;
         if constexpr (STAGE_O) {

@@ -39,7 +39,20 @@
  * whole row by the instruction (no quad shuffles), and accumulated like O. The softmax then
  * computes no row sums (SUMS_ROWS): 64 FADDs a tile a thread fewer, for 6% more P·V work on
  * tensor cores that the softmax leaves idle more than half the time. The output is
- * O · s_v[c] / l. Include only from code built for sm_90a. */
+ * O · s_v[c] / l.
+ *
+ * The last key tile in 16 bits (map_v16 set: the default, int8_cuda.c). A row that attends to
+ * one or two keys outputs a V row, or the mean of two, and e4m3's 3 mantissa bits then show
+ * undiluted: with outlier channels in V those few rows carry most of a sample's norm, and the
+ * recipe alone missed its own bound at N = 77 (rel L2 0.051) and N = 4099 causal (0.083; the
+ * sixth session's float64 decomposition: V's codes 0.047, P's 0.024 more). Those rows' keys all
+ * lie in their work tile's last key tile (causal: the diagonal one; not causal: the ragged end),
+ * so that tile's P·V runs on f16 instead: P · 448 rounded to f16 (pack_p), V's f16 input tile
+ * (two [keys][64-channel] boxes loaded after K_0 on a barrier of their own: flash_ws.cuh), wgmma m64n128k16 into
+ * pv with P's row sums beside it (the f16 values it multiplied, summed over the quad), then
+ * divided by V's channel scales so that it adds into O in O's units. One tile a work tile: at
+ * N = 8k, 1 of 64 P·Vs of a causal block on average, at half the FP8 rate.
+ * Include only from code built for sm_90a. */
 #ifndef KB_FP8_PV_CUH
 #define KB_FP8_PV_CUH
 
@@ -78,8 +91,15 @@ struct PvFp8 {
         float sum[2];       /* l of rows g, g + 8, in O's units (one tile behind) */
         float alpha_old[2]; /* the α of the softmax before the last: O's rescale at the next add */
         const float *vs;    /* the channel scales of this (batch, KV head) */
+        /* the last tile's P in f16 (issue_last_pv16): the wgmma reads these registers until
+         * its group is waited for, so they live here, not in the issuing function */
+        uint32_t p16[BN / 16][4];
     };
     const float *vscale;
+    /* V's f16 input as 128-key × 64-channel boxes (fp8_pv_ws.cuh), or nullptr for the recipe
+     * alone: every tile's P·V in e4m3 */
+    const CUtensorMap *map_v16;
+    static constexpr int LAST_V16_BYTES = 2 * 128 * 128; /* the f16 tile: two 16 KiB boxes */
 
     template <class R> __device__ __forceinline__ void begin_pv(R &r, int kvhead)
     {
@@ -133,6 +153,50 @@ struct PvFp8 {
         }
         r.sum[0] = fmaf(r.sum[0], r.alpha_old[0], r.pv[64]);
         r.sum[1] = fmaf(r.sum[1], r.alpha_old[1], r.pv[66]);
+    }
+    /* The last tile's P·V on f16 (the header comment; in place of issue_pv): s is P · 448 of
+     * the last tile (the softmax's, not overwritten since), v16 the tile's f16 V. pv gets the
+     * product and the row sums of the rounded P it multiplied, one committed group. */
+    template <class R> __device__ __forceinline__ void issue_last_pv16(R &r, const float (&s)[64], const uint16_t *v16)
+    {
+        uint32_t (&p16)[BN / 16][4] = r.p16;
+        pack_p<false>(s, p16);
+        float sa = 0.f, sb = 0.f; /* rows g and g + 8: the thread's columns, then the quad's */
+#pragma unroll
+        for (int kc = 0; kc < BN / 16; kc++) {
+            const float2 x0 = __half22float2(*reinterpret_cast<const __half2 *>(&p16[kc][0]));
+            const float2 x1 = __half22float2(*reinterpret_cast<const __half2 *>(&p16[kc][1]));
+            const float2 x2 = __half22float2(*reinterpret_cast<const __half2 *>(&p16[kc][2]));
+            const float2 x3 = __half22float2(*reinterpret_cast<const __half2 *>(&p16[kc][3]));
+            sa += x0.x + x0.y + x2.x + x2.y;
+            sb += x1.x + x1.y + x3.x + x3.y;
+        }
+        sa += __shfl_xor_sync(0xffffffffu, sa, 1);
+        sa += __shfl_xor_sync(0xffffffffu, sa, 2);
+        sb += __shfl_xor_sync(0xffffffffu, sb, 1);
+        sb += __shfl_xor_sync(0xffffffffu, sb, 2);
+#pragma unroll
+        for (int i = 0; i < 64; i++)
+            r.pv[i] = 0.f;
+        r.pv[64] = r.pv[65] = sa;
+        r.pv[66] = r.pv[67] = sb;
+        kb_fwgmma::issue_pv<false>(*reinterpret_cast<float (*)[64]>(r.pv), p16, v16);
+    }
+    /* after that group is waited for: pv in V's real units to O's (÷ s_v[c]; a zero scale is an
+     * all-zero channel, whose product is 0), then O = α_old·O + pv as add_last_pv */
+    template <class R> __device__ __forceinline__ void add_last_pv16(float (&o)[64], R &r, int t4)
+    {
+        pin(r.pv);
+        pin(*reinterpret_cast<int (*)[4 * BN / 16]>(r.p16)); /* read by the wgmma up to the wait before this */
+#pragma unroll
+        for (int dt = 0; dt < D / 8; dt++) {
+            const int col = dt * 8 + 2 * t4;
+            const float s0 = r.vs[col], s1 = r.vs[col + 1];
+            const float i0 = s0 > 0.f ? 1.f / s0 : 0.f, i1 = s1 > 0.f ? 1.f / s1 : 0.f;
+            r.pv[4 * dt] *= i0, r.pv[4 * dt + 1] *= i1;
+            r.pv[4 * dt + 2] *= i0, r.pv[4 * dt + 3] *= i1;
+        }
+        add_last_pv(o, r);
     }
     /* O · s_v[c] / l as f16 (l: the sum of the rounded P · 448, from the P·V), rows below n */
     template <class R>

@@ -21,13 +21,20 @@ namespace kb_fws {
 static_assert(FP8_P_SCALE == INT8_FP8_MAX, "P's e4m3 scale is int8.h's");
 
 /* Q codes one box, K codes one box a stage, Vᵀ codes one box a stage (keys along the rows) and
- * the ones rows of PvFp8's row sums after it */
-using Fp8PvLayout = WsLayout<1, 1, 1, true, BN, true>;
+ * the ones rows of PvFp8's row sums after it; past the barriers, the two work-tile slots and
+ * ws_attention's v16_full barrier, the last key tile's f16 V (PvFp8's LAST_V16_BYTES,
+ * 1024-byte aligned as the swizzle needs): 117 KiB in all */
+struct Fp8PvLayout : WsLayout<1, 1, 1, true, BN, true> {
+    static constexpr int OFF_V16 = (OFF_BAR + 8 * (N_BARS + 3) + 1023) / 1024 * 1024;
+    static constexpr int SMEM = 1024 + OFF_V16 + PvFp8::LAST_V16_BYTES;
+    static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
+};
 
 template <class Sc, bool CAUSAL>
 __global__ void __launch_bounds__(WS_THREADS, 1)
     fp8_pv_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
-              const __grid_constant__ CUtensorMap map_vt, const float *__restrict__ qscale,
+              const __grid_constant__ CUtensorMap map_vt, const __grid_constant__ CUtensorMap map_v16, bool last16,
+              const float *__restrict__ qscale,
               const float *__restrict__ kscale, const float *__restrict__ vscale, uint16_t *__restrict__ O, int n,
               int heads, int kv_heads, int qblocks, float qk_scale_log2)
 {
@@ -36,9 +43,10 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     Sc sc;
     sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2;
     sc.vscale = vscale;
+    sc.map_v16 = last16 ? &map_v16 : nullptr;
     ws_attention<Fp8PvLayout, CAUSAL>(smem_raw, &map_q, &map_k, &map_vt, O, n, heads, kv_heads, sc);
 #else
-    (void)map_q, (void)map_k, (void)map_vt, (void)qscale, (void)kscale, (void)vscale, (void)O, (void)n, (void)heads,
+    (void)map_q, (void)map_k, (void)map_vt, (void)map_v16, (void)last16, (void)qscale, (void)kscale, (void)vscale, (void)O, (void)n, (void)heads,
         (void)kv_heads, (void)qblocks, (void)qk_scale_log2;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
@@ -60,28 +68,32 @@ template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t er
 
 /* Encodes the maps of setup's codes (host only: they hold this call's pointers) and launches on
  * stream; a cudaError_t. Vᵀ rows are whole tiles of keys (int8_fp8_v_keys), so every box of it
- * is in bounds. */
+ * is in bounds. v16: V's f16 input [B·H_kv][N][128], whose last key tile of each work tile the
+ * kernel multiplies on f16 (fp8_pv.cuh's header comment), or NULL for the recipe alone. */
 template <class Sc>
 int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                     const float *kscale, const void *vt, const float *vscale, void *o, void *stream)
+                     const float *kscale, const void *vt, const float *vscale, const void *v16, void *o, void *stream)
 {
     if (s->head_dim != D || s->heads % s->kv_heads != 0)
         return (int)cudaErrorInvalidValue;
     PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
     if (!fn)
         return (int)cudaErrorNotSupported;
-    CUtensorMap mq, mk, mv;
+    CUtensorMap mq, mk, mv, mv16;
+    memset(&mv16, 0, sizeof mv16); /* unread without v16 */
     if (encode_rows(fn, &mq, CU_TENSOR_MAP_DATA_TYPE_UINT8, q8, s->seq_len, s->batch * s->heads, D, 1) != CUDA_SUCCESS ||
         encode_rows(fn, &mk, CU_TENSOR_MAP_DATA_TYPE_UINT8, k8, s->seq_len, s->batch * s->kv_heads, D, 1) != CUDA_SUCCESS ||
         encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, vt, D, s->batch * s->kv_heads, int8_fp8_v_keys(s->seq_len),
-                    1) != CUDA_SUCCESS)
+                    1) != CUDA_SUCCESS ||
+        (v16 && encode_rows(fn, &mv16, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, v16, s->seq_len, s->batch * s->kv_heads, D,
+                            2) != CUDA_SUCCESS))
         return (int)cudaErrorInvalidValue;
     const WsGrid g = ws_grid(s->seq_len, s->heads, s->batch, BM, s->causal, ws_sections_wanted());
     const dim3 grid(g.x, g.y, g.z);
     const int qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     auto kernel = s->causal ? fp8_pv_ws<Sc, true> : fp8_pv_ws<Sc, false>;
-    kernel<<<grid, WS_THREADS, Fp8PvLayout::SMEM, (cudaStream_t)stream>>>(mq, mk, mv, qscale, kscale, vscale,
+    kernel<<<grid, WS_THREADS, Fp8PvLayout::SMEM, (cudaStream_t)stream>>>(mq, mk, mv, mv16, v16 != nullptr, qscale, kscale, vscale,
                                                                            (uint16_t *)o, s->seq_len, s->heads,
                                                                            s->kv_heads, qblocks, qk_scale_log2);
     return (int)cudaGetLastError();

@@ -82,6 +82,10 @@ int32_t int8_dot(const int8_t *a, const int8_t *b, int dq);
  * derivation is in kernels/attention/fp8_pv.cuh); positions of keys ≥ N hold code 0. P (≤ 1
  * after the softmax) is rounded to e4m3 as P · INT8_FP8_MAX. */
 #define INT8_FP8_MAX 448.0f /* e4m3's largest finite value */
+/* The key tiles of the FP8 P·V: 128 keys. Each work tile's last one (causal: the diagonal; not
+ * causal: the last, ragged one) is multiplied on V's f16 input by default (fp8_pv.cuh): the
+ * keys from (keys − 1) / 128 · 128 on of a row that sees `keys` keys. */
+#define INT8_FP8_PV_TILE 128
 /* Keys of a row of Vᵀ: N rounded up to whole tiles of 128 keys. */
 static inline int int8_fp8_v_keys(int n)
 {

@@ -66,7 +66,8 @@
 typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
 typedef int (*fp8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                             const float *kscale, const void *vt, const float *vscale, void *o, void *stream);
+                             const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
+                             void *stream);
 
 struct int8_cuda {
     struct attention_cuda a; /* Q, K, V, O in f16 */
@@ -85,7 +86,19 @@ struct int8_cuda {
     unsigned *vmax;
     fp8_attend_fn fp8_attend;
     int e4m3_qk; /* attention.flash@cuda.wgmma-fp8: Q and K codes in e4m3 (else INT8) */
+    /* cuda.wgmma-fp8: each work tile's last key tile multiplied on V's f16 input instead of its
+     * e4m3 codes (fp8_pv.cuh's header comment says why): the default, KBENCH_FP8_PV_LAST16=0
+     * for SageAttention2's recipe alone */
+    int last16;
 };
+
+/* KBENCH_FP8_PV_LAST16: 0 keeps every tile's P·V in e4m3; anything else, or unset, the last
+ * key tile's on f16. */
+static int fp8_pv_last16_wanted(void)
+{
+    const char *e = getenv("KBENCH_FP8_PV_LAST16");
+    return !(e && strcmp(e, "0") == 0);
+}
 
 static size_t vt_bytes(const struct kb_shape *s)
 {
@@ -180,6 +193,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     st->attend = attend;
     st->fp8_attend = fp8_attend;
     st->e4m3_qk = e4m3_qk;
+    st->last16 = fp8_v && fp8_pv_last16_wanted();
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -377,7 +391,9 @@ static double e4m3_dot(const uint8_t *a, const uint8_t *b, int d)
 }
 
 /* float64 attention of one row with the scores of the kernel's codes (its dequantized Q, K),
- * and with cuda.wgmma-fp8 its dequantized V. */
+ * and with cuda.wgmma-fp8 its dequantized V; with last16 the keys of the row's last 128-key
+ * tile (the one holding its last key: its work tile's last, as the kernel walks them) take V's
+ * f16 input, as the kernel multiplies them. */
 static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s, const float *vin,
                             const struct codes *x, long row, double *out)
 {
@@ -406,11 +422,12 @@ static void dequantized_row(const struct int8_cuda *st, const struct kb_shape *s
     const size_t vkeys = (size_t)int8_fp8_v_keys(n);
     const uint8_t *vt = x->vt ? x->vt + kv_head * d * vkeys : NULL;
     const float *vs = x->vt ? x->vscale + kv_head * d : NULL;
+    const int last_tile0 = st->last16 ? (keys - 1) / INT8_FP8_PV_TILE * INT8_FP8_PV_TILE : keys;
     for (int j = 0; j < keys; j++) {
         double p = exp(score[j] - mx);
         sum += p;
         for (int c = 0; c < d; c++)
-            out[c] += p * (vt ? fp8_v_dequant(vt, vs, vkeys, pos, j, c) : v[(size_t)j * d + c]);
+            out[c] += p * (vt && j < last_tile0 ? fp8_v_dequant(vt, vs, vkeys, pos, j, c) : v[(size_t)j * d + c]);
     }
     for (int c = 0; c < d; c++)
         out[c] /= sum;
@@ -475,7 +492,13 @@ static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int 
     snprintf(out[0].name, sizeof out[0].name, st->e4m3_qk ? "fp8.quantize_s" : "int8.quantize_s");
     out[0].value = st->quantize_s;
     snprintf(out[0].unit, sizeof out[0].unit, "s");
-    return 1;
+    if (!st->vt || max < 2)
+        return 1;
+    /* which P·V ran: the last key tile on f16 (1) or every tile in e4m3 (0) */
+    snprintf(out[1].name, sizeof out[1].name, "fp8_pv.last_tile16");
+    out[1].value = st->last16;
+    snprintf(out[1].unit, sizeof out[1].unit, "count");
+    return 2;
 }
 
 static int int8_cuda_collect(struct kb_case *c)
@@ -572,7 +595,8 @@ static int int8_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
 static int int8_fp8_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
-    int e = st->fp8_attend(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale, st->a.o, c->stream);
+    int e = st->fp8_attend(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale,
+                           st->last16 ? st->a.v : NULL, st->a.o, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "%s launch: %s", st->attend_name, cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;

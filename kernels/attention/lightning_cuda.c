@@ -57,14 +57,14 @@ int lightning_cuda_group(const struct kb_shape *s)
     return g;
 }
 
-int lightning_cuda_prefetch(void)
+int lightning_cuda_prefetch(const struct kb_shape *s)
 {
-    static int wanted = -1; /* KBENCH_LIGHTNING_PREFETCH, read once */
-    if (wanted < 0) {
+    static int forced = -2; /* KBENCH_LIGHTNING_PREFETCH, read once: 1 or 0, else -1 (unset) */
+    if (forced == -2) {
         const char *e = getenv("KBENCH_LIGHTNING_PREFETCH");
-        wanted = e && strcmp(e, "1") == 0;
+        forced = e && strcmp(e, "1") == 0 ? 1 : e && strcmp(e, "0") == 0 ? 0 : -1;
     }
-    return wanted;
+    return forced >= 0 ? forced : lightning_cuda_group(s) < 16;
 }
 
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -148,7 +148,7 @@ static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out,
     out[0].value = lightning_cuda_group(&c->shape);
     snprintf(out[0].unit, sizeof out[0].unit, "count");
     snprintf(out[1].name, sizeof out[1].name, "lightning.prefetch");
-    out[1].value = lightning_cuda_prefetch();
+    out[1].value = lightning_cuda_prefetch(&c->shape);
     snprintf(out[1].unit, sizeof out[1].unit, "count");
     return 2;
 }

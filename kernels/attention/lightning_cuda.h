@@ -48,11 +48,14 @@ int lightning_cuda_chunk_ok(int chunk);
  * lightning.group. */
 int lightning_cuda_group(const struct kb_shape *s);
 
-/* 1 when the output pass loads the next chunk's Q, K and V while it computes this one
- * (KBENCH_LIGHTNING_PREFETCH=1: Q and K in two copies each, 112 KiB of shared memory a block at
- * d 128 and chunk 64; stored with each case as the counter lightning.prefetch), else 0: each
- * chunk's loads after the last chunk is done. Opt-in until timed on a GPU. */
-int lightning_cuda_prefetch(void);
+/* 1 when the output pass loads the next chunk's Q, K and V while it computes this one (Q and K
+ * in two copies each, 112 KiB of shared memory a block at d 128 and chunk 64), else 0: each
+ * chunk's loads after the last chunk is done. By default where lightning_cuda_group is below 16,
+ * the short sequences whose blocks run few chunks each, in step: on an H100 (2026-12-08, bf16,
+ * batch 1, 16 heads, d 128, chunk 64, one lease, alternating) 78.4 / 78.7 us against 82.4 / 82.8
+ * at N = 4k (G = 4), level at 16k and 1-2% slower at 64k (G = 16). KBENCH_LIGHTNING_PREFETCH=1
+ * or 0 forces either; each case stores it as the counter lightning.prefetch. */
+int lightning_cuda_prefetch(const struct kb_shape *s);
 
 /* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
  * nc = ceil(N / chunk) chunks per head. */

@@ -373,7 +373,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     if (e != cudaSuccess)
         return e;
 
-    if (lightning_cuda_prefetch()) {
+    if (lightning_cuda_prefetch(s)) {
         const size_t smem3 = lightning_out_smem<D, C>(true);
         static bool set3p;
         if ((e = allow_smem(lightning_out<D, C, BF16, true>, smem3, &set3p)) != cudaSuccess)

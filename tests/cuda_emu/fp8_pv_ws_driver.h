@@ -5,18 +5,22 @@
 #pragma once
 #include "quant_emu.h"
 
-// One case of the kernel with scores policy Sc: dtype dt (i8 or e4m3 Q and K codes).
-template <class Sc, bool CAUSAL> int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N)
+// One case of the kernel with scores policy Sc: dtype dt (i8 or e4m3 Q and K codes); last16: each
+// work tile's last key tile on f16 (the launcher's default), else every tile in e4m3.
+template <class Sc, bool CAUSAL>
+int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N, bool last16 = true)
 {
     quant_case c;
     if (quant_setup(c, dt, B, H, KV, N, CAUSAL, dt == KB_DTYPE_FP8_E4M3, true))
         return 1;
+    c.last16 = last16;
     std::vector<uint16_t> o(c.q8.size(), 0x7fff); /* NaN */
     PFN_cuTensorMapEncodeTiled_v12000 fn = kb_tma::encode_tiled();
-    CUtensorMap mq, mk, mv;
+    CUtensorMap mq, mk, mv, mv16;
     if (encode_rows(fn, &mq, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.q8.data(), N, B * H, D, 1) != CUDA_SUCCESS ||
         encode_rows(fn, &mk, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.k8.data(), N, B * KV, D, 1) != CUDA_SUCCESS ||
-        encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.vt.data(), D, B * KV, int8_fp8_v_keys(N), 1) != CUDA_SUCCESS) {
+        encode_rows(fn, &mv, CU_TENSOR_MAP_DATA_TYPE_UINT8, c.vt.data(), D, B * KV, int8_fp8_v_keys(N), 1) != CUDA_SUCCESS ||
+        encode_rows(fn, &mv16, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, c.v16.data(), N, B * KV, D, 2) != CUDA_SUCCESS) {
         printf("encode failed\n");
         return 1;
     }
@@ -24,20 +28,25 @@ template <class Sc, bool CAUSAL> int fp8_pv_run(enum kb_dtype dt, const char *na
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     const WsGrid g = ws_grid(N, H, B, BM, CAUSAL, true); /* the launcher's grid with KBENCH_FLASH_WS_SECTIONS=1 (causal: in sections of planes) */
     emu_launch(g.x, g.y, g.z, WS_THREADS, Fp8PvLayout::SMEM, [&] {
-        fp8_pv_ws<Sc, CAUSAL>(mq, mk, mv, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
+        fp8_pv_ws<Sc, CAUSAL>(mq, mk, mv, mv16, last16, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
                               qk_scale_log2);
     });
+    printf("%s: ", last16 ? "last tile f16" : "all tiles e4m3");
     return quant_judge(c, name, o, INT8_FP8_KERNEL_TOLERANCE, true);
 }
 
 // The cases both drivers run: N not a multiple of 128 (and one whole tile, and one token),
-// causal and not, GQA, batch 2. With arguments B H KV N causal, that one case (with EMU_SEED and
-// EMU_INPUT: the inputs of a kbench case, to hold a GPU result against the emulation).
+// causal and not, GQA, batch 2, with the last key tile on f16 (the default), then three with
+// every tile in e4m3 (KBENCH_FP8_PV_LAST16=0). With arguments B H KV N causal, that one case
+// (with EMU_SEED and EMU_INPUT: the inputs of a kbench case, to hold a GPU result against the
+// emulation; EMU_LAST16=0: every tile in e4m3).
 template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name, int argc = 0, char **argv = nullptr)
 {
-    if (argc == 6)
-        return atoi(argv[5]) ? fp8_pv_run<Sc, true>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]))
-                             : fp8_pv_run<Sc, false>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+    if (argc == 6) {
+        const bool last16 = !(getenv("EMU_LAST16") && strcmp(getenv("EMU_LAST16"), "0") == 0);
+        return atoi(argv[5]) ? fp8_pv_run<Sc, true>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), last16)
+                             : fp8_pv_run<Sc, false>(dt, name, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), last16);
+    }
     int bad = 0;
     bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 1, 77);
     bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 2, 300);
@@ -45,6 +54,9 @@ template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name, int argc
     bad += fp8_pv_run<Sc, true>(dt, name, 2, 4, 2, 128);
     bad += fp8_pv_run<Sc, false>(dt, name, 1, 1, 1, 1);
     bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 1, 129);
+    bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 1, 77, false);
+    bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 2, 300, false);
+    bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 1, 129, false);
     printf("%d failed\n", bad);
     return bad != 0;
 }

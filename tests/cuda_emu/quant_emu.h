@@ -32,7 +32,9 @@ struct quant_case {
     std::vector<float> qscale, kscale;
     std::vector<uint8_t> vt;     /* FP8 P·V: V's e4m3 codes [B·H_kv][d][int8_fp8_v_keys(N)] */
     std::vector<float> vscale;   /* and its channel scales [B·H_kv][d] */
-    std::vector<uint16_t> v16;   /* f16 P·V: V as f16 */
+    std::vector<uint16_t> v16;   /* V as f16: the f16 P·V's V, the FP8 P·V's last key tile */
+    std::vector<float> vin;      /* V's f16 values as floats */
+    bool last16;                 /* FP8 P·V: each work tile's last key tile on f16 (fp8_pv.cuh) */
     std::vector<float> qd, kd, vd; /* the kernel's dequantized Q, K, V */
     uint64_t seed;                 /* of the inputs: 42, or EMU_SEED */
 };
@@ -91,6 +93,11 @@ static int quant_setup(quant_case &c, enum kb_dtype dt, int B, int H, int KV, in
     for (size_t i = 0; i < c.k8.size(); i++)
         c.kd[i] = deq(c.k8[i]) * c.kscale[i / ((size_t)n * d) * c.blocks + (i / d % n) / INT8_BLOCK];
     c.vd.assign(v, v + bhkv * n * d);
+    c.vin.assign(v, v + bhkv * n * d);
+    c.last16 = false;
+    c.v16.resize(bhkv * n * d);
+    for (size_t i = 0; i < c.v16.size(); i++)
+        c.v16[i] = __float2half_rn(v[i]).x; /* exact: the inputs are f16 values */
     if (fp8_v) {
         c.vt.assign(bhkv * d * keys, 0xFF);
         c.vscale.assign(bhkv * d, 0.f);
@@ -104,10 +111,6 @@ static int quant_setup(quant_case &c, enum kb_dtype dt, int B, int H, int KV, in
                 for (int ch = 0; ch < d; ch++)
                     c.vd[(h * n + j) * d + ch] =
                         fp8_decode(c.vt[(h * d + ch) * keys + j / 32 * 32 + pos[j % 32]], FP8_E4M3) * c.vscale[h * d + ch];
-    } else {
-        c.v16.resize(bhkv * n * d);
-        for (size_t i = 0; i < c.v16.size(); i++)
-            c.v16[i] = __float2half_rn(v[i]).x; /* exact: the inputs are f16 values */
     }
     return 0;
 }
@@ -115,18 +118,52 @@ static int quant_setup(quant_case &c, enum kb_dtype dt, int B, int H, int KV, in
 struct dequantized_ctx {
     const quant_case *c;
 };
+/* The first key of a row's last 128-key tile (int8.h's INT8_FP8_PV_TILE): from there on the FP8
+ * kernels multiply V's f16 input when c.last16 (else past the row's keys: none). */
+static int last_tile_start(const quant_case *c, int keys)
+{
+    return c->last16 ? (keys - 1) / INT8_FP8_PV_TILE * INT8_FP8_PV_TILE : keys;
+}
 static void dequantized_row(const void *ctx, const struct kb_shape *s, long row, double *out)
 {
     const quant_case *c = ((const dequantized_ctx *)ctx)->c;
     const int n = s->seq_len, i = (int)(row % n), h = (int)(row / n % s->heads), b = (int)(row / n / s->heads);
-    attention_reference_row(s, c->qd.data(), c->kd.data(), c->vd.data(), b, h, i, out);
+    if (!c->last16) {
+        attention_reference_row(s, c->qd.data(), c->kd.data(), c->vd.data(), b, h, i, out);
+        return;
+    }
+    /* the same float64 attention with the last tile's keys taking V's f16 input */
+    const int d = s->head_dim, keys = s->causal ? i + 1 : n, t_last = last_tile_start(c, keys);
+    const size_t kvh = (size_t)b * s->kv_heads + h / (s->heads / s->kv_heads);
+    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + kvh * n * d;
+    std::vector<double> sc(keys);
+    double mx = -INFINITY, sum = 0;
+    for (int j = 0; j < keys; j++) {
+        double dot = 0;
+        for (int e = 0; e < d; e++)
+            dot += (double)q[e] * k[(size_t)j * d + e];
+        sc[j] = dot / sqrt((double)d);
+        mx = sc[j] > mx ? sc[j] : mx;
+    }
+    for (int e = 0; e < d; e++)
+        out[e] = 0;
+    for (int j = 0; j < keys; j++) {
+        const double p = exp(sc[j] - mx);
+        const float *v = (j < t_last ? c->vd.data() : c->vin.data()) + (kvh * n + j) * d;
+        sum += p;
+        for (int e = 0; e < d; e++)
+            out[e] += p * v[e];
+    }
+    for (int e = 0; e < d; e++)
+        out[e] /= sum;
 }
 
 /* The FP8 P·V recipe of fp8_pv.cuh and flash_ws.cuh in float64, on the dequantized inputs:
  * tiles of 128 keys; after tile t the running maximum m_t of the base-2 scores; the tile's P =
  * 2^(s − m_t) rounded as e4m3(448·P) (the library's fp8_encode, round to nearest even) times V,
  * added into O after O is scaled by 2^(m_{t-1} − m_t); l the sum of the rounded 448·P (the
- * kernel's P·V sums them with its ones rows); O / l.
+ * kernel's P·V sums them with its ones rows); O / l. With last16 the last tile's 448·P is
+ * rounded to f16 instead and multiplies V's f16 input.
  * What the kernel computes up to float32 arithmetic and the f16 output: a P whose float32 and
  * float64 values round to different e4m3 codes is the rare exception. */
 #define FP8_RECIPE_TOLERANCE 2e-3
@@ -136,7 +173,8 @@ static void fp8_recipe_row(const void *ctx, const struct kb_shape *s, long row, 
     const int n = s->seq_len, d = s->head_dim, i = (int)(row % n), h = (int)(row / n % s->heads);
     const int b = (int)(row / n / s->heads), keys = s->causal ? i + 1 : n;
     const size_t kvh = (size_t)b * s->kv_heads + h / (s->heads / s->kv_heads);
-    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + kvh * n * d, *v = c->vd.data() + kvh * n * d;
+    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + kvh * n * d;
+    const int t_last = last_tile_start(c, keys);
     const double scale_log2 = 1.4426950408889634 / sqrt((double)d);
     std::vector<double> sc(keys), o(d, 0.0);
     for (int j = 0; j < keys; j++) {
@@ -157,10 +195,13 @@ static void fp8_recipe_row(const void *ctx, const struct kb_shape *s, long row, 
             o[e] *= alpha;
         for (int j = t0; j < t1; j++) {
             const double p = exp2(sc[j] - mnew);
-            const double p8 = fp8_decode(fp8_encode((float)(p * 448.0), FP8_E4M3), FP8_E4M3);
+            const bool f16 = j >= t_last;
+            const double p8 = f16 ? (double)__half2float(__float2half_rn((float)(p * 448.0)))
+                                  : fp8_decode(fp8_encode((float)(p * 448.0), FP8_E4M3), FP8_E4M3);
+            const float *v = (f16 ? c->vin.data() : c->vd.data()) + (kvh * n + j) * d;
             l += p8;
             for (int e = 0; e < d; e++)
-                o[e] += p8 * v[(size_t)j * d + e];
+                o[e] += p8 * v[e];
         }
         m = mnew;
     }
