@@ -41,7 +41,8 @@
  * tensor cores that the softmax leaves idle more than half the time. The output is
  * O · s_v[c] / l.
  *
- * The last key tile in 16 bits (map_v16 set: the default, int8_cuda.c). A row that attends to
+ * The last key tile in 16 bits (map_v16 set: by default where causal or N <= 128, int8_cuda.c's
+ * fp8_pv_last16). A row that attends to
  * one or two keys outputs a V row, or the mean of two, and e4m3's 3 mantissa bits then show
  * undiluted: with outlier channels in V those few rows carry most of a sample's norm, and the
  * recipe alone missed its own bound at N = 77 (rel L2 0.051) and N = 4099 causal (0.083; the
