@@ -62,8 +62,9 @@
  * cuDNN through PyTorch) three consumers ran batch 4 × N 4k in 570.5 and 564.9 us against two's
  * 641.7 and 648.2 and cuDNN's 579.2 and 576.0 (1.01-1.02x cuDNN), and batch 8 × N 2k in 314.0
  * against 351.9 and cuDNN's 300.6 (0.96x). Causal, three were no better (371.5 / 223.4 us
- * against two's 377.8 / 219.6), so two stay its default. KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3
- * forces either.
+ * against two's 377.8 / 219.6), so two stayed its default; d 64 causal now runs the persistent
+ * kernel (two consumers, below). KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either where the
+ * kernel is not persistent.
  * Head_dim 128 with 176-key tiles (KBENCH_FLASH_WS_KEYS=176, FlashAttention-3's non-causal tile):
  * a tile's fixed costs (its barrier waits, the wgmma group waits, O's rescale: 64 multiplies a
  * thread) spread over 176 keys instead of 128; S is m64n176k16 (88 accumulators), P 11 k-steps
@@ -77,27 +78,33 @@
  * Block order, causal: a causal query block's cost grows with its index, and one block an SM
  * takes the next block in index order when one ends. Numbered a plane at a time (heaviest first
  * within each), the last planes' heaviest blocks start near the end and run on alone; with
- * sections the grid is instead one dimension in sections of planes whose K and V share L2, every plane's heaviest
- * block first (flash_ws.cuh's ws_grid: a greedy list-schedule model put the old order's tail at
- * 7% of the work at batch 4, 16 heads, N 4k and 13% at N 2k, this one's at 1-2%; written in
- * the eighteenth session without a GPU). Opt-in until timed: KBENCH_FLASH_WS_SECTIONS=1
- * (counter flash_ws.sections); by default the old order.
+ * sections the grid is instead one dimension in sections of planes whose K and V share L2, every
+ * plane's heaviest block first (flash_ws.cuh's ws_grid: a greedy list-schedule model put the old
+ * order's tail at 7% of the work at batch 4, 16 heads, N 4k and 13% at N 2k, this one's at
+ * 1-2%). On an H100 (2026-12-08, one lease) the sections were 1-3% faster at d 64 and 128 and
+ * 3.7% at d 256: the default where the kernel is not persistent (KBENCH_FLASH_WS_SECTIONS=0
+ * restores the plane order; counter flash_ws.sections).
  *
- * Persistent form (flash_wgmma_ws_persistent, KBENCH_FLASH_WS_PERSISTENT=1; FlashAttention-3's
- * scheduler for short sequences, where each 128-row block of few key tiles pays its own
- * prologue and epilogue): a grid of min(#SMs, work tiles) blocks, block i running work tiles i,
- * i + grid, ... of all (query block, head, batch), in sections of (batch, head) planes whose K
- * and V fit in a third of L2, query blocks (causal: heaviest first) slowest within a section
- * (flash_ws.cuh's persistent_tile; numbering all planes' heaviest block first had every plane's
- * K and V in flight at once, re-read from DRAM by each query block). The producer loads
- * the next tile's Q once the consumers released the last (q_empty: count 8, arrived after their
- * last S), then its K/V, while the consumers still finish the previous tile's last P·V and store
- * O; the K/V rings' uses (stage u % STAGES, parity (u / STAGES) & 1) count on across tiles, the
- * last V of a tile is released too, and the ping-pong turns start over per tile. The same
- * template (ws_attention's PERSISTENT), so the non-persistent kernels' PTX is unchanged.
- * Measured before it had the TMA stores and the lazy rescale below, it was level with the
- * default at best (d 64 causal: 3% faster at one shape, 1-3% slower at three) while those two
- * were worth up to 10% to the default; it now has both (the eighteenth session, not yet timed).
+ * Persistent form (flash_wgmma_ws_persistent; FlashAttention-3's scheduler for short sequences,
+ * where each 128-row block of few key tiles pays its own prologue and epilogue): a grid of
+ * min(#SMs, work tiles) blocks, block i running work tiles i, i + grid, ... of all (query
+ * block, head, batch) (causal: claimed from a counter instead, flash_ws.cuh's DYNAMIC), in
+ * sections of (batch, head) planes whose K and V fit in a third of L2, query blocks (causal:
+ * heaviest first) slowest within a section (flash_ws.cuh's persistent_tile; numbering all
+ * planes' heaviest block first had every plane's K and V in flight at once, re-read from DRAM by
+ * each query block). The producer loads the next tile's Q once the consumers released the last
+ * (q_empty: count 8, arrived after their last S), then its K/V, while the consumers still finish
+ * the previous tile's last P·V and store O; the K/V rings' uses (stage u % STAGES, parity
+ * (u / STAGES) & 1) count on across tiles, the last V of a tile is released too, and the
+ * ping-pong turns start over per tile. The same template (ws_attention's PERSISTENT), so the
+ * non-persistent kernels' PTX is unchanged. With the TMA stores (from a staging tile of its own),
+ * the lazy rescale and the claimed causal tiles it is the default at d 128 and at d 64 causal
+ * (persistent_for): on an H100 (2026-12-08, bf16, 16 heads, one lease, batch 4/8 × N 2k/4k,
+ * against the one-block-a-tile kernel and cuDNN) 13-18% faster at d 64 causal (0.94-0.99x
+ * cuDNN), 10-18% at d 128 causal (1.06-1.14x), 5-10% at d 128 non-causal (0.97-1.04x). d 64
+ * non-causal keeps three consumers (two in the persistent kernel: level at batch 8 × N 2k) and
+ * d 256 its register stores' kernel. KBENCH_FLASH_WS_PERSISTENT=1 or 0 forces it everywhere or
+ * nowhere.
  *
  * Output: each consumer warp stages its 16 rows of O / l in 16 bits in its rows of the Q tile
  * (free once its last S is done; 128B-swizzled, the O map's layout) and one lane stores the
