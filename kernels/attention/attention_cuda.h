@@ -189,14 +189,15 @@ int int8_cuda_attend_wgmma_ws(const struct kb_shape *s, const void *q8, const vo
  * int8.h defines) and channel scales vscale [B·H_kv][d], through vmax [B·H_kv][d] (scratch).
  * Its attention (int8_fp8_ws.cu, sm_90a): the wgmma-ws kernel's Q·Kᵀ with P·V on FP8 wgmma
  * (P·448 and V as e4m3, f32 accumulated per tile and added into O); with v16 (V's f16 input,
- * else NULL) each work tile's last key tile on f16 instead (fp8_pv.cuh); prepare as
+ * else NULL) each work tile's last key tile on f16 instead (fp8_pv.cuh); with persistent
+ * (non-causal, no v16) a grid of at most one block an SM looping over the work tiles; prepare as
  * int8_wgmma_ws_prepare. Both return a cudaError_t (prepare: KB_OK or the reason in err). */
 int int8_cuda_quantize_v_fp8(const struct kb_shape *s, const void *v, unsigned *vmax, void *vt, float *vscale,
                              void *stream);
 int int8_fp8_ws_prepare(char *err, size_t errlen);
 int int8_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                            const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
-                            void *stream);
+                            const float *kscale, const void *vt, const float *vscale, const void *v16, int persistent,
+                            void *o, void *stream);
 /* attention.flash@cuda.wgmma-fp8's pre-pass (int8_quant.cu): int8_cuda_quantize's with e4m3
  * codes (int8_e4m3_quantize_block, int8.h) for the INT8 ones, then int8_cuda_quantize_v_fp8; its
  * attention (flash_fp8_ws.cu, sm_90a, d = 128): S = Q·Kᵀ on FP8 wgmma, then int8_fp8_ws.cu's
@@ -205,8 +206,8 @@ int int8_cuda_quantize_e4m3(const struct kb_shape *s, const void *q, const void 
                             void *q8, void *k8, float *qscale, float *kscale, void *stream);
 int flash_fp8_ws_prepare(char *err, size_t errlen);
 int flash_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                             const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
-                             void *stream);
+                             const float *kscale, const void *vt, const float *vscale, const void *v16, int persistent,
+                             void *o, void *stream);
 
 /* attention.softmax@cuda.cublas's softmax: each of `rows` rows of n float32 scores (row r is
  * query r % n of its head) becomes probabilities in dtype, written over the start of the same

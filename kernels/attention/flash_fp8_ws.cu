@@ -68,8 +68,8 @@ extern "C" int flash_fp8_ws_prepare(char *err, size_t errlen)
 }
 
 extern "C" int flash_cuda_attend_fp8_ws(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                                        const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
-                                        void *stream)
+                                        const float *kscale, const void *vt, const float *vscale, const void *v16, int persistent,
+                                        void *o, void *stream)
 {
-    return fp8_pv_ws_attend<ScoresE4M3>(s, q8, k8, qscale, kscale, vt, vscale, v16, o, stream);
+    return fp8_pv_ws_attend<ScoresE4M3>(s, q8, k8, qscale, kscale, vt, vscale, v16, persistent, o, stream);
 }

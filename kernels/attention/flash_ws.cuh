@@ -288,8 +288,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
      * behind it, and multiplied there in place of that tile's ring stage (which is still loaded
      * and waited for, so the rings' count stays the same). Loaded with Q on q_full, as first
      * written, it cost 5-10% at SageAttention2's shape on an H100 (one lease, 2026-12-08). */
-    constexpr int LAST16 = last_v16<Sc>::value;
-    static_assert(LAST16 == 0 || !PERSISTENT, "the 16-bit last tile is loaded once per block, with Q");
+    /* one use a block: not in the persistent kernels (whose launchers pass no map_v16) */
+    constexpr int LAST16 = PERSISTENT ? 0 : last_v16<Sc>::value;
     bool last16 = false;
     if constexpr (LAST16 > 0)
         last16 = sc.map_v16 != nullptr;

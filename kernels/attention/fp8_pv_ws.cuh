@@ -14,6 +14,7 @@
 
 #include "kernels/attention/fp8_pv.cuh"
 #include "kernels/attention/int8_ws_scores.cuh"
+#include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
 
 namespace kb_fws {
@@ -30,24 +31,28 @@ struct Fp8PvLayout : WsLayout<1, 1, 1, true, BN, true> {
     static_assert(SMEM <= 227 * 1024, "shared memory of one H100 block");
 };
 
-template <class Sc, bool CAUSAL>
+/* PERSISTENT (non-causal only: the causal persistent schedule claims its tiles from a counter
+ * that flash_wgmma_ws.cu owns): a grid of at most one block an SM looping over the work tiles
+ * (flash_ws.cuh's PERSISTENT), batch the planes' batch; never with last16. */
+template <class Sc, bool CAUSAL, bool PERSISTENT = false>
 __global__ void __launch_bounds__(WS_THREADS, 1)
     fp8_pv_ws(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
               const __grid_constant__ CUtensorMap map_vt, const __grid_constant__ CUtensorMap map_v16, bool last16,
               const float *__restrict__ qscale,
               const float *__restrict__ kscale, const float *__restrict__ vscale, uint16_t *__restrict__ O, int n,
-              int heads, int kv_heads, int qblocks, float qk_scale_log2)
+              int heads, int kv_heads, int qblocks, float qk_scale_log2, int batch)
 {
+    static_assert(!(PERSISTENT && CAUSAL), "the causal persistent schedule needs a tile counter");
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     extern __shared__ unsigned char smem_raw[];
     Sc sc;
     sc.qscale = qscale, sc.kscale = kscale, sc.qblocks = qblocks, sc.qk_scale_log2 = qk_scale_log2;
     sc.vscale = vscale;
-    sc.map_v16 = last16 ? &map_v16 : nullptr;
-    ws_attention<Fp8PvLayout, CAUSAL>(smem_raw, &map_q, &map_k, &map_vt, O, n, heads, kv_heads, sc);
+    sc.map_v16 = last16 && !PERSISTENT ? &map_v16 : nullptr;
+    ws_attention<Fp8PvLayout, CAUSAL, Sc, PERSISTENT>(smem_raw, &map_q, &map_k, &map_vt, O, n, heads, kv_heads, sc, batch);
 #else
     (void)map_q, (void)map_k, (void)map_vt, (void)map_v16, (void)last16, (void)qscale, (void)kscale, (void)vscale, (void)O, (void)n, (void)heads,
-        (void)kv_heads, (void)qblocks, (void)qk_scale_log2;
+        (void)kv_heads, (void)qblocks, (void)qk_scale_log2, (void)batch;
     __trap(); /* built without sm_90a: the host side never launches this */
 #endif
 }
@@ -58,7 +63,7 @@ template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t er
     if (!encode_tiled_or_say(err, errlen))
         return KB_UNSUPPORTED;
     const int bytes = Fp8PvLayout::SMEM;
-    cudaError_t e = kb_gpu::allow_dynamic_smem(bytes, fp8_pv_ws<Sc, false>, fp8_pv_ws<Sc, true>);
+    cudaError_t e = kb_gpu::allow_dynamic_smem(bytes, fp8_pv_ws<Sc, false>, fp8_pv_ws<Sc, true>, fp8_pv_ws<Sc, false, true>);
     if (e != cudaSuccess) {
         snprintf(err, errlen, "raising %s's shared-memory limit to %d bytes: %s", name, bytes, cudaGetErrorString(e));
         return KB_ERROR;
@@ -69,12 +74,14 @@ template <class Sc> int fp8_pv_ws_prepare(const char *name, char *err, size_t er
 /* Encodes the maps of setup's codes (host only: they hold this call's pointers) and launches on
  * stream; a cudaError_t. Vᵀ rows are whole tiles of keys (int8_fp8_v_keys), so every box of it
  * is in bounds. v16: V's f16 input [B·H_kv][N][128], whose last key tile of each work tile the
- * kernel multiplies on f16 (fp8_pv.cuh's header comment), or NULL for the recipe alone. */
+ * kernel multiplies on f16 (fp8_pv.cuh's header comment), or NULL for the recipe alone.
+ * persistent: the persistent kernel (non-causal, without v16: cudaErrorInvalidValue otherwise). */
 template <class Sc>
 int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                     const float *kscale, const void *vt, const float *vscale, const void *v16, void *o, void *stream)
+                     const float *kscale, const void *vt, const float *vscale, const void *v16, int persistent, void *o,
+                     void *stream)
 {
-    if (s->head_dim != D || s->heads % s->kv_heads != 0)
+    if (s->head_dim != D || s->heads % s->kv_heads != 0 || (persistent && (s->causal || v16)))
         return (int)cudaErrorInvalidValue;
     PFN_cuTensorMapEncodeTiled_v12000 fn = encode_tiled();
     if (!fn)
@@ -89,13 +96,18 @@ int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, c
                             2) != CUDA_SUCCESS))
         return (int)cudaErrorInvalidValue;
     const WsGrid g = ws_grid(s->seq_len, s->heads, s->batch, BM, s->causal, ws_sections_wanted());
-    const dim3 grid(g.x, g.y, g.z);
+    dim3 grid(g.x, g.y, g.z);
     const int qblocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     auto kernel = s->causal ? fp8_pv_ws<Sc, true> : fp8_pv_ws<Sc, false>;
-    kernel<<<grid, WS_THREADS, Fp8PvLayout::SMEM, (cudaStream_t)stream>>>(mq, mk, mv, mv16, v16 != nullptr, qscale, kscale, vscale,
-                                                                           (uint16_t *)o, s->seq_len, s->heads,
-                                                                           s->kv_heads, qblocks, qk_scale_log2);
+    if (persistent) { /* at most one block an SM, none idle */
+        const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
+        grid = dim3((unsigned)(work < sms ? work : sms), 1, 1);
+        kernel = fp8_pv_ws<Sc, false, true>;
+    }
+    kernel<<<grid, WS_THREADS, Fp8PvLayout::SMEM, (cudaStream_t)stream>>>(mq, mk, mv, mv16, v16 != nullptr, qscale, kscale,
+                                                                           vscale, (uint16_t *)o, s->seq_len, s->heads,
+                                                                           s->kv_heads, qblocks, qk_scale_log2, s->batch);
     return (int)cudaGetLastError();
 }
 

@@ -66,8 +66,8 @@
 typedef int (*int8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
                               const float *kscale, const void *v, void *o, void *stream);
 typedef int (*fp8_attend_fn)(const struct kb_shape *s, const void *q8, const void *k8, const float *qscale,
-                             const float *kscale, const void *vt, const float *vscale, const void *v16, void *o,
-                             void *stream);
+                             const float *kscale, const void *vt, const float *vscale, const void *v16, int persistent,
+                             void *o, void *stream);
 
 struct int8_cuda {
     struct attention_cuda a; /* Q, K, V, O in f16 */
@@ -89,6 +89,7 @@ struct int8_cuda {
     /* cuda.wgmma-fp8: each work tile's last key tile multiplied on V's f16 input instead of its
      * e4m3 codes (fp8_pv.cuh's header comment says why; fp8_pv_last16 says where) */
     int last16;
+    int persistent; /* cuda.wgmma-fp8: the persistent kernel (fp8_pv_persistent) */
 };
 
 /* Whether the FP8 P·V kernels take each work tile's last key tile on f16 at shape s: by default
@@ -105,6 +106,16 @@ static int fp8_pv_last16(const struct kb_shape *s)
     if (e && strcmp(e, "0") == 0)
         return 0;
     return s->causal || s->seq_len <= INT8_FP8_PV_TILE;
+}
+
+/* Whether the FP8 P·V kernels run persistent at shape s (a grid of at most one block an SM
+ * looping over the work tiles, as attention.flash@cuda.wgmma-ws does by default at d 128):
+ * KBENCH_FP8_PV_PERSISTENT=1 asks for it (written without a GPU lease: opt-in until timed), and
+ * it runs where the kernel has it, non-causal without the f16 last tile. */
+static int fp8_pv_persistent(const struct kb_shape *s, int last16)
+{
+    const char *e = getenv("KBENCH_FP8_PV_PERSISTENT");
+    return e && strcmp(e, "1") == 0 && !s->causal && !last16;
 }
 
 static size_t vt_bytes(const struct kb_shape *s)
@@ -201,6 +212,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     st->fp8_attend = fp8_attend;
     st->e4m3_qk = e4m3_qk;
     st->last16 = fp8_v && fp8_pv_last16(&c->shape);
+    st->persistent = fp8_v && fp8_pv_persistent(&c->shape, st->last16);
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -499,13 +511,16 @@ static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int 
     snprintf(out[0].name, sizeof out[0].name, st->e4m3_qk ? "fp8.quantize_s" : "int8.quantize_s");
     out[0].value = st->quantize_s;
     snprintf(out[0].unit, sizeof out[0].unit, "s");
-    if (!st->vt || max < 2)
+    if (!st->vt || max < 3)
         return 1;
-    /* which P·V ran: the last key tile on f16 (1) or every tile in e4m3 (0) */
+    /* which P·V ran: the last key tile on f16 (1) or every tile in e4m3 (0); which grid */
     snprintf(out[1].name, sizeof out[1].name, "fp8_pv.last_tile16");
     out[1].value = st->last16;
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    return 2;
+    snprintf(out[2].name, sizeof out[2].name, "fp8_pv.persistent");
+    out[2].value = st->persistent;
+    snprintf(out[2].unit, sizeof out[2].unit, "count");
+    return 3;
 }
 
 static int int8_cuda_collect(struct kb_case *c)
@@ -603,7 +618,7 @@ static int int8_fp8_run(struct kb_case *c)
 {
     struct int8_cuda *st = c->state;
     int e = st->fp8_attend(&c->shape, st->q8, st->k8, st->qscale, st->kscale, st->vt, st->vscale,
-                           st->last16 ? st->a.v : NULL, st->a.o, c->stream);
+                           st->last16 ? st->a.v : NULL, st->persistent, st->a.o, c->stream);
     if (e != 0) {
         snprintf(c->error, sizeof c->error, "%s launch: %s", st->attend_name, cudaGetErrorString((cudaError_t)e));
         return KB_ERROR;

@@ -6,9 +6,12 @@
 #include "quant_emu.h"
 
 // One case of the kernel with scores policy Sc: dtype dt (i8 or e4m3 Q and K codes); last16: each
-// work tile's last key tile on f16 (the launcher's default), else every tile in e4m3.
+// work tile's last key tile on f16 (the launcher's default where causal or N <= 128), else every
+// tile in e4m3; persistent_grid > 0 (non-causal, without last16): the persistent kernel on that
+// many blocks, fewer than the work tiles, so each runs several.
 template <class Sc, bool CAUSAL>
-int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N, bool last16 = true)
+int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N, bool last16 = true,
+               int persistent_grid = 0)
 {
     quant_case c;
     if (quant_setup(c, dt, B, H, KV, N, CAUSAL, dt == KB_DTYPE_FP8_E4M3, true))
@@ -26,18 +29,30 @@ int fp8_pv_run(enum kb_dtype dt, const char *name, int B, int H, int KV, int N, 
     }
     const int qblocks = (N + INT8_BLOCK - 1) / INT8_BLOCK;
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
-    const WsGrid g = ws_grid(N, H, B, BM, CAUSAL, true); /* the launcher's grid with KBENCH_FLASH_WS_SECTIONS=1 (causal: in sections of planes) */
+    if constexpr (!CAUSAL) {
+        if (persistent_grid > 0) {
+            emu_launch(persistent_grid, 1, 1, WS_THREADS, Fp8PvLayout::SMEM, [&] {
+                fp8_pv_ws<Sc, false, true>(mq, mk, mv, mv16, false, c.qscale.data(), c.kscale.data(), c.vscale.data(),
+                                           o.data(), N, H, KV, qblocks, qk_scale_log2, B);
+            });
+            printf("persistent on %d blocks, all tiles e4m3: ", persistent_grid);
+            c.last16 = false;
+            return quant_judge(c, name, o, INT8_FP8_KERNEL_TOLERANCE, true);
+        }
+    }
+    const WsGrid g = ws_grid(N, H, B, BM, CAUSAL, true); /* the launcher's default grid (causal: in sections of planes) */
     emu_launch(g.x, g.y, g.z, WS_THREADS, Fp8PvLayout::SMEM, [&] {
         fp8_pv_ws<Sc, CAUSAL>(mq, mk, mv, mv16, last16, c.qscale.data(), c.kscale.data(), c.vscale.data(), o.data(), N, H, KV, qblocks,
-                              qk_scale_log2);
+                              qk_scale_log2, B);
     });
     printf("%s: ", last16 ? "last tile f16" : "all tiles e4m3");
     return quant_judge(c, name, o, INT8_FP8_KERNEL_TOLERANCE, true);
 }
 
 // The cases both drivers run: N not a multiple of 128 (and one whole tile, and one token),
-// causal and not, GQA, batch 2, with the last key tile on f16 (the default), then three with
-// every tile in e4m3 (KBENCH_FP8_PV_LAST16=0). With arguments B H KV N causal, that one case
+// causal and not, GQA, batch 2, with the last key tile on f16, then three with every tile in e4m3
+// (KBENCH_FP8_PV_LAST16=0), then the persistent kernel non-causal on fewer blocks than work tiles
+// (KBENCH_FP8_PV_PERSISTENT=1). With arguments B H KV N causal, that one case
 // (with EMU_SEED and EMU_INPUT: the inputs of a kbench case, to hold a GPU result against the
 // emulation; EMU_LAST16=0: every tile in e4m3).
 template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name, int argc = 0, char **argv = nullptr)
@@ -57,6 +72,9 @@ template <class Sc> int fp8_pv_main(enum kb_dtype dt, const char *name, int argc
     bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 1, 77, false);
     bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 2, 300, false);
     bad += fp8_pv_run<Sc, true>(dt, name, 1, 2, 1, 129, false);
+    bad += fp8_pv_run<Sc, false>(dt, name, 2, 2, 1, 300, false, 5);  /* 12 work tiles on 5 blocks */
+    bad += fp8_pv_run<Sc, false>(dt, name, 2, 3, 3, 129, false, 4);  /* 12 on 4: a ragged last tile each */
+    bad += fp8_pv_run<Sc, false>(dt, name, 1, 2, 2, 77, false, 1);   /* 2 on one block */
     printf("%d failed\n", bad);
     return bad != 0;
 }

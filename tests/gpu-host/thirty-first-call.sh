@@ -9,6 +9,9 @@
 #              not): the last key tile on f16 (now loaded after K_0 on a barrier of its own; by
 #              default causal only) everywhere (KBENCH_FP8_PV_LAST16=1) against the recipe alone
 #              (=0), alternating; loaded with Q it had cost 5-10%
+#   fp8pv      the FP8 P·V kernels' persistent form (KBENCH_FP8_PV_PERSISTENT=1, non-causal; written
+#              after the lease) verified at odd sizes, then timed at SageAttention2's shape
+#              against the default and beside the bf16 flash (persistent at d 128)
 #   flashd     the bf16 flash's new defaults beside cuDNN (d 64 causal, d 128 both)
 #   light      Lightning at 4k, 16k with its default (prefetch at 4k only)
 # The database and the log come back as $OUT/thirty-first.tar.gz.
@@ -16,7 +19,15 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
 call_start build || exit 1
 nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+( export KBENCH_FP8_PV_PERSISTENT=1
+  NEW_LIMIT=90 sweep fp8pv --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 \
+      --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0 --input normal,outlier )
+sweep_report fp8pv
+sqlite3 "$OUT/fp8pv.db" "SELECT 'persistent ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'fp8_pv.persistent' GROUP BY k.value;"
 timing_db thirty-first
+SN="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0 --input outlier"
+step fp8pv-d 55 $SN --dtype i8,bf16,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8
+KBENCH_FP8_PV_PERSISTENT=1 step fp8pv-p 45 $SN --dtype i8,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8
 S="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0,1 --input outlier --dtype i8,e4m3
    --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8"
 KBENCH_FP8_PV_LAST16=1 step l16 55 $S
@@ -25,4 +36,4 @@ KBENCH_FP8_PV_LAST16=1 step l16-2 55 $S
 step flashd 50 $CUDNN --dtype bf16 --heads 16 --batch 4 --seq 4096 --head-dim 64,128 --causal 1
 step flashdn 30 $CUDNN --dtype bf16 --heads 16 --batch 8 --seq 2048 --head-dim 128 --causal 0
 step light 20 --kernels attention.lightning@cuda.mma --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384
-attention_call_report thirty-first "'fp8_pv.last_tile16', 'flash_ws.persistent', 'flash_ws.sections', 'flash_ws.consumers', 'lightning.prefetch', 'lightning.group'"
+attention_call_report thirty-first "'fp8_pv.last_tile16', 'fp8_pv.persistent', 'flash_ws.persistent', 'flash_ws.sections', 'flash_ws.consumers', 'lightning.prefetch', 'lightning.group'"
