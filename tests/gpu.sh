@@ -124,6 +124,11 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=0
   job flashws3 "$KBENCH" run --db "$TMP/flashwsx.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 1 ) &
+# and the persistent kernel on three at d 64 (both variables: 192-row work tiles; causal claimed
+# from the counter)
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=1
+  job flashwsp3 "$KBENCH" run --db "$TMP/flashwsp3.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0,1 ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=2
   job flashws2c "$KBENCH" run --db "$TMP/flashwsz.db" $VFLAGS --timeout 30 --kernels 'attention.flash@cuda.wgmma-ws' --dtype f16,bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --seq 1,77,1000,4099 --head-dim 64 --causal 0 ) &
@@ -500,6 +505,8 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-ws'; then
         expect_eq "$(DB="$TMP/flashwspr.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND (SELECT k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'flash_ws.tma_store') = 0 AND (SELECT k.value FROM counters k WHERE k.case_id = c.id AND k.name = 'flash_ws.lazy_rescale') = 0;")" "8" "8 verified, each with counters flash_ws.tma_store = 0 and flash_ws.lazy_rescale = 0"
         expect_job flashws3 "its d-64 kernel on three consumer warpgroups, causal (KBENCH_FLASH_WS_D64_CONSUMERS=3), runs its 16 cases"
         expect_eq "$(DB="$TMP/flashwsx.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3;")" "16" "16 verified, each with counter flash_ws.consumers = 3"
+        expect_job flashwsp3 "the persistent kernel on three consumers at d 64 (KBENCH_FLASH_WS_D64_CONSUMERS=3, KBENCH_FLASH_WS_PERSISTENT=1) runs its 16 cases"
+        expect_eq "$(DB="$TMP/flashwsp3.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3 AND (SELECT j.value FROM counters j WHERE j.case_id = c.id AND j.name = 'flash_ws.persistent') = 1;")" "16" "16 verified, each with counters flash_ws.consumers = 3 and flash_ws.persistent = 1"
         expect_job flashws2c "and on two, not causal (KBENCH_FLASH_WS_D64_CONSUMERS=2), its 16 cases"
         expect_eq "$(DB="$TMP/flashwsz.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 2;")" "16" "16 verified, each with counter flash_ws.consumers = 2"
         expect_eq "$(q "SELECT count(*) FROM cases c JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND c.head_dim = 64 AND k.backend = 'kernel' AND k.name = 'flash_ws.consumers' AND k.value = 3 - c.causal;")" \

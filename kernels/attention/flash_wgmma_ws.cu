@@ -180,9 +180,10 @@ __global__ void __launch_bounds__(Layout<DH, C, KN>::THREADS, 1)
  * before. batch: the number of (batch) planes, which the 1D grid no longer gives. tma_store and
  * lazy as the other kernel's (O staged in a tile of its own, d 64 and 128 only: flash_ws.cuh's
  * OFF_O). tile_counter: two ints, zero, on this device: causal, the blocks claim their work
- * tiles through them (flash_ws.cuh's DYNAMIC) and leave them zero. */
-template <bool CAUSAL, bool BF16, int DH>
-__global__ void __launch_bounds__(WS_THREADS, 1)
+ * tiles through them (flash_ws.cuh's DYNAMIC) and leave them zero. C: consumer warpgroups (3 at
+ * d = 64 only, 192-row work tiles: KBENCH_FLASH_WS_D64_CONSUMERS=3). */
+template <bool CAUSAL, bool BF16, int DH, int C = CONSUMERS>
+__global__ void __launch_bounds__(Layout<DH, C>::THREADS, 1)
     flash_wgmma_ws_persistent(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
                               const __grid_constant__ CUtensorMap map_v, const __grid_constant__ CUtensorMap map_o,
                               uint16_t *__restrict__ O, int n, int heads, int kv_heads, int batch, float scale_log2,
@@ -193,9 +194,9 @@ __global__ void __launch_bounds__(WS_THREADS, 1)
     Scores16<BF16, DH> sc;
     sc.scale_log2 = scale_log2;
     sc.lazy = lazy;
-    ws_attention<Layout<DH>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads, kv_heads,
-                                                                sc, batch, AllTiles(), tma_store ? &map_o : nullptr,
-                                                                tile_counter);
+    ws_attention<Layout<DH, C>, CAUSAL, Scores16<BF16, DH>, true>(smem_raw, &map_q, &map_k, &map_v, O, n, heads,
+                                                                   kv_heads, sc, batch, AllTiles(),
+                                                                   tma_store ? &map_o : nullptr, tile_counter);
 #else
     (void)map_q, (void)map_k, (void)map_v, (void)map_o, (void)O, (void)n, (void)heads, (void)kv_heads, (void)batch,
         (void)scale_log2, (void)tma_store, (void)lazy, (void)tile_counter;
@@ -319,6 +320,23 @@ cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const
     return cudaGetLastError();
 }
 
+/* The persistent kernel of C consumers: a grid of at most one block per SM, none idle. */
+template <bool CAUSAL, bool BF16, int DH, int C>
+cudaError_t launch_persistent(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk,
+                              const CUtensorMap &mv, const CUtensorMap &mo, void *o, cudaStream_t st, float scale_log2)
+{
+    using L = Layout<DH, C>;
+    const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS) * s->heads * s->batch;
+    const int grid = (int)(work < sms ? work : sms);
+    int *const counter = tile_counter();
+    if (CAUSAL && !counter)
+        return cudaErrorInitializationError; /* flash_wgmma_ws_prepare allocates it */
+    flash_wgmma_ws_persistent<CAUSAL, BF16, DH, C><<<grid, L::THREADS, L::SMEM_PERSISTENT, st>>>(
+        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2,
+        tma_store_wanted() ? 1 : 0, lazy_rescale(), counter);
+    return cudaGetLastError();
+}
+
 template <bool CAUSAL, bool BF16, int DH>
 cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk, const CUtensorMap &mv,
                    const CUtensorMap &mo, void *o, cudaStream_t st)
@@ -331,15 +349,9 @@ cudaError_t launch(const struct kb_shape *s, const CUtensorMap &mq, const CUtens
             return launch_blocks<CAUSAL, BF16, 128, CONSUMERS, 176>(s, mq, mk, mv, mo, o, st, scale_log2);
         return launch_blocks<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, mo, o, st, scale_log2);
     }
-    const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
-    const int grid = (int)(work < sms ? work : sms); /* at most one block per SM, none idle */
-    int *const counter = tile_counter();
-    if (CAUSAL && !counter)
-        return cudaErrorInitializationError; /* flash_wgmma_ws_prepare allocates it */
-    flash_wgmma_ws_persistent<CAUSAL, BF16, DH><<<grid, WS_THREADS, Layout<DH>::SMEM_PERSISTENT, st>>>(
-        mq, mk, mv, mo, (uint16_t *)o, s->seq_len, s->heads, s->kv_heads, s->batch, scale_log2,
-        tma_store_wanted() ? 1 : 0, lazy_rescale(), counter);
-    return cudaGetLastError();
+    if (DH == 64 && flash_wgmma_ws_consumers(DH, CAUSAL) == 3)
+        return launch_persistent<CAUSAL, BF16, 64, 3>(s, mq, mk, mv, mo, o, st, scale_log2);
+    return launch_persistent<CAUSAL, BF16, DH, CONSUMERS>(s, mq, mk, mv, mo, o, st, scale_log2);
 }
 
 template <int DH> cudaError_t launch_dh(const struct kb_shape *s, bool bf16, const CUtensorMap &mq, const CUtensorMap &mk,
@@ -361,12 +373,12 @@ template <int DH, int C = CONSUMERS, int KN = keys_per_tile<DH>()> cudaError_t r
 
 /* And the persistent ones (instantiated after all of the above, so those keep their place, and
  * their PTX, in the module). */
-template <int DH> cudaError_t raise_smem_limit_persistent()
+template <int DH, int C = CONSUMERS> cudaError_t raise_smem_limit_persistent()
 {
-    return kb_gpu::allow_dynamic_smem(Layout<DH>::SMEM_PERSISTENT, flash_wgmma_ws_persistent<false, false, DH>,
-                                      flash_wgmma_ws_persistent<false, true, DH>,
-                                      flash_wgmma_ws_persistent<true, false, DH>,
-                                      flash_wgmma_ws_persistent<true, true, DH>);
+    return kb_gpu::allow_dynamic_smem(Layout<DH, C>::SMEM_PERSISTENT, flash_wgmma_ws_persistent<false, false, DH, C>,
+                                      flash_wgmma_ws_persistent<false, true, DH, C>,
+                                      flash_wgmma_ws_persistent<true, false, DH, C>,
+                                      flash_wgmma_ws_persistent<true, true, DH, C>);
 }
 
 } // namespace
@@ -390,6 +402,8 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
         e = raise_smem_limit_persistent<64>();
     if (e == cudaSuccess)
         e = raise_smem_limit_persistent<256>();
+    if (e == cudaSuccess)
+        e = raise_smem_limit_persistent<64, 3>();
     if (e != cudaSuccess) {
         snprintf(err, errlen, "raising flash_wgmma_ws's shared-memory limit to %d bytes: %s", Layout<256>::SMEM_PERSISTENT,
                  cudaGetErrorString(e));
@@ -405,20 +419,21 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
 extern "C" int flash_wgmma_ws_persistent(int dh, int causal) { return persistent_for(dh, causal) ? 1 : 0; }
 
 /* Head_dim 64 on three consumer warpgroups of 64 query rows (192 a block, FlashAttention-3's
- * tile for d = 64) where not causal, two where causal (the timings above);
- * KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either, to time one against the other on the same
- * build. Two at other head_dims and in the persistent kernel. launch and the Q map's boxes
- * follow this. */
+ * tile for d = 64) where not causal and not persistent, two where causal or persistent (the
+ * timings above); KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either, in either kernel (the
+ * persistent one on three: written in the nineteenth session after its lease, not yet timed),
+ * to time one against the other on the same build. Two at other head_dims. launch and the Q
+ * map's boxes follow this. */
 extern "C" int flash_wgmma_ws_consumers(int dh, int causal)
 {
     static const char *const forced = getenv("KBENCH_FLASH_WS_D64_CONSUMERS");
-    if (dh != 64 || persistent_for(dh, causal))
+    if (dh != 64)
         return CONSUMERS;
     if (env_is(forced, 3))
         return 3;
     if (env_is(forced, 2))
         return 2;
-    return causal ? CONSUMERS : 3;
+    return causal || persistent_for(dh, causal) ? CONSUMERS : 3;
 }
 
 /* KBENCH_FLASH_WS_KEYS=176: head_dim 128 with 176-key K/V tiles (FlashAttention-3's non-causal

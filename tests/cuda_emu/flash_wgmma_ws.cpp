@@ -43,9 +43,9 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
     const float scale_log2 = (float)(1.4426950408889634 / sqrt((double)DH));
     std::vector<int> counter(2, 0); /* the causal persistent kernel's tile counters (its DYNAMIC schedule) */
     if (persistent_grid > 0)
-        emu_launch(persistent_grid, 1, 1, WS_THREADS, Layout<DH>::SMEM_PERSISTENT,
+        emu_launch(persistent_grid, 1, 1, L::THREADS, Layout<DH, C>::SMEM_PERSISTENT,
                    [&] {
-                       flash_wgmma_ws_persistent<CAUSAL, BF16, DH>(mq, mk, mv, mo, c.o.data(), N, H, KV, B, scale_log2,
+                       flash_wgmma_ws_persistent<CAUSAL, BF16, DH, C>(mq, mk, mv, mo, c.o.data(), N, H, KV, B, scale_log2,
                                                                    tma_store, lazy, counter.data());
                    });
     else {
@@ -61,7 +61,7 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int persistent_gri
            KN == 176 ? " 176-key tiles" : "", CAUSAL && persistent_grid == 0 && !sections ? " a plane at a time" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed ? "PASS" : "FAIL");
     if (persistent_grid > 0)
-        printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + BM - 1) / BM * H * B);
+        printf("  (%d blocks for %d work tiles)\n", persistent_grid, (N + L::Q_ROWS - 1) / L::Q_ROWS * H * B);
     if (counter[0] != 0 || counter[1] != 0) { /* a launch must leave them as it found them */
         printf("  tile counters left at %d, %d: FAIL\n", counter[0], counter[1]);
         return 1;
@@ -136,6 +136,11 @@ int main()
     bad += run<__nv_bfloat16, 64, false, 3>(KB_DTYPE_BF16, 2, 2, 2, 1000);
     bad += run<__half, 64, true, 3>(KB_DTYPE_F16, 1, 1, 1, 385);
     bad += run<__nv_bfloat16, 64, false, 3>(KB_DTYPE_BF16, 1, 1, 1, 1);
+    /* and the persistent kernel on three (KBENCH_FLASH_WS_D64_CONSUMERS=3 with it): 192-row work
+     * tiles over 3 blocks, causal claimed from the counter, O staged in a 192-row tile of its own */
+    bad += run<__half, 64, false, 3>(KB_DTYPE_F16, 2, 2, 1, 500, 3);
+    bad += run<__nv_bfloat16, 64, true, 3>(KB_DTYPE_BF16, 2, 3, 1, 400, 3);
+    bad += run<__half, 64, true, 3>(KB_DTYPE_F16, 1, 2, 2, 77, 2);
     /* d 128 with 176-key K/V tiles (KBENCH_FLASH_WS_KEYS=176, m64n176k16 S, 11 P·V k-steps): N
      * across several tiles and not a multiple of 176, the causal diagonal inside a tile, GQA */
     bad += run<__nv_bfloat16, 128, false, CONSUMERS, 176>(KB_DTYPE_BF16, 1, 2, 1, 500);

@@ -13,6 +13,9 @@
 #              after the lease) verified at odd sizes, then timed at SageAttention2's shape
 #              against the default and beside the bf16 flash (persistent at d 128)
 #   flashd     the bf16 flash's new defaults beside cuDNN (d 64 causal, d 128 both)
+#   flash64p3  d 64's persistent kernel on three consumers (192-row work tiles; written after the
+#              lease) verified at odd sizes, then timed against the defaults where d 64 is short
+#              of 0.95x cuDNN (non-causal 8 × 2k, causal 8 × 2k and 8 × 4k)
 #   light      Lightning at 4k, 16k with its default (prefetch at 4k only)
 # The database and the log come back as $OUT/thirty-first.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
@@ -21,8 +24,12 @@ call_start build || exit 1
 nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
 ( export KBENCH_FP8_PV_PERSISTENT=1
   NEW_LIMIT=90 sweep fp8pv --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 \
-      --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0 --input normal,outlier )
-sweep_report fp8pv
+      --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0 --input normal,outlier ) &
+( export KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=1
+  NEW_LIMIT=60 sweep flash64p3v --kernels attention.flash@cuda.wgmma-ws --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
+      --seq 77,1000,4099 --head-dim 64 --causal 0,1 ) &
+wait
+sweep_report fp8pv flash64p3v
 sqlite3 "$OUT/fp8pv.db" "SELECT 'persistent ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'fp8_pv.persistent' GROUP BY k.value;"
 timing_db thirty-first
 SN="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0 --input outlier"
@@ -35,5 +42,8 @@ KBENCH_FP8_PV_LAST16=0 step l16-rec 55 $S
 KBENCH_FP8_PV_LAST16=1 step l16-2 55 $S
 step flashd 50 $CUDNN --dtype bf16 --heads 16 --batch 4 --seq 4096 --head-dim 64,128 --causal 1
 step flashdn 30 $CUDNN --dtype bf16 --heads 16 --batch 8 --seq 2048 --head-dim 128 --causal 0
+D64="--dtype bf16 --heads 16 --head-dim 64 --batch 8 --seq 2048,4096 --causal 0,1"
+step flash64 50 $CUDNN $D64
+KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=1 step flash64p3 30 --kernels attention.flash@cuda.wgmma-ws $D64
 step light 20 --kernels attention.lightning@cuda.mma --dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384
 attention_call_report thirty-first "'fp8_pv.last_tile16', 'fp8_pv.persistent', 'flash_ws.persistent', 'flash_ws.sections', 'flash_ws.consumers', 'lightning.prefetch', 'lightning.group'"
