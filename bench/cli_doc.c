@@ -392,7 +392,7 @@ void cli_print_man(FILE *out, const char *version)
           "(attention.flash@cuda.wgmma-ws persistent everywhere or nowhere, by default at head_dim 128 and 64 causal; "
           "counter flash_ws.persistent), 0 (its causal grid a plane at a time, where by default in sections of planes; "
           "counter flash_ws.sections), 1 or 0 (the FP8 PV kernels' last key tile on f16 everywhere or nowhere, by default where causal or N <= 128; "
-          "counter fp8_pv.last_tile16), 1 (their persistent kernel, non-causal; counter fp8_pv.persistent), 2 or 3 (its consumer warpgroups at "
+          "counter fp8_pv.last_tile16), 1 (their persistent kernel; counter fp8_pv.persistent), 2 or 3 (its consumer warpgroups at "
           "head_dim 64, by default 3 where not causal and 2 where causal; counter flash_ws.consumers), 176 (its 176-key tiles at head_dim 128, counter flash_ws.keys), "
           "0 (its O stored from registers, not staged for TMA stores; counter flash_ws.tma_store), "
           "0 (its O rescaled whenever a row maximum grows, where by default the maxima are kept until they grow by more "

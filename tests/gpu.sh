@@ -176,12 +176,13 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
   job fp8rec "$KBENCH" run --db "$TMP/fp8rec.db" $VFLAGS --timeout 30 \
       --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 --batch 2 --heads 3 \
       --kv-heads 1,3 --seq 77,4099 --head-dim 128 --causal 0,1 ) &
-# and their persistent kernel (KBENCH_FP8_PV_PERSISTENT=1: non-causal, N > 128; 2 · 3 · 33 = 198
-# work tiles on 132 SMs at N = 4099, some blocks running two)
+# and their persistent kernel (KBENCH_FP8_PV_PERSISTENT=1; 2 · 3 · 33 = 198 work tiles on 132 SMs
+# at N = 4099, some blocks running two; causal, claimed from the counter, the f16 last tile
+# loaded again for each)
 ( export KBENCH_FP8_PV_PERSISTENT=1
   job fp8pers "$KBENCH" run --db "$TMP/fp8pers.db" $VFLAGS --timeout 30 \
       --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 --batch 2 --heads 3 \
-      --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0 --input normal,outlier ) &
+      --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier ) &
 # cuBLAS GEMMs, then the quantized GEMMs and their cuBLASLt baselines (K not a multiple of the
 # 64-byte tile nor of 16, one row, N odd; normal and outlier inputs)
 ( job gemm "$KBENCH" run --db "$TMP/gemm.db" $VFLAGS --kernels 'gemm.*@cuda.cublas' --dtype f32,f16,bf16 --m 1,333 \
@@ -604,8 +605,8 @@ if "$KBENCH" list 2>/dev/null | grep -q 'attention.int8 .*cuda.wgmma-fp8'; then
             "$(q "SELECT count(*) FROM cases WHERE impl = 'cuda.wgmma-fp8' AND status = 'ok';")" "by default both FP8 P·V kernels multiply each work tile's last key tile on f16 where causal or N <= 128 (counter fp8_pv.last_tile16)"
         expect_job fp8rec "and with SageAttention2's recipe alone (KBENCH_FP8_PV_LAST16=0) both pass their 16 cases on normal inputs"
         expect_eq "$(DB="$TMP/fp8rec.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'fp8_pv.last_tile16' AND k.value = 0;")" "16" "16 verified, each with counter fp8_pv.last_tile16 = 0"
-        expect_job fp8pers "and their persistent kernel (KBENCH_FP8_PV_PERSISTENT=1) its 16 non-causal cases"
-        expect_eq "$(DB="$TMP/fp8pers.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'fp8_pv.persistent' AND k.value = 1;")" "16" "16 verified, each with counter fp8_pv.persistent = 1"
+        expect_job fp8pers "and their persistent kernel (KBENCH_FP8_PV_PERSISTENT=1) its 32 cases"
+        expect_eq "$(DB="$TMP/fp8pers.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'fp8_pv.persistent' AND k.value = 1;")" "32" "32 verified, each with counter fp8_pv.persistent = 1"
     fi
 fi
 if "$KBENCH" list 2>/dev/null | grep -q 'attention.flash .*cuda.wgmma-fp8'; then

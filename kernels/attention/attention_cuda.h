@@ -189,8 +189,9 @@ int int8_cuda_attend_wgmma_ws(const struct kb_shape *s, const void *q8, const vo
  * int8.h defines) and channel scales vscale [B·H_kv][d], through vmax [B·H_kv][d] (scratch).
  * Its attention (int8_fp8_ws.cu, sm_90a): the wgmma-ws kernel's Q·Kᵀ with P·V on FP8 wgmma
  * (P·448 and V as e4m3, f32 accumulated per tile and added into O); with v16 (V's f16 input,
- * else NULL) each work tile's last key tile on f16 instead (fp8_pv.cuh); with persistent
- * (non-causal, no v16) a grid of at most one block an SM looping over the work tiles; prepare as
+ * else NULL) each work tile's last key tile on f16 instead (fp8_pv.cuh); with persistent a
+ * grid of at most one block an SM looping over the work tiles (causal: claimed from
+ * kernels/gpu/tile_counter.h's counters, which prepare zeroes); prepare as
  * int8_wgmma_ws_prepare. Both return a cudaError_t (prepare: KB_OK or the reason in err). */
 int int8_cuda_quantize_v_fp8(const struct kb_shape *s, const void *v, unsigned *vmax, void *vt, float *vscale,
                              void *stream);

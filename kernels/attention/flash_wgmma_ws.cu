@@ -138,6 +138,7 @@ extern "C" {
 #include "kernels/attention/ws_scores16.cuh"
 #include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/smem_limit.cuh"
+#include "kernels/gpu/tile_counter.h"
 
 namespace {
 
@@ -248,42 +249,6 @@ bool persistent_for(int dh, int causal)
     return dh == 64 && causal;
 }
 
-/* The causal persistent kernel's two tile counters on each device (flash_ws.cuh's DYNAMIC),
- * allocated once for the process and zeroed by every case's prepare, so a case starts from zero
- * even after a launch that was cut short (each launch leaves them zero). One launch at a time
- * may use them: a case's launches follow each other on its stream, and cases in other processes
- * have counters of their own. */
-constexpr int MAX_DEVICES = 64;
-int *tile_counters[MAX_DEVICES];
-
-/* the current device's entry of tile_counters, or nullptr and *e why */
-int **tile_counter_slot(cudaError_t *e)
-{
-    int d = 0;
-    *e = cudaGetDevice(&d);
-    if (*e == cudaSuccess && (d < 0 || d >= MAX_DEVICES))
-        *e = cudaErrorInvalidDevice;
-    return *e == cudaSuccess ? &tile_counters[d] : nullptr;
-}
-
-cudaError_t tile_counter_reset()
-{
-    cudaError_t e;
-    int **const slot = tile_counter_slot(&e);
-    if (!slot)
-        return e;
-    if (!*slot && (e = cudaMalloc(slot, 2 * sizeof(int))) != cudaSuccess)
-        return e;
-    return cudaMemset(*slot, 0, 2 * sizeof(int));
-}
-
-int *tile_counter()
-{
-    cudaError_t e;
-    int **const slot = tile_counter_slot(&e);
-    return slot ? *slot : nullptr;
-}
-
 /* KBENCH_FLASH_WS_TMA_STORE=0: the kernels store O from registers instead of staging it in
  * shared memory for TMA stores (flash_ws.cuh's map_o; the persistent kernel at head_dim 256
  * always stores from registers: no shared memory is left for a staging tile). */
@@ -328,7 +293,7 @@ cudaError_t launch_persistent(const struct kb_shape *s, const CUtensorMap &mq, c
     using L = Layout<DH, C>;
     const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS) * s->heads * s->batch;
     const int grid = (int)(work < sms ? work : sms);
-    int *const counter = tile_counter();
+    int *const counter = kb_tile_counter();
     if (CAUSAL && !counter)
         return cudaErrorInitializationError; /* flash_wgmma_ws_prepare allocates it */
     flash_wgmma_ws_persistent<CAUSAL, BF16, DH, C><<<grid, L::THREADS, L::SMEM_PERSISTENT, st>>>(
@@ -409,7 +374,7 @@ extern "C" int flash_wgmma_ws_prepare(char *err, size_t errlen)
                  cudaGetErrorString(e));
         return KB_ERROR;
     }
-    if ((e = tile_counter_reset()) != cudaSuccess) { /* any shape may run the persistent kernel */
+    if ((e = (cudaError_t)kb_tile_counter_reset()) != cudaSuccess) { /* any shape may run the persistent kernel */
         snprintf(err, errlen, "the persistent kernel's tile counters: %s", cudaGetErrorString(e));
         return KB_ERROR;
     }

@@ -287,13 +287,14 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
      * barrier of its own (v16_full, past the work-tile slots) after K_0, so Q and K_0 do not wait
      * behind it, and multiplied there in place of that tile's ring stage (which is still loaded
      * and waited for, so the rings' count stays the same). Loaded with Q on q_full, as first
-     * written, it cost 5-10% at SageAttention2's shape on an H100 (one lease, 2026-12-08). */
-    /* one use a block: not in the persistent kernels (whose launchers pass no map_v16) */
-    constexpr int LAST16 = PERSISTENT ? 0 : last_v16<Sc>::value;
+     * written, it cost 5-10% at SageAttention2's shape on an H100 (one lease, 2026-12-08).
+     * PERSISTENT: one use a work tile (phase it & 1), the next tile's load waiting on v16_empty
+     * (lane 0 of every consumer warp, after its last P·V) */
+    constexpr int LAST16 = last_v16<Sc>::value;
     bool last16 = false;
     if constexpr (LAST16 > 0)
         last16 = sc.map_v16 != nullptr;
-    const uint32_t v16_full = bars + 8u * (N_BARS + 2);
+    const uint32_t v16_full = bars + 8u * (N_BARS + 2), v16_empty = bars + 8u * (N_BARS + 3);
     volatile int *const slot = reinterpret_cast<volatile int *>(smem_raw + (bars + 8u * (N_BARS + 1) - raw));
     auto claims_done = [&]() { /* DYNAMIC, thread 0: this block claims no more */
         __threadfence(); /* its last claim before its count on tile_counter[1] */
@@ -390,6 +391,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
             mbar_init(q_empty, NC * 4);
         if (last16)
             mbar_init(v16_full, 1);
+        if (PERSISTENT && last16)
+            mbar_init(v16_empty, NC * 4);
         fence_barrier_init();
     }
     if constexpr (L::ONES_BYTES > 0) { /* the constant rows after each V stage, e4m3 1.0 */
@@ -453,6 +456,8 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
                 load(KBL(), ROWS(), L::K_BYTES, L::K_BYTES, map_k, base + L::OFF_K, k_full(u % STAGES), k_empty(u % STAGES), 0);
                 if constexpr (LAST16 > 0) {
                     if (last16) { /* [keys][channels], two boxes of 64 channels */
+                        if (PERSISTENT && it > 0)
+                            mbar_wait(v16_empty, (uint32_t)((it - 1) & 1)); /* the last work tile's last P·V */
                         mbar_expect_tx(v16_full, LAST16);
                         for (int cb = 0; cb < LAST16 / HALF_BYTES; cb++)
                             load_3d(base + L::OFF_V16 + cb * HALF_BYTES, sc.map_v16, cb * BOX_COLS,
@@ -583,7 +588,7 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         mbar_wait(v_full(sv), (uint32_t)(((u + n_tiles - 1) / STAGES) & 1));
         if constexpr (LAST16 > 0)
             if (last16)
-                mbar_wait(v16_full, 0u); /* one use a block (not PERSISTENT); before the turn, not in it */
+                mbar_wait(v16_full, (uint32_t)(it & 1)); /* one use a work tile; before the turn, not in it */
         wait_turn();
         if constexpr (LAST16 > 0) {
             if (last16)
@@ -600,10 +605,13 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         if (PERSISTENT && lane == 0)
             mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
         if constexpr (LAST16 > 0) {
-            if (last16)
+            if (last16) {
                 sc.add_last_pv16(o, r, t4);
-            else
+                if (PERSISTENT && lane == 0)
+                    mbar_arrive(v16_empty); /* its wgmma is waited for: the next work tile's may load */
+            } else {
                 sc.add_last_pv(o, r);
+            }
         } else {
             sc.add_last_pv(o, r);
         }

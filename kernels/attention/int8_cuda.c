@@ -108,14 +108,14 @@ static int fp8_pv_last16(const struct kb_shape *s)
     return s->causal || s->seq_len <= INT8_FP8_PV_TILE;
 }
 
-/* Whether the FP8 P·V kernels run persistent at shape s (a grid of at most one block an SM
- * looping over the work tiles, as attention.flash@cuda.wgmma-ws does by default at d 128):
- * KBENCH_FP8_PV_PERSISTENT=1 asks for it (written without a GPU lease: opt-in until timed), and
- * it runs where the kernel has it, non-causal without the f16 last tile. */
-static int fp8_pv_persistent(const struct kb_shape *s, int last16)
+/* Whether the FP8 P·V kernels run persistent (a grid of at most one block an SM looping over the
+ * work tiles, causal claiming them from a counter, as attention.flash@cuda.wgmma-ws does by
+ * default at d 128): KBENCH_FP8_PV_PERSISTENT=1 asks for it (written after the nineteenth
+ * session's lease: opt-in until timed). */
+static int fp8_pv_persistent(void)
 {
     const char *e = getenv("KBENCH_FP8_PV_PERSISTENT");
-    return e && strcmp(e, "1") == 0 && !s->causal && !last16;
+    return e && strcmp(e, "1") == 0;
 }
 
 static size_t vt_bytes(const struct kb_shape *s)
@@ -212,7 +212,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     st->fp8_attend = fp8_attend;
     st->e4m3_qk = e4m3_qk;
     st->last16 = fp8_v && fp8_pv_last16(&c->shape);
-    st->persistent = fp8_v && fp8_pv_persistent(&c->shape, st->last16);
+    st->persistent = fp8_v && fp8_pv_persistent();
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;

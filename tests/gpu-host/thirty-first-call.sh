@@ -9,8 +9,8 @@
 #              not): the last key tile on f16 (now loaded after K_0 on a barrier of its own; by
 #              default causal only) everywhere (KBENCH_FP8_PV_LAST16=1) against the recipe alone
 #              (=0), alternating; loaded with Q it had cost 5-10%
-#   fp8pv      the FP8 P·V kernels' persistent form (KBENCH_FP8_PV_PERSISTENT=1, non-causal; written
-#              after the lease) verified at odd sizes, then timed at SageAttention2's shape
+#   fp8pv      the FP8 P·V kernels' persistent form (KBENCH_FP8_PV_PERSISTENT=1; written after the
+#              lease) verified at odd sizes, then timed at SageAttention2's shape, causal and not,
 #              against the default and beside the bf16 flash (persistent at d 128)
 #   flashd     the bf16 flash's new defaults beside cuDNN (d 64 causal, d 128 both)
 #   flash64p3  d 64's persistent kernel on three consumers (192-row work tiles; written after the
@@ -24,7 +24,7 @@ call_start build || exit 1
 nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
 ( export KBENCH_FP8_PV_PERSISTENT=1
   NEW_LIMIT=90 sweep fp8pv --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 \
-      --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0 --input normal,outlier ) &
+      --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier ) &
 ( export KBENCH_FLASH_WS_D64_CONSUMERS=3 KBENCH_FLASH_WS_PERSISTENT=1
   NEW_LIMIT=60 sweep flash64p3v --kernels attention.flash@cuda.wgmma-ws --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
       --seq 77,1000,4099 --head-dim 64 --causal 0,1 ) &
@@ -32,9 +32,9 @@ wait
 sweep_report fp8pv flash64p3v
 sqlite3 "$OUT/fp8pv.db" "SELECT 'persistent ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'fp8_pv.persistent' GROUP BY k.value;"
 timing_db thirty-first
-SN="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0 --input outlier"
-step fp8pv-d 55 $SN --dtype i8,bf16,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8
-KBENCH_FP8_PV_PERSISTENT=1 step fp8pv-p 45 $SN --dtype i8,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8
+SN="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0,1 --input outlier"
+step fp8pv-d 70 $SN --dtype i8,bf16,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-ws,attention.flash@cuda.wgmma-fp8
+KBENCH_FP8_PV_PERSISTENT=1 step fp8pv-p 55 $SN --dtype i8,e4m3 --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8
 S="--batch 4 --heads 32 --head-dim 128 --seq 8192 --causal 0,1 --input outlier --dtype i8,e4m3
    --kernels attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8"
 KBENCH_FP8_PV_LAST16=1 step l16 55 $S
