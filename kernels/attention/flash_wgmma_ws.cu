@@ -63,8 +63,9 @@
  * 641.7 and 648.2 and cuDNN's 579.2 and 576.0 (1.01-1.02x cuDNN), and batch 8 × N 2k in 314.0
  * against 351.9 and cuDNN's 300.6 (0.96x). Causal, three were no better (371.5 / 223.4 us
  * against two's 377.8 / 219.6), so two stayed its default; d 64 causal now runs the persistent
- * kernel (two consumers, below). KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either where the
- * kernel is not persistent.
+ * kernel (two consumers by default, below). KBENCH_FLASH_WS_D64_CONSUMERS=2 or 3 forces either,
+ * in either kernel (the persistent one on three: written after the nineteenth session's lease,
+ * not yet timed).
  * Head_dim 128 with 176-key tiles (KBENCH_FLASH_WS_KEYS=176, FlashAttention-3's non-causal tile):
  * a tile's fixed costs (its barrier waits, the wgmma group waits, O's rescale: 64 multiplies a
  * thread) spread over 176 keys instead of 128; S is m64n176k16 (88 accumulators), P 11 k-steps
@@ -233,7 +234,7 @@ bool keys176_wanted()
  * causal, where it was faster than the one-block-a-tile kernel at every shape timed (an H100,
  * 2026-12-08, bf16, 16 heads, one lease: d 128 causal batch 4/8 × N 2k/4k 10-18%, non-causal
  * 5-10%, d 64 causal 13-18%; the header comment); d 64 non-causal keeps its three consumers (the
- * persistent kernel has two) and d 256 stores O from registers when persistent. A request for
+ * persistent kernel has two by default) and d 256 stores O from registers when persistent. A request for
  * 176-key tiles (non-persistent only) at d 128 keeps the non-persistent kernel.
  * KBENCH_FLASH_WS_PERSISTENT=1 or 0 forces it at every head_dim or at none, to time the two on
  * the same build. */

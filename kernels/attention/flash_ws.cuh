@@ -29,8 +29,8 @@
  *   Sc::SUMS_ROWS   the P·V sums P's rows itself (fp8_pv.cuh): the softmax leaves l alone
  *   Sc::LAST_V16_BYTES, sc.map_v16, sc.issue_last_pv16(r, s, v16), sc.add_last_pv16(o, r, t4)
  *                   (optional, fp8_pv.cuh) the last key tile's P·V from a 16-bit V tile that
- *                   the producer loads with Q into L::OFF_V16 where map_v16 is set, in place
- *                   of that tile's issue_pv and add_last_pv
+ *                   the producer loads into L::OFF_V16 after K_0, on a barrier of its own,
+ *                   where map_v16 is set, in place of that tile's issue_pv and add_last_pv
  *   sc.store(o, l, r, out, row_a, row_b, n, t4)  O / l into the output rows
  *   sc.stage(o, l, r, dst, box_bytes, g, t4)  (PvHalf only: a kernel passing map_o) O / l as
  *                   16-bit into the warp's rows of swizzled boxes for a TMA store

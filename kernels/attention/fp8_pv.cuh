@@ -42,17 +42,18 @@
  * O · s_v[c] / l.
  *
  * The last key tile in 16 bits (map_v16 set: by default where causal or N <= 128, int8_cuda.c's
- * fp8_pv_last16). A row that attends to
- * one or two keys outputs a V row, or the mean of two, and e4m3's 3 mantissa bits then show
- * undiluted: with outlier channels in V those few rows carry most of a sample's norm, and the
- * recipe alone missed its own bound at N = 77 (rel L2 0.051) and N = 4099 causal (0.083; the
- * sixth session's float64 decomposition: V's codes 0.047, P's 0.024 more). Those rows' keys all
- * lie in their work tile's last key tile (causal: the diagonal one; not causal: the ragged end),
- * so that tile's P·V runs on f16 instead: P · 448 rounded to f16 (pack_p), V's f16 input tile
- * (two [keys][64-channel] boxes loaded after K_0 on a barrier of their own: flash_ws.cuh), wgmma m64n128k16 into
- * pv with P's row sums beside it (the f16 values it multiplied, summed over the quad), then
- * divided by V's channel scales so that it adds into O in O's units. One tile a work tile: at
- * N = 8k, 1 of 64 P·Vs of a causal block on average, at half the FP8 rate.
+ * fp8_pv_last16). A row that attends to one or two keys outputs a V row, or the mean of two, and
+ * e4m3's 3 mantissa bits then show undiluted: with outlier channels in V those few rows carry
+ * most of a sample's norm, and the recipe alone missed its own bound at N = 77 (rel L2 0.051) and
+ * N = 4099 causal (0.083; the sixth session's float64 decomposition: V's codes 0.047, P's 0.024
+ * more). Those rows' keys all lie in their work tile's last key tile (causal: the diagonal one;
+ * not causal: the ragged end), so that tile's P·V runs on f16 instead: P · 448 rounded to f16
+ * (pack_p), V's f16 input tile (two [keys][64-channel] boxes loaded after K_0 on a barrier of
+ * their own: flash_ws.cuh), wgmma m64n128k16 into pv with P's row sums beside it (the f16 values
+ * it multiplied, summed over the quad), then divided by V's channel scales so that it adds into
+ * O in O's units. One tile a work tile: at N = 8k, 1 of 64 P·Vs of a causal block on average, at
+ * half the FP8 rate. Loaded with Q, as first written, it cost 5-10% on an H100; with its own
+ * barrier it is not yet timed.
  * Include only from code built for sm_90a. */
 #ifndef KB_FP8_PV_CUH
 #define KB_FP8_PV_CUH
