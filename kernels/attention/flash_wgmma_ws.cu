@@ -286,14 +286,13 @@ cudaError_t launch_blocks(const struct kb_shape *s, const CUtensorMap &mq, const
     return cudaGetLastError();
 }
 
-/* The persistent kernel of C consumers: a grid of at most one block per SM, none idle. */
+/* The persistent kernel of C consumers (flash_ws.cuh's persistent_grid). */
 template <bool CAUSAL, bool BF16, int DH, int C>
 cudaError_t launch_persistent(const struct kb_shape *s, const CUtensorMap &mq, const CUtensorMap &mk,
                               const CUtensorMap &mv, const CUtensorMap &mo, void *o, cudaStream_t st, float scale_log2)
 {
     using L = Layout<DH, C>;
-    const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + L::Q_ROWS - 1) / L::Q_ROWS) * s->heads * s->batch;
-    const int grid = (int)(work < sms ? work : sms);
+    const int grid = persistent_grid(s->seq_len, s->heads, s->batch, L::Q_ROWS, kb_gpu::sm_count());
     int *const counter = kb_tile_counter();
     if (CAUSAL && !counter)
         return cudaErrorInitializationError; /* flash_wgmma_ws_prepare allocates it */

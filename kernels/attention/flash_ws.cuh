@@ -218,6 +218,14 @@ static inline WsGrid ws_grid(int n, int heads, int batch, int q_rows, bool causa
     return WsGrid{ n_qb, heads, batch };
 }
 
+/* The grid of a persistent kernel of q_rows-row work tiles on a GPU of sms multiprocessors: at
+ * most one block an SM, none without a work tile. */
+static inline int persistent_grid(int n, int heads, int batch, int q_rows, int sms)
+{
+    const long work = (long)((n + q_rows - 1) / q_rows) * heads * batch;
+    return (int)(work < sms ? work : sms);
+}
+
 /* A causal grid's blocks numbered in sections of planes (ws_grid), by default: on an H100
  * (2026-12-08, bf16, 16 heads, one lease, alternating with the plane order) 1-3% faster at
  * d 64 and 128 (batch 4/8 × N 2k/4k), 3.7% at d 256, level for the INT8 and FP8 kernels at
@@ -586,35 +594,27 @@ __device__ __forceinline__ void ws_attention(unsigned char *smem_raw, const CUte
         /* the last tile's P·V, in turn; the last consumer's is the last turn: no arrive after it */
         const int sv = (u + n_tiles - 1) % STAGES;
         mbar_wait(v_full(sv), (uint32_t)(((u + n_tiles - 1) / STAGES) & 1));
+        if (last16) /* false for the policies without LAST_V16 */
+            mbar_wait(v16_full, (uint32_t)(it & 1)); /* one use a work tile; before the turn, not in it */
+        wait_turn();
         if constexpr (LAST16 > 0)
             if (last16)
-                mbar_wait(v16_full, (uint32_t)(it & 1)); /* one use a work tile; before the turn, not in it */
-        wait_turn();
-        if constexpr (LAST16 > 0) {
-            if (last16)
                 sc.issue_last_pv16(r, s, tiles + L::OFF_V16 / 2); /* s: the last tile's P, packed but kept */
-            else
-                sc.issue_pv(o, r, pa, v_tile(sv));
-        } else {
+        if (!last16)
             sc.issue_pv(o, r, pa, v_tile(sv));
-        }
         if (c != NC - 1)
             pass_turn();
         wg_wait_all();
         pin(o);
         if (PERSISTENT && lane == 0)
             mbar_arrive(v_empty(sv)); /* the ring runs on into the next work tile */
-        if constexpr (LAST16 > 0) {
-            if (last16) {
+        if constexpr (LAST16 > 0)
+            if (last16)
                 sc.add_last_pv16(o, r, t4);
-                if (PERSISTENT && lane == 0)
-                    mbar_arrive(v16_empty); /* its wgmma is waited for: the next work tile's may load */
-            } else {
-                sc.add_last_pv(o, r);
-            }
-        } else {
+        if (!last16)
             sc.add_last_pv(o, r);
-        }
+        if (PERSISTENT && last16 && lane == 0)
+            mbar_arrive(v16_empty); /* its wgmma is waited for: the next work tile's may load */
 
         bool staged = false;
         if constexpr (STAGE_O) {

@@ -108,9 +108,8 @@ int fp8_pv_ws_attend(const struct kb_shape *s, const void *q8, const void *k8, c
     const float qk_scale_log2 = (float)(1.4426950408889634 / sqrt((double)D));
     auto kernel = s->causal ? fp8_pv_ws<Sc, true> : fp8_pv_ws<Sc, false>;
     int *counter = nullptr;
-    if (persistent) { /* at most one block an SM, none idle */
-        const long sms = kb_gpu::sm_count(), work = (long)((s->seq_len + BM - 1) / BM) * s->heads * s->batch;
-        grid = dim3((unsigned)(work < sms ? work : sms), 1, 1);
+    if (persistent) {
+        grid = dim3((unsigned)persistent_grid(s->seq_len, s->heads, s->batch, BM, kb_gpu::sm_count()), 1, 1);
         kernel = s->causal ? fp8_pv_ws<Sc, true, true> : fp8_pv_ws<Sc, false, true>;
         if (s->causal && !(counter = kb_tile_counter()))
             return (int)cudaErrorInitializationError; /* prepare allocates it */
