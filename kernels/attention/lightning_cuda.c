@@ -46,13 +46,13 @@ int lightning_cuda_group(const struct kb_shape *s)
     if (forced < 0) {
         const char *e = getenv("KBENCH_LIGHTNING_GROUP");
         const int g = e ? atoi(e) : 0;
-        forced = g >= 1 && g <= 16 && (g & (g - 1)) == 0 ? g : 0;
+        forced = g >= 1 && g <= LIGHTNING_CUDA_MAX_GROUP && (g & (g - 1)) == 0 ? g : 0;
     }
     if (forced)
         return forced;
     const long bh = (long)s->batch * s->heads, nc = chunks_of(s);
     int g = 1;
-    while (g < 16 && bh * ((nc + 2 * g - 1) / (2 * g)) >= LIGHTNING_CUDA_MIN_BLOCKS)
+    while (g < LIGHTNING_CUDA_MAX_GROUP && bh * ((nc + 2 * g - 1) / (2 * g)) >= LIGHTNING_CUDA_MIN_BLOCKS)
         g *= 2;
     return g;
 }
@@ -64,7 +64,7 @@ int lightning_cuda_prefetch(const struct kb_shape *s)
         const char *e = getenv("KBENCH_LIGHTNING_PREFETCH");
         forced = e && strcmp(e, "1") == 0 ? 1 : e && strcmp(e, "0") == 0 ? 0 : -1;
     }
-    return forced >= 0 ? forced : lightning_cuda_group(s) < 16;
+    return forced >= 0 ? forced : lightning_cuda_group(s) < LIGHTNING_CUDA_MAX_GROUP;
 }
 
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)

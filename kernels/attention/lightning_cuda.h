@@ -27,6 +27,8 @@ extern const struct kb_kernel kb_attention_lightning_cuda;
 
 /* The fewest blocks a group size may leave (about two per SM of an H100). */
 #define LIGHTNING_CUDA_MIN_BLOCKS 256
+/* The most chunks a group: the launcher's cap, and what KBENCH_LIGHTNING_GROUP may ask for. */
+#define LIGHTNING_CUDA_MAX_GROUP 16
 
 /* Scratch the three passes share, in device memory, in the case's 16-bit dtype. */
 struct lightning_cuda_scratch {
@@ -50,10 +52,10 @@ int lightning_cuda_group(const struct kb_shape *s);
 
 /* 1 when the output pass loads the next chunk's Q, K and V while it computes this one (Q and K
  * in two copies each, 112 KiB of shared memory a block at d 128 and chunk 64), else 0: each
- * chunk's loads after the last chunk is done. By default where lightning_cuda_group is below 16,
- * the short sequences whose blocks run few chunks each, in step: on an H100 (2026-12-08, bf16,
- * batch 1, 16 heads, d 128, chunk 64, one lease, alternating) 78.4 / 78.7 us against 82.4 / 82.8
- * at N = 4k (G = 4), level at 16k and 1-2% slower at 64k (G = 16). KBENCH_LIGHTNING_PREFETCH=1
+ * chunk's loads after the last chunk is done. By default where lightning_cuda_group is below
+ * LIGHTNING_CUDA_MAX_GROUP, the short sequences whose blocks run few chunks each, in step: on an
+ * H100 (2026-12-08, bf16, batch 1, 16 heads, d 128, chunk 64, one lease, alternating) 78.4 / 78.7
+ * us against 82.4 / 82.8 at N = 4k (G = 4), level at 16k and 1-2% slower at 64k (G = 16). KBENCH_LIGHTNING_PREFETCH=1
  * or 0 forces either; each case stores it as the counter lightning.prefetch. */
 int lightning_cuda_prefetch(const struct kb_shape *s);
 
