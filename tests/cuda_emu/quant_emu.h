@@ -124,6 +124,23 @@ static int last_tile_start(const quant_case *c, int keys)
 {
     return c->last16 ? (keys - 1) / INT8_FP8_PV_TILE * INT8_FP8_PV_TILE : keys;
 }
+/* Row `row`'s scores against its keys (causal: up to its own) on the dequantized Q and K, times
+ * scale; its KV head's first row in kvh. */
+static std::vector<double> row_scores(const quant_case *c, const struct kb_shape *s, long row, double scale, size_t *kvh)
+{
+    const int n = s->seq_len, d = s->head_dim, i = (int)(row % n), h = (int)(row / n % s->heads);
+    const int b = (int)(row / n / s->heads), keys = s->causal ? i + 1 : n;
+    *kvh = (size_t)b * s->kv_heads + h / (s->heads / s->kv_heads);
+    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + *kvh * n * d;
+    std::vector<double> sc(keys);
+    for (int j = 0; j < keys; j++) {
+        double dot = 0;
+        for (int e = 0; e < d; e++)
+            dot += (double)q[e] * k[(size_t)j * d + e];
+        sc[j] = dot * scale;
+    }
+    return sc;
+}
 static void dequantized_row(const void *ctx, const struct kb_shape *s, long row, double *out)
 {
     const quant_case *c = ((const dequantized_ctx *)ctx)->c;
@@ -133,18 +150,12 @@ static void dequantized_row(const void *ctx, const struct kb_shape *s, long row,
         return;
     }
     /* the same float64 attention with the last tile's keys taking V's f16 input */
-    const int d = s->head_dim, keys = s->causal ? i + 1 : n, t_last = last_tile_start(c, keys);
-    const size_t kvh = (size_t)b * s->kv_heads + h / (s->heads / s->kv_heads);
-    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + kvh * n * d;
-    std::vector<double> sc(keys);
+    size_t kvh;
+    const std::vector<double> sc = row_scores(c, s, row, 1.0 / sqrt((double)s->head_dim), &kvh);
+    const int d = s->head_dim, keys = (int)sc.size(), t_last = last_tile_start(c, keys);
     double mx = -INFINITY, sum = 0;
-    for (int j = 0; j < keys; j++) {
-        double dot = 0;
-        for (int e = 0; e < d; e++)
-            dot += (double)q[e] * k[(size_t)j * d + e];
-        sc[j] = dot / sqrt((double)d);
+    for (int j = 0; j < keys; j++)
         mx = sc[j] > mx ? sc[j] : mx;
-    }
     for (int e = 0; e < d; e++)
         out[e] = 0;
     for (int j = 0; j < keys; j++) {
@@ -170,19 +181,11 @@ static void dequantized_row(const void *ctx, const struct kb_shape *s, long row,
 static void fp8_recipe_row(const void *ctx, const struct kb_shape *s, long row, double *out)
 {
     const quant_case *c = ((const dequantized_ctx *)ctx)->c;
-    const int n = s->seq_len, d = s->head_dim, i = (int)(row % n), h = (int)(row / n % s->heads);
-    const int b = (int)(row / n / s->heads), keys = s->causal ? i + 1 : n;
-    const size_t kvh = (size_t)b * s->kv_heads + h / (s->heads / s->kv_heads);
-    const float *q = c->qd.data() + (size_t)row * d, *k = c->kd.data() + kvh * n * d;
-    const int t_last = last_tile_start(c, keys);
-    const double scale_log2 = 1.4426950408889634 / sqrt((double)d);
-    std::vector<double> sc(keys), o(d, 0.0);
-    for (int j = 0; j < keys; j++) {
-        double dot = 0;
-        for (int e = 0; e < d; e++)
-            dot += (double)q[e] * k[(size_t)j * d + e];
-        sc[j] = dot * scale_log2;
-    }
+    const int n = s->seq_len, d = s->head_dim;
+    size_t kvh;
+    const std::vector<double> sc = row_scores(c, s, row, 1.4426950408889634 / sqrt((double)d), &kvh); /* base 2 */
+    const int keys = (int)sc.size(), t_last = last_tile_start(c, keys);
+    std::vector<double> o(d, 0.0);
     double m = -INFINITY, l = 0;
     for (int t0 = 0; t0 < keys; t0 += 128) {
         const int t1 = keys < t0 + 128 ? keys : t0 + 128;
