@@ -136,6 +136,9 @@ int flash_wgmma_ws_lazy_rescale(void);
  * heaviest query block first (flash_ws.cuh's ws_grid; the non-persistent kernels, unless
  * KBENCH_FLASH_WS_SECTIONS=0), 0 when a plane at a time, persistent or not causal. */
 int flash_wgmma_ws_sections(int dh, int causal);
+/* 1 unless KBENCH_FLASH_WS_SECTIONS=0: the warp-specialised kernels' causal grids (bf16, INT8,
+ * FP8) numbered in sections of planes where they are not persistent (flash_ws.cuh). */
+int flash_ws_sections_wanted(void);
 /* attention.window@cuda.mma: causal sliding window of s->window keys, the flash kernel with
  * the window bound (flash_mma.cu). Returns a cudaError_t. */
 int window_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,

@@ -453,4 +453,5 @@ extern "C" int flash_wgmma_ws_sections(int dh, int causal)
     return causal && !persistent_for(dh, causal) && ws_sections_wanted() ? 1 : 0;
 }
 
+extern "C" int flash_ws_sections_wanted(void) { return ws_sections_wanted() ? 1 : 0; }
 extern "C" int flash_wgmma_ws_lazy_rescale(void) { return lazy_rescale() > 0.f ? 1 : 0; }

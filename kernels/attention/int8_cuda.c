@@ -90,6 +90,9 @@ struct int8_cuda {
      * e4m3 codes (fp8_pv.cuh's header comment says why; fp8_pv_last16 says where) */
     int last16;
     int persistent; /* cuda.wgmma-fp8: the persistent kernel (fp8_pv_persistent) */
+    /* the warp-specialised schedules (cuda.wgmma-ws, cuda.wgmma-fp8): -1 for the others, else
+     * 1 when the causal grid is numbered in sections of planes (flash_ws_sections_wanted) */
+    int sections;
 };
 
 /* Whether the FP8 P·V kernels take each work tile's last key tile on f16 at shape s: by default
@@ -213,6 +216,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     st->e4m3_qk = e4m3_qk;
     st->last16 = fp8_v && fp8_pv_last16(&c->shape);
     st->persistent = fp8_v && fp8_pv_persistent();
+    st->sections = -1;
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -502,7 +506,8 @@ static int int8_cuda_check(const struct kb_case *c, struct kb_accuracy *acc)
     return ok ? KB_OK : KB_ERROR;
 }
 
-/* The pre-pass's own figure, stored beside the kernel's latency. */
+/* The pre-pass's own figure, stored beside the kernel's latency; for the warp-specialised schedules
+ * the grid's block order, and for the FP8 P·V the form that ran. */
 static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
     const struct int8_cuda *st = c->state;
@@ -511,16 +516,23 @@ static int int8_cuda_stats(const struct kb_case *c, struct kb_counter *out, int 
     snprintf(out[0].name, sizeof out[0].name, st->e4m3_qk ? "fp8.quantize_s" : "int8.quantize_s");
     out[0].value = st->quantize_s;
     snprintf(out[0].unit, sizeof out[0].unit, "s");
-    if (!st->vt || max < 3)
-        return 1;
+    int n = 1;
+    if (st->sections >= 0 && max >= 2) { /* which block order the warp-specialised grid ran */
+        snprintf(out[n].name, sizeof out[n].name, "flash_ws.sections");
+        out[n].value = st->sections;
+        snprintf(out[n].unit, sizeof out[n].unit, "count");
+        n++;
+    }
+    if (!st->vt || max < n + 2)
+        return n;
     /* which P·V ran: the last key tile on f16 (1) or every tile in e4m3 (0); which grid */
-    snprintf(out[1].name, sizeof out[1].name, "fp8_pv.last_tile16");
-    out[1].value = st->last16;
-    snprintf(out[1].unit, sizeof out[1].unit, "count");
-    snprintf(out[2].name, sizeof out[2].name, "fp8_pv.persistent");
-    out[2].value = st->persistent;
-    snprintf(out[2].unit, sizeof out[2].unit, "count");
-    return 3;
+    snprintf(out[n].name, sizeof out[n].name, "fp8_pv.last_tile16");
+    out[n].value = st->last16;
+    snprintf(out[n].unit, sizeof out[n].unit, "count");
+    snprintf(out[n + 1].name, sizeof out[n + 1].name, "fp8_pv.persistent");
+    out[n + 1].value = st->persistent;
+    snprintf(out[n + 1].unit, sizeof out[n + 1].unit, "count");
+    return n + 2;
 }
 
 static int int8_cuda_collect(struct kb_case *c)
@@ -574,6 +586,15 @@ const struct kb_kernel kb_attention_int8_wgmma = {
     .stats = int8_cuda_stats,
 };
 
+/* Notes, for the counter flash_ws.sections, the block order of a warp-specialised kernel's grid:
+ * in sections of planes where causal and not persistent, unless KBENCH_FLASH_WS_SECTIONS=0
+ * (flash_ws.cuh's ws_grid, as attention.flash@cuda.wgmma-ws's). */
+static void ws_sections_note(struct kb_case *c)
+{
+    struct int8_cuda *st = c->state;
+    st->sections = c->shape.causal && !st->persistent && flash_ws_sections_wanted();
+}
+
 /* The same codes on the warp-specialised schedule: also needs the driver's TMA encoder. */
 static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
 {
@@ -582,7 +603,10 @@ static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_wgmma_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
+    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
+    if (rc == KB_OK)
+        ws_sections_note(c);
+    return rc;
 }
 
 const struct kb_kernel kb_attention_int8_wgmma_ws = {
@@ -610,7 +634,10 @@ static int int8_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_fp8_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
+    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
+    if (rc == KB_OK)
+        ws_sections_note(c);
+    return rc;
 }
 
 /* The attention kernel alone: Q, K and V codes and scales are setup's. */
@@ -651,7 +678,10 @@ static int flash_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
         rc = flash_fp8_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
+    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
+    if (rc == KB_OK)
+        ws_sections_note(c);
+    return rc;
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_fp8 = {
