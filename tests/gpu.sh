@@ -339,6 +339,16 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
       --batch 2 --heads 4 --kv-heads 1,4 --head-dim 64,128 --chunk 64,128 --seq 1,300,4097
   job lightningp2 "$KBENCH" run --db "$TMP/lightningp.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
       --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128 ) &
+# the three passes fused into one kernel (KBENCH_LIGHTNING_FUSED=1: each block claims a group,
+# publishes its state and looks back over the groups before it): the same odd sizes (up to 33
+# groups a plane, so the look-back walks far), and grouped chunks (N = 60001: 59 and 30 groups)
+# without the prefetch; every timed repetition a new epoch over the same flags
+( export KBENCH_LIGHTNING_FUSED=1
+  job lightfused "$KBENCH" run --db "$TMP/lightfused.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
+      --batch 2 --heads 4 --kv-heads 1,4 --head-dim 64,128 --chunk 64,128 --seq 1,300,4097
+  KBENCH_LIGHTNING_PREFETCH=0 job lightfused2 "$KBENCH" run --db "$TMP/lightfused.db" $VFLAGS \
+      --kernels attention.lightning@cuda.mma --dtype f16 --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 \
+      --chunk 64,128 ) &
 # the delta rule (DeltaNet, Gated DeltaNet; β up to 2 on odd heads): chunk 64 divides none of
 # N = 1, 77, 300, 1000; the decode step from a state each kernel builds; a head_dim it refuses.
 # deltamma: the tensor-core form (@cuda.mma) the same way and at N = 4099 (65 chunks, the last of
@@ -778,6 +788,9 @@ q "SELECT dtype, head_dim, chunk, input_dist, max(rel_l2_err) FROM v_results WHE
 expect_job lightningp "its output pass with the next chunk's loads under this one (KBENCH_LIGHTNING_PREFETCH=1) passes at odd sizes"
 expect_job lightningp2 "and with the chunks in groups (N = 60001)"
 expect_eq "$(DB="$TMP/lightningp.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'lightning.prefetch' AND k.value = 1;")" "26" "26 verified, each with counter lightning.prefetch = 1"
+expect_job lightfused "the three passes fused into one kernel (KBENCH_LIGHTNING_FUSED=1) pass at odd sizes"
+expect_job lightfused2 "and with the chunks in groups (N = 60001), without the prefetch"
+expect_eq "$(DB="$TMP/lightfused.db" q "SELECT count(*) FROM cases c JOIN accuracy a ON a.case_id = c.id JOIN counters k ON k.case_id = c.id WHERE c.status = 'ok' AND a.passed = 1 AND k.backend = 'kernel' AND k.name = 'lightning.fused' AND k.value = 1;")" "26" "26 verified, each with counter lightning.fused = 1"
 q "SELECT dtype, seq_len, head_dim, kv_heads, chunk, input_dist, status, substr(error, 1, 160) FROM v_results WHERE chunk IN (64, 128) AND (status <> 'ok' OR passed = 0);" | head -5 | sed 's/^/# /'
 expect_job lightning4 "Lightning refuses a chunk it is not compiled for, without failing the sweep"
 expect_eq "$(q "SELECT count(*) FROM cases WHERE chunk = 32 AND status = 'skipped' AND error LIKE '%chunk 64 and 128%';")" "1" "and says why"

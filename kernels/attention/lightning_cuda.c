@@ -24,6 +24,7 @@
 #include "kernels/attention/lightning.h"
 #include "kernels/attention/linear_ops.h"
 #include "kernels/gpu/device_memory.h"
+#include "kernels/gpu/tile_counter.h"
 
 struct lightning_cuda_state {
     struct attention_cuda a;
@@ -67,6 +68,28 @@ int lightning_cuda_prefetch(const struct kb_shape *s)
     return forced >= 0 ? forced : lightning_cuda_group(s) < LIGHTNING_CUDA_MAX_GROUP;
 }
 
+int lightning_cuda_fused(const struct kb_shape *s)
+{
+    const char *e = getenv("KBENCH_LIGHTNING_FUSED"); /* read at each call: setup and launch agree */
+    const int wanted = e && strcmp(e, "1") == 0;
+    const long g = lightning_cuda_group(s), ng = (chunks_of(s) + g - 1) / g;
+    return wanted && ng <= LIGHTNING_CUDA_FUSED_MAX_GROUPS;
+}
+
+/* groups of all planes for the launcher's G */
+static double group_states(const struct kb_shape *s)
+{
+    const long g = lightning_cuda_group(s);
+    return (double)s->batch * s->heads * (double)((chunks_of(s) + g - 1) / g);
+}
+
+double lightning_cuda_fused_bytes(const struct kb_shape *s)
+{
+    if (!lightning_cuda_fused(s))
+        return 0;
+    return group_states(s) * (2.0 * 4.0 * s->head_dim * s->head_dim + sizeof(int));
+}
+
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
 {
     double states = (double)s->batch * s->heads * chunks_of(s), d = s->head_dim;
@@ -78,7 +101,7 @@ static double lightning_cuda_footprint(const struct kb_shape *s, enum kb_dtype t
 {
     const double kvh = s->kv_heads > 0 ? s->kv_heads : s->heads;
     double io = (double)kb_dtype_size(t) * s->batch * s->seq_len * s->head_dim * (2.0 * s->heads + 2.0 * kvh);
-    return lightning_cuda_chunk_ok(s->chunk) ? io + lightning_cuda_scratch_bytes(s, t) : io;
+    return lightning_cuda_chunk_ok(s->chunk) ? io + lightning_cuda_scratch_bytes(s, t) + lightning_cuda_fused_bytes(s) : io;
 }
 
 static void lightning_cuda_teardown(struct kb_case *c)
@@ -87,6 +110,9 @@ static void lightning_cuda_teardown(struct kb_case *c)
     if (st) {
         cudaFree(st->scr.local);
         cudaFree(st->scr.prefix);
+        cudaFree(st->scr.agg);
+        cudaFree(st->scr.incl);
+        cudaFree(st->scr.flags);
         attention_cuda_free(&st->a);
         free(st);
     }
@@ -108,7 +134,8 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
                  s->chunk);
         return KB_UNSUPPORTED;
     }
-    double need = lightning_cuda_scratch_bytes(s, c->dtype) + attention_cuda_chunked_io_bytes(s, c->dtype);
+    double need = lightning_cuda_scratch_bytes(s, c->dtype) + lightning_cuda_fused_bytes(s) +
+                  attention_cuda_chunked_io_bytes(s, c->dtype);
     rc = attention_cuda_chunked_setup(c, sizeof(struct lightning_cuda_state), need,
                                       "attention.lightning@cuda.mma (chunk states included)", err, errlen);
     if (rc != KB_OK)
@@ -119,10 +146,23 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     cudaError_t e = cudaMalloc(&st->scr.local, bytes);
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, bytes);
+    if (e == cudaSuccess && lightning_cuda_fused(s)) { /* the fused form's float32 states, its flags, the claims */
+        const size_t groups = (size_t)group_states(s), fbytes = groups * d * d * sizeof(float);
+        e = cudaMalloc((void **)&st->scr.agg, fbytes);
+        if (e == cudaSuccess)
+            e = cudaMalloc((void **)&st->scr.incl, fbytes);
+        if (e == cudaSuccess)
+            e = cudaMalloc((void **)&st->scr.flags, groups * sizeof(int));
+        if (e == cudaSuccess)
+            e = cudaMemset(st->scr.flags, 0, groups * sizeof(int));
+        if (e == cudaSuccess)
+            e = (cudaError_t)kb_tile_counter_reset();
+    }
     if (e != cudaSuccess) {
         lightning_cuda_teardown(c);
-        return attention_cuda_chunk_states_error("attention.lightning@cuda.mma", lightning_cuda_scratch_bytes(s, c->dtype),
-                                                 e, err, errlen);
+        return attention_cuda_chunk_states_error("attention.lightning@cuda.mma",
+                                                 lightning_cuda_scratch_bytes(s, c->dtype) + lightning_cuda_fused_bytes(s), e,
+                                                 err, errlen);
     }
     return KB_OK;
 }
@@ -142,7 +182,7 @@ static int lightning_cuda_collect(struct kb_case *c)
 
 static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out, int max)
 {
-    if (max < 2)
+    if (max < 3)
         return 0;
     snprintf(out[0].name, sizeof out[0].name, "lightning.group");
     out[0].value = lightning_cuda_group(&c->shape);
@@ -150,7 +190,10 @@ static int lightning_cuda_stats(const struct kb_case *c, struct kb_counter *out,
     snprintf(out[1].name, sizeof out[1].name, "lightning.prefetch");
     out[1].value = lightning_cuda_prefetch(&c->shape);
     snprintf(out[1].unit, sizeof out[1].unit, "count");
-    return 2;
+    snprintf(out[2].name, sizeof out[2].name, "lightning.fused");
+    out[2].value = lightning_cuda_fused(&c->shape);
+    snprintf(out[2].unit, sizeof out[2].unit, "count");
+    return 3;
 }
 
 const struct kb_kernel kb_attention_lightning_cuda = {

@@ -17,6 +17,10 @@
  * At d = 128 a state is as many bytes as 64 tokens of Q, K, V and O together, so the state
  * traffic (written, read, written, read: four state-sized passes per group) decides the time
  * unless G is large; the groups cut it to 1/G of one state per chunk.
+ * Fused (lightning_cuda_fused, opt-in): the three passes in one kernel whose blocks each claim a
+ * group, compute and publish L_q, find P_q by decoupled look-back over the groups before (float32
+ * states, lightning_mma.cu) and then run pass 3: no kernel boundaries, for short sequences where
+ * each pass's ramp and tail is a large share of the call.
  */
 #ifndef KB_LIGHTNING_CUDA_H
 #define KB_LIGHTNING_CUDA_H
@@ -30,10 +34,17 @@ extern const struct kb_kernel kb_attention_lightning_cuda;
 /* The most chunks a group: the launcher's cap, and what KBENCH_LIGHTNING_GROUP may ask for. */
 #define LIGHTNING_CUDA_MAX_GROUP 16
 
-/* Scratch the three passes share, in device memory, in the case's 16-bit dtype. */
+/* The most groups a (batch, head) plane may have for the fused form (lightning_cuda_fused). */
+#define LIGHTNING_CUDA_FUSED_MAX_GROUPS 64
+
+/* Scratch the three passes share, in device memory, in the case's 16-bit dtype; and the fused
+ * form's, where lightning_cuda_fused says it runs (else NULL). */
 struct lightning_cuda_scratch {
     void *local;  /* [B·H·ng][d·d]: each group's own state L_q (sized for G = 1: ng = nc) */
     void *prefix; /* [B·H·ng][d·d]: the state before each group, times σ */
+    float *agg;   /* fused: [B·H·ng][d·d] float32, each group's own state L_q as published */
+    float *incl;  /* fused: [B·H·ng][d·d] float32, the state after each group */
+    int *flags;   /* fused: [B·H·ng], zeroed once: which of the two a group has published */
 };
 
 /* 1 when the device code is compiled for this chunk length (64 or 128). */
@@ -59,7 +70,17 @@ int lightning_cuda_group(const struct kb_shape *s);
  * or 0 forces either; each case stores it as the counter lightning.prefetch. */
 int lightning_cuda_prefetch(const struct kb_shape *s);
 
-/* Bytes of that scratch for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
+/* 1 when the three passes run as one kernel (lightning_mma.cu's fused form: each block computes
+ * its group's state, finds the state before the group by decoupled look-back over the groups
+ * before it, then computes its outputs), else 0. Opt-in, KBENCH_LIGHTNING_FUSED=1, until timed on
+ * a GPU (written in the twentieth session, without one), and only where a plane has at most
+ * LIGHTNING_CUDA_FUSED_MAX_GROUPS groups; each case stores it as the counter lightning.fused. */
+int lightning_cuda_fused(const struct kb_shape *s);
+
+/* Bytes of the fused form's scratch (agg, incl, flags) for a shape, 0 where it does not run. */
+double lightning_cuda_fused_bytes(const struct kb_shape *s);
+
+/* Bytes of the three passes' scratch (local, prefix) for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
  * nc = ceil(N / chunk) chunks per head. */
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);
 

@@ -28,6 +28,7 @@ extern "C" {
 
 #include "kernels/attention/chunk_tiles.cuh"
 #include "kernels/gpu/pdl.cuh"
+#include "kernels/gpu/tile_counter.h"
 
 namespace {
 
@@ -49,40 +50,28 @@ __device__ __forceinline__ float state_scale(int t)
 
 /* ---- pass 1: each group's own state --------------------------------------------------------- */
 
-/* Block (group q, head h, batch b), 4 warps: L_q = K̃ᵀ V over the group's G·C tokens with
- * k̃_j = λ^(G·C−1−j) k_j (j the token's index in the group; tokens past N are zero), one chunk
- * of C at a time into the same float32 accumulator, the decay applied to the A fragments;
- * stored in 16 bits times 1/C at local[(b·H + h)·ng + q]. Two stages of K, V tiles: the next
- * chunk's loads are in flight while the tensor cores work on this one. */
-template <int D, int C, bool BF16>
-__global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
-                                                        uint16_t *__restrict__ local, int n, int heads, int kv_heads,
-                                                        int ng, int group)
+/* acc = L_q = K̃ᵀ V over the group's chunks (1..group of them hold tokens) from token `first`,
+ * k̃_j = λ^(G·C−1−j) k_j (j the token's index in the group; tokens past N are zero), one chunk of
+ * C at a time into the same float32 accumulator, the decay applied to the A fragments. All
+ * THREADS load; threads 0..127 (chunk_state_mma's four warps) hold acc. Two stages of K, V tiles
+ * at tiles (4·C·D values): the next chunk's loads are in flight while the tensor cores work on
+ * this one. Returns with every thread past its last read of the tiles. */
+template <int D, int C, bool BF16, int THREADS>
+__device__ __forceinline__ void group_state(uint16_t *tiles, const uint16_t *K, const uint16_t *V, int first, int n,
+                                            int chunks, int group, float l2, float (&acc)[D / 64][D / 8][4])
 {
-    constexpr int THREADS = 128;
-    kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
-    extern __shared__ __align__(128) unsigned char smem[];
     /* stage s (0, 1): its K tile at tiles + 2·s·C·D, its V tile C·D after it, [C][D] each */
-    uint16_t *tiles = reinterpret_cast<uint16_t *>(smem);
-    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
-    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
-    const float l2 = (float)log2_lambda(h, heads);
-    const int first = q * group * C; /* the group's first token (< n) */
-    /* chunks of the group that hold tokens: 1..group */
-    const int chunks = min(group, (n - first + C - 1) / C);
-
-    float acc[D / 64][D / 8][4];
     chunk_state_zero<D>(acc);
-    load_tile<D, C, THREADS>(tiles, K + kvoff, first, n);
-    load_tile<D, C, THREADS>(tiles + C * D, V + kvoff, first, n);
+    load_tile<D, C, THREADS>(tiles, K, first, n);
+    load_tile<D, C, THREADS>(tiles + C * D, V, first, n);
     cp_commit();
     for (int u = 0; u < chunks; u++) {
         uint16_t *sK = tiles + (size_t)(u & 1) * 2 * C * D, *sV = sK + C * D;
         if (u + 1 < chunks) {
             const int next = first + (u + 1) * C;
             uint16_t *nK = tiles + (size_t)((u + 1) & 1) * 2 * C * D;
-            load_tile<D, C, THREADS>(nK, K + kvoff, next, n);
-            load_tile<D, C, THREADS>(nK + C * D, V + kvoff, next, n);
+            load_tile<D, C, THREADS>(nK, K, next, n);
+            load_tile<D, C, THREADS>(nK + C * D, V, next, n);
             cp_commit();
             cp_wait<1>(); /* chunk u's group is complete, chunk u + 1's may still be in flight */
         } else {
@@ -90,9 +79,27 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
         }
         __syncthreads();
         /* k_j weighted by λ^((group−1−u)·C + C−1−j): its decay to the group's last token */
-        chunk_state_mma<D, C, BF16, true>(sK, sV, acc, l2, (group - 1 - u) * C);
+        if (THREADS == 128 || threadIdx.x < 128)
+            chunk_state_mma<D, C, BF16, true>(sK, sV, acc, l2, (group - 1 - u) * C);
         __syncthreads(); /* every warp done with this stage before it is loaded again */
     }
+}
+
+/* Block (group q, head h, batch b), 4 warps: L_q (group_state), stored in 16 bits times 1/C at
+ * local[(b·H + h)·ng + q]. */
+template <int D, int C, bool BF16>
+__global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restrict__ K, const uint16_t *__restrict__ V,
+                                                        uint16_t *__restrict__ local, int n, int heads, int kv_heads,
+                                                        int ng, int group)
+{
+    kb_pdl::launch_dependents(); /* the scan may start its blocks; it waits for this grid's end */
+    extern __shared__ __align__(128) unsigned char smem[];
+    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
+    const int first = q * group * C; /* the group's first token (< n) */
+    float acc[D / 64][D / 8][4];
+    group_state<D, C, BF16, 128>(reinterpret_cast<uint16_t *>(smem), K + kvoff, V + kvoff, first, n,
+                                 min(group, (n - first + C - 1) / C), group, (float)log2_lambda(h, heads), acc);
     const size_t slot = ((size_t)b * heads + h) * ng + q;
     chunk_state_store16<D, BF16>(acc, 1.f / C, local + slot * D * D);
 }
@@ -137,6 +144,169 @@ __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict
     }
 }
 
+/* ---- the fused form: the three passes in one kernel, for short sequences --------------------- */
+
+/* At short N the three passes are short kernels in a row, each with its ramp and tail (at 4k,
+ * batch 1, 16 heads the output pass was 51 of the call's 81.5 us on an H100). Fused, each block
+ * claims a group (FusedArgs::counter: claims in group-major order, so a block only waits for
+ * groups claimed before its own, by blocks already running, whatever the GPU keeps resident),
+ * computes its own state L_q (pass 1) and publishes it, then finds the state before its group by
+ * decoupled look-back (the single-pass scan of Merrill and Garland): walking back over its
+ * predecessors it adds each one's L_r, decayed, until one has published its inclusive prefix
+ * P_{r+1}, which ends the walk; it then publishes its own P_{q+1} = λ^(G·C) P_q + L_q and runs
+ * pass 3 from P_q. The states it exchanges are float32 (no 1/C or σ scaling to undo) in
+ * FusedArgs's buffers; only P_q goes to 16 bits, times σ, in shared memory, as the scan's
+ * prefix did. */
+struct FusedArgs {
+    float *agg;   /* [B·H·ng][D·D]: L_q, float32, row-major as chunk_state_store16's */
+    float *incl;  /* [B·H·ng][D·D]: P_{q+1}, the state after group q */
+    int *flags;   /* [B·H·ng]: 2·epoch once agg[q] is published, 2·epoch + 1 once incl[q] is */
+    int *counter; /* kb_tile_counter's two ints: the claims, and the blocks that have claimed */
+    int epoch;    /* this launch's, above every earlier launch's on these flags (they start at 0) */
+    int inclusive; /* 1: publish incl (the look-back stops there); 0: every block walks back to group 0 */
+};
+
+/* The block's claimed index: 0, 1, ... in the order blocks start. The last block to claim puts
+ * the counters back to zero for the next launch (as flash_ws.cuh's DYNAMIC). */
+__device__ __forceinline__ int claim_block(int *counter, int blocks)
+{
+    __shared__ int claimed;
+    if (threadIdx.x == 0) {
+        claimed = atomicAdd(counter, 1);
+        __threadfence(); /* the claim before the count of claimers */
+        if (atomicAdd(counter + 1, 1) == blocks - 1) {
+            atomicExch(counter, 0);
+            atomicExch(counter + 1, 0);
+        }
+    }
+    __syncthreads();
+    return claimed;
+}
+
+/* acc's elements (chunk_state_mma's fragment layout, threads 0..127) as float32 at state
+ * (row-major [D][D]), then the flag set to value: every writer's stores fenced before the block's
+ * barrier, and the flag after it. */
+template <int D>
+__device__ __forceinline__ void publish_state(const float (&acc)[D / 64][D / 8][4], float *state, int *flag, int value)
+{
+    constexpr int MT = D / 64;
+    if (threadIdx.x < 128) {
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < D / 8; nt++) {
+                const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
+                *reinterpret_cast<float2 *>(state + (size_t)p * D + col) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
+                *reinterpret_cast<float2 *>(state + (size_t)(p + 8) * D + col) =
+                    make_float2(acc[mt][nt][2], acc[mt][nt][3]);
+            }
+        __threadfence();
+    }
+    __syncthreads();
+    if (threadIdx.x == 0)
+        atomicExch(flag, value);
+}
+
+/* acc += w · state (acc's elements of a published row-major float32 state, read from L2: another
+ * SM wrote it during this launch). Threads 0..127. */
+template <int D>
+__device__ __forceinline__ void add_state(float (&acc)[D / 64][D / 8][4], const float *state, float w)
+{
+    constexpr int MT = D / 64;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < D / 8; nt++) {
+            const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
+            const float2 x0 = __ldcg(reinterpret_cast<const float2 *>(state + (size_t)p * D + col));
+            const float2 x8 = __ldcg(reinterpret_cast<const float2 *>(state + (size_t)(p + 8) * D + col));
+            acc[mt][nt][0] = fmaf(w, x0.x, acc[mt][nt][0]);
+            acc[mt][nt][1] = fmaf(w, x0.y, acc[mt][nt][1]);
+            acc[mt][nt][2] = fmaf(w, x8.x, acc[mt][nt][2]);
+            acc[mt][nt][3] = fmaf(w, x8.y, acc[mt][nt][3]);
+        }
+}
+
+/* Passes 1 and 2 of the fused form for group q of plane bh (slots bh·ng + 0..ng−1): L_q into
+ * FusedArgs::agg, the state before the group P_q into sS (16 bits times σ(q·G·C), the layout
+ * load_tile gives the scan's prefix), and with f.inclusive P_{q+1} into FusedArgs::incl. `tiles`
+ * is the block's shared memory (group_state's 4·C·D values); `before_lookback` runs once L_q is
+ * published and the tiles are free, so pass 3's first loads can overlap the look-back. */
+template <int D, int C, bool BF16, int THREADS, class F>
+__device__ __forceinline__ void fused_prefix(const FusedArgs &f, uint16_t *tiles, uint16_t *sS, const uint16_t *K,
+                                             const uint16_t *V, int q, size_t bh, int n, int ng, int group, float l2,
+                                             F before_lookback)
+{
+    constexpr int MT = D / 64;
+    __shared__ int seen; /* the flag of the predecessor being read */
+    const size_t base = bh * ng;
+    const int first = q * group * C;
+    float acc[D / 64][D / 8][4];
+    group_state<D, C, BF16, THREADS>(tiles, K, V, first, n, min(group, (n - first + C - 1) / C), group, l2, acc);
+    publish_state<D>(acc, f.agg + (base + q) * D * D, f.flags + base + q, 2 * f.epoch);
+    before_lookback();
+
+    /* P_q = Σ_{r<q} λ^((q−1−r)·G·C) L_r, walking back from r = q − 1 until a published P_{r+1} */
+    const float decay_group = exp2f(l2 * (float)(group * C)); /* λ^(G·C) */
+    chunk_state_zero<D>(acc);
+    float w = 1.f; /* λ^((q−1−r)·G·C) */
+    for (int r = q - 1; r >= 0; r--) {
+        if (threadIdx.x == 0) {
+            const volatile int *flag = f.flags + base + r;
+            int v;
+            while ((v = *flag) < 2 * f.epoch) {
+            }
+            seen = v;
+            __threadfence(); /* the flag read before the block's reads of the state */
+        }
+        __syncthreads();
+        const bool inclusive = seen == 2 * f.epoch + 1;
+        if (threadIdx.x < 128)
+            add_state<D>(acc, (inclusive ? f.incl : f.agg) + (base + r) * D * D, w);
+        __syncthreads(); /* every thread has read seen before thread 0 writes it again */
+        if (inclusive)
+            break;
+        w *= decay_group;
+    }
+
+    if (threadIdx.x < 128) {
+        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
+        /* σ(q·G·C) P_q in 16 bits into sS, each element by the lane that holds it */
+        const float sigma = state_scale(first);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int nt = 0; nt < D / 8; nt++) {
+                const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
+#pragma unroll
+                for (int half = 0; half < 2; half++)
+                    *reinterpret_cast<uint32_t *>(sS + swz_elem<D>(p + 8 * half, col)) =
+                        pack2<BF16>(acc[mt][nt][2 * half] * sigma, acc[mt][nt][2 * half + 1] * sigma);
+            }
+        /* then acc ← P_{q+1} = λ^(G·C) P_q + L_q in place (L_q re-read: each thread its own stores) */
+        if (f.inclusive && q + 1 < ng) {
+            const float *own = f.agg + (base + q) * D * D;
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+                for (int nt = 0; nt < D / 8; nt++) {
+                    const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
+                    const float2 x0 = *reinterpret_cast<const float2 *>(own + (size_t)p * D + col);
+                    const float2 x8 = *reinterpret_cast<const float2 *>(own + (size_t)(p + 8) * D + col);
+                    acc[mt][nt][0] = fmaf(decay_group, acc[mt][nt][0], x0.x);
+                    acc[mt][nt][1] = fmaf(decay_group, acc[mt][nt][1], x0.y);
+                    acc[mt][nt][2] = fmaf(decay_group, acc[mt][nt][2], x8.x);
+                    acc[mt][nt][3] = fmaf(decay_group, acc[mt][nt][3], x8.y);
+                }
+        }
+    }
+    if (f.inclusive && q + 1 < ng) /* for the successors' look-back */
+        publish_state<D>(acc, f.incl + (base + q) * D * D, f.flags + base + q, 2 * f.epoch + 1);
+    /* pass 3's first read of sS follows a barrier */
+}
+
 /* ---- pass 3: the outputs, a group of chunks a block ------------------------------------------ */
 
 /* Block (group q, head h, batch b), C/16 warps; warp w owns rows [16w, 16w + 16) of each chunk.
@@ -157,12 +327,12 @@ template <int D, int C> constexpr size_t lightning_out_smem(bool prefetch)
 {
     return ((size_t)(prefetch ? 5 : 3) * C * D + (size_t)D * D) * sizeof(uint16_t);
 }
-template <int D, int C, bool BF16, bool PREFETCH = false>
+template <int D, int C, bool BF16, bool PREFETCH = false, bool FUSED = false>
 __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__restrict__ Q,
                                                              const uint16_t *__restrict__ K,
                                                              const uint16_t *__restrict__ V, uint16_t *__restrict__ O,
                                                              const uint16_t *__restrict__ prefix, int n, int heads,
-                                                             int kv_heads, int ng, int group)
+                                                             int kv_heads, int ng, int group, FusedArgs f)
 {
     constexpr int W = C / 16, THREADS = 32 * W, MT = D / 64;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -171,7 +341,16 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     uint16_t *const sK0 = sQ0 + C * D, *const sV = sK0 + C * D, *const sS = sV + C * D;
     constexpr int COPY = 3 * C * D + D * D;
 
-    const int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z, kh = h / (heads / kv_heads);
+    /* FUSED: a one-dimensional grid of ng · H · B blocks, each taking the group it claims, group
+     * index slowest (so its predecessors are claimed first) */
+    int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+    if constexpr (FUSED) {
+        const int i = claim_block(f.counter, (int)gridDim.x), planes = (int)gridDim.x / ng;
+        q = i / planes;
+        h = i % planes % heads;
+        b = i % planes / heads;
+    }
+    const int kh = h / (heads / kv_heads);
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
     const size_t kvoff = ((size_t)b * kv_heads + kh) * (size_t)n * D;
     const size_t slot = ((size_t)b * heads + h) * ng + q;
@@ -183,13 +362,25 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     const int ia = r0 + g, ib = ia + 8; /* the chunk-local rows this lane holds */
     uint16_t *out = O + qoff;
 
-    if constexpr (PREFETCH) { /* A(0), B(0) (while the scan may still run), then its state */
-        const int t0 = q * group * C; /* < n: the grid has no group past N */
-        load_tile<D, C, THREADS>(sQ0, Q + qoff, t0, n);
-        load_tile<D, C, THREADS>(sK0, K + kvoff, t0, n);
-        cp_commit();
-        load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
-        cp_commit();
+    /* PREFETCH: A(0), B(0) (while the scan may still run, or fused while the block looks back),
+     * then the state (fused: an empty group in its place, sS written by fused_prefix) */
+    auto first_loads = [&] {
+        if constexpr (PREFETCH) {
+            const int t0 = q * group * C; /* < n: the grid has no group past N */
+            load_tile<D, C, THREADS>(sQ0, Q + qoff, t0, n);
+            load_tile<D, C, THREADS>(sK0, K + kvoff, t0, n);
+            cp_commit();
+            load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
+            cp_commit();
+        }
+    };
+    if constexpr (FUSED) {
+        fused_prefix<D, C, BF16, THREADS>(f, sQ0, sS, K + kvoff, V + kvoff, q, (size_t)b * heads + h, n, ng, group, l2,
+                                          first_loads);
+        if constexpr (PREFETCH)
+            cp_commit();
+    } else if constexpr (PREFETCH) {
+        first_loads();
         kb_pdl::wait();
         load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
         cp_commit();
@@ -219,7 +410,7 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
             load_tile<D, C, THREADS>(sK, K + kvoff, t0, n);
             load_tile<D, C, THREADS>(sV, V + kvoff, t0, n);
             cp_commit();
-            if (u == 0) {
+            if (!FUSED && u == 0) {
                 kb_pdl::wait();
                 load_tile<D, D, THREADS>(sS, prefix + slot * D * D, 0, D);
                 cp_commit();
@@ -348,6 +539,39 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     }
 }
 
+/* The fused form's shared memory: pass 3's, or group_state's two stages if more. */
+template <int D, int C> constexpr size_t lightning_fused_smem(bool prefetch)
+{
+    return lightning_out_smem<D, C>(prefetch) > (size_t)4 * C * D * sizeof(uint16_t)
+               ? lightning_out_smem<D, C>(prefetch)
+               : (size_t)4 * C * D * sizeof(uint16_t);
+}
+
+/* One more at each fused launch, whatever its template: every flag buffer starts at 0 (setup) and
+ * sees only rising epochs. */
+int next_epoch()
+{
+    static int epoch;
+    return ++epoch;
+}
+
+template <int D, int C, bool BF16, bool PREFETCH>
+cudaError_t launch_fused(const struct kb_shape *s, const uint16_t *Q, const uint16_t *K, const uint16_t *V, uint16_t *o,
+                         const struct lightning_cuda_scratch *scr, int ng, int group, cudaStream_t st)
+{
+    static bool set;
+    const size_t smem = lightning_fused_smem<D, C>(PREFETCH);
+    cudaError_t e = allow_smem(lightning_out<D, C, BF16, PREFETCH, true>, smem, &set);
+    if (e != cudaSuccess)
+        return e;
+    FusedArgs f = { scr->agg, scr->incl, scr->flags, kb_tile_counter(), next_epoch(), 1 };
+    if (!f.agg || !f.incl || !f.flags || !f.counter)
+        return cudaErrorInvalidValue; /* setup allocates them where lightning_cuda_fused says */
+    lightning_out<D, C, BF16, PREFETCH, true><<<ng * s->heads * s->batch, C / 16 * 32, smem, st>>>(
+        Q, K, V, o, nullptr, s->seq_len, s->heads, s->kv_heads, ng, group, f);
+    return cudaGetLastError();
+}
+
 template <int D, int C, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
                    const struct lightning_cuda_scratch *scr, cudaStream_t st)
@@ -356,6 +580,9 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     const uint16_t *Q = (const uint16_t *)q, *K = (const uint16_t *)k, *V = (const uint16_t *)v;
     uint16_t *local = (uint16_t *)scr->local, *prefix = (uint16_t *)scr->prefix;
     const dim3 groups(ng, s->heads, s->batch);
+    if (lightning_cuda_fused(s))
+        return lightning_cuda_prefetch(s) ? launch_fused<D, C, BF16, true>(s, Q, K, V, (uint16_t *)o, scr, ng, group, st)
+                                          : launch_fused<D, C, BF16, false>(s, Q, K, V, (uint16_t *)o, scr, ng, group, st);
 
     const size_t smem1 = (size_t)4 * C * D * sizeof(uint16_t); /* two stages of K, V */
     static bool set1;
@@ -373,20 +600,21 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
     if (e != cudaSuccess)
         return e;
 
+    const FusedArgs none = {};
     if (lightning_cuda_prefetch(s)) {
         const size_t smem3 = lightning_out_smem<D, C>(true);
         static bool set3p;
         if ((e = allow_smem(lightning_out<D, C, BF16, true>, smem3, &set3p)) != cudaSuccess)
             return e;
         return kb_pdl::launch_pdl(lightning_out<D, C, BF16, true>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
-                                  (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group);
+                                  (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group, none);
     }
     const size_t smem3 = lightning_out_smem<D, C>(false);
     static bool set3;
     if ((e = allow_smem(lightning_out<D, C, BF16>, smem3, &set3)) != cudaSuccess)
         return e;
     return kb_pdl::launch_pdl(lightning_out<D, C, BF16>, groups, dim3(C / 16 * 32), smem3, st, Q, K, V,
-                              (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group);
+                              (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group, none);
 }
 
 template <int D, bool BF16>

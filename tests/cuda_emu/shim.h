@@ -93,6 +93,7 @@ template <typename V> V __shfl_sync(unsigned, V v, int src, int width = 32)
     return emu_exchange(v, [=](int l) { return l / width * width + src % width; });
 }
 template <typename V> V __ldg(const V *p) { return *p; }
+template <typename V> V __ldcg(const V *p) { return *p; }
 // Each lane's predicate as bit `lane` of the warp's mask (every lane takes part, as the kernels'
 // full-mask ballots ask).
 inline unsigned __ballot_sync(unsigned, int pred)

@@ -1,0 +1,32 @@
+#!/bin/bash
+# thirty-second-call.sh - written in the twentieth session, which had no GPU lease: Lightning's
+# three passes fused into one kernel (KBENCH_LIGHTNING_FUSED=1; lightning_mma.cu's fused form:
+# each block claims a group, publishes its state, finds the state before its group by decoupled
+# look-back, then computes its outputs), aimed at the time per token at short N (19.2 ns at 4k
+# against 13.5 at 64k in the nineteenth session, issue 20's bar: flat within 10%):
+#   lightfv    the fused form verified at odd sizes (up to 33 groups a plane), with and without the
+#              prefetch, and at N = 60001 (59 and 30 groups)
+#   light*     batch 1, 16 heads, d 128, chunk 64, N 4k / 16k / 64k: the fused form against the
+#              three passes, alternating, then fla's chunk_simple_gla
+# Make it the default where it wins (lightning_cuda_fused) only from these numbers. The databases
+# and the log come back as $OUT/thirty-second.tar.gz.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/gpu-host/sweeps.sh
+call_start build || exit 1
+nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+( export KBENCH_LIGHTNING_FUSED=1
+  NEW_LIMIT=100 sweep lightfv --kernels attention.lightning@cuda.mma --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
+      --head-dim 64,128 --chunk 64,128 --seq 1,300,4097
+  KBENCH_LIGHTNING_PREFETCH=0 NEW_LIMIT=60 sweep lightfv2 --kernels attention.lightning@cuda.mma --dtype f16 \
+      --batch 2 --heads 16 --kv-heads 4 --seq 4097,60001 --head-dim 128 --chunk 64,128 )
+sweep_report lightfv lightfv2
+sqlite3 "$OUT/lightfv.db" "SELECT 'fused ' || k.value || ': ' || count(*) || ' cases' FROM cases c JOIN counters k ON k.case_id = c.id WHERE k.name = 'lightning.fused' GROUP BY k.value;"
+timing_db thirty-second
+LIGHT="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096,16384,65536"
+step light 40 --kernels attention.lightning@cuda.mma $LIGHT
+KBENCH_LIGHTNING_FUSED=1 step light-fused 40 --kernels attention.lightning@cuda.mma $LIGHT
+step light-2 40 --kernels attention.lightning@cuda.mma $LIGHT
+KBENCH_LIGHTNING_FUSED=1 step light-fused2 40 --kernels attention.lightning@cuda.mma $LIGHT
+KBENCH_LIGHTNING_FUSED=1 KBENCH_LIGHTNING_PREFETCH=0 step light-fusednp 40 --kernels attention.lightning@cuda.mma $LIGHT
+step light-fla 60 --plugin fla_attention.py --kernels attention.lightning@cuda.fla-simple-gla $LIGHT
+attention_call_report thirty-second "'lightning.group', 'lightning.prefetch', 'lightning.fused'"
