@@ -340,9 +340,10 @@ job verify "$KBENCH" run --db "$TMP/verify.db" $VFLAGS --timeout 30 --kernels 'a
   job lightningp2 "$KBENCH" run --db "$TMP/lightningp.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
       --batch 2 --heads 16 --kv-heads 4 --seq 60001 --head-dim 128 --chunk 64,128 ) &
 # the three passes fused into one kernel (KBENCH_LIGHTNING_FUSED=1: each block claims a group,
-# publishes its state and looks back over the groups before it): the same odd sizes (up to 33
-# groups a plane, so the look-back walks far), and grouped chunks (N = 60001: 59 and 30 groups)
-# without the prefetch; every timed repetition a new epoch over the same flags
+# computes its state, scans a share of its plane's states between two barriers of the plane's
+# blocks, then computes its outputs): the same odd sizes (up to 33 groups a plane), and grouped
+# chunks (N = 60001: 59 and 30 groups) without the prefetch; every timed repetition a new epoch
+# of the same barrier counts
 ( export KBENCH_LIGHTNING_FUSED=1
   job lightfused "$KBENCH" run --db "$TMP/lightfused.db" $VFLAGS --kernels attention.lightning@cuda.mma --dtype bf16 \
       --batch 2 --heads 4 --kv-heads 1,4 --head-dim 64,128 --chunk 64,128 --seq 1,300,4097

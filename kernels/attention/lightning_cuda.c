@@ -76,18 +76,9 @@ int lightning_cuda_fused(const struct kb_shape *s)
     return wanted && ng <= LIGHTNING_CUDA_FUSED_MAX_GROUPS;
 }
 
-/* groups of all planes for the launcher's G */
-static double group_states(const struct kb_shape *s)
-{
-    const long g = lightning_cuda_group(s);
-    return (double)s->batch * s->heads * (double)((chunks_of(s) + g - 1) / g);
-}
-
 double lightning_cuda_fused_bytes(const struct kb_shape *s)
 {
-    if (!lightning_cuda_fused(s))
-        return 0;
-    return group_states(s) * (2.0 * 4.0 * s->head_dim * s->head_dim + sizeof(int));
+    return lightning_cuda_fused(s) ? (double)s->batch * s->heads * sizeof(int) : 0;
 }
 
 double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t)
@@ -110,9 +101,7 @@ static void lightning_cuda_teardown(struct kb_case *c)
     if (st) {
         cudaFree(st->scr.local);
         cudaFree(st->scr.prefix);
-        cudaFree(st->scr.agg);
-        cudaFree(st->scr.incl);
-        cudaFree(st->scr.flags);
+        cudaFree(st->scr.arrive);
         attention_cuda_free(&st->a);
         free(st);
     }
@@ -146,15 +135,11 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     cudaError_t e = cudaMalloc(&st->scr.local, bytes);
     if (e == cudaSuccess)
         e = cudaMalloc(&st->scr.prefix, bytes);
-    if (e == cudaSuccess && lightning_cuda_fused(s)) { /* the fused form's float32 states, its flags, the claims */
-        const size_t groups = (size_t)group_states(s), fbytes = groups * d * d * sizeof(float);
-        e = cudaMalloc((void **)&st->scr.agg, fbytes);
+    if (e == cudaSuccess && lightning_cuda_fused(s)) { /* the fused form's barrier counts and claims */
+        const size_t planes = (size_t)s->batch * s->heads;
+        e = cudaMalloc((void **)&st->scr.arrive, planes * sizeof(int));
         if (e == cudaSuccess)
-            e = cudaMalloc((void **)&st->scr.incl, fbytes);
-        if (e == cudaSuccess)
-            e = cudaMalloc((void **)&st->scr.flags, groups * sizeof(int));
-        if (e == cudaSuccess)
-            e = cudaMemset(st->scr.flags, 0, groups * sizeof(int));
+            e = cudaMemset(st->scr.arrive, 0, planes * sizeof(int));
         if (e == cudaSuccess)
             e = (cudaError_t)kb_tile_counter_reset();
     }

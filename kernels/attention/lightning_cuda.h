@@ -18,9 +18,9 @@
  * traffic (written, read, written, read: four state-sized passes per group) decides the time
  * unless G is large; the groups cut it to 1/G of one state per chunk.
  * Fused (lightning_cuda_fused, opt-in): the three passes in one kernel whose blocks each claim a
- * group, compute and publish L_q, find P_q by decoupled look-back over the groups before (float32
- * states, lightning_mma.cu) and then run pass 3: no kernel boundaries, for short sequences where
- * each pass's ramp and tail is a large share of the call.
+ * group, compute L_q, scan a share of the state over their plane's groups between two barriers of
+ * the plane's blocks, then run pass 3 (lightning_mma.cu): no kernel boundaries, for short
+ * sequences where each pass's ramp and tail is a large share of the call.
  */
 #ifndef KB_LIGHTNING_CUDA_H
 #define KB_LIGHTNING_CUDA_H
@@ -38,13 +38,12 @@ extern const struct kb_kernel kb_attention_lightning_cuda;
 #define LIGHTNING_CUDA_FUSED_MAX_GROUPS 64
 
 /* Scratch the three passes share, in device memory, in the case's 16-bit dtype; and the fused
- * form's, where lightning_cuda_fused says it runs (else NULL). */
+ * form's, where lightning_cuda_fused says it runs (else NULL, 0). */
 struct lightning_cuda_scratch {
     void *local;  /* [B·H·ng][d·d]: each group's own state L_q (sized for G = 1: ng = nc) */
     void *prefix; /* [B·H·ng][d·d]: the state before each group, times σ */
-    float *agg;   /* fused: [B·H·ng][d·d] float32, each group's own state L_q as published */
-    float *incl;  /* fused: [B·H·ng][d·d] float32, the state after each group */
-    int *flags;   /* fused: [B·H·ng], zeroed once: which of the two a group has published */
+    int *arrive;  /* fused: [B·H], zeroed once: each plane's barrier count, rising across launches */
+    int launches; /* fused: launches so far on arrive (the launcher counts them) */
 };
 
 /* 1 when the device code is compiled for this chunk length (64 or 128). */
@@ -71,13 +70,14 @@ int lightning_cuda_group(const struct kb_shape *s);
 int lightning_cuda_prefetch(const struct kb_shape *s);
 
 /* 1 when the three passes run as one kernel (lightning_mma.cu's fused form: each block computes
- * its group's state, finds the state before the group by decoupled look-back over the groups
- * before it, then computes its outputs), else 0. Opt-in, KBENCH_LIGHTNING_FUSED=1, until timed on
- * a GPU (written in the twentieth session, without one), and only where a plane has at most
- * LIGHTNING_CUDA_FUSED_MAX_GROUPS groups; each case stores it as the counter lightning.fused. */
+ * its group's state, takes part in its plane's scan, then computes its outputs), else 0. Opt-in,
+ * KBENCH_LIGHTNING_FUSED=1, until timed on a GPU (written in the twentieth session, without one),
+ * and only where a plane has at most LIGHTNING_CUDA_FUSED_MAX_GROUPS groups (a plane's blocks must
+ * fit on the GPU at once: the launch fails with cudaErrorCooperativeLaunchTooLarge where they do
+ * not); each case stores it as the counter lightning.fused. */
 int lightning_cuda_fused(const struct kb_shape *s);
 
-/* Bytes of the fused form's scratch (agg, incl, flags) for a shape, 0 where it does not run. */
+/* Bytes of the fused form's own scratch (arrive) for a shape, 0 where it does not run. */
 double lightning_cuda_fused_bytes(const struct kb_shape *s);
 
 /* Bytes of the three passes' scratch (local, prefix) for a shape (chunk 64 or 128), sized for one state per chunk (G = 1):
@@ -87,6 +87,6 @@ double lightning_cuda_scratch_bytes(const struct kb_shape *s, enum kb_dtype t);
 /* Enqueues the three passes on stream: q [B,H,N,d], k and v [B,H_kv,N,d], o [B,H,N,d], all in
  * dtype t (f16 or bf16); d = 64 or 128; chunk 64 or 128. Returns a cudaError_t (0 = success). */
 int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k, const void *v,
-                          void *o, const struct lightning_cuda_scratch *scratch, void *stream);
+                          void *o, struct lightning_cuda_scratch *scratch, void *stream);
 
 #endif

@@ -28,6 +28,7 @@ extern "C" {
 
 #include "kernels/attention/chunk_tiles.cuh"
 #include "kernels/gpu/pdl.cuh"
+#include "kernels/gpu/sm_count.cuh"
 #include "kernels/gpu/tile_counter.h"
 
 namespace {
@@ -109,28 +110,20 @@ __global__ void __launch_bounds__(128) lightning_local(const uint16_t *__restric
 /* Grid (D·D/2/256, H, B): thread e2 owns elements 2·e2, 2·e2 + 1 of every group state of head
  * (b, h): P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32 (L_q read as C times its stored
  * value); prefix[q] = σ(q·G·C) P_q in 16 bits. */
+/* The scan of one pair of state elements over a plane's ng groups: src and dst point at the pair
+ * in group 0's local and prefix states (PAIRS words apart). src is read from L2: in the fused
+ * form other blocks wrote it during this launch. */
 template <int D, int C, bool BF16>
-__global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict__ local, uint16_t *__restrict__ prefix,
-                                                       int ng, int group, int heads)
+__device__ __forceinline__ void scan_pair(const uint32_t *src, uint32_t *dst, int ng, int span, float decay)
 {
     constexpr int PAIRS = D * D / 2; /* uint32 words per state */
-    const int e2 = blockIdx.x * blockDim.x + threadIdx.x;
-    kb_pdl::launch_dependents(); /* lightning_out may start loading its Q, K and V */
-    kb_pdl::wait();              /* for lightning_local's states */
-    if (e2 >= PAIRS)
-        return;
-    const int h = blockIdx.y, span = group * C; /* tokens per group */
-    const size_t bh = (size_t)blockIdx.z * heads + h;
-    const uint32_t *src = reinterpret_cast<const uint32_t *>(local + bh * ng * D * D) + e2;
-    uint32_t *dst = reinterpret_cast<uint32_t *>(prefix + bh * ng * D * D) + e2;
-    const float decay = (float)exp2(log2_lambda(h, heads) * span); /* λ^(G·C) */
     float run0 = 0.f, run1 = 0.f;
     constexpr int U = 8; /* loads issued ahead of the dependent chain */
     for (int q = 0; q < ng; q += U) {
         uint32_t l[U];
 #pragma unroll
         for (int u = 0; u < U; u++)
-            l[u] = q + u < ng ? src[(size_t)(q + u) * PAIRS] : 0u;
+            l[u] = q + u < ng ? __ldcg(src + (size_t)(q + u) * PAIRS) : 0u;
 #pragma unroll
         for (int u = 0; u < U; u++) {
             if (q + u < ng) {
@@ -144,35 +137,63 @@ __global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict
     }
 }
 
+/* Grid (D·D/2/256, H, B): thread e2 owns elements 2·e2, 2·e2 + 1 of every group state of head
+ * (b, h): P_0 = 0, P_{q+1} = λ^(G·C) P_q + L_q in float32 (L_q read as C times its stored
+ * value); prefix[q] = σ(q·G·C) P_q in 16 bits. */
+template <int D, int C, bool BF16>
+__global__ void __launch_bounds__(256) lightning_scan(const uint16_t *__restrict__ local, uint16_t *__restrict__ prefix,
+                                                       int ng, int group, int heads)
+{
+    constexpr int PAIRS = D * D / 2;
+    const int e2 = blockIdx.x * blockDim.x + threadIdx.x;
+    kb_pdl::launch_dependents(); /* lightning_out may start loading its Q, K and V */
+    kb_pdl::wait();              /* for lightning_local's states */
+    if (e2 >= PAIRS)
+        return;
+    const int h = blockIdx.y;
+    const size_t bh = (size_t)blockIdx.z * heads + h;
+    scan_pair<D, C, BF16>(reinterpret_cast<const uint32_t *>(local + bh * ng * D * D) + e2,
+                          reinterpret_cast<uint32_t *>(prefix + bh * ng * D * D) + e2, ng, group * C,
+                          (float)exp2(log2_lambda(h, heads) * group * C));
+}
+
 /* ---- the fused form: the three passes in one kernel, for short sequences --------------------- */
 
 /* At short N the three passes are short kernels in a row, each with its ramp and tail (at 4k,
- * batch 1, 16 heads the output pass was 51 of the call's 81.5 us on an H100). Fused, each block
- * claims a group (FusedArgs::counter: claims in group-major order, so a block only waits for
- * groups claimed before its own, by blocks already running, whatever the GPU keeps resident),
- * computes its own state L_q (pass 1) and publishes it, then finds the state before its group by
- * decoupled look-back (the single-pass scan of Merrill and Garland): walking back over its
- * predecessors it adds each one's L_r, decayed, until one has published its inclusive prefix
- * P_{r+1}, which ends the walk; it then publishes its own P_{q+1} = λ^(G·C) P_q + L_q and runs
- * pass 3 from P_q. The states it exchanges are float32 (no 1/C or σ scaling to undo) in
- * FusedArgs's buffers; only P_q goes to 16 bits, times σ, in shared memory, as the scan's
- * prefix did. */
+ * batch 1, 16 heads the output pass was 51 of the call's 81.5 us on an H100). Fused, the grid is
+ * one dimension of B·H·ng blocks, each claiming the next (FusedArgs::counter) in plane-major order,
+ * so a (batch, head) plane's ng blocks are consecutive claims; a block
+ *   1 computes its group's L_q (group_state) into local, as pass 1;
+ *   2 waits at its plane's barrier until all ng have, then scans its share of the state's pairs
+ *     over the plane's ng groups into prefix (scan_pair, as pass 2: the scan's work and traffic
+ *     spread over the plane's blocks), and waits at the barrier again;
+ *   3 loads its P_q from prefix and computes its outputs, as pass 3 (with PREFETCH the first
+ *     chunk's Q, K and V load from the end of 1 on).
+ * The same states in the same 16 bits, so the same answer to the bit as the three passes. A block
+ * waits only for blocks of its own plane: every earlier claim is a running block, and once all
+ * earlier planes are done the plane's later blocks find room, so it cannot deadlock as long as a
+ * plane's ng blocks fit on the GPU at once (the launcher checks). The barriers count up across
+ * launches (FusedArgs::arrive, zeroed once): launch e's first completes at (2e − 1)·ng arrivals,
+ * its second at 2e·ng. */
 struct FusedArgs {
-    float *agg;   /* [B·H·ng][D·D]: L_q, float32, row-major as chunk_state_store16's */
-    float *incl;  /* [B·H·ng][D·D]: P_{q+1}, the state after group q */
-    int *flags;   /* [B·H·ng]: 2·epoch once agg[q] is published, 2·epoch + 1 once incl[q] is */
-    int *counter; /* kb_tile_counter's two ints: the claims, and the blocks that have claimed */
-    int epoch;    /* this launch's, above every earlier launch's on these flags (they start at 0) */
-    int inclusive; /* 1: publish incl (the look-back stops there); 0: every block walks back to group 0 */
+    uint16_t *local;  /* [B·H·ng][D·D], pass 1's */
+    uint16_t *prefix; /* [B·H·ng][D·D], pass 2's */
+    int *arrive;      /* [B·H]: the plane's barrier count */
+    int *counter;     /* kb_tile_counter's two ints: the claims, and the blocks that have claimed */
+    int epoch;        /* 1 at the first launch on these counts, then 2, 3, ... */
 };
 
-/* The block's claimed index: 0, 1, ... in the order blocks start. The last block to claim puts
- * the counters back to zero for the next launch (as flash_ws.cuh's DYNAMIC). */
-__device__ __forceinline__ int claim_block(int *counter, int blocks)
+/* Bytes past the fused kernel's tiles for its block-wide scalars (the claim): dynamic shared
+ * memory, not a __shared__ variable, so that the emulation's blocks running side by side each
+ * have their own. */
+constexpr int FUSED_SCALARS = 16;
+
+/* The block's claimed index, 0, 1, ... in the order blocks start, via box (shared). The last block
+ * to claim puts the counters back to zero for the next launch (as flash_ws.cuh's DYNAMIC). */
+__device__ __forceinline__ int claim_block(int *counter, int blocks, volatile int *box)
 {
-    __shared__ int claimed;
     if (threadIdx.x == 0) {
-        claimed = atomicAdd(counter, 1);
+        *box = atomicAdd(counter, 1);
         __threadfence(); /* the claim before the count of claimers */
         if (atomicAdd(counter + 1, 1) == blocks - 1) {
             atomicExch(counter, 0);
@@ -180,131 +201,54 @@ __device__ __forceinline__ int claim_block(int *counter, int blocks)
         }
     }
     __syncthreads();
-    return claimed;
+    return *box;
 }
 
-/* acc's elements (chunk_state_mma's fragment layout, threads 0..127) as float32 at state
- * (row-major [D][D]), then the flag set to value: every writer's stores fenced before the block's
- * barrier, and the flag after it. */
-template <int D>
-__device__ __forceinline__ void publish_state(const float (&acc)[D / 64][D / 8][4], float *state, int *flag, int value)
+/* Every thread's global writes so far made visible, then the block counted in at *arrive, then
+ * held until the count reaches target. */
+__device__ __forceinline__ void plane_barrier(int *arrive, int target)
 {
-    constexpr int MT = D / 64;
-    if (threadIdx.x < 128) {
-        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-            for (int nt = 0; nt < D / 8; nt++) {
-                const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
-                *reinterpret_cast<float2 *>(state + (size_t)p * D + col) = make_float2(acc[mt][nt][0], acc[mt][nt][1]);
-                *reinterpret_cast<float2 *>(state + (size_t)(p + 8) * D + col) =
-                    make_float2(acc[mt][nt][2], acc[mt][nt][3]);
-            }
-        __threadfence();
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        atomicAdd(arrive, 1);
+        const volatile int *count = arrive;
+        while (*count < target) {
+        }
+        __threadfence(); /* the count read before the block's reads of the others' writes */
     }
     __syncthreads();
-    if (threadIdx.x == 0)
-        atomicExch(flag, value);
 }
 
-/* acc += w · state (acc's elements of a published row-major float32 state, read from L2: another
- * SM wrote it during this launch). Threads 0..127. */
-template <int D>
-__device__ __forceinline__ void add_state(float (&acc)[D / 64][D / 8][4], const float *state, float w)
-{
-    constexpr int MT = D / 64;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int nt = 0; nt < D / 8; nt++) {
-            const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
-            const float2 x0 = __ldcg(reinterpret_cast<const float2 *>(state + (size_t)p * D + col));
-            const float2 x8 = __ldcg(reinterpret_cast<const float2 *>(state + (size_t)(p + 8) * D + col));
-            acc[mt][nt][0] = fmaf(w, x0.x, acc[mt][nt][0]);
-            acc[mt][nt][1] = fmaf(w, x0.y, acc[mt][nt][1]);
-            acc[mt][nt][2] = fmaf(w, x8.x, acc[mt][nt][2]);
-            acc[mt][nt][3] = fmaf(w, x8.y, acc[mt][nt][3]);
-        }
-}
-
-/* Passes 1 and 2 of the fused form for group q of plane bh (slots bh·ng + 0..ng−1): L_q into
- * FusedArgs::agg, the state before the group P_q into sS (16 bits times σ(q·G·C), the layout
- * load_tile gives the scan's prefix), and with f.inclusive P_{q+1} into FusedArgs::incl. `tiles`
- * is the block's shared memory (group_state's 4·C·D values); `before_lookback` runs once L_q is
- * published and the tiles are free, so pass 3's first loads can overlap the look-back. */
+/* Passes 1 and 2 of the fused form for group q of plane bh: L_q into local, the plane's scan, and
+ * the cp.async of P_q (times σ) into sS committed as one group; decay is λ^(G·C) as the scan
+ * kernel computes it. `tiles` is the block's shared
+ * memory (group_state's 4·C·D values); `first_loads` runs once the tiles are free, so pass 3's
+ * first loads overlap the barriers and the scan. */
 template <int D, int C, bool BF16, int THREADS, class F>
 __device__ __forceinline__ void fused_prefix(const FusedArgs &f, uint16_t *tiles, uint16_t *sS, const uint16_t *K,
                                              const uint16_t *V, int q, size_t bh, int n, int ng, int group, float l2,
-                                             F before_lookback)
+                                             float decay, F first_loads)
 {
-    constexpr int MT = D / 64;
-    __shared__ int seen; /* the flag of the predecessor being read */
+    constexpr int PAIRS = D * D / 2;
     const size_t base = bh * ng;
     const int first = q * group * C;
-    float acc[D / 64][D / 8][4];
-    group_state<D, C, BF16, THREADS>(tiles, K, V, first, n, min(group, (n - first + C - 1) / C), group, l2, acc);
-    publish_state<D>(acc, f.agg + (base + q) * D * D, f.flags + base + q, 2 * f.epoch);
-    before_lookback();
-
-    /* P_q = Σ_{r<q} λ^((q−1−r)·G·C) L_r, walking back from r = q − 1 until a published P_{r+1} */
-    const float decay_group = exp2f(l2 * (float)(group * C)); /* λ^(G·C) */
-    chunk_state_zero<D>(acc);
-    float w = 1.f; /* λ^((q−1−r)·G·C) */
-    for (int r = q - 1; r >= 0; r--) {
-        if (threadIdx.x == 0) {
-            const volatile int *flag = f.flags + base + r;
-            int v;
-            while ((v = *flag) < 2 * f.epoch) {
-            }
-            seen = v;
-            __threadfence(); /* the flag read before the block's reads of the state */
-        }
-        __syncthreads();
-        const bool inclusive = seen == 2 * f.epoch + 1;
+    {
+        float acc[D / 64][D / 8][4];
+        group_state<D, C, BF16, THREADS>(tiles, K, V, first, n, min(group, (n - first + C - 1) / C), group, l2, acc);
         if (threadIdx.x < 128)
-            add_state<D>(acc, (inclusive ? f.incl : f.agg) + (base + r) * D * D, w);
-        __syncthreads(); /* every thread has read seen before thread 0 writes it again */
-        if (inclusive)
-            break;
-        w *= decay_group;
+            chunk_state_store16<D, BF16>(acc, 1.f / C, f.local + (base + q) * D * D);
     }
-
-    if (threadIdx.x < 128) {
-        const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t4 = lane % 4;
-        /* σ(q·G·C) P_q in 16 bits into sS, each element by the lane that holds it */
-        const float sigma = state_scale(first);
-#pragma unroll
-        for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-            for (int nt = 0; nt < D / 8; nt++) {
-                const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
-#pragma unroll
-                for (int half = 0; half < 2; half++)
-                    *reinterpret_cast<uint32_t *>(sS + swz_elem<D>(p + 8 * half, col)) =
-                        pack2<BF16>(acc[mt][nt][2 * half] * sigma, acc[mt][nt][2 * half + 1] * sigma);
-            }
-        /* then acc ← P_{q+1} = λ^(G·C) P_q + L_q in place (L_q re-read: each thread its own stores) */
-        if (f.inclusive && q + 1 < ng) {
-            const float *own = f.agg + (base + q) * D * D;
-#pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-                for (int nt = 0; nt < D / 8; nt++) {
-                    const int p = warp * 16 * MT + mt * 16 + g, col = nt * 8 + 2 * t4;
-                    const float2 x0 = *reinterpret_cast<const float2 *>(own + (size_t)p * D + col);
-                    const float2 x8 = *reinterpret_cast<const float2 *>(own + (size_t)(p + 8) * D + col);
-                    acc[mt][nt][0] = fmaf(decay_group, acc[mt][nt][0], x0.x);
-                    acc[mt][nt][1] = fmaf(decay_group, acc[mt][nt][1], x0.y);
-                    acc[mt][nt][2] = fmaf(decay_group, acc[mt][nt][2], x8.x);
-                    acc[mt][nt][3] = fmaf(decay_group, acc[mt][nt][3], x8.y);
-                }
-        }
-    }
-    if (f.inclusive && q + 1 < ng) /* for the successors' look-back */
-        publish_state<D>(acc, f.incl + (base + q) * D * D, f.flags + base + q, 2 * f.epoch + 1);
-    /* pass 3's first read of sS follows a barrier */
+    first_loads();
+    plane_barrier(f.arrive + bh, (2 * f.epoch - 1) * ng);
+    /* this block's pairs: runs of THREADS, every ng-th run from the q-th */
+    const uint32_t *src = reinterpret_cast<const uint32_t *>(f.local + base * D * D);
+    uint32_t *dst = reinterpret_cast<uint32_t *>(f.prefix + base * D * D);
+    for (int e2 = q * THREADS + (int)threadIdx.x; e2 < PAIRS; e2 += ng * THREADS)
+        scan_pair<D, C, BF16>(src + e2, dst + e2, ng, group * C, decay);
+    plane_barrier(f.arrive + bh, 2 * f.epoch * ng);
+    load_tile<D, D, THREADS>(sS, f.prefix + (base + q) * D * D, 0, D);
+    cp_commit();
 }
 
 /* ---- pass 3: the outputs, a group of chunks a block ------------------------------------------ */
@@ -323,10 +267,20 @@ __device__ __forceinline__ void fused_prefix(const FusedArgs &f, uint16_t *tiles
  * oldest first: A(u) = Q, K of chunk u (committed at the start of chunk u − 1, or before the
  * loop), B(u) = V of chunk u (at the end of chunk u − 1, or before the loop), the scan's state
  * (before the loop), then A(u + 1) at the start of chunk u (empty in the group's last chunk). */
-template <int D, int C> constexpr size_t lightning_out_smem(bool prefetch)
+template <int D, int C> __host__ __device__ constexpr size_t lightning_out_smem(bool prefetch)
 {
     return ((size_t)(prefetch ? 5 : 3) * C * D + (size_t)D * D) * sizeof(uint16_t);
 }
+/* The fused form's shared memory: pass 3's, or group_state's two stages if more, then its
+ * scalars (FUSED_SCALARS). */
+template <int D, int C> __host__ __device__ constexpr size_t lightning_fused_smem(bool prefetch)
+{
+    return (lightning_out_smem<D, C>(prefetch) > (size_t)4 * C * D * sizeof(uint16_t)
+                ? lightning_out_smem<D, C>(prefetch)
+                : (size_t)4 * C * D * sizeof(uint16_t)) +
+           FUSED_SCALARS;
+}
+
 template <int D, int C, bool BF16, bool PREFETCH = false, bool FUSED = false>
 __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__restrict__ Q,
                                                              const uint16_t *__restrict__ K,
@@ -341,14 +295,15 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     uint16_t *const sK0 = sQ0 + C * D, *const sV = sK0 + C * D, *const sS = sV + C * D;
     constexpr int COPY = 3 * C * D + D * D;
 
-    /* FUSED: a one-dimensional grid of ng · H · B blocks, each taking the group it claims, group
-     * index slowest (so its predecessors are claimed first) */
+    /* FUSED: a one-dimensional grid of ng · H · B blocks, each taking the group it claims, a
+     * plane's ng groups one after another (the fused form's comment says why) */
     int q = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
     if constexpr (FUSED) {
-        const int i = claim_block(f.counter, (int)gridDim.x), planes = (int)gridDim.x / ng;
-        q = i / planes;
-        h = i % planes % heads;
-        b = i % planes / heads;
+        const int i = claim_block(f.counter, (int)gridDim.x,
+                                  reinterpret_cast<int *>(smem + lightning_fused_smem<D, C>(PREFETCH) - FUSED_SCALARS));
+        q = i % ng;
+        h = i / ng % heads;
+        b = i / ng / heads;
     }
     const int kh = h / (heads / kv_heads);
     const size_t qoff = ((size_t)b * heads + h) * (size_t)n * D;
@@ -362,8 +317,8 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     const int ia = r0 + g, ib = ia + 8; /* the chunk-local rows this lane holds */
     uint16_t *out = O + qoff;
 
-    /* PREFETCH: A(0), B(0) (while the scan may still run, or fused while the block looks back),
-     * then the state (fused: an empty group in its place, sS written by fused_prefix) */
+    /* PREFETCH: A(0), B(0) (while the scan may still run, or fused while the plane scans), then
+     * the state */
     auto first_loads = [&] {
         if constexpr (PREFETCH) {
             const int t0 = q * group * C; /* < n: the grid has no group past N */
@@ -376,9 +331,7 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     };
     if constexpr (FUSED) {
         fused_prefix<D, C, BF16, THREADS>(f, sQ0, sS, K + kvoff, V + kvoff, q, (size_t)b * heads + h, n, ng, group, l2,
-                                          first_loads);
-        if constexpr (PREFETCH)
-            cp_commit();
+                                          (float)exp2(log2_lambda(h, heads) * group * C), first_loads);
     } else if constexpr (PREFETCH) {
         first_loads();
         kb_pdl::wait();
@@ -539,42 +492,34 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     }
 }
 
-/* The fused form's shared memory: pass 3's, or group_state's two stages if more. */
-template <int D, int C> constexpr size_t lightning_fused_smem(bool prefetch)
-{
-    return lightning_out_smem<D, C>(prefetch) > (size_t)4 * C * D * sizeof(uint16_t)
-               ? lightning_out_smem<D, C>(prefetch)
-               : (size_t)4 * C * D * sizeof(uint16_t);
-}
-
-/* One more at each fused launch, whatever its template: every flag buffer starts at 0 (setup) and
- * sees only rising epochs. */
-int next_epoch()
-{
-    static int epoch;
-    return ++epoch;
-}
-
 template <int D, int C, bool BF16, bool PREFETCH>
 cudaError_t launch_fused(const struct kb_shape *s, const uint16_t *Q, const uint16_t *K, const uint16_t *V, uint16_t *o,
-                         const struct lightning_cuda_scratch *scr, int ng, int group, cudaStream_t st)
+                         struct lightning_cuda_scratch *scr, int ng, int group, cudaStream_t st)
 {
     static bool set;
     const size_t smem = lightning_fused_smem<D, C>(PREFETCH);
-    cudaError_t e = allow_smem(lightning_out<D, C, BF16, PREFETCH, true>, smem, &set);
+    auto kernel = lightning_out<D, C, BF16, PREFETCH, true>;
+    cudaError_t e = allow_smem(kernel, smem, &set);
     if (e != cudaSuccess)
         return e;
-    FusedArgs f = { scr->agg, scr->incl, scr->flags, kb_tile_counter(), next_epoch(), 1 };
-    if (!f.agg || !f.incl || !f.flags || !f.counter)
+    if (!scr->arrive || !kb_tile_counter())
         return cudaErrorInvalidValue; /* setup allocates them where lightning_cuda_fused says */
-    lightning_out<D, C, BF16, PREFETCH, true><<<ng * s->heads * s->batch, C / 16 * 32, smem, st>>>(
-        Q, K, V, o, nullptr, s->seq_len, s->heads, s->kv_heads, ng, group, f);
+    /* a plane's blocks wait for each other: they must fit on the GPU at once */
+    int per_sm = 0;
+    if ((e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, C / 16 * 32, smem)) != cudaSuccess)
+        return e;
+    if ((long)per_sm * kb_gpu::sm_count() < ng)
+        return cudaErrorCooperativeLaunchTooLarge;
+    const FusedArgs f = { (uint16_t *)scr->local, (uint16_t *)scr->prefix, scr->arrive, kb_tile_counter(),
+                          ++scr->launches };
+    kernel<<<ng * s->heads * s->batch, C / 16 * 32, smem, st>>>(Q, K, V, o, nullptr, s->seq_len, s->heads, s->kv_heads,
+                                                                ng, group, f);
     return cudaGetLastError();
 }
 
 template <int D, int C, bool BF16>
 cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                   const struct lightning_cuda_scratch *scr, cudaStream_t st)
+                   struct lightning_cuda_scratch *scr, cudaStream_t st)
 {
     const int n = s->seq_len, nc = (n + C - 1) / C, group = lightning_cuda_group(s), ng = (nc + group - 1) / group;
     const uint16_t *Q = (const uint16_t *)q, *K = (const uint16_t *)k, *V = (const uint16_t *)v;
@@ -619,7 +564,7 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
 
 template <int D, bool BF16>
 cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                         const struct lightning_cuda_scratch *scr, cudaStream_t st)
+                         struct lightning_cuda_scratch *scr, cudaStream_t st)
 {
     if (s->chunk == 64)
         return launch<D, 64, BF16>(s, q, k, v, o, scr, st);
@@ -629,7 +574,7 @@ cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k,
 } // namespace
 
 extern "C" int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
-                                     const void *v, void *o, const struct lightning_cuda_scratch *scratch,
+                                     const void *v, void *o, struct lightning_cuda_scratch *scratch,
                                      void *stream)
 {
     cudaStream_t st = (cudaStream_t)stream;

@@ -15,12 +15,10 @@ extern "C" {
 #include <cstdlib>
 #include <type_traits>
 
-/* FUSED: 0 the three passes; 1 the fused form (lightning_out's FUSED) publishing each group's
- * inclusive state; 2 the fused form without them (every block walks back to group 0 through the
- * groups' own states: the look-back's other path, which blocks run one after another otherwise
- * never take). The fused form runs twice, with rising epochs over the same flags (the second
- * must not take the first's states as this launch's), and must leave the claim counters zero. */
-template <typename T, int D, int C, bool PREFETCH = false, int FUSED = 0>
+/* FUSED: the fused form (lightning_out's FUSED), its blocks emulated a plane at a time side by side
+ * (a cluster of ng blocks: they wait for each other at the plane's barriers), twice over the same
+ * barrier counts (epochs 1 and 2); it must leave the claim counters zero. */
+template <typename T, int D, int C, bool PREFETCH = false, bool FUSED = false>
 static int run(enum kb_dtype dt, int B, int H, int KV, int N, int group)
 {
     constexpr bool BF16 = std::is_same<T, __nv_bfloat16>::value;
@@ -42,21 +40,8 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int group)
     std::vector<uint16_t> local((size_t)B * H * ng * D * D, 0x7fff), prefix(local.size(), 0x7fff);
     const uint16_t *Q = (const uint16_t *)q.data(), *K = (const uint16_t *)k.data(), *V = (const uint16_t *)v.data();
     int bad = 0;
-    if (FUSED) {
-        std::vector<float> agg(local.size(), NAN), incl(local.size(), NAN);
-        std::vector<int> flags((size_t)B * H * ng, 0), counter(2, 0);
-        for (int epoch = 1; epoch <= 2; epoch++) {
-            std::fill(o.begin(), o.end(), (uint16_t)0x7fff);
-            const FusedArgs f = { agg.data(), incl.data(), flags.data(), counter.data(), epoch, FUSED == 1 };
-            emu_launch(ng * H * B, 1, 1, C / 16 * 32, lightning_fused_smem<D, C>(PREFETCH), [&] {
-                lightning_out<D, C, BF16, PREFETCH, true>(Q, K, V, o.data(), nullptr, N, H, KV, ng, group, f);
-            });
-            if (counter[0] != 0 || counter[1] != 0) {
-                printf("fused: the claim counters were left at %d, %d\n", counter[0], counter[1]);
-                bad = 1;
-            }
-        }
-    } else {
+    /* the three passes (for FUSED, what the fused form must match bit for bit) */
+    {
         const size_t smem1 = (size_t)4 * C * D * sizeof(uint16_t);
         const size_t smem3 = lightning_out_smem<D, C>(PREFETCH);
         emu_launch(ng, H, B, 128, smem1, [&] { lightning_local<D, C, BF16>(K, V, local.data(), N, H, KV, ng, group); });
@@ -66,6 +51,32 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int group)
             lightning_out<D, C, BF16, PREFETCH>(Q, K, V, o.data(), prefix.data(), N, H, KV, ng, group, FusedArgs{});
         });
     }
+    if (FUSED) {
+        const std::vector<uint16_t> passes = o;
+        std::fill(local.begin(), local.end(), (uint16_t)0x7fff);
+        std::fill(prefix.begin(), prefix.end(), (uint16_t)0x7fff);
+        std::vector<int> arrive((size_t)B * H, 0), counter(2, 0);
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            std::fill(o.begin(), o.end(), (uint16_t)0x7fff);
+            const FusedArgs f = { local.data(), prefix.data(), arrive.data(), counter.data(), epoch };
+            emu_launch_cluster(ng * H * B, 1, 1, ng, C / 16 * 32, lightning_fused_smem<D, C>(PREFETCH), [&] {
+                lightning_out<D, C, BF16, PREFETCH, true>(Q, K, V, o.data(), nullptr, N, H, KV, ng, group, f);
+            });
+            for (int a : arrive)
+                if (a != 2 * epoch * ng) {
+                    printf("fused: a plane's barrier count is %d after launch %d, not %d\n", a, epoch, 2 * epoch * ng);
+                    bad = 1;
+                }
+            if (counter[0] != 0 || counter[1] != 0) {
+                printf("fused: the claim counters were left at %d, %d\n", counter[0], counter[1]);
+                bad = 1;
+            }
+            if (o != passes) {
+                printf("fused: launch %d's output differs from the three passes'\n", epoch);
+                bad = 1;
+            }
+        }
+    }
     float *out = (float *)io.buffer[KB_LIN_O];
     for (size_t e = 0; e < no; e++)
         out[e] = emu_to_float(T{ o[e] });
@@ -73,7 +84,7 @@ static int run(enum kb_dtype dt, int B, int H, int KV, int N, int group)
     kb_op_attention_lightning.verify(&io, &s, dt, 42, 1, &acc);
     printf("lightning mma %s B=%d H=%d KV=%d N=%d d=%d chunk=%d G=%d%s%s: rel_l2 %.3g max_abs %.3g %s\n",
            kb_dtype_name(dt), B, H, KV, N, D, C, group, PREFETCH ? " prefetch" : "",
-           FUSED == 1 ? " fused" : FUSED == 2 ? " fused (no inclusive states)" : "", acc.rel_l2_err, acc.max_abs_err,
+           FUSED ? " fused" : "", acc.rel_l2_err, acc.max_abs_err,
            acc.passed && !bad ? "PASS" : "FAIL");
     kb_operands_free(&io);
     return !acc.passed || bad;
@@ -97,14 +108,13 @@ int main()
     bad += run<__nv_bfloat16, 64, 128, true>(KB_DTYPE_BF16, 1, 2, 2, 333, 2);
     bad += run<__half, 128, 128, true>(KB_DTYPE_F16, 1, 1, 1, 700, 4);
     /* the fused form (KBENCH_LIGHTNING_FUSED=1): with and without the prefetch, chunk 64 and 128,
-     * d 64 and 128, GQA and batch 2, a short last group; and walking back through every group's
-     * own state */
-    bad += run<__nv_bfloat16, 128, 64, true, 1>(KB_DTYPE_BF16, 2, 2, 1, 1000, 4);
-    bad += run<__half, 128, 64, false, 1>(KB_DTYPE_F16, 1, 2, 2, 300, 2);
-    bad += run<__nv_bfloat16, 64, 128, true, 1>(KB_DTYPE_BF16, 1, 2, 2, 333, 1);
-    bad += run<__half, 128, 128, false, 1>(KB_DTYPE_F16, 1, 1, 1, 700, 2);
-    bad += run<__nv_bfloat16, 128, 64, true, 2>(KB_DTYPE_BF16, 1, 2, 1, 1000, 2);
-    bad += run<__half, 64, 64, false, 2>(KB_DTYPE_F16, 1, 1, 1, 77, 1);
+     * d 64 and 128, GQA and batch 2, a short last group, one to eight groups a plane */
+    bad += run<__nv_bfloat16, 128, 64, true, true>(KB_DTYPE_BF16, 2, 2, 1, 1000, 4);
+    bad += run<__half, 128, 64, false, true>(KB_DTYPE_F16, 1, 2, 2, 300, 2);
+    bad += run<__nv_bfloat16, 64, 128, true, true>(KB_DTYPE_BF16, 1, 2, 2, 333, 1);
+    bad += run<__half, 128, 128, false, true>(KB_DTYPE_F16, 1, 1, 1, 700, 2);
+    bad += run<__half, 64, 64, false, true>(KB_DTYPE_F16, 1, 1, 1, 77, 1);
+    bad += run<__nv_bfloat16, 128, 64, true, true>(KB_DTYPE_BF16, 1, 1, 1, 1000, 2);
     printf("%d failed\n", bad);
     return bad != 0;
 }

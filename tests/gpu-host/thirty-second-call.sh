@@ -1,8 +1,9 @@
 #!/bin/bash
 # thirty-second-call.sh - written in the twentieth session, which had no GPU lease: Lightning's
 # three passes fused into one kernel (KBENCH_LIGHTNING_FUSED=1; lightning_mma.cu's fused form:
-# each block claims a group, publishes its state, finds the state before its group by decoupled
-# look-back, then computes its outputs), aimed at the time per token at short N (19.2 ns at 4k
+# each block claims a group, computes its state, scans a share of its plane's states between two
+# barriers of the plane's blocks, then computes its outputs), aimed at the time per token at
+# short N (19.2 ns at 4k
 # against 13.5 at 64k in the nineteenth session, issue 20's bar: flat within 10%):
 #   lightfv    the fused form verified at odd sizes (up to 33 groups a plane), with and without the
 #              prefetch, and at N = 60001 (59 and 30 groups)
