@@ -30,4 +30,6 @@ step light-2 40 --kernels attention.lightning@cuda.mma $LIGHT
 KBENCH_LIGHTNING_FUSED=1 step light-fused2 40 --kernels attention.lightning@cuda.mma $LIGHT
 KBENCH_LIGHTNING_FUSED=1 KBENCH_LIGHTNING_PREFETCH=0 step light-fusednp 40 --kernels attention.lightning@cuda.mma $LIGHT
 step light-fla 60 --plugin fla_attention.py --kernels attention.lightning@cuda.fla-simple-gla $LIGHT
+# each case's kernels as CUPTI traced them: the three passes' share of the call against the fused one
+sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, substr(g.name, 1, 48), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'attention.lightning' AND c.impl = 'cuda.mma' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
 attention_call_report thirty-second "'lightning.group', 'lightning.prefetch', 'lightning.fused'"
