@@ -8,7 +8,8 @@
 #   lightfv    the fused form verified at odd sizes (up to 33 groups a plane), with and without the
 #              prefetch, and at N = 60001 (59 and 30 groups)
 #   light*     batch 1, 16 heads, d 128, chunk 64, N 4k / 16k / 64k: the fused form against the
-#              three passes, alternating, then fla's chunk_simple_gla
+#              three passes, alternating; at 4k with 2 and 8 chunks a group; fla's
+#              chunk_simple_gla
 # Make it the default where it wins (lightning_cuda_fused) only from these numbers. The databases
 # and the log come back as $OUT/thirty-second.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,6 +30,10 @@ KBENCH_LIGHTNING_FUSED=1 step light-fused 40 --kernels attention.lightning@cuda.
 step light-2 40 --kernels attention.lightning@cuda.mma $LIGHT
 KBENCH_LIGHTNING_FUSED=1 step light-fused2 40 --kernels attention.lightning@cuda.mma $LIGHT
 KBENCH_LIGHTNING_FUSED=1 KBENCH_LIGHTNING_PREFETCH=0 step light-fusednp 40 --kernels attention.lightning@cuda.mma $LIGHT
+# with no scan kernel to pay for, more groups (more blocks) may pay at 4k: G = 2 and 8 beside 4
+L4K="--dtype bf16 --batch 1 --heads 16 --head-dim 128 --chunk 64 --seq 4096"
+KBENCH_LIGHTNING_FUSED=1 KBENCH_LIGHTNING_GROUP=2 step light-fused-g2 20 --kernels attention.lightning@cuda.mma $L4K
+KBENCH_LIGHTNING_FUSED=1 KBENCH_LIGHTNING_GROUP=8 step light-fused-g8 20 --kernels attention.lightning@cuda.mma $L4K
 step light-fla 60 --plugin fla_attention.py --kernels attention.lightning@cuda.fla-simple-gla $LIGHT
 # each case's kernels as CUPTI traced them: the three passes' share of the call against the fused one
 sqlite3 -separator ' ' "$DB" "SELECT c.id, 'n' || c.seq_len, substr(g.name, 1, 48), printf('%.1fus', 1e6 * avg(g.duration_s)) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.kernel = 'attention.lightning' AND c.impl = 'cuda.mma' GROUP BY c.id, g.name ORDER BY c.id, min(g.idx);" | sed 's/^/lightning kernels: /'
