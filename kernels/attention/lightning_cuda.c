@@ -129,6 +129,23 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
                                       "attention.lightning@cuda.mma (chunk states included)", err, errlen);
     if (rc != KB_OK)
         return rc;
+    if (lightning_cuda_fused(s)) { /* a plane's blocks wait for each other: they must fit at once */
+        const long g = lightning_cuda_group(s), ng = (chunks_of(s) + g - 1) / g;
+        int at_once = 0;
+        const int fe = lightning_cuda_fused_at_once(s, c->dtype, &at_once);
+        if (fe != 0 || at_once < ng) {
+            if (fe != 0)
+                snprintf(err, errlen, "attention.lightning@cuda.mma (KBENCH_LIGHTNING_FUSED=1): %s",
+                         cudaGetErrorString((cudaError_t)fe));
+            else
+                snprintf(err, errlen,
+                         "attention.lightning@cuda.mma (KBENCH_LIGHTNING_FUSED=1): a plane's %ld groups wait for each "
+                         "other, but only %d of its blocks fit on this GPU at once",
+                         ng, at_once);
+            lightning_cuda_teardown(c);
+            return fe != 0 ? KB_ERROR : KB_UNSUPPORTED;
+        }
+    }
     struct lightning_cuda_state *st = c->state;
     const size_t states = (size_t)s->batch * s->heads * (size_t)chunks_of(s), d = (size_t)s->head_dim;
     const size_t bytes = states * d * d * (size_t)kb_dtype_size(c->dtype);

@@ -73,9 +73,15 @@ int lightning_cuda_prefetch(const struct kb_shape *s);
  * its group's state, takes part in its plane's scan, then computes its outputs), else 0. Opt-in,
  * KBENCH_LIGHTNING_FUSED=1, until timed on a GPU (written in the twentieth session, without one),
  * and only where a plane has at most LIGHTNING_CUDA_FUSED_MAX_GROUPS groups (a plane's blocks must
- * fit on the GPU at once: the launch fails with cudaErrorCooperativeLaunchTooLarge where they do
- * not); each case stores it as the counter lightning.fused. */
+ * also fit on the GPU at once: setup refuses a case where they do not, saying so, and the launch
+ * fails with cudaErrorCooperativeLaunchTooLarge rather than wait forever); each case stores it as
+ * the counter lightning.fused. */
 int lightning_cuda_fused(const struct kb_shape *s);
+
+/* The fused kernel's blocks that fit on the current GPU at once, for a shape's d, chunk, dtype
+ * (f16 or bf16) and prefetch, into *blocks: a plane's groups must not outnumber them. Returns a
+ * cudaError_t (0 = success). */
+int lightning_cuda_fused_at_once(const struct kb_shape *s, enum kb_dtype t, int *blocks);
 
 /* Bytes of the fused form's own scratch (arrive) for a shape, 0 where it does not run. */
 double lightning_cuda_fused_bytes(const struct kb_shape *s);

@@ -492,24 +492,41 @@ __global__ void __launch_bounds__(C / 16 * 32) lightning_out(const uint16_t *__r
     }
 }
 
+/* The fused kernel's blocks that fit on the current GPU at once (its shared memory allowed first;
+ * blocks an SM asked once, as the launch is inside the timed region). */
+template <int D, int C, bool BF16, bool PREFETCH> cudaError_t fused_at_once(int *blocks)
+{
+    static bool set;
+    static int per_sm;
+    const size_t smem = lightning_fused_smem<D, C>(PREFETCH);
+    auto kernel = lightning_out<D, C, BF16, PREFETCH, true>;
+    cudaError_t e = allow_smem(kernel, smem, &set);
+    if (e == cudaSuccess && per_sm < 1)
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, C / 16 * 32, smem);
+    *blocks = per_sm * kb_gpu::sm_count();
+    return e;
+}
+
+template <int D, int C, bool BF16> cudaError_t fused_at_once_of(bool prefetch, int *blocks)
+{
+    return prefetch ? fused_at_once<D, C, BF16, true>(blocks) : fused_at_once<D, C, BF16, false>(blocks);
+}
+
 template <int D, int C, bool BF16, bool PREFETCH>
 cudaError_t launch_fused(const struct kb_shape *s, const uint16_t *Q, const uint16_t *K, const uint16_t *V, uint16_t *o,
                          struct lightning_cuda_scratch *scr, int ng, int group, cudaStream_t st)
 {
-    static bool set;
     const size_t smem = lightning_fused_smem<D, C>(PREFETCH);
     auto kernel = lightning_out<D, C, BF16, PREFETCH, true>;
-    cudaError_t e = allow_smem(kernel, smem, &set);
-    if (e != cudaSuccess)
-        return e;
     if (!scr->arrive || !kb_tile_counter())
         return cudaErrorInvalidValue; /* setup allocates them where lightning_cuda_fused says */
-    /* a plane's blocks wait for each other: they must fit on the GPU at once (blocks an SM asked
-     * once: the launch is inside the timed region) */
-    static int per_sm;
-    if (per_sm < 1 && (e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, C / 16 * 32, smem)) != cudaSuccess)
+    /* a plane's blocks wait for each other: they must fit on the GPU at once (setup refuses a
+     * shape where they do not, with its reason; this guards the launch itself) */
+    int at_once = 0;
+    cudaError_t e = fused_at_once<D, C, BF16, PREFETCH>(&at_once);
+    if (e != cudaSuccess)
         return e;
-    if ((long)per_sm * kb_gpu::sm_count() < ng)
+    if (at_once < ng)
         return cudaErrorCooperativeLaunchTooLarge;
     const FusedArgs f = { (uint16_t *)scr->local, (uint16_t *)scr->prefix, scr->arrive, kb_tile_counter(),
                           scr->launches + 1 };
@@ -575,6 +592,23 @@ cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k,
 }
 
 } // namespace
+
+extern "C" int lightning_cuda_fused_at_once(const struct kb_shape *s, enum kb_dtype t, int *blocks)
+{
+    const bool bf16 = t == KB_DTYPE_BF16, pf = lightning_cuda_prefetch(s) != 0;
+    *blocks = 0;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || (s->chunk != 64 && s->chunk != 128) ||
+        (s->head_dim != 64 && s->head_dim != 128))
+        return (int)cudaErrorInvalidValue;
+    if (s->head_dim == 64) {
+        if (s->chunk == 64)
+            return (int)(bf16 ? fused_at_once_of<64, 64, true>(pf, blocks) : fused_at_once_of<64, 64, false>(pf, blocks));
+        return (int)(bf16 ? fused_at_once_of<64, 128, true>(pf, blocks) : fused_at_once_of<64, 128, false>(pf, blocks));
+    }
+    if (s->chunk == 64)
+        return (int)(bf16 ? fused_at_once_of<128, 64, true>(pf, blocks) : fused_at_once_of<128, 64, false>(pf, blocks));
+    return (int)(bf16 ? fused_at_once_of<128, 128, true>(pf, blocks) : fused_at_once_of<128, 128, false>(pf, blocks));
+}
 
 extern "C" int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, struct lightning_cuda_scratch *scratch,
