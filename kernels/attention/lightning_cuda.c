@@ -68,12 +68,17 @@ int lightning_cuda_prefetch(const struct kb_shape *s)
     return forced >= 0 ? forced : lightning_cuda_group(s) < LIGHTNING_CUDA_MAX_GROUP;
 }
 
+/* groups a (batch, head) plane has with the launcher's G */
+static long groups_of(const struct kb_shape *s)
+{
+    const long g = lightning_cuda_group(s);
+    return (chunks_of(s) + g - 1) / g;
+}
+
 int lightning_cuda_fused(const struct kb_shape *s)
 {
     const char *e = getenv("KBENCH_LIGHTNING_FUSED"); /* read at each call: setup and launch agree */
-    const int wanted = e && strcmp(e, "1") == 0;
-    const long g = lightning_cuda_group(s), ng = (chunks_of(s) + g - 1) / g;
-    return wanted && ng <= LIGHTNING_CUDA_FUSED_MAX_GROUPS;
+    return e && strcmp(e, "1") == 0 && groups_of(s) <= LIGHTNING_CUDA_FUSED_MAX_GROUPS;
 }
 
 double lightning_cuda_fused_bytes(const struct kb_shape *s)
@@ -130,7 +135,7 @@ static int lightning_cuda_setup(struct kb_case *c, char *err, size_t errlen)
     if (rc != KB_OK)
         return rc;
     if (lightning_cuda_fused(s)) { /* a plane's blocks wait for each other: they must fit at once */
-        const long g = lightning_cuda_group(s), ng = (chunks_of(s) + g - 1) / g;
+        const long ng = groups_of(s);
         int at_once = 0;
         const int fe = lightning_cuda_fused_at_once(s, c->dtype, &at_once);
         if (fe != 0 || at_once < ng) {

@@ -21,6 +21,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include <type_traits>
+
 extern "C" {
 #include "kernels/attention/lightning.h"
 #include "kernels/attention/lightning_cuda.h"
@@ -507,11 +509,6 @@ template <int D, int C, bool BF16, bool PREFETCH> cudaError_t fused_at_once(int 
     return e;
 }
 
-template <int D, int C, bool BF16> cudaError_t fused_at_once_of(bool prefetch, int *blocks)
-{
-    return prefetch ? fused_at_once<D, C, BF16, true>(blocks) : fused_at_once<D, C, BF16, false>(blocks);
-}
-
 template <int D, int C, bool BF16, bool PREFETCH>
 cudaError_t launch_fused(const struct kb_shape *s, const uint16_t *Q, const uint16_t *K, const uint16_t *V, uint16_t *o,
                          struct lightning_cuda_scratch *scr, int ng, int group, cudaStream_t st)
@@ -582,48 +579,44 @@ cudaError_t launch(const struct kb_shape *s, const void *q, const void *k, const
                               (uint16_t *)o, (const uint16_t *)prefix, n, s->heads, s->kv_heads, ng, group, none);
 }
 
-template <int D, bool BF16>
-cudaError_t launch_chunk(const struct kb_shape *s, const void *q, const void *k, const void *v, void *o,
-                         struct lightning_cuda_scratch *scr, cudaStream_t st)
+/* f(d, chunk, bf16) with the shape's compiled head_dim (64, 128), chunk (64, 128) and dtype (f16,
+ * bf16) as std::integral_constant arguments, for the templates above; cudaErrorInvalidValue for
+ * any other. */
+template <class F> cudaError_t with_compiled_shape(const struct kb_shape *s, enum kb_dtype t, F f)
 {
-    if (s->chunk == 64)
-        return launch<D, 64, BF16>(s, q, k, v, o, scr, st);
-    return launch<D, 128, BF16>(s, q, k, v, o, scr, st);
+    using std::integral_constant;
+    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || (s->chunk != 64 && s->chunk != 128) ||
+        (s->head_dim != 64 && s->head_dim != 128))
+        return cudaErrorInvalidValue;
+    auto chunk = [&](auto d, auto bf16) {
+        return s->chunk == 64 ? f(d, integral_constant<int, 64>{}, bf16) : f(d, integral_constant<int, 128>{}, bf16);
+    };
+    auto dim = [&](auto bf16) {
+        return s->head_dim == 64 ? chunk(integral_constant<int, 64>{}, bf16) : chunk(integral_constant<int, 128>{}, bf16);
+    };
+    return t == KB_DTYPE_BF16 ? dim(std::true_type{}) : dim(std::false_type{});
 }
 
 } // namespace
 
 extern "C" int lightning_cuda_fused_at_once(const struct kb_shape *s, enum kb_dtype t, int *blocks)
 {
-    const bool bf16 = t == KB_DTYPE_BF16, pf = lightning_cuda_prefetch(s) != 0;
+    const bool pf = lightning_cuda_prefetch(s) != 0;
     *blocks = 0;
-    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || (s->chunk != 64 && s->chunk != 128) ||
-        (s->head_dim != 64 && s->head_dim != 128))
-        return (int)cudaErrorInvalidValue;
-    if (s->head_dim == 64) {
-        if (s->chunk == 64)
-            return (int)(bf16 ? fused_at_once_of<64, 64, true>(pf, blocks) : fused_at_once_of<64, 64, false>(pf, blocks));
-        return (int)(bf16 ? fused_at_once_of<64, 128, true>(pf, blocks) : fused_at_once_of<64, 128, false>(pf, blocks));
-    }
-    if (s->chunk == 64)
-        return (int)(bf16 ? fused_at_once_of<128, 64, true>(pf, blocks) : fused_at_once_of<128, 64, false>(pf, blocks));
-    return (int)(bf16 ? fused_at_once_of<128, 128, true>(pf, blocks) : fused_at_once_of<128, 128, false>(pf, blocks));
+    return (int)with_compiled_shape(s, t, [&](auto d, auto c, auto bf16) {
+        return pf ? fused_at_once<decltype(d)::value, decltype(c)::value, decltype(bf16)::value, true>(blocks)
+                  : fused_at_once<decltype(d)::value, decltype(c)::value, decltype(bf16)::value, false>(blocks);
+    });
 }
 
 extern "C" int lightning_cuda_launch(const struct kb_shape *s, enum kb_dtype t, const void *q, const void *k,
                                      const void *v, void *o, struct lightning_cuda_scratch *scratch,
                                      void *stream)
 {
-    cudaStream_t st = (cudaStream_t)stream;
-    bool bf16 = t == KB_DTYPE_BF16;
-    if ((t != KB_DTYPE_BF16 && t != KB_DTYPE_F16) || s->kv_heads < 1 || s->heads % s->kv_heads != 0 || s->decode ||
-        (s->chunk != 64 && s->chunk != 128) || s->seq_len < 1)
+    if (s->kv_heads < 1 || s->heads % s->kv_heads != 0 || s->decode || s->seq_len < 1)
         return (int)cudaErrorInvalidValue;
-    if (s->head_dim == 64)
-        return (int)(bf16 ? launch_chunk<64, true>(s, q, k, v, o, scratch, st)
-                          : launch_chunk<64, false>(s, q, k, v, o, scratch, st));
-    if (s->head_dim == 128)
-        return (int)(bf16 ? launch_chunk<128, true>(s, q, k, v, o, scratch, st)
-                          : launch_chunk<128, false>(s, q, k, v, o, scratch, st));
-    return (int)cudaErrorInvalidValue;
+    return (int)with_compiled_shape(s, t, [&](auto d, auto c, auto bf16) {
+        return launch<decltype(d)::value, decltype(c)::value, decltype(bf16)::value>(s, q, k, v, o, scratch,
+                                                                                  (cudaStream_t)stream);
+    });
 }
