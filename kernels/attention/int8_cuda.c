@@ -191,14 +191,15 @@ static int quantize_timed(struct int8_cuda *st, const struct kb_shape *s, char *
     return 0;
 }
 
-/* What the implementations set up; `impl` names the case in messages. With fp8_attend (not
- * NULL) the pre-pass also makes V's e4m3 codes and that kernel runs; e4m3_qk: Q and K codes
- * in e4m3. */
-static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const char *impl, int8_attend_fn attend,
+/* What the implementations set up. With fp8_attend (not NULL) the pre-pass also makes V's e4m3
+ * codes and that kernel runs; e4m3_qk: Q and K codes in e4m3; ws_schedule: the kernel runs on
+ * flash_ws.cuh's warp-specialised grid, whose causal block order the case then notes for the
+ * counter flash_ws.sections (in sections of planes where causal and not persistent, unless
+ * KBENCH_FLASH_WS_SECTIONS=0, as attention.flash@cuda.wgmma-ws's). */
+static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, int ws_schedule, int8_attend_fn attend,
                            fp8_attend_fn fp8_attend, int e4m3_qk, const char *attend_name)
 {
     const int fp8_v = fp8_attend != NULL;
-    (void)impl;
     struct int8_cuda *st = calloc(1, sizeof *st);
     if (!st) {
         snprintf(err, errlen, "out of memory");
@@ -217,6 +218,12 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
     st->last16 = fp8_v && fp8_pv_last16(&c->shape);
     st->persistent = fp8_v && fp8_pv_persistent();
     st->sections = -1;
+#ifdef HAVE_SM90A /* the warp-specialised kernels exist only in sm_90a builds */
+    if (ws_schedule)
+        st->sections = c->shape.causal && !st->persistent && flash_ws_sections_wanted();
+#else
+    (void)ws_schedule;
+#endif
     st->attend_name = attend_name;
     const struct kb_shape *s = &c->shape;
     st->blocks = (s->seq_len + INT8_BLOCK - 1) / INT8_BLOCK;
@@ -263,7 +270,7 @@ static int int8_setup_with(struct kb_case *c, char *err, size_t errlen, const ch
 
 static int int8_cuda_setup(struct kb_case *c, char *err, size_t errlen)
 {
-    return int8_setup_with(c, err, errlen, "cuda.mma", int8_cuda_attend, NULL, 0, "flash_fwd (int8)");
+    return int8_setup_with(c, err, errlen, 0, int8_cuda_attend, NULL, 0, "flash_fwd (int8)");
 }
 
 /* The attention kernel alone: the codes and scales are setup's (quantize_timed). */
@@ -566,7 +573,7 @@ static int int8_wgmma_setup(struct kb_case *c, char *err, size_t errlen)
     int rc = attention_wgmma_check(c, err, errlen);
     if (rc != KB_OK)
         return rc;
-    return int8_setup_with(c, err, errlen, "cuda.wgmma", int8_cuda_attend_wgmma, NULL, 0, "int8_wgmma");
+    return int8_setup_with(c, err, errlen, 0, int8_cuda_attend_wgmma, NULL, 0, "int8_wgmma");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma = {
@@ -586,15 +593,6 @@ const struct kb_kernel kb_attention_int8_wgmma = {
     .stats = int8_cuda_stats,
 };
 
-/* Notes, for the counter flash_ws.sections, the block order of a warp-specialised kernel's grid:
- * in sections of planes where causal and not persistent, unless KBENCH_FLASH_WS_SECTIONS=0
- * (flash_ws.cuh's ws_grid, as attention.flash@cuda.wgmma-ws's). */
-static void ws_sections_note(struct kb_case *c)
-{
-    struct int8_cuda *st = c->state;
-    st->sections = c->shape.causal && !st->persistent && flash_ws_sections_wanted();
-}
-
 /* The same codes on the warp-specialised schedule: also needs the driver's TMA encoder. */
 static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
 {
@@ -603,10 +601,7 @@ static int int8_wgmma_ws_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_wgmma_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-ws", int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
-    if (rc == KB_OK)
-        ws_sections_note(c);
-    return rc;
+    return int8_setup_with(c, err, errlen, 1, int8_cuda_attend_wgmma_ws, NULL, 0, "int8_wgmma_ws");
 }
 
 const struct kb_kernel kb_attention_int8_wgmma_ws = {
@@ -634,10 +629,7 @@ static int int8_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
         rc = int8_fp8_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
-    if (rc == KB_OK)
-        ws_sections_note(c);
-    return rc;
+    return int8_setup_with(c, err, errlen, 1, NULL, int8_cuda_attend_fp8_ws, 0, "int8_fp8_ws");
 }
 
 /* The attention kernel alone: Q, K and V codes and scales are setup's. */
@@ -678,10 +670,7 @@ static int flash_wgmma_fp8_setup(struct kb_case *c, char *err, size_t errlen)
         rc = flash_fp8_ws_prepare(err, errlen);
     if (rc != KB_OK)
         return rc;
-    rc = int8_setup_with(c, err, errlen, "cuda.wgmma-fp8", NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
-    if (rc == KB_OK)
-        ws_sections_note(c);
-    return rc;
+    return int8_setup_with(c, err, errlen, 1, NULL, flash_cuda_attend_fp8_ws, 1, "flash_fp8_ws");
 }
 
 const struct kb_kernel kb_attention_flash_wgmma_fp8 = {
