@@ -58,6 +58,11 @@ call_start() {
         .whl/*.whl >/dev/null 2>&1
     [ "$1" != build ] || bash tests/gpu-host/build.sh
 }
+# A call's opening: the wheels, the build (the call ends if it fails), and the card it runs on.
+call_open() {
+    call_start build || exit 1
+    nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+}
 delta_report() {
     sqlite3 -separator ' ' "$1" "SELECT r.kernel || '@' || r.impl, 'n' || r.seq_len, 'decay' || r.decay, r.status, printf('%.1fus', r.median_us), printf('err%.2g', r.rel_l2_err), coalesce((SELECT group_concat(k.name || '=' || k.value, ' ') FROM counters k WHERE k.case_id = r.case_id AND k.name = 'delta.state_channels'), '') FROM v_results r ORDER BY r.case_id;" | sed 's/  */ /g'
     sqlite3 -separator ' ' "$1" "SELECT c.id, substr(g.name, 1, 44), printf('%.1fus', 1e6 * g.duration_s) FROM gpu_kernels g JOIN cases c ON c.id = g.case_id WHERE c.impl = 'cuda.mma' AND c.seq_len = 16384 ORDER BY c.id, g.idx;" | sed 's/^/kernels: /'
@@ -115,8 +120,7 @@ moe_fp8_odd_sweeps() {
 # in every form (moe_fp8_odd_sweeps), then step fp8-ds, the default at DeepSeek-V3's shape beside
 # cuBLASLt's dense FP8 GEMM of the same FLOPs.
 moe_fp8_call_open() {
-    call_start build || exit 1
-    nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+    call_open
     moe_fp8_odd_sweeps
     wait
     sweep_report $MOE_FP8_ODD

@@ -21,8 +21,7 @@
 # back as $OUT/thirty-first.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
-call_start build || exit 1
-nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+call_open
 ( export KBENCH_FP8_PV_PERSISTENT=1
   NEW_LIMIT=90 sweep fp8pv --kernels 'attention.int8@cuda.wgmma-fp8,attention.flash@cuda.wgmma-fp8' --dtype i8,e4m3 \
       --batch 2 --heads 3 --kv-heads 1,3 --seq 1000,4099 --head-dim 128 --causal 0,1 --input normal,outlier ) &

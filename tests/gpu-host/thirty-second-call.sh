@@ -14,8 +14,7 @@
 # and the log come back as $OUT/thirty-second.tar.gz.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/gpu-host/sweeps.sh
-call_start build || exit 1
-nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.limit --format=csv,noheader
+call_open
 ( export KBENCH_LIGHTNING_FUSED=1
   NEW_LIMIT=100 sweep lightfv --kernels attention.lightning@cuda.mma --dtype bf16 --batch 2 --heads 4 --kv-heads 1,4 \
       --head-dim 64,128 --chunk 64,128 --seq 1,300,4097
